@@ -1,0 +1,89 @@
+// The gateway's own message types. The wire (proto/icegate/v1) is converted to
+// and from these in gateway/wire/codec.cpp only; everything else uses these.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace icegate {
+
+// A protective label: a classification from the policy's label scheme and the
+// categories (caveats, descriptors) qualifying it. Categories are kept sorted
+// and unique so that labels compare by value.
+struct Label {
+  std::string classification;
+  std::vector<std::string> categories;
+
+  friend bool operator==(const Label&, const Label&) = default;
+};
+
+// Sorts and de-duplicates a label's categories in place.
+void normalise(Label& label);
+
+// "SECRET [UK EYES ONLY]" style text for logs and terminals; the policy's
+// display marking (with colours) comes from policy::display_marking.
+std::string to_string(const Label& label);
+
+struct Portion {
+  std::string id;
+  Label label;
+  std::string body;
+};
+
+enum class AddresseeKind { node, role, list, organisation };
+
+std::string_view to_string(AddresseeKind kind);
+
+struct Addressee {
+  AddresseeKind kind = AddresseeKind::node;
+  std::string name;
+
+  friend bool operator==(const Addressee&, const Addressee&) = default;
+};
+
+struct Message {
+  std::string id;  // a UUID chosen by the originator
+  std::string originator;
+  std::int64_t created_unix_ms = 0;
+  std::vector<Addressee> addressees;
+  std::string category;
+  std::string purpose;
+  std::string title;
+  Label label;  // dominates every portion's label
+  std::vector<Portion> portions;
+};
+
+// A random (version 4) UUID in canonical text form.
+std::string make_uuid();
+bool looks_like_uuid(std::string_view text);
+
+enum class Decision { release, release_redacted, hold, deny };
+
+std::string_view to_string(Decision decision);
+
+// A portion a recipient did not get, and why; the body never leaves the gateway.
+struct WithheldPortion {
+  std::string portion_id;
+  Label label;
+  std::string reason;
+  std::vector<std::string> rule_ids;
+};
+
+// What one recipient gets of one message, and why.
+struct RecipientDecision {
+  std::string node_id;
+  Decision decision = Decision::deny;
+  std::vector<std::string> released_portion_ids;
+  Label released_label;  // label of the version this recipient receives
+  std::vector<WithheldPortion> withheld;
+  std::vector<std::string> rule_ids;
+  std::string reason;
+};
+
+// The version of `message` a recipient may see: only the released portions,
+// with the overall label taken from decision.released_label.
+Message releasable_version(const Message& message, const RecipientDecision& decision);
+
+}  // namespace icegate

@@ -1,0 +1,129 @@
+// The policy engine's public entry points, one per stage:
+//
+//   text --parse_policy_file--> syntax tree (with source locations)
+//        --validate-----------> Policy (names resolved, all errors collected)
+//        --compile------------> CompiledPolicy (interned ids, per-category rule index)
+//        --decide-------------> PolicyDecision (per portion, naming the rules)
+//
+// load_policy() runs the first three and is what the gateway and tools call.
+// None of them throws for bad input: problems come back as Diagnostics.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/model/message.hpp"
+#include "gateway/policy/diagnostics.hpp"
+#include "gateway/policy/model.hpp"
+
+namespace icegate::policy {
+
+class CompiledPolicy;
+
+struct LoadResult {
+  std::shared_ptr<const CompiledPolicy> policy;  // null when diagnostics has errors
+  Diagnostics diagnostics;
+};
+
+// Reads, parses, validates and compiles a policy file (and the scheme file it
+// names, resolved relative to the policy file's directory).
+LoadResult load_policy(const std::filesystem::path& file);
+// Same, from text already in memory; `file` names it in diagnostics and is
+// the base for a relative scheme path.
+LoadResult load_policy_text(std::string_view text, const std::filesystem::path& file);
+
+// Why a portion was withheld (or, for `none`, that it was released).
+enum class PortionReason {
+  none,
+  no_rule_permits,          // default deny: no permit rule matched this portion
+  denied_by_rule,           // a deny rule matched (deny-overrides)
+  above_clearance,          // above the recipient's regular and occasional ceilings
+  occasional_unavailable,   // within the occasional ceiling, but no allowance left
+  missing_category,         // recipient lacks a restrictive category / every permissive one
+  invalid_label,            // unknown classification or category, or a validity rule broken
+};
+
+std::string_view to_string(PortionReason reason);
+
+struct PortionDecision {
+  bool released = false;
+  PortionReason reason = PortionReason::none;
+  // The rule that decided this portion: the deny rule that matched, or the
+  // permit rule that allowed it. -1 for default deny and label problems.
+  int rule = -1;
+  bool occasional = false;  // released under the occasional allowance
+  std::string detail;       // human explanation, e.g. "SECRET is above BPSS's ceiling RESTRICTED"
+};
+
+struct DecisionRequest {
+  std::string_view sender;     // node id
+  std::string_view recipient;  // node id
+  std::string_view category;   // information category
+  std::string_view purpose;
+  std::span<const Label> portion_labels;
+  // Whether the recipient may use an occasional release for this message; the
+  // caller keeps the ledger (policy.occasional) and records the use.
+  bool occasional_available = false;
+};
+
+struct PolicyDecision {
+  Decision decision = Decision::deny;
+  std::vector<PortionDecision> portions;  // one per request.portion_labels
+  std::vector<int> rules;                 // every rule that decided some portion, ascending
+  std::string reason;                     // one human sentence for the whole
+  bool used_occasional = false;
+};
+
+struct Expansion {
+  std::vector<std::string> recipients;  // node ids, in policy order, no duplicates
+  std::vector<std::string> unresolved;  // addressee names that named nothing
+};
+
+// A policy ready to answer questions. Immutable and safe to share between
+// threads; the gateway holds it as shared_ptr<const CompiledPolicy> and swaps
+// the pointer atomically on reload.
+class CompiledPolicy {
+ public:
+  explicit CompiledPolicy(Policy policy);
+  ~CompiledPolicy();
+  CompiledPolicy(const CompiledPolicy&) = delete;
+  CompiledPolicy& operator=(const CompiledPolicy&) = delete;
+
+  const Policy& source() const { return policy_; }
+  const std::string& version() const { return policy_.version; }
+
+  bool has_node(std::string_view node_id) const;
+  const Node* find_node(std::string_view node_id) const;
+  const Rule& rule(int index) const { return policy_.rules.at(static_cast<std::size_t>(index)); }
+
+  // Addressees (nodes, roles, lists, organisations) to recipient node ids.
+  // The sender is never its own recipient.
+  Expansion expand(std::span<const Addressee> addressees, std::string_view sender) const;
+
+  // Every problem with a label under the scheme: unknown classification or
+  // category, a category excluded at this classification, a required one absent.
+  std::vector<std::string> label_problems(const Label& label) const;
+  // The least label dominating all of `labels`: highest classification, union of categories.
+  Label least_upper_bound(std::span<const Label> labels) const;
+  // Compares classifications by rank; unknown names rank below everything.
+  int classification_rank(std::string_view classification) const;
+  // "SECRET UK EYES ONLY" per the scheme's display markings.
+  std::string display_marking(const Label& label) const;
+
+  // The decision for one recipient of one message, per portion.
+  PolicyDecision decide(const DecisionRequest& request) const;
+
+ private:
+  struct Index;
+  Policy policy_;
+  std::unique_ptr<Index> index_;
+};
+
+}  // namespace icegate::policy

@@ -1,0 +1,162 @@
+// The validated policy: what an information sharing protocol says, as data.
+//
+// Produced by validate() from the syntax tree; every name in it has been
+// resolved and checked. Immutable once built and shared as
+// shared_ptr<const Policy>. Each element keeps its source location so that
+// decisions, `policy check` and `policy explain` can point at the file.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "gateway/policy/diagnostics.hpp"
+
+namespace icegate::policy {
+
+// ---- Label scheme (SPIF-like) ----------------------------------------------
+
+struct Classification {
+  std::string name;         // "SECRET"
+  std::string marking;      // display marking, defaults to name
+  std::string colour;       // background, "#rrggbb"
+  std::string text_colour;  // foreground, "#rrggbb"
+  int rank = 0;             // 0 = lowest
+  SourceLocation location;
+};
+
+// How a recipient's categories are tested against a label's (Open XML SPIF):
+// restrictive: the recipient must hold every category of this set on the label;
+// permissive: the recipient must hold at least one of them;
+// informative: shown on the marking, no effect on access.
+enum class TagSetType { restrictive, permissive, informative };
+
+struct Category {
+  std::string name;     // "UK EYES ONLY"
+  std::string marking;  // defaults to name
+  std::string tag_set;  // the set it belongs to
+  std::vector<std::string> excluded_at;  // classifications it may not appear at
+  std::vector<std::string> requires_categories;  // categories that must accompany it
+  SourceLocation location;
+};
+
+struct TagSet {
+  std::string name;
+  TagSetType type = TagSetType::restrictive;
+  std::vector<std::string> categories;
+  SourceLocation location;
+};
+
+struct LabelScheme {
+  std::string name;  // "gpms-2008"
+  std::string description;
+  std::vector<Classification> classifications;  // ordered lowest first
+  std::vector<TagSet> tag_sets;
+  std::vector<Category> categories;
+};
+
+// ---- Who --------------------------------------------------------------------
+
+// A vetting level and what it allows: the regular ceiling for day-to-day
+// access and the occasional ceiling for the odd release above it (para 80: BPSS
+// suffices to see SECRET material on an occasional basis).
+struct Vetting {
+  std::string name;  // "BPSS"
+  std::string regular_ceiling;
+  std::string occasional_ceiling;
+  SourceLocation location;
+};
+
+struct OccasionalAllowance {
+  int releases = 0;  // how many releases above the regular ceiling...
+  std::chrono::seconds window{0};  // ...a node may receive in this window
+};
+
+struct Organisation {
+  std::string id;
+  std::string name;
+  std::string kind;         // "ctu", "council", "npt", "iag", ...
+  bool ct_network = false;  // below the waterline
+  SourceLocation location;
+};
+
+struct Role {
+  std::string id;
+  std::string name;
+  std::string level;  // one of Policy::levels
+  SourceLocation location;
+};
+
+struct Node {
+  std::string id;  // = certificate Common Name
+  std::string name;
+  std::string organisation;
+  std::string role;
+  std::string vetting;
+  std::vector<std::string> categories;  // categories the holder is cleared for
+  SourceLocation location;
+};
+
+struct DistributionList {
+  std::string id;
+  std::string name;
+  std::vector<std::string> nodes;
+  std::vector<std::string> roles;  // every node holding one of these roles
+  SourceLocation location;
+};
+
+// ---- Need-to-share rules ----------------------------------------------------
+
+// Matches a node. Every non-empty field must match (AND); within a field any
+// listed value matches (OR). An empty matcher matches every node.
+struct SubjectMatcher {
+  std::vector<std::string> nodes;
+  std::vector<std::string> organisations;
+  std::vector<std::string> organisation_kinds;
+  std::vector<std::string> roles;
+  std::vector<std::string> levels;
+  std::optional<bool> ct_network;
+};
+
+enum class Effect { permit, deny };
+
+struct Rule {
+  std::string id;
+  Effect effect = Effect::permit;
+  std::string description;
+  std::vector<std::string> categories;  // information categories; empty = any
+  std::vector<std::string> purposes;    // empty = any
+  SubjectMatcher from;
+  SubjectMatcher to;
+  // Portion conditions: a rule applies to a portion whose classification lies
+  // in [min_classification, max_classification] (either bound optional).
+  std::optional<std::string> min_classification;
+  std::optional<std::string> max_classification;
+  SourceLocation location;
+};
+
+enum class CombiningAlgorithm { deny_overrides };
+
+struct Policy {
+  std::string name;
+  std::string description;
+  std::string file;     // the file it was read from
+  std::string version;  // "sha256:<hex>" of the policy file and its scheme file
+  LabelScheme scheme;
+  std::vector<std::string> levels;  // "strategic", "tactical", "delivery"
+  std::vector<Vetting> vetting;
+  OccasionalAllowance occasional;
+  std::vector<Organisation> organisations;
+  std::vector<Role> roles;
+  std::vector<Node> nodes;
+  std::vector<DistributionList> lists;
+  std::vector<std::string> information_categories;
+  std::vector<std::string> purposes;
+  CombiningAlgorithm combining = CombiningAlgorithm::deny_overrides;
+  std::vector<Rule> rules;
+};
+
+}  // namespace icegate::policy

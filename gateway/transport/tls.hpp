@@ -1,0 +1,35 @@
+// TLS contexts for the gateway and for nodes: TLS 1.3 only, mutual
+// certificates, verified against the PKI directory's CA.
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <boost/asio/ssl/context.hpp>
+
+typedef struct ssl_st SSL;
+
+namespace icegate::transport {
+
+// Server side: presents DIR/gateway.crt; requires and verifies a client
+// certificate chaining to DIR/ca.crt (SSL_VERIFY_PEER|FAIL_IF_NO_PEER_CERT).
+// Throws std::runtime_error naming the file when something cannot be loaded.
+boost::asio::ssl::context make_server_context(const std::filesystem::path& pki_dir);
+
+// Client side: presents DIR/nodes/NODE.crt; verifies the gateway's certificate
+// against DIR/ca.crt. `certificate`/`key` override the node paths (tests use
+// them to present certificates from another CA).
+struct ClientCredentials {
+  std::filesystem::path ca_certificate;
+  std::filesystem::path certificate;
+  std::filesystem::path key;
+};
+ClientCredentials node_credentials(const std::filesystem::path& pki_dir, std::string_view node_id);
+boost::asio::ssl::context make_client_context(const ClientCredentials& credentials);
+
+// The subject Common Name of the verified peer certificate, if any.
+std::optional<std::string> peer_common_name(SSL* ssl);
+
+}  // namespace icegate::transport
