@@ -1,1 +1,86 @@
-// placeholder: being written
+#include "gateway/server/gateway.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <spdlog/spdlog.h>
+
+#include "gateway/server/router.hpp"
+#include "gateway/server/session.hpp"
+#include "gateway/transport/tls.hpp"
+
+namespace icegate::server {
+
+namespace asio = boost::asio;
+
+Gateway::Gateway(asio::io_context& io, GatewayConfig config, std::shared_ptr<const policy::CompiledPolicy> policy)
+    : io_(io),
+      config_(std::move(config)),
+      tls_(transport::make_server_context(config_.pki_dir)),
+      acceptor_(io),
+      policy_(std::move(policy)),
+      router_policy_([this] { return policy_.load(); }),
+      router_(std::make_unique<Router>(config_, router_policy_)) {}
+
+Gateway::~Gateway() = default;
+
+void Gateway::start() {
+  acceptor_.open(config_.listen.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(config_.listen);
+  acceptor_.listen();
+  spdlog::info("gateway {} listening on {}:{} policy={} ({})", config_.gateway_id,
+               local_endpoint().address().to_string(), local_endpoint().port(), policy()->source().name,
+               policy()->version());
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+}
+
+void Gateway::stop() {
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  for (auto& session : router_->sessions()) session->close(v1::ERROR_CODE_SUPERSEDED, "the gateway is shutting down");
+}
+
+asio::ip::tcp::endpoint Gateway::local_endpoint() const {
+  boost::system::error_code ignored;
+  return acceptor_.local_endpoint(ignored);
+}
+
+void Gateway::set_policy(std::shared_ptr<const policy::CompiledPolicy> policy) {
+  spdlog::info("policy now {} ({})", policy->source().name, policy->version());
+  policy_.store(std::move(policy));
+}
+
+policy::Diagnostics Gateway::reload_policy() {
+  auto loaded = policy::load_policy(config_.policy_file);
+  if (loaded.policy) {
+    set_policy(std::move(loaded.policy));
+  } else {
+    spdlog::error("policy reload refused; keeping {} ({}): {} error(s)", policy()->source().name,
+                  policy()->version(), loaded.diagnostics.error_count());
+    for (const auto& diagnostic : loaded.diagnostics.sorted()) spdlog::error("{}", policy::to_string(diagnostic));
+  }
+  return loaded.diagnostics;
+}
+
+std::size_t Gateway::session_count() const { return router_->session_count(); }
+
+asio::awaitable<void> Gateway::accept_loop() {
+  while (acceptor_.is_open()) {
+    auto [error, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+    if (error) {
+      if (error == asio::error::operation_aborted || !acceptor_.is_open()) break;
+      // Running out of descriptors under a connection burst must not end the loop.
+      spdlog::warn("accept failed: {}", error.message());
+      continue;
+    }
+    boost::system::error_code ignored;
+    socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    auto session = std::make_shared<Session>(transport::TlsStream(std::move(socket), tls_), config_, *router_,
+                                             router_policy_);
+    asio::co_spawn(io_, [session]() { return session->run(); }, asio::detached);
+  }
+}
+
+}  // namespace icegate::server

@@ -1,1 +1,284 @@
-// placeholder: being written
+#include "gateway/server/session.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+#include <google/protobuf/text_format.h>
+#include <spdlog/spdlog.h>
+
+#include "gateway/server/gateway.hpp"
+#include "gateway/transport/tls.hpp"
+#include "gateway/wire/codec.hpp"
+
+namespace icegate::server {
+
+namespace asio = boost::asio;
+using transport::Clock;
+
+namespace {
+
+constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+
+FrameBytes frame_bytes(const v1::Frame& frame) {
+  return std::make_shared<const std::string>(wire::encode_frame(frame));
+}
+
+std::string error_frame_text(v1::ErrorCode code) {
+  std::string name = v1::ErrorCode_Name(code);
+  constexpr std::string_view prefix = "ERROR_CODE_";
+  return name.starts_with(prefix) ? name.substr(prefix.size()) : name;
+}
+
+v1::Frame make_error(v1::ErrorCode code, std::string text, bool fatal, std::string message_id) {
+  v1::Frame frame;
+  auto* error = frame.mutable_error();
+  error->set_code(code);
+  error->set_message(std::move(text));
+  error->set_fatal(fatal);
+  error->set_message_id(std::move(message_id));
+  return frame;
+}
+
+}  // namespace
+
+Session::Session(transport::TlsStream stream, const GatewayConfig& config, Router& router,
+                 const Router::PolicyGetter& policy)
+    : stream_(std::move(stream)),
+      deadline_(stream_.get_executor()),
+      config_(config),
+      router_(router),
+      policy_(policy),
+      wake_writer_(stream_.get_executor()) {
+  boost::system::error_code ignored;
+  const auto endpoint = stream_.lowest_layer().remote_endpoint(ignored);
+  peer_ = fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
+}
+
+asio::awaitable<void> Session::run() {
+  auto self = shared_from_this();
+  asio::co_spawn(stream_.get_executor(),
+                 [self]() { return self->deadline_.watch(self->stream_.lowest_layer()); }, asio::detached);
+  if (co_await handshake()) {
+    asio::co_spawn(stream_.get_executor(), [self]() { return self->writer(); }, asio::detached);
+    co_await reader();
+    router_.detach(node_id_, this);
+    spdlog::info("disconnected node={} peer={}", node_id_, peer_);
+  }
+  // The writer closes the socket once it has written what it must; wake it
+  // in case it is idle.
+  closing_ = true;
+  wake_writer_.cancel();
+}
+
+asio::awaitable<bool> Session::handshake() {
+  // One deadline covers the TLS handshake and the Hello that must follow it.
+  deadline_.expires_after(config_.handshake_timeout);
+  auto [tls_error] = co_await stream_.async_handshake(asio::ssl::stream_base::server, use_tuple);
+  if (tls_error) {
+    const std::string why = deadline_.expired() ? "handshake timed out" : transport::describe(tls_error);
+    spdlog::warn("refused connection peer={}: TLS handshake failed: {}", peer_, why);
+    deadline_.cancel();
+    boost::system::error_code ignored;
+    stream_.lowest_layer().close(ignored);
+    co_return false;
+  }
+
+  // Refuses with a fatal Error written directly (the writer is not running yet).
+  auto refuse = [this](v1::ErrorCode code, std::string text) -> asio::awaitable<bool> {
+    spdlog::warn("refused connection peer={} cn={}: {}: {}", peer_, node_id_, error_frame_text(code), text);
+    const auto bytes = wire::encode_frame(make_error(code, std::move(text), true, {}));
+    co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, bytes);
+    deadline_.cancel();
+    boost::system::error_code ignored;
+    stream_.lowest_layer().shutdown(transport::tcp::socket::shutdown_both, ignored);
+    stream_.lowest_layer().close(ignored);
+    co_return false;
+  };
+
+  const auto common_name = transport::peer_common_name(stream_.native_handle());
+  if (!common_name) co_return co_await refuse(v1::ERROR_CODE_UNKNOWN_NODE, "client certificate has no Common Name");
+  node_id_ = *common_name;
+  if (!policy_()->has_node(node_id_))
+    co_return co_await refuse(v1::ERROR_CODE_UNKNOWN_NODE,
+                              fmt::format("node '{}' is not in the policy", node_id_));
+
+  v1::Frame frame;
+  const auto remaining = config_.handshake_timeout;
+  auto result = co_await transport::read_frame(stream_, deadline_, remaining, remaining,
+                                               config_.max_frame_bytes, read_buffer_, frame);
+  if (result.error) {
+    if (deadline_.expired()) co_return co_await refuse(v1::ERROR_CODE_TIMEOUT, "no Hello before the handshake deadline");
+    spdlog::info("connection peer={} cn={} closed before Hello", peer_, node_id_);
+    co_return false;
+  }
+  if (result.frame_error == wire::FrameError::too_large)
+    co_return co_await refuse(v1::ERROR_CODE_FRAME_TOO_LARGE,
+                              fmt::format("frame of {} bytes exceeds the limit of {}", result.length, config_.max_frame_bytes));
+  if (result.frame_error != wire::FrameError::none || !frame.has_hello())
+    co_return co_await refuse(v1::ERROR_CODE_HELLO_REQUIRED, "the first frame must be Hello");
+  log_frame("in", frame);
+  const auto& hello = frame.hello();
+  if (hello.protocol_version() != wire::protocol_version)
+    co_return co_await refuse(v1::ERROR_CODE_PROTOCOL_VERSION,
+                              fmt::format("protocol version {} is not supported (this gateway speaks {})",
+                                          hello.protocol_version(), wire::protocol_version));
+  if (hello.node_id() != node_id_)
+    co_return co_await refuse(v1::ERROR_CODE_NODE_MISMATCH,
+                              fmt::format("Hello names node '{}' but the certificate is for '{}'", hello.node_id(), node_id_));
+
+  v1::Frame welcome;
+  welcome.mutable_welcome()->set_gateway_id(config_.gateway_id);
+  welcome.mutable_welcome()->set_protocol_version(wire::protocol_version);
+  welcome.mutable_welcome()->set_policy_version(policy_()->version());
+  welcome.mutable_welcome()->set_session_id(make_uuid());
+  log_frame("out", welcome);
+  if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, wire::encode_frame(welcome))) {
+    spdlog::info("connection node={} peer={} lost during Welcome: {}", node_id_, peer_, error.message());
+    co_return false;
+  }
+  spdlog::info("connected node={} peer={} software={}", node_id_, peer_, hello.software_version());
+  if (auto replaced = router_.attach(node_id_, shared_from_this()))
+    replaced->close(v1::ERROR_CODE_SUPERSEDED, "a newer session for this node has connected");
+  co_return true;
+}
+
+asio::awaitable<void> Session::reader() {
+  while (!closing_) {
+    v1::Frame frame;
+    auto result = co_await transport::read_frame(stream_, deadline_, config_.idle_timeout, config_.frame_timeout,
+                                                 config_.max_frame_bytes, read_buffer_, frame);
+    if (closing_) break;
+    if (result.error) {
+      if (deadline_.expired()) {
+        send_error(v1::ERROR_CODE_TIMEOUT, "no frame within the idle deadline", true);
+      } else if (!transport::is_disconnect(result.error)) {
+        spdlog::warn("read failed node={} peer={}: {}", node_id_, peer_, transport::describe(result.error));
+      }
+      break;
+    }
+    switch (result.frame_error) {
+      case wire::FrameError::none: break;
+      case wire::FrameError::too_large:
+        send_error(v1::ERROR_CODE_FRAME_TOO_LARGE,
+                   fmt::format("frame of {} bytes exceeds the limit of {}", result.length, config_.max_frame_bytes), true);
+        co_return;
+      case wire::FrameError::unknown_body:
+        // A frame type from a newer protocol: say so, skip it, carry on.
+        send_error(v1::ERROR_CODE_UNEXPECTED_FRAME, "unknown frame type", false);
+        continue;
+      case wire::FrameError::empty:
+      case wire::FrameError::not_protobuf:
+        send_error(v1::ERROR_CODE_MALFORMED_FRAME,
+                   fmt::format("{} bytes that are not an icegate.v1.Frame", result.length), true);
+        co_return;
+    }
+    log_frame("in", frame);
+    handle(frame);
+  }
+}
+
+asio::awaitable<void> Session::writer() {
+  auto self = shared_from_this();
+  while (stream_.lowest_layer().is_open()) {
+    if (outbound_.empty()) {
+      if (closing_) break;
+      wake_writer_.expires_at(Clock::time_point::max());
+      co_await wake_writer_.async_wait(use_tuple);
+      continue;
+    }
+    const FrameBytes bytes = std::move(outbound_.front());
+    outbound_.pop_front();
+    if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, *bytes)) {
+      if (!transport::is_disconnect(error) || deadline_.expired())
+        spdlog::warn("write failed node={} peer={}: {}", node_id_, peer_,
+                     deadline_.expired() ? "write deadline passed (peer not reading)" : transport::describe(error));
+      break;
+    }
+    if (bytes == fatal_) break;
+  }
+  // Only the writer closes: whatever had to be said has been written.
+  closing_ = true;
+  outbound_.clear();
+  deadline_.cancel();
+  boost::system::error_code ignored;
+  stream_.lowest_layer().shutdown(transport::tcp::socket::shutdown_both, ignored);
+  stream_.lowest_layer().close(ignored);
+}
+
+bool Session::send(FrameBytes bytes) {
+  if (closing_) return false;
+  if (outbound_.size() >= config_.outbound_queue_limit) {
+    spdlog::warn("closing node={} peer={}: outbound queue full ({} frames); the node is not reading",
+                 node_id_, peer_, outbound_.size());
+    // Back-pressure: drop what is queued and close; the node must reconnect.
+    outbound_.clear();
+    send_error(v1::ERROR_CODE_OVERLOADED, "outbound queue full: the node is not reading", true);
+    return false;
+  }
+  outbound_.push_back(std::move(bytes));
+  wake_writer_.cancel();
+  return true;
+}
+
+void Session::send_error(v1::ErrorCode code, std::string text, bool fatal, std::string message_id) {
+  if (closing_) return;
+  spdlog::log(fatal ? spdlog::level::warn : spdlog::level::info, "error to node={} peer={}: {}{}: {}", node_id_,
+              peer_, error_frame_text(code), fatal ? " (closing)" : "", text);
+  const v1::Frame frame = make_error(code, std::move(text), fatal, std::move(message_id));
+  log_frame("out", frame);
+  auto bytes = frame_bytes(frame);
+  outbound_.push_back(bytes);
+  if (fatal) {
+    fatal_ = bytes;
+    closing_ = true;
+  }
+  wake_writer_.cancel();
+}
+
+void Session::close(v1::ErrorCode code, std::string text) { send_error(code, std::move(text), true); }
+
+void Session::handle(const v1::Frame& frame) {
+  switch (frame.body_case()) {
+    case v1::Frame::kSubmit: handle_submit(frame.submit()); return;
+    case v1::Frame::kAck:  // a recipient confirms a Deliver; the durable store will track these
+    case v1::Frame::kHeartbeat: return;
+    case v1::Frame::kError:
+      spdlog::info("node={} reports error {}: {}", node_id_, error_frame_text(frame.error().code()), frame.error().message());
+      return;
+    default:
+      send_error(v1::ERROR_CODE_UNEXPECTED_FRAME,
+                 fmt::format("a node may not send {} here", frame.GetDescriptor()->FindFieldByNumber(
+                                                                   static_cast<int>(frame.body_case()))->name()),
+                 false);
+  }
+}
+
+void Session::handle_submit(const v1::Submit& submit) {
+  const std::string& message_id = submit.message().id();
+  auto refuse = [&](v1::ErrorCode code, std::string text) {
+    send_error(code, std::move(text), false, message_id);
+    v1::Frame ack;
+    ack.mutable_ack()->set_message_id(message_id);
+    ack.mutable_ack()->set_ok(false);
+    log_frame("out", ack);
+    send(frame_bytes(ack));
+  };
+  wire::DecodeProblem problem;
+  auto message = wire::decode(submit.message(), config_.message_limits, problem);
+  if (!message) return refuse(v1::ERROR_CODE_INVALID_MESSAGE, "invalid message: " + wire::to_string(problem));
+  const SubmitResult result = router_.submit(node_id_, std::move(*message));
+  if (!result.accepted) refuse(result.error, result.error_text);
+}
+
+void Session::log_frame(const char* direction, const v1::Frame& frame) const {
+  if (!config_.log_frames) return;
+  std::string text;
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetSingleLineMode(true);
+  printer.PrintToString(frame, &text);
+  spdlog::info("frame {} node={} {}", direction, node_id_.empty() ? peer_ : node_id_, text);
+}
+
+}  // namespace icegate::server

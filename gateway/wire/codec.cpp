@@ -1,1 +1,205 @@
-// placeholder: being written
+#include "gateway/wire/codec.hpp"
+
+#include <set>
+
+#include <fmt/format.h>
+
+namespace icegate::wire {
+
+std::string to_string(const DecodeProblem& problem) {
+  return fmt::format("{}: {}", problem.field, problem.problem);
+}
+
+namespace {
+
+std::optional<AddresseeKind> decode_kind(v1::AddresseeKind kind) {
+  switch (kind) {
+    case v1::ADDRESSEE_KIND_NODE: return AddresseeKind::node;
+    case v1::ADDRESSEE_KIND_ROLE: return AddresseeKind::role;
+    case v1::ADDRESSEE_KIND_LIST: return AddresseeKind::list;
+    case v1::ADDRESSEE_KIND_ORGANISATION: return AddresseeKind::organisation;
+    default: return std::nullopt;  // UNSPECIFIED, or a value from a newer schema
+  }
+}
+
+v1::AddresseeKind encode_kind(AddresseeKind kind) {
+  switch (kind) {
+    case AddresseeKind::node: return v1::ADDRESSEE_KIND_NODE;
+    case AddresseeKind::role: return v1::ADDRESSEE_KIND_ROLE;
+    case AddresseeKind::list: return v1::ADDRESSEE_KIND_LIST;
+    case AddresseeKind::organisation: return v1::ADDRESSEE_KIND_ORGANISATION;
+  }
+  return v1::ADDRESSEE_KIND_UNSPECIFIED;
+}
+
+// Collects the first problem found; later checks are skipped once one is set.
+class Checker {
+ public:
+  Checker(const MessageLimits& limits, DecodeProblem& problem) : limits_(limits), problem_(problem) {}
+
+  bool ok() const { return !failed_; }
+
+  void fail(std::string field, std::string problem) {
+    if (failed_) return;
+    failed_ = true;
+    problem_ = {std::move(field), std::move(problem)};
+  }
+
+  void text(const std::string& field, const std::string& value, bool required) {
+    if (required && value.empty()) fail(field, "is required");
+    else if (value.size() > limits_.max_text_bytes)
+      fail(field, fmt::format("is {} bytes, more than the limit of {}", value.size(), limits_.max_text_bytes));
+  }
+
+  void count(const std::string& field, std::size_t n, std::size_t max) {
+    if (n > max) fail(field, fmt::format("has {} entries, more than the limit of {}", n, max));
+  }
+
+  std::optional<Label> label(const std::string& field, const v1::Label& proto, bool required) {
+    text(field + ".classification", proto.classification(), required);
+    count(field + ".categories", static_cast<std::size_t>(proto.categories_size()), limits_.max_categories);
+    for (int i = 0; i < proto.categories_size(); ++i)
+      text(fmt::format("{}.categories[{}]", field, i), proto.categories(i), true);
+    if (!ok()) return std::nullopt;
+    return decode(proto);
+  }
+
+ private:
+  const MessageLimits& limits_;
+  DecodeProblem& problem_;
+  bool failed_ = false;
+};
+
+}  // namespace
+
+Label decode(const v1::Label& proto) {
+  Label label{proto.classification(), {proto.categories().begin(), proto.categories().end()}};
+  normalise(label);
+  return label;
+}
+
+void encode(const Label& label, v1::Label& proto) {
+  proto.set_classification(label.classification);
+  proto.clear_categories();
+  for (const auto& category : label.categories) proto.add_categories(category);
+}
+
+std::optional<Message> decode(const v1::Message& proto, const MessageLimits& limits,
+                              DecodeProblem& problem) {
+  Checker check(limits, problem);
+  Message message;
+  if (proto.id().empty()) check.fail("id", "is required");
+  else if (!looks_like_uuid(proto.id())) check.fail("id", fmt::format("'{}' is not a UUID", proto.id()));
+  check.text("originator", proto.originator(), true);
+  check.text("category", proto.category(), true);
+  check.text("purpose", proto.purpose(), false);
+  check.text("title", proto.title(), false);
+  check.count("addressees", static_cast<std::size_t>(proto.addressees_size()), limits.max_addressees);
+  check.count("portions", static_cast<std::size_t>(proto.portions_size()), limits.max_portions);
+  if (proto.addressees_size() == 0) check.fail("addressees", "must name at least one recipient");
+  if (proto.portions_size() == 0) check.fail("portions", "a message needs at least one portion");
+  if (!check.ok()) return std::nullopt;
+
+  message.id = proto.id();
+  message.originator = proto.originator();
+  message.created_unix_ms = proto.created_unix_ms();
+  message.category = proto.category();
+  message.purpose = proto.purpose();
+  message.title = proto.title();
+
+  for (int i = 0; i < proto.addressees_size() && check.ok(); ++i) {
+    const auto& addressee = proto.addressees(i);
+    const std::string field = fmt::format("addressees[{}]", i);
+    auto kind = decode_kind(addressee.kind());
+    if (!kind) check.fail(field + ".kind", fmt::format("unknown addressee kind {}", static_cast<int>(addressee.kind())));
+    check.text(field + ".name", addressee.name(), true);
+    if (check.ok()) message.addressees.push_back({*kind, addressee.name()});
+  }
+
+  if (proto.has_label() && !proto.label().classification().empty()) {
+    if (auto label = check.label("label", proto.label(), true)) message.label = std::move(*label);
+  }
+
+  std::set<std::string, std::less<>> portion_ids;
+  for (int i = 0; i < proto.portions_size() && check.ok(); ++i) {
+    const auto& portion = proto.portions(i);
+    const std::string field = fmt::format("portions[{}]", i);
+    std::string id = portion.id().empty() ? std::to_string(i + 1) : portion.id();
+    check.text(field + ".id", id, true);
+    if (!portion_ids.insert(id).second) check.fail(field + ".id", fmt::format("'{}' is used twice", id));
+    if (!portion.has_label()) check.fail(field + ".label", "is required");
+    auto label = check.label(field + ".label", portion.label(), true);
+    if (check.ok()) message.portions.push_back({std::move(id), std::move(*label), portion.body()});
+  }
+  if (!check.ok()) return std::nullopt;
+  return message;
+}
+
+void encode(const Message& message, v1::Message& proto) {
+  proto.set_id(message.id);
+  proto.set_originator(message.originator);
+  proto.set_created_unix_ms(message.created_unix_ms);
+  proto.set_category(message.category);
+  proto.set_purpose(message.purpose);
+  proto.set_title(message.title);
+  proto.clear_addressees();
+  for (const auto& addressee : message.addressees) {
+    auto* out = proto.add_addressees();
+    out->set_kind(encode_kind(addressee.kind));
+    out->set_name(addressee.name);
+  }
+  if (!message.label.classification.empty()) encode(message.label, *proto.mutable_label());
+  proto.clear_portions();
+  for (const auto& portion : message.portions) {
+    auto* out = proto.add_portions();
+    out->set_id(portion.id);
+    encode(portion.label, *out->mutable_label());
+    out->set_body(portion.body);
+  }
+}
+
+v1::Decision encode(Decision decision) {
+  switch (decision) {
+    case Decision::release: return v1::DECISION_RELEASE;
+    case Decision::release_redacted: return v1::DECISION_RELEASE_REDACTED;
+    case Decision::hold: return v1::DECISION_HOLD;
+    case Decision::deny: return v1::DECISION_DENY;
+  }
+  return v1::DECISION_UNSPECIFIED;
+}
+
+std::optional<Decision> decode(v1::Decision decision) {
+  switch (decision) {
+    case v1::DECISION_RELEASE: return Decision::release;
+    case v1::DECISION_RELEASE_REDACTED: return Decision::release_redacted;
+    case v1::DECISION_HOLD: return Decision::hold;
+    case v1::DECISION_DENY: return Decision::deny;
+    default: return std::nullopt;
+  }
+}
+
+void encode(const WithheldPortion& withheld, v1::Withheld& proto) {
+  proto.set_portion_id(withheld.portion_id);
+  encode(withheld.label, *proto.mutable_label());
+  proto.set_reason(withheld.reason);
+  for (const auto& rule : withheld.rule_ids) proto.add_rule_ids(rule);
+}
+
+WithheldPortion decode(const v1::Withheld& proto) {
+  return {proto.portion_id(), decode(proto.label()), proto.reason(),
+          {proto.rule_ids().begin(), proto.rule_ids().end()}};
+}
+
+void encode(const RecipientDecision& decision, bool delivered, v1::RecipientOutcome& proto) {
+  proto.set_node_id(decision.node_id);
+  proto.set_decision(encode(decision.decision));
+  for (const auto& id : decision.released_portion_ids) proto.add_released_portion_ids(id);
+  if (!decision.released_label.classification.empty())
+    encode(decision.released_label, *proto.mutable_released_label());
+  for (const auto& withheld : decision.withheld) encode(withheld, *proto.add_withheld());
+  for (const auto& rule : decision.rule_ids) proto.add_rule_ids(rule);
+  proto.set_reason(decision.reason);
+  proto.set_delivered(delivered);
+}
+
+}  // namespace icegate::wire

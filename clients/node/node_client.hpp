@@ -1,0 +1,137 @@
+// The node client library: one authenticated connection from a node to the
+// gateway. The connection runs on the client's own io_context thread; the
+// public methods are thread-safe and block only where they say so, so the CLI,
+// the tests and simulated agencies can all drive it from ordinary code.
+//
+// It acknowledges every Deliver and drops duplicate deliveries by message id
+// (delivery is at-least-once on the wire, exactly-once for the application).
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <variant>
+#include <vector>
+
+#include "gateway/model/message.hpp"
+#include "gateway/transport/tls.hpp"
+#include "gateway/wire/framing.hpp"
+#include "icegate/v1/icegate.pb.h"
+
+namespace icegate::node {
+
+struct NodeOptions {
+  std::string node_id;
+  transport::ClientCredentials credentials;  // see transport::node_credentials
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 7443;
+  std::chrono::milliseconds connect_timeout{10'000};
+  std::chrono::milliseconds heartbeat_interval{15'000};
+  std::uint32_t max_frame_bytes = wire::default_max_frame_bytes;
+  // The node id said in Hello; empty means node_id. Tests set it to check
+  // that the gateway refuses a Hello that disagrees with the certificate.
+  std::string hello_node_id;
+};
+
+// A version of a message this node was given.
+struct Delivery {
+  Message message;
+  Decision decision = Decision::release;
+  std::vector<WithheldPortion> withheld;
+  std::vector<std::string> rule_ids;
+  std::string reason;
+  std::string policy_version;
+};
+
+struct ReceiptOutcome {
+  RecipientDecision decision;
+  bool delivered = false;
+};
+
+// To the originator: who received which version of a message.
+struct Receipt {
+  std::string message_id;
+  std::vector<ReceiptOutcome> outcomes;
+  std::string policy_version;
+  std::vector<std::string> unresolved_addressees;
+};
+
+struct Acknowledgement {
+  std::string message_id;
+  bool ok = false;
+};
+
+struct ErrorNotice {
+  std::string code;  // "ORIGINATOR_MISMATCH", ...
+  std::string text;
+  std::string message_id;
+  bool fatal = false;
+};
+
+struct Disconnected {
+  std::string reason;
+};
+
+struct NodeEvent {
+  std::variant<Delivery, Receipt, Acknowledgement, ErrorNotice, Disconnected> payload;
+  v1::Frame frame;  // the frame as received, for traces and JSON output
+};
+
+// Connecting failed: the TLS handshake was refused, or the gateway answered
+// Hello with an Error. what() says which, in words.
+class ConnectError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::string error_code_name(v1::ErrorCode code);
+
+class NodeClient {
+ public:
+  // Connects, completes the TLS handshake, says Hello and waits for Welcome.
+  explicit NodeClient(NodeOptions options);
+  ~NodeClient();
+  NodeClient(const NodeClient&) = delete;
+  NodeClient& operator=(const NodeClient&) = delete;
+
+  const std::string& node_id() const { return options_.node_id; }
+  const v1::Welcome& welcome() const { return welcome_; }
+
+  // Queues a Submit; the answer arrives as events (Ack, Receipt, or Error).
+  void submit(const Message& message);
+  // Queues any frame, or raw bytes: for tests of hostile input and for trainers.
+  void send_frame(const v1::Frame& frame);
+  void send_raw(std::string bytes);
+
+  // The next event, waiting up to `timeout`.
+  std::optional<NodeEvent> next_event(std::chrono::milliseconds timeout);
+  bool connected() const;
+  // Closes the connection (TLS close_notify) and stops the thread. Idempotent.
+  void close();
+
+ private:
+  struct Connection;
+  void push(NodeEvent event);
+
+  NodeOptions options_;
+  v1::Welcome welcome_;
+  std::shared_ptr<Connection> connection_;
+  std::thread thread_;
+
+  mutable std::mutex mutex_;  // guards events_
+  std::condition_variable events_changed_;
+  std::deque<NodeEvent> events_;
+};
+
+// Domain views of the frames a node receives.
+Delivery to_delivery(const v1::Deliver& deliver);
+Receipt to_receipt(const v1::Receipt& receipt);
+
+}  // namespace icegate::node

@@ -1,0 +1,84 @@
+// The gateway: accepts mutually authenticated TLS connections from nodes,
+// checks every submitted message against the policy, and delivers to each
+// recipient the version it is entitled to.
+//
+// Threading: everything runs on one io_context thread. The session registry,
+// the pending queues and the router's state are confined to it (that thread is
+// their guard); the only state touched from other threads is the current
+// policy, an atomic shared_ptr<const CompiledPolicy> swapped on reload.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+
+#include "gateway/policy/engine.hpp"
+#include "gateway/wire/codec.hpp"
+#include "gateway/wire/framing.hpp"
+
+namespace icegate::server {
+
+struct GatewayConfig {
+  std::string gateway_id = "gateway";
+  boost::asio::ip::tcp::endpoint listen{boost::asio::ip::make_address("127.0.0.1"), 7443};
+  std::filesystem::path pki_dir;
+  std::filesystem::path policy_file;
+  std::filesystem::path data_dir;
+  std::uint32_t max_frame_bytes = wire::default_max_frame_bytes;
+  std::chrono::milliseconds handshake_timeout{10'000};  // TLS handshake, then Hello
+  std::chrono::milliseconds idle_timeout{60'000};       // between frames
+  std::chrono::milliseconds frame_timeout{10'000};      // rest of a frame once its prefix arrived
+  std::chrono::milliseconds write_timeout{10'000};      // one frame to a slow reader
+  std::size_t outbound_queue_limit = 1024;              // frames waiting for one node
+  std::size_t pending_limit = 10'000;                   // frames held for one offline node
+  wire::MessageLimits message_limits;
+  bool log_frames = false;  // log every frame in and out (for trainers)
+};
+
+class Router;
+class Session;
+
+class Gateway {
+ public:
+  Gateway(boost::asio::io_context& io, GatewayConfig config,
+          std::shared_ptr<const policy::CompiledPolicy> policy);
+  ~Gateway();
+  Gateway(const Gateway&) = delete;
+  Gateway& operator=(const Gateway&) = delete;
+
+  // Binds and starts accepting. Throws on a bind failure.
+  void start();
+  // Stops accepting and closes every session (by cancellation).
+  void stop();
+  boost::asio::ip::tcp::endpoint local_endpoint() const;
+
+  std::shared_ptr<const policy::CompiledPolicy> policy() const { return policy_.load(); }
+  // Swaps in a new policy; sessions and decisions use it from their next frame.
+  void set_policy(std::shared_ptr<const policy::CompiledPolicy> policy);
+  // Loads config.policy_file again; keeps the current policy if the new one is invalid.
+  policy::Diagnostics reload_policy();
+
+  const GatewayConfig& config() const { return config_; }
+  std::size_t session_count() const;
+
+ private:
+  boost::asio::awaitable<void> accept_loop();
+
+  boost::asio::io_context& io_;
+  GatewayConfig config_;
+  boost::asio::ssl::context tls_;
+  boost::asio::ip::tcp::acceptor acceptor_;
+  std::atomic<std::shared_ptr<const policy::CompiledPolicy>> policy_;
+  std::function<std::shared_ptr<const policy::CompiledPolicy>()> router_policy_;
+  std::unique_ptr<Router> router_;
+};
+
+}  // namespace icegate::server

@@ -1,0 +1,64 @@
+// One session per connection, owning its TLS stream. Spawned by the acceptor,
+// kept alive by the `self` its coroutines capture; nothing holds a raw `this`
+// across a suspension. A reader coroutine handles frames from the node; only
+// the writer coroutine writes, woken when frames are queued; a watchdog
+// enforces every deadline. A full outbound queue closes the session
+// (back-pressure, not unbounded memory).
+#pragma once
+
+#include <deque>
+#include <memory>
+#include <string>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "gateway/server/router.hpp"
+#include "gateway/transport/frame_stream.hpp"
+
+namespace icegate::server {
+
+struct GatewayConfig;
+class Gateway;
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(transport::TlsStream stream, const GatewayConfig& config, Router& router,
+          const Router::PolicyGetter& policy);
+
+  boost::asio::awaitable<void> run();
+
+  // Queues framed bytes for the writer. False (and the session closes) when
+  // the queue is full.
+  bool send(FrameBytes bytes);
+  // Queues an Error frame; a fatal one closes the session once written.
+  void send_error(v1::ErrorCode code, std::string text, bool fatal, std::string message_id = {});
+  // Closes at the next opportunity (used when superseded or on shutdown).
+  void close(v1::ErrorCode code, std::string text);
+
+  const std::string& node_id() const { return node_id_; }
+  const std::string& peer() const { return peer_; }
+
+ private:
+  boost::asio::awaitable<bool> handshake();
+  boost::asio::awaitable<void> reader();
+  boost::asio::awaitable<void> writer();
+  void handle(const v1::Frame& frame);
+  void handle_submit(const v1::Submit& submit);
+  void log_frame(const char* direction, const v1::Frame& frame) const;
+
+  transport::TlsStream stream_;
+  transport::Deadline deadline_;
+  const GatewayConfig& config_;
+  Router& router_;
+  const Router::PolicyGetter& policy_;
+  std::string node_id_;
+  std::string peer_;
+  std::string read_buffer_;
+  std::deque<FrameBytes> outbound_;
+  boost::asio::steady_timer wake_writer_;
+  bool closing_ = false;  // read no more; the writer writes what is queued, then closes
+  FrameBytes fatal_;      // the Error frame after which the writer closes
+};
+
+}  // namespace icegate::server

@@ -1,0 +1,46 @@
+// The boundary between the wire (icegate.v1 protos) and the gateway's own
+// types. Decoding checks shape (required fields, enum values, limits); what a
+// label means under the scheme is the policy's business, not the codec's.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+
+#include "gateway/model/message.hpp"
+#include "icegate/v1/icegate.pb.h"
+
+namespace icegate::wire {
+
+struct MessageLimits {
+  std::size_t max_portions = 256;
+  std::size_t max_addressees = 1024;
+  std::size_t max_categories = 32;   // per label
+  std::size_t max_text_bytes = 256;  // ids, names, classifications, categories, title
+};
+
+// Why a message was refused: which field, and what was wrong with it.
+struct DecodeProblem {
+  std::string field;  // e.g. "portions[2].label.classification"
+  std::string problem;
+};
+
+std::string to_string(const DecodeProblem& problem);
+
+// nullopt and `problem` filled when the message is malformed.
+std::optional<Message> decode(const v1::Message& proto, const MessageLimits& limits,
+                              DecodeProblem& problem);
+
+void encode(const Message& message, v1::Message& proto);
+void encode(const Label& label, v1::Label& proto);
+Label decode(const v1::Label& proto);
+
+v1::Decision encode(Decision decision);
+std::optional<Decision> decode(v1::Decision decision);
+
+void encode(const WithheldPortion& withheld, v1::Withheld& proto);
+WithheldPortion decode(const v1::Withheld& proto);
+
+void encode(const RecipientDecision& decision, bool delivered, v1::RecipientOutcome& proto);
+
+}  // namespace icegate::wire
