@@ -5,15 +5,20 @@
 //   ca.key, ca.crt            the CA (ECDSA P-256, self-signed, CA:TRUE)
 //   gateway.key, gateway.crt  the gateway's server certificate (CN=gateway, SAN 127.0.0.1, localhost)
 //   nodes/ID.key, nodes/ID.crt   one per node; CN = node id, clientAuth
-//   serial                    next serial number
-// Keys are written with mode 0600.
+//   crl.pem                   revoked node certificates, signed by the CA (once any is revoked)
+// Serial numbers are random 128-bit values, so no serial file is kept.
+// Keys are written with mode 0600 (PEM, PKCS#8); every file is written to a
+// temporary name and renamed, so a reader never sees half a file.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
+
+typedef struct x509_st X509;
 
 namespace icegate::pki {
 
@@ -35,6 +40,8 @@ struct Paths {
 
 // Creates DIR (if needed), a CA, and the gateway's server certificate.
 // Refuses (PkiError) when DIR already holds a CA, unless `overwrite`.
+// Overwriting starts a fresh PKI: the old crl.pem and nodes/, which the new CA
+// cannot vouch for, are removed.
 void init_ca(const std::filesystem::path& dir, std::string_view ca_name = "icegate test CA",
              bool overwrite = false);
 
@@ -51,5 +58,32 @@ bool valid_node_id(std::string_view node_id);
 
 // The subject Common Name of a PEM certificate file (for `pki show` and tests).
 std::string certificate_common_name(const std::filesystem::path& certificate);
+
+// The subject Common Name of a certificate as UTF-8, or nullopt when there is
+// none, more than one, or it holds a NUL byte (an identity must be unambiguous).
+std::optional<std::string> subject_common_name(const X509* certificate);
+
+// What `pki show` and `pki issue` print about a certificate file.
+struct CertificateInfo {
+  std::string common_name;
+  std::string serial_hex;  // upper-case hex, no prefix
+  std::string key_type;    // e.g. "ECDSA P-256"
+  std::chrono::system_clock::time_point not_before;
+  std::chrono::system_clock::time_point not_after;
+};
+CertificateInfo read_certificate_info(const std::filesystem::path& certificate);
+
+// DIR/crl.pem: the CA's certificate revocation list (absent until a revocation).
+std::filesystem::path crl_path(const std::filesystem::path& dir);
+
+// Adds the node's current certificate (its serial) to DIR/crl.pem, signed by
+// DIR's CA. Revoking an already revoked certificate changes nothing. Throws
+// PkiError naming the file when the CA or the node certificate is missing, or
+// when the certificate was not issued by DIR's CA. Servers read the CRL when
+// their TLS context is created, so they must be restarted to see a revocation.
+void revoke_node(const std::filesystem::path& dir, std::string_view node_id);
+
+// Whether DIR/crl.pem lists the certificate's serial (false when there is no CRL).
+bool is_revoked(const std::filesystem::path& dir, const std::filesystem::path& certificate);
 
 }  // namespace icegate::pki
