@@ -242,8 +242,14 @@ void Session::close(v1::ErrorCode code, std::string text) { send_error(code, std
 void Session::handle(const v1::Frame& frame) {
   switch (frame.body_case()) {
     case v1::Frame::kSubmit: handle_submit(frame.submit()); return;
-    case v1::Frame::kAck:  // a recipient confirms a Deliver; the durable store will track these
-    case v1::Frame::kHeartbeat: return;
+    case v1::Frame::kAck: return;  // a recipient confirms a Deliver; the durable store will track these
+    case v1::Frame::kHeartbeat: {
+      // Echoed, so that the node's own idle deadline sees a live gateway.
+      v1::Frame echo;
+      echo.mutable_heartbeat()->set_sent_unix_ms(frame.heartbeat().sent_unix_ms());
+      send(frame_bytes(echo));
+      return;
+    }
     case v1::Frame::kError:
       spdlog::info("node={} reports error {}: {}", node_id_, error_frame_text(frame.error().code()), frame.error().message());
       return;

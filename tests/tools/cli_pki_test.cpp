@@ -12,7 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "gateway/pki/pki.hpp"
-#include "tests/gateway/pki/temporary_directory.hpp"
+#include "tests/support/temporary_directory.hpp"
 #include "tools/icegate/commands.hpp"
 
 namespace icegate::cli {

@@ -1,1 +1,182 @@
-// placeholder: being written
+#include "tools/icegate/cmd_serve.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <memory>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "gateway/policy/engine.hpp"
+#include "gateway/server/gateway.hpp"
+#include "tools/icegate/commands.hpp"
+
+namespace icegate::cli {
+
+namespace asio = boost::asio;
+
+bool split_host_port(const std::string& text, std::string& host, std::uint16_t& port, std::string& error) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    error = fmt::format("'{}' is not HOST:PORT", text);
+    return false;
+  }
+  host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const std::string port_text = text.substr(colon + 1);
+  unsigned value = 0;
+  auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), value);
+  if (ec != std::errc{} || end != port_text.data() + port_text.size() || value > 65535) {
+    error = fmt::format("'{}' in '{}' is not a port number", port_text, text);
+    return false;
+  }
+  if (host.empty()) {
+    error = fmt::format("'{}' has no host", text);
+    return false;
+  }
+  port = static_cast<std::uint16_t>(value);
+  return true;
+}
+
+void configure_logging(const std::string& level) {
+  auto logger = spdlog::stderr_color_mt("icegate");
+  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
+  logger->set_level(spdlog::level::from_str(level));
+  spdlog::set_default_logger(logger);
+}
+
+int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string error;
+  if (!split_host_port(params.listen, host, port, error)) {
+    fmt::print(err, "icegate serve: --listen: {}\n", error);
+    return exit_error;
+  }
+  boost::system::error_code address_error;
+  const auto address = asio::ip::make_address(host, address_error);
+  if (address_error) {
+    fmt::print(err, "icegate serve: --listen: '{}' is not an IP address\n", host);
+    return exit_error;
+  }
+
+  auto loaded = policy::load_policy(params.policy);
+  for (const auto& diagnostic : loaded.diagnostics.sorted()) fmt::print(err, "{}\n", policy::to_string(diagnostic));
+  if (!loaded.policy) {
+    fmt::print(err, "icegate serve: policy {} has {} error(s); not starting\n", params.policy.string(),
+               loaded.diagnostics.error_count());
+    return exit_invalid_policy;
+  }
+
+  std::error_code fs_error;
+  std::filesystem::create_directories(params.data, fs_error);
+  if (fs_error) {
+    fmt::print(err, "icegate serve: cannot create data directory {}: {}\n", params.data.string(), fs_error.message());
+    return exit_error;
+  }
+
+  server::GatewayConfig config;
+  config.listen = {address, port};
+  config.pki_dir = params.pki;
+  config.policy_file = params.policy;
+  config.data_dir = params.data;
+  config.max_frame_bytes = params.max_frame_bytes;
+  config.handshake_timeout = std::chrono::milliseconds(params.handshake_timeout_ms);
+  config.idle_timeout = std::chrono::milliseconds(params.idle_timeout_ms);
+  config.log_frames = params.frames;
+
+  asio::io_context io(1);
+  std::unique_ptr<server::Gateway> gateway;
+  try {
+    gateway = std::make_unique<server::Gateway>(io, config, loaded.policy);
+    gateway->start();
+  } catch (const std::exception& e) {
+    fmt::print(err, "icegate serve: {}\n", e.what());
+    return exit_error;
+  }
+  if (!params.port_file.empty()) {
+    // Written to a temporary name and renamed, so a reader never sees half a number.
+    const auto temporary = params.port_file.string() + ".tmp";
+    std::ofstream(temporary) << gateway->local_endpoint().port() << '\n';
+    std::filesystem::rename(temporary, params.port_file, fs_error);
+  }
+
+  // Shutdown by cancellation: SIGINT/SIGTERM stop the acceptor and close the
+  // sessions; if anything is still running after 5 s, the io_context stops.
+  asio::signal_set stop_signals(io, SIGINT, SIGTERM);
+  asio::signal_set reload_signals(io, SIGHUP);
+  asio::steady_timer last_resort(io);
+  asio::steady_timer drain_poll(io);
+  std::function<void()> wait_drained = [&] {
+    if (gateway->session_count() == 0) {
+      last_resort.cancel();
+      return;
+    }
+    drain_poll.expires_after(std::chrono::milliseconds(20));
+    drain_poll.async_wait([&](const boost::system::error_code& e) {
+      if (!e) wait_drained();
+    });
+  };
+  stop_signals.async_wait([&](const boost::system::error_code& error, int signal) {
+    if (error) return;
+    spdlog::info("signal {}: shutting down", signal);
+    reload_signals.cancel();
+    gateway->stop();
+    last_resort.expires_after(std::chrono::seconds(5));
+    last_resort.async_wait([&](const boost::system::error_code& e) {
+      if (!e) io.stop();
+    });
+    // Done as soon as every session has said goodbye.
+    wait_drained();
+  });
+  std::function<void()> wait_reload = [&] {
+    reload_signals.async_wait([&](const boost::system::error_code& error, int) {
+      if (error) return;
+      spdlog::info("SIGHUP: reloading {}", params.policy.string());
+      gateway->reload_policy();
+      wait_reload();
+    });
+  };
+  wait_reload();
+
+  io.run();
+  spdlog::info("gateway stopped");
+  (void)out;
+  return exit_ok;
+}
+
+void add_serve_command(CLI::App& root, int& exit_code) {
+  auto params = std::make_shared<ServeParams>();
+  CLI::App* serve = root.add_subcommand("serve", "Run the gateway");
+  serve->add_option("--policy", params->policy, "Policy file (YAML)")->required()->check(CLI::ExistingFile);
+  serve->add_option("--pki", params->pki, "PKI directory (see icegate pki init)")->required()->check(CLI::ExistingDirectory);
+  serve->add_option("--listen", params->listen, "Address to listen on, HOST:PORT (port 0 picks one)")->capture_default_str();
+  serve->add_option("--data", params->data, "Data directory")->capture_default_str();
+  serve->add_option("--port-file", params->port_file, "Write the bound port here once listening");
+  serve->add_option("--max-frame-bytes", params->max_frame_bytes, "Largest frame accepted")
+      ->check(CLI::Range(64u, 64u << 20))
+      ->capture_default_str();
+  serve->add_option("--handshake-timeout", params->handshake_timeout_ms, "Milliseconds for the TLS handshake and Hello")
+      ->check(CLI::Range(10, 600'000))
+      ->capture_default_str();
+  serve->add_option("--idle-timeout", params->idle_timeout_ms, "Milliseconds a session may be silent")
+      ->check(CLI::Range(100, 86'400'000))
+      ->capture_default_str();
+  serve->add_flag("--frames", params->frames, "Log every frame in and out");
+  serve->add_option("--log-level", params->log_level, "trace, debug, info, warn, error")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  serve->callback([params, &exit_code] {
+    configure_logging(params->log_level);
+    exit_code = run_serve(*params, std::cout, std::cerr);
+  });
+}
+
+}  // namespace icegate::cli

@@ -20,7 +20,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
-#include "tests/gateway/pki/temporary_directory.hpp"
+#include "tests/support/temporary_directory.hpp"
 
 namespace icegate::pki {
 namespace {

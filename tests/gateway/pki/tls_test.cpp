@@ -34,7 +34,7 @@
 #include <openssl/x509_vfy.h>
 
 #include "gateway/pki/pki.hpp"
-#include "tests/gateway/pki/temporary_directory.hpp"
+#include "tests/support/temporary_directory.hpp"
 
 namespace icegate::transport {
 namespace {

@@ -1,0 +1,34 @@
+// `icegate serve`: run the gateway until SIGINT or SIGTERM.
+//   serve --policy FILE --pki DIR [--listen HOST:PORT] [--data DIR] [--port-file FILE]
+//         [--max-frame-bytes N] [--handshake-timeout MS] [--idle-timeout MS] [--frames]
+// SIGHUP reloads the policy (an invalid new policy is refused; the old one stays).
+// Exit codes: 0 after a clean shutdown, 1 on a start-up error, 3 if the policy is invalid.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <ostream>
+#include <string>
+
+namespace icegate::cli {
+
+struct ServeParams {
+  std::filesystem::path policy;
+  std::filesystem::path pki;
+  std::string listen = "127.0.0.1:7443";
+  std::filesystem::path data = "icegate-data";
+  std::filesystem::path port_file;  // written once listening, for scripts that bind port 0
+  std::uint32_t max_frame_bytes = 1u << 20;
+  int handshake_timeout_ms = 10'000;
+  int idle_timeout_ms = 60'000;
+  bool frames = false;  // log every frame in and out
+  std::string log_level = "info";
+};
+
+int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err);
+
+// "127.0.0.1:7443" / "[::1]:7443" / "localhost:7443" into host and port;
+// false (and `error`) when malformed.
+bool split_host_port(const std::string& text, std::string& host, std::uint16_t& port, std::string& error);
+
+}  // namespace icegate::cli
