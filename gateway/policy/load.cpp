@@ -1,1 +1,103 @@
-// placeholder: being written
+// load_policy: read, parse, validate and compile, collecting every problem.
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <openssl/evp.h>
+
+#include "gateway/policy/engine.hpp"
+#include "gateway/policy/parser.hpp"
+#include "gateway/policy/validator.hpp"
+
+namespace icegate::policy {
+namespace {
+
+std::optional<std::string> read_file(const std::filesystem::path& file, std::string& error) {
+  std::error_code code;
+  if (std::filesystem::is_directory(file, code)) {
+    error = "it is a directory";
+    return std::nullopt;
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    error = std::strerror(errno);
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    error = "read failed";
+    return std::nullopt;
+  }
+  return std::move(text).str();
+}
+
+// "sha256:<hex>" over the policy text followed by the scheme text: the
+// version changes when either file does.
+std::string version_of(std::string_view policy_text, std::string_view scheme_text) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_MD_CTX* context = EVP_MD_CTX_new();
+  bool ok = context && EVP_DigestInit_ex(context, EVP_sha256(), nullptr) == 1 &&
+            EVP_DigestUpdate(context, policy_text.data(), policy_text.size()) == 1 &&
+            EVP_DigestUpdate(context, scheme_text.data(), scheme_text.size()) == 1 &&
+            EVP_DigestFinal_ex(context, digest, &length) == 1;
+  EVP_MD_CTX_free(context);
+  if (!ok) return {};
+  std::string result = "sha256:";
+  for (unsigned int i = 0; i < length; ++i) result += fmt::format("{:02x}", digest[i]);
+  return result;
+}
+
+}  // namespace
+
+LoadResult load_policy_text(std::string_view text, const std::filesystem::path& file) {
+  LoadResult result;
+  const std::string file_name = file.string();
+  ParseResult parsed = parse_policy_file(text, file_name);
+  result.diagnostics.append(parsed.diagnostics);
+  if (!parsed.root) return result;
+
+  // A scheme named by path is its own file: its problems carry its own name.
+  std::optional<SyntaxNode> scheme_root;
+  std::string scheme_text;
+  if (auto reference = scheme_file_reference(*parsed.root)) {
+    const std::filesystem::path scheme_path = (file.parent_path() / reference->path).lexically_normal();
+    std::string error;
+    if (auto content = read_file(scheme_path, error)) {
+      scheme_text = std::move(*content);
+      ParseResult scheme = parse_policy_file(scheme_text, scheme_path.string());
+      result.diagnostics.append(scheme.diagnostics);
+      scheme_root = std::move(scheme.root);
+    } else {
+      result.diagnostics.error("P007", reference->location,
+                               fmt::format("cannot read scheme file '{}': {}", scheme_path.string(), error));
+    }
+  }
+
+  ValidationResult validated = validate_policy(*parsed.root, scheme_root ? &*scheme_root : nullptr);
+  result.diagnostics.append(validated.diagnostics);
+  if (result.diagnostics.has_errors() || !validated.policy) return result;
+
+  Policy policy = std::move(*validated.policy);
+  policy.file = file_name;
+  policy.version = version_of(text, scheme_text);
+  result.policy = std::make_shared<const CompiledPolicy>(std::move(policy));
+  return result;
+}
+
+LoadResult load_policy(const std::filesystem::path& file) {
+  std::string error;
+  auto text = read_file(file, error);
+  if (!text) {
+    LoadResult result;
+    result.diagnostics.error("P007", SourceLocation{file.string(), 0, 0},
+                             fmt::format("cannot read policy file: {}", error));
+    return result;
+  }
+  return load_policy_text(*text, file);
+}
+
+}  // namespace icegate::policy

@@ -1,1 +1,98 @@
-// placeholder: being written
+#include "gateway/policy/parser.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace icegate::policy {
+namespace {
+
+SourceLocation location_of(const YAML::Mark& mark, const std::string& file) {
+  if (mark.is_null()) return SourceLocation{file, 0, 0};
+  // yaml-cpp counts from 0; every location we print counts from 1.
+  return SourceLocation{file, mark.line + 1, mark.column + 1};
+}
+
+class TreeBuilder {
+ public:
+  TreeBuilder(const std::string& file, Diagnostics& diagnostics)
+      : file_(file), diagnostics_(diagnostics) {}
+
+  SyntaxNode build(const YAML::Node& node, const SourceLocation& fallback) {
+    SyntaxNode result;
+    result.location = location_of(node.Mark(), file_);
+    if (result.location.line == 0) result.location = fallback;
+    switch (node.Type()) {
+      case YAML::NodeType::Undefined:
+      case YAML::NodeType::Null:
+        result.kind = SyntaxKind::null;
+        break;
+      case YAML::NodeType::Scalar:
+        result.kind = SyntaxKind::scalar;
+        result.text = node.Scalar();
+        // yaml-cpp tags quoted (non-plain) scalars "!" and plain ones "?".
+        result.quoted = node.Tag() == "!";
+        break;
+      case YAML::NodeType::Sequence:
+        result.kind = SyntaxKind::sequence;
+        for (const YAML::Node& item : node) result.items.push_back(build(item, result.location));
+        break;
+      case YAML::NodeType::Map:
+        result.kind = SyntaxKind::mapping;
+        build_entries(node, result);
+        break;
+    }
+    return result;
+  }
+
+ private:
+  void build_entries(const YAML::Node& node, SyntaxNode& mapping) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      // Copies, not references: yaml-cpp's operator-> returns a temporary
+      // proxy, so a reference to `it->first` dangles (ASan finds it).
+      const YAML::Node key = it->first;
+      const YAML::Node value = it->second;
+      SourceLocation key_location = location_of(key.Mark(), file_);
+      if (key_location.line == 0) key_location = mapping.location;
+      if (!key.IsScalar()) {
+        diagnostics_.error("P003", key_location, "a mapping key must be a plain string");
+        continue;
+      }
+      if (const SyntaxEntry* first = mapping.find_entry(key.Scalar())) {
+        diagnostics_.error("P006", key_location,
+                           fmt::format("duplicate key '{}' (first at line {}); the first is used",
+                                       key.Scalar(), first->key_location.line));
+        continue;
+      }
+      SyntaxEntry entry;
+      entry.key = key.Scalar();
+      entry.key_location = key_location;
+      entry.value = build(value, key_location);
+      // yaml-cpp places an empty value at the next token, which may be lines
+      // further on; the key is where a reader looks for it.
+      if (entry.value.is_null()) entry.value.location = key_location;
+      mapping.entries.push_back(std::move(entry));
+    }
+  }
+
+  const std::string& file_;
+  Diagnostics& diagnostics_;
+};
+
+}  // namespace
+
+ParseResult parse_policy_file(std::string_view text, const std::string& file) {
+  ParseResult result;
+  YAML::Node document;
+  try {
+    document = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& error) {
+    result.diagnostics.error("P001", location_of(error.mark, file),
+                             fmt::format("YAML syntax error: {}", error.msg));
+    return result;
+  }
+  TreeBuilder builder(file, result.diagnostics);
+  result.root = builder.build(document, SourceLocation{file, 1, 1});
+  return result;
+}
+
+}  // namespace icegate::policy

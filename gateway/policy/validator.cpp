@@ -1,1 +1,861 @@
-// placeholder: being written
+#include "gateway/policy/validator.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <climits>
+#include <map>
+#include <set>
+#include <span>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace icegate::policy {
+namespace {
+
+using Keys = std::span<const std::string_view>;
+
+// ---- Keys each mapping may have ---------------------------------------------
+
+constexpr std::string_view kPolicyKeys[] = {
+    "policy", "description", "scheme",  "levels",  "vetting",  "occasional_allowance",
+    "organisations", "roles", "nodes", "lists", "information_categories", "purposes",
+    "combining", "rules"};
+constexpr std::string_view kVettingKeys[] = {"name", "regular", "occasional"};
+constexpr std::string_view kAllowanceKeys[] = {"releases", "window"};
+constexpr std::string_view kOrganisationKeys[] = {"id", "name", "kind", "ct_network"};
+constexpr std::string_view kRoleKeys[] = {"id", "name", "level"};
+constexpr std::string_view kNodeKeys[] = {"id", "name", "organisation", "role", "vetting", "categories"};
+constexpr std::string_view kListKeys[] = {"id", "name", "nodes", "roles"};
+constexpr std::string_view kRuleKeys[] = {"id",   "description", "effect",
+                                          "categories", "purposes", "from",
+                                          "to", "min_classification", "max_classification"};
+constexpr std::string_view kMatcherKeys[] = {"nodes", "organisations", "organisation_kinds",
+                                             "roles", "levels",        "ct_network"};
+constexpr std::string_view kSchemeKeys[] = {"scheme", "description", "classifications", "tag_sets"};
+constexpr std::string_view kClassificationKeys[] = {"name", "marking", "colour", "text_colour"};
+constexpr std::string_view kTagSetKeys[] = {"name", "type", "categories"};
+constexpr std::string_view kCategoryKeys[] = {"name", "marking", "excluded_at", "requires"};
+
+// ---- Small helpers ----------------------------------------------------------
+
+struct LocatedString {
+  std::string value;
+  SourceLocation location;
+};
+
+std::string lower(std::string_view text) {
+  std::string result(text);
+  for (char& c : result) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return result;
+}
+
+// The closest candidate within edit distance 2, if any.
+template <typename Range>
+std::optional<std::string> closest(std::string_view word, const Range& candidates) {
+  std::optional<std::string> best;
+  int best_distance = 3;
+  for (const auto& candidate : candidates) {
+    std::string_view c(candidate);
+    if (c == word) continue;
+    int distance = edit_distance(word, c);
+    if (distance < best_distance) {
+      best_distance = distance;
+      best = std::string(c);
+    }
+  }
+  return best;
+}
+
+std::string suggestion_suffix(const std::optional<std::string>& suggestion) {
+  return suggestion ? fmt::format("; did you mean '{}'?", *suggestion) : std::string();
+}
+
+std::string join(Keys keys) {
+  std::string result;
+  for (std::string_view key : keys) {
+    if (!result.empty()) result += ", ";
+    result += key;
+  }
+  return result;
+}
+
+// "line 12" for messages that point back at an earlier definition in the same file,
+// "file:12:3" when it is in another file.
+std::string where(const SourceLocation& earlier, const SourceLocation& here) {
+  if (earlier.file == here.file) return fmt::format("line {}", earlier.line);
+  return to_string(earlier);
+}
+
+bool is_hex_colour(std::string_view text) {
+  if (text.size() != 7 || text[0] != '#') return false;
+  return std::all_of(text.begin() + 1, text.end(),
+                     [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
+}
+
+// "30d", "12h", "90m", "45s", or several of them: "1d12h".
+std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  long long total = 0;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t start = i;
+    long long number = 0;
+    while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i]))) {
+      number = number * 10 + (text[i] - '0');
+      if (number > 1'000'000'000LL) return std::nullopt;
+      ++i;
+    }
+    if (i == start || i == text.size()) return std::nullopt;
+    long long unit = 0;
+    switch (text[i]) {
+      case 'd': unit = 86400; break;
+      case 'h': unit = 3600; break;
+      case 'm': unit = 60; break;
+      case 's': unit = 1; break;
+      default: return std::nullopt;
+    }
+    ++i;
+    total += number * unit;
+    if (total > (1LL << 50)) return std::nullopt;
+  }
+  return std::chrono::seconds(total);
+}
+
+// One namespace of defined names (node ids, role ids, classification names...).
+class Names {
+ public:
+  explicit Names(std::string kind) : kind_(std::move(kind)) {}
+
+  // Defines `name`; a second definition is reported (`code`) and ignored.
+  bool define(const LocatedString& name, Diagnostics& diagnostics, std::string_view code = "P010",
+              std::string_view noun = "id") {
+    auto [it, inserted] = where_.emplace(name.value, name.location);
+    if (!inserted) {
+      diagnostics.error(std::string(code), name.location,
+                        fmt::format("duplicate {} {} '{}' (first defined at {})", kind_, noun,
+                                    name.value, where(it->second, name.location)));
+      return false;
+    }
+    order_.push_back(name.value);
+    return true;
+  }
+  bool contains(std::string_view name) const { return where_.find(name) != where_.end(); }
+  const std::vector<std::string>& in_order() const { return order_; }
+  const std::string& kind() const { return kind_; }
+
+ private:
+  std::string kind_;
+  std::map<std::string, SourceLocation, std::less<>> where_;
+  std::vector<std::string> order_;
+};
+
+// Shape checks shared by the scheme and the policy validators.
+class Checker {
+ public:
+  explicit Checker(Diagnostics& diagnostics) : diagnostics_(diagnostics) {}
+
+  Diagnostics& diagnostics() { return diagnostics_; }
+
+  void wrong_type(const SyntaxNode& node, std::string_view what, std::string_view expected) {
+    diagnostics_.error("P003", node.location,
+                       fmt::format("{} must be {}, found {}", what, expected, describe(node)));
+  }
+
+  bool expect_mapping(const SyntaxNode& node, std::string_view what) {
+    if (node.is_mapping()) return true;
+    wrong_type(node, what, "a mapping");
+    return false;
+  }
+
+  // Reports every key of `mapping` that is not in `allowed`.
+  void check_keys(const SyntaxNode& mapping, std::string_view what, Keys allowed) {
+    for (const SyntaxEntry& entry : mapping.entries) {
+      if (std::find(allowed.begin(), allowed.end(), entry.key) != allowed.end()) continue;
+      auto suggestion = closest(entry.key, allowed);
+      std::string message = fmt::format("unknown key '{}' in {}", entry.key, what);
+      if (suggestion) {
+        message += suggestion_suffix(suggestion);
+      } else {
+        message += fmt::format(" (expected one of: {})", join(allowed));
+      }
+      diagnostics_.error("P002", entry.key_location, std::move(message));
+    }
+  }
+
+  const SyntaxNode* require(const SyntaxNode& mapping, std::string_view key, std::string_view what) {
+    if (const SyntaxNode* value = mapping.find(key)) return value;
+    diagnostics_.error("P004", mapping.location,
+                       fmt::format("{} is missing required key '{}'", what, key));
+    return nullptr;
+  }
+
+  // A non-empty string. `what` names the value: "'organisation' of node 'x'".
+  std::optional<LocatedString> read_string(const SyntaxNode& node, std::string_view what) {
+    if (!node.is_scalar()) {
+      wrong_type(node, what, "a string");
+      return std::nullopt;
+    }
+    if (node.text.empty()) {
+      diagnostics_.error("P005", node.location, fmt::format("{} must not be empty", what));
+      return std::nullopt;
+    }
+    return LocatedString{node.text, node.location};
+  }
+
+  std::optional<LocatedString> read_optional_string(const SyntaxNode& mapping, std::string_view key,
+                                                    std::string_view what) {
+    const SyntaxNode* node = mapping.find(key);
+    if (!node) return std::nullopt;
+    return read_string(*node, what);
+  }
+
+  std::optional<LocatedString> read_required_string(const SyntaxNode& mapping, std::string_view key,
+                                                    std::string_view owner) {
+    const SyntaxNode* node = require(mapping, key, owner);
+    if (!node) return std::nullopt;
+    return read_string(*node, fmt::format("'{}'", key));
+  }
+
+  // A list of non-empty strings; items of the wrong type are reported and left out.
+  std::vector<LocatedString> read_string_list(const SyntaxNode& node, std::string_view what) {
+    std::vector<LocatedString> result;
+    if (!node.is_sequence()) {
+      wrong_type(node, what, "a list of strings");
+      return result;
+    }
+    for (const SyntaxNode& item : node.items) {
+      if (auto value = read_string(item, fmt::format("each entry of {}", what))) {
+        result.push_back(std::move(*value));
+      }
+    }
+    return result;
+  }
+
+  std::optional<bool> read_bool(const SyntaxNode& node, std::string_view what) {
+    if (auto value = scalar_as_bool(node)) return value;
+    wrong_type(node, what, "true or false");
+    return std::nullopt;
+  }
+
+  // The mapping entries of a list section such as `nodes:`; non-mappings are reported.
+  std::vector<const SyntaxNode*> read_entries(const SyntaxNode& node, std::string_view section) {
+    std::vector<const SyntaxNode*> result;
+    if (!node.is_sequence()) {
+      wrong_type(node, fmt::format("'{}'", section), "a list");
+      return result;
+    }
+    for (const SyntaxNode& item : node.items) {
+      if (item.is_mapping()) {
+        result.push_back(&item);
+      } else {
+        wrong_type(item, fmt::format("each entry of '{}'", section), "a mapping");
+      }
+    }
+    return result;
+  }
+
+  // Reports `name` (P011, or `code`) unless `names` defines it.
+  bool reference(const Names& names, const LocatedString& name, std::string_view code = "P011") {
+    if (names.contains(name.value)) return true;
+    diagnostics_.error(std::string(code), name.location,
+                       fmt::format("undefined {} '{}'{}", names.kind(), name.value,
+                                   suggestion_suffix(closest(name.value, names.in_order()))));
+    return false;
+  }
+
+ private:
+  Diagnostics& diagnostics_;
+};
+
+std::vector<std::string> values(const std::vector<LocatedString>& located) {
+  std::vector<std::string> result;
+  result.reserve(located.size());
+  for (const LocatedString& item : located) {
+    if (std::find(result.begin(), result.end(), item.value) == result.end()) result.push_back(item.value);
+  }
+  return result;
+}
+
+std::string describe_entry(std::string_view kind, const std::optional<LocatedString>& id) {
+  return id ? fmt::format("{} '{}'", kind, id->value) : std::string(kind);
+}
+
+// ---- The label scheme ---------------------------------------------------------
+
+class SchemeValidator {
+ public:
+  explicit SchemeValidator(Diagnostics& diagnostics) : check_(diagnostics) {}
+
+  LabelScheme validate(const SyntaxNode& root) {
+    LabelScheme scheme;
+    if (!check_.expect_mapping(root, "a label scheme")) return scheme;
+    check_.check_keys(root, "the scheme", kSchemeKeys);
+    if (auto name = check_.read_required_string(root, "scheme", "the scheme")) scheme.name = name->value;
+    if (auto description = check_.read_optional_string(root, "description", "'description'")) {
+      scheme.description = description->value;
+    }
+
+    if (const SyntaxNode* classifications = check_.require(root, "classifications", "the scheme")) {
+      read_classifications(*classifications, scheme);
+    }
+    if (const SyntaxNode* tag_sets = root.find("tag_sets")) read_tag_sets(*tag_sets, scheme);
+    resolve_requires();
+    return scheme;
+  }
+
+ private:
+  void read_classifications(const SyntaxNode& node, LabelScheme& scheme) {
+    auto entries = check_.read_entries(node, "classifications");
+    if (node.is_sequence() && node.items.empty()) {
+      check_.diagnostics().error("P020", node.location, "the scheme defines no classifications");
+    }
+    for (const SyntaxNode* entry : entries) {
+      check_.check_keys(*entry, "classification", kClassificationKeys);
+      auto name = check_.read_required_string(*entry, "name", "classification");
+      Classification classification;
+      classification.location = entry->location;
+      bool ok = name.has_value();
+      if (name) {
+        classification.name = name->value;
+        ok = classification_names_.define(*name, check_.diagnostics(), "P021", "name") && ok;
+      }
+      if (auto marking = check_.read_optional_string(*entry, "marking", "'marking'")) {
+        classification.marking = marking->value;
+      } else {
+        classification.marking = classification.name;
+      }
+      classification.colour = read_colour(*entry, "colour");
+      classification.text_colour = read_colour(*entry, "text_colour");
+      if (!ok) continue;
+      classification.rank = static_cast<int>(scheme.classifications.size());
+      scheme.classifications.push_back(std::move(classification));
+    }
+  }
+
+  std::string read_colour(const SyntaxNode& entry, std::string_view key) {
+    auto colour = check_.read_optional_string(entry, key, fmt::format("'{}'", key));
+    if (!colour) return {};
+    if (!is_hex_colour(colour->value)) {
+      check_.diagnostics().error(
+          "P026", colour->location,
+          fmt::format("invalid colour '{}': expected #rrggbb (six hexadecimal digits)", colour->value));
+      return {};
+    }
+    return colour->value;
+  }
+
+  void read_tag_sets(const SyntaxNode& node, LabelScheme& scheme) {
+    for (const SyntaxNode* entry : check_.read_entries(node, "tag_sets")) {
+      check_.check_keys(*entry, "tag set", kTagSetKeys);
+      TagSet tag_set;
+      tag_set.location = entry->location;
+      auto name = check_.read_required_string(*entry, "name", "tag set");
+      if (name) {
+        tag_set.name = name->value;
+        tag_set_names_.define(*name, check_.diagnostics(), "P022", "name");
+      }
+      std::string owner = describe_entry("tag set", name);
+      if (const SyntaxNode* type = check_.require(*entry, "type", owner)) {
+        if (auto text = check_.read_string(*type, "'type'")) {
+          if (text->value == "restrictive") {
+            tag_set.type = TagSetType::restrictive;
+          } else if (text->value == "permissive") {
+            tag_set.type = TagSetType::permissive;
+          } else if (text->value == "informative") {
+            tag_set.type = TagSetType::informative;
+          } else {
+            constexpr std::string_view kTypes[] = {"restrictive", "permissive", "informative"};
+            check_.diagnostics().error(
+                "P005", text->location,
+                fmt::format("invalid tag set type '{}': expected restrictive, permissive or informative{}",
+                            text->value, suggestion_suffix(closest(text->value, kTypes))));
+          }
+        }
+      }
+      if (const SyntaxNode* categories = check_.require(*entry, "categories", owner)) {
+        for (const SyntaxNode* category_entry : check_.read_entries(*categories, "categories")) {
+          read_category(*category_entry, tag_set, scheme);
+        }
+      }
+      scheme.tag_sets.push_back(std::move(tag_set));
+    }
+  }
+
+  void read_category(const SyntaxNode& entry, TagSet& tag_set, LabelScheme& scheme) {
+    check_.check_keys(entry, "category", kCategoryKeys);
+    auto name = check_.read_required_string(entry, "name", "category");
+    Category category;
+    category.location = entry.location;
+    category.tag_set = tag_set.name;
+    bool ok = name.has_value();
+    if (name) {
+      category.name = name->value;
+      ok = category_names_.define(*name, check_.diagnostics(), "P023", "name") && ok;
+    }
+    if (auto marking = check_.read_optional_string(entry, "marking", "'marking'")) {
+      category.marking = marking->value;
+    } else {
+      category.marking = category.name;
+    }
+    if (const SyntaxNode* excluded = entry.find("excluded_at")) {
+      auto classifications = check_.read_string_list(*excluded, "'excluded_at'");
+      for (const LocatedString& classification : classifications) {
+        check_.reference(classification_names_, classification, "P024");
+      }
+      category.excluded_at = values(classifications);
+    }
+    if (const SyntaxNode* requires_node = entry.find("requires")) {
+      auto required = check_.read_string_list(*requires_node, "'requires'");
+      category.requires_categories = values(required);
+      pending_requires_.push_back({category.name, std::move(required)});
+    }
+    if (!ok) return;
+    tag_set.categories.push_back(category.name);
+    scheme.categories.push_back(std::move(category));
+  }
+
+  // `requires` may name a category defined further down, so it is checked last.
+  void resolve_requires() {
+    for (const auto& [category, required] : pending_requires_) {
+      for (const LocatedString& name : required) {
+        if (name.value == category) {
+          check_.diagnostics().error("P027", name.location,
+                                     fmt::format("category '{}' requires itself", category));
+          continue;
+        }
+        check_.reference(category_names_, name, "P025");
+      }
+    }
+  }
+
+  Checker check_;
+  Names classification_names_{"classification"};
+  Names tag_set_names_{"tag set"};
+  Names category_names_{"category"};
+  std::vector<std::pair<std::string, std::vector<LocatedString>>> pending_requires_;
+};
+
+// ---- The policy -------------------------------------------------------------------
+
+class PolicyValidator {
+ public:
+  explicit PolicyValidator(Diagnostics& diagnostics) : check_(diagnostics) {}
+
+  Policy validate(const SyntaxNode& root, const SyntaxNode* scheme_file_root) {
+    Policy policy;
+    if (!check_.expect_mapping(root, "a policy file")) return policy;
+    check_.check_keys(root, "the policy", kPolicyKeys);
+
+    if (auto name = check_.read_required_string(root, "policy", "the policy")) policy.name = name->value;
+    if (auto description = check_.read_optional_string(root, "description", "'description'")) {
+      policy.description = description->value;
+    }
+    read_scheme(root, scheme_file_root, policy);
+    if (const SyntaxNode* levels = root.find("levels")) {
+      for (const LocatedString& level : check_.read_string_list(*levels, "'levels'")) {
+        if (levels_.define(level, check_.diagnostics(), "P010", "name")) policy.levels.push_back(level.value);
+      }
+    }
+    if (const SyntaxNode* vetting = root.find("vetting")) read_vetting(*vetting, policy);
+    if (const SyntaxNode* allowance = root.find("occasional_allowance")) read_allowance(*allowance, policy);
+    if (const SyntaxNode* organisations = root.find("organisations")) read_organisations(*organisations, policy);
+    if (const SyntaxNode* roles = root.find("roles")) read_roles(*roles, policy);
+    if (const SyntaxNode* nodes = root.find("nodes")) read_nodes(*nodes, policy);
+    if (const SyntaxNode* lists = root.find("lists")) read_lists(*lists, policy);
+    if (const SyntaxNode* categories = root.find("information_categories")) {
+      for (const LocatedString& category : check_.read_string_list(*categories, "'information_categories'")) {
+        if (information_categories_.define(category, check_.diagnostics(), "P010", "name")) {
+          policy.information_categories.push_back(category.value);
+        }
+      }
+    }
+    if (const SyntaxNode* purposes = root.find("purposes")) {
+      for (const LocatedString& purpose : check_.read_string_list(*purposes, "'purposes'")) {
+        if (purposes_.define(purpose, check_.diagnostics(), "P010", "name")) policy.purposes.push_back(purpose.value);
+      }
+    }
+    if (auto combining = check_.read_optional_string(root, "combining", "'combining'")) {
+      if (combining->value != "deny-overrides") {
+        constexpr std::string_view kAlgorithms[] = {"deny-overrides"};
+        check_.diagnostics().error(
+            "P005", combining->location,
+            fmt::format("unsupported combining algorithm '{}': only deny-overrides is supported{}",
+                        combining->value, suggestion_suffix(closest(combining->value, kAlgorithms))));
+      }
+    }
+    if (const SyntaxNode* rules = root.find("rules")) read_rules(*rules, policy);
+    return policy;
+  }
+
+ private:
+  void read_scheme(const SyntaxNode& root, const SyntaxNode* scheme_file_root, Policy& policy) {
+    const SyntaxNode* value = check_.require(root, "scheme", "the policy");
+    if (!value) return;
+    const SyntaxNode* scheme_root = nullptr;
+    if (value->is_mapping()) {
+      scheme_root = value;
+    } else if (value->is_scalar() && !value->text.empty()) {
+      scheme_root = scheme_file_root;  // null: the loader has said why it is missing
+    } else {
+      check_.wrong_type(*value, "'scheme'", "a scheme file path or a scheme mapping");
+      return;
+    }
+    if (!scheme_root) return;
+    // Even a scheme with errors defines the names it got right; checking the
+    // policy against them keeps one scheme typo from being reported again at
+    // every use.
+    policy.scheme = SchemeValidator(check_.diagnostics()).validate(*scheme_root);
+    scheme_known_ = true;
+    for (const Classification& classification : policy.scheme.classifications) {
+      classifications_.define({classification.name, classification.location}, scratch_);
+      classification_rank_[classification.name] = classification.rank;
+    }
+    for (const Category& category : policy.scheme.categories) {
+      categories_.define({category.name, category.location}, scratch_);
+    }
+  }
+
+  bool classification_defined(const LocatedString& name) {
+    return !scheme_known_ || check_.reference(classifications_, name);
+  }
+
+  std::optional<int> rank_of(const std::string& classification) const {
+    auto it = classification_rank_.find(classification);
+    if (it == classification_rank_.end()) return std::nullopt;
+    return it->second;
+  }
+
+  void read_vetting(const SyntaxNode& node, Policy& policy) {
+    for (const SyntaxNode* entry : check_.read_entries(node, "vetting")) {
+      check_.check_keys(*entry, "vetting level", kVettingKeys);
+      Vetting vetting;
+      vetting.location = entry->location;
+      auto name = check_.read_required_string(*entry, "name", "vetting level");
+      bool ok = name.has_value();
+      if (name) {
+        vetting.name = name->value;
+        ok = vetting_.define(*name, check_.diagnostics(), "P010", "name") && ok;
+      }
+      std::string owner = describe_entry("vetting level", name);
+      auto regular = check_.read_required_string(*entry, "regular", owner);
+      auto occasional = check_.read_optional_string(*entry, "occasional", "'occasional'");
+      ok = regular && classification_defined(*regular) && ok;
+      if (regular) vetting.regular_ceiling = regular->value;
+      if (occasional) {
+        vetting.occasional_ceiling = occasional->value;
+        ok = classification_defined(*occasional) && ok;
+        auto regular_rank = regular ? rank_of(regular->value) : std::nullopt;
+        auto occasional_rank = rank_of(occasional->value);
+        if (regular_rank && occasional_rank && *occasional_rank < *regular_rank) {
+          check_.diagnostics().error(
+              "P012", occasional->location,
+              fmt::format("occasional ceiling {} is below the regular ceiling {}", occasional->value,
+                          regular->value));
+          ok = false;
+        }
+      } else {
+        vetting.occasional_ceiling = vetting.regular_ceiling;
+      }
+      if (ok) policy.vetting.push_back(std::move(vetting));
+    }
+  }
+
+  void read_allowance(const SyntaxNode& node, Policy& policy) {
+    if (!check_.expect_mapping(node, "'occasional_allowance'")) return;
+    check_.check_keys(node, "'occasional_allowance'", kAllowanceKeys);
+    if (const SyntaxNode* releases = check_.require(node, "releases", "'occasional_allowance'")) {
+      auto count = scalar_as_integer(*releases);
+      if (!count) {
+        check_.wrong_type(*releases, "'releases'", "a whole number");
+      } else if (*count < 0 || *count > INT_MAX) {
+        check_.diagnostics().error("P005", releases->location,
+                                   fmt::format("'releases' must be 0 or more, found {}", *count));
+      } else {
+        policy.occasional.releases = static_cast<int>(*count);
+      }
+    }
+    if (const SyntaxNode* window = check_.require(node, "window", "'occasional_allowance'")) {
+      if (auto text = check_.read_string(*window, "'window'")) {
+        if (auto duration = parse_duration(text->value)) {
+          policy.occasional.window = *duration;
+        } else {
+          check_.diagnostics().error(
+              "P005", text->location,
+              fmt::format("invalid duration '{}': expected a whole number followed by d, h, m or s, "
+                          "e.g. 30d, 12h, 90m, 45s",
+                          text->value));
+        }
+      }
+    }
+  }
+
+  void read_organisations(const SyntaxNode& node, Policy& policy) {
+    for (const SyntaxNode* entry : check_.read_entries(node, "organisations")) {
+      check_.check_keys(*entry, "organisation", kOrganisationKeys);
+      Organisation organisation;
+      organisation.location = entry->location;
+      auto id = check_.read_required_string(*entry, "id", "organisation");
+      bool ok = id.has_value();
+      if (id) {
+        organisation.id = id->value;
+        ok = organisations_.define(*id, check_.diagnostics()) && ok;
+      }
+      std::string owner = describe_entry("organisation", id);
+      if (auto name = check_.read_optional_string(*entry, "name", "'name'")) organisation.name = name->value;
+      auto kind = check_.read_required_string(*entry, "kind", owner);
+      ok = kind.has_value() && ok;
+      if (kind) {
+        organisation.kind = kind->value;
+        if (!organisation_kinds_.contains(kind->value)) {
+          organisation_kinds_.define(*kind, check_.diagnostics());
+        }
+      }
+      if (const SyntaxNode* ct_network = entry->find("ct_network")) {
+        auto flag = check_.read_bool(*ct_network, "'ct_network'");
+        ok = flag.has_value() && ok;
+        organisation.ct_network = flag.value_or(false);
+      }
+      if (ok) policy.organisations.push_back(std::move(organisation));
+    }
+  }
+
+  void read_roles(const SyntaxNode& node, Policy& policy) {
+    for (const SyntaxNode* entry : check_.read_entries(node, "roles")) {
+      check_.check_keys(*entry, "role", kRoleKeys);
+      Role role;
+      role.location = entry->location;
+      auto id = check_.read_required_string(*entry, "id", "role");
+      bool ok = id.has_value();
+      if (id) {
+        role.id = id->value;
+        ok = roles_.define(*id, check_.diagnostics()) && ok;
+      }
+      if (auto name = check_.read_optional_string(*entry, "name", "'name'")) role.name = name->value;
+      if (const SyntaxNode* level_node = entry->find("level")) {
+        auto level = check_.read_string(*level_node, "'level'");
+        ok = level && check_.reference(levels_, *level) && ok;
+        if (level) role.level = level->value;
+      }
+      if (ok) policy.roles.push_back(std::move(role));
+    }
+  }
+
+  void read_nodes(const SyntaxNode& node, Policy& policy) {
+    for (const SyntaxNode* entry : check_.read_entries(node, "nodes")) {
+      check_.check_keys(*entry, "node", kNodeKeys);
+      Node result;
+      result.location = entry->location;
+      auto id = check_.read_required_string(*entry, "id", "node");
+      bool ok = id.has_value();
+      if (id) {
+        result.id = id->value;
+        ok = nodes_.define(*id, check_.diagnostics()) && ok;
+      }
+      std::string owner = describe_entry("node", id);
+      if (auto name = check_.read_optional_string(*entry, "name", "'name'")) result.name = name->value;
+      auto organisation = check_.read_required_string(*entry, "organisation", owner);
+      ok = organisation && check_.reference(organisations_, *organisation) && ok;
+      if (organisation) result.organisation = organisation->value;
+      auto role = check_.read_required_string(*entry, "role", owner);
+      ok = role && check_.reference(roles_, *role) && ok;
+      if (role) result.role = role->value;
+      auto vetting = check_.read_required_string(*entry, "vetting", owner);
+      ok = vetting && check_.reference(vetting_, *vetting) && ok;
+      if (vetting) result.vetting = vetting->value;
+      if (const SyntaxNode* categories = entry->find("categories")) {
+        auto held = check_.read_string_list(*categories, "'categories'");
+        for (const LocatedString& category : held) {
+          if (scheme_known_) ok = check_.reference(categories_, category) && ok;
+        }
+        result.categories = values(held);
+      }
+      if (ok) policy.nodes.push_back(std::move(result));
+    }
+  }
+
+  void read_lists(const SyntaxNode& node, Policy& policy) {
+    for (const SyntaxNode* entry : check_.read_entries(node, "lists")) {
+      check_.check_keys(*entry, "list", kListKeys);
+      DistributionList list;
+      list.location = entry->location;
+      auto id = check_.read_required_string(*entry, "id", "list");
+      bool ok = id.has_value();
+      if (id) {
+        list.id = id->value;
+        ok = lists_.define(*id, check_.diagnostics()) && ok;
+      }
+      if (auto name = check_.read_optional_string(*entry, "name", "'name'")) list.name = name->value;
+      if (const SyntaxNode* members = entry->find("nodes")) {
+        auto nodes = check_.read_string_list(*members, "'nodes'");
+        for (const LocatedString& member : nodes) ok = check_.reference(nodes_, member) && ok;
+        list.nodes = values(nodes);
+      }
+      if (const SyntaxNode* members = entry->find("roles")) {
+        auto roles = check_.read_string_list(*members, "'roles'");
+        for (const LocatedString& member : roles) ok = check_.reference(roles_, member) && ok;
+        list.roles = values(roles);
+      }
+      if (ok) policy.lists.push_back(std::move(list));
+    }
+  }
+
+  // Reads a list of names that must all be defined in `names`.
+  bool read_references(const SyntaxNode& node, std::string_view key, const Names& names,
+                       std::vector<std::string>& out) {
+    bool ok = true;
+    auto items = check_.read_string_list(node, fmt::format("'{}'", key));
+    if (!node.is_sequence()) ok = false;
+    for (const LocatedString& item : items) ok = check_.reference(names, item) && ok;
+    out = values(items);
+    return ok;
+  }
+
+  bool read_matcher(const SyntaxNode& node, std::string_view key, SubjectMatcher& matcher) {
+    if (node.is_null()) return true;  // `from:` with nothing: matches every node
+    if (!check_.expect_mapping(node, fmt::format("'{}'", key))) return false;
+    check_.check_keys(node, fmt::format("'{}' matcher", key), kMatcherKeys);
+    bool ok = true;
+    if (const SyntaxNode* v = node.find("nodes")) ok = read_references(*v, "nodes", nodes_, matcher.nodes) && ok;
+    if (const SyntaxNode* v = node.find("organisations")) {
+      ok = read_references(*v, "organisations", organisations_, matcher.organisations) && ok;
+    }
+    if (const SyntaxNode* v = node.find("organisation_kinds")) {
+      ok = read_references(*v, "organisation_kinds", organisation_kinds_, matcher.organisation_kinds) && ok;
+    }
+    if (const SyntaxNode* v = node.find("roles")) ok = read_references(*v, "roles", roles_, matcher.roles) && ok;
+    if (const SyntaxNode* v = node.find("levels")) ok = read_references(*v, "levels", levels_, matcher.levels) && ok;
+    if (const SyntaxNode* v = node.find("ct_network")) {
+      matcher.ct_network = check_.read_bool(*v, "'ct_network'");
+      ok = matcher.ct_network.has_value() && ok;
+    }
+    return ok;
+  }
+
+  void read_rules(const SyntaxNode& node, Policy& policy) {
+    for (const SyntaxNode* entry : check_.read_entries(node, "rules")) {
+      check_.check_keys(*entry, "rule", kRuleKeys);
+      Rule rule;
+      rule.location = entry->location;
+      auto id = check_.read_required_string(*entry, "id", "rule");
+      bool ok = id.has_value();
+      if (id) {
+        rule.id = id->value;
+        ok = rules_.define(*id, check_.diagnostics()) && ok;
+      }
+      std::string owner = describe_entry("rule", id);
+      if (auto description = check_.read_optional_string(*entry, "description", "'description'")) {
+        rule.description = description->value;
+      }
+      if (const SyntaxNode* effect_node = check_.require(*entry, "effect", owner)) {
+        auto effect = check_.read_string(*effect_node, "'effect'");
+        ok = effect.has_value() && ok;
+        if (effect && effect->value == "permit") {
+          rule.effect = Effect::permit;
+        } else if (effect && effect->value == "deny") {
+          rule.effect = Effect::deny;
+        } else if (effect) {
+          constexpr std::string_view kEffects[] = {"permit", "deny"};
+          check_.diagnostics().error("P005", effect->location,
+                                     fmt::format("invalid effect '{}': expected permit or deny{}",
+                                                 effect->value,
+                                                 suggestion_suffix(closest(effect->value, kEffects))));
+          ok = false;
+        }
+      } else {
+        ok = false;
+      }
+      if (const SyntaxNode* v = entry->find("categories")) {
+        ok = read_references(*v, "categories", information_categories_, rule.categories) && ok;
+      }
+      if (const SyntaxNode* v = entry->find("purposes")) ok = read_references(*v, "purposes", purposes_, rule.purposes) && ok;
+      if (const SyntaxNode* v = entry->find("from")) ok = read_matcher(*v, "from", rule.from) && ok;
+      if (const SyntaxNode* v = entry->find("to")) ok = read_matcher(*v, "to", rule.to) && ok;
+      auto min = check_.read_optional_string(*entry, "min_classification", "'min_classification'");
+      auto max = check_.read_optional_string(*entry, "max_classification", "'max_classification'");
+      if (min) {
+        ok = classification_defined(*min) && ok;
+        rule.min_classification = min->value;
+      }
+      if (max) {
+        ok = classification_defined(*max) && ok;
+        rule.max_classification = max->value;
+      }
+      if (min && max) {
+        auto min_rank = rank_of(min->value);
+        auto max_rank = rank_of(max->value);
+        if (min_rank && max_rank && *min_rank > *max_rank) {
+          check_.diagnostics().error(
+              "P012", min->location,
+              fmt::format("min_classification {} is above max_classification {}: the rule can never apply",
+                          min->value, max->value));
+          ok = false;
+        }
+      }
+      if (ok) policy.rules.push_back(std::move(rule));
+    }
+  }
+
+  Checker check_;
+  Diagnostics scratch_;  // re-defining the scheme's names cannot fail; nothing to report
+  bool scheme_known_ = false;
+  std::map<std::string, int, std::less<>> classification_rank_;
+  Names classifications_{"classification"};
+  Names categories_{"category"};
+  Names levels_{"level"};
+  Names vetting_{"vetting level"};
+  Names organisations_{"organisation"};
+  Names organisation_kinds_{"organisation kind"};
+  Names roles_{"role"};
+  Names nodes_{"node"};
+  Names lists_{"list"};
+  Names information_categories_{"information category"};
+  Names purposes_{"purpose"};
+  Names rules_{"rule"};
+};
+
+}  // namespace
+
+int edit_distance(std::string_view a_text, std::string_view b_text) {
+  const std::string a = lower(a_text);
+  const std::string b = lower(b_text);
+  const std::size_t n = a.size();
+  const std::size_t m = b.size();
+  std::vector<std::vector<int>> d(n + 1, std::vector<int>(m + 1));
+  for (std::size_t i = 0; i <= n; ++i) d[i][0] = static_cast<int>(i);
+  for (std::size_t j = 0; j <= m; ++j) d[0][j] = static_cast<int>(j);
+  for (std::size_t i = 1; i <= n; ++i) {
+    for (std::size_t j = 1; j <= m; ++j) {
+      int cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+      }
+    }
+  }
+  return d[n][m];
+}
+
+SchemeValidationResult validate_scheme(const SyntaxNode& root) {
+  SchemeValidationResult result;
+  SchemeValidator validator(result.diagnostics);
+  LabelScheme scheme = validator.validate(root);
+  if (!result.diagnostics.has_errors()) result.scheme = std::move(scheme);
+  return result;
+}
+
+std::optional<SchemeReference> scheme_file_reference(const SyntaxNode& policy_root) {
+  const SyntaxNode* value = policy_root.find("scheme");
+  if (!value || !value->is_scalar() || value->text.empty()) return std::nullopt;
+  return SchemeReference{value->text, value->location};
+}
+
+ValidationResult validate_policy(const SyntaxNode& policy_root, const SyntaxNode* scheme_file_root) {
+  ValidationResult result;
+  PolicyValidator validator(result.diagnostics);
+  Policy policy = validator.validate(policy_root, scheme_file_root);
+  if (!result.diagnostics.has_errors()) result.policy = std::move(policy);
+  return result;
+}
+
+}  // namespace icegate::policy
