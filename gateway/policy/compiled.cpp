@@ -7,6 +7,7 @@
 #include <bit>
 #include <climits>
 #include <cstdint>
+#include <optional>
 #include <unordered_map>
 
 #include <fmt/format.h>
@@ -164,12 +165,46 @@ struct CompiledPolicy::Index {
   std::vector<std::uint64_t> deny_rules;  // one bit per deny rule
 
   std::vector<std::vector<int>> list_members;  // by list index, node indices ascending
+
+  NameIndex event_by_id;
+  std::vector<const EventDef*> events;  // by event index
+  std::vector<Bits> event_triggerers;   // by event index: nodes that may trigger it
+
+  // Step 6 of a decision: the first category on a label (category indices,
+  // sorted) that `node` fails, or nothing when it passes. For a restrictive
+  // set, `category` is the missing one; for a permissive set, `tag_set` is the
+  // set none of whose categories on the label the node holds.
+  struct CategoryFailure {
+    int category = -1;
+    int tag_set = -1;
+  };
+  template <typename LabelCategories>
+  std::optional<CategoryFailure> check_categories(const NodeInfo& node, LabelCategories& label_categories) const {
+    for (int index : label_categories) {
+      const CategoryInfo& info = categories[static_cast<std::size_t>(index)];
+      if (info.type == TagSetType::restrictive && !node.held.test(static_cast<std::size_t>(index))) {
+        return CategoryFailure{index, -1};
+      }
+    }
+    for (const int tag_set : permissive_tag_sets) {
+      bool on_label = false;
+      bool held = false;
+      for (int index : label_categories) {
+        if (categories[static_cast<std::size_t>(index)].tag_set != tag_set) continue;
+        on_label = true;
+        if (node.held.test(static_cast<std::size_t>(index))) held = true;
+      }
+      if (on_label && !held) return CategoryFailure{-1, tag_set};
+    }
+    return std::nullopt;
+  }
 };
 
 namespace {
 
+// `lists` are the ids of the distribution lists the node belongs to.
 bool matches(const SubjectMatcher& matcher, const Node& node, const Organisation* organisation,
-             const Role* role) {
+             const Role* role, const std::vector<std::string_view>& lists) {
   if (!matcher.nodes.empty() && !contains(matcher.nodes, node.id)) return false;
   if (!matcher.organisations.empty() && !contains(matcher.organisations, node.organisation)) return false;
   if (!matcher.roles.empty() && !contains(matcher.roles, node.role)) return false;
@@ -179,6 +214,12 @@ bool matches(const SubjectMatcher& matcher, const Node& node, const Organisation
   }
   if (!matcher.levels.empty() && (!role || !contains(matcher.levels, role->level))) return false;
   if (matcher.ct_network && (!organisation || organisation->ct_network != *matcher.ct_network)) return false;
+  if (!matcher.lists.empty() &&
+      std::none_of(matcher.lists.begin(), matcher.lists.end(), [&lists](const std::string& list) {
+        return std::find(lists.begin(), lists.end(), list) != lists.end();
+      })) {
+    return false;
+  }
   return true;
 }
 
@@ -269,6 +310,36 @@ CompiledPolicy::CompiledPolicy(Policy policy)
     members.erase(std::unique(members.begin(), members.end()), members.end());
     ix.list_members.push_back(std::move(members));
   }
+  // What a matcher needs to know about each node, looked up once.
+  struct NodeFacts {
+    const Organisation* organisation = nullptr;
+    const Role* role = nullptr;
+    std::vector<std::string_view> lists;
+  };
+  std::vector<NodeFacts> facts(node_count);
+  for (std::size_t n = 0; n < node_count; ++n) {
+    const Node& node = policy_.nodes[n];
+    auto organisation = organisations.find(node.organisation);
+    auto role = roles.find(node.role);
+    facts[n].organisation = organisation == organisations.end() ? nullptr : organisation->second;
+    facts[n].role = role == roles.end() ? nullptr : role->second;
+  }
+  for (std::size_t l = 0; l < policy_.lists.size(); ++l) {
+    for (int member : ix.list_members[l]) facts[static_cast<std::size_t>(member)].lists.push_back(policy_.lists[l].id);
+  }
+  auto node_matches = [&](const SubjectMatcher& matcher, std::size_t n) {
+    return matches(matcher, policy_.nodes[n], facts[n].organisation, facts[n].role, facts[n].lists);
+  };
+
+  for (const EventDef& event : policy_.events) {
+    if (intern(ix.event_by_id, event.id) != static_cast<int>(ix.event_triggerers.size())) continue;
+    Bits triggerers(node_count);
+    for (std::size_t n = 0; n < node_count; ++n) {
+      if (node_matches(event.triggered_by, n)) triggerers.set(n);
+    }
+    ix.events.push_back(&event);
+    ix.event_triggerers.push_back(std::move(triggerers));
+  }
 
   // Information categories and purposes a rule names but the policy does not
   // declare (only possible in a hand-built Policy) are interned too, so that
@@ -313,13 +384,8 @@ CompiledPolicy::CompiledPolicy(Policy policy)
       }
     }
     for (std::size_t n = 0; n < node_count; ++n) {
-      const Node& node = policy_.nodes[n];
-      auto organisation = organisations.find(node.organisation);
-      auto role = roles.find(node.role);
-      const Organisation* o = organisation == organisations.end() ? nullptr : organisation->second;
-      const Role* ro = role == roles.end() ? nullptr : role->second;
-      if (matches(rule.from, node, o, ro)) ix.sender_rules.set(n, r);
-      if (matches(rule.to, node, o, ro)) ix.recipient_rules.set(n, r);
+      if (node_matches(rule.from, n)) ix.sender_rules.set(n, r);
+      if (node_matches(rule.to, n)) ix.recipient_rules.set(n, r);
     }
     // An unknown bound (hand-built policies only) admits nothing rather than everything.
     if (rule.min_classification) {
@@ -639,41 +705,20 @@ PolicyDecision CompiledPolicy::decide(const DecisionRequest& request) const {
 
     // 6. Categories: every restrictive one held; one of each permissive set's.
     std::sort(label_categories.begin(), label_categories.end());
-    bool categories_ok = true;
-    for (int index : label_categories) {
-      const Index::CategoryInfo& info = ix.categories[static_cast<std::size_t>(index)];
-      if (info.type == TagSetType::restrictive && !node.held.test(static_cast<std::size_t>(index))) {
-        portion.reason = PortionReason::missing_category;
+    if (auto failure = ix.check_categories(node, label_categories)) {
+      portion.reason = PortionReason::missing_category;
+      if (failure->category >= 0) {
         portion.detail = fmt::format("{} does not hold {}", request.recipient,
-                                     ix.categories[static_cast<std::size_t>(index)].source->name);
-        categories_ok = false;
-        break;
-      }
-    }
-    for (std::size_t t = 0; categories_ok && t < ix.permissive_tag_sets.size(); ++t) {
-      const int tag_set = ix.permissive_tag_sets[t];
-      bool on_label = false;
-      bool held = false;
-      for (int index : label_categories) {
-        if (ix.categories[static_cast<std::size_t>(index)].tag_set != tag_set) continue;
-        on_label = true;
-        if (node.held.test(static_cast<std::size_t>(index))) held = true;
-      }
-      if (on_label && !held) {
-        std::vector<std::string_view> names;
-        for (int index : label_categories) {
-          if (ix.categories[static_cast<std::size_t>(index)].tag_set == tag_set) {
-            names.push_back(ix.categories[static_cast<std::size_t>(index)].source->name);
-          }
-        }
+                                     ix.categories[static_cast<std::size_t>(failure->category)].source->name);
+      } else {
         std::string listed;
-        for (std::size_t i = 0; i < names.size(); ++i) listed += fmt::format("{}{}", i ? ", " : "", names[i]);
-        portion.reason = PortionReason::missing_category;
+        for (int index : label_categories) {
+          if (ix.categories[static_cast<std::size_t>(index)].tag_set != failure->tag_set) continue;
+          listed += fmt::format("{}{}", listed.empty() ? "" : ", ",
+                                ix.categories[static_cast<std::size_t>(index)].source->name);
+        }
         portion.detail = fmt::format("{} holds none of {}", request.recipient, listed);
-        categories_ok = false;
       }
-    }
-    if (!categories_ok) {
       portion.occasional = false;
       continue;
     }
@@ -692,11 +737,21 @@ PolicyDecision CompiledPolicy::decide(const DecisionRequest& request) const {
   const PortionDecision* first_withheld = nullptr;
   bool all_denied_by_rule = true;
   bool all_same_detail = true;
+  std::vector<int> reviewing_rules;  // permit rules with review_by that released a portion
   for (const PortionDecision& portion : out.portions) {
     if (portion.rule >= 0) out.rules.push_back(portion.rule);
     if (portion.released) {
       ++released;
       out.used_occasional = out.used_occasional || portion.occasional;
+      // The handling of every rule that released something applies to the
+      // whole of what the recipient gets.
+      const RuleHandling& handling = policy_.rules[static_cast<std::size_t>(portion.rule)].handling;
+      out.originator_control = out.originator_control || handling.originator_control;
+      out.no_onward_sharing = out.no_onward_sharing || handling.no_onward_sharing;
+      if (handling.requires_review()) {
+        reviewing_rules.push_back(portion.rule);
+        out.review_roles.insert(out.review_roles.end(), handling.review_by.begin(), handling.review_by.end());
+      }
       continue;
     }
     if (!first_withheld) first_withheld = &portion;
@@ -705,6 +760,10 @@ PolicyDecision CompiledPolicy::decide(const DecisionRequest& request) const {
   }
   std::sort(out.rules.begin(), out.rules.end());
   out.rules.erase(std::unique(out.rules.begin(), out.rules.end()), out.rules.end());
+  std::sort(reviewing_rules.begin(), reviewing_rules.end());
+  reviewing_rules.erase(std::unique(reviewing_rules.begin(), reviewing_rules.end()), reviewing_rules.end());
+  std::sort(out.review_roles.begin(), out.review_roles.end());
+  out.review_roles.erase(std::unique(out.review_roles.begin(), out.review_roles.end()), out.review_roles.end());
 
   // "a", "a and b", "a, b and c"
   auto append_rule_ids = [this](std::string& text, const std::vector<int>& rules) {
@@ -736,7 +795,65 @@ PolicyDecision CompiledPolicy::decide(const DecisionRequest& request) const {
       out.reason = fmt::format("all {} portions withheld: {}", total, first_withheld->detail);
     }
   }
+
+  // A critical reader review holds the whole message: what the recipient
+  // would get is decided, but nothing goes until a reviewer approves.
+  if (!reviewing_rules.empty()) {
+    out.decision = Decision::hold;
+    std::string reason = "held for review by ";
+    for (std::size_t i = 0; i < out.review_roles.size(); ++i) {
+      if (i > 0) reason += i + 1 == out.review_roles.size() ? " or " : ", ";
+      reason += out.review_roles[i];
+    }
+    reason += " under ";
+    append_rule_ids(reason, reviewing_rules);
+    if (released < total) {
+      reason += fmt::format("; {} of {} portions withheld: {}", total - released, total, first_withheld->detail);
+    } else if (out.used_occasional) {
+      reason += ", using an occasional release";
+    }
+    out.reason = std::move(reason);
+  }
   return out;
+}
+
+bool CompiledPolicy::holds_role(std::string_view node_id, std::string_view role) const {
+  const Node* node = find_node(node_id);
+  return node && node->role == role;
+}
+
+std::vector<std::string> CompiledPolicy::nodes_with_role(std::string_view role) const {
+  std::vector<std::string> result;
+  auto it = index_->nodes_by_role.find(role);
+  if (it == index_->nodes_by_role.end()) return result;
+  for (int node : it->second) result.push_back(policy_.nodes[static_cast<std::size_t>(node)].id);
+  return result;
+}
+
+bool CompiledPolicy::has_event(std::string_view event) const { return lookup(index_->event_by_id, event) >= 0; }
+
+const EventDef* CompiledPolicy::find_event(std::string_view event) const {
+  int index = lookup(index_->event_by_id, event);
+  return index < 0 ? nullptr : index_->events[static_cast<std::size_t>(index)];
+}
+
+bool CompiledPolicy::may_trigger(std::string_view node_id, std::string_view event) const {
+  const int node = lookup(index_->node_by_id, node_id);
+  const int index = lookup(index_->event_by_id, event);
+  if (node < 0 || index < 0) return false;
+  return index_->event_triggerers[static_cast<std::size_t>(index)].test(static_cast<std::size_t>(node));
+}
+
+bool CompiledPolicy::cleared_for(std::string_view node_id, const Label& label) const {
+  const Index& ix = *index_;
+  const int node = lookup(ix.node_by_id, node_id);
+  if (node < 0 || !label_problems(label).empty()) return false;
+  const Index::NodeInfo& info = ix.nodes[static_cast<std::size_t>(node)];
+  if (ix.classification_by_name.at(label.classification) > info.regular_rank) return false;
+  std::vector<int> label_categories;
+  for (const std::string& name : label.categories) label_categories.push_back(lookup(ix.category_by_name, name));
+  std::sort(label_categories.begin(), label_categories.end());
+  return !ix.check_categories(info, label_categories).has_value();
 }
 
 }  // namespace icegate::policy

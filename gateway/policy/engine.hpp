@@ -74,11 +74,18 @@ struct DecisionRequest {
 };
 
 struct PolicyDecision {
+  // release, release_redacted or deny; hold when some released portion was
+  // released under a permit rule with `review_by` (portions[i].released then
+  // says what would be released once a reviewer approves).
   Decision decision = Decision::deny;
   std::vector<PortionDecision> portions;  // one per request.portion_labels
   std::vector<int> rules;                 // every rule that decided some portion, ascending
   std::string reason;                     // one human sentence for the whole
   bool used_occasional = false;
+  // From the handling of the permit rules that released some portion:
+  std::vector<std::string> review_roles;  // any one of these roles may approve; sorted, unique
+  bool originator_control = false;
+  bool no_onward_sharing = false;
 };
 
 struct Expansion {
@@ -119,6 +126,22 @@ class CompiledPolicy {
 
   // The decision for one recipient of one message, per portion.
   PolicyDecision decide(const DecisionRequest& request) const;
+
+  // Whether `node` holds `role`; false for an unknown node.
+  bool holds_role(std::string_view node, std::string_view role) const;
+  // The nodes holding `role`, in policy node order (who may act on a review).
+  std::vector<std::string> nodes_with_role(std::string_view role) const;
+  // Whether `node` may be shown a portion labelled `label` regardless of any
+  // rule: the label is valid, within the node's regular ceiling (never the
+  // occasional one), and the node holds its restrictive categories and one of
+  // each permissive set's. The gateway uses it to decide what a reviewer sees.
+  bool cleared_for(std::string_view node, const Label& label) const;
+
+  // Named events (`events:`) that release embargoed messages.
+  bool has_event(std::string_view event) const;
+  const EventDef* find_event(std::string_view event) const;
+  // Whether `node` may declare that `event` has happened; false when either is unknown.
+  bool may_trigger(std::string_view node, std::string_view event) const;
 
  private:
   struct Index;

@@ -1,9 +1,4 @@
 // load_policy: read, parse, validate and compile, collecting every problem.
-#include <cerrno>
-#include <cstring>
-#include <fstream>
-#include <sstream>
-
 #include <fmt/format.h>
 #include <openssl/evp.h>
 
@@ -13,26 +8,6 @@
 
 namespace icegate::policy {
 namespace {
-
-std::optional<std::string> read_file(const std::filesystem::path& file, std::string& error) {
-  std::error_code code;
-  if (std::filesystem::is_directory(file, code)) {
-    error = "it is a directory";
-    return std::nullopt;
-  }
-  std::ifstream in(file, std::ios::binary);
-  if (!in) {
-    error = std::strerror(errno);
-    return std::nullopt;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad()) {
-    error = "read failed";
-    return std::nullopt;
-  }
-  return std::move(text).str();
-}
 
 // "sha256:<hex>" over the policy text followed by the scheme text: the
 // version changes when either file does.
@@ -66,7 +41,7 @@ LoadResult load_policy_text(std::string_view text, const std::filesystem::path& 
   if (auto reference = scheme_file_reference(*parsed.root)) {
     const std::filesystem::path scheme_path = (file.parent_path() / reference->path).lexically_normal();
     std::string error;
-    if (auto content = read_file(scheme_path, error)) {
+    if (auto content = read_text_file(scheme_path, error)) {
       scheme_text = std::move(*content);
       ParseResult scheme = parse_policy_file(scheme_text, scheme_path.string());
       result.diagnostics.append(scheme.diagnostics);
@@ -90,7 +65,7 @@ LoadResult load_policy_text(std::string_view text, const std::filesystem::path& 
 
 LoadResult load_policy(const std::filesystem::path& file) {
   std::string error;
-  auto text = read_file(file, error);
+  auto text = read_text_file(file, error);
   if (!text) {
     LoadResult result;
     result.diagnostics.error("P007", SourceLocation{file.string(), 0, 0},

@@ -119,9 +119,25 @@ struct SubjectMatcher {
   std::vector<std::string> roles;
   std::vector<std::string> levels;
   std::optional<bool> ct_network;
+  std::vector<std::string> lists;  // member of one of these distribution lists
 };
 
 enum class Effect { permit, deny };
+
+// How what a permit rule releases must be handled: the "how it will be
+// handled" of an information sharing protocol (para 66).
+struct RuleHandling {
+  // A critical reader review (Gateway Protocol, case study 3): a release under
+  // the rule waits until a node holding one of these roles approves it.
+  std::vector<std::string> review_by;
+  // Caveats attached to what the rule releases; the gateway merges them with
+  // the message's own handling.
+  bool originator_control = false;  // onward release needs the originator's consent
+  bool no_onward_sharing = false;   // recipients may not re-send it at all
+  SourceLocation location;          // of the `handling:` mapping, when written
+
+  bool requires_review() const { return !review_by.empty(); }
+};
 
 struct Rule {
   std::string id;
@@ -135,6 +151,16 @@ struct Rule {
   // in [min_classification, max_classification] (either bound optional).
   std::optional<std::string> min_classification;
   std::optional<std::string> max_classification;
+  RuleHandling handling;  // permit rules only
+  SourceLocation location;
+};
+
+// A named event that releases messages embargoed until it (an operation
+// starting, an arrest being made), and who may declare that it has happened.
+struct EventDef {
+  std::string id;  // "operation-start"
+  std::string description;
+  SubjectMatcher triggered_by;
   SourceLocation location;
 };
 
@@ -157,6 +183,7 @@ struct Policy {
   std::vector<std::string> purposes;
   CombiningAlgorithm combining = CombiningAlgorithm::deny_overrides;
   std::vector<Rule> rules;
+  std::vector<EventDef> events;
 };
 
 }  // namespace icegate::policy

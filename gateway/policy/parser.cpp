@@ -1,5 +1,10 @@
 #include "gateway/policy/parser.hpp"
 
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -93,6 +98,26 @@ ParseResult parse_policy_file(std::string_view text, const std::string& file) {
   TreeBuilder builder(file, result.diagnostics);
   result.root = builder.build(document, SourceLocation{file, 1, 1});
   return result;
+}
+
+std::optional<std::string> read_text_file(const std::filesystem::path& file, std::string& error) {
+  std::error_code code;
+  if (std::filesystem::is_directory(file, code)) {
+    error = "it is a directory";
+    return std::nullopt;
+  }
+  std::ifstream in(file, std::ios::binary);
+  if (!in) {
+    error = std::strerror(errno);
+    return std::nullopt;
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) {
+    error = "read failed";
+    return std::nullopt;
+  }
+  return std::move(text).str();
 }
 
 }  // namespace icegate::policy

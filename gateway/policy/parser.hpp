@@ -1,6 +1,7 @@
 // Internal: stage 1, text to syntax tree.
 #pragma once
 
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,5 +22,9 @@ struct ParseResult {
 // mapping is P006 (the first occurrence is kept); a key that is not a plain
 // string is P003. Never throws for bad input.
 ParseResult parse_policy_file(std::string_view text, const std::string& file);
+
+// The whole of a file, or nullopt with `error` saying why not ("No such file
+// or directory", "it is a directory").
+std::optional<std::string> read_text_file(const std::filesystem::path& file, std::string& error);
 
 }  // namespace icegate::policy

@@ -1,5 +1,7 @@
 #include "gateway/policy/validator.hpp"
 
+#include "gateway/policy/checker.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <climits>
@@ -13,14 +15,12 @@
 namespace icegate::policy {
 namespace {
 
-using Keys = std::span<const std::string_view>;
-
 // ---- Keys each mapping may have ---------------------------------------------
 
 constexpr std::string_view kPolicyKeys[] = {
     "policy", "description", "scheme",  "levels",  "vetting",  "occasional_allowance",
     "organisations", "roles", "nodes", "lists", "information_categories", "purposes",
-    "combining", "rules"};
+    "combining", "rules", "events"};
 constexpr std::string_view kVettingKeys[] = {"name", "regular", "occasional"};
 constexpr std::string_view kAllowanceKeys[] = {"releases", "window"};
 constexpr std::string_view kOrganisationKeys[] = {"id", "name", "kind", "ct_network"};
@@ -29,63 +29,18 @@ constexpr std::string_view kNodeKeys[] = {"id", "name", "organisation", "role", 
 constexpr std::string_view kListKeys[] = {"id", "name", "nodes", "roles"};
 constexpr std::string_view kRuleKeys[] = {"id",   "description", "effect",
                                           "categories", "purposes", "from",
-                                          "to", "min_classification", "max_classification"};
+                                          "to", "min_classification", "max_classification",
+                                          "handling"};
 constexpr std::string_view kMatcherKeys[] = {"nodes", "organisations", "organisation_kinds",
-                                             "roles", "levels",        "ct_network"};
+                                             "roles", "levels",        "ct_network", "lists"};
+constexpr std::string_view kHandlingKeys[] = {"review_by", "originator_control", "no_onward_sharing"};
+constexpr std::string_view kEventKeys[] = {"id", "description", "triggered_by"};
 constexpr std::string_view kSchemeKeys[] = {"scheme", "description", "classifications", "tag_sets"};
 constexpr std::string_view kClassificationKeys[] = {"name", "marking", "colour", "text_colour"};
 constexpr std::string_view kTagSetKeys[] = {"name", "type", "categories"};
 constexpr std::string_view kCategoryKeys[] = {"name", "marking", "excluded_at", "requires"};
 
 // ---- Small helpers ----------------------------------------------------------
-
-struct LocatedString {
-  std::string value;
-  SourceLocation location;
-};
-
-std::string lower(std::string_view text) {
-  std::string result(text);
-  for (char& c : result) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return result;
-}
-
-// The closest candidate within edit distance 2, if any.
-template <typename Range>
-std::optional<std::string> closest(std::string_view word, const Range& candidates) {
-  std::optional<std::string> best;
-  int best_distance = 3;
-  for (const auto& candidate : candidates) {
-    std::string_view c(candidate);
-    if (c == word) continue;
-    int distance = edit_distance(word, c);
-    if (distance < best_distance) {
-      best_distance = distance;
-      best = std::string(c);
-    }
-  }
-  return best;
-}
-
-std::string suggestion_suffix(const std::optional<std::string>& suggestion) {
-  return suggestion ? fmt::format("; did you mean '{}'?", *suggestion) : std::string();
-}
-
-std::string join(Keys keys) {
-  std::string result;
-  for (std::string_view key : keys) {
-    if (!result.empty()) result += ", ";
-    result += key;
-  }
-  return result;
-}
-
-// "line 12" for messages that point back at an earlier definition in the same file,
-// "file:12:3" when it is in another file.
-std::string where(const SourceLocation& earlier, const SourceLocation& here) {
-  if (earlier.file == here.file) return fmt::format("line {}", earlier.line);
-  return to_string(earlier);
-}
 
 bool is_hex_colour(std::string_view text) {
   if (text.size() != 7 || text[0] != '#') return false;
@@ -120,165 +75,6 @@ std::optional<std::chrono::seconds> parse_duration(std::string_view text) {
     if (total > (1LL << 50)) return std::nullopt;
   }
   return std::chrono::seconds(total);
-}
-
-// One namespace of defined names (node ids, role ids, classification names...).
-class Names {
- public:
-  explicit Names(std::string kind) : kind_(std::move(kind)) {}
-
-  // Defines `name`; a second definition is reported (`code`) and ignored.
-  bool define(const LocatedString& name, Diagnostics& diagnostics, std::string_view code = "P010",
-              std::string_view noun = "id") {
-    auto [it, inserted] = where_.emplace(name.value, name.location);
-    if (!inserted) {
-      diagnostics.error(std::string(code), name.location,
-                        fmt::format("duplicate {} {} '{}' (first defined at {})", kind_, noun,
-                                    name.value, where(it->second, name.location)));
-      return false;
-    }
-    order_.push_back(name.value);
-    return true;
-  }
-  bool contains(std::string_view name) const { return where_.find(name) != where_.end(); }
-  const std::vector<std::string>& in_order() const { return order_; }
-  const std::string& kind() const { return kind_; }
-
- private:
-  std::string kind_;
-  std::map<std::string, SourceLocation, std::less<>> where_;
-  std::vector<std::string> order_;
-};
-
-// Shape checks shared by the scheme and the policy validators.
-class Checker {
- public:
-  explicit Checker(Diagnostics& diagnostics) : diagnostics_(diagnostics) {}
-
-  Diagnostics& diagnostics() { return diagnostics_; }
-
-  void wrong_type(const SyntaxNode& node, std::string_view what, std::string_view expected) {
-    diagnostics_.error("P003", node.location,
-                       fmt::format("{} must be {}, found {}", what, expected, describe(node)));
-  }
-
-  bool expect_mapping(const SyntaxNode& node, std::string_view what) {
-    if (node.is_mapping()) return true;
-    wrong_type(node, what, "a mapping");
-    return false;
-  }
-
-  // Reports every key of `mapping` that is not in `allowed`.
-  void check_keys(const SyntaxNode& mapping, std::string_view what, Keys allowed) {
-    for (const SyntaxEntry& entry : mapping.entries) {
-      if (std::find(allowed.begin(), allowed.end(), entry.key) != allowed.end()) continue;
-      auto suggestion = closest(entry.key, allowed);
-      std::string message = fmt::format("unknown key '{}' in {}", entry.key, what);
-      if (suggestion) {
-        message += suggestion_suffix(suggestion);
-      } else {
-        message += fmt::format(" (expected one of: {})", join(allowed));
-      }
-      diagnostics_.error("P002", entry.key_location, std::move(message));
-    }
-  }
-
-  const SyntaxNode* require(const SyntaxNode& mapping, std::string_view key, std::string_view what) {
-    if (const SyntaxNode* value = mapping.find(key)) return value;
-    diagnostics_.error("P004", mapping.location,
-                       fmt::format("{} is missing required key '{}'", what, key));
-    return nullptr;
-  }
-
-  // A non-empty string. `what` names the value: "'organisation' of node 'x'".
-  std::optional<LocatedString> read_string(const SyntaxNode& node, std::string_view what) {
-    if (!node.is_scalar()) {
-      wrong_type(node, what, "a string");
-      return std::nullopt;
-    }
-    if (node.text.empty()) {
-      diagnostics_.error("P005", node.location, fmt::format("{} must not be empty", what));
-      return std::nullopt;
-    }
-    return LocatedString{node.text, node.location};
-  }
-
-  std::optional<LocatedString> read_optional_string(const SyntaxNode& mapping, std::string_view key,
-                                                    std::string_view what) {
-    const SyntaxNode* node = mapping.find(key);
-    if (!node) return std::nullopt;
-    return read_string(*node, what);
-  }
-
-  std::optional<LocatedString> read_required_string(const SyntaxNode& mapping, std::string_view key,
-                                                    std::string_view owner) {
-    const SyntaxNode* node = require(mapping, key, owner);
-    if (!node) return std::nullopt;
-    return read_string(*node, fmt::format("'{}'", key));
-  }
-
-  // A list of non-empty strings; items of the wrong type are reported and left out.
-  std::vector<LocatedString> read_string_list(const SyntaxNode& node, std::string_view what) {
-    std::vector<LocatedString> result;
-    if (!node.is_sequence()) {
-      wrong_type(node, what, "a list of strings");
-      return result;
-    }
-    for (const SyntaxNode& item : node.items) {
-      if (auto value = read_string(item, fmt::format("each entry of {}", what))) {
-        result.push_back(std::move(*value));
-      }
-    }
-    return result;
-  }
-
-  std::optional<bool> read_bool(const SyntaxNode& node, std::string_view what) {
-    if (auto value = scalar_as_bool(node)) return value;
-    wrong_type(node, what, "true or false");
-    return std::nullopt;
-  }
-
-  // The mapping entries of a list section such as `nodes:`; non-mappings are reported.
-  std::vector<const SyntaxNode*> read_entries(const SyntaxNode& node, std::string_view section) {
-    std::vector<const SyntaxNode*> result;
-    if (!node.is_sequence()) {
-      wrong_type(node, fmt::format("'{}'", section), "a list");
-      return result;
-    }
-    for (const SyntaxNode& item : node.items) {
-      if (item.is_mapping()) {
-        result.push_back(&item);
-      } else {
-        wrong_type(item, fmt::format("each entry of '{}'", section), "a mapping");
-      }
-    }
-    return result;
-  }
-
-  // Reports `name` (P011, or `code`) unless `names` defines it.
-  bool reference(const Names& names, const LocatedString& name, std::string_view code = "P011") {
-    if (names.contains(name.value)) return true;
-    diagnostics_.error(std::string(code), name.location,
-                       fmt::format("undefined {} '{}'{}", names.kind(), name.value,
-                                   suggestion_suffix(closest(name.value, names.in_order()))));
-    return false;
-  }
-
- private:
-  Diagnostics& diagnostics_;
-};
-
-std::vector<std::string> values(const std::vector<LocatedString>& located) {
-  std::vector<std::string> result;
-  result.reserve(located.size());
-  for (const LocatedString& item : located) {
-    if (std::find(result.begin(), result.end(), item.value) == result.end()) result.push_back(item.value);
-  }
-  return result;
-}
-
-std::string describe_entry(std::string_view kind, const std::optional<LocatedString>& id) {
-  return id ? fmt::format("{} '{}'", kind, id->value) : std::string(kind);
 }
 
 // ---- The label scheme ---------------------------------------------------------
@@ -463,6 +259,7 @@ class PolicyValidator {
     if (const SyntaxNode* roles = root.find("roles")) read_roles(*roles, policy);
     if (const SyntaxNode* nodes = root.find("nodes")) read_nodes(*nodes, policy);
     if (const SyntaxNode* lists = root.find("lists")) read_lists(*lists, policy);
+    if (const SyntaxNode* events = root.find("events")) read_events(*events, policy);
     if (const SyntaxNode* categories = root.find("information_categories")) {
       for (const LocatedString& category : check_.read_string_list(*categories, "'information_categories'")) {
         if (information_categories_.define(category, check_.diagnostics(), "P010", "name")) {
@@ -659,7 +456,10 @@ class PolicyValidator {
       if (organisation) result.organisation = organisation->value;
       auto role = check_.read_required_string(*entry, "role", owner);
       ok = role && check_.reference(roles_, *role) && ok;
-      if (role) result.role = role->value;
+      if (role) {
+        result.role = role->value;
+        held_roles_.insert(role->value);
+      }
       auto vetting = check_.read_required_string(*entry, "vetting", owner);
       ok = vetting && check_.reference(vetting_, *vetting) && ok;
       if (vetting) result.vetting = vetting->value;
@@ -729,7 +529,77 @@ class PolicyValidator {
       matcher.ct_network = check_.read_bool(*v, "'ct_network'");
       ok = matcher.ct_network.has_value() && ok;
     }
+    if (const SyntaxNode* v = node.find("lists")) ok = read_references(*v, "lists", lists_, matcher.lists) && ok;
     return ok;
+  }
+
+  // A rule's `handling:`. A review nobody could give would hold every release
+  // under the rule for ever, so every reviewing role must be held by some node.
+  bool read_handling(const SyntaxNode& node, const Rule& rule, const SourceLocation& key_location,
+                     RuleHandling& handling) {
+    handling.location = key_location;
+    if (node.is_null()) return true;  // `handling:` with nothing: no handling
+    if (!check_.expect_mapping(node, "'handling'")) return false;
+    check_.check_keys(node, "'handling'", kHandlingKeys);
+    bool ok = true;
+    if (const SyntaxNode* v = node.find("review_by")) {
+      std::vector<LocatedString> roles = check_.read_string_list(*v, "'review_by'");
+      ok = v->is_sequence() && ok;
+      for (const LocatedString& role : roles) {
+        if (!check_.reference(roles_, role)) {
+          ok = false;
+        } else if (!held_roles_.contains(role.value)) {
+          check_.diagnostics().error(
+              "P014", role.location,
+              fmt::format("no node holds role '{}', so a release held for its review could never be approved",
+                          role.value));
+          ok = false;
+        }
+      }
+      handling.review_by = values(roles);
+    }
+    for (auto [key, flag] : {std::pair{"originator_control", &handling.originator_control},
+                             std::pair{"no_onward_sharing", &handling.no_onward_sharing}}) {
+      if (const SyntaxNode* v = node.find(key)) {
+        auto value = check_.read_bool(*v, fmt::format("'{}'", key));
+        ok = value.has_value() && ok;
+        *flag = value.value_or(false);
+      }
+    }
+    if (rule.effect == Effect::deny && !node.entries.empty()) {
+      check_.diagnostics().error("P013", key_location,
+                                 fmt::format("deny rule '{}' has 'handling', which applies only to what a permit "
+                                             "rule releases",
+                                             rule.id));
+      ok = false;
+    }
+    return ok;
+  }
+
+  void read_events(const SyntaxNode& node, Policy& policy) {
+    for (const SyntaxNode* entry : check_.read_entries(node, "events")) {
+      check_.check_keys(*entry, "event", kEventKeys);
+      EventDef event;
+      event.location = entry->location;
+      auto id = check_.read_required_string(*entry, "id", "event");
+      bool ok = id.has_value();
+      if (id) {
+        event.id = id->value;
+        ok = events_.define(*id, check_.diagnostics()) && ok;
+      }
+      std::string owner = describe_entry("event", id);
+      if (auto description = check_.read_optional_string(*entry, "description", "'description'")) {
+        event.description = description->value;
+      }
+      // Required, so that who may release an embargo is always written down;
+      // `triggered_by: {}` says "any node" explicitly.
+      if (const SyntaxNode* matcher = check_.require(*entry, "triggered_by", owner)) {
+        ok = read_matcher(*matcher, "triggered_by", event.triggered_by) && ok;
+      } else {
+        ok = false;
+      }
+      if (ok) policy.events.push_back(std::move(event));
+    }
   }
 
   void read_rules(const SyntaxNode& node, Policy& policy) {
@@ -792,6 +662,9 @@ class PolicyValidator {
           ok = false;
         }
       }
+      if (const SyntaxEntry* handling = entry->find_entry("handling")) {
+        ok = read_handling(handling->value, rule, handling->key_location, rule.handling) && ok;
+      }
       if (ok) policy.rules.push_back(std::move(rule));
     }
   }
@@ -812,29 +685,11 @@ class PolicyValidator {
   Names information_categories_{"information category"};
   Names purposes_{"purpose"};
   Names rules_{"rule"};
+  Names events_{"event"};
+  std::set<std::string, std::less<>> held_roles_;  // roles some node holds
 };
 
 }  // namespace
-
-int edit_distance(std::string_view a_text, std::string_view b_text) {
-  const std::string a = lower(a_text);
-  const std::string b = lower(b_text);
-  const std::size_t n = a.size();
-  const std::size_t m = b.size();
-  std::vector<std::vector<int>> d(n + 1, std::vector<int>(m + 1));
-  for (std::size_t i = 0; i <= n; ++i) d[i][0] = static_cast<int>(i);
-  for (std::size_t j = 0; j <= m; ++j) d[0][j] = static_cast<int>(j);
-  for (std::size_t i = 1; i <= n; ++i) {
-    for (std::size_t j = 1; j <= m; ++j) {
-      int cost = a[i - 1] == b[j - 1] ? 0 : 1;
-      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost});
-      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
-        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
-      }
-    }
-  }
-  return d[n][m];
-}
 
 SchemeValidationResult validate_scheme(const SyntaxNode& root) {
   SchemeValidationResult result;

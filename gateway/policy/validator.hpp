@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 
+#include "gateway/policy/checker.hpp"  // edit_distance, exposed for tests
 #include "gateway/policy/diagnostics.hpp"
 #include "gateway/policy/model.hpp"
 #include "gateway/policy/syntax.hpp"
@@ -45,9 +46,5 @@ struct ValidationResult {
 // `scheme:` mapping ignores `scheme_file_root`. Policy::file and
 // Policy::version are left for the loader to fill in.
 ValidationResult validate_policy(const SyntaxNode& policy_root, const SyntaxNode* scheme_file_root);
-
-// Edit distance (optimal string alignment, case-insensitive) used for
-// "did you mean" suggestions; exposed for tests.
-int edit_distance(std::string_view a, std::string_view b);
 
 }  // namespace icegate::policy

@@ -109,6 +109,25 @@ class Generator {
       if (std::find(used_kinds.begin(), used_kinds.end(), o.kind) == used_kinds.end()) used_kinds.push_back(o.kind);
     }
     for (const auto& r : policy.roles) role_ids.push_back(r.id);
+    std::vector<std::string> held_roles;  // a review must name roles some node holds
+    for (const auto& r : role_ids) {
+      for (const auto& n : policy.nodes) {
+        if (n.role == r) {
+          held_roles.push_back(r);
+          break;
+        }
+      }
+    }
+    const int list_count = between(0, 2);
+    std::vector<std::string> list_ids;
+    for (int l = 0; l < list_count; ++l) {
+      DistributionList list;
+      list.id = "l" + std::to_string(l);
+      list.nodes = some(node_ids, 0.4);
+      list.roles = some(role_ids, 0.3);
+      list_ids.push_back(list.id);
+      policy.lists.push_back(std::move(list));
+    }
     auto matcher = [&]() {
       SubjectMatcher m;
       if (chance(0.2)) m.nodes = some(node_ids, 0.5);
@@ -117,6 +136,7 @@ class Generator {
       if (chance(0.2)) m.roles = some(role_ids, 0.5);
       if (chance(0.2)) m.levels = some(policy.levels, 0.5);
       if (chance(0.15)) m.ct_network = chance(0.5);
+      if (chance(0.15)) m.lists = some(list_ids, 0.6);
       return m;
     };
     const int rule_count = between(0, 6);
@@ -132,6 +152,11 @@ class Generator {
       int high = between(low, classification_count - 1);
       if (chance(0.3)) rule.min_classification = classification_names[low];
       if (chance(0.3)) rule.max_classification = classification_names[high];
+      if (rule.effect == Effect::permit) {
+        if (chance(0.3)) rule.handling.review_by = some(held_roles, 0.5);
+        rule.handling.originator_control = chance(0.2);
+        rule.handling.no_onward_sharing = chance(0.2);
+      }
       policy.rules.push_back(std::move(rule));
     }
     return policy;
@@ -225,6 +250,13 @@ struct Oracle {
     if (!m.roles.empty() && !has(m.roles, n.role)) return false;
     if (!m.levels.empty() && !has(m.levels, r->level)) return false;
     if (m.ct_network && o->ct_network != *m.ct_network) return false;
+    if (!m.lists.empty()) {
+      bool member = false;
+      for (const auto& list : policy.lists) {
+        if (has(m.lists, list.id) && (has(list.nodes, n.id) || has(list.roles, n.role))) member = true;
+      }
+      if (!member) return false;
+    }
     return true;
   }
 
@@ -329,6 +361,7 @@ std::string matcher_yaml(const SubjectMatcher& m) {
   field("organisation_kinds", m.organisation_kinds);
   field("roles", m.roles);
   field("levels", m.levels);
+  field("lists", m.lists);
   if (m.ct_network) text += std::string(text.size() > 1 ? ", " : "") + "ct_network: " + (*m.ct_network ? "true" : "false");
   return text + "}";
 }
@@ -363,6 +396,11 @@ std::string to_yaml(const Policy& p) {
     out << "  - {id: " << n.id << ", organisation: " << n.organisation << ", role: " << n.role
         << ", vetting: " << n.vetting << ", categories: " << flow(n.categories) << "}\n";
   }
+  out << "lists:\n";
+  if (p.lists.empty()) out << "  []\n";
+  for (const auto& l : p.lists) {
+    out << "  - {id: " << l.id << ", nodes: " << flow(l.nodes) << ", roles: " << flow(l.roles) << "}\n";
+  }
   out << "information_categories: " << flow(p.information_categories) << "\npurposes: " << flow(p.purposes)
       << "\ncombining: deny-overrides\nrules:\n";
   if (p.rules.empty()) out << "  []\n";
@@ -372,6 +410,11 @@ std::string to_yaml(const Policy& p) {
         << "\n    from: " << matcher_yaml(r.from) << "\n    to: " << matcher_yaml(r.to) << "\n";
     if (r.min_classification) out << "    min_classification: " << *r.min_classification << "\n";
     if (r.max_classification) out << "    max_classification: " << *r.max_classification << "\n";
+    if (r.effect == Effect::permit) {
+      out << "    handling: {review_by: " << flow(r.handling.review_by)
+          << ", originator_control: " << (r.handling.originator_control ? "true" : "false")
+          << ", no_onward_sharing: " << (r.handling.no_onward_sharing ? "true" : "false") << "}\n";
+    }
   }
   return out.str();
 }
@@ -398,6 +441,7 @@ TEST(PolicyProperty, DecisionsAgreeWithTheOracleAndNeverOverRelease) {
   Generator g(20240601);
   int released_portions = 0;
   int withheld_portions = 0;
+  int holds = 0;
   for (int p = 0; p < kPolicies; ++p) {
     const Policy policy = g.policy();
     const Oracle oracle{policy};
@@ -409,6 +453,9 @@ TEST(PolicyProperty, DecisionsAgreeWithTheOracleAndNeverOverRelease) {
       ASSERT_EQ(decision.portions.size(), labels.size());
       std::size_t released = 0;
       std::vector<int> rules;
+      std::vector<std::string> review_roles;
+      bool originator_control = false;
+      bool no_onward_sharing = false;
       for (std::size_t i = 0; i < labels.size(); ++i) {
         const PortionDecision& got = decision.portions[i];
         SCOPED_TRACE(::testing::Message() << "policy " << p << " message " << m << " portion " << i << "\n"
@@ -438,22 +485,47 @@ TEST(PolicyProperty, DecisionsAgreeWithTheOracleAndNeverOverRelease) {
           EXPECT_FALSE(got.detail.empty()) << "a withheld portion is always explained";
         }
         if (expected.rule >= 0) rules.push_back(expected.rule);
+        if (expected.released) {
+          const RuleHandling& handling = policy.rules[static_cast<std::size_t>(expected.rule)].handling;
+          review_roles.insert(review_roles.end(), handling.review_by.begin(), handling.review_by.end());
+          originator_control = originator_control || handling.originator_control;
+          no_onward_sharing = no_onward_sharing || handling.no_onward_sharing;
+        }
       }
       released_portions += static_cast<int>(released);
       withheld_portions += static_cast<int>(labels.size() - released);
       std::sort(rules.begin(), rules.end());
       rules.erase(std::unique(rules.begin(), rules.end()), rules.end());
       EXPECT_EQ(decision.rules, rules);
+      std::sort(review_roles.begin(), review_roles.end());
+      review_roles.erase(std::unique(review_roles.begin(), review_roles.end()), review_roles.end());
       const Decision expected_decision = labels.empty() || released == 0 ? Decision::deny
+                                         : !review_roles.empty()         ? Decision::hold
                                          : released == labels.size()     ? Decision::release
                                                                          : Decision::release_redacted;
       EXPECT_EQ(decision.decision, expected_decision);
+      EXPECT_EQ(decision.review_roles, review_roles);
+      EXPECT_EQ(decision.originator_control, originator_control);
+      EXPECT_EQ(decision.no_onward_sharing, no_onward_sharing);
       EXPECT_FALSE(decision.reason.empty());
+      if (decision.decision == Decision::hold) {
+        ++holds;
+        // A hold is a release waiting for approval: never more than the
+        // oracle would release, and always someone named to approve it.
+        for (std::size_t i = 0; i < labels.size(); ++i) {
+          if (decision.portions[i].released) {
+            EXPECT_TRUE(oracle.decide(request, labels[i]).released);
+          }
+        }
+        EXPECT_FALSE(decision.review_roles.empty());
+        EXPECT_THAT(decision.reason, ::testing::StartsWith("held for review by "));
+      }
     }
   }
   // The generator must exercise both outcomes, or the properties above prove little.
   EXPECT_GT(released_portions, 1000);
   EXPECT_GT(withheld_portions, 1000);
+  EXPECT_GT(holds, 100);
 }
 
 TEST(PolicyProperty, WithoutPermitRulesNothingIsReleased) {
@@ -493,6 +565,9 @@ TEST(PolicyProperty, LoadedFromYamlTheSamePolicyDecidesTheSame) {
       EXPECT_EQ(a.decision, b.decision);
       EXPECT_EQ(a.rules, b.rules);
       EXPECT_EQ(a.reason, b.reason);
+      EXPECT_EQ(a.review_roles, b.review_roles);
+      EXPECT_EQ(a.originator_control, b.originator_control);
+      EXPECT_EQ(a.no_onward_sharing, b.no_onward_sharing);
     }
   }
 }

@@ -89,7 +89,7 @@ rules:
           "never apply",
           "bad.yaml:44:13: error[P005]: invalid effect 'allow': expected permit or deny",
           "bad.yaml:45:5: error[P002]: unknown key 'ct_network' in rule (expected one of: id, description, "
-          "effect, categories, purposes, from, to, min_classification, max_classification)",
+          "effect, categories, purposes, from, to, min_classification, max_classification, handling)",
           "bad.yaml:46:19: error[P011]: undefined level 'strategic'"));
 }
 

@@ -1,0 +1,121 @@
+// Policy test files: the format analysts use to test a policy like code.
+//
+// A test file names a policy and lists cases, each a decision request (sender,
+// recipient, category, purpose, portion labels) and what the decision must be.
+// The format is documented in policies/README.md ("Policy test files").
+//
+//   load_policy_tests --> PolicyTestFile (cases with locations; T0xx diagnostics)
+//   load_policy(file.policy) --> CompiledPolicy
+//   run_policy_tests --> PolicyTestRun (pass/fail, diff lines, rule coverage)
+//
+// `icegate policy test` is a thin wrapper over these. Like the other stages,
+// nothing here throws for bad input.
+#pragma once
+
+#include <cstddef>
+#include <filesystem>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/model/message.hpp"
+#include "gateway/policy/diagnostics.hpp"
+#include "gateway/policy/engine.hpp"
+
+namespace icegate::policy {
+
+// A name as written in a test file, with where it is written, so that a name
+// the policy does not define can be reported at its place.
+struct PolicyTestName {
+  std::string value;
+  SourceLocation location;
+
+  friend bool operator==(const PolicyTestName&, const PolicyTestName&) = default;
+};
+
+struct PolicyTestPortion {
+  std::string id;  // as given, else its position: "1", "2", ...
+  Label label;     // categories sorted and unique
+  SourceLocation location;
+};
+
+struct PolicyTestRequest {
+  PolicyTestName from;  // sender node
+  PolicyTestName to;    // recipient node
+  PolicyTestName category;
+  PolicyTestName purpose;
+  std::vector<PolicyTestPortion> portions;
+  bool occasional_available = false;
+};
+
+// What the decision must be. `decision` is always checked; every other field
+// only when the case states it.
+struct PolicyTestExpectation {
+  Decision decision = Decision::deny;
+  std::optional<std::vector<std::string>> withheld;  // portion ids, exactly
+  std::optional<std::vector<std::string>> released;  // portion ids, exactly
+  std::optional<std::vector<PolicyTestName>> rules;  // ids of the deciding rules, exactly
+  std::optional<std::vector<PolicyTestName>> review_roles;
+  std::optional<bool> originator_control;
+  std::optional<bool> no_onward_sharing;
+  std::optional<bool> occasional;  // an occasional release was used
+  std::optional<std::string> reason_contains;
+};
+
+struct PolicyTestCase {
+  std::string name;
+  std::string description;
+  SourceLocation location;  // the case's entry in the test file
+  PolicyTestRequest request;
+  PolicyTestExpectation expect;
+};
+
+struct PolicyTestFile {
+  std::filesystem::path file;
+  std::filesystem::path policy;  // `policy:` resolved against the test file's directory; empty if unreadable
+  SourceLocation policy_location;
+  std::string description;
+  std::vector<PolicyTestCase> cases;  // the cases that read cleanly, in file order
+  Diagnostics diagnostics;            // T001-T010, T013; errors mean: do not run
+};
+
+// Reads a policy test file. Every problem is reported (codes T001-T013 in
+// policies/README.md), located; a case with a problem is left out of `cases`.
+PolicyTestFile load_policy_tests(const std::filesystem::path& file);
+// Same, from text in memory; `file` names it and is the base for `policy:`.
+PolicyTestFile load_policy_tests_text(std::string_view text, const std::filesystem::path& file);
+
+struct PolicyTestResult {
+  std::string name;
+  SourceLocation location;
+  bool passed = false;
+  // One line per unmet expectation, e.g. "decision: expected HOLD, got RELEASE_REDACTED",
+  // "withheld: expected [1], got []"; and one per name the policy does not define.
+  std::vector<std::string> differences;
+  std::vector<int> rules;   // indices of the rules the case exercised (decision.rules)
+  PolicyDecision decision;  // what the policy actually decided
+};
+
+struct PolicyTestRun {
+  std::vector<PolicyTestResult> results;  // one per case, in order
+  // T011 (a node, category, purpose, rule or role the policy does not define)
+  // and T012 (a label invalid under the policy's scheme). A case with one fails.
+  Diagnostics diagnostics;
+  std::vector<int> rule_cases;  // by rule index: how many cases exercised the rule
+
+  std::size_t passed() const;
+  std::size_t failed() const;
+  bool all_passed() const { return failed() == 0; }
+  std::vector<int> covered_rules() const;    // ascending
+  std::vector<int> uncovered_rules() const;  // ascending
+  // Exercised rules over all rules; 1 for a policy without rules.
+  double coverage() const;
+};
+
+// Decides every case under `policy` and compares. A rule is exercised by a
+// case when it decided some portion of the case's request.
+PolicyTestRun run_policy_tests(const CompiledPolicy& policy, std::span<const PolicyTestCase> cases);
+
+}  // namespace icegate::policy

@@ -1,0 +1,370 @@
+// Policy test files (gateway/policy/testing.hpp): reading them, with every
+// problem located; running them, with a diff line per unmet expectation; and
+// rule coverage.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "gateway/policy/engine.hpp"
+#include "gateway/policy/testing.hpp"
+#include "tests/gateway/policy/policy_test_support.hpp"
+
+namespace icegate::policy {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using testing::rendered;
+
+const std::filesystem::path kPolicies = ICEGATE_SOURCE_DIR "/policies";
+
+std::shared_ptr<const CompiledPolicy> need_to_share() {
+  static std::shared_ptr<const CompiledPolicy> policy = load_policy(kPolicies / "need-to-share.yaml").policy;
+  return policy;
+}
+
+// Reads `text` as if it were policies/tests/inline.test.yaml.
+PolicyTestFile read(std::string_view text) {
+  return load_policy_tests_text(text, kPolicies / "tests" / "inline.test.yaml");
+}
+
+TEST(PolicyTestFileFormat, ReadsRequestsExpectationsAndLocations) {
+  PolicyTestFile file = read(R"(policy: ../need-to-share.yaml
+description: a few cases
+tests:
+  - name: short form
+    request: {from: ctu-analyst, to: council-prevent, category: ct-problem-profile, purpose: prevent,
+              portions: ["SECRET / UK EYES ONLY", RESTRICTED]}
+    expect: {decision: HOLD, withheld: ["1"], review_roles: [council-critical-reader]}
+  - name: long form
+    description: portions with ids, labels as mappings
+    request:
+      from: ctu-analyst
+      to: ctio-east
+      category: ct-problem-profile
+      purpose: prevent
+      occasional_available: true
+      portions:
+        - {id: secret, label: {classification: SECRET, categories: [UK EYES ONLY, UK EYES ONLY]}}
+        - {label: RESTRICTED}
+    expect:
+      decision: RELEASE
+      released: [secret, "2"]
+      rules: [ct-material-to-police]
+      originator_control: true
+      no_onward_sharing: false
+      occasional: false
+      reason_contains: released in full
+)");
+  ASSERT_TRUE(file.diagnostics.empty()) << testing::joined(rendered(file.diagnostics));
+  EXPECT_EQ(file.policy, (kPolicies / "need-to-share.yaml").lexically_normal());
+  EXPECT_EQ(file.policy_location.line, 1);
+  EXPECT_EQ(file.description, "a few cases");
+  ASSERT_EQ(file.cases.size(), 2u);
+
+  const PolicyTestCase& first = file.cases[0];
+  EXPECT_EQ(first.name, "short form");
+  EXPECT_EQ(first.location.line, 4);
+  EXPECT_EQ(first.request.from, (PolicyTestName{"ctu-analyst", {file.file.string(), 5, 21}}));
+  ASSERT_EQ(first.request.portions.size(), 2u);
+  EXPECT_EQ(first.request.portions[0].id, "1");
+  EXPECT_EQ(first.request.portions[0].label, (Label{"SECRET", {"UK EYES ONLY"}})) << "parts are trimmed";
+  EXPECT_EQ(first.request.portions[1].id, "2");
+  EXPECT_EQ(first.request.portions[1].label, (Label{"RESTRICTED", {}}));
+  EXPECT_FALSE(first.request.occasional_available);
+  EXPECT_EQ(first.expect.decision, Decision::hold);
+  EXPECT_EQ(first.expect.withheld, (std::vector<std::string>{"1"}));
+  EXPECT_FALSE(first.expect.released.has_value());
+  EXPECT_FALSE(first.expect.rules.has_value()) << "an absent expectation is not checked";
+
+  const PolicyTestCase& second = file.cases[1];
+  EXPECT_EQ(second.description, "portions with ids, labels as mappings");
+  EXPECT_TRUE(second.request.occasional_available);
+  EXPECT_EQ(second.request.portions[0].id, "secret");
+  EXPECT_EQ(second.request.portions[0].label, (Label{"SECRET", {"UK EYES ONLY"}}));
+  EXPECT_EQ(second.request.portions[1].id, "2");
+  EXPECT_EQ(second.expect.originator_control, true);
+  EXPECT_EQ(second.expect.no_onward_sharing, false);
+  EXPECT_EQ(second.expect.reason_contains, "released in full");
+
+  PolicyTestRun run = run_policy_tests(*need_to_share(), file.cases);
+  ASSERT_EQ(run.results.size(), 2u);
+  for (const PolicyTestResult& result : run.results) {
+    EXPECT_TRUE(result.passed) << result.name << "\n" << testing::joined(result.differences);
+  }
+  EXPECT_EQ(run.passed(), 2u);
+  EXPECT_TRUE(run.all_passed());
+}
+
+TEST(PolicyTestRunner, AWrongExpectationGivesOneDiffLinePerField) {
+  PolicyTestFile file = read(R"(policy: ../need-to-share.yaml
+tests:
+  - name: everything wrong
+    request: {from: ctu-analyst, to: council-prevent, category: ct-problem-profile, purpose: prevent,
+              portions: ["SECRET/UK EYES ONLY", RESTRICTED]}
+    expect:
+      decision: RELEASE_REDACTED
+      withheld: []
+      released: ["1", "2"]
+      rules: [profile-to-strategic-leads, ct-material-to-police]
+      review_roles: []
+      originator_control: true
+      no_onward_sharing: true
+      occasional: true
+      reason_contains: released in full
+  - name: right
+    request: {from: ctu-analyst, to: council-prevent, category: ct-problem-profile, purpose: prevent,
+              portions: ["SECRET/UK EYES ONLY", RESTRICTED]}
+    expect: {decision: HOLD, withheld: ["1"], rules: [profile-to-heads-of-service]}
+)");
+  ASSERT_TRUE(file.diagnostics.empty()) << testing::joined(rendered(file.diagnostics));
+  PolicyTestRun run = run_policy_tests(*need_to_share(), file.cases);
+  ASSERT_EQ(run.results.size(), 2u);
+  const PolicyTestResult& wrong = run.results[0];
+  EXPECT_FALSE(wrong.passed);
+  EXPECT_EQ(wrong.name, "everything wrong");
+  EXPECT_EQ(wrong.location.line, 3);
+  EXPECT_THAT(
+      wrong.differences,
+      ElementsAre("decision: expected RELEASE_REDACTED, got HOLD", "withheld: expected [], got [1]",
+                  "released: expected [1, 2], got [2]",
+                  "rules: expected [ct-material-to-police, profile-to-strategic-leads], got [profile-to-heads-of-service]",
+                  "review_roles: expected [], got [council-critical-reader]",
+                  "originator_control: expected true, got false", "no_onward_sharing: expected true, got false",
+                  "occasional: expected true, got false",
+                  "reason: expected to contain \"released in full\", got \"held for review by council-critical-reader "
+                  "under profile-to-heads-of-service; 1 of 2 portions withheld: no rule permits SECRET "
+                  "ct-problem-profile for prevent from ctu-analyst to council-prevent; profile-to-heads-of-service "
+                  "permits only up to RESTRICTED\""));
+  EXPECT_EQ(wrong.decision.decision, Decision::hold) << "the actual decision comes with the result";
+  EXPECT_TRUE(run.results[1].passed);
+  EXPECT_EQ(run.passed(), 1u);
+  EXPECT_EQ(run.failed(), 1u);
+  EXPECT_FALSE(run.all_passed());
+  EXPECT_TRUE(run.diagnostics.empty());
+}
+
+TEST(PolicyTestRunner, TheExampleFromTheBriefReadsAsDiffLines) {
+  PolicyTestFile file = read(R"(policy: ../need-to-share.yaml
+tests:
+  - name: council gets the restricted version of a problem profile
+    request:
+      from: ctu-analyst
+      to: council-prevent
+      category: ct-problem-profile
+      purpose: prevent
+      portions: ["SECRET/UK EYES ONLY", RESTRICTED]
+    expect:
+      decision: RELEASE_REDACTED
+      withheld: []
+)");
+  PolicyTestRun run = run_policy_tests(*need_to_share(), file.cases);
+  ASSERT_EQ(run.results.size(), 1u);
+  EXPECT_THAT(run.results[0].differences,
+              ElementsAre("decision: expected RELEASE_REDACTED, got HOLD", "withheld: expected [], got [1]"));
+}
+
+TEST(PolicyTestRunner, CoverageCountsTheRulesThatDecidedSomePortion) {
+  PolicyTestFile file = read(R"(policy: ../need-to-share.yaml
+tests:
+  - name: held
+    request: {from: ctu-analyst, to: council-prevent, category: ct-problem-profile, purpose: prevent,
+              portions: ["SECRET/UK EYES ONLY", RESTRICTED]}
+    expect: {decision: HOLD}
+  - name: denied by a rule
+    request: {from: ctu-analyst, to: iag-chair, category: ct-problem-profile, purpose: prevent, portions: [RESTRICTED]}
+    expect: {decision: DENY}
+  - name: held again
+    request: {from: ctu-analyst, to: school-dsl, category: ct-problem-profile, purpose: prevent, portions: [RESTRICTED]}
+    expect: {decision: HOLD}
+  - name: default deny exercises nothing
+    request: {from: street-warden, to: iag-chair, category: referral, purpose: prevent, portions: [RESTRICTED]}
+    expect: {decision: DENY}
+)");
+  ASSERT_TRUE(file.diagnostics.empty()) << testing::joined(rendered(file.diagnostics));
+  const CompiledPolicy& policy = *need_to_share();
+  PolicyTestRun run = run_policy_tests(policy, file.cases);
+  EXPECT_TRUE(run.all_passed());
+  auto index = [&](std::string_view id) {
+    for (std::size_t i = 0; i < policy.source().rules.size(); ++i) {
+      if (policy.source().rules[i].id == id) return static_cast<int>(i);
+    }
+    return -1;
+  };
+  const int heads = index("profile-to-heads-of-service");
+  const int community = index("no-ct-material-to-community");
+  EXPECT_THAT(run.results[0].rules, ElementsAre(heads));
+  EXPECT_THAT(run.results[1].rules, ElementsAre(community));
+  EXPECT_THAT(run.results[3].rules, IsEmpty());
+  EXPECT_THAT(run.covered_rules(), ElementsAre(std::min(heads, community), std::max(heads, community)));
+  EXPECT_EQ(run.rule_cases[static_cast<std::size_t>(heads)], 2);
+  EXPECT_EQ(run.uncovered_rules().size(), policy.source().rules.size() - 2);
+  EXPECT_DOUBLE_EQ(run.coverage(), 2.0 / static_cast<double>(policy.source().rules.size()));
+}
+
+TEST(PolicyTestRunner, NamesThePolicyDoesNotDefineFailTheCaseWithLocatedErrors) {
+  PolicyTestFile file = read(R"(policy: ../need-to-share.yaml
+tests:
+  - name: typos
+    request: {from: ctu-analst, to: council-prevent, category: ct-problem-profiles, purpose: prevnet,
+              portions: ["SECERT/UK EYES ONLY", "PROTECT/UK EYES ONLY"]}
+    expect: {decision: DENY, rules: [profile-to-heads-of-servic], review_roles: [critical-reader]}
+)");
+  ASSERT_TRUE(file.diagnostics.empty()) << testing::joined(rendered(file.diagnostics));
+  PolicyTestRun run = run_policy_tests(*need_to_share(), file.cases);
+  const std::string f = file.file.string();
+  EXPECT_THAT(
+      rendered(run.diagnostics),
+      ElementsAre(f + ":4:21: error[T011]: undefined node 'ctu-analst'; did you mean 'ctu-analyst'?",
+                  f + ":4:64: error[T011]: undefined information category 'ct-problem-profiles'; did you mean "
+                      "'ct-problem-profile'?",
+                  f + ":4:94: error[T011]: undefined purpose 'prevnet'; did you mean 'prevent'?",
+                  f + ":5:26: error[T012]: invalid label 'SECERT [UK EYES ONLY]': unknown classification 'SECERT'",
+                  f + ":5:49: error[T012]: invalid label 'PROTECT [UK EYES ONLY]': category 'UK EYES ONLY' is not "
+                      "allowed at PROTECT",
+                  f + ":6:38: error[T011]: undefined rule 'profile-to-heads-of-servic'; did you mean "
+                      "'profile-to-heads-of-service'?",
+                  f + ":6:82: error[T011]: undefined role 'critical-reader'"));
+  ASSERT_EQ(run.results.size(), 1u);
+  EXPECT_FALSE(run.results[0].passed) << "a DENY is what a typo gives; it must not pass";
+  EXPECT_THAT(run.results[0].differences,
+              ElementsAre("from: undefined node 'ctu-analst'; did you mean 'ctu-analyst'?",
+                          "category: undefined information category 'ct-problem-profiles'; did you mean "
+                          "'ct-problem-profile'?",
+                          "purpose: undefined purpose 'prevnet'; did you mean 'prevent'?",
+                          "portion 1: invalid label 'SECERT [UK EYES ONLY]': unknown classification 'SECERT'",
+                          "portion 2: invalid label 'PROTECT [UK EYES ONLY]': category 'UK EYES ONLY' is not "
+                          "allowed at PROTECT",
+                          "rules: undefined rule 'profile-to-heads-of-servic'; did you mean "
+                          "'profile-to-heads-of-service'?",
+                          "review_roles: undefined role 'critical-reader'",
+                          "rules: expected [profile-to-heads-of-servic], got []",
+                          "review_roles: expected [critical-reader], got []"));
+}
+
+TEST(PolicyTestFileFormat, EveryMistakeIsReportedWithItsCodeAndLocation) {
+  PolicyTestFile file = read(R"(policy: ../need-to-share.yaml
+tsets: []
+tests:
+  - name: dup
+    request: {from: a, to: b, category: c, purpose: p, portions: [LOW]}
+    expect: {decision: DENY}
+  - name: dup
+    request: {from: a, to: b, category: c, purpose: p, portions: [LOW]}
+    expect: {decision: deny}
+  - name: bad request
+    request:
+      from: a
+      too: b
+      category: [c]
+      purpose: ""
+      occasional_available: maybe
+      portions:
+        - "SECRET//UK EYES ONLY"
+        - {id: x, label: LOW}
+        - {id: x, lable: LOW}
+        - [LOW]
+        - {label: {categories: [A]}}
+    expect:
+      withheld: ["3", x]
+      rules: not-a-list
+      occasional: sometimes
+  - name: no request
+  - just a string
+  - name: unknown portion
+    request: {from: a, to: b, category: c, purpose: p, portions: [LOW, HIGH]}
+    expect: {decision: HOLD, released: ["1", "3"], withheld: ["two"]}
+)");
+  const std::string f = file.file.string();
+  EXPECT_THAT(
+      rendered(file.diagnostics),
+      ElementsAre(
+          f + ":2:1: error[T002]: unknown key 'tsets' in the test file; did you mean 'tests'?",
+          f + ":7:11: error[T010]: duplicate test name 'dup' (first defined at line 4)",
+          f + ":9:24: error[T005]: invalid decision 'deny': expected RELEASE, RELEASE_REDACTED, HOLD or DENY; did "
+              "you mean 'DENY'?",
+          f + ":12:7: error[T004]: 'request' is missing required key 'to'",
+          f + ":13:7: error[T002]: unknown key 'too' in 'request'; did you mean 'to'?",
+          f + ":14:17: error[T003]: 'category' must be a string, found a list",
+          f + ":15:16: error[T005]: 'purpose' must not be empty",
+          f + ":16:29: error[T003]: 'occasional_available' must be true or false, found a string",
+          f + ":18:11: error[T005]: invalid label 'SECRET//UK EYES ONLY': expected CLASSIFICATION or "
+              "CLASSIFICATION/CATEGORY/..., with no empty part",
+          f + ":20:11: error[T004]: portion is missing required key 'label'",
+          f + ":20:11: error[T010]: duplicate portion id 'x' (first defined at line 19)",
+          f + ":20:19: error[T002]: unknown key 'lable' in portion; did you mean 'label'?",
+          f + ":21:11: error[T003]: each entry of 'portions' must be a label or an {id, label} mapping, found a list",
+          f + ":22:19: error[T004]: label is missing required key 'classification'",
+          f + ":24:7: error[T004]: 'expect' is missing required key 'decision'",
+          f + ":24:18: error[T013]: 'withheld' names portion '3', which the request does not have (its portions are "
+              "[1, x, 4, 5]); did you mean '1'?",
+          f + ":25:14: error[T003]: 'rules' must be a list of strings, found a string",
+          f + ":26:19: error[T003]: 'occasional' must be true or false, found a string",
+          f + ":27:5: error[T004]: test 'no request' is missing required key 'request'",
+          f + ":27:5: error[T004]: test 'no request' is missing required key 'expect'",
+          f + ":28:5: error[T003]: each entry of 'tests' must be a mapping, found a string",
+          f + ":31:46: error[T013]: 'released' names portion '3', which the request does not have (its portions "
+              "are [1, 2]); did you mean '1'?",
+          f + ":31:63: error[T013]: 'withheld' names portion 'two', which the request does not have (its portions "
+              "are [1, 2])"));
+  ASSERT_EQ(file.cases.size(), 1u) << "only the first 'dup' reads cleanly";
+  EXPECT_EQ(file.cases[0].name, "dup");
+}
+
+TEST(PolicyTestFileFormat, SyntaxErrorsAndUnreadableFilesHaveTestCodes) {
+  PolicyTestFile broken = read("policy: x\ntests: [\n");
+  auto lines = rendered(broken.diagnostics);
+  ASSERT_EQ(lines.size(), 1u) << testing::joined(lines);
+  EXPECT_THAT(lines[0], ::testing::HasSubstr("error[T001]: YAML syntax error"));
+  EXPECT_TRUE(broken.cases.empty());
+
+  PolicyTestFile duplicate = read("policy: x\npolicy: y\ntests:\n  - name: a\n    request: {}\n");
+  EXPECT_THAT(rendered(duplicate.diagnostics),
+              ::testing::Contains(::testing::HasSubstr(":2:1: error[T006]: duplicate key 'policy'")));
+
+  PolicyTestFile empty = read("policy: x\ntests: []\n");
+  EXPECT_THAT(rendered(empty.diagnostics), ElementsAre(::testing::HasSubstr(":2:8: error[T005]: 'tests' has no cases")));
+
+  PolicyTestFile missing = load_policy_tests("/nonexistent/some.test.yaml");
+  EXPECT_THAT(rendered(missing.diagnostics),
+              ElementsAre("/nonexistent/some.test.yaml: error[T007]: cannot read policy test file: No such file or "
+                          "directory"));
+
+  PolicyTestFile not_a_mapping = read("- a\n- b\n");
+  EXPECT_THAT(rendered(not_a_mapping.diagnostics),
+              ElementsAre(::testing::HasSubstr(":1:1: error[T003]: a policy test file must be a mapping, found a list")));
+}
+
+TEST(PolicyTestFileFormat, ThePolicyPathIsRelativeToTheTestFile) {
+  testing::TempDir dir("policy-tests");
+  dir.write("deep/policy.yaml", std::string("policy: p\n") + std::string(testing::kSmallScheme) + R"(vetting:
+  - {name: v, regular: HIGH}
+organisations:
+  - {id: o, kind: k}
+roles:
+  - {id: r}
+nodes:
+  - {id: a, organisation: o, role: r, vetting: v}
+  - {id: b, organisation: o, role: r, vetting: v}
+information_categories: [c]
+purposes: [p]
+rules:
+  - {id: all, effect: permit}
+)");
+  const std::filesystem::path tests = dir.write("deep/tests/p.test.yaml", R"(policy: ../policy.yaml
+tests:
+  - name: a to b
+    request: {from: a, to: b, category: c, purpose: p, portions: [HIGH, LOW]}
+    expect: {decision: RELEASE, rules: [all]}
+)");
+  PolicyTestFile file = load_policy_tests(tests);
+  ASSERT_TRUE(file.diagnostics.empty()) << testing::joined(rendered(file.diagnostics));
+  EXPECT_EQ(file.policy, dir.path() / "deep/policy.yaml");
+  LoadResult policy = load_policy(file.policy);
+  ASSERT_TRUE(policy.policy);
+  PolicyTestRun run = run_policy_tests(*policy.policy, file.cases);
+  EXPECT_TRUE(run.all_passed());
+  EXPECT_EQ(run.coverage(), 1.0);
+}
+
+}  // namespace
+}  // namespace icegate::policy
