@@ -8,9 +8,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -63,8 +66,8 @@ class DescriptionReader {
                                     "portions, found {}",
                                     describe_kind(root)));
     }
-    static constexpr std::array<std::string_view, 7> message_keys{
-        "id", "title", "to", "category", "purpose", "label", "portions"};
+    static constexpr std::array<std::string_view, 9> message_keys{
+        "id", "title", "to", "category", "purpose", "label", "portions", "handling", "derived_from"};
     const auto entries = read_mapping(root, "the message", message_keys);
 
     Message message;
@@ -86,6 +89,8 @@ class DescriptionReader {
     if (const auto* purpose = find(entries, "purpose")) message.purpose = text(*purpose, "purpose");
     if (const auto* label_entry = find(entries, "label")) message.label = label(*label_entry, "label");
     message.portions = portions(require(entries, "portions", root, "the message"));
+    if (const auto* handling_entry = find(entries, "handling")) message.handling = handling(*handling_entry);
+    if (const auto* derived = find(entries, "derived_from")) message.derived_from = text(*derived, "derived_from");
     return message;
   }
 
@@ -178,6 +183,54 @@ class DescriptionReader {
       result.push_back(std::move(addressee));
     }
     return result;
+  }
+
+  Handling handling(const Entry& entry) const {
+    if (!entry.value.IsMap()) fail(entry, fmt::format("'handling' must be a mapping, found {}", describe_kind(entry.value)));
+    static constexpr std::array<std::string_view, 5> handling_keys{
+        "originator_control", "no_onward_sharing", "not_before", "not_before_event", "not_after"};
+    const auto entries = read_mapping(entry.value, "'handling'", handling_keys);
+    Handling result;
+    auto flag = [&](std::string_view key) {
+      const auto* e = find(entries, key);
+      if (e == nullptr) return false;
+      const std::string value = e->value.IsScalar() ? e->value.Scalar() : "";
+      if (value == "true") return true;
+      if (value == "false") return false;
+      fail(*e, fmt::format("'{}' must be true or false", key));
+    };
+    auto time = [&](std::string_view key) -> std::int64_t {
+      const auto* e = find(entries, key);
+      if (e == nullptr) return 0;
+      const std::string value = text(*e, key);
+      if (auto ms = parse_time(value)) return *ms;
+      fail(*e, fmt::format("'{}' must be a UTC time such as 2026-11-21T06:00:00Z, or Unix milliseconds; found '{}'",
+                           key, value));
+    };
+    result.originator_control = flag("originator_control");
+    result.no_onward_sharing = flag("no_onward_sharing");
+    result.not_before_unix_ms = time("not_before");
+    result.not_after_unix_ms = time("not_after");
+    if (const auto* event = find(entries, "not_before_event")) result.not_before_event = non_empty_text(*event, "not_before_event");
+    return result;
+  }
+
+  static std::optional<std::int64_t> parse_time(const std::string& value) {
+    if (!value.empty() && std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); }))
+      return std::stoll(value);
+    std::tm tm{};
+    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+    char zone = 0;
+    if (std::sscanf(value.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &year, &month, &day, &hour, &minute, &second, &zone) != 7 ||
+        zone != 'Z')
+      return std::nullopt;
+    tm.tm_year = year - 1900;
+    tm.tm_mon = month - 1;
+    tm.tm_mday = day;
+    tm.tm_hour = hour;
+    tm.tm_min = minute;
+    tm.tm_sec = second;
+    return static_cast<std::int64_t>(timegm(&tm)) * 1000;
   }
 
   Label label(const Entry& entry, std::string_view what) const {

@@ -59,20 +59,22 @@ Receipt to_receipt(const v1::Receipt& proto) {
   receipt.message_id = proto.message_id();
   receipt.policy_version = proto.policy_version();
   receipt.unresolved_addressees.assign(proto.unresolved_addressees().begin(), proto.unresolved_addressees().end());
-  for (const auto& outcome : proto.outcomes()) {
-    ReceiptOutcome out;
-    out.delivered = outcome.delivered();
-    auto& decision = out.decision;
-    decision.node_id = outcome.node_id();
-    decision.decision = wire::decode(outcome.decision()).value_or(Decision::deny);
-    decision.released_portion_ids.assign(outcome.released_portion_ids().begin(), outcome.released_portion_ids().end());
-    if (outcome.has_released_label()) decision.released_label = wire::decode(outcome.released_label());
-    for (const auto& withheld : outcome.withheld()) decision.withheld.push_back(wire::decode(withheld));
-    decision.rule_ids.assign(outcome.rule_ids().begin(), outcome.rule_ids().end());
-    decision.reason = outcome.reason();
-    receipt.outcomes.push_back(std::move(out));
-  }
+  receipt.follow_up = proto.follow_up();
+  for (const auto& outcome : proto.outcomes()) receipt.outcomes.push_back({wire::decode(outcome), outcome.delivered()});
   return receipt;
+}
+
+ReviewRequest to_review_request(const v1::ReviewRequest& proto) {
+  ReviewRequest request;
+  request.hold_id = proto.hold_id();
+  request.consent = proto.kind() == v1::HOLD_KIND_ORIGINATOR_CONSENT;
+  wire::DecodeProblem problem;
+  if (auto message = wire::decode(proto.message(), delivery_limits(), problem)) request.message = std::move(*message);
+  request.recipients.assign(proto.recipients().begin(), proto.recipients().end());
+  request.reason = proto.reason();
+  request.rule_ids.assign(proto.rule_ids().begin(), proto.rule_ids().end());
+  for (const auto& withheld : proto.not_shown()) request.not_shown.push_back(wire::decode(withheld));
+  return request;
 }
 
 // Everything that lives on the io thread. Coroutines hold it by shared_ptr.
@@ -203,6 +205,9 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
           break;
         }
         case v1::Frame::kReceipt: push(NodeEvent{to_receipt(frame.receipt()), std::move(frame)}); break;
+        case v1::Frame::kReviewRequest:
+          push(NodeEvent{to_review_request(frame.review_request()), std::move(frame)});
+          break;
         case v1::Frame::kAck:
           push(NodeEvent{Acknowledgement{frame.ack().message_id(), frame.ack().ok()}, std::move(frame)});
           break;
@@ -269,6 +274,27 @@ NodeClient::~NodeClient() { close(); }
 void NodeClient::submit(const Message& message) {
   v1::Frame frame;
   wire::encode(message, *frame.mutable_submit()->mutable_message());
+  send_frame(frame);
+}
+
+void NodeClient::review(const std::string& hold_id, Verdict verdict, const std::vector<std::string>& withhold_portion_ids,
+                        const std::string& comment) {
+  v1::Frame frame;
+  auto* decision = frame.mutable_review_decision();
+  decision->set_hold_id(hold_id);
+  switch (verdict) {
+    case Verdict::approve: decision->set_verdict(v1::VERDICT_APPROVE); break;
+    case Verdict::refuse: decision->set_verdict(v1::VERDICT_REFUSE); break;
+    case Verdict::approve_redacted: decision->set_verdict(v1::VERDICT_APPROVE_REDACTED); break;
+  }
+  for (const auto& id : withhold_portion_ids) decision->add_withhold_portion_ids(id);
+  decision->set_comment(comment);
+  send_frame(frame);
+}
+
+void NodeClient::trigger(const std::string& event) {
+  v1::Frame frame;
+  frame.mutable_trigger()->set_event(event);
   send_frame(frame);
 }
 

@@ -61,6 +61,7 @@ struct Receipt {
   std::vector<ReceiptOutcome> outcomes;
   std::string policy_version;
   std::vector<std::string> unresolved_addressees;
+  bool follow_up = false;  // a later Receipt: what became of held recipients
 };
 
 struct Acknowledgement {
@@ -79,8 +80,22 @@ struct Disconnected {
   std::string reason;
 };
 
+// The gateway asks this node to act on a hold: a critical reader's review, or
+// an originator's consent to onward release.
+struct ReviewRequest {
+  std::string hold_id;
+  bool consent = false;  // originator consent rather than a critical reader's review
+  Message message;       // what would be released, as far as this node may see it
+  std::vector<std::string> recipients;
+  std::string reason;
+  std::vector<std::string> rule_ids;
+  std::vector<WithheldPortion> not_shown;
+};
+
+enum class Verdict { approve, refuse, approve_redacted };
+
 struct NodeEvent {
-  std::variant<Delivery, Receipt, Acknowledgement, ErrorNotice, Disconnected> payload;
+  std::variant<Delivery, Receipt, Acknowledgement, ErrorNotice, Disconnected, ReviewRequest> payload;
   v1::Frame frame;  // the frame as received, for traces and JSON output
 };
 
@@ -106,6 +121,11 @@ class NodeClient {
 
   // Queues a Submit; the answer arrives as events (Ack, Receipt, or Error).
   void submit(const Message& message);
+  // Answers a ReviewRequest; the gateway Acks (message_id = hold id) or sends an Error.
+  void review(const std::string& hold_id, Verdict verdict, const std::vector<std::string>& withhold_portion_ids = {},
+              const std::string& comment = {});
+  // Says that a named event has happened (who may is up to the policy).
+  void trigger(const std::string& event);
   // Queues any frame, or raw bytes: for tests of hostile input and for trainers.
   void send_frame(const v1::Frame& frame);
   void send_raw(std::string bytes);
@@ -133,5 +153,6 @@ class NodeClient {
 // Domain views of the frames a node receives.
 Delivery to_delivery(const v1::Deliver& deliver);
 Receipt to_receipt(const v1::Receipt& receipt);
+ReviewRequest to_review_request(const v1::ReviewRequest& request);
 
 }  // namespace icegate::node

@@ -46,19 +46,25 @@ void render(std::ostream& out, const Delivery& delivery) {
 }
 
 void render(std::ostream& out, const Receipt& receipt) {
-  fmt::print(out, "RECEIPT for {} (policy {})\n", short_id(receipt.message_id), receipt.policy_version.substr(0, 19));
+  fmt::print(out, "{} for {} (policy {})\n", receipt.follow_up ? "RECEIPT (follow-up)" : "RECEIPT",
+             short_id(receipt.message_id), receipt.policy_version.substr(0, 19));
   if (receipt.outcomes.empty()) fmt::print(out, "  no recipient\n");
   for (const auto& outcome : receipt.outcomes) {
     const auto& d = outcome.decision;
     const char* state = d.decision == Decision::deny ? "not sent" : (outcome.delivered ? "delivered" : "queued");
+    if (d.decision == Decision::hold) state = "held";
     fmt::print(out, "  {:<18} {:<17} {:<9} rules [{}]\n", d.node_id, to_string(d.decision), state,
                fmt::join(d.rule_ids, ", "));
+    if (d.decision == Decision::hold)
+      fmt::print(out, "      hold {} waits for {}\n", d.hold_id, d.held_for);
+    if (d.occasional) fmt::print(out, "      released under the occasional-access allowance\n");
     if (!d.released_portion_ids.empty())
       fmt::print(out, "      released portions {} as {}\n", fmt::join(d.released_portion_ids, ", "),
                  marking(d.released_label));
     for (const auto& withheld : d.withheld)
       fmt::print(out, "      withheld portion {} {}: {}\n", withheld.portion_id, marking(withheld.label), withheld.reason);
-    if (d.decision == Decision::deny && !d.reason.empty()) fmt::print(out, "      reason: {}\n", d.reason);
+    if ((d.decision == Decision::deny || receipt.follow_up) && !d.reason.empty())
+      fmt::print(out, "      reason: {}\n", d.reason);
   }
   for (const auto& name : receipt.unresolved_addressees) fmt::print(out, "  unresolved addressee {}\n", name);
 }
@@ -70,6 +76,23 @@ void render(std::ostream& out, const ErrorNotice& error) {
 
 void render(std::ostream& out, const Acknowledgement& ack) {
   fmt::print(out, "ACK {} {}\n", short_id(ack.message_id), ack.ok ? "accepted" : "refused");
+}
+
+void render(std::ostream& out, const ReviewRequest& request) {
+  const Message& m = request.message;
+  fmt::print(out, "{} REQUESTED hold {} for message {} from {}: {}\n", request.consent ? "CONSENT" : "REVIEW",
+             request.hold_id, short_id(m.id), m.originator, m.title.empty() ? "(untitled)" : m.title);
+  fmt::print(out, "  to be released to [{}]  rules [{}]\n", fmt::join(request.recipients, ", "),
+             fmt::join(request.rule_ids, ", "));
+  if (!request.reason.empty()) fmt::print(out, "  reason   {}\n", request.reason);
+  for (const auto& portion : m.portions) {
+    fmt::print(out, "  portion {} {}\n", portion.id, marking(portion.label));
+    indent_body(out, portion.body);
+  }
+  for (const auto& hidden : request.not_shown)
+    fmt::print(out, "  NOT SHOWN portion {} {}: {}\n", hidden.portion_id, marking(hidden.label), hidden.reason);
+  fmt::print(out, "  answer with: approve {} | refuse {} | redact {} PORTION[,PORTION]\n", request.hold_id,
+             request.hold_id, request.hold_id);
 }
 
 void render(std::ostream& out, const NodeEvent& event) {

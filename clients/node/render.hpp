@@ -13,6 +13,7 @@ void render(std::ostream& out, const Delivery& delivery);
 void render(std::ostream& out, const Receipt& receipt);
 void render(std::ostream& out, const ErrorNotice& error);
 void render(std::ostream& out, const Acknowledgement& ack);
+void render(std::ostream& out, const ReviewRequest& request);
 void render(std::ostream& out, const NodeEvent& event);
 
 // One line of JSON for a frame.

@@ -43,6 +43,19 @@ struct Addressee {
   friend bool operator==(const Addressee&, const Addressee&) = default;
 };
 
+// How the originator wants a message handled (see proto Handling). Times are
+// Unix milliseconds on the gateway's clock; 0 means none.
+struct Handling {
+  bool originator_control = false;
+  bool no_onward_sharing = false;
+  std::int64_t not_before_unix_ms = 0;
+  std::string not_before_event;
+  std::int64_t not_after_unix_ms = 0;
+
+  bool embargoed() const { return not_before_unix_ms != 0 || !not_before_event.empty(); }
+  friend bool operator==(const Handling&, const Handling&) = default;
+};
+
 struct Message {
   std::string id;  // a UUID chosen by the originator
   std::string originator;
@@ -53,6 +66,8 @@ struct Message {
   std::string title;
   Label label;  // dominates every portion's label
   std::vector<Portion> portions;
+  Handling handling;
+  std::string derived_from;  // the message this one re-sends or builds on
 };
 
 // A random (version 4) UUID in canonical text form.
@@ -80,6 +95,10 @@ struct RecipientDecision {
   std::vector<WithheldPortion> withheld;
   std::vector<std::string> rule_ids;
   std::string reason;
+  // For Decision::hold: which hold, and who or what must act.
+  std::string hold_id;
+  std::string held_for;
+  bool occasional = false;  // released under the occasional-access allowance
 };
 
 // The version of `message` a recipient may see: only the released portions,

@@ -1,8 +1,12 @@
 #include "gateway/server/gateway.hpp"
 
+#include <fstream>
+#include <iterator>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
@@ -13,6 +17,14 @@
 namespace icegate::server {
 
 namespace asio = boost::asio;
+
+namespace {
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+}  // namespace
+
 
 Gateway::Gateway(asio::io_context& io, GatewayConfig config, std::shared_ptr<const policy::CompiledPolicy> policy)
     : io_(io),
@@ -34,9 +46,38 @@ void Gateway::start() {
                local_endpoint().address().to_string(), local_endpoint().port(), policy()->source().name,
                policy()->version());
   asio::co_spawn(io_, accept_loop(), asio::detached);
+  asio::co_spawn(io_, tick_loop(), asio::detached);
+  if (config_.watch_policy) asio::co_spawn(io_, watch_loop(read_file(config_.policy_file)), asio::detached);
+}
+
+// Compares the file's bytes rather than its mtime: editors that write a new
+// file and rename it, and coarse mtimes, fool a timestamp check. The baseline
+// is taken in start(), before anyone can edit the file.
+asio::awaitable<void> Gateway::watch_loop(std::string seen) {
+  asio::steady_timer timer(io_);
+  while (!stopping_) {
+    timer.expires_after(config_.watch_interval);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (stopping_) break;
+    std::string now = read_file(config_.policy_file);
+    if (now == seen) continue;
+    seen = std::move(now);
+    spdlog::info("policy file {} changed; reloading", config_.policy_file.string());
+    reload_policy();
+  }
+}
+
+asio::awaitable<void> Gateway::tick_loop() {
+  asio::steady_timer timer(io_);
+  while (!stopping_) {
+    timer.expires_after(config_.tick_interval);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!stopping_) router_->tick();
+  }
 }
 
 void Gateway::stop() {
+  stopping_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
   for (auto& session : router_->sessions()) session->close(v1::ERROR_CODE_SUPERSEDED, "the gateway is shutting down");

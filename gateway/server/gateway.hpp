@@ -20,6 +20,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 
+#include "gateway/model/clock.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/wire/codec.hpp"
 #include "gateway/wire/framing.hpp"
@@ -41,6 +42,14 @@ struct GatewayConfig {
   std::size_t pending_limit = 10'000;                   // frames held for one offline node
   wire::MessageLimits message_limits;
   bool log_frames = false;  // log every frame in and out (for trainers)
+  // What "now" is for embargoes, expiry and occasional-access windows;
+  // exercises substitute a simulated clock.
+  std::shared_ptr<const Clock> clock = system_clock();
+  std::chrono::milliseconds tick_interval{100};  // how often embargoes are checked
+  // Reload the policy when its file changes (checked every watch_interval).
+  // Edits to the scheme file alone are not seen: send SIGHUP, or touch the policy.
+  bool watch_policy = false;
+  std::chrono::milliseconds watch_interval{1000};
 };
 
 class Router;
@@ -71,6 +80,8 @@ class Gateway {
 
  private:
   boost::asio::awaitable<void> accept_loop();
+  boost::asio::awaitable<void> tick_loop();
+  boost::asio::awaitable<void> watch_loop(std::string seen);
 
   boost::asio::io_context& io_;
   GatewayConfig config_;
@@ -79,6 +90,7 @@ class Gateway {
   std::atomic<std::shared_ptr<const policy::CompiledPolicy>> policy_;
   std::function<std::shared_ptr<const policy::CompiledPolicy>()> router_policy_;
   std::unique_ptr<Router> router_;
+  bool stopping_ = false;
 };
 
 }  // namespace icegate::server

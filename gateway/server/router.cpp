@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include <fmt/format.h>
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include "gateway/server/gateway.hpp"
@@ -32,9 +33,55 @@ bool dominates(const policy::CompiledPolicy& policy, const Label& upper, const L
 
 std::string short_id(const std::string& id) { return id.substr(0, 8); }
 
+// SHA-256 of a portion body: how re-sent content is recognised.
+std::string digest(const std::string& body) {
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(body.data(), body.size(), out, &length, EVP_sha256(), nullptr);
+  return std::string(reinterpret_cast<char*>(out), length);
+}
+
+void log_decision(const Message& message, const RecipientDecision& decision, std::string_view state) {
+  std::vector<std::string> withheld;
+  for (const auto& w : decision.withheld)
+    withheld.push_back(fmt::format("{} ({}): {}", w.portion_id, to_string(w.label), w.reason));
+  spdlog::info("decision message={} from={} to={} {} rules=[{}] released=[{}] withheld=[{}]{}{} {}",
+               short_id(message.id), message.originator, decision.node_id, to_string(decision.decision),
+               fmt::join(decision.rule_ids, ","), fmt::join(decision.released_portion_ids, ","),
+               fmt::join(withheld, "; "), decision.held_for.empty() ? "" : " held_for=", decision.held_for, state);
+}
+
+// Withholds `portion_ids` (and recomputes the rest) from a decision that was
+// going to release them.
+void withhold(const policy::CompiledPolicy& policy, const Message& message, RecipientDecision& decision,
+              const std::vector<std::string>& portion_ids, const std::string& reason) {
+  std::vector<std::string> kept;
+  std::vector<Label> kept_labels;
+  for (const auto& portion : message.portions) {
+    if (!contains(decision.released_portion_ids, portion.id)) continue;
+    if (contains(portion_ids, portion.id)) {
+      decision.withheld.push_back({portion.id, portion.label, reason, {}});
+    } else {
+      kept.push_back(portion.id);
+      kept_labels.push_back(portion.label);
+    }
+  }
+  decision.released_portion_ids = std::move(kept);
+  decision.released_label = kept_labels.empty() ? Label{} : policy.least_upper_bound(kept_labels);
+}
+
+void settle(RecipientDecision& decision) {
+  decision.hold_id.clear();
+  decision.held_for.clear();
+  if (decision.released_portion_ids.empty()) decision.decision = Decision::deny;
+  else decision.decision = decision.withheld.empty() ? Decision::release : Decision::release_redacted;
+}
+
 }  // namespace
 
 Router::Router(const GatewayConfig& config, PolicyGetter policy) : config_(config), policy_(std::move(policy)) {}
+
+std::int64_t Router::now_ms() const { return config_.clock->now_unix_ms(); }
 
 std::shared_ptr<Session> Router::attach(const std::string& node_id, const std::shared_ptr<Session>& session) {
   std::shared_ptr<Session> previous;
@@ -43,12 +90,29 @@ std::shared_ptr<Session> Router::attach(const std::string& node_id, const std::s
     previous = it->second.lock();
     it->second = session;
   }
-  // Whatever waited while the node was offline goes first, in order.
+  // Whatever waited while the node was offline goes first, in order; what
+  // expired meanwhile is not delivered, and its originator is told.
   if (auto pending = pending_.find(node_id); pending != pending_.end()) {
     auto frames = std::move(pending->second);
     pending_.erase(pending);
     spdlog::info("delivering {} queued frame(s) to node={}", frames.size(), node_id);
-    for (auto& frame : frames) session->send(std::move(frame));
+    const auto now = now_ms();
+    for (auto& frame : frames) {
+      if (frame.not_after_unix_ms != 0 && now > frame.not_after_unix_ms) {
+        RecipientDecision expired = frame.decision;
+        expired.decision = Decision::deny;
+        expired.reason = fmt::format("expired at {} before {} connected", format_utc(frame.not_after_unix_ms), node_id);
+        spdlog::info("expired message={} to={} while queued", short_id(frame.message_id), node_id);
+        v1::Frame receipt;
+        receipt.mutable_receipt()->set_message_id(frame.message_id);
+        receipt.mutable_receipt()->set_follow_up(true);
+        receipt.mutable_receipt()->set_policy_version(policy_()->version());
+        wire::encode(expired, false, *receipt.mutable_receipt()->add_outcomes());
+        deliver(frame.originator, receipt);
+        continue;
+      }
+      session->send(std::move(frame.bytes));
+    }
   }
   return previous;
 }
@@ -76,25 +140,23 @@ bool Router::deliver(const std::string& node_id, FrameBytes bytes) {
     spdlog::warn("pending queue for offline node={} is full ({} frames); dropping the oldest", node_id, queue.size());
     queue.pop_front();
   }
-  queue.push_back(std::move(bytes));
+  queue.push_back({std::move(bytes), 0, {}, {}, {}});
   return false;
 }
+
+bool Router::deliver(const std::string& node_id, const v1::Frame& frame) { return deliver(node_id, frame_bytes(frame)); }
 
 bool Router::occasional_available(const policy::CompiledPolicy& policy, const std::string& node_id) {
   const auto& allowance = policy.source().occasional;
   if (allowance.releases <= 0) return false;
   auto& uses = occasional_uses_[node_id];
-  const auto cutoff = std::chrono::system_clock::now() - allowance.window;
+  const auto cutoff = now_ms() - std::chrono::duration_cast<std::chrono::milliseconds>(allowance.window).count();
   while (!uses.empty() && uses.front() < cutoff) uses.pop_front();
   return uses.size() < static_cast<std::size_t>(allowance.releases);
 }
 
-void Router::record_occasional(const std::string& node_id) {
-  occasional_uses_[node_id].push_back(std::chrono::system_clock::now());
-}
-
-RecipientDecision Router::decide(const policy::CompiledPolicy& policy, const Message& message,
-                                 const std::string& recipient) {
+Router::Decided Router::decide(const policy::CompiledPolicy& policy, const Message& message,
+                               const std::string& recipient) {
   std::vector<Label> labels;
   labels.reserve(message.portions.size());
   for (const auto& portion : message.portions) labels.push_back(portion.label);
@@ -102,32 +164,172 @@ RecipientDecision Router::decide(const policy::CompiledPolicy& policy, const Mes
                                         occasional_available(policy, recipient)};
   const policy::PolicyDecision decision = policy.decide(request);
 
-  RecipientDecision result;
-  result.node_id = recipient;
-  result.decision = decision.decision;
-  result.reason = decision.reason;
+  Decided result;
+  RecipientDecision& out = result.decision;
+  out.node_id = recipient;
+  out.decision = decision.decision;
+  out.reason = decision.reason;
+  out.occasional = decision.used_occasional;
   std::vector<Label> released;
   for (std::size_t i = 0; i < message.portions.size(); ++i) {
     const auto& portion = message.portions[i];
     const auto& outcome = decision.portions.at(i);
     if (outcome.released) {
-      result.released_portion_ids.push_back(portion.id);
+      out.released_portion_ids.push_back(portion.id);
       released.push_back(portion.label);
     } else {
       WithheldPortion withheld{portion.id, portion.label,
                                outcome.detail.empty() ? std::string(policy::to_string(outcome.reason)) : outcome.detail,
                                {}};
       if (outcome.rule >= 0) withheld.rule_ids.push_back(policy.rule(outcome.rule).id);
-      result.withheld.push_back(std::move(withheld));
+      out.withheld.push_back(std::move(withheld));
     }
   }
-  if (!released.empty()) result.released_label = policy.least_upper_bound(released);
-  for (int rule : decision.rules) result.rule_ids.push_back(policy.rule(rule).id);
+  if (!released.empty()) out.released_label = policy.least_upper_bound(released);
+  for (int rule : decision.rules) out.rule_ids.push_back(policy.rule(rule).id);
+  result.review_roles = decision.review_roles;
+  result.originator_control = decision.originator_control;
+  result.no_onward_sharing = decision.no_onward_sharing;
   if (decision.used_occasional) {
-    record_occasional(recipient);
-    spdlog::info("occasional access node={} message={}: {}", recipient, message.id, decision.reason);
+    occasional_uses_[recipient].push_back(now_ms());
+    spdlog::info("occasional access granted node={} message={}: {}", recipient, message.id, decision.reason);
   }
   return result;
+}
+
+bool Router::embargo_lifted(const Handling& handling) const {
+  if (handling.not_before_unix_ms != 0 && now_ms() < handling.not_before_unix_ms) return false;
+  if (!handling.not_before_event.empty() && !triggered_events_.contains(handling.not_before_event)) return false;
+  return true;
+}
+
+Router::Delivered Router::deliver_version(const Message& message, RecipientDecision decision) {
+  if (message.handling.not_after_unix_ms != 0 && now_ms() > message.handling.not_after_unix_ms) {
+    decision.decision = Decision::deny;
+    decision.reason = fmt::format("expired at {}", format_utc(message.handling.not_after_unix_ms));
+    log_decision(message, decision, "expired");
+    return {std::move(decision), false};
+  }
+  const auto policy = policy_();
+  v1::Frame frame;
+  auto* body = frame.mutable_deliver();
+  wire::encode(releasable_version(message, decision), *body->mutable_message());
+  body->set_decision(wire::encode(decision.decision));
+  for (const auto& withheld : decision.withheld) wire::encode(withheld, *body->add_withheld());
+  for (const auto& rule : decision.rule_ids) body->add_rule_ids(rule);
+  body->set_reason(decision.reason);
+  body->set_policy_version(policy->version());
+  auto bytes = frame_bytes(frame);
+  bool delivered = false;
+  if (auto it = sessions_.find(decision.node_id); it != sessions_.end()) {
+    if (auto session = it->second.lock()) delivered = session->send(bytes);
+  }
+  if (!delivered) {
+    auto& queue = pending_[decision.node_id];
+    if (queue.size() >= config_.pending_limit) queue.pop_front();
+    queue.push_back({std::move(bytes), message.handling.not_after_unix_ms, message.id, message.originator, decision});
+  }
+  log_decision(message, decision, delivered ? "delivered" : "queued (offline)");
+  return {std::move(decision), delivered};
+}
+
+Router::Hold& Router::open_hold(HoldKind kind, const Message& message, std::string held_for, std::string reason) {
+  Hold hold;
+  hold.id = make_uuid();
+  hold.kind = kind;
+  hold.message = message;
+  hold.held_for = std::move(held_for);
+  hold.reason = std::move(reason);
+  return holds_.emplace(hold.id, std::move(hold)).first->second;
+}
+
+Router::Delivered Router::release(const Message& message, RecipientDecision decision) {
+  if (embargo_lifted(message.handling)) return deliver_version(message, std::move(decision));
+  // One embargo hold per message gathers every recipient it applies to.
+  Hold* hold = nullptr;
+  for (auto& [id, existing] : holds_)
+    if (existing.kind == HoldKind::embargo && existing.message.id == message.id) hold = &existing;
+  if (!hold) {
+    const auto& h = message.handling;
+    std::string held_for = h.not_before_event.empty() ? fmt::format("time:{}", format_utc(h.not_before_unix_ms))
+                                                      : fmt::format("event:{}", h.not_before_event);
+    if (!h.not_before_event.empty() && h.not_before_unix_ms != 0)
+      held_for += fmt::format(" and time:{}", format_utc(h.not_before_unix_ms));
+    hold = &open_hold(HoldKind::embargo, message, held_for, "embargoed by the originator");
+  }
+  hold->recipients.push_back(decision);
+  RecipientDecision held = std::move(decision);
+  held.decision = Decision::hold;
+  held.hold_id = hold->id;
+  held.held_for = hold->held_for;
+  held.reason = fmt::format("embargoed until {}", hold->held_for);
+  log_decision(message, held, "embargoed");
+  return {std::move(held), false};
+}
+
+void Router::request_review(const Hold& hold, const std::string& reviewer) {
+  const auto policy = policy_();
+  v1::Frame frame;
+  auto* request = frame.mutable_review_request();
+  request->set_hold_id(hold.id);
+  request->set_kind(hold.kind == HoldKind::consent ? v1::HOLD_KIND_ORIGINATOR_CONSENT : v1::HOLD_KIND_REVIEW);
+  request->set_reason(hold.reason);
+  std::set<std::string> rules;
+  std::vector<std::string> released;
+  for (const auto& recipient : hold.recipients) {
+    request->add_recipients(recipient.node_id);
+    rules.insert(recipient.rule_ids.begin(), recipient.rule_ids.end());
+    for (const auto& id : recipient.released_portion_ids)
+      if (!contains(released, id)) released.push_back(id);
+  }
+  for (const auto& rule : rules) request->add_rule_ids(rule);
+  // The reviewer sees what would be released, as far as its own clearance allows.
+  RecipientDecision view;
+  view.node_id = reviewer;
+  std::vector<Label> shown;
+  for (const auto& portion : hold.message.portions) {
+    if (!contains(released, portion.id)) continue;
+    if (hold.kind == HoldKind::consent || policy->cleared_for(reviewer, portion.label)) {
+      view.released_portion_ids.push_back(portion.id);
+      shown.push_back(portion.label);
+    } else {
+      wire::encode(WithheldPortion{portion.id, portion.label, "above the reviewer's own clearance", {}},
+                   *request->add_not_shown());
+    }
+  }
+  if (!shown.empty()) view.released_label = policy->least_upper_bound(shown);
+  wire::encode(releasable_version(hold.message, view), *request->mutable_message());
+  spdlog::info("review requested hold={} message={} from={} kind={} held_for={} recipients={}", short_id(hold.id),
+               short_id(hold.message.id), reviewer, hold.kind == HoldKind::consent ? "consent" : "review",
+               hold.held_for, hold.recipients.size());
+  deliver(reviewer, frame);
+}
+
+void Router::send_follow_up(const Message& message, const std::vector<Delivered>& outcomes) {
+  if (outcomes.empty()) return;
+  v1::Frame frame;
+  auto* receipt = frame.mutable_receipt();
+  receipt->set_message_id(message.id);
+  receipt->set_policy_version(policy_()->version());
+  receipt->set_follow_up(true);
+  for (const auto& outcome : outcomes) wire::encode(outcome.decision, outcome.delivered, *receipt->add_outcomes());
+  deliver(message.originator, frame);
+}
+
+const Router::ControlledContent* Router::controlled_source(const Message& message) const {
+  if (!message.derived_from.empty())
+    if (auto it = controlled_.find(message.derived_from); it != controlled_.end()) return &it->second;
+  for (const auto& portion : message.portions)
+    if (auto it = controlled_by_content_.find(digest(portion.body)); it != controlled_by_content_.end())
+      return &controlled_.at(it->second);
+  return nullptr;
+}
+
+void Router::remember_controlled(const Message& message, const Handling& handling,
+                                 const std::vector<std::string>& recipients) {
+  ControlledContent content{message.id, message.originator, handling, {recipients.begin(), recipients.end()}};
+  controlled_.emplace(message.id, std::move(content));
+  for (const auto& portion : message.portions) controlled_by_content_.emplace(digest(portion.body), message.id);
 }
 
 SubmitResult Router::submit(const std::string& sender, Message message) {
@@ -148,6 +350,10 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   if (!message.purpose.empty() && !contains(source.purposes, message.purpose))
     return refuse(v1::ERROR_CODE_INVALID_MESSAGE,
                   fmt::format("purpose '{}' is not defined by policy {}", message.purpose, source.name));
+  if (!message.handling.not_before_event.empty() && !policy->has_event(message.handling.not_before_event))
+    return refuse(v1::ERROR_CODE_INVALID_MESSAGE,
+                  fmt::format("embargo event '{}' is not defined by policy {}", message.handling.not_before_event,
+                              source.name));
   std::vector<Label> labels;
   for (const auto& portion : message.portions) {
     if (auto problems = policy->label_problems(portion.label); !problems.empty())
@@ -167,17 +373,26 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
                     fmt::format("message label {} does not dominate its portions ({})", to_string(message.label),
                                 to_string(bound)));
   }
+  // Re-sending someone else's controlled content: forbidden outright, or
+  // beyond its first recipients only with the originator's consent.
+  const ControlledContent* source_content = controlled_source(message);
+  if (source_content && source_content->originator == sender) source_content = nullptr;
+  if (source_content && source_content->handling.no_onward_sharing)
+    return refuse(v1::ERROR_CODE_ONWARD_SHARING_FORBIDDEN,
+                  fmt::format("message {} from {} may not be shared onward; this message re-sends its content",
+                              source_content->message_id, source_content->originator));
   seen_message_ids_.insert(message.id);
 
   const policy::Expansion expansion = policy->expand(message.addressees, sender);
-  spdlog::info("submit message={} from={} category={} purpose={} label=\"{}\" portions={} recipients={}",
-               message.id, sender, message.category, message.purpose, policy->display_marking(message.label),
-               message.portions.size(), expansion.recipients.size());
+  spdlog::info("submit message={} from={} category={} purpose={} label=\"{}\" portions={} recipients={}{}", message.id,
+               sender, message.category, message.purpose, policy->display_marking(message.label),
+               message.portions.size(), expansion.recipients.size(),
+               source_content ? fmt::format(" derived_from={}", source_content->message_id) : "");
 
   v1::Frame ack;
   ack.mutable_ack()->set_message_id(message.id);
   ack.mutable_ack()->set_ok(true);
-  deliver(sender, frame_bytes(ack));
+  deliver(sender, ack);
 
   v1::Frame receipt_frame;
   auto* receipt = receipt_frame.mutable_receipt();
@@ -185,31 +400,190 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   receipt->set_policy_version(policy->version());
   for (const auto& name : expansion.unresolved) receipt->add_unresolved_addressees(name);
 
+  Handling effective = message.handling;
+  std::map<std::vector<std::string>, Hold*> review_holds;  // by reviewer roles
+  Hold* consent_hold = nullptr;
   for (const auto& recipient : expansion.recipients) {
-    const RecipientDecision decision = decide(*policy, message, recipient);
-    bool delivered = false;
-    if (decision.decision == Decision::release || decision.decision == Decision::release_redacted) {
-      v1::Frame frame;
-      auto* deliver_body = frame.mutable_deliver();
-      wire::encode(releasable_version(message, decision), *deliver_body->mutable_message());
-      deliver_body->set_decision(wire::encode(decision.decision));
-      for (const auto& withheld : decision.withheld) wire::encode(withheld, *deliver_body->add_withheld());
-      for (const auto& rule : decision.rule_ids) deliver_body->add_rule_ids(rule);
-      deliver_body->set_reason(decision.reason);
-      deliver_body->set_policy_version(policy->version());
-      delivered = deliver(recipient, frame_bytes(frame));
+    Decided decided = decide(*policy, message, recipient);
+    RecipientDecision& decision = decided.decision;
+    const bool releasing = decision.decision != Decision::deny;
+    if (releasing) {
+      effective.originator_control |= decided.originator_control;
+      effective.no_onward_sharing |= decided.no_onward_sharing;
     }
-    std::vector<std::string> withheld_text;
-    for (const auto& w : decision.withheld) withheld_text.push_back(fmt::format("{} ({}): {}", w.portion_id, to_string(w.label), w.reason));
-    spdlog::info("decision message={} from={} to={} {} rules=[{}] released=[{}] withheld=[{}] {}", short_id(message.id),
-                 sender, recipient, to_string(decision.decision), fmt::join(decision.rule_ids, ","),
-                 fmt::join(decision.released_portion_ids, ","), fmt::join(withheld_text, "; "),
-                 decision.decision == Decision::deny ? "" : (delivered ? "delivered" : "queued (offline)"));
-    wire::encode(decision, delivered, *receipt->add_outcomes());
+    if (decision.decision == Decision::hold) {
+      Hold*& hold = review_holds[decided.review_roles];
+      if (!hold) {
+        std::vector<std::string> roles;
+        for (const auto& role : decided.review_roles) roles.push_back("role:" + role);
+        hold = &open_hold(HoldKind::review, message, fmt::format("{}", fmt::join(roles, " or ")), decision.reason);
+        hold->reviewer_roles = decided.review_roles;
+      }
+      hold->recipients.push_back(decision);
+      decision.hold_id = hold->id;
+      decision.held_for = hold->held_for;
+      log_decision(message, decision, "held for review");
+      wire::encode(decision, false, *receipt->add_outcomes());
+    } else if (releasing && source_content && source_content->handling.originator_control &&
+               !source_content->recipients.contains(recipient)) {
+      if (!consent_hold) {
+        consent_hold = &open_hold(HoldKind::consent, message,
+                                  fmt::format("node:{} (originator consent)", source_content->originator),
+                                  fmt::format("re-sends {} from {} beyond its first recipients; originator control",
+                                              short_id(source_content->message_id), source_content->originator));
+        consent_hold->consent_node = source_content->originator;
+      }
+      consent_hold->recipients.push_back(decision);
+      decision.decision = Decision::hold;
+      decision.hold_id = consent_hold->id;
+      decision.held_for = consent_hold->held_for;
+      decision.reason = consent_hold->reason;
+      log_decision(message, decision, "held for originator consent");
+      wire::encode(decision, false, *receipt->add_outcomes());
+    } else if (releasing) {
+      const Delivered outcome = release(message, std::move(decision));
+      wire::encode(outcome.decision, outcome.delivered, *receipt->add_outcomes());
+    } else {
+      log_decision(message, decision, "");
+      wire::encode(decision, false, *receipt->add_outcomes());
+    }
   }
   for (const auto& name : expansion.unresolved)
     spdlog::info("decision message={} from={} addressee {} resolves to no node", short_id(message.id), sender, name);
-  deliver(sender, frame_bytes(receipt_frame));
+  if (effective.originator_control || effective.no_onward_sharing)
+    remember_controlled(message, effective, expansion.recipients);
+  deliver(sender, receipt_frame);
+
+  // Ask for the reviews after the Receipt, so the originator hears of the hold first.
+  for (const auto& [roles, hold] : review_holds) {
+    std::set<std::string> reviewers;
+    for (const auto& role : roles)
+      for (const auto& node : policy->nodes_with_role(role))
+        if (node != sender) reviewers.insert(node);
+    if (reviewers.empty())
+      spdlog::warn("hold={} message={} waits for {} but no node holds that role", short_id(hold->id),
+                   short_id(message.id), hold->held_for);
+    for (const auto& reviewer : reviewers) request_review(*hold, reviewer);
+  }
+  if (consent_hold) request_review(*consent_hold, consent_hold->consent_node);
+  return {true, v1::ERROR_CODE_UNSPECIFIED, {}};
+}
+
+SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision& answer) {
+  const auto policy = policy_();
+  auto refuse = [&](v1::ErrorCode code, std::string text) {
+    spdlog::warn("refused review hold={} from={}: {}", answer.hold_id(), decider, text);
+    return SubmitResult{false, code, std::move(text)};
+  };
+  auto it = holds_.find(answer.hold_id());
+  if (it == holds_.end() || it->second.kind == HoldKind::embargo) {
+    if (auto closed = closed_holds_.find(answer.hold_id()); closed != closed_holds_.end())
+      return refuse(v1::ERROR_CODE_UNKNOWN_HOLD, fmt::format("hold {} was already {}", answer.hold_id(), closed->second));
+    return refuse(v1::ERROR_CODE_UNKNOWN_HOLD, fmt::format("no hold {} is waiting for a decision", answer.hold_id()));
+  }
+  Hold& hold = it->second;
+  const bool allowed = hold.kind == HoldKind::consent
+                           ? decider == hold.consent_node
+                           : std::any_of(hold.reviewer_roles.begin(), hold.reviewer_roles.end(),
+                                         [&](const auto& role) { return policy->holds_role(decider, role); });
+  if (!allowed)
+    return refuse(v1::ERROR_CODE_NOT_PERMITTED, fmt::format("{} may not decide hold {}: it waits for {}", decider,
+                                                            short_id(hold.id), hold.held_for));
+  for (const auto& id : answer.withhold_portion_ids()) {
+    if (std::none_of(hold.message.portions.begin(), hold.message.portions.end(),
+                     [&](const Portion& p) { return p.id == id; }))
+      return refuse(v1::ERROR_CODE_INVALID_MESSAGE,
+                    fmt::format("portion '{}' is not part of message {}", id, short_id(hold.message.id)));
+  }
+  const bool by_originator = hold.kind == HoldKind::consent;
+  const std::string who = fmt::format("{} {}", by_originator ? "the originator" : "critical reader", decider);
+  const std::string comment = answer.comment().empty() ? "" : fmt::format(" ({})", answer.comment());
+  std::string verdict;
+  std::vector<Delivered> outcomes;
+  switch (answer.verdict()) {
+    case v1::VERDICT_APPROVE:
+    case v1::VERDICT_APPROVE_REDACTED: {
+      const std::vector<std::string> cut(answer.withhold_portion_ids().begin(), answer.withhold_portion_ids().end());
+      verdict = cut.empty() ? "approved" : fmt::format("approved without portion(s) {}", fmt::join(cut, ", "));
+      for (auto decision : hold.recipients) {
+        if (!cut.empty()) withhold(*policy, hold.message, decision, cut, fmt::format("withheld by {}{}", who, comment));
+        settle(decision);
+        decision.reason = fmt::format("{} by {}{}", verdict, who, comment);
+        if (decision.decision == Decision::deny) {
+          log_decision(hold.message, decision, "");
+          outcomes.push_back({std::move(decision), false});
+        } else {
+          outcomes.push_back(release(hold.message, std::move(decision)));
+        }
+      }
+      break;
+    }
+    case v1::VERDICT_REFUSE:
+      verdict = "refused";
+      for (auto decision : hold.recipients) {
+        withhold(*policy, hold.message, decision, decision.released_portion_ids, fmt::format("refused by {}{}", who, comment));
+        settle(decision);
+        decision.reason = fmt::format("refused by {}{}", who, comment);
+        log_decision(hold.message, decision, "");
+        outcomes.push_back({std::move(decision), false});
+      }
+      break;
+    default:
+      return refuse(v1::ERROR_CODE_INVALID_MESSAGE, "the verdict must be APPROVE, REFUSE or APPROVE_REDACTED");
+  }
+  spdlog::info("review hold={} message={} {} by {}{}", short_id(hold.id), short_id(hold.message.id), verdict, decider,
+               comment);
+  closed_holds_[hold.id] = fmt::format("{} by {}", verdict, decider);
+  const Message message = std::move(hold.message);
+  holds_.erase(it);
+  send_follow_up(message, outcomes);
+  v1::Frame ack;
+  ack.mutable_ack()->set_message_id(answer.hold_id());
+  ack.mutable_ack()->set_ok(true);
+  deliver(decider, ack);
+  return {true, v1::ERROR_CODE_UNSPECIFIED, {}};
+}
+
+void Router::lift_embargo(Hold& hold) {
+  std::vector<Delivered> outcomes;
+  for (auto& decision : hold.recipients) {
+    decision.reason = fmt::format("embargo lifted ({}); {}", hold.held_for, decision.reason);
+    outcomes.push_back(deliver_version(hold.message, decision));
+  }
+  spdlog::info("embargo lifted hold={} message={} ({}): {} recipient(s)", short_id(hold.id), short_id(hold.message.id),
+               hold.held_for, outcomes.size());
+  closed_holds_[hold.id] = "released at the embargo";
+  send_follow_up(hold.message, outcomes);
+}
+
+void Router::tick() {
+  for (auto it = holds_.begin(); it != holds_.end();) {
+    if (it->second.kind == HoldKind::embargo && embargo_lifted(it->second.message.handling)) {
+      lift_embargo(it->second);
+      it = holds_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+SubmitResult Router::trigger(const std::string& node, const std::string& event) {
+  const auto policy = policy_();
+  if (!policy->has_event(event)) {
+    spdlog::warn("refused trigger event={} from={}: not defined", event, node);
+    return {false, v1::ERROR_CODE_NOT_PERMITTED, fmt::format("no event '{}' is defined by the policy", event)};
+  }
+  if (!policy->may_trigger(node, event)) {
+    spdlog::warn("refused trigger event={} from={}: not permitted", event, node);
+    return {false, v1::ERROR_CODE_NOT_PERMITTED, fmt::format("{} may not trigger event '{}'", node, event)};
+  }
+  const bool first = triggered_events_.insert(event).second;
+  spdlog::info("event {} triggered by {}{}", event, node, first ? "" : " (again)");
+  tick();
+  v1::Frame ack;
+  ack.mutable_ack()->set_message_id(event);
+  ack.mutable_ack()->set_ok(true);
+  deliver(node, ack);
   return {true, v1::ERROR_CODE_UNSPECIFIED, {}};
 }
 

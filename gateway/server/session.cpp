@@ -250,6 +250,16 @@ void Session::handle(const v1::Frame& frame) {
       send(frame_bytes(echo));
       return;
     }
+    case v1::Frame::kReviewDecision: {
+      const auto result = router_.review(node_id_, frame.review_decision());
+      if (!result.accepted) send_error(result.error, result.error_text, false, frame.review_decision().hold_id());
+      return;
+    }
+    case v1::Frame::kTrigger: {
+      const auto result = router_.trigger(node_id_, frame.trigger().event());
+      if (!result.accepted) send_error(result.error, result.error_text, false);
+      return;
+    }
     case v1::Frame::kError:
       spdlog::info("node={} reports error {}: {}", node_id_, error_frame_text(frame.error().code()), frame.error().message());
       return;

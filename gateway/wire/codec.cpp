@@ -106,6 +106,12 @@ std::optional<Message> decode(const v1::Message& proto, const MessageLimits& lim
   message.category = proto.category();
   message.purpose = proto.purpose();
   message.title = proto.title();
+  message.derived_from = proto.derived_from();
+  message.handling = decode(proto.handling());
+  check.text("derived_from", message.derived_from, false);
+  check.text("handling.not_before_event", message.handling.not_before_event, false);
+  if (message.handling.not_after_unix_ms != 0 && message.handling.not_before_unix_ms > message.handling.not_after_unix_ms)
+    check.fail("handling.not_after_unix_ms", "is before not_before_unix_ms: the message could never be released");
 
   for (int i = 0; i < proto.addressees_size() && check.ok(); ++i) {
     const auto& addressee = proto.addressees(i);
@@ -142,6 +148,8 @@ void encode(const Message& message, v1::Message& proto) {
   proto.set_category(message.category);
   proto.set_purpose(message.purpose);
   proto.set_title(message.title);
+  proto.set_derived_from(message.derived_from);
+  if (message.handling != Handling{}) encode(message.handling, *proto.mutable_handling());
   proto.clear_addressees();
   for (const auto& addressee : message.addressees) {
     auto* out = proto.add_addressees();
@@ -200,6 +208,37 @@ void encode(const RecipientDecision& decision, bool delivered, v1::RecipientOutc
   for (const auto& rule : decision.rule_ids) proto.add_rule_ids(rule);
   proto.set_reason(decision.reason);
   proto.set_delivered(delivered);
+  proto.set_hold_id(decision.hold_id);
+  proto.set_held_for(decision.held_for);
+  proto.set_occasional(decision.occasional);
+}
+
+RecipientDecision decode(const v1::RecipientOutcome& proto) {
+  RecipientDecision decision;
+  decision.node_id = proto.node_id();
+  decision.decision = decode(proto.decision()).value_or(Decision::deny);
+  decision.released_portion_ids.assign(proto.released_portion_ids().begin(), proto.released_portion_ids().end());
+  if (proto.has_released_label()) decision.released_label = decode(proto.released_label());
+  for (const auto& withheld : proto.withheld()) decision.withheld.push_back(decode(withheld));
+  decision.rule_ids.assign(proto.rule_ids().begin(), proto.rule_ids().end());
+  decision.reason = proto.reason();
+  decision.hold_id = proto.hold_id();
+  decision.held_for = proto.held_for();
+  decision.occasional = proto.occasional();
+  return decision;
+}
+
+void encode(const Handling& handling, v1::Handling& proto) {
+  proto.set_originator_control(handling.originator_control);
+  proto.set_no_onward_sharing(handling.no_onward_sharing);
+  proto.set_not_before_unix_ms(handling.not_before_unix_ms);
+  proto.set_not_before_event(handling.not_before_event);
+  proto.set_not_after_unix_ms(handling.not_after_unix_ms);
+}
+
+Handling decode(const v1::Handling& proto) {
+  return {proto.originator_control(), proto.no_onward_sharing(), proto.not_before_unix_ms(), proto.not_before_event(),
+          proto.not_after_unix_ms()};
 }
 
 }  // namespace icegate::wire

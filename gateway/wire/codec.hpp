@@ -42,5 +42,9 @@ void encode(const WithheldPortion& withheld, v1::Withheld& proto);
 WithheldPortion decode(const v1::Withheld& proto);
 
 void encode(const RecipientDecision& decision, bool delivered, v1::RecipientOutcome& proto);
+RecipientDecision decode(const v1::RecipientOutcome& proto);
+
+void encode(const Handling& handling, v1::Handling& proto);
+Handling decode(const v1::Handling& proto);
 
 }  // namespace icegate::wire

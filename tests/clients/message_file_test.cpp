@@ -238,5 +238,36 @@ TEST(MessageFile, DemoProblemProfileParses) {
   EXPECT_THAT(message.portions[1].body, HasSubstr("Prevent actions"));
 }
 
+TEST(MessageFile, HandlingAndDerivedFromAreRead) {
+  const Message message = parse_message_text(R"(to: [housing]
+category: operational-prebriefing
+derived_from: 5f0c6a1e-2b7d-4c1a-9a57-0d3a4f6b8e21
+handling:
+  originator_control: true
+  no_onward_sharing: true
+  not_before: 2026-11-21T06:00:00Z
+  not_before_event: operation-start
+  not_after: 1800000000000
+portions: [{label: RESTRICTED, body: x}]
+)",
+                                             "msg.yaml", "ctu-wm");
+  EXPECT_TRUE(message.handling.originator_control);
+  EXPECT_TRUE(message.handling.no_onward_sharing);
+  EXPECT_EQ(message.handling.not_before_unix_ms, 1'795'240'800'000);
+  EXPECT_EQ(message.handling.not_before_event, "operation-start");
+  EXPECT_EQ(message.handling.not_after_unix_ms, 1'800'000'000'000);
+  EXPECT_EQ(message.derived_from, "5f0c6a1e-2b7d-4c1a-9a57-0d3a4f6b8e21");
+}
+
+TEST(MessageFile, BadHandlingIsReportedWhereItIs) {
+  EXPECT_EQ(error_for("to: [a]\ncategory: c\nportions: [{label: R, body: x}]\nhandling:\n  not_before: tomorrow\n"),
+            "msg.yaml:5:15: 'not_before' must be a UTC time such as 2026-11-21T06:00:00Z, or Unix milliseconds; found "
+            "'tomorrow'");
+  EXPECT_THAT(error_for("to: [a]\ncategory: c\nportions: [{label: R, body: x}]\nhandling:\n  embargo: yes\n"),
+              StartsWith("msg.yaml:5:3: unknown key 'embargo'"));
+  EXPECT_THAT(error_for("to: [a]\ncategory: c\nportions: [{label: R, body: x}]\nhandling:\n  no_onward_sharing: 1\n"),
+              StartsWith("msg.yaml:5:22: 'no_onward_sharing' must be true or false"));
+}
+
 }  // namespace
 }  // namespace icegate::node

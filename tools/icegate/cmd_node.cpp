@@ -119,7 +119,57 @@ int submit_and_wait(node::NodeClient& client, const Message& message, std::chron
   return exit_error;
 }
 
+// Waits for the Ack whose message_id is `id` (a hold id or an event name).
+int wait_for_ack(node::NodeClient& client, const std::string& id, std::chrono::milliseconds wait, std::ostream& out,
+                 std::ostream& err) {
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (std::chrono::steady_clock::now() < until) {
+    auto event = client.next_event(std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()));
+    if (!event) break;
+    if (auto* ack = std::get_if<node::Acknowledgement>(&event->payload); ack && ack->message_id == id) {
+      print_event(out, *event, false);
+      return ack->ok ? exit_ok : exit_error;
+    }
+    if (auto* error = std::get_if<node::ErrorNotice>(&event->payload)) {
+      print_event(err, *event, false);
+      return exit_error;
+    }
+    if (std::holds_alternative<node::Disconnected>(event->payload)) {
+      print_event(err, *event, false);
+      return exit_error;
+    }
+  }
+  fmt::print(err, "icegate node: no answer from the gateway within {} ms\n", wait.count());
+  return exit_error;
+}
+
 }  // namespace
+
+int run_node_review(const NodeParams& node, const NodeReviewParams& params, std::ostream& out, std::ostream& err) {
+  const int choices = int(params.approve) + int(params.refuse) + int(!params.withhold.empty());
+  if (choices != 1) {
+    fmt::print(err, "icegate node review: give exactly one of --approve, --refuse or --withhold PORTION...\n");
+    return exit_error;
+  }
+  auto client = connect(node, err);
+  if (!client) return exit_error;
+  const auto verdict = params.refuse ? node::Verdict::refuse
+                       : params.approve ? node::Verdict::approve
+                                        : node::Verdict::approve_redacted;
+  client->review(params.hold_id, verdict, params.withhold, params.comment);
+  const int code = wait_for_ack(*client, params.hold_id, std::chrono::milliseconds(params.wait_ms), out, err);
+  client->close();
+  return code;
+}
+
+int run_node_trigger(const NodeParams& node, const NodeTriggerParams& params, std::ostream& out, std::ostream& err) {
+  auto client = connect(node, err);
+  if (!client) return exit_error;
+  client->trigger(params.event);
+  const int code = wait_for_ack(*client, params.event, std::chrono::milliseconds(params.wait_ms), out, err);
+  client->close();
+  return code;
+}
 
 int run_node_send(const NodeParams& node, const NodeSendParams& params, std::ostream& out, std::ostream& err) {
   auto message = build_message(node, params, err);
@@ -206,6 +256,9 @@ int run_node_interactive(const NodeParams& node, std::istream& in, std::ostream&
             "                            (a label with categories: SECRET/UK EYES ONLY, no spaces around '/')\n"
             "  show                      the draft so far\n"
             "  submit                    send the draft and start a new one\n"
+            "  approve HOLD | refuse HOLD [COMMENT] | redact HOLD PORTION[,PORTION]\n"
+            "                            answer a review or consent request\n"
+            "  trigger EVENT             say that a named event has happened\n"
             "  quit\n");
       } else if (command == "quit" || command == "exit") {
         break;
@@ -231,6 +284,27 @@ int run_node_interactive(const NodeParams& node, std::istream& in, std::ostream&
         std::replace(label_text.begin(), label_text.end(), '_', ' ');
         draft.portions.push_back({std::to_string(draft.portions.size() + 1), node::parse_label_text(label_text),
                                   space == std::string::npos ? "" : rest.substr(space + 1)});
+      } else if (command == "approve" || command == "refuse" || command == "redact") {
+        std::istringstream args(rest);
+        std::string hold, tail;
+        args >> hold;
+        std::getline(args >> std::ws, tail);
+        if (hold.empty()) throw std::invalid_argument(command + " needs a hold id");
+        if (command == "approve") {
+          client->review(hold, node::Verdict::approve);
+        } else if (command == "refuse") {
+          client->review(hold, node::Verdict::refuse, {}, tail);
+        } else {
+          std::vector<std::string> portions;
+          std::istringstream names(tail);
+          for (std::string name; std::getline(names, name, ',');)
+            if (!name.empty()) portions.push_back(name);
+          if (portions.empty()) throw std::invalid_argument("redact needs the portions to withhold");
+          client->review(hold, node::Verdict::approve_redacted, portions);
+        }
+      } else if (command == "trigger") {
+        if (rest.empty()) throw std::invalid_argument("trigger needs an event name");
+        client->trigger(rest);
       } else if (command == "show") {
         std::ostringstream text;
         fmt::print(text, "  to [{}] category {} purpose {} title {}\n", draft.addressees.size(), draft.category,
@@ -285,6 +359,20 @@ void add_node_command(CLI::App& root, int& exit_code) {
   listen_command->add_option("--timeout", listen->timeout, "Exit after this many seconds");
   listen_command->add_flag("--json", listen->json, "Print frames as JSON lines");
   listen_command->callback([node, listen, &exit_code] { exit_code = run_node_listen(*node, *listen, std::cout, std::cerr); });
+
+  auto review = std::make_shared<NodeReviewParams>();
+  CLI::App* review_command = command->add_subcommand("review", "Answer a review or consent request (a hold)");
+  review_command->add_option("hold_id", review->hold_id, "The hold id from the request")->required();
+  review_command->add_flag("--approve", review->approve, "Approve the release");
+  review_command->add_flag("--refuse", review->refuse, "Refuse the release");
+  review_command->add_option("--withhold", review->withhold, "Approve, withholding these portion ids");
+  review_command->add_option("--comment", review->comment, "Why (shown to the originator)");
+  review_command->callback([node, review, &exit_code] { exit_code = run_node_review(*node, *review, std::cout, std::cerr); });
+
+  auto trigger = std::make_shared<NodeTriggerParams>();
+  CLI::App* trigger_command = command->add_subcommand("trigger", "Say that a named event has happened (lifts embargoes)");
+  trigger_command->add_option("event", trigger->event, "Event name from the policy")->required();
+  trigger_command->callback([node, trigger, &exit_code] { exit_code = run_node_trigger(*node, *trigger, std::cout, std::cerr); });
 
   CLI::App* interactive = command->add_subcommand("interactive", "Type messages and watch deliveries");
   interactive->callback([node, &exit_code] { exit_code = run_node_interactive(*node, std::cin, std::cout, std::cerr); });

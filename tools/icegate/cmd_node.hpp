@@ -2,6 +2,8 @@
 //   node --id ID --pki DIR [--gateway HOST:PORT] send (--file MESSAGE.yaml | --to A... --category C
 //        [--purpose P] [--title T] --portion "LABEL=body"...) [--json] [--wait MS]
 //   node ... listen [--count N] [--timeout S] [--json]
+//   node ... review HOLD_ID (--approve | --refuse | --withhold PORTION...) [--comment TEXT]
+//   node ... trigger EVENT
 //   node ... interactive
 // Exit codes: 0 ok; 1 error (cannot connect, refused, bad input); 2 the
 // message was accepted but every recipient was denied.
@@ -39,8 +41,24 @@ struct NodeListenParams {
   bool json = false;
 };
 
+struct NodeReviewParams {
+  std::string hold_id;
+  bool approve = false;
+  bool refuse = false;
+  std::vector<std::string> withhold;  // approve, withholding these portions
+  std::string comment;
+  int wait_ms = 10'000;
+};
+
+struct NodeTriggerParams {
+  std::string event;
+  int wait_ms = 10'000;
+};
+
 int run_node_send(const NodeParams& node, const NodeSendParams& params, std::ostream& out, std::ostream& err);
 int run_node_listen(const NodeParams& node, const NodeListenParams& params, std::ostream& out, std::ostream& err);
+int run_node_review(const NodeParams& node, const NodeReviewParams& params, std::ostream& out, std::ostream& err);
+int run_node_trigger(const NodeParams& node, const NodeTriggerParams& params, std::ostream& out, std::ostream& err);
 int run_node_interactive(const NodeParams& node, std::istream& in, std::ostream& out, std::ostream& err);
 
 }  // namespace icegate::cli

@@ -91,6 +91,7 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
   config.handshake_timeout = std::chrono::milliseconds(params.handshake_timeout_ms);
   config.idle_timeout = std::chrono::milliseconds(params.idle_timeout_ms);
   config.log_frames = params.frames;
+  config.watch_policy = params.watch;
 
   asio::io_context io(1);
   std::unique_ptr<server::Gateway> gateway;
@@ -170,6 +171,7 @@ void add_serve_command(CLI::App& root, int& exit_code) {
       ->check(CLI::Range(100, 86'400'000))
       ->capture_default_str();
   serve->add_flag("--frames", params->frames, "Log every frame in and out");
+  serve->add_flag("--watch", params->watch, "Reload the policy when its file changes");
   serve->add_option("--log-level", params->log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();

@@ -1,7 +1,8 @@
 // `icegate serve`: run the gateway until SIGINT or SIGTERM.
 //   serve --policy FILE --pki DIR [--listen HOST:PORT] [--data DIR] [--port-file FILE]
-//         [--max-frame-bytes N] [--handshake-timeout MS] [--idle-timeout MS] [--frames]
-// SIGHUP reloads the policy (an invalid new policy is refused; the old one stays).
+//         [--max-frame-bytes N] [--handshake-timeout MS] [--idle-timeout MS] [--frames] [--watch]
+// SIGHUP (or, with --watch, a change to the file) reloads the policy; an
+// invalid new policy is refused with every error logged, and the old one stays.
 // Exit codes: 0 after a clean shutdown, 1 on a start-up error, 3 if the policy is invalid.
 #pragma once
 
@@ -22,6 +23,7 @@ struct ServeParams {
   int handshake_timeout_ms = 10'000;
   int idle_timeout_ms = 60'000;
   bool frames = false;  // log every frame in and out
+  bool watch = false;   // reload the policy when its file changes
   std::string log_level = "info";
 };
 

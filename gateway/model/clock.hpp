@@ -1,0 +1,50 @@
+// The time the gateway decides by. Embargoes, expiry and occasional-access
+// windows read this clock, never the system clock directly, so an exercise can
+// run a 48-hour scenario in seconds on a simulated clock.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace icegate {
+
+using TimePoint = std::chrono::system_clock::time_point;
+
+class Clock {
+ public:
+  virtual ~Clock() = default;
+  virtual TimePoint now() const = 0;
+  std::int64_t now_unix_ms() const;
+};
+
+class SystemClock final : public Clock {
+ public:
+  TimePoint now() const override { return std::chrono::system_clock::now(); }
+};
+
+// A clock that only moves when told to. Thread-safe.
+class SimulatedClock final : public Clock {
+ public:
+  explicit SimulatedClock(TimePoint start) : now_ms_(to_ms(start)) {}
+  TimePoint now() const override { return TimePoint(std::chrono::milliseconds(now_ms_.load())); }
+  void set(TimePoint time) { now_ms_ = to_ms(time); }
+  void advance(std::chrono::milliseconds by) { now_ms_ += by.count(); }
+
+ private:
+  static std::int64_t to_ms(TimePoint time) {
+    return std::chrono::duration_cast<std::chrono::milliseconds>(time.time_since_epoch()).count();
+  }
+  std::atomic<std::int64_t> now_ms_;
+};
+
+std::shared_ptr<const Clock> system_clock();
+
+std::int64_t to_unix_ms(TimePoint time);
+TimePoint from_unix_ms(std::int64_t unix_ms);
+// "2026-11-21T06:00:00Z"
+std::string format_utc(std::int64_t unix_ms);
+
+}  // namespace icegate
