@@ -17,6 +17,7 @@ enum ExitCode : int {
 };
 
 void add_pki_command(CLI::App& root, int& exit_code);
+void add_audit_command(CLI::App& root, int& exit_code);
 void add_serve_command(CLI::App& root, int& exit_code);
 void add_node_command(CLI::App& root, int& exit_code);
 

@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   int exit_code = icegate::cli::exit_ok;
   icegate::cli::add_pki_command(app, exit_code);
+  icegate::cli::add_audit_command(app, exit_code);
   icegate::cli::add_serve_command(app, exit_code);
   icegate::cli::add_node_command(app, exit_code);
   try {

@@ -1,0 +1,144 @@
+// The audit trail: every decision, hold, approval, refusal, connection and
+// refused connection, appended to a hash-chained table in the gateway's SQLite
+// database (DIR/icegate.db), in the same transaction as the state it records.
+//
+// Each record's hash is SHA-256 over the previous record's hash and the
+// record's canonical JSON, so `icegate audit verify` detects a modified,
+// deleted, inserted or reordered record and says which.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+struct sqlite3;
+
+namespace icegate::audit {
+
+// One event worth recording. `kind` is one of: connection, connection_refused,
+// disconnection, submit, submit_refused, decision, hold, review, trigger,
+// embargo_lifted, expired, policy_loaded, policy_refused.
+// (record_kinds below lists them; `icegate audit query --kind` checks against it.)
+inline constexpr std::array<std::string_view, 13> record_kinds = {
+    "connection", "connection_refused", "disconnection", "submit",          "submit_refused",
+    "decision",   "hold",               "review",        "trigger",         "embargo_lifted",
+    "expired",    "policy_loaded",      "policy_refused"};
+
+// The previous_hash of the first record: 64 '0's.
+inline constexpr std::string_view genesis_hash =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+struct AuditRecord {
+  std::int64_t time_unix_ms = 0;
+  std::string kind;
+  std::string node;        // who acted: the sender, reviewer, connecting node
+  std::string recipient;   // for decisions: the recipient
+  std::string message_id;
+  std::string decision;    // RELEASE | RELEASE_REDACTED | HOLD | DENY, for decisions
+  std::vector<std::string> rules;
+  std::string policy_version;
+  // Everything else, as a JSON object's text (labels released and withheld,
+  // reasons, peer address, hold id...). Must be valid JSON; "{}" if nothing.
+  std::string detail = "{}";
+};
+
+// A record as stored: with its position and chain hashes.
+struct StoredRecord {
+  std::int64_t seq = 0;
+  AuditRecord record;
+  std::string canonical;  // the canonical JSON that was hashed
+  std::string previous_hash;  // hex
+  std::string hash;           // hex
+};
+
+// The canonical JSON of a record: fixed key order, no insignificant space.
+// `detail` is embedded as it is if it is one JSON object (surrounding white
+// space dropped), otherwise as a JSON string holding its text.
+std::string canonical_json(const AuditRecord& record);
+// hex(SHA-256(previous_hash_hex + "\n" + canonical))
+std::string chain_hash(const std::string& previous_hash_hex, const std::string& canonical);
+// `text` as a JSON string literal, quotes included: the escaping canonical_json
+// uses (quote, backslash and control characters escaped; other bytes, UTF-8
+// included, as they are).
+std::string json_string(std::string_view text);
+
+// Creates the audit table (and indexes) if absent.
+void create_schema(sqlite3* db);
+
+// Appends records inside the caller's open transaction. Owned by the one
+// thread that writes the database. If the caller's transaction rolls back, it
+// must call reload_head() before appending again.
+// The audit table must exist (create_schema) before construction. The chain
+// keeps a prepared statement on `db`: destroy it before closing `db`.
+// append() throws std::runtime_error if the insert fails; the head is then
+// unchanged.
+class AuditChain {
+ public:
+  explicit AuditChain(sqlite3* db);
+  ~AuditChain();
+  AuditChain(const AuditChain&) = delete;
+  AuditChain& operator=(const AuditChain&) = delete;
+  void append(const AuditRecord& record);
+  void reload_head();
+  const std::string& head() const { return head_; }
+  // The last record's seq: the number of records in a chain written only by
+  // AuditChain (seq starts at 1, no gaps). Not a COUNT(*), which is O(n).
+  std::int64_t count() const { return count_; }
+
+ private:
+  struct Writer;  // the prepared insert, a reusable hash context and JSON buffer
+  sqlite3* db_;
+  std::string head_;  // hash of the last record ("" + 64 zeros for an empty chain)
+  std::int64_t count_ = 0;
+  std::unique_ptr<Writer> writer_;
+};
+
+enum class ProblemKind { modified, deleted, inserted, reordered };
+std::string_view to_string(ProblemKind kind);  // "modified", "deleted", ...
+
+struct VerifyProblem {
+  std::int64_t seq = 0;  // where the chain breaks
+  ProblemKind kind = ProblemKind::modified;
+  std::string text;      // why, e.g. "its hash does not match its content"; shown as
+                         // "seq 42: modified: its hash does not match its content"
+};
+
+struct VerifyReport {
+  std::int64_t records = 0;
+  std::string head_hash;
+  std::vector<VerifyProblem> problems;
+  bool intact() const { return problems.empty(); }
+};
+
+// Reads DIR/icegate.db (read-only) and checks the whole chain, reporting every
+// problem found, in seq order. Throws std::runtime_error if the database
+// cannot be opened or has no audit table.
+// Limitation: the chain holds no secret, so records removed from the end (a
+// truncated tail), or a tail rewritten and re-hashed from some record on, look
+// like a shorter or different intact chain. Compare head_hash and the count
+// with a copy kept elsewhere to detect that.
+VerifyReport verify(const std::filesystem::path& data_dir);
+
+struct QueryFilter {
+  std::optional<std::string> node;        // matches node or recipient
+  std::optional<std::string> message_id;
+  std::optional<std::string> decision;
+  std::optional<std::string> kind;
+  std::optional<std::int64_t> since_unix_ms;
+  std::optional<std::int64_t> until_unix_ms;
+};
+
+std::vector<StoredRecord> query(const std::filesystem::path& data_dir, const QueryFilter& filter);
+
+void write_jsonl(std::ostream& out, const std::vector<StoredRecord>& records);
+void write_csv(std::ostream& out, const std::vector<StoredRecord>& records);
+void write_text(std::ostream& out, const std::vector<StoredRecord>& records);
+
+std::filesystem::path database_path(const std::filesystem::path& data_dir);  // DIR/icegate.db
+
+}  // namespace icegate::audit

@@ -1,0 +1,106 @@
+// Audit databases for the audit and `icegate audit` tests: DIR/icegate.db in
+// WAL mode holding a chain of sample records, written as the gateway writes
+// it, and a read-write handle for tampering with it through plain SQL.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "gateway/audit/audit.hpp"
+
+namespace icegate::testing {
+
+// A read-write connection to DIR/icegate.db, created if absent.
+class AuditDatabase {
+ public:
+  explicit AuditDatabase(const std::filesystem::path& data_dir) {
+    const std::string path = audit::database_path(data_dir).string();
+    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+      const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
+      sqlite3_close(db_);
+      throw std::runtime_error("cannot open " + path + ": " + message);
+    }
+    exec("PRAGMA journal_mode = WAL");
+  }
+  ~AuditDatabase() { sqlite3_close(db_); }
+  AuditDatabase(const AuditDatabase&) = delete;
+  AuditDatabase& operator=(const AuditDatabase&) = delete;
+
+  sqlite3* get() const { return db_; }
+
+  void exec(const std::string& sql) const {
+    char* error = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
+      const std::string message = error != nullptr ? error : sqlite3_errmsg(db_);
+      sqlite3_free(error);
+      throw std::runtime_error("SQL failed: " + sql + ": " + message);
+    }
+  }
+
+  // The first column of the first row, as text ("" for NULL or no row).
+  std::string text(const std::string& sql) const {
+    sqlite3_stmt* statement = nullptr;
+    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
+      throw std::runtime_error("SQL failed: " + sql + ": " + sqlite3_errmsg(db_));
+    }
+    std::string value;
+    if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_text(statement, 0) != nullptr) {
+      value = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
+    }
+    sqlite3_finalize(statement);
+    return value;
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+// 2026-11-21T06:00:00Z
+inline constexpr std::int64_t sample_start_unix_ms = 1'795'240'800'000;
+
+// `count` records, one a minute from sample_start_unix_ms: decisions for
+// messages m-1, m-2, ... from alpha to bravo, charlie, delta in turn, DENY
+// for every third, and a connection record every fifth.
+inline std::vector<audit::AuditRecord> sample_records(int count) {
+  const char* recipients[] = {"bravo", "charlie", "delta"};
+  std::vector<audit::AuditRecord> records;
+  for (int index = 0; index < count; ++index) {
+    audit::AuditRecord record;
+    record.time_unix_ms = sample_start_unix_ms + std::int64_t{60'000} * index;
+    if (index % 5 == 4) {
+      record.kind = "connection";
+      record.node = recipients[index % 3];
+      record.detail = R"({"peer":"127.0.0.1:5000"})";
+    } else {
+      record.kind = "decision";
+      record.node = "alpha";
+      record.recipient = recipients[index % 3];
+      record.message_id = "m-" + std::to_string(index + 1);
+      record.decision = index % 3 == 2 ? "DENY" : "RELEASE";
+      record.rules = {"rule-" + std::to_string(index % 4), "default"};
+      record.policy_version = "v1";
+      record.detail = R"({"labels":["OFFICIAL"],"reason":"test"})";
+    }
+    records.push_back(std::move(record));
+  }
+  return records;
+}
+
+// Creates DIR/icegate.db and appends `records` in one transaction, as the
+// gateway's store does. Returns the head hash.
+inline std::string write_chain(const std::filesystem::path& data_dir, const std::vector<audit::AuditRecord>& records) {
+  AuditDatabase db(data_dir);
+  audit::create_schema(db.get());
+  audit::AuditChain chain(db.get());
+  db.exec("BEGIN");
+  for (const audit::AuditRecord& record : records) chain.append(record);
+  db.exec("COMMIT");
+  return chain.head();
+}
+
+}  // namespace icegate::testing

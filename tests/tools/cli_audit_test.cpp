@@ -1,0 +1,202 @@
+// `icegate audit`: the run_* functions on audit databases in a temporary
+// directory, asserting exit codes and output; and the CLI11 declarations
+// through a real parse.
+#include "tools/icegate/cmd_audit.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "gateway/audit/audit.hpp"
+#include "tests/gateway/audit/audit_fixture.hpp"
+#include "tests/support/temporary_directory.hpp"
+#include "tools/icegate/commands.hpp"
+
+namespace icegate::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using icegate::testing::AuditDatabase;
+using icegate::testing::sample_records;
+using icegate::testing::sample_start_unix_ms;
+using icegate::testing::TemporaryDirectory;
+using icegate::testing::write_chain;
+using ::testing::AllOf;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+using ::testing::StartsWith;
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream stream(text);
+  for (std::string line; std::getline(stream, line);) lines.push_back(line);
+  return lines;
+}
+
+class CliAuditTest : public ::testing::Test {
+ protected:
+  void SetUp() override { head_ = write_chain(dir_, sample_records(20)); }
+
+  int verify(bool json = false) {
+    reset_streams();
+    return run_audit_verify({.dir = dir_, .json = json}, out_, err_);
+  }
+  int query(AuditQueryParams params) {
+    reset_streams();
+    params.dir = dir_;
+    return run_audit_query(params, out_, err_);
+  }
+  void reset_streams() {
+    out_.str("");
+    err_.str("");
+  }
+
+  TemporaryDirectory temporary_;
+  fs::path dir_ = temporary_.path();
+  std::string head_;
+  std::ostringstream out_;
+  std::ostringstream err_;
+};
+
+TEST_F(CliAuditTest, VerifyAnIntactChainExitsZeroAndPrintsTheHead) {
+  EXPECT_EQ(verify(), exit_ok) << err_.str();
+  EXPECT_EQ(out_.str(), "intact: 20 records, head " + head_ + "\n");
+  EXPECT_THAT(err_.str(), IsEmpty());
+}
+
+TEST_F(CliAuditTest, VerifyPrintsEachProblemOnItsOwnLineAndExitsTwo) {
+  {
+    AuditDatabase db(dir_);
+    db.exec("UPDATE audit SET recipient = 'zulu' WHERE seq = 2");
+    db.exec("DELETE FROM audit WHERE seq = 9");
+  }
+  EXPECT_EQ(verify(), exit_denied);
+  const std::vector<std::string> lines = lines_of(out_.str());
+  ASSERT_EQ(lines.size(), 3u) << out_.str();
+  EXPECT_THAT(lines[0], StartsWith("seq 2: modified: its recipient column is \"zulu\""));
+  EXPECT_THAT(lines[1], StartsWith("seq 9: deleted: seq 9 is missing"));
+  EXPECT_THAT(lines[2], StartsWith("NOT INTACT: 2 problems in 19 records, head "));
+}
+
+TEST_F(CliAuditTest, VerifyJsonIsOneObject) {
+  EXPECT_EQ(verify(/*json=*/true), exit_ok);
+  EXPECT_EQ(out_.str(), R"({"intact":true,"records":20,"head_hash":")" + head_ + R"(","problems":[]})" "\n");
+  {
+    AuditDatabase db(dir_);
+    db.exec("DELETE FROM audit WHERE seq = 3");
+  }
+  EXPECT_EQ(verify(/*json=*/true), exit_denied);
+  EXPECT_THAT(out_.str(), AllOf(StartsWith(R"({"intact":false,"records":19,)"),
+                                HasSubstr(R"("problems":[{"seq":3,"kind":"deleted","text":"seq 3 is missing)")));
+}
+
+TEST_F(CliAuditTest, VerifyWithoutADatabaseExitsOne) {
+  EXPECT_EQ(run_audit_verify({.dir = dir_ / "empty"}, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), AllOf(StartsWith("error: "), HasSubstr("icegate.db not found")));
+  EXPECT_THAT(out_.str(), IsEmpty());
+}
+
+TEST_F(CliAuditTest, QueryPrintsTheMatchingRecordsInEachFormat) {
+  EXPECT_EQ(query({.message_id = "m-2"}), exit_ok) << err_.str();
+  ASSERT_EQ(lines_of(out_.str()).size(), 1u) << out_.str();
+  EXPECT_THAT(out_.str(), AllOf(StartsWith("     2  2026-11-21T06:01:00.000Z  decision"), HasSubstr("message=m-2")));
+
+  EXPECT_EQ(query({.node = "bravo", .kind = "connection", .format = "jsonl"}), exit_ok) << err_.str();
+  const std::vector<std::string> jsonl = lines_of(out_.str());
+  ASSERT_EQ(jsonl.size(), 1u) << out_.str();  // seq 10 is bravo's only connection in 20
+  EXPECT_THAT(jsonl[0], AllOf(StartsWith(R"({"seq":10,"hash":")"), HasSubstr(R"("kind":"connection","node":"bravo")")));
+
+  EXPECT_EQ(query({.decision = "deny", .until = "2026-11-21T06:10:00Z", .format = "csv"}), exit_ok) << err_.str();
+  const std::vector<std::string> csv = lines_of(out_.str());
+  ASSERT_EQ(csv.size(), 4u) << out_.str();  // the header, then seqs 3, 6 and 9
+  EXPECT_THAT(csv[0], StartsWith("seq,time_unix_ms,"));
+  EXPECT_THAT(csv[1], StartsWith("3,"));
+  EXPECT_THAT(csv[3], StartsWith("9,"));
+}
+
+TEST_F(CliAuditTest, QueryTakesIsoTimesAndUnixMillisecondsInclusively) {
+  EXPECT_EQ(query({.since = "2026-11-21T06:05:00Z", .until = std::to_string(sample_start_unix_ms + 7 * 60'000)}),
+            exit_ok)
+      << err_.str();
+  const std::vector<std::string> lines = lines_of(out_.str());
+  ASSERT_EQ(lines.size(), 3u) << out_.str();
+  EXPECT_THAT(lines[0], StartsWith("     6  "));
+  EXPECT_THAT(lines[2], StartsWith("     8  "));
+}
+
+TEST_F(CliAuditTest, QueryWithNoMatchPrintsNothingAndSaysSo) {
+  EXPECT_EQ(query({.node = "nobody"}), exit_ok);
+  EXPECT_THAT(out_.str(), IsEmpty());
+  EXPECT_EQ(err_.str(), "no records match\n");
+}
+
+TEST_F(CliAuditTest, QueryRefusesBadArgumentsAndReportsEveryOne) {
+  EXPECT_EQ(query({.decision = "MAYBE", .kind = "lunch", .since = "yesterday", .until = "2026-13-01T00:00:00Z",
+                   .format = "xml"}),
+            exit_error);
+  const std::vector<std::string> errors = lines_of(err_.str());
+  EXPECT_THAT(errors, ElementsAre(HasSubstr("--format \"xml\": use one of text, jsonl, csv"),
+                                  HasSubstr("--decision \"MAYBE\": use one of RELEASE"),
+                                  HasSubstr("--kind \"lunch\": use one of connection"),
+                                  HasSubstr("--since \"yesterday\" is not a time: use ISO-8601 UTC"),
+                                  HasSubstr("--until \"2026-13-01T00:00:00Z\" is not a time")));
+  EXPECT_THAT(out_.str(), IsEmpty());
+
+  EXPECT_EQ(query({.since = "2026-11-21T07:00:00Z", .until = "2026-11-21T06:00:00Z"}), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("--since 2026-11-21T07:00:00Z is after --until 2026-11-21T06:00:00Z"));
+}
+
+TEST_F(CliAuditTest, QueryWithoutADatabaseExitsOne) {
+  EXPECT_EQ(run_audit_query({.dir = dir_ / "empty"}, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), AllOf(StartsWith("error: "), HasSubstr("not found")));
+}
+
+TEST(ParseTimeArgumentTest, AcceptsIsoUtcAndUnixMilliseconds) {
+  EXPECT_EQ(parse_time_argument("2026-11-21T06:00:00Z"), sample_start_unix_ms);
+  EXPECT_EQ(parse_time_argument("2026-11-21T06:00:00+00:00"), sample_start_unix_ms);
+  EXPECT_EQ(parse_time_argument("2026-11-21T06:00:00.25Z"), sample_start_unix_ms + 250);
+  EXPECT_EQ(parse_time_argument("2026-11-21T06:00:00.123999Z"), sample_start_unix_ms + 123);
+  EXPECT_EQ(parse_time_argument("1970-01-01T00:00:00Z"), 0);
+  EXPECT_EQ(parse_time_argument("2024-02-29T23:59:59Z"), 1709251199000);
+  EXPECT_EQ(parse_time_argument("1795240800000"), sample_start_unix_ms);
+  EXPECT_EQ(parse_time_argument("0"), 0);
+}
+
+TEST(ParseTimeArgumentTest, RefusesAnythingElse) {
+  for (const char* text : {"", "yesterday", "2026-11-21", "2026-11-21T06:00:00", "2026-11-21T06:00:00+01:00",
+                           "2026-11-21 06:00:00Z", "2026-02-30T00:00:00Z", "2025-02-29T00:00:00Z",
+                           "2026-11-21T24:00:00Z", "2026-11-21T06:60:00Z", "2026-11-21T06:00:60Z",
+                           "2026-11-21T06:00:00.Z", "2026-11-21T06:00:00.1234567890Z", "-5", "12a",
+                           "99999999999999999999", "2026-1-21T06:00:00Z"}) {
+    EXPECT_EQ(parse_time_argument(text), std::nullopt) << text;
+  }
+}
+
+// The declarations: a real parse of `icegate audit ...` sets the exit code.
+TEST_F(CliAuditTest, TheCommandLineReachesTheRunFunctions) {
+  auto parse = [](std::vector<std::string> arguments) {
+    CLI::App app;
+    int exit_code = -1;
+    add_audit_command(app, exit_code);
+    std::reverse(arguments.begin(), arguments.end());  // CLI11 takes them reversed
+    app.parse(arguments);
+    return exit_code;
+  };
+  EXPECT_EQ(parse({"audit", "verify", dir_.string()}), exit_ok);
+  EXPECT_EQ(parse({"audit", "verify", (dir_ / "empty").string(), "--json"}), exit_error);
+  EXPECT_EQ(parse({"audit", "query", dir_.string(), "--node", "alpha", "--format", "csv", "--since",
+                   "2026-11-21T06:00:00Z"}),
+            exit_ok);
+  EXPECT_EQ(parse({"audit", "query", dir_.string(), "--until", "soon"}), exit_error);
+  EXPECT_THROW(parse({"audit", "query"}), CLI::RequiredError);
+}
+
+}  // namespace
+}  // namespace icegate::cli

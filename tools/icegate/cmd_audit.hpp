@@ -1,0 +1,46 @@
+// `icegate audit ...`: check and read the audit trail (gateway/audit) in a
+// gateway's data directory (DIR/icegate.db), read-only.
+//   audit verify DIR [--json]
+//       exit 0: the chain is intact; 2: problems found, one per line
+//       ("seq N: modified: ..."); 1: error (no database, unreadable)
+//   audit query DIR [--node N] [--message ID] [--decision D] [--kind K]
+//                   [--since T] [--until T] [--format text|jsonl|csv]
+//       T is ISO-8601 UTC (2026-11-21T06:00:00Z, fraction of a second allowed)
+//       or Unix milliseconds; since and until are inclusive.
+//       exit 0, or 1 on bad arguments or no database.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <string_view>
+
+namespace icegate::cli {
+
+struct AuditVerifyParams {
+  std::filesystem::path dir;  // the gateway's data directory
+  bool json = false;
+};
+
+// Empty strings mean "not given".
+struct AuditQueryParams {
+  std::filesystem::path dir;
+  std::string node;        // the acting node or the recipient
+  std::string message_id;
+  std::string decision;    // RELEASE, RELEASE_REDACTED, HOLD or DENY (any case)
+  std::string kind;        // one of audit::record_kinds
+  std::string since;       // a time, see parse_time_argument
+  std::string until;
+  std::string format = "text";  // text, jsonl or csv
+};
+
+int run_audit_verify(const AuditVerifyParams& params, std::ostream& out, std::ostream& err);
+int run_audit_query(const AuditQueryParams& params, std::ostream& out, std::ostream& err);
+
+// "2026-11-21T06:00:00Z", "2026-11-21T06:00:00.250Z" (or "+00:00" for "Z"),
+// or Unix milliseconds ("1795240800000"); nullopt for anything else.
+std::optional<std::int64_t> parse_time_argument(std::string_view text);
+
+}  // namespace icegate::cli
