@@ -1,6 +1,7 @@
 #include "clients/node/node_client.hpp"
 
 #include <future>
+#include <random>
 #include <set>
 
 #include <boost/asio/as_tuple.hpp>
@@ -78,99 +79,168 @@ ReviewRequest to_review_request(const v1::ReviewRequest& proto) {
 }
 
 // Everything that lives on the io thread. Coroutines hold it by shared_ptr.
+// With options.reconnect, one Connection outlives many TLS connections: the
+// stream is made anew for each, while the outbound queue, the submits not yet
+// acknowledged and the ids already delivered carry over.
 struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
+  struct Outbound {
+    std::string bytes;
+    std::string submit_id;  // set for Submit frames: they are resent until acknowledged
+  };
+
   Connection(const NodeOptions& options, std::function<void(NodeEvent)> push)
       : options(options),
         tls(transport::make_client_context(options.credentials)),
-        stream(io, tls),
-        deadline(io.get_executor()),
         wake_writer(io),
         heartbeat_timer(io),
+        backoff_timer(io),
         push(std::move(push)) {}
 
   const NodeOptions& options;
   asio::io_context io;
   asio::ssl::context tls;
-  transport::TlsStream stream;
-  transport::Deadline deadline;
+  // Made anew for each connection; coroutines of an old connection keep theirs alive.
+  std::shared_ptr<transport::TlsStream> stream;
+  std::shared_ptr<transport::Deadline> deadline;
   asio::steady_timer wake_writer;
   asio::steady_timer heartbeat_timer;
+  asio::steady_timer backoff_timer;
   std::function<void(NodeEvent)> push;
   std::promise<std::string> ready;  // "" when connected, else why not
   v1::Welcome welcome;
-  std::deque<std::string> outbound;
+  std::deque<Outbound> outbound;
+  std::vector<std::pair<std::string, std::string>> unacked;  // (message id, Submit bytes), in order sent
+  std::set<std::string> resent;            // ids submitted again after a reconnection
+  std::set<std::string> duplicate_settled; // ids whose DUPLICATE answer meant "already accepted"
   std::set<std::string> delivered_ids;
   std::string read_buffer;
   bool closing = false;
   std::atomic<bool> open{false};
 
-  void queue(std::string bytes) {
+  void queue(Outbound entry) {
     if (closing) return;
-    outbound.push_back(std::move(bytes));
+    if (!entry.submit_id.empty()) unacked.emplace_back(entry.submit_id, entry.bytes);
+    outbound.push_back(std::move(entry));
     wake_writer.cancel();
   }
 
+  void settle_submit(const std::string& id) {
+    unacked.erase(std::remove_if(unacked.begin(), unacked.end(), [&](const auto& u) { return u.first == id; }),
+                  unacked.end());
+  }
+
   void close_socket() {
-    closing = true;
     open = false;
-    deadline.cancel();
+    if (deadline) deadline->cancel();
     heartbeat_timer.cancel();
     wake_writer.cancel();
+    if (!stream) return;
     boost::system::error_code ignored;
-    stream.lowest_layer().shutdown(transport::tcp::socket::shutdown_both, ignored);
-    stream.lowest_layer().close(ignored);
+    stream->lowest_layer().shutdown(transport::tcp::socket::shutdown_both, ignored);
+    stream->lowest_layer().close(ignored);
   }
 
   asio::awaitable<void> run() {
     auto self = shared_from_this();
-    asio::co_spawn(io, [self]() { return self->deadline.watch(self->stream.lowest_layer()); }, asio::detached);
-    std::string failure = co_await connect();
-    if (!failure.empty()) {
+    bool first = true;
+    auto backoff = options.reconnect_min;
+    while (true) {
+      stream = std::make_shared<transport::TlsStream>(io, tls);
+      deadline = std::make_shared<transport::Deadline>(io.get_executor());
+      read_buffer.clear();
+      asio::co_spawn(io, [self, s = stream, d = deadline]() -> asio::awaitable<void> { co_await d->watch(s->lowest_layer()); },
+                     asio::detached);
+      std::string failure = co_await connect();
+      if (failure.empty()) {
+        open = true;
+        backoff = options.reconnect_min;
+        if (first) {
+          ready.set_value("");
+          first = false;
+        } else {
+          resend_unacknowledged();
+        }
+        asio::co_spawn(io, [self]() { return self->writer(); }, asio::detached);
+        asio::co_spawn(io, [self]() { return self->heartbeat(); }, asio::detached);
+        failure = co_await reader();
+      }
       close_socket();
-      ready.set_value(failure);
-      co_return;
+      if (first) {  // never connected: the constructor reports it
+        closing = true;
+        ready.set_value(failure);
+        co_return;
+      }
+      if (closing || !options.reconnect) {
+        closing = true;
+        push(NodeEvent{Disconnected{closing_by_us ? "closed" : failure, false}, {}});
+        co_return;
+      }
+      push(NodeEvent{Disconnected{failure, true}, {}});
+      // Exponential backoff with jitter, so a restarted gateway is not met by
+      // every node in the same millisecond.
+      thread_local std::mt19937 jitter{std::random_device{}()};
+      const auto wait = backoff / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(
+                                          0, std::max<long>(1, static_cast<long>(backoff.count() / 2)))(jitter));
+      backoff = std::min(backoff * 2, options.reconnect_max);
+      backoff_timer.expires_after(wait);
+      co_await backoff_timer.async_wait(use_tuple);
+      if (closing) {
+        push(NodeEvent{Disconnected{"closed", false}, {}});
+        co_return;
+      }
     }
-    open = true;
-    ready.set_value("");
-    asio::co_spawn(io, [self]() { return self->writer(); }, asio::detached);
-    asio::co_spawn(io, [self]() { return self->heartbeat(); }, asio::detached);
-    std::string reason = co_await reader();
-    close_socket();
-    push(NodeEvent{Disconnected{reason}, {}});
   }
 
+  // After a reconnection: every Submit not yet acknowledged goes again, first
+  // and in order (the gateway answers DUPLICATE_MESSAGE for one it had already
+  // made durable, which counts as accepted).
+  void resend_unacknowledged() {
+    std::deque<Outbound> rest;
+    for (auto& entry : outbound)
+      if (entry.submit_id.empty()) rest.push_back(std::move(entry));
+    outbound.clear();
+    for (const auto& [id, bytes] : unacked) {
+      outbound.push_back({bytes, {}});  // tracked in unacked already
+      resent.insert(id);
+    }
+    for (auto& entry : rest) outbound.push_back(std::move(entry));
+  }
+
+  bool closing_by_us = false;
+
   asio::awaitable<std::string> connect() {
-    deadline.expires_after(options.connect_timeout);
+    auto& d = *deadline;
+    d.expires_after(options.connect_timeout);
     asio::ip::tcp::resolver resolver(io);
     auto [resolve_error, endpoints] =
         co_await resolver.async_resolve(options.host, std::to_string(options.port), use_tuple);
     if (resolve_error) co_return fmt::format("cannot resolve {}: {}", options.host, resolve_error.message());
-    auto [connect_error, endpoint] = co_await asio::async_connect(stream.lowest_layer(), endpoints, use_tuple);
+    auto [connect_error, endpoint] = co_await asio::async_connect(stream->lowest_layer(), endpoints, use_tuple);
     if (connect_error)
       co_return fmt::format("cannot connect to {}:{}: {}", options.host, options.port,
-                            deadline.expired() ? "timed out" : connect_error.message());
+                            d.expired() ? "timed out" : connect_error.message());
     boost::system::error_code ignored;
-    stream.lowest_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
-    auto [handshake_error] = co_await stream.async_handshake(asio::ssl::stream_base::client, use_tuple);
+    stream->lowest_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
+    auto [handshake_error] = co_await stream->async_handshake(asio::ssl::stream_base::client, use_tuple);
     if (handshake_error)
       co_return fmt::format("TLS handshake with {}:{} failed: {}", options.host, options.port,
-                            deadline.expired() ? "timed out" : transport::describe(handshake_error));
+                            d.expired() ? "timed out" : transport::describe(handshake_error));
 
     v1::Frame hello;
     hello.mutable_hello()->set_node_id(options.hello_node_id.empty() ? options.node_id : options.hello_node_id);
     hello.mutable_hello()->set_software_version(std::string("icegate ") + ICEGATE_VERSION);
     hello.mutable_hello()->set_protocol_version(wire::protocol_version);
-    if (auto error = co_await transport::write_bytes(stream, deadline, options.connect_timeout, wire::encode_frame(hello)))
+    if (auto error = co_await transport::write_bytes(*stream, d, options.connect_timeout, wire::encode_frame(hello)))
       co_return fmt::format("sending Hello failed: {}", transport::describe(error));
 
     v1::Frame frame;
-    auto result = co_await transport::read_frame(stream, deadline, options.connect_timeout, frame_wait,
+    auto result = co_await transport::read_frame(*stream, d, options.connect_timeout, frame_wait,
                                                  options.max_frame_bytes, read_buffer, frame);
     // With TLS 1.3 the server checks our certificate after the handshake has
     // completed on our side, so a refused certificate shows up here, as an alert.
     if (result.error)
       co_return fmt::format("the gateway closed the connection before Welcome: {}",
-                            deadline.expired() ? "timed out" : transport::describe(result.error));
+                            d.expired() ? "timed out" : transport::describe(result.error));
     if (!result.ok()) co_return fmt::format("bad frame instead of Welcome: {}", wire::to_string(result.frame_error));
     if (frame.has_error())
       co_return fmt::format("the gateway refused us: {}: {}", error_code_name(frame.error().code()), frame.error().message());
@@ -184,11 +254,11 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
     const auto idle = options.heartbeat_interval * 3;
     while (true) {
       v1::Frame frame;
-      auto result = co_await transport::read_frame(stream, deadline, idle, frame_wait, options.max_frame_bytes,
+      auto result = co_await transport::read_frame(*stream, *deadline, idle, frame_wait, options.max_frame_bytes,
                                                    read_buffer, frame);
       if (result.error) {
         if (closing) co_return "closed";
-        if (deadline.expired()) co_return "the gateway went silent (idle deadline)";
+        if (deadline->expired()) co_return "the gateway went silent (idle deadline)";
         co_return transport::is_disconnect(result.error) ? "the gateway closed the connection"
                                                          : transport::describe(result.error);
       }
@@ -199,7 +269,7 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
           v1::Frame ack;
           ack.mutable_ack()->set_message_id(id);
           ack.mutable_ack()->set_ok(true);
-          queue(wire::encode_frame(ack));
+          queue({wire::encode_frame(ack), {}});
           if (!delivered_ids.insert(id).second) break;  // a redelivery: acknowledged, not shown twice
           push(NodeEvent{to_delivery(frame.deliver()), std::move(frame)});
           break;
@@ -208,11 +278,26 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
         case v1::Frame::kReviewRequest:
           push(NodeEvent{to_review_request(frame.review_request()), std::move(frame)});
           break;
-        case v1::Frame::kAck:
-          push(NodeEvent{Acknowledgement{frame.ack().message_id(), frame.ack().ok()}, std::move(frame)});
+        case v1::Frame::kAck: {
+          const std::string id = frame.ack().message_id();
+          if (duplicate_settled.erase(id)) break;  // the ok=false after a DUPLICATE we already settled
+          settle_submit(id);
+          push(NodeEvent{Acknowledgement{id, frame.ack().ok()}, std::move(frame)});
           break;
+        }
         case v1::Frame::kError: {
           const auto& error = frame.error();
+          if (error.code() == v1::ERROR_CODE_DUPLICATE_MESSAGE && resent.erase(error.message_id())) {
+            // Our own resend of a message the gateway had already made durable.
+            settle_submit(error.message_id());
+            duplicate_settled.insert(error.message_id());
+            v1::Frame ack;
+            ack.mutable_ack()->set_message_id(error.message_id());
+            ack.mutable_ack()->set_ok(true);
+            push(NodeEvent{Acknowledgement{error.message_id(), true}, std::move(ack)});
+            break;
+          }
+          if (!error.message_id().empty()) settle_submit(error.message_id());
           ErrorNotice notice{error_code_name(error.code()), error.message(), error.message_id(), error.fatal()};
           push(NodeEvent{std::move(notice), std::move(frame)});
           break;
@@ -224,30 +309,35 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
 
   asio::awaitable<void> writer() {
     auto self = shared_from_this();
-    while (stream.lowest_layer().is_open()) {
+    const auto s = stream;
+    const auto d = deadline;
+    while (s->lowest_layer().is_open()) {
       if (outbound.empty()) {
         if (closing) break;
         wake_writer.expires_at(Clock::time_point::max());
         co_await wake_writer.async_wait(use_tuple);
         continue;
       }
-      std::string bytes = std::move(outbound.front());
+      Outbound next = std::move(outbound.front());
       outbound.pop_front();
-      if (co_await transport::write_bytes(stream, deadline, frame_wait, bytes)) break;
+      if (co_await transport::write_bytes(*s, *d, frame_wait, next.bytes)) break;
     }
-    close_socket();
+    if (s == stream) {  // still the current connection
+      if (closing) closing_by_us = true;
+      close_socket();
+    }
   }
 
   asio::awaitable<void> heartbeat() {
     auto self = shared_from_this();
-    while (!closing) {
+    while (!closing && open) {
       heartbeat_timer.expires_after(options.heartbeat_interval);
       auto [error] = co_await heartbeat_timer.async_wait(use_tuple);
-      if (error || closing) break;
+      if (error || closing || !open) break;
       v1::Frame frame;
       frame.mutable_heartbeat()->set_sent_unix_ms(
           std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
-      queue(wire::encode_frame(frame));
+      queue({wire::encode_frame(frame), {}});
     }
   }
 };
@@ -274,7 +364,9 @@ NodeClient::~NodeClient() { close(); }
 void NodeClient::submit(const Message& message) {
   v1::Frame frame;
   wire::encode(message, *frame.mutable_submit()->mutable_message());
-  send_frame(frame);
+  asio::post(connection_->io, [c = connection_, bytes = wire::encode_frame(frame), id = message.id]() mutable {
+    c->queue({std::move(bytes), std::move(id)});
+  });
 }
 
 void NodeClient::review(const std::string& hold_id, Verdict verdict, const std::vector<std::string>& withhold_portion_ids,
@@ -301,7 +393,7 @@ void NodeClient::trigger(const std::string& event) {
 void NodeClient::send_frame(const v1::Frame& frame) { send_raw(wire::encode_frame(frame)); }
 
 void NodeClient::send_raw(std::string bytes) {
-  asio::post(connection_->io, [c = connection_, bytes = std::move(bytes)]() mutable { c->queue(std::move(bytes)); });
+  asio::post(connection_->io, [c = connection_, bytes = std::move(bytes)]() mutable { c->queue({std::move(bytes), {}}); });
 }
 
 std::optional<NodeEvent> NodeClient::next_event(std::chrono::milliseconds timeout) {
@@ -314,14 +406,24 @@ std::optional<NodeEvent> NodeClient::next_event(std::chrono::milliseconds timeou
 
 bool NodeClient::connected() const { return connection_ && connection_->open; }
 
+std::size_t NodeClient::unacknowledged() const {
+  if (connection_->io.stopped()) return connection_->unacked.size();
+  std::promise<std::size_t> count;
+  auto result = count.get_future();
+  asio::post(connection_->io, [&] { count.set_value(connection_->unacked.size()); });
+  return result.wait_for(std::chrono::seconds(5)) == std::future_status::ready ? result.get() : 0;
+}
+
 void NodeClient::close() {
   if (!thread_.joinable()) return;
   // Let the writer finish what is queued, then close; the reader then ends.
   asio::post(connection_->io, [c = connection_] {
     c->closing = true;
     c->heartbeat_timer.cancel();
+    c->backoff_timer.cancel();
     c->wake_writer.cancel();
-    c->deadline.expires_after(std::chrono::seconds(5));  // bound the final writes
+    if (c->deadline) c->deadline->expires_after(std::chrono::seconds(5));  // bound the final writes
+    if (!c->open) c->close_socket();
   });
   thread_.join();
 }

@@ -35,6 +35,11 @@ struct NodeOptions {
   std::chrono::milliseconds connect_timeout{10'000};
   std::chrono::milliseconds heartbeat_interval{15'000};
   std::uint32_t max_frame_bytes = wire::default_max_frame_bytes;
+  // After a lost connection, connect again by itself (exponential backoff
+  // with jitter between these bounds), resending unacknowledged Submits.
+  bool reconnect = false;
+  std::chrono::milliseconds reconnect_min{100};
+  std::chrono::milliseconds reconnect_max{5'000};
   // The node id said in Hello; empty means node_id. Tests set it to check
   // that the gateway refuses a Hello that disagrees with the certificate.
   std::string hello_node_id;
@@ -78,6 +83,7 @@ struct ErrorNotice {
 
 struct Disconnected {
   std::string reason;
+  bool reconnecting = false;  // with NodeOptions::reconnect: it is trying again
 };
 
 // The gateway asks this node to act on a hold: a critical reader's review, or
@@ -133,6 +139,8 @@ class NodeClient {
   // The next event, waiting up to `timeout`.
   std::optional<NodeEvent> next_event(std::chrono::milliseconds timeout);
   bool connected() const;
+  // Submits sent but not yet acknowledged by the gateway (resent after a reconnection).
+  std::size_t unacknowledged() const;
   // Closes the connection (TLS close_notify) and stops the thread. Idempotent.
   void close();
 

@@ -10,8 +10,10 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
+#include "gateway/audit/json.hpp"
 #include "gateway/server/router.hpp"
 #include "gateway/server/session.hpp"
+#include "gateway/store/store.hpp"
 #include "gateway/transport/tls.hpp"
 
 namespace icegate::server {
@@ -33,11 +35,13 @@ Gateway::Gateway(asio::io_context& io, GatewayConfig config, std::shared_ptr<con
       acceptor_(io),
       policy_(std::move(policy)),
       router_policy_([this] { return policy_.load(); }),
-      router_(std::make_unique<Router>(config_, router_policy_)) {}
+      store_(std::make_unique<store::Store>(config_.data_dir, store::StoreOptions{config_.durable_fsync})),
+      router_(std::make_unique<Router>(config_, router_policy_, *store_, io.get_executor())) {}
 
 Gateway::~Gateway() = default;
 
 void Gateway::start() {
+  router_->recover();
   acceptor_.open(config_.listen.protocol());
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(config_.listen);
@@ -77,10 +81,17 @@ asio::awaitable<void> Gateway::tick_loop() {
 }
 
 void Gateway::stop() {
+  if (stopping_) return;
   stopping_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
-  for (auto& session : router_->sessions()) session->close(v1::ERROR_CODE_SUPERSEDED, "the gateway is shutting down");
+  for (auto& session : router_->sessions()) session->drain();
+  // Whatever was accepted is committed and its frames queued before anyone is closed.
+  router_->after_commits([this] {
+    spdlog::info("drained: {} frame(s) owed, {} hold(s) kept for the next start", router_->owed_count(),
+                 router_->hold_count());
+    for (auto& session : router_->sessions()) session->close(v1::ERROR_CODE_SUPERSEDED, "the gateway is shutting down");
+  });
 }
 
 asio::ip::tcp::endpoint Gateway::local_endpoint() const {
@@ -95,9 +106,20 @@ void Gateway::set_policy(std::shared_ptr<const policy::CompiledPolicy> policy) {
 
 policy::Diagnostics Gateway::reload_policy() {
   auto loaded = policy::load_policy(config_.policy_file);
+  audit::AuditRecord record;
+  record.node = config_.gateway_id;
   if (loaded.policy) {
+    record.kind = "policy_loaded";
+    record.policy_version = loaded.policy->version();
+    record.detail = audit::json::Object().add("file", config_.policy_file.string()).str();
+    router_->audit(std::move(record));
     set_policy(std::move(loaded.policy));
   } else {
+    std::vector<std::string> errors;
+    for (const auto& diagnostic : loaded.diagnostics.sorted()) errors.push_back(policy::to_string(diagnostic));
+    record.kind = "policy_refused";
+    record.detail = audit::json::Object().add("file", config_.policy_file.string()).add("errors", errors).str();
+    router_->audit(std::move(record));
     spdlog::error("policy reload refused; keeping {} ({}): {} error(s)", policy()->source().name,
                   policy()->version(), loaded.diagnostics.error_count());
     for (const auto& diagnostic : loaded.diagnostics.sorted()) spdlog::error("{}", policy::to_string(diagnostic));
@@ -106,6 +128,8 @@ policy::Diagnostics Gateway::reload_policy() {
 }
 
 std::size_t Gateway::session_count() const { return router_->session_count(); }
+std::size_t Gateway::hold_count() const { return router_->hold_count(); }
+std::size_t Gateway::owed_count() const { return router_->owed_count(); }
 
 asio::awaitable<void> Gateway::accept_loop() {
   while (acceptor_.is_open()) {

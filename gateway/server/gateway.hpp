@@ -50,10 +50,18 @@ struct GatewayConfig {
   // Edits to the scheme file alone are not seen: send SIGHUP, or touch the policy.
   bool watch_policy = false;
   std::chrono::milliseconds watch_interval{1000};
+  // SQLite synchronous=FULL: an fsync per group commit (survives power loss).
+  bool durable_fsync = true;
 };
 
 class Router;
 class Session;
+}  // namespace icegate::server
+namespace icegate::store {
+class Store;
+struct StoreOptions;
+}  // namespace icegate::store
+namespace icegate::server {
 
 class Gateway {
  public:
@@ -63,9 +71,10 @@ class Gateway {
   Gateway(const Gateway&) = delete;
   Gateway& operator=(const Gateway&) = delete;
 
-  // Binds and starts accepting. Throws on a bind failure.
+  // Recovers the store, binds and starts accepting. Throws on a bind failure.
   void start();
-  // Stops accepting and closes every session (by cancellation).
+  // Drains: stops accepting and stops taking new frames, lets every commit
+  // finish and its frames go out, then closes every session.
   void stop();
   boost::asio::ip::tcp::endpoint local_endpoint() const;
 
@@ -77,6 +86,9 @@ class Gateway {
 
   const GatewayConfig& config() const { return config_; }
   std::size_t session_count() const;
+  std::size_t hold_count() const;
+  std::size_t owed_count() const;
+  store::Store& store() { return *store_; }
 
  private:
   boost::asio::awaitable<void> accept_loop();
@@ -89,6 +101,7 @@ class Gateway {
   boost::asio::ip::tcp::acceptor acceptor_;
   std::atomic<std::shared_ptr<const policy::CompiledPolicy>> policy_;
   std::function<std::shared_ptr<const policy::CompiledPolicy>()> router_policy_;
+  std::unique_ptr<store::Store> store_;
   std::unique_ptr<Router> router_;
   bool stopping_ = false;
 };

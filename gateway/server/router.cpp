@@ -6,10 +6,12 @@
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
+#include "gateway/audit/json.hpp"
 #include "gateway/server/gateway.hpp"
 #include "gateway/server/session.hpp"
 #include "gateway/wire/codec.hpp"
 #include "gateway/wire/framing.hpp"
+#include "icegate/store/v1/store.pb.h"
 
 namespace icegate::server {
 
@@ -41,14 +43,10 @@ std::string digest(const std::string& body) {
   return std::string(reinterpret_cast<char*>(out), length);
 }
 
-void log_decision(const Message& message, const RecipientDecision& decision, std::string_view state) {
-  std::vector<std::string> withheld;
-  for (const auto& w : decision.withheld)
-    withheld.push_back(fmt::format("{} ({}): {}", w.portion_id, to_string(w.label), w.reason));
-  spdlog::info("decision message={} from={} to={} {} rules=[{}] released=[{}] withheld=[{}]{}{} {}",
-               short_id(message.id), message.originator, decision.node_id, to_string(decision.decision),
-               fmt::join(decision.rule_ids, ","), fmt::join(decision.released_portion_ids, ","),
-               fmt::join(withheld, "; "), decision.held_for.empty() ? "" : " held_for=", decision.held_for, state);
+std::string label_text(const Label& label) {
+  std::string text = label.classification;
+  for (const auto& category : label.categories) text += "/" + category;
+  return text;
 }
 
 // Withholds `portion_ids` (and recomputes the rest) from a decision that was
@@ -77,11 +75,161 @@ void settle(RecipientDecision& decision) {
   else decision.decision = decision.withheld.empty() ? Decision::release : Decision::release_redacted;
 }
 
+std::string encode_outcome(const RecipientDecision& decision) {
+  v1::RecipientOutcome outcome;
+  wire::encode(decision, false, outcome);
+  return outcome.SerializeAsString();
+}
+
 }  // namespace
 
-Router::Router(const GatewayConfig& config, PolicyGetter policy) : config_(config), policy_(std::move(policy)) {}
+Router::Router(const GatewayConfig& config, PolicyGetter policy, store::Store& store,
+               boost::asio::any_io_executor executor)
+    : config_(config), policy_(std::move(policy)), store_(store), executor_(std::move(executor)) {}
 
 std::int64_t Router::now_ms() const { return config_.clock->now_unix_ms(); }
+
+audit::AuditRecord Router::record(std::string kind, std::string node) const {
+  audit::AuditRecord record;
+  record.time_unix_ms = now_ms();
+  record.kind = std::move(kind);
+  record.node = std::move(node);
+  record.policy_version = policy_()->version();
+  return record;
+}
+
+// ---- durability -------------------------------------------------------------
+
+void Router::recover() {
+  store::Recovered recovered = store_.recover();
+  seen_message_ids_.insert(recovered.message_ids.begin(), recovered.message_ids.end());
+  for (auto& entry : recovered.outbox) {
+    auto bytes = std::make_shared<const std::string>(std::move(entry.frame));
+    entry.frame.clear();
+    add_owed(std::move(entry), std::move(bytes));
+  }
+  for (const auto& blob : recovered.holds) {
+    store::v1::StoredHold stored;
+    if (!stored.ParseFromString(blob.value)) {
+      spdlog::error("store: hold {} cannot be read; skipped", blob.key);
+      continue;
+    }
+    Hold hold;
+    hold.id = stored.id();
+    hold.kind = static_cast<HoldKind>(stored.kind());
+    wire::DecodeProblem problem;
+    wire::MessageLimits generous;
+    generous.max_portions = generous.max_addressees = 1u << 20;
+    generous.max_text_bytes = 1u << 20;
+    if (auto message = wire::decode(stored.message(), generous, problem)) hold.message = std::move(*message);
+    for (const auto& outcome : stored.recipients()) hold.recipients.push_back(wire::decode(outcome));
+    hold.reviewer_roles.assign(stored.reviewer_roles().begin(), stored.reviewer_roles().end());
+    hold.consent_node = stored.consent_node();
+    hold.held_for = stored.held_for();
+    hold.reason = stored.reason();
+    holds_.emplace(hold.id, std::move(hold));
+  }
+  for (const auto& blob : recovered.controlled) {
+    store::v1::StoredControlled stored;
+    if (!stored.ParseFromString(blob.value)) continue;
+    ControlledContent content{stored.message_id(), stored.originator(), wire::decode(stored.handling()),
+                              {stored.recipients().begin(), stored.recipients().end()},
+                              {stored.digests().begin(), stored.digests().end()}};
+    for (const auto& d : content.digests) controlled_by_content_.emplace(d, content.message_id);
+    controlled_.emplace(content.message_id, std::move(content));
+  }
+  for (const auto& event : recovered.events) triggered_events_.insert(event.name);
+  for (const auto& use : recovered.occasional) occasional_uses_[use.node].push_back(use.time_unix_ms);
+  std::size_t owed = 0;
+  for (const auto& [node, entries] : outbox_) owed += entries.size();
+  spdlog::info("store {}: {} message(s) seen, {} frame(s) owed to {} node(s), {} hold(s), {} event(s), {} audit record(s)",
+               store_.path().string(), seen_message_ids_.size(), owed, outbox_.size(), holds_.size(),
+               triggered_events_.size(), recovered.audit_records);
+}
+
+std::size_t Router::owed_count() const {
+  std::size_t owed = 0;
+  for (const auto& [node, entries] : outbox_) owed += entries.size();
+  return owed;
+}
+
+void Router::owe(Work& work, const std::string& node, const v1::Frame& frame, bool needs_ack,
+                 const std::string& message_id, std::int64_t not_after, const std::string& originator,
+                 const RecipientDecision* outcome) {
+  store::OutboxEntry entry;
+  entry.seq = store_.next_seq();
+  entry.node = node;
+  entry.message_id = message_id;
+  entry.needs_ack = needs_ack;
+  entry.not_after_unix_ms = not_after;
+  entry.originator = originator;
+  if (outcome) entry.outcome = encode_outcome(*outcome);
+  entry.frame = wire::encode_frame(frame);
+  work.batch.outbox.push_back(std::move(entry));
+}
+
+bool Router::connected(const std::string& node) const {
+  auto it = sessions_.find(node);
+  return it != sessions_.end() && !it->second.expired();
+}
+
+void Router::finish(Work work) {
+  if (work.batch.empty() && work.immediate.empty()) return;
+  // After the commit: say what must be said, then add the owed frames to the
+  // outboxes and hand them to whoever is connected, in commit order.
+  auto entries = std::make_shared<std::vector<store::OutboxEntry>>(work.batch.outbox);
+  auto immediate = std::make_shared<decltype(work.immediate)>(std::move(work.immediate));
+  store_.commit(std::move(work.batch), executor_, [this, entries, immediate](bool ok) {
+    if (!ok) {
+      spdlog::critical("store: a commit failed; its acknowledgements and frames were not sent");
+      return;
+    }
+    for (auto& [node, bytes] : *immediate) {
+      if (auto it = sessions_.find(node); it != sessions_.end())
+        if (auto session = it->second.lock()) session->send({bytes, 0, false});
+    }
+    std::set<std::string> woken;
+    for (auto& entry : *entries) {
+      auto bytes = std::make_shared<const std::string>(std::move(entry.frame));
+      entry.frame.clear();
+      const std::string node = entry.node;
+      add_owed(std::move(entry), std::move(bytes));
+      if (woken.insert(node).second)
+        if (auto it = sessions_.find(node); it != sessions_.end())
+          if (auto session = it->second.lock()) session->owed_frames_waiting();
+    }
+  });
+}
+
+void Router::add_owed(store::OutboxEntry entry, FrameBytes bytes) {
+  if (entry.needs_ack) awaiting_ack_[entry.node][entry.message_id] = entry.seq;
+  auto& owed = outbox_[entry.node];
+  const auto seq = entry.seq;
+  owed.emplace(seq, Owed{std::move(entry), std::move(bytes)});
+}
+
+const store::OutboxEntry* Router::owed_after(const std::string& node, std::int64_t seq, FrameBytes& bytes) const {
+  auto owed = outbox_.find(node);
+  if (owed == outbox_.end()) return nullptr;
+  auto next = owed->second.upper_bound(seq);
+  if (next == owed->second.end()) return nullptr;
+  bytes = next->second.bytes;
+  return &next->second.entry;
+}
+
+void Router::after_commits(std::function<void()> then) {
+  store_.commit({}, executor_, [then = std::move(then)](bool) { then(); });
+}
+
+void Router::audit(audit::AuditRecord record) {
+  Work work;
+  if (record.time_unix_ms == 0) record.time_unix_ms = now_ms();
+  if (record.policy_version.empty()) record.policy_version = policy_()->version();
+  work.batch.audit.push_back(std::move(record));
+  finish(std::move(work));
+}
+
+// ---- sessions ---------------------------------------------------------------
 
 std::shared_ptr<Session> Router::attach(const std::string& node_id, const std::shared_ptr<Session>& session) {
   std::shared_ptr<Session> previous;
@@ -90,30 +238,44 @@ std::shared_ptr<Session> Router::attach(const std::string& node_id, const std::s
     previous = it->second.lock();
     it->second = session;
   }
-  // Whatever waited while the node was offline goes first, in order; what
-  // expired meanwhile is not delivered, and its originator is told.
-  if (auto pending = pending_.find(node_id); pending != pending_.end()) {
-    auto frames = std::move(pending->second);
-    pending_.erase(pending);
-    spdlog::info("delivering {} queued frame(s) to node={}", frames.size(), node_id);
-    const auto now = now_ms();
-    for (auto& frame : frames) {
-      if (frame.not_after_unix_ms != 0 && now > frame.not_after_unix_ms) {
-        RecipientDecision expired = frame.decision;
-        expired.decision = Decision::deny;
-        expired.reason = fmt::format("expired at {} before {} connected", format_utc(frame.not_after_unix_ms), node_id);
-        spdlog::info("expired message={} to={} while queued", short_id(frame.message_id), node_id);
-        v1::Frame receipt;
-        receipt.mutable_receipt()->set_message_id(frame.message_id);
-        receipt.mutable_receipt()->set_follow_up(true);
-        receipt.mutable_receipt()->set_policy_version(policy_()->version());
-        wire::encode(expired, false, *receipt.mutable_receipt()->add_outcomes());
-        deliver(frame.originator, receipt);
-        continue;
-      }
-      session->send(std::move(frame.bytes));
+  // What expired while the node was away is not delivered, and its
+  // originator is told; the rest the session pulls, in order.
+  auto owed = outbox_.find(node_id);
+  if (owed == outbox_.end()) return previous;
+  Work work;
+  const auto now = now_ms();
+  for (auto it = owed->second.begin(); it != owed->second.end();) {
+    const store::OutboxEntry& entry = it->second.entry;
+    if (entry.not_after_unix_ms == 0 || now <= entry.not_after_unix_ms) {
+      ++it;
+      continue;
     }
+    RecipientDecision expired;
+    v1::RecipientOutcome outcome;
+    if (outcome.ParseFromString(entry.outcome)) expired = wire::decode(outcome);
+    expired.node_id = node_id;
+    expired.decision = Decision::deny;
+    expired.reason = fmt::format("expired at {} before {} connected", format_utc(entry.not_after_unix_ms), node_id);
+    spdlog::info("expired message={} to={} while queued", short_id(entry.message_id), node_id);
+    v1::Frame receipt;
+    receipt.mutable_receipt()->set_message_id(entry.message_id);
+    receipt.mutable_receipt()->set_follow_up(true);
+    receipt.mutable_receipt()->set_policy_version(policy_()->version());
+    wire::encode(expired, false, *receipt.mutable_receipt()->add_outcomes());
+    owe(work, entry.originator, receipt, false, entry.message_id);
+    auto record = this->record("expired", entry.originator);
+    record.recipient = node_id;
+    record.message_id = entry.message_id;
+    record.decision = "DENY";
+    record.detail = audit::json::Object().add("reason", expired.reason).str();
+    work.batch.audit.push_back(std::move(record));
+    work.batch.sent.push_back(entry.seq);
+    if (auto waiting = awaiting_ack_.find(node_id); waiting != awaiting_ack_.end())
+      waiting->second.erase(entry.message_id);
+    it = owed->second.erase(it);
   }
+  if (!owed->second.empty()) spdlog::info("node={} is owed {} frame(s)", node_id, owed->second.size());
+  finish(std::move(work));
   return previous;
 }
 
@@ -131,20 +293,30 @@ std::vector<std::shared_ptr<Session>> Router::sessions() const {
   return result;
 }
 
-bool Router::deliver(const std::string& node_id, FrameBytes bytes) {
-  if (auto it = sessions_.find(node_id); it != sessions_.end()) {
-    if (auto session = it->second.lock()) return session->send(std::move(bytes));
-  }
-  auto& queue = pending_[node_id];
-  if (queue.size() >= config_.pending_limit) {
-    spdlog::warn("pending queue for offline node={} is full ({} frames); dropping the oldest", node_id, queue.size());
-    queue.pop_front();
-  }
-  queue.push_back({std::move(bytes), 0, {}, {}, {}});
-  return false;
+void Router::acknowledged(const std::string& node, const std::string& message_id) {
+  auto waiting = awaiting_ack_.find(node);
+  if (waiting == awaiting_ack_.end()) return;
+  auto it = waiting->second.find(message_id);
+  if (it == waiting->second.end()) return;  // a repeated Ack, or for something already settled
+  if (auto owed = outbox_.find(node); owed != outbox_.end()) owed->second.erase(it->second);
+  waiting->second.erase(it);
+  Work work;
+  work.batch.acked.emplace_back(node, message_id);
+  finish(std::move(work));
 }
 
-bool Router::deliver(const std::string& node_id, const v1::Frame& frame) { return deliver(node_id, frame_bytes(frame)); }
+void Router::written(const std::string& node, std::int64_t seq) {
+  auto owed = outbox_.find(node);
+  if (owed == outbox_.end()) return;
+  auto it = owed->second.find(seq);
+  if (it == owed->second.end() || it->second.entry.needs_ack) return;
+  owed->second.erase(it);
+  Work work;
+  work.batch.sent.push_back(seq);
+  finish(std::move(work));
+}
+
+// ---- decisions --------------------------------------------------------------
 
 bool Router::occasional_available(const policy::CompiledPolicy& policy, const std::string& node_id) {
   const auto& allowance = policy.source().occasional;
@@ -155,7 +327,7 @@ bool Router::occasional_available(const policy::CompiledPolicy& policy, const st
   return uses.size() < static_cast<std::size_t>(allowance.releases);
 }
 
-Router::Decided Router::decide(const policy::CompiledPolicy& policy, const Message& message,
+Router::Decided Router::decide(Work& work, const policy::CompiledPolicy& policy, const Message& message,
                                const std::string& recipient) {
   std::vector<Label> labels;
   labels.reserve(message.portions.size());
@@ -191,10 +363,61 @@ Router::Decided Router::decide(const policy::CompiledPolicy& policy, const Messa
   result.originator_control = decision.originator_control;
   result.no_onward_sharing = decision.no_onward_sharing;
   if (decision.used_occasional) {
-    occasional_uses_[recipient].push_back(now_ms());
+    // Recorded with its reason: the allowance is enforced from these records.
+    const auto now = now_ms();
+    occasional_uses_[recipient].push_back(now);
+    work.batch.occasional.push_back({recipient, now});
     spdlog::info("occasional access granted node={} message={}: {}", recipient, message.id, decision.reason);
   }
   return result;
+}
+
+void Router::record_decision(Work& work, const Message& message, const RecipientDecision& decision,
+                             std::string_view state) {
+  std::vector<std::string> withheld_text;
+  std::string released_json = "[", withheld_json = "[";
+  for (const auto& id : decision.released_portion_ids) {
+    const auto portion = std::find_if(message.portions.begin(), message.portions.end(), [&](const auto& p) { return p.id == id; });
+    if (released_json.size() > 1) released_json += ",";
+    released_json += audit::json::Object()
+                         .add("portion", id)
+                         .add("label", portion == message.portions.end() ? "" : label_text(portion->label))
+                         .str();
+  }
+  for (const auto& w : decision.withheld) {
+    withheld_text.push_back(fmt::format("{} ({}): {}", w.portion_id, to_string(w.label), w.reason));
+    if (withheld_json.size() > 1) withheld_json += ",";
+    withheld_json += audit::json::Object()
+                         .add("portion", w.portion_id)
+                         .add("label", label_text(w.label))
+                         .add("reason", w.reason)
+                         .add("rules", w.rule_ids)
+                         .str();
+  }
+  released_json += "]";
+  withheld_json += "]";
+  spdlog::info("decision message={} from={} to={} {} rules=[{}] released=[{}] withheld=[{}]{}{} {}",
+               short_id(message.id), message.originator, decision.node_id, to_string(decision.decision),
+               fmt::join(decision.rule_ids, ","), fmt::join(decision.released_portion_ids, ","),
+               fmt::join(withheld_text, "; "), decision.held_for.empty() ? "" : " held_for=", decision.held_for, state);
+  auto entry = record("decision", message.originator);
+  entry.recipient = decision.node_id;
+  entry.message_id = message.id;
+  entry.decision = std::string(to_string(decision.decision));
+  entry.rules = decision.rule_ids;
+  entry.detail = audit::json::Object()
+                     .add("category", message.category)
+                     .add("purpose", message.purpose)
+                     .add_raw("released", released_json)
+                     .add("released_label", label_text(decision.released_label))
+                     .add_raw("withheld", withheld_json)
+                     .add("reason", decision.reason)
+                     .add("hold_id", decision.hold_id)
+                     .add("held_for", decision.held_for)
+                     .add("occasional", decision.occasional)
+                     .add("state", state)
+                     .str();
+  work.batch.audit.push_back(std::move(entry));
 }
 
 bool Router::embargo_lifted(const Handling& handling) const {
@@ -203,14 +426,13 @@ bool Router::embargo_lifted(const Handling& handling) const {
   return true;
 }
 
-Router::Delivered Router::deliver_version(const Message& message, RecipientDecision decision) {
+Router::Delivered Router::deliver_version(Work& work, const Message& message, RecipientDecision decision) {
   if (message.handling.not_after_unix_ms != 0 && now_ms() > message.handling.not_after_unix_ms) {
     decision.decision = Decision::deny;
     decision.reason = fmt::format("expired at {}", format_utc(message.handling.not_after_unix_ms));
-    log_decision(message, decision, "expired");
+    record_decision(work, message, decision, "expired");
     return {std::move(decision), false};
   }
-  const auto policy = policy_();
   v1::Frame frame;
   auto* body = frame.mutable_deliver();
   wire::encode(releasable_version(message, decision), *body->mutable_message());
@@ -218,18 +440,11 @@ Router::Delivered Router::deliver_version(const Message& message, RecipientDecis
   for (const auto& withheld : decision.withheld) wire::encode(withheld, *body->add_withheld());
   for (const auto& rule : decision.rule_ids) body->add_rule_ids(rule);
   body->set_reason(decision.reason);
-  body->set_policy_version(policy->version());
-  auto bytes = frame_bytes(frame);
-  bool delivered = false;
-  if (auto it = sessions_.find(decision.node_id); it != sessions_.end()) {
-    if (auto session = it->second.lock()) delivered = session->send(bytes);
-  }
-  if (!delivered) {
-    auto& queue = pending_[decision.node_id];
-    if (queue.size() >= config_.pending_limit) queue.pop_front();
-    queue.push_back({std::move(bytes), message.handling.not_after_unix_ms, message.id, message.originator, decision});
-  }
-  log_decision(message, decision, delivered ? "delivered" : "queued (offline)");
+  body->set_policy_version(policy_()->version());
+  owe(work, decision.node_id, frame, true, message.id, message.handling.not_after_unix_ms, message.originator, &decision);
+  // "Delivered" means handed to a live connection once committed; otherwise queued.
+  const bool delivered = connected(decision.node_id);
+  record_decision(work, message, decision, delivered ? "delivered" : "queued (offline)");
   return {std::move(decision), delivered};
 }
 
@@ -243,8 +458,24 @@ Router::Hold& Router::open_hold(HoldKind kind, const Message& message, std::stri
   return holds_.emplace(hold.id, std::move(hold)).first->second;
 }
 
-Router::Delivered Router::release(const Message& message, RecipientDecision decision) {
-  if (embargo_lifted(message.handling)) return deliver_version(message, std::move(decision));
+void Router::persist(Work& work, const Hold& hold) {
+  store::v1::StoredHold stored;
+  stored.set_id(hold.id);
+  stored.set_kind(static_cast<int>(hold.kind));
+  wire::encode(hold.message, *stored.mutable_message());
+  for (const auto& recipient : hold.recipients) wire::encode(recipient, false, *stored.add_recipients());
+  for (const auto& role : hold.reviewer_roles) stored.add_reviewer_roles(role);
+  stored.set_consent_node(hold.consent_node);
+  stored.set_held_for(hold.held_for);
+  stored.set_reason(hold.reason);
+  // Replaces any earlier version of the same hold in this batch.
+  auto& puts = work.batch.holds_put;
+  puts.erase(std::remove_if(puts.begin(), puts.end(), [&](const auto& p) { return p.key == hold.id; }), puts.end());
+  puts.push_back({hold.id, stored.SerializeAsString()});
+}
+
+Router::Delivered Router::release(Work& work, const Message& message, RecipientDecision decision) {
+  if (embargo_lifted(message.handling)) return deliver_version(work, message, std::move(decision));
   // One embargo hold per message gathers every recipient it applies to.
   Hold* hold = nullptr;
   for (auto& [id, existing] : holds_)
@@ -258,16 +489,17 @@ Router::Delivered Router::release(const Message& message, RecipientDecision deci
     hold = &open_hold(HoldKind::embargo, message, held_for, "embargoed by the originator");
   }
   hold->recipients.push_back(decision);
+  persist(work, *hold);
   RecipientDecision held = std::move(decision);
   held.decision = Decision::hold;
   held.hold_id = hold->id;
   held.held_for = hold->held_for;
   held.reason = fmt::format("embargoed until {}", hold->held_for);
-  log_decision(message, held, "embargoed");
+  record_decision(work, message, held, "embargoed");
   return {std::move(held), false};
 }
 
-void Router::request_review(const Hold& hold, const std::string& reviewer) {
+void Router::request_review(Work& work, const Hold& hold, const std::string& reviewer) {
   const auto policy = policy_();
   v1::Frame frame;
   auto* request = frame.mutable_review_request();
@@ -302,10 +534,10 @@ void Router::request_review(const Hold& hold, const std::string& reviewer) {
   spdlog::info("review requested hold={} message={} from={} kind={} held_for={} recipients={}", short_id(hold.id),
                short_id(hold.message.id), reviewer, hold.kind == HoldKind::consent ? "consent" : "review",
                hold.held_for, hold.recipients.size());
-  deliver(reviewer, frame);
+  owe(work, reviewer, frame, false, hold.message.id);
 }
 
-void Router::send_follow_up(const Message& message, const std::vector<Delivered>& outcomes) {
+void Router::send_follow_up(Work& work, const Message& message, const std::vector<Delivered>& outcomes) {
   if (outcomes.empty()) return;
   v1::Frame frame;
   auto* receipt = frame.mutable_receipt();
@@ -313,7 +545,7 @@ void Router::send_follow_up(const Message& message, const std::vector<Delivered>
   receipt->set_policy_version(policy_()->version());
   receipt->set_follow_up(true);
   for (const auto& outcome : outcomes) wire::encode(outcome.decision, outcome.delivered, *receipt->add_outcomes());
-  deliver(message.originator, frame);
+  owe(work, message.originator, frame, false, message.id);
 }
 
 const Router::ControlledContent* Router::controlled_source(const Message& message) const {
@@ -325,17 +557,37 @@ const Router::ControlledContent* Router::controlled_source(const Message& messag
   return nullptr;
 }
 
-void Router::remember_controlled(const Message& message, const Handling& handling,
+void Router::remember_controlled(Work& work, const Message& message, const Handling& handling,
                                  const std::vector<std::string>& recipients) {
-  ControlledContent content{message.id, message.originator, handling, {recipients.begin(), recipients.end()}};
+  ControlledContent content{message.id, message.originator, handling, {recipients.begin(), recipients.end()}, {}};
+  for (const auto& portion : message.portions) {
+    content.digests.push_back(digest(portion.body));
+    controlled_by_content_.emplace(content.digests.back(), message.id);
+  }
+  store::v1::StoredControlled stored;
+  stored.set_message_id(message.id);
+  stored.set_originator(message.originator);
+  wire::encode(handling, *stored.mutable_handling());
+  for (const auto& r : recipients) stored.add_recipients(r);
+  for (const auto& d : content.digests) stored.add_digests(d);
+  work.batch.controlled_put.push_back({message.id, stored.SerializeAsString()});
   controlled_.emplace(message.id, std::move(content));
-  for (const auto& portion : message.portions) controlled_by_content_.emplace(digest(portion.body), message.id);
 }
+
+// ---- operations -------------------------------------------------------------
 
 SubmitResult Router::submit(const std::string& sender, Message message) {
   const auto policy = policy_();
   auto refuse = [&](v1::ErrorCode code, std::string text) {
     spdlog::warn("refused message={} from={}: {}", message.id, sender, text);
+    auto entry = record("submit_refused", sender);
+    entry.message_id = message.id;
+    entry.detail = audit::json::Object()
+                       .add("code", v1::ErrorCode_Name(code))
+                       .add("text", text)
+                       .add("claimed_originator", message.originator)
+                       .str();
+    audit(std::move(entry));
     return SubmitResult{false, code, std::move(text)};
   };
   if (message.originator != sender)
@@ -383,16 +635,34 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
                               source_content->message_id, source_content->originator));
   seen_message_ids_.insert(message.id);
 
+  Work work;
+  work.batch.messages.push_back({message.id, sender, now_ms()});
   const policy::Expansion expansion = policy->expand(message.addressees, sender);
   spdlog::info("submit message={} from={} category={} purpose={} label=\"{}\" portions={} recipients={}{}", message.id,
                sender, message.category, message.purpose, policy->display_marking(message.label),
                message.portions.size(), expansion.recipients.size(),
                source_content ? fmt::format(" derived_from={}", source_content->message_id) : "");
+  {
+    auto entry = record("submit", sender);
+    entry.message_id = message.id;
+    entry.detail = audit::json::Object()
+                       .add("category", message.category)
+                       .add("purpose", message.purpose)
+                       .add("title", message.title)
+                       .add("label", label_text(message.label))
+                       .add("portions", static_cast<std::int64_t>(message.portions.size()))
+                       .add("recipients", expansion.recipients)
+                       .add("unresolved", expansion.unresolved)
+                       .add("derived_from", source_content ? source_content->message_id : message.derived_from)
+                       .str();
+    work.batch.audit.push_back(std::move(entry));
+  }
 
+  // The Ack is not stored: it goes out once the commit makes the message durable.
   v1::Frame ack;
   ack.mutable_ack()->set_message_id(message.id);
   ack.mutable_ack()->set_ok(true);
-  deliver(sender, ack);
+  work.immediate.emplace_back(sender, frame_bytes(ack));
 
   v1::Frame receipt_frame;
   auto* receipt = receipt_frame.mutable_receipt();
@@ -404,7 +674,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   std::map<std::vector<std::string>, Hold*> review_holds;  // by reviewer roles
   Hold* consent_hold = nullptr;
   for (const auto& recipient : expansion.recipients) {
-    Decided decided = decide(*policy, message, recipient);
+    Decided decided = decide(work, *policy, message, recipient);
     RecipientDecision& decision = decided.decision;
     const bool releasing = decision.decision != Decision::deny;
     if (releasing) {
@@ -422,7 +692,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
       hold->recipients.push_back(decision);
       decision.hold_id = hold->id;
       decision.held_for = hold->held_for;
-      log_decision(message, decision, "held for review");
+      record_decision(work, message, decision, "held for review");
       wire::encode(decision, false, *receipt->add_outcomes());
     } else if (releasing && source_content && source_content->handling.originator_control &&
                !source_content->recipients.contains(recipient)) {
@@ -438,24 +708,29 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
       decision.hold_id = consent_hold->id;
       decision.held_for = consent_hold->held_for;
       decision.reason = consent_hold->reason;
-      log_decision(message, decision, "held for originator consent");
+      record_decision(work, message, decision, "held for originator consent");
       wire::encode(decision, false, *receipt->add_outcomes());
     } else if (releasing) {
-      const Delivered outcome = release(message, std::move(decision));
+      const Delivered outcome = release(work, message, std::move(decision));
       wire::encode(outcome.decision, outcome.delivered, *receipt->add_outcomes());
     } else {
-      log_decision(message, decision, "");
+      record_decision(work, message, decision, "");
       wire::encode(decision, false, *receipt->add_outcomes());
     }
   }
   for (const auto& name : expansion.unresolved)
     spdlog::info("decision message={} from={} addressee {} resolves to no node", short_id(message.id), sender, name);
   if (effective.originator_control || effective.no_onward_sharing)
-    remember_controlled(message, effective, expansion.recipients);
-  deliver(sender, receipt_frame);
+    remember_controlled(work, message, effective, expansion.recipients);
+  owe(work, sender, receipt_frame, false, message.id);
 
   // Ask for the reviews after the Receipt, so the originator hears of the hold first.
   for (const auto& [roles, hold] : review_holds) {
+    persist(work, *hold);
+    auto entry = record("hold", sender);
+    entry.message_id = message.id;
+    entry.detail = audit::json::Object().add("hold_id", hold->id).add("kind", "review").add("held_for", hold->held_for).str();
+    work.batch.audit.push_back(std::move(entry));
     std::set<std::string> reviewers;
     for (const auto& role : roles)
       for (const auto& node : policy->nodes_with_role(role))
@@ -463,9 +738,18 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
     if (reviewers.empty())
       spdlog::warn("hold={} message={} waits for {} but no node holds that role", short_id(hold->id),
                    short_id(message.id), hold->held_for);
-    for (const auto& reviewer : reviewers) request_review(*hold, reviewer);
+    for (const auto& reviewer : reviewers) request_review(work, *hold, reviewer);
   }
-  if (consent_hold) request_review(*consent_hold, consent_hold->consent_node);
+  if (consent_hold) {
+    persist(work, *consent_hold);
+    auto entry = record("hold", sender);
+    entry.message_id = message.id;
+    entry.detail =
+        audit::json::Object().add("hold_id", consent_hold->id).add("kind", "consent").add("held_for", consent_hold->held_for).str();
+    work.batch.audit.push_back(std::move(entry));
+    request_review(work, *consent_hold, consent_hold->consent_node);
+  }
+  finish(std::move(work));
   return {true, v1::ERROR_CODE_UNSPECIFIED, {}};
 }
 
@@ -473,6 +757,14 @@ SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision
   const auto policy = policy_();
   auto refuse = [&](v1::ErrorCode code, std::string text) {
     spdlog::warn("refused review hold={} from={}: {}", answer.hold_id(), decider, text);
+    auto entry = record("review", decider);
+    entry.detail = audit::json::Object()
+                       .add("hold_id", answer.hold_id())
+                       .add("refused", true)
+                       .add("code", v1::ErrorCode_Name(code))
+                       .add("text", text)
+                       .str();
+    audit(std::move(entry));
     return SubmitResult{false, code, std::move(text)};
   };
   auto it = holds_.find(answer.hold_id());
@@ -500,6 +792,7 @@ SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision
   const std::string comment = answer.comment().empty() ? "" : fmt::format(" ({})", answer.comment());
   std::string verdict;
   std::vector<Delivered> outcomes;
+  Work work;
   switch (answer.verdict()) {
     case v1::VERDICT_APPROVE:
     case v1::VERDICT_APPROVE_REDACTED: {
@@ -510,10 +803,10 @@ SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision
         settle(decision);
         decision.reason = fmt::format("{} by {}{}", verdict, who, comment);
         if (decision.decision == Decision::deny) {
-          log_decision(hold.message, decision, "");
+          record_decision(work, hold.message, decision, "");
           outcomes.push_back({std::move(decision), false});
         } else {
-          outcomes.push_back(release(hold.message, std::move(decision)));
+          outcomes.push_back(release(work, hold.message, std::move(decision)));
         }
       }
       break;
@@ -524,7 +817,7 @@ SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision
         withhold(*policy, hold.message, decision, decision.released_portion_ids, fmt::format("refused by {}{}", who, comment));
         settle(decision);
         decision.reason = fmt::format("refused by {}{}", who, comment);
-        log_decision(hold.message, decision, "");
+        record_decision(work, hold.message, decision, "");
         outcomes.push_back({std::move(decision), false});
       }
       break;
@@ -533,57 +826,89 @@ SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision
   }
   spdlog::info("review hold={} message={} {} by {}{}", short_id(hold.id), short_id(hold.message.id), verdict, decider,
                comment);
+  auto entry = record("review", decider);
+  entry.message_id = hold.message.id;
+  entry.detail = audit::json::Object()
+                     .add("hold_id", hold.id)
+                     .add("kind", by_originator ? "consent" : "review")
+                     .add("verdict", verdict)
+                     .add("comment", answer.comment())
+                     .str();
+  work.batch.audit.push_back(std::move(entry));
   closed_holds_[hold.id] = fmt::format("{} by {}", verdict, decider);
+  work.batch.holds_removed.push_back(hold.id);
   const Message message = std::move(hold.message);
   holds_.erase(it);
-  send_follow_up(message, outcomes);
+  send_follow_up(work, message, outcomes);
   v1::Frame ack;
   ack.mutable_ack()->set_message_id(answer.hold_id());
   ack.mutable_ack()->set_ok(true);
-  deliver(decider, ack);
+  work.immediate.emplace_back(decider, frame_bytes(ack));
+  finish(std::move(work));
   return {true, v1::ERROR_CODE_UNSPECIFIED, {}};
 }
 
-void Router::lift_embargo(Hold& hold) {
+void Router::lift_embargo(Work& work, Hold& hold) {
   std::vector<Delivered> outcomes;
   for (auto& decision : hold.recipients) {
     decision.reason = fmt::format("embargo lifted ({}); {}", hold.held_for, decision.reason);
-    outcomes.push_back(deliver_version(hold.message, decision));
+    outcomes.push_back(deliver_version(work, hold.message, decision));
   }
   spdlog::info("embargo lifted hold={} message={} ({}): {} recipient(s)", short_id(hold.id), short_id(hold.message.id),
                hold.held_for, outcomes.size());
+  auto entry = record("embargo_lifted", hold.message.originator);
+  entry.message_id = hold.message.id;
+  entry.detail = audit::json::Object().add("hold_id", hold.id).add("held_for", hold.held_for).str();
+  work.batch.audit.push_back(std::move(entry));
   closed_holds_[hold.id] = "released at the embargo";
-  send_follow_up(hold.message, outcomes);
+  work.batch.holds_removed.push_back(hold.id);
+  send_follow_up(work, hold.message, outcomes);
 }
 
 void Router::tick() {
+  Work work;
   for (auto it = holds_.begin(); it != holds_.end();) {
     if (it->second.kind == HoldKind::embargo && embargo_lifted(it->second.message.handling)) {
-      lift_embargo(it->second);
+      lift_embargo(work, it->second);
       it = holds_.erase(it);
     } else {
       ++it;
     }
   }
+  finish(std::move(work));
 }
 
 SubmitResult Router::trigger(const std::string& node, const std::string& event) {
   const auto policy = policy_();
-  if (!policy->has_event(event)) {
-    spdlog::warn("refused trigger event={} from={}: not defined", event, node);
-    return {false, v1::ERROR_CODE_NOT_PERMITTED, fmt::format("no event '{}' is defined by the policy", event)};
-  }
-  if (!policy->may_trigger(node, event)) {
-    spdlog::warn("refused trigger event={} from={}: not permitted", event, node);
-    return {false, v1::ERROR_CODE_NOT_PERMITTED, fmt::format("{} may not trigger event '{}'", node, event)};
-  }
+  auto refuse = [&](std::string text) {
+    spdlog::warn("refused trigger event={} from={}: {}", event, node, text);
+    auto entry = record("trigger", node);
+    entry.detail = audit::json::Object().add("event", event).add("refused", true).add("text", text).str();
+    audit(std::move(entry));
+    return SubmitResult{false, v1::ERROR_CODE_NOT_PERMITTED, std::move(text)};
+  };
+  if (!policy->has_event(event)) return refuse(fmt::format("no event '{}' is defined by the policy", event));
+  if (!policy->may_trigger(node, event)) return refuse(fmt::format("{} may not trigger event '{}'", node, event));
+  Work work;
   const bool first = triggered_events_.insert(event).second;
   spdlog::info("event {} triggered by {}{}", event, node, first ? "" : " (again)");
-  tick();
+  if (first) work.batch.events.push_back({event, node, now_ms()});
+  auto entry = record("trigger", node);
+  entry.detail = audit::json::Object().add("event", event).add("first", first).str();
+  work.batch.audit.push_back(std::move(entry));
+  for (auto it = holds_.begin(); it != holds_.end();) {
+    if (it->second.kind == HoldKind::embargo && embargo_lifted(it->second.message.handling)) {
+      lift_embargo(work, it->second);
+      it = holds_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   v1::Frame ack;
   ack.mutable_ack()->set_message_id(event);
   ack.mutable_ack()->set_ok(true);
-  deliver(node, ack);
+  work.immediate.emplace_back(node, frame_bytes(ack));
+  finish(std::move(work));
   return {true, v1::ERROR_CODE_UNSPECIFIED, {}};
 }
 

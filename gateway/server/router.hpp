@@ -1,9 +1,16 @@
 // The router: sessions register here; on Submit it expands the addressees,
-// asks the policy for each recipient's decision, hands each its version (or
-// queues it while the recipient is offline), and answers the originator.
-// It also keeps the holds: products waiting for a critical reader's review,
-// for the originator's consent to onward release, or for an embargo to lift.
-// Confined to the gateway's io_context thread.
+// asks the policy for each recipient's decision, and owes each recipient its
+// version; it answers the originator; and it keeps the holds (products waiting
+// for a critical reader, for the originator's consent to onward release, or
+// for an embargo).
+//
+// Durability: everything one operation changes (the message, the frames it
+// owes each node, holds, events, audit records) is written to the store in
+// one transaction, and only after that commit is the sender acknowledged and
+// anything sent. Frames owed to a node stay in its outbox until acknowledged
+// (Deliver) or written (the rest), so they survive restarts and reconnections.
+//
+// Confined to the gateway's io_context thread (its executor is the guard).
 #pragma once
 
 #include <chrono>
@@ -16,9 +23,13 @@
 #include <string>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
+
+#include "gateway/audit/audit.hpp"
 #include "gateway/model/clock.hpp"
 #include "gateway/model/message.hpp"
 #include "gateway/policy/engine.hpp"
+#include "gateway/store/store.hpp"
 #include "icegate/v1/icegate.pb.h"
 
 namespace icegate::server {
@@ -27,6 +38,13 @@ struct GatewayConfig;
 class Session;
 
 using FrameBytes = std::shared_ptr<const std::string>;
+
+// A frame on its way to a node; seq > 0 when it comes from the node's outbox.
+struct Outgoing {
+  FrameBytes bytes;
+  std::int64_t seq = 0;
+  bool needs_ack = false;
+};
 
 // What a request from a node came to, for the session to answer with.
 struct SubmitResult {
@@ -39,9 +57,13 @@ class Router {
  public:
   using PolicyGetter = std::function<std::shared_ptr<const policy::CompiledPolicy>()>;
 
-  Router(const GatewayConfig& config, PolicyGetter policy);
+  Router(const GatewayConfig& config, PolicyGetter policy, store::Store& store, boost::asio::any_io_executor executor);
 
-  // A session for `node_id` has said Hello. Returns the session it replaces, if any.
+  // Loads what the store held: the outboxes, holds, events, replay ids.
+  void recover();
+
+  // A session for `node_id` has said Hello; it will pull what the node is owed.
+  // Returns the session it replaces, if any.
   std::shared_ptr<Session> attach(const std::string& node_id, const std::shared_ptr<Session>& session);
   void detach(const std::string& node_id, const Session* session);
   std::size_t session_count() const { return sessions_.size(); }
@@ -53,13 +75,25 @@ class Router {
   SubmitResult review(const std::string& decider, const v1::ReviewDecision& decision);
   // A named event has happened; embargoes waiting on it lift.
   SubmitResult trigger(const std::string& node, const std::string& event);
+  // The first frame owed to `node` after `seq` (in order), or null. Sessions
+  // pull from here as their writer drains, so a backlog never floods memory.
+  const store::OutboxEntry* owed_after(const std::string& node, std::int64_t seq, FrameBytes& bytes) const;
+  // A node acknowledged a Deliver.
+  void acknowledged(const std::string& node, const std::string& message_id);
+  // A session wrote an outbox frame that needs no acknowledgement.
+  void written(const std::string& node, std::int64_t seq);
   // Lifts embargoes whose time has come (called periodically by the gateway).
   void tick();
+  // Appends an audit record on its own (connections, refusals, reloads).
+  void audit(audit::AuditRecord record);
+  // Runs `then` once everything queued so far is committed (for draining).
+  void after_commits(std::function<void()> then);
 
   std::size_t hold_count() const { return holds_.size(); }
+  std::size_t owed_count() const;
 
  private:
-  enum class HoldKind { review, consent, embargo };
+  enum class HoldKind { review = 1, consent = 2, embargo = 3 };
 
   struct Hold {
     std::string id;
@@ -78,14 +112,13 @@ class Router {
     std::string originator;
     Handling handling;
     std::set<std::string, std::less<>> recipients;
+    std::vector<std::string> digests;
   };
 
-  struct Pending {
-    FrameBytes bytes;
-    std::int64_t not_after_unix_ms = 0;
-    std::string message_id;
-    std::string originator;
-    RecipientDecision decision;  // for the follow-up Receipt if it expires in the queue
+  // What one operation writes, and what it sends once that is committed.
+  struct Work {
+    store::Batch batch;
+    std::vector<std::pair<std::string, FrameBytes>> immediate;  // sent after commit, never stored
   };
 
   struct Delivered {
@@ -93,20 +126,25 @@ class Router {
     bool delivered = false;
   };
 
-  // Hands framed bytes to the node's session, or queues them while it is offline.
-  bool deliver(const std::string& node_id, FrameBytes bytes);
-  bool deliver(const std::string& node_id, const v1::Frame& frame);
-  // Releases a version: through the embargo, then to the recipient (or its queue).
-  Delivered release(const Message& message, RecipientDecision decision);
-  Delivered deliver_version(const Message& message, RecipientDecision decision);
-  void send_follow_up(const Message& message, const std::vector<Delivered>& outcomes);
+  void finish(Work work);
+  // Owes `node` a frame: stored in its outbox and sent after the commit.
+  void owe(Work& work, const std::string& node, const v1::Frame& frame, bool needs_ack = false,
+           const std::string& message_id = {}, std::int64_t not_after = 0, const std::string& originator = {},
+           const RecipientDecision* outcome = nullptr);
+  bool connected(const std::string& node) const;
+  Delivered release(Work& work, const Message& message, RecipientDecision decision);
+  Delivered deliver_version(Work& work, const Message& message, RecipientDecision decision);
+  void send_follow_up(Work& work, const Message& message, const std::vector<Delivered>& outcomes);
   Hold& open_hold(HoldKind kind, const Message& message, std::string held_for, std::string reason);
-  void request_review(const Hold& hold, const std::string& reviewer);
-  void lift_embargo(Hold& hold);
+  void persist(Work& work, const Hold& hold);
+  void request_review(Work& work, const Hold& hold, const std::string& reviewer);
+  void lift_embargo(Work& work, Hold& hold);
   bool embargo_lifted(const Handling& handling) const;
   const ControlledContent* controlled_source(const Message& message) const;
-  void remember_controlled(const Message& message, const Handling& handling,
+  void remember_controlled(Work& work, const Message& message, const Handling& handling,
                            const std::vector<std::string>& recipients);
+  void record_decision(Work& work, const Message& message, const RecipientDecision& decision, std::string_view state);
+  audit::AuditRecord record(std::string kind, std::string node) const;
 
   struct Decided {
     RecipientDecision decision;
@@ -114,23 +152,32 @@ class Router {
     bool originator_control = false;
     bool no_onward_sharing = false;
   };
-  Decided decide(const policy::CompiledPolicy& policy, const Message& message, const std::string& recipient);
+  Decided decide(Work& work, const policy::CompiledPolicy& policy, const Message& message,
+                 const std::string& recipient);
   bool occasional_available(const policy::CompiledPolicy& policy, const std::string& node_id);
   std::int64_t now_ms() const;
 
   const GatewayConfig& config_;
   PolicyGetter policy_;
+  store::Store& store_;
+  boost::asio::any_io_executor executor_;
   std::map<std::string, std::weak_ptr<Session>, std::less<>> sessions_;
-  // Frames for nodes that are offline, in order. In memory for now: the
-  // durable store (SQLite) replaces this.
-  std::map<std::string, std::deque<Pending>, std::less<>> pending_;
+  // Each node's outbox as committed: what it is owed, by seq. Mirrors the store.
+  struct Owed {
+    store::OutboxEntry entry;  // frame bytes moved out into `bytes`
+    FrameBytes bytes;
+  };
+  std::map<std::string, std::map<std::int64_t, Owed>, std::less<>> outbox_;
+  // node -> message id -> seq of the Deliver awaiting that node's Ack.
+  std::map<std::string, std::map<std::string, std::int64_t, std::less<>>, std::less<>> awaiting_ack_;
+  void add_owed(store::OutboxEntry entry, FrameBytes bytes);
   std::set<std::string, std::less<>> seen_message_ids_;
   std::map<std::string, std::deque<std::int64_t>, std::less<>> occasional_uses_;
   std::map<std::string, Hold, std::less<>> holds_;
   std::map<std::string, std::string, std::less<>> closed_holds_;  // hold id -> what became of it
   std::set<std::string, std::less<>> triggered_events_;
-  std::map<std::string, ControlledContent, std::less<>> controlled_;            // by message id
-  std::map<std::string, std::string, std::less<>> controlled_by_content_;       // body digest -> message id
+  std::map<std::string, ControlledContent, std::less<>> controlled_;       // by message id
+  std::map<std::string, std::string, std::less<>> controlled_by_content_;  // body digest -> message id
 };
 
 }  // namespace icegate::server

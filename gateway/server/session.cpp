@@ -8,6 +8,7 @@
 #include <google/protobuf/text_format.h>
 #include <spdlog/spdlog.h>
 
+#include "gateway/audit/json.hpp"
 #include "gateway/server/gateway.hpp"
 #include "gateway/transport/tls.hpp"
 #include "gateway/wire/codec.hpp"
@@ -65,6 +66,7 @@ asio::awaitable<void> Session::run() {
     co_await reader();
     router_.detach(node_id_, this);
     spdlog::info("disconnected node={} peer={}", node_id_, peer_);
+    audit_connection("disconnection", "");
   }
   // The writer closes the socket once it has written what it must; wake it
   // in case it is idle.
@@ -79,6 +81,7 @@ asio::awaitable<bool> Session::handshake() {
   if (tls_error) {
     const std::string why = deadline_.expired() ? "handshake timed out" : transport::describe(tls_error);
     spdlog::warn("refused connection peer={}: TLS handshake failed: {}", peer_, why);
+    audit_connection("connection_refused", "TLS handshake failed: " + why);
     deadline_.cancel();
     boost::system::error_code ignored;
     stream_.lowest_layer().close(ignored);
@@ -88,6 +91,7 @@ asio::awaitable<bool> Session::handshake() {
   // Refuses with a fatal Error written directly (the writer is not running yet).
   auto refuse = [this](v1::ErrorCode code, std::string text) -> asio::awaitable<bool> {
     spdlog::warn("refused connection peer={} cn={}: {}: {}", peer_, node_id_, error_frame_text(code), text);
+    audit_connection("connection_refused", error_frame_text(code) + ": " + text);
     const auto bytes = wire::encode_frame(make_error(code, std::move(text), true, {}));
     co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, bytes);
     deadline_.cancel();
@@ -139,6 +143,8 @@ asio::awaitable<bool> Session::handshake() {
     co_return false;
   }
   spdlog::info("connected node={} peer={} software={}", node_id_, peer_, hello.software_version());
+  audit_connection("connection", hello.software_version());
+  attached_ = true;
   if (auto replaced = router_.attach(node_id_, shared_from_this()))
     replaced->close(v1::ERROR_CODE_SUPERSEDED, "a newer session for this node has connected");
   co_return true;
@@ -174,6 +180,7 @@ asio::awaitable<void> Session::reader() {
                    fmt::format("{} bytes that are not an icegate.v1.Frame", result.length), true);
         co_return;
     }
+    if (draining_) continue;  // shutting down: not acknowledged, so the node sends it again later
     log_frame("in", frame);
     handle(frame);
   }
@@ -182,21 +189,30 @@ asio::awaitable<void> Session::reader() {
 asio::awaitable<void> Session::writer() {
   auto self = shared_from_this();
   while (stream_.lowest_layer().is_open()) {
-    if (outbound_.empty()) {
-      if (closing_) break;
+    Outgoing next;
+    if (!outbound_.empty()) {
+      next = std::move(outbound_.front());
+      outbound_.pop_front();
+    } else if (closing_) {
+      break;
+    } else if (const auto* owed = attached_ ? router_.owed_after(node_id_, sent_up_to_, next.bytes) : nullptr) {
+      next.seq = owed->seq;
+      next.needs_ack = owed->needs_ack;
+      sent_up_to_ = owed->seq;
+    } else {
       wake_writer_.expires_at(Clock::time_point::max());
       co_await wake_writer_.async_wait(use_tuple);
       continue;
     }
-    const FrameBytes bytes = std::move(outbound_.front());
-    outbound_.pop_front();
-    if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, *bytes)) {
+    if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, *next.bytes)) {
       if (!transport::is_disconnect(error) || deadline_.expired())
         spdlog::warn("write failed node={} peer={}: {}", node_id_, peer_,
                      deadline_.expired() ? "write deadline passed (peer not reading)" : transport::describe(error));
       break;
     }
-    if (bytes == fatal_) break;
+    // Owed frames that need no acknowledgement are settled once written.
+    if (next.seq > 0 && !next.needs_ack) router_.written(node_id_, next.seq);
+    if (next.bytes == fatal_) break;
   }
   // Only the writer closes: whatever had to be said has been written.
   closing_ = true;
@@ -207,7 +223,7 @@ asio::awaitable<void> Session::writer() {
   stream_.lowest_layer().close(ignored);
 }
 
-bool Session::send(FrameBytes bytes) {
+bool Session::send(Outgoing frame) {
   if (closing_) return false;
   if (outbound_.size() >= config_.outbound_queue_limit) {
     spdlog::warn("closing node={} peer={}: outbound queue full ({} frames); the node is not reading",
@@ -217,7 +233,7 @@ bool Session::send(FrameBytes bytes) {
     send_error(v1::ERROR_CODE_OVERLOADED, "outbound queue full: the node is not reading", true);
     return false;
   }
-  outbound_.push_back(std::move(bytes));
+  outbound_.push_back(std::move(frame));
   wake_writer_.cancel();
   return true;
 }
@@ -229,7 +245,7 @@ void Session::send_error(v1::ErrorCode code, std::string text, bool fatal, std::
   const v1::Frame frame = make_error(code, std::move(text), fatal, std::move(message_id));
   log_frame("out", frame);
   auto bytes = frame_bytes(frame);
-  outbound_.push_back(bytes);
+  outbound_.push_back({bytes, 0, false});
   if (fatal) {
     fatal_ = bytes;
     closing_ = true;
@@ -242,7 +258,9 @@ void Session::close(v1::ErrorCode code, std::string text) { send_error(code, std
 void Session::handle(const v1::Frame& frame) {
   switch (frame.body_case()) {
     case v1::Frame::kSubmit: handle_submit(frame.submit()); return;
-    case v1::Frame::kAck: return;  // a recipient confirms a Deliver; the durable store will track these
+    case v1::Frame::kAck:  // a recipient confirms a Deliver: it leaves the node's outbox
+      router_.acknowledged(node_id_, frame.ack().message_id());
+      return;
     case v1::Frame::kHeartbeat: {
       // Echoed, so that the node's own idle deadline sees a live gateway.
       v1::Frame echo;
@@ -286,6 +304,14 @@ void Session::handle_submit(const v1::Submit& submit) {
   if (!message) return refuse(v1::ERROR_CODE_INVALID_MESSAGE, "invalid message: " + wire::to_string(problem));
   const SubmitResult result = router_.submit(node_id_, std::move(*message));
   if (!result.accepted) refuse(result.error, result.error_text);
+}
+
+void Session::audit_connection(std::string kind, std::string reason) {
+  audit::AuditRecord record;
+  record.kind = std::move(kind);
+  record.node = node_id_;
+  record.detail = audit::json::Object().add("peer", peer_).add("reason", reason).str();
+  router_.audit(std::move(record));
 }
 
 void Session::log_frame(const char* direction, const v1::Frame& frame) const {

@@ -28,13 +28,18 @@ class Session : public std::enable_shared_from_this<Session> {
 
   boost::asio::awaitable<void> run();
 
-  // Queues framed bytes for the writer. False (and the session closes) when
-  // the queue is full.
-  bool send(FrameBytes bytes);
+  // Queues a frame for the writer. False (and the session closes) when the
+  // queue is full.
+  bool send(Outgoing frame);
+  bool send(FrameBytes bytes) { return send(Outgoing{std::move(bytes), 0, false}); }
   // Queues an Error frame; a fatal one closes the session once written.
   void send_error(v1::ErrorCode code, std::string text, bool fatal, std::string message_id = {});
   // Closes at the next opportunity (used when superseded or on shutdown).
   void close(v1::ErrorCode code, std::string text);
+  // The router has committed frames for this node: the writer pulls them.
+  void owed_frames_waiting() { wake_writer_.cancel(); }
+  // Stops handling new frames (the gateway is draining); what is queued still goes out.
+  void drain() { draining_ = true; }
 
   const std::string& node_id() const { return node_id_; }
   const std::string& peer() const { return peer_; }
@@ -46,6 +51,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void handle(const v1::Frame& frame);
   void handle_submit(const v1::Submit& submit);
   void log_frame(const char* direction, const v1::Frame& frame) const;
+  void audit_connection(std::string kind, std::string reason);
 
   transport::TlsStream stream_;
   transport::Deadline deadline_;
@@ -55,10 +61,13 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string node_id_;
   std::string peer_;
   std::string read_buffer_;
-  std::deque<FrameBytes> outbound_;
+  std::deque<Outgoing> outbound_;
   boost::asio::steady_timer wake_writer_;
   bool closing_ = false;  // read no more; the writer writes what is queued, then closes
   FrameBytes fatal_;      // the Error frame after which the writer closes
+  bool draining_ = false;
+  bool attached_ = false;           // registered with the router: may pull owed frames
+  std::int64_t sent_up_to_ = 0;     // the last owed frame (outbox seq) handed to the writer
 };
 
 }  // namespace icegate::server

@@ -1,0 +1,256 @@
+#include "gateway/store/store.hpp"
+
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+namespace icegate::store {
+
+namespace {
+
+// A prepared statement, finalized on destruction.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &statement_, nullptr) != SQLITE_OK)
+      throw StoreError(fmt::format("preparing '{}': {}", sql, sqlite3_errmsg(db)));
+  }
+  ~Statement() { sqlite3_finalize(statement_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& bind(int index, std::int64_t value) {
+    sqlite3_bind_int64(statement_, index, value);
+    return *this;
+  }
+  Statement& bind(int index, const std::string& value) {
+    sqlite3_bind_text(statement_, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+    return *this;
+  }
+  Statement& bind_blob(int index, const std::string& value) {
+    sqlite3_bind_blob(statement_, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+    return *this;
+  }
+  // Runs a statement that returns no rows, then resets it for reuse.
+  void run() {
+    const int rc = sqlite3_step(statement_);
+    sqlite3_reset(statement_);
+    sqlite3_clear_bindings(statement_);
+    if (rc != SQLITE_DONE) throw StoreError(fmt::format("writing the store: {}", sqlite3_errmsg(db_)));
+  }
+  bool next() {
+    const int rc = sqlite3_step(statement_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) throw StoreError(fmt::format("reading the store: {}", sqlite3_errmsg(db_)));
+    return false;
+  }
+  std::int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
+  std::string text(int column) const {
+    const auto* data = static_cast<const char*>(sqlite3_column_blob(statement_, column));
+    return data ? std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(statement_, column))) : std::string();
+  }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* statement_ = nullptr;
+};
+
+constexpr const char* schema = R"(
+CREATE TABLE IF NOT EXISTS messages(
+  id TEXT PRIMARY KEY, originator TEXT NOT NULL, accepted_unix_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox(
+  seq INTEGER PRIMARY KEY, node TEXT NOT NULL, message_id TEXT NOT NULL, needs_ack INTEGER NOT NULL,
+  not_after_unix_ms INTEGER NOT NULL, originator TEXT NOT NULL, outcome BLOB, frame BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS outbox_node_message ON outbox(node, message_id);
+CREATE TABLE IF NOT EXISTS holds(id TEXT PRIMARY KEY, record BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS controlled(message_id TEXT PRIMARY KEY, record BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS events(name TEXT PRIMARY KEY, node TEXT NOT NULL, triggered_unix_ms INTEGER NOT NULL)
+  WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS occasional(node TEXT NOT NULL, time_unix_ms INTEGER NOT NULL);
+)";
+
+}  // namespace
+
+bool Batch::empty() const {
+  return messages.empty() && outbox.empty() && acked.empty() && sent.empty() && holds_put.empty() &&
+         holds_removed.empty() && controlled_put.empty() && events.empty() && occasional.empty() && audit.empty();
+}
+
+Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
+    : path_(audit::database_path(data_dir)), options_(options) {
+  std::error_code error;
+  std::filesystem::create_directories(data_dir, error);
+  if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    throw StoreError(fmt::format("cannot open {}: {}", path_.string(), why));
+  }
+  sqlite3_busy_timeout(db_, 5000);
+  try {
+    exec("PRAGMA journal_mode=WAL");
+    exec(options_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    exec(schema);
+    audit::create_schema(db_);
+    audit_ = std::make_unique<audit::AuditChain>(db_);
+    Statement max_seq(db_, "SELECT COALESCE(MAX(seq), 0) FROM outbox");
+    if (max_seq.next()) next_seq_ = max_seq.integer(0) + 1;
+  } catch (const std::exception& e) {
+    sqlite3_close(db_);
+    throw StoreError(fmt::format("{}: {}", path_.string(), e.what()));
+  }
+  writer_ = std::thread([this] { writer_loop(); });
+}
+
+Store::~Store() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  queue_changed_.notify_all();
+  writer_.join();
+  sqlite3_close(db_);
+}
+
+void Store::exec(const char* sql) {
+  char* message = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
+    std::string text = message ? message : "unknown error";
+    sqlite3_free(message);
+    throw StoreError(fmt::format("{} ({})", text, std::string_view(sql).substr(0, 60)));
+  }
+}
+
+Recovered Store::recover() {
+  // Only the writer thread writes; this runs before the first commit.
+  flush();
+  Recovered recovered;
+  {
+    Statement s(db_, "SELECT id FROM messages");
+    while (s.next()) recovered.message_ids.push_back(s.text(0));
+  }
+  {
+    Statement s(db_,
+                "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM outbox "
+                "ORDER BY seq");
+    while (s.next())
+      recovered.outbox.push_back({s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5),
+                                  s.text(6), s.text(7)});
+  }
+  {
+    Statement s(db_, "SELECT id, record FROM holds");
+    while (s.next()) recovered.holds.push_back({s.text(0), s.text(1)});
+  }
+  {
+    Statement s(db_, "SELECT message_id, record FROM controlled");
+    while (s.next()) recovered.controlled.push_back({s.text(0), s.text(1)});
+  }
+  {
+    Statement s(db_, "SELECT name, node, triggered_unix_ms FROM events");
+    while (s.next()) recovered.events.push_back({s.text(0), s.text(1), s.integer(2)});
+  }
+  {
+    Statement s(db_, "SELECT node, time_unix_ms FROM occasional ORDER BY time_unix_ms");
+    while (s.next()) recovered.occasional.push_back({s.text(0), s.integer(1)});
+  }
+  recovered.audit_records = audit_->count();
+  return recovered;
+}
+
+void Store::commit(Batch batch, boost::asio::any_io_executor executor, std::function<void(bool)> done) {
+  {
+    std::lock_guard lock(mutex_);
+    queue_.push_back({std::move(batch), std::move(executor), std::move(done)});
+  }
+  queue_changed_.notify_one();
+}
+
+void Store::flush() {
+  std::unique_lock lock(mutex_);
+  drained_.wait(lock, [this] { return queue_.empty() && in_flight_ == 0; });
+}
+
+StoreStats Store::stats() const {
+  std::lock_guard lock(mutex_);
+  return stats_;
+}
+
+void Store::writer_loop() {
+  while (true) {
+    std::deque<Pending> work;
+    {
+      std::unique_lock lock(mutex_);
+      queue_changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
+      if (queue_.empty()) break;  // stopping, and nothing left to write
+      const std::size_t take = std::min(queue_.size(), options_.max_batch);
+      for (std::size_t i = 0; i < take; ++i) {
+        work.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      in_flight_ = work.size();
+    }
+    bool ok = true;
+    try {
+      exec("BEGIN IMMEDIATE");
+      for (const auto& pending : work) apply(pending.batch);
+      exec("COMMIT");
+    } catch (const std::exception& e) {
+      ok = false;
+      spdlog::error("store: a commit of {} operation(s) failed and was rolled back: {}", work.size(), e.what());
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      audit_->reload_head();
+    }
+    for (auto& pending : work)
+      if (pending.done) boost::asio::post(pending.executor, [done = std::move(pending.done), ok] { done(ok); });
+    {
+      std::lock_guard lock(mutex_);
+      in_flight_ = 0;
+      stats_.commits += 1;
+      stats_.operations += work.size();
+    }
+    drained_.notify_all();
+  }
+  drained_.notify_all();
+}
+
+void Store::apply(const Batch& batch) {
+  // Prepared once per writer thread; statements are reset after each use.
+  static thread_local struct Statements {
+    explicit Statements(sqlite3* db)
+        : message(db, "INSERT INTO messages(id, originator, accepted_unix_ms) VALUES(?, ?, ?)"),
+          outbox(db,
+                 "INSERT INTO outbox(seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame) "
+                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"),
+          acked(db, "DELETE FROM outbox WHERE node = ? AND message_id = ? AND needs_ack = 1"),
+          sent(db, "DELETE FROM outbox WHERE seq = ?"),
+          hold_put(db, "INSERT OR REPLACE INTO holds(id, record) VALUES(?, ?)"),
+          hold_removed(db, "DELETE FROM holds WHERE id = ?"),
+          controlled(db, "INSERT OR REPLACE INTO controlled(message_id, record) VALUES(?, ?)"),
+          event(db, "INSERT OR IGNORE INTO events(name, node, triggered_unix_ms) VALUES(?, ?, ?)"),
+          occasional(db, "INSERT INTO occasional(node, time_unix_ms) VALUES(?, ?)") {}
+    Statement message, outbox, acked, sent, hold_put, hold_removed, controlled, event, occasional;
+  } statements(db_);
+  auto& s = statements;
+  for (const auto& m : batch.messages) s.message.bind(1, m.id).bind(2, m.originator).bind(3, m.accepted_unix_ms).run();
+  for (const auto& e : batch.outbox)
+    s.outbox.bind(1, e.seq)
+        .bind(2, e.node)
+        .bind(3, e.message_id)
+        .bind(4, std::int64_t{e.needs_ack})
+        .bind(5, e.not_after_unix_ms)
+        .bind(6, e.originator)
+        .bind_blob(7, e.outcome)
+        .bind_blob(8, e.frame)
+        .run();
+  for (const auto& [node, message_id] : batch.acked) s.acked.bind(1, node).bind(2, message_id).run();
+  for (const auto seq : batch.sent) s.sent.bind(1, seq).run();
+  for (const auto& h : batch.holds_put) s.hold_put.bind(1, h.key).bind_blob(2, h.value).run();
+  for (const auto& id : batch.holds_removed) s.hold_removed.bind(1, id).run();
+  for (const auto& c : batch.controlled_put) s.controlled.bind(1, c.key).bind_blob(2, c.value).run();
+  for (const auto& e : batch.events) s.event.bind(1, e.name).bind(2, e.node).bind(3, e.time_unix_ms).run();
+  for (const auto& o : batch.occasional) s.occasional.bind(1, o.node).bind(2, o.time_unix_ms).run();
+  for (const auto& record : batch.audit) audit_->append(record);
+}
+
+}  // namespace icegate::store

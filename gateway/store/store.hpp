@@ -1,0 +1,160 @@
+// The gateway's durable state: SQLite in WAL mode under --data DIR
+// (DIR/icegate.db). A submitted message, the frames owed to each node, holds,
+// triggered events, occasional-access uses and the audit records are written
+// in one transaction before the sender is acknowledged.
+//
+// Writes go through one writer thread that commits whatever has queued up as
+// one transaction (group commit): durability costs one fsync per batch, not
+// per message. Completion callbacks run on the caller's executor, in commit
+// order.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <boost/asio/any_io_executor.hpp>
+
+#include "gateway/audit/audit.hpp"
+
+struct sqlite3;
+
+namespace icegate::store {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A frame the gateway owes a node, in the order it must be sent (seq).
+struct OutboxEntry {
+  std::int64_t seq = 0;
+  std::string node;
+  std::string message_id;
+  // Deliver frames stay until the node acknowledges them; the rest (Receipts,
+  // review requests) until they have been written to the node's connection.
+  bool needs_ack = false;
+  std::int64_t not_after_unix_ms = 0;  // 0: never expires
+  std::string originator;              // for a Deliver: told if it expires unsent
+  std::string outcome;                 // for a Deliver: the encoded RecipientOutcome
+  std::string frame;                   // the framed bytes to send
+};
+
+struct AcceptedMessage {
+  std::string id;
+  std::string originator;
+  std::int64_t accepted_unix_ms = 0;
+};
+
+struct StoredBlob {
+  std::string key;
+  std::string value;
+};
+
+struct OccasionalUse {
+  std::string node;
+  std::int64_t time_unix_ms = 0;
+};
+
+struct TriggeredEvent {
+  std::string name;
+  std::string node;
+  std::int64_t time_unix_ms = 0;
+};
+
+// Everything one operation of the router writes, committed together.
+struct Batch {
+  std::vector<AcceptedMessage> messages;
+  std::vector<OutboxEntry> outbox;                              // seq already assigned
+  std::vector<std::pair<std::string, std::string>> acked;       // (node, message_id)
+  std::vector<std::int64_t> sent;                               // non-ack entries written
+  std::vector<StoredBlob> holds_put;                            // key = hold id
+  std::vector<std::string> holds_removed;
+  std::vector<StoredBlob> controlled_put;                       // key = message id
+  std::vector<TriggeredEvent> events;
+  std::vector<OccasionalUse> occasional;
+  std::vector<audit::AuditRecord> audit;
+
+  bool empty() const;
+};
+
+// What the store held when it was opened.
+struct Recovered {
+  std::vector<std::string> message_ids;
+  std::vector<OutboxEntry> outbox;  // by seq
+  std::vector<StoredBlob> holds;
+  std::vector<StoredBlob> controlled;
+  std::vector<TriggeredEvent> events;
+  std::vector<OccasionalUse> occasional;
+  std::int64_t audit_records = 0;
+};
+
+struct StoreOptions {
+  // FULL: an fsync per commit, so an acknowledged message survives power
+  // loss. NORMAL survives a crash of the gateway process, not of the machine.
+  bool synchronous_full = true;
+  std::size_t max_batch = 4096;  // operations per transaction at most
+};
+
+struct StoreStats {
+  std::uint64_t commits = 0;
+  std::uint64_t operations = 0;
+};
+
+class Store {
+ public:
+  // Opens (creating if needed) DIR/icegate.db. Throws StoreError naming the file.
+  Store(const std::filesystem::path& data_dir, StoreOptions options = {});
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  Recovered recover();
+  // Sequence numbers for outbox entries, increasing in commit order when the
+  // same thread assigns them and commits (the gateway's io thread).
+  std::int64_t next_seq() { return next_seq_++; }
+
+  // Queues a batch; `done(ok)` is posted to `executor` after the commit.
+  void commit(Batch batch, boost::asio::any_io_executor executor, std::function<void(bool)> done);
+  // Waits until everything queued so far is committed.
+  void flush();
+  StoreStats stats() const;
+
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  struct Pending {
+    Batch batch;
+    boost::asio::any_io_executor executor;
+    std::function<void(bool)> done;
+  };
+  void writer_loop();
+  void apply(const Batch& batch);
+  void exec(const char* sql);
+
+  std::filesystem::path path_;
+  StoreOptions options_;
+  sqlite3* db_ = nullptr;
+  std::unique_ptr<audit::AuditChain> audit_;
+  std::int64_t next_seq_ = 1;
+
+  mutable std::mutex mutex_;  // guards queue_, stopping_, in_flight_, stats_
+  std::condition_variable queue_changed_;
+  std::condition_variable drained_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  std::size_t in_flight_ = 0;
+  StoreStats stats_;
+  std::thread writer_;
+};
+
+}  // namespace icegate::store
