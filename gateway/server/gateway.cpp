@@ -141,10 +141,21 @@ asio::awaitable<void> Gateway::accept_loop() {
       continue;
     }
     boost::system::error_code ignored;
+    if (*live_connections_ >= config_.max_connections) {
+      // Refused before any TLS work, so a flood costs a file descriptor briefly and nothing more.
+      spdlog::warn("refused connection from {}: {} connections already open (the limit)",
+                   socket.remote_endpoint(ignored).address().to_string(), *live_connections_);
+      socket.close(ignored);
+      continue;
+    }
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
     auto session = std::make_shared<Session>(transport::TlsStream(std::move(socket), tls_), config_, *router_,
                                              router_policy_);
-    asio::co_spawn(io_, [session]() { return session->run(); }, asio::detached);
+    ++*live_connections_;
+    asio::co_spawn(io_, [session, live = live_connections_]() -> asio::awaitable<void> {
+      co_await session->run();
+      --*live;
+    }, asio::detached);
   }
 }
 

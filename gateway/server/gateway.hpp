@@ -39,7 +39,7 @@ struct GatewayConfig {
   std::chrono::milliseconds frame_timeout{10'000};      // rest of a frame once its prefix arrived
   std::chrono::milliseconds write_timeout{10'000};      // one frame to a slow reader
   std::size_t outbound_queue_limit = 1024;              // frames waiting for one node
-  std::size_t pending_limit = 10'000;                   // frames held for one offline node
+  std::size_t max_connections = 20'000;                 // open connections, handshaking or not
   wire::MessageLimits message_limits;
   bool log_frames = false;  // log every frame in and out (for trainers)
   // What "now" is for embargoes, expiry and occasional-access windows;
@@ -104,6 +104,8 @@ class Gateway {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<Router> router_;
   bool stopping_ = false;
+  // Connections accepted and not yet finished, handshaking or not (io thread only).
+  std::shared_ptr<std::size_t> live_connections_ = std::make_shared<std::size_t>(0);
 };
 
 }  // namespace icegate::server

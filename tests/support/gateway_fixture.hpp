@@ -32,20 +32,26 @@ inline std::filesystem::path source_path(const std::string& relative) {
 
 class RunningGateway {
  public:
+  // With `reuse`, runs on an existing directory (PKI and data) left by an
+  // earlier RunningGateway: a restart.
   RunningGateway(const std::filesystem::path& policy_file, const std::vector<std::string>& nodes,
-                 server::GatewayConfig config = {}) {
-    pki::init_ca(pki_dir());
-    for (const auto& node : nodes) pki::issue_node(pki_dir(), node);
+                 server::GatewayConfig config = {}, std::optional<std::filesystem::path> reuse = std::nullopt,
+                 std::uint16_t port = 0)
+      : root_(reuse ? *reuse : directory_.path()) {
+    if (!std::filesystem::exists(pki::ca_paths(pki_dir()).certificate)) {
+      pki::init_ca(pki_dir());
+      for (const auto& node : nodes) pki::issue_node(pki_dir(), node);
+    }
     auto loaded = policy::load_policy(policy_file);
     if (!loaded.policy) {
       std::string text;
       for (const auto& d : loaded.diagnostics.sorted()) text += policy::to_string(d) + "\n";
       throw std::runtime_error("test policy does not load:\n" + text);
     }
-    config.listen = {boost::asio::ip::make_address("127.0.0.1"), 0};
+    config.listen = {boost::asio::ip::make_address("127.0.0.1"), port};
     config.pki_dir = pki_dir();
     config.policy_file = policy_file;
-    config.data_dir = directory_ / "data";
+    config.data_dir = root_ / "data";
     gateway_ = std::make_unique<server::Gateway>(io_, config, loaded.policy);
     gateway_->start();
     port_ = gateway_->local_endpoint().port();
@@ -60,8 +66,9 @@ class RunningGateway {
     thread_.join();
   }
 
-  std::filesystem::path pki_dir() const { return directory_ / "pki"; }
-  const std::filesystem::path& directory() const { return directory_.path(); }
+  std::filesystem::path pki_dir() const { return root_ / "pki"; }
+  const std::filesystem::path& directory() const { return root_; }
+  std::filesystem::path data_dir() const { return root_ / "data"; }
   std::uint16_t port() const { return port_; }
   server::Gateway& gateway() { return *gateway_; }
 
@@ -88,6 +95,7 @@ class RunningGateway {
 
  private:
   TemporaryDirectory directory_;
+  std::filesystem::path root_;
   boost::asio::io_context io_;
   std::unique_ptr<server::Gateway> gateway_;
   std::uint16_t port_ = 0;

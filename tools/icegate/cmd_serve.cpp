@@ -92,13 +92,17 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
   config.idle_timeout = std::chrono::milliseconds(params.idle_timeout_ms);
   config.log_frames = params.frames;
   config.watch_policy = params.watch;
+  config.message_limits.max_portions = params.max_portions;
+  config.message_limits.max_addressees = params.max_addressees;
+  config.max_connections = params.max_connections;
+  config.durable_fsync = !params.no_fsync;
 
   asio::io_context io(1);
   std::unique_ptr<server::Gateway> gateway;
   try {
     gateway = std::make_unique<server::Gateway>(io, config, loaded.policy);
     gateway->start();
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // a bad PKI, an unopenable store, a port in use
     fmt::print(err, "icegate serve: {}\n", e.what());
     return exit_error;
   }
@@ -172,6 +176,17 @@ void add_serve_command(CLI::App& root, int& exit_code) {
       ->capture_default_str();
   serve->add_flag("--frames", params->frames, "Log every frame in and out");
   serve->add_flag("--watch", params->watch, "Reload the policy when its file changes");
+  serve->add_option("--max-portions", params->max_portions, "Portions per message at most")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->capture_default_str();
+  serve->add_option("--max-addressees", params->max_addressees, "Addressees per message at most")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->capture_default_str();
+  serve->add_option("--max-connections", params->max_connections, "Open connections at most")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24))
+      ->capture_default_str();
+  serve->add_flag("--no-fsync", params->no_fsync,
+                  "Do not fsync each group commit (survives a gateway crash, not a power cut)");
   serve->add_option("--log-level", params->log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();

@@ -1,6 +1,7 @@
 // `icegate serve`: run the gateway until SIGINT or SIGTERM.
 //   serve --policy FILE --pki DIR [--listen HOST:PORT] [--data DIR] [--port-file FILE]
-//         [--max-frame-bytes N] [--handshake-timeout MS] [--idle-timeout MS] [--frames] [--watch]
+//         [--max-frame-bytes N] [--max-portions N] [--max-addressees N] [--max-connections N]
+//         [--handshake-timeout MS] [--idle-timeout MS] [--frames] [--watch] [--no-fsync]
 // SIGHUP (or, with --watch, a change to the file) reloads the policy; an
 // invalid new policy is refused with every error logged, and the old one stays.
 // Exit codes: 0 after a clean shutdown, 1 on a start-up error, 3 if the policy is invalid.
@@ -24,6 +25,10 @@ struct ServeParams {
   int idle_timeout_ms = 60'000;
   bool frames = false;  // log every frame in and out
   bool watch = false;   // reload the policy when its file changes
+  std::size_t max_portions = 256;
+  std::size_t max_addressees = 1024;
+  std::size_t max_connections = 20'000;
+  bool no_fsync = false;  // SQLite synchronous=NORMAL: survives a crash, not power loss
   std::string log_level = "info";
 };
 
