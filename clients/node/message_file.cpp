@@ -25,6 +25,8 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include "gateway/model/clock.hpp"
+
 namespace icegate::node {
 namespace {
 
@@ -203,7 +205,7 @@ class DescriptionReader {
       const auto* e = find(entries, key);
       if (e == nullptr) return 0;
       const std::string value = text(*e, key);
-      if (auto ms = parse_time(value)) return *ms;
+      if (auto ms = parse_utc(value)) return *ms;
       fail(*e, fmt::format("'{}' must be a UTC time such as 2026-11-21T06:00:00Z, or Unix milliseconds; found '{}'",
                            key, value));
     };
@@ -213,24 +215,6 @@ class DescriptionReader {
     result.not_after_unix_ms = time("not_after");
     if (const auto* event = find(entries, "not_before_event")) result.not_before_event = non_empty_text(*event, "not_before_event");
     return result;
-  }
-
-  static std::optional<std::int64_t> parse_time(const std::string& value) {
-    if (!value.empty() && std::all_of(value.begin(), value.end(), [](unsigned char c) { return std::isdigit(c); }))
-      return std::stoll(value);
-    std::tm tm{};
-    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-    char zone = 0;
-    if (std::sscanf(value.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%c", &year, &month, &day, &hour, &minute, &second, &zone) != 7 ||
-        zone != 'Z')
-      return std::nullopt;
-    tm.tm_year = year - 1900;
-    tm.tm_mon = month - 1;
-    tm.tm_mday = day;
-    tm.tm_hour = hour;
-    tm.tm_min = minute;
-    tm.tm_sec = second;
-    return static_cast<std::int64_t>(timegm(&tm)) * 1000;
   }
 
   Label label(const Entry& entry, std::string_view what) const {

@@ -429,6 +429,10 @@ void NodeClient::close() {
 }
 
 void NodeClient::push(NodeEvent event) {
+  if (options_.sink) {
+    options_.sink(options_.node_id, std::move(event));
+    return;
+  }
   {
     std::lock_guard lock(mutex_);
     events_.push_back(std::move(event));

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -27,6 +28,8 @@
 
 namespace icegate::node {
 
+struct NodeEvent;
+
 struct NodeOptions {
   std::string node_id;
   transport::ClientCredentials credentials;  // see transport::node_credentials
@@ -40,6 +43,10 @@ struct NodeOptions {
   bool reconnect = false;
   std::chrono::milliseconds reconnect_min{100};
   std::chrono::milliseconds reconnect_max{5'000};
+  // Where events go: when set, every event is handed to this function (on the
+  // client's io thread) instead of the next_event() queue. An exercise runner
+  // with thousands of nodes gathers them all into one queue this way.
+  std::function<void(const std::string& node_id, NodeEvent event)> sink;
   // The node id said in Hello; empty means node_id. Tests set it to check
   // that the gateway refuses a Hello that disagrees with the certificate.
   std::string hello_node_id;

@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 namespace icegate {
 
@@ -46,5 +48,7 @@ std::int64_t to_unix_ms(TimePoint time);
 TimePoint from_unix_ms(std::int64_t unix_ms);
 // "2026-11-21T06:00:00Z"
 std::string format_utc(std::int64_t unix_ms);
+// "2026-11-21T06:00:00Z" (or Unix milliseconds as digits) to Unix milliseconds.
+std::optional<std::int64_t> parse_utc(std::string_view text);
 
 }  // namespace icegate

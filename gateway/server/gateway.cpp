@@ -130,6 +130,8 @@ policy::Diagnostics Gateway::reload_policy() {
 std::size_t Gateway::session_count() const { return router_->session_count(); }
 std::size_t Gateway::hold_count() const { return router_->hold_count(); }
 std::size_t Gateway::owed_count() const { return router_->owed_count(); }
+std::size_t Gateway::owed_to_connected() const { return router_->owed_to_connected(); }
+void Gateway::tick_now() { router_->tick(); }
 
 asio::awaitable<void> Gateway::accept_loop() {
   while (acceptor_.is_open()) {

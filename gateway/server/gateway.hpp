@@ -88,6 +88,9 @@ class Gateway {
   std::size_t session_count() const;
   std::size_t hold_count() const;
   std::size_t owed_count() const;
+  std::size_t owed_to_connected() const;
+  // Checks embargoes now (after a simulated clock has moved), rather than at the next tick.
+  void tick_now();
   store::Store& store() { return *store_; }
 
  private:

@@ -153,6 +153,13 @@ std::size_t Router::owed_count() const {
   return owed;
 }
 
+std::size_t Router::owed_to_connected() const {
+  std::size_t owed = 0;
+  for (const auto& [node, entries] : outbox_)
+    if (connected(node)) owed += entries.size();
+  return owed;
+}
+
 void Router::owe(Work& work, const std::string& node, const v1::Frame& frame, bool needs_ack,
                  const std::string& message_id, std::int64_t not_after, const std::string& originator,
                  const RecipientDecision* outcome) {

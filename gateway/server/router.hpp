@@ -91,6 +91,8 @@ class Router {
 
   std::size_t hold_count() const { return holds_.size(); }
   std::size_t owed_count() const;
+  // Frames owed to nodes that are connected now: zero when everything sent has arrived.
+  std::size_t owed_to_connected() const;
 
  private:
   enum class HoldKind { review = 1, consent = 2, embargo = 3 };

@@ -20,5 +20,6 @@ void add_pki_command(CLI::App& root, int& exit_code);
 void add_audit_command(CLI::App& root, int& exit_code);
 void add_serve_command(CLI::App& root, int& exit_code);
 void add_node_command(CLI::App& root, int& exit_code);
+void add_exercise_command(CLI::App& root, int& exit_code);
 
 }  // namespace icegate::cli

@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   icegate::cli::add_audit_command(app, exit_code);
   icegate::cli::add_serve_command(app, exit_code);
   icegate::cli::add_node_command(app, exit_code);
+  icegate::cli::add_exercise_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -1,0 +1,715 @@
+#include "clients/exercise/runner.hpp"
+
+#include <algorithm>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <future>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+#include <spdlog/spdlog.h>
+
+#include "clients/node/node_client.hpp"
+#include "gateway/model/clock.hpp"
+#include "gateway/pki/pki.hpp"
+#include "gateway/policy/engine.hpp"
+#include "gateway/server/gateway.hpp"
+#include "gateway/transport/tls.hpp"
+
+namespace icegate::exercise {
+
+bool RunResult::all_met() const {
+  return std::all_of(expectations.begin(), expectations.end(), [](const auto& e) { return e.met; });
+}
+
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string label_text(const Label& label) {
+  std::string text = label.classification;
+  for (const auto& category : label.categories) text += "/" + category;
+  return text;
+}
+
+// A working directory that is removed afterwards unless the caller gave one.
+class WorkDir {
+ public:
+  explicit WorkDir(const std::filesystem::path& given) {
+    if (!given.empty()) {
+      path_ = given;
+      std::filesystem::create_directories(path_);
+      return;
+    }
+    std::string pattern = (std::filesystem::temp_directory_path() / "icegate-exercise-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw RunError("cannot create a temporary directory");
+    path_ = pattern;
+    owned_ = true;
+  }
+  ~WorkDir() {
+    std::error_code ignored;
+    if (owned_) std::filesystem::remove_all(path_, ignored);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+  bool owned_ = false;
+};
+
+class Runner {
+ public:
+  Runner(const Scenario& scenario, const RunOptions& options) : scenario_(scenario), options_(options) {}
+
+  RunResult run() {
+    load_policy();
+    validate();
+    WorkDir work(options_.work_dir);
+    const auto started = std::chrono::steady_clock::now();
+    start_gateway(work.path());
+    connect_nodes(work.path());
+    schedule();
+    if (options_.real_time) run_real_time();
+    else run_simulated();
+    finish();
+    stop();
+    result_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return std::move(result_);
+  }
+
+ private:
+  // ---- set-up ---------------------------------------------------------------
+
+  void load_policy() {
+    const auto file = options_.policy.empty() ? scenario_.policy : options_.policy;
+    if (file.empty()) throw RunError("no policy: give --policy, or `policy:` in the scenario");
+    auto loaded = policy::load_policy(file);
+    if (!loaded.policy) {
+      std::string errors;
+      for (const auto& d : loaded.diagnostics.sorted()) errors += "\n" + policy::to_string(d);
+      throw RunError(fmt::format("policy {} is invalid:{}", file.string(), errors));
+    }
+    policy_ = loaded.policy;
+    policy_file_ = file;
+    if (scenario_.nodes.empty())
+      for (const auto& node : policy_->source().nodes) participants_.push_back(node.id);
+    else
+      participants_ = scenario_.nodes;
+  }
+
+  void validate() {
+    std::vector<std::string> problems;
+    const std::set<std::string> participants(participants_.begin(), participants_.end());
+    const auto& source = policy_->source();
+    auto where = [&](int line) { return fmt::format("{}:{}", scenario_.file.string(), line); };
+    auto node_known = [&](const std::string& node, int line, std::string_view what) {
+      if (!policy_->has_node(node)) problems.push_back(fmt::format("{}: {} '{}' is not a node of policy {}", where(line), what, node, source.name));
+      else if (!participants.contains(node)) problems.push_back(fmt::format("{}: {} '{}' does not take part (scenario nodes)", where(line), what, node));
+    };
+    auto message_known = [&](const MessageSpec& spec, int line) {
+      if (std::find(source.information_categories.begin(), source.information_categories.end(), spec.category) ==
+          source.information_categories.end())
+        problems.push_back(fmt::format("{}: category '{}' is not defined by policy {}", where(line), spec.category, source.name));
+      if (!spec.purpose.empty() &&
+          std::find(source.purposes.begin(), source.purposes.end(), spec.purpose) == source.purposes.end())
+        problems.push_back(fmt::format("{}: purpose '{}' is not defined by policy {}", where(line), spec.purpose, source.name));
+      for (const auto& portion : spec.portions)
+        for (const auto& problem : policy_->label_problems(portion.label))
+          problems.push_back(fmt::format("{}: label {}: {}", where(line), label_text(portion.label), problem));
+      if (!spec.handling.not_before_event.empty() && !policy_->has_event(spec.handling.not_before_event))
+        problems.push_back(fmt::format("{}: event '{}' is not defined by policy {}", where(line), spec.handling.not_before_event, source.name));
+    };
+    auto inject_known = [&](const Inject& inject) {
+      node_known(inject.from, inject.line, fmt::format("inject {} is sent by", inject.id));
+      if (inject.message) message_known(*inject.message, inject.line);
+      if (!inject.trigger.empty() && !policy_->has_event(inject.trigger))
+        problems.push_back(fmt::format("{}: inject {} triggers '{}', which policy {} does not define", where(inject.line),
+                                       inject.id, inject.trigger, source.name));
+    };
+    for (const auto& inject : scenario_.injects) inject_known(inject);
+    for (const auto& c : scenario_.contingencies) inject_known(c.inject);
+    for (const auto& e : scenario_.expectations) {
+      if (!e.node.empty() && !policy_->has_node(e.node))
+        problems.push_back(fmt::format("{}: expectation {} names node '{}', not a node of policy {}", where(e.line), e.id, e.node, source.name));
+      if (!e.classification.empty() && policy_->classification_rank(e.classification) < 0)
+        problems.push_back(fmt::format("{}: expectation {} names classification '{}', not in the scheme", where(e.line), e.id, e.classification));
+    }
+    for (const auto& r : scenario_.responses) {
+      node_known(r.node, r.line, fmt::format("response {} is made by", r.id));
+      if (r.send) message_known(*r.send, r.line);
+      if (!r.trigger.empty() && !policy_->has_event(r.trigger))
+        problems.push_back(fmt::format("{}: response {} triggers '{}', not defined by policy {}", where(r.line), r.id, r.trigger, source.name));
+    }
+    if (!problems.empty()) throw RunError(fmt::format("{}", fmt::join(problems, "\n")));
+  }
+
+  void start_gateway(const std::filesystem::path& dir) {
+    pki::init_ca(dir / "pki", "icegate exercise CA", true);
+    for (const auto& node : participants_) pki::issue_node(dir / "pki", node);
+    clock_ = std::make_shared<SimulatedClock>(from_unix_ms(scenario_.t0_unix_ms + scenario_.start.count()));
+    server::GatewayConfig config;
+    config.listen = {boost::asio::ip::make_address("127.0.0.1"), 0};
+    config.pki_dir = dir / "pki";
+    config.policy_file = policy_file_;
+    config.data_dir = dir / "data";
+    config.clock = clock_;
+    config.durable_fsync = false;  // an exercise needs no power-cut durability; it needs speed
+    config.idle_timeout = std::chrono::hours(24);
+    config.max_connections = participants_.size() + 64;
+    gateway_ = std::make_unique<server::Gateway>(io_, config, policy_);
+    gateway_->start();
+    io_thread_ = std::thread([this] { io_.run(); });
+    result_.policy_version = policy_->version();
+  }
+
+  void connect_nodes(const std::filesystem::path& dir) {
+    for (const auto& node : participants_) {
+      node::NodeOptions options;
+      options.node_id = node;
+      options.credentials = transport::node_credentials(dir / "pki", node);
+      options.port = gateway_->local_endpoint().port();
+      options.heartbeat_interval = std::chrono::hours(1);
+      options.sink = [this](const std::string& id, node::NodeEvent event) {
+        {
+          std::lock_guard lock(inbox_mutex_);
+          inbox_.push_back({id, std::move(event)});
+        }
+        inbox_changed_.notify_one();
+      };
+      try {
+        clients_.emplace(node, std::make_unique<node::NodeClient>(std::move(options)));
+      } catch (const std::exception& e) {
+        throw RunError(fmt::format("node {} could not connect: {}", node, e.what()));
+      }
+      if (options_.progress && participants_.size() > 200 && clients_.size() % 500 == 0)
+        fmt::print(*options_.progress, "connected {}/{} nodes\n", clients_.size(), participants_.size());
+    }
+  }
+
+  void stop() {
+    for (auto& [id, client] : clients_) client->close();
+    clients_.clear();
+    boost::asio::post(io_, [this] { gateway_->stop(); });
+    std::this_thread::sleep_for(50ms);
+    io_.stop();
+    io_thread_.join();
+    gateway_.reset();
+  }
+
+  template <typename F>
+  auto on_gateway(F f) {
+    std::promise<decltype(f())> result;
+    boost::asio::post(io_, [&] { result.set_value(f()); });
+    return result.get_future().get();
+  }
+
+  // ---- the agenda -------------------------------------------------------------
+
+  struct Item {
+    Offset at;
+    std::string what;
+    std::function<void()> action;
+  };
+
+  void at(Offset when, std::string what, std::function<void()> action) {
+    agenda_.emplace(std::make_pair(when, sequence_++), Item{when, std::move(what), std::move(action)});
+  }
+
+  void schedule() {
+    result_.scenario = scenario_.name;
+    result_.scenario_title = scenario_.title;
+    result_.policy_name = policy_->source().name;
+    result_.policy_file = policy_file_.string();
+    result_.t0_unix_ms = scenario_.t0_unix_ms;
+    result_.start = scenario_.start;
+    result_.end = scenario_.end;
+    result_.nodes = participants_;
+    for (const auto& inject : scenario_.injects) {
+      inject_times_[inject.id] = inject.at;
+      at(inject.at, "inject " + inject.id, [this, &inject] { fire(inject, TimelineEntry::Kind::inject); });
+      // Embargo times: stop the clock there, so releases are seen when they happen.
+      if (inject.message && inject.message->not_before)
+        at(*inject.message->not_before, "embargo of " + inject.id, [] {});
+    }
+    for (const auto& e : scenario_.expectations) {
+      std::optional<Offset> deadline = e.by;
+      if (e.kind == ExpectationKind::approved_within && e.within && inject_times_.contains(e.inject))
+        deadline = inject_times_[e.inject] + *e.within;
+      if (deadline) at(*deadline, "deadline of " + e.id, [this, &e] { check_deadline(e); });
+    }
+  }
+
+  void execute_due(Offset upto) {
+    while (!agenda_.empty() && agenda_.begin()->first.first <= upto) {
+      auto node = agenda_.extract(agenda_.begin());
+      Item& item = node.mapped();
+      now_ = std::max(now_, item.at);
+      clock_->set(from_unix_ms(scenario_.t0_unix_ms + now_.count()));
+      on_gateway([this] {
+        gateway_->tick_now();
+        return 0;
+      });
+      item.action();
+      settle();
+    }
+  }
+
+  void run_simulated() {
+    now_ = scenario_.start;
+    settle();
+    execute_due(scenario_.end);
+    now_ = scenario_.end;
+    clock_->set(from_unix_ms(scenario_.t0_unix_ms + now_.count()));
+    on_gateway([this] {
+      gateway_->tick_now();
+      return 0;
+    });
+    settle();
+  }
+
+  void run_real_time() {
+    Control idle;
+    Control& control = options_.control ? *options_.control : idle;
+    now_ = scenario_.start;
+    auto real_start = std::chrono::steady_clock::now();
+    Offset base = now_;
+    while (!control.stopped() && now_ < scenario_.end) {
+      if (control.paused()) {
+        if (control.take_step() && !agenda_.empty()) {
+          execute_due(agenda_.begin()->first.first);
+          base = now_;
+          real_start = std::chrono::steady_clock::now();
+        } else {
+          std::this_thread::sleep_for(50ms);
+          base = now_;
+          real_start = std::chrono::steady_clock::now();
+        }
+        continue;
+      }
+      const auto elapsed = std::chrono::steady_clock::now() - real_start;
+      const Offset target = std::min(
+          scenario_.end,
+          base + std::chrono::duration_cast<Offset>(std::chrono::duration<double, std::milli>(
+                     std::chrono::duration<double, std::milli>(elapsed).count() * options_.speed)));
+      execute_due(target);
+      now_ = std::max(now_, target);
+      clock_->set(from_unix_ms(scenario_.t0_unix_ms + now_.count()));
+      on_gateway([this] {
+        gateway_->tick_now();
+        return 0;
+      });
+      drain(0ms);
+      std::this_thread::sleep_for(20ms);
+    }
+    settle();
+  }
+
+  // Waits until everything set in motion has arrived: no frame owed to a
+  // connected node, no submit or control frame unanswered, nothing new for a moment.
+  void settle() {
+    const auto give_up = std::chrono::steady_clock::now() + 60s;
+    while (std::chrono::steady_clock::now() < give_up) {
+      if (drain(20ms)) continue;
+      if (!pending_submits_.empty() || pending_controls_ > 0) continue;
+      if (on_gateway([this] { return gateway_->owed_to_connected(); }) == 0 && !drain(5ms)) return;
+    }
+    spdlog::warn("exercise: the system did not settle within 60 s at {}", format_scenario_time(now_));
+  }
+
+  // Handles what has arrived; true if anything did.
+  bool drain(std::chrono::milliseconds wait) {
+    std::deque<Incoming> batch;
+    {
+      std::unique_lock lock(inbox_mutex_);
+      if (inbox_.empty() && wait.count() > 0) inbox_changed_.wait_for(lock, wait, [this] { return !inbox_.empty(); });
+      batch.swap(inbox_);
+    }
+    for (auto& incoming : batch) handle(incoming.node, incoming.event);
+    return !batch.empty();
+  }
+
+  // ---- acting -----------------------------------------------------------------
+
+  void progress(const std::string& text) {
+    if (options_.progress) fmt::print(*options_.progress, "[{:>8}] {}\n", format_scenario_time(now_), text);
+  }
+
+  void fire(const Inject& inject, TimelineEntry::Kind kind) {
+    TimelineEntry entry;
+    entry.at = now_;
+    entry.kind = kind;
+    entry.node = inject.from;
+    entry.from = inject.from;
+    entry.inject = inject.id;
+    entry.detail = inject.synopsis;
+    ++injects_fired_;
+    if (inject.message) {
+      const Message message = make_message(*inject.message, inject.from, scenario_.t0_unix_ms);
+      inject_messages_[inject.id] = message.id;
+      sources_[message.id] = inject.id;
+      entry.message_id = message.id;
+      entry.title = message.title;
+      entry.category = message.category;
+      submit(inject.from, message);
+      progress(fmt::format("{} {}: {} sends \"{}\"", kind == TimelineEntry::Kind::contingency ? "contingency" : "inject",
+                           inject.id, inject.from, message.title));
+    } else {
+      entry.kind = kind == TimelineEntry::Kind::contingency ? kind : TimelineEntry::Kind::event;
+      entry.detail = inject.trigger + (inject.synopsis.empty() ? "" : ": " + inject.synopsis);
+      trigger(inject.from, inject.trigger);
+      progress(fmt::format("inject {}: {} triggers {}", inject.id, inject.from, inject.trigger));
+    }
+    result_.timeline.push_back(std::move(entry));
+  }
+
+  void submit(const std::string& node, const Message& message) {
+    pending_submits_.insert(message.id);
+    clients_.at(node)->submit(message);
+  }
+
+  void trigger(const std::string& node, const std::string& event) {
+    ++pending_controls_;
+    clients_.at(node)->trigger(event);
+    // Simulated agencies react to the event in the world as it is declared.
+    for (const auto& response : scenario_.responses)
+      if (response.on == ResponseTrigger::event && response.on_value == event) respond(response, {});
+  }
+
+  void respond(const Response& response, const std::string& hold_id) {
+    if (response.once && !responded_.insert(response.id).second) return;
+    at(now_ + response.after, "response " + response.id, [this, &response, hold_id] {
+      TimelineEntry entry;
+      entry.at = now_;
+      entry.kind = TimelineEntry::Kind::response;
+      entry.node = response.node;
+      entry.from = response.node;
+      entry.inject = response.id;
+      entry.detail = response.synopsis;
+      if (response.send) {
+        const Message message = make_message(*response.send, response.node, scenario_.t0_unix_ms);
+        sources_[message.id] = response.id;
+        inject_messages_[response.id] = message.id;
+        entry.message_id = message.id;
+        entry.title = message.title;
+        entry.category = message.category;
+        submit(response.node, message);
+        progress(fmt::format("response {}: {} sends \"{}\"", response.id, response.node, message.title));
+      } else if (!response.review.empty()) {
+        ++pending_controls_;
+        const auto verdict = response.review == "approve"  ? node::Verdict::approve
+                             : response.review == "refuse" ? node::Verdict::refuse
+                                                           : node::Verdict::approve_redacted;
+        clients_.at(response.node)->review(hold_id, verdict, response.redact_portions, response.synopsis);
+        entry.kind = TimelineEntry::Kind::review;
+        entry.detail = fmt::format("{} hold {}{}", response.review, hold_id.substr(0, 8),
+                                   response.synopsis.empty() ? "" : ": " + response.synopsis);
+        progress(fmt::format("response {}: {} answers review: {}", response.id, response.node, response.review));
+      } else if (!response.trigger.empty()) {
+        entry.kind = TimelineEntry::Kind::event;
+        entry.detail = response.trigger;
+        trigger(response.node, response.trigger);
+        progress(fmt::format("response {}: {} triggers {}", response.id, response.node, response.trigger));
+      }
+      result_.timeline.push_back(std::move(entry));
+    });
+  }
+
+  // ---- what arrives -----------------------------------------------------------
+
+  std::string source_of(const std::string& message_id) const {
+    auto it = sources_.find(message_id);
+    return it == sources_.end() ? std::string() : it->second;
+  }
+
+  void handle(const std::string& node_id, node::NodeEvent& event) {
+    std::visit([&](auto& payload) { on(node_id, payload); }, event.payload);
+  }
+
+  void on(const std::string& node_id, node::Delivery& delivery) {
+    ++result_.frames_delivered;
+    const Message& m = delivery.message;
+    TimelineEntry entry;
+    entry.at = now_;
+    entry.kind = TimelineEntry::Kind::delivered;
+    entry.node = node_id;
+    entry.from = m.originator;
+    entry.message_id = m.id;
+    entry.inject = source_of(m.id);
+    entry.title = m.title;
+    entry.category = m.category;
+    entry.decision = delivery.decision;
+    entry.released = m.portions;
+    entry.withheld = delivery.withheld;
+    entry.rules = delivery.rule_ids;
+    entry.reason = delivery.reason;
+    if (knowledge_index_.emplace(node_id + "\n" + m.id, result_.knowledge.size()).second) {
+      Knowledge k;
+      k.node = node_id;
+      k.inject = entry.inject;
+      k.message_id = m.id;
+      k.first_at = now_;
+      k.decision = delivery.decision;
+      for (const auto& p : m.portions) k.released_labels.push_back(label_text(p.label));
+      for (const auto& w : delivery.withheld) k.withheld_labels.push_back(label_text(w.label));
+      result_.knowledge.push_back(std::move(k));
+    }
+    received_[node_id].push_back(result_.timeline.size());
+    result_.timeline.push_back(entry);
+    for (const auto& response : scenario_.responses) {
+      if (response.node != node_id) continue;
+      if ((response.on == ResponseTrigger::receives_category && response.on_value == m.category) ||
+          (response.on == ResponseTrigger::receives_inject && response.on_value == entry.inject))
+        respond(response, {});
+    }
+  }
+
+  void on(const std::string& node_id, node::Receipt& receipt) {
+    receipt_times_.try_emplace(receipt.message_id, now_);
+    for (const auto& outcome : receipt.outcomes) {
+      const auto& d = outcome.decision;
+      TimelineEntry entry;
+      entry.at = now_;
+      entry.kind = TimelineEntry::Kind::decision;
+      entry.node = d.node_id;
+      entry.from = node_id;
+      entry.message_id = receipt.message_id;
+      entry.inject = source_of(receipt.message_id);
+      entry.decision = d.decision;
+      entry.withheld = d.withheld;
+      entry.rules = d.rule_ids;
+      entry.reason = d.reason;
+      entry.held_for = d.held_for;
+      entry.detail = receipt.follow_up ? "follow-up" : "";
+      if (receipt.follow_up && d.decision != Decision::deny && d.decision != Decision::hold &&
+          d.reason.find("approved") != std::string::npos)
+        approval_times_.try_emplace(receipt.message_id, now_);
+      result_.timeline.push_back(std::move(entry));
+    }
+  }
+
+  void on(const std::string& node_id, node::ReviewRequest& request) {
+    TimelineEntry entry;
+    entry.at = now_;
+    entry.kind = TimelineEntry::Kind::review_request;
+    entry.node = node_id;
+    entry.from = request.message.originator;
+    entry.message_id = request.message.id;
+    entry.inject = source_of(request.message.id);
+    entry.title = request.message.title;
+    entry.released = request.message.portions;
+    entry.withheld = request.not_shown;
+    entry.rules = request.rule_ids;
+    entry.reason = request.reason;
+    entry.detail = fmt::format("hold {} for {}", request.hold_id.substr(0, 8), fmt::join(request.recipients, ", "));
+    result_.timeline.push_back(std::move(entry));
+    for (const auto& response : scenario_.responses)
+      if (response.node == node_id && response.on == ResponseTrigger::review_request &&
+          (response.on_value == "any" || response.on_value.empty() || response.on_value == source_of(request.message.id)))
+        respond(response, request.hold_id);
+  }
+
+  void on(const std::string&, node::Acknowledgement& ack) {
+    if (pending_submits_.erase(ack.message_id)) return;
+    if (pending_controls_ > 0) --pending_controls_;
+  }
+
+  void on(const std::string& node_id, node::ErrorNotice& error) {
+    TimelineEntry entry;
+    entry.at = now_;
+    entry.kind = TimelineEntry::Kind::error;
+    entry.node = node_id;
+    entry.from = node_id;
+    entry.message_id = error.message_id;
+    entry.inject = source_of(error.message_id);
+    entry.detail = error.code + ": " + error.text;
+    result_.timeline.push_back(std::move(entry));
+    progress(fmt::format("the gateway refused {}: {}: {}", node_id, error.code, error.text));
+    // A refused Submit is followed by Ack{ok: false}; a refused control frame is not.
+    if (!pending_submits_.contains(error.message_id) && pending_controls_ > 0) --pending_controls_;
+  }
+
+  void on(const std::string& node_id, node::Disconnected& gone) {
+    if (stopping_) return;
+    TimelineEntry entry;
+    entry.at = now_;
+    entry.kind = TimelineEntry::Kind::error;
+    entry.node = node_id;
+    entry.detail = "disconnected: " + gone.reason;
+    result_.timeline.push_back(std::move(entry));
+  }
+
+  // ---- expectations -------------------------------------------------------------
+
+  ExpectationResult evaluate(const Expectation& e, bool final) {
+    ExpectationResult r{e.id, e.description, false, std::nullopt, {}};
+    const std::string message_id = inject_messages_.contains(e.inject) ? inject_messages_[e.inject] : std::string();
+    switch (e.kind) {
+      case ExpectationKind::receives: {
+        for (const auto index : received_[e.node]) {
+          const auto& entry = result_.timeline[index];
+          if (entry.message_id != message_id || message_id.empty()) continue;
+          if (e.by && entry.at > *e.by) continue;
+          const bool full = entry.withheld.empty();
+          if ((e.version == Version::full && !full) || (e.version == Version::redacted && full)) continue;
+          r.met = true;
+          r.when = entry.at;
+          r.evidence = fmt::format("{} received {} ({}) at {}", e.node, e.inject, full ? "full" : "redacted",
+                                   format_scenario_time(entry.at));
+          return r;
+        }
+        r.evidence = message_id.empty() ? fmt::format("inject {} was never sent", e.inject)
+                                        : fmt::format("{} had not received {}{}{}", e.node, e.inject,
+                                                      e.version == Version::any ? "" : e.version == Version::full ? " in full" : " redacted",
+                                                      e.by ? " by " + format_scenario_time(*e.by) : "");
+        // Say what the gateway decided instead, if it did.
+        for (const auto& entry : result_.timeline)
+          if (entry.kind == TimelineEntry::Kind::decision && entry.node == e.node && entry.message_id == message_id &&
+              !message_id.empty())
+            r.evidence += fmt::format("; the gateway decided {} ({})", to_string(entry.decision), entry.reason);
+        return r;
+      }
+      case ExpectationKind::does_not_receive: {
+        for (const auto index : received_[e.node]) {
+          const auto& entry = result_.timeline[index];
+          if (!message_id.empty() && entry.message_id == message_id) {
+            r.when = entry.at;
+            r.evidence = fmt::format("{} received {} at {}", e.node, e.inject, format_scenario_time(entry.at));
+            return r;
+          }
+        }
+        r.met = final;
+        r.evidence = fmt::format("{} never received {}", e.node, e.inject);
+        return r;
+      }
+      case ExpectationKind::never_receives_at_or_above: {
+        const int ceiling = policy_->classification_rank(e.classification);
+        for (const auto index : received_[e.node]) {
+          const auto& entry = result_.timeline[index];
+          for (const auto& portion : entry.released)
+            if (policy_->classification_rank(portion.label.classification) >= ceiling) {
+              r.when = entry.at;
+              r.evidence = fmt::format("{} received a {} portion of {} at {}", e.node, label_text(portion.label),
+                                       entry.inject.empty() ? entry.message_id.substr(0, 8) : entry.inject,
+                                       format_scenario_time(entry.at));
+              return r;
+            }
+        }
+        r.met = final;
+        r.evidence = fmt::format("{} received nothing at or above {}", e.node, e.classification);
+        return r;
+      }
+      case ExpectationKind::originator_receipt: {
+        auto it = receipt_times_.find(message_id);
+        if (it != receipt_times_.end() && (!e.by || it->second <= *e.by)) {
+          r.met = true;
+          r.when = it->second;
+          r.evidence = fmt::format("the originator of {} had its receipt at {}", e.inject, format_scenario_time(it->second));
+        } else {
+          r.evidence = fmt::format("no receipt for {}{}", e.inject, e.by ? " by " + format_scenario_time(*e.by) : "");
+        }
+        return r;
+      }
+      case ExpectationKind::approved_within: {
+        auto it = approval_times_.find(message_id);
+        const Offset deadline = inject_times_[e.inject] + e.within.value_or(Offset{0});
+        if (it != approval_times_.end() && it->second <= deadline) {
+          r.met = true;
+          r.when = it->second;
+          r.evidence = fmt::format("{} was approved at {}", e.inject, format_scenario_time(it->second));
+        } else {
+          r.evidence = fmt::format("{} was not approved by {}", e.inject, format_scenario_time(deadline));
+        }
+        return r;
+      }
+    }
+    return r;
+  }
+
+  void check_deadline(const Expectation& e) {
+    auto r = evaluate(e, false);
+    if (r.met) return;
+    checked_at_deadline_.insert(e.id);
+    deadline_results_[e.id] = r;
+    deadline_results_[e.id].when = now_;
+    for (const auto& c : scenario_.contingencies) {
+      if (c.when_unmet != e.id) continue;
+      progress(fmt::format("expectation {} unmet: contingency {} fires", e.id, c.id));
+      result_.contingencies_fired.push_back(c.id);
+      inject_times_[c.inject.id] = now_;
+      fire(c.inject, TimelineEntry::Kind::contingency);
+    }
+  }
+
+  void finish() {
+    stopping_ = true;
+    for (const auto& e : scenario_.expectations) {
+      // An expectation with a deadline is judged at the deadline; later events do not rescue it.
+      if (auto it = deadline_results_.find(e.id); it != deadline_results_.end()) {
+        result_.expectations.push_back(it->second);
+        continue;
+      }
+      auto r = evaluate(e, true);
+      if (!r.when) r.when = now_;
+      result_.expectations.push_back(std::move(r));
+    }
+    std::stable_sort(result_.timeline.begin(), result_.timeline.end(),
+                     [](const TimelineEntry& a, const TimelineEntry& b) { return a.at < b.at; });
+    std::size_t met = 0;
+    for (const auto& e : result_.expectations) met += e.met;
+    progress(fmt::format("done: {} inject(s), {} delivery(ies), {}/{} expectation(s) met", injects_fired_,
+                         result_.frames_delivered, met, result_.expectations.size()));
+  }
+
+  struct Incoming {
+    std::string node;
+    node::NodeEvent event;
+  };
+
+  const Scenario& scenario_;
+  const RunOptions& options_;
+  std::shared_ptr<const policy::CompiledPolicy> policy_;
+  std::filesystem::path policy_file_;
+  std::vector<std::string> participants_;
+  std::shared_ptr<SimulatedClock> clock_;
+  boost::asio::io_context io_;
+  std::unique_ptr<server::Gateway> gateway_;
+  std::thread io_thread_;
+  std::map<std::string, std::unique_ptr<node::NodeClient>> clients_;
+
+  std::mutex inbox_mutex_;  // guards inbox_
+  std::condition_variable inbox_changed_;
+  std::deque<Incoming> inbox_;
+
+  std::map<std::pair<Offset, long>, Item> agenda_;
+  long sequence_ = 0;
+  Offset now_{0};
+  bool stopping_ = false;
+  int injects_fired_ = 0;
+
+  RunResult result_;
+  std::map<std::string, std::string> sources_;          // message id -> inject/response id
+  std::map<std::string, std::string> inject_messages_;  // inject/response id -> message id
+  std::map<std::string, Offset> inject_times_;
+  std::map<std::string, Offset> receipt_times_;         // message id -> first Receipt
+  std::map<std::string, Offset> approval_times_;        // message id -> first approval
+  std::map<std::string, std::vector<std::size_t>> received_;  // node -> timeline indexes of deliveries
+  std::map<std::string, std::size_t> knowledge_index_;
+  std::set<std::string> responded_;
+  std::set<std::string> pending_submits_;
+  int pending_controls_ = 0;
+  std::set<std::string> checked_at_deadline_;
+  std::map<std::string, ExpectationResult> deadline_results_;
+};
+
+}  // namespace
+
+RunResult run_exercise(const Scenario& scenario, const RunOptions& options) { return Runner(scenario, options).run(); }
+
+}  // namespace icegate::exercise

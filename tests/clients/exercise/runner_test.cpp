@@ -1,0 +1,274 @@
+// The exercise runner on small scenarios with known outcomes, against the real
+// gateway and real TLS nodes (tests/data/handling-policy.yaml).
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "clients/exercise/bundle.hpp"
+#include "clients/exercise/report.hpp"
+#include "clients/exercise/runner.hpp"
+#include "clients/exercise/scenario.hpp"
+#include "tests/support/temporary_directory.hpp"
+
+namespace icegate::exercise {
+namespace {
+
+using icegate::testing::TemporaryDirectory;
+
+std::filesystem::path source(const std::string& relative) { return std::filesystem::path(ICEGATE_SOURCE_DIR) / relative; }
+
+// A scenario file next to a copy of the test policy, so `policy:` resolves.
+class ScenarioDir {
+ public:
+  ScenarioDir() {
+    std::filesystem::create_directories(dir_ / "policies/schemes");
+    std::filesystem::copy_file(source("policies/schemes/gpms-2008.yaml"), dir_ / "policies/schemes/gpms-2008.yaml");
+    std::string policy = read(source("tests/data/handling-policy.yaml"));
+    policy.replace(policy.find("../../policies/schemes/"), std::string("../../policies/schemes/").size(), "schemes/");
+    write("policies/handling.yaml", policy);
+  }
+  std::filesystem::path write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir_ / name) << text;
+    return dir_ / name;
+  }
+  std::filesystem::path operator/(const std::string& name) const { return dir_ / name; }
+  static std::string read(const std::filesystem::path& path) {
+    std::ifstream in(path);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+  }
+
+ private:
+  TemporaryDirectory dir_;
+};
+
+constexpr const char* base_scenario = R"(exercise: small
+title: A small exercise
+policy: policies/handling.yaml
+t0: 2026-11-21T06:00:00Z
+start: T-4h
+end: T+4h
+injects:
+  - id: I1
+    at: T-3h
+    from: analyst
+    synopsis: a problem profile for the heads of service
+    message:
+      title: Problem profile
+      to: [list:heads]
+      category: ct-problem-profile
+      purpose: prevent
+      portions:
+        - {label: "SECRET/UK EYES ONLY", body: secret detail}
+        - {label: RESTRICTED, body: partner version}
+  - id: I2
+    at: T-2h
+    from: analyst
+    message:
+      title: Pre-briefing
+      to: [housing]
+      category: operational-prebriefing
+      purpose: consequence-management
+      handling: {not_before_event: operation-start}
+      portions: [{label: RESTRICTED, body: brief}]
+  - id: I3
+    at: T+0
+    from: sio
+    trigger: operation-start
+responses:
+  - id: R1
+    node: reader
+    on: {review_request: any}
+    after: 1h
+    review: approve
+expectations:
+  - id: E1
+    description: housing gets the partner version within two hours of review
+    receives: {node: housing, inject: I1, by: T-1h, version: redacted}
+  - id: E2
+    never_receives_at_or_above: {node: housing, classification: SECRET}
+  - id: E3
+    description: the pre-briefing waits for the operation
+    receives: {node: housing, inject: I2, by: T+0}
+  - id: E4
+    approved_within: {inject: I1, within: 2h}
+  - id: E5
+    originator_receipt: {inject: I1, by: T-3h}
+  - id: E6
+    does_not_receive: {node: officer, inject: I1}
+)";
+
+const ExpectationResult& expectation(const RunResult& result, const std::string& id) {
+  for (const auto& e : result.expectations)
+    if (e.id == id) return e;
+  throw std::runtime_error("no expectation " + id);
+}
+
+TEST(ExerciseRunner, KnownOutcomesOnASimulatedClock) {
+  ScenarioDir dir;
+  const auto scenario = load_scenario(dir.write("small.yaml", base_scenario));
+  const RunResult result = run_exercise(scenario, {});
+  EXPECT_TRUE(expectation(result, "E1").met) << expectation(result, "E1").evidence;
+  EXPECT_EQ(expectation(result, "E1").when, parse_scenario_time("T-2h")) << "delivered when the reader approved";
+  EXPECT_TRUE(expectation(result, "E2").met);
+  EXPECT_TRUE(expectation(result, "E3").met);
+  EXPECT_EQ(expectation(result, "E3").when, parse_scenario_time("T+0")) << "released by the event, not before";
+  EXPECT_TRUE(expectation(result, "E4").met) << expectation(result, "E4").evidence;
+  EXPECT_TRUE(expectation(result, "E5").met);
+  EXPECT_TRUE(expectation(result, "E6").met);
+  EXPECT_TRUE(result.all_met());
+  // Who knew what: housing learnt I1 redacted (the SECRET portion withheld).
+  bool found = false;
+  for (const auto& k : result.knowledge)
+    if (k.node == "housing" && k.inject == "I1") {
+      found = true;
+      EXPECT_EQ(k.decision, Decision::release_redacted);
+      EXPECT_EQ(k.released_labels, std::vector<std::string>{"RESTRICTED"});
+      EXPECT_EQ(k.withheld_labels, std::vector<std::string>{"SECRET/UK EYES ONLY"});
+    }
+  EXPECT_TRUE(found);
+  EXPECT_LT(result.wall_seconds, 60.0) << "an 8-hour scenario must not take real hours";
+}
+
+TEST(ExerciseRunner, UnmetExpectationFiresItsContingency) {
+  ScenarioDir dir;
+  std::string text = base_scenario;
+  // No reviewer response: the profile stays held, so E1 fails at its deadline.
+  text.erase(text.find("responses:"), text.find("expectations:") - text.find("responses:"));
+  text += R"(contingencies:
+  - id: C1
+    when_unmet: E1
+    inject:
+      id: C1-I
+      from: analyst
+      synopsis: the analyst chases the reader
+      message:
+        title: Please review the profile
+        to: [reader]
+        category: ct-problem-profile
+        portions: [{label: RESTRICTED, body: chaser}]
+)";
+  const auto scenario = load_scenario(dir.write("held.yaml", text));
+  const RunResult result = run_exercise(scenario, {});
+  EXPECT_FALSE(expectation(result, "E1").met);
+  EXPECT_FALSE(expectation(result, "E4").met);
+  EXPECT_FALSE(result.all_met());
+  EXPECT_EQ(result.contingencies_fired, std::vector<std::string>{"C1"});
+  bool chaser = false;
+  for (const auto& entry : result.timeline)
+    if (entry.kind == TimelineEntry::Kind::delivered && entry.node == "reader" && entry.inject == "C1-I") {
+      chaser = true;
+      EXPECT_EQ(entry.at, parse_scenario_time("T-1h")) << "fired at E1's deadline";
+    }
+  EXPECT_TRUE(chaser) << "the contingency inject was not delivered";
+}
+
+TEST(ExerciseRunner, TheSameScenarioUnderAnotherPolicyChangesTheOutcome) {
+  ScenarioDir dir;
+  const auto scenario = load_scenario(dir.write("small.yaml", base_scenario));
+  // The same policy with the heads of service cut off from problem profiles.
+  std::string strict = ScenarioDir::read(dir / "policies/handling.yaml");
+  const auto at = strict.find("  - id: profile-to-heads");
+  strict.replace(strict.find("effect: permit", at), 14, "effect: deny  ");
+  strict.erase(strict.find("    handling: {review_by: [critical-reader]}", at),
+               std::string("    handling: {review_by: [critical-reader]}\n").size());
+  const auto strict_file = dir.write("policies/strict.yaml", strict);
+  RunOptions options;
+  options.policy = strict_file;
+  const RunResult first = run_exercise(scenario, {});
+  const RunResult second = run_exercise(scenario, options);
+  EXPECT_TRUE(expectation(first, "E1").met);
+  EXPECT_FALSE(expectation(second, "E1").met);
+  EXPECT_NE(expectation(second, "E1").evidence.find("DENY"), std::string::npos) << expectation(second, "E1").evidence;
+  EXPECT_NE(first.policy_version, second.policy_version);
+  const auto differences = differing_decisions(Comparison{first, second});
+  EXPECT_FALSE(differences.empty());
+  const std::string html = to_html(Comparison{first, second}, &scenario);
+  EXPECT_NE(html.find("E1"), std::string::npos);
+}
+
+TEST(ExerciseRunner, ScenarioMistakesAreReportedWithTheirLocationsAllAtOnce) {
+  ScenarioDir dir;
+  std::string text = base_scenario;
+  text.replace(text.find("    at: T-3h"), 12, "    at: T-3x");
+  text.replace(text.find("    synopsis: a problem"), 12, "    synopsys");
+  text.replace(text.find("inject: I2, by: T+0"), 10, "inject: I9");
+  try {
+    load_scenario(dir.write("bad.yaml", text));
+    FAIL() << "a bad scenario loaded";
+  } catch (const ScenarioError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("bad.yaml:9:9: at must be a scenario time"), std::string::npos) << what;
+    EXPECT_NE(what.find("bad.yaml:11:5: unknown key 'synopsys'"), std::string::npos) << what;
+    EXPECT_NE(what.find("names inject I9"), std::string::npos) << what;
+  }
+}
+
+TEST(ExerciseRunner, NamesThePolicyDoesNotKnowAreRefusedBeforeRunning) {
+  ScenarioDir dir;
+  std::string text = base_scenario;
+  text.replace(text.find("    from: sio"), 13, "    from: nobody");
+  const auto scenario = load_scenario(dir.write("unknown.yaml", text));
+  try {
+    run_exercise(scenario, {});
+    FAIL() << "ran with a node the policy does not have";
+  } catch (const RunError& e) {
+    EXPECT_NE(std::string(e.what()).find("'nobody' is not a node of policy handling-test"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ExerciseCsv, InjectsComeFromASpreadsheetWithQuotingAndErrorsNameTheCell) {
+  const std::string csv =
+      "id,at,from,to,category,purpose,title,label_1,body_1,label_2,body_2,synopsis\r\n"
+      "I1,T-3h,analyst,housing;list:heads,ct-problem-profile,prevent,\"Profile, draft\",RESTRICTED,\"line one\nline "
+      "\"\"two\"\"\",,,first\r\n"
+      "I2,T+0,sio,,,,,,,,,\r\n";
+  try {
+    import_injects_csv(csv, "injects.csv");
+    FAIL() << "row 3 has no addressees";
+  } catch (const ScenarioError& e) {
+    EXPECT_NE(std::string(e.what()).find("injects.csv:3: column 'to' names nobody"), std::string::npos) << e.what();
+  }
+  const auto injects = import_injects_csv(csv.substr(0, csv.find("I2,")), "injects.csv");
+  ASSERT_EQ(injects.size(), 1u);
+  const auto& inject = injects[0];
+  EXPECT_EQ(inject.at, parse_scenario_time("T-3h"));
+  ASSERT_TRUE(inject.message);
+  EXPECT_EQ(inject.message->title, "Profile, draft");
+  EXPECT_EQ(inject.message->to.size(), 2u);
+  EXPECT_EQ(inject.message->to[1].kind, AddresseeKind::list);
+  ASSERT_EQ(inject.message->portions.size(), 1u);
+  EXPECT_EQ(inject.message->portions[0].body, "line one\nline \"two\"");
+}
+
+TEST(ExerciseBundle, AWholeExerciseRoundTripsAndRunsAgainWithTheSameOutcome) {
+  ScenarioDir dir;
+  const auto scenario_file = dir.write("small.yaml", base_scenario);
+  const auto scenario = load_scenario(scenario_file);
+  const RunResult result = run_exercise(scenario, {});
+  write_bundle(dir / "exercise.bundle.json", scenario_file, {dir / "policies/handling.yaml"}, {result});
+
+  const Bundle bundle = read_bundle(dir / "exercise.bundle.json");
+  ASSERT_EQ(bundle.results.size(), 1u);
+  EXPECT_EQ(bundle.results[0].expectations.size(), result.expectations.size());
+  TemporaryDirectory elsewhere;
+  const auto extracted = extract_bundle(bundle, elsewhere.path());
+  const RunResult again = run_exercise(load_scenario(extracted), {});
+  ASSERT_EQ(again.expectations.size(), result.expectations.size());
+  for (std::size_t i = 0; i < again.expectations.size(); ++i)
+    EXPECT_EQ(again.expectations[i].met, result.expectations[i].met) << again.expectations[i].id;
+  EXPECT_EQ(again.policy_version, result.policy_version);
+}
+
+TEST(ExerciseTime, ScenarioTimesAndDurations) {
+  EXPECT_EQ(parse_scenario_time("T-48h"), Offset(-48 * 3'600'000));
+  EXPECT_EQ(parse_scenario_time("T+0"), Offset(0));
+  EXPECT_EQ(parse_scenario_time("T+1h30m"), Offset(5'400'000));
+  EXPECT_FALSE(parse_scenario_time("48h"));
+  EXPECT_FALSE(parse_scenario_time("T+1x"));
+  EXPECT_EQ(format_scenario_time(Offset(-5'400'000)), "T-1h30m");
+  EXPECT_EQ(format_scenario_time(Offset(-48 * 3'600'000)), "T-48h");
+  EXPECT_EQ(parse_duration("1d"), Offset(86'400'000));
+}
+
+}  // namespace
+}  // namespace icegate::exercise

@@ -1,0 +1,43 @@
+// `icegate exercise`: table-top exercises.
+//   exercise run SCENARIO [--policy P] [--compare P2] [--real-time [--speed N]] [--out DIR]
+//                [--html F] [--json F] [--mermaid F] [--bundle F] [--quiet]
+//   exercise check SCENARIO [--policy P]          load and check a scenario, run nothing
+//   exercise import-csv FILE.csv                   the injects of a spreadsheet, as scenario YAML
+//   exercise report BUNDLE [--html F] [--json F] [--mermaid F]
+//   exercise unbundle BUNDLE DIR                   write a bundle's scenario and policies back out
+// Exit codes: 0 every expectation met (under both policies with --compare);
+// 1 error; 2 an expectation unmet; 3 the policy is invalid.
+#pragma once
+
+#include <filesystem>
+#include <istream>
+#include <ostream>
+#include <string>
+
+namespace icegate::cli {
+
+struct ExerciseRunParams {
+  std::filesystem::path scenario;
+  std::filesystem::path policy;
+  std::filesystem::path compare;
+  bool real_time = false;
+  double speed = 60;
+  std::filesystem::path out;  // a directory for every report, with default names
+  std::filesystem::path html, json, mermaid, bundle;
+  bool quiet = false;
+};
+
+int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ostream& out, std::ostream& err);
+int run_exercise_check(const std::filesystem::path& scenario, const std::filesystem::path& policy, std::ostream& out,
+                       std::ostream& err);
+int run_exercise_import_csv(const std::filesystem::path& csv, std::ostream& out, std::ostream& err);
+
+struct ExerciseReportParams {
+  std::filesystem::path bundle;
+  std::filesystem::path html, json, mermaid;
+};
+int run_exercise_report(const ExerciseReportParams& params, std::ostream& out, std::ostream& err);
+int run_exercise_unbundle(const std::filesystem::path& bundle, const std::filesystem::path& dir, std::ostream& out,
+                          std::ostream& err);
+
+}  // namespace icegate::cli
