@@ -216,10 +216,11 @@ class Runner {
     Offset at;
     std::string what;
     std::function<void()> action;
+    bool check = false;  // a deadline: judged after the moment's actions have settled
   };
 
-  void at(Offset when, std::string what, std::function<void()> action) {
-    agenda_.emplace(std::make_pair(when, sequence_++), Item{when, std::move(what), std::move(action)});
+  void at(Offset when, std::string what, std::function<void()> action, bool check = false) {
+    agenda_.emplace(std::make_pair(when, sequence_++), Item{when, std::move(what), std::move(action), check});
   }
 
   void schedule() {
@@ -242,22 +243,37 @@ class Runner {
       std::optional<Offset> deadline = e.by;
       if (e.kind == ExpectationKind::approved_within && e.within && inject_times_.contains(e.inject))
         deadline = inject_times_[e.inject] + *e.within;
-      if (deadline) at(*deadline, "deadline of " + e.id, [this, &e] { check_deadline(e); });
+      if (deadline) at(*deadline, "deadline of " + e.id, [this, &e] { check_deadline(e); }, true);
     }
   }
 
+  // Runs everything due up to `upto`: each moment's items together, then waits
+  // for the system to settle before the clock moves on.
   void execute_due(Offset upto) {
     while (!agenda_.empty() && agenda_.begin()->first.first <= upto) {
-      auto node = agenda_.extract(agenda_.begin());
-      Item& item = node.mapped();
-      now_ = std::max(now_, item.at);
+      const Offset moment = agenda_.begin()->first.first;
+      now_ = std::max(now_, moment);
       clock_->set(from_unix_ms(scenario_.t0_unix_ms + now_.count()));
       on_gateway([this] {
         gateway_->tick_now();
         return 0;
       });
-      item.action();
-      settle();
+      // First what happens at this moment, then (once it has settled) the
+      // deadlines that fall due at it; a contingency they fire settles too.
+      for (const bool checks : {false, true}) {
+        bool ran = false;
+        for (auto it = agenda_.begin(); it != agenda_.end() && it->first.first == moment;) {
+          if (it->second.check != checks) {
+            ++it;
+            continue;
+          }
+          auto item = std::move(it->second);
+          it = agenda_.erase(it);
+          item.action();
+          ran = true;
+        }
+        if (ran || !checks) settle();
+      }
     }
   }
 

@@ -13,6 +13,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "clients/exercise/bundle.hpp"
+#include "clients/exercise/national.hpp"
 #include "clients/exercise/report.hpp"
 #include "clients/exercise/runner.hpp"
 #include "clients/exercise/scenario.hpp"
@@ -285,6 +286,21 @@ int run_exercise_unbundle(const std::filesystem::path& bundle_file, const std::f
   }
 }
 
+int run_exercise_generate_national(const NationalParams& params, std::ostream& out, std::ostream& err) {
+  try {
+    const auto exercise = exercise::generate_national(params.sizes);
+    exercise::write_national(exercise, params.dir, params.scheme);
+    fmt::print(out,
+               "wrote {}/national.yaml and national-policy.yaml: {} nodes, {} inject(s), {} scripted response(s)\n"
+               "run it with: icegate exercise run {}/national.yaml\n",
+               params.dir.string(), exercise.nodes, exercise.injects, exercise.responses, params.dir.string());
+    return exit_ok;
+  } catch (const std::exception& e) {
+    fmt::print(err, "icegate exercise generate-national: {}\n", e.what());
+    return exit_error;
+  }
+}
+
 void add_exercise_command(CLI::App& root, int& exit_code) {
   CLI::App* exercise = root.add_subcommand("exercise", "Table-top exercises: run a scenario, compare policies, report");
   exercise->require_subcommand(1);
@@ -325,6 +341,22 @@ void add_exercise_command(CLI::App& root, int& exit_code) {
   report_command->add_option("--json", report->json, "JSON results");
   report_command->add_option("--mermaid", report->mermaid, "Mermaid sequence diagram");
   report_command->callback([report, &exit_code] { exit_code = run_exercise_report(*report, std::cout, std::cerr); });
+
+  auto national = std::make_shared<NationalParams>();
+  national->scheme = std::filesystem::path(ICEGATE_SOURCE_DIR) / "policies/schemes/gpms-2008.yaml";
+  CLI::App* national_command =
+      exercise->add_subcommand("generate-national", "Write a national-scale exercise (policy and scenario)");
+  national_command->add_option("dir", national->dir, "Directory to write into")->required();
+  national_command->add_option("--forces", national->sizes.forces, "Police forces")->capture_default_str();
+  national_command->add_option("--regions", national->sizes.regions, "Regional CT units")->capture_default_str();
+  national_command->add_option("--councils", national->sizes.councils, "Councils")->capture_default_str();
+  national_command->add_option("--neighbourhoods", national->sizes.neighbourhoods, "Neighbourhood policing teams")
+      ->capture_default_str();
+  national_command->add_option("--arrests", national->sizes.arrests, "Forces with an operation")->capture_default_str();
+  national_command->add_option("--scheme", national->scheme, "Label scheme to copy beside the policy")
+      ->check(CLI::ExistingFile);
+  national_command->callback(
+      [national, &exit_code] { exit_code = run_exercise_generate_national(*national, std::cout, std::cerr); });
 
   auto unbundle = std::make_shared<std::pair<std::filesystem::path, std::filesystem::path>>();
   CLI::App* unbundle_command = exercise->add_subcommand("unbundle", "Write a bundle's scenario and policies back out");

@@ -5,6 +5,7 @@
 //   exercise import-csv FILE.csv                   the injects of a spreadsheet, as scenario YAML
 //   exercise report BUNDLE [--html F] [--json F] [--mermaid F]
 //   exercise unbundle BUNDLE DIR                   write a bundle's scenario and policies back out
+//   exercise generate-national DIR [--forces N --regions N --councils N --neighbourhoods N --arrests N]
 // Exit codes: 0 every expectation met (under both policies with --compare);
 // 1 error; 2 an expectation unmet; 3 the policy is invalid.
 #pragma once
@@ -13,6 +14,8 @@
 #include <istream>
 #include <ostream>
 #include <string>
+
+#include "clients/exercise/national.hpp"
 
 namespace icegate::cli {
 
@@ -39,5 +42,12 @@ struct ExerciseReportParams {
 int run_exercise_report(const ExerciseReportParams& params, std::ostream& out, std::ostream& err);
 int run_exercise_unbundle(const std::filesystem::path& bundle, const std::filesystem::path& dir, std::ostream& out,
                           std::ostream& err);
+
+struct NationalParams {
+  std::filesystem::path dir;
+  exercise::NationalParameters sizes;
+  std::filesystem::path scheme;
+};
+int run_exercise_generate_national(const NationalParams& params, std::ostream& out, std::ostream& err);
 
 }  // namespace icegate::cli

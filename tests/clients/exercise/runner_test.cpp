@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "clients/exercise/bundle.hpp"
+#include "clients/exercise/national.hpp"
 #include "clients/exercise/report.hpp"
 #include "clients/exercise/runner.hpp"
 #include "clients/exercise/scenario.hpp"
@@ -268,6 +269,33 @@ TEST(ExerciseTime, ScenarioTimesAndDurations) {
   EXPECT_EQ(format_scenario_time(Offset(-5'400'000)), "T-1h30m");
   EXPECT_EQ(format_scenario_time(Offset(-48 * 3'600'000)), "T-48h");
   EXPECT_EQ(parse_duration("1d"), Offset(86'400'000));
+}
+
+}  // namespace
+}  // namespace icegate::exercise
+
+namespace icegate::exercise {
+namespace {
+
+TEST(NationalExercise, AGeneratedExerciseLoadsRunsAndMeetsItsExpectations) {
+  TemporaryDirectory dir;
+  NationalParameters sizes;
+  sizes.forces = 4;
+  sizes.regions = 2;
+  sizes.councils = 6;
+  sizes.neighbourhoods = 24;
+  sizes.arrests = 2;
+  const auto generated = generate_national(sizes);
+  EXPECT_EQ(generated.nodes, 1 + 2 + 4 * 3 + 6 * 2 + 24u);
+  write_national(generated, dir.path(), source("policies/schemes/gpms-2008.yaml"));
+  const RunResult result = run_exercise(load_scenario(dir / "national.yaml"), {});
+  EXPECT_TRUE(result.all_met());
+  EXPECT_EQ(result.nodes.size(), generated.nodes);
+  // Every neighbourhood's tension report reached its force's CTIO.
+  std::size_t reports = 0;
+  for (const auto& k : result.knowledge)
+    if (k.node.rfind("ctio-", 0) == 0 && k.inject.rfind("T-", 0) == 0) ++reports;
+  EXPECT_EQ(reports, sizes.neighbourhoods);
 }
 
 }  // namespace
