@@ -210,6 +210,14 @@ class Runner {
     return result.get_future().get();
   }
 
+  // After the simulated clock moves: embargoes due by now lift at once.
+  void tick_gateway() {
+    on_gateway([this] {
+      gateway_->tick_now();
+      return 0;
+    });
+  }
+
   // ---- the agenda -------------------------------------------------------------
 
   struct Item {
@@ -254,10 +262,7 @@ class Runner {
       const Offset moment = agenda_.begin()->first.first;
       now_ = std::max(now_, moment);
       clock_->set(from_unix_ms(scenario_.t0_unix_ms + now_.count()));
-      on_gateway([this] {
-        gateway_->tick_now();
-        return 0;
-      });
+      tick_gateway();
       // First what happens at this moment, then (once it has settled) the
       // deadlines that fall due at it; a contingency they fire settles too.
       for (const bool checks : {false, true}) {
@@ -283,10 +288,7 @@ class Runner {
     execute_due(scenario_.end);
     now_ = scenario_.end;
     clock_->set(from_unix_ms(scenario_.t0_unix_ms + now_.count()));
-    on_gateway([this] {
-      gateway_->tick_now();
-      return 0;
-    });
+    tick_gateway();
     settle();
   }
 
@@ -317,10 +319,7 @@ class Runner {
       execute_due(target);
       now_ = std::max(now_, target);
       clock_->set(from_unix_ms(scenario_.t0_unix_ms + now_.count()));
-      on_gateway([this] {
-        gateway_->tick_now();
-        return 0;
-      });
+      tick_gateway();
       drain(0ms);
       std::this_thread::sleep_for(20ms);
     }
