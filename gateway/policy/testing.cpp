@@ -46,10 +46,11 @@ class TestFileReader {
  public:
   explicit TestFileReader(PolicyTestFile& out) : out_(out), check_(out.diagnostics, 'T') {}
 
-  void read(const SyntaxNode& root) {
+  void read(const SyntaxNode& root, bool require_policy = true) {
     if (!check_.expect_mapping(root, "a policy test file")) return;
     check_.check_keys(root, "the test file", kFileKeys);
-    if (auto policy = check_.read_required_string(root, "policy", "the test file")) {
+    if (auto policy = require_policy ? check_.read_required_string(root, "policy", "the test file")
+                                     : check_.read_optional_string(root, "policy", "'policy'")) {
       out_.policy = (out_.file.parent_path() / policy->value).lexically_normal();
       out_.policy_location = policy->location;
     }
@@ -62,6 +63,12 @@ class TestFileReader {
       check_.diagnostics().error(check_.code("005"), tests->location, "'tests' has no cases");
     }
     for (const SyntaxNode* entry : check_.read_entries(*tests, "tests")) read_case(*entry);
+  }
+
+  // A request mapping on its own (`icegate policy explain --request FILE`).
+  bool read_request_only(const SyntaxNode& root, PolicyTestRequest& request) {
+    portion_ids_.clear();
+    return read_request(root, request);
   }
 
  private:
@@ -162,25 +169,13 @@ class TestFileReader {
     }
     auto text = check_.read_string(node, "a label");
     if (!text) return false;
-    std::vector<std::string> parts;
-    std::string_view rest = text->value;
-    while (true) {
-      std::size_t slash = rest.find('/');
-      parts.push_back(trim(rest.substr(0, slash)));
-      if (slash == std::string_view::npos) break;
-      rest.remove_prefix(slash + 1);
-    }
-    if (std::any_of(parts.begin(), parts.end(), [](const std::string& part) { return part.empty(); })) {
-      check_.diagnostics().error(
-          check_.code("005"), text->location,
-          fmt::format("invalid label '{}': expected CLASSIFICATION or CLASSIFICATION/CATEGORY/..., with no "
-                      "empty part",
-                      text->value));
+    std::string error;
+    auto parsed = parse_test_label(text->value, error);
+    if (!parsed) {
+      check_.diagnostics().error(check_.code("005"), text->location, error);
       return false;
     }
-    label.classification = parts.front();
-    label.categories.assign(parts.begin() + 1, parts.end());
-    normalise(label);
+    label = std::move(*parsed);
     return true;
   }
 
@@ -402,7 +397,62 @@ void compare(const PolicyTestExpectation& expect, const PolicyTestRequest& reque
 
 }  // namespace
 
-PolicyTestFile load_policy_tests_text(std::string_view text, const std::filesystem::path& file) {
+std::optional<Label> parse_test_label(std::string_view text, std::string& error) {
+  std::vector<std::string> parts;
+  std::string_view rest = text;
+  while (true) {
+    std::size_t slash = rest.find('/');
+    parts.push_back(trim(rest.substr(0, slash)));
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  if (std::any_of(parts.begin(), parts.end(), [](const std::string& part) { return part.empty(); })) {
+    error = fmt::format("invalid label '{}': expected CLASSIFICATION or CLASSIFICATION/CATEGORY/..., with no "
+                        "empty part",
+                        text);
+    return std::nullopt;
+  }
+  Label label;
+  label.classification = parts.front();
+  label.categories.assign(parts.begin() + 1, parts.end());
+  normalise(label);
+  return label;
+}
+
+PolicyTestRequestFile load_policy_test_request_text(std::string_view text, const std::filesystem::path& file) {
+  PolicyTestRequestFile result;
+  result.file = file;
+  ParseResult parsed = parse_policy_file(text, file.string());
+  for (const Diagnostic& diagnostic : parsed.diagnostics.all()) {
+    std::string code = diagnostic.code;
+    if (!code.empty() && code.front() == 'P') code.front() = 'T';
+    result.diagnostics.error(std::move(code), diagnostic.location, diagnostic.message);
+  }
+  if (!parsed.root) return result;
+  PolicyTestFile scratch;  // the reader's home; only its diagnostics are kept
+  scratch.file = file;
+  TestFileReader reader(scratch);
+  const bool ok = reader.read_request_only(*parsed.root, result.request);
+  result.diagnostics.append(scratch.diagnostics);
+  result.ok = ok && !result.diagnostics.has_errors();
+  return result;
+}
+
+PolicyTestRequestFile load_policy_test_request(const std::filesystem::path& file) {
+  std::string error;
+  auto text = read_text_file(file, error);
+  if (!text) {
+    PolicyTestRequestFile result;
+    result.file = file;
+    result.diagnostics.error("T007", SourceLocation{file.string(), 0, 0},
+                             fmt::format("cannot read request file: {}", error));
+    return result;
+  }
+  return load_policy_test_request_text(*text, file);
+}
+
+PolicyTestFile load_policy_tests_text(std::string_view text, const std::filesystem::path& file,
+                                      bool require_policy) {
   PolicyTestFile result;
   result.file = file;
   ParseResult parsed = parse_policy_file(text, file.string());
@@ -414,11 +464,11 @@ PolicyTestFile load_policy_tests_text(std::string_view text, const std::filesyst
     result.diagnostics.error(std::move(code), diagnostic.location, diagnostic.message);
   }
   if (!parsed.root) return result;
-  TestFileReader(result).read(*parsed.root);
+  TestFileReader(result).read(*parsed.root, require_policy);
   return result;
 }
 
-PolicyTestFile load_policy_tests(const std::filesystem::path& file) {
+PolicyTestFile load_policy_tests(const std::filesystem::path& file, bool require_policy) {
   std::string error;
   auto text = read_text_file(file, error);
   if (!text) {
@@ -428,7 +478,7 @@ PolicyTestFile load_policy_tests(const std::filesystem::path& file) {
                              fmt::format("cannot read policy test file: {}", error));
     return result;
   }
-  return load_policy_tests_text(*text, file);
+  return load_policy_tests_text(*text, file, require_policy);
 }
 
 std::size_t PolicyTestRun::passed() const {

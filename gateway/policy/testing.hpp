@@ -83,9 +83,31 @@ struct PolicyTestFile {
 
 // Reads a policy test file. Every problem is reported (codes T001-T013 in
 // policies/README.md), located; a case with a problem is left out of `cases`.
-PolicyTestFile load_policy_tests(const std::filesystem::path& file);
+// `require_policy` false makes `policy:` optional (the caller names the
+// policy itself, as `icegate policy test FILE TESTS...` does); `policy` is
+// then empty when the file does not name one.
+PolicyTestFile load_policy_tests(const std::filesystem::path& file, bool require_policy = true);
 // Same, from text in memory; `file` names it and is the base for `policy:`.
-PolicyTestFile load_policy_tests_text(std::string_view text, const std::filesystem::path& file);
+PolicyTestFile load_policy_tests_text(std::string_view text, const std::filesystem::path& file,
+                                      bool require_policy = true);
+
+// A label as a test file writes it: "SECRET/UK EYES ONLY" (spaces around '/'
+// ignored), categories sorted and unique. nullopt, with `error` saying why,
+// for an empty part ("SECRET//X").
+std::optional<Label> parse_test_label(std::string_view text, std::string& error);
+
+// One decision request on its own, in the shape of a test case's `request:`
+// mapping (from, to, category, purpose, portions, occasional_available):
+// what `icegate policy explain --request FILE` reads. Problems use the test
+// file codes (T001-T010).
+struct PolicyTestRequestFile {
+  std::filesystem::path file;
+  PolicyTestRequest request;
+  Diagnostics diagnostics;
+  bool ok = false;  // the request read cleanly
+};
+PolicyTestRequestFile load_policy_test_request(const std::filesystem::path& file);
+PolicyTestRequestFile load_policy_test_request_text(std::string_view text, const std::filesystem::path& file);
 
 struct PolicyTestResult {
   std::string name;

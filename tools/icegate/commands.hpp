@@ -21,5 +21,7 @@ void add_audit_command(CLI::App& root, int& exit_code);
 void add_serve_command(CLI::App& root, int& exit_code);
 void add_node_command(CLI::App& root, int& exit_code);
 void add_exercise_command(CLI::App& root, int& exit_code);
+void add_policy_command(CLI::App& root, int& exit_code);
+void add_label_command(CLI::App& root, int& exit_code);
 
 }  // namespace icegate::cli

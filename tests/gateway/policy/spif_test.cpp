@@ -1,0 +1,450 @@
+// policy::import_spif and friends: the shipped SPIFs import to schemes that
+// load and behave as the SPIF says; broken SPIFs give every problem, located
+// and coded; scheme-only loading; clearance checks.
+#include "gateway/policy/spif.hpp"
+
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "gateway/policy/diff.hpp"
+#include "gateway/policy/parser.hpp"
+#include "gateway/policy/validator.hpp"
+#include "tests/gateway/policy/policy_test_support.hpp"
+
+namespace icegate::policy {
+namespace {
+
+using testing::joined;
+using testing::rendered;
+using testing::TempDir;
+
+const std::string kSpifDir = ICEGATE_SOURCE_DIR "/policies/spif/";
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Label label(std::string_view text) { return *parse_label_text(text); }
+
+// Codes of every diagnostic, sorted by location.
+std::vector<std::string> codes(const Diagnostics& diagnostics) {
+  std::vector<std::string> result;
+  for (const Diagnostic& diagnostic : diagnostics.sorted()) result.push_back(diagnostic.code);
+  return result;
+}
+
+// ---- gpms-2008.xml mirrors schemes/gpms-2008.yaml ---------------------------
+
+TEST(SpifImportTest, TheGpmsSpifImportsToTheShippedScheme) {
+  const SpifImport imported = import_spif(kSpifDir + "gpms-2008.xml");
+  ASSERT_TRUE(imported.scheme) << joined(rendered(imported.diagnostics));
+  EXPECT_TRUE(imported.diagnostics.empty()) << joined(rendered(imported.diagnostics));
+
+  auto shipped = load_scheme(ICEGATE_SOURCE_DIR "/policies/schemes/gpms-2008.yaml");
+  ASSERT_TRUE(shipped.policy) << joined(rendered(shipped.diagnostics));
+  const LabelScheme& expected = shipped.policy->source().scheme;
+  const LabelScheme& actual = *imported.scheme;
+  EXPECT_EQ(actual.name, expected.name);
+  ASSERT_EQ(actual.classifications.size(), expected.classifications.size());
+  for (std::size_t i = 0; i < expected.classifications.size(); ++i) {
+    const Classification& a = actual.classifications[i];
+    const Classification& e = expected.classifications[i];
+    EXPECT_EQ(a.name, e.name);
+    EXPECT_EQ(a.marking.empty() ? a.name : a.marking, e.marking.empty() ? e.name : e.marking);
+    EXPECT_EQ(a.colour, e.colour) << a.name;
+    EXPECT_EQ(a.text_colour, e.text_colour) << a.name;
+  }
+  ASSERT_EQ(actual.tag_sets.size(), expected.tag_sets.size());
+  for (std::size_t i = 0; i < expected.tag_sets.size(); ++i) {
+    EXPECT_EQ(actual.tag_sets[i].name, expected.tag_sets[i].name);
+    EXPECT_EQ(actual.tag_sets[i].type, expected.tag_sets[i].type);
+    EXPECT_EQ(actual.tag_sets[i].categories, expected.tag_sets[i].categories);
+  }
+  ASSERT_EQ(actual.categories.size(), expected.categories.size());
+  for (std::size_t i = 0; i < expected.categories.size(); ++i) {
+    EXPECT_EQ(actual.categories[i].name, expected.categories[i].name);
+    EXPECT_EQ(actual.categories[i].excluded_at, expected.categories[i].excluded_at);
+    EXPECT_EQ(actual.categories[i].requires_categories, expected.categories[i].requires_categories);
+  }
+  EXPECT_NE(imported.yaml.find("# Label scheme imported from the Open XML SPIF gpms-2008.xml"), std::string::npos);
+}
+
+TEST(SpifImportTest, NeedToShareDecidesAlikeOnTheImportedScheme) {
+  const SpifImport imported = import_spif(kSpifDir + "gpms-2008.xml");
+  ASSERT_TRUE(imported.scheme);
+  TempDir dir("spif-need-to-share");
+  const auto scheme = dir.write("gpms-imported.yaml", imported.yaml);
+  std::string text = read_file(ICEGATE_SOURCE_DIR "/policies/need-to-share.yaml");
+  const std::string line = "scheme: schemes/gpms-2008.yaml";
+  ASSERT_NE(text.find(line), std::string::npos);
+  text.replace(text.find(line), line.size(), "scheme: gpms-imported.yaml");
+  const auto policy_file = dir.write("need-to-share.yaml", text);
+
+  LoadResult shipped = load_policy(ICEGATE_SOURCE_DIR "/policies/need-to-share.yaml");
+  LoadResult imported_policy = load_policy(policy_file);
+  ASSERT_TRUE(shipped.policy);
+  ASSERT_TRUE(imported_policy.policy) << joined(rendered(imported_policy.diagnostics));
+  const PolicyDiff diff = diff_policies(*shipped.policy, *imported_policy.policy);
+  EXPECT_TRUE(diff.equivalent()) << diff.groups.size() << " groups differ";
+  EXPECT_EQ(imported_policy.policy->display_marking(label("SECRET/UK EYES ONLY")), "SECRET UK EYES ONLY");
+}
+
+// ---- prevent-partnership.xml: every tag type, required and excluded ---------
+
+class PartnershipSpif : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    imported_ = new SpifImport(import_spif(kSpifDir + "prevent-partnership.xml"));
+    ASSERT_TRUE(imported_->scheme) << joined(rendered(imported_->diagnostics));
+    dir_ = new TempDir("spif-partnership");
+    dir_->write("partnership.yaml", imported_->yaml);
+    // Three partners holding different categories, and one rule sending everything.
+    const auto file = dir_->write("policy.yaml", R"(policy: partnership
+scheme: partnership.yaml
+vetting:
+  - {name: SC, regular: SECRET, occasional: TOP SECRET}
+  - {name: BPSS, regular: OFFICIAL-SENSITIVE, occasional: SECRET}
+organisations:
+  - {id: ctu, kind: ctu}
+  - {id: council, kind: council}
+  - {id: health, kind: health}
+roles:
+  - {id: officer}
+nodes:
+  - {id: ctu-officer, organisation: ctu, role: officer, vetting: SC,
+     categories: [UK EYES ONLY, REL POLICE, NICOLE, GATEWAY PARTNERS]}
+  - {id: council-officer, organisation: council, role: officer, vetting: BPSS,
+     categories: [UK EYES ONLY, REL COUNCIL, GATEWAY PARTNERS]}
+  - {id: health-officer, organisation: health, role: officer, vetting: BPSS,
+     categories: [REL HEALTH, CONSEQUENCE GROUP]}
+information_categories: [report]
+purposes: [prevent]
+rules:
+  - {id: share-everything, effect: permit}
+)");
+    LoadResult result = load_policy(file);
+    ASSERT_TRUE(result.policy) << joined(rendered(result.diagnostics));
+    policy_ = new std::shared_ptr<const CompiledPolicy>(result.policy);
+  }
+  static void TearDownTestSuite() {
+    delete policy_;
+    delete dir_;
+    delete imported_;
+  }
+
+  // The decision for one portion labelled `text` sent by ctu-officer to `recipient`.
+  static PortionDecision decide(std::string_view recipient, std::string_view text) {
+    const std::vector<Label> labels = {label(text)};
+    return (*policy_)->decide({"ctu-officer", recipient, "report", "prevent", labels, false}).portions.front();
+  }
+
+  static SpifImport* imported_;
+  static TempDir* dir_;
+  static std::shared_ptr<const CompiledPolicy>* policy_;
+};
+SpifImport* PartnershipSpif::imported_ = nullptr;
+TempDir* PartnershipSpif::dir_ = nullptr;
+std::shared_ptr<const CompiledPolicy>* PartnershipSpif::policy_ = nullptr;
+
+TEST_F(PartnershipSpif, ImportsWithOneWarning) {
+  // The releasability tag's "REL TO " prefix goes on each category's marking:
+  // "REL TO POLICE REL TO HEALTH" where the SPIF would join "REL TO POLICE/HEALTH".
+  const std::vector<std::string> lines = rendered(imported_->diagnostics);
+  ASSERT_EQ(lines.size(), 1u) << joined(lines);
+  EXPECT_EQ(lines.front(),
+            kSpifDir +
+                "prevent-partnership.xml:48:7: warning[S103]: the marking qualifiers of tag 'releasable-to' of "
+                "tag set 'Releasable to' are folded into each category's marking: a label with two of its "
+                "categories repeats them instead of joining the categories");
+  const LabelScheme& scheme = *imported_->scheme;
+  EXPECT_EQ(scheme.name, "prevent-partnership-2014");
+  // Ordered by hierarchy, not by position in the file; colour names and #rgb normalised.
+  std::vector<std::string> names;
+  for (const Classification& c : scheme.classifications) names.push_back(c.name);
+  EXPECT_EQ(names, (std::vector<std::string>{"OFFICIAL", "OFFICIAL-SENSITIVE", "SECRET", "TOP SECRET"}));
+  EXPECT_EQ(scheme.classifications[0].colour, "#ffffff");
+  EXPECT_EQ(scheme.classifications[0].text_colour, "#000000");
+  EXPECT_EQ(scheme.classifications[2].colour, "#ffa500");
+  // Tag types: enumerated takes its enumType.
+  std::vector<std::pair<std::string, TagSetType>> sets;
+  for (const TagSet& set : scheme.tag_sets) sets.emplace_back(set.name, set.type);
+  EXPECT_EQ(sets, (std::vector<std::pair<std::string, TagSetType>>{{"caveats", TagSetType::restrictive},
+                                                                   {"releasable-to", TagSetType::permissive},
+                                                                   {"operation-codewords", TagSetType::restrictive},
+                                                                   {"partnership-groups", TagSetType::permissive},
+                                                                   {"descriptors", TagSetType::informative}}));
+}
+
+TEST_F(PartnershipSpif, MarkingsUseThePhrasesAndQualifiers) {
+  const CompiledPolicy& policy = **policy_;
+  EXPECT_EQ(policy.display_marking(label("OFFICIAL-SENSITIVE/REL POLICE/REL HEALTH")),
+            "OFFICIAL-SENSITIVE REL TO POLICE REL TO HEALTH");
+  EXPECT_EQ(policy.display_marking(label("SECRET/NICOLE/UK EYES ONLY")), "SECRET UK EYES ONLY OPERATION NICOLE");
+}
+
+TEST_F(PartnershipSpif, ValidityFollowsExcludedClassesAndRequiredCategories) {
+  const CompiledPolicy& policy = **policy_;
+  EXPECT_FALSE(policy.label_problems(label("OFFICIAL/UK EYES ONLY")).empty());  // excludedClass
+  EXPECT_FALSE(policy.label_problems(label("OFFICIAL-SENSITIVE/NICOLE/UK EYES ONLY")).empty());
+  EXPECT_FALSE(policy.label_problems(label("SECRET/NICOLE")).empty());  // requires UK EYES ONLY
+  EXPECT_TRUE(policy.label_problems(label("SECRET/NICOLE/UK EYES ONLY")).empty());
+  EXPECT_FALSE(policy.label_problems(label("OFFICIAL-SENSITIVE/LOCSEN")).empty());  // requires REL POLICE
+  EXPECT_TRUE(policy.label_problems(label("OFFICIAL-SENSITIVE/LOCSEN/REL POLICE")).empty());
+  EXPECT_FALSE(policy.label_problems(label("SECRET/PERSONAL")).empty());  // only at OFFICIAL-SENSITIVE
+  EXPECT_TRUE(policy.label_problems(label("OFFICIAL-SENSITIVE/PERSONAL")).empty());
+}
+
+TEST_F(PartnershipSpif, AccessFollowsTheTagTypes) {
+  // Permissive: one of the label's releasability groups suffices.
+  EXPECT_TRUE(decide("council-officer", "OFFICIAL-SENSITIVE/REL COUNCIL/REL POLICE").released);
+  const PortionDecision police_only = decide("council-officer", "OFFICIAL-SENSITIVE/REL POLICE");
+  EXPECT_FALSE(police_only.released);
+  EXPECT_EQ(police_only.reason, PortionReason::missing_category);
+  // Enumerated restrictive: the codeword must be held.
+  // (The council officer sees SECRET only occasionally, so ask the clearance check.)
+  auto codeword =
+      check_clearance(**policy_, "BPSS", {"UK EYES ONLY", "REL COUNCIL"}, label("SECRET/NICOLE/UK EYES ONLY"));
+  ASSERT_TRUE(codeword);
+  EXPECT_EQ(codeword->missing_restrictive, std::vector<std::string>{"NICOLE"});
+  EXPECT_FALSE(codeword->cleared());
+  EXPECT_TRUE(
+      check_clearance(**policy_, "SC", {"UK EYES ONLY", "NICOLE"}, label("SECRET/NICOLE/UK EYES ONLY"))->cleared());
+  // Restrictive: health holds no UK EYES ONLY.
+  EXPECT_EQ(decide("health-officer", "OFFICIAL-SENSITIVE/UK EYES ONLY").reason, PortionReason::missing_category);
+  EXPECT_TRUE(decide("council-officer", "OFFICIAL-SENSITIVE/UK EYES ONLY").released);
+  // Enumerated permissive: either group.
+  EXPECT_TRUE(decide("health-officer", "OFFICIAL/CONSEQUENCE GROUP/GATEWAY PARTNERS").released);
+  EXPECT_TRUE(decide("council-officer", "OFFICIAL/CONSEQUENCE GROUP/GATEWAY PARTNERS").released);
+  EXPECT_FALSE(decide("health-officer", "OFFICIAL/GATEWAY PARTNERS").released);
+  // Informative: no effect on access.
+  EXPECT_TRUE(decide("health-officer", "OFFICIAL-SENSITIVE/PERSONAL").released);
+  // Hierarchy: BPSS sees SECRET only occasionally.
+  EXPECT_EQ(decide("council-officer", "SECRET").reason, PortionReason::occasional_unavailable);
+
+  auto check = check_clearance(**policy_, "BPSS", {"REL COUNCIL"}, label("SECRET/REL COUNCIL/REL HEALTH"));
+  ASSERT_TRUE(check);
+  EXPECT_TRUE(check->cleared());
+  EXPECT_EQ(check->level, ClearanceLevel::occasional);
+}
+
+// ---- Problems, located and coded --------------------------------------------
+
+SpifImport import_text(std::string_view text) { return import_spif_text(text, "test.xml"); }
+
+constexpr std::string_view kHead = R"(<?xml version="1.0"?>
+<SPIF xmlns="http://www.xmlspif.org/spif" schemaVersion="2.1">
+  <securityPolicyId name="t" id="1.2.3"/>
+)";
+
+TEST(SpifProblemTest, MalformedXmlIsLocated) {
+  const SpifImport imported = import_text("<SPIF>\n  <securityPolicyId name=\"t\">\n</SPIF>\n");
+  EXPECT_FALSE(imported.scheme);
+  ASSERT_EQ(rendered(imported.diagnostics).size(), 1u);
+  EXPECT_EQ(rendered(imported.diagnostics).front(),
+            "test.xml:3:3: error[S001]: XML is not well-formed: mismatched tag");
+}
+
+TEST(SpifProblemTest, NotASpif) {
+  const SpifImport imported = import_text("<policy xmlns=\"urn:other\"/>");
+  EXPECT_EQ(codes(imported.diagnostics), std::vector<std::string>{"S002"});
+  EXPECT_NE(rendered(imported.diagnostics).front().find("test.xml:1:1: error[S002]"), std::string::npos);
+}
+
+TEST(SpifProblemTest, EveryProblemIsReportedInFileOrder) {
+  const std::string text = std::string(kHead) + R"(  <securityClassifications>
+    <securityClassification name="LOW" lacv="1" hierarchy="0"/>
+    <securityClassification name="LOW" lacv="2" hierarchy="1"/>
+    <securityClassification name="MID" lacv="x" hierarchy="2"/>
+    <securityClassification name="HIGH" lacv="4"/>
+    <securityClassification name="TOP" lacv="1" hierarchy="0" color="chartreuse-ish"/>
+  </securityClassifications>
+  <securityCategoryTagSets>
+    <securityCategoryTagSet name="set" id="1.2.3.1">
+      <securityCategoryTag name="odd" tagType="magic">
+        <tagCategory name="A" lacv="1"/>
+      </securityCategoryTag>
+      <securityCategoryTag name="enum" tagType="enumerated">
+        <tagCategory name="B" lacv="1"/>
+      </securityCategoryTag>
+      <securityCategoryTag name="good" tagType="restrictive">
+        <tagCategory name="C" lacv="1">
+          <excludedClass>NOWHERE</excludedClass>
+          <requiredCategory operation="all">
+            <categoryGroup tagSetRef="missing" tagType="restrictive" lacv="1"/>
+          </requiredCategory>
+        </tagCategory>
+        <tagCategory name="C" lacv="2"/>
+        <tagCategory name="D" lacv="1"/>
+      </securityCategoryTag>
+    </securityCategoryTagSet>
+  </securityCategoryTagSets>
+</SPIF>
+)";
+  const SpifImport imported = import_text(text);
+  EXPECT_FALSE(imported.scheme);
+  EXPECT_TRUE(imported.yaml.empty());
+  const std::vector<std::string> lines = rendered(imported.diagnostics);
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "test.xml:6:5: error[S006]: duplicate classification name 'LOW'",
+                       "test.xml:7:5: error[S004]: classification 'MID' lacv 'x' is not an integer",
+                       "test.xml:8:5: error[S003]: classification 'HIGH' has no hierarchy attribute",
+                       "test.xml:9:5: error[S007]: classification 'TOP' has lacv 1, as 'LOW' does",
+                       "test.xml:9:5: error[S008]: classification 'TOP' has hierarchy 0, as 'LOW' does: a scheme "
+                       "ranks classifications in a strict order",
+                       "test.xml:9:5: warning[S102]: colour 'chartreuse-ish' of classification 'TOP' is not #rgb, "
+                       "#rrggbb or a known colour name; left out",
+                       "test.xml:13:7: error[S004]: tag 'odd' of tag set 'set' has tagType 'magic': use restrictive, "
+                       "permissive, enumerated or informative",
+                       "test.xml:16:7: error[S003]: tag 'enum' of tag set 'set' is enumerated but has no enumType "
+                       "(restrictive or permissive)",
+                       "test.xml:21:11: error[S009]: excludedClass 'NOWHERE' of category 'C' of tag 'good' of tag "
+                       "set 'set' names no securityClassification",
+                       "test.xml:23:13: error[S009]: categoryGroup tagSetRef 'missing' names no "
+                       "securityCategoryTagSet",
+                       "test.xml:26:9: error[S006]: category name 'C' is used twice (also at line 20): a scheme's "
+                       "category names are unique across every tag set",
+                       "test.xml:27:9: error[S007]: category 'D' of tag 'good' of tag set 'set' has lacv 1, as 'C' "
+                       "of the same tag set and tag type does",
+                   }))
+      << joined(lines);
+}
+
+TEST(SpifProblemTest, NoClassifications) {
+  const SpifImport imported = import_text(std::string(kHead) + "  <securityClassifications/>\n</SPIF>\n");
+  EXPECT_EQ(codes(imported.diagnostics), std::vector<std::string>{"S005"});
+}
+
+TEST(SpifProblemTest, WhatASchemeCannotSayIsAWarning) {
+  const std::string text = std::string(kHead) + R"(  <securityClassifications>
+    <securityClassification name="LOW" lacv="1" hierarchy="0" obsolete="true">
+      <requiredCategory operation="all">
+        <categoryGroup tagSetRef="set" tagType="permissive" lacv="1"/>
+      </requiredCategory>
+    </securityClassification>
+    <securityClassification name="HIGH" lacv="2" hierarchy="1">
+      <markingData phrase="HIGH"><code>suppressClassName</code></markingData>
+    </securityClassification>
+  </securityClassifications>
+  <securityCategoryTagSets>
+    <securityCategoryTagSet name="set" id="1.2.3.1">
+      <securityCategoryTag name="rel" tagType="permissive">
+        <tagCategory name="A" lacv="1">
+          <excludedCategory tagSetRef="set" tagType="permissive" lacv="2"/>
+        </tagCategory>
+        <tagCategory name="B" lacv="2">
+          <requiredCategory operation="oneOrMore">
+            <categoryGroup tagSetRef="set" tagType="permissive" lacv="1"/>
+            <categoryGroup tagSetRef="set" tagType="permissive" lacv="3"/>
+          </requiredCategory>
+        </tagCategory>
+        <tagCategory name="C" lacv="3"/>
+        <markingQualifier>
+          <qualifier markingQualifier="REL " qualifierCode="prefix"/>
+          <qualifier markingQualifier="/" qualifierCode="separator"/>
+        </markingQualifier>
+      </securityCategoryTag>
+    </securityCategoryTagSet>
+  </securityCategoryTagSets>
+  <markingQualifier>
+    <qualifier markingQualifier="[" qualifierCode="prefix"/>
+  </markingQualifier>
+</SPIF>
+)";
+  const SpifImport imported = import_text(text);
+  ASSERT_TRUE(imported.scheme) << joined(rendered(imported.diagnostics));
+  EXPECT_EQ(codes(imported.diagnostics),
+            (std::vector<std::string>{"S104", "S101", "S101", "S103", "S101", "S101", "S103"}))
+      << joined(rendered(imported.diagnostics));
+  EXPECT_FALSE(imported.diagnostics.has_errors());
+  // The category markings take the tag's prefix; B's oneOrMore of two is left out.
+  const LabelScheme& scheme = *imported.scheme;
+  EXPECT_EQ(scheme.categories[0].marking, "REL A");
+  EXPECT_TRUE(scheme.categories[1].requires_categories.empty());
+}
+
+TEST(SpifProblemTest, AnUnreadableFile) {
+  const SpifImport imported = import_spif(kSpifDir + "no-such-file.xml");
+  EXPECT_EQ(codes(imported.diagnostics), std::vector<std::string>{"S010"});
+}
+
+TEST(SpifProblemTest, ASchemeTheValidatorRejectsIsNotWritten) {
+  // A category that requires itself is legal XML and SPIF, but not a scheme.
+  const std::string text = std::string(kHead) + R"(  <securityClassifications>
+    <securityClassification name="LOW" lacv="1" hierarchy="0"/>
+  </securityClassifications>
+  <securityCategoryTagSets>
+    <securityCategoryTagSet name="set" id="1.2.3.1">
+      <securityCategoryTag name="caveats" tagType="restrictive">
+        <tagCategory name="A" lacv="1">
+          <requiredCategory operation="all">
+            <categoryGroup tagSetRef="set" tagType="restrictive" lacv="1"/>
+          </requiredCategory>
+        </tagCategory>
+      </securityCategoryTag>
+    </securityCategoryTagSet>
+  </securityCategoryTagSets>
+</SPIF>
+)";
+  const SpifImport imported = import_text(text);
+  EXPECT_FALSE(imported.scheme);
+  EXPECT_EQ(codes(imported.diagnostics), std::vector<std::string>{"S020"});
+  EXPECT_NE(rendered(imported.diagnostics).front().find("P027"), std::string::npos);
+}
+
+// ---- Scheme files and clearance ---------------------------------------------
+
+TEST(SchemeYamlTest, RoundTripsThroughTheValidator) {
+  auto shipped = load_scheme(ICEGATE_SOURCE_DIR "/policies/schemes/gsc-2014.yaml");
+  ASSERT_TRUE(shipped.policy) << joined(rendered(shipped.diagnostics));
+  const LabelScheme& scheme = shipped.policy->source().scheme;
+  const std::string yaml = scheme_to_yaml(scheme, "a header\n\nsecond line");
+  EXPECT_EQ(yaml.rfind("# a header\n#\n# second line\nscheme: \"gsc-2014\"\n", 0), 0u) << yaml;
+  ParseResult parsed = parse_policy_file(yaml, "round-trip.yaml");
+  ASSERT_TRUE(parsed.root);
+  SchemeValidationResult validated = validate_scheme(*parsed.root);
+  ASSERT_TRUE(validated.scheme) << joined(rendered(validated.diagnostics));
+  EXPECT_EQ(validated.scheme->classifications.size(), scheme.classifications.size());
+  EXPECT_EQ(validated.scheme->categories.size(), scheme.categories.size());
+  EXPECT_EQ(validated.scheme->categories[1].excluded_at, scheme.categories[1].excluded_at);
+}
+
+TEST(SchemeLoadTest, ASchemeAloneAnswersLabelQuestions) {
+  auto scheme = load_scheme(ICEGATE_SOURCE_DIR "/policies/schemes/gsc-2014.yaml");
+  ASSERT_TRUE(scheme.policy);
+  EXPECT_EQ(scheme.policy->display_marking(label("OFFICIAL-SENSITIVE/PERSONAL")), "OFFICIAL-SENSITIVE PERSONAL");
+  EXPECT_FALSE(scheme.policy->label_problems(label("OFFICIAL/PERSONAL")).empty());
+  auto missing = load_scheme(ICEGATE_SOURCE_DIR "/policies/schemes/nothing.yaml");
+  EXPECT_FALSE(missing.policy);
+  EXPECT_EQ(codes(missing.diagnostics), std::vector<std::string>{"P007"});
+}
+
+TEST(ClearanceTest, VettingCeilingsAndCategories) {
+  LoadResult result = load_policy(ICEGATE_SOURCE_DIR "/policies/need-to-share.yaml");
+  ASSERT_TRUE(result.policy);
+  const CompiledPolicy& policy = *result.policy;
+  auto occasional = check_clearance(policy, "BPSS", {"UK EYES ONLY"}, label("SECRET/UK EYES ONLY"));
+  ASSERT_TRUE(occasional);
+  EXPECT_EQ(occasional->level, ClearanceLevel::occasional);
+  EXPECT_TRUE(occasional->cleared());
+  EXPECT_EQ(occasional->regular_ceiling, "RESTRICTED");
+  EXPECT_EQ(occasional->occasional_ceiling, "SECRET");
+  auto above = check_clearance(policy, "BPSS", {"UK EYES ONLY"}, label("TOP SECRET"));
+  EXPECT_EQ(above->level, ClearanceLevel::above_clearance);
+  EXPECT_FALSE(above->cleared());
+  auto missing = check_clearance(policy, "BPSS", {}, label("RESTRICTED/UK EYES ONLY"));
+  EXPECT_EQ(missing->level, ClearanceLevel::regular);
+  EXPECT_EQ(missing->missing_restrictive, std::vector<std::string>{"UK EYES ONLY"});
+  EXPECT_FALSE(missing->cleared());
+  auto invalid = check_clearance(policy, "SC", {}, label("PROTECT/UK EYES ONLY"));
+  EXPECT_FALSE(invalid->valid());
+  EXPECT_FALSE(invalid->cleared());
+  EXPECT_FALSE(check_clearance(policy, "nobody", {}, label("SECRET")));
+}
+
+}  // namespace
+}  // namespace icegate::policy

@@ -1,0 +1,345 @@
+// `icegate policy diff | matrix | import-spif` and `icegate label mark |
+// check` through their run_* functions on the shipped policies, schemes and
+// SPIFs, asserting output and exit codes; and the CLI11 declarations through
+// a real parse.
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/temporary_directory.hpp"
+#include "tools/icegate/cmd_label.hpp"
+#include "tools/icegate/cmd_policy_analysis.hpp"
+#include "tools/icegate/commands.hpp"
+
+namespace icegate::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using icegate::testing::TemporaryDirectory;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+const fs::path kPolicies = fs::path(ICEGATE_SOURCE_DIR) / "policies";
+const fs::path kNeedToKnow = kPolicies / "need-to-know.yaml";
+const fs::path kNeedToShare = kPolicies / "need-to-share.yaml";
+
+std::string read(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+void write(const fs::path& file, const std::string& text) {
+  std::ofstream out(file, std::ios::binary);
+  out << text;
+}
+
+class CliPolicyAnalysisTest : public ::testing::Test {
+ protected:
+  CliPolicyAnalysisTest() {
+    // A policy with an error: an undefined organisation.
+    write(dir_ / "broken.yaml", "policy: broken\nscheme: " + (kPolicies / "schemes/gpms-2008.yaml").string() +
+                                    "\nnodes:\n  - {id: a, organisation: nowhere, role: r, vetting: v}\n");
+  }
+
+  std::ostringstream out_, err_;
+  TemporaryDirectory dir_;
+};
+
+// ---- policy diff --------------------------------------------------------------
+
+TEST_F(CliPolicyAnalysisTest, DiffFindsThePreBriefing) {
+  PolicyDiffParams params{kNeedToKnow, kNeedToShare};
+  EXPECT_EQ(run_policy_diff(params, out_, err_), exit_denied) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("FLOWS OPENED"));
+  EXPECT_THAT(out_.str(), HasSubstr("FLOWS CLOSED"));
+  EXPECT_THAT(out_.str(),
+              HasSubstr("  bcu/bcu-commander -> council/chief-executive: operational-prebriefing, "
+                        "consequence-management\n"
+                        "    withheld -> released; NOT PROTECTIVELY MARKED to RESTRICTED (4 labels); 1 node "
+                        "pair\n"
+                        "    rules: no-ct-material-outside-policing -> prebriefing-to-strategic-leads\n"
+                        "    e.g. bcu-commander -> council-chief-exec, operational-prebriefing for "
+                        "consequence-management, label RESTRICTED/UK EYES ONLY\n"));
+  EXPECT_TRUE(err_.str().empty()) << err_.str();
+}
+
+TEST_F(CliPolicyAnalysisTest, DiffAsJsonWithALimit) {
+  PolicyDiffParams params{kNeedToKnow, kNeedToShare, true, 2};
+  EXPECT_EQ(run_policy_diff(params, out_, err_), exit_denied);
+  EXPECT_THAT(out_.str(), StartsWith("{\"old\":"));
+  EXPECT_THAT(out_.str(), HasSubstr("\"equivalent\":false"));
+  EXPECT_THAT(out_.str(), HasSubstr("\"kind\":\"opened\""));
+  EXPECT_EQ(out_.str().back(), '\n');
+}
+
+TEST_F(CliPolicyAnalysisTest, DiffOfAPolicyWithItselfIsEquivalent) {
+  PolicyDiffParams params{kNeedToShare, kNeedToShare};
+  EXPECT_EQ(run_policy_diff(params, out_, err_), exit_ok);
+  EXPECT_THAT(out_.str(), HasSubstr("equivalent: no decision differs"));
+}
+
+TEST_F(CliPolicyAnalysisTest, DiffErrors) {
+  EXPECT_EQ(run_policy_diff({kNeedToShare, dir_ / "missing.yaml"}, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("cannot read policy file"));
+  EXPECT_EQ(run_policy_diff({dir_ / "broken.yaml", kNeedToShare}, out_, err_), exit_invalid_policy);
+  EXPECT_THAT(err_.str(), HasSubstr("broken.yaml:4:"));
+  EXPECT_THAT(err_.str(), HasSubstr("error[P011]: "));
+  EXPECT_EQ(run_policy_diff({}, out_, err_), exit_error);
+  EXPECT_TRUE(out_.str().empty());
+}
+
+// ---- policy matrix -------------------------------------------------------------
+
+TEST_F(CliPolicyAnalysisTest, MatrixAsCsv) {
+  PolicyMatrixParams params;
+  params.file = kNeedToShare;
+  params.categories = {"operational-prebriefing"};
+  EXPECT_EQ(run_policy_matrix(params, out_, err_), exit_ok) << err_.str();
+  std::istringstream lines(out_.str());
+  std::string header;
+  std::getline(lines, header);
+  EXPECT_THAT(header,
+              StartsWith("organisation,kind,role,level,nodes,operational-prebriefing:NOT PROTECTIVELY MARKED,"));
+  EXPECT_THAT(out_.str(), HasSubstr("birmingham-cc,council,chief-executive,strategic,council-chief-exec,RELEASE,"
+                                    "RELEASE,RELEASE,RELEASE,OCCASIONAL,OCCASIONAL,OCCASIONAL,OCCASIONAL,REDACTED,"
+                                    "REDACTED\r\n"));
+}
+
+TEST_F(CliPolicyAnalysisTest, MatrixAsHtmlToAFile) {
+  PolicyMatrixParams params;
+  params.file = kNeedToShare;
+  params.format = "html";
+  params.from = "ctu-analyst";
+  params.output = dir_ / "matrix.html";
+  EXPECT_EQ(run_policy_matrix(params, out_, err_), exit_ok) << err_.str();
+  EXPECT_TRUE(out_.str().empty());
+  const std::string html = read(params.output);
+  EXPECT_THAT(html, StartsWith("<!DOCTYPE html>"));
+  EXPECT_THAT(html, HasSubstr("from ctu-analyst"));
+  EXPECT_THAT(html, Not(HasSubstr("http")));
+}
+
+TEST_F(CliPolicyAnalysisTest, MatrixErrors) {
+  PolicyMatrixParams params;
+  params.file = kNeedToShare;
+  params.format = "pdf";
+  EXPECT_EQ(run_policy_matrix(params, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("--format \"pdf\": use csv or html"));
+  params.format = "csv";
+  params.from = "nobody";
+  EXPECT_EQ(run_policy_matrix(params, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("'nobody' is not a node of policy need-to-share"));
+  params.file = dir_ / "broken.yaml";
+  EXPECT_EQ(run_policy_matrix(params, out_, err_), exit_invalid_policy);
+  EXPECT_TRUE(out_.str().empty());
+}
+
+// ---- policy import-spif --------------------------------------------------------
+
+TEST_F(CliPolicyAnalysisTest, ImportSpifToStdout) {
+  PolicyImportSpifParams params{kPolicies / "spif/gpms-2008.xml"};
+  EXPECT_EQ(run_policy_import_spif(params, out_, err_), exit_ok) << err_.str();
+  EXPECT_THAT(out_.str(), StartsWith("# Label scheme imported from the Open XML SPIF gpms-2008.xml"));
+  EXPECT_THAT(out_.str(), HasSubstr("scheme: \"gpms-2008\"\n"));
+  EXPECT_THAT(out_.str(),
+              HasSubstr("      - name: \"UK EYES ONLY\"\n        excluded_at: [\"NOT PROTECTIVELY MARKED\", "
+                        "\"PROTECT\"]\n"));
+  EXPECT_TRUE(err_.str().empty()) << err_.str();
+}
+
+TEST_F(CliPolicyAnalysisTest, ImportSpifToAFileThenMarkLabelsWithIt) {
+  PolicyImportSpifParams params{kPolicies / "spif/prevent-partnership.xml", dir_ / "partnership.yaml"};
+  EXPECT_EQ(run_policy_import_spif(params, out_, err_), exit_ok) << err_.str();
+  EXPECT_THAT(err_.str(), HasSubstr("warning[S103]"));
+  EXPECT_THAT(err_.str(), HasSubstr("wrote scheme 'prevent-partnership-2014' (4 classifications, 5 tag sets, 9 "
+                                    "categories) to "));
+  std::ostringstream out, err;
+  LabelMarkParams mark{{}, dir_ / "partnership.yaml", "OFFICIAL-SENSITIVE/REL POLICE/LOCSEN"};
+  EXPECT_EQ(run_label_mark(mark, out, err), exit_ok) << err.str();
+  EXPECT_EQ(out.str(), "OFFICIAL-SENSITIVE REL TO POLICE LOCSEN\n");
+  mark.label = "OFFICIAL-SENSITIVE/LOCSEN";  // LOCSEN requires REL POLICE
+  EXPECT_EQ(run_label_mark(mark, out, err), exit_invalid_policy);
+  EXPECT_THAT(err.str(), HasSubstr("category 'LOCSEN' requires 'REL POLICE', which is absent"));
+}
+
+TEST_F(CliPolicyAnalysisTest, ImportSpifAsJson) {
+  PolicyImportSpifParams params{kPolicies / "spif/gpms-2008.xml", {}, true};
+  EXPECT_EQ(run_policy_import_spif(params, out_, err_), exit_ok);
+  EXPECT_THAT(out_.str(), StartsWith("{\"file\":"));
+  EXPECT_THAT(out_.str(), HasSubstr("\"imported\":true,\"errors\":0,\"warnings\":0,\"diagnostics\":[]"));
+  EXPECT_THAT(out_.str(),
+              HasSubstr("{\"name\":\"caveats\",\"type\":\"restrictive\",\"categories\":[\"UK EYES ONLY\"]}"));
+}
+
+TEST_F(CliPolicyAnalysisTest, ImportSpifErrors) {
+  write(dir_ / "bad.xml",
+        "<SPIF xmlns=\"http://www.xmlspif.org/spif\">\n  <securityPolicyId name=\"x\" id=\"1.2\"/>\n"
+        "  <securityClassifications>\n    <securityClassification name=\"A\" lacv=\"one\" hierarchy=\"0\"/>\n"
+        "  </securityClassifications>\n</SPIF>\n");
+  PolicyImportSpifParams params{dir_ / "bad.xml", dir_ / "bad.yaml"};
+  EXPECT_EQ(run_policy_import_spif(params, out_, err_), exit_invalid_policy);
+  EXPECT_THAT(err_.str(), HasSubstr("bad.xml:4:5: error[S004]: classification 'A' lacv 'one' is not an integer"));
+  EXPECT_FALSE(fs::exists(dir_ / "bad.yaml"));
+  params.json = true;
+  EXPECT_EQ(run_policy_import_spif(params, out_, err_), exit_invalid_policy);
+  EXPECT_THAT(out_.str(), HasSubstr("\"imported\":false,\"errors\":1"));
+  EXPECT_THAT(out_.str(), HasSubstr("\"code\":\"S004\",\"file\":"));
+  EXPECT_EQ(run_policy_import_spif({dir_ / "none.xml"}, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("error[S010]"));
+}
+
+// ---- label mark and check ------------------------------------------------------
+
+TEST_F(CliPolicyAnalysisTest, LabelMark) {
+  LabelMarkParams params{kNeedToShare, {}, "SECRET/UK EYES ONLY"};
+  EXPECT_EQ(run_label_mark(params, out_, err_), exit_ok);
+  EXPECT_EQ(out_.str(), "SECRET UK EYES ONLY\n");
+  std::ostringstream json, err;
+  params.json = true;
+  params.label = "PROTECT/UK EYES ONLY";
+  EXPECT_EQ(run_label_mark(params, json, err), exit_invalid_policy);
+  EXPECT_EQ(json.str(),
+            "{\"label\":\"PROTECT/UK EYES ONLY\",\"marking\":\"PROTECT UK EYES ONLY\",\"valid\":false,\"problems\":"
+            "[\"category 'UK EYES ONLY' is not allowed at PROTECT\"]}\n");
+}
+
+TEST_F(CliPolicyAnalysisTest, LabelMarkWithAScheme) {
+  LabelMarkParams params{{}, kPolicies / "schemes/gsc-2014.yaml", "OFFICIAL-SENSITIVE/PERSONAL"};
+  EXPECT_EQ(run_label_mark(params, out_, err_), exit_ok) << err_.str();
+  EXPECT_EQ(out_.str(), "OFFICIAL-SENSITIVE PERSONAL\n");
+  params.label = "OFFICIAL/PERSONAL";
+  EXPECT_EQ(run_label_mark(params, out_, err_), exit_invalid_policy);
+  EXPECT_THAT(err_.str(), HasSubstr("category 'PERSONAL' is not allowed at OFFICIAL"));
+}
+
+TEST_F(CliPolicyAnalysisTest, LabelMarkErrors) {
+  EXPECT_EQ(run_label_mark({kNeedToShare, kPolicies / "schemes/gsc-2014.yaml", "SECRET"}, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("give exactly one of --policy and --scheme"));
+  EXPECT_EQ(run_label_mark({kNeedToShare, {}, "SECRET//UK EYES ONLY"}, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("is not a label"));
+  EXPECT_EQ(run_label_mark({dir_ / "broken.yaml", {}, "SECRET"}, out_, err_), exit_invalid_policy);
+  EXPECT_TRUE(out_.str().empty());
+}
+
+TEST_F(CliPolicyAnalysisTest, LabelCheckANodeClearedOccasionally) {
+  LabelCheckParams params;
+  params.policy = kNeedToShare;
+  params.node = "council-chief-exec";
+  params.label = "SECRET/UK EYES ONLY";
+  EXPECT_EQ(run_label_check(params, out_, err_), exit_ok) << err_.str();
+  EXPECT_EQ(out_.str(),
+            "label:      SECRET/UK EYES ONLY\n"
+            "marking:    SECRET UK EYES ONLY\n"
+            "valid:      yes, under scheme gpms-2008\n"
+            "holder:     council-chief-exec, vetting BPSS (regular RESTRICTED, occasional SECRET), holds UK EYES ONLY\n"
+            "clearance:  occasional: SECRET is above BPSS's regular ceiling RESTRICTED and within its occasional "
+            "ceiling SECRET: seen occasionally, under the occasional allowance\n"
+            "categories: every restrictive category held, and one of each permissive set's\n"
+            "decision:   CLEARED OCCASIONALLY\n");
+}
+
+TEST_F(CliPolicyAnalysisTest, LabelCheckNotCleared) {
+  LabelCheckParams params;
+  params.policy = kNeedToShare;
+  params.node = "street-warden";
+  params.label = "RESTRICTED/UK EYES ONLY";
+  EXPECT_EQ(run_label_check(params, out_, err_), exit_denied);
+  EXPECT_THAT(out_.str(), HasSubstr("categories: missing restrictive category UK EYES ONLY\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("decision:   NOT CLEARED\n"));
+
+  std::ostringstream out, err;
+  params.node.clear();
+  params.clearance = "BPSS";
+  params.categories = "UK EYES ONLY";
+  params.label = "TOP SECRET/UK EYES ONLY";
+  params.json = true;
+  EXPECT_EQ(run_label_check(params, out, err), exit_denied) << err.str();
+  EXPECT_EQ(out.str(),
+            "{\"label\":\"TOP SECRET/UK EYES ONLY\",\"marking\":\"TOP SECRET UK EYES ONLY\",\"valid\":true,"
+            "\"problems\":[],\"holder\":{\"node\":null,\"vetting\":\"BPSS\",\"regular\":\"RESTRICTED\","
+            "\"occasional\":\"SECRET\",\"categories\":[\"UK EYES ONLY\"]},\"clearance\":\"above clearance\","
+            "\"missing_restrictive\":[],\"missing_permissive\":[],\"decision\":\"NOT CLEARED\"}\n");
+}
+
+TEST_F(CliPolicyAnalysisTest, LabelCheckValidityAlone) {
+  LabelCheckParams params;
+  params.scheme = kPolicies / "schemes/gpms-2008.yaml";
+  params.label = "CONFIDENTIAL/UK EYES ONLY/PERSONAL";
+  EXPECT_EQ(run_label_check(params, out_, err_), exit_ok) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("decision:   VALID\n"));
+  std::ostringstream out, err;
+  params.label = "PROTECT/UK EYES ONLY";
+  EXPECT_EQ(run_label_check(params, out, err), exit_invalid_policy);
+  EXPECT_THAT(out.str(), HasSubstr("valid:      no: category 'UK EYES ONLY' is not allowed at PROTECT\n"));
+  EXPECT_THAT(out.str(), HasSubstr("decision:   INVALID LABEL\n"));
+}
+
+TEST_F(CliPolicyAnalysisTest, LabelCheckErrors) {
+  LabelCheckParams params;
+  params.scheme = kPolicies / "schemes/gpms-2008.yaml";
+  params.node = "street-warden";
+  params.label = "SECRET";
+  EXPECT_EQ(run_label_check(params, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("a clearance check needs --policy"));
+  params = {};
+  params.policy = kNeedToShare;
+  params.label = "SECRET";
+  params.node = "nobody";
+  EXPECT_EQ(run_label_check(params, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("'nobody' is not a node of policy need-to-share"));
+  params.node.clear();
+  params.clearance = "TS-ish";
+  params.categories = "UK EYES ONLY, MARTIAN";
+  EXPECT_EQ(run_label_check(params, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("--categories: 'MARTIAN' is not a category of scheme gpms-2008"));
+  EXPECT_THAT(err_.str(), HasSubstr("--clearance: 'TS-ish' is not a vetting level of policy need-to-share (it has "
+                                    "none, BPSS, CTC, SC, DV)"));
+  params.clearance.clear();
+  params.node = "street-warden";
+  EXPECT_EQ(run_label_check(params, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("--categories goes with --clearance"));
+  EXPECT_TRUE(out_.str().empty());
+}
+
+// ---- The declarations ----------------------------------------------------------
+
+int parse(std::vector<std::string> arguments) {
+  CLI::App app;
+  int exit_code = -1;
+  CLI::App* policy = app.add_subcommand("policy");
+  add_policy_analysis_commands(*policy, exit_code);
+  add_label_command(app, exit_code);
+  std::reverse(arguments.begin(), arguments.end());  // CLI11 takes them reversed
+  app.parse(arguments);
+  return exit_code;
+}
+
+TEST(CliPolicyAnalysisParseTest, TheCommandLineReachesTheRunFunctions) {
+  TemporaryDirectory dir;
+  EXPECT_EQ(parse({"policy", "diff", kNeedToShare.string(), kNeedToShare.string(), "--json"}), exit_ok);
+  EXPECT_EQ(parse({"policy", "diff", kNeedToKnow.string(), kNeedToShare.string(), "--limit", "1"}), exit_denied);
+  EXPECT_EQ(parse({"policy", "matrix", kNeedToShare.string(), "--format", "html", "--category", "feedback", "--purpose",
+                   "prevent", "--by-node", "-o", (dir / "m.html").string()}),
+            exit_ok);
+  EXPECT_TRUE(fs::exists(dir / "m.html"));
+  EXPECT_EQ(
+      parse({"policy", "import-spif", (kPolicies / "spif/gpms-2008.xml").string(), "-o", (dir / "s.yaml").string()}),
+      exit_ok);
+  EXPECT_EQ(parse({"label", "mark", "--scheme", (dir / "s.yaml").string(), "SECRET/UK EYES ONLY"}), exit_ok);
+  EXPECT_EQ(parse({"label", "check", "--policy", kNeedToShare.string(), "--clearance", "none", "SECRET"}), exit_denied);
+  EXPECT_THROW(parse({"policy", "diff", kNeedToShare.string()}), CLI::RequiredError);
+  EXPECT_THROW(parse({"label"}), CLI::RequiredError);
+}
+
+}  // namespace
+}  // namespace icegate::cli

@@ -1,0 +1,385 @@
+// `icegate policy check | test | explain | fmt` through their run_* functions,
+// on the shipped policies and on small broken files written here, asserting
+// output and exit codes.
+#include <fstream>
+#include <sstream>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/gateway/policy/policy_test_support.hpp"
+#include "tools/icegate/cmd_policy.hpp"
+#include "tools/icegate/commands.hpp"
+
+namespace icegate::cli {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+using policy::testing::TempDir;
+
+const std::filesystem::path kPolicies = ICEGATE_SOURCE_DIR "/policies";
+
+std::string read_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::size_t count(const std::string& text, std::string_view needle) {
+  std::size_t found = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos; at = text.find(needle, at + 1)) ++found;
+  return found;
+}
+
+// A small valid policy with one warning (a vetting level nobody holds), and a
+// test file for it with one passing and one failing case.
+constexpr std::string_view kSmallPolicy = R"(policy: small
+scheme:
+  scheme: s
+  classifications: [{name: LOW}, {name: HIGH}]
+vetting: [{name: low, regular: LOW}, {name: high, regular: HIGH}, {name: spare, regular: HIGH}]
+organisations: [{id: o, kind: k}]
+roles: [{id: r}]
+nodes:
+  - {id: a, organisation: o, role: r, vetting: high}
+  - {id: b, organisation: o, role: r, vetting: low}
+information_categories: [info]
+purposes: [p]
+rules:
+  - {id: a-to-b, effect: permit, from: {nodes: [a]}, to: {nodes: [b]}}
+  - {id: b-to-a, effect: permit, from: {nodes: [b]}, to: {nodes: [a]}}
+)";
+
+constexpr std::string_view kSmallTests = R"(policy: small.yaml
+tests:
+  - name: a tells b
+    request: {from: a, to: b, category: info, purpose: p, portions: [LOW]}
+    expect: {decision: RELEASE, rules: [a-to-b]}
+  - name: a tells b something too high
+    request: {from: a, to: b, category: info, purpose: p, portions: [HIGH]}
+    expect: {decision: RELEASE}
+)";
+
+// ---- check ----------------------------------------------------------------------------------
+
+TEST(CliPolicyCheck, AShippedPolicyIsValid) {
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_check({kPolicies / "need-to-share.yaml"}, out, err), exit_ok) << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("need-to-share.yaml: valid, no warnings\n"));
+}
+
+TEST(CliPolicyCheck, WarningsPassUnlessStrict) {
+  TempDir dir("cli-check-warn");
+  const auto file = dir.write("small.yaml", kSmallPolicy);
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_check({file}, out, err), exit_ok);
+  EXPECT_THAT(out.str(), HasSubstr("small.yaml:5:67: warning[W006]: vetting level 'spare' is held by no node\n"));
+  EXPECT_THAT(out.str(), HasSubstr("small.yaml: valid, 1 warning\n"));
+
+  std::ostringstream strict_out, strict_err;
+  EXPECT_EQ(run_policy_check({file, true}, strict_out, strict_err), exit_invalid_policy);
+  EXPECT_THAT(strict_out.str(), HasSubstr("(--strict: failing)"));
+}
+
+TEST(CliPolicyCheck, EveryErrorIsListedInOrderAndExitIs3) {
+  TempDir dir("cli-check-errors");
+  const auto file = dir.write("broken.yaml", R"(policy: broken
+scheme: {scheme: s, classifications: [{name: LOW}]}
+nodes:
+  - {id: n, organisation: nowhere, role: nobody, vetting: none}
+)");
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_check({file}, out, err), exit_invalid_policy);
+  const std::string text = out.str();
+  const std::size_t organisation = text.find("error[P011]: undefined organisation 'nowhere'");
+  const std::size_t role = text.find("error[P011]: undefined role 'nobody'");
+  const std::size_t vetting = text.find("error[P011]: undefined vetting level 'none'");
+  ASSERT_NE(organisation, std::string::npos) << text;
+  ASSERT_NE(role, std::string::npos) << text;
+  ASSERT_NE(vetting, std::string::npos) << text;
+  EXPECT_LT(organisation, role);
+  EXPECT_LT(role, vetting);
+  EXPECT_THAT(text, HasSubstr("broken.yaml: invalid policy: 3 errors, 0 warnings\n"));
+}
+
+TEST(CliPolicyCheck, JsonAndAMissingFile) {
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_check({kPolicies / "need-to-know.yaml", false, true}, out, err), exit_ok);
+  EXPECT_THAT(out.str(), HasSubstr(R"("valid":true,"errors":0,"warnings":1)"));
+  EXPECT_THAT(out.str(), HasSubstr(R"("code":"W005")"));
+
+  std::ostringstream missing_out, missing_err;
+  EXPECT_EQ(run_policy_check({kPolicies / "missing.yaml"}, missing_out, missing_err), exit_error);
+  EXPECT_THAT(missing_err.str(), HasSubstr("cannot read policy file"));
+}
+
+// ---- test ------------------------------------------------------------------------------------
+
+TEST(CliPolicyTest, TheShippedTestsPassWithFullCoverage) {
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_test({{kPolicies / "tests"}}, out, err), exit_ok) << err.str() << out.str();
+  const std::string text = out.str();
+  EXPECT_THAT(text, HasSubstr("  PASS  the council Prevent coordinator gets the problem profile\n"));
+  EXPECT_THAT(text, ::testing::ContainsRegex("coverage of [^ ]*need-to-share.yaml: 17 of 17 rules exercised "
+                                             "\\(100.0%\\)"));
+  EXPECT_THAT(text, Not(HasSubstr("FAIL")));
+  EXPECT_THAT(text, Not(HasSubstr("NOT EXERCISED")));
+  EXPECT_THAT(text, ::testing::ContainsRegex("\n[0-9]+ passed, 0 failed\n$"));
+}
+
+TEST(CliPolicyTest, AFailingCaseShowsExpectedAgainstActualAndUncoveredRules) {
+  TempDir dir("cli-test-fail");
+  dir.write("small.yaml", kSmallPolicy);
+  const auto tests = dir.write("small.test.yaml", kSmallTests);
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_test({{tests}}, out, err), exit_denied) << err.str();
+  const std::string text = out.str();
+  EXPECT_THAT(text, HasSubstr("  PASS  a tells b\n"));
+  EXPECT_THAT(text, HasSubstr("  FAIL  a tells b something too high\n"));
+  EXPECT_THAT(text, HasSubstr("small.test.yaml:6:5\n"));
+  EXPECT_THAT(text, HasSubstr("        decision: expected RELEASE, got DENY\n"));
+  EXPECT_THAT(text, HasSubstr("(the policy decided DENY: HIGH is above low's ceiling LOW)"));
+  EXPECT_THAT(text, HasSubstr("coverage of " + (dir.path() / "small.yaml").string() +
+                              ": 1 of 2 rules exercised (50.0%)\n"));
+  EXPECT_THAT(text, ::testing::ContainsRegex("      0  b-to-a +[^ ]*small.yaml:15:5  NOT EXERCISED\n"));
+  EXPECT_THAT(text, HasSubstr("\n1 passed, 1 failed\n"));
+}
+
+TEST(CliPolicyTest, RunSelectsCasesByRegex) {
+  TempDir dir("cli-test-run");
+  dir.write("small.yaml", kSmallPolicy);
+  const auto tests = dir.write("small.test.yaml", kSmallTests);
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_test({{tests}, "b$"}, out, err), exit_ok) << out.str();
+  EXPECT_EQ(count(out.str(), "PASS"), 1u);
+  EXPECT_THAT(out.str(), HasSubstr("\n1 passed, 0 failed\n"));
+
+  std::ostringstream none_out, none_err;
+  EXPECT_EQ(run_policy_test({{tests}, "^nothing"}, none_out, none_err), exit_error);
+  EXPECT_THAT(none_err.str(), HasSubstr("matches no test case"));
+
+  std::ostringstream bad_out, bad_err;
+  EXPECT_EQ(run_policy_test({{tests}, "(unclosed"}, bad_out, bad_err), exit_error);
+  EXPECT_THAT(bad_err.str(), HasSubstr("is not a regular expression"));
+}
+
+TEST(CliPolicyTest, AGivenPolicyOverridesTheTestFiles) {
+  // need-to-share's cases against need-to-know: the compared policies differ.
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_test({{kPolicies / "need-to-know.yaml", kPolicies / "tests" / "need-to-share.test.yaml"}}, out,
+                            err),
+            exit_denied);
+  EXPECT_THAT(out.str(), HasSubstr("(policy " + (kPolicies / "need-to-know.yaml").string() + ")"));
+  EXPECT_THAT(out.str(), HasSubstr("  FAIL  the council Prevent coordinator gets the problem profile\n"));
+  EXPECT_THAT(out.str(), HasSubstr("decision: expected HOLD, got DENY"));
+}
+
+TEST(CliPolicyTest, ATestFileWithoutPolicyNeedsOneGiven) {
+  TempDir dir("cli-test-nopolicy");
+  const auto policy = dir.write("small.yaml", kSmallPolicy);
+  std::string text(kSmallTests);
+  text.erase(0, text.find('\n') + 1);  // drop `policy:`
+  const auto tests = dir.write("anonymous.test.yaml", text);
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_test({{policy, tests}, "b$"}, out, err), exit_ok) << out.str();
+  std::ostringstream without_out, without_err;
+  EXPECT_EQ(run_policy_test({{tests}}, without_out, without_err), exit_error);
+  EXPECT_THAT(without_out.str(), HasSubstr("error[T004]: the test file is missing required key 'policy'"));
+}
+
+TEST(CliPolicyTest, BadTestFilesAndInvalidPolicies) {
+  TempDir dir("cli-test-bad");
+  dir.write("small.yaml", kSmallPolicy);
+  const auto bad = dir.write("bad.test.yaml", "policy: small.yaml\ntests:\n  - name: x\n    requst: {}\n");
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_test({{bad}}, out, err), exit_error);
+  EXPECT_THAT(out.str(), HasSubstr("bad.test.yaml:4:5: error[T002]: unknown key 'requst' in test; did you mean "
+                                   "'request'?"));
+
+  dir.write("invalid.yaml", "policy: invalid\n");
+  const auto against_invalid = dir.write("invalid.test.yaml", std::string("policy: invalid.yaml\n") +
+                                                                  std::string(kSmallTests).substr(kSmallTests.find("tests:")));
+  std::ostringstream invalid_out, invalid_err;
+  EXPECT_EQ(run_policy_test({{against_invalid}}, invalid_out, invalid_err), exit_invalid_policy);
+  EXPECT_THAT(invalid_out.str(), HasSubstr("error[P004]: the policy is missing required key 'scheme'"));
+
+  std::ostringstream missing_out, missing_err;
+  EXPECT_EQ(run_policy_test({{dir.path() / "nope.test.yaml"}}, missing_out, missing_err), exit_error);
+  EXPECT_THAT(missing_err.str(), HasSubstr("cannot read test file"));
+}
+
+TEST(CliPolicyTest, Json) {
+  TempDir dir("cli-test-json");
+  dir.write("small.yaml", kSmallPolicy);
+  const auto tests = dir.write("small.test.yaml", kSmallTests);
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_test({{tests}, "", true}, out, err), exit_denied);
+  const std::string json = out.str();
+  EXPECT_EQ(json.front(), '{');
+  EXPECT_THAT(json, HasSubstr(R"("name":"a tells b something too high",)"));
+  EXPECT_THAT(json, HasSubstr(R"("passed":false,"differences":["decision: expected RELEASE, got DENY"])"));
+  EXPECT_THAT(json, HasSubstr(R"({"id":"b-to-a","location":{"file":)"));
+  EXPECT_THAT(json, HasSubstr(R"("covered":1,"total":2,"percent":50.0})"));
+  EXPECT_THAT(json, HasSubstr(R"("passed":1,"failed":1,"diagnostics":[],"exit_code":2})"));
+}
+
+// ---- explain ------------------------------------------------------------------------------------
+
+PolicyExplainParams profile_request(std::string to) {
+  PolicyExplainParams params;
+  params.file = kPolicies / "need-to-share.yaml";
+  params.from = "ctu-analyst";
+  params.to = std::move(to);
+  params.category = "ct-problem-profile";
+  params.purpose = "prevent";
+  params.portions = {"SECRET/UK EYES ONLY", "RESTRICTED"};
+  return params;
+}
+
+TEST(CliPolicyExplain, AHoldIsExplainedStepByStep) {
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_explain(profile_request("council-prevent"), out, err), exit_ok) << err.str();
+  const std::string text = out.str();
+  EXPECT_THAT(text, HasSubstr("request: ct-problem-profile for prevent, from ctu-analyst to council-prevent, 2 "
+                              "portions, no occasional release available\n"));
+  EXPECT_THAT(text, HasSubstr("sender    ctu-analyst \"WM CTU analysis cell\"\n"));
+  EXPECT_THAT(text, HasSubstr("  3. combining (deny-overrides): no deny applies and no permit applies: default deny\n"));
+  EXPECT_THAT(text, HasSubstr("  => WITHHELD [no_rule_permits] (no rule): no rule permits SECRET ct-problem-profile "
+                              "for prevent from ctu-analyst to council-prevent; profile-to-heads-of-service permits "
+                              "only up to RESTRICTED\n"));
+  EXPECT_THAT(text, HasSubstr("decision: HOLD\n"));
+}
+
+TEST(CliPolicyExplain, ADenialExits2) {
+  PolicyExplainParams params = profile_request("council-prevent");
+  params.file = kPolicies / "need-to-know.yaml";
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_explain(params, out, err), exit_denied);
+  EXPECT_THAT(out.str(), HasSubstr("3. combining (deny-overrides): deny no-ct-material-outside-policing applies; the first deny"));
+  EXPECT_THAT(out.str(), HasSubstr("decision: DENY\n  reason: denied by no-ct-material-outside-policing\n"));
+}
+
+TEST(CliPolicyExplain, FromARequestFileAsJson) {
+  TempDir dir("cli-explain-request");
+  const auto request = dir.write("request.yaml", R"(from: bcu-commander
+to: council-chief-exec
+category: operational-prebriefing
+purpose: consequence-management
+portions: ["SECRET/UK EYES ONLY", RESTRICTED]
+occasional_available: true
+)");
+  PolicyExplainParams params;
+  params.file = kPolicies / "need-to-share.yaml";
+  params.request = request;
+  params.json = true;
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_explain(params, out, err), exit_ok) << err.str();
+  EXPECT_THAT(out.str(), HasSubstr(R"("decision":"RELEASE")"));
+  EXPECT_THAT(out.str(), HasSubstr(R"("clearance":{"outcome":"occasional_used")"));
+  EXPECT_THAT(out.str(), HasSubstr(R"("used_occasional":true)"));
+}
+
+TEST(CliPolicyExplain, ArgumentsAreCheckedBeforeWork) {
+  PolicyExplainParams nothing;
+  nothing.file = kPolicies / "need-to-share.yaml";
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_explain(nothing, out, err), exit_error);
+  EXPECT_THAT(err.str(), HasSubstr("--from is required"));
+  EXPECT_THAT(err.str(), HasSubstr("--purpose is required"));
+  EXPECT_THAT(err.str(), HasSubstr("at least one --portion"));
+
+  std::ostringstream typo_out, typo_err;
+  EXPECT_EQ(run_policy_explain(profile_request("council-prevnt"), typo_out, typo_err), exit_error);
+  EXPECT_THAT(typo_err.str(), HasSubstr("node 'council-prevnt' is not defined by"));
+  EXPECT_THAT(typo_err.str(), HasSubstr("did you mean 'council-prevent'?"));
+
+  PolicyExplainParams both = profile_request("council-prevent");
+  both.request = "request.yaml";
+  std::ostringstream both_out, both_err;
+  EXPECT_EQ(run_policy_explain(both, both_out, both_err), exit_error);
+  EXPECT_THAT(both_err.str(), HasSubstr("not both"));
+
+  PolicyExplainParams bad_label = profile_request("council-prevent");
+  bad_label.portions = {"SECRET//X"};
+  std::ostringstream label_out, label_err;
+  EXPECT_EQ(run_policy_explain(bad_label, label_out, label_err), exit_error);
+  EXPECT_THAT(label_err.str(), HasSubstr("invalid label 'SECRET//X'"));
+}
+
+TEST(CliPolicyExplain, AnInvalidPolicyExits3) {
+  TempDir dir("cli-explain-invalid");
+  PolicyExplainParams params = profile_request("b");
+  params.file = dir.write("invalid.yaml", "policy: invalid\n");
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_explain(params, out, err), exit_invalid_policy);
+  EXPECT_THAT(out.str(), HasSubstr("error[P004]"));
+}
+
+// ---- fmt --------------------------------------------------------------------------------------------
+
+constexpr std::string_view kUnformatted = "# a small policy\nscheme: s.yaml\npolicy: p   # its name\nlevels:\n  - a\n";
+constexpr std::string_view kFormatted = "# a small policy\npolicy: p  # its name\nscheme: s.yaml\nlevels: [a]\n";
+
+TEST(CliPolicyFmt, CheckListsUnformattedFilesAndChangesNothing) {
+  TempDir dir("cli-fmt-check");
+  const auto messy = dir.write("messy.yaml", kUnformatted);
+  const auto tidy = dir.write("tidy.yaml", kFormatted);
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_fmt({{messy, tidy}, true, false}, out, err), exit_error);
+  EXPECT_THAT(out.str(), HasSubstr("not formatted: " + messy.string() + "\n"));
+  EXPECT_THAT(out.str(), Not(HasSubstr("not formatted: " + tidy.string())));
+  EXPECT_EQ(read_file(messy), kUnformatted);
+
+  std::ostringstream tidy_out, tidy_err;
+  EXPECT_EQ(run_policy_fmt({{tidy}, true, false}, tidy_out, tidy_err), exit_ok);
+}
+
+TEST(CliPolicyFmt, DiffShowsTheChangeAndChangesNothing) {
+  TempDir dir("cli-fmt-diff");
+  const auto messy = dir.write("messy.yaml", kUnformatted);
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_fmt({{messy}, false, true}, out, err), exit_ok);
+  const std::string name = messy.relative_path().generic_string();
+  EXPECT_THAT(out.str(), HasSubstr("--- a/" + name + "\n+++ b/" + name + "\n@@ -1,5 +1,4 @@\n"));
+  EXPECT_THAT(out.str(), HasSubstr("\n # a small policy\n+policy: p  # its name\n scheme: s.yaml\n-policy: p   # its "
+                                   "name\n-levels:\n-  - a\n+levels: [a]\n"));
+  EXPECT_EQ(read_file(messy), kUnformatted);
+}
+
+TEST(CliPolicyFmt, WritesInPlaceAndIsThenCanonical) {
+  TempDir dir("cli-fmt-write");
+  const auto messy = dir.write("messy.yaml", kUnformatted);
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_fmt({{messy}}, out, err), exit_ok) << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("formatted " + messy.string()));
+  EXPECT_EQ(read_file(messy), kFormatted);
+  EXPECT_FALSE(std::filesystem::exists(messy.string() + ".fmt-tmp"));
+  std::ostringstream again_out, again_err;
+  EXPECT_EQ(run_policy_fmt({{messy}, true, false}, again_out, again_err), exit_ok);
+}
+
+TEST(CliPolicyFmt, NotYamlExits3AndMissingFilesExit1) {
+  TempDir dir("cli-fmt-bad");
+  const auto broken = dir.write("broken.yaml", "policy: [unclosed\n");
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_fmt({{broken}}, out, err), exit_invalid_policy);
+  EXPECT_THAT(err.str(), HasSubstr("error[P001]"));
+  EXPECT_EQ(read_file(broken), "policy: [unclosed\n");
+
+  std::ostringstream missing_out, missing_err;
+  EXPECT_EQ(run_policy_fmt({{dir.path() / "missing.yaml"}}, missing_out, missing_err), exit_error);
+}
+
+TEST(CliPolicyFmt, TheShippedSchemesAreCanonical) {
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_fmt({{kPolicies / "schemes" / "gpms-2008.yaml", kPolicies / "schemes" / "gsc-2014.yaml"}, true,
+                            false},
+                           out, err),
+            exit_ok)
+      << out.str();
+}
+
+}  // namespace
+}  // namespace icegate::cli

@@ -1,0 +1,570 @@
+// `icegate policy`: check, test, explain and fmt, each a thin layer over
+// gateway/policy. Arguments are checked (every mistake reported) before any
+// work; results go to `out`, problems with the invocation to `err`.
+#include "tools/icegate/cmd_policy.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <regex>
+#include <system_error>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "gateway/policy/check.hpp"
+#include "gateway/policy/checker.hpp"
+#include "gateway/policy/engine.hpp"
+#include "gateway/policy/explain.hpp"
+#include "gateway/policy/format.hpp"
+#include "gateway/policy/testing.hpp"
+#include "tools/icegate/cmd_policy_analysis.hpp"
+#include "tools/icegate/commands.hpp"
+
+namespace icegate::cli {
+namespace {
+
+namespace fs = std::filesystem;
+using policy::json_string;
+
+void print_error(std::ostream& err, std::string_view message) { fmt::print(err, "error: {}\n", message); }
+
+void print_diagnostics(std::ostream& out, const policy::Diagnostics& diagnostics) {
+  for (const policy::Diagnostic& diagnostic : diagnostics.sorted()) fmt::print(out, "{}\n", to_string(diagnostic));
+}
+
+std::string json_diagnostics(const policy::Diagnostics& diagnostics) {
+  std::string json = "[";
+  bool first = true;
+  for (const policy::Diagnostic& diagnostic : diagnostics.sorted()) {
+    if (!first) json += ",";
+    first = false;
+    json += policy::to_json(diagnostic);
+  }
+  return json + "]";
+}
+
+std::string json_strings(const std::vector<std::string>& items) {
+  std::string json = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) json += (i ? "," : "") + json_string(items[i]);
+  return json + "]";
+}
+
+bool is_readable_file(const fs::path& file) {
+  std::error_code ignored;
+  return fs::is_regular_file(file, ignored);
+}
+
+// "1 warning", "2 errors"
+std::string counted(std::size_t count, std::string_view noun) {
+  return fmt::format("{} {}{}", count, noun, count == 1 ? "" : "s");
+}
+
+// The policy, loaded; or the exit code to return, with the reason printed.
+std::optional<std::shared_ptr<const policy::CompiledPolicy>> load_for_command(const fs::path& file, std::ostream& out,
+                                                                              std::ostream& err, int& exit_code) {
+  if (!is_readable_file(file)) {
+    print_error(err, fmt::format("cannot read policy file {}", file.string()));
+    exit_code = exit_error;
+    return std::nullopt;
+  }
+  policy::LoadResult loaded = policy::load_policy(file);
+  if (!loaded.policy) {
+    print_diagnostics(out, loaded.diagnostics);
+    fmt::print(out, "{}: invalid policy ({})\n", file.string(), counted(loaded.diagnostics.error_count(), "error"));
+    exit_code = exit_invalid_policy;
+    return std::nullopt;
+  }
+  return loaded.policy;
+}
+
+}  // namespace
+
+// ---- check ----------------------------------------------------------------------------
+
+int run_policy_check(const PolicyCheckParams& params, std::ostream& out, std::ostream& err) {
+  if (params.file.empty()) {
+    print_error(err, "policy check: a policy file is required");
+    return exit_error;
+  }
+  if (!is_readable_file(params.file)) {
+    print_error(err, fmt::format("cannot read policy file {}", params.file.string()));
+    return exit_error;
+  }
+  const policy::PolicyCheckResult result = policy::check_policy(params.file);
+  const std::size_t errors = result.error_count();
+  const std::size_t warnings = result.warning_count();
+  const bool fails = errors > 0 || (params.strict && warnings > 0);
+  if (params.json) {
+    fmt::print(out, "{{\"file\":{},\"valid\":{},\"errors\":{},\"warnings\":{},\"strict\":{},\"diagnostics\":{}}}\n",
+               json_string(params.file.string()), errors == 0, errors, warnings, params.strict,
+               json_diagnostics(result.diagnostics));
+  } else {
+    print_diagnostics(out, result.diagnostics);
+    if (errors > 0) {
+      fmt::print(out, "{}: invalid policy: {}, {}\n", params.file.string(), counted(errors, "error"),
+                 counted(warnings, "warning"));
+    } else if (warnings > 0) {
+      fmt::print(out, "{}: valid, {}{}\n", params.file.string(), counted(warnings, "warning"),
+                 params.strict ? " (--strict: failing)" : "");
+    } else {
+      fmt::print(out, "{}: valid, no warnings\n", params.file.string());
+    }
+  }
+  return fails ? exit_invalid_policy : exit_ok;
+}
+
+// ---- test -------------------------------------------------------------------------------
+
+namespace {
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+bool is_test_file_name(const fs::path& file) {
+  const std::string name = file.filename().string();
+  return ends_with(name, ".test.yaml") || ends_with(name, ".test.yml");
+}
+
+// Whether the first argument of `policy test` is a test file (or a directory
+// of them) rather than the policy to run them against.
+bool names_tests(const fs::path& path) {
+  std::error_code ignored;
+  if (fs::is_directory(path, ignored) || is_test_file_name(path)) return true;
+  std::ifstream in(path);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("tests:", 0) == 0) return true;
+  }
+  return false;
+}
+
+struct PolicyCoverage {
+  fs::path file;
+  std::shared_ptr<const policy::CompiledPolicy> policy;
+  std::vector<int> rule_cases;  // by rule index, summed over every file run against it
+};
+
+struct FileRun {
+  fs::path file;
+  fs::path policy;
+  policy::PolicyTestRun run;
+};
+
+}  // namespace
+
+int run_policy_test(const PolicyTestParams& params, std::ostream& out, std::ostream& err) {
+  // Arguments first: which is the policy, which are tests, and the regex.
+  bool arguments_ok = true;
+  fs::path explicit_policy;
+  std::vector<fs::path> test_arguments = params.paths;
+  if (!test_arguments.empty() && !names_tests(test_arguments.front())) {
+    explicit_policy = test_arguments.front();
+    test_arguments.erase(test_arguments.begin());
+    if (!is_readable_file(explicit_policy)) {
+      print_error(err, fmt::format("cannot read policy file {}", explicit_policy.string()));
+      arguments_ok = false;
+    }
+  }
+  if (test_arguments.empty()) {
+    print_error(err, "policy test: at least one test file or directory is required");
+    arguments_ok = false;
+  }
+  std::vector<fs::path> test_files;
+  for (const fs::path& argument : test_arguments) {
+    std::error_code error;
+    if (fs::is_directory(argument, error)) {
+      std::vector<fs::path> found;
+      for (auto it = fs::recursive_directory_iterator(argument, error); !error && it != fs::recursive_directory_iterator();
+           it.increment(error)) {
+        if (it->is_regular_file() && is_test_file_name(it->path())) found.push_back(it->path());
+      }
+      std::sort(found.begin(), found.end());
+      if (found.empty()) {
+        print_error(err, fmt::format("{} holds no *.test.yaml files", argument.string()));
+        arguments_ok = false;
+      }
+      test_files.insert(test_files.end(), found.begin(), found.end());
+    } else if (is_readable_file(argument)) {
+      test_files.push_back(argument);
+    } else {
+      print_error(err, fmt::format("cannot read test file {}", argument.string()));
+      arguments_ok = false;
+    }
+  }
+  std::optional<std::regex> filter;
+  if (!params.run.empty()) {
+    try {
+      filter.emplace(params.run, std::regex::ECMAScript);
+    } catch (const std::regex_error& error) {
+      print_error(err, fmt::format("--run \"{}\" is not a regular expression: {}", params.run, error.what()));
+      arguments_ok = false;
+    }
+  }
+  if (!arguments_ok) return exit_error;
+
+  bool bad_test_file = false;
+  bool invalid_policy = false;
+  policy::Diagnostics problems;  // T0xx and P0xx, printed before the results
+  std::vector<PolicyCoverage> coverage;
+  std::vector<FileRun> runs;
+  auto policy_for = [&](const fs::path& file) -> PolicyCoverage* {
+    for (PolicyCoverage& entry : coverage) {
+      if (entry.file == file) return entry.policy ? &entry : nullptr;
+    }
+    policy::LoadResult loaded = policy::load_policy(file);
+    problems.append(loaded.diagnostics);
+    PolicyCoverage entry{file, loaded.policy, {}};
+    if (entry.policy) entry.rule_cases.assign(entry.policy->source().rules.size(), 0);
+    coverage.push_back(std::move(entry));
+    if (!coverage.back().policy) {
+      invalid_policy = true;
+      return nullptr;
+    }
+    return &coverage.back();
+  };
+  std::size_t selected = 0;
+  for (const fs::path& file : test_files) {
+    policy::PolicyTestFile tests = policy::load_policy_tests(file, explicit_policy.empty());
+    problems.append(tests.diagnostics);
+    if (tests.diagnostics.has_errors()) {
+      bad_test_file = true;
+      continue;
+    }
+    std::vector<policy::PolicyTestCase> cases;
+    for (const policy::PolicyTestCase& test : tests.cases) {
+      if (!filter || std::regex_search(test.name, *filter)) cases.push_back(test);
+    }
+    selected += cases.size();
+    const fs::path policy_file = explicit_policy.empty() ? tests.policy : explicit_policy;
+    if (policy_file.empty()) {
+      problems.error("T004", policy::SourceLocation{file.string(), 1, 1},
+                     "the test file names no 'policy:' and no policy file was given");
+      bad_test_file = true;
+      continue;
+    }
+    PolicyCoverage* target = policy_for(policy_file);
+    if (!target) continue;
+    FileRun run{file, policy_file, policy::run_policy_tests(*target->policy, cases)};
+    problems.append(run.run.diagnostics);
+    for (std::size_t r = 0; r < run.run.rule_cases.size(); ++r) target->rule_cases[r] += run.run.rule_cases[r];
+    runs.push_back(std::move(run));
+  }
+  if (filter && selected == 0 && !bad_test_file && !invalid_policy) {
+    print_error(err, fmt::format("--run \"{}\" matches no test case", params.run));
+    return exit_error;
+  }
+
+  std::size_t passed = 0;
+  std::size_t failed = 0;
+  for (const FileRun& run : runs) {
+    passed += run.run.passed();
+    failed += run.run.failed();
+  }
+  int exit_code = exit_ok;
+  if (failed > 0) exit_code = exit_denied;
+  if (bad_test_file) exit_code = exit_error;
+  if (invalid_policy) exit_code = exit_invalid_policy;
+
+  if (params.json) {
+    std::string json = "{\"files\":[";
+    for (std::size_t f = 0; f < runs.size(); ++f) {
+      const FileRun& run = runs[f];
+      const PolicyCoverage* target = nullptr;
+      for (const PolicyCoverage& entry : coverage) {
+        if (entry.file == run.policy) target = &entry;
+      }
+      if (f) json += ",";
+      json += fmt::format("{{\"file\":{},\"policy\":{},\"cases\":[", json_string(run.file.string()),
+                          json_string(run.policy.string()));
+      for (std::size_t c = 0; c < run.run.results.size(); ++c) {
+        const policy::PolicyTestResult& result = run.run.results[c];
+        std::vector<std::string> rules;
+        for (int rule : result.rules) rules.push_back(target->policy->rule(rule).id);
+        if (c) json += ",";
+        json += fmt::format(
+            "{{\"name\":{},\"location\":{},\"passed\":{},\"differences\":{},\"decision\":\"{}\",\"reason\":{},"
+            "\"rules\":{}}}",
+            json_string(result.name), policy::to_json(result.location), result.passed,
+            json_strings(result.differences), to_string(result.decision.decision), json_string(result.decision.reason),
+            json_strings(rules));
+      }
+      json += "]}";
+    }
+    json += "],\"coverage\":[";
+    bool first_policy = true;
+    for (const PolicyCoverage& entry : coverage) {
+      if (!entry.policy) continue;
+      if (!first_policy) json += ",";
+      first_policy = false;
+      std::size_t covered = 0;
+      json += fmt::format("{{\"policy\":{},\"rules\":[", json_string(entry.file.string()));
+      for (std::size_t r = 0; r < entry.rule_cases.size(); ++r) {
+        const policy::Rule& rule = entry.policy->rule(static_cast<int>(r));
+        if (entry.rule_cases[r] > 0) ++covered;
+        if (r) json += ",";
+        json += fmt::format("{{\"id\":{},\"location\":{},\"cases\":{}}}", json_string(rule.id),
+                            policy::to_json(rule.location), entry.rule_cases[r]);
+      }
+      const std::size_t total = entry.rule_cases.size();
+      json += fmt::format("],\"covered\":{},\"total\":{},\"percent\":{:.1f}}}", covered, total,
+                          total == 0 ? 100.0 : 100.0 * static_cast<double>(covered) / static_cast<double>(total));
+    }
+    json += fmt::format("],\"passed\":{},\"failed\":{},\"diagnostics\":{},\"exit_code\":{}}}\n", passed, failed,
+                        json_diagnostics(problems), exit_code);
+    out << json;
+    return exit_code;
+  }
+
+  print_diagnostics(out, problems);
+  if (!problems.empty()) fmt::print(out, "\n");
+  for (const FileRun& run : runs) {
+    fmt::print(out, "{} (policy {})\n", run.file.string(), run.policy.string());
+    for (const policy::PolicyTestResult& result : run.run.results) {
+      fmt::print(out, "  {}  {}\n", result.passed ? "PASS" : "FAIL", result.name);
+      if (result.passed) continue;
+      fmt::print(out, "        at {}\n", to_string(result.location));
+      for (const std::string& difference : result.differences) fmt::print(out, "        {}\n", difference);
+      fmt::print(out, "        (the policy decided {}: {})\n", to_string(result.decision.decision),
+                 result.decision.reason);
+    }
+  }
+  for (const PolicyCoverage& entry : coverage) {
+    if (!entry.policy) continue;
+    const std::size_t total = entry.rule_cases.size();
+    const std::size_t covered = static_cast<std::size_t>(
+        std::count_if(entry.rule_cases.begin(), entry.rule_cases.end(), [](int cases) { return cases > 0; }));
+    fmt::print(out, "\ncoverage of {}: {} of {} rules exercised ({:.1f}%)\n", entry.file.string(), covered, total,
+               total == 0 ? 100.0 : 100.0 * static_cast<double>(covered) / static_cast<double>(total));
+    std::size_t width = 4;
+    for (const policy::Rule& rule : entry.policy->source().rules) width = std::max(width, rule.id.size());
+    fmt::print(out, "  {:>5}  {:<{}}  {}\n", "cases", "rule", width, "where");
+    for (std::size_t r = 0; r < total; ++r) {
+      const policy::Rule& rule = entry.policy->rule(static_cast<int>(r));
+      fmt::print(out, "  {:>5}  {:<{}}  {}{}\n", entry.rule_cases[r], rule.id, width, to_string(rule.location),
+                 entry.rule_cases[r] == 0 ? "  NOT EXERCISED" : "");
+    }
+  }
+  fmt::print(out, "\n{} passed, {} failed", passed, failed);
+  if (bad_test_file) fmt::print(out, "; some test files have errors and were not run");
+  if (invalid_policy) fmt::print(out, "; a policy is invalid");
+  fmt::print(out, "\n");
+  return exit_code;
+}
+
+// ---- explain ------------------------------------------------------------------------------
+
+int run_policy_explain(const PolicyExplainParams& params, std::ostream& out, std::ostream& err) {
+  bool arguments_ok = true;
+  if (params.file.empty()) {
+    print_error(err, "policy explain: a policy file is required");
+    arguments_ok = false;
+  }
+  policy::ExplainRequest request;
+  const bool any_flag = !params.from.empty() || !params.to.empty() || !params.category.empty() ||
+                        !params.purpose.empty() || !params.portions.empty() || params.occasional;
+  if (!params.request.empty()) {
+    if (any_flag) {
+      print_error(err, "give the request either as --request FILE or as flags (--from, --to, ...), not both");
+      arguments_ok = false;
+    } else {
+      policy::PolicyTestRequestFile file = policy::load_policy_test_request(params.request);
+      if (!file.ok) {
+        print_diagnostics(err, file.diagnostics);
+        if (file.diagnostics.empty()) print_error(err, fmt::format("cannot read request {}", params.request.string()));
+        arguments_ok = false;
+      } else {
+        request = policy::to_explain_request(file.request);
+      }
+    }
+  } else {
+    auto require = [&](const std::string& value, std::string_view flag) {
+      if (!value.empty()) return;
+      print_error(err, fmt::format("policy explain: {} is required (or give --request FILE)", flag));
+      arguments_ok = false;
+    };
+    require(params.from, "--from");
+    require(params.to, "--to");
+    require(params.category, "--category");
+    require(params.purpose, "--purpose");
+    if (params.portions.empty()) {
+      print_error(err, "policy explain: at least one --portion LABEL is required (or give --request FILE)");
+      arguments_ok = false;
+    }
+    request.sender = params.from;
+    request.recipient = params.to;
+    request.category = params.category;
+    request.purpose = params.purpose;
+    request.occasional_available = params.occasional;
+    for (std::size_t i = 0; i < params.portions.size(); ++i) {
+      std::string error;
+      auto label = policy::parse_test_label(params.portions[i], error);
+      if (!label) {
+        print_error(err, fmt::format("--portion: {}", error));
+        arguments_ok = false;
+        continue;
+      }
+      request.portions.push_back({std::to_string(i + 1), std::move(*label)});
+    }
+  }
+  if (!arguments_ok) return exit_error;
+
+  int exit_code = exit_ok;
+  auto loaded = load_for_command(params.file, out, err, exit_code);
+  if (!loaded) return exit_code;
+  const policy::CompiledPolicy& compiled = **loaded;
+  const policy::Policy& source = compiled.source();
+
+  // A typo would quietly explain a DENY: names must be the policy's.
+  std::vector<std::string> node_ids;
+  for (const policy::Node& node : source.nodes) node_ids.push_back(node.id);
+  auto check_name = [&](std::string_view what, const std::string& value, const std::vector<std::string>& defined) {
+    if (std::find(defined.begin(), defined.end(), value) != defined.end()) return;
+    print_error(err, fmt::format("{} '{}' is not defined by {}{}", what, value, params.file.string(),
+                                 policy::suggestion_suffix(policy::closest(value, defined))));
+    arguments_ok = false;
+  };
+  check_name("node", request.sender, node_ids);
+  check_name("node", request.recipient, node_ids);
+  check_name("information category", request.category, source.information_categories);
+  check_name("purpose", request.purpose, source.purposes);
+  if (!arguments_ok) return exit_error;
+
+  const policy::ExplainTrace trace = policy::explain_decision(compiled, request);
+  if (params.json) {
+    fmt::print(out, "{}\n", policy::render_explain_json(compiled, trace));
+  } else {
+    out << policy::render_explain_text(compiled, trace);
+  }
+  return trace.engine.decision == Decision::deny ? exit_denied : exit_ok;
+}
+
+// ---- fmt ----------------------------------------------------------------------------------
+
+int run_policy_fmt(const PolicyFmtParams& params, std::ostream& out, std::ostream& err) {
+  if (params.files.empty()) {
+    print_error(err, "policy fmt: at least one file is required");
+    return exit_error;
+  }
+  bool io_error = false;
+  bool not_yaml = false;
+  std::size_t changed = 0;
+  std::size_t unchanged = 0;
+  for (const fs::path& file : params.files) {
+    std::ifstream in(file, std::ios::binary);
+    if (!is_readable_file(file) || !in) {
+      print_error(err, fmt::format("cannot read {}", file.string()));
+      io_error = true;
+      continue;
+    }
+    const std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+    policy::FormatResult result = policy::format_policy_yaml(text, file.string());
+    if (!result.ok) {
+      print_diagnostics(err, result.diagnostics);
+      const bool internal = std::any_of(result.diagnostics.all().begin(), result.diagnostics.all().end(),
+                                        [](const policy::Diagnostic& d) { return d.code == "F001"; });
+      (internal ? io_error : not_yaml) = true;
+      continue;
+    }
+    if (!result.changed) {
+      ++unchanged;
+      continue;
+    }
+    ++changed;
+    if (params.diff) {
+      const std::string name = file.relative_path().generic_string();
+      out << policy::unified_diff(text, result.text, "a/" + name, "b/" + name);
+    }
+    if (params.check) {
+      fmt::print(out, "not formatted: {}\n", file.string());
+      continue;
+    }
+    if (params.diff) continue;
+    // Write beside the file and rename over it, so a failure never leaves half a file.
+    const fs::path temporary = file.string() + ".fmt-tmp";
+    {
+      std::ofstream write(temporary, std::ios::binary | std::ios::trunc);
+      write << result.text;
+      if (!write) {
+        print_error(err, fmt::format("cannot write {}", temporary.string()));
+        io_error = true;
+        continue;
+      }
+    }
+    std::error_code error;
+    fs::rename(temporary, file, error);
+    if (error) {
+      print_error(err, fmt::format("cannot replace {}: {}", file.string(), error.message()));
+      fs::remove(temporary, error);
+      io_error = true;
+      continue;
+    }
+    fmt::print(out, "formatted {}\n", file.string());
+  }
+  if (params.check && changed > 0) {
+    fmt::print(out, "{} of {} not formatted; run `icegate policy fmt` on {}\n", changed,
+               counted(changed + unchanged, "file"), changed == 1 ? "it" : "them");
+  }
+  if (not_yaml) return exit_invalid_policy;
+  if (io_error || (params.check && changed > 0)) return exit_error;
+  return exit_ok;
+}
+
+// ---- The command ----------------------------------------------------------------------------
+
+void add_policy_command(CLI::App& root, int& exit_code) {
+  CLI::App* policy_command = root.add_subcommand(
+      "policy", "Check, test, explain and format policies (exit 0 ok, 1 error, 2 test failure or denial, 3 invalid)");
+  policy_command->require_subcommand(1);
+
+  auto check = std::make_shared<PolicyCheckParams>();
+  CLI::App* check_command = policy_command->add_subcommand(
+      "check", "Every error and warning in a policy, file:line:col: severity[code]: message (exit 0, or 3 on errors)");
+  check_command->add_option("file", check->file, "The policy file")->required();
+  check_command->add_flag("--strict", check->strict, "Fail (exit 3) on warnings too");
+  check_command->add_flag("--json", check->json, "Print the result as one JSON object");
+  check_command->callback([check, &exit_code] { exit_code = run_policy_check(*check, std::cout, std::cerr); });
+
+  auto test = std::make_shared<PolicyTestParams>();
+  CLI::App* test_command = policy_command->add_subcommand(
+      "test", "Run policy test files: PASS/FAIL per case and rule coverage (exit 0 all pass, 2 failures)");
+  test_command
+      ->add_option("paths", test->paths,
+                   "[POLICY] TESTS...: the policy to test (optional: else each test file's `policy:`), then test "
+                   "files or directories of *.test.yaml")
+      ->required();
+  test_command->add_option("--run", test->run, "Only cases whose name matches this regular expression (ECMAScript)");
+  test_command->add_flag("--json", test->json, "Print the results as one JSON object");
+  test_command->callback([test, &exit_code] { exit_code = run_policy_test(*test, std::cout, std::cerr); });
+
+  auto explain = std::make_shared<PolicyExplainParams>();
+  CLI::App* explain_command = policy_command->add_subcommand(
+      "explain", "How the policy decides one request, step by step (exit 0 released or held, 2 DENY)");
+  explain_command->add_option("file", explain->file, "The policy file")->required();
+  explain_command->add_option("--from", explain->from, "Sender node");
+  explain_command->add_option("--to", explain->to, "Recipient node");
+  explain_command->add_option("--category", explain->category, "Information category");
+  explain_command->add_option("--purpose", explain->purpose, "Purpose");
+  explain_command->add_option("--portion", explain->portions, "A portion's label, e.g. \"SECRET/UK EYES ONLY\" (repeat)");
+  explain_command->add_flag("--occasional", explain->occasional, "An occasional release is available");
+  explain_command->add_option("--request", explain->request,
+                              "A YAML file holding the request, shaped like a test case's `request:`");
+  explain_command->add_flag("--json", explain->json, "Print the trace as one JSON object");
+  explain_command->callback([explain, &exit_code] { exit_code = run_policy_explain(*explain, std::cout, std::cerr); });
+
+  auto format = std::make_shared<PolicyFmtParams>();
+  CLI::App* fmt_command = policy_command->add_subcommand(
+      "fmt", "Rewrite policy, scheme and test files in canonical form, keeping comments");
+  fmt_command->add_option("files", format->files, "Files to format in place")->required();
+  fmt_command->add_flag("--check", format->check, "Change nothing; list files not formatted and exit 1 if any");
+  fmt_command->add_flag("--diff", format->diff, "Change nothing; print a unified diff of what would change");
+  fmt_command->callback([format, &exit_code] { exit_code = run_policy_fmt(*format, std::cout, std::cerr); });
+
+  add_policy_analysis_commands(*policy_command, exit_code);
+}
+
+}  // namespace icegate::cli
