@@ -12,6 +12,8 @@
 #include <tuple>
 #include <utility>
 
+#include "gateway/model/json.hpp"
+
 namespace icegate::exercise {
 
 // ===========================================================================
@@ -314,40 +316,7 @@ std::vector<Knowledge> knowledge_of(const RunResult& result) {
 // JSON
 // ===========================================================================
 
-std::string detail::json_quote(std::string_view text) {
-  std::string out;
-  out.reserve(text.size() + 2);
-  out.push_back('"');
-  for (const char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default: {
-        const auto byte = static_cast<unsigned char>(c);
-        // DEL too: YAML (which reads this back) does not allow it unescaped.
-        if (byte < 0x20 || byte == 0x7F)
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(byte));
-        else
-          out.push_back(c);
-      }
-    }
-  }
-  out.push_back('"');
-  return out;
-}
+std::string detail::json_quote(std::string_view text) { return json::quote(text); }
 
 namespace {
 

@@ -20,6 +20,7 @@
 
 #include <fmt/format.h>
 
+#include "gateway/model/json.hpp"
 #include "gateway/policy/explain.hpp"
 #include "gateway/policy/parser.hpp"
 
@@ -624,25 +625,7 @@ PolicyCheckResult check_policy(const std::filesystem::path& file) {
 
 // ---- JSON ---------------------------------------------------------------------------------
 
-std::string json_string(std::string_view text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
+std::string json_string(std::string_view text) { return json::quote(text); }
 
 std::string to_json(const SourceLocation& location) {
   return fmt::format("{{\"file\":{},\"line\":{},\"column\":{}}}", json_string(location.file), location.line,

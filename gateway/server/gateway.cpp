@@ -10,7 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <spdlog/spdlog.h>
 
-#include "gateway/audit/json.hpp"
+#include "gateway/model/json.hpp"
 #include "gateway/server/router.hpp"
 #include "gateway/server/session.hpp"
 #include "gateway/store/store.hpp"
@@ -111,14 +111,14 @@ policy::Diagnostics Gateway::reload_policy() {
   if (loaded.policy) {
     record.kind = "policy_loaded";
     record.policy_version = loaded.policy->version();
-    record.detail = audit::json::Object().add("file", config_.policy_file.string()).str();
+    record.detail = json::Object().add("file", config_.policy_file.string()).str();
     router_->audit(std::move(record));
     set_policy(std::move(loaded.policy));
   } else {
     std::vector<std::string> errors;
     for (const auto& diagnostic : loaded.diagnostics.sorted()) errors.push_back(policy::to_string(diagnostic));
     record.kind = "policy_refused";
-    record.detail = audit::json::Object().add("file", config_.policy_file.string()).add("errors", errors).str();
+    record.detail = json::Object().add("file", config_.policy_file.string()).add("errors", errors).str();
     router_->audit(std::move(record));
     spdlog::error("policy reload refused; keeping {} ({}): {} error(s)", policy()->source().name,
                   policy()->version(), loaded.diagnostics.error_count());

@@ -6,7 +6,7 @@
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
-#include "gateway/audit/json.hpp"
+#include "gateway/model/json.hpp"
 #include "gateway/server/gateway.hpp"
 #include "gateway/server/session.hpp"
 #include "gateway/wire/codec.hpp"
@@ -274,7 +274,7 @@ std::shared_ptr<Session> Router::attach(const std::string& node_id, const std::s
     record.recipient = node_id;
     record.message_id = entry.message_id;
     record.decision = "DENY";
-    record.detail = audit::json::Object().add("reason", expired.reason).str();
+    record.detail = json::Object().add("reason", expired.reason).str();
     work.batch.audit.push_back(std::move(record));
     work.batch.sent.push_back(entry.seq);
     if (auto waiting = awaiting_ack_.find(node_id); waiting != awaiting_ack_.end())
@@ -386,7 +386,7 @@ void Router::record_decision(Work& work, const Message& message, const Recipient
   for (const auto& id : decision.released_portion_ids) {
     const auto portion = std::find_if(message.portions.begin(), message.portions.end(), [&](const auto& p) { return p.id == id; });
     if (released_json.size() > 1) released_json += ",";
-    released_json += audit::json::Object()
+    released_json += json::Object()
                          .add("portion", id)
                          .add("label", portion == message.portions.end() ? "" : label_text(portion->label))
                          .str();
@@ -394,7 +394,7 @@ void Router::record_decision(Work& work, const Message& message, const Recipient
   for (const auto& w : decision.withheld) {
     withheld_text.push_back(fmt::format("{} ({}): {}", w.portion_id, to_string(w.label), w.reason));
     if (withheld_json.size() > 1) withheld_json += ",";
-    withheld_json += audit::json::Object()
+    withheld_json += json::Object()
                          .add("portion", w.portion_id)
                          .add("label", label_text(w.label))
                          .add("reason", w.reason)
@@ -412,7 +412,7 @@ void Router::record_decision(Work& work, const Message& message, const Recipient
   entry.message_id = message.id;
   entry.decision = std::string(to_string(decision.decision));
   entry.rules = decision.rule_ids;
-  entry.detail = audit::json::Object()
+  entry.detail = json::Object()
                      .add("category", message.category)
                      .add("purpose", message.purpose)
                      .add_raw("released", released_json)
@@ -589,7 +589,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
     spdlog::warn("refused message={} from={}: {}", message.id, sender, text);
     auto entry = record("submit_refused", sender);
     entry.message_id = message.id;
-    entry.detail = audit::json::Object()
+    entry.detail = json::Object()
                        .add("code", v1::ErrorCode_Name(code))
                        .add("text", text)
                        .add("claimed_originator", message.originator)
@@ -652,7 +652,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   {
     auto entry = record("submit", sender);
     entry.message_id = message.id;
-    entry.detail = audit::json::Object()
+    entry.detail = json::Object()
                        .add("category", message.category)
                        .add("purpose", message.purpose)
                        .add("title", message.title)
@@ -736,7 +736,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
     persist(work, *hold);
     auto entry = record("hold", sender);
     entry.message_id = message.id;
-    entry.detail = audit::json::Object().add("hold_id", hold->id).add("kind", "review").add("held_for", hold->held_for).str();
+    entry.detail = json::Object().add("hold_id", hold->id).add("kind", "review").add("held_for", hold->held_for).str();
     work.batch.audit.push_back(std::move(entry));
     std::set<std::string> reviewers;
     for (const auto& role : roles)
@@ -752,7 +752,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
     auto entry = record("hold", sender);
     entry.message_id = message.id;
     entry.detail =
-        audit::json::Object().add("hold_id", consent_hold->id).add("kind", "consent").add("held_for", consent_hold->held_for).str();
+        json::Object().add("hold_id", consent_hold->id).add("kind", "consent").add("held_for", consent_hold->held_for).str();
     work.batch.audit.push_back(std::move(entry));
     request_review(work, *consent_hold, consent_hold->consent_node);
   }
@@ -765,7 +765,7 @@ SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision
   auto refuse = [&](v1::ErrorCode code, std::string text) {
     spdlog::warn("refused review hold={} from={}: {}", answer.hold_id(), decider, text);
     auto entry = record("review", decider);
-    entry.detail = audit::json::Object()
+    entry.detail = json::Object()
                        .add("hold_id", answer.hold_id())
                        .add("refused", true)
                        .add("code", v1::ErrorCode_Name(code))
@@ -835,7 +835,7 @@ SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision
                comment);
   auto entry = record("review", decider);
   entry.message_id = hold.message.id;
-  entry.detail = audit::json::Object()
+  entry.detail = json::Object()
                      .add("hold_id", hold.id)
                      .add("kind", by_originator ? "consent" : "review")
                      .add("verdict", verdict)
@@ -865,7 +865,7 @@ void Router::lift_embargo(Work& work, Hold& hold) {
                hold.held_for, outcomes.size());
   auto entry = record("embargo_lifted", hold.message.originator);
   entry.message_id = hold.message.id;
-  entry.detail = audit::json::Object().add("hold_id", hold.id).add("held_for", hold.held_for).str();
+  entry.detail = json::Object().add("hold_id", hold.id).add("held_for", hold.held_for).str();
   work.batch.audit.push_back(std::move(entry));
   closed_holds_[hold.id] = "released at the embargo";
   work.batch.holds_removed.push_back(hold.id);
@@ -890,7 +890,7 @@ SubmitResult Router::trigger(const std::string& node, const std::string& event) 
   auto refuse = [&](std::string text) {
     spdlog::warn("refused trigger event={} from={}: {}", event, node, text);
     auto entry = record("trigger", node);
-    entry.detail = audit::json::Object().add("event", event).add("refused", true).add("text", text).str();
+    entry.detail = json::Object().add("event", event).add("refused", true).add("text", text).str();
     audit(std::move(entry));
     return SubmitResult{false, v1::ERROR_CODE_NOT_PERMITTED, std::move(text)};
   };
@@ -901,7 +901,7 @@ SubmitResult Router::trigger(const std::string& node, const std::string& event) 
   spdlog::info("event {} triggered by {}{}", event, node, first ? "" : " (again)");
   if (first) work.batch.events.push_back({event, node, now_ms()});
   auto entry = record("trigger", node);
-  entry.detail = audit::json::Object().add("event", event).add("first", first).str();
+  entry.detail = json::Object().add("event", event).add("first", first).str();
   work.batch.audit.push_back(std::move(entry));
   for (auto it = holds_.begin(); it != holds_.end();) {
     if (it->second.kind == HoldKind::embargo && embargo_lifted(it->second.message.handling)) {

@@ -8,7 +8,7 @@
 #include <google/protobuf/text_format.h>
 #include <spdlog/spdlog.h>
 
-#include "gateway/audit/json.hpp"
+#include "gateway/model/json.hpp"
 #include "gateway/server/gateway.hpp"
 #include "gateway/transport/tls.hpp"
 #include "gateway/wire/codec.hpp"
@@ -310,7 +310,7 @@ void Session::audit_connection(std::string kind, std::string reason) {
   audit::AuditRecord record;
   record.kind = std::move(kind);
   record.node = node_id_;
-  record.detail = audit::json::Object().add("peer", peer_).add("reason", reason).str();
+  record.detail = json::Object().add("peer", peer_).add("reason", reason).str();
   router_.audit(std::move(record));
 }
 

@@ -1,8 +1,8 @@
-#include "gateway/audit/json.hpp"
+#include "gateway/model/json.hpp"
 
 #include <fmt/format.h>
 
-namespace icegate::audit::json {
+namespace icegate::json {
 
 std::string quote(std::string_view text) {
   std::string out;
@@ -65,4 +65,4 @@ Object& Object::add_raw(std::string_view name, std::string_view encoded) {
   return *this;
 }
 
-}  // namespace icegate::audit::json
+}  // namespace icegate::json

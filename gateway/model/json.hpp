@@ -1,5 +1,7 @@
-// A small JSON object writer for audit details: keys in the order written,
-// strings escaped. Enough for flat records with arrays of small objects.
+// A small JSON writer: quoted strings, and objects with keys in the order
+// written. Audit details, check and report output use it. (The audit chain's
+// canonical form has its own escaper in audit.cpp: that form is frozen, since
+// changing it would break the hashes of every stored record.)
 #pragma once
 
 #include <cstdint>
@@ -7,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-namespace icegate::audit::json {
+namespace icegate::json {
 
 std::string quote(std::string_view text);
 
@@ -26,4 +28,4 @@ class Object {
   std::string body_;
 };
 
-}  // namespace icegate::audit::json
+}  // namespace icegate::json
