@@ -120,7 +120,8 @@ class DescriptionReader {
       const std::array<std::string_view, N>& allowed) const {
     std::map<std::string, Entry, std::less<>> entries;
     for (auto it = mapping.begin(); it != mapping.end(); ++it) {
-      const YAML::Node& key = it->first;
+      // A copy: yaml-cpp's operator-> returns a temporary, so a reference dangles.
+      const YAML::Node key = it->first;
       if (!key.IsScalar()) fail(key, fmt::format("keys of {} must be plain names", what));
       const std::string& name = key.Scalar();
       if (std::find(allowed.begin(), allowed.end(), name) == allowed.end()) {

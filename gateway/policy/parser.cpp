@@ -22,10 +22,30 @@ class TreeBuilder {
   TreeBuilder(const std::string& file, Diagnostics& diagnostics)
       : file_(file), diagnostics_(diagnostics) {}
 
+  // Limits on what a document may expand to: YAML aliases can refer to
+  // themselves (endless recursion) or multiply (a few hundred bytes that
+  // expand to billions of nodes). A real policy is far below both.
+  static constexpr int max_depth = 64;
+  static constexpr std::size_t max_nodes = 2'000'000;
+
   SyntaxNode build(const YAML::Node& node, const SourceLocation& fallback) {
     SyntaxNode result;
     result.location = location_of(node.Mark(), file_);
     if (result.location.line == 0) result.location = fallback;
+    if (exhausted_) return result;
+    if (depth_ >= max_depth || ++nodes_ > max_nodes) {
+      exhausted_ = true;
+      diagnostics_.error("P008", result.location,
+                         depth_ >= max_depth
+                             ? fmt::format("nested more than {} levels deep (a YAML alias that refers to itself?)", max_depth)
+                             : fmt::format("expands to more than {} values (YAML aliases multiplying?)", max_nodes));
+      return result;
+    }
+    struct Level {
+      int& depth;
+      explicit Level(int& d) : depth(d) { ++depth; }
+      ~Level() { --depth; }
+    } level(depth_);
     switch (node.Type()) {
       case YAML::NodeType::Undefined:
       case YAML::NodeType::Null:
@@ -81,6 +101,9 @@ class TreeBuilder {
 
   const std::string& file_;
   Diagnostics& diagnostics_;
+  int depth_ = 0;
+  std::size_t nodes_ = 0;
+  bool exhausted_ = false;
 };
 
 }  // namespace
@@ -89,7 +112,14 @@ ParseResult parse_policy_file(std::string_view text, const std::string& file) {
   ParseResult result;
   YAML::Node document;
   try {
-    document = YAML::Load(std::string(text));
+    const auto documents = YAML::LoadAll(std::string(text));
+    if (documents.size() > 1) {
+      // What follows a `---` would otherwise be ignored without a word.
+      result.diagnostics.error("P001", location_of(documents[1].Mark(), file),
+                               fmt::format("the file holds {} YAML documents; a policy file holds one", documents.size()));
+      return result;
+    }
+    if (!documents.empty()) document = documents[0];
   } catch (const YAML::Exception& error) {
     result.diagnostics.error("P001", location_of(error.mark, file),
                              fmt::format("YAML syntax error: {}", error.msg));

@@ -110,6 +110,8 @@ Store::~Store() {
   }
   queue_changed_.notify_all();
   writer_.join();
+  // The chain holds a prepared statement; SQLite will not close under it.
+  audit_.reset();
   sqlite3_close(db_);
 }
 

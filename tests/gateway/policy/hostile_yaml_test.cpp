@@ -1,0 +1,47 @@
+// Policy files are input too: aliases that refer to themselves or multiply,
+// and extra YAML documents, get a located error instead of a crash, a
+// memory blow-up or silence. (Found by fuzz_policy_parser.)
+#include <chrono>
+
+#include <gtest/gtest.h>
+
+#include "gateway/policy/engine.hpp"
+
+namespace icegate::policy {
+namespace {
+
+// Every diagnostic, one per line.
+std::string first_error(std::string_view text) {
+  const auto result = load_policy_text(text, "hostile.yaml");
+  EXPECT_FALSE(result.policy);
+  std::string all;
+  for (const auto& d : result.diagnostics.sorted()) all += to_string(d) + "\n";
+  return all;
+}
+
+TEST(HostileYaml, AnAliasThatRefersToItselfIsAnError) {
+  EXPECT_NE(first_error("policy: x\na: &x {b: *x}\n").find("P008"), std::string::npos);
+  EXPECT_NE(first_error("policy: x\na: &x [*x]\n").find("P008"), std::string::npos);
+}
+
+TEST(HostileYaml, AliasesThatMultiplyAreStoppedQuickly) {
+  // Nine levels of ten aliases: a billion values from a few hundred bytes.
+  std::string text = "policy: x\nl0: &l0 [a, a, a, a, a, a, a, a, a, a]\n";
+  for (int level = 1; level <= 9; ++level) {
+    text += "l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
+    for (int i = 0; i < 10; ++i) text += (i ? ", *l" : "*l") + std::to_string(level - 1);
+    text += "]\n";
+  }
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_NE(first_error(text).find("P008"), std::string::npos);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(30)) << "not stopped early";
+}
+
+TEST(HostileYaml, ASecondDocumentIsNotIgnored) {
+  const std::string error = first_error("policy: x\n---\nrulez: []\n");
+  EXPECT_NE(error.find("hostile.yaml:3:1: error[P001]"), std::string::npos) << error;  // where the second begins
+  EXPECT_NE(error.find("2 YAML documents"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace icegate::policy
