@@ -1,0 +1,120 @@
+// Fuzzes the wire codec: what the gateway makes of a Submit from a peer.
+//
+// The input is one frame body (no length prefix). When it parses as a Frame
+// carrying a message (Submit, and the Deliver and ReviewRequest a node
+// decodes), wire::decode runs with the default limits. A message that decodes
+// must survive encode -> serialize -> parse -> decode unchanged, and must
+// respect the limits it was decoded under; anything else is a codec bug and
+// traps so that libFuzzer keeps the input.
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include <google/protobuf/stubs/logging.h>
+
+#include "gateway/wire/codec.hpp"
+#include "gateway/wire/framing.hpp"
+
+namespace {
+
+using icegate::Message;
+using icegate::wire::MessageLimits;
+
+[[noreturn]] void bug() { __builtin_trap(); }
+
+bool within(const std::string& text, const MessageLimits& limits) { return text.size() <= limits.max_text_bytes; }
+
+bool label_sound(const icegate::Label& label, const MessageLimits& limits) {
+  if (!within(label.classification, limits) || label.categories.size() > limits.max_categories) return false;
+  for (std::size_t i = 0; i < label.categories.size(); ++i) {
+    if (label.categories[i].empty() || !within(label.categories[i], limits)) return false;
+    // decode normalises: sorted and unique.
+    if (i > 0 && !(label.categories[i - 1] < label.categories[i])) return false;
+  }
+  return true;
+}
+
+// What decode promises about a message it accepts.
+void check_shape(const Message& message, const MessageLimits& limits) {
+  if (!icegate::looks_like_uuid(message.id)) bug();
+  if (message.originator.empty() || !within(message.originator, limits)) bug();
+  if (message.category.empty() || !within(message.category, limits)) bug();
+  if (!within(message.purpose, limits) || !within(message.title, limits)) bug();
+  if (!within(message.derived_from, limits) || !within(message.handling.not_before_event, limits)) bug();
+  if (message.addressees.empty() || message.addressees.size() > limits.max_addressees) bug();
+  for (const auto& addressee : message.addressees)
+    if (addressee.name.empty() || !within(addressee.name, limits)) bug();
+  if (message.portions.empty() || message.portions.size() > limits.max_portions) bug();
+  for (const auto& portion : message.portions) {
+    if (portion.id.empty() || !within(portion.id, limits)) bug();
+    if (portion.label.classification.empty() || !label_sound(portion.label, limits)) bug();
+  }
+  if (!label_sound(message.label, limits)) bug();
+}
+
+// Every field of the gateway's Message, not only the ones decisions use.
+void check_same(const Message& a, const Message& b) {
+  if (a.id != b.id || a.originator != b.originator || a.created_unix_ms != b.created_unix_ms) bug();
+  if (a.category != b.category || a.purpose != b.purpose || a.title != b.title) bug();
+  if (a.derived_from != b.derived_from || !(a.handling == b.handling)) bug();
+  if (!(a.addressees == b.addressees) || !(a.label == b.label)) bug();
+  if (a.portions.size() != b.portions.size()) bug();
+  for (std::size_t i = 0; i < a.portions.size(); ++i) {
+    const auto& pa = a.portions[i];
+    const auto& pb = b.portions[i];
+    if (pa.id != pb.id || !(pa.label == pb.label) || pa.body != pb.body) bug();
+  }
+}
+
+void round_trip(const icegate::v1::Message& proto) {
+  const MessageLimits limits;
+  icegate::wire::DecodeProblem problem;
+  const auto message = icegate::wire::decode(proto, limits, problem);
+  if (!message) {
+    if (problem.field.empty() || problem.problem.empty()) bug();  // a refusal says why
+    (void)icegate::wire::to_string(problem);
+    return;
+  }
+  check_shape(*message, limits);
+
+  icegate::v1::Message encoded;
+  icegate::wire::encode(*message, encoded);
+  std::string bytes;
+  if (!encoded.SerializeToString(&bytes)) bug();
+  icegate::v1::Message reparsed;
+  if (!reparsed.ParseFromString(bytes)) bug();
+
+  icegate::wire::DecodeProblem second_problem;
+  const auto again = icegate::wire::decode(reparsed, limits, second_problem);
+  if (!again) bug();  // what we encode, we must accept
+  check_same(*message, *again);
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  // Invalid UTF-8 in a string field fails the parse, as it should; protobuf
+  // would also log every one.
+  google::protobuf::SetLogHandler(nullptr);
+  return 0;
+}
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  icegate::v1::Frame frame;
+  const std::string_view body(reinterpret_cast<const char*>(data), size);
+  if (icegate::wire::parse_frame(body, frame) != icegate::wire::FrameError::none) return 0;
+  switch (frame.body_case()) {
+    case icegate::v1::Frame::kSubmit:
+      round_trip(frame.submit().message());
+      break;
+    case icegate::v1::Frame::kDeliver:
+      round_trip(frame.deliver().message());
+      break;
+    case icegate::v1::Frame::kReviewRequest:
+      round_trip(frame.review_request().message());
+      break;
+    default:
+      break;
+  }
+  return 0;
+}
