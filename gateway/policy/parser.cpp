@@ -19,26 +19,29 @@ SourceLocation location_of(const YAML::Mark& mark, const std::string& file) {
 
 class TreeBuilder {
  public:
-  TreeBuilder(const std::string& file, Diagnostics& diagnostics)
-      : file_(file), diagnostics_(diagnostics) {}
+  // Without aliases a document cannot hold more values than it has bytes, so
+  // `max_nodes` is the text's size plus a margin: only aliases get past it.
+  TreeBuilder(const std::string& file, Diagnostics& diagnostics, std::size_t max_nodes)
+      : file_(file), diagnostics_(diagnostics), max_nodes_(max_nodes) {}
 
   // Limits on what a document may expand to: YAML aliases can refer to
   // themselves (endless recursion) or multiply (a few hundred bytes that
   // expand to billions of nodes). A real policy is far below both.
   static constexpr int max_depth = 64;
-  static constexpr std::size_t max_nodes = 2'000'000;
 
   SyntaxNode build(const YAML::Node& node, const SourceLocation& fallback) {
     SyntaxNode result;
     result.location = location_of(node.Mark(), file_);
     if (result.location.line == 0) result.location = fallback;
     if (exhausted_) return result;
-    if (depth_ >= max_depth || ++nodes_ > max_nodes) {
+    if (depth_ >= max_depth || ++nodes_ > max_nodes_) {
       exhausted_ = true;
       diagnostics_.error("P008", result.location,
                          depth_ >= max_depth
                              ? fmt::format("nested more than {} levels deep (a YAML alias that refers to itself?)", max_depth)
-                             : fmt::format("expands to more than {} values (YAML aliases multiplying?)", max_nodes));
+                             : fmt::format("expands to more than {} values, more than the file could hold "
+                                           "without YAML aliases multiplying",
+                                           max_nodes_));
       return result;
     }
     struct Level {
@@ -101,6 +104,7 @@ class TreeBuilder {
 
   const std::string& file_;
   Diagnostics& diagnostics_;
+  std::size_t max_nodes_;
   int depth_ = 0;
   std::size_t nodes_ = 0;
   bool exhausted_ = false;
@@ -125,7 +129,7 @@ ParseResult parse_policy_file(std::string_view text, const std::string& file) {
                              fmt::format("YAML syntax error: {}", error.msg));
     return result;
   }
-  TreeBuilder builder(file, result.diagnostics);
+  TreeBuilder builder(file, result.diagnostics, text.size() + 10'000);
   result.root = builder.build(document, SourceLocation{file, 1, 1});
   return result;
 }
