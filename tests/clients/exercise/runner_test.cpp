@@ -1,6 +1,8 @@
 // The exercise runner on small scenarios with known outcomes, against the real
 // gateway and real TLS nodes (tests/data/handling-policy.yaml).
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -296,6 +298,53 @@ TEST(NationalExercise, AGeneratedExerciseLoadsRunsAndMeetsItsExpectations) {
   for (const auto& k : result.knowledge)
     if (k.node.rfind("ctio-", 0) == 0 && k.inject.rfind("T-", 0) == 0) ++reports;
   EXPECT_EQ(reports, sizes.neighbourhoods);
+}
+
+}  // namespace
+}  // namespace icegate::exercise
+
+namespace icegate::exercise {
+namespace {
+
+// Real time, with a facilitator's controls: paused from the start, the run
+// moves only when stepped; resumed, it finishes; stopped, it ends early.
+TEST(ExerciseRealTime, PauseStepResumeAndStop) {
+  ScenarioDir dir;
+  const auto scenario = load_scenario(dir.write("small.yaml", base_scenario));
+
+  Control control;
+  control.pause();
+  RunOptions options;
+  options.real_time = true;
+  options.speed = 36'000;  // ten scenario hours a second once resumed
+  options.control = &control;
+  std::ostringstream progress;
+  options.progress = &progress;
+  std::thread facilitator([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    control.step();  // I1 at T-3h
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    control.resume();
+  });
+  const RunResult result = run_exercise(scenario, options);
+  facilitator.join();
+  EXPECT_TRUE(result.all_met()) << progress.str();
+  EXPECT_NE(progress.str().find("inject I1"), std::string::npos);
+
+  Control stopper;
+  stopper.pause();
+  RunOptions stopped = options;
+  stopped.control = &stopper;
+  std::thread quitter([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    stopper.stop();
+  });
+  const RunResult early = run_exercise(scenario, stopped);
+  quitter.join();
+  bool any_inject = false;
+  for (const auto& entry : early.timeline) any_inject |= entry.kind == TimelineEntry::Kind::inject;
+  EXPECT_FALSE(any_inject) << "stopped while paused, before anything was due";
+  EXPECT_FALSE(early.all_met());
 }
 
 }  // namespace
