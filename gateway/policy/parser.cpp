@@ -114,16 +114,35 @@ class TreeBuilder {
 
 ParseResult parse_policy_file(std::string_view text, const std::string& file) {
   ParseResult result;
+  // A second YAML document would be ignored without a word: refuse it. Found
+  // by its marker at the start of a line (`---`, or `...` then more), because
+  // yaml-cpp's LoadAll can loop for ever on malformed input (the fuzzer found one).
+  {
+    bool content = false, ended = false;
+    int line = 0;
+    std::size_t start = 0;
+    while (start <= text.size()) {
+      std::size_t end = text.find('\n', start);
+      if (end == std::string_view::npos) end = text.size();
+      const std::string_view row = text.substr(start, end - start);
+      ++line;
+      const bool marker = row.starts_with("---") && (row.size() == 3 || row[3] == ' ' || row[3] == '\t' || row[3] == '\r');
+      const bool finish = row.starts_with("...") && (row.size() == 3 || row[3] == ' ' || row[3] == '\r');
+      const auto first = row.find_first_not_of(" \t\r");
+      const bool blank_or_comment = first == std::string_view::npos || row[first] == '#';
+      if ((marker && content) || (ended && !blank_or_comment && !marker)) {
+        result.diagnostics.error("P001", SourceLocation{file, line, 1},
+                                 "a second YAML document begins here; a policy file holds one");
+        return result;
+      }
+      if (finish) ended = true;
+      else if (!blank_or_comment && !row.starts_with("%")) content = true;
+      start = end + 1;
+    }
+  }
   YAML::Node document;
   try {
-    const auto documents = YAML::LoadAll(std::string(text));
-    if (documents.size() > 1) {
-      // What follows a `---` would otherwise be ignored without a word.
-      result.diagnostics.error("P001", location_of(documents[1].Mark(), file),
-                               fmt::format("the file holds {} YAML documents; a policy file holds one", documents.size()));
-      return result;
-    }
-    if (!documents.empty()) document = documents[0];
+    document = YAML::Load(std::string(text));
   } catch (const YAML::Exception& error) {
     result.diagnostics.error("P001", location_of(error.mark, file),
                              fmt::format("YAML syntax error: {}", error.msg));
