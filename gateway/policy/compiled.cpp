@@ -104,6 +104,19 @@ std::string_view kind_name(AddresseeKind kind) {
 
 }  // namespace
 
+std::string out_of_bounds_detail(const Rule& rule, std::string_view classification, std::string_view category,
+                                 std::string_view purpose, std::string_view sender, std::string_view recipient) {
+  std::string bounds;
+  if (rule.min_classification && rule.max_classification)
+    bounds = fmt::format("from {} up to {}", *rule.min_classification, *rule.max_classification);
+  else if (rule.max_classification)
+    bounds = fmt::format("up to {}", *rule.max_classification);
+  else
+    bounds = fmt::format("from {}", rule.min_classification.value_or(""));
+  return fmt::format("no rule permits {} {} for {} from {} to {}; {} permits only {}", classification, category,
+                     purpose, sender, recipient, rule.id, bounds);
+}
+
 std::string_view to_string(PortionReason reason) {
   switch (reason) {
     case PortionReason::none: return "none";
@@ -656,18 +669,9 @@ PolicyDecision CompiledPolicy::decide(const DecisionRequest& request) const {
       } else if (recipient < 0) {
         portion.detail = fmt::format("recipient '{}' is not a node of this policy", request.recipient);
       } else if (out_of_bounds_permit >= 0) {
-        const Rule& rule = policy_.rules[static_cast<std::size_t>(out_of_bounds_permit)];
-        std::string bounds;
-        if (rule.min_classification && rule.max_classification) {
-          bounds = fmt::format("from {} up to {}", *rule.min_classification, *rule.max_classification);
-        } else if (rule.max_classification) {
-          bounds = fmt::format("up to {}", *rule.max_classification);
-        } else {
-          bounds = fmt::format("from {}", rule.min_classification.value_or(""));
-        }
-        portion.detail = fmt::format("no rule permits {} {} for {} from {} to {}; {} permits only {}",
-                                     label.classification, request.category, request.purpose, request.sender,
-                                     request.recipient, rule.id, bounds);
+        portion.detail =
+            out_of_bounds_detail(policy_.rules[static_cast<std::size_t>(out_of_bounds_permit)], label.classification,
+                                 request.category, request.purpose, request.sender, request.recipient);
       } else {
         portion.detail = fmt::format("no rule permits {} for {} from {} to {}", request.category,
                                      request.purpose, request.sender, request.recipient);

@@ -52,6 +52,12 @@ enum class PortionReason {
 
 std::string_view to_string(PortionReason reason);
 
+// The explanation of a default deny when `rule` would have permitted the
+// portion but for its classification bounds ("... profile-to-council-restricted
+// permits only up to RESTRICTED"). Shared by decide() and explain, which must agree.
+std::string out_of_bounds_detail(const Rule& rule, std::string_view classification, std::string_view category,
+                                 std::string_view purpose, std::string_view sender, std::string_view recipient);
+
 struct PortionDecision {
   bool released = false;
   PortionReason reason = PortionReason::none;

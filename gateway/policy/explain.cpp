@@ -316,18 +316,9 @@ class Explainer {
       } else if (!trace.recipient.known) {
         outcome.detail = fmt::format("recipient '{}' is not a node of this policy", request_.recipient);
       } else if (first_out_of_bounds_permit >= 0) {
-        const Rule& rule = policy_.rules[static_cast<std::size_t>(first_out_of_bounds_permit)];
-        std::string bounds;
-        if (rule.min_classification && rule.max_classification) {
-          bounds = fmt::format("from {} up to {}", *rule.min_classification, *rule.max_classification);
-        } else if (rule.max_classification) {
-          bounds = fmt::format("up to {}", *rule.max_classification);
-        } else {
-          bounds = fmt::format("from {}", rule.min_classification.value_or(""));
-        }
-        outcome.detail = fmt::format("no rule permits {} {} for {} from {} to {}; {} permits only {}",
-                                     portion.label.classification, request_.category, request_.purpose,
-                                     request_.sender, request_.recipient, rule.id, bounds);
+        outcome.detail = out_of_bounds_detail(policy_.rules[static_cast<std::size_t>(first_out_of_bounds_permit)],
+                                              portion.label.classification, request_.category, request_.purpose,
+                                              request_.sender, request_.recipient);
       } else {
         outcome.detail = fmt::format("no rule permits {} for {} from {} to {}", request_.category, request_.purpose,
                                      request_.sender, request_.recipient);
