@@ -76,9 +76,15 @@ class Runner {
     start_gateway(work.path());
     connect_nodes(work.path());
     schedule();
+    now_ = scenario_.start;
+    publish(true);
     if (options_.real_time) run_real_time();
     else run_simulated();
     finish();
+    finished_ = true;
+    publish(true);
+    if (options_.keep_open && options_.control)
+      while (!options_.control->stopped()) std::this_thread::sleep_for(100ms);
     stop();
     result_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     return std::move(result_);
@@ -165,6 +171,8 @@ class Runner {
     config.max_connections = participants_.size() + 64;
     gateway_ = std::make_unique<server::Gateway>(io_, config, policy_);
     gateway_->start();
+    // Before the io thread starts, this thread is the gateway's only one.
+    if (options_.hooks.gateway_started) options_.hooks.gateway_started(*gateway_);
     io_thread_ = std::thread([this] { io_.run(); });
     result_.policy_version = policy_->version();
   }
@@ -194,6 +202,14 @@ class Runner {
   }
 
   void stop() {
+    if (options_.hooks.gateway_stopping) {
+      std::promise<void> done;
+      boost::asio::post(io_, [&] {
+        options_.hooks.gateway_stopping(*gateway_);
+        done.set_value();
+      });
+      done.get_future().wait();
+    }
     for (auto& [id, client] : clients_) client->close();
     clients_.clear();
     boost::asio::post(io_, [this] { gateway_->stop(); });
@@ -276,6 +292,7 @@ class Runner {
           it = agenda_.erase(it);
           item.action();
           ran = true;
+          publish(true, item.what);
         }
         if (ran || !checks) settle();
       }
@@ -292,6 +309,22 @@ class Runner {
     settle();
   }
 
+  // Tells the watcher where the run stands (on the gateway's thread).
+  void publish(bool notable, const std::string& item = {}) {
+    if (!options_.hooks.progress) return;
+    RunStatus status;
+    status.scenario = scenario_.name;
+    status.state = finished_ ? "finished" : options_.control && options_.control->paused() ? "paused" : "running";
+    status.clock_unix_ms = scenario_.t0_unix_ms + now_.count();
+    if (!agenda_.empty() && !finished_) status.next_unix_ms = scenario_.t0_unix_ms + agenda_.begin()->first.first.count();
+    status.item = item;
+    status.item_id = item.substr(item.rfind(' ') + 1);
+    status.speed = options_.real_time ? options_.speed : 0;
+    last_published_ = std::chrono::steady_clock::now();
+    published_paused_ = status.state == "paused";
+    boost::asio::post(io_, [this, status = std::move(status), notable] { options_.hooks.progress(status, notable); });
+  }
+
   void run_real_time() {
     Control idle;
     Control& control = options_.control ? *options_.control : idle;
@@ -299,6 +332,8 @@ class Runner {
     auto real_start = std::chrono::steady_clock::now();
     Offset base = now_;
     while (!control.stopped() && now_ < scenario_.end) {
+      if (control.paused() != published_paused_) publish(true);
+      else if (std::chrono::steady_clock::now() - last_published_ >= 1s) publish(false);
       if (control.paused()) {
         if (control.take_step() && !agenda_.empty()) {
           execute_due(agenda_.begin()->first.first);
@@ -706,6 +741,9 @@ class Runner {
   long sequence_ = 0;
   Offset now_{0};
   bool stopping_ = false;
+  bool finished_ = false;  // every item has run (or the run was stopped)
+  bool published_paused_ = false;
+  std::chrono::steady_clock::time_point last_published_{};
   int injects_fired_ = 0;
 
   RunResult result_;

@@ -5,13 +5,20 @@
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <optional>
 #include <ostream>
 #include <stdexcept>
 #include <string>
 
 #include "clients/exercise/results.hpp"
 #include "clients/exercise/scenario.hpp"
+
+namespace icegate::server {
+class Gateway;
+}
 
 namespace icegate::exercise {
 
@@ -37,6 +44,29 @@ class Control {
   std::atomic<int> steps_{0};
 };
 
+// Where a run stands, for a watcher such as the dashboard.
+struct RunStatus {
+  std::string scenario;
+  std::string state;  // "running", "paused", "finished"
+  std::int64_t clock_unix_ms = 0;
+  std::optional<std::int64_t> next_unix_ms;  // the next item on the agenda
+  std::string item;                          // the item just run ("inject i3"), if any
+  std::string item_id;                       // its id ("i3")
+  double speed = 0;                          // scenario seconds per real second (0: simulated clock)
+};
+
+// Lets a watcher share the run's gateway. Every hook runs on the gateway's
+// io_context thread (or before that thread starts), so it may use the gateway.
+struct RunHooks {
+  // The gateway is listening; no node has connected yet.
+  std::function<void(server::Gateway&)> gateway_started;
+  // The run moved on: `notable` for a state change or an item run; otherwise a
+  // clock tick (about once a second of real time).
+  std::function<void(const RunStatus&, bool notable)> progress;
+  // The gateway is about to stop: let go of it.
+  std::function<void(server::Gateway&)> gateway_stopping;
+};
+
 struct RunOptions {
   std::filesystem::path policy;  // empty: the scenario's own
   bool real_time = false;        // else a simulated clock that jumps from event to event
@@ -44,6 +74,10 @@ struct RunOptions {
   Control* control = nullptr;    // real time: pause, resume, step
   std::ostream* progress = nullptr;
   std::filesystem::path work_dir;  // PKI and data; a temporary directory when empty
+  RunHooks hooks;
+  // After the last item, keep the gateway and the nodes up (state "finished")
+  // until control->stop(), so a dashboard can still be read and used.
+  bool keep_open = false;
 };
 
 class RunError : public std::runtime_error {

@@ -114,6 +114,7 @@ policy::Diagnostics Gateway::reload_policy() {
     record.detail = json::Object().add("file", config_.policy_file.string()).str();
     router_->audit(std::move(record));
     set_policy(std::move(loaded.policy));
+    if (auto* observer = router_->observer()) observer->policy_loaded(*policy());
   } else {
     std::vector<std::string> errors;
     for (const auto& diagnostic : loaded.diagnostics.sorted()) errors.push_back(policy::to_string(diagnostic));
@@ -132,6 +133,9 @@ std::size_t Gateway::hold_count() const { return router_->hold_count(); }
 std::size_t Gateway::owed_count() const { return router_->owed_count(); }
 std::size_t Gateway::owed_to_connected() const { return router_->owed_to_connected(); }
 void Gateway::tick_now() { router_->tick(); }
+void Gateway::set_observer(Observer* observer) { router_->set_observer(observer); }
+Observer* Gateway::observer() const { return router_->observer(); }
+const GatewayMetrics& Gateway::metrics() const { return router_->metrics(); }
 
 asio::awaitable<void> Gateway::accept_loop() {
   while (acceptor_.is_open()) {

@@ -22,6 +22,7 @@
 
 #include "gateway/model/clock.hpp"
 #include "gateway/policy/engine.hpp"
+#include "gateway/server/observer.hpp"
 #include "gateway/wire/codec.hpp"
 #include "gateway/wire/framing.hpp"
 
@@ -92,6 +93,16 @@ class Gateway {
   // Checks embargoes now (after a simulated clock has moved), rather than at the next tick.
   void tick_now();
   store::Store& store() { return *store_; }
+
+  // For watchers (the dashboard); io thread only. The observer must outlive
+  // the gateway or be reset to null first.
+  void set_observer(Observer* observer);
+  Observer* observer() const;
+  const GatewayMetrics& metrics() const;
+  Router& router() { return *router_; }
+  boost::asio::io_context& io() { return io_; }
+  // True once stop() has begun: draining, then closed.
+  bool stopping() const { return stopping_; }
 
  private:
   boost::asio::awaitable<void> accept_loop();

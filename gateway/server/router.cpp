@@ -181,6 +181,11 @@ bool Router::connected(const std::string& node) const {
 }
 
 void Router::finish(Work work) {
+  if (observer_) {
+    std::set<std::string_view> told;
+    for (const auto& id : work.holds_touched)
+      if (auto it = holds_.find(id); it != holds_.end() && told.insert(id).second) observer_->hold_opened(view(it->second));
+  }
   if (work.batch.empty() && work.immediate.empty()) return;
   // After the commit: say what must be said, then add the owed frames to the
   // outboxes and hand them to whoever is connected, in commit order.
@@ -276,6 +281,7 @@ std::shared_ptr<Session> Router::attach(const std::string& node_id, const std::s
     record.decision = "DENY";
     record.detail = json::Object().add("reason", expired.reason).str();
     work.batch.audit.push_back(std::move(record));
+    if (observer_) observer_->decision(entry.message_id, expired, "expired");
     work.batch.sent.push_back(entry.seq);
     if (auto waiting = awaiting_ack_.find(node_id); waiting != awaiting_ack_.end())
       waiting->second.erase(entry.message_id);
@@ -425,6 +431,7 @@ void Router::record_decision(Work& work, const Message& message, const Recipient
                      .add("state", state)
                      .str();
   work.batch.audit.push_back(std::move(entry));
+  if (observer_) observer_->decision(message.id, decision, state);
 }
 
 bool Router::embargo_lifted(const Handling& handling) const {
@@ -455,14 +462,55 @@ Router::Delivered Router::deliver_version(Work& work, const Message& message, Re
   return {std::move(decision), delivered};
 }
 
-Router::Hold& Router::open_hold(HoldKind kind, const Message& message, std::string held_for, std::string reason) {
+Router::Hold& Router::open_hold(Work& work, HoldKind kind, const Message& message, std::string held_for,
+                               std::string reason) {
   Hold hold;
   hold.id = make_uuid();
   hold.kind = kind;
   hold.message = message;
   hold.held_for = std::move(held_for);
   hold.reason = std::move(reason);
+  work.holds_touched.push_back(hold.id);
   return holds_.emplace(hold.id, std::move(hold)).first->second;
+}
+
+bool Router::may_decide(const policy::CompiledPolicy& policy, const Hold& hold, std::string_view node) const {
+  switch (hold.kind) {
+    case HoldKind::consent: return node == hold.consent_node;
+    case HoldKind::review:
+      return std::any_of(hold.reviewer_roles.begin(), hold.reviewer_roles.end(),
+                         [&](const auto& role) { return policy.holds_role(node, role); });
+    case HoldKind::embargo: return false;
+  }
+  return false;
+}
+
+HoldView Router::view(const Hold& hold) const {
+  HoldView view;
+  view.id = hold.id;
+  view.kind = hold.kind == HoldKind::review ? "review" : hold.kind == HoldKind::consent ? "consent" : "embargo";
+  view.message_id = hold.message.id;
+  view.originator = hold.message.originator;
+  view.held_for = hold.held_for;
+  view.reviewer_roles = hold.reviewer_roles;
+  view.reason = hold.reason;
+  for (const auto& recipient : hold.recipients) view.recipients.push_back(recipient.node_id);
+  if (hold.kind == HoldKind::consent) {
+    view.reviewers.push_back(hold.consent_node);
+  } else if (hold.kind == HoldKind::review) {
+    // Exactly the nodes review() accepts, in policy order.
+    const auto policy = policy_();
+    for (const auto& node : policy->source().nodes)
+      if (may_decide(*policy, hold, node.id)) view.reviewers.push_back(node.id);
+  }
+  return view;
+}
+
+std::vector<HoldView> Router::holds() const {
+  std::vector<HoldView> views;
+  views.reserve(holds_.size());
+  for (const auto& [id, hold] : holds_) views.push_back(view(hold));
+  return views;
 }
 
 void Router::persist(Work& work, const Hold& hold) {
@@ -493,7 +541,9 @@ Router::Delivered Router::release(Work& work, const Message& message, RecipientD
                                                       : fmt::format("event:{}", h.not_before_event);
     if (!h.not_before_event.empty() && h.not_before_unix_ms != 0)
       held_for += fmt::format(" and time:{}", format_utc(h.not_before_unix_ms));
-    hold = &open_hold(HoldKind::embargo, message, held_for, "embargoed by the originator");
+    hold = &open_hold(work, HoldKind::embargo, message, held_for, "embargoed by the originator");
+  } else {
+    work.holds_touched.push_back(hold->id);
   }
   hold->recipients.push_back(decision);
   persist(work, *hold);
@@ -595,6 +645,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
                        .add("claimed_originator", message.originator)
                        .str();
     audit(std::move(entry));
+    ++metrics_.messages_refused;
     return SubmitResult{false, code, std::move(text)};
   };
   if (message.originator != sender)
@@ -641,6 +692,10 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
                   fmt::format("message {} from {} may not be shared onward; this message re-sends its content",
                               source_content->message_id, source_content->originator));
   seen_message_ids_.insert(message.id);
+  ++metrics_.messages_submitted;
+  if (observer_)
+    observer_->submission(message, *policy, source_content ? std::string_view(source_content->message_id)
+                                                           : std::string_view(message.derived_from));
 
   Work work;
   work.batch.messages.push_back({message.id, sender, now_ms()});
@@ -680,8 +735,11 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   Handling effective = message.handling;
   std::map<std::vector<std::string>, Hold*> review_holds;  // by reviewer roles
   Hold* consent_hold = nullptr;
+  auto counted = [this](Decision decision) { ++metrics_.decisions.at(static_cast<std::size_t>(decision)); };
   for (const auto& recipient : expansion.recipients) {
+    const auto started = std::chrono::steady_clock::now();
     Decided decided = decide(work, *policy, message, recipient);
+    metrics_.decision_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
     RecipientDecision& decision = decided.decision;
     const bool releasing = decision.decision != Decision::deny;
     if (releasing) {
@@ -693,18 +751,20 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
       if (!hold) {
         std::vector<std::string> roles;
         for (const auto& role : decided.review_roles) roles.push_back("role:" + role);
-        hold = &open_hold(HoldKind::review, message, fmt::format("{}", fmt::join(roles, " or ")), decision.reason);
+        hold = &open_hold(work, HoldKind::review, message, fmt::format("{}", fmt::join(roles, " or ")),
+                          decision.reason);
         hold->reviewer_roles = decided.review_roles;
       }
       hold->recipients.push_back(decision);
       decision.hold_id = hold->id;
       decision.held_for = hold->held_for;
       record_decision(work, message, decision, "held for review");
+      counted(Decision::hold);
       wire::encode(decision, false, *receipt->add_outcomes());
     } else if (releasing && source_content && source_content->handling.originator_control &&
                !source_content->recipients.contains(recipient)) {
       if (!consent_hold) {
-        consent_hold = &open_hold(HoldKind::consent, message,
+        consent_hold = &open_hold(work, HoldKind::consent, message,
                                   fmt::format("node:{} (originator consent)", source_content->originator),
                                   fmt::format("re-sends {} from {} beyond its first recipients; originator control",
                                               short_id(source_content->message_id), source_content->originator));
@@ -716,12 +776,15 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
       decision.held_for = consent_hold->held_for;
       decision.reason = consent_hold->reason;
       record_decision(work, message, decision, "held for originator consent");
+      counted(Decision::hold);
       wire::encode(decision, false, *receipt->add_outcomes());
     } else if (releasing) {
       const Delivered outcome = release(work, message, std::move(decision));
+      counted(outcome.decision.decision);
       wire::encode(outcome.decision, outcome.delivered, *receipt->add_outcomes());
     } else {
       record_decision(work, message, decision, "");
+      counted(Decision::deny);
       wire::encode(decision, false, *receipt->add_outcomes());
     }
   }
@@ -760,7 +823,8 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   return {true, v1::ERROR_CODE_UNSPECIFIED, {}};
 }
 
-SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision& answer) {
+SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision& answer, ReviewVia via) {
+  const bool from_dashboard = via == ReviewVia::dashboard;
   const auto policy = policy_();
   auto refuse = [&](v1::ErrorCode code, std::string text) {
     spdlog::warn("refused review hold={} from={}: {}", answer.hold_id(), decider, text);
@@ -770,6 +834,7 @@ SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision
                        .add("refused", true)
                        .add("code", v1::ErrorCode_Name(code))
                        .add("text", text)
+                       .add("via", from_dashboard ? "dashboard" : "node")
                        .str();
     audit(std::move(entry));
     return SubmitResult{false, code, std::move(text)};
@@ -781,11 +846,7 @@ SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision
     return refuse(v1::ERROR_CODE_UNKNOWN_HOLD, fmt::format("no hold {} is waiting for a decision", answer.hold_id()));
   }
   Hold& hold = it->second;
-  const bool allowed = hold.kind == HoldKind::consent
-                           ? decider == hold.consent_node
-                           : std::any_of(hold.reviewer_roles.begin(), hold.reviewer_roles.end(),
-                                         [&](const auto& role) { return policy->holds_role(decider, role); });
-  if (!allowed)
+  if (!may_decide(*policy, hold, decider))
     return refuse(v1::ERROR_CODE_NOT_PERMITTED, fmt::format("{} may not decide hold {}: it waits for {}", decider,
                                                             short_id(hold.id), hold.held_for));
   for (const auto& id : answer.withhold_portion_ids()) {
@@ -840,22 +901,28 @@ SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision
                      .add("kind", by_originator ? "consent" : "review")
                      .add("verdict", verdict)
                      .add("comment", answer.comment())
+                     .add("via", from_dashboard ? "dashboard" : "node")
                      .str();
   work.batch.audit.push_back(std::move(entry));
   closed_holds_[hold.id] = fmt::format("{} by {}", verdict, decider);
+  const bool approved = answer.verdict() != v1::VERDICT_REFUSE;
+  ++(approved ? metrics_.holds_approved : metrics_.holds_refused);
+  if (observer_) observer_->hold_closed(hold.id, hold.message.id, approved ? "approved" : "refused", decider);
   work.batch.holds_removed.push_back(hold.id);
   const Message message = std::move(hold.message);
   holds_.erase(it);
   send_follow_up(work, message, outcomes);
-  v1::Frame ack;
-  ack.mutable_ack()->set_message_id(answer.hold_id());
-  ack.mutable_ack()->set_ok(true);
-  work.immediate.emplace_back(decider, frame_bytes(ack));
+  if (!from_dashboard) {
+    v1::Frame ack;
+    ack.mutable_ack()->set_message_id(answer.hold_id());
+    ack.mutable_ack()->set_ok(true);
+    work.immediate.emplace_back(decider, frame_bytes(ack));
+  }
   finish(std::move(work));
   return {true, v1::ERROR_CODE_UNSPECIFIED, {}};
 }
 
-void Router::lift_embargo(Work& work, Hold& hold) {
+void Router::lift_embargo(Work& work, Hold& hold, std::string_view by) {
   std::vector<Delivered> outcomes;
   for (auto& decision : hold.recipients) {
     decision.reason = fmt::format("embargo lifted ({}); {}", hold.held_for, decision.reason);
@@ -869,14 +936,17 @@ void Router::lift_embargo(Work& work, Hold& hold) {
   work.batch.audit.push_back(std::move(entry));
   closed_holds_[hold.id] = "released at the embargo";
   work.batch.holds_removed.push_back(hold.id);
+  ++metrics_.holds_lifted;
+  if (observer_) observer_->hold_closed(hold.id, hold.message.id, "lifted", by);
   send_follow_up(work, hold.message, outcomes);
 }
 
 void Router::tick() {
   Work work;
+  const std::string_view by = "the clock";
   for (auto it = holds_.begin(); it != holds_.end();) {
     if (it->second.kind == HoldKind::embargo && embargo_lifted(it->second.message.handling)) {
-      lift_embargo(work, it->second);
+      lift_embargo(work, it->second, by);
       it = holds_.erase(it);
     } else {
       ++it;
@@ -903,9 +973,10 @@ SubmitResult Router::trigger(const std::string& node, const std::string& event) 
   auto entry = record("trigger", node);
   entry.detail = json::Object().add("event", event).add("first", first).str();
   work.batch.audit.push_back(std::move(entry));
+  const std::string by = fmt::format("event {} (by {})", event, node);
   for (auto it = holds_.begin(); it != holds_.end();) {
     if (it->second.kind == HoldKind::embargo && embargo_lifted(it->second.message.handling)) {
-      lift_embargo(work, it->second);
+      lift_embargo(work, it->second, by);
       it = holds_.erase(it);
     } else {
       ++it;

@@ -29,6 +29,7 @@
 #include "gateway/model/clock.hpp"
 #include "gateway/model/message.hpp"
 #include "gateway/policy/engine.hpp"
+#include "gateway/server/observer.hpp"
 #include "gateway/store/store.hpp"
 #include "icegate/v1/icegate.pb.h"
 
@@ -71,8 +72,12 @@ class Router {
 
   // Handles a decoded Submit from the authenticated node `sender`.
   SubmitResult submit(const std::string& sender, Message message);
+  // Where a review decision came from: the reviewer node's own session, or
+  // the dashboard acting for it (same rules; the audit record says so, and no
+  // Ack is sent to the node, which did not ask).
+  enum class ReviewVia { node, dashboard };
   // A reviewer's (or originator's) answer to a hold.
-  SubmitResult review(const std::string& decider, const v1::ReviewDecision& decision);
+  SubmitResult review(const std::string& decider, const v1::ReviewDecision& decision, ReviewVia via = ReviewVia::node);
   // A named event has happened; embargoes waiting on it lift.
   SubmitResult trigger(const std::string& node, const std::string& event);
   // The first frame owed to `node` after `seq` (in order), or null. Sessions
@@ -90,9 +95,18 @@ class Router {
   void after_commits(std::function<void()> then);
 
   std::size_t hold_count() const { return holds_.size(); }
+  // Every open hold, for watchers.
+  std::vector<HoldView> holds() const;
+  bool is_connected(const std::string& node) const { return connected(node); }
   std::size_t owed_count() const;
   // Frames owed to nodes that are connected now: zero when everything sent has arrived.
   std::size_t owed_to_connected() const;
+
+  // The watcher (null: nobody watches, and the hooks cost a pointer check).
+  Observer* observer() const { return observer_; }
+  void set_observer(Observer* observer) { observer_ = observer; }
+  GatewayMetrics& metrics() { return metrics_; }
+  const GatewayMetrics& metrics() const { return metrics_; }
 
  private:
   enum class HoldKind { review = 1, consent = 2, embargo = 3 };
@@ -121,6 +135,7 @@ class Router {
   struct Work {
     store::Batch batch;
     std::vector<std::pair<std::string, FrameBytes>> immediate;  // sent after commit, never stored
+    std::vector<std::string> holds_touched;  // opened or given recipients: told to the observer
   };
 
   struct Delivered {
@@ -137,10 +152,12 @@ class Router {
   Delivered release(Work& work, const Message& message, RecipientDecision decision);
   Delivered deliver_version(Work& work, const Message& message, RecipientDecision decision);
   void send_follow_up(Work& work, const Message& message, const std::vector<Delivered>& outcomes);
-  Hold& open_hold(HoldKind kind, const Message& message, std::string held_for, std::string reason);
+  Hold& open_hold(Work& work, HoldKind kind, const Message& message, std::string held_for, std::string reason);
+  HoldView view(const Hold& hold) const;
+  bool may_decide(const policy::CompiledPolicy& policy, const Hold& hold, std::string_view node) const;
   void persist(Work& work, const Hold& hold);
   void request_review(Work& work, const Hold& hold, const std::string& reviewer);
-  void lift_embargo(Work& work, Hold& hold);
+  void lift_embargo(Work& work, Hold& hold, std::string_view by);
   bool embargo_lifted(const Handling& handling) const;
   const ControlledContent* controlled_source(const Message& message) const;
   void remember_controlled(Work& work, const Message& message, const Handling& handling,
@@ -180,6 +197,8 @@ class Router {
   std::set<std::string, std::less<>> triggered_events_;
   std::map<std::string, ControlledContent, std::less<>> controlled_;       // by message id
   std::map<std::string, std::string, std::less<>> controlled_by_content_;  // body digest -> message id
+  Observer* observer_ = nullptr;
+  GatewayMetrics metrics_;
 };
 
 }  // namespace icegate::server

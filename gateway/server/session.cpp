@@ -67,6 +67,8 @@ asio::awaitable<void> Session::run() {
     router_.detach(node_id_, this);
     spdlog::info("disconnected node={} peer={}", node_id_, peer_);
     audit_connection("disconnection", "");
+    if (auto* observer = router_.observer())
+      observer->connection(node_id_, peer_, false, end_reason_.empty() ? "closed" : end_reason_);
   }
   // The writer closes the socket once it has written what it must; wake it
   // in case it is idle.
@@ -123,6 +125,7 @@ asio::awaitable<bool> Session::handshake() {
   if (result.frame_error != wire::FrameError::none || !frame.has_hello())
     co_return co_await refuse(v1::ERROR_CODE_HELLO_REQUIRED, "the first frame must be Hello");
   log_frame("in", frame);
+  observe_in(frame, result.length + wire::frame_header_bytes);
   const auto& hello = frame.hello();
   if (hello.protocol_version() != wire::protocol_version)
     co_return co_await refuse(v1::ERROR_CODE_PROTOCOL_VERSION,
@@ -138,10 +141,13 @@ asio::awaitable<bool> Session::handshake() {
   welcome.mutable_welcome()->set_policy_version(policy_()->version());
   welcome.mutable_welcome()->set_session_id(make_uuid());
   log_frame("out", welcome);
-  if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, wire::encode_frame(welcome))) {
+  const std::string welcome_bytes = wire::encode_frame(welcome);
+  if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, welcome_bytes)) {
     spdlog::info("connection node={} peer={} lost during Welcome: {}", node_id_, peer_, error.message());
     co_return false;
   }
+  if (auto* observer = router_.observer()) observer->connection(node_id_, peer_, true, "");
+  observe_out(welcome, welcome_bytes.size());
   spdlog::info("connected node={} peer={} software={}", node_id_, peer_, hello.software_version());
   audit_connection("connection", hello.software_version());
   attached_ = true;
@@ -161,6 +167,9 @@ asio::awaitable<void> Session::reader() {
         send_error(v1::ERROR_CODE_TIMEOUT, "no frame within the idle deadline", true);
       } else if (!transport::is_disconnect(result.error)) {
         spdlog::warn("read failed node={} peer={}: {}", node_id_, peer_, transport::describe(result.error));
+        if (end_reason_.empty()) end_reason_ = "read failed: " + transport::describe(result.error);
+      } else if (end_reason_.empty()) {
+        end_reason_ = "the node closed the connection";
       }
       break;
     }
@@ -182,6 +191,7 @@ asio::awaitable<void> Session::reader() {
     }
     if (draining_) continue;  // shutting down: not acknowledged, so the node sends it again later
     log_frame("in", frame);
+    observe_in(frame, result.length + wire::frame_header_bytes);
     handle(frame);
   }
 }
@@ -205,11 +215,14 @@ asio::awaitable<void> Session::writer() {
       continue;
     }
     if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, *next.bytes)) {
+      const std::string why =
+          deadline_.expired() ? "write deadline passed (peer not reading)" : transport::describe(error);
       if (!transport::is_disconnect(error) || deadline_.expired())
-        spdlog::warn("write failed node={} peer={}: {}", node_id_, peer_,
-                     deadline_.expired() ? "write deadline passed (peer not reading)" : transport::describe(error));
+        spdlog::warn("write failed node={} peer={}: {}", node_id_, peer_, why);
+      if (end_reason_.empty()) end_reason_ = "write failed: " + why;
       break;
     }
+    observe_out(*next.bytes);
     // Owed frames that need no acknowledgement are settled once written.
     if (next.seq > 0 && !next.needs_ack) router_.written(node_id_, next.seq);
     if (next.bytes == fatal_) break;
@@ -249,6 +262,7 @@ void Session::send_error(v1::ErrorCode code, std::string text, bool fatal, std::
   if (fatal) {
     fatal_ = bytes;
     closing_ = true;
+    if (end_reason_.empty()) end_reason_ = error_frame_text(code) + ": " + frame.error().message();
   }
   wake_writer_.cancel();
 }
@@ -259,6 +273,7 @@ void Session::handle(const v1::Frame& frame) {
   switch (frame.body_case()) {
     case v1::Frame::kSubmit: handle_submit(frame.submit()); return;
     case v1::Frame::kAck:  // a recipient confirms a Deliver: it leaves the node's outbox
+      if (auto* observer = router_.observer()) observer->acknowledged(node_id_, frame.ack().message_id());
       router_.acknowledged(node_id_, frame.ack().message_id());
       return;
     case v1::Frame::kHeartbeat: {
@@ -312,6 +327,40 @@ void Session::audit_connection(std::string kind, std::string reason) {
   record.node = node_id_;
   record.detail = json::Object().add("peer", peer_).add("reason", reason).str();
   router_.audit(std::move(record));
+}
+
+void Session::observe_in(const v1::Frame& frame, std::size_t bytes) {
+  ++router_.metrics().frames_in;
+  if (auto* observer = router_.observer()) observer->frame(node_id_, FrameDirection::in, frame, bytes);
+}
+
+void Session::observe_out(const v1::Frame& frame, std::size_t bytes) {
+  ++router_.metrics().frames_out;
+  auto* observer = router_.observer();
+  if (!observer) return;
+  observer->frame(node_id_, FrameDirection::out, frame, bytes);
+  if (frame.has_deliver())
+    observer->delivery(node_id_, frame.deliver().message().id(),
+                       wire::decode(frame.deliver().decision()).value_or(Decision::deny));
+  else if (frame.has_receipt())
+    observer->receipt(node_id_, frame.receipt().message_id());
+}
+
+// Frames go out as encoded bytes (from outboxes shared with the store); only a
+// watcher pays for parsing them back.
+void Session::observe_out(const std::string& bytes) {
+  if (!router_.observer()) {
+    ++router_.metrics().frames_out;
+    return;
+  }
+  v1::Frame frame;
+  if (bytes.size() < wire::frame_header_bytes ||
+      !frame.ParseFromArray(bytes.data() + wire::frame_header_bytes,
+                            static_cast<int>(bytes.size() - wire::frame_header_bytes))) {
+    ++router_.metrics().frames_out;
+    return;
+  }
+  observe_out(frame, bytes.size());
 }
 
 void Session::log_frame(const char* direction, const v1::Frame& frame) const {

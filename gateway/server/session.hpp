@@ -51,6 +51,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void handle(const v1::Frame& frame);
   void handle_submit(const v1::Submit& submit);
   void log_frame(const char* direction, const v1::Frame& frame) const;
+  // Counts a frame and tells the observer, if any (which costs nothing otherwise).
+  void observe_in(const v1::Frame& frame, std::size_t bytes);
+  void observe_out(const std::string& bytes);
+  void observe_out(const v1::Frame& frame, std::size_t bytes);
   void audit_connection(std::string kind, std::string reason);
 
   transport::TlsStream stream_;
@@ -67,6 +71,7 @@ class Session : public std::enable_shared_from_this<Session> {
   FrameBytes fatal_;      // the Error frame after which the writer closes
   bool draining_ = false;
   bool attached_ = false;           // registered with the router: may pull owed frames
+  std::string end_reason_;          // why the session ended, for watchers
   std::int64_t sent_up_to_ = 0;     // the last owed frame (outbox seq) handed to the writer
 };
 

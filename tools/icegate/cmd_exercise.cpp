@@ -6,6 +6,9 @@
 #include <memory>
 #include <sstream>
 #include <thread>
+#include <atomic>
+#include <csignal>
+#include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -17,6 +20,11 @@
 #include "clients/exercise/report.hpp"
 #include "clients/exercise/runner.hpp"
 #include "clients/exercise/scenario.hpp"
+#include "gateway/http/access.hpp"
+#include "gateway/http/dashboard.hpp"
+#include "gateway/http/http_server.hpp"
+#include "gateway/server/gateway.hpp"
+#include "tools/icegate/cmd_serve.hpp"
 #include "tools/icegate/commands.hpp"
 
 namespace icegate::cli {
@@ -90,6 +98,69 @@ void print_comparison(std::ostream& out, const exercise::Comparison& c) {
   }
 }
 
+// The dashboard on a run's in-process gateway: made when the gateway starts,
+// let go before it stops (with --compare, each run has its own gateway and so
+// its own dashboard, on the same address). Everything here runs on the
+// gateway's io thread, through the runner's hooks.
+class ExerciseDashboard {
+ public:
+  ExerciseDashboard(boost::asio::ip::tcp::endpoint endpoint, http::AccessPolicy access, exercise::Control& control,
+                    std::ostream& out)
+      : endpoint_(endpoint), access_(std::move(access)), control_(control), out_(out) {}
+
+  exercise::RunHooks hooks() {
+    exercise::RunHooks hooks;
+    hooks.gateway_started = [this](server::Gateway& gateway) { attach(gateway); };
+    hooks.progress = [this](const exercise::RunStatus& status, bool notable) {
+      if (dashboard_) dashboard_->exercise_progress(convert(status), notable);
+    };
+    hooks.gateway_stopping = [this](server::Gateway&) {
+      if (server_) server_->stop();
+      server_.reset();
+      dashboard_.reset();
+    };
+    return hooks;
+  }
+
+ private:
+  static http::ExerciseStatus convert(const exercise::RunStatus& status) {
+    return {status.scenario, status.state, status.clock_unix_ms, status.next_unix_ms, status.item_id, status.speed};
+  }
+
+  void attach(server::Gateway& gateway) {
+    dashboard_ = std::make_unique<http::Dashboard>(gateway, access_);
+    http::HttpServerOptions options;
+    options.listen = endpoint_;
+    server_ = std::make_unique<http::HttpServer>(gateway.io(), *dashboard_, options);
+    server_->start();  // a port in use: thrown, and the run fails with the reason
+    // Port 0: keep the port we were given, so that a second (--compare) run is at the same URL.
+    endpoint_ = server_->local_endpoint();
+    http::ExerciseControls controls;
+    controls.pause = [this] { control_.pause(); };
+    controls.resume = [this] { control_.resume(); };
+    controls.step = [this] { control_.step(); };
+    dashboard_->set_exercise(std::move(controls));
+    const std::string url = http::dashboard_url(endpoint_.address().to_string(), endpoint_.port(), access_);
+    if (url != printed_url_) fmt::print(out_, "dashboard: {}\n", url);
+    out_.flush();
+    printed_url_ = url;
+  }
+
+  boost::asio::ip::tcp::endpoint endpoint_;
+  http::AccessPolicy access_;
+  exercise::Control& control_;
+  std::ostream& out_;
+  std::string printed_url_;
+  std::unique_ptr<http::Dashboard> dashboard_;
+  std::unique_ptr<http::HttpServer> server_;
+};
+
+// Ctrl-C during a run with a dashboard stops the run (and ends --http-keep-open) gracefully.
+std::atomic<exercise::Control*> interrupted_control{nullptr};
+extern "C" void on_interrupt(int) {
+  if (auto* control = interrupted_control.load()) control->stop();
+}
+
 }  // namespace
 
 int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ostream& out, std::ostream& err) {
@@ -101,8 +172,40 @@ int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ost
     return exit_error;
   }
   exercise::Control control;
+  std::optional<ExerciseDashboard> dashboard;
+  if (!params.http.empty()) {
+    boost::asio::ip::tcp::endpoint endpoint;
+    std::string error;
+    if (!parse_http_address(params.http, endpoint, error)) {
+      fmt::print(err, "icegate exercise run: --http: {}\n", error);
+      return exit_error;
+    }
+    if (const auto problem = check_http_token(params.http_token); !problem.empty()) {
+      fmt::print(err, "icegate exercise run: --http-token: {}\n", problem);
+      return exit_error;
+    }
+    dashboard.emplace(endpoint, http::access_for(endpoint.address().to_string(), params.http_token), control, out);
+  } else if (!params.http_token.empty() || params.http_keep_open) {
+    fmt::print(err, "icegate exercise run: --http-token and --http-keep-open need --http\n");
+    return exit_error;
+  }
+  // A dashboard is for watching: the run goes in real time.
+  const bool real_time = params.real_time || dashboard.has_value();
+  struct InterruptGuard {
+    bool installed = false;
+    ~InterruptGuard() {
+      if (!installed) return;
+      std::signal(SIGINT, SIG_DFL);
+      interrupted_control = nullptr;
+    }
+  } interrupt_guard;
+  if (dashboard) {
+    interrupted_control = &control;
+    std::signal(SIGINT, on_interrupt);
+    interrupt_guard.installed = true;
+  }
   std::thread keyboard;
-  if (params.real_time) {
+  if (real_time) {
     fmt::print(out, "Real time at {}x. Type p (pause), r (resume), s (step to the next event), q (stop).\n", params.speed);
     keyboard = std::thread([&] {
       for (std::string line; !control.stopped() && std::getline(in, line);) {
@@ -113,10 +216,16 @@ int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ost
       }
     });
   }
-  auto run = [&](const std::filesystem::path& policy) {
+  auto run = [&](const std::filesystem::path& policy, bool last) {
     exercise::RunOptions options;
     options.policy = policy;
-    options.real_time = params.real_time;
+    options.real_time = real_time;
+    if (dashboard) {
+      options.hooks = dashboard->hooks();
+      options.keep_open = last && params.http_keep_open;
+      if (options.keep_open && !params.quiet)
+        fmt::print(out, "After the run the dashboard stays up: type q (or press Ctrl-C) to finish.\n");
+    }
     options.speed = params.speed;
     options.control = &control;
     options.progress = params.quiet ? nullptr : &out;
@@ -127,8 +236,8 @@ int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ost
   std::vector<exercise::RunResult> results;
   int code = exit_ok;
   try {
-    results.push_back(run(params.policy));
-    if (!params.compare.empty()) results.push_back(run(params.compare));
+    results.push_back(run(params.policy, params.compare.empty()));
+    if (!params.compare.empty() && !control.stopped()) results.push_back(run(params.compare, true));
   } catch (const exercise::RunError& e) {
     fmt::print(err, "icegate exercise run: {}\n", e.what());
     code = std::string(e.what()).find("is invalid") != std::string::npos ? exit_invalid_policy : exit_error;
@@ -318,6 +427,14 @@ void add_exercise_command(CLI::App& root, int& exit_code) {
   run_command->add_option("--mermaid", run->mermaid, "Sequence diagram (Mermaid) for slides");
   run_command->add_option("--bundle", run->bundle, "The whole exercise (scenario, policies, results) as one file");
   run_command->add_flag("--quiet", run->quiet, "No progress lines");
+  run_command->add_option("--http", run->http,
+                          "Serve the dashboard on HOST:PORT while the exercise runs (implies --real-time); "
+                          "pause, resume and step from the page");
+  run_command->add_option("--http-token", run->http_token,
+                          "Dashboard access token (at least 16 characters); required beyond loopback, where one is "
+                          "made up and printed when not given");
+  run_command->add_flag("--http-keep-open", run->http_keep_open,
+                        "Keep the gateway and the dashboard up after the run until q or Ctrl-C");
   run_command->callback([run, &exit_code] {
     // The gateway's own log would drown the facilitator's view; its warnings still show.
     spdlog::set_level(spdlog::level::warn);

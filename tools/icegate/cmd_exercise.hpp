@@ -1,6 +1,7 @@
 // `icegate exercise`: table-top exercises.
 //   exercise run SCENARIO [--policy P] [--compare P2] [--real-time [--speed N]] [--out DIR]
 //                [--html F] [--json F] [--mermaid F] [--bundle F] [--quiet]
+//                [--http HOST:PORT [--http-token T] [--http-keep-open]]   the dashboard; implies --real-time
 //   exercise check SCENARIO [--policy P]          load and check a scenario, run nothing
 //   exercise import-csv FILE.csv                   the injects of a spreadsheet, as scenario YAML
 //   exercise report BUNDLE [--html F] [--json F] [--mermaid F]
@@ -28,6 +29,9 @@ struct ExerciseRunParams {
   std::filesystem::path out;  // a directory for every report, with default names
   std::filesystem::path html, json, mermaid, bundle;
   bool quiet = false;
+  std::string http;         // the dashboard's address; empty: none
+  std::string http_token;   // as for serve: needed beyond loopback, made up when not given
+  bool http_keep_open = false;  // after the run, keep the gateway and dashboard up until q or Ctrl-C
 };
 
 int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ostream& out, std::ostream& err);

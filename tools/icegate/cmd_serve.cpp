@@ -14,6 +14,9 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "gateway/http/access.hpp"
+#include "gateway/http/dashboard.hpp"
+#include "gateway/http/http_server.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/server/gateway.hpp"
 #include "tools/icegate/commands.hpp"
@@ -45,6 +48,41 @@ bool split_host_port(const std::string& text, std::string& host, std::uint16_t& 
   return true;
 }
 
+namespace {
+
+// Writes `port` to `file` through a temporary name, so a reader never sees half a number.
+void write_port_file(const std::filesystem::path& file, unsigned port) {
+  const auto temporary = file.string() + ".tmp";
+  std::ofstream(temporary) << port << '\n';
+  std::error_code ignored;
+  std::filesystem::rename(temporary, file, ignored);
+}
+
+}  // namespace
+
+bool parse_http_address(const std::string& text, asio::ip::tcp::endpoint& endpoint, std::string& error) {
+  std::string host;
+  std::uint16_t port = 0;
+  if (!split_host_port(text, host, port, error)) return false;
+  if (host == "localhost") host = "127.0.0.1";
+  boost::system::error_code address_error;
+  const auto address = asio::ip::make_address(host, address_error);
+  if (address_error) {
+    error = fmt::format("'{}' is not an IP address (or localhost)", host);
+    return false;
+  }
+  endpoint = {address, port};
+  return true;
+}
+
+std::string check_http_token(const std::string& token) {
+  if (token.empty()) return {};
+  if (token.size() < 16) return "the token must be at least 16 characters long";
+  for (const char c : token)
+    if (c <= ' ' || c > '~') return "the token must be printable ASCII without spaces";
+  return {};
+}
+
 void configure_logging(const std::string& level) {
   auto logger = spdlog::stderr_color_mt("icegate");
   logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
@@ -64,6 +102,20 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
   const auto address = asio::ip::make_address(host, address_error);
   if (address_error) {
     fmt::print(err, "icegate serve: --listen: '{}' is not an IP address\n", host);
+    return exit_error;
+  }
+
+  asio::ip::tcp::endpoint http_endpoint;
+  if (!params.http.empty() && !parse_http_address(params.http, http_endpoint, error)) {
+    fmt::print(err, "icegate serve: --http: {}\n", error);
+    return exit_error;
+  }
+  if (const auto problem = check_http_token(params.http_token); !problem.empty()) {
+    fmt::print(err, "icegate serve: --http-token: {}\n", problem);
+    return exit_error;
+  }
+  if (params.http.empty() && (!params.http_token.empty() || !params.http_port_file.empty())) {
+    fmt::print(err, "icegate serve: --http-token and --http-port-file need --http\n");
     return exit_error;
   }
 
@@ -98,7 +150,10 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
   config.durable_fsync = !params.no_fsync;
 
   asio::io_context io(1);
+  // Destroyed in reverse order: the dashboard's server, the dashboard, then the gateway it watches.
   std::unique_ptr<server::Gateway> gateway;
+  std::unique_ptr<http::Dashboard> dashboard;
+  std::unique_ptr<http::HttpServer> http_server;
   try {
     gateway = std::make_unique<server::Gateway>(io, config, loaded.policy);
     gateway->start();
@@ -106,11 +161,26 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
     fmt::print(err, "icegate serve: {}\n", e.what());
     return exit_error;
   }
-  if (!params.port_file.empty()) {
-    // Written to a temporary name and renamed, so a reader never sees half a number.
-    const auto temporary = params.port_file.string() + ".tmp";
-    std::ofstream(temporary) << gateway->local_endpoint().port() << '\n';
-    std::filesystem::rename(temporary, params.port_file, fs_error);
+  if (!params.port_file.empty()) write_port_file(params.port_file, gateway->local_endpoint().port());
+  if (!params.http.empty()) {
+    const auto access = http::access_for(http_endpoint.address().to_string(), params.http_token);
+    dashboard = std::make_unique<http::Dashboard>(*gateway, access);
+    http::HttpServerOptions options;
+    options.listen = http_endpoint;
+    http_server = std::make_unique<http::HttpServer>(io, *dashboard, options);
+    try {
+      http_server->start();
+    } catch (const std::exception& e) {
+      fmt::print(err, "icegate serve: --http {}: {}\n", params.http, e.what());
+      return exit_error;
+    }
+    const auto bound = http_server->local_endpoint();
+    // The URL (with a made-up token, the only place it is shown) goes to stdout, once.
+    fmt::print(out, "dashboard: {}\n", http::dashboard_url(bound.address().to_string(), bound.port(), access));
+    out.flush();
+    spdlog::info("dashboard on {}:{}{}", bound.address().to_string(), bound.port(),
+                 access.token.empty() ? " (loopback: no token)" : " (access token required)");
+    if (!params.http_port_file.empty()) write_port_file(params.http_port_file, bound.port());
   }
 
   // Shutdown by cancellation: SIGINT/SIGTERM stop the acceptor and close the
@@ -122,6 +192,8 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
   std::function<void()> wait_drained = [&] {
     if (gateway->session_count() == 0) {
       last_resort.cancel();
+      // /healthz said 503 while draining; now the dashboard goes too.
+      if (http_server) http_server->stop();
       return;
     }
     drain_poll.expires_after(std::chrono::milliseconds(20));
@@ -153,7 +225,6 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
 
   io.run();
   spdlog::info("gateway stopped");
-  (void)out;
   return exit_ok;
 }
 
@@ -187,6 +258,13 @@ void add_serve_command(CLI::App& root, int& exit_code) {
       ->capture_default_str();
   serve->add_flag("--no-fsync", params->no_fsync,
                   "Do not fsync each group commit (survives a gateway crash, not a power cut)");
+  serve->add_option("--http", params->http,
+                    "Serve the dashboard (page, API, WebSocket feed, /metrics, /healthz) on HOST:PORT, "
+                    "e.g. 127.0.0.1:8080; port 0 picks one. Loopback needs no token");
+  serve->add_option("--http-token", params->http_token,
+                    "Access token for the dashboard (at least 16 characters). Required beyond loopback: "
+                    "without it a random one is made and printed once with the URL");
+  serve->add_option("--http-port-file", params->http_port_file, "Write the dashboard's bound port here");
   serve->add_option("--log-level", params->log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();

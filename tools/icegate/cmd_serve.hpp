@@ -2,6 +2,8 @@
 //   serve --policy FILE --pki DIR [--listen HOST:PORT] [--data DIR] [--port-file FILE]
 //         [--max-frame-bytes N] [--max-portions N] [--max-addressees N] [--max-connections N]
 //         [--handshake-timeout MS] [--idle-timeout MS] [--frames] [--watch] [--no-fsync]
+//         [--http HOST:PORT [--http-token TOKEN] [--http-port-file FILE]]
+// --http serves the dashboard (docs/DASHBOARD.md) on the gateway's own thread.
 // SIGHUP (or, with --watch, a change to the file) reloads the policy; an
 // invalid new policy is refused with every error logged, and the old one stays.
 // Exit codes: 0 after a clean shutdown, 1 on a start-up error, 3 if the policy is invalid.
@@ -11,6 +13,8 @@
 #include <filesystem>
 #include <ostream>
 #include <string>
+
+#include <boost/asio/ip/tcp.hpp>
 
 namespace icegate::cli {
 
@@ -30,6 +34,9 @@ struct ServeParams {
   std::size_t max_connections = 20'000;
   bool no_fsync = false;  // SQLite synchronous=NORMAL: survives a crash, not power loss
   std::string log_level = "info";
+  std::string http;                      // dashboard address, HOST:PORT; empty: no dashboard
+  std::string http_token;                // required beyond loopback; made up (and printed) when not given
+  std::filesystem::path http_port_file;  // the dashboard's bound port, for scripts that use port 0
 };
 
 int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err);
@@ -37,5 +44,9 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err);
 // "127.0.0.1:7443" / "[::1]:7443" / "localhost:7443" into host and port;
 // false (and `error`) when malformed.
 bool split_host_port(const std::string& text, std::string& host, std::uint16_t& port, std::string& error);
+// A dashboard address (--http): an IP address or localhost, and a port.
+bool parse_http_address(const std::string& text, boost::asio::ip::tcp::endpoint& endpoint, std::string& error);
+// Why an --http-token is unusable, or empty when it is fine (or not given).
+std::string check_http_token(const std::string& token);
 
 }  // namespace icegate::cli

@@ -1,0 +1,23 @@
+// The page's files (gateway/http/web/), embedded in the binary at build time
+// by gateway/http/embed_assets.cmake: nothing is read from disk or fetched at
+// run time.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+namespace icegate::http {
+
+struct Asset {
+  std::string_view name;  // path relative to web/, '/'-separated: "app.js", "vendor/x.js"
+  std::string_view body;
+};
+
+// Every embedded file, sorted by name (generated: web_assets.cpp in the build tree).
+std::span<const Asset> embedded_assets();
+// The file called `name`, or null. Names with "..", a leading '/' or a backslash are never found.
+const Asset* find_asset(std::string_view name);
+// By extension; application/octet-stream when unknown.
+std::string_view content_type_for(std::string_view name);
+
+}  // namespace icegate::http

@@ -1,0 +1,686 @@
+#include "gateway/http/dashboard.hpp"
+
+#include <algorithm>
+#include <ctime>
+
+#include <fmt/format.h>
+#include <google/protobuf/text_format.h>
+
+#include "gateway/http/assets.hpp"
+#include "gateway/http/json_body.hpp"
+#include "gateway/http/metrics_text.hpp"
+#include "gateway/model/json.hpp"
+#include "gateway/policy/engine.hpp"
+#include "gateway/server/gateway.hpp"
+#include "gateway/server/router.hpp"
+#include "icegate/v1/icegate.pb.h"
+
+namespace icegate::http {
+
+namespace {
+
+// "2008-06-01T09:30:00.250Z"
+std::string iso_ms(std::int64_t unix_ms) {
+  const std::int64_t seconds = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
+  const auto millis = static_cast<int>(unix_ms - seconds * 1000);
+  const auto time = static_cast<std::time_t>(seconds);
+  std::tm utc{};
+  gmtime_r(&time, &utc);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
+                     utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
+}
+
+std::string array(const std::vector<std::string>& encoded) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < encoded.size(); ++i) {
+    if (i) out += ',';
+    out += encoded[i];
+  }
+  return out + "]";
+}
+
+std::string array(const std::vector<Dashboard::EventText>& events) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (i) out += ',';
+    out += *events[i];
+  }
+  return out + "]";
+}
+
+// Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence.
+std::string cut(std::string_view text, std::size_t limit, bool& truncated) {
+  truncated = text.size() > limit;
+  if (!truncated) return std::string(text);
+  std::size_t end = limit;
+  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+  return std::string(text.substr(0, end));
+}
+
+struct Colours {
+  std::string_view colour, text_colour;
+};
+
+Colours colours_of(const policy::CompiledPolicy& policy, std::string_view classification) {
+  for (const auto& c : policy.source().scheme.classifications)
+    if (c.name == classification) return {c.colour, c.text_colour};
+  return {};
+}
+
+std::string marking_of(const policy::CompiledPolicy& policy, const Label& label) {
+  return label.classification.empty() ? std::string() : policy.display_marking(label);
+}
+
+// The frame type as the proto names it: "Submit", "ReviewRequest", ...
+std::string frame_type(const v1::Frame& frame) {
+  if (frame.body_case() == v1::Frame::BODY_NOT_SET) return "Unknown";
+  const auto* field = frame.GetDescriptor()->FindFieldByNumber(static_cast<int>(frame.body_case()));
+  return field && field->message_type() ? field->message_type()->name() : "Unknown";
+}
+
+const char* decision_name(Decision decision) {
+  switch (decision) {
+    case Decision::release: return "RELEASE";
+    case Decision::release_redacted: return "RELEASE_REDACTED";
+    case Decision::hold: return "HOLD";
+    case Decision::deny: return "DENY";
+  }
+  return "DENY";
+}
+
+std::vector<std::string> addressee_texts(const std::vector<Addressee>& addressees) {
+  std::vector<std::string> out;
+  for (const auto& a : addressees) out.push_back(fmt::format("{}:{}", to_string(a.kind), a.name));
+  return out;
+}
+
+constexpr std::string_view security_policy =
+    "default-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'none'";
+
+}  // namespace
+
+Dashboard::Dashboard(server::Gateway& gateway, AccessPolicy access, DashboardLimits limits)
+    : gateway_(gateway), access_(std::move(access)), limits_(limits) {
+  gateway_.set_observer(this);
+}
+
+Dashboard::~Dashboard() {
+  if (gateway_.observer() == this) gateway_.set_observer(nullptr);
+}
+
+std::int64_t Dashboard::now_ms() const { return gateway_.config().clock->now_unix_ms(); }
+
+// ---- the feed ----------------------------------------------------------------
+
+std::string Dashboard::begin_event(std::string_view type) {
+  return fmt::format("{{\"seq\":{},\"time\":\"{}\",\"type\":\"{}\"", ++seq_, iso_ms(now_ms()), type);
+}
+
+Dashboard::EventText Dashboard::publish(std::string event, Keep keep) {
+  event += '}';
+  auto text = std::make_shared<const std::string>(std::move(event));
+  if (keep == Keep::ring) {
+    ring_.push_back({seq_, text});
+    while (ring_.size() > limits_.events) ring_.pop_front();
+  }
+  ++publishing_;
+  for (const auto& [id, subscriber] : subscribers_)
+    if (subscriber) subscriber(text);
+  if (--publishing_ == 0 && !unsubscribed_.empty()) {
+    for (const auto id : unsubscribed_) subscribers_.erase(id);
+    unsubscribed_.clear();
+  }
+  return text;
+}
+
+std::uint64_t Dashboard::subscribe(Subscriber subscriber) {
+  const auto id = next_subscriber_++;
+  subscribers_.emplace(id, std::move(subscriber));
+  return id;
+}
+
+void Dashboard::unsubscribe(std::uint64_t id) {
+  auto it = subscribers_.find(id);
+  if (it == subscribers_.end()) return;
+  if (publishing_ > 0) {
+    it->second = nullptr;  // the loop over subscribers_ is still running
+    unsubscribed_.push_back(id);
+  } else {
+    subscribers_.erase(it);
+  }
+}
+
+std::size_t Dashboard::subscriber_count() const { return subscribers_.size() - unsubscribed_.size(); }
+
+std::vector<Dashboard::EventText> Dashboard::events_after(std::uint64_t seq) const {
+  std::vector<EventText> out;
+  for (const auto& kept : ring_)
+    if (kept.seq > seq) out.push_back(kept.text);
+  return out;
+}
+
+// ---- the message index -------------------------------------------------------------
+
+Dashboard::MessageRecord* Dashboard::record(const std::string& message_id, bool create) {
+  if (message_id.empty()) return nullptr;
+  if (auto it = messages_.find(message_id); it != messages_.end()) return &it->second;
+  if (!create) return nullptr;
+  message_order_.push_back(message_id);
+  auto* created = &messages_[message_id];
+  evict();
+  return created;
+}
+
+void Dashboard::account(MessageRecord& record, const EventText& event) {
+  record.bytes += event->size();
+  message_bytes_ += event->size();
+}
+
+// Oldest messages go first, until within both bounds; the newest one always stays.
+void Dashboard::evict() {
+  while (message_order_.size() > 1 &&
+         (message_order_.size() > limits_.messages || message_bytes_ > limits_.message_bytes)) {
+    const std::string id = std::move(message_order_.front());
+    message_order_.pop_front();
+    auto it = messages_.find(id);
+    if (it == messages_.end()) continue;
+    message_bytes_ -= std::min(message_bytes_, it->second.bytes);
+    for (const auto& hold : it->second.hold_ids) {
+      hold_messages_.erase(hold);
+      closed_holds_.erase(hold);
+    }
+    messages_.erase(it);
+  }
+}
+
+std::string Dashboard::frame_message_id(const v1::Frame& frame) const {
+  auto known = [this](const std::string& id) -> std::string {
+    if (messages_.contains(id)) return id;
+    if (auto hold = hold_messages_.find(id); hold != hold_messages_.end()) return hold->second;
+    return {};
+  };
+  switch (frame.body_case()) {
+    case v1::Frame::kSubmit: return frame.submit().message().id();
+    case v1::Frame::kDeliver: return frame.deliver().message().id();
+    case v1::Frame::kReceipt: return frame.receipt().message_id();
+    case v1::Frame::kReviewRequest: return frame.review_request().message().id();
+    case v1::Frame::kAck: return known(frame.ack().message_id());  // a message, a hold, or an event name
+    case v1::Frame::kError: return known(frame.error().message_id());
+    case v1::Frame::kReviewDecision: return known(frame.review_decision().hold_id());
+    default: return {};
+  }
+}
+
+// ---- observer hooks -----------------------------------------------------------------
+
+void Dashboard::connection(const std::string& node, const std::string& peer, bool connected, std::string_view reason) {
+  std::string event = begin_event("connection");
+  event += json::Object()
+               .add("node", node)
+               .add("state", connected ? "connected" : "disconnected")
+               .add("peer", peer)
+               .add("reason", reason)
+               .str()
+               .replace(0, 1, ",");
+  event.pop_back();
+  publish(std::move(event));
+}
+
+void Dashboard::frame(const std::string& node, server::FrameDirection direction, const v1::Frame& frame,
+                      std::size_t bytes) {
+  // Heartbeats are counted in /metrics but would drown the feed.
+  if (frame.has_heartbeat()) return;
+  const std::string message_id = frame_message_id(frame);
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetSingleLineMode(true);
+  printer.SetTruncateStringFieldLongerThan(static_cast<std::int64_t>(limits_.frame_string_bytes));
+  std::string text;
+  printer.PrintToString(frame, &text);
+  while (!text.empty() && text.back() == ' ') text.pop_back();
+  std::string event = begin_event("frame");
+  event += ",";
+  event += json::Object()
+               .add("node", node)
+               .add("direction", direction == server::FrameDirection::in ? "in" : "out")
+               .add("frame_type", frame_type(frame))
+               .add("message_id", message_id)
+               .add("bytes", static_cast<std::int64_t>(bytes))
+               .add("text", text)
+               .str()
+               .substr(1);
+  event.pop_back();
+  auto published = publish(std::move(event));
+  // A Submit opens the message's record, even one the gateway then refuses:
+  // its Error and Ack(ok false) are worth seeing too.
+  if (auto* r = record(message_id, frame.has_submit())) {
+    if (r->frames.size() < limits_.frames_per_message) {
+      r->frames.push_back(published);
+      account(*r, published);
+    } else {
+      ++r->frames_dropped;
+    }
+  }
+}
+
+void Dashboard::submission(const Message& message, const policy::CompiledPolicy& policy, std::string_view derived_from) {
+  const Colours colours = colours_of(policy, message.label.classification);
+  const auto& h = message.handling;
+  const std::string handling = json::Object()
+                                   .add("originator_control", h.originator_control)
+                                   .add("no_onward_sharing", h.no_onward_sharing)
+                                   .add("not_before", h.not_before_unix_ms ? iso_ms(h.not_before_unix_ms) : "")
+                                   .add("not_before_event", h.not_before_event)
+                                   .add("not_after", h.not_after_unix_ms ? iso_ms(h.not_after_unix_ms) : "")
+                                   .str();
+  std::vector<std::string> portions;
+  for (const auto& portion : message.portions) {
+    const Colours c = colours_of(policy, portion.label.classification);
+    bool truncated = false;
+    const std::string body = cut(portion.body, limits_.body_bytes, truncated);
+    json::Object object;
+    object.add("id", portion.id)
+        .add("marking", marking_of(policy, portion.label))
+        .add("colour", c.colour)
+        .add("text_colour", c.text_colour)
+        .add("body", body);
+    if (truncated) object.add("body_bytes", static_cast<std::int64_t>(portion.body.size()));
+    portions.push_back(object.str());
+  }
+  std::string event = begin_event("submission");
+  event += ",";
+  std::string envelope = json::Object()
+               .add("message_id", message.id)
+               .add("originator", message.originator)
+               .add("title", message.title)
+               .add("category", message.category)
+               .add("purpose", message.purpose)
+               .add("marking", marking_of(policy, message.label))
+               .add("colour", colours.colour)
+               .add("text_colour", colours.text_colour)
+               .add("addressees", addressee_texts(message.addressees))
+               .add_raw("handling", handling)
+               .add("derived_from", derived_from)
+               .str()
+               .substr(1);
+  envelope.pop_back();
+  std::string portions_json = array(portions);
+  event += envelope + ",\"portions\":" + portions_json;
+  auto published = publish(std::move(event));
+  if (auto* r = record(message.id, true)) {
+    // The envelope keeps seq, time and type: they say when the message was seen.
+    r->envelope = published->substr(0, published->size() - 1 - portions_json.size() - 12) + "}";
+    r->portions = std::move(portions_json);
+    account(*r, published);
+  }
+}
+
+void Dashboard::decision(const std::string& message_id, const RecipientDecision& d, std::string_view state) {
+  const auto policy = gateway_.policy();
+  const Colours colours = colours_of(*policy, d.released_label.classification);
+  std::vector<std::string> withheld;
+  for (const auto& w : d.withheld)
+    withheld.push_back(json::Object()
+                           .add("portion", w.portion_id)
+                           .add("marking", marking_of(*policy, w.label))
+                           .add("reason", w.reason)
+                           .add("rules", w.rule_ids)
+                           .str());
+  std::string event = begin_event("decision");
+  event += ",";
+  event += json::Object()
+               .add("message_id", message_id)
+               .add("recipient", d.node_id)
+               .add("decision", decision_name(d.decision))
+               .add("marking", marking_of(*policy, d.released_label))
+               .add("colour", colours.colour)
+               .add("text_colour", colours.text_colour)
+               .add("rules", d.rule_ids)
+               .add("reason", d.reason)
+               .add_raw("withheld", array(withheld))
+               .add("hold_id", d.hold_id)
+               .add("held_for", d.held_for)
+               .add("occasional", d.occasional)
+               .add("state", state)
+               .str()
+               .substr(1);
+  event.pop_back();
+  auto published = publish(std::move(event));
+  if (auto* r = record(message_id, true)) {
+    r->history.push_back(published);
+    if (auto it = r->latest_index.find(d.node_id); it != r->latest_index.end()) {
+      r->latest[it->second].second = published;
+    } else {
+      r->latest_index.emplace(d.node_id, r->latest.size());
+      r->latest.emplace_back(d.node_id, published);
+    }
+    account(*r, published);
+    if (!d.hold_id.empty() && !hold_messages_.contains(d.hold_id)) {
+      hold_messages_.emplace(d.hold_id, message_id);
+      r->hold_ids.push_back(d.hold_id);
+    }
+  }
+}
+
+void Dashboard::delivery(const std::string& node, const std::string& message_id, Decision decision) {
+  std::string event = begin_event("delivery");
+  event += fmt::format(",\"message_id\":{},\"recipient\":{},\"decision\":\"{}\"", json::quote(message_id),
+                       json::quote(node), decision_name(decision));
+  auto published = publish(std::move(event));
+  if (auto* r = record(message_id, false)) {
+    r->deliveries.push_back(published);
+    account(*r, published);
+  }
+}
+
+void Dashboard::acknowledged(const std::string& node, const std::string& message_id) {
+  std::string event = begin_event("ack");
+  event += fmt::format(",\"message_id\":{},\"node\":{}", json::quote(message_id), json::quote(node));
+  auto published = publish(std::move(event));
+  if (auto* r = record(message_id, false)) {
+    r->acks.push_back(published);
+    account(*r, published);
+  }
+}
+
+void Dashboard::receipt(const std::string& originator, const std::string& message_id) {
+  std::string event = begin_event("receipt");
+  event += fmt::format(",\"message_id\":{},\"originator\":{}", json::quote(message_id), json::quote(originator));
+  auto published = publish(std::move(event));
+  if (auto* r = record(message_id, false)) {
+    r->receipts.push_back(published);
+    account(*r, published);
+  }
+}
+
+std::string Dashboard::hold_fields(const server::HoldView& hold) const {
+  std::string fields = json::Object()
+                           .add("hold_id", hold.id)
+                           .add("kind", hold.kind)
+                           .add("message_id", hold.message_id)
+                           .add("originator", hold.originator)
+                           .add("held_for", hold.held_for)
+                           .add("reviewer_roles", hold.reviewer_roles)
+                           .add("reviewers", hold.reviewers)
+                           .add("recipients", hold.recipients)
+                           .add("reason", hold.reason)
+                           .str();
+  return fields.substr(1, fields.size() - 2);
+}
+
+void Dashboard::hold_opened(const server::HoldView& hold) {
+  std::string event = begin_event("hold");
+  event += "," + hold_fields(hold);
+  auto published = publish(std::move(event));
+  if (auto* r = record(hold.message_id, true)) {
+    r->holds.push_back(published);
+    account(*r, published);
+    if (hold_messages_.emplace(hold.id, hold.message_id).second) r->hold_ids.push_back(hold.id);
+  }
+}
+
+void Dashboard::hold_closed(const std::string& hold_id, const std::string& message_id, std::string_view result,
+                            std::string_view by) {
+  std::string event = begin_event("hold_closed");
+  event += fmt::format(",\"hold_id\":{},\"message_id\":{},\"result\":{},\"by\":{}", json::quote(hold_id),
+                       json::quote(message_id), json::quote(result), json::quote(by));
+  auto published = publish(std::move(event));
+  if (auto* r = record(message_id, true)) {
+    r->holds.push_back(published);
+    account(*r, published);
+    if (hold_messages_.emplace(hold_id, message_id).second) r->hold_ids.push_back(hold_id);
+    closed_holds_[hold_id] = by.empty() ? std::string(result) : fmt::format("{} by {}", result, by);
+  }
+}
+
+void Dashboard::policy_loaded(const policy::CompiledPolicy& policy) {
+  std::string event = begin_event("policy");
+  event += fmt::format(",\"name\":{},\"version\":{}", json::quote(policy.source().name), json::quote(policy.version()));
+  publish(std::move(event));
+}
+
+// ---- exercise --------------------------------------------------------------------------
+
+void Dashboard::set_exercise(ExerciseControls controls) { exercise_controls_ = std::move(controls); }
+
+std::string Dashboard::exercise_json() const {
+  if (!exercise_) return "null";
+  const auto& e = *exercise_;
+  json::Object object;
+  object.add("name", e.name)
+      .add("state", e.state)
+      .add("clock", iso_ms(e.clock_unix_ms))
+      .add_raw("next", e.next_unix_ms ? json::quote(iso_ms(*e.next_unix_ms)) : "null")
+      .add_raw("speed", fmt::format("{}", e.speed));
+  if (!e.inject.empty()) object.add("inject", e.inject);
+  return object.str();
+}
+
+void Dashboard::exercise_progress(const ExerciseStatus& status, bool notable) {
+  exercise_ = status;
+  std::string event = begin_event("exercise");
+  const std::string fields = exercise_json();
+  event += "," + fields.substr(1, fields.size() - 2);
+  publish(std::move(event), notable ? Keep::ring : Keep::feed_only);
+  exercise_->inject.clear();  // the item just run belongs to this event only
+}
+
+Response Dashboard::exercise_action(std::string_view action) {
+  if (!exercise_controls_) return error_response(404, "no exercise is running on this gateway");
+  if (exercise_ && exercise_->state == "finished") return error_response(409, "the exercise has finished");
+  const auto& controls = *exercise_controls_;
+  if (action == "pause" && controls.pause) controls.pause();
+  else if (action == "resume" && controls.resume) controls.resume();
+  else if (action == "step" && controls.step) {
+    if (exercise_ && exercise_->state != "paused") return error_response(409, "step works while paused: pause first");
+    controls.step();
+  }
+  else return error_response(404, fmt::format("no exercise action '{}' (pause, resume, step)", action));
+  return json_response(fmt::format("{{\"requested\":{},\"exercise\":{}}}", json::quote(action), exercise_json()));
+}
+
+// ---- the API ---------------------------------------------------------------------------
+
+std::string Dashboard::state_json() const {
+  const auto policy = gateway_.policy();
+  const auto& source = policy->source();
+  std::vector<std::string> markings;
+  for (const auto& c : source.scheme.classifications)
+    markings.push_back(json::Object()
+                           .add("name", c.name)
+                           .add("marking", c.marking.empty() ? c.name : c.marking)
+                           .add("colour", c.colour)
+                           .add("text_colour", c.text_colour)
+                           .str());
+  auto& router = gateway_.router();
+  std::vector<std::string> nodes;
+  for (const auto& node : source.nodes) {
+    const policy::Organisation* organisation = nullptr;
+    for (const auto& o : source.organisations)
+      if (o.id == node.organisation) organisation = &o;
+    std::string level;
+    for (const auto& role : source.roles)
+      if (role.id == node.role) level = role.level;
+    nodes.push_back(json::Object()
+                        .add("id", node.id)
+                        .add("name", node.name)
+                        .add("organisation", node.organisation)
+                        .add("organisation_name", organisation ? organisation->name : "")
+                        .add("ct_network", organisation && organisation->ct_network)
+                        .add("level", level)
+                        .add("vetting", node.vetting)
+                        .add("roles", std::vector<std::string>{node.role})
+                        .add("connected", router.is_connected(node.id))
+                        .str());
+  }
+  std::vector<std::string> holds;
+  for (const auto& hold : router.holds()) holds.push_back("{\"type\":\"hold\"," + hold_fields(hold) + "}");
+  return json::Object()
+      .add("gateway_id", gateway_.config().gateway_id)
+      .add_raw("policy", json::Object().add("name", source.name).add("version", policy->version()).str())
+      .add("levels", source.levels)
+      .add_raw("markings", array(markings))
+      .add_raw("nodes", array(nodes))
+      .add_raw("holds", array(holds))
+      .add_raw("exercise", exercise_json())
+      .add("last_seq", static_cast<std::int64_t>(seq_))
+      .add_raw("events", array(events_after(0)))
+      .str();
+}
+
+std::optional<std::string> Dashboard::message_json(const std::string& message_id) const {
+  auto it = messages_.find(message_id);
+  if (it == messages_.end()) return std::nullopt;
+  const MessageRecord& r = it->second;
+  std::vector<EventText> latest;
+  for (const auto& [recipient, event] : r.latest) latest.push_back(event);
+  return json::Object()
+      .add("message_id", message_id)
+      .add_raw("envelope", r.envelope)
+      .add_raw("portions", r.portions)
+      .add_raw("decisions", array(latest))
+      .add_raw("decision_history", array(r.history))
+      .add_raw("deliveries", array(r.deliveries))
+      .add_raw("acks", array(r.acks))
+      .add_raw("receipts", array(r.receipts))
+      .add_raw("holds", array(r.holds))
+      .add_raw("frames", array(r.frames))
+      .add("frames_dropped", static_cast<std::int64_t>(r.frames_dropped))
+      .str();
+}
+
+std::string Dashboard::metrics_text() const {
+  auto& router = gateway_.router();
+  Gauges gauges;
+  gauges.connections = router.session_count();
+  gauges.outbox = router.owed_count();
+  gauges.holds = router.hold_count();
+  gauges.dashboard_clients = subscriber_count();
+  gauges.dashboard_dropped = dropped_clients_;
+  return render_metrics(gateway_.metrics(), gauges);
+}
+
+Response Dashboard::healthz() const {
+  const bool draining = gateway_.stopping();
+  const auto policy = gateway_.policy();
+  return json_response(json::Object()
+                           .add("status", draining ? "draining" : "ok")
+                           .add("sessions", static_cast<std::int64_t>(gateway_.session_count()))
+                           .add("policy_version", policy->version())
+                           .str(),
+                       draining ? 503 : 200);
+}
+
+Response Dashboard::static_file(std::string_view name) const {
+  const Asset* asset = find_asset(name);
+  if (!asset) return error_response(404, fmt::format("no file '{}'", name));
+  Response response;
+  response.content_type = std::string(content_type_for(asset->name));
+  response.body = std::string(asset->body);
+  response.headers.emplace_back("Cache-Control", "no-cache");
+  return response;
+}
+
+Response Dashboard::decide_hold(const Request& request, const std::string& hold_id) {
+  const std::string_view type = std::string_view(request.content_type).substr(0, request.content_type.find(';'));
+  if (type != "application/json")
+    return error_response(415, fmt::format("the body must be application/json, not '{}'", request.content_type));
+  const auto body = parse_string_object(request.body);
+  if (!body.ok()) return error_response(400, "the body is not a JSON object of strings: " + body.error);
+  for (const auto& [key, value] : body.values)
+    if (key != "decision" && key != "reviewer" && key != "reason")
+      return error_response(400, fmt::format("unknown key \"{}\" (decision, reviewer, reason)", key));
+  auto get = [&](std::string_view key) {
+    auto it = body.values.find(key);
+    return it == body.values.end() ? std::string() : it->second;
+  };
+  const std::string decision = get("decision"), reviewer = get("reviewer");
+  if (decision != "approve" && decision != "refuse")
+    return error_response(400, fmt::format("\"decision\" must be \"approve\" or \"refuse\", not \"{}\"", decision));
+  if (reviewer.empty()) return error_response(400, "\"reviewer\" must name the reviewer node the page acts for");
+
+  auto& router = gateway_.router();
+  if (auto closed = closed_holds_.find(hold_id); closed != closed_holds_.end())
+    return error_response(409, fmt::format("hold {} was already {}", hold_id, closed->second));
+  for (const auto& hold : router.holds())
+    if (hold.id == hold_id && hold.kind == "embargo")
+      return error_response(409, fmt::format("hold {} is an embargo ({}): it lifts by itself, no one decides it",
+                                             hold_id, hold.held_for));
+  v1::ReviewDecision answer;
+  answer.set_hold_id(hold_id);
+  answer.set_verdict(decision == "approve" ? v1::VERDICT_APPROVE : v1::VERDICT_REFUSE);
+  answer.set_comment(get("reason"));
+  const auto result = router.review(reviewer, answer, server::Router::ReviewVia::dashboard);
+  if (!result.accepted) {
+    const int status = result.error == v1::ERROR_CODE_NOT_PERMITTED ? 403
+                       : result.error == v1::ERROR_CODE_UNKNOWN_HOLD ? 404
+                                                                     : 400;
+    return error_response(status, result.error_text);
+  }
+  return json_response(json::Object()
+                           .add("hold_id", hold_id)
+                           .add("result", decision == "approve" ? "approved" : "refused")
+                           .add("by", reviewer)
+                           .str());
+}
+
+std::optional<Response> Dashboard::authorize(const Request& request, bool state_changing) const {
+  return check_access(access_, request, state_changing);
+}
+
+Response Dashboard::handle(const Request& request) {
+  Response response = [&]() -> Response {
+    const std::string_view path = target_path(request.target);
+    const bool get = request.method == "GET" || request.method == "HEAD";
+    const bool post = request.method == "POST";
+    auto method_not_allowed = [&](std::string_view allowed) {
+      Response r = error_response(405, fmt::format("{} {} is not allowed; use {}", request.method, path, allowed));
+      r.headers.emplace_back("Allow", allowed);
+      return r;
+    };
+    // The page's files hold no data: they are served without the token (a
+    // browser fetches scripts without our ?token=), still only to a loopback Host on loopback.
+    if (path == "/" || path == "/index.html" || path.starts_with("/assets/")) {
+      if (auto refused = authorize(request, false); refused && refused->status != 401) return *refused;
+      if (!get) return method_not_allowed("GET");
+      return static_file(path.starts_with("/assets/") ? path.substr(8) : std::string_view("index.html"));
+    }
+    if (auto refused = authorize(request, post)) return *refused;
+    if (path == "/healthz") return get ? healthz() : method_not_allowed("GET");
+    if (path == "/metrics") {
+      if (!get) return method_not_allowed("GET");
+      Response r = json_response(metrics_text());
+      r.content_type = metrics_content_type;
+      return r;
+    }
+    if (path == "/api/state") return get ? json_response(state_json()) : method_not_allowed("GET");
+    if (path.starts_with("/api/messages/")) {
+      if (!get) return method_not_allowed("GET");
+      std::string id;
+      if (!percent_decode(path.substr(14), id)) return error_response(400, "malformed percent-escape in the message id");
+      if (auto body = message_json(id)) return json_response(std::move(*body));
+      return error_response(404, fmt::format("no message {} (unknown, or older than the {} remembered)", id,
+                                             limits_.messages));
+    }
+    if (path.starts_with("/api/holds/")) {
+      if (!post) return method_not_allowed("POST");
+      std::string id;
+      if (!percent_decode(path.substr(11), id)) return error_response(400, "malformed percent-escape in the hold id");
+      return decide_hold(request, id);
+    }
+    if (path.starts_with("/api/exercise/")) {
+      if (!post) return method_not_allowed("POST");
+      return exercise_action(path.substr(14));
+    }
+    if (path == "/ws") return error_response(426, "/ws is a WebSocket: send an Upgrade request");
+    return error_response(404, fmt::format("nothing at {}", path));
+  }();
+  response.headers.emplace_back("Content-Security-Policy", std::string(security_policy));
+  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  response.headers.emplace_back("Referrer-Policy", "no-referrer");
+  if (response.content_type.starts_with("application/json") || response.content_type.starts_with("text/plain"))
+    response.headers.emplace_back("Cache-Control", "no-store");
+  return response;
+}
+
+}  // namespace icegate::http

@@ -1,0 +1,28 @@
+// The gateway's metrics in the Prometheus text exposition format, version
+// 0.0.4 (https://prometheus.io/docs/instrumenting/exposition_formats/).
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "gateway/server/observer.hpp"
+
+namespace icegate::http {
+
+inline constexpr const char* metrics_content_type = "text/plain; version=0.0.4; charset=utf-8";
+
+// Values read at the moment of the scrape.
+struct Gauges {
+  std::size_t connections = 0;  // sessions that have said Hello
+  std::size_t outbox = 0;       // frames owed to nodes, not yet acknowledged or written
+  std::size_t holds = 0;
+  std::size_t dashboard_clients = 0;    // open WebSockets
+  std::uint64_t dashboard_dropped = 0;  // WebSockets closed for falling behind
+};
+
+std::string render_metrics(const server::GatewayMetrics& metrics, const Gauges& gauges);
+
+// A bucket bound as Prometheus writes it ("1e-06", "0.0025", "+Inf").
+std::string format_bound(double bound);
+
+}  // namespace icegate::http

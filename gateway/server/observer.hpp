@@ -1,0 +1,110 @@
+// What the gateway tells a watcher (the dashboard): structured events as they
+// happen, and the counters it keeps for /metrics.
+//
+// Cost when nobody watches: the gateway holds an `Observer*` that is null, and
+// every hook is behind one pointer check; no JSON, no strings, no text format
+// is built. The metrics are plain integers, always kept, because they cost an
+// increment. Both are confined to the gateway's io_context thread (the
+// observer is called there, and the metrics are read there), so no locks.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/model/message.hpp"
+
+namespace icegate::v1 {
+class Frame;
+}
+namespace icegate::policy {
+class CompiledPolicy;
+}
+
+namespace icegate::server {
+
+enum class FrameDirection { in, out };  // as seen by the gateway
+
+// A hold as the router keeps it, for watchers: what it waits for and who may decide it.
+struct HoldView {
+  std::string id;
+  std::string_view kind;  // "review", "consent", "embargo"
+  std::string message_id;
+  std::string originator;
+  std::string held_for;
+  std::vector<std::string> reviewer_roles;  // review: any node holding one may decide
+  std::vector<std::string> reviewers;       // the node ids that may decide it now (none for an embargo)
+  std::vector<std::string> recipients;      // who gets the message once it is released
+  std::string reason;
+};
+
+// Called on the gateway's io_context thread, in the order things happen.
+// Implementations must not call back into the gateway from a hook.
+class Observer {
+ public:
+  virtual ~Observer() = default;
+  // A node said Hello and was welcomed (connected), or its session ended.
+  virtual void connection(const std::string& node, const std::string& peer, bool connected,
+                          std::string_view reason) = 0;
+  // A frame read from (in) or written to (out) a node; `bytes` counts the wire
+  // size with its length prefix.
+  virtual void frame(const std::string& node, FrameDirection direction, const v1::Frame& frame,
+                     std::size_t bytes) = 0;
+  // A Submit passed every check; its decisions follow.
+  virtual void submission(const Message& message, const policy::CompiledPolicy& policy,
+                          std::string_view derived_from) = 0;
+  // One recipient's decision on a message (at submission, after a review, an
+  // embargo or an expiry). `state` is the audit trail's ("delivered", "held for review", ...).
+  virtual void decision(const std::string& message_id, const RecipientDecision& decision,
+                        std::string_view state) = 0;
+  // A Deliver was written to `node`.
+  virtual void delivery(const std::string& node, const std::string& message_id, Decision decision) = 0;
+  // `node` acknowledged a Deliver.
+  virtual void acknowledged(const std::string& node, const std::string& message_id) = 0;
+  // A Receipt was written to the originator.
+  virtual void receipt(const std::string& originator, const std::string& message_id) = 0;
+  // A hold was opened, or gained recipients (the view replaces any earlier one with its id).
+  virtual void hold_opened(const HoldView& hold) = 0;
+  // result: "approved", "refused" or "lifted"; `by` the node that decided (or what lifted it).
+  virtual void hold_closed(const std::string& hold_id, const std::string& message_id, std::string_view result,
+                           std::string_view by) = 0;
+  // A reload installed a new policy.
+  virtual void policy_loaded(const policy::CompiledPolicy& policy) = 0;
+};
+
+// How long one policy decision for one recipient took, in seconds: a
+// Prometheus histogram with fixed buckets (1 µs to 10 ms; decisions are fast).
+struct LatencyHistogram {
+  static constexpr std::array<double, 13> bounds{1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4,
+                                                 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2};
+  std::array<std::uint64_t, bounds.size() + 1> counts{};  // per bucket, not cumulative; last is +Inf
+  std::uint64_t count = 0;
+  double sum = 0;
+
+  void observe(double seconds) {
+    std::size_t bucket = 0;
+    while (bucket < bounds.size() && seconds > bounds[bucket]) ++bucket;
+    ++counts[bucket];
+    ++count;
+    sum += seconds;
+  }
+};
+
+// Counters the gateway keeps for itself (gauges such as connections and queue
+// depths are read from the router when asked).
+struct GatewayMetrics {
+  std::uint64_t messages_submitted = 0;  // Submits accepted
+  std::uint64_t messages_refused = 0;    // Submits refused (bad label, duplicate, ...)
+  // Decisions made when a message is submitted, one per recipient, by
+  // Decision (release, release_redacted, hold, deny); a hold's later outcome
+  // is counted in holds_closed, not here.
+  std::array<std::uint64_t, 4> decisions{};
+  std::uint64_t holds_approved = 0, holds_refused = 0, holds_lifted = 0;
+  std::uint64_t frames_in = 0, frames_out = 0;
+  LatencyHistogram decision_latency;  // one observation per entry of `decisions`
+};
+
+}  // namespace icegate::server
