@@ -68,6 +68,12 @@ struct Result {
   double bytes_per_connection = 0;
   std::size_t connections = 0;  // W4/W5: how many were actually open
   std::string note;
+  // Added for `icegate bench` (source-compatible: new fields with defaults).
+  double client_cpu_percent = 0;  // the bench process (the load) over the interval, of one core
+  // Empty when the run did what it should: every message sent was
+  // acknowledged and delivered (as many times as it had recipients), with no
+  // errors. Otherwise what went wrong, in words; the bench then exits 1.
+  std::string problem;
 };
 
 // Where a run keeps its certificates, configurations and logs.
@@ -75,6 +81,8 @@ struct Environment {
   std::filesystem::path work_dir;
   std::filesystem::path icegate_binary;  // for targets that start `icegate serve`
   bool verbose = false;
+  // Added for `icegate bench`: io_context threads the load generator may use.
+  std::size_t client_threads = 1;
 };
 
 class Target {

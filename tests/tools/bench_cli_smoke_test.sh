@@ -1,0 +1,41 @@
+#!/bin/sh
+# CI smoke of `icegate bench` (issue 8): every workload at tiny sizes, under a
+# second each, against the gateway and the relay, and against Mosquitto and
+# nats-server when they are installed. Asserts only that it completes (exit 0
+# means every message sent was acknowledged and delivered, as often as it had
+# recipients, with no errors), that the table is printed and that the JSON is
+# well formed. No timing is asserted: this machine is shared and noisy.
+set -eu
+
+: "${ICEGATE_BINARY:?set ICEGATE_BINARY to the icegate executable}"
+work=$(mktemp -d "${TMPDIR:-/tmp}/icegate-bench-smoke-XXXXXX")
+trap 'rm -rf "$work"' EXIT INT TERM
+
+targets=relay,icegate
+installed() { command -v "$1" >/dev/null 2>&1 || [ -x "/usr/sbin/$1" ] || [ -x "/usr/local/sbin/$1" ]; }
+if installed mosquitto; then targets="$targets,mosquitto"; fi
+if installed nats-server; then targets="$targets,nats"; fi
+
+status=0
+"$ICEGATE_BINARY" bench --smoke --targets "$targets" --work-dir "$work" --json "$work/bench.json" \
+  >"$work/out.txt" 2>"$work/err.txt" || status=$?
+cat "$work/out.txt"
+if [ "$status" -ne 0 ]; then
+  echo "icegate bench --smoke exited with status $status; its progress and errors:" >&2
+  cat "$work/err.txt" >&2
+  exit 1
+fi
+
+fail() { echo "bench smoke: $*" >&2; exit 1; }
+grep -q '^W0   relay  *[0-9]' "$work/out.txt" || fail "no W0 relay row with figures"
+for w in W1 W2 W3 W4 W5; do
+  grep -q "^$w   icegate  *[0-9-]" "$work/out.txt" || fail "no $w icegate row with figures"
+done
+grep -q 'delivered redacted' "$work/out.txt" || fail "W2 reports no redacted deliveries"
+grep -q '^Issue 8 targets:' "$work/out.txt" || fail "no targets section"
+grep -q 'W1 icegate / W0 relay, messages/s' "$work/out.txt" || fail "no W1/W0 ratio"
+if command -v python3 >/dev/null 2>&1; then
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["results"], "no results"' "$work/bench.json" \
+    || fail "bench.json is not valid JSON with results"
+fi
+echo "bench smoke: ok ($targets)"

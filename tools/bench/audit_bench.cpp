@@ -1,0 +1,114 @@
+// Microbenchmarks for the durable audit append: audit records through the
+// real store (gateway/store: SQLite in WAL mode, one writer thread, group
+// commit) at synchronous=FULL, i.e. an fsync per group commit, as the
+// gateway runs by default. How to run them, and what they measured, is in
+// docs/PERFORMANCE.md.
+//
+// One iteration queues a burst of batches as fast as the caller can (as the
+// gateway's io thread does under load) and waits until all are committed, so
+// the time includes every fsync. Items are audit records; items_per_second is
+// the records/s figure issue 8 asks about. The store lives under $TMPDIR (or
+// /tmp): run it on the disk the gateway would use, not on a tmpfs, where an
+// fsync costs nothing.
+#include <benchmark/benchmark.h>
+
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <boost/asio/io_context.hpp>
+
+#include "gateway/store/store.hpp"
+#include "tools/bench/micro.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using icegate::bench::sample_decision_record;
+using icegate::bench::sample_message_batch;
+
+constexpr std::size_t kBatchesPerIteration = 5000;
+
+fs::path scratch_dir(const char* name) {
+  const char* tmp = std::getenv("TMPDIR");
+  return fs::path(tmp && *tmp ? tmp : "/tmp") / ("icegate-audit-bench-" + std::to_string(::getpid())) / name;
+}
+
+// A fresh store for one benchmark, removed afterwards.
+struct ScratchStore {
+  explicit ScratchStore(const char* name, bool synchronous_full) : dir(scratch_dir(name)) {
+    fs::remove_all(dir);
+    store = std::make_unique<icegate::store::Store>(dir, icegate::store::StoreOptions{synchronous_full});
+    store->recover();
+  }
+  ~ScratchStore() {
+    store.reset();
+    fs::remove_all(dir.parent_path());
+  }
+  fs::path dir;
+  std::unique_ptr<icegate::store::Store> store;
+};
+
+void report(benchmark::State& state, const icegate::store::StoreStats& before,
+            const icegate::store::StoreStats& after, std::size_t records) {
+  state.SetItemsProcessed(static_cast<std::int64_t>(records));
+  const auto commits = after.commits - before.commits;
+  state.counters["commits"] = static_cast<double>(commits);
+  state.counters["records_per_commit"] = commits ? static_cast<double>(records) / static_cast<double>(commits) : 0;
+}
+
+// Batches of `records_per_batch` decision records, nothing else: the audit
+// trail's own cost (canonical JSON, SHA-256 chain, insert) and the fsyncs.
+void BM_AuditAppend(benchmark::State& state, bool synchronous_full) {
+  const auto records_per_batch = static_cast<std::size_t>(state.range(0));
+  ScratchStore scratch(synchronous_full ? "full" : "normal", synchronous_full);
+  boost::asio::io_context io(1);
+  std::size_t records = 0, index = 0;
+  const auto before = scratch.store->stats();
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<icegate::store::Batch> batches(kBatchesPerIteration);
+    for (auto& batch : batches)
+      for (std::size_t r = 0; r < records_per_batch; ++r) batch.audit.push_back(sample_decision_record(index++));
+    state.ResumeTiming();
+    for (auto& batch : batches) scratch.store->commit(std::move(batch), io.get_executor(), [](bool) {});
+    scratch.store->flush();
+    records += kBatchesPerIteration * records_per_batch;
+  }
+  io.run();
+  report(state, before, scratch.store->stats(), records);
+}
+BENCHMARK_CAPTURE(BM_AuditAppend, full, true)->Arg(1)->Arg(2)->Arg(8)->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_AuditAppend, normal, false)->Arg(2)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// What the gateway commits for each W1 message: the message row, an outbox
+// entry holding the 1 KB Deliver, and two audit records (submit, decision).
+// Items are audit records, so the figure compares with BM_AuditAppend/2.
+void BM_MessageCommit(benchmark::State& state) {
+  ScratchStore scratch("message", true);
+  boost::asio::io_context io(1);
+  std::size_t records = 0, index = 0;
+  const auto before = scratch.store->stats();
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<icegate::store::Batch> batches;
+    batches.reserve(kBatchesPerIteration);
+    for (std::size_t b = 0; b < kBatchesPerIteration; ++b, ++index)
+      batches.push_back(sample_message_batch(index, static_cast<std::int64_t>(index + 1)));
+    state.ResumeTiming();
+    for (auto& batch : batches) scratch.store->commit(std::move(batch), io.get_executor(), [](bool) {});
+    scratch.store->flush();
+    records += kBatchesPerIteration * 2;
+  }
+  io.run();
+  report(state, before, scratch.store->stats(), records);
+}
+BENCHMARK(BM_MessageCommit)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,32 @@
+// The two targets that speak icegate's own protocol, each started as a child
+// process of the icegate binary so that both are measured the same way:
+//   icegate  `icegate serve` with a policy generated for the workload, durable
+//            audit at synchronous=FULL, as deployed;
+//   relay    `icegate bench-relay`: the same transport with no policy, store
+//            or audit (W0, the ceiling).
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "tools/bench/workload.hpp"
+
+namespace icegate::bench {
+
+struct IcegateTargetOptions {
+  // The gateway's --log-level. `warn` by default: at `info` the gateway logs
+  // a line per submit and per recipient decision, which the audit trail
+  // already records (see docs/PERFORMANCE.md for what that costs).
+  std::string log_level = "warn";
+  bool no_fsync = false;  // --no-fsync: synchronous=NORMAL (for comparison only)
+};
+
+struct RelayTargetOptions {
+  bool release_buffers = false;     // see RelayParams::release_buffers
+  bool no_session_tickets = false;  // see RelayParams::no_session_tickets
+};
+
+std::unique_ptr<Target> make_icegate_target(IcegateTargetOptions options = {});
+std::unique_ptr<Target> make_relay_target(RelayTargetOptions options = {});
+
+}  // namespace icegate::bench

@@ -1,0 +1,525 @@
+#include "tools/bench/runner.hpp"
+
+#include <sys/utsname.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+#include <fmt/format.h>
+#include <fmt/ostream.h>
+
+#include "gateway/model/json.hpp"
+#include "tools/bench/peers/peers.hpp"
+#include "tools/bench/process.hpp"
+
+namespace icegate::bench {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+std::vector<Workload> default_workloads(bool smoke, const WorkloadOverrides& o) {
+  const auto warmup = o.warmup.value_or(smoke ? 100ms : 1000ms);
+  const auto duration = o.duration.value_or(smoke ? 500ms : 5000ms);
+  const std::size_t bytes = o.message_bytes.value_or(1024);
+  std::vector<Workload> workloads;
+  auto add = [&](std::string id, std::string title, Shape shape) -> Workload& {
+    Workload w;
+    w.id = std::move(id);
+    w.title = std::move(title);
+    w.shape = shape;
+    w.message_bytes = bytes;
+    w.warmup = warmup;
+    w.duration = duration;
+    return workloads.emplace_back(std::move(w));
+  };
+  // W0 is W1's workload against the relay: the same sizes, always.
+  for (const char* id : {"W0", "W1"}) {
+    Workload& w = add(id, std::string(id) == "W0" ? "raw mutual-TLS relay, no policy or audit (the ceiling)"
+                                                  : "point to point, many senders to many receivers",
+                      Shape::relay);
+    w.senders = o.senders.value_or(smoke ? 4 : 32);
+    w.receivers = o.receivers.value_or(smoke ? 4 : 32);
+    w.window = o.window.value_or(smoke ? 4 : 8);
+  }
+  {
+    Workload& w = add("W2", "fan-out, one sender to many recipients, a decision and redaction per recipient",
+                      Shape::fan_out);
+    w.senders = 1;
+    w.recipients_per_message = o.fan_out_recipients.value_or(smoke ? 10 : 200);
+    w.receivers = w.recipients_per_message;
+    w.window = smoke ? 2 : 8;
+  }
+  {
+    Workload& w = add("W3", "fan-in, thousands of senders to a few receivers", Shape::fan_in);
+    w.senders = o.fan_in_senders.value_or(smoke ? 50 : 2000);
+    w.receivers = o.fan_in_receivers.value_or(smoke ? 2 : 4);
+    w.window = 1;
+  }
+  {
+    Workload& w = add("W4", "a storm of simultaneous reconnections (full handshakes)", Shape::reconnect);
+    w.connections = o.storm_connections.value_or(smoke ? 50 : 2000);
+    w.duration = o.duration.value_or(smoke ? 200ms : 5000ms);  // storm time to accumulate
+  }
+  {
+    Workload& w = add("W5", "many idle connections (memory per connection)", Shape::idle);
+    w.connections = o.idle_connections.value_or(smoke ? 100 : 10000);
+    w.duration = o.duration.value_or(smoke ? 200ms : 3000ms);  // how long they sit idle
+  }
+  return workloads;
+}
+
+std::vector<std::unique_ptr<Target>> make_targets(const BenchOptions& options) {
+  std::vector<std::unique_ptr<Target>> available;
+  available.push_back(make_relay_target(options.relay));
+  available.push_back(make_icegate_target(options.icegate));
+  for (auto& peer : peer_targets()) available.push_back(std::move(peer));
+  std::vector<std::unique_ptr<Target>> chosen;
+  for (const auto& name : options.targets) {
+    auto it = std::find_if(available.begin(), available.end(), [&](const auto& t) { return t && t->name() == name; });
+    if (it == available.end()) {
+      std::vector<std::string> names;
+      for (const auto& t : available)
+        if (t) names.push_back(t->name());
+      throw std::invalid_argument(fmt::format("unknown target '{}' (known: {})", name, fmt::join(names, ", ")));
+    }
+    chosen.push_back(std::move(*it));
+  }
+  return chosen;
+}
+
+namespace {
+
+std::string read_first_line_with(const char* file, std::string_view key) {
+  std::ifstream in(file);
+  for (std::string line; std::getline(in, line);)
+    if (line.starts_with(key)) {
+      const auto colon = line.find(':');
+      std::string value = colon == std::string::npos ? line : line.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(" \t"));
+      return value;
+    }
+  return "unknown";
+}
+
+std::string describe_machine() {
+  utsname names{};
+  ::uname(&names);
+  return fmt::format("{}, {} CPUs, {} memory, {} {}", read_first_line_with("/proc/cpuinfo", "model name"),
+                     std::thread::hardware_concurrency(), read_first_line_with("/proc/meminfo", "MemTotal"),
+                     names.sysname, names.release);
+}
+
+std::string utc_now() {
+  const std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  ::gmtime_r(&now, &tm);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
+  return text;
+}
+
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  in >> one >> five >> fifteen;
+  return fmt::format("{} {} {}", one, five, fifteen);
+}
+
+MicroResults run_micro(const BenchOptions& options, std::ostream& progress) {
+  MicroResults micro;
+  try {
+    const std::size_t rules = options.smoke ? 10 : 1000;
+    fmt::print(progress, "micro: decisions at {} rules...\n", rules);
+    micro.decision = time_decisions(rules, options.smoke ? 50ms : 2000ms);
+    const std::size_t batches = options.smoke ? 500 : 50'000;
+    fmt::print(progress, "micro: {} audit records through the store (synchronous=FULL)...\n", batches * 2);
+    const fs::path dir = options.environment.work_dir / "micro" / "audit";
+    micro.audit = time_audit_append(dir, batches, 2, true);
+    fs::remove_all(dir);
+    micro.ran = true;
+  } catch (const std::exception& e) {
+    micro.problem = e.what();
+  }
+  return micro;
+}
+
+const Result* find(const BenchReport& report, std::string_view target, std::string_view workload) {
+  for (const auto& r : report.results)
+    if (r.target == target && r.workload == workload && r.ran) return &r;
+  return nullptr;
+}
+
+std::string with_commas(double value) {
+  const auto rounded = static_cast<long long>(std::llround(value));
+  std::string digits = std::to_string(rounded < 0 ? -rounded : rounded);
+  for (int i = static_cast<int>(digits.size()) - 3; i > 0; i -= 3) digits.insert(static_cast<std::size_t>(i), ",");
+  return (rounded < 0 ? "-" : "") + digits;
+}
+
+std::string mib(std::uint64_t bytes) { return fmt::format("{:.1f}", static_cast<double>(bytes) / 1048576.0); }
+
+std::string number(double value) {
+  if (!std::isfinite(value)) return "null";
+  return fmt::format("{:.6g}", value);
+}
+
+}  // namespace
+
+BenchReport run_bench(const BenchOptions& options, std::ostream& progress) {
+  BenchReport report;
+  report.machine = describe_machine();
+  report.date = utc_now();
+  report.load_average = load_average();
+  for (const auto& id : options.workloads)
+    if (std::find(all_workload_ids.begin(), all_workload_ids.end(), id) == all_workload_ids.end())
+      throw std::invalid_argument(fmt::format("unknown workload '{}' (known: {})", id, fmt::join(all_workload_ids, ", ")));
+  auto targets = make_targets(options);
+  raise_open_file_limit();
+  fs::create_directories(options.environment.work_dir);
+
+  for (const auto& workload : default_workloads(options.smoke, options.overrides)) {
+    if (std::find(options.workloads.begin(), options.workloads.end(), workload.id) == options.workloads.end()) continue;
+    report.workloads.push_back(workload);
+    for (auto& target : targets) {
+      // W0 is by definition the relay's run of W1's workload (the ceiling);
+      // other targets run that workload as W1.
+      std::string why = workload.id == "W0" && target->name() != "relay" ? "W0 is the relay's run of W1's workload"
+                                                                         : target->unavailable(workload);
+      if (!why.empty()) {
+        Result skipped;
+        skipped.target = target->name();
+        skipped.workload = workload.id;
+        skipped.skipped = why;
+        report.results.push_back(std::move(skipped));
+        continue;
+      }
+      fmt::print(progress, "{} {} on {}...\n", workload.id, workload.title, target->name());
+      progress.flush();
+      Result result = target->run(workload, options.environment);
+      result.target = target->name();
+      result.workload = workload.id;
+      if (!result.problem.empty()) fmt::print(progress, "  problem: {}\n", result.problem);
+      if (!result.ran && result.problem.empty()) fmt::print(progress, "  not run: {}\n", result.skipped);
+      report.results.push_back(std::move(result));
+      // Let the previous server's sockets and CPU settle before the next.
+      std::this_thread::sleep_for(options.smoke ? 100ms : 1000ms);
+    }
+  }
+  if (options.micro) report.micro = run_micro(options, progress);
+  evaluate(report);
+  return report;
+}
+
+void evaluate(BenchReport& report) {
+  report.ratios.clear();
+  report.checks.clear();
+  using Status = TargetCheck::Status;
+  auto ratio = [&](std::string name, double numerator, double denominator) {
+    if (denominator > 0) report.ratios.push_back({std::move(name), numerator / denominator});
+  };
+  const Result* w0 = find(report, "relay", "W0");
+  const Result* w1 = find(report, "icegate", "W1");
+  if (w0 && w1) {
+    ratio("W1 icegate / W0 relay, messages/s", w1->messages_per_second, w0->messages_per_second);
+    ratio("W1 icegate / W0 relay, p99 latency", w1->p99_us, w0->p99_us);
+  }
+  for (const char* peer : {"mosquitto", "nats"}) {
+    for (const char* workload : {"W1", "W2", "W3"}) {
+      const Result* ours = find(report, "icegate", workload);
+      const Result* theirs = find(report, peer, workload);
+      if (ours && theirs) {
+        ratio(fmt::format("{} icegate / {}, messages/s", workload, peer), ours->messages_per_second,
+              theirs->messages_per_second);
+        ratio(fmt::format("{} icegate / {}, p99 latency", workload, peer), ours->p99_us, theirs->p99_us);
+      }
+    }
+    const Result* ours = find(report, "icegate", "W5");
+    const Result* theirs = find(report, peer, "W5");
+    if (ours && theirs)
+      ratio(fmt::format("W5 icegate / {}, bytes per idle connection", peer), ours->bytes_per_connection,
+            theirs->bytes_per_connection);
+  }
+  const Result* relay_w5 = find(report, "relay", "W5");
+  const Result* icegate_w5 = find(report, "icegate", "W5");
+  if (relay_w5 && icegate_w5)
+    ratio("W5 icegate / relay, bytes per idle connection", icegate_w5->bytes_per_connection,
+          relay_w5->bytes_per_connection);
+  const Result* relay_w4 = find(report, "relay", "W4");
+  const Result* icegate_w4 = find(report, "icegate", "W4");
+  if (relay_w4 && icegate_w4)
+    ratio("W4 icegate / relay, handshakes per server CPU second", icegate_w4->handshakes_per_cpu_second,
+          relay_w4->handshakes_per_cpu_second);
+
+  auto check = [&](std::string target, const Result* a, const Result* b, auto measure) {
+    TargetCheck c;
+    c.target = std::move(target);
+    if (!a || !b) {
+      c.measured = "not measured in this run";
+    } else {
+      auto [met, text] = measure(*a, *b);
+      c.status = met ? Status::met : Status::missed;
+      c.measured = text;
+    }
+    report.checks.push_back(std::move(c));
+  };
+  check("W1 with policy and durable audit >= 75% of W0's throughput", w1, w0, [](const Result& a, const Result& b) {
+    const double r = b.messages_per_second > 0 ? a.messages_per_second / b.messages_per_second : 0;
+    return std::pair{r >= 0.75, fmt::format("{} / {} msgs/s = {:.0f}%", with_commas(a.messages_per_second),
+                                            with_commas(b.messages_per_second), 100 * r)};
+  });
+  check("W1 p99 at most twice W0's", w1, w0, [](const Result& a, const Result& b) {
+    const double r = b.p99_us > 0 ? a.p99_us / b.p99_us : 0;
+    return std::pair{b.p99_us > 0 && r <= 2.0,
+                     fmt::format("{} / {} us = {:.2f}x", with_commas(a.p99_us), with_commas(b.p99_us), r)};
+  });
+  for (const auto& [workload, factor] : {std::pair{"W1", 1.5}, std::pair{"W2", 2.0}}) {
+    const Result* ours = find(report, "icegate", workload);
+    const Result* mosquitto = find(report, "mosquitto", workload);
+    check(fmt::format("{} >= {}x Mosquitto on the identical workload", workload, factor), ours, mosquitto,
+          [factor](const Result& a, const Result& b) {
+            const double r = b.messages_per_second > 0 ? a.messages_per_second / b.messages_per_second : 0;
+            return std::pair{r >= factor, fmt::format("{} / {} msgs/s = {:.2f}x", with_commas(a.messages_per_second),
+                                                      with_commas(b.messages_per_second), r)};
+          });
+  }
+  {
+    TargetCheck c;
+    c.target = "a decision at 1,000 rules <= 500 ns at the median";
+    if (report.micro.ran && report.micro.decision.rules == 1000) {
+      c.status = report.micro.decision.median_ns <= 500 ? Status::met : Status::missed;
+      c.measured = fmt::format("{:.0f} ns (median of {} batches, CPU time)", report.micro.decision.median_ns,
+                               report.micro.decision.decisions / 8192);
+    } else {
+      c.measured = report.micro.ran ? fmt::format("measured at {} rules only ({:.0f} ns)", report.micro.decision.rules,
+                                                  report.micro.decision.median_ns)
+                                    : "not measured in this run";
+    }
+    report.checks.push_back(std::move(c));
+  }
+  {
+    TargetCheck c;
+    c.target = "durable audit >= 100,000 records/s";
+    if (report.micro.ran && report.micro.audit.records >= 100'000) {
+      c.status = report.micro.audit.records_per_second >= 100'000 ? Status::met : Status::missed;
+      c.measured = fmt::format("{} records/s ({} records in {} group commits, synchronous=FULL)",
+                               with_commas(report.micro.audit.records_per_second), with_commas(report.micro.audit.records),
+                               with_commas(report.micro.audit.commits));
+    } else {
+      c.measured = report.micro.ran ? fmt::format("too few records for a figure ({} records/s over {})",
+                                                  with_commas(report.micro.audit.records_per_second),
+                                                  report.micro.audit.records)
+                                    : "not measured in this run";
+    }
+    report.checks.push_back(std::move(c));
+  }
+  {
+    TargetCheck c;
+    c.target = ">= 10,000 concurrent mutual-TLS connections at <= 20 KiB each when idle";
+    if (icegate_w5) {
+      const bool met = icegate_w5->connections >= 10'000 && icegate_w5->bytes_per_connection <= 20 * 1024;
+      c.status = met ? Status::met : Status::missed;
+      c.measured = fmt::format("{} connections at {:.1f} KiB each", with_commas(static_cast<double>(icegate_w5->connections)),
+                               icegate_w5->bytes_per_connection / 1024);
+    } else {
+      c.measured = "not measured in this run";
+    }
+    report.checks.push_back(std::move(c));
+  }
+  {
+    TargetCheck c;
+    c.target = ">= 2,000 full handshakes per second per core";
+    if (icegate_w4) {
+      c.status = icegate_w4->handshakes_per_cpu_second >= 2000 ? Status::met : Status::missed;
+      c.measured = fmt::format("{} per server CPU second ({} per wall second)",
+                               with_commas(icegate_w4->handshakes_per_cpu_second),
+                               with_commas(icegate_w4->handshakes_per_second));
+    } else {
+      c.measured = "not measured in this run";
+    }
+    report.checks.push_back(std::move(c));
+  }
+}
+
+void print_table(const BenchReport& report, std::ostream& out) {
+  fmt::print(out, "\nicegate bench, {} ({}; load average at start {})\n\n", report.date, report.machine,
+             report.load_average);
+  fmt::print(out, "{:<4} {:<10} {:>10} {:>9} {:>9} {:>9} {:>8} {:>9} {:>8}  {}\n", "", "target", "msgs/s", "p50 us",
+             "p99 us", "p999 us", "srv CPU%", "srv RSS", "load CPU%", "");
+  fmt::print(out, "{:<4} {:<10} {:>10} {:>9} {:>9} {:>9} {:>8} {:>9} {:>8}  {}\n", "", "", "", "", "", "", "", "MiB",
+             "", "");
+  for (const auto& workload : report.workloads) {
+    for (const auto& r : report.results) {
+      if (r.workload != workload.id) continue;
+      if (!r.ran) {
+        fmt::print(out, "{:<4} {:<10} {}\n", r.workload, r.target,
+                   r.problem.empty() ? "skipped: " + r.skipped : "FAILED: " + r.problem);
+        continue;
+      }
+      std::string extra;
+      if (workload.shape == Shape::reconnect)
+        extra = fmt::format("{} handshakes/s, {} per server CPU s (latency: reconnect)",
+                            with_commas(r.handshakes_per_second), with_commas(r.handshakes_per_cpu_second));
+      if (workload.shape == Shape::idle)
+        extra = fmt::format("{} idle, {:.1f} KiB each", with_commas(static_cast<double>(r.connections)),
+                            r.bytes_per_connection / 1024);
+      if (!r.problem.empty()) extra += (extra.empty() ? "" : "; ") + std::string("PROBLEM: ") + r.problem;
+      const bool traffic = workload.shape != Shape::reconnect && workload.shape != Shape::idle;
+      fmt::print(out, "{:<4} {:<10} {:>10} {:>9} {:>9} {:>9} {:>8.0f} {:>9} {:>8.0f}  {}\n", r.workload, r.target,
+                 traffic ? with_commas(r.messages_per_second) : "-",
+                 (traffic || workload.shape == Shape::reconnect) ? with_commas(r.p50_us) : "-",
+                 (traffic || workload.shape == Shape::reconnect) ? with_commas(r.p99_us) : "-",
+                 (traffic || workload.shape == Shape::reconnect) ? with_commas(r.p999_us) : "-", r.server_cpu_percent,
+                 mib(r.server_rss_bytes), r.client_cpu_percent, extra);
+    }
+  }
+  fmt::print(out, "\nWorkloads (messages of {} bytes, mutual TLS 1.3 on loopback):\n",
+             report.workloads.empty() ? 1024 : report.workloads.front().message_bytes);
+  for (const auto& w : report.workloads) {
+    std::string sizes;
+    switch (w.shape) {
+      case Shape::relay:
+      case Shape::fan_in:
+        sizes = fmt::format("{} senders -> {} receivers, window {}", w.senders, w.receivers, w.window);
+        break;
+      case Shape::fan_out:
+        sizes = fmt::format("{} sender -> {} recipients each message, window {}", w.senders, w.recipients_per_message,
+                            w.window);
+        break;
+      case Shape::reconnect: sizes = fmt::format("{} connections, storms until {:.1f} s of storm", w.connections, w.duration.count() / 1000.0); break;
+      case Shape::idle: sizes = fmt::format("{} connections, idle {:.1f} s", w.connections, w.duration.count() / 1000.0); break;
+    }
+    fmt::print(out, "  {}  {}: {}\n", w.id, w.title, sizes);
+  }
+  if (!report.ratios.empty()) {
+    fmt::print(out, "\nRatios (same run):\n");
+    for (const auto& ratio : report.ratios) fmt::print(out, "  {:<58} {:.2f}\n", ratio.name, ratio.value);
+  }
+  if (report.micro.ran) {
+    fmt::print(out, "\nMicro: decision at {} rules {:.0f} ns (median); audit append {} records/s ({} records, {} commits)\n",
+               report.micro.decision.rules, report.micro.decision.median_ns,
+               with_commas(report.micro.audit.records_per_second), with_commas(report.micro.audit.records),
+               with_commas(report.micro.audit.commits));
+  } else if (!report.micro.problem.empty()) {
+    fmt::print(out, "\nMicro: FAILED: {}\n", report.micro.problem);
+  }
+  fmt::print(out, "\nIssue 8 targets:\n");
+  for (const auto& c : report.checks) {
+    const char* status = c.status == TargetCheck::Status::met      ? "met"
+                         : c.status == TargetCheck::Status::missed ? "MISSED"
+                                                                   : "-";
+    fmt::print(out, "  {:<7} {:<72} {}\n", status, c.target, c.measured);
+  }
+  bool any_note = false;
+  for (const auto& r : report.results) {
+    if (!r.ran || r.note.empty()) continue;
+    if (!any_note) fmt::print(out, "\nNotes:\n");
+    any_note = true;
+    fmt::print(out, "  {} {}: {}\n", r.workload, r.target, r.note);
+  }
+  out.flush();
+}
+
+std::string to_json(const BenchReport& report, const BenchOptions& options) {
+  std::string results = "[";
+  for (const auto& r : report.results) {
+    if (results.size() > 1) results += ",";
+    results += json::Object()
+                   .add("target", r.target)
+                   .add("workload", r.workload)
+                   .add("ran", r.ran)
+                   .add("skipped", r.skipped)
+                   .add("problem", r.problem)
+                   .add("sent", static_cast<std::int64_t>(r.sent))
+                   .add("delivered", static_cast<std::int64_t>(r.delivered))
+                   .add("errors", static_cast<std::int64_t>(r.errors))
+                   .add_raw("seconds", number(r.seconds))
+                   .add_raw("messages_per_second", number(r.messages_per_second))
+                   .add_raw("p50_us", number(r.p50_us))
+                   .add_raw("p99_us", number(r.p99_us))
+                   .add_raw("p999_us", number(r.p999_us))
+                   .add_raw("server_cpu_seconds", number(r.server_cpu_seconds))
+                   .add_raw("server_cpu_percent", number(r.server_cpu_percent))
+                   .add("server_rss_bytes", static_cast<std::int64_t>(r.server_rss_bytes))
+                   .add("server_peak_rss_bytes", static_cast<std::int64_t>(r.server_peak_rss_bytes))
+                   .add_raw("client_cpu_percent", number(r.client_cpu_percent))
+                   .add_raw("handshakes_per_second", number(r.handshakes_per_second))
+                   .add_raw("handshakes_per_cpu_second", number(r.handshakes_per_cpu_second))
+                   .add_raw("bytes_per_connection", number(r.bytes_per_connection))
+                   .add("connections", static_cast<std::int64_t>(r.connections))
+                   .add("note", r.note)
+                   .str();
+  }
+  results += "]";
+  std::string workloads = "[";
+  for (const auto& w : report.workloads) {
+    if (workloads.size() > 1) workloads += ",";
+    workloads += json::Object()
+                     .add("id", w.id)
+                     .add("title", w.title)
+                     .add("senders", static_cast<std::int64_t>(w.senders))
+                     .add("receivers", static_cast<std::int64_t>(w.receivers))
+                     .add("recipients_per_message", static_cast<std::int64_t>(w.recipients_per_message))
+                     .add("message_bytes", static_cast<std::int64_t>(w.message_bytes))
+                     .add("window", static_cast<std::int64_t>(w.window))
+                     .add("connections", static_cast<std::int64_t>(w.connections))
+                     .add("warmup_ms", static_cast<std::int64_t>(w.warmup.count()))
+                     .add("duration_ms", static_cast<std::int64_t>(w.duration.count()))
+                     .str();
+  }
+  workloads += "]";
+  std::string ratios = "[";
+  for (const auto& r : report.ratios) {
+    if (ratios.size() > 1) ratios += ",";
+    ratios += json::Object().add("name", r.name).add_raw("value", number(r.value)).str();
+  }
+  ratios += "]";
+  std::string checks = "[";
+  for (const auto& c : report.checks) {
+    if (checks.size() > 1) checks += ",";
+    checks += json::Object()
+                  .add("target", c.target)
+                  .add("status", c.status == TargetCheck::Status::met      ? "met"
+                                 : c.status == TargetCheck::Status::missed ? "missed"
+                                                                           : "not_measured")
+                  .add("measured", c.measured)
+                  .str();
+  }
+  checks += "]";
+  const std::string micro = json::Object()
+                                .add("ran", report.micro.ran)
+                                .add("problem", report.micro.problem)
+                                .add("decision_rules", static_cast<std::int64_t>(report.micro.decision.rules))
+                                .add_raw("decision_median_ns", number(report.micro.decision.median_ns))
+                                .add("audit_records", static_cast<std::int64_t>(report.micro.audit.records))
+                                .add("audit_commits", static_cast<std::int64_t>(report.micro.audit.commits))
+                                .add_raw("audit_records_per_second", number(report.micro.audit.records_per_second))
+                                .str();
+  return json::Object()
+             .add("date", report.date)
+             .add("machine", report.machine)
+             .add("load_average_at_start", report.load_average)
+             .add("command", options.command_line)
+             .add("smoke", options.smoke)
+             .add("client_threads", static_cast<std::int64_t>(options.environment.client_threads))
+             .add_raw("workloads", workloads)
+             .add_raw("results", results)
+             .add_raw("micro", micro)
+             .add_raw("ratios", ratios)
+             .add_raw("targets", checks)
+             .str() +
+         "\n";
+}
+
+bool all_runs_sound(const BenchReport& report) {
+  for (const auto& r : report.results)
+    if (!r.problem.empty()) return false;
+  return report.micro.problem.empty();
+}
+
+}  // namespace icegate::bench
