@@ -15,11 +15,19 @@ namespace icegate::bench {
 namespace fs = std::filesystem;
 
 PkiReport ensure_pool_certificates(const fs::path& dir, std::size_t count, std::size_t threads) {
+  std::vector<std::string> ids;
+  ids.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) ids.push_back(pool_node_id(i));
+  return ensure_node_certificates(dir, ids, threads);
+}
+
+PkiReport ensure_node_certificates(const fs::path& dir, const std::vector<std::string>& ids, std::size_t threads,
+                                   const std::string& ca_name) {
   PkiReport report;
-  if (!fs::exists(pki::ca_paths(dir).certificate)) pki::init_ca(dir, "icegate bench CA");
+  if (!fs::exists(pki::ca_paths(dir).certificate)) pki::init_ca(dir, ca_name);
   std::vector<std::size_t> missing;
-  for (std::size_t i = 0; i < count; ++i) {
-    const pki::Paths paths = pki::node_paths(dir, pool_node_id(i));
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const pki::Paths paths = pki::node_paths(dir, ids[i]);
     if (!fs::exists(paths.certificate) || !fs::exists(paths.key)) missing.push_back(i);
   }
   if (missing.empty()) return report;
@@ -30,7 +38,7 @@ PkiReport ensure_pool_certificates(const fs::path& dir, std::size_t count, std::
   std::mutex failure_mutex;  // guards failure
   auto work = [&] {
     try {
-      for (std::size_t k; (k = next.fetch_add(1)) < missing.size();) pki::issue_node(dir, pool_node_id(missing[k]));
+      for (std::size_t k; (k = next.fetch_add(1)) < missing.size();) pki::issue_node(dir, ids[missing[k]]);
     } catch (...) {
       const std::lock_guard lock(failure_mutex);
       if (!failure) failure = std::current_exception();

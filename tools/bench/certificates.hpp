@@ -5,6 +5,8 @@
 
 #include <cstddef>
 #include <filesystem>
+#include <string>
+#include <vector>
 
 namespace icegate::bench {
 
@@ -17,5 +19,10 @@ struct PkiReport {
 // sure it holds pool_node_id(0 .. count-1). Issues on `threads` threads.
 // Throws pki::PkiError naming the file on failure.
 PkiReport ensure_pool_certificates(const std::filesystem::path& dir, std::size_t count, std::size_t threads = 2);
+
+// The same for any node ids: makes `dir` a PKI (its CA named `ca_name`) if it
+// is not one, and issues a certificate for each id that has none yet.
+PkiReport ensure_node_certificates(const std::filesystem::path& dir, const std::vector<std::string>& ids,
+                                   std::size_t threads = 2, const std::string& ca_name = "icegate bench CA");
 
 }  // namespace icegate::bench

@@ -11,11 +11,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <deque>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #include <fmt/format.h>
@@ -90,15 +92,42 @@ double own_cpu_seconds() {
   return seconds(usage.ru_utime) + seconds(usage.ru_stime);
 }
 
-std::uint64_t raise_open_file_limit() {
+std::uint64_t raise_open_file_limit(std::uint64_t wanted) {
   rlimit limit{};
   if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
-  if (limit.rlim_cur < limit.rlim_max) {
-    limit.rlim_cur = limit.rlim_max;
+  if (limit.rlim_cur >= wanted && wanted > 0) return limit.rlim_cur;
+  if (limit.rlim_max < wanted) {
+    const rlimit raised{wanted, wanted};
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) return wanted;
+  }
+  const rlim_t target = wanted > 0 && wanted < limit.rlim_max ? wanted : limit.rlim_max;
+  if (limit.rlim_cur < target) {
+    limit.rlim_cur = target;
     ::setrlimit(RLIMIT_NOFILE, &limit);
     ::getrlimit(RLIMIT_NOFILE, &limit);
   }
   return limit.rlim_cur;
+}
+
+fs::path find_program(const std::string& name) {
+  std::vector<fs::path> directories;
+  if (const char* path = std::getenv("PATH")) {
+    std::string_view rest = path;
+    while (!rest.empty()) {
+      const auto colon = rest.find(':');
+      const auto entry = rest.substr(0, colon);
+      if (!entry.empty()) directories.emplace_back(entry);
+      if (colon == std::string_view::npos) break;
+      rest.remove_prefix(colon + 1);
+    }
+  }
+  directories.emplace_back("/usr/sbin");
+  directories.emplace_back("/usr/local/sbin");
+  for (const auto& directory : directories) {
+    const auto candidate = directory / name;
+    if (::access(candidate.c_str(), X_OK) == 0) return candidate;
+  }
+  return {};
 }
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const fs::path& log_file) : log_file_(log_file) {
@@ -200,6 +229,12 @@ std::string ChildProcess::describe_status() const {
   if (WIFEXITED(*status_)) return fmt::format("exited with status {}", WEXITSTATUS(*status_));
   if (WIFSIGNALED(*status_)) return fmt::format("killed by signal {}", WTERMSIG(*status_));
   return "stopped";
+}
+
+ProcessSample ChildProcess::sample() {
+  auto sample = sample_process(pid_);
+  if (!sample) throw std::runtime_error(fmt::format("cannot read /proc/{} (the server {})", pid_, describe_status()));
+  return *sample;
 }
 
 void ChildProcess::fail_start(const std::string& what) {

@@ -33,9 +33,16 @@ std::optional<ProcessSample> sample_process(pid_t pid);
 // The bench process itself (getrusage): the load generator's CPU time.
 double own_cpu_seconds();
 
-// Raises the soft limit on open files to the hard limit (children inherit
-// it); returns the new soft limit.
-std::uint64_t raise_open_file_limit();
+// Raises the soft limit on open files (children inherit it) to the hard limit,
+// or with `wanted` to at least `wanted`: above the hard limit it first tries to
+// raise both limits (permitted with CAP_SYS_RESOURCE). Returns the soft limit
+// now in force, which may be less than `wanted`.
+std::uint64_t raise_open_file_limit(std::uint64_t wanted = 0);
+
+// The full path of an installed program: each directory of PATH, then /usr/sbin
+// and /usr/local/sbin (where Debian puts mosquitto and nats-server, and which
+// are not on an ordinary user's PATH). Empty when it is not installed.
+std::filesystem::path find_program(const std::string& name);
 
 class ChildProcess {
  public:
@@ -55,6 +62,9 @@ class ChildProcess {
   std::optional<int> exit_status() const { return status_; }
   // "exited with status 3" / "killed by signal 9" / "running".
   std::string describe_status() const;
+  // sample_process(pid()), or std::runtime_error naming the pid and status
+  // when /proc cannot be read (the child has gone).
+  ProcessSample sample();
 
   // Waits until `port_file` holds a port number (servers write it, by rename,
   // once they are listening). Throws std::runtime_error (with the tail of the

@@ -10,6 +10,12 @@ namespace {
 constexpr std::uint32_t payload_marker = 0x1CE6A7E5;
 constexpr std::size_t error_texts_kept = 5;
 
+// steady_clock now, in nanoseconds since its epoch (what payloads carry).
+std::int64_t steady_now_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 }  // namespace
 
 Meter::Meter(const Plan& plan, std::size_t message_bytes)
@@ -98,7 +104,7 @@ void Meter::end_measuring() {
   measure_end_ = std::chrono::steady_clock::now();
 }
 
-void Meter::fill(Result& result, const ProcessUsage& server_before, const ProcessUsage& server_after) const {
+void Meter::fill(Result& result, const ProcessSample& server_before, const ProcessSample& server_after) const {
   result.sent = sent_measured_.load();
   result.delivered = delivered_measured_.load();
   result.errors = errors_.load();

@@ -14,8 +14,9 @@
 #include <string>
 #include <vector>
 
+#include "tools/bench/latency.hpp"
 #include "tools/bench/peers/plan.hpp"
-#include "tools/bench/peers/support.hpp"
+#include "tools/bench/process.hpp"
 #include "tools/bench/workload.hpp"
 
 namespace icegate::bench::peers {
@@ -61,7 +62,7 @@ class Meter {
 
   // Fills the counting part of `result` (sent, delivered, errors, rates, latency,
   // server CPU and RSS) from the measured interval.
-  void fill(Result& result, const ProcessUsage& server_before, const ProcessUsage& server_after) const;
+  void fill(Result& result, const ProcessSample& server_before, const ProcessSample& server_after) const;
   // The first few error messages, "; "-separated.
   std::string error_summary() const;
 

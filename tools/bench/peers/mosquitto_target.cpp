@@ -36,8 +36,8 @@
 
 #include "tools/bench/peers/event_loop.hpp"
 #include "tools/bench/peers/meter.hpp"
-#include "tools/bench/peers/support.hpp"
 #include "tools/bench/peers/targets.hpp"
+#include "tools/bench/process.hpp"
 
 namespace icegate::bench::peers {
 namespace {
@@ -415,7 +415,7 @@ class MosquittoTarget final : public Target {
     const auto directory = fresh_run_directory(environment, name(), workload.id);
     const auto pki = ensure_pki(peer_pki_directory(environment), plan.identities());
     MosquittoSettings settings;
-    settings.port = free_loopback_port();
+    settings.port = pick_free_port();
     settings.acl_file = directory / "acl";
     settings.persistence_directory = directory / "persistence";
     if (::geteuid() == 0) settings.run_as_user = "root";
@@ -424,8 +424,8 @@ class MosquittoTarget final : public Target {
     const auto configuration = directory / "mosquitto.conf";
     write_file(configuration, mosquitto_configuration(settings, pki));
 
-    ChildProcess broker(binary_, {"-c", configuration.string()}, directory / "mosquitto.log");
-    wait_until_accepting(broker, "mosquitto", settings.port);
+    ChildProcess broker({binary_.string(), "-c", configuration.string()}, directory / "mosquitto.log");
+    broker.wait_for_port(settings.port, std::chrono::seconds(15));
 
     Meter meter(plan, workload.message_bytes);
     MqttLoad load(plan, workload, pki, settings.port, meter);
@@ -434,7 +434,7 @@ class MosquittoTarget final : public Target {
 
     if (workload.shape == Shape::idle) {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      const auto before = read_process_usage(broker.pid());
+      const auto before = broker.sample();
       for (std::size_t i = 0; i < idle; ++i) {
         load.add_client(Role::idle, i, fmt::format("idle-connection-{}", i),
                         plan.idle_identities[i % plan.idle_identities.size()]);
@@ -442,10 +442,10 @@ class MosquittoTarget final : public Target {
       load.connect_all(connect_timeout);
       load.run_until(std::chrono::steady_clock::now() + workload.warmup);
       meter.begin_measuring();
-      const auto interval_start = read_process_usage(broker.pid());
+      const auto interval_start = broker.sample();
       load.run_until(std::chrono::steady_clock::now() + workload.duration);
       meter.end_measuring();
-      const auto after = read_process_usage(broker.pid());
+      const auto after = broker.sample();
       meter.fill(result, interval_start, after);
       result.connections = load.connected();
       if (result.connections > 0) {
@@ -460,10 +460,10 @@ class MosquittoTarget final : public Target {
       load.start_sending();
       load.run_until(std::chrono::steady_clock::now() + workload.warmup);
       meter.begin_measuring();
-      const auto interval_start = read_process_usage(broker.pid());
+      const auto interval_start = broker.sample();
       load.run_until(std::chrono::steady_clock::now() + workload.duration);
       meter.end_measuring();
-      const auto after = read_process_usage(broker.pid());
+      const auto after = broker.sample();
       load.stop_sending();
       if (!load.drain(drain_timeout)) {
         meter.error(fmt::format("{} deliveries still missing {} s after sending stopped", meter.owed_total(),

@@ -32,8 +32,8 @@
 
 #include "tools/bench/peers/event_loop.hpp"
 #include "tools/bench/peers/meter.hpp"
-#include "tools/bench/peers/support.hpp"
 #include "tools/bench/peers/targets.hpp"
+#include "tools/bench/process.hpp"
 
 namespace icegate::bench::peers {
 namespace {
@@ -338,26 +338,26 @@ class NatsTarget final : public Target {
 
     const auto directory = fresh_run_directory(environment, name(), workload.id);
     const auto pki = ensure_pki(peer_pki_directory(environment), plan.identities());
-    const auto port = free_loopback_port();
+    const auto port = pick_free_port();
     const auto configuration = directory / "nats-server.conf";
     write_file(configuration, nats_configuration(port, pki, plan));
 
-    ChildProcess server(binary_, {"-c", configuration.string()}, directory / "nats-server.log");
-    wait_until_accepting(server, "nats-server", port);
+    ChildProcess server({binary_.string(), "-c", configuration.string()}, directory / "nats-server.log");
+    server.wait_for_port(port, std::chrono::seconds(15));
 
     Meter meter(plan, workload.message_bytes);
     NatsLoad load(plan, workload, pki, port, meter);
 
     if (workload.shape == Shape::idle) {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
-      const auto before = read_process_usage(server.pid());
+      const auto before = server.sample();
       for (std::size_t i = 0; i < idle; ++i) load.connect(plan.idle_identities[i % plan.idle_identities.size()]);
       std::this_thread::sleep_for(workload.warmup);
       meter.begin_measuring();
-      const auto interval_start = read_process_usage(server.pid());
+      const auto interval_start = server.sample();
       std::this_thread::sleep_for(workload.duration);
       meter.end_measuring();
-      const auto after = read_process_usage(server.pid());
+      const auto after = server.sample();
       meter.fill(result, interval_start, after);
       result.connections = load.connected();
       if (result.connections > 0) {
@@ -371,10 +371,10 @@ class NatsTarget final : public Target {
       load.start_sending();
       std::this_thread::sleep_for(workload.warmup);
       meter.begin_measuring();
-      const auto interval_start = read_process_usage(server.pid());
+      const auto interval_start = server.sample();
       std::this_thread::sleep_for(workload.duration);
       meter.end_measuring();
-      const auto after = read_process_usage(server.pid());
+      const auto after = server.sample();
       load.stop_sending();
       if (!load.drain(drain_timeout)) {
         meter.error(fmt::format("{} deliveries still missing {} s after sending stopped", meter.owed_total(),

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "gateway/pki/pki.hpp"
+#include "tools/bench/certificates.hpp"
 
 namespace icegate::bench::peers {
 namespace {
@@ -110,12 +111,7 @@ std::filesystem::path PkiFiles::client_key(const std::string& id) const {
 }
 
 PkiFiles ensure_pki(const std::filesystem::path& directory, const std::vector<std::string>& ids) {
-  if (!std::filesystem::exists(pki::ca_paths(directory).certificate)) {
-    pki::init_ca(directory, "icegate bench peers CA");
-  }
-  for (const auto& id : ids) {
-    if (!std::filesystem::exists(pki::node_paths(directory, id).certificate)) pki::issue_node(directory, id);
-  }
+  ensure_node_certificates(directory, ids, 2, "icegate bench peers CA");
   return PkiFiles{.directory = directory,
                   .ca_certificate = pki::ca_paths(directory).certificate,
                   .server_certificate = pki::gateway_paths(directory).certificate,

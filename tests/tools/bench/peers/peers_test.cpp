@@ -22,8 +22,9 @@
 #include "tests/support/temporary_directory.hpp"
 #include "tools/bench/peers/peers.hpp"
 #include "tools/bench/peers/plan.hpp"
-#include "tools/bench/peers/support.hpp"
 #include "tools/bench/peers/targets.hpp"
+#include "tools/bench/latency.hpp"
+#include "tools/bench/process.hpp"
 
 namespace icegate::bench::peers {
 namespace {
@@ -218,16 +219,16 @@ class MosquittoConfig : public ::testing::Test {
     plan_ = make_plan(small_relay());
     pki_ = ensure_pki(directory_ / "pki", plan_.identities());
     MosquittoSettings settings;
-    settings.port = port_ = free_loopback_port();
+    settings.port = port_ = pick_free_port();
     settings.acl_file = directory_ / "acl";
     settings.persistence_directory = directory_ / "persistence";
     if (::geteuid() == 0) settings.run_as_user = "root";
     std::filesystem::create_directories(settings.persistence_directory);
     write_file(settings.acl_file, mosquitto_acl(plan_));
     write_file(directory_ / "mosquitto.conf", mosquitto_configuration(settings, pki_));
-    broker_.emplace(binary_, std::vector<std::string>{"-c", (directory_ / "mosquitto.conf").string()},
+    broker_.emplace(std::vector<std::string>{binary_.string(), "-c", (directory_ / "mosquitto.conf").string()},
                     directory_ / "mosquitto.log");
-    wait_until_accepting(*broker_, "mosquitto", port_);
+    broker_->wait_for_port(port_, 15s);
   }
 
   TemporaryDirectory directory_;
@@ -242,7 +243,7 @@ TEST_F(MosquittoConfig, AMessageGetsThroughOverTlsWithClientCertificates) {
   MqttProbe receiver("recv-0", pki_, "recv-0");
   MqttProbe sender("send-0", pki_, "send-0");
   ASSERT_EQ(receiver.connect(port_), MOSQ_ERR_SUCCESS);
-  ASSERT_TRUE(receiver.wait([](auto& p) { return p.connack_.has_value(); })) << broker_->log_tail();
+  ASSERT_TRUE(receiver.wait([](auto& p) { return p.connack_.has_value(); })) << tail_of_file(directory_ / "mosquitto.log");
   ASSERT_EQ(*receiver.connack_, 0);
   receiver.subscribe("icegate/inbox/recv-0");
   ASSERT_TRUE(receiver.wait([](auto& p) { return !p.subacks_.empty(); }));
@@ -274,7 +275,7 @@ TEST_F(MosquittoConfig, PublishingOrReadingOutsideTheAclIsRefused) {
   MqttProbe allowed("send-1", pki_, "send-1");  // may write only icegate/inbox/recv-1
   for (auto* probe : {&owner, &other, &sender, &allowed}) {
     ASSERT_EQ(probe->connect(port_), MOSQ_ERR_SUCCESS);
-    ASSERT_TRUE(probe->wait([](auto& p) { return p.connack_ == 0; })) << broker_->log_tail();
+    ASSERT_TRUE(probe->wait([](auto& p) { return p.connack_ == 0; })) << tail_of_file(directory_ / "mosquitto.log");
   }
   owner.subscribe("icegate/inbox/recv-0");
   // Mosquitto 2.0 grants a subscription to someone else's inbox and applies
@@ -338,11 +339,11 @@ class NatsConfig : public ::testing::Test {
     if (binary_.empty()) GTEST_SKIP() << "nats-server is not installed";
     plan_ = make_plan(small_relay());
     pki_ = ensure_pki(directory_ / "pki", plan_.identities());
-    port_ = free_loopback_port();
+    port_ = pick_free_port();
     write_file(directory_ / "nats-server.conf", nats_configuration(port_, pki_, plan_));
-    server_.emplace(binary_, std::vector<std::string>{"-c", (directory_ / "nats-server.conf").string()},
+    server_.emplace(std::vector<std::string>{binary_.string(), "-c", (directory_ / "nats-server.conf").string()},
                     directory_ / "nats-server.log");
-    wait_until_accepting(*server_, "nats-server", port_);
+    server_->wait_for_port(port_, 15s);
   }
   void TearDown() override {
     for (auto* connection : connections_) {
@@ -385,7 +386,7 @@ TEST_F(NatsConfig, AMessageGetsThroughOverTlsWithClientCertificates) {
   NatsProbe receiver_probe, sender_probe;
   natsConnection* receiver = nullptr;
   natsConnection* sender = nullptr;
-  ASSERT_EQ(connect("recv-0", receiver_probe, &receiver), NATS_OK) << nats_GetLastError(nullptr) << server_->log_tail();
+  ASSERT_EQ(connect("recv-0", receiver_probe, &receiver), NATS_OK) << nats_GetLastError(nullptr) << tail_of_file(directory_ / "nats-server.log");
   natsSubscription* subscription = nullptr;
   ASSERT_EQ(natsConnection_Subscribe(&subscription, receiver, "inbox.recv-0", &NatsProbe::on_message, &receiver_probe), NATS_OK);
   ASSERT_EQ(natsConnection_FlushTimeout(receiver, 10000), NATS_OK);
