@@ -1,6 +1,9 @@
 #include "gateway/server/router.hpp"
 
 #include <algorithm>
+#include <utility>
+
+#include <boost/asio/post.hpp>
 
 #include <fmt/format.h>
 #include <openssl/evp.h>
@@ -86,6 +89,8 @@ std::string encode_outcome(const RecipientDecision& decision) {
 Router::Router(const GatewayConfig& config, PolicyGetter policy, store::Store& store,
                boost::asio::any_io_executor executor)
     : config_(config), policy_(std::move(policy)), store_(store), executor_(std::move(executor)) {}
+
+Router::~Router() { flush_settled(); }
 
 std::int64_t Router::now_ms() const { return config_.clock->now_unix_ms(); }
 
@@ -186,38 +191,65 @@ void Router::finish(Work work) {
     for (const auto& id : work.holds_touched)
       if (auto it = holds_.find(id); it != holds_.end() && told.insert(id).second) observer_->hold_opened(view(it->second));
   }
+  // Settlements gathered so far are queued first, so that the store sees
+  // every change in the order the router made it.
+  flush_settled();
   if (work.batch.empty() && work.immediate.empty()) return;
   // After the commit: say what must be said, then add the owed frames to the
-  // outboxes and hand them to whoever is connected, in commit order.
-  auto entries = std::make_shared<std::vector<store::OutboxEntry>>(work.batch.outbox);
-  auto immediate = std::make_shared<decltype(work.immediate)>(std::move(work.immediate));
-  store_.commit(std::move(work.batch), executor_, [this, entries, immediate](bool ok) {
-    if (!ok) {
-      spdlog::critical("store: a commit failed; its acknowledgements and frames were not sent");
-      return;
-    }
-    for (auto& [node, bytes] : *immediate) {
-      if (auto it = sessions_.find(node); it != sessions_.end())
-        if (auto session = it->second.lock()) session->send({bytes, 0, false});
-    }
-    std::set<std::string> woken;
-    for (auto& entry : *entries) {
-      auto bytes = std::make_shared<const std::string>(std::move(entry.frame));
-      entry.frame.clear();
-      const std::string node = entry.node;
-      add_owed(std::move(entry), std::move(bytes));
-      if (woken.insert(node).second)
-        if (auto it = sessions_.find(node); it != sessions_.end())
-          if (auto session = it->second.lock()) session->owed_frames_waiting();
-    }
+  // outboxes and hand them to whoever is connected, in commit order. The store
+  // hands the outbox entries back, so their frames are not copied.
+  store_.commit(std::move(work.batch), executor_,
+                store::Store::OutboxDone([this, immediate = std::move(work.immediate)](
+                                             bool ok, std::vector<store::OutboxEntry>& entries) {
+                  if (!ok) {
+                    spdlog::critical("store: a commit failed; its acknowledgements and frames were not sent");
+                    return;
+                  }
+                  for (auto& [node, bytes] : immediate) {
+                    if (auto it = sessions_.find(node); it != sessions_.end())
+                      if (auto session = it->second.lock()) session->send({bytes, 0, false});
+                  }
+                  const std::string* last_woken = nullptr;
+                  std::set<std::string_view> woken;
+                  for (auto& entry : entries) {
+                    auto bytes = std::make_shared<const std::string>(std::move(entry.frame));
+                    entry.frame.clear();
+                    const std::string& node = add_owed(std::move(entry), std::move(bytes));
+                    if (last_woken == &node) continue;
+                    last_woken = &node;
+                    if (woken.insert(node).second)
+                      if (auto it = sessions_.find(node); it != sessions_.end())
+                        if (auto session = it->second.lock()) session->owed_frames_waiting();
+                  }
+                }));
+}
+
+void Router::flush_settled() {
+  if (settled_.acked.empty() && settled_.sent.empty()) return;
+  store_.commit(std::exchange(settled_, store::Batch{}), executor_, std::function<void(bool)>{});
+}
+
+// Acknowledgements and written frames only delete outbox rows: they are
+// gathered, and queued as one batch before the next operation's or once the
+// frames read in this turn of the io loop have been handled. (A crash before
+// that commit redelivers a frame, which nodes drop as a repeat, as they do
+// for a crash between the write and its commit.)
+void Router::settle_later() {
+  if (settle_posted_) return;
+  settle_posted_ = true;
+  boost::asio::post(executor_, [this] {
+    settle_posted_ = false;
+    flush_settled();
   });
 }
 
-void Router::add_owed(store::OutboxEntry entry, FrameBytes bytes) {
+const std::string& Router::add_owed(store::OutboxEntry entry, FrameBytes bytes) {
   if (entry.needs_ack) awaiting_ack_[entry.node][entry.message_id] = entry.seq;
-  auto& owed = outbox_[entry.node];
+  auto owed = outbox_.find(entry.node);
+  if (owed == outbox_.end()) owed = outbox_.emplace(entry.node, std::map<std::int64_t, Owed>{}).first;
   const auto seq = entry.seq;
-  owed.emplace(seq, Owed{std::move(entry), std::move(bytes)});
+  owed->second.emplace_hint(owed->second.end(), seq, Owed{std::move(entry), std::move(bytes)});
+  return owed->first;
 }
 
 const store::OutboxEntry* Router::owed_after(const std::string& node, std::int64_t seq, FrameBytes& bytes) const {
@@ -230,6 +262,7 @@ const store::OutboxEntry* Router::owed_after(const std::string& node, std::int64
 }
 
 void Router::after_commits(std::function<void()> then) {
+  flush_settled();  // settlements still gathering go first
   store_.commit({}, executor_, [then = std::move(then)](bool) { then(); });
 }
 
@@ -313,9 +346,8 @@ void Router::acknowledged(const std::string& node, const std::string& message_id
   if (it == waiting->second.end()) return;  // a repeated Ack, or for something already settled
   if (auto owed = outbox_.find(node); owed != outbox_.end()) owed->second.erase(it->second);
   waiting->second.erase(it);
-  Work work;
-  work.batch.acked.emplace_back(node, message_id);
-  finish(std::move(work));
+  settled_.acked.emplace_back(node, message_id);
+  settle_later();
 }
 
 void Router::written(const std::string& node, std::int64_t seq) {
@@ -324,9 +356,8 @@ void Router::written(const std::string& node, std::int64_t seq) {
   auto it = owed->second.find(seq);
   if (it == owed->second.end() || it->second.entry.needs_ack) return;
   owed->second.erase(it);
-  Work work;
-  work.batch.sent.push_back(seq);
-  finish(std::move(work));
+  settled_.sent.push_back(seq);
+  settle_later();
 }
 
 // ---- decisions --------------------------------------------------------------

@@ -59,6 +59,10 @@ class Router {
   using PolicyGetter = std::function<std::shared_ptr<const policy::CompiledPolicy>()>;
 
   Router(const GatewayConfig& config, PolicyGetter policy, store::Store& store, boost::asio::any_io_executor executor);
+  // Queues what is still gathering for the store (which outlives the router).
+  ~Router();
+  Router(const Router&) = delete;
+  Router& operator=(const Router&) = delete;
 
   // Loads what the store held: the outboxes, holds, events, replay ids.
   void recover();
@@ -189,7 +193,13 @@ class Router {
   std::map<std::string, std::map<std::int64_t, Owed>, std::less<>> outbox_;
   // node -> message id -> seq of the Deliver awaiting that node's Ack.
   std::map<std::string, std::map<std::string, std::int64_t, std::less<>>, std::less<>> awaiting_ack_;
-  void add_owed(store::OutboxEntry entry, FrameBytes bytes);
+  // Returns the node's name as the outbox map keeps it (stable).
+  const std::string& add_owed(store::OutboxEntry entry, FrameBytes bytes);
+  // Outbox rows to delete (acknowledged Delivers, written frames), not yet queued for a commit.
+  store::Batch settled_;
+  bool settle_posted_ = false;
+  void flush_settled();
+  void settle_later();
   std::set<std::string, std::less<>> seen_message_ids_;
   std::map<std::string, std::deque<std::int64_t>, std::less<>> occasional_uses_;
   std::map<std::string, Hold, std::less<>> holds_;

@@ -1,5 +1,8 @@
 #include "gateway/server/session.hpp"
 
+#include <limits>
+#include <vector>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -198,23 +201,53 @@ asio::awaitable<void> Session::reader() {
 
 asio::awaitable<void> Session::writer() {
   auto self = shared_from_this();
+  // A frame that finds the writer idle goes out on its own, at once. Frames
+  // that queue up while a write is in progress go out together with the next
+  // write: copied into one buffer (a TLS record per 16 KiB and one send() per
+  // record, rather than one of each per frame).
+  constexpr std::size_t coalesce_bytes = 64 * 1024;
+  std::string batch;
+  std::vector<Outgoing> written;
+  bool idle = true;  // the last write found nothing more to send
   while (stream_.lowest_layer().is_open()) {
-    Outgoing next;
-    if (!outbound_.empty()) {
-      next = std::move(outbound_.front());
-      outbound_.pop_front();
-    } else if (closing_) {
-      break;
-    } else if (const auto* owed = attached_ ? router_.owed_after(node_id_, sent_up_to_, next.bytes) : nullptr) {
-      next.seq = owed->seq;
-      next.needs_ack = owed->needs_ack;
-      sent_up_to_ = owed->seq;
-    } else {
+    batch.clear();
+    written.clear();
+    bool fatal = false;
+    std::size_t queued_bytes = 0;
+    const std::size_t max_frames = idle ? 1 : std::numeric_limits<std::size_t>::max();
+    while (!fatal && queued_bytes < coalesce_bytes && written.size() < max_frames) {
+      Outgoing next;
+      if (!outbound_.empty()) {
+        next = std::move(outbound_.front());
+        outbound_.pop_front();
+      } else if (closing_) {
+        break;
+      } else if (const auto* owed = attached_ ? router_.owed_after(node_id_, sent_up_to_, next.bytes) : nullptr) {
+        next.seq = owed->seq;
+        next.needs_ack = owed->needs_ack;
+        sent_up_to_ = owed->seq;
+      } else {
+        break;
+      }
+      fatal = next.bytes == fatal_;
+      queued_bytes += next.bytes->size();
+      // A lone frame is written from where it is; the copy starts with the second.
+      if (written.size() == 1) batch = *written.front().bytes;
+      if (!written.empty()) batch += *next.bytes;
+      written.push_back(std::move(next));
+    }
+    idle = written.empty();
+    if (written.empty()) {
+      if (closing_) break;
+      // An idle connection keeps no write buffer (thousands of them may be open).
+      batch.shrink_to_fit();
+      written.shrink_to_fit();
       wake_writer_.expires_at(Clock::time_point::max());
       co_await wake_writer_.async_wait(use_tuple);
       continue;
     }
-    if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, *next.bytes)) {
+    const std::string& bytes = written.size() == 1 ? *written.front().bytes : batch;
+    if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, bytes)) {
       const std::string why =
           deadline_.expired() ? "write deadline passed (peer not reading)" : transport::describe(error);
       if (!transport::is_disconnect(error) || deadline_.expired())
@@ -222,10 +255,12 @@ asio::awaitable<void> Session::writer() {
       if (end_reason_.empty()) end_reason_ = "write failed: " + why;
       break;
     }
-    observe_out(*next.bytes);
-    // Owed frames that need no acknowledgement are settled once written.
-    if (next.seq > 0 && !next.needs_ack) router_.written(node_id_, next.seq);
-    if (next.bytes == fatal_) break;
+    for (const auto& frame : written) {
+      observe_out(*frame.bytes);
+      // Owed frames that need no acknowledgement are settled once written.
+      if (frame.seq > 0 && !frame.needs_ack) router_.written(node_id_, frame.seq);
+    }
+    if (fatal) break;
   }
   // Only the writer closes: whatever had to be said has been written.
   closing_ = true;

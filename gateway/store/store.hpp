@@ -125,6 +125,10 @@ class Store {
 
   // Queues a batch; `done(ok)` is posted to `executor` after the commit.
   void commit(Batch batch, boost::asio::any_io_executor executor, std::function<void(bool)> done);
+  // The same, but `done(ok, outbox)` is handed back the batch's outbox entries
+  // (frames included), so that the caller need not copy them before the commit.
+  using OutboxDone = std::function<void(bool, std::vector<OutboxEntry>&)>;
+  void commit(Batch batch, boost::asio::any_io_executor executor, OutboxDone done);
   // Waits until everything queued so far is committed.
   void flush();
   StoreStats stats() const;
@@ -136,6 +140,7 @@ class Store {
     Batch batch;
     boost::asio::any_io_executor executor;
     std::function<void(bool)> done;
+    OutboxDone outbox_done;
   };
   void writer_loop();
   void apply(const Batch& batch);
