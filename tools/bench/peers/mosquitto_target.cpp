@@ -28,7 +28,6 @@
 #include <algorithm>
 #include <cstring>
 #include <deque>
-#include <fstream>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -45,15 +44,8 @@ namespace {
 constexpr int keepalive_seconds = 60;
 constexpr std::size_t handshakes_in_flight = 64;  // below mosquitto's listen backlog of 100
 constexpr std::size_t descriptors_per_client = 3;  // the socket and libmosquitto's socket pair
-constexpr std::size_t descriptors_spare = 256;
 
 std::string reason_text(int reason) { return fmt::format("{} ({})", mosquitto_reason_string(reason), reason); }
-
-void write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  if (!out.flush()) throw std::runtime_error("cannot write " + path.string());
-}
 
 class MqttLoad;
 
@@ -375,18 +367,7 @@ class MosquittoTarget final : public Target {
   }
 
   Result run(const Workload& workload, const Environment& environment) override {
-    if (auto why = unavailable(workload); !why.empty()) {
-      Result result;
-      result.target = name();
-      result.workload = workload.id;
-      result.skipped = why;
-      return result;
-    }
-    try {
-      return run_checked(workload, environment);
-    } catch (const std::exception& error) {
-      return failed_result(name(), workload, error.what());
-    }
+    return run_guarded(*this, workload, [&] { return run_checked(workload, environment); });
   }
 
  private:
@@ -399,18 +380,8 @@ class MosquittoTarget final : public Target {
 
     // Each client takes its socket and libmosquitto's socket pair; the broker,
     // which inherits the limit, one descriptor per client.
-    std::size_t idle = plan.idle_connections;
+    const std::size_t idle = fit_idle_connections(plan, descriptors_per_client, note);
     const std::size_t active = plan.senders.size() + plan.receivers.size();
-    const auto wanted = (active + idle) * descriptors_per_client + descriptors_spare;
-    const auto limit = raise_open_file_limit(wanted);
-    if (limit < wanted) {
-      if (idle == 0) {
-        throw std::runtime_error(fmt::format("{} clients need {} open files; the limit is {}", active, wanted, limit));
-      }
-      idle = limit > descriptors_spare ? (limit - descriptors_spare) / descriptors_per_client : 0;
-      note += fmt::format("only {} of {} idle connections: the open-file limit is {} (libmosquitto takes 3 descriptors per client). ",
-                          idle, plan.idle_connections, limit);
-    }
 
     const auto directory = fresh_run_directory(environment, name(), workload.id);
     const auto pki = ensure_pki(peer_pki_directory(environment), plan.identities());
@@ -432,6 +403,8 @@ class MosquittoTarget final : public Target {
     const auto connect_timeout =
         std::max<std::chrono::milliseconds>(connect_timeout_floor, std::chrono::milliseconds(20 * (active + idle)));
 
+    // The clients run on this thread's event loop: waiting means running it.
+    const auto run_for = [&load](std::chrono::milliseconds span) { load.run_until(std::chrono::steady_clock::now() + span); };
     if (workload.shape == Shape::idle) {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       const auto before = broker.sample();
@@ -440,30 +413,17 @@ class MosquittoTarget final : public Target {
                         plan.idle_identities[i % plan.idle_identities.size()]);
       }
       load.connect_all(connect_timeout);
-      load.run_until(std::chrono::steady_clock::now() + workload.warmup);
-      meter.begin_measuring();
-      const auto interval_start = broker.sample();
-      load.run_until(std::chrono::steady_clock::now() + workload.duration);
-      meter.end_measuring();
-      const auto after = broker.sample();
+      const auto [interval_start, after] = measure(meter, broker, workload, run_for);
       meter.fill(result, interval_start, after);
       result.connections = load.connected();
-      if (result.connections > 0) {
-        result.bytes_per_connection = (static_cast<double>(after.rss_bytes) - static_cast<double>(before.rss_bytes)) /
-                                      static_cast<double>(result.connections);
-      }
+      set_bytes_per_connection(result, before, after);
       note += fmt::format("idle MQTT v5 sessions (clean start), {} identities shared in turn. ", plan.idle_identities.size());
     } else {
       for (std::size_t r = 0; r < plan.receivers.size(); ++r) load.add_client(Role::receiver, r, plan.receivers[r], plan.receivers[r]);
       for (std::size_t s = 0; s < plan.senders.size(); ++s) load.add_client(Role::sender, s, plan.senders[s], plan.senders[s]);
       load.connect_all(connect_timeout);
       load.start_sending();
-      load.run_until(std::chrono::steady_clock::now() + workload.warmup);
-      meter.begin_measuring();
-      const auto interval_start = broker.sample();
-      load.run_until(std::chrono::steady_clock::now() + workload.duration);
-      meter.end_measuring();
-      const auto after = broker.sample();
+      const auto [interval_start, after] = measure(meter, broker, workload, run_for);
       load.stop_sending();
       if (!load.drain(drain_timeout)) {
         meter.error(fmt::format("{} deliveries still missing {} s after sending stopped", meter.owed_total(),
@@ -478,12 +438,7 @@ class MosquittoTarget final : public Target {
                             plan.receivers.size());
       }
     }
-    if (meter.errors() > 0) {
-      result.problem = fmt::format("{} errors: {}", meter.errors(), meter.error_summary());
-      note += "Errors: " + meter.error_summary() + ". ";
-    }
-    result.ran = true;
-    result.note = note;
+    finish_result(result, meter, std::move(note));
     // The destructor of `load` disconnects the clients, then the broker stops.
     return result;
   }

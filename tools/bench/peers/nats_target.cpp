@@ -22,7 +22,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <fstream>
 #include <limits>
 #include <map>
 #include <memory>
@@ -39,13 +38,6 @@ namespace icegate::bench::peers {
 namespace {
 
 constexpr std::size_t descriptors_per_client = 1;
-constexpr std::size_t descriptors_spare = 256;
-
-void write_file(const std::filesystem::path& path, const std::string& text) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << text;
-  if (!out.flush()) throw std::runtime_error("cannot write " + path.string());
-}
 
 std::string last_error(natsStatus status) {
   const char* text = nats_GetLastError(nullptr);
@@ -291,18 +283,7 @@ class NatsTarget final : public Target {
   }
 
   Result run(const Workload& workload, const Environment& environment) override {
-    if (auto why = unavailable(workload); !why.empty()) {
-      Result result;
-      result.target = name();
-      result.workload = workload.id;
-      result.skipped = why;
-      return result;
-    }
-    try {
-      return run_checked(workload, environment);
-    } catch (const std::exception& error) {
-      return failed_result(name(), workload, error.what());
-    }
+    return run_guarded(*this, workload, [&] { return run_checked(workload, environment); });
   }
 
  private:
@@ -324,17 +305,7 @@ class NatsTarget final : public Target {
     Plan plan = make_plan(workload);
     std::string note;
 
-    std::size_t idle = plan.idle_connections;
-    const std::size_t active = plan.senders.size() + plan.receivers.size();
-    const auto wanted = (active + idle) * descriptors_per_client + descriptors_spare;
-    const auto limit = raise_open_file_limit(wanted);
-    if (limit < wanted) {
-      if (idle == 0) {
-        throw std::runtime_error(fmt::format("{} clients need {} open files; the limit is {}", active, wanted, limit));
-      }
-      idle = limit > descriptors_spare ? (limit - descriptors_spare) / descriptors_per_client : 0;
-      note += fmt::format("only {} of {} idle connections: the open-file limit is {}. ", idle, plan.idle_connections, limit);
-    }
+    const std::size_t idle = fit_idle_connections(plan, descriptors_per_client, note);
 
     const auto directory = fresh_run_directory(environment, name(), workload.id);
     const auto pki = ensure_pki(peer_pki_directory(environment), plan.identities());
@@ -348,33 +319,22 @@ class NatsTarget final : public Target {
     Meter meter(plan, workload.message_bytes);
     NatsLoad load(plan, workload, pki, port, meter);
 
+    // libnats runs the clients on its own threads: waiting is sleeping.
+    const auto sleep_for = [](std::chrono::milliseconds span) { std::this_thread::sleep_for(span); };
     if (workload.shape == Shape::idle) {
       std::this_thread::sleep_for(std::chrono::milliseconds(300));
       const auto before = server.sample();
       for (std::size_t i = 0; i < idle; ++i) load.connect(plan.idle_identities[i % plan.idle_identities.size()]);
-      std::this_thread::sleep_for(workload.warmup);
-      meter.begin_measuring();
-      const auto interval_start = server.sample();
-      std::this_thread::sleep_for(workload.duration);
-      meter.end_measuring();
-      const auto after = server.sample();
+      const auto [interval_start, after] = measure(meter, server, workload, sleep_for);
       meter.fill(result, interval_start, after);
       result.connections = load.connected();
-      if (result.connections > 0) {
-        result.bytes_per_connection = (static_cast<double>(after.rss_bytes) - static_cast<double>(before.rss_bytes)) /
-                                      static_cast<double>(result.connections);
-      }
+      set_bytes_per_connection(result, before, after);
       note += fmt::format("idle NATS connections, {} identities shared in turn. ", plan.idle_identities.size());
     } else {
       load.connect_receivers();
       load.connect_senders();
       load.start_sending();
-      std::this_thread::sleep_for(workload.warmup);
-      meter.begin_measuring();
-      const auto interval_start = server.sample();
-      std::this_thread::sleep_for(workload.duration);
-      meter.end_measuring();
-      const auto after = server.sample();
+      const auto [interval_start, after] = measure(meter, server, workload, sleep_for);
       load.stop_sending();
       if (!load.drain(drain_timeout)) {
         meter.error(fmt::format("{} deliveries still missing {} s after sending stopped", meter.owed_total(),
@@ -389,12 +349,7 @@ class NatsTarget final : public Target {
                             plan.receivers.size());
       }
     }
-    if (meter.errors() > 0) {
-      result.problem = fmt::format("{} errors: {}", meter.errors(), meter.error_summary());
-      note += "Errors: " + meter.error_summary() + ". ";
-    }
-    result.ran = true;
-    result.note = note;
+    finish_result(result, meter, std::move(note));
     return result;
   }
 

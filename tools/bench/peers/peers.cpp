@@ -2,6 +2,11 @@
 
 #include "tools/bench/peers/targets.hpp"
 
+#include <fstream>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
 namespace icegate::bench {
 
 std::vector<std::unique_ptr<Target>> peer_targets() {
@@ -67,6 +72,57 @@ Result failed_result(const std::string& target, const Workload& workload, const 
   result.note = result.skipped;
   result.problem = why;
   return result;
+}
+
+Result run_guarded(const Target& target, const Workload& workload, const std::function<Result()>& body) {
+  if (auto why = target.unavailable(workload); !why.empty()) {
+    Result result;
+    result.target = target.name();
+    result.workload = workload.id;
+    result.skipped = why;
+    return result;
+  }
+  try {
+    return body();
+  } catch (const std::exception& error) {
+    return failed_result(target.name(), workload, error.what());
+  }
+}
+
+void write_file(const std::filesystem::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << text;
+  if (!out.flush()) throw std::runtime_error("cannot write " + path.string());
+}
+
+std::size_t fit_idle_connections(const Plan& plan, std::size_t per_client, std::string& note) {
+  constexpr std::size_t spare = 256;
+  const std::size_t active = plan.senders.size() + plan.receivers.size();
+  const auto wanted = (active + plan.idle_connections) * per_client + spare;
+  const auto limit = raise_open_file_limit(wanted);
+  if (limit >= wanted) return plan.idle_connections;
+  if (plan.idle_connections == 0) {
+    throw std::runtime_error(fmt::format("{} clients need {} open files; the limit is {}", active, wanted, limit));
+  }
+  const std::size_t idle = limit > spare ? (limit - spare) / per_client : 0;
+  note += fmt::format("only {} of {} idle connections: the open-file limit is {} ({} descriptor{} per client). ", idle,
+                      plan.idle_connections, limit, per_client, per_client == 1 ? "" : "s");
+  return idle;
+}
+
+void set_bytes_per_connection(Result& result, const ProcessSample& before, const ProcessSample& after) {
+  if (result.connections == 0) return;
+  result.bytes_per_connection = (static_cast<double>(after.rss_bytes) - static_cast<double>(before.rss_bytes)) /
+                                static_cast<double>(result.connections);
+}
+
+void finish_result(Result& result, const Meter& meter, std::string note) {
+  if (meter.errors() > 0) {
+    result.problem = fmt::format("{} errors: {}", meter.errors(), meter.error_summary());
+    note += "Errors: " + meter.error_summary() + ". ";
+  }
+  result.ran = true;
+  result.note = std::move(note);
 }
 
 }  // namespace peers
