@@ -486,7 +486,8 @@ class PeerTargetRun : public ::testing::TestWithParam<ShapeCase> {
 TemporaryDirectory* PeerTargetRun::work_ = nullptr;
 
 TEST_P(PeerTargetRun, RunsTheWorkloadWithoutErrors) {
-  const auto& [target_name, workload] = GetParam();
+  const std::string target_name = GetParam().target;  // not a structured binding: clang 14 cannot capture one
+  const Workload& workload = GetParam().workload;
   auto targets = peer_targets();
   auto found = std::find_if(targets.begin(), targets.end(), [&](auto& t) { return t->name() == target_name; });
   ASSERT_NE(found, targets.end());
