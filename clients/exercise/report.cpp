@@ -12,6 +12,7 @@
 #include <tuple>
 #include <utility>
 
+#include "gateway/model/html.hpp"
 #include "gateway/model/json.hpp"
 
 namespace icegate::exercise {
@@ -958,32 +959,8 @@ std::string to_mermaid(const RunResult& result) {
 
 namespace {
 
-std::string html(std::string_view text) {
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
+// Short, for the many places below that escape text.
+std::string html(std::string_view text) { return html::escape(text); }
 
 // A CSS class for a classification, so that common markings get their colours.
 std::string marking_class(const Label& label) {

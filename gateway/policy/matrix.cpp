@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "gateway/model/html.hpp"
+
 namespace icegate::policy {
 namespace {
 
@@ -341,21 +343,6 @@ void write_matrix_csv(std::ostream& out, const PolicyMatrix& matrix) {
 
 namespace {
 
-std::string html_escape(std::string_view text) {
-  std::string result;
-  for (char c : text) {
-    switch (c) {
-      case '&': result += "&amp;"; break;
-      case '<': result += "&lt;"; break;
-      case '>': result += "&gt;"; break;
-      case '"': result += "&quot;"; break;
-      case '\'': result += "&#39;"; break;
-      default: result += c;
-    }
-  }
-  return result;
-}
-
 struct DecisionStyle {
   CellDecision decision;
   std::string_view css_class;
@@ -407,21 +394,21 @@ void write_matrix_html(std::ostream& out, const PolicyMatrix& matrix) {
   std::string html;
   html += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
   html += fmt::format("<title>Who can see what: {}</title>\n<style>{}</style>\n</head>\n<body>\n",
-                      html_escape(matrix.policy), kStyle);
-  html += fmt::format("<h1>Who can see what under {}</h1>\n", html_escape(matrix.policy));
-  html += fmt::format("<p class=\"meta\">Policy file {}, version {}, label scheme {}.<br>\n", html_escape(matrix.file),
-                      html_escape(matrix.version), html_escape(matrix.scheme));
+                      html::escape(matrix.policy), kStyle);
+  html += fmt::format("<h1>Who can see what under {}</h1>\n", html::escape(matrix.policy));
+  html += fmt::format("<p class=\"meta\">Policy file {}, version {}, label scheme {}.<br>\n", html::escape(matrix.file),
+                      html::escape(matrix.version), html::escape(matrix.scheme));
   html += fmt::format(
       "Each cell: what a recipient in the row gets of a single-portion message of the column's information category "
       "at the column's label, {}, {}.</p>\n",
       matrix.from.empty() ? "from the most permissive sender (any node some permit rule allows to send the category)"
-                          : "from " + html_escape(matrix.from),
+                          : "from " + html::escape(matrix.from),
       matrix.purpose.empty() ? "for the most permissive purpose (any purpose, or none)"
-                             : "for " + html_escape(matrix.purpose));
+                             : "for " + html::escape(matrix.purpose));
   html += "<table class=\"legend\">\n<tr><th>decision</th><th>meaning</th></tr>\n";
   for (const DecisionStyle& style : kDecisionStyles) {
     html += fmt::format("<tr><td class=\"{}\">{}</td><td>{}</td></tr>\n", style.css_class, to_string(style.decision),
-                        html_escape(style.meaning));
+                        html::escape(style.meaning));
   }
   html += "</table>\n";
 
@@ -432,7 +419,7 @@ void write_matrix_html(std::ostream& out, const PolicyMatrix& matrix) {
   for (std::size_t i = 0; i < matrix.columns.size();) {
     std::size_t span = 1;
     while (i + span < matrix.columns.size() && matrix.columns[i + span].category == matrix.columns[i].category) ++span;
-    html += fmt::format("<th class=\"category\" colspan=\"{}\">{}</th>", span, html_escape(matrix.columns[i].category));
+    html += fmt::format("<th class=\"category\" colspan=\"{}\">{}</th>", span, html::escape(matrix.columns[i].category));
     i += span;
   }
   html += "</tr>\n<tr>";
@@ -441,17 +428,17 @@ void write_matrix_html(std::ostream& out, const PolicyMatrix& matrix) {
     if (!column.colour.empty()) style += "background:" + column.colour + ";";
     if (!column.text_colour.empty()) style += "color:" + column.text_colour + ";";
     html += fmt::format("<th class=\"label\"{} title=\"{}\">{}</th>",
-                        style.empty() ? "" : fmt::format(" style=\"{}\"", style), html_escape(label_text(column.label)),
-                        html_escape(column.marking));
+                        style.empty() ? "" : fmt::format(" style=\"{}\"", style), html::escape(label_text(column.label)),
+                        html::escape(column.marking));
   }
   html += "</tr>\n</thead>\n<tbody>\n";
   for (const MatrixRow& row : matrix.rows) {
     html += fmt::format(
         "<tr><th class=\"row\" title=\"{}\">{}</th><th class=\"row\">{}</th><th class=\"row\" title=\"{}\">{}</th>"
         "<th class=\"row\">{}</th><th class=\"row\">{}</th>",
-        html_escape(row.organisation_name), html_escape(row.organisation), html_escape(row.kind),
-        html_escape(row.role_name), html_escape(row.role), html_escape(row.level),
-        html_escape(fmt::format("{}", fmt::join(row.nodes, " "))));
+        html::escape(row.organisation_name), html::escape(row.organisation), html::escape(row.kind),
+        html::escape(row.role_name), html::escape(row.role), html::escape(row.level),
+        html::escape(fmt::format("{}", fmt::join(row.nodes, " "))));
     for (std::size_t c = 0; c < row.cells.size(); ++c) {
       const MatrixCell& cell = row.cells[c];
       std::string title = fmt::format("{} to {}: {}", matrix.columns[c].category, label_text(matrix.columns[c].label),
@@ -461,7 +448,7 @@ void write_matrix_html(std::ostream& out, const PolicyMatrix& matrix) {
       if (!cell.rule.empty()) title += " (" + cell.rule + ")";
       if (!cell.detail.empty()) title += "; " + cell.detail;
       if (cell.decision == CellDecision::mixed) title += "; " + cell_text(cell);
-      html += fmt::format("<td class=\"{}\" title=\"{}\">{}</td>", css_class(cell.decision), html_escape(title),
+      html += fmt::format("<td class=\"{}\" title=\"{}\">{}</td>", css_class(cell.decision), html::escape(title),
                           to_string(cell.decision));
     }
     html += "</tr>\n";

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/model/html.hpp"
 #include "tests/clients/exercise/sample_run.hpp"
 
 namespace icegate::exercise {
@@ -43,31 +44,7 @@ std::size_t count_kind(const RunResult& r, TimelineEntry::Kind kind) {
       std::count_if(r.timeline.begin(), r.timeline.end(), [&](const TimelineEntry& e) { return e.kind == kind; }));
 }
 
-std::string escaped(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&#39;";
-        break;
-      default:
-        out.push_back(c);
-    }
-  }
-  return out;
-}
+std::string escaped(std::string_view text) { return html::escape(text); }
 
 // Checks that every element is closed in order (void elements and "/>" aside)
 // and returns the problem, or "" when the markup nests properly.
