@@ -384,18 +384,14 @@ void Session::observe_out(const v1::Frame& frame, std::size_t bytes) {
 // Frames go out as encoded bytes (from outboxes shared with the store); only a
 // watcher pays for parsing them back.
 void Session::observe_out(const std::string& bytes) {
-  if (!router_.observer()) {
-    ++router_.metrics().frames_out;
-    return;
-  }
   v1::Frame frame;
-  if (bytes.size() < wire::frame_header_bytes ||
-      !frame.ParseFromArray(bytes.data() + wire::frame_header_bytes,
-                            static_cast<int>(bytes.size() - wire::frame_header_bytes))) {
+  if (router_.observer() && bytes.size() >= wire::frame_header_bytes &&
+      frame.ParseFromArray(bytes.data() + wire::frame_header_bytes,
+                           static_cast<int>(bytes.size() - wire::frame_header_bytes))) {
+    observe_out(frame, bytes.size());
+  } else {
     ++router_.metrics().frames_out;
-    return;
   }
-  observe_out(frame, bytes.size());
 }
 
 void Session::log_frame(const char* direction, const v1::Frame& frame) const {
