@@ -401,13 +401,7 @@ class Runner {
     entry.detail = inject.synopsis;
     ++injects_fired_;
     if (inject.message) {
-      const Message message = make_message(*inject.message, inject.from, scenario_.t0_unix_ms);
-      inject_messages_[inject.id] = message.id;
-      sources_[message.id] = inject.id;
-      entry.message_id = message.id;
-      entry.title = message.title;
-      entry.category = message.category;
-      submit(inject.from, message);
+      const Message message = send_for(entry, *inject.message, inject.from, inject.id);
       progress(fmt::format("{} {}: {} sends \"{}\"", kind == TimelineEntry::Kind::contingency ? "contingency" : "inject",
                            inject.id, inject.from, message.title));
     } else {
@@ -417,6 +411,18 @@ class Runner {
       progress(fmt::format("inject {}: {} triggers {}", inject.id, inject.from, inject.trigger));
     }
     result_.timeline.push_back(std::move(entry));
+  }
+
+  // Sends `spec` from `node` for the inject or response `source`, and notes it in `entry`.
+  Message send_for(TimelineEntry& entry, const MessageSpec& spec, const std::string& node, const std::string& source) {
+    Message message = make_message(spec, node, scenario_.t0_unix_ms);
+    inject_messages_[source] = message.id;
+    sources_[message.id] = source;
+    entry.message_id = message.id;
+    entry.title = message.title;
+    entry.category = message.category;
+    submit(node, message);
+    return message;
   }
 
   void submit(const std::string& node, const Message& message) {
@@ -443,13 +449,7 @@ class Runner {
       entry.inject = response.id;
       entry.detail = response.synopsis;
       if (response.send) {
-        const Message message = make_message(*response.send, response.node, scenario_.t0_unix_ms);
-        sources_[message.id] = response.id;
-        inject_messages_[response.id] = message.id;
-        entry.message_id = message.id;
-        entry.title = message.title;
-        entry.category = message.category;
-        submit(response.node, message);
+        const Message message = send_for(entry, *response.send, response.node, response.id);
         progress(fmt::format("response {}: {} sends \"{}\"", response.id, response.node, message.title));
       } else if (!response.review.empty()) {
         ++pending_controls_;
