@@ -425,10 +425,7 @@ class MosquittoTarget final : public Target {
       load.start_sending();
       const auto [interval_start, after] = measure(meter, broker, workload, run_for);
       load.stop_sending();
-      if (!load.drain(drain_timeout)) {
-        meter.error(fmt::format("{} deliveries still missing {} s after sending stopped", meter.owed_total(),
-                                std::chrono::duration_cast<std::chrono::seconds>(drain_timeout).count()));
-      }
+      if (!load.drain(drain_timeout)) report_undrained(meter);
       meter.fill(result, interval_start, after);
       note += "MQTT v5 QoS 1, window counted in PUBACKs and in receipts at the receivers; TCP_NODELAY on; receivers have persistent sessions (clean_session=false, "
               "expiry 1 h) so Mosquitto keeps their messages in its store, saved to disk at autosave and exit, "

@@ -336,10 +336,7 @@ class NatsTarget final : public Target {
       load.start_sending();
       const auto [interval_start, after] = measure(meter, server, workload, sleep_for);
       load.stop_sending();
-      if (!load.drain(drain_timeout)) {
-        meter.error(fmt::format("{} deliveries still missing {} s after sending stopped", meter.owed_total(),
-                                std::chrono::duration_cast<std::chrono::seconds>(drain_timeout).count()));
-      }
+      if (!load.drain(drain_timeout)) report_undrained(meter);
       meter.fill(result, interval_start, after);
       note += "NATS core publish/subscribe: no acknowledgement, no durability (no JetStream); the window is counted "
               "in receipts at the receivers. nats-server 2.9 cannot require TLS 1.3 (no min_version); it negotiates 1.3 "

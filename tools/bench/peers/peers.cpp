@@ -116,6 +116,11 @@ void set_bytes_per_connection(Result& result, const ProcessSample& before, const
                                 static_cast<double>(result.connections);
 }
 
+void report_undrained(Meter& meter) {
+  meter.error(fmt::format("{} deliveries still missing {} s after sending stopped", meter.owed_total(),
+                          std::chrono::duration_cast<std::chrono::seconds>(drain_timeout).count()));
+}
+
 void finish_result(Result& result, const Meter& meter, std::string note) {
   if (meter.errors() > 0) {
     result.problem = fmt::format("{} errors: {}", meter.errors(), meter.error_summary());

@@ -56,6 +56,9 @@ std::pair<ProcessSample, ProcessSample> measure(Meter& meter, ChildProcess& serv
 // W5: the server's memory per open connection, from RSS before and after.
 void set_bytes_per_connection(Result& result, const ProcessSample& before, const ProcessSample& after);
 
+// Sending stopped and some deliveries did not arrive within drain_timeout.
+void report_undrained(Meter& meter);
+
 // The end of every run: errors become the Result's problem; ran; the notes.
 void finish_result(Result& result, const Meter& meter, std::string note);
 
