@@ -111,20 +111,13 @@ class ProtocolTarget : public Target {
     result.client_cpu_percent = seconds > 0 ? 100.0 * client_cpu_seconds / seconds : 0;
   }
 
-  static ProcessSample sample(ChildProcess& server) {
-    auto sample = sample_process(server.pid());
-    if (!sample) throw std::runtime_error(fmt::format("cannot read /proc/{} (the server {})", server.pid(),
-                                                      server.describe_status()));
-    return *sample;
-  }
-
   void run_traffic(LoadGenerator& load, ChildProcess& server, const Scenario& scenario, const Workload& workload,
                    Result& result, std::vector<std::string>& notes) {
     ProcessSample at_start, at_end;
     const TrafficReport report = load.run_traffic(
         scenario, workload.window, workload.warmup, workload.duration,
         std::max<std::chrono::milliseconds>(10s, workload.duration * 2), [&](Phase phase) {
-          (phase == Phase::measuring ? at_start : at_end) = sample(server);
+          (phase == Phase::measuring ? at_start : at_end) = server.sample();
         });
     result.ran = true;
     result.sent = report.sent;
@@ -177,11 +170,11 @@ class ProtocolTarget : public Target {
     while (rounds < kMaxStormRounds && (rounds == 0 || storm_seconds * 1000 < static_cast<double>(workload.duration.count()))) {
       load.close_all();
       std::this_thread::sleep_for(kSettle);
-      const ProcessSample before = sample(server);
+      const ProcessSample before = server.sample();
       const double client_before = own_cpu_seconds();
       // All at once: every node's connection is attempted together.
       ConnectReport storm = load.connect(scenario.connecting, scenario.connecting.size());
-      const ProcessSample after = sample(server);
+      const ProcessSample after = server.sample();
       client_cpu += own_cpu_seconds() - client_before;
       server_cpu += after.cpu_seconds - before.cpu_seconds;
       storm_seconds += storm.seconds;
@@ -217,13 +210,13 @@ class ProtocolTarget : public Target {
                 Result& result, std::vector<std::string>& notes) {
     load.prepare(scenario.connecting);
     std::this_thread::sleep_for(kSettle);
-    const ProcessSample empty = sample(server);
+    const ProcessSample empty = server.sample();
     const ConnectReport connected = load.connect(scenario.connecting, kConnectConcurrency);
     std::this_thread::sleep_for(kSettle);
-    const ProcessSample before = sample(server);
+    const ProcessSample before = server.sample();
     const double client_before = own_cpu_seconds();
     std::this_thread::sleep_for(workload.duration);
-    const ProcessSample after = sample(server);
+    const ProcessSample after = server.sample();
     record_interval(result, before, after, static_cast<double>(workload.duration.count()) / 1000.0,
                     own_cpu_seconds() - client_before);
     load.close_all();
