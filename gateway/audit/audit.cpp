@@ -479,10 +479,15 @@ Database open_read_only(const fs::path& data_dir) {
   return db;
 }
 
-// The columns every reader selects, in this order.
-constexpr std::string_view select_columns =
-    "SELECT seq, time_unix_ms, kind, node, recipient, message_id, decision, record, previous_hash, hash "
-    "FROM audit";
+// The columns every reader selects, in this order. A trail no icegate with
+// message numbers has opened yet (readers open read-only and cannot upgrade
+// it) reads as one without them.
+std::string select_columns(bool numbered) {
+  return fmt::format(
+      "SELECT seq, time_unix_ms, kind, node, recipient, message_id, decision, record, previous_hash, hash, {} "
+      "FROM audit",
+      numbered ? "message_ref" : "NULL");
+}
 enum Column : int {
   column_seq,
   column_time,
@@ -494,6 +499,7 @@ enum Column : int {
   column_record,
   column_previous_hash,
   column_hash,
+  column_message_ref,
 };
 
 StoredRecord read_stored_record(sqlite3_stmt* statement) {
@@ -572,9 +578,13 @@ struct ChainRow {
 
 std::string quoted_column(std::string_view text) { return text.empty() ? "empty" : json_string(text); }
 
+// audit_messages: the message id each number stands for.
+using MessageNumbers = std::unordered_map<std::int64_t, std::string>;
+
 // Reasons a record's indexed columns or JSON are not what append() wrote.
+// `numbers` is null for a trail written before message numbers.
 std::string check_content(sqlite3_stmt* row, std::string_view record_text, AuditRecord& parsed,
-                          std::string& canonical) {
+                          std::string& canonical, const MessageNumbers* numbers) {
   if (!parse_record_json(record_text, parsed)) return "its record is not a valid audit record JSON object";
   std::string problems;
   auto add = [&problems](std::string text) {
@@ -598,6 +608,18 @@ std::string check_content(sqlite3_stmt* row, std::string_view record_text, Audit
     if (stored != *value) {
       add(fmt::format("its {} column is {} but its record says {}", sqlite3_column_name(row, column),
                       quoted_column(stored), quoted_column(*value)));
+    }
+  }
+  if (numbers != nullptr) {
+    // message_ref only finds records; but a wrong one would hide a record from
+    // a query by message, so it must stand for the record's own message id.
+    const bool has_ref = sqlite3_column_type(row, column_message_ref) == SQLITE_INTEGER;
+    const std::int64_t ref = sqlite3_column_int64(row, column_message_ref);
+    const auto found = has_ref ? numbers->find(ref) : numbers->end();
+    if (parsed.message_id.empty() ? sqlite3_column_type(row, column_message_ref) != SQLITE_NULL
+                                  : found == numbers->end() || found->second != parsed.message_id) {
+      add(fmt::format("its message_ref column is {} but its record's message id is {}",
+                      quoted_column(column_text(row, column_message_ref)), quoted_column(parsed.message_id)));
     }
   }
   canonical.clear();
@@ -1003,8 +1025,36 @@ std::string_view to_string(ProblemKind kind) {
   return "unknown";
 }
 
+namespace {
+
+void exec_schema(sqlite3* db, const char* sql, std::string_view what) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    const std::string message = error != nullptr ? error : sqlite3_errmsg(db);
+    sqlite3_free(error);
+    throw std::runtime_error(fmt::format("audit: {}: {}", what, message));
+  }
+}
+
+// Whether `table` has a column `column` (false if there is no such table).
+bool has_column(sqlite3* db, std::string_view table, std::string_view column) {
+  const Statement info = prepare(db, fmt::format("SELECT 1 FROM pragma_table_info('{}') WHERE name = ?1", table),
+                                 "cannot read the audit table's columns");
+  bind_text(info.get(), 1, column);
+  return sqlite3_step(info.get()) == SQLITE_ROW;
+}
+
+}  // namespace
+
 void create_schema(sqlite3* db) {
-  static constexpr const char* schema = R"sql(
+  // Message ids are random UUIDs chosen by the nodes. An index keyed on them
+  // takes each new record to a random page, so every record of a commit
+  // dirtied a page of its own (about 2 KB of WAL per message under W1).
+  // Instead each message id is numbered in order of first use
+  // (audit_messages.ref), records carry that number (message_ref), and the
+  // index on it grows at its end. message_id stays in the row and in the
+  // hashed record; message_ref is an index only (verify checks it agrees).
+  static constexpr const char* tables = R"sql(
     CREATE TABLE IF NOT EXISTS audit(
       seq INTEGER PRIMARY KEY,
       time_unix_ms INTEGER NOT NULL,
@@ -1015,40 +1065,114 @@ void create_schema(sqlite3* db) {
       decision TEXT,
       record TEXT NOT NULL,         -- canonical JSON, the hashed content
       previous_hash TEXT NOT NULL,
-      hash TEXT NOT NULL);
-    CREATE INDEX IF NOT EXISTS audit_message_id ON audit(message_id);
+      hash TEXT NOT NULL,
+      message_ref INTEGER);         -- audit_messages.ref of message_id; NULL if none
+    CREATE TABLE IF NOT EXISTS audit_messages(ref INTEGER PRIMARY KEY, message_id TEXT NOT NULL);
+  )sql";
+  static constexpr const char* indexes = R"sql(
+    CREATE INDEX IF NOT EXISTS audit_message_ref ON audit(message_ref);
     CREATE INDEX IF NOT EXISTS audit_node ON audit(node);
     CREATE INDEX IF NOT EXISTS audit_recipient ON audit(recipient);
     CREATE INDEX IF NOT EXISTS audit_time ON audit(time_unix_ms);
   )sql";
-  char* error = nullptr;
-  if (sqlite3_exec(db, schema, nullptr, nullptr, &error) != SQLITE_OK) {
-    const std::string message = error != nullptr ? error : sqlite3_errmsg(db);
-    sqlite3_free(error);
-    throw std::runtime_error("audit: cannot create the audit table: " + message);
+  // A trail written before message_ref existed gets the column, its numbers
+  // and the new index in one step (a savepoint: the caller may have a
+  // transaction open).
+  static constexpr const char* upgrade = R"sql(
+    SAVEPOINT audit_upgrade;
+    ALTER TABLE audit ADD COLUMN message_ref INTEGER;
+    INSERT INTO audit_messages(message_id)
+      SELECT message_id FROM audit WHERE message_id IS NOT NULL GROUP BY message_id ORDER BY MIN(seq);
+    CREATE INDEX audit_upgrade_message_id ON audit_messages(message_id);
+    UPDATE audit SET message_ref = (SELECT ref FROM audit_messages WHERE audit_messages.message_id = audit.message_id)
+      WHERE message_id IS NOT NULL;
+    DROP INDEX audit_upgrade_message_id;
+    DROP INDEX IF EXISTS audit_message_id;
+    RELEASE audit_upgrade;
+  )sql";
+  exec_schema(db, tables, "cannot create the audit table");
+  if (!has_column(db, "audit", "message_ref")) {
+    try {
+      exec_schema(db, upgrade, "cannot add message numbers to an existing audit table");
+    } catch (...) {
+      sqlite3_exec(db, "ROLLBACK TO audit_upgrade; RELEASE audit_upgrade", nullptr, nullptr, nullptr);
+      throw;
+    }
   }
+  exec_schema(db, indexes, "cannot create the audit table's indexes");
 }
 
 // ------------------------------------------------------------- AuditChain
 
 struct AuditChain::Writer {
   Statement insert;
+  Statement insert_message;
   ChainHasher hasher;
   std::string canonical;  // reused: no allocation per append once it has grown
+  // Recently numbered message ids, in two generations: a lookup finds the
+  // current one or the previous (and moves the id forward); when the current
+  // one is full it becomes the previous. At most 2 x capacity ids are kept.
+  // An id forgotten and seen again gets a second number; queries look for
+  // every number of an id.
+  std::size_t capacity = 0;
+  std::unordered_map<std::string, std::int64_t> current, previous;
 };
 
-AuditChain::AuditChain(sqlite3* db) : db_(db), head_(genesis_hash), writer_(std::make_unique<Writer>()) {
+AuditChain::AuditChain(sqlite3* db, std::size_t remembered_messages)
+    : db_(db), head_(genesis_hash), writer_(std::make_unique<Writer>()) {
   writer_->insert = prepare(db_,
                             "INSERT INTO audit(seq, time_unix_ms, kind, node, recipient, message_id, decision, "
-                            "record, previous_hash, hash) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                            "record, previous_hash, hash, message_ref) "
+                            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                             "cannot prepare the audit insert (call create_schema first)", SQLITE_PREPARE_PERSISTENT);
+  writer_->insert_message = prepare(db_, "INSERT INTO audit_messages(message_id) VALUES(?1)",
+                                    "cannot prepare the audit insert (call create_schema first)",
+                                    SQLITE_PREPARE_PERSISTENT);
+  writer_->capacity = std::max<std::size_t>(remembered_messages, 1);
   writer_->canonical.reserve(1024);
   reload_head();
+}
+
+std::int64_t AuditChain::message_ref(const std::string& message_id) {
+  Writer& writer = *writer_;
+  if (const auto found = writer.current.find(message_id); found != writer.current.end()) return found->second;
+  std::int64_t ref = 0;
+  if (const auto found = writer.previous.find(message_id); found != writer.previous.end()) {
+    ref = found->second;
+  } else {
+    sqlite3_stmt* insert = writer.insert_message.get();
+    bind_text(insert, 1, message_id);
+    const int result = sqlite3_step(insert);
+    sqlite3_reset(insert);
+    if (result != SQLITE_DONE) throw_sqlite_error(db_, "cannot number a message id");
+    ref = sqlite3_last_insert_rowid(db_);
+  }
+  if (writer.current.size() >= writer.capacity) {
+    writer.previous = std::move(writer.current);
+    writer.current.clear();
+  }
+  writer.current.emplace(message_id, ref);
+  return ref;
 }
 
 AuditChain::~AuditChain() = default;
 
 void AuditChain::reload_head() {
+  // The most recently numbered messages, as stored: numbers given in a
+  // transaction that rolled back are gone with it, and after a restart the
+  // messages still in flight keep theirs.
+  Writer& writer = *writer_;
+  writer.current.clear();
+  writer.previous.clear();
+  const Statement recent =
+      prepare(db_, "SELECT ref, message_id FROM audit_messages ORDER BY ref DESC LIMIT ?1",
+              "cannot read the audit message numbers");
+  sqlite3_bind_int64(recent.get(), 1, static_cast<std::int64_t>(writer.capacity));
+  while (sqlite3_step(recent.get()) == SQLITE_ROW) {
+    // Newest first: an id numbered twice (forgotten, then seen again) keeps
+    // its later number.
+    writer.current.emplace(column_text(recent.get(), 1), sqlite3_column_int64(recent.get(), 0));
+  }
   const Statement last =
       prepare(db_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", "cannot read the audit chain's head");
   const int result = sqlite3_step(last.get());
@@ -1081,6 +1205,11 @@ void AuditChain::append(const AuditRecord& record) {
   bind_text(insert, 8, writer.canonical);
   bind_text(insert, 9, head_);
   bind_text(insert, 10, std::string_view(hash, sizeof hash));
+  if (record.message_id.empty()) {
+    sqlite3_bind_null(insert, 11);
+  } else {
+    sqlite3_bind_int64(insert, 11, message_ref(record.message_id));
+  }
   const int result = sqlite3_step(insert);
   if (result != SQLITE_DONE) {
     const std::string message = sqlite3_errmsg(db_);
@@ -1096,8 +1225,17 @@ void AuditChain::append(const AuditRecord& record) {
 
 VerifyReport verify(const std::filesystem::path& data_dir) {
   const Database db = open_read_only(data_dir);
+  const bool numbered = has_column(db.get(), "audit", "message_ref");
+  MessageNumbers numbers;
+  if (numbered) {
+    const Statement select_numbers =
+        prepare(db.get(), "SELECT ref, message_id FROM audit_messages", "cannot read the audit message numbers");
+    while (sqlite3_step(select_numbers.get()) == SQLITE_ROW) {
+      numbers.emplace(sqlite3_column_int64(select_numbers.get(), 0), column_text(select_numbers.get(), 1));
+    }
+  }
   const Statement select =
-      prepare(db.get(), fmt::format("{} ORDER BY seq", select_columns), "cannot read the audit table");
+      prepare(db.get(), select_columns(numbered) + " ORDER BY seq", "cannot read the audit table");
 
   ProblemList problems;
   std::vector<ChainRow> rows;
@@ -1128,7 +1266,7 @@ VerifyReport verify(const std::filesystem::path& data_dir) {
         chain_row.previous_hash.assign(expected_previous);
       }
     }
-    chain_row.content_problems = check_content(row, record_text, parsed, canonical);
+    chain_row.content_problems = check_content(row, record_text, parsed, canonical, numbered ? &numbers : nullptr);
   }
   if (result != SQLITE_DONE) throw_sqlite_error(db.get(), "cannot read the audit table");
 
@@ -1160,10 +1298,15 @@ VerifyReport verify(const std::filesystem::path& data_dir) {
 
 std::vector<StoredRecord> query(const std::filesystem::path& data_dir, const QueryFilter& filter) {
   const Database db = open_read_only(data_dir);
-  std::string sql(select_columns);
+  const bool numbered = has_column(db.get(), "audit", "message_ref");
+  std::string sql = select_columns(numbered);
   sql += " WHERE 1";
   if (filter.node) sql += " AND (node = :node OR recipient = :node)";
-  if (filter.message_id) sql += " AND message_id = :message_id";
+  if (filter.message_id) {
+    // Found through its numbers (indexed), not by a scan of message_id.
+    if (numbered) sql += " AND message_ref IN (SELECT ref FROM audit_messages WHERE message_id = :message_id)";
+    sql += " AND message_id = :message_id";
+  }
   if (filter.decision) sql += " AND decision = :decision";
   if (filter.kind) sql += " AND kind = :kind";
   if (filter.since_unix_ms) sql += " AND time_unix_ms >= :since";

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -67,7 +68,9 @@ std::string chain_hash(const std::string& previous_hash_hex, const std::string& 
 // included, as they are).
 std::string json_string(std::string_view text);
 
-// Creates the audit table (and indexes) if absent.
+// Creates the audit tables (and indexes) if absent, and brings a trail
+// written by an older icegate up to date (message_ref and its index). Works
+// inside or outside the caller's transaction.
 void create_schema(sqlite3* db);
 
 // Appends records inside the caller's open transaction. Owned by the one
@@ -79,7 +82,11 @@ void create_schema(sqlite3* db);
 // unchanged.
 class AuditChain {
  public:
-  explicit AuditChain(sqlite3* db);
+  // `remembered_messages`: how many message ids the chain keeps numbered in
+  // memory (it remembers between one and two times as many). A record about a
+  // message it has forgotten numbers the message again, which costs a row in
+  // audit_messages, not correctness.
+  explicit AuditChain(sqlite3* db, std::size_t remembered_messages = 32768);
   ~AuditChain();
   AuditChain(const AuditChain&) = delete;
   AuditChain& operator=(const AuditChain&) = delete;
@@ -91,7 +98,9 @@ class AuditChain {
   std::int64_t count() const { return count_; }
 
  private:
-  struct Writer;  // the prepared insert, a reusable hash context and JSON buffer
+  std::int64_t message_ref(const std::string& message_id);
+
+  struct Writer;  // the prepared inserts, a reusable hash context and JSON buffer, the message numbers
   sqlite3* db_;
   std::string head_;  // hash of the last record ("" + 64 zeros for an empty chain)
   std::int64_t count_ = 0;

@@ -283,12 +283,11 @@ TEST_F(AuditChainTest, VerifyAndQueryReadWhileTheGatewayHoldsTheDatabaseOpen) {
   EXPECT_EQ(verify(dir_).head_hash, chain.head());
 }
 
-TEST_F(AuditChainTest, TheSchemaIndexesMessageNodeRecipientAndTime) {
-  AuditDatabase db(dir_);
-  create_schema(db.get());
+// The indexed columns of the audit table.
+std::set<std::string> audit_indexed_columns(sqlite3* db) {
   std::set<std::string> indexed;
   sqlite3_stmt* statement = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db.get(),
+  EXPECT_EQ(sqlite3_prepare_v2(db,
                                "SELECT ii.name FROM pragma_index_list('audit') AS il, "
                                "pragma_index_info(il.name) AS ii",
                                -1, &statement, nullptr),
@@ -297,7 +296,114 @@ TEST_F(AuditChainTest, TheSchemaIndexesMessageNodeRecipientAndTime) {
     indexed.insert(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0)));
   }
   sqlite3_finalize(statement);
-  EXPECT_EQ(indexed, (std::set<std::string>{"message_id", "node", "recipient", "time_unix_ms"}));
+  return indexed;
+}
+
+std::vector<std::int64_t> seqs_of(const std::vector<StoredRecord>& records) {
+  std::vector<std::int64_t> seqs;
+  for (const StoredRecord& stored : records) seqs.push_back(stored.seq);
+  return seqs;
+}
+
+TEST_F(AuditChainTest, TheSchemaIndexesMessageNumbersNodeRecipientAndTimeButNotRandomMessageIds) {
+  AuditDatabase db(dir_);
+  create_schema(db.get());
+  EXPECT_EQ(audit_indexed_columns(db.get()),
+            (std::set<std::string>{"message_ref", "node", "recipient", "time_unix_ms"}));
+}
+
+TEST_F(AuditChainTest, NumbersEachMessageOnceInOrderOfFirstUse) {
+  AuditDatabase db(dir_);
+  create_schema(db.get());
+  AuditChain chain(db.get());
+  db.exec("BEGIN");
+  for (const AuditRecord& record : sample_records(10)) chain.append(record);  // m-1.. m-9, no m-5 or m-10
+  AuditRecord again = sample_records(1).front();  // about m-1 again
+  again.kind = "review";
+  chain.append(again);
+  db.exec("COMMIT");
+  EXPECT_EQ(db.text("SELECT group_concat(message_id, ' ') FROM (SELECT message_id FROM audit_messages ORDER BY ref)"),
+            "m-1 m-2 m-3 m-4 m-6 m-7 m-8 m-9");
+  EXPECT_EQ(db.text("SELECT count(*) FROM audit WHERE message_ref IS NULL"), "2") << "the two connection records";
+  EXPECT_EQ(seqs_of(query(dir_, {.message_id = "m-1"})), (std::vector<std::int64_t>{1, 11}));
+  EXPECT_TRUE(query(dir_, {.message_id = "m-5"}).empty()) << "record 5 is a connection, about no message";
+  const VerifyReport report = verify(dir_);
+  EXPECT_TRUE(report.intact()) << problems_text(report);
+}
+
+TEST_F(AuditChainTest, AMessageItHasForgottenIsNumberedAgainAndStillFoundWhole) {
+  AuditDatabase db(dir_);
+  create_schema(db.get());
+  AuditChain chain(db.get(), 2);  // remembers 2 to 4 message ids
+  AuditRecord record = sample_records(1).front();
+  db.exec("BEGIN");
+  for (const char* id : {"m-a", "m-b", "m-c", "m-d", "m-e", "m-f", "m-a", "m-b", "m-a"}) {
+    record.message_id = id;
+    record.time_unix_ms += 1;
+    chain.append(record);
+  }
+  db.exec("COMMIT");
+  EXPECT_EQ(db.text("SELECT count(*) FROM audit_messages WHERE message_id = 'm-a'"), "2")
+      << "m-a was forgotten after four others, and numbered again";
+  EXPECT_EQ(seqs_of(query(dir_, {.message_id = "m-a"})), (std::vector<std::int64_t>{1, 7, 9}));
+  EXPECT_EQ(seqs_of(query(dir_, {.message_id = "m-b"})), (std::vector<std::int64_t>{2, 8}));
+  const VerifyReport report = verify(dir_);
+  EXPECT_TRUE(report.intact()) << problems_text(report);
+}
+
+TEST_F(AuditChainTest, MessageNumbersGivenInARolledBackTransactionAreNotReused) {
+  AuditDatabase db(dir_);
+  create_schema(db.get());
+  AuditChain chain(db.get());
+  const std::vector<AuditRecord> records = sample_records(3);
+  db.exec("BEGIN");
+  chain.append(records[0]);
+  db.exec("COMMIT");
+  db.exec("BEGIN");
+  chain.append(records[1]);  // numbers m-2, then rolls back
+  db.exec("ROLLBACK");
+  chain.reload_head();
+  db.exec("BEGIN");
+  chain.append(records[2]);  // m-3 gets the number m-2 had
+  chain.append(records[1]);  // m-2 must not use its rolled-back number
+  db.exec("COMMIT");
+  EXPECT_EQ(seqs_of(query(dir_, {.message_id = "m-2"})), (std::vector<std::int64_t>{3}));
+  EXPECT_EQ(seqs_of(query(dir_, {.message_id = "m-3"})), (std::vector<std::int64_t>{2}));
+  const VerifyReport report = verify(dir_);
+  EXPECT_TRUE(report.intact()) << problems_text(report);
+}
+
+TEST_F(AuditChainTest, ATrailWrittenBeforeMessageNumbersIsReadAsItIsThenUpgraded) {
+  const std::vector<AuditRecord> records = sample_records(10);
+  const std::string head = write_chain(dir_, records);
+  {
+    // Back to the layout of earlier versions: message_id indexed, no numbers.
+    AuditDatabase db(dir_);
+    db.exec("DROP INDEX audit_message_ref");
+    db.exec("ALTER TABLE audit DROP COLUMN message_ref");
+    db.exec("DROP TABLE audit_messages");
+    db.exec("CREATE INDEX audit_message_id ON audit(message_id)");
+  }
+  // Readers open it read-only and cannot upgrade it: they read it as it is.
+  EXPECT_EQ(seqs_of(query(dir_, {.message_id = "m-3"})), (std::vector<std::int64_t>{3}));
+  VerifyReport report = verify(dir_);
+  EXPECT_TRUE(report.intact()) << problems_text(report);
+
+  AuditDatabase db(dir_);
+  create_schema(db.get());  // what the gateway does when it opens its store
+  EXPECT_EQ(audit_indexed_columns(db.get()),
+            (std::set<std::string>{"message_ref", "node", "recipient", "time_unix_ms"}));
+  AuditChain chain(db.get());
+  AuditRecord later = records[2];  // about m-3, numbered by the upgrade
+  later.kind = "review";
+  db.exec("BEGIN");
+  chain.append(later);
+  db.exec("COMMIT");
+  EXPECT_EQ(db.text("SELECT count(*) FROM audit_messages WHERE message_id = 'm-3'"), "1");
+  EXPECT_EQ(seqs_of(query(dir_, {.message_id = "m-3"})), (std::vector<std::int64_t>{3, 11}));
+  report = verify(dir_);
+  EXPECT_TRUE(report.intact()) << problems_text(report);
+  EXPECT_EQ(report.records, 11);
 }
 
 TEST_F(AuditChainTest, AppendWithoutTheSchemaIsRefusedClearly) {
@@ -353,12 +459,16 @@ class TamperingTest : public ::testing::Test {
     db_->exec("UPDATE audit SET seq = -seq WHERE seq >= " + std::to_string(from));
     db_->exec("UPDATE audit SET seq = 1 - seq WHERE seq < 0");
   }
+  // A careful forger's row: its message number right too, so that only the
+  // chain can give it away.
   void insert_row(std::int64_t seq, const AuditRecord& record, const std::string& previous_hash,
                   const std::string& hash) const {
+    db_->exec("INSERT INTO audit_messages(message_id) VALUES('" + record.message_id + "')");
     sqlite3_stmt* statement = nullptr;
     ASSERT_EQ(sqlite3_prepare_v2(db_->get(),
                                  "INSERT INTO audit(seq, time_unix_ms, kind, node, recipient, message_id, decision, "
-                                 "record, previous_hash, hash) VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                 "record, previous_hash, hash, message_ref) "
+                                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, last_insert_rowid())",
                                  -1, &statement, nullptr),
               SQLITE_OK);
     const std::string canonical = canonical_json(record);
@@ -414,6 +524,14 @@ TEST_F(TamperingTest, ChangingOnlyAnIndexedColumnIsModified) {
   const VerifyReport report = verify_tampered();
   ASSERT_THAT(report.problems, ElementsAre(IsProblem(2, ProblemKind::modified))) << problems_text(report);
   EXPECT_THAT(report.problems[0].text, HasSubstr(R"(recipient column is "zulu" but its record says "charlie")"));
+}
+
+TEST_F(TamperingTest, PointingAMessageNumberElsewhereIsModified) {
+  // It would hide record 2 from a query by its message and show it under m-1's.
+  db_->exec("UPDATE audit SET message_ref = (SELECT message_ref FROM audit WHERE seq = 1) WHERE seq = 2");
+  const VerifyReport report = verify_tampered();
+  ASSERT_THAT(report.problems, ElementsAre(IsProblem(2, ProblemKind::modified))) << problems_text(report);
+  EXPECT_THAT(report.problems[0].text, HasSubstr("message_ref"));
 }
 
 TEST_F(TamperingTest, ChangingOnlyTheStoredHashIsModifiedOnce) {
@@ -497,7 +615,7 @@ TEST_F(TamperingTest, AQueryOfATamperedRecordShowsWhatItsColumnsSay) {
 
 TEST_F(TamperingTest, ACopyOfARecordIsInserted) {
   db_->exec("INSERT INTO audit SELECT 11, time_unix_ms, kind, node, recipient, message_id, decision, record, "
-            "previous_hash, hash FROM audit WHERE seq = 3");
+            "previous_hash, hash, message_ref FROM audit WHERE seq = 3");
   const VerifyReport report = verify_tampered();
   ASSERT_THAT(report.problems, ElementsAre(IsProblem(11, ProblemKind::inserted))) << problems_text(report);
   EXPECT_THAT(report.problems[0].text, HasSubstr("same hash as seq 3"));
