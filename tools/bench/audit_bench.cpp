@@ -15,10 +15,16 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <memory>
+#include <random>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include <fmt/format.h>
 
 #include <boost/asio/io_context.hpp>
 
@@ -108,6 +114,81 @@ void BM_MessageCommit(benchmark::State& state) {
   report(state, before, scratch.store->stats(), records);
 }
 BENCHMARK(BM_MessageCommit)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// Bytes this process has passed to write(2)/pwrite(2) so far (/proc/self/io
+// "wchar"): the store's WAL writes, since nothing else here writes.
+std::int64_t bytes_written() {
+  std::ifstream io("/proc/self/io");
+  std::string key;
+  std::int64_t value = 0;
+  while (io >> key >> value)
+    if (key == "wchar:") return value;
+  return 0;
+}
+
+// A message's whole life in the store, as under W1: the commit that accepts it
+// (message row, outbox entry with the 1 KB Deliver, the submit and decision
+// audit records), then the commit that settles the recipient's Ack (the outbox
+// entry deleted). Unlike BM_MessageCommit, message ids are random UUIDs, as
+// nodes send them, and commits are the size the gateway makes under W1's
+// window (the argument: messages per commit, 256 = 32 senders x window 8),
+// each also settling the previous commit's acknowledgements. Items are
+// messages; `wal_bytes_per_message` is what the store wrote per message.
+void BM_MessageLifecycle(benchmark::State& state) {
+  const auto per_commit = static_cast<std::size_t>(state.range(0));
+  constexpr std::size_t kCommitsPerIteration = 20;
+  ScratchStore scratch("lifecycle", true);
+  boost::asio::io_context io(1);
+  std::mt19937_64 random(42);
+  auto uuid = [&random] {
+    const std::uint64_t high = random(), low = random();
+    return fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", high >> 32, (high >> 16) & 0xffff, high & 0xfff,
+                       0x8000 | (low >> 48 & 0x3fff), low & 0xffffffffffff);
+  };
+  std::size_t messages = 0, index = 0;
+  std::int64_t seq = 1;
+  std::vector<std::pair<std::string, std::string>> unacked;  // (recipient, message id)
+  const auto before = scratch.store->stats();
+  std::int64_t written = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<icegate::store::Batch> commits(kCommitsPerIteration * per_commit);
+    std::vector<std::vector<std::pair<std::string, std::string>>> acks(kCommitsPerIteration);
+    for (std::size_t c = 0; c < kCommitsPerIteration; ++c) {
+      for (std::size_t m = 0; m < per_commit; ++m, ++index) {
+        auto& batch = commits[c * per_commit + m];
+        batch = sample_message_batch(index, seq++);
+        const std::string id = uuid();
+        batch.messages.front().id = id;
+        batch.outbox.front().message_id = id;
+        for (auto& record : batch.audit) record.message_id = id;
+        acks[c].emplace_back(batch.outbox.front().node, id);
+      }
+    }
+    const auto written_before = bytes_written();
+    state.ResumeTiming();
+    for (std::size_t c = 0; c < kCommitsPerIteration; ++c) {
+      icegate::store::Batch settle;
+      settle.acked = std::move(unacked);
+      scratch.store->commit(std::move(settle), io.get_executor(), [](bool) {});
+      for (std::size_t m = 0; m < per_commit; ++m)
+        scratch.store->commit(std::move(commits[c * per_commit + m]), io.get_executor(), [](bool) {});
+      scratch.store->flush();  // the next commit waits, as the gateway's senders wait for their Acks
+      unacked = std::move(acks[c]);
+      messages += per_commit;
+    }
+    state.PauseTiming();
+    written += bytes_written() - written_before;
+    io.restart();
+    io.run();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(messages));
+  const auto commits = scratch.store->stats().commits - before.commits;
+  state.counters["commits"] = static_cast<double>(commits);
+  state.counters["wal_bytes_per_message"] = messages ? static_cast<double>(written) / static_cast<double>(messages) : 0;
+}
+BENCHMARK(BM_MessageLifecycle)->Arg(256)->Arg(32)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 
