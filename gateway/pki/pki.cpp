@@ -196,10 +196,21 @@ X509CrlPtr load_crl(const fs::path& path) {
 // ---------------------------------------------------------------------------
 // Keys and certificates.
 
-EvpPkeyPtr generate_p256_key() {
+EvpPkeyPtr generate_key(KeyType key_type) {
+  if (key_type == KeyType::ed25519) {
+    EvpPkeyPtr key{EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")};
+    if (!key) fail("cannot generate an Ed25519 key");
+    return key;
+  }
   EvpPkeyPtr key{EVP_EC_gen("P-256")};
   if (!key) fail("cannot generate an ECDSA P-256 key");
   return key;
+}
+
+// The digest to sign with: SHA-256 for ECDSA; none for Ed25519, which hashes
+// inside the algorithm (PureEdDSA) and refuses a digest.
+const EVP_MD* signing_digest(EVP_PKEY* signing_key) {
+  return EVP_PKEY_get_base_id(signing_key) == EVP_PKEY_ED25519 ? nullptr : EVP_sha256();
 }
 
 // A random, positive, non-zero 128-bit serial (RFC 5280 allows up to 20 octets).
@@ -279,7 +290,7 @@ X509Ptr build_certificate(const CertificateRequest& request) {
   for (const auto& [nid, value] : request.extensions) add_extension(certificate.get(), &context, nid, value);
 
   EVP_PKEY* signing_key = request.issuer_key != nullptr ? request.issuer_key : request.subject_key;
-  if (X509_sign(certificate.get(), signing_key, EVP_sha256()) <= 0) {
+  if (X509_sign(certificate.get(), signing_key, signing_digest(signing_key)) <= 0) {
     fail(fmt::format("cannot sign the certificate for \"{}\"", request.common_name));
   }
   return certificate;
@@ -402,7 +413,7 @@ CertificateInfo read_certificate_info(const fs::path& certificate) {
 // ---------------------------------------------------------------------------
 // The CA.
 
-void init_ca(const fs::path& dir, std::string_view ca_name, bool overwrite) {
+void init_ca(const fs::path& dir, std::string_view ca_name, bool overwrite, KeyType key_type) {
   const Paths ca = ca_paths(dir);
   const Paths gateway = gateway_paths(dir);
   if (fs::exists(ca.certificate) && !overwrite) {
@@ -411,7 +422,7 @@ void init_ca(const fs::path& dir, std::string_view ca_name, bool overwrite) {
   if (ca_name.empty()) throw PkiError("the CA name must not be empty");
 
   // Build everything in memory first, so a failure leaves DIR as it was.
-  const EvpPkeyPtr ca_key = generate_p256_key();
+  const EvpPkeyPtr ca_key = generate_key(key_type);
   const X509Ptr ca_certificate = build_certificate({
       .common_name = ca_name,
       .subject_key = ca_key.get(),
@@ -422,7 +433,7 @@ void init_ca(const fs::path& dir, std::string_view ca_name, bool overwrite) {
                      {NID_subject_key_identifier, "hash"}},
   });
 
-  const EvpPkeyPtr gateway_key = generate_p256_key();
+  const EvpPkeyPtr gateway_key = generate_key(key_type);
   const X509Ptr gateway_certificate = build_certificate({
       .common_name = "gateway",
       .subject_key = gateway_key.get(),
@@ -469,7 +480,7 @@ Paths issue_node(const fs::path& dir, std::string_view node_id, const IssueOptio
     fail(fmt::format("CA key {} does not match {}", ca.key.string(), ca.certificate.string()));
   }
 
-  const EvpPkeyPtr key = generate_p256_key();
+  const EvpPkeyPtr key = generate_key(options.key_type);
   const auto not_before = options.already_expired ? -std::chrono::seconds(std::chrono::days(2))
                                                   : -clock_skew_allowance;
   const auto not_after = options.already_expired ? -std::chrono::seconds(std::chrono::days(1))
@@ -586,7 +597,7 @@ void revoke_node(const fs::path& dir, std::string_view node_id) {
         "cannot set the CRL number");
   check(X509_CRL_add1_ext_i2d(crl.get(), NID_crl_number, number.get(), 0, 0) == 1, "cannot add the CRL number");
 
-  if (X509_CRL_sign(crl.get(), ca_key.get(), EVP_sha256()) <= 0) fail("cannot sign the CRL");
+  if (X509_CRL_sign(crl.get(), ca_key.get(), signing_digest(ca_key.get())) <= 0) fail("cannot sign the CRL");
   write_crl(crl_path(dir), crl.get());
 }
 

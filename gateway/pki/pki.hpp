@@ -2,7 +2,7 @@
 // (no shelling out to `openssl`).
 //
 // Directory layout (DIR):
-//   ca.key, ca.crt            the CA (ECDSA P-256, self-signed, CA:TRUE)
+//   ca.key, ca.crt            the CA (ECDSA P-256 unless KeyType says Ed25519; self-signed, CA:TRUE)
 //   gateway.key, gateway.crt  the gateway's server certificate (CN=gateway, SAN 127.0.0.1, localhost)
 //   nodes/ID.key, nodes/ID.crt   one per node; CN = node id, clientAuth
 //   crl.pem                   revoked node certificates, signed by the CA (once any is revoked)
@@ -27,10 +27,17 @@ class PkiError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The kind of key a certificate certifies. ECDSA P-256 is what `icegate pki`
+// issues; Ed25519 is there so that handshakes can be measured with both
+// (tools/bench/handshake_bench). A CA signs with its own key, whatever the
+// subject's: an Ed25519 CA signs PureEdDSA, a P-256 CA ECDSA with SHA-256.
+enum class KeyType { ecdsa_p256, ed25519 };
+
 struct IssueOptions {
   std::chrono::hours validity{24 * 365};
   // For tests of expiry handling: a certificate whose validity ended already.
   bool already_expired = false;
+  KeyType key_type = KeyType::ecdsa_p256;
 };
 
 struct Paths {
@@ -42,8 +49,9 @@ struct Paths {
 // Refuses (PkiError) when DIR already holds a CA, unless `overwrite`.
 // Overwriting starts a fresh PKI: the old crl.pem and nodes/, which the new CA
 // cannot vouch for, are removed.
+// `key_type` is the CA's key and the gateway's.
 void init_ca(const std::filesystem::path& dir, std::string_view ca_name = "icegate test CA",
-             bool overwrite = false);
+             bool overwrite = false, KeyType key_type = KeyType::ecdsa_p256);
 
 // Issues a node key and certificate signed by DIR's CA; CN = node_id.
 // Node ids are [A-Za-z0-9._-]{1,64}; anything else is refused.

@@ -82,6 +82,15 @@ void append_key_log_line(const SSL* /*ssl*/, const char* line) {
 
 // What both sides share: TLS 1.3 only, no compression or renegotiation, and
 // the key log when asked for.
+//
+// Each side sends only its own certificate (and any chain its certificate
+// file holds), not the CA: SSL_MODE_NO_AUTO_CHAIN. Without it OpenSSL builds
+// the chain from the trust store on every handshake, which means a full
+// X509_verify_cert of our own certificate (an ECDSA verify) on each side,
+// and the peer then decodes the CA certificate too (in OpenSSL 3.0 each
+// certificate's key costs a decoder set-up). The CA is useless to the peer,
+// which must trust it already. Measured with tools/bench/handshake_bench:
+// about -30% of the gateway's CPU per handshake (docs/PERFORMANCE.md, W4).
 ssl::context make_tls13_context(ssl::context::method method) {
   ssl::context context(method);
   SSL_CTX* native = context.native_handle();
@@ -90,6 +99,7 @@ ssl::context make_tls13_context(ssl::context::method method) {
     throw std::runtime_error("cannot restrict TLS to version 1.3: " + drain_openssl_errors());
   }
   context.set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+  SSL_CTX_set_mode(native, SSL_MODE_NO_AUTO_CHAIN);
   const char* key_log = std::getenv("SSLKEYLOGFILE");
   if (key_log != nullptr && *key_log != '\0') SSL_CTX_set_keylog_callback(native, append_key_log_line);
   return context;
@@ -146,7 +156,7 @@ void load_revocation_list(ssl::context& context, const fs::path& crl_file, const
 
 }  // namespace
 
-ssl::context make_server_context(const fs::path& pki_dir) {
+ssl::context make_server_context(const fs::path& pki_dir, const ServerContextOptions& options) {
   const pki::Paths ca = pki::ca_paths(pki_dir);
   const pki::Paths gateway = pki::gateway_paths(pki_dir);
 
@@ -180,6 +190,9 @@ ssl::context make_server_context(const fs::path& pki_dir) {
   const fs::path crl_file = pki::crl_path(pki_dir);
   std::error_code error;
   if (fs::exists(crl_file, error)) load_revocation_list(context, crl_file, ca.certificate);
+  // After the trust store is complete: the cache empties itself whenever
+  // the store changes, so it is installed on the final one.
+  if (options.verified_chain_cache) enable_verified_chain_cache(native, options.cache);
   return context;
 }
 

@@ -9,14 +9,27 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "gateway/transport/verify_cache.hpp"
+
 typedef struct ssl_st SSL;
 
 namespace icegate::transport {
 
+struct ServerContextOptions {
+  // Remember client chains that verified, so that a node reconnecting with
+  // the same certificate skips the chain and CRL signature checks
+  // (verify_cache.hpp says what that relies on). The cache lives and dies
+  // with the context, so a context made after a revocation starts empty.
+  bool verified_chain_cache = true;
+  VerifiedChainCacheOptions cache;
+};
+
 // Server side: presents DIR/gateway.crt; requires and verifies a client
-// certificate chaining to DIR/ca.crt (SSL_VERIFY_PEER|FAIL_IF_NO_PEER_CERT).
+// certificate chaining to DIR/ca.crt (SSL_VERIFY_PEER|FAIL_IF_NO_PEER_CERT),
+// and not listed in DIR/crl.pem when there is one (read now, not later).
 // Throws std::runtime_error naming the file when something cannot be loaded.
-boost::asio::ssl::context make_server_context(const std::filesystem::path& pki_dir);
+boost::asio::ssl::context make_server_context(const std::filesystem::path& pki_dir,
+                                              const ServerContextOptions& options = {});
 
 // Client side: presents DIR/nodes/NODE.crt; verifies the gateway's certificate
 // against DIR/ca.crt. `certificate`/`key` override the node paths (tests use

@@ -401,6 +401,28 @@ TEST_F(PkiTest, RevokeWritesASignedCrlListingTheSerialAndIsIdempotent) {
   EXPECT_EQ(verify(ca_paths(dir_).certificate, kept.certificate, crl_path(dir_)), X509_V_ERR_CERT_REVOKED);
 }
 
+TEST_F(PkiTest, Ed25519PkiIssuesVerifiesAndRevokesLikeP256) {
+  init_ca(dir_, "icegate test CA", false, KeyType::ed25519);
+  const Paths node = issue_node(dir_, "ctu-wm", IssueOptions{.key_type = KeyType::ed25519});
+  const Paths kept = issue_node(dir_, "kept-node", IssueOptions{.key_type = KeyType::ed25519});
+  EXPECT_EQ(read_certificate_info(ca_paths(dir_).certificate).key_type, "Ed25519");
+  EXPECT_EQ(read_certificate_info(gateway_paths(dir_).certificate).key_type, "Ed25519");
+  EXPECT_EQ(read_certificate_info(node.certificate).key_type, "Ed25519");
+  EXPECT_EQ(verify(ca_paths(dir_).certificate, node.certificate), X509_V_OK);
+  EXPECT_EQ(verify(ca_paths(dir_).certificate, gateway_paths(dir_).certificate, {}, X509_PURPOSE_SSL_SERVER),
+            X509_V_OK);
+
+  revoke_node(dir_, "ctu-wm");
+  EXPECT_TRUE(is_revoked(dir_, node.certificate));
+  EXPECT_EQ(verify(ca_paths(dir_).certificate, node.certificate, crl_path(dir_)), X509_V_ERR_CERT_REVOKED);
+  EXPECT_EQ(verify(ca_paths(dir_).certificate, kept.certificate, crl_path(dir_)), X509_V_OK);
+
+  // A P-256 node under the Ed25519 CA: the CA signs with its own key type.
+  const Paths mixed = issue_node(dir_, "mixed");
+  EXPECT_EQ(read_certificate_info(mixed.certificate).key_type, "ECDSA P-256");
+  EXPECT_EQ(verify(ca_paths(dir_).certificate, mixed.certificate), X509_V_OK);
+}
+
 TEST_F(PkiTest, ReissuingARevokedNodeGivesAFreshUnrevokedCertificate) {
   init_ca(dir_);
   issue_node(dir_, "ctu-wm");

@@ -166,6 +166,19 @@ TEST_F(TlsTest, NodeAndGatewayShakeHandsOverTls13AndLearnEachOthersNames) {
   EXPECT_EQ(outcome.client.peer_name, std::optional<std::string>("gateway"));
 }
 
+TEST(TlsEd25519, Ed25519CertificatesShakeHandsAndNameThePeer) {
+  TemporaryDirectory temporary;
+  const fs::path dir = temporary / "pki";
+  pki::init_ca(dir, "icegate test CA", false, pki::KeyType::ed25519);
+  pki::issue_node(dir, "ctu-wm", pki::IssueOptions{.key_type = pki::KeyType::ed25519});
+  ssl::context server = make_server_context(dir);
+  ssl::context client = make_client_context(node_credentials(dir, "ctu-wm"));
+  const ConnectionOutcome outcome = connect(server, client);
+  ASSERT_TRUE(got_through(outcome)) << describe(outcome);
+  EXPECT_EQ(outcome.server.peer_name, std::optional<std::string>("ctu-wm"));
+  EXPECT_EQ(outcome.client.peer_name, std::optional<std::string>("gateway"));
+}
+
 TEST_F(TlsTest, GatewayCertificateMatchesLocalhostAndLoopbackNames) {
   ssl::context server = make_server_context(dir_);
   ssl::context client = make_client_context(node_credentials(dir_, "ctu-wm"));
