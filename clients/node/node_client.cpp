@@ -3,6 +3,7 @@
 #include <future>
 #include <random>
 #include <set>
+#include <tuple>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -148,8 +149,6 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
       stream = std::make_shared<transport::TlsStream>(io, tls);
       deadline = std::make_shared<transport::Deadline>(io.get_executor());
       read_buffer.clear();
-      asio::co_spawn(io, [self, s = stream, d = deadline]() -> asio::awaitable<void> { co_await d->watch(s->lowest_layer()); },
-                     asio::detached);
       std::string failure = co_await connect();
       if (failure.empty()) {
         open = true;
@@ -221,6 +220,12 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
                             d.expired() ? "timed out" : connect_error.message());
     boost::system::error_code ignored;
     stream->lowest_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
+    // The watchdog starts once the socket is open (it stops at a closed
+    // socket), and keeps this connection's stream and deadline alive.
+    deadline->watch(stream->lowest_layer(),
+                    std::make_shared<std::tuple<std::shared_ptr<Connection>, std::shared_ptr<transport::TlsStream>,
+                                                std::shared_ptr<transport::Deadline>>>(shared_from_this(), stream,
+                                                                                       deadline));
     auto [handshake_error] = co_await stream->async_handshake(asio::ssl::stream_base::client, use_tuple);
     if (handshake_error)
       co_return fmt::format("TLS handshake with {}:{} failed: {}", options.host, options.port,

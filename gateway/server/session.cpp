@@ -6,6 +6,7 @@
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <google/protobuf/text_format.h>
@@ -24,6 +25,11 @@ using transport::Clock;
 namespace {
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
+// How long an idle writer waits for more before it stops (and a new one is
+// started for the next frame).
+constexpr auto writer_linger = std::chrono::seconds(1);
+// The most read buffer a session keeps between frames (W1's 1 KB messages fit).
+constexpr std::size_t idle_read_buffer_bytes = 4096;
 
 FrameBytes frame_bytes(const v1::Frame& frame) {
   return std::make_shared<const std::string>(wire::encode_frame(frame));
@@ -62,10 +68,10 @@ Session::Session(transport::TlsStream stream, const GatewayConfig& config, Route
 
 asio::awaitable<void> Session::run() {
   auto self = shared_from_this();
-  asio::co_spawn(stream_.get_executor(),
-                 [self]() { return self->deadline_.watch(self->stream_.lowest_layer()); }, asio::detached);
+  deadline_.watch(stream_.lowest_layer(), self);
   if (co_await handshake()) {
-    asio::co_spawn(stream_.get_executor(), [self]() { return self->writer(); }, asio::detached);
+    writer_allowed_ = true;
+    wake_writer();  // sends what the node is owed from before it connected
     co_await reader();
     router_.detach(node_id_, this);
     spdlog::info("disconnected node={} peer={}", node_id_, peer_);
@@ -73,10 +79,20 @@ asio::awaitable<void> Session::run() {
     if (auto* observer = router_.observer())
       observer->connection(node_id_, peer_, false, end_reason_.empty() ? "closed" : end_reason_);
   }
-  // The writer closes the socket once it has written what it must; wake it
+  // The writer closes the socket once it has written what it must; start it
   // in case it is idle.
   closing_ = true;
-  wake_writer_.cancel();
+  wake_writer();
+}
+
+void Session::wake_writer() {
+  if (!writer_allowed_) return;
+  if (writer_running_) {
+    wake_writer_.cancel();  // in case it is lingering; it looks at the queue again either way
+    return;
+  }
+  writer_running_ = true;
+  asio::co_spawn(stream_.get_executor(), [self = shared_from_this()]() { return self->writer(); }, asio::detached);
 }
 
 asio::awaitable<bool> Session::handshake() {
@@ -196,11 +212,17 @@ asio::awaitable<void> Session::reader() {
     log_frame("in", frame);
     observe_in(frame, result.length + wire::frame_header_bytes);
     handle(frame);
+    // Between frames the buffer holds nothing: after a large frame, do not
+    // keep its size for as long as the node stays idle.
+    if (read_buffer_.capacity() > idle_read_buffer_bytes) std::string().swap(read_buffer_);
   }
 }
 
 asio::awaitable<void> Session::writer() {
   auto self = shared_from_this();
+  // Never run inside whoever queued the frame (the router, in the middle of
+  // its own work): co_spawn may start this coroutine on the spot.
+  co_await asio::post(stream_.get_executor(), asio::use_awaitable);
   // A frame that finds the writer idle goes out on its own, at once. Frames
   // that queue up while a write is in progress go out together with the next
   // write: copied into one buffer (a TLS record per 16 KiB and one send() per
@@ -208,7 +230,8 @@ asio::awaitable<void> Session::writer() {
   constexpr std::size_t coalesce_bytes = 64 * 1024;
   std::string batch;
   std::vector<Outgoing> written;
-  bool idle = true;  // the last write found nothing more to send
+  bool idle = true;      // the last write found nothing more to send
+  bool lingered = false;  // waited writer_linger for more, and nothing came
   while (stream_.lowest_layer().is_open()) {
     batch.clear();
     written.clear();
@@ -239,13 +262,21 @@ asio::awaitable<void> Session::writer() {
     idle = written.empty();
     if (written.empty()) {
       if (closing_) break;
-      // An idle connection keeps no write buffer (thousands of them may be open).
-      batch.shrink_to_fit();
-      written.shrink_to_fit();
-      wake_writer_.expires_at(Clock::time_point::max());
-      co_await wake_writer_.async_wait(use_tuple);
+      if (lingered) {
+        // Nothing to write for a while: stop, so that an idle connection
+        // keeps no writer, no write buffer and no waiting timer (thousands of
+        // them may be open). No suspension since the queue was found empty,
+        // so nothing queued meanwhile is missed: the next frame starts a new
+        // writer.
+        writer_running_ = false;
+        co_return;
+      }
+      wake_writer_.expires_after(writer_linger);
+      auto [woken] = co_await wake_writer_.async_wait(use_tuple);
+      lingered = !woken;  // ran out: one more look at the queue, then stop
       continue;
     }
+    lingered = false;
     const std::string& bytes = written.size() == 1 ? *written.front().bytes : batch;
     if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, bytes)) {
       const std::string why =
@@ -282,7 +313,7 @@ bool Session::send(Outgoing frame) {
     return false;
   }
   outbound_.push_back(std::move(frame));
-  wake_writer_.cancel();
+  wake_writer();
   return true;
 }
 
@@ -299,7 +330,7 @@ void Session::send_error(v1::ErrorCode code, std::string text, bool fatal, std::
     closing_ = true;
     if (end_reason_.empty()) end_reason_ = error_frame_text(code) + ": " + frame.error().message();
   }
-  wake_writer_.cancel();
+  wake_writer();
 }
 
 void Session::close(v1::ErrorCode code, std::string text) { send_error(code, std::move(text), true); }

@@ -1,12 +1,19 @@
 // One session per connection, owning its TLS stream. Spawned by the acceptor,
 // kept alive by the `self` its coroutines capture; nothing holds a raw `this`
 // across a suspension. A reader coroutine handles frames from the node; only
-// the writer coroutine writes, woken when frames are queued; a watchdog
+// the writer coroutine writes, started when frames are queued; a watchdog
 // enforces every deadline. A full outbound queue closes the session
 // (back-pressure, not unbounded memory).
+//
+// Thousands of sessions may sit idle, so an idle one holds only what it must:
+// the TLS stream (no record buffers while idle), the reader waiting for the
+// next frame and the watchdog's timer. The writer runs only while there is
+// something to write (and for a moment after, so that a busy connection does
+// not start a new one for every frame), and the queue allocates nothing
+// while it is empty.
 #pragma once
 
-#include <deque>
+#include <list>
 #include <memory>
 #include <string>
 
@@ -37,7 +44,7 @@ class Session : public std::enable_shared_from_this<Session> {
   // Closes at the next opportunity (used when superseded or on shutdown).
   void close(v1::ErrorCode code, std::string text);
   // The router has committed frames for this node: the writer pulls them.
-  void owed_frames_waiting() { wake_writer_.cancel(); }
+  void owed_frames_waiting() { wake_writer(); }
   // Stops handling new frames (the gateway is draining); what is queued still goes out.
   void drain() { draining_ = true; }
 
@@ -48,6 +55,9 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::awaitable<bool> handshake();
   boost::asio::awaitable<void> reader();
   boost::asio::awaitable<void> writer();
+  // Starts the writer unless it is running (a running writer looks at the
+  // queue again before it stops) or the handshake is still writing for itself.
+  void wake_writer();
   void handle(const v1::Frame& frame);
   void handle_submit(const v1::Submit& submit);
   void log_frame(const char* direction, const v1::Frame& frame) const;
@@ -65,8 +75,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string node_id_;
   std::string peer_;
   std::string read_buffer_;
-  std::deque<Outgoing> outbound_;
-  boost::asio::steady_timer wake_writer_;
+  std::list<Outgoing> outbound_;  // a list: nothing allocated while empty, unlike a deque
+  boost::asio::steady_timer wake_writer_;  // a lingering writer waits on it
+  bool writer_allowed_ = false;   // the handshake is over: the writer may run
+  bool writer_running_ = false;   // stays true once the writer has closed the connection
   bool closing_ = false;  // read no more; the writer writes what is queued, then closes
   FrameBytes fatal_;      // the Error frame after which the writer closes
   bool draining_ = false;

@@ -14,7 +14,7 @@ namespace {
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 }
 
-asio::awaitable<void> Deadline::watch(tcp::socket::lowest_layer_type& socket) {
+void Deadline::watch(tcp::socket::lowest_layer_type& socket, std::shared_ptr<const void> owner) {
   while (socket.is_open() && !stopped_) {
     const auto deadline = deadline_;
     if (deadline <= Clock::now()) {
@@ -26,12 +26,17 @@ asio::awaitable<void> Deadline::watch(tcp::socket::lowest_layer_type& socket) {
         continue;
       }
       socket.close(ignored);
-      co_return;
+      return;
     }
     armed_ = deadline;
     timer_.expires_at(deadline);
-    co_await timer_.async_wait(use_tuple);  // woken early by cancel() or a new deadline
-    armed_ = Clock::time_point::max();
+    // Woken early by cancel() or a new deadline. `this` and `socket` stay
+    // valid: the handler holds `owner`, which owns them both.
+    timer_.async_wait([this, &socket, owner = std::move(owner)](const boost::system::error_code&) mutable {
+      armed_ = Clock::time_point::max();
+      watch(socket, std::move(owner));
+    });
+    return;
   }
 }
 

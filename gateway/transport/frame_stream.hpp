@@ -10,17 +10,16 @@
 
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/system/error_code.hpp>
 
+#include "gateway/transport/tls_stream.hpp"
 #include "gateway/wire/framing.hpp"
 
 namespace icegate::transport {
 
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
-using TlsStream = asio::ssl::stream<tcp::socket>;
 using Clock = std::chrono::steady_clock;
 
 struct ReadResult {
@@ -34,7 +33,9 @@ struct ReadResult {
 // first. When it passes, the watchdog cancels the socket's pending operations
 // (so the owner can still say why, e.g. with an Error TIMEOUT frame) and, if
 // the connection is still open after a short grace period, closes it.
-// `watch()` runs for the life of the connection.
+// `watch()` runs for the life of the connection, on a timer's completion
+// handler rather than as a waiting coroutine (which would cost an idle
+// connection several coroutine frames).
 class Deadline {
  public:
   static constexpr auto grace = std::chrono::seconds(2);
@@ -50,9 +51,10 @@ class Deadline {
   void disable() { deadline_ = Clock::time_point::max(); }
   bool expired() const { return expired_; }
 
-  // Returns once the socket is closed (by the owner or after the grace
-  // period) or cancel() is called.
-  asio::awaitable<void> watch(tcp::socket::lowest_layer_type& socket);
+  // Starts watching `socket`, until it is closed (by the owner or after the
+  // grace period) or cancel() is called. `owner` must own this Deadline and
+  // the socket; the watch keeps it alive until then.
+  void watch(tcp::socket::lowest_layer_type& socket, std::shared_ptr<const void> owner);
   void cancel() {
     stopped_ = true;
     timer_.cancel();

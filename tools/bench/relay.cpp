@@ -63,8 +63,7 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
 
   asio::awaitable<void> run() {
     auto self = shared_from_this();
-    asio::co_spawn(stream_.get_executor(), [self]() { return self->deadline_.watch(self->stream_.lowest_layer()); },
-                   asio::detached);
+    deadline_.watch(stream_.lowest_layer(), self);
     if (co_await handshake()) {
       asio::co_spawn(stream_.get_executor(), [self]() { return self->writer(); }, asio::detached);
       co_await reader();
