@@ -288,8 +288,7 @@ class RelayTarget final : public ProtocolTarget {
     std::vector<std::string> argv = {environment.icegate_binary.string(), "bench-relay",
                                      "--pki", pki_dir(environment).string(),
                                      "--port-file", port_file.string()};
-    if (options_.release_buffers) argv.push_back("--release-buffers");
-    if (options_.no_session_tickets) argv.push_back("--no-session-tickets");
+    if (options_.keep_buffers) argv.push_back("--keep-buffers");
     ChildProcess child(wrapped(argv), dir / "server.log");
     port = wait_listening(child, port_file);
     return child;

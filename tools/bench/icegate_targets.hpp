@@ -22,8 +22,7 @@ struct IcegateTargetOptions {
 };
 
 struct RelayTargetOptions {
-  bool release_buffers = false;     // see RelayParams::release_buffers
-  bool no_session_tickets = false;  // see RelayParams::no_session_tickets
+  bool keep_buffers = false;  // see RelayParams::keep_buffers
 };
 
 std::unique_ptr<Target> make_icegate_target(IcegateTargetOptions options = {});

@@ -205,8 +205,6 @@ int run_relay(const RelayParams& params, std::ostream& err) {
   tcp::acceptor acceptor(io);
   try {
     tls = std::make_unique<asio::ssl::context>(transport::make_server_context(params.pki));
-    if (params.release_buffers) SSL_CTX_set_mode(tls->native_handle(), SSL_MODE_RELEASE_BUFFERS);
-    if (params.no_session_tickets) SSL_CTX_set_num_tickets(tls->native_handle(), 0);
     const tcp::endpoint endpoint(asio::ip::make_address(params.host), params.port);
     acceptor.open(endpoint.protocol());
     acceptor.set_option(asio::socket_base::reuse_address(true));
@@ -236,7 +234,9 @@ int run_relay(const RelayParams& params, std::ostream& err) {
       }
       boost::system::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      auto session = std::make_shared<RelaySession>(transport::TlsStream(std::move(socket), *tls), relay);
+      transport::TlsStream stream(std::move(socket), *tls);
+      if (params.keep_buffers) SSL_clear_mode(stream.native_handle(), SSL_MODE_RELEASE_BUFFERS);
+      auto session = std::make_shared<RelaySession>(std::move(stream), relay);
       asio::co_spawn(io, [session]() { return session->run(); }, asio::detached);
     }
   }, asio::detached);

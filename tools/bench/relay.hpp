@@ -25,14 +25,11 @@ struct RelayParams {
   std::uint16_t port = 0;                 // 0: pick one
   std::filesystem::path port_file;        // written (by rename) once listening
   std::size_t outbound_queue_limit = 1024;
-  // OpenSSL's SSL_MODE_RELEASE_BUFFERS on every connection: what idle
-  // connections would cost if the transport freed its TLS buffers between
-  // records (the gateway does not, so the relay does not by default).
-  bool release_buffers = false;
-  // No TLS 1.3 session tickets (SSL_CTX_set_num_tickets 0): what a handshake
-  // would cost if the server did not issue tickets nobody uses (no icegate
-  // client resumes). The gateway issues OpenSSL's default two, so does the relay.
-  bool no_session_tickets = false;
+  // Keep each connection's TLS record buffers (clear OpenSSL's
+  // SSL_MODE_RELEASE_BUFFERS, which transport::TlsStream sets): what freeing
+  // them between records costs in throughput, against what it saves idle
+  // connections (W5). The gateway releases them, so does the relay by default.
+  bool keep_buffers = false;
 };
 
 // Runs until SIGTERM or SIGINT. Returns 0 after a clean stop, 1 when it

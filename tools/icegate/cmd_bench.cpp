@@ -56,8 +56,7 @@ std::string describe_command(const bench::BenchOptions& o, double duration, doub
   if (!o.micro) text += " --no-micro";
   if (o.icegate.log_level != "warn") text += " --gateway-log-level " + o.icegate.log_level;
   if (o.icegate.no_fsync) text += " --no-fsync";
-  if (o.relay.release_buffers) text += " --relay-release-buffers";
-  if (o.relay.no_session_tickets) text += " --relay-no-session-tickets";
+  if (o.relay.keep_buffers) text += " --relay-keep-buffers";
   return text;
 }
 
@@ -153,10 +152,8 @@ void add_bench_command(CLI::App& root, int& exit_code) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
   bench->add_flag("--no-fsync", o.icegate.no_fsync, "Run the gateway with --no-fsync (synchronous=NORMAL), to compare");
-  bench->add_flag("--relay-release-buffers", o.relay.release_buffers,
-                  "The relay frees idle connections' TLS buffers (SSL_MODE_RELEASE_BUFFERS), to compare");
-  bench->add_flag("--relay-no-session-tickets", o.relay.no_session_tickets,
-                  "The relay issues no TLS 1.3 session tickets, to compare handshake cost");
+  bench->add_flag("--relay-keep-buffers", o.relay.keep_buffers,
+                  "The relay keeps each connection's TLS record buffers (no SSL_MODE_RELEASE_BUFFERS), to compare");
   bench->callback([parsed, &exit_code] {
     auto& options = parsed->options;
     auto set = [](std::optional<std::size_t>& slot, std::size_t value) {
@@ -188,8 +185,7 @@ void add_bench_command(CLI::App& root, int& exit_code) {
   relay_command->add_option("--pki", relay->pki, "PKI directory")->required()->check(CLI::ExistingDirectory);
   relay_command->add_option("--listen", *listen, "HOST:PORT (port 0 picks one)");
   relay_command->add_option("--port-file", relay->port_file, "Write the bound port here once listening");
-  relay_command->add_flag("--release-buffers", relay->release_buffers, "SSL_MODE_RELEASE_BUFFERS on every connection");
-  relay_command->add_flag("--no-session-tickets", relay->no_session_tickets, "Issue no TLS 1.3 session tickets");
+  relay_command->add_flag("--keep-buffers", relay->keep_buffers, "Keep TLS record buffers (no SSL_MODE_RELEASE_BUFFERS)");
   relay_command->callback([relay, listen, &exit_code] {
     std::string error;
     if (!split_host_port(*listen, relay->host, relay->port, error)) {

@@ -6,7 +6,7 @@
 //         [--client-threads N] [sizes: --senders --receivers --window
 //          --fan-out-recipients --fan-in-senders --fan-in-receivers
 //          --storm-connections --idle-connections --message-bytes]
-//         [--no-micro] [--gateway-log-level L] [--no-fsync] [--relay-release-buffers]
+//         [--no-micro] [--gateway-log-level L] [--no-fsync] [--relay-keep-buffers]
 // Prints a table (msgs/s, p50/p99/p999 latency, server CPU and RSS, the load's
 // CPU), the ratios taken pair by pair in the run, and each issue-8 target as
 // met or missed. Exit codes: 0 when every run did what it should (all sent
