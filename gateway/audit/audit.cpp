@@ -1129,30 +1129,36 @@ AuditChain::AuditChain(sqlite3* db, std::size_t remembered_messages)
                                     "cannot prepare the audit insert (call create_schema first)",
                                     SQLITE_PREPARE_PERSISTENT);
   writer_->capacity = std::max<std::size_t>(remembered_messages, 1);
+  writer_->current.reserve(writer_->capacity);
   writer_->canonical.reserve(1024);
   reload_head();
 }
 
 std::int64_t AuditChain::message_ref(const std::string& message_id) {
   Writer& writer = *writer_;
-  if (const auto found = writer.current.find(message_id); found != writer.current.end()) return found->second;
-  std::int64_t ref = 0;
-  if (const auto found = writer.previous.find(message_id); found != writer.previous.end()) {
-    ref = found->second;
-  } else {
-    sqlite3_stmt* insert = writer.insert_message.get();
-    bind_text(insert, 1, message_id);
-    const int result = sqlite3_step(insert);
-    sqlite3_reset(insert);
-    if (result != SQLITE_DONE) throw_sqlite_error(db_, "cannot number a message id");
-    ref = sqlite3_last_insert_rowid(db_);
-  }
   if (writer.current.size() >= writer.capacity) {
     writer.previous = std::move(writer.current);
-    writer.current.clear();
+    writer.current = {};
+    writer.current.reserve(writer.capacity);
   }
-  writer.current.emplace(message_id, ref);
-  return ref;
+  // One lookup when the id is known: most records are about a message
+  // numbered a moment ago.
+  const auto [slot, inserted] = writer.current.try_emplace(message_id, 0);
+  if (!inserted) return slot->second;
+  if (const auto found = writer.previous.find(message_id); found != writer.previous.end()) {
+    slot->second = found->second;
+    return slot->second;
+  }
+  sqlite3_stmt* insert = writer.insert_message.get();
+  bind_text(insert, 1, message_id);
+  const int result = sqlite3_step(insert);
+  sqlite3_reset(insert);
+  if (result != SQLITE_DONE) {
+    writer.current.erase(slot);
+    throw_sqlite_error(db_, "cannot number a message id");
+  }
+  slot->second = sqlite3_last_insert_rowid(db_);
+  return slot->second;
 }
 
 AuditChain::~AuditChain() = default;
