@@ -1,5 +1,6 @@
 #include "tools/bench/micro.hpp"
 
+#include <cstdint>
 #include <time.h>
 
 #include <algorithm>
@@ -62,7 +63,17 @@ audit::AuditRecord sample_decision_record(std::size_t index) {
   record.kind = "decision";
   record.node = "b00000";
   record.recipient = fmt::format("b{:05}", 32 + index % 32);
-  record.message_id = fmt::format("00000000-0000-4000-8000-{:012}", index);
+  // A version 4 UUID, as nodes make them: random, so that the store's
+  // indexes see ids in no particular order (deterministic in `index`).
+  auto mix = [](std::uint64_t x) {  // splitmix64
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  };
+  const std::uint64_t high = mix(2 * index), low = mix(2 * index + 1);
+  record.message_id = fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", high >> 32, (high >> 16) & 0xffff,
+                                  high & 0xfff, 0x8000 | ((low >> 48) & 0x3fff), low & 0xffffffffffffULL);
   record.decision = "RELEASE";
   record.rules = {"senders-to-receivers"};
   record.policy_version = "4f1c3a7e9b2d6f8a0c5e7d9b1a3f5c7e9d2b4a6c8e0f1a3b5c7d9e1f3a5b7c9d";
