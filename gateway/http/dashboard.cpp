@@ -557,6 +557,7 @@ std::string Dashboard::metrics_text() const {
   gauges.holds = router.hold_count();
   gauges.dashboard_clients = subscriber_count();
   gauges.dashboard_dropped = dropped_clients_;
+  gauges.verify_cache = gateway_.verify_cache_stats();
   return render_metrics(gateway_.metrics(), gauges);
 }
 

@@ -58,6 +58,19 @@ std::string render_metrics(const server::GatewayMetrics& m, const Gauges& g) {
   fmt::format_to(std::back_inserter(out), "icegate_dashboard_clients {}\n", g.dashboard_clients);
   header("icegate_dashboard_dropped_total", "counter", "Dashboard WebSockets closed for falling too far behind.");
   fmt::format_to(std::back_inserter(out), "icegate_dashboard_dropped_total {}\n", g.dashboard_dropped);
+
+  if (g.verify_cache) {
+    const auto& c = *g.verify_cache;
+    header("icegate_tls_chain_verifications_total", "counter",
+           "Client certificate chains checked at handshakes: answered from the verified-chain cache (cached) "
+           "or verified in full (full).");
+    fmt::format_to(std::back_inserter(out),
+                   "icegate_tls_chain_verifications_total{{result=\"cached\"}} {}\n"
+                   "icegate_tls_chain_verifications_total{{result=\"full\"}} {}\n",
+                   c.hits, c.misses + c.bypassed);
+    header("icegate_tls_verify_cache_entries", "gauge", "Verified client chains the cache holds.");
+    fmt::format_to(std::back_inserter(out), "icegate_tls_verify_cache_entries {}\n", c.entries);
+  }
   return out;
 }
 

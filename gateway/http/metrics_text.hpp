@@ -3,9 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 
 #include "gateway/server/observer.hpp"
+#include "gateway/transport/verify_cache.hpp"
 
 namespace icegate::http {
 
@@ -18,6 +20,8 @@ struct Gauges {
   std::size_t holds = 0;
   std::size_t dashboard_clients = 0;    // open WebSockets
   std::uint64_t dashboard_dropped = 0;  // WebSockets closed for falling behind
+  // The TLS verified-chain cache, when the gateway has one.
+  std::optional<transport::VerifiedChainCacheStats> verify_cache;
 };
 
 std::string render_metrics(const server::GatewayMetrics& metrics, const Gauges& gauges);

@@ -31,7 +31,7 @@ std::string read_file(const std::filesystem::path& path) {
 Gateway::Gateway(asio::io_context& io, GatewayConfig config, std::shared_ptr<const policy::CompiledPolicy> policy)
     : io_(io),
       config_(std::move(config)),
-      tls_(transport::make_server_context(config_.pki_dir)),
+      tls_(transport::make_server_context(config_.pki_dir, {.verified_chain_cache = config_.verify_cache})),
       acceptor_(io),
       policy_(std::move(policy)),
       router_policy_([this] { return policy_.load(); }),
@@ -136,6 +136,11 @@ void Gateway::tick_now() { router_->tick(); }
 void Gateway::set_observer(Observer* observer) { router_->set_observer(observer); }
 Observer* Gateway::observer() const { return router_->observer(); }
 const GatewayMetrics& Gateway::metrics() const { return router_->metrics(); }
+
+std::optional<transport::VerifiedChainCacheStats> Gateway::verify_cache_stats() {
+  if (auto* cache = transport::verified_chain_cache(tls_.native_handle())) return cache->stats();
+  return std::nullopt;
+}
 
 asio::awaitable<void> Gateway::accept_loop() {
   while (acceptor_.is_open()) {

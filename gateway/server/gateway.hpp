@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
@@ -23,6 +24,7 @@
 #include "gateway/model/clock.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/server/observer.hpp"
+#include "gateway/transport/verify_cache.hpp"
 #include "gateway/wire/codec.hpp"
 #include "gateway/wire/framing.hpp"
 
@@ -53,6 +55,11 @@ struct GatewayConfig {
   std::chrono::milliseconds watch_interval{1000};
   // SQLite synchronous=FULL: an fsync per group commit (survives power loss).
   bool durable_fsync = true;
+  // Answer a node that reconnects with byte-for-byte the same certificate
+  // chain from a cache of chains verified in the last five minutes
+  // (gateway/transport/verify_cache.hpp), rather than checking its
+  // signatures again. Off: every handshake verifies the chain in full.
+  bool verify_cache = true;
 };
 
 class Router;
@@ -99,6 +106,8 @@ class Gateway {
   void set_observer(Observer* observer);
   Observer* observer() const;
   const GatewayMetrics& metrics() const;
+  // The verified-chain cache's counts, or nothing when it is off.
+  std::optional<transport::VerifiedChainCacheStats> verify_cache_stats();
   Router& router() { return *router_; }
   boost::asio::io_context& io() { return io_; }
   // True once stop() has begun: draining, then closed.

@@ -148,6 +148,7 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
   config.message_limits.max_addressees = params.max_addressees;
   config.max_connections = params.max_connections;
   config.durable_fsync = !params.no_fsync;
+  config.verify_cache = !params.no_verify_cache;
 
   asio::io_context io(1);
   // Destroyed in reverse order: the dashboard's server, the dashboard, then the gateway it watches.
@@ -258,6 +259,9 @@ void add_serve_command(CLI::App& root, int& exit_code) {
       ->capture_default_str();
   serve->add_flag("--no-fsync", params->no_fsync,
                   "Do not fsync each group commit (survives a gateway crash, not a power cut)");
+  serve->add_flag("--no-verify-cache", params->no_verify_cache,
+                  "Verify every client certificate chain in full, even one verified minutes ago "
+                  "(by default a node reconnecting with the same chain within 5 minutes is not re-checked)");
   serve->add_option("--http", params->http,
                     "Serve the dashboard (page, API, WebSocket feed, /metrics, /healthz) on HOST:PORT, "
                     "e.g. 127.0.0.1:8080; port 0 picks one. Loopback needs no token");

@@ -33,6 +33,7 @@ struct ServeParams {
   std::size_t max_addressees = 1024;
   std::size_t max_connections = 20'000;
   bool no_fsync = false;  // SQLite synchronous=NORMAL: survives a crash, not power loss
+  bool no_verify_cache = false;  // verify every client chain in full (GatewayConfig::verify_cache)
   std::string log_level = "info";
   std::string http;                      // dashboard address, HOST:PORT; empty: no dashboard
   std::string http_token;                // required beyond loopback; made up (and printed) when not given

@@ -152,6 +152,18 @@ TEST(Metrics, PrometheusTextWithACumulativeHistogram) {
   EXPECT_EQ(text.back(), '\n');
 }
 
+TEST(Metrics, TheVerifyCacheIsReportedOnlyWhenThereIsOne) {
+  server::GatewayMetrics metrics;
+  Gauges gauges;
+  EXPECT_EQ(render_metrics(metrics, gauges).find("icegate_tls_"), std::string::npos);
+  gauges.verify_cache = transport::VerifiedChainCacheStats{.hits = 5, .misses = 2, .bypassed = 1, .entries = 2};
+  const std::string text = render_metrics(metrics, gauges);
+  for (const char* line : {"icegate_tls_chain_verifications_total{result=\"cached\"} 5\n",
+                           "icegate_tls_chain_verifications_total{result=\"full\"} 3\n",
+                           "icegate_tls_verify_cache_entries 2\n"})
+    EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line << "\nin:\n" << text;
+}
+
 TEST(Assets, ThePageIsEmbeddedAndServedByName) {
   const Asset* index = find_asset("index.html");
   ASSERT_TRUE(index) << "gateway/http/web/index.html is embedded";

@@ -331,6 +331,33 @@ TEST_F(DemoDashboardTest, MetricsCountDecisionsAndTheHistogramCountsEachOne) {
   EXPECT_EQ(after["icegate_queue_depth{queue=\"outbox\"}"], 3);
 }
 
+// The verified-chain cache: a node's first handshake verifies its chain in
+// full, its reconnection with the same certificate is answered from the cache.
+TEST_F(DemoDashboardTest, MetricsCountChainsVerifiedInFullAndFromTheCache) {
+  auto before = parse_metrics(get(dashboard_.port(), "/metrics").body);
+  ASSERT_TRUE(before.count("icegate_tls_chain_verifications_total{result=\"cached\"}"));
+  gateway_.connect("ctu-wm").reset();
+  auto again = gateway_.connect("ctu-wm");
+  auto after = parse_metrics(get(dashboard_.port(), "/metrics").body);
+  auto moved = [&](const std::string& name) { return after[name] - before[name]; };
+  EXPECT_EQ(moved("icegate_tls_chain_verifications_total{result=\"full\"}"), 1);
+  EXPECT_EQ(moved("icegate_tls_chain_verifications_total{result=\"cached\"}"), 1);
+  EXPECT_GE(after["icegate_tls_verify_cache_entries"], 1);
+}
+
+TEST(DashboardWithoutVerifyCache, EveryChainIsVerifiedInFullAndNoCacheIsReported) {
+  server::GatewayConfig config;
+  config.verify_cache = false;
+  RunningGateway gateway(source_path("policies/demo.yaml"), demo_nodes, config);
+  DashboardOn dashboard(gateway, http::access_for("127.0.0.1", ""));
+  gateway.connect("ctu-wm").reset();
+  auto again = gateway.connect("ctu-wm");
+  const auto metrics = parse_metrics(get(dashboard.port(), "/metrics").body);
+  EXPECT_FALSE(metrics.count("icegate_tls_chain_verifications_total{result=\"cached\"}"));
+  EXPECT_FALSE(metrics.count("icegate_tls_verify_cache_entries"));
+  EXPECT_EQ(metrics.at("icegate_connections"), 1) << "the reconnection got through";
+}
+
 TEST_F(DemoDashboardTest, FeedSendsTheEventsOfASend) {
   FeedClient feed(dashboard_.port());
   auto sender = gateway_.connect("ctu-wm");
