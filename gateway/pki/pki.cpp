@@ -27,6 +27,18 @@
 #include <openssl/x509v3.h>
 
 namespace icegate::pki {
+
+std::string drain_openssl_errors() {
+  std::string text;
+  while (const unsigned long code = ERR_get_error()) {
+    char buffer[256];
+    ERR_error_string_n(code, buffer, sizeof buffer);
+    if (!text.empty()) text += "; ";
+    text += buffer;
+  }
+  return text;
+}
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -68,17 +80,6 @@ using OpenSslBytesPtr = std::unique_ptr<unsigned char, OpenSslBytesDeleter>;
 // ---------------------------------------------------------------------------
 // Errors.
 
-// Drains OpenSSL's (thread-local) error queue into one line, oldest first.
-std::string drain_openssl_errors() {
-  std::string text;
-  while (const unsigned long code = ERR_get_error()) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof buffer);
-    if (!text.empty()) text += "; ";
-    text += buffer;
-  }
-  return text;
-}
 
 [[noreturn]] void fail(const std::string& what) {
   const std::string openssl_text = drain_openssl_errors();

@@ -71,6 +71,10 @@ std::string certificate_common_name(const std::filesystem::path& certificate);
 // none, more than one, or it holds a NUL byte (an identity must be unambiguous).
 std::optional<std::string> subject_common_name(const X509* certificate);
 
+// Drains OpenSSL's (thread-local) error queue into one line, oldest first
+// ("" when it is empty).
+std::string drain_openssl_errors();
+
 // What `pki show` and `pki issue` print about a certificate file.
 struct CertificateInfo {
   std::string common_name;

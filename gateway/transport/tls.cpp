@@ -44,13 +44,7 @@ struct X509CrlDeleter {
 };
 
 std::string drain_openssl_errors() {
-  std::string text;
-  while (const unsigned long code = ERR_get_error()) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof buffer);
-    if (!text.empty()) text += "; ";
-    text += buffer;
-  }
+  std::string text = pki::drain_openssl_errors();
   return text.empty() ? "unknown OpenSSL error" : text;
 }
 

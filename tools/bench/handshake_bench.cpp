@@ -136,16 +136,7 @@ double thread_cpu_seconds() {
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
-std::string openssl_errors() {
-  std::string text;
-  while (const unsigned long code = ERR_get_error()) {
-    char buffer[256];
-    ERR_error_string_n(code, buffer, sizeof buffer);
-    if (!text.empty()) text += "; ";
-    text += buffer;
-  }
-  return text;
-}
+std::string openssl_errors() { return pki::drain_openssl_errors(); }
 
 struct SslDeleter {
   void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }

@@ -73,6 +73,9 @@ char pattern(std::size_t index, std::uint8_t seed) {
   return static_cast<char>((index * 131 + index / 251 + seed) & 0xff);
 }
 
+template <typename Server, typename Client>
+void greet_both_ways(asio::io_context& io, Server& server, Client& client);
+
 class TlsStreamTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -105,6 +108,25 @@ class TlsStreamTest : public ::testing::Test {
     return errors;
   }
 
+  // A connected pair that has shaken hands (a failed handshake fails the test).
+  template <typename Server, typename Client>
+  std::pair<std::unique_ptr<Server>, std::unique_ptr<Client>> connected(asio::io_context& io) {
+    auto pair = streams<Server, Client>(io);
+    EXPECT_EQ(shake_hands(io, *pair.first, *pair.second), std::make_pair(std::string(), std::string()));
+    return pair;
+  }
+
+  // A connected pair of these stream types shakes hands, then greets both ways.
+  template <typename Server, typename Client>
+  void shake_hands_and_greet() {
+    asio::io_context io;
+    auto pair = streams<Server, Client>(io);
+    const auto [server_error, client_error] = shake_hands(io, *pair.first, *pair.second);
+    ASSERT_EQ(server_error, "");
+    ASSERT_EQ(client_error, "");
+    greet_both_ways(io, *pair.first, *pair.second);
+  }
+
   TemporaryDirectory temporary_;
   fs::path dir_ = temporary_ / "pki";
   std::optional<ssl::context> server_context_;
@@ -133,38 +155,11 @@ void greet_both_ways(asio::io_context& io, Server& server, Client& client) {
   EXPECT_EQ(peer_common_name(client.native_handle()), std::optional<std::string>("gateway"));
 }
 
-TEST_F(TlsStreamTest, ShakesHandsWithItself) {
-  asio::io_context io;
-  auto pair = streams<TlsStream, TlsStream>(io);
-  auto& server = *pair.first;
-  auto& client = *pair.second;
-  const auto [server_error, client_error] = shake_hands(io, server, client);
-  ASSERT_EQ(server_error, "");
-  ASSERT_EQ(client_error, "");
-  greet_both_ways(io, server, client);
-}
+TEST_F(TlsStreamTest, ShakesHandsWithItself) { shake_hands_and_greet<TlsStream, TlsStream>(); }
 
-TEST_F(TlsStreamTest, ShakesHandsWithAsioClient) {
-  asio::io_context io;
-  auto pair = streams<TlsStream, AsioStream>(io);
-  auto& server = *pair.first;
-  auto& client = *pair.second;
-  const auto [server_error, client_error] = shake_hands(io, server, client);
-  ASSERT_EQ(server_error, "");
-  ASSERT_EQ(client_error, "");
-  greet_both_ways(io, server, client);
-}
+TEST_F(TlsStreamTest, ShakesHandsWithAsioClient) { shake_hands_and_greet<TlsStream, AsioStream>(); }
 
-TEST_F(TlsStreamTest, ShakesHandsWithAsioServer) {
-  asio::io_context io;
-  auto pair = streams<AsioStream, TlsStream>(io);
-  auto& server = *pair.first;
-  auto& client = *pair.second;
-  const auto [server_error, client_error] = shake_hands(io, server, client);
-  ASSERT_EQ(server_error, "");
-  ASSERT_EQ(client_error, "");
-  greet_both_ways(io, server, client);
-}
+TEST_F(TlsStreamTest, ShakesHandsWithAsioServer) { shake_hands_and_greet<AsioStream, TlsStream>(); }
 
 TEST_F(TlsStreamTest, ClientConnectedThroughLowestLayerShakesHands) {
   // As the node client does: the stream first, then connect its socket.
@@ -247,19 +242,17 @@ void transfer_in_both_directions(asio::io_context& io, Server& server, Client& c
 
 TEST_F(TlsStreamTest, TransfersMegabytesBothWaysAtOnce) {
   asio::io_context io;
-  auto pair = streams<TlsStream, TlsStream>(io);
-  auto& server = *pair.first;
-  auto& client = *pair.second;
-  ASSERT_EQ(shake_hands(io, server, client), std::make_pair(std::string(), std::string()));
+  auto [server_owner, client_owner] = connected<TlsStream, TlsStream>(io);
+  auto& server = *server_owner;
+  auto& client = *client_owner;
   transfer_in_both_directions(io, server, client);
 }
 
 TEST_F(TlsStreamTest, TransfersMegabytesBothWaysAtOnceWithAsioPeer) {
   asio::io_context io;
-  auto pair = streams<TlsStream, AsioStream>(io);
-  auto& server = *pair.first;
-  auto& client = *pair.second;
-  ASSERT_EQ(shake_hands(io, server, client), std::make_pair(std::string(), std::string()));
+  auto [server_owner, client_owner] = connected<TlsStream, AsioStream>(io);
+  auto& server = *server_owner;
+  auto& client = *client_owner;
   transfer_in_both_directions(io, server, client);
 }
 
@@ -267,10 +260,9 @@ TEST_F(TlsStreamTest, PendingWriteToAPeerThatDoesNotReadLeavesReadsFlowing) {
   // The server's writer is stuck on a full socket; the client, not reading
   // yet, sends a message, which the server's reader must still receive.
   asio::io_context io;
-  auto pair = streams<TlsStream, TlsStream>(io);
-  auto& server = *pair.first;
-  auto& client = *pair.second;
-  ASSERT_EQ(shake_hands(io, server, client), std::make_pair(std::string(), std::string()));
+  auto [server_owner, client_owner] = connected<TlsStream, TlsStream>(io);
+  auto& server = *server_owner;
+  auto& client = *client_owner;
   const std::string bulk(8 * 1024 * 1024, 'x');
   std::size_t bulk_written = 0;
   std::size_t bulk_read = 0;
@@ -327,44 +319,16 @@ error_code read_until_error(asio::io_context& io, Stream& stream) {
   return result;
 }
 
-TEST_F(TlsStreamTest, CleanShutdownIsEndOfFile) {
-  asio::io_context io;
-  auto pair = streams<TlsStream, TlsStream>(io);
-  auto& server = *pair.first;
-  auto& client = *pair.second;
-  ASSERT_EQ(shake_hands(io, server, client), std::make_pair(std::string(), std::string()));
-  error_code server_read_error;
-  error_code server_shutdown_error;
-  error_code client_shutdown_error = asio::error::would_block;  // until it completes
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    char byte;
-    auto [error, read] = co_await server.async_read_some(asio::buffer(&byte, 1), use_tuple);
-    server_read_error = error;
-    // Answer the close_notify with ours.
-    std::tie(server_shutdown_error) = co_await server.async_shutdown(use_tuple);
-  }, asio::detached);
-  asio::co_spawn(io, [&]() -> asio::awaitable<void> {
-    std::tie(client_shutdown_error) = co_await client.async_shutdown(use_tuple);
-  }, asio::detached);
-  ASSERT_TRUE(run(io));
-  EXPECT_EQ(server_read_error, asio::error::eof) << server_read_error.message();
-  EXPECT_FALSE(server_shutdown_error) << server_shutdown_error.message();
-  EXPECT_FALSE(client_shutdown_error) << client_shutdown_error.message();
-}
-
-TEST_F(TlsStreamTest, AsioPeersShutdownIsEndOfFile) {
-  asio::io_context io;
-  auto pair = streams<TlsStream, AsioStream>(io);
-  auto& server = *pair.first;
-  auto& client = *pair.second;
-  ASSERT_EQ(shake_hands(io, server, client), std::make_pair(std::string(), std::string()));
+// The client shuts down: the server reads end of file, answers with its own
+// close_notify (an Asio client waits for it), and both shutdowns succeed.
+template <typename Client>
+void shutdown_is_end_of_file(asio::io_context& io, TlsStream& server, Client& client) {
   error_code server_read_error;
   error_code server_shutdown_error;
   error_code client_shutdown_error = asio::error::would_block;  // until it completes
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     char byte;
     std::tie(server_read_error, std::ignore) = co_await server.async_read_some(asio::buffer(&byte, 1), use_tuple);
-    // Asio's client waits for our close_notify.
     std::tie(server_shutdown_error) = co_await server.async_shutdown(use_tuple);
   }, asio::detached);
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
@@ -376,12 +340,23 @@ TEST_F(TlsStreamTest, AsioPeersShutdownIsEndOfFile) {
   EXPECT_FALSE(client_shutdown_error) << client_shutdown_error.message();
 }
 
+TEST_F(TlsStreamTest, CleanShutdownIsEndOfFile) {
+  asio::io_context io;
+  auto [server, client] = connected<TlsStream, TlsStream>(io);
+  shutdown_is_end_of_file(io, *server, *client);
+}
+
+TEST_F(TlsStreamTest, AsioPeersShutdownIsEndOfFile) {
+  asio::io_context io;
+  auto [server, client] = connected<TlsStream, AsioStream>(io);
+  shutdown_is_end_of_file(io, *server, *client);
+}
+
 TEST_F(TlsStreamTest, PeerClosingTheSocketWithoutCloseNotifyIsTruncation) {
   asio::io_context io;
-  auto pair = streams<TlsStream, TlsStream>(io);
-  auto& server = *pair.first;
-  auto& client = *pair.second;
-  ASSERT_EQ(shake_hands(io, server, client), std::make_pair(std::string(), std::string()));
+  auto [server_owner, client_owner] = connected<TlsStream, TlsStream>(io);
+  auto& server = *server_owner;
+  auto& client = *client_owner;
   client.lowest_layer().close();
   const error_code error = read_until_error(io, server);
   EXPECT_EQ(error, ssl::error::stream_truncated) << error.message();
@@ -394,10 +369,9 @@ TEST_F(TlsStreamTest, WritingToAVanishedPeerIsAnErrorNotASignal) {
   // default action would end this test process.
   std::signal(SIGPIPE, SIG_DFL);
   asio::io_context io;
-  auto pair = streams<TlsStream, TlsStream>(io);
-  auto& server = *pair.first;
-  auto& client = *pair.second;
-  ASSERT_EQ(shake_hands(io, server, client), std::make_pair(std::string(), std::string()));
+  auto [server_owner, client_owner] = connected<TlsStream, TlsStream>(io);
+  auto& server = *server_owner;
+  auto& client = *client_owner;
   client.lowest_layer().close();
   error_code write_error;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
@@ -434,10 +408,9 @@ TEST_F(TlsStreamTest, ClientFromAnotherCaFailsWithACertificateError) {
 
 TEST_F(TlsStreamTest, CancelAbortsAPendingRead) {
   asio::io_context io;
-  auto pair = streams<TlsStream, TlsStream>(io);
-  auto& server = *pair.first;
-  auto& client = *pair.second;
-  ASSERT_EQ(shake_hands(io, server, client), std::make_pair(std::string(), std::string()));
+  auto [server_owner, client_owner] = connected<TlsStream, TlsStream>(io);
+  auto& server = *server_owner;
+  auto& client = *client_owner;
   error_code read_error;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     char byte;
@@ -462,10 +435,9 @@ TEST_F(TlsStreamTest, CancelAbortsAPendingRead) {
 TEST_F(TlsStreamTest, ClosingTheSocketEndsPendingAndLaterOperations) {
   // As the Deadline watchdog does after its grace period.
   asio::io_context io;
-  auto pair = streams<TlsStream, TlsStream>(io);
-  auto& server = *pair.first;
-  auto& client = *pair.second;
-  ASSERT_EQ(shake_hands(io, server, client), std::make_pair(std::string(), std::string()));
+  auto [server_owner, client_owner] = connected<TlsStream, TlsStream>(io);
+  auto& server = *server_owner;
+  auto& client = *client_owner;
   error_code pending_error;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     char byte;
@@ -509,10 +481,9 @@ TEST_F(TlsStreamTest, CompletesPlainCallbacksOutsideTheInitiatingCall) {
   // Any completion token works; a result ready at once is still delivered
   // later, from the io_context, not from inside async_read_some.
   asio::io_context io;
-  auto pair = streams<TlsStream, TlsStream>(io);
-  auto& server = *pair.first;
-  auto& client = *pair.second;
-  ASSERT_EQ(shake_hands(io, server, client), std::make_pair(std::string(), std::string()));
+  auto [server_owner, client_owner] = connected<TlsStream, TlsStream>(io);
+  auto& server = *server_owner;
+  auto& client = *client_owner;
   asio::co_spawn(io, asio::async_write(client, asio::buffer(std::string_view("abc")), asio::use_awaitable),
                  asio::detached);
   ASSERT_TRUE(run(io));
