@@ -11,6 +11,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
@@ -214,10 +215,24 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
     auto [resolve_error, endpoints] =
         co_await resolver.async_resolve(options.host, std::to_string(options.port), use_tuple);
     if (resolve_error) co_return fmt::format("cannot resolve {}: {}", options.host, resolve_error.message());
+    // The watchdog cannot watch a socket that is not open yet, so the TCP
+    // connect has a timer of its own, to the same deadline: a gateway that
+    // never answers (a full accept queue, a dropped SYN) closes the socket,
+    // which ends the connect.
+    asio::steady_timer connect_timer(io);
+    connect_timer.expires_after(options.connect_timeout);
+    auto connect_timed_out = std::make_shared<bool>(false);
+    connect_timer.async_wait([s = stream, connect_timed_out](const boost::system::error_code& error) {
+      if (error) return;  // cancelled: the connect ended in time
+      *connect_timed_out = true;
+      boost::system::error_code ignored;
+      s->lowest_layer().close(ignored);
+    });
     auto [connect_error, endpoint] = co_await asio::async_connect(stream->lowest_layer(), endpoints, use_tuple);
+    connect_timer.cancel();
     if (connect_error)
       co_return fmt::format("cannot connect to {}:{}: {}", options.host, options.port,
-                            d.expired() ? "timed out" : connect_error.message());
+                            *connect_timed_out ? "timed out" : connect_error.message());
     boost::system::error_code ignored;
     stream->lowest_layer().set_option(asio::ip::tcp::no_delay(true), ignored);
     // The watchdog starts once the socket is open (it stops at a closed

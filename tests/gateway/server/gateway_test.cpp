@@ -150,6 +150,29 @@ TEST_F(GatewayTest, CertificateFromAnotherCaIsRefusedAndOthersCarryOn) {
   EXPECT_TRUE(next_of<node::Delivery>(*ctio));
 }
 
+// A gateway that accepts the connection and then says nothing: the node's
+// watchdog ends the handshake at connect_timeout (before, it found the socket
+// not yet connected when it started, stopped at once, and the node waited for
+// ever).
+TEST_F(GatewayTest, NodeGivesUpOnAServerThatAcceptsButNeverShakesHands) {
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor mute(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  boost::asio::ip::tcp::socket accepted(io);
+  mute.async_accept(accepted, [](const boost::system::error_code&) {});
+  std::thread accepting([&io] { io.run(); });
+  auto options = gateway_.options("ctu-wm");
+  options.port = mute.local_endpoint().port();
+  options.connect_timeout = 300ms;
+  try {
+    node::NodeClient client{options};
+    FAIL() << "a server that says nothing completed a handshake";
+  } catch (const node::ConnectError& e) {
+    EXPECT_NE(std::string(e.what()).find("TLS handshake"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("timed out"), std::string::npos) << e.what();
+  }
+  accepting.join();
+}
+
 TEST_F(GatewayTest, CertifiedNodeMissingFromThePolicyIsRefused) {
   pki::issue_node(gateway_.pki_dir(), "stranger");
   try {
