@@ -14,6 +14,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
+#include <list>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -352,6 +353,12 @@ class NatsConfig : public ::testing::Test {
     }
   }
 
+  // A probe that outlives the connections: libnats calls its handlers from
+  // its own threads until TearDown closes them, so a probe on the test's
+  // stack would be written to after the test body returned (seen as "stack
+  // smashing detected" in CI).
+  NatsProbe& new_probe() { return probes_.emplace_back(); }
+
   // Connects as `identity` (no client certificate when nullopt).
   natsStatus connect(std::optional<std::string> identity, NatsProbe& probe, natsConnection** connection) {
     natsOptions* options = nullptr;
@@ -379,11 +386,13 @@ class NatsConfig : public ::testing::Test {
   PkiFiles pki_;
   std::uint16_t port_ = 0;
   std::optional<ChildProcess> server_;
+  std::list<NatsProbe> probes_;  // members outlive TearDown, which closes the connections
   std::vector<natsConnection*> connections_;
 };
 
 TEST_F(NatsConfig, AMessageGetsThroughOverTlsWithClientCertificates) {
-  NatsProbe receiver_probe, sender_probe;
+  NatsProbe& receiver_probe = new_probe();
+  NatsProbe& sender_probe = new_probe();
   natsConnection* receiver = nullptr;
   natsConnection* sender = nullptr;
   ASSERT_EQ(connect("recv-0", receiver_probe, &receiver), NATS_OK) << nats_GetLastError(nullptr) << tail_of_file(directory_ / "nats-server.log");
@@ -400,13 +409,14 @@ TEST_F(NatsConfig, AMessageGetsThroughOverTlsWithClientCertificates) {
 }
 
 TEST_F(NatsConfig, AClientWithoutACertificateIsRefused) {
-  NatsProbe probe;
+  NatsProbe& probe = new_probe();
   natsConnection* connection = nullptr;
   EXPECT_NE(connect(std::nullopt, probe, &connection), NATS_OK);
 }
 
 TEST_F(NatsConfig, PublishingOrSubscribingOutsideThePermissionsIsRefused) {
-  NatsProbe other_probe, sender_probe;
+  NatsProbe& other_probe = new_probe();
+  NatsProbe& sender_probe = new_probe();
   natsConnection* other = nullptr;
   natsConnection* sender = nullptr;
   ASSERT_EQ(connect("recv-1", other_probe, &other), NATS_OK) << nats_GetLastError(nullptr);
@@ -427,7 +437,7 @@ TEST_F(NatsConfig, PublishingOrSubscribingOutsideThePermissionsIsRefused) {
       << sender_probe.errors[0];
 
   // send-1 may publish to recv-1: its message arrives, and it is the only one.
-  NatsProbe allowed_probe;
+  NatsProbe& allowed_probe = new_probe();
   natsConnection* allowed = nullptr;
   ASSERT_EQ(connect("send-1", allowed_probe, &allowed), NATS_OK);
   ASSERT_EQ(natsConnection_PublishString(allowed, "inbox.recv-1", "for you"), NATS_OK);
