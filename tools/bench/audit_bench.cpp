@@ -19,12 +19,9 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <random>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <fmt/format.h>
 
 #include <boost/asio/io_context.hpp>
 
@@ -129,22 +126,17 @@ std::int64_t bytes_written() {
 // A message's whole life in the store, as under W1: the commit that accepts it
 // (message row, outbox entry with the 1 KB Deliver, the submit and decision
 // audit records), then the commit that settles the recipient's Ack (the outbox
-// entry deleted). Unlike BM_MessageCommit, message ids are random UUIDs, as
-// nodes send them, and commits are the size the gateway makes under W1's
-// window (the argument: messages per commit, 256 = 32 senders x window 8),
-// each also settling the previous commit's acknowledgements. Items are
-// messages; `wal_bytes_per_message` is what the store wrote per message.
+// entry deleted). Unlike BM_MessageCommit, commits are the size the gateway
+// makes under W1's window (the argument: messages per commit, 256 = 32
+// senders x window 8), each also settling the previous commit's
+// acknowledgements. Message ids are random, as sample_message_batch makes
+// them. Items are messages; `wal_bytes_per_message` is what the store wrote
+// per message.
 void BM_MessageLifecycle(benchmark::State& state) {
   const auto per_commit = static_cast<std::size_t>(state.range(0));
   constexpr std::size_t kCommitsPerIteration = 20;
   ScratchStore scratch("lifecycle", true);
   boost::asio::io_context io(1);
-  std::mt19937_64 random(42);
-  auto uuid = [&random] {
-    const std::uint64_t high = random(), low = random();
-    return fmt::format("{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}", high >> 32, (high >> 16) & 0xffff, high & 0xfff,
-                       0x8000 | (low >> 48 & 0x3fff), low & 0xffffffffffff);
-  };
   std::size_t messages = 0, index = 0;
   std::int64_t seq = 1;
   std::vector<std::pair<std::string, std::string>> unacked;  // (recipient, message id)
@@ -157,12 +149,8 @@ void BM_MessageLifecycle(benchmark::State& state) {
     for (std::size_t c = 0; c < kCommitsPerIteration; ++c) {
       for (std::size_t m = 0; m < per_commit; ++m, ++index) {
         auto& batch = commits[c * per_commit + m];
-        batch = sample_message_batch(index, seq++);
-        const std::string id = uuid();
-        batch.messages.front().id = id;
-        batch.outbox.front().message_id = id;
-        for (auto& record : batch.audit) record.message_id = id;
-        acks[c].emplace_back(batch.outbox.front().node, id);
+        batch = sample_message_batch(index, seq++);  // a random v4 message id, as nodes send
+        acks[c].emplace_back(batch.outbox.front().node, batch.outbox.front().message_id);
       }
     }
     const auto written_before = bytes_written();

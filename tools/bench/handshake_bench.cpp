@@ -136,8 +136,6 @@ double thread_cpu_seconds() {
   return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
 }
 
-std::string openssl_errors() { return pki::drain_openssl_errors(); }
-
 struct SslDeleter {
   void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
 };
@@ -151,7 +149,7 @@ bool handshake_step(SSL* ssl, const char* side) {
   const int error = SSL_get_error(ssl, result);
   if (error == SSL_ERROR_WANT_READ || error == SSL_ERROR_WANT_WRITE) return false;
   throw std::runtime_error(std::string(side) + " handshake failed (SSL error " + std::to_string(error) +
-                           "): " + openssl_errors() + "; verify: " +
+                           "): " + pki::drain_openssl_errors() + "; verify: " +
                            X509_verify_cert_error_string(SSL_get_verify_result(ssl)));
 }
 
@@ -171,7 +169,7 @@ HandshakeResult run_handshake(SSL_CTX* server_context, SSL_CTX* client_context,
   std::unique_ptr<SSL, SslDeleter> server{SSL_new(server_context)};
   result.server_cpu_seconds += thread_cpu_seconds() - started;
   std::unique_ptr<SSL, SslDeleter> client{SSL_new(client_context)};
-  if (!server || !client) throw std::runtime_error("SSL_new failed: " + openssl_errors());
+  if (!server || !client) throw std::runtime_error("SSL_new failed: " + pki::drain_openssl_errors());
 
   BIO* client_bio = nullptr;
   BIO* server_bio = nullptr;
