@@ -19,6 +19,7 @@
 #include "gateway/http/http_server.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/server/gateway.hpp"
+#include "gateway/server/logging.hpp"
 #include "tools/icegate/commands.hpp"
 
 namespace icegate::cli {
@@ -84,10 +85,7 @@ std::string check_http_token(const std::string& token) {
 }
 
 void configure_logging(const std::string& level) {
-  auto logger = spdlog::stderr_color_mt("icegate");
-  logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%-5l%$ %v");
-  logger->set_level(spdlog::level::from_str(level));
-  spdlog::set_default_logger(logger);
+  server::install_logger(spdlog::stderr_color_mt("icegate"), level);
 }
 
 int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {

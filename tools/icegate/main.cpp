@@ -1,9 +1,13 @@
 // icegate: one executable, many subcommands; each is a thin layer in its own file.
 #include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
 
+#include "gateway/server/logging.hpp"
 #include "tools/icegate/commands.hpp"
 
 int main(int argc, char** argv) {
+  // Every subcommand's log escapes what peers wrote (`serve` sets its own pattern).
+  spdlog::set_formatter(icegate::server::safe_log_formatter("[%Y-%m-%d %H:%M:%S.%e] [%l] %v"));
   CLI::App app{"icegate - an information-sharing gateway simulator for the iceberg model"};
   app.set_version_flag("--version", std::string("icegate ") + ICEGATE_VERSION);
   app.require_subcommand(1);
