@@ -210,7 +210,9 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
 
   asio::awaitable<std::string> connect() {
     auto& d = *deadline;
-    d.expires_after(options.connect_timeout);
+    // One deadline for the whole set-up, from the TLS handshake to Welcome.
+    const auto welcome_by = Clock::now() + options.connect_timeout;
+    d.expires_at(transport::Deadline::Side::read, welcome_by);
     asio::ip::tcp::resolver resolver(io);
     auto [resolve_error, endpoints] =
         co_await resolver.async_resolve(options.host, std::to_string(options.port), use_tuple);
@@ -255,7 +257,7 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
 
     v1::Frame frame;
     auto result = co_await transport::read_frame(*stream, d, options.connect_timeout, frame_wait,
-                                                 options.max_frame_bytes, read_buffer, frame);
+                                                 options.max_frame_bytes, read_buffer, frame, welcome_by);
     // With TLS 1.3 the server checks our certificate after the handshake has
     // completed on our side, so a refused certificate shows up here, as an alert.
     if (result.error)
@@ -278,7 +280,7 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
                                                    read_buffer, frame);
       if (result.error) {
         if (closing) co_return "closed";
-        if (deadline->expired()) co_return "the gateway went silent (idle deadline)";
+        if (deadline->expired(transport::Deadline::Side::read)) co_return "the gateway went silent (idle deadline)";
         co_return transport::is_disconnect(result.error) ? "the gateway closed the connection"
                                                          : transport::describe(result.error);
       }
@@ -442,7 +444,7 @@ void NodeClient::close() {
     c->heartbeat_timer.cancel();
     c->backoff_timer.cancel();
     c->wake_writer.cancel();
-    if (c->deadline) c->deadline->expires_after(std::chrono::seconds(5));  // bound the final writes
+    if (c->deadline) c->deadline->expires_after(transport::Deadline::Side::write, std::chrono::seconds(5));  // bound the final writes
     if (!c->open) c->close_socket();
   });
   thread_.join();

@@ -104,6 +104,7 @@ struct GatewayMetrics {
   std::array<std::uint64_t, 4> decisions{};
   std::uint64_t holds_approved = 0, holds_refused = 0, holds_lifted = 0;
   std::uint64_t frames_in = 0, frames_out = 0;
+  std::uint64_t acks_unexpected = 0;  // Acks naming no Deliver awaiting that node's Ack
   LatencyHistogram decision_latency;  // one observation per entry of `decisions`
 };
 

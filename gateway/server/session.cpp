@@ -21,6 +21,7 @@ namespace icegate::server {
 
 namespace asio = boost::asio;
 using transport::Clock;
+using Side = transport::Deadline::Side;
 
 namespace {
 
@@ -30,6 +31,7 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 constexpr auto writer_linger = std::chrono::seconds(1);
 // The most read buffer a session keeps between frames (W1's 1 KB messages fit).
 constexpr std::size_t idle_read_buffer_bytes = 4096;
+constexpr std::string_view write_deadline_passed = "write deadline passed (the node is not reading)";
 
 FrameBytes frame_bytes(const v1::Frame& frame) {
   return std::make_shared<const std::string>(wire::encode_frame(frame));
@@ -60,7 +62,8 @@ Session::Session(transport::TlsStream stream, const GatewayConfig& config, Route
       config_(config),
       router_(router),
       policy_(policy),
-      wake_writer_(stream_.get_executor()) {
+      wake_writer_(stream_.get_executor()),
+      resume_reading_(stream_.get_executor()) {
   boost::system::error_code ignored;
   const auto endpoint = stream_.lowest_layer().remote_endpoint(ignored);
   peer_ = fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
@@ -75,9 +78,9 @@ asio::awaitable<void> Session::run() {
     co_await reader();
     router_.detach(node_id_, this);
     spdlog::info("disconnected node={} peer={}", node_id_, peer_);
-    audit_connection("disconnection", "");
-    if (auto* observer = router_.observer())
-      observer->connection(node_id_, peer_, false, end_reason_.empty() ? "closed" : end_reason_);
+    const std::string why = end_reason_.empty() ? "closed" : end_reason_;
+    audit_connection("disconnection", why);
+    if (auto* observer = router_.observer()) observer->connection(node_id_, peer_, false, why);
   }
   // The writer closes the socket once it has written what it must; start it
   // in case it is idle.
@@ -96,8 +99,10 @@ void Session::wake_writer() {
 }
 
 asio::awaitable<bool> Session::handshake() {
-  // One deadline covers the TLS handshake and the Hello that must follow it.
-  deadline_.expires_after(config_.handshake_timeout);
+  // One deadline covers the TLS handshake and the Hello that must follow it,
+  // however the node spreads its bytes over that time.
+  const auto hello_by = Clock::now() + config_.handshake_timeout;
+  deadline_.expires_at(Side::read, hello_by);
   auto [tls_error] = co_await stream_.async_handshake(asio::ssl::stream_base::server, use_tuple);
   if (tls_error) {
     const std::string why = deadline_.expired() ? "handshake timed out" : transport::describe(tls_error);
@@ -130,11 +135,11 @@ asio::awaitable<bool> Session::handshake() {
                               fmt::format("node '{}' is not in the policy", node_id_));
 
   v1::Frame frame;
-  const auto remaining = config_.handshake_timeout;
-  auto result = co_await transport::read_frame(stream_, deadline_, remaining, remaining,
-                                               config_.max_frame_bytes, read_buffer_, frame);
+  auto result = co_await transport::read_frame(stream_, deadline_, config_.handshake_timeout,
+                                               config_.handshake_timeout, config_.max_frame_bytes, read_buffer_,
+                                               frame, hello_by);
   if (result.error) {
-    if (deadline_.expired()) co_return co_await refuse(v1::ERROR_CODE_TIMEOUT, "no Hello before the handshake deadline");
+    if (deadline_.expired(Side::read)) co_return co_await refuse(v1::ERROR_CODE_TIMEOUT, "no Hello before the handshake deadline");
     spdlog::info("connection peer={} cn={} closed before Hello", peer_, node_id_);
     co_return false;
   }
@@ -177,13 +182,28 @@ asio::awaitable<bool> Session::handshake() {
 
 asio::awaitable<void> Session::reader() {
   while (!closing_) {
+    // Back-pressure: while the node leaves its answers unread, read nothing
+    // more from it (TCP then slows its sending). A node that never reads is
+    // closed by the writer's deadline; one that reads late carries on.
+    while (outbound_.size() >= config_.outbound_queue_limit && !closing_) {
+      reading_paused_ = true;
+      resume_reading_.expires_at(Clock::time_point::max());
+      co_await resume_reading_.async_wait(use_tuple);
+    }
+    reading_paused_ = false;
+    if (closing_) break;
     v1::Frame frame;
     auto result = co_await transport::read_frame(stream_, deadline_, config_.idle_timeout, config_.frame_timeout,
                                                  config_.max_frame_bytes, read_buffer_, frame);
     if (closing_) break;
     if (result.error) {
-      if (deadline_.expired()) {
-        send_error(v1::ERROR_CODE_TIMEOUT, "no frame within the idle deadline", true);
+      if (deadline_.expired(Side::read)) {
+        send_error(v1::ERROR_CODE_TIMEOUT,
+                   result.length == 0 ? "no frame within the idle deadline" : "the frame's body did not arrive within the frame deadline",
+                   true);
+      } else if (deadline_.expired(Side::write)) {
+        // The writer's deadline cancelled this read too.
+        if (end_reason_.empty()) end_reason_ = "write failed: " + std::string(write_deadline_passed);
       } else if (!transport::is_disconnect(result.error)) {
         spdlog::warn("read failed node={} peer={}: {}", node_id_, peer_, transport::describe(result.error));
         if (end_reason_.empty()) end_reason_ = "read failed: " + transport::describe(result.error);
@@ -280,8 +300,8 @@ asio::awaitable<void> Session::writer() {
     const std::string& bytes = written.size() == 1 ? *written.front().bytes : batch;
     if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, bytes)) {
       const std::string why =
-          deadline_.expired() ? "write deadline passed (peer not reading)" : transport::describe(error);
-      if (!transport::is_disconnect(error) || deadline_.expired())
+          deadline_.expired(Side::write) ? std::string(write_deadline_passed) : transport::describe(error);
+      if (!transport::is_disconnect(error) || deadline_.expired(Side::write))
         spdlog::warn("write failed node={} peer={}: {}", node_id_, peer_, why);
       if (end_reason_.empty()) end_reason_ = "write failed: " + why;
       break;
@@ -292,9 +312,11 @@ asio::awaitable<void> Session::writer() {
       if (frame.seq > 0 && !frame.needs_ack) router_.written(node_id_, frame.seq);
     }
     if (fatal) break;
+    if (reading_paused_ && outbound_.size() <= config_.outbound_queue_limit / 2) resume_reading_.cancel();
   }
   // Only the writer closes: whatever had to be said has been written.
   closing_ = true;
+  resume_reading_.cancel();
   outbound_.clear();
   deadline_.cancel();
   boost::system::error_code ignored;
@@ -304,10 +326,12 @@ asio::awaitable<void> Session::writer() {
 
 bool Session::send(Outgoing frame) {
   if (closing_) return false;
-  if (outbound_.size() >= config_.outbound_queue_limit) {
-    spdlog::warn("closing node={} peer={}: outbound queue full ({} frames); the node is not reading",
-                 node_id_, peer_, outbound_.size());
-    // Back-pressure: drop what is queued and close; the node must reconnect.
+  // The reader stops at the queue limit, so only answers to frames already
+  // read (the Acks that follow a commit) take the queue past it: a node that
+  // pipelines thousands of Submits into one commit and reads none of the
+  // answers. At twice the limit it is closed with OVERLOADED.
+  if (outbound_.size() >= 2 * config_.outbound_queue_limit) {
+    spdlog::warn("closing node={} peer={}: outbound queue full ({} frames)", node_id_, peer_, outbound_.size());
     outbound_.clear();
     send_error(v1::ERROR_CODE_OVERLOADED, "outbound queue full: the node is not reading", true);
     return false;
@@ -338,10 +362,27 @@ void Session::close(v1::ErrorCode code, std::string text) { send_error(code, std
 void Session::handle(const v1::Frame& frame) {
   switch (frame.body_case()) {
     case v1::Frame::kSubmit: handle_submit(frame.submit()); return;
-    case v1::Frame::kAck:  // a recipient confirms a Deliver: it leaves the node's outbox
-      if (auto* observer = router_.observer()) observer->acknowledged(node_id_, frame.ack().message_id());
-      router_.acknowledged(node_id_, frame.ack().message_id());
+    case v1::Frame::kAck: {  // a recipient confirms a Deliver: it leaves the node's outbox
+      const std::string& id = frame.ack().message_id();
+      if (router_.acknowledged(node_id_, id)) {
+        if (auto* observer = router_.observer()) observer->acknowledged(node_id_, id);
+        return;
+      }
+      // Said, not ignored: an Ack can only settle a Deliver this node was sent.
+      // Not fatal: a node acknowledging a redelivery twice does no harm.
+      ++router_.metrics().acks_unexpected;
+      if (id.size() > config_.message_limits.max_text_bytes) {
+        send_error(v1::ERROR_CODE_UNEXPECTED_FRAME,
+                   fmt::format("an Ack whose message id is {} bytes long: no Deliver has such an id", id.size()), false);
+      } else {
+        send_error(v1::ERROR_CODE_UNEXPECTED_FRAME,
+                   fmt::format("Ack for message {}, which is not awaiting an Ack from {} (never delivered to it, "
+                               "or acknowledged already)",
+                               id, node_id_),
+                   false, id);
+      }
       return;
+    }
     case v1::Frame::kHeartbeat: {
       // Echoed, so that the node's own idle deadline sees a live gateway.
       v1::Frame echo;

@@ -2,8 +2,8 @@
 // kept alive by the `self` its coroutines capture; nothing holds a raw `this`
 // across a suspension. A reader coroutine handles frames from the node; only
 // the writer coroutine writes, started when frames are queued; a watchdog
-// enforces every deadline. A full outbound queue closes the session
-// (back-pressure, not unbounded memory).
+// enforces every deadline. A full outbound queue pauses the reader until the
+// writer has drained half of it (back-pressure, not unbounded memory).
 //
 // Thousands of sessions may sit idle, so an idle one holds only what it must:
 // the TLS stream (no record buffers while idle), the reader waiting for the
@@ -77,6 +77,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string read_buffer_;
   std::list<Outgoing> outbound_;  // a list: nothing allocated while empty, unlike a deque
   boost::asio::steady_timer wake_writer_;  // a lingering writer waits on it
+  boost::asio::steady_timer resume_reading_;  // a reader paused by back-pressure waits on it
+  bool reading_paused_ = false;   // the queue is full: the reader waits for the writer
   bool writer_allowed_ = false;   // the handshake is over: the writer may run
   bool writer_running_ = false;   // stays true once the writer has closed the connection
   bool closing_ = false;  // read no more; the writer writes what is queued, then closes

@@ -16,20 +16,24 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 void Deadline::watch(tcp::socket::lowest_layer_type& socket, std::shared_ptr<const void> owner) {
   while (socket.is_open() && !stopped_) {
-    const auto deadline = deadline_;
-    if (deadline <= Clock::now()) {
-      boost::system::error_code ignored;
-      if (!expired_) {
-        expired_ = true;
-        socket.cancel(ignored);
-        deadline_ = Clock::now() + grace;
-        continue;
+    const auto now = Clock::now();
+    if (expired()) {
+      // Cancelled already: the owner has the grace period to say why.
+      if (close_at_ <= now) {
+        boost::system::error_code ignored;
+        socket.close(ignored);
+        return;
       }
-      socket.close(ignored);
-      return;
+    } else if (next() <= now) {
+      for (std::size_t side = 0; side < 2; ++side) expired_[side] = at_[side] <= now;
+      close_at_ = now + grace;
+      boost::system::error_code ignored;
+      socket.cancel(ignored);
+      continue;
     }
-    armed_ = deadline;
-    timer_.expires_at(deadline);
+    const auto wake = expired() ? close_at_ : next();
+    armed_ = wake;
+    timer_.expires_at(wake);
     // Woken early by cancel() or a new deadline. `this` and `socket` stay
     // valid: the handler holds `owner`, which owns them both.
     timer_.async_wait([this, &socket, owner = std::move(owner)](const boost::system::error_code&) mutable {
@@ -43,22 +47,32 @@ void Deadline::watch(tcp::socket::lowest_layer_type& socket, std::shared_ptr<con
 asio::awaitable<ReadResult> read_frame(TlsStream& stream, Deadline& deadline,
                                        Clock::duration header_wait, Clock::duration body_wait,
                                        std::uint32_t max_frame_bytes, std::string& buffer,
-                                       v1::Frame& frame) {
+                                       v1::Frame& frame, Clock::time_point not_after) {
+  using Side = Deadline::Side;
+  // now + wait, saturating (a wait of "for ever" is Clock::duration::max()).
+  auto within = [not_after](Clock::duration wait) {
+    const auto now = Clock::now();
+    const auto by = wait >= Clock::time_point::max() - now ? Clock::time_point::max() : now + wait;
+    return std::min(by, not_after);
+  };
   ReadResult result;
   unsigned char header[wire::frame_header_bytes];
-  deadline.expires_after(header_wait);
+  deadline.expires_at(Side::read, within(header_wait));
   auto [header_error, header_read] = co_await asio::async_read(stream, asio::buffer(header), use_tuple);
   if (header_error) {
+    deadline.disable(Side::read);
     result.error = header_error;
     co_return result;
   }
   result.length = wire::decode_length(header);
-  if ((result.frame_error = wire::check_length(result.length, max_frame_bytes)) != wire::FrameError::none)
+  if ((result.frame_error = wire::check_length(result.length, max_frame_bytes)) != wire::FrameError::none) {
+    deadline.disable(Side::read);
     co_return result;
+  }
   buffer.resize(result.length);
-  deadline.expires_after(body_wait);
+  deadline.expires_at(Side::read, within(body_wait));
   auto [body_error, body_read] = co_await asio::async_read(stream, asio::buffer(buffer), use_tuple);
-  deadline.disable();
+  deadline.disable(Side::read);
   if (body_error) {
     result.error = body_error;
     co_return result;
@@ -69,9 +83,9 @@ asio::awaitable<ReadResult> read_frame(TlsStream& stream, Deadline& deadline,
 
 asio::awaitable<boost::system::error_code> write_bytes(TlsStream& stream, Deadline& deadline,
                                                       Clock::duration wait, const std::string& bytes) {
-  deadline.expires_after(wait);
+  deadline.expires_after(Deadline::Side::write, wait);
   auto [error, written] = co_await asio::async_write(stream, asio::buffer(bytes), use_tuple);
-  deadline.disable();
+  deadline.disable(Deadline::Side::write);
   co_return error;
 }
 

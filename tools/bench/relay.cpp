@@ -100,7 +100,8 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
 
  private:
   asio::awaitable<bool> handshake() {
-    deadline_.expires_after(kHandshakeTimeout);
+    const auto hello_by = transport::Clock::now() + kHandshakeTimeout;
+    deadline_.expires_at(transport::Deadline::Side::read, hello_by);
     auto [tls_error] = co_await stream_.async_handshake(asio::ssl::stream_base::server, use_tuple);
     if (tls_error) co_return false;
     const auto common_name = transport::peer_common_name(stream_.native_handle());
@@ -108,7 +109,7 @@ class RelaySession : public std::enable_shared_from_this<RelaySession> {
     node_id_ = *common_name;
     v1::Frame frame;
     auto result = co_await transport::read_frame(stream_, deadline_, kHandshakeTimeout, kHandshakeTimeout,
-                                                 wire::default_max_frame_bytes, read_buffer_, frame);
+                                                 wire::default_max_frame_bytes, read_buffer_, frame, hello_by);
     if (!result.ok() || !frame.has_hello() || frame.hello().node_id() != node_id_) co_return false;
     v1::Frame welcome;
     welcome.mutable_welcome()->set_gateway_id("relay");
