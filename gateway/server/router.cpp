@@ -108,7 +108,9 @@ audit::AuditRecord Router::record(std::string kind, std::string node) const {
 void Router::recover() {
   store::Recovered recovered = store_.recover();
   seen_message_ids_.insert(recovered.message_ids.begin(), recovered.message_ids.end());
+  Work refused;
   for (auto& entry : recovered.outbox) {
+    if (refuse_oversized(refused, entry, entry.frame.size())) continue;
     auto bytes = std::make_shared<const std::string>(std::move(entry.frame));
     entry.frame.clear();
     add_owed(std::move(entry), std::move(bytes));
@@ -145,6 +147,7 @@ void Router::recover() {
   }
   for (const auto& event : recovered.events) triggered_events_.insert(event.name);
   for (const auto& use : recovered.occasional) occasional_uses_[use.node].push_back(use.time_unix_ms);
+  finish(std::move(refused));
   std::size_t owed = 0;
   for (const auto& [node, entries] : outbox_) owed += entries.size();
   spdlog::info("store {}: {} message(s) seen, {} frame(s) owed to {} node(s), {} hold(s), {} event(s), {} audit record(s)",
@@ -211,7 +214,10 @@ void Router::finish(Work work) {
                   }
                   const std::string* last_woken = nullptr;
                   std::set<std::string_view> woken;
+                  Work refused;
                   for (auto& entry : entries) {
+                    // Sized at submit time; this guards every other frame owed.
+                    if (refuse_oversized(refused, entry, entry.frame.size())) continue;
                     auto bytes = std::make_shared<const std::string>(std::move(entry.frame));
                     entry.frame.clear();
                     const std::string& node = add_owed(std::move(entry), std::move(bytes));
@@ -221,6 +227,7 @@ void Router::finish(Work work) {
                       if (auto it = sessions_.find(node); it != sessions_.end())
                         if (auto session = it->second.lock()) session->owed_frames_waiting();
                   }
+                  finish(std::move(refused));
                 }));
 }
 
@@ -245,6 +252,7 @@ void Router::settle_later() {
 
 const std::string& Router::add_owed(store::OutboxEntry entry, FrameBytes bytes) {
   if (entry.needs_ack) awaiting_ack_[entry.node][entry.message_id] = entry.seq;
+  if (entry.not_after_unix_ms != 0) expiring_.emplace(entry.not_after_unix_ms, std::make_pair(entry.node, entry.seq));
   auto owed = outbox_.find(entry.node);
   if (owed == outbox_.end()) owed = outbox_.emplace(entry.node, std::map<std::int64_t, Owed>{}).first;
   const auto seq = entry.seq;
@@ -284,7 +292,9 @@ std::shared_ptr<Session> Router::attach(const std::string& node_id, const std::s
     it->second = session;
   }
   // What expired while the node was away is not delivered, and its
-  // originator is told; the rest the session pulls, in order.
+  // originator is told; the rest the session pulls, in order. (tick() does
+  // the same as each expiry passes; this catches what passed while the
+  // gateway was down.)
   auto owed = outbox_.find(node_id);
   if (owed == outbox_.end()) return previous;
   Work work;
@@ -295,34 +305,41 @@ std::shared_ptr<Session> Router::attach(const std::string& node_id, const std::s
       ++it;
       continue;
     }
-    RecipientDecision expired;
-    v1::RecipientOutcome outcome;
-    if (outcome.ParseFromString(entry.outcome)) expired = wire::decode(outcome);
-    expired.node_id = node_id;
-    expired.decision = Decision::deny;
-    expired.reason = fmt::format("expired at {} before {} connected", format_utc(entry.not_after_unix_ms), node_id);
-    spdlog::info("expired message={} to={} while queued", short_id(entry.message_id), node_id);
-    v1::Frame receipt;
-    receipt.mutable_receipt()->set_message_id(entry.message_id);
-    receipt.mutable_receipt()->set_follow_up(true);
-    receipt.mutable_receipt()->set_policy_version(policy_()->version());
-    wire::encode(expired, false, *receipt.mutable_receipt()->add_outcomes());
-    owe(work, entry.originator, receipt, false, entry.message_id);
-    auto record = this->record("expired", entry.originator);
-    record.recipient = node_id;
-    record.message_id = entry.message_id;
-    record.decision = "DENY";
-    record.detail = json::Object().add("reason", expired.reason).str();
-    work.batch.audit.push_back(std::move(record));
-    if (observer_) observer_->decision(entry.message_id, expired, "expired");
-    work.batch.sent.push_back(entry.seq);
-    if (auto waiting = awaiting_ack_.find(node_id); waiting != awaiting_ack_.end())
-      waiting->second.erase(entry.message_id);
+    expire_queued(work, entry);
     it = owed->second.erase(it);
   }
   if (!owed->second.empty()) spdlog::info("node={} is owed {} frame(s)", node_id, owed->second.size());
   finish(std::move(work));
   return previous;
+}
+
+void Router::expire_queued(Work& work, const store::OutboxEntry& entry) {
+  const std::string& node_id = entry.node;
+  RecipientDecision expired;
+  v1::RecipientOutcome outcome;
+  if (outcome.ParseFromString(entry.outcome)) expired = wire::decode(outcome);
+  expired.node_id = node_id;
+  expired.decision = Decision::deny;
+  expired.reason = fmt::format("expired at {} before {} connected", format_utc(entry.not_after_unix_ms), node_id);
+  spdlog::info("expired message={} to={} while queued", short_id(entry.message_id), node_id);
+  v1::Frame receipt;
+  receipt.mutable_receipt()->set_message_id(entry.message_id);
+  receipt.mutable_receipt()->set_follow_up(true);
+  receipt.mutable_receipt()->set_policy_version(policy_()->version());
+  wire::encode(expired, false, *receipt.mutable_receipt()->add_outcomes());
+  owe(work, entry.originator, receipt, false, entry.message_id);
+  auto record = this->record("expired", entry.originator);
+  // The expiry took effect at not_after, whenever the gateway came to record it.
+  record.time_unix_ms = entry.not_after_unix_ms;
+  record.recipient = node_id;
+  record.message_id = entry.message_id;
+  record.decision = "DENY";
+  record.detail = json::Object().add("reason", expired.reason).str();
+  work.batch.audit.push_back(std::move(record));
+  if (observer_) observer_->decision(entry.message_id, expired, "expired");
+  work.batch.sent.push_back(entry.seq);
+  if (auto waiting = awaiting_ack_.find(node_id); waiting != awaiting_ack_.end())
+    waiting->second.erase(entry.message_id);
 }
 
 void Router::detach(const std::string& node_id, const Session* session) {
@@ -339,15 +356,16 @@ std::vector<std::shared_ptr<Session>> Router::sessions() const {
   return result;
 }
 
-void Router::acknowledged(const std::string& node, const std::string& message_id) {
+bool Router::acknowledged(const std::string& node, const std::string& message_id) {
   auto waiting = awaiting_ack_.find(node);
-  if (waiting == awaiting_ack_.end()) return;
+  if (waiting == awaiting_ack_.end()) return false;
   auto it = waiting->second.find(message_id);
-  if (it == waiting->second.end()) return;  // a repeated Ack, or for something already settled
+  if (it == waiting->second.end()) return false;  // a repeated Ack, or for something never owed here
   if (auto owed = outbox_.find(node); owed != outbox_.end()) owed->second.erase(it->second);
   waiting->second.erase(it);
   settled_.acked.emplace_back(node, message_id);
   settle_later();
+  return true;
 }
 
 void Router::written(const std::string& node, std::int64_t seq) {
@@ -371,7 +389,7 @@ bool Router::occasional_available(const policy::CompiledPolicy& policy, const st
   return uses.size() < static_cast<std::size_t>(allowance.releases);
 }
 
-Router::Decided Router::decide(Work& work, const policy::CompiledPolicy& policy, const Message& message,
+Router::Decided Router::decide(const policy::CompiledPolicy& policy, const Message& message,
                                const std::string& recipient) {
   std::vector<Label> labels;
   labels.reserve(message.portions.size());
@@ -406,18 +424,106 @@ Router::Decided Router::decide(Work& work, const policy::CompiledPolicy& policy,
   result.review_roles = decision.review_roles;
   result.originator_control = decision.originator_control;
   result.no_onward_sharing = decision.no_onward_sharing;
-  if (decision.used_occasional) {
-    // Recorded with its reason: the allowance is enforced from these records.
-    const auto now = now_ms();
-    occasional_uses_[recipient].push_back(now);
-    work.batch.occasional.push_back({recipient, now});
-    spdlog::info("occasional access granted node={} message={}: {}", recipient, message.id, decision.reason);
-  }
   return result;
 }
 
+void Router::note_occasional(Work& work, const Message& message, const std::string& recipient,
+                             const std::string& reason) {
+  // Recorded with its reason: the allowance is enforced from these records.
+  const auto now = now_ms();
+  occasional_uses_[recipient].push_back(now);
+  work.batch.occasional.push_back({recipient, now});
+  spdlog::info("occasional access granted node={} message={}: {}", recipient, message.id, reason);
+}
+
+// Room left in a frame for what a later step adds to an owed frame's text: an
+// embargo lifting or a review verdict rewrites the reason of a Deliver, a
+// hold fills in its id, what it waits for and why in the Receipt.
+constexpr std::size_t later_text_headroom = 2048;
+
+std::string Router::oversized(const Message& message, const policy::Expansion& expansion,
+                              const std::vector<Decided>& decided,
+                              std::vector<std::optional<v1::Frame>>& delivers) const {
+  const std::size_t limit = config_.max_frame_bytes;
+  const std::string policy_version = policy_()->version();
+  v1::Frame receipt;
+  receipt.mutable_receipt()->set_message_id(message.id);
+  receipt.mutable_receipt()->set_policy_version(policy_version);
+  for (const auto& name : expansion.unresolved) receipt.mutable_receipt()->add_unresolved_addressees(name);
+  std::size_t receipt_headroom = 0;
+  delivers.assign(decided.size(), std::nullopt);
+  for (std::size_t i = 0; i < decided.size(); ++i) {
+    const RecipientDecision& decision = decided[i].decision;
+    wire::encode(decision, false, *receipt.mutable_receipt()->add_outcomes());
+    if (decision.decision == Decision::deny) continue;
+    receipt_headroom += later_text_headroom;
+    v1::Frame deliver = deliver_frame(message, decision);
+    const std::size_t size = deliver.ByteSizeLong();
+    // Released at once: sent as built. Otherwise (a hold) rebuilt when it is
+    // released, with a longer reason.
+    const bool at_once = decision.decision == Decision::release || decision.decision == Decision::release_redacted;
+    if (size + (at_once ? 0 : later_text_headroom) > limit)
+      return fmt::format("the Deliver to {} would be {} bytes{}, over the frame limit of {} bytes that a node "
+                         "accepts: send less",
+                         decision.node_id, size + (at_once ? 0 : later_text_headroom),
+                         at_once ? "" : fmt::format(" (with {} for the text its release adds)", later_text_headroom),
+                         limit);
+    delivers[i] = std::move(deliver);
+  }
+  const std::size_t receipt_size = receipt.ByteSizeLong() + receipt_headroom;
+  if (receipt_size > limit)
+    return fmt::format("the Receipt for this message would be about {} bytes ({} recipients, {} portions), over the "
+                       "frame limit of {} bytes: send it to fewer recipients or in fewer portions",
+                       receipt_size, decided.size(), message.portions.size(), limit);
+  return {};
+}
+
+v1::Frame Router::deliver_frame(const Message& message, const RecipientDecision& decision) const {
+  v1::Frame frame;
+  auto* body = frame.mutable_deliver();
+  wire::encode(releasable_version(message, decision), *body->mutable_message());
+  body->set_decision(wire::encode(decision.decision));
+  for (const auto& withheld : decision.withheld) wire::encode(withheld, *body->add_withheld());
+  for (const auto& rule : decision.rule_ids) body->add_rule_ids(rule);
+  body->set_reason(decision.reason);
+  body->set_policy_version(policy_()->version());
+  return frame;
+}
+
+bool Router::refuse_oversized(Work& work, const store::OutboxEntry& entry, std::size_t frame_bytes) {
+  if (frame_bytes <= config_.max_frame_bytes + wire::frame_header_bytes) return false;
+  const std::string reason =
+      fmt::format("not delivered: the frame would be {} bytes, over the frame limit of {} bytes",
+                  frame_bytes - wire::frame_header_bytes, config_.max_frame_bytes);
+  spdlog::error("outbox seq={} to={} message={}: {}", entry.seq, entry.node, short_id(entry.message_id), reason);
+  work.batch.sent.push_back(entry.seq);
+  auto record = this->record("undeliverable", entry.originator.empty() ? entry.node : entry.originator);
+  record.recipient = entry.node;
+  record.message_id = entry.message_id;
+  record.decision = entry.needs_ack ? "DENY" : "";
+  record.detail = json::Object().add("reason", reason).add("seq", entry.seq).str();
+  work.batch.audit.push_back(std::move(record));
+  if (entry.needs_ack && !entry.originator.empty()) {
+    // The originator hears that this recipient will not get it.
+    RecipientDecision outcome;
+    v1::RecipientOutcome stored;
+    if (stored.ParseFromString(entry.outcome)) outcome = wire::decode(stored);
+    outcome.node_id = entry.node;
+    outcome.decision = Decision::deny;
+    outcome.reason = reason;
+    v1::Frame receipt;
+    receipt.mutable_receipt()->set_message_id(entry.message_id);
+    receipt.mutable_receipt()->set_follow_up(true);
+    receipt.mutable_receipt()->set_policy_version(policy_()->version());
+    wire::encode(outcome, false, *receipt.mutable_receipt()->add_outcomes());
+    owe(work, entry.originator, receipt, false, entry.message_id);
+    if (observer_) observer_->decision(entry.message_id, outcome, "undeliverable");
+  }
+  return true;
+}
+
 void Router::record_decision(Work& work, const Message& message, const RecipientDecision& decision,
-                             std::string_view state) {
+                             std::string_view state, std::int64_t at) {
   std::vector<std::string> withheld_text;
   std::string released_json = "[", withheld_json = "[";
   for (const auto& id : decision.released_portion_ids) {
@@ -445,6 +551,7 @@ void Router::record_decision(Work& work, const Message& message, const Recipient
                fmt::join(decision.rule_ids, ","), fmt::join(decision.released_portion_ids, ","),
                fmt::join(withheld_text, "; "), decision.held_for.empty() ? "" : " held_for=", decision.held_for, state);
   auto entry = record("decision", message.originator);
+  if (at != 0) entry.time_unix_ms = at;
   entry.recipient = decision.node_id;
   entry.message_id = message.id;
   entry.decision = std::string(to_string(decision.decision));
@@ -471,21 +578,15 @@ bool Router::embargo_lifted(const Handling& handling) const {
   return true;
 }
 
-Router::Delivered Router::deliver_version(Work& work, const Message& message, RecipientDecision decision) {
+Router::Delivered Router::deliver_version(Work& work, const Message& message, RecipientDecision decision,
+                                         std::optional<v1::Frame>* prepared) {
   if (message.handling.not_after_unix_ms != 0 && now_ms() > message.handling.not_after_unix_ms) {
     decision.decision = Decision::deny;
     decision.reason = fmt::format("expired at {}", format_utc(message.handling.not_after_unix_ms));
-    record_decision(work, message, decision, "expired");
+    record_decision(work, message, decision, "expired", message.handling.not_after_unix_ms);
     return {std::move(decision), false};
   }
-  v1::Frame frame;
-  auto* body = frame.mutable_deliver();
-  wire::encode(releasable_version(message, decision), *body->mutable_message());
-  body->set_decision(wire::encode(decision.decision));
-  for (const auto& withheld : decision.withheld) wire::encode(withheld, *body->add_withheld());
-  for (const auto& rule : decision.rule_ids) body->add_rule_ids(rule);
-  body->set_reason(decision.reason);
-  body->set_policy_version(policy_()->version());
+  const v1::Frame frame = prepared && *prepared ? std::move(**prepared) : deliver_frame(message, decision);
   owe(work, decision.node_id, frame, true, message.id, message.handling.not_after_unix_ms, message.originator, &decision);
   // "Delivered" means handed to a live connection once committed; otherwise queued.
   const bool delivered = connected(decision.node_id);
@@ -560,8 +661,9 @@ void Router::persist(Work& work, const Hold& hold) {
   puts.push_back({hold.id, stored.SerializeAsString()});
 }
 
-Router::Delivered Router::release(Work& work, const Message& message, RecipientDecision decision) {
-  if (embargo_lifted(message.handling)) return deliver_version(work, message, std::move(decision));
+Router::Delivered Router::release(Work& work, const Message& message, RecipientDecision decision,
+                                 std::optional<v1::Frame>* prepared) {
+  if (embargo_lifted(message.handling)) return deliver_version(work, message, std::move(decision), prepared);
   // One embargo hold per message gathers every recipient it applies to.
   Hold* hold = nullptr;
   for (auto& [id, existing] : holds_)
@@ -722,6 +824,20 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
     return refuse(v1::ERROR_CODE_ONWARD_SHARING_FORBIDDEN,
                   fmt::format("message {} from {} may not be shared onward; this message re-sends its content",
                               source_content->message_id, source_content->originator));
+  // Every decision is made before anything changes, so that a Submit whose
+  // frames would not fit is refused whole, as if never sent.
+  const policy::Expansion expansion = policy->expand(message.addressees, sender);
+  std::vector<Decided> decided;
+  decided.reserve(expansion.recipients.size());
+  for (const auto& recipient : expansion.recipients) {
+    const auto started = std::chrono::steady_clock::now();
+    decided.push_back(decide(*policy, message, recipient));
+    metrics_.decision_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
+  std::vector<std::optional<v1::Frame>> delivers;
+  if (auto problem = oversized(message, expansion, decided, delivers); !problem.empty())
+    return refuse(v1::ERROR_CODE_INVALID_MESSAGE, std::move(problem));
+
   seen_message_ids_.insert(message.id);
   ++metrics_.messages_submitted;
   if (observer_)
@@ -730,7 +846,6 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
 
   Work work;
   work.batch.messages.push_back({message.id, sender, now_ms()});
-  const policy::Expansion expansion = policy->expand(message.addressees, sender);
   spdlog::info("submit message={} from={} category={} purpose={} label=\"{}\" portions={} recipients={}{}", message.id,
                sender, message.category, message.purpose, policy->display_marking(message.label),
                message.portions.size(), expansion.recipients.size(),
@@ -767,24 +882,23 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   std::map<std::vector<std::string>, Hold*> review_holds;  // by reviewer roles
   Hold* consent_hold = nullptr;
   auto counted = [this](Decision decision) { ++metrics_.decisions.at(static_cast<std::size_t>(decision)); };
-  for (const auto& recipient : expansion.recipients) {
-    const auto started = std::chrono::steady_clock::now();
-    Decided decided = decide(work, *policy, message, recipient);
-    metrics_.decision_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    RecipientDecision& decision = decided.decision;
+  for (std::size_t i = 0; i < decided.size(); ++i) {
+    const Decided& made = decided[i];
+    RecipientDecision decision = made.decision;
+    if (decision.occasional) note_occasional(work, message, decision.node_id, decision.reason);
     const bool releasing = decision.decision != Decision::deny;
     if (releasing) {
-      effective.originator_control |= decided.originator_control;
-      effective.no_onward_sharing |= decided.no_onward_sharing;
+      effective.originator_control |= made.originator_control;
+      effective.no_onward_sharing |= made.no_onward_sharing;
     }
     if (decision.decision == Decision::hold) {
-      Hold*& hold = review_holds[decided.review_roles];
+      Hold*& hold = review_holds[made.review_roles];
       if (!hold) {
         std::vector<std::string> roles;
-        for (const auto& role : decided.review_roles) roles.push_back("role:" + role);
+        for (const auto& role : made.review_roles) roles.push_back("role:" + role);
         hold = &open_hold(work, HoldKind::review, message, fmt::format("{}", fmt::join(roles, " or ")),
                           decision.reason);
-        hold->reviewer_roles = decided.review_roles;
+        hold->reviewer_roles = made.review_roles;
       }
       hold->recipients.push_back(decision);
       decision.hold_id = hold->id;
@@ -793,7 +907,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
       counted(Decision::hold);
       wire::encode(decision, false, *receipt->add_outcomes());
     } else if (releasing && source_content && source_content->handling.originator_control &&
-               !source_content->recipients.contains(recipient)) {
+               !source_content->recipients.contains(decision.node_id)) {
       if (!consent_hold) {
         consent_hold = &open_hold(work, HoldKind::consent, message,
                                   fmt::format("node:{} (originator consent)", source_content->originator),
@@ -810,7 +924,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
       counted(Decision::hold);
       wire::encode(decision, false, *receipt->add_outcomes());
     } else if (releasing) {
-      const Delivered outcome = release(work, message, std::move(decision));
+      const Delivered outcome = release(work, message, std::move(decision), &delivers[i]);
       counted(outcome.decision.decision);
       wire::encode(outcome.decision, outcome.delivered, *receipt->add_outcomes());
     } else {
@@ -972,17 +1086,64 @@ void Router::lift_embargo(Work& work, Hold& hold, std::string_view by) {
   send_follow_up(work, hold.message, outcomes);
 }
 
-void Router::tick() {
-  Work work;
-  const std::string_view by = "the clock";
+bool Router::expired(const Handling& handling) const {
+  return handling.not_after_unix_ms != 0 && now_ms() > handling.not_after_unix_ms;
+}
+
+void Router::expire_hold(Work& work, Hold& hold) {
+  const auto at = hold.message.handling.not_after_unix_ms;
+  std::vector<Delivered> outcomes;
+  for (auto decision : hold.recipients) {
+    settle(decision);
+    decision.decision = Decision::deny;
+    decision.reason = fmt::format("expired at {} while held for {}", format_utc(at), hold.held_for);
+    record_decision(work, hold.message, decision, "expired", at);
+    outcomes.push_back({std::move(decision), false});
+  }
+  spdlog::info("hold expired hold={} message={} ({}): {} recipient(s)", short_id(hold.id), short_id(hold.message.id),
+               hold.held_for, outcomes.size());
+  auto entry = record("hold_expired", hold.message.originator);
+  entry.time_unix_ms = at;
+  entry.message_id = hold.message.id;
+  entry.detail = json::Object().add("hold_id", hold.id).add("held_for", hold.held_for).str();
+  work.batch.audit.push_back(std::move(entry));
+  closed_holds_[hold.id] = fmt::format("closed: the message expired at {}", format_utc(at));
+  work.batch.holds_removed.push_back(hold.id);
+  if (observer_) observer_->hold_closed(hold.id, hold.message.id, "expired", "the clock");
+  send_follow_up(work, hold.message, outcomes);
+}
+
+void Router::settle_time(Work& work, std::string_view by) {
+  // Expiry first: a hold whose message expired before its event came, or
+  // before the clock reached its embargo, is never released.
   for (auto it = holds_.begin(); it != holds_.end();) {
-    if (it->second.kind == HoldKind::embargo && embargo_lifted(it->second.message.handling)) {
+    if (expired(it->second.message.handling)) {
+      expire_hold(work, it->second);
+      it = holds_.erase(it);
+    } else if (it->second.kind == HoldKind::embargo && embargo_lifted(it->second.message.handling)) {
       lift_embargo(work, it->second, by);
       it = holds_.erase(it);
     } else {
       ++it;
     }
   }
+  // Queued for a node that is offline as its expiry passes.
+  const auto now = now_ms();
+  while (!expiring_.empty() && expiring_.begin()->first < now) {
+    const auto [node, seq] = expiring_.begin()->second;
+    expiring_.erase(expiring_.begin());
+    auto owed = outbox_.find(node);
+    if (owed == outbox_.end() || connected(node)) continue;  // handed to its connection already
+    auto it = owed->second.find(seq);
+    if (it == owed->second.end()) continue;  // acknowledged or settled since
+    expire_queued(work, it->second.entry);
+    owed->second.erase(it);
+  }
+}
+
+void Router::tick() {
+  Work work;
+  settle_time(work, "the clock");
   finish(std::move(work));
 }
 
@@ -1004,15 +1165,7 @@ SubmitResult Router::trigger(const std::string& node, const std::string& event) 
   auto entry = record("trigger", node);
   entry.detail = json::Object().add("event", event).add("first", first).str();
   work.batch.audit.push_back(std::move(entry));
-  const std::string by = fmt::format("event {} (by {})", event, node);
-  for (auto it = holds_.begin(); it != holds_.end();) {
-    if (it->second.kind == HoldKind::embargo && embargo_lifted(it->second.message.handling)) {
-      lift_embargo(work, it->second, by);
-      it = holds_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  settle_time(work, fmt::format("event {} (by {})", event, node));
   v1::Frame ack;
   ack.mutable_ack()->set_message_id(event);
   ack.mutable_ack()->set_ok(true);

@@ -85,10 +85,14 @@ class Router {
   // A named event has happened; embargoes waiting on it lift.
   SubmitResult trigger(const std::string& node, const std::string& event);
   // The first frame owed to `node` after `seq` (in order), or null. Sessions
-  // pull from here as their writer drains, so a backlog never floods memory.
+  // pull from here as their writer drains, so a backlog never floods a
+  // session's queue (the outboxes themselves are held in memory: see
+  // docs/SECURITY.md).
   const store::OutboxEntry* owed_after(const std::string& node, std::int64_t seq, FrameBytes& bytes) const;
-  // A node acknowledged a Deliver.
-  void acknowledged(const std::string& node, const std::string& message_id);
+  // A node acknowledged a Deliver. False when no Deliver of that message is
+  // awaiting this node's Ack (never sent to it, owed to another node, or
+  // acknowledged already): nothing changes then.
+  bool acknowledged(const std::string& node, const std::string& message_id);
   // A session wrote an outbox frame that needs no acknowledgement.
   void written(const std::string& node, std::int64_t seq);
   // Lifts embargoes whose time has come (called periodically by the gateway).
@@ -153,8 +157,11 @@ class Router {
            const std::string& message_id = {}, std::int64_t not_after = 0, const std::string& originator = {},
            const RecipientDecision* outcome = nullptr);
   bool connected(const std::string& node) const;
-  Delivered release(Work& work, const Message& message, RecipientDecision decision);
-  Delivered deliver_version(Work& work, const Message& message, RecipientDecision decision);
+  // `prepared`: the Deliver frame for exactly this decision, if already built.
+  Delivered release(Work& work, const Message& message, RecipientDecision decision,
+                    std::optional<v1::Frame>* prepared = nullptr);
+  Delivered deliver_version(Work& work, const Message& message, RecipientDecision decision,
+                            std::optional<v1::Frame>* prepared = nullptr);
   void send_follow_up(Work& work, const Message& message, const std::vector<Delivered>& outcomes);
   Hold& open_hold(Work& work, HoldKind kind, const Message& message, std::string held_for, std::string reason);
   HoldView view(const Hold& hold) const;
@@ -166,7 +173,17 @@ class Router {
   const ControlledContent* controlled_source(const Message& message) const;
   void remember_controlled(Work& work, const Message& message, const Handling& handling,
                            const std::vector<std::string>& recipients);
-  void record_decision(Work& work, const Message& message, const RecipientDecision& decision, std::string_view state);
+  // `at`: when the decision took effect, if not now (an expiry takes effect at not_after).
+  void record_decision(Work& work, const Message& message, const RecipientDecision& decision, std::string_view state,
+                       std::int64_t at = 0);
+  bool expired(const Handling& handling) const;
+  // Closes a hold whose message expired: every recipient DENY, the originator told.
+  void expire_hold(Work& work, Hold& hold);
+  // An owed Deliver that expired undelivered: settled, the originator told.
+  void expire_queued(Work& work, const store::OutboxEntry& entry);
+  // What the clock (or an event, `by`) settles now: expired holds and queued
+  // Delivers, then embargoes that lift.
+  void settle_time(Work& work, std::string_view by);
   audit::AuditRecord record(std::string kind, std::string node) const;
 
   struct Decided {
@@ -175,8 +192,19 @@ class Router {
     bool originator_control = false;
     bool no_onward_sharing = false;
   };
-  Decided decide(Work& work, const policy::CompiledPolicy& policy, const Message& message,
-                 const std::string& recipient);
+  // The policy's decision for one recipient; changes nothing (an occasional
+  // release it grants is recorded by note_occasional once the Submit is accepted).
+  Decided decide(const policy::CompiledPolicy& policy, const Message& message, const std::string& recipient);
+  void note_occasional(Work& work, const Message& message, const std::string& recipient, const std::string& reason);
+  // Why the frames `message` would make the gateway owe do not all fit the
+  // frame limit (empty when they do). `delivers` receives the Deliver frame
+  // of each recipient released to at once, to be sent as it is.
+  std::string oversized(const Message& message, const policy::Expansion& expansion,
+                        const std::vector<Decided>& decided, std::vector<std::optional<v1::Frame>>& delivers) const;
+  // An owed frame over the frame limit (from a store written with a larger
+  // limit): never sent, settled at once, its originator told. True if so.
+  bool refuse_oversized(Work& work, const store::OutboxEntry& entry, std::size_t frame_bytes);
+  v1::Frame deliver_frame(const Message& message, const RecipientDecision& decision) const;
   bool occasional_available(const policy::CompiledPolicy& policy, const std::string& node_id);
   std::int64_t now_ms() const;
 
@@ -193,6 +221,8 @@ class Router {
   std::map<std::string, std::map<std::int64_t, Owed>, std::less<>> outbox_;
   // node -> message id -> seq of the Deliver awaiting that node's Ack.
   std::map<std::string, std::map<std::string, std::int64_t, std::less<>>, std::less<>> awaiting_ack_;
+  // not_after -> (node, seq) of owed frames that expire, for tick() to settle on time.
+  std::multimap<std::int64_t, std::pair<std::string, std::int64_t>> expiring_;
   // Returns the node's name as the outbox map keeps it (stable).
   const std::string& add_owed(store::OutboxEntry entry, FrameBytes bytes);
   // Outbox rows to delete (acknowledged Delivers, written frames), not yet queued for a commit.

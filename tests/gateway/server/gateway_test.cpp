@@ -121,6 +121,18 @@ TEST_F(GatewayTest, DeniedRecipientReceivesNothingAndTheReceiptSaysWhy) {
   EXPECT_FALSE(next_of<node::Delivery>(*iag, 300ms)) << "a denied node must receive nothing";
 }
 
+TEST_F(GatewayTest, AddresseesThatResolveToNobodyAreNamedInTheReceipt) {
+  auto sender = gateway_.connect("ctu-wm");
+  Message message = two_level_profile();
+  message.addressees.push_back({AddresseeKind::node, "council-prevnet"});  // misspelt
+  message.addressees.push_back({AddresseeKind::role, "nobody"});
+  sender->submit(message);
+  auto receipt = next_of<node::Receipt>(*sender);
+  ASSERT_TRUE(receipt);
+  EXPECT_EQ(receipt->unresolved_addressees, (std::vector<std::string>{"node:council-prevnet", "role:nobody"}));
+  EXPECT_NO_THROW(outcome_for(*receipt, "ctio-east")) << "the resolved addressees are decided as usual";
+}
+
 TEST_F(GatewayTest, OfflineRecipientGetsItsVersionWhenItConnects) {
   auto sender = gateway_.connect("ctu-wm");
   sender->submit(two_level_profile());

@@ -3,6 +3,7 @@
 // the occasional-access allowance. Policy: tests/data/handling-policy.yaml.
 #include <gtest/gtest.h>
 
+#include "gateway/audit/audit.hpp"
 #include "tests/support/gateway_fixture.hpp"
 
 namespace icegate::testing {
@@ -322,6 +323,52 @@ TEST_F(SimulatedTimeTest, MessageThatExpiresInAnOfflineQueueIsNotDelivered) {
   ASSERT_TRUE(follow_up);
   EXPECT_EQ(follow_up->outcomes.at(0).decision.decision, Decision::deny);
   EXPECT_NE(follow_up->outcomes.at(0).decision.reason.find("expired"), std::string::npos);
+}
+
+TEST_F(SimulatedTimeTest, AMessageQueuedForAnOfflineNodeExpiresOnTimeNotWhenTheNodeReturns) {
+  auto analyst = gateway_.connect("analyst");
+  Message message = prebriefing("analyst", {to_node("officer")}, "stale within the hour");
+  message.handling.not_after_unix_ms = clock_->now_unix_ms() + 3'600'000;
+  analyst->submit(message);
+  ASSERT_TRUE(next_of<node::Receipt>(*analyst));
+  clock_->advance(std::chrono::hours(2));
+  // The officer never connects: the originator hears all the same.
+  auto follow_up = next_of<node::Receipt>(*analyst);
+  ASSERT_TRUE(follow_up) << "no expiry Receipt until the recipient comes back";
+  EXPECT_EQ(follow_up->outcomes.at(0).decision.decision, Decision::deny);
+  EXPECT_NE(follow_up->outcomes.at(0).decision.reason.find("expired"), std::string::npos);
+  auto officer = gateway_.connect("officer");
+  EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms));
+}
+
+TEST_F(SimulatedTimeTest, AnEmbargoWhoseEventNeverComesExpiresAtNotAfter) {
+  auto analyst = gateway_.connect("analyst");
+  auto housing = gateway_.connect("housing");
+  auto sio = gateway_.connect("sio");
+  Message message = prebriefing("analyst", {to_node("housing")}, "only if the operation starts within the hour");
+  message.handling.not_before_event = "operation-start";
+  const std::int64_t not_after = clock_->now_unix_ms() + 3'600'000;
+  message.handling.not_after_unix_ms = not_after;
+  analyst->submit(message);
+  auto receipt = next_of<node::Receipt>(*analyst);
+  ASSERT_TRUE(receipt);
+  EXPECT_EQ(outcome_for(*receipt, "housing")->decision.decision, Decision::hold);
+
+  // Two hours on, the event comes at last: too late.
+  clock_->advance(std::chrono::hours(2));
+  sio->trigger("operation-start");
+  auto follow_up = next_of<node::Receipt>(*analyst);
+  ASSERT_TRUE(follow_up) << "the originator was not told that the embargoed message expired";
+  ASSERT_EQ(follow_up->outcomes.size(), 1u);
+  EXPECT_EQ(follow_up->outcomes[0].decision.decision, Decision::deny);
+  EXPECT_NE(follow_up->outcomes[0].decision.reason.find("expired at"), std::string::npos)
+      << follow_up->outcomes[0].decision.reason;
+  EXPECT_FALSE(next_of<node::Delivery>(*housing, 300ms));
+  // Recorded as taking effect at not_after, not when the gateway noticed.
+  const auto records = audit::query(gateway_.data_dir(), {.message_id = message.id, .kind = "decision"});
+  ASSERT_FALSE(records.empty());
+  EXPECT_EQ(records.back().record.decision, "DENY");
+  EXPECT_EQ(records.back().record.time_unix_ms, not_after);
 }
 
 TEST_F(SimulatedTimeTest, OccasionalAccessIsAnAllowanceThatRunsOutAndRenews) {
