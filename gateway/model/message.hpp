@@ -1,5 +1,10 @@
-// The gateway's own message types. The wire (proto/icegate/v1) is converted to
-// and from these in gateway/wire/codec.cpp only; everything else uses these.
+// The gateway's own message types. Messages, labels, handling and decisions
+// are converted to and from the wire (proto/icegate/v1) in
+// gateway/wire/codec.cpp only; the policy, the store's holds and the reports
+// use these types. The frames around them (Hello, Welcome, a Deliver's
+// envelope, Receipt, Error) are built as protos where they are sent and read:
+// the session and router, the node client and the dashboard, which shows
+// frames as they were on the wire.
 #pragma once
 
 #include <cstdint>
