@@ -344,6 +344,26 @@ TEST_F(SimulatedTimeTest, AMessageQueuedForAnOfflineNodeExpiresOnTimeNotWhenTheN
 TEST_F(SimulatedTimeTest, AnEmbargoWhoseEventNeverComesExpiresAtNotAfter) {
   auto analyst = gateway_.connect("analyst");
   auto housing = gateway_.connect("housing");
+  Message message = prebriefing("analyst", {to_node("housing")}, "only if the operation starts within the hour");
+  message.handling.not_before_event = "operation-start";
+  message.handling.not_after_unix_ms = clock_->now_unix_ms() + 3'600'000;
+  analyst->submit(message);
+  auto receipt = next_of<node::Receipt>(*analyst);
+  ASSERT_TRUE(receipt);
+  EXPECT_EQ(outcome_for(*receipt, "housing")->decision.decision, Decision::hold);
+  clock_->advance(std::chrono::hours(2));
+  // No event comes: the hold does not wait for ever.
+  auto follow_up = next_of<node::Receipt>(*analyst);
+  ASSERT_TRUE(follow_up) << "the embargo outlived its message's expiry";
+  ASSERT_EQ(follow_up->outcomes.size(), 1u);
+  EXPECT_EQ(follow_up->outcomes[0].decision.decision, Decision::deny);
+  EXPECT_NE(follow_up->outcomes[0].decision.reason.find("expired at"), std::string::npos);
+  EXPECT_TRUE(gateway_.on_gateway_thread([&] { return gateway_.gateway().hold_count(); }) == 0u);
+}
+
+TEST_F(SimulatedTimeTest, AnEventAfterTheExpiryReleasesNothingAndTheExpiryIsRecordedAtNotAfter) {
+  auto analyst = gateway_.connect("analyst");
+  auto housing = gateway_.connect("housing");
   auto sio = gateway_.connect("sio");
   Message message = prebriefing("analyst", {to_node("housing")}, "only if the operation starts within the hour");
   message.handling.not_before_event = "operation-start";
