@@ -497,6 +497,7 @@ void write_result(JsonWriter& w, const RunResult& r) {
   for (const ExpectationResult& e : r.expectations) {
     w.begin_object();
     w.key("id").str(e.id);
+    w.key("kind").str(e.kind);
     w.key("description").str(e.description);
     w.key("met").boolean(e.met);
     if (e.when) {
@@ -665,6 +666,7 @@ RunResult read_result(const YAML::Node& node) {
     const std::string at = fmt::format("expectations[{}]", index++);
     ExpectationResult x;
     x.id = read_string(e, "id", at);
+    if (e["kind"].IsDefined()) x.kind = read_string(e, "kind", at);  // absent from results written before it
     x.description = read_string(e, "description", at);
     x.met = read_bool(e, "met", at);
     if (!member(e, "when_ms", at).IsNull()) x.when = read_time(e, "when", at);
