@@ -436,6 +436,10 @@ void write_label(JsonWriter& w, const Label& label) {
   w.key("marking").str(marking_text(label));
 }
 
+bool has_decision(TimelineEntry::Kind kind) {
+  return kind == TimelineEntry::Kind::delivered || kind == TimelineEntry::Kind::decision;
+}
+
 void write_entry(JsonWriter& w, const TimelineEntry& e) {
   w.begin_object();
   w.time("at", e.at);
@@ -446,7 +450,10 @@ void write_entry(JsonWriter& w, const TimelineEntry& e) {
   w.key("inject").str(e.inject);
   w.key("title").str(e.title);
   w.key("category").str(e.category);
-  w.key("decision").str(to_string(e.decision));
+  // Only a delivery or a decision has one; "RELEASE" on an inject, event or
+  // refusal would tell a reader of the JSON something that never happened.
+  if (has_decision(e.kind)) w.key("decision").str(to_string(e.decision));
+  else w.key("decision").null();
   w.key("released").begin_array();
   for (const Portion& p : e.released) {
     w.begin_object();
@@ -497,6 +504,7 @@ void write_result(JsonWriter& w, const RunResult& r) {
   for (const ExpectationResult& e : r.expectations) {
     w.begin_object();
     w.key("id").str(e.id);
+    w.key("kind").str(e.kind);
     w.key("description").str(e.description);
     w.key("met").boolean(e.met);
     if (e.when) {
@@ -623,7 +631,8 @@ TimelineEntry read_entry(const YAML::Node& node, std::string_view where) {
   e.inject = read_string(node, "inject", where);
   e.title = read_string(node, "title", where);
   e.category = read_string(node, "category", where);
-  e.decision = read_decision(node, where);
+  // Results written before entries without a decision said null carry "RELEASE" there.
+  if (has_decision(e.kind) || !member(node, "decision", where).IsNull()) e.decision = read_decision(node, where);
   std::size_t index = 0;
   for (const YAML::Node& p : read_array(node, "released", where)) {
     const std::string at = fmt::format("{}.released[{}]", where, index++);
@@ -665,6 +674,7 @@ RunResult read_result(const YAML::Node& node) {
     const std::string at = fmt::format("expectations[{}]", index++);
     ExpectationResult x;
     x.id = read_string(e, "id", at);
+    if (e["kind"].IsDefined()) x.kind = read_string(e, "kind", at);  // absent from results written before it
     x.description = read_string(e, "description", at);
     x.met = read_bool(e, "met", at);
     if (!member(e, "when_ms", at).IsNull()) x.when = read_time(e, "when", at);
@@ -1664,9 +1674,22 @@ std::set<std::string> sent_injects(const RunResult& r) {
   return sent;
 }
 
+// What the gateway refused in a run (a Submit answered with an Error), by inject:
+// "CODE: text". A refused message has no decisions, so without this a
+// comparison could only say it was "not addressed" to its recipients.
+std::map<std::string, std::string> refusals(const RunResult& r) {
+  std::map<std::string, std::string> refused;
+  for (const TimelineEntry& e : r.timeline)
+    if (e.kind == TimelineEntry::Kind::error && !e.message_id.empty()) refused.emplace(inject_key(e), e.detail);
+  return refused;
+}
+
 std::string rows_cell(const RunResult& r, const std::vector<DecisionRow>& rows, const std::set<std::string>& sent,
-                      const std::string& inject) {
+                      const std::map<std::string, std::string>& refused, const std::string& inject) {
   if (rows.empty()) {
+    if (const auto it = refused.find(inject); it != refused.end())
+      return fmt::format("{}<div class=\"reason\">refused by the gateway: {}</div>", decision_badge(Decision::deny),
+                         html(it->second));
     return sent.count(inject) ? "<span class=\"muted\">not addressed to this recipient</span>"
                               : "<span class=\"muted\">never sent in this run</span>";
   }
@@ -1819,6 +1842,7 @@ std::string to_html(const Comparison& c, const Scenario* scenario) {
   out += "<section id=\"differences\">\n<h2>Decisions that differ</h2>\n";
   const std::vector<DecisionDifference> differences = differing_decisions(c);
   const std::set<std::string> sent_a = sent_injects(a), sent_b = sent_injects(b);
+  const std::map<std::string, std::string> refused_a = refusals(a), refused_b = refusals(b);
   if (differences.empty()) {
     out += "<p>Both policies made the same decisions for every recipient.</p>\n";
   } else {
@@ -1832,11 +1856,26 @@ std::string to_html(const Comparison& c, const Scenario* scenario) {
           "<tr class=\"difference\"><td><b>{}</b>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", html(d.inject),
           d.title.empty() || d.title == d.inject ? std::string()
                                                  : fmt::format("<div class=\"muted\">{}</div>", html(d.title)),
-          html(d.node), rows_cell(a, d.first, sent_a, d.inject), rows_cell(b, d.second, sent_b, d.inject));
+          html(d.node), rows_cell(a, d.first, sent_a, refused_a, d.inject),
+          rows_cell(b, d.second, sent_b, refused_b, d.inject));
     }
     out += "</tbody>\n</table>\n";
   }
   out += "</section>\n";
+
+  // What the gateway refused outright, under either policy, with its reason.
+  if (!refused_a.empty() || !refused_b.empty()) {
+    out +=
+        "<section id=\"refused\">\n<h2>Refused by the gateway</h2>\n<p>Messages the gateway refused outright, so "
+        "that no recipient was decided for.</p>\n<table class=\"diff\">\n<thead><tr><th>When</th><th>Inject</th>"
+        "<th>From</th><th>Under</th><th>Why</th></tr></thead>\n<tbody>\n";
+    for (const auto& [run, name] : {std::pair{&a, name_a}, std::pair{&b, name_b}})
+      for (const TimelineEntry& e : run->timeline)
+        if (e.kind == TimelineEntry::Kind::error && !e.message_id.empty())
+          out += fmt::format("<tr><td>{}</td><td><b>{}</b></td><td>{}</td><td>{}</td><td class=\"reason\">{}</td></tr>\n",
+                             time_cell(*run, e.at), html(inject_key(e)), html(e.node), html(name), html(e.detail));
+    out += "</tbody>\n</table>\n</section>\n";
+  }
 
   // Each run in full, folded away.
   for (const auto& [run, name, prefix] :

@@ -48,6 +48,9 @@ struct ExpectationResult {
   bool met = false;
   std::optional<Offset> when;  // when it was met (or found unmet)
   std::string evidence;        // why: "council-chief-exec received I03 (redacted) at T-2h"
+  // The scenario's key for what was expected ("receives", "does_not_receive_before",
+  // ...), so a reader of the results knows what `met` asserts; empty in older results.
+  std::string kind;
 };
 
 // What one node learnt of one inject's message: the first version and when.

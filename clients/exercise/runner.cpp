@@ -16,6 +16,7 @@
 #include <fmt/ostream.h>
 #include <spdlog/spdlog.h>
 
+#include "clients/exercise/check.hpp"
 #include "clients/node/node_client.hpp"
 #include "gateway/model/clock.hpp"
 #include "gateway/pki/pki.hpp"
@@ -104,56 +105,14 @@ class Runner {
     }
     policy_ = loaded.policy;
     policy_file_ = file;
-    if (scenario_.nodes.empty())
-      for (const auto& node : policy_->source().nodes) participants_.push_back(node.id);
-    else
-      participants_ = scenario_.nodes;
+    participants_ = participants(scenario_, *policy_);
   }
 
+  // Every name the scenario uses, checked against the policy before anything
+  // starts; the same check as `icegate exercise check`.
   void validate() {
-    std::vector<std::string> problems;
-    const std::set<std::string> participants(participants_.begin(), participants_.end());
-    const auto& source = policy_->source();
-    auto where = [&](int line) { return fmt::format("{}:{}", scenario_.file.string(), line); };
-    auto node_known = [&](const std::string& node, int line, std::string_view what) {
-      if (!policy_->has_node(node)) problems.push_back(fmt::format("{}: {} '{}' is not a node of policy {}", where(line), what, node, source.name));
-      else if (!participants.contains(node)) problems.push_back(fmt::format("{}: {} '{}' does not take part (scenario nodes)", where(line), what, node));
-    };
-    auto message_known = [&](const MessageSpec& spec, int line) {
-      if (std::find(source.information_categories.begin(), source.information_categories.end(), spec.category) ==
-          source.information_categories.end())
-        problems.push_back(fmt::format("{}: category '{}' is not defined by policy {}", where(line), spec.category, source.name));
-      if (!spec.purpose.empty() &&
-          std::find(source.purposes.begin(), source.purposes.end(), spec.purpose) == source.purposes.end())
-        problems.push_back(fmt::format("{}: purpose '{}' is not defined by policy {}", where(line), spec.purpose, source.name));
-      for (const auto& portion : spec.portions)
-        for (const auto& problem : policy_->label_problems(portion.label))
-          problems.push_back(fmt::format("{}: label {}: {}", where(line), label_text(portion.label), problem));
-      if (!spec.handling.not_before_event.empty() && !policy_->has_event(spec.handling.not_before_event))
-        problems.push_back(fmt::format("{}: event '{}' is not defined by policy {}", where(line), spec.handling.not_before_event, source.name));
-    };
-    auto inject_known = [&](const Inject& inject) {
-      node_known(inject.from, inject.line, fmt::format("inject {} is sent by", inject.id));
-      if (inject.message) message_known(*inject.message, inject.line);
-      if (!inject.trigger.empty() && !policy_->has_event(inject.trigger))
-        problems.push_back(fmt::format("{}: inject {} triggers '{}', which policy {} does not define", where(inject.line),
-                                       inject.id, inject.trigger, source.name));
-    };
-    for (const auto& inject : scenario_.injects) inject_known(inject);
-    for (const auto& c : scenario_.contingencies) inject_known(c.inject);
-    for (const auto& e : scenario_.expectations) {
-      if (!e.node.empty() && !policy_->has_node(e.node))
-        problems.push_back(fmt::format("{}: expectation {} names node '{}', not a node of policy {}", where(e.line), e.id, e.node, source.name));
-      if (!e.classification.empty() && policy_->classification_rank(e.classification) < 0)
-        problems.push_back(fmt::format("{}: expectation {} names classification '{}', not in the scheme", where(e.line), e.id, e.classification));
-    }
-    for (const auto& r : scenario_.responses) {
-      node_known(r.node, r.line, fmt::format("response {} is made by", r.id));
-      if (r.send) message_known(*r.send, r.line);
-      if (!r.trigger.empty() && !policy_->has_event(r.trigger))
-        problems.push_back(fmt::format("{}: response {} triggers '{}', not defined by policy {}", where(r.line), r.id, r.trigger, source.name));
-    }
-    if (!problems.empty()) throw RunError(fmt::format("{}", fmt::join(problems, "\n")));
+    const Diagnostics problems = check_against_policy(scenario_, *policy_);
+    if (problems.has_errors()) throw RunError(render(problems));
   }
 
   void start_gateway(const std::filesystem::path& dir) {
@@ -264,7 +223,7 @@ class Runner {
         at(*inject.message->not_before, "embargo of " + inject.id, [] {});
     }
     for (const auto& e : scenario_.expectations) {
-      std::optional<Offset> deadline = e.by;
+      std::optional<Offset> deadline = e.kind == ExpectationKind::does_not_receive_before ? e.before : e.by;
       if (e.kind == ExpectationKind::approved_within && e.within && inject_times_.contains(e.inject))
         deadline = inject_times_[e.inject] + *e.within;
       if (deadline) at(*deadline, "deadline of " + e.id, [this, &e] { check_deadline(e); }, true);
@@ -598,7 +557,7 @@ class Runner {
   // ---- expectations -------------------------------------------------------------
 
   ExpectationResult evaluate(const Expectation& e, bool final) {
-    ExpectationResult r{e.id, e.description, false, std::nullopt, {}};
+    ExpectationResult r{e.id, e.description, false, std::nullopt, {}, std::string(to_string(e.kind))};
     const std::string message_id = inject_messages_.contains(e.inject) ? inject_messages_[e.inject] : std::string();
     switch (e.kind) {
       case ExpectationKind::receives: {
@@ -636,6 +595,33 @@ class Runner {
         }
         r.met = final;
         r.evidence = fmt::format("{} never received {}", e.node, e.inject);
+        return r;
+      }
+      case ExpectationKind::does_not_receive_before: {
+        // Judged at `before`: what arrives from then on is allowed, so a delivery
+        // at exactly that time (an embargo lifted on time) keeps it met.
+        const Offset before = e.before.value_or(result_.end);
+        std::optional<Offset> first_from_then;
+        for (const auto index : received_[e.node]) {
+          const auto& entry = result_.timeline[index];
+          if (message_id.empty() || entry.message_id != message_id) continue;
+          if (entry.at < before) {
+            r.when = entry.at;
+            r.evidence = fmt::format("{} received {} at {}, before {}", e.node, e.inject,
+                                     format_scenario_time(entry.at), format_scenario_time(before));
+            return r;
+          }
+          if (!first_from_then) first_from_then = entry.at;
+        }
+        r.met = final || now_ >= before;
+        r.when = before;
+        r.evidence = message_id.empty()
+                         ? fmt::format("{} did not receive {} before {}: it was never sent", e.node, e.inject,
+                                       format_scenario_time(before))
+                         : fmt::format("{} did not receive {} before {}{}", e.node, e.inject,
+                                       format_scenario_time(before),
+                                       first_from_then ? " (it arrived at " + format_scenario_time(*first_from_then) + ")"
+                                                       : "");
         return r;
       }
       case ExpectationKind::never_receives_at_or_above: {

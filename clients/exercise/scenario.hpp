@@ -10,6 +10,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -17,10 +19,27 @@
 #include <vector>
 
 #include "gateway/model/message.hpp"
+#include "gateway/policy/diagnostics.hpp"
 
 namespace icegate::exercise {
 
 using Offset = std::chrono::milliseconds;  // scenario time: offset from T+0
+
+// Scenario problems are policy-style diagnostics (`file:line:col:
+// error[X005]: ...`), so a facilitator reads one format for both files; the
+// X codes are listed in scenarios/README.md.
+using policy::Diagnostics;
+using policy::SourceLocation;
+
+// Where the parts of a scenario item were written, so that a problem found
+// later (against the policy, before a run) still points at the exact value.
+struct Locations {
+  SourceLocation self;  // the item itself (its mapping, or its CSV row)
+  // By field: "from", "to[1]", "category", "portions[0].label", "on", ...
+  std::map<std::string, SourceLocation, std::less<>> fields;
+  // The field's location, else the item's.
+  const SourceLocation& operator[](std::string_view field) const;
+};
 
 // "T-48h", "T+0", "T+1h30m", "T+90s" <-> offset.
 std::optional<Offset> parse_scenario_time(std::string_view text);
@@ -38,6 +57,7 @@ struct MessageSpec {
   Handling handling;              // not_before / not_after given as scenario times
   std::optional<Offset> not_before;
   std::optional<Offset> not_after;
+  Locations where;
 };
 
 struct Inject {
@@ -52,15 +72,20 @@ struct Inject {
   std::string expected_action;
   std::string objective;
   int line = 0;  // where it is in the scenario file
+  Locations where;
 };
 
 enum class ExpectationKind {
   receives,                    // node receives inject's message (a version of it) by a time
   does_not_receive,            // node never receives inject's message
+  does_not_receive_before,     // node receives no version of inject's message before a time
   never_receives_at_or_above,  // node never receives a portion at or above a classification
   originator_receipt,          // the inject's originator gets a Receipt by a time
   approved_within,             // a held version of the inject is approved within a duration
 };
+
+// The scenario file's key for the kind: "receives", "does_not_receive_before", ...
+std::string_view to_string(ExpectationKind kind);
 
 enum class Version { any, full, redacted };
 
@@ -75,16 +100,19 @@ struct Expectation {
   Version version = Version::any;      // receives
   std::string classification;          // never_receives_at_or_above
   std::optional<Offset> by;            // receives, originator_receipt: deadline (scenario time)
+  std::optional<Offset> before;        // does_not_receive_before: the embargo (scenario time)
   std::optional<Offset> within;        // approved_within: from the inject's time
   std::string objective;
   int line = 0;
+  Locations where;
 };
 
 // Fires when an expectation is found unmet at its deadline (or at the end).
 struct Contingency {
   std::string id;
   std::string when_unmet;  // expectation id
-  Inject inject;           // its `at` is ignored: it fires when the expectation fails
+  Inject inject;           // has no `at`: it fires when the expectation fails
+  Locations where;
 };
 
 enum class ResponseTrigger { receives_category, receives_inject, review_request, event };
@@ -104,6 +132,7 @@ struct Response {
   bool once = true;       // respond to the first matching occurrence only
   std::string synopsis;
   int line = 0;
+  Locations where;
 };
 
 struct Objective {
@@ -126,20 +155,41 @@ struct Scenario {
   std::vector<Expectation> expectations;
   std::vector<Contingency> contingencies;
   std::vector<Response> responses;
+  Locations where;  // top-level keys, and "nodes[i]"
 };
 
-// what() is "file:line:col: message".
+// A scenario that does not load: every problem, sorted by file, line and
+// column; what() is their rendering, one per line.
 class ScenarioError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit ScenarioError(Diagnostics diagnostics);
+  const Diagnostics& diagnostics() const { return diagnostics_; }
+
+ private:
+  Diagnostics diagnostics_;
 };
 
-// Reads a scenario (YAML). Every problem found is reported, one per line.
+// Every problem, sorted, one `file:line:col: error[X...]: message` per line.
+std::string render(const Diagnostics& diagnostics);
+
+// Reads a scenario (YAML) and the CSV it names; the scenario is set only when
+// there is no error. Does not throw for bad input.
+struct ScenarioLoad {
+  std::optional<Scenario> scenario;
+  Diagnostics diagnostics;
+};
+ScenarioLoad read_scenario(const std::filesystem::path& file);
+ScenarioLoad read_scenario_text(std::string_view text, const std::filesystem::path& file);
+
+// The same, throwing ScenarioError with every problem.
 Scenario load_scenario(const std::filesystem::path& file);
 Scenario parse_scenario(std::string_view text, const std::filesystem::path& file);
 
-// The inject list of a spreadsheet (CSV, RFC 4180) as injects; see scenarios/README.md
-// for the columns. Errors name the row and column.
+// The inject list of a spreadsheet (CSV, RFC 4180, with or without a UTF-8
+// byte-order mark) as injects; see scenarios/README.md for the columns.
+// Problems name the cell (`file:line:col`) and go into `diagnostics`.
+std::vector<Inject> read_injects_csv(std::string_view text, std::string_view source_name, Diagnostics& diagnostics);
+// The same, throwing ScenarioError.
 std::vector<Inject> import_injects_csv(std::string_view text, std::string_view source_name);
 
 // A message for an inject or response, at scenario time `now`.

@@ -16,6 +16,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "clients/exercise/bundle.hpp"
+#include "clients/exercise/check.hpp"
 #include "clients/exercise/national.hpp"
 #include "clients/exercise/report.hpp"
 #include "clients/exercise/runner.hpp"
@@ -23,6 +24,7 @@
 #include "gateway/http/access.hpp"
 #include "gateway/http/dashboard.hpp"
 #include "gateway/http/http_server.hpp"
+#include "gateway/policy/engine.hpp"
 #include "gateway/server/gateway.hpp"
 #include "tools/icegate/cmd_serve.hpp"
 #include "tools/icegate/commands.hpp"
@@ -293,18 +295,35 @@ int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ost
 
 int run_exercise_check(const std::filesystem::path& scenario_file, const std::filesystem::path& policy,
                        std::ostream& out, std::ostream& err) {
-  try {
-    const auto scenario = exercise::load_scenario(scenario_file);
-    fmt::print(out, "{}: {} inject(s), {} expectation(s), {} contingency(ies), {} response(s), {} to {}\n",
-               scenario_file.string(), scenario.injects.size(), scenario.expectations.size(),
-               scenario.contingencies.size(), scenario.responses.size(), format_scenario_time(scenario.start),
-               format_scenario_time(scenario.end));
-    (void)policy;
-    return exit_ok;
-  } catch (const std::exception& e) {
-    fmt::print(err, "{}\n", e.what());
+  auto load = exercise::read_scenario(scenario_file);
+  if (!load.scenario) {
+    fmt::print(err, "{}\n", exercise::render(load.diagnostics));
     return exit_error;
   }
+  const exercise::Scenario& scenario = *load.scenario;
+  // The same check as before a run, so a scenario that checks clean runs.
+  const auto policy_file = policy.empty() ? scenario.policy : policy;
+  std::string against = " (no policy: names not checked)";
+  if (!policy_file.empty()) {
+    const auto loaded = policy::load_policy(policy_file);
+    if (!loaded.policy) {
+      std::vector<std::string> errors;
+      for (const auto& d : loaded.diagnostics.sorted()) errors.push_back(policy::to_string(d));
+      fmt::print(err, "icegate exercise check: policy {} is invalid:\n{}\n", policy_file.string(), fmt::join(errors, "\n"));
+      return exit_invalid_policy;
+    }
+    const auto problems = exercise::check_against_policy(scenario, *loaded.policy);
+    if (problems.has_errors()) {
+      fmt::print(err, "{}\n", exercise::render(problems));
+      return exit_error;
+    }
+    against = fmt::format("; names checked against policy {}", loaded.policy->source().name);
+  }
+  fmt::print(out, "{}: {} inject(s), {} expectation(s), {} contingency(ies), {} response(s), {} to {}{}\n",
+             scenario_file.string(), scenario.injects.size(), scenario.expectations.size(),
+             scenario.contingencies.size(), scenario.responses.size(), format_scenario_time(scenario.start),
+             format_scenario_time(scenario.end), against);
+  return exit_ok;
 }
 
 int run_exercise_import_csv(const std::filesystem::path& csv, std::ostream& out, std::ostream& err) {
@@ -441,10 +460,13 @@ void add_exercise_command(CLI::App& root, int& exit_code) {
     exit_code = run_exercise_run(*run, std::cin, std::cout, std::cerr);
   });
 
-  auto check = std::make_shared<std::filesystem::path>();
-  CLI::App* check_command = exercise->add_subcommand("check", "Load and check a scenario");
-  check_command->add_option("scenario", *check, "Scenario file")->required();
-  check_command->callback([check, &exit_code] { exit_code = run_exercise_check(*check, {}, std::cout, std::cerr); });
+  auto check = std::make_shared<std::pair<std::filesystem::path, std::filesystem::path>>();
+  CLI::App* check_command =
+      exercise->add_subcommand("check", "Load a scenario and check its names against the policy; run nothing");
+  check_command->add_option("scenario", check->first, "Scenario file")->required();
+  check_command->add_option("--policy", check->second, "Policy (default: the scenario's)")->check(CLI::ExistingFile);
+  check_command->callback(
+      [check, &exit_code] { exit_code = run_exercise_check(check->first, check->second, std::cout, std::cerr); });
 
   auto csv = std::make_shared<std::filesystem::path>();
   CLI::App* csv_command = exercise->add_subcommand("import-csv", "Print a spreadsheet's inject list as scenario YAML");

@@ -200,8 +200,8 @@ TEST(ExerciseRunner, ScenarioMistakesAreReportedWithTheirLocationsAllAtOnce) {
     FAIL() << "a bad scenario loaded";
   } catch (const ScenarioError& e) {
     const std::string what = e.what();
-    EXPECT_NE(what.find("bad.yaml:9:9: at must be a scenario time"), std::string::npos) << what;
-    EXPECT_NE(what.find("bad.yaml:11:5: unknown key 'synopsys'"), std::string::npos) << what;
+    EXPECT_NE(what.find("bad.yaml:9:9: error[X005]: at must be a scenario time"), std::string::npos) << what;
+    EXPECT_NE(what.find("bad.yaml:11:5: error[X002]: unknown key 'synopsys'"), std::string::npos) << what;
     EXPECT_NE(what.find("names inject I9"), std::string::npos) << what;
   }
 }
@@ -229,7 +229,7 @@ TEST(ExerciseCsv, InjectsComeFromASpreadsheetWithQuotingAndErrorsNameTheCell) {
     import_injects_csv(csv, "injects.csv");
     FAIL() << "row 3 has no addressees";
   } catch (const ScenarioError& e) {
-    EXPECT_NE(std::string(e.what()).find("injects.csv:3: column 'to' names nobody"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("injects.csv:4:12: error[X004]: column 'to' names nobody"), std::string::npos) << e.what();
   }
   const auto injects = import_injects_csv(csv.substr(0, csv.find("I2,")), "injects.csv");
   ASSERT_EQ(injects.size(), 1u);

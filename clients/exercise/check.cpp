@@ -1,0 +1,181 @@
+#include "clients/exercise/check.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "gateway/policy/checker.hpp"
+#include "gateway/policy/engine.hpp"
+
+namespace icegate::exercise {
+
+std::vector<std::string> participants(const Scenario& scenario, const policy::CompiledPolicy& policy) {
+  if (!scenario.nodes.empty()) return scenario.nodes;
+  std::vector<std::string> nodes;
+  for (const auto& node : policy.source().nodes) nodes.push_back(node.id);
+  return nodes;
+}
+
+namespace {
+
+std::string suggestion(std::string_view word, const std::vector<std::string>& candidates) {
+  const auto best = policy::closest(word, candidates);
+  return best ? fmt::format("; did you mean '{}'?", *best) : std::string();
+}
+
+template <typename Items>
+std::vector<std::string> ids_of(const Items& items) {
+  std::vector<std::string> ids;
+  for (const auto& item : items) ids.push_back(item.id);
+  return ids;
+}
+
+bool contains(const std::vector<std::string>& names, std::string_view name) {
+  return std::find(names.begin(), names.end(), name) != names.end();
+}
+
+class PolicyCheck {
+ public:
+  PolicyCheck(const Scenario& scenario, const policy::CompiledPolicy& policy)
+      : scenario_(scenario), policy_(policy), source_(policy.source()) {
+    const auto taking_part = participants(scenario, policy);
+    participants_.insert(taking_part.begin(), taking_part.end());
+    nodes_ = ids_of(source_.nodes);
+    roles_ = ids_of(source_.roles);
+    lists_ = ids_of(source_.lists);
+    organisations_ = ids_of(source_.organisations);
+    events_ = ids_of(source_.events);
+    for (const auto& c : source_.scheme.classifications) classifications_.push_back(c.name);
+  }
+
+  Diagnostics run() {
+    for (std::size_t i = 0; i < scenario_.nodes.size(); ++i)
+      if (!policy_.has_node(scenario_.nodes[i]))
+        undefined(scenario_.where[fmt::format("nodes[{}]", i)], "nodes", "node", scenario_.nodes[i], nodes_);
+    for (const auto& inject : scenario_.injects) inject_known(inject, fmt::format("inject {}", inject.id));
+    for (const auto& c : scenario_.contingencies)
+      inject_known(c.inject, fmt::format("contingency {}'s inject {}", c.id, c.inject.id));
+    for (const auto& e : scenario_.expectations) {
+      const std::string what = fmt::format("expectation {}", e.id);
+      if (!e.node.empty()) node_known(e.node, e.where["node"], what);
+      if (!e.classification.empty() && policy_.classification_rank(e.classification) < 0)
+        undefined(e.where["classification"], what, "classification", e.classification, classifications_);
+    }
+    for (const auto& r : scenario_.responses) response_known(r);
+    return std::move(diagnostics_);
+  }
+
+ private:
+  void undefined(const SourceLocation& at, std::string_view what, std::string_view kind, const std::string& name,
+                 const std::vector<std::string>& defined) {
+    diagnostics_.error("X011", at,
+                       fmt::format("{}: {} '{}' is not defined by policy {}{}", what, kind, name, source_.name,
+                                   suggestion(name, defined)));
+  }
+
+  // A node that acts, or that an expectation is about, must exist and take part.
+  void node_known(const std::string& node, const SourceLocation& at, std::string_view what) {
+    if (!policy_.has_node(node)) {
+      diagnostics_.error("X011", at,
+                         fmt::format("{}: '{}' is not a node of policy {}{}", what, node, source_.name,
+                                     suggestion(node, nodes_)));
+    } else if (!participants_.contains(node)) {
+      diagnostics_.error("X021", at,
+                         fmt::format("{}: node '{}' does not take part (it is not in the scenario's nodes)", what, node));
+    }
+  }
+
+  void event_known(const std::string& event, const SourceLocation& at, std::string_view what,
+                   const std::string* by = nullptr) {
+    if (!policy_.has_event(event)) {
+      undefined(at, what, "event", event, events_);
+    } else if (by && policy_.has_node(*by) && !policy_.may_trigger(*by, event)) {
+      // The gateway would refuse it at run time; say so now, with the line.
+      diagnostics_.error("X022", at,
+                         fmt::format("{}: '{}' may not trigger event '{}' (not in its triggered_by in policy {})",
+                                     what, *by, event, source_.name));
+    }
+  }
+
+  void addressee_known(const Addressee& addressee, const std::string& sender, const SourceLocation& at,
+                       std::string_view what) {
+    const std::string text =
+        addressee.kind == AddresseeKind::node ? addressee.name : fmt::format("{}:{}", to_string(addressee.kind), addressee.name);
+    const std::string where = fmt::format("{}: addressee '{}'", what, text);
+    switch (addressee.kind) {
+      case AddresseeKind::node:
+        if (!policy_.has_node(addressee.name)) return undefined(at, where, "node", addressee.name, nodes_);
+        break;
+      case AddresseeKind::role:
+        if (!contains(roles_, addressee.name)) return undefined(at, where, "role", addressee.name, roles_);
+        break;
+      case AddresseeKind::list:
+        if (!contains(lists_, addressee.name)) return undefined(at, where, "list", addressee.name, lists_);
+        break;
+      case AddresseeKind::organisation:
+        if (!contains(organisations_, addressee.name))
+          return undefined(at, where, "organisation", addressee.name, organisations_);
+        break;
+    }
+    const auto expansion = policy_.expand(std::span<const Addressee>(&addressee, 1), sender);
+    if (!expansion.recipients.empty()) return;
+    std::string why;
+    if (!expansion.unresolved.empty()) {
+      why = addressee.kind == AddresseeKind::role   ? "no node of the policy holds the role"
+            : addressee.kind == AddresseeKind::list ? "the list has no members"
+                                                    : "the organisation has no nodes";
+    } else {
+      why = fmt::format("it names only the sender, {}", sender);
+    }
+    // The gateway would drop it; a planner who misspelt a name needs to hear it.
+    diagnostics_.error("X020", at, fmt::format("{} resolves to nobody: {}", where, why));
+  }
+
+  void message_known(const MessageSpec& spec, const std::string& sender, std::string_view what) {
+    for (std::size_t i = 0; i < spec.to.size(); ++i)
+      addressee_known(spec.to[i], sender, spec.where[fmt::format("to[{}]", i)], what);
+    if (!contains(source_.information_categories, spec.category))
+      undefined(spec.where["category"], what, "information category", spec.category, source_.information_categories);
+    if (!spec.purpose.empty() && !contains(source_.purposes, spec.purpose))
+      undefined(spec.where["purpose"], what, "purpose", spec.purpose, source_.purposes);
+    for (std::size_t i = 0; i < spec.portions.size(); ++i)
+      for (const auto& problem : policy_.label_problems(spec.portions[i].label))
+        diagnostics_.error("X023", spec.where[fmt::format("portions[{}].label", i)],
+                           fmt::format("{}: portion {}: {}", what, spec.portions[i].id, problem));
+    if (!spec.handling.not_before_event.empty())
+      event_known(spec.handling.not_before_event, spec.where["not_before_event"], what);
+  }
+
+  void inject_known(const Inject& inject, const std::string& what) {
+    node_known(inject.from, inject.where["from"], what);
+    if (inject.message) message_known(*inject.message, inject.from, what);
+    if (!inject.trigger.empty()) event_known(inject.trigger, inject.where["trigger"], what, &inject.from);
+  }
+
+  void response_known(const Response& r) {
+    const std::string what = fmt::format("response {}", r.id);
+    node_known(r.node, r.where["node"], what);
+    if (r.send) message_known(*r.send, r.node, what);
+    if (!r.trigger.empty()) event_known(r.trigger, r.where["trigger"], what, &r.node);
+    if (r.on == ResponseTrigger::receives_category && !r.on_value.empty() &&
+        !contains(source_.information_categories, r.on_value))
+      undefined(r.where["on"], what, "information category", r.on_value, source_.information_categories);
+    if (r.on == ResponseTrigger::event && !r.on_value.empty()) event_known(r.on_value, r.where["on"], what);
+  }
+
+  const Scenario& scenario_;
+  const policy::CompiledPolicy& policy_;
+  const policy::Policy& source_;
+  std::set<std::string> participants_;
+  std::vector<std::string> nodes_, roles_, lists_, organisations_, events_, classifications_;
+  Diagnostics diagnostics_;
+};
+
+}  // namespace
+
+Diagnostics check_against_policy(const Scenario& scenario, const policy::CompiledPolicy& policy) {
+  return PolicyCheck(scenario, policy).run();
+}
+
+}  // namespace icegate::exercise
