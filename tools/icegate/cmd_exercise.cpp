@@ -460,7 +460,6 @@ void add_exercise_command(CLI::App& root, int& exit_code) {
   report_command->callback([report, &exit_code] { exit_code = run_exercise_report(*report, std::cout, std::cerr); });
 
   auto national = std::make_shared<NationalParams>();
-  national->scheme = std::filesystem::path(ICEGATE_SOURCE_DIR) / "policies/schemes/gpms-2008.yaml";
   CLI::App* national_command =
       exercise->add_subcommand("generate-national", "Write a national-scale exercise (policy and scenario)");
   national_command->add_option("dir", national->dir, "Directory to write into")->required();
@@ -470,7 +469,8 @@ void add_exercise_command(CLI::App& root, int& exit_code) {
   national_command->add_option("--neighbourhoods", national->sizes.neighbourhoods, "Neighbourhood policing teams")
       ->capture_default_str();
   national_command->add_option("--arrests", national->sizes.arrests, "Forces with an operation")->capture_default_str();
-  national_command->add_option("--scheme", national->scheme, "Label scheme to copy beside the policy")
+  national_command->add_option("--scheme", national->scheme,
+                                "Label scheme to copy beside the policy (default: GPMS 2008, built into icegate)")
       ->check(CLI::ExistingFile);
   national_command->callback(
       [national, &exit_code] { exit_code = run_exercise_generate_national(*national, std::cout, std::cerr); });

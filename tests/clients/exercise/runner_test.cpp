@@ -298,6 +298,12 @@ TEST(NationalExercise, AGeneratedExerciseLoadsRunsAndMeetsItsExpectations) {
   for (const auto& k : result.knowledge)
     if (k.node.rfind("ctio-", 0) == 0 && k.inject.rfind("T-", 0) == 0) ++reports;
   EXPECT_EQ(reports, sizes.neighbourhoods);
+  // Every operation's pre-briefing reached its BCU commander: none reads as a
+  // re-send of another (pre-briefings may not be shared onward).
+  std::size_t prebriefings = 0;
+  for (const auto& k : result.knowledge)
+    if (k.node.rfind("bcu-", 0) == 0 && k.inject.rfind("A-", 0) == 0) ++prebriefings;
+  EXPECT_EQ(prebriefings, sizes.arrests);
 }
 
 }  // namespace
