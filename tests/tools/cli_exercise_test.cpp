@@ -162,6 +162,30 @@ TEST(CliExercise, AComparisonWritesASequenceDiagramPerPolicy) {
   EXPECT_FALSE(std::filesystem::exists(dir / "out/small.compare.mmd"));
 }
 
+// A bundle is untrusted: a policy name from it cannot steer a diagram out of
+// the directory asked for.
+TEST(CliExercise, PolicyNamesFromABundleStayInTheirDirectory) {
+  ExerciseDir dir;
+  auto params = quiet_run(dir / "small.yaml");
+  params.compare = dir / "policies/strict.yaml";
+  params.bundle = dir / "out/small.bundle.json";
+  std::istringstream in;
+  std::ostringstream out, err;
+  ASSERT_EQ(run_exercise_run(params, in, out, err), exit_denied) << err.str();
+  std::string bundle = read(params.bundle);
+  const std::string name = "\"policy_name\": \"handling-strict\"";
+  ASSERT_NE(bundle.find(name), std::string::npos);
+  for (auto at = bundle.find(name); at != std::string::npos; at = bundle.find(name, at))
+    bundle.replace(at, name.size(), "\"policy_name\": \"x/../../../escaped\"");
+  dir.write("out/tampered.bundle.json", bundle);
+  ExerciseReportParams report;
+  report.bundle = dir / "out/tampered.bundle.json";
+  report.mermaid = dir / "out/diagrams/d.mmd";
+  ASSERT_EQ(run_exercise_report(report, out, err), exit_ok) << err.str();
+  EXPECT_TRUE(std::filesystem::exists(dir / "out/diagrams/d.x_.._.._.._escaped.mmd")) << out.str();
+  EXPECT_FALSE(std::filesystem::exists(dir / "escaped.mmd")) << "written outside out/diagrams";
+}
+
 // Input that never comes (a terminal nobody types at): a reader blocked in
 // underflow() until released, that says no input is waiting.
 class SilentTerminal : public std::streambuf {

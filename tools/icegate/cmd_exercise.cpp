@@ -1,6 +1,7 @@
 #include "tools/icegate/cmd_exercise.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -63,6 +64,9 @@ bool write_diagrams(const std::filesystem::path& path, const std::vector<exercis
       std::string policy = results[i].policy_name;
       if (std::count_if(results.begin(), results.end(), [&](const auto& r) { return r.policy_name == policy; }) > 1)
         policy += fmt::format("-{}", i + 1);
+      // A policy's name (from a bundle someone sent, perhaps) goes into a file name: no separators, nothing odd.
+      for (char& c : policy)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
       file.replace_filename(fmt::format("{}.{}{}", path.stem().string(), policy, path.extension().string()));
     }
     ok &= write_text(file, exercise::to_mermaid(results[i]), err);
