@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "clients/exercise/bundle.hpp"
 #include "clients/exercise/national.hpp"
@@ -244,6 +246,25 @@ TEST(ExerciseRunner, ReportsShowTheSchemesColoursAndMarkings) {
   EXPECT_NE(html.find("background:#ef6c00;color:#000000\">" + secret + "</span>"), std::string::npos) << secret;
   // And the JSON carries them, so a report made again from it shows them too.
   EXPECT_EQ(to_html(run_result_from_json(to_json(result))), html);
+}
+
+// A run ends after the gateway has drained (its commits done, its sessions
+// closed), not after a fixed pause that a loaded machine may not keep to.
+TEST(ExerciseRunner, ARunEndsOnlyAfterTheGatewayHasDrained) {
+  ScenarioDir dir;
+  const auto scenario = load_scenario(dir.write("small.yaml", base_scenario));
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  capture->set_level(spdlog::level::info);
+  spdlog::set_default_logger(capture);
+  run_exercise(scenario, {});
+  const std::string text = [&] {
+    capture->flush();
+    return log.str();  // what had been logged when run_exercise returned
+  }();
+  spdlog::set_default_logger(previous);
+  EXPECT_NE(text.find("drained:"), std::string::npos) << "the run returned before the gateway drained";
 }
 
 TEST(ExerciseRunner, UnmetExpectationFiresItsContingency) {
