@@ -2,10 +2,17 @@
 
 #include <fstream>
 #include <stdexcept>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
 
 namespace icegate::exercise {
+
+namespace detail {
+// policies/schemes/gpms-2008.yaml, built in (national_scheme.cpp, made by CMake).
+extern const std::string_view kBuiltInScheme;
+}  // namespace detail
 
 namespace {
 
@@ -165,6 +172,7 @@ injects:
 )",
                    p.forces, p.councils, p.neighbourhoods);
   std::size_t injects = 2;
+  std::vector<std::string> prebriefed;  // the forces whose BCU commander is pre-briefed
   for (std::size_t r = 0; r < p.regions; ++r, ++injects)
     s += fmt::format(R"(  - id: P-{0}
     at: T-{1}h
@@ -191,9 +199,13 @@ injects:
       to: ["bcu-{0}", "ce-{1}"]
       category: operational-prebriefing
       purpose: consequence-management
-      portions: [{{label: RESTRICTED, body: "An operation is planned; keep it confidential."}}]
+      portions: [{{label: RESTRICTED, body: "An operation is planned in force {0}; keep it confidential."}}]
 )",
                      force(f), council(f % p.councils));
+    // Pre-briefings may not be shared onward, and the gateway knows a re-send by
+    // its content: each operation's says something of its own, or every one
+    // after the first would be refused as a copy of it.
+    prebriefed.push_back(force(f));
   }
   s += "responses:\n";
   std::size_t responses = 0;
@@ -245,13 +257,25 @@ injects:
     receives: {{node: npt-{3}, inject: F-{4}}}
 )",
                    region(p.regions - 1), council(0), region(0), hood(0), force(0));
+  for (const auto& f : prebriefed)
+    s += fmt::format(R"(  - id: E6-{0}
+    description: The BCU commander in force {0} is pre-briefed before the operation
+    receives: {{node: bcu-{0}, inject: A-{0}, by: T-1h}}
+)",
+                     f);
   return out;
 }
 
 void write_national(const NationalExercise& exercise, const std::filesystem::path& dir,
                     const std::filesystem::path& scheme) {
   std::filesystem::create_directories(dir / "schemes");
-  std::filesystem::copy_file(scheme, dir / "schemes/gpms-2008.yaml", std::filesystem::copy_options::overwrite_existing);
+  if (scheme.empty()) {
+    std::ofstream out(dir / "schemes/gpms-2008.yaml", std::ios::binary | std::ios::trunc);
+    out << detail::kBuiltInScheme;
+    if (!out) throw std::runtime_error("cannot write " + (dir / "schemes/gpms-2008.yaml").string());
+  } else {
+    std::filesystem::copy_file(scheme, dir / "schemes/gpms-2008.yaml", std::filesystem::copy_options::overwrite_existing);
+  }
   std::ofstream(dir / "national-policy.yaml") << exercise.policy_yaml;
   std::ofstream(dir / "national.yaml") << exercise.scenario_yaml;
 }

@@ -30,9 +30,10 @@ struct NationalExercise {
 
 NationalExercise generate_national(const NationalParameters& parameters);
 
-// Writes DIR/national-policy.yaml, DIR/national.yaml and DIR/schemes/gpms-2008.yaml
-// (copied from `scheme`).
+// Writes DIR/national-policy.yaml, DIR/national.yaml and DIR/schemes/gpms-2008.yaml:
+// a copy of `scheme`, or when it is empty the GPMS 2008 scheme built into
+// icegate at compile time, so that an installed binary needs no source tree.
 void write_national(const NationalExercise& exercise, const std::filesystem::path& dir,
-                    const std::filesystem::path& scheme);
+                    const std::filesystem::path& scheme = {});
 
 }  // namespace icegate::exercise

@@ -532,7 +532,18 @@ void write_result(JsonWriter& w, const RunResult& r) {
   w.end_array();
   w.key("contingencies_fired").strings(r.contingencies_fired);
   w.key("frames_delivered").integer(r.frames_delivered);
-  w.key("wall_seconds").real(r.wall_seconds);
+  w.key("markings").begin_array();
+  for (const MarkingStyle& m : r.markings) {
+    w.begin_object();
+    w.key("label").str(m.label);
+    w.key("display").str(m.display);
+    w.key("colour").str(m.colour);
+    w.key("text_colour").str(m.text_colour);
+    w.end_object();
+  }
+  w.end_array();
+  // No wall_seconds: how long a run took is not a result, and a report must be
+  // the same bytes each time the same scenario runs under the same policy.
   w.end_object();
 }
 
@@ -696,10 +707,22 @@ RunResult read_result(const YAML::Node& node) {
   }
   r.contingencies_fired = read_strings(node, "contingencies_fired", where);
   r.frames_delivered = read_integer(node, "frames_delivered", where);
-  try {
-    r.wall_seconds = member(node, "wall_seconds", where).as<double>();
-  } catch (const YAML::Exception&) {
-    bad(where, "\"wall_seconds\" is not a number");
+  // Results written before markings were kept have none: their reports use default colours.
+  if (node["markings"].IsDefined()) {
+    index = 0;
+    for (const YAML::Node& m : read_array(node, "markings", where)) {
+      const std::string at = fmt::format("markings[{}]", index++);
+      r.markings.push_back({read_string(m, "label", at), read_string(m, "display", at), read_string(m, "colour", at),
+                            read_string(m, "text_colour", at)});
+    }
+  }
+  // Written by earlier versions; read when present.
+  if (const YAML::Node wall = node["wall_seconds"]; wall.IsDefined()) {
+    try {
+      r.wall_seconds = wall.as<double>();
+    } catch (const YAML::Exception&) {
+      bad(where, "\"wall_seconds\" is not a number");
+    }
   }
   return r;
 }
@@ -983,8 +1006,27 @@ std::string marking_class(const Label& label) {
   return "m-low";
 }
 
-std::string marking_badge(const Label& label) {
-  return fmt::format("<span class=\"marking {}\">{}</span>", marking_class(label), html(marking_text(label)));
+// "#rgb" or "#rrggbb": a colour from a result (which may come from an untrusted
+// bundle) goes into a style attribute only in this form.
+bool css_colour(std::string_view colour) {
+  return (colour.size() == 4 || colour.size() == 7) && colour.front() == '#' &&
+         std::all_of(colour.begin() + 1, colour.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
+}
+
+// A label as the run's scheme shows it (its display marking, in its colours),
+// or as the label's text in the built-in colours when the result has no style for it.
+std::string marking_badge(const RunResult& r, const Label& label) {
+  const std::string text = marking_text(label);
+  for (const MarkingStyle& m : r.markings) {
+    if (m.label != text) continue;
+    const std::string& display = m.display.empty() ? text : m.display;
+    if (css_colour(m.colour) && css_colour(m.text_colour))
+      return fmt::format("<span class=\"marking\" title=\"{}\" style=\"background:{};color:{}\">{}</span>", html(text),
+                         m.colour, m.text_colour, html(display));
+    return fmt::format("<span class=\"marking {}\" title=\"{}\">{}</span>", marking_class(label), html(text),
+                       html(display));
+  }
+  return fmt::format("<span class=\"marking {}\">{}</span>", marking_class(label), html(text));
 }
 
 std::string time_cell(const RunResult& r, Offset at) {
@@ -1160,18 +1202,18 @@ void injects_section(std::string& out, const RunResult& r, const Scenario* scena
   out += "</tbody>\n</table>\n</details>\n</section>\n";
 }
 
-void portions_html(std::string& out, const std::vector<Portion>& released,
+void portions_html(std::string& out, const RunResult& r, const std::vector<Portion>& released,
                    const std::vector<WithheldPortion>& withheld) {
   for (const Portion& p : released) {
     out += fmt::format(
         "<div class=\"portion\">{} <span class=\"muted\">portion {}</span><div class=\"body\">{}</div></div>\n",
-        marking_badge(p.label), html(p.id), html(p.body));
+        marking_badge(r, p.label), html(p.id), html(p.body));
   }
   for (const WithheldPortion& w : withheld) {
     out += fmt::format(
         "<div class=\"portion withheld\">{} <span class=\"muted\">portion {}</span> <b>withheld</b>"
         "<div class=\"withheld-note\">Reason: {}{}</div></div>\n",
-        marking_badge(w.label), html(w.portion_id), html(w.reason.empty() ? "not given" : w.reason),
+        marking_badge(r, w.label), html(w.portion_id), html(w.reason.empty() ? "not given" : w.reason),
         w.rule_ids.empty() ? std::string()
                            : fmt::format(" (rule {})", html(fmt::format("{}", fmt::join(w.rule_ids, ", ")))));
   }
@@ -1206,7 +1248,7 @@ void node_card(std::string& out, const RunResult& r, const std::string& node) {
         withheld_count += static_cast<int>(e.withheld.size());
         items += fmt::format("<li class=\"k-{}\">{} Received <b>{}</b>{} from {} {}\n", decision_class(e.decision),
                              when, id, title, html(e.from), decision_badge(e.decision));
-        portions_html(items, e.released, e.withheld);
+        portions_html(items, r, e.released, e.withheld);
         items += "</li>\n";
         break;
       }
@@ -1236,7 +1278,7 @@ void node_card(std::string& out, const RunResult& r, const std::string& node) {
           items += fmt::format("<div class=\"muted\">{}</div>", html(synopsis));
         if (!e.released.empty()) {  // what was sent: markings only, the bodies are shown where they arrived
           items += "<div>";
-          for (const Portion& p : e.released) items += marking_badge(p.label) + " ";
+          for (const Portion& p : e.released) items += marking_badge(r, p.label) + " ";
           items += "</div>";
         }
         items += "</li>\n";
@@ -1246,7 +1288,7 @@ void node_card(std::string& out, const RunResult& r, const std::string& node) {
         // A reviewer reads the product before release: that too is knowing it.
         items += fmt::format("<li class=\"k-review\">{} Asked to review <b>{}</b>{} from {}\n", when, id, title,
                              html(e.from));
-        portions_html(items, e.released, e.withheld);
+        portions_html(items, r, e.released, e.withheld);
         items += "</li>\n";
         break;
       case K::review:
@@ -1522,7 +1564,7 @@ void decision_table(std::string& out, const RunResult& r) {
       "<tbody>\n";
   for (const DecisionRow& row : rows) {
     std::string released;
-    for (const Portion& p : row.released) released += marking_badge(p.label) + " ";
+    for (const Portion& p : row.released) released += marking_badge(r, p.label) + " ";
     if (released.empty()) {
       released = row.decision == Decision::release || row.decision == Decision::release_redacted
                      ? "<span class=\"muted\">not delivered</span>"
@@ -1531,7 +1573,7 @@ void decision_table(std::string& out, const RunResult& r) {
     }
     std::string withheld;
     for (const WithheldPortion& w : row.withheld)
-      withheld += fmt::format("<div>{} {}</div>", marking_badge(w.label), html(w.reason));
+      withheld += fmt::format("<div>{} {}</div>", marking_badge(r, w.label), html(w.reason));
     std::string decision = decision_badge(row.decision);
     if (row.decision == Decision::hold && !row.held_for.empty())
       decision += fmt::format("<div class=\"muted\">waiting for {}</div>", html(row.held_for));
@@ -1582,7 +1624,6 @@ void facts(std::string& out, const RunResult& r) {
   out += fmt::format("<dt>Nodes</dt><dd>{}</dd>\n", all_nodes(r).size());
   out += fmt::format("<dt>Expectations met</dt><dd>{} of {}</dd>\n", met_count(r), r.expectations.size());
   out += fmt::format("<dt>Messages delivered</dt><dd>{}</dd>\n", r.frames_delivered);
-  out += fmt::format("<dt>Run time</dt><dd>{:.1f} s</dd>\n", r.wall_seconds);
   out += "</dl>\n";
 }
 

@@ -64,12 +64,20 @@ struct Knowledge {
   std::vector<std::string> withheld_labels;
 };
 
+// How the policy's scheme shows one label: its display marking and colours.
+struct MarkingStyle {
+  std::string label;        // the label as to_string(Label) gives it: "SECRET [UK EYES ONLY]"
+  std::string display;      // the scheme's marking for it
+  std::string colour;       // "#rrggbb", or "" when the scheme gives none
+  std::string text_colour;
+};
+
 struct RunResult {
   std::string scenario;        // name
   std::string scenario_title;
   std::string policy_name;
   std::string policy_version;
-  std::string policy_file;
+  std::string policy_file;     // relative to the scenario's directory, as `policy:` would name it
   std::int64_t t0_unix_ms = 0;
   Offset start{0};
   Offset end{0};
@@ -79,7 +87,8 @@ struct RunResult {
   std::vector<Knowledge> knowledge;
   std::vector<std::string> contingencies_fired;  // contingency ids
   std::int64_t frames_delivered = 0;
-  double wall_seconds = 0;
+  std::vector<MarkingStyle> markings;  // every label the timeline shows, in label order
+  double wall_seconds = 0;     // how long the run took; not written into reports, which are reproducible
   bool all_met() const;
 };
 

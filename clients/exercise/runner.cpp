@@ -14,6 +14,7 @@
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include "clients/exercise/check.hpp"
@@ -22,6 +23,7 @@
 #include "gateway/pki/pki.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/server/gateway.hpp"
+#include "gateway/server/router.hpp"
 #include "gateway/transport/tls.hpp"
 
 namespace icegate::exercise {
@@ -33,6 +35,36 @@ bool RunResult::all_met() const {
 namespace {
 
 using namespace std::chrono_literals;
+
+// A message id for the `count`th message sent by inject or response `source`:
+// a UUID (version 8, RFC 9562) made from a SHA-256 of what names it. Each run
+// has a gateway and store of its own, so an id need only be unique within the
+// run, and the same scenario then gives the same ids, and the same reports.
+std::string run_message_id(const std::string& scenario, const std::string& source, int count) {
+  const std::string name = fmt::format("icegate exercise\n{}\n{}\n{}", scenario, source, count);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (EVP_Digest(name.data(), name.size(), digest, &length, EVP_sha256(), nullptr) != 1 || length < 16)
+    throw RunError("cannot compute a message id (SHA-256 unavailable)");
+  digest[6] = static_cast<unsigned char>((digest[6] & 0x0f) | 0x80);  // version 8
+  digest[8] = static_cast<unsigned char>((digest[8] & 0x3f) | 0x80);  // the RFC 9562 variant
+  std::string id;
+  for (int i = 0; i < 16; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) id += '-';
+    id += fmt::format("{:02x}", digest[i]);
+  }
+  return id;
+}
+
+// `file` as the scenario's `policy:` would name it (relative to the scenario's
+// directory, '/'-separated), so a report says which policy without saying
+// where on the facilitator's machine it was.
+std::string relative_to_scenario(const std::filesystem::path& file, const std::filesystem::path& scenario) {
+  if (scenario.empty()) return file.filename().generic_string();
+  const auto normal = [](const std::filesystem::path& p) { return std::filesystem::absolute(p).lexically_normal(); };
+  const auto relative = normal(file).lexically_relative(normal(scenario).parent_path());
+  return relative.empty() ? file.filename().generic_string() : relative.generic_string();
+}
 
 std::string label_text(const Label& label) {
   std::string text = label.classification;
@@ -101,7 +133,7 @@ class Runner {
     if (!loaded.policy) {
       std::string errors;
       for (const auto& d : loaded.diagnostics.sorted()) errors += "\n" + policy::to_string(d);
-      throw RunError(fmt::format("policy {} is invalid:{}", file.string(), errors));
+      throw InvalidPolicyError(fmt::format("policy {} is invalid:{}", file.string(), errors));
     }
     policy_ = loaded.policy;
     policy_file_ = file;
@@ -137,6 +169,7 @@ class Runner {
   }
 
   void connect_nodes(const std::filesystem::path& dir) {
+    for (const auto& node : participants_) rank_.emplace(node, rank_.size());
     for (const auto& node : participants_) {
       node::NodeOptions options;
       options.node_id = node;
@@ -171,8 +204,18 @@ class Runner {
     }
     for (auto& [id, client] : clients_) client->close();
     clients_.clear();
-    boost::asio::post(io_, [this] { gateway_->stop(); });
-    std::this_thread::sleep_for(50ms);
+    // The gateway drains (every commit finished, its frames out, then every
+    // session closed): wait for that, as `icegate serve` does, rather than for a
+    // fixed time that a loaded machine may not keep to. Bounded, as a last resort.
+    auto drained = std::make_shared<std::promise<void>>();
+    auto done = drained->get_future();
+    boost::asio::post(io_, [this, drained] {
+      gateway_->stop();
+      gateway_->router().after_commits([drained] { drained->set_value(); });
+    });
+    const auto give_up = std::chrono::steady_clock::now() + 5s;
+    if (done.wait_until(give_up) == std::future_status::ready)
+      while (sessions_left() > 0 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(10ms);
     io_.stop();
     io_thread_.join();
     gateway_.reset();
@@ -183,6 +226,10 @@ class Runner {
     std::promise<decltype(f())> result;
     boost::asio::post(io_, [&] { result.set_value(f()); });
     return result.get_future().get();
+  }
+
+  std::size_t sessions_left() {
+    return on_gateway([this] { return gateway_->session_count(); });
   }
 
   // After the simulated clock moves: embargoes due by now lift at once.
@@ -210,7 +257,7 @@ class Runner {
     result_.scenario = scenario_.name;
     result_.scenario_title = scenario_.title;
     result_.policy_name = policy_->source().name;
-    result_.policy_file = policy_file_.string();
+    result_.policy_file = relative_to_scenario(policy_file_, scenario_.file);
     result_.t0_unix_ms = scenario_.t0_unix_ms;
     result_.start = scenario_.start;
     result_.end = scenario_.end;
@@ -315,6 +362,7 @@ class Runner {
       clock_->set(from_unix_ms(scenario_.t0_unix_ms + now_.count()));
       tick_gateway();
       drain(0ms);
+      handle_arrived();
       std::this_thread::sleep_for(20ms);
     }
     settle();
@@ -327,12 +375,18 @@ class Runner {
     while (std::chrono::steady_clock::now() < give_up) {
       if (drain(20ms)) continue;
       if (!pending_submits_.empty() || pending_controls_ > 0) continue;
-      if (on_gateway([this] { return gateway_->owed_to_connected(); }) == 0 && !drain(5ms)) return;
+      if (on_gateway([this] { return gateway_->owed_to_connected(); }) == 0 && !drain(5ms)) {
+        handle_arrived();
+        if (arrived_.empty()) return;
+      }
     }
+    handle_arrived();
     spdlog::warn("exercise: the system did not settle within 60 s at {}", format_scenario_time(now_));
   }
 
-  // Handles what has arrived; true if anything did.
+  // Takes what has arrived; true if anything did. Answers (acknowledgements,
+  // refusals) are counted at once, since they say whether the system has
+  // settled; everything else waits in arrived_ for handle_arrived().
   bool drain(std::chrono::milliseconds wait) {
     std::deque<Incoming> batch;
     {
@@ -340,8 +394,38 @@ class Runner {
       if (inbox_.empty() && wait.count() > 0) inbox_changed_.wait_for(lock, wait, [this] { return !inbox_.empty(); });
       batch.swap(inbox_);
     }
-    for (auto& incoming : batch) handle(incoming.node, incoming.event);
+    for (auto& incoming : batch) {
+      if (auto* ack = std::get_if<node::Acknowledgement>(&incoming.event.payload)) {
+        on(incoming.node, *ack);
+        continue;
+      }
+      if (auto* error = std::get_if<node::ErrorNotice>(&incoming.event.payload)) count_refusal(*error);
+      arrived_.push_back(std::move(incoming));
+    }
     return !batch.empty();
+  }
+
+  // Handles what has arrived, node by node in participant order. Frames for
+  // different nodes come over different connections in no fixed order; handled
+  // as they came, they would order the timeline (and the responses they
+  // schedule) differently from run to run. Each node's own frames keep the
+  // order the gateway sent them in.
+  void handle_arrived() {
+    std::vector<Incoming> batch;
+    batch.swap(arrived_);
+    std::stable_sort(batch.begin(), batch.end(),
+                     [this](const Incoming& a, const Incoming& b) { return rank_.at(a.node) < rank_.at(b.node); });
+    for (auto& incoming : batch) handle(incoming.node, incoming.event);
+  }
+
+  // Waits until the gateway has answered every frame sent so far, so that the
+  // next one is decided after them: items due at the same moment are decided
+  // in agenda order (injects in file order), not in whichever order their
+  // nodes' connections happen to deliver them.
+  void await_answers() {
+    const auto give_up = std::chrono::steady_clock::now() + 60s;
+    while ((!pending_submits_.empty() || pending_controls_ > 0) && std::chrono::steady_clock::now() < give_up)
+      drain(20ms);
   }
 
   // ---- acting -----------------------------------------------------------------
@@ -375,6 +459,9 @@ class Runner {
   // Sends `spec` from `node` for the inject or response `source`, and notes it in `entry`.
   Message send_for(TimelineEntry& entry, const MessageSpec& spec, const std::string& node, const std::string& source) {
     Message message = make_message(spec, node, scenario_.t0_unix_ms);
+    // Named by what sent it, not at random, so the same inputs give the same report bytes.
+    message.id = run_message_id(scenario_.name, source, sent_count_[source]++);
+    sent_at_.try_emplace(source, now_);
     inject_messages_[source] = message.id;
     sources_[message.id] = source;
     entry.message_id = message.id;
@@ -385,11 +472,13 @@ class Runner {
   }
 
   void submit(const std::string& node, const Message& message) {
+    await_answers();
     pending_submits_.insert(message.id);
     clients_.at(node)->submit(message);
   }
 
   void trigger(const std::string& node, const std::string& event) {
+    await_answers();
     ++pending_controls_;
     clients_.at(node)->trigger(event);
     // Simulated agencies react to the event in the world as it is declared.
@@ -411,13 +500,14 @@ class Runner {
         const Message message = send_for(entry, *response.send, response.node, response.id);
         progress(fmt::format("response {}: {} sends \"{}\"", response.id, response.node, message.title));
       } else if (!response.review.empty()) {
+        await_answers();
         ++pending_controls_;
         const auto verdict = response.review == "approve"  ? node::Verdict::approve
                              : response.review == "refuse" ? node::Verdict::refuse
                                                            : node::Verdict::approve_redacted;
         clients_.at(response.node)->review(hold_id, verdict, response.redact_portions, response.synopsis);
         entry.kind = TimelineEntry::Kind::review;
-        entry.detail = fmt::format("{} hold {}{}", response.review, hold_id.substr(0, 8),
+        entry.detail = fmt::format("{} hold of {}{}", response.review, hold_names_[hold_id],
                                    response.synopsis.empty() ? "" : ": " + response.synopsis);
         progress(fmt::format("response {}: {} answers review: {}", response.id, response.node, response.review));
       } else if (!response.trigger.empty()) {
@@ -516,7 +606,10 @@ class Runner {
     entry.withheld = request.not_shown;
     entry.rules = request.rule_ids;
     entry.reason = request.reason;
-    entry.detail = fmt::format("hold {} for {}", request.hold_id.substr(0, 8), fmt::join(request.recipients, ", "));
+    // The gateway's hold ids are random: name the hold by what it holds, so reports are reproducible.
+    const std::string held = entry.inject.empty() ? entry.title : entry.inject;
+    hold_names_.emplace(request.hold_id, held);
+    entry.detail = fmt::format("hold of {} for {}", held, fmt::join(request.recipients, ", "));
     result_.timeline.push_back(std::move(entry));
     for (const auto& response : scenario_.responses)
       if (response.node == node_id && response.on == ResponseTrigger::review_request &&
@@ -540,7 +633,10 @@ class Runner {
     entry.detail = error.code + ": " + error.text;
     result_.timeline.push_back(std::move(entry));
     progress(fmt::format("the gateway refused {}: {}: {}", node_id, error.code, error.text));
-    // A refused Submit is followed by Ack{ok: false}; a refused control frame is not.
+  }
+
+  // A refused Submit is followed by Ack{ok: false}; a refused control frame is not.
+  void count_refusal(const node::ErrorNotice& error) {
     if (!pending_submits_.contains(error.message_id) && pending_controls_ > 0) --pending_controls_;
   }
 
@@ -573,7 +669,7 @@ class Runner {
                                    format_scenario_time(entry.at));
           return r;
         }
-        r.evidence = message_id.empty() ? fmt::format("inject {} was never sent", e.inject)
+        r.evidence = message_id.empty() ? not_sent(e.inject, final)
                                         : fmt::format("{} had not received {}{}{}", e.node, e.inject,
                                                       e.version == Version::any ? "" : e.version == Version::full ? " in full" : " redacted",
                                                       e.by ? " by " + format_scenario_time(*e.by) : "");
@@ -668,10 +764,18 @@ class Runner {
     return r;
   }
 
+  // Why there is nothing to judge: at the end, the inject was never sent; at a
+  // deadline, it had not been sent yet (finish() adds when it was, if later).
+  std::string not_sent(const std::string& inject, bool final) const {
+    return final ? fmt::format("inject {} was never sent", inject)
+                 : fmt::format("inject {} had not been sent by {}", inject, format_scenario_time(now_));
+  }
+
   void check_deadline(const Expectation& e) {
     auto r = evaluate(e, false);
     if (r.met) return;
     checked_at_deadline_.insert(e.id);
+    if (inject_messages_.contains(e.inject)) deadline_sent_.insert(e.id);
     deadline_results_[e.id] = r;
     deadline_results_[e.id].when = now_;
     for (const auto& c : scenario_.contingencies) {
@@ -688,7 +792,13 @@ class Runner {
     for (const auto& e : scenario_.expectations) {
       // An expectation with a deadline is judged at the deadline; later events do not rescue it.
       if (auto it = deadline_results_.find(e.id); it != deadline_results_.end()) {
-        result_.expectations.push_back(it->second);
+        auto r = it->second;
+        // Judged before its inject was sent: say when it was, if it was.
+        if (!e.inject.empty() && !deadline_sent_.contains(e.id) && inject_messages_.contains(e.inject)) {
+          if (auto sent = sent_at_.find(e.inject); sent != sent_at_.end())
+            r.evidence += fmt::format("; it was sent at {}, after the deadline", format_scenario_time(sent->second));
+        }
+        result_.expectations.push_back(std::move(r));
         continue;
       }
       auto r = evaluate(e, true);
@@ -697,10 +807,32 @@ class Runner {
     }
     std::stable_sort(result_.timeline.begin(), result_.timeline.end(),
                      [](const TimelineEntry& a, const TimelineEntry& b) { return a.at < b.at; });
+    note_markings();
     std::size_t met = 0;
     for (const auto& e : result_.expectations) met += e.met;
     progress(fmt::format("done: {} inject(s), {} delivery(ies), {}/{} expectation(s) met", injects_fired_,
                          result_.frames_delivered, met, result_.expectations.size()));
+  }
+
+  // How the policy's scheme shows each label the run saw, so that reports
+  // (made from the result alone) show markings as the dashboard does.
+  void note_markings() {
+    std::map<std::string, Label> labels;
+    for (const auto& entry : result_.timeline) {
+      for (const auto& p : entry.released) labels.emplace(to_string(p.label), p.label);
+      for (const auto& w : entry.withheld) labels.emplace(to_string(w.label), w.label);
+    }
+    for (const auto& [text, label] : labels) {
+      MarkingStyle style;
+      style.label = text;
+      style.display = policy_->display_marking(label);
+      for (const auto& c : policy_->source().scheme.classifications)
+        if (c.name == label.classification) {
+          style.colour = c.colour;
+          style.text_colour = c.text_colour;
+        }
+      result_.markings.push_back(std::move(style));
+    }
   }
 
   struct Incoming {
@@ -722,6 +854,10 @@ class Runner {
   std::mutex inbox_mutex_;  // guards inbox_
   std::condition_variable inbox_changed_;
   std::deque<Incoming> inbox_;
+  std::vector<Incoming> arrived_;             // taken from the inbox, not yet handled
+  std::map<std::string, std::size_t> rank_;   // node -> its place among the participants
+  std::map<std::string, int> sent_count_;     // inject/response id -> messages it has sent
+  std::map<std::string, std::string> hold_names_;  // hold id -> what was held (inject id or title)
 
   std::map<std::pair<Offset, long>, Item> agenda_;
   long sequence_ = 0;
@@ -744,6 +880,8 @@ class Runner {
   std::set<std::string> pending_submits_;
   int pending_controls_ = 0;
   std::set<std::string> checked_at_deadline_;
+  std::set<std::string> deadline_sent_;        // expectations whose inject had been sent by their deadline
+  std::map<std::string, Offset> sent_at_;      // inject/response id -> when it first sent a message
   std::map<std::string, ExpectationResult> deadline_results_;
 };
 

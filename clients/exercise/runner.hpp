@@ -85,8 +85,15 @@ class RunError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// Throws RunError when the scenario names nodes, events or categories the
-// policy does not have (every problem listed), or the policy is invalid.
+// The policy does not load: its diagnostics, one a line.
+class InvalidPolicyError : public RunError {
+ public:
+  using RunError::RunError;
+};
+
+// Throws InvalidPolicyError when the policy is invalid, and RunError when the
+// scenario names nodes, events or categories the policy does not have, or has
+// an inject after its end (every problem listed).
 RunResult run_exercise(const Scenario& scenario, const RunOptions& options);
 
 }  // namespace icegate::exercise

@@ -630,6 +630,13 @@ ScenarioLoad read_scenario_text(std::string_view text, const std::filesystem::pa
     reader.fail("X012", root["end"] ? root["end"] : root,
                 fmt::format("end ({}) must come after start ({})", format_scenario_time(scenario.end),
                             format_scenario_time(scenario.start)));
+  // The run stops at `end`: a later inject would silently never be played.
+  if ((end || !root["end"]))
+    for (const auto& inject : scenario.injects)
+      if (inject.at > scenario.end)
+        diagnostics.error("X012", inject.where["at"],
+                          fmt::format("inject {} at {} comes after the end ({}): it would never be played", inject.id,
+                                      format_scenario_time(inject.at), format_scenario_time(scenario.end)));
   check_references(scenario, diagnostics);
   if (diagnostics.has_errors()) return load;
   std::stable_sort(scenario.injects.begin(), scenario.injects.end(),

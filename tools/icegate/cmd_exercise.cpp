@@ -1,5 +1,8 @@
 #include "tools/icegate/cmd_exercise.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -9,6 +12,9 @@
 #include <atomic>
 #include <csignal>
 #include <optional>
+
+#include <poll.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -45,6 +51,49 @@ bool write_text(const std::filesystem::path& path, const std::string& text, std:
     return false;
   }
   return true;
+}
+
+// One sequence diagram per run: a Mermaid file holds one diagram, so with a
+// comparison `path` becomes one file per policy, named by inserting the policy
+// before the extension (NAME.compare.POLICY.mmd); its position in the
+// comparison tells two policies of the same name apart.
+bool write_diagrams(const std::filesystem::path& path, const std::vector<exercise::RunResult>& results,
+                    std::ostream& err, std::vector<std::filesystem::path>& written) {
+  bool ok = true;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    std::filesystem::path file = path;
+    if (results.size() > 1) {
+      std::string policy = results[i].policy_name;
+      if (std::count_if(results.begin(), results.end(), [&](const auto& r) { return r.policy_name == policy; }) > 1)
+        policy += fmt::format("-{}", i + 1);
+      // A policy's name (from a bundle someone sent, perhaps) goes into a file name: no separators, nothing odd.
+      for (char& c : policy)
+        if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
+      file.replace_filename(fmt::format("{}.{}{}", path.stem().string(), policy, path.extension().string()));
+    }
+    ok &= write_text(file, exercise::to_mermaid(results[i]), err);
+    written.push_back(file);
+  }
+  return ok;
+}
+
+// A bundle's scenario, loaded from a copy of its files (a scenario may import
+// its injects from a CSV file beside it).
+exercise::Scenario bundled_scenario(const exercise::Bundle& bundle) {
+  std::string pattern = (std::filesystem::temp_directory_path() / "icegate-report-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create a temporary directory");
+  const std::filesystem::path dir = pattern;
+  struct Remove {
+    std::filesystem::path dir;
+    ~Remove() {
+      std::error_code ignored;
+      std::filesystem::remove_all(dir, ignored);
+    }
+  } remove{dir};
+  exercise::Scenario scenario = exercise::load_scenario(exercise::extract_bundle(bundle, dir));
+  // Name it as the bundle does, not by the temporary copy.
+  scenario.file = bundle.scenario_file;
+  return scenario;
 }
 
 void print_summary(std::ostream& out, const exercise::RunResult& r) {
@@ -157,6 +206,72 @@ class ExerciseDashboard {
   std::unique_ptr<http::HttpServer> server_;
 };
 
+// The facilitator's keys in a real-time run: p, r, s, q (or the words), one a
+// line. The reader never blocks in a read, so it can be joined when the run
+// ends: it reads only what is waiting (poll(2) on standard input; in_avail()
+// for another stream), and looks again every 50 ms until the run stops.
+class Keyboard {
+ public:
+  Keyboard(std::istream& in, exercise::Control& control)
+      : in_(in), control_(control), thread_([this] { read(); }) {}
+  ~Keyboard() {
+    done_ = true;
+    thread_.join();
+  }
+  Keyboard(const Keyboard&) = delete;
+  Keyboard& operator=(const Keyboard&) = delete;
+
+ private:
+  void read() {
+    std::string pending;
+    while (!done_ && !control_.stopped()) {
+      const std::optional<std::string> text = available();
+      if (!text) return;  // the input ended
+      if (text->empty()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        continue;
+      }
+      pending += *text;
+      for (auto end = pending.find('\n'); end != std::string::npos; end = pending.find('\n')) {
+        command(pending.substr(0, end));
+        pending.erase(0, end + 1);
+      }
+    }
+  }
+
+  // What has been typed and not yet read: "" for nothing yet, nothing at the end of input.
+  std::optional<std::string> available() {
+    if (&in_ == &std::cin) {
+      // Read the descriptor directly: std::cin would block, and stdio may hold lines poll(2) cannot see.
+      pollfd fd{STDIN_FILENO, POLLIN, 0};
+      if (::poll(&fd, 1, 0) <= 0) return std::string();
+      char buffer[256];
+      const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+      if (n <= 0) return std::nullopt;
+      return std::string(buffer, static_cast<std::size_t>(n));
+    }
+    const std::streamsize waiting = in_.rdbuf()->in_avail();
+    if (waiting < 0) return std::nullopt;
+    if (waiting == 0) return std::string();
+    std::string text(static_cast<std::size_t>(waiting), '\0');
+    text.resize(static_cast<std::size_t>(in_.rdbuf()->sgetn(text.data(), waiting)));
+    return text;
+  }
+
+  void command(std::string line) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line == "p" || line == "pause") control_.pause();
+    else if (line == "r" || line == "resume") control_.resume();
+    else if (line == "s" || line == "step") control_.step();
+    else if (line == "q" || line == "quit") control_.stop();
+  }
+
+  std::istream& in_;
+  exercise::Control& control_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
 // Ctrl-C during a run with a dashboard stops the run (and ends --http-keep-open) gracefully.
 std::atomic<exercise::Control*> interrupted_control{nullptr};
 extern "C" void on_interrupt(int) {
@@ -206,17 +321,10 @@ int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ost
     std::signal(SIGINT, on_interrupt);
     interrupt_guard.installed = true;
   }
-  std::thread keyboard;
+  std::optional<Keyboard> keyboard;
   if (real_time) {
     fmt::print(out, "Real time at {}x. Type p (pause), r (resume), s (step to the next event), q (stop).\n", params.speed);
-    keyboard = std::thread([&] {
-      for (std::string line; !control.stopped() && std::getline(in, line);) {
-        if (line == "p" || line == "pause") control.pause();
-        else if (line == "r" || line == "resume") control.resume();
-        else if (line == "s" || line == "step") control.step();
-        else if (line == "q" || line == "quit") control.stop();
-      }
-    });
+    keyboard.emplace(in, control);
   }
   auto run = [&](const std::filesystem::path& policy, bool last) {
     exercise::RunOptions options;
@@ -240,16 +348,16 @@ int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ost
   try {
     results.push_back(run(params.policy, params.compare.empty()));
     if (!params.compare.empty() && !control.stopped()) results.push_back(run(params.compare, true));
-  } catch (const exercise::RunError& e) {
+  } catch (const exercise::InvalidPolicyError& e) {
     fmt::print(err, "icegate exercise run: {}\n", e.what());
-    code = std::string(e.what()).find("is invalid") != std::string::npos ? exit_invalid_policy : exit_error;
+    code = exit_invalid_policy;
   } catch (const std::exception& e) {
     fmt::print(err, "icegate exercise run: {}\n", e.what());
     code = exit_error;
   }
-  if (keyboard.joinable()) {
+  if (keyboard) {
     control.stop();
-    keyboard.detach();  // blocked on the terminal; the process ends soon
+    keyboard.reset();  // joins: the reader ends before the controls it uses go
   }
   if (code != exit_ok) return code;
 
@@ -273,20 +381,23 @@ int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ost
   if (!html.empty())
     written &= write_text(html, compare ? exercise::to_html(*comparison, &scenario) : exercise::to_html(results[0], &scenario), err);
   if (!json.empty()) written &= write_text(json, compare ? exercise::to_json(*comparison) : exercise::to_json(results[0]), err);
-  if (!mermaid.empty()) written &= write_text(mermaid, exercise::to_mermaid(results[0]), err);
+  std::vector<std::filesystem::path> diagrams;
+  if (!mermaid.empty()) written &= write_diagrams(mermaid, results, err, diagrams);
   if (!bundle.empty()) {
-    std::vector<std::filesystem::path> policies;
-    for (const auto& r : results) policies.push_back(r.policy_file);
+    // The files run, not r.policy_file: that is relative to the scenario, for reports.
+    std::vector<std::filesystem::path> policies{params.policy.empty() ? scenario.policy : params.policy};
+    if (compare) policies.push_back(params.compare);
     try {
+      if (bundle.has_parent_path()) std::filesystem::create_directories(bundle.parent_path());  // as for the other reports
       exercise::write_bundle(bundle, params.scenario, policies, results);
     } catch (const std::exception& e) {
       fmt::print(err, "icegate exercise: bundle: {}\n", e.what());
       written = false;
     }
   }
-  for (const auto& [path, what] : {std::pair{html, "report"}, std::pair{json, "results"}, std::pair{mermaid, "sequence diagram"},
-                                   std::pair{bundle, "bundle"}})
+  for (const auto& [path, what] : {std::pair{html, "report"}, std::pair{json, "results"}, std::pair{bundle, "bundle"}})
     if (!path.empty()) fmt::print(out, "{:<17} {}\n", what, path.string());
+  for (const auto& path : diagrams) fmt::print(out, "{:<17} {}\n", "sequence diagram", path.string());
   if (!written) return exit_error;
   for (const auto& r : results)
     if (!r.all_met()) return exit_denied;
@@ -389,12 +500,22 @@ int run_exercise_report(const ExerciseReportParams& params, std::ostream& out, s
   const bool compare = bundle.results.size() >= 2;
   std::optional<exercise::Comparison> comparison;
   if (compare) comparison = exercise::Comparison{bundle.results[0], bundle.results[1]};
+  // The scenario (its objectives and the MSEL's synopses) as the run had it.
+  std::optional<exercise::Scenario> scenario;
+  try {
+    scenario = bundled_scenario(bundle);
+  } catch (const std::exception& e) {
+    fmt::print(err, "icegate exercise report: warning: the report leaves out the objectives and injects: {}\n", e.what());
+  }
+  const exercise::Scenario* given = scenario ? &*scenario : nullptr;
   bool ok = true;
   if (!params.html.empty())
-    ok &= write_text(params.html, compare ? exercise::to_html(*comparison) : exercise::to_html(bundle.results[0]), err);
+    ok &= write_text(params.html,
+                     compare ? exercise::to_html(*comparison, given) : exercise::to_html(bundle.results[0], given), err);
   if (!params.json.empty())
     ok &= write_text(params.json, compare ? exercise::to_json(*comparison) : exercise::to_json(bundle.results[0]), err);
-  if (!params.mermaid.empty()) ok &= write_text(params.mermaid, exercise::to_mermaid(bundle.results[0]), err);
+  std::vector<std::filesystem::path> diagrams;
+  if (!params.mermaid.empty()) ok &= write_diagrams(params.mermaid, bundle.results, err, diagrams);
   for (const auto& r : bundle.results) print_summary(out, r);
   if (compare) print_comparison(out, *comparison);
   return ok ? exit_ok : exit_error;
@@ -482,7 +603,6 @@ void add_exercise_command(CLI::App& root, int& exit_code) {
   report_command->callback([report, &exit_code] { exit_code = run_exercise_report(*report, std::cout, std::cerr); });
 
   auto national = std::make_shared<NationalParams>();
-  national->scheme = std::filesystem::path(ICEGATE_SOURCE_DIR) / "policies/schemes/gpms-2008.yaml";
   CLI::App* national_command =
       exercise->add_subcommand("generate-national", "Write a national-scale exercise (policy and scenario)");
   national_command->add_option("dir", national->dir, "Directory to write into")->required();
@@ -492,7 +612,8 @@ void add_exercise_command(CLI::App& root, int& exit_code) {
   national_command->add_option("--neighbourhoods", national->sizes.neighbourhoods, "Neighbourhood policing teams")
       ->capture_default_str();
   national_command->add_option("--arrests", national->sizes.arrests, "Forces with an operation")->capture_default_str();
-  national_command->add_option("--scheme", national->scheme, "Label scheme to copy beside the policy")
+  national_command->add_option("--scheme", national->scheme,
+                                "Label scheme to copy beside the policy (default: GPMS 2008, built into icegate)")
       ->check(CLI::ExistingFile);
   national_command->callback(
       [national, &exit_code] { exit_code = run_exercise_generate_national(*national, std::cout, std::cerr); });

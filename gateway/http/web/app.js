@@ -1,7 +1,7 @@
 // The icegate dashboard: wires the event feed to the store and the views.
 // Contract with the gateway: docs/DASHBOARD.md.
 import { api, EventFeed } from './api.js';
-import { h, clear, clock_time, exercise_time, plural, short_version } from './dom.js';
+import { h, clear, clock_time, exercise_time, plural, short_version, show_clock_dates } from './dom.js';
 import { Store, decision_info, merge_detail } from './model.js';
 import { Iceberg } from './iceberg.js';
 import { render_detail, marking_pill } from './detail.js';
@@ -138,7 +138,7 @@ function fill_message_button(button, message) {
       h('span', { class: 'message-title', 'data-testid': 'message-title', title: submission.title || message.id },
         submission.title || message.id)),
     h('span', { class: 'message-meta' },
-      h('time', { class: 'message-time', datetime: message.first_time }, clock_time(message.first_time).slice(0, 8)),
+      h('time', { class: 'message-time', datetime: message.first_time }, clock_time(message.first_time, { fraction: false })),
       ` from ${submission.originator ?? '?'} · `,
       h('span', { 'data-testid': 'message-summary' }, decision_summary(message))),
     h('span', { class: 'message-chips' },
@@ -316,11 +316,13 @@ function focused_message() {
 }
 
 function render_all(changed_messages = null) {
+  // An exercise's clock runs over days: its times carry their dates (every message again when that changes).
+  const dates_changed = show_clock_dates(Boolean(store.exercise));
   render_header();
   render_exercise();
   iceberg.layout();
   iceberg.render_focus(focused_message());
-  render_messages(changed_messages);
+  render_messages(dates_changed ? null : changed_messages);
   render_holds();
   render_selected();
 }

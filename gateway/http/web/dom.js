@@ -35,11 +35,27 @@ export function clear(element) {
   return element;
 }
 
-// "14:02:03.120" from the gateway's ISO 8601 time (UTC), or the text as given.
-export function clock_time(iso) {
+// Whether clock times carry their date: on while the page shows an exercise,
+// whose simulated clock runs over days (T-48h to T+24h), so that 06:00 on one
+// day is not taken for 06:00 on another. A live gateway shows times of day.
+let clock_dates = false;
+
+// Sets whether clock times carry their date; true when that changed.
+export function show_clock_dates(on) {
+  const changed = clock_dates !== Boolean(on);
+  clock_dates = Boolean(on);
+  return changed;
+}
+
+// "14:02:03.120" (or "2026-11-21 14:02:03.120" with dates) from the gateway's
+// ISO 8601 time (UTC), or the text as given; `fraction: false` drops the
+// fraction of a second.
+export function clock_time(iso, { fraction = true } = {}) {
   if (typeof iso !== 'string') return '';
-  const match = /T(\d\d:\d\d:\d\d(?:\.\d+)?)/.exec(iso);
-  return match ? match[1] : iso;
+  const match = /^(\d{4}-\d\d-\d\d)?T?.*?(\d\d:\d\d:\d\d)(\.\d+)?/.exec(iso);
+  if (!match || !iso.includes('T')) return iso;
+  const time = `${match[2]}${fraction && match[3] ? match[3] : ''}`;
+  return clock_dates && match[1] ? `${match[1]} ${time}` : time;
 }
 
 // "2008-03-04 09:30 UTC" for exercise clocks.

@@ -139,7 +139,20 @@ TEST(ReportJson, RoundTripKeepsAwkwardText) {
   r.nodes.push_back("null");
   r.expectations[0].when.reset();
   r.wall_seconds = 0.1 + 0.2;
+  r.markings.push_back({"SECRET [UK EYES ONLY]", "SECRET \"UK\" <EYES> ONLY", "#ef6c00", "#000000"});
   expect_same(r, run_result_from_json(to_json(r)));
+}
+
+// A result's markings come from its scheme, or from a bundle someone sent:
+// colours reach a style attribute only as "#rrggbb", and text is escaped.
+TEST(ReportHtml, MarkingStylesAreUsedOnlyWhenTheyAreColours) {
+  RunResult r = sample_run();
+  r.markings = {{"RESTRICTED", "RESTRICTED", "#2e7d32", "#ffffff"},
+                {"SECRET [UK EYES ONLY]", "SECRET <UK> EYES ONLY", "red;background:url(x)", "#000000"}};
+  const std::string html = to_html(r);
+  EXPECT_NE(html.find("style=\"background:#2e7d32;color:#ffffff\">RESTRICTED</span>"), std::string::npos);
+  EXPECT_EQ(html.find("url(x)"), std::string::npos);
+  EXPECT_NE(html.find(">SECRET &lt;UK&gt; EYES ONLY</span>"), std::string::npos);
 }
 
 TEST(ReportJson, GivesTimesAsTextAndMilliseconds) {
@@ -163,7 +176,7 @@ TEST(ReportJson, KeysComeInTheDocumentedOrder) {
   std::vector<std::size_t> positions;
   for (const char* key :
        {"\"format\"", "\"scenario\"", "\"policy_name\"", "\"t0_unix_ms\"", "\"start\"", "\"nodes\"", "\"timeline\"",
-        "\"expectations\"", "\"knowledge\"", "\"contingencies_fired\"", "\"wall_seconds\""}) {
+        "\"expectations\"", "\"knowledge\"", "\"contingencies_fired\"", "\"frames_delivered\""}) {
     positions.push_back(json.find(key));
     EXPECT_NE(positions.back(), std::string::npos) << key;
   }

@@ -1,16 +1,21 @@
 // The exercise runner on small scenarios with known outcomes, against the real
 // gateway and real TLS nodes (tests/data/handling-policy.yaml).
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "clients/exercise/bundle.hpp"
 #include "clients/exercise/national.hpp"
 #include "clients/exercise/report.hpp"
 #include "clients/exercise/runner.hpp"
 #include "clients/exercise/scenario.hpp"
+#include "gateway/policy/engine.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 namespace icegate::exercise {
@@ -130,6 +135,138 @@ TEST(ExerciseRunner, KnownOutcomesOnASimulatedClock) {
     }
   EXPECT_TRUE(found);
   EXPECT_LT(result.wall_seconds, 60.0) << "an 8-hour scenario must not take real hours";
+}
+
+// Two identical controlled products sent at the same moment by different
+// nodes: the first in the file is the original, the second a re-send the
+// gateway refuses. Several pairs, alternating which node goes first, so that a
+// runner deciding in connection order cannot pass by luck.
+TEST(ExerciseRunner, SameTimeInjectsAreDecidedInFileOrder) {
+  ScenarioDir dir;
+  std::string text = R"(exercise: same-time
+policy: policies/handling.yaml
+t0: 2026-11-21T06:00:00Z
+start: T+0
+end: T+12h
+injects:
+)";
+  constexpr int pairs = 8;
+  for (int k = 1; k <= pairs; ++k) {
+    const char* first = k % 2 ? "sio" : "analyst";
+    const char* second = k % 2 ? "analyst" : "sio";
+    for (const auto& [id, from] : {std::pair{fmt::format("P{}a", k), first}, std::pair{fmt::format("P{}b", k), second}})
+      text += fmt::format(R"(  - id: {}
+    at: T+{}h
+    from: {}
+    message:
+      to: [housing]
+      category: operational-prebriefing
+      purpose: consequence-management
+      handling: {{no_onward_sharing: true}}
+      portions: [{{label: RESTRICTED, body: "Product {} - the same text from both"}}]
+)",
+                          id, k, from, k);
+  }
+  const auto scenario = load_scenario(dir.write("same-time.yaml", text));
+  const RunResult result = run_exercise(scenario, {});
+  std::set<std::string> delivered, refused;
+  for (const auto& entry : result.timeline) {
+    if (entry.kind == TimelineEntry::Kind::delivered && entry.node == "housing") delivered.insert(entry.inject);
+    if (entry.kind == TimelineEntry::Kind::error) refused.insert(entry.inject);
+  }
+  for (int k = 1; k <= pairs; ++k) {
+    EXPECT_TRUE(delivered.contains(fmt::format("P{}a", k))) << "pair " << k << ": the first in the file is the original";
+    EXPECT_FALSE(delivered.contains(fmt::format("P{}b", k))) << "pair " << k;
+    EXPECT_TRUE(refused.contains(fmt::format("P{}b", k))) << "pair " << k << ": the second is a re-send";
+  }
+}
+
+// The same scenario under the same policy gives the same report bytes.
+TEST(ExerciseRunner, ReportsAreByteReproducible) {
+  ScenarioDir dir;
+  const auto scenario = load_scenario(dir.write("small.yaml", base_scenario));
+  const RunResult first = run_exercise(scenario, {});
+  const RunResult second = run_exercise(scenario, {});
+  EXPECT_EQ(to_json(first), to_json(second));
+  EXPECT_EQ(to_html(first, &scenario), to_html(second, &scenario));
+  EXPECT_EQ(to_mermaid(first), to_mermaid(second));
+  EXPECT_EQ(to_json(Comparison{first, second}), to_json(Comparison{second, first}));
+}
+
+// A report names the policy as the scenario does, never by where it lay on disk.
+TEST(ExerciseRunner, ResultsNameThePolicyRelativeToTheScenario) {
+  ScenarioDir dir;
+  const auto scenario = load_scenario(dir.write("small.yaml", base_scenario));
+  const RunResult result = run_exercise(scenario, {});
+  EXPECT_EQ(result.policy_file, "policies/handling.yaml");
+  EXPECT_EQ(to_json(result).find((dir / "").string()), std::string::npos) << "an absolute path in the JSON";
+}
+
+// Evidence judged at a deadline says what was true then: an inject due later
+// had not been sent yet, and the report says when it was.
+TEST(ExerciseRunner, EvidenceOfAnInjectSentAfterTheDeadlineSaysSo) {
+  ScenarioDir dir;
+  std::string text = base_scenario;
+  text += R"(  - id: E7
+    receives: {node: housing, inject: I2, by: T-3h}
+)";
+  const RunResult result = run_exercise(load_scenario(dir.write("late.yaml", text)), {});
+  const auto& e7 = expectation(result, "E7");
+  EXPECT_FALSE(e7.met);
+  EXPECT_EQ(e7.evidence.find("never sent"), std::string::npos) << e7.evidence;
+  EXPECT_NE(e7.evidence.find("had not been sent by T-3h"), std::string::npos) << e7.evidence;
+  EXPECT_NE(e7.evidence.find("sent at T-2h"), std::string::npos) << e7.evidence;
+}
+
+// An inject after `end` would never be played: the run refuses the scenario.
+TEST(ExerciseRunner, AnInjectAfterTheEndIsReported) {
+  ScenarioDir dir;
+  std::string text = base_scenario;
+  text.replace(text.find("  - id: I3\n    at: T+0"), 22, "  - id: I3\n    at: T+5h");
+  // A problem of the scenario itself: reported when it is loaded, located
+  // like every other (exercise check reports it too).
+  try {
+    run_exercise(load_scenario(dir.write("after-end.yaml", text)), {});
+    FAIL() << "an inject after the end was accepted";
+  } catch (const ScenarioError& e) {
+    const std::string text = e.what();
+    EXPECT_NE(text.find("after-end.yaml:30:"), std::string::npos) << text;
+    EXPECT_NE(text.find("error[X012]: inject I3 at T+5h comes after the end (T+4h)"), std::string::npos) << text;
+  }
+}
+
+// The HTML report shows markings as the policy's scheme does: its colours
+// (RESTRICTED is green in GPMS 2008) and its display markings.
+TEST(ExerciseRunner, ReportsShowTheSchemesColoursAndMarkings) {
+  ScenarioDir dir;
+  const RunResult result = run_exercise(load_scenario(dir.write("small.yaml", base_scenario)), {});
+  const std::string html = to_html(result);
+  EXPECT_NE(html.find("background:#2e7d32;color:#ffffff\">RESTRICTED</span>"), std::string::npos);
+  const auto policy = policy::load_policy(dir / "policies/handling.yaml").policy;
+  ASSERT_TRUE(policy);
+  const std::string secret = policy->display_marking(Label{"SECRET", {"UK EYES ONLY"}});
+  EXPECT_NE(html.find("background:#ef6c00;color:#000000\">" + secret + "</span>"), std::string::npos) << secret;
+  // And the JSON carries them, so a report made again from it shows them too.
+  EXPECT_EQ(to_html(run_result_from_json(to_json(result))), html);
+}
+
+// A run ends after the gateway has drained (its commits done, its sessions
+// closed), not after a fixed pause that a loaded machine may not keep to.
+TEST(ExerciseRunner, ARunEndsOnlyAfterTheGatewayHasDrained) {
+  ScenarioDir dir;
+  const auto scenario = load_scenario(dir.write("small.yaml", base_scenario));
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  capture->set_level(spdlog::level::info);
+  spdlog::set_default_logger(capture);
+  run_exercise(scenario, {});
+  const std::string text = [&] {
+    capture->flush();
+    return log.str();  // what had been logged when run_exercise returned
+  }();
+  spdlog::set_default_logger(previous);
+  EXPECT_NE(text.find("drained:"), std::string::npos) << "the run returned before the gateway drained";
 }
 
 TEST(ExerciseRunner, UnmetExpectationFiresItsContingency) {
@@ -298,6 +435,12 @@ TEST(NationalExercise, AGeneratedExerciseLoadsRunsAndMeetsItsExpectations) {
   for (const auto& k : result.knowledge)
     if (k.node.rfind("ctio-", 0) == 0 && k.inject.rfind("T-", 0) == 0) ++reports;
   EXPECT_EQ(reports, sizes.neighbourhoods);
+  // Every operation's pre-briefing reached its BCU commander: none reads as a
+  // re-send of another (pre-briefings may not be shared onward).
+  std::size_t prebriefings = 0;
+  for (const auto& k : result.knowledge)
+    if (k.node.rfind("bcu-", 0) == 0 && k.inject.rfind("A-", 0) == 0) ++prebriefings;
+  EXPECT_EQ(prebriefings, sizes.arrests);
 }
 
 }  // namespace
