@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "gateway/policy/engine.hpp"
 
@@ -85,6 +86,8 @@ class SmallIndexList {
   }
   int* begin() { return size_ <= inline_.size() ? inline_.data() : heap_.data(); }
   int* end() { return begin() + size_; }
+  const int* begin() const { return size_ <= inline_.size() ? inline_.data() : heap_.data(); }
+  const int* end() const { return begin() + size_; }
 
  private:
   std::array<int, 16> inline_{};
@@ -147,10 +150,115 @@ struct CompiledPolicy::Index {
     TagSetType type = TagSetType::informative;
     Bits excluded_at;           // by classification index
     std::vector<int> required;  // category indices that must accompany it
+    // Category indices, parallel to the source's groups and names; -1 names
+    // no category (hand-built policies only) and is never on a label.
+    std::vector<std::vector<int>> required_any;
+    std::vector<std::vector<int>> required_exactly_one;
+    std::vector<int> excludes;
   };
   std::vector<CategoryInfo> categories;
   std::vector<TagSetType> tag_set_types;
+  std::vector<const TagSet*> tag_sets;  // by tag set index
   std::vector<int> permissive_tag_sets;
+  bool has_selection_limits = false;  // some tag set has a max_selection
+
+  // The rules of category `index` on a label whose category indices are
+  // `present` (-1 for an unknown one), at classification index
+  // `classification` (-1 for an unknown one). Without `problems` it stops at
+  // the first rule broken; with it, it describes every one there. decide()
+  // and label_problems() share it, so that what is withheld as invalid is
+  // exactly what label_problems() explains.
+  template <typename Present>
+  bool category_valid(int index, int classification, const Present& present,
+                      std::vector<std::string>* problems) const {
+    const CategoryInfo& info = categories[static_cast<std::size_t>(index)];
+    const Category& category = *info.source;
+    auto on_label = [&present](int other) {
+      return other >= 0 && std::find(present.begin(), present.end(), other) != present.end();
+    };
+    bool valid = true;
+    auto broken = [&](auto&& describe) {
+      valid = false;
+      if (problems) problems->push_back(describe());
+      return problems == nullptr;  // true: stop here
+    };
+    if (classification >= 0 && info.excluded_at.test(static_cast<std::size_t>(classification))) {
+      if (broken([&] {
+            return fmt::format("category '{}' is not allowed at {}", category.name,
+                               classifications[static_cast<std::size_t>(classification)]->name);
+          })) {
+        return false;
+      }
+    }
+    for (std::size_t k = 0; k < info.required.size(); ++k) {
+      if (on_label(info.required[k])) continue;
+      if (broken([&] {
+            return fmt::format("category '{}' requires '{}', which is absent", category.name,
+                               category.requires_categories[k]);
+          })) {
+        return false;
+      }
+    }
+    for (std::size_t g = 0; g < info.required_any.size(); ++g) {
+      const auto& group = info.required_any[g];
+      if (std::any_of(group.begin(), group.end(), on_label)) continue;
+      if (broken([&] {
+            return fmt::format("category '{}' requires one or more of {}, and none is present", category.name,
+                               fmt::join(category.requires_any_of[g], ", "));
+          })) {
+        return false;
+      }
+    }
+    for (std::size_t g = 0; g < info.required_exactly_one.size(); ++g) {
+      const auto& group = info.required_exactly_one[g];
+      const auto count = std::count_if(group.begin(), group.end(), on_label);
+      if (count == 1) continue;
+      if (broken([&] {
+            return fmt::format("category '{}' requires exactly one of {}, and {} present", category.name,
+                               fmt::join(category.requires_exactly_one_of[g], ", "),
+                               count == 0 ? std::string("none is") : fmt::format("{} are", count));
+          })) {
+        return false;
+      }
+    }
+    for (std::size_t k = 0; k < info.excludes.size(); ++k) {
+      if (!on_label(info.excludes[k])) continue;
+      if (broken([&] {
+            return fmt::format("category '{}' excludes '{}', which is present", category.name, category.excludes[k]);
+          })) {
+        return false;
+      }
+    }
+    return valid;
+  }
+
+  // Each tag set's max_selection over the label's category indices `present`
+  // (-1 for an unknown one, possibly repeated); problems as category_valid.
+  template <typename Present>
+  bool selections_valid(const Present& present, std::vector<std::string>* problems) const {
+    if (!has_selection_limits) return true;
+    bool valid = true;
+    std::vector<int> members;
+    for (std::size_t t = 0; t < tag_sets.size(); ++t) {
+      const int limit = tag_sets[t]->max_selection;
+      if (limit <= 0) continue;
+      members.clear();
+      for (int index : present) {
+        if (index < 0 || categories[static_cast<std::size_t>(index)].tag_set != static_cast<int>(t)) continue;
+        if (std::find(members.begin(), members.end(), index) == members.end()) members.push_back(index);
+      }
+      if (static_cast<int>(members.size()) <= limit) continue;
+      valid = false;
+      if (!problems) return false;
+      std::sort(members.begin(), members.end());
+      std::vector<std::string_view> names;
+      for (int index : members) names.push_back(categories[static_cast<std::size_t>(index)].source->name);
+      problems->push_back(fmt::format("tag set '{}' allows at most {} {} on a label; this one has {} ({})",
+                                      tag_sets[t]->name, limit, limit == 1 ? "category" : "categories",
+                                      members.size(), fmt::join(names, ", ")));
+    }
+    return valid;
+  }
 
   struct NodeInfo {
     int vetting = -1;  // index into policy.vetting
@@ -256,6 +364,8 @@ CompiledPolicy::CompiledPolicy(Policy policy)
     int index = intern(tag_set_by_name, tag_set.name);
     if (index == static_cast<int>(ix.tag_set_types.size())) {
       ix.tag_set_types.push_back(tag_set.type);
+      ix.tag_sets.push_back(&tag_set);
+      if (tag_set.max_selection > 0) ix.has_selection_limits = true;
       if (tag_set.type == TagSetType::permissive) ix.permissive_tag_sets.push_back(index);
     }
   }
@@ -277,6 +387,14 @@ CompiledPolicy::CompiledPolicy(Policy policy)
       // A requirement naming no category can never be met; -1 keeps it unmet.
       info.required.push_back(required_index);
     }
+    auto indices = [&ix](const std::vector<std::string>& names) {
+      std::vector<int> result;
+      for (const std::string& name : names) result.push_back(lookup(ix.category_by_name, name));
+      return result;
+    };
+    for (const auto& group : category.requires_any_of) info.required_any.push_back(indices(group));
+    for (const auto& group : category.requires_exactly_one_of) info.required_exactly_one.push_back(indices(group));
+    info.excludes = indices(category.excludes);
   }
 
   std::unordered_map<std::string_view, const Organisation*> organisations;
@@ -482,18 +600,9 @@ std::vector<std::string> CompiledPolicy::label_problems(const Label& label) cons
       problems.push_back(fmt::format("unknown category '{}'", name));
       continue;
     }
-    const Index::CategoryInfo& info = ix.categories[static_cast<std::size_t>(present[i])];
-    if (classification >= 0 && info.excluded_at.test(static_cast<std::size_t>(classification))) {
-      problems.push_back(fmt::format("category '{}' is not allowed at {}", name, label.classification));
-    }
-    const Category& category = *info.source;
-    for (std::size_t k = 0; k < info.required.size(); ++k) {
-      if (info.required[k] < 0 || std::find(present.begin(), present.end(), info.required[k]) == present.end()) {
-        problems.push_back(
-            fmt::format("category '{}' requires '{}', which is absent", name, category.requires_categories[k]));
-      }
-    }
+    ix.category_valid(present[i], classification, present, &problems);
   }
+  ix.selections_valid(present, &problems);
   return problems;
 }
 
@@ -549,9 +658,27 @@ std::string CompiledPolicy::display_marking(const Label& label) const {
   }
   std::sort(known.begin(), known.end());
   known.erase(std::unique(known.begin(), known.end()), known.end());
-  for (int index : known) {
+  auto marking_of = [&ix](int index) -> const std::string& {
     const Category& category = *ix.categories[static_cast<std::size_t>(index)].source;
-    add(category.marking.empty() ? category.name : category.marking);
+    return category.marking.empty() ? category.name : category.marking;
+  };
+  // Each tag set once, in scheme order, its categories (in scheme order)
+  // framed by its prefix and suffix and joined by its separator, as a SPIF's
+  // tag markingQualifier says: "REL TO POLICE, LOCAL AUTHORITY".
+  for (std::size_t t = 0; t < ix.tag_sets.size(); ++t) {
+    const TagSet& tag_set = *ix.tag_sets[t];
+    std::string part;
+    bool first = true;
+    for (int index : known) {
+      if (ix.categories[static_cast<std::size_t>(index)].tag_set != static_cast<int>(t)) continue;
+      part += first ? tag_set.marking_prefix : tag_set.marking_separator;
+      part += marking_of(index);
+      first = false;
+    }
+    if (!first) add(part + tag_set.marking_suffix);
+  }
+  for (int index : known) {
+    if (ix.categories[static_cast<std::size_t>(index)].tag_set < 0) add(marking_of(index));  // hand-built policies
   }
   for (std::string_view name : unknown) add(name);  // never silently drop what a label says
   return result;
@@ -608,15 +735,12 @@ PolicyDecision CompiledPolicy::decide(const DecisionRequest& request) const {
     }
     if (valid) {
       for (int index : label_categories) {
-        const Index::CategoryInfo& info = ix.categories[static_cast<std::size_t>(index)];
-        if (info.excluded_at.test(static_cast<std::size_t>(classification))) valid = false;
-        for (int required : info.required) {
-          if (required < 0 || std::find(label_categories.begin(), label_categories.end(), required) ==
-                                  label_categories.end()) {
-            valid = false;
-          }
+        if (!ix.category_valid(index, classification, label_categories, nullptr)) {
+          valid = false;
+          break;
         }
       }
+      valid = valid && ix.selections_valid(label_categories, nullptr);
     }
     if (!valid) {
       portion.reason = PortionReason::invalid_label;
