@@ -185,7 +185,8 @@ std::optional<std::string> normalise_colour(std::string_view text) {
 bool is_english(const std::string* language) {
   if (!language) return true;
   std::string tag = trimmed(*language);
-  std::transform(tag.begin(), tag.end(), tag.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  std::transform(tag.begin(), tag.end(), tag.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return tag.empty() || tag == "en" || tag.rfind("en-", 0) == 0;
 }
 
@@ -867,11 +868,15 @@ std::string scheme_to_yaml(const LabelScheme& scheme, std::string_view header) {
   for (const TagSet& tag_set : scheme.tag_sets) {
     yaml += fmt::format("  - name: {}\n    type: {}\n", yaml_quote(tag_set.name), type_name(tag_set.type));
     if (tag_set.max_selection > 0) yaml += fmt::format("    max_selection: {}\n", tag_set.max_selection);
-    if (!tag_set.marking_prefix.empty()) yaml += fmt::format("    marking_prefix: {}\n", yaml_quote(tag_set.marking_prefix));
+    if (!tag_set.marking_prefix.empty()) {
+      yaml += fmt::format("    marking_prefix: {}\n", yaml_quote(tag_set.marking_prefix));
+    }
     if (!tag_set.marking_separator.empty() && tag_set.marking_separator != " ") {
       yaml += fmt::format("    marking_separator: {}\n", yaml_quote(tag_set.marking_separator));
     }
-    if (!tag_set.marking_suffix.empty()) yaml += fmt::format("    marking_suffix: {}\n", yaml_quote(tag_set.marking_suffix));
+    if (!tag_set.marking_suffix.empty()) {
+      yaml += fmt::format("    marking_suffix: {}\n", yaml_quote(tag_set.marking_suffix));
+    }
     yaml += "    categories:\n";
     for (const std::string& name : tag_set.categories) {
       auto it = std::find_if(scheme.categories.begin(), scheme.categories.end(),
