@@ -143,18 +143,23 @@ struct CompiledPolicy::Index {
   std::unordered_map<std::string_view, std::vector<int>> nodes_by_role;
   std::unordered_map<std::string_view, std::vector<int>> nodes_by_organisation;
 
+  // Categories a label must carry, as category indices parallel to the
+  // source's names (`requires`, `requires_any_of`, `requires_exactly_one_of`);
+  // -1 names no category (hand-built policies only) and is never on a label.
+  struct Requirements {
+    std::vector<int> all;
+    std::vector<std::vector<int>> any_of;
+    std::vector<std::vector<int>> exactly_one_of;
+  };
   std::vector<const Classification*> classifications;  // by classification index
+  std::vector<Requirements> classification_requirements;  // by classification index
   struct CategoryInfo {
     const Category* source = nullptr;
     int tag_set = -1;
     TagSetType type = TagSetType::informative;
-    Bits excluded_at;           // by classification index
-    std::vector<int> required;  // category indices that must accompany it
-    // Category indices, parallel to the source's groups and names; -1 names
-    // no category (hand-built policies only) and is never on a label.
-    std::vector<std::vector<int>> required_any;
-    std::vector<std::vector<int>> required_exactly_one;
-    std::vector<int> excludes;
+    Bits excluded_at;  // by classification index
+    Requirements required;
+    std::vector<int> excludes;  // category indices, parallel to source->excludes
   };
   std::vector<CategoryInfo> categories;
   std::vector<TagSetType> tag_set_types;
@@ -162,74 +167,85 @@ struct CompiledPolicy::Index {
   std::vector<int> permissive_tag_sets;
   bool has_selection_limits = false;  // some tag set has a max_selection
 
+  // Whether `required` (of `owner`, "category 'X'" or "classification 'X'",
+  // whose source names are `all`, `any_of`, `exactly_one_of`) is met by a
+  // label whose category indices are `present` (-1 for an unknown one).
+  // Without `problems` it stops at the first requirement unmet; with it, it
+  // describes every one there.
+  template <typename Present, typename Source>
+  static bool requirements_met(std::string_view kind, const Source& source, const Requirements& required,
+                               const Present& present, std::vector<std::string>* problems) {
+    auto on_label = [&present](int other) {
+      return other >= 0 && std::find(present.begin(), present.end(), other) != present.end();
+    };
+    bool met = true;
+    for (std::size_t k = 0; k < required.all.size(); ++k) {
+      if (on_label(required.all[k])) continue;
+      met = false;
+      if (!problems) return false;
+      problems->push_back(fmt::format("{} '{}' requires '{}', which is absent", kind, source.name,
+                                      source.requires_categories[k]));
+    }
+    for (std::size_t g = 0; g < required.any_of.size(); ++g) {
+      const auto& group = required.any_of[g];
+      if (std::any_of(group.begin(), group.end(), on_label)) continue;
+      met = false;
+      if (!problems) return false;
+      problems->push_back(fmt::format("{} '{}' requires one or more of {}, and none is present", kind, source.name,
+                                      fmt::join(source.requires_any_of[g], ", ")));
+    }
+    for (std::size_t g = 0; g < required.exactly_one_of.size(); ++g) {
+      const auto& group = required.exactly_one_of[g];
+      const auto count = std::count_if(group.begin(), group.end(), on_label);
+      if (count == 1) continue;
+      met = false;
+      if (!problems) return false;
+      problems->push_back(fmt::format("{} '{}' requires exactly one of {}, and {} present", kind, source.name,
+                                      fmt::join(source.requires_exactly_one_of[g], ", "),
+                                      count == 0 ? std::string("none is") : fmt::format("{} are", count)));
+    }
+    return met;
+  }
+
   // The rules of category `index` on a label whose category indices are
   // `present` (-1 for an unknown one), at classification index
-  // `classification` (-1 for an unknown one). Without `problems` it stops at
-  // the first rule broken; with it, it describes every one there. decide()
-  // and label_problems() share it, so that what is withheld as invalid is
-  // exactly what label_problems() explains.
+  // `classification` (-1 for an unknown one); problems as requirements_met.
+  // decide() and label_problems() share these checks, so that what is
+  // withheld as invalid is exactly what label_problems() explains.
   template <typename Present>
   bool category_valid(int index, int classification, const Present& present,
                       std::vector<std::string>* problems) const {
     const CategoryInfo& info = categories[static_cast<std::size_t>(index)];
     const Category& category = *info.source;
-    auto on_label = [&present](int other) {
-      return other >= 0 && std::find(present.begin(), present.end(), other) != present.end();
-    };
     bool valid = true;
-    auto broken = [&](auto&& describe) {
-      valid = false;
-      if (problems) problems->push_back(describe());
-      return problems == nullptr;  // true: stop here
-    };
     if (classification >= 0 && info.excluded_at.test(static_cast<std::size_t>(classification))) {
-      if (broken([&] {
-            return fmt::format("category '{}' is not allowed at {}", category.name,
-                               classifications[static_cast<std::size_t>(classification)]->name);
-          })) {
-        return false;
-      }
+      valid = false;
+      if (!problems) return false;
+      problems->push_back(fmt::format("category '{}' is not allowed at {}", category.name,
+                                      classifications[static_cast<std::size_t>(classification)]->name));
     }
-    for (std::size_t k = 0; k < info.required.size(); ++k) {
-      if (on_label(info.required[k])) continue;
-      if (broken([&] {
-            return fmt::format("category '{}' requires '{}', which is absent", category.name,
-                               category.requires_categories[k]);
-          })) {
-        return false;
-      }
-    }
-    for (std::size_t g = 0; g < info.required_any.size(); ++g) {
-      const auto& group = info.required_any[g];
-      if (std::any_of(group.begin(), group.end(), on_label)) continue;
-      if (broken([&] {
-            return fmt::format("category '{}' requires one or more of {}, and none is present", category.name,
-                               fmt::join(category.requires_any_of[g], ", "));
-          })) {
-        return false;
-      }
-    }
-    for (std::size_t g = 0; g < info.required_exactly_one.size(); ++g) {
-      const auto& group = info.required_exactly_one[g];
-      const auto count = std::count_if(group.begin(), group.end(), on_label);
-      if (count == 1) continue;
-      if (broken([&] {
-            return fmt::format("category '{}' requires exactly one of {}, and {} present", category.name,
-                               fmt::join(category.requires_exactly_one_of[g], ", "),
-                               count == 0 ? std::string("none is") : fmt::format("{} are", count));
-          })) {
-        return false;
-      }
+    if (!requirements_met("category", category, info.required, present, problems)) {
+      valid = false;
+      if (!problems) return false;
     }
     for (std::size_t k = 0; k < info.excludes.size(); ++k) {
-      if (!on_label(info.excludes[k])) continue;
-      if (broken([&] {
-            return fmt::format("category '{}' excludes '{}', which is present", category.name, category.excludes[k]);
-          })) {
-        return false;
-      }
+      const int other = info.excludes[k];
+      if (other < 0 || std::find(present.begin(), present.end(), other) == present.end()) continue;
+      valid = false;
+      if (!problems) return false;
+      problems->push_back(
+          fmt::format("category '{}' excludes '{}', which is present", category.name, category.excludes[k]));
     }
     return valid;
+  }
+
+  // The categories classification index `classification` requires on a label.
+  template <typename Present>
+  bool classification_valid(int classification, const Present& present, std::vector<std::string>* problems) const {
+    if (classification < 0) return true;
+    const auto c = static_cast<std::size_t>(classification);
+    return requirements_met("classification", *classifications[c], classification_requirements[c], present,
+                            problems);
   }
 
   // Each tag set's max_selection over the label's category indices `present`
@@ -371,6 +387,20 @@ CompiledPolicy::CompiledPolicy(Policy policy)
   }
   for (const Category& category : scheme.categories) intern(ix.category_by_name, category.name);
   ix.categories.resize(ix.category_by_name.size());
+  auto category_indices = [&ix](const std::vector<std::string>& names) {
+    std::vector<int> indices;
+    for (const std::string& name : names) indices.push_back(lookup(ix.category_by_name, name));
+    return indices;
+  };
+  auto requirements = [&category_indices](const auto& source) {
+    Index::Requirements result;
+    result.all = category_indices(source.requires_categories);
+    for (const auto& group : source.requires_any_of) result.any_of.push_back(category_indices(group));
+    for (const auto& group : source.requires_exactly_one_of) {
+      result.exactly_one_of.push_back(category_indices(group));
+    }
+    return result;
+  };
   for (const Category& category : scheme.categories) {
     Index::CategoryInfo& info = ix.categories[static_cast<std::size_t>(lookup(ix.category_by_name, category.name))];
     if (info.source) continue;  // a repeated name (hand-built policies only): the first wins
@@ -382,19 +412,12 @@ CompiledPolicy::CompiledPolicy(Policy policy)
       int classification = lookup(ix.classification_by_name, excluded);
       if (classification >= 0) info.excluded_at.set(static_cast<std::size_t>(classification));
     }
-    for (const std::string& required : category.requires_categories) {
-      int required_index = lookup(ix.category_by_name, required);
-      // A requirement naming no category can never be met; -1 keeps it unmet.
-      info.required.push_back(required_index);
-    }
-    auto indices = [&ix](const std::vector<std::string>& names) {
-      std::vector<int> result;
-      for (const std::string& name : names) result.push_back(lookup(ix.category_by_name, name));
-      return result;
-    };
-    for (const auto& group : category.requires_any_of) info.required_any.push_back(indices(group));
-    for (const auto& group : category.requires_exactly_one_of) info.required_exactly_one.push_back(indices(group));
-    info.excludes = indices(category.excludes);
+    // A requirement naming no category can never be met; -1 keeps it unmet.
+    info.required = requirements(category);
+    info.excludes = category_indices(category.excludes);
+  }
+  for (const Classification* classification : ix.classifications) {
+    ix.classification_requirements.push_back(requirements(*classification));
   }
 
   std::unordered_map<std::string_view, const Organisation*> organisations;
@@ -602,6 +625,7 @@ std::vector<std::string> CompiledPolicy::label_problems(const Label& label) cons
     }
     ix.category_valid(present[i], classification, present, &problems);
   }
+  ix.classification_valid(classification, present, &problems);
   ix.selections_valid(present, &problems);
   return problems;
 }
@@ -740,7 +764,8 @@ PolicyDecision CompiledPolicy::decide(const DecisionRequest& request) const {
           break;
         }
       }
-      valid = valid && ix.selections_valid(label_categories, nullptr);
+      valid = valid && ix.classification_valid(classification, label_categories, nullptr) &&
+              ix.selections_valid(label_categories, nullptr);
     }
     if (!valid) {
       portion.reason = PortionReason::invalid_label;

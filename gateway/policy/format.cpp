@@ -53,7 +53,8 @@ struct Shapes {
   Shape role{{"id", "name", "level"}, {}};
   Shape node{{"id", "name", "organisation", "role", "vetting", "categories"}, {}};
   Shape list{{"id", "name", "nodes", "roles"}, {}};
-  Shape classification{{"name", "marking", "colour", "text_colour"}, {}};
+  Shape classification{
+      {"name", "marking", "colour", "text_colour", "requires", "requires_any_of", "requires_exactly_one_of"}, {}};
   Shape category{
       {"name", "marking", "excluded_at", "requires", "requires_any_of", "requires_exactly_one_of", "excludes"}, {}};
   Shape tag_set{

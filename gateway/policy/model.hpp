@@ -25,6 +25,11 @@ struct Classification {
   std::string colour;       // background, "#rrggbb"
   std::string text_colour;  // foreground, "#rrggbb"
   int rank = 0;             // 0 = lowest
+  // Categories every label at this classification must carry (SPIF
+  // requiredCategory on a securityClassification), as for a Category.
+  std::vector<std::string> requires_categories;
+  std::vector<std::vector<std::string>> requires_any_of;
+  std::vector<std::vector<std::string>> requires_exactly_one_of;
   SourceLocation location;
 };
 

@@ -227,18 +227,19 @@ struct GroupReference {
   SourceLocation location;
 };
 
+// A requiredCategory: its operation (all, oneOrMore, onlyOne) and groups.
+struct Requirement {
+  std::string operation;
+  std::vector<GroupReference> groups;
+  SourceLocation location;
+};
+
 struct PendingCategory {
   Category category;
   std::string spif_tag_set;  // the SPIF securityCategoryTagSet it is in
   std::string tag_type;      // the SPIF tagType of its tag (enumerated stays enumerated)
   std::string enum_type;     // the tag's enumType, for an enumerated tag
   long long lacv = 0;
-  // requiredCategory operations, each with its groups.
-  struct Requirement {
-    std::string operation;
-    std::vector<GroupReference> groups;
-    SourceLocation location;
-  };
   std::vector<Requirement> requirements;
   std::vector<GroupReference> exclusions;  // excludedCategory elements
 };
@@ -488,13 +489,16 @@ class Importer {
                               *foreground, what));
         }
       }
-      for (std::string_view rule : {"requiredCategory", "excludedCategory"}) {
-        for (const XmlElement* found : element->all(rule)) {
-          warning("S101", found->location,
-                  fmt::format("{} on {} (a category rule for a whole classification) has no equivalent in a scheme; "
-                              "left out, so the imported scheme accepts labels the SPIF would reject",
-                              rule, what));
+      for (const XmlElement* required : element->all("requiredCategory")) {
+        if (auto requirement = read_requirement(*required, what)) {
+          classification_requirements_.emplace_back(*name, std::move(*requirement));
         }
+      }
+      for (const XmlElement* found : element->all("excludedCategory")) {
+        warning("S101", found->location,
+                fmt::format("excludedCategory on {} (a category rule for a whole classification) has no equivalent "
+                            "in a scheme; left out, so the imported scheme accepts labels the SPIF would reject",
+                            what));
       }
       read.push_back(std::move(entry));
     }
@@ -578,6 +582,23 @@ class Importer {
         category.excluded_at.push_back(classification.name);
       }
     }
+  }
+
+  std::optional<Requirement> read_requirement(const XmlElement& required, const std::string& what) {
+    Requirement requirement;
+    requirement.location = required.location;
+    auto operation = required_attribute(required, "operation", "requiredCategory of " + what);
+    if (!operation) return std::nullopt;
+    if (*operation != "all" && *operation != "oneOrMore" && *operation != "onlyOne") {
+      error("S004", required.location,
+            fmt::format("requiredCategory operation '{}' of {}: use all, oneOrMore or onlyOne", *operation, what));
+      return std::nullopt;
+    }
+    requirement.operation = *operation;
+    for (const XmlElement* group : required.all("categoryGroup")) {
+      if (auto reference = group_reference(*group, "categoryGroup")) requirement.groups.push_back(std::move(*reference));
+    }
+    return requirement;
   }
 
   // A categoryGroup or excludedCategory: tagSetRef, tagType, enumType and a
@@ -688,23 +709,9 @@ class Importer {
             }
           }
           for (const XmlElement* required : element->all("requiredCategory")) {
-            PendingCategory::Requirement requirement;
-            requirement.location = required->location;
-            auto operation = required_attribute(*required, "operation", "requiredCategory of " + category_what);
-            if (!operation) continue;
-            if (*operation != "all" && *operation != "oneOrMore" && *operation != "onlyOne") {
-              error("S004", required->location,
-                    fmt::format("requiredCategory operation '{}' of {}: use all, oneOrMore or onlyOne", *operation,
-                                category_what));
-              continue;
+            if (auto requirement = read_requirement(*required, category_what)) {
+              pending.requirements.push_back(std::move(*requirement));
             }
-            requirement.operation = *operation;
-            for (const XmlElement* group : required->all("categoryGroup")) {
-              if (auto reference = group_reference(*group, "categoryGroup")) {
-                requirement.groups.push_back(std::move(*reference));
-              }
-            }
-            pending.requirements.push_back(std::move(requirement));
           }
           for (const XmlElement* excluded : element->all("excludedCategory")) {
             if (auto reference = group_reference(*excluded, "excludedCategory")) {
@@ -757,34 +764,52 @@ class Importer {
   // A group naming the category itself (a rule over its own tag) is
   // restated without it, since a scheme category may not name itself:
   // oneOrMore is then always met, onlyOne excludes the others.
+  // The categories a requirement names, every group resolved; nullopt when
+  // some group names none (reported).
+  std::optional<std::vector<std::string>> resolve_requirement(const Requirement& requirement) {
+    std::vector<std::string> resolved;
+    bool complete = true;
+    for (const GroupReference& group : requirement.groups) {
+      auto members = resolve_group(group);
+      if (!members) {
+        complete = false;
+        continue;
+      }
+      for (const std::string& name : *members) add_unique(resolved, name);
+    }
+    if (!complete || resolved.empty()) return std::nullopt;
+    return resolved;
+  }
+
+  // A resolved requirement as `requires` (all, or one category),
+  // `requires_any_of` (oneOrMore) or `requires_exactly_one_of` (onlyOne).
+  template <typename Owner>
+  static void add_requirement(const std::string& operation, std::vector<std::string> names, Owner& owner) {
+    if (operation == "all" || names.size() == 1) {
+      for (const std::string& name : names) add_unique(owner.requires_categories, name);
+    } else if (operation == "oneOrMore") {
+      owner.requires_any_of.push_back(std::move(names));
+    } else {
+      owner.requires_exactly_one_of.push_back(std::move(names));
+    }
+  }
+
   void resolve_requirements(LabelScheme& scheme) {
     // Names are copied, not moved, until every requirement is resolved.
     for (PendingCategory& pending : pending_) {
       Category& category = pending.category;
-      for (const PendingCategory::Requirement& requirement : pending.requirements) {
-        std::vector<std::string> resolved;
-        bool complete = true;
-        for (const GroupReference& group : requirement.groups) {
-          auto members = resolve_group(group);
-          if (!members) {
-            complete = false;
-            continue;
-          }
-          for (const std::string& name : *members) add_unique(resolved, name);
-        }
-        if (!complete || resolved.empty()) continue;
-        const bool includes_itself =
-            std::find(resolved.begin(), resolved.end(), category.name) != resolved.end();
-        std::erase(resolved, category.name);
-        if (requirement.operation == "all" || (resolved.size() == 1 && !includes_itself)) {
-          for (const std::string& name : resolved) add_unique(category.requires_categories, name);
-        } else if (requirement.operation == "oneOrMore") {
-          if (!includes_itself) category.requires_any_of.push_back(resolved);
-        } else if (includes_itself) {  // onlyOne, and this is the one
-          for (const std::string& name : resolved) add_unique(category.excludes, name);
-        } else {
-          category.requires_exactly_one_of.push_back(resolved);
-        }
+      for (const Requirement& requirement : pending.requirements) {
+        auto resolved = resolve_requirement(requirement);
+        if (!resolved) continue;
+        const bool includes_itself = std::find(resolved->begin(), resolved->end(), category.name) != resolved->end();
+        std::erase(*resolved, category.name);
+        if (!includes_itself) {
+          add_requirement(requirement.operation, std::move(*resolved), category);
+        } else if (requirement.operation == "all") {
+          add_requirement("all", std::move(*resolved), category);
+        } else if (requirement.operation == "onlyOne") {  // and this is the one
+          for (const std::string& name : *resolved) add_unique(category.excludes, name);
+        }  // oneOrMore, met by the category itself
       }
       for (const GroupReference& group : pending.exclusions) {
         auto members = resolve_group(group);
@@ -794,6 +819,14 @@ class Importer {
         }
       }
     }
+    for (const auto& [name, requirement] : classification_requirements_) {
+      auto resolved = resolve_requirement(requirement);
+      auto classification = std::find_if(scheme.classifications.begin(), scheme.classifications.end(),
+                                         [&](const Classification& c) { return c.name == name; });
+      if (resolved && classification != scheme.classifications.end()) {
+        add_requirement(requirement.operation, std::move(*resolved), *classification);
+      }
+    }
     // Only now: a requirement may name any category, read before or after it.
     for (PendingCategory& pending : pending_) scheme.categories.push_back(std::move(pending.category));
   }
@@ -801,6 +834,8 @@ class Importer {
   std::string file_;
   Diagnostics& diagnostics_;
   std::vector<PendingCategory> pending_;
+  // requiredCategory of a classification, by classification name.
+  std::vector<std::pair<std::string, Requirement>> classification_requirements_;
 };
 
 // ---- YAML -------------------------------------------------------------------
@@ -828,6 +863,24 @@ std::string yaml_list(const std::vector<std::string>& values) {
   std::string result = "[";
   for (std::size_t i = 0; i < values.size(); ++i) result += (i ? ", " : "") + yaml_quote(values[i]);
   return result + "]";
+}
+
+// `requires`, `requires_any_of`, `requires_exactly_one_of` of a category or
+// classification, each key at `indent`.
+template <typename Owner>
+std::string requirements_yaml(const Owner& owner, std::string_view indent) {
+  std::string yaml;
+  if (!owner.requires_categories.empty()) {
+    yaml += fmt::format("{}requires: {}\n", indent, yaml_list(owner.requires_categories));
+  }
+  for (auto [key, groups] : {std::pair{"requires_any_of", &owner.requires_any_of},
+                             std::pair{"requires_exactly_one_of", &owner.requires_exactly_one_of}}) {
+    if (groups->empty()) continue;
+    std::vector<std::string> lists;
+    for (const auto& group : *groups) lists.push_back(yaml_list(group));
+    yaml += fmt::format("{}{}: [{}]\n", indent, key, fmt::join(lists, ", "));
+  }
+  return yaml;
 }
 
 std::string_view type_name(TagSetType type) {
@@ -863,6 +916,7 @@ std::string scheme_to_yaml(const LabelScheme& scheme, std::string_view header) {
     if (!classification.text_colour.empty()) {
       yaml += fmt::format("    text_colour: {}\n", yaml_quote(classification.text_colour));
     }
+    yaml += requirements_yaml(classification, "    ");
   }
   if (!scheme.tag_sets.empty()) yaml += "tag_sets:\n";
   for (const TagSet& tag_set : scheme.tag_sets) {
@@ -887,16 +941,7 @@ std::string scheme_to_yaml(const LabelScheme& scheme, std::string_view header) {
         yaml += fmt::format("        marking: {}\n", yaml_quote(it->marking));
       }
       if (!it->excluded_at.empty()) yaml += fmt::format("        excluded_at: {}\n", yaml_list(it->excluded_at));
-      if (!it->requires_categories.empty()) {
-        yaml += fmt::format("        requires: {}\n", yaml_list(it->requires_categories));
-      }
-      for (auto [key, groups] : {std::pair{"requires_any_of", &it->requires_any_of},
-                                 std::pair{"requires_exactly_one_of", &it->requires_exactly_one_of}}) {
-        if (groups->empty()) continue;
-        std::vector<std::string> lists;
-        for (const auto& group : *groups) lists.push_back(yaml_list(group));
-        yaml += fmt::format("        {}: [{}]\n", key, fmt::join(lists, ", "));
-      }
+      yaml += requirements_yaml(*it, "        ");
       if (!it->excludes.empty()) yaml += fmt::format("        excludes: {}\n", yaml_list(it->excludes));
     }
   }

@@ -8,6 +8,7 @@
 //   securityClassification (ordered by `hierarchy`)  -> classifications, lowest first
 //     name, page markingData@phrase (+ prefix/suffix) -> name, marking
 //     color/fgcolor                                  -> colour, text_colour
+//     requiredCategory all | oneOrMore | onlyOne     -> requires | requires_any_of | requires_exactly_one_of
 //   securityCategoryTag (one per tag set of ours)    -> tag_sets
 //     tagType restrictive | permissive               -> type restrictive | permissive
 //     tagType enumerated + enumType                  -> type restrictive | permissive
@@ -22,7 +23,7 @@
 //
 // Markings are the page's (a page marking code, else none) in English or no
 // language; a portion marking's phrase or qualifiers never are. What the
-// scheme format cannot say (classification-level category rules,
+// scheme format cannot say (a classification's excludedCategory,
 // minSelection, suppressClassName, policy-wide qualifiers) is reported as a
 // warning and left out; a classification or category name with '/' is
 // refused (S011). Problems carry stable codes S001... and `file:line:col`

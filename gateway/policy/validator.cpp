@@ -36,7 +36,9 @@ constexpr std::string_view kMatcherKeys[] = {"nodes", "organisations", "organisa
 constexpr std::string_view kHandlingKeys[] = {"review_by", "originator_control", "no_onward_sharing"};
 constexpr std::string_view kEventKeys[] = {"id", "description", "triggered_by"};
 constexpr std::string_view kSchemeKeys[] = {"scheme", "description", "classifications", "tag_sets"};
-constexpr std::string_view kClassificationKeys[] = {"name", "marking", "colour", "text_colour"};
+constexpr std::string_view kClassificationKeys[] = {"name",     "marking",         "colour",
+                                                    "text_colour", "requires",  "requires_any_of",
+                                                    "requires_exactly_one_of"};
 constexpr std::string_view kTagSetKeys[] = {"name",           "type",           "max_selection", "marking_prefix",
                                             "marking_separator", "marking_suffix", "categories"};
 constexpr std::string_view kCategoryKeys[] = {"name",     "marking",         "excluded_at",
@@ -138,6 +140,17 @@ class SchemeValidator {
       }
       classification.colour = read_colour(*entry, "colour");
       classification.text_colour = read_colour(*entry, "text_colour");
+      if (const SyntaxNode* requires_node = entry->find("requires")) {
+        auto required = check_.read_string_list(*requires_node, "'requires'");
+        classification.requires_categories = values(required);
+        pending_references_.push_back({{}, "requires", std::move(required)});
+      }
+      if (const SyntaxNode* groups = entry->find("requires_any_of")) {
+        classification.requires_any_of = read_groups(*groups, "requires_any_of", {});
+      }
+      if (const SyntaxNode* groups = entry->find("requires_exactly_one_of")) {
+        classification.requires_exactly_one_of = read_groups(*groups, "requires_exactly_one_of", {});
+      }
       if (!ok) continue;
       classification.rank = static_cast<int>(scheme.classifications.size());
       scheme.classifications.push_back(std::move(classification));
@@ -217,7 +230,7 @@ class SchemeValidator {
   // `requires_any_of` and `requires_exactly_one_of`: a list of groups, each a
   // list of category names, checked once every category is defined.
   std::vector<std::vector<std::string>> read_groups(const SyntaxNode& node, std::string_view key,
-                                                    const std::string& category) {
+                                                    const std::optional<std::string>& category) {
     std::vector<std::vector<std::string>> groups;
     const std::string what = fmt::format("'{}'", key);
     if (!node.is_sequence()) {
@@ -290,9 +303,9 @@ class SchemeValidator {
   void resolve_requires() {
     for (const auto& [category, verb, named] : pending_references_) {
       for (const LocatedString& name : named) {
-        if (name.value == category) {
+        if (category && name.value == *category) {
           check_.diagnostics().error("P027", name.location,
-                                     fmt::format("category '{}' {} itself", category, verb));
+                                     fmt::format("category '{}' {} itself", *category, verb));
           continue;
         }
         check_.reference(category_names_, name, "P025");
@@ -305,7 +318,7 @@ class SchemeValidator {
   Names tag_set_names_{"tag set"};
   Names category_names_{"category"};
   struct PendingReferences {
-    std::string category;
+    std::optional<std::string> category;  // absent: a classification's, which cannot name itself
     std::string_view verb;  // "requires", "excludes": for "category 'x' requires itself"
     std::vector<LocatedString> names;
   };

@@ -216,6 +216,43 @@ TEST(SchemeRules, DecisionsWithholdWhatTheRulesForbid) {
   EXPECT_EQ(decision.portions[1].detail, "invalid label: category 'BRAVO' excludes 'REL B', which is present");
 }
 
+TEST(SchemeRules, AClassificationMayRequireCategories) {
+  // SPIF requiredCategory on a securityClassification: every label at it
+  // carries them (here: CONFIDENTIAL goes to one or more named partners).
+  LoadResult result = load_policy_text(R"(policy: p
+scheme:
+  scheme: s
+  classifications:
+    - name: LOW
+    - name: CONFIDENTIAL
+      requires_any_of: [[REL A, REL B]]
+    - name: HIGH
+      requires: [EYES]
+      requires_exactly_one_of: [[REL A, REL B]]
+  tag_sets:
+    - name: caveats
+      type: restrictive
+      categories: [{name: EYES}]
+    - name: releasable
+      type: permissive
+      categories: [{name: REL A}, {name: REL B}]
+)", "classification-rules.yaml");
+  ASSERT_TRUE(result.policy) << testing::joined(testing::rendered(result.diagnostics));
+  const CompiledPolicy& policy = *result.policy;
+  EXPECT_THAT(policy.label_problems(Label{"LOW", {}}), IsEmpty());
+  EXPECT_THAT(policy.label_problems(Label{"CONFIDENTIAL", {}}),
+              ElementsAre("classification 'CONFIDENTIAL' requires one or more of REL A, REL B, and none is present"));
+  EXPECT_THAT(policy.label_problems(Label{"CONFIDENTIAL", {"REL B"}}), IsEmpty());
+  EXPECT_THAT(policy.label_problems(Label{"HIGH", {"REL A", "REL B"}}),
+              ElementsAre("classification 'HIGH' requires 'EYES', which is absent",
+                          "classification 'HIGH' requires exactly one of REL A, REL B, and 2 are present"));
+  EXPECT_THAT(policy.label_problems(Label{"HIGH", {"EYES", "REL A"}}), IsEmpty());
+  const std::vector<Label> labels{Label{"CONFIDENTIAL", {}}, Label{"CONFIDENTIAL", {"REL A"}}};
+  const PolicyDecision decision = policy.decide({"x", "y", "c", "p", labels, false});
+  EXPECT_EQ(decision.portions[0].reason, PortionReason::invalid_label);
+  EXPECT_NE(decision.portions[1].reason, PortionReason::invalid_label);
+}
+
 TEST(SchemeRules, ATagSetsQualifiersFrameItsCategoriesOnce) {
   LoadResult result = load_policy_text(kRuleScheme, "rules.yaml");
   ASSERT_TRUE(result.policy) << testing::joined(testing::rendered(result.diagnostics));

@@ -356,9 +356,9 @@ TEST(SpifProblemTest, WhatASchemeCannotSayIsAWarning) {
 )";
   const SpifImport imported = import_text(text);
   ASSERT_TRUE(imported.scheme) << joined(rendered(imported.diagnostics));
-  // What is left: the obsolete classification, the classification's category
-  // rule, suppressClassName and the policy-wide qualifier.
-  EXPECT_EQ(codes(imported.diagnostics), (std::vector<std::string>{"S104", "S101", "S101", "S103"}))
+  // What is left: the obsolete classification, suppressClassName and the
+  // policy-wide qualifier.
+  EXPECT_EQ(codes(imported.diagnostics), (std::vector<std::string>{"S104", "S101", "S103"}))
       << joined(rendered(imported.diagnostics));
   EXPECT_FALSE(imported.diagnostics.has_errors());
   // The tag's qualifiers go on its tag set, the category rules on the categories.
@@ -368,6 +368,7 @@ TEST(SpifProblemTest, WhatASchemeCannotSayIsAWarning) {
   EXPECT_EQ(scheme.categories[0].marking, "");
   EXPECT_EQ(scheme.categories[0].excludes, std::vector<std::string>{"B"});
   EXPECT_EQ(scheme.categories[1].requires_any_of, (std::vector<std::vector<std::string>>{{"A", "C"}}));
+  EXPECT_EQ(scheme.classifications[0].requires_categories, std::vector<std::string>{"A"});
 }
 
 TEST(SpifProblemTest, AnUnreadableFile) {
@@ -591,6 +592,37 @@ TEST(SpifRuleTest, OneOfSeveralAndExcludedCategoriesSurviveImport) {
   EXPECT_TRUE(scheme->label_problems(label("LOW/ALPHA/COUNCIL")).empty());
   EXPECT_FALSE(scheme->label_problems(label("LOW/BRAVO/COUNCIL")).empty());
   EXPECT_TRUE(scheme->label_problems(label("LOW/BRAVO")).empty());
+}
+
+TEST(SpifRuleTest, AClassificationsRequiredCategoriesSurviveImport) {
+  const std::string text = std::string(kHead) + R"spif(  <securityClassifications>
+    <securityClassification name="UNCLASSIFIED" lacv="1" hierarchy="0"/>
+    <securityClassification name="CONFIDENTIAL" lacv="2" hierarchy="1">
+      <requiredCategory operation="oneOrMore">
+        <categoryGroup tagSetRef="Releasable To" tagType="permissive" lacv="1"/>
+        <categoryGroup tagSetRef="Releasable To" tagType="permissive" lacv="2"/>
+      </requiredCategory>
+    </securityClassification>
+  </securityClassifications>
+  <securityCategoryTagSets>
+    <securityCategoryTagSet name="Releasable To" id="1.2.3.1">
+      <securityCategoryTag name="rel" tagType="permissive">
+        <tagCategory name="MOCK" lacv="1"/>
+        <tagCategory name="PHONY" lacv="2"/>
+        <tagCategory name="OTHER" lacv="3"/>
+      </securityCategoryTag>
+    </securityCategoryTagSet>
+  </securityCategoryTagSets>
+</SPIF>
+)spif";
+  const SpifImport imported = import_text(text);
+  ASSERT_TRUE(imported.scheme) << joined(rendered(imported.diagnostics));
+  EXPECT_TRUE(imported.diagnostics.empty()) << joined(rendered(imported.diagnostics));
+  auto scheme = load_imported(imported, "classification-rules");
+  ASSERT_TRUE(scheme);
+  EXPECT_FALSE(scheme->label_problems(label("CONFIDENTIAL/OTHER")).empty());
+  EXPECT_TRUE(scheme->label_problems(label("CONFIDENTIAL/PHONY")).empty());
+  EXPECT_TRUE(scheme->label_problems(label("UNCLASSIFIED")).empty());
 }
 
 TEST(SpifMarkingTest, TheTagSeparatorJoinsItsCategories) {

@@ -307,6 +307,25 @@ scheme:
                           "least 1"));
 }
 
+TEST(PolicyValidation, AClassificationsRequirementsNameDefinedCategories) {
+  // Checked once every category is read; a classification may share a
+  // category's name (separate namespaces) and require it.
+  constexpr std::string_view kText = R"(policy: p
+scheme:
+  scheme: s
+  classifications:
+    - {name: LOW, requires: [LOW, NOSE]}
+    - {name: HIGH, requires_exactly_one_of: [[EYES, EARZ]]}
+  tag_sets:
+    - name: caveats
+      type: restrictive
+      categories: [{name: LOW}, {name: EYES}, {name: EARS}]
+)";
+  EXPECT_THAT(problems_in(kText),
+              ElementsAre("bad.yaml:5:35: error[P025]: undefined category 'NOSE'",
+                          "bad.yaml:6:53: error[P025]: undefined category 'EARZ'; did you mean 'EARS'?"));
+}
+
 TEST(PolicyValidation, SchemeWithNoClassifications) {
   EXPECT_THAT(problems_in("policy: p\nscheme: {scheme: s, classifications: []}\n"),
               ElementsAre("bad.yaml:2:38: error[P020]: the scheme defines no classifications"));
