@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "gateway/policy/engine.hpp"
 
@@ -85,6 +86,8 @@ class SmallIndexList {
   }
   int* begin() { return size_ <= inline_.size() ? inline_.data() : heap_.data(); }
   int* end() { return begin() + size_; }
+  const int* begin() const { return size_ <= inline_.size() ? inline_.data() : heap_.data(); }
+  const int* end() const { return begin() + size_; }
 
  private:
   std::array<int, 16> inline_{};
@@ -140,17 +143,138 @@ struct CompiledPolicy::Index {
   std::unordered_map<std::string_view, std::vector<int>> nodes_by_role;
   std::unordered_map<std::string_view, std::vector<int>> nodes_by_organisation;
 
+  // Categories a label must carry, as category indices parallel to the
+  // source's names (`requires`, `requires_any_of`, `requires_exactly_one_of`);
+  // -1 names no category (hand-built policies only) and is never on a label.
+  struct Requirements {
+    std::vector<int> all;
+    std::vector<std::vector<int>> any_of;
+    std::vector<std::vector<int>> exactly_one_of;
+  };
   std::vector<const Classification*> classifications;  // by classification index
+  std::vector<Requirements> classification_requirements;  // by classification index
   struct CategoryInfo {
     const Category* source = nullptr;
     int tag_set = -1;
     TagSetType type = TagSetType::informative;
-    Bits excluded_at;           // by classification index
-    std::vector<int> required;  // category indices that must accompany it
+    Bits excluded_at;  // by classification index
+    Requirements required;
+    std::vector<int> excludes;  // category indices, parallel to source->excludes
   };
   std::vector<CategoryInfo> categories;
   std::vector<TagSetType> tag_set_types;
+  std::vector<const TagSet*> tag_sets;  // by tag set index
   std::vector<int> permissive_tag_sets;
+  bool has_selection_limits = false;  // some tag set has a max_selection
+
+  // Whether `required` (of `owner`, "category 'X'" or "classification 'X'",
+  // whose source names are `all`, `any_of`, `exactly_one_of`) is met by a
+  // label whose category indices are `present` (-1 for an unknown one).
+  // Without `problems` it stops at the first requirement unmet; with it, it
+  // describes every one there.
+  template <typename Present, typename Source>
+  static bool requirements_met(std::string_view kind, const Source& source, const Requirements& required,
+                               const Present& present, std::vector<std::string>* problems) {
+    auto on_label = [&present](int other) {
+      return other >= 0 && std::find(present.begin(), present.end(), other) != present.end();
+    };
+    bool met = true;
+    for (std::size_t k = 0; k < required.all.size(); ++k) {
+      if (on_label(required.all[k])) continue;
+      met = false;
+      if (!problems) return false;
+      problems->push_back(fmt::format("{} '{}' requires '{}', which is absent", kind, source.name,
+                                      source.requires_categories[k]));
+    }
+    for (std::size_t g = 0; g < required.any_of.size(); ++g) {
+      const auto& group = required.any_of[g];
+      if (std::any_of(group.begin(), group.end(), on_label)) continue;
+      met = false;
+      if (!problems) return false;
+      problems->push_back(fmt::format("{} '{}' requires one or more of {}, and none is present", kind, source.name,
+                                      fmt::join(source.requires_any_of[g], ", ")));
+    }
+    for (std::size_t g = 0; g < required.exactly_one_of.size(); ++g) {
+      const auto& group = required.exactly_one_of[g];
+      const auto count = std::count_if(group.begin(), group.end(), on_label);
+      if (count == 1) continue;
+      met = false;
+      if (!problems) return false;
+      problems->push_back(fmt::format("{} '{}' requires exactly one of {}, and {} present", kind, source.name,
+                                      fmt::join(source.requires_exactly_one_of[g], ", "),
+                                      count == 0 ? std::string("none is") : fmt::format("{} are", count)));
+    }
+    return met;
+  }
+
+  // The rules of category `index` on a label whose category indices are
+  // `present` (-1 for an unknown one), at classification index
+  // `classification` (-1 for an unknown one); problems as requirements_met.
+  // decide() and label_problems() share these checks, so that what is
+  // withheld as invalid is exactly what label_problems() explains.
+  template <typename Present>
+  bool category_valid(int index, int classification, const Present& present,
+                      std::vector<std::string>* problems) const {
+    const CategoryInfo& info = categories[static_cast<std::size_t>(index)];
+    const Category& category = *info.source;
+    bool valid = true;
+    if (classification >= 0 && info.excluded_at.test(static_cast<std::size_t>(classification))) {
+      valid = false;
+      if (!problems) return false;
+      problems->push_back(fmt::format("category '{}' is not allowed at {}", category.name,
+                                      classifications[static_cast<std::size_t>(classification)]->name));
+    }
+    if (!requirements_met("category", category, info.required, present, problems)) {
+      valid = false;
+      if (!problems) return false;
+    }
+    for (std::size_t k = 0; k < info.excludes.size(); ++k) {
+      const int other = info.excludes[k];
+      if (other < 0 || std::find(present.begin(), present.end(), other) == present.end()) continue;
+      valid = false;
+      if (!problems) return false;
+      problems->push_back(
+          fmt::format("category '{}' excludes '{}', which is present", category.name, category.excludes[k]));
+    }
+    return valid;
+  }
+
+  // The categories classification index `classification` requires on a label.
+  template <typename Present>
+  bool classification_valid(int classification, const Present& present, std::vector<std::string>* problems) const {
+    if (classification < 0) return true;
+    const auto c = static_cast<std::size_t>(classification);
+    return requirements_met("classification", *classifications[c], classification_requirements[c], present,
+                            problems);
+  }
+
+  // Each tag set's max_selection over the label's category indices `present`
+  // (-1 for an unknown one, possibly repeated); problems as category_valid.
+  template <typename Present>
+  bool selections_valid(const Present& present, std::vector<std::string>* problems) const {
+    if (!has_selection_limits) return true;
+    bool valid = true;
+    std::vector<int> members;
+    for (std::size_t t = 0; t < tag_sets.size(); ++t) {
+      const int limit = tag_sets[t]->max_selection;
+      if (limit <= 0) continue;
+      members.clear();
+      for (int index : present) {
+        if (index < 0 || categories[static_cast<std::size_t>(index)].tag_set != static_cast<int>(t)) continue;
+        if (std::find(members.begin(), members.end(), index) == members.end()) members.push_back(index);
+      }
+      if (static_cast<int>(members.size()) <= limit) continue;
+      valid = false;
+      if (!problems) return false;
+      std::sort(members.begin(), members.end());
+      std::vector<std::string_view> names;
+      for (int index : members) names.push_back(categories[static_cast<std::size_t>(index)].source->name);
+      problems->push_back(fmt::format("tag set '{}' allows at most {} {} on a label; this one has {} ({})",
+                                      tag_sets[t]->name, limit, limit == 1 ? "category" : "categories",
+                                      members.size(), fmt::join(names, ", ")));
+    }
+    return valid;
+  }
 
   struct NodeInfo {
     int vetting = -1;  // index into policy.vetting
@@ -256,11 +380,27 @@ CompiledPolicy::CompiledPolicy(Policy policy)
     int index = intern(tag_set_by_name, tag_set.name);
     if (index == static_cast<int>(ix.tag_set_types.size())) {
       ix.tag_set_types.push_back(tag_set.type);
+      ix.tag_sets.push_back(&tag_set);
+      if (tag_set.max_selection > 0) ix.has_selection_limits = true;
       if (tag_set.type == TagSetType::permissive) ix.permissive_tag_sets.push_back(index);
     }
   }
   for (const Category& category : scheme.categories) intern(ix.category_by_name, category.name);
   ix.categories.resize(ix.category_by_name.size());
+  auto category_indices = [&ix](const std::vector<std::string>& names) {
+    std::vector<int> indices;
+    for (const std::string& name : names) indices.push_back(lookup(ix.category_by_name, name));
+    return indices;
+  };
+  auto requirements = [&category_indices](const auto& source) {
+    Index::Requirements result;
+    result.all = category_indices(source.requires_categories);
+    for (const auto& group : source.requires_any_of) result.any_of.push_back(category_indices(group));
+    for (const auto& group : source.requires_exactly_one_of) {
+      result.exactly_one_of.push_back(category_indices(group));
+    }
+    return result;
+  };
   for (const Category& category : scheme.categories) {
     Index::CategoryInfo& info = ix.categories[static_cast<std::size_t>(lookup(ix.category_by_name, category.name))];
     if (info.source) continue;  // a repeated name (hand-built policies only): the first wins
@@ -272,11 +412,12 @@ CompiledPolicy::CompiledPolicy(Policy policy)
       int classification = lookup(ix.classification_by_name, excluded);
       if (classification >= 0) info.excluded_at.set(static_cast<std::size_t>(classification));
     }
-    for (const std::string& required : category.requires_categories) {
-      int required_index = lookup(ix.category_by_name, required);
-      // A requirement naming no category can never be met; -1 keeps it unmet.
-      info.required.push_back(required_index);
-    }
+    // A requirement naming no category can never be met; -1 keeps it unmet.
+    info.required = requirements(category);
+    info.excludes = category_indices(category.excludes);
+  }
+  for (const Classification* classification : ix.classifications) {
+    ix.classification_requirements.push_back(requirements(*classification));
   }
 
   std::unordered_map<std::string_view, const Organisation*> organisations;
@@ -482,18 +623,10 @@ std::vector<std::string> CompiledPolicy::label_problems(const Label& label) cons
       problems.push_back(fmt::format("unknown category '{}'", name));
       continue;
     }
-    const Index::CategoryInfo& info = ix.categories[static_cast<std::size_t>(present[i])];
-    if (classification >= 0 && info.excluded_at.test(static_cast<std::size_t>(classification))) {
-      problems.push_back(fmt::format("category '{}' is not allowed at {}", name, label.classification));
-    }
-    const Category& category = *info.source;
-    for (std::size_t k = 0; k < info.required.size(); ++k) {
-      if (info.required[k] < 0 || std::find(present.begin(), present.end(), info.required[k]) == present.end()) {
-        problems.push_back(
-            fmt::format("category '{}' requires '{}', which is absent", name, category.requires_categories[k]));
-      }
-    }
+    ix.category_valid(present[i], classification, present, &problems);
   }
+  ix.classification_valid(classification, present, &problems);
+  ix.selections_valid(present, &problems);
   return problems;
 }
 
@@ -549,9 +682,27 @@ std::string CompiledPolicy::display_marking(const Label& label) const {
   }
   std::sort(known.begin(), known.end());
   known.erase(std::unique(known.begin(), known.end()), known.end());
-  for (int index : known) {
+  auto marking_of = [&ix](int index) -> const std::string& {
     const Category& category = *ix.categories[static_cast<std::size_t>(index)].source;
-    add(category.marking.empty() ? category.name : category.marking);
+    return category.marking.empty() ? category.name : category.marking;
+  };
+  // Each tag set once, in scheme order, its categories (in scheme order)
+  // framed by its prefix and suffix and joined by its separator, as a SPIF's
+  // tag markingQualifier says: "REL TO POLICE, LOCAL AUTHORITY".
+  for (std::size_t t = 0; t < ix.tag_sets.size(); ++t) {
+    const TagSet& tag_set = *ix.tag_sets[t];
+    std::string part;
+    bool first = true;
+    for (int index : known) {
+      if (ix.categories[static_cast<std::size_t>(index)].tag_set != static_cast<int>(t)) continue;
+      part += first ? tag_set.marking_prefix : tag_set.marking_separator;
+      part += marking_of(index);
+      first = false;
+    }
+    if (!first) add(part + tag_set.marking_suffix);
+  }
+  for (int index : known) {
+    if (ix.categories[static_cast<std::size_t>(index)].tag_set < 0) add(marking_of(index));  // hand-built policies
   }
   for (std::string_view name : unknown) add(name);  // never silently drop what a label says
   return result;
@@ -608,15 +759,13 @@ PolicyDecision CompiledPolicy::decide(const DecisionRequest& request) const {
     }
     if (valid) {
       for (int index : label_categories) {
-        const Index::CategoryInfo& info = ix.categories[static_cast<std::size_t>(index)];
-        if (info.excluded_at.test(static_cast<std::size_t>(classification))) valid = false;
-        for (int required : info.required) {
-          if (required < 0 || std::find(label_categories.begin(), label_categories.end(), required) ==
-                                  label_categories.end()) {
-            valid = false;
-          }
+        if (!ix.category_valid(index, classification, label_categories, nullptr)) {
+          valid = false;
+          break;
         }
       }
+      valid = valid && ix.classification_valid(classification, label_categories, nullptr) &&
+              ix.selections_valid(label_categories, nullptr);
     }
     if (!valid) {
       portion.reason = PortionReason::invalid_label;

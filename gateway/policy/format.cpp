@@ -53,9 +53,13 @@ struct Shapes {
   Shape role{{"id", "name", "level"}, {}};
   Shape node{{"id", "name", "organisation", "role", "vetting", "categories"}, {}};
   Shape list{{"id", "name", "nodes", "roles"}, {}};
-  Shape classification{{"name", "marking", "colour", "text_colour"}, {}};
-  Shape category{{"name", "marking", "excluded_at", "requires"}, {}};
-  Shape tag_set{{"name", "type", "categories"}, {{"categories", &category}}};
+  Shape classification{
+      {"name", "marking", "colour", "text_colour", "requires", "requires_any_of", "requires_exactly_one_of"}, {}};
+  Shape category{
+      {"name", "marking", "excluded_at", "requires", "requires_any_of", "requires_exactly_one_of", "excludes"}, {}};
+  Shape tag_set{
+      {"name", "type", "max_selection", "marking_prefix", "marking_separator", "marking_suffix", "categories"},
+      {{"categories", &category}}};
   Shape scheme{{"scheme", "description", "classifications", "tag_sets"},
                {{"classifications", &classification}, {"tag_sets", &tag_set}}};
   Shape policy{{"policy", "description", "scheme", "levels", "vetting", "occasional_allowance", "organisations",

@@ -20,11 +20,16 @@ namespace icegate::policy {
 // ---- Label scheme (SPIF-like) ----------------------------------------------
 
 struct Classification {
-  std::string name;         // "SECRET"
+  std::string name;         // "SECRET"; never contains '/', which separates a label's parts
   std::string marking;      // display marking, defaults to name
   std::string colour;       // background, "#rrggbb"
   std::string text_colour;  // foreground, "#rrggbb"
   int rank = 0;             // 0 = lowest
+  // Categories every label at this classification must carry (SPIF
+  // requiredCategory on a securityClassification), as for a Category.
+  std::vector<std::string> requires_categories;
+  std::vector<std::vector<std::string>> requires_any_of;
+  std::vector<std::vector<std::string>> requires_exactly_one_of;
   SourceLocation location;
 };
 
@@ -34,12 +39,21 @@ struct Classification {
 // informative: shown on the marking, no effect on access.
 enum class TagSetType { restrictive, permissive, informative };
 
+// A category's validity rules are those of an Open XML SPIF tagCategory:
+// excludedClass (and requiredClass, its complement) is `excluded_at`;
+// requiredCategory is `requires` (operation all), `requires_any_of`
+// (oneOrMore) or `requires_exactly_one_of` (onlyOne); excludedCategory is `excludes`.
 struct Category {
-  std::string name;     // "UK EYES ONLY"
+  std::string name;     // "UK EYES ONLY"; never contains '/', which separates a label's parts
   std::string marking;  // defaults to name
   std::string tag_set;  // the set it belongs to
   std::vector<std::string> excluded_at;  // classifications it may not appear at
   std::vector<std::string> requires_categories;  // categories that must accompany it
+  // Groups of categories: at least one of each group must accompany it.
+  std::vector<std::vector<std::string>> requires_any_of;
+  // Groups of categories: exactly one of each group must accompany it.
+  std::vector<std::vector<std::string>> requires_exactly_one_of;
+  std::vector<std::string> excludes;  // categories that may not accompany it
   SourceLocation location;
 };
 
@@ -47,6 +61,14 @@ struct TagSet {
   std::string name;
   TagSetType type = TagSetType::restrictive;
   std::vector<std::string> categories;
+  // At most this many of its categories on one label; 0 for no limit
+  // (SPIF singleSelection is 1, maxSelection is the number).
+  int max_selection = 0;
+  // How its categories on a label are displayed (SPIF markingQualifier):
+  // prefix, the categories' markings joined by the separator, suffix.
+  std::string marking_prefix;
+  std::string marking_separator = " ";
+  std::string marking_suffix;
   SourceLocation location;
 };
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
+#include <climits>
 #include <fstream>
 #include <map>
 #include <set>
@@ -11,6 +12,7 @@
 
 #include <expat.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "gateway/policy/parser.hpp"
 #include "gateway/policy/validator.hpp"
@@ -175,19 +177,60 @@ std::optional<std::string> normalise_colour(std::string_view text) {
   return value;
 }
 
-// ---- The importer -----------------------------------------------------------
+// ---- Markings ---------------------------------------------------------------
 
-// What a marking qualifier element says.
-struct Qualifiers {
-  std::string prefix, suffix, separator;
-  bool any() const { return !prefix.empty() || !suffix.empty() || !separator.empty(); }
+// Whether an xml:lang value is English or absent: the display markings a
+// scheme holds are the English ones. Language tags are case-insensitive
+// (BCP 47), so EN-GB is English too.
+bool is_english(const std::string* language) {
+  if (!language) return true;
+  std::string tag = trimmed(*language);
+  std::transform(tag.begin(), tag.end(), tag.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return tag.empty() || tag == "en" || tag.rfind("en-", 0) == 0;
+}
+
+// Where a markingData or markingQualifier applies, from its marking codes
+// (`code` elements, or a `code` / `markingCode` attribute): a scheme's
+// display marking is the page marking.
+enum class MarkingPlace {
+  page,       // pageTop, pageBottom, pageTopBottom, documentStart, documentEnd
+  anywhere,   // no place given: it applies wherever no more specific one does
+  elsewhere,  // only a portion marking, a watermark, a subject line...: not a display marking
 };
 
-// A category group (of a requiredCategory), resolved once every tag set is read.
+// The codes that say where a marking goes; the others (suppressClassName,
+// noNameDisplay, noMarkingDisplay, replacePolicy) say how, not where.
+bool is_place_code(std::string_view code) {
+  return code != "suppressClassName" && code != "noNameDisplay" && code != "noMarkingDisplay" &&
+         code != "replacePolicy";
+}
+bool is_page_code(std::string_view code) {
+  return code == "pageTopBottom" || code == "pageTop" || code == "pageBottom" || code == "documentStart" ||
+         code == "documentEnd";
+}
+
+// ---- The importer -----------------------------------------------------------
+
+// What the marking qualifiers of an element say for the page, in English.
+struct Qualifiers {
+  std::string prefix, suffix, separator;
+};
+
+// A category group (of a requiredCategory or an excludedCategory), resolved
+// once every tag set is read.
 struct GroupReference {
-  std::string tag_set;            // tagSetRef: a SPIF tag set name
-  std::string tag_type;           // restrictive, permissive, enumerated, informative
-  std::optional<long long> lacv;  // absent: `all`
+  std::string tag_set;                 // tagSetRef: a SPIF tag set name
+  std::string tag_type;                // restrictive, permissive, enumerated, tagType7, informative
+  std::optional<std::string> enum_type;  // of an enumerated group, when given
+  std::optional<long long> lacv;       // absent: `all`
+  SourceLocation location;
+};
+
+// A requiredCategory: its operation (all, oneOrMore, onlyOne) and groups.
+struct Requirement {
+  std::string operation;
+  std::vector<GroupReference> groups;
   SourceLocation location;
 };
 
@@ -195,14 +238,10 @@ struct PendingCategory {
   Category category;
   std::string spif_tag_set;  // the SPIF securityCategoryTagSet it is in
   std::string tag_type;      // the SPIF tagType of its tag (enumerated stays enumerated)
+  std::string enum_type;     // the tag's enumType, for an enumerated tag
   long long lacv = 0;
-  // requiredCategory operations, each with its groups.
-  struct Requirement {
-    std::string operation;
-    std::vector<GroupReference> groups;
-    SourceLocation location;
-  };
   std::vector<Requirement> requirements;
+  std::vector<GroupReference> exclusions;  // excludedCategory elements
 };
 
 class Importer {
@@ -272,44 +311,75 @@ class Importer {
     }
   }
 
-  // The display phrase of an element's markingData: the one for the page
-  // (no code, or pageTopBottom, pageBottom, pageTop), in English or no language.
+  // The marking codes of a markingData or markingQualifier: its `code`
+  // elements and any codes in `attribute` (several, space-separated).
+  static std::vector<std::string> marking_codes(const XmlElement& element, std::string_view attribute) {
+    std::vector<std::string> codes;
+    for (const XmlElement* code : element.all("code")) codes.push_back(trimmed(code->text));
+    if (const std::string* listed = element.attribute(attribute)) {
+      std::istringstream words(*listed);
+      for (std::string word; words >> word;) codes.push_back(word);
+    }
+    return codes;
+  }
+
+  static MarkingPlace marking_place(const std::vector<std::string>& codes) {
+    bool placed = false;
+    for (const std::string& code : codes) {
+      if (is_page_code(code)) return MarkingPlace::page;
+      if (is_place_code(code)) placed = true;
+    }
+    return placed ? MarkingPlace::elsewhere : MarkingPlace::anywhere;
+  }
+
+  // How well a marking element fits a display marking: 2 for the page, 1 for
+  // no place given, nothing for a portion marking or another place.
+  static std::optional<int> page_score(MarkingPlace place) {
+    switch (place) {
+      case MarkingPlace::page: return 2;
+      case MarkingPlace::anywhere: return 1;
+      case MarkingPlace::elsewhere: return std::nullopt;
+    }
+    return std::nullopt;
+  }
+
+  // The display phrase of an element's markingData: the page's (a page code,
+  // else no place code), in English or no language; the first of equals. A
+  // phrase only for a portion marking, a watermark or the like is not a
+  // display marking: without a page phrase the name is the marking.
   std::optional<std::string> marking_phrase(const XmlElement& element, std::string_view what) {
     const XmlElement* chosen = nullptr;
-    int chosen_score = -1;
+    int chosen_score = 0;
     for (const XmlElement* data : element.all("markingData")) {
-      const std::string* language = data->attribute("lang");
-      if (language && *language != "en" && language->rfind("en-", 0) != 0) continue;
-      int score = 0;
-      bool page = false;
-      bool has_code = false;
-      for (const XmlElement* code : data->all("code")) {
-        has_code = true;
-        const std::string value = trimmed(code->text);
-        if (value == "pageTopBottom" || value == "pageBottom" || value == "pageTop" || value == "documentStart") {
-          page = true;
-        }
-        if (value == "suppressClassName") {
-          warning("S101", code->location,
+      if (!is_english(data->attribute("lang"))) continue;
+      const std::vector<std::string> codes = marking_codes(*data, "code");
+      for (const std::string& code : codes) {
+        if (code == "suppressClassName") {
+          warning("S101", data->location,
                   fmt::format("suppressClassName on {} has no equivalent in a scheme; the classification is still "
                               "shown in display markings",
                               what));
         }
       }
-      score = page ? 2 : (has_code ? 0 : 1);
-      if (score > chosen_score) {
+      const std::optional<int> score = page_score(marking_place(codes));
+      if (score && *score > chosen_score) {
         chosen = data;
-        chosen_score = score;
+        chosen_score = *score;
       }
     }
     if (!chosen) return std::nullopt;
-    auto phrase = required_attribute(*chosen, "phrase", "markingData");
-    return phrase;
+    return required_attribute(*chosen, "phrase", "markingData");
   }
 
+  // The page qualifiers of an element in English: for each of prefix, suffix
+  // and separator, the one of the best-fitting markingQualifier (page code,
+  // else none), the first of equals. A portion marking's qualifiers and other
+  // languages' are not the display marking's.
   Qualifiers qualifiers(const XmlElement& element) {
     Qualifiers result;
+    int prefix_score = 0, suffix_score = 0, separator_score = 0;
     for (const XmlElement* qualifier_set : element.all("markingQualifier")) {
+      const std::optional<int> score = page_score(marking_place(marking_codes(*qualifier_set, "markingCode")));
       for (const XmlElement* qualifier : qualifier_set->all("qualifier")) {
         const std::string* text = qualifier->attribute("markingQualifier");
         const std::string* code = qualifier->attribute("qualifierCode");
@@ -317,19 +387,40 @@ class Importer {
           error("S003", qualifier->location, "qualifier needs markingQualifier and qualifierCode attributes");
           continue;
         }
+        std::string* field = nullptr;
+        int* field_score = nullptr;
         if (*code == "prefix") {
-          result.prefix = *text;
+          field = &result.prefix;
+          field_score = &prefix_score;
         } else if (*code == "suffix") {
-          result.suffix = *text;
+          field = &result.suffix;
+          field_score = &suffix_score;
         } else if (*code == "separator") {
-          result.separator = *text;
+          field = &result.separator;
+          field_score = &separator_score;
         } else {
           error("S004", qualifier->location,
                 fmt::format("qualifierCode '{}' is not prefix, suffix or separator", *code));
+          continue;
         }
+        if (!score || !is_english(qualifier->attribute("lang")) || *score <= *field_score) continue;
+        *field = *text;
+        *field_score = *score;
       }
     }
     return result;
+  }
+
+  // A classification or category name with '/' could never be written on a
+  // label (CLASSIFICATION/CATEGORY/...); icegate refuses it rather than
+  // import a scheme with a category no label can carry.
+  bool label_name_ok(const std::string& name, const XmlElement& element, std::string_view what) {
+    if (name.find('/') == std::string::npos) return true;
+    error("S011", element.location,
+          fmt::format("{} contains '/', which separates the parts of a label (CLASSIFICATION/CATEGORY/...), so it "
+                      "could never be written on one",
+                      what));
+    return false;
   }
 
   void read_classifications(const XmlElement& root, LabelScheme& scheme) {
@@ -349,6 +440,7 @@ class Importer {
       auto lacv = integer_attribute(*element, "lacv", what);
       auto hierarchy = integer_attribute(*element, "hierarchy", what);
       if (!name || !lacv || !hierarchy) continue;
+      if (!label_name_ok(*name, *element, fmt::format("classification name '{}'", *name))) continue;
       obsolete_warning(*element, what);
       if (!names.emplace(*name, element->location).second) {
         error("S006", element->location, fmt::format("duplicate classification name '{}'", *name));
@@ -397,13 +489,16 @@ class Importer {
                               *foreground, what));
         }
       }
-      for (std::string_view rule : {"requiredCategory", "excludedCategory"}) {
-        for (const XmlElement* found : element->all(rule)) {
-          warning("S101", found->location,
-                  fmt::format("{} on {} (a category rule for a whole classification) has no equivalent in a scheme; "
-                              "left out, so the imported scheme accepts labels the SPIF would reject",
-                              rule, what));
+      for (const XmlElement* required : element->all("requiredCategory")) {
+        if (auto requirement = read_requirement(*required, what)) {
+          classification_requirements_.emplace_back(*name, std::move(*requirement));
         }
+      }
+      for (const XmlElement* found : element->all("excludedCategory")) {
+        warning("S101", found->location,
+                fmt::format("excludedCategory on {} (a category rule for a whole classification) has no equivalent "
+                            "in a scheme; left out, so the imported scheme accepts labels the SPIF would reject",
+                            what));
       }
       read.push_back(std::move(entry));
     }
@@ -436,6 +531,93 @@ class Importer {
     error("S004", tag.location,
           fmt::format("{} has tagType '{}': use restrictive, permissive, enumerated or informative", what, type));
     return std::nullopt;
+  }
+
+  // singleSelection and maxSelection of a tag, as a max_selection (0: no limit).
+  int selection_limit(const XmlElement& tag, const std::string& what) {
+    long long limit = 0;
+    if (const std::string* single = tag.attribute("singleSelection"); single && trimmed(*single) == "true") limit = 1;
+    if (tag.attribute("maxSelection")) {
+      if (auto most = integer_attribute(tag, "maxSelection", what)) {
+        if (*most < 1) {
+          error("S004", tag.location, fmt::format("{} has maxSelection {}: use 1 or more", what, *most));
+        } else if (limit == 0 || *most < limit) {
+          limit = std::min<long long>(*most, INT_MAX);
+        }
+      }
+    }
+    if (tag.attribute("minSelection")) {
+      warning("S101", tag.location,
+              fmt::format("minSelection on {} has no equivalent in a scheme; left out, so the imported scheme "
+                          "accepts labels the SPIF would reject",
+                          what));
+    }
+    return static_cast<int>(limit);
+  }
+
+  // requiredClass (an attribute naming one classification, or elements each
+  // naming one): the category is allowed only at those, so it is excluded at
+  // every other. A scheme says that with excluded_at, in rank order.
+  void read_required_classes(const XmlElement& element, const std::string& what, const LabelScheme& scheme,
+                             Category& category) {
+    std::vector<std::string> allowed;
+    auto add = [&](const std::string& text, const SourceLocation& where) {
+      const std::string classification = trimmed(text);
+      const bool defined = std::any_of(scheme.classifications.begin(), scheme.classifications.end(),
+                                       [&](const Classification& c) { return c.name == classification; });
+      if (!defined) {
+        error("S009", where,
+              fmt::format("requiredClass '{}' of {} names no securityClassification", classification, what));
+        return;
+      }
+      allowed.push_back(classification);
+    };
+    if (const std::string* attribute = element.attribute("requiredClass")) add(*attribute, element.location);
+    for (const XmlElement* required : element.all("requiredClass")) add(required->text, required->location);
+    if (allowed.empty()) return;
+    for (const Classification& classification : scheme.classifications) {
+      if (std::find(allowed.begin(), allowed.end(), classification.name) != allowed.end()) continue;
+      if (std::find(category.excluded_at.begin(), category.excluded_at.end(), classification.name) ==
+          category.excluded_at.end()) {
+        category.excluded_at.push_back(classification.name);
+      }
+    }
+  }
+
+  std::optional<Requirement> read_requirement(const XmlElement& required, const std::string& what) {
+    Requirement requirement;
+    requirement.location = required.location;
+    auto operation = required_attribute(required, "operation", "requiredCategory of " + what);
+    if (!operation) return std::nullopt;
+    if (*operation != "all" && *operation != "oneOrMore" && *operation != "onlyOne") {
+      error("S004", required.location,
+            fmt::format("requiredCategory operation '{}' of {}: use all, oneOrMore or onlyOne", *operation, what));
+      return std::nullopt;
+    }
+    requirement.operation = *operation;
+    for (const XmlElement* group : required.all("categoryGroup")) {
+      if (auto reference = group_reference(*group, "categoryGroup")) requirement.groups.push_back(std::move(*reference));
+    }
+    return requirement;
+  }
+
+  // A categoryGroup or excludedCategory: tagSetRef, tagType, enumType and a
+  // lacv or all="true".
+  std::optional<GroupReference> group_reference(const XmlElement& group, std::string_view what) {
+    GroupReference reference;
+    reference.location = group.location;
+    auto set_ref = required_attribute(group, "tagSetRef", what);
+    auto group_type = required_attribute(group, "tagType", what);
+    if (!set_ref || !group_type) return std::nullopt;
+    reference.tag_set = *set_ref;
+    reference.tag_type = *group_type;
+    if (const std::string* enum_type = group.attribute("enumType")) reference.enum_type = trimmed(*enum_type);
+    const std::string* all = group.attribute("all");
+    if (!(all && trimmed(*all) == "true")) {
+      reference.lacv = integer_attribute(group, "lacv", what);
+      if (!reference.lacv) return std::nullopt;
+    }
+    return reference;
   }
 
   void read_tag_sets(const XmlElement& root, LabelScheme& scheme) {
@@ -473,20 +655,20 @@ class Importer {
         }
         tag_set.type = *type;
         tag_set.location = tag->location;
+        tag_set.max_selection = selection_limit(*tag, what);
+        // The tag's qualifiers frame its categories once on a marking: "REL TO " + "POLICE, COUNCIL".
         const Qualifiers around = qualifiers(*tag);
-        const auto categories = tag->all("tagCategory");
-        if (around.any() && (categories.size() > 1 || !around.separator.empty())) {
-          warning("S103", tag->location,
-                  fmt::format("the marking qualifiers of {} are folded into each category's marking: a label with "
-                              "two of its categories repeats them instead of joining the categories",
-                              what));
-        }
-        for (const XmlElement* element : categories) {
+        tag_set.marking_prefix = around.prefix;
+        tag_set.marking_suffix = around.suffix;
+        if (!around.separator.empty()) tag_set.marking_separator = around.separator;
+        const std::string* enum_type = tag->attribute("enumType");
+        for (const XmlElement* element : tag->all("tagCategory")) {
           auto name = required_attribute(*element, "name", "tagCategory");
           const std::string category_what =
               name ? fmt::format("category '{}' of {}", *name, what) : "tagCategory of " + what;
           auto lacv = integer_attribute(*element, "lacv", category_what);
           if (!name || !lacv) continue;
+          if (!label_name_ok(*name, *element, fmt::format("category name '{}' of {}", *name, what))) continue;
           obsolete_warning(*element, category_what);
           if (auto [it, inserted] = category_names.emplace(*name, element->location); !inserted) {
             error("S006", element->location,
@@ -506,10 +688,13 @@ class Importer {
           pending.category.location = element->location;
           pending.spif_tag_set = *set_name;
           pending.tag_type = *type_text;
+          if (enum_type) pending.enum_type = trimmed(*enum_type);
           pending.lacv = *lacv;
           std::string marking = marking_phrase(*element, category_what).value_or(*name);
-          marking = trimmed(around.prefix + marking + around.suffix);
+          const Qualifiers own = qualifiers(*element);  // a category's own qualifiers are part of its marking
+          marking = trimmed(own.prefix + marking + own.suffix);
           if (marking != *name) pending.category.marking = marking;
+          read_required_classes(*element, category_what, scheme, pending.category);
           for (const XmlElement* excluded : element->all("excludedClass")) {
             const std::string classification = trimmed(excluded->text);
             const bool defined = std::any_of(scheme.classifications.begin(), scheme.classifications.end(),
@@ -524,39 +709,14 @@ class Importer {
             }
           }
           for (const XmlElement* required : element->all("requiredCategory")) {
-            PendingCategory::Requirement requirement;
-            requirement.location = required->location;
-            auto operation = required_attribute(*required, "operation", "requiredCategory of " + category_what);
-            if (!operation) continue;
-            if (*operation != "all" && *operation != "oneOrMore" && *operation != "onlyOne") {
-              error("S004", required->location,
-                    fmt::format("requiredCategory operation '{}' of {}: use all, oneOrMore or onlyOne", *operation,
-                                category_what));
-              continue;
+            if (auto requirement = read_requirement(*required, category_what)) {
+              pending.requirements.push_back(std::move(*requirement));
             }
-            requirement.operation = *operation;
-            for (const XmlElement* group : required->all("categoryGroup")) {
-              GroupReference reference;
-              reference.location = group->location;
-              auto set_ref = required_attribute(*group, "tagSetRef", "categoryGroup");
-              auto group_type = required_attribute(*group, "tagType", "categoryGroup");
-              if (!set_ref || !group_type) continue;
-              reference.tag_set = *set_ref;
-              reference.tag_type = *group_type;
-              const std::string* all = group->attribute("all");
-              if (!(all && trimmed(*all) == "true")) {
-                reference.lacv = integer_attribute(*group, "lacv", "categoryGroup");
-                if (!reference.lacv) continue;
-              }
-              requirement.groups.push_back(std::move(reference));
-            }
-            pending.requirements.push_back(std::move(requirement));
           }
           for (const XmlElement* excluded : element->all("excludedCategory")) {
-            warning("S101", excluded->location,
-                    fmt::format("excludedCategory on {} has no equivalent in a scheme; left out, so the imported "
-                                "scheme accepts labels the SPIF would reject",
-                                category_what));
+            if (auto reference = group_reference(*excluded, "excludedCategory")) {
+              pending.exclusions.push_back(std::move(*reference));
+            }
           }
           tag_set.categories.push_back(*name);
           pending_.push_back(std::move(pending));
@@ -566,51 +726,105 @@ class Importer {
     }
   }
 
-  // Category groups to category names, then requirements to `requires`.
+  // The categories a group names, in SPIF order; nullopt (reported) when it names none.
+  std::optional<std::vector<std::string>> resolve_group(const GroupReference& group) {
+    std::vector<std::string> members;
+    bool set_exists = false;
+    for (const PendingCategory& other : pending_) {
+      if (other.spif_tag_set != group.tag_set) continue;
+      set_exists = true;
+      if (other.tag_type != group.tag_type) continue;
+      if (group.enum_type && other.tag_type == "enumerated" && other.enum_type != *group.enum_type) continue;
+      if (group.lacv && other.lacv != *group.lacv) continue;
+      members.push_back(other.category.name);
+    }
+    if (!set_exists) {
+      error("S009", group.location,
+            fmt::format("categoryGroup tagSetRef '{}' names no securityCategoryTagSet", group.tag_set));
+      return std::nullopt;
+    }
+    if (members.empty()) {
+      error("S009", group.location,
+            group.lacv ? fmt::format("categoryGroup names no {} category with lacv {} in tag set '{}'", group.tag_type,
+                                     *group.lacv, group.tag_set)
+                       : fmt::format("categoryGroup names no {} category in tag set '{}'", group.tag_type,
+                                     group.tag_set));
+      return std::nullopt;
+    }
+    return members;
+  }
+
+  static void add_unique(std::vector<std::string>& names, const std::string& name) {
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+
+  // Category groups to category names, then requiredCategory to `requires`
+  // (all, or one category), `requires_any_of` (oneOrMore) or
+  // `requires_exactly_one_of` (onlyOne), and excludedCategory to `excludes`.
+  // A group naming the category itself (a rule over its own tag) is
+  // restated without it, since a scheme category may not name itself:
+  // oneOrMore is then always met, onlyOne excludes the others.
+  // The categories a requirement names, every group resolved; nullopt when
+  // some group names none (reported).
+  std::optional<std::vector<std::string>> resolve_requirement(const Requirement& requirement) {
+    std::vector<std::string> resolved;
+    bool complete = true;
+    for (const GroupReference& group : requirement.groups) {
+      auto members = resolve_group(group);
+      if (!members) {
+        complete = false;
+        continue;
+      }
+      for (const std::string& name : *members) add_unique(resolved, name);
+    }
+    if (!complete || resolved.empty()) return std::nullopt;
+    return resolved;
+  }
+
+  // A resolved requirement as `requires` (all, or one category),
+  // `requires_any_of` (oneOrMore) or `requires_exactly_one_of` (onlyOne).
+  template <typename Owner>
+  static void add_requirement(const std::string& operation, std::vector<std::string> names, Owner& owner) {
+    if (operation == "all" || names.size() == 1) {
+      for (const std::string& name : names) add_unique(owner.requires_categories, name);
+    } else if (operation == "oneOrMore") {
+      owner.requires_any_of.push_back(std::move(names));
+    } else {
+      owner.requires_exactly_one_of.push_back(std::move(names));
+    }
+  }
+
   void resolve_requirements(LabelScheme& scheme) {
     // Names are copied, not moved, until every requirement is resolved.
     for (PendingCategory& pending : pending_) {
-      for (const PendingCategory::Requirement& requirement : pending.requirements) {
-        std::vector<std::string> resolved;
-        bool complete = true;
-        for (const GroupReference& group : requirement.groups) {
-          std::vector<std::string> members;
-          bool set_exists = false;
-          for (const PendingCategory& other : pending_) {
-            if (other.spif_tag_set != group.tag_set) continue;
-            set_exists = true;
-            if (other.tag_type != group.tag_type) continue;
-            if (group.lacv && other.lacv != *group.lacv) continue;
-            members.push_back(other.category.name);
-          }
-          if (!set_exists) {
-            error("S009", group.location,
-                  fmt::format("categoryGroup tagSetRef '{}' names no securityCategoryTagSet", group.tag_set));
-            complete = false;
-          } else if (members.empty()) {
-            error("S009", group.location,
-                  group.lacv ? fmt::format("categoryGroup names no {} category with lacv {} in tag set '{}'",
-                                           group.tag_type, *group.lacv, group.tag_set)
-                             : fmt::format("categoryGroup names no {} category in tag set '{}'", group.tag_type,
-                                           group.tag_set));
-            complete = false;
-          }
-          resolved.insert(resolved.end(), members.begin(), members.end());
+      Category& category = pending.category;
+      for (const Requirement& requirement : pending.requirements) {
+        auto resolved = resolve_requirement(requirement);
+        if (!resolved) continue;
+        const bool includes_itself = std::find(resolved->begin(), resolved->end(), category.name) != resolved->end();
+        std::erase(*resolved, category.name);
+        if (!includes_itself) {
+          add_requirement(requirement.operation, std::move(*resolved), category);
+        } else if (requirement.operation == "all") {
+          add_requirement("all", std::move(*resolved), category);
+        } else if (requirement.operation == "onlyOne") {  // and this is the one
+          for (const std::string& name : *resolved) add_unique(category.excludes, name);
+        }  // oneOrMore, met by the category itself
+      }
+      for (const GroupReference& group : pending.exclusions) {
+        auto members = resolve_group(group);
+        if (!members) continue;
+        for (const std::string& name : *members) {
+          if (name != category.name) add_unique(category.excludes, name);
         }
-        if (!complete) continue;
-        if (requirement.operation == "all" || resolved.size() == 1) {
-          for (const std::string& name : resolved) {
-            auto& requires_categories = pending.category.requires_categories;
-            if (std::find(requires_categories.begin(), requires_categories.end(), name) == requires_categories.end()) {
-              requires_categories.push_back(name);
-            }
-          }
-        } else {
-          warning("S101", requirement.location,
-                  fmt::format("requiredCategory operation {} over {} categories on category '{}' (one of several) has "
-                              "no equivalent in a scheme, whose requires needs every one; left out",
-                              requirement.operation, resolved.size(), pending.category.name));
-        }
+      }
+    }
+    for (const auto& [name, requirement] : classification_requirements_) {
+      auto resolved = resolve_requirement(requirement);
+      auto classification = std::find_if(scheme.classifications.begin(), scheme.classifications.end(),
+                                         [&](const Classification& c) { return c.name == name; });
+      if (resolved && classification != scheme.classifications.end()) {
+        add_requirement(requirement.operation, std::move(*resolved), *classification);
       }
     }
     // Only now: a requirement may name any category, read before or after it.
@@ -620,6 +834,8 @@ class Importer {
   std::string file_;
   Diagnostics& diagnostics_;
   std::vector<PendingCategory> pending_;
+  // requiredCategory of a classification, by classification name.
+  std::vector<std::pair<std::string, Requirement>> classification_requirements_;
 };
 
 // ---- YAML -------------------------------------------------------------------
@@ -647,6 +863,24 @@ std::string yaml_list(const std::vector<std::string>& values) {
   std::string result = "[";
   for (std::size_t i = 0; i < values.size(); ++i) result += (i ? ", " : "") + yaml_quote(values[i]);
   return result + "]";
+}
+
+// `requires`, `requires_any_of`, `requires_exactly_one_of` of a category or
+// classification, each key at `indent`.
+template <typename Owner>
+std::string requirements_yaml(const Owner& owner, std::string_view indent) {
+  std::string yaml;
+  if (!owner.requires_categories.empty()) {
+    yaml += fmt::format("{}requires: {}\n", indent, yaml_list(owner.requires_categories));
+  }
+  for (auto [key, groups] : {std::pair{"requires_any_of", &owner.requires_any_of},
+                             std::pair{"requires_exactly_one_of", &owner.requires_exactly_one_of}}) {
+    if (groups->empty()) continue;
+    std::vector<std::string> lists;
+    for (const auto& group : *groups) lists.push_back(yaml_list(group));
+    yaml += fmt::format("{}{}: [{}]\n", indent, key, fmt::join(lists, ", "));
+  }
+  return yaml;
 }
 
 std::string_view type_name(TagSetType type) {
@@ -682,11 +916,22 @@ std::string scheme_to_yaml(const LabelScheme& scheme, std::string_view header) {
     if (!classification.text_colour.empty()) {
       yaml += fmt::format("    text_colour: {}\n", yaml_quote(classification.text_colour));
     }
+    yaml += requirements_yaml(classification, "    ");
   }
   if (!scheme.tag_sets.empty()) yaml += "tag_sets:\n";
   for (const TagSet& tag_set : scheme.tag_sets) {
-    yaml +=
-        fmt::format("  - name: {}\n    type: {}\n    categories:\n", yaml_quote(tag_set.name), type_name(tag_set.type));
+    yaml += fmt::format("  - name: {}\n    type: {}\n", yaml_quote(tag_set.name), type_name(tag_set.type));
+    if (tag_set.max_selection > 0) yaml += fmt::format("    max_selection: {}\n", tag_set.max_selection);
+    if (!tag_set.marking_prefix.empty()) {
+      yaml += fmt::format("    marking_prefix: {}\n", yaml_quote(tag_set.marking_prefix));
+    }
+    if (!tag_set.marking_separator.empty() && tag_set.marking_separator != " ") {
+      yaml += fmt::format("    marking_separator: {}\n", yaml_quote(tag_set.marking_separator));
+    }
+    if (!tag_set.marking_suffix.empty()) {
+      yaml += fmt::format("    marking_suffix: {}\n", yaml_quote(tag_set.marking_suffix));
+    }
+    yaml += "    categories:\n";
     for (const std::string& name : tag_set.categories) {
       auto it = std::find_if(scheme.categories.begin(), scheme.categories.end(),
                              [&name](const Category& category) { return category.name == name; });
@@ -696,9 +941,8 @@ std::string scheme_to_yaml(const LabelScheme& scheme, std::string_view header) {
         yaml += fmt::format("        marking: {}\n", yaml_quote(it->marking));
       }
       if (!it->excluded_at.empty()) yaml += fmt::format("        excluded_at: {}\n", yaml_list(it->excluded_at));
-      if (!it->requires_categories.empty()) {
-        yaml += fmt::format("        requires: {}\n", yaml_list(it->requires_categories));
-      }
+      yaml += requirements_yaml(*it, "        ");
+      if (!it->excludes.empty()) yaml += fmt::format("        excludes: {}\n", yaml_list(it->excludes));
     }
   }
   return yaml;

@@ -6,22 +6,29 @@
 // importer maps it onto the scheme file format of policies/README.md:
 //
 //   securityClassification (ordered by `hierarchy`)  -> classifications, lowest first
-//     name, markingData@phrase, color/fgcolor        -> name, marking, colour, text_colour
+//     name, page markingData@phrase (+ prefix/suffix) -> name, marking
+//     color/fgcolor                                  -> colour, text_colour
+//     requiredCategory all | oneOrMore | onlyOne     -> requires | requires_any_of | requires_exactly_one_of
 //   securityCategoryTag (one per tag set of ours)    -> tag_sets
 //     tagType restrictive | permissive               -> type restrictive | permissive
 //     tagType enumerated + enumType                  -> type restrictive | permissive
 //     tagType informative (or tagType7)              -> type informative
+//     markingQualifier prefix/separator/suffix       -> marking_prefix/_separator/_suffix
+//     singleSelection, maxSelection                  -> max_selection
 //   tagCategory                                      -> categories
-//     markingData@phrase + the tag's markingQualifier prefix/suffix -> marking
-//     excludedClass                                  -> excluded_at
-//     requiredCategory (operation all, or one category) -> requires
+//     page markingData@phrase                        -> marking
+//     excludedClass, requiredClass (its complement)  -> excluded_at
+//     requiredCategory all | oneOrMore | onlyOne     -> requires | requires_any_of | requires_exactly_one_of
+//     excludedCategory                               -> excludes
 //
-// What the scheme format cannot say (excludedCategory, a requiredCategory
-// that needs one of several, classification-level category rules,
-// suppressClassName) is reported as a warning and left out. Problems carry
-// stable codes S001... and `file:line:col` locations from the XML parser
-// (expat); every problem is collected. The codes are listed in
-// policies/README.md ("Comparing policies and label schemes").
+// Markings are the page's (a page marking code, else none) in English or no
+// language; a portion marking's phrase or qualifiers never are. What the
+// scheme format cannot say (a classification's excludedCategory,
+// minSelection, suppressClassName, policy-wide qualifiers) is reported as a
+// warning and left out; a classification or category name with '/' is
+// refused (S011). Problems carry stable codes S001... and `file:line:col`
+// locations from the XML parser (expat); every problem is collected. The
+// codes are listed in policies/README.md ("Comparing policies and label schemes").
 #pragma once
 
 #include <filesystem>

@@ -36,9 +36,14 @@ constexpr std::string_view kMatcherKeys[] = {"nodes", "organisations", "organisa
 constexpr std::string_view kHandlingKeys[] = {"review_by", "originator_control", "no_onward_sharing"};
 constexpr std::string_view kEventKeys[] = {"id", "description", "triggered_by"};
 constexpr std::string_view kSchemeKeys[] = {"scheme", "description", "classifications", "tag_sets"};
-constexpr std::string_view kClassificationKeys[] = {"name", "marking", "colour", "text_colour"};
-constexpr std::string_view kTagSetKeys[] = {"name", "type", "categories"};
-constexpr std::string_view kCategoryKeys[] = {"name", "marking", "excluded_at", "requires"};
+constexpr std::string_view kClassificationKeys[] = {"name",     "marking",         "colour",
+                                                    "text_colour", "requires",  "requires_any_of",
+                                                    "requires_exactly_one_of"};
+constexpr std::string_view kTagSetKeys[] = {"name",           "type",           "max_selection", "marking_prefix",
+                                            "marking_separator", "marking_suffix", "categories"};
+constexpr std::string_view kCategoryKeys[] = {"name",     "marking",         "excluded_at",
+                                              "requires", "requires_any_of", "requires_exactly_one_of",
+                                              "excludes"};
 
 // ---- Small helpers ----------------------------------------------------------
 
@@ -101,6 +106,17 @@ class SchemeValidator {
   }
 
  private:
+  // A label is written CLASSIFICATION/CATEGORY/... (policy tests, `icegate
+  // label`, explain and diff output), so a name containing '/' could never be
+  // written on one, and a label printed in that form would be ambiguous.
+  void check_label_name(const LocatedString& name, std::string_view kind) {
+    if (name.value.find('/') == std::string::npos) return;
+    check_.diagnostics().error(
+        "P028", name.location,
+        fmt::format("{} name '{}' contains '/', which separates the parts of a label (CLASSIFICATION/CATEGORY/...)",
+                    kind, name.value));
+  }
+
   void read_classifications(const SyntaxNode& node, LabelScheme& scheme) {
     auto entries = check_.read_entries(node, "classifications");
     if (node.is_sequence() && node.items.empty()) {
@@ -115,6 +131,7 @@ class SchemeValidator {
       if (name) {
         classification.name = name->value;
         ok = classification_names_.define(*name, check_.diagnostics(), "P021", "name") && ok;
+        check_label_name(*name, "classification");
       }
       if (auto marking = check_.read_optional_string(*entry, "marking", "'marking'")) {
         classification.marking = marking->value;
@@ -123,6 +140,17 @@ class SchemeValidator {
       }
       classification.colour = read_colour(*entry, "colour");
       classification.text_colour = read_colour(*entry, "text_colour");
+      if (const SyntaxNode* requires_node = entry->find("requires")) {
+        auto required = check_.read_string_list(*requires_node, "'requires'");
+        classification.requires_categories = values(required);
+        pending_references_.push_back({{}, "requires", std::move(required)});
+      }
+      if (const SyntaxNode* groups = entry->find("requires_any_of")) {
+        classification.requires_any_of = read_groups(*groups, "requires_any_of", {});
+      }
+      if (const SyntaxNode* groups = entry->find("requires_exactly_one_of")) {
+        classification.requires_exactly_one_of = read_groups(*groups, "requires_exactly_one_of", {});
+      }
       if (!ok) continue;
       classification.rank = static_cast<int>(scheme.classifications.size());
       scheme.classifications.push_back(std::move(classification));
@@ -169,6 +197,12 @@ class SchemeValidator {
           }
         }
       }
+      if (const SyntaxNode* limit = entry->find("max_selection")) tag_set.max_selection = read_max_selection(*limit);
+      for (auto [key, field] : {std::pair{"marking_prefix", &tag_set.marking_prefix},
+                                std::pair{"marking_separator", &tag_set.marking_separator},
+                                std::pair{"marking_suffix", &tag_set.marking_suffix}}) {
+        if (auto text = check_.read_optional_string(*entry, key, fmt::format("'{}'", key))) *field = text->value;
+      }
       if (const SyntaxNode* categories = check_.require(*entry, "categories", owner)) {
         for (const SyntaxNode* category_entry : check_.read_entries(*categories, "categories")) {
           read_category(*category_entry, tag_set, scheme);
@@ -176,6 +210,48 @@ class SchemeValidator {
       }
       scheme.tag_sets.push_back(std::move(tag_set));
     }
+  }
+
+  int read_max_selection(const SyntaxNode& node) {
+    if (!node.is_scalar()) {
+      check_.wrong_type(node, "'max_selection'", "a whole number");
+      return 0;
+    }
+    auto value = scalar_as_integer(node);
+    if (!value || *value < 1 || *value > INT_MAX) {
+      check_.diagnostics().error(
+          "P005", node.location,
+          fmt::format("invalid max_selection '{}': expected a whole number of at least 1", node.text));
+      return 0;
+    }
+    return static_cast<int>(*value);
+  }
+
+  // `requires_any_of` and `requires_exactly_one_of`: a list of groups, each a
+  // list of category names, checked once every category is defined.
+  std::vector<std::vector<std::string>> read_groups(const SyntaxNode& node, std::string_view key,
+                                                    const std::optional<std::string>& category) {
+    std::vector<std::vector<std::string>> groups;
+    const std::string what = fmt::format("'{}'", key);
+    if (!node.is_sequence()) {
+      check_.wrong_type(node, what, "a list of lists of categories");
+      return groups;
+    }
+    for (const SyntaxNode& item : node.items) {
+      if (!item.is_sequence()) {
+        check_.wrong_type(item, fmt::format("each entry of {}", what), "a list");
+        continue;
+      }
+      if (item.items.empty()) {
+        check_.diagnostics().error("P005", item.location,
+                                   fmt::format("an empty group in {} can never be met", what));
+        continue;
+      }
+      auto members = check_.read_string_list(item, fmt::format("a group of {}", what));
+      groups.push_back(values(members));
+      pending_references_.push_back({category, "requires", std::move(members)});
+    }
+    return groups;
   }
 
   void read_category(const SyntaxNode& entry, TagSet& tag_set, LabelScheme& scheme) {
@@ -188,6 +264,7 @@ class SchemeValidator {
     if (name) {
       category.name = name->value;
       ok = category_names_.define(*name, check_.diagnostics(), "P023", "name") && ok;
+      check_label_name(*name, "category");
     }
     if (auto marking = check_.read_optional_string(entry, "marking", "'marking'")) {
       category.marking = marking->value;
@@ -204,20 +281,31 @@ class SchemeValidator {
     if (const SyntaxNode* requires_node = entry.find("requires")) {
       auto required = check_.read_string_list(*requires_node, "'requires'");
       category.requires_categories = values(required);
-      pending_requires_.push_back({category.name, std::move(required)});
+      pending_references_.push_back({category.name, "requires", std::move(required)});
+    }
+    if (const SyntaxNode* groups = entry.find("requires_any_of")) {
+      category.requires_any_of = read_groups(*groups, "requires_any_of", category.name);
+    }
+    if (const SyntaxNode* groups = entry.find("requires_exactly_one_of")) {
+      category.requires_exactly_one_of = read_groups(*groups, "requires_exactly_one_of", category.name);
+    }
+    if (const SyntaxNode* excludes = entry.find("excludes")) {
+      auto excluded = check_.read_string_list(*excludes, "'excludes'");
+      category.excludes = values(excluded);
+      pending_references_.push_back({category.name, "excludes", std::move(excluded)});
     }
     if (!ok) return;
     tag_set.categories.push_back(category.name);
     scheme.categories.push_back(std::move(category));
   }
 
-  // `requires` may name a category defined further down, so it is checked last.
+  // A category rule may name a category defined further down, so they are checked last.
   void resolve_requires() {
-    for (const auto& [category, required] : pending_requires_) {
-      for (const LocatedString& name : required) {
-        if (name.value == category) {
+    for (const auto& [category, verb, named] : pending_references_) {
+      for (const LocatedString& name : named) {
+        if (category && name.value == *category) {
           check_.diagnostics().error("P027", name.location,
-                                     fmt::format("category '{}' requires itself", category));
+                                     fmt::format("category '{}' {} itself", *category, verb));
           continue;
         }
         check_.reference(category_names_, name, "P025");
@@ -229,7 +317,12 @@ class SchemeValidator {
   Names classification_names_{"classification"};
   Names tag_set_names_{"tag set"};
   Names category_names_{"category"};
-  std::vector<std::pair<std::string, std::vector<LocatedString>>> pending_requires_;
+  struct PendingReferences {
+    std::optional<std::string> category;  // absent: a classification's, which cannot name itself
+    std::string_view verb;  // "requires", "excludes": for "category 'x' requires itself"
+    std::vector<LocatedString> names;
+  };
+  std::vector<PendingReferences> pending_references_;
 };
 
 // ---- The policy -------------------------------------------------------------------

@@ -241,6 +241,46 @@ rules:
 )");
 }
 
+TEST(FormatLayout, SchemeRuleAndMarkingKeysTakeTheReadmeOrder) {
+  EXPECT_EQ(format_ok(R"(tag_sets:
+  - categories:
+      - {excludes: [b], requires_exactly_one_of: [[c]], requires_any_of: [[b, c]], requires: [c], name: a}
+    marking_suffix: "."
+    marking_separator: ", "
+    marking_prefix: "REL TO "
+    max_selection: 2
+    type: permissive
+    name: rel
+classifications:
+  - {requires_exactly_one_of: [[a]], requires_any_of: [[b]], requires: [c], name: LOW}
+scheme: s
+)"),
+            R"(scheme: s
+classifications:
+  - name: LOW
+    requires: [c]
+    requires_any_of:
+      - [b]
+    requires_exactly_one_of:
+      - [a]
+tag_sets:
+  - name: rel
+    type: permissive
+    max_selection: 2
+    marking_prefix: "REL TO "
+    marking_separator: ", "
+    marking_suffix: .
+    categories:
+      - name: a
+        requires: [c]
+        requires_any_of:
+          - [b, c]
+        requires_exactly_one_of:
+          - [c]
+        excludes: [b]
+)");
+}
+
 TEST(FormatLayout, ShortScalarListsFlowLongOrCommentedOnesAreBlocks) {
   std::string long_list = "levels:\n";
   for (int i = 0; i < 20; ++i) long_list += fmt::format("  - level-number-{}\n", i);

@@ -137,6 +137,132 @@ TEST(PolicyLabels, DemoMarking) {
   EXPECT_EQ(result.policy->display_marking(Label{"SECRET", {"UK EYES ONLY"}}), "SECRET UK EYES ONLY");
 }
 
+// ---- The rules of a real SPIF, in a scheme file ------------------------------------------
+
+// A scheme using every category rule and tag set marking key.
+constexpr std::string_view kRuleScheme = R"(policy: rules
+scheme:
+  scheme: rules
+  classifications:
+    - name: LOW
+    - name: HIGH
+  tag_sets:
+    - name: codewords
+      type: restrictive
+      max_selection: 1
+      categories:
+        - name: ALPHA
+        - name: BRAVO
+          excludes: [REL B]
+    - name: releasable
+      type: permissive
+      marking_prefix: "REL TO "
+      marking_separator: ", "
+      marking_suffix: "."
+      categories:
+        - {name: REL A, marking: A}
+        - {name: REL B, marking: B}
+        - {name: REL C, marking: C}
+    - name: descriptors
+      type: informative
+      categories:
+        - name: LOCSEN
+          requires_any_of: [[REL A, REL B]]
+        - name: SINGLE
+          requires_exactly_one_of: [[REL A, REL B], [ALPHA, BRAVO]]
+vetting: [{name: v, regular: HIGH}]
+organisations: [{id: o, kind: k}]
+roles: [{id: r}]
+nodes:
+  - {id: a, organisation: o, role: r, vetting: v, categories: [ALPHA, BRAVO, REL A, REL B, REL C]}
+  - {id: b, organisation: o, role: r, vetting: v, categories: [ALPHA, BRAVO, REL A, REL B, REL C]}
+information_categories: [report]
+purposes: [p]
+rules:
+  - {id: all, effect: permit}
+)";
+
+TEST(SchemeRules, EveryRuleIsALabelProblem) {
+  LoadResult result = load_policy_text(kRuleScheme, "rules.yaml");
+  ASSERT_TRUE(result.policy) << testing::joined(testing::rendered(result.diagnostics));
+  const CompiledPolicy& policy = *result.policy;
+  EXPECT_THAT(policy.label_problems(Label{"LOW", {"ALPHA", "BRAVO"}}),
+              ElementsAre("tag set 'codewords' allows at most 1 category on a label; this one has 2 (ALPHA, BRAVO)"));
+  EXPECT_THAT(policy.label_problems(Label{"LOW", {"BRAVO", "REL B"}}),
+              ElementsAre("category 'BRAVO' excludes 'REL B', which is present"));
+  EXPECT_THAT(policy.label_problems(Label{"LOW", {"LOCSEN", "REL C"}}),
+              ElementsAre("category 'LOCSEN' requires one or more of REL A, REL B, and none is present"));
+  EXPECT_THAT(policy.label_problems(Label{"LOW", {"LOCSEN", "REL B"}}), IsEmpty());
+  EXPECT_THAT(policy.label_problems(Label{"LOW", {"SINGLE", "REL A", "REL B"}}),
+              ElementsAre("category 'SINGLE' requires exactly one of REL A, REL B, and 2 are present",
+                          "category 'SINGLE' requires exactly one of ALPHA, BRAVO, and none is present"));
+  EXPECT_THAT(policy.label_problems(Label{"HIGH", {"SINGLE", "REL A", "BRAVO"}}), IsEmpty());
+}
+
+TEST(SchemeRules, DecisionsWithholdWhatTheRulesForbid) {
+  LoadResult result = load_policy_text(kRuleScheme, "rules.yaml");
+  ASSERT_TRUE(result.policy) << testing::joined(testing::rendered(result.diagnostics));
+  const std::vector<Label> labels{Label{"LOW", {"ALPHA", "BRAVO"}},  Label{"LOW", {"BRAVO", "REL B"}},
+                                  Label{"LOW", {"LOCSEN", "REL C"}}, Label{"LOW", {"SINGLE", "REL A", "REL B"}},
+                                  Label{"LOW", {"LOCSEN", "REL A"}}, Label{"HIGH", {"SINGLE", "REL A", "BRAVO"}}};
+  const PolicyDecision decision = result.policy->decide({"a", "b", "report", "p", labels, false});
+  ASSERT_EQ(decision.portions.size(), labels.size());
+  for (std::size_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(decision.portions[i].reason, PortionReason::invalid_label) << i;
+    EXPECT_FALSE(decision.portions[i].released) << i;
+  }
+  EXPECT_TRUE(decision.portions[4].released) << decision.portions[4].detail;
+  EXPECT_TRUE(decision.portions[5].released) << decision.portions[5].detail;
+  EXPECT_EQ(decision.portions[1].detail, "invalid label: category 'BRAVO' excludes 'REL B', which is present");
+}
+
+TEST(SchemeRules, AClassificationMayRequireCategories) {
+  // SPIF requiredCategory on a securityClassification: every label at it
+  // carries them (here: CONFIDENTIAL goes to one or more named partners).
+  LoadResult result = load_policy_text(R"(policy: p
+scheme:
+  scheme: s
+  classifications:
+    - name: LOW
+    - name: CONFIDENTIAL
+      requires_any_of: [[REL A, REL B]]
+    - name: HIGH
+      requires: [EYES]
+      requires_exactly_one_of: [[REL A, REL B]]
+  tag_sets:
+    - name: caveats
+      type: restrictive
+      categories: [{name: EYES}]
+    - name: releasable
+      type: permissive
+      categories: [{name: REL A}, {name: REL B}]
+)", "classification-rules.yaml");
+  ASSERT_TRUE(result.policy) << testing::joined(testing::rendered(result.diagnostics));
+  const CompiledPolicy& policy = *result.policy;
+  EXPECT_THAT(policy.label_problems(Label{"LOW", {}}), IsEmpty());
+  EXPECT_THAT(policy.label_problems(Label{"CONFIDENTIAL", {}}),
+              ElementsAre("classification 'CONFIDENTIAL' requires one or more of REL A, REL B, and none is present"));
+  EXPECT_THAT(policy.label_problems(Label{"CONFIDENTIAL", {"REL B"}}), IsEmpty());
+  EXPECT_THAT(policy.label_problems(Label{"HIGH", {"REL A", "REL B"}}),
+              ElementsAre("classification 'HIGH' requires 'EYES', which is absent",
+                          "classification 'HIGH' requires exactly one of REL A, REL B, and 2 are present"));
+  EXPECT_THAT(policy.label_problems(Label{"HIGH", {"EYES", "REL A"}}), IsEmpty());
+  const std::vector<Label> labels{Label{"CONFIDENTIAL", {}}, Label{"CONFIDENTIAL", {"REL A"}}};
+  const PolicyDecision decision = policy.decide({"x", "y", "c", "p", labels, false});
+  EXPECT_EQ(decision.portions[0].reason, PortionReason::invalid_label);
+  EXPECT_NE(decision.portions[1].reason, PortionReason::invalid_label);
+}
+
+TEST(SchemeRules, ATagSetsQualifiersFrameItsCategoriesOnce) {
+  LoadResult result = load_policy_text(kRuleScheme, "rules.yaml");
+  ASSERT_TRUE(result.policy) << testing::joined(testing::rendered(result.diagnostics));
+  const CompiledPolicy& policy = *result.policy;
+  EXPECT_EQ(policy.display_marking(Label{"LOW", {"REL C", "SINGLE", "REL A", "ALPHA"}}),
+            "LOW ALPHA REL TO A, C. SINGLE");
+  EXPECT_EQ(policy.display_marking(Label{"LOW", {"REL B"}}), "LOW REL TO B.");
+  EXPECT_EQ(policy.display_marking(Label{"LOW", {"BRAVO", "ALPHA"}}), "LOW ALPHA BRAVO");
+}
+
 // ---- Expansion ------------------------------------------------------------------------
 
 constexpr std::string_view kDirectory = R"(vetting: [{name: v, regular: HIGH}]

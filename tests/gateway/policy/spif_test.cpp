@@ -151,16 +151,9 @@ SpifImport* PartnershipSpif::imported_ = nullptr;
 TempDir* PartnershipSpif::dir_ = nullptr;
 std::shared_ptr<const CompiledPolicy>* PartnershipSpif::policy_ = nullptr;
 
-TEST_F(PartnershipSpif, ImportsWithOneWarning) {
-  // The releasability tag's "REL TO " prefix goes on each category's marking:
-  // "REL TO POLICE REL TO HEALTH" where the SPIF would join "REL TO POLICE/HEALTH".
-  const std::vector<std::string> lines = rendered(imported_->diagnostics);
-  ASSERT_EQ(lines.size(), 1u) << joined(lines);
-  EXPECT_EQ(lines.front(),
-            kSpifDir +
-                "prevent-partnership.xml:48:7: warning[S103]: the marking qualifiers of tag 'releasable-to' of "
-                "tag set 'Releasable to' are folded into each category's marking: a label with two of its "
-                "categories repeats them instead of joining the categories");
+TEST_F(PartnershipSpif, ImportsWithoutAWarning) {
+  // Every rule and marking qualifier of the SPIF has its equivalent in the scheme.
+  EXPECT_TRUE(imported_->diagnostics.empty()) << joined(rendered(imported_->diagnostics));
   const LabelScheme& scheme = *imported_->scheme;
   EXPECT_EQ(scheme.name, "prevent-partnership-2014");
   // Ordered by hierarchy, not by position in the file; colour names and #rgb normalised.
@@ -182,8 +175,11 @@ TEST_F(PartnershipSpif, ImportsWithOneWarning) {
 
 TEST_F(PartnershipSpif, MarkingsUseThePhrasesAndQualifiers) {
   const CompiledPolicy& policy = **policy_;
-  EXPECT_EQ(policy.display_marking(label("OFFICIAL-SENSITIVE/REL POLICE/REL HEALTH")),
-            "OFFICIAL-SENSITIVE REL TO POLICE REL TO HEALTH");
+  // The tag's prefix once, its separator between its categories.
+  EXPECT_EQ(policy.display_marking(label("OFFICIAL-SENSITIVE/REL HEALTH/REL POLICE")),
+            "OFFICIAL-SENSITIVE REL TO POLICE, HEALTH");
+  EXPECT_EQ(policy.display_marking(label("OFFICIAL-SENSITIVE/REL COUNCIL/LOCSEN")),
+            "OFFICIAL-SENSITIVE REL TO COUNCIL LOCSEN");
   EXPECT_EQ(policy.display_marking(label("SECRET/NICOLE/UK EYES ONLY")), "SECRET UK EYES ONLY OPERATION NICOLE");
 }
 
@@ -193,8 +189,11 @@ TEST_F(PartnershipSpif, ValidityFollowsExcludedClassesAndRequiredCategories) {
   EXPECT_FALSE(policy.label_problems(label("OFFICIAL-SENSITIVE/NICOLE/UK EYES ONLY")).empty());
   EXPECT_FALSE(policy.label_problems(label("SECRET/NICOLE")).empty());  // requires UK EYES ONLY
   EXPECT_TRUE(policy.label_problems(label("SECRET/NICOLE/UK EYES ONLY")).empty());
-  EXPECT_FALSE(policy.label_problems(label("OFFICIAL-SENSITIVE/LOCSEN")).empty());  // requires REL POLICE
+  // LOCSEN requires REL POLICE or REL COUNCIL (oneOrMore).
+  EXPECT_FALSE(policy.label_problems(label("OFFICIAL-SENSITIVE/LOCSEN")).empty());
+  EXPECT_FALSE(policy.label_problems(label("OFFICIAL-SENSITIVE/LOCSEN/REL HEALTH")).empty());
   EXPECT_TRUE(policy.label_problems(label("OFFICIAL-SENSITIVE/LOCSEN/REL POLICE")).empty());
+  EXPECT_TRUE(policy.label_problems(label("OFFICIAL-SENSITIVE/LOCSEN/REL COUNCIL")).empty());
   EXPECT_FALSE(policy.label_problems(label("SECRET/PERSONAL")).empty());  // only at OFFICIAL-SENSITIVE
   EXPECT_TRUE(policy.label_problems(label("OFFICIAL-SENSITIVE/PERSONAL")).empty());
 }
@@ -357,14 +356,19 @@ TEST(SpifProblemTest, WhatASchemeCannotSayIsAWarning) {
 )";
   const SpifImport imported = import_text(text);
   ASSERT_TRUE(imported.scheme) << joined(rendered(imported.diagnostics));
-  EXPECT_EQ(codes(imported.diagnostics),
-            (std::vector<std::string>{"S104", "S101", "S101", "S103", "S101", "S101", "S103"}))
+  // What is left: the obsolete classification, suppressClassName and the
+  // policy-wide qualifier.
+  EXPECT_EQ(codes(imported.diagnostics), (std::vector<std::string>{"S104", "S101", "S103"}))
       << joined(rendered(imported.diagnostics));
   EXPECT_FALSE(imported.diagnostics.has_errors());
-  // The category markings take the tag's prefix; B's oneOrMore of two is left out.
+  // The tag's qualifiers go on its tag set, the category rules on the categories.
   const LabelScheme& scheme = *imported.scheme;
-  EXPECT_EQ(scheme.categories[0].marking, "REL A");
-  EXPECT_TRUE(scheme.categories[1].requires_categories.empty());
+  EXPECT_EQ(scheme.tag_sets[0].marking_prefix, "REL ");
+  EXPECT_EQ(scheme.tag_sets[0].marking_separator, "/");
+  EXPECT_EQ(scheme.categories[0].marking, "");
+  EXPECT_EQ(scheme.categories[0].excludes, std::vector<std::string>{"B"});
+  EXPECT_EQ(scheme.categories[1].requires_any_of, (std::vector<std::vector<std::string>>{{"A", "C"}}));
+  EXPECT_EQ(scheme.classifications[0].requires_categories, std::vector<std::string>{"A"});
 }
 
 TEST(SpifProblemTest, AnUnreadableFile) {
@@ -372,8 +376,10 @@ TEST(SpifProblemTest, AnUnreadableFile) {
   EXPECT_EQ(codes(imported.diagnostics), std::vector<std::string>{"S010"});
 }
 
-TEST(SpifProblemTest, ASchemeTheValidatorRejectsIsNotWritten) {
-  // A category that requires itself is legal XML and SPIF, but not a scheme.
+TEST(SpifRuleTest, ARuleOverItsOwnTagIsRestatedWithoutTheCategory) {
+  // A scheme category may not name itself (P027), but a SPIF rule over its
+  // own tag may: requiring itself is always met, and being the only one of a
+  // group excludes the rest of it.
   const std::string text = std::string(kHead) + R"(  <securityClassifications>
     <securityClassification name="LOW" lacv="1" hierarchy="0"/>
   </securityClassifications>
@@ -382,18 +388,299 @@ TEST(SpifProblemTest, ASchemeTheValidatorRejectsIsNotWritten) {
       <securityCategoryTag name="caveats" tagType="restrictive">
         <tagCategory name="A" lacv="1">
           <requiredCategory operation="all">
-            <categoryGroup tagSetRef="set" tagType="restrictive" lacv="1"/>
+            <categoryGroup tagSetRef="set" tagType="restrictive" all="true"/>
           </requiredCategory>
         </tagCategory>
+        <tagCategory name="B" lacv="2">
+          <requiredCategory operation="onlyOne">
+            <categoryGroup tagSetRef="set" tagType="restrictive" all="true"/>
+          </requiredCategory>
+          <requiredCategory operation="oneOrMore">
+            <categoryGroup tagSetRef="set" tagType="restrictive" all="true"/>
+          </requiredCategory>
+        </tagCategory>
+        <tagCategory name="C" lacv="3"/>
       </securityCategoryTag>
     </securityCategoryTagSet>
   </securityCategoryTagSets>
 </SPIF>
 )";
   const SpifImport imported = import_text(text);
+  ASSERT_TRUE(imported.scheme) << joined(rendered(imported.diagnostics));
+  EXPECT_TRUE(imported.diagnostics.empty()) << joined(rendered(imported.diagnostics));
+  const LabelScheme& scheme = *imported.scheme;
+  EXPECT_EQ(scheme.categories[0].requires_categories, (std::vector<std::string>{"B", "C"}));
+  EXPECT_EQ(scheme.categories[1].excludes, (std::vector<std::string>{"A", "C"}));
+  EXPECT_TRUE(scheme.categories[1].requires_any_of.empty());
+  EXPECT_TRUE(scheme.categories[1].requires_exactly_one_of.empty());
+}
+
+// ---- Markings and rules a real SPIF has (issue 13) ---------------------------
+
+// The imported scheme, loaded back from its YAML as `icegate label` would.
+std::shared_ptr<const CompiledPolicy> load_imported(const SpifImport& imported, std::string_view name) {
+  TempDir dir(std::string("spif-") + std::string(name));
+  LoadResult loaded = load_scheme(dir.write("scheme.yaml", imported.yaml));
+  EXPECT_TRUE(loaded.policy) << joined(rendered(loaded.diagnostics)) << "\n" << imported.yaml;
+  return loaded.policy;
+}
+
+TEST(SpifMarkingTest, APortionMarkingPhraseIsNotThePageMarking) {
+  // PLAIN's only phrase is its portion marking (P) and HEALTH's is H: the page
+  // marking falls back to their names, and a page phrase beats a portion one
+  // wherever it is written.
+  const std::string text = std::string(kHead) + R"spif(  <securityClassifications>
+    <securityClassification name="PLAIN" lacv="1" hierarchy="0">
+      <markingData phrase="P"><code>portionMarking</code></markingData>
+    </securityClassification>
+    <securityClassification name="HIGH" lacv="2" hierarchy="1">
+      <markingData phrase="(H)"><code>portionMarking</code></markingData>
+      <markingData phrase="HIGH SECRET"><code>pageTopBottom</code></markingData>
+      <markingData phrase="HS"><code>waterMark</code></markingData>
+    </securityClassification>
+  </securityClassifications>
+  <securityCategoryTagSets>
+    <securityCategoryTagSet name="Releasable to" id="1.2.3.1">
+      <securityCategoryTag name="rel" tagType="permissive">
+        <tagCategory name="HEALTH" lacv="1">
+          <markingData phrase="H"><code>portionMarking</code></markingData>
+        </tagCategory>
+        <markingQualifier markingCode="pageTopBottom">
+          <qualifier markingQualifier="REL TO " qualifierCode="prefix"/>
+        </markingQualifier>
+      </securityCategoryTag>
+    </securityCategoryTagSet>
+  </securityCategoryTagSets>
+</SPIF>
+)spif";
+  const SpifImport imported = import_text(text);
+  ASSERT_TRUE(imported.scheme) << joined(rendered(imported.diagnostics));
+  auto scheme = load_imported(imported, "portion");
+  ASSERT_TRUE(scheme);
+  EXPECT_EQ(scheme->display_marking(label("PLAIN/HEALTH")), "PLAIN REL TO HEALTH");
+  EXPECT_EQ(scheme->display_marking(label("HIGH")), "HIGH SECRET");
+}
+
+TEST(SpifMarkingTest, QualifiersFollowLanguageAndMarkingCode) {
+  // English (any case, with or without a region) or no language; the page
+  // qualifiers, not the portion marking's; and the first of equals, not the last.
+  const std::string text = std::string(kHead) + R"spif(  <securityClassifications>
+    <securityClassification name="LOW" lacv="1" hierarchy="0">
+      <markingData phrase="BAS" xml:lang="fr"/>
+      <markingData phrase="Low" xml:lang="EN-GB"/>
+      <markingQualifier markingCode="pageTopBottom">
+        <qualifier markingQualifier=" (UK)" qualifierCode="suffix" xml:lang="En"/>
+        <qualifier markingQualifier=" (R-U)" qualifierCode="suffix" xml:lang="fr"/>
+      </markingQualifier>
+      <markingQualifier markingCode="portionMarking">
+        <qualifier markingQualifier="-P" qualifierCode="suffix"/>
+      </markingQualifier>
+    </securityClassification>
+  </securityClassifications>
+  <securityCategoryTagSets>
+    <securityCategoryTagSet name="Releasable to" id="1.2.3.1">
+      <securityCategoryTag name="rel" tagType="permissive">
+        <tagCategory name="NZL" lacv="1"/>
+        <markingQualifier markingCode="pageTopBottom">
+          <qualifier markingQualifier="Releasable to " qualifierCode="prefix" xml:lang="en-GB"/>
+          <qualifier markingQualifier="Communicable a " qualifierCode="prefix" xml:lang="fr"/>
+          <qualifier markingQualifier="Also to " qualifierCode="prefix"/>
+        </markingQualifier>
+        <markingQualifier markingCode="portionMarking">
+          <qualifier markingQualifier="REL " qualifierCode="prefix"/>
+        </markingQualifier>
+      </securityCategoryTag>
+    </securityCategoryTagSet>
+  </securityCategoryTagSets>
+</SPIF>
+)spif";
+  const SpifImport imported = import_text(text);
+  ASSERT_TRUE(imported.scheme) << joined(rendered(imported.diagnostics));
+  auto scheme = load_imported(imported, "qualifiers");
+  ASSERT_TRUE(scheme);
+  EXPECT_EQ(scheme->display_marking(label("LOW/NZL")), "Low (UK) Releasable to NZL");
+}
+
+TEST(SpifRuleTest, RequiredClassAndSingleSelectionSurviveImport) {
+  // ALPHA only at HIGH (the attribute), CHARLIE only at MID or HIGH (the
+  // elements); one codeword per label (singleSelection).
+  const std::string text = std::string(kHead) + R"spif(  <securityClassifications>
+    <securityClassification name="LOW" lacv="1" hierarchy="0"/>
+    <securityClassification name="MID" lacv="2" hierarchy="1"/>
+    <securityClassification name="HIGH" lacv="3" hierarchy="2"/>
+  </securityClassifications>
+  <securityCategoryTagSets>
+    <securityCategoryTagSet name="Codewords" id="1.2.3.1">
+      <securityCategoryTag name="codewords" tagType="enumerated" enumType="restrictive" singleSelection="true">
+        <tagCategory name="ALPHA" lacv="1" requiredClass="HIGH"/>
+        <tagCategory name="BRAVO" lacv="2"/>
+        <tagCategory name="CHARLIE" lacv="3">
+          <requiredClass>MID</requiredClass>
+          <requiredClass>HIGH</requiredClass>
+        </tagCategory>
+      </securityCategoryTag>
+    </securityCategoryTagSet>
+  </securityCategoryTagSets>
+</SPIF>
+)spif";
+  const SpifImport imported = import_text(text);
+  ASSERT_TRUE(imported.scheme) << joined(rendered(imported.diagnostics));
+  EXPECT_TRUE(imported.diagnostics.empty()) << joined(rendered(imported.diagnostics));
+  auto scheme = load_imported(imported, "required-class");
+  ASSERT_TRUE(scheme);
+  EXPECT_FALSE(scheme->label_problems(label("LOW/ALPHA")).empty());
+  EXPECT_FALSE(scheme->label_problems(label("MID/ALPHA")).empty());
+  EXPECT_TRUE(scheme->label_problems(label("HIGH/ALPHA")).empty());
+  EXPECT_FALSE(scheme->label_problems(label("LOW/CHARLIE")).empty());
+  EXPECT_TRUE(scheme->label_problems(label("MID/CHARLIE")).empty());
+  EXPECT_TRUE(scheme->label_problems(label("LOW/BRAVO")).empty());
+  EXPECT_FALSE(scheme->label_problems(label("HIGH/ALPHA/BRAVO")).empty());
+}
+
+TEST(SpifRuleTest, OneOfSeveralAndExcludedCategoriesSurviveImport) {
+  // LOCSEN needs one or more of two release groups; SINGLE exactly one of
+  // them; BRAVO may not go with any release group (all="true") and ALPHA not
+  // with POLICE (by lacv).
+  const std::string text = std::string(kHead) + R"spif(  <securityClassifications>
+    <securityClassification name="LOW" lacv="1" hierarchy="0"/>
+  </securityClassifications>
+  <securityCategoryTagSets>
+    <securityCategoryTagSet name="Releasable to" id="1.2.3.1">
+      <securityCategoryTag name="rel" tagType="enumerated" enumType="permissive">
+        <tagCategory name="POLICE" lacv="1"/>
+        <tagCategory name="COUNCIL" lacv="2"/>
+      </securityCategoryTag>
+    </securityCategoryTagSet>
+    <securityCategoryTagSet name="Other" id="1.2.3.2">
+      <securityCategoryTag name="descriptors" tagType="tagType7">
+        <tagCategory name="LOCSEN" lacv="1">
+          <requiredCategory operation="oneOrMore">
+            <categoryGroup tagSetRef="Releasable to" tagType="enumerated" enumType="permissive" lacv="1"/>
+            <categoryGroup tagSetRef="Releasable to" tagType="enumerated" enumType="permissive" lacv="2"/>
+          </requiredCategory>
+        </tagCategory>
+        <tagCategory name="SINGLE" lacv="2">
+          <requiredCategory operation="onlyOne">
+            <categoryGroup tagSetRef="Releasable to" tagType="enumerated" enumType="permissive" all="true"/>
+          </requiredCategory>
+        </tagCategory>
+      </securityCategoryTag>
+      <securityCategoryTag name="codewords" tagType="restrictive">
+        <tagCategory name="ALPHA" lacv="1">
+          <excludedCategory tagSetRef="Releasable to" tagType="enumerated" enumType="permissive" lacv="1"/>
+        </tagCategory>
+        <tagCategory name="BRAVO" lacv="2">
+          <excludedCategory tagSetRef="Releasable to" tagType="enumerated" enumType="permissive" all="true"/>
+        </tagCategory>
+      </securityCategoryTag>
+    </securityCategoryTagSet>
+  </securityCategoryTagSets>
+</SPIF>
+)spif";
+  const SpifImport imported = import_text(text);
+  ASSERT_TRUE(imported.scheme) << joined(rendered(imported.diagnostics));
+  EXPECT_TRUE(imported.diagnostics.empty()) << joined(rendered(imported.diagnostics));
+  auto scheme = load_imported(imported, "one-of");
+  ASSERT_TRUE(scheme);
+  EXPECT_FALSE(scheme->label_problems(label("LOW/LOCSEN")).empty());
+  EXPECT_TRUE(scheme->label_problems(label("LOW/LOCSEN/COUNCIL")).empty());
+  EXPECT_TRUE(scheme->label_problems(label("LOW/LOCSEN/COUNCIL/POLICE")).empty());
+  EXPECT_FALSE(scheme->label_problems(label("LOW/SINGLE")).empty());
+  EXPECT_TRUE(scheme->label_problems(label("LOW/SINGLE/POLICE")).empty());
+  EXPECT_FALSE(scheme->label_problems(label("LOW/SINGLE/POLICE/COUNCIL")).empty());
+  EXPECT_FALSE(scheme->label_problems(label("LOW/ALPHA/POLICE")).empty());
+  EXPECT_TRUE(scheme->label_problems(label("LOW/ALPHA/COUNCIL")).empty());
+  EXPECT_FALSE(scheme->label_problems(label("LOW/BRAVO/COUNCIL")).empty());
+  EXPECT_TRUE(scheme->label_problems(label("LOW/BRAVO")).empty());
+}
+
+TEST(SpifRuleTest, AClassificationsRequiredCategoriesSurviveImport) {
+  const std::string text = std::string(kHead) + R"spif(  <securityClassifications>
+    <securityClassification name="UNCLASSIFIED" lacv="1" hierarchy="0"/>
+    <securityClassification name="CONFIDENTIAL" lacv="2" hierarchy="1">
+      <requiredCategory operation="oneOrMore">
+        <categoryGroup tagSetRef="Releasable To" tagType="permissive" lacv="1"/>
+        <categoryGroup tagSetRef="Releasable To" tagType="permissive" lacv="2"/>
+      </requiredCategory>
+    </securityClassification>
+  </securityClassifications>
+  <securityCategoryTagSets>
+    <securityCategoryTagSet name="Releasable To" id="1.2.3.1">
+      <securityCategoryTag name="rel" tagType="permissive">
+        <tagCategory name="MOCK" lacv="1"/>
+        <tagCategory name="PHONY" lacv="2"/>
+        <tagCategory name="OTHER" lacv="3"/>
+      </securityCategoryTag>
+    </securityCategoryTagSet>
+  </securityCategoryTagSets>
+</SPIF>
+)spif";
+  const SpifImport imported = import_text(text);
+  ASSERT_TRUE(imported.scheme) << joined(rendered(imported.diagnostics));
+  EXPECT_TRUE(imported.diagnostics.empty()) << joined(rendered(imported.diagnostics));
+  auto scheme = load_imported(imported, "classification-rules");
+  ASSERT_TRUE(scheme);
+  EXPECT_FALSE(scheme->label_problems(label("CONFIDENTIAL/OTHER")).empty());
+  EXPECT_TRUE(scheme->label_problems(label("CONFIDENTIAL/PHONY")).empty());
+  EXPECT_TRUE(scheme->label_problems(label("UNCLASSIFIED")).empty());
+}
+
+TEST(SpifMarkingTest, TheTagSeparatorJoinsItsCategories) {
+  const std::string text = std::string(kHead) + R"spif(  <securityClassifications>
+    <securityClassification name="OFFICIAL" lacv="1" hierarchy="0"/>
+  </securityClassifications>
+  <securityCategoryTagSets>
+    <securityCategoryTagSet name="Releasable to" id="1.2.3.1">
+      <securityCategoryTag name="rel" tagType="permissive">
+        <tagCategory name="REL POLICE" lacv="1"><markingData phrase="POLICE"/></tagCategory>
+        <tagCategory name="REL LA" lacv="2"><markingData phrase="LOCAL AUTHORITY"/></tagCategory>
+        <markingQualifier markingCode="pageTopBottom">
+          <qualifier markingQualifier="REL TO " qualifierCode="prefix"/>
+          <qualifier markingQualifier=", " qualifierCode="separator"/>
+          <qualifier markingQualifier="." qualifierCode="suffix"/>
+        </markingQualifier>
+      </securityCategoryTag>
+    </securityCategoryTagSet>
+  </securityCategoryTagSets>
+</SPIF>
+)spif";
+  const SpifImport imported = import_text(text);
+  ASSERT_TRUE(imported.scheme) << joined(rendered(imported.diagnostics));
+  EXPECT_TRUE(imported.diagnostics.empty()) << joined(rendered(imported.diagnostics));
+  auto scheme = load_imported(imported, "separator");
+  ASSERT_TRUE(scheme);
+  EXPECT_EQ(scheme->display_marking(label("OFFICIAL/REL LA/REL POLICE")), "OFFICIAL REL TO POLICE, LOCAL AUTHORITY.");
+  EXPECT_EQ(scheme->display_marking(label("OFFICIAL/REL LA")), "OFFICIAL REL TO LOCAL AUTHORITY.");
+}
+
+TEST(SpifProblemTest, ANameWithASlashIsRefused) {
+  // A label is written CLASSIFICATION/CATEGORY/...: such a name could never be on one.
+  const std::string text = std::string(kHead) + R"spif(  <securityClassifications>
+    <securityClassification name="LOW/ISH" lacv="1" hierarchy="0"/>
+    <securityClassification name="HIGH" lacv="2" hierarchy="1"/>
+  </securityClassifications>
+  <securityCategoryTagSets>
+    <securityCategoryTagSet name="Releasable to" id="1.2.3.1">
+      <securityCategoryTag name="rel" tagType="permissive">
+        <tagCategory name="POLICE/FIRE" lacv="1"/>
+        <tagCategory name="COUNCIL" lacv="2"/>
+      </securityCategoryTag>
+    </securityCategoryTagSet>
+  </securityCategoryTagSets>
+</SPIF>
+)spif";
+  const SpifImport imported = import_text(text);
   EXPECT_FALSE(imported.scheme);
-  EXPECT_EQ(codes(imported.diagnostics), std::vector<std::string>{"S020"});
-  EXPECT_NE(rendered(imported.diagnostics).front().find("P027"), std::string::npos);
+  EXPECT_TRUE(imported.yaml.empty());
+  EXPECT_EQ(rendered(imported.diagnostics),
+            (std::vector<std::string>{
+                "test.xml:5:5: error[S011]: classification name 'LOW/ISH' contains '/', which separates the parts "
+                "of a label (CLASSIFICATION/CATEGORY/...), so it could never be written on one",
+                "test.xml:11:9: error[S011]: category name 'POLICE/FIRE' of tag 'rel' of tag set 'Releasable to' "
+                "contains '/', which separates the parts of a label (CLASSIFICATION/CATEGORY/...), so it could "
+                "never be written on one",
+            }))
+      << joined(rendered(imported.diagnostics));
 }
 
 // ---- Scheme files and clearance ---------------------------------------------

@@ -248,6 +248,84 @@ scheme:
                           "bad.yaml:15:13: error[P022]: duplicate tag set name 'set' (first defined at line 9)"));
 }
 
+TEST(PolicyValidation, ClassificationAndCategoryNamesMayNotContainASlash) {
+  // Labels are written CLASSIFICATION/CATEGORY/...: a name with '/' could never be on one.
+  constexpr std::string_view kText = R"(policy: p
+scheme:
+  scheme: s
+  classifications:
+    - name: LOW/ISH
+    - name: HIGH
+  tag_sets:
+    - name: release/groups
+      type: permissive
+      categories:
+        - name: "POLICE/FIRE"
+        - {name: COUNCIL, marking: "COUNCIL/LA"}
+)";
+  EXPECT_THAT(problems_in(kText),
+              ElementsAre("bad.yaml:5:13: error[P028]: classification name 'LOW/ISH' contains '/', which separates "
+                          "the parts of a label (CLASSIFICATION/CATEGORY/...)",
+                          "bad.yaml:11:17: error[P028]: category name 'POLICE/FIRE' contains '/', which separates "
+                          "the parts of a label (CLASSIFICATION/CATEGORY/...)"));
+}
+
+TEST(PolicyValidation, SchemeRuleKeysAreChecked) {
+  constexpr std::string_view kText = R"(policy: p
+scheme:
+  scheme: s
+  classifications:
+    - name: LOW
+  tag_sets:
+    - name: rel
+      type: permissive
+      max_selection: 0
+      marking_separator: [","]
+      categories:
+        - {name: A, excludes: [A, Q]}
+        - {name: B, requires_any_of: [[A, Z]]}
+        - {name: C, requires_exactly_one_of: [A, B]}
+        - {name: D, requires_any_of: [[]]}
+    - name: codewords
+      type: restrictive
+      max_selection: two
+      categories: []
+)";
+  EXPECT_THAT(problems_in(kText),
+              ElementsAre("bad.yaml:9:22: error[P005]: invalid max_selection '0': expected a whole number of at "
+                          "least 1",
+                          "bad.yaml:10:26: error[P003]: 'marking_separator' must be a string, found a list",
+                          "bad.yaml:12:32: error[P027]: category 'A' excludes itself",
+                          "bad.yaml:12:35: error[P025]: undefined category 'Q'; did you mean 'A'?",
+                          "bad.yaml:13:43: error[P025]: undefined category 'Z'; did you mean 'A'?",
+                          "bad.yaml:14:47: error[P003]: each entry of 'requires_exactly_one_of' must be a list, "
+                          "found a string",
+                          "bad.yaml:14:50: error[P003]: each entry of 'requires_exactly_one_of' must be a list, "
+                          "found a string",
+                          "bad.yaml:15:39: error[P005]: an empty group in 'requires_any_of' can never be met",
+                          "bad.yaml:18:22: error[P005]: invalid max_selection 'two': expected a whole number of at "
+                          "least 1"));
+}
+
+TEST(PolicyValidation, AClassificationsRequirementsNameDefinedCategories) {
+  // Checked once every category is read; a classification may share a
+  // category's name (separate namespaces) and require it.
+  constexpr std::string_view kText = R"(policy: p
+scheme:
+  scheme: s
+  classifications:
+    - {name: LOW, requires: [LOW, NOSE]}
+    - {name: HIGH, requires_exactly_one_of: [[EYES, EARZ]]}
+  tag_sets:
+    - name: caveats
+      type: restrictive
+      categories: [{name: LOW}, {name: EYES}, {name: EARS}]
+)";
+  EXPECT_THAT(problems_in(kText),
+              ElementsAre("bad.yaml:5:35: error[P025]: undefined category 'NOSE'",
+                          "bad.yaml:6:53: error[P025]: undefined category 'EARZ'; did you mean 'EARS'?"));
+}
+
 TEST(PolicyValidation, SchemeWithNoClassifications) {
   EXPECT_THAT(problems_in("policy: p\nscheme: {scheme: s, classifications: []}\n"),
               ElementsAre("bad.yaml:2:38: error[P020]: the scheme defines no classifications"));
