@@ -15,6 +15,8 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "gateway/model/json.hpp"
+
 namespace icegate::policy {
 namespace {
 
@@ -189,25 +191,7 @@ std::optional<Label> parse_label_text(std::string_view text) {
   return label;
 }
 
-std::string json_quote(std::string_view text) {
-  std::string result = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"': result += "\\\""; break;
-      case '\\': result += "\\\\"; break;
-      case '\n': result += "\\n"; break;
-      case '\r': result += "\\r"; break;
-      case '\t': result += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          result += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        } else {
-          result += c;
-        }
-    }
-  }
-  return result + "\"";
-}
+std::string json_quote(std::string_view text) { return json::quote(text); }
 
 // ---- The label space --------------------------------------------------------
 

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/gateway/policy/policy_test_support.hpp"
+#include "tests/support/utf8.hpp"
 #include "tools/icegate/cmd_policy.hpp"
 #include "tools/icegate/commands.hpp"
 
@@ -113,6 +114,19 @@ TEST(CliPolicyCheck, JsonAndAMissingFile) {
   std::ostringstream missing_out, missing_err;
   EXPECT_EQ(run_policy_check({kPolicies / "missing.yaml"}, missing_out, missing_err), exit_error);
   EXPECT_THAT(missing_err.str(), HasSubstr("cannot read policy file"));
+}
+
+// Issue 13 (9): a file name is bytes, not text; JSON output must still be
+// valid UTF-8, with each byte that is not part of a UTF-8 sequence shown as
+// U+FFFD.
+TEST(CliPolicyCheck, JsonIsValidUtf8WhateverTheFileName) {
+  TempDir dir("cli-check-utf8");
+  const auto file = dir.write("bad\xff" "name.yaml", kSmallPolicy);
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_check({file, false, true}, out, err), exit_ok) << err.str();
+  EXPECT_TRUE(icegate::testing::is_valid_utf8(out.str())) << out.str();
+  EXPECT_THAT(out.str(), HasSubstr("bad\xef\xbf\xbdname.yaml\""));
+  EXPECT_THAT(out.str(), HasSubstr(R"("valid":true,"errors":0,"warnings":1)"));
 }
 
 // ---- test ------------------------------------------------------------------------------------
@@ -223,6 +237,19 @@ TEST(CliPolicyTest, Json) {
   EXPECT_THAT(json, HasSubstr(R"({"id":"b-to-a","location":{"file":)"));
   EXPECT_THAT(json, HasSubstr(R"("covered":1,"total":2,"percent":50.0})"));
   EXPECT_THAT(json, HasSubstr(R"("passed":1,"failed":1,"diagnostics":[],"exit_code":2})"));
+}
+
+TEST(CliPolicyTest, JsonIsValidUtf8WhateverTheFileNames) {
+  TempDir dir("cli-test-utf8");
+  const auto policy = dir.write("small\xc3.yaml", kSmallPolicy);  // a lone lead byte
+  std::string tests(kSmallTests);
+  tests.erase(0, tests.find('\n') + 1);  // no `policy:`: it is given
+  const auto file = dir.write("small\xc0\xaf.test.yaml", tests);  // an overlong '/'
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_test({{policy, file}, "", true}, out, err), exit_denied) << err.str() << out.str();
+  EXPECT_TRUE(icegate::testing::is_valid_utf8(out.str())) << out.str();
+  EXPECT_THAT(out.str(), HasSubstr("small\xef\xbf\xbd\xef\xbf\xbd.test.yaml\""));
+  EXPECT_THAT(out.str(), HasSubstr("small\xef\xbf\xbd.yaml\""));
 }
 
 // ---- explain ------------------------------------------------------------------------------------
