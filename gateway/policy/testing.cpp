@@ -63,6 +63,9 @@ class TestFileReader {
       check_.diagnostics().error(check_.code("005"), tests->location, "'tests' has no cases");
     }
     for (const SyntaxNode* entry : check_.read_entries(*tests, "tests")) read_case(*entry);
+    // Entries that are not a case at all (T003) and cases with a problem are
+    // left out; the others still run.
+    if (tests->is_sequence()) out_.cases_not_run = tests->items.size() - out_.cases.size();
   }
 
   // A request mapping on its own (`icegate policy explain --request FILE`).
@@ -133,11 +136,12 @@ class TestFileReader {
     return ok;
   }
 
-  // A portion is a label ("SECRET/UK EYES ONLY") or {id, label}.
+  // A portion is a label ("SECRET/UK EYES ONLY", or a mapping with a
+  // `classification`), or {id, label}.
   bool read_portion(const SyntaxNode& node, std::size_t position, PolicyTestPortion& portion) {
     portion.id = std::to_string(position + 1);
     portion.location = node.location;
-    if (node.is_scalar()) return read_label(node, portion.label);
+    if (node.is_scalar() || (node.is_mapping() && node.find("classification"))) return read_label(node, portion.label);
     if (!node.is_mapping()) {
       check_.wrong_type(node, "each entry of 'portions'", "a label or an {id, label} mapping");
       return false;

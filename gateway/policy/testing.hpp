@@ -78,11 +78,15 @@ struct PolicyTestFile {
   SourceLocation policy_location;
   std::string description;
   std::vector<PolicyTestCase> cases;  // the cases that read cleanly, in file order
-  Diagnostics diagnostics;            // T001-T010, T013; errors mean: do not run
+  // Entries of `tests` left out of `cases` for a problem (T002-T010, T013).
+  // The other cases still run; a file with errors still fails the run.
+  std::size_t cases_not_run = 0;
+  Diagnostics diagnostics;  // T001-T010, T013
 };
 
 // Reads a policy test file. Every problem is reported (codes T001-T013 in
-// policies/README.md), located; a case with a problem is left out of `cases`.
+// policies/README.md), located; a case with a problem is left out of `cases`
+// (and counted in `cases_not_run`).
 // `require_policy` false makes `policy:` optional (the caller names the
 // policy itself, as `icegate policy test FILE TESTS...` does); `policy` is
 // then empty when the file does not name one.

@@ -224,6 +224,41 @@ TEST(CliPolicyTest, BadTestFilesAndInvalidPolicies) {
   EXPECT_THAT(missing_err.str(), HasSubstr("cannot read test file"));
 }
 
+// Issue 13 (15): a case with an error is not run; the file's other cases are
+// (policies/README.md, "Policy test files"), and the exit code still says the
+// file has errors.
+TEST(CliPolicyTest, ACaseWithAnErrorIsNotRunAndTheOthersAre) {
+  TempDir dir("cli-test-bad-case");
+  dir.write("small.yaml", kSmallPolicy);
+  const auto tests = dir.write("small.test.yaml", R"(policy: small.yaml
+tests:
+  - name: a tells b
+    request: {from: a, to: b, category: info, purpose: p, portions: [LOW]}
+    expect: {decision: RELEASE, rules: [a-to-b]}
+  - name: a typo
+    requst: {from: a, to: b, category: info, purpose: p, portions: [LOW]}
+    expect: {decision: RELEASE}
+  - name: b tells a
+    request: {from: b, to: a, category: info, purpose: p, portions: [{classification: HIGH}]}
+    expect: {decision: RELEASE, rules: [b-to-a]}
+)");
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_test({{tests}}, out, err), exit_error) << err.str();
+  const std::string text = out.str();
+  EXPECT_THAT(text, HasSubstr("small.test.yaml:7:5: error[T002]: unknown key 'requst' in test; did you mean "
+                              "'request'?"));
+  EXPECT_THAT(text, HasSubstr("  PASS  a tells b\n"));
+  EXPECT_THAT(text, HasSubstr("  PASS  b tells a\n"));
+  EXPECT_THAT(text, Not(HasSubstr("a typo\n")));
+  EXPECT_THAT(text, HasSubstr("2 of 2 rules exercised (100.0%)"));
+  EXPECT_THAT(text, HasSubstr("\n2 passed, 0 failed; 1 case has errors and was not run\n"));
+
+  std::ostringstream json_out, json_err;
+  EXPECT_EQ(run_policy_test({{tests}, "", true}, json_out, json_err), exit_error);
+  EXPECT_THAT(json_out.str(), HasSubstr(R"("passed":2,"failed":0,"not_run":1,"diagnostics":[{)"));
+  EXPECT_THAT(json_out.str(), HasSubstr(R"("exit_code":1})"));
+}
+
 TEST(CliPolicyTest, Json) {
   TempDir dir("cli-test-json");
   dir.write("small.yaml", kSmallPolicy);
@@ -236,7 +271,7 @@ TEST(CliPolicyTest, Json) {
   EXPECT_THAT(json, HasSubstr(R"("passed":false,"differences":["decision: expected RELEASE, got DENY"])"));
   EXPECT_THAT(json, HasSubstr(R"({"id":"b-to-a","location":{"file":)"));
   EXPECT_THAT(json, HasSubstr(R"("covered":1,"total":2,"percent":50.0})"));
-  EXPECT_THAT(json, HasSubstr(R"("passed":1,"failed":1,"diagnostics":[],"exit_code":2})"));
+  EXPECT_THAT(json, HasSubstr(R"("passed":1,"failed":1,"not_run":0,"diagnostics":[],"exit_code":2})"));
 }
 
 TEST(CliPolicyTest, JsonIsValidUtf8WhateverTheFileNames) {

@@ -95,6 +95,49 @@ tests:
   EXPECT_TRUE(run.all_passed());
 }
 
+// Issue 13 (15): policies/README.md and policy-test.schema.json allow a
+// portion written as a bare label mapping, not only as a string or {id, label}.
+TEST(PolicyTestFileFormat, APortionMayBeABareLabelMapping) {
+  PolicyTestFile file = read(R"(policy: ../need-to-share.yaml
+tests:
+  - name: bare label mappings
+    request:
+      from: ctu-analyst
+      to: council-prevent
+      category: ct-problem-profile
+      purpose: prevent
+      portions:
+        - {classification: SECRET, categories: [UK EYES ONLY]}
+        - classification: RESTRICTED
+        - {id: partner, label: {classification: PROTECT}}
+    expect: {decision: HOLD, withheld: ["1"], released: ["2", partner]}
+)");
+  ASSERT_TRUE(file.diagnostics.empty()) << testing::joined(rendered(file.diagnostics));
+  ASSERT_EQ(file.cases.size(), 1u);
+  const std::vector<PolicyTestPortion>& portions = file.cases[0].request.portions;
+  ASSERT_EQ(portions.size(), 3u);
+  EXPECT_EQ(portions[0].id, "1");
+  EXPECT_EQ(portions[0].label, (Label{"SECRET", {"UK EYES ONLY"}}));
+  EXPECT_EQ(portions[0].location.line, 10);
+  EXPECT_EQ(portions[1].id, "2");
+  EXPECT_EQ(portions[1].label, (Label{"RESTRICTED", {}}));
+  EXPECT_EQ(portions[2].id, "partner");
+  PolicyTestRun run = run_policy_tests(*need_to_share(), file.cases);
+  ASSERT_EQ(run.results.size(), 1u);
+  EXPECT_TRUE(run.results[0].passed) << testing::joined(run.results[0].differences);
+
+  // A bare label mapping is a label: it has no id, and its keys are checked.
+  PolicyTestFile wrong = read(R"(policy: ../need-to-share.yaml
+tests:
+  - name: a bare label with a typo
+    request: {from: a, to: b, category: c, purpose: p, portions: [{classification: LOW, categries: [X]}]}
+    expect: {decision: DENY}
+)");
+  const std::string f = wrong.file.string();
+  EXPECT_THAT(rendered(wrong.diagnostics),
+              ElementsAre(f + ":4:89: error[T002]: unknown key 'categries' in label; did you mean 'categories'?"));
+}
+
 TEST(PolicyTestRunner, AWrongExpectationGivesOneDiffLinePerField) {
   PolicyTestFile file = read(R"(policy: ../need-to-share.yaml
 tests:
