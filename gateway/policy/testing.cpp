@@ -110,11 +110,14 @@ class TestFileReader {
     bool ok = read_name(node, "from", request.from);
     ok = read_name(node, "to", request.to) && ok;
     ok = read_name(node, "category", request.category) && ok;
-    ok = read_name(node, "purpose", request.purpose) && ok;
+    // No purpose is a request a node may make: only rules naming no purpose
+    // apply to it. An empty purpose is still a mistake (T005).
+    if (node.find("purpose")) ok = read_name(node, "purpose", request.purpose) && ok;
     if (const SyntaxNode* flag = node.find("occasional_available")) {
       auto value = check_.read_bool(*flag, "'occasional_available'");
       ok = value.has_value() && ok;
       request.occasional_available = value.value_or(false);
+      request.occasional_location = flag->location;
     }
     const SyntaxNode* portions = check_.require(node, "portions", "'request'");
     if (!portions) return false;
@@ -303,7 +306,17 @@ void check_names(const CompiledPolicy& policy, const PolicyNames& names, const P
   reference(names.nodes, request.from, "from");
   reference(names.nodes, request.to, "to");
   reference(names.categories, request.category, "category");
-  reference(names.purposes, request.purpose, "purpose");
+  if (!request.purpose.value.empty()) reference(names.purposes, request.purpose, "purpose");
+  if (request.occasional_available && policy.source().occasional.releases <= 0) {
+    // The gateway's ledger never grants one (router.cpp), so the case would
+    // pass or fail on a decision that cannot happen.
+    std::string message = fmt::format(
+        "'occasional_available' is true, but policy {} allows no occasional releases (occasional_allowance "
+        "releases: {}): the gateway never has one to give",
+        policy.source().name, policy.source().occasional.releases);
+    differences.push_back(fmt::format("occasional_available: {}", message));
+    found.error("T014", request.occasional_location, std::move(message));
+  }
   for (const PolicyTestPortion& portion : request.portions) {
     std::vector<std::string> problems = policy.label_problems(portion.label);
     if (problems.empty()) continue;

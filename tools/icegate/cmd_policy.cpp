@@ -407,7 +407,8 @@ int run_policy_explain(const PolicyExplainParams& params, std::ostream& out, std
     require(params.from, "--from");
     require(params.to, "--to");
     require(params.category, "--category");
-    require(params.purpose, "--purpose");
+    // --purpose may be left out: a node may send without one, and then only
+    // rules naming no purpose apply.
     if (params.portions.empty()) {
       print_error(err, "policy explain: at least one --portion LABEL is required (or give --request FILE)");
       arguments_ok = false;
@@ -448,7 +449,15 @@ int run_policy_explain(const PolicyExplainParams& params, std::ostream& out, std
   check_name("node", request.sender, node_ids);
   check_name("node", request.recipient, node_ids);
   check_name("information category", request.category, source.information_categories);
-  check_name("purpose", request.purpose, source.purposes);
+  if (!request.purpose.empty()) check_name("purpose", request.purpose, source.purposes);
+  if (request.occasional_available && source.occasional.releases <= 0) {
+    // The gateway never grants one under this policy (T014 in test files).
+    print_error(err, fmt::format("{}: policy {} allows no occasional releases (occasional_allowance releases: {}): "
+                                 "the gateway never has one to give",
+                                 params.request.empty() ? "--occasional" : "occasional_available", source.name,
+                                 source.occasional.releases));
+    arguments_ok = false;
+  }
   if (!arguments_ok) return exit_error;
 
   const policy::ExplainTrace trace = policy::explain_decision(compiled, request);

@@ -230,5 +230,51 @@ rules:
   EXPECT_EQ(by_node.rows[2].cells[2].detail, "above the recipient's clearance");
 }
 
+// The cell of `matrix` for recipient node `node` (a --by-node matrix) at
+// category `category` and label `label`.
+const MatrixCell& cell_at(const PolicyMatrix& matrix, std::string_view node, std::string_view category,
+                          const Label& label) {
+  std::size_t column = 0;
+  while (column < matrix.columns.size() &&
+         !(matrix.columns[column].category == category && matrix.columns[column].label == label)) {
+    ++column;
+  }
+  EXPECT_LT(column, matrix.columns.size()) << label_text(label);
+  for (const MatrixRow& row : matrix.rows) {
+    if (row.nodes == std::vector<std::string>{std::string(node)} && column < row.cells.size()) return row.cells[column];
+  }
+  ADD_FAILURE() << "no row for " << node;
+  static const MatrixCell none;
+  return none;
+}
+
+// Issue 13 (17): under an occasional allowance of 0 the gateway never makes
+// an occasional release, so the matrix shows none.
+TEST(PolicyMatrixTest, NoOccasionalCellsWhenTheAllowanceIsZero) {
+  auto policy = testing::load_inline(R"(vetting:
+  - {name: low, regular: LOW, occasional: HIGH}
+occasional_allowance: {releases: 0, window: 30d}
+organisations:
+  - {id: o, kind: k}
+roles:
+  - {id: r}
+nodes:
+  - {id: sender, organisation: o, role: r, vetting: low}
+  - {id: recipient, organisation: o, role: r, vetting: low}
+information_categories: [report]
+purposes: [p]
+rules:
+  - {id: all, effect: permit}
+)");
+  ASSERT_TRUE(policy);
+  MatrixOptions options;
+  options.by_node = true;
+  const PolicyMatrix matrix = build_matrix(*policy, options);
+  EXPECT_EQ(cell_at(matrix, "recipient", "report", Label{"LOW", {}}).decision, CellDecision::release);
+  const MatrixCell& high = cell_at(matrix, "recipient", "report", Label{"HIGH", {}});
+  EXPECT_EQ(high.decision, CellDecision::redacted);
+  EXPECT_EQ(high.detail, "needs an occasional release, and the policy allows none");
+}
+
 }  // namespace
 }  // namespace icegate::policy
