@@ -19,7 +19,12 @@ bool contains(const Values& values, const Value& value) {
 }
 
 // How good an outcome is for the recipient; the best over senders and
-// purposes is what a cell shows.
+// purposes is what a cell shows. First by what the recipient's clearance
+// allows (released within the regular ceiling, or only under the occasional
+// allowance), then by review (none before a critical reader's):
+// policies/README.md, `policy matrix`. Whether a label needs an occasional
+// release depends only on the recipient, so the order decides between held
+// and unheld releases of one kind.
 int score(FlowState state) {
   switch (state) {
     case FlowState::released: return 4;
