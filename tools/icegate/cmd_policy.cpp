@@ -574,7 +574,7 @@ void add_policy_command(CLI::App& root, int& exit_code) {
   explain_command->add_option("--from", explain->from, "Sender node");
   explain_command->add_option("--to", explain->to, "Recipient node");
   explain_command->add_option("--category", explain->category, "Information category");
-  explain_command->add_option("--purpose", explain->purpose, "Purpose");
+  explain_command->add_option("--purpose", explain->purpose, "Purpose (leave it out for a request without one)");
   explain_command->add_option("--portion", explain->portions, "A portion's label, e.g. \"SECRET/UK EYES ONLY\" (repeat)");
   explain_command->add_flag("--occasional", explain->occasional, "An occasional release is available");
   explain_command->add_option("--request", explain->request,
