@@ -69,8 +69,8 @@ std::string reason_text(PortionReason reason) {
     case PortionReason::no_rule_permits: return "no rule permits it";
     case PortionReason::denied_by_rule: return "denied by a rule";
     case PortionReason::above_clearance: return "above the recipient's clearance";
-    // Only under a policy that allows no occasional releases: the matrix
-    // decides with one available otherwise.
+    // Only under a policy that allows no occasional releases (portion_outcome
+    // in diff.cpp): the matrix decides with one available otherwise.
     case PortionReason::occasional_unavailable: return "needs an occasional release, and the policy allows none";
     case PortionReason::missing_category: return "the recipient lacks a category of the label";
     case PortionReason::invalid_label: return "invalid label";
@@ -136,17 +136,6 @@ PolicyMatrix build_matrix(const CompiledPolicy& policy, const MatrixOptions& opt
                        ? -1
                        : static_cast<int>(std::find(node_ids.begin(), node_ids.end(), options.from) - node_ids.begin());
   DecisionSpace space({&policy}, node_ids, categories, purposes, labels);
-  // Under an occasional allowance of 0 the gateway never makes an occasional
-  // release (router.cpp), so what would need one is withheld.
-  const bool occasional_possible = source.occasional.releases > 0;
-  auto without_unavailable_occasional = [occasional_possible](PortionOutcome outcome) {
-    if (!occasional_possible &&
-        (outcome.state == FlowState::occasional || outcome.state == FlowState::held_occasional)) {
-      outcome.state = FlowState::withheld;
-      outcome.reason = PortionReason::occasional_unavailable;
-    }
-    return outcome;
-  };
   const auto& sender_classes = space.sender_classes();
   const auto& recipient_classes = space.recipient_classes();
 
@@ -187,8 +176,7 @@ PolicyMatrix build_matrix(const CompiledPolicy& policy, const MatrixOptions& opt
           }
           const auto& outcomes = space.outcomes(sender, recipient, static_cast<int>(c), static_cast<int>(p))[0];
           for (std::size_t l = 0; l < label_count; ++l) {
-            improve(by_class[l], without_unavailable_occasional(outcomes[l]), static_cast<int>(sc),
-                    static_cast<int>(p));
+            improve(by_class[l], outcomes[l], static_cast<int>(sc), static_cast<int>(p));
           }
         }
         // Every recipient of the class gets it, except from itself.
