@@ -473,8 +473,9 @@ PolicyTestFile load_policy_tests_text(std::string_view text, const std::filesyst
   PolicyTestFile result;
   result.file = file;
   ParseResult parsed = parse_policy_file(text, file.string());
-  // The parser speaks in policy codes; its three (P001 YAML syntax, P003 a
-  // key that is not a string, P006 duplicate key) have the same numbers here.
+  // The parser speaks in policy codes; its four (P001 YAML syntax, P003 a
+  // key that is not a string, P006 duplicate key, P008 nesting or alias
+  // expansion beyond the limits) have the same numbers here.
   for (const Diagnostic& diagnostic : parsed.diagnostics.all()) {
     std::string code = diagnostic.code;
     if (!code.empty() && code.front() == 'P') code.front() = 'T';

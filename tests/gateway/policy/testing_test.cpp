@@ -466,6 +466,14 @@ TEST(PolicyTestFileFormat, SyntaxErrorsAndUnreadableFilesHaveTestCodes) {
               ElementsAre(::testing::HasSubstr(":1:1: error[T003]: a policy test file must be a mapping, found a list")));
 }
 
+// The parser's limits apply to test files too, under the test file code.
+TEST(PolicyTestFileFormat, NestingBeyondTheLimitIsT008) {
+  PolicyTestFile deep = read("policy: x\ntests: " + std::string(100, '[') + std::string(100, ']') + "\n");
+  EXPECT_THAT(rendered(deep.diagnostics),
+              ::testing::Contains(::testing::HasSubstr(":2:71: error[T008]: nested more than 64 levels deep")));
+  EXPECT_TRUE(deep.cases.empty());
+}
+
 TEST(PolicyTestFileFormat, ThePolicyPathIsRelativeToTheTestFile) {
   testing::TempDir dir("policy-tests");
   dir.write("deep/policy.yaml", std::string("policy: p\n") + std::string(testing::kSmallScheme) + R"(vetting:
