@@ -1,7 +1,9 @@
 // A small JSON writer: quoted strings, and objects with keys in the order
-// written. Audit details, check and report output use it. (The audit chain's
-// canonical form has its own escaper in audit.cpp: that form is frozen, since
-// changing it would break the hashes of every stored record.)
+// written. Every JSON the tools, the dashboard and the reports print goes
+// through quote(), so all of it is valid UTF-8 whatever bytes a name or path
+// holds. (The audit chain's canonical form has its own escaper in audit.cpp:
+// that form is frozen, since changing it would break the hashes of every
+// stored record.)
 #pragma once
 
 #include <cstdint>
@@ -11,6 +13,9 @@
 
 namespace icegate::json {
 
+// `text` as a JSON string literal, quotes included. Each byte that does not
+// belong to a well-formed UTF-8 sequence is written as U+FFFD, so the result
+// is valid UTF-8 for any input.
 std::string quote(std::string_view text);
 
 class Object {

@@ -107,6 +107,8 @@ std::string_view kind_name(AddresseeKind kind) {
 
 }  // namespace
 
+std::string_view purpose_phrase(std::string_view purpose) { return purpose.empty() ? "no purpose" : purpose; }
+
 std::string out_of_bounds_detail(const Rule& rule, std::string_view classification, std::string_view category,
                                  std::string_view purpose, std::string_view sender, std::string_view recipient) {
   std::string bounds;
@@ -117,7 +119,7 @@ std::string out_of_bounds_detail(const Rule& rule, std::string_view classificati
   else
     bounds = fmt::format("from {}", rule.min_classification.value_or(""));
   return fmt::format("no rule permits {} {} for {} from {} to {}; {} permits only {}", classification, category,
-                     purpose, sender, recipient, rule.id, bounds);
+                     purpose_phrase(purpose), sender, recipient, rule.id, bounds);
 }
 
 std::string_view to_string(PortionReason reason) {
@@ -823,7 +825,7 @@ PolicyDecision CompiledPolicy::decide(const DecisionRequest& request) const {
                                  request.category, request.purpose, request.sender, request.recipient);
       } else {
         portion.detail = fmt::format("no rule permits {} for {} from {} to {}", request.category,
-                                     request.purpose, request.sender, request.recipient);
+                                     purpose_phrase(request.purpose), request.sender, request.recipient);
       }
       continue;
     }

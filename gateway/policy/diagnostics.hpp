@@ -24,12 +24,12 @@ enum class Severity { error, warning };
 
 struct Diagnostic {
   Severity severity = Severity::error;
-  std::string code;  // stable, e.g. "P102"; documented in policies/README.md
+  std::string code;  // stable, e.g. "P011"; every code is documented in policies/README.md
   SourceLocation location;
   std::string message;
 };
 
-// "file:line:col: error[P102]: message"
+// "file:line:col: error[P011]: message"
 std::string to_string(const Diagnostic& diagnostic);
 
 class Diagnostics {

@@ -15,6 +15,8 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "gateway/model/json.hpp"
+
 namespace icegate::policy {
 namespace {
 
@@ -189,25 +191,7 @@ std::optional<Label> parse_label_text(std::string_view text) {
   return label;
 }
 
-std::string json_quote(std::string_view text) {
-  std::string result = "\"";
-  for (const char c : text) {
-    switch (c) {
-      case '"': result += "\\\""; break;
-      case '\\': result += "\\\\"; break;
-      case '\n': result += "\\n"; break;
-      case '\r': result += "\\r"; break;
-      case '\t': result += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          result += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        } else {
-          result += c;
-        }
-    }
-  }
-  return result + "\"";
-}
+std::string json_quote(std::string_view text) { return json::quote(text); }
 
 // ---- The label space --------------------------------------------------------
 
@@ -330,10 +314,14 @@ bool is_held(FlowState state) { return state == FlowState::held || state == Flow
 PortionOutcome portion_outcome(const CompiledPolicy& policy, const PortionDecision& without_occasional,
                                const PortionDecision& with_occasional) {
   PortionOutcome outcome;
-  outcome.rule = with_occasional.rule;
-  outcome.reason = with_occasional.reason;
-  if (!with_occasional.released) return outcome;
-  const RuleHandling& handling = policy.rule(with_occasional.rule).handling;
+  // Under an occasional allowance of 0 the gateway never has an occasional
+  // release to give (router.cpp), so only the decision without one happens.
+  const bool occasional_possible = policy.source().occasional.releases > 0;
+  const PortionDecision& decided = occasional_possible ? with_occasional : without_occasional;
+  outcome.rule = decided.rule;
+  outcome.reason = decided.reason;
+  if (!decided.released) return outcome;
+  const RuleHandling& handling = policy.rule(decided.rule).handling;
   const bool held = handling.requires_review();
   if (without_occasional.released) {
     outcome.state = held ? FlowState::held : FlowState::released;
@@ -716,10 +704,15 @@ class DiffBuilder {
     const int high = std::max(release_level(group.old_state), release_level(group.new_state));
     example.occasional_available = low == high ? low == 1 : (low == 0 && high == 1);
     const std::vector<Label> labels = {example.label};
-    DecisionRequest request{example.sender, example.recipient,           example.category, example.purpose,
-                            labels,         example.occasional_available};
-    const PortionDecision before = old_.decide(request).portions.front();
-    const PortionDecision after = new_.decide(request).portions.front();
+    // A side whose occasional allowance is 0 never has one (portion_outcome).
+    auto decide = [&](const CompiledPolicy& side) {
+      const bool available = example.occasional_available && side.source().occasional.releases > 0;
+      DecisionRequest request{example.sender, example.recipient, example.category, example.purpose, labels,
+                              available};
+      return side.decide(request).portions.front();
+    };
+    const PortionDecision before = decide(old_);
+    const PortionDecision after = decide(new_);
     example.old_rule = before.rule < 0 ? "" : old_.rule(before.rule).id;
     example.new_rule = after.rule < 0 ? "" : new_.rule(after.rule).id;
     example.old_detail = before.detail;

@@ -91,7 +91,9 @@ bool is_held(FlowState state);
 struct PortionOutcome {
   FlowState state = FlowState::withheld;
   int rule = -1;  // the deciding rule (deny or permit), -1 for default deny or an invalid label
-  PortionReason reason = PortionReason::no_rule_permits;  // why withheld (with an occasional release available)
+  // Why withheld: with an occasional release available, if the policy's
+  // occasional allowance allows any (else without, as at the gateway).
+  PortionReason reason = PortionReason::no_rule_permits;
   bool originator_control = false;                        // handling of the releasing rule
   bool no_onward_sharing = false;
 
@@ -99,7 +101,9 @@ struct PortionOutcome {
 };
 
 // Outcome of one portion from the two decisions for a request, without and
-// with an occasional release available.
+// with an occasional release available. Under a policy whose occasional
+// allowance is 0 the gateway never has one, so there the outcome is the
+// decision without one: never occasional.
 PortionOutcome portion_outcome(const CompiledPolicy& policy, const PortionDecision& without_occasional,
                                const PortionDecision& with_occasional);
 

@@ -52,6 +52,10 @@ enum class PortionReason {
 
 std::string_view to_string(PortionReason reason);
 
+// How a reason names a request's purpose: the purpose, or "no purpose" for a
+// request without one.
+std::string_view purpose_phrase(std::string_view purpose);
+
 // The explanation of a default deny when `rule` would have permitted the
 // portion but for its classification bounds ("... profile-to-council-restricted
 // permits only up to RESTRICTED"). Shared by decide() and explain, which must agree.

@@ -179,7 +179,8 @@ class Explainer {
     trace.sender = directory_.resolve(request_.sender);
     trace.recipient = directory_.resolve(request_.recipient);
     trace.category_defined = contains(policy_.information_categories, request_.category);
-    trace.purpose_defined = contains(policy_.purposes, request_.purpose);
+    // No purpose is a request the gateway accepts, not an unknown purpose.
+    trace.purpose_defined = request_.purpose.empty() || contains(policy_.purposes, request_.purpose);
     for (const ExplainPortion& portion : request_.portions) trace.portions.push_back(portion_trace(trace, portion));
     combine(trace);
     compare_with_engine(trace);
@@ -202,7 +203,10 @@ class Explainer {
     if (!rule.purposes.empty() && !contains(rule.purposes, request_.purpose)) {
       step.failed = RuleCondition::purpose;
       step.field = "purpose";
-      step.detail = fmt::format("{} is not one of {}", request_.purpose, bracketed(rule.purposes));
+      step.detail = request_.purpose.empty()
+                        ? fmt::format("the request has no purpose, and the rule covers only {}",
+                                      bracketed(rule.purposes))
+                        : fmt::format("{} is not one of {}", request_.purpose, bracketed(rule.purposes));
       return step;
     }
     if (auto mismatch = directory_.mismatch(rule.from, trace.sender)) {
@@ -320,8 +324,8 @@ class Explainer {
                                               portion.label.classification, request_.category, request_.purpose,
                                               request_.sender, request_.recipient);
       } else {
-        outcome.detail = fmt::format("no rule permits {} for {} from {} to {}", request_.category, request_.purpose,
-                                     request_.sender, request_.recipient);
+        outcome.detail = fmt::format("no rule permits {} for {} from {} to {}", request_.category,
+                                     purpose_phrase(request_.purpose), request_.sender, request_.recipient);
       }
       return out;
     }
@@ -595,7 +599,7 @@ std::string render_explain_text(const CompiledPolicy& policy, const ExplainTrace
   text += fmt::format("policy {} ({}, {})\n", source.name, source.file, source.version);
   text += fmt::format("request: {}{} for {}{}, from {} to {}, {} {}, {}\n", request.category,
                       trace.category_defined ? "" : " (not an information category of this policy)",
-                      request.purpose, trace.purpose_defined ? "" : " (not a purpose of this policy)", request.sender,
+                      purpose_phrase(request.purpose), trace.purpose_defined ? "" : " (not a purpose of this policy)", request.sender,
                       request.recipient, request.portions.size(), request.portions.size() == 1 ? "portion" : "portions",
                       request.occasional_available ? "an occasional release available"
                                                    : "no occasional release available");

@@ -19,7 +19,12 @@ bool contains(const Values& values, const Value& value) {
 }
 
 // How good an outcome is for the recipient; the best over senders and
-// purposes is what a cell shows.
+// purposes is what a cell shows. First by what the recipient's clearance
+// allows (released within the regular ceiling, or only under the occasional
+// allowance), then by review (none before a critical reader's):
+// policies/README.md, `policy matrix`. Whether a label needs an occasional
+// release depends only on the recipient, so the order decides between held
+// and unheld releases of one kind.
 int score(FlowState state) {
   switch (state) {
     case FlowState::released: return 4;
@@ -64,7 +69,9 @@ std::string reason_text(PortionReason reason) {
     case PortionReason::no_rule_permits: return "no rule permits it";
     case PortionReason::denied_by_rule: return "denied by a rule";
     case PortionReason::above_clearance: return "above the recipient's clearance";
-    case PortionReason::occasional_unavailable: return "needs an occasional release";
+    // Only under a policy that allows no occasional releases (portion_outcome
+    // in diff.cpp): the matrix decides with one available otherwise.
+    case PortionReason::occasional_unavailable: return "needs an occasional release, and the policy allows none";
     case PortionReason::missing_category: return "the recipient lacks a category of the label";
     case PortionReason::invalid_label: return "invalid label";
   }

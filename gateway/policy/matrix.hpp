@@ -7,7 +7,10 @@
 // single-portion message of that category at that label, from the most
 // permissive sender: the best outcome over every sender that some permit
 // rule could allow for the category (or the one sender given) and every
-// purpose (or the one purpose given).
+// purpose (or the one purpose given). Best is RELEASE, HOLD, OCCASIONAL,
+// then a HOLD needing an occasional release too; under a policy whose
+// occasional allowance is 0 nothing needs-an-occasional-release gets
+// through, as at the gateway. policies/README.md gives the reasons.
 #pragma once
 
 #include <cstddef>
@@ -25,7 +28,7 @@ enum class CellDecision {
   release,     // released
   hold,        // released once a critical reader approves
   occasional,  // released only under the occasional allowance
-  redacted,    // this portion withheld, but a lower-labelled portion of the category gets through
+  redacted,    // this label withheld, but some other label of the category (lower or higher) gets through
   deny,        // nothing of the category reaches the recipient at any label of the matrix
   mixed,       // the row's nodes disagree (see MatrixCell::counts)
   none,        // no sender to consider (the one sender given is the row's only node)

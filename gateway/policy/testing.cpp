@@ -63,6 +63,9 @@ class TestFileReader {
       check_.diagnostics().error(check_.code("005"), tests->location, "'tests' has no cases");
     }
     for (const SyntaxNode* entry : check_.read_entries(*tests, "tests")) read_case(*entry);
+    // Entries that are not a case at all (T003) and cases with a problem are
+    // left out; the others still run.
+    if (tests->is_sequence()) out_.cases_not_run = tests->items.size() - out_.cases.size();
   }
 
   // A request mapping on its own (`icegate policy explain --request FILE`).
@@ -107,11 +110,14 @@ class TestFileReader {
     bool ok = read_name(node, "from", request.from);
     ok = read_name(node, "to", request.to) && ok;
     ok = read_name(node, "category", request.category) && ok;
-    ok = read_name(node, "purpose", request.purpose) && ok;
+    // No purpose is a request a node may make: only rules naming no purpose
+    // apply to it. An empty purpose is still a mistake (T005).
+    if (node.find("purpose")) ok = read_name(node, "purpose", request.purpose) && ok;
     if (const SyntaxNode* flag = node.find("occasional_available")) {
       auto value = check_.read_bool(*flag, "'occasional_available'");
       ok = value.has_value() && ok;
       request.occasional_available = value.value_or(false);
+      request.occasional_location = flag->location;
     }
     const SyntaxNode* portions = check_.require(node, "portions", "'request'");
     if (!portions) return false;
@@ -133,11 +139,12 @@ class TestFileReader {
     return ok;
   }
 
-  // A portion is a label ("SECRET/UK EYES ONLY") or {id, label}.
+  // A portion is a label ("SECRET/UK EYES ONLY", or a mapping with a
+  // `classification`), or {id, label}.
   bool read_portion(const SyntaxNode& node, std::size_t position, PolicyTestPortion& portion) {
     portion.id = std::to_string(position + 1);
     portion.location = node.location;
-    if (node.is_scalar()) return read_label(node, portion.label);
+    if (node.is_scalar() || (node.is_mapping() && node.find("classification"))) return read_label(node, portion.label);
     if (!node.is_mapping()) {
       check_.wrong_type(node, "each entry of 'portions'", "a label or an {id, label} mapping");
       return false;
@@ -299,7 +306,17 @@ void check_names(const CompiledPolicy& policy, const PolicyNames& names, const P
   reference(names.nodes, request.from, "from");
   reference(names.nodes, request.to, "to");
   reference(names.categories, request.category, "category");
-  reference(names.purposes, request.purpose, "purpose");
+  if (!request.purpose.value.empty()) reference(names.purposes, request.purpose, "purpose");
+  if (request.occasional_available && policy.source().occasional.releases <= 0) {
+    // The gateway's ledger never grants one (router.cpp), so the case would
+    // pass or fail on a decision that cannot happen.
+    std::string message = fmt::format(
+        "'occasional_available' is true, but policy {} allows no occasional releases (occasional_allowance "
+        "releases: {}): the gateway never has one to give",
+        policy.source().name, policy.source().occasional.releases);
+    differences.push_back(fmt::format("occasional_available: {}", message));
+    found.error("T014", request.occasional_location, std::move(message));
+  }
   for (const PolicyTestPortion& portion : request.portions) {
     std::vector<std::string> problems = policy.label_problems(portion.label);
     if (problems.empty()) continue;
@@ -456,8 +473,9 @@ PolicyTestFile load_policy_tests_text(std::string_view text, const std::filesyst
   PolicyTestFile result;
   result.file = file;
   ParseResult parsed = parse_policy_file(text, file.string());
-  // The parser speaks in policy codes; its three (P001 YAML syntax, P003 a
-  // key that is not a string, P006 duplicate key) have the same numbers here.
+  // The parser speaks in policy codes; its four (P001 YAML syntax, P003 a
+  // key that is not a string, P006 duplicate key, P008 nesting or alias
+  // expansion beyond the limits) have the same numbers here.
   for (const Diagnostic& diagnostic : parsed.diagnostics.all()) {
     std::string code = diagnostic.code;
     if (!code.empty() && code.front() == 'P') code.front() = 'T';

@@ -1,7 +1,8 @@
 // Policy test files: the format analysts use to test a policy like code.
 //
 // A test file names a policy and lists cases, each a decision request (sender,
-// recipient, category, purpose, portion labels) and what the decision must be.
+// recipient, category, purpose if any, portion labels) and what the decision
+// must be.
 // The format is documented in policies/README.md ("Policy test files").
 //
 //   load_policy_tests --> PolicyTestFile (cases with locations; T0xx diagnostics)
@@ -45,9 +46,10 @@ struct PolicyTestRequest {
   PolicyTestName from;  // sender node
   PolicyTestName to;    // recipient node
   PolicyTestName category;
-  PolicyTestName purpose;
+  PolicyTestName purpose;  // value "" when the request has none: only rules naming no purpose apply
   std::vector<PolicyTestPortion> portions;
   bool occasional_available = false;
+  SourceLocation occasional_location;  // of `occasional_available`'s value, when given
 };
 
 // What the decision must be. `decision` is always checked; every other field
@@ -78,11 +80,15 @@ struct PolicyTestFile {
   SourceLocation policy_location;
   std::string description;
   std::vector<PolicyTestCase> cases;  // the cases that read cleanly, in file order
-  Diagnostics diagnostics;            // T001-T010, T013; errors mean: do not run
+  // Entries of `tests` left out of `cases` for a problem (T002-T010, T013).
+  // The other cases still run; a file with errors still fails the run.
+  std::size_t cases_not_run = 0;
+  Diagnostics diagnostics;  // T001-T010, T013
 };
 
 // Reads a policy test file. Every problem is reported (codes T001-T013 in
-// policies/README.md), located; a case with a problem is left out of `cases`.
+// policies/README.md), located; a case with a problem is left out of `cases`
+// (and counted in `cases_not_run`).
 // `require_policy` false makes `policy:` optional (the caller names the
 // policy itself, as `icegate policy test FILE TESTS...` does); `policy` is
 // then empty when the file does not name one.
@@ -122,8 +128,9 @@ struct PolicyTestResult {
 
 struct PolicyTestRun {
   std::vector<PolicyTestResult> results;  // one per case, in order
-  // T011 (a node, category, purpose, rule or role the policy does not define)
-  // and T012 (a label invalid under the policy's scheme). A case with one fails.
+  // T011 (a node, category, purpose, rule or role the policy does not define),
+  // T012 (a label invalid under the policy's scheme) and T014 (an occasional
+  // release assumed under a policy that allows none). A case with one fails.
   Diagnostics diagnostics;
   std::vector<int> rule_cases;  // by rule index: how many cases exercised the rule
 

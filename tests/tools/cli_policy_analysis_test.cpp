@@ -13,6 +13,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/utf8.hpp"
 #include "tests/support/temporary_directory.hpp"
 #include "tools/icegate/cmd_label.hpp"
 #include "tools/icegate/cmd_policy_analysis.hpp"
@@ -274,6 +275,18 @@ TEST_F(CliPolicyAnalysisTest, LabelCheckNotCleared) {
             "\"problems\":[],\"holder\":{\"node\":null,\"vetting\":\"BPSS\",\"regular\":\"RESTRICTED\","
             "\"occasional\":\"SECRET\",\"categories\":[\"UK EYES ONLY\"]},\"clearance\":\"above clearance\","
             "\"missing_restrictive\":[],\"missing_permissive\":[],\"decision\":\"NOT CLEARED\"}\n");
+}
+
+// Issue 13 (9): an argument is bytes; the JSON that echoes it must be UTF-8.
+TEST_F(CliPolicyAnalysisTest, LabelJsonIsValidUtf8WhateverTheLabel) {
+  LabelCheckParams params;
+  params.scheme = kPolicies / "schemes/gpms-2008.yaml";
+  params.label = "SECRET/UK EYES \xff\xfe ONLY/\xed\xa0\x80";  // bytes that are no UTF-8, and a surrogate
+  params.json = true;
+  EXPECT_EQ(run_label_check(params, out_, err_), exit_invalid_policy) << err_.str();
+  EXPECT_TRUE(icegate::testing::is_valid_utf8(out_.str())) << out_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("UK EYES \xef\xbf\xbd\xef\xbf\xbd ONLY"));
+  EXPECT_THAT(out_.str(), HasSubstr(R"("valid":false)"));
 }
 
 TEST_F(CliPolicyAnalysisTest, LabelCheckValidityAlone) {

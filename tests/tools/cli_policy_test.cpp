@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/gateway/policy/policy_test_support.hpp"
+#include "tests/support/utf8.hpp"
 #include "tools/icegate/cmd_policy.hpp"
 #include "tools/icegate/commands.hpp"
 
@@ -115,6 +116,19 @@ TEST(CliPolicyCheck, JsonAndAMissingFile) {
   EXPECT_THAT(missing_err.str(), HasSubstr("cannot read policy file"));
 }
 
+// Issue 13 (9): a file name is bytes, not text; JSON output must still be
+// valid UTF-8, with each byte that is not part of a UTF-8 sequence shown as
+// U+FFFD.
+TEST(CliPolicyCheck, JsonIsValidUtf8WhateverTheFileName) {
+  TempDir dir("cli-check-utf8");
+  const auto file = dir.write("bad\xff" "name.yaml", kSmallPolicy);
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_check({file, false, true}, out, err), exit_ok) << err.str();
+  EXPECT_TRUE(icegate::testing::is_valid_utf8(out.str())) << out.str();
+  EXPECT_THAT(out.str(), HasSubstr("bad\xef\xbf\xbdname.yaml\""));
+  EXPECT_THAT(out.str(), HasSubstr(R"("valid":true,"errors":0,"warnings":1)"));
+}
+
 // ---- test ------------------------------------------------------------------------------------
 
 TEST(CliPolicyTest, TheShippedTestsPassWithFullCoverage) {
@@ -210,6 +224,41 @@ TEST(CliPolicyTest, BadTestFilesAndInvalidPolicies) {
   EXPECT_THAT(missing_err.str(), HasSubstr("cannot read test file"));
 }
 
+// Issue 13 (15): a case with an error is not run; the file's other cases are
+// (policies/README.md, "Policy test files"), and the exit code still says the
+// file has errors.
+TEST(CliPolicyTest, ACaseWithAnErrorIsNotRunAndTheOthersAre) {
+  TempDir dir("cli-test-bad-case");
+  dir.write("small.yaml", kSmallPolicy);
+  const auto tests = dir.write("small.test.yaml", R"(policy: small.yaml
+tests:
+  - name: a tells b
+    request: {from: a, to: b, category: info, purpose: p, portions: [LOW]}
+    expect: {decision: RELEASE, rules: [a-to-b]}
+  - name: a typo
+    requst: {from: a, to: b, category: info, purpose: p, portions: [LOW]}
+    expect: {decision: RELEASE}
+  - name: b tells a
+    request: {from: b, to: a, category: info, purpose: p, portions: [{classification: HIGH}]}
+    expect: {decision: RELEASE, rules: [b-to-a]}
+)");
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_test({{tests}}, out, err), exit_error) << err.str();
+  const std::string text = out.str();
+  EXPECT_THAT(text, HasSubstr("small.test.yaml:7:5: error[T002]: unknown key 'requst' in test; did you mean "
+                              "'request'?"));
+  EXPECT_THAT(text, HasSubstr("  PASS  a tells b\n"));
+  EXPECT_THAT(text, HasSubstr("  PASS  b tells a\n"));
+  EXPECT_THAT(text, Not(HasSubstr("a typo\n")));
+  EXPECT_THAT(text, HasSubstr("2 of 2 rules exercised (100.0%)"));
+  EXPECT_THAT(text, HasSubstr("\n2 passed, 0 failed; 1 case has errors and was not run\n"));
+
+  std::ostringstream json_out, json_err;
+  EXPECT_EQ(run_policy_test({{tests}, "", true}, json_out, json_err), exit_error);
+  EXPECT_THAT(json_out.str(), HasSubstr(R"("passed":2,"failed":0,"not_run":1,"diagnostics":[{)"));
+  EXPECT_THAT(json_out.str(), HasSubstr(R"("exit_code":1})"));
+}
+
 TEST(CliPolicyTest, Json) {
   TempDir dir("cli-test-json");
   dir.write("small.yaml", kSmallPolicy);
@@ -222,7 +271,20 @@ TEST(CliPolicyTest, Json) {
   EXPECT_THAT(json, HasSubstr(R"("passed":false,"differences":["decision: expected RELEASE, got DENY"])"));
   EXPECT_THAT(json, HasSubstr(R"({"id":"b-to-a","location":{"file":)"));
   EXPECT_THAT(json, HasSubstr(R"("covered":1,"total":2,"percent":50.0})"));
-  EXPECT_THAT(json, HasSubstr(R"("passed":1,"failed":1,"diagnostics":[],"exit_code":2})"));
+  EXPECT_THAT(json, HasSubstr(R"("passed":1,"failed":1,"not_run":0,"diagnostics":[],"exit_code":2})"));
+}
+
+TEST(CliPolicyTest, JsonIsValidUtf8WhateverTheFileNames) {
+  TempDir dir("cli-test-utf8");
+  const auto policy = dir.write("small\xc3.yaml", kSmallPolicy);  // a lone lead byte
+  std::string tests(kSmallTests);
+  tests.erase(0, tests.find('\n') + 1);  // no `policy:`: it is given
+  const auto file = dir.write("small\xc0\xaf.test.yaml", tests);  // an overlong '/'
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_test({{policy, file}, "", true}, out, err), exit_denied) << err.str() << out.str();
+  EXPECT_TRUE(icegate::testing::is_valid_utf8(out.str())) << out.str();
+  EXPECT_THAT(out.str(), HasSubstr("small\xef\xbf\xbd\xef\xbf\xbd.test.yaml\""));
+  EXPECT_THAT(out.str(), HasSubstr("small\xef\xbf\xbd.yaml\""));
 }
 
 // ---- explain ------------------------------------------------------------------------------------
@@ -287,7 +349,7 @@ TEST(CliPolicyExplain, ArgumentsAreCheckedBeforeWork) {
   std::ostringstream out, err;
   EXPECT_EQ(run_policy_explain(nothing, out, err), exit_error);
   EXPECT_THAT(err.str(), HasSubstr("--from is required"));
-  EXPECT_THAT(err.str(), HasSubstr("--purpose is required"));
+  EXPECT_THAT(err.str(), Not(HasSubstr("--purpose"))) << "a request may have no purpose";
   EXPECT_THAT(err.str(), HasSubstr("at least one --portion"));
 
   std::ostringstream typo_out, typo_err;
@@ -306,6 +368,51 @@ TEST(CliPolicyExplain, ArgumentsAreCheckedBeforeWork) {
   std::ostringstream label_out, label_err;
   EXPECT_EQ(run_policy_explain(bad_label, label_out, label_err), exit_error);
   EXPECT_THAT(label_err.str(), HasSubstr("invalid label 'SECRET//X'"));
+}
+
+// Issue 13 (17): a request without a purpose is one the gateway accepts;
+// explain takes it, and says that only rules naming no purpose apply.
+TEST(CliPolicyExplain, ARequestWithoutAPurpose) {
+  PolicyExplainParams params = profile_request("council-prevent");
+  params.purpose.clear();
+  params.portions = {"RESTRICTED"};
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_explain(params, out, err), exit_denied) << err.str();
+  const std::string text = out.str();
+  EXPECT_THAT(text, HasSubstr("request: ct-problem-profile for no purpose, from ctu-analyst to council-prevent, 1 "
+                              "portion, no occasional release available\n"));
+  EXPECT_THAT(text, ::testing::ContainsRegex("no +profile-to-heads-of-service +permit +[^ ]+  purpose: the request "
+                                             "has no purpose, and the rule covers only \\[prevent, safeguarding\\]\n"));
+  EXPECT_THAT(text, HasSubstr("no rule permits ct-problem-profile for no purpose from ctu-analyst to "
+                              "council-prevent"));
+
+  PolicyExplainParams from_file;
+  TempDir dir("cli-explain-no-purpose");
+  from_file.file = params.file;
+  from_file.request = dir.write("request.yaml", "from: ctu-analyst\nto: council-prevent\ncategory: "
+                                                "ct-problem-profile\nportions: [RESTRICTED]\n");
+  std::ostringstream file_out, file_err;
+  EXPECT_EQ(run_policy_explain(from_file, file_out, file_err), exit_denied) << file_err.str();
+  EXPECT_THAT(file_out.str(), HasSubstr("for no purpose"));
+}
+
+// Issue 13 (17): under a policy whose occasional allowance is 0 the gateway
+// never has an occasional release to give; explaining a request that assumes
+// one would describe a decision that cannot happen.
+TEST(CliPolicyExplain, AnOccasionalReleaseThePolicyNeverAllowsIsRefused) {
+  PolicyExplainParams params;
+  params.file = kPolicies / "demo.yaml";
+  params.from = "ctu-wm";
+  params.to = "npt-sparkhill";
+  params.category = "ct-problem-profile";
+  params.purpose = "prevent";
+  params.portions = {"SECRET/UK EYES ONLY"};
+  params.occasional = true;
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_explain(params, out, err), exit_error);
+  EXPECT_THAT(err.str(), HasSubstr("--occasional: policy demo allows no occasional releases (occasional_allowance "
+                                   "releases: 0)"));
+  EXPECT_TRUE(out.str().empty()) << out.str();
 }
 
 TEST(CliPolicyExplain, AnInvalidPolicyExits3) {

@@ -209,6 +209,8 @@ int run_policy_test(const PolicyTestParams& params, std::ostream& out, std::ostr
 
   bool bad_test_file = false;
   bool invalid_policy = false;
+  std::size_t cases_not_run = 0;   // cases with a problem, left out of otherwise runnable files
+  std::size_t files_not_run = 0;   // files with nothing to run: unreadable, not YAML, no policy
   policy::Diagnostics problems;  // T0xx and P0xx, printed before the results
   std::vector<PolicyCoverage> coverage;
   std::vector<FileRun> runs;
@@ -231,8 +233,12 @@ int run_policy_test(const PolicyTestParams& params, std::ostream& out, std::ostr
   for (const fs::path& file : test_files) {
     policy::PolicyTestFile tests = policy::load_policy_tests(file, explicit_policy.empty());
     problems.append(tests.diagnostics);
-    if (tests.diagnostics.has_errors()) {
-      bad_test_file = true;
+    // A case with a problem is left out and the others run (policies/README.md,
+    // "Policy test files"); the run still exits 1 for the file's errors.
+    if (tests.diagnostics.has_errors()) bad_test_file = true;
+    cases_not_run += tests.cases_not_run;
+    if (tests.cases.empty() && tests.diagnostics.has_errors()) {
+      ++files_not_run;
       continue;
     }
     std::vector<policy::PolicyTestCase> cases;
@@ -242,9 +248,13 @@ int run_policy_test(const PolicyTestParams& params, std::ostream& out, std::ostr
     selected += cases.size();
     const fs::path policy_file = explicit_policy.empty() ? tests.policy : explicit_policy;
     if (policy_file.empty()) {
-      problems.error("T004", policy::SourceLocation{file.string(), 1, 1},
-                     "the test file names no 'policy:' and no policy file was given");
+      // Reported already (T004) when the file had to name one.
+      if (!tests.diagnostics.has_errors()) {
+        problems.error("T004", policy::SourceLocation{file.string(), 1, 1},
+                       "the test file names no 'policy:' and no policy file was given");
+      }
       bad_test_file = true;
+      ++files_not_run;
       continue;
     }
     PolicyCoverage* target = policy_for(policy_file);
@@ -314,8 +324,8 @@ int run_policy_test(const PolicyTestParams& params, std::ostream& out, std::ostr
       json += fmt::format("],\"covered\":{},\"total\":{},\"percent\":{:.1f}}}", covered, total,
                           total == 0 ? 100.0 : 100.0 * static_cast<double>(covered) / static_cast<double>(total));
     }
-    json += fmt::format("],\"passed\":{},\"failed\":{},\"diagnostics\":{},\"exit_code\":{}}}\n", passed, failed,
-                        json_diagnostics(problems), exit_code);
+    json += fmt::format("],\"passed\":{},\"failed\":{},\"not_run\":{},\"diagnostics\":{},\"exit_code\":{}}}\n",
+                        passed, failed, cases_not_run, json_diagnostics(problems), exit_code);
     out << json;
     return exit_code;
   }
@@ -350,7 +360,14 @@ int run_policy_test(const PolicyTestParams& params, std::ostream& out, std::ostr
     }
   }
   fmt::print(out, "\n{} passed, {} failed", passed, failed);
-  if (bad_test_file) fmt::print(out, "; some test files have errors and were not run");
+  if (cases_not_run > 0) {
+    fmt::print(out, "; {} {} errors and {} not run", counted(cases_not_run, "case"), cases_not_run == 1 ? "has" : "have",
+               cases_not_run == 1 ? "was" : "were");
+  }
+  if (files_not_run > 0) {
+    fmt::print(out, "; {} {} not run", counted(files_not_run, "test file"), files_not_run == 1 ? "was" : "were");
+  }
+  if (bad_test_file && cases_not_run == 0 && files_not_run == 0) fmt::print(out, "; the test files have errors");
   if (invalid_policy) fmt::print(out, "; a policy is invalid");
   fmt::print(out, "\n");
   return exit_code;
@@ -390,7 +407,8 @@ int run_policy_explain(const PolicyExplainParams& params, std::ostream& out, std
     require(params.from, "--from");
     require(params.to, "--to");
     require(params.category, "--category");
-    require(params.purpose, "--purpose");
+    // --purpose may be left out: a node may send without one, and then only
+    // rules naming no purpose apply.
     if (params.portions.empty()) {
       print_error(err, "policy explain: at least one --portion LABEL is required (or give --request FILE)");
       arguments_ok = false;
@@ -431,7 +449,15 @@ int run_policy_explain(const PolicyExplainParams& params, std::ostream& out, std
   check_name("node", request.sender, node_ids);
   check_name("node", request.recipient, node_ids);
   check_name("information category", request.category, source.information_categories);
-  check_name("purpose", request.purpose, source.purposes);
+  if (!request.purpose.empty()) check_name("purpose", request.purpose, source.purposes);
+  if (request.occasional_available && source.occasional.releases <= 0) {
+    // The gateway never grants one under this policy (T014 in test files).
+    print_error(err, fmt::format("{}: policy {} allows no occasional releases (occasional_allowance releases: {}): "
+                                 "the gateway never has one to give",
+                                 params.request.empty() ? "--occasional" : "occasional_available", source.name,
+                                 source.occasional.releases));
+    arguments_ok = false;
+  }
   if (!arguments_ok) return exit_error;
 
   const policy::ExplainTrace trace = policy::explain_decision(compiled, request);
@@ -548,7 +574,7 @@ void add_policy_command(CLI::App& root, int& exit_code) {
   explain_command->add_option("--from", explain->from, "Sender node");
   explain_command->add_option("--to", explain->to, "Recipient node");
   explain_command->add_option("--category", explain->category, "Information category");
-  explain_command->add_option("--purpose", explain->purpose, "Purpose");
+  explain_command->add_option("--purpose", explain->purpose, "Purpose (leave it out for a request without one)");
   explain_command->add_option("--portion", explain->portions, "A portion's label, e.g. \"SECRET/UK EYES ONLY\" (repeat)");
   explain_command->add_flag("--occasional", explain->occasional, "An occasional release is available");
   explain_command->add_option("--request", explain->request,

@@ -11,12 +11,16 @@
 //       it each test file's own `policy:` is used. The first argument is taken
 //       as FILE unless it is a directory or a YAML mapping with a `tests:` key.
 //       PASS/FAIL per case with expected-vs-actual lines, then rule coverage.
+//       A case with an error is not run; the file's other cases are.
 //       exit 0 all passed; 2 a case failed; 3 a policy is invalid; 1 a test
-//       file is bad (T0xx), a path is missing, or --run matches no case
-//   policy explain FILE (--from N --to N --category C --purpose P --portion LABEL...
+//       file or case has an error (T0xx), a path is missing, or --run
+//       matches no case
+//   policy explain FILE (--from N --to N --category C [--purpose P] --portion LABEL...
 //                        [--occasional] | --request FILE.yaml) [--json]
-//       the decision, step by step. exit 0 something is (or would be, once
-//       reviewed) released; 2 DENY; 3 invalid policy; 1 bad request
+//       the decision, step by step; no --purpose is a request without one.
+//       exit 0 something is (or would be, once reviewed) released; 2 DENY;
+//       3 invalid policy; 1 bad request (--occasional included, under a
+//       policy that allows no occasional releases)
 //   policy fmt FILE... [--check] [--diff]
 //       canonical formatting, in place. --check: list the files that are not
 //       canonical and change nothing; --diff: print what would change.
@@ -49,7 +53,7 @@ struct PolicyExplainParams {
   std::string from;
   std::string to;
   std::string category;
-  std::string purpose;
+  std::string purpose;  // "" for a request without a purpose
   std::vector<std::string> portions;  // labels, "SECRET/UK EYES ONLY"
   bool occasional = false;            // an occasional release is available
   std::filesystem::path request;      // a request file instead of the flags

@@ -140,6 +140,45 @@ TEST(PolicyDiffTest, APolicyEqualsItself) {
   EXPECT_NE(text.str().find("equivalent: no decision differs"), std::string::npos) << text.str();
 }
 
+// Issue 13 (17): under an occasional allowance of 0 the gateway never makes
+// an occasional release (router.cpp), so raising the allowance opens flows,
+// and the diff must say so rather than call the two policies equivalent.
+TEST(PolicyDiffTest, TheOccasionalAllowanceDecidesWhetherOccasionalReleasesHappen) {
+  constexpr std::string_view body = R"(vetting:
+  - {name: low, regular: LOW, occasional: HIGH}
+organisations:
+  - {id: o, kind: k}
+roles:
+  - {id: r}
+nodes:
+  - {id: a, organisation: o, role: r, vetting: low}
+  - {id: b, organisation: o, role: r, vetting: low}
+information_categories: [report]
+purposes: [p]
+rules:
+  - {id: all, effect: permit}
+)";
+  auto none = load_inline(std::string("occasional_allowance: {releases: 0, window: 30d}\n") + std::string(body));
+  auto some = load_inline(std::string("occasional_allowance: {releases: 2, window: 30d}\n") + std::string(body));
+  ASSERT_TRUE(none && some);
+  const PolicyDiff diff = diff_policies(*none, *some);
+  EXPECT_FALSE(diff.equivalent());
+  ASSERT_FALSE(diff.groups.empty());
+  for (const ChangeGroup& group : diff.groups) {
+    EXPECT_EQ(group.kind, ChangeKind::opened);
+    EXPECT_EQ(group.old_state, FlowState::withheld);
+    EXPECT_EQ(group.new_state, FlowState::occasional);
+    EXPECT_EQ(group.lowest_classification, "MID");
+    EXPECT_EQ(group.highest_classification, "HIGH");
+    // The example is decided as the gateway would: no occasional release under the old policy.
+    EXPECT_TRUE(group.example.occasional_available);
+    EXPECT_NE(group.example.old_detail.find("no occasional release is available"), std::string::npos)
+        << group.example.old_detail;
+    EXPECT_EQ(group.example.new_detail.find("no occasional release"), std::string::npos) << group.example.new_detail;
+  }
+  EXPECT_TRUE(diff_policies(*none, *none).equivalent());
+}
+
 class NeedToKnowVsNeedToShare : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {

@@ -346,11 +346,11 @@ occasional_available: true
   EXPECT_EQ(request.portions[1].id, "partner");
   EXPECT_EQ(request.portions[0].label, label("SECRET", {"UK EYES ONLY"}));
 
+  // No purpose is not a mistake: a request may have none (issue 13, item 17).
   PolicyTestRequestFile bad = load_policy_test_request_text("from: a\nto: b\nportions: [\"X//Y\"]\nextra: 1\n", "bad.yaml");
   EXPECT_FALSE(bad.ok);
   EXPECT_THAT(testing::rendered(bad.diagnostics),
               ElementsAre("bad.yaml:1:1: error[T004]: 'request' is missing required key 'category'",
-                          "bad.yaml:1:1: error[T004]: 'request' is missing required key 'purpose'",
                           ::testing::StartsWith("bad.yaml:3:12: error[T005]: invalid label 'X//Y'"),
                           ::testing::StartsWith("bad.yaml:4:1: error[T002]: unknown key 'extra' in 'request'")));
 }

@@ -230,5 +230,133 @@ rules:
   EXPECT_EQ(by_node.rows[2].cells[2].detail, "above the recipient's clearance");
 }
 
+// The cell of `matrix` for recipient node `node` (a --by-node matrix) at
+// category `category` and label `label`.
+const MatrixCell& cell_at(const PolicyMatrix& matrix, std::string_view node, std::string_view category,
+                          const Label& label) {
+  std::size_t column = 0;
+  while (column < matrix.columns.size() &&
+         !(matrix.columns[column].category == category && matrix.columns[column].label == label)) {
+    ++column;
+  }
+  EXPECT_LT(column, matrix.columns.size()) << label_text(label);
+  for (const MatrixRow& row : matrix.rows) {
+    if (row.nodes == std::vector<std::string>{std::string(node)} && column < row.cells.size()) return row.cells[column];
+  }
+  ADD_FAILURE() << "no row for " << node;
+  static const MatrixCell none;
+  return none;
+}
+
+// Issue 13 (16), a design choice (policies/README.md, `policy matrix`): a
+// withheld label is REDACTED when any other label of the same category gets
+// through to the recipient, higher or lower, since a product carrying both
+// reaches the recipient redacted by portion; DENY only when no label does.
+TEST(PolicyMatrixTest, RedactedMeansSomeOtherLabelOfTheCategoryGetsThrough) {
+  auto policy = testing::load_inline(R"(vetting:
+  - {name: high, regular: HIGH}
+organisations:
+  - {id: o, kind: k}
+roles:
+  - {id: r}
+nodes:
+  - {id: sender, organisation: o, role: r, vetting: high}
+  - {id: recipient, organisation: o, role: r, vetting: high}
+information_categories: [report, other]
+purposes: [p]
+rules:
+  - {id: only-high, effect: permit, categories: [report], from: {nodes: [sender]}, to: {nodes: [recipient]},
+     min_classification: HIGH}
+)");
+  ASSERT_TRUE(policy);
+  MatrixOptions options;
+  options.by_node = true;
+  const PolicyMatrix matrix = build_matrix(*policy, options);
+  EXPECT_EQ(cell_at(matrix, "recipient", "report", Label{"HIGH", {}}).decision, CellDecision::release);
+  // Only a higher label gets through: still REDACTED.
+  EXPECT_EQ(cell_at(matrix, "recipient", "report", Label{"LOW", {}}).decision, CellDecision::redacted);
+  EXPECT_EQ(cell_at(matrix, "recipient", "report", Label{"MID", {}}).decision, CellDecision::redacted);
+  // Nothing of the category gets through: DENY.
+  EXPECT_EQ(cell_at(matrix, "recipient", "other", Label{"HIGH", {}}).decision, CellDecision::deny);
+  EXPECT_EQ(cell_at(matrix, "sender", "report", Label{"HIGH", {}}).decision, CellDecision::deny);
+}
+
+// Issue 13 (16), a design choice (policies/README.md, `policy matrix`): the
+// most permissive outcome is the best by what the recipient's clearance
+// allows first (regular ceiling, then occasional allowance), and without
+// review before with it: RELEASE, HOLD, OCCASIONAL, then a HOLD that needs
+// an occasional release too. So where one sender's release is held for
+// review and needs an occasional release, and another's only needs the
+// occasional release, the cell is OCCASIONAL.
+TEST(PolicyMatrixTest, TheMostPermissiveSenderRanksClearanceThenReview) {
+  auto policy = testing::load_inline(R"(vetting:
+  - {name: low, regular: LOW, occasional: HIGH}
+occasional_allowance: {releases: 1, window: 30d}
+organisations:
+  - {id: o, kind: k}
+roles:
+  - {id: r}
+  - {id: reader}
+nodes:
+  - {id: reviewed-sender, organisation: o, role: r, vetting: low}
+  - {id: plain-sender, organisation: o, role: r, vetting: low}
+  - {id: recipient, organisation: o, role: r, vetting: low}
+  - {id: critical-reader, organisation: o, role: reader, vetting: low}
+information_categories: [report]
+purposes: [p]
+rules:
+  - {id: reviewed, effect: permit, from: {nodes: [reviewed-sender]}, to: {nodes: [recipient]},
+     handling: {review_by: [reader]}}
+  - {id: plain-from-mid, effect: permit, from: {nodes: [plain-sender]}, to: {nodes: [recipient]},
+     min_classification: MID}
+)");
+  ASSERT_TRUE(policy);
+  MatrixOptions options;
+  options.by_node = true;
+  const PolicyMatrix matrix = build_matrix(*policy, options);
+  const MatrixCell& low = cell_at(matrix, "recipient", "report", Label{"LOW", {}});
+  EXPECT_EQ(low.decision, CellDecision::hold);  // only the reviewed sender: within the regular ceiling
+  EXPECT_EQ(low.rule, "reviewed");
+  const MatrixCell& high = cell_at(matrix, "recipient", "report", Label{"HIGH", {}});
+  EXPECT_EQ(high.decision, CellDecision::occasional);  // beats a held occasional release
+  EXPECT_EQ(high.sender, "plain-sender");
+  EXPECT_EQ(high.rule, "plain-from-mid");
+
+  // From the reviewed sender alone, HIGH is held and needs an occasional release too.
+  options.from = "reviewed-sender";
+  const PolicyMatrix reviewed = build_matrix(*policy, options);
+  const MatrixCell& held = cell_at(reviewed, "recipient", "report", Label{"HIGH", {}});
+  EXPECT_EQ(held.decision, CellDecision::hold);
+  EXPECT_EQ(held.detail, "needs an occasional release");
+}
+
+// Issue 13 (17): under an occasional allowance of 0 the gateway never makes
+// an occasional release, so the matrix shows none.
+TEST(PolicyMatrixTest, NoOccasionalCellsWhenTheAllowanceIsZero) {
+  auto policy = testing::load_inline(R"(vetting:
+  - {name: low, regular: LOW, occasional: HIGH}
+occasional_allowance: {releases: 0, window: 30d}
+organisations:
+  - {id: o, kind: k}
+roles:
+  - {id: r}
+nodes:
+  - {id: sender, organisation: o, role: r, vetting: low}
+  - {id: recipient, organisation: o, role: r, vetting: low}
+information_categories: [report]
+purposes: [p]
+rules:
+  - {id: all, effect: permit}
+)");
+  ASSERT_TRUE(policy);
+  MatrixOptions options;
+  options.by_node = true;
+  const PolicyMatrix matrix = build_matrix(*policy, options);
+  EXPECT_EQ(cell_at(matrix, "recipient", "report", Label{"LOW", {}}).decision, CellDecision::release);
+  const MatrixCell& high = cell_at(matrix, "recipient", "report", Label{"HIGH", {}});
+  EXPECT_EQ(high.decision, CellDecision::redacted);
+  EXPECT_EQ(high.detail, "needs an occasional release, and the policy allows none");
+}
+
 }  // namespace
 }  // namespace icegate::policy

@@ -95,6 +95,138 @@ tests:
   EXPECT_TRUE(run.all_passed());
 }
 
+// Issue 13 (15): policies/README.md and policy-test.schema.json allow a
+// portion written as a bare label mapping, not only as a string or {id, label}.
+TEST(PolicyTestFileFormat, APortionMayBeABareLabelMapping) {
+  PolicyTestFile file = read(R"(policy: ../need-to-share.yaml
+tests:
+  - name: bare label mappings
+    request:
+      from: ctu-analyst
+      to: council-prevent
+      category: ct-problem-profile
+      purpose: prevent
+      portions:
+        - {classification: SECRET, categories: [UK EYES ONLY]}
+        - classification: RESTRICTED
+        - {id: partner, label: {classification: PROTECT}}
+    expect: {decision: HOLD, withheld: ["1"], released: ["2", partner]}
+)");
+  ASSERT_TRUE(file.diagnostics.empty()) << testing::joined(rendered(file.diagnostics));
+  ASSERT_EQ(file.cases.size(), 1u);
+  const std::vector<PolicyTestPortion>& portions = file.cases[0].request.portions;
+  ASSERT_EQ(portions.size(), 3u);
+  EXPECT_EQ(portions[0].id, "1");
+  EXPECT_EQ(portions[0].label, (Label{"SECRET", {"UK EYES ONLY"}}));
+  EXPECT_EQ(portions[0].location.line, 10);
+  EXPECT_EQ(portions[1].id, "2");
+  EXPECT_EQ(portions[1].label, (Label{"RESTRICTED", {}}));
+  EXPECT_EQ(portions[2].id, "partner");
+  PolicyTestRun run = run_policy_tests(*need_to_share(), file.cases);
+  ASSERT_EQ(run.results.size(), 1u);
+  EXPECT_TRUE(run.results[0].passed) << testing::joined(run.results[0].differences);
+
+  // A bare label mapping is a label: it has no id, and its keys are checked.
+  PolicyTestFile wrong = read(R"(policy: ../need-to-share.yaml
+tests:
+  - name: a bare label with a typo
+    request: {from: a, to: b, category: c, purpose: p, portions: [{classification: LOW, categries: [X]}]}
+    expect: {decision: DENY}
+)");
+  const std::string f = wrong.file.string();
+  EXPECT_THAT(rendered(wrong.diagnostics),
+              ElementsAre(f + ":4:89: error[T002]: unknown key 'categries' in label; did you mean 'categories'?"));
+}
+
+// Issue 13 (17): a request may have no purpose; then only rules naming no
+// purpose apply (policies/README.md, "Decisions").
+TEST(PolicyTestRunner, ARequestWithoutAPurposeIsDecidedByRulesNamingNone) {
+  testing::TempDir dir("policy-tests-no-purpose");
+  const auto policy_file = dir.write("policy.yaml", std::string("policy: p\n") + std::string(testing::kSmallScheme) +
+                                                        R"(vetting:
+  - {name: v, regular: HIGH}
+organisations:
+  - {id: o, kind: k}
+roles:
+  - {id: r}
+nodes:
+  - {id: a, organisation: o, role: r, vetting: v}
+  - {id: b, organisation: o, role: r, vetting: v}
+information_categories: [c]
+purposes: [p]
+rules:
+  - {id: a-to-b-for-p, effect: permit, purposes: [p], from: {nodes: [a]}}
+  - {id: b-to-a-for-anything, effect: permit, from: {nodes: [b]}}
+)");
+  const auto tests = dir.write("p.test.yaml", R"(policy: policy.yaml
+tests:
+  - name: a rule naming a purpose does not apply
+    request: {from: a, to: b, category: c, portions: [LOW]}
+    expect: {decision: DENY, rules: [], reason_contains: "no rule permits c for no purpose from a to b"}
+  - name: a rule naming none does
+    request: {from: b, to: a, category: c, portions: [LOW]}
+    expect: {decision: RELEASE, rules: [b-to-a-for-anything]}
+  - name: with the purpose
+    request: {from: a, to: b, category: c, purpose: p, portions: [LOW]}
+    expect: {decision: RELEASE, rules: [a-to-b-for-p]}
+)");
+  PolicyTestFile file = load_policy_tests(tests);
+  ASSERT_TRUE(file.diagnostics.empty()) << testing::joined(rendered(file.diagnostics));
+  ASSERT_EQ(file.cases.size(), 3u);
+  EXPECT_TRUE(file.cases[0].request.purpose.value.empty());
+  LoadResult policy = load_policy(policy_file);
+  ASSERT_TRUE(policy.policy);
+  PolicyTestRun run = run_policy_tests(*policy.policy, file.cases);
+  EXPECT_TRUE(run.diagnostics.empty()) << testing::joined(rendered(run.diagnostics));
+  for (const PolicyTestResult& result : run.results) {
+    EXPECT_TRUE(result.passed) << result.name << "\n" << testing::joined(result.differences);
+  }
+}
+
+// Issue 13 (17): the gateway never has an occasional release to give under a
+// policy whose occasional_allowance allows none, so a case that assumes one
+// is an error (T014), not a passing case about a decision that cannot happen.
+TEST(PolicyTestRunner, AnOccasionalReleaseThePolicyNeverAllowsIsAnError) {
+  const auto policy = testing::load_inline(R"(vetting:
+  - {name: v, regular: LOW, occasional: HIGH}
+occasional_allowance: {releases: 0, window: 30d}
+organisations:
+  - {id: o, kind: k}
+roles:
+  - {id: r}
+nodes:
+  - {id: a, organisation: o, role: r, vetting: v}
+  - {id: b, organisation: o, role: r, vetting: v}
+information_categories: [c]
+purposes: [p]
+rules:
+  - {id: all, effect: permit}
+)");
+  ASSERT_TRUE(policy);
+  PolicyTestFile file = read(R"(policy: ../inline.yaml
+tests:
+  - name: none available
+    request: {from: a, to: b, category: c, purpose: p, portions: [HIGH], occasional_available: false}
+    expect: {decision: DENY}
+  - name: one assumed
+    request: {from: a, to: b, category: c, purpose: p, portions: [HIGH], occasional_available: true}
+    expect: {decision: RELEASE, occasional: true}
+)");
+  ASSERT_TRUE(file.diagnostics.empty()) << testing::joined(rendered(file.diagnostics));
+  PolicyTestRun run = run_policy_tests(*policy, file.cases);
+  const std::string f = file.file.string();
+  EXPECT_THAT(rendered(run.diagnostics),
+              ElementsAre(f + ":7:96: error[T014]: 'occasional_available' is true, but policy inline allows no "
+                              "occasional releases (occasional_allowance releases: 0): the gateway never has one to "
+                              "give"));
+  ASSERT_EQ(run.results.size(), 2u);
+  EXPECT_TRUE(run.results[0].passed) << testing::joined(run.results[0].differences);
+  EXPECT_FALSE(run.results[1].passed);
+  EXPECT_THAT(run.results[1].differences,
+              ElementsAre("occasional_available: 'occasional_available' is true, but policy inline allows no "
+                          "occasional releases (occasional_allowance releases: 0): the gateway never has one to give"));
+}
+
 TEST(PolicyTestRunner, AWrongExpectationGivesOneDiffLinePerField) {
   PolicyTestFile file = read(R"(policy: ../need-to-share.yaml
 tests:
@@ -332,6 +464,14 @@ TEST(PolicyTestFileFormat, SyntaxErrorsAndUnreadableFilesHaveTestCodes) {
   PolicyTestFile not_a_mapping = read("- a\n- b\n");
   EXPECT_THAT(rendered(not_a_mapping.diagnostics),
               ElementsAre(::testing::HasSubstr(":1:1: error[T003]: a policy test file must be a mapping, found a list")));
+}
+
+// The parser's limits apply to test files too, under the test file code.
+TEST(PolicyTestFileFormat, NestingBeyondTheLimitIsT008) {
+  PolicyTestFile deep = read("policy: x\ntests: " + std::string(100, '[') + std::string(100, ']') + "\n");
+  EXPECT_THAT(rendered(deep.diagnostics),
+              ::testing::Contains(::testing::HasSubstr(":2:71: error[T008]: nested more than 64 levels deep")));
+  EXPECT_TRUE(deep.cases.empty());
 }
 
 TEST(PolicyTestFileFormat, ThePolicyPathIsRelativeToTheTestFile) {

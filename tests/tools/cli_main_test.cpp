@@ -1,0 +1,117 @@
+// The `icegate` executable's own argument handling (tools/icegate/main.cpp),
+// run as a child process: every argument error exits 1 with a message on
+// standard error, and --help and --version exit 0 (README, "CLI reference").
+// CLI11's own exit codes (105 for a failed check, 109 for an unknown option,
+// ...) are not part of icegate's contract.
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "tests/support/temporary_directory.hpp"
+
+namespace {
+
+using icegate::testing::TemporaryDirectory;
+using ::testing::HasSubstr;
+
+struct ChildRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string read_all(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Runs the icegate binary with `arguments`, stdin closed, and collects its
+// exit code and output.
+ChildRun run_icegate(const std::vector<std::string>& arguments) {
+  TemporaryDirectory dir;
+  const auto out_file = dir / "out";
+  const auto err_file = dir / "err";
+  std::vector<std::string> argv_storage{ICEGATE_BINARY};
+  argv_storage.insert(argv_storage.end(), arguments.begin(), arguments.end());
+  std::vector<char*> argv;
+  for (std::string& argument : argv_storage) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    const int in = ::open("/dev/null", O_RDONLY);
+    const int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (in < 0 || out < 0 || err < 0) ::_exit(126);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(err, 2);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ChildRun run;
+  int status = 0;
+  if (child < 0 || ::waitpid(child, &status, 0) != child) return run;
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  run.out = read_all(out_file);
+  run.err = read_all(err_file);
+  return run;
+}
+
+TEST(CliMain, AFailedOptionCheckExits1WithAMessage) {
+  const ChildRun run = run_icegate({"pki", "issue", "P", "x", "--days", "0"});
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_THAT(run.err, HasSubstr("--days"));
+  EXPECT_TRUE(run.out.empty()) << run.out;
+}
+
+TEST(CliMain, AnUnknownOptionExits1WithAMessage) {
+  const ChildRun run = run_icegate({"serve", "--policy", ICEGATE_SOURCE_DIR "/policies/demo.yaml", "--pki",
+                                    ICEGATE_SOURCE_DIR "/policies", "--bogus"});
+  EXPECT_EQ(run.exit_code, 1) << run.err;
+  EXPECT_THAT(run.err, HasSubstr("--bogus"));
+  // CLI11 checks required options before unknown ones.
+  const ChildRun alone = run_icegate({"serve", "--bogus"});
+  EXPECT_EQ(alone.exit_code, 1) << alone.err;
+  EXPECT_THAT(alone.err, HasSubstr("--policy is required"));
+}
+
+TEST(CliMain, MissingArgumentsAndUnknownSubcommandsExit1) {
+  for (const std::vector<std::string>& arguments : std::vector<std::vector<std::string>>{
+           {},                                   // no subcommand
+           {"frobnicate"},                       // an unknown one
+           {"policy", "check"},                  // a required positional missing
+           {"pki", "issue", "P", "x", "--days"},  // an option without its value
+           {"audit", "query", "D", "--format", "xml"},
+           {"policy", "check", "a.yaml", "b.yaml"},  // one argument too many
+       }) {
+    const ChildRun run = run_icegate(arguments);
+    std::string joined;
+    for (const std::string& argument : arguments) joined += " " + argument;
+    EXPECT_EQ(run.exit_code, 1) << "icegate" << joined << "\n" << run.err;
+    EXPECT_FALSE(run.err.empty()) << "icegate" << joined;
+  }
+}
+
+TEST(CliMain, HelpAndVersionExit0) {
+  const ChildRun help = run_icegate({"--help"});
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  EXPECT_THAT(help.out, HasSubstr("policy"));
+  const ChildRun subcommand_help = run_icegate({"pki", "issue", "--help"});
+  EXPECT_EQ(subcommand_help.exit_code, 0) << subcommand_help.err;
+  EXPECT_THAT(subcommand_help.out, HasSubstr("--days"));
+  const ChildRun version = run_icegate({"--version"});
+  EXPECT_EQ(version.exit_code, 0) << version.err;
+  EXPECT_THAT(version.out, HasSubstr("icegate "));
+}
+
+}  // namespace
