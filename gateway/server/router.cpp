@@ -315,19 +315,10 @@ std::shared_ptr<Session> Router::attach(const std::string& node_id, const std::s
 
 void Router::expire_queued(Work& work, const store::OutboxEntry& entry) {
   const std::string& node_id = entry.node;
-  RecipientDecision expired;
-  v1::RecipientOutcome outcome;
-  if (outcome.ParseFromString(entry.outcome)) expired = wire::decode(outcome);
-  expired.node_id = node_id;
-  expired.decision = Decision::deny;
-  expired.reason = fmt::format("expired at {} before {} connected", format_utc(entry.not_after_unix_ms), node_id);
+  const RecipientDecision expired = denied(
+      entry, fmt::format("expired at {} before {} connected", format_utc(entry.not_after_unix_ms), node_id));
   spdlog::info("expired message={} to={} while queued", short_id(entry.message_id), node_id);
-  v1::Frame receipt;
-  receipt.mutable_receipt()->set_message_id(entry.message_id);
-  receipt.mutable_receipt()->set_follow_up(true);
-  receipt.mutable_receipt()->set_policy_version(policy_()->version());
-  wire::encode(expired, false, *receipt.mutable_receipt()->add_outcomes());
-  owe(work, entry.originator, receipt, false, entry.message_id);
+  send_follow_up(work, entry.originator, entry.message_id, {{expired, false}});
   auto record = this->record("expired", entry.originator);
   // The expiry took effect at not_after, whenever the gateway came to record it.
   record.time_unix_ms = entry.not_after_unix_ms;
@@ -505,18 +496,8 @@ bool Router::refuse_oversized(Work& work, const store::OutboxEntry& entry, std::
   work.batch.audit.push_back(std::move(record));
   if (entry.needs_ack && !entry.originator.empty()) {
     // The originator hears that this recipient will not get it.
-    RecipientDecision outcome;
-    v1::RecipientOutcome stored;
-    if (stored.ParseFromString(entry.outcome)) outcome = wire::decode(stored);
-    outcome.node_id = entry.node;
-    outcome.decision = Decision::deny;
-    outcome.reason = reason;
-    v1::Frame receipt;
-    receipt.mutable_receipt()->set_message_id(entry.message_id);
-    receipt.mutable_receipt()->set_follow_up(true);
-    receipt.mutable_receipt()->set_policy_version(policy_()->version());
-    wire::encode(outcome, false, *receipt.mutable_receipt()->add_outcomes());
-    owe(work, entry.originator, receipt, false, entry.message_id);
+    const RecipientDecision outcome = denied(entry, reason);
+    send_follow_up(work, entry.originator, entry.message_id, {{outcome, false}});
     if (observer_) observer_->decision(entry.message_id, outcome, "undeliverable");
   }
   return true;
@@ -727,15 +708,26 @@ void Router::request_review(Work& work, const Hold& hold, const std::string& rev
   owe(work, reviewer, frame, false, hold.message.id);
 }
 
-void Router::send_follow_up(Work& work, const Message& message, const std::vector<Delivered>& outcomes) {
+void Router::send_follow_up(Work& work, const std::string& originator, const std::string& message_id,
+                            const std::vector<Delivered>& outcomes) {
   if (outcomes.empty()) return;
   v1::Frame frame;
   auto* receipt = frame.mutable_receipt();
-  receipt->set_message_id(message.id);
+  receipt->set_message_id(message_id);
   receipt->set_policy_version(policy_()->version());
   receipt->set_follow_up(true);
   for (const auto& outcome : outcomes) wire::encode(outcome.decision, outcome.delivered, *receipt->add_outcomes());
-  owe(work, message.originator, frame, false, message.id);
+  owe(work, originator, frame, false, message_id);
+}
+
+RecipientDecision Router::denied(const store::OutboxEntry& entry, std::string reason) const {
+  RecipientDecision decision;
+  v1::RecipientOutcome stored;
+  if (stored.ParseFromString(entry.outcome)) decision = wire::decode(stored);
+  decision.node_id = entry.node;
+  decision.decision = Decision::deny;
+  decision.reason = std::move(reason);
+  return decision;
 }
 
 const Router::ControlledContent* Router::controlled_source(const Message& message) const {
@@ -1056,7 +1048,7 @@ SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision
   work.batch.holds_removed.push_back(hold.id);
   const Message message = std::move(hold.message);
   holds_.erase(it);
-  send_follow_up(work, message, outcomes);
+  send_follow_up(work, message.originator, message.id, outcomes);
   if (!from_dashboard) {
     v1::Frame ack;
     ack.mutable_ack()->set_message_id(answer.hold_id());
@@ -1083,7 +1075,7 @@ void Router::lift_embargo(Work& work, Hold& hold, std::string_view by) {
   work.batch.holds_removed.push_back(hold.id);
   ++metrics_.holds_lifted;
   if (observer_) observer_->hold_closed(hold.id, hold.message.id, "lifted", by);
-  send_follow_up(work, hold.message, outcomes);
+  send_follow_up(work, hold.message.originator, hold.message.id, outcomes);
 }
 
 bool Router::expired(const Handling& handling) const {
@@ -1110,7 +1102,7 @@ void Router::expire_hold(Work& work, Hold& hold) {
   closed_holds_[hold.id] = fmt::format("closed: the message expired at {}", format_utc(at));
   work.batch.holds_removed.push_back(hold.id);
   if (observer_) observer_->hold_closed(hold.id, hold.message.id, "expired", "the clock");
-  send_follow_up(work, hold.message, outcomes);
+  send_follow_up(work, hold.message.originator, hold.message.id, outcomes);
 }
 
 void Router::settle_time(Work& work, std::string_view by) {

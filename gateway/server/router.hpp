@@ -162,7 +162,11 @@ class Router {
                     std::optional<v1::Frame>* prepared = nullptr);
   Delivered deliver_version(Work& work, const Message& message, RecipientDecision decision,
                             std::optional<v1::Frame>* prepared = nullptr);
-  void send_follow_up(Work& work, const Message& message, const std::vector<Delivered>& outcomes);
+  // A follow-up Receipt to `originator` with these outcomes (none: nothing owed).
+  void send_follow_up(Work& work, const std::string& originator, const std::string& message_id,
+                      const std::vector<Delivered>& outcomes);
+  // What an owed Deliver's recipient will now not get: its outcome as stored, DENY for `reason`.
+  RecipientDecision denied(const store::OutboxEntry& entry, std::string reason) const;
   Hold& open_hold(Work& work, HoldKind kind, const Message& message, std::string held_for, std::string reason);
   HoldView view(const Hold& hold) const;
   bool may_decide(const policy::CompiledPolicy& policy, const Hold& hold, std::string_view node) const;

@@ -16,6 +16,7 @@
 #include "clients/exercise/runner.hpp"
 #include "clients/exercise/scenario.hpp"
 #include "gateway/policy/engine.hpp"
+#include "tests/clients/exercise/scenario_dir.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 namespace icegate::exercise {
@@ -25,29 +26,7 @@ using icegate::testing::TemporaryDirectory;
 
 std::filesystem::path source(const std::string& relative) { return std::filesystem::path(ICEGATE_SOURCE_DIR) / relative; }
 
-// A scenario file next to a copy of the test policy, so `policy:` resolves.
-class ScenarioDir {
- public:
-  ScenarioDir() {
-    std::filesystem::create_directories(dir_ / "policies/schemes");
-    std::filesystem::copy_file(source("policies/schemes/gpms-2008.yaml"), dir_ / "policies/schemes/gpms-2008.yaml");
-    std::string policy = read(source("tests/data/handling-policy.yaml"));
-    policy.replace(policy.find("../../policies/schemes/"), std::string("../../policies/schemes/").size(), "schemes/");
-    write("policies/handling.yaml", policy);
-  }
-  std::filesystem::path write(const std::string& name, const std::string& text) const {
-    std::ofstream(dir_ / name) << text;
-    return dir_ / name;
-  }
-  std::filesystem::path operator/(const std::string& name) const { return dir_ / name; }
-  static std::string read(const std::filesystem::path& path) {
-    std::ifstream in(path);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-  }
-
- private:
-  TemporaryDirectory dir_;
-};
+using icegate::exercise::testing::ScenarioDir;
 
 constexpr const char* base_scenario = R"(exercise: small
 title: A small exercise
