@@ -1066,6 +1066,7 @@ th,td{border:1px solid var(--line);padding:5px 8px;text-align:left;vertical-alig
 th{background:#eee}
 tr.unmet td{background:#fdecea}tr.met td:first-child{color:var(--release);font-weight:700}
 tr.unmet td:first-child{color:var(--deny);font-weight:700}
+b.met{color:var(--release)}b.unmet{color:var(--deny)}
 .muted{color:var(--muted)}
 code{font-size:.9em;background:#f0f0f0;padding:0 3px;border-radius:3px}
 .decision{display:inline-block;padding:1px 7px;border-radius:10px;color:#fff;font-size:.85em;font-weight:600;white-space:nowrap}

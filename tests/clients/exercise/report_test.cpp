@@ -531,6 +531,15 @@ TEST(ReportHtml, EscapesEverythingItQuotes) {
   EXPECT_EQ(nesting_problem(page), "");
 }
 
+TEST(ReportHtml, ComparisonColoursMetGreenAndNotMetRed) {
+  const std::string page = to_html(sample_comparison());
+  // need-to-know missed one expectation, need-to-share met them all.
+  EXPECT_THAT(page, HasSubstr("<b class=\"unmet\">Not met</b>"));
+  EXPECT_THAT(page, HasSubstr("<b class=\"met\">Met</b>"));
+  EXPECT_THAT(page, HasSubstr("b.met{color:var(--release)}b.unmet{color:var(--deny)}"))
+      << "the comparison's Met and Not met cells have no colour of their own";
+}
+
 TEST(ReportHtml, ComparisonShowsBothPoliciesSideBySideAndTheDecisionsThatDiffer) {
   const Comparison c = sample_comparison();
   const std::string page = to_html(c);
