@@ -1,5 +1,6 @@
 #include "gateway/policy/parser.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -7,6 +8,8 @@
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
+
+#include "gateway/model/utf8.hpp"
 
 namespace icegate::policy {
 namespace {
@@ -114,6 +117,20 @@ class TreeBuilder {
 
 ParseResult parse_policy_file(std::string_view text, const std::string& file) {
   ParseResult result;
+  // YAML is Unicode text. A name that is not UTF-8 could not be written into
+  // JSON output or the audit trail (whose bytes are frozen) as it is: refuse
+  // the file where its first such byte is.
+  if (const auto bad = utf8::first_invalid(text)) {
+    const std::string_view before = text.substr(0, *bad);
+    const int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
+    const auto line_start = before.rfind('\n');
+    const int column = static_cast<int>(*bad - (line_start == std::string_view::npos ? 0 : line_start + 1)) + 1;
+    result.diagnostics.error("P009", SourceLocation{file, line, column},
+                             fmt::format("the file is not UTF-8 text: byte 0x{:02x} starts no UTF-8 character "
+                                         "(save it as UTF-8)",
+                                         static_cast<unsigned char>(text[*bad])));
+    return result;
+  }
   // A second YAML document would be ignored without a word: refuse it. Found
   // by its marker at the start of a line (`---`, or `...` then more), because
   // yaml-cpp's LoadAll can loop for ever on malformed input (the fuzzer found one).

@@ -46,6 +46,14 @@ TEST(HostileYaml, ASecondDocumentIsNotIgnored) {
   EXPECT_EQ(first_error("---\npolicy: x\n").find("second YAML document"), std::string::npos);
 }
 
+TEST(HostileYaml, AFileThatIsNotUtf8IsRefusedWhereItsFirstBadByteIs) {
+  // A name that is not UTF-8 could reach JSON output and the audit trail.
+  const std::string error = first_error("policy: x\nnodes:\n  - id: caf\xe9\n");
+  EXPECT_NE(error.find("hostile.yaml:3:12: error[P009]: the file is not UTF-8 text: byte 0xe9"), std::string::npos)
+      << error;
+  EXPECT_EQ(first_error("policy: caf\xc3\xa9\n").find("P009"), std::string::npos) << "UTF-8 itself is welcome";
+}
+
 TEST(HostileYaml, MalformedInputThatMakesYamlCppLoadAllLoopIsAnsweredQuickly) {
   // Reduced from a fuzzer find: yaml-cpp's LoadAll never returns on it.
   std::ifstream in(std::string(ICEGATE_SOURCE_DIR) + "/tests/fuzz/corpus/fuzz_policy_parser/finding-loadall-loop.yaml");
