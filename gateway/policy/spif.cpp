@@ -819,10 +819,13 @@ class Importer {
         }
       }
     }
-    for (const auto& [name, requirement] : classification_requirements_) {
+    for (const auto& entry : classification_requirements_) {
+      // Not a structured binding: clang 14 cannot capture one in a lambda.
+      const std::string& name = entry.first;
+      const auto& requirement = entry.second;
       auto resolved = resolve_requirement(requirement);
       auto classification = std::find_if(scheme.classifications.begin(), scheme.classifications.end(),
-                                         [&](const Classification& c) { return c.name == name; });
+                                         [&name](const Classification& c) { return c.name == name; });
       if (resolved && classification != scheme.classifications.end()) {
         add_requirement(requirement.operation, std::move(*resolved), *classification);
       }
