@@ -450,9 +450,11 @@ std::string Router::oversized(const Message& message, const policy::Expansion& e
     receipt_headroom += later_text_headroom;
     v1::Frame deliver = deliver_frame(message, decision);
     const std::size_t size = deliver.ByteSizeLong();
-    // Released at once: sent as built. Otherwise (a hold) rebuilt when it is
-    // released, with a longer reason.
-    const bool at_once = decision.decision == Decision::release || decision.decision == Decision::release_redacted;
+    // Released at once: sent as built. Otherwise (held for review, or under
+    // an embargo that has not lifted) rebuilt when it is released, with a
+    // longer reason.
+    const bool at_once = (decision.decision == Decision::release || decision.decision == Decision::release_redacted) &&
+                         embargo_lifted(message.handling);
     if (size + (at_once ? 0 : later_text_headroom) > limit)
       return fmt::format("the Deliver to {} would be {} bytes{}, over the frame limit of {} bytes that a node "
                          "accepts: send less",

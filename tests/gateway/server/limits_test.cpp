@@ -158,6 +158,32 @@ TEST(FrameLimits, ASubmitWhoseDeliverWouldBeTooLargeIsRefusedAndTheRecipientCarr
   EXPECT_TRUE(ctio.connected());
 }
 
+TEST(FrameLimits, AnEmbargoedDeliverLeavesRoomForTheReasonItsLiftAdds) {
+  RunningGateway gateway(source_path("policies/demo.yaml"), demo_nodes, small_frames());
+  auto options = gateway.options("ctu-wm");
+  options.max_frame_bytes = small_frame_limit;
+  node::NodeClient sender(options);
+  // A Deliver that would fit if sent now, but not once "embargo lifted (...)"
+  // is added to its reason when the embargo lifts.
+  const std::int64_t in_an_hour =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count() +
+      3'600'000;
+  Message embargoed = message_of_frame_size(small_frame_limit - 400);
+  embargoed.handling.not_before_unix_ms = in_an_hour;
+  sender.submit(embargoed);
+  auto error = next_of<node::ErrorNotice>(sender);
+  ASSERT_TRUE(error) << "an embargoed message with no room for its release's reason was accepted";
+  EXPECT_EQ(error->code, "INVALID_MESSAGE");
+  EXPECT_THAT(error->text, HasSubstr("with 2048 for the text its release adds"));
+  // Well within the limit, the same embargo is accepted.
+  Message small = profile();
+  small.handling.not_before_unix_ms = in_an_hour;
+  sender.submit(small);
+  auto receipt = next_of<node::Receipt>(sender);
+  ASSERT_TRUE(receipt);
+  EXPECT_EQ(receipt->message_id, small.id);
+}
+
 TEST(FrameLimits, ASubmitWhoseReceiptWouldBeTooLargeIsRefusedWhole) {
   auto config = small_frames();
   config.message_limits.max_portions = 256;
