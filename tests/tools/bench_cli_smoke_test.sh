@@ -1,5 +1,5 @@
 #!/bin/sh
-# CI smoke of `icegate bench` (issue 8): every workload at tiny sizes, under a
+# CI smoke of `icegate-bench` (issue 8): every workload at tiny sizes, under a
 # second each, against the gateway and the relay, and against Mosquitto and
 # nats-server when they are installed. Asserts only that it completes (exit 0
 # means every message sent was acknowledged and delivered, as often as it had
@@ -7,7 +7,7 @@
 # well formed. No timing is asserted: this machine is shared and noisy.
 set -eu
 
-: "${ICEGATE_BINARY:?set ICEGATE_BINARY to the icegate executable}"
+: "${ICEGATE_BENCH_BINARY:?set ICEGATE_BENCH_BINARY to the icegate-bench executable (icegate beside it)}"
 work=$(mktemp -d "${TMPDIR:-/tmp}/icegate-bench-smoke-XXXXXX")
 trap 'rm -rf "$work"' EXIT INT TERM
 
@@ -17,11 +17,11 @@ if installed mosquitto; then targets="$targets,mosquitto"; fi
 if installed nats-server; then targets="$targets,nats"; fi
 
 status=0
-"$ICEGATE_BINARY" bench --smoke --targets "$targets" --work-dir "$work" --json "$work/bench.json" \
+"$ICEGATE_BENCH_BINARY" --smoke --targets "$targets" --work-dir "$work" --json "$work/bench.json" \
   >"$work/out.txt" 2>"$work/err.txt" || status=$?
 cat "$work/out.txt"
 if [ "$status" -ne 0 ]; then
-  echo "icegate bench --smoke exited with status $status; its progress and errors:" >&2
+  echo "icegate-bench --smoke exited with status $status; its progress and errors:" >&2
   cat "$work/err.txt" >&2
   exit 1
 fi

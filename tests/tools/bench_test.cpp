@@ -1,7 +1,7 @@
-// `icegate bench`'s pieces: the generated policies decide as the workloads
+// `icegate-bench`'s pieces: the generated policies decide as the workloads
 // need, latency quantiles, child processes and /proc readings, the report's
 // ratios and met/missed marks, and the icegate and relay targets end to end
-// (real `icegate serve` and `icegate bench-relay` children, real TLS on
+// (real `icegate serve` and `icegate-bench bench-relay` children, real TLS on
 // loopback), asserting what was delivered, never how fast.
 #include <signal.h>
 #include <sys/wait.h>
@@ -23,7 +23,7 @@
 #include "tools/bench/process.hpp"
 #include "tools/bench/runner.hpp"
 #include "tools/bench/scenario.hpp"
-#include "tools/icegate/cmd_bench.hpp"
+#include "tools/bench/bench_cli.hpp"
 #include "tools/icegate/commands.hpp"
 
 namespace icegate::testing {
@@ -267,6 +267,24 @@ TEST(BenchCli, AMissingIcegateBinaryIsAnError) {
   EXPECT_NE(err.str().find("/nonexistent/icegate"), std::string::npos) << err.str();
 }
 
+TEST(BenchCli, FindsTheIcegateBesideItselfThenOnPath) {
+  TemporaryDirectory dir;
+  const auto beside = dir.path() / "bin";
+  const auto on_path = dir.path() / "path";
+  std::filesystem::create_directories(beside);
+  std::filesystem::create_directories(on_path);
+  const auto make_executable = [](const std::filesystem::path& file) {
+    std::ofstream(file) << "#!/bin/sh\n";
+    std::filesystem::permissions(file, std::filesystem::perms::owner_all);
+  };
+  const std::string path = "/nonexistent::" + on_path.string();
+  EXPECT_EQ(cli::find_icegate(beside, path), std::filesystem::path());
+  make_executable(on_path / "icegate");
+  EXPECT_EQ(cli::find_icegate(beside, path), on_path / "icegate");
+  make_executable(beside / "icegate");
+  EXPECT_EQ(cli::find_icegate(beside, path), beside / "icegate");
+}
+
 // ---- the targets, end to end ------------------------------------------------------
 
 class BenchTargets : public ::testing::Test {
@@ -274,6 +292,7 @@ class BenchTargets : public ::testing::Test {
   BenchTargets() {
     environment_.work_dir = dir_.path();
     environment_.icegate_binary = ICEGATE_BINARY;
+    environment_.bench_binary = ICEGATE_BENCH_BINARY;
   }
   TemporaryDirectory dir_;
   bench::Environment environment_;
@@ -327,7 +346,7 @@ TEST_F(BenchTargets, ARelayedMessageToANodeThatIsNotConnectedIsRefused) {
   // and the load generator counts it as refused rather than delivered.
   bench::ensure_pool_certificates(dir_.path() / "pki", 3);
   const auto port_file = dir_.path() / "relay.port";
-  bench::ChildProcess relay({ICEGATE_BINARY, "bench-relay", "--pki", (dir_.path() / "pki").string(), "--port-file",
+  bench::ChildProcess relay({ICEGATE_BENCH_BINARY, "bench-relay", "--pki", (dir_.path() / "pki").string(), "--port-file",
                              port_file.string()},
                             dir_.path() / "relay.log");
   const std::uint16_t port = relay.wait_for_port_file(port_file, 30s);

@@ -285,7 +285,7 @@ class RelayTarget final : public ProtocolTarget {
   ChildProcess start(const Scenario&, const Workload&, const Environment& environment, const fs::path& dir,
                      std::uint16_t& port) override {
     const fs::path port_file = dir / "port";
-    std::vector<std::string> argv = {environment.icegate_binary.string(), "bench-relay",
+    std::vector<std::string> argv = {environment.bench_binary.string(), "bench-relay",
                                      "--pki", pki_dir(environment).string(),
                                      "--port-file", port_file.string()};
     if (options_.keep_buffers) argv.push_back("--keep-buffers");

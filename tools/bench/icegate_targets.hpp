@@ -1,9 +1,10 @@
 // The two targets that speak icegate's own protocol, each started as a child
-// process of the icegate binary so that both are measured the same way:
-//   icegate  `icegate serve` with a policy generated for the workload, durable
-//            audit at synchronous=FULL, as deployed;
-//   relay    `icegate bench-relay`: the same transport with no policy, store
-//            or audit (W0, the ceiling).
+// process so that both are measured the same way:
+//   icegate  `icegate serve` (Environment::icegate_binary) with a policy
+//            generated for the workload, durable audit at synchronous=FULL,
+//            as deployed;
+//   relay    `icegate-bench bench-relay` (Environment::bench_binary): the
+//            same transport with no policy, store or audit (W0, the ceiling).
 #pragma once
 
 #include <memory>

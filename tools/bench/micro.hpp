@@ -1,5 +1,5 @@
 // The two issue-8 targets that are not about connections, measured in
-// process so that `icegate bench` can mark them met or missed beside the
+// process so that `icegate-bench` can mark them met or missed beside the
 // workloads: a policy decision at N rules, and appending audit records through
 // the real store (SQLite WAL, group commit, synchronous=FULL). The Google
 // Benchmark binaries (policy_bench, audit_bench) measure the same things with

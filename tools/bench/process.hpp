@@ -1,4 +1,4 @@
-// Child processes for `icegate bench`: every server under test (the gateway,
+// Child processes for `icegate-bench`: every server under test (the gateway,
 // the relay, the peer brokers) runs as a child of the bench, so that its CPU
 // time and memory can be read from /proc/PID for that process alone.
 //

@@ -212,7 +212,7 @@ int run_relay(const RelayParams& params, std::ostream& err) {
     acceptor.bind(endpoint);
     acceptor.listen();
   } catch (const std::exception& e) {
-    fmt::print(err, "icegate bench-relay: {}\n", e.what());
+    fmt::print(err, "icegate-bench bench-relay: {}\n", e.what());
     return 1;
   }
   if (!params.port_file.empty()) {
@@ -221,7 +221,7 @@ int run_relay(const RelayParams& params, std::ostream& err) {
     std::error_code error;
     std::filesystem::rename(temporary, params.port_file, error);
     if (error) {
-      fmt::print(err, "icegate bench-relay: cannot write {}: {}\n", params.port_file.string(), error.message());
+      fmt::print(err, "icegate-bench bench-relay: cannot write {}: {}\n", params.port_file.string(), error.message());
       return 1;
     }
   }

@@ -347,7 +347,7 @@ void evaluate(BenchReport& report) {
 }
 
 void print_table(const BenchReport& report, std::ostream& out) {
-  fmt::print(out, "\nicegate bench, {} ({}; load average at start {})\n\n", report.date, report.machine,
+  fmt::print(out, "\nicegate-bench, {} ({}; load average at start {})\n\n", report.date, report.machine,
              report.load_average);
   fmt::print(out, "{:<4} {:<10} {:>10} {:>9} {:>9} {:>9} {:>8} {:>9} {:>8}  {}\n", "", "target", "msgs/s", "p50 us",
              "p99 us", "p999 us", "srv CPU%", "srv RSS", "load CPU%", "");

@@ -1,4 +1,4 @@
-// `icegate bench` as a library: which workloads and targets to run, running
+// `icegate-bench` as a library: which workloads and targets to run, running
 // them one after another (one server at a time, so runs do not share the
 // machine with each other), and the report: a table, the ratios taken pair
 // by pair within the run, each issue-8 target marked met or missed, and JSON.

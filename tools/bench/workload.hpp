@@ -1,4 +1,4 @@
-// What `icegate bench` measures, and the interface every system under test
+// What `icegate-bench` measures, and the interface every system under test
 // (icegate, the raw relay, Mosquitto, nats-server) implements, so that each
 // workload runs the same way against each of them in one run and the ratios
 // are taken pair by pair.
@@ -68,7 +68,7 @@ struct Result {
   double bytes_per_connection = 0;
   std::size_t connections = 0;  // W4/W5: how many were actually open
   std::string note;
-  // Added for `icegate bench` (source-compatible: new fields with defaults).
+  // Added for `icegate-bench` (source-compatible: new fields with defaults).
   double client_cpu_percent = 0;  // the bench process (the load) over the interval, of one core
   // Empty when the run did what it should: every message sent was
   // acknowledged and delivered (as many times as it had recipients), with no
@@ -80,8 +80,9 @@ struct Result {
 struct Environment {
   std::filesystem::path work_dir;
   std::filesystem::path icegate_binary;  // for targets that start `icegate serve`
+  std::filesystem::path bench_binary;    // icegate-bench, for the relay target (`bench-relay`)
   bool verbose = false;
-  // Added for `icegate bench`: io_context threads the load generator may use.
+  // Added for `icegate-bench`: io_context threads the load generator may use.
   std::size_t client_threads = 1;
 };
 

@@ -23,6 +23,5 @@ void add_node_command(CLI::App& root, int& exit_code);
 void add_exercise_command(CLI::App& root, int& exit_code);
 void add_policy_command(CLI::App& root, int& exit_code);
 void add_label_command(CLI::App& root, int& exit_code);
-void add_bench_command(CLI::App& root, int& exit_code);  // also the hidden bench-relay
 
 }  // namespace icegate::cli

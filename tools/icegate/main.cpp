@@ -28,7 +28,6 @@ int main(int argc, char** argv) {
   icegate::cli::add_exercise_command(app, exit_code);
   icegate::cli::add_policy_command(app, exit_code);
   icegate::cli::add_label_command(app, exit_code);
-  icegate::cli::add_bench_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -1,4 +1,4 @@
-// The peers `icegate bench` measures icegate against: Mosquitto (MQTT, QoS 1,
+// The peers `icegate-bench` measures icegate against: Mosquitto (MQTT, QoS 1,
 // persistence, per-client ACL) and nats-server (core NATS, per-user
 // permissions), each started as a child process on loopback from a generated
 // configuration, with mutual TLS 1.3 and one certificate per client.

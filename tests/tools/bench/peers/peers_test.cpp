@@ -485,7 +485,7 @@ std::vector<ShapeCase> shape_cases() {
 
 class PeerTargetRun : public ::testing::TestWithParam<ShapeCase> {
  protected:
-  // One work dir for every run, as in `icegate bench`: certificates are issued once.
+  // One work dir for every run, as in `icegate-bench`: certificates are issued once.
   static void SetUpTestSuite() { work_ = new TemporaryDirectory; }
   static void TearDownTestSuite() {
     delete work_;
