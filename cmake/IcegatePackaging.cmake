@@ -32,7 +32,8 @@ foreach(readme policies scenarios proto)
   install(FILES ${PROJECT_SOURCE_DIR}/${readme}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR}/${readme})
 endforeach()
 
-# The man page is generated into the build tree at build time, never kept in
+# The man page is generated (with the EXAMPLES and FILES sections in
+# cmake/icegate.h2m) into the build tree at build time, never kept in
 # the source tree, so it cannot drift from --help. Without help2man (it is in
 # tools/debian-packages.txt) the build goes on without a man page, and the
 # package_smoke test says so.
@@ -42,15 +43,16 @@ if(HELP2MAN_PROGRAM)
   add_custom_command(
     OUTPUT ${ICEGATE_MAN_PAGE}
     COMMAND ${CMAKE_COMMAND} -E make_directory ${PROJECT_BINARY_DIR}/man
-    # --no-discard-stderr: a --help that fails must fail the build, not make an
-    # empty page. The version string is fixed so the page does not depend on
-    # how `icegate --version` words its line.
-    COMMAND ${HELP2MAN_PROGRAM} --no-info --no-discard-stderr
+    # help2man fails (and so the build) when `icegate --help` does. The
+    # version string is given so the page does not depend on how
+    # `icegate --version` words its line.
+    COMMAND ${HELP2MAN_PROGRAM} --no-info
             --name "information-sharing gateway simulator"
             --version-string "${PROJECT_VERSION}"
+            --include ${CMAKE_CURRENT_LIST_DIR}/icegate.h2m
             --output ${ICEGATE_MAN_PAGE}
             $<TARGET_FILE:icegate>
-    DEPENDS icegate
+    DEPENDS icegate ${CMAKE_CURRENT_LIST_DIR}/icegate.h2m
     COMMENT "Generating the icegate(1) man page with help2man"
     VERBATIM)
   add_custom_target(icegate_man_page ALL DEPENDS ${ICEGATE_MAN_PAGE})

@@ -64,6 +64,7 @@ else
   head -n 3 -- "$man_page" | grep -q '^\.TH ICEGATE' || fail "the man page has no .TH ICEGATE header"
 fi
 grep -q 'exercise' <<<"$man_text" || fail "the man page does not mention the exercise command: $man_text"
+grep -q 'share/icegate/scenarios' <<<"$man_text" || fail "the man page does not say where the scenarios are installed: $man_text"
 
 # Policy checks through the installed files: relative scheme names resolve.
 "$icegate" policy check "$data/policies/need-to-share.yaml" >"$scratch/check.log" 2>&1 ||
