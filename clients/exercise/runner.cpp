@@ -11,6 +11,7 @@
 #include <thread>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -204,6 +205,10 @@ class Runner {
     }
     for (auto& [id, client] : clients_) client->close();
     clients_.clear();
+    // Keeps io_ running while we wait below: once the gateway has stopped it
+    // may have no work left, and io_.run() would return with our questions
+    // (sessions_left) still posted and never answered.
+    auto keep_running = boost::asio::make_work_guard(io_);
     // The gateway drains (every commit finished, its frames out, then every
     // session closed): wait for that, as `icegate serve` does, rather than for a
     // fixed time that a loaded machine may not keep to. Bounded, as a last resort.
@@ -216,6 +221,7 @@ class Runner {
     const auto give_up = std::chrono::steady_clock::now() + 5s;
     if (done.wait_until(give_up) == std::future_status::ready)
       while (sessions_left() > 0 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(10ms);
+    keep_running.reset();
     io_.stop();
     io_thread_.join();
     gateway_.reset();
