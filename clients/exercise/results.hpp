@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "clients/exercise/scenario.hpp"
@@ -26,6 +27,8 @@ struct TimelineEntry {
     review,          // `node` answered a review
     event,           // an event was triggered
     error,           // the gateway refused something from `node`
+    human,           // a person at `node`'s seat acted (see RunResult::human_actions)
+    media,           // a media item was released (`detail`: its headline; `node`: "" for every seat)
   } kind = Kind::inject;
   std::string node;        // who received / acted
   std::string from;        // the originator / actor
@@ -72,6 +75,81 @@ struct MarkingStyle {
   std::string text_colour;
 };
 
+// What one recipient got of a person's message, from the originator's Receipt.
+struct ActionOutcome {
+  std::string node;
+  Decision decision = Decision::deny;
+  std::vector<std::string> released_labels;  // "SECRET [UK EYES ONLY]", as to_string(Label)
+  std::vector<std::string> withheld_labels;
+  std::string reason;
+  std::vector<std::string> rules;
+  bool follow_up = false;  // decided later (a hold settled, an embargo lifted)
+};
+
+// Something a person at a seat did, through their node, and what the gateway made of it.
+struct HumanAction {
+  Offset at{0};
+  std::string table;  // which table (one per policy when two play side by side); "" for one
+  std::string node;   // the seat
+  enum class Kind { send, reply, review, trigger } kind = Kind::send;
+  std::string message_id;  // send, reply: the message; review: the held message
+  std::string title;
+  std::string category;
+  std::string purpose;
+  std::vector<std::string> to;        // addressees as written: "node:npt-officer", "role:..."
+  std::vector<std::string> labels;    // each portion's label, in portion order
+  std::string detail;                 // review: "approve" / "refuse" / "redact 2"; trigger: the event
+  std::string in_reply_to;            // reply: the message it answers
+  // What prompted it: the inject (or message) last delivered to the seat before
+  // the action (for a reply, the message replied to), and how long the person took.
+  std::string prompted_by;            // inject id, or message id when it came from no inject
+  std::optional<Offset> response_time;
+  std::vector<ActionOutcome> outcomes;  // per recipient, as the Receipt(s) said
+  std::string refused;                // the gateway refused the frame: "CODE: text"
+};
+
+// A media item (news article, social post, journalist's call) shown to seats.
+struct MediaRelease {
+  std::string id;
+  Offset at{0};
+  std::string kind;      // "news", "social", "call"
+  std::string source;    // "Evening Standard", "@localreporter"
+  std::string headline;
+  std::string body;
+  std::vector<std::string> seats;  // empty: every seat
+  bool by_hand = false;            // released by the facilitator, not at its scheduled time
+};
+
+// HSEEP's Exercise Evaluation Guide: observations against objectives, and a
+// rating of each objective on its four-level scale.
+struct Observation {
+  Offset at{0};
+  std::string evaluator;
+  std::string objective;  // objective id
+  std::string table;
+  std::string text;
+};
+
+enum class Rating { P, S, M, U };  // performed without challenges / some / major / unable to be performed
+std::string_view to_string(Rating rating);
+std::string_view describe(Rating rating);  // "Performed without challenges", ...
+
+struct ObjectiveRating {
+  std::string objective;
+  std::string evaluator;
+  std::string table;
+  Rating rating = Rating::P;
+  std::string note;
+};
+
+struct ImprovementItem {
+  std::string issue;
+  std::string corrective_action;
+  std::string owner;
+  std::string due;        // a date as the facilitator wrote it ("2027-01-31")
+  std::string objective;  // optional objective id
+};
+
 struct RunResult {
   std::string scenario;        // name
   std::string scenario_title;
@@ -89,6 +167,16 @@ struct RunResult {
   std::int64_t frames_delivered = 0;
   std::vector<MarkingStyle> markings;  // every label the timeline shows, in label order
   double wall_seconds = 0;     // how long the run took; not written into reports, which are reproducible
+  // Played by people (exercise host): who sat where, what they did, what the
+  // evaluators saw, and what the facilitator will do about it.
+  std::vector<std::string> played;        // the nodes people played (empty: a scripted run)
+  std::string table;                      // this table's name when two play side by side
+  std::vector<HumanAction> human_actions; // in time order
+  std::vector<MediaRelease> media;        // in time order
+  std::vector<Observation> observations;
+  std::vector<ObjectiveRating> ratings;
+  std::vector<ImprovementItem> improvement_plan;
+  std::vector<Objective> objectives;      // the scenario's, so a report can name them
   bool all_met() const;
 };
 

@@ -16,11 +16,17 @@
 #include "clients/exercise/results.hpp"
 #include "clients/exercise/scenario.hpp"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace icegate::server {
 class Gateway;
 }
 
 namespace icegate::exercise {
+
+class Table;
 
 // A facilitator's controls for a real-time run; thread-safe.
 class Control {
@@ -29,6 +35,9 @@ class Control {
   void resume() { paused_ = false; }
   void step() { steps_ += 1; }  // while paused: run to the next scheduled item and stop again
   void stop() { stopped_ = true; }
+  // Real time: scenario seconds per real second, from now on (0: keep RunOptions::speed).
+  void set_speed(double speed) { speed_ = speed; }
+  double speed() const { return speed_; }
   bool paused() const { return paused_; }
   bool stopped() const { return stopped_; }
   bool take_step() {
@@ -42,6 +51,7 @@ class Control {
   std::atomic<bool> paused_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<int> steps_{0};
+  std::atomic<double> speed_{0};
 };
 
 // Where a run stands, for a watcher such as the dashboard.
@@ -78,6 +88,15 @@ struct RunOptions {
   // After the last item, keep the gateway and the nodes up (state "finished")
   // until control->stop(), so a dashboard can still be read and used.
   bool keep_open = false;
+  // People play: the runner puts what the table's played nodes receive into
+  // it, carries out the commands people (and the facilitator) queue in it,
+  // and runs no scripted response for a played node. Needs real_time.
+  Table* table = nullptr;
+  // Run the gateway on this io_context (which the caller runs on a thread of
+  // its own) instead of one of the runner's: the exercise host puts the
+  // gateways of both tables and its web server on one loop, so that the
+  // dashboards and the pages share it without locks.
+  boost::asio::io_context* io = nullptr;
 };
 
 class RunError : public std::runtime_error {

@@ -82,6 +82,7 @@ enum class ExpectationKind {
   never_receives_at_or_above,  // node never receives a portion at or above a classification
   originator_receipt,          // the inject's originator gets a Receipt by a time
   approved_within,             // a held version of the inject is approved within a duration
+  sends,                       // node sends a message of `category` to `to` by a time (people can meet it)
 };
 
 // The scenario file's key for the kind: "receives", "does_not_receive_before", ...
@@ -102,6 +103,8 @@ struct Expectation {
   std::optional<Offset> by;            // receives, originator_receipt: deadline (scenario time)
   std::optional<Offset> before;        // does_not_receive_before: the embargo (scenario time)
   std::optional<Offset> within;        // approved_within: from the inject's time
+  std::string category;                // sends: the information category
+  std::vector<Addressee> to;           // sends: an addressee the message must name (any one of these)
   std::string objective;
   int line = 0;
   Locations where;
@@ -135,6 +138,22 @@ struct Response {
   Locations where;
 };
 
+// A media item: a news article, a social post or a journalist's call, shown
+// to every seat or to named seats, at its time or when the facilitator
+// releases it by hand (`at` absent: by hand only). Media pressure is one of
+// Operation Nicole's dilemmas; an item never passes through the gateway.
+struct MediaItem {
+  std::string id;  // "M1"
+  std::optional<Offset> at;
+  std::string kind;      // "news", "social", "call"
+  std::string source;    // "Birmingham Mail", "@sparkhill_news", "BBC WM producer"
+  std::string headline;
+  std::string body;
+  std::vector<std::string> seats;  // nodes; empty: every seat
+  int line = 0;
+  Locations where;
+};
+
 struct Objective {
   std::string id;
   std::string text;
@@ -155,6 +174,11 @@ struct Scenario {
   std::vector<Expectation> expectations;
   std::vector<Contingency> contingencies;
   std::vector<Response> responses;
+  // People: the nodes played by people at their own screens (`players:`; the
+  // host's --play overrides it), the evaluators' seats, and the media feed.
+  std::vector<std::string> players;
+  std::vector<std::string> evaluators;  // names: "Lead evaluator"; the host gives each a seat
+  std::vector<MediaItem> media;         // sorted by `at` (by-hand items last), then file order
   Locations where;  // top-level keys, and "nodes[i]"
 };
 
