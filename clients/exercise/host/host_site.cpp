@@ -150,6 +150,11 @@ std::string HostSite::evaluator_link(std::size_t evaluator) const {
   return secret.empty() ? std::string() : options_.base_url + "e/" + secret + "/";
 }
 
+void HostSite::set_base_url(std::string base_url) {
+  options_.base_url = std::move(base_url);
+  if (!options_.base_url.ends_with('/')) options_.base_url += '/';
+}
+
 void HostSite::set_dashboard(std::size_t table, http::Dashboard* dashboard) {
   tables_.at(table).dashboard = dashboard;
   // A WebSocket may still hold the old feed: keep it, detached, as long as the site.

@@ -84,6 +84,8 @@ class HostSite final : public http::Site {
   std::size_t table_count() const { return tables_.size(); }
   const HostTable& table(std::size_t index) const { return tables_.at(index); }
 
+  // Where the server is reached ("https://10.0.0.5:8443/"); before the server runs.
+  void set_base_url(std::string base_url);
   // Table k's gateway started (or stopped: null): mount its dashboard. On the io thread.
   void set_dashboard(std::size_t table, http::Dashboard* dashboard);
 
