@@ -248,9 +248,7 @@ Response HostSite::route(const Request& request) {
   }
   const Route r{request, path[1], secret, after.substr(slash + 1)};
   switch (holder->kind) {
-    case Holder::Kind::seat:
-      seen(*holder, request);
-      return seat_api(r, *holder);
+    case Holder::Kind::seat: return seat_api(r, *holder);
     case Holder::Kind::facilitator: return facilitator_api(r);
     case Holder::Kind::evaluator: return evaluator_api(r, *holder);
   }
@@ -345,12 +343,9 @@ Response HostSite::seat_api(const Route& route, const Holder& holder) {
 
 Response HostSite::seat_view(const Route& route, const Holder& holder) {
   Table& table = *tables_[holder.table].table;
-  // Pages that closed: noticed here, so that a poll sees the new count.
-  auto& s = seen_[{holder.table, holder.node}];
-  if (const int count = pages_open(holder.table, holder.node); count != s.last_count) {
-    s.last_count = count;
-    ++site_version_;
-  }
+  // A page is open while it polls; pages that stopped are noticed here too.
+  seen(holder, route.request);
+  const auto& s = seen_[{holder.table, holder.node}];
   const std::uint64_t version = table.version() + site_version_;
   if (since(route.request) == version) return http::json_response(unchanged(version));
   SeatViewInput input;
@@ -574,6 +569,12 @@ Response HostSite::mounted_dashboard(const Route& route, std::string_view rest) 
 }
 
 Response HostSite::facilitator_state(const Route& route) {
+  // A page that closed sends nothing: notice it here, so the seat list changes.
+  for (auto& [seat, s] : seen_)
+    if (const int count = pages_open(seat.first, seat.second); count != s.last_count) {
+      s.last_count = count;
+      ++site_version_;
+    }
   std::uint64_t version = site_version_;
   for (const auto& t : tables_) version += t.table->version();
   {

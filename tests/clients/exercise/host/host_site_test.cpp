@@ -229,7 +229,16 @@ TEST_F(HostSiteTest, TwoBrowsersOnOneSeatBothSeeItAndTheSeatCountsThem) {
   EXPECT_EQ(both.find("pages_open")->number, 2);
   EXPECT_EQ(post(seat(0, chief) + "api/send?page=phone", send_body("node", officer, "RESTRICTED")).status, 202)
       << "both may act";
-  now_ += std::chrono::seconds(11);  // the laptop closed
+  EXPECT_EQ(get(seat(0, chief) + "assets/host.css").status, 200);
+  EXPECT_EQ(parse(get(seat(0, chief) + "api/seat?page=phone")).find("pages_open")->number, 2)
+      << "a page's files are not another page";
+  const JsonValue before = parse(get(facilitator() + "api/state"));
+  EXPECT_EQ(before.find("tables")->array[0].find("seats")->array[0].find("pages_open")->number, 2);
+  now_ += std::chrono::seconds(11);  // both closed: the facilitator's poll notices
+  const auto version = static_cast<std::int64_t>(before.find("version")->number);
+  const JsonValue after = parse(get(facilitator() + fmt::format("api/state?since={}", version)));
+  ASSERT_NE(after.find("tables"), nullptr) << "the seat list changed";
+  EXPECT_EQ(after.find("tables")->array[0].find("seats")->array[0].find("pages_open")->number, 0);
   EXPECT_EQ(parse(get(seat(0, chief) + "api/seat?page=phone")).find("pages_open")->number, 1);
 }
 
