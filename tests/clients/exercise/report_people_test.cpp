@@ -278,6 +278,22 @@ TEST(ReportHtmlPeople, EscapesEverythingPeopleTyped) {
   EXPECT_THAT(to_mermaid(r), Not(HasSubstr("<script>")));
 }
 
+TEST(ReportHtmlPeople, TheSwimlaneAndTheSeatsCardsShowWhatPeopleDid) {
+  const RunResult r = sample_played_run();
+  const std::string page = to_html(r);
+  const std::string svg = testing::svg_of(page);
+  std::size_t human_entries = 0;
+  for (const TimelineEntry& e : r.timeline) human_entries += e.kind == TimelineEntry::Kind::human;
+  EXPECT_EQ(count(svg, "<g class=\"msg human\""), human_entries);
+  EXPECT_EQ(count(svg, "<g class=\"msg human\" data-node=\"npt-officer\""), 3u);
+  EXPECT_THAT(svg, HasSubstr(">media: Two arrested in Sparkhill raid</text>"));
+  // The chief executive's card: the pre-briefing she got, then what she did about it.
+  const std::string who = section(page, "who-knew");
+  const std::string chief = slice(who, "<div class=\"node\" data-node=\"council-chief-exec\">", "</details>");
+  EXPECT_THAT(chief, HasSubstr("The person at this seat sends " + std::string(kBriefTitle)));
+  EXPECT_LT(chief.find("Received <b>I02</b>"), chief.find("The person at this seat"));
+}
+
 // ---- Mermaid -----------------------------------------------------------------------
 
 TEST(ReportMermaidPeople, HumanActionsAreMessagesFromTheSeatsParticipant) {
