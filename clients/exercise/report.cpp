@@ -2198,9 +2198,15 @@ std::string to_html(const Comparison& c, const Scenario* scenario) {
   out.reserve(128 * 1024);
   page_start(out, "Policy comparison: " + run_title(a));
   out += fmt::format("<header>\n<h1>Policy comparison: {}</h1>\n", html(run_title(a)));
-  out += fmt::format("<p>The same scenario {} under two policies: <b>{}</b> and <b>{}</b>.</p>\n",
-                     a.played.empty() && b.played.empty() ? "run" : "played at two tables", html(name_a),
-                     html(name_b));
+  if (a.played.empty() && b.played.empty())
+    out += fmt::format("<p>The same scenario run under two policies: <b>{}</b> and <b>{}</b>.</p>\n", html(name_a),
+                       html(name_b));
+  else if (a.policy_name == b.policy_name)
+    out += fmt::format("<p>The same scenario played at two tables, <b>{}</b> and <b>{}</b>, under one policy: {}.</p>\n",
+                       html(name_a), html(name_b), policy_text(a));
+  else
+    out += fmt::format("<p>The same scenario played at two tables under two policies: <b>{}</b> and <b>{}</b>.</p>\n",
+                       html(name_a), html(name_b));
   out += "<div class=\"banners\">\n";
   out += banner(a, html(name_a) + ": ");
   out += banner(b, html(name_b) + ": ");

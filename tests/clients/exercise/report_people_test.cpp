@@ -378,6 +378,9 @@ TEST(ReportHtmlPeople, TwoTablesUnderOnePolicyAreToldApartByTheirNames) {
   c.second.table = "Table B";
   const std::string page = to_html(c);
   EXPECT_THAT(page, HasSubstr("<th>Under Table A</th><th>Under Table B</th>"));
+  EXPECT_THAT(page, HasSubstr("played at two tables, <b>Table A</b> and <b>Table B</b>, under one policy: need-to-know"));
+  EXPECT_THAT(to_html(sample_played_comparison()),
+              HasSubstr("played at two tables under two policies: <b>need-to-know</b> and <b>need-to-share</b>"));
 }
 
 TEST(ReportHtmlPeople, AComparisonOfScriptedRunsHasNoSectionsForPeople) {
