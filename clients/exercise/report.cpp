@@ -2228,9 +2228,13 @@ std::string to_html(const Comparison& c, const Scenario* scenario) {
       "<button type=\"button\" onclick=\"setAll(true)\">Open all</button>"
       "<button type=\"button\" onclick=\"setAll(false)\">Close all</button></nav>\n</header>\n<main>\n";
 
-  if (scenario && !scenario->objectives.empty()) {
+  std::vector<Objective> objectives = objectives_of(a, scenario);
+  for (const Objective& objective : objectives_of(b, nullptr))
+    if (std::none_of(objectives.begin(), objectives.end(), [&](const Objective& o) { return o.id == objective.id; }))
+      objectives.push_back(objective);
+  if (!objectives.empty()) {
     out += "<section id=\"objectives\">\n<h2>Objectives</h2>\n<ul>\n";
-    for (const Objective& objective : scenario->objectives)
+    for (const Objective& objective : objectives)
       out += fmt::format("<li><b>{}</b> {}</li>\n", html(objective.id), html(objective.text));
     out += "</ul>\n</section>\n";
   }

@@ -74,6 +74,19 @@ TEST(ReportJsonPeople, KeepsAwkwardTextPeopleType) {
   expect_same(r, run_result_from_json(to_json(r)));
 }
 
+// Browsers send what people type; whatever bytes arrive, the JSON is valid UTF-8.
+TEST(ReportJsonPeople, IsValidUtf8WhateverBytesPeopleSent) {
+  RunResult r = sample_played_run();
+  r.human_actions[0].title = "broken \xff\xfe byte";
+  r.observations[0].text = "cut \xe2\x80 short";
+  r.improvement_plan[0].owner = "lone \xc3";
+  const std::string json = to_json(r);
+  EXPECT_EQ(json.find('\xff'), std::string::npos);
+  EXPECT_THAT(json, HasSubstr("broken \xef\xbf\xbd\xef\xbf\xbd byte"));
+  EXPECT_THAT(json, HasSubstr("lone \xef\xbf\xbd"));
+  EXPECT_NO_THROW(run_result_from_json(json));
+}
+
 TEST(ReportJsonPeople, WritesRatingsWithTheirWordsAndResponseTimesAsText) {
   const YAML::Node json = YAML::Load(to_json(sample_played_run()));
   EXPECT_EQ(json["table"].as<std::string>(), "need-to-know");
@@ -351,6 +364,9 @@ TEST(ReportHtmlPeople, ComparisonPutsEachTablesPeopleSideBySide) {
   EXPECT_THAT(o1, HasSubstr("<span class=\"rating r-s\">S</span>"));
   EXPECT_THAT(o1, HasSubstr("<span class=\"rating r-p\">P</span>"));
   EXPECT_LT(o1.find("r-s"), o1.find("r-p"));
+
+  // The objectives come from the results when no scenario is given.
+  EXPECT_THAT(section(page, "objectives"), HasSubstr("The council manages the consequences of the arrest"));
 
   // Expectations stay side by side.
   EXPECT_THAT(page, HasSubstr("<th>Under need-to-know</th><th>Under need-to-share</th>"));
