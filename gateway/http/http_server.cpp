@@ -393,8 +393,8 @@ asio::awaitable<void> HttpServer::Impl::connection(tcp::socket socket) {
   beast::get_lowest_layer(stream).expires_after(options.handshake_timeout);
   auto [error] = co_await stream.async_handshake(ssl::stream_base::server, use_tuple);
   if (error) {
-    // Nothing is written back: whatever the client sent (plain HTTP, say)
-    // gets no answer, and no other connection notices.
+    // No answer beyond the TLS alert OpenSSL may send (none to a plain-HTTP
+    // request: not one byte), and no other connection notices.
     if (!stopped) spdlog::warn("web server {}: TLS handshake failed: {}", peer, handshake_failure(error));
     beast::get_lowest_layer(stream).close();
     co_return;

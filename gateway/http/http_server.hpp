@@ -40,7 +40,8 @@ struct HttpServerOptions {
   std::size_t websocket_queue_bytes = 16u << 20;  // ...and bytes; beyond either it is closed
   std::chrono::milliseconds websocket_close_grace{5'000};  // for the close frame to go out, then the socket closes
   // With HTTPS, every connection is TLS (pages, API and WebSockets alike); a
-  // client that does not speak TLS is closed with nothing sent. TLS 1.2 and
+  // client that does not speak TLS gets no answer (a plain-HTTP request, not
+  // one byte) and is closed; a failed handshake is logged. TLS 1.2 and
   // 1.3: browsers are the clients here, and a phone or a managed laptop at an
   // exercise may still stop at 1.2 (1.2 only with ECDHE and AEAD ciphers).
   std::optional<HttpsFiles> https;

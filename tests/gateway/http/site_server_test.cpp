@@ -112,14 +112,17 @@ class SiteServer {
     thread_ = std::thread([this] { io_.run(); });
   }
   ~SiteServer() {
-    on_thread([&] {
-      server_->stop();
-      return 0;
-    });
+    stop();
     work_.reset();
     io_.stop();
     thread_.join();
     server_.reset();
+  }
+  void stop() {
+    on_thread([&] {
+      server_->stop();
+      return 0;
+    });
   }
   void publish(const std::string& text) {
     on_thread([&] {
@@ -454,6 +457,17 @@ TEST_F(HttpsSiteTest, AClientThatNeverCompletesTheHandshakeIsClosedAtTheDeadline
   EXPECT_EQ(silent.bytes, "");
   EXPECT_LT(std::chrono::steady_clock::now() - start, 3s);
   EXPECT_EQ(https_request(server.port(), trust(), bhttp::verb::get, "/s/seat-one/page").status, 200);
+}
+
+TEST_F(HttpsSiteTest, StoppingClosesOpenTlsWebSockets) {
+  SiteServer server(options());
+  FeedClient<true> feed(server.port(), "/s/seat-one/feed", trust());
+  ASSERT_TRUE(feed.open());
+  for (int i = 0; i < 100 && server.subscribers() == 0; ++i) std::this_thread::sleep_for(10ms);
+  server.stop();
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(feed.next(5s), std::nullopt);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, 3s) << "closed by stop(), not by the client's timeout";
 }
 
 TEST_F(HttpsSiteTest, AMissingOrMismatchedKeyIsRefusedNamingTheFile) {
