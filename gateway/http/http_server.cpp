@@ -141,10 +141,14 @@ asio::awaitable<void> end_connection(PlainStream& stream) {
   co_return;
 }
 
+// Long enough for a browser's close_notify on a LAN; short, since a client
+// that never sends one keeps a connection slot until then.
+constexpr std::chrono::seconds tls_close_grace{1};
+
 asio::awaitable<void> end_connection(TlsStream& stream) {
   auto& lowest = beast::get_lowest_layer(stream);
   if (lowest.socket().is_open()) {
-    lowest.expires_after(std::chrono::seconds(1));
+    lowest.expires_after(tls_close_grace);
     co_await stream.async_shutdown(use_tuple);
   }
   lowest.close();
