@@ -1,12 +1,14 @@
 // QR codes (gateway/http/qr): the SVG draws exactly the modules libqrencode
 // computes, inside a quiet zone, and a real decoder (zbarimg, from Debian's
-// zbar-tools) reads the drawing back to the text.
+// zbar-tools) reads the drawing back to the text: drawn by us from the path,
+// and drawn by a real browser (Debian's chromium) on a dark page.
 #include "gateway/http/qr.hpp"
 
 #include <qrencode.h>
 
 #include <cctype>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <memory>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include "tests/support/temporary_directory.hpp"
 
@@ -169,9 +172,28 @@ TEST(Qr, EmptyNulAndTooLongTextAreRefusedSayingWhy) {
   EXPECT_NE(too_long.find("2332 bytes"), std::string::npos) << too_long;
 }
 
+bool have(const std::string& program) { return std::system(("command -v " + program + " >/dev/null 2>&1").c_str()) == 0; }
+
+// What zbarimg decodes in an image file (its stderr, which may complain about
+// D-Bus, kept apart and returned in `errors`).
+std::string zbarimg(const std::filesystem::path& image, std::string& errors) {
+  const auto error_file = image.string() + ".err";
+  const std::string command =
+      "zbarimg --quiet --raw -Sdisable -Sqrcode.enable '" + image.string() + "' 2>'" + error_file + "'";
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+  if (!pipe) return {};
+  std::string output;
+  char buffer[512];
+  while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe.get())) output.append(buffer, n);
+  while (!output.empty() && std::isspace(static_cast<unsigned char>(output.back()))) output.pop_back();
+  std::ifstream in(error_file);
+  errors.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  return output;
+}
+
 // zbarimg reads PGM: draw what the SVG paints, 6 pixels a module, and decode it.
 TEST(Qr, ZbarimgDecodesTheDrawingBackToTheText) {
-  if (std::system("command -v zbarimg >/dev/null 2>&1") != 0)
+  if (!have("zbarimg"))
     GTEST_SKIP() << "zbarimg not installed (Debian's zbar-tools, in tools/debian-packages.txt)";
   testing::TemporaryDirectory directory;
   for (const std::string& text : {join_link, std::string("https://exercise.example:8443/f/0123456789abcdef/")}) {
@@ -185,20 +207,36 @@ TEST(Qr, ZbarimgDecodesTheDrawingBackToTheText) {
       for (int y = 0; y < pixels; ++y)
         for (int x = 0; x < pixels; ++x) out.put(painted.at(x / scale, y / scale) ? '\0' : '\xff');
     }
-    // zbarimg's stderr (it may complain about D-Bus) is kept apart from the decoded text.
-    const auto errors = directory / "zbarimg.err";
-    const std::string command =
-        "zbarimg --quiet --raw -Sdisable -Sqrcode.enable '" + file.string() + "' 2>'" + errors.string() + "'";
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-    ASSERT_TRUE(pipe);
-    std::string output;
-    char buffer[512];
-    while (const std::size_t n = std::fread(buffer, 1, sizeof buffer, pipe.get())) output.append(buffer, n);
-    while (!output.empty() && std::isspace(static_cast<unsigned char>(output.back()))) output.pop_back();
-    std::ifstream error_file(errors);
-    const std::string error_text((std::istreambuf_iterator<char>(error_file)), std::istreambuf_iterator<char>());
-    EXPECT_EQ(output, text) << "zbarimg said: " << error_text;
+    std::string errors;
+    EXPECT_EQ(zbarimg(file, errors), text) << "zbarimg said: " << errors;
   }
+}
+
+// The real thing: a browser draws the SVG as a page embeds it (inline, sized by
+// CSS, on a dark page, where only the SVG's own background keeps the quiet
+// zone light), and zbarimg reads the screenshot.
+TEST(Qr, ABrowserDrawsItOnADarkPageAndZbarimgReadsTheScreenshot) {
+  const char* configured = std::getenv("ICEGATE_CHROMIUM");
+  const std::string chromium = configured ? configured : "/usr/bin/chromium";
+  if (!have("zbarimg") || ::access(chromium.c_str(), X_OK) != 0)
+    GTEST_SKIP() << "needs zbarimg (zbar-tools) and " << chromium << " (chromium), both in tools/debian-packages.txt";
+  testing::TemporaryDirectory directory;
+  const auto page = directory / "qr.html";
+  {
+    std::ofstream out(page);
+    out << "<!doctype html><html><body style=\"margin:0;background:#1b1f24\">"
+        << "<div style=\"width:240px;padding:30px\">" << qr_svg(join_link) << "</div></body></html>";
+  }
+  const auto screenshot = directory / "qr.png";
+  const std::string command = "timeout 60 '" + chromium +
+                              "' --headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run "
+                              "--user-data-dir='" + (directory / "profile").string() + "' --window-size=300,300 "
+                              "--screenshot='" + screenshot.string() + "' 'file://" + page.string() +
+                              "' >'" + (directory / "chromium.log").string() + "' 2>&1";
+  ASSERT_EQ(std::system(command.c_str()), 0) << "chromium failed: see " << command;
+  ASSERT_TRUE(std::filesystem::exists(screenshot));
+  std::string errors;
+  EXPECT_EQ(zbarimg(screenshot, errors), join_link) << "zbarimg said: " << errors;
 }
 
 }  // namespace
