@@ -25,6 +25,7 @@
 #include "clients/exercise/host/host.hpp"
 #include "clients/exercise/host/host_site.hpp"
 #include "gateway/http/json_body.hpp"
+#include "gateway/pki/pki.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 namespace icegate::exercise::host {
@@ -83,6 +84,11 @@ JsonValue json(const Reply& reply) {
   return parsed.value;
 }
 
+std::string read_text(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 std::string path_of(const std::string& link) { return link.substr(link.find('/', 8)); }
 
 // Polls until `done` holds for the JSON at `target`, or 30 s pass.
@@ -98,8 +104,8 @@ JsonValue wait_for(HttpsClient& client, const std::string& target, F done) {
   return last;
 }
 
-TEST(ExerciseHostEndToEnd, ASeatSendsThroughTheGatewayAndSeesItsReceipt) {
-  icegate::testing::TemporaryDirectory dir;
+// A drill on the shipped need-to-share policy: four nodes, two played.
+HostPlan drill_plan(const std::filesystem::path& dir) {
   const auto policies = std::filesystem::path(ICEGATE_SOURCE_DIR) / "policies";
   std::ofstream(dir / "drill.yaml") << fmt::format(R"(exercise: host-drill
 title: A drill for the host
@@ -129,54 +135,45 @@ injects:
   request.play = "ctu-sio,council-chief-exec";
   request.evaluators = 1;
   auto planned = plan_host(request);
-  ASSERT_TRUE(std::holds_alternative<HostPlan>(planned)) << std::get<PlanError>(planned).message;
+  if (auto* error = std::get_if<PlanError>(&planned)) throw std::runtime_error(error->message);
+  return std::move(std::get<HostPlan>(planned));
+}
+
+HostConfig https_on_loopback(const std::filesystem::path& dir) {
   HostConfig config;
   config.listen = tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), 0);
   config.https = true;
   config.speed = 600;
   config.out = dir / "reports";
   config.work_dir = dir / "work";
-  ExerciseHost host(std::move(std::get<HostPlan>(planned)), config);
+  return config;
+}
+
+TEST(ExerciseHostEndToEnd, ServesOverHttpsFromItsOwnCaAndWritesTheReportsAtFinish) {
+  icegate::testing::TemporaryDirectory dir;
+  const HostConfig config = https_on_loopback(dir.path());
+  ExerciseHost host(drill_plan(dir.path()), config);
   const HostLinks links = host.start();
   ASSERT_FALSE(links.ca_certificate.empty());
   EXPECT_EQ(links.ca_fingerprint.size(), 32u * 3 - 1);
   ASSERT_TRUE(links.facilitator.starts_with("https://127.0.0.1:"));
+  ASSERT_EQ(links.seats.size(), 2u);
+  ASSERT_EQ(links.evaluators.size(), 1u);
   HttpsClient client(links.ca_certificate, host.local_endpoint().port());
-
   const std::string facilitator = path_of(links.facilitator);
-  const std::string sio = path_of(host.site().seat_link(0, "ctu-sio"));
-  const std::string chief = path_of(host.site().seat_link(0, "council-chief-exec"));
   EXPECT_EQ(client.request("GET", "/healthz").body, R"({"ok":true})");
-  // Paused at the start until the facilitator starts it.
-  EXPECT_EQ(client.request("POST", facilitator + "api/control", R"({"table":null,"action":"resume"})").status, 202);
-  wait_for(client, sio + "api/seat", [](const JsonValue& v) { return v.find("connected") && v.find("connected")->boolean; });
+  EXPECT_EQ(client.request("GET", facilitator + "api/ca.crt").body, read_text(links.ca_certificate));
+  const JsonValue state = json(client.request("GET", facilitator + "api/state"));
+  EXPECT_EQ(state.find("ca_fingerprint")->string, links.ca_fingerprint);
+  const auto& seats = state.find("tables")->array.at(0).find("seats")->array;
+  ASSERT_EQ(seats.size(), 2u);
+  EXPECT_NE(seats[0].find("qr_svg")->string.find("<svg"), std::string::npos) << "each seat's link as a QR code";
+  // A client that does not trust the exercise CA gets no connection.
+  icegate::testing::TemporaryDirectory other;
+  pki::init_ca(other.path() / "pki", "someone else");
+  HttpsClient stranger(pki::ca_paths(other.path() / "pki").certificate, host.local_endpoint().port());
+  EXPECT_THROW(stranger.request("GET", "/healthz"), std::exception);
 
-  const Reply sent = client.request("POST", sio + "api/send", R"({"to":[{"kind":"node","name":"council-chief-exec"}],
-      "category":"operational-prebriefing","purpose":"consequence-management","title":"Operation tomorrow",
-      "portions":[{"label":{"classification":"SECRET","categories":[]},"body":"Arrests at 06:00 in Sparkhill."},
-                  {"label":{"classification":"RESTRICTED","categories":[]},"body":"A police operation tomorrow morning."}]})");
-  ASSERT_EQ(sent.status, 202) << sent.body;
-  const JsonValue seat = wait_for(client, sio + "api/seat", [](const JsonValue& v) {
-    const JsonValue* receipts = v.find("receipts");
-    return receipts && !receipts->array.empty() && !receipts->array[0].find("outcomes")->array.empty();
-  });
-  const JsonValue& outcome = seat.find("receipts")->array.at(0).find("outcomes")->array.at(0);
-  EXPECT_EQ(outcome.find("node")->string, "council-chief-exec");
-  EXPECT_EQ(outcome.find("decision")->string, "release_redacted");
-
-  const JsonValue inbox = wait_for(client, chief + "api/seat", [](const JsonValue& v) {
-    return v.find("inbox") && !v.find("inbox")->array.empty();
-  });
-  const JsonValue& delivered = inbox.find("inbox")->array.at(0);
-  EXPECT_EQ(delivered.find("title")->string, "Operation tomorrow");
-  ASSERT_EQ(delivered.find("portions")->array.size(), 1u);
-  EXPECT_EQ(delivered.find("portions")->array[0].find("body")->string, "A police operation tomorrow morning.");
-  ASSERT_EQ(delivered.find("withheld")->array.size(), 1u);
-  EXPECT_EQ(delivered.find("withheld")->array[0].find("marking")->string, "SECRET");
-  EXPECT_EQ(client.request("GET", chief + "api/seat").body.find("Arrests at 06:00"), std::string::npos)
-      << "the SECRET body never reaches the chief's page";
-
-  // The evaluator rates, the facilitator finishes; the reports hold both.
   const std::string evaluator = path_of(links.evaluators.at(0).second);
   EXPECT_EQ(client.request("POST", evaluator + "api/rating", R"({"table":0,"objective":"O1","rating":"S","note":"late"})").status,
             202);
@@ -184,13 +181,13 @@ injects:
   ASSERT_EQ(finish.status, 202) << finish.body;
   std::ostringstream out, err;
   const int code = host.wait_and_report(out, err);
-  EXPECT_TRUE(code == 0 || code == 2) << err.str();
+  EXPECT_EQ(code, 0) << "the drill expects nothing, so nothing is unmet: " << err.str();
   const auto names = host.report_names();
   for (const auto& name : names) EXPECT_TRUE(std::filesystem::exists(config.out / name)) << name;
   const Reply report = client.request("GET", facilitator + "reports/" + names[1]);
   ASSERT_EQ(report.status, 200) << report.body;
-  EXPECT_NE(report.body.find("Operation tomorrow"), std::string::npos) << "the human action is in the results";
-  EXPECT_NE(report.body.find("late"), std::string::npos) << "and the rating";
+  EXPECT_NE(report.body.find("\"late\""), std::string::npos) << "the evaluator's rating is in the results";
+  EXPECT_TRUE(json(client.request("GET", facilitator + "api/state")).find("reports_ready")->boolean);
   host.stop();
 }
 
