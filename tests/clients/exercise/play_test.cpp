@@ -35,6 +35,8 @@ start: T-4h
 end: T+4h
 players: [housing, reader]
 evaluators: [Lead evaluator]
+objectives:
+  - {id: O1, text: The heads of service are briefed}
 media:
   - {id: M1, at: T-3h30m, kind: news, source: Evening paper, headline: Police activity, body: Vans on the parade, seats: [housing]}
   - {id: M2, kind: social, source: a resident, headline: A rumour, body: Shared widely}
@@ -295,6 +297,85 @@ TEST(ExercisePlay, TwoRunnersShareTheCallersIoContext) {
   std::promise<void> ran;
   boost::asio::post(io, [&] { ran.set_value(); });
   EXPECT_EQ(ran.get_future().wait_for(5s), std::future_status::ready);
+  work.reset();
+  loop.join();
+}
+
+// A person's product held for review: its outcomes are the hold first, then
+// the follow-up once the (scripted) reader approves. The run, on the caller's
+// loop and kept open when finished, takes what the evaluators write until it
+// is stopped.
+TEST(ExercisePlay, FollowUpsReachTheActionAndAKeptOpenRunTakesLateEvaluations) {
+  ScenarioDir dir;
+  const auto scenario = load_scenario(dir.write("play.yaml", play_scenario));
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::thread loop([&] { io.run(); });
+  {
+    Table table("need-to-share", {"analyst"});
+    Control control;
+    control.pause();
+    RunOptions options;
+    options.real_time = true;
+    options.speed = 60;
+    options.control = &control;
+    options.table = &table;
+    options.io = &io;
+    options.keep_open = true;
+    auto run = std::async(std::launch::async, [&] { return run_exercise(scenario, options); });
+    ASSERT_TRUE(wait_for([&] { return table.seat("analyst").connected; }));
+
+    Message product;
+    product.addressees = {{AddresseeKind::list, "heads"}};
+    product.category = "ct-problem-profile";
+    product.purpose = "prevent";
+    product.title = "The analyst's own profile";
+    product.portions = {{"1", {"SECRET", {"UK EYES ONLY"}}, "secret part"}, {"2", {"RESTRICTED", {}}, "partner part"}};
+    const std::string id = table.send("analyst", product);
+    ASSERT_TRUE(wait_for([&] { return !table.seat("analyst").receipts.empty(); }));
+    EXPECT_EQ(table.seat("analyst").receipts[0].outcomes[0].decision, Decision::hold);
+
+    control.set_speed(36'000);
+    control.resume();
+    ASSERT_TRUE(wait_for([&] { return table.status().state == "finished"; }));
+    Observation seen;
+    seen.evaluator = "Lead evaluator";
+    seen.objective = "O1";
+    seen.text = "The analyst waited for the reader";
+    table.observe(seen);
+    table.rate({"O1", "Lead evaluator", "", Rating::S, "some challenges"});
+    std::this_thread::sleep_for(200ms);
+    EXPECT_EQ(run.wait_for(0ms), std::future_status::timeout) << "kept open until stopped";
+    control.stop();
+    const RunResult result = run.get();
+
+    EXPECT_EQ(result.table, "need-to-share");
+    ASSERT_EQ(result.human_actions.size(), 1u);
+    const HumanAction& action = result.human_actions[0];
+    EXPECT_EQ(action.message_id, id);
+    EXPECT_EQ(action.labels, (std::vector<std::string>{"SECRET [UK EYES ONLY]", "RESTRICTED"}));
+    int held = 0, followed_up = 0;
+    for (const auto& outcome : action.outcomes) {
+      if (!outcome.follow_up) {
+        ++held;
+        EXPECT_EQ(outcome.decision, Decision::hold) << outcome.node;
+      } else {
+        ++followed_up;
+        EXPECT_EQ(outcome.decision, Decision::release_redacted) << outcome.node << ": " << outcome.reason;
+        EXPECT_EQ(outcome.released_labels, (std::vector<std::string>{"RESTRICTED"}));
+        EXPECT_EQ(outcome.withheld_labels, (std::vector<std::string>{"SECRET [UK EYES ONLY]"}));
+      }
+    }
+    EXPECT_EQ(held, 2) << "housing and education";
+    EXPECT_EQ(followed_up, 2);
+    ASSERT_EQ(result.ratings.size(), 1u);
+    EXPECT_EQ(result.ratings[0].rating, Rating::S);
+    EXPECT_EQ(result.ratings[0].table, "need-to-share");
+    ASSERT_EQ(result.observations.size(), 1u);
+    ASSERT_EQ(result.objectives.size(), 1u) << "a report names the objectives evaluators rated";
+    EXPECT_EQ(result.objectives[0].id, "O1");
+  }
+  EXPECT_FALSE(io.stopped());
   work.reset();
   loop.join();
 }
