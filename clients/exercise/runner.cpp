@@ -109,8 +109,28 @@ class Runner {
     seat_table();
     WorkDir work(options_.work_dir);
     const auto started = std::chrono::steady_clock::now();
-    start_gateway(work.path());
-    connect_nodes(work.path());
+    try {
+      start_gateway(work.path());
+      play(started);
+    } catch (...) {
+      // Whatever went wrong, the gateway and the nodes stop: on a loop the
+      // caller shares (RunOptions::io), a gateway left behind would outlive
+      // this run, and an own loop's thread must be joined.
+      if (gateway_ && (options_.io || io_thread_.joinable()) && !stopping_gateway_) {
+        try {
+          stop();
+        } catch (const std::exception& e) {
+          spdlog::warn("exercise: stopping after an error failed too: {}", e.what());
+        }
+      }
+      throw;
+    }
+    return std::move(result_);
+  }
+
+ private:
+  void play(std::chrono::steady_clock::time_point started) {
+    connect_nodes(work_dir_);
     schedule();
     now_ = scenario_.start;
     publish(true);
@@ -140,10 +160,8 @@ class Runner {
       result_.improvement_plan = table_->improvement_plan();
     }
     result_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    return std::move(result_);
   }
 
- private:
   // ---- set-up ---------------------------------------------------------------
 
   void load_policy() {
@@ -193,6 +211,7 @@ class Runner {
   boost::asio::io_context& io() { return options_.io ? *options_.io : own_io_; }
 
   void start_gateway(const std::filesystem::path& dir) {
+    work_dir_ = dir;
     pki::init_ca(dir / "pki", "icegate exercise CA", true);
     for (const auto& node : participants_) pki::issue_node(dir / "pki", node);
     clock_ = std::make_shared<SimulatedClock>(from_unix_ms(scenario_.t0_unix_ms + scenario_.start.count()));
@@ -251,6 +270,7 @@ class Runner {
   }
 
   void stop() {
+    stopping_gateway_ = true;
     if (options_.hooks.gateway_stopping) {
       std::promise<void> done;
       boost::asio::post(io(), [&] {
@@ -297,7 +317,14 @@ class Runner {
   template <typename F>
   auto on_gateway(F f) -> decltype(f()) {
     std::promise<decltype(f())> result;
-    boost::asio::post(io(), [&] { result.set_value(f()); });
+    // An exception must not escape into the loop, which may be the caller's.
+    boost::asio::post(io(), [&] {
+      try {
+        result.set_value(f());
+      } catch (...) {
+        result.set_exception(std::current_exception());
+      }
+    });
     return result.get_future().get();
   }
 
@@ -1375,6 +1402,8 @@ class Runner {
   std::chrono::steady_clock::time_point table_status_at_{};
   std::vector<LiveExpectation> board_;
   bool stopped_early_ = false;
+  bool stopping_gateway_ = false;
+  std::filesystem::path work_dir_;
 };
 
 }  // namespace

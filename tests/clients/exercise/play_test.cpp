@@ -380,6 +380,30 @@ TEST(ExercisePlay, FollowUpsReachTheActionAndAKeptOpenRunTakesLateEvaluations) {
   loop.join();
 }
 
+// A run that fails on the caller's loop stops its own gateway and leaves the
+// loop (and whatever else runs on it) running.
+TEST(ExercisePlay, ARunThatFailsOnTheCallersLoopStopsItsGatewayAndLeavesTheLoop) {
+  ScenarioDir dir;
+  const auto scenario = load_scenario(dir.write("play.yaml", play_scenario));
+  boost::asio::io_context io;
+  auto work = boost::asio::make_work_guard(io);
+  std::thread loop([&] { io.run(); });
+  RunOptions options;
+  options.real_time = true;
+  options.io = &io;
+  options.hooks.gateway_started = [](server::Gateway&) { throw std::runtime_error("the watcher failed"); };
+  EXPECT_THROW(run_exercise(scenario, options), std::runtime_error);
+  std::promise<void> ran;
+  boost::asio::post(io, [&] { ran.set_value(); });
+  EXPECT_EQ(ran.get_future().wait_for(5s), std::future_status::ready) << "the loop is still running";
+  // and it carries another run to the end
+  options.hooks.gateway_started = nullptr;
+  options.speed = 36'000;
+  EXPECT_TRUE(run_exercise(scenario, options).all_met());
+  work.reset();
+  loop.join();
+}
+
 TEST(ExercisePlay, PlayersMustTakePartAndPeoplePlayOnlyInRealTime) {
   ScenarioDir dir;
   const auto scenario = load_scenario(dir.write("play.yaml", play_scenario));
