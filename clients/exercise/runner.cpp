@@ -1227,14 +1227,14 @@ class Runner {
         for (const auto& sent : sends_) {
           if (sent.node != e.node || sent.category != e.category || sent.refused) continue;
           if (e.by && sent.at > *e.by) continue;
-          const bool names = std::any_of(e.to.begin(), e.to.end(), [&](const Addressee& a) {
+          const auto named = std::find_if(e.to.begin(), e.to.end(), [&](const Addressee& a) {
             return std::find(sent.to.begin(), sent.to.end(), a) != sent.to.end();
           });
-          if (!names) continue;
+          if (named == e.to.end()) continue;
           r.met = true;
           r.when = sent.at;
-          r.evidence = fmt::format("{} sent \"{}\" ({}) to {} at {}{}", e.node, sent.title, e.category,
-                                   fmt::join(to, " or "), format_scenario_time(sent.at),
+          r.evidence = fmt::format("{} sent \"{}\" ({}) to {}:{} at {}{}", e.node, sent.title, e.category,
+                                   to_string(named->kind), named->name, format_scenario_time(sent.at),
                                    sent.by_person ? ", played by a person" : "");
           return r;
         }

@@ -380,6 +380,39 @@ TEST(ExercisePlay, FollowUpsReachTheActionAndAKeptOpenRunTakesLateEvaluations) {
   loop.join();
 }
 
+// What the gateway refuses reaches the seat as refused, with the gateway's
+// words, and goes on the record; a refused message meets no `sends`.
+TEST(ExercisePlay, RefusalsReachTheSeatAndTheRecord) {
+  ScenarioDir dir;
+  const auto scenario = load_scenario(dir.write("play.yaml", play_scenario));
+  PlayedRun run(scenario, {"housing"});
+  Table& table = run.table;
+  ASSERT_TRUE(wait_for([&] { return table.seat("housing").connected; }));
+
+  Message bad;
+  bad.addressees = {{AddresseeKind::node, "education"}};
+  bad.category = "operational-prebriefing";
+  bad.title = "Marked with what the scheme does not have";
+  bad.portions = {{"1", {"ULTRA", {}}, "text"}};
+  const std::string id = table.send("housing", bad);
+  table.trigger("housing", "operation-start");  // only senior officers may
+  ASSERT_TRUE(wait_for([&] {
+    const auto sent = table.seat("housing").sent;
+    return sent.size() == 2 && sent[0].state == "refused" && sent[1].state == "refused";
+  }));
+  const auto sent = table.seat("housing").sent;
+  EXPECT_EQ(sent[0].message_id, id);
+  EXPECT_NE(sent[0].error.find(": "), std::string::npos) << "CODE: text, as the gateway said it: " << sent[0].error;
+  EXPECT_NE(sent[1].error.find("may not trigger"), std::string::npos) << sent[1].error;
+
+  const RunResult result = run.finish();
+  ASSERT_EQ(result.human_actions.size(), 2u);
+  EXPECT_EQ(result.human_actions[0].refused, sent[0].error);
+  EXPECT_EQ(result.human_actions[1].kind, HumanAction::Kind::trigger);
+  EXPECT_EQ(result.human_actions[1].refused, sent[1].error);
+  EXPECT_FALSE(expectation(result, "E1").met) << "a refused message is not sent: " << expectation(result, "E1").evidence;
+}
+
 // A run that fails on the caller's loop stops its own gateway and leaves the
 // loop (and whatever else runs on it) running.
 TEST(ExercisePlay, ARunThatFailsOnTheCallersLoopStopsItsGatewayAndLeavesTheLoop) {
