@@ -12,6 +12,7 @@
 #include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
 
+#include "clients/exercise/report.hpp"
 #include "clients/exercise/runner.hpp"
 #include "clients/exercise/scenario.hpp"
 #include "clients/exercise/table.hpp"
@@ -172,6 +173,15 @@ TEST(ExercisePlay, PeopleReceiveReviewAndSendThroughTheGateway) {
   EXPECT_EQ(table.seat("housing").receipts[0].message_id, id);
   EXPECT_EQ(table.seat("housing").receipts[0].outcomes.size(), 2u);
   ASSERT_TRUE(wait_for([&] { return table.seat("housing").sent[0].state == "sent"; }));
+  // ...and replies to I1.
+  Message reply;
+  reply.addressees = {{AddresseeKind::node, "education"}};
+  reply.category = "operational-prebriefing";
+  reply.title = "Re: Problem profile";
+  reply.portions = {{"1", {"RESTRICTED", {}}, "noted"}};
+  reply.derived_from = got.message.id;
+  const std::string reply_id = table.send("housing", reply, "reply");
+  ASSERT_TRUE(wait_for([&] { return table.seat("housing").receipts.size() == 2; }));
 
   // The facilitator fires I9 (due at T+3h) now, and releases M2 by hand.
   table.facilitate(FireInjectCommand{"I9"});
@@ -211,7 +221,7 @@ TEST(ExercisePlay, PeopleReceiveReviewAndSendThroughTheGateway) {
                              entry.detail.find("played by a person") != std::string::npos;
   EXPECT_TRUE(refused_on_the_record);
 
-  ASSERT_EQ(result.human_actions.size(), 2u);
+  ASSERT_EQ(result.human_actions.size(), 3u);
   const HumanAction& reviewed = result.human_actions[0];
   EXPECT_EQ(reviewed.node, "reader");
   EXPECT_EQ(reviewed.kind, HumanAction::Kind::review);
@@ -233,6 +243,16 @@ TEST(ExercisePlay, PeopleReceiveReviewAndSendThroughTheGateway) {
     EXPECT_EQ(outcome.decision, Decision::release) << outcome.node << ": " << outcome.reason;
     EXPECT_EQ(outcome.released_labels, (std::vector<std::string>{"RESTRICTED"}));
   }
+  const HumanAction& replied = result.human_actions[2];
+  EXPECT_EQ(replied.kind, HumanAction::Kind::reply);
+  EXPECT_EQ(replied.message_id, reply_id);
+  EXPECT_EQ(replied.in_reply_to, got.message.id);
+  EXPECT_EQ(replied.prompted_by, "I1") << "the message replied to came from I1";
+  ASSERT_TRUE(replied.response_time.has_value());
+  EXPECT_EQ(*replied.response_time, replied.at - got.at);
+  ASSERT_EQ(replied.outcomes.size(), 1u);
+  EXPECT_EQ(replied.outcomes[0].node, "education");
+
   bool human_on_timeline = false;
   for (const auto& entry : result.timeline)
     human_on_timeline |= entry.kind == TimelineEntry::Kind::human && entry.node == "housing" && entry.message_id == id;
@@ -244,6 +264,15 @@ TEST(ExercisePlay, PeopleReceiveReviewAndSendThroughTheGateway) {
   EXPECT_EQ(result.media[1].id, "M2");
   EXPECT_TRUE(result.media[1].by_hand);
   EXPECT_EQ(table.status().state, "finished");
+
+  // What people did survives the trip through JSON, and the report shows it.
+  const RunResult again = run_result_from_json(to_json(result));
+  ASSERT_EQ(again.human_actions.size(), 3u);
+  EXPECT_EQ(again.human_actions[1].outcomes.size(), 2u);
+  EXPECT_EQ(again.media.size(), 2u);
+  const std::string html = to_html(result, &scenario);
+  EXPECT_NE(html.find("Housing&#39;s briefing"), std::string::npos);
+  EXPECT_NE(html.find("Police activity"), std::string::npos);
 }
 
 // Nobody at housing sends: E1 is unmet, though the script would have met it.
