@@ -149,6 +149,7 @@ class Runner {
       for (const auto& r : result_.expectations)
         board.push_back({r.id, r.description, r.kind, r.met ? "met" : "unmet", r.evidence});
       table_->set_expectations(std::move(board));
+      table_->set_human_actions(result_.human_actions);
     }
     if (options_.keep_open && options_.control)
       while (!options_.control->stopped()) std::this_thread::sleep_for(100ms);
@@ -516,6 +517,10 @@ class Runner {
       table_status_at_ = real_now;
       table_->set_status(std::move(status));
     }
+    if (actions_changed_) {
+      actions_changed_ = false;
+      table_->set_human_actions(result_.human_actions);
+    }
     std::vector<LiveExpectation> board;
     for (const auto& e : scenario_.expectations) board.push_back(live(e));
     if (board.size() != board_.size() ||
@@ -579,6 +584,7 @@ class Runner {
     action.in_reply_to = in_reply_to;
     std::tie(action.prompted_by, action.response_time) = prompt(node, in_reply_to);
     result_.human_actions.push_back(std::move(action));
+    actions_changed_ = true;
     return result_.human_actions.back();
   }
 
@@ -660,6 +666,7 @@ class Runner {
       if (c.id == command.inject || c.inject.id == command.inject) {
         progress(fmt::format("the facilitator fires contingency {} now", c.id));
         result_.contingencies_fired.push_back(c.id);
+        table_->note_fired(c.id);
         inject_times_[c.inject.id] = now_;
         fire(c.inject, TimelineEntry::Kind::contingency);
         last_item_ = "contingency " + c.id;
@@ -756,6 +763,7 @@ class Runner {
               action->message_id == reviews_[id].message_id) ||
              (action->kind == HumanAction::Kind::trigger && action->detail == id))) {
           action->refused = error;
+          actions_changed_ = true;
           break;
         }
   }
@@ -827,6 +835,7 @@ class Runner {
   }
 
   void fire(const Inject& inject, TimelineEntry::Kind kind) {
+    if (table_) table_->note_fired(inject.id);
     TimelineEntry entry;
     entry.at = now_;
     entry.kind = kind;
@@ -1002,8 +1011,10 @@ class Runner {
     seat.follow_up = receipt.follow_up;
     for (const auto& outcome : receipt.outcomes) {
       seat.outcomes.push_back(outcome_of(outcome, message, receipt.follow_up));
-      if (human != human_messages_.end())
+      if (human != human_messages_.end()) {
         result_.human_actions[human->second.first].outcomes.push_back(seat.outcomes.back());
+        actions_changed_ = true;
+      }
     }
     table_->add_receipt(node_id, std::move(seat));
   }
@@ -1093,6 +1104,7 @@ class Runner {
       if (auto human = human_messages_.find(error.message_id); human != human_messages_.end()) {
         table_->update_sent(node_id, error.message_id, "refused", text);
         result_.human_actions[human->second.first].refused = text;
+        actions_changed_ = true;
       }
       return;
     }
@@ -1264,6 +1276,7 @@ class Runner {
       if (c.when_unmet != e.id) continue;
       progress(fmt::format("expectation {} unmet: contingency {} fires", e.id, c.id));
       result_.contingencies_fired.push_back(c.id);
+      if (table_) table_->note_fired(c.id);
       inject_times_[c.inject.id] = now_;
       fire(c.inject, TimelineEntry::Kind::contingency);
     }
@@ -1403,6 +1416,7 @@ class Runner {
   std::vector<LiveExpectation> board_;
   bool stopped_early_ = false;
   bool stopping_gateway_ = false;
+  bool actions_changed_ = false;  // human_actions changed since the table last had them
   std::filesystem::path work_dir_;
 };
 

@@ -4,6 +4,7 @@
 // host's pages do.
 #include <chrono>
 #include <functional>
+#include <set>
 #include <future>
 #include <thread>
 
@@ -196,6 +197,13 @@ TEST(ExercisePlay, PeopleReceiveReviewAndSendThroughTheGateway) {
       if (e.id == "E1") return e.state == "met";
     return false;
   })) << "the live board shows E1 met once housing has sent";
+
+  // The facilitator's and evaluators' pages see what people did, outcomes included, as it happens.
+  ASSERT_TRUE(wait_for([&] {
+    const auto actions = table.human_actions();
+    return actions.size() == 3 && actions[1].outcomes.size() == 2 && actions[2].outcomes.size() == 1;
+  }));
+  EXPECT_EQ(table.fired(), (std::set<std::string>{"I1", "I9"}));
 
   const RunResult result = run.finish();
   EXPECT_EQ(result.played, (std::vector<std::string>{"housing", "reader"}));
