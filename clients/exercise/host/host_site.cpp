@@ -59,7 +59,21 @@ std::string unchanged(std::uint64_t version) {
   return json::Object().add("version", static_cast<std::int64_t>(version)).add("unchanged", true).str();
 }
 
-std::string addressee_text(const Addressee& a) { return fmt::format("{}:{}", to_string(a.kind), a.name); }
+std::string_view kind_name(HumanAction::Kind kind) {
+  switch (kind) {
+    case HumanAction::Kind::send: return "send";
+    case HumanAction::Kind::reply: return "reply";
+    case HumanAction::Kind::review: return "review";
+    case HumanAction::Kind::trigger: return "trigger";
+  }
+  return "";
+}
+
+// "12m", "1h30m": a duration as scenario times are written, without "T+".
+std::string duration_text(Offset offset) {
+  const std::string text = format_scenario_time(offset);
+  return text == "T+0" ? "0s" : text.substr(2);
+}
 
 template <typename T>
 const ApiError* error_in(const std::variant<T, ApiError>& v) {
@@ -73,17 +87,6 @@ struct HostSite::Route {
   char prefix;            // 's', 'f', 'e'
   std::string secret;
   std::string_view rest;  // the path after "/x/SECRET/"
-};
-
-struct HostSite::Action {
-  Offset at{0};
-  std::string node;
-  std::string kind;  // send, reply, review, trigger
-  std::string message_id;
-  std::string title;
-  std::vector<std::string> to;
-  std::vector<std::string> labels;
-  std::string detail;
 };
 
 // The dashboard's event feed, as the server's Feed. A run's gateway (and so
@@ -131,8 +134,6 @@ HostSite::HostSite(const Scenario& scenario, std::vector<HostTable> tables, Host
     feeds_.push_back(tables_[t].dashboard ? std::make_unique<DashboardFeed>(*tables_[t].dashboard) : nullptr);
   }
   for (std::size_t e = 0; e < options_.evaluators.size(); ++e) keys_.add({Holder::Kind::evaluator, 0, {}, e});
-  actions_by_table_.resize(tables_.size());
-  fired_by_hand_.resize(tables_.size());
   if (!options_.base_url.ends_with('/')) options_.base_url += '/';
 }
 
@@ -377,12 +378,7 @@ Response HostSite::seat_send(const Route& route, const Holder& holder) {
       return fail(400, fmt::format("message {} is not in this seat's inbox", c.in_reply_to), "in_reply_to");
   }
   Message message = to_message(c, holder.node, *policy, status.t0_unix_ms, status.now);
-  Action action{status.now, holder.node, c.in_reply_to.empty() ? "send" : "reply", {}, message.title, {}, {}, {}};
-  for (const auto& a : message.addressees) action.to.push_back(addressee_text(a));
-  for (const auto& p : message.portions) action.labels.push_back(to_string(p.label));
-  const std::string id = table.send(holder.node, std::move(message), action.kind);
-  action.message_id = id;
-  actions_by_table_[holder.table].push_back(std::move(action));
+  const std::string id = table.send(holder.node, std::move(message), c.in_reply_to.empty() ? "send" : "reply");
   return accepted(json::Object().add("message_id", id).str());
 }
 
@@ -424,11 +420,7 @@ Response HostSite::seat_review(const Route& route, const Holder& holder) {
   } else if (!command.withhold_portions.empty()) {
     return fail(400, "only a redaction withholds portions", "withhold_portions");
   }
-  const Offset at = table.status().now;
-  Action action{at, holder.node, "review", review->message.id, review->message.title, {}, {}, command.verdict};
-  if (command.verdict == "redact") action.detail += " " + fmt::format("{}", fmt::join(command.withhold_portions, ","));
   table.review(holder.node, std::move(command));
-  actions_by_table_[holder.table].push_back(std::move(action));
   return accepted();
 }
 
@@ -445,43 +437,36 @@ Response HostSite::seat_trigger(const Route& route, const Holder& holder) {
   if (!policy) return fail(409, "the exercise has not started yet");
   const std::string& name = std::get<std::string>(event);
   if (!policy->has_event(name)) return fail(400, fmt::format("the policy has no event '{}'", name), "event");
-  Action action{table.status().now, holder.node, "trigger", {}, name, {}, {}, name};
   table.trigger(holder.node, name);
-  actions_by_table_[holder.table].push_back(std::move(action));
   return accepted();
 }
 
 // ---- what people did, for the facilitator and the evaluators --------------------
 
+// What people did, as the runner records it (RunResult::human_actions): the
+// gateway's outcome per recipient as receipts arrive, and how long each took.
 std::string HostSite::actions_json(std::size_t t) const {
-  Table& table = *tables_[t].table;
-  std::map<std::string, SeatView> seats;
   std::vector<std::string> out;
-  for (const auto& a : actions_by_table_[t]) {
-    auto it = seats.find(a.node);
-    if (it == seats.end()) it = seats.emplace(a.node, table.seat(a.node)).first;
+  for (const auto& a : tables_[t].table->human_actions()) {
     std::vector<std::string> outcomes;
-    std::string state;
-    for (const auto& r : it->second.receipts)
-      if (r.message_id == a.message_id && (a.kind == "send" || a.kind == "reply"))
-        for (const auto& o : r.outcomes) outcomes.push_back(outcome_json(o));
-    for (const auto& s : it->second.sent)
-      if (s.what == a.kind && (s.message_id == a.message_id || (a.kind == "trigger" && s.message_id == a.detail))) {
-        state = s.state;
-        if (!s.error.empty()) state += ": " + s.error;
-      }
-    out.push_back(json::Object()
-                      .add("at", format_scenario_time(a.at))
-                      .add("node", a.node)
-                      .add("kind", a.kind)
-                      .add("message_id", a.message_id)
-                      .add("title", a.title)
-                      .add("to", a.to)
-                      .add("labels", a.labels)
-                      .add("detail", a.detail)
-                      .add("state", state)
-                      .add_raw("outcomes", json_array(outcomes))
-                      .str());
+    for (const auto& o : a.outcomes) outcomes.push_back(outcome_json(o));
+    json::Object action;
+    action.add("at", format_scenario_time(a.at))
+        .add("node", a.node)
+        .add("kind", kind_name(a.kind))
+        .add("message_id", a.message_id)
+        .add("title", a.title)
+        .add("category", a.category)
+        .add("purpose", a.purpose)
+        .add("to", a.to)
+        .add("labels", a.labels)
+        .add("detail", a.detail)
+        .add("in_reply_to", a.in_reply_to)
+        .add("prompted_by", a.prompted_by)
+        .add("response_time", a.response_time ? duration_text(*a.response_time) : "")
+        .add("refused", a.refused)
+        .add_raw("outcomes", json_array(outcomes));
+    out.push_back(action.str());
   }
   return json_array(out);
 }
@@ -588,6 +573,7 @@ Response HostSite::facilitator_state(const Route& route) {
     const auto policy = table.policy();
     const TableStatus status = table.status();
     const auto board = table.expectations();
+    const auto fired = table.fired();
     std::vector<std::string> seats, injects, contingencies, media;
     for (const auto& node : table.played()) {
       const SeatView seat = table.seat(node);
@@ -617,7 +603,7 @@ Response HostSite::facilitator_state(const Route& route) {
                             .add("at", format_scenario_time(i.at))
                             .add("from", i.from)
                             .add("synopsis", i.synopsis)
-                            .add("fired", i.at <= status.now && status.state != "starting" || fired_by_hand_[k].contains(i.id))
+                            .add("fired", fired.contains(i.id))
                             .str());
     for (const auto& c : scenario_.contingencies) {
       const bool unmet = std::any_of(board.begin(), board.end(),
@@ -626,7 +612,8 @@ Response HostSite::facilitator_state(const Route& route) {
                                   .add("id", c.id)
                                   .add("when_unmet", c.when_unmet)
                                   .add("synopsis", c.inject.synopsis)
-                                  .add("fired", unmet || fired_by_hand_[k].contains(c.id))
+                                  .add("fired", fired.contains(c.id))
+                                  .add("unmet", unmet)
                                   .str());
     }
     const auto released = table.media();
@@ -651,7 +638,7 @@ Response HostSite::facilitator_state(const Route& route) {
                          .add_raw("injects", json_array(injects))
                          .add_raw("contingencies", json_array(contingencies))
                          .add_raw("media", json_array(media))
-                         .add("human_actions", static_cast<std::int64_t>(actions_by_table_[k].size()))
+                         .add("human_actions", static_cast<std::int64_t>(table.human_actions().size()))
                          .add_raw("actions", actions_json(k))
                          .str());
   }
@@ -759,7 +746,6 @@ Response HostSite::facilitator_inject(const Route& route) {
                                    [&](const auto& c) { return c.id == inject; });
     if (!known) return fail(400, fmt::format("the scenario has no inject or contingency '{}'", inject), "inject");
     table.facilitate(FireInjectCommand{inject});
-    fired_by_hand_[k].insert(inject);
     return accepted();
   }
   auto from = fields.text("from", true, 128);

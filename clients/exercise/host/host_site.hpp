@@ -99,7 +99,6 @@ class HostSite final : public http::Site {
  private:
   struct Route;
   struct Page;
-  struct Action;  // a person's action, as the human actions board shows it
   class DashboardFeed;
 
   http::Response route(const http::Request& request);
@@ -149,8 +148,6 @@ class HostSite final : public http::Site {
   };
   std::map<std::pair<std::size_t, std::string>, Seen> seen_;
   std::uint64_t site_version_ = 0;  // bumped when something only the site knows changes
-  std::vector<std::vector<Action>> actions_by_table_;
-  std::vector<std::set<std::string>> fired_by_hand_;
 
   // Shared with the host's other threads:
   mutable std::mutex finish_mutex_;

@@ -1,5 +1,7 @@
 #include "clients/exercise/host/views.hpp"
 
+#include <cctype>
+
 #include <fmt/format.h>
 
 #include "gateway/model/json.hpp"
@@ -10,6 +12,13 @@ namespace icegate::exercise::host {
 namespace {
 
 std::string number(double value) { return fmt::format("{}", value); }
+
+// "release_redacted", as docs/HOSTING.md writes decisions (the wire's names, lower case).
+std::string decision_text(Decision decision) {
+  std::string text(to_string(decision));
+  for (char& c : text) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
 
 struct Style {
   std::string marking, colour, text_colour;
@@ -142,7 +151,7 @@ std::string withheld_json(const policy::CompiledPolicy* policy, const WithheldPo
 std::string outcome_json(const ActionOutcome& outcome) {
   return json::Object()
       .add("node", outcome.node)
-      .add("decision", to_string(outcome.decision))
+      .add("decision", decision_text(outcome.decision))
       .add("released", outcome.released_labels)
       .add("withheld", outcome.withheld_labels)
       .add("reason", outcome.reason)
@@ -176,7 +185,7 @@ std::string seat_view_json(const SeatViewInput& in) {
                         .add("title", d.message.title)
                         .add("category", d.message.category)
                         .add("purpose", d.message.purpose)
-                        .add("decision", to_string(d.decision))
+                        .add("decision", decision_text(d.decision))
                         .add("reason", d.reason)
                         .add("rules", d.rules)
                         .add("inject", d.inject)

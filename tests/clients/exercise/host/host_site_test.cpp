@@ -196,6 +196,7 @@ TEST_F(HostSiteTest, ASeatReadsOnlyItsOwnInboxWithTheSchemesMarkings) {
   const auto& inbox = view.find("inbox")->array;
   ASSERT_EQ(inbox.size(), 1u);
   EXPECT_EQ(text(inbox[0], "title"), "for the chief");
+  EXPECT_EQ(text(inbox[0], "decision"), "release_redacted") << "decisions as the contract writes them";
   EXPECT_EQ(r.body.find("for the officer"), std::string::npos) << "another seat's inbox never shows";
   EXPECT_EQ(r.body.find("at the other table"), std::string::npos) << "nor another table's";
   const JsonValue& portion = inbox[0].find("portions")->array.at(0);
@@ -258,11 +259,41 @@ TEST_F(HostSiteTest, ASendActsOnlyAsTheSeatsOwnNode) {
   // A page cannot name another originator: there is no such field.
   expect_error(post(seat(0, chief) + "api/send", send_body("node", officer, "RESTRICTED", "x", R"(,"from":"ctu-sio")")),
                400, "from", "unknown key");
-  // The sent list shows it queued, and the facilitator sees a human action.
+  // The sent list shows it queued.
   const JsonValue view = parse(get(seat(0, chief) + "api/seat"));
   EXPECT_EQ(text(view.find("sent")->array.at(0), "state"), "queued");
+}
+
+TEST_F(HostSiteTest, TheFacilitatorAndEvaluatorsSeeWhatPeopleDidAsTheRunnerRecordedIt) {
+  HumanAction action;
+  action.at = std::chrono::hours(-9);
+  action.node = chief;
+  action.kind = HumanAction::Kind::send;
+  action.title = "Briefing";
+  action.to = {"node:npt-officer"};
+  action.labels = {"RESTRICTED"};
+  action.prompted_by = "I03";
+  action.response_time = std::chrono::minutes(90);
+  ActionOutcome outcome;
+  outcome.node = officer;
+  outcome.decision = Decision::release;
+  action.outcomes = {outcome};
+  first_.set_human_actions({action});
+  first_.note_fired("I03");
   const JsonValue state = parse(get(facilitator() + "api/state"));
-  EXPECT_EQ(state.find("tables")->array.at(0).find("human_actions")->number, 1);
+  const JsonValue& table = state.find("tables")->array.at(0);
+  EXPECT_EQ(table.find("human_actions")->number, 1);
+  const JsonValue& shown = table.find("actions")->array.at(0);
+  EXPECT_EQ(text(shown, "kind"), "send");
+  EXPECT_EQ(text(shown, "at"), "T-9h");
+  EXPECT_EQ(text(shown, "response_time"), "1h30m");
+  EXPECT_EQ(text(shown.find("outcomes")->array.at(0), "decision"), "release");
+  const auto& injects = table.find("injects")->array;
+  for (const auto& inject : injects)
+    EXPECT_EQ(inject.find("fired")->boolean, text(inject, "id") == "I03") << text(inject, "id");
+  EXPECT_EQ(state.find("tables")->array.at(1).find("human_actions")->number, 0) << "the other table's people did nothing";
+  const JsonValue evaluator_view = parse(get(evaluator(0) + "api/state"));
+  EXPECT_EQ(text(evaluator_view.find("tables")->array.at(0).find("human_actions")->array.at(0), "title"), "Briefing");
 }
 
 TEST_F(HostSiteTest, BadSendsAreNamedAndChangeNothing) {

@@ -61,13 +61,25 @@ TEST(HostPlan, EveryUnknownOrRepeatedPlayerIsNamed) {
 }
 
 TEST(HostPlan, WithoutPlayersTheScenarioMustNameThem) {
-  auto scenario = nicole("");
-  auto planned = plan_host(scenario);
-  if (std::holds_alternative<HostPlan>(planned) && !std::get<HostPlan>(planned).scenario.players.empty())
-    GTEST_SKIP() << "the scenario names its players";
-  const std::string error = error_of(scenario);
+  const auto dir = std::filesystem::temp_directory_path() / ("icegate-plan-players-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "quiet.yaml") << "exercise: quiet\npolicy: " << source("policies/need-to-share.yaml").string()
+                                    << "\nt0: 2026-03-02T09:00:00Z\nstart: T-1h\nend: T+1h\n";
+  HostRequest request;
+  request.scenario = dir / "quiet.yaml";
+  const std::string error = error_of(request);
   EXPECT_NE(error.find("nobody plays"), std::string::npos) << error;
   EXPECT_NE(error.find("--play"), std::string::npos) << error;
+  request.play = "council-chief-exec";
+  EXPECT_EQ(error_of(request), "<planned>");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(HostPlan, TheScenariosPlayersByDefault) {
+  const auto plan = std::get<HostPlan>(plan_host(nicole("")));
+  EXPECT_FALSE(plan.played.empty());
+  EXPECT_EQ(plan.played, plan.scenario.players);
+  EXPECT_EQ(plan.evaluators, plan.scenario.evaluators);
 }
 
 TEST(HostPlan, ABadScenarioOrPolicyIsReportedWithItsLocation) {
