@@ -2,7 +2,8 @@
 // verifies the exercise's own CA and the server's name), the real runner and
 // gateway behind it, and two seats played over the API: the CTU's senior
 // officer sends a two-level pre-briefing, sees the receipt, and the chief
-// executive sees the RESTRICTED portion and the SECRET one withheld. Then the
+// executive (BPSS: RESTRICTED, SECRET on occasion) sees the RESTRICTED
+// portion and the TOP SECRET one withheld. Then the
 // facilitator finishes and the reports are on disk and served.
 #include <gtest/gtest.h>
 
@@ -188,6 +189,73 @@ TEST(ExerciseHostEndToEnd, ServesOverHttpsFromItsOwnCaAndWritesTheReportsAtFinis
   ASSERT_EQ(report.status, 200) << report.body;
   EXPECT_NE(report.body.find("\"late\""), std::string::npos) << "the evaluator's rating is in the results";
   EXPECT_TRUE(json(client.request("GET", facilitator + "api/state")).find("reports_ready")->boolean);
+  host.stop();
+}
+
+TEST(ExerciseHostEndToEnd, ASeatSendsThroughTheGatewayAndSeesItsReceipt) {
+  icegate::testing::TemporaryDirectory dir;
+  const HostConfig config = https_on_loopback(dir.path());
+  ExerciseHost host(drill_plan(dir.path()), config);
+  const HostLinks links = host.start();
+  HttpsClient client(links.ca_certificate, host.local_endpoint().port());
+  const std::string facilitator = path_of(links.facilitator);
+  const std::string sio = path_of(host.site().seat_link(0, "ctu-sio"));
+  const std::string chief = path_of(host.site().seat_link(0, "council-chief-exec"));
+  // Paused at the start until the facilitator starts it.
+  EXPECT_EQ(client.request("POST", facilitator + "api/control", R"({"table":null,"action":"resume"})").status, 202);
+  wait_for(client, sio + "api/seat", [](const JsonValue& v) { return v.find("connected") && v.find("connected")->boolean; });
+
+  // Bad requests first: each refused with its field, none reaches the gateway.
+  const Reply unknown = client.request("POST", sio + "api/send", R"({"to":[{"kind":"node","name":"nobody"}],
+      "category":"operational-prebriefing","title":"x","portions":[{"label":{"classification":"RESTRICTED"},"body":"b"}]})");
+  EXPECT_EQ(unknown.status, 400);
+  EXPECT_EQ(json(unknown).find("field")->string, "to[0].name");
+  EXPECT_EQ(client.request("POST", sio + "api/send", "{not json").status, 400);
+
+  const Reply sent = client.request("POST", sio + "api/send", R"({"to":[{"kind":"node","name":"council-chief-exec"}],
+      "category":"operational-prebriefing","purpose":"consequence-management","title":"Operation tomorrow",
+      "portions":[{"label":{"classification":"TOP SECRET","categories":[]},"body":"Arrests at 06:00 in Sparkhill."},
+                  {"label":{"classification":"RESTRICTED","categories":[]},"body":"A police operation tomorrow morning."}]})");
+  ASSERT_EQ(sent.status, 202) << sent.body;
+  const std::string message_id = json(sent).find("message_id")->string;
+  const JsonValue seat = wait_for(client, sio + "api/seat", [](const JsonValue& v) {
+    const JsonValue* receipts = v.find("receipts");
+    return receipts && !receipts->array.empty() && !receipts->array[0].find("outcomes")->array.empty();
+  });
+  const JsonValue& receipt = seat.find("receipts")->array.at(0);
+  EXPECT_EQ(receipt.find("message_id")->string, message_id);
+  const JsonValue& outcome = receipt.find("outcomes")->array.at(0);
+  EXPECT_EQ(outcome.find("node")->string, "council-chief-exec");
+  EXPECT_EQ(outcome.find("decision")->string, "release_redacted");
+  EXPECT_EQ(seat.find("sent")->array.size(), 1u) << "the refused requests left no trace";
+
+  const JsonValue inbox = wait_for(client, chief + "api/seat", [](const JsonValue& v) {
+    return v.find("inbox") && !v.find("inbox")->array.empty();
+  });
+  const JsonValue& delivered = inbox.find("inbox")->array.at(0);
+  EXPECT_EQ(delivered.find("title")->string, "Operation tomorrow");
+  EXPECT_EQ(delivered.find("from")->string, "ctu-sio");
+  ASSERT_EQ(delivered.find("portions")->array.size(), 1u);
+  EXPECT_EQ(delivered.find("portions")->array[0].find("body")->string, "A police operation tomorrow morning.");
+  ASSERT_EQ(delivered.find("withheld")->array.size(), 1u);
+  EXPECT_EQ(delivered.find("withheld")->array[0].find("marking")->string, "TOP SECRET");
+  EXPECT_NE(delivered.find("withheld")->array[0].find("reason")->string, "");
+  EXPECT_EQ(client.request("GET", chief + "api/seat").body.find("Arrests at 06:00"), std::string::npos)
+      << "the TOP SECRET body never reaches the chief's page";
+
+  // The facilitator sees the action with its outcome; the results hold it.
+  const JsonValue state = wait_for(client, facilitator + "api/state", [](const JsonValue& v) {
+    const auto& actions = v.find("tables")->array.at(0).find("actions")->array;
+    return !actions.empty() && !actions[0].find("outcomes")->array.empty();
+  });
+  EXPECT_EQ(state.find("tables")->array.at(0).find("actions")->array.at(0).find("node")->string, "ctu-sio");
+  ASSERT_EQ(client.request("POST", facilitator + "api/finish", "{}").status, 202);
+  std::ostringstream out, err;
+  EXPECT_EQ(host.wait_and_report(out, err), 0) << err.str();
+  ASSERT_EQ(host.results().size(), 1u);
+  ASSERT_EQ(host.results()[0].human_actions.size(), 1u);
+  EXPECT_EQ(host.results()[0].human_actions[0].message_id, message_id);
+  EXPECT_EQ(host.results()[0].played, (std::vector<std::string>{"ctu-sio", "council-chief-exec"}));
   host.stop();
 }
 
