@@ -143,6 +143,11 @@ std::vector<std::string> ExerciseHost::report_names() const {
   return {stem + ".html", stem + ".json", stem + ".bundle.json"};
 }
 
+std::filesystem::path ExerciseHost::data_dir(std::size_t table) const {
+  if (impl_->config.work_dir.empty()) return {};
+  return impl_->config.work_dir / fmt::format("table-{}", table) / "data";
+}
+
 HostLinks ExerciseHost::start() {
   Impl& m = *impl_;
   const HostPlan& plan = m.plan;
@@ -231,6 +236,7 @@ HostLinks ExerciseHost::start() {
       run.progress = m.config.progress;
       run.keep_open = true;  // until finish: the facilitator still reads the board
       run.table = m.tables[k].get();
+      if (!m.config.work_dir.empty()) run.work_dir = m.config.work_dir / fmt::format("table-{}", k);
       run.io = &m.io;
       run.hooks.gateway_started = [this, k](server::Gateway& gateway) {
         Impl& m = *impl_;

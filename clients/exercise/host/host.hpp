@@ -30,7 +30,10 @@ struct HostConfig {
   std::vector<std::string> names;  // --http-name: DNS names (or addresses) players reach the host by
   double speed = 60;               // scenario seconds per real second
   std::filesystem::path out;       // the reports
-  std::filesystem::path work_dir;  // the host's CA and server key; a temporary directory when empty
+  // The host's CA and server key, and each table's run (its PKI and its
+  // gateway's data, the audit trail among it, in table-K/); temporary
+  // directories, removed at the end, when empty.
+  std::filesystem::path work_dir;
   std::ostream* progress = nullptr;
 };
 
@@ -75,6 +78,9 @@ class ExerciseHost {
   // The results, once wait_and_report has run (one per table).
   const std::vector<RunResult>& results() const { return results_; }
   std::vector<std::string> report_names() const;
+  // Table k's gateway data (its audit trail: audit::verify, audit::query), or
+  // "" when the run had a temporary directory.
+  std::filesystem::path data_dir(std::size_t table) const;
 
  private:
   struct Impl;

@@ -26,6 +26,7 @@
 #include "clients/exercise/host/host.hpp"
 #include "clients/exercise/host/host_site.hpp"
 #include "gateway/http/json_body.hpp"
+#include "gateway/audit/audit.hpp"
 #include "gateway/pki/pki.hpp"
 #include "tests/support/temporary_directory.hpp"
 
@@ -256,6 +257,53 @@ TEST(ExerciseHostEndToEnd, ASeatSendsThroughTheGatewayAndSeesItsReceipt) {
   ASSERT_EQ(host.results()[0].human_actions.size(), 1u);
   EXPECT_EQ(host.results()[0].human_actions[0].message_id, message_id);
   EXPECT_EQ(host.results()[0].played, (std::vector<std::string>{"ctu-sio", "council-chief-exec"}));
+  host.stop();
+  // The audit trail carried on: intact, holding the person's message, and
+  // nothing of the requests the host refused (they never reached the gateway).
+  const auto report = audit::verify(host.data_dir(0));
+  EXPECT_TRUE(report.intact());
+  audit::QueryFilter by_message;
+  by_message.message_id = message_id;
+  EXPECT_FALSE(audit::query(host.data_dir(0), by_message).empty());
+  audit::QueryFilter by_nobody;
+  by_nobody.node = "nobody";
+  EXPECT_TRUE(audit::query(host.data_dir(0), by_nobody).empty());
+}
+
+TEST(ExerciseHostEndToEnd, TwoTablesUnderTwoPoliciesAreComparedInOneReport) {
+  icegate::testing::TemporaryDirectory dir;
+  drill_plan(dir.path());  // writes drill.yaml
+  HostRequest request;
+  request.scenario = dir.path() / "drill.yaml";
+  request.play = "ctu-sio,council-chief-exec";
+  request.compare = std::filesystem::path(ICEGATE_SOURCE_DIR) / "policies" / "need-to-know.yaml";
+  auto planned = plan_host(request);
+  ASSERT_TRUE(std::holds_alternative<HostPlan>(planned)) << std::get<PlanError>(planned).message;
+  const HostConfig config = https_on_loopback(dir.path());
+  ExerciseHost host(std::move(std::get<HostPlan>(planned)), config);
+  const HostLinks links = host.start();
+  ASSERT_EQ(links.seats.size(), 4u) << "each table has its own seats";
+  EXPECT_EQ(links.seats[2].first, "need-to-know/ctu-sio");
+  HttpsClient client(links.ca_certificate, host.local_endpoint().port());
+  const std::string facilitator = path_of(links.facilitator);
+  const JsonValue state = json(client.request("GET", facilitator + "api/state"));
+  ASSERT_EQ(state.find("tables")->array.size(), 2u);
+  EXPECT_EQ(state.find("tables")->array[1].find("policy")->string, "need-to-know.yaml");
+  EXPECT_EQ(client.request("POST", facilitator + "api/control", R"({"table":null,"action":"resume"})").status, 202);
+  wait_for(client, facilitator + "api/state", [](const JsonValue& v) {
+    for (const auto& t : v.find("tables")->array)
+      if (t.find("clock")->find("state")->string != "running") return false;
+    return true;
+  });
+  ASSERT_EQ(client.request("POST", facilitator + "api/finish", "{}").status, 202);
+  std::ostringstream out, err;
+  host.wait_and_report(out, err);
+  EXPECT_EQ(err.str(), "");
+  ASSERT_EQ(host.results().size(), 2u);
+  EXPECT_EQ(host.results()[0].table, "need-to-share");
+  EXPECT_EQ(host.results()[1].table, "need-to-know");
+  EXPECT_EQ(host.report_names()[0], "host-drill.compare.html");
+  for (const auto& name : host.report_names()) EXPECT_TRUE(std::filesystem::exists(config.out / name)) << name;
   host.stop();
 }
 
