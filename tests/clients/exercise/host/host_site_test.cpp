@@ -390,6 +390,14 @@ TEST_F(HostSiteTest, AFloodIsSlowedPerKeyAndTheOthersCarryOn) {
   EXPECT_EQ(site_->handle(Request{"GET", seat(0, officer) + "api/seat", "h", "", "", "", ""}).status, 200)
       << "another seat is not slowed";
   EXPECT_EQ(site_->handle(Request{"GET", facilitator() + "api/state", "h", "", "", "", ""}).status, 200);
+  EXPECT_EQ(site_->handle(Request{"GET", seat(0, chief) + "assets/host.css", "h", "", "", "", ""}).status, 200)
+      << "a page's files take no token: a page that opens is never refused its stylesheet";
+  EXPECT_EQ(site_->handle(Request{"POST", seat(0, chief) + "api/send", "h", "", "", "application/json",
+                                  send_body("node", officer, "RESTRICTED")})
+                .status,
+            429)
+      << "nor may a flood act";
+  EXPECT_TRUE(first_.take_commands().empty());
   now_ += std::chrono::seconds(1);
   EXPECT_EQ(site_->handle(Request{"GET", seat(0, chief) + "api/seat", "h", "", "", "", ""}).status, 200)
       << "a second later the seat is served again";
