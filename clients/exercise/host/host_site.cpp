@@ -646,6 +646,11 @@ Response HostSite::facilitator_state(const Route& route) {
                          .add_raw("contingencies", json_array(contingencies))
                          .add_raw("media", json_array(media))
                          .add("human_actions", static_cast<std::int64_t>(table.human_actions().size()))
+                         // For the facilitator's inject written on the spot: what the policy lets it name.
+                         .add_raw("directory", directory_json(policy.get()))
+                         .add("categories", policy ? policy->source().information_categories : std::vector<std::string>{})
+                         .add("purposes", policy ? policy->source().purposes : std::vector<std::string>{})
+                         .add_raw("scheme", scheme_json(policy.get()))
                          .add_raw("actions", actions_json(k))
                          .str());
   }

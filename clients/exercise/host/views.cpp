@@ -69,6 +69,8 @@ std::string message_portions_json(const policy::CompiledPolicy* policy, const Me
   return json_array(portions);
 }
 
+}  // namespace
+
 std::string directory_json(const policy::CompiledPolicy* policy) {
   std::vector<std::string> nodes, roles, lists, organisations;
   if (policy) {
@@ -103,8 +105,6 @@ std::string scheme_json(const policy::CompiledPolicy* policy) {
   }
   return json::Object().add_raw("classifications", json_array(classifications)).add_raw("categories", json_array(categories)).str();
 }
-
-}  // namespace
 
 std::string json_array(const std::vector<std::string>& values) { return fmt::format("[{}]", fmt::join(values, ",")); }
 

@@ -24,6 +24,9 @@ std::string portion_json(const policy::CompiledPolicy* policy, const Portion& po
 std::string withheld_json(const policy::CompiledPolicy* policy, const WithheldPortion& withheld);
 std::string outcome_json(const ActionOutcome& outcome);
 std::string media_json(const MediaRelease& media);
+// What a policy lets a message name: its nodes, roles, lists and organisations; its label scheme.
+std::string directory_json(const policy::CompiledPolicy* policy);
+std::string scheme_json(const policy::CompiledPolicy* policy);
 
 struct SeatViewInput {
   std::uint64_t version = 0;

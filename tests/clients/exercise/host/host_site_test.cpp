@@ -442,6 +442,10 @@ TEST_F(HostSiteTest, TheFacilitatorSeesEverySeatAndControlsTheRuns) {
   EXPECT_EQ(text(seats[0], "last_seen"), "T-10h");
   EXPECT_EQ(state.find("evaluators")->array.size(), 2u);
   EXPECT_EQ(text(*state.find("scenario"), "name"), "operation-nicole");
+  // What the facilitator's inject form may name, from each table's policy.
+  EXPECT_FALSE(tables[1].find("directory")->find("nodes")->array.empty());
+  EXPECT_FALSE(tables[1].find("categories")->array.empty());
+  EXPECT_EQ(text(tables[1].find("scheme")->find("classifications")->array.at(0), "name"), "NOT PROTECTIVELY MARKED");
 
   EXPECT_EQ(post(facilitator() + "api/control", R"({"table":null,"action":"resume"})").status, 202);
   EXPECT_EQ(post(facilitator() + "api/control", R"({"table":1,"action":"speed","speed":120})").status, 202);
