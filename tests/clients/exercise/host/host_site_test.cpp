@@ -230,7 +230,7 @@ TEST_F(HostSiteTest, TwoBrowsersOnOneSeatBothSeeItAndTheSeatCountsThem) {
   EXPECT_EQ(both.find("pages_open")->number, 2);
   EXPECT_EQ(post(seat(0, chief) + "api/send?page=phone", send_body("node", officer, "RESTRICTED")).status, 202)
       << "both may act";
-  EXPECT_EQ(get(seat(0, chief) + "assets/host.css").status, 200);
+  EXPECT_EQ(get(seat(0, chief) + "assets/console.css").status, 200);
   EXPECT_EQ(parse(get(seat(0, chief) + "api/seat?page=phone")).find("pages_open")->number, 2)
       << "a page's files are not another page";
   const JsonValue before = parse(get(facilitator() + "api/state"));
@@ -390,7 +390,7 @@ TEST_F(HostSiteTest, AFloodIsSlowedPerKeyAndTheOthersCarryOn) {
   EXPECT_EQ(site_->handle(Request{"GET", seat(0, officer) + "api/seat", "h", "", "", "", ""}).status, 200)
       << "another seat is not slowed";
   EXPECT_EQ(site_->handle(Request{"GET", facilitator() + "api/state", "h", "", "", "", ""}).status, 200);
-  EXPECT_EQ(site_->handle(Request{"GET", seat(0, chief) + "assets/host.css", "h", "", "", "", ""}).status, 200)
+  EXPECT_EQ(site_->handle(Request{"GET", seat(0, chief) + "assets/console.css", "h", "", "", "", ""}).status, 200)
       << "a page's files take no token: a page that opens is never refused its stylesheet";
   EXPECT_EQ(site_->handle(Request{"POST", seat(0, chief) + "api/send", "h", "", "", "application/json",
                                   send_body("node", officer, "RESTRICTED")})
@@ -416,7 +416,7 @@ TEST_F(HostSiteTest, TheConsolesPagesAreServedUnderTheirKeysOnly) {
   EXPECT_TRUE(page.content_type.starts_with("text/html"));
   EXPECT_NE(page.body.find("player"), std::string::npos);
   EXPECT_NE(header(page, "Content-Security-Policy").find("default-src 'self'"), std::string::npos);
-  EXPECT_EQ(get(seat(0, chief) + "assets/host.css").status, 200);
+  EXPECT_EQ(get(seat(0, chief) + "assets/console.css").status, 200);
   EXPECT_EQ(get(seat(0, chief) + "facilitator.html").status, 404) << "a seat's key opens only the player's page";
   EXPECT_EQ(get(seat(0, chief) + "assets/facilitator.html").status, 404);
   EXPECT_EQ(get(seat(0, chief) + "assets/../facilitator.html").status, 404);
