@@ -119,7 +119,7 @@ Response HostSite::facilitator_state(const Route& route) {
                           .add("last_action", seat.last_action ? format_scenario_time(*seat.last_action) : "")
                           .add("waiting", static_cast<std::int64_t>(waiting))
                           .add("link", link)
-                          .add("qr_svg", options_.qr_svg ? options_.qr_svg(link) : "")
+                          .add("qr_svg", qr_of(link))
                           .str());
     }
     for (const auto& i : scenario_.injects)
@@ -178,7 +178,7 @@ Response HostSite::facilitator_state(const Route& route) {
     evaluators.push_back(json::Object()
                              .add("name", options_.evaluators[e])
                              .add("link", link)
-                             .add("qr_svg", options_.qr_svg ? options_.qr_svg(link) : "")
+                             .add("qr_svg", qr_of(link))
                              .str());
   }
   std::vector<std::string> plan;

@@ -82,6 +82,12 @@ std::string HostSite::evaluator_link(std::size_t evaluator) const {
   return secret.empty() ? std::string() : options_.base_url + "e/" + secret + "/";
 }
 
+const std::string& HostSite::qr_of(const std::string& link) {
+  auto it = qr_codes_.find(link);
+  if (it == qr_codes_.end()) it = qr_codes_.emplace(link, options_.qr_svg ? options_.qr_svg(link) : "").first;
+  return it->second;
+}
+
 void HostSite::set_base_url(std::string base_url) {
   options_.base_url = std::move(base_url);
   if (!options_.base_url.ends_with('/')) options_.base_url += '/';
