@@ -56,5 +56,20 @@ TEST(CliExerciseHost, AnAddressNobodyCanTypeIsRefusedBeforeAnythingStarts) {
   EXPECT_FALSE(std::filesystem::exists(params.out));
 }
 
+TEST(CliExerciseHost, ACertificateNameThatCannotBeIsRefusedBeforeAnythingStarts) {
+  icegate::testing::TemporaryDirectory dir;
+  ExerciseHostParams params;
+  params.scenario = std::filesystem::path(ICEGATE_SOURCE_DIR) / "scenarios/operation-nicole.yaml";
+  params.http = "127.0.0.1:0";
+  params.https = true;
+  params.http_names = {"not a name!"};
+  params.out = dir / "reports";
+  std::istringstream in;
+  std::ostringstream out, err;
+  EXPECT_EQ(run_exercise_host(params, in, out, err), exit_error);
+  EXPECT_THAT(err.str(), HasSubstr("not a name!"));
+  EXPECT_THAT(out.str(), ::testing::Not(HasSubstr("facilitator:")));
+}
+
 }  // namespace
 }  // namespace icegate::cli
