@@ -1,6 +1,7 @@
 // `icegate exercise host` through run_exercise_host: it prints the links, and
 // q at the terminal finishes the exercise: the reports are written and the
 // exit code is exercise run's.
+#include <chrono>
 #include <filesystem>
 #include <sstream>
 
@@ -24,10 +25,12 @@ TEST(CliExerciseHost, QAtTheTerminalFinishesAndWritesTheReports) {
   params.http = "127.0.0.1:0";
   params.out = dir / "reports";
   params.evaluators = 2;
-  params.linger_seconds = 0;
   std::istringstream in("q\n");
   std::ostringstream out, err;
+  const auto started = std::chrono::steady_clock::now();
   const int code = run_exercise_host(params, in, out, err);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(60))
+      << "ended at the terminal, it does not linger for the page (--linger " << params.linger_seconds << ")";
   // Stopped at the start, Operation Nicole's expectations are not met.
   EXPECT_EQ(code, exit_denied) << err.str();
   EXPECT_THAT(out.str(), HasSubstr("paused at the start"));
@@ -51,6 +54,21 @@ TEST(CliExerciseHost, AnAddressNobodyCanTypeIsRefusedBeforeAnythingStarts) {
   EXPECT_EQ(run_exercise_host(params, in, out, err), exit_error);
   EXPECT_THAT(err.str(), HasSubstr("--http-name"));
   EXPECT_FALSE(std::filesystem::exists(params.out));
+}
+
+TEST(CliExerciseHost, ACertificateNameThatCannotBeIsRefusedBeforeAnythingStarts) {
+  icegate::testing::TemporaryDirectory dir;
+  ExerciseHostParams params;
+  params.scenario = std::filesystem::path(ICEGATE_SOURCE_DIR) / "scenarios/operation-nicole.yaml";
+  params.http = "127.0.0.1:0";
+  params.https = true;
+  params.http_names = {"not a name!"};
+  params.out = dir / "reports";
+  std::istringstream in;
+  std::ostringstream out, err;
+  EXPECT_EQ(run_exercise_host(params, in, out, err), exit_error);
+  EXPECT_THAT(err.str(), HasSubstr("not a name!"));
+  EXPECT_THAT(out.str(), ::testing::Not(HasSubstr("facilitator:")));
 }
 
 }  // namespace

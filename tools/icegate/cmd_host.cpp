@@ -127,19 +127,21 @@ int run_exercise_host(const ExerciseHostParams& params, std::istream& in, std::o
   } restore{previous_int, previous_term};
 
   Lines lines(in);
+  bool ended_here = false;  // q, Ctrl-C or SIGTERM: whoever ended it is at the terminal, not on the page
   while (!host.runs_ended()) {
     for (const auto& line : lines.take()) {
       if (line == "p" || line == "pause") host.pause();
       else if (line == "r" || line == "resume") host.resume();
       else if (line == "s" || line == "step") host.step();
-      else if (line == "q" || line == "quit") host.finish();
+      else if (line == "q" || line == "quit") ended_here = true;
     }
-    if (interrupted.exchange(false)) host.finish();
+    ended_here |= interrupted.exchange(false);
+    if (ended_here) host.finish();
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   const int code = host.wait_and_report(out, err);
-  // The facilitator's page still serves the reports for a while (when there are any).
-  if (params.linger_seconds > 0 && (code == exit_ok || code == exit_denied)) {
+  // Finished from the facilitator's page: the page still serves the reports for a while.
+  if (!ended_here && params.linger_seconds > 0 && (code == exit_ok || code == exit_denied)) {
     fmt::print(out, "The facilitator's page serves the reports for {:.0f} s; type q or press Ctrl-C to end now.\n",
                params.linger_seconds);
     out.flush();
@@ -175,7 +177,8 @@ void add_exercise_host_command(CLI::App& exercise, int& exit_code) {
   host->add_option("--evaluators", *evaluators, "How many evaluators (default: the scenario's evaluators:)")
       ->check(CLI::Range(0, 100));
   host->add_option("--linger", params->linger_seconds,
-                   "After the reports, keep serving them this many seconds (q or Ctrl-C ends sooner)")
+                   "Finished from the facilitator's page: keep serving the reports this many seconds "
+                   "(q or Ctrl-C ends sooner)")
       ->capture_default_str();
   host->callback([params, evaluators, &exit_code] {
     // The gateways' own log would drown the links and the facilitator's keys; warnings still show.

@@ -29,7 +29,7 @@ struct ExerciseHostParams {
   double speed = 60;
   std::filesystem::path out = "exercise-reports";
   std::optional<int> evaluators;
-  double linger_seconds = 600;            // after the reports: the page still serves them this long
+  double linger_seconds = 600;            // finished from the page: it still serves the reports this long
 };
 
 int run_exercise_host(const ExerciseHostParams& params, std::istream& in, std::ostream& out, std::ostream& err);

@@ -128,7 +128,8 @@ class HostSite final : public http::Site {
   std::uint64_t site_version() const { return site_version_; }
   bool closed(std::size_t table) const;  // the exercise (or this table's run) has finished
   std::string actions_json(std::size_t table) const;
-  std::string seat_prefix(std::size_t table, const std::string& node) const;
+  // A link's QR code, made once: the facilitator's page polls every second.
+  const std::string& qr_of(const std::string& link);
 
   const Scenario& scenario_;
   std::vector<HostTable> tables_;
@@ -148,6 +149,7 @@ class HostSite final : public http::Site {
   };
   std::map<std::pair<std::size_t, std::string>, Seen> seen_;
   std::uint64_t site_version_ = 0;  // bumped when something only the site knows changes
+  std::map<std::string, std::string> qr_codes_;  // link -> SVG
 
   // Shared with the host's other threads:
   mutable std::mutex finish_mutex_;

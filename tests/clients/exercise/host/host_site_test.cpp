@@ -98,6 +98,10 @@ class HostSiteTest : public ::testing::Test {
     options.base_url = "https://10.0.0.5:8443";
     options.reports_dir = reports_dir_;
     options.clock = [this] { return now_; };
+    options.qr_svg = [this](std::string_view link) {
+      ++qr_codes_made_;
+      return "<svg>" + std::string(link) + "</svg>";
+    };
     site_ = std::make_unique<HostSite>(scenario_,
                                        std::vector<HostTable>{{&first_, "need-to-share.yaml", nullptr},
                                                               {&second_, "need-to-know.yaml", nullptr}},
@@ -144,6 +148,7 @@ class HostSiteTest : public ::testing::Test {
   std::chrono::steady_clock::time_point now_{};
   std::vector<std::string> controls_;
   int finishes_ = 0;
+  int qr_codes_made_ = 0;
   std::unique_ptr<HostSite> site_;
 };
 
@@ -439,6 +444,9 @@ TEST_F(HostSiteTest, TheFacilitatorSeesEverySeatAndControlsTheRuns) {
   EXPECT_EQ(text(seats[0], "node"), chief);
   EXPECT_EQ(text(seats[0], "link"), site_->seat_link(0, chief));
   EXPECT_EQ(seats[0].find("pages_open")->number, 1);
+  EXPECT_EQ(text(seats[0], "qr_svg"), "<svg>" + site_->seat_link(0, chief) + "</svg>");
+  get(facilitator() + "api/state");
+  EXPECT_EQ(qr_codes_made_, 3 + 2 + 2) << "one QR code per seat and evaluator, made once however often the page polls";
   EXPECT_EQ(text(seats[0], "last_seen"), "T-10h");
   EXPECT_EQ(state.find("evaluators")->array.size(), 2u);
   EXPECT_EQ(text(*state.find("scenario"), "name"), "operation-nicole");
