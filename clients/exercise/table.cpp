@@ -26,6 +26,8 @@ void Table::set_policy(std::shared_ptr<const policy::CompiledPolicy> policy) {
 
 void Table::set_status(TableStatus status) {
   std::lock_guard lock(mutex_);
+  // The runner repeats itself once a second; only a change is news to a page.
+  if (status == status_) return;
   status_ = std::move(status);
   changed(nullptr);
 }

@@ -103,6 +103,7 @@ struct TableStatus {
   double speed = 0;                // scenario seconds per real second
   std::optional<Offset> next;      // the next scheduled item
   std::string last_item;           // "inject I03"
+  friend bool operator==(const TableStatus&, const TableStatus&) = default;
 };
 
 // One expectation on the facilitator's live board.
