@@ -68,7 +68,7 @@ function withheld_view(withheld) {
 
 function inbox_item(delivery) {
   const decision = decision_key(delivery.decision);
-  return h('li', { class: 'message', 'data-testid': 'inbox-item', 'data-seq': delivery.seq, 'data-decision': decision, 'data-message-id': delivery.message_id },
+  return h('li', { class: 'message', 'data-testid': 'inbox-item', 'data-seq': delivery.seq, 'data-decision': decision, 'data-message-id': delivery.message_id, 'data-inject': delivery.inject || undefined },
     h('article', { 'aria-labelledby': `inbox-title-${delivery.seq}` },
       h('div', { class: 'message-head' },
         h('h3', { class: 'message-title', id: `inbox-title-${delivery.seq}`, 'data-testid': 'inbox-title' }, delivery.title || '(no title)'),
@@ -278,12 +278,12 @@ function add_addressee(kind = 'node', name = '') {
 function add_portion() {
   const id = ++row_ids;
   const scheme = view?.scheme ?? {};
-  const classification = h('select', { id: `classification-${id}`, 'data-role': 'classification', 'data-testid': 'portion-classification' },
+  const classification = h('select', { id: `classification-${id}`, 'data-role': 'classification', 'data-testid': 'compose-classification' },
     (scheme.classifications ?? []).map((entry) => h('option', { value: entry.name }, entry.marking || entry.name)));
   const categories = h('div', { 'data-role': 'categories' },
     (scheme.categories ?? []).map((entry) => h('label', { class: 'check' },
       h('input', { type: 'checkbox', value: entry.name, 'data-testid': `portion-category-${entry.name}` }), entry.name)));
-  const body = h('textarea', { id: `body-${id}`, 'data-role': 'body', 'data-testid': 'portion-body', rows: 4, maxlength: 16384 });
+  const body = h('textarea', { id: `body-${id}`, 'data-role': 'body', 'data-testid': 'compose-body', rows: 4, maxlength: 16384 });
   const row = h('fieldset', { class: 'portion-row', 'data-testid': 'compose-portion' },
     h('legend', {}, 'Portion'),
     h('div', { class: 'field' }, h('label', { for: `classification-${id}` }, 'Marking'), classification),
