@@ -96,8 +96,11 @@ export function start_polling(path, { on_view, on_status, interval = 1000 }) {
   };
 }
 
-// Shows the connection state in `element` (a [data-testid=connection]).
+// Shows the connection state in \`element\` (a [data-testid=connection]). The
+// line itself is not a live region (it changes every second); a screen reader
+// hears only a change of state, through the hidden status inside it.
 export function show_status(element, { state, last_ok, version, error }) {
+  const changed = element.dataset.state !== state;
   element.dataset.state = state;
   const since = last_ok ? `last update ${last_ok.toLocaleTimeString()}` : 'no answer yet';
   const words = {
@@ -105,7 +108,15 @@ export function show_status(element, { state, last_ok, version, error }) {
     offline: `reconnecting… ${since}; what you see is as of then${error ? ` (${error})` : ''}`,
     refused: `this link is not (or no longer) valid: ${error}`,
   }[state];
-  fill(element, h('span', { class: 'connection-dot', 'aria-hidden': 'true' }), words);
+  let text = element.querySelector('.connection-text');
+  let announce = element.querySelector('[role="status"]');
+  if (!text) {
+    fill(element, h('span', { class: 'connection-dot', 'aria-hidden': 'true' }),
+      text = h('span', { class: 'connection-text' }),
+      announce = h('span', { class: 'visually-hidden', role: 'status' }));
+  }
+  fill(text, words);
+  if (changed) fill(announce, { live: 'Connected to the exercise.', offline: 'Connection lost; reconnecting.', refused: words }[state]);
   element.title = version ? `view version ${version}` : '';
 }
 

@@ -36,6 +36,23 @@ export function fill(element, ...children) {
   return build(element, {}, children);
 }
 
+// Shows `items` in `list` in the given order, building an element only for an
+// item not shown before (`key` names it): items that never change once made
+// (deliveries, media) keep their elements, so a screen reader announces only
+// what is new and nothing the player has focused is swept away.
+export function keyed_list(list, items, key, build, empty_text) {
+  const existing = new Map([...list.querySelectorAll(':scope > [data-key]')].map((element) => [element.dataset.key, element]));
+  const elements = items.map((item) => {
+    const id = String(key(item));
+    const element = existing.get(id) ?? build(item);
+    element.dataset.key = id;
+    return element;
+  });
+  for (const element of [...list.children]) if (!elements.includes(element)) element.remove();
+  for (const element of elements) list.append(element);
+  if (!items.length && empty_text) list.append(h('li', { class: 'empty' }, empty_text));
+}
+
 export function plural(count, one, many = `${one}s`) {
   return `${count} ${count === 1 ? one : many}`;
 }

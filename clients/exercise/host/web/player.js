@@ -3,7 +3,7 @@
 // view); everything done here is a request the host passes to that node's
 // own client, so the gateway decides exactly as for any node.
 
-import { h, clear, fill, plural, marking_banner, decision_chip, decision_key } from './dom.js';
+import { h, clear, fill, keyed_list, plural, marking_banner, decision_chip, decision_key } from './dom.js';
 import { post, start_polling, show_status, submit_with_feedback, clear_errors } from './api.js';
 
 const $ = (id) => document.getElementById(id);
@@ -86,15 +86,8 @@ function inbox_item(delivery) {
 }
 
 function show_inbox(inbox) {
-  const list = $('inbox');
   const sorted = [...inbox].sort((a, b) => Number(b.seq) - Number(a.seq));
-  // Deliveries never change once made: keep the items already shown (and
-  // whatever the player has focused in them); only new ones are built.
-  const existing = new Map([...list.querySelectorAll(':scope > li[data-seq]')].map((item) => [item.dataset.seq, item]));
-  const items = sorted.map((delivery) => existing.get(String(delivery.seq)) ?? inbox_item(delivery));
-  for (const item of [...list.children]) if (!items.includes(item)) item.remove();
-  for (const item of items) list.append(item);  // moves, in order: newest first
-  if (!sorted.length) list.append(h('li', { class: 'empty' }, 'Nothing has reached you yet.'));
+  keyed_list($('inbox'), sorted, (delivery) => delivery.seq, inbox_item, 'Nothing has reached you yet.');
   set_count('count-inbox', sorted.length);
 }
 
@@ -215,7 +208,6 @@ function show_events(events) {
         },
       }, `Declare “${event.id}”`)));
   }
-  fill($('events-list'), events.map((event) => h('option', { value: event.id }, event.description || event.id)));
 }
 
 // --- compose -----------------------------------------------------------------------------
@@ -417,9 +409,13 @@ function show(next) {
   const sent = [...(next.sent ?? [])].reverse();
   fill($('sent'), sent.length ? sent.map(sent_item) : h('li', { class: 'empty' }, 'Nothing yet.'));
   const media = [...(next.media ?? [])].reverse();
-  fill($('media'), media.length ? media.map(media_item) : h('li', { class: 'empty' }, 'No media coverage has reached you yet.'));
+  keyed_list($('media'), media, (item) => item.id, media_item, 'No media coverage has reached you yet.');
   set_count('count-media', media.length);
   show_events(next.may_trigger ?? []);
+  // Embargo until any of the policy's events (\`events\`, when the host gives
+  // them), not only those this seat may declare.
+  const events = next.events ?? next.may_trigger ?? [];
+  fill($('events-list'), events.map((event) => h('option', { value: event.id }, event.description || event.id)));
 }
 
 setup_compose();
