@@ -536,7 +536,8 @@ async function write_the_report(page) {
   }
   await row.locator('[data-testid="plan-objective"]').selectOption(plan_row.objective);
   await page.locator('[data-testid="finish"]').click();
-  const json_link = page.locator('[data-testid="report-link"][data-file$=".json"]').first();
+  // The host names the files at once and writes them after: wait until they are on disk.
+  const json_link = page.locator('[data-testid="report-link"][data-file$=".json"][data-ready="true"]').first();
   await json_link.waitFor({ timeout: 120_000 });
   const files = await page.locator('[data-testid="report-link"]').evaluateAll((links) => links.map((link) => link.dataset.file));
   log(`the facilitator wrote the report: ${files.join(', ')}`);

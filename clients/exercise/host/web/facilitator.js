@@ -48,14 +48,29 @@ function make_card(table) {
   const element = h('section', { class: 'panel', 'data-testid': 'table', 'data-index': index, 'aria-labelledby': heading_id },
     h('h2', { id: heading_id }, table.name ? `Table ${index + 1}: ${table.name}` : 'The table', h('span', { class: 'muted' }, table.policy ? ` · ${table.policy}` : '')),
     parts.clock, controls, parts.actions,
-    h('details', { open: true },
-      h('summary', {}, 'The live iceberg'),
-      h('iframe', { class: 'iceberg-frame', src: `t/${index}/`, title: `Live iceberg of table ${table.name || index + 1}`, 'data-testid': 'iceberg', loading: 'lazy' }),
-      h('p', {}, h('a', { href: `t/${index}/`, target: '_blank', rel: 'noopener noreferrer' }, 'Open the iceberg in a page of its own'))),
+    iceberg(index, table),
     h('h3', { class: 'spaced' }, 'Seats'), parts.seats,
     h('h3', { class: 'spaced' }, 'Expectations'), parts.board,
     h('h3', { class: 'spaced' }, 'Injects'), parts.injects);
   return { element, controls, speed, ...parts, last: {} };
+}
+
+// The live iceberg: table k's dashboard, which the host mounts at t/{k}/. A
+// link opens it in a page of its own (for the projector); the frame is made
+// only when the facilitator opens it here, so a closed panel costs nothing.
+function iceberg(index, table) {
+  const title = `Live iceberg of table ${table.name || index + 1}`;
+  const details = h('details', { 'data-testid': 'iceberg-panel' },
+    h('summary', {}, 'The live iceberg, here'));
+  details.addEventListener('toggle', () => {
+    if (details.open && !details.querySelector('iframe')) {
+      details.append(h('iframe', { class: 'iceberg-frame', src: `t/${index}/`, title, 'data-testid': 'iceberg' }));
+    }
+  });
+  return h('div', {},
+    h('p', {}, h('a', { class: 'button', href: `t/${index}/`, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'iceberg-link' },
+      'Open the live iceberg')),
+    details);
 }
 
 // Re-renders `part` only when its data changed, so that nothing flickers and
@@ -301,9 +316,16 @@ async function save_plan() {
     { done: () => `Saved ${plural(plan_items().length, 'row')} at ${new Date().toLocaleTimeString()}` });
 }
 
-function show_reports(files) {
+// The reports named by api/finish; the host writes them after answering, so
+// each link says whether its file is on disk yet (\`reports_ready\` in the state).
+function show_reports(files, { ready = false, error = '' } = {}) {
   fill($('reports'), files.map((file) => h('li', {},
-    h('a', { href: `reports/${encodeURIComponent(file)}`, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'report-link', 'data-file': file }, file))));
+    h('a', {
+      href: `reports/${encodeURIComponent(file)}`, target: '_blank', rel: 'noopener noreferrer',
+      'data-testid': 'report-link', 'data-file': file, 'data-ready': ready ? 'true' : 'false',
+    }, file),
+    ready ? null : h('span', { class: 'muted' }, error ? '' : ' (being written…)'))),
+  error ? h('li', { class: 'error', role: 'alert', 'data-testid': 'report-error' }, `The reports could not be written: ${error}`) : null);
 }
 
 function setup_plan_and_report() {
@@ -312,7 +334,6 @@ function setup_plan_and_report() {
     event.preventDefault();
     await save_plan();
   });
-  add_plan_row();
   $('finish-form').addEventListener('submit', async (event) => {
     event.preventDefault();
     const form = $('finish-form');
@@ -323,7 +344,7 @@ function setup_plan_and_report() {
     }
     const answer = await submit_with_feedback(form, () => post('api/finish', {}),
       { done: (result) => `Written: ${(result?.reports ?? []).join(', ')}` });
-    if (answer) show_reports(answer.reports ?? []);
+    if (answer) show_reports(answer.reports ?? [], { ready: Boolean(state?.reports_ready) });
     poller?.refresh();
   });
 }
@@ -381,10 +402,15 @@ function show(next) {
   table_choices($('inject-table'), { all: false });
   show_evaluators(next.evaluators ?? []);
   for (const select of $('plan-rows').querySelectorAll('select[data-name="objective"]')) objective_options(select);
-  if (next.reports?.length) show_reports(next.reports);
+  if (next.reports?.length) show_reports(next.reports, { ready: Boolean(next.reports_ready), error: next.reports_error ?? '' });
+  $('finish-form').querySelector('button[type="submit"]').disabled = Boolean(next.finished);
   if (first) {
     first = false;
     show_fingerprint();
+    // The plan as the host holds it (a reload keeps what was saved), or one empty row.
+    const plan = next.improvement_plan ?? [];
+    for (const item of plan) add_plan_row(item);
+    if (!plan.length) add_plan_row();
   }
 }
 
