@@ -59,16 +59,19 @@ function make_card(table) {
 // link opens it in a page of its own (for the projector); the frame is made
 // only when the facilitator opens it here, so a closed panel costs nothing.
 function iceberg(index, table) {
+  // The state names the mount (`dashboard`: "t/0/", "" when the table has none).
+  const mount = table.dashboard ?? `t/${index}/`;
+  if (!/^t\/\d+\/$/.test(mount)) return h('p', { class: 'muted' }, 'This table has no live dashboard.');
   const title = `Live iceberg of table ${table.name || index + 1}`;
   const details = h('details', { 'data-testid': 'iceberg-panel' },
     h('summary', {}, 'The live iceberg, here'));
   details.addEventListener('toggle', () => {
     if (details.open && !details.querySelector('iframe')) {
-      details.append(h('iframe', { class: 'iceberg-frame', src: `t/${index}/`, title, 'data-testid': 'iceberg' }));
+      details.append(h('iframe', { class: 'iceberg-frame', src: mount, title, 'data-testid': 'iceberg' }));
     }
   });
   return h('div', {},
-    h('p', {}, h('a', { class: 'button', href: `t/${index}/`, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'iceberg-link' },
+    h('p', {}, h('a', { class: 'button', href: mount, target: '_blank', rel: 'noopener noreferrer', 'data-testid': 'iceberg-link' },
       'Open the live iceberg')),
     details);
 }
