@@ -356,7 +356,11 @@ async function decode_qr(facilitator, table, node, link) {
   const image = table.locator(`[data-testid="seat"][data-node="${node}"] img.qr`);
   await image.waitFor({ timeout: WAIT_MS });
   const file = path.join(work, `qr-${node}.png`);
+  // Large enough that every module is several whole pixels: the test checks
+  // the code, not the camera of a phone across the room.
+  await image.evaluate((element) => { element.style.width = '480px'; element.style.height = '480px'; });
   await image.screenshot({ path: file });
+  await image.evaluate((element) => { element.style.width = ''; element.style.height = ''; });
   const decoded = await run(zbarimg, ['--raw', '-q', file]).catch((error) => {
     throw new Error(`zbarimg could not read ${node}'s QR code (${error.stderr || error.message})`);
   });

@@ -100,7 +100,7 @@ export function decision_chip(decision, attributes = {}) {
 // as markup: an <img> cannot run script whatever the SVG holds.
 export function qr_image(svg, label) {
   if (typeof svg !== 'string' || svg === '') return null;
-  return h('img', { class: 'qr', src: `data:image/svg+xml,${encodeURIComponent(svg)}`, alt: label, width: 132, height: 132 });
+  return h('img', { class: 'qr', src: `data:image/svg+xml,${encodeURIComponent(svg)}`, alt: label, width: 176, height: 176 });
 }
 
 // A button that copies `text` to the clipboard (where the browser allows it).
