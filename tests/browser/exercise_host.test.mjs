@@ -28,6 +28,7 @@ import { spawn, execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -206,10 +207,23 @@ async function policy_decision(recipient) {
 
 let facilitator_link = null;
 
+// A port nobody listens on now (the kernel's choice), for the host to bind.
+function free_port() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 async function start_host() {
   const out = path.join(work, 'reports');
+  const port = await free_port();
   const host = start('host', ['exercise', 'host', scenario, '--policy', policy, '--play', players.join(','),
-    '--http', '127.0.0.1:0', '--https', '--speed', '60', '--evaluators', '1', '--out', out]);
+    '--http', `127.0.0.1:${port}`, '--https', '--speed', '60', '--evaluators', '1', '--out', out]);
   facilitator_link = await wait_for('the host prints the facilitator\'s link', () => {
     if (host.exitCode !== null) throw new Error(`icegate exercise host exited with ${host.exitCode}`);
     const match = /https:\/\/127\.0\.0\.1:\d+\/f\/[0-9a-f]{64}\//.exec(host.text);
