@@ -140,9 +140,11 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+// stdin is a pipe left open: the host reads the facilitator's keys (p, r, s, q)
+// from it, and the test drives it from the page instead.
 function start(name, args) {
   const output = path.join(work, `${name}.log`);
-  const child = spawn(icegate, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd: repo_root });
+  const child = spawn(icegate, args, { stdio: ['pipe', 'pipe', 'pipe'], cwd: repo_root });
   child.log_file = output;
   child.text = '';
   const keep = (chunk) => {
