@@ -76,10 +76,15 @@ function make_objective(objective) {
   return { element, current, history, rating_form };
 }
 
+// Whether a rating or an observation is of the table shown: the host names
+// the table by its index (a name would do as well, so both are accepted).
+function of_table(entry, index) {
+  return typeof entry.table === 'number' ? entry.table === index : (entry.table ?? '') === table_name(index);
+}
+
 function show_objectives() {
   const list = $('objectives');
   const table = table_index();
-  const name = table_name(table);
   for (const objective of state.objectives ?? []) {
     let card = objective_cards.get(objective.id);
     if (!card) {
@@ -87,11 +92,11 @@ function show_objectives() {
       objective_cards.set(objective.id, card);
       list.append(card.element);
     }
-    const mine = (state.ratings ?? []).find((rating) => rating.objective === objective.id && (rating.table ?? '') === name);
+    const mine = (state.ratings ?? []).find((rating) => rating.objective === objective.id && of_table(rating, table));
     fill(card.current, mine ? h('span', { 'data-rating': mine.rating }, `Current rating: `, h('strong', {}, mine.rating),
       ` — ${RATINGS.find(([value]) => value === mine.rating)?.[1] ?? ''}${mine.note ? ` (${mine.note})` : ''}`) : 'Not rated yet.');
     card.current.dataset.rating = mine?.rating ?? '';
-    const observations = (state.observations ?? []).filter((observation) => observation.objective === objective.id && (observation.table ?? '') === name);
+    const observations = (state.observations ?? []).filter((observation) => observation.objective === objective.id && of_table(observation, table));
     fill(card.history, observations.length ? [...observations].reverse().map((observation) =>
       h('li', { 'data-testid': 'observation' }, h('strong', {}, observation.at || ''), ' ', observation.text))
       : h('li', { class: 'empty' }, 'None yet.'));
