@@ -26,7 +26,7 @@
 // directory.
 import { spawn, execFile } from 'node:child_process';
 import { createHash, X509Certificate } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -306,12 +306,20 @@ async function open_console(name, url, { phone = false } = {}) {
   return page;
 }
 
+// The whole page as a test artifact; for the guide (ICEGATE_SCREENSHOTS), the
+// top of it, as a reader would first see it.
 async function screenshot(page, name, { full = true } = {}) {
   const file = path.join(artifact_dir, `exercise-${name}.png`);
   await page.screenshot({ path: file, fullPage: full });
   if (screenshot_dir) {
     mkdirSync(screenshot_dir, { recursive: true });
-    copyFileSync(file, path.join(screenshot_dir, `exercise-${name}.png`));
+    const { width } = page.viewportSize();
+    const height = await page.evaluate(() => document.documentElement.scrollHeight);
+    await page.screenshot({
+      path: path.join(screenshot_dir, `exercise-${name}.png`),
+      fullPage: true,
+      clip: { x: 0, y: 0, width, height: Math.min(height, width < 600 ? 1500 : 1100) },
+    });
   }
 }
 
