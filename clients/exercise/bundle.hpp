@@ -4,7 +4,9 @@
 //   {"bundle_version": 1,
 //    "scenario": {"name": ..., "file": ..., "text": ...},
 //    "files": [{"path": ..., "role": "policy" | "scheme" | "file", "text": ...}, ...],
-//    "results": [RunResult, ...]}          (one, or two for a comparison)
+//    "results": [RunResult, ...]}          (one, or two for a comparison: two
+//                                           scripted runs, or two tables people
+//                                           played; everything people did included)
 //
 // Paths are relative to the bundle's root: the nearest directory holding the
 // scenario and every file. Keeping the files' layout around the scenario means

@@ -61,7 +61,19 @@ class PolicyCheck {
       if (!e.node.empty()) node_known(e.node, e.where["node"], what);
       if (!e.classification.empty() && policy_.classification_rank(e.classification) < 0)
         undefined(e.where["classification"], what, "classification", e.classification, classifications_);
+      if (e.kind == ExpectationKind::sends) {
+        if (!e.category.empty() && !contains(source_.information_categories, e.category))
+          undefined(e.where["category"], what, "information category", e.category, source_.information_categories);
+        for (std::size_t i = 0; i < e.to.size(); ++i)
+          addressee_known(e.to[i], e.node, e.where[fmt::format("to[{}]", i)], what);
+      }
     }
+    // People play only nodes that take part; a media item is shown only to seats that do.
+    for (std::size_t i = 0; i < scenario_.players.size(); ++i)
+      node_known(scenario_.players[i], scenario_.where[fmt::format("players[{}]", i)], "players");
+    for (const auto& m : scenario_.media)
+      for (std::size_t i = 0; i < m.seats.size(); ++i)
+        node_known(m.seats[i], m.where[fmt::format("seats[{}]", i)], fmt::format("media item {}", m.id));
     for (const auto& r : scenario_.responses) response_known(r);
     return std::move(diagnostics_);
   }

@@ -12,6 +12,7 @@
 #include <tuple>
 #include <utility>
 
+#include "clients/exercise/report_html.hpp"
 #include "gateway/model/html.hpp"
 #include "gateway/model/json.hpp"
 
@@ -40,7 +41,40 @@ std::string scenario_time_text(Offset offset) {
   return text;
 }
 
+std::string duration_text(Offset duration) {
+  if (duration < Offset::zero()) return "-" + scenario_time_text(duration).substr(2);
+  return scenario_time_text(duration).substr(2);  // "T+4h" -> "4h"
+}
+
 namespace {
+
+std::string_view action_kind_name(HumanAction::Kind kind) {
+  using K = HumanAction::Kind;
+  switch (kind) {
+    case K::send:
+      return "send";
+    case K::reply:
+      return "reply";
+    case K::review:
+      return "review";
+    case K::trigger:
+      return "trigger";
+  }
+  return "unknown";
+}
+
+std::optional<HumanAction::Kind> action_kind_from_name(std::string_view name) {
+  using K = HumanAction::Kind;
+  for (K kind : {K::send, K::reply, K::review, K::trigger})
+    if (action_kind_name(kind) == name) return kind;
+  return std::nullopt;
+}
+
+std::optional<Rating> rating_from_name(std::string_view name) {
+  for (Rating rating : {Rating::P, Rating::S, Rating::M, Rating::U})
+    if (to_string(rating) == name) return rating;
+  return std::nullopt;
+}
 
 std::string_view kind_name(TimelineEntry::Kind kind) {
   using K = TimelineEntry::Kind;
@@ -63,6 +97,10 @@ std::string_view kind_name(TimelineEntry::Kind kind) {
       return "event";
     case K::error:
       return "error";
+    case K::human:
+      return "human";
+    case K::media:
+      return "media";
   }
   return "unknown";
 }
@@ -70,7 +108,7 @@ std::string_view kind_name(TimelineEntry::Kind kind) {
 std::optional<TimelineEntry::Kind> kind_from_name(std::string_view name) {
   using K = TimelineEntry::Kind;
   for (K kind : {K::inject, K::response, K::contingency, K::delivered, K::decision, K::review_request, K::review,
-                 K::event, K::error}) {
+                 K::event, K::error, K::human, K::media}) {
     if (kind_name(kind) == name) return kind;
   }
   return std::nullopt;
@@ -383,6 +421,17 @@ class JsonWriter {
     key(std::string(name) + "_ms").integer(offset.count());
     return *this;
   }
+  // A duration as text and milliseconds: "<name>": "4h", "<name>_ms": 14400000; both null when absent.
+  JsonWriter& duration(std::string_view name, const std::optional<Offset>& value) {
+    if (value) {
+      key(name).str(duration_text(*value));
+      key(std::string(name) + "_ms").integer(value->count());
+    } else {
+      key(name).null();
+      key(std::string(name) + "_ms").null();
+    }
+    return *this;
+  }
   int depth() const { return base_ + static_cast<int>(stack_.size()); }
 
  private:
@@ -480,6 +529,105 @@ void write_entry(JsonWriter& w, const TimelineEntry& e) {
   w.end_object();
 }
 
+void write_action(JsonWriter& w, const HumanAction& a) {
+  w.begin_object();
+  w.time("at", a.at);
+  w.key("table").str(a.table);
+  w.key("node").str(a.node);
+  w.key("kind").str(action_kind_name(a.kind));
+  w.key("message_id").str(a.message_id);
+  w.key("title").str(a.title);
+  w.key("category").str(a.category);
+  w.key("purpose").str(a.purpose);
+  w.key("to").strings(a.to);
+  w.key("labels").strings(a.labels);
+  w.key("detail").str(a.detail);
+  w.key("in_reply_to").str(a.in_reply_to);
+  w.key("prompted_by").str(a.prompted_by);
+  w.duration("response_time", a.response_time);
+  w.key("outcomes").begin_array();
+  for (const ActionOutcome& o : a.outcomes) {
+    w.begin_object();
+    w.key("node").str(o.node);
+    w.key("decision").str(to_string(o.decision));
+    w.key("released_labels").strings(o.released_labels);
+    w.key("withheld_labels").strings(o.withheld_labels);
+    w.key("reason").str(o.reason);
+    w.key("rules").strings(o.rules);
+    w.key("follow_up").boolean(o.follow_up);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("refused").str(a.refused);
+  w.end_object();
+}
+
+// What people did, after everything a scripted run has (so that the keys of a
+// scripted run keep their places); in the order the run recorded them.
+void write_people(JsonWriter& w, const RunResult& r) {
+  w.key("played").strings(r.played);
+  w.key("table").str(r.table);
+  w.key("human_actions").begin_array();
+  for (const HumanAction& a : r.human_actions) write_action(w, a);
+  w.end_array();
+  w.key("media").begin_array();
+  for (const MediaRelease& m : r.media) {
+    w.begin_object();
+    w.key("id").str(m.id);
+    w.time("at", m.at);
+    w.key("kind").str(m.kind);
+    w.key("source").str(m.source);
+    w.key("headline").str(m.headline);
+    w.key("body").str(m.body);
+    w.key("seats").strings(m.seats);
+    w.key("by_hand").boolean(m.by_hand);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("observations").begin_array();
+  for (const Observation& o : r.observations) {
+    w.begin_object();
+    w.time("at", o.at);
+    w.key("evaluator").str(o.evaluator);
+    w.key("objective").str(o.objective);
+    w.key("table").str(o.table);
+    w.key("text").str(o.text);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("ratings").begin_array();
+  for (const ObjectiveRating& rating : r.ratings) {
+    w.begin_object();
+    w.key("objective").str(rating.objective);
+    w.key("evaluator").str(rating.evaluator);
+    w.key("table").str(rating.table);
+    w.key("rating").str(to_string(rating.rating));
+    w.key("rating_words").str(describe(rating.rating));  // for a reader of the JSON; ignored when read
+    w.key("note").str(rating.note);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("improvement_plan").begin_array();
+  for (const ImprovementItem& item : r.improvement_plan) {
+    w.begin_object();
+    w.key("issue").str(item.issue);
+    w.key("corrective_action").str(item.corrective_action);
+    w.key("owner").str(item.owner);
+    w.key("due").str(item.due);
+    w.key("objective").str(item.objective);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("objectives").begin_array();
+  for (const Objective& objective : r.objectives) {
+    w.begin_object();
+    w.key("id").str(objective.id);
+    w.key("text").str(objective.text);
+    w.end_object();
+  }
+  w.end_array();
+}
+
 void write_result(JsonWriter& w, const RunResult& r) {
   w.begin_object();
   w.key("format").str("icegate-exercise-result");
@@ -542,6 +690,7 @@ void write_result(JsonWriter& w, const RunResult& r) {
     w.end_object();
   }
   w.end_array();
+  write_people(w, r);
   // No wall_seconds: how long a run took is not a result, and a report must be
   // the same bytes each time the same scenario runs under the same policy.
   w.end_object();
@@ -662,6 +811,116 @@ TimelineEntry read_entry(const YAML::Node& node, std::string_view where) {
   return e;
 }
 
+std::optional<Offset> read_duration(const YAML::Node& node, const std::string& name, std::string_view where) {
+  if (member(node, (name + "_ms").c_str(), where).IsNull()) return std::nullopt;
+  return Offset{read_integer(node, (name + "_ms").c_str(), where)};
+}
+
+HumanAction read_action(const YAML::Node& node, std::string_view where) {
+  HumanAction a;
+  a.at = read_time(node, "at", where);
+  a.table = read_string(node, "table", where);
+  a.node = read_string(node, "node", where);
+  const std::string kind = read_string(node, "kind", where);
+  const auto parsed_kind = action_kind_from_name(kind);
+  if (!parsed_kind) bad(where, fmt::format("unknown kind \"{}\" (send, reply, review or trigger)", kind));
+  a.kind = *parsed_kind;
+  a.message_id = read_string(node, "message_id", where);
+  a.title = read_string(node, "title", where);
+  a.category = read_string(node, "category", where);
+  a.purpose = read_string(node, "purpose", where);
+  a.to = read_strings(node, "to", where);
+  a.labels = read_strings(node, "labels", where);
+  a.detail = read_string(node, "detail", where);
+  a.in_reply_to = read_string(node, "in_reply_to", where);
+  a.prompted_by = read_string(node, "prompted_by", where);
+  a.response_time = read_duration(node, "response_time", where);
+  std::size_t index = 0;
+  for (const YAML::Node& o : read_array(node, "outcomes", where)) {
+    const std::string at = fmt::format("{}.outcomes[{}]", where, index++);
+    ActionOutcome outcome;
+    outcome.node = read_string(o, "node", at);
+    outcome.decision = read_decision(o, at);
+    outcome.released_labels = read_strings(o, "released_labels", at);
+    outcome.withheld_labels = read_strings(o, "withheld_labels", at);
+    outcome.reason = read_string(o, "reason", at);
+    outcome.rules = read_strings(o, "rules", at);
+    outcome.follow_up = read_bool(o, "follow_up", at);
+    a.outcomes.push_back(std::move(outcome));
+  }
+  a.refused = read_string(node, "refused", where);
+  return a;
+}
+
+// What people did; absent from results written before people played (and
+// from scripted runs written then), so each key is read only when present.
+void read_people(const YAML::Node& node, RunResult& r) {
+  const std::string where = "result";
+  if (node["played"].IsDefined()) r.played = read_strings(node, "played", where);
+  if (node["table"].IsDefined()) r.table = read_string(node, "table", where);
+  std::size_t index = 0;
+  if (node["human_actions"].IsDefined())
+    for (const YAML::Node& a : read_array(node, "human_actions", where))
+      r.human_actions.push_back(read_action(a, fmt::format("human_actions[{}]", index++)));
+  index = 0;
+  if (node["media"].IsDefined()) {
+    for (const YAML::Node& m : read_array(node, "media", where)) {
+      const std::string at = fmt::format("media[{}]", index++);
+      MediaRelease release;
+      release.id = read_string(m, "id", at);
+      release.at = read_time(m, "at", at);
+      release.kind = read_string(m, "kind", at);
+      release.source = read_string(m, "source", at);
+      release.headline = read_string(m, "headline", at);
+      release.body = read_string(m, "body", at);
+      release.seats = read_strings(m, "seats", at);
+      release.by_hand = read_bool(m, "by_hand", at);
+      r.media.push_back(std::move(release));
+    }
+  }
+  index = 0;
+  if (node["observations"].IsDefined()) {
+    for (const YAML::Node& o : read_array(node, "observations", where)) {
+      const std::string at = fmt::format("observations[{}]", index++);
+      r.observations.push_back({read_time(o, "at", at), read_string(o, "evaluator", at),
+                                read_string(o, "objective", at), read_string(o, "table", at),
+                                read_string(o, "text", at)});
+    }
+  }
+  index = 0;
+  if (node["ratings"].IsDefined()) {
+    for (const YAML::Node& x : read_array(node, "ratings", where)) {
+      const std::string at = fmt::format("ratings[{}]", index++);
+      ObjectiveRating rating;
+      rating.objective = read_string(x, "objective", at);
+      rating.evaluator = read_string(x, "evaluator", at);
+      rating.table = read_string(x, "table", at);
+      const std::string letter = read_string(x, "rating", at);
+      const auto parsed = rating_from_name(letter);
+      if (!parsed) bad(at, fmt::format("unknown rating \"{}\" (P, S, M or U)", letter));
+      rating.rating = *parsed;
+      rating.note = read_string(x, "note", at);
+      r.ratings.push_back(std::move(rating));
+    }
+  }
+  index = 0;
+  if (node["improvement_plan"].IsDefined()) {
+    for (const YAML::Node& x : read_array(node, "improvement_plan", where)) {
+      const std::string at = fmt::format("improvement_plan[{}]", index++);
+      r.improvement_plan.push_back({read_string(x, "issue", at), read_string(x, "corrective_action", at),
+                                    read_string(x, "owner", at), read_string(x, "due", at),
+                                    read_string(x, "objective", at)});
+    }
+  }
+  index = 0;
+  if (node["objectives"].IsDefined()) {
+    for (const YAML::Node& x : read_array(node, "objectives", where)) {
+      const std::string at = fmt::format("objectives[{}]", index++);
+      r.objectives.push_back({read_string(x, "id", at), read_string(x, "text", at)});
+    }
+  }
+}
+
 RunResult read_result(const YAML::Node& node) {
   const std::string where = "result";
   if (!node.IsMap()) bad(where, "expected an object");
@@ -724,6 +983,7 @@ RunResult read_result(const YAML::Node& node) {
       bad(where, "\"wall_seconds\" is not a number");
     }
   }
+  read_people(node, r);
   return r;
 }
 
@@ -897,6 +1157,49 @@ class MermaidAliases {
 
 std::string synopsis_of(const TimelineEntry& e) { return !e.detail.empty() ? e.detail : e.title; }
 
+// The person's action a `human` timeline entry records: the one at the same
+// seat, time and message (a trigger has no message), or null.
+const HumanAction* action_of(const RunResult& r, const TimelineEntry& e) {
+  for (const HumanAction& a : r.human_actions)
+    if (a.node == e.node && a.at == e.at && a.message_id == e.message_id) return &a;
+  return nullptr;
+}
+
+std::string_view action_verb(HumanAction::Kind kind) {
+  switch (kind) {
+    case HumanAction::Kind::send:
+      return "sends";
+    case HumanAction::Kind::reply:
+      return "replies";
+    case HumanAction::Kind::review:
+      return "reviews";
+    case HumanAction::Kind::trigger:
+      return "triggers";
+  }
+  return "acts";
+}
+
+// "sends <title>", "reviews <message>: approve", "triggers <event>", and
+// "(refused)" when the gateway refused it: one line of what a person did.
+std::string action_summary(const HumanAction* a, const TimelineEntry& e) {
+  if (!a) return fmt::format("acts {}", !e.title.empty() ? e.title : e.detail);
+  std::string text(action_verb(a->kind));
+  switch (a->kind) {
+    case HumanAction::Kind::send:
+    case HumanAction::Kind::reply:
+      text += " " + (a->title.empty() ? a->message_id : a->title);
+      break;
+    case HumanAction::Kind::review:
+      text += " " + (a->title.empty() ? a->message_id : a->title) + (a->detail.empty() ? "" : ": " + a->detail);
+      break;
+    case HumanAction::Kind::trigger:
+      text += " " + a->detail;
+      break;
+  }
+  if (!a->refused.empty()) text += " (refused)";
+  return text;
+}
+
 }  // namespace
 
 std::string to_mermaid(const RunResult& result) {
@@ -981,6 +1284,16 @@ std::string to_mermaid(const RunResult& result) {
         line(fmt::format("gw--x{}: {}", aliases.alias(e.node),
                          mermaid_text(fmt::format("{} error {}", when, e.detail))));
         break;
+      case K::human: {
+        if (e.node.empty()) break;
+        // The refusal's `--x` (an error entry) follows when the gateway refused it.
+        line(fmt::format("{}->>gw: {}", aliases.alias(e.node),
+                         mermaid_text(fmt::format("{} {}", when, action_summary(action_of(result, e), e)))));
+        break;
+      }
+      case K::media:
+        line(fmt::format("Note over gw: {}", mermaid_text(fmt::format("{} media {}", when, e.detail))));
+        break;
     }
   }
   return out;
@@ -990,14 +1303,20 @@ std::string to_mermaid(const RunResult& result) {
 // HTML
 // ===========================================================================
 
+// Shared with report_people.cpp (report_html.hpp).
+std::string detail::html(std::string_view text) { return html::escape(text); }
+
 namespace {
 
-// Short, for the many places below that escape text.
-std::string html(std::string_view text) { return html::escape(text); }
+using detail::decision_badge;
+using detail::html;
+using detail::marking_badge;
+using detail::rules_text;
+using detail::time_cell;
 
-// A CSS class for a classification, so that common markings get their colours.
-std::string marking_class(const Label& label) {
-  std::string c = label.classification;
+// A CSS class for a label's text, so that common markings get their colours.
+std::string marking_class(std::string_view label_text) {
+  std::string c(label_text);
   std::transform(c.begin(), c.end(), c.begin(), [](unsigned char ch) { return std::toupper(ch); });
   if (c.find("TOP SECRET") != std::string::npos) return "m-topsecret";
   if (c.find("SECRET") != std::string::npos) return "m-secret";
@@ -1006,6 +1325,8 @@ std::string marking_class(const Label& label) {
   return "m-low";
 }
 
+std::string marking_class(const Label& label) { return marking_class(label.classification); }
+
 // "#rgb" or "#rrggbb": a colour from a result (which may come from an untrusted
 // bundle) goes into a style attribute only in this form.
 bool css_colour(std::string_view colour) {
@@ -1013,41 +1334,62 @@ bool css_colour(std::string_view colour) {
          std::all_of(colour.begin() + 1, colour.end(), [](unsigned char c) { return std::isxdigit(c) != 0; });
 }
 
-// A label as the run's scheme shows it (its display marking, in its colours),
-// or as the label's text in the built-in colours when the result has no style for it.
-std::string marking_badge(const RunResult& r, const Label& label) {
-  const std::string text = marking_text(label);
+// A label, given as to_string(Label) writes it, as the run's scheme shows it
+// (its display marking, in its colours), or as the text in the built-in
+// colours of `fallback_class` when the result has no style for it.
+std::string styled_marking(const RunResult& r, const std::string& text, const std::string& fallback_class) {
   for (const MarkingStyle& m : r.markings) {
     if (m.label != text) continue;
     const std::string& display = m.display.empty() ? text : m.display;
     if (css_colour(m.colour) && css_colour(m.text_colour))
       return fmt::format("<span class=\"marking\" title=\"{}\" style=\"background:{};color:{}\">{}</span>", html(text),
                          m.colour, m.text_colour, html(display));
-    return fmt::format("<span class=\"marking {}\" title=\"{}\">{}</span>", marking_class(label), html(text),
+    return fmt::format("<span class=\"marking {}\" title=\"{}\">{}</span>", fallback_class, html(text),
                        html(display));
   }
-  return fmt::format("<span class=\"marking {}\">{}</span>", marking_class(label), html(text));
+  return fmt::format("<span class=\"marking {}\">{}</span>", fallback_class, html(text));
 }
 
-std::string time_cell(const RunResult& r, Offset at) {
+std::string marking_badge(const RunResult& r, const Label& label) {
+  return styled_marking(r, marking_text(label), marking_class(label));
+}
+
+}  // namespace
+
+// A label as a HumanAction or ActionOutcome holds it: "SECRET [UK EYES ONLY]".
+std::string detail::marking_badge(const RunResult& r, const std::string& label_text) {
+  return styled_marking(r, label_text, marking_class(label_text));
+}
+
+std::string detail::time_cell(const RunResult& r, Offset at) {
   return fmt::format("<span class=\"t\" title=\"{}\">{}</span>", html(clock_text(r.t0_unix_ms + at.count())),
                      html(scenario_time_text(at)));
 }
 
-std::string decision_badge(Decision decision) {
+std::string detail::decision_badge(Decision decision) {
   return fmt::format("<span class=\"decision d-{}\">{}</span>", decision_class(decision), decision_words(decision));
 }
 
-std::string rules_text(const std::vector<std::string>& rules) {
+std::string detail::rules_text(const std::vector<std::string>& rules) {
   if (rules.empty()) return "<span class=\"muted\">none</span>";
   std::string out;
   for (const std::string& rule : rules) out += fmt::format("<code>{}</code> ", html(rule));
   return out;
 }
 
+namespace {
+
+using detail::evaluation_section;
+using detail::human_actions_section;
+using detail::improvement_plan_section;
+using detail::media_section;
+using detail::objectives_of;
+using detail::people_links;
+using detail::response_times_section;
+
 constexpr std::string_view kStyle = R"(
 :root{--release:#2e7d32;--redacted:#b26a00;--hold:#1565c0;--deny:#c62828;--inject:#424242;--review:#6a1b9a;
---bg:#fafafa;--card:#fff;--line:#ddd;--muted:#666}
+--human:#00838f;--bg:#fafafa;--card:#fff;--line:#ddd;--muted:#666}
 *{box-sizing:border-box}
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;background:var(--bg);color:#222}
 header,main,footer{max-width:1400px;margin:0 auto;padding:0 24px}
@@ -1081,7 +1423,7 @@ code{font-size:.9em;background:#f0f0f0;padding:0 3px;border-radius:3px}
 .node li{border-left:4px solid var(--line);padding:4px 8px;margin:6px 0}
 .node li.k-release{border-color:var(--release)}.node li.k-redacted{border-color:var(--redacted)}
 .node li.k-hold{border-color:var(--hold)}.node li.k-deny{border-color:var(--deny)}.node li.k-sent{border-color:var(--inject)}
-.node li.k-review{border-color:var(--review)}
+.node li.k-review{border-color:var(--review)}.node li.k-human{border-color:var(--human)}
 .portion{border:1px solid var(--line);border-radius:4px;padding:4px 6px;margin:4px 0;background:#fff}
 .portion .body{white-space:pre-wrap;margin-top:3px}
 .portion.withheld{background:repeating-linear-gradient(45deg,#f3f3f3,#f3f3f3 8px,#e6e6e6 8px,#e6e6e6 16px);border-style:dashed}
@@ -1091,6 +1433,13 @@ code{font-size:.9em;background:#f0f0f0;padding:0 3px;border-radius:3px}
 .legend i{display:inline-block;width:22px;height:4px;vertical-align:middle;margin-right:4px}
 .diff td.changed{background:#fff4d6}
 .controls button{margin-right:8px}
+.rating{display:inline-block;min-width:1.7em;text-align:center;padding:0 5px;border-radius:3px;font-weight:700;color:#fff}
+.r-p{background:#2e7d32}.r-s{background:#827717}.r-m{background:#e65100}.r-u{background:#c62828}
+.objective{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:8px 12px;margin:10px 0}
+.outcome{margin:2px 0}.refusal{color:var(--deny);font-weight:600}tr.refused td{background:#fdecea}
+.follow-up{font-size:.8em;border:1px dashed var(--hold);border-radius:8px;padding:0 5px;color:var(--hold)}
+.media .body{white-space:pre-wrap;color:#333}
+div.action+div.action{border-top:1px solid var(--line);margin-top:4px;padding-top:4px}
 footer{color:var(--muted);font-size:.85em;padding:30px 24px}
 @media print{.controls{display:none}details{display:block}}
 )";
@@ -1135,16 +1484,18 @@ std::string policy_text(const RunResult& r) {
 
 void objectives_section(std::string& out, const RunResult& r, const Scenario* scenario) {
   out += "<section id=\"objectives\">\n<h2>Objectives</h2>\n";
-  if (!scenario || scenario->objectives.empty()) {
+  const std::vector<Objective> objectives = objectives_of(r, scenario);
+  if (objectives.empty()) {
     out += "<p class=\"muted\">The objectives are in the scenario file; this report was made without it.</p>\n";
   } else {
     std::map<std::string, const ExpectationResult*> results;
     for (const ExpectationResult& e : r.expectations) results[e.id] = &e;
+    const std::vector<Expectation> none;
     out += "<ul>\n";
-    for (const Objective& objective : scenario->objectives) {
+    for (const Objective& objective : objectives) {
       out += fmt::format("<li><b>{}</b> {}", html(objective.id), html(objective.text));
       std::vector<std::string> served;
-      for (const Expectation& e : scenario->expectations) {
+      for (const Expectation& e : scenario ? scenario->expectations : none) {
         if (e.objective != objective.id) continue;
         const auto found = results.find(e.id);
         const bool met = found != results.end() && found->second->met;
@@ -1302,6 +1653,13 @@ void node_card(std::string& out, const RunResult& r, const std::string& node) {
       case K::error:
         items += fmt::format("<li class=\"k-deny\">{} Gateway error: {}</li>\n", when, html(e.detail));
         break;
+      case K::human:
+        items += fmt::format("<li class=\"k-human\">{} The person at this seat {}</li>\n", when,
+                             html(action_summary(action_of(r, e), e)));
+        break;
+      case K::media:
+        items += fmt::format("<li>{} Media: {}</li>\n", when, html(e.detail));
+        break;
     }
   }
   std::string summary = fmt::format("received {} message{}", received, received == 1 ? "" : "s");
@@ -1343,7 +1701,7 @@ struct SvgColour {
 };
 constexpr SvgColour kColours[] = {{"release", "#2e7d32"}, {"redacted", "#b26a00"}, {"hold", "#1565c0"},
                                   {"deny", "#c62828"},    {"inject", "#424242"},   {"review", "#6a1b9a"},
-                                  {"event", "#757575"}};
+                                  {"event", "#757575"},   {"human", "#00838f"}};
 
 std::string_view colour(std::string_view name) {
   for (const auto& c : kColours)
@@ -1413,6 +1771,12 @@ std::string swimlane_svg(const RunResult& r, std::string_view id_prefix) {
       case K::error:
         if (lane_x.count(e.node)) rows.push_back({&e, "deny"});
         break;
+      case K::human:
+        if (lane_x.count(e.node)) rows.push_back({&e, "human"});
+        break;
+      case K::media:
+        rows.push_back({&e, "event"});
+        break;
     }
   }
   if (rows.size() > kMaxRows) {
@@ -1479,18 +1843,19 @@ std::string swimlane_svg(const RunResult& r, std::string_view id_prefix) {
     if (e.kind == K::delivered || e.kind == K::decision) tooltip += fmt::format(" ({})", to_string(e.decision));
     if (!e.reason.empty()) tooltip += " - " + e.reason;
 
-    if (e.kind == K::event) {
+    if (e.kind == K::event || e.kind == K::media) {
+      const std::string what = e.kind == K::media ? "media" : "event";
       svg += fmt::format(
           "<g class=\"msg event\"><title>{}</title><line x1=\"{}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" "
           "stroke=\"{}\" stroke-dasharray=\"2 3\"/><text x=\"{}\" y=\"{}\" fill=\"{}\" "
-          "font-style=\"italic\">event: {}</text></g>\n",
-          html(tooltip), kTimeColumn, y, width - 10, y, stroke, gateway_x + 8, y - 4, stroke,
+          "font-style=\"italic\">{}: {}</text></g>\n",
+          html(tooltip), kTimeColumn, y, width - 10, y, stroke, gateway_x + 8, y - 4, stroke, what,
           html(truncate_utf8(e.detail.empty() ? e.title : e.detail, 60)));
       continue;
     }
     const int node_x = lane_x[e.node];
-    const bool towards_gateway =
-        e.kind == K::inject || e.kind == K::response || e.kind == K::contingency || e.kind == K::review;
+    const bool towards_gateway = e.kind == K::inject || e.kind == K::response || e.kind == K::contingency ||
+                                 e.kind == K::review || e.kind == K::human;
     const int x1 = towards_gateway ? node_x : gateway_x;
     const int x2 = towards_gateway ? gateway_x : node_x;
     const bool dashed = e.kind == K::review_request || e.kind == K::error || e.decision == Decision::hold ||
@@ -1515,6 +1880,9 @@ std::string swimlane_svg(const RunResult& r, std::string_view id_prefix) {
         break;
       case K::error:
         label = "error";
+        break;
+      case K::human:
+        label = action_summary(action_of(r, e), e);
         break;
       default:
         break;
@@ -1548,6 +1916,7 @@ void sequence_section(std::string& out, const RunResult& r, std::string_view id_
       "<span><i style=\"background:#1565c0\"></i>held</span>"
       "<span><i style=\"background:#c62828\"></i>denied</span>"
       "<span><i style=\"background:#6a1b9a\"></i>review</span>"
+      "<span><i style=\"background:#00838f\"></i>a person acted</span>"
       "Hover an arrow for details.</p>\n<div class=\"diagram\">\n";
   out += swimlane_svg(r, id_prefix);
   out += "</div>\n</section>\n";
@@ -1622,6 +1991,9 @@ void facts(std::string& out, const RunResult& r) {
   out += fmt::format("<dt>T+0</dt><dd>{}</dd>\n", html(clock_text(r.t0_unix_ms)));
   out += fmt::format("<dt>Scenario time</dt><dd>{} to {}</dd>\n", html(scenario_time_text(r.start)),
                      html(scenario_time_text(r.end)));
+  if (!r.table.empty()) out += fmt::format("<dt>Table</dt><dd>{}</dd>\n", html(r.table));
+  if (!r.played.empty())
+    out += fmt::format("<dt>Played by people</dt><dd>{}</dd>\n", html(fmt::format("{}", fmt::join(r.played, ", "))));
   out += fmt::format("<dt>Nodes</dt><dd>{}</dd>\n", all_nodes(r).size());
   out += fmt::format("<dt>Expectations met</dt><dd>{} of {}</dd>\n", met_count(r), r.expectations.size());
   out += fmt::format("<dt>Messages delivered</dt><dd>{}</dd>\n", r.frames_delivered);
@@ -1638,13 +2010,21 @@ std::string to_html(const RunResult& r, const Scenario* scenario) {
   out += banner(r);
   facts(out, r);
   out +=
-      "<nav class=\"controls\"><a href=\"#objectives\">Objectives</a><a href=\"#expectations\">Expectations</a>"
+      "<nav class=\"controls\"><a href=\"#objectives\">Objectives</a><a href=\"#expectations\">Expectations</a>";
+  out += people_links(r.ratings.size() + r.observations.size(), r.human_actions.size(), detail::has_response_times(r),
+                      r.media.size(), r.improvement_plan.size());
+  out +=
       "<a href=\"#who-knew\">Who knew what, and when</a><a href=\"#run-sequence\">Message sequence</a>"
       "<a href=\"#decisions\">Decisions and why</a><a href=\"#log\">Everything that happened</a>"
       "<button type=\"button\" onclick=\"setAll(true)\">Open all</button>"
       "<button type=\"button\" onclick=\"setAll(false)\">Close all</button></nav>\n</header>\n<main>\n";
   objectives_section(out, r, scenario);
   expectations_section(out, r, scenario);
+  evaluation_section(out, r, scenario);
+  human_actions_section(out, r);
+  response_times_section(out, r);
+  media_section(out, r);
+  improvement_plan_section(out, r, scenario);
   injects_section(out, r, scenario);
   who_knew_section(out, r);
   sequence_section(out, r, "run", "Message sequence");
@@ -1663,6 +2043,8 @@ namespace {
 std::pair<std::string, std::string> policy_headings(const Comparison& c) {
   std::string a = c.first.policy_name.empty() ? "first policy" : c.first.policy_name;
   std::string b = c.second.policy_name.empty() ? "second policy" : c.second.policy_name;
+  if (a == b && !c.first.table.empty() && !c.second.table.empty() && c.first.table != c.second.table)
+    return {c.first.table, c.second.table};  // two tables played under one policy
   if (a == b) {
     a += " (first run)";
     b += " (second run)";
@@ -1681,10 +2063,7 @@ std::string knowledge_cell(const RunResult& r, const Knowledge* k) {
   return cell;
 }
 
-std::string duration_words(std::int64_t ms) {
-  std::string text = scenario_time_text(Offset{ms});
-  return text.substr(2);  // drop "T+"
-}
+std::string duration_words(std::int64_t ms) { return duration_text(Offset{ms}); }
 
 std::string knowledge_difference(const Knowledge* a, const Knowledge* b, const std::string& name_a,
                                  const std::string& name_b) {
@@ -1746,6 +2125,69 @@ std::string rows_cell(const RunResult& r, const std::vector<DecisionRow>& rows, 
   return cell;
 }
 
+// What each node learnt of each inject under the two policies.
+struct ComparedKnowledge {
+  ComparedKnowledge(const RunResult& a, const RunResult& b) : first(knowledge_of(a)), second(knowledge_of(b)) {
+    titles = inject_titles(a);
+    for (auto& [key, title] : inject_titles(b)) titles.emplace(key, title);
+  }
+  std::vector<Knowledge> first, second;
+  std::map<std::string, std::string> titles;
+};
+
+// One node's card: each inject it learnt of under either policy, side by side.
+void knowledge_details(std::string& out, const Comparison& c, const ComparedKnowledge& knowledge,
+                       const std::string& node, const std::string& name_a, const std::string& name_b) {
+  const auto& titles = knowledge.titles;
+  std::vector<std::string> injects;
+  std::map<std::string, const Knowledge*> by_a, by_b;
+  std::map<std::string, Offset> first_seen;
+  for (const Knowledge& k : knowledge.first)
+    if (k.node == node) {
+      by_a.emplace(k.inject, &k);
+      auto [it, fresh] = first_seen.emplace(k.inject, k.first_at);
+      if (!fresh) it->second = std::min(it->second, k.first_at);
+    }
+  for (const Knowledge& k : knowledge.second)
+    if (k.node == node) {
+      by_b.emplace(k.inject, &k);
+      auto [it, fresh] = first_seen.emplace(k.inject, k.first_at);
+      if (!fresh) it->second = std::min(it->second, k.first_at);
+    }
+  for (const auto& [inject, at] : first_seen) injects.push_back(inject);
+  std::stable_sort(injects.begin(), injects.end(),
+                   [&](const std::string& x, const std::string& y) { return first_seen[x] < first_seen[y]; });
+  int differing = 0;
+  std::string rows;
+  for (const std::string& inject : injects) {
+    const Knowledge* x = by_a.count(inject) ? by_a[inject] : nullptr;
+    const Knowledge* y = by_b.count(inject) ? by_b[inject] : nullptr;
+    const std::string difference = knowledge_difference(x, y, name_a, name_b);
+    if (!difference.empty()) ++differing;
+    const auto title = titles.find(inject);
+    rows += fmt::format(
+        "<tr><td><b>{}</b>{}</td><td class=\"{}\">{}</td><td class=\"{}\">{}</td><td>{}</td></tr>\n", html(inject),
+        title == titles.end() || title->second == inject
+            ? std::string()
+            : fmt::format("<div class=\"muted\">{}</div>", html(title->second)),
+        difference.empty() ? "" : "changed", knowledge_cell(c.first, x), difference.empty() ? "" : "changed",
+        knowledge_cell(c.second, y), difference.empty() ? "<span class=\"muted\">same</span>" : html(difference));
+  }
+  out += fmt::format(
+      "<details class=\"node\" data-node=\"{}\" open><summary>{} <span class=\"muted\">{} "
+      "inject{} learnt, {} different</span></summary>\n",
+      html(node), html(node), injects.size(), injects.size() == 1 ? "" : "s", differing);
+  if (injects.empty()) {
+    out += "<p class=\"muted\">Learnt nothing under either policy.</p>\n";
+  } else {
+    out += fmt::format(
+        "<table class=\"diff\">\n<thead><tr><th>Inject</th><th>Under {}</th><th>Under {}</th>"
+        "<th>Difference</th></tr></thead>\n<tbody>\n{}</tbody>\n</table>\n",
+        html(name_a), html(name_b), rows);
+  }
+  out += "</details>\n";
+}
+
 }  // namespace
 
 std::string to_html(const Comparison& c, const Scenario* scenario) {
@@ -1756,8 +2198,15 @@ std::string to_html(const Comparison& c, const Scenario* scenario) {
   out.reserve(128 * 1024);
   page_start(out, "Policy comparison: " + run_title(a));
   out += fmt::format("<header>\n<h1>Policy comparison: {}</h1>\n", html(run_title(a)));
-  out += fmt::format("<p>The same scenario run under two policies: <b>{}</b> and <b>{}</b>.</p>\n", html(name_a),
-                     html(name_b));
+  if (a.played.empty() && b.played.empty())
+    out += fmt::format("<p>The same scenario run under two policies: <b>{}</b> and <b>{}</b>.</p>\n", html(name_a),
+                       html(name_b));
+  else if (a.policy_name == b.policy_name)
+    out += fmt::format("<p>The same scenario played at two tables, <b>{}</b> and <b>{}</b>, under one policy: {}.</p>\n",
+                       html(name_a), html(name_b), policy_text(a));
+  else
+    out += fmt::format("<p>The same scenario played at two tables under two policies: <b>{}</b> and <b>{}</b>.</p>\n",
+                       html(name_a), html(name_b));
   out += "<div class=\"banners\">\n";
   out += banner(a, html(name_a) + ": ");
   out += banner(b, html(name_b) + ": ");
@@ -1767,14 +2216,25 @@ std::string to_html(const Comparison& c, const Scenario* scenario) {
   facts(out, b);
   out +=
       "</div></div>\n<nav class=\"controls\"><a href=\"#objectives\">Objectives</a>"
-      "<a href=\"#expectations\">Expectations</a><a href=\"#who-knew\">Who knew what, and when</a>"
+      "<a href=\"#expectations\">Expectations</a>";
+  if (!detail::played_seats(c).empty()) out += "<a href=\"#seats\">What each player saw</a>";
+  out += people_links(a.ratings.size() + a.observations.size() + b.ratings.size() + b.observations.size(),
+                      a.human_actions.size() + b.human_actions.size(),
+                      detail::has_response_times(a) || detail::has_response_times(b), 0,
+                      a.improvement_plan.size() + b.improvement_plan.size());
+  out +=
+      "<a href=\"#who-knew\">Who knew what, and when</a>"
       "<a href=\"#differences\">Decisions that differ</a>"
       "<button type=\"button\" onclick=\"setAll(true)\">Open all</button>"
       "<button type=\"button\" onclick=\"setAll(false)\">Close all</button></nav>\n</header>\n<main>\n";
 
-  if (scenario && !scenario->objectives.empty()) {
+  std::vector<Objective> objectives = objectives_of(a, scenario);
+  for (const Objective& objective : objectives_of(b, nullptr))
+    if (std::none_of(objectives.begin(), objectives.end(), [&](const Objective& o) { return o.id == objective.id; }))
+      objectives.push_back(objective);
+  if (!objectives.empty()) {
     out += "<section id=\"objectives\">\n<h2>Objectives</h2>\n<ul>\n";
-    for (const Objective& objective : scenario->objectives)
+    for (const Objective& objective : objectives)
       out += fmt::format("<li><b>{}</b> {}</li>\n", html(objective.id), html(objective.text));
     out += "</ul>\n</section>\n";
   }
@@ -1814,69 +2274,31 @@ std::string to_html(const Comparison& c, const Scenario* scenario) {
   }
   out += "</tbody>\n</table>\n</section>\n";
 
+  // What the people at the played seats saw, under each policy.
+  const ComparedKnowledge knowledge(a, b);
+  const std::vector<std::string> seats = detail::played_seats(c);
+  if (!seats.empty()) {
+    out +=
+        "<section id=\"seats\">\n<h2>What each player saw</h2>\n"
+        "<p>For each seat people played, when it first learnt of each inject, and which version it got, under "
+        "each policy.</p>\n";
+    for (const std::string& node : seats) knowledge_details(out, c, knowledge, node, name_a, name_b);
+    out += "</section>\n";
+  }
+  detail::people_comparison(out, c, scenario, name_a, name_b);
+
   // Who knew what, per node.
   out +=
       "<section id=\"who-knew\">\n<h2>Who knew what, and when</h2>\n"
       "<p>For each node, when it first learnt of each inject, and which version it got, under each policy.</p>\n";
   {
-    const std::vector<Knowledge> ka = knowledge_of(a), kb = knowledge_of(b);
-    auto titles = inject_titles(a);
-    for (auto& [key, title] : inject_titles(b)) titles.emplace(key, title);
     std::vector<std::string> nodes = all_nodes(a);
     {
       std::set<std::string> seen(nodes.begin(), nodes.end());
       for (const std::string& n : all_nodes(b))
         if (seen.insert(n).second) nodes.push_back(n);
     }
-    for (const std::string& node : nodes) {
-      std::vector<std::string> injects;
-      std::map<std::string, const Knowledge*> by_a, by_b;
-      std::map<std::string, Offset> first_seen;
-      for (const Knowledge& k : ka)
-        if (k.node == node) {
-          by_a.emplace(k.inject, &k);
-          auto [it, fresh] = first_seen.emplace(k.inject, k.first_at);
-          if (!fresh) it->second = std::min(it->second, k.first_at);
-        }
-      for (const Knowledge& k : kb)
-        if (k.node == node) {
-          by_b.emplace(k.inject, &k);
-          auto [it, fresh] = first_seen.emplace(k.inject, k.first_at);
-          if (!fresh) it->second = std::min(it->second, k.first_at);
-        }
-      for (const auto& [inject, at] : first_seen) injects.push_back(inject);
-      std::stable_sort(injects.begin(), injects.end(),
-                       [&](const std::string& x, const std::string& y) { return first_seen[x] < first_seen[y]; });
-      int differing = 0;
-      std::string rows;
-      for (const std::string& inject : injects) {
-        const Knowledge* x = by_a.count(inject) ? by_a[inject] : nullptr;
-        const Knowledge* y = by_b.count(inject) ? by_b[inject] : nullptr;
-        const std::string difference = knowledge_difference(x, y, name_a, name_b);
-        if (!difference.empty()) ++differing;
-        const auto title = titles.find(inject);
-        rows += fmt::format(
-            "<tr><td><b>{}</b>{}</td><td class=\"{}\">{}</td><td class=\"{}\">{}</td><td>{}</td></tr>\n", html(inject),
-            title == titles.end() || title->second == inject
-                ? std::string()
-                : fmt::format("<div class=\"muted\">{}</div>", html(title->second)),
-            difference.empty() ? "" : "changed", knowledge_cell(a, x), difference.empty() ? "" : "changed",
-            knowledge_cell(b, y), difference.empty() ? "<span class=\"muted\">same</span>" : html(difference));
-      }
-      out += fmt::format(
-          "<details class=\"node\" data-node=\"{}\" open><summary>{} <span class=\"muted\">{} "
-          "inject{} learnt, {} different</span></summary>\n",
-          html(node), html(node), injects.size(), injects.size() == 1 ? "" : "s", differing);
-      if (injects.empty()) {
-        out += "<p class=\"muted\">Learnt nothing under either policy.</p>\n";
-      } else {
-        out += fmt::format(
-            "<table class=\"diff\">\n<thead><tr><th>Inject</th><th>Under {}</th><th>Under {}</th>"
-            "<th>Difference</th></tr></thead>\n<tbody>\n{}</tbody>\n</table>\n",
-            html(name_a), html(name_b), rows);
-      }
-      out += "</details>\n";
-    }
+    for (const std::string& node : nodes) knowledge_details(out, c, knowledge, node, name_a, name_b);
   }
   out += "</section>\n";
 

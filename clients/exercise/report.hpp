@@ -41,7 +41,9 @@ Comparison comparison_from_json(std::string_view json);
 // ---- Mermaid --------------------------------------------------------------
 // A `sequenceDiagram`: the gateway and every node that took part as
 // participants, one arrow per inject (node ->> gateway) and per delivery
-// (gateway ->> node), denials as `--x`, holds and events as notes.
+// (gateway ->> node), denials as `--x`, holds and events as notes. What a
+// person did is an arrow from their seat ("T-20h sends ..."); media items are
+// notes over the gateway.
 std::string to_mermaid(const RunResult& result);
 
 // ---- HTML -----------------------------------------------------------------
@@ -53,6 +55,8 @@ std::string to_html(const Comparison& comparison, const Scenario* scenario = nul
 // ---- Shared helpers -------------------------------------------------------
 // "T-48h", "T+0", "T+1h30m", "T+1m30s", "T+2s250ms".
 std::string scenario_time_text(Offset offset);
+// A duration as a scenario file writes one: "4h", "1h30m", "30m", "0".
+std::string duration_text(Offset duration);
 
 // What the gateway decided for one node about one inject (or response), in
 // time order: every decision entry, and each delivery no decision entry covers.

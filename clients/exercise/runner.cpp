@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "clients/exercise/check.hpp"
+#include "clients/exercise/table.hpp"
 #include "clients/node/node_client.hpp"
 #include "gateway/model/clock.hpp"
 #include "gateway/pki/pki.hpp"
@@ -105,10 +106,31 @@ class Runner {
   RunResult run() {
     load_policy();
     validate();
+    seat_table();
     WorkDir work(options_.work_dir);
     const auto started = std::chrono::steady_clock::now();
-    start_gateway(work.path());
-    connect_nodes(work.path());
+    try {
+      start_gateway(work.path());
+      play(started);
+    } catch (...) {
+      // Whatever went wrong, the gateway and the nodes stop: on a loop the
+      // caller shares (RunOptions::io), a gateway left behind would outlive
+      // this run, and an own loop's thread must be joined.
+      if (gateway_ && (options_.io || io_thread_.joinable()) && !stopping_gateway_) {
+        try {
+          stop();
+        } catch (const std::exception& e) {
+          spdlog::warn("exercise: stopping after an error failed too: {}", e.what());
+        }
+      }
+      throw;
+    }
+    return std::move(result_);
+  }
+
+ private:
+  void play(std::chrono::steady_clock::time_point started) {
+    connect_nodes(work_dir_);
     schedule();
     now_ = scenario_.start;
     publish(true);
@@ -117,14 +139,30 @@ class Runner {
     finish();
     finished_ = true;
     publish(true);
+    if (table_) {
+      TableStatus status = table_->status();
+      status.state = stopped_early_ ? "stopped" : "finished";
+      status.now = now_;
+      status.next.reset();
+      table_->set_status(std::move(status));
+      std::vector<LiveExpectation> board;
+      for (const auto& r : result_.expectations)
+        board.push_back({r.id, r.description, r.kind, r.met ? "met" : "unmet", r.evidence});
+      table_->set_expectations(std::move(board));
+      table_->set_human_actions(result_.human_actions);
+    }
     if (options_.keep_open && options_.control)
       while (!options_.control->stopped()) std::this_thread::sleep_for(100ms);
     stop();
+    if (table_) {
+      // Evaluators may still write while a finished run is kept open: take what they wrote last.
+      result_.observations = table_->observations();
+      result_.ratings = table_->ratings();
+      result_.improvement_plan = table_->improvement_plan();
+    }
     result_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    return std::move(result_);
   }
 
- private:
   // ---- set-up ---------------------------------------------------------------
 
   void load_policy() {
@@ -148,7 +186,33 @@ class Runner {
     if (problems.has_errors()) throw RunError(render(problems));
   }
 
+  // People play: which nodes, checked before anything starts.
+  void seat_table() {
+    if (!table_) return;
+    if (!options_.real_time) throw RunError("people play only in real time (RunOptions::real_time)");
+    std::vector<std::string> strangers;
+    for (const auto& node : table_->played()) {
+      if (std::find(participants_.begin(), participants_.end(), node) == participants_.end()) strangers.push_back(node);
+      played_.insert(node);
+    }
+    if (!strangers.empty())
+      throw RunError(fmt::format("played node(s) {} do not take part in scenario {}", fmt::join(strangers, ", "),
+                                 scenario_.name));
+    table_->set_policy(policy_);
+    TableStatus status;
+    status.state = "starting";
+    status.now = scenario_.start;
+    status.t0_unix_ms = scenario_.t0_unix_ms;
+    status.speed = speed();
+    table_->set_status(std::move(status));
+    result_.played = table_->played();
+    result_.table = table_->name();
+  }
+
+  boost::asio::io_context& io() { return options_.io ? *options_.io : own_io_; }
+
   void start_gateway(const std::filesystem::path& dir) {
+    work_dir_ = dir;
     pki::init_ca(dir / "pki", "icegate exercise CA", true);
     for (const auto& node : participants_) pki::issue_node(dir / "pki", node);
     clock_ = std::make_shared<SimulatedClock>(from_unix_ms(scenario_.t0_unix_ms + scenario_.start.count()));
@@ -161,11 +225,22 @@ class Runner {
     config.durable_fsync = false;  // an exercise needs no power-cut durability; it needs speed
     config.idle_timeout = std::chrono::hours(24);
     config.max_connections = participants_.size() + 64;
-    gateway_ = std::make_unique<server::Gateway>(io_, config, policy_);
-    gateway_->start();
-    // Before the io thread starts, this thread is the gateway's only one.
-    if (options_.hooks.gateway_started) options_.hooks.gateway_started(*gateway_);
-    io_thread_ = std::thread([this] { io_.run(); });
+    if (options_.io) {
+      // The caller's loop is already running (other runs and a web server on
+      // it): the gateway is made and started on that loop's thread, as a hook expects.
+      on_gateway([&] {
+        gateway_ = std::make_unique<server::Gateway>(io(), config, policy_);
+        gateway_->start();
+        if (options_.hooks.gateway_started) options_.hooks.gateway_started(*gateway_);
+        return 0;
+      });
+    } else {
+      gateway_ = std::make_unique<server::Gateway>(io(), config, policy_);
+      gateway_->start();
+      // Before the io thread starts, this thread is the gateway's only one.
+      if (options_.hooks.gateway_started) options_.hooks.gateway_started(*gateway_);
+      io_thread_ = std::thread([this] { own_io_.run(); });
+    }
     result_.policy_version = policy_->version();
   }
 
@@ -186,6 +261,7 @@ class Runner {
       };
       try {
         clients_.emplace(node, std::make_unique<node::NodeClient>(std::move(options)));
+        if (table_) table_->set_connected(node, true);
       } catch (const std::exception& e) {
         throw RunError(fmt::format("node {} could not connect: {}", node, e.what()));
       }
@@ -195,9 +271,10 @@ class Runner {
   }
 
   void stop() {
+    stopping_gateway_ = true;
     if (options_.hooks.gateway_stopping) {
       std::promise<void> done;
-      boost::asio::post(io_, [&] {
+      boost::asio::post(io(), [&] {
         options_.hooks.gateway_stopping(*gateway_);
         done.set_value();
       });
@@ -208,13 +285,13 @@ class Runner {
     // Keeps io_ running while we wait below: once the gateway has stopped it
     // may have no work left, and io_.run() would return with our questions
     // (sessions_left) still posted and never answered.
-    auto keep_running = boost::asio::make_work_guard(io_);
+    auto keep_running = boost::asio::make_work_guard(io());
     // The gateway drains (every commit finished, its frames out, then every
     // session closed): wait for that, as `icegate serve` does, rather than for a
     // fixed time that a loaded machine may not keep to. Bounded, as a last resort.
     auto drained = std::make_shared<std::promise<void>>();
     auto done = drained->get_future();
-    boost::asio::post(io_, [this, drained] {
+    boost::asio::post(io(), [this, drained] {
       gateway_->stop();
       gateway_->router().after_commits([drained] { drained->set_value(); });
     });
@@ -222,15 +299,33 @@ class Runner {
     if (done.wait_until(give_up) == std::future_status::ready)
       while (sessions_left() > 0 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(10ms);
     keep_running.reset();
-    io_.stop();
+    if (options_.io) {
+      // The loop is the caller's and goes on: stop only what is ours. The
+      // gateway's tick loop wakes every tick_interval (100 ms) to see that it
+      // is stopping; let it, then let go of the gateway on its own thread.
+      std::this_thread::sleep_for(300ms);
+      on_gateway([this] {
+        gateway_.reset();
+        return 0;
+      });
+      return;
+    }
+    own_io_.stop();
     io_thread_.join();
     gateway_.reset();
   }
 
   template <typename F>
-  auto on_gateway(F f) {
+  auto on_gateway(F f) -> decltype(f()) {
     std::promise<decltype(f())> result;
-    boost::asio::post(io_, [&] { result.set_value(f()); });
+    // An exception must not escape into the loop, which may be the caller's.
+    boost::asio::post(io(), [&] {
+      try {
+        result.set_value(f());
+      } catch (...) {
+        result.set_exception(std::current_exception());
+      }
+    });
     return result.get_future().get();
   }
 
@@ -281,6 +376,12 @@ class Runner {
         deadline = inject_times_[e.inject] + *e.within;
       if (deadline) at(*deadline, "deadline of " + e.id, [this, &e] { check_deadline(e); }, true);
     }
+    // Media is for people: a scripted run shows it to nobody, so releases none.
+    if (table_) {
+      result_.objectives = scenario_.objectives;
+      for (const auto& item : scenario_.media)
+        if (item.at) at(*item.at, "media " + item.id, [this, &item] { release_media(item, false); });
+    }
   }
 
   // Runs everything due up to `upto`: each moment's items together, then waits
@@ -303,6 +404,7 @@ class Runner {
           auto item = std::move(it->second);
           it = agenda_.erase(it);
           item.action();
+          if (item.what.rfind("inject ", 0) == 0 || item.what.rfind("response ", 0) == 0) last_item_ = item.what;
           ran = true;
           publish(true, item.what);
         }
@@ -331,10 +433,16 @@ class Runner {
     if (!agenda_.empty() && !finished_) status.next_unix_ms = scenario_.t0_unix_ms + agenda_.begin()->first.first.count();
     status.item = item;
     status.item_id = item.substr(item.rfind(' ') + 1);
-    status.speed = options_.real_time ? options_.speed : 0;
+    status.speed = options_.real_time ? speed() : 0;
     last_published_ = std::chrono::steady_clock::now();
     published_paused_ = status.state == "paused";
-    boost::asio::post(io_, [this, status = std::move(status), notable] { options_.hooks.progress(status, notable); });
+    boost::asio::post(io(), [this, status = std::move(status), notable] { options_.hooks.progress(status, notable); });
+  }
+
+  // Scenario seconds per real second: the facilitator's latest choice, else the option.
+  double speed() const {
+    const double chosen = options_.control ? options_.control->speed() : 0;
+    return chosen > 0 ? chosen : options_.speed;
   }
 
   void run_real_time() {
@@ -343,35 +451,321 @@ class Runner {
     now_ = scenario_.start;
     auto real_start = std::chrono::steady_clock::now();
     Offset base = now_;
+    double speed_now = speed();
     while (!control.stopped() && now_ < scenario_.end) {
       if (control.paused() != published_paused_) publish(true);
       else if (std::chrono::steady_clock::now() - last_published_ >= 1s) publish(false);
+      if (speed() != speed_now) {
+        // A new speed from now on: the time already run stays as it was.
+        speed_now = speed();
+        base = now_;
+        real_start = std::chrono::steady_clock::now();
+        publish(true);
+      }
       if (control.paused()) {
         if (control.take_step() && !agenda_.empty()) {
           execute_due(agenda_.begin()->first.first);
-          base = now_;
-          real_start = std::chrono::steady_clock::now();
         } else {
+          // The clock stands still, but people at the table may still act.
+          drain(0ms);
+          handle_arrived();
+          carry_out_commands();
+          update_table(control);
           std::this_thread::sleep_for(50ms);
-          base = now_;
-          real_start = std::chrono::steady_clock::now();
         }
+        base = now_;
+        real_start = std::chrono::steady_clock::now();
         continue;
       }
       const auto elapsed = std::chrono::steady_clock::now() - real_start;
       const Offset target = std::min(
           scenario_.end,
           base + std::chrono::duration_cast<Offset>(std::chrono::duration<double, std::milli>(
-                     std::chrono::duration<double, std::milli>(elapsed).count() * options_.speed)));
+                     std::chrono::duration<double, std::milli>(elapsed).count() * speed_now)));
       execute_due(target);
       now_ = std::max(now_, target);
       clock_->set(from_unix_ms(scenario_.t0_unix_ms + now_.count()));
       tick_gateway();
       drain(0ms);
       handle_arrived();
+      carry_out_commands();
+      update_table(control);
       std::this_thread::sleep_for(20ms);
     }
+    stopped_early_ = control.stopped() && now_ < scenario_.end;
     settle();
+  }
+
+  // ---- people at the table ------------------------------------------------------
+
+  // Where the run stands, and the live expectations board: each only when it
+  // changed (or, for the clock, once a second), so that a page asking "what
+  // changed since version V" is not told "everything" twenty times a second.
+  void update_table(const Control& control) {
+    if (!table_) return;
+    TableStatus status;
+    status.state = control.paused() ? "paused" : "running";
+    status.now = now_;
+    status.t0_unix_ms = scenario_.t0_unix_ms;
+    status.speed = speed();
+    if (!agenda_.empty()) status.next = agenda_.begin()->first.first;
+    status.last_item = last_item_;
+    const auto real_now = std::chrono::steady_clock::now();
+    if (status.state != table_status_.state || status.speed != table_status_.speed || status.next != table_status_.next ||
+        status.last_item != table_status_.last_item || real_now - table_status_at_ >= 1s) {
+      table_status_ = status;
+      table_status_at_ = real_now;
+      table_->set_status(std::move(status));
+    }
+    if (actions_changed_) {
+      actions_changed_ = false;
+      table_->set_human_actions(result_.human_actions);
+    }
+    std::vector<LiveExpectation> board;
+    for (const auto& e : scenario_.expectations) board.push_back(live(e));
+    if (board.size() != board_.size() ||
+        !std::equal(board.begin(), board.end(), board_.begin(), [](const LiveExpectation& a, const LiveExpectation& b) {
+          return a.state == b.state && a.evidence == b.evidence;
+        })) {
+      board_ = board;
+      table_->set_expectations(std::move(board));
+    }
+  }
+
+  // An expectation as it stands now: met, unmet (found so at its deadline, or
+  // already broken), or still pending.
+  LiveExpectation live(const Expectation& e) {
+    LiveExpectation item{e.id, e.description, std::string(to_string(e.kind)), "pending", {}};
+    if (auto it = deadline_results_.find(e.id); it != deadline_results_.end()) {
+      item.state = "unmet";
+      item.evidence = it->second.evidence;
+      return item;
+    }
+    const auto r = evaluate(e, false);
+    item.evidence = r.evidence;
+    if (r.met) item.state = "met";
+    const bool broken = (e.kind == ExpectationKind::does_not_receive || e.kind == ExpectationKind::never_receives_at_or_above)
+                            ? r.when.has_value()
+                        : e.kind == ExpectationKind::does_not_receive_before ? r.when && e.before && *r.when < *e.before
+                                                                             : false;
+    if (!r.met && broken) item.state = "unmet";
+    return item;
+  }
+
+  // Carries out what people and the facilitator asked for since the last turn.
+  void carry_out_commands() {
+    if (!table_) return;
+    for (auto& command : table_->take_commands()) std::visit([&](auto& c) { carry_out(c); }, command);
+  }
+
+  // The last message delivered to `node` before now: the inject (or message) a person acts on.
+  std::pair<std::string, std::optional<Offset>> prompt(const std::string& node, const std::string& in_reply_to) {
+    const auto& seen = seat_deliveries_[node];
+    const SeatSeen* found = nullptr;
+    if (!in_reply_to.empty()) {
+      for (const auto& d : seen)
+        if (d.message_id == in_reply_to) {
+          found = &d;
+          break;
+        }
+    }
+    if (!found && !seen.empty()) found = &seen.back();
+    if (!found) return {{}, std::nullopt};
+    const std::string source = source_of(found->message_id);
+    return {source.empty() ? found->message_id : source, now_ - found->at};
+  }
+
+  HumanAction& human(const std::string& node, HumanAction::Kind kind, const std::string& in_reply_to = {}) {
+    HumanAction action;
+    action.at = now_;
+    action.table = table_->name();
+    action.node = node;
+    action.kind = kind;
+    action.in_reply_to = in_reply_to;
+    std::tie(action.prompted_by, action.response_time) = prompt(node, in_reply_to);
+    result_.human_actions.push_back(std::move(action));
+    actions_changed_ = true;
+    return result_.human_actions.back();
+  }
+
+  void note_human(const HumanAction& action, const std::string& what) {
+    TimelineEntry entry;
+    entry.at = now_;
+    entry.kind = TimelineEntry::Kind::human;
+    entry.node = action.node;
+    entry.from = action.node;
+    entry.message_id = action.message_id;
+    entry.title = action.title;
+    entry.category = action.category;
+    entry.detail = what;
+    result_.timeline.push_back(std::move(entry));
+    last_item_ = fmt::format("{} at {}", what, action.node);
+    progress(fmt::format("{} (played) {}", action.node, what));
+  }
+
+  void carry_out(SendCommand& command) {
+    if (!played_.contains(command.node)) return;  // the table queues only its seats' sends
+    Message& message = command.message;
+    message.originator = command.node;
+    if (message.created_unix_ms == 0) message.created_unix_ms = scenario_.t0_unix_ms + now_.count();
+    auto& action = human(command.node, message.derived_from.empty() ? HumanAction::Kind::send : HumanAction::Kind::reply,
+                         message.derived_from);
+    action.message_id = message.id;
+    action.title = message.title;
+    action.category = message.category;
+    action.purpose = message.purpose;
+    for (const auto& a : message.addressees) action.to.push_back(fmt::format("{}:{}", to_string(a.kind), a.name));
+    for (const auto& p : message.portions) action.labels.push_back(to_string(p.label));
+    human_messages_[message.id] = {result_.human_actions.size() - 1, message};
+    note_human(action, fmt::format("{} \"{}\"", message.derived_from.empty() ? "sends" : "replies", message.title));
+    submit(command.node, message);
+  }
+
+  void carry_out(ReviewCommand& command) {
+    if (!played_.contains(command.node)) return;
+    auto& action = human(command.node, HumanAction::Kind::review);
+    if (auto it = reviews_.find(command.hold_id); it != reviews_.end()) {
+      action.message_id = it->second.message_id;
+      action.title = it->second.title;
+      const std::string source = source_of(it->second.message_id);
+      action.prompted_by = source.empty() ? it->second.message_id : source;
+      action.response_time = now_ - it->second.at;
+    }
+    action.detail = command.verdict;
+    if (command.verdict == "redact") action.detail += " " + fmt::format("{}", fmt::join(command.withhold_portions, ","));
+    const auto verdict = command.verdict == "approve"  ? node::Verdict::approve
+                         : command.verdict == "refuse" ? node::Verdict::refuse
+                                                       : node::Verdict::approve_redacted;
+    await_answers();
+    expect_control(command.node, command.hold_id);
+    clients_.at(command.node)->review(command.hold_id, verdict, command.withhold_portions, command.comment);
+    table_->mark_review_answered(command.node, command.hold_id, command.verdict);
+    note_human(action, fmt::format("answers the review of {}: {}", hold_names_[command.hold_id], action.detail));
+  }
+
+  void carry_out(TriggerCommand& command) {
+    if (!played_.contains(command.node)) return;
+    auto& action = human(command.node, HumanAction::Kind::trigger);
+    action.detail = command.event;
+    note_human(action, "triggers " + command.event);
+    trigger(command.node, command.event, command.event);
+  }
+
+  void carry_out(FireInjectCommand& command) {
+    for (const auto& inject : scenario_.injects)
+      if (inject.id == command.inject) {
+        // Brought forward: it is not played again at its time.
+        std::erase_if(agenda_, [&](const auto& item) { return item.second.what == "inject " + inject.id; });
+        inject_times_[inject.id] = now_;
+        progress(fmt::format("the facilitator fires inject {} now", inject.id));
+        fire(inject, TimelineEntry::Kind::inject);
+        last_item_ = "inject " + inject.id;
+        return;
+      }
+    for (const auto& c : scenario_.contingencies)
+      if (c.id == command.inject || c.inject.id == command.inject) {
+        progress(fmt::format("the facilitator fires contingency {} now", c.id));
+        result_.contingencies_fired.push_back(c.id);
+        table_->note_fired(c.id);
+        inject_times_[c.inject.id] = now_;
+        fire(c.inject, TimelineEntry::Kind::contingency);
+        last_item_ = "contingency " + c.id;
+        return;
+      }
+    facilitator_error(fmt::format("no inject or contingency {} to fire", command.inject));
+  }
+
+  void carry_out(FireMessageCommand& command) {
+    if (played_.contains(command.from))
+      return facilitator_error(fmt::format("{} is played by a person, who sends their own messages", command.from));
+    if (!clients_.contains(command.from))
+      return facilitator_error(fmt::format("{} does not take part in the exercise", command.from));
+    const std::string id = fmt::format("live-{}", ++live_injects_);
+    TimelineEntry entry;
+    entry.at = now_;
+    entry.kind = TimelineEntry::Kind::inject;
+    entry.node = command.from;
+    entry.from = command.from;
+    entry.inject = id;
+    entry.detail = command.synopsis.empty() ? "written by the facilitator during the exercise" : command.synopsis;
+    ++injects_fired_;
+    inject_times_[id] = now_;
+    const Message message = send_for(entry, command.spec, command.from, id);
+    progress(fmt::format("the facilitator's inject {}: {} sends \"{}\"", id, command.from, message.title));
+    result_.timeline.push_back(std::move(entry));
+    last_item_ = "inject " + id;
+  }
+
+  void carry_out(ReleaseMediaCommand& command) {
+    if (command.item) {
+      MediaItem item = *command.item;
+      if (item.id.empty()) item.id = fmt::format("live-M{}", ++live_media_);
+      return release_media(item, true);
+    }
+    for (const auto& item : scenario_.media)
+      if (item.id == command.media_id) {
+        std::erase_if(agenda_, [&](const auto& entry) { return entry.second.what == "media " + item.id; });
+        return release_media(item, true);
+      }
+    facilitator_error(fmt::format("no media item {} to release", command.media_id));
+  }
+
+  // Something the facilitator asked for cannot be done: it goes on the record (the host checks first).
+  void facilitator_error(const std::string& text) {
+    TimelineEntry entry;
+    entry.at = now_;
+    entry.kind = TimelineEntry::Kind::error;
+    entry.node = "facilitator";
+    entry.detail = text;
+    result_.timeline.push_back(std::move(entry));
+    progress("facilitator: " + text);
+  }
+
+  void release_media(const MediaItem& item, bool by_hand) {
+    if (!released_media_.insert(item.id).second) return;  // released once, whichever comes first
+    MediaRelease release{item.id, now_, item.kind, item.source, item.headline, item.body, item.seats, by_hand};
+    if (table_) table_->add_media(release);
+    result_.media.push_back(release);
+    TimelineEntry entry;
+    entry.at = now_;
+    entry.kind = TimelineEntry::Kind::media;
+    entry.inject = item.id;
+    entry.title = item.headline;
+    entry.detail = fmt::format("{} ({}): {}", item.kind, item.source, item.headline);
+    if (item.seats.empty()) result_.timeline.push_back(entry);
+    for (const auto& seat : item.seats) {
+      entry.node = seat;
+      result_.timeline.push_back(entry);
+    }
+    last_item_ = "media " + item.id;
+    progress(fmt::format("media {}{}: {}", item.id, by_hand ? " (by hand)" : "", item.headline));
+  }
+
+  // A control frame is on its way; a played seat's are answered in order, so
+  // its answers are matched to what the person asked for (`id`: "" for a scripted one).
+  void expect_control(const std::string& node, const std::string& id) {
+    ++pending_controls_;
+    if (played_.contains(node)) seat_controls_[node].push_back(id);
+  }
+
+  // The gateway answered a played seat's control frame: what the person asked for is done, or refused.
+  void control_answered(const std::string& node, bool ok, const std::string& error) {
+    auto it = seat_controls_.find(node);
+    if (it == seat_controls_.end() || it->second.empty()) return;
+    const std::string id = it->second.front();
+    it->second.pop_front();
+    if (id.empty()) return;
+    table_->update_sent(node, id, ok ? "sent" : "refused", error);
+    if (!ok)
+      for (auto action = result_.human_actions.rbegin(); action != result_.human_actions.rend(); ++action)
+        if (action->node == node && action->refused.empty() &&
+            ((action->kind == HumanAction::Kind::review && reviews_.contains(id) &&
+              action->message_id == reviews_[id].message_id) ||
+             (action->kind == HumanAction::Kind::trigger && action->detail == id))) {
+          action->refused = error;
+          actions_changed_ = true;
+          break;
+        }
   }
 
   // Waits until everything set in motion has arrived: no frame owed to a
@@ -405,7 +799,7 @@ class Runner {
         on(incoming.node, *ack);
         continue;
       }
-      if (auto* error = std::get_if<node::ErrorNotice>(&incoming.event.payload)) count_refusal(*error);
+      if (auto* error = std::get_if<node::ErrorNotice>(&incoming.event.payload)) count_refusal(incoming.node, *error);
       arrived_.push_back(std::move(incoming));
     }
     return !batch.empty();
@@ -441,6 +835,7 @@ class Runner {
   }
 
   void fire(const Inject& inject, TimelineEntry::Kind kind) {
+    if (table_) table_->note_fired(inject.id);
     TimelineEntry entry;
     entry.at = now_;
     entry.kind = kind;
@@ -473,6 +868,7 @@ class Runner {
     entry.message_id = message.id;
     entry.title = message.title;
     entry.category = message.category;
+    titles_[message.id] = message.title;
     submit(node, message);
     return message;
   }
@@ -480,12 +876,16 @@ class Runner {
   void submit(const std::string& node, const Message& message) {
     await_answers();
     pending_submits_.insert(message.id);
+    // Whoever sends it, person or script, may meet a `sends` expectation.
+    sends_.push_back({node, message.category, message.addressees, now_, message.id, message.title,
+                      played_.contains(node), false});
     clients_.at(node)->submit(message);
   }
 
-  void trigger(const std::string& node, const std::string& event) {
+  // `id`: what a person at a played seat asked for (the event), else "".
+  void trigger(const std::string& node, const std::string& event, const std::string& id = {}) {
     await_answers();
-    ++pending_controls_;
+    expect_control(node, id);
     clients_.at(node)->trigger(event);
     // Simulated agencies react to the event in the world as it is declared.
     for (const auto& response : scenario_.responses)
@@ -493,6 +893,8 @@ class Runner {
   }
 
   void respond(const Response& response, const std::string& hold_id) {
+    // A person plays this node: they decide what it does, not the script.
+    if (played_.contains(response.node)) return;
     if (response.once && !responded_.insert(response.id).second) return;
     at(now_ + response.after, "response " + response.id, [this, &response, hold_id] {
       TimelineEntry entry;
@@ -507,7 +909,7 @@ class Runner {
         progress(fmt::format("response {}: {} sends \"{}\"", response.id, response.node, message.title));
       } else if (!response.review.empty()) {
         await_answers();
-        ++pending_controls_;
+        expect_control(response.node, {});
         const auto verdict = response.review == "approve"  ? node::Verdict::approve
                              : response.review == "refuse" ? node::Verdict::refuse
                                                            : node::Verdict::approve_redacted;
@@ -567,6 +969,11 @@ class Runner {
     }
     received_[node_id].push_back(result_.timeline.size());
     result_.timeline.push_back(entry);
+    if (played_.contains(node_id)) {
+      seat_deliveries_[node_id].push_back({m.id, now_});
+      table_->add_delivery(node_id, SeatDelivery{0, now_, m, delivery.decision, delivery.withheld, delivery.rule_ids,
+                                                 delivery.reason, entry.inject});
+    }
     for (const auto& response : scenario_.responses) {
       if (response.node != node_id) continue;
       if ((response.on == ResponseTrigger::receives_category && response.on_value == m.category) ||
@@ -575,8 +982,46 @@ class Runner {
     }
   }
 
+  // What one recipient got of a person's message, as its labels.
+  static ActionOutcome outcome_of(const node::ReceiptOutcome& outcome, const Message& message, bool follow_up) {
+    const auto& d = outcome.decision;
+    ActionOutcome result;
+    result.node = d.node_id;
+    result.decision = d.decision;
+    for (const auto& id : d.released_portion_ids)
+      for (const auto& p : message.portions)
+        if (p.id == id) result.released_labels.push_back(to_string(p.label));
+    for (const auto& w : d.withheld) result.withheld_labels.push_back(to_string(w.label));
+    result.reason = d.reason;
+    result.rules = d.rule_ids;
+    result.follow_up = follow_up;
+    return result;
+  }
+
+  void to_seat(const std::string& node_id, const node::Receipt& receipt) {
+    if (!played_.contains(node_id)) return;
+    const auto human = human_messages_.find(receipt.message_id);
+    static const Message unknown;
+    const Message& message = human != human_messages_.end() ? human->second.second : unknown;
+    SeatReceipt seat;
+    seat.at = now_;
+    seat.message_id = receipt.message_id;
+    seat.title = human != human_messages_.end() ? message.title : titles_[receipt.message_id];
+    seat.unresolved = receipt.unresolved_addressees;
+    seat.follow_up = receipt.follow_up;
+    for (const auto& outcome : receipt.outcomes) {
+      seat.outcomes.push_back(outcome_of(outcome, message, receipt.follow_up));
+      if (human != human_messages_.end()) {
+        result_.human_actions[human->second.first].outcomes.push_back(seat.outcomes.back());
+        actions_changed_ = true;
+      }
+    }
+    table_->add_receipt(node_id, std::move(seat));
+  }
+
   void on(const std::string& node_id, node::Receipt& receipt) {
     receipt_times_.try_emplace(receipt.message_id, now_);
+    to_seat(node_id, receipt);
     for (const auto& outcome : receipt.outcomes) {
       const auto& d = outcome.decision;
       TimelineEntry entry;
@@ -617,15 +1062,24 @@ class Runner {
     hold_names_.emplace(request.hold_id, held);
     entry.detail = fmt::format("hold of {} for {}", held, fmt::join(request.recipients, ", "));
     result_.timeline.push_back(std::move(entry));
+    if (played_.contains(node_id)) {
+      reviews_[request.hold_id] = {request.message.id, request.message.title, now_};
+      table_->add_review(node_id, SeatReview{now_, request.hold_id, request.consent, request.message, request.recipients,
+                                             request.reason, request.rule_ids, request.not_shown, {}});
+    }
     for (const auto& response : scenario_.responses)
       if (response.node == node_id && response.on == ResponseTrigger::review_request &&
           (response.on_value == "any" || response.on_value.empty() || response.on_value == source_of(request.message.id)))
         respond(response, request.hold_id);
   }
 
-  void on(const std::string&, node::Acknowledgement& ack) {
-    if (pending_submits_.erase(ack.message_id)) return;
+  void on(const std::string& node_id, node::Acknowledgement& ack) {
+    if (pending_submits_.erase(ack.message_id)) {
+      if (ack.ok && human_messages_.contains(ack.message_id)) table_->update_sent(node_id, ack.message_id, "sent");
+      return;
+    }
     if (pending_controls_ > 0) --pending_controls_;
+    control_answered(node_id, ack.ok, {});
   }
 
   void on(const std::string& node_id, node::ErrorNotice& error) {
@@ -642,11 +1096,24 @@ class Runner {
   }
 
   // A refused Submit is followed by Ack{ok: false}; a refused control frame is not.
-  void count_refusal(const node::ErrorNotice& error) {
-    if (!pending_submits_.contains(error.message_id) && pending_controls_ > 0) --pending_controls_;
+  void count_refusal(const std::string& node_id, const node::ErrorNotice& error) {
+    const std::string text = error.code + ": " + error.text;
+    for (auto& sent : sends_)
+      if (sent.message_id == error.message_id && !error.message_id.empty()) sent.refused = true;
+    if (pending_submits_.contains(error.message_id)) {
+      if (auto human = human_messages_.find(error.message_id); human != human_messages_.end()) {
+        table_->update_sent(node_id, error.message_id, "refused", text);
+        result_.human_actions[human->second.first].refused = text;
+        actions_changed_ = true;
+      }
+      return;
+    }
+    if (pending_controls_ > 0) --pending_controls_;
+    control_answered(node_id, false, text);
   }
 
   void on(const std::string& node_id, node::Disconnected& gone) {
+    if (table_) table_->set_connected(node_id, false);
     if (stopping_) return;
     TimelineEntry entry;
     entry.at = now_;
@@ -766,6 +1233,27 @@ class Runner {
         }
         return r;
       }
+      case ExpectationKind::sends: {
+        std::vector<std::string> to;
+        for (const auto& a : e.to) to.push_back(fmt::format("{}:{}", to_string(a.kind), a.name));
+        for (const auto& sent : sends_) {
+          if (sent.node != e.node || sent.category != e.category || sent.refused) continue;
+          if (e.by && sent.at > *e.by) continue;
+          const auto named = std::find_if(e.to.begin(), e.to.end(), [&](const Addressee& a) {
+            return std::find(sent.to.begin(), sent.to.end(), a) != sent.to.end();
+          });
+          if (named == e.to.end()) continue;
+          r.met = true;
+          r.when = sent.at;
+          r.evidence = fmt::format("{} sent \"{}\" ({}) to {}:{} at {}{}", e.node, sent.title, e.category,
+                                   to_string(named->kind), named->name, format_scenario_time(sent.at),
+                                   sent.by_person ? ", played by a person" : "");
+          return r;
+        }
+        r.evidence = fmt::format("{} had not sent a {} message to {}{}", e.node, e.category, fmt::join(to, " or "),
+                                 e.by ? " by " + format_scenario_time(*e.by) : "");
+        return r;
+      }
     }
     return r;
   }
@@ -788,6 +1276,7 @@ class Runner {
       if (c.when_unmet != e.id) continue;
       progress(fmt::format("expectation {} unmet: contingency {} fires", e.id, c.id));
       result_.contingencies_fired.push_back(c.id);
+      if (table_) table_->note_fired(c.id);
       inject_times_[c.inject.id] = now_;
       fire(c.inject, TimelineEntry::Kind::contingency);
     }
@@ -852,7 +1341,7 @@ class Runner {
   std::filesystem::path policy_file_;
   std::vector<std::string> participants_;
   std::shared_ptr<SimulatedClock> clock_;
-  boost::asio::io_context io_;
+  boost::asio::io_context own_io_;  // unless RunOptions::io gives one
   std::unique_ptr<server::Gateway> gateway_;
   std::thread io_thread_;
   std::map<std::string, std::unique_ptr<node::NodeClient>> clients_;
@@ -889,6 +1378,46 @@ class Runner {
   std::set<std::string> deadline_sent_;        // expectations whose inject had been sent by their deadline
   std::map<std::string, Offset> sent_at_;      // inject/response id -> when it first sent a message
   std::map<std::string, ExpectationResult> deadline_results_;
+
+  // People at the table (RunOptions::table).
+  Table* table_ = options_.table;
+  std::set<std::string> played_;
+  struct SeatSeen {
+    std::string message_id;
+    Offset at;
+  };
+  std::map<std::string, std::vector<SeatSeen>> seat_deliveries_;  // played node -> what it received, in order
+  struct HeldForSeat {
+    std::string message_id;
+    std::string title;
+    Offset at;
+  };
+  std::map<std::string, HeldForSeat> reviews_;  // hold id -> what a played seat was asked to review
+  std::map<std::string, std::pair<std::size_t, Message>> human_messages_;  // message id -> human action, message
+  std::map<std::string, std::deque<std::string>> seat_controls_;  // played node -> control frames awaiting an answer
+  std::map<std::string, std::string> titles_;                    // message id -> title (scripted messages)
+  struct Sent {
+    std::string node;
+    std::string category;
+    std::vector<Addressee> to;
+    Offset at;
+    std::string message_id;
+    std::string title;
+    bool by_person = false;
+    bool refused = false;
+  };
+  std::vector<Sent> sends_;  // every message submitted, for `sends` expectations
+  std::set<std::string> released_media_;
+  int live_injects_ = 0;
+  int live_media_ = 0;
+  std::string last_item_;
+  TableStatus table_status_;
+  std::chrono::steady_clock::time_point table_status_at_{};
+  std::vector<LiveExpectation> board_;
+  bool stopped_early_ = false;
+  bool stopping_gateway_ = false;
+  bool actions_changed_ = false;  // human_actions changed since the table last had them
+  std::filesystem::path work_dir_;
 };
 
 }  // namespace

@@ -90,12 +90,20 @@ struct RunOptions {
   bool keep_open = false;
   // People play: the runner puts what the table's played nodes receive into
   // it, carries out the commands people (and the facilitator) queue in it,
-  // and runs no scripted response for a played node. Needs real_time.
+  // and runs no scripted response for a played node. Needs real_time (else
+  // RunError), and every played node must take part. Commands are carried out
+  // while paused too (the clock stands still; people need not). The table's
+  // status is set when it changes and, for the clock, about once a second; the
+  // expectations board when an expectation's state or evidence changes. Once
+  // the run is stopped, the result takes the table's observations, ratings
+  // and improvement plan (evaluators may write while a finished run is kept open).
   Table* table = nullptr;
   // Run the gateway on this io_context (which the caller runs on a thread of
   // its own) instead of one of the runner's: the exercise host puts the
   // gateways of both tables and its web server on one loop, so that the
-  // dashboards and the pages share it without locks.
+  // dashboards and the pages share it without locks. The gateway is made on
+  // that loop's thread; when the run ends (or fails) only its own gateway and
+  // nodes stop, and the loop goes on. Two runs may share one loop.
   boost::asio::io_context* io = nullptr;
 };
 

@@ -85,6 +85,7 @@ std::string_view to_string(ExpectationKind kind) {
     case ExpectationKind::never_receives_at_or_above: return "never_receives_at_or_above";
     case ExpectationKind::originator_receipt: return "originator_receipt";
     case ExpectationKind::approved_within: return "approved_within";
+    case ExpectationKind::sends: return "sends";
   }
   return "receives";
 }
@@ -348,7 +349,7 @@ class Reader {
     e.where.self = location(node);
     if (!keys(node, "an expectation",
               {"id", "description", "objective", "receives", "does_not_receive", "does_not_receive_before",
-               "never_receives_at_or_above", "originator_receipt", "approved_within"}))
+               "never_receives_at_or_above", "originator_receipt", "approved_within", "sends"}))
       return e;
     e.id = required_text(node, "id", "an expectation");
     note(e.where, "id", node["id"]);
@@ -422,10 +423,35 @@ class Reader {
         if (!n["within"]) fail("X004", n, "approved_within needs 'within'");
       }
     }
+    if (const auto n = node["sends"]) {
+      ++kinds;
+      e.kind = ExpectationKind::sends;
+      if (keys(n, "sends", {"node", "category", "to", "by"})) {
+        fields(n);
+        note(e.where, "category", n["category"]);
+        e.node = required_text(n, "node", "sends");
+        e.category = required_text(n, "category", "sends");
+        e.by = time(n["by"], "by");
+        if (!n["to"]) fail("X004", n, "sends needs 'to': the addressee (or addressees, any one of which) it must name");
+        Locations to_at;
+        const auto to = list(n["to"], "to", &to_at);
+        for (std::size_t i = 0; i < to.size(); ++i) {
+          if (to[i].empty()) continue;  // already reported as empty
+          const auto& at = to_at[fmt::format("to[{}]", i)];
+          try {
+            e.to.push_back(node::parse_addressee(to[i]));
+            note(e.where, fmt::format("to[{}]", e.to.size() - 1), at);
+          } catch (const std::exception& error) {
+            diagnostics_.error("X005", at, error.what());
+          }
+        }
+        if (n["to"] && to.empty()) fail("X005", n["to"], "sends: 'to' names nobody");
+      }
+    }
     if (kinds != 1)
       fail(kinds == 0 ? "X004" : "X005", node,
            fmt::format("expectation {} needs exactly one of receives, does_not_receive, does_not_receive_before, "
-                       "never_receives_at_or_above, originator_receipt, approved_within",
+                       "never_receives_at_or_above, originator_receipt, approved_within, sends",
                        e.id));
     return e;
   }
@@ -483,6 +509,28 @@ class Reader {
       fail(actions == 0 ? "X004" : "X005", node,
            fmt::format("response {} needs exactly one of send, review or trigger", r.id));
     return r;
+  }
+
+  MediaItem media(const YAML::Node& node) {
+    MediaItem m;
+    m.line = node.Mark().line + 1;
+    m.where.self = location(node);
+    if (!keys(node, "a media item", {"id", "at", "kind", "source", "headline", "body", "seats"})) return m;
+    m.id = required_text(node, "id", "a media item");
+    note(m.where, "id", node["id"]);
+    m.at = time(node["at"], "at");  // absent: released by hand only
+    note(m.where, "at", node["at"]);
+    m.kind = required_text(node, "kind", "a media item");
+    note(m.where, "kind", node["kind"]);
+    if (!m.kind.empty() && m.kind != "news" && m.kind != "social" && m.kind != "call")
+      fail("X005", node["kind"],
+           fmt::format("media item {}: kind is news, social or call (not '{}'){}", m.id, m.kind,
+                       suggestion(m.kind, std::vector<std::string>{"news", "social", "call"})));
+    m.source = required_text(node, "source", "a media item");
+    m.headline = required_text(node, "headline", "a media item");
+    m.body = text(node["body"], "body");
+    m.seats = list(node["seats"], "seats", &m.where);
+    return m;
   }
 
   const std::string& source() const { return source_; }
@@ -548,6 +596,17 @@ void check_references(const Scenario& scenario, Diagnostics& diagnostics) {
                         fmt::format("response {} waits for inject {}, which the scenario does not have{}", r.id,
                                     r.on_value, suggestion(r.on_value, named)));
   }
+  std::set<std::string> media_ids, players, evaluators;
+  for (const auto& m : scenario.media) unique(media_ids, m.id, m.where["id"], "media item");
+  for (std::size_t i = 0; i < scenario.players.size(); ++i)
+    if (!scenario.players[i].empty() && !players.insert(scenario.players[i]).second)
+      diagnostics.error("X010", scenario.where[fmt::format("players[{}]", i)],
+                        fmt::format("player {} is named twice", scenario.players[i]));
+  // Each evaluator gets a seat of their own, found by name in the report.
+  for (std::size_t i = 0; i < scenario.evaluators.size(); ++i)
+    if (!scenario.evaluators[i].empty() && !evaluators.insert(scenario.evaluators[i]).second)
+      diagnostics.error("X010", scenario.where[fmt::format("evaluators[{}]", i)],
+                        fmt::format("evaluator {} is named twice", scenario.evaluators[i]));
 }
 
 }  // namespace
@@ -572,7 +631,7 @@ ScenarioLoad read_scenario_text(std::string_view text, const std::filesystem::pa
   }
   reader.keys(root, "the scenario",
               {"exercise", "title", "description", "policy", "t0", "start", "end", "nodes", "objectives", "injects",
-               "injects_csv", "expectations", "contingencies", "responses"});
+               "injects_csv", "expectations", "contingencies", "responses", "players", "evaluators", "media"});
   scenario.name = reader.required_text(root, "exercise", "the scenario");
   scenario.title = reader.text(root["title"], "title");
   scenario.description = reader.text(root["description"], "description");
@@ -625,6 +684,10 @@ ScenarioLoad read_scenario_text(std::string_view text, const std::filesystem::pa
   }
   if (const auto responses = root["responses"]; responses && reader.sequence(responses, "responses"))
     for (const auto& node : responses) scenario.responses.push_back(reader.response(node));
+  scenario.players = reader.list(root["players"], "players", &scenario.where);
+  scenario.evaluators = reader.list(root["evaluators"], "evaluators", &scenario.where);
+  if (const auto media = root["media"]; media && reader.sequence(media, "media"))
+    for (const auto& node : media) scenario.media.push_back(reader.media(node));
   // Only when both parsed (or defaulted): a bad time is reported once, as itself.
   if ((start || !root["start"]) && (end || !root["end"]) && scenario.end <= scenario.start)
     reader.fail("X012", root["end"] ? root["end"] : root,
@@ -637,10 +700,21 @@ ScenarioLoad read_scenario_text(std::string_view text, const std::filesystem::pa
         diagnostics.error("X012", inject.where["at"],
                           fmt::format("inject {} at {} comes after the end ({}): it would never be played", inject.id,
                                       format_scenario_time(inject.at), format_scenario_time(scenario.end)));
+  if ((end || !root["end"]))
+    for (const auto& m : scenario.media)
+      if (m.at && *m.at > scenario.end)
+        diagnostics.error("X012", m.where["at"],
+                          fmt::format("media item {} at {} comes after the end ({}): it would never be released",
+                                      m.id, format_scenario_time(*m.at), format_scenario_time(scenario.end)));
   check_references(scenario, diagnostics);
   if (diagnostics.has_errors()) return load;
   std::stable_sort(scenario.injects.begin(), scenario.injects.end(),
                    [](const Inject& a, const Inject& b) { return a.at < b.at; });
+  // Timed items by time; the by-hand ones after them, in file order.
+  std::stable_sort(scenario.media.begin(), scenario.media.end(), [](const MediaItem& a, const MediaItem& b) {
+    if (a.at.has_value() != b.at.has_value()) return a.at.has_value();
+    return a.at && *a.at < *b.at;
+  });
   load.scenario = std::move(scenario);
   return load;
 }

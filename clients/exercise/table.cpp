@@ -105,6 +105,17 @@ void Table::add_media(MediaRelease release) {
   changed(nullptr);
 }
 
+void Table::set_human_actions(std::vector<HumanAction> actions) {
+  std::lock_guard lock(mutex_);
+  human_actions_ = std::move(actions);
+  changed(nullptr);
+}
+
+void Table::note_fired(const std::string& id) {
+  std::lock_guard lock(mutex_);
+  if (fired_.insert(id).second) changed(nullptr);
+}
+
 std::vector<Command> Table::take_commands() {
   std::lock_guard lock(mutex_);
   std::vector<Command> taken;
@@ -219,6 +230,16 @@ std::vector<ImprovementItem> Table::improvement_plan() const {
 std::vector<MediaRelease> Table::media() const {
   std::lock_guard lock(mutex_);
   return media_;
+}
+
+std::vector<HumanAction> Table::human_actions() const {
+  std::lock_guard lock(mutex_);
+  return human_actions_;
+}
+
+std::set<std::string> Table::fired() const {
+  std::lock_guard lock(mutex_);
+  return fired_;
 }
 
 }  // namespace icegate::exercise

@@ -170,6 +170,13 @@ class Table {
   void update_sent(const std::string& node, const std::string& id, std::string state, std::string error = {});
   void mark_review_answered(const std::string& node, const std::string& hold_id, std::string answer);
   void add_media(MediaRelease release);  // shown to its seats (every seat when it names none)
+  // What people have done so far, with the gateway's outcomes as receipts
+  // arrive (the same as RunResult::human_actions), for the facilitator's and
+  // the evaluators' pages; and the injects and contingencies fired so far
+  // (scheduled, by hand, or found unmet), by id (a contingency by its own id
+  // and by its inject's).
+  void set_human_actions(std::vector<HumanAction> actions);
+  void note_fired(const std::string& id);
   // The commands asked for since the last call, in order.
   std::vector<Command> take_commands();
 
@@ -194,6 +201,8 @@ class Table {
   std::vector<ObjectiveRating> ratings() const;
   std::vector<ImprovementItem> improvement_plan() const;
   std::vector<MediaRelease> media() const;
+  std::vector<HumanAction> human_actions() const;
+  std::set<std::string> fired() const;
 
  private:
   void changed(SeatView* seat);  // lock held
@@ -210,6 +219,8 @@ class Table {
   std::vector<ObjectiveRating> ratings_;
   std::vector<ImprovementItem> plan_;
   std::vector<MediaRelease> media_;
+  std::vector<HumanAction> human_actions_;
+  std::set<std::string> fired_;
   std::uint64_t version_ = 0;
   std::uint64_t delivery_seq_ = 0;
 };

@@ -629,6 +629,12 @@ std::optional<Response> Dashboard::authorize(const Request& request, bool state_
   return check_access(access_, request, state_changing);
 }
 
+std::variant<Feed*, Response> Dashboard::open_feed(const Request& request) {
+  if (target_path(request.target) != "/ws") return error_response(404, "the WebSocket is at /ws");
+  if (auto refused = authorize(request, true)) return *refused;
+  return static_cast<Feed*>(this);
+}
+
 Response Dashboard::handle(const Request& request) {
   Response response = [&]() -> Response {
     const std::string_view path = target_path(request.target);

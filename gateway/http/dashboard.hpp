@@ -1,8 +1,9 @@
 // The dashboard's model and API, without any networking: it watches the
 // gateway (as its Observer), turns what happens into the JSON events of
 // docs/DASHBOARD.md, keeps a bounded ring of recent events and a bounded index
-// of recent messages, and answers the HTTP API as plain data. HttpServer
-// (http_server.hpp) puts it on the network.
+// of recent messages, and answers the HTTP API as plain data. It is a Site
+// (site.hpp) with one Feed, itself, at /ws; HttpServer (http_server.hpp) puts
+// it on the network, on its own or mounted inside an exercise host's Site.
 //
 // Threading: confined to the gateway's io_context thread, like the gateway
 // itself (construct, call and destroy it there, or before the loop runs).
@@ -20,6 +21,7 @@
 
 #include "gateway/http/access.hpp"
 #include "gateway/http/api.hpp"
+#include "gateway/http/site.hpp"
 #include "gateway/server/observer.hpp"
 
 namespace icegate::server {
@@ -52,10 +54,10 @@ struct DashboardLimits {
   std::size_t body_bytes = 8192;               // a portion body in a submission event is cut beyond
 };
 
-class Dashboard final : public server::Observer {
+class Dashboard final : public server::Observer, public Site, public Feed {
  public:
-  using EventText = std::shared_ptr<const std::string>;
-  using Subscriber = std::function<void(const EventText&)>;
+  using EventText = Feed::EventText;
+  using Subscriber = Feed::Subscriber;
 
   // Attaches itself to the gateway as its observer; detaches when destroyed.
   Dashboard(server::Gateway& gateway, AccessPolicy access, DashboardLimits limits = {});
@@ -64,7 +66,9 @@ class Dashboard final : public server::Observer {
   Dashboard& operator=(const Dashboard&) = delete;
 
   // Every request except a WebSocket upgrade: the API, /metrics, /healthz and the page's files.
-  Response handle(const Request& request);
+  Response handle(const Request& request) override;
+  // A WebSocket upgrade: the feed (this) at /ws to whoever may read the API; else the refusal.
+  std::variant<Feed*, Response> open_feed(const Request& request) override;
   // For the WebSocket upgrade (and inside handle): null if allowed, else the refusal.
   std::optional<Response> authorize(const Request& request, bool state_changing) const;
   const AccessPolicy& access() const { return access_; }
@@ -72,13 +76,13 @@ class Dashboard final : public server::Observer {
   // The event feed: each subscriber gets every event from now on, as JSON
   // text. A subscriber must not block; it may unsubscribe (itself or others)
   // from inside the call.
-  std::uint64_t subscribe(Subscriber subscriber);
-  void unsubscribe(std::uint64_t id);
+  std::uint64_t subscribe(Subscriber subscriber) override;
+  void unsubscribe(std::uint64_t id) override;
   // The remembered events with seq > `seq`, oldest first (a reconnecting page catches up).
-  std::vector<EventText> events_after(std::uint64_t seq) const;
+  std::vector<EventText> events_after(std::uint64_t seq) const override;
   std::size_t subscriber_count() const;
   // The HTTP server closed a WebSocket that fell too far behind.
-  void count_dropped_client() { ++dropped_clients_; }
+  void count_dropped_client() override { ++dropped_clients_; }
   std::uint64_t last_seq() const { return seq_; }
 
   // An exercise drives this gateway: the facilitator's controls (where it

@@ -1,5 +1,8 @@
 #include "gateway/http/json_body.hpp"
 
+#include <charconv>
+#include <tuple>
+
 #include <fmt/format.h>
 
 namespace icegate::http {
@@ -9,6 +12,20 @@ namespace {
 class Reader {
  public:
   explicit Reader(std::string_view text) : text_(text) {}
+
+  JsonValueResult value_document(std::size_t max_depth) {
+    JsonValueResult result;
+    try {
+      skip_space();
+      result.value = value(max_depth);
+      skip_space();
+      if (at_ != text_.size()) fail("unexpected text after the value");
+    } catch (const Failure& failure) {
+      result.value = {};
+      result.error = failure.what;
+    }
+    return result;
+  }
 
   JsonObjectResult object() {
     JsonObjectResult result;
@@ -99,6 +116,95 @@ class Reader {
     }
   }
 
+  JsonValue value(std::size_t depth) {
+    JsonValue v;
+    const char c = peek();
+    if (at_ >= text_.size()) fail("expected a value before the end");
+    if (c == '{' || c == '[') {
+      if (depth == 0) fail("nested too deeply");
+      ++at_;
+      skip_space();
+      const char close = c == '{' ? '}' : ']';
+      v.type = c == '{' ? JsonValue::Type::object : JsonValue::Type::array;
+      if (peek() == close) {
+        ++at_;
+        return v;
+      }
+      while (true) {
+        skip_space();
+        if (v.type == JsonValue::Type::object) {
+          const std::size_t key_at = at_;
+          std::string key = string();
+          for (const auto& member : v.object)
+            if (member.first == key) {
+              at_ = key_at;
+              fail("a key appears twice");
+            }
+          skip_space();
+          expect(':');
+          skip_space();
+          v.object.emplace_back(std::move(key), value(depth - 1));
+        } else {
+          v.array.push_back(value(depth - 1));
+        }
+        skip_space();
+        if (peek() == ',' && at_ < text_.size()) {
+          ++at_;
+          continue;
+        }
+        expect(close);
+        return v;
+      }
+    }
+    if (c == '"') {
+      v.type = JsonValue::Type::string;
+      v.string = string();
+      return v;
+    }
+    for (const auto& [word, type, truth] : {std::tuple{std::string_view("true"), JsonValue::Type::boolean, true},
+                                            std::tuple{std::string_view("false"), JsonValue::Type::boolean, false},
+                                            std::tuple{std::string_view("null"), JsonValue::Type::null, false}})
+      if (text_.substr(at_).starts_with(word)) {
+        at_ += word.size();
+        v.type = type;
+        v.boolean = truth;
+        return v;
+      }
+    if (c == '-' || (c >= '0' && c <= '9')) {
+      // The JSON grammar, checked here; the value is read by from_chars.
+      const std::size_t start = at_;
+      if (peek() == '-') ++at_;
+      auto digits = [&] {
+        const std::size_t from = at_;
+        while (at_ < text_.size() && text_[at_] >= '0' && text_[at_] <= '9') ++at_;
+        if (at_ == from) fail("a number needs digits");
+        return at_ - from;
+      };
+      const std::size_t int_at = at_;
+      if (digits() > 1 && text_[int_at] == '0') {
+        at_ = int_at;
+        fail("a number may not start with 0");
+      }
+      if (peek() == '.' && at_ < text_.size()) {
+        ++at_;
+        digits();
+      }
+      if ((peek() == 'e' || peek() == 'E') && at_ < text_.size()) {
+        ++at_;
+        if (peek() == '+' || peek() == '-') ++at_;
+        digits();
+      }
+      v.type = JsonValue::Type::number;
+      const auto [end, error] = std::from_chars(text_.data() + start, text_.data() + at_, v.number);
+      if (error != std::errc()) {
+        at_ = start;
+        fail("a number out of range");
+      }
+      return v;
+    }
+    fail("expected a value");
+  }
+
   std::string string() {
     expect('"');
     std::string out;
@@ -152,5 +258,15 @@ class Reader {
 }  // namespace
 
 JsonObjectResult parse_string_object(std::string_view text) { return Reader(text).object(); }
+
+const JsonValue* JsonValue::find(std::string_view key) const {
+  for (const auto& [name, member] : object)
+    if (name == key) return &member;
+  return nullptr;
+}
+
+JsonValueResult parse_json(std::string_view text, std::size_t max_depth) {
+  return Reader(text).value_document(max_depth);
+}
 
 }  // namespace icegate::http

@@ -3,6 +3,7 @@
 // a PkiError that names what was being done and carries OpenSSL's error queue.
 #include "gateway/pki/pki.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -306,6 +307,9 @@ constexpr std::chrono::seconds ca_validity = std::chrono::days(3652);  // ten ye
 // The gateway certificate is only reissued by `pki init --force`; a little
 // over two years (the old CA/Browser Forum limit) keeps that rare.
 constexpr std::chrono::seconds gateway_validity = std::chrono::days(825);
+// Browsers refuse TLS server certificates valid for longer (Apple's rule; the
+// CA/Browser Forum's for public CAs).
+constexpr std::chrono::hours browser_server_validity_limit = std::chrono::days(398);
 
 void require_ca_files(const fs::path& dir) {
   const Paths ca = ca_paths(dir);
@@ -361,6 +365,14 @@ Paths node_paths(const fs::path& dir, std::string_view node_id) {
   }
   const std::string id(node_id);
   return {dir / "nodes" / (id + ".key"), dir / "nodes" / (id + ".crt")};
+}
+
+Paths server_paths(const fs::path& dir, std::string_view name) {
+  if (!valid_node_id(name)) {
+    throw PkiError(fmt::format("invalid server name \"{}\": use 1 to 64 of A-Z a-z 0-9 . _ -", name));
+  }
+  const std::string id(name);
+  return {dir / "servers" / (id + ".key"), dir / "servers" / (id + ".crt")};
 }
 
 fs::path crl_path(const fs::path& dir) { return dir / "crl.pem"; }
@@ -506,6 +518,105 @@ Paths issue_node(const fs::path& dir, std::string_view node_id, const IssueOptio
   write_private_key(paths.key, key.get());
   write_certificate(paths.certificate, certificate.get());
   return paths;
+}
+
+namespace {
+
+// A DNS name as RFC 1123 has it: dot-separated labels of letters, digits and
+// hyphens, 1 to 63 characters each, not starting or ending with a hyphen.
+bool valid_dns_name(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = name.find('.', start);
+    const std::string_view label = name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (const char c : label) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+      if (!ok) return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+bool is_ip_address(const std::string& text) {
+  unsigned char address[16];
+  return ::inet_pton(AF_INET, text.c_str(), address) == 1 || ::inet_pton(AF_INET6, text.c_str(), address) == 1;
+}
+
+}  // namespace
+
+Paths issue_server(const fs::path& dir, std::string_view name, const std::vector<std::string>& names,
+                   const IssueOptions& options) {
+  const Paths paths = server_paths(dir, name);  // refuses invalid names
+  if (names.empty()) {
+    throw PkiError(fmt::format("server \"{}\" needs at least one subject alternative name (an IP address or a DNS "
+                               "name): browsers ignore the common name",
+                               name));
+  }
+  // Every entry is checked before it goes into the X509V3 configuration text
+  // below, where a comma or a colon of our own making would add a name.
+  std::string alternative_names;
+  for (const std::string& entry : names) {
+    const bool nul_free = entry.find('\0') == std::string::npos;
+    std::string item;
+    if (nul_free && is_ip_address(entry)) item = "IP:" + entry;
+    else if (nul_free && valid_dns_name(entry)) item = "DNS:" + entry;
+    else {
+      throw PkiError(fmt::format("invalid subject alternative name \"{}\" for server \"{}\": neither an IP address "
+                                 "nor a DNS name (letters, digits, hyphens and dots; no wildcards)",
+                                 nul_free ? entry : std::string("(holds a NUL byte)"), name));
+    }
+    if (!alternative_names.empty()) alternative_names += ',';
+    alternative_names += item;
+  }
+  if (options.validity <= std::chrono::hours::zero() || options.validity > browser_server_validity_limit) {
+    throw PkiError(fmt::format("validity for server \"{}\" must be between 1 hour and 398 days (browsers refuse "
+                               "longer), not {} hours",
+                               name, options.validity.count()));
+  }
+  require_ca_files(dir);
+  const Paths ca = ca_paths(dir);
+  const X509Ptr ca_certificate = load_certificate(ca.certificate, "CA certificate");
+  const EvpPkeyPtr ca_key = load_private_key(ca.key, "CA key");
+  if (X509_check_private_key(ca_certificate.get(), ca_key.get()) != 1) {
+    fail(fmt::format("CA key {} does not match {}", ca.key.string(), ca.certificate.string()));
+  }
+
+  const EvpPkeyPtr key = generate_key(options.key_type);
+  const X509Ptr certificate = build_certificate({
+      .common_name = name,
+      .subject_key = key.get(),
+      .issuer = ca_certificate.get(),
+      .issuer_key = ca_key.get(),
+      .not_before_offset = -clock_skew_allowance,
+      .not_after_offset = std::chrono::seconds(options.validity),
+      .extensions = {{NID_basic_constraints, "critical,CA:FALSE"},
+                     {NID_key_usage, "critical,digitalSignature"},
+                     {NID_ext_key_usage, "serverAuth"},
+                     {NID_subject_alt_name, alternative_names.c_str()},
+                     {NID_subject_key_identifier, "hash"},
+                     {NID_authority_key_identifier, "keyid:always"}},
+  });
+
+  std::error_code error;
+  fs::create_directories(paths.certificate.parent_path(), error);
+  if (error) throw PkiError(fmt::format("cannot create {}: {}", paths.certificate.parent_path().string(), error.message()));
+  write_private_key(paths.key, key.get());
+  write_certificate(paths.certificate, certificate.get());
+  return paths;
+}
+
+std::string certificate_sha256_fingerprint(const fs::path& certificate) {
+  const X509Ptr loaded = load_certificate(certificate);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  check(X509_digest(loaded.get(), EVP_sha256(), digest, &length) == 1,
+        fmt::format("cannot hash certificate {}", certificate.string()));
+  std::string text;
+  for (unsigned int i = 0; i < length; ++i) text += fmt::format("{}{:02X}", i == 0 ? "" : ":", digest[i]);
+  return text;
 }
 
 // ---------------------------------------------------------------------------

@@ -5,6 +5,8 @@
 //   ca.key, ca.crt            the CA (ECDSA P-256 unless KeyType says Ed25519; self-signed, CA:TRUE)
 //   gateway.key, gateway.crt  the gateway's server certificate (CN=gateway, SAN 127.0.0.1, localhost)
 //   nodes/ID.key, nodes/ID.crt   one per node; CN = node id, clientAuth
+//   servers/NAME.key, servers/NAME.crt   web servers browsers reach (the exercise
+//                             host); CN = NAME, serverAuth, SANs as given
 //   crl.pem                   revoked node certificates, signed by the CA (once any is revoked)
 // Serial numbers are random 128-bit values, so no serial file is kept.
 // Keys are written with mode 0600 (PEM, PKCS#8); every file is written to a
@@ -17,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 typedef struct x509_st X509;
 
@@ -58,9 +61,21 @@ void init_ca(const std::filesystem::path& dir, std::string_view ca_name = "icega
 Paths issue_node(const std::filesystem::path& dir, std::string_view node_id,
                  const IssueOptions& options = {});
 
+// Issues a key and server certificate signed by DIR's CA for a web server that
+// browsers reach (the exercise host's pages): CN = name, serverAuth only (it
+// cannot pass as a node), and one subject alternative name per entry of
+// `names`: an IPv4 or IPv6 address becomes an iPAddress, anything else must be
+// a DNS name (letters, digits, hyphens; no wildcards) and becomes a dNSName.
+// Browsers match only the SANs, never the CN, so an empty list is refused, as
+// is a validity beyond 398 days (the longest browsers accept). Names follow
+// valid_node_id. Throws PkiError, writing nothing, for anything refused.
+Paths issue_server(const std::filesystem::path& dir, std::string_view name, const std::vector<std::string>& names,
+                   const IssueOptions& options = {});
+
 Paths ca_paths(const std::filesystem::path& dir);
 Paths gateway_paths(const std::filesystem::path& dir);
 Paths node_paths(const std::filesystem::path& dir, std::string_view node_id);
+Paths server_paths(const std::filesystem::path& dir, std::string_view name);
 
 bool valid_node_id(std::string_view node_id);
 
@@ -74,6 +89,11 @@ std::optional<std::string> subject_common_name(const X509* certificate);
 // Drains OpenSSL's (thread-local) error queue into one line, oldest first
 // ("" when it is empty).
 std::string drain_openssl_errors();
+
+// The SHA-256 fingerprint of a PEM certificate file's DER encoding, as
+// upper-case hex pairs joined by ':' (what browsers and `openssl x509
+// -fingerprint -sha256` show), so that a person can compare the two.
+std::string certificate_sha256_fingerprint(const std::filesystem::path& certificate);
 
 // What `pki show` and `pki issue` print about a certificate file.
 struct CertificateInfo {

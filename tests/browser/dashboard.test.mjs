@@ -4,7 +4,9 @@
 // downloads no browser), a message sent from a third node; the page must show
 // it with the right decision for every recipient, its detail, its frame log
 // and its sequence diagram. Then, under policies/need-to-share.yaml, a
-// message held for a critical reader is approved from the page.
+// message held for a critical reader is approved from the page, which is
+// mounted under a prefix as an exercise host mounts a table's dashboard
+// (/f/SECRET/t/0/), so every URL the page uses must be relative.
 // Screenshots go to ICEGATE_ARTIFACT_DIR.
 //
 // Exit status: 0 passed, 1 failed, 77 skipped (only when /usr/bin/chromium or
@@ -14,6 +16,8 @@
 // test-artifacts directory beside the binary's build tree), ICEGATE_CHROMIUM
 // (default /usr/bin/chromium), ICEGATE_KEEP=1 keeps the work directory.
 import { spawn, execFile } from 'node:child_process';
+import http from 'node:http';
+import net from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -75,6 +79,7 @@ try {
 
 const work = mkdtempSync(path.join(tmpdir(), 'icegate-dashboard-'));
 const children = new Set();
+const servers = new Set();
 let browser = null;
 let cleaning = null;
 
@@ -82,6 +87,7 @@ async function cleanup() {
   if (cleaning) return cleaning;
   cleaning = (async () => {
     if (browser) await browser.close().catch(() => {});
+    for (const server of servers) server.close();
     for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const deadline = Date.now() + 5000;
     for (const child of children) {
@@ -167,7 +173,52 @@ async function start_gateway(name, policy_file, pki) {
   return { gateway_address: `127.0.0.1:${gateway_port}`, http_port };
 }
 
-async function open_page(http_port) {
+// Mounts the dashboard under `prefix` as an exercise host does: strips the
+// prefix from each request (WebSocket upgrades included) and passes it on;
+// anything outside the prefix is a 404, which fails the test (an absolute URL).
+async function mount(http_port, prefix) {
+  const strip = (url) => (url.startsWith(prefix) ? `/${url.slice(prefix.length)}` : null);
+  const server = http.createServer((request, response) => {
+    const target = strip(request.url);
+    if (target === null) {
+      response.writeHead(404, { 'Content-Type': 'application/json' });
+      response.end(JSON.stringify({ error: `${request.url} is outside the mount ${prefix}` }));
+      return;
+    }
+    const upstream = http.request({ host: '127.0.0.1', port: http_port, method: request.method, path: target,
+      headers: request.headers }, (answer) => {
+      response.writeHead(answer.statusCode, answer.headers);
+      answer.pipe(response);
+    });
+    upstream.on('error', (error) => {
+      response.writeHead(502);
+      response.end(String(error));
+    });
+    request.pipe(upstream);
+  });
+  server.on('upgrade', (request, socket, head) => {
+    const target = strip(request.url);
+    if (target === null) {
+      socket.end('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    const upstream = net.connect(Number(http_port), '127.0.0.1', () => {
+      const lines = [`${request.method} ${target} HTTP/1.1`];
+      for (let i = 0; i < request.rawHeaders.length; i += 2) lines.push(`${request.rawHeaders[i]}: ${request.rawHeaders[i + 1]}`);
+      upstream.write(`${lines.join('\r\n')}\r\n\r\n`);
+      if (head.length) upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.add(server);
+  return server.address().port;
+}
+
+async function open_page(http_port, page_path = '/') {
   if (!browser) {
     browser = await chromium.launch({
       executablePath: chromium_path,
@@ -184,7 +235,7 @@ async function open_page(http_port) {
   page.on('response', (response) => {
     if (response.status() >= 400) console_problems.push(`HTTP ${response.status()} for ${response.url()}`);
   });
-  await page.goto(`http://127.0.0.1:${http_port}/`);
+  await page.goto(`http://127.0.0.1:${http_port}${page_path}`);
   await page.locator('[data-testid="connection"][data-state="open"]').waitFor({ timeout: WAIT_MS });
   return page;
 }
@@ -300,7 +351,9 @@ async function approve_a_hold() {
   await run(icegate, ['pki', 'issue', pki, analyst, chief, reader]);
   const { gateway_address, http_port } = await start_gateway('gateway-hold', path.join(repo_root, 'policies/need-to-share.yaml'), pki);
   start(chief, ['node', '--id', chief, '--pki', pki, '--gateway', gateway_address, 'listen', '--timeout', '200']);
-  await open_page(http_port);
+  const prefix = '/f/0123456789abcdef/t/0/';
+  await open_page(await mount(http_port, prefix), prefix);
+  log(`the page is live mounted under ${prefix}`);
   await page.locator(`[data-testid="iceberg-node-${chief}"][data-connected="true"]`).waitFor({ timeout: WAIT_MS });
 
   const title = 'Partner version for the chief executive';

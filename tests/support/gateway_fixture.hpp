@@ -55,14 +55,23 @@ class RunningGateway {
     gateway_ = std::make_unique<server::Gateway>(io_, config, loaded.policy);
     gateway_->start();
     port_ = gateway_->local_endpoint().port();
-    thread_ = std::thread([this] { io_.run(); });
+    ran_out_ = ran_out_promise_.get_future();
+    thread_ = std::thread([this] {
+      io_.run();
+      ran_out_promise_.set_value();
+    });
   }
 
+  // Shutdown by cancellation: stop() drains the gateway and cancels all it
+  // waits for, so the loop runs out of work and io_.run() returns by itself.
+  // A loop still busy after the bound is a leak (a timer or a session that
+  // stop() did not reach): it is reported, and then the loop is stopped.
   ~RunningGateway() {
     boost::asio::post(io_, [this] { gateway_->stop(); });
-    // Sessions close on their own; if one lingers, stop the loop.
-    std::this_thread::sleep_for(50ms);
-    io_.stop();
+    if (ran_out_.wait_for(10s) != std::future_status::ready) {
+      ADD_FAILURE() << "the gateway's io_context still had work 10 s after Gateway::stop()";
+      io_.stop();
+    }
     thread_.join();
   }
 
@@ -99,6 +108,8 @@ class RunningGateway {
   boost::asio::io_context io_;
   std::unique_ptr<server::Gateway> gateway_;
   std::uint16_t port_ = 0;
+  std::promise<void> ran_out_promise_;
+  std::future<void> ran_out_;
   std::thread thread_;
 };
 

@@ -9,6 +9,9 @@
 
 #include <gtest/gtest.h>
 
+#include "clients/exercise/bundle.hpp"
+#include "clients/exercise/report.hpp"
+#include "tests/clients/exercise/sample_run.hpp"
 #include "tests/support/temporary_directory.hpp"
 #include "tools/icegate/cmd_exercise.hpp"
 #include "tools/icegate/commands.hpp"
@@ -143,6 +146,32 @@ TEST(CliExercise, AReportFromABundleKeepsTheObjectives) {
   ASSERT_EQ(run_exercise_report(report, out, err), exit_ok) << err.str();
   const std::string html = read(report.html);
   EXPECT_NE(html.find("The heads of service see the partner version of the profile"), std::string::npos);
+}
+
+// Two tables played by people: `exercise report BUNDLE` writes again, byte
+// for byte, the pages and the JSON of what they did.
+TEST(CliExercise, AReportFromABundleOfPlayedTablesIsTheSameAgain) {
+  ExerciseDir dir;
+  const exercise::Comparison played = exercise::testing::sample_played_comparison();
+  const auto bundle = dir / "played.bundle.json";
+  exercise::write_bundle(bundle, dir / "small.yaml", {dir / "policies/handling.yaml", dir / "policies/strict.yaml"},
+                         {played.first, played.second});
+  ExerciseReportParams report;
+  report.bundle = bundle;
+  report.html = dir / "again.html";
+  report.json = dir / "again.json";
+  std::ostringstream out, err;
+  ASSERT_EQ(run_exercise_report(report, out, err), exit_ok) << err.str();
+  const exercise::Scenario scenario = exercise::load_scenario(dir / "small.yaml");
+  EXPECT_EQ(read(report.html), exercise::to_html(played, &scenario));
+  EXPECT_EQ(read(report.json), exercise::to_json(played));
+  EXPECT_NE(read(report.html).find("<section id=\"human-actions\">"), std::string::npos);
+
+  // One table alone.
+  exercise::write_bundle(bundle, dir / "small.yaml", {dir / "policies/handling.yaml"}, {played.first});
+  ASSERT_EQ(run_exercise_report(report, out, err), exit_ok) << err.str();
+  EXPECT_EQ(read(report.html), exercise::to_html(played.first, &scenario));
+  EXPECT_EQ(read(report.json), exercise::to_json(played.first));
 }
 
 // A comparison has two runs, and so two sequence diagrams: one file each.

@@ -114,4 +114,39 @@ TEST(CliMain, HelpAndVersionExit0) {
   EXPECT_THAT(version.out, HasSubstr("icegate "));
 }
 
+TEST(CliMain, ExerciseHostHelpAndItsArgumentErrors) {
+  const ChildRun help = run_icegate({"exercise", "host", "--help"});
+  EXPECT_EQ(help.exit_code, 0) << help.err;
+  for (const char* option : {"--policy", "--compare", "--play", "--http", "--http-name", "--https", "--speed", "--out",
+                             "--evaluators"})
+    EXPECT_THAT(help.out, HasSubstr(option));
+  const std::string nicole = ICEGATE_SOURCE_DIR "/scenarios/operation-nicole.yaml";
+  struct Case {
+    std::vector<std::string> arguments;
+    int exit_code;
+    std::string says;
+  };
+  TemporaryDirectory dir;
+  { std::ofstream(dir / "bad.yaml") << "exercise: bad\nstart: T-1h\nend: whenever\n"; }
+  { std::ofstream(dir / "broken-policy.yaml") << "policy: [\n"; }
+  for (const Case& c : std::vector<Case>{
+           {{"exercise", "host"}, 1, "scenario is required"},
+           {{"exercise", "host", nicole, "--bogus"}, 1, "--bogus"},
+           {{"exercise", "host", nicole, "--evaluators", "-1"}, 1, "--evaluators"},
+           {{"exercise", "host", nicole, "--play", "all", "--http", "nowhere"}, 1, "--http"},
+           {{"exercise", "host", nicole, "--play", "all", "--speed", "0"}, 1, "--speed"},
+           {{"exercise", "host", nicole, "--play", "council-chief-exec,nobody"}, 1, "--play: policy"},
+           {{"exercise", "host", (dir / "bad.yaml").string(), "--play", "all"}, 1, (dir / "bad.yaml").string() + ":"},
+           {{"exercise", "host", nicole, "--play", "all", "--policy", (dir / "broken-policy.yaml").string()}, 3,
+            "is invalid"},
+       }) {
+    const ChildRun run = run_icegate(c.arguments);
+    std::string joined;
+    for (const std::string& argument : c.arguments) joined += " " + argument;
+    EXPECT_EQ(run.exit_code, c.exit_code) << "icegate" << joined << "\n" << run.err;
+    EXPECT_THAT(run.err, HasSubstr(c.says)) << "icegate" << joined;
+    EXPECT_THAT(run.out, ::testing::Not(HasSubstr("facilitator:"))) << "nothing started: icegate" << joined;
+  }
+}
+
 }  // namespace

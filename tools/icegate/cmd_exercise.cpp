@@ -32,6 +32,7 @@
 #include "gateway/http/http_server.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/server/gateway.hpp"
+#include "tools/icegate/cmd_host.hpp"
 #include "tools/icegate/cmd_serve.hpp"
 #include "tools/icegate/commands.hpp"
 
@@ -580,6 +581,8 @@ void add_exercise_command(CLI::App& root, int& exit_code) {
     spdlog::set_level(spdlog::level::warn);
     exit_code = run_exercise_run(*run, std::cin, std::cout, std::cerr);
   });
+
+  add_exercise_host_command(*exercise, exit_code);
 
   auto check = std::make_shared<std::pair<std::filesystem::path, std::filesystem::path>>();
   CLI::App* check_command =

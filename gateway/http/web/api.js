@@ -1,6 +1,8 @@
 // The page's only link to the gateway: the JSON API and the event WebSocket
 // (docs/DASHBOARD.md). The ?token= the page was opened with is passed on to
 // every request, so the page works when the gateway is bound beyond loopback.
+// Every URL is relative to the page, so the page works at / (icegate serve)
+// and mounted under a prefix (an exercise host's /f/SECRET/t/0/).
 
 const token = new URLSearchParams(location.search).get('token');
 
@@ -44,14 +46,21 @@ async function request(method, path, body) {
 }
 
 export const api = {
-  state: () => request('GET', '/api/state'),
-  message: (id) => request('GET', `/api/messages/${encodeURIComponent(id)}`),
+  state: () => request('GET', 'api/state'),
+  message: (id) => request('GET', `api/messages/${encodeURIComponent(id)}`),
   decide_hold: (id, decision, reviewer, reason) =>
-    request('POST', `/api/holds/${encodeURIComponent(id)}`, { decision, reviewer, reason }),
-  exercise: (action) => request('POST', `/api/exercise/${action}`),
+    request('POST', `api/holds/${encodeURIComponent(id)}`, { decision, reviewer, reason }),
+  exercise: (action) => request('POST', `api/exercise/${action}`),
 };
 
-// Keeps one WebSocket to /ws open, reconnecting with exponential backoff
+// The WebSocket's URL: "ws" beside the page, with the page's scheme made ws: or wss:.
+export function feed_url(page_href) {
+  const url = new URL(with_token('ws'), page_href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return url.href;
+}
+
+// Keeps one WebSocket to ws (beside the page) open, reconnecting with exponential backoff
 // (with jitter, so many pages do not reconnect in step). On every (re)connect
 // it fetches /api/state and hands it to on_state together with the events
 // that arrived while the snapshot was in flight, so nothing between the two
@@ -75,10 +84,9 @@ export class EventFeed {
     clearTimeout(this.retry_timer);
     clearInterval(this.countdown_timer);
     this.on_status({ state: 'connecting', text: this.attempt === 0 ? 'connecting…' : 'reconnecting…' });
-    const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
     let socket;
     try {
-      socket = new WebSocket(`${scheme}//${location.host}${with_token('/ws')}`);
+      socket = new WebSocket(feed_url(location.href));
     } catch (error) {
       this.schedule_retry(`cannot open the WebSocket: ${error.message}`);
       return;

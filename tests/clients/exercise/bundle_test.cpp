@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/exercise/report.hpp"
 #include "tests/clients/exercise/sample_run.hpp"
 #include "tests/support/temporary_directory.hpp"
 
@@ -103,6 +104,31 @@ TEST(Bundle, RoundTripsTheScenarioPoliciesSchemeAndResults) {
   }
   // The scenario's relative reference to its policy resolves where it was extracted.
   EXPECT_TRUE(fs::is_regular_file(scenario.parent_path() / "../policies/need-to-know.yaml"));
+}
+
+// Two tables played by people under two policies: everything they did, the
+// media, the evaluators' ratings and the improvement plan come back from the
+// bundle field by field, and `exercise report BUNDLE` renders the same pages.
+TEST(Bundle, KeepsEverythingPeopleDidAndRendersTheSameReportsAgain) {
+  ExerciseFiles files;
+  const Comparison c = testing::sample_played_comparison();
+  const fs::path bundle_file = files.dir / "played.icegate.json";
+  write_bundle(bundle_file, files.scenario, {files.need_to_know, files.need_to_share}, {c.first, c.second});
+  const Bundle bundle = read_bundle(bundle_file);
+  ASSERT_EQ(bundle.results.size(), 2u);
+  expect_same(c.first, bundle.results[0]);
+  expect_same(c.second, bundle.results[1]);
+  ASSERT_FALSE(bundle.results[0].human_actions.empty());
+
+  Scenario scenario;
+  scenario.objectives = c.first.objectives;
+  const Comparison read{bundle.results[0], bundle.results[1]};
+  EXPECT_EQ(to_html(read.first, &scenario), to_html(c.first, &scenario));
+  EXPECT_EQ(to_html(read.first), to_html(c.first));
+  EXPECT_EQ(to_html(read, &scenario), to_html(c, &scenario));
+  EXPECT_EQ(to_json(read), to_json(c));
+  EXPECT_EQ(to_mermaid(read.second), to_mermaid(c.second));
+  EXPECT_NE(to_html(read.first).find("<section id=\"human-actions\">"), std::string::npos);
 }
 
 TEST(Bundle, OneRunAndFilesOnlyInOneDirectory) {

@@ -10,7 +10,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -277,6 +279,178 @@ inline Comparison sample_comparison() {
   return c;
 }
 
+// The same exercise played by people (exercise host) at three seats: the CT
+// unit's senior officer, the council chief executive and a neighbourhood
+// officer. Every RunResult field for people is filled: human actions (a send
+// with a redacted recipient, a two-level product held then released in a
+// follow-up, a reply the gateway refused, a trigger), media released on
+// schedule and by hand, evaluators' observations and ratings, and an
+// improvement plan.
+inline HumanAction human(Offset at, std::string node, HumanAction::Kind kind, std::string message_id,
+                         std::string title, std::string category, std::vector<std::string> to,
+                         std::vector<std::string> labels, std::string prompted_by,
+                         std::optional<Offset> response_time, std::vector<ActionOutcome> outcomes = {}) {
+  HumanAction a;
+  a.at = at;
+  a.table = "need-to-know";
+  a.node = std::move(node);
+  a.kind = kind;
+  a.message_id = std::move(message_id);
+  a.title = std::move(title);
+  a.category = std::move(category);
+  a.to = std::move(to);
+  a.labels = std::move(labels);
+  a.prompted_by = std::move(prompted_by);
+  a.response_time = response_time;
+  a.outcomes = std::move(outcomes);
+  return a;
+}
+
+inline TimelineEntry acted(const HumanAction& a) {
+  TimelineEntry e;
+  e.at = a.at;
+  e.kind = TimelineEntry::Kind::human;
+  e.node = a.node;
+  e.from = a.node;
+  e.message_id = a.message_id;
+  e.title = a.title;
+  e.category = a.category;
+  e.detail = a.kind == HumanAction::Kind::trigger ? a.detail : std::string("send");
+  return e;
+}
+
+inline constexpr const char* kBriefTitle = "Convene the consequence-management group";
+
+inline RunResult sample_played_run() {
+  using K = HumanAction::Kind;
+  RunResult r = sample_run();
+  r.played = {"ctu-sio", "council-chief-exec", "npt-officer"};
+  r.table = "need-to-know";
+  r.objectives = {{"O1", "Partners are briefed before the arrest"},
+                  {"O2", "The council manages the consequences of the arrest"}};
+  r.markings = {{"NOT PROTECTIVELY MARKED", "NPM", "#ffffff", "#000000"},
+                {"RESTRICTED", "RESTRICTED", "#2e7d32", "#ffffff"},
+                {"SECRET [UK EYES ONLY]", "SECRET UK EYES ONLY", "#ef6c00", "#000000"}};
+
+  HumanAction brief = human(-20h, "council-chief-exec", K::send, "h-1", kBriefTitle, "consequence-briefing",
+                            {"node:npt-officer", "role:iag-chair"}, {"RESTRICTED", "NOT PROTECTIVELY MARKED"}, "I02",
+                            4h,
+                            {ActionOutcome{"npt-officer",
+                                           Decision::release,
+                                           {"RESTRICTED", "NOT PROTECTIVELY MARKED"},
+                                           {},
+                                           "released: consequence-briefings-to-group",
+                                           {"consequence-briefings-to-group"},
+                                           false},
+                             ActionOutcome{"iag-chair",
+                                           Decision::release_redacted,
+                                           {"NOT PROTECTIVELY MARKED"},
+                                           {"RESTRICTED"},
+                                           "RESTRICTED portion withheld: community members are not vetted",
+                                           {"public-statements-to-all"},
+                                           false}});
+  brief.purpose = "consequence-management";
+  HumanAction product =
+      human(-10h, "ctu-sio", K::send, "h-2", "Two-level product: the Sparkhill network", "ct-problem-profile",
+            {"node:council-chief-exec"}, {"SECRET [UK EYES ONLY]", "RESTRICTED"}, "I01", 38h,
+            {ActionOutcome{"council-chief-exec",
+                           Decision::hold,
+                           {},
+                           {},
+                           "waits for the council's critical reader",
+                           {"profile-to-heads-of-service"},
+                           false},
+             ActionOutcome{"council-chief-exec",
+                           Decision::release_redacted,
+                           {"RESTRICTED"},
+                           {"SECRET [UK EYES ONLY]"},
+                           "approved by council-critical-reader; SECRET portion withheld",
+                           {"profile-to-heads-of-service"},
+                           true}});
+  HumanAction reply = human(-19h - 30min, "npt-officer", K::reply, "h-3", "Re: convene the group",
+                            "consequence-briefing", {"role:mayor"}, {"RESTRICTED"}, "h-1", 30min);
+  reply.in_reply_to = "h-1";
+  reply.refused = "P004: unknown addressee role:mayor";
+  HumanAction patrols = human(1h, "npt-officer", K::send, "h-4", "Reassurance patrols on Stratford Road",
+                              "tension-report", {"node:bcu-commander"}, {"RESTRICTED"}, "I06", 1h);
+  HumanAction tension = human(2h, "npt-officer", K::send, "h-5", "Crowd outside the mosque", "tension-report",
+                              {"node:bcu-commander"}, {"RESTRICTED"}, "I06", 2h);
+  HumanAction start = human(0h, "ctu-sio", K::trigger, "", "", "", {}, {}, "", std::nullopt);
+  start.detail = "operation-start";
+  r.human_actions = {brief, reply, product, start, patrols, tension};
+
+  MediaRelease news{"M1", 30min, "news", "Birmingham Mail", "Two arrested in Sparkhill raid",
+                    "Armed officers entered a house on Ladypool Road at dawn.", {}, false};
+  MediaRelease post{"M2", 90min, "social", "@sparkhill_news", "Why is nobody from the council talking?",
+                    "Residents say they heard nothing from the council.", {"council-chief-exec"}, true};
+  r.media = {news, post};
+
+  r.observations = {
+      {-20h, "Lead evaluator", "O2", "need-to-know", "The chief executive convened the group 4h after the pre-briefing"},
+      {-10h, "Lead evaluator", "O1", "need-to-know", "The CT officer wrote a two-level product unprompted"},
+      {2h, "Second evaluator", "O2", "", "Tension reports reached the BCU within 2h"},
+  };
+  r.ratings = {
+      {"O1", "Lead evaluator", "need-to-know", Rating::S, "The IAG chair was not briefed"},
+      {"O2", "Lead evaluator", "need-to-know", Rating::P, ""},
+      {"O2", "Second evaluator", "", Rating::M, "Slow to reach the community"},
+  };
+  r.improvement_plan = {
+      {"The IAG chair learnt of the arrest from the news", "Agree a community briefing line before T+0",
+       "BCU commander", "2027-01-31", "O1"},
+      {"No reply route to the mayor's office", "Add the mayor to the consequence-management list",
+       "Council chief executive", "2027-02-28", ""},
+  };
+
+  for (const HumanAction& a : r.human_actions) r.timeline.push_back(acted(a));
+  for (const MediaRelease& m : r.media) {
+    TimelineEntry e;
+    e.at = m.at;
+    e.kind = TimelineEntry::Kind::media;
+    e.inject = m.id;
+    e.node = m.seats.empty() ? "" : m.seats.front();
+    e.detail = m.headline;
+    r.timeline.push_back(e);
+  }
+  std::stable_sort(r.timeline.begin(), r.timeline.end(),
+                   [](const TimelineEntry& a, const TimelineEntry& b) { return a.at < b.at; });
+  return r;
+}
+
+// Two tables played at once: need-to-know (above) and need-to-share, where the
+// chief executive got the pre-briefing in full and acted sooner, and the IAG
+// chair got her briefing whole.
+inline Comparison sample_played_comparison() {
+  Comparison c;
+  c.first = sample_played_run();
+  RunResult r = sample_played_run();
+  r.policy_name = "need-to-share";
+  r.policy_version = "sha256:7c211433f02071597741e6ff5a8ea34789abbf43";
+  r.table = "need-to-share";
+  for (HumanAction& a : r.human_actions) {
+    a.table = "need-to-share";
+    if (a.message_id != "h-1") continue;
+    a.at = -22h;
+    a.response_time = 2h;
+    a.outcomes[1].decision = Decision::release;
+    a.outcomes[1].released_labels = {"RESTRICTED", "NOT PROTECTIVELY MARKED"};
+    a.outcomes[1].withheld_labels.clear();
+    a.outcomes[1].reason = "released: community-information-to-iag";
+  }
+  for (Knowledge& k : r.knowledge) {
+    if (k.node == "council-chief-exec" && k.inject == "I02") {
+      k.decision = Decision::release;
+      k.released_labels = {"SECRET/UK EYES ONLY", "RESTRICTED"};
+      k.withheld_labels.clear();
+    }
+  }
+  r.ratings[0].rating = Rating::P;
+  r.ratings[0].note = "Everyone was briefed";
+  r.ratings[0].table = "need-to-share";
+  c.second = r;
+  return c;
+}
+
 inline void expect_same_label(const Label& a, const Label& b, const std::string& where) {
   EXPECT_EQ(a.classification, b.classification) << where;
   EXPECT_EQ(a.categories, b.categories) << where;
@@ -333,6 +507,7 @@ inline void expect_same(const RunResult& a, const RunResult& b) {
     EXPECT_EQ(a.expectations[i].met, b.expectations[i].met) << at;
     EXPECT_EQ(a.expectations[i].when, b.expectations[i].when) << at;
     EXPECT_EQ(a.expectations[i].evidence, b.expectations[i].evidence) << at;
+    EXPECT_EQ(a.expectations[i].kind, b.expectations[i].kind) << at;
   }
   ASSERT_EQ(a.knowledge.size(), b.knowledge.size());
   for (std::size_t i = 0; i < a.knowledge.size(); ++i) {
@@ -353,6 +528,85 @@ inline void expect_same(const RunResult& a, const RunResult& b) {
     EXPECT_EQ(a.markings[i].display, b.markings[i].display);
     EXPECT_EQ(a.markings[i].colour, b.markings[i].colour);
     EXPECT_EQ(a.markings[i].text_colour, b.markings[i].text_colour);
+  }
+  // Played by people.
+  EXPECT_EQ(a.played, b.played);
+  EXPECT_EQ(a.table, b.table);
+  ASSERT_EQ(a.human_actions.size(), b.human_actions.size());
+  for (std::size_t i = 0; i < a.human_actions.size(); ++i) {
+    const HumanAction& x = a.human_actions[i];
+    const HumanAction& y = b.human_actions[i];
+    const std::string at = "human_actions[" + std::to_string(i) + "]";
+    EXPECT_EQ(x.at, y.at) << at;
+    EXPECT_EQ(x.table, y.table) << at;
+    EXPECT_EQ(x.node, y.node) << at;
+    EXPECT_EQ(x.kind, y.kind) << at;
+    EXPECT_EQ(x.message_id, y.message_id) << at;
+    EXPECT_EQ(x.title, y.title) << at;
+    EXPECT_EQ(x.category, y.category) << at;
+    EXPECT_EQ(x.purpose, y.purpose) << at;
+    EXPECT_EQ(x.to, y.to) << at;
+    EXPECT_EQ(x.labels, y.labels) << at;
+    EXPECT_EQ(x.detail, y.detail) << at;
+    EXPECT_EQ(x.in_reply_to, y.in_reply_to) << at;
+    EXPECT_EQ(x.prompted_by, y.prompted_by) << at;
+    EXPECT_EQ(x.response_time, y.response_time) << at;
+    EXPECT_EQ(x.refused, y.refused) << at;
+    ASSERT_EQ(x.outcomes.size(), y.outcomes.size()) << at;
+    for (std::size_t j = 0; j < x.outcomes.size(); ++j) {
+      const std::string where = at + ".outcomes[" + std::to_string(j) + "]";
+      EXPECT_EQ(x.outcomes[j].node, y.outcomes[j].node) << where;
+      EXPECT_EQ(x.outcomes[j].decision, y.outcomes[j].decision) << where;
+      EXPECT_EQ(x.outcomes[j].released_labels, y.outcomes[j].released_labels) << where;
+      EXPECT_EQ(x.outcomes[j].withheld_labels, y.outcomes[j].withheld_labels) << where;
+      EXPECT_EQ(x.outcomes[j].reason, y.outcomes[j].reason) << where;
+      EXPECT_EQ(x.outcomes[j].rules, y.outcomes[j].rules) << where;
+      EXPECT_EQ(x.outcomes[j].follow_up, y.outcomes[j].follow_up) << where;
+    }
+  }
+  ASSERT_EQ(a.media.size(), b.media.size());
+  for (std::size_t i = 0; i < a.media.size(); ++i) {
+    const std::string at = "media[" + std::to_string(i) + "]";
+    EXPECT_EQ(a.media[i].id, b.media[i].id) << at;
+    EXPECT_EQ(a.media[i].at, b.media[i].at) << at;
+    EXPECT_EQ(a.media[i].kind, b.media[i].kind) << at;
+    EXPECT_EQ(a.media[i].source, b.media[i].source) << at;
+    EXPECT_EQ(a.media[i].headline, b.media[i].headline) << at;
+    EXPECT_EQ(a.media[i].body, b.media[i].body) << at;
+    EXPECT_EQ(a.media[i].seats, b.media[i].seats) << at;
+    EXPECT_EQ(a.media[i].by_hand, b.media[i].by_hand) << at;
+  }
+  ASSERT_EQ(a.observations.size(), b.observations.size());
+  for (std::size_t i = 0; i < a.observations.size(); ++i) {
+    const std::string at = "observations[" + std::to_string(i) + "]";
+    EXPECT_EQ(a.observations[i].at, b.observations[i].at) << at;
+    EXPECT_EQ(a.observations[i].evaluator, b.observations[i].evaluator) << at;
+    EXPECT_EQ(a.observations[i].objective, b.observations[i].objective) << at;
+    EXPECT_EQ(a.observations[i].table, b.observations[i].table) << at;
+    EXPECT_EQ(a.observations[i].text, b.observations[i].text) << at;
+  }
+  ASSERT_EQ(a.ratings.size(), b.ratings.size());
+  for (std::size_t i = 0; i < a.ratings.size(); ++i) {
+    const std::string at = "ratings[" + std::to_string(i) + "]";
+    EXPECT_EQ(a.ratings[i].objective, b.ratings[i].objective) << at;
+    EXPECT_EQ(a.ratings[i].evaluator, b.ratings[i].evaluator) << at;
+    EXPECT_EQ(a.ratings[i].table, b.ratings[i].table) << at;
+    EXPECT_EQ(a.ratings[i].rating, b.ratings[i].rating) << at;
+    EXPECT_EQ(a.ratings[i].note, b.ratings[i].note) << at;
+  }
+  ASSERT_EQ(a.improvement_plan.size(), b.improvement_plan.size());
+  for (std::size_t i = 0; i < a.improvement_plan.size(); ++i) {
+    const std::string at = "improvement_plan[" + std::to_string(i) + "]";
+    EXPECT_EQ(a.improvement_plan[i].issue, b.improvement_plan[i].issue) << at;
+    EXPECT_EQ(a.improvement_plan[i].corrective_action, b.improvement_plan[i].corrective_action) << at;
+    EXPECT_EQ(a.improvement_plan[i].owner, b.improvement_plan[i].owner) << at;
+    EXPECT_EQ(a.improvement_plan[i].due, b.improvement_plan[i].due) << at;
+    EXPECT_EQ(a.improvement_plan[i].objective, b.improvement_plan[i].objective) << at;
+  }
+  ASSERT_EQ(a.objectives.size(), b.objectives.size());
+  for (std::size_t i = 0; i < a.objectives.size(); ++i) {
+    EXPECT_EQ(a.objectives[i].id, b.objectives[i].id) << "objectives[" << i << "]";
+    EXPECT_EQ(a.objectives[i].text, b.objectives[i].text) << "objectives[" << i << "]";
   }
   // wall_seconds is not written: a report is the same bytes for the same run.
 }

@@ -194,6 +194,102 @@ TEST(ScenarioPolicyCheck, EveryNameIsCheckedBeforeARunAndLocated) {
   EXPECT_EQ(lines_of(what).size(), 8u) << what;
 }
 
+// ---- people: players, evaluators, media, `sends` ------------------------------
+
+TEST(ScenarioPeople, TheNewKeysLoad) {
+  ScenarioDir dir;
+  const std::string text = std::string(kHeader) + R"(players: [housing, reader]
+evaluators: [Lead evaluator, Second evaluator]
+media:
+  - {id: M2, kind: call, source: a producer, headline: Later, seats: [housing]}
+  - {id: M1, at: T+1h, kind: news, source: the paper, headline: Arrests, body: Two people}
+expectations:
+  - id: E1
+    sends: {node: housing, category: operational-prebriefing, to: "list:heads", by: T+2h}
+  - id: E2
+    sends: {node: housing, category: operational-prebriefing, to: [education, "role:npt-officer"]}
+)";
+  const auto scenario = load_scenario(dir.write("people.yaml", text));
+  EXPECT_EQ(scenario.players, (std::vector<std::string>{"housing", "reader"}));
+  EXPECT_EQ(scenario.evaluators, (std::vector<std::string>{"Lead evaluator", "Second evaluator"}));
+  ASSERT_EQ(scenario.media.size(), 2u);
+  EXPECT_EQ(scenario.media[0].id, "M1") << "timed items first, by time; by-hand items after them";
+  EXPECT_EQ(scenario.media[0].at, std::chrono::hours(1));
+  EXPECT_EQ(scenario.media[1].at, std::nullopt);
+  EXPECT_EQ(scenario.media[1].seats, (std::vector<std::string>{"housing"}));
+  ASSERT_EQ(scenario.expectations.size(), 2u);
+  const auto& e1 = scenario.expectations[0];
+  EXPECT_EQ(e1.kind, ExpectationKind::sends);
+  EXPECT_EQ(to_string(e1.kind), "sends");
+  EXPECT_EQ(e1.category, "operational-prebriefing");
+  EXPECT_EQ(e1.to, (std::vector<Addressee>{{AddresseeKind::list, "heads"}}));
+  EXPECT_EQ(e1.by, std::chrono::hours(2));
+  EXPECT_EQ(scenario.expectations[1].to,
+            (std::vector<Addressee>{{AddresseeKind::node, "education"}, {AddresseeKind::role, "npt-officer"}}));
+}
+
+TEST(ScenarioPeople, MistakesInTheNewKeysAreLocated) {
+  ScenarioDir dir;
+  const std::string text = std::string(kHeader) + R"(players: [housing, housing]
+evaluators: [Lead, Lead]
+media:
+  - {id: M1, at: T+9h, kind: tv, source: a channel, headline: Late}
+  - {id: M1, kind: news, headline: No source, colour: red}
+expectations:
+  - id: E1
+    sends: {node: housing, to: "nobody:x"}
+)";
+  const auto file = dir.write("people.yaml", text);
+  const std::string what = load_error(file);
+  const std::string name = file.string();
+  expect_located_and_sorted(what, name);
+  EXPECT_THAT(what, HasSubstr(name + ":" + position_of(text, "housing]") + ": error[X010]: player housing is named twice"));
+  EXPECT_THAT(what, HasSubstr(name + ":" + position_of(text, "Lead]") + ": error[X010]: evaluator Lead is named twice"));
+  EXPECT_THAT(what, HasSubstr(name + ":" + position_of(text, "T+9h") +
+                              ": error[X012]: media item M1 at T+9h comes after the end (T+4h)"));
+  EXPECT_THAT(what, HasSubstr(name + ":" + position_of(text, "tv,") +
+                              ": error[X005]: media item M1: kind is news, social or call (not 'tv')"));
+  EXPECT_THAT(what, HasSubstr(name + ":" + position_of(text, "{id: M1, kind") + ": error[X004]: a media item needs 'source'"));
+  EXPECT_THAT(what, HasSubstr(name + ":" + position_of(text, "colour") + ": error[X002]: unknown key 'colour' in a media item"));
+  EXPECT_THAT(what, HasSubstr(name + ":" + position_of(text, "M1, kind") + ": error[X010]: media item id M1 is used twice"));
+  EXPECT_THAT(what, HasSubstr(name + ":" + position_of(text, "{node: housing, to") + ": error[X004]: sends needs 'category'"));
+  EXPECT_THAT(what, HasSubstr(name + ":" + position_of(text, "\"nobody:x\"") + ": error[X005]: "));
+}
+
+TEST(ScenarioPeople, PlayersMediaSeatsAndSendsAreCheckedAgainstThePolicy) {
+  ScenarioDir dir;
+  const std::string text = std::string(kHeader) + R"(nodes: [analyst, housing, reader, education]
+players: [hosuing, officer]
+media:
+  - {id: M1, kind: news, source: the paper, headline: Arrests, seats: [officer]}
+expectations:
+  - id: E1
+    sends: {node: housing, category: tension-reprot, to: "list:hedas", by: T+2h}
+)";
+  const auto file = dir.write("people.yaml", text);
+  const auto scenario = load_scenario(file);
+  std::string what;
+  try {
+    run_exercise(scenario, {});
+    ADD_FAILURE() << "ran a scenario naming what the policy does not define";
+  } catch (const RunError& e) {
+    what = e.what();
+  }
+  const std::string name = file.string();
+  expect_located_and_sorted(what, name);
+  EXPECT_THAT(what, HasSubstr(name + ":" + position_of(text, "hosuing") +
+                              ": error[X011]: players: 'hosuing' is not a node of policy handling-test; did you mean 'housing'?"));
+  EXPECT_THAT(what, HasSubstr(name + ":" + position_of(text, "officer]\nmedia") +
+                              ": error[X021]: players: node 'officer' does not take part"));
+  EXPECT_THAT(what, HasSubstr(name + ":" + position_of(text, "officer]}") +
+                              ": error[X021]: media item M1: node 'officer' does not take part"));
+  EXPECT_THAT(what, HasSubstr(name + ":" + position_of(text, "tension-reprot") +
+                              ": error[X011]: expectation E1: information category 'tension-reprot' is not defined"));
+  EXPECT_THAT(what, HasSubstr(name + ":" + position_of(text, "\"list:hedas") +
+                              ": error[X011]: expectation E1: addressee 'list:hedas': list 'hedas' is not defined"));
+  EXPECT_EQ(lines_of(what).size(), 5u) << what;
+}
+
 // ---- CSV ---------------------------------------------------------------------
 
 std::string csv_error(const std::string& csv) {

@@ -421,6 +421,33 @@ TEST_F(DemoDashboardTest, ThePageIsServedWithAPolicyThatForbidsOtherOrigins) {
   EXPECT_EQ(get(dashboard_.port(), "/api/state", {{"Host", "attacker.example:80"}}).status, 403);
 }
 
+// The dashboard is a Site whose one feed, itself, is at /ws: an exercise host
+// mounts it under a prefix and passes the rest of the path on.
+TEST_F(DemoDashboardTest, AsASiteItsFeedIsAtWsAndNowhereElse) {
+  EXPECT_THROW(FeedClient(dashboard_.port(), "/api/ws"), boost::system::system_error);
+  const auto opened = gateway_.on_gateway_thread([&] {
+    http::Request request;
+    request.method = "GET";
+    request.target = "/ws?since=3";
+    request.host = "127.0.0.1:1";
+    auto at_ws = dashboard_.dashboard().open_feed(request);
+    request.target = "/elsewhere";
+    auto elsewhere = dashboard_.dashboard().open_feed(request);
+    request.target = "/ws";
+    request.host = "attacker.example";
+    auto rebinding = dashboard_.dashboard().open_feed(request);
+    return std::make_tuple(std::get_if<http::Feed*>(&at_ws) ? *std::get_if<http::Feed*>(&at_ws) : nullptr,
+                           std::get_if<http::Response>(&elsewhere) ? std::get<http::Response>(elsewhere).status : 0,
+                           std::get_if<http::Response>(&rebinding) ? std::get<http::Response>(rebinding).status : 0);
+  });
+  EXPECT_EQ(std::get<0>(opened), static_cast<http::Feed*>(&dashboard_.dashboard()));
+  EXPECT_EQ(std::get<1>(opened), 404);
+  EXPECT_EQ(std::get<2>(opened), 403) << "the feed keeps the dashboard's access rules";
+  FeedClient feed(dashboard_.port(), "/ws");
+  auto sender = gateway_.connect("ctu-wm");
+  EXPECT_TRUE(feed.until({"\"type\":\"connection\"", "ctu-wm"}));
+}
+
 TEST_F(DemoDashboardTest, SlowOrVanishedFeedClientsDoNotStopTheGateway) {
   // A client that disappears without a close, and one that stops reading.
   {

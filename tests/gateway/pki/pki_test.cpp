@@ -2,6 +2,8 @@
 // OpenSSL's own verifier, and the CRL that revoke_node maintains.
 #include "gateway/pki/pki.hpp"
 
+#include <arpa/inet.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -452,6 +454,101 @@ TEST_F(PkiTest, RevokeRefusesUnknownNodesAndForeignCertificates) {
   EXPECT_FALSE(fs::exists(crl_path(dir_)));
 
   EXPECT_THROW(revoke_node(temporary_ / "empty", "foreign"), PkiError);
+}
+
+// --- issue_server --------------------------------------------------------------
+
+// The subject alternative names of a certificate, as "DNS:name" and "IP:address".
+std::vector<std::string> subject_alternative_names(X509* certificate) {
+  std::vector<std::string> names;
+  auto* general = static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(certificate, NID_subject_alt_name, nullptr, nullptr));
+  if (general == nullptr) return names;
+  for (int i = 0; i < sk_GENERAL_NAME_num(general); ++i) {
+    const GENERAL_NAME* name = sk_GENERAL_NAME_value(general, i);
+    if (name->type == GEN_DNS) {
+      names.push_back("DNS:" + std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(name->d.dNSName)),
+                                           static_cast<std::size_t>(ASN1_STRING_length(name->d.dNSName))));
+    } else if (name->type == GEN_IPADD) {
+      const int length = ASN1_STRING_length(name->d.iPAddress);
+      char text[INET6_ADDRSTRLEN] = "?";
+      if (length == 4 || length == 16)
+        inet_ntop(length == 4 ? AF_INET : AF_INET6, ASN1_STRING_get0_data(name->d.iPAddress), text, sizeof text);
+      names.push_back(std::string("IP:") + text);
+    } else {
+      names.push_back("other");
+    }
+  }
+  GENERAL_NAMES_free(general);
+  return names;
+}
+
+TEST_F(PkiTest, ServerCertificateCarriesEveryAddressAndNameGivenForServerAuth) {
+  init_ca(dir_);
+  const Paths server = issue_server(dir_, "exercise-host", {"192.0.2.10", "2001:db8::7", "exercise.example", "localhost"});
+  EXPECT_EQ(server.certificate, dir_ / "servers" / "exercise-host.crt");
+  EXPECT_EQ(server.key, dir_ / "servers" / "exercise-host.key");
+  EXPECT_EQ(server_paths(dir_, "exercise-host").certificate, server.certificate);
+  EXPECT_EQ(fs::status(server.key).permissions(), owner_read_write);
+  const X509Ptr certificate = load_certificate(server.certificate);
+  ASSERT_TRUE(certificate);
+  EXPECT_EQ(certificate_common_name(server.certificate), "exercise-host");
+  EXPECT_TRUE(is_ecdsa_p256(certificate.get()));
+  EXPECT_EQ(subject_alternative_names(certificate.get()),
+            (std::vector<std::string>{"IP:192.0.2.10", "IP:2001:db8::7", "DNS:exercise.example",
+                                      "DNS:localhost"}));
+  EXPECT_EQ(X509_check_ip_asc(certificate.get(), "192.0.2.10", 0), 1);
+  EXPECT_EQ(X509_check_ip_asc(certificate.get(), "2001:db8::7", 0), 1);
+  EXPECT_EQ(X509_check_host(certificate.get(), "exercise.example", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_ip_asc(certificate.get(), "192.0.2.11", 0), 0);
+  EXPECT_EQ(X509_check_host(certificate.get(), "other.example", 0, 0, nullptr), 0);
+  const uint32_t usages = X509_get_extended_key_usage(certificate.get());
+  EXPECT_TRUE(usages & XKU_SSL_SERVER);
+  EXPECT_FALSE(usages & XKU_SSL_CLIENT) << "a web server certificate must not pass as a node's";
+  EXPECT_EQ(X509_check_ca(certificate.get()), 0);
+  EXPECT_EQ(verify(ca_paths(dir_).certificate, server.certificate, {}, X509_PURPOSE_SSL_SERVER), X509_V_OK);
+  // Browsers (Apple's rules are the strictest) refuse server certificates valid for more than 398 days.
+  EXPECT_LE(validity_length(certificate.get()), std::chrono::days(398));
+}
+
+TEST_F(PkiTest, ServerCertificateRefusesBadNamesAndAnEmptyList) {
+  init_ca(dir_);
+  EXPECT_THROW(issue_server(dir_, "host", {}), PkiError) << "browsers ignore the CN: a SAN is needed";
+  for (const std::string& san : {std::string("a b"), std::string("*.example"), std::string("x,IP:1.2.3.4"),
+                                 std::string("fe80::1%eth0"), std::string("-bad.example"), std::string(""),
+                                 std::string("a..b"), std::string(64, 'a') + ".example", std::string("a\0b", 3)}) {
+    try {
+      issue_server(dir_, "host", {"127.0.0.1", san});
+      ADD_FAILURE() << "accepted \"" << san << "\"";
+    } catch (const PkiError& error) {
+      EXPECT_NE(std::string(error.what()).find("subject alternative name"), std::string::npos) << error.what();
+    }
+  }
+  EXPECT_THROW(issue_server(dir_, "../host", {"127.0.0.1"}), PkiError);
+  EXPECT_FALSE(fs::exists(dir_ / "servers")) << "nothing may be written for a refused request";
+  EXPECT_THROW(issue_server(temporary_ / "no-ca", "host", {"127.0.0.1"}), PkiError);
+}
+
+TEST_F(PkiTest, FingerprintIsTheSha256OfTheDerCertificateInColonHex) {
+  init_ca(dir_);
+  const X509Ptr ca = load_certificate(ca_paths(dir_).certificate);
+  ASSERT_TRUE(ca);
+  unsigned char* der = nullptr;
+  const int length = i2d_X509(ca.get(), &der);
+  ASSERT_GT(length, 0);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_length = 0;
+  ASSERT_EQ(EVP_Digest(der, static_cast<std::size_t>(length), digest, &digest_length, EVP_sha256(), nullptr), 1);
+  OPENSSL_free(der);
+  std::string expected;
+  for (unsigned int i = 0; i < digest_length; ++i) {
+    char hex[4];
+    std::snprintf(hex, sizeof hex, i == 0 ? "%02X" : ":%02X", digest[i]);
+    expected += i == 0 ? std::string(hex, 2) : std::string(hex, 3);
+  }
+  EXPECT_EQ(expected.size(), 95u);
+  EXPECT_EQ(certificate_sha256_fingerprint(ca_paths(dir_).certificate), expected);
+  EXPECT_NE(certificate_sha256_fingerprint(gateway_paths(dir_).certificate), expected);
+  EXPECT_THROW(certificate_sha256_fingerprint(dir_ / "missing.crt"), PkiError);
 }
 
 }  // namespace
