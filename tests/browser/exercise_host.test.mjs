@@ -308,8 +308,17 @@ async function open_console(name, url, { phone = false } = {}) {
 
 // The whole page as a test artifact; for the guide (ICEGATE_SCREENSHOTS), the
 // top of it, as a reader would first see it.
-async function screenshot(page, name, { full = true } = {}) {
+async function screenshot(page, name, { full = true, element = null } = {}) {
   const file = path.join(artifact_dir, `exercise-${name}.png`);
+  if (element) {
+    // One part of a page, the same for the artifacts and the guide.
+    await element.screenshot({ path: file });
+    if (screenshot_dir) {
+      mkdirSync(screenshot_dir, { recursive: true });
+      await element.screenshot({ path: path.join(screenshot_dir, `exercise-${name}.png`) });
+    }
+    return;
+  }
   await page.screenshot({ path: file, fullPage: full });
   if (screenshot_dir) {
     mkdirSync(screenshot_dir, { recursive: true });
@@ -480,7 +489,7 @@ async function send_the_product(page) {
   expect('the oversized portion is named', field.startsWith('portions[0]'), `the error names ${field}`);
   expect('the error sits beside the first portion', await portions.nth(0).locator('[data-testid="field-error"]').count() === 1);
   log(`an oversized portion: "${(await error.textContent()).trim()}", shown beside it`);
-  await screenshot(page, 'player-error', { full: false });
+  await screenshot(page, 'player-error', { element: portions.nth(0) });
 
   await portions.nth(0).locator('[data-testid="compose-body"]').fill(product.restricted);
   await compose.locator('[data-testid="send"]').click();
@@ -581,13 +590,14 @@ async function write_the_report(page) {
     await row.locator(`[data-testid="plan-${field}"]`).fill(plan_row[field]);
   }
   await row.locator('[data-testid="plan-objective"]').selectOption(plan_row.objective);
+  await screenshot(page, 'plan', { element: page.locator('[data-testid="plan-panel"]') });
   await page.locator('[data-testid="finish"]').click();
   // The host names the files at once and writes them after: wait until they are on disk.
   const json_link = page.locator('[data-testid="report-link"][data-file$=".json"][data-ready="true"]').first();
   await json_link.waitFor({ timeout: 120_000 });
   const files = await page.locator('[data-testid="report-link"]').evaluateAll((links) => links.map((link) => link.dataset.file));
   log(`the facilitator wrote the report: ${files.join(', ')}`);
-  await screenshot(page, 'facilitator-report', { full: false });
+  await screenshot(page, 'facilitator-report', { element: page.locator('[data-testid="report-panel"]') });
 
   const fetch_text = (file) => page.evaluate(async (name) => {
     const response = await fetch(`reports/${encodeURIComponent(name)}`, { cache: 'no-store' });
