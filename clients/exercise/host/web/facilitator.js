@@ -372,6 +372,12 @@ async function show_fingerprint() {
     fill(element, state.ca_fingerprint);
     return;
   }
+  if (location.protocol !== 'https:') {
+    // Plain HTTP is only ever served on loopback: no certificate to install.
+    fill(element, 'This exercise is served over plain HTTP on this machine only: there is no certificate to install.');
+    $('ca-download').hidden = true;
+    return;
+  }
   try {
     const response = await fetch('api/ca.crt', { cache: 'no-store', credentials: 'omit' });
     if (!response.ok) throw new Error(`the host answered ${response.status}`);
