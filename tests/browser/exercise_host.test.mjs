@@ -379,6 +379,7 @@ async function main() {
   await seat_is_its_own(chief_page, links);
   await send_the_product(sio_page);
   await check_what_each_sees(sio_page, { [chief]: chief_page, [npt]: npt_page }, expected);
+  await reload_and_lose_network(chief_page);
   await inject_and_media(facilitator, table, chief_page, npt_page, sio_page);
   await evaluate(evaluator);
   await phone_fits(npt_page);
@@ -539,6 +540,22 @@ async function check_what_each_sees(sio_page, recipient_pages, expected) {
       : `${want.decision}, shown ${want.released.join(', ')}${want.withheld.length ? `, withheld ${want.withheld.join(', ')}` : ''}`}`);
   }
   await expect_text(`${chief}'s withheld notice`, recipient_pages[chief].locator('[data-testid="withheld-portion"]'), 'SECRET', { any: true });
+}
+
+// A player who reloads gets the seat back with the inbox intact; one whose
+// network drops sees that the page is reconnecting, then live again.
+async function reload_and_lose_network(page) {
+  await page.reload();
+  await page.locator('[data-testid="connection"][data-state="live"]').waitFor({ timeout: WAIT_MS });
+  await page.locator('[data-testid="inbox-item"]', { hasText: product.title }).waitFor({ timeout: WAIT_MS });
+  page.expect_errors = true;
+  await page.context().setOffline(true);
+  await page.locator('[data-testid="connection"][data-state="offline"]').waitFor({ timeout: WAIT_MS });
+  expect_equal('the inbox while offline', await page.locator('[data-testid="inbox-item"]', { hasText: product.title }).count(), 1);
+  await page.context().setOffline(false);
+  await page.locator('[data-testid="connection"][data-state="live"]').waitFor({ timeout: WAIT_MS });
+  page.expect_errors = false;
+  log(`${chief} reloaded (inbox intact) and lost the network (shown as reconnecting, then live again)`);
 }
 
 // The facilitator fires I10 (due at T+1h) now, and writes a media item for every seat.
