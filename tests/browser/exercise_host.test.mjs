@@ -380,6 +380,8 @@ async function main() {
   await send_the_product(sio_page);
   await check_what_each_sees(sio_page, { [chief]: chief_page, [npt]: npt_page }, expected);
   await reload_and_lose_network(chief_page);
+  await second_browser_on_a_seat(chief_page, links[chief]);
+  await iceberg_in_the_facilitators_page(table);
   await inject_and_media(facilitator, table, chief_page, npt_page, sio_page);
   await evaluate(evaluator);
   await phone_fits(npt_page);
@@ -540,6 +542,34 @@ async function check_what_each_sees(sio_page, recipient_pages, expected) {
       : `${want.decision}, shown ${want.released.join(', ')}${want.withheld.length ? `, withheld ${want.withheld.join(', ')}` : ''}`}`);
   }
   await expect_text(`${chief}'s withheld notice`, recipient_pages[chief].locator('[data-testid="withheld-portion"]'), 'SECRET', { any: true });
+}
+
+// A second browser on a taken seat (the player's phone beside the laptop) is
+// allowed, as docs/HOSTING.md says: it shows the same seat, and both pages say
+// how many have the seat open.
+async function second_browser_on_a_seat(first, link) {
+  const context = await browser.newContext({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  const second = await context.newPage();
+  await second.goto(link);
+  await second.locator('[data-testid="connection"][data-state="live"]').waitFor({ timeout: WAIT_MS });
+  await second.locator('[data-testid="inbox-item"]', { hasText: product.title }).waitFor({ timeout: WAIT_MS });
+  for (const [which, page] of [['the first page', first], ['the second page', second]])
+    await wait_for(`${which} says the seat is open on 2 pages`, async () => {
+      const text = (await page.locator('#pages-open').textContent()) ?? '';
+      return (await page.locator('#pages-open').isVisible()) && text.includes('2 pages');
+    });
+  await context.close();
+  log(`${chief}'s seat opened in a second browser: both pages show the seat and say it is open twice`);
+}
+
+// The live iceberg shows inside the facilitator's own page: the mounted
+// dashboard may be framed by its own origin (and by nobody else).
+async function iceberg_in_the_facilitators_page(table) {
+  await table.locator('[data-testid="iceberg-panel"] summary').click();
+  const frame = table.frameLocator('[data-testid="iceberg"]');
+  await frame.locator('#messages-heading').waitFor({ timeout: WAIT_MS });
+  await table.locator('[data-testid="iceberg-panel"] summary').click();
+  log('the live iceberg shows inside the facilitator\'s page');
 }
 
 // A player who reloads gets the seat back with the inbox intact; one whose

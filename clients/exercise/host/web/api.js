@@ -57,6 +57,10 @@ export async function get(path) {
 // ("live"), catching up after a loss ("offline") or shut out ("refused").
 // A lost network or a reload needs nothing special: the next answer is the
 // whole view (since=0 after a reload), so the page shows where it is.
+// Tells this page apart from another browser on the same seat, so the host can
+// say how many pages have a seat open (docs/HOSTING.md).
+const page_id = globalThis.crypto?.randomUUID?.() ?? Math.random().toString(36).slice(2);
+
 export function start_polling(path, { on_view, on_status, interval = 1000 }) {
   let version = 0;
   let last_ok = null;
@@ -66,7 +70,7 @@ export function start_polling(path, { on_view, on_status, interval = 1000 }) {
     if (stopped) return;
     let delay = interval;
     try {
-      const view = await get(`${path}?since=${version}`);
+      const view = await get(`${path}?since=${version}&page=${page_id}`);
       last_ok = new Date();
       if (view && !view.unchanged) {
         version = Number(view.version) || 0;

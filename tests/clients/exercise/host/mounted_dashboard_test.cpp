@@ -31,6 +31,17 @@ TEST(MountedDashboard, TheFacilitatorReachesTableKsDashboardAndNoOneElseDoes) {
     const auto state = site.handle(Request{"GET", facilitator + "t/0/api/state?x=1", "10.0.0.5:8443", "", "", "", ""});
     EXPECT_EQ(state.status, 200) << state.body;
     EXPECT_NE(state.body.find("\"events\""), std::string::npos) << state.body;
+    // The facilitator's console frames the iceberg; the dashboard on its own is framed by nobody.
+    auto csp = [](const http::Response& r) {
+      for (const auto& [name, value] : r.headers)
+        if (name == "Content-Security-Policy") return value;
+      return std::string();
+    };
+    const auto mounted_page = site.handle(Request{"GET", facilitator + "t/0/", "10.0.0.5:8443", "", "", "", ""});
+    EXPECT_EQ(mounted_page.status, 200);
+    EXPECT_NE(csp(mounted_page).find("frame-ancestors 'self'"), std::string::npos) << csp(mounted_page);
+    EXPECT_NE(csp(dashboard.handle(Request{"GET", "/", "127.0.0.1:8080", "", "", "", ""})).find("frame-ancestors 'none'"),
+              std::string::npos);
     EXPECT_EQ(site.handle(Request{"GET", facilitator + "t/0", "h", "", "", "", ""}).status, 308);
     EXPECT_EQ(site.handle(Request{"GET", facilitator + "t/1/api/state", "h", "", "", "", ""}).status, 404);
     EXPECT_EQ(site.handle(Request{"GET", "/f/" + seat.substr(3, 64) + "/t/0/api/state", "h", "", "", "", ""}).status, 404);
