@@ -19,6 +19,7 @@
 #include <spdlog/spdlog.h>
 
 #include "clients/exercise/check.hpp"
+#include "clients/exercise/work_dir.hpp"
 #include "clients/exercise/table.hpp"
 #include "clients/node/node_client.hpp"
 #include "gateway/model/clock.hpp"
@@ -74,31 +75,6 @@ std::string label_text(const Label& label) {
   return text;
 }
 
-// A working directory that is removed afterwards unless the caller gave one.
-class WorkDir {
- public:
-  explicit WorkDir(const std::filesystem::path& given) {
-    if (!given.empty()) {
-      path_ = given;
-      std::filesystem::create_directories(path_);
-      return;
-    }
-    std::string pattern = (std::filesystem::temp_directory_path() / "icegate-exercise-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw RunError("cannot create a temporary directory");
-    path_ = pattern;
-    owned_ = true;
-  }
-  ~WorkDir() {
-    std::error_code ignored;
-    if (owned_) std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-  bool owned_ = false;
-};
-
 class Runner {
  public:
   Runner(const Scenario& scenario, const RunOptions& options) : scenario_(scenario), options_(options) {}
@@ -107,7 +83,7 @@ class Runner {
     load_policy();
     validate();
     seat_table();
-    WorkDir work(options_.work_dir);
+    WorkDir work(options_.work_dir, "icegate-exercise");
     const auto started = std::chrono::steady_clock::now();
     try {
       start_gateway(work.path());

@@ -17,6 +17,8 @@ struct Asset {
 std::span<const Asset> embedded_assets();
 // The file called `name`, or null. Names with "..", a leading '/' or a backslash are never found.
 const Asset* find_asset(std::string_view name);
+// The same in another embedded set (sorted by name), such as the exercise host's consoles.
+const Asset* find_asset(std::span<const Asset> assets, std::string_view name);
 // By extension; application/octet-stream when unknown.
 std::string_view content_type_for(std::string_view name);
 

@@ -136,14 +136,14 @@ class Reader {
           const std::size_t key_at = at_;
           std::string key = string();
           for (const auto& member : v.object)
-            if (member.first == key) {
+            if (member.key == key) {
               at_ = key_at;
               fail("a key appears twice");
             }
           skip_space();
           expect(':');
           skip_space();
-          v.object.emplace_back(std::move(key), value(depth - 1));
+          v.object.push_back(JsonMember{std::move(key), value(depth - 1)});
         } else {
           v.array.push_back(value(depth - 1));
         }

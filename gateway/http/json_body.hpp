@@ -25,6 +25,8 @@ JsonObjectResult parse_string_object(std::string_view text);
 
 // Any JSON value, for the richer bodies of the exercise host's API (a message
 // with addressees and portions). Objects keep their keys in the order written.
+struct JsonMember;
+
 struct JsonValue {
   enum class Type { null, boolean, number, string, array, object };
   Type type = Type::null;
@@ -32,11 +34,18 @@ struct JsonValue {
   double number = 0;
   std::string string;
   std::vector<JsonValue> array;
-  std::vector<std::pair<std::string, JsonValue>> object;
+  // A struct rather than std::pair: a pair needs JsonValue complete here,
+  // which libstdc++ under clang refuses; a vector of a declared struct is fine.
+  std::vector<JsonMember> object;
 
   // An object's member, or null when absent (or when this is no object).
   const JsonValue* find(std::string_view key) const;
   bool is_null() const { return type == Type::null; }
+};
+
+struct JsonMember {
+  std::string key;
+  JsonValue value;
 };
 
 struct JsonValueResult {

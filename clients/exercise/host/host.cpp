@@ -12,16 +12,13 @@
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <stdlib.h>
 
 #include "clients/exercise/bundle.hpp"
 #include "clients/exercise/host/host_site.hpp"
 #include "clients/exercise/report.hpp"
 #include "clients/exercise/runner.hpp"
 #include "clients/exercise/table.hpp"
+#include "clients/exercise/work_dir.hpp"
 #include "gateway/http/access.hpp"
 #include "gateway/http/dashboard.hpp"
 #include "gateway/http/http_server.hpp"
@@ -38,46 +35,6 @@ std::string read_file(const std::filesystem::path& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
-// "AB:CD:..." of the certificate's DER, as browsers show it.
-std::string sha256_fingerprint(const std::string& pem) {
-  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())), BIO_free);
-  std::unique_ptr<X509, decltype(&X509_free)> certificate(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr),
-                                                           X509_free);
-  if (!certificate) return {};
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (X509_digest(certificate.get(), EVP_sha256(), digest, &length) != 1) return {};
-  std::string out;
-  for (unsigned int i = 0; i < length; ++i) out += fmt::format("{}{:02X}", i ? ":" : "", digest[i]);
-  return out;
-}
-
-// A directory of our own that goes when the host does: the exercise's CA
-// key lives no longer than the exercise.
-class ScratchDir {
- public:
-  explicit ScratchDir(std::filesystem::path given) {
-    if (!given.empty()) {
-      path_ = std::move(given);
-      std::filesystem::create_directories(path_);
-      return;
-    }
-    std::string pattern = (std::filesystem::temp_directory_path() / "icegate-host-XXXXXX").string();
-    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("cannot create a temporary directory");
-    path_ = pattern;
-    owned_ = true;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    if (owned_) std::filesystem::remove_all(path_, ignored);
-  }
-  const std::filesystem::path& path() const { return path_; }
-
- private:
-  std::filesystem::path path_;
-  bool owned_ = false;
-};
-
 std::string url_host(const std::string& host) { return host.find(':') != std::string::npos ? "[" + host + "]" : host; }
 
 }  // namespace
@@ -93,7 +50,7 @@ struct ExerciseHost::Impl {
   std::vector<std::unique_ptr<http::Dashboard>> dashboards;  // on the io thread only
   std::unique_ptr<HostSite> site;
   std::unique_ptr<http::HttpServer> server;
-  std::optional<ScratchDir> pki_dir;
+  std::optional<WorkDir> pki_dir;  // the exercise's CA key lives no longer than the exercise
   std::vector<std::thread> runners;
   std::mutex results_mutex;
   std::vector<std::optional<RunResult>> results;
@@ -173,7 +130,7 @@ HostLinks ExerciseHost::start() {
                                          bind));
   std::string ca_pem;
   if (m.https()) {
-    m.pki_dir.emplace(m.config.work_dir);
+    m.pki_dir.emplace(m.config.work_dir, "icegate-host");
     const auto dir = m.pki_dir->path() / "host-pki";
     pki::init_ca(dir, fmt::format("icegate exercise CA ({})", plan.scenario.name), true);
     std::vector<std::string> names;
@@ -184,7 +141,7 @@ HostLinks ExerciseHost::start() {
     server_options.https = http::HttpsFiles{paths.certificate, paths.key};
     links.ca_certificate = pki::ca_paths(dir).certificate;
     ca_pem = read_file(links.ca_certificate);
-    links.ca_fingerprint = sha256_fingerprint(ca_pem);
+    links.ca_fingerprint = pki::certificate_sha256_fingerprint(links.ca_certificate);
   }
 
   // The site, over the tables; the server on the io thread.
