@@ -174,6 +174,40 @@ TEST(CliExercise, AReportFromABundleOfPlayedTablesIsTheSameAgain) {
   EXPECT_EQ(read(report.json), exercise::to_json(played.first));
 }
 
+// Two tables that played one after the other, a bundle each: one comparison,
+// the same as if they had played side by side.
+TEST(CliExercise, TwoBundlesPlayedOneAfterTheOtherCompare) {
+  ExerciseDir dir;
+  const exercise::Comparison played = exercise::testing::sample_played_comparison();
+  const auto first = dir / "first.bundle.json";
+  const auto second = dir / "second.bundle.json";
+  exercise::write_bundle(first, dir / "small.yaml", {dir / "policies/handling.yaml"}, {played.first});
+  exercise::write_bundle(second, dir / "small.yaml", {dir / "policies/strict.yaml"}, {played.second});
+  ExerciseReportParams report;
+  report.bundle = first;
+  report.compare = second;
+  report.html = dir / "compared.html";
+  report.json = dir / "compared.json";
+  std::ostringstream out, err;
+  ASSERT_EQ(run_exercise_report(report, out, err), exit_ok) << err.str();
+  const exercise::Scenario scenario = exercise::load_scenario(dir / "small.yaml");
+  EXPECT_EQ(read(report.html), exercise::to_html(played, &scenario));
+  EXPECT_EQ(read(report.json), exercise::to_json(played));
+
+  // Not two scenarios, and not a bundle that is already a comparison.
+  exercise::RunResult other = played.second;
+  other.scenario = "another-scenario";
+  exercise::write_bundle(second, dir / "small.yaml", {dir / "policies/strict.yaml"}, {other});
+  std::ostringstream err2;
+  EXPECT_EQ(run_exercise_report(report, out, err2), exit_error);
+  EXPECT_NE(err2.str().find("only one scenario compares"), std::string::npos) << err2.str();
+  exercise::write_bundle(first, dir / "small.yaml", {dir / "policies/handling.yaml", dir / "policies/strict.yaml"},
+                         {played.first, played.second});
+  std::ostringstream err3;
+  EXPECT_EQ(run_exercise_report(report, out, err3), exit_error);
+  EXPECT_NE(err3.str().find("already holds 2 results"), std::string::npos) << err3.str();
+}
+
 // A comparison has two runs, and so two sequence diagrams: one file each.
 TEST(CliExercise, AComparisonWritesASequenceDiagramPerPolicy) {
   ExerciseDir dir;

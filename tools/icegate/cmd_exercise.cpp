@@ -498,6 +498,33 @@ int run_exercise_report(const ExerciseReportParams& params, std::ostream& out, s
     fmt::print(err, "icegate exercise report: {} holds no results\n", params.bundle.string());
     return exit_error;
   }
+  // Two tables that played one after the other, each with a bundle of its
+  // own: compared as if they had played side by side.
+  if (!params.compare.empty()) {
+    if (bundle.results.size() != 1) {
+      fmt::print(err, "icegate exercise report: {} already holds {} results; --compare takes two bundles of one each\n",
+                 params.bundle.string(), bundle.results.size());
+      return exit_error;
+    }
+    exercise::Bundle second;
+    try {
+      second = exercise::read_bundle(params.compare);
+    } catch (const std::exception& e) {
+      fmt::print(err, "icegate exercise report: --compare: {}\n", e.what());
+      return exit_error;
+    }
+    if (second.results.size() != 1) {
+      fmt::print(err, "icegate exercise report: --compare: {} holds {} results; it must hold one\n",
+                 params.compare.string(), second.results.size());
+      return exit_error;
+    }
+    if (second.results[0].scenario != bundle.results[0].scenario) {
+      fmt::print(err, "icegate exercise report: --compare: {} played scenario {}, {} played {}: only one scenario compares\n",
+                 params.bundle.string(), bundle.results[0].scenario, params.compare.string(), second.results[0].scenario);
+      return exit_error;
+    }
+    bundle.results.push_back(std::move(second.results[0]));
+  }
   const bool compare = bundle.results.size() >= 2;
   std::optional<exercise::Comparison> comparison;
   if (compare) comparison = exercise::Comparison{bundle.results[0], bundle.results[1]};
@@ -603,6 +630,9 @@ void add_exercise_command(CLI::App& root, int& exit_code) {
   report_command->add_option("--html", report->html, "HTML report");
   report_command->add_option("--json", report->json, "JSON results");
   report_command->add_option("--mermaid", report->mermaid, "Mermaid sequence diagram");
+  report_command->add_option("--compare", report->compare,
+                             "A second bundle of the same scenario (another table, played later): one comparison")
+      ->check(CLI::ExistingFile);
   report_command->callback([report, &exit_code] { exit_code = run_exercise_report(*report, std::cout, std::cerr); });
 
   auto national = std::make_shared<NationalParams>();

@@ -4,7 +4,7 @@
 //                [--http HOST:PORT [--http-token T] [--http-keep-open]]   the dashboard; implies --real-time
 //   exercise check SCENARIO [--policy P]          load and check a scenario, run nothing
 //   exercise import-csv FILE.csv                   the injects of a spreadsheet, as scenario YAML
-//   exercise report BUNDLE [--html F] [--json F] [--mermaid F]
+//   exercise report BUNDLE [--compare BUNDLE2] [--html F] [--json F] [--mermaid F]
 //   exercise unbundle BUNDLE DIR                   write a bundle's scenario and policies back out
 //   exercise generate-national DIR [--forces N --regions N --councils N --neighbourhoods N --arrests N]
 // Exit codes: 0 every expectation met (under both policies with --compare);
@@ -41,6 +41,7 @@ int run_exercise_import_csv(const std::filesystem::path& csv, std::ostream& out,
 
 struct ExerciseReportParams {
   std::filesystem::path bundle;
+  std::filesystem::path compare;  // a second one-result bundle of the same scenario
   std::filesystem::path html, json, mermaid;
 };
 int run_exercise_report(const ExerciseReportParams& params, std::ostream& out, std::ostream& err);
