@@ -1297,11 +1297,9 @@ class Runner {
       MarkingStyle style;
       style.label = text;
       style.display = policy_->display_marking(label);
-      for (const auto& c : policy_->source().scheme.classifications)
-        if (c.name == label.classification) {
-          style.colour = c.colour;
-          style.text_colour = c.text_colour;
-        }
+      const auto colours = policy_->classification_colours(label.classification);
+      style.colour = colours.colour;
+      style.text_colour = colours.text_colour;
       result_.markings.push_back(std::move(style));
     }
   }

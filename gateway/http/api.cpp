@@ -4,6 +4,14 @@
 
 namespace icegate::http {
 
+void add_security_headers(Response& response, std::string_view content_security_policy) {
+  response.headers.emplace_back("Content-Security-Policy", std::string(content_security_policy));
+  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
+  response.headers.emplace_back("Referrer-Policy", "no-referrer");
+  if (response.content_type.starts_with("application/json") || response.content_type.starts_with("text/plain"))
+    response.headers.emplace_back("Cache-Control", "no-store");
+}
+
 Response error_response(int status, std::string_view message) {
   Response response;
   response.status = status;

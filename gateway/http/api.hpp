@@ -27,6 +27,11 @@ struct Response {
   std::vector<std::pair<std::string, std::string>> headers;  // beyond Content-Type and security headers
 };
 
+// The headers every answer carries: its Content-Security-Policy, no MIME
+// sniffing, no Referer (secrets and tokens travel in URLs), and no caching of
+// data (JSON and plain text).
+void add_security_headers(Response& response, std::string_view content_security_policy);
+
 // {"error":"..."} with a status.
 Response error_response(int status, std::string_view message);
 Response json_response(std::string body, int status = 200);

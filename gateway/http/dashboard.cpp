@@ -57,16 +57,6 @@ std::string cut(std::string_view text, std::size_t limit, bool& truncated) {
   return std::string(text.substr(0, end));
 }
 
-struct Colours {
-  std::string_view colour, text_colour;
-};
-
-Colours colours_of(const policy::CompiledPolicy& policy, std::string_view classification) {
-  for (const auto& c : policy.source().scheme.classifications)
-    if (c.name == classification) return {c.colour, c.text_colour};
-  return {};
-}
-
 std::string marking_of(const policy::CompiledPolicy& policy, const Label& label) {
   return label.classification.empty() ? std::string() : policy.display_marking(label);
 }
@@ -264,7 +254,7 @@ void Dashboard::frame(const std::string& node, server::FrameDirection direction,
 }
 
 void Dashboard::submission(const Message& message, const policy::CompiledPolicy& policy, std::string_view derived_from) {
-  const Colours colours = colours_of(policy, message.label.classification);
+  const auto colours = policy.classification_colours(message.label.classification);
   const auto& h = message.handling;
   const std::string handling = json::Object()
                                    .add("originator_control", h.originator_control)
@@ -275,7 +265,7 @@ void Dashboard::submission(const Message& message, const policy::CompiledPolicy&
                                    .str();
   std::vector<std::string> portions;
   for (const auto& portion : message.portions) {
-    const Colours c = colours_of(policy, portion.label.classification);
+    const auto c = policy.classification_colours(portion.label.classification);
     bool truncated = false;
     const std::string body = cut(portion.body, limits_.body_bytes, truncated);
     json::Object object;
@@ -317,7 +307,7 @@ void Dashboard::submission(const Message& message, const policy::CompiledPolicy&
 
 void Dashboard::decision(const std::string& message_id, const RecipientDecision& d, std::string_view state) {
   const auto policy = gateway_.policy();
-  const Colours colours = colours_of(*policy, d.released_label.classification);
+  const auto colours = policy->classification_colours(d.released_label.classification);
   std::vector<std::string> withheld;
   for (const auto& w : d.withheld)
     withheld.push_back(json::Object()
@@ -682,11 +672,7 @@ Response Dashboard::handle(const Request& request) {
     if (path == "/ws") return error_response(426, "/ws is a WebSocket: send an Upgrade request");
     return error_response(404, fmt::format("nothing at {}", path));
   }();
-  response.headers.emplace_back("Content-Security-Policy", std::string(security_policy));
-  response.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  response.headers.emplace_back("Referrer-Policy", "no-referrer");
-  if (response.content_type.starts_with("application/json") || response.content_type.starts_with("text/plain"))
-    response.headers.emplace_back("Cache-Control", "no-store");
+  add_security_headers(response, security_policy);
   return response;
 }
 

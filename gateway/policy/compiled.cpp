@@ -657,6 +657,13 @@ int CompiledPolicy::classification_rank(std::string_view classification) const {
   return lookup(index_->classification_by_name, classification);
 }
 
+CompiledPolicy::Colours CompiledPolicy::classification_colours(std::string_view classification) const {
+  const int index = lookup(index_->classification_by_name, classification);
+  if (index < 0) return {};
+  const Classification& c = *index_->classifications[static_cast<std::size_t>(index)];
+  return {c.colour, c.text_colour};
+}
+
 std::string CompiledPolicy::display_marking(const Label& label) const {
   const Index& ix = *index_;
   std::string result;

@@ -133,6 +133,12 @@ class CompiledPolicy {
   int classification_rank(std::string_view classification) const;
   // "SECRET UK EYES ONLY" per the scheme's display markings.
   std::string display_marking(const Label& label) const;
+  // The scheme's colours for a classification ("#rrggbb"; empty when it gives
+  // none or the classification is unknown). Views into this policy.
+  struct Colours {
+    std::string_view colour, text_colour;
+  };
+  Colours classification_colours(std::string_view classification) const;
 
   // The decision for one recipient of one message, per portion.
   PolicyDecision decide(const DecisionRequest& request) const;

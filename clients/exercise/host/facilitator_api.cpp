@@ -386,10 +386,8 @@ Response HostSite::facilitator_report(std::string_view name) {
   Response r;
   r.body.assign(std::istreambuf_iterator<char>(file), {});
   r.content_type = std::string(http::content_type_for(name));
-  r.headers.emplace_back("Content-Security-Policy", std::string(report_policy));
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  r.headers.emplace_back("Referrer-Policy", "no-referrer");
-  r.headers.emplace_back("Cache-Control", "no-store");
+  http::add_security_headers(r, report_policy);
+  if (!r.content_type.starts_with("application/json")) r.headers.emplace_back("Cache-Control", "no-store");
   return r;
 }
 

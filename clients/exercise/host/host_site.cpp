@@ -141,13 +141,7 @@ Response HostSite::handle(const Request& request) {
   // The mounted dashboard sets its own headers.
   const bool has_policy = std::any_of(response.headers.begin(), response.headers.end(),
                                       [](const auto& h) { return h.first == "Content-Security-Policy"; });
-  if (!has_policy) {
-    response.headers.emplace_back("Content-Security-Policy", std::string(console_policy));
-    response.headers.emplace_back("X-Content-Type-Options", "nosniff");
-    response.headers.emplace_back("Referrer-Policy", "no-referrer");
-    if (response.content_type.starts_with("application/json"))
-      response.headers.emplace_back("Cache-Control", "no-store");
-  }
+  if (!has_policy) http::add_security_headers(response, console_policy);
   return response;
 }
 

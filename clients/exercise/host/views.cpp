@@ -26,13 +26,8 @@ struct Style {
 
 Style style_of(const policy::CompiledPolicy* policy, const Label& label) {
   if (!policy) return {to_string(label), "", ""};
-  Style style{policy->display_marking(label), "", ""};
-  for (const auto& c : policy->source().scheme.classifications)
-    if (c.name == label.classification) {
-      style.colour = c.colour;
-      style.text_colour = c.text_colour;
-    }
-  return style;
+  const auto colours = policy->classification_colours(label.classification);
+  return {policy->display_marking(label), std::string(colours.colour), std::string(colours.text_colour)};
 }
 
 std::string_view tag_set_kind(const policy::LabelScheme& scheme, const std::string& tag_set) {
