@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "clients/exercise/report_html.hpp"
+#include "gateway/model/clock.hpp"
 #include "gateway/model/html.hpp"
 #include "gateway/model/json.hpp"
 
@@ -156,13 +157,7 @@ std::string marking_text(const Label& label) {
   return to_string(label);
 }
 
-std::string clock_text(std::int64_t unix_ms) {
-  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000 - (unix_ms % 1000 < 0 ? 1 : 0));
-  std::tm tm{};
-  if (::gmtime_r(&seconds, &tm) == nullptr) return fmt::format("{} ms", unix_ms);
-  return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                     tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
+std::string clock_text(std::int64_t unix_ms) { return format_utc(unix_ms, UtcStyle::readable); }
 
 std::size_t met_count(const RunResult& result) {
   return static_cast<std::size_t>(std::count_if(result.expectations.begin(), result.expectations.end(),

@@ -15,7 +15,6 @@
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include "clients/exercise/check.hpp"
@@ -44,19 +43,7 @@ using namespace std::chrono_literals;
 // has a gateway and store of its own, so an id need only be unique within the
 // run, and the same scenario then gives the same ids, and the same reports.
 std::string run_message_id(const std::string& scenario, const std::string& source, int count) {
-  const std::string name = fmt::format("icegate exercise\n{}\n{}\n{}", scenario, source, count);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  if (EVP_Digest(name.data(), name.size(), digest, &length, EVP_sha256(), nullptr) != 1 || length < 16)
-    throw RunError("cannot compute a message id (SHA-256 unavailable)");
-  digest[6] = static_cast<unsigned char>((digest[6] & 0x0f) | 0x80);  // version 8
-  digest[8] = static_cast<unsigned char>((digest[8] & 0x3f) | 0x80);  // the RFC 9562 variant
-  std::string id;
-  for (int i = 0; i < 16; ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) id += '-';
-    id += fmt::format("{:02x}", digest[i]);
-  }
-  return id;
+  return make_name_based_uuid(fmt::format("icegate exercise\n{}\n{}\n{}", scenario, source, count));
 }
 
 // `file` as the scenario's `policy:` would name it (relative to the scenario's
@@ -69,11 +56,6 @@ std::string relative_to_scenario(const std::filesystem::path& file, const std::f
   return relative.empty() ? file.filename().generic_string() : relative.generic_string();
 }
 
-std::string label_text(const Label& label) {
-  std::string text = label.classification;
-  for (const auto& category : label.categories) text += "/" + category;
-  return text;
-}
 
 class Runner {
  public:

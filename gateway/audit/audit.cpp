@@ -22,7 +22,6 @@
 // reveal that. SECURITY.md says so.
 #include "gateway/audit/audit.hpp"
 
-#include <openssl/evp.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -37,6 +36,8 @@
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+
+#include "gateway/model/digest.hpp"
 
 namespace icegate::audit {
 namespace {
@@ -357,53 +358,22 @@ bool parse_record_json(std::string_view text, AuditRecord& record) {
 
 // ------------------------------------------------------------------ hashing
 
-const EVP_MD* sha256() {
-  // Fetched once: EVP_sha256() would look the implementation up on every init.
-  static const EVP_MD* const md = [] {
-    const EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-    return fetched != nullptr ? fetched : EVP_sha256();
-  }();
-  return md;
-}
-
 // Computes chain hashes with one reusable digest context.
 class ChainHasher {
  public:
   static constexpr std::size_t hex_size = 64;
 
-  ChainHasher() : context_(EVP_MD_CTX_new()) {
-    if (context_ == nullptr) throw std::bad_alloc();
-  }
-  ~ChainHasher() { EVP_MD_CTX_free(context_); }
-  ChainHasher(const ChainHasher&) = delete;
-  ChainHasher& operator=(const ChainHasher&) = delete;
-
   // Writes hex(SHA-256(previous + "\n" + canonical)) to hex[0..64).
   void hash(std::string_view previous, std::string_view canonical, char* hex) {
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int digest_size = 0;
-    if (EVP_DigestInit_ex(context_, sha256(), nullptr) != 1 ||
-        EVP_DigestUpdate(context_, previous.data(), previous.size()) != 1 ||
-        EVP_DigestUpdate(context_, "\n", 1) != 1 ||
-        EVP_DigestUpdate(context_, canonical.data(), canonical.size()) != 1 ||
-        EVP_DigestFinal_ex(context_, digest, &digest_size) != 1 || digest_size != hex_size / 2) {
-      throw std::runtime_error("audit: SHA-256 failed");
-    }
-    static constexpr char hex_digits[] = "0123456789abcdef";
-    for (unsigned int index = 0; index < digest_size; ++index) {
-      hex[2 * index] = hex_digits[digest[index] >> 4];
-      hex[2 * index + 1] = hex_digits[digest[index] & 0x0f];
-    }
+    sha256_.update(previous).update("\n").update(canonical).finish_hex(hex);
   }
 
   std::string hash(std::string_view previous, std::string_view canonical) {
-    std::string hex(hex_size, '\0');
-    hash(previous, canonical, hex.data());
-    return hex;
+    return sha256_.update(previous).update("\n").update(canonical).finish_hex();
   }
 
  private:
-  EVP_MD_CTX* context_;
+  Sha256 sha256_;
 };
 
 // ------------------------------------------------------------------- SQLite

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/text_format.h>
 
+#include "gateway/model/clock.hpp"
 #include "gateway/http/assets.hpp"
 #include "gateway/http/json_body.hpp"
 #include "gateway/http/metrics_text.hpp"
@@ -20,15 +21,7 @@ namespace icegate::http {
 namespace {
 
 // "2008-06-01T09:30:00.250Z"
-std::string iso_ms(std::int64_t unix_ms) {
-  const std::int64_t seconds = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
-  const auto millis = static_cast<int>(unix_ms - seconds * 1000);
-  const auto time = static_cast<std::time_t>(seconds);
-  std::tm utc{};
-  gmtime_r(&time, &utc);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday,
-                     utc.tm_hour, utc.tm_min, utc.tm_sec, millis);
-}
+std::string iso_ms(std::int64_t unix_ms) { return format_utc(unix_ms, UtcStyle::iso_ms); }
 
 std::string array(const std::vector<std::string>& encoded) {
   std::string out = "[";

@@ -22,13 +22,33 @@ std::int64_t to_unix_ms(TimePoint time) {
 
 TimePoint from_unix_ms(std::int64_t unix_ms) { return TimePoint(std::chrono::milliseconds(unix_ms)); }
 
-std::string format_utc(std::int64_t unix_ms) {
-  const std::time_t seconds = static_cast<std::time_t>(unix_ms / 1000);
+std::string format_utc(std::int64_t unix_ms, UtcStyle style) {
+  const std::int64_t seconds = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
+  const auto millis = static_cast<int>(unix_ms - seconds * 1000);
+  const auto time = static_cast<std::time_t>(seconds);
   std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour,
-                     utc.tm_min, utc.tm_sec);
+  if (gmtime_r(&time, &utc) == nullptr) return fmt::format("{} ms", unix_ms);
+  const int year = utc.tm_year + 1900;
+  const int month = utc.tm_mon + 1;
+  switch (style) {
+    case UtcStyle::iso:
+      return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", year, month, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                         utc.tm_sec);
+    case UtcStyle::iso_ms:
+      return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year, month, utc.tm_mday, utc.tm_hour,
+                         utc.tm_min, utc.tm_sec, millis);
+    case UtcStyle::readable:
+      return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", year, month, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                         utc.tm_sec);
+    case UtcStyle::readable_minute:
+      return fmt::format("{:04}-{:02}-{:02} {:02}:{:02} UTC", year, month, utc.tm_mday, utc.tm_hour, utc.tm_min);
+    case UtcStyle::date:
+      return fmt::format("{:04}-{:02}-{:02}", year, month, utc.tm_mday);
+  }
+  return fmt::format("{} ms", unix_ms);
 }
+
+std::string format_utc(TimePoint time, UtcStyle style) { return format_utc(to_unix_ms(time), style); }
 
 std::optional<std::int64_t> parse_utc(std::string_view text) {
   if (!text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); }))

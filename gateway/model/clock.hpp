@@ -46,8 +46,18 @@ std::shared_ptr<const Clock> system_clock();
 
 std::int64_t to_unix_ms(TimePoint time);
 TimePoint from_unix_ms(std::int64_t unix_ms);
-// "2026-11-21T06:00:00Z"
-std::string format_utc(std::int64_t unix_ms);
+// How format_utc writes a time; every UTC time the tree prints is one of these.
+enum class UtcStyle {
+  iso,             // "2026-11-21T06:00:00Z" (audit, JSON, scenario files)
+  iso_ms,          // "2026-11-21T06:00:00.250Z" (the dashboard's frames)
+  readable,        // "2026-11-21 06:00:00 UTC" (reports, certificates)
+  readable_minute, // "2026-11-21 06:00 UTC" (bench headers)
+  date,            // "2026-11-21"
+};
+// `unix_ms` in UTC; times before 1970 round down (-1 ms is 23:59:59.999 on
+// 1969-12-31), as the calendar does.
+std::string format_utc(std::int64_t unix_ms, UtcStyle style = UtcStyle::iso);
+std::string format_utc(TimePoint time, UtcStyle style);
 // "2026-11-21T06:00:00Z" (or Unix milliseconds as digits) to Unix milliseconds.
 std::optional<std::int64_t> parse_utc(std::string_view text);
 

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "gateway/model/digest.hpp"
+
 namespace icegate {
 
 void normalise(Label& label) {
@@ -19,6 +21,12 @@ void normalise(Label& label) {
 std::string to_string(const Label& label) {
   if (label.categories.empty()) return label.classification;
   return fmt::format("{} [{}]", label.classification, fmt::join(label.categories, ", "));
+}
+
+std::string label_text(const Label& label) {
+  std::string text = label.classification;
+  for (const std::string& category : label.categories) text += "/" + category;
+  return text;
 }
 
 std::string_view to_string(AddresseeKind kind) {
@@ -41,6 +49,23 @@ std::string_view to_string(Decision decision) {
   return "UNKNOWN";
 }
 
+namespace {
+
+// Canonical text of 16 bytes, with the version and the RFC 4122/9562 variant set.
+std::string uuid_text(std::array<std::uint8_t, 16> bytes, unsigned version) {
+  bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0F) | (version << 4));
+  bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3F) | 0x80);
+  std::string text;
+  text.reserve(36);
+  for (std::size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) text.push_back('-');
+    text += to_hex(&bytes[i], 1);
+  }
+  return text;
+}
+
+}  // namespace
+
 std::string make_uuid() {
   // One generator per thread: UUIDs are made on client and gateway threads alike.
   thread_local std::mt19937_64 generator{std::random_device{}()};
@@ -49,15 +74,14 @@ std::string make_uuid() {
     std::uint64_t value = generator();
     for (std::size_t j = 0; j < 8; ++j) bytes[i + j] = static_cast<std::uint8_t>(value >> (8 * j));
   }
-  bytes[6] = static_cast<std::uint8_t>((bytes[6] & 0x0F) | 0x40);  // version 4
-  bytes[8] = static_cast<std::uint8_t>((bytes[8] & 0x3F) | 0x80);  // RFC 4122 variant
-  std::string text;
-  text.reserve(36);
-  for (std::size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) text.push_back('-');
-    text += fmt::format("{:02x}", bytes[i]);
-  }
-  return text;
+  return uuid_text(bytes, 4);
+}
+
+std::string make_name_based_uuid(std::string_view name) {
+  const Sha256Digest digest = sha256(name);
+  std::array<std::uint8_t, 16> bytes{};
+  std::copy_n(digest.begin(), bytes.size(), bytes.begin());
+  return uuid_text(bytes, 8);
 }
 
 bool looks_like_uuid(std::string_view text) {

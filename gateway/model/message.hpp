@@ -31,6 +31,11 @@ void normalise(Label& label);
 // display marking (with colours) comes from policy::display_marking.
 std::string to_string(const Label& label);
 
+// "SECRET/UK EYES ONLY": the classification, then each category after a '/'.
+// The form labels take in audit records, reports, test files and on the
+// command line (policy::parse_label_text reads it back).
+std::string label_text(const Label& label);
+
 struct Portion {
   std::string id;
   Label label;
@@ -77,6 +82,10 @@ struct Message {
 
 // A random (version 4) UUID in canonical text form.
 std::string make_uuid();
+// A UUID (version 8, RFC 9562) made from the SHA-256 of `name`: the same name
+// always gives the same id (an exercise's scripted messages, so that a
+// scenario gives the same reports every run).
+std::string make_name_based_uuid(std::string_view name);
 bool looks_like_uuid(std::string_view text);
 
 enum class Decision { release, release_redacted, hold, deny };

@@ -166,11 +166,6 @@ std::vector<std::vector<int>> partition(std::size_t count, const std::function<s
 
 // ---- Labels as text ---------------------------------------------------------
 
-std::string label_text(const Label& label) {
-  std::string text = label.classification;
-  for (const std::string& category : label.categories) text += "/" + category;
-  return text;
-}
 
 std::optional<Label> parse_label_text(std::string_view text) {
   std::vector<std::string> parts;

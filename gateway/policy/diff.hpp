@@ -42,8 +42,9 @@ namespace icegate::policy {
 
 // ---- Labels as text ---------------------------------------------------------
 
-// "SECRET/UK EYES ONLY"; the classification alone when there are no categories.
-std::string label_text(const Label& label);
+// "SECRET/UK EYES ONLY"; the classification alone when there are no categories
+// (one formatter for the whole tree, in gateway/model/message.hpp).
+using icegate::label_text;
 // Parses "CLASSIFICATION/CATEGORY/..." (spaces around '/' ignored); nullopt
 // when a part is empty. Categories come back sorted and unique.
 std::optional<Label> parse_label_text(std::string_view text);

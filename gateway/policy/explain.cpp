@@ -33,11 +33,6 @@ std::string and_list(const std::vector<std::string>& items, std::string_view las
   return text;
 }
 
-std::string label_text(const Label& label) {
-  std::string text = label.classification;
-  for (const std::string& category : label.categories) text += "/" + category;
-  return text;
-}
 
 std::string_view decision_name(Decision decision) { return to_string(decision); }
 

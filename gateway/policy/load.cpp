@@ -1,7 +1,7 @@
 // load_policy: read, parse, validate and compile, collecting every problem.
 #include <fmt/format.h>
-#include <openssl/evp.h>
 
+#include "gateway/model/digest.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/policy/parser.hpp"
 #include "gateway/policy/validator.hpp"
@@ -12,18 +12,7 @@ namespace {
 // "sha256:<hex>" over the policy text followed by the scheme text: the
 // version changes when either file does.
 std::string version_of(std::string_view policy_text, std::string_view scheme_text) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_MD_CTX* context = EVP_MD_CTX_new();
-  bool ok = context && EVP_DigestInit_ex(context, EVP_sha256(), nullptr) == 1 &&
-            EVP_DigestUpdate(context, policy_text.data(), policy_text.size()) == 1 &&
-            EVP_DigestUpdate(context, scheme_text.data(), scheme_text.size()) == 1 &&
-            EVP_DigestFinal_ex(context, digest, &length) == 1;
-  EVP_MD_CTX_free(context);
-  if (!ok) return {};
-  std::string result = "sha256:";
-  for (unsigned int i = 0; i < length; ++i) result += fmt::format("{:02x}", digest[i]);
-  return result;
+  return "sha256:" + Sha256{}.update(policy_text).update(scheme_text).finish_hex();
 }
 
 }  // namespace

@@ -6,9 +6,9 @@
 #include <boost/asio/post.hpp>
 
 #include <fmt/format.h>
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
+#include "gateway/model/digest.hpp"
 #include "gateway/model/json.hpp"
 #include "gateway/server/gateway.hpp"
 #include "gateway/server/session.hpp"
@@ -40,16 +40,8 @@ std::string short_id(const std::string& id) { return id.substr(0, 8); }
 
 // SHA-256 of a portion body: how re-sent content is recognised.
 std::string digest(const std::string& body) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_Digest(body.data(), body.size(), out, &length, EVP_sha256(), nullptr);
-  return std::string(reinterpret_cast<char*>(out), length);
-}
-
-std::string label_text(const Label& label) {
-  std::string text = label.classification;
-  for (const auto& category : label.categories) text += "/" + category;
-  return text;
+  const Sha256Digest out = sha256(body);
+  return std::string(out.begin(), out.end());
 }
 
 // Withholds `portion_ids` (and recomputes the rest) from a decision that was

@@ -14,10 +14,11 @@
 #include <openssl/asn1.h>
 #include <openssl/crypto.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
+
+#include "gateway/model/digest.hpp"
 
 namespace icegate::transport {
 namespace {
@@ -56,11 +57,7 @@ std::optional<TimePoint> to_time_point(const ASN1_TIME* time) {
   return std::chrono::system_clock::from_time_t(::timegm(&broken_down));
 }
 
-struct MdCtxDeleter {
-  void operator()(EVP_MD_CTX* context) const noexcept { EVP_MD_CTX_free(context); }
-};
-
-bool hash_certificate(EVP_MD_CTX* digest, X509* certificate, std::vector<unsigned char>& buffer) {
+bool hash_certificate(Sha256& digest, X509* certificate, std::vector<unsigned char>& buffer) {
   const int length = i2d_X509(certificate, nullptr);
   if (length <= 0) return false;
   buffer.resize(static_cast<std::size_t>(length));
@@ -70,8 +67,8 @@ bool hash_certificate(EVP_MD_CTX* digest, X509* certificate, std::vector<unsigne
   const std::uint32_t size = static_cast<std::uint32_t>(length);
   const unsigned char prefix[4] = {static_cast<unsigned char>(size >> 24), static_cast<unsigned char>(size >> 16),
                                    static_cast<unsigned char>(size >> 8), static_cast<unsigned char>(size)};
-  return EVP_DigestUpdate(digest, prefix, sizeof prefix) == 1 &&
-         EVP_DigestUpdate(digest, buffer.data(), buffer.size()) == 1;
+  digest.update(prefix, sizeof prefix).update(buffer.data(), buffer.size());
+  return true;
 }
 
 // ex_data slot holding the context's cache; the context frees it.
@@ -119,17 +116,15 @@ int VerifiedChainCache::verify(X509_STORE_CTX* context) {
   Digest key{};
   bool have_key = false;
   try {  // OpenSSL calls us from C: no exception may leave (std::bad_alloc)
-    std::unique_ptr<EVP_MD_CTX, MdCtxDeleter> digest{EVP_MD_CTX_new()};
+    Sha256 digest;
     std::vector<unsigned char> buffer;
     X509* leaf = X509_STORE_CTX_get0_cert(context);
     STACK_OF(X509)* presented = X509_STORE_CTX_get0_untrusted(context);
-    have_key = digest && leaf != nullptr && EVP_DigestInit_ex(digest.get(), EVP_sha256(), nullptr) == 1 &&
-               hash_certificate(digest.get(), leaf, buffer);
+    have_key = leaf != nullptr && hash_certificate(digest, leaf, buffer);
     for (int i = 0; have_key && i < sk_X509_num(presented); ++i) {
-      have_key = hash_certificate(digest.get(), sk_X509_value(presented, i), buffer);
+      have_key = hash_certificate(digest, sk_X509_value(presented, i), buffer);
     }
-    unsigned int length = 0;
-    have_key = have_key && EVP_DigestFinal_ex(digest.get(), key.data(), &length) == 1 && length == key.size();
+    if (have_key) key = digest.finish();
   } catch (...) {
     have_key = false;  // verified in full, uncached
   }

@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "gateway/model/clock.hpp"
 #include "gateway/model/json.hpp"
 #include "tools/bench/peers/peers.hpp"
 #include "tools/bench/process.hpp"
@@ -115,14 +116,7 @@ std::string describe_machine() {
                      names.sysname, names.release);
 }
 
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  ::gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%d %H:%M UTC", &tm);
-  return text;
-}
+std::string utc_now() { return format_utc(std::chrono::system_clock::now(), UtcStyle::readable_minute); }
 
 std::string load_average() {
   std::ifstream in("/proc/loadavg");

@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "gateway/model/clock.hpp"
 #include "gateway/pki/pki.hpp"
 #include "tools/icegate/commands.hpp"
 
@@ -23,12 +24,10 @@ namespace fs = std::filesystem;
 
 constexpr int max_days = 36500;
 
-std::string utc_date(std::chrono::system_clock::time_point time) {
-  return fmt::format("{:%Y-%m-%d}", fmt::gmtime(std::chrono::system_clock::to_time_t(time)));
-}
+std::string utc_date(std::chrono::system_clock::time_point time) { return format_utc(time, UtcStyle::date); }
 
 std::string utc_date_time(std::chrono::system_clock::time_point time) {
-  return fmt::format("{:%Y-%m-%d %H:%M:%S} UTC", fmt::gmtime(std::chrono::system_clock::to_time_t(time)));
+  return format_utc(time, UtcStyle::readable);
 }
 
 // "(ECDSA P-256, valid until 2027-11-21)" or "(ECDSA P-256, expired 2025-11-20)".
