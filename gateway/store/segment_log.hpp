@@ -1,5 +1,5 @@
 // An append-only log of records in segment files, for the gateway's hot path
-// (docs/adr/store-for-the-hot-path.md): what is appended is durable once its
+// (docs/adr/0005-store-for-the-hot-path.md): what is appended is durable once its
 // callback says so, at one fdatasync per group of appends, and the next group
 // is written while the previous one is being synced (a pipelined group commit).
 //

@@ -1,5 +1,5 @@
 // store_bench's one small interface: what each candidate store for the hot
-// path (docs/adr/store-for-the-hot-path.md) must do with a message's life.
+// path (docs/adr/0005-store-for-the-hot-path.md) must do with a message's life.
 // Each backend lives in its own translation unit, so that RocksDB's, LMDB's
 // and SQLite's headers are each compiled once.
 #pragma once

@@ -1,6 +1,6 @@
 // store_bench: one benchmark of a message's whole life in the store, run on
 // four candidates for the gateway's hot path (issue 15; the decision and its
-// figures: docs/adr/store-for-the-hot-path.md, docs/PERFORMANCE.md):
+// figures: docs/adr/0005-store-for-the-hot-path.md, docs/PERFORMANCE.md):
 //
 //   sqlite       today's store (gateway/store: SQLite WAL, synchronous=FULL)
 //   rocksdb      RocksDB, WAL synced on every write, pipelined writes
