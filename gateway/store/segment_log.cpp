@@ -179,7 +179,11 @@ SegmentLog::SegmentLog(fs::path dir, SegmentLogOptions options, const Visit& vis
   std::error_code error;
   fs::create_directories(dir_, error);
   if (error) throw SegmentLogError(fmt::format("cannot create {}: {}", dir_.string(), error.message()));
-  recover(visit);
+  try {
+    recover(visit);
+  } catch (const fs::filesystem_error& e) {  // listing, sizing or removing a file
+    throw SegmentLogError(fmt::format("recovering {}: {}", dir_.string(), e.what()));
+  }
   open_new_segment();
   writer_ = std::thread([this] { writer_loop(); });
   syncer_ = std::thread([this] { syncer_loop(); });
