@@ -608,7 +608,9 @@ void add_policy_command(CLI::App& root, int& exit_code) {
 
   auto test = std::make_shared<PolicyTestParams>();
   CLI::App* test_command = policy_command->add_subcommand(
-      "test", "Run policy test files: PASS/FAIL per case and rule coverage (exit 0 all pass, 2 failures)");
+      "test",
+      "Run policy test files: PASS/FAIL per case (and per row of a table, `each:`) and rule coverage, with the "
+      "condition no case met for each rule not exercised (exit 0 all pass, 2 failures)");
   test_command
       ->add_option("paths", test->paths,
                    "[POLICY] TESTS...: the policy to test (optional: else each test file's `policy:`), then test "
