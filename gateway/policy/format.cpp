@@ -79,7 +79,10 @@ struct Shapes {
   Shape expect{{"decision", "withheld", "released", "rules", "review_roles", "originator_control",
                 "no_onward_sharing", "occasional", "reason_contains"},
                {}};
-  Shape test_case{{"name", "description", "request", "expect"}, {{"request", &request}, {"expect", &expect}}};
+  Shape row{{"name", "description", "from", "to", "category", "purpose", "portions", "occasional_available", "expect"},
+            {{"portions", &portion}, {"expect", &expect}}};
+  Shape test_case{{"name", "description", "request", "expect", "each"},
+                  {{"request", &request}, {"expect", &expect}, {"each", &row}}};
   Shape test_file{{"policy", "description", "tests"}, {{"tests", &test_case}}};
 };
 

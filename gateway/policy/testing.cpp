@@ -14,9 +14,13 @@ namespace icegate::policy {
 namespace {
 
 constexpr std::string_view kFileKeys[] = {"policy", "description", "tests"};
-constexpr std::string_view kCaseKeys[] = {"name", "description", "request", "expect"};
+constexpr std::string_view kCaseKeys[] = {"name", "description", "request", "expect", "each"};
 constexpr std::string_view kRequestKeys[] = {"from",     "to",       "category",
                                              "purpose", "portions", "occasional_available"};
+// A row of a table (`each:`): its own name, the request fields it overrides, and its expectations.
+constexpr std::string_view kRowKeys[] = {"name",     "description", "from",     "to",
+                                         "category", "purpose",     "portions", "occasional_available",
+                                         "expect"};
 constexpr std::string_view kPortionKeys[] = {"id", "label"};
 constexpr std::string_view kLabelKeys[] = {"classification", "categories"};
 constexpr std::string_view kExpectKeys[] = {"decision",           "withheld",          "released",
@@ -41,6 +45,64 @@ std::string bracketed(const std::vector<std::string>& items) {
 
 std::string_view yes_no(bool value) { return value ? "true" : "false"; }
 
+// A request as far as one mapping states it. A plain case's `request:` states
+// all of it; in a table, the case's `request:` states what the rows share and
+// each row the rest, so both are read into parts and merged, row over case.
+struct RequestParts {
+  std::optional<PolicyTestName> from;
+  std::optional<PolicyTestName> to;
+  std::optional<PolicyTestName> category;
+  std::optional<PolicyTestName> purpose;
+  std::optional<std::vector<PolicyTestPortion>> portions;  // only when every portion read cleanly
+  bool portions_given = false;
+  std::vector<std::string> portion_ids;  // every portion's id, a portion with a bad label too
+  std::optional<bool> occasional_available;
+  SourceLocation occasional_location;
+
+  // Fields `over` states replace these.
+  void override_with(const RequestParts& over) {
+    if (over.from) from = over.from;
+    if (over.to) to = over.to;
+    if (over.category) category = over.category;
+    if (over.purpose) purpose = over.purpose;
+    if (over.portions_given) {
+      portions = over.portions;
+      portions_given = true;
+      portion_ids = over.portion_ids;
+    }
+    if (over.occasional_available) {
+      occasional_available = over.occasional_available;
+      occasional_location = over.occasional_location;
+    }
+  }
+};
+
+// An expectation as far as one mapping states it; a row's fields replace the
+// case's one by one.
+struct ExpectationParts {
+  std::optional<Decision> decision;
+  std::optional<std::vector<LocatedString>> withheld;
+  std::optional<std::vector<LocatedString>> released;
+  std::optional<std::vector<PolicyTestName>> rules;
+  std::optional<std::vector<PolicyTestName>> review_roles;
+  std::optional<bool> originator_control;
+  std::optional<bool> no_onward_sharing;
+  std::optional<bool> occasional;
+  std::optional<std::string> reason_contains;
+
+  void override_with(const ExpectationParts& over) {
+    if (over.decision) decision = over.decision;
+    if (over.withheld) withheld = over.withheld;
+    if (over.released) released = over.released;
+    if (over.rules) rules = over.rules;
+    if (over.review_roles) review_roles = over.review_roles;
+    if (over.originator_control) originator_control = over.originator_control;
+    if (over.no_onward_sharing) no_onward_sharing = over.no_onward_sharing;
+    if (over.occasional) occasional = over.occasional;
+    if (over.reason_contains) reason_contains = over.reason_contains;
+  }
+};
+
 // Reads one test file's syntax tree into cases.
 class TestFileReader {
  public:
@@ -62,16 +124,22 @@ class TestFileReader {
     if (tests->is_sequence() && tests->items.empty()) {
       check_.diagnostics().error(check_.code("005"), tests->location, "'tests' has no cases");
     }
-    for (const SyntaxNode* entry : check_.read_entries(*tests, "tests")) read_case(*entry);
-    // Entries that are not a case at all (T003) and cases with a problem are
-    // left out; the others still run.
-    if (tests->is_sequence()) out_.cases_not_run = tests->items.size() - out_.cases.size();
+    const std::vector<const SyntaxNode*> entries = check_.read_entries(*tests, "tests");
+    for (const SyntaxNode* entry : entries) read_case(*entry);
+    // Entries that are not a case at all (T003) and cases or rows with a
+    // problem are left out; the others still run.
+    if (tests->is_sequence()) {
+      out_.cases_not_run = (tests->items.size() - entries.size()) + (runnable_ - out_.cases.size());
+    }
   }
 
   // A request mapping on its own (`icegate policy explain --request FILE`).
   bool read_request_only(const SyntaxNode& root, PolicyTestRequest& request) {
-    portion_ids_.clear();
-    return read_request(root, request);
+    if (!check_.expect_mapping(root, "'request'")) return false;
+    check_.check_keys(root, "'request'", kRequestKeys);
+    RequestParts parts;
+    const bool ok = read_request_parts(root, parts, true);
+    return ok && complete_request(parts, request);
   }
 
  private:
@@ -89,54 +157,193 @@ class TestFileReader {
     if (auto description = check_.read_optional_string(entry, "description", "'description'")) {
       test.description = description->value;
     }
-    portion_ids_.clear();
-    const SyntaxNode* request = check_.require(entry, "request", owner);
-    ok = request && read_request(*request, test.request) && ok;
-    const SyntaxNode* expect = check_.require(entry, "expect", owner);
-    ok = expect && read_expectation(*expect, test.expect) && ok;
+    if (const SyntaxNode* each = entry.find("each")) {
+      read_table(entry, *each, std::move(test), ok);
+      return;
+    }
+    ++runnable_;
+    RequestParts request;
+    const SyntaxNode* request_node = check_.require(entry, "request", owner);
+    if (request_node && check_.expect_mapping(*request_node, "'request'")) {
+      check_.check_keys(*request_node, "'request'", kRequestKeys);
+      ok = read_request_parts(*request_node, request, true) && complete_request(request, test.request) && ok;
+    } else {
+      ok = false;
+    }
+    ExpectationParts expect;
+    const SyntaxNode* expect_node = check_.require(entry, "expect", owner);
+    if (expect_node && check_.expect_mapping(*expect_node, "'expect'")) {
+      bool read = read_expectation_parts(*expect_node, expect, true);
+      read = check_portion_ids(expect, request.portion_ids, "the request") && read;
+      ok = read && complete_expectation(expect, test.expect) && ok;
+    } else {
+      ok = false;
+    }
     if (ok) out_.cases.push_back(std::move(test));
   }
 
-  bool read_name(const SyntaxNode& mapping, std::string_view key, PolicyTestName& out) {
-    auto value = check_.read_required_string(mapping, key, "'request'");
-    if (!value) return false;
-    out = PolicyTestName{value->value, value->location};
-    return true;
+  // A table-driven case: `request` and `expect` hold what its rows share, and
+  // each row of `each` runs as a case of its own, named "<case>[<row>]".
+  void read_table(const SyntaxNode& entry, const SyntaxNode& each, PolicyTestCase table, bool ok) {
+    if (!each.is_sequence()) {
+      check_.wrong_type(each, "'each'", "a list of rows (mappings)");
+      ++runnable_;
+      return;
+    }
+    if (each.items.empty()) {
+      check_.diagnostics().error(check_.code("005"), each.location, "'each' has no rows");
+      ++runnable_;
+      return;
+    }
+    // What the rows share is read once, so that its problems are reported once.
+    RequestParts shared_request;
+    if (const SyntaxNode* node = entry.find("request")) {
+      if (check_.expect_mapping(*node, "'request'")) {
+        check_.check_keys(*node, "'request'", kRequestKeys);
+        ok = read_request_parts(*node, shared_request, false) && ok;
+      } else {
+        ok = false;
+      }
+    }
+    ExpectationParts shared_expect;
+    if (const SyntaxNode* node = entry.find("expect")) {
+      ok = check_.expect_mapping(*node, "'expect'") && read_expectation_parts(*node, shared_expect, false) && ok;
+    }
+    for (std::size_t i = 0; i < each.items.size(); ++i) {
+      ++runnable_;
+      const SyntaxNode& row = each.items[i];
+      if (!row.is_mapping()) {
+        check_.wrong_type(row, "each entry of 'each'", "a mapping (a row)");
+        continue;
+      }
+      read_row(row, i, table, shared_request, shared_expect, ok);
+    }
   }
 
-  bool read_request(const SyntaxNode& node, PolicyTestRequest& request) {
-    if (!check_.expect_mapping(node, "'request'")) return false;
-    check_.check_keys(node, "'request'", kRequestKeys);
-    bool ok = read_name(node, "from", request.from);
-    ok = read_name(node, "to", request.to) && ok;
-    ok = read_name(node, "category", request.category) && ok;
+  void read_row(const SyntaxNode& row, std::size_t position, const PolicyTestCase& table,
+                const RequestParts& shared_request, const ExpectationParts& shared_expect, bool table_ok) {
+    check_.check_keys(row, "row", kRowKeys);
+    PolicyTestCase test;
+    test.location = row.location;
+    test.table = table.name;
+    test.description = table.description;
+    test.row = std::to_string(position + 1);
+    bool ok = table_ok;
+    if (auto name = check_.read_optional_string(row, "name", "'name'")) {
+      test.row = name->value;
+    } else if (row.find("name")) {
+      ok = false;
+    }
+    test.name = fmt::format("{}[{}]", table.name, test.row);
+    if (auto description = check_.read_optional_string(row, "description", "'description'")) {
+      test.description = description->value;
+    }
+    // The full name is a test name like any other: unique within the file.
+    if (!table.name.empty()) {
+      const SyntaxNode* name_node = row.find("name");
+      ok = names_.define({test.name, name_node ? name_node->location : row.location}, check_.diagnostics(),
+                         check_.code("010"), "name") &&
+           ok;
+    }
+
+    RequestParts request = shared_request;
+    RequestParts own_request;
+    ok = read_request_parts(row, own_request, false) && ok;
+    request.override_with(own_request);
+    ExpectationParts expect = shared_expect;
+    if (const SyntaxNode* node = row.find("expect")) {
+      ExpectationParts own_expect;
+      ok = check_.expect_mapping(*node, "'expect'") && read_expectation_parts(*node, own_expect, false) && ok;
+      expect.override_with(own_expect);
+    }
+    // What the case and the row state together must be a whole case; a row
+    // whose case has a problem was reported with it.
+    if (table_ok) {
+      const std::string subject = fmt::format("row '{}'", test.name);
+      for (auto [field, present] : {std::pair{"from", request.from.has_value()},
+                                    std::pair{"to", request.to.has_value()},
+                                    std::pair{"category", request.category.has_value()},
+                                    std::pair{"portions", request.portions_given}}) {
+        if (present) continue;
+        check_.diagnostics().error(check_.code("004"), row.location,
+                                   fmt::format("{} has no '{}': give it in the row or in the case's 'request'",
+                                               subject, field));
+        ok = false;
+      }
+      if (!expect.decision) {
+        check_.diagnostics().error(check_.code("004"), row.location,
+                                   fmt::format("{} has no 'decision': give it in the row's 'expect' or in the "
+                                               "case's 'expect'",
+                                               subject));
+        ok = false;
+      }
+      ok = check_portion_ids(expect, request.portion_ids, fmt::format("the request of '{}'", test.name)) && ok;
+    }
+    ok = ok && complete_request(request, test.request) && complete_expectation(expect, test.expect);
+    if (ok) out_.cases.push_back(std::move(test));
+  }
+
+  std::optional<PolicyTestName> read_name(const SyntaxNode& mapping, std::string_view key, bool required,
+                                          bool& ok) {
+    auto value = required ? check_.read_required_string(mapping, key, "'request'")
+                          : check_.read_optional_string(mapping, key, fmt::format("'{}'", key));
+    if (!value) {
+      if (required || mapping.find(key)) ok = false;
+      return std::nullopt;
+    }
+    return PolicyTestName{value->value, value->location};
+  }
+
+  // The request fields of `node`; `required` reports the missing ones (a
+  // whole request), else they are left unset (a table's shared part, a row).
+  bool read_request_parts(const SyntaxNode& node, RequestParts& request, bool required) {
+    bool ok = true;
+    request.from = read_name(node, "from", required, ok);
+    request.to = read_name(node, "to", required, ok);
+    request.category = read_name(node, "category", required, ok);
     // No purpose is a request a node may make: only rules naming no purpose
     // apply to it. An empty purpose is still a mistake (T005).
-    if (node.find("purpose")) ok = read_name(node, "purpose", request.purpose) && ok;
+    request.purpose = read_name(node, "purpose", false, ok);
     if (const SyntaxNode* flag = node.find("occasional_available")) {
       auto value = check_.read_bool(*flag, "'occasional_available'");
       ok = value.has_value() && ok;
       request.occasional_available = value.value_or(false);
       request.occasional_location = flag->location;
     }
-    const SyntaxNode* portions = check_.require(node, "portions", "'request'");
-    if (!portions) return false;
+    const SyntaxNode* portions = required ? check_.require(node, "portions", "'request'") : node.find("portions");
+    if (!portions) return ok && !required;
+    request.portions_given = true;
     if (!portions->is_sequence()) {
       check_.wrong_type(*portions, "'portions'", "a list of labels or {id, label} mappings");
       return false;
     }
     Names ids("portion");
-    portion_ids_.clear();
+    std::vector<PolicyTestPortion> read_portions;
+    bool portions_ok = true;
     for (std::size_t i = 0; i < portions->items.size(); ++i) {
       PolicyTestPortion portion;
       const bool read = read_portion(portions->items[i], i, portion);
-      // A portion with a bad label still has its id, for the checks below.
-      portion_ids_.push_back(portion.id);
+      // A portion with a bad label still has its id, for the checks of `expect`.
+      request.portion_ids.push_back(portion.id);
       const bool unique = ids.define({portion.id, portion.location}, check_.diagnostics(), check_.code("010"));
-      ok = read && unique && ok;
-      if (read) request.portions.push_back(std::move(portion));
+      portions_ok = read && unique && portions_ok;
+      if (read) read_portions.push_back(std::move(portion));
     }
-    return ok;
+    if (portions_ok) request.portions = std::move(read_portions);
+    return portions_ok && ok;
+  }
+
+  // The request, once every required field is known (reported before).
+  static bool complete_request(const RequestParts& parts, PolicyTestRequest& request) {
+    if (!parts.from || !parts.to || !parts.category || !parts.portions) return false;
+    request.from = *parts.from;
+    request.to = *parts.to;
+    request.category = *parts.category;
+    if (parts.purpose) request.purpose = *parts.purpose;
+    request.portions = *parts.portions;
+    request.occasional_available = parts.occasional_available.value_or(false);
+    request.occasional_location = parts.occasional_location;
+    return true;
   }
 
   // A portion is a label ("SECRET/UK EYES ONLY", or a mapping with a
@@ -194,27 +401,37 @@ class TestFileReader {
     return result;
   }
 
-  // Portion ids an expectation names must be ids of the request's portions.
-  std::optional<std::vector<std::string>> read_portion_ids(const SyntaxNode& node, std::string_view key, bool& ok) {
+  std::optional<std::vector<LocatedString>> read_ids(const SyntaxNode& node, std::string_view key, bool& ok) {
     auto items = check_.read_string_list(node, fmt::format("'{}'", key));
     if (!node.is_sequence()) {
       ok = false;
       return std::nullopt;
     }
+    return items;
+  }
+
+  // Portion ids an expectation names must be ids of the request's portions
+  // (`subject` names the request in the message).
+  bool check_portion_ids(const ExpectationParts& expect, const std::vector<std::string>& portion_ids,
+                         std::string_view subject) {
     std::vector<std::string> known;
-    for (const std::string& id : portion_ids_) {
+    for (const std::string& id : portion_ids) {
       if (std::find(known.begin(), known.end(), id) == known.end()) known.push_back(id);
     }
-    for (const LocatedString& item : items) {
-      if (std::find(known.begin(), known.end(), item.value) != known.end()) continue;
-      check_.diagnostics().error(check_.code("013"), item.location,
-                                 fmt::format("'{}' names portion '{}', which the request does not have (its "
-                                             "portions are {}){}",
-                                             key, item.value, bracketed(known),
-                                             suggestion_suffix(closest(item.value, known))));
-      ok = false;
+    bool ok = true;
+    for (auto [key, ids] : {std::pair{"withheld", &expect.withheld}, std::pair{"released", &expect.released}}) {
+      if (!*ids) continue;
+      for (const LocatedString& item : **ids) {
+        if (std::find(known.begin(), known.end(), item.value) != known.end()) continue;
+        check_.diagnostics().error(check_.code("013"), item.location,
+                                   fmt::format("'{}' names portion '{}', which {} does not have (its portions are "
+                                               "{}){}",
+                                               key, item.value, subject, bracketed(known),
+                                               suggestion_suffix(closest(item.value, known))));
+        ok = false;
+      }
     }
-    return values(items);
+    return ok;
   }
 
   std::optional<bool> read_flag(const SyntaxNode& node, std::string_view key, bool& ok) {
@@ -225,11 +442,13 @@ class TestFileReader {
     return flag;
   }
 
-  bool read_expectation(const SyntaxNode& node, PolicyTestExpectation& expect) {
-    if (!check_.expect_mapping(node, "'expect'")) return false;
+  // The expectation fields of `node`; `required`: `decision` must be there.
+  bool read_expectation_parts(const SyntaxNode& node, ExpectationParts& expect, bool required) {
     check_.check_keys(node, "'expect'", kExpectKeys);
     bool ok = true;
-    if (auto decision = check_.read_required_string(node, "decision", "'expect'")) {
+    auto decision = required ? check_.read_required_string(node, "decision", "'expect'")
+                             : check_.read_optional_string(node, "decision", "'decision'");
+    if (decision) {
       auto known = std::find_if(kDecisions.begin(), kDecisions.end(),
                                 [&](Decision d) { return to_string(d) == decision->value; });
       if (known != kDecisions.end()) {
@@ -243,11 +462,11 @@ class TestFileReader {
                         decision->value, suggestion_suffix(closest(decision->value, names))));
         ok = false;
       }
-    } else {
+    } else if (required || node.find("decision")) {
       ok = false;
     }
-    if (const SyntaxNode* v = node.find("withheld")) expect.withheld = read_portion_ids(*v, "withheld", ok);
-    if (const SyntaxNode* v = node.find("released")) expect.released = read_portion_ids(*v, "released", ok);
+    if (const SyntaxNode* v = node.find("withheld")) expect.withheld = read_ids(*v, "withheld", ok);
+    if (const SyntaxNode* v = node.find("released")) expect.released = read_ids(*v, "released", ok);
     if (const SyntaxNode* v = node.find("rules")) {
       expect.rules = read_names(*v, "rules");
       ok = expect.rules.has_value() && ok;
@@ -267,10 +486,25 @@ class TestFileReader {
     return ok;
   }
 
+  // The expectation, once its decision is known (reported before when not).
+  static bool complete_expectation(const ExpectationParts& parts, PolicyTestExpectation& expect) {
+    if (!parts.decision) return false;
+    expect.decision = *parts.decision;
+    if (parts.withheld) expect.withheld = values(*parts.withheld);
+    if (parts.released) expect.released = values(*parts.released);
+    expect.rules = parts.rules;
+    expect.review_roles = parts.review_roles;
+    expect.originator_control = parts.originator_control;
+    expect.no_onward_sharing = parts.no_onward_sharing;
+    expect.occasional = parts.occasional;
+    expect.reason_contains = parts.reason_contains;
+    return true;
+  }
+
   PolicyTestFile& out_;
   Checker check_;
   Names names_{"test"};
-  std::vector<std::string> portion_ids_;  // of the case being read, as written or by position
+  std::size_t runnable_ = 0;  // cases and table rows met so far, each meant to run
 };
 
 // The names a policy defines, for "undefined node 'x'; did you mean 'y'?".
@@ -330,7 +564,14 @@ void check_names(const CompiledPolicy& policy, const PolicyNames& names, const P
   if (test.expect.review_roles) {
     for (const PolicyTestName& role : *test.expect.review_roles) reference(names.roles, role, "review_roles");
   }
-  diagnostics.append(found);
+  // The rows of a table share what its case states: a typo there fails every
+  // row, but is one mistake, reported once.
+  for (const Diagnostic& diagnostic : found.all()) {
+    const bool seen = std::any_of(diagnostics.all().begin(), diagnostics.all().end(), [&](const Diagnostic& d) {
+      return d.code == diagnostic.code && d.location == diagnostic.location && d.message == diagnostic.message;
+    });
+    if (!seen) diagnostics.error(diagnostic.code, diagnostic.location, diagnostic.message);
+  }
 }
 
 // Rule ids in file order; names the policy does not define keep their written order, last.
@@ -535,6 +776,8 @@ PolicyTestRun run_policy_tests(const CompiledPolicy& policy, std::span<const Pol
     PolicyTestResult result;
     result.name = test.name;
     result.location = test.location;
+    result.table = test.table;
+    result.row = test.row;
     check_names(policy, names, test, run.diagnostics, result.differences);
 
     std::vector<Label> labels;

@@ -2,7 +2,7 @@
 //
 // A test file names a policy and lists cases, each a decision request (sender,
 // recipient, category, purpose if any, portion labels) and what the decision
-// must be.
+// must be; or a table of such requests (`each:`), one case per row.
 // The format is documented in policies/README.md ("Policy test files").
 //
 //   load_policy_tests --> PolicyTestFile (cases with locations; T0xx diagnostics)
@@ -66,10 +66,15 @@ struct PolicyTestExpectation {
   std::optional<std::string> reason_contains;
 };
 
+// One case to run. A table-driven case (`each:` in the file) becomes one
+// PolicyTestCase per row, named "<case>[<row>]", located at its row, with the
+// row's fields over the case's shared `request` and `expect`.
 struct PolicyTestCase {
   std::string name;
   std::string description;
-  SourceLocation location;  // the case's entry in the test file
+  SourceLocation location;  // the case's entry in the test file, or its row
+  std::string table;        // for a row: the name of the case whose table it is in; else empty
+  std::string row;          // for a row: its `name`, else its position from 1 ("2"); else empty
   PolicyTestRequest request;
   PolicyTestExpectation expect;
 };
@@ -79,8 +84,9 @@ struct PolicyTestFile {
   std::filesystem::path policy;  // `policy:` resolved against the test file's directory; empty if unreadable
   SourceLocation policy_location;
   std::string description;
-  std::vector<PolicyTestCase> cases;  // the cases that read cleanly, in file order
-  // Entries of `tests` left out of `cases` for a problem (T002-T010, T013).
+  std::vector<PolicyTestCase> cases;  // the cases (and rows) that read cleanly, in file order
+  // Entries of `tests`, and rows of their tables, left out of `cases` for a
+  // problem (T002-T010, T013).
   // The other cases still run; a file with errors still fails the run.
   std::size_t cases_not_run = 0;
   Diagnostics diagnostics;  // T001-T010, T013
@@ -118,6 +124,8 @@ PolicyTestRequestFile load_policy_test_request_text(std::string_view text, const
 struct PolicyTestResult {
   std::string name;
   SourceLocation location;
+  std::string table;  // for a row of a table-driven case: the case's name and the row's (PolicyTestCase)
+  std::string row;
   bool passed = false;
   // One line per unmet expectation, e.g. "decision: expected HOLD, got RELEASE_REDACTED",
   // "withheld: expected [1], got []"; and one per name the policy does not define.

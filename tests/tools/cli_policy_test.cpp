@@ -287,6 +287,65 @@ TEST(CliPolicyTest, JsonIsValidUtf8WhateverTheFileNames) {
   EXPECT_THAT(out.str(), HasSubstr("small\xef\xbf\xbd.yaml\""));
 }
 
+// Issue 17 (4): a table-driven case runs each row as a case of its own,
+// reported by "<case>[<row>]" at the row's place.
+TEST(CliPolicyTest, TableRowsPassOrFailOnTheirOwnAtTheirPlace) {
+  TempDir dir("cli-test-table");
+  dir.write("small.yaml", kSmallPolicy);
+  const auto tests = dir.write("small.test.yaml", R"(policy: small.yaml
+tests:
+  - name: a tells b
+    request: {from: a, to: b, category: info, purpose: p}
+    expect: {decision: RELEASE, rules: [a-to-b]}
+    each:
+      - {name: low, portions: [LOW]}
+      - {name: high, portions: [HIGH]}
+      - {portions: [LOW, LOW]}
+)");
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_test({{tests}}, out, err), exit_denied) << err.str();
+  const std::string text = out.str();
+  EXPECT_THAT(text, HasSubstr("  PASS  a tells b[low]\n  FAIL  a tells b[high]\n        at " + tests.string() +
+                              ":8:9\n        decision: expected RELEASE, got DENY\n"));
+  EXPECT_THAT(text, HasSubstr("  PASS  a tells b[3]\n"));
+  EXPECT_THAT(text, HasSubstr("\n2 passed, 1 failed\n"));
+
+  std::ostringstream selected_out, selected_err;
+  EXPECT_EQ(run_policy_test({{tests}, "\\[low\\]"}, selected_out, selected_err), exit_ok) << selected_out.str();
+  EXPECT_THAT(selected_out.str(), HasSubstr("\n1 passed, 0 failed\n")) << "--run matches a row's full name";
+
+  std::ostringstream json_out, json_err;
+  EXPECT_EQ(run_policy_test({{tests}, "", true}, json_out, json_err), exit_denied);
+  EXPECT_THAT(json_out.str(), HasSubstr(R"("name":"a tells b[high]","location":{"file":)"));
+  EXPECT_THAT(json_out.str(), HasSubstr(R"("rules":["a-to-b"],"table":"a tells b","row":"high"})"));
+}
+
+// Issue 17 (4): coverage names, for each rule no case exercised, the first
+// of its conditions no case met, and the cases that came closest.
+TEST(CliPolicyTest, CoverageSaysWhyARuleWasNotExercised) {
+  TempDir dir("cli-test-why");
+  dir.write("small.yaml", kSmallPolicy);
+  const auto tests = dir.write("small.test.yaml", std::string(kSmallTests) + R"(  - name: b tells itself
+    request: {from: b, to: b, category: info, purpose: p, portions: [LOW]}
+    expect: {decision: DENY}
+)");
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_test({{tests}}, out, err), exit_denied) << err.str();
+  EXPECT_THAT(out.str(), ::testing::ContainsRegex("      0  b-to-a +[^ ]*small.yaml:15:5  NOT EXERCISED\n"
+                                                  "  why not exercised:\n"
+                                                  "    b-to-a: no case sent to a node matching to: \\{nodes: \\[a\\]\\}\n"
+                                                  "      1 case met the conditions before that: \"b tells itself\"\n"));
+
+  std::ostringstream json_out, json_err;
+  EXPECT_EQ(run_policy_test({{tests}, "", true}, json_out, json_err), exit_denied);
+  const std::string json = json_out.str();
+  EXPECT_THAT(json, HasSubstr(R"("cases":0,"not_exercised":{"kind":"unmet_condition","condition":"to","message":)"
+                              R"("no case sent to a node matching to: {nodes: [a]}","reached":1,)"
+                              R"("nearest":["b tells itself"],"decided_by":[]}})"));
+  EXPECT_THAT(json, HasSubstr(R"("cases":2})")) << "an exercised rule has no not_exercised";
+  EXPECT_THAT(json, HasSubstr(R"("covered":1,"total":2,"percent":50.0})")) << "the coverage shape is kept";
+}
+
 // ---- explain ------------------------------------------------------------------------------------
 
 PolicyExplainParams profile_request(std::string to) {

@@ -20,6 +20,7 @@
 #include "gateway/policy/engine.hpp"
 #include "gateway/policy/explain.hpp"
 #include "gateway/policy/format.hpp"
+#include "gateway/policy/test_coverage.hpp"
 #include "gateway/policy/testing.hpp"
 #include "tools/icegate/cmd_policy_analysis.hpp"
 #include "tools/icegate/commands.hpp"
@@ -147,7 +148,36 @@ struct PolicyCoverage {
   fs::path file;
   std::shared_ptr<const policy::CompiledPolicy> policy;
   std::vector<int> rule_cases;  // by rule index, summed over every file run against it
+  std::vector<policy::PolicyTestCase> cases;  // every case run against it, for why a rule was not exercised
+  std::vector<policy::RuleCoverageGap> gaps;  // one per rule no case exercised
 };
+
+std::string_view to_string(policy::CoverageGapKind kind) {
+  switch (kind) {
+    case policy::CoverageGapKind::unmet_condition: return "unmet_condition";
+    case policy::CoverageGapKind::shadowed: return "shadowed";
+    case policy::CoverageGapKind::no_cases: return "no_cases";
+  }
+  return "unknown";
+}
+
+// {"kind":"unmet_condition","condition":"from","message":...,"reached":2,"nearest":[...],"decided_by":[...]}
+std::string json_gap(const policy::CompiledPolicy& compiled, const policy::RuleCoverageGap& gap) {
+  std::vector<std::string> decided_by;
+  for (int rule : gap.decided_by) decided_by.push_back(compiled.rule(rule).id);
+  return fmt::format(R"({{"kind":"{}","condition":{},"message":{},"reached":{},"nearest":{},"decided_by":{}}})",
+                     to_string(gap.kind), json_string(gap.condition), json_string(gap.message), gap.reached,
+                     json_strings(gap.nearest), json_strings(decided_by));
+}
+
+// "2 cases met ...: "a", "b" and 1 more"
+std::string nearest_text(const policy::RuleCoverageGap& gap) {
+  std::vector<std::string> quoted;
+  for (const std::string& name : gap.nearest) quoted.push_back(fmt::format("\"{}\"", name));
+  std::string text = fmt::format("{}", fmt::join(quoted, ", "));
+  if (gap.reached > gap.nearest.size()) text += fmt::format(" and {} more", gap.reached - gap.nearest.size());
+  return text;
+}
 
 struct FileRun {
   fs::path file;
@@ -262,7 +292,11 @@ int run_policy_test(const PolicyTestParams& params, std::ostream& out, std::ostr
     FileRun run{file, policy_file, policy::run_policy_tests(*target->policy, cases)};
     problems.append(run.run.diagnostics);
     for (std::size_t r = 0; r < run.run.rule_cases.size(); ++r) target->rule_cases[r] += run.run.rule_cases[r];
+    target->cases.insert(target->cases.end(), cases.begin(), cases.end());
     runs.push_back(std::move(run));
+  }
+  for (PolicyCoverage& entry : coverage) {
+    if (entry.policy) entry.gaps = policy::explain_uncovered_rules(*entry.policy, entry.cases, entry.rule_cases);
   }
   if (filter && selected == 0 && !bad_test_file && !invalid_policy) {
     print_error(err, fmt::format("--run \"{}\" matches no test case", params.run));
@@ -298,10 +332,15 @@ int run_policy_test(const PolicyTestParams& params, std::ostream& out, std::ostr
         if (c) json += ",";
         json += fmt::format(
             "{{\"name\":{},\"location\":{},\"passed\":{},\"differences\":{},\"decision\":\"{}\",\"reason\":{},"
-            "\"rules\":{}}}",
+            "\"rules\":{}",
             json_string(result.name), policy::to_json(result.location), result.passed,
             json_strings(result.differences), to_string(result.decision.decision), json_string(result.decision.reason),
             json_strings(rules));
+        // A row of a table-driven case also names its case and its row.
+        if (!result.table.empty()) {
+          json += fmt::format(",\"table\":{},\"row\":{}", json_string(result.table), json_string(result.row));
+        }
+        json += "}";
       }
       json += "]}";
     }
@@ -317,8 +356,12 @@ int run_policy_test(const PolicyTestParams& params, std::ostream& out, std::ostr
         const policy::Rule& rule = entry.policy->rule(static_cast<int>(r));
         if (entry.rule_cases[r] > 0) ++covered;
         if (r) json += ",";
-        json += fmt::format("{{\"id\":{},\"location\":{},\"cases\":{}}}", json_string(rule.id),
+        json += fmt::format("{{\"id\":{},\"location\":{},\"cases\":{}", json_string(rule.id),
                             policy::to_json(rule.location), entry.rule_cases[r]);
+        for (const policy::RuleCoverageGap& gap : entry.gaps) {
+          if (gap.rule == static_cast<int>(r)) json += ",\"not_exercised\":" + json_gap(*entry.policy, gap);
+        }
+        json += "}";
       }
       const std::size_t total = entry.rule_cases.size();
       json += fmt::format("],\"covered\":{},\"total\":{},\"percent\":{:.1f}}}", covered, total,
@@ -357,6 +400,14 @@ int run_policy_test(const PolicyTestParams& params, std::ostream& out, std::ostr
       const policy::Rule& rule = entry.policy->rule(static_cast<int>(r));
       fmt::print(out, "  {:>5}  {:<{}}  {}{}\n", entry.rule_cases[r], rule.id, width, to_string(rule.location),
                  entry.rule_cases[r] == 0 ? "  NOT EXERCISED" : "");
+    }
+    if (!entry.gaps.empty()) fmt::print(out, "  why not exercised:\n");
+    for (const policy::RuleCoverageGap& gap : entry.gaps) {
+      fmt::print(out, "    {}: {}\n", entry.policy->rule(gap.rule).id, gap.message);
+      if (gap.nearest.empty()) continue;
+      fmt::print(out, "      {} met {}: {}\n", counted(gap.reached, "case"),
+                 gap.kind == policy::CoverageGapKind::shadowed ? "all its conditions" : "the conditions before that",
+                 nearest_text(gap));
     }
   }
   fmt::print(out, "\n{} passed, {} failed", passed, failed);
@@ -557,7 +608,9 @@ void add_policy_command(CLI::App& root, int& exit_code) {
 
   auto test = std::make_shared<PolicyTestParams>();
   CLI::App* test_command = policy_command->add_subcommand(
-      "test", "Run policy test files: PASS/FAIL per case and rule coverage (exit 0 all pass, 2 failures)");
+      "test",
+      "Run policy test files: PASS/FAIL per case (and per row of a table, `each:`) and rule coverage, with the "
+      "condition no case met for each rule not exercised (exit 0 all pass, 2 failures)");
   test_command
       ->add_option("paths", test->paths,
                    "[POLICY] TESTS...: the policy to test (optional: else each test file's `policy:`), then test "

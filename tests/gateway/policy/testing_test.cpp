@@ -442,6 +442,173 @@ tests:
   EXPECT_EQ(file.cases[0].name, "dup");
 }
 
+// ---- Table-driven cases (`each:`) ---------------------------------------------------------
+
+TEST(PolicyTestTables, EachRowRunsAsACaseOfItsOwnAndPassesOrFailsOnItsOwn) {
+  PolicyTestFile file = read(R"(policy: ../need-to-share.yaml
+tests:
+  - name: the profile
+    request: {from: ctu-analyst, category: ct-problem-profile, purpose: prevent,
+              portions: ["SECRET/UK EYES ONLY", RESTRICTED]}
+    expect: {decision: RELEASE, rules: [ct-material-to-police]}
+    each:
+      - {to: ctio-east}
+      - {name: npt, to: npt-officer, expect: {decision: RELEASE_REDACTED, withheld: ["1"]}}
+      - {name: wrong, to: council-prevent}
+      - name: school
+        description: a row may change any field of the request
+        to: school-dsl
+        purpose: safeguarding
+        portions: [RESTRICTED]
+        expect: {decision: HOLD, rules: [profile-to-heads-of-service]}
+  - name: a plain case after the table
+    request: {from: ctu-analyst, to: special-branch, category: intelligence-report, purpose: pursue,
+              portions: ["SECRET/UK EYES ONLY"]}
+    expect: {decision: RELEASE}
+)");
+  ASSERT_TRUE(file.diagnostics.empty()) << testing::joined(rendered(file.diagnostics));
+  ASSERT_EQ(file.cases.size(), 5u);
+  std::vector<std::string> names;
+  for (const PolicyTestCase& test : file.cases) names.push_back(test.name);
+  EXPECT_THAT(names, ElementsAre("the profile[1]", "the profile[npt]", "the profile[wrong]", "the profile[school]",
+                                 "a plain case after the table"));
+  const PolicyTestCase& first = file.cases[0];
+  EXPECT_EQ(first.table, "the profile");
+  EXPECT_EQ(first.row, "1") << "a row without a name is named by its position, from 1";
+  EXPECT_EQ(first.location.line, 8) << "a row is located at the row";
+  EXPECT_EQ(first.location.column, 9);
+  EXPECT_EQ(first.request.from, (PolicyTestName{"ctu-analyst", {file.file.string(), 4, 21}}))
+      << "a shared field keeps the case's location";
+  EXPECT_EQ(first.request.to.location.line, 8);
+  const PolicyTestCase& school = file.cases[3];
+  EXPECT_EQ(school.description, "a row may change any field of the request");
+  EXPECT_EQ(school.request.purpose.value, "safeguarding");
+  ASSERT_EQ(school.request.portions.size(), 1u);
+  EXPECT_EQ(school.request.portions[0].label, (Label{"RESTRICTED", {}}));
+  // The row's expect replaces the case's field by field: npt keeps the shared rules.
+  EXPECT_EQ(file.cases[1].expect.decision, Decision::release_redacted);
+  ASSERT_TRUE(file.cases[1].expect.rules.has_value());
+  EXPECT_EQ(file.cases[1].expect.rules->at(0).value, "ct-material-to-police");
+  EXPECT_EQ(file.cases[4].table, "") << "a plain case is not a row";
+
+  PolicyTestRun run = run_policy_tests(*need_to_share(), file.cases);
+  ASSERT_EQ(run.results.size(), 5u);
+  EXPECT_TRUE(run.results[0].passed) << testing::joined(run.results[0].differences);
+  EXPECT_TRUE(run.results[1].passed) << testing::joined(run.results[1].differences);
+  EXPECT_FALSE(run.results[2].passed);
+  EXPECT_EQ(run.results[2].name, "the profile[wrong]");
+  EXPECT_EQ(run.results[2].location.line, 10);
+  EXPECT_EQ(run.results[2].table, "the profile");
+  EXPECT_EQ(run.results[2].row, "wrong");
+  EXPECT_THAT(run.results[2].differences,
+              ElementsAre("decision: expected RELEASE, got HOLD",
+                          "rules: expected [ct-material-to-police], got [profile-to-heads-of-service]"));
+  EXPECT_TRUE(run.results[3].passed) << testing::joined(run.results[3].differences);
+  EXPECT_TRUE(run.results[4].passed) << testing::joined(run.results[4].differences);
+  EXPECT_EQ(run.passed(), 4u);
+  EXPECT_EQ(run.failed(), 1u);
+}
+
+TEST(PolicyTestTables, EveryRowErrorIsReportedAtItsPlaceAndTheOtherRowsStillRead) {
+  PolicyTestFile file = read(R"(policy: ../need-to-share.yaml
+tests:
+  - name: t
+    request: {from: ctu-analyst, category: ct-problem-profile, purpose: prevent, portions: [RESTRICTED]}
+    each:
+      - {to: ctio-east, expect: {decision: RELEASE}}
+      - {to: ctio-east, expct: {decision: RELEASE}}
+      - {to: ctio-east, portions: ["SECRET//X"], expect: {decision: RELEASE}}
+      - {to: ctio-east}
+      - {expect: {decision: DENY}}
+      - {name: "1", to: npt-officer, expect: {decision: RELEASE}}
+      - just a string
+      - {to: ctio-east, expect: {decision: RELEASE, withheld: ["2"]}}
+      - {to: ctio-east, expect: {decision: RELEASE}}
+)");
+  const std::string f = file.file.string();
+  EXPECT_THAT(
+      rendered(file.diagnostics),
+      ElementsAre(
+          f + ":7:9: error[T004]: row 't[2]' has no 'decision': give it in the row's 'expect' or in the case's "
+              "'expect'",
+          f + ":7:25: error[T002]: unknown key 'expct' in row; did you mean 'expect'?",
+          f + ":8:36: error[T005]: invalid label 'SECRET//X': expected CLASSIFICATION or CLASSIFICATION/CATEGORY/..., "
+              "with no empty part",
+          f + ":9:9: error[T004]: row 't[4]' has no 'decision': give it in the row's 'expect' or in the case's "
+              "'expect'",
+          f + ":10:9: error[T004]: row 't[5]' has no 'to': give it in the row or in the case's 'request'",
+          f + ":11:16: error[T010]: duplicate test name 't[1]' (first defined at line 6)",
+          f + ":12:9: error[T003]: each entry of 'each' must be a mapping (a row), found a string",
+          f + ":13:64: error[T013]: 'withheld' names portion '2', which the request of 't[8]' does not have (its "
+              "portions are [1]); did you mean '1'?"));
+  std::vector<std::string> names;
+  for (const PolicyTestCase& test : file.cases) names.push_back(test.name);
+  EXPECT_THAT(names, ElementsAre("t[1]", "t[9]"));
+  EXPECT_EQ(file.cases_not_run, 7u);
+}
+
+TEST(PolicyTestTables, AProblemInWhatTheRowsShareIsReportedOnceAndNoRowRuns) {
+  PolicyTestFile file = read(R"(policy: ../need-to-share.yaml
+tests:
+  - name: shared label
+    request: {from: ctu-analyst, category: ct-problem-profile, purpose: prevent, portions: ["SECRET//X"]}
+    expect: {decision: RELEASE}
+    each: [{to: ctio-east}, {to: npt-officer, frm: x}]
+  - name: not a table
+    each: {to: ctio-east}
+  - name: an empty table
+    each: []
+  - name: fine
+    request: {from: ctu-analyst, to: ctio-east, category: ct-problem-profile, purpose: prevent, portions: [RESTRICTED]}
+    expect: {decision: RELEASE}
+)");
+  const std::string f = file.file.string();
+  EXPECT_THAT(rendered(file.diagnostics),
+              ElementsAre(f + ":4:93: error[T005]: invalid label 'SECRET//X': expected CLASSIFICATION or "
+                              "CLASSIFICATION/CATEGORY/..., with no empty part",
+                          f + ":6:47: error[T002]: unknown key 'frm' in row; did you mean 'from'?",
+                          f + ":8:11: error[T003]: 'each' must be a list of rows (mappings), found a mapping",
+                          f + ":10:11: error[T005]: 'each' has no rows"));
+  ASSERT_EQ(file.cases.size(), 1u);
+  EXPECT_EQ(file.cases[0].name, "fine");
+  EXPECT_EQ(file.cases_not_run, 4u) << "two rows, and each case whose table is not a list of rows";
+}
+
+TEST(PolicyTestTables, NamesThePolicyDoesNotDefineFailOnlyTheirRowAndSharedOnesAreReportedOnce) {
+  PolicyTestFile file = read(R"(policy: ../need-to-share.yaml
+tests:
+  - name: rows
+    request: {from: ctu-analyst, category: ct-problem-profile, purpose: prevent, portions: [RESTRICTED]}
+    expect: {decision: RELEASE}
+    each:
+      - {to: ctio-east}
+      - {to: ctio-eats}
+      - {to: npt-officer, portions: [SECERT]}
+      - {to: npt-officer, purpose: prevnet}
+  - name: shared
+    request: {from: ctu-analst, category: ct-problem-profile, purpose: prevent, portions: [RESTRICTED]}
+    expect: {decision: DENY}
+    each: [{to: ctio-east}, {to: npt-officer}]
+)");
+  ASSERT_TRUE(file.diagnostics.empty()) << testing::joined(rendered(file.diagnostics));
+  PolicyTestRun run = run_policy_tests(*need_to_share(), file.cases);
+  const std::string f = file.file.string();
+  EXPECT_THAT(rendered(run.diagnostics),
+              ElementsAre(f + ":8:14: error[T011]: undefined node 'ctio-eats'; did you mean 'ctio-east'?",
+                          f + ":9:38: error[T012]: invalid label 'SECERT': unknown classification 'SECERT'",
+                          f + ":10:36: error[T011]: undefined purpose 'prevnet'; did you mean 'prevent'?",
+                          f + ":12:21: error[T011]: undefined node 'ctu-analst'; did you mean 'ctu-analyst'?"));
+  ASSERT_EQ(run.results.size(), 6u);
+  std::vector<bool> passed;
+  for (const PolicyTestResult& result : run.results) passed.push_back(result.passed);
+  EXPECT_THAT(passed, ElementsAre(true, false, false, false, false, false))
+      << "a DENY is what a typo gives; the rows expecting DENY must still fail";
+  EXPECT_THAT(run.results[1].differences,
+              ::testing::Contains("to: undefined node 'ctio-eats'; did you mean 'ctio-east'?"));
+  EXPECT_THAT(run.results[5].differences,
+              ::testing::Contains("from: undefined node 'ctu-analst'; did you mean 'ctu-analyst'?"));
+}
+
 TEST(PolicyTestFileFormat, SyntaxErrorsAndUnreadableFilesHaveTestCodes) {
   PolicyTestFile broken = read("policy: x\ntests: [\n");
   auto lines = rendered(broken.diagnostics);
