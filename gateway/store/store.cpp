@@ -198,6 +198,11 @@ StoreStats Store::stats() const {
   return stats_;
 }
 
+void Store::inject_commit_failure(int transactions) {
+  std::lock_guard lock(mutex_);
+  inject_ = transactions;
+}
+
 void Store::writer_loop() {
   while (true) {
     std::deque<Pending> work;
@@ -216,6 +221,15 @@ void Store::writer_loop() {
     try {
       exec("BEGIN IMMEDIATE");
       for (const auto& pending : work) apply(pending.batch);
+      bool inject = false;
+      {
+        std::lock_guard lock(mutex_);
+        if (inject_ > 0) {
+          --inject_;
+          inject = true;
+        }
+      }
+      if (inject) throw StoreError("injected commit failure (the Store::inject_commit_failure test hook)");
       exec("COMMIT");
     } catch (const std::exception& e) {
       ok = false;

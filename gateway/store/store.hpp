@@ -133,6 +133,12 @@ class Store {
   void flush();
   StoreStats stats() const;
 
+  // TEST HOOK, never called by the gateway: the next `transactions` commits
+  // fail after their statements ran, as a full disk fails at COMMIT, and go
+  // through the same rollback as a real failure. Nothing in the gateway's
+  // configuration or command line reaches it.
+  void inject_commit_failure(int transactions);
+
   const std::filesystem::path& path() const { return path_; }
 
  private:
@@ -152,13 +158,14 @@ class Store {
   std::unique_ptr<audit::AuditChain> audit_;
   std::int64_t next_seq_ = 1;
 
-  mutable std::mutex mutex_;  // guards queue_, stopping_, in_flight_, stats_
+  mutable std::mutex mutex_;  // guards queue_, stopping_, in_flight_, stats_, inject_
   std::condition_variable queue_changed_;
   std::condition_variable drained_;
   std::deque<Pending> queue_;
   bool stopping_ = false;
   std::size_t in_flight_ = 0;
   StoreStats stats_;
+  int inject_ = 0;
   std::thread writer_;
 };
 
