@@ -55,6 +55,18 @@ class FailStopTest : public ::testing::Test {
     gateway_.reset();
   }
 
+  // Waits until `sessions` nodes are attached (each queued its connection's
+  // audit record first) and everything queued is committed, so that the
+  // next commit is the test's own operation and nothing else.
+  void quiesce(std::size_t sessions) {
+    for (int i = 0; i < 1000; ++i) {
+      if (gateway_->on_gateway_thread([this] { return gateway_->gateway().session_count(); }) >= sessions) break;
+      std::this_thread::sleep_for(5ms);
+    }
+    ASSERT_EQ(gateway_->on_gateway_thread([this] { return gateway_->gateway().session_count(); }), sessions);
+    gateway_->gateway().store().flush();
+  }
+
   Health healthz() {
     return gateway_->on_gateway_thread([this] {
       const auto response = dashboard_->handle({"GET", "/healthz", "127.0.0.1:8080", "", "", "", ""});
@@ -153,6 +165,7 @@ TEST_F(FailStopTest, AMessageThatCouldNotBeStoredIsRefusedThenAcceptedWhenResent
   auto officer = gateway_->connect("officer");
   expect_healthy();
 
+  quiesce(2);
   gateway_->gateway().store().inject_commit_failure(1);
   const Message message = note("analyst", "officer", "arrest at 06:00");
   analyst->submit(message);
@@ -174,6 +187,7 @@ TEST_F(FailStopTest, AHoldOpenedByAFailedCommitIsNotOpened) {
   auto housing = gateway_->connect("housing");
   const Message profile = make_message("analyst", {to_node("housing")}, "ct-problem-profile", "prevent",
                                        {{{"RESTRICTED", {}}, "partner version"}});
+  quiesce(3);
   gateway_->gateway().store().inject_commit_failure(1);
   analyst->submit(profile);
   expect_not_stored(*analyst, profile.id, "injected commit failure");
@@ -201,6 +215,7 @@ TEST_F(FailStopTest, ATriggerThatCouldNotBeStoredDidNotHappen) {
   auto sio = gateway_->connect("sio");
   auto analyst = gateway_->connect("analyst");
   auto housing = gateway_->connect("housing");
+  quiesce(3);
   gateway_->gateway().store().inject_commit_failure(1);
   sio->trigger("operation-start");
   auto error = next_of<node::ErrorNotice>(*sio);
@@ -274,6 +289,7 @@ TEST_F(FullDiskTest, AFullDiskRefusesTheMessageAndTheGatewayRecoversWhenSpaceIsF
   // The officer's Ack settles in a commit of its own: let it land before the disk fills.
   for (int i = 0; i < 500 && gateway_->on_gateway_thread([this] { return gateway_->gateway().owed_count(); }) > 0; ++i)
     std::this_thread::sleep_for(10ms);
+  quiesce(2);
 
   fill();
   const Message message = note("analyst", "officer", std::string(64 * 1024, 'm'));  // more than a page of WAL
