@@ -1,5 +1,6 @@
 #include "clients/node/node_client.hpp"
 
+#include <algorithm>
 #include <future>
 #include <random>
 #include <set>
@@ -114,6 +115,7 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
   std::vector<std::pair<std::string, std::string>> unacked;  // (message id, Submit bytes), in order sent
   std::set<std::string> resent;            // ids submitted again after a reconnection
   std::set<std::string> duplicate_settled; // ids whose DUPLICATE answer meant "already accepted"
+  std::set<std::string> not_stored;        // ids the gateway could not store (INTERNAL): kept to send again
   std::set<std::string> delivered_ids;
   std::string read_buffer;
   bool closing = false;
@@ -121,7 +123,10 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
 
   void queue(Outbound entry) {
     if (closing) return;
-    if (!entry.submit_id.empty()) unacked.emplace_back(entry.submit_id, entry.bytes);
+    // A Submit sent again by the application (after INTERNAL) is tracked once.
+    if (!entry.submit_id.empty() &&
+        std::none_of(unacked.begin(), unacked.end(), [&](const auto& u) { return u.first == entry.submit_id; }))
+      unacked.emplace_back(entry.submit_id, entry.bytes);
     outbound.push_back(std::move(entry));
     wake_writer.cancel();
   }
@@ -303,7 +308,8 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
         case v1::Frame::kAck: {
           const std::string id = frame.ack().message_id();
           if (duplicate_settled.erase(id)) break;  // the ok=false after a DUPLICATE we already settled
-          settle_submit(id);
+          // The ok=false after INTERNAL: not accepted, but still ours to send again.
+          if (frame.ack().ok() || !not_stored.erase(id)) settle_submit(id);
           push(NodeEvent{Acknowledgement{id, frame.ack().ok()}, std::move(frame)});
           break;
         }
@@ -319,7 +325,15 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
             push(NodeEvent{Acknowledgement{error.message_id(), true}, std::move(ack)});
             break;
           }
-          if (!error.message_id().empty()) settle_submit(error.message_id());
+          if (error.code() == v1::ERROR_CODE_INTERNAL && !error.message_id().empty() &&
+              std::any_of(unacked.begin(), unacked.end(), [&](const auto& u) { return u.first == error.message_id(); })) {
+            // The gateway could not store it (its disk is full, say): not
+            // accepted, so it stays unacknowledged, is sent again after a
+            // reconnection, and the application may submit it again.
+            not_stored.insert(error.message_id());
+          } else if (!error.message_id().empty()) {
+            settle_submit(error.message_id());
+          }
           ErrorNotice notice{error_code_name(error.code()), error.message(), error.message_id(), error.fatal()};
           push(NodeEvent{std::move(notice), std::move(frame)});
           break;

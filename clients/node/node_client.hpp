@@ -133,6 +133,10 @@ class NodeClient {
   const v1::Welcome& welcome() const { return welcome_; }
 
   // Queues a Submit; the answer arrives as events (Ack, Receipt, or Error).
+  // An Error INTERNAL naming it (the gateway could not store it) and the
+  // Ack{ok: false} after it mean "not accepted, send it again later": the
+  // Submit stays unacknowledged, so it goes again after a reconnection, and
+  // submitting the same message again sends it now.
   void submit(const Message& message);
   // Answers a ReviewRequest; the gateway Acks (message_id = hold id) or sends an Error.
   void review(const std::string& hold_id, Verdict verdict, const std::vector<std::string>& withhold_portion_ids = {},

@@ -544,15 +544,19 @@ std::string Dashboard::metrics_text() const {
   return render_metrics(gateway_.metrics(), gauges);
 }
 
+// 503 while draining, or while the store cannot commit (the last commit that
+// wrote failed: nothing is being accepted); the store fields say why.
 Response Dashboard::healthz() const {
   const bool draining = gateway_.stopping();
+  const auto store = gateway_.store().health();
   const auto policy = gateway_.policy();
-  return json_response(json::Object()
-                           .add("status", draining ? "draining" : "ok")
-                           .add("sessions", static_cast<std::int64_t>(gateway_.session_count()))
-                           .add("policy_version", policy->version())
-                           .str(),
-                       draining ? 503 : 200);
+  json::Object body;
+  body.add("status", draining ? "draining" : store.ok ? "ok" : "failing")
+      .add("sessions", static_cast<std::int64_t>(gateway_.session_count()))
+      .add("policy_version", policy->version())
+      .add("store", store.ok ? "ok" : "failing");
+  if (!store.ok) body.add("store_error", store.reason).add("store_failed_at", format_utc(store.failed_at_unix_ms));
+  return json_response(body.str(), draining || !store.ok ? 503 : 200);
 }
 
 Response Dashboard::static_file(std::string_view name) const {

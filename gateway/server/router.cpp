@@ -82,7 +82,7 @@ Router::Router(const GatewayConfig& config, PolicyGetter policy, store::Store& s
                boost::asio::any_io_executor executor)
     : config_(config), policy_(std::move(policy)), store_(store), executor_(std::move(executor)) {}
 
-Router::~Router() { flush_settled(); }
+Router::~Router() { flush_settled(false); }
 
 std::int64_t Router::now_ms() const { return config_.clock->now_unix_ms(); }
 
@@ -99,6 +99,16 @@ audit::AuditRecord Router::record(std::string kind, std::string node) const {
 
 void Router::recover() {
   store::Recovered recovered = store_.recover();
+  const auto audit_records = recovered.audit_records;
+  finish(load(std::move(recovered)));
+  std::size_t owed = 0;
+  for (const auto& [node, entries] : outbox_) owed += entries.size();
+  spdlog::info("store {}: {} message(s) seen, {} frame(s) owed to {} node(s), {} hold(s), {} event(s), {} audit record(s)",
+               store_.path().string(), seen_message_ids_.size(), owed, outbox_.size(), holds_.size(),
+               triggered_events_.size(), audit_records);
+}
+
+Router::Work Router::load(store::Recovered recovered) {
   seen_message_ids_.insert(recovered.message_ids.begin(), recovered.message_ids.end());
   Work refused;
   for (auto& entry : recovered.outbox) {
@@ -139,12 +149,7 @@ void Router::recover() {
   }
   for (const auto& event : recovered.events) triggered_events_.insert(event.name);
   for (const auto& use : recovered.occasional) occasional_uses_[use.node].push_back(use.time_unix_ms);
-  finish(std::move(refused));
-  std::size_t owed = 0;
-  for (const auto& [node, entries] : outbox_) owed += entries.size();
-  spdlog::info("store {}: {} message(s) seen, {} frame(s) owed to {} node(s), {} hold(s), {} event(s), {} audit record(s)",
-               store_.path().string(), seen_message_ids_.size(), owed, outbox_.size(), holds_.size(),
-               triggered_events_.size(), recovered.audit_records);
+  return refused;
 }
 
 std::size_t Router::owed_count() const {
@@ -194,10 +199,10 @@ void Router::finish(Work work) {
   // outboxes and hand them to whoever is connected, in commit order. The store
   // hands the outbox entries back, so their frames are not copied.
   store_.commit(std::move(work.batch), executor_,
-                store::Store::OutboxDone([this, immediate = std::move(work.immediate)](
-                                             bool ok, std::vector<store::OutboxEntry>& entries) {
+                store::Store::OutboxDone([this, immediate = std::move(work.immediate), askers = std::move(work.askers),
+                                          epoch = store_.epoch()](bool ok, std::vector<store::OutboxEntry>& entries) {
                   if (!ok) {
-                    spdlog::critical("store: a commit failed; its acknowledgements and frames were not sent");
+                    commit_failed(epoch, askers);
                     return;
                   }
                   for (auto& [node, bytes] : immediate) {
@@ -223,9 +228,91 @@ void Router::finish(Work work) {
                 }));
 }
 
-void Router::flush_settled() {
+void Router::flush_settled(bool told) {
   if (settled_.acked.empty() && settled_.sent.empty()) return;
-  store_.commit(std::exchange(settled_, store::Batch{}), executor_, std::function<void(bool)>{});
+  std::function<void(bool)> done;
+  if (told)
+    done = [this, epoch = store_.epoch()](bool ok) {
+      if (!ok) commit_failed(epoch, {});
+    };
+  store_.commit(std::exchange(settled_, store::Batch{}), executor_, std::move(done));
+}
+
+// Fail-stop. Before its commit an operation has already changed the router's
+// memory: the message ids it accepted (so a resend would be a DUPLICATE),
+// holds opened, decided or given recipients, events triggered, occasional
+// accesses used, content under originator control, owed frames settled as
+// expired, and the audit chain's head (the store reloads that itself). Later
+// operations, queued behind it, were decided on top of those changes. Rather
+// than undo each change of each operation in the right order (and keep the
+// undo in step with every change made to the router later), the store refuses
+// everything queued behind the failure, and the router forgets its in-memory
+// state and reads it back from the store, which after the rollback holds
+// exactly what was committed. The askers of every refused operation are told
+// it was not stored, so they may send it again; their frames were never sent
+// (outbox entries reach the outboxes only after their commit). Settlements
+// (Acks, written frames) lost with a failed commit only mean a frame is sent
+// again after a reconnection, which nodes drop as a repeat.
+void Router::commit_failed(std::uint64_t epoch, const std::vector<Asker>& askers) {
+  const std::string reason = store_.health().reason;
+  for (const auto& asker : askers) {
+    const std::string text = fmt::format(
+        "{} was not stored: the gateway's store failed ({}); it was not accepted and nothing of it was sent: send "
+        "it again later",
+        asker.what, reason);
+    spdlog::error("not stored, so not acknowledged: {} from {}: {}", asker.what, asker.node, reason);
+    if (asker.submit && metrics_.messages_submitted > 0) --metrics_.messages_submitted;  // counted as accepted
+    auto it = sessions_.find(asker.node);
+    auto session = it == sessions_.end() ? nullptr : it->second.lock();
+    if (!session) continue;  // the node resends what it was never acknowledged when it reconnects
+    session->send_error(v1::ERROR_CODE_INTERNAL, text, false, asker.id);
+    if (asker.submit) {
+      v1::Frame ack;
+      ack.mutable_ack()->set_message_id(asker.id);
+      ack.mutable_ack()->set_ok(false);
+      session->send(frame_bytes(ack));
+    }
+  }
+  if (epoch != store_.epoch()) return;  // refused behind a failure already read back
+  Work refused = reload();
+  store_.resume();
+  // What was waiting to settle when the state was read back still settles.
+  for (const auto& [node, message_id] : settled_.acked) {
+    auto waiting = awaiting_ack_.find(node);
+    if (waiting == awaiting_ack_.end()) continue;
+    auto it = waiting->second.find(message_id);
+    if (it == waiting->second.end()) continue;
+    if (auto owed = outbox_.find(node); owed != outbox_.end()) owed->second.erase(it->second);
+    waiting->second.erase(it);
+  }
+  for (const auto seq : settled_.sent)
+    for (auto& [node, entries] : outbox_) entries.erase(seq);
+  finish(std::move(refused));
+}
+
+Router::Work Router::reload() {
+  std::map<std::string, std::string, std::less<>> held_before;  // hold id -> message id
+  for (const auto& [id, hold] : holds_) held_before.emplace(id, hold.message.id);
+  seen_message_ids_.clear();
+  outbox_.clear();
+  awaiting_ack_.clear();
+  expiring_.clear();
+  holds_.clear();
+  controlled_.clear();
+  controlled_by_content_.clear();
+  triggered_events_.clear();
+  occasional_uses_.clear();
+  Work refused = load(store_.recover());
+  for (const auto& [id, hold] : holds_) closed_holds_.erase(id);
+  spdlog::warn("store: read back after a failed commit: {} message(s) seen, {} frame(s) owed, {} hold(s)",
+                seen_message_ids_.size(), owed_count(), holds_.size());
+  if (!observer_) return refused;
+  // The watcher saw the refused operations' holds open and close: it hears what stands now.
+  for (const auto& [id, message_id] : held_before)
+    if (!holds_.contains(id)) observer_->hold_closed(id, message_id, "withdrawn", "a failed commit (not stored)");
+  for (const auto& [id, hold] : holds_)
+    if (!held_before.contains(id)) observer_->hold_opened(view(hold));
+  return refused;
 }
 
 // Acknowledgements and written frames only delete outbox rows: they are
@@ -857,6 +944,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   ack.mutable_ack()->set_message_id(message.id);
   ack.mutable_ack()->set_ok(true);
   work.immediate.emplace_back(sender, frame_bytes(ack));
+  work.askers.push_back({sender, message.id, fmt::format("message {}", message.id), true});
 
   v1::Frame receipt_frame;
   auto* receipt = receipt_frame.mutable_receipt();
@@ -1048,6 +1136,7 @@ SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision
     ack.mutable_ack()->set_message_id(answer.hold_id());
     ack.mutable_ack()->set_ok(true);
     work.immediate.emplace_back(decider, frame_bytes(ack));
+    work.askers.push_back({decider, answer.hold_id(), fmt::format("the decision on hold {}", answer.hold_id())});
   }
   finish(std::move(work));
   return {true, v1::ERROR_CODE_UNSPECIFIED, {}};
@@ -1156,6 +1245,7 @@ SubmitResult Router::trigger(const std::string& node, const std::string& event) 
   ack.mutable_ack()->set_message_id(event);
   ack.mutable_ack()->set_ok(true);
   work.immediate.emplace_back(node, frame_bytes(ack));
+  work.askers.push_back({node, event, fmt::format("the trigger of event {}", event)});
   finish(std::move(work));
   return {true, v1::ERROR_CODE_UNSPECIFIED, {}};
 }

@@ -10,6 +10,11 @@
 // anything sent. Frames owed to a node stay in its outbox until acknowledged
 // (Deliver) or written (the rest), so they survive restarts and reconnections.
 //
+// A commit that fails (disk full, I/O error) is fail-stop: whoever asked for
+// the operation gets ERROR_CODE_INTERNAL (a Submit also Ack{ok: false}),
+// nothing it would have sent is sent, and the router reads its state back
+// from the store, which holds exactly what was committed (see commit_failed).
+//
 // Confined to the gateway's io_context thread (its executor is the guard).
 #pragma once
 
@@ -139,11 +144,20 @@ class Router {
     std::vector<std::string> digests;
   };
 
+  // A node that asked for an operation: told ERROR_CODE_INTERNAL if its commit fails.
+  struct Asker {
+    std::string node;
+    std::string id;    // the Error's message_id: the message, hold or event concerned
+    std::string what;  // "message ID", ...
+    bool submit = false;  // also Ack{ok: false}, as every refused Submit gets
+  };
+
   // What one operation writes, and what it sends once that is committed.
   struct Work {
     store::Batch batch;
     std::vector<std::pair<std::string, FrameBytes>> immediate;  // sent after commit, never stored
     std::vector<std::string> holds_touched;  // opened or given recipients: told to the observer
+    std::vector<Asker> askers;               // told if the commit fails
   };
 
   struct Delivered {
@@ -152,6 +166,15 @@ class Router {
   };
 
   void finish(Work work);
+  // The commit of an operation queued in store epoch `epoch` failed, or was
+  // refused behind one that failed: tells the askers, and (once per epoch)
+  // reads the router's state back from the store and resumes it.
+  void commit_failed(std::uint64_t epoch, const std::vector<Asker>& askers);
+  // Loads what the store holds into the (empty) in-memory state. Returns the
+  // work of settling owed frames too large to send (see refuse_oversized).
+  Work load(store::Recovered recovered);
+  // Forgets the in-memory state that mirrors the store, then loads it again.
+  Work reload();
   // Owes `node` a frame: stored in its outbox and sent after the commit.
   void owe(Work& work, const std::string& node, const v1::Frame& frame, bool needs_ack = false,
            const std::string& message_id = {}, std::int64_t not_after = 0, const std::string& originator = {},
@@ -232,7 +255,8 @@ class Router {
   // Outbox rows to delete (acknowledged Delivers, written frames), not yet queued for a commit.
   store::Batch settled_;
   bool settle_posted_ = false;
-  void flush_settled();
+  // `told`: a failed commit of the settlements triggers commit_failed (not from the destructor).
+  void flush_settled(bool told = true);
   void settle_later();
   std::set<std::string, std::less<>> seen_message_ids_;
   std::map<std::string, std::deque<std::int64_t>, std::less<>> occasional_uses_;

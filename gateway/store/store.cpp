@@ -1,5 +1,7 @@
 #include "gateway/store/store.hpp"
 
+#include <chrono>
+
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -175,7 +177,7 @@ Recovered Store::recover() {
 void Store::commit(Batch batch, boost::asio::any_io_executor executor, std::function<void(bool)> done) {
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back({std::move(batch), std::move(executor), std::move(done), {}});
+    queue_.push_back({epoch_, std::move(batch), std::move(executor), std::move(done), {}});
   }
   queue_changed_.notify_one();
 }
@@ -183,7 +185,7 @@ void Store::commit(Batch batch, boost::asio::any_io_executor executor, std::func
 void Store::commit(Batch batch, boost::asio::any_io_executor executor, OutboxDone done) {
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back({std::move(batch), std::move(executor), {}, std::move(done)});
+    queue_.push_back({epoch_, std::move(batch), std::move(executor), {}, std::move(done)});
   }
   queue_changed_.notify_one();
 }
@@ -198,9 +200,30 @@ StoreStats Store::stats() const {
   return stats_;
 }
 
+StoreHealth Store::health() const {
+  std::lock_guard lock(mutex_);
+  return health_;
+}
+
+std::uint64_t Store::epoch() const {
+  std::lock_guard lock(mutex_);
+  return epoch_;
+}
+
+void Store::resume() {
+  std::lock_guard lock(mutex_);
+  ++epoch_;
+}
+
+void Store::inject_commit_failure(int transactions) {
+  std::lock_guard lock(mutex_);
+  inject_ = transactions;
+}
+
 void Store::writer_loop() {
   while (true) {
     std::deque<Pending> work;
+    std::uint64_t refused_up_to = 0;
     {
       std::unique_lock lock(mutex_);
       queue_changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
@@ -211,29 +234,76 @@ void Store::writer_loop() {
         queue_.pop_front();
       }
       in_flight_ = work.size();
+      refused_up_to = refused_up_to_;
     }
+    // Batches queued before the caller read back the store after a failed
+    // commit were made on top of what that commit would have written: refused
+    // unwritten. Epochs only grow along the queue, so they come first.
+    std::size_t refused = 0;
+    while (refused < work.size() && work[refused].epoch <= refused_up_to) ++refused;
     bool ok = true;
-    try {
-      exec("BEGIN IMMEDIATE");
-      for (const auto& pending : work) apply(pending.batch);
-      exec("COMMIT");
-    } catch (const std::exception& e) {
-      ok = false;
-      spdlog::error("store: a commit of {} operation(s) failed and was rolled back: {}", work.size(), e.what());
-      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
-      audit_->reload_head();
+    bool wrote = false;
+    std::string why;
+    if (refused < work.size()) {
+      try {
+        exec("BEGIN IMMEDIATE");
+        for (std::size_t i = refused; i < work.size(); ++i) {
+          wrote |= !work[i].batch.empty();
+          apply(work[i].batch);
+        }
+        bool inject = false;
+        {
+          std::lock_guard lock(mutex_);
+          if (inject_ > 0) {
+            --inject_;
+            inject = true;
+          }
+        }
+        if (inject) throw StoreError("injected commit failure (the Store::inject_commit_failure test hook)");
+        exec("COMMIT");
+      } catch (const std::exception& e) {
+        ok = false;
+        why = e.what();
+        spdlog::error("store: a commit of {} operation(s) failed and was rolled back: {}; the store refuses what was "
+                      "queued after it until the gateway has read back what is durable",
+                      work.size() - refused, why);
+        // SQLite rolls back by itself after SQLITE_FULL or an I/O error; then this fails, harmlessly.
+        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        audit_->reload_head();
+      }
     }
-    for (auto& pending : work) {
-      if (pending.done) boost::asio::post(pending.executor, [done = std::move(pending.done), ok] { done(ok); });
+    {
+      // Before any callback runs: the first one may already call resume().
+      std::lock_guard lock(mutex_);
+      if (refused < work.size()) {
+        stats_.commits += 1;
+        stats_.operations += work.size() - refused;
+      }
+      if (!ok) {
+        stats_.failed_commits += 1;
+        refused_up_to_ = epoch_;
+        health_.ok = false;
+        health_.reason = why;
+        health_.failed_at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count();
+      } else if (wrote) {
+        health_ = {};
+      }
+    }
+    for (std::size_t i = 0; i < work.size(); ++i) {
+      auto& pending = work[i];
+      const bool committed = ok && i >= refused;
+      if (pending.done)
+        boost::asio::post(pending.executor, [done = std::move(pending.done), committed] { done(committed); });
       if (pending.outbox_done)
-        boost::asio::post(pending.executor, [done = std::move(pending.outbox_done), ok,
-                                             outbox = std::move(pending.batch.outbox)]() mutable { done(ok, outbox); });
+        boost::asio::post(pending.executor,
+                          [done = std::move(pending.outbox_done), committed,
+                           outbox = std::move(pending.batch.outbox)]() mutable { done(committed, outbox); });
     }
     {
       std::lock_guard lock(mutex_);
       in_flight_ = 0;
-      stats_.commits += 1;
-      stats_.operations += work.size();
     }
     drained_.notify_all();
   }

@@ -7,6 +7,13 @@
 // one transaction (group commit): durability costs one fsync per batch, not
 // per message. Completion callbacks run on the caller's executor, in commit
 // order.
+//
+// Fail-stop: when a transaction cannot be committed (disk full, I/O error) it
+// is rolled back whole, its callbacks get ok=false, and the store refuses every
+// batch queued after it without trying it (those were prepared on top of state
+// that never became durable) until the caller has read back what is durable
+// and called resume(). health() says why meanwhile; the next transaction that
+// writes and commits makes the store healthy again.
 #pragma once
 
 #include <condition_variable>
@@ -108,6 +115,14 @@ struct StoreOptions {
 struct StoreStats {
   std::uint64_t commits = 0;
   std::uint64_t operations = 0;
+  std::uint64_t failed_commits = 0;  // transactions that could not be committed (refused batches not counted)
+};
+
+// Whether the last transaction that wrote could be committed.
+struct StoreHealth {
+  bool ok = true;
+  std::string reason;                 // why the last commit failed (the SQLite error, or the injected fault)
+  std::int64_t failed_at_unix_ms = 0;  // when it failed
 };
 
 class Store {
@@ -132,11 +147,27 @@ class Store {
   // Waits until everything queued so far is committed.
   void flush();
   StoreStats stats() const;
+  StoreHealth health() const;
+
+  // Fail-stop (see the top of this file). A commit failed: every batch queued
+  // since the last resume() is refused, with ok=false, until resume() is
+  // called. The epoch is the number of resume() calls: a caller compares the
+  // epoch it committed in with the current one to tell the first failure of
+  // an epoch (read back the store, then resume) from the refusals that follow.
+  std::uint64_t epoch() const;
+  void resume();
+
+  // TEST HOOK, never called by the gateway: the next `transactions` commits
+  // fail after their statements ran, as a full disk fails at COMMIT, and go
+  // through the same rollback and fail-stop as a real failure. Nothing in the
+  // gateway's configuration or command line reaches it.
+  void inject_commit_failure(int transactions);
 
   const std::filesystem::path& path() const { return path_; }
 
  private:
   struct Pending {
+    std::uint64_t epoch = 0;
     Batch batch;
     boost::asio::any_io_executor executor;
     std::function<void(bool)> done;
@@ -152,13 +183,17 @@ class Store {
   std::unique_ptr<audit::AuditChain> audit_;
   std::int64_t next_seq_ = 1;
 
-  mutable std::mutex mutex_;  // guards queue_, stopping_, in_flight_, stats_
+  mutable std::mutex mutex_;  // guards queue_, stopping_, in_flight_, stats_, health_, epoch_, refused_up_to_, inject_
   std::condition_variable queue_changed_;
   std::condition_variable drained_;
   std::deque<Pending> queue_;
   bool stopping_ = false;
   std::size_t in_flight_ = 0;
   StoreStats stats_;
+  StoreHealth health_;
+  std::uint64_t epoch_ = 1;
+  std::uint64_t refused_up_to_ = 0;  // batches queued in an epoch up to this one are refused
+  int inject_ = 0;
   std::thread writer_;
 };
 
