@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <fstream>
+#include <iostream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -514,6 +515,48 @@ TEST(ProveGeneratedTest, FoldedEqualsExhaustiveOnGeneratedPolicies) {
         if (folded.results[i].counterexample->other) EXPECT_TRUE(folded.results[i].counterexample->other->explain_agrees);
       }
     }
+  }
+}
+
+// The figures for policies/README.md: no time is asserted (a shared, noisy
+// machine), only that a policy of about 300 nodes is proved completely.
+TEST(ProveGeneratedTest, ThreeHundredNodes) {
+  TempDir dir("prove-300");
+  generator::PolicyParameters parameters;
+  parameters.organisations = 90;
+  parameters.rules = 400;
+  dir.write("before.yaml", generator::generate_policy(parameters).yaml);
+  parameters.rules = 420;
+  const generator::GeneratedPolicy after = generator::generate_policy(parameters);
+  LoadResult loaded = load_policy(dir.write("after.yaml", after.yaml));
+  ASSERT_TRUE(loaded.policy) << joined(rendered(loaded.diagnostics));
+  ASSERT_GE(loaded.policy->source().nodes.size(), 280u);
+  const std::string text = fmt::format(R"(properties:
+  - name: nothing above {1} to {0}
+    never_released: {{to: {{organisations: [{0}]}}, min_classification: {1}}}
+  - name: confined
+    confined: {{category: UK EYES ONLY}}
+  - name: after implies before
+    implies: {{policy: before.yaml}}
+  - name: no dead rules
+    no_dead_rules: {{}}
+)",
+                                       after.organisation_ids[1], after.classifications[2]);
+  const PropertiesFile file = load_properties_text(text, dir.path() / "p.yaml", *loaded.policy);
+  ASSERT_TRUE(file.ok()) << joined(rendered(file.diagnostics));
+  const ProofRun run = prove_properties(*loaded.policy, file);
+  std::cout << "[ timing   ] prove on a generated policy: " << run.nodes << " nodes, "
+            << loaded.policy->source().rules.size() << " rules, " << run.labels << " labels; " << run.sender_classes
+            << " sender and " << run.recipient_classes << " recipient classes; " << run.decide_calls
+            << " decide() calls; " << run.seconds << " s\n";
+  RecordProperty("seconds", std::to_string(run.seconds));
+  EXPECT_TRUE(run.diagnostics.empty()) << joined(rendered(run.diagnostics));
+  EXPECT_FALSE(run.labels_truncated);
+  ASSERT_EQ(run.results.size(), 4u);
+  EXPECT_EQ(run.results[1].status, PropertyStatus::holds) << run.results[1].message;  // UK EYES ONLY is restrictive
+  for (const PropertyResult& result : run.results) {
+    EXPECT_NE(result.status, PropertyStatus::not_proved) << result.name;
+    if (result.counterexample) EXPECT_TRUE(result.counterexample->decided.explain_agrees) << result.name;
   }
 }
 
