@@ -15,6 +15,7 @@
 #include "gateway/policy/engine.hpp"
 #include "gateway/policy/matrix.hpp"
 #include "gateway/policy/spif.hpp"
+#include "tools/icegate/cmd_policy_prove.hpp"
 #include "tools/icegate/commands.hpp"
 
 namespace icegate::cli {
@@ -227,6 +228,8 @@ void add_policy_analysis_commands(CLI::App& policy, int& exit_code) {
   spif_command->add_option("-o,--output", spif->output, "Write the scheme here instead of stdout");
   spif_command->add_flag("--json", spif->json, "Print the result and every diagnostic as JSON");
   spif_command->callback([spif, &exit_code] { exit_code = run_policy_import_spif(*spif, std::cout, std::cerr); });
+
+  add_policy_prove_command(policy, exit_code);
 }
 
 }  // namespace icegate::cli

@@ -53,7 +53,7 @@ int run_policy_diff(const PolicyDiffParams& params, std::ostream& out, std::ostr
 int run_policy_matrix(const PolicyMatrixParams& params, std::ostream& out, std::ostream& err);
 int run_policy_import_spif(const PolicyImportSpifParams& params, std::ostream& out, std::ostream& err);
 
-// Adds diff, matrix and import-spif under `policy`.
+// Adds diff, matrix and import-spif under `policy`, and prove (cmd_policy_prove.hpp).
 void add_policy_analysis_commands(CLI::App& policy, int& exit_code);
 
 }  // namespace icegate::cli
