@@ -847,6 +847,15 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   {
     auto entry = record("submit", sender);
     entry.message_id = message.id;
+    // Each portion's label (never its content) and the handling: with the
+    // sender, category, purpose and recipients, enough for `icegate policy
+    // replay` to decide the submission again under another policy.
+    std::string portion_labels = "[";
+    for (const auto& portion : message.portions)
+      portion_labels += (portion_labels.size() > 1 ? "," : "") +
+                        json::Object().add("portion", portion.id).add("label", label_text(portion.label)).str();
+    portion_labels += "]";
+    const Handling& handling = message.handling;
     entry.detail = json::Object()
                        .add("category", message.category)
                        .add("purpose", message.purpose)
@@ -856,6 +865,14 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
                        .add("recipients", expansion.recipients)
                        .add("unresolved", expansion.unresolved)
                        .add("derived_from", source_content ? source_content->message_id : message.derived_from)
+                       .add_raw("portion_labels", portion_labels)
+                       .add_raw("handling", json::Object()
+                                                .add("originator_control", handling.originator_control)
+                                                .add("no_onward_sharing", handling.no_onward_sharing)
+                                                .add("not_before_unix_ms", handling.not_before_unix_ms)
+                                                .add("not_before_event", handling.not_before_event)
+                                                .add("not_after_unix_ms", handling.not_after_unix_ms)
+                                                .str())
                        .str();
     work.batch.audit.push_back(std::move(entry));
   }
