@@ -12,6 +12,7 @@
 #include "gateway/model/json.hpp"
 #include "gateway/server/gateway.hpp"
 #include "gateway/server/session.hpp"
+#include "gateway/server/shadow.hpp"
 #include "gateway/wire/codec.hpp"
 #include "gateway/wire/framing.hpp"
 #include "icegate/store/v1/store.pb.h"
@@ -875,6 +876,11 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
                                                 .str())
                        .str();
     work.batch.audit.push_back(std::move(entry));
+  }
+  if (shadow_) {  // decided again under the shadow policy: recorded, never enforced
+    std::vector<const RecipientDecision*> enforced;
+    for (const auto& made : decided) enforced.push_back(&made.decision);
+    shadow_->compare(message, enforced, record("shadow_difference", sender), work.batch.audit, observer_);
   }
 
   // The Ack is not stored: it goes out once the commit makes the message durable.
