@@ -13,6 +13,7 @@
 #include "gateway/policy/replay_trail.hpp"
 #include "tests/gateway/audit/audit_fixture.hpp"
 #include "tests/support/replay_scenario.hpp"
+#include "tools/icegate/cmd_serve.hpp"
 #include "tools/icegate/commands.hpp"
 
 namespace icegate::cli {
@@ -164,6 +165,26 @@ TEST_F(CliPolicyReplayTest, AnOlderTrailSaysWhichSubmissionsCannotBeDecidedAgain
                                 HasSubstr("seq 1 message m-old from ctu-analyst"),
                                 HasSubstr("older than policy replay")));
   EXPECT_THAT(err_.str(), HasSubstr("none of the 1 submission(s)"));
+}
+
+// serve --shadow-policy checks the shadow policy before starting, as it does --policy.
+TEST_F(CliPolicyReplayTest, AnInvalidShadowPolicyStopsServeBeforeItStarts) {
+  const fs::path bad = scratch_.path() / "shadow.yaml";
+  std::ofstream(bad) << "policy: broken\nnodes: 7\n";
+  ServeParams params;
+  params.policy = need_to_know();
+  params.shadow_policy = bad;
+  params.pki = scratch_.path() / "pki";
+  params.data = scratch_.path() / "data";
+  std::ostringstream out, err;
+  EXPECT_EQ(run_serve(params, out, err), exit_invalid_policy);
+  EXPECT_THAT(err.str(), AllOf(ContainsRegex("shadow\\.yaml:[0-9]+:[0-9]+: "), HasSubstr("shadow policy"),
+                               HasSubstr("not starting")));
+  EXPECT_FALSE(fs::exists(params.data)) << "serve went on to create its data directory";
+
+  params.shadow_policy = scratch_.path() / "absent.yaml";
+  EXPECT_EQ(run_serve(params, out, err), exit_error);
+  EXPECT_THAT(err.str(), HasSubstr("--shadow-policy: cannot read policy file"));
 }
 
 }  // namespace
