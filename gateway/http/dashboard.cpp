@@ -11,6 +11,7 @@
 #include "gateway/http/json_body.hpp"
 #include "gateway/http/metrics_text.hpp"
 #include "gateway/model/json.hpp"
+#include "gateway/policy/diff.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/server/gateway.hpp"
 #include "gateway/server/router.hpp"
@@ -422,6 +423,48 @@ void Dashboard::policy_loaded(const policy::CompiledPolicy& policy) {
   publish(std::move(event));
 }
 
+// The dashboard shows the count and this many of the latest shadow differences.
+constexpr std::size_t shadow_latest_kept = 20;
+
+void Dashboard::shadow_difference(const server::ShadowDifference& difference) {
+  std::string changes = "[";
+  for (const auto& change : difference.changes)
+    changes += (changes.size() > 1 ? "," : "") + json::Object()
+                                                     .add("portion", change.portion)
+                                                     .add("label", policy::label_text(change.label))
+                                                     .add("change", change.change)
+                                                     .add("enforced", change.enforced)
+                                                     .add("shadow", change.shadow)
+                                                     .str();
+  changes += "]";
+  std::string rules = "[";
+  for (const auto& rule : difference.shadow_rules) rules += (rules.size() > 1 ? "," : "") + json::quote(rule);
+  rules += "]";
+  std::string event = begin_event("shadow_difference");
+  event += fmt::format(",\"message_id\":{},\"sender\":{},\"recipient\":{},\"enforced\":{},\"shadow\":{},"
+                       "\"changes\":{},\"shadow_rules\":{},\"shadow_reason\":{},\"shadow_version\":{}",
+                       json::quote(difference.message_id), json::quote(difference.sender),
+                       json::quote(difference.recipient), json::quote(to_string(difference.enforced)),
+                       json::quote(to_string(difference.shadow)), changes,
+                       rules,
+                       json::quote(difference.shadow_reason), json::quote(difference.shadow_version));
+  ++shadow_differences_;
+  shadow_latest_.push_back(publish(std::move(event)));
+  while (shadow_latest_.size() > shadow_latest_kept) shadow_latest_.pop_front();
+}
+
+std::string Dashboard::shadow_json() const {
+  const auto shadow = gateway_.shadow_policy();
+  if (!shadow) return "null";
+  std::vector<EventText> latest(shadow_latest_.rbegin(), shadow_latest_.rend());  // newest first
+  return json::Object()
+      .add("name", shadow->source().name)
+      .add("version", shadow->version())
+      .add("differences", static_cast<std::int64_t>(shadow_differences_))
+      .add_raw("latest", array(latest))
+      .str();
+}
+
 // ---- exercise --------------------------------------------------------------------------
 
 void Dashboard::set_exercise(ExerciseControls controls) { exercise_controls_ = std::move(controls); }
@@ -506,6 +549,7 @@ std::string Dashboard::state_json() const {
       .add_raw("nodes", array(nodes))
       .add_raw("holds", array(holds))
       .add_raw("exercise", exercise_json())
+      .add_raw("shadow", shadow_json())
       .add("last_seq", static_cast<std::int64_t>(seq_))
       .add_raw("events", array(events_after(0)))
       .str();
@@ -541,6 +585,7 @@ std::string Dashboard::metrics_text() const {
   gauges.dashboard_clients = subscriber_count();
   gauges.dashboard_dropped = dropped_clients_;
   gauges.verify_cache = gateway_.verify_cache_stats();
+  gauges.shadow_policy = gateway_.shadow_policy() != nullptr;
   return render_metrics(gateway_.metrics(), gauges);
 }
 

@@ -105,6 +105,7 @@ class Dashboard final : public server::Observer, public Site, public Feed {
   void hold_closed(const std::string& hold_id, const std::string& message_id, std::string_view result,
                    std::string_view by) override;
   void policy_loaded(const policy::CompiledPolicy& policy) override;
+  void shadow_difference(const server::ShadowDifference& difference) override;
 
   // The JSON documents of the API (public for tests).
   std::string state_json() const;
@@ -134,6 +135,7 @@ class Dashboard final : public server::Observer, public Site, public Feed {
   void evict();
   std::string frame_message_id(const v1::Frame& frame) const;
   std::string exercise_json() const;
+  std::string shadow_json() const;  // null when the gateway has no shadow policy
   std::string hold_fields(const server::HoldView& hold) const;
   Response decide_hold(const Request& request, const std::string& hold_id);
   Response exercise_action(std::string_view action);
@@ -160,6 +162,9 @@ class Dashboard final : public server::Observer, public Site, public Feed {
   std::size_t message_bytes_ = 0;
   std::unordered_map<std::string, std::string> hold_messages_;  // hold id -> message id
   std::unordered_map<std::string, std::string> closed_holds_;   // hold id -> "approved by x"
+  // The shadow policy's differences: how many, and the latest (newest last).
+  std::uint64_t shadow_differences_ = 0;
+  std::deque<EventText> shadow_latest_;
   std::optional<ExerciseControls> exercise_controls_;
   std::optional<ExerciseStatus> exercise_;
 };

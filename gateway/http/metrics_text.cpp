@@ -62,6 +62,16 @@ std::string render_metrics(const server::GatewayMetrics& m, const Gauges& g) {
   header("icegate_dashboard_dropped_total", "counter", "Dashboard WebSockets closed for falling too far behind.");
   fmt::format_to(std::back_inserter(out), "icegate_dashboard_dropped_total {}\n", g.dashboard_dropped);
 
+  if (g.shadow_policy) {
+    header("icegate_shadow_differences_total", "counter",
+           "Portions of a recipient's decision that the shadow policy (never enforced) would decide differently, "
+           "by change.");
+    static constexpr const char* change_names[] = {"opened", "closed", "hold_added", "hold_removed"};
+    for (std::size_t i = 0; i < m.shadow_differences.size(); ++i)
+      fmt::format_to(std::back_inserter(out), "icegate_shadow_differences_total{{change=\"{}\"}} {}\n", change_names[i],
+                     m.shadow_differences[i]);
+  }
+
   if (g.verify_cache) {
     const auto& c = *g.verify_cache;
     header("icegate_tls_chain_verifications_total", "counter",

@@ -20,6 +20,8 @@ struct Gauges {
   std::size_t holds = 0;
   std::size_t dashboard_clients = 0;    // open WebSockets
   std::uint64_t dashboard_dropped = 0;  // WebSockets closed for falling behind
+  // Whether a shadow policy is configured (its differences are then reported).
+  bool shadow_policy = false;
   // The TLS verified-chain cache, when the gateway has one.
   std::optional<transport::VerifiedChainCacheStats> verify_cache;
 };

@@ -8,11 +8,13 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "gateway/model/json.hpp"
 #include "gateway/server/router.hpp"
 #include "gateway/server/session.hpp"
+#include "gateway/server/shadow.hpp"
 #include "gateway/store/store.hpp"
 #include "gateway/transport/tls.hpp"
 
@@ -49,6 +51,9 @@ void Gateway::start() {
   spdlog::info("gateway {} listening on {}:{} policy={} ({})", config_.gateway_id,
                local_endpoint().address().to_string(), local_endpoint().port(), policy()->source().name,
                policy()->version());
+  if (shadow_)
+    spdlog::info("shadow policy={} ({}): every submission decided under it too, nothing enforced",
+                 shadow_->policy()->source().name, shadow_->policy()->version());
   asio::co_spawn(io_, accept_loop(), asio::detached);
   asio::co_spawn(io_, tick_loop(), asio::detached);
   if (config_.watch_policy) asio::co_spawn(io_, watch_loop(read_file(config_.policy_file)), asio::detached);
@@ -115,6 +120,7 @@ policy::Diagnostics Gateway::reload_policy() {
     router_->audit(std::move(record));
     set_policy(std::move(loaded.policy));
     if (auto* observer = router_->observer()) observer->policy_loaded(*policy());
+    if (!config_.shadow_policy_file.empty()) reload_shadow_policy();
   } else {
     std::vector<std::string> errors;
     for (const auto& diagnostic : loaded.diagnostics.sorted()) errors.push_back(policy::to_string(diagnostic));
@@ -126,6 +132,45 @@ policy::Diagnostics Gateway::reload_policy() {
     for (const auto& diagnostic : loaded.diagnostics.sorted()) spdlog::error("{}", policy::to_string(diagnostic));
   }
   return loaded.diagnostics;
+}
+
+void Gateway::reload_shadow_policy() {
+  auto loaded = policy::load_policy(config_.shadow_policy_file);
+  audit::AuditRecord record;
+  record.node = config_.gateway_id;
+  if (loaded.policy) {
+    record.kind = "policy_loaded";
+    record.policy_version = loaded.policy->version();
+    record.detail = json::Object().add("file", config_.shadow_policy_file.string()).add("shadow", true).str();
+    router_->audit(std::move(record));
+    spdlog::info("shadow policy now {} ({})", loaded.policy->source().name, loaded.policy->version());
+    set_shadow_policy(std::move(loaded.policy));
+    return;
+  }
+  std::vector<std::string> errors;
+  for (const auto& diagnostic : loaded.diagnostics.sorted()) errors.push_back(policy::to_string(diagnostic));
+  record.kind = "policy_refused";
+  record.detail =
+      json::Object().add("file", config_.shadow_policy_file.string()).add("shadow", true).add("errors", errors).str();
+  router_->audit(std::move(record));
+  spdlog::error("shadow policy reload refused; keeping {}: {} error(s)",
+                shadow_ ? fmt::format("{} ({})", shadow_->policy()->source().name, shadow_->policy()->version())
+                        : std::string("none"),
+                loaded.diagnostics.error_count());
+  for (const auto& error : errors) spdlog::error("{}", error);
+}
+
+void Gateway::set_shadow_policy(std::shared_ptr<const policy::CompiledPolicy> policy) {
+  if (shadow_) {
+    shadow_->set_policy(std::move(policy));
+    return;
+  }
+  shadow_ = std::make_unique<ShadowPolicy>(std::move(policy), router_->metrics());
+  router_->set_shadow(shadow_.get());
+}
+
+std::shared_ptr<const policy::CompiledPolicy> Gateway::shadow_policy() const {
+  return shadow_ ? shadow_->policy() : nullptr;
 }
 
 std::size_t Gateway::session_count() const { return router_->session_count(); }

@@ -35,6 +35,9 @@ struct GatewayConfig {
   boost::asio::ip::tcp::endpoint listen{boost::asio::ip::make_address("127.0.0.1"), 7443};
   std::filesystem::path pki_dir;
   std::filesystem::path policy_file;
+  // A second policy every submission is also decided under, never enforced
+  // (set_shadow_policy installs it; a reload reloads it with policy_file).
+  std::filesystem::path shadow_policy_file;
   std::filesystem::path data_dir;
   std::uint32_t max_frame_bytes = wire::default_max_frame_bytes;
   std::chrono::milliseconds handshake_timeout{10'000};  // TLS handshake, then Hello
@@ -64,6 +67,7 @@ struct GatewayConfig {
 
 class Router;
 class Session;
+class ShadowPolicy;
 }  // namespace icegate::server
 namespace icegate::store {
 class Store;
@@ -90,7 +94,15 @@ class Gateway {
   // Swaps in a new policy; sessions and decisions use it from their next frame.
   void set_policy(std::shared_ptr<const policy::CompiledPolicy> policy);
   // Loads config.policy_file again; keeps the current policy if the new one is invalid.
+  // When it loads, the shadow policy file (if any) is loaded again too, and
+  // kept as it was if invalid. Returns the enforced policy's diagnostics.
   policy::Diagnostics reload_policy();
+  // Decides every submission under `policy` as well, recording the
+  // differences and enforcing nothing (ShadowPolicy). Io thread only, or
+  // before the loop runs.
+  void set_shadow_policy(std::shared_ptr<const policy::CompiledPolicy> policy);
+  // The shadow policy, or null when there is none.
+  std::shared_ptr<const policy::CompiledPolicy> shadow_policy() const;
 
   const GatewayConfig& config() const { return config_; }
   std::size_t session_count() const;
@@ -117,6 +129,7 @@ class Gateway {
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> watch_loop(std::string seen);
+  void reload_shadow_policy();
 
   boost::asio::io_context& io_;
   GatewayConfig config_;
@@ -125,6 +138,7 @@ class Gateway {
   std::atomic<std::shared_ptr<const policy::CompiledPolicy>> policy_;
   std::function<std::shared_ptr<const policy::CompiledPolicy>()> router_policy_;
   std::unique_ptr<store::Store> store_;
+  std::unique_ptr<ShadowPolicy> shadow_;  // declared before the router, which points to it, so it outlives it
   std::unique_ptr<Router> router_;
   bool stopping_ = false;
   // Connections accepted and not yet finished, handshaking or not (io thread only).

@@ -41,6 +41,27 @@ struct HoldView {
   std::string reason;
 };
 
+// One recipient of one message whose outcome under the shadow policy
+// (`serve --shadow-policy`) differs from the enforced one. Never enforced.
+struct ShadowDifference {
+  struct Change {
+    std::string portion;
+    Label label;
+    std::string_view change;    // "opened", "closed", "hold_added", "hold_removed"
+    std::string_view enforced;  // "withheld", "released", "held"
+    std::string_view shadow;
+  };
+  std::string message_id;
+  std::string sender;
+  std::string recipient;
+  Decision enforced = Decision::deny;
+  Decision shadow = Decision::deny;
+  std::vector<Change> changes;  // in portion order
+  std::vector<std::string> shadow_rules;
+  std::string shadow_reason;
+  std::string shadow_version;
+};
+
 // Called on the gateway's io_context thread, in the order things happen.
 // Implementations must not call back into the gateway from a hook.
 class Observer {
@@ -73,6 +94,9 @@ class Observer {
                            std::string_view by) = 0;
   // A reload installed a new policy.
   virtual void policy_loaded(const policy::CompiledPolicy& policy) = 0;
+  // The shadow policy would have decided a recipient differently (nothing
+  // was enforced). Empty by default: only watchers that show it override it.
+  virtual void shadow_difference(const ShadowDifference& /*difference*/) {}
 };
 
 // How long one policy decision for one recipient took, in seconds: a
@@ -106,6 +130,9 @@ struct GatewayMetrics {
   std::uint64_t frames_in = 0, frames_out = 0;
   std::uint64_t acks_unexpected = 0;  // Acks naming no Deliver awaiting that node's Ack
   LatencyHistogram decision_latency;  // one observation per entry of `decisions`
+  // Portions of a recipient's decision that the shadow policy would decide
+  // differently, by change: opened, closed, hold_added, hold_removed.
+  std::array<std::uint64_t, 4> shadow_differences{};
 };
 
 }  // namespace icegate::server

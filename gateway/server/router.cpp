@@ -12,6 +12,7 @@
 #include "gateway/model/json.hpp"
 #include "gateway/server/gateway.hpp"
 #include "gateway/server/session.hpp"
+#include "gateway/server/shadow.hpp"
 #include "gateway/wire/codec.hpp"
 #include "gateway/wire/framing.hpp"
 #include "icegate/store/v1/store.pb.h"
@@ -926,6 +927,15 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   {
     auto entry = record("submit", sender);
     entry.message_id = message.id;
+    // Each portion's label (never its content) and the handling: with the
+    // sender, category, purpose and recipients, enough for `icegate policy
+    // replay` to decide the submission again under another policy.
+    std::string portion_labels = "[";
+    for (const auto& portion : message.portions)
+      portion_labels += (portion_labels.size() > 1 ? "," : "") +
+                        json::Object().add("portion", portion.id).add("label", label_text(portion.label)).str();
+    portion_labels += "]";
+    const Handling& handling = message.handling;
     entry.detail = json::Object()
                        .add("category", message.category)
                        .add("purpose", message.purpose)
@@ -935,8 +945,21 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
                        .add("recipients", expansion.recipients)
                        .add("unresolved", expansion.unresolved)
                        .add("derived_from", source_content ? source_content->message_id : message.derived_from)
+                       .add_raw("portion_labels", portion_labels)
+                       .add_raw("handling", json::Object()
+                                                .add("originator_control", handling.originator_control)
+                                                .add("no_onward_sharing", handling.no_onward_sharing)
+                                                .add("not_before_unix_ms", handling.not_before_unix_ms)
+                                                .add("not_before_event", handling.not_before_event)
+                                                .add("not_after_unix_ms", handling.not_after_unix_ms)
+                                                .str())
                        .str();
     work.batch.audit.push_back(std::move(entry));
+  }
+  if (shadow_) {  // decided again under the shadow policy: recorded, never enforced
+    std::vector<const RecipientDecision*> enforced;
+    for (const auto& made : decided) enforced.push_back(&made.decision);
+    shadow_->compare(message, enforced, record("shadow_difference", sender), work.batch.audit, observer_);
   }
 
   // The Ack is not stored: it goes out once the commit makes the message durable.

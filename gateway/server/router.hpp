@@ -42,6 +42,7 @@ namespace icegate::server {
 
 struct GatewayConfig;
 class Session;
+class ShadowPolicy;
 
 using FrameBytes = std::shared_ptr<const std::string>;
 
@@ -118,6 +119,8 @@ class Router {
   // The watcher (null: nobody watches, and the hooks cost a pointer check).
   Observer* observer() const { return observer_; }
   void set_observer(Observer* observer) { observer_ = observer; }
+  // The shadow policy to compare every submission with (null: none). Not owned.
+  void set_shadow(ShadowPolicy* shadow) { shadow_ = shadow; }
   GatewayMetrics& metrics() { return metrics_; }
   const GatewayMetrics& metrics() const { return metrics_; }
 
@@ -266,6 +269,7 @@ class Router {
   std::map<std::string, ControlledContent, std::less<>> controlled_;       // by message id
   std::map<std::string, std::string, std::less<>> controlled_by_content_;  // body digest -> message id
   Observer* observer_ = nullptr;
+  ShadowPolicy* shadow_ = nullptr;
   GatewayMetrics metrics_;
 };
 

@@ -23,6 +23,7 @@
 #include "gateway/policy/test_coverage.hpp"
 #include "gateway/policy/testing.hpp"
 #include "tools/icegate/cmd_policy_analysis.hpp"
+#include "tools/icegate/cmd_policy_replay.hpp"
 #include "tools/icegate/commands.hpp"
 
 namespace icegate::cli {
@@ -644,6 +645,7 @@ void add_policy_command(CLI::App& root, int& exit_code) {
   fmt_command->callback([format, &exit_code] { exit_code = run_policy_fmt(*format, std::cout, std::cerr); });
 
   add_policy_analysis_commands(*policy_command, exit_code);
+  add_policy_replay_command(*policy_command, exit_code);
 }
 
 }  // namespace icegate::cli

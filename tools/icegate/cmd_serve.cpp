@@ -125,6 +125,24 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
     return exit_invalid_policy;
   }
 
+  // The shadow policy is checked like the enforced one: a bad file stops the start, with every error located.
+  std::shared_ptr<const policy::CompiledPolicy> shadow_policy;
+  if (!params.shadow_policy.empty()) {
+    std::error_code missing;
+    if (!std::filesystem::is_regular_file(params.shadow_policy, missing)) {
+      fmt::print(err, "icegate serve: --shadow-policy: cannot read policy file {}\n", params.shadow_policy.string());
+      return exit_error;
+    }
+    auto shadow = policy::load_policy(params.shadow_policy);
+    for (const auto& diagnostic : shadow.diagnostics.sorted()) fmt::print(err, "{}\n", policy::to_string(diagnostic));
+    if (!shadow.policy) {
+      fmt::print(err, "icegate serve: shadow policy {} has {} error(s); not starting\n", params.shadow_policy.string(),
+                 shadow.diagnostics.error_count());
+      return exit_invalid_policy;
+    }
+    shadow_policy = std::move(shadow.policy);
+  }
+
   std::error_code fs_error;
   std::filesystem::create_directories(params.data, fs_error);
   if (fs_error) {
@@ -136,6 +154,7 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
   config.listen = {address, port};
   config.pki_dir = params.pki;
   config.policy_file = params.policy;
+  config.shadow_policy_file = params.shadow_policy;
   config.data_dir = params.data;
   config.max_frame_bytes = params.max_frame_bytes;
   config.handshake_timeout = std::chrono::milliseconds(params.handshake_timeout_ms);
@@ -155,6 +174,7 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
   std::unique_ptr<http::HttpServer> http_server;
   try {
     gateway = std::make_unique<server::Gateway>(io, config, loaded.policy);
+    if (shadow_policy) gateway->set_shadow_policy(shadow_policy);
     gateway->start();
   } catch (const std::exception& e) {  // a bad PKI, an unopenable store, a port in use
     fmt::print(err, "icegate serve: {}\n", e.what());
@@ -215,7 +235,8 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
   std::function<void()> wait_reload = [&] {
     reload_signals.async_wait([&](const boost::system::error_code& error, int) {
       if (error) return;
-      spdlog::info("SIGHUP: reloading {}", params.policy.string());
+      spdlog::info("SIGHUP: reloading {}{}", params.policy.string(),
+                   params.shadow_policy.empty() ? "" : " and the shadow policy " + params.shadow_policy.string());
       gateway->reload_policy();
       wait_reload();
     });
@@ -231,6 +252,9 @@ void add_serve_command(CLI::App& root, int& exit_code) {
   auto params = std::make_shared<ServeParams>();
   CLI::App* serve = root.add_subcommand("serve", "Run the gateway");
   serve->add_option("--policy", params->policy, "Policy file (YAML)")->required()->check(CLI::ExistingFile);
+  serve->add_option("--shadow-policy", params->shadow_policy,
+                    "Also decide every submission under this policy, enforcing nothing, and record each difference "
+                    "(audit shadow_difference records, /metrics, the dashboard); reloaded with --policy");
   serve->add_option("--pki", params->pki, "PKI directory (see icegate pki init)")->required()->check(CLI::ExistingDirectory);
   serve->add_option("--listen", params->listen, "Address to listen on, HOST:PORT (port 0 picks one)")->capture_default_str();
   serve->add_option("--data", params->data, "Data directory")->capture_default_str();

@@ -6,7 +6,11 @@
 // --http serves the dashboard (docs/DASHBOARD.md) on the gateway's own thread.
 // SIGHUP (or, with --watch, a change to the file) reloads the policy; an
 // invalid new policy is refused with every error logged, and the old one stays.
-// Exit codes: 0 after a clean shutdown, 1 on a start-up error, 3 if the policy is invalid.
+// With --shadow-policy P2 every submission is also decided under P2, which is
+// never enforced; each difference is recorded (audit, /metrics, dashboard),
+// and P2 is reloaded whenever the policy is.
+// Exit codes: 0 after a clean shutdown, 1 on a start-up error, 3 if the policy
+// (or the shadow policy) is invalid.
 #pragma once
 
 #include <cstdint>
@@ -20,6 +24,7 @@ namespace icegate::cli {
 
 struct ServeParams {
   std::filesystem::path policy;
+  std::filesystem::path shadow_policy;  // decided under too, never enforced ("": none)
   std::filesystem::path pki;
   std::string listen = "127.0.0.1:7443";
   std::filesystem::path data = "icegate-data";

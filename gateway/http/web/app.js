@@ -24,6 +24,10 @@ const ui = {
   holds: $('[data-testid="holds"]'),
   holds_empty: $('#holds-empty'),
   hold_count: $('#hold-count'),
+  shadow: $('[data-testid="shadow"]'),
+  shadow_name: $('#shadow-name'),
+  shadow_count: $('[data-testid="shadow-count"]'),
+  shadow_list: $('[data-testid="shadow-list"]'),
   detail: $('[data-testid="detail"]'),
   legend: $('#legend'),
   banner: $('#banner'),
@@ -253,6 +257,24 @@ function render_holds() {
   ui.hold_count.textContent = store.holds.size ? `(${store.holds.size})` : '';
 }
 
+// The shadow policy (serve --shadow-policy): how often it would differ, and the latest differences.
+function shadow_line(event) {
+  const changes = (event.changes ?? []).map((c) => `${c.portion} ${c.change} (${c.enforced} → ${c.shadow})`);
+  return `${event.sender} → ${event.recipient}: ${event.enforced} now, ${event.shadow} under the shadow; ${changes.join(', ')}`;
+}
+
+function render_shadow() {
+  const shadow = store.shadow;
+  ui.shadow.hidden = !shadow;
+  if (!shadow) return;
+  ui.shadow_name.textContent = shadow.name;
+  ui.shadow_name.title = shadow.version;
+  ui.shadow_count.textContent = `(${plural(shadow.differences, 'difference')})`;
+  ui.shadow_list.replaceChildren(...shadow.latest.map((event) =>
+    h('li', { class: 'shadow-item', 'data-testid': 'shadow-item', 'data-message-id': event.message_id },
+      h('time', { datetime: event.time }, clock_time(event.time)), ' ', shadow_line(event))));
+}
+
 function event_line(event) {
   switch (event.type) {
     case 'frame': return `${event.direction === 'in' ? `${event.node} → gateway` : `gateway → ${event.node}`} ${event.frame_type} (${event.bytes} B)`;
@@ -264,6 +286,7 @@ function event_line(event) {
     case 'receipt': return `receipt to ${event.originator}`;
     case 'hold': return `hold ${event.hold_id} (${event.kind}) for ${(event.recipients ?? []).join(', ')}`;
     case 'hold_closed': return `hold ${event.hold_id} ${event.result}${event.by ? ` by ${event.by}` : ''}`;
+    case 'shadow_difference': return `shadow: ${shadow_line(event)}`;
     case 'policy': return `policy now ${event.name} (${short_version(event.version)})`;
     case 'exercise': return `exercise ${event.state}, clock ${exercise_time(event.clock)}${event.inject ? `, ran ${event.inject}` : ''}`;
     default: return `${event.type}`;
@@ -324,6 +347,7 @@ function render_all(changed_messages = null) {
   iceberg.render_focus(focused_message());
   render_messages(dates_changed ? null : changed_messages);
   render_holds();
+  render_shadow();
   render_selected();
 }
 

@@ -15,6 +15,7 @@ export function decision_info(decision) {
 
 const MAX_MESSAGES = 300;
 const MAX_EVENTS = 400;
+const SHADOW_LATEST = 20; // shadow differences shown, as the gateway keeps
 
 export class Store {
   constructor() {
@@ -30,6 +31,7 @@ export class Store {
     this.messages = new Map(); // by id, oldest first
     this.holds = new Map();
     this.exercise = null;
+    this.shadow = null; // { name, version, differences, latest (newest first) } with a shadow policy
     this.events = [];
     this.last_seq = 0;
   }
@@ -45,6 +47,8 @@ export class Store {
     this.holds.clear();
     for (const hold of state.holds ?? []) this.holds.set(hold.hold_id, hold);
     if (state.exercise !== undefined) this.exercise = state.exercise;
+    // The snapshot's shadow count is authoritative too; later events add to it.
+    this.shadow = state.shadow ? { ...state.shadow, latest: [...(state.shadow.latest ?? [])] } : null;
     // Clock ticks are numbered but not kept in the snapshot's events: anything
     // up to last_seq is already reflected in it.
     if (typeof state.last_seq === 'number') this.last_seq = Math.max(this.last_seq, state.last_seq);
@@ -157,6 +161,13 @@ export class Store {
       case 'hold_closed':
         this.holds.delete(event.hold_id);
         if (event.message_id) touch(event.message_id).holds_closed.push(event);
+        break;
+      case 'shadow_difference':
+        if (this.shadow) {
+          this.shadow.differences += 1;
+          this.shadow.latest.unshift(event);
+          this.shadow.latest.splice(SHADOW_LATEST);
+        }
         break;
       case 'policy':
         this.policy = { name: event.name ?? this.policy.name, version: event.version ?? this.policy.version };
