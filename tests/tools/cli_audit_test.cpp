@@ -31,6 +31,7 @@ using ::testing::AllOf;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 using ::testing::StartsWith;
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -151,6 +152,15 @@ TEST_F(CliAuditTest, QueryRefusesBadArgumentsAndReportsEveryOne) {
 
   EXPECT_EQ(query({.since = "2026-11-21T07:00:00Z", .until = "2026-11-21T06:00:00Z"}), exit_error);
   EXPECT_THAT(err_.str(), HasSubstr("--since 2026-11-21T07:00:00Z is after --until 2026-11-21T06:00:00Z"));
+}
+
+// The router writes hold_expired and undeliverable records: --kind must take
+// them (it refused both until they were listed in audit::record_kinds).
+TEST_F(CliAuditTest, QueryTakesEveryKindTheGatewayWrites) {
+  for (const char* kind : {"hold_expired", "undeliverable", "shadow_difference", "expired"}) {
+    EXPECT_EQ(query({.kind = kind}), exit_ok) << kind << ": " << err_.str();
+    EXPECT_THAT(err_.str(), Not(HasSubstr("use one of"))) << kind;
+  }
 }
 
 TEST_F(CliAuditTest, QueryWithoutADatabaseExitsOne) {
