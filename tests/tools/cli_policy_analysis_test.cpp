@@ -428,6 +428,11 @@ TEST(CliPolicyAnalysisParseTest, TheCommandLineReachesTheRunFunctions) {
   EXPECT_EQ(parse({"label", "translate", "--from", gsc, "--to", gpms, "--original", "RESTRICTED", "OFFICIAL"}), exit_ok);
   EXPECT_EQ(parse({"label", "translate", "--from", gpms, "--to", gsc, "CONFIDENTIAL", "--json"}), exit_denied);
   EXPECT_THROW(parse({"label", "translate", "--from", gpms, "RESTRICTED"}), CLI::RequiredError);
+  const fs::path spif_data = fs::path(ICEGATE_SOURCE_DIR) / "tests/data/spif";
+  EXPECT_EQ(parse({"policy", "import-spif", (spif_data / "gpms-2008-equivalences.xml").string(), "--with",
+                   (spif_data / "gsc-2014.xml").string(), "-o", (dir / "e.yaml").string()}),
+            exit_ok);
+  EXPECT_EQ(parse({"label", "translate", "--from", (dir / "e.yaml").string(), "--to", gsc, "PROTECT"}), exit_ok);
 }
 
 }  // namespace
