@@ -136,7 +136,6 @@ class SchemeValidator {
       if (auto description = check_.read_optional_string(*entry, "description", "'description'")) {
         equivalence.description = description->value;
       }
-      const std::string owner = to ? fmt::format("equivalence to {}", to->value) : std::string("equivalence");
       std::set<std::string, std::less<>> written;  // names with a mapping, sound or not
       if (const SyntaxNode* list = entry->find("classifications")) {
         equivalence.classifications = read_mappings(*list, "classifications", classification_names_, written);
