@@ -24,15 +24,17 @@ namespace icegate::audit {
 
 // One event worth recording. `kind` is one of: connection, connection_refused,
 // disconnection, submit, submit_refused, decision, hold, review, trigger,
-// embargo_lifted, expired, hold_expired, undeliverable, policy_loaded,
-// policy_refused, shadow_difference (what the shadow policy,
+// embargo_lifted, expired, hold_expired, undeliverable, labels_translated
+// (a message marked under an accepted scheme, translated to the policy's),
+// policy_loaded, policy_refused, shadow_difference (what the shadow policy,
 // `serve --shadow-policy`, would have decided differently for one recipient;
 // never enforced).
 // (record_kinds below lists them; `icegate audit query --kind` checks against it.)
-inline constexpr std::array<std::string_view, 16> record_kinds = {
-    "connection",   "connection_refused", "disconnection",  "submit",        "submit_refused", "decision",
-    "hold",         "review",             "trigger",        "embargo_lifted", "expired",       "hold_expired",
-    "undeliverable", "policy_loaded",     "policy_refused", "shadow_difference"};
+inline constexpr std::array<std::string_view, 17> record_kinds = {
+    "connection",     "connection_refused", "disconnection",    "submit",         "submit_refused",
+    "decision",       "hold",               "review",           "trigger",        "embargo_lifted",
+    "expired",        "hold_expired",       "undeliverable",    "labels_translated", "policy_loaded",
+    "policy_refused", "shadow_difference"};
 
 // The previous_hash of the first record: 64 '0's.
 inline constexpr std::string_view genesis_hash =

@@ -107,6 +107,9 @@ Message releasable_version(const Message& message, const RecipientDecision& deci
     }
   }
   version.label = decision.released_label;
+  // A translated message's overall original label describes the whole; a
+  // redacted version keeps only its portions' own original labels.
+  if (version.portions.size() != message.portions.size()) version.original_label = Label{};
   return version;
 }
 

@@ -40,6 +40,10 @@ struct Portion {
   std::string id;
   Label label;
   std::string body;
+  // When the gateway translated the label from the scheme the sender marked
+  // it under: the label as the sender wrote it (under Message::original_scheme).
+  // Empty classification: not translated.
+  Label original_label = {};
 };
 
 enum class AddresseeKind { node, role, list, organisation };
@@ -78,6 +82,13 @@ struct Message {
   std::vector<Portion> portions;
   Handling handling;
   std::string derived_from;  // the message this one re-sends or builds on
+  // The scheme the labels are under; empty means the policy's own (what every
+  // node built before labels across schemes means). See policy/translate.hpp.
+  std::string label_scheme;
+  // Set by the gateway when it translated the labels: the sender's scheme and
+  // overall label, kept beside the translation (Portion::original_label).
+  std::string original_scheme;
+  Label original_label = {};
 };
 
 // A random (version 4) UUID in canonical text form.

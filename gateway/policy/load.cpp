@@ -4,6 +4,8 @@
 #include "gateway/model/digest.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/policy/parser.hpp"
+#include "gateway/policy/spif.hpp"
+#include "gateway/policy/translate.hpp"
 #include "gateway/policy/validator.hpp"
 
 namespace icegate::policy {
@@ -46,8 +48,36 @@ LoadResult load_policy_text(std::string_view text, const std::filesystem::path& 
   if (result.diagnostics.has_errors() || !validated.policy) return result;
 
   Policy policy = std::move(*validated.policy);
+  // Schemes the policy accepts besides its own: each must translate into it.
+  std::string accepted_texts;
+  for (const SchemeReference& reference : accepted_scheme_references(*parsed.root)) {
+    const std::filesystem::path path = (file.parent_path() / reference.path).lexically_normal();
+    LoadResult accepted = load_scheme(path);
+    result.diagnostics.append(accepted.diagnostics);
+    if (!accepted.policy) {
+      result.diagnostics.error("P046", reference.location,
+                               fmt::format("cannot accept scheme file '{}': it did not load", path.string()));
+      continue;
+    }
+    const LabelScheme& other = accepted.policy->source().scheme;
+    if (other.name == policy.scheme.name) {
+      result.diagnostics.error("P046", reference.location,
+                               fmt::format("'{}' is scheme {}, the policy's own", path.string(), other.name));
+      continue;
+    }
+    if (policy.accepted_scheme(other.name)) {
+      result.diagnostics.error("P046", reference.location,
+                               fmt::format("scheme {} is accepted twice", other.name));
+      continue;
+    }
+    result.diagnostics.append(check_equivalence(other, policy.scheme, reference.location));
+    std::string error;
+    accepted_texts += read_text_file(path, error).value_or("");
+    policy.accepted_schemes.push_back({path.string(), std::move(accepted.policy), reference.location});
+  }
+  if (result.diagnostics.has_errors()) return result;
   policy.file = file_name;
-  policy.version = version_of(text, scheme_text);
+  policy.version = version_of(text, scheme_text + accepted_texts);
   result.policy = std::make_shared<const CompiledPolicy>(std::move(policy));
   return result;
 }

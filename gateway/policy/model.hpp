@@ -9,8 +9,10 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "gateway/policy/diagnostics.hpp"
@@ -72,12 +74,52 @@ struct TagSet {
   SourceLocation location;
 };
 
+// ---- Equivalences with another scheme ---------------------------------------
+//
+// How this scheme's labels are written under another scheme (Open XML SPIF
+// equivalentPolicy / equivalentClassification / equivalentSecCategoryTag,
+// "applied" encrypt): declared by the scheme that is translated from, so that
+// `icegate label translate` and a gateway accepting this scheme never guess.
+
+enum class EquivalenceKind {
+  exact,   // maps to exactly one name of the other scheme
+  one_of,  // may be any of several: a person must choose, so no faithful mapping
+  none,    // has no counterpart: no faithful mapping
+};
+
+struct EquivalenceName {
+  std::string name;  // a name of the other scheme, checked when both schemes are loaded
+  SourceLocation location;
+};
+
+struct EquivalenceMapping {
+  std::string name;  // a classification or category of this scheme
+  EquivalenceKind kind = EquivalenceKind::none;
+  std::vector<EquivalenceName> targets;  // one for exact, two or more for one_of, none for none
+  std::string note;                      // why (required for none: it is what a refused sender reads)
+  SourceLocation location;
+};
+
+struct SchemeEquivalence {
+  std::string to;  // the other scheme's name
+  std::string description;
+  std::vector<EquivalenceMapping> classifications;
+  std::vector<EquivalenceMapping> categories;
+  SourceLocation location;
+
+  const EquivalenceMapping* classification(std::string_view name) const;
+  const EquivalenceMapping* category(std::string_view name) const;
+};
+
 struct LabelScheme {
   std::string name;  // "gpms-2008"
   std::string description;
   std::vector<Classification> classifications;  // ordered lowest first
   std::vector<TagSet> tag_sets;
   std::vector<Category> categories;
+  std::vector<SchemeEquivalence> equivalences;
+
+  const SchemeEquivalence* equivalence_to(std::string_view scheme) const;
 };
 
 // ---- Who --------------------------------------------------------------------
@@ -188,6 +230,18 @@ struct EventDef {
 
 enum class CombiningAlgorithm { deny_overrides };
 
+class CompiledPolicy;
+
+// A scheme whose labels the policy accepts on submitted messages (the
+// policy's `accept_schemes:`), translated into the policy's own scheme by the
+// scheme's `equivalences:` before any decision. Loaded as a scheme-only
+// policy (load_scheme) so that its labels can be checked too.
+struct AcceptedScheme {
+  std::string file;  // as loaded, relative paths resolved
+  std::shared_ptr<const CompiledPolicy> scheme;
+  SourceLocation location;  // of the entry in `accept_schemes:`
+};
+
 struct Policy {
   std::string name;
   std::string description;
@@ -206,6 +260,10 @@ struct Policy {
   CombiningAlgorithm combining = CombiningAlgorithm::deny_overrides;
   std::vector<Rule> rules;
   std::vector<EventDef> events;
+  std::vector<AcceptedScheme> accepted_schemes;  // filled by the loader
+
+  // The accepted scheme named `scheme`, or null.
+  const CompiledPolicy* accepted_scheme(std::string_view scheme) const;
 };
 
 }  // namespace icegate::policy

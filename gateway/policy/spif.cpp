@@ -244,6 +244,18 @@ struct PendingCategory {
   std::vector<GroupReference> exclusions;  // excludedCategory elements
 };
 
+// An equivalentClassification or equivalentSecCategoryTag, resolved once
+// the other policy's values are known.
+struct PendingEquivalent {
+  std::string name;  // our classification or category
+  bool category = false;
+  std::string policy;      // policyRef
+  std::string tag_set_id;  // a category's: the other policy's tag set OID
+  long long lacv = 0;
+  std::string applied;  // encrypt, decrypt, both
+  SourceLocation location;
+};
+
 class Importer {
  public:
   Importer(std::string file, Diagnostics& diagnostics) : file_(std::move(file)), diagnostics_(diagnostics) {}
@@ -270,8 +282,124 @@ class Importer {
     read_classifications(root, scheme);
     read_tag_sets(root, scheme);
     resolve_requirements(scheme);
+    values_.policy = scheme.name;
+    if (const XmlElement* policies = root.first("equivalentPolicies")) {
+      for (const XmlElement* policy : policies->all("equivalentPolicy")) {
+        if (auto name = required_attribute(*policy, "name", "equivalentPolicy")) {
+          equivalent_policies_.emplace_back(*name, policy->location);
+        }
+      }
+    }
     if (diagnostics_.has_errors()) return std::nullopt;
     return scheme;
+  }
+
+  const SpifValues& values() const { return values_; }
+
+  // The scheme's `equivalences:`, one per equivalent policy whose values are in `others`.
+  void resolve_equivalences(LabelScheme& scheme, const std::vector<SpifValues>& others) {
+    for (const PendingEquivalent& pending : equivalents_) {
+      const bool declared = std::any_of(equivalent_policies_.begin(), equivalent_policies_.end(),
+                                        [&pending](const auto& policy) { return policy.first == pending.policy; });
+      if (!declared) {
+        error("S030", pending.location,
+              fmt::format("policyRef '{}' names no equivalentPolicy of this SPIF", pending.policy));
+      } else if (pending.applied == "decrypt") {
+        warning("S111", pending.location,
+                fmt::format("an equivalent applied on decrypt says how {}'s labels read under this policy: that "
+                            "belongs to {}'s scheme's equivalences; left out",
+                            pending.policy, pending.policy));
+      }
+    }
+    for (const auto& entry : equivalent_policies_) {
+      const std::string& policy = entry.first;
+      if (policy == scheme.name) {
+        error("S030", entry.second, fmt::format("equivalentPolicy '{}' is this policy itself", policy));
+        continue;
+      }
+      auto other = std::find_if(others.begin(), others.end(),
+                                [&policy](const SpifValues& values) { return values.policy == policy; });
+      if (other == others.end()) {
+        warning("S110", entry.second,
+                fmt::format("equivalences to {} left out: its values (lacv) can be read only from its own SPIF; "
+                            "give that SPIF too (icegate policy import-spif --with)",
+                            policy));
+        continue;
+      }
+      SchemeEquivalence equivalence;
+      equivalence.to = policy;
+      equivalence.description = fmt::format("Imported from the Open XML SPIF {} (equivalentPolicy {})", file_name(),
+                                            policy);
+      equivalence.location = entry.second;
+      for (const Classification& classification : scheme.classifications) {
+        equivalence.classifications.push_back(
+            mapping_of(classification.name, false, *other, "equivalentClassification"));
+      }
+      for (const Category& category : scheme.categories) {
+        equivalence.categories.push_back(mapping_of(category.name, true, *other, "equivalentSecCategoryTag"));
+      }
+      scheme.equivalences.push_back(std::move(equivalence));
+    }
+  }
+
+ private:
+  EquivalenceMapping mapping_of(const std::string& name, bool category, const SpifValues& other,
+                                std::string_view element) {
+    EquivalenceMapping mapping;
+    mapping.name = name;
+    for (const PendingEquivalent& pending : equivalents_) {
+      if (pending.name != name || pending.category != category || pending.policy != other.policy ||
+          pending.applied == "decrypt") {
+        continue;
+      }
+      const std::string* target = nullptr;
+      if (category) {
+        auto it = other.categories.find({pending.tag_set_id, pending.lacv});
+        if (it != other.categories.end()) target = &it->second;
+      } else {
+        auto it = other.classifications.find(pending.lacv);
+        if (it != other.classifications.end()) target = &it->second;
+      }
+      if (!target) {
+        error("S031", pending.location,
+              category ? fmt::format("{} names no category of {} with lacv {} in tag set {}", element, other.policy,
+                                     pending.lacv, pending.tag_set_id)
+                       : fmt::format("{} names no classification of {} with lacv {}", element, other.policy,
+                                     pending.lacv));
+        continue;
+      }
+      if (std::none_of(mapping.targets.begin(), mapping.targets.end(),
+                       [target](const EquivalenceName& t) { return t.name == *target; })) {
+        mapping.targets.push_back({*target, pending.location});
+      }
+    }
+    if (mapping.targets.empty()) {
+      mapping.kind = EquivalenceKind::none;
+      mapping.note = fmt::format("the SPIF gives no {} for {}", element, other.policy);
+    } else if (mapping.targets.size() == 1) {
+      mapping.kind = EquivalenceKind::exact;
+    } else {
+      mapping.kind = EquivalenceKind::one_of;
+      mapping.note = fmt::format("the SPIF gives several {} for {}: someone must choose", element, other.policy);
+    }
+    return mapping;
+  }
+
+  void read_equivalents(const XmlElement& element, std::string_view child, const std::string& name, bool category) {
+    for (const XmlElement* found : element.all(child)) {
+      auto policy = required_attribute(*found, "policyRef", child);
+      auto lacv = integer_attribute(*found, "lacv", child);
+      auto applied = required_attribute(*found, "applied", child);
+      std::optional<std::string> tag_set_id;
+      if (category) tag_set_id = required_attribute(*found, "tagSetId", child);
+      if (!policy || !lacv || !applied || (category && !tag_set_id)) continue;
+      if (*applied != "encrypt" && *applied != "decrypt" && *applied != "both") {
+        error("S004", found->location, fmt::format("{} applied '{}': use encrypt, decrypt or both", child, *applied));
+        continue;
+      }
+      equivalents_.push_back(
+          {name, category, *policy, tag_set_id.value_or(""), *lacv, *applied, found->location});
+    }
   }
 
  private:
@@ -461,6 +589,8 @@ class Importer {
       entry.classification.location = element->location;
       entry.hierarchy = *hierarchy;
       entry.lacv = *lacv;
+      values_.classifications.emplace(*lacv, *name);
+      read_equivalents(*element, "equivalentClassification", *name, false);
       if (auto phrase = marking_phrase(*element, what); phrase && *phrase != *name) {
         entry.classification.marking = *phrase;
       }
@@ -690,6 +820,10 @@ class Importer {
           pending.tag_type = *type_text;
           if (enum_type) pending.enum_type = trimmed(*enum_type);
           pending.lacv = *lacv;
+          if (const std::string* set_id = set_element->attribute("id")) {
+            values_.categories.emplace(std::make_pair(trimmed(*set_id), *lacv), *name);
+          }
+          read_equivalents(*element, "equivalentSecCategoryTag", *name, true);
           std::string marking = marking_phrase(*element, category_what).value_or(*name);
           const Qualifiers own = qualifiers(*element);  // a category's own qualifiers are part of its marking
           marking = trimmed(own.prefix + marking + own.suffix);
@@ -837,6 +971,9 @@ class Importer {
   std::string file_;
   Diagnostics& diagnostics_;
   std::vector<PendingCategory> pending_;
+  SpifValues values_;
+  std::vector<std::pair<std::string, SourceLocation>> equivalent_policies_;  // name, where
+  std::vector<PendingEquivalent> equivalents_;
   // requiredCategory of a classification, by classification name.
   std::vector<std::pair<std::string, Requirement>> classification_requirements_;
 };
@@ -882,6 +1019,23 @@ std::string requirements_yaml(const Owner& owner, std::string_view indent) {
     std::vector<std::string> lists;
     for (const auto& group : *groups) lists.push_back(yaml_list(group));
     yaml += fmt::format("{}{}: [{}]\n", indent, key, fmt::join(lists, ", "));
+  }
+  return yaml;
+}
+
+std::string mappings_yaml(std::string_view key, const std::vector<EquivalenceMapping>& mappings) {
+  if (mappings.empty()) return {};
+  std::string yaml = fmt::format("    {}:\n", key);
+  for (const EquivalenceMapping& mapping : mappings) {
+    yaml += fmt::format("      - name: {}\n", yaml_quote(mapping.name));
+    std::vector<std::string> targets;
+    for (const EquivalenceName& target : mapping.targets) targets.push_back(target.name);
+    switch (mapping.kind) {
+      case EquivalenceKind::exact: yaml += fmt::format("        to: {}\n", yaml_quote(targets.front())); break;
+      case EquivalenceKind::one_of: yaml += fmt::format("        one_of: {}\n", yaml_list(targets)); break;
+      case EquivalenceKind::none: yaml += "        none: true\n"; break;
+    }
+    if (!mapping.note.empty()) yaml += fmt::format("        note: {}\n", yaml_quote(mapping.note));
   }
   return yaml;
 }
@@ -948,16 +1102,28 @@ std::string scheme_to_yaml(const LabelScheme& scheme, std::string_view header) {
       if (!it->excludes.empty()) yaml += fmt::format("        excludes: {}\n", yaml_list(it->excludes));
     }
   }
+  if (!scheme.equivalences.empty()) yaml += "equivalences:\n";
+  for (const SchemeEquivalence& equivalence : scheme.equivalences) {
+    yaml += fmt::format("  - to: {}\n", yaml_quote(equivalence.to));
+    if (!equivalence.description.empty()) {
+      yaml += fmt::format("    description: {}\n", yaml_quote(equivalence.description));
+    }
+    yaml += mappings_yaml("classifications", equivalence.classifications);
+    yaml += mappings_yaml("categories", equivalence.categories);
+  }
   return yaml;
 }
 
-SpifImport import_spif_text(std::string_view text, const std::string& file) {
+SpifImport import_spif_text(std::string_view text, const std::string& file, const std::vector<SpifValues>& others) {
   SpifImport result;
   std::unique_ptr<XmlElement> root = parse_xml(text, file, result.diagnostics);
   if (!root) return result;
   Importer importer(file, result.diagnostics);
   std::optional<LabelScheme> scheme = importer.run(*root);
+  result.values = importer.values();
   if (!scheme) return result;
+  importer.resolve_equivalences(*scheme, others);
+  if (result.diagnostics.has_errors()) return result;
 
   std::string yaml = scheme_to_yaml(
       *scheme, fmt::format("Label scheme imported from the Open XML SPIF {} by `icegate policy import-spif`.\n"
@@ -980,7 +1146,21 @@ SpifImport import_spif_text(std::string_view text, const std::string& file) {
   return result;
 }
 
-SpifImport import_spif(const std::filesystem::path& file) {
+SpifImport import_spif(const std::filesystem::path& file, const std::vector<std::filesystem::path>& equivalent_spifs) {
+  std::vector<SpifValues> others;
+  Diagnostics others_problems;
+  for (const std::filesystem::path& other : equivalent_spifs) {
+    SpifImport imported = import_spif(other);
+    for (const Diagnostic& problem : imported.diagnostics.all()) {
+      if (problem.severity == Severity::error) others_problems.error(problem.code, problem.location, problem.message);
+    }
+    if (imported.scheme) others.push_back(std::move(imported.values));
+  }
+  if (others_problems.has_errors()) {
+    SpifImport result;
+    result.diagnostics = std::move(others_problems);
+    return result;
+  }
   std::error_code error;
   const auto size = std::filesystem::file_size(file, error);
   if (!error && size > kMaxFileBytes) {
@@ -997,7 +1177,7 @@ SpifImport import_spif(const std::filesystem::path& file) {
                              fmt::format("cannot read the file: {}", reason));
     return result;
   }
-  return import_spif_text(*text, file.string());
+  return import_spif_text(*text, file.string(), others);
 }
 
 LoadResult load_scheme(const std::filesystem::path& file) {

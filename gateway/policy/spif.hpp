@@ -20,6 +20,8 @@
 //     excludedClass, requiredClass (its complement)  -> excluded_at
 //     requiredCategory all | oneOrMore | onlyOne     -> requires | requires_any_of | requires_exactly_one_of
 //     excludedCategory                               -> excludes
+//   equivalentPolicies, equivalentClassification,    -> equivalences (see import_spif)
+//     equivalentSecCategoryTag
 //
 // Markings are the page's (a page marking code, else none) in English or no
 // language; a portion marking's phrase or qualifiers never are. What the
@@ -32,6 +34,7 @@
 #pragma once
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -45,17 +48,39 @@
 
 namespace icegate::policy {
 
+// A SPIF's values as other SPIFs' equivalences name them: equivalentClassification
+// and equivalentSecCategoryTag give a lacv (and a tag set's OID), not a name.
+struct SpifValues {
+  std::string policy;                                // securityPolicyId name
+  std::map<long long, std::string> classifications;  // lacv -> name
+  std::map<std::pair<std::string, long long>, std::string> categories;  // (tag set id, lacv) -> name
+};
+
 struct SpifImport {
   std::optional<LabelScheme> scheme;  // absent when diagnostics has errors
   std::string yaml;                   // the scheme as a scheme file; empty on errors
   Diagnostics diagnostics;            // S0xx errors, S1xx warnings
+  SpifValues values;                  // for resolving another SPIF's equivalences to this one
 };
 
 // Reads an Open XML SPIF file and converts it. The YAML is checked by loading
 // it back through the scheme validator (a problem there is S020).
-SpifImport import_spif(const std::filesystem::path& file);
-// Same, from text in memory; `file` names it in diagnostics.
-SpifImport import_spif_text(std::string_view text, const std::string& file);
+//
+// Equivalences (equivalentPolicies, equivalentClassification and
+// equivalentSecCategoryTag with applied "encrypt" or "both") become the
+// scheme's `equivalences:`, one per equivalent policy whose own SPIF is among
+// `equivalent_spifs` (its lacvs are resolved to names there): one
+// equivalent value is `to`, several are `one_of`, none is `none`. An
+// equivalent policy whose SPIF is not given is left out with a warning
+// (S110); an "applied decrypt" equivalent says how the other policy's labels
+// read here, which belongs to the other scheme's equivalences, and is left
+// out with a warning (S111).
+SpifImport import_spif(const std::filesystem::path& file,
+                       const std::vector<std::filesystem::path>& equivalent_spifs = {});
+// Same, from text in memory; `file` names it in diagnostics. `others` are
+// the values of the equivalent policies' SPIFs.
+SpifImport import_spif_text(std::string_view text, const std::string& file,
+                            const std::vector<SpifValues>& others = {});
 
 // A scheme as a scheme file (policies/README.md, "The scheme file"), with
 // `header` (lines without '#') as a leading comment.

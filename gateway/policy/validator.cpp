@@ -20,7 +20,7 @@ namespace {
 constexpr std::string_view kPolicyKeys[] = {
     "policy", "description", "scheme",  "levels",  "vetting",  "occasional_allowance",
     "organisations", "roles", "nodes", "lists", "information_categories", "purposes",
-    "combining", "rules", "events"};
+    "combining", "rules", "events", "accept_schemes"};
 constexpr std::string_view kVettingKeys[] = {"name", "regular", "occasional"};
 constexpr std::string_view kAllowanceKeys[] = {"releases", "window"};
 constexpr std::string_view kOrganisationKeys[] = {"id", "name", "kind", "ct_network"};
@@ -35,7 +35,9 @@ constexpr std::string_view kMatcherKeys[] = {"nodes", "organisations", "organisa
                                              "roles", "levels",        "ct_network", "lists"};
 constexpr std::string_view kHandlingKeys[] = {"review_by", "originator_control", "no_onward_sharing"};
 constexpr std::string_view kEventKeys[] = {"id", "description", "triggered_by"};
-constexpr std::string_view kSchemeKeys[] = {"scheme", "description", "classifications", "tag_sets"};
+constexpr std::string_view kSchemeKeys[] = {"scheme", "description", "classifications", "tag_sets", "equivalences"};
+constexpr std::string_view kEquivalenceKeys[] = {"to", "description", "classifications", "categories"};
+constexpr std::string_view kMappingKeys[] = {"name", "to", "one_of", "none", "note"};
 constexpr std::string_view kClassificationKeys[] = {"name",     "marking",         "colour",
                                                     "text_colour", "requires",  "requires_any_of",
                                                     "requires_exactly_one_of"};
@@ -102,10 +104,139 @@ class SchemeValidator {
     }
     if (const SyntaxNode* tag_sets = root.find("tag_sets")) read_tag_sets(*tag_sets, scheme);
     resolve_requires();
+    if (const SyntaxNode* equivalences = root.find("equivalences")) read_equivalences(*equivalences, scheme);
     return scheme;
   }
 
  private:
+  // `equivalences:`: how this scheme's labels are written under other
+  // schemes. The other scheme's names are checked when both are loaded
+  // (check_equivalence); here, the shape and this scheme's names.
+  void read_equivalences(const SyntaxNode& node, LabelScheme& scheme) {
+    std::map<std::string, SourceLocation, std::less<>> seen;
+    for (const SyntaxNode* entry : check_.read_entries(node, "equivalences")) {
+      check_.check_keys(*entry, "equivalence", kEquivalenceKeys);
+      SchemeEquivalence equivalence;
+      equivalence.location = entry->location;
+      auto to = check_.read_required_string(*entry, "to", "equivalence");
+      bool ok = to.has_value();
+      if (to) {
+        equivalence.to = to->value;
+        if (!scheme.name.empty() && to->value == scheme.name) {
+          check_.diagnostics().error("P040", to->location,
+                                     fmt::format("scheme {} declares an equivalence to itself", to->value));
+          ok = false;
+        } else if (auto [it, inserted] = seen.emplace(to->value, to->location); !inserted) {
+          check_.diagnostics().error("P040", to->location,
+                                     fmt::format("a second equivalence to scheme {} (the first is at {})", to->value,
+                                                 to_string(it->second)));
+          ok = false;
+        }
+      }
+      if (auto description = check_.read_optional_string(*entry, "description", "'description'")) {
+        equivalence.description = description->value;
+      }
+      std::set<std::string, std::less<>> written;  // names with a mapping, sound or not
+      if (const SyntaxNode* list = entry->find("classifications")) {
+        equivalence.classifications = read_mappings(*list, "classifications", classification_names_, written);
+      }
+      if (const SyntaxNode* list = entry->find("categories")) {
+        equivalence.categories = read_mappings(*list, "categories", category_names_, written);
+      }
+      if (!ok) continue;
+      warn_unmapped(equivalence, "classification", classification_names_, written);
+      warn_unmapped(equivalence, "category", category_names_, written);
+      scheme.equivalences.push_back(std::move(equivalence));
+    }
+  }
+
+  // A name of this scheme with no mapping cannot be translated: say so once
+  // here, so that the gap is a decision someone wrote down (`none: true`).
+  void warn_unmapped(const SchemeEquivalence& equivalence, std::string_view kind, const Names& names,
+                     const std::set<std::string, std::less<>>& written) {
+    for (const std::string& name : names.in_order()) {
+      if (written.contains(name)) continue;
+      check_.diagnostics().warning(
+          "P044", equivalence.location,
+          fmt::format("{} '{}' has no mapping to {}: labels carrying it cannot be translated (write it with "
+                      "`none: true` and a note to say so)",
+                      kind, name, equivalence.to));
+    }
+  }
+
+  std::vector<EquivalenceMapping> read_mappings(const SyntaxNode& node, std::string_view section, const Names& names,
+                                                std::set<std::string, std::less<>>& written) {
+    std::vector<EquivalenceMapping> mappings;
+    std::map<std::string, SourceLocation, std::less<>> seen;
+    for (const SyntaxNode* entry : check_.read_entries(node, section)) {
+      check_.check_keys(*entry, "mapping", kMappingKeys);
+      EquivalenceMapping mapping;
+      mapping.location = entry->location;
+      auto name = check_.read_required_string(*entry, "name", "mapping");
+      bool ok = name.has_value();
+      if (name) {
+        mapping.name = name->value;
+        written.insert(name->value);
+        ok = check_.reference(names, *name, "P041") && ok;
+        if (auto [it, inserted] = seen.emplace(name->value, name->location); !inserted) {
+          check_.diagnostics().error("P042", name->location,
+                                     fmt::format("'{}' is mapped twice (the first is at {})", name->value,
+                                                 to_string(it->second)));
+          ok = false;
+        }
+      }
+      if (auto note = check_.read_optional_string(*entry, "note", "'note'")) mapping.note = note->value;
+      const SyntaxNode* to = entry->find("to");
+      const SyntaxNode* one_of = entry->find("one_of");
+      const SyntaxNode* none = entry->find("none");
+      const int given = (to ? 1 : 0) + (one_of ? 1 : 0) + (none ? 1 : 0);
+      const std::string what = describe_entry("mapping of", name);
+      if (given != 1) {
+        check_.diagnostics().error(
+            "P043", entry->location,
+            fmt::format("{} needs exactly one of 'to', 'one_of' and 'none', found {}", what, given));
+        ok = false;
+      } else if (to) {
+        if (auto target = check_.read_string(*to, "'to'")) {
+          mapping.kind = EquivalenceKind::exact;
+          mapping.targets.push_back({target->value, target->location});
+        } else {
+          ok = false;
+        }
+      } else if (one_of) {
+        mapping.kind = EquivalenceKind::one_of;
+        for (const LocatedString& target : check_.read_string_list(*one_of, "'one_of'")) {
+          if (std::none_of(mapping.targets.begin(), mapping.targets.end(),
+                           [&target](const EquivalenceName& t) { return t.name == target.value; })) {
+            mapping.targets.push_back({target.value, target.location});
+          }
+        }
+        if (one_of->is_sequence() && mapping.targets.size() < 2) {
+          check_.diagnostics().error(
+              "P043", one_of->location,
+              fmt::format("'one_of' of {} needs two or more different names; for one, write 'to'", what));
+          ok = false;
+        }
+      } else {
+        auto flag = check_.read_bool(*none, "'none'");
+        if (flag && !*flag) {
+          check_.diagnostics().error("P043", none->location,
+                                     fmt::format("'none: false' says nothing: give {} 'to' or 'one_of'", what));
+          ok = false;
+        } else if (flag && mapping.note.empty()) {
+          check_.diagnostics().error(
+              "P043", none->location,
+              fmt::format("{} has 'none' but no 'note': the note is the reason a refused sender reads", what));
+          ok = false;
+        }
+        mapping.kind = EquivalenceKind::none;
+        ok = flag.has_value() && ok;
+      }
+      if (ok) mappings.push_back(std::move(mapping));
+    }
+    return mappings;
+  }
+
   // A label is written CLASSIFICATION/CATEGORY/... (policy tests, `icegate
   // label`, explain and diff output), so a name containing '/' could never be
   // written on one, and a label printed in that form would be ambiguous.
@@ -375,6 +506,10 @@ class PolicyValidator {
       }
     }
     if (const SyntaxNode* rules = root.find("rules")) read_rules(*rules, policy);
+    // The files themselves are the loader's (accepted_scheme_references); here, the shape.
+    if (const SyntaxNode* accepted = root.find("accept_schemes")) {
+      check_.read_string_list(*accepted, "'accept_schemes'");
+    }
     return policy;
   }
 
@@ -790,6 +925,16 @@ SchemeValidationResult validate_scheme(const SyntaxNode& root) {
   LabelScheme scheme = validator.validate(root);
   if (!result.diagnostics.has_errors()) result.scheme = std::move(scheme);
   return result;
+}
+
+std::vector<SchemeReference> accepted_scheme_references(const SyntaxNode& policy_root) {
+  std::vector<SchemeReference> references;
+  const SyntaxNode* value = policy_root.find("accept_schemes");
+  if (!value || !value->is_sequence()) return references;
+  for (const SyntaxNode& item : value->items) {
+    if (item.is_scalar() && !item.text.empty()) references.push_back({item.text, item.location});
+  }
+  return references;
 }
 
 std::optional<SchemeReference> scheme_file_reference(const SyntaxNode& policy_root) {

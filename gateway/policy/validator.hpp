@@ -9,6 +9,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "gateway/policy/checker.hpp"  // edit_distance, exposed for tests
 #include "gateway/policy/diagnostics.hpp"
@@ -33,6 +34,9 @@ struct SchemeReference {
   SourceLocation location;
 };
 std::optional<SchemeReference> scheme_file_reference(const SyntaxNode& policy_root);
+// The scheme files a policy's `accept_schemes:` names, as written; entries of
+// the wrong type are left out (validate_policy reports them).
+std::vector<SchemeReference> accepted_scheme_references(const SyntaxNode& policy_root);
 
 struct ValidationResult {
   std::optional<Policy> policy;  // absent when diagnostics has errors

@@ -10,6 +10,7 @@
 
 #include "gateway/model/digest.hpp"
 #include "gateway/model/json.hpp"
+#include "gateway/policy/translate.hpp"
 #include "gateway/server/gateway.hpp"
 #include "gateway/server/session.hpp"
 #include "gateway/server/shadow.hpp"
@@ -871,6 +872,10 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
     return refuse(v1::ERROR_CODE_INVALID_MESSAGE,
                   fmt::format("embargo event '{}' is not defined by policy {}", message.handling.not_before_event,
                               source.name));
+  // Labels under another scheme the policy accepts are translated (originals
+  // kept beside them) before anything is checked or decided.
+  if (auto refusal = policy::translate_submitted_labels(*policy, message))
+    return refuse(v1::ERROR_CODE_INVALID_LABEL, std::move(*refusal));
   std::vector<Label> labels;
   for (const auto& portion : message.portions) {
     if (auto problems = policy->label_problems(portion.label); !problems.empty())
@@ -954,6 +959,12 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
                                                 .add("not_after_unix_ms", handling.not_after_unix_ms)
                                                 .str())
                        .str();
+    work.batch.audit.push_back(std::move(entry));
+  }
+  if (!message.original_scheme.empty()) {
+    auto entry = record("labels_translated", sender);
+    entry.message_id = message.id;
+    entry.detail = policy::translation_audit_detail(message);
     work.batch.audit.push_back(std::move(entry));
   }
   if (shadow_) {  // decided again under the shadow policy: recorded, never enforced

@@ -107,8 +107,12 @@ std::optional<Message> decode(const v1::Message& proto, const MessageLimits& lim
   message.purpose = proto.purpose();
   message.title = proto.title();
   message.derived_from = proto.derived_from();
+  message.label_scheme = proto.label_scheme();
+  message.original_scheme = proto.original_scheme();
   message.handling = decode(proto.handling());
   check.text("derived_from", message.derived_from, false);
+  check.text("label_scheme", message.label_scheme, false);
+  check.text("original_scheme", message.original_scheme, false);
   check.text("handling.not_before_event", message.handling.not_before_event, false);
   if (message.handling.not_after_unix_ms != 0 && message.handling.not_before_unix_ms > message.handling.not_after_unix_ms)
     check.fail("handling.not_after_unix_ms", "is before not_before_unix_ms: the message could never be released");
@@ -125,6 +129,10 @@ std::optional<Message> decode(const v1::Message& proto, const MessageLimits& lim
   if (proto.has_label() && !proto.label().classification().empty()) {
     if (auto label = check.label("label", proto.label(), true)) message.label = std::move(*label);
   }
+  if (proto.has_original_label() && !proto.original_label().classification().empty()) {
+    if (auto label = check.label("original_label", proto.original_label(), true))
+      message.original_label = std::move(*label);
+  }
 
   std::set<std::string, std::less<>> portion_ids;
   for (int i = 0; i < proto.portions_size() && check.ok(); ++i) {
@@ -135,7 +143,11 @@ std::optional<Message> decode(const v1::Message& proto, const MessageLimits& lim
     if (!portion_ids.insert(id).second) check.fail(field + ".id", fmt::format("'{}' is used twice", id));
     if (!portion.has_label()) check.fail(field + ".label", "is required");
     auto label = check.label(field + ".label", portion.label(), true);
-    if (check.ok()) message.portions.push_back({std::move(id), std::move(*label), portion.body()});
+    std::optional<Label> original;
+    if (portion.has_original_label() && !portion.original_label().classification().empty())
+      original = check.label(field + ".original_label", portion.original_label(), true);
+    if (check.ok())
+      message.portions.push_back({std::move(id), std::move(*label), portion.body(), original.value_or(Label{})});
   }
   if (!check.ok()) return std::nullopt;
   return message;
@@ -149,6 +161,9 @@ void encode(const Message& message, v1::Message& proto) {
   proto.set_purpose(message.purpose);
   proto.set_title(message.title);
   proto.set_derived_from(message.derived_from);
+  proto.set_label_scheme(message.label_scheme);
+  proto.set_original_scheme(message.original_scheme);
+  if (!message.original_label.classification.empty()) encode(message.original_label, *proto.mutable_original_label());
   if (message.handling != Handling{}) encode(message.handling, *proto.mutable_handling());
   proto.clear_addressees();
   for (const auto& addressee : message.addressees) {
@@ -162,6 +177,7 @@ void encode(const Message& message, v1::Message& proto) {
     auto* out = proto.add_portions();
     out->set_id(portion.id);
     encode(portion.label, *out->mutable_label());
+    if (!portion.original_label.classification.empty()) encode(portion.original_label, *out->mutable_original_label());
     out->set_body(portion.body);
   }
 }

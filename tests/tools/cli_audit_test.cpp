@@ -157,7 +157,7 @@ TEST_F(CliAuditTest, QueryRefusesBadArgumentsAndReportsEveryOne) {
 // The router writes hold_expired and undeliverable records: --kind must take
 // them (it refused both until they were listed in audit::record_kinds).
 TEST_F(CliAuditTest, QueryTakesEveryKindTheGatewayWrites) {
-  for (const char* kind : {"hold_expired", "undeliverable", "shadow_difference", "expired"}) {
+  for (const char* kind : {"hold_expired", "undeliverable", "labels_translated", "shadow_difference", "expired"}) {
     EXPECT_EQ(query({.kind = kind}), exit_ok) << kind << ": " << err_.str();
     EXPECT_THAT(err_.str(), Not(HasSubstr("use one of"))) << kind;
   }

@@ -342,6 +342,71 @@ int parse(std::vector<std::string> arguments) {
   return exit_code;
 }
 
+// ---- label translate --------------------------------------------------------
+
+const fs::path kGpms = kPolicies / "schemes/gpms-2008.yaml";
+const fs::path kGsc = kPolicies / "schemes/gsc-2014.yaml";
+
+TEST_F(CliPolicyAnalysisTest, LabelTranslate) {
+  LabelTranslateParams params{kGpms, kGsc, "SECRET/UK EYES ONLY"};
+  EXPECT_EQ(run_label_translate(params, out_, err_), exit_ok) << err_.str();
+  EXPECT_EQ(out_.str(),
+            "label:      SECRET/UK EYES ONLY under gpms-2008\n"
+            "translated: SECRET/UK EYES ONLY under gsc-2014\n"
+            "marking:    SECRET UK EYES ONLY\n");
+  EXPECT_EQ(err_.str(), "");
+}
+
+TEST_F(CliPolicyAnalysisTest, LabelTranslateSaysWhyThereIsNoFaithfulMapping) {
+  LabelTranslateParams params{kGpms, kGsc, "CONFIDENTIAL/UK EYES ONLY"};
+  EXPECT_EQ(run_label_translate(params, out_, err_), exit_denied);
+  EXPECT_THAT(out_.str(), HasSubstr("translated: none: no faithful mapping to gsc-2014\n"));
+  EXPECT_THAT(out_.str(), HasSubstr("why:        ambiguous: classification CONFIDENTIAL may be any of "
+                                    "OFFICIAL-SENSITIVE, SECRET under gsc-2014"));
+  std::ostringstream json, err;
+  params.json = true;
+  params.from = kGsc;
+  params.to = kGpms;
+  params.label = "OFFICIAL-SENSITIVE/LOCSEN";
+  EXPECT_EQ(run_label_translate(params, json, err), exit_denied);
+  EXPECT_THAT(json.str(), StartsWith("{\"label\":\"OFFICIAL-SENSITIVE/LOCSEN\",\"from\":\"gsc-2014\",\"to\":"
+                                     "\"gpms-2008\",\"faithful\":false,\"translated\":null,\"marking\":null,"));
+  EXPECT_THAT(json.str(), HasSubstr("{\"code\":\"ambiguous\",\"part\":\"OFFICIAL-SENSITIVE\",\"candidates\":"
+                                    "[\"PROTECT\",\"RESTRICTED\",\"CONFIDENTIAL\"]"));
+  EXPECT_THAT(json.str(), HasSubstr("{\"code\":\"unmapped\",\"part\":\"LOCSEN\",\"candidates\":[],"));
+}
+
+TEST_F(CliPolicyAnalysisTest, LabelTranslateGivesTheKeptOriginalBack) {
+  LabelTranslateParams params{kGsc, kGpms, "OFFICIAL"};
+  EXPECT_EQ(run_label_translate(params, out_, err_), exit_denied) << "OFFICIAL alone is one of three GPMS levels";
+  std::ostringstream out, err;
+  params.original = "PROTECT";
+  EXPECT_EQ(run_label_translate(params, out, err), exit_ok) << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("translated: PROTECT under gpms-2008 (the original, given back)\n"));
+  std::ostringstream out2, err2;
+  params.original = "SECRET";  // not what OFFICIAL was made from
+  EXPECT_EQ(run_label_translate(params, out2, err2), exit_denied);
+}
+
+TEST_F(CliPolicyAnalysisTest, LabelTranslateErrors) {
+  EXPECT_EQ(run_label_translate({kGpms, kGsc, "PROTECT/UK EYES ONLY"}, out_, err_), exit_invalid_policy);
+  EXPECT_THAT(out_.str(), HasSubstr("why:        invalid-label: PROTECT/UK EYES ONLY is not a valid label under "
+                                    "gpms-2008"));
+  std::ostringstream out, err;
+  EXPECT_EQ(run_label_translate({kGpms, {}, "SECRET"}, out, err), exit_error);
+  EXPECT_THAT(err.str(), HasSubstr("give both --from and --to"));
+  EXPECT_EQ(run_label_translate({kGpms, kGsc, "SECRET//"}, out, err), exit_error);
+  EXPECT_EQ(run_label_translate({kGpms, dir_ / "missing.yaml", "SECRET"}, out, err), exit_error);
+  // A scheme whose equivalence names what the other scheme lacks is a broken file: 3.
+  const fs::path broken = dir_ / "broken-equivalence.yaml";
+  std::ofstream(broken) << "scheme: broken\nclassifications:\n  - name: LOW\nequivalences:\n  - to: gsc-2014\n"
+                           "    classifications:\n      - name: LOW\n        to: OFICIAL\n";
+  std::ostringstream out3, err3;
+  EXPECT_EQ(run_label_translate({broken, kGsc, "LOW"}, out3, err3), exit_invalid_policy);
+  EXPECT_THAT(err3.str(), HasSubstr(broken.string() + ":8:13: error[P045]: scheme gsc-2014 has no classification "
+                                    "'OFICIAL'; did you mean 'OFFICIAL'?"));
+}
+
 TEST(CliPolicyAnalysisParseTest, TheCommandLineReachesTheRunFunctions) {
   TemporaryDirectory dir;
   EXPECT_EQ(parse({"policy", "diff", kNeedToShare.string(), kNeedToShare.string(), "--json"}), exit_ok);
@@ -357,6 +422,17 @@ TEST(CliPolicyAnalysisParseTest, TheCommandLineReachesTheRunFunctions) {
   EXPECT_EQ(parse({"label", "check", "--policy", kNeedToShare.string(), "--clearance", "none", "SECRET"}), exit_denied);
   EXPECT_THROW(parse({"policy", "diff", kNeedToShare.string()}), CLI::RequiredError);
   EXPECT_THROW(parse({"label"}), CLI::RequiredError);
+  const std::string gpms = (kPolicies / "schemes/gpms-2008.yaml").string();
+  const std::string gsc = (kPolicies / "schemes/gsc-2014.yaml").string();
+  EXPECT_EQ(parse({"label", "translate", "--from", gpms, "--to", gsc, "RESTRICTED"}), exit_ok);
+  EXPECT_EQ(parse({"label", "translate", "--from", gsc, "--to", gpms, "--original", "RESTRICTED", "OFFICIAL"}), exit_ok);
+  EXPECT_EQ(parse({"label", "translate", "--from", gpms, "--to", gsc, "CONFIDENTIAL", "--json"}), exit_denied);
+  EXPECT_THROW(parse({"label", "translate", "--from", gpms, "RESTRICTED"}), CLI::RequiredError);
+  const fs::path spif_data = fs::path(ICEGATE_SOURCE_DIR) / "tests/data/spif";
+  EXPECT_EQ(parse({"policy", "import-spif", (spif_data / "gpms-2008-equivalences.xml").string(), "--with",
+                   (spif_data / "gsc-2014.xml").string(), "-o", (dir / "e.yaml").string()}),
+            exit_ok);
+  EXPECT_EQ(parse({"label", "translate", "--from", (dir / "e.yaml").string(), "--to", gsc, "PROTECT"}), exit_ok);
 }
 
 }  // namespace

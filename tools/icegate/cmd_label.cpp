@@ -1,4 +1,4 @@
-// `icegate label mark | check`: thin layers over the policy engine's label
+// `icegate label mark | check | translate`: thin layers over the policy engine's label
 // questions and policy::check_clearance (gateway/policy/spif.hpp).
 #include "tools/icegate/cmd_label.hpp"
 
@@ -12,6 +12,7 @@
 #include "gateway/policy/diff.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/policy/spif.hpp"
+#include "gateway/policy/translate.hpp"
 #include "tools/icegate/commands.hpp"
 
 namespace icegate::cli {
@@ -267,8 +268,88 @@ int run_label_check(const LabelCheckParams& params, std::ostream& out, std::ostr
   return result;
 }
 
+int run_label_translate(const LabelTranslateParams& params, std::ostream& out, std::ostream& err) {
+  bool arguments_ok = true;
+  if (params.from.empty() || params.to.empty()) {
+    print_error(err, "label translate: give both --from and --to (scheme files)");
+    arguments_ok = false;
+  }
+  const auto label = parse_label_argument(params.label, "label translate", err);
+  std::optional<Label> original;
+  if (!params.original.empty()) {
+    original = parse_label_argument(params.original, "label translate --original", err);
+    arguments_ok = original.has_value() && arguments_ok;
+  }
+  if (!arguments_ok || !label) return exit_error;
+  int code = exit_ok;
+  auto from = load_source({}, params.from, err, code);
+  if (!from) return code;
+  auto to = load_source({}, params.to, err, code);
+  if (!to) return code;
+  const policy::LabelScheme& from_scheme = from->source().scheme;
+  const policy::LabelScheme& to_scheme = to->source().scheme;
+  // An equivalence naming what the other scheme does not define is a broken scheme file.
+  if (from_scheme.equivalence_to(to_scheme.name)) {
+    policy::Diagnostics problems =
+        policy::check_equivalence(from_scheme, to_scheme, policy::SourceLocation{params.from.string(), 0, 0});
+    for (const policy::Diagnostic& diagnostic : problems.sorted()) {
+      fmt::print(err, "{}\n", policy::to_string(diagnostic));
+    }
+    if (problems.has_errors()) {
+      fmt::print(err, "{}: invalid equivalence to {}\n", params.from.string(), to_scheme.name);
+      return exit_invalid_policy;
+    }
+  }
+  if (original) {
+    if (auto problems = to->label_problems(*original); !problems.empty()) {
+      print_error(err, fmt::format("--original {} is not a valid label under {}: {}", policy::label_text(*original),
+                                   to_scheme.name, fmt::join(problems, "; ")));
+      return exit_invalid_label;
+    }
+  }
+
+  const policy::LabelTranslation translation =
+      policy::translate_label(*from, *to, *label, original ? &*original : nullptr);
+  const bool invalid = !translation.issues.empty() &&
+                       translation.issues.front().problem == policy::TranslationProblem::invalid_label;
+  const int result = translation.faithful() ? exit_ok : invalid ? exit_invalid_label : exit_denied;
+  const std::string marking = translation.faithful() ? to->display_marking(*translation.translated) : std::string();
+
+  if (params.json) {
+    std::vector<std::string> issues;
+    for (const policy::TranslationIssue& issue : translation.issues) {
+      issues.push_back(fmt::format("{{\"code\":{},\"part\":{},\"candidates\":{},\"message\":{}}}",
+                                   policy::json_quote(to_string(issue.problem)),
+                                   issue.part.empty() ? "null" : policy::json_quote(issue.part),
+                                   json_list(issue.candidates), policy::json_quote(issue.message)));
+    }
+    out << fmt::format(
+        "{{\"label\":{},\"from\":{},\"to\":{},\"faithful\":{},\"translated\":{},\"marking\":{},"
+        "\"restored\":{},\"notes\":{},\"problems\":[{}]}}\n",
+        policy::json_quote(policy::label_text(*label)), policy::json_quote(from_scheme.name),
+        policy::json_quote(to_scheme.name), translation.faithful(),
+        translation.faithful() ? policy::json_quote(policy::label_text(*translation.translated)) : "null",
+        translation.faithful() ? policy::json_quote(marking) : "null", translation.restored,
+        json_list(translation.notes), fmt::join(issues, ","));
+    return result;
+  }
+  fmt::print(out, "label:      {} under {}\n", policy::label_text(*label), from_scheme.name);
+  if (translation.faithful()) {
+    fmt::print(out, "translated: {} under {}{}\n", policy::label_text(*translation.translated), to_scheme.name,
+               translation.restored ? " (the original, given back)" : "");
+    fmt::print(out, "marking:    {}\n", marking);
+  } else {
+    fmt::print(out, "translated: none: no faithful mapping to {}\n", to_scheme.name);
+    for (const policy::TranslationIssue& issue : translation.issues) {
+      fmt::print(out, "why:        {}: {}\n", to_string(issue.problem), issue.message);
+    }
+  }
+  for (const std::string& note : translation.notes) fmt::print(out, "note:       {}\n", note);
+  return result;
+}
+
 void add_label_command(CLI::App& root, int& exit_code) {
-  CLI::App* label = root.add_subcommand("label", "Display markings, validity and clearance checks for labels");
+  CLI::App* label = root.add_subcommand("label", "Display markings, validity, clearance checks and translation of labels");
   label->require_subcommand(1);
 
   auto mark = std::make_shared<LabelMarkParams>();
@@ -295,6 +376,21 @@ void add_label_command(CLI::App& root, int& exit_code) {
   check_command->add_option("label", check->label, "CLASSIFICATION/CATEGORY/...")->required();
   check_command->add_flag("--json", check->json, "Print the result as JSON");
   check_command->callback([check, &exit_code] { exit_code = run_label_check(*check, std::cout, std::cerr); });
+
+  auto translate = std::make_shared<LabelTranslateParams>();
+  CLI::App* translate_command = label->add_subcommand(
+      "translate",
+      "Translate a label into another scheme by the equivalences its scheme declares, or say why no faithful "
+      "mapping exists (exit 0 translated, 2 no faithful mapping, 3 invalid label or scheme, 1 error)");
+  translate_command->add_option("--from", translate->from, "The scheme file the label is under")->required();
+  translate_command->add_option("--to", translate->to, "The scheme file to translate into")->required();
+  translate_command->add_option("--original", translate->original,
+                                "The label the message carried under the --to scheme before it was translated "
+                                "(kept beside the translation): given back when LABEL is its translation");
+  translate_command->add_option("label", translate->label, "CLASSIFICATION/CATEGORY/...")->required();
+  translate_command->add_flag("--json", translate->json, "Print the result as JSON");
+  translate_command->callback(
+      [translate, &exit_code] { exit_code = run_label_translate(*translate, std::cout, std::cerr); });
 }
 
 }  // namespace icegate::cli

@@ -11,6 +11,14 @@
 //       clearance, and which restrictive or permissive categories are missing.
 //       exit 0 valid and cleared (regularly or occasionally); 2 not cleared;
 //       3 invalid label (or policy); 1 error
+//   label translate LABEL --from SCHEME_FILE --to SCHEME_FILE [--original LABEL] [--json]
+//       the label under the other scheme, by the equivalences the --from scheme
+//       declares, or precisely why no faithful mapping exists (a part with no
+//       counterpart, a part that maps to one of several, a result the other
+//       scheme forbids). --original: the label the message carried under the
+//       --to scheme before it was translated; it is given back when it
+//       translates into LABEL (a round trip loses nothing).
+//       exit 0 translated; 2 no faithful mapping; 3 invalid label (or scheme); 1 error
 // LABEL is CLASSIFICATION/CATEGORY/... as in policy test files.
 #pragma once
 
@@ -39,7 +47,16 @@ struct LabelCheckParams {
   bool json = false;
 };
 
+struct LabelTranslateParams {
+  std::filesystem::path from;  // scheme files
+  std::filesystem::path to;
+  std::string label;
+  std::string original;  // optional, under `to`
+  bool json = false;
+};
+
 int run_label_mark(const LabelMarkParams& params, std::ostream& out, std::ostream& err);
 int run_label_check(const LabelCheckParams& params, std::ostream& out, std::ostream& err);
+int run_label_translate(const LabelTranslateParams& params, std::ostream& out, std::ostream& err);
 
 }  // namespace icegate::cli

@@ -146,7 +146,7 @@ int run_policy_import_spif(const PolicyImportSpifParams& params, std::ostream& o
     print_error(err, "policy import-spif: a SPIF file is required");
     return exit_error;
   }
-  const policy::SpifImport imported = policy::import_spif(params.file);
+  const policy::SpifImport imported = policy::import_spif(params.file, params.with);
   const bool unreadable = std::any_of(imported.diagnostics.all().begin(), imported.diagnostics.all().end(),
                                       [](const policy::Diagnostic& d) { return d.code == "S010"; });
   const int code = unreadable ? exit_error : imported.scheme ? exit_ok : exit_invalid_policy;
@@ -227,6 +227,9 @@ void add_policy_analysis_commands(CLI::App& policy, int& exit_code) {
   spif_command->add_option("file", spif->file, "The SPIF (XML) file")->required();
   spif_command->add_option("-o,--output", spif->output, "Write the scheme here instead of stdout");
   spif_command->add_flag("--json", spif->json, "Print the result and every diagnostic as JSON");
+  spif_command->add_option("--with", spif->with,
+                           "The SPIF of a policy named in equivalentPolicies, to resolve the equivalences to it "
+                           "(repeatable)");
   spif_command->callback([spif, &exit_code] { exit_code = run_policy_import_spif(*spif, std::cout, std::cerr); });
 
   add_policy_prove_command(policy, exit_code);

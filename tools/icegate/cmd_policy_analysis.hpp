@@ -47,6 +47,9 @@ struct PolicyImportSpifParams {
   std::filesystem::path file;
   std::filesystem::path output;  // "" = stdout
   bool json = false;             // the result (diagnostics, scheme summary) as JSON on stdout
+  // The SPIFs of the policies this one names in equivalentPolicies: their
+  // lacvs resolve its equivalences (see policy::import_spif).
+  std::vector<std::filesystem::path> with;
 };
 
 int run_policy_diff(const PolicyDiffParams& params, std::ostream& out, std::ostream& err);

@@ -733,5 +733,95 @@ TEST(ClearanceTest, VettingCeilingsAndCategories) {
   EXPECT_FALSE(check_clearance(policy, "nobody", {}, label("SECRET")));
 }
 
+// ---- Equivalences: equivalentPolicies and equivalent values --------------------
+
+const std::string kSpifData = ICEGATE_SOURCE_DIR "/tests/data/spif/";
+
+std::string describe(const EquivalenceMapping& mapping) {
+  std::string text = mapping.name + (mapping.kind == EquivalenceKind::exact    ? " to"
+                                     : mapping.kind == EquivalenceKind::one_of ? " one_of"
+                                                                               : " none");
+  for (const EquivalenceName& target : mapping.targets) text += " " + target.name;
+  return text;
+}
+
+std::vector<std::string> describe(const std::vector<EquivalenceMapping>& mappings) {
+  std::vector<std::string> lines;
+  for (const EquivalenceMapping& mapping : mappings) lines.push_back(describe(mapping));
+  return lines;
+}
+
+TEST(SpifEquivalenceTest, EquivalentValuesImportAsTheShippedEquivalences) {
+  const SpifImport imported =
+      import_spif(kSpifData + "gpms-2008-equivalences.xml", {kSpifData + "gsc-2014.xml"});
+  ASSERT_TRUE(imported.scheme) << joined(rendered(imported.diagnostics));
+  EXPECT_TRUE(imported.diagnostics.empty()) << joined(rendered(imported.diagnostics));
+  ASSERT_EQ(imported.scheme->equivalences.size(), 1u);
+  const SchemeEquivalence& actual = imported.scheme->equivalences[0];
+
+  auto shipped = load_scheme(ICEGATE_SOURCE_DIR "/policies/schemes/gpms-2008.yaml");
+  ASSERT_TRUE(shipped.policy);
+  const SchemeEquivalence* expected = shipped.policy->source().scheme.equivalence_to("gsc-2014");
+  ASSERT_TRUE(expected);
+  EXPECT_EQ(actual.to, "gsc-2014");
+  EXPECT_EQ(describe(actual.classifications), describe(expected->classifications));
+  EXPECT_EQ(describe(actual.categories), describe(expected->categories));
+  EXPECT_EQ(describe(actual.classifications).at(3), "CONFIDENTIAL one_of OFFICIAL-SENSITIVE SECRET");
+
+  // The YAML written says the same, and loads back as a scheme.
+  EXPECT_NE(imported.yaml.find("equivalences:\n  - to: \"gsc-2014\"\n"), std::string::npos) << imported.yaml;
+  EXPECT_NE(imported.yaml.find("      - name: \"CONFIDENTIAL\"\n        one_of: [\"OFFICIAL-SENSITIVE\", \"SECRET\"]\n"),
+            std::string::npos)
+      << imported.yaml;
+  TempDir dir("spif-equivalences");
+  auto reloaded = load_scheme(dir.write("gpms.yaml", imported.yaml));
+  ASSERT_TRUE(reloaded.policy) << joined(rendered(reloaded.diagnostics));
+  EXPECT_EQ(describe(reloaded.policy->source().scheme.equivalences.at(0).classifications),
+            describe(expected->classifications));
+}
+
+TEST(SpifEquivalenceTest, WithoutTheOtherPolicysSpifTheEquivalencesAreLeftOutWithAWarning) {
+  const SpifImport imported = import_spif(kSpifData + "gpms-2008-equivalences.xml");
+  ASSERT_TRUE(imported.scheme) << joined(rendered(imported.diagnostics));
+  EXPECT_TRUE(imported.scheme->equivalences.empty());
+  EXPECT_EQ(rendered(imported.diagnostics),
+            std::vector<std::string>{kSpifData + "gpms-2008-equivalences.xml:14:5: warning[S110]: equivalences to "
+                                     "gsc-2014 left out: its values (lacv) can be read only from its own SPIF; give "
+                                     "that SPIF too (icegate policy import-spif --with)"});
+}
+
+TEST(SpifEquivalenceTest, UnresolvableAndMisdirectedEquivalentsAreReported) {
+  const SpifImport other = import_spif_text(R"(<SPIF xmlns="http://www.xmlspif.org/spif">
+  <securityPolicyId name="other" id="9.9"/>
+  <securityClassifications>
+    <securityClassification name="O" lacv="7" hierarchy="0"/>
+  </securityClassifications>
+</SPIF>
+)",
+                                            "other.xml");
+  ASSERT_TRUE(other.scheme) << joined(rendered(other.diagnostics));
+  const std::string text = std::string(kHead) + R"(  <equivalentPolicies>
+    <equivalentPolicy name="other" id="9.9"/>
+  </equivalentPolicies>
+  <securityClassifications>
+    <securityClassification name="LOW" lacv="1" hierarchy="0">
+      <equivalentClassification policyRef="other" lacv="8" applied="encrypt"/>
+      <equivalentClassification policyRef="nobody" lacv="7" applied="encrypt"/>
+      <equivalentClassification policyRef="other" lacv="7" applied="decrypt"/>
+    </securityClassification>
+  </securityClassifications>
+</SPIF>
+)";
+  const SpifImport imported = import_spif_text(text, "test.xml", {other.values});
+  EXPECT_FALSE(imported.scheme);
+  EXPECT_EQ(rendered(imported.diagnostics),
+            (std::vector<std::string>{
+                "test.xml:9:7: error[S031]: equivalentClassification names no classification of other with lacv 8",
+                "test.xml:10:7: error[S030]: policyRef 'nobody' names no equivalentPolicy of this SPIF",
+                "test.xml:11:7: warning[S111]: an equivalent applied on decrypt says how other's labels read under "
+                "this policy: that belongs to other's scheme's equivalences; left out",
+            }));
+}
+
 }  // namespace
 }  // namespace icegate::policy
