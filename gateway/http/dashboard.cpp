@@ -15,6 +15,7 @@
 #include "gateway/policy/engine.hpp"
 #include "gateway/server/gateway.hpp"
 #include "gateway/server/router.hpp"
+#include "gateway/server/shadow.hpp"
 #include "icegate/v1/icegate.pb.h"
 
 namespace icegate::http {
@@ -427,16 +428,7 @@ void Dashboard::policy_loaded(const policy::CompiledPolicy& policy) {
 constexpr std::size_t shadow_latest_kept = 20;
 
 void Dashboard::shadow_difference(const server::ShadowDifference& difference) {
-  std::string changes = "[";
-  for (const auto& change : difference.changes)
-    changes += (changes.size() > 1 ? "," : "") + json::Object()
-                                                     .add("portion", change.portion)
-                                                     .add("label", policy::label_text(change.label))
-                                                     .add("change", change.change)
-                                                     .add("enforced", change.enforced)
-                                                     .add("shadow", change.shadow)
-                                                     .str();
-  changes += "]";
+  const std::string changes = server::changes_json(difference);
   std::string rules = "[";
   for (const auto& rule : difference.shadow_rules) rules += (rules.size() > 1 ? "," : "") + json::quote(rule);
   rules += "]";

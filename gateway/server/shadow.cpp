@@ -22,16 +22,7 @@ std::string_view state_code(policy::FlowState state) {
 }
 
 std::string detail_json(const ShadowDifference& difference, std::string_view shadow_name) {
-  std::string changes = "[";
-  for (const auto& change : difference.changes)
-    changes += (changes.size() > 1 ? "," : "") + json::Object()
-                                                     .add("portion", change.portion)
-                                                     .add("label", policy::label_text(change.label))
-                                                     .add("change", change.change)
-                                                     .add("enforced", change.enforced)
-                                                     .add("shadow", change.shadow)
-                                                     .str();
-  changes += "]";
+  const std::string changes = changes_json(difference);
   return json::Object()
       .add("shadow_policy", shadow_name)
       .add("shadow_version", difference.shadow_version)
@@ -44,6 +35,19 @@ std::string detail_json(const ShadowDifference& difference, std::string_view sha
 }
 
 }  // namespace
+
+std::string changes_json(const ShadowDifference& difference) {
+  std::string changes = "[";
+  for (const auto& change : difference.changes)
+    changes += (changes.size() > 1 ? "," : "") + json::Object()
+                                                     .add("portion", change.portion)
+                                                     .add("label", policy::label_text(change.label))
+                                                     .add("change", change.change)
+                                                     .add("enforced", change.enforced)
+                                                     .add("shadow", change.shadow)
+                                                     .str();
+  return changes + "]";
+}
 
 ShadowPolicy::ShadowPolicy(std::shared_ptr<const policy::CompiledPolicy> policy, GatewayMetrics& metrics)
     : policy_(std::move(policy)), metrics_(metrics) {}

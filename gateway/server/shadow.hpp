@@ -25,6 +25,10 @@
 
 namespace icegate::server {
 
+// A difference's portion changes as a JSON array, in portion order: the same
+// text in the audit record's detail and in the dashboard's event.
+std::string changes_json(const ShadowDifference& difference);
+
 class ShadowPolicy {
  public:
   ShadowPolicy(std::shared_ptr<const policy::CompiledPolicy> policy, GatewayMetrics& metrics);
