@@ -255,20 +255,31 @@ void Router::flush_settled(bool told) {
 // (outbox entries reach the outboxes only after their commit). Settlements
 // (Acks, written frames) lost with a failed commit only mean a frame is sent
 // again after a reconnection, which nodes drop as a repeat.
+std::string Router::Asker::what() const {
+  switch (kind) {
+    case Kind::submit: return fmt::format("message {}", id);
+    case Kind::hold_decision: return fmt::format("the decision on hold {}", id);
+    case Kind::trigger: return fmt::format("the trigger of event {}", id);
+  }
+  return id;
+}
+
 void Router::commit_failed(std::uint64_t epoch, const std::vector<Asker>& askers) {
   const std::string reason = store_.health().reason;
   for (const auto& asker : askers) {
+    const std::string what = asker.what();
     const std::string text = fmt::format(
         "{} was not stored: the gateway's store failed ({}); it was not accepted and nothing of it was sent: send "
         "it again later",
-        asker.what, reason);
-    spdlog::error("not stored, so not acknowledged: {} from {}: {}", asker.what, asker.node, reason);
-    if (asker.submit && metrics_.messages_submitted > 0) --metrics_.messages_submitted;  // counted as accepted
+        what, reason);
+    spdlog::error("not stored, so not acknowledged: {} from {}: {}", what, asker.node, reason);
+    const bool submit = asker.kind == Asker::Kind::submit;
+    if (submit && metrics_.messages_submitted > 0) --metrics_.messages_submitted;  // counted as accepted
     auto it = sessions_.find(asker.node);
     auto session = it == sessions_.end() ? nullptr : it->second.lock();
     if (!session) continue;  // the node resends what it was never acknowledged when it reconnects
     session->send_error(v1::ERROR_CODE_INTERNAL, text, false, asker.id);
-    if (asker.submit) {
+    if (submit) {
       v1::Frame ack;
       ack.mutable_ack()->set_message_id(asker.id);
       ack.mutable_ack()->set_ok(false);
@@ -978,7 +989,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   ack.mutable_ack()->set_message_id(message.id);
   ack.mutable_ack()->set_ok(true);
   work.immediate.emplace_back(sender, frame_bytes(ack));
-  work.askers.push_back({sender, message.id, fmt::format("message {}", message.id), true});
+  work.askers.push_back({sender, message.id, Asker::Kind::submit});
 
   v1::Frame receipt_frame;
   auto* receipt = receipt_frame.mutable_receipt();
@@ -1170,7 +1181,7 @@ SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision
     ack.mutable_ack()->set_message_id(answer.hold_id());
     ack.mutable_ack()->set_ok(true);
     work.immediate.emplace_back(decider, frame_bytes(ack));
-    work.askers.push_back({decider, answer.hold_id(), fmt::format("the decision on hold {}", answer.hold_id())});
+    work.askers.push_back({decider, answer.hold_id(), Asker::Kind::hold_decision});
   }
   finish(std::move(work));
   return {true, v1::ERROR_CODE_UNSPECIFIED, {}};
@@ -1279,7 +1290,7 @@ SubmitResult Router::trigger(const std::string& node, const std::string& event) 
   ack.mutable_ack()->set_message_id(event);
   ack.mutable_ack()->set_ok(true);
   work.immediate.emplace_back(node, frame_bytes(ack));
-  work.askers.push_back({node, event, fmt::format("the trigger of event {}", event)});
+  work.askers.push_back({node, event, Asker::Kind::trigger});
   finish(std::move(work));
   return {true, v1::ERROR_CODE_UNSPECIFIED, {}};
 }

@@ -149,10 +149,13 @@ class Router {
 
   // A node that asked for an operation: told ERROR_CODE_INTERNAL if its commit fails.
   struct Asker {
+    enum class Kind { submit, hold_decision, trigger };
     std::string node;
-    std::string id;    // the Error's message_id: the message, hold or event concerned
-    std::string what;  // "message ID", ...
-    bool submit = false;  // also Ack{ok: false}, as every refused Submit gets
+    std::string id;  // the Error's message_id: the message, hold or event concerned
+    Kind kind = Kind::submit;  // a Submit also gets Ack{ok: false}, as every refused Submit does
+    // "message ID", "the decision on hold ID", "the trigger of event ID":
+    // made only when a commit fails, not on every operation.
+    std::string what() const;
   };
 
   // What one operation writes, and what it sends once that is committed.
