@@ -6,7 +6,9 @@
 // and its sequence diagram. Then, under policies/need-to-share.yaml, a
 // message held for a critical reader is approved from the page, which is
 // mounted under a prefix as an exercise host mounts a table's dashboard
-// (/f/SECRET/t/0/), so every URL the page uses must be relative.
+// (/f/SECRET/t/0/), so every URL the page uses must be relative. Last, a
+// gateway enforcing policies/need-to-know.yaml with need-to-share.yaml as its
+// shadow (serve --shadow-policy): the page must show the difference.
 // Screenshots go to ICEGATE_ARTIFACT_DIR.
 //
 // Exit status: 0 passed, 1 failed, 77 skipped (only when /usr/bin/chromium or
@@ -147,17 +149,18 @@ async function main() {
   mkdirSync(artifact_dir, { recursive: true });
   await show_a_message();
   await approve_a_hold();
+  await show_a_shadow_difference();
   if (console_problems.length) throw new Error(`the page reported problems:\n  ${console_problems.join('\n  ')}`);
   log(`passed; screenshots in ${artifact_dir}`);
 }
 
 // `icegate serve` with its dashboard on a port of its choosing; both ports from their port files.
-async function start_gateway(name, policy_file, pki) {
+async function start_gateway(name, policy_file, pki, extra = []) {
   const port_file = path.join(work, `${name}.port`);
   const http_port_file = path.join(work, `${name}.http-port`);
   const child = start(name, ['serve', '--policy', policy_file, '--pki', pki, '--listen', '127.0.0.1:0',
     '--data', path.join(work, `${name}-data`), '--port-file', port_file, '--no-fsync',
-    '--http', '127.0.0.1:0', '--http-port-file', http_port_file]);
+    '--http', '127.0.0.1:0', '--http-port-file', http_port_file, ...extra]);
   const read_port = (file) => {
     if (!existsSync(file)) return null;
     const match = /(\d+)\s*$/.exec(readFileSync(file, 'utf8'));
@@ -384,6 +387,48 @@ async function approve_a_hold() {
   await expect_text('the closed hold in the detail', page.locator('[data-testid="detail"]'), `approved by ${reader}`);
   log(`approved as ${reader} from the page: ${chief} now ${await released.getAttribute('data-decision')}`);
   await page.screenshot({ path: path.join(artifact_dir, 'dashboard-hold-approved.png') });
+}
+
+// policies/need-to-know.yaml denies the partner version that the shadow,
+// need-to-share.yaml, would hold for the council's critical reader: the page
+// names the shadow policy, counts one difference and shows what would change.
+async function show_a_shadow_difference() {
+  const pki = path.join(work, 'pki-shadow');
+  const [analyst, chief] = ['ctu-analyst', 'council-chief-exec'];
+  await run(icegate, ['pki', 'init', pki]);
+  await run(icegate, ['pki', 'issue', pki, analyst, chief]);
+  const { gateway_address, http_port } = await start_gateway('gateway-shadow',
+    path.join(repo_root, 'policies/need-to-know.yaml'), pki,
+    ['--shadow-policy', path.join(repo_root, 'policies/need-to-share.yaml')]);
+  await open_page(http_port);
+  const shadow = page.locator('[data-testid="shadow"]');
+  await shadow.waitFor({ state: 'visible', timeout: WAIT_MS });
+  await expect_text('the shadow policy name', page.locator('#shadow-name'), 'need-to-share');
+  await expect_text('the difference count before any message', page.locator('[data-testid="shadow-count"]'), '(0 differences)');
+  log('the page names the shadow policy, no differences yet');
+
+  const title = 'Partner version under two policies';
+  const send = await run(icegate, ['node', '--id', analyst, '--pki', pki, '--gateway', gateway_address, 'send',
+    '--to', chief, '--category', 'ct-problem-profile', '--purpose', 'prevent', '--title', title,
+    '--portion', 'RESTRICTED=Themes and suggested Prevent actions for partners.'], { timeout: 60_000 }).catch((error) => error);
+  // Exit status 2: delivered to nobody, which is what the enforced policy decides here.
+  if (send.code !== 2) throw new Error(`icegate node send (shadow) exited with ${send.code ?? 0}, not 2 (denied): ${send.stderr}${send.stdout}`);
+  const item = page.locator('[data-testid="message-item"]', { hasText: title });
+  await item.locator(`[data-testid="decision-chip"][data-recipient="${chief}"][data-decision="DENY"]`).waitFor({ timeout: WAIT_MS });
+  await expect_text('the difference count', page.locator('[data-testid="shadow-count"]'), '(1 difference)');
+  const difference = page.locator('[data-testid="shadow-item"]');
+  await difference.first().waitFor({ timeout: WAIT_MS });
+  expect_equal('shadow differences listed', await difference.count(), 1);
+  await expect_text('the difference', difference, `${analyst} → ${chief}: DENY now, HOLD under the shadow`);
+  await expect_text('the portion that would change', difference, '1 opened (withheld → held)');
+  log(`the page shows the shadow difference: ${(await difference.first().textContent()).trim()}`);
+  // The longest event type, shadow_difference, must stay inside its column of the live events.
+  await page.locator('.event-type', { hasText: 'shadow_difference' }).first().waitFor({ timeout: WAIT_MS });
+  const overflowing = await page.locator('.event-type').evaluateAll((spans) =>
+    spans.filter((span) => span.scrollWidth > span.clientWidth).map((span) => span.textContent));
+  expect_equal('event types wider than their column', JSON.stringify(overflowing), '[]');
+  await shadow.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(artifact_dir, 'dashboard-shadow.png') });
 }
 
 function expect_equal(what, actual, wanted) {
