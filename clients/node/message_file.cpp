@@ -68,8 +68,8 @@ class DescriptionReader {
                                     "portions, found {}",
                                     describe_kind(root)));
     }
-    static constexpr std::array<std::string_view, 9> message_keys{
-        "id", "title", "to", "category", "purpose", "label", "portions", "handling", "derived_from"};
+    static constexpr std::array<std::string_view, 10> message_keys{
+        "id", "title", "to", "category", "purpose", "scheme", "label", "portions", "handling", "derived_from"};
     const auto entries = read_mapping(root, "the message", message_keys);
 
     Message message;
@@ -89,6 +89,7 @@ class DescriptionReader {
     message.addressees = addressees(require(entries, "to", root, "the message"));
     message.category = non_empty_text(require(entries, "category", root, "the message"), "category");
     if (const auto* purpose = find(entries, "purpose")) message.purpose = text(*purpose, "purpose");
+    if (const auto* scheme = find(entries, "scheme")) message.label_scheme = non_empty_text(*scheme, "scheme");
     if (const auto* label_entry = find(entries, "label")) message.label = label(*label_entry, "label");
     message.portions = portions(require(entries, "portions", root, "the message"));
     if (const auto* handling_entry = find(entries, "handling")) message.handling = handling(*handling_entry);

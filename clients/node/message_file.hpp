@@ -6,6 +6,7 @@
 //   to: [council-prevent, "role:npt-officer", "list:local-partners", "org:birmingham-cc"]
 //   category: ct-problem-profile
 //   purpose: prevent
+//   scheme: gsc-2014                 # optional: the scheme its labels are under
 //   label: {classification: SECRET, categories: [UK EYES ONLY]}   # optional
 //   portions:
 //     - id: summary                      # optional; "1", "2", ... by position

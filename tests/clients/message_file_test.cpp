@@ -238,6 +238,24 @@ TEST(MessageFile, DemoProblemProfileParses) {
   EXPECT_THAT(message.portions[1].body, HasSubstr("Prevent actions"));
 }
 
+TEST(MessageFile, SchemeIsRead) {
+  const Message message = parse_message_text(
+      "to: [a]\ncategory: c\nscheme: gpms-2008\nportions: [{label: RESTRICTED, body: b}]\n", "m.yaml", "n");
+  EXPECT_EQ(message.label_scheme, "gpms-2008");
+  EXPECT_TRUE(parse_message_text("to: [a]\ncategory: c\nportions: [{label: R, body: b}]\n", "m.yaml", "n")
+                  .label_scheme.empty());
+}
+
+TEST(MessageFileErrors, EmptySchemeIsReportedWhereItIs) {
+  try {
+    parse_message_text("to: [a]\ncategory: c\nscheme: \"\"\nportions: [{label: R, body: b}]\n", "m.yaml", "n");
+    FAIL() << "an empty scheme was accepted";
+  } catch (const MessageFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("m.yaml:3:"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("scheme"), std::string::npos) << e.what();
+  }
+}
+
 TEST(MessageFile, HandlingAndDerivedFromAreRead) {
   const Message message = parse_message_text(R"(to: [housing]
 category: operational-prebriefing

@@ -124,6 +124,74 @@ TEST_F(CliNodeTest, InteractiveSessionBuildsAndSubmitsADraft) {
   EXPECT_EQ(delivery->message.portions.at(0).body, "ward-level themes");
 }
 
+// A gateway under GSC (2014) that accepts GPMS (2008) labels
+// (tests/data/gsc-2014-policy.yaml): --scheme, or `scheme:` in a message
+// file, says which scheme the labels are written under.
+class CliNodeSchemeTest : public ::testing::Test {
+ protected:
+  CliNodeSchemeTest()
+      : gateway_(source_path("tests/data/gsc-2014-policy.yaml"), {"ctu-wm", "ctio-east", "council-prevent"}) {}
+
+  NodeParams node(const std::string& id) const {
+    return {id, gateway_.pki_dir(), "127.0.0.1:" + std::to_string(gateway_.port())};
+  }
+  // RESTRICTED is a GPMS classification and not a GSC one.
+  static cli::NodeSendParams gpms_send() {
+    cli::NodeSendParams send;
+    send.to = {"ctio-east"};
+    send.category = "ct-problem-profile";
+    send.purpose = "prevent";
+    send.portions = {"RESTRICTED=partner version"};
+    return send;
+  }
+
+  TemporaryDirectory directory_;
+  RunningGateway gateway_;
+};
+
+TEST_F(CliNodeSchemeTest, SchemeFlagHasTheLabelsTranslated) {
+  auto ctio = gateway_.connect("ctio-east");
+  auto send = gpms_send();
+  send.scheme = "gpms-2008";
+  std::ostringstream out, err;
+  EXPECT_EQ(cli::run_node_send(node("ctu-wm"), send, out, err), cli::exit_ok) << err.str() << out.str();
+  auto delivery = next_of<node::Delivery>(*ctio);
+  ASSERT_TRUE(delivery) << out.str();
+  EXPECT_EQ(delivery->message.original_scheme, "gpms-2008");
+  ASSERT_EQ(delivery->message.portions.size(), 1u);
+  EXPECT_EQ(delivery->message.portions[0].label, (Label{"OFFICIAL", {}}));
+  EXPECT_EQ(delivery->message.portions[0].original_label, (Label{"RESTRICTED", {}}));
+}
+
+TEST_F(CliNodeSchemeTest, WithoutTheSchemeTheLabelIsReadUnderTheGatewaysOwn) {
+  auto send = gpms_send();
+  std::ostringstream out, err;
+  EXPECT_EQ(cli::run_node_send(node("ctu-wm"), send, out, err), cli::exit_error) << out.str();
+  EXPECT_NE(err.str().find("RESTRICTED"), std::string::npos) << err.str();
+}
+
+TEST_F(CliNodeSchemeTest, SchemeInAMessageFileHasTheLabelsTranslated) {
+  auto ctio = gateway_.connect("ctio-east");
+  const auto file = directory_ / "gpms.yaml";
+  std::ofstream(file) << "to: [ctio-east]\ncategory: ct-problem-profile\npurpose: prevent\nscheme: gpms-2008\n"
+                         "portions:\n  - label: RESTRICTED\n    body: partner version\n";
+  cli::NodeSendParams send;
+  send.file = file;
+  std::ostringstream out, err;
+  EXPECT_EQ(cli::run_node_send(node("ctu-wm"), send, out, err), cli::exit_ok) << err.str() << out.str();
+  auto delivery = next_of<node::Delivery>(*ctio);
+  ASSERT_TRUE(delivery) << out.str();
+  EXPECT_EQ(delivery->message.original_scheme, "gpms-2008");
+}
+
+TEST_F(CliNodeSchemeTest, AnUnacceptedSchemeIsRefusedByName) {
+  auto send = gpms_send();
+  send.scheme = "no-such-scheme";
+  std::ostringstream out, err;
+  EXPECT_EQ(cli::run_node_send(node("ctu-wm"), send, out, err), cli::exit_error) << out.str();
+  EXPECT_NE(err.str().find("no-such-scheme"), std::string::npos) << err.str();
+}
+
 TEST(CliServe, InvalidPolicyExitsThreeListingEveryError) {
   TemporaryDirectory dir;
   const auto policy = dir / "bad.yaml";

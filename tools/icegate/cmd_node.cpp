@@ -52,7 +52,11 @@ void print_event(std::ostream& out, const node::NodeEvent& event, bool json) {
 // The message from --file, or from the flags.
 std::optional<Message> build_message(const NodeParams& node, const NodeSendParams& params, std::ostream& err) {
   try {
-    if (!params.file.empty()) return node::load_message_file(params.file, node.id);
+    if (!params.file.empty()) {
+      auto message = node::load_message_file(params.file, node.id);
+      if (!params.scheme.empty()) message.label_scheme = params.scheme;  // the flag wins over the file
+      return message;
+    }
     if (params.to.empty() || params.category.empty() || params.portions.empty()) {
       fmt::print(err, "icegate node send: give --file, or --to, --category and at least one --portion\n");
       return std::nullopt;
@@ -65,6 +69,7 @@ std::optional<Message> build_message(const NodeParams& node, const NodeSendParam
     message.category = params.category;
     message.purpose = params.purpose;
     message.title = params.title;
+    message.label_scheme = params.scheme;
     for (const auto& to : params.to) message.addressees.push_back(node::parse_addressee(to));
     for (const auto& text : params.portions) {
       const auto equals = text.find('=');
@@ -348,6 +353,8 @@ void add_node_command(CLI::App& root, int& exit_code) {
   send_command->add_option("--category", send->category, "Information category");
   send_command->add_option("--purpose", send->purpose, "Purpose");
   send_command->add_option("--title", send->title, "Title");
+  send_command->add_option("--scheme", send->scheme,
+                           "The marking scheme the labels are under, when not the gateway's (e.g. gsc-2014)");
   send_command->add_option("--portion", send->portions, "LABEL=body, e.g. \"SECRET/UK EYES ONLY=...\"");
   send_command->add_flag("--json", send->json, "Print frames as JSON lines");
   send_command->add_option("--wait", send->wait_ms, "Milliseconds to wait for the Receipt")->capture_default_str();

@@ -30,6 +30,7 @@ struct NodeSendParams {
   std::string category;
   std::string purpose;
   std::string title;
+  std::string scheme;                 // the scheme the labels are under (empty: the gateway's)
   std::vector<std::string> portions;  // "SECRET/UK EYES ONLY=body text"
   bool json = false;
   int wait_ms = 10'000;               // for the Ack and Receipt
