@@ -13,6 +13,7 @@
 #include <utility>
 
 #include "clients/exercise/report_html.hpp"
+#include "clients/exercise/report_page.hpp"
 #include "gateway/model/clock.hpp"
 #include "gateway/model/html.hpp"
 #include "gateway/model/json.hpp"
@@ -1382,91 +1383,16 @@ using detail::objectives_of;
 using detail::people_links;
 using detail::response_times_section;
 
-constexpr std::string_view kStyle = R"(
-:root{--release:#2e7d32;--redacted:#b26a00;--hold:#1565c0;--deny:#c62828;--inject:#424242;--review:#6a1b9a;
---human:#00838f;--bg:#fafafa;--card:#fff;--line:#ddd;--muted:#666}
-*{box-sizing:border-box}
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;background:var(--bg);color:#222}
-header,main,footer{max-width:1400px;margin:0 auto;padding:0 24px}
-header{padding-top:20px}
-h1{font-size:1.7em;margin:.2em 0}
-h2{font-size:1.3em;border-bottom:2px solid var(--line);padding-bottom:4px;margin-top:2em}
-h3{font-size:1.05em;margin:.3em 0}
-.banner{font-size:1.25em;font-weight:700;padding:12px 16px;border-radius:6px;margin:12px 0;color:#fff}
-.banner.pass{background:var(--release)}.banner.fail{background:var(--deny)}
-.banners{display:grid;grid-template-columns:1fr 1fr;gap:12px}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:8px 0}
-dl.facts dt{font-weight:600;color:var(--muted)}dl.facts dd{margin:0}
-nav a{margin-right:14px}
-table{border-collapse:collapse;width:100%;background:var(--card);font-size:.93em}
-th,td{border:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
-th{background:#eee}
-tr.unmet td{background:#fdecea}tr.met td:first-child{color:var(--release);font-weight:700}
-tr.unmet td:first-child{color:var(--deny);font-weight:700}
-b.met{color:var(--release)}b.unmet{color:var(--deny)}
-.muted{color:var(--muted)}
-code{font-size:.9em;background:#f0f0f0;padding:0 3px;border-radius:3px}
-.decision{display:inline-block;padding:1px 7px;border-radius:10px;color:#fff;font-size:.85em;font-weight:600;white-space:nowrap}
-.d-release{background:var(--release)}.d-redacted{background:var(--redacted)}.d-hold{background:var(--hold)}.d-deny{background:var(--deny)}
-.marking{display:inline-block;padding:0 6px;border:1px solid #999;border-radius:3px;font-size:.8em;font-weight:700;letter-spacing:.02em}
-.m-topsecret{background:#c62828;color:#fff}.m-secret{background:#ef6c00;color:#000}.m-confidential{background:#1565c0;color:#fff}
-.m-restricted{background:#fff3c4;color:#000}.m-low{background:#fff;color:#000}
-.nodes{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:14px}
-.node{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:8px 12px}
-.node summary{cursor:pointer;font-weight:700}
-.node ol{list-style:none;padding:0;margin:6px 0}
-.node li{border-left:4px solid var(--line);padding:4px 8px;margin:6px 0}
-.node li.k-release{border-color:var(--release)}.node li.k-redacted{border-color:var(--redacted)}
-.node li.k-hold{border-color:var(--hold)}.node li.k-deny{border-color:var(--deny)}.node li.k-sent{border-color:var(--inject)}
-.node li.k-review{border-color:var(--review)}.node li.k-human{border-color:var(--human)}
-.portion{border:1px solid var(--line);border-radius:4px;padding:4px 6px;margin:4px 0;background:#fff}
-.portion .body{white-space:pre-wrap;margin-top:3px}
-.portion.withheld{background:repeating-linear-gradient(45deg,#f3f3f3,#f3f3f3 8px,#e6e6e6 8px,#e6e6e6 16px);border-style:dashed}
-.withheld-note{font-style:italic;margin-top:3px}
-.diagram{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:6px;padding:6px}
-.legend span{margin-right:14px;white-space:nowrap}
-.legend i{display:inline-block;width:22px;height:4px;vertical-align:middle;margin-right:4px}
-.diff td.changed{background:#fff4d6}
-.controls button{margin-right:8px}
-.rating{display:inline-block;min-width:1.7em;text-align:center;padding:0 5px;border-radius:3px;font-weight:700;color:#fff}
-.r-p{background:#2e7d32}.r-s{background:#827717}.r-m{background:#e65100}.r-u{background:#c62828}
-.objective{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:8px 12px;margin:10px 0}
-.outcome{margin:2px 0}.refusal{color:var(--deny);font-weight:600}tr.refused td{background:#fdecea}
-.follow-up{font-size:.8em;border:1px dashed var(--hold);border-radius:8px;padding:0 5px;color:var(--hold)}
-.media .body{white-space:pre-wrap;color:#333}
-div.action+div.action{border-top:1px solid var(--line);margin-top:4px;padding-top:4px}
-footer{color:var(--muted);font-size:.85em;padding:30px 24px}
-@media print{.controls{display:none}details{display:block}}
-)";
+// The head (style sheet and script) and foot of every page are templates:
+// templates/head.html.mustache, templates/foot.html.mustache.
+void page_start(std::string& out, const std::string& title) { out += detail::render_page_head(title); }
 
-// Collapsing: <details> works without it; this adds "open all / close all".
-constexpr std::string_view kScript = R"(
-function setAll(open){document.querySelectorAll('details').forEach(function(d){d.open=open;});}
-)";
-
-void page_start(std::string& out, std::string_view title) {
-  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  out += fmt::format("<title>{}</title>\n<style>{}</style>\n<script>{}</script>\n</head>\n<body>\n", html(title),
-                     kStyle, kScript);
-}
-
-void page_end(std::string& out) {
-  out += "<footer>Generated by icegate " ICEGATE_VERSION
-         ". Times are scenario times (T+0 is the moment the scenario turns on); hover a time for the clock "
-         "time. Withheld portions are shown by their marking and the reason only: their content never left "
-         "the gateway.</footer>\n</body>\n</html>\n";
-}
+void page_end(std::string& out) { out += detail::render_page_foot(); }
 
 std::string run_title(const RunResult& r) { return r.scenario_title.empty() ? r.scenario : r.scenario_title; }
 
-std::string banner(const RunResult& r, std::string_view prefix = {}) {
-  const std::size_t met = met_count(r), total = r.expectations.size();
-  if (met == total)
-    return fmt::format("<div class=\"banner pass\">{}PASS: every expectation was met ({} of {})</div>", prefix, met,
-                       total);
-  return fmt::format("<div class=\"banner fail\">{}FAIL: {} of {} expectations met, {} not met</div>", prefix, met,
-                     total, total - met);
+detail::RunPage::Banner banner_of(const RunResult& r) {
+  return {met_count(r) == r.expectations.size(), met_count(r), r.expectations.size()};
 }
 
 std::string policy_text(const RunResult& r) {
@@ -1475,79 +1401,91 @@ std::string policy_text(const RunResult& r) {
                      html(truncate_utf8(r.policy_version, 23, "")));
 }
 
-// ---- sections -------------------------------------------------------------
+// ---- the page's view model (report_page.hpp) --------------------------------
 
-void objectives_section(std::string& out, const RunResult& r, const Scenario* scenario) {
-  out += "<section id=\"objectives\">\n<h2>Objectives</h2>\n";
-  const std::vector<Objective> objectives = objectives_of(r, scenario);
-  if (objectives.empty()) {
-    out += "<p class=\"muted\">The objectives are in the scenario file; this report was made without it.</p>\n";
-  } else {
-    std::map<std::string, const ExpectationResult*> results;
-    for (const ExpectationResult& e : r.expectations) results[e.id] = &e;
-    const std::vector<Expectation> none;
-    out += "<ul>\n";
-    for (const Objective& objective : objectives) {
-      out += fmt::format("<li><b>{}</b> {}", html(objective.id), html(objective.text));
-      std::vector<std::string> served;
-      for (const Expectation& e : scenario ? scenario->expectations : none) {
-        if (e.objective != objective.id) continue;
-        const auto found = results.find(e.id);
-        const bool met = found != results.end() && found->second->met;
-        served.push_back(
-            fmt::format("<span class=\"{}\">{} {}</span>", met ? "" : "muted", html(e.id), met ? "met" : "not met"));
-      }
-      if (!served.empty())
-        out += fmt::format(" <span class=\"muted\">(expectations: {})</span>", fmt::join(served, ", "));
-      out += "</li>\n";
-    }
-    out += "</ul>\n";
-  }
-  out += "</section>\n";
+using detail::RunPage;
+using detail::TimeView;
+
+TimeView time_view(const RunResult& r, Offset at) {
+  return {scenario_time_text(at), clock_text(r.t0_unix_ms + at.count())};
 }
 
-void expectations_section(std::string& out, const RunResult& r, const Scenario* scenario) {
-  out += "<section id=\"expectations\">\n<h2>Expectations</h2>\n";
-  if (r.expectations.empty()) {
-    out += "<p class=\"muted\">The scenario sets no expectations.</p>\n</section>\n";
-    return;
+RunPage::Facts facts_of(const RunResult& r) {
+  RunPage::Facts facts;
+  facts.title = run_title(r);
+  facts.scenario = r.scenario;
+  facts.policy_name = r.policy_name;
+  if (!r.policy_version.empty()) facts.policy_version = truncate_utf8(r.policy_version, 23, "");
+  facts.policy_file = r.policy_file;
+  facts.t0 = clock_text(r.t0_unix_ms);
+  facts.start = scenario_time_text(r.start);
+  facts.end = scenario_time_text(r.end);
+  facts.table = r.table;
+  facts.played = fmt::format("{}", fmt::join(r.played, ", "));
+  facts.nodes = all_nodes(r).size();
+  facts.met = met_count(r);
+  facts.total = r.expectations.size();
+  facts.delivered = r.frames_delivered;
+  return facts;
+}
+
+// The objectives, each with the scenario's expectations that serve it.
+std::vector<RunPage::Objective> objectives_view(const RunResult& r, const Scenario* scenario) {
+  std::map<std::string, const ExpectationResult*> results;
+  for (const ExpectationResult& e : r.expectations) results[e.id] = &e;
+  std::vector<RunPage::Objective> objectives;
+  for (const Objective& objective : objectives_of(r, scenario)) {
+    RunPage::Objective view{objective.id, objective.text, {}};
+    if (scenario) {
+      for (const Expectation& e : scenario->expectations) {
+        if (e.objective != objective.id) continue;
+        const auto found = results.find(e.id);
+        view.expectations.push_back({e.id, found != results.end() && found->second->met});
+      }
+    }
+    objectives.push_back(std::move(view));
   }
+  return objectives;
+}
+
+std::vector<RunPage::Expectation> expectations_view(const RunResult& r, const Scenario* scenario) {
   std::map<std::string, std::string> objective_of;
   if (scenario)
     for (const Expectation& e : scenario->expectations) objective_of[e.id] = e.objective;
-  out +=
-      "<table>\n<thead><tr><th>Result</th><th>Expectation</th><th>What was expected</th><th>When</th>"
-      "<th>Evidence</th></tr></thead>\n<tbody>\n";
+  std::vector<RunPage::Expectation> expectations;
   for (const ExpectationResult& e : r.expectations) {
-    std::string objective;
-    if (auto it = objective_of.find(e.id); it != objective_of.end() && !it->second.empty())
-      objective = fmt::format(" <span class=\"muted\">(objective {})</span>", html(it->second));
-    out +=
-        fmt::format("<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>\n",
-                    e.met ? "met" : "unmet", e.met ? "Met" : "Not met", html(e.id), html(e.description), objective,
-                    e.when ? time_cell(r, *e.when) : std::string("<span class=\"muted\">-</span>"), html(e.evidence));
+    RunPage::Expectation view{e.met, e.id, e.description, {}, e.evidence, {}};
+    if (auto it = objective_of.find(e.id); it != objective_of.end()) view.objective = it->second;
+    if (e.when) view.when = time_view(r, *e.when);
+    expectations.push_back(std::move(view));
   }
-  out += "</tbody>\n</table>\n";
-  if (!r.contingencies_fired.empty()) {
-    out += fmt::format("<p><b>Contingency injects that fired</b> because an expectation was not met: {}.</p>\n",
-                       html(fmt::format("{}", fmt::join(r.contingencies_fired, ", "))));
-  }
-  out += "</section>\n";
+  return expectations;
 }
 
-void injects_section(std::string& out, const RunResult& r, const Scenario* scenario) {
-  if (!scenario || scenario->injects.empty()) return;
-  out +=
-      "<section id=\"injects\">\n<h2>The scenario's injects</h2>\n<details>\n<summary>"
-      "The master scenario events list: what each inject was for</summary>\n<table>\n<thead><tr><th>Inject</th>"
-      "<th>When</th><th>From</th><th>Synopsis</th><th>Expected action</th><th>Objective</th></tr></thead>\n<tbody>\n";
+std::vector<RunPage::Inject> injects_view(const RunResult& r, const Scenario* scenario) {
+  std::vector<RunPage::Inject> injects;
+  if (!scenario) return injects;
   for (const Inject& inject : scenario->injects) {
-    out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", html(inject.id),
-                       time_cell(r, inject.at), html(inject.from), html(inject.synopsis), html(inject.expected_action),
-                       html(inject.objective));
+    injects.push_back({inject.id, time_view(r, inject.at), inject.from, inject.synopsis, inject.expected_action,
+                       inject.objective});
   }
-  out += "</tbody>\n</table>\n</details>\n</section>\n";
+  return injects;
 }
+
+std::vector<RunPage::LogEntry> log_view(const RunResult& r) {
+  std::vector<RunPage::LogEntry> log;
+  for (const TimelineEntry& e : r.timeline) {
+    RunPage::LogEntry entry{time_view(r, e.at), std::string(kind_name(e.kind)), {}, e.node, e.from, e.inject,
+                            e.title, !e.detail.empty() ? e.detail : e.reason};
+    if (e.kind == TimelineEntry::Kind::delivered || e.kind == TimelineEntry::Kind::decision)
+      entry.decision = detail::DecisionView{std::string(decision_class(e.decision)),
+                                            std::string(decision_words(e.decision))};
+    log.push_back(std::move(entry));
+  }
+  return log;
+}
+
+// ---- sections still built as HTML ------------------------------------------
 
 void portions_html(std::string& out, const RunResult& r, const std::vector<Portion>& released,
                    const std::vector<WithheldPortion>& withheld) {
@@ -1953,81 +1891,33 @@ void decision_table(std::string& out, const RunResult& r) {
   out += "</tbody>\n</table>\n";
 }
 
-void decisions_section(std::string& out, const RunResult& r) {
-  out +=
-      "<section id=\"decisions\">\n<h2>Decisions and why</h2>\n"
-      "<p>Every decision the gateway made, for every recipient, with the rules that made it.</p>\n";
-  decision_table(out, r);
-  out += "</section>\n";
-}
-
-void log_section(std::string& out, const RunResult& r) {
-  out += "<section id=\"log\">\n<h2>Everything that happened</h2>\n<details>\n<summary>The full timeline (" +
-         std::to_string(r.timeline.size()) +
-         " entries)</summary>\n<table>\n<thead><tr><th>When</th><th>What</th>"
-         "<th>Node</th><th>From</th><th>Inject</th><th>Title</th><th>Detail</th></tr></thead>\n<tbody>\n";
-  for (const TimelineEntry& e : r.timeline) {
-    std::string what(kind_name(e.kind));
-    if (e.kind == TimelineEntry::Kind::delivered || e.kind == TimelineEntry::Kind::decision)
-      what += " " + decision_badge(e.decision);
-    out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                       time_cell(r, e.at), what, html(e.node), html(e.from), html(e.inject), html(e.title),
-                       html(!e.detail.empty() ? e.detail : e.reason));
-  }
-  out += "</tbody>\n</table>\n</details>\n</section>\n";
-}
-
-void facts(std::string& out, const RunResult& r) {
-  out += "<dl class=\"facts\">\n";
-  out += fmt::format("<dt>Scenario</dt><dd>{} <span class=\"muted\">({})</span></dd>\n", html(run_title(r)),
-                     html(r.scenario));
-  out += fmt::format("<dt>Policy</dt><dd>{}</dd>\n", policy_text(r));
-  if (!r.policy_file.empty()) out += fmt::format("<dt>Policy file</dt><dd><code>{}</code></dd>\n", html(r.policy_file));
-  out += fmt::format("<dt>T+0</dt><dd>{}</dd>\n", html(clock_text(r.t0_unix_ms)));
-  out += fmt::format("<dt>Scenario time</dt><dd>{} to {}</dd>\n", html(scenario_time_text(r.start)),
-                     html(scenario_time_text(r.end)));
-  if (!r.table.empty()) out += fmt::format("<dt>Table</dt><dd>{}</dd>\n", html(r.table));
-  if (!r.played.empty())
-    out += fmt::format("<dt>Played by people</dt><dd>{}</dd>\n", html(fmt::format("{}", fmt::join(r.played, ", "))));
-  out += fmt::format("<dt>Nodes</dt><dd>{}</dd>\n", all_nodes(r).size());
-  out += fmt::format("<dt>Expectations met</dt><dd>{} of {}</dd>\n", met_count(r), r.expectations.size());
-  out += fmt::format("<dt>Messages delivered</dt><dd>{}</dd>\n", r.frames_delivered);
-  out += "</dl>\n";
-}
-
 }  // namespace
 
+RunPage detail::run_page(const RunResult& r, const Scenario* scenario) {
+  RunPage page;
+  page.title = run_title(r);
+  page.banner = banner_of(r);
+  page.facts = facts_of(r);
+  page.objectives = objectives_view(r, scenario);
+  page.expectations = expectations_view(r, scenario);
+  page.contingencies = fmt::format("{}", fmt::join(r.contingencies_fired, ", "));
+  page.injects = injects_view(r, scenario);
+  page.log = log_view(r);
+  page.people_links_html = people_links(r.ratings.size() + r.observations.size(), r.human_actions.size(),
+                                        detail::has_response_times(r), r.media.size(), r.improvement_plan.size());
+  evaluation_section(page.people_sections_html, r, scenario);
+  human_actions_section(page.people_sections_html, r);
+  response_times_section(page.people_sections_html, r);
+  media_section(page.people_sections_html, r);
+  improvement_plan_section(page.people_sections_html, r, scenario);
+  who_knew_section(page.who_knew_html, r);
+  sequence_section(page.sequence_html, r, "run", "Message sequence");
+  decision_table(page.decision_table_html, r);
+  return page;
+}
+
 std::string to_html(const RunResult& r, const Scenario* scenario) {
-  std::string out;
-  out.reserve(64 * 1024);
-  page_start(out, "After-action report: " + run_title(r));
-  out += fmt::format("<header>\n<h1>After-action report: {}</h1>\n", html(run_title(r)));
-  out += banner(r);
-  facts(out, r);
-  out +=
-      "<nav class=\"controls\"><a href=\"#objectives\">Objectives</a><a href=\"#expectations\">Expectations</a>";
-  out += people_links(r.ratings.size() + r.observations.size(), r.human_actions.size(), detail::has_response_times(r),
-                      r.media.size(), r.improvement_plan.size());
-  out +=
-      "<a href=\"#who-knew\">Who knew what, and when</a><a href=\"#run-sequence\">Message sequence</a>"
-      "<a href=\"#decisions\">Decisions and why</a><a href=\"#log\">Everything that happened</a>"
-      "<button type=\"button\" onclick=\"setAll(true)\">Open all</button>"
-      "<button type=\"button\" onclick=\"setAll(false)\">Close all</button></nav>\n</header>\n<main>\n";
-  objectives_section(out, r, scenario);
-  expectations_section(out, r, scenario);
-  evaluation_section(out, r, scenario);
-  human_actions_section(out, r);
-  response_times_section(out, r);
-  media_section(out, r);
-  improvement_plan_section(out, r, scenario);
-  injects_section(out, r, scenario);
-  who_knew_section(out, r);
-  sequence_section(out, r, "run", "Message sequence");
-  decisions_section(out, r);
-  log_section(out, r);
-  out += "</main>\n";
-  page_end(out);
-  return out;
+  return detail::render_run_page(detail::run_page(r, scenario));
 }
 
 // ---- comparison -------------------------------------------------------------
@@ -2203,12 +2093,12 @@ std::string to_html(const Comparison& c, const Scenario* scenario) {
     out += fmt::format("<p>The same scenario played at two tables under two policies: <b>{}</b> and <b>{}</b>.</p>\n",
                        html(name_a), html(name_b));
   out += "<div class=\"banners\">\n";
-  out += banner(a, html(name_a) + ": ");
-  out += banner(b, html(name_b) + ": ");
+  out += detail::render_banner(banner_of(a), name_a + ": ");
+  out += detail::render_banner(banner_of(b), name_b + ": ");
   out += "</div>\n<div class=\"banners\"><div>";
-  facts(out, a);
+  out += detail::render_facts(facts_of(a));
   out += "</div><div>";
-  facts(out, b);
+  out += detail::render_facts(facts_of(b));
   out +=
       "</div></div>\n<nav class=\"controls\"><a href=\"#objectives\">Objectives</a>"
       "<a href=\"#expectations\">Expectations</a>";
