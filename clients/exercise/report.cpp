@@ -1,7 +1,11 @@
+// The after-action report's shared parts (scenario times, decision rows,
+// differing decisions, knowledge) and its HTML pages: the view model of a run
+// (report_page.hpp) and the sections still built as HTML. The JSON is
+// report_json.cpp's, the Mermaid diagram report_mermaid.cpp's, the rendering
+// from templates report_render.cpp's.
 #include "clients/exercise/report.hpp"
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
@@ -13,11 +17,28 @@
 #include <utility>
 
 #include "clients/exercise/report_html.hpp"
+#include "clients/exercise/report_page.hpp"
+#include "clients/exercise/report_text.hpp"
 #include "gateway/model/clock.hpp"
 #include "gateway/model/html.hpp"
-#include "gateway/model/json.hpp"
 
 namespace icegate::exercise {
+
+using detail::action_kind_name;
+using detail::kind_name;
+using detail::decision_words;
+using detail::decision_class;
+using detail::marking_text;
+using detail::clock_text;
+using detail::met_count;
+using detail::inject_key;
+using detail::all_nodes;
+using detail::truncate_utf8;
+using detail::portion_labels;
+using detail::synopsis_of;
+using detail::action_of;
+using detail::action_verb;
+using detail::action_summary;
 
 // ===========================================================================
 // Shared helpers
@@ -47,7 +68,7 @@ std::string duration_text(Offset duration) {
   return scenario_time_text(duration).substr(2);  // "T+4h" -> "4h"
 }
 
-namespace {
+namespace detail {
 
 std::string_view action_kind_name(HumanAction::Kind kind) {
   using K = HumanAction::Kind;
@@ -62,19 +83,6 @@ std::string_view action_kind_name(HumanAction::Kind kind) {
       return "trigger";
   }
   return "unknown";
-}
-
-std::optional<HumanAction::Kind> action_kind_from_name(std::string_view name) {
-  using K = HumanAction::Kind;
-  for (K kind : {K::send, K::reply, K::review, K::trigger})
-    if (action_kind_name(kind) == name) return kind;
-  return std::nullopt;
-}
-
-std::optional<Rating> rating_from_name(std::string_view name) {
-  for (Rating rating : {Rating::P, Rating::S, Rating::M, Rating::U})
-    if (to_string(rating) == name) return rating;
-  return std::nullopt;
 }
 
 std::string_view kind_name(TimelineEntry::Kind kind) {
@@ -104,22 +112,6 @@ std::string_view kind_name(TimelineEntry::Kind kind) {
       return "media";
   }
   return "unknown";
-}
-
-std::optional<TimelineEntry::Kind> kind_from_name(std::string_view name) {
-  using K = TimelineEntry::Kind;
-  for (K kind : {K::inject, K::response, K::contingency, K::delivered, K::decision, K::review_request, K::review,
-                 K::event, K::error, K::human, K::media}) {
-    if (kind_name(kind) == name) return kind;
-  }
-  return std::nullopt;
-}
-
-std::optional<Decision> decision_from_name(std::string_view name) {
-  for (Decision d : {Decision::release, Decision::release_redacted, Decision::hold, Decision::deny}) {
-    if (to_string(d) == name) return d;
-  }
-  return std::nullopt;
 }
 
 // Plain words for facilitators.
@@ -164,7 +156,6 @@ std::size_t met_count(const RunResult& result) {
                                                 [](const ExpectationResult& e) { return e.met; }));
 }
 
-bool passed(const RunResult& result) { return met_count(result) == result.expectations.size(); }
 
 // The inject an entry belongs to, for grouping: its inject or response id, or
 // the message title when it came from neither.
@@ -188,7 +179,7 @@ std::vector<std::string> all_nodes(const RunResult& result) {
 }
 
 // Cuts `text` to at most `limit` bytes without splitting a UTF-8 sequence.
-std::string truncate_utf8(std::string_view text, std::size_t limit, std::string_view ellipsis = "...") {
+std::string truncate_utf8(std::string_view text, std::size_t limit, std::string_view ellipsis) {
   if (text.size() <= limit) return std::string(text);
   std::size_t cut = limit > ellipsis.size() ? limit - ellipsis.size() : 0;
   while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
@@ -201,7 +192,52 @@ std::string portion_labels(const std::vector<Portion>& portions) {
   return fmt::format("{}", fmt::join(labels, ", "));
 }
 
-}  // namespace
+std::string synopsis_of(const TimelineEntry& e) { return !e.detail.empty() ? e.detail : e.title; }
+
+// The person's action a `human` timeline entry records: the one at the same
+// seat, time and message (a trigger has no message), or null.
+const HumanAction* action_of(const RunResult& r, const TimelineEntry& e) {
+  for (const HumanAction& a : r.human_actions)
+    if (a.node == e.node && a.at == e.at && a.message_id == e.message_id) return &a;
+  return nullptr;
+}
+
+std::string_view action_verb(HumanAction::Kind kind) {
+  switch (kind) {
+    case HumanAction::Kind::send:
+      return "sends";
+    case HumanAction::Kind::reply:
+      return "replies";
+    case HumanAction::Kind::review:
+      return "reviews";
+    case HumanAction::Kind::trigger:
+      return "triggers";
+  }
+  return "acts";
+}
+
+// "sends <title>", "reviews <message>: approve", "triggers <event>", and
+// "(refused)" when the gateway refused it: one line of what a person did.
+std::string action_summary(const HumanAction* a, const TimelineEntry& e) {
+  if (!a) return fmt::format("acts {}", !e.title.empty() ? e.title : e.detail);
+  std::string text(action_verb(a->kind));
+  switch (a->kind) {
+    case HumanAction::Kind::send:
+    case HumanAction::Kind::reply:
+      text += " " + (a->title.empty() ? a->message_id : a->title);
+      break;
+    case HumanAction::Kind::review:
+      text += " " + (a->title.empty() ? a->message_id : a->title) + (a->detail.empty() ? "" : ": " + a->detail);
+      break;
+    case HumanAction::Kind::trigger:
+      text += " " + a->detail;
+      break;
+  }
+  if (!a->refused.empty()) text += " (refused)";
+  return text;
+}
+
+}  // namespace detail
 
 std::vector<DecisionRow> decision_rows(const RunResult& result) {
   using K = TimelineEntry::Kind;
@@ -347,954 +383,6 @@ std::vector<Knowledge> knowledge_of(const RunResult& result) {
 }
 
 // ===========================================================================
-// JSON
-// ===========================================================================
-
-std::string detail::json_quote(std::string_view text) { return json::quote(text); }
-
-namespace {
-
-using detail::json_quote;
-
-// Writes indented JSON with keys in the order given. Arrays of strings go on
-// one line; everything else one member per line, so diffs stay readable.
-class JsonWriter {
- public:
-  JsonWriter(std::string& out, int base_indent) : out_(out), base_(base_indent) {}
-
-  JsonWriter& begin_object() { return open('{'); }
-  JsonWriter& end_object() { return close('}'); }
-  JsonWriter& begin_array() { return open('['); }
-  JsonWriter& end_array() { return close(']'); }
-
-  JsonWriter& key(std::string_view name) {
-    separate();
-    out_ += json_quote(name);
-    out_ += ": ";
-    after_key_ = true;
-    return *this;
-  }
-  JsonWriter& str(std::string_view value) {
-    before_value();
-    out_ += json_quote(value);
-    return *this;
-  }
-  JsonWriter& integer(std::int64_t value) {
-    before_value();
-    out_ += std::to_string(value);
-    return *this;
-  }
-  JsonWriter& boolean(bool value) {
-    before_value();
-    out_ += value ? "true" : "false";
-    return *this;
-  }
-  JsonWriter& real(double value) {
-    before_value();
-    // Shortest text that reads back to the same double; JSON has no NaN or infinity.
-    out_ += std::isfinite(value) ? fmt::format("{}", value) : "0";
-    return *this;
-  }
-  JsonWriter& null() {
-    before_value();
-    out_ += "null";
-    return *this;
-  }
-  JsonWriter& strings(const std::vector<std::string>& values) {
-    before_value();
-    out_.push_back('[');
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      if (i) out_ += ", ";
-      out_ += json_quote(values[i]);
-    }
-    out_.push_back(']');
-    return *this;
-  }
-  // Scenario time as text and milliseconds: "<name>": "T-2h", "<name>_ms": -7200000.
-  JsonWriter& time(std::string_view name, Offset offset) {
-    key(name).str(scenario_time_text(offset));
-    key(std::string(name) + "_ms").integer(offset.count());
-    return *this;
-  }
-  // A duration as text and milliseconds: "<name>": "4h", "<name>_ms": 14400000; both null when absent.
-  JsonWriter& duration(std::string_view name, const std::optional<Offset>& value) {
-    if (value) {
-      key(name).str(duration_text(*value));
-      key(std::string(name) + "_ms").integer(value->count());
-    } else {
-      key(name).null();
-      key(std::string(name) + "_ms").null();
-    }
-    return *this;
-  }
-  int depth() const { return base_ + static_cast<int>(stack_.size()); }
-
- private:
-  struct Level {
-    bool empty = true;
-  };
-
-  JsonWriter& open(char bracket) {
-    before_value();
-    out_.push_back(bracket);
-    stack_.push_back(Level{});
-    return *this;
-  }
-  JsonWriter& close(char bracket) {
-    const bool was_empty = stack_.back().empty;
-    stack_.pop_back();
-    if (!was_empty) newline();
-    out_.push_back(bracket);
-    return *this;
-  }
-  // A member or element starts: a comma after the previous one, a new line.
-  void separate() {
-    if (stack_.empty()) return;
-    if (!stack_.back().empty) out_.push_back(',');
-    stack_.back().empty = false;
-    newline();
-  }
-  void before_value() {
-    if (after_key_) {
-      after_key_ = false;
-      return;
-    }
-    separate();
-  }
-  void newline() {
-    out_.push_back('\n');
-    out_.append(static_cast<std::size_t>(depth()) * 2, ' ');
-  }
-
-  std::string& out_;
-  int base_;
-  std::vector<Level> stack_;
-  bool after_key_ = false;
-};
-
-void write_label(JsonWriter& w, const Label& label) {
-  w.key("label").begin_object();
-  w.key("classification").str(label.classification);
-  w.key("categories").strings(label.categories);
-  w.end_object();
-  w.key("marking").str(marking_text(label));
-}
-
-bool has_decision(TimelineEntry::Kind kind) {
-  return kind == TimelineEntry::Kind::delivered || kind == TimelineEntry::Kind::decision;
-}
-
-void write_entry(JsonWriter& w, const TimelineEntry& e) {
-  w.begin_object();
-  w.time("at", e.at);
-  w.key("kind").str(kind_name(e.kind));
-  w.key("node").str(e.node);
-  w.key("from").str(e.from);
-  w.key("message_id").str(e.message_id);
-  w.key("inject").str(e.inject);
-  w.key("title").str(e.title);
-  w.key("category").str(e.category);
-  // Only a delivery or a decision has one; "RELEASE" on an inject, event or
-  // refusal would tell a reader of the JSON something that never happened.
-  if (has_decision(e.kind)) w.key("decision").str(to_string(e.decision));
-  else w.key("decision").null();
-  w.key("released").begin_array();
-  for (const Portion& p : e.released) {
-    w.begin_object();
-    w.key("id").str(p.id);
-    write_label(w, p.label);
-    w.key("body").str(p.body);
-    w.end_object();
-  }
-  w.end_array();
-  w.key("withheld").begin_array();
-  for (const WithheldPortion& p : e.withheld) {
-    w.begin_object();
-    w.key("portion_id").str(p.portion_id);
-    write_label(w, p.label);
-    w.key("reason").str(p.reason);
-    w.key("rule_ids").strings(p.rule_ids);
-    w.end_object();
-  }
-  w.end_array();
-  w.key("rules").strings(e.rules);
-  w.key("reason").str(e.reason);
-  w.key("held_for").str(e.held_for);
-  w.key("detail").str(e.detail);
-  w.end_object();
-}
-
-void write_action(JsonWriter& w, const HumanAction& a) {
-  w.begin_object();
-  w.time("at", a.at);
-  w.key("table").str(a.table);
-  w.key("node").str(a.node);
-  w.key("kind").str(action_kind_name(a.kind));
-  w.key("message_id").str(a.message_id);
-  w.key("title").str(a.title);
-  w.key("category").str(a.category);
-  w.key("purpose").str(a.purpose);
-  w.key("to").strings(a.to);
-  w.key("labels").strings(a.labels);
-  w.key("detail").str(a.detail);
-  w.key("in_reply_to").str(a.in_reply_to);
-  w.key("prompted_by").str(a.prompted_by);
-  w.duration("response_time", a.response_time);
-  w.key("outcomes").begin_array();
-  for (const ActionOutcome& o : a.outcomes) {
-    w.begin_object();
-    w.key("node").str(o.node);
-    w.key("decision").str(to_string(o.decision));
-    w.key("released_labels").strings(o.released_labels);
-    w.key("withheld_labels").strings(o.withheld_labels);
-    w.key("reason").str(o.reason);
-    w.key("rules").strings(o.rules);
-    w.key("follow_up").boolean(o.follow_up);
-    w.end_object();
-  }
-  w.end_array();
-  w.key("refused").str(a.refused);
-  w.end_object();
-}
-
-// What people did, after everything a scripted run has (so that the keys of a
-// scripted run keep their places); in the order the run recorded them.
-void write_people(JsonWriter& w, const RunResult& r) {
-  w.key("played").strings(r.played);
-  w.key("table").str(r.table);
-  w.key("human_actions").begin_array();
-  for (const HumanAction& a : r.human_actions) write_action(w, a);
-  w.end_array();
-  w.key("media").begin_array();
-  for (const MediaRelease& m : r.media) {
-    w.begin_object();
-    w.key("id").str(m.id);
-    w.time("at", m.at);
-    w.key("kind").str(m.kind);
-    w.key("source").str(m.source);
-    w.key("headline").str(m.headline);
-    w.key("body").str(m.body);
-    w.key("seats").strings(m.seats);
-    w.key("by_hand").boolean(m.by_hand);
-    w.end_object();
-  }
-  w.end_array();
-  w.key("observations").begin_array();
-  for (const Observation& o : r.observations) {
-    w.begin_object();
-    w.time("at", o.at);
-    w.key("evaluator").str(o.evaluator);
-    w.key("objective").str(o.objective);
-    w.key("table").str(o.table);
-    w.key("text").str(o.text);
-    w.end_object();
-  }
-  w.end_array();
-  w.key("ratings").begin_array();
-  for (const ObjectiveRating& rating : r.ratings) {
-    w.begin_object();
-    w.key("objective").str(rating.objective);
-    w.key("evaluator").str(rating.evaluator);
-    w.key("table").str(rating.table);
-    w.key("rating").str(to_string(rating.rating));
-    w.key("rating_words").str(describe(rating.rating));  // for a reader of the JSON; ignored when read
-    w.key("note").str(rating.note);
-    w.end_object();
-  }
-  w.end_array();
-  w.key("improvement_plan").begin_array();
-  for (const ImprovementItem& item : r.improvement_plan) {
-    w.begin_object();
-    w.key("issue").str(item.issue);
-    w.key("corrective_action").str(item.corrective_action);
-    w.key("owner").str(item.owner);
-    w.key("due").str(item.due);
-    w.key("objective").str(item.objective);
-    w.end_object();
-  }
-  w.end_array();
-  w.key("objectives").begin_array();
-  for (const Objective& objective : r.objectives) {
-    w.begin_object();
-    w.key("id").str(objective.id);
-    w.key("text").str(objective.text);
-    w.end_object();
-  }
-  w.end_array();
-}
-
-void write_result(JsonWriter& w, const RunResult& r) {
-  w.begin_object();
-  w.key("format").str("icegate-exercise-result");
-  w.key("format_version").integer(1);
-  w.key("scenario").str(r.scenario);
-  w.key("scenario_title").str(r.scenario_title);
-  w.key("policy_name").str(r.policy_name);
-  w.key("policy_version").str(r.policy_version);
-  w.key("policy_file").str(r.policy_file);
-  w.key("t0_unix_ms").integer(r.t0_unix_ms);
-  w.key("t0").str(clock_text(r.t0_unix_ms));
-  w.time("start", r.start);
-  w.time("end", r.end);
-  w.key("all_met").boolean(passed(r));
-  w.key("expectations_met").integer(static_cast<std::int64_t>(met_count(r)));
-  w.key("expectations_total").integer(static_cast<std::int64_t>(r.expectations.size()));
-  w.key("nodes").strings(r.nodes);
-  w.key("timeline").begin_array();
-  for (const TimelineEntry& e : r.timeline) write_entry(w, e);
-  w.end_array();
-  w.key("expectations").begin_array();
-  for (const ExpectationResult& e : r.expectations) {
-    w.begin_object();
-    w.key("id").str(e.id);
-    w.key("kind").str(e.kind);
-    w.key("description").str(e.description);
-    w.key("met").boolean(e.met);
-    if (e.when) {
-      w.time("when", *e.when);
-    } else {
-      w.key("when").null();
-      w.key("when_ms").null();
-    }
-    w.key("evidence").str(e.evidence);
-    w.end_object();
-  }
-  w.end_array();
-  w.key("knowledge").begin_array();
-  for (const Knowledge& k : r.knowledge) {
-    w.begin_object();
-    w.key("node").str(k.node);
-    w.key("inject").str(k.inject);
-    w.key("message_id").str(k.message_id);
-    w.time("first_at", k.first_at);
-    w.key("decision").str(to_string(k.decision));
-    w.key("released_labels").strings(k.released_labels);
-    w.key("withheld_labels").strings(k.withheld_labels);
-    w.end_object();
-  }
-  w.end_array();
-  w.key("contingencies_fired").strings(r.contingencies_fired);
-  w.key("frames_delivered").integer(r.frames_delivered);
-  w.key("markings").begin_array();
-  for (const MarkingStyle& m : r.markings) {
-    w.begin_object();
-    w.key("label").str(m.label);
-    w.key("display").str(m.display);
-    w.key("colour").str(m.colour);
-    w.key("text_colour").str(m.text_colour);
-    w.end_object();
-  }
-  w.end_array();
-  write_people(w, r);
-  // No wall_seconds: how long a run took is not a result, and a report must be
-  // the same bytes each time the same scenario runs under the same policy.
-  w.end_object();
-}
-
-void write_row(JsonWriter& w, const DecisionRow& row) {
-  w.begin_object();
-  w.time("at", row.at);
-  w.key("decision").str(to_string(row.decision));
-  std::vector<std::string> released;
-  for (const Portion& p : row.released) released.push_back(marking_text(p.label));
-  w.key("released_labels").strings(released);
-  w.key("rules").strings(row.rules);
-  w.key("reason").str(row.reason);
-  w.end_object();
-}
-
-// ---- reading --------------------------------------------------------------
-
-[[noreturn]] void bad(std::string_view where, std::string_view what) {
-  throw ReportError(fmt::format("result JSON: {}: {}", where, what));
-}
-
-const YAML::Node member(const YAML::Node& node, const char* name, std::string_view where) {
-  if (!node.IsMap()) bad(where, "expected an object");
-  const YAML::Node value = node[name];
-  if (!value.IsDefined()) bad(where, fmt::format("missing \"{}\"", name));
-  return value;
-}
-
-std::string read_string(const YAML::Node& node, const char* name, std::string_view where) {
-  const YAML::Node value = member(node, name, where);
-  if (!value.IsScalar()) bad(where, fmt::format("\"{}\" is not a string", name));
-  return value.Scalar();
-}
-
-std::int64_t read_integer(const YAML::Node& node, const char* name, std::string_view where) {
-  const YAML::Node value = member(node, name, where);
-  try {
-    return value.as<std::int64_t>();
-  } catch (const YAML::Exception&) {
-    bad(where, fmt::format("\"{}\" is not an integer", name));
-  }
-}
-
-bool read_bool(const YAML::Node& node, const char* name, std::string_view where) {
-  const YAML::Node value = member(node, name, where);
-  try {
-    return value.as<bool>();
-  } catch (const YAML::Exception&) {
-    bad(where, fmt::format("\"{}\" is not true or false", name));
-  }
-}
-
-std::vector<std::string> read_strings(const YAML::Node& node, const char* name, std::string_view where) {
-  const YAML::Node value = member(node, name, where);
-  if (!value.IsSequence()) bad(where, fmt::format("\"{}\" is not an array", name));
-  std::vector<std::string> out;
-  for (const YAML::Node& item : value) {
-    if (!item.IsScalar()) bad(where, fmt::format("\"{}\" holds a non-string", name));
-    out.push_back(item.Scalar());
-  }
-  return out;
-}
-
-YAML::Node read_array(const YAML::Node& node, const char* name, std::string_view where) {
-  const YAML::Node value = member(node, name, where);
-  if (!value.IsSequence()) bad(where, fmt::format("\"{}\" is not an array", name));
-  return value;
-}
-
-Offset read_time(const YAML::Node& node, const std::string& name, std::string_view where) {
-  return Offset{read_integer(node, (name + "_ms").c_str(), where)};
-}
-
-Decision read_decision(const YAML::Node& node, std::string_view where) {
-  const std::string name = read_string(node, "decision", where);
-  const auto decision = decision_from_name(name);
-  if (!decision) bad(where, fmt::format("unknown decision \"{}\"", name));
-  return *decision;
-}
-
-Label read_label(const YAML::Node& node, std::string_view where) {
-  const YAML::Node label = member(node, "label", where);
-  return Label{read_string(label, "classification", where), read_strings(label, "categories", where)};
-}
-
-TimelineEntry read_entry(const YAML::Node& node, std::string_view where) {
-  TimelineEntry e;
-  e.at = read_time(node, "at", where);
-  const std::string kind = read_string(node, "kind", where);
-  const auto parsed_kind = kind_from_name(kind);
-  if (!parsed_kind) bad(where, fmt::format("unknown kind \"{}\"", kind));
-  e.kind = *parsed_kind;
-  e.node = read_string(node, "node", where);
-  e.from = read_string(node, "from", where);
-  e.message_id = read_string(node, "message_id", where);
-  e.inject = read_string(node, "inject", where);
-  e.title = read_string(node, "title", where);
-  e.category = read_string(node, "category", where);
-  // Results written before entries without a decision said null carry "RELEASE" there.
-  if (has_decision(e.kind) || !member(node, "decision", where).IsNull()) e.decision = read_decision(node, where);
-  std::size_t index = 0;
-  for (const YAML::Node& p : read_array(node, "released", where)) {
-    const std::string at = fmt::format("{}.released[{}]", where, index++);
-    e.released.push_back(Portion{read_string(p, "id", at), read_label(p, at), read_string(p, "body", at)});
-  }
-  index = 0;
-  for (const YAML::Node& p : read_array(node, "withheld", where)) {
-    const std::string at = fmt::format("{}.withheld[{}]", where, index++);
-    e.withheld.push_back(WithheldPortion{read_string(p, "portion_id", at), read_label(p, at),
-                                         read_string(p, "reason", at), read_strings(p, "rule_ids", at)});
-  }
-  e.rules = read_strings(node, "rules", where);
-  e.reason = read_string(node, "reason", where);
-  e.held_for = read_string(node, "held_for", where);
-  e.detail = read_string(node, "detail", where);
-  return e;
-}
-
-std::optional<Offset> read_duration(const YAML::Node& node, const std::string& name, std::string_view where) {
-  if (member(node, (name + "_ms").c_str(), where).IsNull()) return std::nullopt;
-  return Offset{read_integer(node, (name + "_ms").c_str(), where)};
-}
-
-HumanAction read_action(const YAML::Node& node, std::string_view where) {
-  HumanAction a;
-  a.at = read_time(node, "at", where);
-  a.table = read_string(node, "table", where);
-  a.node = read_string(node, "node", where);
-  const std::string kind = read_string(node, "kind", where);
-  const auto parsed_kind = action_kind_from_name(kind);
-  if (!parsed_kind) bad(where, fmt::format("unknown kind \"{}\" (send, reply, review or trigger)", kind));
-  a.kind = *parsed_kind;
-  a.message_id = read_string(node, "message_id", where);
-  a.title = read_string(node, "title", where);
-  a.category = read_string(node, "category", where);
-  a.purpose = read_string(node, "purpose", where);
-  a.to = read_strings(node, "to", where);
-  a.labels = read_strings(node, "labels", where);
-  a.detail = read_string(node, "detail", where);
-  a.in_reply_to = read_string(node, "in_reply_to", where);
-  a.prompted_by = read_string(node, "prompted_by", where);
-  a.response_time = read_duration(node, "response_time", where);
-  std::size_t index = 0;
-  for (const YAML::Node& o : read_array(node, "outcomes", where)) {
-    const std::string at = fmt::format("{}.outcomes[{}]", where, index++);
-    ActionOutcome outcome;
-    outcome.node = read_string(o, "node", at);
-    outcome.decision = read_decision(o, at);
-    outcome.released_labels = read_strings(o, "released_labels", at);
-    outcome.withheld_labels = read_strings(o, "withheld_labels", at);
-    outcome.reason = read_string(o, "reason", at);
-    outcome.rules = read_strings(o, "rules", at);
-    outcome.follow_up = read_bool(o, "follow_up", at);
-    a.outcomes.push_back(std::move(outcome));
-  }
-  a.refused = read_string(node, "refused", where);
-  return a;
-}
-
-// What people did; absent from results written before people played (and
-// from scripted runs written then), so each key is read only when present.
-void read_people(const YAML::Node& node, RunResult& r) {
-  const std::string where = "result";
-  if (node["played"].IsDefined()) r.played = read_strings(node, "played", where);
-  if (node["table"].IsDefined()) r.table = read_string(node, "table", where);
-  std::size_t index = 0;
-  if (node["human_actions"].IsDefined())
-    for (const YAML::Node& a : read_array(node, "human_actions", where))
-      r.human_actions.push_back(read_action(a, fmt::format("human_actions[{}]", index++)));
-  index = 0;
-  if (node["media"].IsDefined()) {
-    for (const YAML::Node& m : read_array(node, "media", where)) {
-      const std::string at = fmt::format("media[{}]", index++);
-      MediaRelease release;
-      release.id = read_string(m, "id", at);
-      release.at = read_time(m, "at", at);
-      release.kind = read_string(m, "kind", at);
-      release.source = read_string(m, "source", at);
-      release.headline = read_string(m, "headline", at);
-      release.body = read_string(m, "body", at);
-      release.seats = read_strings(m, "seats", at);
-      release.by_hand = read_bool(m, "by_hand", at);
-      r.media.push_back(std::move(release));
-    }
-  }
-  index = 0;
-  if (node["observations"].IsDefined()) {
-    for (const YAML::Node& o : read_array(node, "observations", where)) {
-      const std::string at = fmt::format("observations[{}]", index++);
-      r.observations.push_back({read_time(o, "at", at), read_string(o, "evaluator", at),
-                                read_string(o, "objective", at), read_string(o, "table", at),
-                                read_string(o, "text", at)});
-    }
-  }
-  index = 0;
-  if (node["ratings"].IsDefined()) {
-    for (const YAML::Node& x : read_array(node, "ratings", where)) {
-      const std::string at = fmt::format("ratings[{}]", index++);
-      ObjectiveRating rating;
-      rating.objective = read_string(x, "objective", at);
-      rating.evaluator = read_string(x, "evaluator", at);
-      rating.table = read_string(x, "table", at);
-      const std::string letter = read_string(x, "rating", at);
-      const auto parsed = rating_from_name(letter);
-      if (!parsed) bad(at, fmt::format("unknown rating \"{}\" (P, S, M or U)", letter));
-      rating.rating = *parsed;
-      rating.note = read_string(x, "note", at);
-      r.ratings.push_back(std::move(rating));
-    }
-  }
-  index = 0;
-  if (node["improvement_plan"].IsDefined()) {
-    for (const YAML::Node& x : read_array(node, "improvement_plan", where)) {
-      const std::string at = fmt::format("improvement_plan[{}]", index++);
-      r.improvement_plan.push_back({read_string(x, "issue", at), read_string(x, "corrective_action", at),
-                                    read_string(x, "owner", at), read_string(x, "due", at),
-                                    read_string(x, "objective", at)});
-    }
-  }
-  index = 0;
-  if (node["objectives"].IsDefined()) {
-    for (const YAML::Node& x : read_array(node, "objectives", where)) {
-      const std::string at = fmt::format("objectives[{}]", index++);
-      r.objectives.push_back({read_string(x, "id", at), read_string(x, "text", at)});
-    }
-  }
-}
-
-RunResult read_result(const YAML::Node& node) {
-  const std::string where = "result";
-  if (!node.IsMap()) bad(where, "expected an object");
-  if (node["format_version"].IsDefined() && read_integer(node, "format_version", where) != 1)
-    bad(where, "unsupported format_version (this icegate reads version 1)");
-  RunResult r;
-  r.scenario = read_string(node, "scenario", where);
-  r.scenario_title = read_string(node, "scenario_title", where);
-  r.policy_name = read_string(node, "policy_name", where);
-  r.policy_version = read_string(node, "policy_version", where);
-  r.policy_file = read_string(node, "policy_file", where);
-  r.t0_unix_ms = read_integer(node, "t0_unix_ms", where);
-  r.start = read_time(node, "start", where);
-  r.end = read_time(node, "end", where);
-  r.nodes = read_strings(node, "nodes", where);
-  std::size_t index = 0;
-  for (const YAML::Node& entry : read_array(node, "timeline", where))
-    r.timeline.push_back(read_entry(entry, fmt::format("timeline[{}]", index++)));
-  index = 0;
-  for (const YAML::Node& e : read_array(node, "expectations", where)) {
-    const std::string at = fmt::format("expectations[{}]", index++);
-    ExpectationResult x;
-    x.id = read_string(e, "id", at);
-    if (e["kind"].IsDefined()) x.kind = read_string(e, "kind", at);  // absent from results written before it
-    x.description = read_string(e, "description", at);
-    x.met = read_bool(e, "met", at);
-    if (!member(e, "when_ms", at).IsNull()) x.when = read_time(e, "when", at);
-    x.evidence = read_string(e, "evidence", at);
-    r.expectations.push_back(std::move(x));
-  }
-  index = 0;
-  for (const YAML::Node& k : read_array(node, "knowledge", where)) {
-    const std::string at = fmt::format("knowledge[{}]", index++);
-    Knowledge x;
-    x.node = read_string(k, "node", at);
-    x.inject = read_string(k, "inject", at);
-    x.message_id = read_string(k, "message_id", at);
-    x.first_at = read_time(k, "first_at", at);
-    x.decision = read_decision(k, at);
-    x.released_labels = read_strings(k, "released_labels", at);
-    x.withheld_labels = read_strings(k, "withheld_labels", at);
-    r.knowledge.push_back(std::move(x));
-  }
-  r.contingencies_fired = read_strings(node, "contingencies_fired", where);
-  r.frames_delivered = read_integer(node, "frames_delivered", where);
-  // Results written before markings were kept have none: their reports use default colours.
-  if (node["markings"].IsDefined()) {
-    index = 0;
-    for (const YAML::Node& m : read_array(node, "markings", where)) {
-      const std::string at = fmt::format("markings[{}]", index++);
-      r.markings.push_back({read_string(m, "label", at), read_string(m, "display", at), read_string(m, "colour", at),
-                            read_string(m, "text_colour", at)});
-    }
-  }
-  // Written by earlier versions; read when present.
-  if (const YAML::Node wall = node["wall_seconds"]; wall.IsDefined()) {
-    try {
-      r.wall_seconds = wall.as<double>();
-    } catch (const YAML::Exception&) {
-      bad(where, "\"wall_seconds\" is not a number");
-    }
-  }
-  read_people(node, r);
-  return r;
-}
-
-YAML::Node parse_json(std::string_view json) {
-  try {
-    return YAML::Load(std::string(json));
-  } catch (const YAML::Exception& error) {
-    throw ReportError(
-        fmt::format("result JSON: line {}, column {}: {}", error.mark.line + 1, error.mark.column + 1, error.msg));
-  }
-}
-
-}  // namespace
-
-void detail::append_json(std::string& out, const RunResult& result, int indent) {
-  JsonWriter writer(out, indent);
-  write_result(writer, result);
-}
-
-RunResult detail::run_result_from_yaml(const YAML::Node& node) { return read_result(node); }
-
-std::string to_json(const RunResult& result) {
-  std::string out;
-  detail::append_json(out, result, 0);
-  out.push_back('\n');
-  return out;
-}
-
-std::string to_json(const Comparison& comparison) {
-  std::string out;
-  JsonWriter w(out, 0);
-  w.begin_object();
-  w.key("comparison_version").integer(1);
-  w.key("first");
-  write_result(w, comparison.first);
-  w.key("second");
-  write_result(w, comparison.second);
-  w.key("decisions_differ").begin_array();
-  for (const DecisionDifference& d : differing_decisions(comparison)) {
-    w.begin_object();
-    w.key("inject").str(d.inject);
-    w.key("title").str(d.title);
-    w.key("node").str(d.node);
-    w.key("first").begin_array();
-    for (const DecisionRow& row : d.first) write_row(w, row);
-    w.end_array();
-    w.key("second").begin_array();
-    for (const DecisionRow& row : d.second) write_row(w, row);
-    w.end_array();
-    w.end_object();
-  }
-  w.end_array();
-  w.end_object();
-  out.push_back('\n');
-  return out;
-}
-
-RunResult run_result_from_json(std::string_view json) { return read_result(parse_json(json)); }
-
-Comparison comparison_from_json(std::string_view json) {
-  const YAML::Node root = parse_json(json);
-  if (!root.IsMap() || !root["first"].IsDefined() || !root["second"].IsDefined())
-    throw ReportError("comparison JSON: expected an object with \"first\" and \"second\"");
-  return Comparison{read_result(root["first"]), read_result(root["second"])};
-}
-
-// ===========================================================================
-// Mermaid
-// ===========================================================================
-
-namespace {
-
-// Text Mermaid shows verbatim: no statement separators (;), entity codes (#),
-// quotes, angle brackets (read as HTML) or line breaks; at most ~60 characters.
-std::string mermaid_text(std::string_view text, std::size_t limit = 60) {
-  std::string out;
-  for (const char c : text) {
-    switch (c) {
-      case ';':
-        out += ',';
-        break;
-      case '#':
-        out += "no.";
-        break;
-      case '"':
-        out += '\'';
-        break;
-      case '<':
-        out += '(';
-        break;
-      case '>':
-        out += ')';
-        break;
-      case '\n':
-      case '\r':
-      case '\t':
-        out += ' ';
-        break;
-      case '%':  // "%%" would start a comment
-        if (!out.empty() && out.back() == '%') out += ' ';
-        out += '%';
-        break;
-      default:
-        if (static_cast<unsigned char>(c) >= 0x20) out.push_back(c);
-    }
-  }
-  return truncate_utf8(out, limit);
-}
-
-bool mermaid_keyword(std::string_view id) {
-  static const std::set<std::string> keywords = {"participant",
-                                                 "actor",
-                                                 "as",
-                                                 "note",
-                                                 "over",
-                                                 "left",
-                                                 "right",
-                                                 "of",
-                                                 "loop",
-                                                 "alt",
-                                                 "else",
-                                                 "opt",
-                                                 "par",
-                                                 "and",
-                                                 "rect",
-                                                 "end",
-                                                 "critical",
-                                                 "break",
-                                                 "box",
-                                                 "activate",
-                                                 "deactivate",
-                                                 "autonumber",
-                                                 "title",
-                                                 "links",
-                                                 "link",
-                                                 "properties",
-                                                 "details",
-                                                 "create",
-                                                 "destroy",
-                                                 "option",
-                                                 "sequencediagram",
-                                                 "gw"};
-  std::string lower(id);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  return keywords.count(lower) > 0;
-}
-
-// Mermaid ids may not contain hyphens (they read as arrows): map each node id
-// to letters, digits and underscores, unique within the diagram.
-class MermaidAliases {
- public:
-  MermaidAliases() { used_.insert("gw"); }
-  const std::string& alias(const std::string& node) {
-    auto found = aliases_.find(node);
-    if (found != aliases_.end()) return found->second;
-    std::string alias;
-    for (const char c : node) alias.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
-    if (alias.empty() || std::isdigit(static_cast<unsigned char>(alias.front())) || mermaid_keyword(alias) ||
-        alias.front() == 'x' || alias.front() == 'X' || alias.front() == '_')
-      alias = "n_" + alias;  // "x..." could read as a cross arrow head after "--"
-    std::string unique = alias;
-    for (int n = 2; used_.count(unique); ++n) unique = fmt::format("{}_{}", alias, n);
-    used_.insert(unique);
-    return aliases_.emplace(node, unique).first->second;
-  }
-
- private:
-  std::map<std::string, std::string> aliases_;
-  std::set<std::string> used_;
-};
-
-std::string synopsis_of(const TimelineEntry& e) { return !e.detail.empty() ? e.detail : e.title; }
-
-// The person's action a `human` timeline entry records: the one at the same
-// seat, time and message (a trigger has no message), or null.
-const HumanAction* action_of(const RunResult& r, const TimelineEntry& e) {
-  for (const HumanAction& a : r.human_actions)
-    if (a.node == e.node && a.at == e.at && a.message_id == e.message_id) return &a;
-  return nullptr;
-}
-
-std::string_view action_verb(HumanAction::Kind kind) {
-  switch (kind) {
-    case HumanAction::Kind::send:
-      return "sends";
-    case HumanAction::Kind::reply:
-      return "replies";
-    case HumanAction::Kind::review:
-      return "reviews";
-    case HumanAction::Kind::trigger:
-      return "triggers";
-  }
-  return "acts";
-}
-
-// "sends <title>", "reviews <message>: approve", "triggers <event>", and
-// "(refused)" when the gateway refused it: one line of what a person did.
-std::string action_summary(const HumanAction* a, const TimelineEntry& e) {
-  if (!a) return fmt::format("acts {}", !e.title.empty() ? e.title : e.detail);
-  std::string text(action_verb(a->kind));
-  switch (a->kind) {
-    case HumanAction::Kind::send:
-    case HumanAction::Kind::reply:
-      text += " " + (a->title.empty() ? a->message_id : a->title);
-      break;
-    case HumanAction::Kind::review:
-      text += " " + (a->title.empty() ? a->message_id : a->title) + (a->detail.empty() ? "" : ": " + a->detail);
-      break;
-    case HumanAction::Kind::trigger:
-      text += " " + a->detail;
-      break;
-  }
-  if (!a->refused.empty()) text += " (refused)";
-  return text;
-}
-
-}  // namespace
-
-std::string to_mermaid(const RunResult& result) {
-  using K = TimelineEntry::Kind;
-  std::string out = "sequenceDiagram\n";
-  out += fmt::format("    %% {} under {} {}\n",
-                     mermaid_text(result.scenario_title.empty() ? result.scenario : result.scenario_title, 80),
-                     mermaid_text(result.policy_name, 40), mermaid_text(result.policy_version, 24));
-
-  // Participants: the nodes that appear in the timeline, in the run's order.
-  std::set<std::string> took_part;
-  for (const TimelineEntry& e : result.timeline) {
-    if (!e.node.empty()) took_part.insert(e.node);
-    if (!e.from.empty()) took_part.insert(e.from);
-  }
-  MermaidAliases aliases;
-  out += "    participant gw as gateway\n";
-  for (const std::string& node : all_nodes(result)) {
-    if (took_part.count(node))
-      out += fmt::format("    participant {} as {}\n", aliases.alias(node), mermaid_text(node, 60));
-  }
-
-  auto line = [&](const std::string& text) { out += "    " + text + "\n"; };
-  for (const TimelineEntry& e : result.timeline) {
-    const std::string when = scenario_time_text(e.at);
-    const std::string id = inject_key(e);
-    switch (e.kind) {
-      case K::inject:
-      case K::response:
-      case K::contingency: {
-        if (e.node.empty()) break;
-        const std::string& actor = aliases.alias(e.node);
-        const char* what = e.kind == K::contingency ? " (contingency)" : "";
-        if (!e.message_id.empty() || e.detail.empty() || !e.title.empty()) {
-          line(fmt::format("{}->>gw: {}", actor, mermaid_text(fmt::format("{} {}{} {}", when, id, what, e.title))));
-        } else {
-          line(fmt::format("{}->>gw: {}", actor,
-                           mermaid_text(fmt::format("{} {}{} triggers {}", when, id, what, e.detail))));
-        }
-        const std::string synopsis = synopsis_of(e);
-        if (!synopsis.empty() && synopsis != e.title)
-          line(fmt::format("Note over {}: {}", actor, mermaid_text(synopsis)));
-        break;
-      }
-      case K::delivered: {
-        if (e.node.empty()) break;
-        std::string marking;
-        if (!e.released.empty()) marking = portion_labels(e.released);
-        line(fmt::format("gw->>{}: {}", aliases.alias(e.node),
-                         mermaid_text(fmt::format("{} {} {} {}", when, id, to_string(e.decision), marking))));
-        break;
-      }
-      case K::decision: {
-        if (e.node.empty()) break;
-        if (e.decision == Decision::deny) {
-          line(fmt::format("gw--x{}: {}", aliases.alias(e.node),
-                           mermaid_text(fmt::format("{} {} DENY {}", when, id, e.reason))));
-        } else if (e.decision == Decision::hold) {
-          line(fmt::format(
-              "Note over gw,{}: {}", aliases.alias(e.node),
-              mermaid_text(fmt::format("{} {} HOLD for {}", when, id, e.held_for.empty() ? "review" : e.held_for))));
-        }
-        break;  // releases are drawn as their deliveries
-      }
-      case K::review_request:
-        if (e.node.empty()) break;
-        line(fmt::format("gw-->>{}: {}", aliases.alias(e.node),
-                         mermaid_text(fmt::format("{} {} review requested", when, id))));
-        break;
-      case K::review:
-        if (e.node.empty()) break;
-        line(fmt::format(
-            "{}-->>gw: {}", aliases.alias(e.node),
-            mermaid_text(fmt::format("{} {} review {}", when, id, e.detail.empty() ? "answered" : e.detail))));
-        break;
-      case K::event:
-        line(fmt::format("Note over gw: {}",
-                         mermaid_text(fmt::format("{} event {}", when, e.detail.empty() ? e.title : e.detail))));
-        break;
-      case K::error:
-        if (e.node.empty()) break;
-        line(fmt::format("gw--x{}: {}", aliases.alias(e.node),
-                         mermaid_text(fmt::format("{} error {}", when, e.detail))));
-        break;
-      case K::human: {
-        if (e.node.empty()) break;
-        // The refusal's `--x` (an error entry) follows when the gateway refused it.
-        line(fmt::format("{}->>gw: {}", aliases.alias(e.node),
-                         mermaid_text(fmt::format("{} {}", when, action_summary(action_of(result, e), e)))));
-        break;
-      }
-      case K::media:
-        line(fmt::format("Note over gw: {}", mermaid_text(fmt::format("{} media {}", when, e.detail))));
-        break;
-    }
-  }
-  return out;
-}
-
-// ===========================================================================
 // HTML
 // ===========================================================================
 
@@ -1382,91 +470,16 @@ using detail::objectives_of;
 using detail::people_links;
 using detail::response_times_section;
 
-constexpr std::string_view kStyle = R"(
-:root{--release:#2e7d32;--redacted:#b26a00;--hold:#1565c0;--deny:#c62828;--inject:#424242;--review:#6a1b9a;
---human:#00838f;--bg:#fafafa;--card:#fff;--line:#ddd;--muted:#666}
-*{box-sizing:border-box}
-body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;margin:0;background:var(--bg);color:#222}
-header,main,footer{max-width:1400px;margin:0 auto;padding:0 24px}
-header{padding-top:20px}
-h1{font-size:1.7em;margin:.2em 0}
-h2{font-size:1.3em;border-bottom:2px solid var(--line);padding-bottom:4px;margin-top:2em}
-h3{font-size:1.05em;margin:.3em 0}
-.banner{font-size:1.25em;font-weight:700;padding:12px 16px;border-radius:6px;margin:12px 0;color:#fff}
-.banner.pass{background:var(--release)}.banner.fail{background:var(--deny)}
-.banners{display:grid;grid-template-columns:1fr 1fr;gap:12px}
-dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:4px 16px;margin:8px 0}
-dl.facts dt{font-weight:600;color:var(--muted)}dl.facts dd{margin:0}
-nav a{margin-right:14px}
-table{border-collapse:collapse;width:100%;background:var(--card);font-size:.93em}
-th,td{border:1px solid var(--line);padding:5px 8px;text-align:left;vertical-align:top}
-th{background:#eee}
-tr.unmet td{background:#fdecea}tr.met td:first-child{color:var(--release);font-weight:700}
-tr.unmet td:first-child{color:var(--deny);font-weight:700}
-b.met{color:var(--release)}b.unmet{color:var(--deny)}
-.muted{color:var(--muted)}
-code{font-size:.9em;background:#f0f0f0;padding:0 3px;border-radius:3px}
-.decision{display:inline-block;padding:1px 7px;border-radius:10px;color:#fff;font-size:.85em;font-weight:600;white-space:nowrap}
-.d-release{background:var(--release)}.d-redacted{background:var(--redacted)}.d-hold{background:var(--hold)}.d-deny{background:var(--deny)}
-.marking{display:inline-block;padding:0 6px;border:1px solid #999;border-radius:3px;font-size:.8em;font-weight:700;letter-spacing:.02em}
-.m-topsecret{background:#c62828;color:#fff}.m-secret{background:#ef6c00;color:#000}.m-confidential{background:#1565c0;color:#fff}
-.m-restricted{background:#fff3c4;color:#000}.m-low{background:#fff;color:#000}
-.nodes{display:grid;grid-template-columns:repeat(auto-fill,minmax(340px,1fr));gap:14px}
-.node{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:8px 12px}
-.node summary{cursor:pointer;font-weight:700}
-.node ol{list-style:none;padding:0;margin:6px 0}
-.node li{border-left:4px solid var(--line);padding:4px 8px;margin:6px 0}
-.node li.k-release{border-color:var(--release)}.node li.k-redacted{border-color:var(--redacted)}
-.node li.k-hold{border-color:var(--hold)}.node li.k-deny{border-color:var(--deny)}.node li.k-sent{border-color:var(--inject)}
-.node li.k-review{border-color:var(--review)}.node li.k-human{border-color:var(--human)}
-.portion{border:1px solid var(--line);border-radius:4px;padding:4px 6px;margin:4px 0;background:#fff}
-.portion .body{white-space:pre-wrap;margin-top:3px}
-.portion.withheld{background:repeating-linear-gradient(45deg,#f3f3f3,#f3f3f3 8px,#e6e6e6 8px,#e6e6e6 16px);border-style:dashed}
-.withheld-note{font-style:italic;margin-top:3px}
-.diagram{overflow-x:auto;background:#fff;border:1px solid var(--line);border-radius:6px;padding:6px}
-.legend span{margin-right:14px;white-space:nowrap}
-.legend i{display:inline-block;width:22px;height:4px;vertical-align:middle;margin-right:4px}
-.diff td.changed{background:#fff4d6}
-.controls button{margin-right:8px}
-.rating{display:inline-block;min-width:1.7em;text-align:center;padding:0 5px;border-radius:3px;font-weight:700;color:#fff}
-.r-p{background:#2e7d32}.r-s{background:#827717}.r-m{background:#e65100}.r-u{background:#c62828}
-.objective{background:var(--card);border:1px solid var(--line);border-radius:6px;padding:8px 12px;margin:10px 0}
-.outcome{margin:2px 0}.refusal{color:var(--deny);font-weight:600}tr.refused td{background:#fdecea}
-.follow-up{font-size:.8em;border:1px dashed var(--hold);border-radius:8px;padding:0 5px;color:var(--hold)}
-.media .body{white-space:pre-wrap;color:#333}
-div.action+div.action{border-top:1px solid var(--line);margin-top:4px;padding-top:4px}
-footer{color:var(--muted);font-size:.85em;padding:30px 24px}
-@media print{.controls{display:none}details{display:block}}
-)";
+// The head (style sheet and script) and foot of every page are templates:
+// templates/head.html.mustache, templates/foot.html.mustache.
+void page_start(std::string& out, const std::string& title) { out += detail::render_page_head(title); }
 
-// Collapsing: <details> works without it; this adds "open all / close all".
-constexpr std::string_view kScript = R"(
-function setAll(open){document.querySelectorAll('details').forEach(function(d){d.open=open;});}
-)";
-
-void page_start(std::string& out, std::string_view title) {
-  out += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  out += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n";
-  out += fmt::format("<title>{}</title>\n<style>{}</style>\n<script>{}</script>\n</head>\n<body>\n", html(title),
-                     kStyle, kScript);
-}
-
-void page_end(std::string& out) {
-  out += "<footer>Generated by icegate " ICEGATE_VERSION
-         ". Times are scenario times (T+0 is the moment the scenario turns on); hover a time for the clock "
-         "time. Withheld portions are shown by their marking and the reason only: their content never left "
-         "the gateway.</footer>\n</body>\n</html>\n";
-}
+void page_end(std::string& out) { out += detail::render_page_foot(); }
 
 std::string run_title(const RunResult& r) { return r.scenario_title.empty() ? r.scenario : r.scenario_title; }
 
-std::string banner(const RunResult& r, std::string_view prefix = {}) {
-  const std::size_t met = met_count(r), total = r.expectations.size();
-  if (met == total)
-    return fmt::format("<div class=\"banner pass\">{}PASS: every expectation was met ({} of {})</div>", prefix, met,
-                       total);
-  return fmt::format("<div class=\"banner fail\">{}FAIL: {} of {} expectations met, {} not met</div>", prefix, met,
-                     total, total - met);
+detail::RunPage::Banner banner_of(const RunResult& r) {
+  return {met_count(r) == r.expectations.size(), met_count(r), r.expectations.size()};
 }
 
 std::string policy_text(const RunResult& r) {
@@ -1475,79 +488,91 @@ std::string policy_text(const RunResult& r) {
                      html(truncate_utf8(r.policy_version, 23, "")));
 }
 
-// ---- sections -------------------------------------------------------------
+// ---- the page's view model (report_page.hpp) --------------------------------
 
-void objectives_section(std::string& out, const RunResult& r, const Scenario* scenario) {
-  out += "<section id=\"objectives\">\n<h2>Objectives</h2>\n";
-  const std::vector<Objective> objectives = objectives_of(r, scenario);
-  if (objectives.empty()) {
-    out += "<p class=\"muted\">The objectives are in the scenario file; this report was made without it.</p>\n";
-  } else {
-    std::map<std::string, const ExpectationResult*> results;
-    for (const ExpectationResult& e : r.expectations) results[e.id] = &e;
-    const std::vector<Expectation> none;
-    out += "<ul>\n";
-    for (const Objective& objective : objectives) {
-      out += fmt::format("<li><b>{}</b> {}", html(objective.id), html(objective.text));
-      std::vector<std::string> served;
-      for (const Expectation& e : scenario ? scenario->expectations : none) {
-        if (e.objective != objective.id) continue;
-        const auto found = results.find(e.id);
-        const bool met = found != results.end() && found->second->met;
-        served.push_back(
-            fmt::format("<span class=\"{}\">{} {}</span>", met ? "" : "muted", html(e.id), met ? "met" : "not met"));
-      }
-      if (!served.empty())
-        out += fmt::format(" <span class=\"muted\">(expectations: {})</span>", fmt::join(served, ", "));
-      out += "</li>\n";
-    }
-    out += "</ul>\n";
-  }
-  out += "</section>\n";
+using detail::RunPage;
+using detail::TimeView;
+
+TimeView time_view(const RunResult& r, Offset at) {
+  return {scenario_time_text(at), clock_text(r.t0_unix_ms + at.count())};
 }
 
-void expectations_section(std::string& out, const RunResult& r, const Scenario* scenario) {
-  out += "<section id=\"expectations\">\n<h2>Expectations</h2>\n";
-  if (r.expectations.empty()) {
-    out += "<p class=\"muted\">The scenario sets no expectations.</p>\n</section>\n";
-    return;
+RunPage::Facts facts_of(const RunResult& r) {
+  RunPage::Facts facts;
+  facts.title = run_title(r);
+  facts.scenario = r.scenario;
+  facts.policy_name = r.policy_name;
+  if (!r.policy_version.empty()) facts.policy_version = truncate_utf8(r.policy_version, 23, "");
+  facts.policy_file = r.policy_file;
+  facts.t0 = clock_text(r.t0_unix_ms);
+  facts.start = scenario_time_text(r.start);
+  facts.end = scenario_time_text(r.end);
+  facts.table = r.table;
+  facts.played = fmt::format("{}", fmt::join(r.played, ", "));
+  facts.nodes = all_nodes(r).size();
+  facts.met = met_count(r);
+  facts.total = r.expectations.size();
+  facts.delivered = r.frames_delivered;
+  return facts;
+}
+
+// The objectives, each with the scenario's expectations that serve it.
+std::vector<RunPage::Objective> objectives_view(const RunResult& r, const Scenario* scenario) {
+  std::map<std::string, const ExpectationResult*> results;
+  for (const ExpectationResult& e : r.expectations) results[e.id] = &e;
+  std::vector<RunPage::Objective> objectives;
+  for (const Objective& objective : objectives_of(r, scenario)) {
+    RunPage::Objective view{objective.id, objective.text, {}};
+    if (scenario) {
+      for (const Expectation& e : scenario->expectations) {
+        if (e.objective != objective.id) continue;
+        const auto found = results.find(e.id);
+        view.expectations.push_back({e.id, found != results.end() && found->second->met});
+      }
+    }
+    objectives.push_back(std::move(view));
   }
+  return objectives;
+}
+
+std::vector<RunPage::Expectation> expectations_view(const RunResult& r, const Scenario* scenario) {
   std::map<std::string, std::string> objective_of;
   if (scenario)
     for (const Expectation& e : scenario->expectations) objective_of[e.id] = e.objective;
-  out +=
-      "<table>\n<thead><tr><th>Result</th><th>Expectation</th><th>What was expected</th><th>When</th>"
-      "<th>Evidence</th></tr></thead>\n<tbody>\n";
+  std::vector<RunPage::Expectation> expectations;
   for (const ExpectationResult& e : r.expectations) {
-    std::string objective;
-    if (auto it = objective_of.find(e.id); it != objective_of.end() && !it->second.empty())
-      objective = fmt::format(" <span class=\"muted\">(objective {})</span>", html(it->second));
-    out +=
-        fmt::format("<tr class=\"{}\"><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{}</td></tr>\n",
-                    e.met ? "met" : "unmet", e.met ? "Met" : "Not met", html(e.id), html(e.description), objective,
-                    e.when ? time_cell(r, *e.when) : std::string("<span class=\"muted\">-</span>"), html(e.evidence));
+    RunPage::Expectation view{e.met, e.id, e.description, {}, e.evidence, {}};
+    if (auto it = objective_of.find(e.id); it != objective_of.end()) view.objective = it->second;
+    if (e.when) view.when = time_view(r, *e.when);
+    expectations.push_back(std::move(view));
   }
-  out += "</tbody>\n</table>\n";
-  if (!r.contingencies_fired.empty()) {
-    out += fmt::format("<p><b>Contingency injects that fired</b> because an expectation was not met: {}.</p>\n",
-                       html(fmt::format("{}", fmt::join(r.contingencies_fired, ", "))));
-  }
-  out += "</section>\n";
+  return expectations;
 }
 
-void injects_section(std::string& out, const RunResult& r, const Scenario* scenario) {
-  if (!scenario || scenario->injects.empty()) return;
-  out +=
-      "<section id=\"injects\">\n<h2>The scenario's injects</h2>\n<details>\n<summary>"
-      "The master scenario events list: what each inject was for</summary>\n<table>\n<thead><tr><th>Inject</th>"
-      "<th>When</th><th>From</th><th>Synopsis</th><th>Expected action</th><th>Objective</th></tr></thead>\n<tbody>\n";
+std::vector<RunPage::Inject> injects_view(const RunResult& r, const Scenario* scenario) {
+  std::vector<RunPage::Inject> injects;
+  if (!scenario) return injects;
   for (const Inject& inject : scenario->injects) {
-    out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n", html(inject.id),
-                       time_cell(r, inject.at), html(inject.from), html(inject.synopsis), html(inject.expected_action),
-                       html(inject.objective));
+    injects.push_back({inject.id, time_view(r, inject.at), inject.from, inject.synopsis, inject.expected_action,
+                       inject.objective});
   }
-  out += "</tbody>\n</table>\n</details>\n</section>\n";
+  return injects;
 }
+
+std::vector<RunPage::LogEntry> log_view(const RunResult& r) {
+  std::vector<RunPage::LogEntry> log;
+  for (const TimelineEntry& e : r.timeline) {
+    RunPage::LogEntry entry{time_view(r, e.at), std::string(kind_name(e.kind)), {}, e.node, e.from, e.inject,
+                            e.title, !e.detail.empty() ? e.detail : e.reason};
+    if (e.kind == TimelineEntry::Kind::delivered || e.kind == TimelineEntry::Kind::decision)
+      entry.decision = detail::DecisionView{std::string(decision_class(e.decision)),
+                                            std::string(decision_words(e.decision))};
+    log.push_back(std::move(entry));
+  }
+  return log;
+}
+
+// ---- sections still built as HTML ------------------------------------------
 
 void portions_html(std::string& out, const RunResult& r, const std::vector<Portion>& released,
                    const std::vector<WithheldPortion>& withheld) {
@@ -1953,81 +978,33 @@ void decision_table(std::string& out, const RunResult& r) {
   out += "</tbody>\n</table>\n";
 }
 
-void decisions_section(std::string& out, const RunResult& r) {
-  out +=
-      "<section id=\"decisions\">\n<h2>Decisions and why</h2>\n"
-      "<p>Every decision the gateway made, for every recipient, with the rules that made it.</p>\n";
-  decision_table(out, r);
-  out += "</section>\n";
-}
-
-void log_section(std::string& out, const RunResult& r) {
-  out += "<section id=\"log\">\n<h2>Everything that happened</h2>\n<details>\n<summary>The full timeline (" +
-         std::to_string(r.timeline.size()) +
-         " entries)</summary>\n<table>\n<thead><tr><th>When</th><th>What</th>"
-         "<th>Node</th><th>From</th><th>Inject</th><th>Title</th><th>Detail</th></tr></thead>\n<tbody>\n";
-  for (const TimelineEntry& e : r.timeline) {
-    std::string what(kind_name(e.kind));
-    if (e.kind == TimelineEntry::Kind::delivered || e.kind == TimelineEntry::Kind::decision)
-      what += " " + decision_badge(e.decision);
-    out += fmt::format("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                       time_cell(r, e.at), what, html(e.node), html(e.from), html(e.inject), html(e.title),
-                       html(!e.detail.empty() ? e.detail : e.reason));
-  }
-  out += "</tbody>\n</table>\n</details>\n</section>\n";
-}
-
-void facts(std::string& out, const RunResult& r) {
-  out += "<dl class=\"facts\">\n";
-  out += fmt::format("<dt>Scenario</dt><dd>{} <span class=\"muted\">({})</span></dd>\n", html(run_title(r)),
-                     html(r.scenario));
-  out += fmt::format("<dt>Policy</dt><dd>{}</dd>\n", policy_text(r));
-  if (!r.policy_file.empty()) out += fmt::format("<dt>Policy file</dt><dd><code>{}</code></dd>\n", html(r.policy_file));
-  out += fmt::format("<dt>T+0</dt><dd>{}</dd>\n", html(clock_text(r.t0_unix_ms)));
-  out += fmt::format("<dt>Scenario time</dt><dd>{} to {}</dd>\n", html(scenario_time_text(r.start)),
-                     html(scenario_time_text(r.end)));
-  if (!r.table.empty()) out += fmt::format("<dt>Table</dt><dd>{}</dd>\n", html(r.table));
-  if (!r.played.empty())
-    out += fmt::format("<dt>Played by people</dt><dd>{}</dd>\n", html(fmt::format("{}", fmt::join(r.played, ", "))));
-  out += fmt::format("<dt>Nodes</dt><dd>{}</dd>\n", all_nodes(r).size());
-  out += fmt::format("<dt>Expectations met</dt><dd>{} of {}</dd>\n", met_count(r), r.expectations.size());
-  out += fmt::format("<dt>Messages delivered</dt><dd>{}</dd>\n", r.frames_delivered);
-  out += "</dl>\n";
-}
-
 }  // namespace
 
+RunPage detail::run_page(const RunResult& r, const Scenario* scenario) {
+  RunPage page;
+  page.title = run_title(r);
+  page.banner = banner_of(r);
+  page.facts = facts_of(r);
+  page.objectives = objectives_view(r, scenario);
+  page.expectations = expectations_view(r, scenario);
+  page.contingencies = fmt::format("{}", fmt::join(r.contingencies_fired, ", "));
+  page.injects = injects_view(r, scenario);
+  page.log = log_view(r);
+  page.people_links_html = people_links(r.ratings.size() + r.observations.size(), r.human_actions.size(),
+                                        detail::has_response_times(r), r.media.size(), r.improvement_plan.size());
+  evaluation_section(page.people_sections_html, r, scenario);
+  human_actions_section(page.people_sections_html, r);
+  response_times_section(page.people_sections_html, r);
+  media_section(page.people_sections_html, r);
+  improvement_plan_section(page.people_sections_html, r, scenario);
+  who_knew_section(page.who_knew_html, r);
+  sequence_section(page.sequence_html, r, "run", "Message sequence");
+  decision_table(page.decision_table_html, r);
+  return page;
+}
+
 std::string to_html(const RunResult& r, const Scenario* scenario) {
-  std::string out;
-  out.reserve(64 * 1024);
-  page_start(out, "After-action report: " + run_title(r));
-  out += fmt::format("<header>\n<h1>After-action report: {}</h1>\n", html(run_title(r)));
-  out += banner(r);
-  facts(out, r);
-  out +=
-      "<nav class=\"controls\"><a href=\"#objectives\">Objectives</a><a href=\"#expectations\">Expectations</a>";
-  out += people_links(r.ratings.size() + r.observations.size(), r.human_actions.size(), detail::has_response_times(r),
-                      r.media.size(), r.improvement_plan.size());
-  out +=
-      "<a href=\"#who-knew\">Who knew what, and when</a><a href=\"#run-sequence\">Message sequence</a>"
-      "<a href=\"#decisions\">Decisions and why</a><a href=\"#log\">Everything that happened</a>"
-      "<button type=\"button\" onclick=\"setAll(true)\">Open all</button>"
-      "<button type=\"button\" onclick=\"setAll(false)\">Close all</button></nav>\n</header>\n<main>\n";
-  objectives_section(out, r, scenario);
-  expectations_section(out, r, scenario);
-  evaluation_section(out, r, scenario);
-  human_actions_section(out, r);
-  response_times_section(out, r);
-  media_section(out, r);
-  improvement_plan_section(out, r, scenario);
-  injects_section(out, r, scenario);
-  who_knew_section(out, r);
-  sequence_section(out, r, "run", "Message sequence");
-  decisions_section(out, r);
-  log_section(out, r);
-  out += "</main>\n";
-  page_end(out);
-  return out;
+  return detail::render_run_page(detail::run_page(r, scenario));
 }
 
 // ---- comparison -------------------------------------------------------------
@@ -2203,12 +1180,12 @@ std::string to_html(const Comparison& c, const Scenario* scenario) {
     out += fmt::format("<p>The same scenario played at two tables under two policies: <b>{}</b> and <b>{}</b>.</p>\n",
                        html(name_a), html(name_b));
   out += "<div class=\"banners\">\n";
-  out += banner(a, html(name_a) + ": ");
-  out += banner(b, html(name_b) + ": ");
+  out += detail::render_banner(banner_of(a), name_a + ": ");
+  out += detail::render_banner(banner_of(b), name_b + ": ");
   out += "</div>\n<div class=\"banners\"><div>";
-  facts(out, a);
+  out += detail::render_facts(facts_of(a));
   out += "</div><div>";
-  facts(out, b);
+  out += detail::render_facts(facts_of(b));
   out +=
       "</div></div>\n<nav class=\"controls\"><a href=\"#objectives\">Objectives</a>"
       "<a href=\"#expectations\">Expectations</a>";

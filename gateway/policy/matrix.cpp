@@ -1,5 +1,5 @@
-// build_matrix on the folded decision space of diff.hpp, and its CSV and
-// HTML renderings.
+// build_matrix on the folded decision space of diff.hpp, and its CSV
+// rendering (the HTML page is matrix_page.cpp's).
 #include "gateway/policy/matrix.hpp"
 
 #include <algorithm>
@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
-#include "gateway/model/html.hpp"
+#include "gateway/policy/matrix_page.hpp"
 
 namespace icegate::policy {
 namespace {
@@ -322,14 +322,14 @@ std::string csv_field(std::string_view text) {
   return result + "\"";
 }
 
-std::string cell_text(const MatrixCell& cell) {
+}  // namespace
+
+std::string matrix_cell_text(const MatrixCell& cell) {
   if (cell.decision != CellDecision::mixed) return std::string(to_string(cell.decision));
   std::vector<std::string> parts;
   for (const auto& [decision, count] : cell.counts) parts.push_back(fmt::format("{}:{}", to_string(decision), count));
   return fmt::format("MIXED({})", fmt::join(parts, " "));
 }
-
-}  // namespace
 
 void write_matrix_csv(std::ostream& out, const PolicyMatrix& matrix) {
   std::string text = "organisation,kind,role,level,nodes";
@@ -340,128 +340,10 @@ void write_matrix_csv(std::ostream& out, const PolicyMatrix& matrix) {
   for (const MatrixRow& row : matrix.rows) {
     text += csv_field(row.organisation) + "," + csv_field(row.kind) + "," + csv_field(row.role) + "," +
             csv_field(row.level) + "," + csv_field(fmt::format("{}", fmt::join(row.nodes, " ")));
-    for (const MatrixCell& cell : row.cells) text += "," + csv_field(cell_text(cell));
+    for (const MatrixCell& cell : row.cells) text += "," + csv_field(matrix_cell_text(cell));
     text += "\r\n";
   }
   out << text;
-}
-
-// ---- HTML -------------------------------------------------------------------
-
-namespace {
-
-struct DecisionStyle {
-  CellDecision decision;
-  std::string_view css_class;
-  std::string_view meaning;
-};
-
-constexpr DecisionStyle kDecisionStyles[] = {
-    {CellDecision::release, "release", "released to the recipient"},
-    {CellDecision::hold, "hold", "released once a critical reader has approved it (review_by)"},
-    {CellDecision::occasional, "occasional", "released only under the recipient's occasional allowance"},
-    {CellDecision::redacted, "redacted",
-     "this portion is withheld (redacted by portion); lower-labelled portions of the category get through"},
-    {CellDecision::deny, "deny", "nothing of this category reaches the recipient at any label shown"},
-    {CellDecision::mixed, "mixed", "the nodes in the row get different decisions"},
-    {CellDecision::none, "none", "no sender to consider"},
-};
-
-std::string_view css_class(CellDecision decision) {
-  for (const DecisionStyle& style : kDecisionStyles) {
-    if (style.decision == decision) return style.css_class;
-  }
-  return "none";
-}
-
-constexpr std::string_view kStyle = R"(
-body { font-family: system-ui, sans-serif; margin: 1.5em; color: #1a1a1a; }
-h1 { font-size: 1.4em; }
-p.meta { color: #444; }
-table { border-collapse: collapse; }
-th, td { border: 1px solid #999; padding: 0.2em 0.4em; font-size: 0.8em; }
-th.category { background: #eeeeee; }
-th.label { white-space: nowrap; }
-th.row { text-align: left; background: #f7f7f7; white-space: nowrap; }
-td { text-align: center; white-space: nowrap; }
-.release { background: #a5d6a7; }
-.hold { background: #ffe082; }
-.occasional { background: #90caf9; }
-.redacted { background: repeating-linear-gradient(45deg, #e0e0e0, #e0e0e0 4px, #f5f5f5 4px, #f5f5f5 8px); }
-.deny { background: #ef9a9a; }
-.mixed { background: #ce93d8; }
-.none { background: #ffffff; color: #888; }
-table.legend { margin: 1em 0; }
-table.legend td { text-align: left; white-space: normal; }
-)";
-
-}  // namespace
-
-void write_matrix_html(std::ostream& out, const PolicyMatrix& matrix) {
-  std::string html;
-  html += "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n";
-  html += fmt::format("<title>Who can see what: {}</title>\n<style>{}</style>\n</head>\n<body>\n",
-                      html::escape(matrix.policy), kStyle);
-  html += fmt::format("<h1>Who can see what under {}</h1>\n", html::escape(matrix.policy));
-  html += fmt::format("<p class=\"meta\">Policy file {}, version {}, label scheme {}.<br>\n", html::escape(matrix.file),
-                      html::escape(matrix.version), html::escape(matrix.scheme));
-  html += fmt::format(
-      "Each cell: what a recipient in the row gets of a single-portion message of the column's information category "
-      "at the column's label, {}, {}.</p>\n",
-      matrix.from.empty() ? "from the most permissive sender (any node some permit rule allows to send the category)"
-                          : "from " + html::escape(matrix.from),
-      matrix.purpose.empty() ? "for the most permissive purpose (any purpose, or none)"
-                             : "for " + html::escape(matrix.purpose));
-  html += "<table class=\"legend\">\n<tr><th>decision</th><th>meaning</th></tr>\n";
-  for (const DecisionStyle& style : kDecisionStyles) {
-    html += fmt::format("<tr><td class=\"{}\">{}</td><td>{}</td></tr>\n", style.css_class, to_string(style.decision),
-                        html::escape(style.meaning));
-  }
-  html += "</table>\n";
-
-  // Two header rows: information categories spanning their labels, then the labels.
-  html +=
-      "<table class=\"matrix\">\n<thead>\n<tr><th rowspan=\"2\">organisation</th><th rowspan=\"2\">kind</th>"
-      "<th rowspan=\"2\">role</th><th rowspan=\"2\">level</th><th rowspan=\"2\">nodes</th>";
-  for (std::size_t i = 0; i < matrix.columns.size();) {
-    std::size_t span = 1;
-    while (i + span < matrix.columns.size() && matrix.columns[i + span].category == matrix.columns[i].category) ++span;
-    html += fmt::format("<th class=\"category\" colspan=\"{}\">{}</th>", span, html::escape(matrix.columns[i].category));
-    i += span;
-  }
-  html += "</tr>\n<tr>";
-  for (const MatrixColumn& column : matrix.columns) {
-    std::string style;
-    if (!column.colour.empty()) style += "background:" + column.colour + ";";
-    if (!column.text_colour.empty()) style += "color:" + column.text_colour + ";";
-    html += fmt::format("<th class=\"label\"{} title=\"{}\">{}</th>",
-                        style.empty() ? "" : fmt::format(" style=\"{}\"", style), html::escape(label_text(column.label)),
-                        html::escape(column.marking));
-  }
-  html += "</tr>\n</thead>\n<tbody>\n";
-  for (const MatrixRow& row : matrix.rows) {
-    html += fmt::format(
-        "<tr><th class=\"row\" title=\"{}\">{}</th><th class=\"row\">{}</th><th class=\"row\" title=\"{}\">{}</th>"
-        "<th class=\"row\">{}</th><th class=\"row\">{}</th>",
-        html::escape(row.organisation_name), html::escape(row.organisation), html::escape(row.kind),
-        html::escape(row.role_name), html::escape(row.role), html::escape(row.level),
-        html::escape(fmt::format("{}", fmt::join(row.nodes, " "))));
-    for (std::size_t c = 0; c < row.cells.size(); ++c) {
-      const MatrixCell& cell = row.cells[c];
-      std::string title = fmt::format("{} to {}: {}", matrix.columns[c].category, label_text(matrix.columns[c].label),
-                                      to_string(cell.decision));
-      if (!cell.sender.empty()) title += " from " + cell.sender;
-      if (!cell.sender.empty()) title += cell.purpose.empty() ? " for no purpose" : " for " + cell.purpose;
-      if (!cell.rule.empty()) title += " (" + cell.rule + ")";
-      if (!cell.detail.empty()) title += "; " + cell.detail;
-      if (cell.decision == CellDecision::mixed) title += "; " + cell_text(cell);
-      html += fmt::format("<td class=\"{}\" title=\"{}\">{}</td>", css_class(cell.decision), html::escape(title),
-                          to_string(cell.decision));
-    }
-    html += "</tr>\n";
-  }
-  html += "</tbody>\n</table>\n</body>\n</html>\n";
-  out << html;
 }
 
 }  // namespace icegate::policy

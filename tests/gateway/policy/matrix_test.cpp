@@ -2,6 +2,8 @@
 // on a small policy whose rows mix decisions.
 #include "gateway/policy/matrix.hpp"
 
+#include "gateway/policy/matrix_page.hpp"
+
 #include <sstream>
 
 #include <fmt/format.h>
@@ -180,6 +182,83 @@ TEST_F(NeedToShareMatrix, HtmlIsSelfContainedAndColouredByTheScheme) {
   EXPECT_NE(html.find("title=\"operational-prebriefing to SECRET: OCCASIONAL from ctu-sio for "
                       "consequence-management (prebriefing-to-strategic-leads)\""),
             std::string::npos);
+}
+
+// The view model says what the page shows, before any HTML: a category heading
+// spans its labels, a label heading carries the scheme's colours, and a cell's
+// tooltip names the example sender, purpose and rule.
+TEST_F(NeedToShareMatrix, ThePageModelFollowsTheMatrix) {
+  const PolicyMatrix matrix = build_matrix(*policy_);
+  const MatrixPage page = matrix_page(matrix);
+  EXPECT_EQ(page.policy, matrix.policy);
+  ASSERT_EQ(page.legend.size(), 7u);
+  EXPECT_EQ(page.legend.front().decision, "RELEASE");
+  EXPECT_EQ(page.legend.back().decision, "N/A");
+  std::size_t spanned = 0;
+  for (const MatrixPage::Category& category : page.categories) spanned += category.span;
+  EXPECT_EQ(spanned, matrix.columns.size());
+  EXPECT_EQ(page.categories.size(), policy_->source().information_categories.size());
+  ASSERT_EQ(page.labels.size(), matrix.columns.size());
+  for (std::size_t c = 0; c < matrix.columns.size(); ++c) {
+    EXPECT_EQ(page.labels[c].style,
+              "background:" + matrix.columns[c].colour + ";color:" + matrix.columns[c].text_colour + ";");
+  }
+  ASSERT_EQ(page.rows.size(), matrix.rows.size());
+  bool found = false;
+  for (const MatrixPage::Row& row : page.rows) {
+    ASSERT_EQ(row.cells.size(), matrix.columns.size());
+    for (const MatrixPage::Cell& cell : row.cells) {
+      if (cell.title == "operational-prebriefing to SECRET: OCCASIONAL from ctu-sio for consequence-management "
+                        "(prebriefing-to-strategic-leads)") {
+        found = true;
+        EXPECT_EQ(cell.css_class, "occasional");
+        EXPECT_EQ(cell.decision, "OCCASIONAL");
+      }
+    }
+  }
+  EXPECT_TRUE(found);
+  EXPECT_EQ(page.sender.rfind("from the most permissive sender", 0), 0u);
+  MatrixOptions options;
+  options.from = "ctu-sio";
+  EXPECT_EQ(matrix_page(build_matrix(*policy_, options)).sender, "from ctu-sio");
+}
+
+// Names come from policy files, which anyone may write: each appears in the
+// page escaped exactly once, never raw and never twice-escaped.
+TEST(PolicyMatrixTest, HostileNamesAreEscapedExactlyOnce) {
+  const std::string hostile = "<script>alert(\"x\" & 'y')</script>";
+  const std::string escaped = "&lt;script&gt;alert(&quot;x&quot; &amp; &#39;y&#39;)&lt;/script&gt;";
+  PolicyMatrix matrix;
+  matrix.policy = hostile;
+  matrix.file = "f" + hostile;
+  matrix.from = "n" + hostile;
+  MatrixColumn column;
+  column.category = "c" + hostile;
+  column.label.classification = "SECRET";
+  column.marking = "m" + hostile;
+  matrix.columns.push_back(column);
+  MatrixRow row;
+  row.organisation = "o" + hostile;
+  row.nodes = {"n" + hostile};
+  MatrixCell cell;
+  cell.decision = CellDecision::release;
+  cell.sender = "s" + hostile;
+  row.cells.push_back(cell);
+  matrix.rows.push_back(row);
+  std::ostringstream out;
+  write_matrix_html(out, matrix);
+  const std::string html = out.str();
+  EXPECT_EQ(html.find("<script"), std::string::npos);
+  EXPECT_EQ(html.find("&amp;lt;"), std::string::npos);
+  EXPECT_EQ(html.find("&amp;amp;"), std::string::npos);
+  EXPECT_EQ(html.find("&apos;"), std::string::npos);  // the library's own escaper is not used
+  for (const std::string& expected :
+       {"<title>Who can see what: " + escaped + "</title>", "Policy file f" + escaped + ",", "from n" + escaped + ",",
+        "<th class=\"category\" colspan=\"1\">c" + escaped + "</th>", ">m" + escaped + "</th>",
+        "<th class=\"row\">n" + escaped + "</th>", "<th class=\"row\" title=\"\">o" + escaped + "</th>",
+        " from s" + escaped + " for no purpose\">RELEASE</td>"}) {
+    EXPECT_NE(html.find(expected), std::string::npos) << expected;
+  }
 }
 
 TEST(PolicyMatrixTest, RowsWhoseNodesDisagreeAreMixed) {
