@@ -1,8 +1,16 @@
-// The router: sessions register here; on Submit it expands the addressees,
-// asks the policy for each recipient's decision, and owes each recipient its
-// version; it answers the originator; and it keeps the holds (products waiting
-// for a critical reader, for the originator's consent to onward release, or
-// for an embargo).
+// The router: the coordinator of the message path. A session hands it what a
+// node asked for (submit, review, trigger, Ack); it runs the components in
+// one direction and owns the transaction around them:
+//
+//   SubmitChecks -> Decider -> HoldsBook -> store commit -> DeliveryLedger -> Session::deliver
+//   (refusal)       (policy)   (review,       (one batch,     (outboxes,        (a window of
+//                               consent,       AuditRecords    acks, lanes)       owed frames)
+//                               embargo)       built for it)
+//
+// Sessions never call back to pull frames: once a commit is durable the
+// router hands each connected node's session what its delivery window has
+// room for, and a session's report that it wrote them (written) opens the
+// window again. See docs/ARCHITECTURE.md.
 //
 // Durability: everything one operation changes (the message, the frames it
 // owes each node, holds, events, audit records) is written to the store in
@@ -15,7 +23,11 @@
 // nothing it would have sent is sent, and the router reads its state back
 // from the store, which holds exactly what was committed (see commit_failed).
 //
-// Confined to the gateway's io_context thread (its executor is the guard).
+// Guard: the router and every component it owns are confined to the
+// gateway's io_context thread (its executor is the guard). What crosses to a
+// session is values (frame bytes shared read-only, seqs), never a reference
+// into the router's maps, so sessions could later run on other executors
+// with these calls posted across.
 #pragma once
 
 #include <chrono>
@@ -34,7 +46,13 @@
 #include "gateway/model/clock.hpp"
 #include "gateway/model/message.hpp"
 #include "gateway/policy/engine.hpp"
+#include "gateway/server/audit_records.hpp"
+#include "gateway/server/controlled_content.hpp"
+#include "gateway/server/decider.hpp"
+#include "gateway/server/delivery_ledger.hpp"
+#include "gateway/server/holds_book.hpp"
 #include "gateway/server/observer.hpp"
+#include "gateway/server/submit_checks.hpp"
 #include "gateway/store/store.hpp"
 #include "icegate/v1/icegate.pb.h"
 
@@ -43,15 +61,6 @@ namespace icegate::server {
 struct GatewayConfig;
 class Session;
 class ShadowPolicy;
-
-using FrameBytes = std::shared_ptr<const std::string>;
-
-// A frame on its way to a node; seq > 0 when it comes from the node's outbox.
-struct Outgoing {
-  FrameBytes bytes;
-  std::int64_t seq = 0;
-  bool needs_ack = false;
-};
 
 // What a request from a node came to, for the session to answer with.
 struct SubmitResult {
@@ -73,10 +82,18 @@ class Router {
   // Loads what the store held: the outboxes, holds, events, replay ids.
   void recover();
 
-  // A session for `node_id` has said Hello; it will pull what the node is owed.
-  // Returns the session it replaces, if any.
-  std::shared_ptr<Session> attach(const std::string& node_id, const std::shared_ptr<Session>& session);
-  void detach(const std::string& node_id, const Session* session);
+  // A session for `node_id` has said Hello. The router hands it what the node
+  // is owed (Session::deliver), a window at a time. Returns the session it
+  // replaces, if any, and the session's delivery lane (named when it reports
+  // frames written).
+  struct Attachment {
+    std::shared_ptr<Session> replaced;
+    std::uint64_t lane = 0;
+  };
+  Attachment attach(const std::string& node_id, const std::shared_ptr<Session>& session);
+  // The session of `lane` has ended: what it was handed and did not write is
+  // handed again to the node's next session.
+  void detach(const std::string& node_id, const Session* session, std::uint64_t lane);
   std::size_t session_count() const { return sessions_.size(); }
   std::vector<std::shared_ptr<Session>> sessions() const;
 
@@ -90,17 +107,16 @@ class Router {
   SubmitResult review(const std::string& decider, const v1::ReviewDecision& decision, ReviewVia via = ReviewVia::node);
   // A named event has happened; embargoes waiting on it lift.
   SubmitResult trigger(const std::string& node, const std::string& event);
-  // The first frame owed to `node` after `seq` (in order), or null. Sessions
-  // pull from here as their writer drains, so a backlog never floods a
-  // session's queue (the outboxes themselves are held in memory: see
-  // docs/SECURITY.md).
-  const store::OutboxEntry* owed_after(const std::string& node, std::int64_t seq, FrameBytes& bytes) const;
   // A node acknowledged a Deliver. False when no Deliver of that message is
   // awaiting this node's Ack (never sent to it, owed to another node, or
   // acknowledged already): nothing changes then.
   bool acknowledged(const std::string& node, const std::string& message_id);
-  // A session wrote an outbox frame that needs no acknowledgement.
-  void written(const std::string& node, std::int64_t seq);
+  // The session of `lane` wrote these frames (an event, not a request: the
+  // session pulls nothing). Owed frames that need no Ack are settled, and the
+  // lane's window opens by as many owed frames as were written, so the router
+  // hands the session more (a backlog never floods a session's queue; the
+  // outboxes themselves are held in memory: see docs/SECURITY.md).
+  void written(const std::string& node, std::uint64_t lane, const std::vector<Outgoing>& frames);
   // Lifts embargoes whose time has come (called periodically by the gateway).
   void tick();
   // Appends an audit record on its own (connections, refusals, reloads).
@@ -125,28 +141,6 @@ class Router {
   const GatewayMetrics& metrics() const { return metrics_; }
 
  private:
-  enum class HoldKind { review = 1, consent = 2, embargo = 3 };
-
-  struct Hold {
-    std::string id;
-    HoldKind kind = HoldKind::review;
-    Message message;
-    std::vector<RecipientDecision> recipients;  // what each would get once released
-    std::vector<std::string> reviewer_roles;    // review: any node holding one may act
-    std::string consent_node;                   // consent: the originator who must agree
-    std::string held_for;
-    std::string reason;
-  };
-
-  // A message whose content is under originator control or may not be shared onward.
-  struct ControlledContent {
-    std::string message_id;
-    std::string originator;
-    Handling handling;
-    std::set<std::string, std::less<>> recipients;
-    std::vector<std::string> digests;
-  };
-
   // A node that asked for an operation: told ERROR_CODE_INTERNAL if its commit fails.
   struct Asker {
     enum class Kind { submit, hold_decision, trigger };
@@ -185,7 +179,9 @@ class Router {
   void owe(Work& work, const std::string& node, const v1::Frame& frame, bool needs_ack = false,
            const std::string& message_id = {}, std::int64_t not_after = 0, const std::string& originator = {},
            const RecipientDecision* outcome = nullptr);
-  bool connected(const std::string& node) const;
+  bool connected(std::string_view node) const;
+  // Hands `node`'s session what its delivery window has room for.
+  void hand_over(std::string_view node);
   // `prepared`: the Deliver frame for exactly this decision, if already built.
   Delivered release(Work& work, const Message& message, RecipientDecision decision,
                     std::optional<v1::Frame>* prepared = nullptr);
@@ -198,36 +194,23 @@ class Router {
   RecipientDecision denied(const store::OutboxEntry& entry, std::string reason) const;
   Hold& open_hold(Work& work, HoldKind kind, const Message& message, std::string held_for, std::string reason);
   HoldView view(const Hold& hold) const;
-  bool may_decide(const policy::CompiledPolicy& policy, const Hold& hold, std::string_view node) const;
   void persist(Work& work, const Hold& hold);
   void request_review(Work& work, const Hold& hold, const std::string& reviewer);
+  // Releases an embargo hold's recipients and closes it.
   void lift_embargo(Work& work, Hold& hold, std::string_view by);
   bool embargo_lifted(const Handling& handling) const;
-  const ControlledContent* controlled_source(const Message& message) const;
-  void remember_controlled(Work& work, const Message& message, const Handling& handling,
-                           const std::vector<std::string>& recipients);
   // `at`: when the decision took effect, if not now (an expiry takes effect at not_after).
   void record_decision(Work& work, const Message& message, const RecipientDecision& decision, std::string_view state,
                        std::int64_t at = 0);
   bool expired(const Handling& handling) const;
   // Closes a hold whose message expired: every recipient DENY, the originator told.
-  void expire_hold(Work& work, Hold& hold);
+  void expire_hold(Work& work, const Hold& hold);
   // An owed Deliver that expired undelivered: settled, the originator told.
   void expire_queued(Work& work, const store::OutboxEntry& entry);
   // What the clock (or an event, `by`) settles now: expired holds and queued
   // Delivers, then embargoes that lift.
   void settle_time(Work& work, std::string_view by);
-  audit::AuditRecord record(std::string kind, std::string node) const;
 
-  struct Decided {
-    RecipientDecision decision;
-    std::vector<std::string> review_roles;
-    bool originator_control = false;
-    bool no_onward_sharing = false;
-  };
-  // The policy's decision for one recipient; changes nothing (an occasional
-  // release it grants is recorded by note_occasional once the Submit is accepted).
-  Decided decide(const policy::CompiledPolicy& policy, const Message& message, const std::string& recipient);
   void note_occasional(Work& work, const Message& message, const std::string& recipient, const std::string& reason);
   // Why the frames `message` would make the gateway owe do not all fit the
   // frame limit (empty when they do). `delivers` receives the Deliver frame
@@ -238,39 +221,32 @@ class Router {
   // limit): never sent, settled at once, its originator told. True if so.
   bool refuse_oversized(Work& work, const store::OutboxEntry& entry, std::size_t frame_bytes);
   v1::Frame deliver_frame(const Message& message, const RecipientDecision& decision) const;
-  bool occasional_available(const policy::CompiledPolicy& policy, const std::string& node_id);
   std::int64_t now_ms() const;
 
   const GatewayConfig& config_;
   PolicyGetter policy_;
   store::Store& store_;
   boost::asio::any_io_executor executor_;
+  // The connected sessions, by node (each with its delivery lane in ledger_).
   std::map<std::string, std::weak_ptr<Session>, std::less<>> sessions_;
-  // Each node's outbox as committed: what it is owed, by seq. Mirrors the store.
-  struct Owed {
-    store::OutboxEntry entry;  // frame bytes moved out into `bytes`
-    FrameBytes bytes;
-  };
-  std::map<std::string, std::map<std::int64_t, Owed>, std::less<>> outbox_;
-  // node -> message id -> seq of the Deliver awaiting that node's Ack.
-  std::map<std::string, std::map<std::string, std::int64_t, std::less<>>, std::less<>> awaiting_ack_;
-  // not_after -> (node, seq) of owed frames that expire, for tick() to settle on time.
-  std::multimap<std::int64_t, std::pair<std::string, std::int64_t>> expiring_;
-  // Returns the node's name as the outbox map keeps it (stable).
-  const std::string& add_owed(store::OutboxEntry entry, FrameBytes bytes);
+  // What each node is owed and has acknowledged, and what its session holds.
+  DeliveryLedger ledger_;
+  // Builds every audit record the router writes.
+  AuditRecords records_;
   // Outbox rows to delete (acknowledged Delivers, written frames), not yet queued for a commit.
   store::Batch settled_;
   bool settle_posted_ = false;
   // `told`: a failed commit of the settlements triggers commit_failed (not from the destructor).
   void flush_settled(bool told = true);
   void settle_later();
-  std::set<std::string, std::less<>> seen_message_ids_;
-  std::map<std::string, std::deque<std::int64_t>, std::less<>> occasional_uses_;
-  std::map<std::string, Hold, std::less<>> holds_;
-  std::map<std::string, std::string, std::less<>> closed_holds_;  // hold id -> what became of it
-  std::set<std::string, std::less<>> triggered_events_;
-  std::map<std::string, ControlledContent, std::less<>> controlled_;       // by message id
-  std::map<std::string, std::string, std::less<>> controlled_by_content_;  // body digest -> message id
+  // What a Submit must pass before it is decided (and the ids accepted).
+  SubmitChecks checks_;
+  // The policy's decisions (and the occasional releases used).
+  Decider decider_;
+  // Products waiting for a review, consent or an embargo, and what became of closed ones.
+  HoldsBook holds_;
+  // Content under its originator's control, recognised when re-sent.
+  ControlledContentBook controlled_;
   Observer* observer_ = nullptr;
   ShadowPolicy* shadow_ = nullptr;
   GatewayMetrics metrics_;

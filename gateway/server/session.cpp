@@ -1,5 +1,6 @@
 #include "gateway/server/session.hpp"
 
+#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -76,7 +77,7 @@ asio::awaitable<void> Session::run() {
     writer_allowed_ = true;
     wake_writer();  // sends what the node is owed from before it connected
     co_await reader();
-    router_.detach(node_id_, this);
+    router_.detach(node_id_, this, lane_);
     spdlog::info("disconnected node={} peer={}", node_id_, peer_);
     const std::string why = end_reason_.empty() ? "closed" : end_reason_;
     audit_connection("disconnection", why);
@@ -175,8 +176,10 @@ asio::awaitable<bool> Session::handshake() {
   spdlog::info("connected node={} peer={} software={}", node_id_, peer_, hello.software_version());
   audit_connection("connection", hello.software_version());
   attached_ = true;
-  if (auto replaced = router_.attach(node_id_, shared_from_this()))
-    replaced->close(v1::ERROR_CODE_SUPERSEDED, "a newer session for this node has connected");
+  auto attachment = router_.attach(node_id_, shared_from_this());
+  lane_ = attachment.lane;
+  if (attachment.replaced)
+    attachment.replaced->close(v1::ERROR_CODE_SUPERSEDED, "a newer session for this node has connected");
   co_return true;
 }
 
@@ -265,10 +268,9 @@ asio::awaitable<void> Session::writer() {
         outbound_.pop_front();
       } else if (closing_) {
         break;
-      } else if (const auto* owed = attached_ ? router_.owed_after(node_id_, sent_up_to_, next.bytes) : nullptr) {
-        next.seq = owed->seq;
-        next.needs_ack = owed->needs_ack;
-        sent_up_to_ = owed->seq;
+      } else if (!owed_.empty()) {
+        next = std::move(owed_.front());
+        owed_.pop_front();
       } else {
         break;
       }
@@ -306,11 +308,11 @@ asio::awaitable<void> Session::writer() {
       if (end_reason_.empty()) end_reason_ = "write failed: " + why;
       break;
     }
-    for (const auto& frame : written) {
-      observe_out(*frame.bytes);
-      // Owed frames that need no acknowledgement are settled once written.
-      if (frame.seq > 0 && !frame.needs_ack) router_.written(node_id_, frame.seq);
-    }
+    for (const auto& frame : written) observe_out(*frame.bytes);
+    // Settles what needs no Ack and opens the delivery window (the router may
+    // hand over more at once: owed_, not `written`, receives them).
+    if (attached_ && std::any_of(written.begin(), written.end(), [](const Outgoing& frame) { return frame.seq > 0; }))
+      router_.written(node_id_, lane_, written);
     if (fatal) break;
     if (reading_paused_ && outbound_.size() <= config_.outbound_queue_limit / 2) resume_reading_.cancel();
   }
@@ -318,6 +320,7 @@ asio::awaitable<void> Session::writer() {
   closing_ = true;
   resume_reading_.cancel();
   outbound_.clear();
+  owed_.clear();
   deadline_.cancel();
   boost::system::error_code ignored;
   stream_.lowest_layer().shutdown(transport::tcp::socket::shutdown_both, ignored);
@@ -339,6 +342,12 @@ bool Session::send(Outgoing frame) {
   outbound_.push_back(std::move(frame));
   wake_writer();
   return true;
+}
+
+void Session::deliver(std::vector<Outgoing> frames) {
+  if (closing_) return;  // the node's next session is handed them again
+  for (auto& frame : frames) owed_.push_back(std::move(frame));
+  wake_writer();
 }
 
 void Session::send_error(v1::ErrorCode code, std::string text, bool fatal, std::string message_id) {

@@ -43,8 +43,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void send_error(v1::ErrorCode code, std::string text, bool fatal, std::string message_id = {});
   // Closes at the next opportunity (used when superseded or on shutdown).
   void close(v1::ErrorCode code, std::string text);
-  // The router has committed frames for this node: the writer pulls them.
-  void owed_frames_waiting() { wake_writer(); }
+  // The router hands over frames owed to this node, committed and in order,
+  // no more than its delivery window (so never a whole backlog). The writer
+  // sends them after the frames queued by send(), and reports them written
+  // (Router::written), which opens the window for more.
+  void deliver(std::vector<Outgoing> frames);
   // Stops handling new frames (the gateway is draining); what is queued still goes out.
   void drain() { draining_ = true; }
 
@@ -75,7 +78,10 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string node_id_;
   std::string peer_;
   std::string read_buffer_;
+  // Confined to the session's executor (today the gateway's one io thread,
+  // shared with the router, which calls send() and deliver()).
   std::list<Outgoing> outbound_;  // a list: nothing allocated while empty, unlike a deque
+  std::list<Outgoing> owed_;      // handed over by the router: at most its delivery window
   boost::asio::steady_timer wake_writer_;  // a lingering writer waits on it
   boost::asio::steady_timer resume_reading_;  // a reader paused by back-pressure waits on it
   bool reading_paused_ = false;   // the queue is full: the reader waits for the writer
@@ -84,9 +90,9 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;  // read no more; the writer writes what is queued, then closes
   FrameBytes fatal_;      // the Error frame after which the writer closes
   bool draining_ = false;
-  bool attached_ = false;           // registered with the router: may pull owed frames
+  bool attached_ = false;           // registered with the router: reports owed frames written
+  std::uint64_t lane_ = 0;          // its delivery lane at the router, named in those reports
   std::string end_reason_;          // why the session ended, for watchers
-  std::int64_t sent_up_to_ = 0;     // the last owed frame (outbox seq) handed to the writer
 };
 
 }  // namespace icegate::server

@@ -312,6 +312,42 @@ TEST(Floods, ANodeThatSendsFasterThanItReadsIsSlowedNotCutOff) {
   EXPECT_FALSE(node.closed());
 }
 
+// A backlog is handed to the session a window at a time: a node that comes
+// back to many more frames than its session's queue holds, and reads slowly,
+// gets every one of them in order, and is neither refused OVERLOADED nor cut off.
+TEST(Floods, ABacklogLargerThanTheQueueArrivesWholeAndInOrder) {
+  server::GatewayConfig config;
+  config.outbound_queue_limit = 16;
+  RunningGateway gateway(source_path("policies/demo.yaml"), demo_nodes, config);
+  constexpr int backlog = 600;
+  std::vector<std::string> ids;
+  {
+    auto sender = gateway.connect("ctu-wm");
+    // In rounds that keep the sender's own answers within its queue.
+    for (int round = 0; round < backlog / 8; ++round) {
+      for (int i = 0; i < 8; ++i) {
+        const Message message = profile("ctio-east", "backlog " + std::to_string(ids.size()));
+        ids.push_back(message.id);
+        sender->submit(message);
+      }
+      for (int i = 0; i < 8; ++i) ASSERT_TRUE(next_of<node::Acknowledgement>(*sender)) << round;
+    }
+  }
+  ASSERT_GE(gateway.gateway().owed_count(), static_cast<std::size_t>(backlog));
+  RawNode node(gateway, "ctio-east", {.reading = false, .receive_buffer = 4096});
+  std::this_thread::sleep_for(500ms);  // the gateway writes until TCP pushes back
+  node.start_reading();
+  std::vector<std::string> delivered;
+  std::optional<v1::Frame> frame;
+  while (delivered.size() < ids.size() && (frame = node.next_frame(10s))) {
+    if (frame->has_error()) ADD_FAILURE() << "Error " << v1::ErrorCode_Name(frame->error().code()) << ": "
+                                          << frame->error().message();
+    if (frame->has_deliver()) delivered.push_back(frame->deliver().message().id());
+  }
+  EXPECT_EQ(delivered, ids) << "the backlog did not arrive whole and in order";
+  EXPECT_FALSE(node.closed());
+}
+
 // ---- the record -----------------------------------------------------------------
 
 TEST(Record, WhatANodeWritesCannotForgeALogLine) {

@@ -1,0 +1,210 @@
+#include "gateway/server/audit_records.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "gateway/model/json.hpp"
+#include "gateway/policy/translate.hpp"
+
+namespace icegate::server {
+
+AuditRecords::AuditRecords(Now now, PolicyVersion policy_version)
+    : now_(std::move(now)), policy_version_(std::move(policy_version)) {}
+
+audit::AuditRecord AuditRecords::record(std::string kind, std::string node) const {
+  audit::AuditRecord record;
+  record.time_unix_ms = now_();
+  record.kind = std::move(kind);
+  record.node = std::move(node);
+  record.policy_version = policy_version_();
+  return record;
+}
+
+void AuditRecords::stamp(audit::AuditRecord& record) const {
+  if (record.time_unix_ms == 0) record.time_unix_ms = now_();
+  if (record.policy_version.empty()) record.policy_version = policy_version_();
+}
+
+audit::AuditRecord AuditRecords::submit_refused(const std::string& sender, const Message& message, v1::ErrorCode code,
+                                                const std::string& text) const {
+  auto entry = record("submit_refused", sender);
+  entry.message_id = message.id;
+  entry.detail = json::Object()
+                     .add("code", v1::ErrorCode_Name(code))
+                     .add("text", text)
+                     .add("claimed_originator", message.originator)
+                     .str();
+  return entry;
+}
+
+audit::AuditRecord AuditRecords::submit(const std::string& sender, const Message& message,
+                                        const policy::Expansion& expansion, const std::string& derived_from) const {
+  auto entry = record("submit", sender);
+  entry.message_id = message.id;
+  std::string portion_labels = "[";
+  for (const auto& portion : message.portions)
+    portion_labels += (portion_labels.size() > 1 ? "," : "") +
+                      json::Object().add("portion", portion.id).add("label", label_text(portion.label)).str();
+  portion_labels += "]";
+  const Handling& handling = message.handling;
+  entry.detail = json::Object()
+                     .add("category", message.category)
+                     .add("purpose", message.purpose)
+                     .add("title", message.title)
+                     .add("label", label_text(message.label))
+                     .add("portions", static_cast<std::int64_t>(message.portions.size()))
+                     .add("recipients", expansion.recipients)
+                     .add("unresolved", expansion.unresolved)
+                     .add("derived_from", derived_from)
+                     .add_raw("portion_labels", portion_labels)
+                     .add_raw("handling", json::Object()
+                                              .add("originator_control", handling.originator_control)
+                                              .add("no_onward_sharing", handling.no_onward_sharing)
+                                              .add("not_before_unix_ms", handling.not_before_unix_ms)
+                                              .add("not_before_event", handling.not_before_event)
+                                              .add("not_after_unix_ms", handling.not_after_unix_ms)
+                                              .str())
+                     .str();
+  return entry;
+}
+
+audit::AuditRecord AuditRecords::labels_translated(const std::string& sender, const Message& message) const {
+  auto entry = record("labels_translated", sender);
+  entry.message_id = message.id;
+  entry.detail = policy::translation_audit_detail(message);
+  return entry;
+}
+
+audit::AuditRecord AuditRecords::decision(const Message& message, const RecipientDecision& decision,
+                                          std::string_view state, std::int64_t at) const {
+  std::string released_json = "[", withheld_json = "[";
+  for (const auto& id : decision.released_portion_ids) {
+    const auto portion =
+        std::find_if(message.portions.begin(), message.portions.end(), [&](const auto& p) { return p.id == id; });
+    if (released_json.size() > 1) released_json += ",";
+    released_json += json::Object()
+                         .add("portion", id)
+                         .add("label", portion == message.portions.end() ? "" : label_text(portion->label))
+                         .str();
+  }
+  for (const auto& w : decision.withheld) {
+    if (withheld_json.size() > 1) withheld_json += ",";
+    withheld_json += json::Object()
+                         .add("portion", w.portion_id)
+                         .add("label", label_text(w.label))
+                         .add("reason", w.reason)
+                         .add("rules", w.rule_ids)
+                         .str();
+  }
+  released_json += "]";
+  withheld_json += "]";
+  auto entry = record("decision", message.originator);
+  if (at != 0) entry.time_unix_ms = at;
+  entry.recipient = decision.node_id;
+  entry.message_id = message.id;
+  entry.decision = std::string(to_string(decision.decision));
+  entry.rules = decision.rule_ids;
+  entry.detail = json::Object()
+                     .add("category", message.category)
+                     .add("purpose", message.purpose)
+                     .add_raw("released", released_json)
+                     .add("released_label", label_text(decision.released_label))
+                     .add_raw("withheld", withheld_json)
+                     .add("reason", decision.reason)
+                     .add("hold_id", decision.hold_id)
+                     .add("held_for", decision.held_for)
+                     .add("occasional", decision.occasional)
+                     .add("state", state)
+                     .str();
+  return entry;
+}
+
+audit::AuditRecord AuditRecords::hold_opened(const std::string& sender, const std::string& message_id,
+                                             const std::string& hold_id, std::string_view kind,
+                                             const std::string& held_for) const {
+  auto entry = record("hold", sender);
+  entry.message_id = message_id;
+  entry.detail = json::Object().add("hold_id", hold_id).add("kind", kind).add("held_for", held_for).str();
+  return entry;
+}
+
+audit::AuditRecord AuditRecords::review_refused(const std::string& decider, const std::string& hold_id,
+                                                v1::ErrorCode code, const std::string& text, bool via_dashboard) const {
+  auto entry = record("review", decider);
+  entry.detail = json::Object()
+                     .add("hold_id", hold_id)
+                     .add("refused", true)
+                     .add("code", v1::ErrorCode_Name(code))
+                     .add("text", text)
+                     .add("via", via_dashboard ? "dashboard" : "node")
+                     .str();
+  return entry;
+}
+
+audit::AuditRecord AuditRecords::review(const std::string& decider, const std::string& message_id,
+                                        const std::string& hold_id, std::string_view kind, const std::string& verdict,
+                                        const std::string& comment, bool via_dashboard) const {
+  auto entry = record("review", decider);
+  entry.message_id = message_id;
+  entry.detail = json::Object()
+                     .add("hold_id", hold_id)
+                     .add("kind", kind)
+                     .add("verdict", verdict)
+                     .add("comment", comment)
+                     .add("via", via_dashboard ? "dashboard" : "node")
+                     .str();
+  return entry;
+}
+
+audit::AuditRecord AuditRecords::trigger_refused(const std::string& node, const std::string& event,
+                                                 const std::string& text) const {
+  auto entry = record("trigger", node);
+  entry.detail = json::Object().add("event", event).add("refused", true).add("text", text).str();
+  return entry;
+}
+
+audit::AuditRecord AuditRecords::trigger(const std::string& node, const std::string& event, bool first) const {
+  auto entry = record("trigger", node);
+  entry.detail = json::Object().add("event", event).add("first", first).str();
+  return entry;
+}
+
+audit::AuditRecord AuditRecords::embargo_lifted(const std::string& originator, const std::string& message_id,
+                                                const std::string& hold_id, const std::string& held_for) const {
+  auto entry = record("embargo_lifted", originator);
+  entry.message_id = message_id;
+  entry.detail = json::Object().add("hold_id", hold_id).add("held_for", held_for).str();
+  return entry;
+}
+
+audit::AuditRecord AuditRecords::hold_expired(const std::string& originator, const std::string& message_id,
+                                              const std::string& hold_id, const std::string& held_for,
+                                              std::int64_t at) const {
+  auto entry = record("hold_expired", originator);
+  entry.time_unix_ms = at;
+  entry.message_id = message_id;
+  entry.detail = json::Object().add("hold_id", hold_id).add("held_for", held_for).str();
+  return entry;
+}
+
+audit::AuditRecord AuditRecords::expired(const store::OutboxEntry& entry, const std::string& reason) const {
+  auto out = record("expired", entry.originator);
+  // The expiry took effect at not_after, whenever the gateway came to record it.
+  out.time_unix_ms = entry.not_after_unix_ms;
+  out.recipient = entry.node;
+  out.message_id = entry.message_id;
+  out.decision = "DENY";
+  out.detail = json::Object().add("reason", reason).str();
+  return out;
+}
+
+audit::AuditRecord AuditRecords::undeliverable(const store::OutboxEntry& entry, const std::string& reason) const {
+  auto out = record("undeliverable", entry.originator.empty() ? entry.node : entry.originator);
+  out.recipient = entry.node;
+  out.message_id = entry.message_id;
+  out.decision = entry.needs_ack ? "DENY" : "";
+  out.detail = json::Object().add("reason", reason).add("seq", entry.seq).str();
+  return out;
+}
+
+}  // namespace icegate::server

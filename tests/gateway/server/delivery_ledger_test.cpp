@@ -1,0 +1,179 @@
+// The delivery ledger on its own: what a node is owed, what its Acks and
+// written frames settle, what expires, and the window that bounds what a
+// session is handed (a backlog never floods a session's queue).
+#include <algorithm>
+
+#include <gtest/gtest.h>
+
+#include "gateway/server/delivery_ledger.hpp"
+
+namespace icegate::server {
+namespace {
+
+std::int64_t next_seq = 1;
+
+// An owed frame of `size` bytes; a Deliver (needs an Ack) when `message_id` is given.
+void owe(DeliveryLedger& ledger, const std::string& node, std::size_t size = 100, const std::string& message_id = {},
+         std::int64_t not_after = 0, std::int64_t seq = 0) {
+  store::OutboxEntry entry;
+  entry.seq = seq != 0 ? seq : next_seq++;
+  entry.node = node;
+  entry.message_id = message_id;
+  entry.needs_ack = !message_id.empty();
+  entry.not_after_unix_ms = not_after;
+  ledger.add(std::move(entry), std::make_shared<const std::string>(size, 'x'));
+}
+
+std::vector<std::int64_t> seqs(const std::vector<Outgoing>& frames) {
+  std::vector<std::int64_t> result;
+  for (const auto& frame : frames) result.push_back(frame.seq);
+  return result;
+}
+
+std::size_t bytes(const std::vector<Outgoing>& frames) {
+  std::size_t total = 0;
+  for (const auto& frame : frames) total += frame.bytes->size();
+  return total;
+}
+
+TEST(DeliveryLedger, ABacklogIsHandedAWindowAtATimeAndInOrder) {
+  DeliveryLedger ledger(8, 1 << 20);
+  for (int i = 0; i < 1000; ++i) owe(ledger, "officer");
+  EXPECT_TRUE(ledger.take("officer").empty()) << "nothing is handed before a session opens a lane";
+  const auto lane = ledger.open_lane("officer");
+  std::vector<std::int64_t> handed;
+  for (int round = 0; round < 125; ++round) {
+    auto frames = ledger.take("officer");
+    ASSERT_EQ(frames.size(), 8u) << "round " << round;
+    EXPECT_TRUE(ledger.take("officer").empty()) << "the window is full until frames are written";
+    EXPECT_EQ(ledger.in_flight("officer"), 8u);
+    for (auto seq : seqs(frames)) handed.push_back(seq);
+    for (const auto& frame : frames) ledger.written("officer", frame.seq);
+    EXPECT_TRUE(ledger.returned("officer", lane, frames.size(), bytes(frames)));
+  }
+  EXPECT_TRUE(ledger.take("officer").empty());
+  ASSERT_EQ(handed.size(), 1000u);
+  EXPECT_TRUE(std::is_sorted(handed.begin(), handed.end()));
+  EXPECT_EQ(ledger.owed_count(), 0u) << "written frames that need no Ack are settled";
+}
+
+TEST(DeliveryLedger, TheWindowIsBoundedInBytesTooButAlwaysTakesOneFrame) {
+  DeliveryLedger ledger(100, 1000);
+  for (int i = 0; i < 10; ++i) owe(ledger, "officer", 300);
+  owe(ledger, "officer", 5000);
+  const auto lane = ledger.open_lane("officer");
+  auto first = ledger.take("officer");
+  EXPECT_EQ(first.size(), 3u) << "900 bytes fit a 1000-byte window, a fourth frame does not";
+  ASSERT_TRUE(ledger.returned("officer", lane, first.size(), bytes(first)));
+  EXPECT_EQ(ledger.take("officer").size(), 3u);
+  ledger.returned("officer", lane, 3, 900);
+  EXPECT_EQ(ledger.take("officer").size(), 3u);
+  ledger.returned("officer", lane, 3, 900);
+  EXPECT_EQ(ledger.take("officer").size(), 1u) << "the tenth frame; the large one waits for an empty window";
+  ledger.returned("officer", lane, 1, 300);
+  auto large = ledger.take("officer");
+  ASSERT_EQ(large.size(), 1u) << "a frame larger than the window still goes, alone";
+  EXPECT_EQ(large.front().bytes->size(), 5000u);
+}
+
+TEST(DeliveryLedger, FramesCommittedLaterAreHandedAfterTheCursor) {
+  DeliveryLedger ledger(4, 1 << 20);
+  const auto lane = ledger.open_lane("officer");
+  owe(ledger, "officer");
+  owe(ledger, "officer");
+  auto first = ledger.take("officer");
+  EXPECT_EQ(first.size(), 2u);
+  owe(ledger, "officer");
+  auto second = ledger.take("officer");
+  ASSERT_EQ(second.size(), 1u) << "only the new frame: the first two are in the session's hands";
+  EXPECT_GT(second.front().seq, first.back().seq);
+  EXPECT_EQ(ledger.in_flight("officer"), 3u);
+  ledger.returned("officer", lane, 3, 300);
+  EXPECT_EQ(ledger.in_flight("officer"), 0u);
+}
+
+TEST(DeliveryLedger, ANewLaneStartsFromTheFirstFrameStillOwed) {
+  DeliveryLedger ledger(4, 1 << 20);
+  owe(ledger, "officer", 100, "m1");
+  owe(ledger, "officer", 100, "m2");
+  const auto old_lane = ledger.open_lane("officer");
+  EXPECT_EQ(ledger.take("officer").size(), 2u);
+  // The connection drops before the node acknowledges: the next session gets both again.
+  const auto new_lane = ledger.open_lane("officer");
+  EXPECT_NE(new_lane, old_lane);
+  EXPECT_EQ(ledger.take("officer").size(), 2u);
+  EXPECT_FALSE(ledger.returned("officer", old_lane, 2, 200)) << "the replaced session's report opens nothing";
+  EXPECT_EQ(ledger.in_flight("officer"), 2u);
+  ledger.close_lane("officer", old_lane);
+  EXPECT_TRUE(ledger.has_lane("officer")) << "closing a replaced lane leaves the new one";
+  ledger.close_lane("officer", new_lane);
+  EXPECT_FALSE(ledger.has_lane("officer"));
+}
+
+TEST(DeliveryLedger, AnAckSettlesOnlyADeliverAwaitingThatNodesAck) {
+  DeliveryLedger ledger;
+  owe(ledger, "officer", 100, "m1");
+  owe(ledger, "reader", 100, "m2");
+  EXPECT_FALSE(ledger.acknowledge("officer", "m2")) << "owed to another node";
+  EXPECT_FALSE(ledger.acknowledge("officer", "never"));
+  EXPECT_TRUE(ledger.acknowledge("officer", "m1"));
+  EXPECT_FALSE(ledger.acknowledge("officer", "m1")) << "acknowledged already";
+  EXPECT_EQ(ledger.owed_count("officer"), 0u);
+  EXPECT_EQ(ledger.owed_count("reader"), 1u);
+}
+
+TEST(DeliveryLedger, WritingADeliverDoesNotSettleIt) {
+  DeliveryLedger ledger;
+  owe(ledger, "officer", 100, "m1", 0, 7001);
+  owe(ledger, "officer", 100, {}, 0, 7002);
+  EXPECT_FALSE(ledger.written("officer", 7001)) << "a Deliver waits for its Ack";
+  EXPECT_TRUE(ledger.written("officer", 7002));
+  EXPECT_FALSE(ledger.written("officer", 7002)) << "settled already";
+  EXPECT_EQ(ledger.owed_count("officer"), 1u);
+}
+
+TEST(DeliveryLedger, ExpiredFramesOfOfflineNodesAreTakenOutInExpiryOrder) {
+  DeliveryLedger ledger;
+  owe(ledger, "officer", 100, "late", 2000);
+  owe(ledger, "officer", 100, "early", 1000);
+  owe(ledger, "reader", 100, "connected", 1000);
+  owe(ledger, "officer", 100, "never");
+  const auto expired = ledger.expire_before(5000, [](std::string_view node) { return node == "reader"; });
+  ASSERT_EQ(expired.size(), 2u);
+  EXPECT_EQ(expired[0].message_id, "early");
+  EXPECT_EQ(expired[1].message_id, "late");
+  EXPECT_FALSE(ledger.acknowledge("officer", "early")) << "an expired Deliver awaits no Ack";
+  EXPECT_EQ(ledger.owed_count("officer"), 1u);
+  EXPECT_EQ(ledger.owed_count("reader"), 1u) << "a connected node's session was handed it already";
+}
+
+TEST(DeliveryLedger, WhatExpiredWhileANodeWasAwayIsTakenOutWhenItConnects) {
+  DeliveryLedger ledger;
+  owe(ledger, "officer", 100, "gone", 1000);
+  owe(ledger, "officer", 100, "still", 9000);
+  owe(ledger, "officer", 100, "exactly", 3000);
+  const auto expired = ledger.expire_owed_to("officer", 3000);
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].message_id, "gone");
+  EXPECT_EQ(ledger.owed_count("officer"), 2u) << "not after 3000 has not passed at 3000";
+}
+
+TEST(DeliveryLedger, AReloadKeepsTheLanesAndTheirCursors) {
+  DeliveryLedger ledger(4, 1 << 20);
+  owe(ledger, "officer", 100, {}, 0, 8001);
+  owe(ledger, "officer", 100, {}, 0, 8002);
+  ledger.open_lane("officer");
+  EXPECT_EQ(ledger.take("officer").size(), 2u);
+  ledger.clear_owed();
+  EXPECT_EQ(ledger.owed_count(), 0u);
+  // Read back from the store: the same frames, plus one committed since.
+  owe(ledger, "officer", 100, {}, 0, 8001);
+  owe(ledger, "officer", 100, {}, 0, 8002);
+  owe(ledger, "officer", 100, {}, 0, 8003);
+  EXPECT_EQ(seqs(ledger.take("officer")), std::vector<std::int64_t>{8003}) << "the session holds 8001 and 8002";
+  ledger.forget(8001);
+  EXPECT_EQ(ledger.owed_count("officer"), 2u);
+}
+
+}  // namespace
+}  // namespace icegate::server
