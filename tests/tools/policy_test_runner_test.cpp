@@ -3,7 +3,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <sstream>
+
 #include "tests/gateway/policy/policy_test_support.hpp"
+#include "tools/icegate/cmd_policy.hpp"
 #include "tools/icegate/commands.hpp"
 #include "tools/icegate/policy_test_runner.hpp"
 
@@ -153,6 +156,27 @@ TEST(PolicyTestRunner, AnInvalidPolicyOutranksEveryOtherOutcome) {
   EXPECT_EQ(results.coverage[0].policy, nullptr);
   EXPECT_TRUE(results.problems.has_errors());
   EXPECT_EQ(results.exit_code(), exit_invalid_policy);
+}
+
+// `icegate policy test --format`: the flag picks the reporter; an unknown
+// format is an argument error, reported before anything runs.
+TEST(PolicyTestCommand, FormatChoosesTheReporter) {
+  TempDir dir("runner-format");
+  dir.write("small.yaml", kPolicy);
+  const auto tests = dir.write("small.test.yaml", kTests);
+
+  std::ostringstream json_out, json_err;
+  EXPECT_EQ(run_policy_test({{tests}, "", false, "json"}, json_out, json_err), exit_denied);
+  EXPECT_EQ(json_out.str().rfind(R"({"files":[)", 0), 0u) << json_out.str();
+
+  std::ostringstream text_out, text_err;
+  EXPECT_EQ(run_policy_test({{tests}, "", false, "text"}, text_out, text_err), exit_denied);
+  EXPECT_THAT(text_out.str(), HasSubstr("  FAIL  a tells b something too high\n"));
+
+  std::ostringstream bad_out, bad_err;
+  EXPECT_EQ(run_policy_test({{tests}, "", false, "yaml"}, bad_out, bad_err), exit_error);
+  EXPECT_THAT(bad_err.str(), HasSubstr("--format \"yaml\": the formats are text and json"));
+  EXPECT_EQ(bad_out.str(), "");
 }
 
 }  // namespace
