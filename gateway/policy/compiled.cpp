@@ -738,6 +738,11 @@ std::string CompiledPolicy::display_marking(const Label& label) const {
 // calls for a critical reader's review holds the whole message.
 // Nested in Index so that it reaches the compiled policy's private parts
 // without a declaration in engine.hpp; it lives on decide()'s stack.
+// The steps were one function. Member functions defined in a class are
+// inline with vague linkage, and GCC does not inline those it sees called once
+// as it does a local function, so the hot steps are inlined by request: the
+// split costs a decision nothing (BM_Decide in tools/bench/policy_bench).
+#define ICEGATE_DECIDE_STEP [[gnu::always_inline]] inline
 class CompiledPolicy::Index::Decider {
  public:
   Decider(const CompiledPolicy& compiled, const DecisionRequest& request)
@@ -754,7 +759,7 @@ class CompiledPolicy::Index::Decider {
   Decider& operator=(const Decider&) = delete;
 
   // Steps 1 to 6 for one portion.
-  void decide_portion(const Label& label, PortionDecision& portion) {
+  ICEGATE_DECIDE_STEP void decide_portion(const Label& label, PortionDecision& portion) {
     int rank = -1;
     if (!label_valid_under_scheme(label, rank)) {
       withhold_invalid_label(label, portion);
@@ -787,7 +792,7 @@ class CompiledPolicy::Index::Decider {
 
   // The rules that decided the portions, and the handling of every rule that
   // released something, which applies to the whole of what the recipient gets.
-  PortionTally combine_portions(PolicyDecision& out) const {
+  ICEGATE_DECIDE_STEP PortionTally combine_portions(PolicyDecision& out) const {
     PortionTally tally;
     for (const PortionDecision& portion : out.portions) {
       if (portion.rule >= 0) out.rules.push_back(portion.rule);
@@ -871,7 +876,7 @@ class CompiledPolicy::Index::Decider {
   // The rules that apply whatever the portion: category, purpose, sender and
   // recipient do not change between portions. None for an unknown sender or
   // recipient. Small policies use the stack.
-  void select_rules_for_request() {
+  ICEGATE_DECIDE_STEP void select_rules_for_request() {
     const std::size_t words = ix_.rule_words;
     if (words > candidate_storage_.size()) {
       candidate_heap_.assign(words, 0);
@@ -893,7 +898,7 @@ class CompiledPolicy::Index::Decider {
 
   // 1. The label must make sense under the scheme. Leaves its category
   // indices in label_categories_ and its classification's rank in `rank`.
-  bool label_valid_under_scheme(const Label& label, int& rank) {
+  ICEGATE_DECIDE_STEP bool label_valid_under_scheme(const Label& label, int& rank) {
     const int classification = lookup(ix_.classification_by_name, label.classification);
     bool valid = classification >= 0;
     label_categories_.clear();
@@ -936,7 +941,7 @@ class CompiledPolicy::Index::Decider {
   // 2.-4. Applicable rules, deny-overrides, default deny. Denies first, then
   // the first permit: each scan stops at its first hit, so a long tail of
   // permits costs nothing.
-  RuleChoice combine_rules_deny_overrides(int rank) const {
+  ICEGATE_DECIDE_STEP RuleChoice combine_rules_deny_overrides(int rank) const {
     RuleChoice choice;
     const std::size_t words = ix_.rule_words;
     auto in_bounds = [&](std::size_t r) { return rank >= ix_.rule_min_rank[r] && rank <= ix_.rule_max_rank[r]; };
@@ -987,7 +992,8 @@ class CompiledPolicy::Index::Decider {
   }
 
   // 5. Clearance: the regular ceiling, else the occasional one if available.
-  bool within_clearance(const Label& label, int rank, const NodeInfo& node, PortionDecision& portion) const {
+  ICEGATE_DECIDE_STEP bool within_clearance(const Label& label, int rank, const NodeInfo& node,
+                                            PortionDecision& portion) const {
     if (rank <= node.regular_rank) return true;
     if (node.vetting < 0) {
       portion.reason = PortionReason::above_clearance;
@@ -1015,7 +1021,7 @@ class CompiledPolicy::Index::Decider {
   }
 
   // 6. Categories: every restrictive one held; one of each permissive set's.
-  bool holds_label_categories(const NodeInfo& node, PortionDecision& portion) {
+  ICEGATE_DECIDE_STEP bool holds_label_categories(const NodeInfo& node, PortionDecision& portion) {
     std::sort(label_categories_.begin(), label_categories_.end());
     const auto failure = ix_.check_categories(node, label_categories_);
     if (!failure) return true;
@@ -1036,7 +1042,7 @@ class CompiledPolicy::Index::Decider {
     return false;
   }
 
-  void release(const Label& label, const NodeInfo& node, PortionDecision& portion) const {
+  ICEGATE_DECIDE_STEP void release(const Label& label, const NodeInfo& node, PortionDecision& portion) const {
     portion.released = true;
     portion.reason = PortionReason::none;
     if (portion.occasional) {
@@ -1065,6 +1071,8 @@ class CompiledPolicy::Index::Decider {
   std::uint64_t* candidates_ = candidate_storage_.data();
   SmallIndexList label_categories_;  // the current portion's, reused across portions
 };
+
+#undef ICEGATE_DECIDE_STEP
 
 PolicyDecision CompiledPolicy::decide(const DecisionRequest& request) const {
   Index::Decider decider(*this, request);
