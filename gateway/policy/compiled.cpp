@@ -337,6 +337,8 @@ struct CompiledPolicy::Index {
     }
     return std::nullopt;
   }
+  // decide(), one step per rule of the decision model (defined with decide()).
+  class Decider;
 };
 
 namespace {
@@ -717,250 +719,142 @@ std::string CompiledPolicy::display_marking(const Label& label) const {
   return result;
 }
 
-PolicyDecision CompiledPolicy::decide(const DecisionRequest& request) const {
-  const Index& ix = *index_;
-  PolicyDecision out;
-  out.portions.resize(request.portion_labels.size());
+// ------------------------------------------------------------------ decide
 
-  const int sender = lookup(ix.node_by_id, request.sender);
-  const int recipient = lookup(ix.node_by_id, request.recipient);
-
-  // The rules that apply whatever the portion: category, purpose, sender and
-  // recipient do not change between portions. Small policies use the stack.
-  const std::size_t words = ix.rule_words;
-  std::array<std::uint64_t, 16> candidate_storage{};
-  std::vector<std::uint64_t> candidate_heap;
-  std::uint64_t* candidates = candidate_storage.data();
-  if (words > candidate_storage.size()) {
-    candidate_heap.assign(words, 0);
-    candidates = candidate_heap.data();
+// decide(), one step per rule of the decision model (policies/README.md;
+// `icegate policy explain` shows the same steps for one request). Each
+// portion of a message is decided on its own:
+//   1. its label must be valid under the scheme;
+//   2.-4. of the rules that apply to the request (sender, recipient,
+//      information category, purpose) and to the label's classification, a
+//      deny overrides every permit, and with no permit nothing passes
+//      (default deny);
+//   5. the recipient's vetting must reach the classification: its regular
+//      ceiling, or its occasional ceiling when an occasional release is
+//      available;
+//   6. the recipient must hold every restrictive category on the label, and
+//      one of each permissive set's that is on it.
+// Then the portions make the message's decision, and a permit rule that
+// calls for a critical reader's review holds the whole message.
+// Nested in Index so that it reaches the compiled policy's private parts
+// without a declaration in engine.hpp; it lives on decide()'s stack.
+// The steps were one function. Member functions defined in a class are
+// inline with vague linkage, and GCC does not inline those it sees called once
+// as it does a local function, so the hot steps are inlined by request: the
+// split costs a decision nothing (BM_Decide in tools/bench/policy_bench).
+#define ICEGATE_DECIDE_STEP [[gnu::always_inline]] inline
+class CompiledPolicy::Index::Decider {
+ public:
+  Decider(const CompiledPolicy& compiled, const DecisionRequest& request)
+      : compiled_(compiled),
+        ix_(*compiled.index_),
+        rules_(compiled.policy_.rules),
+        request_(request),
+        sender_(lookup(ix_.node_by_id, request.sender)),
+        recipient_(lookup(ix_.node_by_id, request.recipient)) {
+    select_rules_for_request();
   }
-  if (sender >= 0 && recipient >= 0) {
-    const int category = lookup(ix.information_category_by_name, request.category);
-    const int purpose = lookup(ix.purpose_by_name, request.purpose);
-    const std::uint64_t* by_category = category >= 0 ? ix.category_rules.row(static_cast<std::size_t>(category))
-                                                     : ix.any_category_rules.data();
-    const std::uint64_t* by_purpose =
-        purpose >= 0 ? ix.purpose_rules.row(static_cast<std::size_t>(purpose)) : ix.any_purpose_rules.data();
-    const std::uint64_t* by_sender = ix.sender_rules.row(static_cast<std::size_t>(sender));
-    const std::uint64_t* by_recipient = ix.recipient_rules.row(static_cast<std::size_t>(recipient));
-    for (std::size_t w = 0; w < words; ++w) {
-      candidates[w] = by_category[w] & by_purpose[w] & by_sender[w] & by_recipient[w];
-    }
-  }
+  // candidates_ may point into the object itself.
+  Decider(const Decider&) = delete;
+  Decider& operator=(const Decider&) = delete;
 
-  SmallIndexList label_categories;  // reused across portions
-  for (std::size_t p = 0; p < request.portion_labels.size(); ++p) {
-    const Label& label = request.portion_labels[p];
-    PortionDecision& portion = out.portions[p];
-
-    // 1. The label must make sense under the scheme.
-    const int classification = lookup(ix.classification_by_name, label.classification);
-    bool valid = classification >= 0;
-    label_categories.clear();
-    for (const std::string& name : label.categories) {
-      int index = lookup(ix.category_by_name, name);
-      if (index < 0) {
-        valid = false;
-        break;
-      }
-      label_categories.push_back(index);
+  // Steps 1 to 6 for one portion.
+  ICEGATE_DECIDE_STEP void decide_portion(const Label& label, PortionDecision& portion) {
+    int rank = -1;
+    if (!label_valid_under_scheme(label, rank)) {
+      withhold_invalid_label(label, portion);
+      return;
     }
-    if (valid) {
-      for (int index : label_categories) {
-        if (!ix.category_valid(index, classification, label_categories, nullptr)) {
-          valid = false;
-          break;
-        }
-      }
-      valid = valid && ix.classification_valid(classification, label_categories, nullptr) &&
-              ix.selections_valid(label_categories, nullptr);
+    const RuleChoice choice = combine_rules_deny_overrides(rank);
+    if (choice.deny >= 0) {
+      withhold_denied(choice.deny, portion);
+      return;
     }
-    if (!valid) {
-      portion.reason = PortionReason::invalid_label;
-      std::string detail = "invalid label: ";
-      auto problems = label_problems(label);
-      for (std::size_t i = 0; i < problems.size(); ++i) detail += (i ? "; " : "") + problems[i];
-      portion.detail = std::move(detail);
-      continue;
+    if (choice.permit < 0) {
+      withhold_by_default_deny(label, choice.out_of_bounds_permit, portion);
+      return;
     }
-    const int rank = classification;
-
-    // 2.-4. Applicable rules, deny-overrides, default deny.
-    int deny = -1;
-    int permit = -1;
-    int out_of_bounds_permit = -1;
-    auto in_bounds = [&](std::size_t r) { return rank >= ix.rule_min_rank[r] && rank <= ix.rule_max_rank[r]; };
-    // Denies first (deny-overrides), then the first permit: each scan stops
-    // at its first hit, so a long tail of permits costs nothing.
-    for (std::size_t w = 0; w < words && deny < 0; ++w) {
-      for (std::uint64_t bits = candidates[w] & ix.deny_rules[w]; bits != 0; bits &= bits - 1) {
-        const std::size_t r = w * 64 + static_cast<std::size_t>(std::countr_zero(bits));
-        if (in_bounds(r)) {
-          deny = static_cast<int>(r);
-          break;
-        }
-      }
-    }
-    for (std::size_t w = 0; w < words && deny < 0 && permit < 0; ++w) {
-      for (std::uint64_t bits = candidates[w] & ~ix.deny_rules[w]; bits != 0; bits &= bits - 1) {
-        const std::size_t r = w * 64 + static_cast<std::size_t>(std::countr_zero(bits));
-        if (in_bounds(r)) {
-          permit = static_cast<int>(r);
-          break;
-        }
-        if (out_of_bounds_permit < 0) out_of_bounds_permit = static_cast<int>(r);
-      }
-    }
-    if (deny >= 0) {
-      portion.reason = PortionReason::denied_by_rule;
-      portion.rule = deny;
-      const Rule& rule = policy_.rules[static_cast<std::size_t>(deny)];
-      portion.detail = rule.description.empty() ? fmt::format("denied by {}", rule.id)
-                                                : fmt::format("denied by {}: {}", rule.id, rule.description);
-      continue;
-    }
-    if (permit < 0) {
-      portion.reason = PortionReason::no_rule_permits;
-      if (sender < 0) {
-        portion.detail = fmt::format("sender '{}' is not a node of this policy", request.sender);
-      } else if (recipient < 0) {
-        portion.detail = fmt::format("recipient '{}' is not a node of this policy", request.recipient);
-      } else if (out_of_bounds_permit >= 0) {
-        portion.detail =
-            out_of_bounds_detail(policy_.rules[static_cast<std::size_t>(out_of_bounds_permit)], label.classification,
-                                 request.category, request.purpose, request.sender, request.recipient);
-      } else {
-        portion.detail = fmt::format("no rule permits {} for {} from {} to {}", request.category,
-                                     purpose_phrase(request.purpose), request.sender, request.recipient);
-      }
-      continue;
-    }
-    portion.rule = permit;
-
-    // 5. Clearance: the regular ceiling, else the occasional one if available.
-    const Index::NodeInfo& node = ix.nodes[static_cast<std::size_t>(recipient)];
-    if (rank > node.regular_rank) {
-      if (node.vetting < 0) {
-        portion.reason = PortionReason::above_clearance;
-        portion.detail = fmt::format("{} has no vetting this policy defines", request.recipient);
-        continue;
-      }
-      const Vetting& vetting = policy_.vetting[static_cast<std::size_t>(node.vetting)];
-      if (rank > node.occasional_rank) {
-        portion.reason = PortionReason::above_clearance;
-        portion.detail = node.occasional_rank == node.regular_rank
-                             ? fmt::format("{} is above {}'s ceiling {}", label.classification, vetting.name,
-                                           vetting.regular_ceiling)
-                             : fmt::format("{} is above {}'s occasional ceiling {}", label.classification,
-                                           vetting.name, vetting.occasional_ceiling);
-        continue;
-      }
-      if (!request.occasional_available) {
-        portion.reason = PortionReason::occasional_unavailable;
-        portion.detail = fmt::format("{} is above {}'s regular ceiling {} and no occasional release is available",
-                                     label.classification, vetting.name, vetting.regular_ceiling);
-        continue;
-      }
-      portion.occasional = true;
-    }
-
-    // 6. Categories: every restrictive one held; one of each permissive set's.
-    std::sort(label_categories.begin(), label_categories.end());
-    if (auto failure = ix.check_categories(node, label_categories)) {
-      portion.reason = PortionReason::missing_category;
-      if (failure->category >= 0) {
-        portion.detail = fmt::format("{} does not hold {}", request.recipient,
-                                     ix.categories[static_cast<std::size_t>(failure->category)].source->name);
-      } else {
-        std::string listed;
-        for (int index : label_categories) {
-          if (ix.categories[static_cast<std::size_t>(index)].tag_set != failure->tag_set) continue;
-          listed += fmt::format("{}{}", listed.empty() ? "" : ", ",
-                                ix.categories[static_cast<std::size_t>(index)].source->name);
-        }
-        portion.detail = fmt::format("{} holds none of {}", request.recipient, listed);
-      }
-      portion.occasional = false;
-      continue;
-    }
-
-    portion.released = true;
-    portion.reason = PortionReason::none;
-    if (portion.occasional) {
-      const Vetting& vetting = policy_.vetting[static_cast<std::size_t>(node.vetting)];
-      portion.detail = fmt::format("released under the occasional allowance: {} is above {}'s regular ceiling {}",
-                                   label.classification, vetting.name, vetting.regular_ceiling);
-    }
+    portion.rule = choice.permit;
+    const NodeInfo& node = ix_.nodes[static_cast<std::size_t>(recipient_)];
+    if (!within_clearance(label, rank, node, portion)) return;
+    if (!holds_label_categories(node, portion)) return;
+    release(label, node, portion);
   }
 
-  // The message as a whole.
-  std::size_t released = 0;
-  const PortionDecision* first_withheld = nullptr;
-  bool all_denied_by_rule = true;
-  bool all_same_detail = true;
-  std::vector<int> reviewing_rules;  // permit rules with review_by that released a portion
-  for (const PortionDecision& portion : out.portions) {
-    if (portion.rule >= 0) out.rules.push_back(portion.rule);
-    if (portion.released) {
-      ++released;
-      out.used_occasional = out.used_occasional || portion.occasional;
-      // The handling of every rule that released something applies to the
-      // whole of what the recipient gets.
-      const RuleHandling& handling = policy_.rules[static_cast<std::size_t>(portion.rule)].handling;
-      out.originator_control = out.originator_control || handling.originator_control;
-      out.no_onward_sharing = out.no_onward_sharing || handling.no_onward_sharing;
-      if (handling.requires_review()) {
-        reviewing_rules.push_back(portion.rule);
-        out.review_roles.insert(out.review_roles.end(), handling.review_by.begin(), handling.review_by.end());
-      }
-      continue;
-    }
-    if (!first_withheld) first_withheld = &portion;
-    if (portion.reason != PortionReason::denied_by_rule) all_denied_by_rule = false;
-    if (portion.detail != first_withheld->detail) all_same_detail = false;
-  }
-  std::sort(out.rules.begin(), out.rules.end());
-  out.rules.erase(std::unique(out.rules.begin(), out.rules.end()), out.rules.end());
-  std::sort(reviewing_rules.begin(), reviewing_rules.end());
-  reviewing_rules.erase(std::unique(reviewing_rules.begin(), reviewing_rules.end()), reviewing_rules.end());
-  std::sort(out.review_roles.begin(), out.review_roles.end());
-  out.review_roles.erase(std::unique(out.review_roles.begin(), out.review_roles.end()), out.review_roles.end());
-
-  // "a", "a and b", "a, b and c"
-  auto append_rule_ids = [this](std::string& text, const std::vector<int>& rules) {
-    for (std::size_t i = 0; i < rules.size(); ++i) {
-      if (i > 0) text += i + 1 == rules.size() ? " and " : ", ";
-      text += policy_.rules[static_cast<std::size_t>(rules[i])].id;
-    }
+  // What the portions add up to, for the message's decision and reason.
+  struct PortionTally {
+    std::size_t released = 0;
+    const PortionDecision* first_withheld = nullptr;
+    bool all_denied_by_rule = true;
+    bool all_same_detail = true;
+    std::vector<int> reviewing_rules;  // permit rules with review_by that released a portion
   };
-  const std::size_t total = out.portions.size();
-  if (total == 0) {
-    out.decision = Decision::deny;
-    out.reason = "nothing to release: the message has no portions";
-  } else if (released == total) {
-    out.decision = Decision::release;
-    out.reason = "released in full under ";
-    append_rule_ids(out.reason, out.rules);
-    if (out.used_occasional) out.reason += ", using an occasional release";
-  } else if (released > 0) {
-    out.decision = Decision::release_redacted;
-    out.reason = fmt::format("{} of {} portions withheld: {}", total - released, total, first_withheld->detail);
-  } else {
-    out.decision = Decision::deny;
-    if (all_denied_by_rule) {
-      out.reason = "denied by ";
+
+  // The rules that decided the portions, and the handling of every rule that
+  // released something, which applies to the whole of what the recipient gets.
+  ICEGATE_DECIDE_STEP PortionTally combine_portions(PolicyDecision& out) const {
+    PortionTally tally;
+    for (const PortionDecision& portion : out.portions) {
+      if (portion.rule >= 0) out.rules.push_back(portion.rule);
+      if (portion.released) {
+        ++tally.released;
+        out.used_occasional = out.used_occasional || portion.occasional;
+        const RuleHandling& handling = rules_[static_cast<std::size_t>(portion.rule)].handling;
+        out.originator_control = out.originator_control || handling.originator_control;
+        out.no_onward_sharing = out.no_onward_sharing || handling.no_onward_sharing;
+        if (handling.requires_review()) {
+          tally.reviewing_rules.push_back(portion.rule);
+          out.review_roles.insert(out.review_roles.end(), handling.review_by.begin(), handling.review_by.end());
+        }
+        continue;
+      }
+      if (!tally.first_withheld) tally.first_withheld = &portion;
+      if (portion.reason != PortionReason::denied_by_rule) tally.all_denied_by_rule = false;
+      if (portion.detail != tally.first_withheld->detail) tally.all_same_detail = false;
+    }
+    std::sort(out.rules.begin(), out.rules.end());
+    out.rules.erase(std::unique(out.rules.begin(), out.rules.end()), out.rules.end());
+    std::sort(tally.reviewing_rules.begin(), tally.reviewing_rules.end());
+    tally.reviewing_rules.erase(std::unique(tally.reviewing_rules.begin(), tally.reviewing_rules.end()),
+                                tally.reviewing_rules.end());
+    std::sort(out.review_roles.begin(), out.review_roles.end());
+    out.review_roles.erase(std::unique(out.review_roles.begin(), out.review_roles.end()), out.review_roles.end());
+    return tally;
+  }
+
+  // Released in full, redacted (some portions withheld) or denied, and why.
+  void decide_message(PolicyDecision& out, const PortionTally& tally) const {
+    const std::size_t total = out.portions.size();
+    if (total == 0) {
+      out.decision = Decision::deny;
+      out.reason = "nothing to release: the message has no portions";
+    } else if (tally.released == total) {
+      out.decision = Decision::release;
+      out.reason = "released in full under ";
       append_rule_ids(out.reason, out.rules);
-    } else if (all_same_detail) {
-      out.reason = first_withheld->detail;
+      if (out.used_occasional) out.reason += ", using an occasional release";
+    } else if (tally.released > 0) {
+      out.decision = Decision::release_redacted;
+      out.reason = fmt::format("{} of {} portions withheld: {}", total - tally.released, total,
+                               tally.first_withheld->detail);
     } else {
-      out.reason = fmt::format("all {} portions withheld: {}", total, first_withheld->detail);
+      out.decision = Decision::deny;
+      if (tally.all_denied_by_rule) {
+        out.reason = "denied by ";
+        append_rule_ids(out.reason, out.rules);
+      } else if (tally.all_same_detail) {
+        out.reason = tally.first_withheld->detail;
+      } else {
+        out.reason = fmt::format("all {} portions withheld: {}", total, tally.first_withheld->detail);
+      }
     }
   }
 
   // A critical reader review holds the whole message: what the recipient
   // would get is decided, but nothing goes until a reviewer approves.
-  if (!reviewing_rules.empty()) {
+  void hold_for_review(PolicyDecision& out, const PortionTally& tally) const {
+    if (tally.reviewing_rules.empty()) return;
+    const std::size_t total = out.portions.size();
     out.decision = Decision::hold;
     std::string reason = "held for review by ";
     for (std::size_t i = 0; i < out.review_roles.size(); ++i) {
@@ -968,14 +862,228 @@ PolicyDecision CompiledPolicy::decide(const DecisionRequest& request) const {
       reason += out.review_roles[i];
     }
     reason += " under ";
-    append_rule_ids(reason, reviewing_rules);
-    if (released < total) {
-      reason += fmt::format("; {} of {} portions withheld: {}", total - released, total, first_withheld->detail);
+    append_rule_ids(reason, tally.reviewing_rules);
+    if (tally.released < total) {
+      reason += fmt::format("; {} of {} portions withheld: {}", total - tally.released, total,
+                            tally.first_withheld->detail);
     } else if (out.used_occasional) {
       reason += ", using an occasional release";
     }
     out.reason = std::move(reason);
   }
+
+ private:
+  // The rules that apply whatever the portion: category, purpose, sender and
+  // recipient do not change between portions. None for an unknown sender or
+  // recipient. Small policies use the stack.
+  ICEGATE_DECIDE_STEP void select_rules_for_request() {
+    const std::size_t words = ix_.rule_words;
+    if (words > candidate_storage_.size()) {
+      candidate_heap_.assign(words, 0);
+      candidates_ = candidate_heap_.data();
+    }
+    if (sender_ < 0 || recipient_ < 0) return;
+    const int category = lookup(ix_.information_category_by_name, request_.category);
+    const int purpose = lookup(ix_.purpose_by_name, request_.purpose);
+    const std::uint64_t* by_category = category >= 0 ? ix_.category_rules.row(static_cast<std::size_t>(category))
+                                                     : ix_.any_category_rules.data();
+    const std::uint64_t* by_purpose =
+        purpose >= 0 ? ix_.purpose_rules.row(static_cast<std::size_t>(purpose)) : ix_.any_purpose_rules.data();
+    const std::uint64_t* by_sender = ix_.sender_rules.row(static_cast<std::size_t>(sender_));
+    const std::uint64_t* by_recipient = ix_.recipient_rules.row(static_cast<std::size_t>(recipient_));
+    for (std::size_t w = 0; w < words; ++w) {
+      candidates_[w] = by_category[w] & by_purpose[w] & by_sender[w] & by_recipient[w];
+    }
+  }
+
+  // 1. The label must make sense under the scheme. Leaves its category
+  // indices in label_categories_ and its classification's rank in `rank`.
+  ICEGATE_DECIDE_STEP bool label_valid_under_scheme(const Label& label, int& rank) {
+    const int classification = lookup(ix_.classification_by_name, label.classification);
+    bool valid = classification >= 0;
+    label_categories_.clear();
+    for (const std::string& name : label.categories) {
+      int index = lookup(ix_.category_by_name, name);
+      if (index < 0) {
+        valid = false;
+        break;
+      }
+      label_categories_.push_back(index);
+    }
+    if (valid) {
+      for (int index : label_categories_) {
+        if (!ix_.category_valid(index, classification, label_categories_, nullptr)) {
+          valid = false;
+          break;
+        }
+      }
+      valid = valid && ix_.classification_valid(classification, label_categories_, nullptr) &&
+              ix_.selections_valid(label_categories_, nullptr);
+    }
+    rank = classification;
+    return valid;
+  }
+
+  void withhold_invalid_label(const Label& label, PortionDecision& portion) const {
+    portion.reason = PortionReason::invalid_label;
+    std::string detail = "invalid label: ";
+    auto problems = compiled_.label_problems(label);
+    for (std::size_t i = 0; i < problems.size(); ++i) detail += (i ? "; " : "") + problems[i];
+    portion.detail = std::move(detail);
+  }
+
+  struct RuleChoice {
+    int deny = -1;
+    int permit = -1;
+    int out_of_bounds_permit = -1;  // the first permit that applies but for its classification bounds
+  };
+
+  // 2.-4. Applicable rules, deny-overrides, default deny. Denies first, then
+  // the first permit: each scan stops at its first hit, so a long tail of
+  // permits costs nothing.
+  ICEGATE_DECIDE_STEP RuleChoice combine_rules_deny_overrides(int rank) const {
+    RuleChoice choice;
+    const std::size_t words = ix_.rule_words;
+    auto in_bounds = [&](std::size_t r) { return rank >= ix_.rule_min_rank[r] && rank <= ix_.rule_max_rank[r]; };
+    for (std::size_t w = 0; w < words && choice.deny < 0; ++w) {
+      for (std::uint64_t bits = candidates_[w] & ix_.deny_rules[w]; bits != 0; bits &= bits - 1) {
+        const std::size_t r = w * 64 + static_cast<std::size_t>(std::countr_zero(bits));
+        if (in_bounds(r)) {
+          choice.deny = static_cast<int>(r);
+          break;
+        }
+      }
+    }
+    for (std::size_t w = 0; w < words && choice.deny < 0 && choice.permit < 0; ++w) {
+      for (std::uint64_t bits = candidates_[w] & ~ix_.deny_rules[w]; bits != 0; bits &= bits - 1) {
+        const std::size_t r = w * 64 + static_cast<std::size_t>(std::countr_zero(bits));
+        if (in_bounds(r)) {
+          choice.permit = static_cast<int>(r);
+          break;
+        }
+        if (choice.out_of_bounds_permit < 0) choice.out_of_bounds_permit = static_cast<int>(r);
+      }
+    }
+    return choice;
+  }
+
+  void withhold_denied(int deny, PortionDecision& portion) const {
+    portion.reason = PortionReason::denied_by_rule;
+    portion.rule = deny;
+    const Rule& rule = rules_[static_cast<std::size_t>(deny)];
+    portion.detail = rule.description.empty() ? fmt::format("denied by {}", rule.id)
+                                              : fmt::format("denied by {}: {}", rule.id, rule.description);
+  }
+
+  void withhold_by_default_deny(const Label& label, int out_of_bounds_permit, PortionDecision& portion) const {
+    portion.reason = PortionReason::no_rule_permits;
+    if (sender_ < 0) {
+      portion.detail = fmt::format("sender '{}' is not a node of this policy", request_.sender);
+    } else if (recipient_ < 0) {
+      portion.detail = fmt::format("recipient '{}' is not a node of this policy", request_.recipient);
+    } else if (out_of_bounds_permit >= 0) {
+      portion.detail =
+          out_of_bounds_detail(rules_[static_cast<std::size_t>(out_of_bounds_permit)], label.classification,
+                               request_.category, request_.purpose, request_.sender, request_.recipient);
+    } else {
+      portion.detail = fmt::format("no rule permits {} for {} from {} to {}", request_.category,
+                                   purpose_phrase(request_.purpose), request_.sender, request_.recipient);
+    }
+  }
+
+  // 5. Clearance: the regular ceiling, else the occasional one if available.
+  ICEGATE_DECIDE_STEP bool within_clearance(const Label& label, int rank, const NodeInfo& node,
+                                            PortionDecision& portion) const {
+    if (rank <= node.regular_rank) return true;
+    if (node.vetting < 0) {
+      portion.reason = PortionReason::above_clearance;
+      portion.detail = fmt::format("{} has no vetting this policy defines", request_.recipient);
+      return false;
+    }
+    const Vetting& vetting = compiled_.policy_.vetting[static_cast<std::size_t>(node.vetting)];
+    if (rank > node.occasional_rank) {
+      portion.reason = PortionReason::above_clearance;
+      portion.detail = node.occasional_rank == node.regular_rank
+                           ? fmt::format("{} is above {}'s ceiling {}", label.classification, vetting.name,
+                                         vetting.regular_ceiling)
+                           : fmt::format("{} is above {}'s occasional ceiling {}", label.classification,
+                                         vetting.name, vetting.occasional_ceiling);
+      return false;
+    }
+    if (!request_.occasional_available) {
+      portion.reason = PortionReason::occasional_unavailable;
+      portion.detail = fmt::format("{} is above {}'s regular ceiling {} and no occasional release is available",
+                                   label.classification, vetting.name, vetting.regular_ceiling);
+      return false;
+    }
+    portion.occasional = true;
+    return true;
+  }
+
+  // 6. Categories: every restrictive one held; one of each permissive set's.
+  ICEGATE_DECIDE_STEP bool holds_label_categories(const NodeInfo& node, PortionDecision& portion) {
+    std::sort(label_categories_.begin(), label_categories_.end());
+    const auto failure = ix_.check_categories(node, label_categories_);
+    if (!failure) return true;
+    portion.reason = PortionReason::missing_category;
+    if (failure->category >= 0) {
+      portion.detail = fmt::format("{} does not hold {}", request_.recipient,
+                                   ix_.categories[static_cast<std::size_t>(failure->category)].source->name);
+    } else {
+      std::string listed;
+      for (int index : label_categories_) {
+        if (ix_.categories[static_cast<std::size_t>(index)].tag_set != failure->tag_set) continue;
+        listed += fmt::format("{}{}", listed.empty() ? "" : ", ",
+                              ix_.categories[static_cast<std::size_t>(index)].source->name);
+      }
+      portion.detail = fmt::format("{} holds none of {}", request_.recipient, listed);
+    }
+    portion.occasional = false;
+    return false;
+  }
+
+  ICEGATE_DECIDE_STEP void release(const Label& label, const NodeInfo& node, PortionDecision& portion) const {
+    portion.released = true;
+    portion.reason = PortionReason::none;
+    if (portion.occasional) {
+      const Vetting& vetting = compiled_.policy_.vetting[static_cast<std::size_t>(node.vetting)];
+      portion.detail = fmt::format("released under the occasional allowance: {} is above {}'s regular ceiling {}",
+                                   label.classification, vetting.name, vetting.regular_ceiling);
+    }
+  }
+
+  // "a", "a and b", "a, b and c"
+  void append_rule_ids(std::string& text, const std::vector<int>& rules) const {
+    for (std::size_t i = 0; i < rules.size(); ++i) {
+      if (i > 0) text += i + 1 == rules.size() ? " and " : ", ";
+      text += rules_[static_cast<std::size_t>(rules[i])].id;
+    }
+  }
+
+  const CompiledPolicy& compiled_;
+  const Index& ix_;
+  const std::vector<Rule>& rules_;
+  const DecisionRequest& request_;
+  const int sender_;
+  const int recipient_;
+  std::array<std::uint64_t, 16> candidate_storage_{};
+  std::vector<std::uint64_t> candidate_heap_;
+  std::uint64_t* candidates_ = candidate_storage_.data();
+  SmallIndexList label_categories_;  // the current portion's, reused across portions
+};
+
+#undef ICEGATE_DECIDE_STEP
+
+PolicyDecision CompiledPolicy::decide(const DecisionRequest& request) const {
+  Index::Decider decider(*this, request);
+  PolicyDecision out;
+  out.portions.resize(request.portion_labels.size());
+  for (std::size_t p = 0; p < request.portion_labels.size(); ++p) {
+    decider.decide_portion(request.portion_labels[p], out.portions[p]);
+  }
+  const Index::Decider::PortionTally tally = decider.combine_portions(out);
+  decider.decide_message(out, tally);
+  decider.hold_for_review(out, tally);
   return out;
 }
 

@@ -25,6 +25,9 @@
 #include "tools/icegate/cmd_policy_analysis.hpp"
 #include "tools/icegate/cmd_policy_replay.hpp"
 #include "tools/icegate/commands.hpp"
+#include "tools/icegate/policy_output.hpp"
+#include "tools/icegate/policy_test_report.hpp"
+#include "tools/icegate/policy_test_runner.hpp"
 
 namespace icegate::cli {
 namespace {
@@ -34,35 +37,9 @@ using policy::json_string;
 
 void print_error(std::ostream& err, std::string_view message) { fmt::print(err, "error: {}\n", message); }
 
-void print_diagnostics(std::ostream& out, const policy::Diagnostics& diagnostics) {
-  for (const policy::Diagnostic& diagnostic : diagnostics.sorted()) fmt::print(out, "{}\n", to_string(diagnostic));
-}
-
-std::string json_diagnostics(const policy::Diagnostics& diagnostics) {
-  std::string json = "[";
-  bool first = true;
-  for (const policy::Diagnostic& diagnostic : diagnostics.sorted()) {
-    if (!first) json += ",";
-    first = false;
-    json += policy::to_json(diagnostic);
-  }
-  return json + "]";
-}
-
-std::string json_strings(const std::vector<std::string>& items) {
-  std::string json = "[";
-  for (std::size_t i = 0; i < items.size(); ++i) json += (i ? "," : "") + json_string(items[i]);
-  return json + "]";
-}
-
 bool is_readable_file(const fs::path& file) {
   std::error_code ignored;
   return fs::is_regular_file(file, ignored);
-}
-
-// "1 warning", "2 errors"
-std::string counted(std::size_t count, std::string_view noun) {
-  return fmt::format("{} {}{}", count, noun, count == 1 ? "" : "s");
 }
 
 // The policy, loaded; or the exit code to return, with the reason printed.
@@ -145,47 +122,6 @@ bool names_tests(const fs::path& path) {
   return false;
 }
 
-struct PolicyCoverage {
-  fs::path file;
-  std::shared_ptr<const policy::CompiledPolicy> policy;
-  std::vector<int> rule_cases;  // by rule index, summed over every file run against it
-  std::vector<policy::PolicyTestCase> cases;  // every case run against it, for why a rule was not exercised
-  std::vector<policy::RuleCoverageGap> gaps;  // one per rule no case exercised
-};
-
-std::string_view to_string(policy::CoverageGapKind kind) {
-  switch (kind) {
-    case policy::CoverageGapKind::unmet_condition: return "unmet_condition";
-    case policy::CoverageGapKind::shadowed: return "shadowed";
-    case policy::CoverageGapKind::no_cases: return "no_cases";
-  }
-  return "unknown";
-}
-
-// {"kind":"unmet_condition","condition":"from","message":...,"reached":2,"nearest":[...],"decided_by":[...]}
-std::string json_gap(const policy::CompiledPolicy& compiled, const policy::RuleCoverageGap& gap) {
-  std::vector<std::string> decided_by;
-  for (int rule : gap.decided_by) decided_by.push_back(compiled.rule(rule).id);
-  return fmt::format(R"({{"kind":"{}","condition":{},"message":{},"reached":{},"nearest":{},"decided_by":{}}})",
-                     to_string(gap.kind), json_string(gap.condition), json_string(gap.message), gap.reached,
-                     json_strings(gap.nearest), json_strings(decided_by));
-}
-
-// "2 cases met ...: "a", "b" and 1 more"
-std::string nearest_text(const policy::RuleCoverageGap& gap) {
-  std::vector<std::string> quoted;
-  for (const std::string& name : gap.nearest) quoted.push_back(fmt::format("\"{}\"", name));
-  std::string text = fmt::format("{}", fmt::join(quoted, ", "));
-  if (gap.reached > gap.nearest.size()) text += fmt::format(" and {} more", gap.reached - gap.nearest.size());
-  return text;
-}
-
-struct FileRun {
-  fs::path file;
-  fs::path policy;
-  policy::PolicyTestRun run;
-};
-
 }  // namespace
 
 int run_policy_test(const PolicyTestParams& params, std::ostream& out, std::ostream& err) {
@@ -236,193 +172,29 @@ int run_policy_test(const PolicyTestParams& params, std::ostream& out, std::ostr
       arguments_ok = false;
     }
   }
+  if (params.format != "text" && params.format != "json") {
+    print_error(err, fmt::format("--format \"{}\": the formats are text and json", params.format));
+    arguments_ok = false;
+  }
   if (!arguments_ok) return exit_error;
 
-  bool bad_test_file = false;
-  bool invalid_policy = false;
-  std::size_t cases_not_run = 0;   // cases with a problem, left out of otherwise runnable files
-  std::size_t files_not_run = 0;   // files with nothing to run: unreadable, not YAML, no policy
-  policy::Diagnostics problems;  // T0xx and P0xx, printed before the results
-  std::vector<PolicyCoverage> coverage;
-  std::vector<FileRun> runs;
-  auto policy_for = [&](const fs::path& file) -> PolicyCoverage* {
-    for (PolicyCoverage& entry : coverage) {
-      if (entry.file == file) return entry.policy ? &entry : nullptr;
-    }
-    policy::LoadResult loaded = policy::load_policy(file);
-    problems.append(loaded.diagnostics);
-    PolicyCoverage entry{file, loaded.policy, {}};
-    if (entry.policy) entry.rule_cases.assign(entry.policy->source().rules.size(), 0);
-    coverage.push_back(std::move(entry));
-    if (!coverage.back().policy) {
-      invalid_policy = true;
-      return nullptr;
-    }
-    return &coverage.back();
-  };
-  std::size_t selected = 0;
-  for (const fs::path& file : test_files) {
-    policy::PolicyTestFile tests = policy::load_policy_tests(file, explicit_policy.empty());
-    problems.append(tests.diagnostics);
-    // A case with a problem is left out and the others run (policies/README.md,
-    // "Policy test files"); the run still exits 1 for the file's errors.
-    if (tests.diagnostics.has_errors()) bad_test_file = true;
-    cases_not_run += tests.cases_not_run;
-    if (tests.cases.empty() && tests.diagnostics.has_errors()) {
-      ++files_not_run;
-      continue;
-    }
-    std::vector<policy::PolicyTestCase> cases;
-    for (const policy::PolicyTestCase& test : tests.cases) {
-      if (!filter || std::regex_search(test.name, *filter)) cases.push_back(test);
-    }
-    selected += cases.size();
-    const fs::path policy_file = explicit_policy.empty() ? tests.policy : explicit_policy;
-    if (policy_file.empty()) {
-      // Reported already (T004) when the file had to name one.
-      if (!tests.diagnostics.has_errors()) {
-        problems.error("T004", policy::SourceLocation{file.string(), 1, 1},
-                       "the test file names no 'policy:' and no policy file was given");
-      }
-      bad_test_file = true;
-      ++files_not_run;
-      continue;
-    }
-    PolicyCoverage* target = policy_for(policy_file);
-    if (!target) continue;
-    FileRun run{file, policy_file, policy::run_policy_tests(*target->policy, cases)};
-    problems.append(run.run.diagnostics);
-    for (std::size_t r = 0; r < run.run.rule_cases.size(); ++r) target->rule_cases[r] += run.run.rule_cases[r];
-    target->cases.insert(target->cases.end(), cases.begin(), cases.end());
-    runs.push_back(std::move(run));
+  PolicyTestInputs inputs;
+  inputs.policy = explicit_policy;
+  inputs.test_files = std::move(test_files);
+  if (filter) {
+    inputs.selects = [&filter](std::string_view name) { return std::regex_search(name.begin(), name.end(), *filter); };
   }
-  for (PolicyCoverage& entry : coverage) {
-    if (entry.policy) entry.gaps = policy::explain_uncovered_rules(*entry.policy, entry.cases, entry.rule_cases);
-  }
-  if (filter && selected == 0 && !bad_test_file && !invalid_policy) {
+  const PolicyTestResults results = run_policy_test_files(inputs);
+  if (filter && results.selected == 0 && !results.bad_test_file && !results.invalid_policy) {
     print_error(err, fmt::format("--run \"{}\" matches no test case", params.run));
     return exit_error;
   }
-
-  std::size_t passed = 0;
-  std::size_t failed = 0;
-  for (const FileRun& run : runs) {
-    passed += run.run.passed();
-    failed += run.run.failed();
+  if (params.json || params.format == "json") {
+    write_policy_test_json(out, results);
+  } else {
+    write_policy_test_text(out, results);
   }
-  int exit_code = exit_ok;
-  if (failed > 0) exit_code = exit_denied;
-  if (bad_test_file) exit_code = exit_error;
-  if (invalid_policy) exit_code = exit_invalid_policy;
-
-  if (params.json) {
-    std::string json = "{\"files\":[";
-    for (std::size_t f = 0; f < runs.size(); ++f) {
-      const FileRun& run = runs[f];
-      const PolicyCoverage* target = nullptr;
-      for (const PolicyCoverage& entry : coverage) {
-        if (entry.file == run.policy) target = &entry;
-      }
-      if (f) json += ",";
-      json += fmt::format("{{\"file\":{},\"policy\":{},\"cases\":[", json_string(run.file.string()),
-                          json_string(run.policy.string()));
-      for (std::size_t c = 0; c < run.run.results.size(); ++c) {
-        const policy::PolicyTestResult& result = run.run.results[c];
-        std::vector<std::string> rules;
-        for (int rule : result.rules) rules.push_back(target->policy->rule(rule).id);
-        if (c) json += ",";
-        json += fmt::format(
-            "{{\"name\":{},\"location\":{},\"passed\":{},\"differences\":{},\"decision\":\"{}\",\"reason\":{},"
-            "\"rules\":{}",
-            json_string(result.name), policy::to_json(result.location), result.passed,
-            json_strings(result.differences), to_string(result.decision.decision), json_string(result.decision.reason),
-            json_strings(rules));
-        // A row of a table-driven case also names its case and its row.
-        if (!result.table.empty()) {
-          json += fmt::format(",\"table\":{},\"row\":{}", json_string(result.table), json_string(result.row));
-        }
-        json += "}";
-      }
-      json += "]}";
-    }
-    json += "],\"coverage\":[";
-    bool first_policy = true;
-    for (const PolicyCoverage& entry : coverage) {
-      if (!entry.policy) continue;
-      if (!first_policy) json += ",";
-      first_policy = false;
-      std::size_t covered = 0;
-      json += fmt::format("{{\"policy\":{},\"rules\":[", json_string(entry.file.string()));
-      for (std::size_t r = 0; r < entry.rule_cases.size(); ++r) {
-        const policy::Rule& rule = entry.policy->rule(static_cast<int>(r));
-        if (entry.rule_cases[r] > 0) ++covered;
-        if (r) json += ",";
-        json += fmt::format("{{\"id\":{},\"location\":{},\"cases\":{}", json_string(rule.id),
-                            policy::to_json(rule.location), entry.rule_cases[r]);
-        for (const policy::RuleCoverageGap& gap : entry.gaps) {
-          if (gap.rule == static_cast<int>(r)) json += ",\"not_exercised\":" + json_gap(*entry.policy, gap);
-        }
-        json += "}";
-      }
-      const std::size_t total = entry.rule_cases.size();
-      json += fmt::format("],\"covered\":{},\"total\":{},\"percent\":{:.1f}}}", covered, total,
-                          total == 0 ? 100.0 : 100.0 * static_cast<double>(covered) / static_cast<double>(total));
-    }
-    json += fmt::format("],\"passed\":{},\"failed\":{},\"not_run\":{},\"diagnostics\":{},\"exit_code\":{}}}\n",
-                        passed, failed, cases_not_run, json_diagnostics(problems), exit_code);
-    out << json;
-    return exit_code;
-  }
-
-  print_diagnostics(out, problems);
-  if (!problems.empty()) fmt::print(out, "\n");
-  for (const FileRun& run : runs) {
-    fmt::print(out, "{} (policy {})\n", run.file.string(), run.policy.string());
-    for (const policy::PolicyTestResult& result : run.run.results) {
-      fmt::print(out, "  {}  {}\n", result.passed ? "PASS" : "FAIL", result.name);
-      if (result.passed) continue;
-      fmt::print(out, "        at {}\n", to_string(result.location));
-      for (const std::string& difference : result.differences) fmt::print(out, "        {}\n", difference);
-      fmt::print(out, "        (the policy decided {}: {})\n", to_string(result.decision.decision),
-                 result.decision.reason);
-    }
-  }
-  for (const PolicyCoverage& entry : coverage) {
-    if (!entry.policy) continue;
-    const std::size_t total = entry.rule_cases.size();
-    const std::size_t covered = static_cast<std::size_t>(
-        std::count_if(entry.rule_cases.begin(), entry.rule_cases.end(), [](int cases) { return cases > 0; }));
-    fmt::print(out, "\ncoverage of {}: {} of {} rules exercised ({:.1f}%)\n", entry.file.string(), covered, total,
-               total == 0 ? 100.0 : 100.0 * static_cast<double>(covered) / static_cast<double>(total));
-    std::size_t width = 4;
-    for (const policy::Rule& rule : entry.policy->source().rules) width = std::max(width, rule.id.size());
-    fmt::print(out, "  {:>5}  {:<{}}  {}\n", "cases", "rule", width, "where");
-    for (std::size_t r = 0; r < total; ++r) {
-      const policy::Rule& rule = entry.policy->rule(static_cast<int>(r));
-      fmt::print(out, "  {:>5}  {:<{}}  {}{}\n", entry.rule_cases[r], rule.id, width, to_string(rule.location),
-                 entry.rule_cases[r] == 0 ? "  NOT EXERCISED" : "");
-    }
-    if (!entry.gaps.empty()) fmt::print(out, "  why not exercised:\n");
-    for (const policy::RuleCoverageGap& gap : entry.gaps) {
-      fmt::print(out, "    {}: {}\n", entry.policy->rule(gap.rule).id, gap.message);
-      if (gap.nearest.empty()) continue;
-      fmt::print(out, "      {} met {}: {}\n", counted(gap.reached, "case"),
-                 gap.kind == policy::CoverageGapKind::shadowed ? "all its conditions" : "the conditions before that",
-                 nearest_text(gap));
-    }
-  }
-  fmt::print(out, "\n{} passed, {} failed", passed, failed);
-  if (cases_not_run > 0) {
-    fmt::print(out, "; {} {} errors and {} not run", counted(cases_not_run, "case"), cases_not_run == 1 ? "has" : "have",
-               cases_not_run == 1 ? "was" : "were");
-  }
-  if (files_not_run > 0) {
-    fmt::print(out, "; {} {} not run", counted(files_not_run, "test file"), files_not_run == 1 ? "was" : "were");
-  }
-  if (bad_test_file && cases_not_run == 0 && files_not_run == 0) fmt::print(out, "; the test files have errors");
-  if (invalid_policy) fmt::print(out, "; a policy is invalid");
-  fmt::print(out, "\n");
-  return exit_code;
+  return results.exit_code();
 }
 
 // ---- explain ------------------------------------------------------------------------------
@@ -618,7 +390,8 @@ void add_policy_command(CLI::App& root, int& exit_code) {
                    "files or directories of *.test.yaml")
       ->required();
   test_command->add_option("--run", test->run, "Only cases whose name matches this regular expression (ECMAScript)");
-  test_command->add_flag("--json", test->json, "Print the results as one JSON object");
+  test_command->add_option("--format", test->format, "The reporter: text (the default) or json (one JSON object)");
+  test_command->add_flag("--json", test->json, "The same as --format json");
   test_command->callback([test, &exit_code] { exit_code = run_policy_test(*test, std::cout, std::cerr); });
 
   auto explain = std::make_shared<PolicyExplainParams>();

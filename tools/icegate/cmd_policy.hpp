@@ -5,12 +5,14 @@
 //   policy check FILE [--strict] [--json]
 //       every error (P0xx) and warning (W0xx), `file:line:col: severity[code]: message`, sorted.
 //       exit 0 no errors (warnings allowed); 3 errors (or, with --strict, warnings); 1 unreadable
-//   policy test [FILE] TESTS... [--run REGEX] [--json]
+//   policy test [FILE] TESTS... [--run REGEX] [--format text|json] [--json]
 //       TESTS are policy test files or directories (every *.test.yaml below them).
 //       FILE, when given, is the policy every test file is run against; without
 //       it each test file's own `policy:` is used. The first argument is taken
 //       as FILE unless it is a directory or a YAML mapping with a `tests:` key.
-//       PASS/FAIL per case with expected-vs-actual lines, then rule coverage.
+//       PASS/FAIL per case with expected-vs-actual lines, then rule coverage;
+//       or, with --format json (--json), one JSON object. The runner is
+//       policy_test_runner.hpp, the reporters policy_test_report.hpp.
 //       A case with an error is not run; the file's other cases are.
 //       exit 0 all passed; 2 a case failed; 3 a policy is invalid; 1 a test
 //       file or case has an error (T0xx), a path is missing, or --run
@@ -45,7 +47,8 @@ struct PolicyTestParams {
   // [FILE] TESTS...: see the header comment for how FILE is told apart.
   std::vector<std::filesystem::path> paths;
   std::string run;  // ECMAScript regex searched for in case names; "" = every case
-  bool json = false;
+  bool json = false;            // the same as format "json"
+  std::string format = "text";  // the reporter (policy_test_report.hpp): "text" or "json"
 };
 
 struct PolicyExplainParams {

@@ -1,0 +1,169 @@
+// The audit trail's tables: the schema (and the upgrade of a trail written by
+// an older icegate), and the SQLite helpers the writer and the readers share
+// (see database.hpp).
+#include "gateway/audit/database.hpp"
+
+#include <stdexcept>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "gateway/audit/canonical.hpp"
+
+namespace icegate::audit {
+namespace detail {
+
+namespace fs = std::filesystem;
+
+[[noreturn]] void throw_sqlite_error(sqlite3* db, std::string_view what) {
+  throw std::runtime_error(fmt::format("audit: {}: {}", what, sqlite3_errmsg(db)));
+}
+
+Statement prepare(sqlite3* db, std::string_view sql, std::string_view what, unsigned int flags) {
+  sqlite3_stmt* statement = nullptr;
+  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), flags, &statement, nullptr) != SQLITE_OK) {
+    throw_sqlite_error(db, what);
+  }
+  return Statement(statement);
+}
+
+Database open_read_only(const fs::path& data_dir) {
+  const fs::path path = database_path(data_dir);
+  std::error_code error;
+  if (!fs::is_regular_file(path, error)) {
+    throw std::runtime_error(fmt::format("no audit database: {} not found", path.string()));
+  }
+  sqlite3* raw = nullptr;
+  const int result = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
+  Database db(raw);
+  if (result != SQLITE_OK) {
+    throw std::runtime_error(fmt::format("cannot open {}: {}", path.string(),
+                                         raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(result)));
+  }
+  sqlite3_busy_timeout(db.get(), 5000);  // the gateway may be checkpointing
+  sqlite3_stmt* check = nullptr;
+  const int prepared =
+      sqlite3_prepare_v2(db.get(), "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'audit'", -1,
+                         &check, nullptr);
+  const Statement check_statement(check);
+  if (prepared != SQLITE_OK) {
+    throw std::runtime_error(fmt::format("cannot read {}: {}", path.string(), sqlite3_errmsg(db.get())));
+  }
+  const int found = sqlite3_step(check);
+  if (found != SQLITE_ROW) {
+    if (found == SQLITE_DONE) throw std::runtime_error(fmt::format("{} has no audit table", path.string()));
+    throw std::runtime_error(fmt::format("cannot read {}: {}", path.string(), sqlite3_errmsg(db.get())));
+  }
+  return db;
+}
+
+// Whether `table` has a column `column` (false if there is no such table).
+bool has_column(sqlite3* db, std::string_view table, std::string_view column) {
+  const Statement info = prepare(db, fmt::format("SELECT 1 FROM pragma_table_info('{}') WHERE name = ?1", table),
+                                 "cannot read the audit table's columns");
+  bind_text(info.get(), 1, column);
+  return sqlite3_step(info.get()) == SQLITE_ROW;
+}
+
+std::string select_columns(bool numbered) {
+  return fmt::format(
+      "SELECT seq, time_unix_ms, kind, node, recipient, message_id, decision, record, previous_hash, hash, {} "
+      "FROM audit",
+      numbered ? "message_ref" : "NULL");
+}
+
+StoredRecord read_stored_record(sqlite3_stmt* statement) {
+  StoredRecord stored;
+  stored.seq = sqlite3_column_int64(statement, column_seq);
+  stored.canonical = column_text(statement, column_record);
+  stored.previous_hash = column_text(statement, column_previous_hash);
+  stored.hash = column_text(statement, column_hash);
+  if (!parse_record_json(stored.canonical, stored.record)) {
+    // Not a record we wrote (verify says so): show what the columns say.
+    stored.record = AuditRecord{};
+    stored.record.time_unix_ms = sqlite3_column_int64(statement, column_time);
+    stored.record.kind = column_text(statement, column_kind);
+    stored.record.node = column_text(statement, column_node);
+    stored.record.recipient = column_text(statement, column_recipient);
+    stored.record.message_id = column_text(statement, column_message_id);
+    stored.record.decision = column_text(statement, column_decision);
+  }
+  return stored;
+}
+
+}  // namespace detail
+
+using namespace detail;
+
+std::filesystem::path database_path(const std::filesystem::path& data_dir) { return data_dir / "icegate.db"; }
+
+namespace {
+
+void exec_schema(sqlite3* db, const char* sql, std::string_view what) {
+  char* error = nullptr;
+  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
+    const std::string message = error != nullptr ? error : sqlite3_errmsg(db);
+    sqlite3_free(error);
+    throw std::runtime_error(fmt::format("audit: {}: {}", what, message));
+  }
+}
+
+}  // namespace
+
+void create_schema(sqlite3* db) {
+  // Message ids are random UUIDs chosen by the nodes. An index keyed on them
+  // takes each new record to a random page, so every record of a commit
+  // dirtied a page of its own (about 2 KB of WAL per message under W1).
+  // Instead each message id is numbered in order of first use
+  // (audit_messages.ref), records carry that number (message_ref), and the
+  // index on it grows at its end. message_id stays in the row and in the
+  // hashed record; message_ref is an index only (verify checks it agrees).
+  static constexpr const char* tables = R"sql(
+    CREATE TABLE IF NOT EXISTS audit(
+      seq INTEGER PRIMARY KEY,
+      time_unix_ms INTEGER NOT NULL,
+      kind TEXT NOT NULL,
+      node TEXT,
+      recipient TEXT,
+      message_id TEXT,
+      decision TEXT,
+      record TEXT NOT NULL,         -- canonical JSON, the hashed content
+      previous_hash TEXT NOT NULL,
+      hash TEXT NOT NULL,
+      message_ref INTEGER);         -- audit_messages.ref of message_id; NULL if none
+    CREATE TABLE IF NOT EXISTS audit_messages(ref INTEGER PRIMARY KEY, message_id TEXT NOT NULL);
+  )sql";
+  static constexpr const char* indexes = R"sql(
+    CREATE INDEX IF NOT EXISTS audit_message_ref ON audit(message_ref);
+    CREATE INDEX IF NOT EXISTS audit_node ON audit(node);
+    CREATE INDEX IF NOT EXISTS audit_recipient ON audit(recipient);
+    CREATE INDEX IF NOT EXISTS audit_time ON audit(time_unix_ms);
+  )sql";
+  // A trail written before message_ref existed gets the column, its numbers
+  // and the new index in one step (a savepoint: the caller may have a
+  // transaction open).
+  static constexpr const char* upgrade = R"sql(
+    SAVEPOINT audit_upgrade;
+    ALTER TABLE audit ADD COLUMN message_ref INTEGER;
+    INSERT INTO audit_messages(message_id)
+      SELECT message_id FROM audit WHERE message_id IS NOT NULL GROUP BY message_id ORDER BY MIN(seq);
+    CREATE INDEX audit_upgrade_message_id ON audit_messages(message_id);
+    UPDATE audit SET message_ref = (SELECT ref FROM audit_messages WHERE audit_messages.message_id = audit.message_id)
+      WHERE message_id IS NOT NULL;
+    DROP INDEX audit_upgrade_message_id;
+    DROP INDEX IF EXISTS audit_message_id;
+    RELEASE audit_upgrade;
+  )sql";
+  exec_schema(db, tables, "cannot create the audit table");
+  if (!has_column(db, "audit", "message_ref")) {
+    try {
+      exec_schema(db, upgrade, "cannot add message numbers to an existing audit table");
+    } catch (...) {
+      sqlite3_exec(db, "ROLLBACK TO audit_upgrade; RELEASE audit_upgrade", nullptr, nullptr, nullptr);
+      throw;
+    }
+  }
+  exec_schema(db, indexes, "cannot create the audit table's indexes");
+}
+
+}  // namespace icegate::audit
