@@ -281,7 +281,7 @@ int run_policy_test(const PolicyTestParams& params, std::ostream& out, std::ostr
     if (policy_file.empty()) {
       // Reported already (T004) when the file had to name one.
       if (!tests.diagnostics.has_errors()) {
-        problems.error("T004", policy::SourceLocation{file.string(), 1, 1},
+        problems.error(policy::Code::T004, policy::SourceLocation{file.string(), 1, 1},
                        "the test file names no 'policy:' and no policy file was given");
       }
       bad_test_file = true;
@@ -544,7 +544,7 @@ int run_policy_fmt(const PolicyFmtParams& params, std::ostream& out, std::ostrea
     if (!result.ok) {
       print_diagnostics(err, result.diagnostics);
       const bool internal = std::any_of(result.diagnostics.all().begin(), result.diagnostics.all().end(),
-                                        [](const policy::Diagnostic& d) { return d.code == "F001"; });
+                                        [](const policy::Diagnostic& d) { return d.code == policy::Code::F001; });
       (internal ? io_error : not_yaml) = true;
       continue;
     }

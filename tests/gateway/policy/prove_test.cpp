@@ -722,7 +722,7 @@ properties:
 TEST_F(ProveTest, SyntaxErrorsAndAnInvalidImpliedPolicy) {
   const PropertiesFile broken = load_properties_text("properties: [\n", dir_.path() / "p.yaml", *policy_);
   ASSERT_FALSE(broken.diagnostics.empty());
-  EXPECT_EQ(broken.diagnostics.all().front().code, "V001");
+  EXPECT_EQ(broken.diagnostics.all().front().code, Code::V001);
 
   dir_.write("invalid.yaml", "policy: invalid\nscheme: nowhere.yaml\n");
   const PropertiesFile implied = load_properties_text(R"(properties:
@@ -731,14 +731,14 @@ TEST_F(ProveTest, SyntaxErrorsAndAnInvalidImpliedPolicy) {
 )",
                                                       dir_.path() / "p.yaml", *policy_);
   EXPECT_TRUE(implied.other_policy_invalid);
-  std::set<std::string> codes;
+  std::set<Code> codes;
   for (const Diagnostic& diagnostic : implied.diagnostics.all()) codes.insert(diagnostic.code);
-  EXPECT_TRUE(codes.count("V016"));
-  EXPECT_TRUE(codes.count("P007"));  // the invalid policy's own problem, at its own place
+  EXPECT_TRUE(codes.count(Code::V016));
+  EXPECT_TRUE(codes.count(Code::P007));  // the invalid policy's own problem, at its own place
 
   const PropertiesFile unreadable = load_properties(dir_.path() / "nope.yaml", *policy_);
   ASSERT_EQ(unreadable.diagnostics.all().size(), 1u);
-  EXPECT_EQ(unreadable.diagnostics.all().front().code, "V007");
+  EXPECT_EQ(unreadable.diagnostics.all().front().code, Code::V007);
 }
 
 TEST_F(ProveTest, ASliceThatSelectsNothingIsAnErrorNotAProof) {

@@ -412,10 +412,10 @@ TEST(PolicyParser, KeepsLocationsOfKeysAndValues) {
 
 TEST(PolicyDiagnostics, RendersAndSortsByFileLineColumnThenCode) {
   Diagnostics diagnostics;
-  diagnostics.warning("W001", {"b.yaml", 1, 1}, "later file");
-  diagnostics.error("P011", {"a.yaml", 3, 7}, "second");
-  diagnostics.error("P002", {"a.yaml", 3, 7}, "first at same place");
-  diagnostics.error("P001", {"a.yaml", 0, 0}, "no location");
+  diagnostics.warning(Code::W001, {"b.yaml", 1, 1}, "later file");
+  diagnostics.error(Code::P011, {"a.yaml", 3, 7}, "second");
+  diagnostics.error(Code::P002, {"a.yaml", 3, 7}, "first at same place");
+  diagnostics.error(Code::P001, {"a.yaml", 0, 0}, "no location");
   EXPECT_TRUE(diagnostics.has_errors());
   EXPECT_EQ(diagnostics.error_count(), 3u);
   EXPECT_THAT(rendered(diagnostics), ElementsAre("a.yaml: error[P001]: no location",
