@@ -347,15 +347,16 @@ class Analyser {
         by += fmt::format("{}deny {}", rule.deny ? "earlier " : "", quoted_list(denies));
       }
       const Rule& source = policy_.rules[r];
+      // Related: the first of the rules that decide instead, in file order.
+      std::optional<SourceLocation> first_decider;
+      if (!contributors.empty()) {
+        first_decider = policy_.rules[static_cast<std::size_t>(*contributors.begin())].location;
+      }
       out_.warning(Code::W002, source.location,
                    fmt::format("rule '{}' is shadowed: every request it applies to is already decided by {}, so it "
                                "never decides a portion",
                                source.id, by),
-                   // Related: the first of the rules that decide instead, in file order.
-                   {.rule = source.id,
-                    .related = contributors.empty()
-                                   ? std::nullopt
-                                   : std::optional(policy_.rules[static_cast<std::size_t>(*contributors.begin())].location)});
+                   {.rule = source.id, .related = first_decider});
     }
   }
 

@@ -427,7 +427,8 @@ class TestFileReader {
                                    fmt::format("'{}' names portion '{}', which {} does not have (its portions are "
                                                "{}){}",
                                                key, item.value, subject, bracketed(known),
-                                               suggestion_suffix(closest(item.value, known))));
+                                               suggestion_suffix(closest(item.value, known))),
+                                   {.suggestion = closest(item.value, known)});
         ok = false;
       }
     }
@@ -459,7 +460,8 @@ class TestFileReader {
         check_.diagnostics().error(
             Code::T005, decision->location,
             fmt::format("invalid decision '{}': expected RELEASE, RELEASE_REDACTED, HOLD or DENY{}",
-                        decision->value, suggestion_suffix(closest(decision->value, names))));
+                        decision->value, suggestion_suffix(closest(decision->value, names))),
+            {.suggestion = closest(decision->value, names)});
         ok = false;
       }
     } else if (required || node.find("decision")) {

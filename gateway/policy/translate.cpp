@@ -105,7 +105,8 @@ Diagnostics check_equivalence(const LabelScheme& from, const LabelScheme& to, co
         if (names.contains(target.name)) continue;
         diagnostics.error(Code::P045, target.location,
                           fmt::format("scheme {} has no {} '{}'{}", to.name, names.kind(), target.name,
-                                      suggestion_suffix(closest(target.name, names.in_order()))));
+                                      suggestion_suffix(closest(target.name, names.in_order()))),
+                          {.suggestion = closest(target.name, names.in_order())});
       }
     }
   };

@@ -324,7 +324,8 @@ class SchemeValidator {
             check_.diagnostics().error(
                 Code::P005, text->location,
                 fmt::format("invalid tag set type '{}': expected restrictive, permissive or informative{}",
-                            text->value, suggestion_suffix(closest(text->value, kTypes))));
+                            text->value, suggestion_suffix(closest(text->value, kTypes))),
+                {.suggestion = closest(text->value, kTypes)});
           }
         }
       }
@@ -502,7 +503,8 @@ class PolicyValidator {
         check_.diagnostics().error(
             Code::P005, combining->location,
             fmt::format("unsupported combining algorithm '{}': only deny-overrides is supported{}",
-                        combining->value, suggestion_suffix(closest(combining->value, kAlgorithms))));
+                        combining->value, suggestion_suffix(closest(combining->value, kAlgorithms))),
+            {.suggestion = closest(combining->value, kAlgorithms)});
       }
     }
     if (const SyntaxNode* rules = root.find("rules")) read_rules(*rules, policy);
@@ -857,7 +859,8 @@ class PolicyValidator {
           check_.diagnostics().error(Code::P005, effect->location,
                                      fmt::format("invalid effect '{}': expected permit or deny{}",
                                                  effect->value,
-                                                 suggestion_suffix(closest(effect->value, kEffects))));
+                                                 suggestion_suffix(closest(effect->value, kEffects))),
+                                     {.suggestion = closest(effect->value, kEffects)});
           ok = false;
         }
       } else {
