@@ -97,7 +97,7 @@ int submit_and_wait(node::NodeClient& client, const Message& message, std::chron
       acked = true;
       continue;
     }
-    if (auto* error = std::get_if<node::ErrorNotice>(&event->payload)) {
+    if (std::holds_alternative<node::ErrorNotice>(event->payload)) {
       print_event(json ? out : err, *event, json);
       if (error->fatal || error->message_id == message.id) return exit_error;
       continue;

@@ -714,7 +714,9 @@ injects:
     return event.find("\"type\":\"submission\"") != std::string::npos &&
            event.find("\"title\":\"Problem profile\"") != std::string::npos;
   });
-  if (!submitted) ASSERT_TRUE(feed.until({"\"type\":\"submission\"", "\"title\":\"Problem profile\""}));
+  if (!submitted) {
+    ASSERT_TRUE(feed.until({"\"type\":\"submission\"", "\"title\":\"Problem profile\""}));
+  }
   const auto state = get(p, "/api/state").body;
   EXPECT_NE(state.find("\"exercise\":{\"name\":\"small\",\"state\":\"paused\""), std::string::npos) << state;
   EXPECT_EQ(request(p, bhttp::verb::post, "/api/exercise/resume").status, 200);

@@ -513,7 +513,9 @@ TEST(ProveGeneratedTest, FoldedEqualsExhaustiveOnGeneratedPolicies) {
       EXPECT_EQ(folded_dead, oracle_dead);
       if (folded.results[i].counterexample) {
         EXPECT_TRUE(folded.results[i].counterexample->decided.explain_agrees);
-        if (folded.results[i].counterexample->other) EXPECT_TRUE(folded.results[i].counterexample->other->explain_agrees);
+        if (folded.results[i].counterexample->other) {
+          EXPECT_TRUE(folded.results[i].counterexample->other->explain_agrees);
+        }
       }
     }
   }
@@ -557,7 +559,9 @@ TEST(ProveGeneratedTest, ThreeHundredNodes) {
   EXPECT_EQ(run.results[1].status, PropertyStatus::holds) << run.results[1].message;  // UK EYES ONLY is restrictive
   for (const PropertyResult& result : run.results) {
     EXPECT_NE(result.status, PropertyStatus::not_proved) << result.name;
-    if (result.counterexample) EXPECT_TRUE(result.counterexample->decided.explain_agrees) << result.name;
+    if (result.counterexample) {
+      EXPECT_TRUE(result.counterexample->decided.explain_agrees) << result.name;
+    }
   }
 }
 

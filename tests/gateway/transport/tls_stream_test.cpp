@@ -437,7 +437,6 @@ TEST_F(TlsStreamTest, ClosingTheSocketEndsPendingAndLaterOperations) {
   asio::io_context io;
   auto [server_owner, client_owner] = connected<TlsStream, TlsStream>(io);
   auto& server = *server_owner;
-  auto& client = *client_owner;
   error_code pending_error;
   asio::co_spawn(io, [&]() -> asio::awaitable<void> {
     char byte;

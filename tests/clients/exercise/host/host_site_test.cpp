@@ -130,7 +130,9 @@ class HostSiteTest : public ::testing::Test {
     EXPECT_EQ(r.status, status) << r.body;
     const JsonValue body = parse(r);
     EXPECT_EQ(field.empty() ? std::string("<absent>") : field, text(body, "field")) << r.body;
-    if (!contains.empty()) EXPECT_NE(text(body, "error").find(contains), std::string::npos) << r.body;
+    if (!contains.empty()) {
+      EXPECT_NE(text(body, "error").find(contains), std::string::npos) << r.body;
+    }
   }
 
   static std::string send_body(const std::string& to_kind, const std::string& to, const std::string& classification,
