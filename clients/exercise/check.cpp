@@ -80,7 +80,7 @@ class PolicyCheck {
     diagnostics_.error(Code::X011, at,
                        fmt::format("{}: {} '{}' is not defined by policy {}{}", what, kind, name, source_.name,
                                    policy::suggestion_suffix(nearest)),
-                       {.suggestion = std::move(nearest)});
+                       {.suggestion = nearest});
   }
 
   // A node that acts, or that an expectation is about, must exist and take part.
@@ -90,7 +90,7 @@ class PolicyCheck {
       diagnostics_.error(Code::X011, at,
                          fmt::format("{}: '{}' is not a node of policy {}{}", what, node, source_.name,
                                      policy::suggestion_suffix(nearest)),
-                         {.suggestion = std::move(nearest)});
+                         {.suggestion = nearest});
     } else if (!participants_.contains(node)) {
       diagnostics_.error(Code::X021, at,
                          fmt::format("{}: node '{}' does not take part (it is not in the scenario's nodes)", what, node));

@@ -165,7 +165,7 @@ bool Checker::reference(const Names& names, const LocatedString& name, std::opti
   auto suggestion = closest(name.value, names.in_order());
   diagnostics_.error(code_override.value_or(code(Code::P011)), name.location,
                      fmt::format("undefined {} '{}'{}", names.kind(), name.value, suggestion_suffix(suggestion)),
-                     {.suggestion = std::move(suggestion)});
+                     {.suggestion = suggestion});
   return false;
 }
 
