@@ -19,11 +19,6 @@ std::vector<std::string> participants(const Scenario& scenario, const policy::Co
 
 namespace {
 
-std::string suggestion(std::string_view word, const std::vector<std::string>& candidates) {
-  const auto best = policy::closest(word, candidates);
-  return best ? fmt::format("; did you mean '{}'?", *best) : std::string();
-}
-
 template <typename Items>
 std::vector<std::string> ids_of(const Items& items) {
   std::vector<std::string> ids;
@@ -81,19 +76,23 @@ class PolicyCheck {
  private:
   void undefined(const SourceLocation& at, std::string_view what, std::string_view kind, const std::string& name,
                  const std::vector<std::string>& defined) {
-    diagnostics_.error("X011", at,
+    auto nearest = policy::closest(name, defined);
+    diagnostics_.error(Code::X011, at,
                        fmt::format("{}: {} '{}' is not defined by policy {}{}", what, kind, name, source_.name,
-                                   suggestion(name, defined)));
+                                   policy::suggestion_suffix(nearest)),
+                       {.suggestion = nearest});
   }
 
   // A node that acts, or that an expectation is about, must exist and take part.
   void node_known(const std::string& node, const SourceLocation& at, std::string_view what) {
     if (!policy_.has_node(node)) {
-      diagnostics_.error("X011", at,
+      auto nearest = policy::closest(node, nodes_);
+      diagnostics_.error(Code::X011, at,
                          fmt::format("{}: '{}' is not a node of policy {}{}", what, node, source_.name,
-                                     suggestion(node, nodes_)));
+                                     policy::suggestion_suffix(nearest)),
+                         {.suggestion = nearest});
     } else if (!participants_.contains(node)) {
-      diagnostics_.error("X021", at,
+      diagnostics_.error(Code::X021, at,
                          fmt::format("{}: node '{}' does not take part (it is not in the scenario's nodes)", what, node));
     }
   }
@@ -104,7 +103,7 @@ class PolicyCheck {
       undefined(at, what, "event", event, events_);
     } else if (by && policy_.has_node(*by) && !policy_.may_trigger(*by, event)) {
       // The gateway would refuse it at run time; say so now, with the line.
-      diagnostics_.error("X022", at,
+      diagnostics_.error(Code::X022, at,
                          fmt::format("{}: '{}' may not trigger event '{}' (not in its triggered_by in policy {})",
                                      what, *by, event, source_.name));
     }
@@ -141,7 +140,7 @@ class PolicyCheck {
       why = fmt::format("it names only the sender, {}", sender);
     }
     // The gateway would drop it; a planner who misspelt a name needs to hear it.
-    diagnostics_.error("X020", at, fmt::format("{} resolves to nobody: {}", where, why));
+    diagnostics_.error(Code::X020, at, fmt::format("{} resolves to nobody: {}", where, why));
   }
 
   void message_known(const MessageSpec& spec, const std::string& sender, std::string_view what) {
@@ -153,7 +152,7 @@ class PolicyCheck {
       undefined(spec.where["purpose"], what, "purpose", spec.purpose, source_.purposes);
     for (std::size_t i = 0; i < spec.portions.size(); ++i)
       for (const auto& problem : policy_.label_problems(spec.portions[i].label))
-        diagnostics_.error("X023", spec.where[fmt::format("portions[{}].label", i)],
+        diagnostics_.error(Code::X023, spec.where[fmt::format("portions[{}].label", i)],
                            fmt::format("{}: portion {}: {}", what, spec.portions[i].id, problem));
     if (!spec.handling.not_before_event.empty())
       event_known(spec.handling.not_before_event, spec.where["not_before_event"], what);

@@ -122,6 +122,11 @@ std::string suggestion(std::string_view word, const auto& candidates) {
   return best ? fmt::format("; did you mean '{}'?", *best) : std::string();
 }
 
+// The same suggestion as a value, for the diagnostic's details.
+policy::DiagnosticDetails nearest(std::string_view word, const auto& candidates) {
+  return {.suggestion = policy::closest(word, candidates)};
+}
+
 // Reads a scenario, collecting every problem with its location.
 class Reader {
  public:
@@ -133,8 +138,8 @@ class Reader {
   }
   SourceLocation location(const YAML::Node& node) const { return location(node.Mark()); }
 
-  void fail(const char* code, const YAML::Node& node, const std::string& message) {
-    diagnostics_.error(code, location(node), message);
+  void fail(Code code, const YAML::Node& node, const std::string& message, policy::DiagnosticDetails details = {}) {
+    diagnostics_.error(code, location(node), message, std::move(details));
   }
 
   // Notes where `node` (the value of `field`) was written.
@@ -148,15 +153,16 @@ class Reader {
   // Checks that a mapping has only `allowed` keys.
   bool keys(const YAML::Node& map, std::string_view what, std::initializer_list<std::string_view> allowed) {
     if (!map.IsMap()) {
-      fail("X003", map, fmt::format("{} must be a mapping", what));
+      fail(Code::X003, map, fmt::format("{} must be a mapping", what));
       return false;
     }
     for (auto it = map.begin(); it != map.end(); ++it) {
       const std::string key = it->first.as<std::string>("");
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end())
-        fail("X002", it->first,
+        fail(Code::X002, it->first,
              fmt::format("unknown key '{}' in {} (expected one of: {}){}", key, what, fmt::join(allowed, ", "),
-                         suggestion(key, allowed)));
+                         suggestion(key, allowed)),
+             nearest(key, allowed));
     }
     return true;
   }
@@ -164,17 +170,17 @@ class Reader {
   std::string text(const YAML::Node& node, std::string_view what, bool required = false) {
     if (!node) return {};
     if (!node.IsScalar()) {
-      fail("X003", node, fmt::format("{} must be text", what));
+      fail(Code::X003, node, fmt::format("{} must be text", what));
       return {};
     }
     std::string value = node.Scalar();
-    if (required && value.empty()) fail("X005", node, fmt::format("{} must not be empty", what));
+    if (required && value.empty()) fail(Code::X005, node, fmt::format("{} must not be empty", what));
     return value;
   }
 
   std::string required_text(const YAML::Node& parent, const char* key, std::string_view what) {
     if (!parent[key]) {
-      fail("X004", parent, fmt::format("{} needs '{}'", what, key));
+      fail(Code::X004, parent, fmt::format("{} needs '{}'", what, key));
       return {};
     }
     return text(parent[key], key, true);
@@ -185,7 +191,7 @@ class Reader {
     const std::string value = text(node, what);
     auto offset = parse_scenario_time(value);
     if (!offset && node.IsScalar())
-      fail("X005", node,
+      fail(Code::X005, node,
            fmt::format("{} must be a scenario time such as T-48h, T+0 or T+2h30m, within 3650d of T+0 (not '{}')",
                        what, value));
     return offset;
@@ -196,7 +202,7 @@ class Reader {
     const std::string value = text(node, what);
     auto offset = parse_duration(value);
     if (!offset && node.IsScalar())
-      fail("X005", node, fmt::format("{} must be a duration such as 30m, 2h or 1d, at most 3650d (not '{}')", what, value));
+      fail(Code::X005, node, fmt::format("{} must be a duration such as 30m, 2h or 1d, at most 3650d (not '{}')", what, value));
     return offset;
   }
 
@@ -209,7 +215,7 @@ class Reader {
       return {node.Scalar()};
     }
     if (!node.IsSequence()) {
-      fail("X003", node, fmt::format("{} must be a list", what));
+      fail(Code::X003, node, fmt::format("{} must be a list", what));
       return values;
     }
     for (const auto& item : node) {
@@ -223,7 +229,7 @@ class Reader {
   bool sequence(const YAML::Node& node, std::string_view what) {
     if (node.IsSequence()) return true;
     if (node.IsNull()) return false;  // `injects:` with nothing after it: an empty list
-    fail("X003", node, fmt::format("{} must be a list", what));
+    fail(Code::X003, node, fmt::format("{} must be a list", what));
     return false;
   }
 
@@ -235,9 +241,9 @@ class Reader {
         normalise(result);
         return result;
       }
-      if (!node.IsMap()) fail("X003", node, "a label is text such as 'SECRET/UK EYES ONLY' or {classification, categories}");
+      if (!node.IsMap()) fail(Code::X003, node, "a label is text such as 'SECRET/UK EYES ONLY' or {classification, categories}");
     } catch (const std::exception& e) {
-      fail("X005", node, e.what());
+      fail(Code::X005, node, e.what());
     }
     return {};
   }
@@ -247,7 +253,7 @@ class Reader {
     spec.where.self = location(node);
     if (!keys(node, "a message", {"title", "to", "category", "purpose", "handling", "portions"})) return spec;
     spec.title = text(node["title"], "title");
-    if (!node["to"]) fail("X004", node, "a message needs 'to'");
+    if (!node["to"]) fail(Code::X004, node, "a message needs 'to'");
     Locations to_at;
     const auto to = list(node["to"], "to", &to_at);
     for (std::size_t i = 0; i < to.size(); ++i) {
@@ -257,11 +263,11 @@ class Reader {
         spec.to.push_back(node::parse_addressee(to[i]));
         note(spec.where, fmt::format("to[{}]", spec.to.size() - 1), at);
       } catch (const std::exception& e) {
-        diagnostics_.error("X005", at, e.what());
+        diagnostics_.error(Code::X005, at, e.what());
       }
     }
     if (node["to"] && to.empty())
-      fail("X005", node["to"], "'to' names nobody: a message needs at least one addressee");
+      fail(Code::X005, node["to"], "'to' names nobody: a message needs at least one addressee");
     spec.category = required_text(node, "category", "a message");
     note(spec.where, "category", node["category"]);
     spec.purpose = text(node["purpose"], "purpose");
@@ -279,11 +285,11 @@ class Reader {
     }
     const auto portions = node["portions"];
     if (!portions) {
-      fail("X004", node, "a message needs 'portions', a non-empty list");
+      fail(Code::X004, node, "a message needs 'portions', a non-empty list");
       return spec;
     }
     if (!portions.IsSequence() || portions.size() == 0) {
-      fail(portions.IsSequence() ? "X005" : "X003", portions, "a message needs a non-empty list of portions");
+      fail(portions.IsSequence() ? Code::X005 : Code::X003, portions, "a message needs a non-empty list of portions");
       return spec;
     }
     int position = 0;
@@ -292,7 +298,7 @@ class Reader {
       if (!keys(portion, "a portion", {"id", "label", "body"})) continue;
       Portion p;
       p.id = portion["id"] ? text(portion["id"], "id", true) : std::to_string(position);
-      if (!portion["label"]) fail("X004", portion, "a portion needs a label");
+      if (!portion["label"]) fail(Code::X004, portion, "a portion needs a label");
       else p.label = label(portion["label"]);
       note(spec.where, fmt::format("portions[{}].label", spec.portions.size()), portion["label"] ? portion["label"] : portion);
       p.body = text(portion["body"], "body");
@@ -305,7 +311,7 @@ class Reader {
     if (!node) return false;
     const std::string value = node.IsScalar() ? node.Scalar() : "";
     if (value == "true") return true;
-    if (value != "false") fail("X005", node, fmt::format("{} must be true or false", what));
+    if (value != "false") fail(Code::X005, node, fmt::format("{} must be true or false", what));
     return false;
   }
 
@@ -320,11 +326,11 @@ class Reader {
     result.id = required_text(node, "id", "an inject");
     note(result.where, "id", node["id"]);
     if (!contingency) {
-      if (!node["at"]) fail("X004", node, fmt::format("inject {} needs 'at'", result.id));
+      if (!node["at"]) fail(Code::X004, node, fmt::format("inject {} needs 'at'", result.id));
       else if (auto at = time(node["at"], "at")) result.at = *at;
     } else if (node["at"]) {
       // Silently ignoring it would let a planner believe the inject is timed.
-      fail("X002", node["at"],
+      fail(Code::X002, node["at"],
            fmt::format("contingency {}'s inject has no 'at': it fires when its expectation is found unmet",
                        *contingency));
     }
@@ -338,7 +344,7 @@ class Reader {
     note(result.where, "trigger", node["trigger"]);
     if (node["message"]) result.message = message(node["message"]);
     if (result.message.has_value() == !result.trigger.empty())
-      fail(result.message ? "X005" : "X004", node,
+      fail(result.message ? Code::X005 : Code::X004, node,
            fmt::format("inject {} needs exactly one of 'message' or 'trigger'", result.id));
     return result;
   }
@@ -372,7 +378,7 @@ class Reader {
         if (version == "full") e.version = Version::full;
         else if (version == "redacted") e.version = Version::redacted;
         else if (!version.empty() && version != "any")
-          fail("X005", n["version"], fmt::format("version is any, full or redacted (not '{}')", version));
+          fail(Code::X005, n["version"], fmt::format("version is any, full or redacted (not '{}')", version));
       }
     }
     if (const auto n = node["does_not_receive"]) {
@@ -391,7 +397,7 @@ class Reader {
         fields(n);
         e.node = required_text(n, "node", "does_not_receive_before");
         e.inject = required_text(n, "inject", "does_not_receive_before");
-        if (!n["before"]) fail("X004", n, "does_not_receive_before needs 'before'");
+        if (!n["before"]) fail(Code::X004, n, "does_not_receive_before needs 'before'");
         e.before = time(n["before"], "before");
       }
     }
@@ -420,7 +426,7 @@ class Reader {
         fields(n);
         e.inject = required_text(n, "inject", "approved_within");
         e.within = duration(n["within"], "within");
-        if (!n["within"]) fail("X004", n, "approved_within needs 'within'");
+        if (!n["within"]) fail(Code::X004, n, "approved_within needs 'within'");
       }
     }
     if (const auto n = node["sends"]) {
@@ -432,7 +438,7 @@ class Reader {
         e.node = required_text(n, "node", "sends");
         e.category = required_text(n, "category", "sends");
         e.by = time(n["by"], "by");
-        if (!n["to"]) fail("X004", n, "sends needs 'to': the addressee (or addressees, any one of which) it must name");
+        if (!n["to"]) fail(Code::X004, n, "sends needs 'to': the addressee (or addressees, any one of which) it must name");
         Locations to_at;
         const auto to = list(n["to"], "to", &to_at);
         for (std::size_t i = 0; i < to.size(); ++i) {
@@ -442,14 +448,14 @@ class Reader {
             e.to.push_back(node::parse_addressee(to[i]));
             note(e.where, fmt::format("to[{}]", e.to.size() - 1), at);
           } catch (const std::exception& error) {
-            diagnostics_.error("X005", at, error.what());
+            diagnostics_.error(Code::X005, at, error.what());
           }
         }
-        if (n["to"] && to.empty()) fail("X005", n["to"], "sends: 'to' names nobody");
+        if (n["to"] && to.empty()) fail(Code::X005, n["to"], "sends: 'to' names nobody");
       }
     }
     if (kinds != 1)
-      fail(kinds == 0 ? "X004" : "X005", node,
+      fail(kinds == 0 ? Code::X004 : Code::X005, node,
            fmt::format("expectation {} needs exactly one of receives, does_not_receive, does_not_receive_before, "
                        "never_receives_at_or_above, originator_receipt, approved_within, sends",
                        e.id));
@@ -471,7 +477,7 @@ class Reader {
     if (node["once"]) r.once = flag(node["once"], "once");
     const auto on = node["on"];
     if (!on) {
-      fail("X004", node, fmt::format("response {} needs 'on'", r.id));
+      fail(Code::X004, node, fmt::format("response {} needs 'on'", r.id));
     } else if (keys(on, "on", {"receives_category", "receives_inject", "review_request", "event"}) && on.size() == 1) {
       const std::string key = on.begin()->first.as<std::string>("");
       r.on_value = text(on.begin()->second, key, true);
@@ -481,7 +487,7 @@ class Reader {
       else if (key == "review_request") r.on = ResponseTrigger::review_request;
       else r.on = ResponseTrigger::event;
     } else if (on.IsMap()) {
-      fail("X005", on, "'on' names exactly one trigger");
+      fail(Code::X005, on, "'on' names exactly one trigger");
     }
     int actions = 0;
     if (node["send"]) {
@@ -495,9 +501,9 @@ class Reader {
       } else if (review.IsMap() && keys(review, "review", {"redact"})) {
         r.review = "redact";
         r.redact_portions = list(review["redact"], "redact");
-        if (r.redact_portions.empty()) fail("X005", review, "redact needs the portion ids to withhold");
+        if (r.redact_portions.empty()) fail(Code::X005, review, "redact needs the portion ids to withhold");
       } else if (!review.IsMap()) {
-        fail("X005", review, "review is approve, refuse or {redact: [portion ids]}");
+        fail(Code::X005, review, "review is approve, refuse or {redact: [portion ids]}");
       }
     }
     if (node["trigger"]) {
@@ -506,7 +512,7 @@ class Reader {
       note(r.where, "trigger", node["trigger"]);
     }
     if (actions != 1)
-      fail(actions == 0 ? "X004" : "X005", node,
+      fail(actions == 0 ? Code::X004 : Code::X005, node,
            fmt::format("response {} needs exactly one of send, review or trigger", r.id));
     return r;
   }
@@ -523,7 +529,7 @@ class Reader {
     m.kind = required_text(node, "kind", "a media item");
     note(m.where, "kind", node["kind"]);
     if (!m.kind.empty() && m.kind != "news" && m.kind != "social" && m.kind != "call")
-      fail("X005", node["kind"],
+      fail(Code::X005, node["kind"],
            fmt::format("media item {}: kind is news, social or call (not '{}'){}", m.id, m.kind,
                        suggestion(m.kind, std::vector<std::string>{"news", "social", "call"})));
     m.source = required_text(node, "source", "a media item");
@@ -553,7 +559,7 @@ void check_references(const Scenario& scenario, Diagnostics& diagnostics) {
   for (const auto& o : scenario.objectives) objective_ids.insert(o.id);
   auto unique = [&](std::set<std::string>& ids, const std::string& id, const SourceLocation& at, std::string_view what) {
     if (!id.empty() && !ids.insert(id).second)
-      diagnostics.error("X010", at, fmt::format("{} id {} is used twice", what, id));
+      diagnostics.error(Code::X010, at, fmt::format("{} id {} is used twice", what, id));
   };
   for (const auto& inject : scenario.injects) unique(inject_ids, inject.id, inject.where["id"], "inject");
   for (const auto& c : scenario.contingencies) unique(inject_ids, c.inject.id, c.inject.where["id"], "inject");
@@ -561,16 +567,17 @@ void check_references(const Scenario& scenario, Diagnostics& diagnostics) {
   for (const auto& r : scenario.responses) {
     unique(response_ids, r.id, r.where["id"], "response");
     if (r.send && !r.id.empty() && inject_ids.contains(r.id))
-      diagnostics.error("X010", r.where["id"], fmt::format("response id {} is also an inject id", r.id));
+      diagnostics.error(Code::X010, r.where["id"], fmt::format("response id {} is also an inject id", r.id));
   }
   std::set<std::string> named = inject_ids;
   for (const auto& r : scenario.responses)
     if (r.send) named.insert(r.id);
   auto objective = [&](const std::string& id, const SourceLocation& at) {
     if (!id.empty() && !objective_ids.contains(id))
-      diagnostics.error("X011", at,
+      diagnostics.error(Code::X011, at,
                         fmt::format("objective {} is not one of the scenario's objectives{}", id,
-                                    suggestion(id, objective_ids)));
+                                    suggestion(id, objective_ids)),
+                        nearest(id, objective_ids));
   };
   for (const auto& inject : scenario.injects) objective(inject.objective, inject.where["objective"]);
   for (const auto& c : scenario.contingencies) objective(c.inject.objective, c.inject.where["objective"]);
@@ -578,34 +585,37 @@ void check_references(const Scenario& scenario, Diagnostics& diagnostics) {
     unique(expectation_ids, e.id, e.where["id"], "expectation");
     objective(e.objective, e.where["objective"]);
     if (!e.inject.empty() && !named.contains(e.inject))
-      diagnostics.error("X011", e.where["inject"],
+      diagnostics.error(Code::X011, e.where["inject"],
                         fmt::format("expectation {} names inject {}, which the scenario does not have (as an inject "
                                     "or a sending response){}",
-                                    e.id, e.inject, suggestion(e.inject, named)));
+                                    e.id, e.inject, suggestion(e.inject, named)),
+                        nearest(e.inject, named));
   }
   for (const auto& c : scenario.contingencies)
     if (!c.when_unmet.empty() && !expectation_ids.contains(c.when_unmet))
-      diagnostics.error("X011", c.where["when_unmet"],
+      diagnostics.error(Code::X011, c.where["when_unmet"],
                         fmt::format("contingency {} names expectation {}, which the scenario does not have{}", c.id,
-                                    c.when_unmet, suggestion(c.when_unmet, expectation_ids)));
+                                    c.when_unmet, suggestion(c.when_unmet, expectation_ids)),
+                        nearest(c.when_unmet, expectation_ids));
   for (const auto& r : scenario.responses) {
     const bool names_inject = r.on == ResponseTrigger::receives_inject ||
                               (r.on == ResponseTrigger::review_request && r.on_value != "any" && !r.on_value.empty());
     if (names_inject && !r.on_value.empty() && !named.contains(r.on_value))
-      diagnostics.error("X011", r.where["on"],
+      diagnostics.error(Code::X011, r.where["on"],
                         fmt::format("response {} waits for inject {}, which the scenario does not have{}", r.id,
-                                    r.on_value, suggestion(r.on_value, named)));
+                                    r.on_value, suggestion(r.on_value, named)),
+                        nearest(r.on_value, named));
   }
   std::set<std::string> media_ids, players, evaluators;
   for (const auto& m : scenario.media) unique(media_ids, m.id, m.where["id"], "media item");
   for (std::size_t i = 0; i < scenario.players.size(); ++i)
     if (!scenario.players[i].empty() && !players.insert(scenario.players[i]).second)
-      diagnostics.error("X010", scenario.where[fmt::format("players[{}]", i)],
+      diagnostics.error(Code::X010, scenario.where[fmt::format("players[{}]", i)],
                         fmt::format("player {} is named twice", scenario.players[i]));
   // Each evaluator gets a seat of their own, found by name in the report.
   for (std::size_t i = 0; i < scenario.evaluators.size(); ++i)
     if (!scenario.evaluators[i].empty() && !evaluators.insert(scenario.evaluators[i]).second)
-      diagnostics.error("X010", scenario.where[fmt::format("evaluators[{}]", i)],
+      diagnostics.error(Code::X010, scenario.where[fmt::format("evaluators[{}]", i)],
                         fmt::format("evaluator {} is named twice", scenario.evaluators[i]));
 }
 
@@ -618,7 +628,7 @@ ScenarioLoad read_scenario_text(std::string_view text, const std::filesystem::pa
   try {
     root = YAML::Load(std::string(text));
   } catch (const YAML::ParserException& e) {
-    diagnostics.error("X001", {file.string(), e.mark.line + 1, e.mark.column + 1}, e.msg);
+    diagnostics.error(Code::X001, {file.string(), e.mark.line + 1, e.mark.column + 1}, e.msg);
     return load;
   }
   Reader reader(file.string(), diagnostics);
@@ -626,7 +636,7 @@ ScenarioLoad read_scenario_text(std::string_view text, const std::filesystem::pa
   scenario.file = file;
   scenario.where.self = {file.string(), 1, 1};
   if (!root.IsMap()) {
-    diagnostics.error("X003", {file.string(), 1, 1}, "a scenario is a mapping");
+    diagnostics.error(Code::X003, {file.string(), 1, 1}, "a scenario is a mapping");
     return load;
   }
   reader.keys(root, "the scenario",
@@ -640,7 +650,7 @@ ScenarioLoad read_scenario_text(std::string_view text, const std::filesystem::pa
   const std::string t0 = reader.required_text(root, "t0", "the scenario");
   if (!t0.empty()) {
     if (auto ms = parse_utc(t0)) scenario.t0_unix_ms = *ms;
-    else reader.fail("X005", root["t0"], "t0 must be a UTC time such as 2026-11-21T06:00:00Z");
+    else reader.fail(Code::X005, root["t0"], "t0 must be a UTC time such as 2026-11-21T06:00:00Z");
   }
   const auto start = reader.time(root["start"], "start");
   const auto end = reader.time(root["end"], "end");
@@ -662,7 +672,7 @@ ScenarioLoad read_scenario_text(std::string_view text, const std::filesystem::pa
         for (auto& inject : read_injects_csv(*csv_text, path.string(), diagnostics))
           scenario.injects.push_back(std::move(inject));
       } else {
-        reader.fail("X007", csv, fmt::format("cannot read the inject list {}", path.string()));
+        reader.fail(Code::X007, csv, fmt::format("cannot read the inject list {}", path.string()));
       }
     }
   }
@@ -678,7 +688,7 @@ ScenarioLoad read_scenario_text(std::string_view text, const std::filesystem::pa
       c.when_unmet = reader.required_text(node, "when_unmet", "a contingency");
       reader.note(c.where, "when_unmet", node["when_unmet"]);
       if (node["inject"]) c.inject = reader.inject(node["inject"], &c.id);
-      else reader.fail("X004", node, "a contingency needs an inject");
+      else reader.fail(Code::X004, node, "a contingency needs an inject");
       scenario.contingencies.push_back(std::move(c));
     }
   }
@@ -690,20 +700,20 @@ ScenarioLoad read_scenario_text(std::string_view text, const std::filesystem::pa
     for (const auto& node : media) scenario.media.push_back(reader.media(node));
   // Only when both parsed (or defaulted): a bad time is reported once, as itself.
   if ((start || !root["start"]) && (end || !root["end"]) && scenario.end <= scenario.start)
-    reader.fail("X012", root["end"] ? root["end"] : root,
+    reader.fail(Code::X012, root["end"] ? root["end"] : root,
                 fmt::format("end ({}) must come after start ({})", format_scenario_time(scenario.end),
                             format_scenario_time(scenario.start)));
   // The run stops at `end`: a later inject would silently never be played.
   if ((end || !root["end"]))
     for (const auto& inject : scenario.injects)
       if (inject.at > scenario.end)
-        diagnostics.error("X012", inject.where["at"],
+        diagnostics.error(Code::X012, inject.where["at"],
                           fmt::format("inject {} at {} comes after the end ({}): it would never be played", inject.id,
                                       format_scenario_time(inject.at), format_scenario_time(scenario.end)));
   if ((end || !root["end"]))
     for (const auto& m : scenario.media)
       if (m.at && *m.at > scenario.end)
-        diagnostics.error("X012", m.where["at"],
+        diagnostics.error(Code::X012, m.where["at"],
                           fmt::format("media item {} at {} comes after the end ({}): it would never be released",
                                       m.id, format_scenario_time(*m.at), format_scenario_time(scenario.end)));
   check_references(scenario, diagnostics);
@@ -723,7 +733,7 @@ ScenarioLoad read_scenario(const std::filesystem::path& file) {
   auto text = read_file(file);
   if (!text) {
     ScenarioLoad load;
-    load.diagnostics.error("X007", {file.string(), 0, 0}, "cannot read the scenario file");
+    load.diagnostics.error(Code::X007, {file.string(), 0, 0}, "cannot read the scenario file");
     return load;
   }
   return read_scenario_text(*text, file);
@@ -816,7 +826,7 @@ std::vector<CsvRow> parse_csv(std::string_view text, std::string_view source, Di
   }
   if (quoted) {
     // Where the quote opened: the end of the file is where it was noticed, not where it is.
-    diagnostics.error("X001", {std::string(source), quote_line, quote_column},
+    diagnostics.error(Code::X001, {std::string(source), quote_line, quote_column},
                       "this quoted field is never closed (a '\"' is missing)");
     return {};
   }
@@ -847,7 +857,7 @@ std::vector<Inject> read_injects_csv(std::string_view text, std::string_view sou
   const auto rows = parse_csv(text, source, diagnostics);
   if (diagnostics.error_count() > errors_before) return {};
   if (rows.empty()) {
-    diagnostics.error("X004", {source, 1, 1}, "the CSV has no header row");
+    diagnostics.error(Code::X004, {source, 1, 1}, "the CSV has no header row");
     return {};
   }
   const auto& header = rows[0];
@@ -865,13 +875,13 @@ std::vector<Inject> read_injects_csv(std::string_view text, std::string_view sou
     if (name.empty()) continue;  // an unnamed column (e.g. a spreadsheet's trailing comma) holds nothing we read
     if (!allowed) {
       // A misspelt header would otherwise drop its whole column without a word.
-      diagnostics.error("X002", at,
+      diagnostics.error(Code::X002, at,
                         fmt::format("unknown column '{}' (expected {}, label_N or body_N){}", name,
                                     fmt::join(kCsvColumns, ", "), suggestion(name, known)));
       continue;
     }
     if (!columns.emplace(name, i).second) {
-      diagnostics.error("X010", at, fmt::format("column '{}' appears twice in the header", name));
+      diagnostics.error(Code::X010, at, fmt::format("column '{}' appears twice in the header", name));
       continue;
     }
     if (label_n > 0) portion_numbers.insert(label_n);
@@ -879,7 +889,7 @@ std::vector<Inject> read_injects_csv(std::string_view text, std::string_view sou
   }
   for (const char* required : {"id", "at", "from"})
     if (!columns.contains(required))
-      diagnostics.error("X004", {source, header.front().line, 1}, fmt::format("the header has no '{}' column", required));
+      diagnostics.error(Code::X004, {source, header.front().line, 1}, fmt::format("the header has no '{}' column", required));
   if (diagnostics.error_count() > errors_before) return {};
 
   std::vector<Inject> injects;
@@ -905,11 +915,11 @@ std::vector<Inject> read_injects_csv(std::string_view text, std::string_view sou
     inject.expected_action = cell("expected_action");
     inject.objective = cell("objective");
     for (const char* field : {"id", "from", "objective", "trigger"}) Reader::note(inject.where, field, at(field));
-    if (inject.id.empty()) diagnostics.error("X004", at("id"), "column 'id' is empty");
-    if (inject.from.empty()) diagnostics.error("X004", at("from"), "column 'from' is empty");
+    if (inject.id.empty()) diagnostics.error(Code::X004, at("id"), "column 'id' is empty");
+    if (inject.from.empty()) diagnostics.error(Code::X004, at("from"), "column 'from' is empty");
     if (auto time = parse_scenario_time(cell("at"))) inject.at = *time;
     else
-      diagnostics.error("X005", at("at"),
+      diagnostics.error(Code::X005, at("at"),
                         fmt::format("column 'at': '{}' is not a scenario time such as T-2h (within 3650d of T+0)",
                                     cell("at")));
     if (!cell("trigger").empty()) {
@@ -924,7 +934,7 @@ std::vector<Inject> read_injects_csv(std::string_view text, std::string_view sou
     spec.title = cell("title");
     Reader::note(spec.where, "category", at("category"));
     Reader::note(spec.where, "purpose", at("purpose"));
-    if (spec.category.empty()) diagnostics.error("X004", at("category"), "column 'category' is empty");
+    if (spec.category.empty()) diagnostics.error(Code::X004, at("category"), "column 'category' is empty");
     std::istringstream to(cell("to"));
     for (std::string name; std::getline(to, name, ';');) {
       name = trim(name);
@@ -933,10 +943,10 @@ std::vector<Inject> read_injects_csv(std::string_view text, std::string_view sou
         spec.to.push_back(node::parse_addressee(name));
         Reader::note(spec.where, fmt::format("to[{}]", spec.to.size() - 1), at("to"));
       } catch (const std::exception& e) {
-        diagnostics.error("X005", at("to"), fmt::format("column 'to': {}", e.what()));
+        diagnostics.error(Code::X005, at("to"), fmt::format("column 'to': {}", e.what()));
       }
     }
-    if (spec.to.empty()) diagnostics.error("X004", at("to"), "column 'to' names nobody");
+    if (spec.to.empty()) diagnostics.error(Code::X004, at("to"), "column 'to' names nobody");
     for (const int n : portion_numbers) {
       const std::string label_column = fmt::format("label_{}", n), body_column = fmt::format("body_{}", n);
       const std::string label = cell(label_column);
@@ -946,11 +956,11 @@ std::vector<Inject> read_injects_csv(std::string_view text, std::string_view sou
         Reader::note(spec.where, fmt::format("portions[{}].label", spec.portions.size()), at(label_column));
         spec.portions.push_back({std::to_string(spec.portions.size() + 1), node::parse_label_text(label), body});
       } catch (const std::exception& e) {
-        diagnostics.error("X005", at(label_column), fmt::format("column '{}': {}", label_column, e.what()));
+        diagnostics.error(Code::X005, at(label_column), fmt::format("column '{}': {}", label_column, e.what()));
       }
     }
     if (spec.portions.empty())
-      diagnostics.error("X004", inject.where.self, "the row has no portion (label_1/body_1)");
+      diagnostics.error(Code::X004, inject.where.self, "the row has no portion (label_1/body_1)");
     inject.message = std::move(spec);
     injects.push_back(std::move(inject));
   }

@@ -28,6 +28,7 @@ using Offset = std::chrono::milliseconds;  // scenario time: offset from T+0
 // Scenario problems are policy-style diagnostics (`file:line:col:
 // error[X005]: ...`), so a facilitator reads one format for both files; the
 // X codes are listed in scenarios/README.md.
+using policy::Code;
 using policy::Diagnostics;
 using policy::SourceLocation;
 

@@ -267,18 +267,19 @@ class Analyser {
       const RuleSpace& space = rules_[r];
       const Rule& rule = policy_.rules[r];
       if (space.from.none()) {
-        out_.warning("W001", locate_.rule_key(rule, "from"),
-                     fmt::format("rule '{}' never applies: its 'from' matches no node", rule.id));
+        out_.warning(Code::W001, locate_.rule_key(rule, "from"),
+                     fmt::format("rule '{}' never applies: its 'from' matches no node", rule.id), {.rule = rule.id});
       }
       if (space.to.none()) {
-        out_.warning("W001", locate_.rule_key(rule, "to"),
-                     fmt::format("rule '{}' never applies: its 'to' matches no node", rule.id));
+        out_.warning(Code::W001, locate_.rule_key(rule, "to"),
+                     fmt::format("rule '{}' never applies: its 'to' matches no node", rule.id), {.rule = rule.id});
       }
       if (!space.from.none() && !space.to.none() && space.never_applies) {
-        out_.warning("W001", rule.location,
+        out_.warning(Code::W001, rule.location,
                      fmt::format("rule '{}' never applies: 'from' and 'to' both match only node '{}', and a node "
                                  "never sends to itself",
-                                 rule.id, policy_.nodes[static_cast<std::size_t>(space.from.first())].id));
+                                 rule.id, policy_.nodes[static_cast<std::size_t>(space.from.first())].id),
+                     {.rule = rule.id});
       }
     }
   }
@@ -346,10 +347,16 @@ class Analyser {
         by += fmt::format("{}deny {}", rule.deny ? "earlier " : "", quoted_list(denies));
       }
       const Rule& source = policy_.rules[r];
-      out_.warning("W002", source.location,
+      // Related: the first of the rules that decide instead, in file order.
+      std::optional<SourceLocation> first_decider;
+      if (!contributors.empty()) {
+        first_decider = policy_.rules[static_cast<std::size_t>(*contributors.begin())].location;
+      }
+      out_.warning(Code::W002, source.location,
                    fmt::format("rule '{}' is shadowed: every request it applies to is already decided by {}, so it "
                                "never decides a portion",
-                               source.id, by));
+                               source.id, by),
+                   {.rule = source.id, .related = first_decider});
     }
   }
 
@@ -371,12 +378,13 @@ class Analyser {
       }
       if (highest >= rule.min_rank) continue;
       const ResolvedNode& best = resolved_[highest_node];
-      out_.warning("W007", locate_.rule_key(source, "min_classification"),
+      out_.warning(Code::W007, locate_.rule_key(source, "min_classification"),
                    fmt::format("rule '{}' can never release anything: it applies only at {} and above, which is "
                                "above the occasional ceiling of every node its 'to' matches (the highest is {}, "
                                "{}'s vetting {})",
                                source.id, *source.min_classification,
-                               highest < 0 ? std::string("none") : best.occasional_ceiling, best.id, best.vetting));
+                               highest < 0 ? std::string("none") : best.occasional_ceiling, best.id, best.vetting),
+                   {.rule = source.id});
     }
   }
 
@@ -397,7 +405,7 @@ class Analyser {
       for (const EventDef& event : policy_.events) {
         if (contains(event.triggered_by.roles, role.id)) users.push_back("event " + event.id);
       }
-      out_.warning("W003", role.location,
+      out_.warning(Code::W003, role.location,
                    fmt::format("role '{}' is held by no node{}", role.id,
                                users.empty() ? std::string()
                                              : fmt::format(", so it adds no one where it is named ({})",
@@ -408,7 +416,7 @@ class Analyser {
       const bool has_member = std::any_of(policy_.nodes.begin(), policy_.nodes.end(),
                                           [&](const Node& node) { return contains(list.roles, node.role); });
       if (has_member) continue;
-      out_.warning("W004", list.location,
+      out_.warning(Code::W004, list.location,
                    list.roles.empty()
                        ? fmt::format("distribution list '{}' is empty: it names no nodes and no roles", list.id)
                        : fmt::format("distribution list '{}' has no members: no node holds any of its roles", list.id));
@@ -451,7 +459,7 @@ class Analyser {
       }
       if (receivable) continue;
       const std::string& name = policy_.information_categories[c];
-      out_.warning("W005", locate_.list_item("information_categories", name, file()),
+      out_.warning(Code::W005, locate_.list_item("information_categories", name, file()),
                    covering.empty()
                        ? fmt::format("information category '{}' can never be released: no permit rule covers it", name)
                        : fmt::format("information category '{}' can never be released: the permit rules that cover "
@@ -469,7 +477,7 @@ class Analyser {
       const bool held = std::any_of(policy_.nodes.begin(), policy_.nodes.end(),
                                     [&](const Node& node) { return node.vetting == vetting.name; });
       if (!held) {
-        out_.warning("W006", vetting.location, fmt::format("vetting level '{}' is held by no node", vetting.name));
+        out_.warning(Code::W006, vetting.location, fmt::format("vetting level '{}' is held by no node", vetting.name));
       }
     }
   }
@@ -515,7 +523,7 @@ class Analyser {
                                      [&](const Classification& c) { return contains(category.excluded_at, c.name); });
       std::vector<std::string> required;
       for (std::size_t i = 1; i < closure.size(); ++i) required.push_back(categories[closure[i]].name);
-      out_.warning("W008", category.location,
+      out_.warning(Code::W008, category.location,
                    alone ? fmt::format("category '{}' can never appear on a valid label: it is excluded at every "
                                        "classification",
                                        category.name)
@@ -541,7 +549,7 @@ class Analyser {
         reported.insert(member);
         cycle.push_back(categories[member].name);
       }
-      out_.warning("W009", categories[members.front()].location,
+      out_.warning(Code::W009, categories[members.front()].location,
                    fmt::format("categories {} require each other (a requires cycle): each can appear only with all "
                                "the others, so they act as one category",
                                quoted_list(cycle)));
@@ -561,7 +569,7 @@ class Analyser {
         if (ranks.empty()) continue;  // W008 says so
         if (ranks.front() <= occasional_rank_[n]) continue;
         const ResolvedNode& resolved = resolved_[n];
-        out_.warning("W010", locate_.node_category(node, held),
+        out_.warning(Code::W010, locate_.node_category(node, held),
                      fmt::format("node '{}' holds '{}', but no label it is cleared for can carry it: '{}' is allowed "
                                  "only at {} and above, and {}'s occasional ceiling is {}",
                                  node.id, held, held,
@@ -576,7 +584,7 @@ class Analyser {
   void events_nobody_triggers() {
     for (const EventDef& event : policy_.events) {
       if (!matching(event.triggered_by).none()) continue;
-      out_.warning("W011", locate_.event_key(event, "triggered_by"),
+      out_.warning(Code::W011, locate_.event_key(event, "triggered_by"),
                    fmt::format("event '{}' can be triggered by no node: its 'triggered_by' matches no node, so what "
                                "is embargoed until it is never released",
                                event.id));
@@ -616,7 +624,7 @@ PolicyCheckResult check_policy(const std::filesystem::path& file) {
   auto text = read_text_file(file, error);
   if (!text) {
     PolicyCheckResult result;
-    result.diagnostics.error("P007", SourceLocation{file.string(), 0, 0},
+    result.diagnostics.error(Code::P007, SourceLocation{file.string(), 0, 0},
                              fmt::format("cannot read policy file: {}", error));
     return result;
   }
@@ -633,10 +641,18 @@ std::string to_json(const SourceLocation& location) {
 }
 
 std::string to_json(const Diagnostic& diagnostic) {
-  return fmt::format("{{\"severity\":\"{}\",\"code\":{},\"file\":{},\"line\":{},\"column\":{},\"message\":{}}}",
-                     diagnostic.severity == Severity::error ? "error" : "warning", json_string(diagnostic.code),
-                     json_string(diagnostic.location.file), diagnostic.location.line, diagnostic.location.column,
-                     json_string(diagnostic.message));
+  std::string json =
+      fmt::format("{{\"severity\":\"{}\",\"code\":\"{}\",\"title\":{},\"file\":{},\"line\":{},\"column\":{},"
+                  "\"message\":{}",
+                  to_string(diagnostic.severity), to_string(diagnostic.code), json_string(info(diagnostic.code).title),
+                  json_string(diagnostic.location.file), diagnostic.location.line, diagnostic.location.column,
+                  json_string(diagnostic.message));
+  // The structured details, each only when the diagnostic has it.
+  const DiagnosticDetails& details = diagnostic.details;
+  if (details.suggestion) json += fmt::format(",\"suggestion\":{}", json_string(*details.suggestion));
+  if (!details.rule.empty()) json += fmt::format(",\"rule\":{}", json_string(details.rule));
+  if (details.related) json += fmt::format(",\"related\":{}", to_json(*details.related));
+  return json + "}";
 }
 
 }  // namespace icegate::policy

@@ -50,7 +50,8 @@ Diagnostics analyse_policy(const CompiledPolicy& policy, std::string_view policy
 std::string json_string(std::string_view text);
 // {"file":..,"line":..,"column":..}
 std::string to_json(const SourceLocation& location);
-// {"severity":"warning","code":"W002","file":..,"line":..,"column":..,"message":..}
+// {"severity":"warning","code":"W002","title":"rule is shadowed","file":..,"line":..,"column":..,
+//  "message":.., and when the diagnostic has them: "suggestion":.., "rule":.., "related":{location}}
 std::string to_json(const Diagnostic& diagnostic);
 
 }  // namespace icegate::policy

@@ -56,23 +56,21 @@ std::string suggestion_suffix(const std::optional<std::string>& suggestion) {
   return suggestion ? fmt::format("; did you mean '{}'?", *suggestion) : std::string();
 }
 
-bool Names::define(const LocatedString& name, Diagnostics& diagnostics, std::string_view code,
-                   std::string_view noun) {
+bool Names::define(const LocatedString& name, Diagnostics& diagnostics, Code code, std::string_view noun) {
   auto [it, inserted] = where_.emplace(name.value, name.location);
   if (!inserted) {
-    diagnostics.error(std::string(code), name.location,
+    diagnostics.error(code, name.location,
                       fmt::format("duplicate {} {} '{}' (first defined at {})", kind_, noun, name.value,
-                                  where(it->second, name.location)));
+                                  where(it->second, name.location)),
+                      {.related = it->second});
     return false;
   }
   order_.push_back(name.value);
   return true;
 }
 
-std::string Checker::code(std::string_view number) const { return fmt::format("{}{}", letter_, number); }
-
 void Checker::wrong_type(const SyntaxNode& node, std::string_view what, std::string_view expected) {
-  diagnostics_.error(code("003"), node.location,
+  diagnostics_.error(code(Code::P003), node.location,
                      fmt::format("{} must be {}, found {}", what, expected, describe(node)));
 }
 
@@ -92,13 +90,13 @@ void Checker::check_keys(const SyntaxNode& mapping, std::string_view what, Keys 
     } else {
       message += fmt::format(" (expected one of: {})", join(allowed));
     }
-    diagnostics_.error(code("002"), entry.key_location, std::move(message));
+    diagnostics_.error(code(Code::P002), entry.key_location, std::move(message), {.suggestion = suggestion});
   }
 }
 
 const SyntaxNode* Checker::require(const SyntaxNode& mapping, std::string_view key, std::string_view what) {
   if (const SyntaxNode* value = mapping.find(key)) return value;
-  diagnostics_.error(code("004"), mapping.location, fmt::format("{} is missing required key '{}'", what, key));
+  diagnostics_.error(code(Code::P004), mapping.location, fmt::format("{} is missing required key '{}'", what, key));
   return nullptr;
 }
 
@@ -108,7 +106,7 @@ std::optional<LocatedString> Checker::read_string(const SyntaxNode& node, std::s
     return std::nullopt;
   }
   if (node.text.empty()) {
-    diagnostics_.error(code("005"), node.location, fmt::format("{} must not be empty", what));
+    diagnostics_.error(code(Code::P005), node.location, fmt::format("{} must not be empty", what));
     return std::nullopt;
   }
   return LocatedString{node.text, node.location};
@@ -162,11 +160,12 @@ std::vector<const SyntaxNode*> Checker::read_entries(const SyntaxNode& node, std
   return result;
 }
 
-bool Checker::reference(const Names& names, const LocatedString& name, std::string_view code_override) {
+bool Checker::reference(const Names& names, const LocatedString& name, std::optional<Code> code_override) {
   if (names.contains(name.value)) return true;
-  diagnostics_.error(code_override.empty() ? code("011") : std::string(code_override), name.location,
-                     fmt::format("undefined {} '{}'{}", names.kind(), name.value,
-                                 suggestion_suffix(closest(name.value, names.in_order()))));
+  auto suggestion = closest(name.value, names.in_order());
+  diagnostics_.error(code_override.value_or(code(Code::P011)), name.location,
+                     fmt::format("undefined {} '{}'{}", names.kind(), name.value, suggestion_suffix(suggestion)),
+                     {.suggestion = suggestion});
   return false;
 }
 

@@ -57,7 +57,7 @@ class Names {
   explicit Names(std::string kind) : kind_(std::move(kind)) {}
 
   // Defines `name`; a second definition is reported (`code`) and ignored.
-  bool define(const LocatedString& name, Diagnostics& diagnostics, std::string_view code = "P010",
+  bool define(const LocatedString& name, Diagnostics& diagnostics, Code code = Code::P010,
               std::string_view noun = "id");
   bool contains(std::string_view name) const { return where_.find(name) != where_.end(); }
   const std::vector<std::string>& in_order() const { return order_; }
@@ -71,13 +71,14 @@ class Names {
 
 class Checker {
  public:
-  // `letter` prefixes every code the checker reports itself: 'P' for policy
-  // and scheme files, 'T' for policy test files.
+  // `letter` is the letter of every code the checker reports itself: 'P' for
+  // policy and scheme files, 'T' for policy test files, 'V' for properties files.
   explicit Checker(Diagnostics& diagnostics, char letter = 'P') : diagnostics_(diagnostics), letter_(letter) {}
 
   Diagnostics& diagnostics() { return diagnostics_; }
-  // "P005" for code("005") in a policy checker, "T005" in a test file checker.
-  std::string code(std::string_view number) const;
+  // The checker's own twin of a policy shape code: code(Code::P005) is P005 in
+  // a policy checker, T005 in a test file checker.
+  Code code(Code policy_code) const { return with_letter(policy_code, letter_); }
 
   void wrong_type(const SyntaxNode& node, std::string_view what, std::string_view expected);
   bool expect_mapping(const SyntaxNode& node, std::string_view what);
@@ -97,8 +98,9 @@ class Checker {
   // The mapping entries of a list section such as `nodes:`; non-mappings are reported.
   std::vector<const SyntaxNode*> read_entries(const SyntaxNode& node, std::string_view section);
 
-  // Reports `name` (code 011 unless `code` is given) unless `names` defines it.
-  bool reference(const Names& names, const LocatedString& name, std::string_view code = {});
+  // Reports `name` (code 011 under the checker's letter unless `code` is
+  // given) unless `names` defines it, suggesting the nearest defined name.
+  bool reference(const Names& names, const LocatedString& name, std::optional<Code> code = std::nullopt);
 
  private:
   Diagnostics& diagnostics_;

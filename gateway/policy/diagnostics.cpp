@@ -1,6 +1,7 @@
 #include "gateway/policy/diagnostics.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <tuple>
 
 #include <fmt/format.h>
@@ -17,17 +18,34 @@ std::string to_string(const SourceLocation& location) {
 }
 
 std::string to_string(const Diagnostic& diagnostic) {
-  const char* severity = diagnostic.severity == Severity::error ? "error" : "warning";
-  return fmt::format("{}: {}[{}]: {}", to_string(diagnostic.location), severity, diagnostic.code,
-                     diagnostic.message);
+  return fmt::format("{}: {}[{}]: {}", to_string(diagnostic.location), to_string(diagnostic.severity),
+                     to_string(diagnostic.code), diagnostic.message);
 }
 
-void Diagnostics::error(std::string code, SourceLocation location, std::string message) {
-  items_.push_back(Diagnostic{Severity::error, std::move(code), std::move(location), std::move(message)});
+namespace {
+
+Diagnostic make(Severity expected, Code code, SourceLocation location, std::string message,
+                DiagnosticDetails details) {
+  if (severity_of(code) != expected) {
+    throw std::logic_error(fmt::format("{} is a{} in the diagnostic table", to_string(code),
+                                       expected == Severity::error ? " warning" : "n error"));
+  }
+  return Diagnostic{expected, code, std::move(location), std::move(message), std::move(details)};
 }
 
-void Diagnostics::warning(std::string code, SourceLocation location, std::string message) {
-  items_.push_back(Diagnostic{Severity::warning, std::move(code), std::move(location), std::move(message)});
+}  // namespace
+
+void Diagnostics::error(Code code, SourceLocation location, std::string message, DiagnosticDetails details) {
+  items_.push_back(make(Severity::error, code, std::move(location), std::move(message), std::move(details)));
+}
+
+void Diagnostics::warning(Code code, SourceLocation location, std::string message, DiagnosticDetails details) {
+  items_.push_back(make(Severity::warning, code, std::move(location), std::move(message), std::move(details)));
+}
+
+void Diagnostics::add(Diagnostic diagnostic) {
+  diagnostic.severity = severity_of(diagnostic.code);
+  items_.push_back(std::move(diagnostic));
 }
 
 void Diagnostics::append(const Diagnostics& other) {
@@ -47,8 +65,9 @@ std::vector<Diagnostic> Diagnostics::sorted() const {
   // Stable, so that two problems reported at the same place keep the order the
   // stage found them in (usually the more fundamental one first).
   std::stable_sort(result.begin(), result.end(), [](const Diagnostic& a, const Diagnostic& b) {
-    return std::tie(a.location.file, a.location.line, a.location.column, a.code) <
-           std::tie(b.location.file, b.location.line, b.location.column, b.code);
+    // By the code's name, not the enum's order, so letters sort as text.
+    return std::tuple(std::tie(a.location.file, a.location.line, a.location.column), to_string(a.code)) <
+           std::tuple(std::tie(b.location.file, b.location.line, b.location.column), to_string(b.code));
   });
   return result;
 }

@@ -5,8 +5,11 @@
 // find; nothing stops at the first one.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "gateway/policy/diagnostic_codes.hpp"
 
 namespace icegate::policy {
 
@@ -20,13 +23,23 @@ struct SourceLocation {
 
 std::string to_string(const SourceLocation& location);
 
-enum class Severity { error, warning };
+// What a diagnostic can say besides its message, as values a tool can use
+// without reading the text: the nearest defined name ("did you mean"), the rule
+// the problem is about, and another place that matters (where a duplicate was
+// first defined, the rule that shadows another).
+struct DiagnosticDetails {
+  // Initialised, so that `{.rule = id}` names only what it sets.
+  std::optional<std::string> suggestion = {};
+  std::string rule = {};  // a rule id, or empty
+  std::optional<SourceLocation> related = {};
+};
 
 struct Diagnostic {
-  Severity severity = Severity::error;
-  std::string code;  // stable, e.g. "P011"; every code is documented in policies/README.md
+  Severity severity = Severity::error;  // the code's severity in the table
+  Code code = Code::P001;               // every code is documented (diagnostic_codes.hpp)
   SourceLocation location;
   std::string message;
+  DiagnosticDetails details = {};
 };
 
 // "file:line:col: error[P011]: message"
@@ -34,8 +47,13 @@ std::string to_string(const Diagnostic& diagnostic);
 
 class Diagnostics {
  public:
-  void error(std::string code, SourceLocation location, std::string message);
-  void warning(std::string code, SourceLocation location, std::string message);
+  // The severity is the code's own (diagnostic_codes.hpp); error() and
+  // warning() say at the call which one it is, and refuse a code of the other
+  // kind (std::logic_error), so the table and the emit sites cannot disagree.
+  void error(Code code, SourceLocation location, std::string message, DiagnosticDetails details = {});
+  void warning(Code code, SourceLocation location, std::string message, DiagnosticDetails details = {});
+  // Keeps the code's severity: for passing on diagnostics another stage found.
+  void add(Diagnostic diagnostic);
   void append(const Diagnostics& other);
 
   bool has_errors() const;

@@ -702,21 +702,21 @@ FormatResult format_policy_yaml(std::string_view text, const std::string& file) 
   Diagnostics scratch;
   Formatted second = format_once(*first.text, file, scratch);
   if (!second.text) {
-    result.diagnostics.error("F001", where, "not formatted: the formatted text would not parse (a bug in fmt)");
+    result.diagnostics.error(Code::F001, where, "not formatted: the formatted text would not parse (a bug in fmt)");
     return result;
   }
   if (!same_data(*first.root, *second.root)) {
-    result.diagnostics.error("F001", where, "not formatted: formatting would change the file's data (a bug in fmt)");
+    result.diagnostics.error(Code::F001, where, "not formatted: formatting would change the file's data (a bug in fmt)");
     return result;
   }
   if (sorted(first.comments) != sorted(second.comments)) {
-    result.diagnostics.error("F001", where,
+    result.diagnostics.error(Code::F001, where,
                              "not formatted: a comment could not be kept where it is (fmt keeps comments on their "
                              "own line above a key or list item, or at the end of one); move it and try again");
     return result;
   }
   if (*second.text != *first.text) {
-    result.diagnostics.error("F001", where, "not formatted: formatting is not stable for this file (a bug in fmt)");
+    result.diagnostics.error(Code::F001, where, "not formatted: formatting is not stable for this file (a bug in fmt)");
     return result;
   }
   result.ok = true;

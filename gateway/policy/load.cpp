@@ -38,7 +38,7 @@ LoadResult load_policy_text(std::string_view text, const std::filesystem::path& 
       result.diagnostics.append(scheme.diagnostics);
       scheme_root = std::move(scheme.root);
     } else {
-      result.diagnostics.error("P007", reference->location,
+      result.diagnostics.error(Code::P007, reference->location,
                                fmt::format("cannot read scheme file '{}': {}", scheme_path.string(), error));
     }
   }
@@ -55,18 +55,18 @@ LoadResult load_policy_text(std::string_view text, const std::filesystem::path& 
     LoadResult accepted = load_scheme(path);
     result.diagnostics.append(accepted.diagnostics);
     if (!accepted.policy) {
-      result.diagnostics.error("P046", reference.location,
+      result.diagnostics.error(Code::P046, reference.location,
                                fmt::format("cannot accept scheme file '{}': it did not load", path.string()));
       continue;
     }
     const LabelScheme& other = accepted.policy->source().scheme;
     if (other.name == policy.scheme.name) {
-      result.diagnostics.error("P046", reference.location,
+      result.diagnostics.error(Code::P046, reference.location,
                                fmt::format("'{}' is scheme {}, the policy's own", path.string(), other.name));
       continue;
     }
     if (policy.accepted_scheme(other.name)) {
-      result.diagnostics.error("P046", reference.location,
+      result.diagnostics.error(Code::P046, reference.location,
                                fmt::format("scheme {} is accepted twice", other.name));
       continue;
     }
@@ -87,7 +87,7 @@ LoadResult load_policy(const std::filesystem::path& file) {
   auto text = read_text_file(file, error);
   if (!text) {
     LoadResult result;
-    result.diagnostics.error("P007", SourceLocation{file.string(), 0, 0},
+    result.diagnostics.error(Code::P007, SourceLocation{file.string(), 0, 0},
                              fmt::format("cannot read policy file: {}", error));
     return result;
   }

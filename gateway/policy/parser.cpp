@@ -39,7 +39,7 @@ class TreeBuilder {
     if (exhausted_) return result;
     if (depth_ >= max_depth || ++nodes_ > max_nodes_) {
       exhausted_ = true;
-      diagnostics_.error("P008", result.location,
+      diagnostics_.error(Code::P008, result.location,
                          depth_ >= max_depth
                              ? fmt::format("nested more than {} levels deep (a YAML alias that refers to itself?)", max_depth)
                              : fmt::format("expands to more than {} values, more than the file could hold "
@@ -85,11 +85,11 @@ class TreeBuilder {
       SourceLocation key_location = location_of(key.Mark(), file_);
       if (key_location.line == 0) key_location = mapping.location;
       if (!key.IsScalar()) {
-        diagnostics_.error("P003", key_location, "a mapping key must be a plain string");
+        diagnostics_.error(Code::P003, key_location, "a mapping key must be a plain string");
         continue;
       }
       if (const SyntaxEntry* first = mapping.find_entry(key.Scalar())) {
-        diagnostics_.error("P006", key_location,
+        diagnostics_.error(Code::P006, key_location,
                            fmt::format("duplicate key '{}' (first at line {}); the first is used",
                                        key.Scalar(), first->key_location.line));
         continue;
@@ -125,7 +125,7 @@ ParseResult parse_policy_file(std::string_view text, const std::string& file) {
     const int line = 1 + static_cast<int>(std::count(before.begin(), before.end(), '\n'));
     const auto line_start = before.rfind('\n');
     const int column = static_cast<int>(*bad - (line_start == std::string_view::npos ? 0 : line_start + 1)) + 1;
-    result.diagnostics.error("P009", SourceLocation{file, line, column},
+    result.diagnostics.error(Code::P009, SourceLocation{file, line, column},
                              fmt::format("the file is not UTF-8 text: byte 0x{:02x} starts no UTF-8 character "
                                          "(save it as UTF-8)",
                                          static_cast<unsigned char>(text[*bad])));
@@ -148,7 +148,7 @@ ParseResult parse_policy_file(std::string_view text, const std::string& file) {
       const auto first = row.find_first_not_of(" \t\r");
       const bool blank_or_comment = first == std::string_view::npos || row[first] == '#';
       if ((marker && content) || (ended && !blank_or_comment && !marker)) {
-        result.diagnostics.error("P001", SourceLocation{file, line, 1},
+        result.diagnostics.error(Code::P001, SourceLocation{file, line, 1},
                                  "a second YAML document begins here; a policy file holds one");
         return result;
       }
@@ -161,7 +161,7 @@ ParseResult parse_policy_file(std::string_view text, const std::string& file) {
   try {
     document = YAML::Load(std::string(text));
   } catch (const YAML::Exception& error) {
-    result.diagnostics.error("P001", location_of(error.mark, file),
+    result.diagnostics.error(Code::P001, location_of(error.mark, file),
                              fmt::format("YAML syntax error: {}", error.msg));
     return result;
   }

@@ -438,7 +438,7 @@ class Prover {
   // is a bug in the prover; it is reported, never hidden.
   void confirm(const PropertyResult& result, const CounterexampleSide& side, bool as_claimed) {
     if (as_claimed && side.explain_agrees) return;
-    run_.diagnostics.error("V015", result.location,
+    run_.diagnostics.error(Code::V015, result.location,
                            fmt::format("internal error: property '{}': explain decides the counterexample {} ({}), "
                                        "not as the prover found it; please report this",
                                        result.name, to_string(side.decision), side.explain_command));
@@ -447,7 +447,7 @@ class Prover {
   void empty_slice(const Property& property, PropertyResult& result) {
     result.status = PropertyStatus::not_proved;
     result.message = "the slice selects no point of the decision space";
-    run_.diagnostics.error("V014", property.kind_location,
+    run_.diagnostics.error(Code::V014, property.kind_location,
                            fmt::format("property '{}' selects no point of the decision space (no pair of different "
                                        "nodes, information category, purpose, label and occasional release in "
                                        "its slice): it would hold whatever the policy says",

@@ -94,7 +94,7 @@ class PropertiesReader {
     const SyntaxNode* properties = check_.require(root, "properties", "the properties file");
     if (!properties) return;
     if (properties->is_sequence() && properties->items.empty()) {
-      check_.diagnostics().error("V005", properties->location, "'properties' has no properties");
+      check_.diagnostics().error(Code::V005, properties->location, "'properties' has no properties");
     }
     for (const SyntaxNode* entry : check_.read_entries(*properties, "properties")) read_property(*entry);
   }
@@ -108,7 +108,7 @@ class PropertiesReader {
     bool ok = name.has_value();
     if (name) {
       property.name = name->value;
-      ok = property_names_.define(*name, check_.diagnostics(), "V010", "name") && ok;
+      ok = property_names_.define(*name, check_.diagnostics(), Code::V010, "name") && ok;
     }
     if (auto description = check_.read_optional_string(entry, "description", "'description'")) {
       property.description = description->value;
@@ -122,7 +122,7 @@ class PropertiesReader {
     }
     if (kinds.size() != 1) {
       check_.diagnostics().error(
-          "V013", kinds.empty() ? entry.location : kinds[1]->key_location,
+          Code::V013, kinds.empty() ? entry.location : kinds[1]->key_location,
           kinds.empty() ? fmt::format("{} states no property: give one of {}", owner, fmt::join(kKinds, ", "))
                         : fmt::format("{} states more than one property ({} and {}): one per entry", owner,
                                       kinds[0]->key, kinds[1]->key));
@@ -148,7 +148,7 @@ class PropertiesReader {
           const auto& defined = policy_.source().rules;
           auto rule = std::find_if(defined.begin(), defined.end(), [&id](const Rule& r) { return r.id == id.value; });
           if (rule->effect != Effect::permit) {
-            check_.diagnostics().error("V005", id.location,
+            check_.diagnostics().error(Code::V005, id.location,
                                        fmt::format("rule '{}' is a deny rule: only a permit rule can be dead "
                                                    "(a deny that never decides is W002's business)",
                                                    id.value));
@@ -193,7 +193,7 @@ class PropertiesReader {
     } else if (value->value == "withheld") {
       held = HeldCountsAs::withheld;
     } else {
-      check_.diagnostics().error("V005", value->location,
+      check_.diagnostics().error(Code::V005, value->location,
                                  fmt::format("invalid held_counts_as '{}': expected released or withheld{}",
                                              value->value,
                                              suggestion_suffix(closest(value->value, std::vector<std::string>{
@@ -209,7 +209,7 @@ class PropertiesReader {
     property.other_file = (out_.file.parent_path() / path->value).lexically_normal();
     std::error_code ignored;
     if (!fs::is_regular_file(property.other_file, ignored)) {
-      check_.diagnostics().error("V007", path->location,
+      check_.diagnostics().error(Code::V007, path->location,
                                  fmt::format("cannot read policy file {}", property.other_file.string()));
       return false;
     }
@@ -217,7 +217,7 @@ class PropertiesReader {
     if (!loaded.policy) {
       out_.diagnostics.append(loaded.diagnostics);
       out_.other_policy_invalid = true;
-      check_.diagnostics().error("V016", path->location,
+      check_.diagnostics().error(Code::V016, path->location,
                                  fmt::format("policy {} is invalid ({} {})", property.other_file.string(),
                                              loaded.diagnostics.error_count(),
                                              loaded.diagnostics.error_count() == 1 ? "error" : "errors"));
@@ -273,7 +273,7 @@ class PropertiesReader {
     if (const SyntaxNode* v = body.find("categories")) {
       slice.categories = read_names(*v, "categories", names_.categories, ok);
       if (v->is_sequence() && v->items.empty()) {
-        check_.diagnostics().error("V005", v->location,
+        check_.diagnostics().error(Code::V005, v->location,
                                    "'categories' is empty: list some, or leave it out for every information category");
         ok = false;
       }
@@ -284,7 +284,7 @@ class PropertiesReader {
     // or says otherwise.
     slice.no_purpose = read_flag(body, "no_purpose", ok).value_or(!purposes);
     if (purposes && purposes->is_sequence() && purposes->items.empty() && !slice.no_purpose) {
-      check_.diagnostics().error("V005", purposes->location,
+      check_.diagnostics().error(Code::V005, purposes->location,
                                  "'purposes' is empty and no_purpose is not true: no request is left");
       ok = false;
     }
@@ -303,7 +303,7 @@ class PropertiesReader {
     if (bounds[1]) slice.max_classification = bounds[1]->value;
     if (bounds[0] && bounds[1] &&
         policy_.classification_rank(bounds[0]->value) > policy_.classification_rank(bounds[1]->value)) {
-      check_.diagnostics().error("V012", bounds[0]->location,
+      check_.diagnostics().error(Code::V012, bounds[0]->location,
                                  fmt::format("min_classification {} is above max_classification {}",
                                              bounds[0]->value, bounds[1]->value));
       ok = false;
@@ -318,7 +318,7 @@ class PropertiesReader {
         if (!check_.reference(names_.scheme_categories, item)) {
           ok = false;
         } else if (contains(slice.with_categories, item.value)) {
-          check_.diagnostics().error("V005", item.location,
+          check_.diagnostics().error(Code::V005, item.location,
                                      fmt::format("'{}' is in both with_categories and without_categories: no "
                                                  "label is left",
                                                  item.value));
@@ -333,7 +333,7 @@ class PropertiesReader {
                            (property.other && property.other->source().occasional.releases > 0);
       if (!allowed) {
         check_.diagnostics().error(
-            "V005", body.find("occasional_available")->location,
+            Code::V005, body.find("occasional_available")->location,
             fmt::format("'occasional_available' is true, but policy {} allows no occasional releases "
                         "(occasional_allowance releases: {}): the gateway never has one to give",
                         policy_.source().name, policy_.source().occasional.releases));
@@ -372,9 +372,9 @@ PropertiesFile load_properties_text(std::string_view text, const std::filesystem
   // that is not a string, P006 duplicate key, P008 nesting or alias
   // expansion beyond the limits, P009 not UTF-8) keep their numbers here.
   for (const Diagnostic& diagnostic : parsed.diagnostics.all()) {
-    std::string code = diagnostic.code;
-    if (!code.empty() && code.front() == 'P') code.front() = 'V';
-    result.diagnostics.error(std::move(code), diagnostic.location, diagnostic.message);
+    Diagnostic renumbered = diagnostic;
+    renumbered.code = with_letter(diagnostic.code, 'V');
+    result.diagnostics.add(std::move(renumbered));
   }
   if (!parsed.root) return result;
   PropertiesReader(result, policy).read(*parsed.root);
@@ -387,7 +387,7 @@ PropertiesFile load_properties(const std::filesystem::path& file, const Compiled
   if (!text) {
     PropertiesFile result;
     result.file = file;
-    result.diagnostics.error("V007", SourceLocation{file.string(), 0, 0},
+    result.diagnostics.error(Code::V007, SourceLocation{file.string(), 0, 0},
                              fmt::format("cannot read properties file: {}", error));
     return result;
   }

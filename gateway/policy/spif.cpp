@@ -113,7 +113,7 @@ std::unique_ptr<XmlElement> parse_xml(std::string_view text, const std::string& 
   builder.file = file;
   builder.parser = XML_ParserCreateNS(nullptr, ' ');
   if (!builder.parser) {
-    diagnostics.error("S010", SourceLocation{file, 0, 0}, "cannot create an XML parser");
+    diagnostics.error(Code::S010, SourceLocation{file, 0, 0}, "cannot create an XML parser");
     return nullptr;
   }
   XML_SetUserData(builder.parser, &builder);
@@ -124,9 +124,9 @@ std::unique_ptr<XmlElement> parse_xml(std::string_view text, const std::string& 
     const SourceLocation where{file, static_cast<int>(XML_GetCurrentLineNumber(builder.parser)),
                                static_cast<int>(XML_GetCurrentColumnNumber(builder.parser)) + 1};
     if (builder.too_deep) {
-      diagnostics.error("S001", where, fmt::format("elements nested more than {} deep", kMaxDepth));
+      diagnostics.error(Code::S001, where, fmt::format("elements nested more than {} deep", kMaxDepth));
     } else {
-      diagnostics.error("S001", where,
+      diagnostics.error(Code::S001, where,
                         fmt::format("XML is not well-formed: {}", XML_ErrorString(XML_GetErrorCode(builder.parser))));
     }
     XML_ParserFree(builder.parser);
@@ -262,7 +262,7 @@ class Importer {
 
   std::optional<LabelScheme> run(const XmlElement& root) {
     if (root.name != "SPIF" || !root.in_spif_namespace()) {
-      error("S002", root.location,
+      error(Code::S002, root.location,
             fmt::format("the root element is {}{}{}, not an Open XML SPIF's SPIF in {}", root.ns,
                         root.ns.empty() ? "" : ":", root.name, kSpifNamespace));
       return std::nullopt;
@@ -275,7 +275,7 @@ class Importer {
                                        oid ? fmt::format(" (security policy {})", *oid) : "");
     }
     if (root.first("markingQualifier")) {
-      warning("S103", root.first("markingQualifier")->location,
+      warning(Code::S103, root.first("markingQualifier")->location,
               "a policy-wide markingQualifier (prefix, suffix or separator around the whole marking) has no "
               "equivalent in a scheme; left out");
     }
@@ -302,10 +302,10 @@ class Importer {
       const bool declared = std::any_of(equivalent_policies_.begin(), equivalent_policies_.end(),
                                         [&pending](const auto& policy) { return policy.first == pending.policy; });
       if (!declared) {
-        error("S030", pending.location,
+        error(Code::S030, pending.location,
               fmt::format("policyRef '{}' names no equivalentPolicy of this SPIF", pending.policy));
       } else if (pending.applied == "decrypt") {
-        warning("S111", pending.location,
+        warning(Code::S111, pending.location,
                 fmt::format("an equivalent applied on decrypt says how {}'s labels read under this policy: that "
                             "belongs to {}'s scheme's equivalences; left out",
                             pending.policy, pending.policy));
@@ -314,13 +314,13 @@ class Importer {
     for (const auto& entry : equivalent_policies_) {
       const std::string& policy = entry.first;
       if (policy == scheme.name) {
-        error("S030", entry.second, fmt::format("equivalentPolicy '{}' is this policy itself", policy));
+        error(Code::S030, entry.second, fmt::format("equivalentPolicy '{}' is this policy itself", policy));
         continue;
       }
       auto other = std::find_if(others.begin(), others.end(),
                                 [&policy](const SpifValues& values) { return values.policy == policy; });
       if (other == others.end()) {
-        warning("S110", entry.second,
+        warning(Code::S110, entry.second,
                 fmt::format("equivalences to {} left out: its values (lacv) can be read only from its own SPIF; "
                             "give that SPIF too (icegate policy import-spif --with)",
                             policy));
@@ -361,7 +361,7 @@ class Importer {
         if (it != other.classifications.end()) target = &it->second;
       }
       if (!target) {
-        error("S031", pending.location,
+        error(Code::S031, pending.location,
               category ? fmt::format("{} names no category of {} with lacv {} in tag set {}", element, other.policy,
                                      pending.lacv, pending.tag_set_id)
                        : fmt::format("{} names no classification of {} with lacv {}", element, other.policy,
@@ -394,7 +394,7 @@ class Importer {
       if (category) tag_set_id = required_attribute(*found, "tagSetId", child);
       if (!policy || !lacv || !applied || (category && !tag_set_id)) continue;
       if (*applied != "encrypt" && *applied != "decrypt" && *applied != "both") {
-        error("S004", found->location, fmt::format("{} applied '{}': use encrypt, decrypt or both", child, *applied));
+        error(Code::S004, found->location, fmt::format("{} applied '{}': use encrypt, decrypt or both", child, *applied));
         continue;
       }
       equivalents_.push_back(
@@ -403,24 +403,24 @@ class Importer {
   }
 
  private:
-  void error(std::string code, const SourceLocation& where, std::string message) {
-    diagnostics_.error(std::move(code), where, std::move(message));
+  void error(Code code, const SourceLocation& where, std::string message) {
+    diagnostics_.error(code, where, std::move(message));
   }
-  void warning(std::string code, const SourceLocation& where, std::string message) {
-    diagnostics_.warning(std::move(code), where, std::move(message));
+  void warning(Code code, const SourceLocation& where, std::string message) {
+    diagnostics_.warning(code, where, std::move(message));
   }
   std::string file_name() const { return std::filesystem::path(file_).filename().string(); }
 
   const XmlElement* required_element(const XmlElement& parent, std::string_view child, std::string_view owner) {
     const XmlElement* element = parent.first(child);
-    if (!element) error("S003", parent.location, fmt::format("{} has no {} element", owner, child));
+    if (!element) error(Code::S003, parent.location, fmt::format("{} has no {} element", owner, child));
     return element;
   }
   std::optional<std::string> required_attribute(const XmlElement& element, std::string_view key,
                                                 std::string_view owner) {
     const std::string* value = element.attribute(key);
     if (!value || trimmed(*value).empty()) {
-      error("S003", element.location, fmt::format("{} has no {} attribute", owner, key));
+      error(Code::S003, element.location, fmt::format("{} has no {} attribute", owner, key));
       return std::nullopt;
     }
     return *value;
@@ -429,13 +429,13 @@ class Importer {
     auto text = required_attribute(element, key, owner);
     if (!text) return std::nullopt;
     auto value = parse_integer(*text);
-    if (!value) error("S004", element.location, fmt::format("{} {} '{}' is not an integer", owner, key, *text));
+    if (!value) error(Code::S004, element.location, fmt::format("{} {} '{}' is not an integer", owner, key, *text));
     return value;
   }
   void obsolete_warning(const XmlElement& element, std::string_view what) {
     const std::string* obsolete = element.attribute("obsolete");
     if (obsolete && trimmed(*obsolete) == "true") {
-      warning("S104", element.location, fmt::format("{} is marked obsolete; imported all the same", what));
+      warning(Code::S104, element.location, fmt::format("{} is marked obsolete; imported all the same", what));
     }
   }
 
@@ -483,7 +483,7 @@ class Importer {
       const std::vector<std::string> codes = marking_codes(*data, "code");
       for (const std::string& code : codes) {
         if (code == "suppressClassName") {
-          warning("S101", data->location,
+          warning(Code::S101, data->location,
                   fmt::format("suppressClassName on {} has no equivalent in a scheme; the classification is still "
                               "shown in display markings",
                               what));
@@ -512,7 +512,7 @@ class Importer {
         const std::string* text = qualifier->attribute("markingQualifier");
         const std::string* code = qualifier->attribute("qualifierCode");
         if (!text || !code) {
-          error("S003", qualifier->location, "qualifier needs markingQualifier and qualifierCode attributes");
+          error(Code::S003, qualifier->location, "qualifier needs markingQualifier and qualifierCode attributes");
           continue;
         }
         std::string* field = nullptr;
@@ -527,7 +527,7 @@ class Importer {
           field = &result.separator;
           field_score = &separator_score;
         } else {
-          error("S004", qualifier->location,
+          error(Code::S004, qualifier->location,
                 fmt::format("qualifierCode '{}' is not prefix, suffix or separator", *code));
           continue;
         }
@@ -544,7 +544,7 @@ class Importer {
   // import a scheme with a category no label can carry.
   bool label_name_ok(const std::string& name, const XmlElement& element, std::string_view what) {
     if (name.find('/') == std::string::npos) return true;
-    error("S011", element.location,
+    error(Code::S011, element.location,
           fmt::format("{} contains '/', which separates the parts of a label (CLASSIFICATION/CATEGORY/...), so it "
                       "could never be written on one",
                       what));
@@ -571,15 +571,15 @@ class Importer {
       if (!label_name_ok(*name, *element, fmt::format("classification name '{}'", *name))) continue;
       obsolete_warning(*element, what);
       if (!names.emplace(*name, element->location).second) {
-        error("S006", element->location, fmt::format("duplicate classification name '{}'", *name));
+        error(Code::S006, element->location, fmt::format("duplicate classification name '{}'", *name));
         continue;
       }
       if (auto [it, inserted] = lacvs.emplace(*lacv, *name); !inserted) {
-        error("S007", element->location,
+        error(Code::S007, element->location,
               fmt::format("classification '{}' has lacv {}, as '{}' does", *name, *lacv, it->second));
       }
       if (auto [it, inserted] = hierarchies.emplace(*hierarchy, *name); !inserted) {
-        error("S008", element->location,
+        error(Code::S008, element->location,
               fmt::format("classification '{}' has hierarchy {}, as '{}' does: a scheme ranks classifications in "
                           "a strict order",
                           *name, *hierarchy, it->second));
@@ -605,7 +605,7 @@ class Importer {
         if (auto colour = normalise_colour(*background)) {
           entry.classification.colour = *colour;
         } else {
-          warning("S102", element->location,
+          warning(Code::S102, element->location,
                   fmt::format("colour '{}' of {} is not #rgb, #rrggbb or a known colour name; left out", *background,
                               what));
         }
@@ -614,7 +614,7 @@ class Importer {
         if (auto colour = normalise_colour(*foreground)) {
           entry.classification.text_colour = *colour;
         } else {
-          warning("S102", element->location,
+          warning(Code::S102, element->location,
                   fmt::format("text colour '{}' of {} is not #rgb, #rrggbb or a known colour name; left out",
                               *foreground, what));
         }
@@ -625,7 +625,7 @@ class Importer {
         }
       }
       for (const XmlElement* found : element->all("excludedCategory")) {
-        warning("S101", found->location,
+        warning(Code::S101, found->location,
                 fmt::format("excludedCategory on {} (a category rule for a whole classification) has no equivalent "
                             "in a scheme; left out, so the imported scheme accepts labels the SPIF would reject",
                             what));
@@ -633,7 +633,7 @@ class Importer {
       read.push_back(std::move(entry));
     }
     if (read.empty() && !diagnostics_.has_errors()) {
-      error("S005", list->location, "the SPIF defines no securityClassification");
+      error(Code::S005, list->location, "the SPIF defines no securityClassification");
     }
     std::stable_sort(read.begin(), read.end(), [](const Read& a, const Read& b) { return a.hierarchy < b.hierarchy; });
     for (Read& entry : read) {
@@ -649,16 +649,16 @@ class Importer {
     if (type == "enumerated") {
       const std::string* enum_type = tag.attribute("enumType");
       if (!enum_type) {
-        error("S003", tag.location,
+        error(Code::S003, tag.location,
               fmt::format("{} is enumerated but has no enumType (restrictive or permissive)", what));
         return std::nullopt;
       }
       if (*enum_type == "restrictive") return TagSetType::restrictive;
       if (*enum_type == "permissive") return TagSetType::permissive;
-      error("S004", tag.location, fmt::format("{} has enumType '{}': use restrictive or permissive", what, *enum_type));
+      error(Code::S004, tag.location, fmt::format("{} has enumType '{}': use restrictive or permissive", what, *enum_type));
       return std::nullopt;
     }
-    error("S004", tag.location,
+    error(Code::S004, tag.location,
           fmt::format("{} has tagType '{}': use restrictive, permissive, enumerated or informative", what, type));
     return std::nullopt;
   }
@@ -670,14 +670,14 @@ class Importer {
     if (tag.attribute("maxSelection")) {
       if (auto most = integer_attribute(tag, "maxSelection", what)) {
         if (*most < 1) {
-          error("S004", tag.location, fmt::format("{} has maxSelection {}: use 1 or more", what, *most));
+          error(Code::S004, tag.location, fmt::format("{} has maxSelection {}: use 1 or more", what, *most));
         } else if (limit == 0 || *most < limit) {
           limit = std::min<long long>(*most, INT_MAX);
         }
       }
     }
     if (tag.attribute("minSelection")) {
-      warning("S101", tag.location,
+      warning(Code::S101, tag.location,
               fmt::format("minSelection on {} has no equivalent in a scheme; left out, so the imported scheme "
                           "accepts labels the SPIF would reject",
                           what));
@@ -696,7 +696,7 @@ class Importer {
       const bool defined = std::any_of(scheme.classifications.begin(), scheme.classifications.end(),
                                        [&](const Classification& c) { return c.name == classification; });
       if (!defined) {
-        error("S009", where,
+        error(Code::S009, where,
               fmt::format("requiredClass '{}' of {} names no securityClassification", classification, what));
         return;
       }
@@ -720,7 +720,7 @@ class Importer {
     auto operation = required_attribute(required, "operation", "requiredCategory of " + what);
     if (!operation) return std::nullopt;
     if (*operation != "all" && *operation != "oneOrMore" && *operation != "onlyOne") {
-      error("S004", required.location,
+      error(Code::S004, required.location,
             fmt::format("requiredCategory operation '{}' of {}: use all, oneOrMore or onlyOne", *operation, what));
       return std::nullopt;
     }
@@ -759,7 +759,7 @@ class Importer {
       auto set_name = required_attribute(*set_element, "name", "securityCategoryTagSet");
       if (!set_name) continue;
       if (!spif_tag_sets.insert(*set_name).second) {
-        error("S006", set_element->location, fmt::format("duplicate securityCategoryTagSet name '{}'", *set_name));
+        error(Code::S006, set_element->location, fmt::format("duplicate securityCategoryTagSet name '{}'", *set_name));
         continue;
       }
       std::map<std::pair<std::string, long long>, std::string> lacvs;  // (tag type, lacv) -> category
@@ -780,7 +780,7 @@ class Importer {
         }
         if (std::any_of(scheme.tag_sets.begin(), scheme.tag_sets.end(),
                         [&](const TagSet& other) { return other.name == tag_set.name; })) {
-          error("S006", tag->location, fmt::format("duplicate {}", what));
+          error(Code::S006, tag->location, fmt::format("duplicate {}", what));
           continue;
         }
         tag_set.type = *type;
@@ -801,14 +801,14 @@ class Importer {
           if (!label_name_ok(*name, *element, fmt::format("category name '{}' of {}", *name, what))) continue;
           obsolete_warning(*element, category_what);
           if (auto [it, inserted] = category_names.emplace(*name, element->location); !inserted) {
-            error("S006", element->location,
+            error(Code::S006, element->location,
                   fmt::format("category name '{}' is used twice (also at line {}): a scheme's category names are "
                               "unique across every tag set",
                               *name, it->second.line));
             continue;
           }
           if (auto [it, inserted] = lacvs.emplace(std::make_pair(*type_text, *lacv), *name); !inserted) {
-            error("S007", element->location,
+            error(Code::S007, element->location,
                   fmt::format("{} has lacv {}, as '{}' of the same tag set and tag type does", category_what, *lacv,
                               it->second));
           }
@@ -834,7 +834,7 @@ class Importer {
             const bool defined = std::any_of(scheme.classifications.begin(), scheme.classifications.end(),
                                              [&](const Classification& c) { return c.name == classification; });
             if (!defined) {
-              error("S009", excluded->location,
+              error(Code::S009, excluded->location,
                     fmt::format("excludedClass '{}' of {} names no securityClassification", classification,
                                 category_what));
             } else if (std::find(pending.category.excluded_at.begin(), pending.category.excluded_at.end(),
@@ -873,12 +873,12 @@ class Importer {
       members.push_back(other.category.name);
     }
     if (!set_exists) {
-      error("S009", group.location,
+      error(Code::S009, group.location,
             fmt::format("categoryGroup tagSetRef '{}' names no securityCategoryTagSet", group.tag_set));
       return std::nullopt;
     }
     if (members.empty()) {
-      error("S009", group.location,
+      error(Code::S009, group.location,
             group.lacv ? fmt::format("categoryGroup names no {} category with lacv {} in tag set '{}'", group.tag_type,
                                      *group.lacv, group.tag_set)
                        : fmt::format("categoryGroup names no {} category in tag set '{}'", group.tag_type,
@@ -1137,8 +1137,8 @@ SpifImport import_spif_text(std::string_view text, const std::string& file, cons
   if (parsed.root) check.append(validate_scheme(*parsed.root).diagnostics);
   for (const Diagnostic& problem : check.sorted()) {
     if (problem.severity != Severity::error) continue;
-    result.diagnostics.error("S020", root->location,
-                             fmt::format("the imported scheme is not valid: {}: {}", problem.code, problem.message));
+    result.diagnostics.error(Code::S020, root->location,
+                             fmt::format("the imported scheme is not valid: {}: {}", to_string(problem.code), problem.message));
   }
   if (result.diagnostics.has_errors()) return result;
   result.scheme = std::move(scheme);
@@ -1152,7 +1152,7 @@ SpifImport import_spif(const std::filesystem::path& file, const std::vector<std:
   for (const std::filesystem::path& other : equivalent_spifs) {
     SpifImport imported = import_spif(other);
     for (const Diagnostic& problem : imported.diagnostics.all()) {
-      if (problem.severity == Severity::error) others_problems.error(problem.code, problem.location, problem.message);
+      if (problem.severity == Severity::error) others_problems.add(problem);
     }
     if (imported.scheme) others.push_back(std::move(imported.values));
   }
@@ -1165,7 +1165,7 @@ SpifImport import_spif(const std::filesystem::path& file, const std::vector<std:
   const auto size = std::filesystem::file_size(file, error);
   if (!error && size > kMaxFileBytes) {
     SpifImport result;
-    result.diagnostics.error("S010", SourceLocation{file.string(), 0, 0},
+    result.diagnostics.error(Code::S010, SourceLocation{file.string(), 0, 0},
                              fmt::format("the file is {} bytes; SPIFs over {} bytes are refused", size, kMaxFileBytes));
     return result;
   }
@@ -1173,7 +1173,7 @@ SpifImport import_spif(const std::filesystem::path& file, const std::vector<std:
   auto text = read_text_file(file, reason);
   if (!text) {
     SpifImport result;
-    result.diagnostics.error("S010", SourceLocation{file.string(), 0, 0},
+    result.diagnostics.error(Code::S010, SourceLocation{file.string(), 0, 0},
                              fmt::format("cannot read the file: {}", reason));
     return result;
   }
@@ -1185,7 +1185,7 @@ LoadResult load_scheme(const std::filesystem::path& file) {
   std::string reason;
   auto text = read_text_file(file, reason);
   if (!text) {
-    result.diagnostics.error("P007", SourceLocation{file.string(), 0, 0},
+    result.diagnostics.error(Code::P007, SourceLocation{file.string(), 0, 0},
                              fmt::format("cannot read scheme file: {}", reason));
     return result;
   }

@@ -122,7 +122,7 @@ class TestFileReader {
     const SyntaxNode* tests = check_.require(root, "tests", "the test file");
     if (!tests) return;
     if (tests->is_sequence() && tests->items.empty()) {
-      check_.diagnostics().error(check_.code("005"), tests->location, "'tests' has no cases");
+      check_.diagnostics().error(Code::T005, tests->location, "'tests' has no cases");
     }
     const std::vector<const SyntaxNode*> entries = check_.read_entries(*tests, "tests");
     for (const SyntaxNode* entry : entries) read_case(*entry);
@@ -151,7 +151,7 @@ class TestFileReader {
     bool ok = name.has_value();
     if (name) {
       test.name = name->value;
-      ok = names_.define(*name, check_.diagnostics(), check_.code("010"), "name") && ok;
+      ok = names_.define(*name, check_.diagnostics(), Code::T010, "name") && ok;
     }
     const std::string owner = describe_entry("test", name);
     if (auto description = check_.read_optional_string(entry, "description", "'description'")) {
@@ -191,7 +191,7 @@ class TestFileReader {
       return;
     }
     if (each.items.empty()) {
-      check_.diagnostics().error(check_.code("005"), each.location, "'each' has no rows");
+      check_.diagnostics().error(Code::T005, each.location, "'each' has no rows");
       ++runnable_;
       return;
     }
@@ -242,7 +242,7 @@ class TestFileReader {
     if (!table.name.empty()) {
       const SyntaxNode* name_node = row.find("name");
       ok = names_.define({test.name, name_node ? name_node->location : row.location}, check_.diagnostics(),
-                         check_.code("010"), "name") &&
+                         Code::T010, "name") &&
            ok;
     }
 
@@ -265,13 +265,13 @@ class TestFileReader {
                                     std::pair{"category", request.category.has_value()},
                                     std::pair{"portions", request.portions_given}}) {
         if (present) continue;
-        check_.diagnostics().error(check_.code("004"), row.location,
+        check_.diagnostics().error(Code::T004, row.location,
                                    fmt::format("{} has no '{}': give it in the row or in the case's 'request'",
                                                subject, field));
         ok = false;
       }
       if (!expect.decision) {
-        check_.diagnostics().error(check_.code("004"), row.location,
+        check_.diagnostics().error(Code::T004, row.location,
                                    fmt::format("{} has no 'decision': give it in the row's 'expect' or in the "
                                                "case's 'expect'",
                                                subject));
@@ -325,7 +325,7 @@ class TestFileReader {
       const bool read = read_portion(portions->items[i], i, portion);
       // A portion with a bad label still has its id, for the checks of `expect`.
       request.portion_ids.push_back(portion.id);
-      const bool unique = ids.define({portion.id, portion.location}, check_.diagnostics(), check_.code("010"));
+      const bool unique = ids.define({portion.id, portion.location}, check_.diagnostics(), Code::T010);
       portions_ok = read && unique && portions_ok;
       if (read) read_portions.push_back(std::move(portion));
     }
@@ -386,7 +386,7 @@ class TestFileReader {
     std::string error;
     auto parsed = parse_test_label(text->value, error);
     if (!parsed) {
-      check_.diagnostics().error(check_.code("005"), text->location, error);
+      check_.diagnostics().error(Code::T005, text->location, error);
       return false;
     }
     label = std::move(*parsed);
@@ -423,11 +423,12 @@ class TestFileReader {
       if (!*ids) continue;
       for (const LocatedString& item : **ids) {
         if (std::find(known.begin(), known.end(), item.value) != known.end()) continue;
-        check_.diagnostics().error(check_.code("013"), item.location,
+        check_.diagnostics().error(Code::T013, item.location,
                                    fmt::format("'{}' names portion '{}', which {} does not have (its portions are "
                                                "{}){}",
                                                key, item.value, subject, bracketed(known),
-                                               suggestion_suffix(closest(item.value, known))));
+                                               suggestion_suffix(closest(item.value, known))),
+                                   {.suggestion = closest(item.value, known)});
         ok = false;
       }
     }
@@ -457,9 +458,10 @@ class TestFileReader {
         std::vector<std::string> names;
         for (Decision d : kDecisions) names.emplace_back(to_string(d));
         check_.diagnostics().error(
-            check_.code("005"), decision->location,
+            Code::T005, decision->location,
             fmt::format("invalid decision '{}': expected RELEASE, RELEASE_REDACTED, HOLD or DENY{}",
-                        decision->value, suggestion_suffix(closest(decision->value, names))));
+                        decision->value, suggestion_suffix(closest(decision->value, names))),
+            {.suggestion = closest(decision->value, names)});
         ok = false;
       }
     } else if (required || node.find("decision")) {
@@ -549,14 +551,14 @@ void check_names(const CompiledPolicy& policy, const PolicyNames& names, const P
         "releases: {}): the gateway never has one to give",
         policy.source().name, policy.source().occasional.releases);
     differences.push_back(fmt::format("occasional_available: {}", message));
-    found.error("T014", request.occasional_location, std::move(message));
+    found.error(Code::T014, request.occasional_location, std::move(message));
   }
   for (const PolicyTestPortion& portion : request.portions) {
     std::vector<std::string> problems = policy.label_problems(portion.label);
     if (problems.empty()) continue;
     std::string message = fmt::format("invalid label '{}': {}", to_string(portion.label), fmt::join(problems, "; "));
     differences.push_back(fmt::format("portion {}: {}", portion.id, message));
-    found.error("T012", portion.location, std::move(message));
+    found.error(Code::T012, portion.location, std::move(message));
   }
   if (test.expect.rules) {
     for (const PolicyTestName& rule : *test.expect.rules) reference(names.rules, rule, "rules");
@@ -570,7 +572,7 @@ void check_names(const CompiledPolicy& policy, const PolicyNames& names, const P
     const bool seen = std::any_of(diagnostics.all().begin(), diagnostics.all().end(), [&](const Diagnostic& d) {
       return d.code == diagnostic.code && d.location == diagnostic.location && d.message == diagnostic.message;
     });
-    if (!seen) diagnostics.error(diagnostic.code, diagnostic.location, diagnostic.message);
+    if (!seen) diagnostics.add(diagnostic);
   }
 }
 
@@ -682,9 +684,9 @@ PolicyTestRequestFile load_policy_test_request_text(std::string_view text, const
   result.file = file;
   ParseResult parsed = parse_policy_file(text, file.string());
   for (const Diagnostic& diagnostic : parsed.diagnostics.all()) {
-    std::string code = diagnostic.code;
-    if (!code.empty() && code.front() == 'P') code.front() = 'T';
-    result.diagnostics.error(std::move(code), diagnostic.location, diagnostic.message);
+    Diagnostic renumbered = diagnostic;
+    renumbered.code = with_letter(diagnostic.code, 'T');
+    result.diagnostics.add(std::move(renumbered));
   }
   if (!parsed.root) return result;
   PolicyTestFile scratch;  // the reader's home; only its diagnostics are kept
@@ -702,7 +704,7 @@ PolicyTestRequestFile load_policy_test_request(const std::filesystem::path& file
   if (!text) {
     PolicyTestRequestFile result;
     result.file = file;
-    result.diagnostics.error("T007", SourceLocation{file.string(), 0, 0},
+    result.diagnostics.error(Code::T007, SourceLocation{file.string(), 0, 0},
                              fmt::format("cannot read request file: {}", error));
     return result;
   }
@@ -718,9 +720,9 @@ PolicyTestFile load_policy_tests_text(std::string_view text, const std::filesyst
   // key that is not a string, P006 duplicate key, P008 nesting or alias
   // expansion beyond the limits) have the same numbers here.
   for (const Diagnostic& diagnostic : parsed.diagnostics.all()) {
-    std::string code = diagnostic.code;
-    if (!code.empty() && code.front() == 'P') code.front() = 'T';
-    result.diagnostics.error(std::move(code), diagnostic.location, diagnostic.message);
+    Diagnostic renumbered = diagnostic;
+    renumbered.code = with_letter(diagnostic.code, 'T');
+    result.diagnostics.add(std::move(renumbered));
   }
   if (!parsed.root) return result;
   TestFileReader(result).read(*parsed.root, require_policy);
@@ -733,7 +735,7 @@ PolicyTestFile load_policy_tests(const std::filesystem::path& file, bool require
   if (!text) {
     PolicyTestFile result;
     result.file = file;
-    result.diagnostics.error("T007", SourceLocation{file.string(), 0, 0},
+    result.diagnostics.error(Code::T007, SourceLocation{file.string(), 0, 0},
                              fmt::format("cannot read policy test file: {}", error));
     return result;
   }

@@ -88,7 +88,7 @@ Diagnostics check_equivalence(const LabelScheme& from, const LabelScheme& to, co
   Diagnostics diagnostics;
   const SchemeEquivalence* equivalence = from.equivalence_to(to.name);
   if (!equivalence) {
-    diagnostics.error("P046", where,
+    diagnostics.error(Code::P046, where,
                       fmt::format("scheme {} declares no equivalence to {}, so its labels cannot be translated into it",
                                   from.name, to.name));
     return diagnostics;
@@ -103,9 +103,10 @@ Diagnostics check_equivalence(const LabelScheme& from, const LabelScheme& to, co
     for (const EquivalenceMapping& mapping : mappings) {
       for (const EquivalenceName& target : mapping.targets) {
         if (names.contains(target.name)) continue;
-        diagnostics.error("P045", target.location,
+        diagnostics.error(Code::P045, target.location,
                           fmt::format("scheme {} has no {} '{}'{}", to.name, names.kind(), target.name,
-                                      suggestion_suffix(closest(target.name, names.in_order()))));
+                                      suggestion_suffix(closest(target.name, names.in_order()))),
+                          {.suggestion = closest(target.name, names.in_order())});
       }
     }
   };

@@ -123,11 +123,11 @@ class SchemeValidator {
       if (to) {
         equivalence.to = to->value;
         if (!scheme.name.empty() && to->value == scheme.name) {
-          check_.diagnostics().error("P040", to->location,
+          check_.diagnostics().error(Code::P040, to->location,
                                      fmt::format("scheme {} declares an equivalence to itself", to->value));
           ok = false;
         } else if (auto [it, inserted] = seen.emplace(to->value, to->location); !inserted) {
-          check_.diagnostics().error("P040", to->location,
+          check_.diagnostics().error(Code::P040, to->location,
                                      fmt::format("a second equivalence to scheme {} (the first is at {})", to->value,
                                                  to_string(it->second)));
           ok = false;
@@ -157,7 +157,7 @@ class SchemeValidator {
     for (const std::string& name : names.in_order()) {
       if (written.contains(name)) continue;
       check_.diagnostics().warning(
-          "P044", equivalence.location,
+          Code::P044, equivalence.location,
           fmt::format("{} '{}' has no mapping to {}: labels carrying it cannot be translated (write it with "
                       "`none: true` and a note to say so)",
                       kind, name, equivalence.to));
@@ -177,9 +177,9 @@ class SchemeValidator {
       if (name) {
         mapping.name = name->value;
         written.insert(name->value);
-        ok = check_.reference(names, *name, "P041") && ok;
+        ok = check_.reference(names, *name, Code::P041) && ok;
         if (auto [it, inserted] = seen.emplace(name->value, name->location); !inserted) {
-          check_.diagnostics().error("P042", name->location,
+          check_.diagnostics().error(Code::P042, name->location,
                                      fmt::format("'{}' is mapped twice (the first is at {})", name->value,
                                                  to_string(it->second)));
           ok = false;
@@ -193,7 +193,7 @@ class SchemeValidator {
       const std::string what = describe_entry("mapping of", name);
       if (given != 1) {
         check_.diagnostics().error(
-            "P043", entry->location,
+            Code::P043, entry->location,
             fmt::format("{} needs exactly one of 'to', 'one_of' and 'none', found {}", what, given));
         ok = false;
       } else if (to) {
@@ -213,19 +213,19 @@ class SchemeValidator {
         }
         if (one_of->is_sequence() && mapping.targets.size() < 2) {
           check_.diagnostics().error(
-              "P043", one_of->location,
+              Code::P043, one_of->location,
               fmt::format("'one_of' of {} needs two or more different names; for one, write 'to'", what));
           ok = false;
         }
       } else {
         auto flag = check_.read_bool(*none, "'none'");
         if (flag && !*flag) {
-          check_.diagnostics().error("P043", none->location,
+          check_.diagnostics().error(Code::P043, none->location,
                                      fmt::format("'none: false' says nothing: give {} 'to' or 'one_of'", what));
           ok = false;
         } else if (flag && mapping.note.empty()) {
           check_.diagnostics().error(
-              "P043", none->location,
+              Code::P043, none->location,
               fmt::format("{} has 'none' but no 'note': the note is the reason a refused sender reads", what));
           ok = false;
         }
@@ -243,7 +243,7 @@ class SchemeValidator {
   void check_label_name(const LocatedString& name, std::string_view kind) {
     if (name.value.find('/') == std::string::npos) return;
     check_.diagnostics().error(
-        "P028", name.location,
+        Code::P028, name.location,
         fmt::format("{} name '{}' contains '/', which separates the parts of a label (CLASSIFICATION/CATEGORY/...)",
                     kind, name.value));
   }
@@ -251,7 +251,7 @@ class SchemeValidator {
   void read_classifications(const SyntaxNode& node, LabelScheme& scheme) {
     auto entries = check_.read_entries(node, "classifications");
     if (node.is_sequence() && node.items.empty()) {
-      check_.diagnostics().error("P020", node.location, "the scheme defines no classifications");
+      check_.diagnostics().error(Code::P020, node.location, "the scheme defines no classifications");
     }
     for (const SyntaxNode* entry : entries) {
       check_.check_keys(*entry, "classification", kClassificationKeys);
@@ -261,7 +261,7 @@ class SchemeValidator {
       bool ok = name.has_value();
       if (name) {
         classification.name = name->value;
-        ok = classification_names_.define(*name, check_.diagnostics(), "P021", "name") && ok;
+        ok = classification_names_.define(*name, check_.diagnostics(), Code::P021, "name") && ok;
         check_label_name(*name, "classification");
       }
       if (auto marking = check_.read_optional_string(*entry, "marking", "'marking'")) {
@@ -293,7 +293,7 @@ class SchemeValidator {
     if (!colour) return {};
     if (!is_hex_colour(colour->value)) {
       check_.diagnostics().error(
-          "P026", colour->location,
+          Code::P026, colour->location,
           fmt::format("invalid colour '{}': expected #rrggbb (six hexadecimal digits)", colour->value));
       return {};
     }
@@ -308,7 +308,7 @@ class SchemeValidator {
       auto name = check_.read_required_string(*entry, "name", "tag set");
       if (name) {
         tag_set.name = name->value;
-        tag_set_names_.define(*name, check_.diagnostics(), "P022", "name");
+        tag_set_names_.define(*name, check_.diagnostics(), Code::P022, "name");
       }
       std::string owner = describe_entry("tag set", name);
       if (const SyntaxNode* type = check_.require(*entry, "type", owner)) {
@@ -322,9 +322,10 @@ class SchemeValidator {
           } else {
             constexpr std::string_view kTypes[] = {"restrictive", "permissive", "informative"};
             check_.diagnostics().error(
-                "P005", text->location,
+                Code::P005, text->location,
                 fmt::format("invalid tag set type '{}': expected restrictive, permissive or informative{}",
-                            text->value, suggestion_suffix(closest(text->value, kTypes))));
+                            text->value, suggestion_suffix(closest(text->value, kTypes))),
+                {.suggestion = closest(text->value, kTypes)});
           }
         }
       }
@@ -351,7 +352,7 @@ class SchemeValidator {
     auto value = scalar_as_integer(node);
     if (!value || *value < 1 || *value > INT_MAX) {
       check_.diagnostics().error(
-          "P005", node.location,
+          Code::P005, node.location,
           fmt::format("invalid max_selection '{}': expected a whole number of at least 1", node.text));
       return 0;
     }
@@ -374,7 +375,7 @@ class SchemeValidator {
         continue;
       }
       if (item.items.empty()) {
-        check_.diagnostics().error("P005", item.location,
+        check_.diagnostics().error(Code::P005, item.location,
                                    fmt::format("an empty group in {} can never be met", what));
         continue;
       }
@@ -394,7 +395,7 @@ class SchemeValidator {
     bool ok = name.has_value();
     if (name) {
       category.name = name->value;
-      ok = category_names_.define(*name, check_.diagnostics(), "P023", "name") && ok;
+      ok = category_names_.define(*name, check_.diagnostics(), Code::P023, "name") && ok;
       check_label_name(*name, "category");
     }
     if (auto marking = check_.read_optional_string(entry, "marking", "'marking'")) {
@@ -405,7 +406,7 @@ class SchemeValidator {
     if (const SyntaxNode* excluded = entry.find("excluded_at")) {
       auto classifications = check_.read_string_list(*excluded, "'excluded_at'");
       for (const LocatedString& classification : classifications) {
-        check_.reference(classification_names_, classification, "P024");
+        check_.reference(classification_names_, classification, Code::P024);
       }
       category.excluded_at = values(classifications);
     }
@@ -435,11 +436,11 @@ class SchemeValidator {
     for (const auto& [category, verb, named] : pending_references_) {
       for (const LocatedString& name : named) {
         if (category && name.value == *category) {
-          check_.diagnostics().error("P027", name.location,
+          check_.diagnostics().error(Code::P027, name.location,
                                      fmt::format("category '{}' {} itself", *category, verb));
           continue;
         }
-        check_.reference(category_names_, name, "P025");
+        check_.reference(category_names_, name, Code::P025);
       }
     }
   }
@@ -474,7 +475,7 @@ class PolicyValidator {
     read_scheme(root, scheme_file_root, policy);
     if (const SyntaxNode* levels = root.find("levels")) {
       for (const LocatedString& level : check_.read_string_list(*levels, "'levels'")) {
-        if (levels_.define(level, check_.diagnostics(), "P010", "name")) policy.levels.push_back(level.value);
+        if (levels_.define(level, check_.diagnostics(), Code::P010, "name")) policy.levels.push_back(level.value);
       }
     }
     if (const SyntaxNode* vetting = root.find("vetting")) read_vetting(*vetting, policy);
@@ -486,23 +487,24 @@ class PolicyValidator {
     if (const SyntaxNode* events = root.find("events")) read_events(*events, policy);
     if (const SyntaxNode* categories = root.find("information_categories")) {
       for (const LocatedString& category : check_.read_string_list(*categories, "'information_categories'")) {
-        if (information_categories_.define(category, check_.diagnostics(), "P010", "name")) {
+        if (information_categories_.define(category, check_.diagnostics(), Code::P010, "name")) {
           policy.information_categories.push_back(category.value);
         }
       }
     }
     if (const SyntaxNode* purposes = root.find("purposes")) {
       for (const LocatedString& purpose : check_.read_string_list(*purposes, "'purposes'")) {
-        if (purposes_.define(purpose, check_.diagnostics(), "P010", "name")) policy.purposes.push_back(purpose.value);
+        if (purposes_.define(purpose, check_.diagnostics(), Code::P010, "name")) policy.purposes.push_back(purpose.value);
       }
     }
     if (auto combining = check_.read_optional_string(root, "combining", "'combining'")) {
       if (combining->value != "deny-overrides") {
         constexpr std::string_view kAlgorithms[] = {"deny-overrides"};
         check_.diagnostics().error(
-            "P005", combining->location,
+            Code::P005, combining->location,
             fmt::format("unsupported combining algorithm '{}': only deny-overrides is supported{}",
-                        combining->value, suggestion_suffix(closest(combining->value, kAlgorithms))));
+                        combining->value, suggestion_suffix(closest(combining->value, kAlgorithms))),
+            {.suggestion = closest(combining->value, kAlgorithms)});
       }
     }
     if (const SyntaxNode* rules = root.find("rules")) read_rules(*rules, policy);
@@ -560,7 +562,7 @@ class PolicyValidator {
       bool ok = name.has_value();
       if (name) {
         vetting.name = name->value;
-        ok = vetting_.define(*name, check_.diagnostics(), "P010", "name") && ok;
+        ok = vetting_.define(*name, check_.diagnostics(), Code::P010, "name") && ok;
       }
       std::string owner = describe_entry("vetting level", name);
       auto regular = check_.read_required_string(*entry, "regular", owner);
@@ -574,7 +576,7 @@ class PolicyValidator {
         auto occasional_rank = rank_of(occasional->value);
         if (regular_rank && occasional_rank && *occasional_rank < *regular_rank) {
           check_.diagnostics().error(
-              "P012", occasional->location,
+              Code::P012, occasional->location,
               fmt::format("occasional ceiling {} is below the regular ceiling {}", occasional->value,
                           regular->value));
           ok = false;
@@ -594,7 +596,7 @@ class PolicyValidator {
       if (!count) {
         check_.wrong_type(*releases, "'releases'", "a whole number");
       } else if (*count < 0 || *count > INT_MAX) {
-        check_.diagnostics().error("P005", releases->location,
+        check_.diagnostics().error(Code::P005, releases->location,
                                    fmt::format("'releases' must be 0 or more, found {}", *count));
       } else {
         policy.occasional.releases = static_cast<int>(*count);
@@ -606,7 +608,7 @@ class PolicyValidator {
           policy.occasional.window = *duration;
         } else {
           check_.diagnostics().error(
-              "P005", text->location,
+              Code::P005, text->location,
               fmt::format("invalid duration '{}': expected a whole number followed by d, h, m or s, "
                           "e.g. 30d, 12h, 90m, 45s",
                           text->value));
@@ -778,7 +780,7 @@ class PolicyValidator {
           ok = false;
         } else if (!held_roles_.contains(role.value)) {
           check_.diagnostics().error(
-              "P014", role.location,
+              Code::P014, role.location,
               fmt::format("no node holds role '{}', so a release held for its review could never be approved",
                           role.value));
           ok = false;
@@ -795,7 +797,7 @@ class PolicyValidator {
       }
     }
     if (rule.effect == Effect::deny && !node.entries.empty()) {
-      check_.diagnostics().error("P013", key_location,
+      check_.diagnostics().error(Code::P013, key_location,
                                  fmt::format("deny rule '{}' has 'handling', which applies only to what a permit "
                                              "rule releases",
                                              rule.id));
@@ -854,10 +856,11 @@ class PolicyValidator {
           rule.effect = Effect::deny;
         } else if (effect) {
           constexpr std::string_view kEffects[] = {"permit", "deny"};
-          check_.diagnostics().error("P005", effect->location,
+          check_.diagnostics().error(Code::P005, effect->location,
                                      fmt::format("invalid effect '{}': expected permit or deny{}",
                                                  effect->value,
-                                                 suggestion_suffix(closest(effect->value, kEffects))));
+                                                 suggestion_suffix(closest(effect->value, kEffects))),
+                                     {.suggestion = closest(effect->value, kEffects)});
           ok = false;
         }
       } else {
@@ -884,7 +887,7 @@ class PolicyValidator {
         auto max_rank = rank_of(max->value);
         if (min_rank && max_rank && *min_rank > *max_rank) {
           check_.diagnostics().error(
-              "P012", min->location,
+              Code::P012, min->location,
               fmt::format("min_classification {} is above max_classification {}: the rule can never apply",
                           min->value, max->value));
           ok = false;

@@ -116,6 +116,20 @@ TEST(CliPolicyCheck, JsonAndAMissingFile) {
   EXPECT_THAT(missing_err.str(), HasSubstr("cannot read policy file"));
 }
 
+TEST(CliPolicyCheck, JsonCarriesEachDiagnosticsTitleAndSuggestion) {
+  TempDir dir("cli-check-json-details");
+  const auto file = dir.write("misspelt.yaml", R"(policy: misspelt
+scheme: {scheme: s, classifications: [{name: LOW}]}
+levels: [tactical]
+roles:
+  - {id: r, level: tactcal}
+)");
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_check({file, false, true}, out, err), exit_invalid_policy);
+  EXPECT_THAT(out.str(), HasSubstr(R"("code":"P011","title":"undefined reference",)"));
+  EXPECT_THAT(out.str(), HasSubstr(R"(,"suggestion":"tactical")"));
+}
+
 // Issue 13 (9): a file name is bytes, not text; JSON output must still be
 // valid UTF-8, with each byte that is not part of a UTF-8 sequence shown as
 // U+FFFD.

@@ -72,7 +72,7 @@ PolicyTestResults fixed_results() {
   PolicyTestResults results;
   results.runs = {run};
   results.coverage.push_back({"small.yaml", loaded.policy, {1, 0}, {}, {gap}});
-  results.problems.warning("W006", {"small.yaml", 5, 1}, "a warning");
+  results.problems.warning(policy::Code::W006, {"small.yaml", 5, 1}, "a warning");
   results.selected = 2;
   results.cases_not_run = 1;
   results.bad_test_file = true;

@@ -316,7 +316,7 @@ int run_policy_fmt(const PolicyFmtParams& params, std::ostream& out, std::ostrea
     if (!result.ok) {
       print_diagnostics(err, result.diagnostics);
       const bool internal = std::any_of(result.diagnostics.all().begin(), result.diagnostics.all().end(),
-                                        [](const policy::Diagnostic& d) { return d.code == "F001"; });
+                                        [](const policy::Diagnostic& d) { return d.code == policy::Code::F001; });
       (internal ? io_error : not_yaml) = true;
       continue;
     }

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "gateway/policy/check.hpp"
 #include "gateway/policy/diff.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/policy/matrix.hpp"
@@ -66,10 +67,7 @@ std::string json_diagnostics(const policy::Diagnostics& diagnostics) {
   for (const policy::Diagnostic& diagnostic : diagnostics.sorted()) {
     json += first ? "" : ",";
     first = false;
-    json += fmt::format("{{\"severity\":\"{}\",\"code\":\"{}\",\"file\":{},\"line\":{},\"column\":{},\"message\":{}}}",
-                        diagnostic.severity == policy::Severity::error ? "error" : "warning", diagnostic.code,
-                        policy::json_quote(diagnostic.location.file), diagnostic.location.line,
-                        diagnostic.location.column, policy::json_quote(diagnostic.message));
+    json += policy::to_json(diagnostic);
   }
   return json + "]";
 }
@@ -148,7 +146,7 @@ int run_policy_import_spif(const PolicyImportSpifParams& params, std::ostream& o
   }
   const policy::SpifImport imported = policy::import_spif(params.file, params.with);
   const bool unreadable = std::any_of(imported.diagnostics.all().begin(), imported.diagnostics.all().end(),
-                                      [](const policy::Diagnostic& d) { return d.code == "S010"; });
+                                      [](const policy::Diagnostic& d) { return d.code == policy::Code::S010; });
   const int code = unreadable ? exit_error : imported.scheme ? exit_ok : exit_invalid_policy;
   if (params.json) {
     std::string json = fmt::format(

@@ -75,7 +75,7 @@ PolicyTestResults run_policy_test_files(const PolicyTestInputs& inputs) {
     if (policy_file.empty()) {
       // Reported already (T004) when the file had to name one.
       if (!tests.diagnostics.has_errors()) {
-        results.problems.error("T004", policy::SourceLocation{file.string(), 1, 1},
+        results.problems.error(policy::Code::T004, policy::SourceLocation{file.string(), 1, 1},
                                "the test file names no 'policy:' and no policy file was given");
       }
       results.bad_test_file = true;

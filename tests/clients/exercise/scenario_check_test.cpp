@@ -112,6 +112,36 @@ responses:
   EXPECT_EQ(lines_of(what).size(), 5u) << what;
 }
 
+// The same collection, asserted on codes and lines rather than the text: a
+// scenario with three mistakes on known lines reports all three, in file order.
+TEST(ScenarioLoad, ThreeMistakesAreThreeTypedDiagnosticsInFileOrder) {
+  ScenarioDir dir;
+  const std::string text = std::string(kHeader) + R"(injects:
+  - id: I1
+    at: T+1x
+    from: analyst
+    colour: blue
+    message:
+      to: [housing]
+      category: ct-problem-profile
+      portions: [{label: RESTRICTED, body: x}]
+expectations:
+  - id: E1
+    receives: {node: housing, inject: I2, by: T+1h}
+)";
+  const ScenarioLoad load = read_scenario_text(text, dir / "three.yaml");
+  EXPECT_FALSE(load.scenario);
+  std::vector<std::pair<Code, int>> found;
+  for (const auto& d : load.diagnostics.sorted()) found.emplace_back(d.code, d.location.line);
+  EXPECT_EQ(found, (std::vector<std::pair<Code, int>>{{Code::X005, 8}, {Code::X002, 10}, {Code::X011, 17}}))
+      << render(load.diagnostics);
+  // The undefined inject carries the nearest defined one as a value; a bad time has none.
+  const auto sorted = load.diagnostics.sorted();
+  ASSERT_EQ(sorted.size(), 3u);
+  EXPECT_EQ(sorted[2].details.suggestion, "I1");
+  EXPECT_EQ(sorted[0].details.suggestion, std::nullopt);
+}
+
 TEST(ScenarioLoad, AFileThatIsNotAScenarioSaysWhere) {
   ScenarioDir dir;
   const auto file = dir.write("list.yaml", "- just\n- a list\n");

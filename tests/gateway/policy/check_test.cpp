@@ -3,6 +3,7 @@
 // shipped policies' own findings; shadowing computed exactly over unions of
 // rules and classification ranges.
 #include <chrono>
+#include <optional>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -22,11 +23,9 @@ using testing::rendered;
 
 const std::filesystem::path kPolicies = ICEGATE_SOURCE_DIR "/policies";
 
-std::vector<std::string> codes(const Diagnostics& diagnostics) {
-  std::vector<std::string> result;
-  for (const Diagnostic& diagnostic : diagnostics.sorted()) result.push_back(diagnostic.code);
-  return result;
-}
+using testing::codes;
+using testing::found;
+using testing::Found;
 
 // A policy with one of every warning, each marked with its code.
 constexpr std::string_view kSuspicious = R"(policy: suspicious
@@ -154,14 +153,14 @@ TEST(PolicyCheck, WithoutTheTextWarningsPointAtTheEnclosingEntry) {
   // The same findings (W005 now only at the file, so sorted first); W001 for
   // 'to-ghost' now at the rule, not its `to:` key.
   auto sorted_codes = [](const Diagnostics& diagnostics) {
-    std::vector<std::string> result = codes(diagnostics);
+    std::vector<Code> result = codes(diagnostics);
     std::sort(result.begin(), result.end());
     return result;
   };
   EXPECT_EQ(sorted_codes(warnings), sorted_codes(check_policy_text(kSuspicious, "suspicious.yaml").diagnostics));
   bool found = false;
   for (const Diagnostic& diagnostic : warnings.all()) {
-    if (diagnostic.code == "W001" && diagnostic.message.find("to-ghost") != std::string::npos) {
+    if (diagnostic.code == Code::W001 && diagnostic.message.find("to-ghost") != std::string::npos) {
       EXPECT_EQ(diagnostic.location.line, 53);
       found = true;
     }
@@ -182,16 +181,14 @@ rules:
 )",
                                                "broken.yaml");
   EXPECT_FALSE(result.policy);
-  EXPECT_THAT(rendered(result.diagnostics),
-              ElementsAre("broken.yaml:6:20: error[P011]: undefined level 'nowhere'",
-                          "broken.yaml:9:13: error[P005]: invalid effect 'allow': expected permit or deny"));
+  EXPECT_THAT(found(result.diagnostics), ElementsAre(Found{Code::P011, 6, 20}, Found{Code::P005, 9, 13}));
   EXPECT_EQ(result.warning_count(), 0u);
 }
 
 TEST(PolicyCheck, AnUnreadableFileIsP007) {
   PolicyCheckResult result = check_policy(kPolicies / "no-such-policy.yaml");
   EXPECT_FALSE(result.policy);
-  EXPECT_THAT(codes(result.diagnostics), ElementsAre("P007"));
+  EXPECT_THAT(codes(result.diagnostics), ElementsAre(Code::P007));
 }
 
 // ---- Shadowing is exact ------------------------------------------------------------
@@ -216,7 +213,7 @@ std::vector<std::string> shadow_warnings(std::string_view rules) {
   EXPECT_TRUE(result.policy) << testing::joined(rendered(result.diagnostics));
   std::vector<std::string> messages;
   for (const Diagnostic& diagnostic : result.diagnostics.sorted()) {
-    if (diagnostic.code == "W002") messages.push_back(diagnostic.message);
+    if (diagnostic.code == Code::W002) messages.push_back(diagnostic.message);
   }
   return messages;
 }
@@ -305,14 +302,63 @@ TEST(PolicyCheckShipped, NeedToKnowNeverReleasesFeedback) {
   // The status quo the report criticises: front-line staff never hear back.
   PolicyCheckResult result = check_policy(kPolicies / "need-to-know.yaml");
   ASSERT_TRUE(result.policy);
-  ASSERT_THAT(codes(result.diagnostics), ElementsAre("W005"));
+  ASSERT_THAT(codes(result.diagnostics), ElementsAre(Code::W005));
   EXPECT_THAT(result.diagnostics.all().front().message, HasSubstr("'feedback' can never be released"));
 }
 
 TEST(PolicyCheckShipped, DemoDefinesVettingLevelsNobodyHolds) {
   PolicyCheckResult result = check_policy(kPolicies / "demo.yaml");
   ASSERT_TRUE(result.policy);
-  EXPECT_THAT(codes(result.diagnostics), ElementsAre("W006", "W006"));
+  EXPECT_THAT(codes(result.diagnostics), ElementsAre(Code::W006, Code::W006));
+}
+
+// ---- Structured details ------------------------------------------------------------
+
+// What a diagnostic says besides its text, for tools: the rule it is about and
+// another place that matters.
+TEST(PolicyCheckDetails, AShadowedRuleNamesItselfAndWhereTheRuleThatShadowsItIs) {
+  PolicyCheckResult result = check_policy_text(std::string(kThreeNodes) + R"(rules:
+  - {id: permit-all, effect: permit}
+  - {id: deny-all, effect: deny}
+)",
+                                               "shadows.yaml");
+  ASSERT_TRUE(result.policy);
+  // W002, and W005: with every permit overridden, 'info' is never released.
+  ASSERT_THAT(codes(result.diagnostics), ElementsAre(Code::W005, Code::W002));
+  const Diagnostic shadowed = result.diagnostics.sorted()[1];
+  EXPECT_EQ(shadowed.details.rule, "permit-all");
+  ASSERT_TRUE(shadowed.details.related);
+  EXPECT_EQ(shadowed.details.related->file, "shadows.yaml");
+  EXPECT_EQ(shadowed.details.related->line, 16);  // deny-all, the line after permit-all
+  EXPECT_EQ(shadowed.location.line, 15);
+}
+
+constexpr std::string_view kMisspelt = R"(policy: details
+scheme:
+  scheme: s
+  classifications: [{name: LOW}]
+levels: [tactical]
+roles:
+  - {id: r, level: tactcal}
+  - {id: r}
+)";
+
+TEST(PolicyCheckDetails, AnUndefinedNameCarriesTheSuggestionAndADuplicateItsFirstDefinition) {
+  PolicyCheckResult result = check_policy_text(kMisspelt, "details.yaml");
+  ASSERT_FALSE(result.policy);
+  std::optional<Diagnostic> undefined, duplicate;
+  for (const Diagnostic& diagnostic : result.diagnostics.all()) {
+    if (diagnostic.code == Code::P011) undefined = diagnostic;
+    if (diagnostic.code == Code::P010) duplicate = diagnostic;
+  }
+  ASSERT_TRUE(undefined) << testing::joined(rendered(result.diagnostics));
+  EXPECT_EQ(undefined->details.suggestion, "tactical");
+  EXPECT_EQ((Found{undefined->code, undefined->location.line, undefined->location.column}), (Found{Code::P011, 7, 20}));
+  ASSERT_TRUE(duplicate) << testing::joined(rendered(result.diagnostics));
+  EXPECT_EQ(duplicate->location.line, 8);
+  ASSERT_TRUE(duplicate->details.related);
+  EXPECT_EQ(duplicate->details.related->line, 7);
+  EXPECT_EQ(duplicate->details.related->column, 10);
 }
 
 // ---- Scale ------------------------------------------------------------------------------
@@ -351,9 +397,18 @@ organisations:
 
 TEST(PolicyCheckJson, DiagnosticsAndStringsAreEscaped) {
   EXPECT_EQ(json_string("a \"b\"\n\\c\x01"), R"("a \"b\"\n\\c\u0001")");
-  Diagnostic diagnostic{Severity::warning, "W001", SourceLocation{"p.yaml", 3, 5}, "rule 'x'"};
+  Diagnostic diagnostic{Severity::warning, Code::W001, SourceLocation{"p.yaml", 3, 5}, "rule 'x'"};
+  EXPECT_EQ(to_json(diagnostic), R"({"severity":"warning","code":"W001","title":"rule never applies","file":"p.yaml",)"
+                                 R"("line":3,"column":5,"message":"rule 'x'"})");
+}
+
+TEST(PolicyCheckJson, TheStructuredDetailsAreWrittenWhenThereAreAny) {
+  Diagnostic diagnostic{Severity::error, Code::P011, SourceLocation{"p.yaml", 3, 5}, "undefined role 'chef'",
+                        {.suggestion = "chief", .rule = "r1", .related = SourceLocation{"p.yaml", 1, 2}}};
   EXPECT_EQ(to_json(diagnostic),
-            R"({"severity":"warning","code":"W001","file":"p.yaml","line":3,"column":5,"message":"rule 'x'"})");
+            R"({"severity":"error","code":"P011","title":"undefined reference","file":"p.yaml","line":3,"column":5,)"
+            R"("message":"undefined role 'chef'","suggestion":"chief","rule":"r1",)"
+            R"("related":{"file":"p.yaml","line":1,"column":2}})");
 }
 
 }  // namespace

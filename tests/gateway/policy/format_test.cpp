@@ -374,7 +374,7 @@ TEST(FormatRefusals, SyntaxErrorsAndDuplicateKeysAreNotFormatted) {
   FormatResult broken = format_policy_yaml("policy: [unclosed\n", "broken.yaml");
   EXPECT_FALSE(broken.ok);
   ASSERT_FALSE(broken.diagnostics.empty());
-  EXPECT_EQ(broken.diagnostics.all().front().code, "P001");
+  EXPECT_EQ(broken.diagnostics.all().front().code, Code::P001);
 
   FormatResult duplicate = format_policy_yaml("policy: a\npolicy: b\n", "dup.yaml");
   EXPECT_FALSE(duplicate.ok);

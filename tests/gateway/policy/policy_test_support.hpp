@@ -3,6 +3,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -19,6 +20,34 @@ inline std::vector<std::string> rendered(const Diagnostics& diagnostics) {
   std::vector<std::string> lines;
   for (const Diagnostic& diagnostic : diagnostics.sorted()) lines.push_back(to_string(diagnostic));
   return lines;
+}
+
+// A diagnostic's code and place, without its text: what most tests assert,
+// so that rewording a message for the analysts breaks no test. A few tests
+// keep the rendered text, which is what analysts read.
+struct Found {
+  Code code;
+  int line = 0;
+  int column = 0;
+
+  friend bool operator==(const Found&, const Found&) = default;
+  friend std::ostream& operator<<(std::ostream& out, const Found& found) {
+    return out << found.code << " at " << found.line << ":" << found.column;
+  }
+};
+
+// Every diagnostic's code and place, sorted as reported.
+inline std::vector<Found> found(const Diagnostics& diagnostics) {
+  std::vector<Found> result;
+  for (const Diagnostic& d : diagnostics.sorted()) result.push_back({d.code, d.location.line, d.location.column});
+  return result;
+}
+
+// Every diagnostic's code, sorted as reported.
+inline std::vector<Code> codes(const Diagnostics& diagnostics) {
+  std::vector<Code> result;
+  for (const Diagnostic& d : diagnostics.sorted()) result.push_back(d.code);
+  return result;
 }
 
 inline std::string joined(const std::vector<std::string>& lines) {

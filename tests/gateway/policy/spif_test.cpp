@@ -31,12 +31,7 @@ std::string read_file(const std::string& path) {
 
 Label label(std::string_view text) { return *parse_label_text(text); }
 
-// Codes of every diagnostic, sorted by location.
-std::vector<std::string> codes(const Diagnostics& diagnostics) {
-  std::vector<std::string> result;
-  for (const Diagnostic& diagnostic : diagnostics.sorted()) result.push_back(diagnostic.code);
-  return result;
-}
+using testing::codes;
 
 // ---- gpms-2008.xml mirrors schemes/gpms-2008.yaml ---------------------------
 
@@ -250,7 +245,7 @@ TEST(SpifProblemTest, MalformedXmlIsLocated) {
 
 TEST(SpifProblemTest, NotASpif) {
   const SpifImport imported = import_text("<policy xmlns=\"urn:other\"/>");
-  EXPECT_EQ(codes(imported.diagnostics), std::vector<std::string>{"S002"});
+  EXPECT_EQ(codes(imported.diagnostics), std::vector<Code>{Code::S002});
   EXPECT_NE(rendered(imported.diagnostics).front().find("test.xml:1:1: error[S002]"), std::string::npos);
 }
 
@@ -315,7 +310,7 @@ TEST(SpifProblemTest, EveryProblemIsReportedInFileOrder) {
 
 TEST(SpifProblemTest, NoClassifications) {
   const SpifImport imported = import_text(std::string(kHead) + "  <securityClassifications/>\n</SPIF>\n");
-  EXPECT_EQ(codes(imported.diagnostics), std::vector<std::string>{"S005"});
+  EXPECT_EQ(codes(imported.diagnostics), std::vector<Code>{Code::S005});
 }
 
 TEST(SpifProblemTest, WhatASchemeCannotSayIsAWarning) {
@@ -358,7 +353,7 @@ TEST(SpifProblemTest, WhatASchemeCannotSayIsAWarning) {
   ASSERT_TRUE(imported.scheme) << joined(rendered(imported.diagnostics));
   // What is left: the obsolete classification, suppressClassName and the
   // policy-wide qualifier.
-  EXPECT_EQ(codes(imported.diagnostics), (std::vector<std::string>{"S104", "S101", "S103"}))
+  EXPECT_EQ(codes(imported.diagnostics), (std::vector<Code>{Code::S104, Code::S101, Code::S103}))
       << joined(rendered(imported.diagnostics));
   EXPECT_FALSE(imported.diagnostics.has_errors());
   // The tag's qualifiers go on its tag set, the category rules on the categories.
@@ -373,7 +368,7 @@ TEST(SpifProblemTest, WhatASchemeCannotSayIsAWarning) {
 
 TEST(SpifProblemTest, AnUnreadableFile) {
   const SpifImport imported = import_spif(kSpifDir + "no-such-file.xml");
-  EXPECT_EQ(codes(imported.diagnostics), std::vector<std::string>{"S010"});
+  EXPECT_EQ(codes(imported.diagnostics), std::vector<Code>{Code::S010});
 }
 
 TEST(SpifRuleTest, ARuleOverItsOwnTagIsRestatedWithoutTheCategory) {
@@ -707,7 +702,7 @@ TEST(SchemeLoadTest, ASchemeAloneAnswersLabelQuestions) {
   EXPECT_FALSE(scheme.policy->label_problems(label("OFFICIAL/PERSONAL")).empty());
   auto missing = load_scheme(ICEGATE_SOURCE_DIR "/policies/schemes/nothing.yaml");
   EXPECT_FALSE(missing.policy);
-  EXPECT_EQ(codes(missing.diagnostics), std::vector<std::string>{"P007"});
+  EXPECT_EQ(codes(missing.diagnostics), std::vector<Code>{Code::P007});
 }
 
 TEST(ClearanceTest, VettingCeilingsAndCategories) {

@@ -76,7 +76,7 @@ TEST(PolicyReload, InvalidPolicyIsRefusedAndTheOldOneKept) {
   policy.write(PolicyCopy::council_denied() + "\nrulez: []\n");
   const auto diagnostics = gateway.on_gateway_thread([&] { return gateway.gateway().reload_policy(); });
   ASSERT_TRUE(diagnostics.has_errors());
-  EXPECT_EQ(diagnostics.sorted().front().code, "P002");
+  EXPECT_EQ(diagnostics.sorted().front().code, policy::Code::P002);
   EXPECT_EQ(gateway.gateway().policy()->version(), version);
   EXPECT_EQ(council_decision(*sender), Decision::release) << "decisions still come from the old policy";
 }
