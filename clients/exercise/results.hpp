@@ -3,6 +3,7 @@
 // Mermaid) and comparisons are rendered from this alone.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -167,6 +168,7 @@ struct RunResult {
   std::int64_t frames_delivered = 0;
   std::vector<MarkingStyle> markings;  // every label the timeline shows, in label order
   double wall_seconds = 0;     // how long the run took; not written into reports, which are reproducible
+  std::size_t worker_processes = 0;  // how many processes held the nodes (0: the runner's own); not in reports either
   // Played by people (exercise host): who sat where, what they did, what the
   // evaluators saw, and what the facilitator will do about it.
   std::vector<std::string> played;        // the nodes people played (empty: a scripted run)

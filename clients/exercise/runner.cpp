@@ -18,6 +18,7 @@
 #include <spdlog/spdlog.h>
 
 #include "clients/exercise/check.hpp"
+#include "clients/exercise/runner_nodes.hpp"
 #include "clients/exercise/work_dir.hpp"
 #include "clients/exercise/table.hpp"
 #include "clients/node/node_client.hpp"
@@ -204,28 +205,27 @@ class Runner {
 
   void connect_nodes(const std::filesystem::path& dir) {
     for (const auto& node : participants_) rank_.emplace(node, rank_.size());
-    for (const auto& node : participants_) {
-      node::NodeOptions options;
-      options.node_id = node;
-      options.credentials = transport::node_credentials(dir / "pki", node);
-      options.port = gateway_->local_endpoint().port();
-      options.heartbeat_interval = std::chrono::hours(1);
-      options.sink = [this](const std::string& id, node::NodeEvent event) {
+    NodeSetup setup;
+    setup.pki_dir = dir / "pki";
+    setup.port = gateway_->local_endpoint().port();
+    setup.nodes = participants_;
+    setup.nodes_per_process = options_.nodes_per_process;
+    setup.worker_program = options_.worker_program;
+    setup.progress = options_.progress;
+    try {
+      nodes_ = connect_exercise_nodes(setup, [this](const std::string& id, node::NodeEvent event) {
         {
           std::lock_guard lock(inbox_mutex_);
           inbox_.push_back({id, std::move(event)});
         }
         inbox_changed_.notify_one();
-      };
-      try {
-        clients_.emplace(node, std::make_unique<node::NodeClient>(std::move(options)));
-        if (table_) table_->set_connected(node, true);
-      } catch (const std::exception& e) {
-        throw RunError(fmt::format("node {} could not connect: {}", node, e.what()));
-      }
-      if (options_.progress && participants_.size() > 200 && clients_.size() % 500 == 0)
-        fmt::print(*options_.progress, "connected {}/{} nodes\n", clients_.size(), participants_.size());
+      });
+    } catch (const std::exception& e) {
+      throw RunError(e.what());
     }
+    result_.worker_processes = nodes_->worker_processes();
+    if (table_)
+      for (const auto& node : participants_) table_->set_connected(node, true);
   }
 
   void stop() {
@@ -238,8 +238,8 @@ class Runner {
       });
       done.get_future().wait();
     }
-    for (auto& [id, client] : clients_) client->close();
-    clients_.clear();
+    if (nodes_) nodes_->close();
+    nodes_.reset();
     // Keeps io_ running while we wait below: once the gateway has stopped it
     // may have no work left, and io_.run() would return with our questions
     // (sessions_left) still posted and never answered.
@@ -596,7 +596,7 @@ class Runner {
                                                        : node::Verdict::approve_redacted;
     await_answers();
     expect_control(command.node, command.hold_id);
-    clients_.at(command.node)->review(command.hold_id, verdict, command.withhold_portions, command.comment);
+    nodes_->review(command.node, command.hold_id, verdict, command.withhold_portions, command.comment);
     table_->mark_review_answered(command.node, command.hold_id, command.verdict);
     note_human(action, fmt::format("answers the review of {}: {}", hold_names_[command.hold_id], action.detail));
   }
@@ -636,7 +636,7 @@ class Runner {
   void carry_out(FireMessageCommand& command) {
     if (played_.contains(command.from))
       return facilitator_error(fmt::format("{} is played by a person, who sends their own messages", command.from));
-    if (!clients_.contains(command.from))
+    if (!nodes_->contains(command.from))
       return facilitator_error(fmt::format("{} does not take part in the exercise", command.from));
     const std::string id = fmt::format("live-{}", ++live_injects_);
     TimelineEntry entry;
@@ -733,7 +733,9 @@ class Runner {
     while (std::chrono::steady_clock::now() < give_up) {
       if (drain(20ms)) continue;
       if (!pending_submits_.empty() || pending_controls_ > 0) continue;
-      if (on_gateway([this] { return gateway_->owed_to_connected(); }) == 0 && !drain(5ms)) {
+      if (on_gateway([this] { return gateway_->owed_to_connected(); }) > 0) continue;
+      nodes_->sync();  // what worker processes have received is in the inbox
+      if (!drain(5ms)) {
         handle_arrived();
         if (arrived_.empty()) return;
       }
@@ -837,14 +839,14 @@ class Runner {
     // Whoever sends it, person or script, may meet a `sends` expectation.
     sends_.push_back({node, message.category, message.addressees, now_, message.id, message.title,
                       played_.contains(node), false});
-    clients_.at(node)->submit(message);
+    nodes_->submit(node, message);
   }
 
   // `id`: what a person at a played seat asked for (the event), else "".
   void trigger(const std::string& node, const std::string& event, const std::string& id = {}) {
     await_answers();
     expect_control(node, id);
-    clients_.at(node)->trigger(event);
+    nodes_->trigger(node, event);
     // Simulated agencies react to the event in the world as it is declared.
     for (const auto& response : scenario_.responses)
       if (response.on == ResponseTrigger::event && response.on_value == event) respond(response, {});
@@ -871,7 +873,7 @@ class Runner {
         const auto verdict = response.review == "approve"  ? node::Verdict::approve
                              : response.review == "refuse" ? node::Verdict::refuse
                                                            : node::Verdict::approve_redacted;
-        clients_.at(response.node)->review(hold_id, verdict, response.redact_portions, response.synopsis);
+        nodes_->review(response.node, hold_id, verdict, response.redact_portions, response.synopsis);
         entry.kind = TimelineEntry::Kind::review;
         entry.detail = fmt::format("{} hold of {}{}", response.review, hold_names_[hold_id],
                                    response.synopsis.empty() ? "" : ": " + response.synopsis);
@@ -1300,7 +1302,7 @@ class Runner {
   boost::asio::io_context own_io_;  // unless RunOptions::io gives one
   std::unique_ptr<server::Gateway> gateway_;
   std::thread io_thread_;
-  std::map<std::string, std::unique_ptr<node::NodeClient>> clients_;
+  std::unique_ptr<ExerciseNodes> nodes_;
 
   std::mutex inbox_mutex_;  // guards inbox_
   std::condition_variable inbox_changed_;

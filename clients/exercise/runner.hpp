@@ -1,5 +1,7 @@
 // Runs a scenario: the real gateway (in this process, on its own thread) and
-// every participating node as a real TLS client on loopback, against a
+// every participating node as a real TLS client on loopback (the nodes share a
+// few io threads, and are spread over worker processes when there are more
+// than one process should hold: runner_nodes.hpp), against a
 // simulated clock (a 48-hour scenario in seconds) or in real time with pause,
 // resume and step for a facilitator.
 #pragma once
@@ -105,6 +107,13 @@ struct RunOptions {
   // that loop's thread; when the run ends (or fails) only its own gateway and
   // nodes stop, and the loop goes on. Two runs may share one loop.
   boost::asio::io_context* io = nullptr;
+  // At most this many nodes in the runner's process; a scenario with more has
+  // them spread over worker processes of at most this many each. 0: as many as
+  // the descriptor limit allows (scenarios/README.md, "Thousands of nodes").
+  std::size_t nodes_per_process = 0;
+  // What a worker process runs, as `PROGRAM exercise node-worker`; empty: this
+  // process's own executable (the `icegate` binary).
+  std::filesystem::path worker_program;
 };
 
 class RunError : public std::runtime_error {

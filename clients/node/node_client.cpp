@@ -93,14 +93,19 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
 
   Connection(const NodeOptions& options, std::function<void(NodeEvent)> push)
       : options(options),
+        own_io(options.io ? nullptr : std::make_unique<asio::io_context>()),
+        io(options.io ? *options.io : *own_io),
         tls(transport::make_client_context(options.credentials)),
         wake_writer(io),
         heartbeat_timer(io),
         backoff_timer(io),
         push(std::move(push)) {}
 
-  const NodeOptions& options;
-  asio::io_context io;
+  // A copy: on a shared io_context, a coroutine may still look at it after the
+  // NodeClient is gone.
+  const NodeOptions options;
+  std::unique_ptr<asio::io_context> own_io;  // without NodeOptions::io
+  asio::io_context& io;
   asio::ssl::context tls;
   // Made anew for each connection; coroutines of an old connection keep theirs alive.
   std::shared_ptr<transport::TlsStream> stream;
@@ -110,6 +115,8 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
   asio::steady_timer backoff_timer;
   std::function<void(NodeEvent)> push;
   std::promise<std::string> ready;  // "" when connected, else why not
+  std::promise<void> finished;      // run() has ended: nothing more is pushed
+  std::atomic<bool> done{false};
   v1::Welcome welcome;
   std::deque<Outbound> outbound;
   std::vector<std::pair<std::string, std::string>> unacked;  // (message id, Submit bytes), in order sent
@@ -378,11 +385,42 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
   }
 };
 
+std::optional<NodeEvent> to_event(v1::Frame frame) {
+  switch (frame.body_case()) {
+    case v1::Frame::kDeliver: {
+      auto delivery = to_delivery(frame.deliver());
+      return NodeEvent{std::move(delivery), std::move(frame)};
+    }
+    case v1::Frame::kReceipt: {
+      auto receipt = to_receipt(frame.receipt());
+      return NodeEvent{std::move(receipt), std::move(frame)};
+    }
+    case v1::Frame::kReviewRequest: {
+      auto request = to_review_request(frame.review_request());
+      return NodeEvent{std::move(request), std::move(frame)};
+    }
+    case v1::Frame::kAck: {
+      Acknowledgement ack{frame.ack().message_id(), frame.ack().ok()};
+      return NodeEvent{std::move(ack), std::move(frame)};
+    }
+    case v1::Frame::kError: {
+      const auto& error = frame.error();
+      ErrorNotice notice{error_code_name(error.code()), error.message(), error.message_id(), error.fatal()};
+      return NodeEvent{std::move(notice), std::move(frame)};
+    }
+    default: return std::nullopt;
+  }
+}
+
 NodeClient::NodeClient(NodeOptions options) : options_(std::move(options)) {
   connection_ = std::make_shared<Connection>(options_, [this](NodeEvent event) { push(std::move(event)); });
   auto ready = connection_->ready.get_future();
-  asio::co_spawn(connection_->io, [c = connection_]() { return c->run(); }, asio::detached);
-  thread_ = std::thread([c = connection_] { c->io.run(); });
+  asio::co_spawn(connection_->io, [c = connection_]() { return c->run(); }, [c = connection_](std::exception_ptr) {
+    // As with asio::detached, an exception from run() ends only this connection.
+    c->done = true;
+    c->finished.set_value();
+  });
+  if (!options_.io) thread_ = std::thread([c = connection_] { c->io.run(); });
   std::string failure;
   if (ready.wait_for(options_.connect_timeout + std::chrono::seconds(2)) != std::future_status::ready)
     failure = "timed out connecting";
@@ -400,13 +438,17 @@ NodeClient::~NodeClient() { close(); }
 void NodeClient::submit(const Message& message) {
   v1::Frame frame;
   wire::encode(message, *frame.mutable_submit()->mutable_message());
-  asio::post(connection_->io, [c = connection_, bytes = wire::encode_frame(frame), id = message.id]() mutable {
+  submit_encoded(message.id, wire::encode_frame(frame));
+}
+
+void NodeClient::submit_encoded(std::string message_id, std::string frame) {
+  asio::post(connection_->io, [c = connection_, bytes = std::move(frame), id = std::move(message_id)]() mutable {
     c->queue({std::move(bytes), std::move(id)});
   });
 }
 
-void NodeClient::review(const std::string& hold_id, Verdict verdict, const std::vector<std::string>& withhold_portion_ids,
-                        const std::string& comment) {
+v1::Frame review_frame(const std::string& hold_id, Verdict verdict, const std::vector<std::string>& withhold_portion_ids,
+                       const std::string& comment) {
   v1::Frame frame;
   auto* decision = frame.mutable_review_decision();
   decision->set_hold_id(hold_id);
@@ -417,14 +459,21 @@ void NodeClient::review(const std::string& hold_id, Verdict verdict, const std::
   }
   for (const auto& id : withhold_portion_ids) decision->add_withhold_portion_ids(id);
   decision->set_comment(comment);
-  send_frame(frame);
+  return frame;
 }
 
-void NodeClient::trigger(const std::string& event) {
+v1::Frame trigger_frame(const std::string& event) {
   v1::Frame frame;
   frame.mutable_trigger()->set_event(event);
-  send_frame(frame);
+  return frame;
 }
+
+void NodeClient::review(const std::string& hold_id, Verdict verdict, const std::vector<std::string>& withhold_portion_ids,
+                        const std::string& comment) {
+  send_frame(review_frame(hold_id, verdict, withhold_portion_ids, comment));
+}
+
+void NodeClient::trigger(const std::string& event) { send_frame(trigger_frame(event)); }
 
 void NodeClient::send_frame(const v1::Frame& frame) { send_raw(wire::encode_frame(frame)); }
 
@@ -443,7 +492,7 @@ std::optional<NodeEvent> NodeClient::next_event(std::chrono::milliseconds timeou
 bool NodeClient::connected() const { return connection_ && connection_->open; }
 
 std::size_t NodeClient::unacknowledged() const {
-  if (connection_->io.stopped()) return connection_->unacked.size();
+  if (connection_->done) return connection_->unacked.size();
   std::promise<std::size_t> count;
   auto result = count.get_future();
   asio::post(connection_->io, [&] { count.set_value(connection_->unacked.size()); });
@@ -451,7 +500,8 @@ std::size_t NodeClient::unacknowledged() const {
 }
 
 void NodeClient::close() {
-  if (!thread_.joinable()) return;
+  if (closed_) return;
+  closed_ = true;
   // Let the writer finish what is queued, then close; the reader then ends.
   asio::post(connection_->io, [c = connection_] {
     c->closing = true;
@@ -461,7 +511,8 @@ void NodeClient::close() {
     if (c->deadline) c->deadline->expires_after(transport::Deadline::Side::write, std::chrono::seconds(5));  // bound the final writes
     if (!c->open) c->close_socket();
   });
-  thread_.join();
+  if (thread_.joinable()) thread_.join();
+  else connection_->finished.get_future().wait();
 }
 
 void NodeClient::push(NodeEvent event) {

@@ -1,7 +1,9 @@
 // The node client library: one authenticated connection from a node to the
-// gateway. The connection runs on the client's own io_context thread; the
-// public methods are thread-safe and block only where they say so, so the CLI,
-// the tests and simulated agencies can all drive it from ordinary code.
+// gateway. The connection runs as coroutines on the client's own io_context
+// thread, or on an io_context the caller gives it (NodeOptions::io), so that
+// thousands of simulated nodes share a few threads. The public methods are
+// thread-safe and block only where they say so, so the CLI, the tests and
+// simulated agencies can all drive it from ordinary code.
 //
 // It acknowledges every Deliver and drops duplicate deliveries by message id
 // (delivery is at-least-once on the wire, exactly-once for the application).
@@ -25,6 +27,10 @@
 #include "gateway/transport/tls.hpp"
 #include "gateway/wire/framing.hpp"
 #include "icegate/v1/icegate.pb.h"
+
+namespace boost::asio {
+class io_context;
+}
 
 namespace icegate::node {
 
@@ -50,6 +56,11 @@ struct NodeOptions {
   // The node id said in Hello; empty means node_id. Tests set it to check
   // that the gateway refuses a Hello that disagrees with the certificate.
   std::string hello_node_id;
+  // Run the connection on this io_context instead of a thread of the client's
+  // own. The caller runs it on exactly one thread (the connection's state is
+  // not guarded otherwise) until the client is closed; many clients may share
+  // it. See IoThreads (io_threads.hpp).
+  boost::asio::io_context* io = nullptr;
 };
 
 // A version of a message this node was given.
@@ -138,6 +149,9 @@ class NodeClient {
   // Submit stays unacknowledged, so it goes again after a reconnection, and
   // submitting the same message again sends it now.
   void submit(const Message& message);
+  // The same, for a Submit frame already encoded (a worker process relays
+  // one it was given): `frame` holds the frame's bytes, `message_id` its id.
+  void submit_encoded(std::string message_id, std::string frame);
   // Answers a ReviewRequest; the gateway Acks (message_id = hold id) or sends an Error.
   void review(const std::string& hold_id, Verdict verdict, const std::vector<std::string>& withhold_portion_ids = {},
               const std::string& comment = {});
@@ -152,7 +166,9 @@ class NodeClient {
   bool connected() const;
   // Submits sent but not yet acknowledged by the gateway (resent after a reconnection).
   std::size_t unacknowledged() const;
-  // Closes the connection (TLS close_notify) and stops the thread. Idempotent.
+  // Closes the connection (TLS close_notify) and stops the thread (or, on a
+  // shared io_context, waits until the connection's coroutines have ended).
+  // Idempotent.
   void close();
 
  private:
@@ -162,7 +178,8 @@ class NodeClient {
   NodeOptions options_;
   v1::Welcome welcome_;
   std::shared_ptr<Connection> connection_;
-  std::thread thread_;
+  std::thread thread_;  // none when the connection runs on NodeOptions::io
+  bool closed_ = false;
 
   mutable std::mutex mutex_;  // guards events_
   std::condition_variable events_changed_;
@@ -173,5 +190,14 @@ class NodeClient {
 Delivery to_delivery(const v1::Deliver& deliver);
 Receipt to_receipt(const v1::Receipt& receipt);
 ReviewRequest to_review_request(const v1::ReviewRequest& request);
+// The event a received (or, for a settled duplicate, made-up Ack) frame is:
+// how a process that relays a node's frames gives its events back. Nothing
+// for a frame that is no event (a heartbeat).
+std::optional<NodeEvent> to_event(v1::Frame frame);
+
+// The frames NodeClient::review and NodeClient::trigger send.
+v1::Frame review_frame(const std::string& hold_id, Verdict verdict, const std::vector<std::string>& withhold_portion_ids,
+                       const std::string& comment);
+v1::Frame trigger_frame(const std::string& event);
 
 }  // namespace icegate::node

@@ -26,6 +26,7 @@
 #include "clients/exercise/national.hpp"
 #include "clients/exercise/report.hpp"
 #include "clients/exercise/runner.hpp"
+#include "clients/exercise/runner_nodes.hpp"
 #include "clients/exercise/scenario.hpp"
 #include "gateway/http/access.hpp"
 #include "gateway/http/dashboard.hpp"
@@ -340,6 +341,7 @@ int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ost
     options.speed = params.speed;
     options.control = &control;
     options.progress = params.quiet ? nullptr : &out;
+    options.nodes_per_process = params.nodes_per_process;
     if (!params.quiet)
       fmt::print(out, "Running {} under {}\n", scenario.name, policy.empty() ? scenario.policy.string() : policy.string());
     return exercise::run_exercise(scenario, options);
@@ -603,6 +605,9 @@ void add_exercise_command(CLI::App& root, int& exit_code) {
                           "made up and printed when not given");
   run_command->add_flag("--http-keep-open", run->http_keep_open,
                         "Keep the gateway and the dashboard up after the run until q or Ctrl-C");
+  run_command->add_option("--nodes-per-process", run->nodes_per_process,
+                          "At most this many nodes in one process; more are spread over worker processes "
+                          "(default: as many as the descriptor limit allows)");
   run_command->callback([run, &exit_code] {
     // The gateway's own log would drown the facilitator's view; its warnings still show.
     spdlog::set_level(spdlog::level::warn);
@@ -610,6 +615,16 @@ void add_exercise_command(CLI::App& root, int& exit_code) {
   });
 
   add_exercise_host_command(*exercise, exit_code);
+
+  // A share of a run's nodes, for `exercise run` (which starts it with its
+  // end of a socketpair as descriptor 3): not for people, so not listed.
+  CLI::App* worker_command =
+      exercise->add_subcommand("node-worker", "Run a share of an exercise's nodes for `exercise run`");
+  worker_command->group("");
+  worker_command->callback([&exit_code] {
+    spdlog::set_level(spdlog::level::warn);
+    exit_code = exercise::run_node_worker(3);
+  });
 
   auto check = std::make_shared<std::pair<std::filesystem::path, std::filesystem::path>>();
   CLI::App* check_command =

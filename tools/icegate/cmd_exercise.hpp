@@ -2,6 +2,7 @@
 //   exercise run SCENARIO [--policy P] [--compare P2] [--real-time [--speed N]] [--out DIR]
 //                [--html F] [--json F] [--mermaid F] [--bundle F] [--quiet]
 //                [--http HOST:PORT [--http-token T] [--http-keep-open]]   the dashboard; implies --real-time
+//                [--nodes-per-process N]         more nodes than N go to worker processes
 //   exercise check SCENARIO [--policy P]          load and check a scenario, run nothing
 //   exercise import-csv FILE.csv                   the injects of a spreadsheet, as scenario YAML
 //   exercise report BUNDLE [--compare BUNDLE2] [--html F] [--json F] [--mermaid F]
@@ -11,6 +12,7 @@
 // 1 error; 2 an expectation unmet; 3 the policy is invalid.
 #pragma once
 
+#include <cstddef>
 #include <filesystem>
 #include <istream>
 #include <ostream>
@@ -32,6 +34,7 @@ struct ExerciseRunParams {
   std::string http;         // the dashboard's address; empty: none
   std::string http_token;   // as for serve: needed beyond loopback, made up when not given
   bool http_keep_open = false;  // after the run, keep the gateway and dashboard up until q or Ctrl-C
+  std::size_t nodes_per_process = 0;  // RunOptions::nodes_per_process; 0: as the descriptor limit allows
 };
 
 int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ostream& out, std::ostream& err);
