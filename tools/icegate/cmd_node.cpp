@@ -97,7 +97,7 @@ int submit_and_wait(node::NodeClient& client, const Message& message, std::chron
       acked = true;
       continue;
     }
-    if (std::holds_alternative<node::ErrorNotice>(event->payload)) {
+    if (auto* error = std::get_if<node::ErrorNotice>(&event->payload)) {
       print_event(json ? out : err, *event, json);
       if (error->fatal || error->message_id == message.id) return exit_error;
       continue;
@@ -130,7 +130,7 @@ int wait_for_ack(node::NodeClient& client, const std::string& id, std::chrono::m
       print_event(out, *event, false);
       return ack->ok ? exit_ok : exit_error;
     }
-    if (auto* error = std::get_if<node::ErrorNotice>(&event->payload)) {
+    if (std::holds_alternative<node::ErrorNotice>(event->payload)) {
       print_event(err, *event, false);
       return exit_error;
     }
