@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "clients/exercise/report.hpp"
+#include "gateway/model/json_value.hpp"
 
 namespace icegate::exercise {
 
@@ -131,70 +132,56 @@ Bundle make_bundle(const fs::path& scenario_file, const std::vector<fs::path>& p
 }
 
 std::string to_json(const Bundle& bundle) {
-  using detail::json_quote;
-  std::string out = "{\n";
-  out += fmt::format("  \"bundle_version\": {},\n", bundle.bundle_version);
-  out +=
-      fmt::format("  \"scenario\": {{\n    \"name\": {},\n    \"file\": {},\n    \"text\": {}\n  }},\n",
-                  json_quote(bundle.scenario_name), json_quote(bundle.scenario_file), json_quote(bundle.scenario_text));
-  out += "  \"files\": [";
-  for (std::size_t i = 0; i < bundle.files.size(); ++i) {
-    const BundleFile& file = bundle.files[i];
-    out += fmt::format("{}\n    {{\n      \"path\": {},\n      \"role\": {},\n      \"text\": {}\n    }}", i ? "," : "",
-                       json_quote(file.path), json_quote(file.role), json_quote(file.text));
-  }
-  out += bundle.files.empty() ? "],\n" : "\n  ],\n";
-  out += "  \"results\": [";
-  for (std::size_t i = 0; i < bundle.results.size(); ++i) {
-    out += i ? ",\n    " : "\n    ";
-    detail::append_json(out, bundle.results[i], 2);
-  }
-  out += bundle.results.empty() ? "]\n" : "\n  ]\n";
-  out += "}\n";
-  return out;
+  boost::json::value document = boost::json::object();
+  boost::json::object& root = document.get_object();
+  root["bundle_version"] = bundle.bundle_version;
+  root["scenario"] = {{"name", bundle.scenario_name}, {"file", bundle.scenario_file}, {"text", bundle.scenario_text}};
+  boost::json::array& files = root["files"].emplace_array();
+  for (const BundleFile& file : bundle.files)
+    files.push_back(boost::json::object{{"path", file.path}, {"role", file.role}, {"text", file.text}});
+  boost::json::array& results = root["results"].emplace_array();
+  for (const RunResult& result : bundle.results) results.push_back(detail::result_value(result));
+  return json::pretty(document) + "\n";
 }
 
 Bundle parse_bundle(std::string_view json) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(std::string(json));
-  } catch (const YAML::Exception& error) {
-    throw BundleError(
-        fmt::format("bundle: line {}, column {}: {}", error.mark.line + 1, error.mark.column + 1, error.msg));
-  }
+  json::ParseResult parsed = json::parse(json);
+  if (!parsed.error.empty()) throw BundleError(fmt::format("bundle: {}", parsed.error));
+  const boost::json::value& root = parsed.value;
   auto bad = [](std::string_view what) -> BundleError { return BundleError(fmt::format("bundle: {}", what)); };
-  auto text = [&](const YAML::Node& node, const char* key, std::string_view where) {
-    const YAML::Node value = node.IsMap() ? node[key] : YAML::Node();
-    if (!value.IsDefined() || !value.IsScalar()) throw bad(fmt::format("{}: missing string \"{}\"", where, key));
-    return value.Scalar();
+  auto text = [&](const boost::json::value* node, const char* key, std::string_view where) {
+    const boost::json::value* value = node ? json::member(*node, key) : nullptr;
+    if (!value || !value->is_string()) throw bad(fmt::format("{}: missing string \"{}\"", where, key));
+    return std::string(value->get_string());
   };
-  if (!root.IsMap()) throw bad("expected a JSON object");
+  if (!root.is_object()) throw bad("expected a JSON object");
   Bundle bundle;
-  try {
-    bundle.bundle_version = root["bundle_version"].IsDefined() ? root["bundle_version"].as<int>() : 0;
-  } catch (const YAML::Exception&) {
-    throw bad("\"bundle_version\" is not a number");
+  std::int64_t version = 0;  // absent: not a version this icegate reads
+  if (const boost::json::value* given = json::member(root, "bundle_version")) {
+    if (!given->is_int64()) throw bad("\"bundle_version\" is not a number");
+    version = given->get_int64();
   }
-  if (bundle.bundle_version != 1)
-    throw bad(fmt::format("unsupported bundle_version {} (this icegate reads version 1)", bundle.bundle_version));
-  const YAML::Node scenario = root["scenario"];
+  if (version != 1) throw bad(fmt::format("unsupported bundle_version {} (this icegate reads version 1)", version));
+  bundle.bundle_version = 1;
+  const boost::json::value* scenario = json::member(root, "scenario");
   bundle.scenario_name = text(scenario, "name", "scenario");
   bundle.scenario_file = text(scenario, "file", "scenario");
   bundle.scenario_text = text(scenario, "text", "scenario");
-  const YAML::Node files = root["files"];
-  if (!files.IsSequence()) throw bad("\"files\" is not an array");
-  for (std::size_t i = 0; i < files.size(); ++i) {
+  const boost::json::value* files = json::member(root, "files");
+  if (!files || !files->is_array()) throw bad("\"files\" is not an array");
+  for (std::size_t i = 0; i < files->get_array().size(); ++i) {
     const std::string where = fmt::format("files[{}]", i);
-    const YAML::Node role = files[i].IsMap() ? files[i]["role"] : YAML::Node();
-    bundle.files.push_back(BundleFile{text(files[i], "path", where),
-                                      role.IsDefined() && role.IsScalar() ? role.Scalar() : std::string("file"),
-                                      text(files[i], "text", where)});
+    const boost::json::value& file = files->get_array()[i];
+    const boost::json::value* role = json::member(file, "role");
+    bundle.files.push_back(BundleFile{text(&file, "path", where),
+                                      role && role->is_string() ? std::string(role->get_string()) : std::string("file"),
+                                      text(&file, "text", where)});
   }
-  const YAML::Node results = root["results"];
-  if (!results.IsSequence()) throw bad("\"results\" is not an array");
-  for (std::size_t i = 0; i < results.size(); ++i) {
+  const boost::json::value* results = json::member(root, "results");
+  if (!results || !results->is_array()) throw bad("\"results\" is not an array");
+  for (std::size_t i = 0; i < results->get_array().size(); ++i) {
     try {
-      bundle.results.push_back(detail::run_result_from_yaml(results[i]));
+      bundle.results.push_back(detail::run_result_from_json(results->get_array()[i]));
     } catch (const ReportError& error) {
       throw bad(fmt::format("results[{}]: {}", i, error.what()));
     }

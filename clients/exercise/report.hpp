@@ -12,12 +12,11 @@
 #include <string_view>
 #include <vector>
 
+#include <boost/json/fwd.hpp>
+
 #include "clients/exercise/results.hpp"
 #include "clients/exercise/scenario.hpp"
 
-namespace YAML {
-class Node;
-}
 
 namespace icegate::exercise {
 
@@ -92,11 +91,9 @@ std::vector<DecisionDifference> differing_decisions(const Comparison& comparison
 std::vector<Knowledge> knowledge_of(const RunResult& result);
 
 namespace detail {
-// For bundle.cpp: a RunResult as JSON indented by `indent` levels, and back from
-// an already-parsed node.
-void append_json(std::string& out, const RunResult& result, int indent);
-RunResult run_result_from_yaml(const YAML::Node& node);
-std::string json_quote(std::string_view text);
+// For bundle.cpp: a RunResult as a JSON value, and back from one.
+boost::json::value result_value(const RunResult& result);
+RunResult run_result_from_json(const boost::json::value& node);
 }  // namespace detail
 
 }  // namespace icegate::exercise

@@ -1,7 +1,6 @@
 // The after-action report as JSON (report.hpp): the writer, with keys in a
 // stable order, and the reader that takes a RunResult back from it.
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <optional>
 #include <string>
@@ -11,6 +10,7 @@
 #include "clients/exercise/report_text.hpp"
 #include "gateway/model/clock.hpp"
 #include "gateway/model/json.hpp"
+#include "gateway/model/json_value.hpp"
 
 namespace icegate::exercise {
 
@@ -69,65 +69,38 @@ bool passed(const RunResult& result) { return met_count(result) == result.expect
 // JSON
 // ===========================================================================
 
-std::string detail::json_quote(std::string_view text) { return json::quote(text); }
-
 namespace {
 
-using detail::json_quote;
-
-// Writes indented JSON with keys in the order given. Arrays of strings go on
-// one line; everything else one member per line, so diffs stay readable.
+// Builds a document with Boost.JSON, keys in the order given, and when the
+// outermost object or array closes appends it to `out` as indented JSON
+// (json::pretty: arrays of strings on one line, everything else one member per
+// line, so diffs stay readable).
 class JsonWriter {
  public:
-  JsonWriter(std::string& out, int base_indent) : out_(out), base_(base_indent) {}
+  JsonWriter(std::string& out, int base_indent) : out_(&out), base_(base_indent) {}
+  // Keeps the document in `root` instead.
+  explicit JsonWriter(boost::json::value& root) : root_(&root) {}
 
-  JsonWriter& begin_object() { return open('{'); }
-  JsonWriter& end_object() { return close('}'); }
-  JsonWriter& begin_array() { return open('['); }
-  JsonWriter& end_array() { return close(']'); }
+  JsonWriter& begin_object() { return open(boost::json::object()); }
+  JsonWriter& end_object() { return close(); }
+  JsonWriter& begin_array() { return open(boost::json::array()); }
+  JsonWriter& end_array() { return close(); }
 
   JsonWriter& key(std::string_view name) {
-    separate();
-    out_ += json_quote(name);
-    out_ += ": ";
-    after_key_ = true;
+    key_ = name;
     return *this;
   }
-  JsonWriter& str(std::string_view value) {
-    before_value();
-    out_ += json_quote(value);
-    return *this;
-  }
-  JsonWriter& integer(std::int64_t value) {
-    before_value();
-    out_ += std::to_string(value);
-    return *this;
-  }
-  JsonWriter& boolean(bool value) {
-    before_value();
-    out_ += value ? "true" : "false";
-    return *this;
-  }
-  JsonWriter& real(double value) {
-    before_value();
-    // Shortest text that reads back to the same double; JSON has no NaN or infinity.
-    out_ += std::isfinite(value) ? fmt::format("{}", value) : "0";
-    return *this;
-  }
-  JsonWriter& null() {
-    before_value();
-    out_ += "null";
-    return *this;
-  }
+  JsonWriter& str(std::string_view value) { return put(boost::json::string(value)); }
+  JsonWriter& integer(std::int64_t value) { return put(value); }
+  JsonWriter& boolean(bool value) { return put(value); }
+  // JSON has no NaN or infinity.
+  JsonWriter& real(double value) { return put(std::isfinite(value) ? value : 0.0); }
+  JsonWriter& null() { return put(nullptr); }
   JsonWriter& strings(const std::vector<std::string>& values) {
-    before_value();
-    out_.push_back('[');
-    for (std::size_t i = 0; i < values.size(); ++i) {
-      if (i) out_ += ", ";
-      out_ += json_quote(values[i]);
-    }
-    out_.push_back(']');
-    return *this;
+    boost::json::array array;
+    array.reserve(values.size());
+    for (const std::string& value : values) array.emplace_back(boost::json::string_view(value));
+    return put(std::move(array));
   }
   // Scenario time as text and milliseconds: "<name>": "T-2h", "<name>_ms": -7200000.
   JsonWriter& time(std::string_view name, Offset offset) {
@@ -146,49 +119,43 @@ class JsonWriter {
     }
     return *this;
   }
-  int depth() const { return base_ + static_cast<int>(stack_.size()); }
 
  private:
+  // An open object or array, and the key it will have in its parent.
   struct Level {
-    bool empty = true;
+    boost::json::value value;
+    std::string key;
   };
 
-  JsonWriter& open(char bracket) {
-    before_value();
-    out_.push_back(bracket);
-    stack_.push_back(Level{});
+  JsonWriter& open(boost::json::value container) {
+    stack_.push_back(Level{std::move(container), std::move(key_)});
+    key_.clear();
     return *this;
   }
-  JsonWriter& close(char bracket) {
-    const bool was_empty = stack_.back().empty;
+  JsonWriter& close() {
+    Level level = std::move(stack_.back());
     stack_.pop_back();
-    if (!was_empty) newline();
-    out_.push_back(bracket);
-    return *this;
+    key_ = std::move(level.key);
+    return put(std::move(level.value));
   }
-  // A member or element starts: a comma after the previous one, a new line.
-  void separate() {
-    if (stack_.empty()) return;
-    if (!stack_.back().empty) out_.push_back(',');
-    stack_.back().empty = false;
-    newline();
-  }
-  void before_value() {
-    if (after_key_) {
-      after_key_ = false;
-      return;
+  JsonWriter& put(boost::json::value value) {
+    if (stack_.empty()) {
+      if (out_) *out_ += json::pretty(value, base_);
+      else *root_ = std::move(value);
+    } else if (boost::json::object* object = stack_.back().value.if_object()) {
+      object->insert_or_assign(key_, std::move(value));
+    } else {
+      stack_.back().value.get_array().push_back(std::move(value));
     }
-    separate();
-  }
-  void newline() {
-    out_.push_back('\n');
-    out_.append(static_cast<std::size_t>(depth()) * 2, ' ');
+    key_.clear();
+    return *this;
   }
 
-  std::string& out_;
-  int base_;
+  std::string* out_ = nullptr;
+  boost::json::value* root_ = nullptr;
+  int base_ = 0;
   std::vector<Level> stack_;
-  bool after_key_ = false;
+  std::string key_;
 };
 
 void write_label(JsonWriter& w, const Label& label) {
@@ -428,71 +395,70 @@ void write_row(JsonWriter& w, const DecisionRow& row) {
   throw ReportError(fmt::format("result JSON: {}: {}", where, what));
 }
 
-const YAML::Node member(const YAML::Node& node, const char* name, std::string_view where) {
-  if (!node.IsMap()) bad(where, "expected an object");
-  const YAML::Node value = node[name];
-  if (!value.IsDefined()) bad(where, fmt::format("missing \"{}\"", name));
-  return value;
+const boost::json::value& member(const boost::json::value& node, const char* name, std::string_view where) {
+  if (!node.is_object()) bad(where, "expected an object");
+  const boost::json::value* value = node.get_object().if_contains(name);
+  if (!value) bad(where, fmt::format("missing \"{}\"", name));
+  return *value;
 }
 
-std::string read_string(const YAML::Node& node, const char* name, std::string_view where) {
-  const YAML::Node value = member(node, name, where);
-  if (!value.IsScalar()) bad(where, fmt::format("\"{}\" is not a string", name));
-  return value.Scalar();
+std::string read_string(const boost::json::value& node, const char* name, std::string_view where) {
+  const boost::json::value& value = member(node, name, where);
+  if (!value.is_string()) bad(where, fmt::format("\"{}\" is not a string", name));
+  return std::string(value.get_string());
 }
 
-std::int64_t read_integer(const YAML::Node& node, const char* name, std::string_view where) {
-  const YAML::Node value = member(node, name, where);
-  try {
-    return value.as<std::int64_t>();
-  } catch (const YAML::Exception&) {
-    bad(where, fmt::format("\"{}\" is not an integer", name));
-  }
+std::int64_t read_integer(const boost::json::value& node, const char* name, std::string_view where) {
+  const boost::json::value& value = member(node, name, where);
+  if (value.is_int64()) return value.get_int64();
+  if (value.is_uint64() && value.get_uint64() <= static_cast<std::uint64_t>(INT64_MAX))
+    return static_cast<std::int64_t>(value.get_uint64());
+  bad(where, fmt::format("\"{}\" is not an integer", name));
 }
 
-bool read_bool(const YAML::Node& node, const char* name, std::string_view where) {
-  const YAML::Node value = member(node, name, where);
-  try {
-    return value.as<bool>();
-  } catch (const YAML::Exception&) {
-    bad(where, fmt::format("\"{}\" is not true or false", name));
-  }
+bool read_bool(const boost::json::value& node, const char* name, std::string_view where) {
+  const boost::json::value& value = member(node, name, where);
+  if (!value.is_bool()) bad(where, fmt::format("\"{}\" is not true or false", name));
+  return value.get_bool();
 }
 
-std::vector<std::string> read_strings(const YAML::Node& node, const char* name, std::string_view where) {
-  const YAML::Node value = member(node, name, where);
-  if (!value.IsSequence()) bad(where, fmt::format("\"{}\" is not an array", name));
+std::vector<std::string> read_strings(const boost::json::value& node, const char* name, std::string_view where) {
+  const boost::json::value& value = member(node, name, where);
+  if (!value.is_array()) bad(where, fmt::format("\"{}\" is not an array", name));
   std::vector<std::string> out;
-  for (const YAML::Node& item : value) {
-    if (!item.IsScalar()) bad(where, fmt::format("\"{}\" holds a non-string", name));
-    out.push_back(item.Scalar());
+  for (const boost::json::value& item : value.get_array()) {
+    if (!item.is_string()) bad(where, fmt::format("\"{}\" holds a non-string", name));
+    out.emplace_back(item.get_string());
   }
   return out;
 }
 
-YAML::Node read_array(const YAML::Node& node, const char* name, std::string_view where) {
-  const YAML::Node value = member(node, name, where);
-  if (!value.IsSequence()) bad(where, fmt::format("\"{}\" is not an array", name));
-  return value;
+const boost::json::array& read_array(const boost::json::value& node, const char* name, std::string_view where) {
+  const boost::json::value& value = member(node, name, where);
+  if (!value.is_array()) bad(where, fmt::format("\"{}\" is not an array", name));
+  return value.get_array();
 }
 
-Offset read_time(const YAML::Node& node, const std::string& name, std::string_view where) {
+// Whether an object has the member `name` (results written by earlier versions lack some).
+bool has(const boost::json::value& node, const char* name) { return json::member(node, name) != nullptr; }
+
+Offset read_time(const boost::json::value& node, const std::string& name, std::string_view where) {
   return Offset{read_integer(node, (name + "_ms").c_str(), where)};
 }
 
-Decision read_decision(const YAML::Node& node, std::string_view where) {
+Decision read_decision(const boost::json::value& node, std::string_view where) {
   const std::string name = read_string(node, "decision", where);
   const auto decision = decision_from_name(name);
   if (!decision) bad(where, fmt::format("unknown decision \"{}\"", name));
   return *decision;
 }
 
-Label read_label(const YAML::Node& node, std::string_view where) {
-  const YAML::Node label = member(node, "label", where);
+Label read_label(const boost::json::value& node, std::string_view where) {
+  const boost::json::value& label = member(node, "label", where);
   return Label{read_string(label, "classification", where), read_strings(label, "categories", where)};
 }
 
-TimelineEntry read_entry(const YAML::Node& node, std::string_view where) {
+TimelineEntry read_entry(const boost::json::value& node, std::string_view where) {
   TimelineEntry e;
   e.at = read_time(node, "at", where);
   const std::string kind = read_string(node, "kind", where);
@@ -506,14 +472,14 @@ TimelineEntry read_entry(const YAML::Node& node, std::string_view where) {
   e.title = read_string(node, "title", where);
   e.category = read_string(node, "category", where);
   // Results written before entries without a decision said null carry "RELEASE" there.
-  if (has_decision(e.kind) || !member(node, "decision", where).IsNull()) e.decision = read_decision(node, where);
+  if (has_decision(e.kind) || !member(node, "decision", where).is_null()) e.decision = read_decision(node, where);
   std::size_t index = 0;
-  for (const YAML::Node& p : read_array(node, "released", where)) {
+  for (const boost::json::value& p : read_array(node, "released", where)) {
     const std::string at = fmt::format("{}.released[{}]", where, index++);
     e.released.push_back(Portion{read_string(p, "id", at), read_label(p, at), read_string(p, "body", at)});
   }
   index = 0;
-  for (const YAML::Node& p : read_array(node, "withheld", where)) {
+  for (const boost::json::value& p : read_array(node, "withheld", where)) {
     const std::string at = fmt::format("{}.withheld[{}]", where, index++);
     e.withheld.push_back(WithheldPortion{read_string(p, "portion_id", at), read_label(p, at),
                                          read_string(p, "reason", at), read_strings(p, "rule_ids", at)});
@@ -525,12 +491,12 @@ TimelineEntry read_entry(const YAML::Node& node, std::string_view where) {
   return e;
 }
 
-std::optional<Offset> read_duration(const YAML::Node& node, const std::string& name, std::string_view where) {
-  if (member(node, (name + "_ms").c_str(), where).IsNull()) return std::nullopt;
+std::optional<Offset> read_duration(const boost::json::value& node, const std::string& name, std::string_view where) {
+  if (member(node, (name + "_ms").c_str(), where).is_null()) return std::nullopt;
   return Offset{read_integer(node, (name + "_ms").c_str(), where)};
 }
 
-HumanAction read_action(const YAML::Node& node, std::string_view where) {
+HumanAction read_action(const boost::json::value& node, std::string_view where) {
   HumanAction a;
   a.at = read_time(node, "at", where);
   a.table = read_string(node, "table", where);
@@ -550,7 +516,7 @@ HumanAction read_action(const YAML::Node& node, std::string_view where) {
   a.prompted_by = read_string(node, "prompted_by", where);
   a.response_time = read_duration(node, "response_time", where);
   std::size_t index = 0;
-  for (const YAML::Node& o : read_array(node, "outcomes", where)) {
+  for (const boost::json::value& o : read_array(node, "outcomes", where)) {
     const std::string at = fmt::format("{}.outcomes[{}]", where, index++);
     ActionOutcome outcome;
     outcome.node = read_string(o, "node", at);
@@ -568,17 +534,17 @@ HumanAction read_action(const YAML::Node& node, std::string_view where) {
 
 // What people did; absent from results written before people played (and
 // from scripted runs written then), so each key is read only when present.
-void read_people(const YAML::Node& node, RunResult& r) {
+void read_people(const boost::json::value& node, RunResult& r) {
   const std::string where = "result";
-  if (node["played"].IsDefined()) r.played = read_strings(node, "played", where);
-  if (node["table"].IsDefined()) r.table = read_string(node, "table", where);
+  if (has(node, "played")) r.played = read_strings(node, "played", where);
+  if (has(node, "table")) r.table = read_string(node, "table", where);
   std::size_t index = 0;
-  if (node["human_actions"].IsDefined())
-    for (const YAML::Node& a : read_array(node, "human_actions", where))
+  if (has(node, "human_actions"))
+    for (const boost::json::value& a : read_array(node, "human_actions", where))
       r.human_actions.push_back(read_action(a, fmt::format("human_actions[{}]", index++)));
   index = 0;
-  if (node["media"].IsDefined()) {
-    for (const YAML::Node& m : read_array(node, "media", where)) {
+  if (has(node, "media")) {
+    for (const boost::json::value& m : read_array(node, "media", where)) {
       const std::string at = fmt::format("media[{}]", index++);
       MediaRelease release;
       release.id = read_string(m, "id", at);
@@ -593,8 +559,8 @@ void read_people(const YAML::Node& node, RunResult& r) {
     }
   }
   index = 0;
-  if (node["observations"].IsDefined()) {
-    for (const YAML::Node& o : read_array(node, "observations", where)) {
+  if (has(node, "observations")) {
+    for (const boost::json::value& o : read_array(node, "observations", where)) {
       const std::string at = fmt::format("observations[{}]", index++);
       r.observations.push_back({read_time(o, "at", at), read_string(o, "evaluator", at),
                                 read_string(o, "objective", at), read_string(o, "table", at),
@@ -602,8 +568,8 @@ void read_people(const YAML::Node& node, RunResult& r) {
     }
   }
   index = 0;
-  if (node["ratings"].IsDefined()) {
-    for (const YAML::Node& x : read_array(node, "ratings", where)) {
+  if (has(node, "ratings")) {
+    for (const boost::json::value& x : read_array(node, "ratings", where)) {
       const std::string at = fmt::format("ratings[{}]", index++);
       ObjectiveRating rating;
       rating.objective = read_string(x, "objective", at);
@@ -618,8 +584,8 @@ void read_people(const YAML::Node& node, RunResult& r) {
     }
   }
   index = 0;
-  if (node["improvement_plan"].IsDefined()) {
-    for (const YAML::Node& x : read_array(node, "improvement_plan", where)) {
+  if (has(node, "improvement_plan")) {
+    for (const boost::json::value& x : read_array(node, "improvement_plan", where)) {
       const std::string at = fmt::format("improvement_plan[{}]", index++);
       r.improvement_plan.push_back({read_string(x, "issue", at), read_string(x, "corrective_action", at),
                                     read_string(x, "owner", at), read_string(x, "due", at),
@@ -627,18 +593,18 @@ void read_people(const YAML::Node& node, RunResult& r) {
     }
   }
   index = 0;
-  if (node["objectives"].IsDefined()) {
-    for (const YAML::Node& x : read_array(node, "objectives", where)) {
+  if (has(node, "objectives")) {
+    for (const boost::json::value& x : read_array(node, "objectives", where)) {
       const std::string at = fmt::format("objectives[{}]", index++);
       r.objectives.push_back({read_string(x, "id", at), read_string(x, "text", at)});
     }
   }
 }
 
-RunResult read_result(const YAML::Node& node) {
+RunResult read_result(const boost::json::value& node) {
   const std::string where = "result";
-  if (!node.IsMap()) bad(where, "expected an object");
-  if (node["format_version"].IsDefined() && read_integer(node, "format_version", where) != 1)
+  if (!node.is_object()) bad(where, "expected an object");
+  if (has(node, "format_version") && read_integer(node, "format_version", where) != 1)
     bad(where, "unsupported format_version (this icegate reads version 1)");
   RunResult r;
   r.scenario = read_string(node, "scenario", where);
@@ -651,22 +617,22 @@ RunResult read_result(const YAML::Node& node) {
   r.end = read_time(node, "end", where);
   r.nodes = read_strings(node, "nodes", where);
   std::size_t index = 0;
-  for (const YAML::Node& entry : read_array(node, "timeline", where))
+  for (const boost::json::value& entry : read_array(node, "timeline", where))
     r.timeline.push_back(read_entry(entry, fmt::format("timeline[{}]", index++)));
   index = 0;
-  for (const YAML::Node& e : read_array(node, "expectations", where)) {
+  for (const boost::json::value& e : read_array(node, "expectations", where)) {
     const std::string at = fmt::format("expectations[{}]", index++);
     ExpectationResult x;
     x.id = read_string(e, "id", at);
-    if (e["kind"].IsDefined()) x.kind = read_string(e, "kind", at);  // absent from results written before it
+    if (has(e, "kind")) x.kind = read_string(e, "kind", at);  // absent from results written before it
     x.description = read_string(e, "description", at);
     x.met = read_bool(e, "met", at);
-    if (!member(e, "when_ms", at).IsNull()) x.when = read_time(e, "when", at);
+    if (!member(e, "when_ms", at).is_null()) x.when = read_time(e, "when", at);
     x.evidence = read_string(e, "evidence", at);
     r.expectations.push_back(std::move(x));
   }
   index = 0;
-  for (const YAML::Node& k : read_array(node, "knowledge", where)) {
+  for (const boost::json::value& k : read_array(node, "knowledge", where)) {
     const std::string at = fmt::format("knowledge[{}]", index++);
     Knowledge x;
     x.node = read_string(k, "node", at);
@@ -681,47 +647,42 @@ RunResult read_result(const YAML::Node& node) {
   r.contingencies_fired = read_strings(node, "contingencies_fired", where);
   r.frames_delivered = read_integer(node, "frames_delivered", where);
   // Results written before markings were kept have none: their reports use default colours.
-  if (node["markings"].IsDefined()) {
+  if (has(node, "markings")) {
     index = 0;
-    for (const YAML::Node& m : read_array(node, "markings", where)) {
+    for (const boost::json::value& m : read_array(node, "markings", where)) {
       const std::string at = fmt::format("markings[{}]", index++);
       r.markings.push_back({read_string(m, "label", at), read_string(m, "display", at), read_string(m, "colour", at),
                             read_string(m, "text_colour", at)});
     }
   }
   // Written by earlier versions; read when present.
-  if (const YAML::Node wall = node["wall_seconds"]; wall.IsDefined()) {
-    try {
-      r.wall_seconds = wall.as<double>();
-    } catch (const YAML::Exception&) {
-      bad(where, "\"wall_seconds\" is not a number");
-    }
+  if (const boost::json::value* wall = json::member(node, "wall_seconds")) {
+    if (!wall->is_number()) bad(where, "\"wall_seconds\" is not a number");
+    r.wall_seconds = wall->to_number<double>();
   }
   read_people(node, r);
   return r;
 }
 
-YAML::Node parse_json(std::string_view json) {
-  try {
-    return YAML::Load(std::string(json));
-  } catch (const YAML::Exception& error) {
-    throw ReportError(
-        fmt::format("result JSON: line {}, column {}: {}", error.mark.line + 1, error.mark.column + 1, error.msg));
-  }
+boost::json::value parse_json(std::string_view text) {
+  json::ParseResult parsed = json::parse(text);
+  if (!parsed.error.empty()) throw ReportError(fmt::format("result JSON: {}", parsed.error));
+  return std::move(parsed.value);
 }
 
 }  // namespace
 
-void detail::append_json(std::string& out, const RunResult& result, int indent) {
-  JsonWriter writer(out, indent);
+boost::json::value detail::result_value(const RunResult& result) {
+  boost::json::value root;
+  JsonWriter writer(root);
   write_result(writer, result);
+  return root;
 }
 
-RunResult detail::run_result_from_yaml(const YAML::Node& node) { return read_result(node); }
+RunResult detail::run_result_from_json(const boost::json::value& node) { return read_result(node); }
 
 std::string to_json(const RunResult& result) {
-  std::string out;
-  detail::append_json(out, result, 0);
+  std::string out = json::pretty(detail::result_value(result));
   out.push_back('\n');
   return out;
 }
@@ -758,10 +719,11 @@ std::string to_json(const Comparison& comparison) {
 RunResult run_result_from_json(std::string_view json) { return read_result(parse_json(json)); }
 
 Comparison comparison_from_json(std::string_view json) {
-  const YAML::Node root = parse_json(json);
-  if (!root.IsMap() || !root["first"].IsDefined() || !root["second"].IsDefined())
-    throw ReportError("comparison JSON: expected an object with \"first\" and \"second\"");
-  return Comparison{read_result(root["first"]), read_result(root["second"])};
+  const boost::json::value root = parse_json(json);
+  const boost::json::value* first = json::member(root, "first");
+  const boost::json::value* second = json::member(root, "second");
+  if (!first || !second) throw ReportError("comparison JSON: expected an object with \"first\" and \"second\"");
+  return Comparison{read_result(*first), read_result(*second)};
 }
 
 }  // namespace icegate::exercise

@@ -73,6 +73,14 @@ const char* decision_name(Decision decision) {
   return "DENY";
 }
 
+// An object's members as JSON text led by a comma, to follow begin_event()'s.
+std::string members(const json::Object& object) {
+  std::string text = object.str();
+  text.front() = ',';
+  text.pop_back();
+  return text;
+}
+
 std::vector<std::string> addressee_texts(const std::vector<Addressee>& addressees) {
   std::vector<std::string> out;
   for (const auto& a : addressees) out.push_back(fmt::format("{}:{}", to_string(a.kind), a.name));
@@ -99,7 +107,10 @@ std::int64_t Dashboard::now_ms() const { return gateway_.config().clock->now_uni
 // ---- the feed ----------------------------------------------------------------
 
 std::string Dashboard::begin_event(std::string_view type) {
-  return fmt::format("{{\"seq\":{},\"time\":\"{}\",\"type\":\"{}\"", ++seq_, iso_ms(now_ms()), type);
+  std::string event =
+      json::Object().add("seq", static_cast<std::int64_t>(++seq_)).add("time", iso_ms(now_ms())).add("type", type).str();
+  event.pop_back();  // publish() closes it, after the event's own members
+  return event;
 }
 
 Dashboard::EventText Dashboard::publish(std::string event, Keep keep) {
@@ -349,8 +360,7 @@ void Dashboard::decision(const std::string& message_id, const RecipientDecision&
 
 void Dashboard::delivery(const std::string& node, const std::string& message_id, Decision decision) {
   std::string event = begin_event("delivery");
-  event += fmt::format(",\"message_id\":{},\"recipient\":{},\"decision\":\"{}\"", json::quote(message_id),
-                       json::quote(node), decision_name(decision));
+  event += members(json::Object().add("message_id", message_id).add("recipient", node).add("decision", decision_name(decision)));
   auto published = publish(std::move(event));
   if (auto* r = record(message_id, false)) {
     r->deliveries.push_back(published);
@@ -360,7 +370,7 @@ void Dashboard::delivery(const std::string& node, const std::string& message_id,
 
 void Dashboard::acknowledged(const std::string& node, const std::string& message_id) {
   std::string event = begin_event("ack");
-  event += fmt::format(",\"message_id\":{},\"node\":{}", json::quote(message_id), json::quote(node));
+  event += members(json::Object().add("message_id", message_id).add("node", node));
   auto published = publish(std::move(event));
   if (auto* r = record(message_id, false)) {
     r->acks.push_back(published);
@@ -370,7 +380,7 @@ void Dashboard::acknowledged(const std::string& node, const std::string& message
 
 void Dashboard::receipt(const std::string& originator, const std::string& message_id) {
   std::string event = begin_event("receipt");
-  event += fmt::format(",\"message_id\":{},\"originator\":{}", json::quote(message_id), json::quote(originator));
+  event += members(json::Object().add("message_id", message_id).add("originator", originator));
   auto published = publish(std::move(event));
   if (auto* r = record(message_id, false)) {
     r->receipts.push_back(published);
@@ -407,8 +417,8 @@ void Dashboard::hold_opened(const server::HoldView& hold) {
 void Dashboard::hold_closed(const std::string& hold_id, const std::string& message_id, std::string_view result,
                             std::string_view by) {
   std::string event = begin_event("hold_closed");
-  event += fmt::format(",\"hold_id\":{},\"message_id\":{},\"result\":{},\"by\":{}", json::quote(hold_id),
-                       json::quote(message_id), json::quote(result), json::quote(by));
+  event += members(
+      json::Object().add("hold_id", hold_id).add("message_id", message_id).add("result", result).add("by", by));
   auto published = publish(std::move(event));
   if (auto* r = record(message_id, true)) {
     r->holds.push_back(published);
@@ -420,7 +430,7 @@ void Dashboard::hold_closed(const std::string& hold_id, const std::string& messa
 
 void Dashboard::policy_loaded(const policy::CompiledPolicy& policy) {
   std::string event = begin_event("policy");
-  event += fmt::format(",\"name\":{},\"version\":{}", json::quote(policy.source().name), json::quote(policy.version()));
+  event += members(json::Object().add("name", policy.source().name).add("version", policy.version()));
   publish(std::move(event));
 }
 
@@ -428,18 +438,17 @@ void Dashboard::policy_loaded(const policy::CompiledPolicy& policy) {
 constexpr std::size_t shadow_latest_kept = 20;
 
 void Dashboard::shadow_difference(const server::ShadowDifference& difference) {
-  const std::string changes = server::changes_json(difference);
-  std::string rules = "[";
-  for (const auto& rule : difference.shadow_rules) rules += (rules.size() > 1 ? "," : "") + json::quote(rule);
-  rules += "]";
   std::string event = begin_event("shadow_difference");
-  event += fmt::format(",\"message_id\":{},\"sender\":{},\"recipient\":{},\"enforced\":{},\"shadow\":{},"
-                       "\"changes\":{},\"shadow_rules\":{},\"shadow_reason\":{},\"shadow_version\":{}",
-                       json::quote(difference.message_id), json::quote(difference.sender),
-                       json::quote(difference.recipient), json::quote(to_string(difference.enforced)),
-                       json::quote(to_string(difference.shadow)), changes,
-                       rules,
-                       json::quote(difference.shadow_reason), json::quote(difference.shadow_version));
+  event += members(json::Object()
+                       .add("message_id", difference.message_id)
+                       .add("sender", difference.sender)
+                       .add("recipient", difference.recipient)
+                       .add("enforced", to_string(difference.enforced))
+                       .add("shadow", to_string(difference.shadow))
+                       .add_raw("changes", server::changes_json(difference))
+                       .add("shadow_rules", difference.shadow_rules)
+                       .add("shadow_reason", difference.shadow_reason)
+                       .add("shadow_version", difference.shadow_version));
   ++shadow_differences_;
   shadow_latest_.push_back(publish(std::move(event)));
   while (shadow_latest_.size() > shadow_latest_kept) shadow_latest_.pop_front();
@@ -494,7 +503,7 @@ Response Dashboard::exercise_action(std::string_view action) {
     controls.step();
   }
   else return error_response(404, fmt::format("no exercise action '{}' (pause, resume, step)", action));
-  return json_response(fmt::format("{{\"requested\":{},\"exercise\":{}}}", json::quote(action), exercise_json()));
+  return json_response(json::Object().add("requested", action).add_raw("exercise", exercise_json()).str());
 }
 
 // ---- the API ---------------------------------------------------------------------------

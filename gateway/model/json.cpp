@@ -1,88 +1,230 @@
 #include "gateway/model/json.hpp"
 
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/stream_parser.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
 #include <fmt/format.h>
 
+#include "gateway/model/json_value.hpp"
 #include "gateway/model/utf8.hpp"
 
 namespace icegate::json {
 
-std::string quote(std::string_view text) {
+namespace {
+
+bool is_valid_utf8(std::string_view text) { return !utf8::first_invalid(text).has_value(); }
+
+// Whether every string and key in `value` is valid UTF-8 (nothing to replace).
+bool all_valid_utf8(const boost::json::value& value) {
+  switch (value.kind()) {
+    case boost::json::kind::string: return is_valid_utf8(value.get_string());
+    case boost::json::kind::array:
+      for (const boost::json::value& item : value.get_array())
+        if (!all_valid_utf8(item)) return false;
+      return true;
+    case boost::json::kind::object:
+      for (const auto& member : value.get_object())
+        if (!is_valid_utf8(member.key()) || !all_valid_utf8(member.value())) return false;
+      return true;
+    default: return true;
+  }
+}
+
+// A copy of `value` whose strings and keys are valid UTF-8.
+boost::json::value with_valid_utf8(const boost::json::value& value) {
+  switch (value.kind()) {
+    case boost::json::kind::string: return boost::json::string(valid_utf8(value.get_string()));
+    case boost::json::kind::array: {
+      boost::json::array out;
+      out.reserve(value.get_array().size());
+      for (const boost::json::value& item : value.get_array()) out.push_back(with_valid_utf8(item));
+      return out;
+    }
+    case boost::json::kind::object: {
+      boost::json::object out;
+      out.reserve(value.get_object().size());
+      for (const auto& member : value.get_object())
+        out.insert_or_assign(valid_utf8(member.key()), with_valid_utf8(member.value()));
+      return out;
+    }
+    default: return value;
+  }
+}
+
+// The 1-based line and column of byte `offset` in `text`.
+std::string position(std::string_view text, std::size_t offset) {
+  std::size_t line = 1, column = 1;
+  for (std::size_t at = 0; at < offset && at < text.size(); ++at) {
+    if (text[at] == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+  }
+  return fmt::format("line {}, column {}", line, column);
+}
+
+}  // namespace
+
+std::string valid_utf8(std::string_view text) {
   static constexpr std::string_view replacement = "\xef\xbf\xbd";  // U+FFFD in UTF-8
+  if (is_valid_utf8(text)) return std::string(text);
   std::string out;
-  out.reserve(text.size() + 2);
-  out.push_back('"');
+  out.reserve(text.size() + 8);
   std::size_t at = 0;
   while (at < text.size()) {
-    const char c = text[at];
-    const auto byte = static_cast<unsigned char>(c);
-    if (byte >= 0x80) {
-      // JSON text must be UTF-8 (RFC 8259 section 8.1), but names and file
-      // paths are only bytes: a byte that starts no well-formed sequence is
-      // written as U+FFFD, one for each such byte.
-      if (const std::size_t length = utf8::sequence_length(text.substr(at)); length > 0) {
-        out.append(text.substr(at, length));
-        at += length;
-      } else {
-        out.append(replacement);
-        ++at;
-      }
-      continue;
+    if (static_cast<unsigned char>(text[at]) < 0x80) {
+      out.push_back(text[at++]);
+    } else if (const std::size_t length = utf8::sequence_length(text.substr(at)); length > 0) {
+      out.append(text.substr(at, length));
+      at += length;
+    } else {
+      // One U+FFFD for each byte that starts no well-formed sequence.
+      out.append(replacement);
+      ++at;
     }
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (byte < 0x20) out += fmt::format("\\u{:04x}", static_cast<unsigned>(byte));
-        else out.push_back(c);
-    }
-    ++at;
   }
-  out.push_back('"');
   return out;
 }
 
-void Object::key(std::string_view name) {
-  if (!body_.empty()) body_.push_back(',');
-  body_ += quote(name);
-  body_.push_back(':');
+std::string quote(std::string_view text) { return boost::json::serialize(boost::json::string_view(valid_utf8(text))); }
+
+std::string serialize(const boost::json::value& value) {
+  return all_valid_utf8(value) ? boost::json::serialize(value) : boost::json::serialize(with_valid_utf8(value));
 }
 
-Object& Object::add(std::string_view name, std::string_view value) {
-  key(name);
-  body_ += quote(value);
-  return *this;
+std::string serialize(const boost::json::object& object) {
+  for (const auto& member : object)
+    if (!is_valid_utf8(member.key()) || !all_valid_utf8(member.value()))
+      return boost::json::serialize(with_valid_utf8(boost::json::value(object)));
+  return boost::json::serialize(object);
 }
 
-Object& Object::add(std::string_view name, std::int64_t value) {
-  key(name);
-  body_ += std::to_string(value);
-  return *this;
+std::string serialize(const boost::json::array& array) {
+  for (const boost::json::value& item : array)
+    if (!all_valid_utf8(item)) return boost::json::serialize(with_valid_utf8(boost::json::value(array)));
+  return boost::json::serialize(array);
 }
 
-Object& Object::add(std::string_view name, bool value) {
-  key(name);
-  body_ += value ? "true" : "false";
-  return *this;
-}
-
-Object& Object::add(std::string_view name, const std::vector<std::string>& values) {
-  key(name);
-  body_.push_back('[');
-  for (std::size_t i = 0; i < values.size(); ++i) {
-    if (i) body_.push_back(',');
-    body_ += quote(values[i]);
+ParseResult parse(std::string_view text, std::size_t max_depth) {
+  ParseResult result;
+  boost::json::parse_options options;
+  options.max_depth = max_depth;
+  boost::json::stream_parser parser({}, options);
+  boost::system::error_code error;
+  const std::size_t used = parser.write_some(text.data(), text.size(), error);
+  if (!error) parser.finish(error);
+  if (!error && used != text.size()) error = boost::json::error::extra_data;
+  if (error) {
+    result.error = fmt::format("{}: {}", position(text, used), error.message());
+    return result;
   }
-  body_.push_back(']');
+  result.value = parser.release();
+  return result;
+}
+
+namespace {
+
+bool is_scalar(const boost::json::value& value) { return !value.is_array() && !value.is_object(); }
+
+void append_pretty(std::string& out, const boost::json::value& value, int depth) {
+  const auto newline = [&](int level) {
+    out.push_back('\n');
+    out.append(static_cast<std::size_t>(2 * level), ' ');
+  };
+  if (const boost::json::object* object = value.if_object()) {
+    if (object->empty()) {
+      out += "{}";
+      return;
+    }
+    out.push_back('{');
+    bool first = true;
+    for (const auto& member : *object) {
+      if (!first) out.push_back(',');
+      first = false;
+      newline(depth + 1);
+      out += quote(member.key());
+      out += ": ";
+      append_pretty(out, member.value(), depth + 1);
+    }
+    newline(depth);
+    out.push_back('}');
+  } else if (const boost::json::array* array = value.if_array()) {
+    const bool inline_items = std::all_of(array->begin(), array->end(), is_scalar);
+    out.push_back('[');
+    bool first = true;
+    for (const boost::json::value& item : *array) {
+      if (!first) out += inline_items ? ", " : ",";
+      first = false;
+      if (!inline_items) newline(depth + 1);
+      append_pretty(out, item, depth + 1);
+    }
+    if (!inline_items && !array->empty()) newline(depth);
+    out.push_back(']');
+  } else {
+    out += json::serialize(value);
+  }
+}
+
+}  // namespace
+
+std::string pretty(const boost::json::value& value, int base_indent) {
+  std::string out;
+  append_pretty(out, value, base_indent);
+  return out;
+}
+
+boost::json::array strings(const std::vector<std::string>& values) {
+  boost::json::array array;
+  array.reserve(values.size());
+  for (const std::string& item : values) array.emplace_back(boost::json::string_view(item));
+  return array;
+}
+
+const boost::json::value* member(const boost::json::value& value, std::string_view key) {
+  const boost::json::object* object = value.if_object();
+  return object ? object->if_contains(key) : nullptr;
+}
+
+Object::Object() : object_(std::make_unique<boost::json::object>()) {}
+Object::Object(const Object& other) : object_(std::make_unique<boost::json::object>(*other.object_)) {}
+Object::Object(Object&& other) noexcept = default;
+Object& Object::operator=(const Object& other) {
+  if (this != &other) object_ = std::make_unique<boost::json::object>(*other.object_);
+  return *this;
+}
+Object& Object::operator=(Object&& other) noexcept = default;
+Object::~Object() = default;
+
+Object& Object::add(std::string_view key, std::string_view value) { return add(key, boost::json::value(value)); }
+
+Object& Object::add(std::string_view key, std::int64_t value) { return add(key, boost::json::value(value)); }
+
+Object& Object::add(std::string_view key, bool value) { return add(key, boost::json::value(value)); }
+
+Object& Object::add(std::string_view key, const std::vector<std::string>& values) {
+  return add(key, boost::json::value(strings(values)));
+}
+
+Object& Object::add(std::string_view key, const Object& value) { return add(key, boost::json::value(*value.object_)); }
+
+Object& Object::add(std::string_view key, boost::json::value value) {
+  object_->insert_or_assign(key, std::move(value));
   return *this;
 }
 
-Object& Object::add_raw(std::string_view name, std::string_view encoded) {
-  key(name);
-  body_ += encoded;
-  return *this;
+Object& Object::add_raw(std::string_view key, std::string_view encoded) {
+  ParseResult parsed = parse(encoded);
+  if (!parsed.error.empty())
+    throw std::invalid_argument(fmt::format("json::Object::add_raw(\"{}\"): {}", key, parsed.error));
+  return add(key, std::move(parsed.value));
 }
+
+std::string Object::str() const { return json::serialize(*object_); }
 
 }  // namespace icegate::json

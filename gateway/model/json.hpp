@@ -1,36 +1,67 @@
-// A small JSON writer: quoted strings, and objects with keys in the order
-// written. Every JSON the tools, the dashboard and the reports print goes
-// through quote(), so all of it is valid UTF-8 whatever bytes a name or path
-// holds. (The audit chain's canonical form has its own escaper in audit.cpp:
-// that form is frozen, since changing it would break the hashes of every
-// stored record.)
+// JSON, through Boost.JSON (docs/adr/0007-json-library.md): every JSON the
+// tools, the dashboard and the reports read or write goes through the library.
+// This header is light (Boost.JSON's forward declarations only); a file that
+// builds or reads JSON documents includes gateway/model/json_value.hpp.
+//
+// What the project adds to the library is one guarantee: JSON it writes is
+// valid UTF-8 whatever bytes a name or path holds (RFC 8259 section 8.1), so
+// each byte that belongs to no well-formed UTF-8 sequence is written as U+FFFD.
+//
+// The audit chain's canonical form is not written here: it has its own
+// byte-stable writer in gateway/audit/audit.cpp, because changing a byte of it
+// would break the hashes of every stored record.
 #pragma once
 
+#include <boost/json/fwd.hpp>
+
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace icegate::json {
 
-// `text` as a JSON string literal, quotes included. Each byte that does not
-// belong to a well-formed UTF-8 sequence is written as U+FFFD, so the result
-// is valid UTF-8 for any input.
+// `text` with each byte that starts no well-formed UTF-8 sequence replaced by
+// U+FFFD.
+std::string valid_utf8(std::string_view text);
+
+// `text` as a JSON string literal, quotes included, valid UTF-8 (see above).
 std::string quote(std::string_view text);
 
+// `value` as compact JSON text, valid UTF-8 (see above).
+std::string serialize(const boost::json::value& value);
+std::string serialize(const boost::json::object& object);
+std::string serialize(const boost::json::array& array);
+
+// An object with keys in the order they were first added, built over a
+// boost::json::object; adding a key again replaces its value in place. A
+// moved-from Object may only be assigned to or destroyed.
 class Object {
  public:
+  Object();
+  Object(const Object& other);
+  Object(Object&& other) noexcept;
+  Object& operator=(const Object& other);
+  Object& operator=(Object&& other) noexcept;
+  ~Object();
+
   Object& add(std::string_view key, std::string_view value);
   Object& add(std::string_view key, const char* value) { return add(key, std::string_view(value)); }
   Object& add(std::string_view key, std::int64_t value);
   Object& add(std::string_view key, bool value);
   Object& add(std::string_view key, const std::vector<std::string>& values);
-  Object& add_raw(std::string_view key, std::string_view json);  // an already-encoded value
-  std::string str() const { return "{" + body_ + "}"; }
+  Object& add(std::string_view key, const Object& value);
+  Object& add(std::string_view key, boost::json::value value);
+  // An already-encoded JSON value (as quote() or str() returned it); it is
+  // parsed, so malformed text throws std::invalid_argument.
+  Object& add_raw(std::string_view key, std::string_view json);
+
+  std::string str() const;
+  const boost::json::object& native() const { return *object_; }
 
  private:
-  void key(std::string_view name);
-  std::string body_;
+  std::unique_ptr<boost::json::object> object_;
 };
 
 }  // namespace icegate::json

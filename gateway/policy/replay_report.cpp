@@ -6,6 +6,7 @@
 #include <fmt/ostream.h>
 
 #include "gateway/model/clock.hpp"
+#include "gateway/model/json_value.hpp"
 #include "gateway/policy/replay.hpp"
 
 namespace icegate::policy {
@@ -38,12 +39,6 @@ std::string_view state_code(FlowState state) {
 
 std::string plural(std::size_t n, std::string_view one, std::string_view many) {
   return fmt::format("{} {}", n, n == 1 ? one : many);
-}
-
-std::string json_list(const std::vector<std::string>& values) {
-  std::string json = "[";
-  for (const auto& value : values) json += (json.size() > 1 ? "," : "") + json_quote(value);
-  return json + "]";
 }
 
 // "(rule-a, rule-b)", or "(default deny)" when no rule decided.
@@ -119,56 +114,64 @@ void write_replay_text(std::ostream& out, const ReplayReport& report, std::size_
 }
 
 void write_replay_json(std::ostream& out, const ReplayReport& report, std::size_t limit) {
-  std::string json = "{";
-  json += fmt::format("\"data\":{},\"policy\":{},\"policy_name\":{},\"policy_version\":{},\"unchanged\":{},",
-                      json_quote(report.data_dir), json_quote(report.policy_file), json_quote(report.policy_name),
-                      json_quote(report.policy_version), report.unchanged());
-  std::string versions = "{";
-  for (const auto& [version, count] : report.recorded_versions)
-    versions += fmt::format("{}{}:{}", versions.size() > 1 ? "," : "", json_quote(version), count);
-  versions += "}";
-  json += fmt::format(
-      "\"replayed\":{{\"submissions\":{},\"decided_again\":{},\"decisions\":{},\"portions\":{},"
-      "\"recorded_versions\":{}}},",
-      report.submissions, report.replayed, report.decisions, report.portions, versions);
+  boost::json::object json;
+  json["data"] = report.data_dir;
+  json["policy"] = report.policy_file;
+  json["policy_name"] = report.policy_name;
+  json["policy_version"] = report.policy_version;
+  json["unchanged"] = report.unchanged();
+  boost::json::object versions;
+  for (const auto& [version, count] : report.recorded_versions) versions[version] = count;
+  json["replayed"] = {{"submissions", report.submissions},
+                      {"decided_again", report.replayed},
+                      {"decisions", report.decisions},
+                      {"portions", report.portions},
+                      {"recorded_versions", std::move(versions)}};
   auto skipped_list = [](const std::vector<SkippedSubmission>& list) {
-    std::string text = "[";
+    boost::json::array items;
     for (const auto& s : list)
-      text += fmt::format("{}{{\"seq\":{},\"message_id\":{},\"sender\":{},\"reason\":{}}}", text.size() > 1 ? "," : "",
-                          s.seq, json_quote(s.message_id), json_quote(s.sender), json_quote(s.reason));
-    return text + "]";
+      items.push_back({{"seq", s.seq}, {"message_id", s.message_id}, {"sender", s.sender}, {"reason", s.reason}});
+    return items;
   };
-  json += fmt::format("\"undecidable\":{},\"refused\":{},", skipped_list(report.undecidable),
-                      skipped_list(report.refused));
-  json += fmt::format(
-      "\"counts\":{{\"opened\":{},\"closed\":{},\"hold_added\":{},\"hold_removed\":{}}},"
-      "\"portion_counts\":{{\"opened\":{},\"closed\":{},\"hold_added\":{},\"hold_removed\":{}}},",
-      report.count(ChangeKind::opened), report.count(ChangeKind::closed), report.count(ChangeKind::hold_added),
-      report.count(ChangeKind::hold_removed), report.portion_count(ChangeKind::opened),
-      report.portion_count(ChangeKind::closed), report.portion_count(ChangeKind::hold_added),
-      report.portion_count(ChangeKind::hold_removed));
-  json += "\"groups\":[";
+  json["undecidable"] = skipped_list(report.undecidable);
+  json["refused"] = skipped_list(report.refused);
+  auto counts = [&](auto count) {
+    return boost::json::object{{"opened", count(ChangeKind::opened)},
+                               {"closed", count(ChangeKind::closed)},
+                               {"hold_added", count(ChangeKind::hold_added)},
+                               {"hold_removed", count(ChangeKind::hold_removed)}};
+  };
+  json["counts"] = counts([&](ChangeKind kind) { return report.count(kind); });
+  json["portion_counts"] = counts([&](ChangeKind kind) { return report.portion_count(kind); });
+  boost::json::array& groups = json["groups"].emplace_array();
   std::map<ChangeKind, std::size_t> shown;
-  bool first = true;
   for (const ReplayGroup& group : report.groups) {
     if (limit > 0 && shown[group.kind]++ >= limit) continue;
     const ReplayExample& e = group.example;
-    json += first ? "" : ",";
-    first = false;
-    json += fmt::format(
-        "{{\"kind\":\"{}\",\"old_state\":\"{}\",\"new_state\":\"{}\",\"sender\":{},\"recipient\":{},"
-        "\"categories\":{},\"submissions\":{},\"portions\":{},\"example\":{{\"seq\":{},\"time\":{},"
-        "\"message_id\":{},\"category\":{},\"purpose\":{},\"portion\":{},\"label\":{},\"old_rules\":{},"
-        "\"new_rules\":{},\"old_detail\":{},\"new_detail\":{},\"old_occasional\":{},\"new_occasional\":{}}}}}",
-        to_string(group.kind), state_code(group.old_state), state_code(group.new_state), json_quote(group.sender),
-        json_quote(group.recipient), json_list(group.categories), group.submissions, group.portions, e.seq,
-        json_quote(format_utc(e.time_unix_ms)), json_quote(e.message_id), json_quote(e.category),
-        json_quote(e.purpose), json_quote(e.portion), json_quote(label_text(e.label)), json_list(e.old_rules),
-        json_list(e.new_rules), json_quote(e.old_detail), json_quote(e.new_detail), e.old_occasional,
-        e.new_occasional);
+    groups.push_back({{"kind", to_string(group.kind)},
+                      {"old_state", state_code(group.old_state)},
+                      {"new_state", state_code(group.new_state)},
+                      {"sender", group.sender},
+                      {"recipient", group.recipient},
+                      {"categories", json::strings(group.categories)},
+                      {"submissions", group.submissions},
+                      {"portions", group.portions},
+                      {"example",
+                       {{"seq", e.seq},
+                        {"time", format_utc(e.time_unix_ms)},
+                        {"message_id", e.message_id},
+                        {"category", e.category},
+                        {"purpose", e.purpose},
+                        {"portion", e.portion},
+                        {"label", label_text(e.label)},
+                        {"old_rules", json::strings(e.old_rules)},
+                        {"new_rules", json::strings(e.new_rules)},
+                        {"old_detail", e.old_detail},
+                        {"new_detail", e.new_detail},
+                        {"old_occasional", e.old_occasional},
+                        {"new_occasional", e.new_occasional}}}});
   }
-  json += "]}\n";
-  out << json;
+  out << json::serialize(json) << '\n';
 }
 
 }  // namespace icegate::policy

@@ -4,37 +4,46 @@
 #include <string>
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include "gateway/audit/audit.hpp"
+#include "gateway/model/json_value.hpp"
 
 namespace icegate::policy {
 namespace {
 
-// A record's detail is JSON, which YAML reads as it is (the exercise reports
-// read their JSON the same way).
-YAML::Node parse_detail(const audit::StoredRecord& stored, std::string& error) {
-  try {
-    return YAML::Load(stored.record.detail);
-  } catch (const YAML::Exception& e) {
+// A record's detail is JSON (an empty detail reads as null).
+boost::json::value parse_detail(const audit::StoredRecord& stored, std::string& error) {
+  if (stored.record.detail.find_first_not_of(" \t\r\n") == std::string::npos) return nullptr;
+  json::ParseResult parsed = json::parse(stored.record.detail);
+  if (!parsed.error.empty())
     error = fmt::format("its {} record (seq {}) has a detail that is not JSON: {}", stored.record.kind, stored.seq,
-                        e.msg);
-    return {};
-  }
+                        parsed.error);
+  return std::move(parsed.value);
 }
 
-std::string text(const YAML::Node& node, const char* key) {
-  const YAML::Node value = node[key];
-  return value && value.IsScalar() ? value.as<std::string>() : std::string();
+// A member that is a string, number or boolean, as text; otherwise "".
+std::string text(const boost::json::value& node, const char* key) {
+  const boost::json::value* value = json::member(node, key);
+  if (!value) return {};
+  if (const boost::json::string* string = value->if_string()) return std::string(*string);
+  if (value->is_number() || value->is_bool()) return json::serialize(*value);
+  return {};
 }
 
-std::vector<std::string> texts(const YAML::Node& node, const char* key) {
+std::vector<std::string> texts(const boost::json::value& node, const char* key) {
   std::vector<std::string> values;
-  const YAML::Node list = node[key];
-  if (!list || !list.IsSequence()) return values;
-  for (const auto& item : list)
-    if (item.IsScalar()) values.push_back(item.as<std::string>());
+  const boost::json::value* list = json::member(node, key);
+  if (!list || !list->is_array()) return values;
+  for (const boost::json::value& item : list->get_array())
+    if (const boost::json::string* string = item.if_string()) values.emplace_back(*string);
   return values;
+}
+
+// The items of a member that is an array; none when it is absent or not one.
+const boost::json::array& items(const boost::json::value& node, const char* key) {
+  static const boost::json::array none;
+  const boost::json::value* list = json::member(node, key);
+  return list && list->is_array() ? list->get_array() : none;
 }
 
 RecordedSubmission read_submit(const audit::StoredRecord& stored) {
@@ -45,7 +54,7 @@ RecordedSubmission read_submit(const audit::StoredRecord& stored) {
   submission.sender = stored.record.node;
   submission.policy_version = stored.record.policy_version;
   std::string error;
-  const YAML::Node detail = parse_detail(stored, error);
+  const boost::json::value detail = parse_detail(stored, error);
   if (!error.empty()) {
     submission.undecidable = error;
     return submission;
@@ -53,17 +62,17 @@ RecordedSubmission read_submit(const audit::StoredRecord& stored) {
   submission.category = text(detail, "category");
   submission.purpose = text(detail, "purpose");
   submission.recipients = texts(detail, "recipients");
-  if (const YAML::Node handling = detail["handling"]; handling && handling.IsMap())
-    submission.embargo_event = text(handling, "not_before_event");
-  const YAML::Node portions = detail["portion_labels"];
-  if (!portions || !portions.IsSequence()) {
+  if (const boost::json::value* handling = json::member(detail, "handling"); handling && handling->is_object())
+    submission.embargo_event = text(*handling, "not_before_event");
+  const boost::json::value* portions = json::member(detail, "portion_labels");
+  if (!portions || !portions->is_array()) {
     submission.undecidable = fmt::format(
         "its submit record (seq {}) does not name the portions' labels: the trail was written by an icegate older "
         "than policy replay, which records them from then on",
         stored.seq);
     return submission;
   }
-  for (const auto& portion : portions) {
+  for (const boost::json::value& portion : portions->get_array()) {
     const std::string id = text(portion, "portion"), label = text(portion, "label");
     auto parsed = parse_label_text(label);
     if (id.empty() || !parsed) {
@@ -78,7 +87,7 @@ RecordedSubmission read_submit(const audit::StoredRecord& stored) {
 
 // Fills in `decision` from a decision record; false (and `error`) when its detail is unreadable.
 bool read_decision(const audit::StoredRecord& stored, RecordedDecision& decision, std::string& error) {
-  const YAML::Node detail = parse_detail(stored, error);
+  const boost::json::value detail = parse_detail(stored, error);
   if (!error.empty()) return false;
   decision.seq = stored.seq;
   decision.recipient = stored.record.recipient;
@@ -86,9 +95,10 @@ bool read_decision(const audit::StoredRecord& stored, RecordedDecision& decision
   decision.rules = stored.record.rules;
   decision.state = text(detail, "state");
   decision.reason = text(detail, "reason");
-  decision.occasional = detail["occasional"] && detail["occasional"].IsScalar() && detail["occasional"].as<bool>();
-  for (const auto& released : detail["released"]) decision.released.push_back(text(released, "portion"));
-  for (const auto& withheld : detail["withheld"]) {
+  const boost::json::value* occasional = json::member(detail, "occasional");
+  decision.occasional = occasional && occasional->is_bool() && occasional->get_bool();
+  for (const boost::json::value& released : items(detail, "released")) decision.released.push_back(text(released, "portion"));
+  for (const boost::json::value& withheld : items(detail, "withheld")) {
     decision.withheld.push_back(text(withheld, "portion"));
     decision.withheld_reasons[decision.withheld.back()] = text(withheld, "reason");
   }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -206,6 +207,19 @@ TEST_F(CliAuditTest, TheCommandLineReachesTheRunFunctions) {
             exit_ok);
   EXPECT_EQ(parse({"audit", "query", dir_.string(), "--until", "soon"}), exit_error);
   EXPECT_THROW(parse({"audit", "query"}), CLI::RequiredError);
+}
+
+// A trail written by icegate b05aa7f, before JSON moved to Boost.JSON
+// (tests/data/audit/trail-b05aa7f.sql): `icegate audit verify` still finds it intact.
+TEST(CliAuditOldTrailTest, VerifyFindsATrailWrittenBeforeBoostJsonIntact) {
+  TemporaryDirectory dir;
+  std::ifstream in(fs::path(ICEGATE_SOURCE_DIR) / "tests/data/audit/trail-b05aa7f.sql", std::ios::binary);
+  std::ostringstream sql;
+  sql << in.rdbuf();
+  AuditDatabase(dir.path()).exec(sql.str());
+  std::ostringstream out, err;
+  EXPECT_EQ(run_audit_verify({.dir = dir.path(), .json = false}, out, err), exit_ok) << err.str();
+  EXPECT_EQ(out.str(), "intact: 8 records, head e05abe69d76424fafa922f42fb57171feb39eba99f12e91d0610357975989684\n");
 }
 
 }  // namespace

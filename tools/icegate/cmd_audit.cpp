@@ -17,6 +17,7 @@
 #include <fmt/ostream.h>
 
 #include "gateway/audit/audit.hpp"
+#include "gateway/model/json_value.hpp"
 #include "tools/icegate/commands.hpp"
 
 namespace icegate::cli {
@@ -100,16 +101,15 @@ bool parse_time_option(std::string_view option, const std::string& text, std::op
 }
 
 void write_verify_json(std::ostream& out, const audit::VerifyReport& report) {
-  std::string json = fmt::format("{{\"intact\":{},\"records\":{},\"head_hash\":{},\"problems\":[",
-                                 report.intact(), report.records, audit::json_string(report.head_hash));
-  for (std::size_t index = 0; index < report.problems.size(); ++index) {
-    const audit::VerifyProblem& problem = report.problems[index];
-    if (index > 0) json.push_back(',');
-    json += fmt::format("{{\"seq\":{},\"kind\":\"{}\",\"text\":{}}}", problem.seq, audit::to_string(problem.kind),
-                        audit::json_string(problem.text));
-  }
-  json += "]}\n";
-  out << json;
+  boost::json::array problems;
+  for (const audit::VerifyProblem& problem : report.problems)
+    problems.push_back(
+        boost::json::object{{"seq", problem.seq}, {"kind", audit::to_string(problem.kind)}, {"text", problem.text}});
+  const boost::json::object json = {{"intact", report.intact()},
+                                    {"records", report.records},
+                                    {"head_hash", report.head_hash},
+                                    {"problems", std::move(problems)}};
+  out << json::serialize(json) << '\n';
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "gateway/model/json_value.hpp"
 #include "gateway/policy/diff.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/policy/spif.hpp"
@@ -38,12 +39,6 @@ std::vector<std::string> split_list(const std::string& text) {
     start = comma + 1;
   }
   return values;
-}
-
-std::string json_list(const std::vector<std::string>& values) {
-  std::string json = "[";
-  for (std::size_t i = 0; i < values.size(); ++i) json += (i ? "," : "") + policy::json_quote(values[i]);
-  return json + "]";
 }
 
 // The policy (or the scheme as a policy) named by exactly one of the two
@@ -105,9 +100,11 @@ int run_label_mark(const LabelMarkParams& params, std::ostream& out, std::ostrea
   const std::vector<std::string> problems = source->label_problems(*label);
   const std::string marking = source->display_marking(*label);
   if (params.json) {
-    out << fmt::format("{{\"label\":{},\"marking\":{},\"valid\":{},\"problems\":{}}}\n",
-                       policy::json_quote(policy::label_text(*label)), policy::json_quote(marking), problems.empty(),
-                       json_list(problems));
+    const boost::json::object json = {{"label", policy::label_text(*label)},
+                                      {"marking", marking},
+                                      {"valid", problems.empty()},
+                                      {"problems", json::strings(problems)}};
+    out << json::serialize(json) << '\n';
   } else {
     fmt::print(out, "{}\n", marking);
     for (const std::string& problem : problems) {
@@ -224,25 +221,27 @@ int run_label_check(const LabelCheckParams& params, std::ostream& out, std::ostr
   }
 
   if (params.json) {
-    std::string json = fmt::format("{{\"label\":{},\"marking\":{},\"valid\":{},\"problems\":{}",
-                                   policy::json_quote(policy::label_text(*label)), policy::json_quote(marking),
-                                   problems.empty(), json_list(problems));
+    boost::json::object json = {{"label", policy::label_text(*label)},
+                                {"marking", marking},
+                                {"valid", problems.empty()},
+                                {"problems", json::strings(problems)}};
     if (check) {
-      std::vector<std::string> permissive;
-      for (const auto& [tag_set, categories] : check->missing_permissive) {
-        permissive.push_back(
-            fmt::format("{{\"tag_set\":{},\"categories\":{}}}", policy::json_quote(tag_set), json_list(categories)));
-      }
-      json += fmt::format(
-          ",\"holder\":{{\"node\":{},\"vetting\":{},\"regular\":{},\"occasional\":{},\"categories\":{}}},"
-          "\"clearance\":{},\"missing_restrictive\":{},\"missing_permissive\":[{}]",
-          params.node.empty() ? "null" : policy::json_quote(params.node), policy::json_quote(check->vetting),
-          policy::json_quote(check->regular_ceiling), policy::json_quote(check->occasional_ceiling), json_list(held),
-          policy::json_quote(to_string(check->level)), json_list(check->missing_restrictive),
-          fmt::join(permissive, ","));
+      boost::json::array permissive;
+      for (const auto& [tag_set, categories] : check->missing_permissive)
+        permissive.push_back(boost::json::object{{"tag_set", tag_set}, {"categories", json::strings(categories)}});
+      boost::json::value node = nullptr;
+      if (!params.node.empty()) node = params.node;
+      json["holder"] = {{"node", std::move(node)},
+                        {"vetting", check->vetting},
+                        {"regular", check->regular_ceiling},
+                        {"occasional", check->occasional_ceiling},
+                        {"categories", json::strings(held)}};
+      json["clearance"] = to_string(check->level);
+      json["missing_restrictive"] = json::strings(check->missing_restrictive);
+      json["missing_permissive"] = std::move(permissive);
     }
-    json += fmt::format(",\"decision\":{}}}\n", policy::json_quote(decision));
-    out << json;
+    json["decision"] = decision;
+    out << json::serialize(json) << '\n';
     return result;
   }
 
@@ -316,21 +315,29 @@ int run_label_translate(const LabelTranslateParams& params, std::ostream& out, s
   const std::string marking = translation.faithful() ? to->display_marking(*translation.translated) : std::string();
 
   if (params.json) {
-    std::vector<std::string> issues;
+    // A text, or null when empty.
+    const auto text_or_null = [](const std::string& text) {
+      return text.empty() ? boost::json::value(nullptr) : boost::json::value(text);
+    };
+    boost::json::array issues;
     for (const policy::TranslationIssue& issue : translation.issues) {
-      issues.push_back(fmt::format("{{\"code\":{},\"part\":{},\"candidates\":{},\"message\":{}}}",
-                                   policy::json_quote(to_string(issue.problem)),
-                                   issue.part.empty() ? "null" : policy::json_quote(issue.part),
-                                   json_list(issue.candidates), policy::json_quote(issue.message)));
+      issues.push_back(boost::json::object{{"code", to_string(issue.problem)},
+                                           {"part", text_or_null(issue.part)},
+                                           {"candidates", json::strings(issue.candidates)},
+                                           {"message", issue.message}});
     }
-    out << fmt::format(
-        "{{\"label\":{},\"from\":{},\"to\":{},\"faithful\":{},\"translated\":{},\"marking\":{},"
-        "\"restored\":{},\"notes\":{},\"problems\":[{}]}}\n",
-        policy::json_quote(policy::label_text(*label)), policy::json_quote(from_scheme.name),
-        policy::json_quote(to_scheme.name), translation.faithful(),
-        translation.faithful() ? policy::json_quote(policy::label_text(*translation.translated)) : "null",
-        translation.faithful() ? policy::json_quote(marking) : "null", translation.restored,
-        json_list(translation.notes), fmt::join(issues, ","));
+    const boost::json::object json = {{"label", policy::label_text(*label)},
+                                      {"from", from_scheme.name},
+                                      {"to", to_scheme.name},
+                                      {"faithful", translation.faithful()},
+                                      {"translated", translation.faithful()
+                                                         ? boost::json::value(policy::label_text(*translation.translated))
+                                                         : nullptr},
+                                      {"marking", translation.faithful() ? boost::json::value(marking) : nullptr},
+                                      {"restored", translation.restored},
+                                      {"notes", json::strings(translation.notes)},
+                                      {"problems", std::move(issues)}};
+    out << json::serialize(json) << '\n';
     return result;
   }
   fmt::print(out, "label:      {} under {}\n", policy::label_text(*label), from_scheme.name);

@@ -5,7 +5,6 @@
 // of two tables puts each table's people side by side.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <regex>
@@ -15,6 +14,7 @@
 
 #include "clients/exercise/report.hpp"
 #include "gateway/model/html.hpp"
+#include "gateway/model/json_value.hpp"
 #include "tests/clients/exercise/report_checks.hpp"
 #include "tests/clients/exercise/sample_run.hpp"
 
@@ -88,23 +88,23 @@ TEST(ReportJsonPeople, IsValidUtf8WhateverBytesPeopleSent) {
 }
 
 TEST(ReportJsonPeople, WritesRatingsWithTheirWordsAndResponseTimesAsText) {
-  const YAML::Node json = YAML::Load(to_json(sample_played_run()));
-  EXPECT_EQ(json["table"].as<std::string>(), "need-to-know");
-  EXPECT_EQ(json["played"][1].as<std::string>(), "council-chief-exec");
-  const YAML::Node brief = json["human_actions"][0];
-  EXPECT_EQ(brief["kind"].as<std::string>(), "send");
-  EXPECT_EQ(brief["at"].as<std::string>(), "T-20h");
-  EXPECT_EQ(brief["response_time"].as<std::string>(), "4h");
-  EXPECT_EQ(brief["response_time_ms"].as<std::int64_t>(), 4 * 3600 * 1000LL);
-  EXPECT_EQ(brief["outcomes"][1]["decision"].as<std::string>(), "RELEASE_REDACTED");
-  EXPECT_TRUE(json["human_actions"][3]["response_time_ms"].IsNull());  // the trigger answered nothing
-  EXPECT_EQ(json["ratings"][0]["rating"].as<std::string>(), "S");
-  EXPECT_EQ(json["ratings"][0]["rating_words"].as<std::string>(), "Performed with some challenges");
-  EXPECT_TRUE(json["media"][1]["by_hand"].as<bool>());
+  const boost::json::value json = json::parse(to_json(sample_played_run())).value;
+  EXPECT_EQ(json.at("table").as_string(), "need-to-know");
+  EXPECT_EQ(json.at("played").at(1).as_string(), "council-chief-exec");
+  const boost::json::value& brief = json.at("human_actions").at(0);
+  EXPECT_EQ(brief.at("kind").as_string(), "send");
+  EXPECT_EQ(brief.at("at").as_string(), "T-20h");
+  EXPECT_EQ(brief.at("response_time").as_string(), "4h");
+  EXPECT_EQ(brief.at("response_time_ms").as_int64(), 4 * 3600 * 1000LL);
+  EXPECT_EQ(brief.at("outcomes").at(1).at("decision").as_string(), "RELEASE_REDACTED");
+  EXPECT_TRUE(json.at("human_actions").at(3).at("response_time_ms").is_null());  // the trigger answered nothing
+  EXPECT_EQ(json.at("ratings").at(0).at("rating").as_string(), "S");
+  EXPECT_EQ(json.at("ratings").at(0).at("rating_words").as_string(), "Performed with some challenges");
+  EXPECT_TRUE(json.at("media").at(1).at("by_hand").as_bool());
   std::size_t human_entries = 0, media_entries = 0;
-  for (const auto& entry : json["timeline"]) {
-    human_entries += entry["kind"].as<std::string>() == "human";
-    media_entries += entry["kind"].as<std::string>() == "media";
+  for (const auto& entry : json.at("timeline").as_array()) {
+    human_entries += entry.at("kind").as_string() == "human";
+    media_entries += entry.at("kind").as_string() == "media";
   }
   EXPECT_EQ(human_entries, 6u);
   EXPECT_EQ(media_entries, 2u);

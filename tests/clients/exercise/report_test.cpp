@@ -3,10 +3,10 @@
 // need (lanes, reasons, withheld portions as withheld) and fetches nothing.
 // Outputs are parsed, not eyeballed.
 #include "clients/exercise/report.hpp"
+#include "gateway/model/json_value.hpp"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <map>
@@ -91,18 +91,18 @@ TEST(ReportHtml, MarkingStylesAreUsedOnlyWhenTheyAreColours) {
 
 TEST(ReportJson, GivesTimesAsTextAndMilliseconds) {
   const RunResult r = sample_run();
-  const YAML::Node json = YAML::Load(to_json(r));
-  EXPECT_EQ(json["start"].as<std::string>(), "T-48h");
-  EXPECT_EQ(json["start_ms"].as<std::int64_t>(), -48 * 3600 * 1000LL);
-  EXPECT_EQ(json["end"].as<std::string>(), "T+6h");
-  EXPECT_EQ(json["timeline"][0]["at"].as<std::string>(), "T-48h");
-  EXPECT_EQ(json["timeline"][0]["at_ms"].as<std::int64_t>(), -172800000);
-  EXPECT_EQ(json["expectations"][3]["when"].as<std::string>(), "T-6h");
-  EXPECT_EQ(json["knowledge"][0]["first_at"].as<std::string>(), "T-48h");
-  EXPECT_EQ(json["t0"].as<std::string>(), "2024-06-14 05:00:00 UTC");
-  EXPECT_FALSE(json["all_met"].as<bool>());
-  EXPECT_EQ(json["expectations_met"].as<int>(), 4);
-  EXPECT_EQ(json["expectations_total"].as<int>(), 5);
+  const boost::json::value json = json::parse(to_json(r)).value;
+  EXPECT_EQ(json.at("start").as_string(), "T-48h");
+  EXPECT_EQ(json.at("start_ms").as_int64(), -48 * 3600 * 1000LL);
+  EXPECT_EQ(json.at("end").as_string(), "T+6h");
+  EXPECT_EQ(json.at("timeline").at(0).at("at").as_string(), "T-48h");
+  EXPECT_EQ(json.at("timeline").at(0).at("at_ms").as_int64(), -172800000);
+  EXPECT_EQ(json.at("expectations").at(3).at("when").as_string(), "T-6h");
+  EXPECT_EQ(json.at("knowledge").at(0).at("first_at").as_string(), "T-48h");
+  EXPECT_EQ(json.at("t0").as_string(), "2024-06-14 05:00:00 UTC");
+  EXPECT_FALSE(json.at("all_met").as_bool());
+  EXPECT_EQ(json.at("expectations_met").as_int64(), 4);
+  EXPECT_EQ(json.at("expectations_total").as_int64(), 5);
 }
 
 TEST(ReportJson, KeysComeInTheDocumentedOrder) {
@@ -118,18 +118,18 @@ TEST(ReportJson, KeysComeInTheDocumentedOrder) {
 }
 
 TEST(ReportJson, PortionsCarryLabelsAndBodiesWithheldOnlyLabelsAndReasons) {
-  const YAML::Node json = YAML::Load(to_json(sample_run()));
-  const YAML::Node redacted = json["timeline"][7];  // council-chief-exec's version of I02
-  ASSERT_EQ(redacted["kind"].as<std::string>(), "delivered");
-  ASSERT_EQ(redacted["decision"].as<std::string>(), "RELEASE_REDACTED");
-  EXPECT_EQ(redacted["released"][0]["label"]["classification"].as<std::string>(), "RESTRICTED");
-  EXPECT_EQ(redacted["released"][0]["marking"].as<std::string>(), "RESTRICTED");
-  EXPECT_THAT(redacted["released"][0]["body"].as<std::string>(), HasSubstr("counter-terrorism operation"));
-  const YAML::Node withheld = redacted["withheld"][0];
-  EXPECT_EQ(withheld["marking"].as<std::string>(), "SECRET [UK EYES ONLY]");
-  EXPECT_THAT(withheld["reason"].as<std::string>(), HasSubstr("vetting"));
+  const boost::json::value json = json::parse(to_json(sample_run())).value;
+  const boost::json::value& redacted = json.at("timeline").at(7);  // council-chief-exec's version of I02
+  ASSERT_EQ(redacted.at("kind").as_string(), "delivered");
+  ASSERT_EQ(redacted.at("decision").as_string(), "RELEASE_REDACTED");
+  EXPECT_EQ(redacted.at("released").at(0).at("label").at("classification").as_string(), "RESTRICTED");
+  EXPECT_EQ(redacted.at("released").at(0).at("marking").as_string(), "RESTRICTED");
+  EXPECT_THAT(std::string(redacted.at("released").at(0).at("body").as_string()), HasSubstr("counter-terrorism operation"));
+  const boost::json::value& withheld = redacted.at("withheld").at(0);
+  EXPECT_EQ(withheld.at("marking").as_string(), "SECRET [UK EYES ONLY]");
+  EXPECT_THAT(std::string(withheld.at("reason").as_string()), HasSubstr("vetting"));
   std::vector<std::string> keys;
-  for (const auto& item : withheld) keys.push_back(item.first.as<std::string>());
+  for (const auto& item : withheld.as_object()) keys.emplace_back(item.key());
   EXPECT_THAT(keys, ElementsAre("portion_id", "label", "marking", "reason", "rule_ids"));
 }
 
@@ -163,10 +163,10 @@ TEST(ReportJson, ComparisonRoundTripsAndListsDifferingDecisions) {
   const Comparison read = comparison_from_json(json);
   expect_same(c.first, read.first);
   expect_same(c.second, read.second);
-  const YAML::Node differ = YAML::Load(json)["decisions_differ"];
-  ASSERT_TRUE(differ.IsSequence());
+  const boost::json::value differ = json::parse(json).value.at("decisions_differ");
+  ASSERT_TRUE(differ.is_array());
   std::set<std::string> pairs;
-  for (const auto& d : differ) pairs.insert(d["inject"].as<std::string>() + "/" + d["node"].as<std::string>());
+  for (const auto& d : differ.as_array()) pairs.insert(std::string(d.at("inject").as_string()) + "/" + std::string(d.at("node").as_string()));
   EXPECT_EQ(pairs, (std::set<std::string>{"I03/iag-chair", "C1/iag-chair"}));
 }
 

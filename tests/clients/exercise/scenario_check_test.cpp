@@ -7,11 +7,11 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <yaml-cpp/yaml.h>
 
 #include "clients/exercise/report.hpp"
 #include "clients/exercise/runner.hpp"
 #include "clients/exercise/scenario.hpp"
+#include "gateway/model/json_value.hpp"
 #include "tests/clients/exercise/scenario_dir.hpp"
 
 namespace icegate::exercise {
@@ -412,10 +412,10 @@ TEST(ExpectationNotBefore, AnEmbargoKeptIsMetAndOneBrokenIsNotOnARealRun) {
   EXPECT_FALSE(broken.met) << broken.evidence;
   EXPECT_THAT(broken.evidence, HasSubstr("housing received I2 at T+0, before T+1h"));
 
-  const YAML::Node json = YAML::Load(to_json(result));
-  EXPECT_TRUE(json["expectations"][0]["met"].as<bool>());
-  EXPECT_EQ(json["expectations"][0]["kind"].as<std::string>(), "does_not_receive_before");
-  EXPECT_FALSE(json["expectations"][1]["met"].as<bool>());
+  const boost::json::value json = json::parse(to_json(result)).value;
+  EXPECT_TRUE(json.at("expectations").at(0).at("met").as_bool());
+  EXPECT_EQ(json.at("expectations").at(0).at("kind").as_string(), "does_not_receive_before");
+  EXPECT_FALSE(json.at("expectations").at(1).at("met").as_bool());
   // Met is shown as met (green), not as an unmet inverted check.
   const std::string html = to_html(result, &scenario);
   EXPECT_THAT(html, HasSubstr("<tr class=\"met\"><td>Met</td><td>E1</td>"));

@@ -1,8 +1,13 @@
 // json::quote: every JSON the tools print goes through it, so its output must
-// be valid UTF-8 (RFC 8259 section 8.1) whatever bytes it is given.
+// be valid UTF-8 (RFC 8259 section 8.1) whatever bytes it is given. And the
+// rest of the facade over Boost.JSON: Object, serialize, pretty and parse.
 #include "gateway/model/json.hpp"
 
 #include <gtest/gtest.h>
+
+#include <limits>
+
+#include "gateway/model/json_value.hpp"
 
 #include "tests/support/utf8.hpp"
 
@@ -52,6 +57,88 @@ TEST(JsonQuote, ObjectsUseIt) {
   Object object;
   object.add("file\xff", "x\xfe").add("list", std::vector<std::string>{"\xc3"});
   EXPECT_TRUE(is_valid_utf8(object.str())) << object.str();
+}
+
+TEST(JsonObject, KeepsKeysInTheOrderFirstAddedAndReplacesARepeatedKey) {
+  Object object;
+  object.add("z", "1").add("a", std::int64_t{2}).add("m", true).add("z", "again");
+  EXPECT_EQ(object.str(), R"({"z":"again","a":2,"m":true})");
+}
+
+TEST(JsonObject, NestsObjectsAndEncodedValues) {
+  Object inner;
+  inner.add("k", std::vector<std::string>{"a", "b"});
+  Object outer;
+  outer.add("inner", inner).add_raw("raw", R"({"x":[1,null]})").add_raw("text", quote("q"));
+  EXPECT_EQ(outer.str(), R"({"inner":{"k":["a","b"]},"raw":{"x":[1,null]},"text":"q"})");
+  EXPECT_THROW(outer.add_raw("bad", "{"), std::invalid_argument);
+}
+
+TEST(JsonObject, WritesInt64LimitsExactly) {
+  Object object;
+  object.add("max", std::numeric_limits<std::int64_t>::max()).add("min", std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(object.str(), R"({"max":9223372036854775807,"min":-9223372036854775808})");
+}
+
+TEST(JsonSerialize, ReplacesIllFormedUtf8InStringsAndKeysAnywhereInTheDocument) {
+  boost::json::value document = {{"ok", "caf\xc3\xa9"}, {"list", boost::json::array{"a\xffz"}}};
+  document.as_object()["key\xc3"] = boost::json::object{{"deep", "\xed\xa0\x80"}};
+  const std::string text = serialize(document);
+  EXPECT_TRUE(is_valid_utf8(text)) << text;
+  const std::string r = "\xef\xbf\xbd";
+  EXPECT_EQ(text, "{\"ok\":\"caf\xc3\xa9\",\"list\":[\"a" + r + "z\"],\"key" + r + "\":{\"deep\":\"" + r + r + r + "\"}}");
+}
+
+TEST(JsonPretty, IndentsObjectsAndKeepsArraysOfScalarsOnOneLine) {
+  const boost::json::value document = {{"name", "x"},
+                                       {"tags", boost::json::array{"a", "b"}},
+                                       {"empty", boost::json::array()},
+                                       {"rows", boost::json::array{boost::json::object{{"n", 1}}}},
+                                       {"none", boost::json::object()}};
+  EXPECT_EQ(pretty(document), "{\n"
+                              "  \"name\": \"x\",\n"
+                              "  \"tags\": [\"a\", \"b\"],\n"
+                              "  \"empty\": [],\n"
+                              "  \"rows\": [\n"
+                              "    {\n"
+                              "      \"n\": 1\n"
+                              "    }\n"
+                              "  ],\n"
+                              "  \"none\": {}\n"
+                              "}");
+  EXPECT_EQ(parse(pretty(document)).value, document);
+  EXPECT_EQ(pretty(document, 1).substr(0, 12), "{\n    \"name\"");
+}
+
+TEST(JsonParse, ReadsInt64AndUint64WithoutLoss) {
+  const ParseResult parsed = parse(R"([9223372036854775807,-9223372036854775808,18446744073709551615,1.5])");
+  ASSERT_TRUE(parsed.error.empty()) << parsed.error;
+  const boost::json::array& items = parsed.value.as_array();
+  EXPECT_EQ(items[0].as_int64(), std::numeric_limits<std::int64_t>::max());
+  EXPECT_EQ(items[1].as_int64(), std::numeric_limits<std::int64_t>::min());
+  EXPECT_EQ(items[2].as_uint64(), std::numeric_limits<std::uint64_t>::max());
+  EXPECT_EQ(items[3].as_double(), 1.5);
+}
+
+TEST(JsonParse, SaysWhereTheTextIsWrongByLineAndColumn) {
+  EXPECT_EQ(parse("{\n  \"a\": 1,\n  \"b\" 2\n}").error.substr(0, 19), "line 3, column 7: s");
+  EXPECT_EQ(parse("{} x").error.substr(0, 18), "line 1, column 4: ");
+  EXPECT_FALSE(parse("").error.empty());
+  EXPECT_FALSE(parse("\"a\xff\"").error.empty()) << "JSON text must be UTF-8";
+  EXPECT_TRUE(parse(" {\"a\": [1, 2]} \n").error.empty());
+}
+
+TEST(JsonParse, RefusesNestingDeeperThanAsked) {
+  EXPECT_TRUE(parse("[[[1]]]", 3).error.empty());
+  EXPECT_FALSE(parse("[[[[1]]]]", 3).error.empty());
+}
+
+TEST(JsonMember, FindsAMemberOfAnObjectOnly) {
+  const boost::json::value document = {{"a", 1}};
+  ASSERT_NE(member(document, "a"), nullptr);
+  EXPECT_EQ(member(document, "a")->as_int64(), 1);
+  EXPECT_EQ(member(document, "b"), nullptr);
+  EXPECT_EQ(member(boost::json::value(boost::json::array{1}), "a"), nullptr);
 }
 
 }  // namespace
