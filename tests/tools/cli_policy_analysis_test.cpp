@@ -199,7 +199,7 @@ TEST_F(CliPolicyAnalysisTest, ImportSpifErrors) {
   params.json = true;
   EXPECT_EQ(run_policy_import_spif(params, out_, err_), exit_invalid_policy);
   EXPECT_THAT(out_.str(), HasSubstr("\"imported\":false,\"errors\":1"));
-  EXPECT_THAT(out_.str(), HasSubstr("\"code\":\"S004\",\"file\":"));
+  EXPECT_THAT(out_.str(), HasSubstr("\"code\":\"S004\",\"title\":\"bad value\",\"file\":"));
   EXPECT_EQ(run_policy_import_spif({dir_ / "none.xml"}, out_, err_), exit_error);
   EXPECT_THAT(err_.str(), HasSubstr("error[S010]"));
 }

@@ -135,7 +135,7 @@ TEST(PolicyTestReport, JsonHoldsCasesCoverageTotalsAndTheExitCode) {
                               R"("nearest":["a tells b"],"decided_by":[]}})"));
   EXPECT_THAT(json, HasSubstr(R"("covered":1,"total":2,"percent":50.0})"));
   EXPECT_THAT(json, HasSubstr(R"("passed":1,"failed":1,"not_run":1,"diagnostics":[{"severity":"warning",)"
-                              R"("code":"W006","file":"small.yaml","line":5,"column":1,"message":"a warning"}],)"
+                              R"("code":"W006","title":"vetting level no node holds","file":"small.yaml","line":5,"column":1,"message":"a warning"}],)"
                               R"("exit_code":1})"));
 }
 
