@@ -39,7 +39,6 @@ namespace websocket = boost::beast::websocket;
 namespace fs = std::filesystem;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
-constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 
 // ---- a Site of our own ---------------------------------------------------------------
 
