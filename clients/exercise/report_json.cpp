@@ -14,22 +14,6 @@
 
 namespace icegate::exercise {
 
-using detail::action_kind_name;
-using detail::kind_name;
-using detail::decision_words;
-using detail::decision_class;
-using detail::marking_text;
-using detail::clock_text;
-using detail::met_count;
-using detail::inject_key;
-using detail::all_nodes;
-using detail::truncate_utf8;
-using detail::portion_labels;
-using detail::synopsis_of;
-using detail::action_of;
-using detail::action_verb;
-using detail::action_summary;
-
 namespace {
 
 std::optional<HumanAction::Kind> action_kind_from_name(std::string_view name) {

@@ -49,3 +49,23 @@ std::string_view action_verb(HumanAction::Kind kind);
 std::string action_summary(const HumanAction* a, const TimelineEntry& e);
 
 }  // namespace icegate::exercise::detail
+
+// The report's own files (report*.cpp, the only ones that include this
+// header) call these unqualified.
+namespace icegate::exercise {
+using detail::action_kind_name;
+using detail::kind_name;
+using detail::decision_words;
+using detail::decision_class;
+using detail::marking_text;
+using detail::clock_text;
+using detail::met_count;
+using detail::inject_key;
+using detail::all_nodes;
+using detail::truncate_utf8;
+using detail::portion_labels;
+using detail::synopsis_of;
+using detail::action_of;
+using detail::action_verb;
+using detail::action_summary;
+}  // namespace icegate::exercise
