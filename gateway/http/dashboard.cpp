@@ -1,6 +1,7 @@
 #include "gateway/http/dashboard.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <ctime>
 
 #include <fmt/format.h>
@@ -10,7 +11,7 @@
 #include "gateway/http/assets.hpp"
 #include "gateway/http/json_body.hpp"
 #include "gateway/http/metrics_text.hpp"
-#include "gateway/model/json.hpp"
+#include "gateway/model/json_value.hpp"
 #include "gateway/policy/diff.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/server/gateway.hpp"
@@ -25,15 +26,9 @@ namespace {
 // "2008-06-01T09:30:00.250Z"
 std::string iso_ms(std::int64_t unix_ms) { return format_utc(unix_ms, UtcStyle::iso_ms); }
 
-std::string array(const std::vector<std::string>& encoded) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < encoded.size(); ++i) {
-    if (i) out += ',';
-    out += encoded[i];
-  }
-  return out + "]";
-}
-
+// Events are written once, when published, and kept as text: the documents
+// that list them (the state, a message) join those texts rather than write
+// each event again.
 std::string array(const std::vector<Dashboard::EventText>& events) {
   std::string out = "[";
   for (std::size_t i = 0; i < events.size(); ++i) {
@@ -73,14 +68,6 @@ const char* decision_name(Decision decision) {
   return "DENY";
 }
 
-// An object's members as JSON text led by a comma, to follow begin_event()'s.
-std::string members(const json::Object& object) {
-  std::string text = object.str();
-  text.front() = ',';
-  text.pop_back();
-  return text;
-}
-
 std::vector<std::string> addressee_texts(const std::vector<Addressee>& addressees) {
   std::vector<std::string> out;
   for (const auto& a : addressees) out.push_back(fmt::format("{}:{}", to_string(a.kind), a.name));
@@ -106,16 +93,14 @@ std::int64_t Dashboard::now_ms() const { return gateway_.config().clock->now_uni
 
 // ---- the feed ----------------------------------------------------------------
 
-std::string Dashboard::begin_event(std::string_view type) {
-  std::string event =
-      json::Object().add("seq", static_cast<std::int64_t>(++seq_)).add("time", iso_ms(now_ms())).add("type", type).str();
-  event.pop_back();  // publish() closes it, after the event's own members
+json::Object Dashboard::begin_event(std::string_view type) {
+  json::Object event;
+  event.add("seq", static_cast<std::int64_t>(++seq_)).add("time", iso_ms(now_ms())).add("type", type);
   return event;
 }
 
-Dashboard::EventText Dashboard::publish(std::string event, Keep keep) {
-  event += '}';
-  auto text = std::make_shared<const std::string>(std::move(event));
+Dashboard::EventText Dashboard::publish(const json::Object& event, Keep keep) {
+  auto text = std::make_shared<const std::string>(event.str());
   if (keep == Keep::ring) {
     ring_.push_back({seq_, text});
     while (ring_.size() > limits_.events) ring_.pop_front();
@@ -211,16 +196,12 @@ std::string Dashboard::frame_message_id(const v1::Frame& frame) const {
 // ---- observer hooks -----------------------------------------------------------------
 
 void Dashboard::connection(const std::string& node, const std::string& peer, bool connected, std::string_view reason) {
-  std::string event = begin_event("connection");
-  event += json::Object()
-               .add("node", node)
-               .add("state", connected ? "connected" : "disconnected")
-               .add("peer", peer)
-               .add("reason", reason)
-               .str()
-               .replace(0, 1, ",");
-  event.pop_back();
-  publish(std::move(event));
+  json::Object event = begin_event("connection");
+  event.add("node", node)
+      .add("state", connected ? "connected" : "disconnected")
+      .add("peer", peer)
+      .add("reason", reason);
+  publish(event);
 }
 
 void Dashboard::frame(const std::string& node, server::FrameDirection direction, const v1::Frame& frame,
@@ -234,19 +215,14 @@ void Dashboard::frame(const std::string& node, server::FrameDirection direction,
   std::string text;
   printer.PrintToString(frame, &text);
   while (!text.empty() && text.back() == ' ') text.pop_back();
-  std::string event = begin_event("frame");
-  event += ",";
-  event += json::Object()
-               .add("node", node)
-               .add("direction", direction == server::FrameDirection::in ? "in" : "out")
-               .add("frame_type", frame_type(frame))
-               .add("message_id", message_id)
-               .add("bytes", static_cast<std::int64_t>(bytes))
-               .add("text", text)
-               .str()
-               .substr(1);
-  event.pop_back();
-  auto published = publish(std::move(event));
+  json::Object event = begin_event("frame");
+  event.add("node", node)
+      .add("direction", direction == server::FrameDirection::in ? "in" : "out")
+      .add("frame_type", frame_type(frame))
+      .add("message_id", message_id)
+      .add("bytes", static_cast<std::int64_t>(bytes))
+      .add("text", text);
+  auto published = publish(event);
   // A Submit opens the message's record, even one the gateway then refuses:
   // its Error and Ack(ok false) are worth seeing too.
   if (auto* r = record(message_id, frame.has_submit())) {
@@ -262,14 +238,13 @@ void Dashboard::frame(const std::string& node, server::FrameDirection direction,
 void Dashboard::submission(const Message& message, const policy::CompiledPolicy& policy, std::string_view derived_from) {
   const auto colours = policy.classification_colours(message.label.classification);
   const auto& h = message.handling;
-  const std::string handling = json::Object()
-                                   .add("originator_control", h.originator_control)
-                                   .add("no_onward_sharing", h.no_onward_sharing)
-                                   .add("not_before", h.not_before_unix_ms ? iso_ms(h.not_before_unix_ms) : "")
-                                   .add("not_before_event", h.not_before_event)
-                                   .add("not_after", h.not_after_unix_ms ? iso_ms(h.not_after_unix_ms) : "")
-                                   .str();
-  std::vector<std::string> portions;
+  json::Object handling;
+  handling.add("originator_control", h.originator_control)
+      .add("no_onward_sharing", h.no_onward_sharing)
+      .add("not_before", h.not_before_unix_ms ? iso_ms(h.not_before_unix_ms) : "")
+      .add("not_before_event", h.not_before_event)
+      .add("not_after", h.not_after_unix_ms ? iso_ms(h.not_after_unix_ms) : "");
+  boost::json::array portions;
   for (const auto& portion : message.portions) {
     const auto c = policy.classification_colours(portion.label.classification);
     bool truncated = false;
@@ -281,32 +256,27 @@ void Dashboard::submission(const Message& message, const policy::CompiledPolicy&
         .add("text_colour", c.text_colour)
         .add("body", body);
     if (truncated) object.add("body_bytes", static_cast<std::int64_t>(portion.body.size()));
-    portions.push_back(object.str());
+    portions.emplace_back(object.native());
   }
-  std::string event = begin_event("submission");
-  event += ",";
-  std::string envelope = json::Object()
-               .add("message_id", message.id)
-               .add("originator", message.originator)
-               .add("title", message.title)
-               .add("category", message.category)
-               .add("purpose", message.purpose)
-               .add("marking", marking_of(policy, message.label))
-               .add("colour", colours.colour)
-               .add("text_colour", colours.text_colour)
-               .add("addressees", addressee_texts(message.addressees))
-               .add_raw("handling", handling)
-               .add("derived_from", derived_from)
-               .str()
-               .substr(1);
-  envelope.pop_back();
-  std::string portions_json = array(portions);
-  event += envelope + ",\"portions\":" + portions_json;
-  auto published = publish(std::move(event));
+  json::Object event = begin_event("submission");
+  event.add("message_id", message.id)
+      .add("originator", message.originator)
+      .add("title", message.title)
+      .add("category", message.category)
+      .add("purpose", message.purpose)
+      .add("marking", marking_of(policy, message.label))
+      .add("colour", colours.colour)
+      .add("text_colour", colours.text_colour)
+      .add("addressees", addressee_texts(message.addressees))
+      .add("handling", handling)
+      .add("derived_from", derived_from);
+  // The envelope keeps seq, time and type: they say when the message was seen.
+  std::string envelope = event.str();
+  event.add("portions", boost::json::value(portions));
+  auto published = publish(event);
   if (auto* r = record(message.id, true)) {
-    // The envelope keeps seq, time and type: they say when the message was seen.
-    r->envelope = published->substr(0, published->size() - 1 - portions_json.size() - 12) + "}";
-    r->portions = std::move(portions_json);
+    r->envelope = std::move(envelope);
+    r->portions = json::serialize(portions);
     account(*r, published);
   }
 }
@@ -314,34 +284,29 @@ void Dashboard::submission(const Message& message, const policy::CompiledPolicy&
 void Dashboard::decision(const std::string& message_id, const RecipientDecision& d, std::string_view state) {
   const auto policy = gateway_.policy();
   const auto colours = policy->classification_colours(d.released_label.classification);
-  std::vector<std::string> withheld;
+  boost::json::array withheld;
   for (const auto& w : d.withheld)
-    withheld.push_back(json::Object()
-                           .add("portion", w.portion_id)
-                           .add("marking", marking_of(*policy, w.label))
-                           .add("reason", w.reason)
-                           .add("rules", w.rule_ids)
-                           .str());
-  std::string event = begin_event("decision");
-  event += ",";
-  event += json::Object()
-               .add("message_id", message_id)
-               .add("recipient", d.node_id)
-               .add("decision", decision_name(d.decision))
-               .add("marking", marking_of(*policy, d.released_label))
-               .add("colour", colours.colour)
-               .add("text_colour", colours.text_colour)
-               .add("rules", d.rule_ids)
-               .add("reason", d.reason)
-               .add_raw("withheld", array(withheld))
-               .add("hold_id", d.hold_id)
-               .add("held_for", d.held_for)
-               .add("occasional", d.occasional)
-               .add("state", state)
-               .str()
-               .substr(1);
-  event.pop_back();
-  auto published = publish(std::move(event));
+    withheld.emplace_back(json::Object()
+                              .add("portion", w.portion_id)
+                              .add("marking", marking_of(*policy, w.label))
+                              .add("reason", w.reason)
+                              .add("rules", w.rule_ids)
+                              .native());
+  json::Object event = begin_event("decision");
+  event.add("message_id", message_id)
+      .add("recipient", d.node_id)
+      .add("decision", decision_name(d.decision))
+      .add("marking", marking_of(*policy, d.released_label))
+      .add("colour", colours.colour)
+      .add("text_colour", colours.text_colour)
+      .add("rules", d.rule_ids)
+      .add("reason", d.reason)
+      .add("withheld", boost::json::value(std::move(withheld)))
+      .add("hold_id", d.hold_id)
+      .add("held_for", d.held_for)
+      .add("occasional", d.occasional)
+      .add("state", state);
+  auto published = publish(event);
   if (auto* r = record(message_id, true)) {
     r->history.push_back(published);
     if (auto it = r->latest_index.find(d.node_id); it != r->latest_index.end()) {
@@ -359,9 +324,9 @@ void Dashboard::decision(const std::string& message_id, const RecipientDecision&
 }
 
 void Dashboard::delivery(const std::string& node, const std::string& message_id, Decision decision) {
-  std::string event = begin_event("delivery");
-  event += members(json::Object().add("message_id", message_id).add("recipient", node).add("decision", decision_name(decision)));
-  auto published = publish(std::move(event));
+  json::Object event = begin_event("delivery");
+  event.add("message_id", message_id).add("recipient", node).add("decision", decision_name(decision));
+  auto published = publish(event);
   if (auto* r = record(message_id, false)) {
     r->deliveries.push_back(published);
     account(*r, published);
@@ -369,9 +334,9 @@ void Dashboard::delivery(const std::string& node, const std::string& message_id,
 }
 
 void Dashboard::acknowledged(const std::string& node, const std::string& message_id) {
-  std::string event = begin_event("ack");
-  event += members(json::Object().add("message_id", message_id).add("node", node));
-  auto published = publish(std::move(event));
+  json::Object event = begin_event("ack");
+  event.add("message_id", message_id).add("node", node);
+  auto published = publish(event);
   if (auto* r = record(message_id, false)) {
     r->acks.push_back(published);
     account(*r, published);
@@ -379,34 +344,31 @@ void Dashboard::acknowledged(const std::string& node, const std::string& message
 }
 
 void Dashboard::receipt(const std::string& originator, const std::string& message_id) {
-  std::string event = begin_event("receipt");
-  event += members(json::Object().add("message_id", message_id).add("originator", originator));
-  auto published = publish(std::move(event));
+  json::Object event = begin_event("receipt");
+  event.add("message_id", message_id).add("originator", originator);
+  auto published = publish(event);
   if (auto* r = record(message_id, false)) {
     r->receipts.push_back(published);
     account(*r, published);
   }
 }
 
-std::string Dashboard::hold_fields(const server::HoldView& hold) const {
-  std::string fields = json::Object()
-                           .add("hold_id", hold.id)
-                           .add("kind", hold.kind)
-                           .add("message_id", hold.message_id)
-                           .add("originator", hold.originator)
-                           .add("held_for", hold.held_for)
-                           .add("reviewer_roles", hold.reviewer_roles)
-                           .add("reviewers", hold.reviewers)
-                           .add("recipients", hold.recipients)
-                           .add("reason", hold.reason)
-                           .str();
-  return fields.substr(1, fields.size() - 2);
+json::Object& Dashboard::add_hold_fields(json::Object& to, const server::HoldView& hold) const {
+  return to.add("hold_id", hold.id)
+      .add("kind", hold.kind)
+      .add("message_id", hold.message_id)
+      .add("originator", hold.originator)
+      .add("held_for", hold.held_for)
+      .add("reviewer_roles", hold.reviewer_roles)
+      .add("reviewers", hold.reviewers)
+      .add("recipients", hold.recipients)
+      .add("reason", hold.reason);
 }
 
 void Dashboard::hold_opened(const server::HoldView& hold) {
-  std::string event = begin_event("hold");
-  event += "," + hold_fields(hold);
-  auto published = publish(std::move(event));
+  json::Object event = begin_event("hold");
+  add_hold_fields(event, hold);
+  auto published = publish(event);
   if (auto* r = record(hold.message_id, true)) {
     r->holds.push_back(published);
     account(*r, published);
@@ -416,10 +378,9 @@ void Dashboard::hold_opened(const server::HoldView& hold) {
 
 void Dashboard::hold_closed(const std::string& hold_id, const std::string& message_id, std::string_view result,
                             std::string_view by) {
-  std::string event = begin_event("hold_closed");
-  event += members(
-      json::Object().add("hold_id", hold_id).add("message_id", message_id).add("result", result).add("by", by));
-  auto published = publish(std::move(event));
+  json::Object event = begin_event("hold_closed");
+  event.add("hold_id", hold_id).add("message_id", message_id).add("result", result).add("by", by);
+  auto published = publish(event);
   if (auto* r = record(message_id, true)) {
     r->holds.push_back(published);
     account(*r, published);
@@ -429,28 +390,27 @@ void Dashboard::hold_closed(const std::string& hold_id, const std::string& messa
 }
 
 void Dashboard::policy_loaded(const policy::CompiledPolicy& policy) {
-  std::string event = begin_event("policy");
-  event += members(json::Object().add("name", policy.source().name).add("version", policy.version()));
-  publish(std::move(event));
+  json::Object event = begin_event("policy");
+  event.add("name", policy.source().name).add("version", policy.version());
+  publish(event);
 }
 
 // The dashboard shows the count and this many of the latest shadow differences.
 constexpr std::size_t shadow_latest_kept = 20;
 
 void Dashboard::shadow_difference(const server::ShadowDifference& difference) {
-  std::string event = begin_event("shadow_difference");
-  event += members(json::Object()
-                       .add("message_id", difference.message_id)
-                       .add("sender", difference.sender)
-                       .add("recipient", difference.recipient)
-                       .add("enforced", to_string(difference.enforced))
-                       .add("shadow", to_string(difference.shadow))
-                       .add_raw("changes", server::changes_json(difference))
-                       .add("shadow_rules", difference.shadow_rules)
-                       .add("shadow_reason", difference.shadow_reason)
-                       .add("shadow_version", difference.shadow_version));
+  json::Object event = begin_event("shadow_difference");
+  event.add("message_id", difference.message_id)
+      .add("sender", difference.sender)
+      .add("recipient", difference.recipient)
+      .add("enforced", to_string(difference.enforced))
+      .add("shadow", to_string(difference.shadow))
+      .add_raw("changes", server::changes_json(difference))
+      .add("shadow_rules", difference.shadow_rules)
+      .add("shadow_reason", difference.shadow_reason)
+      .add("shadow_version", difference.shadow_version);
   ++shadow_differences_;
-  shadow_latest_.push_back(publish(std::move(event)));
+  shadow_latest_.push_back(publish(event));
   while (shadow_latest_.size() > shadow_latest_kept) shadow_latest_.pop_front();
 }
 
@@ -470,25 +430,31 @@ std::string Dashboard::shadow_json() const {
 
 void Dashboard::set_exercise(ExerciseControls controls) { exercise_controls_ = std::move(controls); }
 
-std::string Dashboard::exercise_json() const {
-  if (!exercise_) return "null";
+json::Object& Dashboard::add_exercise_fields(json::Object& to) const {
   const auto& e = *exercise_;
-  json::Object object;
-  object.add("name", e.name)
+  to.add("name", e.name)
       .add("state", e.state)
       .add("clock", iso_ms(e.clock_unix_ms))
-      .add_raw("next", e.next_unix_ms ? json::quote(iso_ms(*e.next_unix_ms)) : "null")
-      .add_raw("speed", fmt::format("{}", e.speed));
-  if (!e.inject.empty()) object.add("inject", e.inject);
-  return object.str();
+      .add("next", e.next_unix_ms ? boost::json::value(iso_ms(*e.next_unix_ms)) : boost::json::value(nullptr))
+      // As "{}" prints it: a whole speed as an integer ("60"), any other as a number.
+      .add("speed", e.speed == std::floor(e.speed) && std::fabs(e.speed) < 9.0e15
+                        ? boost::json::value(static_cast<std::int64_t>(e.speed))
+                        : boost::json::value(e.speed));
+  if (!e.inject.empty()) to.add("inject", e.inject);
+  return to;
+}
+
+std::string Dashboard::exercise_json() const {
+  if (!exercise_) return "null";
+  json::Object object;
+  return add_exercise_fields(object).str();
 }
 
 void Dashboard::exercise_progress(const ExerciseStatus& status, bool notable) {
   exercise_ = status;
-  std::string event = begin_event("exercise");
-  const std::string fields = exercise_json();
-  event += "," + fields.substr(1, fields.size() - 2);
-  publish(std::move(event), notable ? Keep::ring : Keep::feed_only);
+  json::Object event = begin_event("exercise");
+  add_exercise_fields(event);
+  publish(event, notable ? Keep::ring : Keep::feed_only);
   exercise_->inject.clear();  // the item just run belongs to this event only
 }
 
@@ -511,16 +477,16 @@ Response Dashboard::exercise_action(std::string_view action) {
 std::string Dashboard::state_json() const {
   const auto policy = gateway_.policy();
   const auto& source = policy->source();
-  std::vector<std::string> markings;
+  boost::json::array markings;
   for (const auto& c : source.scheme.classifications)
-    markings.push_back(json::Object()
-                           .add("name", c.name)
-                           .add("marking", c.marking.empty() ? c.name : c.marking)
-                           .add("colour", c.colour)
-                           .add("text_colour", c.text_colour)
-                           .str());
+    markings.emplace_back(json::Object()
+                              .add("name", c.name)
+                              .add("marking", c.marking.empty() ? c.name : c.marking)
+                              .add("colour", c.colour)
+                              .add("text_colour", c.text_colour)
+                              .native());
   auto& router = gateway_.router();
-  std::vector<std::string> nodes;
+  boost::json::array nodes;
   for (const auto& node : source.nodes) {
     const policy::Organisation* organisation = nullptr;
     for (const auto& o : source.organisations)
@@ -528,27 +494,31 @@ std::string Dashboard::state_json() const {
     std::string level;
     for (const auto& role : source.roles)
       if (role.id == node.role) level = role.level;
-    nodes.push_back(json::Object()
-                        .add("id", node.id)
-                        .add("name", node.name)
-                        .add("organisation", node.organisation)
-                        .add("organisation_name", organisation ? organisation->name : "")
-                        .add("ct_network", organisation && organisation->ct_network)
-                        .add("level", level)
-                        .add("vetting", node.vetting)
-                        .add("roles", std::vector<std::string>{node.role})
-                        .add("connected", router.is_connected(node.id))
-                        .str());
+    nodes.emplace_back(json::Object()
+                           .add("id", node.id)
+                           .add("name", node.name)
+                           .add("organisation", node.organisation)
+                           .add("organisation_name", organisation ? organisation->name : "")
+                           .add("ct_network", organisation && organisation->ct_network)
+                           .add("level", level)
+                           .add("vetting", node.vetting)
+                           .add("roles", std::vector<std::string>{node.role})
+                           .add("connected", router.is_connected(node.id))
+                           .native());
   }
-  std::vector<std::string> holds;
-  for (const auto& hold : router.holds()) holds.push_back("{\"type\":\"hold\"," + hold_fields(hold) + "}");
+  boost::json::array holds;
+  for (const auto& hold : router.holds()) {
+    json::Object object;
+    object.add("type", "hold");
+    holds.emplace_back(add_hold_fields(object, hold).native());
+  }
   return json::Object()
       .add("gateway_id", gateway_.config().gateway_id)
-      .add_raw("policy", json::Object().add("name", source.name).add("version", policy->version()).str())
+      .add("policy", json::Object().add("name", source.name).add("version", policy->version()))
       .add("levels", source.levels)
-      .add_raw("markings", array(markings))
-      .add_raw("nodes", array(nodes))
-      .add_raw("holds", array(holds))
+      .add("markings", boost::json::value(std::move(markings)))
+      .add("nodes", boost::json::value(std::move(nodes)))
+      .add("holds", boost::json::value(std::move(holds)))
       .add_raw("exercise", exercise_json())
       .add_raw("shadow", shadow_json())
       .add("last_seq", static_cast<std::int64_t>(seq_))

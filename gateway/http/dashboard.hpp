@@ -22,6 +22,7 @@
 #include "gateway/http/access.hpp"
 #include "gateway/http/api.hpp"
 #include "gateway/http/site.hpp"
+#include "gateway/model/json.hpp"
 #include "gateway/server/observer.hpp"
 
 namespace icegate::server {
@@ -126,17 +127,18 @@ class Dashboard final : public server::Observer, public Site, public Feed {
   };
   enum class Keep { ring, feed_only };
 
-  // Starts an event: {"seq":N,"time":"...","type":"..." and the caller adds the rest.
-  std::string begin_event(std::string_view type);
-  // Finishes it ("}"), keeps it and sends it to every subscriber.
-  EventText publish(std::string event, Keep keep = Keep::ring);
+  // Starts an event, {"seq":N,"time":"...","type":"..."}; the caller adds the rest.
+  json::Object begin_event(std::string_view type);
+  // Writes it, keeps it and sends it to every subscriber.
+  EventText publish(const json::Object& event, Keep keep = Keep::ring);
   MessageRecord* record(const std::string& message_id, bool create);
   void account(MessageRecord& record, const EventText& event);
   void evict();
   std::string frame_message_id(const v1::Frame& frame) const;
-  std::string exercise_json() const;
+  std::string exercise_json() const;  // null when no exercise runs
+  json::Object& add_exercise_fields(json::Object& to) const;
   std::string shadow_json() const;  // null when the gateway has no shadow policy
-  std::string hold_fields(const server::HoldView& hold) const;
+  json::Object& add_hold_fields(json::Object& to, const server::HoldView& hold) const;
   Response decide_hold(const Request& request, const std::string& hold_id);
   Response exercise_action(std::string_view action);
   Response static_file(std::string_view name) const;

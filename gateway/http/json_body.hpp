@@ -1,7 +1,9 @@
 // Reads the small JSON request bodies of the dashboard's API: one object whose
-// values are strings (`{"decision":"approve","reviewer":"x","reason":"..."}`).
-// Strict, bounded and allocation-light; it is the only JSON the gateway reads
-// from the network, so it says exactly what was wrong and where.
+// values are strings (`{"decision":"approve","reviewer":"x","reason":"..."}`),
+// and of the exercise host's. Strict and bounded: Boost.JSON's basic_parser
+// reads them, with a handler that refuses a repeated key (json_body.cpp). It
+// is the only JSON the gateway reads from the network, so it says exactly
+// what was wrong and where.
 #pragma once
 
 #include <cstddef>

@@ -5,6 +5,7 @@
 #include <boost/json/stream_parser.hpp>
 
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -55,6 +56,61 @@ boost::json::value with_valid_utf8(const boost::json::value& value) {
   }
 }
 
+bool has_double(const boost::json::value& value) {
+  switch (value.kind()) {
+    case boost::json::kind::double_: return true;
+    case boost::json::kind::array:
+      for (const boost::json::value& item : value.get_array())
+        if (has_double(item)) return true;
+      return false;
+    case boost::json::kind::object:
+      for (const auto& member : value.get_object())
+        if (has_double(member.value())) return true;
+      return false;
+    default: return false;
+  }
+}
+
+// A double as people read it: the shortest text that reads back as the same
+// double, with ".0" on a whole number ("50.0", "0.001234", "1e+20").
+// Boost.JSON 1.81 writes 50.0 as "5E1". JSON has no infinity or NaN: those
+// are written as Boost.JSON writes them.
+std::string double_text(double value) {
+  if (!std::isfinite(value)) return boost::json::serialize(boost::json::value(value));
+  std::string text = fmt::format("{}", value);
+  if (text.find_first_of(".e") == std::string::npos) text += ".0";
+  return text;
+}
+
+// `value` as compact JSON, each double by double_text and everything else by Boost.JSON.
+void append_compact(std::string& out, const boost::json::value& value) {
+  if (const boost::json::object* object = value.if_object()) {
+    out.push_back('{');
+    bool first = true;
+    for (const auto& member : *object) {
+      if (!first) out.push_back(',');
+      first = false;
+      out += quote(member.key());
+      out.push_back(':');
+      append_compact(out, member.value());
+    }
+    out.push_back('}');
+  } else if (const boost::json::array* array = value.if_array()) {
+    out.push_back('[');
+    bool first = true;
+    for (const boost::json::value& item : *array) {
+      if (!first) out.push_back(',');
+      first = false;
+      append_compact(out, item);
+    }
+    out.push_back(']');
+  } else if (value.is_double()) {
+    out += double_text(value.get_double());
+  } else {
+    out += value.is_string() ? quote(value.get_string()) : boost::json::serialize(value);
+  }
+}
+
 // The 1-based line and column of byte `offset` in `text`.
 std::string position(std::string_view text, std::size_t offset) {
   std::size_t line = 1, column = 1;
@@ -95,19 +151,24 @@ std::string valid_utf8(std::string_view text) {
 std::string quote(std::string_view text) { return boost::json::serialize(boost::json::string_view(valid_utf8(text))); }
 
 std::string serialize(const boost::json::value& value) {
+  if (has_double(value)) {
+    std::string out;
+    append_compact(out, value);
+    return out;
+  }
   return all_valid_utf8(value) ? boost::json::serialize(value) : boost::json::serialize(with_valid_utf8(value));
 }
 
 std::string serialize(const boost::json::object& object) {
   for (const auto& member : object)
-    if (!is_valid_utf8(member.key()) || !all_valid_utf8(member.value()))
-      return boost::json::serialize(with_valid_utf8(boost::json::value(object)));
+    if (has_double(member.value()) || !is_valid_utf8(member.key()) || !all_valid_utf8(member.value()))
+      return json::serialize(boost::json::value(object));
   return boost::json::serialize(object);
 }
 
 std::string serialize(const boost::json::array& array) {
   for (const boost::json::value& item : array)
-    if (!all_valid_utf8(item)) return boost::json::serialize(with_valid_utf8(boost::json::value(array)));
+    if (has_double(item) || !all_valid_utf8(item)) return json::serialize(boost::json::value(array));
   return boost::json::serialize(array);
 }
 

@@ -1,4 +1,4 @@
-// JSON, through Boost.JSON (docs/adr/0007-json-library.md): every JSON the
+// JSON, through Boost.JSON (docs/adr/0008-json-library.md): every JSON the
 // tools, the dashboard and the reports read or write goes through the library.
 // This header is light (Boost.JSON's forward declarations only); a file that
 // builds or reads JSON documents includes gateway/model/json_value.hpp.
@@ -8,7 +8,7 @@
 // each byte that belongs to no well-formed UTF-8 sequence is written as U+FFFD.
 //
 // The audit chain's canonical form is not written here: it has its own
-// byte-stable writer in gateway/audit/audit.cpp, because changing a byte of it
+// byte-stable writer in gateway/audit/canonical.cpp, because changing a byte of it
 // would break the hashes of every stored record.
 #pragma once
 
@@ -29,7 +29,10 @@ std::string valid_utf8(std::string_view text);
 // `text` as a JSON string literal, quotes included, valid UTF-8 (see above).
 std::string quote(std::string_view text);
 
-// `value` as compact JSON text, valid UTF-8 (see above).
+// `value` as compact JSON text, valid UTF-8 (see above). A double is written
+// as the shortest text that reads back as the same double, with ".0" on a
+// whole number ("50.0", "0.001234", "1e+20"); Boost.JSON 1.81 alone writes
+// 50.0 as "5E1".
 std::string serialize(const boost::json::value& value);
 std::string serialize(const boost::json::object& object);
 std::string serialize(const boost::json::array& array);

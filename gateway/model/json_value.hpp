@@ -1,5 +1,5 @@
 // Reading JSON documents and building them with Boost.JSON's value types
-// (docs/adr/0007-json-library.md). Include this only where a file builds or
+// (docs/adr/0008-json-library.md). Include this only where a file builds or
 // reads a document: the Boost.JSON headers are heavier than json.hpp.
 #pragma once
 

@@ -20,7 +20,7 @@
 
 #include <fmt/format.h>
 
-#include "gateway/model/json.hpp"
+#include "gateway/model/json_value.hpp"
 #include "gateway/policy/explain.hpp"
 #include "gateway/policy/parser.hpp"
 
@@ -635,24 +635,34 @@ PolicyCheckResult check_policy(const std::filesystem::path& file) {
 
 std::string json_string(std::string_view text) { return json::quote(text); }
 
-std::string to_json(const SourceLocation& location) {
-  return fmt::format("{{\"file\":{},\"line\":{},\"column\":{}}}", json_string(location.file), location.line,
-                     location.column);
+boost::json::object json_value(const SourceLocation& location) {
+  return {{"file", location.file}, {"line", location.line}, {"column", location.column}};
 }
 
-std::string to_json(const Diagnostic& diagnostic) {
-  std::string json =
-      fmt::format("{{\"severity\":\"{}\",\"code\":\"{}\",\"title\":{},\"file\":{},\"line\":{},\"column\":{},"
-                  "\"message\":{}",
-                  to_string(diagnostic.severity), to_string(diagnostic.code), json_string(info(diagnostic.code).title),
-                  json_string(diagnostic.location.file), diagnostic.location.line, diagnostic.location.column,
-                  json_string(diagnostic.message));
+boost::json::object json_value(const Diagnostic& diagnostic) {
+  boost::json::object json{{"severity", to_string(diagnostic.severity)},
+                           {"code", to_string(diagnostic.code)},
+                           {"title", info(diagnostic.code).title},
+                           {"file", diagnostic.location.file},
+                           {"line", diagnostic.location.line},
+                           {"column", diagnostic.location.column},
+                           {"message", diagnostic.message}};
   // The structured details, each only when the diagnostic has it.
   const DiagnosticDetails& details = diagnostic.details;
-  if (details.suggestion) json += fmt::format(",\"suggestion\":{}", json_string(*details.suggestion));
-  if (!details.rule.empty()) json += fmt::format(",\"rule\":{}", json_string(details.rule));
-  if (details.related) json += fmt::format(",\"related\":{}", to_json(*details.related));
-  return json + "}";
+  if (details.suggestion) json.emplace("suggestion", *details.suggestion);
+  if (!details.rule.empty()) json.emplace("rule", details.rule);
+  if (details.related) json.emplace("related", json_value(*details.related));
+  return json;
 }
+
+boost::json::array json_value(const Diagnostics& diagnostics) {
+  boost::json::array json;
+  for (const Diagnostic& diagnostic : diagnostics.sorted()) json.emplace_back(json_value(diagnostic));
+  return json;
+}
+
+std::string to_json(const SourceLocation& location) { return json::serialize(json_value(location)); }
+
+std::string to_json(const Diagnostic& diagnostic) { return json::serialize(json_value(diagnostic)); }
 
 }  // namespace icegate::policy

@@ -21,6 +21,7 @@
 #include <string>
 #include <string_view>
 
+#include "gateway/model/json.hpp"
 #include "gateway/policy/diagnostics.hpp"
 #include "gateway/policy/engine.hpp"
 
@@ -45,13 +46,19 @@ PolicyCheckResult check_policy_text(std::string_view text, const std::filesystem
 Diagnostics analyse_policy(const CompiledPolicy& policy, std::string_view policy_text = {});
 
 // ---- JSON, shared by the policy tools' --json output ---------------------------------
+// Built with Boost.JSON (gateway/model/json_value.hpp); written by json::serialize.
 
 // A JSON string literal, quotes included.
 std::string json_string(std::string_view text);
 // {"file":..,"line":..,"column":..}
-std::string to_json(const SourceLocation& location);
+boost::json::object json_value(const SourceLocation& location);
 // {"severity":"warning","code":"W002","title":"rule is shadowed","file":..,"line":..,"column":..,
 //  "message":.., and when the diagnostic has them: "suggestion":.., "rule":.., "related":{location}}
+boost::json::object json_value(const Diagnostic& diagnostic);
+// The diagnostics, sorted, each as above.
+boost::json::array json_value(const Diagnostics& diagnostics);
+// The same as compact JSON text.
+std::string to_json(const SourceLocation& location);
 std::string to_json(const Diagnostic& diagnostic);
 
 }  // namespace icegate::policy

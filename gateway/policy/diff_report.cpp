@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "gateway/model/json_value.hpp"
 #include "gateway/policy/diff.hpp"
 
 namespace icegate::policy {
@@ -59,16 +60,10 @@ std::string_view heading(ChangeKind kind) {
   return "";
 }
 
-std::string json_list(const std::vector<std::string>& values) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < values.size(); ++i) text += (i ? "," : "") + json_quote(values[i]);
-  return text + "]";
-}
-
-std::string json_labels(const std::vector<Label>& labels) {
-  std::vector<std::string> texts;
-  for (const Label& label : labels) texts.push_back(label_text(label));
-  return json_list(texts);
+boost::json::array json_labels(const std::vector<Label>& labels) {
+  boost::json::array texts;
+  for (const Label& label : labels) texts.emplace_back(label_text(label));
+  return texts;
 }
 
 }  // namespace
@@ -140,56 +135,69 @@ void write_diff_text(std::ostream& out, const PolicyDiff& diff, std::size_t limi
 }
 
 void write_diff_json(std::ostream& out, const PolicyDiff& diff, std::size_t limit) {
-  std::vector<std::string> purposes = diff.purposes;
-  std::string json = "{";
-  json += fmt::format("\"old\":{},\"new\":{},\"equivalent\":{},", json_quote(diff.old_file), json_quote(diff.new_file),
-                      diff.equivalent());
-  json += fmt::format(
-      "\"compared\":{{\"nodes\":{},\"categories\":{},\"purposes\":{},\"labels\":{},\"labels_truncated\":{},"
-      "\"sender_classes\":{},\"recipient_classes\":{},\"decide_calls\":{},\"seconds\":{:.6f}}},",
-      diff.nodes.size(), json_list(diff.categories), json_list(purposes), json_labels(diff.labels),
-      diff.labels_truncated, diff.sender_classes, diff.recipient_classes, diff.decide_calls, diff.seconds);
-  std::vector<std::string> labels_old, labels_new;
+  boost::json::object json{{"old", diff.old_file}, {"new", diff.new_file}, {"equivalent", diff.equivalent()}};
+  json.emplace("compared", boost::json::object{{"nodes", diff.nodes.size()},
+                                               {"categories", json::strings(diff.categories)},
+                                               {"purposes", json::strings(diff.purposes)},
+                                               {"labels", json_labels(diff.labels)},
+                                               {"labels_truncated", diff.labels_truncated},
+                                               {"sender_classes", diff.sender_classes},
+                                               {"recipient_classes", diff.recipient_classes},
+                                               {"decide_calls", diff.decide_calls},
+                                               {"seconds", diff.seconds}});
+  std::vector<Label> labels_old, labels_new;
   for (const LabelValidityChange& change : diff.label_validity) {
-    (change.valid_in_old ? labels_old : labels_new).push_back(label_text(change.label));
+    (change.valid_in_old ? labels_old : labels_new).push_back(change.label);
   }
-  json += fmt::format("\"only_old\":{{\"nodes\":{},\"categories\":{},\"purposes\":{},\"valid_labels\":{}}},",
-                      json_list(diff.nodes_only_old), json_list(diff.categories_only_old),
-                      json_list(diff.purposes_only_old), json_list(labels_old));
-  json += fmt::format("\"only_new\":{{\"nodes\":{},\"categories\":{},\"purposes\":{},\"valid_labels\":{}}},",
-                      json_list(diff.nodes_only_new), json_list(diff.categories_only_new),
-                      json_list(diff.purposes_only_new), json_list(labels_new));
-  json += fmt::format(
-      "\"counts\":{{\"opened\":{},\"closed\":{},\"hold_added\":{},\"hold_removed\":{},"
-      "\"handling_changed\":{}}},",
-      diff.count(ChangeKind::opened), diff.count(ChangeKind::closed), diff.count(ChangeKind::hold_added),
-      diff.count(ChangeKind::hold_removed), diff.count(ChangeKind::handling_changed));
-  json += "\"groups\":[";
+  json.emplace("only_old", boost::json::object{{"nodes", json::strings(diff.nodes_only_old)},
+                                               {"categories", json::strings(diff.categories_only_old)},
+                                               {"purposes", json::strings(diff.purposes_only_old)},
+                                               {"valid_labels", json_labels(labels_old)}});
+  json.emplace("only_new", boost::json::object{{"nodes", json::strings(diff.nodes_only_new)},
+                                               {"categories", json::strings(diff.categories_only_new)},
+                                               {"purposes", json::strings(diff.purposes_only_new)},
+                                               {"valid_labels", json_labels(labels_new)}});
+  json.emplace("counts", boost::json::object{{"opened", diff.count(ChangeKind::opened)},
+                                             {"closed", diff.count(ChangeKind::closed)},
+                                             {"hold_added", diff.count(ChangeKind::hold_added)},
+                                             {"hold_removed", diff.count(ChangeKind::hold_removed)},
+                                             {"handling_changed", diff.count(ChangeKind::handling_changed)}});
+  boost::json::array groups;
   std::map<ChangeKind, std::size_t> shown;
-  bool first = true;
   for (const ChangeGroup& group : diff.groups) {
     if (limit > 0 && shown[group.kind]++ >= limit) continue;
     const ChangeExample& example = group.example;
-    json += first ? "" : ",";
-    first = false;
-    json += fmt::format(
-        "{{\"kind\":\"{}\",\"old_state\":\"{}\",\"new_state\":\"{}\",\"sender\":{},\"recipient\":{},"
-        "\"category\":{},\"purposes\":{},\"all_purposes\":{},\"lowest_classification\":{},"
-        "\"highest_classification\":{},\"labels\":{},\"node_pairs\":{},\"points\":{},\"old_rules\":{},"
-        "\"new_rules\":{},\"example\":{{\"from\":{},\"to\":{},\"category\":{},\"purpose\":{},\"label\":{},"
-        "\"occasional_available\":{},\"old_rule\":{},\"new_rule\":{},\"old_detail\":{},\"new_detail\":{},"
-        "\"old_handling\":{},\"new_handling\":{}}}}}",
-        to_string(group.kind), state_code(group.old_state), state_code(group.new_state), json_quote(group.sender),
-        json_quote(group.recipient), json_quote(group.category), json_list(group.purposes), group.all_purposes,
-        json_quote(group.lowest_classification), json_quote(group.highest_classification), json_labels(group.labels),
-        group.node_pairs, group.points, json_list(group.old_rules), json_list(group.new_rules),
-        json_quote(example.sender), json_quote(example.recipient), json_quote(example.category),
-        json_quote(example.purpose), json_quote(label_text(example.label)), example.occasional_available,
-        json_quote(example.old_rule), json_quote(example.new_rule), json_quote(example.old_detail),
-        json_quote(example.new_detail), json_quote(example.old_handling), json_quote(example.new_handling));
+    groups.emplace_back(boost::json::object{
+        {"kind", to_string(group.kind)},
+        {"old_state", state_code(group.old_state)},
+        {"new_state", state_code(group.new_state)},
+        {"sender", group.sender},
+        {"recipient", group.recipient},
+        {"category", group.category},
+        {"purposes", json::strings(group.purposes)},
+        {"all_purposes", group.all_purposes},
+        {"lowest_classification", group.lowest_classification},
+        {"highest_classification", group.highest_classification},
+        {"labels", json_labels(group.labels)},
+        {"node_pairs", group.node_pairs},
+        {"points", group.points},
+        {"old_rules", json::strings(group.old_rules)},
+        {"new_rules", json::strings(group.new_rules)},
+        {"example", boost::json::object{{"from", example.sender},
+                                        {"to", example.recipient},
+                                        {"category", example.category},
+                                        {"purpose", example.purpose},
+                                        {"label", label_text(example.label)},
+                                        {"occasional_available", example.occasional_available},
+                                        {"old_rule", example.old_rule},
+                                        {"new_rule", example.new_rule},
+                                        {"old_detail", example.old_detail},
+                                        {"new_detail", example.new_detail},
+                                        {"old_handling", example.old_handling},
+                                        {"new_handling", example.new_handling}}}});
   }
-  json += "]}\n";
-  out << json;
+  json.emplace("groups", std::move(groups));
+  out << json::serialize(json) << "\n";
 }
 
 }  // namespace icegate::policy

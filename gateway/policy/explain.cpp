@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "gateway/model/json_value.hpp"
 #include "gateway/policy/check.hpp"
 #include "gateway/policy/subject.hpp"
 
@@ -549,23 +550,20 @@ std::string_view outcome_word(const PortionDecision& outcome) {
   return "WITHHELD";
 }
 
-std::string json_list(const std::vector<std::string>& items) {
-  std::string text = "[";
-  for (std::size_t i = 0; i < items.size(); ++i) text += (i ? "," : "") + json_string(items[i]);
-  return text + "]";
-}
-
-std::string json_bool(bool value) { return value ? "true" : "false"; }
-
-std::string json_node(const ResolvedNode& node) {
-  return fmt::format(
-      "{{\"id\":{},\"known\":{},\"name\":{},\"organisation\":{},\"organisation_kind\":{},\"ct_network\":{},"
-      "\"role\":{},\"level\":{},\"vetting\":{},\"regular_ceiling\":{},\"occasional_ceiling\":{},"
-      "\"categories\":{},\"lists\":{}}}",
-      json_string(node.id), json_bool(node.known), json_string(node.name), json_string(node.organisation),
-      json_string(node.organisation_kind), json_bool(node.ct_network), json_string(node.role),
-      json_string(node.level), json_string(node.vetting), json_string(node.regular_ceiling),
-      json_string(node.occasional_ceiling), json_list(node.categories), json_list(node.lists));
+boost::json::object json_node(const ResolvedNode& node) {
+  return {{"id", node.id},
+          {"known", node.known},
+          {"name", node.name},
+          {"organisation", node.organisation},
+          {"organisation_kind", node.organisation_kind},
+          {"ct_network", node.ct_network},
+          {"role", node.role},
+          {"level", node.level},
+          {"vetting", node.vetting},
+          {"regular_ceiling", node.regular_ceiling},
+          {"occasional_ceiling", node.occasional_ceiling},
+          {"categories", json::strings(node.categories)},
+          {"lists", json::strings(node.lists)}};
 }
 
 std::string_view tag_set_type_name(TagSetType type) {
@@ -666,71 +664,77 @@ std::string render_explain_text(const CompiledPolicy& policy, const ExplainTrace
 std::string render_explain_json(const CompiledPolicy& policy, const ExplainTrace& trace) {
   const Policy& source = policy.source();
   const ExplainRequest& request = trace.request;
-  std::string json = "{";
-  json += fmt::format("\"policy\":{{\"name\":{},\"file\":{},\"version\":{}}},", json_string(source.name),
-                      json_string(source.file), json_string(source.version));
-  std::string portions;
-  for (const ExplainPortion& portion : request.portions) {
-    if (!portions.empty()) portions += ",";
-    portions += fmt::format("{{\"id\":{},\"label\":{}}}", json_string(portion.id), json_string(label_text(portion.label)));
-  }
-  json += fmt::format(
-      "\"request\":{{\"from\":{},\"to\":{},\"category\":{},\"purpose\":{},\"portions\":[{}],"
-      "\"occasional_available\":{}}},",
-      json_string(request.sender), json_string(request.recipient), json_string(request.category),
-      json_string(request.purpose), portions, json_bool(request.occasional_available));
-  json += fmt::format("\"category_defined\":{},\"purpose_defined\":{},", json_bool(trace.category_defined),
-                      json_bool(trace.purpose_defined));
-  json += fmt::format("\"sender\":{},\"recipient\":{},", json_node(trace.sender), json_node(trace.recipient));
+  boost::json::array request_portions;
+  for (const ExplainPortion& portion : request.portions)
+    request_portions.emplace_back(boost::json::object{{"id", portion.id}, {"label", label_text(portion.label)}});
   auto rule_ids = [&policy](const std::vector<int>& rules) {
-    std::vector<std::string> ids;
-    for (int rule : rules) ids.push_back(policy.rule(rule).id);
-    return json_list(ids);
+    boost::json::array ids;
+    for (int rule : rules) ids.emplace_back(policy.rule(rule).id);
+    return ids;
   };
-  json += "\"portions\":[";
-  for (std::size_t p = 0; p < trace.portions.size(); ++p) {
-    const PortionTrace& portion = trace.portions[p];
-    if (p) json += ",";
-    json += fmt::format("{{\"id\":{},\"label\":{},\"marking\":{},\"label_problems\":{},\"rules\":[",
-                        json_string(portion.id), json_string(label_text(portion.label)), json_string(portion.marking),
-                        json_list(portion.label_problems));
-    for (std::size_t r = 0; r < portion.rules.size(); ++r) {
-      const RuleStep& step = portion.rules[r];
+  boost::json::array portions;
+  for (const PortionTrace& portion : trace.portions) {
+    boost::json::array rules;
+    for (const RuleStep& step : portion.rules) {
       const Rule& rule = policy.rule(step.rule);
-      if (r) json += ",";
-      json += fmt::format("{{\"rule\":{},\"effect\":\"{}\",\"location\":{},\"applies\":{},\"failed\":{},\"detail\":{}}}",
-                          json_string(rule.id), effect_name(rule.effect), to_json(rule.location),
-                          json_bool(step.applies), step.applies ? "null" : json_string(step.field),
-                          step.applies ? "null" : json_string(step.detail));
+      rules.emplace_back(boost::json::object{
+          {"rule", rule.id},
+          {"effect", effect_name(rule.effect)},
+          {"location", json_value(rule.location)},
+          {"applies", step.applies},
+          {"failed", step.applies ? boost::json::value(nullptr) : boost::json::value(step.field)},
+          {"detail", step.applies ? boost::json::value(nullptr) : boost::json::value(step.detail)}});
     }
-    json += fmt::format("],\"applicable_denies\":{},\"applicable_permits\":{},\"combining\":{},",
-                        rule_ids(portion.applicable_denies), rule_ids(portion.applicable_permits),
-                        json_string(portion.combining));
-    json += fmt::format("\"clearance\":{{\"outcome\":\"{}\",\"detail\":{}}},", to_string(portion.clearance.outcome),
-                        json_string(portion.clearance.detail));
-    json += fmt::format("\"categories_checked\":{},\"categories\":[", json_bool(portion.categories_checked));
-    for (std::size_t c = 0; c < portion.categories.size(); ++c) {
-      const CategoryStep& step = portion.categories[c];
-      if (c) json += ",";
-      json += fmt::format("{{\"subject\":{},\"type\":\"{}\",\"passes\":{},\"detail\":{}}}", json_string(step.subject),
-                          tag_set_type_name(step.type), json_bool(step.passes), json_string(step.detail));
-    }
+    boost::json::array categories;
+    for (const CategoryStep& step : portion.categories)
+      categories.emplace_back(boost::json::object{{"subject", step.subject},
+                                                  {"type", tag_set_type_name(step.type)},
+                                                  {"passes", step.passes},
+                                                  {"detail", step.detail}});
     const PortionDecision& outcome = portion.outcome;
-    json += fmt::format(
-        "],\"outcome\":{{\"released\":{},\"reason\":\"{}\",\"rule\":{},\"occasional\":{},\"detail\":{}}}}}",
-        json_bool(outcome.released), to_string(outcome.reason),
-        outcome.rule >= 0 ? json_string(policy.rule(outcome.rule).id) : "null", json_bool(outcome.occasional),
-        json_string(outcome.detail));
+    portions.emplace_back(boost::json::object{
+        {"id", portion.id},
+        {"label", label_text(portion.label)},
+        {"marking", portion.marking},
+        {"label_problems", json::strings(portion.label_problems)},
+        {"rules", std::move(rules)},
+        {"applicable_denies", rule_ids(portion.applicable_denies)},
+        {"applicable_permits", rule_ids(portion.applicable_permits)},
+        {"combining", portion.combining},
+        {"clearance", boost::json::object{{"outcome", to_string(portion.clearance.outcome)},
+                                          {"detail", portion.clearance.detail}}},
+        {"categories_checked", portion.categories_checked},
+        {"categories", std::move(categories)},
+        {"outcome", boost::json::object{{"released", outcome.released},
+                                        {"reason", to_string(outcome.reason)},
+                                        {"rule", outcome.rule >= 0 ? boost::json::value(policy.rule(outcome.rule).id)
+                                                                   : boost::json::value(nullptr)},
+                                        {"occasional", outcome.occasional},
+                                        {"detail", outcome.detail}}}});
   }
-  json += "],";
-  json += fmt::format(
-      "\"decision\":\"{}\",\"reason\":{},\"rules\":{},\"review_roles\":{},\"originator_control\":{},"
-      "\"no_onward_sharing\":{},\"used_occasional\":{},\"agrees_with_engine\":{},\"disagreements\":{}",
-      to_string(trace.decision), json_string(trace.reason), rule_ids(trace.rules), json_list(trace.review_roles),
-      json_bool(trace.originator_control), json_bool(trace.no_onward_sharing), json_bool(trace.used_occasional),
-      json_bool(trace.agrees_with_engine), json_list(trace.disagreements));
-  json += "}";
-  return json;
+  const boost::json::object json{
+      {"policy", boost::json::object{{"name", source.name}, {"file", source.file}, {"version", source.version}}},
+      {"request", boost::json::object{{"from", request.sender},
+                                      {"to", request.recipient},
+                                      {"category", request.category},
+                                      {"purpose", request.purpose},
+                                      {"portions", std::move(request_portions)},
+                                      {"occasional_available", request.occasional_available}}},
+      {"category_defined", trace.category_defined},
+      {"purpose_defined", trace.purpose_defined},
+      {"sender", json_node(trace.sender)},
+      {"recipient", json_node(trace.recipient)},
+      {"portions", std::move(portions)},
+      {"decision", to_string(trace.decision)},
+      {"reason", trace.reason},
+      {"rules", rule_ids(trace.rules)},
+      {"review_roles", json::strings(trace.review_roles)},
+      {"originator_control", trace.originator_control},
+      {"no_onward_sharing", trace.no_onward_sharing},
+      {"used_occasional", trace.used_occasional},
+      {"agrees_with_engine", trace.agrees_with_engine},
+      {"disagreements", json::strings(trace.disagreements)}};
+  return json::serialize(json);
 }
 
 }  // namespace icegate::policy

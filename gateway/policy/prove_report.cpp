@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
-#include "gateway/model/json.hpp"
+#include "gateway/model/json_value.hpp"
 #include "gateway/policy/check.hpp"
 #include "gateway/policy/prove.hpp"
 
@@ -103,7 +103,7 @@ void write_proof_json(std::ostream& out, const ProofRun& run) {
     object.add("name", result.name)
         .add("kind", to_string(result.kind))
         .add("status", to_string(result.status))
-        .add_raw("location", to_json(result.location))
+        .add("location", boost::json::value(json_value(result.location)))
         .add("message", result.message)
         .add("points", count(result.points))
         .add("failing_points", count(result.failing_points));
@@ -112,7 +112,7 @@ void write_proof_json(std::ostream& out, const ProofRun& run) {
       for (std::size_t d = 0; d < result.dead_rules.size(); ++d) {
         dead += (d ? "," : "") + json::Object()
                                      .add("id", result.dead_rules[d].id)
-                                     .add_raw("location", to_json(result.dead_rules[d].location))
+                                     .add("location", boost::json::value(json_value(result.dead_rules[d].location)))
                                      .add("decided_points", count(result.dead_rules[d].decided_points))
                                      .str();
       }
@@ -135,13 +135,6 @@ void write_proof_json(std::ostream& out, const ProofRun& run) {
     results += (i ? "," : "") + object.str();
   }
   results += "]";
-  std::string diagnostics = "[";
-  bool first = true;
-  for (const Diagnostic& diagnostic : run.diagnostics.sorted()) {
-    diagnostics += (first ? "" : ",") + to_json(diagnostic);
-    first = false;
-  }
-  diagnostics += "]";
   const std::string space = json::Object()
                                 .add("nodes", count(run.nodes))
                                 .add("categories", count(run.categories))
@@ -166,7 +159,7 @@ void write_proof_json(std::ostream& out, const ProofRun& run) {
              .add("all_hold", run.all_hold())
              .add_raw("counts", counts)
              .add_raw("space", space)
-             .add_raw("diagnostics", diagnostics)
+             .add("diagnostics", boost::json::value(json_value(run.diagnostics)))
              .add_raw("results", results)
              .str()
       << "\n";

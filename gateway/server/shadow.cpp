@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "gateway/model/json.hpp"
+#include "gateway/model/json_value.hpp"
 
 namespace icegate::server {
 namespace {
@@ -37,16 +37,16 @@ std::string detail_json(const ShadowDifference& difference, std::string_view sha
 }  // namespace
 
 std::string changes_json(const ShadowDifference& difference) {
-  std::string changes = "[";
+  boost::json::array changes;
   for (const auto& change : difference.changes)
-    changes += (changes.size() > 1 ? "," : "") + json::Object()
-                                                     .add("portion", change.portion)
-                                                     .add("label", policy::label_text(change.label))
-                                                     .add("change", change.change)
-                                                     .add("enforced", change.enforced)
-                                                     .add("shadow", change.shadow)
-                                                     .str();
-  return changes + "]";
+    changes.emplace_back(json::Object()
+                             .add("portion", change.portion)
+                             .add("label", policy::label_text(change.label))
+                             .add("change", change.change)
+                             .add("enforced", change.enforced)
+                             .add("shadow", change.shadow)
+                             .native());
+  return json::serialize(changes);
 }
 
 ShadowPolicy::ShadowPolicy(std::shared_ptr<const policy::CompiledPolicy> policy, GatewayMetrics& metrics)

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "gateway/model/json_value.hpp"
 #include "gateway/policy/check.hpp"
 #include "gateway/policy/checker.hpp"
 #include "gateway/policy/engine.hpp"
@@ -33,7 +34,6 @@ namespace icegate::cli {
 namespace {
 
 namespace fs = std::filesystem;
-using policy::json_string;
 
 void print_error(std::ostream& err, std::string_view message) { fmt::print(err, "error: {}\n", message); }
 
@@ -78,9 +78,10 @@ int run_policy_check(const PolicyCheckParams& params, std::ostream& out, std::os
   const std::size_t warnings = result.warning_count();
   const bool fails = errors > 0 || (params.strict && warnings > 0);
   if (params.json) {
-    fmt::print(out, "{{\"file\":{},\"valid\":{},\"errors\":{},\"warnings\":{},\"strict\":{},\"diagnostics\":{}}}\n",
-               json_string(params.file.string()), errors == 0, errors, warnings, params.strict,
-               json_diagnostics(result.diagnostics));
+    const boost::json::object report{{"file", params.file.string()}, {"valid", errors == 0},
+                                     {"errors", errors},           {"warnings", warnings},
+                                     {"strict", params.strict},    {"diagnostics", policy::json_value(result.diagnostics)}};
+    fmt::print(out, "{}\n", json::serialize(report));
   } else {
     print_diagnostics(out, result.diagnostics);
     if (errors > 0) {

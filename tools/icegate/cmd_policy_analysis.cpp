@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "gateway/model/json_value.hpp"
 #include "gateway/policy/check.hpp"
 #include "gateway/policy/diff.hpp"
 #include "gateway/policy/engine.hpp"
@@ -59,17 +60,6 @@ bool write_output(const std::filesystem::path& output, const std::string& text, 
     return false;
   }
   return true;
-}
-
-std::string json_diagnostics(const policy::Diagnostics& diagnostics) {
-  std::string json = "[";
-  bool first = true;
-  for (const policy::Diagnostic& diagnostic : diagnostics.sorted()) {
-    json += first ? "" : ",";
-    first = false;
-    json += policy::to_json(diagnostic);
-  }
-  return json + "]";
 }
 
 std::string_view type_name(policy::TagSetType type) {
@@ -149,30 +139,25 @@ int run_policy_import_spif(const PolicyImportSpifParams& params, std::ostream& o
                                       [](const policy::Diagnostic& d) { return d.code == policy::Code::S010; });
   const int code = unreadable ? exit_error : imported.scheme ? exit_ok : exit_invalid_policy;
   if (params.json) {
-    std::string json = fmt::format(
-        "{{\"file\":{},\"imported\":{},\"errors\":{},\"warnings\":{},\"diagnostics\":{}",
-        policy::json_quote(params.file.string()), imported.scheme.has_value(), imported.diagnostics.error_count(),
-        imported.diagnostics.all().size() - imported.diagnostics.error_count(), json_diagnostics(imported.diagnostics));
+    boost::json::object json{{"file", params.file.string()},
+                             {"imported", imported.scheme.has_value()},
+                             {"errors", imported.diagnostics.error_count()},
+                             {"warnings", imported.diagnostics.all().size() - imported.diagnostics.error_count()},
+                             {"diagnostics", policy::json_value(imported.diagnostics)}};
     if (imported.scheme) {
       const policy::LabelScheme& scheme = *imported.scheme;
-      std::vector<std::string> classifications;
-      for (const auto& classification : scheme.classifications) {
-        classifications.push_back(policy::json_quote(classification.name));
-      }
-      std::vector<std::string> tag_sets;
-      for (const auto& tag_set : scheme.tag_sets) {
-        std::vector<std::string> categories;
-        for (const std::string& category : tag_set.categories) categories.push_back(policy::json_quote(category));
-        tag_sets.push_back(fmt::format("{{\"name\":{},\"type\":\"{}\",\"categories\":[{}]}}",
-                                       policy::json_quote(tag_set.name), type_name(tag_set.type),
-                                       fmt::join(categories, ",")));
-      }
-      json += fmt::format(",\"scheme\":{{\"name\":{},\"classifications\":[{}],\"tag_sets\":[{}]}}",
-                          policy::json_quote(scheme.name), fmt::join(classifications, ","), fmt::join(tag_sets, ","));
-      if (!params.output.empty()) json += fmt::format(",\"output\":{}", policy::json_quote(params.output.string()));
+      boost::json::array classifications;
+      for (const auto& classification : scheme.classifications) classifications.emplace_back(classification.name);
+      boost::json::array tag_sets;
+      for (const auto& tag_set : scheme.tag_sets)
+        tag_sets.emplace_back(boost::json::object{
+            {"name", tag_set.name}, {"type", type_name(tag_set.type)}, {"categories", json::strings(tag_set.categories)}});
+      json.emplace("scheme", boost::json::object{{"name", scheme.name},
+                                                 {"classifications", std::move(classifications)},
+                                                 {"tag_sets", std::move(tag_sets)}});
+      if (!params.output.empty()) json.emplace("output", params.output.string());
     }
-    json += "}\n";
-    out << json;
+    out << json::serialize(json) << "\n";
     if (imported.scheme && !params.output.empty() && !write_output(params.output, imported.yaml, out, err)) {
       return exit_error;
     }

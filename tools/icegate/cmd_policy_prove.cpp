@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
-#include "gateway/model/json.hpp"
+#include "gateway/model/json_value.hpp"
 #include "gateway/policy/check.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/policy/prove.hpp"
@@ -34,18 +34,12 @@ void print_diagnostics(std::ostream& err, const policy::Diagnostics& diagnostics
 // For --json: the run could not start; what a program needs to know why.
 void print_json_failure(std::ostream& out, const fs::path& policy, const fs::path& properties,
                         const policy::Diagnostics& diagnostics) {
-  std::string list = "[";
-  bool first = true;
-  for (const policy::Diagnostic& diagnostic : diagnostics.sorted()) {
-    list += (first ? "" : ",") + policy::to_json(diagnostic);
-    first = false;
-  }
   out << json::Object()
              .add("policy", policy.string())
              .add("properties", properties.string())
              .add("all_hold", false)
-             .add_raw("diagnostics", list + "]")
-             .add_raw("results", "[]")
+             .add("diagnostics", boost::json::value(policy::json_value(diagnostics)))
+             .add("results", boost::json::value(boost::json::array()))
              .str()
       << "\n";
 }

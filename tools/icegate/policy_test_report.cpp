@@ -3,17 +3,17 @@
 #include "tools/icegate/policy_test_report.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "gateway/model/json_value.hpp"
 #include "gateway/policy/check.hpp"
 #include "tools/icegate/policy_output.hpp"
 
 namespace icegate::cli {
 namespace {
-
-using policy::json_string;
 
 std::string_view to_string(policy::CoverageGapKind kind) {
   switch (kind) {
@@ -25,12 +25,12 @@ std::string_view to_string(policy::CoverageGapKind kind) {
 }
 
 // {"kind":"unmet_condition","condition":"from","message":...,"reached":2,"nearest":[...],"decided_by":[...]}
-std::string json_gap(const policy::CompiledPolicy& compiled, const policy::RuleCoverageGap& gap) {
-  std::vector<std::string> decided_by;
-  for (int rule : gap.decided_by) decided_by.push_back(compiled.rule(rule).id);
-  return fmt::format(R"({{"kind":"{}","condition":{},"message":{},"reached":{},"nearest":{},"decided_by":{}}})",
-                     to_string(gap.kind), json_string(gap.condition), json_string(gap.message), gap.reached,
-                     json_strings(gap.nearest), json_strings(decided_by));
+boost::json::object json_gap(const policy::CompiledPolicy& compiled, const policy::RuleCoverageGap& gap) {
+  boost::json::array decided_by;
+  for (int rule : gap.decided_by) decided_by.emplace_back(compiled.rule(rule).id);
+  return {{"kind", to_string(gap.kind)},     {"condition", gap.condition},
+          {"message", gap.message},          {"reached", gap.reached},
+          {"nearest", json::strings(gap.nearest)}, {"decided_by", std::move(decided_by)}};
 }
 
 // "2 cases met ...: "a", "b" and 1 more"
@@ -52,61 +52,65 @@ void write_policy_test_json(std::ostream& out, const PolicyTestResults& results)
   const std::size_t failed = results.failed();
   const std::size_t cases_not_run = results.cases_not_run;
   const int exit_code = results.exit_code();
-  std::string json = "{\"files\":[";
-  for (std::size_t f = 0; f < runs.size(); ++f) {
-    const PolicyTestFileRun& run = runs[f];
+  boost::json::array files;
+  for (const PolicyTestFileRun& run : runs) {
     const PolicyTestCoverage* target = nullptr;
     for (const PolicyTestCoverage& entry : coverage) {
       if (entry.file == run.policy) target = &entry;
     }
-    if (f) json += ",";
-    json += fmt::format("{{\"file\":{},\"policy\":{},\"cases\":[", json_string(run.file.string()),
-                        json_string(run.policy.string()));
-    for (std::size_t c = 0; c < run.run.results.size(); ++c) {
-      const policy::PolicyTestResult& result = run.run.results[c];
-      std::vector<std::string> rules;
-      for (int rule : result.rules) rules.push_back(target->policy->rule(rule).id);
-      if (c) json += ",";
-      json += fmt::format(
-          "{{\"name\":{},\"location\":{},\"passed\":{},\"differences\":{},\"decision\":\"{}\",\"reason\":{},"
-          "\"rules\":{}",
-          json_string(result.name), policy::to_json(result.location), result.passed,
-          json_strings(result.differences), to_string(result.decision.decision), json_string(result.decision.reason),
-          json_strings(rules));
+    boost::json::array cases;
+    for (const policy::PolicyTestResult& result : run.run.results) {
+      boost::json::array rules;
+      for (int rule : result.rules) rules.emplace_back(target->policy->rule(rule).id);
+      boost::json::object json_case{{"name", result.name},
+                                    {"location", policy::json_value(result.location)},
+                                    {"passed", result.passed},
+                                    {"differences", json::strings(result.differences)},
+                                    {"decision", to_string(result.decision.decision)},
+                                    {"reason", result.decision.reason},
+                                    {"rules", std::move(rules)}};
       // A row of a table-driven case also names its case and its row.
       if (!result.table.empty()) {
-        json += fmt::format(",\"table\":{},\"row\":{}", json_string(result.table), json_string(result.row));
+        json_case.emplace("table", result.table);
+        json_case.emplace("row", result.row);
       }
-      json += "}";
+      cases.emplace_back(std::move(json_case));
     }
-    json += "]}";
+    files.emplace_back(
+        boost::json::object{{"file", run.file.string()}, {"policy", run.policy.string()}, {"cases", std::move(cases)}});
   }
-  json += "],\"coverage\":[";
-  bool first_policy = true;
+  boost::json::array json_coverage;
   for (const PolicyTestCoverage& entry : coverage) {
     if (!entry.policy) continue;
-    if (!first_policy) json += ",";
-    first_policy = false;
     std::size_t covered = 0;
-    json += fmt::format("{{\"policy\":{},\"rules\":[", json_string(entry.file.string()));
+    boost::json::array rules;
     for (std::size_t r = 0; r < entry.rule_cases.size(); ++r) {
       const policy::Rule& rule = entry.policy->rule(static_cast<int>(r));
       if (entry.rule_cases[r] > 0) ++covered;
-      if (r) json += ",";
-      json += fmt::format("{{\"id\":{},\"location\":{},\"cases\":{}", json_string(rule.id),
-                          policy::to_json(rule.location), entry.rule_cases[r]);
+      boost::json::object json_rule{
+          {"id", rule.id}, {"location", policy::json_value(rule.location)}, {"cases", entry.rule_cases[r]}};
       for (const policy::RuleCoverageGap& gap : entry.gaps) {
-        if (gap.rule == static_cast<int>(r)) json += ",\"not_exercised\":" + json_gap(*entry.policy, gap);
+        if (gap.rule == static_cast<int>(r)) json_rule.insert_or_assign("not_exercised", json_gap(*entry.policy, gap));
       }
-      json += "}";
+      rules.emplace_back(std::move(json_rule));
     }
     const std::size_t total = entry.rule_cases.size();
-    json += fmt::format("],\"covered\":{},\"total\":{},\"percent\":{:.1f}}}", covered, total,
-                        total == 0 ? 100.0 : 100.0 * static_cast<double>(covered) / static_cast<double>(total));
+    const double percent = total == 0 ? 100.0 : 100.0 * static_cast<double>(covered) / static_cast<double>(total);
+    json_coverage.emplace_back(boost::json::object{{"policy", entry.file.string()},
+                                                   {"rules", std::move(rules)},
+                                                   {"covered", covered},
+                                                   {"total", total},
+                                                   // One decimal, as the text report shows it.
+                                                   {"percent", std::nearbyint(percent * 10.0) / 10.0}});
   }
-  json += fmt::format("],\"passed\":{},\"failed\":{},\"not_run\":{},\"diagnostics\":{},\"exit_code\":{}}}\n",
-                      passed, failed, cases_not_run, json_diagnostics(problems), exit_code);
-  out << json;
+  const boost::json::object json{{"files", std::move(files)},
+                                 {"coverage", std::move(json_coverage)},
+                                 {"passed", passed},
+                                 {"failed", failed},
+                                 {"not_run", cases_not_run},
+                                 {"diagnostics", policy::json_value(problems)},
+                                 {"exit_code", exit_code}};
+  out << json::serialize(json) << "\n";
 }
 
 void write_policy_test_text(std::ostream& out, const PolicyTestResults& results) {

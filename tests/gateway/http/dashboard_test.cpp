@@ -33,6 +33,38 @@ TEST(JsonBody, SaysWhatIsWrongAndWhere) {
   EXPECT_FALSE(parse_string_object("{\"a\":\"line\nbreak\"}").ok()) << "raw control characters are not JSON";
 }
 
+// The reader's words and places for each kind of mistake, as the hand-written
+// reader before Boost.JSON gave them (the API's 400 replies quote them).
+TEST(JsonBody, KeepsItsWordsAndPlacesForEveryKindOfMistake) {
+  EXPECT_EQ(parse_json("[\"\\u12G4\"]").error, "at offset 7: a \\u escape needs four hex digits");
+  EXPECT_EQ(parse_json("[\"\\u12").error, "at offset 4: a \\u escape needs four hex digits");
+  EXPECT_EQ(parse_json("[\"\\udc00\"]").error, "at offset 8: an unpaired surrogate");
+  EXPECT_EQ(parse_json("[\"\\ud800\\u0041\"]").error, "at offset 14: an unpaired surrogate");
+  EXPECT_EQ(parse_json("[\"\\ud800\\u00\"]").error, "at offset 13: a \\u escape needs four hex digits");
+  EXPECT_EQ(parse_json("[\"a\x01\"]").error, "at offset 3: a control character inside a string");
+  EXPECT_EQ(parse_json("-").error, "at offset 1: a number needs digits");
+  EXPECT_EQ(parse_json("1.").error, "at offset 2: a number needs digits");
+  EXPECT_EQ(parse_json("1e+").error, "at offset 3: a number needs digits");
+  EXPECT_EQ(parse_json("[-]").error, "at offset 2: a number needs digits");
+  EXPECT_EQ(parse_json("1e999").error, "at offset 0: a number out of range");
+  EXPECT_EQ(parse_json("[0 1]").error, "at offset 3: expected ']'");
+  EXPECT_EQ(parse_json("[01]").error, "at offset 1: a number may not start with 0");
+  EXPECT_EQ(parse_json("[truex]").error, "at offset 5: expected ']'");
+  EXPECT_EQ(parse_json("nul").error, "at offset 0: expected a value");
+  EXPECT_EQ(parse_json("{\"a\" 1}").error, "at offset 5: expected ':'");
+  EXPECT_EQ(parse_json("{,}").error, "at offset 1: expected '\"'");
+  EXPECT_EQ(parse_json("{\"a\":1,}").error, "at offset 7: expected '\"'");
+  EXPECT_EQ(parse_json("[1").error, "at offset 2: expected ']' before the end");
+  EXPECT_EQ(parse_json("{\"a\":").error, "at offset 5: expected a value before the end");
+  EXPECT_EQ(parse_json("\"abc\\").error, "at offset 5: a string is not closed");
+  EXPECT_EQ(parse_string_object("{\"a\":\"x\",\"a\":1}").error, "at offset 13: the value of \"a\" must be a string");
+  EXPECT_EQ(parse_string_object("{\"a\":tru}").error, "at offset 5: the value of \"a\" must be a string");
+  EXPECT_EQ(parse_string_object("{\"a\":{}}").error, "at offset 5: the value of \"a\" must be a string");
+  EXPECT_EQ(parse_string_object("{\"a\":").error, "at offset 5: the value of \"a\" must be a string");
+  EXPECT_EQ(parse_string_object("  \"abc").error, "at offset 2: expected '{'");
+  EXPECT_EQ(parse_string_object("{\"a\" \"x\"}").error, "at offset 5: expected ':'");
+}
+
 TEST(Access, LoopbackIsAll127And1) {
   EXPECT_TRUE(is_loopback_address("127.0.0.1"));
   EXPECT_TRUE(is_loopback_address("127.0.0.2")) << "all of 127.0.0.0/8 is loopback";

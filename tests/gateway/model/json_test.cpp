@@ -89,6 +89,16 @@ TEST(JsonSerialize, ReplacesIllFormedUtf8InStringsAndKeysAnywhereInTheDocument) 
   EXPECT_EQ(text, "{\"ok\":\"caf\xc3\xa9\",\"list\":[\"a" + r + "z\"],\"key" + r + "\":{\"deep\":\"" + r + r + r + "\"}}");
 }
 
+TEST(JsonSerialize, WritesDoublesAsTheShortestTextThatReadsBackTheSame) {
+  const boost::json::value document = {{"whole", 50.0}, {"tenth", 66.7}, {"small", 0.001234},
+                                       {"large", 1e20}, {"int", 50}, {"list", boost::json::array{-0.5, 2.0}}};
+  const std::string text = serialize(document);
+  EXPECT_EQ(text, R"({"whole":50.0,"tenth":66.7,"small":0.001234,"large":1e+20,"int":50,"list":[-0.5,2.0]})");
+  EXPECT_EQ(parse(text).value, document) << "and they read back as the same numbers";
+  EXPECT_EQ(pretty(boost::json::array{0.25, 3.0}), "[0.25, 3.0]");
+  EXPECT_EQ(Object().add("percent", boost::json::value(50.0)).str(), R"({"percent":50.0})");
+}
+
 TEST(JsonPretty, IndentsObjectsAndKeepsArraysOfScalarsOnOneLine) {
   const boost::json::value document = {{"name", "x"},
                                        {"tags", boost::json::array{"a", "b"}},
