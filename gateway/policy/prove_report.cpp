@@ -96,9 +96,8 @@ void write_proof_text(std::ostream& out, const ProofRun& run) {
 }
 
 void write_proof_json(std::ostream& out, const ProofRun& run) {
-  std::string results = "[";
-  for (std::size_t i = 0; i < run.results.size(); ++i) {
-    const PropertyResult& result = run.results[i];
+  boost::json::array results;
+  for (const PropertyResult& result : run.results) {
     json::Object object;
     object.add("name", result.name)
         .add("kind", to_string(result.kind))
@@ -108,15 +107,15 @@ void write_proof_json(std::ostream& out, const ProofRun& run) {
         .add("points", count(result.points))
         .add("failing_points", count(result.failing_points));
     if (result.kind == PropertyKind::no_dead_rules) {
-      std::string dead = "[";
-      for (std::size_t d = 0; d < result.dead_rules.size(); ++d) {
-        dead += (d ? "," : "") + json::Object()
-                                     .add("id", result.dead_rules[d].id)
-                                     .add("location", boost::json::value(json_value(result.dead_rules[d].location)))
-                                     .add("decided_points", count(result.dead_rules[d].decided_points))
-                                     .str();
+      boost::json::array dead;
+      for (const auto& rule : result.dead_rules) {
+        dead.push_back(json::Object()
+                           .add("id", rule.id)
+                           .add("location", boost::json::value(json_value(rule.location)))
+                           .add("decided_points", count(rule.decided_points))
+                           .native());
       }
-      object.add_raw("dead_rules", dead + "]");
+      object.add("dead_rules", boost::json::value(std::move(dead)));
     }
     if (result.counterexample) {
       const Counterexample& example = *result.counterexample;
@@ -128,13 +127,12 @@ void write_proof_json(std::ostream& out, const ProofRun& run) {
           .add("label", label_text(example.label))
           .add_raw("decided", json_side(example.decided));
       if (example.other) counterexample.add_raw("other", json_side(*example.other));
-      object.add_raw("counterexample", counterexample.str());
+      object.add("counterexample", counterexample);
     } else {
-      object.add_raw("counterexample", "null");
+      object.add("counterexample", boost::json::value(nullptr));
     }
-    results += (i ? "," : "") + object.str();
+    results.push_back(object.native());
   }
-  results += "]";
   const std::string space = json::Object()
                                 .add("nodes", count(run.nodes))
                                 .add("categories", count(run.categories))
@@ -160,7 +158,7 @@ void write_proof_json(std::ostream& out, const ProofRun& run) {
              .add_raw("counts", counts)
              .add_raw("space", space)
              .add("diagnostics", boost::json::value(json_value(run.diagnostics)))
-             .add_raw("results", results)
+             .add("results", boost::json::value(std::move(results)))
              .str()
       << "\n";
 }

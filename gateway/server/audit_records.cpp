@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "gateway/model/json.hpp"
+#include "gateway/model/json_value.hpp"
 #include "gateway/policy/translate.hpp"
 
 namespace icegate::server {
@@ -41,11 +42,9 @@ audit::AuditRecord AuditRecords::submit(const std::string& sender, const Message
                                         const policy::Expansion& expansion, const std::string& derived_from) const {
   auto entry = record("submit", sender);
   entry.message_id = message.id;
-  std::string portion_labels = "[";
+  boost::json::array portion_labels;
   for (const auto& portion : message.portions)
-    portion_labels += (portion_labels.size() > 1 ? "," : "") +
-                      json::Object().add("portion", portion.id).add("label", label_text(portion.label)).str();
-  portion_labels += "]";
+    portion_labels.push_back(json::Object().add("portion", portion.id).add("label", label_text(portion.label)).native());
   const Handling& handling = message.handling;
   entry.detail = json::Object()
                      .add("category", message.category)
@@ -56,14 +55,13 @@ audit::AuditRecord AuditRecords::submit(const std::string& sender, const Message
                      .add("recipients", expansion.recipients)
                      .add("unresolved", expansion.unresolved)
                      .add("derived_from", derived_from)
-                     .add_raw("portion_labels", portion_labels)
-                     .add_raw("handling", json::Object()
-                                              .add("originator_control", handling.originator_control)
-                                              .add("no_onward_sharing", handling.no_onward_sharing)
-                                              .add("not_before_unix_ms", handling.not_before_unix_ms)
-                                              .add("not_before_event", handling.not_before_event)
-                                              .add("not_after_unix_ms", handling.not_after_unix_ms)
-                                              .str())
+                     .add("portion_labels", boost::json::value(std::move(portion_labels)))
+                     .add("handling", json::Object()
+                                          .add("originator_control", handling.originator_control)
+                                          .add("no_onward_sharing", handling.no_onward_sharing)
+                                          .add("not_before_unix_ms", handling.not_before_unix_ms)
+                                          .add("not_before_event", handling.not_before_event)
+                                          .add("not_after_unix_ms", handling.not_after_unix_ms))
                      .str();
   return entry;
 }
@@ -77,27 +75,23 @@ audit::AuditRecord AuditRecords::labels_translated(const std::string& sender, co
 
 audit::AuditRecord AuditRecords::decision(const Message& message, const RecipientDecision& decision,
                                           std::string_view state, std::int64_t at) const {
-  std::string released_json = "[", withheld_json = "[";
+  boost::json::array released, withheld;
   for (const auto& id : decision.released_portion_ids) {
     const auto portion =
         std::find_if(message.portions.begin(), message.portions.end(), [&](const auto& p) { return p.id == id; });
-    if (released_json.size() > 1) released_json += ",";
-    released_json += json::Object()
-                         .add("portion", id)
-                         .add("label", portion == message.portions.end() ? "" : label_text(portion->label))
-                         .str();
+    released.push_back(json::Object()
+                           .add("portion", id)
+                           .add("label", portion == message.portions.end() ? "" : label_text(portion->label))
+                           .native());
   }
   for (const auto& w : decision.withheld) {
-    if (withheld_json.size() > 1) withheld_json += ",";
-    withheld_json += json::Object()
-                         .add("portion", w.portion_id)
-                         .add("label", label_text(w.label))
-                         .add("reason", w.reason)
-                         .add("rules", w.rule_ids)
-                         .str();
+    withheld.push_back(json::Object()
+                           .add("portion", w.portion_id)
+                           .add("label", label_text(w.label))
+                           .add("reason", w.reason)
+                           .add("rules", w.rule_ids)
+                           .native());
   }
-  released_json += "]";
-  withheld_json += "]";
   auto entry = record("decision", message.originator);
   if (at != 0) entry.time_unix_ms = at;
   entry.recipient = decision.node_id;
@@ -107,9 +101,9 @@ audit::AuditRecord AuditRecords::decision(const Message& message, const Recipien
   entry.detail = json::Object()
                      .add("category", message.category)
                      .add("purpose", message.purpose)
-                     .add_raw("released", released_json)
+                     .add("released", boost::json::value(std::move(released)))
                      .add("released_label", label_text(decision.released_label))
-                     .add_raw("withheld", withheld_json)
+                     .add("withheld", boost::json::value(std::move(withheld)))
                      .add("reason", decision.reason)
                      .add("hold_id", decision.hold_id)
                      .add("held_for", decision.held_for)

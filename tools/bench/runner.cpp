@@ -16,6 +16,7 @@
 
 #include "gateway/model/clock.hpp"
 #include "gateway/model/json.hpp"
+#include "gateway/model/json_value.hpp"
 #include "tools/bench/peers/peers.hpp"
 #include "tools/bench/process.hpp"
 
@@ -420,10 +421,9 @@ void print_table(const BenchReport& report, std::ostream& out) {
 }
 
 std::string to_json(const BenchReport& report, const BenchOptions& options) {
-  std::string results = "[";
+  boost::json::array results;
   for (const auto& r : report.results) {
-    if (results.size() > 1) results += ",";
-    results += json::Object()
+    results.push_back(json::Object()
                    .add("target", r.target)
                    .add("workload", r.workload)
                    .add("ran", r.ran)
@@ -447,13 +447,11 @@ std::string to_json(const BenchReport& report, const BenchOptions& options) {
                    .add_raw("bytes_per_connection", number(r.bytes_per_connection))
                    .add("connections", static_cast<std::int64_t>(r.connections))
                    .add("note", r.note)
-                   .str();
+                   .native());
   }
-  results += "]";
-  std::string workloads = "[";
+  boost::json::array workloads;
   for (const auto& w : report.workloads) {
-    if (workloads.size() > 1) workloads += ",";
-    workloads += json::Object()
+    workloads.push_back(json::Object()
                      .add("id", w.id)
                      .add("title", w.title)
                      .add("senders", static_cast<std::int64_t>(w.senders))
@@ -464,27 +462,22 @@ std::string to_json(const BenchReport& report, const BenchOptions& options) {
                      .add("connections", static_cast<std::int64_t>(w.connections))
                      .add("warmup_ms", static_cast<std::int64_t>(w.warmup.count()))
                      .add("duration_ms", static_cast<std::int64_t>(w.duration.count()))
-                     .str();
+                     .native());
   }
-  workloads += "]";
-  std::string ratios = "[";
+  boost::json::array ratios;
   for (const auto& r : report.ratios) {
-    if (ratios.size() > 1) ratios += ",";
-    ratios += json::Object().add("name", r.name).add_raw("value", number(r.value)).str();
+    ratios.push_back(json::Object().add("name", r.name).add_raw("value", number(r.value)).native());
   }
-  ratios += "]";
-  std::string checks = "[";
+  boost::json::array checks;
   for (const auto& c : report.checks) {
-    if (checks.size() > 1) checks += ",";
-    checks += json::Object()
+    checks.push_back(json::Object()
                   .add("target", c.target)
                   .add("status", c.status == TargetCheck::Status::met      ? "met"
                                  : c.status == TargetCheck::Status::missed ? "missed"
                                                                            : "not_measured")
                   .add("measured", c.measured)
-                  .str();
+                  .native());
   }
-  checks += "]";
   const std::string micro = json::Object()
                                 .add("ran", report.micro.ran)
                                 .add("problem", report.micro.problem)
@@ -501,11 +494,11 @@ std::string to_json(const BenchReport& report, const BenchOptions& options) {
              .add("command", options.command_line)
              .add("smoke", options.smoke)
              .add("client_threads", static_cast<std::int64_t>(options.environment.client_threads))
-             .add_raw("workloads", workloads)
-             .add_raw("results", results)
+             .add("workloads", boost::json::value(std::move(workloads)))
+             .add("results", boost::json::value(std::move(results)))
              .add_raw("micro", micro)
-             .add_raw("ratios", ratios)
-             .add_raw("targets", checks)
+             .add("ratios", boost::json::value(std::move(ratios)))
+             .add("targets", boost::json::value(std::move(checks)))
              .str() +
          "\n";
 }
