@@ -110,8 +110,7 @@ class Runner {
       table_->set_expectations(std::move(board));
       table_->set_human_actions(result_.human_actions);
     }
-    if (options_.keep_open && options_.control)
-      while (!options_.control->stopped()) std::this_thread::sleep_for(100ms);
+    if (options_.keep_open && options_.control) options_.control->wait_stopped();
     stop();
     if (table_) {
       // Evaluators may still write while a finished run is kept open: take what they wrote last.
@@ -241,35 +240,24 @@ class Runner {
     }
     if (nodes_) nodes_->close();
     nodes_.reset();
-    // Keeps io_ running while we wait below: once the gateway has stopped it
-    // may have no work left, and io_.run() would return with our questions
-    // (sessions_left) still posted and never answered.
-    auto keep_running = boost::asio::make_work_guard(io());
     // The gateway drains (every commit finished, its frames out, then every
-    // session closed): wait for that, as `icegate serve` does, rather than for a
-    // fixed time that a loaded machine may not keep to. Bounded, as a last resort.
-    auto drained = std::make_shared<std::promise<void>>();
-    auto done = drained->get_future();
-    boost::asio::post(io(), [this, drained] {
-      gateway_->stop();
-      gateway_->router().after_commits([drained] { drained->set_value(); });
-    });
-    const auto give_up = std::chrono::steady_clock::now() + 5s;
-    if (done.wait_until(give_up) == std::future_status::ready)
-      while (sessions_left() > 0 && std::chrono::steady_clock::now() < give_up) std::this_thread::sleep_for(10ms);
-    keep_running.reset();
+    // session closed) and says when it has: wait for that, as `icegate serve`
+    // does, not for a fixed time that a loaded machine may not keep to.
+    std::promise<void> stopped;
+    auto done = stopped.get_future();
+    boost::asio::post(io(), [this, &stopped] { gateway_->stop([&stopped] { stopped.set_value(); }); });
+    done.wait();
     if (options_.io) {
-      // The loop is the caller's and goes on: stop only what is ours. The
-      // gateway's tick loop wakes every tick_interval (100 ms) to see that it
-      // is stopping; let it, then let go of the gateway on its own thread.
-      std::this_thread::sleep_for(300ms);
+      // The loop is the caller's and goes on: nothing of the gateway's runs
+      // on it any more, so let go of the gateway on its thread.
       on_gateway([this] {
         gateway_.reset();
         return 0;
       });
       return;
     }
-    own_io_.stop();
+    // Our own loop has nothing left to do once the gateway has stopped: its
+    // run() returns by itself.
     io_thread_.join();
     gateway_.reset();
   }
@@ -286,10 +274,6 @@ class Runner {
       }
     });
     return result.get_future().get();
-  }
-
-  std::size_t sessions_left() {
-    return on_gateway([this] { return gateway_->session_count(); });
   }
 
   // After the simulated clock moves: embargoes due by now lift at once.
@@ -412,6 +396,7 @@ class Runner {
     Offset base = now_;
     double speed_now = speed();
     while (!control.stopped() && now_ < scenario_.end) {
+      const std::uint64_t controls_seen = control.version();  // a change from here on ends the waits below
       if (control.paused() != published_paused_) publish(true);
       else if (std::chrono::steady_clock::now() - last_published_ >= 1s) publish(false);
       if (speed() != speed_now) {
@@ -430,7 +415,10 @@ class Runner {
           handle_arrived();
           carry_out_commands();
           update_table(control);
-          std::this_thread::sleep_for(50ms);
+          // Resume, step or stop end the wait at once. What people at the
+          // table or the nodes do meanwhile is looked at every 50 ms: they
+          // come through the table and the inbox, which do not wake this wait.
+          control.wait_for_change(controls_seen, 50ms);
         }
         base = now_;
         real_start = std::chrono::steady_clock::now();
@@ -449,7 +437,10 @@ class Runner {
       handle_arrived();
       carry_out_commands();
       update_table(control);
-      std::this_thread::sleep_for(20ms);
+      // The clock's pace, not a poll: the scenario's time moves on with the
+      // real time every 20 ms. A control (pause, step, stop, a new speed)
+      // ends the wait at once.
+      control.wait_for_change(controls_seen, 20ms);
     }
     stopped_early_ = control.stopped() && now_ < scenario_.end;
     settle();

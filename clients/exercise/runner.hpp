@@ -7,9 +7,11 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <optional>
 #include <ostream>
 #include <stdexcept>
@@ -30,15 +32,18 @@ namespace icegate::exercise {
 
 class Table;
 
-// A facilitator's controls for a real-time run; thread-safe.
+// A facilitator's controls for a real-time run; thread-safe. A thread may
+// wait for the next change (wait_for_change) or for stop(), rather than
+// look again every few milliseconds. Not for a signal handler (the changes
+// take a mutex): watch signals with boost::asio::signal_set.
 class Control {
  public:
-  void pause() { paused_ = true; }
-  void resume() { paused_ = false; }
-  void step() { steps_ += 1; }  // while paused: run to the next scheduled item and stop again
-  void stop() { stopped_ = true; }
+  void pause() { change([this] { paused_ = true; }); }
+  void resume() { change([this] { paused_ = false; }); }
+  void step() { change([this] { steps_ += 1; }); }  // while paused: run to the next scheduled item and stop again
+  void stop() { change([this] { stopped_ = true; }); }
   // Real time: scenario seconds per real second, from now on (0: keep RunOptions::speed).
-  void set_speed(double speed) { speed_ = speed; }
+  void set_speed(double speed) { change([this, speed] { speed_ = speed; }); }
   double speed() const { return speed_; }
   bool paused() const { return paused_; }
   bool stopped() const { return stopped_; }
@@ -48,12 +53,42 @@ class Control {
     }
     return steps > 0;
   }
+  // Waits until any control is used (or was used since `seen`, a
+  // version()), or `timeout` passes. True if one was.
+  template <typename Duration>
+  bool wait_for_change(std::uint64_t seen, Duration timeout) const {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, timeout, [&] { return version_ != seen; });
+  }
+  // Counts the changes: what wait_for_change() compares with.
+  std::uint64_t version() const {
+    std::lock_guard lock(mutex_);
+    return version_;
+  }
+  // Waits until stop() is called.
+  void wait_stopped() const {
+    std::unique_lock lock(mutex_);
+    changed_.wait(lock, [&] { return stopped_.load(); });
+  }
 
  private:
+  template <typename F>
+  void change(F f) {
+    {
+      std::lock_guard lock(mutex_);
+      f();
+      ++version_;
+    }
+    changed_.notify_all();
+  }
+
   std::atomic<bool> paused_{false};
   std::atomic<bool> stopped_{false};
   std::atomic<int> steps_{0};
   std::atomic<double> speed_{0};
+  mutable std::mutex mutex_;  // guards version_; taken by every change, so a waiter misses none
+  mutable std::condition_variable changed_;
+  std::uint64_t version_ = 0;
 };
 
 // Where a run stands, for a watcher such as the dashboard.

@@ -19,10 +19,9 @@ IoThreads::IoThreads(std::size_t count) {
 }
 
 IoThreads::~IoThreads() {
-  for (auto& loop : contexts_) {
-    loop->work.reset();
-    loop->io.stop();
-  }
+  // The clients are closed: once the guard goes, each loop finishes what they
+  // left (a cancelled timer's handler, say) and its run() returns by itself.
+  for (auto& loop : contexts_) loop->work.reset();
   for (auto& loop : contexts_) loop->thread.join();
 }
 

@@ -20,7 +20,8 @@ class IoThreads {
  public:
   // `count` io_contexts and threads; 0: one per core.
   explicit IoThreads(std::size_t count = 0);
-  // Stops the io_contexts and joins the threads: close the clients first.
+  // Lets the io_contexts run out of work and joins the threads: close the
+  // clients first (a client still open keeps its thread, and this, waiting).
   ~IoThreads();
   IoThreads(const IoThreads&) = delete;
   IoThreads& operator=(const IoThreads&) = delete;

@@ -2,10 +2,12 @@
 
 #include <fstream>
 #include <iterator>
+#include <utility>
 
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -54,9 +56,42 @@ void Gateway::start() {
   if (shadow_)
     spdlog::info("shadow policy={} ({}): every submission decided under it too, nothing enforced",
                  shadow_->policy()->source().name, shadow_->policy()->version());
-  asio::co_spawn(io_, accept_loop(), asio::detached);
-  asio::co_spawn(io_, tick_loop(), asio::detached);
-  if (config_.watch_policy) asio::co_spawn(io_, watch_loop(read_file(config_.policy_file)), asio::detached);
+  spawn_loop(accept_loop());
+  spawn_loop(tick_loop());
+  if (config_.watch_policy) spawn_loop(watch_loop(read_file(config_.policy_file)));
+}
+
+void Gateway::spawn_loop(asio::awaitable<void> loop) {
+  const Task task = tasks_.emplace(tasks_.end());
+  // The loop's timer or accept, wherever it is waiting, is cancelled by the
+  // signal (a coroutine passes a terminal cancellation on to what it awaits).
+  asio::co_spawn(io_, std::move(loop),
+                 asio::bind_cancellation_slot(task->slot(), [this, task](std::exception_ptr error) {
+                   finished(task, error);
+                 }));
+}
+
+void Gateway::finished(Task task, const std::exception_ptr& error) {
+  if (error) {
+    try {
+      std::rethrow_exception(error);
+    } catch (const std::exception& e) {
+      spdlog::error("a gateway task ended with an exception: {}", e.what());
+    } catch (...) {
+      spdlog::error("a gateway task ended with an exception");
+    }
+  }
+  tasks_.erase(task);
+  if (!stopping_ || !tasks_.empty()) return;
+  // The last sessions' disconnection records are queued: the gateway has
+  // stopped once they (and every commit before them) are done.
+  router_->after_commits([this] { all_stopped(); });
+}
+
+void Gateway::all_stopped() {
+  spdlog::info("stopped: every connection closed and every commit done");
+  has_stopped_ = true;
+  for (auto& stopped : std::exchange(stopped_, {})) stopped();
 }
 
 // Compares the file's bytes rather than its mtime: editors that write a new
@@ -85,18 +120,24 @@ asio::awaitable<void> Gateway::tick_loop() {
   }
 }
 
-void Gateway::stop() {
+void Gateway::stop(std::function<void()> stopped) {
+  if (stopped) {
+    if (has_stopped_) asio::post(io_, std::move(stopped));
+    else stopped_.push_back(std::move(stopped));
+  }
   if (stopping_) return;
   stopping_ = true;
-  boost::system::error_code ignored;
-  acceptor_.close(ignored);
-  for (auto& session : router_->sessions()) session->drain();
+  // The loops end; every session stops taking frames, and one still in its
+  // handshake is closed (Session::shut_down). Nothing completes inline, so no
+  // task leaves the list while it is walked.
+  for (auto& task : tasks_) task.emit(asio::cancellation_type::terminal);
   // Whatever was accepted is committed and its frames queued before anyone is closed.
   router_->after_commits([this] {
     spdlog::info("drained: {} frame(s) owed, {} hold(s) kept for the next start", router_->owed_count(),
                  router_->hold_count());
     for (auto& session : router_->sessions()) session->close(v1::ERROR_CODE_SUPERSEDED, "the gateway is shutting down");
   });
+  if (tasks_.empty()) router_->after_commits([this] { all_stopped(); });  // never started
 }
 
 asio::ip::tcp::endpoint Gateway::local_endpoint() const {
@@ -188,8 +229,10 @@ std::optional<transport::VerifiedChainCacheStats> Gateway::verify_cache_stats() 
 }
 
 asio::awaitable<void> Gateway::accept_loop() {
-  while (acceptor_.is_open()) {
+  while (acceptor_.is_open() && !stopping_) {
     auto [error, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+    // A connection accepted just before stop() was cancelled is not taken.
+    if (stopping_) break;
     if (error) {
       if (error == asio::error::operation_aborted || !acceptor_.is_open()) break;
       // Running out of descriptors under a connection burst must not end the loop.
@@ -197,22 +240,29 @@ asio::awaitable<void> Gateway::accept_loop() {
       continue;
     }
     boost::system::error_code ignored;
-    if (*live_connections_ >= config_.max_connections) {
+    if (live_connections_ >= config_.max_connections) {
       // Refused before any TLS work, so a flood costs a file descriptor briefly and nothing more.
       spdlog::warn("refused connection from {}: {} connections already open (the limit)",
-                   socket.remote_endpoint(ignored).address().to_string(), *live_connections_);
+                   socket.remote_endpoint(ignored).address().to_string(), live_connections_);
       socket.close(ignored);
       continue;
     }
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
+    // The session answers the task's signal itself (Session::shut_down): its
+    // coroutine is not bound to the slot, which would cut its reads and
+    // writes short rather than let it say goodbye.
+    const Task task = tasks_.emplace(tasks_.end());
     auto session = std::make_shared<Session>(transport::TlsStream(std::move(socket), tls_), config_, *router_,
-                                             router_policy_);
-    ++*live_connections_;
-    asio::co_spawn(io_, [session, live = live_connections_]() -> asio::awaitable<void> {
-      co_await session->run();
-      --*live;
-    }, asio::detached);
+                                             router_policy_, task->slot());
+    ++live_connections_;
+    asio::co_spawn(io_, [session]() -> asio::awaitable<void> { co_await session->run(); },
+                   [this, task](std::exception_ptr error) {
+                     --live_connections_;
+                     finished(task, error);
+                   });
   }
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);  // refuses connections from now on
 }
 
 }  // namespace icegate::server

@@ -10,13 +10,17 @@
 
 #include <atomic>
 #include <chrono>
+#include <exception>
 #include <filesystem>
 #include <functional>
+#include <list>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -85,9 +89,17 @@ class Gateway {
 
   // Recovers the store, binds and starts accepting. Throws on a bind failure.
   void start();
-  // Drains: stops accepting and stops taking new frames, lets every commit
-  // finish and its frames go out, then closes every session.
-  void stop();
+  // Shuts down by cancellation (io thread only). stop() emits a cancellation
+  // to each of the gateway's tasks: the accept, tick and watch loops end; a
+  // connection still in its handshake is closed at once; a node's session
+  // stops taking frames, and once every commit has finished and its frames
+  // are queued it is closed with an Error frame, written within the write
+  // deadline (GatewayConfig::write_timeout) like any other. `stopped` runs on
+  // the io thread when the last task has ended and the commits they left
+  // (their disconnection records) are done: the gateway then holds no work on
+  // the loop, whose run() returns unless something else keeps it busy. A
+  // second call only adds its callback.
+  void stop(std::function<void()> stopped = {});
   boost::asio::ip::tcp::endpoint local_endpoint() const;
 
   std::shared_ptr<const policy::CompiledPolicy> policy() const { return policy_.load(); }
@@ -126,6 +138,12 @@ class Gateway {
   bool stopping() const { return stopping_; }
 
  private:
+  using Task = std::list<boost::asio::cancellation_signal>::iterator;
+  // Runs a loop with a cancellation slot of its own, which stop() emits to.
+  void spawn_loop(boost::asio::awaitable<void> loop);
+  // A task has ended: once stopping and none is left, the gateway has stopped.
+  void finished(Task task, const std::exception_ptr& error);
+  void all_stopped();
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> watch_loop(std::string seen);
@@ -141,8 +159,13 @@ class Gateway {
   std::unique_ptr<ShadowPolicy> shadow_;  // declared before the router, which points to it, so it outlives it
   std::unique_ptr<Router> router_;
   bool stopping_ = false;
+  // What the gateway runs on the loop, each with the signal stop() emits to
+  // it: the loops, and a session per connection (io thread only).
+  std::list<boost::asio::cancellation_signal> tasks_;
+  std::vector<std::function<void()>> stopped_;  // stop()'s callbacks, until they are called
+  bool has_stopped_ = false;
   // Connections accepted and not yet finished, handshaking or not (io thread only).
-  std::shared_ptr<std::size_t> live_connections_ = std::make_shared<std::size_t>(0);
+  std::size_t live_connections_ = 0;
 };
 
 }  // namespace icegate::server

@@ -57,17 +57,33 @@ v1::Frame make_error(v1::ErrorCode code, std::string text, bool fatal, std::stri
 }  // namespace
 
 Session::Session(transport::TlsStream stream, const GatewayConfig& config, Router& router,
-                 const Router::PolicyGetter& policy)
+                 const Router::PolicyGetter& policy, asio::cancellation_slot stop)
     : stream_(std::move(stream)),
       deadline_(stream_.get_executor()),
       config_(config),
       router_(router),
       policy_(policy),
       wake_writer_(stream_.get_executor()),
-      resume_reading_(stream_.get_executor()) {
+      resume_reading_(stream_.get_executor()),
+      stop_(stop) {
   boost::system::error_code ignored;
   const auto endpoint = stream_.lowest_layer().remote_endpoint(ignored);
   peer_ = fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
+  // Connected here, not in run(): the gateway may stop before run() starts.
+  // The slot is cleared before run() returns, and the gateway emits only
+  // while run() has not returned, so `this` is alive whenever it is called.
+  if (stop_.is_connected()) stop_.assign([this](asio::cancellation_type) { shut_down(); });
+}
+
+void Session::shut_down() {
+  draining_ = true;
+  // A node's session is closed by Gateway::stop() once the commits in flight
+  // are done; one being welcomed, by the handshake when its Welcome is out.
+  if (attached_ || welcoming_) return;
+  if (end_reason_.empty()) end_reason_ = "the gateway is shutting down";
+  // Its handshake (or the Hello it waits for) fails at once.
+  boost::system::error_code ignored;
+  stream_.lowest_layer().close(ignored);
 }
 
 asio::awaitable<void> Session::run() {
@@ -83,10 +99,24 @@ asio::awaitable<void> Session::run() {
     audit_connection("disconnection", why);
     if (auto* observer = router_.observer()) observer->connection(node_id_, peer_, false, why);
   }
-  // The writer closes the socket once it has written what it must; start it
-  // in case it is idle.
   closing_ = true;
-  wake_writer();
+  if (writer_allowed_) {
+    // The writer closes the socket once it has written what it must; start it
+    // in case it is idle, and end with the connection (the writer cancels
+    // resume_reading_, free now that the reader is done, when it closes).
+    wake_writer();
+    while (stream_.lowest_layer().is_open()) {
+      resume_reading_.expires_at(Clock::time_point::max());
+      co_await resume_reading_.async_wait(use_tuple);
+    }
+  } else {
+    // The handshake failed: no writer ran, and the watchdog may still be
+    // waiting for the handshake deadline.
+    deadline_.cancel();
+    boost::system::error_code ignored;
+    stream_.lowest_layer().close(ignored);
+  }
+  stop_.clear();
 }
 
 void Session::wake_writer() {
@@ -106,7 +136,9 @@ asio::awaitable<bool> Session::handshake() {
   deadline_.expires_at(Side::read, hello_by);
   auto [tls_error] = co_await stream_.async_handshake(asio::ssl::stream_base::server, use_tuple);
   if (tls_error) {
-    const std::string why = deadline_.expired() ? "handshake timed out" : transport::describe(tls_error);
+    const std::string why = deadline_.expired() ? "handshake timed out"
+                            : draining_         ? end_reason_
+                                                : transport::describe(tls_error);
     spdlog::warn("refused connection peer={}: TLS handshake failed: {}", peer_, why);
     audit_connection("connection_refused", "TLS handshake failed: " + why);
     deadline_.cancel();
@@ -167,6 +199,7 @@ asio::awaitable<bool> Session::handshake() {
   welcome.mutable_welcome()->set_session_id(make_uuid());
   log_frame("out", welcome);
   const std::string welcome_bytes = wire::encode_frame(welcome);
+  welcoming_ = true;  // the node may hear it before this write completes: a shutdown now lets it finish
   if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, welcome_bytes)) {
     spdlog::info("connection node={} peer={} lost during Welcome: {}", node_id_, peer_, error.message());
     co_return false;
@@ -180,6 +213,8 @@ asio::awaitable<bool> Session::handshake() {
   lane_ = attachment.lane;
   if (attachment.replaced)
     attachment.replaced->close(v1::ERROR_CODE_SUPERSEDED, "a newer session for this node has connected");
+  // Welcomed while the gateway began to shut down: told so, like every session.
+  if (draining_) close(v1::ERROR_CODE_SUPERSEDED, "the gateway is shutting down");
   co_return true;
 }
 

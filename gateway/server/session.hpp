@@ -18,6 +18,7 @@
 #include <string>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include "gateway/server/router.hpp"
@@ -30,9 +31,14 @@ class Gateway;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
+  // `stop` is the session's cancellation slot: the gateway emits to it when
+  // shutting down, and the session answers with shut_down(). It is cleared
+  // when run() returns.
   Session(transport::TlsStream stream, const GatewayConfig& config, Router& router,
-          const Router::PolicyGetter& policy);
+          const Router::PolicyGetter& policy, boost::asio::cancellation_slot stop = {});
 
+  // Returns once the connection is closed: after the writer has written what
+  // it had to (within the write deadline) and closed it.
   boost::asio::awaitable<void> run();
 
   // Queues a frame for the writer. False (and the session closes) when the
@@ -48,8 +54,10 @@ class Session : public std::enable_shared_from_this<Session> {
   // sends them after the frames queued by send(), and reports them written
   // (Router::written), which opens the window for more.
   void deliver(std::vector<Outgoing> frames);
-  // Stops handling new frames (the gateway is draining); what is queued still goes out.
-  void drain() { draining_ = true; }
+  // Stops handling new frames (the gateway is draining); what is queued still
+  // goes out. A connection still in its handshake is closed at once: it has
+  // nothing queued and the node has not been welcomed.
+  void shut_down();
 
   const std::string& node_id() const { return node_id_; }
   const std::string& peer() const { return peer_; }
@@ -90,9 +98,11 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;  // read no more; the writer writes what is queued, then closes
   FrameBytes fatal_;      // the Error frame after which the writer closes
   bool draining_ = false;
+  bool welcoming_ = false;          // the handshake is writing the Welcome
   bool attached_ = false;           // registered with the router: reports owed frames written
   std::uint64_t lane_ = 0;          // its delivery lane at the router, named in those reports
   std::string end_reason_;          // why the session ended, for watchers
+  boost::asio::cancellation_slot stop_;
 };
 
 }  // namespace icegate::server

@@ -2,7 +2,9 @@
 
 #include <chrono>
 
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
@@ -174,10 +176,20 @@ Recovered Store::recover() {
   return recovered;
 }
 
+namespace {
+// A commit in flight is work its caller's loop still has to do: the executor
+// it completes on counts it as outstanding until the callback is posted, so
+// that loop's run() does not return (a shutdown does not end) while the last
+// commit is still being written.
+boost::asio::any_io_executor tracked(boost::asio::any_io_executor executor) {
+  return boost::asio::prefer(std::move(executor), boost::asio::execution::outstanding_work.tracked);
+}
+}  // namespace
+
 void Store::commit(Batch batch, boost::asio::any_io_executor executor, std::function<void(bool)> done) {
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back({epoch_, std::move(batch), std::move(executor), std::move(done), {}});
+    queue_.push_back({epoch_, std::move(batch), tracked(std::move(executor)), std::move(done), {}});
   }
   queue_changed_.notify_one();
 }
@@ -185,7 +197,7 @@ void Store::commit(Batch batch, boost::asio::any_io_executor executor, std::func
 void Store::commit(Batch batch, boost::asio::any_io_executor executor, OutboxDone done) {
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back({epoch_, std::move(batch), std::move(executor), {}, std::move(done)});
+    queue_.push_back({epoch_, std::move(batch), tracked(std::move(executor)), {}, std::move(done)});
   }
   queue_changed_.notify_one();
 }

@@ -8,13 +8,8 @@
 #include <map>
 #include <memory>
 #include <sstream>
-#include <thread>
-#include <atomic>
 #include <csignal>
 #include <optional>
-
-#include <poll.h>
-#include <unistd.h>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -36,6 +31,8 @@
 #include "tools/icegate/cmd_host.hpp"
 #include "tools/icegate/cmd_serve.hpp"
 #include "tools/icegate/commands.hpp"
+#include "tools/icegate/signal_watch.hpp"
+#include "tools/icegate/terminal_lines.hpp"
 
 namespace icegate::cli {
 
@@ -209,76 +206,24 @@ class ExerciseDashboard {
 };
 
 // The facilitator's keys in a real-time run: p, r, s, q (or the words), one a
-// line. The reader never blocks in a read, so it can be joined when the run
-// ends: it reads only what is waiting (poll(2) on standard input; in_avail()
-// for another stream), and looks again every 50 ms until the run stops.
+// line, read as they are typed (TerminalLines) until the run is over.
 class Keyboard {
  public:
   Keyboard(std::istream& in, exercise::Control& control)
-      : in_(in), control_(control), thread_([this] { read(); }) {}
-  ~Keyboard() {
-    done_ = true;
-    thread_.join();
-  }
-  Keyboard(const Keyboard&) = delete;
-  Keyboard& operator=(const Keyboard&) = delete;
+      : control_(control), lines_(in, [this](std::string line) { command(line); }) {}
 
  private:
-  void read() {
-    std::string pending;
-    while (!done_ && !control_.stopped()) {
-      const std::optional<std::string> text = available();
-      if (!text) return;  // the input ended
-      if (text->empty()) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        continue;
-      }
-      pending += *text;
-      for (auto end = pending.find('\n'); end != std::string::npos; end = pending.find('\n')) {
-        command(pending.substr(0, end));
-        pending.erase(0, end + 1);
-      }
-    }
-  }
-
-  // What has been typed and not yet read: "" for nothing yet, nothing at the end of input.
-  std::optional<std::string> available() {
-    if (&in_ == &std::cin) {
-      // Read the descriptor directly: std::cin would block, and stdio may hold lines poll(2) cannot see.
-      pollfd fd{STDIN_FILENO, POLLIN, 0};
-      if (::poll(&fd, 1, 0) <= 0) return std::string();
-      char buffer[256];
-      const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
-      if (n <= 0) return std::nullopt;
-      return std::string(buffer, static_cast<std::size_t>(n));
-    }
-    const std::streamsize waiting = in_.rdbuf()->in_avail();
-    if (waiting < 0) return std::nullopt;
-    if (waiting == 0) return std::string();
-    std::string text(static_cast<std::size_t>(waiting), '\0');
-    text.resize(static_cast<std::size_t>(in_.rdbuf()->sgetn(text.data(), waiting)));
-    return text;
-  }
-
-  void command(std::string line) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
+  void command(const std::string& line) {
+    if (control_.stopped()) return;  // the run is over: keys do nothing
     if (line == "p" || line == "pause") control_.pause();
     else if (line == "r" || line == "resume") control_.resume();
     else if (line == "s" || line == "step") control_.step();
     else if (line == "q" || line == "quit") control_.stop();
   }
 
-  std::istream& in_;
   exercise::Control& control_;
-  std::atomic<bool> done_{false};
-  std::thread thread_;
+  TerminalLines lines_;  // last: its thread ends before control_ goes
 };
-
-// Ctrl-C during a run with a dashboard stops the run (and ends --http-keep-open) gracefully.
-std::atomic<exercise::Control*> interrupted_control{nullptr};
-extern "C" void on_interrupt(int) {
-  if (auto* control = interrupted_control.load()) control->stop();
-}
 
 }  // namespace
 
@@ -310,19 +255,9 @@ int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ost
   }
   // A dashboard is for watching: the run goes in real time.
   const bool real_time = params.real_time || dashboard.has_value();
-  struct InterruptGuard {
-    bool installed = false;
-    ~InterruptGuard() {
-      if (!installed) return;
-      std::signal(SIGINT, SIG_DFL);
-      interrupted_control = nullptr;
-    }
-  } interrupt_guard;
-  if (dashboard) {
-    interrupted_control = &control;
-    std::signal(SIGINT, on_interrupt);
-    interrupt_guard.installed = true;
-  }
+  // Ctrl-C during a run with a dashboard stops the run (and ends --http-keep-open) gracefully.
+  std::optional<SignalWatch> interrupt;
+  if (dashboard) interrupt.emplace(std::initializer_list<int>{SIGINT}, [&control] { control.stop(); });
   std::optional<Keyboard> keyboard;
   if (real_time) {
     fmt::print(out, "Real time at {}x. Type p (pause), r (resume), s (step to the next event), q (stop).\n", params.speed);

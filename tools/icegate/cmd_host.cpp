@@ -1,14 +1,14 @@
 #include "tools/icegate/cmd_host.hpp"
 
-#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <iostream>
 #include <memory>
-#include <thread>
-
-#include <poll.h>
-#include <unistd.h>
+#include <mutex>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
@@ -17,50 +17,56 @@
 #include "clients/exercise/host/host.hpp"
 #include "clients/exercise/host/plan.hpp"
 #include "tools/icegate/cmd_serve.hpp"
+#include "tools/icegate/signal_watch.hpp"
+#include "tools/icegate/terminal_lines.hpp"
 #include "tools/icegate/commands.hpp"
 
 namespace icegate::cli {
 
 namespace {
 
-std::atomic<bool> interrupted{false};
-extern "C" void on_host_interrupt(int) { interrupted = true; }
-
-// The terminal's lines, read without blocking (poll(2) on standard input;
-// in_avail() for another stream), so the loop can also watch the pages.
-class Lines {
+// What the terminal loop waits for, each told by whoever sees it: a line
+// typed (TerminalLines), Ctrl-C or SIGTERM (SignalWatch), every run ended
+// (HostConfig::runs_ended). Each is reported once.
+class Events {
  public:
-  explicit Lines(std::istream& in) : in_(in) {}
-  // Every whole line typed since the last call.
-  std::vector<std::string> take() {
-    std::string text;
-    if (&in_ == &std::cin) {
-      pollfd fd{STDIN_FILENO, POLLIN, 0};
-      if (!ended_ && ::poll(&fd, 1, 0) > 0) {
-        char buffer[256];
-        const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
-        if (n <= 0) ended_ = true;
-        else text.assign(buffer, static_cast<std::size_t>(n));
-      }
-    } else if (const std::streamsize waiting = in_.rdbuf()->in_avail(); waiting > 0) {
-      text.resize(static_cast<std::size_t>(waiting));
-      text.resize(static_cast<std::size_t>(in_.rdbuf()->sgetn(text.data(), waiting)));
-    }
-    pending_ += text;
+  struct Next {
     std::vector<std::string> lines;
-    for (auto end = pending_.find('\n'); end != std::string::npos; end = pending_.find('\n')) {
-      std::string line = pending_.substr(0, end);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      lines.push_back(line);
-      pending_.erase(0, end + 1);
-    }
-    return lines;
+    bool interrupted = false;
+    bool runs_ended = false;
+  };
+
+  void line(std::string text) {
+    tell([&] { next_.lines.push_back(std::move(text)); });
+  }
+  void interrupt() {
+    tell([&] { next_.interrupted = true; });
+  }
+  void runs_ended() {
+    tell([&] { next_.runs_ended = true; });
+  }
+  // Waits for the next events, or until `until` (then reports none).
+  Next wait(std::chrono::steady_clock::time_point until = std::chrono::steady_clock::time_point::max()) {
+    std::unique_lock lock(mutex_);
+    auto any = [this] { return !next_.lines.empty() || next_.interrupted || next_.runs_ended; };
+    if (until == std::chrono::steady_clock::time_point::max()) changed_.wait(lock, any);
+    else changed_.wait_until(lock, until, any);
+    return std::exchange(next_, {});
   }
 
  private:
-  std::istream& in_;
-  std::string pending_;
-  bool ended_ = false;
+  template <typename F>
+  void tell(F f) {
+    {
+      std::lock_guard lock(mutex_);
+      f();
+    }
+    changed_.notify_all();
+  }
+
+  std::mutex mutex_;  // guards next_
+  std::condition_variable changed_;
+  Next next_;
 };
 
 }  // namespace
@@ -95,6 +101,8 @@ int run_exercise_host(const ExerciseHostParams& params, std::istream& in, std::o
   const std::string title = plan.scenario.title.empty() ? plan.scenario.name : plan.scenario.title;
   const std::size_t table_count = plan.tables.size();
 
+  Events events;  // outlives the host, whose last run tells it
+  config.runs_ended = [&events] { events.runs_ended(); };
   exercise::host::ExerciseHost host(std::move(plan), config);
   exercise::host::HostLinks links;
   try {
@@ -114,30 +122,20 @@ int run_exercise_host(const ExerciseHostParams& params, std::istream& in, std::o
   fmt::print(out, "Type p (pause), r (resume), s (step), q (finish and write the reports), or press Ctrl-C.\n");
   out.flush();
 
-  interrupted = false;
   // Ctrl-C, or a service manager's SIGTERM: finish as the facilitator would, reports and all.
-  auto previous_int = std::signal(SIGINT, on_host_interrupt);
-  auto previous_term = std::signal(SIGTERM, on_host_interrupt);
-  struct Restore {
-    decltype(previous_int) int_handler, term_handler;
-    ~Restore() {
-      std::signal(SIGINT, int_handler);
-      std::signal(SIGTERM, term_handler);
-    }
-  } restore{previous_int, previous_term};
-
-  Lines lines(in);
+  SignalWatch signals({SIGINT, SIGTERM}, [&events] { events.interrupt(); });
+  TerminalLines lines(in, [&events](std::string line) { events.line(std::move(line)); });
   bool ended_here = false;  // q, Ctrl-C or SIGTERM: whoever ended it is at the terminal, not on the page
   while (!host.runs_ended()) {
-    for (const auto& line : lines.take()) {
+    const Events::Next next = events.wait();
+    for (const auto& line : next.lines) {
       if (line == "p" || line == "pause") host.pause();
       else if (line == "r" || line == "resume") host.resume();
       else if (line == "s" || line == "step") host.step();
       else if (line == "q" || line == "quit") ended_here = true;
     }
-    ended_here |= interrupted.exchange(false);
+    ended_here |= next.interrupted;
     if (ended_here) host.finish();
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   const int code = host.wait_and_report(out, err);
   // Finished from the facilitator's page: the page still serves the reports for a while.
@@ -145,12 +143,15 @@ int run_exercise_host(const ExerciseHostParams& params, std::istream& in, std::o
     fmt::print(out, "The facilitator's page serves the reports for {:.0f} s; type q or press Ctrl-C to end now.\n",
                params.linger_seconds);
     out.flush();
-    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(params.linger_seconds);
+    const auto until = std::chrono::steady_clock::now() +
+                       std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                           std::chrono::duration<double>(params.linger_seconds));
+    // The linger is a deadline, not a poll: the wait ends at it, or at q or a signal.
     bool quit = false;
     while (!quit && std::chrono::steady_clock::now() < until) {
-      for (const auto& line : lines.take()) quit |= line == "q" || line == "quit";
-      quit |= interrupted.exchange(false);
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      const Events::Next next = events.wait(until);
+      for (const auto& line : next.lines) quit |= line == "q" || line == "quit";
+      quit |= next.interrupted;
     }
   }
   host.stop();

@@ -8,7 +8,6 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -202,35 +201,22 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
     if (!params.http_port_file.empty()) write_port_file(params.http_port_file, bound.port());
   }
 
-  // Shutdown by cancellation: SIGINT/SIGTERM stop the acceptor and close the
-  // sessions; if anything is still running after 5 s, the io_context stops.
+  // Shutdown by cancellation (docs/ARCHITECTURE.md, "Shutdown"): SIGINT or
+  // SIGTERM makes the gateway emit a cancellation to its listener, its loops
+  // and every session. Each session finishes what it is writing (within the
+  // write deadline) and closes; when the last one has ended and the store has
+  // committed what they left, the gateway calls back, the dashboard stops, and
+  // io.run() returns because nothing is left to do. No timer waits for that.
   asio::signal_set stop_signals(io, SIGINT, SIGTERM);
   asio::signal_set reload_signals(io, SIGHUP);
-  asio::steady_timer last_resort(io);
-  asio::steady_timer drain_poll(io);
-  std::function<void()> wait_drained = [&] {
-    if (gateway->session_count() == 0) {
-      last_resort.cancel();
-      // /healthz said 503 while draining; now the dashboard goes too.
-      if (http_server) http_server->stop();
-      return;
-    }
-    drain_poll.expires_after(std::chrono::milliseconds(20));
-    drain_poll.async_wait([&](const boost::system::error_code& e) {
-      if (!e) wait_drained();
-    });
-  };
   stop_signals.async_wait([&](const boost::system::error_code& error, int signal) {
     if (error) return;
     spdlog::info("signal {}: shutting down", signal);
     reload_signals.cancel();
-    gateway->stop();
-    last_resort.expires_after(std::chrono::seconds(5));
-    last_resort.async_wait([&](const boost::system::error_code& e) {
-      if (!e) io.stop();
+    gateway->stop([&] {
+      // /healthz said 503 while draining; now the dashboard goes too.
+      if (http_server) http_server->stop();
     });
-    // Done as soon as every session has said goodbye.
-    wait_drained();
   });
   std::function<void()> wait_reload = [&] {
     reload_signals.async_wait([&](const boost::system::error_code& error, int) {

@@ -231,7 +231,10 @@ HostLinks ExerciseHost::start() {
       }
       // One run failing ends the exercise: the other table stops too.
       for (auto& c : m.controls) c->stop();
-      if (--m.running == 0) runs_ended_ = true;
+      if (--m.running == 0) {
+        runs_ended_ = true;
+        if (m.config.runs_ended) m.config.runs_ended();
+      }
     });
   }
 
@@ -321,12 +324,15 @@ void ExerciseHost::stop() {
   Impl& m = *impl_;
   if (m.stopped) return;
   m.stopped = true;
+  // The runs end first: each stops its gateway and lets go of it on the io thread.
+  for (auto& c : m.controls) c->stop();
+  for (auto& runner : m.runners)
+    if (runner.joinable()) runner.join();
   if (m.server) m.on_io([&] { m.server->stop(); });
   m.work.reset();
-  if (m.io_thread.joinable()) {
-    m.io.stop();
-    m.io_thread.join();
-  }
+  // With the server stopped (its connections closed) and the gateways gone,
+  // nothing is left on the loop: its run() returns by itself.
+  if (m.io_thread.joinable()) m.io_thread.join();
   m.server.reset();
 }
 

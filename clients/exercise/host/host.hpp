@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -35,6 +36,9 @@ struct HostConfig {
   // directories, removed at the end, when empty.
   std::filesystem::path work_dir;
   std::ostream* progress = nullptr;
+  // Called once every run has ended (runs_ended() is then true), on the
+  // thread of the run that ended last: for a caller that waits on events.
+  std::function<void()> runs_ended;
 };
 
 // What the host printed and will serve: the links people open.

@@ -1,10 +1,13 @@
 // The exercise runner on small scenarios with known outcomes, against the real
 // gateway and real TLS nodes (tests/data/handling-policy.yaml).
 #include <fstream>
+#include <future>
 #include <set>
 #include <sstream>
 #include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
+#include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -246,6 +249,55 @@ TEST(ExerciseRunner, ARunEndsOnlyAfterTheGatewayHasDrained) {
   }();
   spdlog::set_default_logger(previous);
   EXPECT_NE(text.find("drained:"), std::string::npos) << "the run returned before the gateway drained";
+}
+
+// The run waits for the gateway's own word that it has stopped (every
+// session ended, every commit done), not for a poll of its session count or
+// a fixed pause.
+TEST(ExerciseRunner, ARunEndsOnlyAfterTheGatewaySaysItHasStopped) {
+  ScenarioDir dir;
+  const auto scenario = load_scenario(dir.write("small.yaml", base_scenario));
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  auto capture = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
+  capture->set_level(spdlog::level::info);
+  spdlog::set_default_logger(capture);
+  run_exercise(scenario, {});
+  const std::string text = [&] {
+    capture->flush();
+    return log.str();  // what had been logged when run_exercise returned
+  }();
+  spdlog::set_default_logger(previous);
+  const auto drained = text.find("drained:");
+  const auto stopped = text.find("stopped: every connection closed and every commit done");
+  ASSERT_NE(stopped, std::string::npos) << "the run returned before the gateway had stopped";
+  EXPECT_LT(drained, stopped);
+}
+
+// On a caller's loop (as the host runs its tables), the run hands the loop
+// back with nothing of its gateway left on it: once the caller lets go, the
+// loop's run() returns by itself.
+TEST(ExerciseRunner, ARunOnTheCallersLoopLeavesNothingOnIt) {
+  ScenarioDir dir;
+  const auto scenario = load_scenario(dir.write("small.yaml", base_scenario));
+  boost::asio::io_context io;
+  auto keep = boost::asio::make_work_guard(io);
+  std::promise<void> ran_out;
+  auto out = ran_out.get_future();
+  std::thread loop([&] {
+    io.run();
+    ran_out.set_value();
+  });
+  RunOptions options;
+  options.io = &io;
+  const RunResult result = run_exercise(scenario, options);
+  EXPECT_TRUE(result.all_met());
+  keep.reset();
+  // The bound only turns a hang into a failure.
+  const bool returned = out.wait_for(std::chrono::seconds(60)) == std::future_status::ready;
+  EXPECT_TRUE(returned) << "the gateway left work on the caller's loop";
+  if (!returned) io.stop();
+  loop.join();
 }
 
 TEST(ExerciseRunner, UnmetExpectationFiresItsContingency) {

@@ -1,0 +1,249 @@
+// Shutdown by cancellation: Gateway::stop() reaches every task the gateway
+// runs (its loops, each session, a connection still in its handshake), the
+// loop then runs out of work by itself, and a message in flight is either
+// acknowledged and kept or not acknowledged; the same for a real
+// `icegate serve` sent SIGTERM. These tests wait on events (the gateway's
+// "stopped" callback, the end of a connection, the process's exit); the
+// bounds on those waits only turn a hang into a failure.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <future>
+#include <set>
+#include <thread>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/read.hpp>
+#include <gtest/gtest.h>
+
+#include "gateway/audit/audit.hpp"
+#include "tests/support/gateway_fixture.hpp"
+
+namespace icegate::testing {
+namespace {
+
+namespace asio = boost::asio;
+using asio::ip::tcp;
+
+const std::vector<std::string> nodes{"analyst", "officer"};
+const auto policy_file = source_path("tests/data/handling-policy.yaml");
+
+Message note(const std::string& body) {
+  return make_message("analyst", {{AddresseeKind::node, "officer"}}, "operational-prebriefing",
+                      "consequence-management", {{{"RESTRICTED", {}}, body}});
+}
+
+// Stops the gateway and waits for it to say it has stopped.
+::testing::AssertionResult stop_and_wait(RunningGateway& gateway) {
+  std::promise<void> stopped;
+  auto done = stopped.get_future();
+  gateway.on_gateway_thread([&] {
+    gateway.gateway().stop([&stopped] { stopped.set_value(); });
+    return 0;
+  });
+  if (done.wait_for(60s) != std::future_status::ready)
+    return ::testing::AssertionFailure() << "Gateway::stop() did not call back within a minute";
+  return ::testing::AssertionSuccess();
+}
+
+// Takes the sender's events until the gateway closes its connection: the
+// message ids it acknowledged (ok), and whether it said why it closed.
+struct Closing {
+  std::set<std::string> acknowledged;
+  bool told_shutting_down = false;
+  bool disconnected = false;
+};
+Closing read_until_closed(node::NodeClient& client) {
+  Closing closing;
+  while (auto event = client.next_event(60s)) {
+    if (auto* ack = std::get_if<node::Acknowledgement>(&event->payload)) {
+      if (ack->ok) closing.acknowledged.insert(ack->message_id);
+    } else if (auto* error = std::get_if<node::ErrorNotice>(&event->payload)) {
+      closing.told_shutting_down |= error->fatal && error->text.find("shutting down") != std::string::npos;
+    } else if (std::holds_alternative<node::Disconnected>(event->payload)) {
+      closing.disconnected = true;
+      break;
+    }
+  }
+  return closing;
+}
+
+// The message ids the audit trail records a decision for, to the officer.
+std::set<std::string> decided_for_officer(const std::filesystem::path& data) {
+  std::set<std::string> ids;
+  for (const auto& stored : audit::query(data, {.kind = "decision"}))
+    if (stored.record.recipient == "officer") ids.insert(stored.record.message_id);
+  return ids;
+}
+
+bool refused_for_shutdown(const std::filesystem::path& data) {
+  for (const auto& stored : audit::query(data, {.kind = "connection_refused"}))
+    if (stored.record.detail.find("the gateway is shutting down") != std::string::npos) return true;
+  return false;
+}
+
+std::string disconnections(const std::filesystem::path& data) {
+  std::string text;
+  for (const auto& stored : audit::query(data, {.kind = "disconnection"}))
+    text += stored.record.node + ": " + stored.record.detail + "\n";
+  return text;
+}
+
+class ShutdownTest : public ::testing::Test {
+ protected:
+  TemporaryDirectory dir_;
+};
+
+// Every wait the gateway has is an hour long here: a loop that only looked at
+// a "stopping" flag when its timer fired, or a connection left to its
+// handshake deadline, would keep the loop busy for that hour (and the
+// fixture's destructor reports a loop still busy 10 s after stop()).
+TEST_F(ShutdownTest, StopReachesTheLoopsAndAConnectionInItsHandshake) {
+  server::GatewayConfig config;
+  config.tick_interval = std::chrono::hours(1);
+  config.watch_policy = true;
+  config.watch_interval = std::chrono::hours(1);
+  config.handshake_timeout = std::chrono::hours(1);
+  auto gateway = std::make_unique<RunningGateway>(policy_file, nodes, config, dir_.path());
+
+  // A connection that never starts its TLS handshake.
+  asio::io_context io;
+  tcp::socket silent(io);
+  silent.connect({asio::ip::make_address("127.0.0.1"), gateway->port()});
+  // Connections are accepted in order: once the analyst is welcomed, the
+  // silent one has been accepted too, and waits in its handshake.
+  auto analyst = gateway->connect("analyst");
+
+  ASSERT_TRUE(stop_and_wait(*gateway));
+  // The gateway closed the silent connection: a read ends (it would wait an hour otherwise).
+  char byte = 0;
+  boost::system::error_code error;
+  asio::read(silent, asio::buffer(&byte, 1), error);
+  EXPECT_TRUE(error) << "the connection still in its handshake was not closed";
+  const bool told = read_until_closed(*analyst).told_shutting_down;
+  gateway.reset();  // fails the test if the loop still has work (the fixture waits for run() to return)
+  EXPECT_TRUE(told) << disconnections(dir_ / "data");
+
+  // Its end is on the record: refused, because the gateway was shutting down.
+  EXPECT_TRUE(refused_for_shutdown(dir_ / "data"));
+  EXPECT_TRUE(audit::verify(dir_ / "data").intact());
+}
+
+// Stopped while a node pipelines submissions: what was acknowledged was kept,
+// and after a restart exactly what was kept is delivered.
+TEST_F(ShutdownTest, AMessageInFlightIsAcknowledgedAndKeptOrNeither) {
+  std::set<std::string> submitted;
+  Closing closing;
+  {
+    auto gateway = std::make_unique<RunningGateway>(policy_file, nodes, server::GatewayConfig{}, dir_.path());
+    auto analyst = gateway->connect("analyst");
+    for (int i = 0; i < 300; ++i) {
+      const Message message = note("note " + std::to_string(i));
+      submitted.insert(message.id);
+      analyst->submit(message);
+    }
+    // Stopped once the first is acknowledged: the rest are on their way.
+    ASSERT_TRUE(next_of<node::Acknowledgement>(*analyst, 30s));
+    ASSERT_TRUE(stop_and_wait(*gateway));
+    // (Whether the closing Error and the last Acks arrive is not asserted:
+    // with the node's Submits still unread, closing the socket resets the
+    // connection, and the node may lose what it had not yet read.)
+    closing = read_until_closed(*analyst);
+    EXPECT_TRUE(closing.disconnected);
+  }
+  // (The first Ack was taken by next_of above: it is among those kept.)
+  const auto kept = decided_for_officer(dir_ / "data");
+  for (const auto& id : closing.acknowledged) EXPECT_TRUE(kept.count(id)) << id << " was acknowledged, then lost";
+  EXPECT_GE(kept.size(), closing.acknowledged.size() + 1);
+  for (const auto& id : kept) EXPECT_TRUE(submitted.count(id));
+  EXPECT_TRUE(audit::verify(dir_ / "data").intact());
+
+  // After a restart the officer receives what was kept, and only that.
+  RunningGateway gateway(policy_file, nodes, server::GatewayConfig{}, dir_.path());
+  auto officer = gateway.connect("officer");
+  std::set<std::string> delivered;
+  for (std::size_t i = 0; i < kept.size(); ++i) {
+    auto delivery = next_of<node::Delivery>(*officer, 30s);
+    ASSERT_TRUE(delivery) << "only " << delivered.size() << " of " << kept.size() << " delivered";
+    delivered.insert(delivery->message.id);
+  }
+  EXPECT_EQ(delivered, kept);
+}
+
+// ---- a real `icegate serve` -------------------------------------------------
+
+std::uint16_t free_port() {
+  asio::io_context io;
+  tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  return acceptor.local_endpoint().port();
+}
+
+TEST_F(ShutdownTest, SigtermDrainsAndExitsZeroWithNothingLostAfterAnAck) {
+  pki::init_ca(dir_ / "pki");
+  for (const auto& node : nodes) pki::issue_node(dir_ / "pki", node);
+  const std::uint16_t port = free_port();
+  const std::string listen = "127.0.0.1:" + std::to_string(port);
+  const auto log = dir_ / "gateway.log";
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* file = std::fopen(log.c_str(), "a");
+    if (file) dup2(fileno(file), STDERR_FILENO);
+    execl(ICEGATE_EXE, ICEGATE_EXE, "serve", "--policy", policy_file.c_str(), "--pki", (dir_ / "pki").c_str(),
+          "--listen", listen.c_str(), "--data", (dir_ / "data").c_str(), "--handshake-timeout", "600000",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  ASSERT_GT(pid, 0);
+  struct Reap {
+    pid_t pid;
+    bool done = false;
+    ~Reap() {
+      if (done) return;
+      ::kill(pid, SIGKILL);
+      waitpid(pid, nullptr, 0);
+    }
+  } reap{pid};
+
+  node::NodeOptions options;
+  options.node_id = "analyst";
+  options.credentials = transport::node_credentials(dir_ / "pki", "analyst");
+  options.port = port;
+  options.connect_timeout = 5s;
+  // The gateway is starting: a connection is tried until it listens. That
+  // one never starts its TLS handshake; the analyst connects after it, and
+  // once the analyst is welcomed the silent one has been accepted too.
+  asio::io_context io;
+  tcp::socket silent(io);
+  for (int attempt = 0;; ++attempt) {
+    boost::system::error_code error;
+    silent.connect({asio::ip::make_address("127.0.0.1"), port}, error);
+    if (!error) break;
+    silent.close(error);
+    ASSERT_LT(attempt, 200) << "the gateway did not start";
+    std::this_thread::sleep_for(50ms);
+  }
+  auto analyst = std::make_unique<node::NodeClient>(options);
+  for (int i = 0; i < 300; ++i) analyst->submit(note("note " + std::to_string(i)));
+  ASSERT_TRUE(next_of<node::Acknowledgement>(*analyst, 30s));
+
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  const Closing closing = read_until_closed(*analyst);
+  EXPECT_TRUE(closing.disconnected);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  reap.done = true;
+  ASSERT_TRUE(WIFEXITED(status)) << "serve did not exit by itself";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+
+  const auto kept = decided_for_officer(dir_ / "data");
+  for (const auto& id : closing.acknowledged) EXPECT_TRUE(kept.count(id)) << id << " was acknowledged, then lost";
+  EXPECT_GE(kept.size(), closing.acknowledged.size() + 1);
+  EXPECT_TRUE(audit::verify(dir_ / "data").intact());
+  // The connection still in its handshake was reached by the cancellation
+  // and its end recorded (not cut off by a stopped loop).
+  EXPECT_TRUE(refused_for_shutdown(dir_ / "data"));
+}
+
+}  // namespace
+}  // namespace icegate::testing
