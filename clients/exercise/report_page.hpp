@@ -3,7 +3,8 @@
 // markup: text the template escapes, and the views (report_view.hpp) of the
 // sections about people, the node cards, the swimlane diagram and the
 // decision table. report_view.cpp builds a RunPage from a RunResult
-// (run_page) and the view of a comparison; report_render.cpp renders them.
+// (run_page), report_compare.cpp the view of a comparison;
+// report_render.cpp renders them.
 // Not part of the library's interface (see report.hpp).
 #pragma once
 
@@ -87,7 +88,10 @@ struct RunPage {
 // The page's view model of a run (report_view.cpp); the scenario, when given,
 // adds the objectives' expectations and the injects.
 RunPage run_page(const RunResult& result, const Scenario* scenario);
-// The view of a comparison (report_view.cpp), what
+// A run's banner and facts (report_view.cpp), for the comparison's too.
+RunPage::Banner banner_of(const RunResult& result);
+RunPage::Facts facts_of(const RunResult& result);
+// The view of a comparison (report_compare.cpp), what
 // templates/compare.html.mustache shows.
 View comparison_view(const Comparison& comparison, const Scenario* scenario);
 

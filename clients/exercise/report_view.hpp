@@ -40,6 +40,17 @@ View markings_view(const RunResult& r, const std::vector<std::string>& labels);
 View markings_view(const RunResult& r, const std::vector<Portion>& portions);
 // For templates/rules.html.mustache: {rules: [...]}.
 View rules_view(const std::vector<std::string>& rules);
+// "a, b, c".
+std::string joined(const std::vector<std::string>& items);
+// The scenario's title, or its name when it has none.
+std::string run_title(const RunResult& r);
+
+// ---- report_view.cpp: sections of the one-run page the comparison shows too -----
+// For templates/decisions.html.mustache: every decision of the run.
+View decisions_view(const RunResult& r);
+// For templates/sequence.html.mustache: the run's swimlane diagram, in a
+// section with the id "ID_PREFIX-sequence" under `heading`.
+View sequence_view(const RunResult& r, const std::string& id_prefix, const std::string& heading);
 
 // ---- report_people.cpp: the sections about people ------------------------------
 // The objectives a report names: the run's own (a played run keeps them), then
