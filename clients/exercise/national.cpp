@@ -1,11 +1,13 @@
 #include "clients/exercise/national.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <stdexcept>
 #include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace icegate::exercise {
 
@@ -157,21 +159,51 @@ injects:
     from: ct-command
     synopsis: CT Command raises the national threat level
     trigger: threat-level-raised
-  - id: N02
+)",
+                   p.forces, p.councils, p.neighbourhoods);
+  // N02, the national threat assessment, to every CT unit and every force's
+  // Special Branch, CTIO and BCU commander. The originator's Receipt reports
+  // each recipient's outcome and must fit one frame (1 MiB); for this
+  // two-portion message that is about 2 KB a recipient, so one message
+  // addresses at most p.most_recipients (400). Up to that (the default size:
+  // 140) it goes by role, as one message; beyond it (five times the default:
+  // 700) it goes by name, in parts N02, N02-2, ... of that many each.
+  const std::size_t most = std::max<std::size_t>(p.most_recipients, 1);
+  const std::size_t assessed = p.regions + 3 * p.forces;
+  std::size_t injects = 1;
+  const auto assessment = [&](const std::string& id, const std::string& to) {
+    s += fmt::format(R"(  - id: {}
     at: T-23h
     from: ct-command
     synopsis: National threat assessment to every CT unit and force
     message:
       title: National threat assessment
-      to: ["role:ctu-analyst", "role:sb-officer", "role:ctio", "role:bcu-commander"]
+      to: [{}]
       category: threat-assessment
       purpose: prevent
       portions:
         - {{label: "SECRET/UK EYES ONLY", body: "Assessed intent and capability; sourced."}}
         - {{label: RESTRICTED, body: "Summary for police commanders."}}
 )",
-                   p.forces, p.councils, p.neighbourhoods);
-  std::size_t injects = 2;
+                     id, to);
+    ++injects;
+  };
+  std::string last_unit_inject = "N02";  // the part that reaches the last CT unit (expectation E1)
+  if (assessed <= most) {
+    assessment("N02", R"("role:ctu-analyst", "role:sb-officer", "role:ctio", "role:bcu-commander")");
+  } else {
+    std::vector<std::string> names;
+    for (std::size_t r = 0; r < p.regions; ++r) names.push_back("ctu-" + region(r));
+    for (std::size_t f = 0; f < p.forces; ++f)
+      for (const char* role : {"sb-", "ctio-", "bcu-"}) names.push_back(role + force(f));
+    for (std::size_t first = 0, part = 1; first < names.size(); first += most, ++part) {
+      const std::size_t last = std::min(names.size(), first + most);
+      const std::string id = part == 1 ? "N02" : fmt::format("N02-{}", part);
+      if (p.regions - 1 >= first && p.regions - 1 < last) last_unit_inject = id;
+      assessment(id, fmt::format("{}", fmt::join(names.begin() + static_cast<std::ptrdiff_t>(first),
+                                                  names.begin() + static_cast<std::ptrdiff_t>(last), ", ")));
+    }
+  }
   std::vector<std::string> prebriefed;  // the forces whose BCU commander is pre-briefed
   for (std::size_t r = 0; r < p.regions; ++r, ++injects)
     s += fmt::format(R"(  - id: P-{0}
@@ -242,7 +274,7 @@ injects:
   s += fmt::format(R"(expectations:
   - id: E1
     description: Every CT unit has the national assessment within the hour
-    receives: {{node: ctu-{0}, inject: N02, by: T-22h}}
+    receives: {{node: ctu-{0}, inject: {5}, by: T-22h}}
   - id: E2
     description: A council Prevent lead receives only the RESTRICTED version of its region's profile
     receives: {{node: prevent-{1}, inject: P-{2}, version: redacted}}
@@ -256,7 +288,7 @@ injects:
     description: The neighbourhood hears back
     receives: {{node: npt-{3}, inject: F-{4}}}
 )",
-                   region(p.regions - 1), council(0), region(0), hood(0), force(0));
+                   region(p.regions - 1), council(0), region(0), hood(0), force(0), last_unit_inject);
   for (const auto& f : prebriefed)
     s += fmt::format(R"(  - id: E6-{0}
     description: The BCU commander in force {0} is pre-briefed before the operation

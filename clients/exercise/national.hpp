@@ -18,6 +18,10 @@ struct NationalParameters {
   std::size_t councils = 300;
   std::size_t neighbourhoods = 3000;
   std::size_t arrests = 5;           // forces where an operation takes place
+  // The most recipients one message names: the originator's Receipt reports
+  // each one and must fit a frame (1 MiB). Beyond it the national assessment
+  // goes out in parts (tests set it low to run that path small).
+  std::size_t most_recipients = 400;
 };
 
 struct NationalExercise {

@@ -352,13 +352,8 @@ std::vector<Knowledge> knowledge_of(const RunResult& result) {
     k.first_at = e.at;
     k.decision = e.decision;
     // As the runner writes them: "SECRET/UK EYES ONLY".
-    auto slashed = [](const Label& label) {
-      std::string text = label.classification;
-      for (const std::string& category : label.categories) text += "/" + category;
-      return text;
-    };
-    for (const Portion& p : e.released) k.released_labels.push_back(slashed(p.label));
-    for (const WithheldPortion& w : e.withheld) k.withheld_labels.push_back(slashed(w.label));
+    for (const Portion& p : e.released) k.released_labels.push_back(label_text(p.label));
+    for (const WithheldPortion& w : e.withheld) k.withheld_labels.push_back(label_text(w.label));
     knowledge.push_back(std::move(k));
   }
   return knowledge;

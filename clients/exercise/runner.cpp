@@ -173,7 +173,8 @@ class Runner {
   void start_gateway(const std::filesystem::path& dir) {
     work_dir_ = dir;
     pki::init_ca(dir / "pki", "icegate exercise CA", true);
-    for (const auto& node : participants_) pki::issue_node(dir / "pki", node);
+    // A scratch PKI, removed with the run: written whole, but not fsynced.
+    for (const auto& node : participants_) pki::issue_node(dir / "pki", node, {.sync = false});
     clock_ = std::make_shared<SimulatedClock>(from_unix_ms(scenario_.t0_unix_ms + scenario_.start.count()));
     server::GatewayConfig config;
     config.listen = {boost::asio::ip::make_address("127.0.0.1"), 0};

@@ -326,28 +326,10 @@ Addressee parse_addressee(std::string_view text) {
 }
 
 Label parse_label_text(std::string_view text) {
-  Label label;
-  bool first = true;
-  std::string_view rest = text;
-  while (true) {
-    const auto slash = rest.find('/');
-    const auto part = trim(rest.substr(0, slash));
-    if (part.empty()) {
-      throw std::invalid_argument(
-          fmt::format("label '{}' has an empty {}", trim(text),
-                      first ? "classification" : "category (check the '/' separators)"));
-    }
-    if (first) {
-      label.classification = std::string(part);
-      first = false;
-    } else {
-      label.categories.emplace_back(part);
-    }
-    if (slash == std::string_view::npos) break;
-    rest = rest.substr(slash + 1);
-  }
-  normalise(label);
-  return label;
+  std::string problem;
+  auto label = icegate::parse_label_text(text, &problem);
+  if (!label) throw std::invalid_argument(fmt::format("label '{}' has {}", trim(text), problem));
+  return std::move(*label);
 }
 
 Message parse_message_text(std::string_view text, std::string_view source_name,

@@ -41,7 +41,8 @@ Message load_message_file(const std::filesystem::path& file, std::string_view or
 
 // "council-prevent" -> node; "role:x", "list:x", "org:x", "node:x" -> that kind.
 Addressee parse_addressee(std::string_view text);
-// "SECRET" or "SECRET/UK EYES ONLY/PERSONAL": classification then categories.
+// "SECRET" or "SECRET/UK EYES ONLY/PERSONAL": icegate::parse_label_text, with
+// what was wrong thrown as std::invalid_argument (for message files and the CLI).
 Label parse_label_text(std::string_view text);
 
 }  // namespace icegate::node

@@ -3,35 +3,16 @@
 #include "gateway/audit/audit.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <ostream>
 
 #include <fmt/format.h>
 
 #include "gateway/audit/canonical.hpp"
+#include "gateway/model/clock.hpp"
 
 namespace icegate::audit {
 
 using namespace detail;
-
-namespace {
-
-// 2026-11-21T06:00:00.000Z; outside years 1..9999, the number of milliseconds.
-std::string format_utc(std::int64_t unix_ms) {
-  constexpr std::int64_t earliest = -62'135'596'800'000;  // 0001-01-01T00:00:00Z
-  constexpr std::int64_t latest = 253'402'300'799'999;    // 9999-12-31T23:59:59.999Z
-  if (unix_ms < earliest || unix_ms > latest) return fmt::format("@{}ms", unix_ms);
-  using namespace std::chrono;
-  const sys_time<milliseconds> time{milliseconds{unix_ms}};
-  const sys_days day = floor<days>(time);
-  const year_month_day date{day};
-  const hh_mm_ss clock{time - day};
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", static_cast<int>(date.year()),
-                     static_cast<unsigned>(date.month()), static_cast<unsigned>(date.day()), clock.hours().count(),
-                     clock.minutes().count(), clock.seconds().count(), clock.subseconds().count());
-}
-
-}  // namespace
 
 void write_jsonl(std::ostream& out, const std::vector<StoredRecord>& records) {
   std::string line;
@@ -83,7 +64,7 @@ void write_csv(std::ostream& out, const std::vector<StoredRecord>& records) {
     line.push_back(',');
     line += std::to_string(record.time_unix_ms);
     line.push_back(',');
-    line += format_utc(record.time_unix_ms);
+    line += format_utc(record.time_unix_ms, UtcStyle::iso_ms);
     for (const std::string* field : {&record.kind, &record.node, &record.recipient, &record.message_id,
                                      &record.decision}) {
       line.push_back(',');
@@ -133,7 +114,7 @@ void write_text(std::ostream& out, const std::vector<StoredRecord>& records) {
   std::string line;
   for (const StoredRecord& stored : records) {
     const AuditRecord& record = stored.record;
-    line = fmt::format("{:>6}  {}  {:<18}", stored.seq, format_utc(record.time_unix_ms), record.kind);
+    line = fmt::format("{:>6}  {}  {:<18}", stored.seq, format_utc(record.time_unix_ms, UtcStyle::iso_ms), record.kind);
     auto field = [&line](std::string_view name, std::string_view value) {
       if (value.empty()) return;
       line.push_back(' ');

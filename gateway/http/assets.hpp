@@ -6,12 +6,11 @@
 #include <span>
 #include <string_view>
 
+#include "gateway/model/embedded_file.hpp"
+
 namespace icegate::http {
 
-struct Asset {
-  std::string_view name;  // path relative to web/, '/'-separated: "app.js", "vendor/x.js"
-  std::string_view body;
-};
+using Asset = EmbeddedFile;  // name: relative to web/, "app.js", "vendor/x.js"
 
 // Every embedded file, sorted by name (generated: web_assets.cpp in the build tree).
 std::span<const Asset> embedded_assets();

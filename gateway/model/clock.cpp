@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 
@@ -23,29 +24,34 @@ std::int64_t to_unix_ms(TimePoint time) {
 TimePoint from_unix_ms(std::int64_t unix_ms) { return TimePoint(std::chrono::milliseconds(unix_ms)); }
 
 std::string format_utc(std::int64_t unix_ms, UtcStyle style) {
-  const std::int64_t seconds = unix_ms >= 0 ? unix_ms / 1000 : (unix_ms - 999) / 1000;
-  const auto millis = static_cast<int>(unix_ms - seconds * 1000);
-  const auto time = static_cast<std::time_t>(seconds);
-  std::tm utc{};
-  if (gmtime_r(&time, &utc) == nullptr) return fmt::format("{} ms", unix_ms);
-  const int year = utc.tm_year + 1900;
-  const int month = utc.tm_mon + 1;
+  constexpr std::int64_t earliest = -62'135'596'800'000;  // 0001-01-01T00:00:00.000Z
+  constexpr std::int64_t latest = 253'402'300'799'999;    // 9999-12-31T23:59:59.999Z
+  if (unix_ms < earliest || unix_ms > latest) return fmt::format("@{}ms", unix_ms);
+  using namespace std::chrono;
+  const sys_time<milliseconds> time{milliseconds{unix_ms}};
+  const sys_days day = floor<days>(time);  // rounds down before 1970, as the calendar does
+  const year_month_day date{day};
+  const hh_mm_ss clock{time - day};
+  const int year = static_cast<int>(date.year());
+  const unsigned month = static_cast<unsigned>(date.month());
+  const unsigned mday = static_cast<unsigned>(date.day());
+  const auto hour = clock.hours().count();
+  const auto minute = clock.minutes().count();
+  const auto second = clock.seconds().count();
   switch (style) {
     case UtcStyle::iso:
-      return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", year, month, utc.tm_mday, utc.tm_hour, utc.tm_min,
-                         utc.tm_sec);
+      return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z", year, month, mday, hour, minute, second);
     case UtcStyle::iso_ms:
-      return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year, month, utc.tm_mday, utc.tm_hour,
-                         utc.tm_min, utc.tm_sec, millis);
+      return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", year, month, mday, hour, minute, second,
+                         clock.subseconds().count());
     case UtcStyle::readable:
-      return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", year, month, utc.tm_mday, utc.tm_hour, utc.tm_min,
-                         utc.tm_sec);
+      return fmt::format("{:04}-{:02}-{:02} {:02}:{:02}:{:02} UTC", year, month, mday, hour, minute, second);
     case UtcStyle::readable_minute:
-      return fmt::format("{:04}-{:02}-{:02} {:02}:{:02} UTC", year, month, utc.tm_mday, utc.tm_hour, utc.tm_min);
+      return fmt::format("{:04}-{:02}-{:02} {:02}:{:02} UTC", year, month, mday, hour, minute);
     case UtcStyle::date:
-      return fmt::format("{:04}-{:02}-{:02}", year, month, utc.tm_mday);
+      return fmt::format("{:04}-{:02}-{:02}", year, month, mday);
   }
-  return fmt::format("{} ms", unix_ms);
+  return fmt::format("@{}ms", unix_ms);
 }
 
 std::string format_utc(TimePoint time, UtcStyle style) { return format_utc(to_unix_ms(time), style); }

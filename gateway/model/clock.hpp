@@ -55,7 +55,8 @@ enum class UtcStyle {
   date,            // "2026-11-21"
 };
 // `unix_ms` in UTC; times before 1970 round down (-1 ms is 23:59:59.999 on
-// 1969-12-31), as the calendar does.
+// 1969-12-31), as the calendar does. Outside the years 1 to 9999 (only a
+// corrupt or hostile record holds such a time), "@<unix_ms>ms" in every style.
 std::string format_utc(std::int64_t unix_ms, UtcStyle style = UtcStyle::iso);
 std::string format_utc(TimePoint time, UtcStyle style);
 // "2026-11-21T06:00:00Z" (or Unix milliseconds as digits) to Unix milliseconds.

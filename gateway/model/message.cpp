@@ -29,6 +29,38 @@ std::string label_text(const Label& label) {
   return text;
 }
 
+std::optional<Label> parse_label_text(std::string_view text, std::string* problem) {
+  const auto trim = [](std::string_view part) {
+    const auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+    while (!part.empty() && space(part.front())) part.remove_prefix(1);
+    while (!part.empty() && space(part.back())) part.remove_suffix(1);
+    return part;
+  };
+  Label label;
+  bool first = true;
+  std::string_view rest = text;
+  while (true) {
+    const std::size_t slash = rest.find('/');
+    const std::string_view part = trim(rest.substr(0, slash));
+    if (part.empty()) {
+      if (problem != nullptr) {
+        *problem = first ? "an empty classification" : "an empty category (check the '/' separators)";
+      }
+      return std::nullopt;
+    }
+    if (first) {
+      label.classification = std::string(part);
+      first = false;
+    } else {
+      label.categories.emplace_back(part);
+    }
+    if (slash == std::string_view::npos) break;
+    rest.remove_prefix(slash + 1);
+  }
+  normalise(label);
+  return label;
+}
+
 std::string_view to_string(AddresseeKind kind) {
   switch (kind) {
     case AddresseeKind::node: return "node";

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,8 +34,15 @@ std::string to_string(const Label& label);
 
 // "SECRET/UK EYES ONLY": the classification, then each category after a '/'.
 // The form labels take in audit records, reports, test files and on the
-// command line (policy::parse_label_text reads it back).
+// command line (parse_label_text reads it back).
 std::string label_text(const Label& label);
+
+// The one reader of label_text's form: "CLASSIFICATION/CATEGORY/...", white
+// space around each part ignored; categories come back sorted and unique.
+// nullopt when a part is empty; then `problem`, if given, is set to what was
+// wrong ("an empty classification", or "an empty category (check the '/'
+// separators)") for the caller to put in its own error.
+std::optional<Label> parse_label_text(std::string_view text, std::string* problem = nullptr);
 
 struct Portion {
   std::string id;

@@ -99,7 +99,7 @@ void check(bool succeeded, std::string_view what) {
 // Writes `content` to a temporary file beside `target` (created 0600 by
 // mkstemp, so a key is never readable by others, not even briefly), sets
 // `mode`, and renames it over `target`.
-void write_file_atomically(const fs::path& target, std::string_view content, mode_t mode) {
+void write_file_atomically(const fs::path& target, std::string_view content, mode_t mode, bool sync = true) {
   std::string temporary = target.string() + ".tmp-XXXXXX";
   const int descriptor = ::mkstemp(temporary.data());
   if (descriptor < 0) {
@@ -121,7 +121,7 @@ void write_file_atomically(const fs::path& target, std::string_view content, mod
     written += static_cast<std::size_t>(count);
   }
   if (::fchmod(descriptor, mode) != 0) abandon("set the mode of");
-  if (::fsync(descriptor) != 0) abandon("flush");
+  if (sync && ::fsync(descriptor) != 0) abandon("flush");
   if (::close(descriptor) != 0) {
     const int saved_errno = errno;
     ::unlink(temporary.c_str());
@@ -143,21 +143,21 @@ std::string bio_contents(BIO* bio) {
 constexpr mode_t private_key_mode = 0600;
 constexpr mode_t public_file_mode = 0644;
 
-void write_private_key(const fs::path& path, EVP_PKEY* key) {
+void write_private_key(const fs::path& path, EVP_PKEY* key, bool sync = true) {
   BioPtr bio{BIO_new(BIO_s_mem())};
   check(bio != nullptr, "cannot allocate a memory BIO");
   // Unencrypted PKCS#8 ("BEGIN PRIVATE KEY"); the file mode protects it.
   check(PEM_write_bio_PKCS8PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) == 1,
         fmt::format("cannot encode the private key for {}", path.string()));
-  write_file_atomically(path, bio_contents(bio.get()), private_key_mode);
+  write_file_atomically(path, bio_contents(bio.get()), private_key_mode, sync);
 }
 
-void write_certificate(const fs::path& path, X509* certificate) {
+void write_certificate(const fs::path& path, X509* certificate, bool sync = true) {
   BioPtr bio{BIO_new(BIO_s_mem())};
   check(bio != nullptr, "cannot allocate a memory BIO");
   check(PEM_write_bio_X509(bio.get(), certificate) == 1,
         fmt::format("cannot encode the certificate for {}", path.string()));
-  write_file_atomically(path, bio_contents(bio.get()), public_file_mode);
+  write_file_atomically(path, bio_contents(bio.get()), public_file_mode, sync);
 }
 
 void write_crl(const fs::path& path, X509_CRL* crl) {
@@ -515,8 +515,8 @@ Paths issue_node(const fs::path& dir, std::string_view node_id, const IssueOptio
   std::error_code error;
   fs::create_directories(paths.certificate.parent_path().string(), error);
   if (error) throw PkiError(fmt::format("cannot create {}: {}", paths.certificate.parent_path().string(), error.message()));
-  write_private_key(paths.key, key.get());
-  write_certificate(paths.certificate, certificate.get());
+  write_private_key(paths.key, key.get(), options.sync);
+  write_certificate(paths.certificate, certificate.get(), options.sync);
   return paths;
 }
 

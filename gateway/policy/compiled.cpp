@@ -14,6 +14,7 @@
 #include <fmt/ranges.h>
 
 #include "gateway/policy/engine.hpp"
+#include "gateway/policy/subject.hpp"
 
 namespace icegate::policy {
 namespace {
@@ -341,31 +342,6 @@ struct CompiledPolicy::Index {
   class Decider;
 };
 
-namespace {
-
-// `lists` are the ids of the distribution lists the node belongs to.
-bool matches(const SubjectMatcher& matcher, const Node& node, const Organisation* organisation,
-             const Role* role, const std::vector<std::string_view>& lists) {
-  if (!matcher.nodes.empty() && !contains(matcher.nodes, node.id)) return false;
-  if (!matcher.organisations.empty() && !contains(matcher.organisations, node.organisation)) return false;
-  if (!matcher.roles.empty() && !contains(matcher.roles, node.role)) return false;
-  if (!matcher.organisation_kinds.empty() &&
-      (!organisation || !contains(matcher.organisation_kinds, organisation->kind))) {
-    return false;
-  }
-  if (!matcher.levels.empty() && (!role || !contains(matcher.levels, role->level))) return false;
-  if (matcher.ct_network && (!organisation || organisation->ct_network != *matcher.ct_network)) return false;
-  if (!matcher.lists.empty() &&
-      std::none_of(matcher.lists.begin(), matcher.lists.end(), [&lists](const std::string& list) {
-        return std::find(lists.begin(), lists.end(), list) != lists.end();
-      })) {
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
-
 CompiledPolicy::CompiledPolicy(Policy policy)
     : policy_(std::move(policy)), index_(std::make_unique<Index>()) {
   Index& ix = *index_;
@@ -468,26 +444,23 @@ CompiledPolicy::CompiledPolicy(Policy policy)
     members.erase(std::unique(members.begin(), members.end()), members.end());
     ix.list_members.push_back(std::move(members));
   }
-  // What a matcher needs to know about each node, looked up once.
-  struct NodeFacts {
-    const Organisation* organisation = nullptr;
-    const Role* role = nullptr;
-    std::vector<std::string_view> lists;
-  };
-  std::vector<NodeFacts> facts(node_count);
+  // What a matcher needs to know about each node, looked up once (through
+  // the indexes above, not subject_of's linear search).
+  std::vector<Subject> subjects(node_count);
   for (std::size_t n = 0; n < node_count; ++n) {
     const Node& node = policy_.nodes[n];
     auto organisation = organisations.find(node.organisation);
     auto role = roles.find(node.role);
-    facts[n].organisation = organisation == organisations.end() ? nullptr : organisation->second;
-    facts[n].role = role == roles.end() ? nullptr : role->second;
+    subjects[n].id = node.id;
+    subjects[n].organisation = node.organisation;
+    subjects[n].role = node.role;
+    subjects[n].organisation_def = organisation == organisations.end() ? nullptr : organisation->second;
+    subjects[n].role_def = role == roles.end() ? nullptr : role->second;
   }
   for (std::size_t l = 0; l < policy_.lists.size(); ++l) {
-    for (int member : ix.list_members[l]) facts[static_cast<std::size_t>(member)].lists.push_back(policy_.lists[l].id);
+    for (int member : ix.list_members[l]) subjects[static_cast<std::size_t>(member)].lists.push_back(policy_.lists[l].id);
   }
-  auto node_matches = [&](const SubjectMatcher& matcher, std::size_t n) {
-    return matches(matcher, policy_.nodes[n], facts[n].organisation, facts[n].role, facts[n].lists);
-  };
+  auto node_matches = [&](const SubjectMatcher& matcher, std::size_t n) { return matches(matcher, subjects[n]); };
 
   for (const EventDef& event : policy_.events) {
     if (intern(ix.event_by_id, event.id) != static_cast<int>(ix.event_triggerers.size())) continue;

@@ -8,6 +8,7 @@
 
 #include "gateway/policy/diff.hpp"
 #include "gateway/policy/diff_support.hpp"
+#include "gateway/policy/subject.hpp"
 
 namespace icegate::policy {
 
@@ -23,53 +24,6 @@ void set_bit(RuleBits& bits, std::size_t index) { bits[index >> 6] |= std::uint6
 template <typename T>
 void append_bytes(std::string& key, const T* data, std::size_t count) {
   key.append(reinterpret_cast<const char*>(data), count * sizeof(T));
-}
-
-// What a matcher needs to know about one node of one policy. This is the
-// engine's matcher semantics (policies/README.md, "rules"), evaluated here
-// from the Policy itself because CompiledPolicy keeps its index private; the
-// diff tests compare the folded computation with deciding every node pair.
-struct NodeFacts {
-  const Node* node = nullptr;
-  const Organisation* organisation = nullptr;
-  const Role* role = nullptr;
-  std::vector<std::string_view> lists;  // ids of the distribution lists it belongs to
-};
-
-bool matches(const SubjectMatcher& matcher, const NodeFacts& facts) {
-  const Node& node = *facts.node;
-  if (!matcher.nodes.empty() && !contains(matcher.nodes, node.id)) return false;
-  if (!matcher.organisations.empty() && !contains(matcher.organisations, node.organisation)) return false;
-  if (!matcher.roles.empty() && !contains(matcher.roles, node.role)) return false;
-  if (!matcher.organisation_kinds.empty() &&
-      (!facts.organisation || !contains(matcher.organisation_kinds, facts.organisation->kind))) {
-    return false;
-  }
-  if (!matcher.levels.empty() && (!facts.role || !contains(matcher.levels, facts.role->level))) return false;
-  if (matcher.ct_network && (!facts.organisation || facts.organisation->ct_network != *matcher.ct_network)) {
-    return false;
-  }
-  if (!matcher.lists.empty() && std::none_of(matcher.lists.begin(), matcher.lists.end(), [&](const std::string& list) {
-        return contains(facts.lists, std::string_view(list));
-      })) {
-    return false;
-  }
-  return true;
-}
-
-NodeFacts facts_of(const Policy& policy, const Node& node) {
-  NodeFacts facts;
-  facts.node = &node;
-  for (const Organisation& organisation : policy.organisations) {
-    if (organisation.id == node.organisation) facts.organisation = &organisation;
-  }
-  for (const Role& role : policy.roles) {
-    if (role.id == node.role) facts.role = &role;
-  }
-  for (const DistributionList& list : policy.lists) {
-    if (contains(list.nodes, node.id) || contains(list.roles, node.role)) facts.lists.push_back(list.id);
-  }
-  return facts;
 }
 
 // One policy's rules as bit rows over the decision space's nodes, categories
@@ -100,11 +54,13 @@ PolicyRows build_rows(const CompiledPolicy& compiled, const std::vector<std::str
   rows.purposes.assign(purposes.size(), empty);
   rows.clearance.resize(node_ids.size());
 
-  std::vector<NodeFacts> facts;
+  // Each node as the rules' matchers see it: the engine's own matcher
+  // (subject.hpp), so the folded computation cannot drift from decide().
+  std::vector<Subject> facts;
   facts.reserve(node_ids.size());
   for (std::size_t n = 0; n < node_ids.size(); ++n) {
     const Node* node = compiled.find_node(node_ids[n]);
-    facts.push_back(facts_of(policy, *node));
+    facts.push_back(subject_of(policy, *node));
     std::vector<std::string> held = node->categories;
     std::sort(held.begin(), held.end());
     std::string key = node->vetting;

@@ -45,9 +45,8 @@ namespace icegate::policy {
 // "SECRET/UK EYES ONLY"; the classification alone when there are no categories
 // (one formatter for the whole tree, in gateway/model/message.hpp).
 using icegate::label_text;
-// Parses "CLASSIFICATION/CATEGORY/..." (spaces around '/' ignored); nullopt
-// when a part is empty. Categories come back sorted and unique.
-std::optional<Label> parse_label_text(std::string_view text);
+// ...and the one parser that reads it back (gateway/model/message.hpp).
+using icegate::parse_label_text;
 
 // A JSON string literal, quotes included.
 std::string json_quote(std::string_view text);

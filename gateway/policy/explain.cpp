@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "gateway/policy/check.hpp"
+#include "gateway/policy/subject.hpp"
 
 namespace icegate::policy {
 namespace {
@@ -107,43 +108,38 @@ ResolvedNode NodeDirectory::resolve(std::string_view node_id) const {
 
 std::optional<MatcherMismatch> NodeDirectory::mismatch(const SubjectMatcher& matcher, const ResolvedNode& node) const {
   if (!node.known) return MatcherMismatch{"", fmt::format("'{}' is not a node of this policy", node.id)};
-  const bool has_organisation = !node.organisation_kind.empty() ||
-                                std::any_of(policy_.organisations.begin(), policy_.organisations.end(),
-                                            [&](const Organisation& o) { return o.id == node.organisation; });
-  const bool has_role = std::any_of(policy_.roles.begin(), policy_.roles.end(),
-                                    [&](const Role& role) { return role.id == node.role; });
-  if (!matcher.nodes.empty() && !contains(matcher.nodes, node.id)) {
-    return MatcherMismatch{"nodes", fmt::format("{} is not one of {}", node.id, bracketed(matcher.nodes))};
+  Subject subject{node.id, node.organisation, node.role, nullptr, nullptr, {}};
+  for (const Organisation& organisation : policy_.organisations) {
+    if (organisation.id == node.organisation) subject.organisation_def = &organisation;
   }
-  if (!matcher.organisations.empty() && !contains(matcher.organisations, node.organisation)) {
-    return MatcherMismatch{"organisations", fmt::format("{}'s organisation is {}, not one of {}", node.id,
-                                                        node.organisation, bracketed(matcher.organisations))};
+  for (const Role& role : policy_.roles) {
+    if (role.id == node.role) subject.role_def = &role;
   }
-  if (!matcher.organisation_kinds.empty() &&
-      (!has_organisation || !contains(matcher.organisation_kinds, node.organisation_kind))) {
-    return MatcherMismatch{"organisation_kinds",
-                           fmt::format("{}'s organisation kind is {}, not one of {}", node.id,
-                                       node.organisation_kind.empty() ? "unknown" : node.organisation_kind,
-                                       bracketed(matcher.organisation_kinds))};
-  }
-  if (!matcher.roles.empty() && !contains(matcher.roles, node.role)) {
-    return MatcherMismatch{"roles", fmt::format("{}'s role is {}, not one of {}", node.id, node.role,
-                                                bracketed(matcher.roles))};
-  }
-  if (!matcher.levels.empty() && (!has_role || !contains(matcher.levels, node.level))) {
-    return MatcherMismatch{"levels", fmt::format("{}'s level is {}, not one of {}", node.id,
-                                                 node.level.empty() ? "none" : node.level,
-                                                 bracketed(matcher.levels))};
-  }
-  if (matcher.ct_network && (!has_organisation || node.ct_network != *matcher.ct_network)) {
-    return MatcherMismatch{"ct_network", *matcher.ct_network
-                                             ? fmt::format("{} is not in the CT Network", node.id)
-                                             : fmt::format("{} is in the CT Network", node.id)};
-  }
-  if (!matcher.lists.empty() && std::none_of(matcher.lists.begin(), matcher.lists.end(), [&](const std::string& list) {
-        return contains(node.lists, list);
-      })) {
-    return MatcherMismatch{"lists", fmt::format("{} is a member of none of {}", node.id, bracketed(matcher.lists))};
+  subject.lists.assign(node.lists.begin(), node.lists.end());
+  const std::optional<MatcherField> field = first_mismatch(matcher, subject);
+  if (!field) return std::nullopt;
+  const std::string name(field_name(*field));
+  switch (*field) {
+    case MatcherField::nodes:
+      return MatcherMismatch{name, fmt::format("{} is not one of {}", node.id, bracketed(matcher.nodes))};
+    case MatcherField::organisations:
+      return MatcherMismatch{name, fmt::format("{}'s organisation is {}, not one of {}", node.id, node.organisation,
+                                               bracketed(matcher.organisations))};
+    case MatcherField::organisation_kinds:
+      return MatcherMismatch{name, fmt::format("{}'s organisation kind is {}, not one of {}", node.id,
+                                               node.organisation_kind.empty() ? "unknown" : node.organisation_kind,
+                                               bracketed(matcher.organisation_kinds))};
+    case MatcherField::roles:
+      return MatcherMismatch{name, fmt::format("{}'s role is {}, not one of {}", node.id, node.role,
+                                               bracketed(matcher.roles))};
+    case MatcherField::levels:
+      return MatcherMismatch{name, fmt::format("{}'s level is {}, not one of {}", node.id,
+                                               node.level.empty() ? "none" : node.level, bracketed(matcher.levels))};
+    case MatcherField::ct_network:
+      return MatcherMismatch{name, *matcher.ct_network ? fmt::format("{} is not in the CT Network", node.id)
+                                                       : fmt::format("{} is in the CT Network", node.id)};
+    case MatcherField::lists:
+      return MatcherMismatch{name, fmt::format("{} is a member of none of {}", node.id, bracketed(matcher.lists))};
   }
   return std::nullopt;
 }

@@ -1,4 +1,4 @@
-// Labels as text (parse_label_text, json_quote) and the label space of a
+// Labels as JSON text (json_quote) and the label space of a
 // policy's scheme (enumerate_labels): every valid label the analyses decide.
 #include <map>
 
@@ -10,38 +10,7 @@ namespace icegate::policy {
 
 using detail::contains;
 
-namespace {
-
-std::string trim(std::string_view text) {
-  const auto space = [](char c) { return c == ' ' || c == '\t'; };
-  while (!text.empty() && space(text.front())) text.remove_prefix(1);
-  while (!text.empty() && space(text.back())) text.remove_suffix(1);
-  return std::string(text);
-}
-
-}  // namespace
-
 // ---- Labels as text ---------------------------------------------------------
-
-
-std::optional<Label> parse_label_text(std::string_view text) {
-  std::vector<std::string> parts;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t slash = text.find('/', start);
-    parts.push_back(trim(text.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start)));
-    if (slash == std::string_view::npos) break;
-    start = slash + 1;
-  }
-  if (std::any_of(parts.begin(), parts.end(), [](const std::string& part) { return part.empty(); })) {
-    return std::nullopt;
-  }
-  Label label;
-  label.classification = parts.front();
-  label.categories.assign(parts.begin() + 1, parts.end());
-  normalise(label);
-  return label;
-}
 
 std::string json_quote(std::string_view text) { return json::quote(text); }
 

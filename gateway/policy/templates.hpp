@@ -4,14 +4,12 @@
 #pragma once
 
 #include <span>
-#include <string_view>
+
+#include "gateway/model/embedded_file.hpp"
 
 namespace icegate::policy::templates {
 
-struct Asset {
-  std::string_view name;  // file name under templates/: "matrix.html.mustache"
-  std::string_view body;
-};
+using Asset = EmbeddedFile;
 
 // Every embedded template, sorted by name (generated: policy_templates.cpp in the build tree).
 std::span<const Asset> embedded_assets();

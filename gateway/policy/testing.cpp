@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
 #include <map>
 
 #include <fmt/format.h>
@@ -29,14 +28,6 @@ constexpr std::string_view kExpectKeys[] = {"decision",           "withheld",   
 
 constexpr std::array<Decision, 4> kDecisions = {Decision::release, Decision::release_redacted, Decision::hold,
                                                 Decision::deny};
-
-std::string trim(std::string_view text) {
-  std::size_t first = 0;
-  std::size_t last = text.size();
-  while (first < last && std::isspace(static_cast<unsigned char>(text[first]))) ++first;
-  while (last > first && std::isspace(static_cast<unsigned char>(text[last - 1]))) --last;
-  return std::string(text.substr(first, last - first));
-}
 
 // "[1, 2]"
 std::string bracketed(const std::vector<std::string>& items) {
@@ -658,24 +649,12 @@ void compare(const PolicyTestExpectation& expect, const PolicyTestRequest& reque
 }  // namespace
 
 std::optional<Label> parse_test_label(std::string_view text, std::string& error) {
-  std::vector<std::string> parts;
-  std::string_view rest = text;
-  while (true) {
-    std::size_t slash = rest.find('/');
-    parts.push_back(trim(rest.substr(0, slash)));
-    if (slash == std::string_view::npos) break;
-    rest.remove_prefix(slash + 1);
-  }
-  if (std::any_of(parts.begin(), parts.end(), [](const std::string& part) { return part.empty(); })) {
+  auto label = parse_label_text(text);
+  if (!label) {
     error = fmt::format("invalid label '{}': expected CLASSIFICATION or CLASSIFICATION/CATEGORY/..., with no "
                         "empty part",
                         text);
-    return std::nullopt;
   }
-  Label label;
-  label.classification = parts.front();
-  label.categories.assign(parts.begin() + 1, parts.end());
-  normalise(label);
   return label;
 }
 

@@ -474,9 +474,7 @@ int run_exercise_import_csv(const std::filesystem::path& csv, std::ostream& out,
       if (!m.purpose.empty()) yaml << YAML::Key << "purpose" << YAML::Value << m.purpose;
       yaml << YAML::Key << "portions" << YAML::Value << YAML::BeginSeq;
       for (const auto& p : m.portions) {
-        std::string label = p.label.classification;
-        for (const auto& c : p.label.categories) label += "/" + c;
-        yaml << YAML::BeginMap << YAML::Key << "label" << YAML::Value << label << YAML::Key << "body" << YAML::Value
+        yaml << YAML::BeginMap << YAML::Key << "label" << YAML::Value << label_text(p.label) << YAML::Key << "body" << YAML::Value
              << p.body << YAML::EndMap;
       }
       yaml << YAML::EndSeq << YAML::EndMap;

@@ -422,6 +422,55 @@ TEST(NationalExercise, AGeneratedExerciseLoadsRunsAndMeetsItsExpectations) {
   EXPECT_EQ(prebriefings, sizes.arrests);
 }
 
+// At five times the default size the national assessment names 700
+// recipients, and its Receipt would not fit a frame: the gateway refused it
+// (found by the 18,701-node run). It now goes out in parts of at most
+// most_recipients names; run small, every CT unit and force role still gets
+// exactly one part, and E1 follows the part that reaches the last CT unit.
+TEST(NationalExercise, AnAssessmentForMoreRecipientsThanAReceiptHoldsGoesOutInParts) {
+  TemporaryDirectory dir;
+  NationalParameters sizes;
+  sizes.forces = 4;
+  sizes.regions = 3;
+  sizes.councils = 3;
+  sizes.neighbourhoods = 4;
+  sizes.arrests = 1;
+  sizes.most_recipients = 4;  // 3 CT units + 12 force roles: parts of 4, 4, 4 and 3
+  const auto generated = generate_national(sizes);
+  write_national(generated, dir.path(), source("policies/schemes/gpms-2008.yaml"));
+  const Scenario scenario = load_scenario(dir / "national.yaml");
+  std::vector<std::string> parts;
+  std::multiset<std::string> named;
+  for (const Inject& inject : scenario.injects) {
+    if (inject.id.rfind("N02", 0) != 0) continue;
+    parts.push_back(inject.id);
+    ASSERT_TRUE(inject.message);
+    EXPECT_LE(inject.message->to.size(), sizes.most_recipients) << inject.id;
+    for (const Addressee& to : inject.message->to) {
+      EXPECT_EQ(to.kind, AddresseeKind::node) << inject.id;
+      named.insert(to.name);
+    }
+  }
+  EXPECT_EQ(parts, (std::vector<std::string>{"N02", "N02-2", "N02-3", "N02-4"}));
+  EXPECT_EQ(named.size(), 3 + 3 * sizes.forces);
+  EXPECT_EQ(std::set<std::string>(named.begin(), named.end()).size(), named.size()) << "a name in two parts";
+  for (const char* name : {"ctu-r03", "sb-f01", "ctio-f04", "bcu-f04"}) EXPECT_EQ(named.count(name), 1u) << name;
+  ASSERT_FALSE(scenario.expectations.empty());
+  EXPECT_EQ(scenario.expectations.front().inject, "N02");  // ctu-r03 is in the first part
+
+  const RunResult result = run_exercise(scenario, {});
+  EXPECT_TRUE(result.all_met());
+  std::set<std::string> reached;
+  for (const auto& k : result.knowledge)
+    if (k.inject.rfind("N02", 0) == 0) reached.insert(k.node);
+  EXPECT_EQ(reached, std::set<std::string>(named.begin(), named.end()));
+
+  // At the default limit the default size still goes by role, as one message.
+  const auto by_role = generate_national(NationalParameters{});
+  EXPECT_NE(by_role.scenario_yaml.find(R"(to: ["role:ctu-analyst", "role:sb-officer")"), std::string::npos);
+  EXPECT_EQ(by_role.scenario_yaml.find("N02-2"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace icegate::exercise
 

@@ -1,5 +1,6 @@
-// The one SHA-256 helper, the one UUID maker, the one label formatter and the
-// one UTC formatter (gateway/model): what every caller in the tree relies on.
+// The one SHA-256 helper, the one UUID maker, the one label formatter and
+// parser, and the one UTC formatter (gateway/model): what every caller in the
+// tree relies on.
 #include <gtest/gtest.h>
 
 #include <set>
@@ -63,6 +64,30 @@ TEST(LabelText, ClassificationThenEachCategoryAfterASlash) {
   EXPECT_EQ(label_text(Label{"SECRET", {"PERSONAL", "UK EYES ONLY"}}), "SECRET/PERSONAL/UK EYES ONLY");
 }
 
+TEST(ParseLabelText, ReadsBackWhatLabelTextWrites) {
+  const Label label{"SECRET", {"PERSONAL", "UK EYES ONLY"}};
+  EXPECT_EQ(parse_label_text(label_text(label)), label);
+  EXPECT_EQ(parse_label_text("OFFICIAL"), (Label{"OFFICIAL", {}}));
+}
+
+TEST(ParseLabelText, IgnoresSpaceAroundPartsAndSortsCategories) {
+  EXPECT_EQ(parse_label_text(" SECRET / UK EYES ONLY\t/ PERSONAL / PERSONAL\n"),
+            (Label{"SECRET", {"PERSONAL", "UK EYES ONLY"}}));
+}
+
+TEST(ParseLabelText, NamesTheEmptyPart) {
+  std::string problem;
+  EXPECT_FALSE(parse_label_text("", &problem));
+  EXPECT_EQ(problem, "an empty classification");
+  EXPECT_FALSE(parse_label_text(" / PERSONAL", &problem));
+  EXPECT_EQ(problem, "an empty classification");
+  for (const char* text : {"SECRET//PERSONAL", "SECRET/", "SECRET/ /PERSONAL"}) {
+    problem.clear();
+    EXPECT_FALSE(parse_label_text(text, &problem)) << text;
+    EXPECT_EQ(problem, "an empty category (check the '/' separators)") << text;
+  }
+}
+
 TEST(FormatUtc, EveryStyle) {
   const std::int64_t t = 1'763'704'800'250;  // 2025-11-21T06:00:00.250Z
   EXPECT_EQ(format_utc(t), "2025-11-21T06:00:00Z");
@@ -78,6 +103,14 @@ TEST(FormatUtc, TimesBefore1970RoundDown) {
   EXPECT_EQ(format_utc(-1, UtcStyle::iso_ms), "1969-12-31T23:59:59.999Z");
   EXPECT_EQ(format_utc(-1), "1969-12-31T23:59:59Z");
   EXPECT_EQ(format_utc(-1000), "1969-12-31T23:59:59Z");
+}
+
+TEST(FormatUtc, OutsideYearsOneTo9999GivesTheMilliseconds) {
+  EXPECT_EQ(format_utc(-62'135'596'800'000, UtcStyle::iso_ms), "0001-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_utc(253'402'300'799'999, UtcStyle::iso_ms), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_utc(-62'135'596'800'001, UtcStyle::iso_ms), "@-62135596800001ms");
+  EXPECT_EQ(format_utc(253'402'300'800'000), "@253402300800000ms");
+  EXPECT_EQ(format_utc(INT64_MAX, UtcStyle::readable), "@9223372036854775807ms");
 }
 
 }  // namespace
