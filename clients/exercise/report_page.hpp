@@ -1,10 +1,11 @@
 // Internal to the after-action report: the view model of the one-run page,
-// what templates/run.html.mustache shows. Every field is plain text (the
-// template escapes it) except those whose names end in `_html`: sections still
-// built as HTML in C++ (report_people.cpp, the node cards, the swimlane
-// diagram, the decision table), put in the page as they are.
-// report.cpp builds a RunPage from a RunResult (run_page); report_render.cpp
-// renders it. Not part of the library's interface (see report.hpp).
+// what templates/run.html.mustache shows. Every field is plain data, no
+// markup: text the template escapes, and the views (report_view.hpp) of the
+// sections about people, the node cards, the swimlane diagram and the
+// decision table. report_view.cpp builds a RunPage from a RunResult
+// (run_page), report_compare.cpp the view of a comparison;
+// report_render.cpp renders them.
+// Not part of the library's interface (see report.hpp).
 #pragma once
 
 #include <cstddef>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/exercise/report_view.hpp"
 #include "clients/exercise/results.hpp"
 #include "clients/exercise/scenario.hpp"
 
@@ -77,25 +79,28 @@ struct RunPage {
   std::vector<Inject> injects;  // the scenario's, when given
   std::vector<LogEntry> log;
 
-  std::string people_links_html;
-  std::string people_sections_html;
-  std::string who_knew_html;
-  std::string sequence_html;
-  std::string decision_table_html;
+  View people;     // people_view (templates/people.html.mustache)
+  View who_knew;   // who_knew_view (templates/who_knew.html.mustache)
+  View sequence;   // sequence_view (templates/sequence.html.mustache)
+  View decisions;  // decisions_view (templates/decisions.html.mustache)
 };
 
-// The page's view model of a run (report.cpp); the scenario, when given, adds
-// the objectives' expectations and the injects.
+// The page's view model of a run (report_view.cpp); the scenario, when given,
+// adds the objectives' expectations and the injects.
 RunPage run_page(const RunResult& result, const Scenario* scenario);
+// A run's banner and facts (report_view.cpp), for the comparison's too.
+RunPage::Banner banner_of(const RunResult& result);
+RunPage::Facts facts_of(const RunResult& result);
+// The view of a comparison (report_compare.cpp), what
+// templates/compare.html.mustache shows.
+View comparison_view(const Comparison& comparison, const Scenario* scenario);
 
-// The page (report_render.cpp).
+// ---- report_render.cpp ----------------------------------------------------------
 std::string render_run_page(const RunPage& page);
-// The head of a page, down to <body>, and its foot (report_render.cpp), for
-// pages not yet wholly templated (the comparison).
-std::string render_page_head(const std::string& title);
-std::string render_page_foot();
-// A run's banner, after `prefix` (plain text, "" for none), and its facts.
-std::string render_banner(const RunPage::Banner& banner, const std::string& prefix);
-std::string render_facts(const RunPage::Facts& facts);
+std::string render_comparison_page(View view);
+// A run's banner, after `prefix` (plain text, "" for none), and its facts, as
+// templates/banner.html.mustache and facts.html.mustache take them.
+View banner_view(const RunPage::Banner& banner, const std::string& prefix);
+View facts_view(const RunPage::Facts& facts);
 
 }  // namespace icegate::exercise::detail

@@ -1,7 +1,8 @@
-// The after-action report's sections about people (issue 14): what each
-// person did and what the gateway made of it, how long they took, the media,
-// the evaluators' ratings and observations, and the improvement plan, for one
-// table and side by side for two. Nothing here shows when nobody played.
+// The views of the after-action report's sections about people (issue 14):
+// what each person did and what the gateway made of it, how long they took,
+// the media, the evaluators' ratings and observations, and the improvement
+// plan, for one table and side by side for two (templates/people.html.mustache,
+// people_compare.html.mustache). Nothing here shows when nobody played.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,7 +13,8 @@
 #include <vector>
 
 #include "clients/exercise/report.hpp"
-#include "clients/exercise/report_html.hpp"
+#include "clients/exercise/report_text.hpp"
+#include "clients/exercise/report_view.hpp"
 
 namespace icegate::exercise::detail {
 
@@ -32,12 +34,21 @@ std::vector<Objective> objectives_of(const RunResult& r, const Scenario* scenari
 
 namespace {
 
-// "<b>O1</b> text", or the id alone when the objective is not known.
-std::string objective_cell(const std::vector<Objective>& objectives, const std::string& id) {
-  if (id.empty()) return "<span class=\"muted\">-</span>";
-  for (const Objective& objective : objectives)
-    if (objective.id == id) return fmt::format("<b>{}</b> {}", html(id), html(objective.text));
-  return fmt::format("<b>{}</b>", html(id));
+// For templates/objective.html.mustache: an objective's id and text, its id
+// alone when the objective is not known, "-" for none.
+View objective_view(const std::vector<Objective>& objectives, const std::string& id) {
+  View view;
+  view.set("none", flag(id.empty()));
+  view.set("id", id);
+  view.set("known", flag(false));
+  view.set("text", "");
+  for (const Objective& objective : objectives) {
+    if (objective.id != id) continue;
+    view.set("known", flag(true));
+    view.set("text", objective.text);
+    break;
+  }
+  return view;
 }
 
 // The title of an inject or message, from the timeline, or "".
@@ -56,76 +67,69 @@ std::vector<std::string> acting_seats(const RunResult& r) {
   return seats;
 }
 
-std::string rating_badge(Rating rating) {
-  // The letter and the words: readable without colour (printed in black and white, or by a screen reader).
+// For templates/rating.html.mustache.
+View rating_view(Rating rating) {
   std::string letter(to_string(rating));
   std::string css = letter;
   std::transform(css.begin(), css.end(), css.begin(), [](unsigned char c) { return std::tolower(c); });
-  return fmt::format("<span class=\"rating r-{}\">{}</span> {}", css, letter, describe(rating));
+  View view;
+  view.set("css_class", css);
+  view.set("letter", letter);
+  view.set("words", std::string(describe(rating)));
+  return view;
 }
 
-// What a person did, in words: "Sent <b>title</b>", "Replied to <code>m</code>: ...".
-std::string action_what(const HumanAction& a) {
-  std::string what;
-  const std::string title = html(a.title.empty() ? a.message_id : a.title);
-  switch (a.kind) {
-    case HumanAction::Kind::send:
-      what = fmt::format("Sent <b>{}</b>", title);
-      break;
-    case HumanAction::Kind::reply:
-      what = fmt::format("Replied to <code>{}</code>: <b>{}</b>", html(a.in_reply_to), title);
-      break;
-    case HumanAction::Kind::review:
-      what = fmt::format("Reviewed <b>{}</b>: {}", title, html(a.detail.empty() ? "answered" : a.detail));
-      break;
-    case HumanAction::Kind::trigger:
-      what = fmt::format("Triggered the event <b>{}</b>", html(a.detail));
-      break;
-  }
-  std::vector<std::string> about;
-  if (!a.category.empty()) about.push_back(fmt::format("category <code>{}</code>", html(a.category)));
-  if (!a.purpose.empty()) about.push_back(fmt::format("purpose <code>{}</code>", html(a.purpose)));
-  if (!about.empty()) what += fmt::format("<div class=\"muted\">{}</div>", fmt::join(about, ", "));
-  return what;
-}
-
-// What the gateway decided for each recipient, follow-ups included; or why it refused the frame.
-std::string action_outcomes(const RunResult& r, const HumanAction& a) {
-  std::string cell;
-  if (!a.refused.empty())
-    cell += fmt::format("<div class=\"refusal\">{} Refused by the gateway: {}</div>", decision_badge(Decision::deny),
-                        html(a.refused));
+// What a person did (templates/action_what.html.mustache) and what the gateway
+// made of it (templates/action_outcomes.html.mustache).
+View action_view(const RunResult& r, const HumanAction& a) {
+  using K = HumanAction::Kind;
+  View view;
+  view.set("when", time_view(r, a.at));
+  view.set("node", a.node);
+  view.set("is_send", flag(a.kind == K::send));
+  view.set("is_reply", flag(a.kind == K::reply));
+  view.set("is_review", flag(a.kind == K::review));
+  view.set("is_trigger", flag(a.kind == K::trigger));
+  view.set("title", a.title.empty() ? a.message_id : a.title);
+  view.set("in_reply_to", a.in_reply_to);
+  view.set("detail", a.kind == K::review && a.detail.empty() ? std::string("answered") : a.detail);
+  view.set("has_about", flag(!a.category.empty() || !a.purpose.empty()));
+  view.set("has_category", flag(!a.category.empty()));
+  view.set("category", a.category);
+  view.set("has_both", flag(!a.category.empty() && !a.purpose.empty()));
+  view.set("has_purpose", flag(!a.purpose.empty()));
+  view.set("purpose", a.purpose);
+  View to = list();
+  for (const std::string& addressee : a.to) to.push_back(View(addressee));
+  view.set("to", to);
+  view.set("has_to", flag(!a.to.empty()));
+  view.set("to_text", fmt::format("{}", fmt::join(a.to, ", ")));
+  view.set("portions", markings_view(r, a.labels));
+  // What the gateway decided for each recipient, follow-ups included; or why it refused the frame.
+  view.set("has_refused", flag(!a.refused.empty()));
+  view.set("refused", a.refused);
+  View outcomes = list();
   for (const ActionOutcome& o : a.outcomes) {
-    cell += fmt::format("<div class=\"outcome\" data-node=\"{}\"><b>{}</b> {}", html(o.node), html(o.node),
-                        decision_badge(o.decision));
-    if (o.follow_up) cell += " <span class=\"follow-up\">follow-up</span>";
-    for (const std::string& label : o.released_labels) cell += " " + marking_badge(r, label);
-    if (!o.withheld_labels.empty()) {
-      cell += " <span class=\"muted\">withheld:</span>";
-      for (const std::string& label : o.withheld_labels) cell += " " + marking_badge(r, label);
-    }
-    if (!o.reason.empty()) cell += fmt::format(" <span class=\"muted\">{}</span>", html(o.reason));
-    if (!o.rules.empty()) cell += " " + rules_text(o.rules);
-    cell += "</div>";
+    View outcome;
+    outcome.set("node", o.node);
+    outcome.set("decision", decision_view(o.decision));
+    outcome.set("follow_up", flag(o.follow_up));
+    outcome.set("released", markings_view(r, o.released_labels));
+    outcome.set("has_withheld", flag(!o.withheld_labels.empty()));
+    outcome.set("withheld", markings_view(r, o.withheld_labels));
+    outcome.set("has_reason", flag(!o.reason.empty()));
+    outcome.set("reason", o.reason);
+    outcome.set("has_rules", flag(!o.rules.empty()));
+    outcome.set("rules", rules_view(o.rules));
+    outcomes.push_back(outcome);
   }
-  const bool sends = a.kind == HumanAction::Kind::send || a.kind == HumanAction::Kind::reply;
-  if (cell.empty() && sends) cell = "<span class=\"muted\">no receipt before the end</span>";
-  return cell;  // empty for a review or a trigger, which have no recipients
-}
-
-// One row of the human actions table.
-std::string action_row(const RunResult& r, const HumanAction& a) {
-  std::string to;
-  for (const std::string& addressee : a.to) to += fmt::format("<div>{}</div>", html(addressee));
-  std::string portions;
-  for (const std::string& label : a.labels) portions += marking_badge(r, label) + " ";
-  const std::string outcomes = action_outcomes(r, a);
-  return fmt::format(
-      "<tr class=\"action{}\" data-node=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-      "<td>{}</td></tr>\n",
-      a.refused.empty() ? "" : " refused", html(a.node), time_cell(r, a.at), html(a.node), action_what(a),
-      to.empty() ? "<span class=\"muted\">-</span>" : to, portions,
-      outcomes.empty() ? "<span class=\"muted\">-</span>" : outcomes);
+  view.set("outcomes", outcomes);
+  const bool sends = a.kind == K::send || a.kind == K::reply;
+  const bool no_receipt = a.refused.empty() && a.outcomes.empty() && sends;
+  view.set("no_receipt", flag(no_receipt));
+  // A review or a trigger has no recipients: nothing decided.
+  view.set("decided", flag(!a.refused.empty() || !a.outcomes.empty() || no_receipt));
+  return view;
 }
 
 // The actions of one seat that something prompted, with how long each took.
@@ -157,10 +161,17 @@ std::vector<std::pair<std::string, SeatTimes>> response_times(const RunResult& r
   return seats;
 }
 
-std::string median_and_worst_cells(const SeatTimes* times) {
-  if (!times) return "<td><span class=\"muted\">-</span></td><td><span class=\"muted\">-</span></td>";
-  return fmt::format("<td>{}</td><td>{} <span class=\"muted\">({})</span></td>", html(duration_text(times->median)),
-                     html(duration_text(*times->worst->response_time)), html(times->worst->prompted_by));
+// For templates/median_worst.html.mustache: {times: {median, worst, prompted_by}}, or times false.
+View median_and_worst(const SeatTimes* times) {
+  View view;
+  view.set("times", flag(false));
+  if (!times) return view;
+  View found;
+  found.set("median", duration_text(times->median));
+  found.set("worst", duration_text(*times->worst->response_time));
+  found.set("prompted_by", times->worst->prompted_by);
+  view.set("times", found);
+  return view;
 }
 
 std::string media_kind_words(const std::string& kind) {
@@ -183,30 +194,36 @@ std::vector<Objective> evaluated_objectives(const RunResult& r, const Scenario* 
   return objectives;
 }
 
-// " (table X)" when a rating or an observation was made at another table than `r`'s.
-std::string other_table(const RunResult& r, const std::string& table) {
-  if (table.empty() || table == r.table) return "";
-  return fmt::format(" <span class=\"muted\">(table {})</span>", html(table));
+// The table a rating or an observation was made at, when it is another than `r`'s; else false.
+View other_table(const RunResult& r, const std::string& table) {
+  if (table.empty() || table == r.table) return flag(false);
+  return View(table);
 }
 
-constexpr std::string_view kRatingScale =
-    "<p>On the model of HSEEP's Exercise Evaluation Guide: evaluators rate each objective "
-    "<b>P</b> performed without challenges, <b>S</b> performed with some challenges, <b>M</b> performed with "
-    "major challenges, or <b>U</b> unable to be performed, and record timed observations.</p>\n";
+// An objective as an evaluation heads it: "General observations" for none.
+void set_objective_heading(View& view, const Objective& objective) {
+  view.set("id", objective.id);
+  view.set("general", flag(objective.id.empty()));
+  view.set("objective", objective.id.empty() ? flag(false) : objective_view({objective}, objective.id));
+}
 
-std::string improvement_rows(const RunResult& r, const Scenario* scenario) {
+// For templates/improvement_plan.html.mustache.
+View improvement_view(const RunResult& r, const Scenario* scenario) {
   const std::vector<Objective> objectives = objectives_of(r, scenario);
-  std::string rows;
-  for (const ImprovementItem& item : r.improvement_plan)
-    rows += fmt::format("<tr class=\"improvement\"><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                        html(item.issue), html(item.corrective_action), html(item.owner), html(item.due),
-                        objective_cell(objectives, item.objective));
-  return rows;
+  View items = list();
+  for (const ImprovementItem& item : r.improvement_plan) {
+    View view;
+    view.set("issue", item.issue);
+    view.set("corrective_action", item.corrective_action);
+    view.set("owner", item.owner);
+    view.set("due", item.due);
+    view.set("objective", objective_view(objectives, item.objective));
+    items.push_back(view);
+  }
+  View view;
+  view.set("items", items);
+  return view;
 }
-
-constexpr std::string_view kImprovementHead =
-    "<table class=\"improvement-plan\">\n<thead><tr><th>Issue</th><th>Corrective action</th><th>Owner</th>"
-    "<th>Due</th><th>Objective</th></tr></thead>\n<tbody>\n";
 
 // Every seat that acted at either table: played seats first.
 std::vector<std::string> acting_seats(const Comparison& c) {
@@ -217,154 +234,253 @@ std::vector<std::string> acting_seats(const Comparison& c) {
   return seats;
 }
 
-// A seat's actions at one table, compactly, for a side-by-side cell.
-std::string actions_cell(const RunResult& r, const std::string& seat) {
-  std::string cell;
-  for (const HumanAction& a : r.human_actions) {
-    if (a.node != seat) continue;
-    std::string portions;
-    for (const std::string& label : a.labels) portions += " " + marking_badge(r, label);
-    std::string to;
-    if (!a.to.empty()) {
-      std::vector<std::string> names;
-      for (const std::string& addressee : a.to) names.push_back(html(addressee));
-      to = fmt::format("<div class=\"muted\">to {}</div>", fmt::join(names, ", "));
-    }
-    cell += fmt::format("<div class=\"action\">{} {}{}{}{}</div>", time_cell(r, a.at), action_what(a), portions, to,
-                        action_outcomes(r, a));
-  }
-  return cell.empty() ? "<span class=\"muted\">no action</span>" : cell;
+// A seat's actions at one table, for a side-by-side cell.
+View actions_cell(const RunResult& r, const std::string& seat) {
+  View actions = list();
+  for (const HumanAction& a : r.human_actions)
+    if (a.node == seat) actions.push_back(action_view(r, a));
+  View cell;
+  cell.set("actions", actions);
+  return cell;
 }
 
 // A table's ratings and observations of one objective, for a side-by-side cell.
-std::string evaluation_cell(const RunResult& r, const std::string& objective) {
-  std::string cell;
+View evaluation_cell(const RunResult& r, const std::string& objective) {
+  View ratings = list();
   for (const ObjectiveRating& rating : r.ratings) {
     if (rating.objective != objective) continue;
-    cell += fmt::format("<div>{} <span class=\"muted\">{}{}</span></div>", rating_badge(rating.rating),
-                        html(rating.evaluator), rating.note.empty() ? "" : ": " + html(rating.note));
+    View view;
+    view.set("rating", rating_view(rating.rating));
+    view.set("evaluator", rating.evaluator);
+    view.set("has_note", flag(!rating.note.empty()));
+    view.set("note", rating.note);
+    ratings.push_back(view);
   }
+  View observations = list();
   for (const Observation& o : r.observations) {
     if (o.objective != objective) continue;
-    cell += fmt::format("<div class=\"muted\">{} {}: {}</div>", time_cell(r, o.at), html(o.evaluator), html(o.text));
+    View view;
+    view.set("when", time_view(r, o.at));
+    view.set("evaluator", o.evaluator);
+    view.set("text", o.text);
+    observations.push_back(view);
   }
-  return cell.empty() ? "<span class=\"muted\">not rated</span>" : cell;
+  View cell;
+  cell.set("not_rated", flag(ratings.is_empty_list() && observations.is_empty_list()));
+  cell.set("ratings", ratings);
+  cell.set("observations", observations);
+  return cell;
+}
+
+// ---- one run's sections ---------------------------------------------------------
+
+View human_actions_view(const RunResult& r) {
+  if (r.human_actions.empty()) return flag(false);
+  View actions = list();
+  for (const HumanAction& a : r.human_actions) actions.push_back(action_view(r, a));
+  View view;
+  view.set("actions", actions);
+  return view;
+}
+
+View response_times_view(const RunResult& r) {
+  const auto seats = response_times(r);
+  if (seats.empty()) return flag(false);
+  View items = list();
+  for (const auto& [seat, times] : seats) {
+    View timed = list();
+    for (const HumanAction* a : times.timed) {
+      const std::string title = title_of(r, a->prompted_by);
+      View item;
+      item.set("prompted_by", a->prompted_by);
+      item.set("has_title", flag(!title.empty() && title != a->prompted_by));
+      item.set("title", title);
+      item.set("reached", time_view(r, a->at - *a->response_time));
+      item.set("acted", time_view(r, a->at));
+      item.set("took", duration_text(*a->response_time));
+      timed.push_back(item);
+    }
+    View item = median_and_worst(&times);
+    item.set("seat", seat);
+    item.set("count", number(times.timed.size()));
+    item.set("timed", timed);
+    items.push_back(item);
+  }
+  View view;
+  view.set("seats", items);
+  return view;
+}
+
+View media_view(const RunResult& r) {
+  if (r.media.empty()) return flag(false);
+  View items = list();
+  for (const MediaRelease& m : r.media) {
+    View item;
+    item.set("id", m.id);
+    item.set("when", time_view(r, m.at));
+    item.set("kind", media_kind_words(m.kind));
+    item.set("source", m.source);
+    item.set("headline", m.headline);
+    item.set("body", m.body);
+    item.set("seats", m.seats.empty() ? std::string("every seat") : fmt::format("{}", fmt::join(m.seats, ", ")));
+    item.set("released", m.by_hand ? "by hand" : "scheduled");
+    items.push_back(item);
+  }
+  View view;
+  view.set("items", items);
+  return view;
+}
+
+View evaluation_view(const RunResult& r, const Scenario* scenario) {
+  if (r.ratings.empty() && r.observations.empty()) return flag(false);
+  View objectives = list();
+  for (const Objective& objective : evaluated_objectives(r, scenario)) {
+    View ratings = list();
+    for (const ObjectiveRating& rating : r.ratings) {
+      if (rating.objective != objective.id) continue;
+      View item;
+      item.set("evaluator", rating.evaluator);
+      item.set("other_table", other_table(r, rating.table));
+      item.set("rating", rating_view(rating.rating));
+      item.set("note", rating.note);
+      ratings.push_back(item);
+    }
+    View observations = list();
+    for (const Observation& o : r.observations) {
+      if (o.objective != objective.id) continue;
+      View item;
+      item.set("when", time_view(r, o.at));
+      item.set("evaluator", o.evaluator);
+      item.set("other_table", other_table(r, o.table));
+      item.set("text", o.text);
+      observations.push_back(item);
+    }
+    View item;
+    set_objective_heading(item, objective);
+    item.set("has_ratings", flag(!ratings.is_empty_list()));
+    item.set("ratings", ratings);
+    item.set("not_rated", flag(ratings.is_empty_list() && !objective.id.empty()));
+    item.set("has_observations", flag(!observations.is_empty_list()));
+    item.set("observations", observations);
+    objectives.push_back(item);
+  }
+  View view;
+  view.set("objectives", objectives);
+  return view;
+}
+
+View improvement_plan_view(const RunResult& r, const Scenario* scenario) {
+  if (r.improvement_plan.empty()) return flag(false);
+  return improvement_view(r, scenario);
+}
+
+// ---- two runs side by side -------------------------------------------------------
+
+View compared_actions(const Comparison& c, const std::vector<std::string>& seats) {
+  if (c.first.human_actions.empty() && c.second.human_actions.empty()) return flag(false);
+  View rows = list();
+  for (const std::string& seat : seats) {
+    View cells = list();
+    cells.push_back(actions_cell(c.first, seat));
+    cells.push_back(actions_cell(c.second, seat));
+    View row;
+    row.set("seat", seat);
+    row.set("cells", cells);
+    rows.push_back(row);
+  }
+  View view;
+  view.set("seats", rows);
+  return view;
+}
+
+View compared_response_times(const Comparison& c, const std::vector<std::string>& seats) {
+  const auto times_a = response_times(c.first), times_b = response_times(c.second);
+  if (times_a.empty() && times_b.empty()) return flag(false);
+  auto find = [](const auto& times, const std::string& seat) -> const SeatTimes* {
+    for (const auto& [name, t] : times)
+      if (name == seat) return &t;
+    return nullptr;
+  };
+  View rows = list();
+  for (const std::string& seat : seats) {
+    const SeatTimes* x = find(times_a, seat);
+    const SeatTimes* y = find(times_b, seat);
+    if (!x && !y) continue;
+    View cells = list();
+    cells.push_back(median_and_worst(x));
+    cells.push_back(median_and_worst(y));
+    View row;
+    row.set("seat", seat);
+    row.set("cells", cells);
+    rows.push_back(row);
+  }
+  View view;
+  view.set("seats", rows);
+  return view;
+}
+
+View compared_evaluation(const Comparison& c, const Scenario* scenario) {
+  const RunResult& a = c.first;
+  const RunResult& b = c.second;
+  if (a.ratings.empty() && a.observations.empty() && b.ratings.empty() && b.observations.empty()) return flag(false);
+  std::vector<Objective> objectives = evaluated_objectives(a, scenario);
+  for (const Objective& objective : evaluated_objectives(b, scenario))
+    if (std::none_of(objectives.begin(), objectives.end(), [&](const Objective& o) { return o.id == objective.id; }))
+      objectives.push_back(objective);
+  View rows = list();
+  for (const Objective& objective : objectives) {
+    View cells = list();
+    cells.push_back(evaluation_cell(a, objective.id));
+    cells.push_back(evaluation_cell(b, objective.id));
+    View row;
+    set_objective_heading(row, objective);
+    row.set("cells", cells);
+    rows.push_back(row);
+  }
+  View view;
+  view.set("objectives", rows);
+  return view;
+}
+
+View compared_improvement_plans(const Comparison& c, const Scenario* scenario, const std::string& name_a,
+                                const std::string& name_b) {
+  if (c.first.improvement_plan.empty() && c.second.improvement_plan.empty()) return flag(false);
+  View plans = list();
+  for (const auto& [run, name] : {std::pair{&c.first, name_a}, std::pair{&c.second, name_b}}) {
+    if (run->improvement_plan.empty()) continue;
+    View plan = improvement_view(*run, scenario);
+    plan.set("name", name);
+    plans.push_back(plan);
+  }
+  View view;
+  view.set("plans", plans);
+  return view;
 }
 
 }  // namespace
 
-void human_actions_section(std::string& out, const RunResult& r) {
-  if (r.human_actions.empty()) return;
-  out +=
-      "<section id=\"human-actions\">\n<h2>Human actions</h2>\n"
-      "<p>What each person did at their seat, through their own node, at which marking, and what the gateway "
-      "decided for each recipient.</p>\n<table class=\"human-actions\">\n<thead><tr><th>When</th><th>Seat</th>"
-      "<th>What</th><th>To</th><th>Portions</th><th>What the gateway decided</th></tr></thead>\n<tbody>\n";
-  for (const HumanAction& a : r.human_actions) out += action_row(r, a);
-  out += "</tbody>\n</table>\n</section>\n";
-}
-
 bool has_response_times(const RunResult& r) { return !response_times(r).empty(); }
 
-void response_times_section(std::string& out, const RunResult& r) {
-  const auto seats = response_times(r);
-  if (seats.empty()) return;
-  out +=
-      "<section id=\"response-times\">\n<h2>Response times</h2>\n"
-      "<p>From the delivery to a seat of what prompted an action (the inject, or the message replied to) to the "
-      "action.</p>\n<table class=\"response-times\">\n<thead><tr><th>Seat</th><th>Actions timed</th><th>Median</th>"
-      "<th>Worst</th></tr></thead>\n<tbody>\n";
-  for (const auto& [seat, times] : seats)
-    out += fmt::format("<tr class=\"seat\" data-node=\"{}\"><td>{}</td><td>{}</td>{}</tr>\n", html(seat), html(seat),
-                       times.timed.size(), median_and_worst_cells(&times));
-  out +=
-      "</tbody>\n</table>\n<details>\n<summary>Every timed action, per seat and inject</summary>\n<table>\n"
-      "<thead><tr><th>Seat</th><th>Prompted by</th><th>Reached the seat</th><th>Acted</th><th>Took</th></tr>"
-      "</thead>\n<tbody>\n";
-  for (const auto& [seat, times] : seats) {
-    for (const HumanAction* a : times.timed) {
-      const std::string title = title_of(r, a->prompted_by);
-      out += fmt::format(
-          "<tr class=\"response\" data-node=\"{}\"><td>{}</td><td><b>{}</b>{}</td><td>{}</td><td>{}</td><td>{}</td>"
-          "</tr>\n",
-          html(seat), html(seat), html(a->prompted_by),
-          title.empty() || title == a->prompted_by ? std::string()
-                                                   : fmt::format(" <span class=\"muted\">{}</span>", html(title)),
-          time_cell(r, a->at - *a->response_time), time_cell(r, a->at), html(duration_text(*a->response_time)));
-    }
-  }
-  out += "</tbody>\n</table>\n</details>\n</section>\n";
+View people_links_view(std::size_t evaluated, std::size_t actions, bool timed, std::size_t media, std::size_t plan) {
+  View view;
+  view.set("evaluated", flag(evaluated > 0));
+  view.set("actions", flag(actions > 0));
+  view.set("timed", flag(timed));
+  view.set("media", flag(media > 0));
+  view.set("plan", flag(plan > 0));
+  return view;
 }
 
-void media_section(std::string& out, const RunResult& r) {
-  if (r.media.empty()) return;
-  out +=
-      "<section id=\"media\">\n<h2>Media and public pressure</h2>\n"
-      "<p>What the press and social media put to the seats, and when. Media items never pass through the "
-      "gateway.</p>\n<table class=\"media\">\n<thead><tr><th>When</th><th>Kind</th><th>Source</th><th>What</th>"
-      "<th>Shown to</th><th>Released</th></tr></thead>\n<tbody>\n";
-  for (const MediaRelease& m : r.media) {
-    std::string seats;
-    for (const std::string& seat : m.seats) seats += (seats.empty() ? "" : ", ") + html(seat);
-    out += fmt::format(
-        "<tr class=\"media-item\" data-media=\"{}\"><td>{}</td><td>{}</td><td>{}</td><td><b>{}</b>"
-        "<div class=\"body\">{}</div></td><td>{}</td><td>{}</td></tr>\n",
-        html(m.id), time_cell(r, m.at), html(media_kind_words(m.kind)), html(m.source), html(m.headline), html(m.body),
-        seats.empty() ? std::string("every seat") : seats, m.by_hand ? "by hand" : "scheduled");
-  }
-  out += "</tbody>\n</table>\n</section>\n";
-}
-
-void evaluation_section(std::string& out, const RunResult& r, const Scenario* scenario) {
-  if (r.ratings.empty() && r.observations.empty()) return;
-  out += "<section id=\"evaluation\">\n<h2>Evaluation</h2>\n";
-  out += kRatingScale;
-  for (const Objective& objective : evaluated_objectives(r, scenario)) {
-    out += fmt::format("<div class=\"objective\" data-objective=\"{}\">\n<h3>{}</h3>\n", html(objective.id),
-                       objective.id.empty() ? std::string("General observations")
-                                            : objective_cell({objective}, objective.id));
-    std::string ratings;
-    for (const ObjectiveRating& rating : r.ratings) {
-      if (rating.objective != objective.id) continue;
-      ratings += fmt::format("<tr><td>{}{}</td><td>{}</td><td>{}</td></tr>\n", html(rating.evaluator),
-                             other_table(r, rating.table), rating_badge(rating.rating), html(rating.note));
-    }
-    if (!ratings.empty()) {
-      out += "<table class=\"ratings\">\n<thead><tr><th>Evaluator</th><th>Rating</th><th>Note</th></tr></thead>\n"
-             "<tbody>\n" + ratings + "</tbody>\n</table>\n";
-    } else if (!objective.id.empty()) {
-      out += "<p class=\"muted\">Not rated.</p>\n";
-    }
-    std::string observations;
-    for (const Observation& o : r.observations) {
-      if (o.objective != objective.id) continue;
-      observations += fmt::format("<li>{} <b>{}</b>{}: {}</li>\n", time_cell(r, o.at), html(o.evaluator),
-                                  other_table(r, o.table), html(o.text));
-    }
-    if (!observations.empty()) out += "<ul class=\"observations\">\n" + observations + "</ul>\n";
-    out += "</div>\n";
-  }
-  out += "</section>\n";
-}
-
-void improvement_plan_section(std::string& out, const RunResult& r, const Scenario* scenario) {
-  if (r.improvement_plan.empty()) return;
-  out += "<section id=\"improvement-plan\">\n<h2>Improvement plan</h2>\n";
-  out += kImprovementHead;
-  out += improvement_rows(r, scenario);
-  out += "</tbody>\n</table>\n</section>\n";
-}
-
-// Navigation to the sections for people that a report has.
-std::string people_links(std::size_t evaluated, std::size_t actions, bool timed, std::size_t media,
-                         std::size_t plan) {
-  std::string links;
-  if (evaluated) links += "<a href=\"#evaluation\">Evaluation</a>";
-  if (actions) links += "<a href=\"#human-actions\">Human actions</a>";
-  if (timed) links += "<a href=\"#response-times\">Response times</a>";
-  if (media) links += "<a href=\"#media\">Media</a>";
-  if (plan) links += "<a href=\"#improvement-plan\">Improvement plan</a>";
-  return links;
+View people_view(const RunResult& r, const Scenario* scenario) {
+  View view;
+  view.set("links", people_links_view(r.ratings.size() + r.observations.size(), r.human_actions.size(),
+                                      has_response_times(r), r.media.size(), r.improvement_plan.size()));
+  view.set("evaluation", evaluation_view(r, scenario));
+  view.set("human_actions", human_actions_view(r));
+  view.set("response_times", response_times_view(r));
+  view.set("media", media_view(r));
+  view.set("improvement_plan", improvement_plan_view(r, scenario));
+  return view;
 }
 
 // The seats people played at either table, the first table's first.
@@ -378,77 +494,15 @@ std::vector<std::string> played_seats(const Comparison& c) {
 
 // Two tables played by people: their actions, response times, ratings and
 // improvement plans side by side. Nothing when nobody played either.
-void people_comparison(std::string& out, const Comparison& c, const Scenario* scenario, const std::string& name_a,
-                       const std::string& name_b) {
-  const RunResult& a = c.first;
-  const RunResult& b = c.second;
+View people_comparison_view(const Comparison& c, const Scenario* scenario, const std::string& name_a,
+                            const std::string& name_b) {
   const std::vector<std::string> seats = acting_seats(c);
-  if (!a.human_actions.empty() || !b.human_actions.empty()) {
-    out += fmt::format(
-        "<section id=\"human-actions\">\n<h2>Human actions</h2>\n<p>What each person did at their seat, and what "
-        "the gateway decided for each recipient, at each table.</p>\n<table class=\"diff\">\n<thead><tr>"
-        "<th>Seat</th><th>Under {}</th><th>Under {}</th></tr></thead>\n<tbody>\n",
-        html(name_a), html(name_b));
-    for (const std::string& seat : seats)
-      out += fmt::format("<tr class=\"seat\" data-node=\"{}\"><td>{}</td><td>{}</td><td>{}</td></tr>\n", html(seat),
-                         html(seat), actions_cell(a, seat), actions_cell(b, seat));
-    out += "</tbody>\n</table>\n</section>\n";
-  }
-
-  const auto times_a = response_times(a), times_b = response_times(b);
-  if (!times_a.empty() || !times_b.empty()) {
-    auto find = [](const auto& times, const std::string& seat) -> const SeatTimes* {
-      for (const auto& [name, t] : times)
-        if (name == seat) return &t;
-      return nullptr;
-    };
-    out += fmt::format(
-        "<section id=\"response-times\">\n<h2>Response times</h2>\n<p>From the delivery to a seat of what "
-        "prompted an action to the action: the median and the worst, per seat, at each table.</p>\n"
-        "<table class=\"diff\">\n<thead><tr><th>Seat</th><th>Median under {}</th><th>Worst under {}</th>"
-        "<th>Median under {}</th><th>Worst under {}</th></tr></thead>\n<tbody>\n",
-        html(name_a), html(name_a), html(name_b), html(name_b));
-    for (const std::string& seat : seats) {
-      const SeatTimes* x = find(times_a, seat);
-      const SeatTimes* y = find(times_b, seat);
-      if (!x && !y) continue;
-      out += fmt::format("<tr class=\"seat\" data-node=\"{}\"><td>{}</td>{}{}</tr>\n", html(seat), html(seat),
-                         median_and_worst_cells(x), median_and_worst_cells(y));
-    }
-    out += "</tbody>\n</table>\n</section>\n";
-  }
-
-  if (!a.ratings.empty() || !a.observations.empty() || !b.ratings.empty() || !b.observations.empty()) {
-    std::vector<Objective> objectives = evaluated_objectives(a, scenario);
-    for (const Objective& objective : evaluated_objectives(b, scenario))
-      if (std::none_of(objectives.begin(), objectives.end(), [&](const Objective& o) { return o.id == objective.id; }))
-        objectives.push_back(objective);
-    out += "<section id=\"evaluation\">\n<h2>Evaluation</h2>\n";
-    out += kRatingScale;
-    out += fmt::format(
-        "<table class=\"diff\">\n<thead><tr><th>Objective</th><th>Under {}</th><th>Under {}</th></tr></thead>\n"
-        "<tbody>\n",
-        html(name_a), html(name_b));
-    for (const Objective& objective : objectives)
-      out += fmt::format("<tr class=\"objective\" data-objective=\"{}\"><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                         html(objective.id),
-                         objective.id.empty() ? std::string("General observations")
-                                              : objective_cell({objective}, objective.id),
-                         evaluation_cell(a, objective.id), evaluation_cell(b, objective.id));
-    out += "</tbody>\n</table>\n</section>\n";
-  }
-
-  if (!a.improvement_plan.empty() || !b.improvement_plan.empty()) {
-    out += "<section id=\"improvement-plan\">\n<h2>Improvement plan</h2>\n";
-    for (const auto& [run, name] : {std::pair{&a, name_a}, std::pair{&b, name_b}}) {
-      if (run->improvement_plan.empty()) continue;
-      out += fmt::format("<h3>Under {}</h3>\n", html(name));
-      out += kImprovementHead;
-      out += improvement_rows(*run, scenario);
-      out += "</tbody>\n</table>\n";
-    }
-    out += "</section>\n";
-  }
+  View view;
+  view.set("human_actions", compared_actions(c, seats));
+  view.set("response_times", compared_response_times(c, seats));
+  view.set("evaluation", compared_evaluation(c, scenario));
+  view.set("improvement_plan", compared_improvement_plans(c, scenario, name_a, name_b));
+  return view;
 }
 
 }  // namespace icegate::exercise::detail

@@ -1,6 +1,6 @@
 // The after-action report's pages from their templates (templates/*.mustache,
-// embedded at build time): a view model (report_page.hpp) in, HTML out. The
-// only translation unit of the report that includes the mustache library.
+// embedded at build time): a view model (report_page.hpp, report_view.hpp) in,
+// HTML out. The only place the report's templates are read and rendered.
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -24,14 +24,15 @@ std::string template_text(std::string_view name) {
   throw std::logic_error("no embedded template clients/exercise/templates/" + std::string(name));
 }
 
-// Renders the template `name` with `data`; the partials _head, _foot, _banner,
-// _facts, _time and _decision are available to every template.
+// Renders the template `name` with `data`; every template is available to it
+// as a partial, by its name up to the first dot and after an underscore.
 std::string render(std::string_view name, Data data) {
-  for (const char* partial : {"head", "foot", "banner", "facts", "time", "decision"}) {
+  for (const templates::Asset& asset : templates::embedded_assets()) {
     // "_head" for head.html.mustache: a name no view model field has, since
     // the library looks partials up among the data's own keys.
-    data.set(std::string("_") + partial,
-             mustache::partial([partial] { return template_text(std::string(partial) + ".html.mustache"); }));
+    const std::string_view body = asset.body;
+    data.set("_" + std::string(asset.name.substr(0, asset.name.find('.'))),
+             mustache::partial([body] { return std::string(body); }));
   }
   mustache::mustache page{template_text(name)};
   if (!page.is_valid()) {
@@ -47,10 +48,6 @@ std::string render(std::string_view name, Data data) {
   return out;
 }
 
-Data list() { return Data(Data::type::list); }
-Data flag(bool value) { return value ? Data(Data::type::bool_true) : Data(Data::type::bool_false); }
-Data number(std::size_t value) { return Data(std::to_string(value)); }
-
 Data to_data(const TimeView& time) {
   Data data;
   data.set("text", time.text);
@@ -65,7 +62,9 @@ Data to_data(const DecisionView& decision) {
   return data;
 }
 
-Data facts_data(const RunPage::Facts& facts) {
+}  // namespace
+
+View facts_view(const RunPage::Facts& facts) {
   Data data;
   data.set("title", facts.title);
   data.set("scenario", facts.scenario);
@@ -87,6 +86,8 @@ Data facts_data(const RunPage::Facts& facts) {
   data.set("delivered", std::to_string(facts.delivered));
   return data;
 }
+
+namespace {
 
 Data objectives_data(const std::vector<RunPage::Objective>& objectives) {
   Data items = list();
@@ -159,7 +160,9 @@ Data log_data(const std::vector<RunPage::LogEntry>& log) {
   return items;
 }
 
-Data banner_data(const RunPage::Banner& banner, const std::string& prefix) {
+}  // namespace
+
+View banner_view(const RunPage::Banner& banner, const std::string& prefix) {
   Data data;
   data.set("prefix", prefix);
   data.set("pass", flag(banner.pass));
@@ -169,15 +172,13 @@ Data banner_data(const RunPage::Banner& banner, const std::string& prefix) {
   return data;
 }
 
-}  // namespace
-
 std::string render_run_page(const RunPage& page) {
   Data data;
   data.set("version", ICEGATE_VERSION);
   data.set("page_title", "After-action report: " + page.title);
   data.set("title", page.title);
-  data.set("banner", banner_data(page.banner, ""));
-  data.set("facts", facts_data(page.facts));
+  data.set("banner", banner_view(page.banner, ""));
+  data.set("facts", facts_view(page.facts));
   data.set("has_objectives", flag(!page.objectives.empty()));
   data.set("objectives", objectives_data(page.objectives));
   data.set("has_expectations", flag(!page.expectations.empty()));
@@ -188,30 +189,17 @@ std::string render_run_page(const RunPage& page) {
   data.set("injects", injects_data(page.injects));
   data.set("log_count", number(page.log.size()));
   data.set("log", log_data(page.log));
-  data.set("people_links_html", page.people_links_html);
-  data.set("people_sections_html", page.people_sections_html);
-  data.set("who_knew_html", page.who_knew_html);
-  data.set("sequence_html", page.sequence_html);
-  data.set("decision_table_html", page.decision_table_html);
+  data.set("people", page.people);
+  data.set("who_knew", page.who_knew);
+  data.set("sequence", page.sequence);
+  data.set("decisions", page.decisions);
   return render("run.html.mustache", std::move(data));
 }
 
-std::string render_page_head(const std::string& title) {
-  Data data;
-  data.set("page_title", title);
-  return render("head.html.mustache", std::move(data));
-}
-
-std::string render_banner(const RunPage::Banner& banner, const std::string& prefix) {
-  return render("banner.html.mustache", banner_data(banner, prefix));
-}
-
-std::string render_facts(const RunPage::Facts& facts) { return render("facts.html.mustache", facts_data(facts)); }
-
-std::string render_page_foot() {
-  Data data;
-  data.set("version", ICEGATE_VERSION);
-  return render("foot.html.mustache", std::move(data));
+std::string render_comparison_page(View view) {
+  view.set("version", ICEGATE_VERSION);
+  view.set("page_title", "Policy comparison: " + view.get("title")->string_value());
+  return render("compare.html.mustache", std::move(view));
 }
 
 }  // namespace icegate::exercise::detail

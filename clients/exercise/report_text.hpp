@@ -1,6 +1,7 @@
 // Internal to the after-action report: the words and small facts its outputs
-// (JSON in report_json.cpp, Mermaid in report_mermaid.cpp, HTML in report.cpp)
-// share, defined once in report.cpp. Not part of the library's interface (see
+// (JSON in report_json.cpp, Mermaid in report_mermaid.cpp, the HTML pages'
+// views in report_view.cpp and report_people.cpp) share, defined once in
+// report.cpp. Not part of the library's interface (see
 // report.hpp).
 #pragma once
 
