@@ -1,7 +1,11 @@
 #include "gateway/server/gateway.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <mutex>
+
+#include <pthread.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -27,7 +31,37 @@ std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
+
+// Keeps the session threads' io_contexts until the decision io_context is
+// destroyed. A session lives on its own io_context (its socket and timers are
+// there) but may be held, when the loops stop, by a handler queued on the
+// decision io_context (a request it was waiting on the router for): that
+// handler is destroyed, and the session with it, when the decision
+// io_context is, and the session's io_context must still exist then. As a
+// service of the decision io_context, this is destroyed after its handlers
+// are, and takes the session io_contexts (and what is left queued on them)
+// with it.
+class SessionContextsKeeper final : public asio::execution_context::service {
+ public:
+  using key_type = SessionContextsKeeper;
+  static inline asio::execution_context::id id;
+  explicit SessionContextsKeeper(asio::execution_context& owner) : asio::execution_context::service(owner) {}
+  void keep(std::shared_ptr<asio::io_context> context) {
+    std::lock_guard lock(mutex_);
+    contexts_.push_back(std::move(context));
+  }
+
+ private:
+  void shutdown() override {}
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<asio::io_context>> contexts_;  // guarded by: mutex_
+};
 }  // namespace
+
+std::size_t session_threads(const GatewayConfig& config) {
+  if (config.threads > 0) return config.threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
 
 Gateway::Gateway(asio::io_context& io, GatewayConfig config, std::shared_ptr<const policy::CompiledPolicy> policy)
@@ -40,7 +74,13 @@ Gateway::Gateway(asio::io_context& io, GatewayConfig config, std::shared_ptr<con
       store_(std::make_unique<store::Store>(config_.data_dir, store::StoreOptions{config_.durable_fsync})),
       router_(std::make_unique<Router>(config_, router_policy_, *store_, io.get_executor())) {}
 
-Gateway::~Gateway() = default;
+// The session threads stop before anything they use (the router, the
+// configuration, the TLS context) is destroyed.
+Gateway::~Gateway() {
+  for (auto& work : session_work_) work.reset();
+  for (auto& context : session_contexts_) context->stop();
+  for (auto& thread : session_threads_) thread.join();
+}
 
 void Gateway::start() {
   router_->recover();
@@ -48,9 +88,20 @@ void Gateway::start() {
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(config_.listen);
   acceptor_.listen();
-  spdlog::info("gateway {} listening on {}:{} policy={} ({})", config_.gateway_id,
+  auto& keeper = asio::use_service<SessionContextsKeeper>(io_);
+  for (std::size_t i = 1; i < session_threads(config_); ++i) {
+    auto context = std::make_shared<asio::io_context>(1);
+    keeper.keep(context);
+    session_work_.push_back(asio::make_work_guard(*context));
+    session_threads_.emplace_back([context, name = fmt::format("session-{}", i)] {
+      ::pthread_setname_np(::pthread_self(), name.c_str());  // named for top -H and per-thread CPU figures
+      context->run();
+    });
+    session_contexts_.push_back(std::move(context));
+  }
+  spdlog::info("gateway {} listening on {}:{} policy={} ({}) threads={}", config_.gateway_id,
                local_endpoint().address().to_string(), local_endpoint().port(), policy()->source().name,
-               policy()->version());
+               policy()->version(), threads());
   if (shadow_)
     spdlog::info("shadow policy={} ({}): every submission decided under it too, nothing enforced",
                  shadow_->policy()->source().name, shadow_->policy()->version());
@@ -90,6 +141,7 @@ void Gateway::stop() {
   stopping_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  router_->drain();  // what sessions on other threads hand it from now on is not handled
   for (auto& session : router_->sessions()) session->drain();
   // Whatever was accepted is committed and its frames queued before anyone is closed.
   router_->after_commits([this] {
@@ -187,9 +239,17 @@ std::optional<transport::VerifiedChainCacheStats> Gateway::verify_cache_stats() 
   return std::nullopt;
 }
 
+asio::any_io_executor Gateway::next_session_executor() {
+  const std::size_t slot = next_context_++ % threads();
+  if (slot == 0) return io_.get_executor();
+  return session_contexts_[slot - 1]->get_executor();
+}
+
 asio::awaitable<void> Gateway::accept_loop() {
   while (acceptor_.is_open()) {
-    auto [error, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+    // The connection's socket, and so its session, belongs to its thread's io_context.
+    const auto executor = next_session_executor();
+    auto [error, socket] = co_await acceptor_.async_accept(executor, asio::as_tuple(asio::use_awaitable));
     if (error) {
       if (error == asio::error::operation_aborted || !acceptor_.is_open()) break;
       // Running out of descriptors under a connection burst must not end the loop.
@@ -197,10 +257,10 @@ asio::awaitable<void> Gateway::accept_loop() {
       continue;
     }
     boost::system::error_code ignored;
-    if (*live_connections_ >= config_.max_connections) {
+    if (live_connections_->load() >= config_.max_connections) {
       // Refused before any TLS work, so a flood costs a file descriptor briefly and nothing more.
       spdlog::warn("refused connection from {}: {} connections already open (the limit)",
-                   socket.remote_endpoint(ignored).address().to_string(), *live_connections_);
+                   socket.remote_endpoint(ignored).address().to_string(), live_connections_->load());
       socket.close(ignored);
       continue;
     }
@@ -208,7 +268,7 @@ asio::awaitable<void> Gateway::accept_loop() {
     auto session = std::make_shared<Session>(transport::TlsStream(std::move(socket), tls_), config_, *router_,
                                              router_policy_);
     ++*live_connections_;
-    asio::co_spawn(io_, [session, live = live_connections_]() -> asio::awaitable<void> {
+    asio::co_spawn(executor, [session, live = live_connections_]() -> asio::awaitable<void> {
       co_await session->run();
       --*live;
     }, asio::detached);

@@ -2,10 +2,19 @@
 // checks every submitted message against the policy, and delivers to each
 // recipient the version it is entitled to.
 //
-// Threading: everything runs on one io_context thread. The session registry,
-// the pending queues and the router's state are confined to it (that thread is
-// their guard); the only state touched from other threads is the current
-// policy, an atomic shared_ptr<const CompiledPolicy> swapped on reload.
+// Threading: the io_context the gateway is given runs on one thread, the
+// decision thread: the acceptor, the router and everything it owns (the
+// session registry, the ledger, holds, the store's completions), the policy
+// reloads, and the dashboard. Connections are spread round-robin over
+// config.threads io_contexts, one thread each: the given one (so one thread
+// means everything on it, as before) and threads - 1 the gateway runs itself.
+// A session's TLS, framing and message decoding run on its own thread; it
+// hands the router values and the router hands it frames, each posted to the
+// other's executor (see session.hpp and router.hpp). State touched from
+// several threads: the current policy (an atomic shared_ptr<const
+// CompiledPolicy> swapped on reload), the observer pointer and the frame
+// counters (atomics), the connection count (atomic) and the verified-chain
+// cache (its own mutex).
 #pragma once
 
 #include <atomic>
@@ -15,8 +24,11 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -63,7 +75,13 @@ struct GatewayConfig {
   // (gateway/transport/verify_cache.hpp), rather than checking its
   // signatures again. Off: every handshake verifies the chain in full.
   bool verify_cache = true;
+  // Threads that run sessions, the decision thread among them (0: one per
+  // core, std::thread::hardware_concurrency()). 1: everything on one thread.
+  std::size_t threads = 0;
 };
+
+// config.threads, with 0 read as the number of cores (at least 1).
+std::size_t session_threads(const GatewayConfig& config);
 
 class Router;
 class Session;
@@ -124,12 +142,16 @@ class Gateway {
   boost::asio::io_context& io() { return io_; }
   // True once stop() has begun: draining, then closed.
   bool stopping() const { return stopping_; }
+  // How many threads run sessions (the decision thread among them).
+  std::size_t threads() const { return session_contexts_.size() + 1; }
 
  private:
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> watch_loop(std::string seen);
   void reload_shadow_policy();
+  // The executor the next connection's session runs on (round-robin).
+  boost::asio::any_io_executor next_session_executor();
 
   boost::asio::io_context& io_;
   GatewayConfig config_;
@@ -141,8 +163,17 @@ class Gateway {
   std::unique_ptr<ShadowPolicy> shadow_;  // declared before the router, which points to it, so it outlives it
   std::unique_ptr<Router> router_;
   bool stopping_ = false;
-  // Connections accepted and not yet finished, handshaking or not (io thread only).
-  std::shared_ptr<std::size_t> live_connections_ = std::make_shared<std::size_t>(0);
+  // Connections accepted and not yet finished, handshaking or not.
+  // guarded by: atomic (counted up on the decision thread, down on a session's).
+  std::shared_ptr<std::atomic<std::size_t>> live_connections_ = std::make_shared<std::atomic<std::size_t>>(0);
+  // The session threads beyond the decision thread: their io_contexts (kept
+  // alive, once the threads are joined, until `io` is destroyed: a session
+  // may be held by a handler queued there), what keeps each running while it
+  // has no session, and the threads. Made in start(), joined in ~Gateway.
+  std::vector<std::shared_ptr<boost::asio::io_context>> session_contexts_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> session_work_;
+  std::vector<std::thread> session_threads_;
+  std::size_t next_context_ = 0;  // decision thread only
 };
 
 }  // namespace icegate::server

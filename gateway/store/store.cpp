@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <pthread.h>
+
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -114,7 +116,10 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
     sqlite3_close(db_);
     throw StoreError(fmt::format("{}: {}", path_.string(), e.what()));
   }
-  writer_ = std::thread([this] { writer_loop(); });
+  writer_ = std::thread([this] {
+    ::pthread_setname_np(::pthread_self(), "store-writer");  // named for top -H and per-thread CPU figures
+    writer_loop();
+  });
 }
 
 Store::~Store() {
