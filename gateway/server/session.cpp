@@ -238,32 +238,33 @@ asio::awaitable<bool> Session::handshake() {
   welcome.mutable_welcome()->set_protocol_version(wire::protocol_version);
   welcome.mutable_welcome()->set_policy_version(policy_()->version());
   welcome.mutable_welcome()->set_session_id(make_uuid());
-  log_frame("out", welcome);
-  const std::string welcome_bytes = wire::encode_frame(welcome);
-  if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, welcome_bytes)) {
-    spdlog::info("connection node={} peer={} lost during Welcome: {}", node_id_, peer_, error.message());
-    co_return false;
-  }
-  router_.metrics().frames_out.fetch_add(1, std::memory_order_relaxed);
-  spdlog::info("connected node={} peer={} software={}", node_id_, peer_, hello.software_version());
+  // Attached before the Welcome is written: once the node has its Welcome
+  // (and so may tell others it is connected), the router already counts it
+  // connected, whichever thread either session runs on.
   auto attachment = co_await on_router([&]() -> std::optional<Router::Attachment> {
-    if (auto* observer = router_.observer()) {
-      observer->connection(node_id_, peer_, true, "");
-      tell(observer, node_id_, FrameDirection::out, welcome, welcome_bytes.size());
-    }
-    router_.audit(connection_record("connection", hello.software_version()));
-    // Welcomed while the gateway began to drain: it would not be closed with the rest.
+    // Authenticated while the gateway began to drain: it would not be closed with the rest.
     if (router_.draining()) return std::nullopt;
+    if (auto* observer = router_.observer()) observer->connection(node_id_, peer_, true, "");
+    router_.audit(connection_record("connection", hello.software_version()));
     return router_.attach(node_id_, shared_from_this());
   });
-  if (!attachment) {
-    send_error(v1::ERROR_CODE_SUPERSEDED, "the gateway is shutting down", true);
-    co_return true;
-  }
+  if (!attachment) co_return co_await refuse(v1::ERROR_CODE_SUPERSEDED, "the gateway is shutting down");
   attached_ = true;
   lane_ = attachment->lane;
   if (attachment->replaced)
     attachment->replaced->close(v1::ERROR_CODE_SUPERSEDED, "a newer session for this node has connected");
+
+  log_frame("out", welcome);
+  const std::string welcome_bytes = wire::encode_frame(welcome);
+  if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, welcome_bytes)) {
+    spdlog::info("connection node={} peer={} lost during Welcome: {}", node_id_, peer_, error.message());
+    // Attached: run() detaches it (and records the disconnection); nothing more is read or written.
+    end_reason_ = "lost during Welcome: " + transport::describe(error);
+    closing_ = true;
+    co_return true;
+  }
+  observe_out(welcome, welcome_bytes.size());
+  spdlog::info("connected node={} peer={} software={}", node_id_, peer_, hello.software_version());
   co_return true;
 }
 
