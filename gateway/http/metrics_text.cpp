@@ -51,8 +51,8 @@ std::string render_metrics(const server::GatewayMetrics& m, const Gauges& g) {
   fmt::format_to(std::back_inserter(out), "icegate_decision_latency_seconds_count {}\n", h.count);
 
   header("icegate_frames_total", "counter", "Frames read from (in) and written to (out) nodes.");
-  fmt::format_to(std::back_inserter(out), "icegate_frames_total{{direction=\"in\"}} {}\n", m.frames_in);
-  fmt::format_to(std::back_inserter(out), "icegate_frames_total{{direction=\"out\"}} {}\n", m.frames_out);
+  fmt::format_to(std::back_inserter(out), "icegate_frames_total{{direction=\"in\"}} {}\n", m.frames_in.load());
+  fmt::format_to(std::back_inserter(out), "icegate_frames_total{{direction=\"out\"}} {}\n", m.frames_out.load());
   header("icegate_acks_unexpected_total", "counter",
          "Acks naming no Deliver that awaits the sending node's Ack (answered with a non-fatal Error).");
   fmt::format_to(std::back_inserter(out), "icegate_acks_unexpected_total {}\n", m.acks_unexpected);

@@ -1,11 +1,16 @@
 #include "gateway/server/gateway.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
+#include <mutex>
 #include <utility>
+
+#include <pthread.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -29,7 +34,37 @@ std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
+
+// Keeps the session threads' io_contexts until the decision io_context is
+// destroyed. A session lives on its own io_context (its socket and timers are
+// there) but may be held, when the loops stop, by a handler queued on the
+// decision io_context (a request it was waiting on the router for): that
+// handler is destroyed, and the session with it, when the decision
+// io_context is, and the session's io_context must still exist then. As a
+// service of the decision io_context, this is destroyed after its handlers
+// are, and takes the session io_contexts (and what is left queued on them)
+// with it.
+class SessionContextsKeeper final : public asio::execution_context::service {
+ public:
+  using key_type = SessionContextsKeeper;
+  static inline asio::execution_context::id id;
+  explicit SessionContextsKeeper(asio::execution_context& owner) : asio::execution_context::service(owner) {}
+  void keep(std::shared_ptr<asio::io_context> context) {
+    std::lock_guard lock(mutex_);
+    contexts_.push_back(std::move(context));
+  }
+
+ private:
+  void shutdown() override {}
+  std::mutex mutex_;
+  std::vector<std::shared_ptr<asio::io_context>> contexts_;  // guarded by: mutex_
+};
 }  // namespace
+
+std::size_t session_threads(const GatewayConfig& config) {
+  if (config.threads > 0) return config.threads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
 
 
 Gateway::Gateway(asio::io_context& io, GatewayConfig config, std::shared_ptr<const policy::CompiledPolicy> policy)
@@ -42,7 +77,13 @@ Gateway::Gateway(asio::io_context& io, GatewayConfig config, std::shared_ptr<con
       store_(std::make_unique<store::Store>(config_.data_dir, store::StoreOptions{config_.durable_fsync})),
       router_(std::make_unique<Router>(config_, router_policy_, *store_, io.get_executor())) {}
 
-Gateway::~Gateway() = default;
+// The session threads stop before anything they use (the router, the
+// configuration, the TLS context) is destroyed.
+Gateway::~Gateway() {
+  for (auto& work : session_work_) work.reset();
+  for (auto& context : session_contexts_) context->stop();
+  for (auto& thread : session_threads_) thread.join();
+}
 
 void Gateway::start() {
   router_->recover();
@@ -50,9 +91,20 @@ void Gateway::start() {
   acceptor_.set_option(asio::socket_base::reuse_address(true));
   acceptor_.bind(config_.listen);
   acceptor_.listen();
-  spdlog::info("gateway {} listening on {}:{} policy={} ({})", config_.gateway_id,
+  auto& keeper = asio::use_service<SessionContextsKeeper>(io_);
+  for (std::size_t i = 1; i < session_threads(config_); ++i) {
+    auto context = std::make_shared<asio::io_context>(1);
+    keeper.keep(context);
+    session_work_.push_back(asio::make_work_guard(*context));
+    session_threads_.emplace_back([context, name = fmt::format("session-{}", i)] {
+      ::pthread_setname_np(::pthread_self(), name.c_str());  // named for top -H and per-thread CPU figures
+      context->run();
+    });
+    session_contexts_.push_back(std::move(context));
+  }
+  spdlog::info("gateway {} listening on {}:{} policy={} ({}) threads={}", config_.gateway_id,
                local_endpoint().address().to_string(), local_endpoint().port(), policy()->source().name,
-               policy()->version());
+               policy()->version(), threads());
   if (shadow_)
     spdlog::info("shadow policy={} ({}): every submission decided under it too, nothing enforced",
                  shadow_->policy()->source().name, shadow_->policy()->version());
@@ -62,11 +114,11 @@ void Gateway::start() {
 }
 
 void Gateway::spawn_loop(asio::awaitable<void> loop) {
-  const Task task = tasks_.emplace(tasks_.end());
+  const Task task = tasks_.emplace(tasks_.end(), TaskSignal{.executor = io_.get_executor()});
   // The loop's timer or accept, wherever it is waiting, is cancelled by the
   // signal (a coroutine passes a terminal cancellation on to what it awaits).
   asio::co_spawn(io_, std::move(loop),
-                 asio::bind_cancellation_slot(task->slot(), [this, task](std::exception_ptr error) {
+                 asio::bind_cancellation_slot(task->signal->slot(), [this, task](std::exception_ptr error) {
                    finished(task, error);
                  }));
 }
@@ -127,10 +179,21 @@ void Gateway::stop(std::function<void()> stopped) {
   }
   if (stopping_) return;
   stopping_ = true;
+  // What sessions on other threads hand the router from now on is not
+  // handled (they hear of the shutdown only once their emit has run).
+  router_->drain();
   // The loops end; every session stops taking frames, and one still in its
-  // handshake is closed (Session::shut_down). Nothing completes inline, so no
-  // task leaves the list while it is walked.
-  for (auto& task : tasks_) task.emit(asio::cancellation_type::terminal);
+  // handshake is closed (Session::shut_down). A signal is emitted on its
+  // task's thread: here for the loops and this thread's sessions, posted for
+  // the others. Nothing completes inline, so no task leaves the list while
+  // it is walked.
+  for (auto& task : tasks_) {
+    if (task.executor == io_.get_executor()) {
+      task.signal->emit(asio::cancellation_type::terminal);
+    } else {
+      asio::post(task.executor, [signal = task.signal] { signal->emit(asio::cancellation_type::terminal); });
+    }
+  }
   // Whatever was accepted is committed and its frames queued before anyone is closed.
   router_->after_commits([this] {
     spdlog::info("drained: {} frame(s) owed, {} hold(s) kept for the next start", router_->owed_count(),
@@ -228,9 +291,17 @@ std::optional<transport::VerifiedChainCacheStats> Gateway::verify_cache_stats() 
   return std::nullopt;
 }
 
+asio::any_io_executor Gateway::next_session_executor() {
+  const std::size_t slot = next_context_++ % threads();
+  if (slot == 0) return io_.get_executor();
+  return session_contexts_[slot - 1]->get_executor();
+}
+
 asio::awaitable<void> Gateway::accept_loop() {
   while (acceptor_.is_open() && !stopping_) {
-    auto [error, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+    // The connection's socket, and so its session, belongs to its thread's io_context.
+    const auto executor = next_session_executor();
+    auto [error, socket] = co_await acceptor_.async_accept(executor, asio::as_tuple(asio::use_awaitable));
     // A connection accepted just before stop() was cancelled is not taken.
     if (stopping_) break;
     if (error) {
@@ -248,18 +319,20 @@ asio::awaitable<void> Gateway::accept_loop() {
       continue;
     }
     socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-    // The session answers the task's signal itself (Session::shut_down): its
-    // coroutine is not bound to the slot, which would cut its reads and
-    // writes short rather than let it say goodbye.
-    const Task task = tasks_.emplace(tasks_.end());
+    // The session answers the task's signal itself (Session::shut_down), on
+    // its own thread: its coroutine is not bound to the slot, which would cut
+    // its reads and writes short rather than let it say goodbye.
+    const Task task = tasks_.emplace(tasks_.end(), TaskSignal{.executor = executor});
     auto session = std::make_shared<Session>(transport::TlsStream(std::move(socket), tls_), config_, *router_,
-                                             router_policy_, task->slot());
+                                             router_policy_, task->signal->slot());
     ++live_connections_;
-    asio::co_spawn(io_, [session]() -> asio::awaitable<void> { co_await session->run(); },
-                   [this, task](std::exception_ptr error) {
+    // The session runs on its thread; its end is handled on this one (the
+    // handler is bound to it, which also counts as work here until it runs).
+    asio::co_spawn(executor, [session]() -> asio::awaitable<void> { co_await session->run(); },
+                   asio::bind_executor(io_, [this, task](std::exception_ptr error) {
                      --live_connections_;
                      finished(task, error);
-                   });
+                   }));
   }
   boost::system::error_code ignored;
   acceptor_.close(ignored);  // refuses connections from now on

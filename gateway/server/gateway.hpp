@@ -2,10 +2,20 @@
 // checks every submitted message against the policy, and delivers to each
 // recipient the version it is entitled to.
 //
-// Threading: everything runs on one io_context thread. The session registry,
-// the pending queues and the router's state are confined to it (that thread is
-// their guard); the only state touched from other threads is the current
-// policy, an atomic shared_ptr<const CompiledPolicy> swapped on reload.
+// Threading: the io_context the gateway is given runs on one thread, the
+// decision thread: the acceptor, the router and everything it owns (the
+// session registry, the ledger, holds, the store's completions), the policy
+// reloads, and the dashboard. Connections are spread round-robin over
+// config.threads io_contexts, one thread each: the given one (so one thread
+// means everything on it, as before) and threads - 1 the gateway runs itself.
+// A session's TLS, framing and message decoding run on its own thread; it
+// hands the router values and the router hands it frames, each posted to the
+// other's executor (see session.hpp and router.hpp). State touched from
+// several threads: the current policy (an atomic shared_ptr<const
+// CompiledPolicy> swapped on reload), the observer pointer and the frame
+// counters (atomics), the verified-chain cache (its own mutex), and each
+// session's cancellation signal, emitted on the session's thread only (see
+// Gateway::TaskSignal).
 #pragma once
 
 #include <atomic>
@@ -17,10 +27,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -67,7 +80,13 @@ struct GatewayConfig {
   // (gateway/transport/verify_cache.hpp), rather than checking its
   // signatures again. Off: every handshake verifies the chain in full.
   bool verify_cache = true;
+  // Threads that run sessions, the decision thread among them (0: one per
+  // core, std::thread::hardware_concurrency()). 1: everything on one thread.
+  std::size_t threads = 0;
 };
+
+// config.threads, with 0 read as the number of cores (at least 1).
+std::size_t session_threads(const GatewayConfig& config);
 
 class Router;
 class Session;
@@ -89,16 +108,18 @@ class Gateway {
 
   // Recovers the store, binds and starts accepting. Throws on a bind failure.
   void start();
-  // Shuts down by cancellation (io thread only). stop() emits a cancellation
-  // to each of the gateway's tasks: the accept, tick and watch loops end; a
-  // connection still in its handshake is closed at once; a node's session
-  // stops taking frames, and once every commit has finished and its frames
+  // Shuts down by cancellation (decision thread only). stop() emits a
+  // cancellation to each of the gateway's tasks, each on its own thread (a
+  // session's emit is posted to its executor): the accept, tick and watch
+  // loops end; a connection still in its handshake is closed at once; a
+  // node's session stops taking frames (and the router handles none that
+  // reach it from now on), and once every commit has finished and its frames
   // are queued it is closed with an Error frame, written within the write
   // deadline (GatewayConfig::write_timeout) like any other. `stopped` runs on
-  // the io thread when the last task has ended and the commits they left
-  // (their disconnection records) are done: the gateway then holds no work on
-  // the loop, whose run() returns unless something else keeps it busy. A
-  // second call only adds its callback.
+  // the decision thread when the last task has ended and the commits they
+  // left (their disconnection records) are done: the gateway then holds no
+  // work on the loop, whose run() returns unless something else keeps it
+  // busy. A second call only adds its callback.
   void stop(std::function<void()> stopped = {});
   boost::asio::ip::tcp::endpoint local_endpoint() const;
 
@@ -136,18 +157,33 @@ class Gateway {
   boost::asio::io_context& io() { return io_; }
   // True once stop() has begun: draining, then closed.
   bool stopping() const { return stopping_; }
+  // How many threads run sessions (the decision thread among them).
+  std::size_t threads() const { return session_contexts_.size() + 1; }
 
  private:
-  using Task = std::list<boost::asio::cancellation_signal>::iterator;
+  // A task's cancellation signal and the executor of what its slot is bound
+  // to: the decision thread's for the loops, the session's own for a
+  // session. An asio signal and its slot are not thread-safe, so the signal
+  // is emitted on that executor only (stop() posts the emit to a session on
+  // another thread). Shared, because such an emit may run after the session
+  // has ended and its entry has left tasks_.
+  struct TaskSignal {
+    std::shared_ptr<boost::asio::cancellation_signal> signal = std::make_shared<boost::asio::cancellation_signal>();
+    boost::asio::any_io_executor executor;
+  };
+  using Task = std::list<TaskSignal>::iterator;
   // Runs a loop with a cancellation slot of its own, which stop() emits to.
   void spawn_loop(boost::asio::awaitable<void> loop);
-  // A task has ended: once stopping and none is left, the gateway has stopped.
+  // A task has ended (decision thread): once stopping and none is left, the
+  // gateway has stopped.
   void finished(Task task, const std::exception_ptr& error);
   void all_stopped();
   boost::asio::awaitable<void> accept_loop();
   boost::asio::awaitable<void> tick_loop();
   boost::asio::awaitable<void> watch_loop(std::string seen);
   void reload_shadow_policy();
+  // The executor the next connection's session runs on (round-robin).
+  boost::asio::any_io_executor next_session_executor();
 
   boost::asio::io_context& io_;
   GatewayConfig config_;
@@ -159,13 +195,25 @@ class Gateway {
   std::unique_ptr<ShadowPolicy> shadow_;  // declared before the router, which points to it, so it outlives it
   std::unique_ptr<Router> router_;
   bool stopping_ = false;
-  // What the gateway runs on the loop, each with the signal stop() emits to
-  // it: the loops, and a session per connection (io thread only).
-  std::list<boost::asio::cancellation_signal> tasks_;
-  std::vector<std::function<void()>> stopped_;  // stop()'s callbacks, until they are called
-  bool has_stopped_ = false;
-  // Connections accepted and not yet finished, handshaking or not (io thread only).
+  // What the gateway runs, each with the signal stop() emits to it: the
+  // loops, and a session per connection.
+  // guarded by: the decision thread (the list, its entries' bookkeeping);
+  // each signal itself, by its task's executor (TaskSignal).
+  std::list<TaskSignal> tasks_;
+  std::vector<std::function<void()>> stopped_;  // stop()'s callbacks, until they are called; decision thread only
+  bool has_stopped_ = false;                    // decision thread only
+  // Connections accepted and not yet finished, handshaking or not.
+  // guarded by: the decision thread (counted up when accepted, down when the
+  // session's task ends, both there).
   std::size_t live_connections_ = 0;
+  // The session threads beyond the decision thread: their io_contexts (kept
+  // alive, once the threads are joined, until `io` is destroyed: a session
+  // may be held by a handler queued there), what keeps each running while it
+  // has no session, and the threads. Made in start(), joined in ~Gateway.
+  std::vector<std::shared_ptr<boost::asio::io_context>> session_contexts_;
+  std::vector<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> session_work_;
+  std::vector<std::thread> session_threads_;
+  std::size_t next_context_ = 0;  // decision thread only
 };
 
 }  // namespace icegate::server

@@ -4,11 +4,14 @@
 // Cost when nobody watches: the gateway holds an `Observer*` that is null, and
 // every hook is behind one pointer check; no JSON, no strings, no text format
 // is built. The metrics are plain integers, always kept, because they cost an
-// increment. Both are confined to the gateway's io_context thread (the
-// observer is called there, and the metrics are read there), so no locks.
+// increment. Both are confined to the gateway's io_context thread, the
+// decision thread (the observer is called there, and the metrics are read
+// there), so no locks; the two frame counters, counted by sessions on their
+// own threads, are relaxed atomics.
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -127,7 +130,8 @@ struct GatewayMetrics {
   // is counted in holds_closed, not here.
   std::array<std::uint64_t, 4> decisions{};
   std::uint64_t holds_approved = 0, holds_refused = 0, holds_lifted = 0;
-  std::uint64_t frames_in = 0, frames_out = 0;
+  // guarded by: atomic (incremented on the session threads, read on the decision thread).
+  std::atomic<std::uint64_t> frames_in = 0, frames_out = 0;
   std::uint64_t acks_unexpected = 0;  // Acks naming no Deliver awaiting that node's Ack
   LatencyHistogram decision_latency;  // one observation per entry of `decisions`
   // Portions of a recipient's decision that the shadow policy would decide

@@ -121,10 +121,10 @@ void Router::hand_over(std::string_view node) {
 }
 
 void Router::finish(Work work) {
-  if (observer_) {
+  if (observer()) {
     std::set<std::string_view> told;
     for (const auto& id : work.holds_touched)
-      if (const Hold* hold = holds_.find(id); hold && told.insert(id).second) observer_->hold_opened(view(*hold));
+      if (const Hold* hold = holds_.find(id); hold && told.insert(id).second) observer()->hold_opened(view(*hold));
   }
   // Settlements gathered so far are queued first, so that the store sees
   // every change in the order the router made it.
@@ -143,7 +143,7 @@ void Router::finish(Work work) {
                   }
                   for (auto& [node, bytes] : immediate) {
                     if (auto it = sessions_.find(node); it != sessions_.end())
-                      if (auto session = it->second.lock()) session->send({bytes, 0, false});
+                      if (auto session = it->second.lock()) session->reply(bytes);
                   }
                   const std::string* last_woken = nullptr;
                   std::set<std::string_view> woken;
@@ -211,12 +211,12 @@ void Router::commit_failed(std::uint64_t epoch, const std::vector<Asker>& askers
     auto it = sessions_.find(asker.node);
     auto session = it == sessions_.end() ? nullptr : it->second.lock();
     if (!session) continue;  // the node resends what it was never acknowledged when it reconnects
-    session->send_error(v1::ERROR_CODE_INTERNAL, text, false, asker.id);
+    session->reply_error(v1::ERROR_CODE_INTERNAL, text, false, asker.id);
     if (submit) {
       v1::Frame ack;
       ack.mutable_ack()->set_message_id(asker.id);
       ack.mutable_ack()->set_ok(false);
-      session->send(frame_bytes(ack));
+      session->reply(frame_bytes(ack));
     }
   }
   if (epoch != store_.epoch()) return;  // refused behind a failure already read back
@@ -242,12 +242,12 @@ Router::Work Router::reload() {
   Work refused = load(store_.recover());
   spdlog::warn("store: read back after a failed commit: {} message(s) seen, {} frame(s) owed, {} hold(s)",
                 checks_.seen_count(), owed_count(), holds_.size());
-  if (!observer_) return refused;
+  if (!observer()) return refused;
   // The watcher saw the refused operations' holds open and close: it hears what stands now.
   for (const auto& [id, message_id] : held_before)
-    if (!holds_.find(id)) observer_->hold_closed(id, message_id, "withdrawn", "a failed commit (not stored)");
+    if (!holds_.find(id)) observer()->hold_closed(id, message_id, "withdrawn", "a failed commit (not stored)");
   holds_.for_each([&](const Hold& hold) {
-    if (!held_before.contains(hold.id)) observer_->hold_opened(view(hold));
+    if (!held_before.contains(hold.id)) observer()->hold_opened(view(hold));
   });
   return refused;
 }
@@ -308,16 +308,17 @@ void Router::expire_queued(Work& work, const store::OutboxEntry& entry) {
   spdlog::info("expired message={} to={} while queued", short_id(entry.message_id), node_id);
   send_follow_up(work, entry.originator, entry.message_id, {{expired, false}});
   work.batch.audit.push_back(records_.expired(entry, expired.reason));
-  if (observer_) observer_->decision(entry.message_id, expired, "expired");
+  if (observer()) observer()->decision(entry.message_id, expired, "expired");
   work.batch.sent.push_back(entry.seq);
 }
 
-void Router::detach(const std::string& node_id, const Session* session, std::uint64_t lane) {
+void Router::detach(const std::string& node_id, const std::weak_ptr<Session>& session, std::uint64_t lane) {
   ledger_.close_lane(node_id, lane);  // nothing if a newer session's lane replaced it
   auto it = sessions_.find(node_id);
   if (it == sessions_.end()) return;
-  auto current = it->second.lock();
-  if (!current || current.get() == session) sessions_.erase(it);
+  // The same session (compared by owner: it may be gone by now), or one that has gone.
+  const bool same = !session.owner_before(it->second) && !it->second.owner_before(session);
+  if (same || it->second.expired()) sessions_.erase(it);
 }
 
 std::vector<std::shared_ptr<Session>> Router::sessions() const {
@@ -426,7 +427,7 @@ bool Router::refuse_oversized(Work& work, const store::OutboxEntry& entry, std::
     // The originator hears that this recipient will not get it.
     const RecipientDecision outcome = denied(entry, reason);
     send_follow_up(work, entry.originator, entry.message_id, {{outcome, false}});
-    if (observer_) observer_->decision(entry.message_id, outcome, "undeliverable");
+    if (observer()) observer()->decision(entry.message_id, outcome, "undeliverable");
   }
   return true;
 }
@@ -441,7 +442,7 @@ void Router::record_decision(Work& work, const Message& message, const Recipient
                fmt::join(decision.rule_ids, ","), fmt::join(decision.released_portion_ids, ","),
                fmt::join(withheld_text, "; "), decision.held_for.empty() ? "" : " held_for=", decision.held_for, state);
   work.batch.audit.push_back(records_.decision(message, decision, state, at));
-  if (observer_) observer_->decision(message.id, decision, state);
+  if (observer()) observer()->decision(message.id, decision, state);
 }
 
 bool Router::embargo_lifted(const Handling& handling) const { return holds_.embargo_lifted(handling, now_ms()); }
@@ -600,8 +601,8 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
 
   checks_.accept(message.id);
   ++metrics_.messages_submitted;
-  if (observer_)
-    observer_->submission(message, *policy, source_content ? std::string_view(source_content->message_id)
+  if (observer())
+    observer()->submission(message, *policy, source_content ? std::string_view(source_content->message_id)
                                                            : std::string_view(message.derived_from));
 
   Work work;
@@ -616,7 +617,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   if (shadow_) {  // decided again under the shadow policy: recorded, never enforced
     std::vector<const RecipientDecision*> enforced;
     for (const auto& made : decided) enforced.push_back(&made.decision);
-    shadow_->compare(message, enforced, records_.record("shadow_difference", sender), work.batch.audit, observer_);
+    shadow_->compare(message, enforced, records_.record("shadow_difference", sender), work.batch.audit, observer());
   }
 
   // The Ack is not stored: it goes out once the commit makes the message durable.
@@ -783,7 +784,7 @@ SubmitResult Router::review(const std::string& decider, const v1::ReviewDecision
                                              verdict, answer.comment(), from_dashboard));
   const bool approved = answer.verdict() != v1::VERDICT_REFUSE;
   ++(approved ? metrics_.holds_approved : metrics_.holds_refused);
-  if (observer_) observer_->hold_closed(hold.id, hold.message.id, approved ? "approved" : "refused", decider);
+  if (observer()) observer()->hold_closed(hold.id, hold.message.id, approved ? "approved" : "refused", decider);
   work.batch.holds_removed.push_back(hold.id);
   const Message message = holds_.close(hold.id, fmt::format("{} by {}", verdict, decider)).message;
   send_follow_up(work, message.originator, message.id, outcomes);
@@ -810,7 +811,7 @@ void Router::lift_embargo(Work& work, Hold& hold, std::string_view by) {
       records_.embargo_lifted(hold.message.originator, hold.message.id, hold.id, hold.held_for));
   work.batch.holds_removed.push_back(hold.id);
   ++metrics_.holds_lifted;
-  if (observer_) observer_->hold_closed(hold.id, hold.message.id, "lifted", by);
+  if (observer()) observer()->hold_closed(hold.id, hold.message.id, "lifted", by);
   send_follow_up(work, hold.message.originator, hold.message.id, outcomes);
   holds_.close(hold.id, "released at the embargo");
 }
@@ -834,7 +835,7 @@ void Router::expire_hold(Work& work, const Hold& hold) {
   work.batch.audit.push_back(
       records_.hold_expired(hold.message.originator, hold.message.id, hold.id, hold.held_for, at));
   work.batch.holds_removed.push_back(hold.id);
-  if (observer_) observer_->hold_closed(hold.id, hold.message.id, "expired", "the clock");
+  if (observer()) observer()->hold_closed(hold.id, hold.message.id, "expired", "the clock");
   send_follow_up(work, hold.message.originator, hold.message.id, outcomes);
   holds_.close(hold.id, fmt::format("closed: the message expired at {}", format_utc(at)));
 }

@@ -24,12 +24,18 @@
 // from the store, which holds exactly what was committed (see commit_failed).
 //
 // Guard: the router and every component it owns are confined to the
-// gateway's io_context thread (its executor is the guard). What crosses to a
-// session is values (frame bytes shared read-only, seqs), never a reference
-// into the router's maps, so sessions could later run on other executors
-// with these calls posted across.
+// gateway's io_context thread, the decision thread (its executor is the
+// guard): every member function is called there, unless its comment says
+// otherwise. Sessions run on their own threads (`serve --threads`); what
+// crosses between them is values (frame bytes shared read-only, seqs, lanes,
+// decoded messages), never a reference into the router's maps: a session runs
+// its requests on this executor (Session::on_router) and the router's calls
+// to a session are dispatched to the session's (Session::deliver, reply).
+// Only the observer pointer and two frame counters are read from session
+// threads: they are atomics.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -92,8 +98,8 @@ class Router {
   };
   Attachment attach(const std::string& node_id, const std::shared_ptr<Session>& session);
   // The session of `lane` has ended: what it was handed and did not write is
-  // handed again to the node's next session.
-  void detach(const std::string& node_id, const Session* session, std::uint64_t lane);
+  // handed again to the node's next session. (`session` may have gone already.)
+  void detach(const std::string& node_id, const std::weak_ptr<Session>& session, std::uint64_t lane);
   std::size_t session_count() const { return sessions_.size(); }
   std::vector<std::shared_ptr<Session>> sessions() const;
 
@@ -123,6 +129,12 @@ class Router {
   void audit(audit::AuditRecord record);
   // Runs `then` once everything queued so far is committed (for draining).
   void after_commits(std::function<void()> then);
+  // The gateway is draining: requests reaching the router from now on are
+  // not handled (nor answered), as a session's reader does not read them.
+  void drain() { draining_ = true; }
+  bool draining() const { return draining_; }
+  // The decision thread's executor. Any thread.
+  const boost::asio::any_io_executor& executor() const { return executor_; }
 
   std::size_t hold_count() const { return holds_.size(); }
   // Every open hold, for watchers.
@@ -133,8 +145,10 @@ class Router {
   std::size_t owed_to_connected() const;
 
   // The watcher (null: nobody watches, and the hooks cost a pointer check).
-  Observer* observer() const { return observer_; }
-  void set_observer(Observer* observer) { observer_ = observer; }
+  // observer() may be read from any thread (a session checks whether to post
+  // it a frame); the observer itself is only called on the router's executor.
+  Observer* observer() const { return observer_.load(std::memory_order_acquire); }
+  void set_observer(Observer* observer) { observer_.store(observer, std::memory_order_release); }
   // The shadow policy to compare every submission with (null: none). Not owned.
   void set_shadow(ShadowPolicy* shadow) { shadow_ = shadow; }
   GatewayMetrics& metrics() { return metrics_; }
@@ -247,8 +261,12 @@ class Router {
   HoldsBook holds_;
   // Content under its originator's control, recognised when re-sent.
   ControlledContentBook controlled_;
-  Observer* observer_ = nullptr;
+  // guarded by: atomic (read from session threads; set on this executor).
+  std::atomic<Observer*> observer_ = nullptr;
+  bool draining_ = false;
   ShadowPolicy* shadow_ = nullptr;
+  // guarded by: this executor, except frames_in and frames_out (atomics,
+  // counted by the sessions on their threads).
   GatewayMetrics metrics_;
 };
 

@@ -2,12 +2,16 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/prefer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <google/protobuf/text_format.h>
@@ -17,6 +21,14 @@
 #include "gateway/server/gateway.hpp"
 #include "gateway/transport/tls.hpp"
 #include "gateway/wire/codec.hpp"
+
+// g++ 12 reports Asio's awaitable frames (allocated by their own operator
+// new, freed by the matching operator delete) as mismatched once it inlines a
+// coroutine that co_spawns another: a false positive of its
+// -Wmismatched-new-delete with coroutines. clang reports nothing.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
+#endif
 
 namespace icegate::server {
 
@@ -54,6 +66,18 @@ v1::Frame make_error(v1::ErrorCode code, std::string text, bool fatal, std::stri
   return frame;
 }
 
+// Tells the observer of a frame in or out (the router's executor only).
+void tell(Observer* observer, const std::string& node, FrameDirection direction, const v1::Frame& frame,
+          std::size_t bytes) {
+  observer->frame(node, direction, frame, bytes);
+  if (direction == FrameDirection::in) return;
+  if (frame.has_deliver())
+    observer->delivery(node, frame.deliver().message().id(),
+                       wire::decode(frame.deliver().decision()).value_or(Decision::deny));
+  else if (frame.has_receipt())
+    observer->receipt(node, frame.receipt().message_id());
+}
+
 }  // namespace
 
 Session::Session(transport::TlsStream stream, const GatewayConfig& config, Router& router,
@@ -63,15 +87,20 @@ Session::Session(transport::TlsStream stream, const GatewayConfig& config, Route
       config_(config),
       router_(router),
       policy_(policy),
+      shares_router_thread_(stream_.get_executor() == router.executor()),
       wake_writer_(stream_.get_executor()),
       resume_reading_(stream_.get_executor()),
       stop_(stop) {
+  if (!shares_router_thread_) router_work_ = asio::prefer(router.executor(), asio::execution::outstanding_work.tracked);
   boost::system::error_code ignored;
   const auto endpoint = stream_.lowest_layer().remote_endpoint(ignored);
   peer_ = fmt::format("{}:{}", endpoint.address().to_string(), endpoint.port());
-  // Connected here, not in run(): the gateway may stop before run() starts.
-  // The slot is cleared before run() returns, and the gateway emits only
-  // while run() has not returned, so `this` is alive whenever it is called.
+  // Connected here, not in run(): the gateway may stop before run() starts
+  // (this runs on the decision thread before run() is spawned on the
+  // session's). The gateway emits on the session's executor only, as does
+  // run() clear the slot before it returns: an emit either finds `this`
+  // alive (held by run(), or by the spawn that has not yet started it) or
+  // the slot empty.
   if (stop_.is_connected()) stop_.assign([this](asio::cancellation_type) { shut_down(); });
 }
 
@@ -86,6 +115,46 @@ void Session::shut_down() {
   stream_.lowest_layer().close(ignored);
 }
 
+template <typename F>
+asio::awaitable<std::invoke_result_t<F&>> Session::on_router(F f) {
+  using Result = std::invoke_result_t<F&>;
+  if (shares_router_thread_) co_return f();
+  // The reader waits here, so `f` (in its frame) outlives the call.
+  co_return co_await asio::co_spawn(router_.executor(), [&f]() -> asio::awaitable<Result> { co_return f(); },
+                                    asio::use_awaitable);
+}
+
+template <typename F>
+void Session::post_to_router(F f) {
+  if (shares_router_thread_) return f();
+  asio::post(router_.executor(), std::move(f));
+}
+
+template <typename F>
+void Session::on_session(F f) {
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this(), f = std::move(f)]() mutable { f(*self); });
+}
+
+void Session::reply(FrameBytes bytes) {
+  on_session([bytes = std::move(bytes)](Session& self) mutable { self.send(std::move(bytes)); });
+}
+
+void Session::reply_error(v1::ErrorCode code, std::string text, bool fatal, std::string message_id) {
+  on_session([=, text = std::move(text), message_id = std::move(message_id)](Session& self) mutable {
+    self.send_error(code, std::move(text), fatal, std::move(message_id));
+  });
+}
+
+void Session::close(v1::ErrorCode code, std::string text) { reply_error(code, std::move(text), true); }
+
+void Session::deliver(std::vector<Outgoing> frames) {
+  on_session([frames = std::move(frames)](Session& self) mutable {
+    if (self.closing_) return;  // the node's next session is handed them again
+    for (auto& frame : frames) self.owed_.push_back(std::move(frame));
+    self.wake_writer();
+  });
+}
+
 asio::awaitable<void> Session::run() {
   auto self = shared_from_this();
   deadline_.watch(stream_.lowest_layer(), self);
@@ -93,11 +162,14 @@ asio::awaitable<void> Session::run() {
     writer_allowed_ = true;
     wake_writer();  // sends what the node is owed from before it connected
     co_await reader();
-    router_.detach(node_id_, this, lane_);
     spdlog::info("disconnected node={} peer={}", node_id_, peer_);
     const std::string why = end_reason_.empty() ? "closed" : end_reason_;
-    audit_connection("disconnection", why);
-    if (auto* observer = router_.observer()) observer->connection(node_id_, peer_, false, why);
+    post_to_router([&router = router_, weak = weak_from_this(), node = node_id_, peer = peer_, lane = lane_, why,
+                    record = connection_record("disconnection", why)]() mutable {
+      router.detach(node, weak, lane);
+      router.audit(std::move(record));
+      if (auto* observer = router.observer()) observer->connection(node, peer, false, why);
+    });
   }
   closing_ = true;
   if (writer_allowed_) {
@@ -197,22 +269,36 @@ asio::awaitable<bool> Session::handshake() {
   welcome.mutable_welcome()->set_protocol_version(wire::protocol_version);
   welcome.mutable_welcome()->set_policy_version(policy_()->version());
   welcome.mutable_welcome()->set_session_id(make_uuid());
+  // Being welcomed from here: a shutdown now lets the handshake finish (the
+  // router refuses to attach once draining, and the node is told why).
+  welcoming_ = true;
+  // Attached before the Welcome is written: once the node has its Welcome
+  // (and so may tell others it is connected), the router already counts it
+  // connected, whichever thread either session runs on.
+  auto attachment = co_await on_router([&]() -> std::optional<Router::Attachment> {
+    // Authenticated while the gateway began to drain: it would not be closed with the rest.
+    if (router_.draining()) return std::nullopt;
+    if (auto* observer = router_.observer()) observer->connection(node_id_, peer_, true, "");
+    router_.audit(connection_record("connection", hello.software_version()));
+    return router_.attach(node_id_, shared_from_this());
+  });
+  if (!attachment) co_return co_await refuse(v1::ERROR_CODE_SUPERSEDED, "the gateway is shutting down");
+  attached_ = true;
+  lane_ = attachment->lane;
+  if (attachment->replaced)
+    attachment->replaced->close(v1::ERROR_CODE_SUPERSEDED, "a newer session for this node has connected");
+
   log_frame("out", welcome);
   const std::string welcome_bytes = wire::encode_frame(welcome);
-  welcoming_ = true;  // the node may hear it before this write completes: a shutdown now lets it finish
   if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, welcome_bytes)) {
     spdlog::info("connection node={} peer={} lost during Welcome: {}", node_id_, peer_, error.message());
-    co_return false;
+    // Attached: run() detaches it (and records the disconnection); nothing more is read or written.
+    end_reason_ = "lost during Welcome: " + transport::describe(error);
+    closing_ = true;
+    co_return true;
   }
-  if (auto* observer = router_.observer()) observer->connection(node_id_, peer_, true, "");
   observe_out(welcome, welcome_bytes.size());
   spdlog::info("connected node={} peer={} software={}", node_id_, peer_, hello.software_version());
-  audit_connection("connection", hello.software_version());
-  attached_ = true;
-  auto attachment = router_.attach(node_id_, shared_from_this());
-  lane_ = attachment.lane;
-  if (attachment.replaced)
-    attachment.replaced->close(v1::ERROR_CODE_SUPERSEDED, "a newer session for this node has connected");
   // Welcomed while the gateway began to shut down: told so, like every session.
   if (draining_) close(v1::ERROR_CODE_SUPERSEDED, "the gateway is shutting down");
   co_return true;
@@ -269,7 +355,7 @@ asio::awaitable<void> Session::reader() {
     if (draining_) continue;  // shutting down: not acknowledged, so the node sends it again later
     log_frame("in", frame);
     observe_in(frame, result.length + wire::frame_header_bytes);
-    handle(frame);
+    co_await handle(frame);
     // Between frames the buffer holds nothing: after a large frame, do not
     // keep its size for as long as the node stays idle.
     if (read_buffer_.capacity() > idle_read_buffer_bytes) std::string().swap(read_buffer_);
@@ -346,8 +432,16 @@ asio::awaitable<void> Session::writer() {
     for (const auto& frame : written) observe_out(*frame.bytes);
     // Settles what needs no Ack and opens the delivery window (the router may
     // hand over more at once: owed_, not `written`, receives them).
-    if (attached_ && std::any_of(written.begin(), written.end(), [](const Outgoing& frame) { return frame.seq > 0; }))
-      router_.written(node_id_, lane_, written);
+    if (attached_ && std::any_of(written.begin(), written.end(), [](const Outgoing& frame) { return frame.seq > 0; })) {
+      if (shares_router_thread_) {
+        router_.written(node_id_, lane_, written);
+      } else {
+        // `written` is reused for the next batch: the router is handed what this one wrote.
+        post_to_router([&router = router_, node = node_id_, lane = lane_, frames = std::exchange(written, {})] {
+          router.written(node, lane, frames);
+        });
+      }
+    }
     if (fatal) break;
     if (reading_paused_ && outbound_.size() <= config_.outbound_queue_limit / 2) resume_reading_.cancel();
   }
@@ -379,12 +473,6 @@ bool Session::send(Outgoing frame) {
   return true;
 }
 
-void Session::deliver(std::vector<Outgoing> frames) {
-  if (closing_) return;  // the node's next session is handed them again
-  for (auto& frame : frames) owed_.push_back(std::move(frame));
-  wake_writer();
-}
-
 void Session::send_error(v1::ErrorCode code, std::string text, bool fatal, std::string message_id) {
   if (closing_) return;
   spdlog::log(fatal ? spdlog::level::warn : spdlog::level::info, "error to node={} peer={}: {}{}: {}", node_id_,
@@ -401,52 +489,37 @@ void Session::send_error(v1::ErrorCode code, std::string text, bool fatal, std::
   wake_writer();
 }
 
-void Session::close(v1::ErrorCode code, std::string text) { send_error(code, std::move(text), true); }
-
-void Session::handle(const v1::Frame& frame) {
+asio::awaitable<void> Session::handle(const v1::Frame& frame) {
   switch (frame.body_case()) {
-    case v1::Frame::kSubmit: handle_submit(frame.submit()); return;
-    case v1::Frame::kAck: {  // a recipient confirms a Deliver: it leaves the node's outbox
-      const std::string& id = frame.ack().message_id();
-      if (router_.acknowledged(node_id_, id)) {
-        if (auto* observer = router_.observer()) observer->acknowledged(node_id_, id);
-        return;
-      }
-      // Said, not ignored: an Ack can only settle a Deliver this node was sent.
-      // Not fatal: a node acknowledging a redelivery twice does no harm.
-      ++router_.metrics().acks_unexpected;
-      if (id.size() > config_.message_limits.max_text_bytes) {
-        send_error(v1::ERROR_CODE_UNEXPECTED_FRAME,
-                   fmt::format("an Ack whose message id is {} bytes long: no Deliver has such an id", id.size()), false);
-      } else {
-        send_error(v1::ERROR_CODE_UNEXPECTED_FRAME,
-                   fmt::format("Ack for message {}, which is not awaiting an Ack from {} (never delivered to it, "
-                               "or acknowledged already)",
-                               id, node_id_),
-                   false, id);
-      }
-      return;
-    }
+    case v1::Frame::kSubmit: co_await handle_submit(frame.submit()); co_return;
+    case v1::Frame::kAck: co_await handle_ack(frame.ack().message_id()); co_return;
     case v1::Frame::kHeartbeat: {
       // Echoed, so that the node's own idle deadline sees a live gateway.
       v1::Frame echo;
       echo.mutable_heartbeat()->set_sent_unix_ms(frame.heartbeat().sent_unix_ms());
       send(frame_bytes(echo));
-      return;
+      co_return;
     }
     case v1::Frame::kReviewDecision: {
-      const auto result = router_.review(node_id_, frame.review_decision());
+      const auto result = co_await on_router([&] {
+        // Shutting down: not handled, so not answered (as the reader's own check).
+        if (router_.draining()) return SubmitResult{.accepted = true};
+        return router_.review(node_id_, frame.review_decision());
+      });
       if (!result.accepted) send_error(result.error, result.error_text, false, frame.review_decision().hold_id());
-      return;
+      co_return;
     }
     case v1::Frame::kTrigger: {
-      const auto result = router_.trigger(node_id_, frame.trigger().event());
+      const auto result = co_await on_router([&] {
+        if (router_.draining()) return SubmitResult{.accepted = true};
+        return router_.trigger(node_id_, frame.trigger().event());
+      });
       if (!result.accepted) send_error(result.error, result.error_text, false);
-      return;
+      co_return;
     }
     case v1::Frame::kError:
       spdlog::info("node={} reports error {}: {}", node_id_, error_frame_text(frame.error().code()), frame.error().message());
-      return;
+      co_return;
     default:
       send_error(v1::ERROR_CODE_UNEXPECTED_FRAME,
                  fmt::format("a node may not send {} here", frame.GetDescriptor()->FindFieldByNumber(
@@ -455,7 +528,35 @@ void Session::handle(const v1::Frame& frame) {
   }
 }
 
-void Session::handle_submit(const v1::Submit& submit) {
+// A recipient confirms a Deliver: it leaves the node's outbox.
+asio::awaitable<void> Session::handle_ack(const std::string& id) {
+  const bool settled = co_await on_router([&] {
+    if (router_.draining()) return true;
+    if (router_.acknowledged(node_id_, id)) {
+      if (auto* observer = router_.observer()) observer->acknowledged(node_id_, id);
+      return true;
+    }
+    ++router_.metrics().acks_unexpected;
+    return false;
+  });
+  if (settled) co_return;
+  // Said, not ignored: an Ack can only settle a Deliver this node was sent.
+  // Not fatal: a node acknowledging a redelivery twice does no harm.
+  if (id.size() > config_.message_limits.max_text_bytes) {
+    send_error(v1::ERROR_CODE_UNEXPECTED_FRAME,
+               fmt::format("an Ack whose message id is {} bytes long: no Deliver has such an id", id.size()), false);
+  } else {
+    send_error(v1::ERROR_CODE_UNEXPECTED_FRAME,
+               fmt::format("Ack for message {}, which is not awaiting an Ack from {} (never delivered to it, "
+                           "or acknowledged already)",
+                           id, node_id_),
+               false, id);
+  }
+}
+
+// The message is decoded and checked for size here, on the session's thread;
+// only the decision is the router's.
+asio::awaitable<void> Session::handle_submit(const v1::Submit& submit) {
   const std::string& message_id = submit.message().id();
   auto refuse = [&](v1::ErrorCode code, std::string text) {
     send_error(code, std::move(text), false, message_id);
@@ -467,34 +568,48 @@ void Session::handle_submit(const v1::Submit& submit) {
   };
   wire::DecodeProblem problem;
   auto message = wire::decode(submit.message(), config_.message_limits, problem);
-  if (!message) return refuse(v1::ERROR_CODE_INVALID_MESSAGE, "invalid message: " + wire::to_string(problem));
-  const SubmitResult result = router_.submit(node_id_, std::move(*message));
+  if (!message) co_return refuse(v1::ERROR_CODE_INVALID_MESSAGE, "invalid message: " + wire::to_string(problem));
+  const SubmitResult result = co_await on_router([&] {
+    // Shutting down: not acknowledged, so the node sends it again later.
+    if (router_.draining()) return SubmitResult{.accepted = true};
+    return router_.submit(node_id_, std::move(*message));
+  });
   if (!result.accepted) refuse(result.error, result.error_text);
 }
 
-void Session::audit_connection(std::string kind, std::string reason) {
+audit::AuditRecord Session::connection_record(std::string kind, std::string reason) const {
   audit::AuditRecord record;
   record.kind = std::move(kind);
   record.node = node_id_;
   record.detail = json::Object().add("peer", peer_).add("reason", reason).str();
-  router_.audit(std::move(record));
+  return record;
+}
+
+void Session::audit_connection(std::string kind, std::string reason) {
+  post_to_router([&router = router_, record = connection_record(std::move(kind), std::move(reason))]() mutable {
+    router.audit(std::move(record));
+  });
 }
 
 void Session::observe_in(const v1::Frame& frame, std::size_t bytes) {
-  ++router_.metrics().frames_in;
-  if (auto* observer = router_.observer()) observer->frame(node_id_, FrameDirection::in, frame, bytes);
+  router_.metrics().frames_in.fetch_add(1, std::memory_order_relaxed);
+  if (auto* observer = router_.observer(); observer && shares_router_thread_)
+    return tell(observer, node_id_, FrameDirection::in, frame, bytes);
+  if (!router_.observer()) return;
+  // Told before the router acts on the frame (that is posted after this).
+  post_to_router([&router = router_, node = node_id_, frame, bytes] {
+    if (auto* observer = router.observer()) tell(observer, node, FrameDirection::in, frame, bytes);
+  });
 }
 
 void Session::observe_out(const v1::Frame& frame, std::size_t bytes) {
-  ++router_.metrics().frames_out;
-  auto* observer = router_.observer();
-  if (!observer) return;
-  observer->frame(node_id_, FrameDirection::out, frame, bytes);
-  if (frame.has_deliver())
-    observer->delivery(node_id_, frame.deliver().message().id(),
-                       wire::decode(frame.deliver().decision()).value_or(Decision::deny));
-  else if (frame.has_receipt())
-    observer->receipt(node_id_, frame.receipt().message_id());
+  router_.metrics().frames_out.fetch_add(1, std::memory_order_relaxed);
+  if (auto* observer = router_.observer(); observer && shares_router_thread_)
+    return tell(observer, node_id_, FrameDirection::out, frame, bytes);
+  if (!router_.observer()) return;
+  post_to_router([&router = router_, node = node_id_, frame, bytes] {
+    if (auto* observer = router.observer()) tell(observer, node, FrameDirection::out, frame, bytes);
+  });
 }
 
 // Frames go out as encoded bytes (from outboxes shared with the store); only a
@@ -506,7 +621,7 @@ void Session::observe_out(const std::string& bytes) {
                            static_cast<int>(bytes.size() - wire::frame_header_bytes))) {
     observe_out(frame, bytes.size());
   } else {
-    ++router_.metrics().frames_out;
+    router_.metrics().frames_out.fetch_add(1, std::memory_order_relaxed);
   }
 }
 

@@ -11,12 +11,25 @@
 // something to write (and for a moment after, so that a busy connection does
 // not start a new one for every frame), and the queue allocates nothing
 // while it is empty.
+//
+// Threads: a session runs on its own executor, one of the gateway's session
+// threads (`serve --threads`), which may not be the router's. Everything it
+// owns is confined to that executor. What the router asks of it (deliver,
+// reply, reply_error, close) may be called from any thread: it is
+// dispatched to the session's executor, with values. Its cancellation slot
+// (shut_down) is emitted to on that executor only, as asio's signals and
+// slots are not thread-safe. What it asks of the
+// router runs on the router's executor (on_router), carrying values; the
+// reader waits for the router's answer before it reads the next frame, so a
+// node's frames are handled, and answered, in the order it sent them.
 #pragma once
 
 #include <list>
 #include <memory>
 #include <string>
+#include <type_traits>
 
+#include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -32,8 +45,9 @@ class Gateway;
 class Session : public std::enable_shared_from_this<Session> {
  public:
   // `stop` is the session's cancellation slot: the gateway emits to it when
-  // shutting down, and the session answers with shut_down(). It is cleared
-  // when run() returns.
+  // shutting down, on the session's executor, and the session answers with
+  // shut_down(). It is connected here (on the decision thread, before run()
+  // is spawned) and cleared when run() returns (on the session's thread).
   Session(transport::TlsStream stream, const GatewayConfig& config, Router& router,
           const Router::PolicyGetter& policy, boost::asio::cancellation_slot stop = {});
 
@@ -41,22 +55,25 @@ class Session : public std::enable_shared_from_this<Session> {
   // it had to (within the write deadline) and closed it.
   boost::asio::awaitable<void> run();
 
-  // Queues a frame for the writer. False (and the session closes) when the
-  // queue is full.
-  bool send(Outgoing frame);
-  bool send(FrameBytes bytes) { return send(Outgoing{std::move(bytes), 0, false}); }
-  // Queues an Error frame; a fatal one closes the session once written.
-  void send_error(v1::ErrorCode code, std::string text, bool fatal, std::string message_id = {});
+  // Called by the router, from any thread; each takes effect on the session's
+  // executor (at once when the caller is already on it), in the order called.
+  //
+  // Queues frames answering what the node asked (Acks, Receipts, heartbeat
+  // echoes, Errors): written before owed frames.
+  void reply(FrameBytes bytes);
+  void reply_error(v1::ErrorCode code, std::string text, bool fatal, std::string message_id = {});
   // Closes at the next opportunity (used when superseded or on shutdown).
   void close(v1::ErrorCode code, std::string text);
   // The router hands over frames owed to this node, committed and in order,
   // no more than its delivery window (so never a whole backlog). The writer
-  // sends them after the frames queued by send(), and reports them written
+  // sends them after the frames queued by reply(), and reports them written
   // (Router::written), which opens the window for more.
   void deliver(std::vector<Outgoing> frames);
   // Stops handling new frames (the gateway is draining); what is queued still
   // goes out. A connection still in its handshake is closed at once: it has
-  // nothing queued and the node has not been welcomed.
+  // nothing queued and the node has not been welcomed. Session executor only:
+  // it answers the session's cancellation slot, which the gateway emits to
+  // on this session's thread.
   void shut_down();
 
   const std::string& node_id() const { return node_id_; }
@@ -66,16 +83,36 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::awaitable<bool> handshake();
   boost::asio::awaitable<void> reader();
   boost::asio::awaitable<void> writer();
+  // Queues a frame for the writer. False (and the session closes) when the
+  // queue is full. Session executor only.
+  bool send(Outgoing frame);
+  bool send(FrameBytes bytes) { return send(Outgoing{std::move(bytes), 0, false}); }
+  // Queues an Error frame; a fatal one closes the session once written.
+  void send_error(v1::ErrorCode code, std::string text, bool fatal, std::string message_id = {});
+  // Runs `f` on the router's executor and resumes on the session's with its
+  // result (directly, when the two are the same thread).
+  template <typename F>
+  boost::asio::awaitable<std::invoke_result_t<F&>> on_router(F f);
+  // Runs `f` on the router's executor and does not wait for it.
+  template <typename F>
+  void post_to_router(F f);
+  // Runs `f(session)` on the session's executor (at once when already there).
+  template <typename F>
+  void on_session(F f);
   // Starts the writer unless it is running (a running writer looks at the
   // queue again before it stops) or the handshake is still writing for itself.
   void wake_writer();
-  void handle(const v1::Frame& frame);
-  void handle_submit(const v1::Submit& submit);
+  boost::asio::awaitable<void> handle(const v1::Frame& frame);
+  boost::asio::awaitable<void> handle_submit(const v1::Submit& submit);
+  boost::asio::awaitable<void> handle_ack(const std::string& message_id);
   void log_frame(const char* direction, const v1::Frame& frame) const;
   // Counts a frame and tells the observer, if any (which costs nothing otherwise).
+  // (Counted here; the observer is told on the router's executor.)
   void observe_in(const v1::Frame& frame, std::size_t bytes);
   void observe_out(const std::string& bytes);
   void observe_out(const v1::Frame& frame, std::size_t bytes);
+  audit::AuditRecord connection_record(std::string kind, std::string reason) const;
+  // Appends the record on the router's executor.
   void audit_connection(std::string kind, std::string reason);
 
   transport::TlsStream stream_;
@@ -83,11 +120,17 @@ class Session : public std::enable_shared_from_this<Session> {
   const GatewayConfig& config_;
   Router& router_;
   const Router::PolicyGetter& policy_;
-  std::string node_id_;
-  std::string peer_;
+  // The router's executor is this session's too (the same thread): calls
+  // across are made directly, as they were with one thread.
+  const bool shares_router_thread_;
+  // Otherwise: counts as work on the router's io_context while the session
+  // lives, so that its loop does not run out while sessions still report to it.
+  boost::asio::any_io_executor router_work_;
+  std::string node_id_;  // set in the handshake, before the router first hears of the session; then read-only
+  std::string peer_;     // set in the constructor; read-only
   std::string read_buffer_;
-  // Confined to the session's executor (today the gateway's one io thread,
-  // shared with the router, which calls send() and deliver()).
+  // Everything below is guarded by: the session's executor (stream_'s), the
+  // only one that reads or writes it.
   std::list<Outgoing> outbound_;  // a list: nothing allocated while empty, unlike a deque
   std::list<Outgoing> owed_;      // handed over by the router: at most its delivery window
   boost::asio::steady_timer wake_writer_;  // a lingering writer waits on it
@@ -98,11 +141,11 @@ class Session : public std::enable_shared_from_this<Session> {
   bool closing_ = false;  // read no more; the writer writes what is queued, then closes
   FrameBytes fatal_;      // the Error frame after which the writer closes
   bool draining_ = false;
-  bool welcoming_ = false;          // the handshake is writing the Welcome
+  bool welcoming_ = false;          // the handshake is attaching at the router or writing the Welcome
   bool attached_ = false;           // registered with the router: reports owed frames written
   std::uint64_t lane_ = 0;          // its delivery lane at the router, named in those reports
   std::string end_reason_;          // why the session ended, for watchers
-  boost::asio::cancellation_slot stop_;
+  boost::asio::cancellation_slot stop_;  // guarded by: the session's executor (see the constructor)
 };
 
 }  // namespace icegate::server

@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <pthread.h>
+
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/prefer.hpp>
@@ -116,7 +118,10 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
     sqlite3_close(db_);
     throw StoreError(fmt::format("{}: {}", path_.string(), e.what()));
   }
-  writer_ = std::thread([this] { writer_loop(); });
+  writer_ = std::thread([this] {
+    ::pthread_setname_np(::pthread_self(), "store-writer");  // named for top -H and per-thread CPU figures
+    writer_loop();
+  });
 }
 
 Store::~Store() {

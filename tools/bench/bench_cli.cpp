@@ -58,6 +58,7 @@ std::string describe_command(const bench::BenchOptions& o, double duration, doub
   if (!o.micro) text += " --no-micro";
   if (o.icegate.log_level != "warn") text += " --gateway-log-level " + o.icegate.log_level;
   if (o.icegate.no_fsync) text += " --no-fsync";
+  if (o.icegate.threads > 0) text += fmt::format(" --gateway-threads {}", o.icegate.threads);
   if (o.relay.keep_buffers) text += " --relay-keep-buffers";
   if (!o.environment.icegate_binary.empty()) text += " --icegate " + o.environment.icegate_binary.string();
   return text;
@@ -172,6 +173,9 @@ void add_bench_options(CLI::App& root, int& exit_code) {
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
   app->add_flag("--no-fsync", o.icegate.no_fsync, "Run the gateway with --no-fsync (synchronous=NORMAL), to compare");
+  app->add_option("--gateway-threads", o.icegate.threads,
+                  "icegate serve --threads for the icegate target (default: the gateway's own, one per core)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1024}));
   app->add_flag("--relay-keep-buffers", o.relay.keep_buffers,
                   "The relay keeps each connection's TLS record buffers (no SSL_MODE_RELEASE_BUFFERS), to compare");
   app->add_option("--icegate", o.environment.icegate_binary,

@@ -262,6 +262,10 @@ class IcegateTarget final : public ProtocolTarget {
                                      "--max-connections", std::to_string(std::max<std::size_t>(20'000, scenario.pool_size + 100)),
                                      "--log-level", options_.log_level};
     if (options_.no_fsync) argv.push_back("--no-fsync");
+    if (options_.threads > 0) {
+      argv.push_back("--threads");
+      argv.push_back(std::to_string(options_.threads));
+    }
     ChildProcess child(wrapped(argv), dir / "server.log");
     port = wait_listening(child, port_file);
     return child;

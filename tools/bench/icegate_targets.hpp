@@ -20,6 +20,7 @@ struct IcegateTargetOptions {
   // already records (see docs/PERFORMANCE.md for what that costs).
   std::string log_level = "warn";
   bool no_fsync = false;  // --no-fsync: synchronous=NORMAL (for comparison only)
+  std::size_t threads = 0;  // the gateway's --threads (0: its default, one per core)
 };
 
 struct RelayTargetOptions {

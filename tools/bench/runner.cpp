@@ -494,6 +494,7 @@ std::string to_json(const BenchReport& report, const BenchOptions& options) {
              .add("command", options.command_line)
              .add("smoke", options.smoke)
              .add("client_threads", static_cast<std::int64_t>(options.environment.client_threads))
+             .add("gateway_threads", static_cast<std::int64_t>(options.icegate.threads))  // 0: one per core
              .add("workloads", boost::json::value(std::move(workloads)))
              .add("results", boost::json::value(std::move(results)))
              .add_raw("micro", micro)

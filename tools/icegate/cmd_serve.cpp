@@ -165,6 +165,7 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
   config.max_connections = params.max_connections;
   config.durable_fsync = !params.no_fsync;
   config.verify_cache = !params.no_verify_cache;
+  config.threads = params.threads;
 
   asio::io_context io(1);
   // Destroyed in reverse order: the dashboard's server, the dashboard, then the gateway it watches.
@@ -265,6 +266,12 @@ void add_serve_command(CLI::App& root, int& exit_code) {
   serve->add_option("--max-connections", params->max_connections, "Open connections at most")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24))
       ->capture_default_str();
+  serve->add_option("--threads", params->threads,
+                    fmt::format("Threads that run the connections (TLS, framing, decoding), spread round-robin; "
+                                "one of them also runs every decision, the store's completions and the dashboard. "
+                                "1: everything on one thread. Default: one per core ({} here)",
+                                server::session_threads({})))
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1024}));
   serve->add_flag("--no-fsync", params->no_fsync,
                   "Do not fsync each group commit (survives a gateway crash, not a power cut)");
   serve->add_flag("--no-verify-cache", params->no_verify_cache,

@@ -12,6 +12,7 @@
 #include <future>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
@@ -77,11 +78,15 @@ std::set<std::string> decided_for_officer(const std::filesystem::path& data) {
   return ids;
 }
 
-bool refused_for_shutdown(const std::filesystem::path& data) {
+// Connections the audit trail records as refused because the gateway was shutting down.
+std::size_t refusals_for_shutdown(const std::filesystem::path& data) {
+  std::size_t count = 0;
   for (const auto& stored : audit::query(data, {.kind = "connection_refused"}))
-    if (stored.record.detail.find("the gateway is shutting down") != std::string::npos) return true;
-  return false;
+    if (stored.record.detail.find("the gateway is shutting down") != std::string::npos) ++count;
+  return count;
 }
+
+bool refused_for_shutdown(const std::filesystem::path& data) { return refusals_for_shutdown(data) > 0; }
 
 std::string disconnections(const std::filesystem::path& data) {
   std::string text;
@@ -127,6 +132,49 @@ TEST_F(ShutdownTest, StopReachesTheLoopsAndAConnectionInItsHandshake) {
 
   // Its end is on the record: refused, because the gateway was shutting down.
   EXPECT_TRUE(refused_for_shutdown(dir_ / "data"));
+  EXPECT_TRUE(audit::verify(dir_ / "data").intact());
+}
+
+// With sessions on several threads, stop() reaches each session on its own
+// thread (the emit is posted there): a connection in its handshake on every
+// session thread is closed, and a node on another thread is told why and
+// closed. Waits as above are an hour long, so a cancellation that did not
+// reach a thread would leave its connection open.
+TEST_F(ShutdownTest, StopReachesAConnectionInItsHandshakeOnEverySessionThread) {
+  server::GatewayConfig config;
+  config.threads = 3;
+  config.tick_interval = std::chrono::hours(1);
+  config.handshake_timeout = std::chrono::hours(1);
+  auto gateway = std::make_unique<RunningGateway>(policy_file, nodes, config, dir_.path());
+  ASSERT_EQ(gateway->gateway().threads(), 3u);
+
+  // Connections are handed to the threads in turn: three in a row land one
+  // on each. None starts its TLS handshake.
+  asio::io_context io;
+  std::vector<tcp::socket> silent;
+  for (int i = 0; i < 3; ++i) {
+    silent.emplace_back(io);
+    silent.back().connect({asio::ip::make_address("127.0.0.1"), gateway->port()});
+  }
+  // Accepted in order: once the analyst is welcomed, the three have been
+  // accepted too. It is the fourth, on the decision thread again; the
+  // officer, fifth, is on the first session thread.
+  auto analyst = gateway->connect("analyst");
+  auto officer = gateway->connect("officer");
+
+  ASSERT_TRUE(stop_and_wait(*gateway));
+  for (std::size_t i = 0; i < silent.size(); ++i) {
+    char byte = 0;
+    boost::system::error_code error;
+    asio::read(silent[i], asio::buffer(&byte, 1), error);
+    EXPECT_TRUE(error) << "connection " << i << ", still in its handshake, was not closed";
+  }
+  const bool analyst_told = read_until_closed(*analyst).told_shutting_down;
+  const bool officer_told = read_until_closed(*officer).told_shutting_down;
+  gateway.reset();  // fails the test if the loop still has work
+  EXPECT_TRUE(analyst_told) << disconnections(dir_ / "data");
+  EXPECT_TRUE(officer_told) << disconnections(dir_ / "data");
+  EXPECT_EQ(refusals_for_shutdown(dir_ / "data"), 3u);
   EXPECT_TRUE(audit::verify(dir_ / "data").intact());
 }
 

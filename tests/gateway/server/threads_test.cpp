@@ -1,0 +1,135 @@
+// Sessions on every core (serve --threads): connections spread over several
+// threads, every decision on one. The rest of the suite runs with the default
+// (one thread per core); these pin 1, 2 and 4 threads explicitly, so that
+// the single-threaded path and a spread wider than the machine's both stay
+// covered wherever the suite runs.
+#include <map>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "tests/support/gateway_fixture.hpp"
+
+namespace icegate::testing {
+namespace {
+
+const std::vector<std::string> demo_nodes{"ctu-wm", "ctio-east", "council-prevent", "npt-sparkhill", "iag-birmingham"};
+
+TEST(SessionThreads, DefaultIsOnePerCore) {
+  EXPECT_EQ(server::session_threads({}), std::max(1u, std::thread::hardware_concurrency()));
+  server::GatewayConfig config;
+  config.threads = 3;
+  EXPECT_EQ(server::session_threads(config), 3u);
+}
+
+class ThreadsTest : public ::testing::TestWithParam<std::size_t> {
+ protected:
+  static server::GatewayConfig config() {
+    server::GatewayConfig config;
+    config.threads = GetParam();
+    return config;
+  }
+};
+
+// Two senders and three recipients, connected one after another, so that
+// with several threads they land on different ones (and on the decision
+// thread's own share). Every message is acknowledged, in the order each
+// sender sent them, and each recipient gets every message, in each sender's
+// order, exactly once.
+TEST_P(ThreadsTest, EveryMessageIsAckedAndDeliveredInOrderExactlyOnce) {
+  RunningGateway gateway(source_path("policies/demo.yaml"), demo_nodes, config());
+  EXPECT_EQ(gateway.gateway().threads(), GetParam());
+  auto ctu = gateway.connect("ctu-wm");
+  auto ctio = gateway.connect("ctio-east");
+  auto council = gateway.connect("council-prevent");
+  auto npt = gateway.connect("npt-sparkhill");
+
+  constexpr int per_sender = 150;
+  std::vector<std::string> from_ctu, from_ctio;
+  for (int i = 0; i < per_sender; ++i) {
+    // ctu-wm to its local partners (ctio-east, council-prevent, npt-sparkhill);
+    // ctio-east to ctu-wm, interleaved, so that both directions cross threads.
+    Message a = make_message("ctu-wm", {{AddresseeKind::list, "local-partners"}}, "ct-problem-profile", "prevent",
+                             {{{"RESTRICTED", {}}, "a" + std::to_string(i)}});
+    Message b = make_message("ctio-east", {{AddresseeKind::node, "ctu-wm"}}, "tension-report", "prevent",
+                             {{{"RESTRICTED", {}}, "b" + std::to_string(i)}});
+    from_ctu.push_back(a.id);
+    from_ctio.push_back(b.id);
+    ctu->submit(a);
+    ctio->submit(b);
+  }
+
+  // Each client's events: its Acks in order, and the Delivers from each originator in order.
+  struct Seen {
+    std::vector<std::string> acked;
+    std::map<std::string, std::vector<std::string>> delivered;  // by originator
+  };
+  auto drain = [](node::NodeClient& client, std::size_t acks, std::size_t deliveries) {
+    Seen seen;
+    std::size_t delivered = 0;
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while ((seen.acked.size() < acks || delivered < deliveries) && std::chrono::steady_clock::now() < until) {
+      auto event = client.next_event(1s);
+      if (!event) continue;
+      if (auto* ack = std::get_if<node::Acknowledgement>(&event->payload)) {
+        EXPECT_TRUE(ack->ok) << ack->message_id;
+        seen.acked.push_back(ack->message_id);
+      } else if (auto* delivery = std::get_if<node::Delivery>(&event->payload)) {
+        seen.delivered[delivery->message.originator].push_back(delivery->message.id);
+        ++delivered;
+      } else if (auto* error = std::get_if<node::ErrorNotice>(&event->payload)) {
+        ADD_FAILURE() << client.node_id() << " was sent an Error: " << error->code << ": " << error->text;
+      }
+    }
+    return seen;
+  };
+
+  const Seen ctu_seen = drain(*ctu, per_sender, per_sender);
+  const Seen ctio_seen = drain(*ctio, per_sender, per_sender);
+  EXPECT_EQ(ctu_seen.acked, from_ctu);
+  EXPECT_EQ(ctio_seen.acked, from_ctio);
+  EXPECT_EQ(ctu_seen.delivered.at("ctio-east"), from_ctio);
+  EXPECT_EQ(ctio_seen.delivered.at("ctu-wm"), from_ctu);
+  for (auto* recipient : {council.get(), npt.get()}) {
+    Seen seen = drain(*recipient, 0, per_sender);
+    EXPECT_EQ(seen.delivered.size(), 1u) << recipient->node_id();
+    EXPECT_EQ(seen.delivered["ctu-wm"], from_ctu) << recipient->node_id();
+  }
+  // Nothing more arrives: no Deliver was sent twice.
+  for (auto* client : {ctu.get(), ctio.get(), council.get(), npt.get()})
+    EXPECT_FALSE(next_of<node::Delivery>(*client, 300ms)) << client->node_id();
+  // Every Deliver acknowledged by its node is settled on the decision thread.
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (gateway.on_gateway_thread([&] { return gateway.gateway().owed_to_connected(); }) > 0 &&
+         std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(20ms);
+  EXPECT_EQ(gateway.on_gateway_thread([&] { return gateway.gateway().owed_to_connected(); }), 0u);
+  EXPECT_EQ(gateway.on_gateway_thread([&] { return gateway.gateway().session_count(); }), 4u);
+}
+
+// A node that connects again is handed to another thread than its first
+// session (round-robin): the old session, on its own thread, is closed as
+// superseded, and what the node is owed reaches the new one.
+TEST_P(ThreadsTest, ASupersededSessionOnAnotherThreadIsClosedAndTheNewOneServed) {
+  RunningGateway gateway(source_path("policies/demo.yaml"), demo_nodes, config());
+  auto ctu = gateway.connect("ctu-wm");
+  auto first = gateway.connect("ctio-east");
+  auto second = gateway.connect("ctio-east");
+  auto error = next_of<node::ErrorNotice>(*first);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->code, "SUPERSEDED");
+  Message message = make_message("ctu-wm", {{AddresseeKind::node, "ctio-east"}}, "ct-problem-profile", "prevent",
+                                 {{{"RESTRICTED", {}}, "to the second session"}});
+  ctu->submit(message);
+  auto delivery = next_of<node::Delivery>(*second);
+  ASSERT_TRUE(delivery);
+  EXPECT_EQ(delivery->message.id, message.id);
+}
+
+INSTANTIATE_TEST_SUITE_P(Threads, ThreadsTest, ::testing::Values(1, 2, 4),
+                         [](const ::testing::TestParamInfo<std::size_t>& info) {
+                           return std::to_string(info.param);
+                         });
+
+}  // namespace
+}  // namespace icegate::testing
