@@ -269,9 +269,9 @@ void add_serve_command(CLI::App& root, int& exit_code) {
   serve->add_option("--threads", params->threads,
                     fmt::format("Threads that run the connections (TLS, framing, decoding), spread round-robin; "
                                 "one of them also runs every decision, the store's completions and the dashboard. "
-                                "1: everything on one thread. Default: one per core ({} here)",
-                                server::session_threads({})))
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1024}));
+                                "1 (the default for now): everything on one thread. 0: one per core ({} here)",
+                                server::session_threads({.threads = 0})))
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1024}));
   serve->add_flag("--no-fsync", params->no_fsync,
                   "Do not fsync each group commit (survives a gateway crash, not a power cut)");
   serve->add_flag("--no-verify-cache", params->no_verify_cache,
