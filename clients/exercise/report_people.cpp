@@ -376,17 +376,22 @@ View improvement_plan_view(const RunResult& r, const Scenario* scenario) {
 
 // ---- two runs side by side -------------------------------------------------------
 
+// One seat's row of a side-by-side table: its name, then a cell per run.
+View seat_row(const std::string& seat, const View& first, const View& second) {
+  View cells = list();
+  cells.push_back(first);
+  cells.push_back(second);
+  View row;
+  row.set("seat", seat);
+  row.set("cells", cells);
+  return row;
+}
+
 View compared_actions(const Comparison& c, const std::vector<std::string>& seats) {
   if (c.first.human_actions.empty() && c.second.human_actions.empty()) return flag(false);
   View rows = list();
   for (const std::string& seat : seats) {
-    View cells = list();
-    cells.push_back(actions_cell(c.first, seat));
-    cells.push_back(actions_cell(c.second, seat));
-    View row;
-    row.set("seat", seat);
-    row.set("cells", cells);
-    rows.push_back(row);
+    rows.push_back(seat_row(seat, actions_cell(c.first, seat), actions_cell(c.second, seat)));
   }
   View view;
   view.set("seats", rows);
@@ -406,13 +411,7 @@ View compared_response_times(const Comparison& c, const std::vector<std::string>
     const SeatTimes* x = find(times_a, seat);
     const SeatTimes* y = find(times_b, seat);
     if (!x && !y) continue;
-    View cells = list();
-    cells.push_back(median_and_worst(x));
-    cells.push_back(median_and_worst(y));
-    View row;
-    row.set("seat", seat);
-    row.set("cells", cells);
-    rows.push_back(row);
+    rows.push_back(seat_row(seat, median_and_worst(x), median_and_worst(y)));
   }
   View view;
   view.set("seats", rows);

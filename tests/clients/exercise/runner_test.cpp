@@ -232,9 +232,9 @@ TEST(ExerciseRunner, ReportsShowTheSchemesColoursAndMarkings) {
   EXPECT_EQ(to_html(run_result_from_json(to_json(result))), html);
 }
 
-// A run ends after the gateway has drained (its commits done, its sessions
-// closed), not after a fixed pause that a loaded machine may not keep to.
-TEST(ExerciseRunner, ARunEndsOnlyAfterTheGatewayHasDrained) {
+// Runs the small scenario and returns what had been logged (info and up)
+// when run_exercise returned.
+std::string log_of_small_run() {
   ScenarioDir dir;
   const auto scenario = load_scenario(dir.write("small.yaml", base_scenario));
   std::ostringstream log;
@@ -243,11 +243,16 @@ TEST(ExerciseRunner, ARunEndsOnlyAfterTheGatewayHasDrained) {
   capture->set_level(spdlog::level::info);
   spdlog::set_default_logger(capture);
   run_exercise(scenario, {});
-  const std::string text = [&] {
-    capture->flush();
-    return log.str();  // what had been logged when run_exercise returned
-  }();
+  capture->flush();
+  std::string text = log.str();
   spdlog::set_default_logger(previous);
+  return text;
+}
+
+// A run ends after the gateway has drained (its commits done, its sessions
+// closed), not after a fixed pause that a loaded machine may not keep to.
+TEST(ExerciseRunner, ARunEndsOnlyAfterTheGatewayHasDrained) {
+  const std::string text = log_of_small_run();
   EXPECT_NE(text.find("drained:"), std::string::npos) << "the run returned before the gateway drained";
 }
 
@@ -255,19 +260,7 @@ TEST(ExerciseRunner, ARunEndsOnlyAfterTheGatewayHasDrained) {
 // session ended, every commit done), not for a poll of its session count or
 // a fixed pause.
 TEST(ExerciseRunner, ARunEndsOnlyAfterTheGatewaySaysItHasStopped) {
-  ScenarioDir dir;
-  const auto scenario = load_scenario(dir.write("small.yaml", base_scenario));
-  std::ostringstream log;
-  auto previous = spdlog::default_logger();
-  auto capture = std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log));
-  capture->set_level(spdlog::level::info);
-  spdlog::set_default_logger(capture);
-  run_exercise(scenario, {});
-  const std::string text = [&] {
-    capture->flush();
-    return log.str();  // what had been logged when run_exercise returned
-  }();
-  spdlog::set_default_logger(previous);
+  const std::string text = log_of_small_run();
   const auto drained = text.find("drained:");
   const auto stopped = text.find("stopped: every connection closed and every commit done");
   ASSERT_NE(stopped, std::string::npos) << "the run returned before the gateway had stopped";
