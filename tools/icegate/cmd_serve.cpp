@@ -269,7 +269,7 @@ void add_serve_command(CLI::App& root, int& exit_code) {
   serve->add_option("--threads", params->threads,
                     fmt::format("Threads that run the connections (TLS, framing, decoding), spread round-robin; "
                                 "one of them also runs every decision, the store's completions and the dashboard. "
-                                "1 (the default for now): everything on one thread. 0: one per core ({} here)",
+                                "0 (the default): one per core ({} here). 1: everything on one thread",
                                 server::session_threads({.threads = 0})))
       ->check(CLI::Range(std::size_t{0}, std::size_t{1024}));
   serve->add_flag("--no-fsync", params->no_fsync,

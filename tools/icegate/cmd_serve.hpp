@@ -37,7 +37,7 @@ struct ServeParams {
   std::size_t max_portions = 256;
   std::size_t max_addressees = 1024;
   std::size_t max_connections = 20'000;
-  std::size_t threads = 1;  // threads that run connections (GatewayConfig::threads); 0: one per core
+  std::size_t threads = 0;  // threads that run connections (GatewayConfig::threads); 0: one per core
   bool no_fsync = false;  // SQLite synchronous=NORMAL: survives a crash, not power loss
   bool no_verify_cache = false;  // verify every client chain in full (GatewayConfig::verify_cache)
   std::string log_level = "info";

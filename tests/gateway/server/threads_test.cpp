@@ -15,11 +15,14 @@ namespace {
 
 const std::vector<std::string> demo_nodes{"ctu-wm", "ctio-east", "council-prevent", "npt-sparkhill", "iag-birmingham"};
 
-TEST(SessionThreads, DefaultIsOneAndZeroIsOnePerCore) {
-  EXPECT_EQ(server::session_threads({}), 1u);
+TEST(SessionThreads, DefaultAndZeroAreOnePerCore) {
+  const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  EXPECT_EQ(server::session_threads({}), cores);
   server::GatewayConfig config;
   config.threads = 0;
-  EXPECT_EQ(server::session_threads(config), std::max(1u, std::thread::hardware_concurrency()));
+  EXPECT_EQ(server::session_threads(config), cores);
+  config.threads = 1;
+  EXPECT_EQ(server::session_threads(config), 1u);
   config.threads = 3;
   EXPECT_EQ(server::session_threads(config), 3u);
 }
