@@ -18,7 +18,9 @@
 #include <string_view>
 #include <vector>
 
-struct sqlite3;
+namespace icegate::sqlite {
+class Connection;
+}
 
 namespace icegate::audit {
 
@@ -76,13 +78,13 @@ std::string json_string(std::string_view text);
 // Creates the audit tables (and indexes) if absent, and brings a trail
 // written by an older icegate up to date (message_ref and its index). Works
 // inside or outside the caller's transaction.
-void create_schema(sqlite3* db);
+void create_schema(const sqlite::Connection& db);
 
 // Appends records inside the caller's open transaction. Owned by the one
 // thread that writes the database. If the caller's transaction rolls back, it
 // must call reload_head() before appending again.
 // The audit table must exist (create_schema) before construction. The chain
-// keeps a prepared statement on `db`: destroy it before closing `db`.
+// keeps `db` and prepared statements on it: destroy the chain first.
 // append() throws std::runtime_error if the insert fails; the head is then
 // unchanged.
 class AuditChain {
@@ -91,7 +93,7 @@ class AuditChain {
   // memory (it remembers between one and two times as many). A record about a
   // message it has forgotten numbers the message again, which costs a row in
   // audit_messages, not correctness.
-  explicit AuditChain(sqlite3* db, std::size_t remembered_messages = 32768);
+  explicit AuditChain(const sqlite::Connection& db, std::size_t remembered_messages = 32768);
   ~AuditChain();
   AuditChain(const AuditChain&) = delete;
   AuditChain& operator=(const AuditChain&) = delete;
@@ -106,7 +108,7 @@ class AuditChain {
   std::int64_t message_ref(const std::string& message_id);
 
   struct Writer;  // the prepared inserts, a reusable hash context and JSON buffer, the message numbers
-  sqlite3* db_;
+  const sqlite::Connection& db_;
   std::string head_;  // hash of the last record ("" + 64 zeros for an empty chain)
   std::int64_t count_ = 0;
   std::unique_ptr<Writer> writer_;

@@ -4,11 +4,11 @@
 #include "gateway/audit/audit.hpp"
 
 #include <algorithm>
-#include <stdexcept>
 #include <unordered_map>
 #include <utility>
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include "gateway/audit/canonical.hpp"
 #include "gateway/audit/chain_hasher.hpp"
@@ -24,8 +24,18 @@ std::string chain_hash(const std::string& previous_hash_hex, const std::string& 
 }
 
 struct AuditChain::Writer {
-  Statement insert;
-  Statement insert_message;
+  explicit Writer(const sqlite::Connection& db)
+      : insert(db,
+               "INSERT INTO audit(seq, time_unix_ms, kind, node, recipient, message_id, decision, "
+               "record, previous_hash, hash, message_ref) "
+               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+               audit_errors, prepare_what, SQLITE_PREPARE_PERSISTENT),
+        insert_message(db, "INSERT INTO audit_messages(message_id) VALUES(?1)", audit_errors, prepare_what,
+                       SQLITE_PREPARE_PERSISTENT) {}
+  static constexpr std::string_view prepare_what = "cannot prepare the audit insert (call create_schema first)";
+
+  sqlite::Statement insert;
+  sqlite::Statement insert_message;
   ChainHasher hasher;
   std::string canonical;  // reused: no allocation per append once it has grown
   // Recently numbered message ids, in two generations: a lookup finds the
@@ -37,16 +47,8 @@ struct AuditChain::Writer {
   std::unordered_map<std::string, std::int64_t> current, previous;
 };
 
-AuditChain::AuditChain(sqlite3* db, std::size_t remembered_messages)
-    : db_(db), head_(genesis_hash), writer_(std::make_unique<Writer>()) {
-  writer_->insert = prepare(db_,
-                            "INSERT INTO audit(seq, time_unix_ms, kind, node, recipient, message_id, decision, "
-                            "record, previous_hash, hash, message_ref) "
-                            "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                            "cannot prepare the audit insert (call create_schema first)", SQLITE_PREPARE_PERSISTENT);
-  writer_->insert_message = prepare(db_, "INSERT INTO audit_messages(message_id) VALUES(?1)",
-                                    "cannot prepare the audit insert (call create_schema first)",
-                                    SQLITE_PREPARE_PERSISTENT);
+AuditChain::AuditChain(const sqlite::Connection& db, std::size_t remembered_messages)
+    : db_(db), head_(genesis_hash), writer_(std::make_unique<Writer>(db)) {
   writer_->capacity = std::max<std::size_t>(remembered_messages, 1);
   writer_->current.reserve(writer_->capacity);
   writer_->canonical.reserve(1024);
@@ -68,15 +70,13 @@ std::int64_t AuditChain::message_ref(const std::string& message_id) {
     slot->second = found->second;
     return slot->second;
   }
-  sqlite3_stmt* insert = writer.insert_message.get();
-  bind_text(insert, 1, message_id);
-  const int result = sqlite3_step(insert);
-  sqlite3_reset(insert);
-  if (result != SQLITE_DONE) {
+  try {
+    writer.insert_message.bind(1, message_id).run("cannot number a message id");
+  } catch (...) {
     writer.current.erase(slot);
-    throw_sqlite_error(db_, "cannot number a message id");
+    throw;
   }
-  slot->second = sqlite3_last_insert_rowid(db_);
+  slot->second = db_.last_insert_rowid();
   return slot->second;
 }
 
@@ -89,26 +89,23 @@ void AuditChain::reload_head() {
   Writer& writer = *writer_;
   writer.current.clear();
   writer.previous.clear();
-  const Statement recent =
-      prepare(db_, "SELECT ref, message_id FROM audit_messages ORDER BY ref DESC LIMIT ?1",
-              "cannot read the audit message numbers");
-  sqlite3_bind_int64(recent.get(), 1, static_cast<std::int64_t>(writer.capacity));
-  while (sqlite3_step(recent.get()) == SQLITE_ROW) {
+  static constexpr std::string_view reading_numbers = "cannot read the audit message numbers";
+  sqlite::Statement recent(db_, "SELECT ref, message_id FROM audit_messages ORDER BY ref DESC LIMIT ?1",
+                           audit_errors, reading_numbers);
+  recent.bind(1, static_cast<std::int64_t>(writer.capacity));
+  while (recent.next(reading_numbers)) {
     // Newest first: an id numbered twice (forgotten, then seen again) keeps
     // its later number.
-    writer.current.emplace(column_text(recent.get(), 1), sqlite3_column_int64(recent.get(), 0));
+    writer.current.emplace(recent.text_view(1), recent.integer(0));
   }
-  const Statement last =
-      prepare(db_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", "cannot read the audit chain's head");
-  const int result = sqlite3_step(last.get());
-  if (result == SQLITE_ROW) {
-    count_ = sqlite3_column_int64(last.get(), 0);
-    head_.assign(column_text(last.get(), 1));
-  } else if (result == SQLITE_DONE) {
+  static constexpr std::string_view reading_head = "cannot read the audit chain's head";
+  sqlite::Statement last(db_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", audit_errors, reading_head);
+  if (last.next(reading_head)) {
+    count_ = last.integer(0);
+    head_.assign(last.text_view(1));
+  } else {
     count_ = 0;
     head_.assign(genesis_hash);
-  } else {
-    throw_sqlite_error(db_, "cannot read the audit chain's head");
   }
 }
 
@@ -119,29 +116,22 @@ void AuditChain::append(const AuditRecord& record) {
   char hash[ChainHasher::hex_size];
   writer.hasher.hash(head_, writer.canonical, hash);
 
-  sqlite3_stmt* insert = writer.insert.get();
-  sqlite3_bind_int64(insert, 1, count_ + 1);
-  sqlite3_bind_int64(insert, 2, record.time_unix_ms);
-  bind_text(insert, 3, record.kind);
-  bind_text_or_null(insert, 4, record.node);
-  bind_text_or_null(insert, 5, record.recipient);
-  bind_text_or_null(insert, 6, record.message_id);
-  bind_text_or_null(insert, 7, record.decision);
-  bind_text(insert, 8, writer.canonical);
-  bind_text(insert, 9, head_);
-  bind_text(insert, 10, std::string_view(hash, sizeof hash));
+  writer.insert.bind(1, count_ + 1)
+      .bind(2, record.time_unix_ms)
+      .bind(3, record.kind)
+      .bind_or_null(4, record.node)
+      .bind_or_null(5, record.recipient)
+      .bind_or_null(6, record.message_id)
+      .bind_or_null(7, record.decision)
+      .bind(8, writer.canonical)
+      .bind(9, head_)
+      .bind(10, std::string_view(hash, sizeof hash));
   if (record.message_id.empty()) {
-    sqlite3_bind_null(insert, 11);
+    writer.insert.bind_null(11);
   } else {
-    sqlite3_bind_int64(insert, 11, message_ref(record.message_id));
+    writer.insert.bind(11, message_ref(record.message_id));
   }
-  const int result = sqlite3_step(insert);
-  if (result != SQLITE_DONE) {
-    const std::string message = sqlite3_errmsg(db_);
-    sqlite3_reset(insert);
-    throw std::runtime_error(fmt::format("audit: cannot append record {}: {}", count_ + 1, message));
-  }
-  sqlite3_reset(insert);
+  writer.insert.run([this] { return fmt::format("cannot append record {}", count_ + 1); });
   head_.assign(hash, sizeof hash);
   ++count_;
 }

@@ -3,6 +3,9 @@
 // (see database.hpp).
 #include "gateway/audit/database.hpp"
 
+#include <sqlite3.h>
+
+#include <chrono>
 #include <stdexcept>
 #include <system_error>
 
@@ -15,54 +18,29 @@ namespace detail {
 
 namespace fs = std::filesystem;
 
-[[noreturn]] void throw_sqlite_error(sqlite3* db, std::string_view what) {
-  throw std::runtime_error(fmt::format("audit: {}: {}", what, sqlite3_errmsg(db)));
-}
+void raise_audit_error(const std::string& text) { throw std::runtime_error("audit: " + text); }
 
-Statement prepare(sqlite3* db, std::string_view sql, std::string_view what, unsigned int flags) {
-  sqlite3_stmt* statement = nullptr;
-  if (sqlite3_prepare_v3(db, sql.data(), static_cast<int>(sql.size()), flags, &statement, nullptr) != SQLITE_OK) {
-    throw_sqlite_error(db, what);
-  }
-  return Statement(statement);
-}
-
-Database open_read_only(const fs::path& data_dir) {
+sqlite::Connection open_read_only(const fs::path& data_dir) {
   const fs::path path = database_path(data_dir);
   std::error_code error;
   if (!fs::is_regular_file(path, error)) {
     throw std::runtime_error(fmt::format("no audit database: {} not found", path.string()));
   }
-  sqlite3* raw = nullptr;
-  const int result = sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr);
-  Database db(raw);
-  if (result != SQLITE_OK) {
-    throw std::runtime_error(fmt::format("cannot open {}: {}", path.string(),
-                                         raw != nullptr ? sqlite3_errmsg(raw) : sqlite3_errstr(result)));
-  }
-  sqlite3_busy_timeout(db.get(), 5000);  // the gateway may be checkpointing
-  sqlite3_stmt* check = nullptr;
-  const int prepared =
-      sqlite3_prepare_v2(db.get(), "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'audit'", -1,
-                         &check, nullptr);
-  const Statement check_statement(check);
-  if (prepared != SQLITE_OK) {
-    throw std::runtime_error(fmt::format("cannot read {}: {}", path.string(), sqlite3_errmsg(db.get())));
-  }
-  const int found = sqlite3_step(check);
-  if (found != SQLITE_ROW) {
-    if (found == SQLITE_DONE) throw std::runtime_error(fmt::format("{} has no audit table", path.string()));
-    throw std::runtime_error(fmt::format("cannot read {}: {}", path.string(), sqlite3_errmsg(db.get())));
-  }
+  // The gateway may be checkpointing: wait for it.
+  sqlite::Connection db(path, SQLITE_OPEN_READONLY, {}, std::chrono::seconds(5));
+  const std::string reading = fmt::format("cannot read {}", path.string());
+  sqlite::Statement check(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'audit'", db.errors(),
+                          reading);
+  if (!check.next(reading)) throw std::runtime_error(fmt::format("{} has no audit table", path.string()));
   return db;
 }
 
 // Whether `table` has a column `column` (false if there is no such table).
-bool has_column(sqlite3* db, std::string_view table, std::string_view column) {
-  const Statement info = prepare(db, fmt::format("SELECT 1 FROM pragma_table_info('{}') WHERE name = ?1", table),
-                                 "cannot read the audit table's columns");
-  bind_text(info.get(), 1, column);
-  return sqlite3_step(info.get()) == SQLITE_ROW;
+bool has_column(const sqlite::Connection& db, std::string_view table, std::string_view column) {
+  static constexpr std::string_view what = "cannot read the audit table's columns";
+  sqlite::Statement info(db, fmt::format("SELECT 1 FROM pragma_table_info('{}') WHERE name = ?1", table),
+                         audit_errors, what);
+  return info.bind(1, column).next(what);
 }
 
 std::string select_columns(bool numbered) {
@@ -72,21 +50,21 @@ std::string select_columns(bool numbered) {
       numbered ? "message_ref" : "NULL");
 }
 
-StoredRecord read_stored_record(sqlite3_stmt* statement) {
+StoredRecord read_stored_record(const sqlite::Statement& row) {
   StoredRecord stored;
-  stored.seq = sqlite3_column_int64(statement, column_seq);
-  stored.canonical = column_text(statement, column_record);
-  stored.previous_hash = column_text(statement, column_previous_hash);
-  stored.hash = column_text(statement, column_hash);
+  stored.seq = row.integer(column_seq);
+  stored.canonical = row.text(column_record);
+  stored.previous_hash = row.text(column_previous_hash);
+  stored.hash = row.text(column_hash);
   if (!parse_record_json(stored.canonical, stored.record)) {
     // Not a record we wrote (verify says so): show what the columns say.
     stored.record = AuditRecord{};
-    stored.record.time_unix_ms = sqlite3_column_int64(statement, column_time);
-    stored.record.kind = column_text(statement, column_kind);
-    stored.record.node = column_text(statement, column_node);
-    stored.record.recipient = column_text(statement, column_recipient);
-    stored.record.message_id = column_text(statement, column_message_id);
-    stored.record.decision = column_text(statement, column_decision);
+    stored.record.time_unix_ms = row.integer(column_time);
+    stored.record.kind = row.text(column_kind);
+    stored.record.node = row.text(column_node);
+    stored.record.recipient = row.text(column_recipient);
+    stored.record.message_id = row.text(column_message_id);
+    stored.record.decision = row.text(column_decision);
   }
   return stored;
 }
@@ -99,18 +77,13 @@ std::filesystem::path database_path(const std::filesystem::path& data_dir) { ret
 
 namespace {
 
-void exec_schema(sqlite3* db, const char* sql, std::string_view what) {
-  char* error = nullptr;
-  if (sqlite3_exec(db, sql, nullptr, nullptr, &error) != SQLITE_OK) {
-    const std::string message = error != nullptr ? error : sqlite3_errmsg(db);
-    sqlite3_free(error);
-    throw std::runtime_error(fmt::format("audit: {}: {}", what, message));
-  }
+void exec_schema(const sqlite::Connection& db, std::string_view sql, std::string_view what) {
+  if (const auto message = db.try_exec(sql)) audit_errors.fail(what, *message);
 }
 
 }  // namespace
 
-void create_schema(sqlite3* db) {
+void create_schema(const sqlite::Connection& db) {
   // Message ids are random UUIDs chosen by the nodes. An index keyed on them
   // takes each new record to a random page, so every record of a commit
   // dirtied a page of its own (about 2 KB of WAL per message under W1).
@@ -159,7 +132,7 @@ void create_schema(sqlite3* db) {
     try {
       exec_schema(db, upgrade, "cannot add message numbers to an existing audit table");
     } catch (...) {
-      sqlite3_exec(db, "ROLLBACK TO audit_upgrade; RELEASE audit_upgrade", nullptr, nullptr, nullptr);
+      db.try_exec("ROLLBACK TO audit_upgrade; RELEASE audit_upgrade");  // as far as it goes
       throw;
     }
   }

@@ -1,58 +1,27 @@
-// The audit trail's SQLite access, inside the audit library: handles that
-// finalize and close themselves, statement helpers, the read-only opening
-// used by verify and query, and the columns every reader selects.
+// The audit trail's SQLite access, inside the audit library (through the one
+// wrapper, gateway/store/sqlite.hpp): its errors, the read-only opening used
+// by verify and query, and the columns every reader selects.
 #pragma once
 
-#include <sqlite3.h>
-
 #include <filesystem>
-#include <memory>
 #include <string>
 #include <string_view>
 
 #include "gateway/audit/audit.hpp"
+#include "gateway/store/sqlite.hpp"
 
 namespace icegate::audit::detail {
 
-struct DatabaseCloser {
-  void operator()(sqlite3* db) const { sqlite3_close(db); }
-};
-using Database = std::unique_ptr<sqlite3, DatabaseCloser>;
-
-struct StatementFinalizer {
-  void operator()(sqlite3_stmt* statement) const { sqlite3_finalize(statement); }
-};
-using Statement = std::unique_ptr<sqlite3_stmt, StatementFinalizer>;
-
-// Throws std::runtime_error "audit: WHAT: <sqlite's message>".
-[[noreturn]] void throw_sqlite_error(sqlite3* db, std::string_view what);
-
-Statement prepare(sqlite3* db, std::string_view sql, std::string_view what, unsigned int flags = 0);
-
-inline std::string_view column_text(sqlite3_stmt* statement, int column) {
-  const auto* text = reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
-  if (text == nullptr) return {};
-  return {text, static_cast<std::size_t>(sqlite3_column_bytes(statement, column))};
-}
-
-// Binds without copying: the text must outlive the next sqlite3_step.
-inline void bind_text(sqlite3_stmt* statement, int index, std::string_view text) {
-  sqlite3_bind_text(statement, index, text.data(), static_cast<int>(text.size()), SQLITE_STATIC);
-}
-// Empty strings are stored as NULL, so "no node" is one value in the indexes.
-inline void bind_text_or_null(sqlite3_stmt* statement, int index, std::string_view text) {
-  if (text.empty()) {
-    sqlite3_bind_null(statement, index);
-  } else {
-    bind_text(statement, index, text);
-  }
-}
+// The audit library's errors: std::runtime_error "audit: WHAT: <SQLite's
+// message>". Every statement says what it was doing.
+[[noreturn]] void raise_audit_error(const std::string& text);
+inline constexpr sqlite::Errors audit_errors{.raise = raise_audit_error};
 
 // DIR/icegate.db, opened read-only; throws if it is missing or has no audit table.
-Database open_read_only(const std::filesystem::path& data_dir);
+sqlite::Connection open_read_only(const std::filesystem::path& data_dir);
 
 // Whether `table` has a column `column` (false if there is no such table).
-bool has_column(sqlite3* db, std::string_view table, std::string_view column);
+bool has_column(const sqlite::Connection& db, std::string_view table, std::string_view column);
 
 // The columns every reader selects, in this order. A trail no icegate with
 // message numbers has opened yet (readers open read-only and cannot upgrade
@@ -74,6 +43,6 @@ enum Column : int {
 
 // A row selected with select_columns, as a record (from its JSON, or from its
 // columns if the JSON is not a record).
-StoredRecord read_stored_record(sqlite3_stmt* statement);
+StoredRecord read_stored_record(const sqlite::Statement& row);
 
 }  // namespace icegate::audit::detail

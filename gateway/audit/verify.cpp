@@ -83,7 +83,7 @@ using MessageNumbers = std::unordered_map<std::int64_t, std::string>;
 
 // Reasons a record's indexed columns or JSON are not what append() wrote.
 // `numbers` is null for a trail written before message numbers.
-std::string check_content(sqlite3_stmt* row, std::string_view record_text, AuditRecord& parsed,
+std::string check_content(const sqlite::Statement& row, std::string_view record_text, AuditRecord& parsed,
                           std::string& canonical, const MessageNumbers* numbers) {
   if (!parse_record_json(record_text, parsed)) return "its record is not a valid audit record JSON object";
   std::string problems;
@@ -91,10 +91,10 @@ std::string check_content(sqlite3_stmt* row, std::string_view record_text, Audit
     if (!problems.empty()) problems += "; ";
     problems += text;
   };
-  const bool time_is_integer = sqlite3_column_type(row, column_time) == SQLITE_INTEGER;  // before any conversion
-  if (!time_is_integer || sqlite3_column_int64(row, column_time) != parsed.time_unix_ms) {
+  const bool time_is_integer = row.type(column_time) == sqlite::Type::integer;  // before any conversion
+  if (!time_is_integer || row.integer(column_time) != parsed.time_unix_ms) {
     add(fmt::format("its time_unix_ms column is {} but its record says {}",
-                    quoted_column(column_text(row, column_time)), parsed.time_unix_ms));
+                    quoted_column(row.text_view(column_time)), parsed.time_unix_ms));
   }
   const std::pair<Column, const std::string*> text_columns[] = {
       {column_kind, &parsed.kind},
@@ -104,22 +104,22 @@ std::string check_content(sqlite3_stmt* row, std::string_view record_text, Audit
       {column_decision, &parsed.decision},
   };
   for (const auto& [column, value] : text_columns) {
-    const std::string_view stored = column_text(row, column);
+    const std::string_view stored = row.text_view(column);
     if (stored != *value) {
-      add(fmt::format("its {} column is {} but its record says {}", sqlite3_column_name(row, column),
+      add(fmt::format("its {} column is {} but its record says {}", row.name(column),
                       quoted_column(stored), quoted_column(*value)));
     }
   }
   if (numbers != nullptr) {
     // message_ref only finds records; but a wrong one would hide a record from
     // a query by message, so it must stand for the record's own message id.
-    const bool has_ref = sqlite3_column_type(row, column_message_ref) == SQLITE_INTEGER;
-    const std::int64_t ref = sqlite3_column_int64(row, column_message_ref);
-    const auto found = has_ref ? numbers->find(ref) : numbers->end();
-    if (parsed.message_id.empty() ? sqlite3_column_type(row, column_message_ref) != SQLITE_NULL
+    const sqlite::Type ref_type = row.type(column_message_ref);  // before any conversion
+    const std::int64_t ref = row.integer(column_message_ref);
+    const auto found = ref_type == sqlite::Type::integer ? numbers->find(ref) : numbers->end();
+    if (parsed.message_id.empty() ? ref_type != sqlite::Type::null
                                   : found == numbers->end() || found->second != parsed.message_id) {
       add(fmt::format("its message_ref column is {} but its record's message id is {}",
-                      quoted_column(column_text(row, column_message_ref)), quoted_column(parsed.message_id)));
+                      quoted_column(row.text_view(column_message_ref)), quoted_column(parsed.message_id)));
     }
   }
   canonical.clear();
@@ -503,18 +503,18 @@ std::string_view to_string(ProblemKind kind) {
 }
 
 VerifyReport verify(const std::filesystem::path& data_dir) {
-  const Database db = open_read_only(data_dir);
-  const bool numbered = has_column(db.get(), "audit", "message_ref");
+  const sqlite::Connection db = open_read_only(data_dir);
+  const bool numbered = has_column(db, "audit", "message_ref");
   MessageNumbers numbers;
   if (numbered) {
-    const Statement select_numbers =
-        prepare(db.get(), "SELECT ref, message_id FROM audit_messages", "cannot read the audit message numbers");
-    while (sqlite3_step(select_numbers.get()) == SQLITE_ROW) {
-      numbers.emplace(sqlite3_column_int64(select_numbers.get(), 0), column_text(select_numbers.get(), 1));
+    static constexpr std::string_view reading_numbers = "cannot read the audit message numbers";
+    sqlite::Statement select_numbers(db, "SELECT ref, message_id FROM audit_messages", audit_errors, reading_numbers);
+    while (select_numbers.next(reading_numbers)) {
+      numbers.emplace(select_numbers.integer(0), select_numbers.text(1));
     }
   }
-  const Statement select =
-      prepare(db.get(), select_columns(numbered) + " ORDER BY seq", "cannot read the audit table");
+  static constexpr std::string_view reading = "cannot read the audit table";
+  sqlite::Statement select(db, select_columns(numbered) + " ORDER BY seq", audit_errors, reading);
 
   ProblemList problems;
   std::vector<ChainRow> rows;
@@ -522,14 +522,13 @@ VerifyReport verify(const std::filesystem::path& data_dir) {
   AuditRecord parsed;
   std::string canonical;
   char computed[ChainHasher::hex_size];
-  int result = SQLITE_ROW;
-  while ((result = sqlite3_step(select.get())) == SQLITE_ROW) {
-    sqlite3_stmt* row = select.get();
+  while (select.next(reading)) {
+    const sqlite::Statement& row = select;
     ChainRow& chain_row = rows.emplace_back();
-    chain_row.seq = sqlite3_column_int64(row, column_seq);
-    chain_row.previous_hash = column_text(row, column_previous_hash);
-    chain_row.hash = column_text(row, column_hash);
-    const std::string_view record_text = column_text(row, column_record);
+    chain_row.seq = row.integer(column_seq);
+    chain_row.previous_hash = row.text_view(column_previous_hash);
+    chain_row.hash = row.text_view(column_hash);
+    const std::string_view record_text = row.text_view(column_record);
 
     // On its own: does the hash match the content, and the columns the JSON?
     hasher.hash(chain_row.previous_hash, record_text, computed);
@@ -547,7 +546,6 @@ VerifyReport verify(const std::filesystem::path& data_dir) {
     }
     chain_row.content_problems = check_content(row, record_text, parsed, canonical, numbered ? &numbers : nullptr);
   }
-  if (result != SQLITE_DONE) throw_sqlite_error(db.get(), "cannot read the audit table");
 
   ChainAnalysis analysis(rows, problems);
   analysis.run();

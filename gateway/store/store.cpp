@@ -15,52 +15,20 @@ namespace icegate::store {
 
 namespace {
 
-// A prepared statement, finalized on destruction.
-class Statement {
- public:
-  Statement(sqlite3* db, const char* sql) : db_(db) {
-    if (sqlite3_prepare_v2(db, sql, -1, &statement_, nullptr) != SQLITE_OK)
-      throw StoreError(fmt::format("preparing '{}': {}", sql, sqlite3_errmsg(db)));
-  }
-  ~Statement() { sqlite3_finalize(statement_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
+using sqlite::Statement;
 
-  Statement& bind(int index, std::int64_t value) {
-    sqlite3_bind_int64(statement_, index, value);
-    return *this;
-  }
-  Statement& bind(int index, const std::string& value) {
-    sqlite3_bind_text(statement_, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
-    return *this;
-  }
-  Statement& bind_blob(int index, const std::string& value) {
-    sqlite3_bind_blob(statement_, index, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
-    return *this;
-  }
-  // Runs a statement that returns no rows, then resets it for reuse.
-  void run() {
-    const int rc = sqlite3_step(statement_);
-    sqlite3_reset(statement_);
-    sqlite3_clear_bindings(statement_);
-    if (rc != SQLITE_DONE) throw StoreError(fmt::format("writing the store: {}", sqlite3_errmsg(db_)));
-  }
-  bool next() {
-    const int rc = sqlite3_step(statement_);
-    if (rc == SQLITE_ROW) return true;
-    if (rc != SQLITE_DONE) throw StoreError(fmt::format("reading the store: {}", sqlite3_errmsg(db_)));
-    return false;
-  }
-  std::int64_t integer(int column) const { return sqlite3_column_int64(statement_, column); }
-  std::string text(int column) const {
-    const auto* data = static_cast<const char*>(sqlite3_column_blob(statement_, column));
-    return data ? std::string(data, static_cast<std::size_t>(sqlite3_column_bytes(statement_, column))) : std::string();
-  }
+// The store's SQLite errors: StoreError "reading the store: ...", "writing the
+// store: ...", "preparing '<sql>': ...".
+[[noreturn]] void raise_store_error(const std::string& text) { throw StoreError(text); }
+constexpr sqlite::Errors store_errors{
+    .raise = raise_store_error, .reading = "reading the store", .writing = "writing the store"};
 
- private:
-  sqlite3* db_;
-  sqlite3_stmt* statement_ = nullptr;
-};
+sqlite::Connection open_database(const std::filesystem::path& data_dir, const std::filesystem::path& path) {
+  std::error_code error;
+  std::filesystem::create_directories(data_dir, error);
+  return sqlite::Connection(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, store_errors,
+                            std::chrono::seconds(5));
+}
 
 // messages has no index on id: ids are random UUIDs, so an index would put
 // each accepted message on a random page (a page of WAL per message per
@@ -89,16 +57,7 @@ bool Batch::empty() const {
 }
 
 Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
-    : path_(audit::database_path(data_dir)), options_(options) {
-  std::error_code error;
-  std::filesystem::create_directories(data_dir, error);
-  if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                      nullptr) != SQLITE_OK) {
-    const std::string why = db_ ? sqlite3_errmsg(db_) : "out of memory";
-    sqlite3_close(db_);
-    throw StoreError(fmt::format("cannot open {}: {}", path_.string(), why));
-  }
-  sqlite3_busy_timeout(db_, 5000);
+    : path_(audit::database_path(data_dir)), options_(options), db_(open_database(data_dir, path_)) {
   try {
     exec("PRAGMA journal_mode=WAL");
     exec(options_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
@@ -115,7 +74,6 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
     Statement max_seq(db_, "SELECT COALESCE(MAX(seq), 0) FROM outbox");
     if (max_seq.next()) next_seq_ = max_seq.integer(0) + 1;
   } catch (const std::exception& e) {
-    sqlite3_close(db_);
     throw StoreError(fmt::format("{}: {}", path_.string(), e.what()));
   }
   writer_ = std::thread([this] {
@@ -133,15 +91,11 @@ Store::~Store() {
   writer_.join();
   // The chain holds a prepared statement; SQLite will not close under it.
   audit_.reset();
-  sqlite3_close(db_);
 }
 
 void Store::exec(const char* sql) {
-  char* message = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &message) != SQLITE_OK) {
-    std::string text = message ? message : "unknown error";
-    sqlite3_free(message);
-    throw StoreError(fmt::format("{} ({})", text, std::string_view(sql).substr(0, 60)));
+  if (const auto message = db_.try_exec(sql)) {
+    throw StoreError(fmt::format("{} ({})", *message, std::string_view(sql).substr(0, 60)));
   }
 }
 
@@ -285,7 +239,7 @@ void Store::writer_loop() {
                       "queued after it until the gateway has read back what is durable",
                       work.size() - refused, why);
         // SQLite rolls back by itself after SQLITE_FULL or an I/O error; then this fails, harmlessly.
-        sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+        db_.try_exec("ROLLBACK");
         audit_->reload_head();
       }
     }
@@ -330,7 +284,7 @@ void Store::writer_loop() {
 void Store::apply(const Batch& batch) {
   // Prepared once per writer thread; statements are reset after each use.
   static thread_local struct Statements {
-    explicit Statements(sqlite3* db)
+    explicit Statements(const sqlite::Connection& db)
         : message(db, "INSERT INTO messages(id, originator, accepted_unix_ms) VALUES(?, ?, ?)"),
           outbox(db,
                  "INSERT INTO outbox(seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame) "

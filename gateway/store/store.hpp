@@ -32,8 +32,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "gateway/audit/audit.hpp"
-
-struct sqlite3;
+#include "gateway/store/sqlite.hpp"
 
 namespace icegate::store {
 
@@ -179,8 +178,8 @@ class Store {
 
   std::filesystem::path path_;
   StoreOptions options_;
-  sqlite3* db_ = nullptr;
-  std::unique_ptr<audit::AuditChain> audit_;
+  sqlite::Connection db_;
+  std::unique_ptr<audit::AuditChain> audit_;  // before db_ closes: it holds prepared statements
   std::int64_t next_seq_ = 1;
 
   mutable std::mutex mutex_;  // guards queue_, stopping_, in_flight_, stats_, health_, epoch_, refused_up_to_, inject_

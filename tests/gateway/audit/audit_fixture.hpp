@@ -7,57 +7,29 @@
 
 #include <cstdint>
 #include <filesystem>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "gateway/audit/audit.hpp"
+#include "gateway/store/sqlite.hpp"
 
 namespace icegate::testing {
 
 // A read-write connection to DIR/icegate.db, created if absent.
-class AuditDatabase {
+class AuditDatabase : public sqlite::Connection {
  public:
-  explicit AuditDatabase(const std::filesystem::path& data_dir) {
-    const std::string path = audit::database_path(data_dir).string();
-    if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
-      const std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
-      sqlite3_close(db_);
-      throw std::runtime_error("cannot open " + path + ": " + message);
-    }
+  explicit AuditDatabase(const std::filesystem::path& data_dir)
+      : sqlite::Connection(audit::database_path(data_dir), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE) {
     exec("PRAGMA journal_mode = WAL");
   }
-  ~AuditDatabase() { sqlite3_close(db_); }
-  AuditDatabase(const AuditDatabase&) = delete;
-  AuditDatabase& operator=(const AuditDatabase&) = delete;
 
-  sqlite3* get() const { return db_; }
-
-  void exec(const std::string& sql) const {
-    char* error = nullptr;
-    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &error) != SQLITE_OK) {
-      const std::string message = error != nullptr ? error : sqlite3_errmsg(db_);
-      sqlite3_free(error);
-      throw std::runtime_error("SQL failed: " + sql + ": " + message);
-    }
-  }
+  void exec(const std::string& sql) const { sqlite::Connection::exec(sql, "SQL failed: " + sql); }
 
   // The first column of the first row, as text ("" for NULL or no row).
   std::string text(const std::string& sql) const {
-    sqlite3_stmt* statement = nullptr;
-    if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &statement, nullptr) != SQLITE_OK) {
-      throw std::runtime_error("SQL failed: " + sql + ": " + sqlite3_errmsg(db_));
-    }
-    std::string value;
-    if (sqlite3_step(statement) == SQLITE_ROW && sqlite3_column_text(statement, 0) != nullptr) {
-      value = reinterpret_cast<const char*>(sqlite3_column_text(statement, 0));
-    }
-    sqlite3_finalize(statement);
-    return value;
+    sqlite::Statement statement(*this, sql, errors(), "SQL failed: " + sql);
+    return statement.next("SQL failed: " + sql) ? statement.text(0) : std::string();
   }
-
- private:
-  sqlite3* db_ = nullptr;
 };
 
 // 2026-11-21T06:00:00Z
@@ -95,8 +67,8 @@ inline std::vector<audit::AuditRecord> sample_records(int count) {
 // gateway's store does. Returns the head hash.
 inline std::string write_chain(const std::filesystem::path& data_dir, const std::vector<audit::AuditRecord>& records) {
   AuditDatabase db(data_dir);
-  audit::create_schema(db.get());
-  audit::AuditChain chain(db.get());
+  audit::create_schema(db);
+  audit::AuditChain chain(db);
   db.exec("BEGIN");
   for (const audit::AuditRecord& record : records) chain.append(record);
   db.exec("COMMIT");

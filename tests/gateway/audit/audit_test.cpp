@@ -164,21 +164,17 @@ TEST_F(AuditChainTest, ChainsEachRecordToThePreviousOne) {
   const std::string head = write_chain(dir_, records);
 
   AuditDatabase db(dir_);
-  sqlite3_stmt* statement = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db.get(),
-                               "SELECT seq, record, previous_hash, hash, node, recipient, message_id, decision "
-                               "FROM audit ORDER BY seq",
-                               -1, &statement, nullptr),
-            SQLITE_OK);
+  sqlite::Statement statement(db,
+                              "SELECT seq, record, previous_hash, hash, node, recipient, message_id, decision "
+                              "FROM audit ORDER BY seq");
   std::string previous(genesis_hash);
   std::int64_t expected_seq = 1;
   auto text = [&](int column) {
-    const auto* value = reinterpret_cast<const char*>(sqlite3_column_text(statement, column));
-    return value == nullptr ? std::string("<null>") : std::string(value);
+    return statement.type(column) == sqlite::Type::null ? std::string("<null>") : statement.text(column);
   };
-  while (sqlite3_step(statement) == SQLITE_ROW) {
+  while (statement.next()) {
     const AuditRecord& record = records[static_cast<std::size_t>(expected_seq - 1)];
-    EXPECT_EQ(sqlite3_column_int64(statement, 0), expected_seq);
+    EXPECT_EQ(statement.integer(0), expected_seq);
     EXPECT_EQ(text(1), canonical_json(record));
     EXPECT_EQ(text(2), previous);
     EXPECT_EQ(text(3), chain_hash(previous, canonical_json(record)));
@@ -190,7 +186,6 @@ TEST_F(AuditChainTest, ChainsEachRecordToThePreviousOne) {
     previous = text(3);
     ++expected_seq;
   }
-  sqlite3_finalize(statement);
   EXPECT_EQ(expected_seq, 7);
   EXPECT_EQ(head, previous);
 }
@@ -205,9 +200,9 @@ TEST_F(AuditChainTest, AnAppendedChainVerifiesIntact) {
 
 TEST_F(AuditChainTest, AnEmptyChainStartsAtTheGenesisHash) {
   AuditDatabase db(dir_);
-  create_schema(db.get());
-  create_schema(db.get());  // idempotent
-  const AuditChain chain(db.get());
+  create_schema(db);
+  create_schema(db);  // idempotent
+  const AuditChain chain(db);
   EXPECT_EQ(chain.head(), genesis_hash);
   EXPECT_EQ(chain.count(), 0);
   const VerifyReport report = verify(dir_);
@@ -221,7 +216,7 @@ TEST_F(AuditChainTest, ANewChainContinuesFromTheStoredHead) {
   const std::string head = write_chain(dir_, {records.begin(), records.begin() + 3});
   {
     AuditDatabase db(dir_);
-    AuditChain chain(db.get());
+    AuditChain chain(db);
     EXPECT_EQ(chain.head(), head);
     EXPECT_EQ(chain.count(), 3);
     chain.append(records[3]);  // no transaction: SQLite commits each on its own
@@ -236,8 +231,8 @@ TEST_F(AuditChainTest, ANewChainContinuesFromTheStoredHead) {
 TEST_F(AuditChainTest, AppendsInTheCallersTransactionAndReloadsTheHeadAfterARollback) {
   const std::vector<AuditRecord> records = sample_records(4);
   AuditDatabase db(dir_);
-  create_schema(db.get());
-  AuditChain chain(db.get());
+  create_schema(db);
+  AuditChain chain(db);
   db.exec("BEGIN");
   chain.append(records[0]);
   db.exec("COMMIT");
@@ -264,8 +259,8 @@ TEST_F(AuditChainTest, AppendsInTheCallersTransactionAndReloadsTheHeadAfterARoll
 TEST_F(AuditChainTest, VerifyAndQueryReadWhileTheGatewayHoldsTheDatabaseOpen) {
   const std::vector<AuditRecord> records = sample_records(8);
   AuditDatabase db(dir_);
-  create_schema(db.get());
-  AuditChain chain(db.get());
+  create_schema(db);
+  AuditChain chain(db);
   db.exec("PRAGMA wal_autocheckpoint = 0");  // keep the records in the WAL
   db.exec("BEGIN");
   for (int index = 0; index < 5; ++index) chain.append(records[static_cast<std::size_t>(index)]);
@@ -284,18 +279,12 @@ TEST_F(AuditChainTest, VerifyAndQueryReadWhileTheGatewayHoldsTheDatabaseOpen) {
 }
 
 // The indexed columns of the audit table.
-std::set<std::string> audit_indexed_columns(sqlite3* db) {
+std::set<std::string> audit_indexed_columns(const sqlite::Connection& db) {
   std::set<std::string> indexed;
-  sqlite3_stmt* statement = nullptr;
-  EXPECT_EQ(sqlite3_prepare_v2(db,
-                               "SELECT ii.name FROM pragma_index_list('audit') AS il, "
-                               "pragma_index_info(il.name) AS ii",
-                               -1, &statement, nullptr),
-            SQLITE_OK);
-  while (sqlite3_step(statement) == SQLITE_ROW) {
-    indexed.insert(reinterpret_cast<const char*>(sqlite3_column_text(statement, 0)));
-  }
-  sqlite3_finalize(statement);
+  sqlite::Statement statement(db,
+                              "SELECT ii.name FROM pragma_index_list('audit') AS il, "
+                              "pragma_index_info(il.name) AS ii");
+  while (statement.next()) indexed.insert(statement.text(0));
   return indexed;
 }
 
@@ -307,15 +296,15 @@ std::vector<std::int64_t> seqs_of(const std::vector<StoredRecord>& records) {
 
 TEST_F(AuditChainTest, TheSchemaIndexesMessageNumbersNodeRecipientAndTimeButNotRandomMessageIds) {
   AuditDatabase db(dir_);
-  create_schema(db.get());
-  EXPECT_EQ(audit_indexed_columns(db.get()),
+  create_schema(db);
+  EXPECT_EQ(audit_indexed_columns(db),
             (std::set<std::string>{"message_ref", "node", "recipient", "time_unix_ms"}));
 }
 
 TEST_F(AuditChainTest, NumbersEachMessageOnceInOrderOfFirstUse) {
   AuditDatabase db(dir_);
-  create_schema(db.get());
-  AuditChain chain(db.get());
+  create_schema(db);
+  AuditChain chain(db);
   db.exec("BEGIN");
   for (const AuditRecord& record : sample_records(10)) chain.append(record);  // m-1.. m-9, no m-5 or m-10
   AuditRecord again = sample_records(1).front();  // about m-1 again
@@ -333,8 +322,8 @@ TEST_F(AuditChainTest, NumbersEachMessageOnceInOrderOfFirstUse) {
 
 TEST_F(AuditChainTest, AMessageItHasForgottenIsNumberedAgainAndStillFoundWhole) {
   AuditDatabase db(dir_);
-  create_schema(db.get());
-  AuditChain chain(db.get(), 2);  // remembers 2 to 4 message ids
+  create_schema(db);
+  AuditChain chain(db, 2);  // remembers 2 to 4 message ids
   AuditRecord record = sample_records(1).front();
   db.exec("BEGIN");
   for (const char* id : {"m-a", "m-b", "m-c", "m-d", "m-e", "m-f", "m-a", "m-b", "m-a"}) {
@@ -353,8 +342,8 @@ TEST_F(AuditChainTest, AMessageItHasForgottenIsNumberedAgainAndStillFoundWhole) 
 
 TEST_F(AuditChainTest, MessageNumbersGivenInARolledBackTransactionAreNotReused) {
   AuditDatabase db(dir_);
-  create_schema(db.get());
-  AuditChain chain(db.get());
+  create_schema(db);
+  AuditChain chain(db);
   const std::vector<AuditRecord> records = sample_records(3);
   db.exec("BEGIN");
   chain.append(records[0]);
@@ -390,10 +379,10 @@ TEST_F(AuditChainTest, ATrailWrittenBeforeMessageNumbersIsReadAsItIsThenUpgraded
   EXPECT_TRUE(report.intact()) << problems_text(report);
 
   AuditDatabase db(dir_);
-  create_schema(db.get());  // what the gateway does when it opens its store
-  EXPECT_EQ(audit_indexed_columns(db.get()),
+  create_schema(db);  // what the gateway does when it opens its store
+  EXPECT_EQ(audit_indexed_columns(db),
             (std::set<std::string>{"message_ref", "node", "recipient", "time_unix_ms"}));
-  AuditChain chain(db.get());
+  AuditChain chain(db);
   AuditRecord later = records[2];  // about m-3, numbered by the upgrade
   later.kind = "review";
   db.exec("BEGIN");
@@ -409,7 +398,7 @@ TEST_F(AuditChainTest, ATrailWrittenBeforeMessageNumbersIsReadAsItIsThenUpgraded
 TEST_F(AuditChainTest, AppendWithoutTheSchemaIsRefusedClearly) {
   AuditDatabase db(dir_);
   try {
-    AuditChain chain(db.get());
+    AuditChain chain(db);
     FAIL() << "expected an error";
   } catch (const std::runtime_error& error) {
     EXPECT_THAT(error.what(), HasSubstr("create_schema"));
@@ -464,23 +453,16 @@ class TamperingTest : public ::testing::Test {
   void insert_row(std::int64_t seq, const AuditRecord& record, const std::string& previous_hash,
                   const std::string& hash) const {
     db_->exec("INSERT INTO audit_messages(message_id) VALUES('" + record.message_id + "')");
-    sqlite3_stmt* statement = nullptr;
-    ASSERT_EQ(sqlite3_prepare_v2(db_->get(),
-                                 "INSERT INTO audit(seq, time_unix_ms, kind, node, recipient, message_id, decision, "
-                                 "record, previous_hash, hash, message_ref) "
-                                 "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, last_insert_rowid())",
-                                 -1, &statement, nullptr),
-              SQLITE_OK);
+    sqlite::Statement statement(*db_,
+                                "INSERT INTO audit(seq, time_unix_ms, kind, node, recipient, message_id, decision, "
+                                "record, previous_hash, hash, message_ref) "
+                                "VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, last_insert_rowid())");
     const std::string canonical = canonical_json(record);
-    sqlite3_bind_int64(statement, 1, seq);
-    sqlite3_bind_int64(statement, 2, record.time_unix_ms);
+    statement.bind(1, seq).bind(2, record.time_unix_ms);
     const std::string* texts[] = {&record.kind,     &record.node, &record.recipient, &record.message_id,
                                   &record.decision, &canonical,   &previous_hash,    &hash};
-    for (int index = 0; index < 8; ++index) {
-      sqlite3_bind_text(statement, index + 3, texts[index]->c_str(), -1, SQLITE_TRANSIENT);
-    }
-    EXPECT_EQ(sqlite3_step(statement), SQLITE_DONE) << sqlite3_errmsg(db_->get());
-    sqlite3_finalize(statement);
+    for (int index = 0; index < 8; ++index) statement.bind(index + 3, *texts[index]);
+    statement.run();
   }
   void swap_seqs(std::int64_t a, std::int64_t b) const {
     db_->exec("UPDATE audit SET seq = -1 WHERE seq = " + std::to_string(a));
@@ -655,16 +637,12 @@ TEST_F(TamperingTest, AModifiedRecordWithItsHashRecomputedIsCaughtByTheNextLink)
   changed.kind = "disconnection";
   const std::string previous = hash_of(4);
   const std::string canonical = canonical_json(changed);
-  sqlite3_stmt* statement = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db_->get(), "UPDATE audit SET kind = ?, record = ?, hash = ? WHERE seq = 5", -1,
-                               &statement, nullptr),
-            SQLITE_OK);
   const std::string hash = chain_hash(previous, canonical);
-  sqlite3_bind_text(statement, 1, changed.kind.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(statement, 2, canonical.c_str(), -1, SQLITE_TRANSIENT);
-  sqlite3_bind_text(statement, 3, hash.c_str(), -1, SQLITE_TRANSIENT);
-  ASSERT_EQ(sqlite3_step(statement), SQLITE_DONE);
-  sqlite3_finalize(statement);
+  sqlite::Statement(*db_, "UPDATE audit SET kind = ?, record = ?, hash = ? WHERE seq = 5")
+      .bind(1, changed.kind)
+      .bind(2, canonical)
+      .bind(3, hash)
+      .run();
 
   const VerifyReport report = verify_tampered();
   ASSERT_THAT(report.problems, ElementsAre(IsProblem(5, ProblemKind::modified))) << problems_text(report);
