@@ -114,7 +114,9 @@ class AuditChain {
   std::unique_ptr<Writer> writer_;
 };
 
-enum class ProblemKind { modified, deleted, inserted, reordered };
+// The last two are found only against a signed head a peer witnessed
+// (witness.hpp): the chain alone cannot tell them from a shorter trail.
+enum class ProblemKind { modified, deleted, inserted, reordered, truncated, rewritten };
 std::string_view to_string(ProblemKind kind);  // "modified", "deleted", ...
 
 struct VerifyProblem {
@@ -136,8 +138,8 @@ struct VerifyReport {
 // cannot be opened or has no audit table.
 // Limitation: the chain holds no secret, so records removed from the end (a
 // truncated tail), or a tail rewritten and re-hashed from some record on, look
-// like a shorter or different intact chain. Compare head_hash and the count
-// with a copy kept elsewhere to detect that.
+// like a shorter or different intact chain. Checked against signed heads a
+// peer witnessed (witness.hpp, check_witnesses), both are found.
 VerifyReport verify(const std::filesystem::path& data_dir);
 
 struct QueryFilter {

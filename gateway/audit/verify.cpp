@@ -498,6 +498,8 @@ std::string_view to_string(ProblemKind kind) {
     case ProblemKind::deleted: return "deleted";
     case ProblemKind::inserted: return "inserted";
     case ProblemKind::reordered: return "reordered";
+    case ProblemKind::truncated: return "truncated";
+    case ProblemKind::rewritten: return "rewritten";
   }
   return "unknown";
 }

@@ -721,4 +721,86 @@ bool is_revoked(const fs::path& dir, const fs::path& certificate) {
   return crl_lists(crl.get(), X509_get0_serialNumber(loaded.get()));
 }
 
+// ---------------------------------------------------------------------------
+// Signatures.
+
+namespace {
+
+using EvpMdCtxPtr = OpenSslPtr<EVP_MD_CTX, EVP_MD_CTX_free>;
+using X509StorePtr = OpenSslPtr<X509_STORE, X509_STORE_free>;
+using X509StoreCtxPtr = OpenSslPtr<X509_STORE_CTX, X509_STORE_CTX_free>;
+
+X509Ptr parse_certificate_pem(std::string_view pem) {
+  BioPtr bio{BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size()))};
+  if (!bio) return nullptr;
+  return X509Ptr{PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)};
+}
+
+}  // namespace
+
+std::string sign(const fs::path& key, std::string_view data) {
+  const EvpPkeyPtr signing_key = load_private_key(key, "private key");
+  EvpMdCtxPtr context{EVP_MD_CTX_new()};
+  check(context != nullptr, "cannot allocate a signing context");
+  check(EVP_DigestSignInit(context.get(), nullptr, signing_digest(signing_key.get()), nullptr, signing_key.get()) == 1,
+        fmt::format("cannot sign with {}", key.string()));
+  std::size_t size = 0;
+  const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
+  check(EVP_DigestSign(context.get(), nullptr, &size, bytes, data.size()) == 1, "cannot size the signature");
+  std::string signature(size, '\0');
+  check(EVP_DigestSign(context.get(), reinterpret_cast<unsigned char*>(signature.data()), &size, bytes, data.size()) ==
+            1,
+        fmt::format("cannot sign with {}", key.string()));
+  signature.resize(size);
+  return signature;
+}
+
+std::string read_certificate_pem(const fs::path& certificate) {
+  const X509Ptr loaded = load_certificate(certificate);
+  BioPtr bio{BIO_new(BIO_s_mem())};
+  check(bio != nullptr && PEM_write_bio_X509(bio.get(), loaded.get()) == 1,
+        fmt::format("cannot write {} as PEM", certificate.string()));
+  return bio_contents(bio.get());
+}
+
+std::string pem_common_name(std::string_view certificate_pem) {
+  const X509Ptr certificate = parse_certificate_pem(certificate_pem);
+  drain_openssl_errors();
+  if (!certificate) return {};
+  return subject_common_name(certificate.get()).value_or("");
+}
+
+std::string check_signature(std::string_view certificate_pem, std::string_view data, std::string_view signature,
+                            const fs::path& ca, std::int64_t at_unix_ms) {
+  const X509Ptr ca_certificate = load_certificate(ca, "CA certificate");
+  const X509Ptr certificate = parse_certificate_pem(certificate_pem);
+  if (!certificate) {
+    drain_openssl_errors();
+    return "its certificate is not a PEM certificate";
+  }
+  // Issued by the CA, and valid at the time it claims to have signed.
+  X509StorePtr store{X509_STORE_new()};
+  X509StoreCtxPtr verify{X509_STORE_CTX_new()};
+  check(store && verify && X509_STORE_add_cert(store.get(), ca_certificate.get()) == 1 &&
+            X509_STORE_CTX_init(verify.get(), store.get(), certificate.get(), nullptr) == 1,
+        "cannot set up certificate verification");
+  X509_STORE_CTX_set_time(verify.get(), 0, static_cast<time_t>(at_unix_ms / 1000));
+  if (X509_verify_cert(verify.get()) != 1) {
+    const int error = X509_STORE_CTX_get_error(verify.get());
+    drain_openssl_errors();
+    return fmt::format("its certificate ({}) was not issued by {} or was not valid then: {}",
+                       subject_common_name(certificate.get()).value_or("no common name"), ca.string(),
+                       X509_verify_cert_error_string(error));
+  }
+  EVP_PKEY* public_key = X509_get0_pubkey(certificate.get());
+  EvpMdCtxPtr context{EVP_MD_CTX_new()};
+  check(public_key != nullptr && context != nullptr, "cannot set up signature verification");
+  const bool good =
+      EVP_DigestVerifyInit(context.get(), nullptr, signing_digest(public_key), nullptr, public_key) == 1 &&
+      EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                       reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
+  drain_openssl_errors();
+  return good ? std::string() : "its signature does not verify with its certificate's key";
+}
+
 }  // namespace icegate::pki

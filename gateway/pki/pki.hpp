@@ -14,6 +14,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <filesystem>
 #include <optional>
 #include <stdexcept>
@@ -121,5 +122,26 @@ void revoke_node(const std::filesystem::path& dir, std::string_view node_id);
 
 // Whether DIR/crl.pem lists the certificate's serial (false when there is no CRL).
 bool is_revoked(const std::filesystem::path& dir, const std::filesystem::path& certificate);
+
+// ---- Signatures (the audit head a peer witnesses; docs/FEDERATION.md) ----
+
+// Signs `data` with the PEM private key in `key`: ECDSA P-256 over SHA-256,
+// or Ed25519, whichever the key is. Returns the signature's bytes (DER for
+// ECDSA). Throws PkiError naming the file when it is missing or unreadable.
+std::string sign(const std::filesystem::path& key, std::string_view data);
+
+// The PEM text of the certificate file (read whole; PkiError if it does not parse).
+std::string read_certificate_pem(const std::filesystem::path& certificate);
+
+// Checks that `certificate_pem` was issued by the CA certificate in `ca`
+// (its signature and validity at `at`, a Unix time in ms) and that
+// `signature` over `data` verifies with its public key. Returns "" when all
+// holds, else one sentence saying what does not. Throws PkiError when `ca`
+// cannot be read.
+std::string check_signature(std::string_view certificate_pem, std::string_view data, std::string_view signature,
+                            const std::filesystem::path& ca, std::int64_t at_unix_ms);
+
+// The subject Common Name of a PEM certificate text ("" when there is none).
+std::string pem_common_name(std::string_view certificate_pem);
 
 }  // namespace icegate::pki

@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "gateway/audit/audit.hpp"
+#include "gateway/pki/pki.hpp"
 #include "tests/gateway/audit/audit_fixture.hpp"
 #include "tests/support/temporary_directory.hpp"
 #include "tools/icegate/commands.hpp"
@@ -103,6 +104,43 @@ TEST_F(CliAuditTest, VerifyWithoutADatabaseExitsOne) {
   EXPECT_EQ(run_audit_verify({.dir = dir_ / "empty"}, out_, err_), exit_error);
   EXPECT_THAT(err_.str(), AllOf(StartsWith("error: "), HasSubstr("icegate.db not found")));
   EXPECT_THAT(out_.str(), IsEmpty());
+}
+
+TEST_F(CliAuditTest, HeadSignsTheTrailAndVerifyNamesACutTailAgainstIt) {
+  const fs::path pki_dir = temporary_.path() / "pki";
+  pki::init_ca(pki_dir);
+  const fs::path witness = temporary_.path() / "head-20.json";
+  reset_streams();
+  ASSERT_EQ(run_audit_head({.dir = dir_, .pki = pki_dir, .out = witness}, out_,
+                           err_),
+            exit_ok)
+      << err_.str();
+  EXPECT_EQ(err_.str(), "signed head: 20 records, hash " + head_ + ", written to " + witness.string() + "\n");
+
+  const AuditVerifyParams with_witness{
+      .dir = dir_, .witnesses = {witness}, .ca = pki::ca_paths(pki_dir).certificate};
+  reset_streams();
+  EXPECT_EQ(run_audit_verify(with_witness, out_, err_), exit_ok) << err_.str();
+  EXPECT_EQ(out_.str(), "intact: 20 records, head " + head_ + "\n");
+
+  {
+    AuditDatabase db(dir_);
+    db.exec("DELETE FROM audit WHERE seq > 16");
+  }
+  EXPECT_EQ(verify(), exit_ok) << "the chain alone cannot see the cut";
+  reset_streams();
+  EXPECT_EQ(run_audit_verify(with_witness, out_, err_), exit_denied);
+  const std::vector<std::string> lines = lines_of(out_.str());
+  ASSERT_EQ(lines.size(), 2u) << out_.str();
+  EXPECT_THAT(lines[0], AllOf(StartsWith("seq 20: truncated: the trail ends at seq 16"),
+                              HasSubstr("records 17 to 20 were removed")));
+  EXPECT_THAT(lines[1], StartsWith("NOT INTACT: 1 problem in 16 records"));
+}
+
+TEST_F(CliAuditTest, AWitnessWithoutItsCaIsAMistake) {
+  reset_streams();
+  EXPECT_EQ(run_audit_verify({.dir = dir_, .witnesses = {dir_ / "head.json"}}, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("--witness needs --ca"));
 }
 
 TEST_F(CliAuditTest, QueryPrintsTheMatchingRecordsInEachFormat) {

@@ -8,6 +8,7 @@
 #include <charconv>
 #include <chrono>
 #include <exception>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string_view>
@@ -17,6 +18,9 @@
 #include <fmt/ostream.h>
 
 #include "gateway/audit/audit.hpp"
+#include "gateway/audit/witness.hpp"
+#include "gateway/model/clock.hpp"
+#include "gateway/pki/pki.hpp"
 #include "gateway/model/json_value.hpp"
 #include "tools/icegate/commands.hpp"
 
@@ -129,9 +133,21 @@ int run_audit_verify(const AuditVerifyParams& params, std::ostream& out, std::os
     print_error(err, "audit verify: a data directory is required");
     return exit_error;
   }
+  if (!params.witnesses.empty() && params.ca.empty()) {
+    print_error(err, "audit verify: --witness needs --ca, the CA certificate that issued the signing gateway's");
+    return exit_error;
+  }
   audit::VerifyReport report;
   try {
+    std::vector<audit::Witness> witnesses;
+    for (const auto& file : params.witnesses) witnesses.push_back(audit::read_witness(file));
     report = audit::verify(params.dir);
+    if (!witnesses.empty()) {
+      auto found = audit::check_witnesses(params.dir, witnesses, params.ca);
+      report.problems.insert(report.problems.end(), found.begin(), found.end());
+      std::stable_sort(report.problems.begin(), report.problems.end(),
+                       [](const audit::VerifyProblem& a, const audit::VerifyProblem& b) { return a.seq < b.seq; });
+    }
   } catch (const std::exception& error) {
     print_error(err, error.what());
     return exit_error;
@@ -150,6 +166,34 @@ int run_audit_verify(const AuditVerifyParams& params, std::ostream& out, std::os
     }
   }
   return report.intact() ? exit_ok : exit_denied;
+}
+
+int run_audit_head(const AuditHeadParams& params, std::ostream& out, std::ostream& err) {
+  try {
+    const pki::Paths gateway = pki::gateway_paths(params.pki);
+    const std::int64_t now = params.now_unix_ms != 0 ? params.now_unix_ms : to_unix_ms(SystemClock().now());
+    const audit::SignedHead head = audit::sign_head(params.dir, gateway.key, gateway.certificate, now);
+    const std::string text = audit::to_witness_json(head);
+    if (params.out.empty()) {
+      out << text;
+    } else {
+      std::ofstream file(params.out, std::ios::binary | std::ios::trunc);
+      file << text;
+      file.close();
+      if (!file) {
+        print_error(err, fmt::format("audit head: cannot write {}", params.out.string()));
+        return exit_error;
+      }
+      fmt::print(err, "signed head: {} records, hash {}, written to {}\n", head.seq, head.hash, params.out.string());
+    }
+    return exit_ok;
+  } catch (const audit::WitnessError& error) {
+    print_error(err, error.what());
+    return exit_denied;
+  } catch (const std::exception& error) {
+    print_error(err, error.what());
+    return exit_error;
+  }
 }
 
 int run_audit_query(const AuditQueryParams& params, std::ostream& out, std::ostream& err) {
@@ -220,7 +264,23 @@ void add_audit_command(CLI::App& root, int& exit_code) {
       "verify", "Check the hash chain of DIR/icegate.db (exit 0 intact, 2 problems found, 1 error)");
   verify_command->add_option("dir", verify->dir, "The gateway's data directory")->required();
   verify_command->add_flag("--json", verify->json, "Print the report as one JSON object");
+  verify_command->add_option("--witness", verify->witnesses,
+                             "A signed head (audit head) to check the trail against: a trail cut before it, or "
+                             "rewritten at or before it, is named. Repeatable")
+      ->check(CLI::ExistingFile);
+  verify_command->add_option("--ca", verify->ca, "The CA certificate that issued the signing gateway's (for --witness)")
+      ->check(CLI::ExistingFile);
   verify_command->callback([verify, &exit_code] { exit_code = run_audit_verify(*verify, std::cout, std::cerr); });
+
+  auto head = std::make_shared<AuditHeadParams>();
+  CLI::App* head_command = audit_command->add_subcommand(
+      "head", "Sign the head of DIR's trail (intact only) with the gateway's key, for a peer to keep as a witness");
+  head_command->add_option("dir", head->dir, "The gateway's data directory")->required();
+  head_command->add_option("--pki", head->pki, "PKI directory: signs with gateway.key")
+      ->required()
+      ->check(CLI::ExistingDirectory);
+  head_command->add_option("--out", head->out, "Write the witness here rather than to standard output");
+  head_command->callback([head, &exit_code] { exit_code = run_audit_head(*head, std::cout, std::cerr); });
 
   auto query = std::make_shared<AuditQueryParams>();
   CLI::App* query_command =

@@ -1,0 +1,77 @@
+// Signed audit heads and the witnesses that hold them (issue 18, point 5;
+// docs/FEDERATION.md, "Peers witness each other's audit trail").
+//
+// The hash chain holds no secret: whoever can write a gateway's database can
+// cut records from the end of its trail, or rewrite a record and re-hash every
+// one after it, and the chain still verifies (docs/SECURITY.md). A signed head
+// closes that gap. The gateway signs, with its certificate's key, "my trail
+// held records 1..seq, the last with hash H, at time T", and the head is kept
+// somewhere the gateway's own disk cannot reach: by its peers, as witnesses.
+// Checked against a witness, a trail that now ends before `seq` was cut, and a
+// trail whose record `seq` has another hash was rewritten; either is named.
+//
+// A witness file is one JSON object:
+//   {"format": "icegate-audit-head/1", "gateway": CN, "seq": N, "hash": H,
+//    "signed_unix_ms": T, "signed_at": ISO-8601, "signature": hex,
+//    "certificate": PEM}
+// The signature covers signed_bytes(): the format, seq, hash and time, one per
+// line; "gateway" and "signed_at" are for people and are not trusted.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "gateway/audit/audit.hpp"
+
+namespace icegate::audit {
+
+// A witness file that cannot be read, parsed or trusted; the text names the file.
+class WitnessError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+inline constexpr std::string_view signed_head_format = "icegate-audit-head/1";
+
+struct SignedHead {
+  std::int64_t seq = 0;          // the last record's seq (the trail's length: seqs run 1..seq)
+  std::string hash;              // its hash
+  std::int64_t signed_unix_ms = 0;
+  std::string signature;         // raw bytes
+  std::string certificate_pem;   // the signing gateway's certificate
+};
+
+// The bytes the signature covers.
+std::string signed_bytes(const SignedHead& head);
+
+// Signs the head of DIR's trail with `key` (PEM), naming `certificate`. The
+// trail must verify: a head is a statement that the trail up to it was intact,
+// so a broken trail is refused (WitnessError listing its first problem).
+SignedHead sign_head(const std::filesystem::path& data_dir, const std::filesystem::path& key,
+                     const std::filesystem::path& certificate, std::int64_t now_unix_ms);
+
+// The witness file's text (one JSON object and a newline).
+std::string to_witness_json(const SignedHead& head);
+// Parses a witness file's text; `source` (its path) names it in errors.
+SignedHead parse_witness(std::string_view text, std::string_view source);
+
+struct Witness {
+  std::string source;  // where it came from (its file), for the report
+  SignedHead head;
+};
+// Reads and parses a witness file.
+Witness read_witness(const std::filesystem::path& file);
+
+// Checks DIR's trail against each witness, after checking that each was
+// signed by a certificate `ca` issued (WitnessError otherwise: an untrusted
+// witness proves nothing either way). Returns the problems found, in seq
+// order: `truncated` where the trail ends before a witnessed head,
+// `rewritten` where the witnessed record's hash differs.
+std::vector<VerifyProblem> check_witnesses(const std::filesystem::path& data_dir, const std::vector<Witness>& witnesses,
+                                           const std::filesystem::path& ca);
+
+}  // namespace icegate::audit
