@@ -744,6 +744,19 @@ std::vector<int> PolicyTestRun::uncovered_rules() const {
   return result;
 }
 
+PolicyDecision decide(const CompiledPolicy& policy, const PolicyTestRequest& request) {
+  std::vector<Label> labels;
+  for (const PolicyTestPortion& portion : request.portions) labels.push_back(portion.label);
+  DecisionRequest decision;
+  decision.sender = request.from.value;
+  decision.recipient = request.to.value;
+  decision.category = request.category.value;
+  decision.purpose = request.purpose.value;
+  decision.portion_labels = labels;
+  decision.occasional_available = request.occasional_available;
+  return policy.decide(decision);
+}
+
 double PolicyTestRun::coverage() const {
   if (rule_cases.empty()) return 1.0;
   return static_cast<double>(covered_rules().size()) / static_cast<double>(rule_cases.size());
@@ -761,16 +774,7 @@ PolicyTestRun run_policy_tests(const CompiledPolicy& policy, std::span<const Pol
     result.row = test.row;
     check_names(policy, names, test, run.diagnostics, result.differences);
 
-    std::vector<Label> labels;
-    for (const PolicyTestPortion& portion : test.request.portions) labels.push_back(portion.label);
-    DecisionRequest request;
-    request.sender = test.request.from.value;
-    request.recipient = test.request.to.value;
-    request.category = test.request.category.value;
-    request.purpose = test.request.purpose.value;
-    request.portion_labels = labels;
-    request.occasional_available = test.request.occasional_available;
-    result.decision = policy.decide(request);
+    result.decision = decide(policy, test.request);
     result.rules = result.decision.rules;
     for (int rule : result.rules) ++run.rule_cases[static_cast<std::size_t>(rule)];
 
