@@ -2,7 +2,9 @@
 
 #include <fmt/format.h>
 #include <fmt/ostream.h>
-#include <google/protobuf/util/json_util.h>
+
+#include "gateway/model/json.hpp"
+#include "gateway/wire/proto_json.hpp"
 
 namespace icegate::node {
 
@@ -107,12 +109,6 @@ void render(std::ostream& out, const NodeEvent& event) {
       event.payload);
 }
 
-std::string to_json(const v1::Frame& frame) {
-  std::string json;
-  google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
-  (void)google::protobuf::util::MessageToJsonString(frame, &json, options);
-  return json;
-}
+std::string to_json(const v1::Frame& frame) { return json::serialize(wire::proto_json(frame)); }
 
 }  // namespace icegate::node

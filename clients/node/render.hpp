@@ -1,5 +1,6 @@
 // How a node shows what it receives, to a person (plain text) or a program
-// (one JSON object per line, the frame as protobuf's JSON mapping).
+// (one JSON object per line, the frame in protobuf's canonical JSON mapping,
+// gateway/wire/proto_json.hpp).
 #pragma once
 
 #include <ostream>

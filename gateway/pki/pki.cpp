@@ -480,18 +480,33 @@ void init_ca(const fs::path& dir, std::string_view ca_name, bool overwrite, KeyT
   write_certificate(ca.certificate, ca_certificate.get());  // last: it marks DIR as initialised
 }
 
+namespace {
+
+// The CA of DIR as issuing signs with it: its certificate and its key,
+// checked to belong together.
+struct SigningCa {
+  X509Ptr certificate;
+  EvpPkeyPtr key;
+};
+
+SigningCa load_signing_ca(const fs::path& dir) {
+  require_ca_files(dir);
+  const Paths ca = ca_paths(dir);
+  SigningCa loaded{load_certificate(ca.certificate, "CA certificate"), load_private_key(ca.key, "CA key")};
+  if (X509_check_private_key(loaded.certificate.get(), loaded.key.get()) != 1) {
+    fail(fmt::format("CA key {} does not match {}", ca.key.string(), ca.certificate.string()));
+  }
+  return loaded;
+}
+
+}  // namespace
+
 Paths issue_node(const fs::path& dir, std::string_view node_id, const IssueOptions& options) {
   const Paths paths = node_paths(dir, node_id);  // refuses invalid ids
   if (!options.already_expired && options.validity <= std::chrono::hours::zero()) {
     throw PkiError(fmt::format("validity for \"{}\" must be positive", node_id));
   }
-  require_ca_files(dir);
-  const Paths ca = ca_paths(dir);
-  const X509Ptr ca_certificate = load_certificate(ca.certificate, "CA certificate");
-  const EvpPkeyPtr ca_key = load_private_key(ca.key, "CA key");
-  if (X509_check_private_key(ca_certificate.get(), ca_key.get()) != 1) {
-    fail(fmt::format("CA key {} does not match {}", ca.key.string(), ca.certificate.string()));
-  }
+  const SigningCa ca = load_signing_ca(dir);
 
   const EvpPkeyPtr key = generate_key(options.key_type);
   const auto not_before = options.already_expired ? -std::chrono::seconds(std::chrono::days(2))
@@ -501,8 +516,8 @@ Paths issue_node(const fs::path& dir, std::string_view node_id, const IssueOptio
   const X509Ptr certificate = build_certificate({
       .common_name = node_id,
       .subject_key = key.get(),
-      .issuer = ca_certificate.get(),
-      .issuer_key = ca_key.get(),
+      .issuer = ca.certificate.get(),
+      .issuer_key = ca.key.get(),
       .not_before_offset = not_before,
       .not_after_offset = not_after,
       .extensions = {{NID_basic_constraints, "critical,CA:FALSE"},
@@ -576,20 +591,14 @@ Paths issue_server(const fs::path& dir, std::string_view name, const std::vector
                                "longer), not {} hours",
                                name, options.validity.count()));
   }
-  require_ca_files(dir);
-  const Paths ca = ca_paths(dir);
-  const X509Ptr ca_certificate = load_certificate(ca.certificate, "CA certificate");
-  const EvpPkeyPtr ca_key = load_private_key(ca.key, "CA key");
-  if (X509_check_private_key(ca_certificate.get(), ca_key.get()) != 1) {
-    fail(fmt::format("CA key {} does not match {}", ca.key.string(), ca.certificate.string()));
-  }
+  const SigningCa ca = load_signing_ca(dir);
 
   const EvpPkeyPtr key = generate_key(options.key_type);
   const X509Ptr certificate = build_certificate({
       .common_name = name,
       .subject_key = key.get(),
-      .issuer = ca_certificate.get(),
-      .issuer_key = ca_key.get(),
+      .issuer = ca.certificate.get(),
+      .issuer_key = ca.key.get(),
       .not_before_offset = -clock_skew_allowance,
       .not_after_offset = std::chrono::seconds(options.validity),
       .extensions = {{NID_basic_constraints, "critical,CA:FALSE"},

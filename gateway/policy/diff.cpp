@@ -32,6 +32,17 @@ std::string_view to_string(ChangeKind kind) {
   return "unknown";
 }
 
+std::string_view heading(ChangeKind kind) {
+  switch (kind) {
+    case ChangeKind::opened: return "FLOWS OPENED";
+    case ChangeKind::closed: return "FLOWS CLOSED";
+    case ChangeKind::hold_added: return "HOLDS ADDED";
+    case ChangeKind::hold_removed: return "HOLDS REMOVED";
+    case ChangeKind::handling_changed: return "HANDLING CHANGED";
+  }
+  return "CHANGED";
+}
+
 bool PolicyDiff::equivalent() const {
   return groups.empty() && nodes_only_old.empty() && nodes_only_new.empty() && categories_only_old.empty() &&
          categories_only_new.empty() && purposes_only_old.empty() && purposes_only_new.empty() &&

@@ -161,6 +161,9 @@ class DecisionSpace {
 
 enum class ChangeKind { opened, closed, hold_added, hold_removed, handling_changed };
 std::string_view to_string(ChangeKind kind);
+// The kind as the text reports (`policy diff`, `policy replay`) head its
+// section with: "FLOWS OPENED", "HOLDS REMOVED", ...
+std::string_view heading(ChangeKind kind);
 
 // One concrete request showing a change, with both sides' decisions.
 struct ChangeExample {

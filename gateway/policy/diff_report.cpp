@@ -49,17 +49,6 @@ std::string side_text(FlowState state, const std::string& rule, const std::strin
 constexpr ChangeKind kKinds[] = {ChangeKind::opened, ChangeKind::closed, ChangeKind::hold_added,
                                  ChangeKind::hold_removed, ChangeKind::handling_changed};
 
-std::string_view heading(ChangeKind kind) {
-  switch (kind) {
-    case ChangeKind::opened: return "FLOWS OPENED";
-    case ChangeKind::closed: return "FLOWS CLOSED";
-    case ChangeKind::hold_added: return "HOLDS ADDED";
-    case ChangeKind::hold_removed: return "HOLDS REMOVED";
-    case ChangeKind::handling_changed: return "HANDLING CHANGED";
-  }
-  return "";
-}
-
 boost::json::array json_labels(const std::vector<Label>& labels) {
   boost::json::array texts;
   for (const Label& label : labels) texts.emplace_back(label_text(label));

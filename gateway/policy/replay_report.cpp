@@ -15,17 +15,6 @@ namespace {
 constexpr ChangeKind reported_kinds[] = {ChangeKind::opened, ChangeKind::closed, ChangeKind::hold_added,
                                          ChangeKind::hold_removed};
 
-std::string_view heading(ChangeKind kind) {
-  switch (kind) {
-    case ChangeKind::opened: return "FLOWS OPENED";
-    case ChangeKind::closed: return "FLOWS CLOSED";
-    case ChangeKind::hold_added: return "HOLDS ADDED";
-    case ChangeKind::hold_removed: return "HOLDS REMOVED";
-    case ChangeKind::handling_changed: return "HANDLING CHANGED";
-  }
-  return "CHANGED";
-}
-
 std::string_view state_code(FlowState state) {
   switch (state) {
     case FlowState::withheld: return "withheld";

@@ -172,21 +172,11 @@ std::vector<RuleCoverageGap> explain_uncovered_rules(const CompiledPolicy& polic
     fact.test = &test;
     fact.sender = directory.resolve(test.request.from.value);
     fact.recipient = directory.resolve(test.request.to.value);
-    std::vector<Label> labels;
-    for (const PolicyTestPortion& portion : test.request.portions) {
-      labels.push_back(portion.label);
+    for (const PolicyTestPortion& portion : test.request.portions)
       fact.valid_ranks.push_back(policy.label_problems(portion.label).empty()
                                      ? policy.classification_rank(portion.label.classification)
                                      : -1);
-    }
-    DecisionRequest request;
-    request.sender = test.request.from.value;
-    request.recipient = test.request.to.value;
-    request.category = test.request.category.value;
-    request.purpose = test.request.purpose.value;
-    request.portion_labels = labels;
-    request.occasional_available = test.request.occasional_available;
-    fact.decision = policy.decide(request);
+    fact.decision = decide(policy, test.request);
     facts.push_back(std::move(fact));
   }
 

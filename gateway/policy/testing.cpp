@@ -658,20 +658,34 @@ std::optional<Label> parse_test_label(std::string_view text, std::string& error)
   return label;
 }
 
-PolicyTestRequestFile load_policy_test_request_text(std::string_view text, const std::filesystem::path& file) {
-  PolicyTestRequestFile result;
-  result.file = file;
+namespace {
+
+// `text` parsed as YAML, the parser's problems added to `diagnostics` under
+// the test file codes. The parser speaks in policy codes; its four (P001 YAML
+// syntax, P003 a key that is not a string, P006 duplicate key, P008 nesting or
+// alias expansion beyond the limits) have the same numbers here.
+std::optional<SyntaxNode> parse_test_yaml(std::string_view text, const std::filesystem::path& file,
+                                          Diagnostics& diagnostics) {
   ParseResult parsed = parse_policy_file(text, file.string());
   for (const Diagnostic& diagnostic : parsed.diagnostics.all()) {
     Diagnostic renumbered = diagnostic;
     renumbered.code = with_letter(diagnostic.code, 'T');
-    result.diagnostics.add(std::move(renumbered));
+    diagnostics.add(std::move(renumbered));
   }
-  if (!parsed.root) return result;
+  return std::move(parsed.root);
+}
+
+}  // namespace
+
+PolicyTestRequestFile load_policy_test_request_text(std::string_view text, const std::filesystem::path& file) {
+  PolicyTestRequestFile result;
+  result.file = file;
+  const std::optional<SyntaxNode> root = parse_test_yaml(text, file, result.diagnostics);
+  if (!root) return result;
   PolicyTestFile scratch;  // the reader's home; only its diagnostics are kept
   scratch.file = file;
   TestFileReader reader(scratch);
-  const bool ok = reader.read_request_only(*parsed.root, result.request);
+  const bool ok = reader.read_request_only(*root, result.request);
   result.diagnostics.append(scratch.diagnostics);
   result.ok = ok && !result.diagnostics.has_errors();
   return result;
@@ -694,17 +708,9 @@ PolicyTestFile load_policy_tests_text(std::string_view text, const std::filesyst
                                       bool require_policy) {
   PolicyTestFile result;
   result.file = file;
-  ParseResult parsed = parse_policy_file(text, file.string());
-  // The parser speaks in policy codes; its four (P001 YAML syntax, P003 a
-  // key that is not a string, P006 duplicate key, P008 nesting or alias
-  // expansion beyond the limits) have the same numbers here.
-  for (const Diagnostic& diagnostic : parsed.diagnostics.all()) {
-    Diagnostic renumbered = diagnostic;
-    renumbered.code = with_letter(diagnostic.code, 'T');
-    result.diagnostics.add(std::move(renumbered));
-  }
-  if (!parsed.root) return result;
-  TestFileReader(result).read(*parsed.root, require_policy);
+  const std::optional<SyntaxNode> root = parse_test_yaml(text, file, result.diagnostics);
+  if (!root) return result;
+  TestFileReader(result).read(*root, require_policy);
   return result;
 }
 
@@ -744,6 +750,19 @@ std::vector<int> PolicyTestRun::uncovered_rules() const {
   return result;
 }
 
+PolicyDecision decide(const CompiledPolicy& policy, const PolicyTestRequest& request) {
+  std::vector<Label> labels;
+  for (const PolicyTestPortion& portion : request.portions) labels.push_back(portion.label);
+  DecisionRequest decision;
+  decision.sender = request.from.value;
+  decision.recipient = request.to.value;
+  decision.category = request.category.value;
+  decision.purpose = request.purpose.value;
+  decision.portion_labels = labels;
+  decision.occasional_available = request.occasional_available;
+  return policy.decide(decision);
+}
+
 double PolicyTestRun::coverage() const {
   if (rule_cases.empty()) return 1.0;
   return static_cast<double>(covered_rules().size()) / static_cast<double>(rule_cases.size());
@@ -761,16 +780,7 @@ PolicyTestRun run_policy_tests(const CompiledPolicy& policy, std::span<const Pol
     result.row = test.row;
     check_names(policy, names, test, run.diagnostics, result.differences);
 
-    std::vector<Label> labels;
-    for (const PolicyTestPortion& portion : test.request.portions) labels.push_back(portion.label);
-    DecisionRequest request;
-    request.sender = test.request.from.value;
-    request.recipient = test.request.to.value;
-    request.category = test.request.category.value;
-    request.purpose = test.request.purpose.value;
-    request.portion_labels = labels;
-    request.occasional_available = test.request.occasional_available;
-    result.decision = policy.decide(request);
+    result.decision = decide(policy, test.request);
     result.rules = result.decision.rules;
     for (int rule : result.rules) ++run.rule_cases[static_cast<std::size_t>(rule)];
 

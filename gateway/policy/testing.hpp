@@ -121,6 +121,9 @@ struct PolicyTestRequestFile {
 PolicyTestRequestFile load_policy_test_request(const std::filesystem::path& file);
 PolicyTestRequestFile load_policy_test_request_text(std::string_view text, const std::filesystem::path& file);
 
+// The policy's decision on a case's request.
+PolicyDecision decide(const CompiledPolicy& policy, const PolicyTestRequest& request);
+
 struct PolicyTestResult {
   std::string name;
   SourceLocation location;

@@ -17,6 +17,7 @@
 #include "gateway/audit/audit.hpp"
 #include "gateway/pki/pki.hpp"
 #include "tests/gateway/audit/audit_fixture.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/temporary_directory.hpp"
 #include "tools/icegate/commands.hpp"
 
@@ -25,6 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using icegate::testing::AuditDatabase;
+using icegate::testing::lines_of;
 using icegate::testing::sample_records;
 using icegate::testing::sample_start_unix_ms;
 using icegate::testing::TemporaryDirectory;
@@ -35,13 +37,6 @@ using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::Not;
 using ::testing::StartsWith;
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);) lines.push_back(line);
-  return lines;
-}
 
 class CliAuditTest : public ::testing::Test {
  protected:

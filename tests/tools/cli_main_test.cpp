@@ -3,68 +3,28 @@
 // standard error, and --help and --version exit 0 (README, "CLI reference").
 // CLI11's own exit codes (105 for a failed check, 109 for an unknown option,
 // ...) are not part of icegate's contract.
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "tests/support/child_process.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 namespace {
 
+using icegate::testing::ChildRun;
+using icegate::testing::run_child;
 using icegate::testing::TemporaryDirectory;
 using ::testing::HasSubstr;
 
-struct ChildRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string read_all(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Runs the icegate binary with `arguments`, stdin closed, and collects its
-// exit code and output.
+// Runs the icegate binary with `arguments`.
 ChildRun run_icegate(const std::vector<std::string>& arguments) {
-  TemporaryDirectory dir;
-  const auto out_file = dir / "out";
-  const auto err_file = dir / "err";
-  std::vector<std::string> argv_storage{ICEGATE_BINARY};
-  argv_storage.insert(argv_storage.end(), arguments.begin(), arguments.end());
-  std::vector<char*> argv;
-  for (std::string& argument : argv_storage) argv.push_back(argument.data());
-  argv.push_back(nullptr);
-  const pid_t child = ::fork();
-  if (child == 0) {
-    const int in = ::open("/dev/null", O_RDONLY);
-    const int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || out < 0 || err < 0) ::_exit(126);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ChildRun run;
-  int status = 0;
-  if (child < 0 || ::waitpid(child, &status, 0) != child) return run;
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  run.out = read_all(out_file);
-  run.err = read_all(err_file);
-  return run;
+  std::vector<std::string> argv{ICEGATE_BINARY};
+  argv.insert(argv.end(), arguments.begin(), arguments.end());
+  return run_child(argv);
 }
 
 TEST(CliMain, AFailedOptionCheckExits1WithAMessage) {

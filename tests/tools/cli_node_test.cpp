@@ -1,11 +1,13 @@
 // `icegate node` and `icegate serve` through their run_* functions, against a
 // real gateway on loopback, asserting output and exit codes.
 #include <fstream>
+#include <map>
 #include <sstream>
 #include <thread>
 
 #include <gtest/gtest.h>
 
+#include "gateway/model/json_value.hpp"
 #include "tests/support/gateway_fixture.hpp"
 #include "tools/icegate/cmd_node.hpp"
 #include "tools/icegate/cmd_serve.hpp"
@@ -40,6 +42,34 @@ TEST_F(CliNodeTest, SendFromFilePrintsEachRecipientsDecision) {
   EXPECT_NE(text.find("council-prevent    RELEASE_REDACTED"), std::string::npos) << text;
   EXPECT_NE(text.find("iag-birmingham     DENY"), std::string::npos) << text;
   EXPECT_NE(text.find("withheld portion"), std::string::npos) << text;
+}
+
+// --json: one object a line, each a frame in protobuf's JSON mapping (original
+// field names, enums by name, int64 as text), written through json::serialize.
+TEST_F(CliNodeTest, SendWithJsonPrintsEachFrameAsOneJsonObjectALine) {
+  cli::NodeSendParams send;
+  send.file = source_path("policies/demo/problem-profile.yaml");
+  send.json = true;
+  std::ostringstream out, err;
+  EXPECT_EQ(cli::run_node_send(node("ctu-wm"), send, out, err), cli::exit_ok) << err.str();
+  std::istringstream lines(out.str());
+  std::map<std::string, std::string> decisions;  // recipient -> decision
+  int receipts = 0;
+  for (std::string line; std::getline(lines, line);) {
+    const json::ParseResult frame = json::parse(line);
+    ASSERT_TRUE(frame.error.empty()) << frame.error << " in " << line;
+    ASSERT_TRUE(frame.value.is_object() && frame.value.get_object().size() == 1) << line;
+    const boost::json::value* receipt = json::member(frame.value, "receipt");
+    if (!receipt) continue;
+    ++receipts;
+    for (const auto& outcome : json::member(*receipt, "outcomes")->get_array())
+      decisions[std::string(json::member(outcome, "node_id")->get_string())] =
+          json::member(outcome, "decision")->get_string();
+  }
+  EXPECT_EQ(receipts, 1) << out.str();
+  EXPECT_EQ(decisions["ctio-east"], "DECISION_RELEASE") << out.str();
+  EXPECT_EQ(decisions["council-prevent"], "DECISION_RELEASE_REDACTED") << out.str();
+  EXPECT_EQ(decisions["iag-birmingham"], "DECISION_DENY") << out.str();
 }
 
 TEST_F(CliNodeTest, ListenPrintsTheDeliveredVersionAndWithheldNotices) {

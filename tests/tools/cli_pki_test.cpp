@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include "gateway/pki/pki.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/temporary_directory.hpp"
 #include "tools/icegate/commands.hpp"
 
@@ -19,18 +20,12 @@ namespace icegate::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using icegate::testing::lines_of;
 using icegate::testing::TemporaryDirectory;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::StartsWith;
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);) lines.push_back(line);
-  return lines;
-}
 
 class CliPkiTest : public ::testing::Test {
  protected:

@@ -14,6 +14,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/utf8.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/temporary_directory.hpp"
 #include "tools/icegate/cmd_label.hpp"
 #include "tools/icegate/cmd_policy_analysis.hpp"
@@ -23,7 +24,9 @@ namespace icegate::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using icegate::testing::read_file;
 using icegate::testing::TemporaryDirectory;
+using icegate::testing::write_file;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -32,23 +35,11 @@ const fs::path kPolicies = fs::path(ICEGATE_SOURCE_DIR) / "policies";
 const fs::path kNeedToKnow = kPolicies / "need-to-know.yaml";
 const fs::path kNeedToShare = kPolicies / "need-to-share.yaml";
 
-std::string read(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write(const fs::path& file, const std::string& text) {
-  std::ofstream out(file, std::ios::binary);
-  out << text;
-}
-
 class CliPolicyAnalysisTest : public ::testing::Test {
  protected:
   CliPolicyAnalysisTest() {
     // A policy with an error: an undefined organisation.
-    write(dir_ / "broken.yaml", "policy: broken\nscheme: " + (kPolicies / "schemes/gpms-2008.yaml").string() +
+    write_file(dir_ / "broken.yaml", "policy: broken\nscheme: " + (kPolicies / "schemes/gpms-2008.yaml").string() +
                                     "\nnodes:\n  - {id: a, organisation: nowhere, role: r, vetting: v}\n");
   }
 
@@ -124,7 +115,7 @@ TEST_F(CliPolicyAnalysisTest, MatrixAsHtmlToAFile) {
   params.output = dir_ / "matrix.html";
   EXPECT_EQ(run_policy_matrix(params, out_, err_), exit_ok) << err_.str();
   EXPECT_TRUE(out_.str().empty());
-  const std::string html = read(params.output);
+  const std::string html = read_file(params.output);
   EXPECT_THAT(html, StartsWith("<!DOCTYPE html>"));
   EXPECT_THAT(html, HasSubstr("from ctu-analyst"));
   EXPECT_THAT(html, Not(HasSubstr("http")));
@@ -188,7 +179,7 @@ TEST_F(CliPolicyAnalysisTest, ImportSpifAsJson) {
 }
 
 TEST_F(CliPolicyAnalysisTest, ImportSpifErrors) {
-  write(dir_ / "bad.xml",
+  write_file(dir_ / "bad.xml",
         "<SPIF xmlns=\"http://www.xmlspif.org/spif\">\n  <securityPolicyId name=\"x\" id=\"1.2\"/>\n"
         "  <securityClassifications>\n    <securityClassification name=\"A\" lacv=\"one\" hierarchy=\"0\"/>\n"
         "  </securityClassifications>\n</SPIF>\n");

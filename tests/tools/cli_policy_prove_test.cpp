@@ -3,10 +3,6 @@
 // counterexample it prints run through the real `icegate` binary's `policy
 // explain`, both from its argument list and as the shell command printed, to
 // check that explain decides it as the counterexample says.
-#include <fcntl.h>
-#include <sys/wait.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +15,8 @@
 #include <gtest/gtest.h>
 
 #include "gateway/http/json_body.hpp"
+#include "tests/support/child_process.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/temporary_directory.hpp"
 #include "tools/icegate/cmd_policy_analysis.hpp"
 #include "tools/icegate/cmd_policy_prove.hpp"
@@ -28,7 +26,10 @@ namespace icegate::cli {
 namespace {
 
 namespace fs = std::filesystem;
+using icegate::testing::ChildRun;
+using icegate::testing::run_child;
 using icegate::testing::TemporaryDirectory;
+using icegate::testing::write_file;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
@@ -36,54 +37,6 @@ using ::testing::StartsWith;
 const fs::path kPolicies = fs::path(ICEGATE_SOURCE_DIR) / "policies";
 const fs::path kNeedToKnow = kPolicies / "need-to-know.yaml";
 const fs::path kNeedToShare = kPolicies / "need-to-share.yaml";
-
-std::string read(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void write(const fs::path& file, const std::string& text) {
-  std::ofstream out(file, std::ios::binary);
-  out << text;
-}
-
-struct ChildRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs `argv` (argv[0] a path) with stdin closed and collects its exit code
-// and output, as cli_main_test does.
-ChildRun run_child(std::vector<std::string> argv_storage) {
-  TemporaryDirectory dir;
-  const auto out_file = dir / "out";
-  const auto err_file = dir / "err";
-  std::vector<char*> argv;
-  for (std::string& argument : argv_storage) argv.push_back(argument.data());
-  argv.push_back(nullptr);
-  const pid_t child = ::fork();
-  if (child == 0) {
-    const int in = ::open("/dev/null", O_RDONLY);
-    const int out = ::open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int err = ::open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (in < 0 || out < 0 || err < 0) ::_exit(126);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(err, 2);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ChildRun run;
-  int status = 0;
-  ::waitpid(child, &status, 0);
-  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  run.out = read(out_file);
-  run.err = read(err_file);
-  return run;
-}
 
 const http::JsonValue& member(const http::JsonValue& object, std::string_view key) {
   static const http::JsonValue null;
@@ -134,7 +87,7 @@ TEST_F(CliPolicyProveTest, TheShippedPoliciesProveWithTheirOwnProperties) {
 }
 
 TEST_F(CliPolicyProveTest, FailuresExitTwoWithCounterexamplesTheRealExplainAgreesWith) {
-  write(dir_ / "nk.properties.yaml", failing_properties());
+  write_file(dir_ / "nk.properties.yaml", failing_properties());
   PolicyProveParams params{kNeedToKnow, dir_ / "nk.properties.yaml", true};
   ASSERT_EQ(run_policy_prove(params, out_, err_), exit_denied) << out_.str() << err_.str();
   const http::JsonValueResult parsed = http::parse_json(out_.str());
@@ -187,7 +140,7 @@ TEST_F(CliPolicyProveTest, FailuresExitTwoWithCounterexamplesTheRealExplainAgree
 }
 
 TEST_F(CliPolicyProveTest, TheTextReportNamesEachFailureAndItsCommand) {
-  write(dir_ / "nk.properties.yaml", failing_properties());
+  write_file(dir_ / "nk.properties.yaml", failing_properties());
   PolicyProveParams params{kNeedToKnow, dir_ / "nk.properties.yaml"};
   ASSERT_EQ(run_policy_prove(params, out_, err_), exit_denied) << err_.str();
   const std::string text = out_.str();
@@ -212,7 +165,7 @@ TEST_F(CliPolicyProveTest, BadInputExitsOneAndAnInvalidPolicyThree) {
   EXPECT_THAT(err_.str(), HasSubstr("cannot read policy file"));
   // An invalid policy.
   err_.str("");
-  write(dir_ / "broken.yaml", "policy: broken\nscheme: " + (kPolicies / "schemes/gpms-2008.yaml").string() +
+  write_file(dir_ / "broken.yaml", "policy: broken\nscheme: " + (kPolicies / "schemes/gpms-2008.yaml").string() +
                                   "\nnodes:\n  - {id: a, organisation: nowhere, role: r, vetting: v}\n");
   EXPECT_EQ(run_policy_prove(PolicyProveParams{dir_ / "broken.yaml", dir_ / "x.yaml"}, out_, err_),
             exit_invalid_policy);
@@ -227,7 +180,7 @@ TEST_F(CliPolicyProveTest, BadInputExitsOneAndAnInvalidPolicyThree) {
                                     " (the default for this policy; give --properties FILE)"));
   // Properties with errors: every one, located, on stderr.
   err_.str("");
-  write(dir_ / "bad.yaml", "properties:\n  - name: x\n    never_released: {to: {nodes: [nobody]}, colour: red}\n");
+  write_file(dir_ / "bad.yaml", "properties:\n  - name: x\n    never_released: {to: {nodes: [nobody]}, colour: red}\n");
   EXPECT_EQ(run_policy_prove(PolicyProveParams{kNeedToKnow, dir_ / "bad.yaml"}, out_, err_), exit_error);
   EXPECT_THAT(err_.str(), HasSubstr((dir_ / "bad.yaml").string() + ":3:35: error[V011]: undefined node 'nobody'"));
   EXPECT_THAT(err_.str(), HasSubstr((dir_ / "bad.yaml").string() + ":3:45: error[V002]: unknown key 'colour'"));
@@ -242,7 +195,7 @@ TEST_F(CliPolicyProveTest, BadInputExitsOneAndAnInvalidPolicyThree) {
   EXPECT_EQ(member(parsed.value, "diagnostics").array.size(), 2u);
   // An `implies` naming an invalid policy: that policy's errors, and exit 3.
   err_.str("");
-  write(dir_ / "implies.yaml", "properties:\n  - name: x\n    implies: {policy: broken.yaml}\n");
+  write_file(dir_ / "implies.yaml", "properties:\n  - name: x\n    implies: {policy: broken.yaml}\n");
   EXPECT_EQ(run_policy_prove(PolicyProveParams{kNeedToKnow, dir_ / "implies.yaml"}, out_, err_),
             exit_invalid_policy);
   EXPECT_THAT(err_.str(), HasSubstr("error[P011]: undefined organisation 'nowhere'"));
@@ -250,7 +203,7 @@ TEST_F(CliPolicyProveTest, BadInputExitsOneAndAnInvalidPolicyThree) {
   // A slice that selects nothing.
   out_.str("");
   err_.str("");
-  write(dir_ / "empty.yaml",
+  write_file(dir_ / "empty.yaml",
         "properties:\n  - name: x\n    always_released: {from: {nodes: [ctu-sio]}, to: {nodes: [ctu-sio]}}\n");
   EXPECT_EQ(run_policy_prove(PolicyProveParams{kNeedToKnow, dir_ / "empty.yaml"}, out_, err_), exit_error);
   EXPECT_THAT(out_.str(), HasSubstr("error[V014]: property 'x' selects no point"));
@@ -270,7 +223,7 @@ int parse(std::vector<std::string> arguments) {
 
 TEST(CliPolicyProveParseTest, TheCommandLineReachesTheRunFunction) {
   TemporaryDirectory dir;
-  write(dir / "nk.properties.yaml", failing_properties());
+  write_file(dir / "nk.properties.yaml", failing_properties());
   EXPECT_EQ(parse({"policy", "prove", kNeedToShare.string()}), exit_ok);
   EXPECT_EQ(parse({"policy", "prove", kNeedToKnow.string(), "--properties", (dir / "nk.properties.yaml").string(),
                    "--json"}),

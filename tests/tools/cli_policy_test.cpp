@@ -3,12 +3,16 @@
 // output and exit codes.
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "tests/gateway/policy/policy_test_support.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/utf8.hpp"
+#include "tests/tools/small_policy.hpp"
 #include "tools/icegate/cmd_policy.hpp"
 #include "tools/icegate/commands.hpp"
 
@@ -17,16 +21,11 @@ namespace {
 
 using ::testing::HasSubstr;
 using ::testing::Not;
+using icegate::testing::kSmallTests;
+using icegate::testing::read_file;
 using policy::testing::TempDir;
 
 const std::filesystem::path kPolicies = ICEGATE_SOURCE_DIR "/policies";
-
-std::string read_file(const std::filesystem::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
 
 std::size_t count(const std::string& text, std::string_view needle) {
   std::size_t found = 0;
@@ -34,34 +33,13 @@ std::size_t count(const std::string& text, std::string_view needle) {
   return found;
 }
 
-// A small valid policy with one warning (a vetting level nobody holds), and a
-// test file for it with one passing and one failing case.
-constexpr std::string_view kSmallPolicy = R"(policy: small
-scheme:
-  scheme: s
-  classifications: [{name: LOW}, {name: HIGH}]
-vetting: [{name: low, regular: LOW}, {name: high, regular: HIGH}, {name: spare, regular: HIGH}]
-organisations: [{id: o, kind: k}]
-roles: [{id: r}]
-nodes:
-  - {id: a, organisation: o, role: r, vetting: high}
-  - {id: b, organisation: o, role: r, vetting: low}
-information_categories: [info]
-purposes: [p]
-rules:
-  - {id: a-to-b, effect: permit, from: {nodes: [a]}, to: {nodes: [b]}}
-  - {id: b-to-a, effect: permit, from: {nodes: [b]}, to: {nodes: [a]}}
-)";
-
-constexpr std::string_view kSmallTests = R"(policy: small.yaml
-tests:
-  - name: a tells b
-    request: {from: a, to: b, category: info, purpose: p, portions: [LOW]}
-    expect: {decision: RELEASE, rules: [a-to-b]}
-  - name: a tells b something too high
-    request: {from: a, to: b, category: info, purpose: p, portions: [HIGH]}
-    expect: {decision: RELEASE}
-)";
+// The shared small policy with one warning: a vetting level nobody holds.
+const std::string kSmallPolicy = [] {
+  std::string text(icegate::testing::kSmallPolicy);
+  const std::string_view high = "{name: high, regular: HIGH}";
+  text.insert(text.find(high) + high.size(), ", {name: spare, regular: HIGH}");
+  return text;
+}();
 
 // ---- check ----------------------------------------------------------------------------------
 

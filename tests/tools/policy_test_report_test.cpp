@@ -6,35 +6,19 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/utf8.hpp"
+#include "tests/tools/small_policy.hpp"
 #include "tools/icegate/commands.hpp"
 #include "tools/icegate/policy_test_report.hpp"
 
 namespace icegate::cli {
 namespace {
 
+using icegate::testing::kSmallPolicy;
 using ::testing::HasSubstr;
-
-constexpr std::string_view kPolicy = R"(policy: small
-scheme:
-  scheme: s
-  classifications: [{name: LOW}, {name: HIGH}]
-vetting: [{name: low, regular: LOW}, {name: high, regular: HIGH}]
-organisations: [{id: o, kind: k}]
-roles: [{id: r}]
-nodes:
-  - {id: a, organisation: o, role: r, vetting: high}
-  - {id: b, organisation: o, role: r, vetting: low}
-information_categories: [info]
-purposes: [p]
-rules:
-  - {id: a-to-b, effect: permit, from: {nodes: [a]}, to: {nodes: [b]}}
-  - {id: b-to-a, effect: permit, from: {nodes: [b]}, to: {nodes: [a]}}
-)";
-
 // One file with a passing case and a failing row of a table, against a
 // policy with one rule exercised and one not; a warning, and a case not run.
 PolicyTestResults fixed_results() {
-  policy::LoadResult loaded = policy::load_policy_text(kPolicy, "small.yaml");
+  policy::LoadResult loaded = policy::load_policy_text(kSmallPolicy, "small.yaml");
   EXPECT_NE(loaded.policy, nullptr);
 
   policy::PolicyTestResult passing;

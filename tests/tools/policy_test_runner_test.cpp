@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "tests/gateway/policy/policy_test_support.hpp"
+#include "tests/tools/small_policy.hpp"
 #include "tools/icegate/cmd_policy.hpp"
 #include "tools/icegate/commands.hpp"
 #include "tools/icegate/policy_test_runner.hpp"
@@ -15,36 +16,9 @@ namespace {
 
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
+using icegate::testing::kSmallPolicy;
+using icegate::testing::kSmallTests;
 using policy::testing::TempDir;
-
-// Two nodes, a rule each way; b is vetted for LOW only.
-constexpr std::string_view kPolicy = R"(policy: small
-scheme:
-  scheme: s
-  classifications: [{name: LOW}, {name: HIGH}]
-vetting: [{name: low, regular: LOW}, {name: high, regular: HIGH}]
-organisations: [{id: o, kind: k}]
-roles: [{id: r}]
-nodes:
-  - {id: a, organisation: o, role: r, vetting: high}
-  - {id: b, organisation: o, role: r, vetting: low}
-information_categories: [info]
-purposes: [p]
-rules:
-  - {id: a-to-b, effect: permit, from: {nodes: [a]}, to: {nodes: [b]}}
-  - {id: b-to-a, effect: permit, from: {nodes: [b]}, to: {nodes: [a]}}
-)";
-
-// One case passes, one fails (HIGH is above b's vetting).
-constexpr std::string_view kTests = R"(policy: small.yaml
-tests:
-  - name: a tells b
-    request: {from: a, to: b, category: info, purpose: p, portions: [LOW]}
-    expect: {decision: RELEASE, rules: [a-to-b]}
-  - name: a tells b something too high
-    request: {from: a, to: b, category: info, purpose: p, portions: [HIGH]}
-    expect: {decision: RELEASE}
-)";
 
 constexpr std::string_view kReverseTest = R"(policy: small.yaml
 tests:
@@ -61,8 +35,8 @@ std::vector<std::string> diagnostic_lines(const policy::Diagnostics& diagnostics
 
 TEST(PolicyTestRunner, ReturnsEachCaseItsDifferencesAndTheRuleCoverage) {
   TempDir dir("runner-results");
-  const auto policy_file = dir.write("small.yaml", kPolicy);
-  const auto tests = dir.write("small.test.yaml", kTests);
+  const auto policy_file = dir.write("small.yaml", kSmallPolicy);
+  const auto tests = dir.write("small.test.yaml", kSmallTests);
 
   const PolicyTestResults results = run_policy_test_files({{}, {tests}, {}});
 
@@ -80,7 +54,7 @@ TEST(PolicyTestRunner, ReturnsEachCaseItsDifferencesAndTheRuleCoverage) {
   EXPECT_EQ(results.passed(), 1u);
   EXPECT_EQ(results.failed(), 1u);
   EXPECT_EQ(results.exit_code(), exit_denied);
-  EXPECT_TRUE(results.problems.empty()) << testing::PrintToString(diagnostic_lines(results.problems));
+  EXPECT_TRUE(results.problems.empty()) << ::testing::PrintToString(diagnostic_lines(results.problems));
 
   ASSERT_EQ(results.coverage.size(), 1u);
   const PolicyTestCoverage& coverage = results.coverage[0];
@@ -93,8 +67,8 @@ TEST(PolicyTestRunner, ReturnsEachCaseItsDifferencesAndTheRuleCoverage) {
 
 TEST(PolicyTestRunner, RunsOnlyTheSelectedCases) {
   TempDir dir("runner-selects");
-  dir.write("small.yaml", kPolicy);
-  const auto tests = dir.write("small.test.yaml", kTests);
+  dir.write("small.yaml", kSmallPolicy);
+  const auto tests = dir.write("small.test.yaml", kSmallTests);
 
   PolicyTestInputs inputs{{}, {tests}, [](std::string_view name) { return name == "a tells b"; }};
   const PolicyTestResults results = run_policy_test_files(inputs);
@@ -108,8 +82,8 @@ TEST(PolicyTestRunner, RunsOnlyTheSelectedCases) {
 
 TEST(PolicyTestRunner, SumsCoverageOverTheFilesRunAgainstOnePolicy) {
   TempDir dir("runner-two-files");
-  dir.write("small.yaml", kPolicy);
-  const auto forward = dir.write("forward.test.yaml", kTests);
+  dir.write("small.yaml", kSmallPolicy);
+  const auto forward = dir.write("forward.test.yaml", kSmallTests);
   const auto reverse = dir.write("reverse.test.yaml", kReverseTest);
 
   const PolicyTestResults results = run_policy_test_files({{}, {forward, reverse}, {}});
@@ -124,7 +98,7 @@ TEST(PolicyTestRunner, SumsCoverageOverTheFilesRunAgainstOnePolicy) {
 
 TEST(PolicyTestRunner, AFileWithNoPolicyIsNotRunAndIsAnError) {
   TempDir dir("runner-no-policy");
-  dir.write("small.yaml", kPolicy);
+  dir.write("small.yaml", kSmallPolicy);
   const auto good = dir.write("good.test.yaml", kReverseTest);
   const auto orphan = dir.write("orphan.test.yaml", R"(tests:
   - name: nowhere
@@ -146,7 +120,7 @@ TEST(PolicyTestRunner, AnInvalidPolicyOutranksEveryOtherOutcome) {
   TempDir dir("runner-invalid");
   const auto broken = dir.write("broken.yaml", "policy: broken\nscheme: {scheme: s, classifications: [{name: LOW}]}\n"
                                                "nodes:\n  - {id: n, organisation: nowhere, role: r, vetting: v}\n");
-  const auto tests = dir.write("small.test.yaml", kTests);
+  const auto tests = dir.write("small.test.yaml", kSmallTests);
 
   const PolicyTestResults results = run_policy_test_files({broken, {tests}, {}});
 
@@ -162,8 +136,8 @@ TEST(PolicyTestRunner, AnInvalidPolicyOutranksEveryOtherOutcome) {
 // format is an argument error, reported before anything runs.
 TEST(PolicyTestCommand, FormatChoosesTheReporter) {
   TempDir dir("runner-format");
-  dir.write("small.yaml", kPolicy);
-  const auto tests = dir.write("small.test.yaml", kTests);
+  dir.write("small.yaml", kSmallPolicy);
+  const auto tests = dir.write("small.test.yaml", kSmallTests);
 
   std::ostringstream json_out, json_err;
   EXPECT_EQ(run_policy_test({{tests}, "", false, "json"}, json_out, json_err), exit_denied);

@@ -35,13 +35,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-void print_error(std::ostream& err, std::string_view message) { fmt::print(err, "error: {}\n", message); }
-
-bool is_readable_file(const fs::path& file) {
-  std::error_code ignored;
-  return fs::is_regular_file(file, ignored);
-}
-
 // The policy, loaded; or the exit code to return, with the reason printed.
 std::optional<std::shared_ptr<const policy::CompiledPolicy>> load_for_command(const fs::path& file, std::ostream& out,
                                                                               std::ostream& err, int& exit_code) {

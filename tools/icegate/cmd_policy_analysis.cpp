@@ -19,11 +19,10 @@
 #include "gateway/policy/spif.hpp"
 #include "tools/icegate/cmd_policy_prove.hpp"
 #include "tools/icegate/commands.hpp"
+#include "tools/icegate/policy_output.hpp"
 
 namespace icegate::cli {
 namespace {
-
-void print_error(std::ostream& err, std::string_view message) { fmt::print(err, "error: {}\n", message); }
 
 // Loads a policy, printing its problems; null with `code` set when it fails:
 // exit_error for a file that is not there, exit_invalid_policy for one with errors.

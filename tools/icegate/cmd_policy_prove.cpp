@@ -14,22 +14,12 @@
 #include "gateway/policy/engine.hpp"
 #include "gateway/policy/prove.hpp"
 #include "tools/icegate/commands.hpp"
+#include "tools/icegate/policy_output.hpp"
 
 namespace icegate::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-void print_error(std::ostream& err, std::string_view message) { fmt::print(err, "error: {}\n", message); }
-
-bool is_readable_file(const fs::path& file) {
-  std::error_code ignored;
-  return fs::is_regular_file(file, ignored);
-}
-
-void print_diagnostics(std::ostream& err, const policy::Diagnostics& diagnostics) {
-  for (const policy::Diagnostic& diagnostic : diagnostics.sorted()) fmt::print(err, "{}\n", to_string(diagnostic));
-}
 
 // For --json: the run could not start; what a program needs to know why.
 void print_json_failure(std::ostream& out, const fs::path& policy, const fs::path& properties,

@@ -11,13 +11,9 @@
 #include "gateway/policy/replay.hpp"
 #include "gateway/policy/replay_trail.hpp"
 #include "tools/icegate/commands.hpp"
+#include "tools/icegate/policy_output.hpp"
 
 namespace icegate::cli {
-namespace {
-
-void print_error(std::ostream& err, std::string_view message) { fmt::print(err, "error: {}\n", message); }
-
-}  // namespace
 
 int run_policy_replay(const PolicyReplayParams& params, std::ostream& out, std::ostream& err) {
   bool arguments_ok = true;

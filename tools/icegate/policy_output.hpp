@@ -1,8 +1,10 @@
-// Output helpers the `icegate policy` commands share: diagnostics as lines
-// and counted nouns. (Their JSON: policy::to_json and json::strings.)
+// Helpers the `icegate policy` commands share: errors and diagnostics as
+// lines, counted nouns, and whether a file argument is there to read. (Their
+// JSON: policy::to_json and json::strings.)
 #pragma once
 
 #include <cstddef>
+#include <filesystem>
 #include <ostream>
 #include <string>
 #include <string_view>
@@ -12,9 +14,14 @@
 
 namespace icegate::cli {
 
+// "error: MESSAGE" on a line of its own.
+void print_error(std::ostream& err, std::string_view message);
 // One `file:line:col: severity[code]: message` line per diagnostic, sorted.
 void print_diagnostics(std::ostream& out, const policy::Diagnostics& diagnostics);
 // "1 warning", "2 errors"
 std::string counted(std::size_t count, std::string_view noun);
+// Whether `file` is a regular file (following links); false, not an
+// exception, when it cannot be examined.
+bool is_readable_file(const std::filesystem::path& file);
 
 }  // namespace icegate::cli

@@ -13,20 +13,15 @@
 #include "clients/exercise/scenario.hpp"
 #include "gateway/model/json_value.hpp"
 #include "tests/clients/exercise/scenario_dir.hpp"
+#include "tests/support/files.hpp"
 
 namespace icegate::exercise {
 namespace {
 
 using ::testing::HasSubstr;
+using icegate::testing::lines_of;
 using testing::position_of;
 using testing::ScenarioDir;
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) lines.push_back(line);
-  return lines;
-}
 
 // Every line is `<file>:line:col: error[Xnnn]: message`, in file, line, column order.
 void expect_located_and_sorted(const std::string& what, const std::string& file) {

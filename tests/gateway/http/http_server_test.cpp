@@ -25,6 +25,7 @@
 #include "gateway/http/dashboard.hpp"
 #include "gateway/http/http_server.hpp"
 #include "tests/support/gateway_fixture.hpp"
+#include "tests/support/run_for.hpp"
 
 namespace icegate::testing {
 namespace {
@@ -42,22 +43,6 @@ struct HttpResult {
   std::string body;
   std::map<std::string, std::string> headers;
 };
-
-// Runs `task` on a private io_context, for at most `timeout`.
-template <typename T>
-T run_for(std::function<asio::awaitable<T>()> task, std::chrono::milliseconds timeout = 10s) {
-  asio::io_context io;
-  std::optional<T> result;
-  std::exception_ptr failure;
-  asio::co_spawn(io, task(), [&](std::exception_ptr e, T value) {
-    failure = e;
-    if (!e) result = std::move(value);
-  });
-  io.run_for(timeout);
-  if (failure) std::rethrow_exception(failure);
-  if (!result) throw std::runtime_error("the client timed out");
-  return std::move(*result);
-}
 
 HttpResult request(std::uint16_t port, bhttp::verb method, const std::string& target, const std::string& body = {},
                    std::map<std::string, std::string> headers = {}, const std::string& address = "127.0.0.1") {

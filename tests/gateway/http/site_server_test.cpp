@@ -26,6 +26,7 @@
 #include "gateway/http/http_server.hpp"
 #include "gateway/http/site.hpp"
 #include "gateway/pki/pki.hpp"
+#include "tests/support/run_for.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 namespace icegate::testing {
@@ -154,21 +155,6 @@ struct HttpResult {
   std::map<std::string, std::string> headers;
   std::string tls_version;  // "TLSv1.3", ...; empty over plain HTTP
 };
-
-template <typename T>
-T run_for(std::function<asio::awaitable<T>()> task, std::chrono::milliseconds timeout = 10s) {
-  asio::io_context io;
-  std::optional<T> result;
-  std::exception_ptr failure;
-  asio::co_spawn(io, task(), [&](std::exception_ptr e, T value) {
-    failure = e;
-    if (!e) result = std::move(value);
-  });
-  io.run_for(timeout);
-  if (failure) std::rethrow_exception(failure);
-  if (!result) throw std::runtime_error("the client timed out");
-  return std::move(*result);
-}
 
 template <typename Stream>
 asio::awaitable<HttpResult> exchange(Stream& stream, std::uint16_t port, bhttp::verb method, const std::string& target,
