@@ -152,6 +152,9 @@ class Gateway {
   // the gateway or be reset to null first.
   void set_observer(Observer* observer);
   Observer* observer() const;
+  // Router::set_settled_watch: told when owed_to_connected() may have dropped
+  // to zero; io thread only. The watch must outlive the gateway's io work.
+  void set_settled_watch(std::function<void()> watch);
   const GatewayMetrics& metrics() const;
   // The verified-chain cache's counts, or nothing when it is off.
   std::optional<transport::VerifiedChainCacheStats> verify_cache_stats();
