@@ -146,6 +146,9 @@ class Gateway {
   std::size_t owed_to_connected() const;
   // Checks embargoes now (after a simulated clock has moved), rather than at the next tick.
   void tick_now();
+  // Runs `then` (on the io thread) once every commit queued so far has
+  // finished, so what they owe is counted in owed_to_connected(); io thread only.
+  void after_commits(std::function<void()> then);
   store::Store& store() { return *store_; }
 
   // For watchers (the dashboard); io thread only. The observer must outlive
