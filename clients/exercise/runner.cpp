@@ -61,6 +61,12 @@ std::string relative_to_scenario(const std::filesystem::path& file, const std::f
 class Runner {
  public:
   Runner(const Scenario& scenario, const RunOptions& options) : scenario_(scenario), options_(options) {}
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+  // The table is the host's and outlives the run: it must not tell a runner that has gone.
+  ~Runner() {
+    if (table_) table_->set_command_watch({});
+  }
 
   RunResult run() {
     load_policy();
@@ -157,6 +163,8 @@ class Runner {
       throw RunError(fmt::format("played node(s) {} do not take part in scenario {}", fmt::join(strangers, ", "),
                                  scenario_.name));
     table_->set_policy(policy_);
+    // What people ask for wakes the run (paused or not), which carries it out.
+    table_->set_command_watch([this] { control().wake(); });
     TableStatus status;
     status.state = "starting";
     status.now = scenario_.start;
@@ -168,6 +176,9 @@ class Runner {
   }
 
   boost::asio::io_context& io() { return options_.io ? *options_.io : own_io_; }
+
+  // The facilitator's controls, or (none given) the runner's own, which nobody uses.
+  Control& control() { return options_.control ? *options_.control : own_control_; }
 
   void start_gateway(const std::filesystem::path& dir) {
     work_dir_ = dir;
@@ -221,6 +232,9 @@ class Runner {
           inbox_.push_back({id, std::move(event)});
         }
         inbox_changed_.notify_one();
+        // A real-time run waits on its controls between turns (paused, with
+        // no timer but the status's): what arrives wakes that wait too.
+        if (options_.real_time) control().wake();
       });
     } catch (const std::exception& e) {
       throw RunError(e.what());
@@ -391,8 +405,7 @@ class Runner {
   }
 
   void run_real_time() {
-    Control idle;
-    Control& control = options_.control ? *options_.control : idle;
+    Control& control = this->control();
     now_ = scenario_.start;
     auto real_start = std::chrono::steady_clock::now();
     Offset base = now_;
@@ -417,10 +430,11 @@ class Runner {
           handle_arrived();
           carry_out_commands();
           update_table(control);
-          // Resume, step or stop end the wait at once. What people at the
-          // table or the nodes do meanwhile is looked at every 50 ms: they
-          // come through the table and the inbox, which do not wake this wait.
-          control.wait_for_change(controls_seen, 50ms);
+          // Resume, step or stop end the wait at once, and so do a command
+          // queued at the table and a frame a node received (both wake the
+          // control). The one timer is the status's: where the run stands is
+          // published (and the table told) once a second even while it stands still.
+          control.wait_for_change(controls_seen, 1s);
         }
         base = now_;
         real_start = std::chrono::steady_clock::now();
@@ -440,8 +454,8 @@ class Runner {
       carry_out_commands();
       update_table(control);
       // The clock's pace, not a poll: the scenario's time moves on with the
-      // real time every 20 ms. A control (pause, step, stop, a new speed)
-      // ends the wait at once.
+      // real time every 20 ms. A control (pause, step, stop, a new speed), a
+      // command at the table or a frame a node received ends the wait at once.
       control.wait_for_change(controls_seen, 20ms);
     }
     stopped_early_ = control.stopped() && now_ < scenario_.end;
