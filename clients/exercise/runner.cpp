@@ -61,6 +61,12 @@ std::string relative_to_scenario(const std::filesystem::path& file, const std::f
 class Runner {
  public:
   Runner(const Scenario& scenario, const RunOptions& options) : scenario_(scenario), options_(options) {}
+  Runner(const Runner&) = delete;
+  Runner& operator=(const Runner&) = delete;
+  // The table is the host's and outlives the run: it must not tell a runner that has gone.
+  ~Runner() {
+    if (table_) table_->set_command_watch({});
+  }
 
   RunResult run() {
     load_policy();
@@ -157,6 +163,8 @@ class Runner {
       throw RunError(fmt::format("played node(s) {} do not take part in scenario {}", fmt::join(strangers, ", "),
                                  scenario_.name));
     table_->set_policy(policy_);
+    // What people ask for wakes the run (paused or not), which carries it out.
+    table_->set_command_watch([this] { control().wake(); });
     TableStatus status;
     status.state = "starting";
     status.now = scenario_.start;
@@ -168,6 +176,9 @@ class Runner {
   }
 
   boost::asio::io_context& io() { return options_.io ? *options_.io : own_io_; }
+
+  // The facilitator's controls, or (none given) the runner's own, which nobody uses.
+  Control& control() { return options_.control ? *options_.control : own_control_; }
 
   void start_gateway(const std::filesystem::path& dir) {
     work_dir_ = dir;
@@ -189,12 +200,14 @@ class Runner {
       // it): the gateway is made and started on that loop's thread, as a hook expects.
       on_gateway([&] {
         gateway_ = std::make_unique<server::Gateway>(io(), config, policy_);
+        gateway_->set_settled_watch([this] { gateway_settled(); });
         gateway_->start();
         if (options_.hooks.gateway_started) options_.hooks.gateway_started(*gateway_);
         return 0;
       });
     } else {
       gateway_ = std::make_unique<server::Gateway>(io(), config, policy_);
+      gateway_->set_settled_watch([this] { gateway_settled(); });
       gateway_->start();
       // Before the io thread starts, this thread is the gateway's only one.
       if (options_.hooks.gateway_started) options_.hooks.gateway_started(*gateway_);
@@ -219,6 +232,9 @@ class Runner {
           inbox_.push_back({id, std::move(event)});
         }
         inbox_changed_.notify_one();
+        // A real-time run waits on its controls between turns (paused, with
+        // no timer but the status's): what arrives wakes that wait too.
+        if (options_.real_time) control().wake();
       });
     } catch (const std::exception& e) {
       throw RunError(e.what());
@@ -389,8 +405,7 @@ class Runner {
   }
 
   void run_real_time() {
-    Control idle;
-    Control& control = options_.control ? *options_.control : idle;
+    Control& control = this->control();
     now_ = scenario_.start;
     auto real_start = std::chrono::steady_clock::now();
     Offset base = now_;
@@ -415,10 +430,11 @@ class Runner {
           handle_arrived();
           carry_out_commands();
           update_table(control);
-          // Resume, step or stop end the wait at once. What people at the
-          // table or the nodes do meanwhile is looked at every 50 ms: they
-          // come through the table and the inbox, which do not wake this wait.
-          control.wait_for_change(controls_seen, 50ms);
+          // Resume, step or stop end the wait at once, and so do a command
+          // queued at the table and a frame a node received (both wake the
+          // control). The one timer is the status's: where the run stands is
+          // published (and the table told) once a second even while it stands still.
+          control.wait_for_change(controls_seen, 1s);
         }
         base = now_;
         real_start = std::chrono::steady_clock::now();
@@ -438,8 +454,8 @@ class Runner {
       carry_out_commands();
       update_table(control);
       // The clock's pace, not a poll: the scenario's time moves on with the
-      // real time every 20 ms. A control (pause, step, stop, a new speed)
-      // ends the wait at once.
+      // real time every 20 ms. A control (pause, step, stop, a new speed), a
+      // command at the table or a frame a node received ends the wait at once.
       control.wait_for_change(controls_seen, 20ms);
     }
     stopped_early_ = control.stopped() && now_ < scenario_.end;
@@ -718,28 +734,75 @@ class Runner {
         }
   }
 
-  // Waits until everything set in motion has arrived: no frame owed to a
-  // connected node, no submit or control frame unanswered, nothing new for a moment.
+  // Waits until everything set in motion has arrived: no submit or control
+  // frame unanswered, no frame owed to a connected node, nothing new in the
+  // inbox. Each wait is for an event: a frame a node received (the inbox), or
+  // the gateway's word that what it owes may have been settled (its settled
+  // watch). The one deadline is the 60 s give-up.
   void settle() {
     const auto give_up = std::chrono::steady_clock::now() + 60s;
-    while (std::chrono::steady_clock::now() < give_up) {
-      if (drain(20ms)) continue;
-      if (!pending_submits_.empty() || pending_controls_ > 0) continue;
-      if (on_gateway([this] { return gateway_->owed_to_connected(); }) > 0) continue;
-      nodes_->sync();  // what worker processes have received is in the inbox
-      if (!drain(5ms)) {
-        handle_arrived();
-        if (arrived_.empty()) return;
+    while (true) {
+      if (drain()) continue;
+      if (!pending_submits_.empty() || pending_controls_ > 0) {
+        // Their answers come through the inbox.
+        if (!wait_for_inbox(give_up)) break;
+        continue;
       }
+      const std::uint64_t seen = gateway_settled_seen();  // before asking: a notice after the answer ends the wait
+      if (owed_once_committed() > 0) {
+        if (!wait_for_inbox(give_up, seen)) break;
+        continue;
+      }
+      nodes_->sync();  // what worker processes have received is in the inbox
+      // A Receipt or review request the gateway has written is settled
+      // without an acknowledgement, so it may be on its way still: the last
+      // look gives it a few milliseconds to arrive (a bound, not a poll: it
+      // ends when anything arrives).
+      if (drain(5ms)) continue;
+      handle_arrived();
+      if (arrived_.empty()) return;
     }
     handle_arrived();
     spdlog::warn("exercise: the system did not settle within 60 s at {}", format_scenario_time(now_));
   }
 
+  // What the gateway owes connected nodes once the commits queued so far
+  // have finished: an embargo lifted by tick_gateway(), say, owes its
+  // Delivers only once its commit is done.
+  std::size_t owed_once_committed() {
+    std::promise<std::size_t> owed;
+    auto answer = owed.get_future();
+    boost::asio::post(io(), [&] { gateway_->after_commits([&] { owed.set_value(gateway_->owed_to_connected()); }); });
+    return answer.get();
+  }
+
+  // The gateway's settled watch (on its thread): what it owes may have been settled.
+  void gateway_settled() {
+    {
+      std::lock_guard lock(inbox_mutex_);
+      ++gateway_settled_;
+    }
+    inbox_changed_.notify_one();
+  }
+
+  std::uint64_t gateway_settled_seen() {
+    std::lock_guard lock(inbox_mutex_);
+    return gateway_settled_;
+  }
+
+  // Waits until the inbox holds something or (given `settled_seen`) the
+  // gateway has said it settled something since then; false if `until` came first.
+  bool wait_for_inbox(std::chrono::steady_clock::time_point until, std::optional<std::uint64_t> settled_seen = {}) {
+    std::unique_lock lock(inbox_mutex_);
+    return inbox_changed_.wait_until(lock, until, [&] {
+      return !inbox_.empty() || (settled_seen && gateway_settled_ != *settled_seen);
+    });
+  }
+
   // Takes what has arrived; true if anything did. Answers (acknowledgements,
   // refusals) are counted at once, since they say whether the system has
   // settled; everything else waits in arrived_ for handle_arrived().
-  bool drain(std::chrono::milliseconds wait) {
+  bool drain(std::chrono::milliseconds wait = 0ms) {
     std::deque<Incoming> batch;
     {
       std::unique_lock lock(inbox_mutex_);
@@ -776,8 +839,8 @@ class Runner {
   // nodes' connections happen to deliver them.
   void await_answers() {
     const auto give_up = std::chrono::steady_clock::now() + 60s;
-    while ((!pending_submits_.empty() || pending_controls_ > 0) && std::chrono::steady_clock::now() < give_up)
-      drain(20ms);
+    while (!pending_submits_.empty() || pending_controls_ > 0)
+      if (!drain() && !wait_for_inbox(give_up)) break;
   }
 
   // ---- acting -----------------------------------------------------------------
@@ -1294,11 +1357,13 @@ class Runner {
   boost::asio::io_context own_io_;  // unless RunOptions::io gives one
   std::unique_ptr<server::Gateway> gateway_;
   std::thread io_thread_;
+  Control own_control_;  // unless RunOptions::control gives one; the nodes wake it
   std::unique_ptr<ExerciseNodes> nodes_;
 
-  std::mutex inbox_mutex_;  // guards inbox_
+  std::mutex inbox_mutex_;  // guards inbox_, gateway_settled_
   std::condition_variable inbox_changed_;
   std::deque<Incoming> inbox_;
+  std::uint64_t gateway_settled_ = 0;  // the gateway's settled notices so far
   std::vector<Incoming> arrived_;             // taken from the inbox, not yet handled
   std::map<std::string, std::size_t> rank_;   // node -> its place among the participants
   std::map<std::string, int> sent_count_;     // inject/response id -> messages it has sent

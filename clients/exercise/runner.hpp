@@ -34,8 +34,10 @@ class Table;
 
 // A facilitator's controls for a real-time run; thread-safe. A thread may
 // wait for the next change (wait_for_change) or for stop(), rather than
-// look again every few milliseconds. Not for a signal handler (the changes
-// take a mutex): watch signals with boost::asio::signal_set.
+// look again every few milliseconds. The runner also wakes that wait
+// (wake()) when people at the table ask for something or a node receives a
+// frame, so a paused run acts on them at once. Not for a signal handler (the
+// changes take a mutex): watch signals with boost::asio::signal_set.
 class Control {
  public:
   void pause() { change([this] { paused_ = true; }); }
@@ -53,14 +55,18 @@ class Control {
     }
     return steps > 0;
   }
-  // Waits until any control is used (or was used since `seen`, a
-  // version()), or `timeout` passes. True if one was.
+  // Something besides a control that the waiter should act on (a command
+  // queued at the table, a frame a node received): ends wait_for_change as a
+  // control does, and changes no control.
+  void wake() { change([] {}); }
+  // Waits until any control is used or wake() is called (or was, since
+  // `seen`, a version()), or `timeout` passes. True if one was.
   template <typename Duration>
   bool wait_for_change(std::uint64_t seen, Duration timeout) const {
     std::unique_lock lock(mutex_);
     return changed_.wait_for(lock, timeout, [&] { return version_ != seen; });
   }
-  // Counts the changes: what wait_for_change() compares with.
+  // Counts the changes and wake-ups: what wait_for_change() compares with.
   std::uint64_t version() const {
     std::lock_guard lock(mutex_);
     return version_;

@@ -125,6 +125,16 @@ std::vector<Command> Table::take_commands() {
   return taken;
 }
 
+void Table::set_command_watch(std::function<void()> watch) {
+  std::lock_guard lock(mutex_);
+  command_watch_ = std::move(watch);
+}
+
+void Table::queue(Command command) {  // lock held
+  commands_.push_back(std::move(command));
+  if (command_watch_) command_watch_();
+}
+
 std::string Table::send(const std::string& node, Message message, std::string what) {
   std::lock_guard lock(mutex_);
   auto it = seats_.find(node);
@@ -134,7 +144,7 @@ std::string Table::send(const std::string& node, Message message, std::string wh
   const std::string id = message.id;
   it->second.sent.push_back({status_.now, id, std::move(what), message.title, "queued", {}});
   it->second.last_action = status_.now;
-  commands_.emplace_back(SendCommand{node, std::move(message)});
+  queue(SendCommand{node, std::move(message)});
   changed(&it->second);
   return id;
 }
@@ -146,7 +156,7 @@ void Table::review(const std::string& node, ReviewCommand command) {
   command.node = node;
   it->second.sent.push_back({status_.now, command.hold_id, "review", command.verdict, "queued", {}});
   it->second.last_action = status_.now;
-  commands_.emplace_back(std::move(command));
+  queue(std::move(command));
   changed(&it->second);
 }
 
@@ -156,13 +166,13 @@ void Table::trigger(const std::string& node, const std::string& event) {
   if (it == seats_.end()) return;
   it->second.sent.push_back({status_.now, event, "trigger", event, "queued", {}});
   it->second.last_action = status_.now;
-  commands_.emplace_back(TriggerCommand{node, event});
+  queue(TriggerCommand{node, event});
   changed(&it->second);
 }
 
 void Table::facilitate(Command command) {
   std::lock_guard lock(mutex_);
-  commands_.push_back(std::move(command));
+  queue(std::move(command));
   changed(nullptr);
 }
 

@@ -16,6 +16,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -180,6 +181,11 @@ class Table {
   void note_fired(const std::string& id);
   // The commands asked for since the last call, in order.
   std::vector<Command> take_commands();
+  // Called whenever a command is queued (send, review, trigger, facilitate),
+  // so the runner need not look for them: on the asking thread, with the
+  // table's lock held (it must not call the table; it may signal a thread
+  // that then does). Empty: nobody is told. Reset it before the callee goes.
+  void set_command_watch(std::function<void()> watch);
 
   // ---- the pages (the host) ----
   // A person sends from their seat: the id and originator are set here, and
@@ -207,6 +213,7 @@ class Table {
 
  private:
   void changed(SeatView* seat);  // lock held
+  void queue(Command command);   // lock held: tells the command watch
 
   std::string name_;
   std::vector<std::string> played_;
@@ -216,6 +223,7 @@ class Table {
   std::vector<LiveExpectation> board_;
   std::map<std::string, SeatView> seats_;
   std::vector<Command> commands_;
+  std::function<void()> command_watch_;
   std::vector<Observation> observations_;
   std::vector<ObjectiveRating> ratings_;
   std::vector<ImprovementItem> plan_;

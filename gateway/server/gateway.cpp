@@ -282,8 +282,10 @@ std::size_t Gateway::hold_count() const { return router_->hold_count(); }
 std::size_t Gateway::owed_count() const { return router_->owed_count(); }
 std::size_t Gateway::owed_to_connected() const { return router_->owed_to_connected(); }
 void Gateway::tick_now() { router_->tick(); }
+void Gateway::after_commits(std::function<void()> then) { router_->after_commits(std::move(then)); }
 void Gateway::set_observer(Observer* observer) { router_->set_observer(observer); }
 Observer* Gateway::observer() const { return router_->observer(); }
+void Gateway::set_settled_watch(std::function<void()> watch) { router_->set_settled_watch(std::move(watch)); }
 const GatewayMetrics& Gateway::metrics() const { return router_->metrics(); }
 
 std::optional<transport::VerifiedChainCacheStats> Gateway::verify_cache_stats() {

@@ -146,12 +146,18 @@ class Gateway {
   std::size_t owed_to_connected() const;
   // Checks embargoes now (after a simulated clock has moved), rather than at the next tick.
   void tick_now();
+  // Runs `then` (on the io thread) once every commit queued so far has
+  // finished, so what they owe is counted in owed_to_connected(); io thread only.
+  void after_commits(std::function<void()> then);
   store::Store& store() { return *store_; }
 
   // For watchers (the dashboard); io thread only. The observer must outlive
   // the gateway or be reset to null first.
   void set_observer(Observer* observer);
   Observer* observer() const;
+  // Router::set_settled_watch: told when owed_to_connected() may have dropped
+  // to zero; io thread only. The watch must outlive the gateway's io work.
+  void set_settled_watch(std::function<void()> watch);
   const GatewayMetrics& metrics() const;
   // The verified-chain cache's counts, or nothing when it is off.
   std::optional<transport::VerifiedChainCacheStats> verify_cache_stats();

@@ -318,7 +318,11 @@ void Router::detach(const std::string& node_id, const std::weak_ptr<Session>& se
   if (it == sessions_.end()) return;
   // The same session (compared by owner: it may be gone by now), or one that has gone.
   const bool same = !session.owner_before(it->second) && !it->second.owner_before(session);
-  if (same || it->second.expired()) sessions_.erase(it);
+  if (same || it->second.expired()) {
+    sessions_.erase(it);
+    // What it is still owed no longer counts as owed to a connected node.
+    if (settled_watch_ && ledger_.owed_count(node_id) > 0) settled_watch_();
+  }
 }
 
 std::vector<std::shared_ptr<Session>> Router::sessions() const {
@@ -332,11 +336,17 @@ bool Router::acknowledged(const std::string& node, const std::string& message_id
   if (!ledger_.acknowledge(node, message_id)) return false;  // a repeated Ack, or for something never owed here
   settled_.acked.emplace_back(node, message_id);
   settle_later();
+  note_settled(node);
   return true;
+}
+
+void Router::note_settled(std::string_view node) {
+  if (settled_watch_ && ledger_.owed_count(node) == 0) settled_watch_();
 }
 
 void Router::written(const std::string& node, std::uint64_t lane, const std::vector<Outgoing>& frames) {
   std::size_t owed_frames = 0, owed_bytes = 0;
+  bool settled = false;
   for (const auto& frame : frames) {
     if (frame.seq <= 0) continue;  // not from the outbox
     ++owed_frames;
@@ -345,9 +355,11 @@ void Router::written(const std::string& node, std::uint64_t lane, const std::vec
     if (!frame.needs_ack && ledger_.written(node, frame.seq)) {
       settled_.sent.push_back(frame.seq);
       settle_later();
+      settled = true;
     }
   }
   if (ledger_.returned(node, lane, owed_frames, owed_bytes)) hand_over(node);
+  if (settled) note_settled(node);
 }
 
 // ---- decisions --------------------------------------------------------------

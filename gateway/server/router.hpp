@@ -149,6 +149,14 @@ class Router {
   // it a frame); the observer itself is only called on the router's executor.
   Observer* observer() const { return observer_.load(std::memory_order_acquire); }
   void set_observer(Observer* observer) { observer_.store(observer, std::memory_order_release); }
+  // Tells a waiter (the exercise runner, which waits for everything sent to
+  // have arrived) when owed_to_connected() may have dropped to zero: a node's
+  // outbox emptied (its last Deliver acknowledged, its last other frame
+  // written), or a node still owed frames disconnected. Called on this
+  // executor, as it happens; it may read the router (owed_to_connected()) but
+  // must not change it, and a waiter on another thread is best signalled to
+  // ask. Empty: nobody waits.
+  void set_settled_watch(std::function<void()> watch) { settled_watch_ = std::move(watch); }
   // The shadow policy to compare every submission with (null: none). Not owned.
   void set_shadow(ShadowPolicy* shadow) { shadow_ = shadow; }
   GatewayMetrics& metrics() { return metrics_; }
@@ -264,6 +272,9 @@ class Router {
   // guarded by: atomic (read from session threads; set on this executor).
   std::atomic<Observer*> observer_ = nullptr;
   bool draining_ = false;
+  // See set_settled_watch; note_settled tells it when `node`'s outbox is empty.
+  std::function<void()> settled_watch_;
+  void note_settled(std::string_view node);
   ShadowPolicy* shadow_ = nullptr;
   // guarded by: this executor, except frames_in and frames_out (atomics,
   // counted by the sessions on their threads).

@@ -42,6 +42,10 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 // How long an idle writer waits for more before it stops (and a new one is
 // started for the next frame).
 constexpr auto writer_linger = std::chrono::seconds(1);
+// How long a session closing after its fatal Error keeps reading (and
+// dropping) what the node still sends, waiting for the node to close: a
+// lingering close, as HTTP servers do (see Session::writer).
+constexpr auto close_linger = std::chrono::seconds(2);
 // The most read buffer a session keeps between frames (W1's 1 KB messages fit).
 constexpr std::size_t idle_read_buffer_bytes = 4096;
 constexpr std::string_view write_deadline_passed = "write deadline passed (the node is not reading)";
@@ -162,6 +166,7 @@ asio::awaitable<void> Session::run() {
     writer_allowed_ = true;
     wake_writer();  // sends what the node is owed from before it connected
     co_await reader();
+    reader_done_ = true;  // a lingering writer need wait no longer (woken below)
     spdlog::info("disconnected node={} peer={}", node_id_, peer_);
     const std::string why = end_reason_.empty() ? "closed" : end_reason_;
     post_to_router([&router = router_, weak = weak_from_this(), node = node_id_, peer = peer_, lane = lane_, why,
@@ -305,7 +310,11 @@ asio::awaitable<bool> Session::handshake() {
 }
 
 asio::awaitable<void> Session::reader() {
-  while (!closing_) {
+  // Closing, it reads on and drops what it reads, until the node closes or
+  // the writer does: bytes left unread when the socket is closed would make
+  // it a reset, and the node could lose the frames it had not yet read (the
+  // closing Error, the last Acks).
+  while (true) {
     // Back-pressure: while the node leaves its answers unread, read nothing
     // more from it (TCP then slows its sending). A node that never reads is
     // closed by the writer's deadline; one that reads late carries on.
@@ -315,11 +324,13 @@ asio::awaitable<void> Session::reader() {
       co_await resume_reading_.async_wait(use_tuple);
     }
     reading_paused_ = false;
-    if (closing_) break;
     v1::Frame frame;
     auto result = co_await transport::read_frame(stream_, deadline_, config_.idle_timeout, config_.frame_timeout,
                                                  config_.max_frame_bytes, read_buffer_, frame);
-    if (closing_) break;
+    if (closing_) {
+      if (result.error || result.frame_error != wire::FrameError::none) break;
+      continue;  // dropped: not acknowledged, so the node sends it again later
+    }
     if (result.error) {
       if (deadline_.expired(Side::read)) {
         send_error(v1::ERROR_CODE_TIMEOUT,
@@ -376,6 +387,7 @@ asio::awaitable<void> Session::writer() {
   std::vector<Outgoing> written;
   bool idle = true;      // the last write found nothing more to send
   bool lingered = false;  // waited writer_linger for more, and nothing came
+  bool wrote_fatal = false;  // the closing Error is out
   while (stream_.lowest_layer().is_open()) {
     batch.clear();
     written.clear();
@@ -442,18 +454,33 @@ asio::awaitable<void> Session::writer() {
         });
       }
     }
-    if (fatal) break;
+    if (fatal) {
+      wrote_fatal = true;
+      break;
+    }
     if (reading_paused_ && outbound_.size() <= config_.outbound_queue_limit / 2) resume_reading_.cancel();
   }
   // Only the writer closes: whatever had to be said has been written.
   closing_ = true;
-  resume_reading_.cancel();
+  resume_reading_.cancel();  // a reader paused by back-pressure reads on (and drops) while we linger
   outbound_.clear();
   owed_.clear();
-  deadline_.cancel();
   boost::system::error_code ignored;
+  if (wrote_fatal && !reader_done_ && stream_.lowest_layer().is_open()) {
+    // A lingering close: the node may still be sending (pipelined Submits).
+    // Closed with those unread, the connection would be reset, and the node
+    // could lose the Error and the Acks it has not read yet. So the write
+    // side is shut (the node reads to the end of the stream, then closes),
+    // the reader drops what still comes, and the socket is closed once the
+    // node has closed its side, or after close_linger at most.
+    stream_.lowest_layer().shutdown(transport::tcp::socket::shutdown_send, ignored);
+    wake_writer_.expires_after(close_linger);
+    co_await wake_writer_.async_wait(use_tuple);  // run() wakes it when the reader ends
+  }
+  deadline_.cancel();
   stream_.lowest_layer().shutdown(transport::tcp::socket::shutdown_both, ignored);
   stream_.lowest_layer().close(ignored);
+  resume_reading_.cancel();  // run() waits on it for the close (again: it may have waited anew while we lingered)
 }
 
 bool Session::send(Outgoing frame) {

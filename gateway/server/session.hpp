@@ -138,7 +138,8 @@ class Session : public std::enable_shared_from_this<Session> {
   bool reading_paused_ = false;   // the queue is full: the reader waits for the writer
   bool writer_allowed_ = false;   // the handshake is over: the writer may run
   bool writer_running_ = false;   // stays true once the writer has closed the connection
-  bool closing_ = false;  // read no more; the writer writes what is queued, then closes
+  bool closing_ = false;  // handle no more; the writer writes what is queued, then closes
+  bool reader_done_ = false;  // the reader has ended (the node closed, or the writer did)
   FrameBytes fatal_;      // the Error frame after which the writer closes
   bool draining_ = false;
   bool welcoming_ = false;          // the handshake is attaching at the router or writing the Welcome

@@ -128,6 +128,31 @@ struct PlayedRun {
   const Scenario& scenario_;
 };
 
+// Paused, the run waits on its controls with no timer but the status's
+// (once a second): a command queued at the table, and each frame a node
+// receives, wake that wait (Control::wake), so people are answered at once.
+// No control is used here, so every change of the control's version is a wake-up.
+TEST(ExercisePlay, APausedRunIsWokenByTheTableAndByWhatItsNodesReceive) {
+  ScenarioDir dir;
+  const auto scenario = load_scenario(dir.write("play.yaml", play_scenario));
+  PlayedRun run(scenario, {"housing", "reader"});
+  Table& table = run.table;
+  ASSERT_TRUE(wait_for([&] { return table.seat("housing").connected && table.seat("reader").connected; }));
+  const std::uint64_t before = run.control.version();
+
+  Message message;
+  message.addressees = {{AddresseeKind::node, "education"}};
+  message.category = "operational-prebriefing";
+  message.purpose = "consequence-management";
+  message.title = "Housing's briefing";
+  message.portions = {{"1", {"RESTRICTED", {}}, "our plan"}};
+  table.send("housing", message);
+  ASSERT_TRUE(wait_for([&] { return !table.seat("housing").receipts.empty(); }));
+  EXPECT_TRUE(run.control.paused());
+  // The command (1), then housing's Ack and Receipt and education's delivery (3 more).
+  EXPECT_GE(run.control.version() - before, 4u);
+}
+
 TEST(ExercisePlay, PeopleReceiveReviewAndSendThroughTheGateway) {
   ScenarioDir dir;
   const auto scenario = load_scenario(dir.write("play.yaml", play_scenario));

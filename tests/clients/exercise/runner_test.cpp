@@ -522,6 +522,19 @@ TEST(NationalExercise, AnAssessmentForMoreRecipientsThanAReceiptHoldsGoesOutInPa
 namespace icegate::exercise {
 namespace {
 
+// A wake-up ends a wait on the controls as a control does, and changes none.
+TEST(ExerciseControl, WakeEndsTheWaitAndChangesNoControl) {
+  Control control;
+  control.pause();
+  const std::uint64_t seen = control.version();
+  EXPECT_FALSE(control.wait_for_change(seen, std::chrono::milliseconds(0)));
+  control.wake();
+  EXPECT_TRUE(control.wait_for_change(seen, std::chrono::milliseconds(0)));
+  EXPECT_TRUE(control.paused());
+  EXPECT_FALSE(control.stopped());
+  EXPECT_FALSE(control.take_step());
+}
+
 // Real time, with a facilitator's controls: paused from the start, the run
 // moves only when stepped; resumed, it finishes; stopped, it ends early.
 TEST(ExerciseRealTime, PauseStepResumeAndStop) {

@@ -29,6 +29,35 @@ TEST(Table, SayingTheSameStatusAgainChangesNothing) {
   EXPECT_GT(table.version(), version);
 }
 
+// The runner is told of what people ask for rather than looking for it: each
+// command queued tells the command watch once; other changes, and a command
+// from a node nobody plays (not queued), do not.
+TEST(Table, EveryQueuedCommandTellsTheCommandWatch) {
+  Table table("", {"council-chief-exec"});
+  int told = 0;
+  table.set_command_watch([&] { ++told; });
+  table.set_status(paused_at(-48h));
+  SeatDelivery delivery;
+  delivery.message.id = "m1";
+  table.add_delivery("council-chief-exec", delivery);
+  EXPECT_EQ(told, 0);
+
+  Message message;
+  message.title = "Briefing";
+  table.send("council-chief-exec", message);
+  table.send("ctu-sio", message);
+  EXPECT_EQ(told, 1) << "a node nobody plays queues nothing";
+  table.review("council-chief-exec", {"", "h1", "approve", {}, ""});
+  table.trigger("council-chief-exec", "go");
+  table.facilitate(FireInjectCommand{"I1"});
+  EXPECT_EQ(told, 4);
+  EXPECT_EQ(table.take_commands().size(), 4u);
+
+  table.set_command_watch({});
+  table.trigger("council-chief-exec", "go");
+  EXPECT_EQ(told, 4) << "reset: nobody is told";
+}
+
 // What the gateway delivered to a node nobody plays never reaches a seat.
 TEST(Table, OnlyPlayedSeatsHoldDeliveries) {
   Table table("", {"council-chief-exec"});

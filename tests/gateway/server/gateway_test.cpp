@@ -1,5 +1,8 @@
 // End-to-end: the real gateway and real node clients over mutual TLS on
 // loopback, with the demo policy (policies/demo.yaml).
+#include <condition_variable>
+#include <mutex>
+
 #include <gtest/gtest.h>
 
 #include "gateway/wire/framing.hpp"
@@ -296,6 +299,42 @@ TEST_F(GatewayTest, MessageWithoutPortionsIsRefusedNamingTheField) {
   auto ack = next_of<node::Acknowledgement>(*sender);
   ASSERT_TRUE(ack);
   EXPECT_FALSE(ack->ok);
+}
+
+// The exercise runner waits for everything sent to have arrived without
+// asking again and again: the gateway tells its settled watch when what it
+// owes connected nodes may have been settled. Once the recipient has
+// acknowledged its Deliver (and the sender's Receipt is written), the watch
+// has been told, and nothing is owed by then.
+TEST_F(GatewayTest, SettledWatchIsToldWhenTheLastOwedFrameIsSettled) {
+  std::mutex mutex;
+  std::condition_variable told;
+  std::vector<std::size_t> owed_when_told;
+  gateway_.on_gateway_thread([&] {
+    gateway_.gateway().set_settled_watch([&] {
+      const std::size_t owed = gateway_.gateway().owed_to_connected();
+      {
+        std::lock_guard lock(mutex);
+        owed_when_told.push_back(owed);
+      }
+      told.notify_all();
+    });
+    return 0;
+  });
+  auto sender = gateway_.connect("ctu-wm");
+  auto ctio = gateway_.connect("ctio-east");
+  sender->submit(two_level_profile("node:ctio-east"));
+  ASSERT_TRUE(next_of<node::Delivery>(*ctio));
+  ASSERT_TRUE(next_of<node::Receipt>(*sender));
+  {
+    std::unique_lock lock(mutex);
+    EXPECT_TRUE(told.wait_for(lock, 5s, [&] { return !owed_when_told.empty() && owed_when_told.back() == 0; }))
+        << "told " << owed_when_told.size() << " time(s)";
+  }
+  gateway_.on_gateway_thread([&] {
+    gateway_.gateway().set_settled_watch({});
+    return 0;
+  });
 }
 
 TEST_F(GatewayTest, ASecondSessionForTheSameNodeSupersedesTheFirst) {

@@ -9,6 +9,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
+#include <functional>
 #include <future>
 #include <set>
 #include <thread>
@@ -55,13 +57,15 @@ struct Closing {
   bool told_shutting_down = false;
   bool disconnected = false;
 };
-Closing read_until_closed(node::NodeClient& client) {
+// `told`, if given, is called when the closing Error arrives.
+Closing read_until_closed(node::NodeClient& client, const std::function<void()>& told = {}) {
   Closing closing;
   while (auto event = client.next_event(60s)) {
     if (auto* ack = std::get_if<node::Acknowledgement>(&event->payload)) {
       if (ack->ok) closing.acknowledged.insert(ack->message_id);
     } else if (auto* error = std::get_if<node::ErrorNotice>(&event->payload)) {
       closing.told_shutting_down |= error->fatal && error->text.find("shutting down") != std::string::npos;
+      if (closing.told_shutting_down && told) told();
     } else if (std::holds_alternative<node::Disconnected>(event->payload)) {
       closing.disconnected = true;
       break;
@@ -194,9 +198,8 @@ TEST_F(ShutdownTest, AMessageInFlightIsAcknowledgedAndKeptOrNeither) {
     // Stopped once the first is acknowledged: the rest are on their way.
     ASSERT_TRUE(next_of<node::Acknowledgement>(*analyst, 30s));
     ASSERT_TRUE(stop_and_wait(*gateway));
-    // (Whether the closing Error and the last Acks arrive is not asserted:
-    // with the node's Submits still unread, closing the socket resets the
-    // connection, and the node may lose what it had not yet read.)
+    // (That the closing Error and the last Acks arrive is asserted by
+    // ANodeStillSendingReceivesTheErrorAndEveryAckForWhatWasKept.)
     closing = read_until_closed(*analyst);
     EXPECT_TRUE(closing.disconnected);
   }
@@ -217,6 +220,47 @@ TEST_F(ShutdownTest, AMessageInFlightIsAcknowledgedAndKeptOrNeither) {
     delivered.insert(delivery->message.id);
   }
   EXPECT_EQ(delivered, kept);
+}
+
+// A node still pipelining Submits while the gateway closes its session: the
+// gateway shuts its write side after the closing Error and reads (and drops)
+// what still comes until the node closes, rather than closing with the
+// node's Submits unread, which would reset the connection and could cost the
+// node the Error and the Acks it had not read yet (a lingering close). So the
+// node is told why, and has an Ack for every message that was kept.
+TEST_F(ShutdownTest, ANodeStillSendingReceivesTheErrorAndEveryAckForWhatWasKept) {
+  Closing closing;
+  std::set<std::string> first_acked;
+  {
+    auto gateway = std::make_unique<RunningGateway>(policy_file, nodes, server::GatewayConfig{}, dir_.path());
+    auto analyst = gateway->connect("analyst");
+    std::atomic<bool> sending = true;
+    // Sending until the node has read the closing Error; paced a little (16
+    // Submits a millisecond at most), so that the node's own thread keeps up
+    // with reading what the gateway sends.
+    std::thread sender([&] {
+      for (int i = 0; sending; ++i) {
+        analyst->submit(note("note " + std::to_string(i)));
+        if (i % 16 == 15) std::this_thread::sleep_for(1ms);
+      }
+    });
+    auto first = next_of<node::Acknowledgement>(*analyst, 30s);
+    if (first) first_acked.insert(first->message_id);
+    auto stopped = std::async(std::launch::async, [&] { return stop_and_wait(*gateway); });
+    closing = read_until_closed(*analyst, [&] { sending = false; });
+    sending = false;
+    sender.join();
+    ASSERT_TRUE(first);
+    ASSERT_TRUE(stopped.get());
+  }
+  EXPECT_TRUE(closing.disconnected);
+  EXPECT_TRUE(closing.told_shutting_down) << "the closing Error was lost";
+  const auto kept = decided_for_officer(dir_ / "data");
+  std::size_t unacknowledged = 0;
+  for (const auto& id : kept) unacknowledged += !closing.acknowledged.count(id) && !first_acked.count(id);
+  EXPECT_EQ(unacknowledged, 0u) << "of " << kept.size() << " messages kept, " << closing.acknowledged.size() + 1
+                                << " acknowledged";
+  EXPECT_TRUE(audit::verify(dir_ / "data").intact());
 }
 
 // ---- a real `icegate serve` -------------------------------------------------
