@@ -1,6 +1,8 @@
 #include "gateway/store/store.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include <pthread.h>
 
@@ -62,11 +64,12 @@ class Statement {
   sqlite3_stmt* statement_ = nullptr;
 };
 
-// messages has no index on id: ids are random UUIDs, so an index would put
-// each accepted message on a random page (a page of WAL per message per
-// commit). The router keeps the ids in memory, loaded by recover(), and
-// refuses a duplicate before it gets here. (A database made before this kept
-// id as its primary key; that still works, only slower.)
+// messages is indexed on id (messages_id, created below) so that the router
+// need not hold every id ever accepted: it keeps the newest in memory and
+// looks older ones up here (Store::accepted). Ids are random UUIDs, so the
+// index puts each accepted message on a random page of its B-tree: the write
+// cost of bounded memory (docs/ARCHITECTURE.md, "Memory bounds"). The table
+// itself is written in rowid order, which is the order of acceptance.
 constexpr const char* schema = R"(
 CREATE TABLE IF NOT EXISTS messages(
   id TEXT NOT NULL, originator TEXT NOT NULL, accepted_unix_ms INTEGER NOT NULL);
@@ -110,11 +113,15 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
     exec("PRAGMA wal_autocheckpoint=8192");
     exec("PRAGMA temp_store=MEMORY");
     exec(schema);
+    index_message_ids();
     audit::create_schema(db_);
     audit_ = std::make_unique<audit::AuditChain>(db_);
     Statement max_seq(db_, "SELECT COALESCE(MAX(seq), 0) FROM outbox");
     if (max_seq.next()) next_seq_ = max_seq.integer(0) + 1;
+    open_reader();
   } catch (const std::exception& e) {
+    close_reader();
+    audit_.reset();
     sqlite3_close(db_);
     throw StoreError(fmt::format("{}: {}", path_.string(), e.what()));
   }
@@ -133,7 +140,53 @@ Store::~Store() {
   writer_.join();
   // The chain holds a prepared statement; SQLite will not close under it.
   audit_.reset();
+  close_reader();
   sqlite3_close(db_);
+}
+
+void Store::index_message_ids() {
+  // A database written before message ids were indexed is upgraded here: the
+  // index is built from the rows already there (one pass, in this
+  // transaction). One made before 9f148e9 keyed messages on id, WITHOUT
+  // ROWID: already indexed, but with no order of acceptance but the time.
+  Statement table(db_, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'messages'");
+  if (table.next() && table.text(0).find("PRIMARY KEY") != std::string::npos) {
+    messages_keyed_by_id_ = true;
+    return;
+  }
+  Statement index(db_, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'messages_id'");
+  if (index.next()) return;
+  exec("CREATE INDEX messages_id ON messages(id)");
+  Statement count(db_, "SELECT COUNT(*) FROM messages");
+  if (count.next() && count.integer(0) > 0)
+    spdlog::info("store {}: upgraded: indexed the ids of {} message(s) accepted before (messages_id)",
+                 path_.string(), count.integer(0));
+}
+
+void Store::open_reader() {
+  if (sqlite3_open_v2(path_.c_str(), &reader_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK)
+    throw StoreError(fmt::format("opening a reader: {}", reader_ ? sqlite3_errmsg(reader_) : "out of memory"));
+  sqlite3_busy_timeout(reader_, 5000);
+  if (sqlite3_prepare_v2(reader_, "SELECT 1 FROM messages WHERE id = ? LIMIT 1", -1, &lookup_, nullptr) != SQLITE_OK)
+    throw StoreError(fmt::format("preparing the id lookup: {}", sqlite3_errmsg(reader_)));
+}
+
+void Store::close_reader() {
+  sqlite3_finalize(lookup_);
+  lookup_ = nullptr;
+  sqlite3_close(reader_);
+  reader_ = nullptr;
+}
+
+bool Store::accepted(const std::string& id) {
+  std::lock_guard lock(reader_mutex_);
+  sqlite3_bind_text(lookup_, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
+  const int rc = sqlite3_step(lookup_);
+  sqlite3_reset(lookup_);
+  sqlite3_clear_bindings(lookup_);
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+    throw StoreError(fmt::format("looking up message id {} in {}: {}", id, path_.string(), sqlite3_errmsg(reader_)));
+  return rc == SQLITE_ROW;
 }
 
 void Store::exec(const char* sql) {
@@ -145,13 +198,24 @@ void Store::exec(const char* sql) {
   }
 }
 
-Recovered Store::recover() {
+Recovered Store::recover(std::size_t newest_messages) {
   // Only the writer thread writes; this runs before the first commit.
   flush();
   Recovered recovered;
   {
-    Statement s(db_, "SELECT id FROM messages");
-    while (s.next()) recovered.message_ids.push_back(s.text(0));
+    // Newest first by rowid (the order of acceptance), one more than asked
+    // for to tell whether that was all. LIMIT -1 is no limit.
+    const bool all = newest_messages >= static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+    Statement s(db_, messages_keyed_by_id_
+                         ? "SELECT id, originator, accepted_unix_ms FROM messages ORDER BY accepted_unix_ms DESC LIMIT ?"
+                         : "SELECT id, originator, accepted_unix_ms FROM messages ORDER BY rowid DESC LIMIT ?");
+    s.bind(1, all ? std::int64_t{-1} : static_cast<std::int64_t>(newest_messages) + 1);
+    while (s.next()) recovered.messages.push_back({s.text(0), s.text(1), s.integer(2)});
+    if (recovered.messages.size() > newest_messages) {
+      recovered.messages.pop_back();
+      recovered.all_messages = false;
+    }
+    std::reverse(recovered.messages.begin(), recovered.messages.end());
   }
   {
     Statement s(db_,

@@ -21,6 +21,7 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
 #include <stdexcept>
@@ -34,6 +35,7 @@
 #include "gateway/audit/audit.hpp"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace icegate::store {
 
@@ -96,7 +98,10 @@ struct Batch {
 
 // What the store held when it was opened.
 struct Recovered {
-  std::vector<std::string> message_ids;
+  // The newest messages accepted, at most recover()'s `newest_messages`,
+  // oldest first (older ones are found by Store::accepted).
+  std::vector<AcceptedMessage> messages;
+  bool all_messages = true;  // `messages` is every message ever accepted
   std::vector<OutboxEntry> outbox;  // by seq
   std::vector<StoredBlob> holds;
   std::vector<StoredBlob> controlled;
@@ -133,7 +138,15 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  Recovered recover();
+  // Reads back what is durable. Of the messages accepted it returns only the
+  // newest `newest_messages` (the rest stay on disk: see accepted()).
+  Recovered recover(std::size_t newest_messages = std::numeric_limits<std::size_t>::max());
+  // Whether a message of this id has been accepted and committed: a lookup in
+  // the index on messages(id), on a read-only connection of its own (WAL lets
+  // it read beside the writer), so any thread may call it; one lookup runs at
+  // a time. Only what is committed is seen: the caller keeps the ids it has
+  // accepted and not yet seen committed.
+  bool accepted(const std::string& id);
   // Sequence numbers for outbox entries, increasing in commit order when the
   // same thread assigns them and commits (the gateway's io thread).
   std::int64_t next_seq() { return next_seq_++; }
@@ -176,10 +189,17 @@ class Store {
   void writer_loop();
   void apply(const Batch& batch);
   void exec(const char* sql);
+  void index_message_ids();
+  void open_reader();
+  void close_reader();
 
   std::filesystem::path path_;
   StoreOptions options_;
   sqlite3* db_ = nullptr;
+  bool messages_keyed_by_id_ = false;  // a database made before 9f148e9 (messages WITHOUT ROWID)
+  std::mutex reader_mutex_;  // guards reader_, lookup_
+  sqlite3* reader_ = nullptr;         // read-only: accepted()
+  sqlite3_stmt* lookup_ = nullptr;    // SELECT 1 FROM messages WHERE id = ?
   std::unique_ptr<audit::AuditChain> audit_;
   std::int64_t next_seq_ = 1;
 
