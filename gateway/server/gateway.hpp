@@ -41,6 +41,7 @@
 #include "gateway/model/clock.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/server/observer.hpp"
+#include "gateway/server/submit_checks.hpp"
 #include "gateway/transport/verify_cache.hpp"
 #include "gateway/wire/codec.hpp"
 #include "gateway/wire/framing.hpp"
@@ -85,6 +86,11 @@ struct GatewayConfig {
   // the default until the whole suite has run under ASan with sessions on
   // several threads (the threads and shutdown tests pin 1, 2, 3 and 4).
   std::size_t threads = 1;
+  // Message ids held in memory for duplicate detection once committed: at
+  // most this many, none older than the window; older ones are looked up in
+  // the store's index (SubmitChecks, docs/ARCHITECTURE.md "Memory bounds").
+  std::size_t recent_message_ids = SubmitChecks::default_recent_ids;
+  std::chrono::milliseconds recent_message_window = SubmitChecks::default_recent_window;
 };
 
 // config.threads, with 0 read as the number of cores (at least 1).

@@ -42,7 +42,9 @@ Router::Router(const GatewayConfig& config, PolicyGetter policy, store::Store& s
       policy_(std::move(policy)),
       store_(store),
       executor_(std::move(executor)),
-      records_([this] { return now_ms(); }, [this] { return policy_()->version(); }) {}
+      records_([this] { return now_ms(); }, [this] { return policy_()->version(); }),
+      checks_([&store](const std::string& id) { return store.accepted(id); }, config.recent_message_ids,
+              config.recent_message_window) {}
 
 Router::~Router() { flush_settled(false); }
 
@@ -51,7 +53,7 @@ std::int64_t Router::now_ms() const { return config_.clock->now_unix_ms(); }
 // ---- durability -------------------------------------------------------------
 
 void Router::recover() {
-  store::Recovered recovered = store_.recover();
+  store::Recovered recovered = store_.recover(config_.recent_message_ids);
   const auto audit_records = recovered.audit_records;
   finish(load(std::move(recovered)));
   spdlog::info("store {}: {} message(s) seen, {} frame(s) owed to {} node(s), {} hold(s), {} event(s), {} audit record(s)",
@@ -60,7 +62,7 @@ void Router::recover() {
 }
 
 Router::Work Router::load(store::Recovered recovered) {
-  checks_.load(recovered.message_ids);
+  checks_.load(recovered.messages, recovered.all_messages);
   Work refused;
   for (auto& entry : recovered.outbox) {
     if (refuse_oversized(refused, entry, entry.frame.size())) continue;
@@ -134,13 +136,16 @@ void Router::finish(Work work) {
   // ledger and hand each connected node's session what its window has room
   // for, in commit order. The store
   // hands the outbox entries back, so their frames are not copied.
+  const std::size_t accepted = work.batch.messages.size();  // read before the batch is moved
   store_.commit(std::move(work.batch), executor_,
                 store::Store::OutboxDone([this, immediate = std::move(work.immediate), askers = std::move(work.askers),
+                                          accepted,
                                           epoch = store_.epoch()](bool ok, std::vector<store::OutboxEntry>& entries) {
                   if (!ok) {
                     commit_failed(epoch, askers);
                     return;
                   }
+                  checks_.committed(accepted);
                   for (auto& [node, bytes] : immediate) {
                     if (auto it = sessions_.find(node); it != sessions_.end())
                       if (auto session = it->second.lock()) session->reply(bytes);
@@ -239,7 +244,7 @@ Router::Work Router::reload() {
   holds_.clear_stored();
   controlled_.clear();
   decider_.clear();
-  Work refused = load(store_.recover());
+  Work refused = load(store_.recover(config_.recent_message_ids));
   spdlog::warn("store: read back after a failed commit: {} message(s) seen, {} frame(s) owed, {} hold(s)",
                 checks_.seen_count(), owed_count(), holds_.size());
   if (!observer()) return refused;
@@ -599,7 +604,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   if (auto problem = oversized(message, expansion, decided, delivers); !problem.empty())
     return refuse(v1::ERROR_CODE_INVALID_MESSAGE, std::move(problem));
 
-  checks_.accept(message.id);
+  checks_.accept(message.id, now_ms());
   ++metrics_.messages_submitted;
   if (observer())
     observer()->submission(message, *policy, source_content ? std::string_view(source_content->message_id)
@@ -855,6 +860,7 @@ void Router::settle_time(Work& work, std::string_view by) {
 }
 
 void Router::tick() {
+  checks_.age(now_ms());
   Work work;
   settle_time(work, "the clock");
   finish(std::move(work));

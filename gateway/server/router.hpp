@@ -141,6 +141,8 @@ class Router {
   std::vector<HoldView> holds() const;
   bool is_connected(const std::string& node) const { return connected(node); }
   std::size_t owed_count() const;
+  // Message ids held in memory for duplicate detection (bounded: SubmitChecks).
+  std::size_t message_ids_held() const { return checks_.seen_count(); }
   // Frames owed to nodes that are connected now: zero when everything sent has arrived.
   std::size_t owed_to_connected() const;
 
