@@ -40,6 +40,7 @@
 
 #include "gateway/model/clock.hpp"
 #include "gateway/policy/engine.hpp"
+#include "gateway/server/delivery_ledger.hpp"
 #include "gateway/server/observer.hpp"
 #include "gateway/server/submit_checks.hpp"
 #include "gateway/transport/verify_cache.hpp"
@@ -91,6 +92,9 @@ struct GatewayConfig {
   // the store's index (SubmitChecks, docs/ARCHITECTURE.md "Memory bounds").
   std::size_t recent_message_ids = SubmitChecks::default_recent_ids;
   std::chrono::milliseconds recent_message_window = SubmitChecks::default_recent_window;
+  // Frames owed to a node held in memory at most, with their bytes; the rest
+  // stay on disk and are read back in order (DeliveryLedger, "Memory bounds").
+  std::size_t owed_frames_in_memory = DeliveryLedger::default_resident_frames;
 };
 
 // config.threads, with 0 read as the number of cores (at least 1).

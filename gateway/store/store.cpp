@@ -77,6 +77,7 @@ CREATE TABLE IF NOT EXISTS outbox(
   seq INTEGER PRIMARY KEY, node TEXT NOT NULL, message_id TEXT NOT NULL, needs_ack INTEGER NOT NULL,
   not_after_unix_ms INTEGER NOT NULL, originator TEXT NOT NULL, outcome BLOB, frame BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_node_message ON outbox(node, message_id);
+CREATE INDEX IF NOT EXISTS outbox_node_seq ON outbox(node, seq);
 CREATE TABLE IF NOT EXISTS holds(id TEXT PRIMARY KEY, record BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS controlled(message_id TEXT PRIMARY KEY, record BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events(name TEXT PRIMARY KEY, node TEXT NOT NULL, triggered_unix_ms INTEGER NOT NULL)
@@ -178,6 +179,31 @@ void Store::close_reader() {
   reader_ = nullptr;
 }
 
+std::vector<OutboxEntry> Store::owed(const std::string& node, std::int64_t after, std::int64_t through,
+                                     std::size_t limit) {
+  std::lock_guard lock(reader_mutex_);
+  std::vector<OutboxEntry> entries;
+  Statement s(reader_,
+              "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM outbox "
+              "WHERE node = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?");
+  s.bind(1, node).bind(2, after).bind(3, through).bind(4, static_cast<std::int64_t>(limit));
+  while (s.next())
+    entries.push_back(
+        {s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5), s.text(6), s.text(7)});
+  return entries;
+}
+
+std::optional<OutboxEntry> Store::owed_frame(std::int64_t seq) {
+  std::lock_guard lock(reader_mutex_);
+  Statement s(reader_,
+              "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM outbox "
+              "WHERE seq = ?");
+  s.bind(1, seq);
+  if (!s.next()) return std::nullopt;
+  return OutboxEntry{s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5), s.text(6),
+                     s.text(7)};
+}
+
 bool Store::accepted(const std::string& id) {
   std::lock_guard lock(reader_mutex_);
   sqlite3_bind_text(lookup_, 1, id.data(), static_cast<int>(id.size()), SQLITE_STATIC);
@@ -198,7 +224,7 @@ void Store::exec(const char* sql) {
   }
 }
 
-Recovered Store::recover(std::size_t newest_messages) {
+Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node) {
   // Only the writer thread writes; this runs before the first commit.
   flush();
   Recovered recovered;
@@ -218,12 +244,32 @@ Recovered Store::recover(std::size_t newest_messages) {
     std::reverse(recovered.messages.begin(), recovered.messages.end());
   }
   {
-    Statement s(db_,
-                "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM outbox "
-                "ORDER BY seq");
-    while (s.next())
-      recovered.outbox.push_back({s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5),
-                                  s.text(6), s.text(7)});
+    // Per node: how many frames it is owed and the last, then its first
+    // `owed_per_node` (through outbox_node_seq), then the others that expire.
+    Statement summary(db_, "SELECT node, COUNT(*), MAX(seq) FROM outbox GROUP BY node");
+    while (summary.next())
+      recovered.owed.push_back({summary.text(0), static_cast<std::size_t>(summary.integer(1)), summary.integer(2)});
+    const bool all = owed_per_node >= static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+    const std::int64_t limit = all ? -1 : static_cast<std::int64_t>(owed_per_node);
+    for (const auto& owed : recovered.owed) {
+      Statement first(db_,
+                      "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM "
+                      "outbox WHERE node = ? ORDER BY seq LIMIT ?");
+      first.bind(1, owed.node).bind(2, limit);
+      std::int64_t last = 0;
+      while (first.next()) {
+        recovered.outbox.push_back({first.integer(0), first.text(1), first.text(2), first.integer(3) != 0,
+                                    first.integer(4), first.text(5), first.text(6), first.text(7)});
+        last = first.integer(0);
+      }
+      if (all || owed.count <= owed_per_node) continue;
+      Statement expiring(
+          db_, "SELECT not_after_unix_ms, seq FROM outbox WHERE node = ? AND seq > ? AND not_after_unix_ms != 0");
+      expiring.bind(1, owed.node).bind(2, last);
+      while (expiring.next()) recovered.expiring.push_back({expiring.integer(0), owed.node, expiring.integer(1)});
+    }
+    std::sort(recovered.outbox.begin(), recovered.outbox.end(),
+              [](const OutboxEntry& a, const OutboxEntry& b) { return a.seq < b.seq; });
   }
   {
     Statement s(db_, "SELECT id, record FROM holds");

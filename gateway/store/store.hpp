@@ -24,6 +24,7 @@
 #include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -102,7 +103,22 @@ struct Recovered {
   // oldest first (older ones are found by Store::accepted).
   std::vector<AcceptedMessage> messages;
   bool all_messages = true;  // `messages` is every message ever accepted
+  // Of each node's outbox, the first frames (at most recover()'s
+  // `owed_per_node`), by seq; `owed` says how many each node is owed in all.
   std::vector<OutboxEntry> outbox;  // by seq
+  struct Owed {
+    std::string node;
+    std::size_t count = 0;
+    std::int64_t last_seq = 0;
+  };
+  std::vector<Owed> owed;
+  // The frames not in `outbox` that expire: (not_after, node, seq).
+  struct Expiring {
+    std::int64_t not_after_unix_ms = 0;
+    std::string node;
+    std::int64_t seq = 0;
+  };
+  std::vector<Expiring> expiring;
   std::vector<StoredBlob> holds;
   std::vector<StoredBlob> controlled;
   std::vector<TriggeredEvent> events;
@@ -139,8 +155,15 @@ class Store {
   Store& operator=(const Store&) = delete;
 
   // Reads back what is durable. Of the messages accepted it returns only the
-  // newest `newest_messages` (the rest stay on disk: see accepted()).
-  Recovered recover(std::size_t newest_messages = std::numeric_limits<std::size_t>::max());
+  // newest `newest_messages` (the rest stay on disk: see accepted()), and of
+  // each node's outbox the first `owed_per_node` frames (the rest: owed()).
+  Recovered recover(std::size_t newest_messages = std::numeric_limits<std::size_t>::max(),
+                    std::size_t owed_per_node = std::numeric_limits<std::size_t>::max());
+  // `node`'s owed frames with after < seq <= through, by seq, at most `limit`
+  // (frames included), and the owed frame `seq`: read on the reader
+  // connection, as accepted() is, so only what is committed is seen.
+  std::vector<OutboxEntry> owed(const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit);
+  std::optional<OutboxEntry> owed_frame(std::int64_t seq);
   // Whether a message of this id has been accepted and committed: a lookup in
   // the index on messages(id), on a read-only connection of its own (WAL lets
   // it read beside the writer), so any thread may call it; one lookup runs at

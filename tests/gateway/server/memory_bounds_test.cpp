@@ -1,7 +1,9 @@
 // Memory bounded by design (issue 15, point 4), through the real gateway:
 // the message ids held for duplicate detection stay within their bound, and
 // an id forgotten in memory is still refused as a duplicate, before and
-// after a restart, because the store finds it on disk.
+// after a restart, because the store finds it on disk; and a node offline
+// with a backlog larger than the frames held in memory gets all of it, once
+// and in order, before and after a restart.
 #include <future>
 
 #include <boost/asio/post.hpp>
@@ -21,6 +23,14 @@ Message note(const std::string& body) {
                       "consequence-management", {{{"RESTRICTED", {}}, body}});
 }
 
+// The owed frames the router holds in memory, read on its own thread.
+std::size_t resident_frames(RunningGateway& gateway) {
+  auto& router = gateway.gateway().router();
+  std::promise<std::size_t> resident;
+  boost::asio::post(router.executor(), [&] { resident.set_value(router.resident_frames()); });
+  return resident.get_future().get();
+}
+
 // The ids the router holds, read on its own thread after a tick (which ages them).
 std::size_t ids_held(RunningGateway& gateway) {
   auto& router = gateway.gateway().router();
@@ -35,10 +45,12 @@ std::size_t ids_held(RunningGateway& gateway) {
 class MemoryBoundsTest : public ::testing::Test {
  protected:
   static constexpr std::size_t recent_ids = 4;
+  static constexpr std::size_t resident = 16;
   TemporaryDirectory dir_;
   std::unique_ptr<RunningGateway> start(std::chrono::milliseconds window = std::chrono::minutes(10)) {
     server::GatewayConfig config;
     config.recent_message_ids = recent_ids;
+    config.owed_frames_in_memory = resident;
     config.recent_message_window = window;
     return std::make_unique<RunningGateway>(policy_file, nodes, config, dir_.path());
   }
@@ -92,6 +104,62 @@ TEST_F(MemoryBoundsTest, IdsAgeOutOfMemoryAndAreStillRefused) {
   std::this_thread::sleep_for(100ms);
   EXPECT_EQ(ids_held(*gateway), 0u) << "every id is older than the window";
   for (const auto& message : sent) EXPECT_EQ(submit(*analyst, message), "DUPLICATE_MESSAGE");
+}
+
+TEST_F(MemoryBoundsTest, ABacklogLargerThanMemoryArrivesOnceAndInOrderAfterARestart) {
+  constexpr int backlog = 1'000;
+  std::vector<std::string> ids;
+  {
+    auto gateway = start();
+    auto analyst = gateway->connect("analyst");
+    for (int i = 0; i < backlog; ++i) {
+      Message message = note("queued " + std::to_string(i));
+      ids.push_back(message.id);
+      analyst->submit(message);
+    }
+    for (int i = 0; i < backlog; ++i) ASSERT_TRUE(next_of<node::Acknowledgement>(*analyst));
+    EXPECT_EQ(gateway->gateway().owed_count(), static_cast<std::size_t>(backlog));
+    EXPECT_LE(resident_frames(*gateway), resident) << "the officer is offline: the rest stay on disk";
+  }
+  auto gateway = start();
+  EXPECT_EQ(gateway->gateway().owed_count(), static_cast<std::size_t>(backlog)) << "counted, not loaded";
+  EXPECT_LE(resident_frames(*gateway), resident) << "recover reads back only the first frames of each outbox";
+  auto officer = gateway->connect("officer");
+  for (std::size_t next = 0; next < ids.size(); ++next) {
+    auto delivery = next_of<node::Delivery>(*officer);
+    ASSERT_TRUE(delivery) << next;
+    ASSERT_EQ(delivery->message.id, ids[next]) << "out of order, lost or repeated at " << next;
+  }
+  EXPECT_LE(resident_frames(*gateway), resident);
+  EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms)) << "nothing twice";
+  for (int i = 0; i < 200 && gateway->gateway().owed_count() > 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(gateway->gateway().owed_count(), 0u);
+  EXPECT_EQ(resident_frames(*gateway), 0u);
+}
+
+TEST_F(MemoryBoundsTest, ABacklogOnDiskIsReadBackWhileTheNodeIsConnectedAndNewFramesWaitTheirTurn) {
+  constexpr int backlog = 500;
+  auto gateway = start();
+  auto analyst = gateway->connect("analyst");
+  std::vector<std::string> ids;
+  auto send = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      Message message = note("n " + std::to_string(ids.size()));
+      ids.push_back(message.id);
+      analyst->submit(message);
+    }
+    for (int i = 0; i < count; ++i) ASSERT_TRUE(next_of<node::Acknowledgement>(*analyst));
+  };
+  send(backlog);  // the officer is offline
+  auto officer = gateway->connect("officer");
+  send(backlog);  // committed while the first backlog is still being read back
+  for (std::size_t next = 0; next < ids.size(); ++next) {
+    auto delivery = next_of<node::Delivery>(*officer);
+    ASSERT_TRUE(delivery) << next;
+    ASSERT_EQ(delivery->message.id, ids[next]) << "out of order, lost or repeated at " << next;
+    ASSERT_LE(resident_frames(*gateway), resident);
+  }
+  EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms)) << "nothing twice";
 }
 
 }  // namespace
