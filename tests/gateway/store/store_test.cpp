@@ -1,7 +1,9 @@
 // The store's fail-stop: a failed commit is rolled back whole, what was queued
 // behind it is refused unwritten until resume(), and health() says why. And
 // the ids of accepted messages: only the newest read back, the rest found
-// through the index on messages(id), which an older data directory gains on open.
+// through the index on messages(id), which an older data directory gains on open;
+// and of the outboxes, only the first frames of each, the rest read back by range.
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -120,6 +122,62 @@ TEST_F(StoreMessageIdsTest, ACommittedIdIsFoundOnDiskAndNoOtherIs) {
   store_.inject_commit_failure(1);
   EXPECT_EQ(commit(message_batch("rolled-back")), false);
   EXPECT_FALSE(store_.accepted("rolled-back")) << "only what is committed is seen";
+}
+
+Batch owed_batch(std::int64_t seq, const std::string& node, std::int64_t not_after = 0) {
+  Batch batch;
+  OutboxEntry entry;
+  entry.seq = seq;
+  entry.node = node;
+  entry.message_id = "m" + std::to_string(seq);
+  entry.needs_ack = true;
+  entry.not_after_unix_ms = not_after;
+  entry.frame = "frame " + std::to_string(seq);
+  batch.outbox.push_back(std::move(entry));
+  return batch;
+}
+
+class StoreOutboxTest : public StoreFailStopTest {};
+
+TEST_F(StoreOutboxTest, RecoverReturnsOnlyTheFirstFramesOfEachOutboxWithTheirCounts) {
+  // 1-100 to the officer (every tenth expiring), 101-105 to the reader.
+  for (std::int64_t seq = 1; seq <= 100; ++seq)
+    ASSERT_EQ(commit(owed_batch(seq, "officer", seq % 10 == 0 ? 5000 + seq : 0)), true);
+  for (std::int64_t seq = 101; seq <= 105; ++seq) ASSERT_EQ(commit(owed_batch(seq, "reader")), true);
+  const Recovered recovered = store_.recover(10, 8);
+  std::vector<std::int64_t> seqs;
+  for (const auto& entry : recovered.outbox) seqs.push_back(entry.seq);
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 101, 102, 103, 104, 105}));
+  EXPECT_EQ(recovered.outbox.front().frame, "frame 1");
+  ASSERT_EQ(recovered.owed.size(), 2u);
+  for (const auto& owed : recovered.owed) {
+    if (owed.node == "officer") {
+      EXPECT_EQ(owed.count, 100u);
+      EXPECT_EQ(owed.last_seq, 100);
+    } else {
+      EXPECT_EQ(owed.count, 5u);
+      EXPECT_EQ(owed.last_seq, 105);
+    }
+  }
+  std::vector<std::int64_t> expiring;
+  for (const auto& e : recovered.expiring) {
+    EXPECT_EQ(e.node, "officer");
+    EXPECT_EQ(e.not_after_unix_ms, 5000 + e.seq);
+    expiring.push_back(e.seq);
+  }
+  std::sort(expiring.begin(), expiring.end());
+  EXPECT_EQ(expiring, (std::vector<std::int64_t>{10, 20, 30, 40, 50, 60, 70, 80, 90, 100}))
+      << "the expiring frames not returned";
+  // Read back in seq order, by node, within the range the ledger asks for.
+  const auto next = store_.owed("officer", 8, 50, 5);
+  seqs.clear();
+  for (const auto& entry : next) seqs.push_back(entry.seq);
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{9, 10, 11, 12, 13}));
+  EXPECT_EQ(next.front().frame, "frame 9");
+  EXPECT_TRUE(store_.owed("officer", 50, 50, 5).empty()) << "nothing after `through`";
+  ASSERT_TRUE(store_.owed_frame(42));
+  EXPECT_EQ(store_.owed_frame(42)->message_id, "m42");
+  EXPECT_FALSE(store_.owed_frame(1000));
 }
 
 // A data directory written before message ids were indexed: the messages
