@@ -23,8 +23,17 @@ Message note(const std::string& body) {
                       "consequence-management", {{{"RESTRICTED", {}}, body}});
 }
 
-// The owed frames the router holds in memory, read on its own thread.
-std::size_t resident_frames(RunningGateway& gateway) {
+// The frames owed to `node` that the router holds in memory (the bound is
+// per node: the analyst is owed its Receipts too), read on its own thread.
+std::size_t resident_frames(RunningGateway& gateway, const std::string& node = "officer") {
+  auto& router = gateway.gateway().router();
+  std::promise<std::size_t> resident;
+  boost::asio::post(router.executor(), [&] { resident.set_value(router.resident_frames(node)); });
+  return resident.get_future().get();
+}
+
+// Every frame owed that the router holds in memory.
+std::size_t all_resident_frames(RunningGateway& gateway) {
   auto& router = gateway.gateway().router();
   std::promise<std::size_t> resident;
   boost::asio::post(router.executor(), [&] { resident.set_value(router.resident_frames()); });
@@ -134,7 +143,7 @@ TEST_F(MemoryBoundsTest, ABacklogLargerThanMemoryArrivesOnceAndInOrderAfterARest
   EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms)) << "nothing twice";
   for (int i = 0; i < 200 && gateway->gateway().owed_count() > 0; ++i) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(gateway->gateway().owed_count(), 0u);
-  EXPECT_EQ(resident_frames(*gateway), 0u);
+  EXPECT_EQ(all_resident_frames(*gateway), 0u);
 }
 
 TEST_F(MemoryBoundsTest, ABacklogOnDiskIsReadBackWhileTheNodeIsConnectedAndNewFramesWaitTheirTurn) {
@@ -158,8 +167,50 @@ TEST_F(MemoryBoundsTest, ABacklogOnDiskIsReadBackWhileTheNodeIsConnectedAndNewFr
     ASSERT_TRUE(delivery) << next;
     ASSERT_EQ(delivery->message.id, ids[next]) << "out of order, lost or repeated at " << next;
     ASSERT_LE(resident_frames(*gateway), resident);
+    ASSERT_LE(resident_frames(*gateway, "analyst"), resident);
   }
   EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms)) << "nothing twice";
+}
+
+TEST_F(MemoryBoundsTest, AFrameOnDiskExpiresOnTimeForAnOfflineNodeAndIsNotDelivered) {
+  auto clock = std::make_shared<SimulatedClock>(from_unix_ms(1'800'000'000'000));
+  server::GatewayConfig config;
+  config.owed_frames_in_memory = resident;
+  config.tick_interval = 20ms;
+  config.clock = clock;
+  RunningGateway gateway(policy_file, nodes, config, dir_.path());
+  auto analyst = gateway.connect("analyst");
+  std::vector<std::string> ids;
+  auto send = [&](Message message) {
+    analyst->submit(message);
+    EXPECT_TRUE(acknowledged(*analyst, message.id));
+    return message.id;
+  };
+  for (int i = 0; i < 40; ++i) ids.push_back(send(note("before " + std::to_string(i))));
+  Message stale = note("stale within the hour");
+  stale.handling.not_after_unix_ms = clock->now_unix_ms() + 3'600'000;
+  send(stale);  // 41st owed to the officer: on disk, not in memory
+  for (int i = 0; i < 5; ++i) ids.push_back(send(note("after " + std::to_string(i))));
+  ASSERT_LE(resident_frames(gateway), resident);
+  clock->advance(std::chrono::hours(2));
+  // The officer is offline: the originator hears on the clock's tick.
+  std::optional<node::Receipt> follow_up;
+  while (auto receipt = next_of<node::Receipt>(*analyst))
+    if (receipt->follow_up && receipt->message_id == stale.id) {
+      follow_up = receipt;
+      break;
+    }
+  ASSERT_TRUE(follow_up) << "no expiry Receipt for a frame owed on disk";
+  EXPECT_EQ(follow_up->outcomes.at(0).decision.decision, Decision::deny);
+  EXPECT_NE(follow_up->outcomes.at(0).decision.reason.find("expired"), std::string::npos);
+  EXPECT_EQ(gateway.gateway().owed_count(), ids.size());
+  auto officer = gateway.connect("officer");
+  for (std::size_t next = 0; next < ids.size(); ++next) {
+    auto delivery = next_of<node::Delivery>(*officer);
+    ASSERT_TRUE(delivery) << next;
+    ASSERT_EQ(delivery->message.id, ids[next]) << "the expired message is skipped, the rest in order";
+  }
+  EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms)) << "the expired message is never delivered";
 }
 
 }  // namespace
