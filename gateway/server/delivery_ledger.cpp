@@ -5,17 +5,87 @@
 
 namespace icegate::server {
 
-DeliveryLedger::DeliveryLedger(std::size_t window_frames, std::size_t window_bytes)
-    : window_frames_(window_frames == 0 ? 1 : window_frames), window_bytes_(window_bytes) {}
+DeliveryLedger::DeliveryLedger(std::size_t window_frames, std::size_t window_bytes, std::size_t resident_frames)
+    : window_frames_(window_frames == 0 ? 1 : window_frames),
+      window_bytes_(window_bytes),
+      resident_frames_(std::max<std::size_t>(resident_frames, 1)) {}
+
+void DeliveryLedger::make_resident(Box& box, store::OutboxEntry entry, FrameBytes bytes) {
+  if (entry.needs_ack) awaiting_ack_[entry.node][entry.message_id] = entry.seq;
+  box.loaded_through = std::max(box.loaded_through, entry.seq);
+  const auto seq = entry.seq;
+  box.resident.emplace_hint(box.resident.end(), seq, Owed{std::move(entry), std::move(bytes)});
+}
 
 const std::string& DeliveryLedger::add(store::OutboxEntry entry, FrameBytes bytes) {
-  if (entry.needs_ack) awaiting_ack_[entry.node][entry.message_id] = entry.seq;
-  if (entry.not_after_unix_ms != 0) expiring_.emplace(entry.not_after_unix_ms, std::make_pair(entry.node, entry.seq));
   auto owed = outbox_.find(entry.node);
-  if (owed == outbox_.end()) owed = outbox_.emplace(entry.node, std::map<std::int64_t, Owed>{}).first;
-  const auto seq = entry.seq;
-  owed->second.emplace_hint(owed->second.end(), seq, Owed{std::move(entry), std::move(bytes)});
+  if (owed == outbox_.end()) owed = outbox_.emplace(entry.node, Box{}).first;
+  Box& box = owed->second;
+  if (entry.not_after_unix_ms != 0) expiring_.emplace(entry.not_after_unix_ms, std::make_pair(entry.node, entry.seq));
+  box.known_through = std::max(box.known_through, entry.seq);
+  // Resident only while every frame owed before it is, and there is room;
+  // otherwise it waits on disk for its turn (refill).
+  const bool room = !box.spilled() && box.resident.size() < resident_frames_;
+  ++box.count;
+  if (room) make_resident(box, std::move(entry), std::move(bytes));
   return owed->first;
+}
+
+void DeliveryLedger::restore(const std::string& node, std::size_t count, std::int64_t last_seq) {
+  auto owed = outbox_.find(node);
+  if (owed == outbox_.end()) owed = outbox_.emplace(node, Box{}).first;
+  Box& box = owed->second;
+  box.count = std::max(count, box.resident.size());
+  box.known_through = std::max(box.known_through, last_seq);
+}
+
+void DeliveryLedger::expires(const std::string& node, std::int64_t seq, std::int64_t not_after) {
+  if (not_after != 0) expiring_.emplace(not_after, std::make_pair(node, seq));
+}
+
+bool DeliveryLedger::spilled(std::string_view node) const {
+  auto owed = outbox_.find(node);
+  return owed != outbox_.end() && owed->second.spilled();
+}
+
+std::vector<store::OutboxEntry> DeliveryLedger::refill(const std::string& node, const Reader& read, std::int64_t now,
+                                                       const std::function<bool(const store::OutboxEntry&)>& refuse) {
+  std::vector<store::OutboxEntry> expired;
+  auto owed = outbox_.find(node);
+  if (owed == outbox_.end()) return expired;
+  Box& box = owed->second;
+  // Read back once half the resident frames have left: a read per half of
+  // them, not one per frame.
+  while (box.spilled() && box.resident.size() <= resident_frames_ / 2) {
+    const std::size_t room = resident_frames_ - box.resident.size();
+    auto entries = read(node, box.loaded_through, box.known_through, room);
+    for (auto& entry : entries) {
+      box.loaded_through = std::max(box.loaded_through, entry.seq);
+      if (box.gone.erase(entry.seq) > 0) continue;  // expired or settled before its turn
+      if (entry.not_after_unix_ms != 0 && entry.not_after_unix_ms < now) {
+        --box.count;
+        expired.push_back(std::move(entry));
+        continue;
+      }
+      if (refuse(entry)) {
+        --box.count;
+        continue;
+      }
+      auto bytes = std::make_shared<const std::string>(std::move(entry.frame));
+      entry.frame.clear();
+      make_resident(box, std::move(entry), std::move(bytes));
+    }
+    if (entries.size() < room) {
+      // Everything up to known_through has been read: what the count says is
+      // still on disk is not (a frame settled elsewhere). Trust the disk.
+      box.loaded_through = box.known_through;
+      box.gone.clear();
+      box.count = box.resident.size();
+    }
+    box.gone.erase(box.gone.begin(), box.gone.upper_bound(box.loaded_through));
+    if (entries.empty()) break;
+  }
+  return expired;
 }
 
 bool DeliveryLedger::acknowledge(std::string_view node, std::string_view message_id) {
@@ -23,7 +93,8 @@ bool DeliveryLedger::acknowledge(std::string_view node, std::string_view message
   if (waiting == awaiting_ack_.end()) return false;
   auto it = waiting->second.find(message_id);
   if (it == waiting->second.end()) return false;  // a repeated Ack, or for something never owed here
-  if (auto owed = outbox_.find(node); owed != outbox_.end()) owed->second.erase(it->second);
+  if (auto owed = outbox_.find(node); owed != outbox_.end() && owed->second.resident.erase(it->second) > 0)
+    --owed->second.count;
   waiting->second.erase(it);
   return true;
 }
@@ -31,18 +102,20 @@ bool DeliveryLedger::acknowledge(std::string_view node, std::string_view message
 bool DeliveryLedger::written(std::string_view node, std::int64_t seq) {
   auto owed = outbox_.find(node);
   if (owed == outbox_.end()) return false;
-  auto it = owed->second.find(seq);
-  if (it == owed->second.end() || it->second.entry.needs_ack) return false;
-  owed->second.erase(it);
+  auto it = owed->second.resident.find(seq);
+  if (it == owed->second.resident.end() || it->second.entry.needs_ack) return false;
+  owed->second.resident.erase(it);
+  --owed->second.count;
   return true;
 }
 
 void DeliveryLedger::forget(std::int64_t seq) {
-  for (auto& [node, entries] : outbox_) {
-    auto it = entries.find(seq);
-    if (it == entries.end()) continue;
+  for (auto& [node, box] : outbox_) {
+    auto it = box.resident.find(seq);
+    if (it == box.resident.end()) continue;
     erase_awaiting(it->second.entry);
-    entries.erase(it);
+    box.resident.erase(it);
+    --box.count;
   }
 }
 
@@ -58,7 +131,8 @@ std::vector<store::OutboxEntry> DeliveryLedger::expire_owed_to(std::string_view 
   std::vector<store::OutboxEntry> expired;
   auto owed = outbox_.find(node);
   if (owed == outbox_.end()) return expired;
-  for (auto it = owed->second.begin(); it != owed->second.end();) {
+  Box& box = owed->second;
+  for (auto it = box.resident.begin(); it != box.resident.end();) {
     const store::OutboxEntry& entry = it->second.entry;
     if (entry.not_after_unix_ms == 0 || now <= entry.not_after_unix_ms) {
       ++it;
@@ -66,24 +140,37 @@ std::vector<store::OutboxEntry> DeliveryLedger::expire_owed_to(std::string_view 
     }
     erase_awaiting(entry);
     expired.push_back(std::move(it->second.entry));
-    it = owed->second.erase(it);
+    it = box.resident.erase(it);
+    --box.count;
   }
   return expired;
 }
 
 std::vector<store::OutboxEntry> DeliveryLedger::expire_before(std::int64_t now,
-                                                              const std::function<bool(std::string_view)>& skip) {
+                                                              const std::function<bool(std::string_view)>& skip,
+                                                              const Loader& load) {
   std::vector<store::OutboxEntry> expired;
   while (!expiring_.empty() && expiring_.begin()->first < now) {
     const auto [node, seq] = expiring_.begin()->second;
     expiring_.erase(expiring_.begin());
     auto owed = outbox_.find(node);
     if (owed == outbox_.end() || skip(node)) continue;  // handed to its connection already
-    auto it = owed->second.find(seq);
-    if (it == owed->second.end()) continue;  // acknowledged or settled since
-    erase_awaiting(it->second.entry);
-    expired.push_back(std::move(it->second.entry));
-    owed->second.erase(it);
+    Box& box = owed->second;
+    if (auto it = box.resident.find(seq); it != box.resident.end()) {
+      erase_awaiting(it->second.entry);
+      expired.push_back(std::move(it->second.entry));
+      box.resident.erase(it);
+      --box.count;
+      continue;
+    }
+    // Not resident: on disk if not yet read back and not gone already.
+    if (!load || seq <= box.loaded_through || seq > box.known_through || box.gone.contains(seq)) continue;
+    auto entry = load(seq);
+    if (!entry) continue;
+    entry->frame.clear();
+    box.gone.insert(seq);
+    --box.count;
+    expired.push_back(std::move(*entry));
   }
   return expired;
 }
@@ -96,18 +183,29 @@ void DeliveryLedger::clear_owed() {
 
 std::size_t DeliveryLedger::owed_count() const {
   std::size_t owed = 0;
-  for (const auto& [node, entries] : outbox_) owed += entries.size();
+  for (const auto& [node, box] : outbox_) owed += box.count;
   return owed;
 }
 
 std::size_t DeliveryLedger::owed_count(std::string_view node) const {
   auto owed = outbox_.find(node);
-  return owed == outbox_.end() ? 0 : owed->second.size();
+  return owed == outbox_.end() ? 0 : owed->second.count;
+}
+
+std::size_t DeliveryLedger::resident_frames() const {
+  std::size_t resident = 0;
+  for (const auto& [node, box] : outbox_) resident += box.resident.size();
+  return resident;
+}
+
+std::size_t DeliveryLedger::resident_frames(std::string_view node) const {
+  auto owed = outbox_.find(node);
+  return owed == outbox_.end() ? 0 : owed->second.resident.size();
 }
 
 std::vector<std::pair<std::string, std::size_t>> DeliveryLedger::owed_by_node() const {
   std::vector<std::pair<std::string, std::size_t>> result;
-  for (const auto& [node, entries] : outbox_) result.emplace_back(node, entries.size());
+  for (const auto& [node, box] : outbox_) result.emplace_back(node, box.count);
   return result;
 }
 
@@ -129,7 +227,8 @@ std::vector<Outgoing> DeliveryLedger::take(std::string_view node) {
   auto owed = outbox_.find(node);
   if (owed == outbox_.end()) return frames;
   Lane& state = lane->second;
-  for (auto it = owed->second.upper_bound(state.handed_up_to); it != owed->second.end(); ++it) {
+  auto& resident = owed->second.resident;
+  for (auto it = resident.upper_bound(state.handed_up_to); it != resident.end(); ++it) {
     const std::size_t size = it->second.bytes->size();
     // Always room for one frame, however large; otherwise both bounds hold.
     if (state.frames_in_flight > 0 &&

@@ -2,17 +2,28 @@
 // what it has acknowledged, and which of those frames have been handed to the
 // node's session.
 //
-// Owns: the outboxes (node -> seq -> frame), the Delivers awaiting each node's
-// Ack, the index of owed frames that expire, and one delivery lane per
-// connected node (how far its session has been handed frames, and how many
-// are still in the session's hands). It knows nothing of sessions, the store
-// or the policy: the router adds what a commit made durable, and hands a
-// session what `take` returns.
+// Owns: the outboxes (node -> count owed, and the first frames by seq), the
+// Delivers awaiting each node's Ack (of those resident), the index of owed
+// frames that expire, and one delivery lane per connected node (how far its
+// session has been handed frames, and how many are still in the session's
+// hands). It knows nothing of sessions, the store or the policy: the router
+// adds what a commit made durable, reads frames back from disk for it
+// (Reader, Loader), and hands a session what `take` returns.
 //
 // The window: a lane holds at most `window_frames` frames and `window_bytes`
 // bytes handed and not yet written (always at least one frame). A node owed a
 // backlog of a million frames so never has more than a window of them queued
 // in its session; the rest stay here until the session reports them written.
+//
+// Resident frames: of what a node is owed, only the first `resident_frames`
+// (by seq) are held here with their bytes; the rest stay on disk, counted,
+// and are read back in seq order (`refill`, through a Reader the router
+// gives) as the resident ones leave. A frame committed for a node whose
+// backlog is on disk is only counted: it is read back in its turn. What
+// expires is indexed by (not_after, node, seq) for every owed frame that
+// expires, resident or not (frames that never expire cost nothing there); an
+// expired frame not resident is read back (Loader) to be settled. See
+// docs/ARCHITECTURE.md, "Memory bounds".
 //
 // Guard: none of its own. It is state of the router and confined to the
 // router's executor, as the router is.
@@ -22,6 +33,8 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,15 +58,39 @@ class DeliveryLedger {
   // size keeps it as busy as pulling did.
   static constexpr std::size_t default_window_frames = 256;
   static constexpr std::size_t default_window_bytes = 64 * 1024;
+  // Owed frames held in memory per node at most (the rest on disk): four
+  // windows, so that a session is never starved while Acks are on their way.
+  static constexpr std::size_t default_resident_frames = 4 * default_window_frames;
+
+  // Reads `node`'s owed frames with after < seq <= through, by seq, at most `limit`.
+  using Reader = std::function<std::vector<store::OutboxEntry>(const std::string& node, std::int64_t after,
+                                                               std::int64_t through, std::size_t limit)>;
+  // Reads the owed frame `seq` (nullopt if it is not on disk).
+  using Loader = std::function<std::optional<store::OutboxEntry>(std::int64_t seq)>;
 
   explicit DeliveryLedger(std::size_t window_frames = default_window_frames,
-                          std::size_t window_bytes = default_window_bytes);
+                          std::size_t window_bytes = default_window_bytes,
+                          std::size_t resident_frames = default_resident_frames);
 
   // ---- what is owed ----
   // Owes `entry.node` a committed frame (its bytes moved out of the entry into
   // `bytes`). Seqs are added in increasing order per node. Returns the node's
   // name as the ledger keeps it (stable while the node is owed anything).
+  // If the node's backlog is on disk (or its resident frames are full) the
+  // frame is only counted, and its bytes dropped: it is read back in turn.
   const std::string& add(store::OutboxEntry entry, FrameBytes bytes);
+  // After a recovery that added only the first owed frames of `node`: it is
+  // owed `count` frames in all, the last of them `last_seq`.
+  void restore(const std::string& node, std::size_t count, std::int64_t last_seq);
+  // A frame on disk only that expires at `not_after` (from a recovery).
+  void expires(const std::string& node, std::int64_t seq, std::int64_t not_after);
+  // Reads back frames of `node` from disk when its resident frames run low.
+  // Those expired at `now` are not made resident but removed and returned
+  // (to be settled as expired); those `refuse` returns true for are removed.
+  std::vector<store::OutboxEntry> refill(const std::string& node, const Reader& read, std::int64_t now,
+                                         const std::function<bool(const store::OutboxEntry&)>& refuse);
+  // Whether `node` is owed frames that are on disk only.
+  bool spilled(std::string_view node) const;
   // The node acknowledged the Deliver of `message_id`: it leaves the outbox.
   // False (nothing changes) when no Deliver of that message awaits its Ack.
   bool acknowledge(std::string_view node, std::string_view message_id);
@@ -63,11 +100,13 @@ class DeliveryLedger {
   // Drops the frame `seq` wherever it is owed (a settlement read back after a
   // failed commit).
   void forget(std::int64_t seq);
-  // Owed to `node` and expired at `now` (not_after < now): removed and returned.
+  // Owed to `node`, resident and expired at `now` (not_after < now): removed
+  // and returned. (Those on disk are caught by refill, or expire_before.)
   std::vector<store::OutboxEntry> expire_owed_to(std::string_view node, std::int64_t now);
   // Owed to nodes for which `skip` is false and expired before `now`: removed
-  // and returned, in expiry order.
-  std::vector<store::OutboxEntry> expire_before(std::int64_t now, const std::function<bool(std::string_view)>& skip);
+  // and returned, in expiry order (those not resident read back by `load`).
+  std::vector<store::OutboxEntry> expire_before(std::int64_t now, const std::function<bool(std::string_view)>& skip,
+                                                const Loader& load = {});
   // Forgets everything owed (to be loaded again); the lanes stay, with their
   // cursors (seqs do not change across a reload).
   void clear_owed();
@@ -75,6 +114,10 @@ class DeliveryLedger {
   std::size_t owed_count() const;
   std::size_t owed_count(std::string_view node) const;
   std::size_t node_count() const { return outbox_.size(); }
+  // Owed frames held in memory (with their bytes), over every node.
+  std::size_t resident_frames() const;
+  std::size_t resident_frames(std::string_view node) const;
+  std::size_t resident_limit() const { return resident_frames_; }
   // Every node owed something, with how many frames.
   std::vector<std::pair<std::string, std::size_t>> owed_by_node() const;
 
@@ -103,6 +146,16 @@ class DeliveryLedger {
     store::OutboxEntry entry;  // frame bytes moved out into `bytes`
     FrameBytes bytes;
   };
+  // What one node is owed. Every owed frame with seq <= loaded_through is
+  // resident (or has left); those after it are on disk, `gone` excepted.
+  struct Box {
+    std::map<std::int64_t, Owed> resident;  // the first owed frames, by seq
+    std::size_t count = 0;                  // frames owed in all, resident or not
+    std::int64_t loaded_through = 0;
+    std::int64_t known_through = 0;         // the last seq owed that the ledger was told of
+    std::set<std::int64_t> gone;            // seqs after loaded_through that left before being read back
+    bool spilled() const { return count > resident.size(); }
+  };
   struct Lane {
     std::uint64_t id = 0;
     std::int64_t handed_up_to = 0;  // the last seq handed to the session
@@ -111,13 +164,17 @@ class DeliveryLedger {
   };
   void erase_awaiting(const store::OutboxEntry& entry);
 
+  void make_resident(Box& box, store::OutboxEntry entry, FrameBytes bytes);
+
   std::size_t window_frames_;
   std::size_t window_bytes_;
-  // Each node's outbox as committed: what it is owed, by seq. Mirrors the store.
-  std::map<std::string, std::map<std::int64_t, Owed>, std::less<>> outbox_;
+  std::size_t resident_frames_;
+  // Each node's outbox as committed: what it is owed, the first frames by seq
+  // in memory. Mirrors the store.
+  std::map<std::string, Box, std::less<>> outbox_;
   // node -> message id -> seq of the Deliver awaiting that node's Ack.
   std::map<std::string, std::map<std::string, std::int64_t, std::less<>>, std::less<>> awaiting_ack_;
-  // not_after -> (node, seq) of owed frames that expire (stale pairs are skipped).
+  // not_after -> (node, seq) of owed frames that expire, resident or not (stale pairs are skipped).
   std::multimap<std::int64_t, std::pair<std::string, std::int64_t>> expiring_;
   std::map<std::string, Lane, std::less<>> lanes_;
   std::uint64_t next_lane_ = 1;

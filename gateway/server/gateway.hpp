@@ -40,7 +40,9 @@
 
 #include "gateway/model/clock.hpp"
 #include "gateway/policy/engine.hpp"
+#include "gateway/server/delivery_ledger.hpp"
 #include "gateway/server/observer.hpp"
+#include "gateway/server/submit_checks.hpp"
 #include "gateway/transport/verify_cache.hpp"
 #include "gateway/wire/codec.hpp"
 #include "gateway/wire/framing.hpp"
@@ -85,6 +87,14 @@ struct GatewayConfig {
   // everything on one thread. The threads and shutdown tests pin 1, 2, 3
   // and 4; every other test runs at the default.
   std::size_t threads = 0;
+  // Message ids held in memory for duplicate detection once committed: at
+  // most this many, none older than the window; older ones are looked up in
+  // the store's index (SubmitChecks, docs/ARCHITECTURE.md "Memory bounds").
+  std::size_t recent_message_ids = SubmitChecks::default_recent_ids;
+  std::chrono::milliseconds recent_message_window = SubmitChecks::default_recent_window;
+  // Frames owed to a node held in memory at most, with their bytes; the rest
+  // stay on disk and are read back in order (DeliveryLedger, "Memory bounds").
+  std::size_t owed_frames_in_memory = DeliveryLedger::default_resident_frames;
 };
 
 // config.threads, with 0 read as the number of cores (at least 1).

@@ -42,7 +42,11 @@ Router::Router(const GatewayConfig& config, PolicyGetter policy, store::Store& s
       policy_(std::move(policy)),
       store_(store),
       executor_(std::move(executor)),
-      records_([this] { return now_ms(); }, [this] { return policy_()->version(); }) {}
+      ledger_(DeliveryLedger::default_window_frames, DeliveryLedger::default_window_bytes,
+              config.owed_frames_in_memory),
+      records_([this] { return now_ms(); }, [this] { return policy_()->version(); }),
+      checks_([&store](const std::string& id) { return store.accepted(id); }, config.recent_message_ids,
+              config.recent_message_window) {}
 
 Router::~Router() { flush_settled(false); }
 
@@ -51,7 +55,7 @@ std::int64_t Router::now_ms() const { return config_.clock->now_unix_ms(); }
 // ---- durability -------------------------------------------------------------
 
 void Router::recover() {
-  store::Recovered recovered = store_.recover();
+  store::Recovered recovered = store_.recover(config_.recent_message_ids, config_.owed_frames_in_memory);
   const auto audit_records = recovered.audit_records;
   finish(load(std::move(recovered)));
   spdlog::info("store {}: {} message(s) seen, {} frame(s) owed to {} node(s), {} hold(s), {} event(s), {} audit record(s)",
@@ -60,14 +64,26 @@ void Router::recover() {
 }
 
 Router::Work Router::load(store::Recovered recovered) {
-  checks_.load(recovered.message_ids);
+  checks_.load(recovered.messages, recovered.all_messages);
   Work refused;
+  // Only each node's first frames come back with their bytes; the ledger is
+  // told how many more are on disk, and which of those expire.
+  std::map<std::string, std::size_t, std::less<>> settled_now;  // node -> frames refused as oversized
   for (auto& entry : recovered.outbox) {
-    if (refuse_oversized(refused, entry, entry.frame.size())) continue;
+    if (refuse_oversized(refused, entry, entry.frame.size())) {
+      ++settled_now[entry.node];
+      continue;
+    }
     auto bytes = std::make_shared<const std::string>(std::move(entry.frame));
     entry.frame.clear();
     ledger_.add(std::move(entry), std::move(bytes));
   }
+  for (const auto& owed : recovered.owed) {
+    const auto settled = settled_now.find(owed.node);
+    const std::size_t gone = settled == settled_now.end() ? 0 : settled->second;
+    ledger_.restore(owed.node, owed.count - std::min(gone, owed.count), owed.last_seq);
+  }
+  for (const auto& expiring : recovered.expiring) ledger_.expires(expiring.node, expiring.seq, expiring.not_after_unix_ms);
   for (const auto& blob : recovered.holds) {
     auto hold = HoldsBook::parse(blob.value);
     if (!hold) {
@@ -117,6 +133,7 @@ void Router::hand_over(std::string_view node) {
   if (it == sessions_.end()) return;
   auto session = it->second.lock();
   if (!session) return;
+  if (ledger_.spilled(node)) refill(it->first);
   if (auto frames = ledger_.take(node); !frames.empty()) session->deliver(std::move(frames));
 }
 
@@ -134,13 +151,16 @@ void Router::finish(Work work) {
   // ledger and hand each connected node's session what its window has room
   // for, in commit order. The store
   // hands the outbox entries back, so their frames are not copied.
+  const std::size_t accepted = work.batch.messages.size();  // read before the batch is moved
   store_.commit(std::move(work.batch), executor_,
                 store::Store::OutboxDone([this, immediate = std::move(work.immediate), askers = std::move(work.askers),
+                                          accepted,
                                           epoch = store_.epoch()](bool ok, std::vector<store::OutboxEntry>& entries) {
                   if (!ok) {
                     commit_failed(epoch, askers);
                     return;
                   }
+                  checks_.committed(accepted);
                   for (auto& [node, bytes] : immediate) {
                     if (auto it = sessions_.find(node); it != sessions_.end())
                       if (auto session = it->second.lock()) session->reply(bytes);
@@ -239,7 +259,7 @@ Router::Work Router::reload() {
   holds_.clear_stored();
   controlled_.clear();
   decider_.clear();
-  Work refused = load(store_.recover());
+  Work refused = load(store_.recover(config_.recent_message_ids, config_.owed_frames_in_memory));
   spdlog::warn("store: read back after a failed commit: {} message(s) seen, {} frame(s) owed, {} hold(s)",
                 checks_.seen_count(), owed_count(), holds_.size());
   if (!observer()) return refused;
@@ -276,6 +296,22 @@ void Router::audit(audit::AuditRecord record) {
   records_.stamp(record);
   work.batch.audit.push_back(std::move(record));
   finish(std::move(work));
+}
+
+// Reads back frames owed to `node` that wait on disk, once its resident
+// frames run low. The read runs here, on the decision thread, on the store's
+// reader connection: a window of frames by the index outbox_node_seq, once per
+// half of the resident frames delivered (docs/ARCHITECTURE.md, "Memory bounds").
+void Router::refill(const std::string& node) {
+  Work work;
+  const auto expired = ledger_.refill(
+      node,
+      [this](const std::string& n, std::int64_t after, std::int64_t through, std::size_t limit) {
+        return store_.owed(n, after, through, limit);
+      },
+      now_ms(), [this, &work](const store::OutboxEntry& entry) { return refuse_oversized(work, entry, entry.frame.size()); });
+  for (const auto& entry : expired) expire_queued(work, entry);
+  if (!work.batch.empty()) finish(std::move(work));
 }
 
 // ---- sessions ---------------------------------------------------------------
@@ -336,6 +372,8 @@ bool Router::acknowledged(const std::string& node, const std::string& message_id
   if (!ledger_.acknowledge(node, message_id)) return false;  // a repeated Ack, or for something never owed here
   settled_.acked.emplace_back(node, message_id);
   settle_later();
+  // Resident frames left: with a backlog on disk, more may be read back and handed.
+  if (ledger_.spilled(node)) hand_over(node);
   note_settled(node);
   return true;
 }
@@ -611,7 +649,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   if (auto problem = oversized(message, expansion, decided, delivers); !problem.empty())
     return refuse(v1::ERROR_CODE_INVALID_MESSAGE, std::move(problem));
 
-  checks_.accept(message.id);
+  checks_.accept(message.id, now_ms());
   ++metrics_.messages_submitted;
   if (observer())
     observer()->submission(message, *policy, source_content ? std::string_view(source_content->message_id)
@@ -862,11 +900,14 @@ void Router::settle_time(Work& work, std::string_view by) {
   }
   // Queued for a node that is offline as its expiry passes (one that is
   // connected has been handed it already).
-  const auto expired = ledger_.expire_before(now_ms(), [this](std::string_view node) { return connected(node); });
+  const auto expired = ledger_.expire_before(
+      now_ms(), [this](std::string_view node) { return connected(node); },
+      [this](std::int64_t seq) { return store_.owed_frame(seq); });
   for (const auto& entry : expired) expire_queued(work, entry);
 }
 
 void Router::tick() {
+  checks_.age(now_ms());
   Work work;
   settle_time(work, "the clock");
   finish(std::move(work));

@@ -120,8 +120,9 @@ class Router {
   // The session of `lane` wrote these frames (an event, not a request: the
   // session pulls nothing). Owed frames that need no Ack are settled, and the
   // lane's window opens by as many owed frames as were written, so the router
-  // hands the session more (a backlog never floods a session's queue; the
-  // outboxes themselves are held in memory: see docs/SECURITY.md).
+  // hands the session more (a backlog never floods a session's queue; of the
+  // outboxes only the first frames of each are in memory, the rest read back
+  // from the store as they are needed: see DeliveryLedger).
   void written(const std::string& node, std::uint64_t lane, const std::vector<Outgoing>& frames);
   // Lifts embargoes whose time has come (called periodically by the gateway).
   void tick();
@@ -141,6 +142,11 @@ class Router {
   std::vector<HoldView> holds() const;
   bool is_connected(const std::string& node) const { return connected(node); }
   std::size_t owed_count() const;
+  // Owed frames held in memory with their bytes (bounded: DeliveryLedger).
+  std::size_t resident_frames() const { return ledger_.resident_frames(); }
+  std::size_t resident_frames(std::string_view node) const { return ledger_.resident_frames(node); }
+  // Message ids held in memory for duplicate detection (bounded: SubmitChecks).
+  std::size_t message_ids_held() const { return checks_.seen_count(); }
   // Frames owed to nodes that are connected now: zero when everything sent has arrived.
   std::size_t owed_to_connected() const;
 
@@ -204,6 +210,8 @@ class Router {
   bool connected(std::string_view node) const;
   // Hands `node`'s session what its delivery window has room for.
   void hand_over(std::string_view node);
+  // Reads back frames owed to `node` that wait on disk (DeliveryLedger::refill).
+  void refill(const std::string& node);
   // `prepared`: the Deliver frame for exactly this decision, if already built.
   Delivered release(Work& work, const Message& message, RecipientDecision decision,
                     std::optional<v1::Frame>* prepared = nullptr);

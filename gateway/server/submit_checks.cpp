@@ -24,6 +24,58 @@ bool dominates(const policy::CompiledPolicy& policy, const Label& upper, const L
 
 }  // namespace
 
+SubmitChecks::SubmitChecks(AcceptedBefore accepted_before, std::size_t recent_ids,
+                           std::chrono::milliseconds recent_window)
+    : accepted_before_(std::move(accepted_before)), recent_ids_(recent_ids), recent_window_ms_(recent_window.count()) {}
+
+bool SubmitChecks::seen(const std::string& id) const {
+  if (held_.contains(id)) return true;
+  return !all_held_ && accepted_before_ && accepted_before_(id);
+}
+
+void SubmitChecks::remember(std::string id, std::int64_t accepted_unix_ms) {
+  order_.push_back({accepted_unix_ms, std::move(id)});
+  held_.insert(order_.back().id);
+}
+
+void SubmitChecks::accept(const std::string& id, std::int64_t now_unix_ms) {
+  remember(id, now_unix_ms);
+  ++uncommitted_;
+  forget_aged(now_unix_ms);
+}
+
+void SubmitChecks::committed(std::size_t count) { uncommitted_ -= std::min(count, uncommitted_); }
+
+void SubmitChecks::age(std::int64_t now_unix_ms) { forget_aged(now_unix_ms); }
+
+void SubmitChecks::forget_aged(std::int64_t now_unix_ms) {
+  // Only committed ids (the oldest) are forgotten: the store finds those.
+  // Without a store to look in, nothing is.
+  if (!accepted_before_) return;
+  while (order_.size() > uncommitted_) {
+    const Seen& oldest = order_.front();
+    const bool over = order_.size() - uncommitted_ > recent_ids_;
+    if (!over && now_unix_ms - oldest.accepted_unix_ms <= recent_window_ms_) break;
+    held_.erase(oldest.id);
+    order_.pop_front();
+    all_held_ = false;
+  }
+}
+
+void SubmitChecks::load(const std::vector<store::AcceptedMessage>& messages, bool all) {
+  for (const auto& m : messages) remember(m.id, m.accepted_unix_ms);
+  all_held_ = all_held_ && all;
+  // Aged by the newest time loaded: the clock may be a simulated one.
+  if (!order_.empty()) forget_aged(order_.back().accepted_unix_ms);
+}
+
+void SubmitChecks::clear() {
+  held_.clear();
+  order_.clear();
+  uncommitted_ = 0;
+  all_held_ = true;
+}
+
 std::optional<SubmitRefusal> SubmitChecks::check(const policy::CompiledPolicy& policy, const std::string& sender,
                                                  Message& message, const ControlledContentBook& controlled,
                                                  const ControlledContent*& source) const {
@@ -34,7 +86,7 @@ std::optional<SubmitRefusal> SubmitChecks::check(const policy::CompiledPolicy& p
   if (message.originator != sender)
     return refuse(v1::ERROR_CODE_ORIGINATOR_MISMATCH,
                   fmt::format("originator '{}' is not the authenticated node '{}'", message.originator, sender));
-  if (seen_.contains(message.id))
+  if (seen(message.id))
     return refuse(v1::ERROR_CODE_DUPLICATE_MESSAGE, fmt::format("message id {} was already submitted", message.id));
   const auto& policy_source = policy.source();
   if (!contains(policy_source.information_categories, message.category))

@@ -1,6 +1,8 @@
 #include "gateway/store/store.hpp"
 
+#include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include <pthread.h>
 
@@ -30,11 +32,12 @@ sqlite::Connection open_database(const std::filesystem::path& data_dir, const st
                             std::chrono::seconds(5));
 }
 
-// messages has no index on id: ids are random UUIDs, so an index would put
-// each accepted message on a random page (a page of WAL per message per
-// commit). The router keeps the ids in memory, loaded by recover(), and
-// refuses a duplicate before it gets here. (A database made before this kept
-// id as its primary key; that still works, only slower.)
+// messages is indexed on id (messages_id, created below) so that the router
+// need not hold every id ever accepted: it keeps the newest in memory and
+// looks older ones up here (Store::accepted). Ids are random UUIDs, so the
+// index puts each accepted message on a random page of its B-tree: the write
+// cost of bounded memory (docs/ARCHITECTURE.md, "Memory bounds"). The table
+// itself is written in rowid order, which is the order of acceptance.
 constexpr const char* schema = R"(
 CREATE TABLE IF NOT EXISTS messages(
   id TEXT NOT NULL, originator TEXT NOT NULL, accepted_unix_ms INTEGER NOT NULL);
@@ -42,6 +45,7 @@ CREATE TABLE IF NOT EXISTS outbox(
   seq INTEGER PRIMARY KEY, node TEXT NOT NULL, message_id TEXT NOT NULL, needs_ack INTEGER NOT NULL,
   not_after_unix_ms INTEGER NOT NULL, originator TEXT NOT NULL, outcome BLOB, frame BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_node_message ON outbox(node, message_id);
+CREATE INDEX IF NOT EXISTS outbox_node_seq ON outbox(node, seq);
 CREATE TABLE IF NOT EXISTS holds(id TEXT PRIMARY KEY, record BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS controlled(message_id TEXT PRIMARY KEY, record BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events(name TEXT PRIMARY KEY, node TEXT NOT NULL, triggered_unix_ms INTEGER NOT NULL)
@@ -69,10 +73,12 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
     exec("PRAGMA wal_autocheckpoint=8192");
     exec("PRAGMA temp_store=MEMORY");
     exec(schema);
+    index_message_ids();
     audit::create_schema(db_);
     audit_ = std::make_unique<audit::AuditChain>(db_);
     Statement max_seq(db_, "SELECT COALESCE(MAX(seq), 0) FROM outbox");
     if (max_seq.next()) next_seq_ = max_seq.integer(0) + 1;
+    open_reader();
   } catch (const std::exception& e) {
     throw StoreError(fmt::format("{}: {}", path_.string(), e.what()));
   }
@@ -93,27 +99,115 @@ Store::~Store() {
   audit_.reset();
 }
 
+void Store::index_message_ids() {
+  // A database written before message ids were indexed is upgraded here: the
+  // index is built from the rows already there (one pass, in this
+  // transaction). One made before 9f148e9 keyed messages on id, WITHOUT
+  // ROWID: already indexed, but with no order of acceptance but the time.
+  Statement table(db_, "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'messages'");
+  if (table.next() && table.text(0).find("PRIMARY KEY") != std::string::npos) {
+    messages_keyed_by_id_ = true;
+    return;
+  }
+  Statement index(db_, "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'messages_id'");
+  if (index.next()) return;
+  exec("CREATE INDEX messages_id ON messages(id)");
+  Statement count(db_, "SELECT COUNT(*) FROM messages");
+  if (count.next() && count.integer(0) > 0)
+    spdlog::info("store {}: upgraded: indexed the ids of {} message(s) accepted before (messages_id)",
+                 path_.string(), count.integer(0));
+}
+
+void Store::open_reader() {
+  reader_.emplace(path_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, store_errors, std::chrono::seconds(5));
+  lookup_.emplace(*reader_, "SELECT 1 FROM messages WHERE id = ? LIMIT 1", store_errors, "preparing the id lookup");
+}
+
+std::vector<OutboxEntry> Store::owed(const std::string& node, std::int64_t after, std::int64_t through,
+                                     std::size_t limit) {
+  std::lock_guard lock(reader_mutex_);
+  std::vector<OutboxEntry> entries;
+  Statement s(*reader_,
+              "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM outbox "
+              "WHERE node = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?");
+  s.bind(1, node).bind(2, after).bind(3, through).bind(4, static_cast<std::int64_t>(limit));
+  while (s.next())
+    entries.push_back(
+        {s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5), s.text(6), s.text(7)});
+  return entries;
+}
+
+std::optional<OutboxEntry> Store::owed_frame(std::int64_t seq) {
+  std::lock_guard lock(reader_mutex_);
+  Statement s(*reader_,
+              "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM outbox "
+              "WHERE seq = ?");
+  s.bind(1, seq);
+  if (!s.next()) return std::nullopt;
+  return OutboxEntry{s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5), s.text(6),
+                     s.text(7)};
+}
+
+bool Store::accepted(const std::string& id) {
+  std::lock_guard lock(reader_mutex_);
+  lookup_->bind(1, id);
+  const bool found = lookup_->next("looking up a message id");
+  lookup_->reset();
+  return found;
+}
+
 void Store::exec(const char* sql) {
   if (const auto message = db_.try_exec(sql)) {
     throw StoreError(fmt::format("{} ({})", *message, std::string_view(sql).substr(0, 60)));
   }
 }
 
-Recovered Store::recover() {
+Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node) {
   // Only the writer thread writes; this runs before the first commit.
   flush();
   Recovered recovered;
   {
-    Statement s(db_, "SELECT id FROM messages");
-    while (s.next()) recovered.message_ids.push_back(s.text(0));
+    // Newest first by rowid (the order of acceptance), one more than asked
+    // for to tell whether that was all. LIMIT -1 is no limit.
+    const bool all = newest_messages >= static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+    Statement s(db_, messages_keyed_by_id_
+                         ? "SELECT id, originator, accepted_unix_ms FROM messages ORDER BY accepted_unix_ms DESC LIMIT ?"
+                         : "SELECT id, originator, accepted_unix_ms FROM messages ORDER BY rowid DESC LIMIT ?");
+    s.bind(1, all ? std::int64_t{-1} : static_cast<std::int64_t>(newest_messages) + 1);
+    while (s.next()) recovered.messages.push_back({s.text(0), s.text(1), s.integer(2)});
+    if (recovered.messages.size() > newest_messages) {
+      recovered.messages.pop_back();
+      recovered.all_messages = false;
+    }
+    std::reverse(recovered.messages.begin(), recovered.messages.end());
   }
   {
-    Statement s(db_,
-                "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM outbox "
-                "ORDER BY seq");
-    while (s.next())
-      recovered.outbox.push_back({s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5),
-                                  s.text(6), s.text(7)});
+    // Per node: how many frames it is owed and the last, then its first
+    // `owed_per_node` (through outbox_node_seq), then the others that expire.
+    Statement summary(db_, "SELECT node, COUNT(*), MAX(seq) FROM outbox GROUP BY node");
+    while (summary.next())
+      recovered.owed.push_back({summary.text(0), static_cast<std::size_t>(summary.integer(1)), summary.integer(2)});
+    const bool all = owed_per_node >= static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+    const std::int64_t limit = all ? -1 : static_cast<std::int64_t>(owed_per_node);
+    for (const auto& owed : recovered.owed) {
+      Statement first(db_,
+                      "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM "
+                      "outbox WHERE node = ? ORDER BY seq LIMIT ?");
+      first.bind(1, owed.node).bind(2, limit);
+      std::int64_t last = 0;
+      while (first.next()) {
+        recovered.outbox.push_back({first.integer(0), first.text(1), first.text(2), first.integer(3) != 0,
+                                    first.integer(4), first.text(5), first.text(6), first.text(7)});
+        last = first.integer(0);
+      }
+      if (all || owed.count <= owed_per_node) continue;
+      Statement expiring(
+          db_, "SELECT not_after_unix_ms, seq FROM outbox WHERE node = ? AND seq > ? AND not_after_unix_ms != 0");
+      expiring.bind(1, owed.node).bind(2, last);
+      while (expiring.next()) recovered.expiring.push_back({expiring.integer(0), owed.node, expiring.integer(1)});
+    }
+    std::sort(recovered.outbox.begin(), recovered.outbox.end(),
+              [](const OutboxEntry& a, const OutboxEntry& b) { return a.seq < b.seq; });
   }
   {
     Statement s(db_, "SELECT id, record FROM holds");

@@ -21,8 +21,10 @@
 #include <deque>
 #include <filesystem>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -95,8 +97,26 @@ struct Batch {
 
 // What the store held when it was opened.
 struct Recovered {
-  std::vector<std::string> message_ids;
+  // The newest messages accepted, at most recover()'s `newest_messages`,
+  // oldest first (older ones are found by Store::accepted).
+  std::vector<AcceptedMessage> messages;
+  bool all_messages = true;  // `messages` is every message ever accepted
+  // Of each node's outbox, the first frames (at most recover()'s
+  // `owed_per_node`), by seq; `owed` says how many each node is owed in all.
   std::vector<OutboxEntry> outbox;  // by seq
+  struct Owed {
+    std::string node;
+    std::size_t count = 0;
+    std::int64_t last_seq = 0;
+  };
+  std::vector<Owed> owed;
+  // The frames not in `outbox` that expire: (not_after, node, seq).
+  struct Expiring {
+    std::int64_t not_after_unix_ms = 0;
+    std::string node;
+    std::int64_t seq = 0;
+  };
+  std::vector<Expiring> expiring;
   std::vector<StoredBlob> holds;
   std::vector<StoredBlob> controlled;
   std::vector<TriggeredEvent> events;
@@ -132,7 +152,22 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  Recovered recover();
+  // Reads back what is durable. Of the messages accepted it returns only the
+  // newest `newest_messages` (the rest stay on disk: see accepted()), and of
+  // each node's outbox the first `owed_per_node` frames (the rest: owed()).
+  Recovered recover(std::size_t newest_messages = std::numeric_limits<std::size_t>::max(),
+                    std::size_t owed_per_node = std::numeric_limits<std::size_t>::max());
+  // `node`'s owed frames with after < seq <= through, by seq, at most `limit`
+  // (frames included), and the owed frame `seq`: read on the reader
+  // connection, as accepted() is, so only what is committed is seen.
+  std::vector<OutboxEntry> owed(const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit);
+  std::optional<OutboxEntry> owed_frame(std::int64_t seq);
+  // Whether a message of this id has been accepted and committed: a lookup in
+  // the index on messages(id), on a read-only connection of its own (WAL lets
+  // it read beside the writer), so any thread may call it; one lookup runs at
+  // a time. Only what is committed is seen: the caller keeps the ids it has
+  // accepted and not yet seen committed.
+  bool accepted(const std::string& id);
   // Sequence numbers for outbox entries, increasing in commit order when the
   // same thread assigns them and commits (the gateway's io thread).
   std::int64_t next_seq() { return next_seq_++; }
@@ -175,10 +210,18 @@ class Store {
   void writer_loop();
   void apply(const Batch& batch);
   void exec(const char* sql);
+  void index_message_ids();
+  void open_reader();
 
   std::filesystem::path path_;
   StoreOptions options_;
   sqlite::Connection db_;
+  bool messages_keyed_by_id_ = false;  // a database made before 9f148e9 (messages WITHOUT ROWID)
+  std::mutex reader_mutex_;  // guards reader_, lookup_
+  // Read-only, beside the writer (WAL): owed(), owed_frame(), accepted().
+  // Destroyed before db_, as the statements are before their connections.
+  std::optional<sqlite::Connection> reader_;
+  std::optional<sqlite::Statement> lookup_;  // SELECT 1 FROM messages WHERE id = ?
   std::unique_ptr<audit::AuditChain> audit_;  // before db_ closes: it holds prepared statements
   std::int64_t next_seq_ = 1;
 

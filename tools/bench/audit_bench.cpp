@@ -25,6 +25,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "gateway/model/message.hpp"
 #include "gateway/store/store.hpp"
 #include "tools/bench/micro.hpp"
 
@@ -177,6 +178,76 @@ void BM_MessageLifecycle(benchmark::State& state) {
   state.counters["wal_bytes_per_message"] = messages ? static_cast<double>(written) / static_cast<double>(messages) : 0;
 }
 BENCHMARK(BM_MessageLifecycle)->Arg(256)->Arg(32)->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// What duplicate detection costs a Submit once the router no longer holds
+// every id (SubmitChecks): one Store::accepted lookup of a new id, in a store
+// of 100,000 messages, on the reader connection. The argument is how many
+// lookups run between two commits of 256 messages: each commit changes the
+// WAL, so the reader's page cache starts cold again (0: no commits, warm).
+void BM_MessageIdLookup(benchmark::State& state) {
+  const auto per_commit = static_cast<std::size_t>(state.range(0));
+  ScratchStore scratch("lookup", false);
+  boost::asio::io_context io(1);
+  std::size_t index = 0;
+  std::int64_t seq = 1;
+  auto commit_messages = [&](std::size_t count) {
+    for (std::size_t m = 0; m < count; ++m, ++index) {
+      auto batch = sample_message_batch(index, seq++);
+      batch.outbox.clear();
+      batch.audit.clear();
+      scratch.store->commit(std::move(batch), io.get_executor(), [](bool) {});
+    }
+    scratch.store->flush();
+  };
+  for (std::size_t c = 0; c < 100'000 / 1000; ++c) commit_messages(1000);
+  std::size_t lookups = 0, found = 0;
+  for (auto _ : state) {
+    if (per_commit > 0 && lookups % per_commit == 0) {
+      state.PauseTiming();
+      commit_messages(256);
+      state.ResumeTiming();
+    }
+    found += scratch.store->accepted(icegate::make_uuid()) ? 1 : 0;
+    ++lookups;
+  }
+  benchmark::DoNotOptimize(found);
+  io.restart();
+  io.run();
+  state.SetItemsProcessed(static_cast<std::int64_t>(lookups));
+}
+BENCHMARK(BM_MessageIdLookup)->Arg(0)->Arg(256)->Arg(32)->Unit(benchmark::kMicrosecond);
+
+// What reading back a node's owed frames from disk costs the decision thread
+// (DeliveryLedger::refill): Store::owed of the argument's number of frames
+// (1 KB Delivers), from a backlog of 20,000 owed to one node, in seq order.
+void BM_OwedFramesRead(benchmark::State& state) {
+  const auto limit = static_cast<std::size_t>(state.range(0));
+  ScratchStore scratch("owed", false);
+  boost::asio::io_context io(1);
+  constexpr std::int64_t kBacklog = 20'000;
+  for (std::int64_t seq = 1; seq <= kBacklog; ++seq) {
+    auto batch = sample_message_batch(static_cast<std::size_t>(seq), seq);
+    batch.audit.clear();
+    batch.outbox.front().node = "officer";
+    scratch.store->commit(std::move(batch), io.get_executor(), [](bool) {});
+  }
+  scratch.store->flush();
+  std::int64_t after = 0;
+  std::size_t frames = 0;
+  for (auto _ : state) {
+    auto entries = scratch.store->owed("officer", after, kBacklog, limit);
+    if (entries.empty()) {
+      after = 0;
+      continue;
+    }
+    after = entries.back().seq;
+    frames += entries.size();
+  }
+  io.restart();
+  io.run();
+  state.SetItemsProcessed(static_cast<std::int64_t>(frames));
+}
+BENCHMARK(BM_OwedFramesRead)->Arg(512)->Arg(256)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 

@@ -1,5 +1,10 @@
 // The store's fail-stop: a failed commit is rolled back whole, what was queued
-// behind it is refused unwritten until resume(), and health() says why.
+// behind it is refused unwritten until resume(), and health() says why. And
+// the ids of accepted messages: only the newest read back, the rest found
+// through the index on messages(id), which an older data directory gains on open;
+// and of the outboxes, only the first frames of each, the rest read back by range.
+#include <algorithm>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -7,6 +12,7 @@
 #include <boost/asio/io_context.hpp>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "gateway/audit/audit.hpp"
 #include "gateway/store/store.hpp"
@@ -40,7 +46,11 @@ class StoreFailStopTest : public ::testing::Test {
     io_.run();
     return result;
   }
-  std::vector<std::string> stored_ids() { return store_.recover().message_ids; }
+  std::vector<std::string> stored_ids() {
+    std::vector<std::string> ids;
+    for (const auto& message : store_.recover().messages) ids.push_back(message.id);
+    return ids;
+  }
 
   testing::TemporaryDirectory dir_;
   boost::asio::io_context io_;
@@ -88,6 +98,149 @@ TEST_F(StoreFailStopTest, AnEmptyCommitDoesNotClearTheFailure) {
   store_.resume();
   EXPECT_EQ(commit(Batch{}), true);
   EXPECT_FALSE(store_.health().ok) << "an empty transaction writes nothing, so it cannot show the disk is back";
+}
+
+class StoreMessageIdsTest : public StoreFailStopTest {};
+
+TEST_F(StoreMessageIdsTest, RecoverReadsBackOnlyTheNewestMessagesOldestFirst) {
+  for (const auto* id : {"m1", "m2", "m3", "m4", "m5"}) ASSERT_EQ(commit(message_batch(id)), true);
+  const Recovered newest = store_.recover(2);
+  ASSERT_EQ(newest.messages.size(), 2u);
+  EXPECT_EQ(newest.messages[0].id, "m4");
+  EXPECT_EQ(newest.messages[1].id, "m5");
+  EXPECT_FALSE(newest.all_messages) << "three older messages stayed on disk";
+  EXPECT_TRUE(store_.recover(5).all_messages);
+  EXPECT_EQ(store_.recover(5).messages.size(), 5u);
+  EXPECT_TRUE(store_.recover().all_messages);
+}
+
+TEST_F(StoreMessageIdsTest, ACommittedIdIsFoundOnDiskAndNoOtherIs) {
+  EXPECT_FALSE(store_.accepted("m1"));
+  ASSERT_EQ(commit(message_batch("m1")), true);
+  EXPECT_TRUE(store_.accepted("m1"));
+  EXPECT_FALSE(store_.accepted("m2"));
+  store_.inject_commit_failure(1);
+  EXPECT_EQ(commit(message_batch("rolled-back")), false);
+  EXPECT_FALSE(store_.accepted("rolled-back")) << "only what is committed is seen";
+}
+
+Batch owed_batch(std::int64_t seq, const std::string& node, std::int64_t not_after = 0) {
+  Batch batch;
+  OutboxEntry entry;
+  entry.seq = seq;
+  entry.node = node;
+  entry.message_id = "m" + std::to_string(seq);
+  entry.needs_ack = true;
+  entry.not_after_unix_ms = not_after;
+  entry.frame = "frame " + std::to_string(seq);
+  batch.outbox.push_back(std::move(entry));
+  return batch;
+}
+
+class StoreOutboxTest : public StoreFailStopTest {};
+
+TEST_F(StoreOutboxTest, RecoverReturnsOnlyTheFirstFramesOfEachOutboxWithTheirCounts) {
+  // 1-100 to the officer (every tenth expiring), 101-105 to the reader.
+  for (std::int64_t seq = 1; seq <= 100; ++seq)
+    ASSERT_EQ(commit(owed_batch(seq, "officer", seq % 10 == 0 ? 5000 + seq : 0)), true);
+  for (std::int64_t seq = 101; seq <= 105; ++seq) ASSERT_EQ(commit(owed_batch(seq, "reader")), true);
+  const Recovered recovered = store_.recover(10, 8);
+  std::vector<std::int64_t> seqs;
+  for (const auto& entry : recovered.outbox) seqs.push_back(entry.seq);
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 101, 102, 103, 104, 105}));
+  EXPECT_EQ(recovered.outbox.front().frame, "frame 1");
+  ASSERT_EQ(recovered.owed.size(), 2u);
+  for (const auto& owed : recovered.owed) {
+    if (owed.node == "officer") {
+      EXPECT_EQ(owed.count, 100u);
+      EXPECT_EQ(owed.last_seq, 100);
+    } else {
+      EXPECT_EQ(owed.count, 5u);
+      EXPECT_EQ(owed.last_seq, 105);
+    }
+  }
+  std::vector<std::int64_t> expiring;
+  for (const auto& e : recovered.expiring) {
+    EXPECT_EQ(e.node, "officer");
+    EXPECT_EQ(e.not_after_unix_ms, 5000 + e.seq);
+    expiring.push_back(e.seq);
+  }
+  std::sort(expiring.begin(), expiring.end());
+  EXPECT_EQ(expiring, (std::vector<std::int64_t>{10, 20, 30, 40, 50, 60, 70, 80, 90, 100}))
+      << "the expiring frames not returned";
+  // Read back in seq order, by node, within the range the ledger asks for.
+  const auto next = store_.owed("officer", 8, 50, 5);
+  seqs.clear();
+  for (const auto& entry : next) seqs.push_back(entry.seq);
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{9, 10, 11, 12, 13}));
+  EXPECT_EQ(next.front().frame, "frame 9");
+  EXPECT_TRUE(store_.owed("officer", 50, 50, 5).empty()) << "nothing after `through`";
+  ASSERT_TRUE(store_.owed_frame(42));
+  EXPECT_EQ(store_.owed_frame(42)->message_id, "m42");
+  EXPECT_FALSE(store_.owed_frame(1000));
+}
+
+// A data directory written before message ids were indexed: the messages
+// table as it was then (no index on id), with rows in it.
+TEST(StoreUpgradeTest, AnOlderDataDirectoryGainsTheIdIndexOnOpen) {
+  testing::TemporaryDirectory dir;
+  const auto path = audit::database_path(dir.path());
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, &sqlite3_close);
+    ASSERT_EQ(sqlite3_exec(db.get(),
+                           "PRAGMA journal_mode=WAL;"
+                           "CREATE TABLE messages(id TEXT NOT NULL, originator TEXT NOT NULL, "
+                           "accepted_unix_ms INTEGER NOT NULL);"
+                           "INSERT INTO messages VALUES('old-1', 'analyst', 10), ('old-2', 'analyst', 20);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+  }
+  Store store(dir.path(), StoreOptions{false});
+  EXPECT_TRUE(store.accepted("old-1"));
+  EXPECT_TRUE(store.accepted("old-2"));
+  EXPECT_FALSE(store.accepted("new"));
+  const Recovered recovered = store.recover(1);
+  ASSERT_EQ(recovered.messages.size(), 1u);
+  EXPECT_EQ(recovered.messages[0].id, "old-2");
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, &sqlite3_close);
+  sqlite3_stmt* plan = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(db.get(), "EXPLAIN QUERY PLAN SELECT 1 FROM messages WHERE id = 'old-1'", -1, &plan,
+                               nullptr),
+            SQLITE_OK);
+  std::string detail;
+  while (sqlite3_step(plan) == SQLITE_ROW)
+    detail += reinterpret_cast<const char*>(sqlite3_column_text(plan, 3));
+  sqlite3_finalize(plan);
+  EXPECT_THAT(detail, HasSubstr("USING COVERING INDEX messages_id")) << "a lookup by id must not scan the table";
+}
+
+// One made before 9f148e9 keyed messages on id (WITHOUT ROWID): already
+// indexed, and read back by time.
+TEST(StoreUpgradeTest, AMessagesTableKeyedOnIdStillWorks) {
+  testing::TemporaryDirectory dir;
+  const auto path = audit::database_path(dir.path());
+  {
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
+    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, &sqlite3_close);
+    ASSERT_EQ(sqlite3_exec(db.get(),
+                           "PRAGMA journal_mode=WAL;"
+                           "CREATE TABLE messages(id TEXT PRIMARY KEY, originator TEXT NOT NULL, "
+                           "accepted_unix_ms INTEGER NOT NULL) WITHOUT ROWID;"
+                           "INSERT INTO messages VALUES('b-newer', 'analyst', 20), ('a-older', 'analyst', 10);",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+  }
+  Store store(dir.path(), StoreOptions{false});
+  EXPECT_TRUE(store.accepted("a-older"));
+  const Recovered recovered = store.recover(1);
+  ASSERT_EQ(recovered.messages.size(), 1u);
+  EXPECT_EQ(recovered.messages[0].id, "b-newer");
+  EXPECT_FALSE(recovered.all_messages);
 }
 
 }  // namespace
