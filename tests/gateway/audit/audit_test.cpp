@@ -20,6 +20,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/gateway/audit/audit_fixture.hpp"
+#include "tests/support/files.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 namespace icegate::audit {
@@ -33,17 +34,11 @@ using icegate::testing::TemporaryDirectory;
 using icegate::testing::write_chain;
 using ::testing::AllOf;
 using ::testing::ElementsAre;
+using icegate::testing::lines_of;
 using ::testing::Field;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
 using ::testing::SizeIs;
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> lines;
-  std::istringstream stream(text);
-  for (std::string line; std::getline(stream, line);) lines.push_back(line);
-  return lines;
-}
 
 std::string problems_text(const VerifyReport& report) {
   std::string text;

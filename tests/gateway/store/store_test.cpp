@@ -180,23 +180,22 @@ TEST_F(StoreOutboxTest, RecoverReturnsOnlyTheFirstFramesOfEachOutboxWithTheirCou
   EXPECT_FALSE(store_.owed_frame(1000));
 }
 
+// DIR/icegate.db as an older version left it: WAL, then `sql`.
+void write_older_database(const std::filesystem::path& path, const char* sql) {
+  const sqlite::Connection db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  db.exec("PRAGMA journal_mode=WAL", "setting WAL");
+  db.exec(sql, "writing an older database");
+}
+
 // A data directory written before message ids were indexed: the messages
 // table as it was then (no index on id), with rows in it.
 TEST(StoreUpgradeTest, AnOlderDataDirectoryGainsTheIdIndexOnOpen) {
   testing::TemporaryDirectory dir;
   const auto path = audit::database_path(dir.path());
-  {
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
-    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, &sqlite3_close);
-    ASSERT_EQ(sqlite3_exec(db.get(),
-                           "PRAGMA journal_mode=WAL;"
-                           "CREATE TABLE messages(id TEXT NOT NULL, originator TEXT NOT NULL, "
-                           "accepted_unix_ms INTEGER NOT NULL);"
-                           "INSERT INTO messages VALUES('old-1', 'analyst', 10), ('old-2', 'analyst', 20);",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-  }
+  write_older_database(path,
+                       "CREATE TABLE messages(id TEXT NOT NULL, originator TEXT NOT NULL, "
+                       "accepted_unix_ms INTEGER NOT NULL);"
+                       "INSERT INTO messages VALUES('old-1', 'analyst', 10), ('old-2', 'analyst', 20);");
   Store store(dir.path(), StoreOptions{false});
   EXPECT_TRUE(store.accepted("old-1"));
   EXPECT_TRUE(store.accepted("old-2"));
@@ -204,17 +203,10 @@ TEST(StoreUpgradeTest, AnOlderDataDirectoryGainsTheIdIndexOnOpen) {
   const Recovered recovered = store.recover(1);
   ASSERT_EQ(recovered.messages.size(), 1u);
   EXPECT_EQ(recovered.messages[0].id, "old-2");
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open_v2(path.c_str(), &raw, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, &sqlite3_close);
-  sqlite3_stmt* plan = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(db.get(), "EXPLAIN QUERY PLAN SELECT 1 FROM messages WHERE id = 'old-1'", -1, &plan,
-                               nullptr),
-            SQLITE_OK);
+  const sqlite::Connection db(path, SQLITE_OPEN_READONLY);
+  sqlite::Statement plan(db, "EXPLAIN QUERY PLAN SELECT 1 FROM messages WHERE id = 'old-1'");
   std::string detail;
-  while (sqlite3_step(plan) == SQLITE_ROW)
-    detail += reinterpret_cast<const char*>(sqlite3_column_text(plan, 3));
-  sqlite3_finalize(plan);
+  while (plan.next()) detail += plan.text(3);
   EXPECT_THAT(detail, HasSubstr("USING COVERING INDEX messages_id")) << "a lookup by id must not scan the table";
 }
 
@@ -223,18 +215,10 @@ TEST(StoreUpgradeTest, AnOlderDataDirectoryGainsTheIdIndexOnOpen) {
 TEST(StoreUpgradeTest, AMessagesTableKeyedOnIdStillWorks) {
   testing::TemporaryDirectory dir;
   const auto path = audit::database_path(dir.path());
-  {
-    sqlite3* raw = nullptr;
-    ASSERT_EQ(sqlite3_open(path.c_str(), &raw), SQLITE_OK);
-    std::unique_ptr<sqlite3, decltype(&sqlite3_close)> db(raw, &sqlite3_close);
-    ASSERT_EQ(sqlite3_exec(db.get(),
-                           "PRAGMA journal_mode=WAL;"
-                           "CREATE TABLE messages(id TEXT PRIMARY KEY, originator TEXT NOT NULL, "
-                           "accepted_unix_ms INTEGER NOT NULL) WITHOUT ROWID;"
-                           "INSERT INTO messages VALUES('b-newer', 'analyst', 20), ('a-older', 'analyst', 10);",
-                           nullptr, nullptr, nullptr),
-              SQLITE_OK);
-  }
+  write_older_database(path,
+                       "CREATE TABLE messages(id TEXT PRIMARY KEY, originator TEXT NOT NULL, "
+                       "accepted_unix_ms INTEGER NOT NULL) WITHOUT ROWID;"
+                       "INSERT INTO messages VALUES('b-newer', 'analyst', 20), ('a-older', 'analyst', 10);");
   Store store(dir.path(), StoreOptions{false});
   EXPECT_TRUE(store.accepted("a-older"));
   const Recovered recovered = store.recover(1);
