@@ -753,12 +753,22 @@ class Runner {
         if (!wait_for_inbox(give_up, seen)) break;
         continue;
       }
-      nodes_->sync();  // what worker processes have received is in the inbox
       // A Receipt or review request the gateway has written is settled
-      // without an acknowledgement, so it may be on its way still: the last
-      // look gives it a few milliseconds to arrive (a bound, not a poll: it
-      // ends when anything arrives).
-      if (drain(5ms)) continue;
+      // without an acknowledgement, so it may be on its way still. Each node
+      // written one asks the gateway for an echo, which the gateway writes
+      // after it: once every echo is in, so is every such frame.
+      for (const auto& node : written_unacknowledged_) {
+        if (!nodes_->contains(node)) continue;
+        echoes_awaited_[node] = ++echo_tag_;
+        nodes_->request_echo(node, echo_tag_);
+      }
+      written_unacknowledged_.clear();
+      if (!echoes_awaited_.empty()) {
+        if (!wait_for_inbox(give_up)) break;
+        continue;
+      }
+      nodes_->sync();  // what worker processes have received is in the inbox
+      if (drain()) continue;
       handle_arrived();
       if (arrived_.empty()) return;
     }
@@ -772,8 +782,16 @@ class Runner {
   std::size_t owed_once_committed() {
     std::promise<std::size_t> owed;
     auto answer = owed.get_future();
-    boost::asio::post(io(), [&] { gateway_->after_commits([&] { owed.set_value(gateway_->owed_to_connected()); }); });
-    return answer.get();
+    std::vector<std::string> written;
+    boost::asio::post(io(), [&] {
+      gateway_->after_commits([&] {
+        written = gateway_->take_written_unacknowledged();
+        owed.set_value(gateway_->owed_to_connected());
+      });
+    });
+    const std::size_t count = answer.get();
+    written_unacknowledged_.insert(written.begin(), written.end());
+    return count;
   }
 
   // The gateway's settled watch (on its thread): what it owes may have been settled.
@@ -814,6 +832,13 @@ class Runner {
         on(incoming.node, *ack);
         continue;
       }
+      if (auto* echo = std::get_if<node::Echo>(&incoming.event.payload)) {
+        if (auto it = echoes_awaited_.find(incoming.node); it != echoes_awaited_.end() && it->second == echo->tag)
+          echoes_awaited_.erase(it);
+        continue;
+      }
+      // A node gone will not echo; what it had not read is the gateway's to send again.
+      if (std::holds_alternative<node::Disconnected>(incoming.event.payload)) echoes_awaited_.erase(incoming.node);
       if (auto* error = std::get_if<node::ErrorNotice>(&incoming.event.payload)) count_refusal(incoming.node, *error);
       arrived_.push_back(std::move(incoming));
     }
@@ -1127,6 +1152,8 @@ class Runner {
     control_answered(node_id, false, text);
   }
 
+  void on(const std::string&, node::Echo&) {}  // taken by drain(); never arrives here
+
   void on(const std::string& node_id, node::Disconnected& gone) {
     if (table_) table_->set_connected(node_id, false);
     if (stopping_) return;
@@ -1389,6 +1416,11 @@ class Runner {
   std::set<std::string> responded_;
   std::set<std::string> pending_submits_;
   int pending_controls_ = 0;
+  // settle(): nodes the gateway wrote frames that need no acknowledgement, not
+  // yet asked for an echo; and those asked, with the tag of the echo awaited.
+  std::set<std::string> written_unacknowledged_;
+  std::map<std::string, std::int64_t> echoes_awaited_;
+  std::int64_t echo_tag_ = 0;
   std::set<std::string> checked_at_deadline_;
   std::set<std::string> deadline_sent_;        // expectations whose inject had been sent by their deadline
   std::map<std::string, Offset> sent_at_;      // inject/response id -> when it first sent a message

@@ -64,6 +64,7 @@ enum class Kind : std::uint8_t {
   closed = 14,   // worker -> runner: every node closed
   connected = 15,  // worker -> runner: how many of its nodes have connected so far
   sync = 4,      // runner -> worker: answer synced once what came before is written
+  echo = 5,      // runner -> worker: node, tag: the node requests an echo (NodeClient::request_echo)
   synced = 16,   // worker -> runner: every event taken so far is written before this
 };
 
@@ -165,6 +166,7 @@ class LocalNodes : public ExerciseNodes {
     clients_.at(node)->review(hold_id, verdict, withhold_portion_ids, comment);
   }
   void trigger(const std::string& node, const std::string& event) override { clients_.at(node)->trigger(event); }
+  void request_echo(const std::string& node, std::int64_t tag) override { clients_.at(node)->request_echo(tag); }
   bool contains(const std::string& node) const override { return clients_.contains(node); }
   void sync() override {}
   std::size_t worker_processes() const override { return 0; }
@@ -372,6 +374,9 @@ class WorkerNodes : public ExerciseNodes {
     command(node, node::trigger_frame(event), "");
   }
   bool contains(const std::string& node) const override { return owner_.contains(node); }
+  void request_echo(const std::string& node, std::int64_t tag) override {
+    workers_.at(owner_.at(node))->send(encode_record(Kind::echo, {node, std::to_string(tag)}));
+  }
   void sync() override {
     std::vector<std::uint64_t> tickets;
     for (auto& worker : workers_) tickets.push_back(worker->ask_sync());
@@ -489,9 +494,13 @@ int run_node_worker(int fd) {
   while (auto record = read_record(fd)) {
     if (record->kind == Kind::close) break;
     if (record->kind == Kind::sync) reply(Kind::synced, {});
-    if (record->kind != Kind::command) continue;
+    if (record->kind != Kind::command && record->kind != Kind::echo) continue;
     const auto it = clients.find(field(*record, 0));
     if (it == clients.end()) continue;
+    if (record->kind == Kind::echo) {
+      it->second->request_echo(std::stoll(field(*record, 1)));
+      continue;
+    }
     if (const auto id = field(*record, 2); !id.empty()) it->second->submit_encoded(id, field(*record, 1));
     else it->second->send_raw(field(*record, 1));
   }

@@ -46,6 +46,9 @@ class ExerciseNodes {
                       const std::vector<std::string>& withhold_portion_ids, const std::string& comment) = 0;
   virtual void trigger(const std::string& node, const std::string& event) = 0;
   virtual bool contains(const std::string& node) const = 0;
+  // The node asks the gateway to echo `tag` (NodeClient::request_echo): its
+  // Echo event comes after every frame the gateway wrote to it before.
+  virtual void request_echo(const std::string& node, std::int64_t tag) = 0;
   // Returns once every event the nodes have taken from their connections so
   // far has reached the sink. In this process they are there already; a
   // worker is asked, and answers after the events it has written. (A node

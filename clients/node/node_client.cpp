@@ -124,6 +124,7 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
   std::set<std::string> duplicate_settled; // ids whose DUPLICATE answer meant "already accepted"
   std::set<std::string> not_stored;        // ids the gateway could not store (INTERNAL): kept to send again
   std::set<std::string> delivered_ids;
+  std::set<std::int64_t> echoes_requested;  // request_echo tags whose echo is still to come
   std::string read_buffer;
   bool closing = false;
   std::atomic<bool> open{false};
@@ -345,7 +346,13 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
           push(NodeEvent{std::move(notice), std::move(frame)});
           break;
         }
-        default: break;  // heartbeats, and frame types from a newer gateway
+        case v1::Frame::kHeartbeat: {
+          // Only an echo this node asked for is an event; the periodic ones are not.
+          const std::int64_t tag = frame.heartbeat().sent_unix_ms();
+          if (echoes_requested.erase(tag)) push(NodeEvent{Echo{tag}, std::move(frame)});
+          break;
+        }
+        default: break;  // frame types from a newer gateway
       }
     }
   }
@@ -394,6 +401,10 @@ std::optional<NodeEvent> to_event(v1::Frame frame) {
     case v1::Frame::kReceipt: {
       auto receipt = to_receipt(frame.receipt());
       return NodeEvent{std::move(receipt), std::move(frame)};
+    }
+    case v1::Frame::kHeartbeat: {  // relayed only when it was an echo asked for
+      const std::int64_t tag = frame.heartbeat().sent_unix_ms();
+      return NodeEvent{Echo{tag}, std::move(frame)};
     }
     case v1::Frame::kReviewRequest: {
       auto request = to_review_request(frame.review_request());
@@ -476,6 +487,15 @@ void NodeClient::review(const std::string& hold_id, Verdict verdict, const std::
 void NodeClient::trigger(const std::string& event) { send_frame(trigger_frame(event)); }
 
 void NodeClient::send_frame(const v1::Frame& frame) { send_raw(wire::encode_frame(frame)); }
+
+void NodeClient::request_echo(std::int64_t tag) {
+  v1::Frame frame;
+  frame.mutable_heartbeat()->set_sent_unix_ms(tag);
+  asio::post(connection_->io, [c = connection_, tag, bytes = wire::encode_frame(frame)]() mutable {
+    c->echoes_requested.insert(tag);
+    c->queue({std::move(bytes), {}});
+  });
+}
 
 void NodeClient::send_raw(std::string bytes) {
   asio::post(connection_->io, [c = connection_, bytes = std::move(bytes)]() mutable { c->queue({std::move(bytes), {}}); });

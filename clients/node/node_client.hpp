@@ -118,8 +118,15 @@ struct ReviewRequest {
 
 enum class Verdict { approve, refuse, approve_redacted };
 
+// The gateway echoed a Heartbeat this node sent with request_echo(tag). The
+// gateway writes on a connection in order, so every frame it had written to
+// this node before it read the Heartbeat has arrived before this event.
+struct Echo {
+  std::int64_t tag = 0;
+};
+
 struct NodeEvent {
-  std::variant<Delivery, Receipt, Acknowledgement, ErrorNotice, Disconnected, ReviewRequest> payload;
+  std::variant<Delivery, Receipt, Acknowledgement, ErrorNotice, Disconnected, ReviewRequest, Echo> payload;
   v1::Frame frame;  // the frame as received, for traces and JSON output
 };
 
@@ -157,6 +164,10 @@ class NodeClient {
               const std::string& comment = {});
   // Says that a named event has happened (who may is up to the policy).
   void trigger(const std::string& event);
+  // Sends a Heartbeat carrying `tag` and makes the gateway's echo of it an
+  // Echo event (other echoes are no event): a barrier behind what the gateway
+  // has written to this node so far.
+  void request_echo(std::int64_t tag);
   // Queues any frame, or raw bytes: for tests of hostile input and for trainers.
   void send_frame(const v1::Frame& frame);
   void send_raw(std::string bytes);

@@ -103,6 +103,8 @@ void render(std::ostream& out, const NodeEvent& event) {
         using T = std::decay_t<decltype(payload)>;
         if constexpr (std::is_same_v<T, Disconnected>)
           fmt::print(out, "DISCONNECTED: {}\n", payload.reason);
+        else if constexpr (std::is_same_v<T, Echo>)
+          fmt::print(out, "ECHO {}\n", payload.tag);
         else
           render(out, payload);
       },

@@ -286,6 +286,8 @@ void Gateway::after_commits(std::function<void()> then) { router_->after_commits
 void Gateway::set_observer(Observer* observer) { router_->set_observer(observer); }
 Observer* Gateway::observer() const { return router_->observer(); }
 void Gateway::set_settled_watch(std::function<void()> watch) { router_->set_settled_watch(std::move(watch)); }
+
+std::vector<std::string> Gateway::take_written_unacknowledged() { return router_->take_written_unacknowledged(); }
 const GatewayMetrics& Gateway::metrics() const { return router_->metrics(); }
 
 std::optional<transport::VerifiedChainCacheStats> Gateway::verify_cache_stats() {

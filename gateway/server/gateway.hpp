@@ -168,6 +168,8 @@ class Gateway {
   // Router::set_settled_watch: told when owed_to_connected() may have dropped
   // to zero; io thread only. The watch must outlive the gateway's io work.
   void set_settled_watch(std::function<void()> watch);
+  // Router::take_written_unacknowledged; io thread only.
+  std::vector<std::string> take_written_unacknowledged();
   const GatewayMetrics& metrics() const;
   // The verified-chain cache's counts, or nothing when it is off.
   std::optional<transport::VerifiedChainCacheStats> verify_cache_stats();

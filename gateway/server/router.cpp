@@ -397,7 +397,14 @@ void Router::written(const std::string& node, std::uint64_t lane, const std::vec
     }
   }
   if (ledger_.returned(node, lane, owed_frames, owed_bytes)) hand_over(node);
+  if (settled && settled_watch_) written_unacknowledged_.emplace(node);
   if (settled) note_settled(node);
+}
+
+std::vector<std::string> Router::take_written_unacknowledged() {
+  std::vector<std::string> nodes(written_unacknowledged_.begin(), written_unacknowledged_.end());
+  written_unacknowledged_.clear();
+  return nodes;
 }
 
 // ---- decisions --------------------------------------------------------------

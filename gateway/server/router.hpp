@@ -163,6 +163,11 @@ class Router {
   // must not change it, and a waiter on another thread is best signalled to
   // ask. Empty: nobody waits.
   void set_settled_watch(std::function<void()> watch) { settled_watch_ = std::move(watch); }
+  // The nodes written an owed frame that needs no acknowledgement (a Receipt,
+  // a review request) since the last call. Such a frame is settled once
+  // written, so it may still be on its way: a waiter asks each node for an
+  // echo, which arrives after it. Kept only while a settled watch is set.
+  std::vector<std::string> take_written_unacknowledged();
   // The shadow policy to compare every submission with (null: none). Not owned.
   void set_shadow(ShadowPolicy* shadow) { shadow_ = shadow; }
   GatewayMetrics& metrics() { return metrics_; }
@@ -282,6 +287,7 @@ class Router {
   bool draining_ = false;
   // See set_settled_watch; note_settled tells it when `node`'s outbox is empty.
   std::function<void()> settled_watch_;
+  std::set<std::string, std::less<>> written_unacknowledged_;  // see take_written_unacknowledged
   void note_settled(std::string_view node);
   ShadowPolicy* shadow_ = nullptr;
   // guarded by: this executor, except frames_in and frames_out (atomics,

@@ -2,6 +2,9 @@
 // loopback, with the demo policy (policies/demo.yaml).
 #include <condition_variable>
 #include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -331,6 +334,46 @@ TEST_F(GatewayTest, SettledWatchIsToldWhenTheLastOwedFrameIsSettled) {
     EXPECT_TRUE(told.wait_for(lock, 5s, [&] { return !owed_when_told.empty() && owed_when_told.back() == 0; }))
         << "told " << owed_when_told.size() << " time(s)";
   }
+  gateway_.on_gateway_thread([&] {
+    gateway_.gateway().set_settled_watch({});
+    return 0;
+  });
+}
+
+// The exercise runner's barrier behind frames settled once written: the
+// gateway names the node it wrote a Receipt to, and an echo the node asks for
+// comes back as an event after that Receipt (periodic heartbeats do not).
+TEST_F(GatewayTest, ANodeWrittenAReceiptIsNamedAndItsEchoComesAfterTheReceipt) {
+  gateway_.on_gateway_thread([&] {
+    gateway_.gateway().set_settled_watch([] {});
+    return 0;
+  });
+  auto sender = gateway_.connect("ctu-wm");
+  auto ctio = gateway_.connect("ctio-east");
+  const auto message = two_level_profile("node:ctio-east");
+  sender->submit(message);
+  ASSERT_TRUE(next_of<node::Delivery>(*ctio));
+  // The Receipt is written once the Deliver is acknowledged; wait for the
+  // gateway to have written it, without reading it yet.
+  std::vector<std::string> written;
+  for (int attempt = 0; attempt < 500 && written.empty(); ++attempt) {
+    written = gateway_.on_gateway_thread([&] { return gateway_.gateway().take_written_unacknowledged(); });
+    if (written.empty()) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(written, std::vector<std::string>{"ctu-wm"});
+  EXPECT_TRUE(gateway_.on_gateway_thread([&] { return gateway_.gateway().take_written_unacknowledged(); }).empty())
+      << "each node is named once, until written to again";
+
+  sender->request_echo(42);
+  std::vector<std::string> order;
+  for (int i = 0; i < 4 && order.size() < 2; ++i) {
+    auto event = sender->next_event(5s);
+    if (!event) break;
+    if (auto* receipt = std::get_if<node::Receipt>(&event->payload); receipt && receipt->message_id == message.id)
+      order.push_back("receipt");
+    if (auto* echo = std::get_if<node::Echo>(&event->payload)) order.push_back("echo " + std::to_string(echo->tag));
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"receipt", "echo 42"}));
   gateway_.on_gateway_thread([&] {
     gateway_.gateway().set_settled_watch({});
     return 0;
