@@ -779,13 +779,13 @@ std::string pem_common_name(std::string_view certificate_pem) {
   return subject_common_name(certificate.get()).value_or("");
 }
 
-std::string check_signature(std::string_view certificate_pem, std::string_view data, std::string_view signature,
-                            const fs::path& ca, std::int64_t at_unix_ms) {
+SignatureCheck check_signature_detail(std::string_view certificate_pem, std::string_view data,
+                                      std::string_view signature, const fs::path& ca, std::int64_t at_unix_ms) {
   const X509Ptr ca_certificate = load_certificate(ca, "CA certificate");
   const X509Ptr certificate = parse_certificate_pem(certificate_pem);
   if (!certificate) {
     drain_openssl_errors();
-    return "its certificate is not a PEM certificate";
+    return {SignatureProblem::unreadable_certificate, "its certificate is not a PEM certificate"};
   }
   // Issued by the CA, and valid at the time it claims to have signed.
   X509StorePtr store{X509_STORE_new()};
@@ -797,9 +797,11 @@ std::string check_signature(std::string_view certificate_pem, std::string_view d
   if (X509_verify_cert(verify.get()) != 1) {
     const int error = X509_STORE_CTX_get_error(verify.get());
     drain_openssl_errors();
-    return fmt::format("its certificate ({}) was not issued by {} or was not valid then: {}",
-                       subject_common_name(certificate.get()).value_or("no common name"), ca.string(),
-                       X509_verify_cert_error_string(error));
+    const bool out_of_date = error == X509_V_ERR_CERT_HAS_EXPIRED || error == X509_V_ERR_CERT_NOT_YET_VALID;
+    return {out_of_date ? SignatureProblem::not_valid_then : SignatureProblem::not_issued_by_ca,
+            fmt::format("its certificate ({}) was not issued by {} or was not valid then: {}",
+                        subject_common_name(certificate.get()).value_or("no common name"), ca.string(),
+                        X509_verify_cert_error_string(error))};
   }
   EVP_PKEY* public_key = X509_get0_pubkey(certificate.get());
   EvpMdCtxPtr context{EVP_MD_CTX_new()};
@@ -809,7 +811,13 @@ std::string check_signature(std::string_view certificate_pem, std::string_view d
       EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
                        reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
   drain_openssl_errors();
-  return good ? std::string() : "its signature does not verify with its certificate's key";
+  if (good) return {};
+  return {SignatureProblem::bad_signature, "its signature does not verify with its certificate's key"};
+}
+
+std::string check_signature(std::string_view certificate_pem, std::string_view data, std::string_view signature,
+                            const fs::path& ca, std::int64_t at_unix_ms) {
+  return check_signature_detail(certificate_pem, data, signature, ca, at_unix_ms).text;
 }
 
 }  // namespace icegate::pki

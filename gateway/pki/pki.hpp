@@ -141,6 +141,19 @@ std::string read_certificate_pem(const std::filesystem::path& certificate);
 std::string check_signature(std::string_view certificate_pem, std::string_view data, std::string_view signature,
                             const std::filesystem::path& ca, std::int64_t at_unix_ms);
 
+// check_signature's finding, for a caller that must tell the cases apart (a
+// gateway refusing a label binding audits which; federation/binding.hpp).
+// not_valid_then: the chain is the CA's, but a certificate in it had expired,
+// or was not yet valid, at `at`. `text` is check_signature's sentence.
+enum class SignatureProblem { none, unreadable_certificate, not_issued_by_ca, not_valid_then, bad_signature };
+struct SignatureCheck {
+  SignatureProblem problem = SignatureProblem::none;
+  std::string text;
+};
+SignatureCheck check_signature_detail(std::string_view certificate_pem, std::string_view data,
+                                      std::string_view signature, const std::filesystem::path& ca,
+                                      std::int64_t at_unix_ms);
+
 // The subject Common Name of a PEM certificate text ("" when there is none).
 std::string pem_common_name(std::string_view certificate_pem);
 
