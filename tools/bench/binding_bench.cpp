@@ -13,17 +13,30 @@
 //   BM_BindingVerifyRedacted   the same after a hop withheld two portions
 //   BM_PortionDigests  only the four digests (the part that grows with the
 //                      message; the rest is per message)
+//   BM_FloorSign, BM_FloorVerify   the same signature and checks with the
+//                      key, the certificate and the CA parsed once, outside
+//                      the loop (OpenSSL called directly): what a peer
+//                      connection that keeps them loaded would pay
 // Counters: route_bytes, what the Route (with the certificate) adds to the
 // Forward frame. How to run them and the figures: docs/PERFORMANCE.md.
 #include <benchmark/benchmark.h>
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
 
 #include <stdlib.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
+#include <memory>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <system_error>
+#include <vector>
 
 #include "gateway/federation/binding.hpp"
 #include "gateway/pki/pki.hpp"
@@ -139,10 +152,91 @@ void BM_PortionDigests(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// ---- The floor: OpenSSL with everything parsed once ----
+
+template <typename T, void (*Free)(T*)>
+struct Deleter {
+  void operator()(T* p) const { Free(p); }
+};
+using PkeyPtr = std::unique_ptr<EVP_PKEY, Deleter<EVP_PKEY, EVP_PKEY_free>>;
+using X509Ptr = std::unique_ptr<X509, Deleter<X509, X509_free>>;
+using StorePtr = std::unique_ptr<X509_STORE, Deleter<X509_STORE, X509_STORE_free>>;
+using StoreCtxPtr = std::unique_ptr<X509_STORE_CTX, Deleter<X509_STORE_CTX, X509_STORE_CTX_free>>;
+using MdCtxPtr = std::unique_ptr<EVP_MD_CTX, Deleter<EVP_MD_CTX, EVP_MD_CTX_free>>;
+using BioPtr = std::unique_ptr<BIO, Deleter<BIO, BIO_free_all>>;
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+BioPtr memory_bio(const std::string& text) { return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))); }
+
+void BM_FloorSign(benchmark::State& state) {
+  const std::string key_pem = read_file(origin().key());
+  const PkeyPtr key(PEM_read_bio_PrivateKey(memory_bio(key_pem).get(), nullptr, nullptr, nullptr));
+  const ForwardedMessage forwarded = bound_message();
+  const std::string bytes = federation::canonical_bytes(forwarded.route);
+  for (auto _ : state) {
+    // The digests and canonical bytes as bind_labels makes them, then the signature.
+    std::vector<icegate::Sha256Digest> digests;
+    for (const auto& portion : forwarded.message.portions) digests.push_back(federation::portion_digest(portion));
+    benchmark::DoNotOptimize(digests);
+    std::string canonical = federation::canonical_bytes(forwarded.route);
+    MdCtxPtr context(EVP_MD_CTX_new());
+    std::size_t size = 0;
+    const auto* data = reinterpret_cast<const unsigned char*>(canonical.data());
+    if (!key || EVP_DigestSignInit(context.get(), nullptr, EVP_sha256(), nullptr, key.get()) != 1 ||
+        EVP_DigestSign(context.get(), nullptr, &size, data, canonical.size()) != 1) {
+      state.SkipWithError("cannot sign");
+      break;
+    }
+    std::string signature(size, '\0');
+    EVP_DigestSign(context.get(), reinterpret_cast<unsigned char*>(signature.data()), &size, data, canonical.size());
+    benchmark::DoNotOptimize(signature);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void BM_FloorVerify(benchmark::State& state) {
+  const ForwardedMessage forwarded = bound_message();
+  const std::string ca_pem = read_file(origin().ca());
+  const X509Ptr ca(PEM_read_bio_X509(memory_bio(ca_pem).get(), nullptr, nullptr, nullptr));
+  const X509Ptr certificate(
+      PEM_read_bio_X509(memory_bio(forwarded.route.binding.certificate_pem).get(), nullptr, nullptr, nullptr));
+  const StorePtr store(X509_STORE_new());
+  X509_STORE_add_cert(store.get(), ca.get());
+  const std::string& signature = forwarded.route.binding.signature;
+  for (auto _ : state) {
+    StoreCtxPtr chain(X509_STORE_CTX_new());
+    X509_STORE_CTX_init(chain.get(), store.get(), certificate.get(), nullptr);
+    X509_STORE_CTX_set_time(chain.get(), 0, static_cast<time_t>(forwarded.route.binding.signed_unix_ms / 1000));
+    const std::string canonical = federation::canonical_bytes(forwarded.route);
+    MdCtxPtr context(EVP_MD_CTX_new());
+    const bool good =
+        X509_verify_cert(chain.get()) == 1 &&
+        EVP_DigestVerifyInit(context.get(), nullptr, EVP_sha256(), nullptr, X509_get0_pubkey(certificate.get())) ==
+            1 &&
+        EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                         reinterpret_cast<const unsigned char*>(canonical.data()), canonical.size()) == 1;
+    if (!good) {
+      state.SkipWithError("does not verify");
+      break;
+    }
+    for (const auto& portion : forwarded.message.portions)
+      benchmark::DoNotOptimize(federation::portion_digest(portion));
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 BENCHMARK(BM_BindingSign)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_BindingVerify)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_BindingVerifyRedacted)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_PortionDigests)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FloorSign)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_FloorVerify)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
