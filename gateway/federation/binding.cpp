@@ -7,7 +7,6 @@
 
 #include <fmt/format.h>
 
-#include "gateway/pki/pki.hpp"
 
 namespace icegate::federation {
 
@@ -171,7 +170,7 @@ std::string canonical_bytes(const Route& route) {
   return writer.bytes();
 }
 
-Route bind_labels(const Message& message, const std::filesystem::path& key, const std::string& certificate_pem,
+Route bind_labels(const Message& message, const pki::SigningKey& key, const std::string& certificate_pem,
                   std::int64_t now_unix_ms) {
   Route route;
   route.origin_gateway = pki::pem_common_name(certificate_pem);
@@ -185,7 +184,7 @@ Route bind_labels(const Message& message, const std::filesystem::path& key, cons
   for (const auto& portion : message.portions) binding.portion_digests.push_back(portion_digest(portion));
   binding.signed_unix_ms = now_unix_ms;
   binding.certificate_pem = certificate_pem;
-  binding.signature = pki::sign(key, canonical_bytes(route));
+  binding.signature = key.sign(canonical_bytes(route));
   return route;
 }
 
@@ -212,7 +211,7 @@ std::string_view to_string(BindingProblem problem) {
   return "unknown";
 }
 
-std::optional<BindingFailure> verify(const ForwardedMessage& forwarded, const std::filesystem::path& origin_ca) {
+std::optional<BindingFailure> verify(const ForwardedMessage& forwarded, const pki::TrustedCa& origin_ca) {
   const Route& route = forwarded.route;
   const LabelBinding& binding = route.binding;
   if (binding.version != label_binding_version)
@@ -220,8 +219,9 @@ std::optional<BindingFailure> verify(const ForwardedMessage& forwarded, const st
                           fmt::format("route.binding.version: is {}; this gateway knows version {}", binding.version,
                                       label_binding_version)};
 
-  const pki::SignatureCheck check = pki::check_signature_detail(binding.certificate_pem, canonical_bytes(route),
-                                                                binding.signature, origin_ca, binding.signed_unix_ms);
+  const pki::SignatureCheck check =
+      origin_ca.check_signature(binding.certificate_pem, canonical_bytes(route), binding.signature,
+                                binding.signed_unix_ms);
   const auto failure = [&check](BindingProblem problem) {
     return BindingFailure{problem, "route.binding: " + check.text};
   };

@@ -35,7 +35,6 @@
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -43,6 +42,7 @@
 #include "gateway/model/digest.hpp"
 #include "gateway/model/message.hpp"
 #include "gateway/model/route.hpp"
+#include "gateway/pki/pki.hpp"
 
 namespace icegate::federation {
 
@@ -74,10 +74,11 @@ BoundFields bound_fields(const Message& message);
 std::string canonical_bytes(const Route& route);
 
 // The origin gateway's side: the Route for `message` as it leaves the origin
-// (no via, hop_count 1), bound by the key in `key` (PEM) whose certificate is
-// `certificate_pem`. origin_gateway is the certificate's Common Name.
-// Throws pki::PkiError when the key cannot be read or used.
-Route bind_labels(const Message& message, const std::filesystem::path& key, const std::string& certificate_pem,
+// (no via, hop_count 1), bound by `key`, whose certificate is
+// `certificate_pem`. origin_gateway is the certificate's Common Name. Keep the
+// key loaded (pki::SigningKey): reading it per message costs more than the
+// signature. Throws pki::PkiError when the key cannot be used.
+Route bind_labels(const Message& message, const pki::SigningKey& key, const std::string& certificate_pem,
                   std::int64_t now_unix_ms);
 
 // A transit gateway's side: the route as it forwards the message on, with
@@ -110,11 +111,10 @@ struct BindingFailure {
 // Checks, at any hop after the origin, that `forwarded` is what its origin
 // gateway signed, less withheld portions: the binding's version; that its
 // certificate was issued by `origin_ca` (the origin gateway's CA, from the
-// hop's `peers:` entry) and valid at the signing time; that its Common Name
-// is Route::origin_gateway; the signature; each bound field and caveat; and
-// that every portion's digest is signed, once, in the origin's order.
-// nullopt when all holds. Throws pki::PkiError when `origin_ca` cannot be read
-// (the hop's configuration, not the message, is wrong).
-std::optional<BindingFailure> verify(const ForwardedMessage& forwarded, const std::filesystem::path& origin_ca);
+// hop's `peers:` entry, read once) and valid at the signing time; that its
+// Common Name is Route::origin_gateway; the signature; each bound field and
+// caveat; and that every portion's digest is signed, once, in the origin's
+// order. nullopt when all holds.
+std::optional<BindingFailure> verify(const ForwardedMessage& forwarded, const pki::TrustedCa& origin_ca);
 
 }  // namespace icegate::federation

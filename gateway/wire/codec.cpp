@@ -230,7 +230,8 @@ std::optional<Route> decode_route(const v1::Route& proto, const ForwardLimits& l
   check.text("route.binding.derived_from", fields.derived_from, false);
   check.text("route.binding.original_scheme", fields.original_scheme, false);
   check.text("route.binding.handling.not_before_event", fields.handling.not_before_event, false);
-  if (binding.portion_digests_size() == 0) check.fail("route.binding.portion_digests", "must hold at least one digest");
+  if (binding.portion_digests_size() == 0)
+    check.fail("route.binding.portion_digests", "must hold at least one digest");
   check.count("route.binding.portion_digests", static_cast<std::size_t>(binding.portion_digests_size()),
               limits.message.max_portions);
   for (int i = 0; i < binding.portion_digests_size() && check.ok(); ++i) {

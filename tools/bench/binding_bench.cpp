@@ -4,19 +4,23 @@
 // four portions, with the PKI's own key type (ECDSA P-256, `icegate pki`'s).
 // The certificates are issued by gateway/pki into a temporary directory.
 //
-//   BM_BindingSign     federation::bind_labels: the four portion digests, the
-//                      canonical bytes, and pki::sign (which reads the PEM
-//                      key file each time, as the origin would today)
-//   BM_BindingVerify   federation::verify at a later hop: reading the CA
-//                      file, parsing the certificate, checking its chain and
-//                      validity, the signature, the fields and the digests
+//   BM_BindingSign     federation::bind_labels with a pki::SigningKey loaded
+//                      once: the four portion digests, the canonical bytes,
+//                      the signature
+//   BM_BindingVerify   federation::verify at a later hop with a pki::TrustedCa
+//                      loaded once: parsing the origin's certificate,
+//                      checking its chain and validity, the signature, the
+//                      fields and the digests
+//   BM_BindingSignReadingTheKey, BM_BindingVerifyReadingTheCa   the same,
+//                      reading and decoding the key or CA file every time
+//                      (pki::sign and pki::check_signature do)
 //   BM_BindingVerifyRedacted   the same after a hop withheld two portions
 //   BM_PortionDigests  only the four digests (the part that grows with the
 //                      message; the rest is per message)
 //   BM_FloorSign, BM_FloorVerify   the same signature and checks with the
-//                      key, the certificate and the CA parsed once, outside
-//                      the loop (OpenSSL called directly): what a peer
-//                      connection that keeps them loaded would pay
+//                      key, the origin's certificate and the CA parsed once,
+//                      outside the loop (OpenSSL called directly): what is
+//                      left if the origin's parsed certificate were cached too
 // Counters: route_bytes, what the Route (with the certificate) adds to the
 // Forward frame. How to run them and the figures: docs/PERFORMANCE.md.
 #include <benchmark/benchmark.h>
@@ -32,6 +36,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -66,12 +71,14 @@ class OriginPki {
     options.sync = false;
     paths_ = pki::issue_node(dir_, "gw-wm", options);
     certificate_pem_ = pki::read_certificate_pem(paths_.certificate);
+    signing_key_.emplace(paths_.key);
   }
   ~OriginPki() {
     std::error_code ignored;
     std::filesystem::remove_all(dir_, ignored);
   }
   const std::filesystem::path& key() const { return paths_.key; }
+  const pki::SigningKey& signing_key() const { return *signing_key_; }
   const std::string& certificate_pem() const { return certificate_pem_; }
   std::filesystem::path ca() const { return pki::ca_paths(dir_).certificate; }
 
@@ -79,6 +86,7 @@ class OriginPki {
   std::filesystem::path dir_;
   pki::Paths paths_;
   std::string certificate_pem_;
+  std::optional<pki::SigningKey> signing_key_;
 };
 
 const OriginPki& origin() {
@@ -108,13 +116,13 @@ Message four_portion_message() {
 
 ForwardedMessage bound_message() {
   const Message message = four_portion_message();
-  return {message, federation::bind_labels(message, origin().key(), origin().certificate_pem(), kNowUnixMs)};
+  return {message, federation::bind_labels(message, origin().signing_key(), origin().certificate_pem(), kNowUnixMs)};
 }
 
 void BM_BindingSign(benchmark::State& state) {
   const Message message = four_portion_message();
   for (auto _ : state) {
-    auto route = federation::bind_labels(message, origin().key(), origin().certificate_pem(), kNowUnixMs);
+    auto route = federation::bind_labels(message, origin().signing_key(), origin().certificate_pem(), kNowUnixMs);
     benchmark::DoNotOptimize(route);
   }
   state.SetItemsProcessed(state.iterations());
@@ -123,10 +131,22 @@ void BM_BindingSign(benchmark::State& state) {
   state.counters["route_bytes"] = static_cast<double>(forward.route().ByteSizeLong());
 }
 
-void verify_loop(benchmark::State& state, const ForwardedMessage& forwarded) {
-  const std::filesystem::path ca = origin().ca();
+void BM_BindingSignReadingTheKey(benchmark::State& state) {
+  const Message message = four_portion_message();
   for (auto _ : state) {
-    auto failure = federation::verify(forwarded, ca);
+    auto route =
+        federation::bind_labels(message, pki::SigningKey(origin().key()), origin().certificate_pem(), kNowUnixMs);
+    benchmark::DoNotOptimize(route);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
+void verify_loop(benchmark::State& state, const ForwardedMessage& forwarded, bool read_the_ca) {
+  const std::filesystem::path ca_file = origin().ca();
+  const pki::TrustedCa ca(ca_file);
+  for (auto _ : state) {
+    auto failure =
+        read_the_ca ? federation::verify(forwarded, pki::TrustedCa(ca_file)) : federation::verify(forwarded, ca);
     if (failure) {
       state.SkipWithError(failure->text.c_str());
       break;
@@ -136,12 +156,14 @@ void verify_loop(benchmark::State& state, const ForwardedMessage& forwarded) {
   state.SetItemsProcessed(state.iterations());
 }
 
-void BM_BindingVerify(benchmark::State& state) { verify_loop(state, bound_message()); }
+void BM_BindingVerify(benchmark::State& state) { verify_loop(state, bound_message(), false); }
+
+void BM_BindingVerifyReadingTheCa(benchmark::State& state) { verify_loop(state, bound_message(), true); }
 
 void BM_BindingVerifyRedacted(benchmark::State& state) {
   ForwardedMessage forwarded = bound_message();
   forwarded.message.portions.erase(forwarded.message.portions.begin() + 1, forwarded.message.portions.begin() + 3);
-  verify_loop(state, forwarded);
+  verify_loop(state, forwarded, false);
 }
 
 void BM_PortionDigests(benchmark::State& state) {
@@ -172,7 +194,9 @@ std::string read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
-BioPtr memory_bio(const std::string& text) { return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size()))); }
+BioPtr memory_bio(const std::string& text) {
+  return BioPtr(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+}
 
 void BM_FloorSign(benchmark::State& state) {
   const std::string key_pem = read_file(origin().key());
@@ -232,7 +256,9 @@ void BM_FloorVerify(benchmark::State& state) {
 }
 
 BENCHMARK(BM_BindingSign)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BindingSignReadingTheKey)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_BindingVerify)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_BindingVerifyReadingTheCa)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_BindingVerifyRedacted)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_PortionDigests)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_FloorSign)->Unit(benchmark::kMicrosecond);

@@ -39,7 +39,7 @@ class Pkis {
   }
   std::filesystem::path origin_dir() const { return temporary_ / "wm"; }
   std::filesystem::path other_dir() const { return temporary_ / "yorkshire"; }
-  std::filesystem::path origin_ca() const { return pki::ca_paths(origin_dir()).certificate; }
+  pki::TrustedCa origin_ca() const { return pki::TrustedCa(pki::ca_paths(origin_dir()).certificate); }
 
  private:
   TemporaryDirectory temporary_;
@@ -77,7 +77,7 @@ class BindingTest : public ::testing::Test {
   static ForwardedMessage bound_by(const std::string& gateway, const std::filesystem::path& dir,
                                    const Message& message = sample()) {
     const pki::Paths paths = pki::node_paths(dir, gateway);
-    return {message, bind_labels(message, paths.key, pki::read_certificate_pem(paths.certificate),
+    return {message, bind_labels(message, pki::SigningKey(paths.key), pki::read_certificate_pem(paths.certificate),
                           to_unix_ms(SystemClock().now()))};
   }
   static ForwardedMessage bound() { return bound_by("gw-wm", pkis_->origin_dir()); }
