@@ -170,12 +170,16 @@ std::string canonical_bytes(const Route& route) {
   return writer.bytes();
 }
 
-Route bind_labels(const Message& message, const pki::SigningKey& key, const std::string& certificate_pem,
-                  std::int64_t now_unix_ms) {
+OriginGateway::OriginGateway(const std::filesystem::path& key, const std::filesystem::path& certificate)
+    : key(key), certificate_pem(pki::read_certificate_pem(certificate)), name(pki::pem_common_name(certificate_pem)) {
+  if (name.empty())
+    throw pki::PkiError(fmt::format("{}: the certificate has no Common Name, so it cannot name an origin gateway",
+                                    certificate.string()));
+}
+
+Route bind_labels(const Message& message, const OriginGateway& origin, std::int64_t now_unix_ms) {
   Route route;
-  route.origin_gateway = pki::pem_common_name(certificate_pem);
-  if (route.origin_gateway.empty())
-    throw pki::PkiError("cannot bind a message's labels: the origin gateway's certificate has no Common Name");
+  route.origin_gateway = origin.name;
   route.hop_count = 1;
   LabelBinding& binding = route.binding;
   binding.version = label_binding_version;
@@ -183,8 +187,8 @@ Route bind_labels(const Message& message, const pki::SigningKey& key, const std:
   binding.portion_digests.reserve(message.portions.size());
   for (const auto& portion : message.portions) binding.portion_digests.push_back(portion_digest(portion));
   binding.signed_unix_ms = now_unix_ms;
-  binding.certificate_pem = certificate_pem;
-  binding.signature = key.sign(canonical_bytes(route));
+  binding.certificate_pem = origin.certificate_pem;
+  binding.signature = origin.key.sign(canonical_bytes(route));
   return route;
 }
 
@@ -234,11 +238,10 @@ std::optional<BindingFailure> verify(const ForwardedMessage& forwarded, const pk
   }
   // Before the signature: a certificate of another gateway of the same CA is
   // named as such, whether or not its signature holds.
-  const std::string signer = pki::pem_common_name(binding.certificate_pem);
-  if (signer != route.origin_gateway)
+  if (check.common_name != route.origin_gateway)
     return BindingFailure{BindingProblem::origin_mismatch,
                           fmt::format("route.origin_gateway: is '{}', but the binding is signed by '{}'",
-                                      route.origin_gateway, signer)};
+                                      route.origin_gateway, check.common_name)};
   if (check.problem == pki::SignatureProblem::bad_signature) return failure(BindingProblem::bad_signature);
 
   if (auto altered = compare_fields(binding.fields, bound_fields(forwarded.message))) return altered;

@@ -35,6 +35,7 @@
 #pragma once
 
 #include <cstdint>
+#include <filesystem>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -73,13 +74,22 @@ BoundFields bound_fields(const Message& message);
 // Never a protobuf serialisation, which is not canonical.
 std::string canonical_bytes(const Route& route);
 
+// The origin gateway's signing identity, read once and kept: under OpenSSL
+// 3.0, reading the key and parsing the certificate per message would cost
+// several times the signature (docs/PERFORMANCE.md, "The label binding").
+struct OriginGateway {
+  // Throws pki::PkiError naming the file when either cannot be read, or
+  // when the certificate has no Common Name.
+  OriginGateway(const std::filesystem::path& key, const std::filesystem::path& certificate);
+  pki::SigningKey key;
+  std::string certificate_pem;  // sent with every binding
+  std::string name;             // the certificate's Common Name: Route::origin_gateway
+};
+
 // The origin gateway's side: the Route for `message` as it leaves the origin
-// (no via, hop_count 1), bound by `key`, whose certificate is
-// `certificate_pem`. origin_gateway is the certificate's Common Name. Keep the
-// key loaded (pki::SigningKey): reading it per message costs more than the
-// signature. Throws pki::PkiError when the key cannot be used.
-Route bind_labels(const Message& message, const pki::SigningKey& key, const std::string& certificate_pem,
-                  std::int64_t now_unix_ms);
+// (no via, hop_count 1), its labels bound by `origin`'s key.
+// Throws pki::PkiError when the key cannot be used.
+Route bind_labels(const Message& message, const OriginGateway& origin, std::int64_t now_unix_ms);
 
 // A transit gateway's side: the route as it forwards the message on, with
 // `this_gateway` appended to via and one more hop. The binding is unchanged.

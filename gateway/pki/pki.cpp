@@ -12,7 +12,9 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <system_error>
 #include <vector>
 
@@ -783,16 +785,40 @@ std::string pem_common_name(std::string_view certificate_pem) {
   return subject_common_name(certificate.get()).value_or("");
 }
 
+struct TrustedCa::ParsedCertificates {
+  static constexpr std::size_t limit = 64;
+  std::mutex mutex;  // guards by_pem
+  std::map<std::string, std::shared_ptr<X509>, std::less<>> by_pem;
+};
+
 TrustedCa::TrustedCa(const fs::path& ca)
-    : ca_(load_certificate(ca, "CA certificate").release(), X509_free), source_(ca.string()) {}
+    : ca_(load_certificate(ca, "CA certificate").release(), X509_free),
+      source_(ca.string()),
+      parsed_(std::make_shared<ParsedCertificates>()) {}
+
+std::shared_ptr<X509> TrustedCa::parsed(std::string_view certificate_pem) const {
+  {
+    const std::lock_guard lock(parsed_->mutex);
+    if (const auto found = parsed_->by_pem.find(certificate_pem); found != parsed_->by_pem.end()) return found->second;
+  }
+  X509Ptr certificate = parse_certificate_pem(certificate_pem);
+  if (!certificate) return nullptr;
+  std::shared_ptr<X509> shared(certificate.release(), X509_free);
+  const std::lock_guard lock(parsed_->mutex);
+  // More signers than a gateway has origins: start again rather than grow.
+  if (parsed_->by_pem.size() >= ParsedCertificates::limit) parsed_->by_pem.clear();
+  parsed_->by_pem.emplace(std::string(certificate_pem), shared);
+  return shared;
+}
 
 SignatureCheck TrustedCa::check_signature(std::string_view certificate_pem, std::string_view data,
                                           std::string_view signature, std::int64_t at_unix_ms) const {
-  const X509Ptr certificate = parse_certificate_pem(certificate_pem);
+  const std::shared_ptr<X509> certificate = parsed(certificate_pem);
   if (!certificate) {
     drain_openssl_errors();
     return {SignatureProblem::unreadable_certificate, "its certificate is not a PEM certificate"};
   }
+  std::string common_name = subject_common_name(certificate.get()).value_or("");
   // Issued by the CA, and valid at the time it claims to have signed.
   X509StorePtr store{X509_STORE_new()};
   X509StoreCtxPtr verify{X509_STORE_CTX_new()};
@@ -806,8 +832,9 @@ SignatureCheck TrustedCa::check_signature(std::string_view certificate_pem, std:
     const bool out_of_date = error == X509_V_ERR_CERT_HAS_EXPIRED || error == X509_V_ERR_CERT_NOT_YET_VALID;
     return {out_of_date ? SignatureProblem::not_valid_then : SignatureProblem::not_issued_by_ca,
             fmt::format("its certificate ({}) was not issued by {} or was not valid then: {}",
-                        subject_common_name(certificate.get()).value_or("no common name"), source_,
-                        X509_verify_cert_error_string(error))};
+                        common_name.empty() ? "no common name" : common_name, source_,
+                        X509_verify_cert_error_string(error)),
+            common_name};
   }
   EVP_PKEY* public_key = X509_get0_pubkey(certificate.get());
   EvpMdCtxPtr context{EVP_MD_CTX_new()};
@@ -817,8 +844,9 @@ SignatureCheck TrustedCa::check_signature(std::string_view certificate_pem, std:
       EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
                        reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
   drain_openssl_errors();
-  if (good) return {};
-  return {SignatureProblem::bad_signature, "its signature does not verify with its certificate's key"};
+  if (good) return {SignatureProblem::none, "", std::move(common_name)};
+  return {SignatureProblem::bad_signature, "its signature does not verify with its certificate's key",
+          std::move(common_name)};
 }
 
 std::string check_signature(std::string_view certificate_pem, std::string_view data, std::string_view signature,

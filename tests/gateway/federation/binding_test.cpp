@@ -77,8 +77,8 @@ class BindingTest : public ::testing::Test {
   static ForwardedMessage bound_by(const std::string& gateway, const std::filesystem::path& dir,
                                    const Message& message = sample()) {
     const pki::Paths paths = pki::node_paths(dir, gateway);
-    return {message, bind_labels(message, pki::SigningKey(paths.key), pki::read_certificate_pem(paths.certificate),
-                          to_unix_ms(SystemClock().now()))};
+    const OriginGateway origin(paths.key, paths.certificate);
+    return {message, bind_labels(message, origin, to_unix_ms(SystemClock().now()))};
   }
   static ForwardedMessage bound() { return bound_by("gw-wm", pkis_->origin_dir()); }
 
@@ -273,6 +273,35 @@ TEST_F(BindingTest, AnUnknownVersionOrAnUnreadableCertificateIsRefused) {
   forwarded = bound();
   forwarded.route.binding.certificate_pem = "not a certificate";
   expect_refused(forwarded, BindingProblem::unreadable_certificate, "not a PEM certificate");
+}
+
+TEST_F(BindingTest, OneTrustedCaKeptForManyMessagesTellsTheirSignersApart) {
+  // A hop keeps its peer's CA loaded, and with it the signers' certificates
+  // parsed: a certificate seen before must not stand in for another.
+  const pki::TrustedCa ca = pkis_->origin_ca();
+  Message altered = sample();
+  altered.portions[1].label = {"OFFICIAL", {}};
+  ForwardedMessage resigned = bound_by("gw-bham", pkis_->origin_dir(), altered);
+  resigned.route.origin_gateway = "gw-wm";
+  for (int round = 0; round < 2; ++round) {
+    EXPECT_FALSE(verify(bound(), ca));
+    EXPECT_EQ(verify(resigned, ca).value().problem, BindingProblem::origin_mismatch);
+    EXPECT_EQ(verify(bound_by("gw-wm", pkis_->other_dir()), ca).value().problem,
+              BindingProblem::certificate_not_from_ca);
+    EXPECT_EQ(verify(bound_by("gw-old", pkis_->origin_dir()), ca).value().problem,
+              BindingProblem::certificate_not_valid_then);
+  }
+}
+
+TEST_F(BindingTest, AnOriginWhoseKeyCannotBeReadIsRefusedNamingTheFile) {
+  const pki::Paths paths = pki::node_paths(pkis_->origin_dir(), "gw-wm");
+  const std::filesystem::path missing = pkis_->origin_dir() / "nodes" / "gw-missing.key";
+  try {
+    OriginGateway origin(missing, paths.certificate);
+    FAIL() << "a missing key was accepted";
+  } catch (const pki::PkiError& error) {
+    EXPECT_THAT(error.what(), HasSubstr(missing.string()));
+  }
 }
 
 TEST_F(BindingTest, EachProblemHasItsOwnCode) {
