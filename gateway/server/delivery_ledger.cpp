@@ -12,6 +12,7 @@ DeliveryLedger::DeliveryLedger(std::size_t window_frames, std::size_t window_byt
 
 void DeliveryLedger::make_resident(Box& box, store::OutboxEntry entry, FrameBytes bytes) {
   if (entry.needs_ack) awaiting_ack_[entry.node][entry.message_id] = entry.seq;
+  if (entry.not_after_unix_ms != 0) expiring_.emplace(entry.not_after_unix_ms, std::make_pair(entry.node, entry.seq));
   box.loaded_through = std::max(box.loaded_through, entry.seq);
   const auto seq = entry.seq;
   box.resident.emplace_hint(box.resident.end(), seq, Owed{std::move(entry), std::move(bytes)});
@@ -21,13 +22,13 @@ const std::string& DeliveryLedger::add(store::OutboxEntry entry, FrameBytes byte
   auto owed = outbox_.find(entry.node);
   if (owed == outbox_.end()) owed = outbox_.emplace(entry.node, Box{}).first;
   Box& box = owed->second;
-  if (entry.not_after_unix_ms != 0) expiring_.emplace(entry.not_after_unix_ms, std::make_pair(entry.node, entry.seq));
   box.known_through = std::max(box.known_through, entry.seq);
   // Resident only while every frame owed before it is, and there is room;
   // otherwise it waits on disk for its turn (refill).
   const bool room = !box.spilled() && box.resident.size() < resident_frames_;
   ++box.count;
   if (room) make_resident(box, std::move(entry), std::move(bytes));
+  else note_disk_expiry(entry.not_after_unix_ms);
   return owed->first;
 }
 
@@ -39,8 +40,13 @@ void DeliveryLedger::restore(const std::string& node, std::size_t count, std::in
   box.known_through = std::max(box.known_through, last_seq);
 }
 
-void DeliveryLedger::expires(const std::string& node, std::int64_t seq, std::int64_t not_after) {
-  if (not_after != 0) expiring_.emplace(not_after, std::make_pair(node, seq));
+void DeliveryLedger::expires_on_disk(std::int64_t first_expiry) { note_disk_expiry(first_expiry); }
+
+void DeliveryLedger::note_disk_expiry(std::int64_t not_after) {
+  if (not_after == 0) return;
+  disk_expiry_ = disk_expiry_ == 0 ? not_after : std::min(disk_expiry_, not_after);
+  if (disk_scan_at_ != std::pair<std::int64_t, std::int64_t>{0, 0})
+    spilled_during_scan_ = spilled_during_scan_ == 0 ? not_after : std::min(spilled_during_scan_, not_after);
 }
 
 bool DeliveryLedger::spilled(std::string_view node) const {
@@ -148,7 +154,7 @@ std::vector<store::OutboxEntry> DeliveryLedger::expire_owed_to(std::string_view 
 
 std::vector<store::OutboxEntry> DeliveryLedger::expire_before(std::int64_t now,
                                                               const std::function<bool(std::string_view)>& skip,
-                                                              const Loader& load) {
+                                                              const ExpiryIndex& disk) {
   std::vector<store::OutboxEntry> expired;
   while (!expiring_.empty() && expiring_.begin()->first < now) {
     const auto [node, seq] = expiring_.begin()->second;
@@ -156,29 +162,55 @@ std::vector<store::OutboxEntry> DeliveryLedger::expire_before(std::int64_t now,
     auto owed = outbox_.find(node);
     if (owed == outbox_.end() || skip(node)) continue;  // handed to its connection already
     Box& box = owed->second;
-    if (auto it = box.resident.find(seq); it != box.resident.end()) {
-      erase_awaiting(it->second.entry);
-      expired.push_back(std::move(it->second.entry));
-      box.resident.erase(it);
-      --box.count;
-      continue;
-    }
-    // Not resident: on disk if not yet read back and not gone already.
-    if (!load || seq <= box.loaded_through || seq > box.known_through || box.gone.contains(seq)) continue;
-    auto entry = load(seq);
-    if (!entry) continue;
-    entry->frame.clear();
-    box.gone.insert(seq);
+    auto it = box.resident.find(seq);
+    if (it == box.resident.end()) continue;  // acknowledged or settled since
+    erase_awaiting(it->second.entry);
+    expired.push_back(std::move(it->second.entry));
+    box.resident.erase(it);
     --box.count;
-    expired.push_back(std::move(*entry));
   }
+  if (disk.scan && disk_expiry_ != 0 && disk_expiry_ < now) expire_on_disk(now, skip, disk, expired);
   return expired;
+}
+
+void DeliveryLedger::expire_on_disk(std::int64_t now, const std::function<bool(std::string_view)>& skip,
+                                    const ExpiryIndex& disk, std::vector<store::OutboxEntry>& expired) {
+  // The index holds every owed frame that expires, as committed: resident
+  // ones (settled above, their deletion perhaps not yet committed), ones
+  // already settled on disk (`gone`), ones not yet counted here (after
+  // known_through: they come through add). Only the rest are settled here.
+  for (std::size_t page = 0; page < expiry_scan_pages_per_call; ++page) {
+    auto entries = disk.scan(now, disk_scan_at_.first, disk_scan_at_.second, expiry_scan_page);
+    for (auto& entry : entries) {
+      disk_scan_at_ = {entry.not_after_unix_ms, entry.seq};
+      auto owed = outbox_.find(entry.node);
+      if (owed == outbox_.end() || skip(entry.node)) continue;  // its connection reads it back, and refill settles it
+      Box& box = owed->second;
+      if (entry.seq <= box.loaded_through || entry.seq > box.known_through || box.gone.contains(entry.seq)) continue;
+      box.gone.insert(entry.seq);
+      --box.count;
+      expired.push_back(std::move(entry));
+    }
+    if (entries.size() < expiry_scan_page) {
+      // The scan is through: look again when the next frame on disk expires
+      // (or one spilled during the scan, which may have been passed over).
+      const std::int64_t next = disk.next ? disk.next(now) : 0;
+      disk_expiry_ = next;
+      if (spilled_during_scan_ != 0) disk_expiry_ = next == 0 ? spilled_during_scan_ : std::min(next, spilled_during_scan_);
+      disk_scan_at_ = {0, 0};
+      spilled_during_scan_ = 0;
+      return;
+    }
+  }
 }
 
 void DeliveryLedger::clear_owed() {
   outbox_.clear();
   awaiting_ack_.clear();
   expiring_.clear();
+  disk_expiry_ = 0;
+  disk_scan_at_ = {0, 0};
+  spilled_during_scan_ = 0;
 }
 
 std::size_t DeliveryLedger::owed_count() const {

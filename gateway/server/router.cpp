@@ -67,7 +67,7 @@ Router::Work Router::load(store::Recovered recovered) {
   checks_.load(recovered.messages, recovered.all_messages);
   Work refused;
   // Only each node's first frames come back with their bytes; the ledger is
-  // told how many more are on disk, and which of those expire.
+  // told how many more are on disk, and when the first of all expires.
   std::map<std::string, std::size_t, std::less<>> settled_now;  // node -> frames refused as oversized
   for (auto& entry : recovered.outbox) {
     if (refuse_oversized(refused, entry, entry.frame.size())) {
@@ -83,7 +83,7 @@ Router::Work Router::load(store::Recovered recovered) {
     const std::size_t gone = settled == settled_now.end() ? 0 : settled->second;
     ledger_.restore(owed.node, owed.count - std::min(gone, owed.count), owed.last_seq);
   }
-  for (const auto& expiring : recovered.expiring) ledger_.expires(expiring.node, expiring.seq, expiring.not_after_unix_ms);
+  ledger_.expires_on_disk(recovered.first_expiry_unix_ms);
   for (const auto& blob : recovered.holds) {
     auto hold = HoldsBook::parse(blob.value);
     if (!hold) {
@@ -909,7 +909,11 @@ void Router::settle_time(Work& work, std::string_view by) {
   // connected has been handed it already).
   const auto expired = ledger_.expire_before(
       now_ms(), [this](std::string_view node) { return connected(node); },
-      [this](std::int64_t seq) { return store_.owed_frame(seq); });
+      DeliveryLedger::ExpiryIndex{
+          [this](std::int64_t before, std::int64_t after_not_after, std::int64_t after_seq, std::size_t limit) {
+            return store_.expiring(before, after_not_after, after_seq, limit);
+          },
+          [this](std::int64_t from) { return store_.next_expiry(from); }});
   for (const auto& entry : expired) expire_queued(work, entry);
 }
 

@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS outbox(
   not_after_unix_ms INTEGER NOT NULL, originator TEXT NOT NULL, outcome BLOB, frame BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_node_message ON outbox(node, message_id);
 CREATE INDEX IF NOT EXISTS outbox_node_seq ON outbox(node, seq);
+CREATE INDEX IF NOT EXISTS outbox_expiry ON outbox(not_after_unix_ms) WHERE not_after_unix_ms != 0;
 CREATE TABLE IF NOT EXISTS holds(id TEXT PRIMARY KEY, record BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS controlled(message_id TEXT PRIMARY KEY, record BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events(name TEXT PRIMARY KEY, node TEXT NOT NULL, triggered_unix_ms INTEGER NOT NULL)
@@ -137,15 +138,27 @@ std::vector<OutboxEntry> Store::owed(const std::string& node, std::int64_t after
   return entries;
 }
 
-std::optional<OutboxEntry> Store::owed_frame(std::int64_t seq) {
+std::vector<OutboxEntry> Store::expiring(std::int64_t before, std::int64_t after_not_after, std::int64_t after_seq,
+                                         std::size_t limit) {
   std::lock_guard lock(reader_mutex_);
+  std::vector<OutboxEntry> entries;
+  // `not_after_unix_ms != 0` as the partial index says, so that it is used;
+  // its rowid (seq) orders entries of the same expiry.
   Statement s(*reader_,
-              "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM outbox "
-              "WHERE seq = ?");
-  s.bind(1, seq);
-  if (!s.next()) return std::nullopt;
-  return OutboxEntry{s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5), s.text(6),
-                     s.text(7)};
+              "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome FROM outbox "
+              "WHERE not_after_unix_ms != 0 AND not_after_unix_ms < ? AND (not_after_unix_ms, seq) > (?, ?) "
+              "ORDER BY not_after_unix_ms, seq LIMIT ?");
+  s.bind(1, before).bind(2, after_not_after).bind(3, after_seq).bind(4, static_cast<std::int64_t>(limit));
+  while (s.next())
+    entries.push_back({s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5), s.text(6), {}});
+  return entries;
+}
+
+std::int64_t Store::next_expiry(std::int64_t from) {
+  std::lock_guard lock(reader_mutex_);
+  Statement s(*reader_, "SELECT MIN(not_after_unix_ms) FROM outbox WHERE not_after_unix_ms != 0 AND not_after_unix_ms >= ?");
+  s.bind(1, from);
+  return s.next() ? s.integer(0) : 0;
 }
 
 bool Store::accepted(const std::string& id) {
@@ -183,7 +196,7 @@ Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node)
   }
   {
     // Per node: how many frames it is owed and the last, then its first
-    // `owed_per_node` (through outbox_node_seq), then the others that expire.
+    // `owed_per_node` (through outbox_node_seq); and when the first expires.
     Statement summary(db_, "SELECT node, COUNT(*), MAX(seq) FROM outbox GROUP BY node");
     while (summary.next())
       recovered.owed.push_back({summary.text(0), static_cast<std::size_t>(summary.integer(1)), summary.integer(2)});
@@ -194,18 +207,12 @@ Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node)
                       "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM "
                       "outbox WHERE node = ? ORDER BY seq LIMIT ?");
       first.bind(1, owed.node).bind(2, limit);
-      std::int64_t last = 0;
-      while (first.next()) {
+      while (first.next())
         recovered.outbox.push_back({first.integer(0), first.text(1), first.text(2), first.integer(3) != 0,
                                     first.integer(4), first.text(5), first.text(6), first.text(7)});
-        last = first.integer(0);
-      }
-      if (all || owed.count <= owed_per_node) continue;
-      Statement expiring(
-          db_, "SELECT not_after_unix_ms, seq FROM outbox WHERE node = ? AND seq > ? AND not_after_unix_ms != 0");
-      expiring.bind(1, owed.node).bind(2, last);
-      while (expiring.next()) recovered.expiring.push_back({expiring.integer(0), owed.node, expiring.integer(1)});
     }
+    Statement first_expiry(db_, "SELECT MIN(not_after_unix_ms) FROM outbox WHERE not_after_unix_ms != 0");
+    if (first_expiry.next()) recovered.first_expiry_unix_ms = first_expiry.integer(0);
     std::sort(recovered.outbox.begin(), recovered.outbox.end(),
               [](const OutboxEntry& a, const OutboxEntry& b) { return a.seq < b.seq; });
   }

@@ -110,13 +110,10 @@ struct Recovered {
     std::int64_t last_seq = 0;
   };
   std::vector<Owed> owed;
-  // The frames not in `outbox` that expire: (not_after, node, seq).
-  struct Expiring {
-    std::int64_t not_after_unix_ms = 0;
-    std::string node;
-    std::int64_t seq = 0;
-  };
-  std::vector<Expiring> expiring;
+  // The earliest time an owed frame expires (0: none expires). Those not in
+  // `outbox` are found when it passes (Store::expiring), not listed here: a
+  // backlog of a million frames that expire costs no memory.
+  std::int64_t first_expiry_unix_ms = 0;
   std::vector<StoredBlob> holds;
   std::vector<StoredBlob> controlled;
   std::vector<TriggeredEvent> events;
@@ -161,7 +158,14 @@ class Store {
   // (frames included), and the owed frame `seq`: read on the reader
   // connection, as accepted() is, so only what is committed is seen.
   std::vector<OutboxEntry> owed(const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit);
-  std::optional<OutboxEntry> owed_frame(std::int64_t seq);
+  // Owed frames, over every node, that expire before `before`, in expiry
+  // order (not_after, seq) after the position (after_not_after, after_seq),
+  // at most `limit`, without their frames: a page of the index outbox_expiry,
+  // read on the reader connection.
+  std::vector<OutboxEntry> expiring(std::int64_t before, std::int64_t after_not_after, std::int64_t after_seq,
+                                    std::size_t limit);
+  // The earliest expiry at or after `from` of an owed frame (0: none).
+  std::int64_t next_expiry(std::int64_t from);
   // Whether a message of this id has been accepted and committed: a lookup in
   // the index on messages(id), on a read-only connection of its own (WAL lets
   // it read beside the writer), so any thread may call it; one lookup runs at
@@ -218,7 +222,7 @@ class Store {
   sqlite::Connection db_;
   bool messages_keyed_by_id_ = false;  // a database made before 9f148e9 (messages WITHOUT ROWID)
   std::mutex reader_mutex_;  // guards reader_, lookup_
-  // Read-only, beside the writer (WAL): owed(), owed_frame(), accepted().
+  // Read-only, beside the writer (WAL): owed(), expiring(), next_expiry(), accepted().
   // Destroyed before db_, as the statements are before their connections.
   std::optional<sqlite::Connection> reader_;
   std::optional<sqlite::Statement> lookup_;  // SELECT 1 FROM messages WHERE id = ?
