@@ -22,9 +22,13 @@ install(TARGETS icegate RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 
 set(ICEGATE_INSTALL_DATADIR ${CMAKE_INSTALL_DATADIR}/icegate)
 # The READMEs go to the documentation directory instead (below).
+# A pki/ folder is what `icegate pki init` made for trying the federation
+# example in place (policies/README.md, `peers`): it holds CA keys. Never shipped.
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/policies ${PROJECT_SOURCE_DIR}/scenarios
         DESTINATION ${ICEGATE_INSTALL_DATADIR}
-        PATTERN README.md EXCLUDE)
+        PATTERN README.md EXCLUDE
+        PATTERN .gitignore EXCLUDE
+        PATTERN pki EXCLUDE)
 
 install(FILES ${PROJECT_SOURCE_DIR}/README.md DESTINATION ${CMAKE_INSTALL_DOCDIR})
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/docs DESTINATION ${CMAKE_INSTALL_DOCDIR})

@@ -23,6 +23,7 @@
 #include "gateway/model/json_value.hpp"
 #include "gateway/policy/explain.hpp"
 #include "gateway/policy/parser.hpp"
+#include "gateway/policy/peers.hpp"
 
 namespace icegate::policy {
 namespace {
@@ -189,6 +190,7 @@ class Analyser {
     scheme_label_combinations();
     node_categories_never_receivable();
     events_nobody_triggers();
+    peers_that_receive_nothing();
     return std::move(out_);
   }
 
@@ -591,6 +593,26 @@ class Analyser {
     }
   }
 
+  // ---- W012 ----
+
+  // A warning, not an error: a peer that only sends to this gateway (a
+  // one-way link) is legitimate, and what it is sent is then nothing, the
+  // safe reading. But a peer that speaks for names and may receive nothing
+  // is more often an accreditation left half-written.
+  void peers_that_receive_nothing() {
+    for (const Peer& peer : policy_.peers) {
+      const PeerReceives& receives = peer.receives;
+      if (!receives.categories.empty() && !receives.purposes.empty()) continue;
+      const bool speaks = !peer.speaks_for.organisations.empty() || !peer.speaks_for.nodes.empty() ||
+                          !peer.speaks_for.roles.empty();
+      out_.warning(Code::W012, receives.location,
+                   fmt::format("peer '{}' can receive nothing: its 'receives' lists no {}{}", peer.id,
+                               receives.categories.empty() ? "information categories" : "purposes",
+                               speaks ? ", so every message routed to it by its 'speaks_for' is withheld"
+                                      : " (fine for a peer that only sends to this gateway)"));
+    }
+  }
+
   const CompiledPolicy& compiled_;
   const Policy& policy_;
   Locator locate_;
@@ -615,7 +637,10 @@ PolicyCheckResult check_policy_text(std::string_view text, const std::filesystem
   LoadResult loaded = load_policy_text(text, file);
   result.diagnostics = std::move(loaded.diagnostics);
   result.policy = std::move(loaded.policy);
-  if (result.policy) result.diagnostics.append(analyse_policy(*result.policy, text));
+  if (result.policy) {
+    result.diagnostics.append(analyse_policy(*result.policy, text));
+    result.diagnostics.append(check_peer_files(result.policy->source()));
+  }
   return result;
 }
 

@@ -28,14 +28,18 @@
 namespace icegate::policy {
 
 struct PolicyCheckResult {
-  std::shared_ptr<const CompiledPolicy> policy;  // null when the policy has errors
+  // Null when the policy does not load. A policy that loads may still have
+  // errors here: a peer's CA file that cannot be read or is no certificate
+  // (P054, P055), which the loader does not read.
+  std::shared_ptr<const CompiledPolicy> policy;
   Diagnostics diagnostics;                       // errors and warnings; see sorted()
 
   std::size_t error_count() const { return diagnostics.error_count(); }
   std::size_t warning_count() const { return diagnostics.all().size() - diagnostics.error_count(); }
 };
 
-// Loads the policy (every P0xx error) and, if it loads, analyses it (W0xx warnings).
+// Loads the policy (every P0xx error) and, if it loads, analyses it (W0xx
+// warnings) and reads its peers' CA files (P054, P055).
 PolicyCheckResult check_policy(const std::filesystem::path& file);
 // Same, from text in memory; `file` names it and is the base for the scheme path.
 PolicyCheckResult check_policy_text(std::string_view text, const std::filesystem::path& file);

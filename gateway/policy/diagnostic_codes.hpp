@@ -53,6 +53,12 @@ enum class Severity { error, warning };
   X(P044, warning, "no mapping in an equivalence")                                               \
   X(P045, error, "mapping names what the other scheme does not define")                          \
   X(P046, error, "accept_schemes entry cannot be accepted")                                      \
+  X(P050, error, "peer id is also a node id")                                                    \
+  X(P051, error, "two peers speak for the same name")                                            \
+  X(P052, error, "peer speaks for a name this policy defines")                                   \
+  X(P053, error, "peer address is not host:port")                                                \
+  X(P054, error, "peer CA file cannot be read")                                                  \
+  X(P055, error, "peer CA file is not a PEM certificate")                                        \
   X(W001, warning, "rule never applies")                                                         \
   X(W002, warning, "rule is shadowed")                                                           \
   X(W003, warning, "role no node holds")                                                         \
@@ -64,6 +70,7 @@ enum class Severity { error, warning };
   X(W009, warning, "categories require each other")                                              \
   X(W010, warning, "node holds a category no label it is cleared for can carry")                 \
   X(W011, warning, "event no node may trigger")                                                  \
+  X(W012, warning, "peer can receive nothing")                                                   \
   X(F001, error, "file left alone: formatting would not keep it")                                \
   X(T001, error, "YAML syntax error")                                                            \
   X(T002, error, "unknown key")                                                                  \

@@ -46,7 +46,7 @@ std::string_view heading(ChangeKind kind) {
 bool PolicyDiff::equivalent() const {
   return groups.empty() && nodes_only_old.empty() && nodes_only_new.empty() && categories_only_old.empty() &&
          categories_only_new.empty() && purposes_only_old.empty() && purposes_only_new.empty() &&
-         label_validity.empty();
+         label_validity.empty() && peers_only_old.empty() && peers_only_new.empty() && peers_changed.empty();
 }
 
 std::size_t PolicyDiff::count(ChangeKind kind) const {
@@ -303,7 +303,42 @@ void split(const Names& old_names, const Names& new_names, std::vector<std::stri
   }
 }
 
+// "added a, b" / "removed c" for a list that changed, in the list's own order.
+void list_change(std::vector<std::string>& changes, std::string_view what, const std::vector<std::string>& before,
+                 const std::vector<std::string>& after) {
+  std::vector<std::string> added, removed;
+  for (const std::string& name : after) {
+    if (!contains(before, name)) added.push_back(name);
+  }
+  for (const std::string& name : before) {
+    if (!contains(after, name)) removed.push_back(name);
+  }
+  if (!added.empty()) changes.push_back(fmt::format("{} added {}", what, fmt::join(added, ", ")));
+  if (!removed.empty()) changes.push_back(fmt::format("{} removed {}", what, fmt::join(removed, ", ")));
+}
+
+std::string or_none(const std::string& text) { return text.empty() ? "(none)" : text; }
+
 }  // namespace
+
+std::vector<std::string> peer_changes(const Peer& before, const Peer& after) {
+  std::vector<std::string> changes;
+  if (before.address != after.address) {
+    changes.push_back(fmt::format("address {} -> {}", or_none(before.address), or_none(after.address)));
+  }
+  if (before.ca != after.ca) changes.push_back(fmt::format("ca {} -> {}", before.ca, after.ca));
+  if (before.holds.max_classification != after.holds.max_classification) {
+    changes.push_back(fmt::format("holds max_classification {} -> {}", before.holds.max_classification,
+                                  after.holds.max_classification));
+  }
+  list_change(changes, "holds categories", before.holds.categories, after.holds.categories);
+  list_change(changes, "receives categories", before.receives.categories, after.receives.categories);
+  list_change(changes, "receives purposes", before.receives.purposes, after.receives.purposes);
+  list_change(changes, "speaks_for organisations", before.speaks_for.organisations, after.speaks_for.organisations);
+  list_change(changes, "speaks_for nodes", before.speaks_for.nodes, after.speaks_for.nodes);
+  list_change(changes, "speaks_for roles", before.speaks_for.roles, after.speaks_for.roles);
+  return changes;
+}
 
 PolicyDiff diff_policies(const CompiledPolicy& old_policy, const CompiledPolicy& new_policy,
                          const DiffOptions& options) {
@@ -322,6 +357,19 @@ PolicyDiff diff_policies(const CompiledPolicy& old_policy, const CompiledPolicy&
         diff.categories_only_new);
   split(before.purposes, after.purposes, diff.purposes, diff.purposes_only_old, diff.purposes_only_new);
   diff.purposes.push_back("");  // no purpose: only rules naming none apply
+
+  // Peers: by id; one in both is compared key by key.
+  std::vector<std::string> old_peers, new_peers, both_peers;
+  for (const Peer& peer : before.peers) old_peers.push_back(peer.id);
+  for (const Peer& peer : after.peers) new_peers.push_back(peer.id);
+  split(old_peers, new_peers, both_peers, diff.peers_only_old, diff.peers_only_new);
+  for (const Peer& peer : after.peers) {
+    const auto old_peer = std::find_if(before.peers.begin(), before.peers.end(),
+                                       [&peer](const Peer& p) { return p.id == peer.id; });
+    if (old_peer == before.peers.end()) continue;
+    std::vector<std::string> changes = peer_changes(*old_peer, peer);
+    if (!changes.empty()) diff.peers_changed.push_back({peer.id, std::move(changes)});
+  }
 
   // Labels: valid under both schemes are compared; valid under one only are reported.
   const LabelSpace old_labels = enumerate_labels(old_policy, options.labels);

@@ -209,6 +209,20 @@ struct LabelValidityChange {
   bool valid_in_old = false;  // and so not in new, or the reverse
 };
 
+// A peer in both policies whose accreditation or routing differs
+// (`peers:`): each change as one phrase, "holds max_classification OFFICIAL
+// -> SECRET", "receives purposes added pursue", "ca /a/ca.crt -> /b/ca.crt".
+// Peers are not points of the decision space (the decisions compared are
+// node to node), so their changes are listed, not grouped into flows.
+struct PeerChange {
+  std::string peer;
+  std::vector<std::string> changes;
+};
+
+// The changes between two versions of one peer, in the order of its keys;
+// empty when they are the same.
+std::vector<std::string> peer_changes(const Peer& before, const Peer& after);
+
 struct DiffOptions {
   LabelSpaceOptions labels;
   // Decide every node pair directly, without classes or the cache (slow; an
@@ -234,10 +248,12 @@ struct PolicyDiff {
   std::vector<std::string> categories_only_old, categories_only_new;
   std::vector<std::string> purposes_only_old, purposes_only_new;
   std::vector<LabelValidityChange> label_validity;  // labels valid under one scheme only
+  std::vector<std::string> peers_only_old, peers_only_new;  // peer ids
+  std::vector<PeerChange> peers_changed;                    // in the new policy's order
   // What changed, grouped; ordered by kind, then sender, recipient, category.
   std::vector<ChangeGroup> groups;
 
-  bool equivalent() const;                   // no change and nothing only on one side
+  bool equivalent() const;                   // no change (peers included) and nothing only on one side
   std::size_t count(ChangeKind kind) const;  // groups of that kind
 };
 

@@ -84,6 +84,11 @@ void write_diff_text(std::ostream& out, const PolicyDiff& diff, std::size_t limi
     only("labels valid only in OLD", old_only);
     only("labels valid only in NEW", new_only);
   }
+  only("peers only in OLD", diff.peers_only_old);
+  only("peers only in NEW", diff.peers_only_new);
+  for (const PeerChange& change : diff.peers_changed) {
+    fmt::print(out, "peer {} changed: {}\n", change.peer, fmt::join(change.changes, "; "));
+  }
   if (diff.equivalent()) {
     fmt::print(out, "\nequivalent: no decision differs\n");
     return;
@@ -141,11 +146,18 @@ void write_diff_json(std::ostream& out, const PolicyDiff& diff, std::size_t limi
   json.emplace("only_old", boost::json::object{{"nodes", json::strings(diff.nodes_only_old)},
                                                {"categories", json::strings(diff.categories_only_old)},
                                                {"purposes", json::strings(diff.purposes_only_old)},
-                                               {"valid_labels", json_labels(labels_old)}});
+                                               {"valid_labels", json_labels(labels_old)},
+                                               {"peers", json::strings(diff.peers_only_old)}});
   json.emplace("only_new", boost::json::object{{"nodes", json::strings(diff.nodes_only_new)},
                                                {"categories", json::strings(diff.categories_only_new)},
                                                {"purposes", json::strings(diff.purposes_only_new)},
-                                               {"valid_labels", json_labels(labels_new)}});
+                                               {"valid_labels", json_labels(labels_new)},
+                                               {"peers", json::strings(diff.peers_only_new)}});
+  boost::json::array peers_changed;
+  for (const PeerChange& change : diff.peers_changed) {
+    peers_changed.emplace_back(boost::json::object{{"peer", change.peer}, {"changes", json::strings(change.changes)}});
+  }
+  json.emplace("peers_changed", std::move(peers_changed));
   json.emplace("counts", boost::json::object{{"opened", diff.count(ChangeKind::opened)},
                                              {"closed", diff.count(ChangeKind::closed)},
                                              {"hold_added", diff.count(ChangeKind::hold_added)},

@@ -62,8 +62,14 @@ struct Shapes {
       {{"categories", &category}}};
   Shape scheme{{"scheme", "description", "classifications", "tag_sets"},
                {{"classifications", &classification}, {"tag_sets", &tag_set}}};
+  Shape peer_holds{{"max_classification", "categories"}, {}};
+  Shape peer_receives{{"categories", "purposes"}, {}};
+  Shape peer_speaks_for{{"organisations", "nodes", "roles"}, {}};
+  Shape peer{{"id", "address", "ca", "holds", "receives", "speaks_for"},
+             {{"holds", &peer_holds}, {"receives", &peer_receives}, {"speaks_for", &peer_speaks_for}}};
   Shape policy{{"policy", "description", "scheme", "levels", "vetting", "occasional_allowance", "organisations",
-                "roles", "nodes", "lists", "information_categories", "purposes", "combining", "rules", "events"},
+                "roles", "nodes", "lists", "information_categories", "purposes", "combining", "rules", "events",
+                "accept_schemes", "peers"},
                {{"scheme", &scheme},
                 {"vetting", &vetting},
                 {"occasional_allowance", &allowance},
@@ -72,7 +78,8 @@ struct Shapes {
                 {"nodes", &node},
                 {"lists", &list},
                 {"rules", &rule},
-                {"events", &event}}};
+                {"events", &event},
+                {"peers", &peer}}};
   Shape label{{"classification", "categories"}, {}};
   Shape portion{{"id", "label"}, {{"label", &label}}};
   Shape request{{"from", "to", "category", "purpose", "portions", "occasional_available"}, {{"portions", &portion}}};

@@ -48,6 +48,10 @@ LoadResult load_policy_text(std::string_view text, const std::filesystem::path& 
   if (result.diagnostics.has_errors() || !validated.policy) return result;
 
   Policy policy = std::move(*validated.policy);
+  // A peer's CA file, like the scheme file, is named relative to the policy
+  // file. It is read only by `policy check` and the peer link
+  // (check_peer_files): the policy's meaning does not depend on it.
+  for (Peer& peer : policy.peers) peer.ca = (file.parent_path() / peer.ca).lexically_normal().string();
   // Schemes the policy accepts besides its own: each must translate into it.
   std::string accepted_texts;
   for (const SchemeReference& reference : accepted_scheme_references(*parsed.root)) {

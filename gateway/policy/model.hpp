@@ -164,6 +164,49 @@ struct Node {
   SourceLocation location;
 };
 
+// ---- Other gateways ---------------------------------------------------------
+//
+// A peer is another icegate gateway this one exchanges messages with
+// (docs/FEDERATION.md). Its accreditation is what this gateway lets it have:
+// every hop checks a portion against the next peer's before it leaves.
+
+// What a peer may hold: its label must dominate a portion's (classification
+// at or below the ceiling, every category of the portion in `categories`).
+struct PeerHolds {
+  std::string max_classification;       // a classification of this policy's scheme
+  std::vector<std::string> categories;  // scheme categories; empty: only labels without categories
+  SourceLocation location;
+};
+
+// What a peer may be sent: an information category and a purpose, both listed.
+// Unlike a rule's lists, empty here means none, not any.
+struct PeerReceives {
+  std::vector<std::string> categories;  // information categories
+  std::vector<std::string> purposes;
+  SourceLocation location;
+};
+
+// The names on the far side that a peer is the next hop for (the routing):
+// an addressee of one of these kinds with one of these names, which is not
+// this gateway's own, goes to this peer.
+struct PeerSpeaksFor {
+  std::vector<std::string> organisations;
+  std::vector<std::string> nodes;
+  std::vector<std::string> roles;
+  SourceLocation location;
+};
+
+struct Peer {
+  std::string id;       // = the peer gateway's certificate Common Name
+  std::string address;  // "host:port" this gateway dials; empty: the peer dials this one
+  std::string ca;       // the peer's CA certificate file, resolved against the policy file's directory
+  SourceLocation ca_location;  // of the `ca` value, for problems with the file
+  PeerHolds holds;
+  PeerReceives receives;
+  PeerSpeaksFor speaks_for;
+  SourceLocation location;
+};
+
 struct DistributionList {
   std::string id;
   std::string name;
@@ -260,6 +303,7 @@ struct Policy {
   CombiningAlgorithm combining = CombiningAlgorithm::deny_overrides;
   std::vector<Rule> rules;
   std::vector<EventDef> events;
+  std::vector<Peer> peers;  // other gateways, in file order (the first that speaks for a name routes it)
   std::vector<AcceptedScheme> accepted_schemes;  // filled by the loader
 
   // The accepted scheme named `scheme`, or null.

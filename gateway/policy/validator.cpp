@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include "gateway/policy/peers.hpp"
+
 namespace icegate::policy {
 namespace {
 
@@ -20,7 +22,11 @@ namespace {
 constexpr std::string_view kPolicyKeys[] = {
     "policy", "description", "scheme",  "levels",  "vetting",  "occasional_allowance",
     "organisations", "roles", "nodes", "lists", "information_categories", "purposes",
-    "combining", "rules", "events", "accept_schemes"};
+    "combining", "rules", "events", "accept_schemes", "peers"};
+constexpr std::string_view kPeerKeys[] = {"id", "address", "ca", "holds", "receives", "speaks_for"};
+constexpr std::string_view kPeerHoldsKeys[] = {"max_classification", "categories"};
+constexpr std::string_view kPeerReceivesKeys[] = {"categories", "purposes"};
+constexpr std::string_view kPeerSpeaksForKeys[] = {"organisations", "nodes", "roles"};
 constexpr std::string_view kVettingKeys[] = {"name", "regular", "occasional"};
 constexpr std::string_view kAllowanceKeys[] = {"releases", "window"};
 constexpr std::string_view kOrganisationKeys[] = {"id", "name", "kind", "ct_network"};
@@ -508,6 +514,9 @@ class PolicyValidator {
       }
     }
     if (const SyntaxNode* rules = root.find("rules")) read_rules(*rules, policy);
+    // Last: a peer's accreditation names the scheme's, the categories' and
+    // the purposes' names, and its routing must not name this policy's own.
+    if (const SyntaxNode* peers = root.find("peers")) read_peers(*peers, policy);
     // The files themselves are the loader's (accepted_scheme_references); here, the shape.
     if (const SyntaxNode* accepted = root.find("accept_schemes")) {
       check_.read_string_list(*accepted, "'accept_schemes'");
@@ -900,6 +909,162 @@ class PolicyValidator {
     }
   }
 
+  // `peers:`: other gateways, each with its accreditation and the names it speaks for.
+  void read_peers(const SyntaxNode& node, Policy& policy) {
+    // (kind, name) -> the first peer speaking for it and where, for P051.
+    std::map<std::pair<std::string, std::string>, std::pair<std::string, SourceLocation>, std::less<>> spoken;
+    for (const SyntaxNode* entry : check_.read_entries(node, "peers")) {
+      check_.check_keys(*entry, "peer", kPeerKeys);
+      Peer peer;
+      peer.location = entry->location;
+      auto id = check_.read_required_string(*entry, "id", "peer");
+      bool ok = id.has_value();
+      if (id) {
+        peer.id = id->value;
+        ok = peers_.define(*id, check_.diagnostics()) && ok;
+        if (nodes_.contains(id->value)) {
+          std::optional<SourceLocation> node_location;
+          for (const Node& local : policy.nodes) {
+            if (local.id == id->value) node_location = local.location;
+          }
+          check_.diagnostics().error(
+              Code::P050, id->location,
+              fmt::format("peer id '{}' is also a node id{}: a certificate with this Common Name would be both a "
+                          "node of this gateway and a peer gateway",
+                          id->value, node_location ? fmt::format(" (the node is at line {})", node_location->line) : ""),
+              {.related = node_location});
+          ok = false;
+        }
+      }
+      const std::string owner = describe_entry("peer", id);
+      if (auto address = check_.read_optional_string(*entry, "address", "'address'")) {
+        std::string why;
+        if (parse_peer_address(address->value, &why)) {
+          peer.address = address->value;
+        } else {
+          check_.diagnostics().error(Code::P053, address->location,
+                                     fmt::format("address '{}' of {} is not host:port: {}", address->value, owner, why));
+          ok = false;
+        }
+      }
+      if (auto ca = check_.read_required_string(*entry, "ca", owner)) {
+        peer.ca = ca->value;  // resolved against the policy file's directory by the loader
+        peer.ca_location = ca->location;
+      } else {
+        ok = false;
+      }
+      if (const SyntaxEntry* holds = entry->find_entry("holds")) {
+        ok = read_peer_holds(holds->value, holds->key_location, peer.holds) && ok;
+      } else {
+        check_.require(*entry, "holds", owner);
+        ok = false;
+      }
+      if (const SyntaxEntry* receives = entry->find_entry("receives")) {
+        ok = read_peer_receives(receives->value, receives->key_location, peer.receives) && ok;
+      } else {
+        check_.require(*entry, "receives", owner);
+        ok = false;
+      }
+      if (const SyntaxEntry* speaks_for = entry->find_entry("speaks_for")) {
+        peer.speaks_for.location = speaks_for->key_location;
+        ok = read_peer_speaks_for(speaks_for->value, peer, spoken) && ok;
+      }
+      if (ok) policy.peers.push_back(std::move(peer));
+    }
+  }
+
+  bool read_peer_holds(const SyntaxNode& node, const SourceLocation& key_location, PeerHolds& holds) {
+    holds.location = key_location;
+    if (!check_.expect_mapping(node, "'holds'")) return false;
+    check_.check_keys(node, "'holds'", kPeerHoldsKeys);
+    bool ok = true;
+    if (auto ceiling = check_.read_required_string(node, "max_classification", "'holds'")) {
+      holds.max_classification = ceiling->value;
+      ok = classification_defined(*ceiling) && ok;
+    } else {
+      ok = false;
+    }
+    if (const SyntaxNode* categories = node.find("categories")) {
+      auto held = check_.read_string_list(*categories, "'categories'");
+      ok = categories->is_sequence() && ok;
+      for (const LocatedString& category : held) {
+        if (scheme_known_) ok = check_.reference(categories_, category) && ok;
+      }
+      holds.categories = values(held);
+    }
+    return ok;
+  }
+
+  // Both lists are required: unlike a rule's, an empty list here means
+  // nothing (an accreditation never widens by omission), so each is written.
+  bool read_peer_receives(const SyntaxNode& node, const SourceLocation& key_location, PeerReceives& receives) {
+    receives.location = key_location;
+    if (!check_.expect_mapping(node, "'receives'")) return false;
+    check_.check_keys(node, "'receives'", kPeerReceivesKeys);
+    bool ok = true;
+    if (const SyntaxNode* categories = check_.require(node, "categories", "'receives'")) {
+      ok = read_references(*categories, "categories", information_categories_, receives.categories) && ok;
+    } else {
+      ok = false;
+    }
+    if (const SyntaxNode* purposes = check_.require(node, "purposes", "'receives'")) {
+      ok = read_references(*purposes, "purposes", purposes_, receives.purposes) && ok;
+    } else {
+      ok = false;
+    }
+    return ok;
+  }
+
+  // The names on the far side: never this policy's own (P052), and never
+  // another peer's too (P051), so that a route is never ambiguous.
+  bool read_peer_speaks_for(
+      const SyntaxNode& node, Peer& peer,
+      std::map<std::pair<std::string, std::string>, std::pair<std::string, SourceLocation>, std::less<>>& spoken) {
+    if (node.is_null()) return true;  // `speaks_for:` with nothing: the peer is the next hop for no one
+    if (!check_.expect_mapping(node, "'speaks_for'")) return false;
+    check_.check_keys(node, "'speaks_for'", kPeerSpeaksForKeys);
+    bool ok = true;
+    struct Kind {
+      std::string_view key;
+      std::string_view noun;
+      const Names* local;
+      std::vector<std::string>* out;
+    };
+    const Kind kinds[] = {{"organisations", "organisation", &organisations_, &peer.speaks_for.organisations},
+                          {"nodes", "node", &nodes_, &peer.speaks_for.nodes},
+                          {"roles", "role", &roles_, &peer.speaks_for.roles}};
+    for (const Kind& kind : kinds) {
+      const SyntaxNode* list = node.find(kind.key);
+      if (!list) continue;
+      auto names = check_.read_string_list(*list, fmt::format("'{}'", kind.key));
+      ok = list->is_sequence() && ok;
+      for (const LocatedString& name : names) {
+        if (kind.local->contains(name.value)) {
+          check_.diagnostics().error(
+              Code::P052, name.location,
+              fmt::format("peer '{}' speaks for {} '{}', which is this policy's own {}: an addressee that is "
+                          "local is never routed to a peer",
+                          peer.id, kind.noun, name.value, kind.noun));
+          ok = false;
+          continue;
+        }
+        auto [it, inserted] =
+            spoken.emplace(std::pair{std::string(kind.noun), name.value}, std::pair{peer.id, name.location});
+        if (!inserted && it->second.first != peer.id) {
+          check_.diagnostics().error(
+              Code::P051, name.location,
+              fmt::format("peers '{}' and '{}' both speak for {} '{}' (the first at {}): the route to it would be "
+                          "ambiguous",
+                          it->second.first, peer.id, kind.noun, name.value, to_string(it->second.second)),
+              {.related = it->second.second});
+          ok = false;
+        }
+      }
+      *kind.out = values(names);
+    }
+    return ok;
+  }
+
   Checker check_;
   Diagnostics scratch_;  // re-defining the scheme's names cannot fail; nothing to report
   bool scheme_known_ = false;
@@ -917,6 +1082,7 @@ class PolicyValidator {
   Names purposes_{"purpose"};
   Names rules_{"rule"};
   Names events_{"event"};
+  Names peers_{"peer"};
   std::set<std::string, std::less<>> held_roles_;  // roles some node holds
 };
 

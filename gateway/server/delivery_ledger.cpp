@@ -5,14 +5,29 @@
 
 namespace icegate::server {
 
-DeliveryLedger::DeliveryLedger(std::size_t window_frames, std::size_t window_bytes, std::size_t resident_frames)
+DeliveryLedger::DeliveryLedger(std::size_t window_frames, std::size_t window_bytes, std::size_t resident_frames,
+                               std::size_t resident_bytes)
     : window_frames_(window_frames == 0 ? 1 : window_frames),
       window_bytes_(window_bytes),
-      resident_frames_(std::max<std::size_t>(resident_frames, 1)) {}
+      resident_frames_(std::max<std::size_t>(resident_frames, 1)),
+      resident_bytes_(resident_bytes) {}
+
+bool DeliveryLedger::room_for(const Box& box, std::size_t size) const {
+  if (box.resident.empty()) return true;  // always one frame
+  return box.resident.size() < resident_frames_ && box.resident_bytes + size <= resident_bytes_;
+}
+
+std::map<std::int64_t, DeliveryLedger::Owed>::iterator DeliveryLedger::erase_resident(
+    Box& box, std::map<std::int64_t, Owed>::iterator it) {
+  box.resident_bytes -= it->second.bytes ? it->second.bytes->size() : 0;
+  return box.resident.erase(it);
+}
 
 void DeliveryLedger::make_resident(Box& box, store::OutboxEntry entry, FrameBytes bytes) {
   if (entry.needs_ack) awaiting_ack_[entry.node][entry.message_id] = entry.seq;
+  if (entry.not_after_unix_ms != 0) expiring_.emplace(entry.not_after_unix_ms, std::make_pair(entry.node, entry.seq));
   box.loaded_through = std::max(box.loaded_through, entry.seq);
+  box.resident_bytes += bytes ? bytes->size() : 0;
   const auto seq = entry.seq;
   box.resident.emplace_hint(box.resident.end(), seq, Owed{std::move(entry), std::move(bytes)});
 }
@@ -21,13 +36,13 @@ const std::string& DeliveryLedger::add(store::OutboxEntry entry, FrameBytes byte
   auto owed = outbox_.find(entry.node);
   if (owed == outbox_.end()) owed = outbox_.emplace(entry.node, Box{}).first;
   Box& box = owed->second;
-  if (entry.not_after_unix_ms != 0) expiring_.emplace(entry.not_after_unix_ms, std::make_pair(entry.node, entry.seq));
   box.known_through = std::max(box.known_through, entry.seq);
   // Resident only while every frame owed before it is, and there is room;
   // otherwise it waits on disk for its turn (refill).
-  const bool room = !box.spilled() && box.resident.size() < resident_frames_;
+  const bool room = !box.spilled() && room_for(box, bytes ? bytes->size() : 0);
   ++box.count;
   if (room) make_resident(box, std::move(entry), std::move(bytes));
+  else note_disk_expiry(entry.not_after_unix_ms);
   return owed->first;
 }
 
@@ -39,8 +54,13 @@ void DeliveryLedger::restore(const std::string& node, std::size_t count, std::in
   box.known_through = std::max(box.known_through, last_seq);
 }
 
-void DeliveryLedger::expires(const std::string& node, std::int64_t seq, std::int64_t not_after) {
-  if (not_after != 0) expiring_.emplace(not_after, std::make_pair(node, seq));
+void DeliveryLedger::expires_on_disk(std::int64_t first_expiry) { note_disk_expiry(first_expiry); }
+
+void DeliveryLedger::note_disk_expiry(std::int64_t not_after) {
+  if (not_after == 0) return;
+  disk_expiry_ = disk_expiry_ == 0 ? not_after : std::min(disk_expiry_, not_after);
+  if (disk_scan_at_ != std::pair<std::int64_t, std::int64_t>{0, 0})
+    spilled_during_scan_ = spilled_during_scan_ == 0 ? not_after : std::min(spilled_during_scan_, not_after);
 }
 
 bool DeliveryLedger::spilled(std::string_view node) const {
@@ -54,11 +74,12 @@ std::vector<store::OutboxEntry> DeliveryLedger::refill(const std::string& node, 
   auto owed = outbox_.find(node);
   if (owed == outbox_.end()) return expired;
   Box& box = owed->second;
-  // Read back once half the resident frames have left: a read per half of
-  // them, not one per frame.
-  while (box.spilled() && box.resident.size() <= resident_frames_ / 2) {
+  // Read back once half the resident frames (by count and by bytes) have
+  // left: a read per half of them, not one per frame.
+  while (box.spilled() && box.resident.size() <= resident_frames_ / 2 && box.resident_bytes <= resident_bytes_ / 2) {
     const std::size_t room = resident_frames_ - box.resident.size();
-    auto entries = read(node, box.loaded_through, box.known_through, room);
+    auto page = read(node, box.loaded_through, box.known_through, room, resident_bytes_ - box.resident_bytes);
+    auto& entries = page.entries;
     for (auto& entry : entries) {
       box.loaded_through = std::max(box.loaded_through, entry.seq);
       if (box.gone.erase(entry.seq) > 0) continue;  // expired or settled before its turn
@@ -75,7 +96,7 @@ std::vector<store::OutboxEntry> DeliveryLedger::refill(const std::string& node, 
       entry.frame.clear();
       make_resident(box, std::move(entry), std::move(bytes));
     }
-    if (entries.size() < room) {
+    if (page.complete) {
       // Everything up to known_through has been read: what the count says is
       // still on disk is not (a frame settled elsewhere). Trust the disk.
       box.loaded_through = box.known_through;
@@ -93,8 +114,12 @@ bool DeliveryLedger::acknowledge(std::string_view node, std::string_view message
   if (waiting == awaiting_ack_.end()) return false;
   auto it = waiting->second.find(message_id);
   if (it == waiting->second.end()) return false;  // a repeated Ack, or for something never owed here
-  if (auto owed = outbox_.find(node); owed != outbox_.end() && owed->second.resident.erase(it->second) > 0)
-    --owed->second.count;
+  if (auto owed = outbox_.find(node); owed != outbox_.end()) {
+    if (auto frame = owed->second.resident.find(it->second); frame != owed->second.resident.end()) {
+      erase_resident(owed->second, frame);
+      --owed->second.count;
+    }
+  }
   waiting->second.erase(it);
   return true;
 }
@@ -104,7 +129,7 @@ bool DeliveryLedger::written(std::string_view node, std::int64_t seq) {
   if (owed == outbox_.end()) return false;
   auto it = owed->second.resident.find(seq);
   if (it == owed->second.resident.end() || it->second.entry.needs_ack) return false;
-  owed->second.resident.erase(it);
+  erase_resident(owed->second, it);
   --owed->second.count;
   return true;
 }
@@ -114,7 +139,7 @@ void DeliveryLedger::forget(std::int64_t seq) {
     auto it = box.resident.find(seq);
     if (it == box.resident.end()) continue;
     erase_awaiting(it->second.entry);
-    box.resident.erase(it);
+    erase_resident(box, it);
     --box.count;
   }
 }
@@ -140,7 +165,7 @@ std::vector<store::OutboxEntry> DeliveryLedger::expire_owed_to(std::string_view 
     }
     erase_awaiting(entry);
     expired.push_back(std::move(it->second.entry));
-    it = box.resident.erase(it);
+    it = erase_resident(box, it);
     --box.count;
   }
   return expired;
@@ -148,7 +173,7 @@ std::vector<store::OutboxEntry> DeliveryLedger::expire_owed_to(std::string_view 
 
 std::vector<store::OutboxEntry> DeliveryLedger::expire_before(std::int64_t now,
                                                               const std::function<bool(std::string_view)>& skip,
-                                                              const Loader& load) {
+                                                              const ExpiryIndex& disk) {
   std::vector<store::OutboxEntry> expired;
   while (!expiring_.empty() && expiring_.begin()->first < now) {
     const auto [node, seq] = expiring_.begin()->second;
@@ -156,29 +181,55 @@ std::vector<store::OutboxEntry> DeliveryLedger::expire_before(std::int64_t now,
     auto owed = outbox_.find(node);
     if (owed == outbox_.end() || skip(node)) continue;  // handed to its connection already
     Box& box = owed->second;
-    if (auto it = box.resident.find(seq); it != box.resident.end()) {
-      erase_awaiting(it->second.entry);
-      expired.push_back(std::move(it->second.entry));
-      box.resident.erase(it);
-      --box.count;
-      continue;
-    }
-    // Not resident: on disk if not yet read back and not gone already.
-    if (!load || seq <= box.loaded_through || seq > box.known_through || box.gone.contains(seq)) continue;
-    auto entry = load(seq);
-    if (!entry) continue;
-    entry->frame.clear();
-    box.gone.insert(seq);
+    auto it = box.resident.find(seq);
+    if (it == box.resident.end()) continue;  // acknowledged or settled since
+    erase_awaiting(it->second.entry);
+    expired.push_back(std::move(it->second.entry));
+    erase_resident(box, it);
     --box.count;
-    expired.push_back(std::move(*entry));
   }
+  if (disk.scan && disk_expiry_ != 0 && disk_expiry_ < now) expire_on_disk(now, skip, disk, expired);
   return expired;
+}
+
+void DeliveryLedger::expire_on_disk(std::int64_t now, const std::function<bool(std::string_view)>& skip,
+                                    const ExpiryIndex& disk, std::vector<store::OutboxEntry>& expired) {
+  // The index holds every owed frame that expires, as committed: resident
+  // ones (settled above, their deletion perhaps not yet committed), ones
+  // already settled on disk (`gone`), ones not yet counted here (after
+  // known_through: they come through add). Only the rest are settled here.
+  for (std::size_t page = 0; page < expiry_scan_pages_per_call; ++page) {
+    auto entries = disk.scan(now, disk_scan_at_.first, disk_scan_at_.second, expiry_scan_page);
+    for (auto& entry : entries) {
+      disk_scan_at_ = {entry.not_after_unix_ms, entry.seq};
+      auto owed = outbox_.find(entry.node);
+      if (owed == outbox_.end() || skip(entry.node)) continue;  // its connection reads it back, and refill settles it
+      Box& box = owed->second;
+      if (entry.seq <= box.loaded_through || entry.seq > box.known_through || box.gone.contains(entry.seq)) continue;
+      box.gone.insert(entry.seq);
+      --box.count;
+      expired.push_back(std::move(entry));
+    }
+    if (entries.size() < expiry_scan_page) {
+      // The scan is through: look again when the next frame on disk expires
+      // (or one spilled during the scan, which may have been passed over).
+      const std::int64_t next = disk.next ? disk.next(now) : 0;
+      disk_expiry_ = next;
+      if (spilled_during_scan_ != 0) disk_expiry_ = next == 0 ? spilled_during_scan_ : std::min(next, spilled_during_scan_);
+      disk_scan_at_ = {0, 0};
+      spilled_during_scan_ = 0;
+      return;
+    }
+  }
 }
 
 void DeliveryLedger::clear_owed() {
   outbox_.clear();
   awaiting_ack_.clear();
   expiring_.clear();
+  disk_expiry_ = 0;
+  disk_scan_at_ = {0, 0};
+  spilled_during_scan_ = 0;
 }
 
 std::size_t DeliveryLedger::owed_count() const {
@@ -201,6 +252,11 @@ std::size_t DeliveryLedger::resident_frames() const {
 std::size_t DeliveryLedger::resident_frames(std::string_view node) const {
   auto owed = outbox_.find(node);
   return owed == outbox_.end() ? 0 : owed->second.resident.size();
+}
+
+std::size_t DeliveryLedger::resident_bytes(std::string_view node) const {
+  auto owed = outbox_.find(node);
+  return owed == outbox_.end() ? 0 : owed->second.resident_bytes;
 }
 
 std::vector<std::pair<std::string, std::size_t>> DeliveryLedger::owed_by_node() const {

@@ -16,13 +16,15 @@
 // in its session; the rest stay here until the session reports them written.
 //
 // Resident frames: of what a node is owed, only the first `resident_frames`
-// (by seq) are held here with their bytes; the rest stay on disk, counted,
+// (by seq), and at most `resident_bytes` of them, are held here with their bytes; the rest stay on disk, counted,
 // and are read back in seq order (`refill`, through a Reader the router
 // gives) as the resident ones leave. A frame committed for a node whose
 // backlog is on disk is only counted: it is read back in its turn. What
-// expires is indexed by (not_after, node, seq) for every owed frame that
-// expires, resident or not (frames that never expire cost nothing there); an
-// expired frame not resident is read back (Loader) to be settled. See
+// expires is indexed by (not_after, node, seq) for the resident frames only;
+// for those on disk the ledger keeps one time, the earliest any of them may
+// expire, and when it passes reads the store's expiry index a page at a time
+// (ExpiryScan) to settle the frames on disk that expired. So memory is
+// bounded by the resident frames, however many frames on disk expire. See
 // docs/ARCHITECTURE.md, "Memory bounds".
 //
 // Guard: none of its own. It is state of the router and confined to the
@@ -59,18 +61,34 @@ class DeliveryLedger {
   static constexpr std::size_t default_window_frames = 256;
   static constexpr std::size_t default_window_bytes = 64 * 1024;
   // Owed frames held in memory per node at most (the rest on disk): four
-  // windows, so that a session is never starved while Acks are on their way.
+  // windows, so that a session is never starved while Acks are on their way;
+  // and at most this many bytes of them (always at least one frame, which a
+  // frame limit bounds), so that large frames do not make K frames large.
   static constexpr std::size_t default_resident_frames = 4 * default_window_frames;
+  static constexpr std::size_t default_resident_bytes = 16 * default_window_bytes;  // 1 MiB
 
-  // Reads `node`'s owed frames with after < seq <= through, by seq, at most `limit`.
-  using Reader = std::function<std::vector<store::OutboxEntry>(const std::string& node, std::int64_t after,
-                                                               std::int64_t through, std::size_t limit)>;
-  // Reads the owed frame `seq` (nullopt if it is not on disk).
-  using Loader = std::function<std::optional<store::OutboxEntry>(std::int64_t seq)>;
+  // Reads `node`'s owed frames with after < seq <= through, by seq, at most
+  // `limit` and `max_bytes` of frames (always the first).
+  using Reader = std::function<store::Store::OwedPage(const std::string& node, std::int64_t after,
+                                                      std::int64_t through, std::size_t limit, std::size_t max_bytes)>;
+  // Reads, over every node, owed frames (without their bytes) that expire
+  // before `before`, in expiry order after the position (not_after, seq), at
+  // most `limit`; and the earliest expiry at or after `from` (0: none).
+  struct ExpiryIndex {
+    std::function<std::vector<store::OutboxEntry>(std::int64_t before, std::int64_t after_not_after,
+                                                  std::int64_t after_seq, std::size_t limit)>
+        scan;
+    std::function<std::int64_t(std::int64_t from)> next;
+  };
+  // Frames read from the expiry index at most per expire_before call: a
+  // million frames expiring at once are settled over many ticks.
+  static constexpr std::size_t expiry_scan_page = 1024;
+  static constexpr std::size_t expiry_scan_pages_per_call = 4;
 
   explicit DeliveryLedger(std::size_t window_frames = default_window_frames,
                           std::size_t window_bytes = default_window_bytes,
-                          std::size_t resident_frames = default_resident_frames);
+                          std::size_t resident_frames = default_resident_frames,
+                          std::size_t resident_bytes = default_resident_bytes);
 
   // ---- what is owed ----
   // Owes `entry.node` a committed frame (its bytes moved out of the entry into
@@ -82,8 +100,9 @@ class DeliveryLedger {
   // After a recovery that added only the first owed frames of `node`: it is
   // owed `count` frames in all, the last of them `last_seq`.
   void restore(const std::string& node, std::size_t count, std::int64_t last_seq);
-  // A frame on disk only that expires at `not_after` (from a recovery).
-  void expires(const std::string& node, std::int64_t seq, std::int64_t not_after);
+  // After a recovery: the earliest expiry of any owed frame (0: none), so
+  // that those on disk are looked for when it passes.
+  void expires_on_disk(std::int64_t first_expiry);
   // Reads back frames of `node` from disk when its resident frames run low.
   // Those expired at `now` are not made resident but removed and returned
   // (to be settled as expired); those `refuse` returns true for are removed.
@@ -104,9 +123,11 @@ class DeliveryLedger {
   // and returned. (Those on disk are caught by refill, or expire_before.)
   std::vector<store::OutboxEntry> expire_owed_to(std::string_view node, std::int64_t now);
   // Owed to nodes for which `skip` is false and expired before `now`: removed
-  // and returned, in expiry order (those not resident read back by `load`).
+  // and returned (without their bytes), the resident ones in expiry order,
+  // then those on disk found through `disk` (at most
+  // expiry_scan_pages_per_call pages of them per call; the rest next call).
   std::vector<store::OutboxEntry> expire_before(std::int64_t now, const std::function<bool(std::string_view)>& skip,
-                                                const Loader& load = {});
+                                                const ExpiryIndex& disk = {});
   // Forgets everything owed (to be loaded again); the lanes stay, with their
   // cursors (seqs do not change across a reload).
   void clear_owed();
@@ -116,7 +137,12 @@ class DeliveryLedger {
   std::size_t node_count() const { return outbox_.size(); }
   // Owed frames held in memory (with their bytes), over every node.
   std::size_t resident_frames() const;
+  // Entries of the in-memory expiry index (at most one per resident frame
+  // that expires, plus stale ones until their time passes).
+  std::size_t expiry_entries() const { return expiring_.size(); }
   std::size_t resident_frames(std::string_view node) const;
+  // The bytes of the owed frames held in memory for `node`.
+  std::size_t resident_bytes(std::string_view node) const;
   std::size_t resident_limit() const { return resident_frames_; }
   // Every node owed something, with how many frames.
   std::vector<std::pair<std::string, std::size_t>> owed_by_node() const;
@@ -150,6 +176,7 @@ class DeliveryLedger {
   // resident (or has left); those after it are on disk, `gone` excepted.
   struct Box {
     std::map<std::int64_t, Owed> resident;  // the first owed frames, by seq
+    std::size_t resident_bytes = 0;         // of their frames
     std::size_t count = 0;                  // frames owed in all, resident or not
     std::int64_t loaded_through = 0;
     std::int64_t known_through = 0;         // the last seq owed that the ledger was told of
@@ -165,17 +192,30 @@ class DeliveryLedger {
   void erase_awaiting(const store::OutboxEntry& entry);
 
   void make_resident(Box& box, store::OutboxEntry entry, FrameBytes bytes);
+  // Whether `box` may hold a frame of `size` bytes more in memory.
+  bool room_for(const Box& box, std::size_t size) const;
+  static std::map<std::int64_t, Owed>::iterator erase_resident(Box& box, std::map<std::int64_t, Owed>::iterator it);
 
   std::size_t window_frames_;
   std::size_t window_bytes_;
   std::size_t resident_frames_;
+  std::size_t resident_bytes_;
   // Each node's outbox as committed: what it is owed, the first frames by seq
   // in memory. Mirrors the store.
   std::map<std::string, Box, std::less<>> outbox_;
   // node -> message id -> seq of the Deliver awaiting that node's Ack.
   std::map<std::string, std::map<std::string, std::int64_t, std::less<>>, std::less<>> awaiting_ack_;
-  // not_after -> (node, seq) of owed frames that expire, resident or not (stale pairs are skipped).
+  // not_after -> (node, seq) of resident owed frames that expire (stale pairs are skipped).
   std::multimap<std::int64_t, std::pair<std::string, std::int64_t>> expiring_;
+  // Frames on disk: none expires before disk_expiry_ (0: none expires). While
+  // a scan of the store's index is under way (it passed), the position it has
+  // reached, and the earliest expiry of a frame spilled meanwhile.
+  std::int64_t disk_expiry_ = 0;
+  std::pair<std::int64_t, std::int64_t> disk_scan_at_{0, 0};
+  std::int64_t spilled_during_scan_ = 0;
+  void note_disk_expiry(std::int64_t not_after);
+  void expire_on_disk(std::int64_t now, const std::function<bool(std::string_view)>& skip, const ExpiryIndex& disk,
+                      std::vector<store::OutboxEntry>& expired);
   std::map<std::string, Lane, std::less<>> lanes_;
   std::uint64_t next_lane_ = 1;
 };

@@ -43,7 +43,7 @@ Router::Router(const GatewayConfig& config, PolicyGetter policy, store::Store& s
       store_(store),
       executor_(std::move(executor)),
       ledger_(DeliveryLedger::default_window_frames, DeliveryLedger::default_window_bytes,
-              config.owed_frames_in_memory),
+              config.owed_frames_in_memory, config.owed_bytes_in_memory),
       records_([this] { return now_ms(); }, [this] { return policy_()->version(); }),
       checks_([&store](const std::string& id) { return store.accepted(id); }, config.recent_message_ids,
               config.recent_message_window) {}
@@ -55,7 +55,7 @@ std::int64_t Router::now_ms() const { return config_.clock->now_unix_ms(); }
 // ---- durability -------------------------------------------------------------
 
 void Router::recover() {
-  store::Recovered recovered = store_.recover(config_.recent_message_ids, config_.owed_frames_in_memory);
+  store::Recovered recovered = store_.recover(config_.recent_message_ids, config_.owed_frames_in_memory, config_.owed_bytes_in_memory);
   const auto audit_records = recovered.audit_records;
   finish(load(std::move(recovered)));
   spdlog::info("store {}: {} message(s) seen, {} frame(s) owed to {} node(s), {} hold(s), {} event(s), {} audit record(s)",
@@ -67,7 +67,7 @@ Router::Work Router::load(store::Recovered recovered) {
   checks_.load(recovered.messages, recovered.all_messages);
   Work refused;
   // Only each node's first frames come back with their bytes; the ledger is
-  // told how many more are on disk, and which of those expire.
+  // told how many more are on disk, and when the first of all expires.
   std::map<std::string, std::size_t, std::less<>> settled_now;  // node -> frames refused as oversized
   for (auto& entry : recovered.outbox) {
     if (refuse_oversized(refused, entry, entry.frame.size())) {
@@ -83,7 +83,7 @@ Router::Work Router::load(store::Recovered recovered) {
     const std::size_t gone = settled == settled_now.end() ? 0 : settled->second;
     ledger_.restore(owed.node, owed.count - std::min(gone, owed.count), owed.last_seq);
   }
-  for (const auto& expiring : recovered.expiring) ledger_.expires(expiring.node, expiring.seq, expiring.not_after_unix_ms);
+  ledger_.expires_on_disk(recovered.first_expiry_unix_ms);
   for (const auto& blob : recovered.holds) {
     auto hold = HoldsBook::parse(blob.value);
     if (!hold) {
@@ -259,7 +259,7 @@ Router::Work Router::reload() {
   holds_.clear_stored();
   controlled_.clear();
   decider_.clear();
-  Work refused = load(store_.recover(config_.recent_message_ids, config_.owed_frames_in_memory));
+  Work refused = load(store_.recover(config_.recent_message_ids, config_.owed_frames_in_memory, config_.owed_bytes_in_memory));
   spdlog::warn("store: read back after a failed commit: {} message(s) seen, {} frame(s) owed, {} hold(s)",
                 checks_.seen_count(), owed_count(), holds_.size());
   if (!observer()) return refused;
@@ -306,8 +306,8 @@ void Router::refill(const std::string& node) {
   Work work;
   const auto expired = ledger_.refill(
       node,
-      [this](const std::string& n, std::int64_t after, std::int64_t through, std::size_t limit) {
-        return store_.owed(n, after, through, limit);
+      [this](const std::string& n, std::int64_t after, std::int64_t through, std::size_t limit, std::size_t max_bytes) {
+        return store_.owed(n, after, through, limit, max_bytes);
       },
       now_ms(), [this, &work](const store::OutboxEntry& entry) { return refuse_oversized(work, entry, entry.frame.size()); });
   for (const auto& entry : expired) expire_queued(work, entry);
@@ -909,7 +909,11 @@ void Router::settle_time(Work& work, std::string_view by) {
   // connected has been handed it already).
   const auto expired = ledger_.expire_before(
       now_ms(), [this](std::string_view node) { return connected(node); },
-      [this](std::int64_t seq) { return store_.owed_frame(seq); });
+      DeliveryLedger::ExpiryIndex{
+          [this](std::int64_t before, std::int64_t after_not_after, std::int64_t after_seq, std::size_t limit) {
+            return store_.expiring(before, after_not_after, after_seq, limit);
+          },
+          [this](std::int64_t from) { return store_.next_expiry(from); }});
   for (const auto& entry : expired) expire_queued(work, entry);
 }
 

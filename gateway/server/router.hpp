@@ -145,6 +145,8 @@ class Router {
   // Owed frames held in memory with their bytes (bounded: DeliveryLedger).
   std::size_t resident_frames() const { return ledger_.resident_frames(); }
   std::size_t resident_frames(std::string_view node) const { return ledger_.resident_frames(node); }
+  // Entries of the in-memory index of owed frames that expire (resident ones only).
+  std::size_t expiry_entries() const { return ledger_.expiry_entries(); }
   // Message ids held in memory for duplicate detection (bounded: SubmitChecks).
   std::size_t message_ids_held() const { return checks_.seen_count(); }
   // Frames owed to nodes that are connected now: zero when everything sent has arrived.

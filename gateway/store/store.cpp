@@ -46,6 +46,7 @@ CREATE TABLE IF NOT EXISTS outbox(
   not_after_unix_ms INTEGER NOT NULL, originator TEXT NOT NULL, outcome BLOB, frame BLOB NOT NULL);
 CREATE INDEX IF NOT EXISTS outbox_node_message ON outbox(node, message_id);
 CREATE INDEX IF NOT EXISTS outbox_node_seq ON outbox(node, seq);
+CREATE INDEX IF NOT EXISTS outbox_expiry ON outbox(not_after_unix_ms) WHERE not_after_unix_ms != 0;
 CREATE TABLE IF NOT EXISTS holds(id TEXT PRIMARY KEY, record BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS controlled(message_id TEXT PRIMARY KEY, record BLOB NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS events(name TEXT PRIMARY KEY, node TEXT NOT NULL, triggered_unix_ms INTEGER NOT NULL)
@@ -123,29 +124,51 @@ void Store::open_reader() {
   lookup_.emplace(*reader_, "SELECT 1 FROM messages WHERE id = ? LIMIT 1", store_errors, "preparing the id lookup");
 }
 
-std::vector<OutboxEntry> Store::owed(const std::string& node, std::int64_t after, std::int64_t through,
-                                     std::size_t limit) {
+Store::OwedPage Store::owed(const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit,
+                            std::size_t max_bytes) {
   std::lock_guard lock(reader_mutex_);
-  std::vector<OutboxEntry> entries;
+  OwedPage page;
+  // One row more than asked: whether it exists says if the range is read through.
   Statement s(*reader_,
               "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM outbox "
               "WHERE node = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?");
-  s.bind(1, node).bind(2, after).bind(3, through).bind(4, static_cast<std::int64_t>(limit));
+  s.bind(1, node).bind(2, after).bind(3, through).bind(4, static_cast<std::int64_t>(limit) + 1);
+  std::size_t bytes = 0;
+  page.complete = true;
+  while (s.next()) {
+    std::string frame = s.text(7);
+    if (page.entries.size() == limit || (!page.entries.empty() && frame.size() > max_bytes - std::min(bytes, max_bytes))) {
+      page.complete = false;
+      break;
+    }
+    bytes += frame.size();
+    page.entries.push_back(
+        {s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5), s.text(6), std::move(frame)});
+  }
+  return page;
+}
+
+std::vector<OutboxEntry> Store::expiring(std::int64_t before, std::int64_t after_not_after, std::int64_t after_seq,
+                                         std::size_t limit) {
+  std::lock_guard lock(reader_mutex_);
+  std::vector<OutboxEntry> entries;
+  // `not_after_unix_ms != 0` as the partial index says, so that it is used;
+  // its rowid (seq) orders entries of the same expiry.
+  Statement s(*reader_,
+              "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome FROM outbox "
+              "WHERE not_after_unix_ms != 0 AND not_after_unix_ms < ? AND (not_after_unix_ms, seq) > (?, ?) "
+              "ORDER BY not_after_unix_ms, seq LIMIT ?");
+  s.bind(1, before).bind(2, after_not_after).bind(3, after_seq).bind(4, static_cast<std::int64_t>(limit));
   while (s.next())
-    entries.push_back(
-        {s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5), s.text(6), s.text(7)});
+    entries.push_back({s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5), s.text(6), {}});
   return entries;
 }
 
-std::optional<OutboxEntry> Store::owed_frame(std::int64_t seq) {
+std::int64_t Store::next_expiry(std::int64_t from) {
   std::lock_guard lock(reader_mutex_);
-  Statement s(*reader_,
-              "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM outbox "
-              "WHERE seq = ?");
-  s.bind(1, seq);
-  if (!s.next()) return std::nullopt;
-  return OutboxEntry{s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5), s.text(6),
-                     s.text(7)};
+  Statement s(*reader_, "SELECT MIN(not_after_unix_ms) FROM outbox WHERE not_after_unix_ms != 0 AND not_after_unix_ms >= ?");
+  s.bind(1, from);
+  return s.next() ? s.integer(0) : 0;
 }
 
 bool Store::accepted(const std::string& id) {
@@ -162,7 +185,7 @@ void Store::exec(const char* sql) {
   }
 }
 
-Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node) {
+Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node, std::size_t owed_bytes_per_node) {
   // Only the writer thread writes; this runs before the first commit.
   flush();
   Recovered recovered;
@@ -183,7 +206,7 @@ Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node)
   }
   {
     // Per node: how many frames it is owed and the last, then its first
-    // `owed_per_node` (through outbox_node_seq), then the others that expire.
+    // `owed_per_node` (through outbox_node_seq); and when the first expires.
     Statement summary(db_, "SELECT node, COUNT(*), MAX(seq) FROM outbox GROUP BY node");
     while (summary.next())
       recovered.owed.push_back({summary.text(0), static_cast<std::size_t>(summary.integer(1)), summary.integer(2)});
@@ -194,18 +217,17 @@ Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node)
                       "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM "
                       "outbox WHERE node = ? ORDER BY seq LIMIT ?");
       first.bind(1, owed.node).bind(2, limit);
-      std::int64_t last = 0;
-      while (first.next()) {
+      std::size_t bytes = 0;
+      for (bool any = false; first.next(); any = true) {
+        std::string frame = first.text(7);
+        if (any && frame.size() > owed_bytes_per_node - std::min(bytes, owed_bytes_per_node)) break;
+        bytes += frame.size();
         recovered.outbox.push_back({first.integer(0), first.text(1), first.text(2), first.integer(3) != 0,
-                                    first.integer(4), first.text(5), first.text(6), first.text(7)});
-        last = first.integer(0);
+                                    first.integer(4), first.text(5), first.text(6), std::move(frame)});
       }
-      if (all || owed.count <= owed_per_node) continue;
-      Statement expiring(
-          db_, "SELECT not_after_unix_ms, seq FROM outbox WHERE node = ? AND seq > ? AND not_after_unix_ms != 0");
-      expiring.bind(1, owed.node).bind(2, last);
-      while (expiring.next()) recovered.expiring.push_back({expiring.integer(0), owed.node, expiring.integer(1)});
     }
+    Statement first_expiry(db_, "SELECT MIN(not_after_unix_ms) FROM outbox WHERE not_after_unix_ms != 0");
+    if (first_expiry.next()) recovered.first_expiry_unix_ms = first_expiry.integer(0);
     std::sort(recovered.outbox.begin(), recovered.outbox.end(),
               [](const OutboxEntry& a, const OutboxEntry& b) { return a.seq < b.seq; });
   }

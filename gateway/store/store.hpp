@@ -110,13 +110,10 @@ struct Recovered {
     std::int64_t last_seq = 0;
   };
   std::vector<Owed> owed;
-  // The frames not in `outbox` that expire: (not_after, node, seq).
-  struct Expiring {
-    std::int64_t not_after_unix_ms = 0;
-    std::string node;
-    std::int64_t seq = 0;
-  };
-  std::vector<Expiring> expiring;
+  // The earliest time an owed frame expires (0: none expires). Those not in
+  // `outbox` are found when it passes (Store::expiring), not listed here: a
+  // backlog of a million frames that expire costs no memory.
+  std::int64_t first_expiry_unix_ms = 0;
   std::vector<StoredBlob> holds;
   std::vector<StoredBlob> controlled;
   std::vector<TriggeredEvent> events;
@@ -154,14 +151,29 @@ class Store {
 
   // Reads back what is durable. Of the messages accepted it returns only the
   // newest `newest_messages` (the rest stay on disk: see accepted()), and of
-  // each node's outbox the first `owed_per_node` frames (the rest: owed()).
+  // each node's outbox the first `owed_per_node` frames and at most
+  // `owed_bytes_per_node` bytes of them, always the first (the rest: owed()).
   Recovered recover(std::size_t newest_messages = std::numeric_limits<std::size_t>::max(),
-                    std::size_t owed_per_node = std::numeric_limits<std::size_t>::max());
+                    std::size_t owed_per_node = std::numeric_limits<std::size_t>::max(),
+                    std::size_t owed_bytes_per_node = std::numeric_limits<std::size_t>::max());
   // `node`'s owed frames with after < seq <= through, by seq, at most `limit`
-  // (frames included), and the owed frame `seq`: read on the reader
-  // connection, as accepted() is, so only what is committed is seen.
-  std::vector<OutboxEntry> owed(const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit);
-  std::optional<OutboxEntry> owed_frame(std::int64_t seq);
+  // and at most `max_bytes` of frames (but always the first), frames
+  // included: read on the reader connection, as accepted() is, so only what
+  // is committed is seen. A row past the byte budget is not kept.
+  struct OwedPage {
+    std::vector<OutboxEntry> entries;
+    bool complete = false;  // every owed frame in the range is in `entries`
+  };
+  OwedPage owed(const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit,
+                std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
+  // Owed frames, over every node, that expire before `before`, in expiry
+  // order (not_after, seq) after the position (after_not_after, after_seq),
+  // at most `limit`, without their frames: a page of the index outbox_expiry,
+  // read on the reader connection.
+  std::vector<OutboxEntry> expiring(std::int64_t before, std::int64_t after_not_after, std::int64_t after_seq,
+                                    std::size_t limit);
+  // The earliest expiry at or after `from` of an owed frame (0: none).
+  std::int64_t next_expiry(std::int64_t from);
   // Whether a message of this id has been accepted and committed: a lookup in
   // the index on messages(id), on a read-only connection of its own (WAL lets
   // it read beside the writer), so any thread may call it; one lookup runs at
@@ -218,7 +230,7 @@ class Store {
   sqlite::Connection db_;
   bool messages_keyed_by_id_ = false;  // a database made before 9f148e9 (messages WITHOUT ROWID)
   std::mutex reader_mutex_;  // guards reader_, lookup_
-  // Read-only, beside the writer (WAL): owed(), owed_frame(), accepted().
+  // Read-only, beside the writer (WAL): owed(), expiring(), next_expiry(), accepted().
   // Destroyed before db_, as the statements are before their connections.
   std::optional<sqlite::Connection> reader_;
   std::optional<sqlite::Statement> lookup_;  // SELECT 1 FROM messages WHERE id = ?

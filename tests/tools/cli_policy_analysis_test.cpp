@@ -426,5 +426,51 @@ TEST(CliPolicyAnalysisParseTest, TheCommandLineReachesTheRunFunctions) {
   EXPECT_EQ(parse({"label", "translate", "--from", (dir / "e.yaml").string(), "--to", gsc, "PROTECT"}), exit_ok);
 }
 
+// ---- A policy with peers -----------------------------------------------------------------
+
+// A changed accreditation is a change `policy diff` reports, though no
+// node-to-node decision differs; both files are in one folder, so that their
+// peers' `ca` files resolve alike.
+TEST_F(CliPolicyAnalysisTest, DiffReportsAPeersChangedAccreditation) {
+  const std::string original = read_file(kPolicies / "federation" / "wm-ctu.yaml");
+  std::string changed = original;
+  const std::string ceiling = "max_classification: OFFICIAL-SENSITIVE";  // gw-birmingham's, the first
+  ASSERT_NE(changed.find(ceiling), std::string::npos);
+  changed.replace(changed.find(ceiling), ceiling.size(), "max_classification: SECRET");
+  fs::create_directories(dir_ / "schemes");
+  fs::create_directories(dir_ / "federation");
+  write_file(dir_ / "schemes" / "gsc-2014.yaml", read_file(kPolicies / "schemes" / "gsc-2014.yaml"));
+  write_file(dir_ / "federation" / "old.yaml", original);
+  write_file(dir_ / "federation" / "new.yaml", changed);
+
+  PolicyDiffParams same{dir_ / "federation" / "old.yaml", dir_ / "federation" / "old.yaml"};
+  std::ostringstream same_out, same_err;
+  EXPECT_EQ(run_policy_diff(same, same_out, same_err), exit_ok) << same_err.str();
+  EXPECT_THAT(same_out.str(), HasSubstr("equivalent: no decision differs"));
+
+  PolicyDiffParams params{dir_ / "federation" / "old.yaml", dir_ / "federation" / "new.yaml"};
+  EXPECT_EQ(run_policy_diff(params, out_, err_), exit_denied) << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("\npeer gw-birmingham changed: holds max_classification OFFICIAL-SENSITIVE -> SECRET\n"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("equivalent")));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("peer gw-staffordshire")));
+
+  params.json = true;
+  std::ostringstream json, json_err;
+  EXPECT_EQ(run_policy_diff(params, json, json_err), exit_denied) << json_err.str();
+  EXPECT_THAT(json.str(), HasSubstr(R"("equivalent":false)"));
+  EXPECT_THAT(json.str(), HasSubstr(R"("peers_changed":[{"peer":"gw-birmingham","changes":["holds )"
+                                    R"(max_classification OFFICIAL-SENSITIVE -> SECRET"]}])"));
+}
+
+TEST_F(CliPolicyAnalysisTest, MatrixOfAPolicyWithPeers) {
+  PolicyMatrixParams params;
+  params.file = kPolicies / "federation" / "staffordshire.yaml";
+  params.categories = {"tension-report"};
+  EXPECT_EQ(run_policy_matrix(params, out_, err_), exit_ok) << err_.str();
+  EXPECT_THAT(out_.str(), StartsWith("organisation,kind,role,level,nodes,tension-report:OFFICIAL,"));
+  EXPECT_THAT(out_.str(), HasSubstr("staffs-police,npt,staffs-npt-inspector,tactical,staffs-npt-inspector-1,"));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("gw-")));  // peers are not nodes
+}
+
 }  // namespace
 }  // namespace icegate::cli

@@ -231,5 +231,23 @@ TEST(CliPolicyProveParseTest, TheCommandLineReachesTheRunFunction) {
   EXPECT_THROW(parse({"policy", "prove"}), CLI::RequiredError);
 }
 
+// A policy with peers proves as one without: the properties range over its
+// own nodes, and its peers change nothing they say.
+TEST_F(CliPolicyProveTest, APolicyWithPeersProves) {
+  write_file(dir_ / "staffordshire.properties.yaml", R"(properties:
+  - name: neighbourhood policing never sees SECRET
+    never_released:
+      to: {roles: [staffs-npt-inspector]}
+      min_classification: SECRET
+  - name: UK EYES ONLY stays with those who hold it
+    confined: {category: UK EYES ONLY}
+  - name: no permit rule is dead
+    no_dead_rules: {}
+)");
+  PolicyProveParams params{kPolicies / "federation" / "staffordshire.yaml", dir_ / "staffordshire.properties.yaml"};
+  EXPECT_EQ(run_policy_prove(params, out_, err_), exit_ok) << out_.str() << err_.str();
+  EXPECT_THAT(out_.str(), HasSubstr("3 hold, 0 fail, 0 not proved\n"));
+}
+
 }  // namespace
 }  // namespace icegate::cli

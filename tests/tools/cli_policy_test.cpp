@@ -6,9 +6,11 @@
 #include <string>
 #include <string_view>
 
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "gateway/pki/pki.hpp"
 #include "tests/gateway/policy/policy_test_support.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/utf8.hpp"
@@ -537,6 +539,93 @@ TEST(CliPolicyFmt, TheShippedSchemesAreCanonical) {
                            out, err),
             exit_ok)
       << out.str();
+}
+
+// ---- A policy with peers (the federation example) ----------------------------------------------
+
+// A copy of policies/federation/ beside the scheme its policies name, with
+// each gateway's CA made by the project's own PKI when `with_cas`, as
+// `icegate pki init pki/gw-...` would make it. Returns the federation folder.
+std::filesystem::path federation_copy(const TempDir& dir, bool with_cas) {
+  std::filesystem::create_directories(dir.path() / "schemes");
+  std::filesystem::copy(kPolicies / "schemes" / "gsc-2014.yaml", dir.path() / "schemes" / "gsc-2014.yaml");
+  std::filesystem::copy(kPolicies / "federation", dir.path() / "federation");
+  if (with_cas) {
+    for (const char* id : {"gw-wm-ctu", "gw-birmingham", "gw-staffordshire"}) {
+      pki::init_ca(dir.path() / "federation" / "pki" / id, id);
+    }
+  }
+  return dir.path() / "federation";
+}
+
+TEST(CliPolicyCheck, TheFederationPoliciesCheckCleanWithTheirPeersCas) {
+  TempDir dir("cli-check-federation");
+  const std::filesystem::path federation = federation_copy(dir, true);
+  for (const char* name : {"wm-ctu.yaml", "birmingham-cc.yaml", "staffordshire.yaml"}) {
+    std::ostringstream out, err;
+    EXPECT_EQ(run_policy_check({federation / name}, out, err), exit_ok) << out.str() << err.str();
+    EXPECT_EQ(out.str(), (federation / name).string() + ": valid, no warnings\n");
+  }
+}
+
+TEST(CliPolicyCheck, APeersMissingCaIsAnErrorNamingThePeerAndTheFile) {
+  TempDir dir("cli-check-federation-no-ca");
+  const std::filesystem::path federation = federation_copy(dir, false);
+  const std::filesystem::path file = federation / "wm-ctu.yaml";
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_check({file}, out, err), exit_invalid_policy);
+  EXPECT_EQ(out.str(), fmt::format("{0}:95:9: error[P054]: cannot read the CA file of peer 'gw-birmingham', "
+                                   "'{1}/pki/gw-birmingham/ca.crt': No such file or directory\n"
+                                   "{0}:109:9: error[P054]: cannot read the CA file of peer 'gw-staffordshire', "
+                                   "'{1}/pki/gw-staffordshire/ca.crt': No such file or directory\n"
+                                   "{0}: invalid policy: 2 errors, 0 warnings\n",
+                                   file.string(), federation.string()));
+}
+
+TEST(CliPolicyCheck, APeersProblemsAreListedAtTheirPlaceAsJson) {
+  TempDir dir("cli-check-peers");
+  const auto file = dir.write("peers.yaml", R"(policy: peers
+scheme: {scheme: s, classifications: [{name: LOW}]}
+information_categories: [report]
+purposes: [prevent]
+peers:
+  - id: gw-a
+    address: gw-a.example
+    ca: a.crt
+    holds: {max_classification: LOW}
+    receives: {categories: [report], purposes: [prevent]}
+    speaks_for: {organisations: [far]}
+  - id: gw-b
+    ca: b.crt
+    holds: {max_classification: LOW}
+    receives: {categories: [report], purposes: [prevent]}
+    speaks_for: {organisations: [far]}
+)");
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_check({file, false, true}, out, err), exit_invalid_policy);
+  EXPECT_THAT(out.str(), HasSubstr(R"("valid":false,"errors":2,"warnings":0)"));
+  EXPECT_THAT(out.str(), HasSubstr(R"("code":"P053","title":"peer address is not host:port",)"
+                                   R"("file":")" + file.string() + R"(","line":7,"column":14,)"
+                                   R"("message":"address 'gw-a.example' of peer 'gw-a' is not host:port: no port: write host:port"})"));
+  EXPECT_THAT(out.str(), HasSubstr(R"("code":"P051","title":"two peers speak for the same name",)"));
+  EXPECT_THAT(out.str(), HasSubstr(R"("related":{"file":")" + file.string() + R"(","line":11,"column":34})"));
+}
+
+TEST(CliPolicyExplain, APolicyWithPeersExplainsAsBefore) {
+  PolicyExplainParams params;
+  params.file = kPolicies / "federation" / "birmingham-cc.yaml";
+  params.from = "bcc-housing-officer-1";
+  params.to = "bcc-prevent-coordinator";
+  params.category = "tension-report";
+  params.purpose = "prevent";
+  params.portions = {"OFFICIAL-SENSITIVE/PERSONAL"};
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_explain(params, out, err), exit_ok) << err.str() << out.str();
+  EXPECT_THAT(out.str(), HasSubstr("front-line-reports"));
+
+  params.to = "bcc-chief-executive";
+  std::ostringstream denied_out, denied_err;
+  EXPECT_EQ(run_policy_explain(params, denied_out, denied_err), exit_denied) << denied_err.str();
 }
 
 }  // namespace

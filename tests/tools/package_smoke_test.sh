@@ -46,9 +46,12 @@ data="$root/usr/share/icegate"
 for file in policies/need-to-share.yaml policies/need-to-know.yaml policies/demo.yaml \
   policies/schemes/gpms-2008.yaml policies/schemes/gsc-2014.yaml policies/policy.schema.json \
   policies/scheme.schema.json policies/policy-test.schema.json policies/tests/need-to-share.test.yaml \
+  policies/federation/wm-ctu.yaml policies/federation/birmingham-cc.yaml policies/federation/staffordshire.yaml \
   scenarios/operation-nicole.yaml scenarios/operation-nicole-injects.csv; do
   [[ -s $data/$file ]] || fail "missing from the package: usr/share/icegate/$file"
 done
+# A pki/ made in the source tree to try the federation example holds CA keys.
+[[ ! -e $data/policies/federation/pki ]] || fail "the package ships policies/federation/pki (CA keys)"
 doc="$root/usr/share/doc/icegate"
 for file in README.md docs/SECURITY.md policies/README.md scenarios/README.md proto/README.md; do
   [[ -s $doc/$file ]] || fail "missing from the package: usr/share/doc/icegate/$file"

@@ -22,6 +22,7 @@
 #include "gateway/model/clock.hpp"
 #include "gateway/pki/pki.hpp"
 #include "gateway/model/json_value.hpp"
+#include "tools/icegate/cli_output.hpp"
 #include "tools/icegate/commands.hpp"
 
 namespace icegate::cli {
@@ -30,7 +31,6 @@ namespace {
 constexpr std::array<std::string_view, 3> output_formats = {"text", "jsonl", "csv"};
 constexpr std::array<std::string_view, 4> decisions = {"RELEASE", "RELEASE_REDACTED", "HOLD", "DENY"};
 
-void print_error(std::ostream& err, std::string_view message) { fmt::print(err, "error: {}\n", message); }
 
 template <std::size_t size>
 bool is_one_of(std::string_view value, const std::array<std::string_view, size>& allowed) {
@@ -174,18 +174,9 @@ int run_audit_head(const AuditHeadParams& params, std::ostream& out, std::ostrea
     const std::int64_t now = params.now_unix_ms != 0 ? params.now_unix_ms : to_unix_ms(SystemClock().now());
     const audit::SignedHead head = audit::sign_head(params.dir, gateway.key, gateway.certificate, now);
     const std::string text = audit::to_witness_json(head);
-    if (params.out.empty()) {
-      out << text;
-    } else {
-      std::ofstream file(params.out, std::ios::binary | std::ios::trunc);
-      file << text;
-      file.close();
-      if (!file) {
-        print_error(err, fmt::format("audit head: cannot write {}", params.out.string()));
-        return exit_error;
-      }
+    if (!write_output(params.out, text, out, err)) return exit_error;
+    if (!params.out.empty())
       fmt::print(err, "signed head: {} records, hash {}, written to {}\n", head.seq, head.hash, params.out.string());
-    }
     return exit_ok;
   } catch (const audit::WitnessError& error) {
     print_error(err, error.what());

@@ -14,6 +14,7 @@
 #include "gateway/policy/engine.hpp"
 #include "gateway/policy/spif.hpp"
 #include "gateway/policy/translate.hpp"
+#include "tools/icegate/cli_output.hpp"
 #include "tools/icegate/commands.hpp"
 
 namespace icegate::cli {
@@ -23,7 +24,6 @@ namespace {
 // input does not make sense under the policy's scheme).
 constexpr int exit_invalid_label = exit_invalid_policy;
 
-void print_error(std::ostream& err, std::string_view message) { fmt::print(err, "error: {}\n", message); }
 
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> values;

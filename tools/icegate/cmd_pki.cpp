@@ -15,6 +15,7 @@
 
 #include "gateway/model/clock.hpp"
 #include "gateway/pki/pki.hpp"
+#include "tools/icegate/cli_output.hpp"
 #include "tools/icegate/commands.hpp"
 
 namespace icegate::cli {
@@ -36,7 +37,6 @@ std::string validity_note(const pki::CertificateInfo& info) {
   return fmt::format("({}, {} {})", info.key_type, expired ? "expired" : "valid until", utc_date(info.not_after));
 }
 
-void print_error(std::ostream& err, std::string_view message) { fmt::print(err, "error: {}\n", message); }
 
 }  // namespace
 

@@ -45,22 +45,6 @@ std::shared_ptr<const policy::CompiledPolicy> load(const std::filesystem::path& 
   return result.policy;
 }
 
-// Writes `text` to `output`, or to `out` when no file is given.
-bool write_output(const std::filesystem::path& output, const std::string& text, std::ostream& out, std::ostream& err) {
-  if (output.empty()) {
-    out << text;
-    return true;
-  }
-  std::ofstream file(output, std::ios::binary | std::ios::trunc);
-  file << text;
-  file.close();
-  if (!file) {
-    print_error(err, fmt::format("cannot write {}", output.string()));
-    return false;
-  }
-  return true;
-}
-
 std::string_view type_name(policy::TagSetType type) {
   switch (type) {
     case policy::TagSetType::restrictive: return "restrictive";

@@ -8,7 +8,6 @@
 
 namespace icegate::cli {
 
-void print_error(std::ostream& err, std::string_view message) { fmt::print(err, "error: {}\n", message); }
 
 void print_diagnostics(std::ostream& out, const policy::Diagnostics& diagnostics) {
   for (const policy::Diagnostic& diagnostic : diagnostics.sorted()) fmt::print(out, "{}\n", to_string(diagnostic));

@@ -11,11 +11,10 @@
 #include <vector>
 
 #include "gateway/policy/diagnostics.hpp"
+#include "tools/icegate/cli_output.hpp"
 
 namespace icegate::cli {
 
-// "error: MESSAGE" on a line of its own.
-void print_error(std::ostream& err, std::string_view message);
 // One `file:line:col: severity[code]: message` line per diagnostic, sorted.
 void print_diagnostics(std::ostream& out, const policy::Diagnostics& diagnostics);
 // "1 warning", "2 errors"

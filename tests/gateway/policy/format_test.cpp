@@ -96,6 +96,13 @@ std::string dump(const Policy& p) {
                        r.handling.originator_control, r.handling.no_onward_sharing);
   }
   for (const auto& e : p.events) out += fmt::format("event {} {} [{}]\n", e.id, e.description, dump(e.triggered_by));
+  for (const auto& peer : p.peers) {
+    out += fmt::format("peer {} {} {} holds={} {} receives={} {} speaks_for={} {} {}\n", peer.id, peer.address,
+                       peer.ca, peer.holds.max_classification, fmt::join(peer.holds.categories, ","),
+                       fmt::join(peer.receives.categories, ","), fmt::join(peer.receives.purposes, ","),
+                       fmt::join(peer.speaks_for.organisations, ","), fmt::join(peer.speaks_for.nodes, ","),
+                       fmt::join(peer.speaks_for.roles, ","));
+  }
   return out;
 }
 
@@ -129,7 +136,7 @@ std::string dump(const PolicyTestFile& file) {
 
 std::vector<std::filesystem::path> shipped_yaml_files() {
   std::vector<std::filesystem::path> files;
-  for (const char* folder : {"", "schemes", "tests", "demo"}) {
+  for (const char* folder : {"", "schemes", "tests", "demo", "federation"}) {
     for (const auto& entry : std::filesystem::directory_iterator(kPolicies / folder)) {
       if (entry.is_regular_file() && entry.path().extension() == ".yaml") files.push_back(entry.path());
     }
@@ -156,7 +163,8 @@ TEST(FormatShipped, EveryShippedFileFormatsIdempotentlyKeepingEveryComment) {
 }
 
 TEST(FormatShipped, PoliciesMeanTheSameAfterFormatting) {
-  for (const char* name : {"demo.yaml", "need-to-know.yaml", "need-to-share.yaml"}) {
+  for (const char* name : {"demo.yaml", "need-to-know.yaml", "need-to-share.yaml", "federation/wm-ctu.yaml",
+                           "federation/birmingham-cc.yaml", "federation/staffordshire.yaml"}) {
     SCOPED_TRACE(name);
     const std::filesystem::path file = kPolicies / name;
     const std::string original = read_file(file);
@@ -210,7 +218,8 @@ TEST(FormatShipped, TestFilesMeanTheSameAfterFormatting) {
 // after editing a shipped policy, run `icegate policy fmt` on it.
 TEST(FormatShipped, TheShippedPoliciesAndSchemesAreCanonical) {
   for (const char* name : {"demo.yaml", "need-to-know.yaml", "need-to-share.yaml", "schemes/gpms-2008.yaml",
-                           "schemes/gsc-2014.yaml"}) {
+                           "schemes/gsc-2014.yaml", "federation/wm-ctu.yaml", "federation/birmingham-cc.yaml",
+                           "federation/staffordshire.yaml"}) {
     FormatResult result = format_policy_yaml(read_file(kPolicies / name), name);
     EXPECT_TRUE(result.ok);
     EXPECT_FALSE(result.changed) << name << " is not canonical: run `icegate policy fmt policies/" << name << "`";

@@ -3,6 +3,8 @@
 // session is handed (a backlog never floods a session's queue).
 #include <algorithm>
 #include <map>
+#include <numeric>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -184,7 +186,7 @@ struct Disk {
   int reads = 0;
   // Commits a frame for `node` and tells the ledger, as the router does after the commit.
   void owe(DeliveryLedger& ledger, const std::string& node, std::int64_t seq, std::int64_t not_after = 0,
-           const std::string& message_id = {}) {
+           const std::string& message_id = {}, std::size_t size = 0) {
     store::OutboxEntry entry;
     entry.seq = seq;
     entry.node = node;
@@ -192,26 +194,58 @@ struct Disk {
     entry.needs_ack = !message_id.empty();
     entry.not_after_unix_ms = not_after;
     entry.frame = "frame " + std::to_string(seq);
+    if (size > entry.frame.size()) entry.frame.resize(size, '.');
     rows[seq] = entry;
     auto bytes = std::make_shared<const std::string>(entry.frame);
     entry.frame.clear();
     ledger.add(std::move(entry), std::move(bytes));
   }
   DeliveryLedger::Reader reader() {
-    return [this](const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit) {
+    return [this](const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit,
+                  std::size_t max_bytes) {
       ++reads;
-      std::vector<store::OutboxEntry> result;
-      for (auto it = rows.upper_bound(after); it != rows.end() && it->first <= through && result.size() < limit; ++it)
-        if (it->second.node == node) result.push_back(it->second);
-      return result;
+      store::Store::OwedPage page;
+      page.complete = true;
+      std::size_t bytes = 0;
+      for (auto it = rows.upper_bound(after); it != rows.end() && it->first <= through; ++it) {
+        if (it->second.node != node) continue;
+        if (page.entries.size() == limit || (!page.entries.empty() && bytes + it->second.frame.size() > max_bytes)) {
+          page.complete = false;
+          break;
+        }
+        bytes += it->second.frame.size();
+        page.entries.push_back(it->second);
+      }
+      return page;
     };
   }
-  DeliveryLedger::Loader loader() {
-    return [this](std::int64_t seq) -> std::optional<store::OutboxEntry> {
-      auto it = rows.find(seq);
-      if (it == rows.end()) return std::nullopt;
-      return it->second;
-    };
+  int scans = 0;
+  // The store's expiry index over `rows`: (not_after, seq) order.
+  DeliveryLedger::ExpiryIndex expiry_index() {
+    return {[this](std::int64_t before, std::int64_t after_not_after, std::int64_t after_seq, std::size_t limit) {
+              ++scans;
+              std::vector<std::pair<std::int64_t, std::int64_t>> keys;
+              for (const auto& [seq, row] : rows)
+                if (row.not_after_unix_ms != 0 && row.not_after_unix_ms < before &&
+                    std::pair{row.not_after_unix_ms, seq} > std::pair{after_not_after, after_seq})
+                  keys.emplace_back(row.not_after_unix_ms, seq);
+              std::sort(keys.begin(), keys.end());
+              std::vector<store::OutboxEntry> result;
+              for (const auto& key : keys) {
+                if (result.size() == limit) break;
+                result.push_back(rows.at(key.second));
+                result.back().frame.clear();
+              }
+              return result;
+            },
+            [this](std::int64_t from) {
+              std::int64_t next = 0;
+              for (const auto& [seq, row] : rows)
+                if (row.not_after_unix_ms != 0 && row.not_after_unix_ms >= from &&
+                    (next == 0 || row.not_after_unix_ms < next))
+                  next = row.not_after_unix_ms;
+              return next;
+            }};
   }
 };
 
@@ -277,7 +311,7 @@ TEST(DeliveryLedgerOnDisk, AFrameOnDiskExpiresForAnOfflineNodeAndIsNotReadBackLa
   DeliveryLedger ledger(100, 1 << 20, 4);
   Disk disk;
   for (std::int64_t seq = 1; seq <= 10; ++seq) disk.owe(ledger, "officer", seq, seq == 8 ? 1000 : 0, "m" + std::to_string(seq));
-  const auto expired = ledger.expire_before(2000, [](std::string_view) { return false; }, disk.loader());
+  const auto expired = ledger.expire_before(2000, [](std::string_view) { return false; }, disk.expiry_index());
   ASSERT_EQ(expired.size(), 1u);
   EXPECT_EQ(expired[0].seq, 8);
   EXPECT_EQ(expired[0].message_id, "m8");
@@ -294,6 +328,116 @@ TEST(DeliveryLedgerOnDisk, AFrameOnDiskExpiresForAnOfflineNodeAndIsNotReadBackLa
   }
   EXPECT_EQ(got, (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 9, 10})) << "the expired frame is not delivered";
   EXPECT_EQ(ledger.owed_count(), 0u);
+}
+
+TEST(DeliveryLedgerOnDisk, LargeFramesAreBoundedByBytesNotOnlyByCountAndStillArriveInOrder) {
+  // Room for 1,000 frames by count but 10,000 bytes: ten frames of 1,000.
+  DeliveryLedger ledger(100, 1 << 20, 1'000, 10'000);
+  Disk disk;
+  for (std::int64_t seq = 1; seq <= 200; ++seq) disk.owe(ledger, "officer", seq, 0, {}, 1'000);
+  EXPECT_EQ(ledger.resident_frames("officer"), 10u);
+  EXPECT_LE(ledger.resident_bytes("officer"), 10'000u);
+  EXPECT_EQ(ledger.owed_count("officer"), 200u);
+  const auto lane = ledger.open_lane("officer");
+  std::vector<std::int64_t> got;
+  for (int round = 0; round < 100 && got.size() < 200; ++round) {
+    ledger.refill("officer", disk.reader(), 0, refuse_none);
+    ASSERT_LE(ledger.resident_bytes("officer"), 10'000u);
+    const auto frames = ledger.take("officer");
+    for (const auto& frame : frames) {
+      got.push_back(frame.seq);
+      ledger.written("officer", frame.seq);
+      disk.rows.erase(frame.seq);
+    }
+    ledger.returned("officer", lane, frames.size(), frames.size() * 1'000);
+  }
+  std::vector<std::int64_t> expected(200);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(got, expected);
+  EXPECT_EQ(ledger.resident_bytes("officer"), 0u);
+}
+
+TEST(DeliveryLedgerOnDisk, OneFrameLargerThanTheByteBoundIsStillHeldAlone) {
+  DeliveryLedger ledger(100, 1 << 20, 1'000, 100);
+  Disk disk;
+  disk.owe(ledger, "officer", 1, 0, {}, 500);
+  disk.owe(ledger, "officer", 2, 0, {}, 10);
+  EXPECT_EQ(ledger.resident_frames("officer"), 1u) << "always one frame, however large";
+  ledger.open_lane("officer");
+  auto first = ledger.take("officer");
+  ASSERT_EQ(first.size(), 1u);
+  ledger.written("officer", 1);
+  disk.rows.erase(1);
+  ledger.refill("officer", disk.reader(), 0, refuse_none);
+  const auto second = ledger.take("officer");
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].seq, 2);
+}
+
+TEST(DeliveryLedgerOnDisk, ExpiringFramesOnDiskTakeNoMemoryAndAllExpireOnceOverSeveralTicks) {
+  constexpr std::size_t resident = 4;
+  constexpr std::int64_t frames = 10'000;
+  DeliveryLedger ledger(100, 1 << 20, resident);
+  Disk disk;
+  // Every frame expires, at one of a hundred times between 1,000 and 1,099.
+  for (std::int64_t seq = 1; seq <= frames; ++seq) disk.owe(ledger, "officer", seq, 1000 + seq % 100);
+  EXPECT_LE(ledger.expiry_entries(), resident) << "only resident frames are in the in-memory expiry index";
+  const auto no_skip = [](std::string_view) { return false; };
+  EXPECT_TRUE(ledger.expire_before(1000, no_skip, disk.expiry_index()).empty()) << "nothing has expired yet";
+  EXPECT_EQ(disk.scans, 0) << "no frame on disk expires before 1,000: the index is not read";
+  std::set<std::int64_t> settled;
+  int ticks = 0;
+  while (ledger.owed_count("officer") > 0 && ticks < 100) {
+    ++ticks;
+    const auto expired = ledger.expire_before(5000, no_skip, disk.expiry_index());
+    EXPECT_LE(expired.size(), resident + DeliveryLedger::expiry_scan_page * DeliveryLedger::expiry_scan_pages_per_call);
+    for (const auto& entry : expired) {
+      EXPECT_TRUE(settled.insert(entry.seq).second) << "seq " << entry.seq << " expired twice";
+      disk.rows.erase(entry.seq);  // the router commits its deletion
+    }
+  }
+  EXPECT_EQ(settled.size(), static_cast<std::size_t>(frames));
+  EXPECT_GT(ticks, 1) << "ten thousand expiries are spread over ticks, a bounded page at a time";
+  EXPECT_LE(ledger.expiry_entries(), resident);
+  const int scans = disk.scans;
+  EXPECT_TRUE(ledger.expire_before(6000, no_skip, disk.expiry_index()).empty());
+  EXPECT_EQ(disk.scans, scans) << "once the scan is through and nothing else expires, the index is not read again";
+}
+
+TEST(DeliveryLedgerOnDisk, AFrameSpilledWithAnEarlierExpiryIsStillFound) {
+  DeliveryLedger ledger(100, 1 << 20, 1);
+  Disk disk;
+  disk.owe(ledger, "officer", 1);
+  disk.owe(ledger, "officer", 2, 9000);
+  const auto no_skip = [](std::string_view) { return false; };
+  EXPECT_TRUE(ledger.expire_before(5000, no_skip, disk.expiry_index()).empty());
+  disk.owe(ledger, "officer", 3, 6000);  // on disk, expiring before the one known
+  const auto expired = ledger.expire_before(7000, no_skip, disk.expiry_index());
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].seq, 3);
+  EXPECT_EQ(ledger.owed_count("officer"), 2u);
+}
+
+TEST(DeliveryLedgerOnDisk, AfterARecoveryTheFirstExpiryOnDiskIsWatched) {
+  DeliveryLedger ledger(100, 1 << 20, 2);
+  Disk disk;
+  {
+    DeliveryLedger before(100, 1 << 20, 2);
+    for (std::int64_t seq = 1; seq <= 20; ++seq) disk.owe(before, "officer", seq, seq == 15 ? 3000 : 0, "m" + std::to_string(seq));
+  }
+  for (std::int64_t seq = 1; seq <= 2; ++seq) {
+    auto entry = disk.rows[seq];
+    auto frame = std::make_shared<const std::string>(entry.frame);
+    ledger.add(std::move(entry), std::move(frame));
+  }
+  ledger.restore("officer", 20, 20);
+  ledger.expires_on_disk(3000);  // what recover() says: the first expiry of all
+  const auto no_skip = [](std::string_view) { return false; };
+  EXPECT_TRUE(ledger.expire_before(2999, no_skip, disk.expiry_index()).empty());
+  const auto expired = ledger.expire_before(3001, no_skip, disk.expiry_index());
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].message_id, "m15");
+  EXPECT_EQ(ledger.owed_count("officer"), 19u);
 }
 
 TEST(DeliveryLedgerOnDisk, AFrameThatExpiredOnDiskIsSettledWhenReadBackNotDelivered) {

@@ -5,6 +5,7 @@
 // with a backlog larger than the frames held in memory gets all of it, once
 // and in order, before and after a restart.
 #include <future>
+#include <set>
 
 #include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
@@ -38,6 +39,14 @@ std::size_t all_resident_frames(RunningGateway& gateway) {
   std::promise<std::size_t> resident;
   boost::asio::post(router.executor(), [&] { resident.set_value(router.resident_frames()); });
   return resident.get_future().get();
+}
+
+// Entries of the router's in-memory expiry index.
+std::size_t expiry_entries(RunningGateway& gateway) {
+  auto& router = gateway.gateway().router();
+  std::promise<std::size_t> entries;
+  boost::asio::post(router.executor(), [&] { entries.set_value(router.expiry_entries()); });
+  return entries.get_future().get();
 }
 
 // The ids the router holds, read on its own thread after a tick (which ages them).
@@ -215,6 +224,72 @@ TEST_F(MemoryBoundsTest, AFrameOnDiskExpiresOnTimeForAnOfflineNodeAndIsNotDelive
     ASSERT_EQ(delivery->message.id, ids[next]) << "the expired message is skipped, the rest in order";
   }
   EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms)) << "the expired message is never delivered";
+}
+
+TEST_F(MemoryBoundsTest, LargeFramesAreHeldByBytesAndAllArriveInOrderAfterARestart) {
+  constexpr int backlog = 60;
+  server::GatewayConfig config;
+  config.owed_frames_in_memory = resident;
+  config.owed_bytes_in_memory = 20'000;  // two 8 KB messages' frames, where 16 would fit by count
+  std::vector<std::string> ids;
+  {
+    RunningGateway gateway(policy_file, nodes, config, dir_.path());
+    auto analyst = gateway.connect("analyst");
+    for (int i = 0; i < backlog; ++i) {
+      Message message = note(std::to_string(i) + std::string(8'000, 'x'));
+      ids.push_back(message.id);
+      analyst->submit(message);
+      ASSERT_TRUE(acknowledged(*analyst, message.id));
+    }
+    EXPECT_LE(resident_frames(gateway), 2u) << "bounded by bytes, not by the 16 frames the count allows";
+  }
+  RunningGateway gateway(policy_file, nodes, config, dir_.path());
+  EXPECT_LE(resident_frames(gateway), 2u) << "recover keeps to the byte bound too";
+  auto officer = gateway.connect("officer");
+  for (std::size_t next = 0; next < ids.size(); ++next) {
+    auto delivery = next_of<node::Delivery>(*officer);
+    ASSERT_TRUE(delivery) << next;
+    ASSERT_EQ(delivery->message.id, ids[next]) << "out of order, lost or repeated at " << next;
+    ASSERT_LE(resident_frames(gateway), 2u);
+  }
+  EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms)) << "nothing twice";
+}
+
+TEST_F(MemoryBoundsTest, ABacklogThatExpiresOnDiskIsNotIndexedInMemoryAndExpiresWholeAfterARestart) {
+  constexpr int backlog = 300;
+  auto clock = std::make_shared<SimulatedClock>(from_unix_ms(1'800'000'000'000));
+  server::GatewayConfig config;
+  config.owed_frames_in_memory = resident;
+  config.tick_interval = 20ms;
+  config.clock = clock;
+  std::set<std::string> ids;
+  {
+    RunningGateway gateway(policy_file, nodes, config, dir_.path());
+    auto analyst = gateway.connect("analyst");
+    for (int i = 0; i < backlog; ++i) {
+      Message message = note("expires " + std::to_string(i));
+      message.handling.not_after_unix_ms = clock->now_unix_ms() + 3'600'000 + i;
+      ids.insert(message.id);
+      analyst->submit(message);
+      ASSERT_TRUE(acknowledged(*analyst, message.id));
+    }
+    EXPECT_LE(expiry_entries(gateway), resident) << "only the frames held in memory are indexed in memory";
+  }
+  RunningGateway gateway(policy_file, nodes, config, dir_.path());
+  EXPECT_LE(expiry_entries(gateway), resident) << "nor after a restart: recover says when the first expires";
+  auto analyst = gateway.connect("analyst");
+  clock->advance(std::chrono::hours(2));
+  std::set<std::string> expired;
+  while (expired.size() < ids.size()) {
+    auto receipt = next_of<node::Receipt>(*analyst);
+    if (!receipt) break;
+    if (!receipt->follow_up) continue;
+    EXPECT_NE(receipt->outcomes.at(0).decision.reason.find("expired"), std::string::npos);
+    EXPECT_TRUE(expired.insert(receipt->message_id).second) << "expired twice: " << receipt->message_id;
+  }
+  EXPECT_EQ(expired, ids) << "every frame on disk expires on the clock, once";
+  auto officer = gateway.connect("officer");
+  EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms)) << "nothing expired is delivered";
 }
 
 }  // namespace

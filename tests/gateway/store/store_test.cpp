@@ -159,25 +159,41 @@ TEST_F(StoreOutboxTest, RecoverReturnsOnlyTheFirstFramesOfEachOutboxWithTheirCou
       EXPECT_EQ(owed.last_seq, 105);
     }
   }
-  std::vector<std::int64_t> expiring;
-  for (const auto& e : recovered.expiring) {
-    EXPECT_EQ(e.node, "officer");
-    EXPECT_EQ(e.not_after_unix_ms, 5000 + e.seq);
-    expiring.push_back(e.seq);
-  }
-  std::sort(expiring.begin(), expiring.end());
-  EXPECT_EQ(expiring, (std::vector<std::int64_t>{10, 20, 30, 40, 50, 60, 70, 80, 90, 100}))
-      << "the expiring frames not returned";
+  EXPECT_EQ(recovered.first_expiry_unix_ms, 5010) << "the first expiry of all, not a list of them";
   // Read back in seq order, by node, within the range the ledger asks for.
-  const auto next = store_.owed("officer", 8, 50, 5);
+  const auto next = store_.owed("officer", 8, 50, 5).entries;
   seqs.clear();
   for (const auto& entry : next) seqs.push_back(entry.seq);
   EXPECT_EQ(seqs, (std::vector<std::int64_t>{9, 10, 11, 12, 13}));
   EXPECT_EQ(next.front().frame, "frame 9");
-  EXPECT_TRUE(store_.owed("officer", 50, 50, 5).empty()) << "nothing after `through`";
-  ASSERT_TRUE(store_.owed_frame(42));
-  EXPECT_EQ(store_.owed_frame(42)->message_id, "m42");
-  EXPECT_FALSE(store_.owed_frame(1000));
+  EXPECT_FALSE(store_.owed("officer", 8, 50, 5).complete);
+  EXPECT_TRUE(store_.owed("officer", 50, 50, 5).entries.empty()) << "nothing after `through`";
+  EXPECT_TRUE(store_.owed("officer", 50, 50, 5).complete);
+  EXPECT_TRUE(store_.owed("officer", 95, 100, 10).complete) << "96-100: all of the range";
+  // A byte budget: each frame is "frame N" (7 or 8 bytes); the first is always read.
+  const auto budget = store_.owed("officer", 8, 50, 10, 20);
+  seqs.clear();
+  for (const auto& entry : budget.entries) seqs.push_back(entry.seq);
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{9, 10})) << "7 + 8 bytes fit in 20, a third would not";
+  EXPECT_FALSE(budget.complete);
+  EXPECT_EQ(store_.owed("officer", 8, 50, 10, 1).entries.size(), 1u) << "always the first frame";
+  const Recovered small = store_.recover(10, 8, 30);
+  seqs.clear();
+  for (const auto& entry : small.outbox) seqs.push_back(entry.seq);
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{1, 2, 3, 4, 101, 102, 103})) << "recover keeps to the byte budget per node";
+  // The expiry index, a page at a time, in (not_after, seq) order, without frames.
+  const auto due = store_.expiring(5051, 0, 0, 3);
+  seqs.clear();
+  for (const auto& entry : due) seqs.push_back(entry.seq);
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{10, 20, 30}));
+  EXPECT_EQ(due.front().message_id, "m10");
+  EXPECT_TRUE(due.front().frame.empty());
+  const auto rest = store_.expiring(5051, due.back().not_after_unix_ms, due.back().seq, 3);
+  seqs.clear();
+  for (const auto& entry : rest) seqs.push_back(entry.seq);
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{40, 50})) << "only those that expire before 5,051";
+  EXPECT_EQ(store_.next_expiry(5051), 5060);
+  EXPECT_EQ(store_.next_expiry(5101), 0) << "none expires after the last";
 }
 
 // DIR/icegate.db as an older version left it: WAL, then `sql`.
@@ -208,6 +224,32 @@ TEST(StoreUpgradeTest, AnOlderDataDirectoryGainsTheIdIndexOnOpen) {
   std::string detail;
   while (plan.next()) detail += plan.text(3);
   EXPECT_THAT(detail, HasSubstr("USING COVERING INDEX messages_id")) << "a lookup by id must not scan the table";
+}
+
+// A data directory written before the outbox's expiry was indexed: its
+// frames that expire are found through the index once it is opened, and the
+// scan of what expired does not read the whole outbox.
+TEST(StoreUpgradeTest, AnOlderOutboxGainsTheExpiryIndexOnOpen) {
+  testing::TemporaryDirectory dir;
+  const auto path = audit::database_path(dir.path());
+  write_older_database(path,
+                       "CREATE TABLE outbox(seq INTEGER PRIMARY KEY, node TEXT NOT NULL, message_id TEXT NOT NULL, "
+                       "needs_ack INTEGER NOT NULL, not_after_unix_ms INTEGER NOT NULL, originator TEXT NOT NULL, "
+                       "outcome BLOB, frame BLOB NOT NULL);"
+                       "INSERT INTO outbox VALUES(1, 'officer', 'm1', 1, 0, 'analyst', '', 'f1'), "
+                       "(2, 'officer', 'm2', 1, 7000, 'analyst', '', 'f2');");
+  Store store(dir.path(), StoreOptions{false});
+  EXPECT_EQ(store.recover(10, 1).first_expiry_unix_ms, 7000);
+  const auto due = store.expiring(8000, 0, 0, 10);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].message_id, "m2");
+  const sqlite::Connection db(path, SQLITE_OPEN_READONLY);
+  sqlite::Statement plan(db,
+                         "EXPLAIN QUERY PLAN SELECT seq FROM outbox WHERE not_after_unix_ms != 0 AND "
+                         "not_after_unix_ms < 8000 AND (not_after_unix_ms, seq) > (0, 0) ORDER BY not_after_unix_ms, seq");
+  std::string detail;
+  while (plan.next()) detail += plan.text(3);
+  EXPECT_THAT(detail, HasSubstr("outbox_expiry")) << "the expiry scan must use the index: " << detail;
 }
 
 // One made before 9f148e9 keyed messages on id (WITHOUT ROWID): already
