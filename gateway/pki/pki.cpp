@@ -12,7 +12,9 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <system_error>
 #include <vector>
 
@@ -747,22 +749,26 @@ X509Ptr parse_certificate_pem(std::string_view pem) {
 
 }  // namespace
 
-std::string sign(const fs::path& key, std::string_view data) {
-  const EvpPkeyPtr signing_key = load_private_key(key, "private key");
+SigningKey::SigningKey(const fs::path& key)
+    : key_(load_private_key(key, "private key").release(), EVP_PKEY_free), source_(key.string()) {}
+
+std::string SigningKey::sign(std::string_view data) const {
   EvpMdCtxPtr context{EVP_MD_CTX_new()};
   check(context != nullptr, "cannot allocate a signing context");
-  check(EVP_DigestSignInit(context.get(), nullptr, signing_digest(signing_key.get()), nullptr, signing_key.get()) == 1,
-        fmt::format("cannot sign with {}", key.string()));
+  check(EVP_DigestSignInit(context.get(), nullptr, signing_digest(key_.get()), nullptr, key_.get()) == 1,
+        fmt::format("cannot sign with {}", source_));
   std::size_t size = 0;
   const auto* bytes = reinterpret_cast<const unsigned char*>(data.data());
   check(EVP_DigestSign(context.get(), nullptr, &size, bytes, data.size()) == 1, "cannot size the signature");
   std::string signature(size, '\0');
   check(EVP_DigestSign(context.get(), reinterpret_cast<unsigned char*>(signature.data()), &size, bytes, data.size()) ==
             1,
-        fmt::format("cannot sign with {}", key.string()));
+        fmt::format("cannot sign with {}", source_));
   signature.resize(size);
   return signature;
 }
+
+std::string sign(const fs::path& key, std::string_view data) { return SigningKey(key).sign(data); }
 
 std::string read_certificate_pem(const fs::path& certificate) {
   const X509Ptr loaded = load_certificate(certificate);
@@ -779,27 +785,56 @@ std::string pem_common_name(std::string_view certificate_pem) {
   return subject_common_name(certificate.get()).value_or("");
 }
 
-std::string check_signature(std::string_view certificate_pem, std::string_view data, std::string_view signature,
-                            const fs::path& ca, std::int64_t at_unix_ms) {
-  const X509Ptr ca_certificate = load_certificate(ca, "CA certificate");
-  const X509Ptr certificate = parse_certificate_pem(certificate_pem);
+struct TrustedCa::ParsedCertificates {
+  static constexpr std::size_t limit = 64;
+  std::mutex mutex;  // guards by_pem
+  std::map<std::string, std::shared_ptr<X509>, std::less<>> by_pem;
+};
+
+TrustedCa::TrustedCa(const fs::path& ca)
+    : ca_(load_certificate(ca, "CA certificate").release(), X509_free),
+      source_(ca.string()),
+      parsed_(std::make_shared<ParsedCertificates>()) {}
+
+std::shared_ptr<X509> TrustedCa::parsed(std::string_view certificate_pem) const {
+  {
+    const std::lock_guard lock(parsed_->mutex);
+    if (const auto found = parsed_->by_pem.find(certificate_pem); found != parsed_->by_pem.end()) return found->second;
+  }
+  X509Ptr certificate = parse_certificate_pem(certificate_pem);
+  if (!certificate) return nullptr;
+  std::shared_ptr<X509> shared(certificate.release(), X509_free);
+  const std::lock_guard lock(parsed_->mutex);
+  // More signers than a gateway has origins: start again rather than grow.
+  if (parsed_->by_pem.size() >= ParsedCertificates::limit) parsed_->by_pem.clear();
+  parsed_->by_pem.emplace(std::string(certificate_pem), shared);
+  return shared;
+}
+
+SignatureCheck TrustedCa::check_signature(std::string_view certificate_pem, std::string_view data,
+                                          std::string_view signature, std::int64_t at_unix_ms) const {
+  const std::shared_ptr<X509> certificate = parsed(certificate_pem);
   if (!certificate) {
     drain_openssl_errors();
-    return "its certificate is not a PEM certificate";
+    return {SignatureProblem::unreadable_certificate, "its certificate is not a PEM certificate"};
   }
+  std::string common_name = subject_common_name(certificate.get()).value_or("");
   // Issued by the CA, and valid at the time it claims to have signed.
   X509StorePtr store{X509_STORE_new()};
   X509StoreCtxPtr verify{X509_STORE_CTX_new()};
-  check(store && verify && X509_STORE_add_cert(store.get(), ca_certificate.get()) == 1 &&
+  check(store && verify && X509_STORE_add_cert(store.get(), ca_.get()) == 1 &&
             X509_STORE_CTX_init(verify.get(), store.get(), certificate.get(), nullptr) == 1,
         "cannot set up certificate verification");
   X509_STORE_CTX_set_time(verify.get(), 0, static_cast<time_t>(at_unix_ms / 1000));
   if (X509_verify_cert(verify.get()) != 1) {
     const int error = X509_STORE_CTX_get_error(verify.get());
     drain_openssl_errors();
-    return fmt::format("its certificate ({}) was not issued by {} or was not valid then: {}",
-                       subject_common_name(certificate.get()).value_or("no common name"), ca.string(),
-                       X509_verify_cert_error_string(error));
+    const bool out_of_date = error == X509_V_ERR_CERT_HAS_EXPIRED || error == X509_V_ERR_CERT_NOT_YET_VALID;
+    return {out_of_date ? SignatureProblem::not_valid_then : SignatureProblem::not_issued_by_ca,
+            fmt::format("its certificate ({}) was not issued by {} or was not valid then: {}",
+                        common_name.empty() ? "no common name" : common_name, source_,
+                        X509_verify_cert_error_string(error)),
+            common_name};
   }
   EVP_PKEY* public_key = X509_get0_pubkey(certificate.get());
   EvpMdCtxPtr context{EVP_MD_CTX_new()};
@@ -809,7 +844,14 @@ std::string check_signature(std::string_view certificate_pem, std::string_view d
       EVP_DigestVerify(context.get(), reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
                        reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
   drain_openssl_errors();
-  return good ? std::string() : "its signature does not verify with its certificate's key";
+  if (good) return {SignatureProblem::none, "", std::move(common_name)};
+  return {SignatureProblem::bad_signature, "its signature does not verify with its certificate's key",
+          std::move(common_name)};
+}
+
+std::string check_signature(std::string_view certificate_pem, std::string_view data, std::string_view signature,
+                            const fs::path& ca, std::int64_t at_unix_ms) {
+  return TrustedCa(ca).check_signature(certificate_pem, data, signature, at_unix_ms).text;
 }
 
 }  // namespace icegate::pki

@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -23,6 +24,7 @@
 #include <vector>
 
 typedef struct x509_st X509;
+typedef struct evp_pkey_st EVP_PKEY;
 
 namespace icegate::pki {
 
@@ -140,6 +142,57 @@ std::string read_certificate_pem(const std::filesystem::path& certificate);
 // cannot be read.
 std::string check_signature(std::string_view certificate_pem, std::string_view data, std::string_view signature,
                             const std::filesystem::path& ca, std::int64_t at_unix_ms);
+
+// What a signature check found, for a caller that must tell the cases apart
+// (a gateway refusing a label binding audits which; federation/binding.hpp).
+// not_valid_then: the chain is the CA's, but a certificate in it had expired,
+// or was not yet valid, at the signing time. `text` is check_signature's
+// sentence ("" when all holds).
+enum class SignatureProblem { none, unreadable_certificate, not_issued_by_ca, not_valid_then, bad_signature };
+struct SignatureCheck {
+  SignatureProblem problem = SignatureProblem::none;
+  std::string text;
+  // The signer certificate's subject Common Name, once it parsed ("" when it
+  // has none), so that the caller need not parse it again.
+  std::string common_name;
+};
+
+// A private key read once, to sign many times (a gateway binding every message
+// it forwards): under OpenSSL 3.0, reading and decoding the PEM file costs
+// about twenty times the signature itself (docs/PERFORMANCE.md, "The label
+// binding"). Signs as sign() does; safe to share between threads.
+class SigningKey {
+ public:
+  // Throws PkiError naming the file when it is missing or unreadable.
+  explicit SigningKey(const std::filesystem::path& key);
+  std::string sign(std::string_view data) const;
+
+ private:
+  std::shared_ptr<EVP_PKEY> key_;
+  std::string source_;
+};
+
+// A CA certificate read once, to check many signatures against: what
+// check_signature does, without reading the CA file each time. The signers'
+// certificates (carried with each signature, the same few over and over: a
+// peer's origin gateways) are kept parsed too, up to 64, keyed by their PEM
+// text; parsing one costs OpenSSL 3.0 more than checking the signature.
+// Copies share the parsed certificates; safe to share between threads.
+class TrustedCa {
+ public:
+  // Throws PkiError naming the file when it is missing or unreadable.
+  explicit TrustedCa(const std::filesystem::path& ca);
+  SignatureCheck check_signature(std::string_view certificate_pem, std::string_view data,
+                                 std::string_view signature, std::int64_t at_unix_ms) const;
+
+ private:
+  struct ParsedCertificates;
+  std::shared_ptr<X509> parsed(std::string_view certificate_pem) const;
+
+  std::shared_ptr<X509> ca_;
+  std::string source_;
+  std::shared_ptr<ParsedCertificates> parsed_;
+};
 
 // The subject Common Name of a PEM certificate text ("" when there is none).
 std::string pem_common_name(std::string_view certificate_pem);

@@ -1,5 +1,6 @@
 #include "gateway/wire/codec.hpp"
 
+#include <algorithm>
 #include <set>
 
 #include <fmt/format.h>
@@ -180,6 +181,134 @@ void encode(const Message& message, v1::Message& proto) {
     if (!portion.original_label.classification.empty()) encode(portion.original_label, *out->mutable_original_label());
     out->set_body(portion.body);
   }
+}
+
+namespace {
+
+std::optional<Route> decode_route(const v1::Route& proto, const ForwardLimits& limits, DecodeProblem& problem) {
+  Checker check(limits.message, problem);
+  Route route;
+  route.origin_gateway = proto.origin_gateway();
+  check.text("route.origin_gateway", route.origin_gateway, true);
+  if (proto.hop_count() == 0) check.fail("route.hop_count", "is required (1 on the first link)");
+  else if (proto.hop_count() > limits.max_hops)
+    check.fail("route.hop_count", fmt::format("is {}, more than the limit of {} hops: a routing loop, or a route "
+                                              "too long",
+                                              proto.hop_count(), limits.max_hops));
+  else if (static_cast<std::uint32_t>(proto.via_size()) != proto.hop_count() - 1)
+    check.fail("route.via", fmt::format("names {} gateways, but a hop_count of {} means {}", proto.via_size(),
+                                        proto.hop_count(), proto.hop_count() - 1));
+  route.hop_count = proto.hop_count();
+  std::set<std::string, std::less<>> gateways{route.origin_gateway};
+  for (int i = 0; i < proto.via_size() && check.ok(); ++i) {
+    const std::string field = fmt::format("route.via[{}]", i);
+    check.text(field, proto.via(i), true);
+    if (check.ok() && !gateways.insert(proto.via(i)).second)
+      check.fail(field, fmt::format("'{}' is named twice in the route: a routing loop", proto.via(i)));
+    route.via.push_back(proto.via(i));
+  }
+  if (!check.ok()) return std::nullopt;
+
+  if (!proto.has_binding()) {
+    check.fail("route.binding", "is required");
+    return std::nullopt;
+  }
+  const v1::LabelBinding& binding = proto.binding();
+  if (binding.version() != label_binding_version)
+    check.fail("route.binding.version",
+               fmt::format("is {}; this gateway knows version {}", binding.version(), label_binding_version));
+  BoundFields& fields = route.binding.fields;
+  fields = {binding.message_id(), binding.originator(),   binding.created_unix_ms(), binding.category(),
+            binding.purpose(),    binding.label_scheme(), binding.title(),           binding.derived_from(),
+            binding.original_scheme(), decode(binding.handling())};
+  check.text("route.binding.message_id", fields.message_id, true);
+  check.text("route.binding.originator", fields.originator, true);
+  check.text("route.binding.category", fields.category, true);
+  check.text("route.binding.purpose", fields.purpose, false);
+  check.text("route.binding.label_scheme", fields.label_scheme, false);
+  check.text("route.binding.title", fields.title, false);
+  check.text("route.binding.derived_from", fields.derived_from, false);
+  check.text("route.binding.original_scheme", fields.original_scheme, false);
+  check.text("route.binding.handling.not_before_event", fields.handling.not_before_event, false);
+  if (binding.portion_digests_size() == 0)
+    check.fail("route.binding.portion_digests", "must hold at least one digest");
+  check.count("route.binding.portion_digests", static_cast<std::size_t>(binding.portion_digests_size()),
+              limits.message.max_portions);
+  for (int i = 0; i < binding.portion_digests_size() && check.ok(); ++i) {
+    const std::string& digest = binding.portion_digests(i);
+    Sha256Digest bytes{};
+    if (digest.size() != bytes.size())
+      check.fail(fmt::format("route.binding.portion_digests[{}]", i),
+                 fmt::format("is {} bytes; a SHA-256 digest is {}", digest.size(), bytes.size()));
+    else
+      std::copy(digest.begin(), digest.end(), bytes.begin());
+    route.binding.portion_digests.push_back(bytes);
+  }
+  if (binding.signature().empty()) check.fail("route.binding.signature", "is required");
+  else if (binding.signature().size() > limits.max_signature_bytes)
+    check.fail("route.binding.signature", fmt::format("is {} bytes, more than the limit of {}",
+                                                      binding.signature().size(), limits.max_signature_bytes));
+  if (binding.certificate_pem().empty()) check.fail("route.binding.certificate_pem", "is required");
+  else if (binding.certificate_pem().size() > limits.max_certificate_bytes)
+    check.fail("route.binding.certificate_pem", fmt::format("is {} bytes, more than the limit of {}",
+                                                            binding.certificate_pem().size(),
+                                                            limits.max_certificate_bytes));
+  if (!check.ok()) return std::nullopt;
+  route.binding.signed_unix_ms = binding.signed_unix_ms();
+  route.binding.signature = binding.signature();
+  route.binding.certificate_pem = binding.certificate_pem();
+  return route;
+}
+
+}  // namespace
+
+std::optional<ForwardedMessage> decode(const v1::Forward& proto, const ForwardLimits& limits,
+                                       DecodeProblem& problem) {
+  if (!proto.has_message()) {
+    problem = {"message", "is required"};
+    return std::nullopt;
+  }
+  auto message = decode(proto.message(), limits.message, problem);
+  if (!message) {
+    problem.field = "message." + problem.field;
+    return std::nullopt;
+  }
+  if (!proto.has_route()) {
+    problem = {"route", "is required"};
+    return std::nullopt;
+  }
+  auto route = decode_route(proto.route(), limits, problem);
+  if (!route) return std::nullopt;
+  return ForwardedMessage{std::move(*message), std::move(*route)};
+}
+
+void encode(const ForwardedMessage& forwarded, v1::Forward& proto) {
+  encode(forwarded.message, *proto.mutable_message());
+  const Route& route = forwarded.route;
+  v1::Route& out = *proto.mutable_route();
+  out.set_origin_gateway(route.origin_gateway);
+  out.clear_via();
+  for (const auto& gateway : route.via) out.add_via(gateway);
+  out.set_hop_count(route.hop_count);
+  const LabelBinding& binding = route.binding;
+  v1::LabelBinding& bound = *out.mutable_binding();
+  bound.set_version(binding.version);
+  bound.set_message_id(binding.fields.message_id);
+  bound.set_originator(binding.fields.originator);
+  bound.set_created_unix_ms(binding.fields.created_unix_ms);
+  bound.set_category(binding.fields.category);
+  bound.set_purpose(binding.fields.purpose);
+  bound.set_label_scheme(binding.fields.label_scheme);
+  bound.set_title(binding.fields.title);
+  bound.set_derived_from(binding.fields.derived_from);
+  bound.set_original_scheme(binding.fields.original_scheme);
+  if (binding.fields.handling != Handling{}) encode(binding.fields.handling, *bound.mutable_handling());
+  bound.clear_portion_digests();
+  for (const auto& digest : binding.portion_digests)
+    bound.add_portion_digests(reinterpret_cast<const char*>(digest.data()), digest.size());
+  bound.set_signed_unix_ms(binding.signed_unix_ms);
+  bound.set_signature(binding.signature);
+  bound.set_certificate_pem(binding.certificate_pem);
 }
 
 v1::Decision encode(Decision decision) {

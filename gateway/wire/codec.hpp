@@ -4,10 +4,12 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 
 #include "gateway/model/message.hpp"
+#include "gateway/model/route.hpp"
 #include "icegate/v1/icegate.pb.h"
 
 namespace icegate::wire {
@@ -32,6 +34,23 @@ std::optional<Message> decode(const v1::Message& proto, const MessageLimits& lim
                               DecodeProblem& problem);
 
 void encode(const Message& message, v1::Message& proto);
+
+// A Forward between gateways: its message under `message`'s limits, and a
+// route no longer than `max_hops` links. Decoding checks the shape of the
+// route and the binding (sizes, required fields, a gateway named twice);
+// whether the binding holds is federation::verify_binding's business.
+struct ForwardLimits {
+  MessageLimits message;
+  std::uint32_t max_hops = 8;
+  std::size_t max_signature_bytes = 512;        // ECDSA P-256 DER is at most 72, Ed25519 64
+  std::size_t max_certificate_bytes = 16 * 1024;  // PEM
+};
+
+// nullopt and `problem` filled (the field under "message." or "route.") when
+// the Forward is malformed.
+std::optional<ForwardedMessage> decode(const v1::Forward& proto, const ForwardLimits& limits,
+                                       DecodeProblem& problem);
+void encode(const ForwardedMessage& forwarded, v1::Forward& proto);
 void encode(const Label& label, v1::Label& proto);
 Label decode(const v1::Label& proto);
 

@@ -50,6 +50,7 @@ local body_names = {
   [9] = "ReviewRequest",
   [10] = "ReviewDecision",
   [11] = "Trigger",
+  [12] = "Forward", -- gateway -> peer gateway (the peer connection is not built yet)
 }
 
 local f_length = ProtoField.uint32("icegate.length", "Length", base.DEC, nil, nil,

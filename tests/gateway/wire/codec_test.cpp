@@ -86,5 +86,110 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"duplicate_portion_id", [](v1::Message& m) { m.mutable_portions(1)->set_id("a"); }, "portions[1].id"}),
     [](const auto& info) { return std::string(info.param.name); });
 
+// A Forward as a gateway sends it on its second link: the binding's values
+// need not hold here (the codec checks shape; federation::verify, the rest).
+ForwardedMessage sample_forward() {
+  ForwardedMessage forwarded{sample(), {}};
+  Route& route = forwarded.route;
+  route.origin_gateway = "gw-wm";
+  route.via = {"gw-bham"};
+  route.hop_count = 2;
+  route.binding.fields.message_id = forwarded.message.id;
+  route.binding.fields.originator = "ctu-wm";
+  route.binding.fields.created_unix_ms = 1'700'000'000'000;
+  route.binding.fields.category = "ct-problem-profile";
+  route.binding.fields.purpose = "prevent";
+  route.binding.fields.title = "profile";
+  route.binding.fields.handling = {true, true, 1'700'000'100'000, "", 1'700'000'900'000};
+  route.binding.portion_digests = {sha256("a"), sha256("b"), sha256("c")};
+  route.binding.signed_unix_ms = 1'700'000'000'500;
+  route.binding.signature = std::string("\x30\x45\x02\x21\x00", 5);
+  route.binding.certificate_pem = "-----BEGIN CERTIFICATE-----\n...\n-----END CERTIFICATE-----\n";
+  return forwarded;
+}
+
+TEST(Codec, ForwardRoundTripsThroughTheWire) {
+  const ForwardedMessage original = sample_forward();
+  v1::Frame frame;
+  encode(original, *frame.mutable_forward());
+  v1::Frame parsed;
+  ASSERT_TRUE(parsed.ParseFromString(frame.SerializeAsString()));
+  ASSERT_EQ(parsed.body_case(), v1::Frame::kForward);
+  DecodeProblem problem;
+  auto decoded = decode(parsed.forward(), ForwardLimits{}, problem);
+  ASSERT_TRUE(decoded) << to_string(problem);
+  EXPECT_EQ(decoded->message.id, original.message.id);
+  EXPECT_EQ(decoded->message.portions.size(), 2u);
+  EXPECT_EQ(decoded->route, original.route);
+}
+
+struct BadForward {
+  const char* name;
+  std::function<void(v1::Forward&)> damage;
+  const char* field;
+};
+
+class ForwardRefused : public ::testing::TestWithParam<BadForward> {};
+
+TEST_P(ForwardRefused, NamingTheField) {
+  v1::Forward proto;
+  encode(sample_forward(), proto);
+  GetParam().damage(proto);
+  DecodeProblem problem;
+  EXPECT_FALSE(decode(proto, ForwardLimits{}, problem));
+  EXPECT_EQ(problem.field, GetParam().field) << to_string(problem);
+  EXPECT_FALSE(problem.problem.empty());
+}
+
+v1::LabelBinding& binding_of(v1::Forward& f) { return *f.mutable_route()->mutable_binding(); }
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, ForwardRefused,
+    ::testing::Values(
+        BadForward{"no_message", [](v1::Forward& f) { f.clear_message(); }, "message"},
+        BadForward{"message_malformed", [](v1::Forward& f) { f.mutable_message()->set_id("42"); }, "message.id"},
+        BadForward{"no_route", [](v1::Forward& f) { f.clear_route(); }, "route"},
+        BadForward{"no_origin", [](v1::Forward& f) { f.mutable_route()->clear_origin_gateway(); },
+                   "route.origin_gateway"},
+        BadForward{"hop_count_zero", [](v1::Forward& f) { f.mutable_route()->set_hop_count(0); }, "route.hop_count"},
+        BadForward{"hop_count_above_the_limit",
+                   [](v1::Forward& f) {
+                     for (int i = 0; i < 7; ++i) f.mutable_route()->add_via("gw-" + std::to_string(i));
+                     f.mutable_route()->set_hop_count(9);
+                   },
+                   "route.hop_count"},
+        BadForward{"via_disagrees_with_hop_count", [](v1::Forward& f) { f.mutable_route()->set_hop_count(3); },
+                   "route.via"},
+        BadForward{"empty_via", [](v1::Forward& f) { f.mutable_route()->set_via(0, ""); }, "route.via[0]"},
+        BadForward{"loop_through_the_origin", [](v1::Forward& f) { f.mutable_route()->set_via(0, "gw-wm"); },
+                   "route.via[0]"},
+        BadForward{"no_binding", [](v1::Forward& f) { f.mutable_route()->clear_binding(); }, "route.binding"},
+        BadForward{"binding_version", [](v1::Forward& f) { binding_of(f).set_version(2); }, "route.binding.version"},
+        BadForward{"binding_without_message_id", [](v1::Forward& f) { binding_of(f).clear_message_id(); },
+                   "route.binding.message_id"},
+        BadForward{"binding_without_category", [](v1::Forward& f) { binding_of(f).clear_category(); },
+                   "route.binding.category"},
+        BadForward{"no_digests", [](v1::Forward& f) { binding_of(f).clear_portion_digests(); },
+                   "route.binding.portion_digests"},
+        BadForward{"short_digest", [](v1::Forward& f) { binding_of(f).set_portion_digests(1, std::string(31, 'x')); },
+                   "route.binding.portion_digests[1]"},
+        BadForward{"no_signature", [](v1::Forward& f) { binding_of(f).clear_signature(); }, "route.binding.signature"},
+        BadForward{"signature_too_long", [](v1::Forward& f) { binding_of(f).set_signature(std::string(513, 's')); },
+                   "route.binding.signature"},
+        BadForward{"no_certificate", [](v1::Forward& f) { binding_of(f).clear_certificate_pem(); },
+                   "route.binding.certificate_pem"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(Codec, TheHopLimitIsNamedAndAdjustable) {
+  v1::Forward proto;
+  encode(sample_forward(), proto);  // two hops
+  ForwardLimits limits;
+  limits.max_hops = 1;
+  DecodeProblem problem;
+  EXPECT_FALSE(decode(proto, limits, problem));
+  EXPECT_EQ(problem.field, "route.hop_count");
+  EXPECT_EQ(problem.problem, "is 2, more than the limit of 1 hops: a routing loop, or a route too long");
+}
+
 }  // namespace
 }  // namespace icegate::wire
