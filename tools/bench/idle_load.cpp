@@ -120,6 +120,7 @@ IdleLoad::IdleLoad(const Environment& environment, const fs::path& pki, std::uin
                                                     "--concurrency", std::to_string(concurrency)},
                            dir / fmt::format("load-{}.log", p));
     ChildProcess& child = children_.back();
+    ++processes_;
     const auto until = std::chrono::steady_clock::now() + kReportTimeout;
     while (!fs::exists(report_file)) {
       if (!child.running())

@@ -59,7 +59,7 @@ class IdleLoad {
 
   // What every load process reported, merged (seconds: the sum of theirs).
   const ConnectReport& report() const { return report_; }
-  std::size_t processes() const { return children_.size(); }
+  std::size_t processes() const { return processes_; }  // started, whether or not closed since
   // User + system CPU of the load processes so far.
   double cpu_seconds();
   // Stops the load processes (SIGTERM: each closes its connections and exits).
@@ -67,6 +67,7 @@ class IdleLoad {
 
  private:
   std::vector<ChildProcess> children_;
+  std::size_t processes_ = 0;
   ConnectReport report_;
 };
 
