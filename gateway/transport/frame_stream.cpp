@@ -58,11 +58,28 @@ asio::awaitable<ReadResult> read_frame(TlsStream& stream, Deadline& deadline,
   ReadResult result;
   unsigned char header[wire::frame_header_bytes];
   deadline.expires_at(Side::read, within(header_wait));
-  auto [header_error, header_read] = co_await asio::async_read(stream, asio::buffer(header), use_tuple);
-  if (header_error) {
-    deadline.disable(Side::read);
-    result.error = header_error;
-    co_return result;
+  // The header is where an idle connection waits, usually for a long time:
+  // read it by hand, waiting for the socket between attempts, so that what
+  // is pending meanwhile is one small wait operation rather than an
+  // async_read's composed operations and coroutine frame (docs/PERFORMANCE.md,
+  // W5). The first attempt reads at once when bytes are there, as an
+  // async_read would.
+  for (std::size_t have = 0; have < sizeof header;) {
+    const TlsStream::Outcome attempt = stream.try_read_some(header + have, sizeof header - have);
+    boost::system::error_code header_error = attempt.error;
+    if (!header_error && attempt.want == TlsStream::Want::nothing) {
+      if (attempt.bytes == 0) header_error = asio::error::eof;  // SSL_read_ex never reads 0 bytes and succeeds
+      have += attempt.bytes;
+    } else if (!header_error) {
+      auto [wait_error] = co_await stream.lowest_layer().async_wait(
+          attempt.want == TlsStream::Want::read ? tcp::socket::wait_read : tcp::socket::wait_write, use_tuple);
+      header_error = wait_error;
+    }
+    if (header_error) {
+      deadline.disable(Side::read);
+      result.error = header_error;
+      co_return result;
+    }
   }
   result.length = wire::decode_length(header);
   if ((result.frame_error = wire::check_length(result.length, max_frame_bytes)) != wire::FrameError::none) {

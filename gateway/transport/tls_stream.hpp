@@ -96,6 +96,22 @@ class TlsStream {
                                                                         std::forward<Token>(token));
   }
 
+  // What one SSL_* call came to: done (with an error or not), or it must be
+  // retried once the socket is readable or writable.
+  enum class Want { nothing, read, write };
+  struct Outcome {
+    Want want = Want::nothing;
+    boost::system::error_code error;
+    std::size_t bytes = 0;
+  };
+
+  // One read attempt, now, without waiting: bytes read, an error, or what
+  // the socket must become before trying again. For a reader that waits for
+  // the socket itself (socket.async_wait) rather than keep a read pending:
+  // a pending wait holds a small operation, a pending async_read_some its
+  // composed operations (transport::read_frame waits so for the next frame).
+  Outcome try_read_some(void* data, std::size_t size) { return read_once(data, size); }
+
   // Writes from the first non-empty buffer. Completes with void(error_code, std::size_t).
   template <typename ConstBufferSequence, typename Token = boost::asio::default_completion_token_t<executor_type>>
   auto async_write_some(const ConstBufferSequence& buffers, Token&& token = Token()) {
@@ -109,15 +125,6 @@ class TlsStream {
  private:
   template <typename Attempt, bool WithBytes>
   friend class detail::TlsOperation;
-
-  // What one SSL_* call came to: done (with an error or not), or it must be
-  // retried once the socket is readable or writable.
-  enum class Want { nothing, read, write };
-  struct Outcome {
-    Want want = Want::nothing;
-    boost::system::error_code error;
-    std::size_t bytes = 0;
-  };
 
   struct HandshakeAttempt {
     TlsStream* stream;

@@ -227,9 +227,18 @@ TEST(BenchReport, TargetsAreMetMissedOrNotMeasuredFromTheSameRun) {
   EXPECT_EQ(check_named(report, "W1 p99").status, Status::missed);           // 2.5x > 2x
   EXPECT_EQ(check_named(report, "W1 >= 1.5x").status, Status::met);          // 1.6x
   EXPECT_EQ(check_named(report, "W2 >= 2x").status, Status::missed);         // 1.8x
-  EXPECT_EQ(check_named(report, ">= 10,000").status, Status::missed);        // 30 KiB
+  EXPECT_EQ(check_named(report, "idle mutual-TLS").status, Status::missed);  // 10,000 at 30 KiB
   EXPECT_EQ(check_named(report, ">= 2,000").status, Status::not_measured);   // no W4
   EXPECT_EQ(check_named(report, "a decision").status, Status::not_measured);  // no micro
+
+  // Issue 15's W5 target: at least 19,000 connections, at most 12 KiB each.
+  report.results.back().connections = 19'000;
+  report.results.back().bytes_per_connection = 12 * 1024;
+  bench::evaluate(report);
+  EXPECT_EQ(check_named(report, "idle mutual-TLS").status, Status::met);
+  report.results.back().connections = 18'999;
+  bench::evaluate(report);
+  EXPECT_EQ(check_named(report, "idle mutual-TLS").status, Status::missed);
 
   bool found = false;
   for (const auto& ratio : report.ratios)

@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 #include <fmt/ostream.h>
 
+#include "tools/bench/idle_load.hpp"
 #include "tools/icegate/cmd_serve.hpp"
 #include "tools/icegate/commands.hpp"
 
@@ -202,8 +203,21 @@ void add_bench_options(CLI::App& root, int& exit_code) {
     exit_code = bench::run_relay(*relay, std::cerr);
   });
 
-  app->callback([parsed, relay_command, &exit_code] {
-    if (relay_command->parsed()) return;  // `icegate-bench bench-relay`: the relay ran instead
+  // W5's load processes (tools/bench/idle_load.hpp), started by the bench. Hidden too.
+  auto idle_load = std::make_shared<bench::IdleLoadParams>();
+  CLI::App* idle_load_command = root.add_subcommand("bench-idle-load", "");
+  idle_load_command->group("");
+  idle_load_command->add_option("--pki", idle_load->pki, "PKI directory")->required()->check(CLI::ExistingDirectory);
+  idle_load_command->add_option("--port", idle_load->port, "The server's port on 127.0.0.1")->required();
+  idle_load_command->add_option("--nodes", idle_load->nodes_file, "Node ids, one a line")->required()->check(CLI::ExistingFile);
+  idle_load_command->add_option("--report", idle_load->report_file, "Where to write what connected")->required();
+  idle_load_command->add_option("--concurrency", idle_load->concurrency, "Connections attempted at once")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{100000}));
+  idle_load_command->callback([idle_load, &exit_code] { exit_code = bench::run_idle_load(*idle_load, std::cerr); });
+
+  app->callback([parsed, relay_command, idle_load_command, &exit_code] {
+    // `icegate-bench bench-relay` or `bench-idle-load`: that ran instead.
+    if (relay_command->parsed() || idle_load_command->parsed()) return;
     auto& options = parsed->options;
     auto set = [](std::optional<std::size_t>& slot, std::size_t value) {
       if (value > 0) slot = value;

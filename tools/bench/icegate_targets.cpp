@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "tools/bench/certificates.hpp"
+#include "tools/bench/idle_load.hpp"
 #include "tools/bench/load.hpp"
 #include "tools/bench/process.hpp"
 #include "tools/bench/scenario.hpp"
@@ -83,14 +84,16 @@ class ProtocolTarget : public Target {
 
     std::uint16_t port = 0;
     ChildProcess server = start(scenario, workload, environment, dir, port);
-    {
+    if (workload.shape == Shape::idle) {
+      run_idle(server, scenario, workload, environment, port, dir, result, notes);
+    } else {
       LoadGenerator load({pki_dir(environment), port, environment.client_threads});
       switch (workload.shape) {
         case Shape::relay:
         case Shape::fan_out:
         case Shape::fan_in: run_traffic(load, server, scenario, workload, result, notes); break;
         case Shape::reconnect: run_storm(load, server, scenario, workload, result, notes); break;
-        case Shape::idle: run_idle(load, server, scenario, workload, result, notes); break;
+        case Shape::idle: break;
       }
     }
     if (!server.running()) {
@@ -206,20 +209,23 @@ class ProtocolTarget : public Target {
                                    first_error);
   }
 
-  void run_idle(LoadGenerator& load, ChildProcess& server, const Scenario& scenario, const Workload& workload,
-                Result& result, std::vector<std::string>& notes) {
-    load.prepare(scenario.connecting);
+  // W5: the connections are held by load processes (idle_load.hpp), so that
+  // the count is limited by the server's open-file limit, not the bench's.
+  void run_idle(ChildProcess& server, const Scenario& scenario, const Workload& workload, const Environment& environment,
+                std::uint16_t port, const fs::path& dir, Result& result, std::vector<std::string>& notes) {
     std::this_thread::sleep_for(kSettle);
     const ProcessSample empty = server.sample();
-    const ConnectReport connected = load.connect(scenario.connecting, kConnectConcurrency);
+    IdleLoad load(environment, pki_dir(environment), port, scenario.connecting,
+                  connections_per_load_process(raise_open_file_limit()), kConnectConcurrency, dir);
+    const ConnectReport& connected = load.report();
     std::this_thread::sleep_for(kSettle);
     const ProcessSample before = server.sample();
-    const double client_before = own_cpu_seconds();
+    const double client_before = load.cpu_seconds();
     std::this_thread::sleep_for(workload.duration);
     const ProcessSample after = server.sample();
     record_interval(result, before, after, static_cast<double>(workload.duration.count()) / 1000.0,
-                    own_cpu_seconds() - client_before);
-    load.close_all();
+                    load.cpu_seconds() - client_before);
+    load.close();
     result.ran = true;
     result.connections = connected.connected;
     result.bytes_per_connection =
@@ -227,8 +233,10 @@ class ProtocolTarget : public Target {
             ? static_cast<double>(after.rss_bytes - empty.rss_bytes) / static_cast<double>(connected.connected)
             : 0;
     result.p50_us = connected.latencies.size() ? LatencySamples(connected.latencies).quantile_us(0.5) : 0;
-    notes.push_back(fmt::format("{} connections opened in {:.1f} s; server RSS {:.1f} MiB empty, {:.1f} MiB with them",
-                                connected.connected, connected.seconds, static_cast<double>(empty.rss_bytes) / 1048576.0,
+    notes.push_back(fmt::format("{} connections opened in {:.1f} s from {} load process{}; server RSS {:.1f} MiB "
+                                "empty, {:.1f} MiB with them",
+                                connected.connected, connected.seconds, load.processes(),
+                                load.processes() == 1 ? "" : "es", static_cast<double>(empty.rss_bytes) / 1048576.0,
                                 static_cast<double>(after.rss_bytes) / 1048576.0));
     if (connected.connected != connected.attempted)
       result.problem = fmt::format("{} of {} connections failed; first: {}", connected.attempted - connected.connected,

@@ -24,6 +24,8 @@ class LatencySamples {
   std::size_t size() const { return samples_.size(); }
   void clear() { samples_.clear(); }
   void reserve(std::size_t count) { samples_.reserve(count); }
+  // Every sample, in no particular order (e.g. to pass them to another process).
+  const std::vector<std::int64_t>& values() const { return samples_; }
 
   // The sample at quantile q (0..1) in microseconds, nearest-rank; 0 when empty.
   // Reorders the samples (nth_element).

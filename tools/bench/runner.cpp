@@ -70,7 +70,9 @@ std::vector<Workload> default_workloads(bool smoke, const WorkloadOverrides& o) 
   }
   {
     Workload& w = add("W5", "many idle connections (memory per connection)", Shape::idle);
-    w.connections = o.idle_connections.value_or(smoke ? 100 : 10000);
+    // 19,000: issue 15's target, held by load processes (idle_load.hpp); the
+    // server itself must hold them all, within its 20,000 open files here.
+    w.connections = o.idle_connections.value_or(smoke ? 100 : 19000);
     w.duration = o.duration.value_or(smoke ? 200ms : 3000ms);  // how long they sit idle
   }
   return workloads;
@@ -315,9 +317,10 @@ void evaluate(BenchReport& report) {
   }
   {
     TargetCheck c;
-    c.target = ">= 10,000 concurrent mutual-TLS connections at <= 20 KiB each when idle";
+    // Issue 15's target; issue 8's was 10,000 connections at <= 20 KiB each.
+    c.target = "idle mutual-TLS connections <= 12 KiB each at 19,000 connections";
     if (icegate_w5) {
-      const bool met = icegate_w5->connections >= 10'000 && icegate_w5->bytes_per_connection <= 20 * 1024;
+      const bool met = icegate_w5->connections >= 19'000 && icegate_w5->bytes_per_connection <= 12 * 1024;
       c.status = met ? Status::met : Status::missed;
       c.measured = fmt::format("{} connections at {:.1f} KiB each", with_commas(static_cast<double>(icegate_w5->connections)),
                                icegate_w5->bytes_per_connection / 1024);
