@@ -93,6 +93,13 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
     Statement max_seq(db_, "SELECT COALESCE(MAX(seq), 0) FROM outbox");
     if (max_seq.next()) next_seq_ = max_seq.integer(0) + 1;
     open_reader();
+    if (options_.background_checkpoints) {
+      checkpointer_db_.emplace(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, store_errors,
+                               std::chrono::seconds(5));
+      // A checkpoint syncs as its own connection's setting says.
+      if (const auto message = checkpointer_db_->try_exec("PRAGMA synchronous=NORMAL"))
+        throw StoreError(*message);
+    }
   } catch (const std::exception& e) {
     throw StoreError(fmt::format("{}: {}", path_.string(), e.what()));
   }
@@ -105,6 +112,11 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
     ::pthread_setname_np(::pthread_self(), "store-syncer");
     syncer_loop();
   });
+  if (options_.background_checkpoints)
+    checkpointer_ = std::thread([this] {
+      ::pthread_setname_np(::pthread_self(), "store-checkpt");
+      checkpointer_loop();
+    });
 }
 
 // The syncer's descriptor of the -wal file, which the reads and writes above
@@ -140,6 +152,12 @@ Store::~Store() {
   sync_changed_.notify_all();
   writer_.join();  // it tells the syncer to stop once it has handed over its last group
   syncer_.join();
+  {
+    std::lock_guard lock(mutex_);
+    checkpointer_stopping_ = true;
+  }
+  checkpoint_changed_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
   ::close(wal_fd_);
   // The chain holds a prepared statement; SQLite will not close under it.
   audit_.reset();
@@ -412,7 +430,7 @@ void Store::writer_loop() {
       syncing_.push_back(std::move(group));
     }
     sync_changed_.notify_all();
-    if (wal_pages_ >= options_.checkpoint_pages) checkpoint();
+    after_commit_checkpoint();
   }
   {
     std::lock_guard lock(mutex_);
@@ -421,26 +439,67 @@ void Store::writer_loop() {
   sync_changed_.notify_all();
 }
 
-void Store::checkpoint() {
+bool Store::checkpoint(const sqlite::Connection& connection, bool writer) {
   // PASSIVE: copies what no reader still needs and does not wait for anyone.
   // With synchronous=NORMAL it syncs the WAL before copying and the database
   // after a complete copy; the next commit then starts the WAL over.
   const auto started = std::chrono::steady_clock::now();
   int log_pages = 0;
   int copied = 0;
-  const int rc = sqlite3_wal_checkpoint_v2(db_.get(), "main", SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
-  const auto took =
-      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count();
+  const int rc = sqlite3_wal_checkpoint_v2(connection.get(), "main", SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
+  const auto took = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
   std::lock_guard lock(mutex_);
   stats_.checkpoints += 1;
-  stats_.checkpoint_us += static_cast<std::uint64_t>(took);
-  if (rc == SQLITE_OK) {
-    // Pages still in the WAL beyond what was copied: counted again after the next commit.
-    wal_pages_ = 0;
+  stats_.checkpoint_us += took;
+  if (writer) stats_.writer_checkpoint_us += took;
+  if (rc == SQLITE_OK) return true;
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return false;  // another connection checkpoints: try again later
+  break_for_good(fmt::format("a checkpoint of {} failed: {}", path_.string(), sqlite3_errmsg(connection.get())));
+  return false;
+}
+
+// Checkpoints beside the writer, on a connection of their own: the bulk of
+// the copy into icegate.db, and its two syncs, without stopping the writer.
+// The writer appends meanwhile, so such a checkpoint is never complete and
+// the WAL would never start over: the writer then copies the few frames
+// appended since (checkpoint_tail_due_), which lets its next commit reset it.
+void Store::checkpointer_loop() {
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      checkpoint_changed_.wait(lock, [this] { return checkpoint_wanted_ || checkpointer_stopping_; });
+      if (checkpointer_stopping_) break;
+      checkpoint_wanted_ = false;
+    }
+    checkpoint(*checkpointer_db_, false);
+    std::lock_guard lock(mutex_);
+    checkpoint_tail_due_ = true;
+  }
+}
+
+void Store::after_commit_checkpoint() {
+  if (!options_.background_checkpoints) {
+    if (wal_pages_ >= options_.checkpoint_pages && checkpoint(db_, true)) wal_pages_ = 0;
     return;
   }
-  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return;  // another connection checkpoints: try after the next commit
-  break_for_good(fmt::format("a checkpoint of {} failed: {}", path_.string(), sqlite3_errmsg(db_.get())));
+  bool tail = false;
+  bool start = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (checkpoint_tail_due_) {
+      tail = true;
+      checkpoint_tail_due_ = false;
+      checkpoint_running_ = false;
+    } else if (wal_pages_ >= options_.checkpoint_pages && !checkpoint_running_) {
+      checkpoint_running_ = true;
+      checkpoint_wanted_ = true;
+      start = true;
+    }
+  }
+  if (start) checkpoint_changed_.notify_all();
+  // Pages still in the WAL beyond what was copied: counted again after the next commit.
+  if (tail && checkpoint(db_, true)) wal_pages_ = 0;
 }
 
 void Store::break_for_good(const std::string& why) {

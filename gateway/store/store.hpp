@@ -34,10 +34,14 @@
 // own entry is durable too.
 //
 // Checkpoints: SQLite's automatic checkpoint would run inside a COMMIT on the
-// writer and ignore a failed sync. It is off; the writer runs a PASSIVE
-// checkpoint itself once the WAL holds StoreOptions::checkpoint_pages pages,
-// between groups (the group just committed is being synced meanwhile), and
-// a checkpoint that fails is a failed sync (below).
+// writer, stop it for the whole copy and its two syncs, and ignore a failed
+// sync. It is off. Once the WAL holds StoreOptions::checkpoint_pages pages, a
+// third thread (the checkpointer, on a connection of its own) runs a PASSIVE
+// checkpoint beside the writer; the writer appends meanwhile, so that one
+// cannot be complete, and the writer then copies the few frames appended
+// since with a PASSIVE checkpoint of its own, between two groups, so that
+// the WAL can start over. A checkpoint that fails is a failed sync (below).
+// docs/PERFORMANCE.md has the measurement against checkpoints on the writer.
 //
 // Fail-stop when a transaction cannot be committed (disk full, I/O error at
 // write): it is rolled back whole, its callbacks get ok=false, and the store
@@ -178,8 +182,11 @@ struct StoreOptions {
   // (The name is from when this meant PRAGMA synchronous=FULL.)
   bool synchronous_full = true;
   std::size_t max_batch = 4096;  // operations per transaction at most
-  // The writer checkpoints (PASSIVE) once the WAL holds this many pages.
+  // A checkpoint (PASSIVE) is run once the WAL holds this many pages...
   int checkpoint_pages = 8192;
+  // ...by a thread of its own, beside the writer, which then copies only the
+  // frames appended meanwhile (true); or by the writer, between groups (false).
+  bool background_checkpoints = true;
 };
 
 struct StoreStats {
@@ -187,8 +194,9 @@ struct StoreStats {
   std::uint64_t operations = 0;
   std::uint64_t failed_commits = 0;  // transactions that could not be committed (refused batches not counted)
   std::uint64_t syncs = 0;           // fdatasyncs of the WAL, each covering one or more commits
-  std::uint64_t checkpoints = 0;     // PASSIVE checkpoints run by the writer
-  std::uint64_t checkpoint_us = 0;   // the writer's time in them
+  std::uint64_t checkpoints = 0;     // PASSIVE checkpoints run (by the checkpointer or the writer)
+  std::uint64_t checkpoint_us = 0;   // the time in them
+  std::uint64_t writer_checkpoint_us = 0;  // of which the writer's: time it was not committing
 };
 
 // Whether the last transaction that wrote could be committed and made durable.
@@ -284,7 +292,9 @@ class Store {
   void writer_loop();
   void syncer_loop();
   void open_wal();
-  void checkpoint();
+  bool checkpoint(const sqlite::Connection& connection, bool writer);
+  void checkpointer_loop();
+  void after_commit_checkpoint();
   // Under mutex_: a sync or checkpoint failed; nothing is accepted from now on.
   void break_for_good(const std::string& why);
   void apply(const Batch& batch);
@@ -301,6 +311,7 @@ class Store {
   // Destroyed before db_, as the statements are before their connections.
   std::optional<sqlite::Connection> reader_;
   std::optional<sqlite::Statement> lookup_;  // SELECT 1 FROM messages WHERE id = ?
+  std::optional<sqlite::Connection> checkpointer_db_;  // the checkpointer thread's (background_checkpoints)
   std::unique_ptr<audit::AuditChain> audit_;  // before db_ closes: it holds prepared statements
   std::int64_t next_seq_ = 1;
 
@@ -309,7 +320,7 @@ class Store {
   int wal_pages_ = 0;  // pages in the WAL after the last commit (the WAL hook); writer thread only
 
   // guards queue_, stopping_, syncing_, syncer_stopping_, in_flight_, stats_,
-  // health_, epoch_, refused_up_to_, inject_, inject_sync_
+  // health_, epoch_, refused_up_to_, inject_, inject_sync_, the checkpoint_* flags
   mutable std::mutex mutex_;
   std::condition_variable queue_changed_;
   std::condition_variable sync_changed_;  // syncing_ grew, or the syncer took it (the writer waits for that)
@@ -326,8 +337,14 @@ class Store {
   int inject_ = 0;
   int inject_sync_ = 0;
   std::atomic<bool> broken_{false};  // a sync failed (set under mutex_)
+  std::condition_variable checkpoint_changed_;
+  bool checkpoint_wanted_ = false;      // the writer asks the checkpointer for one
+  bool checkpoint_running_ = false;     // asked for, and its tail not yet copied by the writer
+  bool checkpoint_tail_due_ = false;    // the checkpointer is done: the writer copies what was appended since
+  bool checkpointer_stopping_ = false;
   std::thread writer_;
   std::thread syncer_;
+  std::thread checkpointer_;
 };
 
 }  // namespace icegate::store
