@@ -321,7 +321,7 @@ void Store::commit(Batch batch, boost::asio::any_io_executor executor, OutboxDon
 
 void Store::flush() {
   std::unique_lock lock(mutex_);
-  drained_.wait(lock, [this] { return queue_.empty() && syncing_.empty() && in_flight_ == 0; });
+  drained_.wait(lock, [this] { return queue_.empty() && syncing_.empty() && in_flight_ == 0 && !writer_busy_; });
 }
 
 StoreStats Store::stats() const {
@@ -375,6 +375,7 @@ void Store::writer_loop() {
         queue_.pop_front();
       }
       in_flight_ += work.size();
+      writer_busy_ = true;
       refused_up_to = refused_up_to_;
     }
     // Batches queued before the caller read back the store after a failed
@@ -431,6 +432,12 @@ void Store::writer_loop() {
     }
     sync_changed_.notify_all();
     after_commit_checkpoint();
+    {
+      // Only now is db_ free for recover() on the caller's thread (flush() waits for this).
+      std::lock_guard lock(mutex_);
+      writer_busy_ = false;
+    }
+    drained_.notify_all();
   }
   {
     std::lock_guard lock(mutex_);

@@ -319,7 +319,7 @@ class Store {
   int wal_fd_ = -1;  // the syncer's own descriptor of the -wal file (its own error state for fdatasync)
   int wal_pages_ = 0;  // pages in the WAL after the last commit (the WAL hook); writer thread only
 
-  // guards queue_, stopping_, syncing_, syncer_stopping_, in_flight_, stats_,
+  // guards queue_, stopping_, syncing_, syncer_stopping_, in_flight_, writer_busy_, stats_,
   // health_, epoch_, refused_up_to_, inject_, inject_sync_, the checkpoint_* flags
   mutable std::mutex mutex_;
   std::condition_variable queue_changed_;
@@ -330,6 +330,7 @@ class Store {
   std::deque<Group> syncing_;  // committed by the writer, waiting for the syncer
   bool syncer_stopping_ = false;
   std::size_t in_flight_ = 0;  // batches taken from queue_ whose callbacks are not yet posted
+  bool writer_busy_ = false;   // the writer is using db_ (committing, or checkpointing after)
   StoreStats stats_;
   StoreHealth health_;
   std::uint64_t epoch_ = 1;

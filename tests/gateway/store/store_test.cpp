@@ -176,7 +176,7 @@ TEST(StoreSyncFailure, CheckpointsBetweenGroupsLoseNothing) {
     io.run();
     EXPECT_EQ(ok, 100);
     // Each group puts more than 4 pages in the WAL; the writer checkpoints
-    // before it takes the next group (the last one's may still be running).
+    // before it takes the next group.
     EXPECT_GE(store.stats().checkpoints, 10u);
     EXPECT_TRUE(store.health().ok);
   }
