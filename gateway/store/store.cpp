@@ -368,7 +368,7 @@ void Store::writer_loop() {
       // B-tree pages).
       queue_changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) break;  // stopping, and nothing left to write
-      sync_changed_.wait(lock, [this] { return syncing_.empty(); });
+      sync_changed_.wait(lock, [this] { return syncing_.empty() && (options_.pipelined || !syncer_busy_); });
       const std::size_t take = std::min(queue_.size(), options_.max_batch);
       for (std::size_t i = 0; i < take; ++i) {
         work.push_back(std::move(queue_.front()));
@@ -534,6 +534,7 @@ void Store::syncer_loop() {
       sync_changed_.wait(lock, [this] { return !syncing_.empty() || syncer_stopping_; });
       if (syncing_.empty()) break;  // the writer has stopped, and everything is synced
       groups.swap(syncing_);
+      syncer_busy_ = true;
     }
     sync_changed_.notify_all();  // the writer may form its next group
     // One fdatasync covers every group taken: each COMMIT returned before it was called.
@@ -596,8 +597,10 @@ void Store::syncer_loop() {
     {
       std::lock_guard lock(mutex_);
       in_flight_ -= posted;
+      syncer_busy_ = false;
     }
     drained_.notify_all();
+    if (!options_.pipelined) sync_changed_.notify_all();
   }
   drained_.notify_all();
 }

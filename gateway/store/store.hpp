@@ -187,6 +187,9 @@ struct StoreOptions {
   // ...by a thread of its own, beside the writer, which then copies only the
   // frames appended meanwhile (true); or by the writer, between groups (false).
   bool background_checkpoints = true;
+  // false: the writer forms the next group only once the last one is synced
+  // and called back (one group at a time, as before pipelining), to compare.
+  bool pipelined = true;
 };
 
 struct StoreStats {
@@ -319,7 +322,7 @@ class Store {
   int wal_fd_ = -1;  // the syncer's own descriptor of the -wal file (its own error state for fdatasync)
   int wal_pages_ = 0;  // pages in the WAL after the last commit (the WAL hook); writer thread only
 
-  // guards queue_, stopping_, syncing_, syncer_stopping_, in_flight_, writer_busy_, stats_,
+  // guards queue_, stopping_, syncing_, syncer_stopping_, in_flight_, writer_busy_, syncer_busy_, stats_,
   // health_, epoch_, refused_up_to_, inject_, inject_sync_, the checkpoint_* flags
   mutable std::mutex mutex_;
   std::condition_variable queue_changed_;
@@ -331,6 +334,7 @@ class Store {
   bool syncer_stopping_ = false;
   std::size_t in_flight_ = 0;  // batches taken from queue_ whose callbacks are not yet posted
   bool writer_busy_ = false;   // the writer is using db_ (committing, or checkpointing after)
+  bool syncer_busy_ = false;   // the syncer has taken groups it has not yet called back
   StoreStats stats_;
   StoreHealth health_;
   std::uint64_t epoch_ = 1;

@@ -158,6 +158,25 @@ TEST(StoreSyncFailure, CallbacksComeInCommitOrderAcrossThePipeline) {
   EXPECT_GE(store.stats().syncs, 1u);
 }
 
+// One group at a time (StoreOptions::pipelined = false, the comparison in
+// docs/PERFORMANCE.md): the same answers, in the same order.
+TEST(StoreSyncFailure, WithoutPipeliningTheCallbacksAreTheSame) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  Store store(dir.path(), StoreOptions{.synchronous_full = true, .pipelined = false});
+  std::vector<int> order;
+  for (int i = 0; i < 50; ++i)
+    store.commit(message_batch("p" + std::to_string(i)), io.get_executor(), [&order, i](bool ok) {
+      EXPECT_TRUE(ok);
+      order.push_back(i);
+    });
+  store.flush();
+  io.run();
+  ASSERT_EQ(order.size(), 50u);
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+  EXPECT_EQ(store.stats().syncs, store.stats().commits) << "one sync per commit when nothing overlaps";
+}
+
 // The writer checkpoints itself (SQLite's automatic checkpoint is off); a
 // checkpoint between pipelined groups loses nothing, and what was called back
 // is there after a reopen.
