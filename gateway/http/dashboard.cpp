@@ -561,7 +561,8 @@ std::string Dashboard::metrics_text() const {
 }
 
 // 503 while draining, or while the store cannot commit (the last commit that
-// wrote failed: nothing is being accepted); the store fields say why.
+// wrote failed: nothing is being accepted); the store fields say why, and
+// whether only a restart clears it (a sync failed).
 Response Dashboard::healthz() const {
   const bool draining = gateway_.stopping();
   const auto store = gateway_.store().health();
@@ -571,7 +572,10 @@ Response Dashboard::healthz() const {
       .add("sessions", static_cast<std::int64_t>(gateway_.session_count()))
       .add("policy_version", policy->version())
       .add("store", store.ok ? "ok" : "failing");
-  if (!store.ok) body.add("store_error", store.reason).add("store_failed_at", format_utc(store.failed_at_unix_ms));
+  if (!store.ok)
+    body.add("store_error", store.reason)
+        .add("store_failed_at", format_utc(store.failed_at_unix_ms))
+        .add("store_restart_required", store.restart_required);
   return json_response(body.str(), draining || !store.ok ? 503 : 200);
 }
 

@@ -75,7 +75,8 @@ struct GatewayConfig {
   // Edits to the scheme file alone are not seen: send SIGHUP, or touch the policy.
   bool watch_policy = false;
   std::chrono::milliseconds watch_interval{1000};
-  // SQLite synchronous=FULL: an fsync per group commit (survives power loss).
+  // Each group commit made durable (an fdatasync of the WAL) before its Acks:
+  // survives power loss. false (--no-fsync): survives a gateway crash only.
   bool durable_fsync = true;
   // Answer a node that reconnects with byte-for-byte the same certificate
   // chain from a cache of chains verified in the last five minutes

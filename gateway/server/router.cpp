@@ -239,6 +239,9 @@ void Router::commit_failed(std::uint64_t epoch, const std::vector<Asker>& askers
       session->reply(frame_bytes(ack));
     }
   }
+  // A failed sync: what the store holds is not to be trusted, so it is not
+  // read back, and nothing more is accepted (submit() refuses) until restart.
+  if (store_.restart_required()) return;
   if (epoch != store_.epoch()) return;  // refused behind a failure already read back
   Work refused = reload();
   store_.resume();
@@ -639,6 +642,16 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
     ++metrics_.messages_refused;
     return SubmitResult{false, code, std::move(text)};
   };
+  // After a failed sync the ids of the operations refused with it are still
+  // held here as accepted: a resend must hear INTERNAL, not DUPLICATE (which
+  // a node takes as accepted).
+  if (store_.restart_required()) {
+    std::string text = fmt::format("message {} was not stored: the gateway's store failed ({}); send it again later",
+                                   message.id, store_.health().reason);
+    spdlog::error("not stored, so not acknowledged: message {} from {}: the store must be restarted", message.id,
+                  sender);
+    return SubmitResult{false, v1::ERROR_CODE_INTERNAL, std::move(text)};
+  }
   const ControlledContent* source_content = nullptr;
   if (auto refusal = checks_.check(*policy, sender, message, controlled_, source_content))
     return refuse(refusal->code, std::move(refusal->text));

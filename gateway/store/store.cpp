@@ -1,10 +1,14 @@
 #include "gateway/store/store.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <limits>
 
+#include <fcntl.h>
 #include <pthread.h>
+#include <unistd.h>
 
 #include <boost/asio/execution/outstanding_work.hpp>
 #include <boost/asio/post.hpp>
@@ -65,13 +69,23 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
     : path_(audit::database_path(data_dir)), options_(options), db_(open_database(data_dir, path_)) {
   try {
     exec("PRAGMA journal_mode=WAL");
-    exec(options_.synchronous_full ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
+    // No sync on commit: the syncer makes each group durable (the top of store.hpp).
+    exec("PRAGMA synchronous=NORMAL");
     // Keep the hot B-tree pages (random message ids in the indexes) in memory
     // rather than reading them back from the WAL, and checkpoint less often:
     // outbox and index pages rewritten by many commits are then copied into
-    // the database once per checkpoint rather than once per 1,000 WAL pages.
+    // the database once per checkpoint (every checkpoint_pages WAL pages)
+    // rather than once per 1,000. The writer runs the checkpoints itself
+    // (checkpoint()): this hook replaces SQLite's automatic one, and counts
+    // the WAL's pages after each commit.
     exec("PRAGMA cache_size=-65536");
-    exec("PRAGMA wal_autocheckpoint=8192");
+    sqlite3_wal_hook(
+        db_.get(),
+        [](void* self, sqlite3*, const char*, int pages) {
+          static_cast<Store*>(self)->wal_pages_ = pages;
+          return SQLITE_OK;
+        },
+        this);
     exec("PRAGMA temp_store=MEMORY");
     exec(schema);
     index_message_ids();
@@ -80,13 +94,54 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
     Statement max_seq(db_, "SELECT COALESCE(MAX(seq), 0) FROM outbox");
     if (max_seq.next()) next_seq_ = max_seq.integer(0) + 1;
     open_reader();
+    if (options_.background_checkpoints) {
+      checkpointer_db_.emplace(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, store_errors,
+                               std::chrono::seconds(5));
+      // A checkpoint syncs as its own connection's setting says.
+      if (const auto message = checkpointer_db_->try_exec("PRAGMA synchronous=NORMAL"))
+        throw StoreError(*message);
+    }
   } catch (const std::exception& e) {
     throw StoreError(fmt::format("{}: {}", path_.string(), e.what()));
   }
+  open_wal();
   writer_ = std::thread([this] {
     ::pthread_setname_np(::pthread_self(), "store-writer");  // named for top -H and per-thread CPU figures
     writer_loop();
   });
+  syncer_ = std::thread([this] {
+    ::pthread_setname_np(::pthread_self(), "store-syncer");
+    syncer_loop();
+  });
+  if (options_.background_checkpoints)
+    checkpointer_ = std::thread([this] {
+      ::pthread_setname_np(::pthread_self(), "store-checkpt");
+      checkpointer_loop();
+    });
+}
+
+// The syncer's descriptor of the -wal file, which the reads and writes above
+// have made SQLite create. A descriptor of our own: Linux reports a failed
+// writeback to every open file description once (errseq), so a failure
+// SQLite's own descriptor saw (at a checkpoint) is still reported to the
+// syncer's next fdatasync. The directory is synced once, so that a -wal
+// file created by this open survives power loss with its name.
+void Store::open_wal() {
+  wal_path_ = path_.string() + "-wal";
+  wal_fd_ = ::open(wal_path_.c_str(), O_RDONLY | O_CLOEXEC);
+  if (wal_fd_ < 0)
+    throw StoreError(fmt::format("{}: cannot open the write-ahead log {} to sync it: {}", path_.string(),
+                                 wal_path_.string(), std::strerror(errno)));
+  if (!options_.synchronous_full) return;
+  const int dir = ::open(path_.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  const bool synced = dir >= 0 && ::fsync(dir) == 0;
+  const int error = errno;
+  if (dir >= 0) ::close(dir);
+  if (!synced) {
+    ::close(wal_fd_);
+    throw StoreError(fmt::format("{}: cannot sync the data directory {}: {}", path_.string(),
+                                 path_.parent_path().string(), std::strerror(error)));
+  }
 }
 
 Store::~Store() {
@@ -95,7 +150,16 @@ Store::~Store() {
     stopping_ = true;
   }
   queue_changed_.notify_all();
-  writer_.join();
+  sync_changed_.notify_all();
+  writer_.join();  // it tells the syncer to stop once it has handed over its last group
+  syncer_.join();
+  {
+    std::lock_guard lock(mutex_);
+    checkpointer_stopping_ = true;
+  }
+  checkpoint_changed_.notify_all();
+  if (checkpointer_.joinable()) checkpointer_.join();
+  ::close(wal_fd_);
   // The chain holds a prepared statement; SQLite will not close under it.
   audit_.reset();
 }
@@ -279,7 +343,7 @@ void Store::commit(Batch batch, boost::asio::any_io_executor executor, OutboxDon
 
 void Store::flush() {
   std::unique_lock lock(mutex_);
-  drained_.wait(lock, [this] { return queue_.empty() && in_flight_ == 0; });
+  drained_.wait(lock, [this] { return queue_.empty() && syncing_.empty() && in_flight_ == 0 && !writer_busy_; });
 }
 
 StoreStats Store::stats() const {
@@ -299,6 +363,7 @@ std::uint64_t Store::epoch() const {
 
 void Store::resume() {
   std::lock_guard lock(mutex_);
+  if (restart_required()) return;  // nothing is accepted again until the process restarts
   ++epoch_;
 }
 
@@ -307,35 +372,46 @@ void Store::inject_commit_failure(int transactions) {
   inject_ = transactions;
 }
 
+void Store::inject_sync_failure(int syncs) {
+  std::lock_guard lock(mutex_);
+  inject_sync_ = syncs;
+}
+
 void Store::writer_loop() {
   while (true) {
     std::deque<Pending> work;
     std::uint64_t refused_up_to = 0;
     {
       std::unique_lock lock(mutex_);
+      // The pipeline is two deep: group N+1 is formed and applied while the
+      // syncer syncs group N, and group N+2 is formed only once the syncer
+      // has taken N+1 (so what queues up meanwhile commits as one group,
+      // rather than as many small transactions that each rewrite the same
+      // B-tree pages).
       queue_changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) break;  // stopping, and nothing left to write
+      sync_changed_.wait(lock, [this] { return syncing_.empty() && (options_.pipelined || !syncer_busy_); });
       const std::size_t take = std::min(queue_.size(), options_.max_batch);
       for (std::size_t i = 0; i < take; ++i) {
         work.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
-      in_flight_ = work.size();
+      in_flight_ += work.size();
+      writer_busy_ = true;
       refused_up_to = refused_up_to_;
     }
     // Batches queued before the caller read back the store after a failed
     // commit were made on top of what that commit would have written: refused
-    // unwritten. Epochs only grow along the queue, so they come first.
-    std::size_t refused = 0;
-    while (refused < work.size() && work[refused].epoch <= refused_up_to) ++refused;
-    bool ok = true;
-    bool wrote = false;
-    std::string why;
-    if (refused < work.size()) {
+    // unwritten. Epochs only grow along the queue, so they come first. After
+    // a failed sync every batch is refused.
+    Group group;
+    group.refused = restart_required() ? work.size() : 0;
+    while (group.refused < work.size() && work[group.refused].epoch <= refused_up_to) ++group.refused;
+    if (group.refused < work.size()) {
       try {
         exec("BEGIN IMMEDIATE");
-        for (std::size_t i = refused; i < work.size(); ++i) {
-          wrote |= !work[i].batch.empty();
+        for (std::size_t i = group.refused; i < work.size(); ++i) {
+          group.wrote |= !work[i].batch.empty();
           apply(work[i].batch);
         }
         bool inject = false;
@@ -348,51 +424,205 @@ void Store::writer_loop() {
         }
         if (inject) throw StoreError("injected commit failure (the Store::inject_commit_failure test hook)");
         exec("COMMIT");
+        group.committed = true;
       } catch (const std::exception& e) {
-        ok = false;
-        why = e.what();
+        group.why = e.what();
         spdlog::error("store: a commit of {} operation(s) failed and was rolled back: {}; the store refuses what was "
                       "queued after it until the gateway has read back what is durable",
-                      work.size() - refused, why);
+                      work.size() - group.refused, group.why);
         // SQLite rolls back by itself after SQLITE_FULL or an I/O error; then this fails, harmlessly.
         db_.try_exec("ROLLBACK");
         audit_->reload_head();
       }
     }
+    const bool tried = group.refused < work.size();
+    const bool failed = tried && !group.committed;
+    group.work = std::move(work);
     {
-      // Before any callback runs: the first one may already call resume().
+      // Before any callback runs (the syncer posts them): the first one may
+      // already call resume().
       std::lock_guard lock(mutex_);
-      if (refused < work.size()) {
+      if (tried) {
         stats_.commits += 1;
-        stats_.operations += work.size() - refused;
+        stats_.operations += group.work.size() - group.refused;
       }
-      if (!ok) {
+      if (failed) {
         stats_.failed_commits += 1;
         refused_up_to_ = epoch_;
-        health_.ok = false;
-        health_.reason = why;
-        health_.failed_at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count();
-      } else if (wrote) {
-        health_ = {};
       }
+      syncing_.push_back(std::move(group));
     }
-    for (std::size_t i = 0; i < work.size(); ++i) {
-      auto& pending = work[i];
-      const bool committed = ok && i >= refused;
-      if (pending.done)
-        boost::asio::post(pending.executor, [done = std::move(pending.done), committed] { done(committed); });
-      if (pending.outbox_done)
-        boost::asio::post(pending.executor,
-                          [done = std::move(pending.outbox_done), committed,
-                           outbox = std::move(pending.batch.outbox)]() mutable { done(committed, outbox); });
+    sync_changed_.notify_all();
+    after_commit_checkpoint();
+    {
+      // Only now is db_ free for recover() on the caller's thread (flush() waits for this).
+      std::lock_guard lock(mutex_);
+      writer_busy_ = false;
+    }
+    drained_.notify_all();
+  }
+  {
+    std::lock_guard lock(mutex_);
+    syncer_stopping_ = true;
+  }
+  sync_changed_.notify_all();
+}
+
+bool Store::checkpoint(const sqlite::Connection& connection, bool writer) {
+  // PASSIVE: copies what no reader still needs and does not wait for anyone.
+  // With synchronous=NORMAL it syncs the WAL before copying and the database
+  // after a complete copy; the next commit then starts the WAL over.
+  const auto started = std::chrono::steady_clock::now();
+  int log_pages = 0;
+  int copied = 0;
+  const int rc = sqlite3_wal_checkpoint_v2(connection.get(), "main", SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
+  const auto took = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - started).count());
+  std::lock_guard lock(mutex_);
+  stats_.checkpoints += 1;
+  stats_.checkpoint_us += took;
+  if (writer) stats_.writer_checkpoint_us += took;
+  if (rc == SQLITE_OK) return true;
+  if (rc == SQLITE_BUSY || rc == SQLITE_LOCKED) return false;  // another connection checkpoints: try again later
+  break_for_good(fmt::format("a checkpoint of {} failed: {}", path_.string(), sqlite3_errmsg(connection.get())));
+  return false;
+}
+
+// Checkpoints beside the writer, on a connection of their own: the bulk of
+// the copy into icegate.db, and its two syncs, without stopping the writer.
+// The writer appends meanwhile, so such a checkpoint is never complete and
+// the WAL would never start over: the writer then copies the few frames
+// appended since (checkpoint_tail_due_), which lets its next commit reset it.
+void Store::checkpointer_loop() {
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      checkpoint_changed_.wait(lock, [this] { return checkpoint_wanted_ || checkpointer_stopping_; });
+      if (checkpointer_stopping_) break;
+      checkpoint_wanted_ = false;
+    }
+    checkpoint(*checkpointer_db_, false);
+    std::lock_guard lock(mutex_);
+    checkpoint_tail_due_ = true;
+  }
+}
+
+void Store::after_commit_checkpoint() {
+  if (!options_.background_checkpoints) {
+    if (wal_pages_ >= options_.checkpoint_pages && checkpoint(db_, true)) wal_pages_ = 0;
+    return;
+  }
+  bool tail = false;
+  bool start = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (checkpoint_tail_due_) {
+      tail = true;
+      checkpoint_tail_due_ = false;
+      checkpoint_running_ = false;
+    } else if (wal_pages_ >= options_.checkpoint_pages && !checkpoint_running_) {
+      checkpoint_running_ = true;
+      checkpoint_wanted_ = true;
+      start = true;
+    }
+  }
+  if (start) checkpoint_changed_.notify_all();
+  // Pages still in the WAL beyond what was copied: counted again after the next commit.
+  if (tail && checkpoint(db_, true)) wal_pages_ = 0;
+}
+
+void Store::break_for_good(const std::string& why) {
+  if (broken_.load(std::memory_order_relaxed)) return;  // the first failure is the one to report
+  const std::string reason =
+      fmt::format("{}; what the disk holds can no longer be trusted: the store accepts nothing more and the gateway "
+                  "must be restarted",
+                  why);
+  spdlog::critical("store: {}", reason);
+  broken_.store(true, std::memory_order_release);
+  refused_up_to_ = std::numeric_limits<std::uint64_t>::max();
+  health_.ok = false;
+  health_.reason = reason;
+  health_.failed_at_unix_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  health_.restart_required = true;
+}
+
+void Store::syncer_loop() {
+  while (true) {
+    std::deque<Group> groups;
+    {
+      std::unique_lock lock(mutex_);
+      sync_changed_.wait(lock, [this] { return !syncing_.empty() || syncer_stopping_; });
+      if (syncing_.empty()) break;  // the writer has stopped, and everything is synced
+      groups.swap(syncing_);
+      syncer_busy_ = true;
+    }
+    sync_changed_.notify_all();  // the writer may form its next group
+    // One fdatasync covers every group taken: each COMMIT returned before it was called.
+    const bool any_committed =
+        std::any_of(groups.begin(), groups.end(), [](const Group& g) { return g.committed; });
+    std::string sync_failed;
+    bool synced = false;
+    if (any_committed && options_.synchronous_full && !restart_required()) {
+      if (::fdatasync(wal_fd_) != 0) {
+        const int error = errno;
+        sync_failed = fmt::format("fdatasync of {} failed: {}", wal_path_.string(), std::strerror(error));
+      } else {
+        synced = true;
+      }
     }
     {
       std::lock_guard lock(mutex_);
-      in_flight_ = 0;
+      if (synced) {
+        stats_.syncs += 1;
+        if (inject_sync_ > 0) {
+          --inject_sync_;
+          sync_failed = fmt::format("fdatasync of {} failed: injected sync failure (the "
+                                    "Store::inject_sync_failure test hook)",
+                                    wal_path_.string());
+        }
+      }
+      if (!sync_failed.empty()) break_for_good(sync_failed);
+      // Health follows the groups in commit order: a failed commit makes it
+      // bad, a later group that wrote and is durable makes it good again; a
+      // failed sync (now or before) makes it bad for good, and no group taken
+      // here is durable.
+      for (auto& group : groups) {
+        if (restart_required()) {
+          group.committed = false;
+        } else if (!group.why.empty()) {
+          health_.ok = false;
+          health_.reason = group.why;
+          health_.failed_at_unix_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch())
+                                          .count();
+        } else if (group.committed && group.wrote) {
+          health_ = {};
+        }
+      }
+    }
+    std::size_t posted = 0;
+    for (auto& group : groups) {
+      for (std::size_t i = 0; i < group.work.size(); ++i) {
+        auto& pending = group.work[i];
+        const bool committed = group.committed && i >= group.refused;
+        if (pending.done)
+          boost::asio::post(pending.executor, [done = std::move(pending.done), committed] { done(committed); });
+        if (pending.outbox_done)
+          boost::asio::post(pending.executor,
+                            [done = std::move(pending.outbox_done), committed,
+                             outbox = std::move(pending.batch.outbox)]() mutable { done(committed, outbox); });
+      }
+      posted += group.work.size();
+    }
+    {
+      std::lock_guard lock(mutex_);
+      in_flight_ -= posted;
+      syncer_busy_ = false;
     }
     drained_.notify_all();
+    if (!options_.pipelined) sync_changed_.notify_all();
   }
   drained_.notify_all();
 }

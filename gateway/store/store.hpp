@@ -4,18 +4,68 @@
 // in one transaction before the sender is acknowledged.
 //
 // Writes go through one writer thread that commits whatever has queued up as
-// one transaction (group commit): durability costs one fsync per batch, not
-// per message. Completion callbacks run on the caller's executor, in commit
-// order.
+// one transaction (group commit). Commits are pipelined: a second thread (the
+// syncer) makes each committed group durable with one fdatasync(2) of the
+// -wal file, and only then posts the group's completion callbacks, while the
+// writer forms and applies the next group. Callbacks run on the caller's
+// executor, in commit order, and never before their group is durable (with
+// StoreOptions::synchronous_full, the gateway's default).
 //
-// Fail-stop: when a transaction cannot be committed (disk full, I/O error) it
-// is rolled back whole, its callbacks get ok=false, and the store refuses every
-// batch queued after it without trying it (those were prepared on top of state
-// that never became durable) until the caller has read back what is durable
-// and called resume(). health() says why meanwhile; the next transaction that
-// writes and commits makes the store healthy again.
+// Why that is durable. The writer connection runs PRAGMA synchronous=NORMAL:
+// in WAL mode SQLite then does not sync on commit; "the WAL file is
+// synchronized before each checkpoint and the database file is synchronized
+// after each completed checkpoint and the WAL file header is synchronized when
+// a WAL file begins to be reused after a checkpoint"
+// (https://www.sqlite.org/pragma.html#pragma_synchronous). A commit is the
+// write(2) of its pages to the -wal file, the last one marked as a commit
+// frame, each frame checksummed cumulatively over the frames before it
+// (https://www.sqlite.org/fileformat2.html#walformat). The syncer takes the
+// groups whose COMMIT has returned, then calls fdatasync on its own
+// descriptor of the -wal file: every frame written before that call, the
+// groups' own and every earlier one of this WAL generation, is on disk when
+// it returns 0, and recovery after a crash keeps exactly the frames up to
+// the last valid commit frame, so each of those groups survives power loss.
+// Earlier generations: SQLite starts the WAL over (writes a new header with
+// new salts from offset 0, in the same file) only after a checkpoint has
+// copied every frame into the database and synced it, so what those frames
+// held is durable in icegate.db. The file is neither replaced nor deleted
+// while the writer connection is open, so the syncer's descriptor stays the
+// WAL's; the data directory is synced once at open, so that the -wal file's
+// own entry is durable too.
+//
+// Checkpoints: SQLite's automatic checkpoint would run inside a COMMIT on the
+// writer, stop it for the whole copy and its two syncs, and ignore a failed
+// sync. It is off. Once the WAL holds StoreOptions::checkpoint_pages pages, a
+// third thread (the checkpointer, on a connection of its own) runs a PASSIVE
+// checkpoint beside the writer; the writer appends meanwhile, so that one
+// cannot be complete, and the writer then copies the few frames appended
+// since with a PASSIVE checkpoint of its own, between two groups, so that
+// the WAL can start over. A checkpoint that fails is a failed sync (below).
+// docs/PERFORMANCE.md has the measurement against checkpoints on the writer.
+//
+// Fail-stop when a transaction cannot be committed (disk full, I/O error at
+// write): it is rolled back whole, its callbacks get ok=false, and the store
+// refuses every batch queued after it without trying it (those were prepared
+// on top of state that never became durable) until the caller has read back
+// what is durable and called resume(). health() says why meanwhile; the next
+// transaction that writes and is made durable makes the store healthy again.
+//
+// Fail-stop without resume when a sync fails (fdatasync or a checkpoint:
+// EIO, ENOSPC): the kernel may have marked the unwritten pages clean, so what
+// the file holds can no longer be trusted. That group, every group committed
+// after it, and every batch from then on get ok=false; resume() changes
+// nothing; health() says why and that the gateway must be restarted
+// (restart_required). Restarting reopens the database: SQLite's recovery keeps
+// the frames up to the last whole, valid commit, which may or may not include
+// the groups that were refused.
+//
+// Readers (accepted(), owed(), owed_frame(), and other processes such as
+// `icegate audit`) may see a group that is committed but not yet durable. The
+// gateway only asks them about what its callbacks have already reported
+// durable (see the comments on each, and docs/ARCHITECTURE.md).
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -122,23 +172,39 @@ struct Recovered {
 };
 
 struct StoreOptions {
-  // FULL: an fsync per commit, so an acknowledged message survives power
-  // loss. NORMAL survives a crash of the gateway process, not of the machine.
+  // true: each group's callbacks wait for an fdatasync of the WAL that covers
+  // it (see the top of this file), so an acknowledged message survives power
+  // loss. false (`icegate serve --no-fsync`): no sync but SQLite's own at
+  // checkpoints; survives a crash of the gateway process, not of the machine.
+  // (The name is from when this meant PRAGMA synchronous=FULL.)
   bool synchronous_full = true;
   std::size_t max_batch = 4096;  // operations per transaction at most
+  // A checkpoint (PASSIVE) is run once the WAL holds this many pages...
+  int checkpoint_pages = 8192;
+  // ...by a thread of its own, beside the writer, which then copies only the
+  // frames appended meanwhile (true); or by the writer, between groups (false).
+  bool background_checkpoints = true;
+  // false: the writer forms the next group only once the last one is synced
+  // and called back (one group at a time, as before pipelining), to compare.
+  bool pipelined = true;
 };
 
 struct StoreStats {
   std::uint64_t commits = 0;
   std::uint64_t operations = 0;
   std::uint64_t failed_commits = 0;  // transactions that could not be committed (refused batches not counted)
+  std::uint64_t syncs = 0;           // fdatasyncs of the WAL, each covering one or more commits
+  std::uint64_t checkpoints = 0;     // PASSIVE checkpoints run (by the checkpointer or the writer)
+  std::uint64_t checkpoint_us = 0;   // the time in them
+  std::uint64_t writer_checkpoint_us = 0;  // of which the writer's: time it was not committing
 };
 
-// Whether the last transaction that wrote could be committed.
+// Whether the last transaction that wrote could be committed and made durable.
 struct StoreHealth {
   bool ok = true;
-  std::string reason;                 // why the last commit failed (the SQLite error, or the injected fault)
+  std::string reason;                 // why the last commit or sync failed (the error, or the injected fault)
   std::int64_t failed_at_unix_ms = 0;  // when it failed
+  bool restart_required = false;      // a sync failed: nothing is accepted until the gateway is restarted
 };
 
 class Store {
@@ -159,7 +225,10 @@ class Store {
   // `node`'s owed frames with after < seq <= through, by seq, at most `limit`
   // and at most `max_bytes` of frames (but always the first), frames
   // included: read on the reader connection, as accepted() is, so only what
-  // is committed is seen. A row past the byte budget is not kept.
+  // is committed is seen. A row past the byte budget is not kept. Rows
+  // committed but not yet durable are seen too: the router asks only for
+  // seqs it has counted, which it does in the commit callback, after the sync;
+  // and expiring() rows after the seqs it has counted are skipped.
   struct OwedPage {
     std::vector<OutboxEntry> entries;
     bool complete = false;  // every owed frame in the range is in `entries`
@@ -178,7 +247,8 @@ class Store {
   // the index on messages(id), on a read-only connection of its own (WAL lets
   // it read beside the writer), so any thread may call it; one lookup runs at
   // a time. Only what is committed is seen: the caller keeps the ids it has
-  // accepted and not yet seen committed.
+  // accepted and not yet seen committed (its callback: committed and durable),
+  // so it never asks about an id whose group is committed but not durable.
   bool accepted(const std::string& id);
   // Sequence numbers for outbox entries, increasing in commit order when the
   // same thread assigns them and commits (the gateway's io thread).
@@ -190,7 +260,8 @@ class Store {
   // (frames included), so that the caller need not copy them before the commit.
   using OutboxDone = std::function<void(bool, std::vector<OutboxEntry>&)>;
   void commit(Batch batch, boost::asio::any_io_executor executor, OutboxDone done);
-  // Waits until everything queued so far is committed.
+  // Waits until everything queued so far is committed and synced, and its
+  // callbacks posted.
   void flush();
   StoreStats stats() const;
   StoreHealth health() const;
@@ -200,14 +271,21 @@ class Store {
   // called. The epoch is the number of resume() calls: a caller compares the
   // epoch it committed in with the current one to tell the first failure of
   // an epoch (read back the store, then resume) from the refusals that follow.
+  // After a failed sync (health().restart_required) resume() changes nothing.
   std::uint64_t epoch() const;
   void resume();
+  // A sync failed: every batch is refused until the process restarts.
+  bool restart_required() const { return broken_.load(std::memory_order_acquire); }
 
   // TEST HOOK, never called by the gateway: the next `transactions` commits
   // fail after their statements ran, as a full disk fails at COMMIT, and go
   // through the same rollback and fail-stop as a real failure. Nothing in the
   // gateway's configuration or command line reaches it.
   void inject_commit_failure(int transactions);
+  // TEST HOOK, likewise: the next `syncs` fdatasyncs of the WAL (after they
+  // ran) count as failed, as an EIO from the disk would, with the same
+  // fail-stop without resume.
+  void inject_sync_failure(int syncs);
 
   const std::filesystem::path& path() const { return path_; }
 
@@ -219,7 +297,22 @@ class Store {
     std::function<void(bool)> done;
     OutboxDone outbox_done;
   };
+  // A group the writer is done with, handed to the syncer in commit order.
+  struct Group {
+    std::deque<Pending> work;
+    std::size_t refused = 0;  // the first `refused` were refused unwritten
+    bool committed = false;   // the rest were committed (not yet synced)
+    bool wrote = false;       // and the transaction wrote something
+    std::string why;          // why it failed, when it was tried and failed
+  };
   void writer_loop();
+  void syncer_loop();
+  void open_wal();
+  bool checkpoint(const sqlite::Connection& connection, bool writer);
+  void checkpointer_loop();
+  void after_commit_checkpoint();
+  // Under mutex_: a sync or checkpoint failed; nothing is accepted from now on.
+  void break_for_good(const std::string& why);
   void apply(const Batch& batch);
   void exec(const char* sql);
   void index_message_ids();
@@ -234,21 +327,42 @@ class Store {
   // Destroyed before db_, as the statements are before their connections.
   std::optional<sqlite::Connection> reader_;
   std::optional<sqlite::Statement> lookup_;  // SELECT 1 FROM messages WHERE id = ?
+  std::optional<sqlite::Connection> checkpointer_db_;  // the checkpointer thread's (background_checkpoints)
   std::unique_ptr<audit::AuditChain> audit_;  // before db_ closes: it holds prepared statements
   std::int64_t next_seq_ = 1;
 
-  mutable std::mutex mutex_;  // guards queue_, stopping_, in_flight_, stats_, health_, epoch_, refused_up_to_, inject_
+  std::filesystem::path wal_path_;
+  int wal_fd_ = -1;  // the syncer's own descriptor of the -wal file (its own error state for fdatasync)
+  int wal_pages_ = 0;  // pages in the WAL after the last commit (the WAL hook); writer thread only
+
+  // guards queue_, stopping_, syncing_, syncer_stopping_, in_flight_, writer_busy_, syncer_busy_, stats_,
+  // health_, epoch_, refused_up_to_, inject_, inject_sync_, the checkpoint_* flags
+  mutable std::mutex mutex_;
   std::condition_variable queue_changed_;
+  std::condition_variable sync_changed_;  // syncing_ grew, or the syncer took it (the writer waits for that)
   std::condition_variable drained_;
   std::deque<Pending> queue_;
   bool stopping_ = false;
-  std::size_t in_flight_ = 0;
+  std::deque<Group> syncing_;  // committed by the writer, waiting for the syncer
+  bool syncer_stopping_ = false;
+  std::size_t in_flight_ = 0;  // batches taken from queue_ whose callbacks are not yet posted
+  bool writer_busy_ = false;   // the writer is using db_ (committing, or checkpointing after)
+  bool syncer_busy_ = false;   // the syncer has taken groups it has not yet called back
   StoreStats stats_;
   StoreHealth health_;
   std::uint64_t epoch_ = 1;
   std::uint64_t refused_up_to_ = 0;  // batches queued in an epoch up to this one are refused
   int inject_ = 0;
+  int inject_sync_ = 0;
+  std::atomic<bool> broken_{false};  // a sync failed (set under mutex_)
+  std::condition_variable checkpoint_changed_;
+  bool checkpoint_wanted_ = false;      // the writer asks the checkpointer for one
+  bool checkpoint_running_ = false;     // asked for, and its tail not yet copied by the writer
+  bool checkpoint_tail_due_ = false;    // the checkpointer is done: the writer copies what was appended since
+  bool checkpointer_stopping_ = false;
   std::thread writer_;
+  std::thread syncer_;
+  std::thread checkpointer_;
 };
 
 }  // namespace icegate::store

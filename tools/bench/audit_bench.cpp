@@ -1,6 +1,6 @@
 // Microbenchmarks for the durable audit append: audit records through the
 // real store (gateway/store: SQLite in WAL mode, one writer thread, group
-// commit) at synchronous=FULL, i.e. an fsync per group commit, as the
+// commit) made durable, i.e. an fdatasync of the WAL per group commit, as the
 // gateway runs by default. How to run them, and what they measured, is in
 // docs/PERFORMANCE.md.
 //

@@ -173,7 +173,7 @@ void add_bench_options(CLI::App& root, int& exit_code) {
   app->add_option("--gateway-log-level", o.icegate.log_level, "icegate serve --log-level for the icegate target")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
       ->capture_default_str();
-  app->add_flag("--no-fsync", o.icegate.no_fsync, "Run the gateway with --no-fsync (synchronous=NORMAL), to compare");
+  app->add_flag("--no-fsync", o.icegate.no_fsync, "Run the gateway with --no-fsync (no fdatasync per group commit), to compare");
   app->add_option("--gateway-threads", o.icegate.threads,
                   "icegate serve --threads for the icegate target (default: the gateway's own, one per core)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1024}));

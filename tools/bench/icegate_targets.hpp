@@ -1,7 +1,7 @@
 // The two targets that speak icegate's own protocol, each started as a child
 // process so that both are measured the same way:
 //   icegate  `icegate serve` (Environment::icegate_binary) with a policy
-//            generated for the workload, durable audit at synchronous=FULL,
+//            generated for the workload, durable audit (an fdatasync per group),
 //            as deployed;
 //   relay    `icegate-bench bench-relay` (Environment::bench_binary): the
 //            same transport with no policy, store or audit (W0, the ceiling).
@@ -19,7 +19,7 @@ struct IcegateTargetOptions {
   // a line per submit and per recipient decision, which the audit trail
   // already records (see docs/PERFORMANCE.md for what that costs).
   std::string log_level = "warn";
-  bool no_fsync = false;  // --no-fsync: synchronous=NORMAL (for comparison only)
+  bool no_fsync = false;  // --no-fsync: no fdatasync per group commit (for comparison only)
   std::size_t threads = 0;  // the gateway's --threads (0: its default, one per core)
 };
 

@@ -1,7 +1,7 @@
 // The two issue-8 targets that are not about connections, measured in
 // process so that `icegate-bench` can mark them met or missed beside the
 // workloads: a policy decision at N rules, and appending audit records through
-// the real store (SQLite WAL, group commit, synchronous=FULL). The Google
+// the real store (SQLite WAL, group commit, durable: an fdatasync per group). The Google
 // Benchmark binaries (policy_bench, audit_bench) measure the same things with
 // repetitions and statistics; these are the quick versions.
 #pragma once
@@ -42,7 +42,7 @@ struct AuditTiming {
 };
 
 // Queues `batches` batches of `records_per_batch` audit records each into a
-// fresh store in `data_dir` (synchronous=FULL unless told otherwise) as fast
+// fresh store in `data_dir` (durable unless told otherwise) as fast
 // as the writer thread takes them, and waits until all are committed.
 AuditTiming time_audit_append(const std::filesystem::path& data_dir, std::size_t batches,
                               std::size_t records_per_batch, bool synchronous_full = true);

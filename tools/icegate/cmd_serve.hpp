@@ -38,7 +38,7 @@ struct ServeParams {
   std::size_t max_addressees = 1024;
   std::size_t max_connections = 20'000;
   std::size_t threads = 0;  // threads that run connections (GatewayConfig::threads); 0: one per core
-  bool no_fsync = false;  // SQLite synchronous=NORMAL: survives a crash, not power loss
+  bool no_fsync = false;  // no fdatasync of the WAL per group commit: survives a crash, not power loss
   bool no_verify_cache = false;  // verify every client chain in full (GatewayConfig::verify_cache)
   std::string log_level = "info";
   std::string http;                      // dashboard address, HOST:PORT; empty: no dashboard

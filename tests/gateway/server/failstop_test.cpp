@@ -239,6 +239,39 @@ TEST_F(FailStopTest, ATriggerThatCouldNotBeStoredDidNotHappen) {
   EXPECT_EQ(delivery->message.id, embargoed.id);
 }
 
+// A failed sync (fdatasync of the WAL after the commit: EIO, ENOSPC) is
+// fail-stop without resume: the sender is told INTERNAL, nothing is delivered,
+// a resend is refused with INTERNAL too (not DUPLICATE, which a node takes as
+// accepted), and /healthz says the gateway must be restarted.
+TEST_F(FailStopTest, AFailedSyncRefusesTheMessageAndEverythingAfterUntilRestart) {
+  start();
+  auto analyst = gateway_->connect("analyst");
+  auto officer = gateway_->connect("officer");
+  expect_healthy();
+
+  quiesce(2);
+  gateway_->gateway().store().inject_sync_failure(1);
+  const Message message = note("analyst", "officer", "arrest at 06:00");
+  analyst->submit(message);
+  expect_not_stored(*analyst, message.id, "injected sync failure");
+  EXPECT_EQ(analyst->unacknowledged(), 1u) << "kept by the node client, to be sent again";
+  expect_failing("must be restarted");
+  EXPECT_THAT(healthz().body, HasSubstr("\"store_restart_required\":true"));
+
+  // The fault was injected once, but nothing is accepted again: not the
+  // resend, not another message.
+  analyst->submit(message);
+  expect_not_stored(*analyst, message.id, "must be restarted");
+  const Message other = note("analyst", "officer", "and another");
+  analyst->submit(other);
+  expect_not_stored(*analyst, other.id, "must be restarted");
+  EXPECT_EQ(analyst->unacknowledged(), 2u);
+  EXPECT_EQ(deliveries_written(message.id), 0u) << "nothing of the failed group goes out";
+  EXPECT_EQ(deliveries_written(other.id), 0u);
+  EXPECT_FALSE(officer->next_event(200ms)) << "the recipient hears nothing";
+  expect_failing("must be restarted");
+}
+
 // A real full filesystem: a 1 MiB tmpfs mounted on the data directory, filled
 // by a file until the kernel says ENOSPC. Needs CAP_SYS_ADMIN (root, not in an
 // unprivileged container); skipped otherwise.

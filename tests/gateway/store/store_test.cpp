@@ -3,6 +3,7 @@
 // the ids of accepted messages: only the newest read back, the rest found
 // through the index on messages(id), which an older data directory gains on open;
 // and of the outboxes, only the first frames of each, the rest read back by range.
+// And a failed sync of the WAL: everything refused from then on, for good.
 #include <algorithm>
 #include <memory>
 #include <optional>
@@ -98,6 +99,109 @@ TEST_F(StoreFailStopTest, AnEmptyCommitDoesNotClearTheFailure) {
   store_.resume();
   EXPECT_EQ(commit(Batch{}), true);
   EXPECT_FALSE(store_.health().ok) << "an empty transaction writes nothing, so it cannot show the disk is back";
+}
+
+// A failed sync (fdatasync of the WAL: EIO, ENOSPC) is fail-stop without
+// resume: the group it covered and everything after it are refused, resume()
+// changes nothing, and health() says the gateway must be restarted.
+TEST(StoreSyncFailure, AFailedSyncRefusesEverythingForGoodAndSaysRestart) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  Store store(dir.path(), StoreOptions{true});
+  auto commit = [&](Batch batch) {
+    std::optional<bool> result;
+    store.commit(std::move(batch), io.get_executor(), [&](bool ok) { result = ok; });
+    store.flush();
+    io.restart();
+    io.run();
+    return result;
+  };
+  ASSERT_EQ(commit(message_batch("durable")), true);
+  EXPECT_GE(store.stats().syncs, 1u) << "a durable store syncs the WAL before it calls back";
+  store.inject_sync_failure(1);
+  EXPECT_EQ(commit(message_batch("unsynced")), false) << "committed, but its sync failed: never acknowledged";
+  auto health = store.health();
+  EXPECT_FALSE(health.ok);
+  EXPECT_TRUE(health.restart_required);
+  EXPECT_TRUE(store.restart_required());
+  EXPECT_THAT(health.reason, HasSubstr("injected sync failure"));
+  EXPECT_THAT(health.reason, HasSubstr("icegate.db-wal"));
+  EXPECT_THAT(health.reason, HasSubstr("must be restarted"));
+  EXPECT_GT(health.failed_at_unix_ms, 0);
+
+  const auto epoch = store.epoch();
+  store.resume();
+  EXPECT_EQ(store.epoch(), epoch) << "resume() does not clear a failed sync";
+  EXPECT_EQ(commit(message_batch("after")), false) << "nothing is accepted after a failed sync";
+  EXPECT_EQ(commit(Batch{}), false);
+  EXPECT_TRUE(store.health().restart_required) << "not even a later commit clears it";
+  EXPECT_FALSE(store.accepted("after")) << "refused unwritten";
+}
+
+// Callbacks come in commit order, after their sync, also when many groups
+// are in the pipeline at once.
+TEST(StoreSyncFailure, CallbacksComeInCommitOrderAcrossThePipeline) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  Store store(dir.path(), StoreOptions{true});
+  std::vector<int> order;
+  for (int i = 0; i < 200; ++i)
+    store.commit(message_batch("m" + std::to_string(i)), io.get_executor(), [&order, i](bool ok) {
+      EXPECT_TRUE(ok);
+      order.push_back(i);
+    });
+  store.flush();
+  io.run();
+  ASSERT_EQ(order.size(), 200u);
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+  EXPECT_LE(store.stats().syncs, store.stats().commits) << "one sync covers one or more commits";
+  EXPECT_GE(store.stats().syncs, 1u);
+}
+
+// One group at a time (StoreOptions::pipelined = false, the comparison in
+// docs/PERFORMANCE.md): the same answers, in the same order.
+TEST(StoreSyncFailure, WithoutPipeliningTheCallbacksAreTheSame) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  Store store(dir.path(), StoreOptions{.synchronous_full = true, .pipelined = false});
+  std::vector<int> order;
+  for (int i = 0; i < 50; ++i)
+    store.commit(message_batch("p" + std::to_string(i)), io.get_executor(), [&order, i](bool ok) {
+      EXPECT_TRUE(ok);
+      order.push_back(i);
+    });
+  store.flush();
+  io.run();
+  ASSERT_EQ(order.size(), 50u);
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+  EXPECT_EQ(store.stats().syncs, store.stats().commits) << "one sync per commit when nothing overlaps";
+}
+
+// The writer checkpoints itself (SQLite's automatic checkpoint is off); a
+// checkpoint between pipelined groups loses nothing, and what was called back
+// is there after a reopen.
+TEST(StoreSyncFailure, CheckpointsBetweenGroupsLoseNothing) {
+  testing::TemporaryDirectory dir;
+  {
+    boost::asio::io_context io;
+    Store store(dir.path(), StoreOptions{.synchronous_full = true, .checkpoint_pages = 4});
+    int ok = 0;
+    for (int i = 0; i < 100; ++i) {
+      // One group each, in pairs: a group is committed while the one before is synced.
+      store.commit(message_batch("c" + std::to_string(i)), io.get_executor(), [&ok](bool done) { ok += done; });
+      if (i % 2 == 1) store.flush();
+    }
+    store.flush();
+    io.run();
+    EXPECT_EQ(ok, 100);
+    // Each group puts more than 4 pages in the WAL; the writer checkpoints
+    // before it takes the next group.
+    EXPECT_GE(store.stats().checkpoints, 10u);
+    EXPECT_TRUE(store.health().ok);
+  }
+  Store reopened(dir.path(), StoreOptions{false});
+  EXPECT_EQ(reopened.recover().messages.size(), 100u);
+  EXPECT_TRUE(audit::verify(dir.path()).intact());
 }
 
 class StoreMessageIdsTest : public StoreFailStopTest {};

@@ -2,7 +2,7 @@
 // four candidates for the gateway's hot path (issue 15; the decision and its
 // figures: docs/adr/0005-store-for-the-hot-path.md, docs/PERFORMANCE.md):
 //
-//   sqlite       today's store (gateway/store: SQLite WAL, synchronous=FULL)
+//   sqlite       today's store (gateway/store: SQLite WAL, pipelined: an fdatasync of the WAL per group)
 //   rocksdb      RocksDB, WAL synced on every write, pipelined writes
 //   lmdb         LMDB, durable (no MDB_NOSYNC)
 //   segment_log  our append-only segment log (gateway/store/segment_log)
