@@ -59,7 +59,7 @@
 // the frames up to the last whole, valid commit, which may or may not include
 // the groups that were refused.
 //
-// Readers (accepted(), owed(), owed_frame(), and other processes such as
+// Readers (accepted(), owed(), expiring(), next_expiry(), and other processes such as
 // `icegate audit`) may see a group that is committed but not yet durable. The
 // gateway only asks them about what its callbacks have already reported
 // durable (see the comments on each, and docs/ARCHITECTURE.md).
