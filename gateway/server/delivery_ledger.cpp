@@ -5,29 +5,15 @@
 
 namespace icegate::server {
 
-DeliveryLedger::DeliveryLedger(std::size_t window_frames, std::size_t window_bytes, std::size_t resident_frames,
-                               std::size_t resident_bytes)
+DeliveryLedger::DeliveryLedger(std::size_t window_frames, std::size_t window_bytes, std::size_t resident_frames)
     : window_frames_(window_frames == 0 ? 1 : window_frames),
       window_bytes_(window_bytes),
-      resident_frames_(std::max<std::size_t>(resident_frames, 1)),
-      resident_bytes_(resident_bytes) {}
-
-bool DeliveryLedger::room_for(const Box& box, std::size_t size) const {
-  if (box.resident.empty()) return true;  // always one frame
-  return box.resident.size() < resident_frames_ && box.resident_bytes + size <= resident_bytes_;
-}
-
-std::map<std::int64_t, DeliveryLedger::Owed>::iterator DeliveryLedger::erase_resident(
-    Box& box, std::map<std::int64_t, Owed>::iterator it) {
-  box.resident_bytes -= it->second.bytes ? it->second.bytes->size() : 0;
-  return box.resident.erase(it);
-}
+      resident_frames_(std::max<std::size_t>(resident_frames, 1)) {}
 
 void DeliveryLedger::make_resident(Box& box, store::OutboxEntry entry, FrameBytes bytes) {
   if (entry.needs_ack) awaiting_ack_[entry.node][entry.message_id] = entry.seq;
   if (entry.not_after_unix_ms != 0) expiring_.emplace(entry.not_after_unix_ms, std::make_pair(entry.node, entry.seq));
   box.loaded_through = std::max(box.loaded_through, entry.seq);
-  box.resident_bytes += bytes ? bytes->size() : 0;
   const auto seq = entry.seq;
   box.resident.emplace_hint(box.resident.end(), seq, Owed{std::move(entry), std::move(bytes)});
 }
@@ -39,7 +25,7 @@ const std::string& DeliveryLedger::add(store::OutboxEntry entry, FrameBytes byte
   box.known_through = std::max(box.known_through, entry.seq);
   // Resident only while every frame owed before it is, and there is room;
   // otherwise it waits on disk for its turn (refill).
-  const bool room = !box.spilled() && room_for(box, bytes ? bytes->size() : 0);
+  const bool room = !box.spilled() && box.resident.size() < resident_frames_;
   ++box.count;
   if (room) make_resident(box, std::move(entry), std::move(bytes));
   else note_disk_expiry(entry.not_after_unix_ms);
@@ -74,12 +60,11 @@ std::vector<store::OutboxEntry> DeliveryLedger::refill(const std::string& node, 
   auto owed = outbox_.find(node);
   if (owed == outbox_.end()) return expired;
   Box& box = owed->second;
-  // Read back once half the resident frames (by count and by bytes) have
-  // left: a read per half of them, not one per frame.
-  while (box.spilled() && box.resident.size() <= resident_frames_ / 2 && box.resident_bytes <= resident_bytes_ / 2) {
+  // Read back once half the resident frames have left: a read per half of
+  // them, not one per frame.
+  while (box.spilled() && box.resident.size() <= resident_frames_ / 2) {
     const std::size_t room = resident_frames_ - box.resident.size();
-    auto page = read(node, box.loaded_through, box.known_through, room, resident_bytes_ - box.resident_bytes);
-    auto& entries = page.entries;
+    auto entries = read(node, box.loaded_through, box.known_through, room);
     for (auto& entry : entries) {
       box.loaded_through = std::max(box.loaded_through, entry.seq);
       if (box.gone.erase(entry.seq) > 0) continue;  // expired or settled before its turn
@@ -96,7 +81,7 @@ std::vector<store::OutboxEntry> DeliveryLedger::refill(const std::string& node, 
       entry.frame.clear();
       make_resident(box, std::move(entry), std::move(bytes));
     }
-    if (page.complete) {
+    if (entries.size() < room) {
       // Everything up to known_through has been read: what the count says is
       // still on disk is not (a frame settled elsewhere). Trust the disk.
       box.loaded_through = box.known_through;
@@ -114,12 +99,8 @@ bool DeliveryLedger::acknowledge(std::string_view node, std::string_view message
   if (waiting == awaiting_ack_.end()) return false;
   auto it = waiting->second.find(message_id);
   if (it == waiting->second.end()) return false;  // a repeated Ack, or for something never owed here
-  if (auto owed = outbox_.find(node); owed != outbox_.end()) {
-    if (auto frame = owed->second.resident.find(it->second); frame != owed->second.resident.end()) {
-      erase_resident(owed->second, frame);
-      --owed->second.count;
-    }
-  }
+  if (auto owed = outbox_.find(node); owed != outbox_.end() && owed->second.resident.erase(it->second) > 0)
+    --owed->second.count;
   waiting->second.erase(it);
   return true;
 }
@@ -129,7 +110,7 @@ bool DeliveryLedger::written(std::string_view node, std::int64_t seq) {
   if (owed == outbox_.end()) return false;
   auto it = owed->second.resident.find(seq);
   if (it == owed->second.resident.end() || it->second.entry.needs_ack) return false;
-  erase_resident(owed->second, it);
+  owed->second.resident.erase(it);
   --owed->second.count;
   return true;
 }
@@ -139,7 +120,7 @@ void DeliveryLedger::forget(std::int64_t seq) {
     auto it = box.resident.find(seq);
     if (it == box.resident.end()) continue;
     erase_awaiting(it->second.entry);
-    erase_resident(box, it);
+    box.resident.erase(it);
     --box.count;
   }
 }
@@ -165,7 +146,7 @@ std::vector<store::OutboxEntry> DeliveryLedger::expire_owed_to(std::string_view 
     }
     erase_awaiting(entry);
     expired.push_back(std::move(it->second.entry));
-    it = erase_resident(box, it);
+    it = box.resident.erase(it);
     --box.count;
   }
   return expired;
@@ -185,7 +166,7 @@ std::vector<store::OutboxEntry> DeliveryLedger::expire_before(std::int64_t now,
     if (it == box.resident.end()) continue;  // acknowledged or settled since
     erase_awaiting(it->second.entry);
     expired.push_back(std::move(it->second.entry));
-    erase_resident(box, it);
+    box.resident.erase(it);
     --box.count;
   }
   if (disk.scan && disk_expiry_ != 0 && disk_expiry_ < now) expire_on_disk(now, skip, disk, expired);
@@ -252,11 +233,6 @@ std::size_t DeliveryLedger::resident_frames() const {
 std::size_t DeliveryLedger::resident_frames(std::string_view node) const {
   auto owed = outbox_.find(node);
   return owed == outbox_.end() ? 0 : owed->second.resident.size();
-}
-
-std::size_t DeliveryLedger::resident_bytes(std::string_view node) const {
-  auto owed = outbox_.find(node);
-  return owed == outbox_.end() ? 0 : owed->second.resident_bytes;
 }
 
 std::vector<std::pair<std::string, std::size_t>> DeliveryLedger::owed_by_node() const {

@@ -16,7 +16,7 @@
 // in its session; the rest stay here until the session reports them written.
 //
 // Resident frames: of what a node is owed, only the first `resident_frames`
-// (by seq), and at most `resident_bytes` of them, are held here with their bytes; the rest stay on disk, counted,
+// (by seq) are held here with their bytes; the rest stay on disk, counted,
 // and are read back in seq order (`refill`, through a Reader the router
 // gives) as the resident ones leave. A frame committed for a node whose
 // backlog is on disk is only counted: it is read back in its turn. What
@@ -61,16 +61,12 @@ class DeliveryLedger {
   static constexpr std::size_t default_window_frames = 256;
   static constexpr std::size_t default_window_bytes = 64 * 1024;
   // Owed frames held in memory per node at most (the rest on disk): four
-  // windows, so that a session is never starved while Acks are on their way;
-  // and at most this many bytes of them (always at least one frame, which a
-  // frame limit bounds), so that large frames do not make K frames large.
+  // windows, so that a session is never starved while Acks are on their way.
   static constexpr std::size_t default_resident_frames = 4 * default_window_frames;
-  static constexpr std::size_t default_resident_bytes = 16 * default_window_bytes;  // 1 MiB
 
-  // Reads `node`'s owed frames with after < seq <= through, by seq, at most
-  // `limit` and `max_bytes` of frames (always the first).
-  using Reader = std::function<store::Store::OwedPage(const std::string& node, std::int64_t after,
-                                                      std::int64_t through, std::size_t limit, std::size_t max_bytes)>;
+  // Reads `node`'s owed frames with after < seq <= through, by seq, at most `limit`.
+  using Reader = std::function<std::vector<store::OutboxEntry>(const std::string& node, std::int64_t after,
+                                                               std::int64_t through, std::size_t limit)>;
   // Reads, over every node, owed frames (without their bytes) that expire
   // before `before`, in expiry order after the position (not_after, seq), at
   // most `limit`; and the earliest expiry at or after `from` (0: none).
@@ -87,8 +83,7 @@ class DeliveryLedger {
 
   explicit DeliveryLedger(std::size_t window_frames = default_window_frames,
                           std::size_t window_bytes = default_window_bytes,
-                          std::size_t resident_frames = default_resident_frames,
-                          std::size_t resident_bytes = default_resident_bytes);
+                          std::size_t resident_frames = default_resident_frames);
 
   // ---- what is owed ----
   // Owes `entry.node` a committed frame (its bytes moved out of the entry into
@@ -141,8 +136,6 @@ class DeliveryLedger {
   // that expires, plus stale ones until their time passes).
   std::size_t expiry_entries() const { return expiring_.size(); }
   std::size_t resident_frames(std::string_view node) const;
-  // The bytes of the owed frames held in memory for `node`.
-  std::size_t resident_bytes(std::string_view node) const;
   std::size_t resident_limit() const { return resident_frames_; }
   // Every node owed something, with how many frames.
   std::vector<std::pair<std::string, std::size_t>> owed_by_node() const;
@@ -176,7 +169,6 @@ class DeliveryLedger {
   // resident (or has left); those after it are on disk, `gone` excepted.
   struct Box {
     std::map<std::int64_t, Owed> resident;  // the first owed frames, by seq
-    std::size_t resident_bytes = 0;         // of their frames
     std::size_t count = 0;                  // frames owed in all, resident or not
     std::int64_t loaded_through = 0;
     std::int64_t known_through = 0;         // the last seq owed that the ledger was told of
@@ -192,14 +184,10 @@ class DeliveryLedger {
   void erase_awaiting(const store::OutboxEntry& entry);
 
   void make_resident(Box& box, store::OutboxEntry entry, FrameBytes bytes);
-  // Whether `box` may hold a frame of `size` bytes more in memory.
-  bool room_for(const Box& box, std::size_t size) const;
-  static std::map<std::int64_t, Owed>::iterator erase_resident(Box& box, std::map<std::int64_t, Owed>::iterator it);
 
   std::size_t window_frames_;
   std::size_t window_bytes_;
   std::size_t resident_frames_;
-  std::size_t resident_bytes_;
   // Each node's outbox as committed: what it is owed, the first frames by seq
   // in memory. Mirrors the store.
   std::map<std::string, Box, std::less<>> outbox_;

@@ -96,7 +96,6 @@ struct GatewayConfig {
   // Frames owed to a node held in memory at most, with their bytes; the rest
   // stay on disk and are read back in order (DeliveryLedger, "Memory bounds").
   std::size_t owed_frames_in_memory = DeliveryLedger::default_resident_frames;
-  std::size_t owed_bytes_in_memory = DeliveryLedger::default_resident_bytes;  // of those frames, per node
 };
 
 // config.threads, with 0 read as the number of cores (at least 1).

@@ -43,7 +43,7 @@ Router::Router(const GatewayConfig& config, PolicyGetter policy, store::Store& s
       store_(store),
       executor_(std::move(executor)),
       ledger_(DeliveryLedger::default_window_frames, DeliveryLedger::default_window_bytes,
-              config.owed_frames_in_memory, config.owed_bytes_in_memory),
+              config.owed_frames_in_memory),
       records_([this] { return now_ms(); }, [this] { return policy_()->version(); }),
       checks_([&store](const std::string& id) { return store.accepted(id); }, config.recent_message_ids,
               config.recent_message_window) {}
@@ -55,7 +55,7 @@ std::int64_t Router::now_ms() const { return config_.clock->now_unix_ms(); }
 // ---- durability -------------------------------------------------------------
 
 void Router::recover() {
-  store::Recovered recovered = store_.recover(config_.recent_message_ids, config_.owed_frames_in_memory, config_.owed_bytes_in_memory);
+  store::Recovered recovered = store_.recover(config_.recent_message_ids, config_.owed_frames_in_memory);
   const auto audit_records = recovered.audit_records;
   finish(load(std::move(recovered)));
   spdlog::info("store {}: {} message(s) seen, {} frame(s) owed to {} node(s), {} hold(s), {} event(s), {} audit record(s)",
@@ -262,7 +262,7 @@ Router::Work Router::reload() {
   holds_.clear_stored();
   controlled_.clear();
   decider_.clear();
-  Work refused = load(store_.recover(config_.recent_message_ids, config_.owed_frames_in_memory, config_.owed_bytes_in_memory));
+  Work refused = load(store_.recover(config_.recent_message_ids, config_.owed_frames_in_memory));
   spdlog::warn("store: read back after a failed commit: {} message(s) seen, {} frame(s) owed, {} hold(s)",
                 checks_.seen_count(), owed_count(), holds_.size());
   if (!observer()) return refused;
@@ -309,8 +309,8 @@ void Router::refill(const std::string& node) {
   Work work;
   const auto expired = ledger_.refill(
       node,
-      [this](const std::string& n, std::int64_t after, std::int64_t through, std::size_t limit, std::size_t max_bytes) {
-        return store_.owed(n, after, through, limit, max_bytes);
+      [this](const std::string& n, std::int64_t after, std::int64_t through, std::size_t limit) {
+        return store_.owed(n, after, through, limit);
       },
       now_ms(), [this, &work](const store::OutboxEntry& entry) { return refuse_oversized(work, entry, entry.frame.size()); });
   for (const auto& entry : expired) expire_queued(work, entry);

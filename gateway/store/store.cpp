@@ -188,28 +188,18 @@ void Store::open_reader() {
   lookup_.emplace(*reader_, "SELECT 1 FROM messages WHERE id = ? LIMIT 1", store_errors, "preparing the id lookup");
 }
 
-Store::OwedPage Store::owed(const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit,
-                            std::size_t max_bytes) {
+std::vector<OutboxEntry> Store::owed(const std::string& node, std::int64_t after, std::int64_t through,
+                                     std::size_t limit) {
   std::lock_guard lock(reader_mutex_);
-  OwedPage page;
-  // One row more than asked: whether it exists says if the range is read through.
+  std::vector<OutboxEntry> entries;
   Statement s(*reader_,
               "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM outbox "
               "WHERE node = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?");
-  s.bind(1, node).bind(2, after).bind(3, through).bind(4, static_cast<std::int64_t>(limit) + 1);
-  std::size_t bytes = 0;
-  page.complete = true;
-  while (s.next()) {
-    std::string frame = s.text(7);
-    if (page.entries.size() == limit || (!page.entries.empty() && frame.size() > max_bytes - std::min(bytes, max_bytes))) {
-      page.complete = false;
-      break;
-    }
-    bytes += frame.size();
-    page.entries.push_back(
-        {s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5), s.text(6), std::move(frame)});
-  }
-  return page;
+  s.bind(1, node).bind(2, after).bind(3, through).bind(4, static_cast<std::int64_t>(limit));
+  while (s.next())
+    entries.push_back(
+        {s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5), s.text(6), s.text(7)});
+  return entries;
 }
 
 std::vector<OutboxEntry> Store::expiring(std::int64_t before, std::int64_t after_not_after, std::int64_t after_seq,
@@ -249,7 +239,7 @@ void Store::exec(const char* sql) {
   }
 }
 
-Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node, std::size_t owed_bytes_per_node) {
+Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node) {
   // Only the writer thread writes; this runs before the first commit.
   flush();
   Recovered recovered;
@@ -281,14 +271,9 @@ Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node,
                       "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM "
                       "outbox WHERE node = ? ORDER BY seq LIMIT ?");
       first.bind(1, owed.node).bind(2, limit);
-      std::size_t bytes = 0;
-      for (bool any = false; first.next(); any = true) {
-        std::string frame = first.text(7);
-        if (any && frame.size() > owed_bytes_per_node - std::min(bytes, owed_bytes_per_node)) break;
-        bytes += frame.size();
+      while (first.next())
         recovered.outbox.push_back({first.integer(0), first.text(1), first.text(2), first.integer(3) != 0,
-                                    first.integer(4), first.text(5), first.text(6), std::move(frame)});
-      }
+                                    first.integer(4), first.text(5), first.text(6), first.text(7)});
     }
     Statement first_expiry(db_, "SELECT MIN(not_after_unix_ms) FROM outbox WHERE not_after_unix_ms != 0");
     if (first_expiry.next()) recovered.first_expiry_unix_ms = first_expiry.integer(0);

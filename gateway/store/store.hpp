@@ -217,24 +217,16 @@ class Store {
 
   // Reads back what is durable. Of the messages accepted it returns only the
   // newest `newest_messages` (the rest stay on disk: see accepted()), and of
-  // each node's outbox the first `owed_per_node` frames and at most
-  // `owed_bytes_per_node` bytes of them, always the first (the rest: owed()).
+  // each node's outbox the first `owed_per_node` frames (the rest: owed()).
   Recovered recover(std::size_t newest_messages = std::numeric_limits<std::size_t>::max(),
-                    std::size_t owed_per_node = std::numeric_limits<std::size_t>::max(),
-                    std::size_t owed_bytes_per_node = std::numeric_limits<std::size_t>::max());
+                    std::size_t owed_per_node = std::numeric_limits<std::size_t>::max());
   // `node`'s owed frames with after < seq <= through, by seq, at most `limit`
-  // and at most `max_bytes` of frames (but always the first), frames
-  // included: read on the reader connection, as accepted() is, so only what
-  // is committed is seen. A row past the byte budget is not kept. Rows
-  // committed but not yet durable are seen too: the router asks only for
-  // seqs it has counted, which it does in the commit callback, after the sync;
-  // and expiring() rows after the seqs it has counted are skipped.
-  struct OwedPage {
-    std::vector<OutboxEntry> entries;
-    bool complete = false;  // every owed frame in the range is in `entries`
-  };
-  OwedPage owed(const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit,
-                std::size_t max_bytes = std::numeric_limits<std::size_t>::max());
+  // (frames included): read on the reader connection, as accepted() is, so
+  // only what is committed is seen. Rows committed but not yet durable are
+  // seen too: the router asks only for seqs it has counted, which it does in
+  // the commit callback, after the sync; and expiring() rows after the seqs
+  // it has counted are skipped.
+  std::vector<OutboxEntry> owed(const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit);
   // Owed frames, over every node, that expire before `before`, in expiry
   // order (not_after, seq) after the position (after_not_after, after_seq),
   // at most `limit`, without their frames: a page of the index outbox_expiry,

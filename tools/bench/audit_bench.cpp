@@ -235,7 +235,7 @@ void BM_OwedFramesRead(benchmark::State& state) {
   std::int64_t after = 0;
   std::size_t frames = 0;
   for (auto _ : state) {
-    auto entries = scratch.store->owed("officer", after, kBacklog, limit).entries;
+    auto entries = scratch.store->owed("officer", after, kBacklog, limit);
     if (entries.empty()) {
       after = 0;
       continue;

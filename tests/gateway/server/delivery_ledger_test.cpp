@@ -3,7 +3,6 @@
 // session is handed (a backlog never floods a session's queue).
 #include <algorithm>
 #include <map>
-#include <numeric>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -186,7 +185,7 @@ struct Disk {
   int reads = 0;
   // Commits a frame for `node` and tells the ledger, as the router does after the commit.
   void owe(DeliveryLedger& ledger, const std::string& node, std::int64_t seq, std::int64_t not_after = 0,
-           const std::string& message_id = {}, std::size_t size = 0) {
+           const std::string& message_id = {}) {
     store::OutboxEntry entry;
     entry.seq = seq;
     entry.node = node;
@@ -194,29 +193,18 @@ struct Disk {
     entry.needs_ack = !message_id.empty();
     entry.not_after_unix_ms = not_after;
     entry.frame = "frame " + std::to_string(seq);
-    if (size > entry.frame.size()) entry.frame.resize(size, '.');
     rows[seq] = entry;
     auto bytes = std::make_shared<const std::string>(entry.frame);
     entry.frame.clear();
     ledger.add(std::move(entry), std::move(bytes));
   }
   DeliveryLedger::Reader reader() {
-    return [this](const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit,
-                  std::size_t max_bytes) {
+    return [this](const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit) {
       ++reads;
-      store::Store::OwedPage page;
-      page.complete = true;
-      std::size_t bytes = 0;
-      for (auto it = rows.upper_bound(after); it != rows.end() && it->first <= through; ++it) {
-        if (it->second.node != node) continue;
-        if (page.entries.size() == limit || (!page.entries.empty() && bytes + it->second.frame.size() > max_bytes)) {
-          page.complete = false;
-          break;
-        }
-        bytes += it->second.frame.size();
-        page.entries.push_back(it->second);
-      }
-      return page;
+      std::vector<store::OutboxEntry> result;
+      for (auto it = rows.upper_bound(after); it != rows.end() && it->first <= through && result.size() < limit; ++it)
+        if (it->second.node == node) result.push_back(it->second);
+      return result;
     };
   }
   int scans = 0;
@@ -328,50 +316,6 @@ TEST(DeliveryLedgerOnDisk, AFrameOnDiskExpiresForAnOfflineNodeAndIsNotReadBackLa
   }
   EXPECT_EQ(got, (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 9, 10})) << "the expired frame is not delivered";
   EXPECT_EQ(ledger.owed_count(), 0u);
-}
-
-TEST(DeliveryLedgerOnDisk, LargeFramesAreBoundedByBytesNotOnlyByCountAndStillArriveInOrder) {
-  // Room for 1,000 frames by count but 10,000 bytes: ten frames of 1,000.
-  DeliveryLedger ledger(100, 1 << 20, 1'000, 10'000);
-  Disk disk;
-  for (std::int64_t seq = 1; seq <= 200; ++seq) disk.owe(ledger, "officer", seq, 0, {}, 1'000);
-  EXPECT_EQ(ledger.resident_frames("officer"), 10u);
-  EXPECT_LE(ledger.resident_bytes("officer"), 10'000u);
-  EXPECT_EQ(ledger.owed_count("officer"), 200u);
-  const auto lane = ledger.open_lane("officer");
-  std::vector<std::int64_t> got;
-  for (int round = 0; round < 100 && got.size() < 200; ++round) {
-    ledger.refill("officer", disk.reader(), 0, refuse_none);
-    ASSERT_LE(ledger.resident_bytes("officer"), 10'000u);
-    const auto frames = ledger.take("officer");
-    for (const auto& frame : frames) {
-      got.push_back(frame.seq);
-      ledger.written("officer", frame.seq);
-      disk.rows.erase(frame.seq);
-    }
-    ledger.returned("officer", lane, frames.size(), frames.size() * 1'000);
-  }
-  std::vector<std::int64_t> expected(200);
-  std::iota(expected.begin(), expected.end(), 1);
-  EXPECT_EQ(got, expected);
-  EXPECT_EQ(ledger.resident_bytes("officer"), 0u);
-}
-
-TEST(DeliveryLedgerOnDisk, OneFrameLargerThanTheByteBoundIsStillHeldAlone) {
-  DeliveryLedger ledger(100, 1 << 20, 1'000, 100);
-  Disk disk;
-  disk.owe(ledger, "officer", 1, 0, {}, 500);
-  disk.owe(ledger, "officer", 2, 0, {}, 10);
-  EXPECT_EQ(ledger.resident_frames("officer"), 1u) << "always one frame, however large";
-  ledger.open_lane("officer");
-  auto first = ledger.take("officer");
-  ASSERT_EQ(first.size(), 1u);
-  ledger.written("officer", 1);
-  disk.rows.erase(1);
-  ledger.refill("officer", disk.reader(), 0, refuse_none);
-  const auto second = ledger.take("officer");
-  ASSERT_EQ(second.size(), 1u);
-  EXPECT_EQ(second[0].seq, 2);
 }
 
 TEST(DeliveryLedgerOnDisk, ExpiringFramesOnDiskTakeNoMemoryAndAllExpireOnceOverSeveralTicks) {

@@ -226,35 +226,6 @@ TEST_F(MemoryBoundsTest, AFrameOnDiskExpiresOnTimeForAnOfflineNodeAndIsNotDelive
   EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms)) << "the expired message is never delivered";
 }
 
-TEST_F(MemoryBoundsTest, LargeFramesAreHeldByBytesAndAllArriveInOrderAfterARestart) {
-  constexpr int backlog = 60;
-  server::GatewayConfig config;
-  config.owed_frames_in_memory = resident;
-  config.owed_bytes_in_memory = 20'000;  // two 8 KB messages' frames, where 16 would fit by count
-  std::vector<std::string> ids;
-  {
-    RunningGateway gateway(policy_file, nodes, config, dir_.path());
-    auto analyst = gateway.connect("analyst");
-    for (int i = 0; i < backlog; ++i) {
-      Message message = note(std::to_string(i) + std::string(8'000, 'x'));
-      ids.push_back(message.id);
-      analyst->submit(message);
-      ASSERT_TRUE(acknowledged(*analyst, message.id));
-    }
-    EXPECT_LE(resident_frames(gateway), 2u) << "bounded by bytes, not by the 16 frames the count allows";
-  }
-  RunningGateway gateway(policy_file, nodes, config, dir_.path());
-  EXPECT_LE(resident_frames(gateway), 2u) << "recover keeps to the byte bound too";
-  auto officer = gateway.connect("officer");
-  for (std::size_t next = 0; next < ids.size(); ++next) {
-    auto delivery = next_of<node::Delivery>(*officer);
-    ASSERT_TRUE(delivery) << next;
-    ASSERT_EQ(delivery->message.id, ids[next]) << "out of order, lost or repeated at " << next;
-    ASSERT_LE(resident_frames(gateway), 2u);
-  }
-  EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms)) << "nothing twice";
-}
-
 TEST_F(MemoryBoundsTest, ABacklogThatExpiresOnDiskIsNotIndexedInMemoryAndExpiresWholeAfterARestart) {
   constexpr int backlog = 300;
   auto clock = std::make_shared<SimulatedClock>(from_unix_ms(1'800'000'000'000));
