@@ -778,6 +778,12 @@ std::string read_certificate_pem(const fs::path& certificate) {
   return bio_contents(bio.get());
 }
 
+bool is_pem_certificate(std::string_view text) {
+  const bool parses = parse_certificate_pem(text) != nullptr;
+  drain_openssl_errors();
+  return parses;
+}
+
 std::string pem_common_name(std::string_view certificate_pem) {
   const X509Ptr certificate = parse_certificate_pem(certificate_pem);
   drain_openssl_errors();

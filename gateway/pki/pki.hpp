@@ -196,5 +196,7 @@ class TrustedCa {
 
 // The subject Common Name of a PEM certificate text ("" when there is none).
 std::string pem_common_name(std::string_view certificate_pem);
+// Whether `text` holds a PEM certificate (-----BEGIN CERTIFICATE-----) that parses.
+bool is_pem_certificate(std::string_view text);
 
 }  // namespace icegate::pki

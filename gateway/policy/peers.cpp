@@ -6,16 +6,12 @@
 #include <algorithm>
 #include <cctype>
 #include <charconv>
-#include <memory>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 
 #include "gateway/policy/engine.hpp"
+#include "gateway/pki/pki.hpp"
 #include "gateway/policy/parser.hpp"
 
 namespace icegate::policy {
@@ -230,12 +226,7 @@ Diagnostics check_peer_files(const Policy& policy) {
                         fmt::format("cannot read the CA file of peer '{}', '{}': {}", peer.id, peer.ca, error));
       continue;
     }
-    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(text->data(), static_cast<int>(text->size())),
-                                                  &BIO_free);
-    std::unique_ptr<X509, decltype(&X509_free)> certificate(
-        bio ? PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr) : nullptr, &X509_free);
-    ERR_clear_error();
-    if (!certificate) {
+    if (!pki::is_pem_certificate(*text)) {
       diagnostics.error(Code::P055, peer.ca_location,
                         fmt::format("the CA file of peer '{}', '{}', holds no PEM certificate (-----BEGIN "
                                     "CERTIFICATE-----) that parses",
