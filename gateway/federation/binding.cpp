@@ -1,8 +1,11 @@
 // The label binding: see binding.hpp.
 #include "gateway/federation/binding.hpp"
 
+#include <openssl/rand.h>
+
 #include <algorithm>
 #include <map>
+#include <stdexcept>
 #include <vector>
 
 #include <fmt/format.h>
@@ -129,6 +132,7 @@ std::optional<BindingFailure> check_portions(const Message& message, const Label
 Sha256Digest portion_digest(const Portion& portion) {
   CanonicalWriter writer;
   writer.text(portion_domain);
+  writer.text(portion.salt);
   writer.text(portion.id);
   writer.label(portion.label);
   writer.label(portion.original_label);
@@ -177,7 +181,20 @@ OriginGateway::OriginGateway(const std::filesystem::path& key, const std::filesy
                                     certificate.string()));
 }
 
+void salt_portions(Message& message) {
+  for (Portion& portion : message.portions) {
+    portion.salt.assign(portion_salt_bytes, '\0');
+    if (RAND_bytes(reinterpret_cast<unsigned char*>(portion.salt.data()), static_cast<int>(portion.salt.size())) != 1)
+      throw std::runtime_error("the random generator failed: a portion cannot be salted");
+  }
+}
+
 Route bind_labels(const Message& message, const OriginGateway& origin, std::int64_t now_unix_ms) {
+  for (std::size_t i = 0; i < message.portions.size(); ++i)
+    if (message.portions[i].salt.size() != portion_salt_bytes)
+      throw std::invalid_argument(fmt::format("portion '{}' (portions[{}]) is not salted: salt_portions() first, or "
+                                              "a hop could confirm a guess of it from its digest",
+                                              message.portions[i].id, i));
   Route route;
   route.origin_gateway = origin.name;
   route.hop_count = 1;

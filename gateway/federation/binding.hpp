@@ -29,9 +29,11 @@
 // Portion order is bound: a hop may remove portions but not reorder them, so
 // the present portions must appear in the order of their digests.
 //
-// Known limit: a withheld portion's digest can be confirmed by a hop that can
-// guess its id, label and whole body (a short body, a previous version); it
-// cannot be read from the digest.
+// Each portion carries a salt the origin chose at random (Portion::salt,
+// salt_portions), hashed into its digest and dropped with the portion: a hop
+// the portion is withheld from sees only the digest, and cannot confirm a
+// guess of the portion's id, label and body (a short body, a previous
+// version) against it without the salt.
 #pragma once
 
 #include <cstdint>
@@ -53,7 +55,7 @@ inline constexpr std::string_view binding_domain = "icegate label binding v1";
 inline constexpr std::string_view portion_domain = "icegate portion digest v1";
 
 // The digest the binding holds for a portion: over the domain, the portion's
-// id, its canonical label (classification, then the count and each of its
+// salt, its id, its canonical label (classification, then the count and each of its
 // sorted, unique categories, then its original label the same way, empty when
 // not translated) and the SHA-256 of its body. Every text is a 4-byte
 // big-endian length and its bytes.
@@ -86,8 +88,15 @@ struct OriginGateway {
   std::string name;             // the certificate's Common Name: Route::origin_gateway
 };
 
+// Gives every portion of `message` a fresh random salt (portion_salt_bytes,
+// from OpenSSL's generator), replacing any it had: the origin gateway's first
+// step before bind_labels, so that no sender chooses a salt.
+void salt_portions(Message& message);
+
 // The origin gateway's side: the Route for `message` as it leaves the origin
-// (no via, hop_count 1), its labels bound by `origin`'s key.
+// (no via, hop_count 1), its labels bound by `origin`'s key. Every portion
+// must be salted (salt_portions): std::invalid_argument naming the portion
+// otherwise, since an unsalted digest lets a guess be confirmed.
 // Throws pki::PkiError when the key cannot be used.
 Route bind_labels(const Message& message, const OriginGateway& origin, std::int64_t now_unix_ms);
 

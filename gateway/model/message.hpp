@@ -44,6 +44,9 @@ std::string label_text(const Label& label);
 // separators)") for the caller to put in its own error.
 std::optional<Label> parse_label_text(std::string_view text, std::string* problem = nullptr);
 
+// The size of Portion::salt, when it is set.
+inline constexpr std::size_t portion_salt_bytes = 16;
+
 struct Portion {
   std::string id;
   Label label;
@@ -52,6 +55,12 @@ struct Portion {
   // it under: the label as the sender wrote it (under Message::original_scheme).
   // Empty classification: not translated.
   Label original_label = {};
+  // Only on a portion forwarded between gateways: 16 random bytes its origin
+  // gateway chose (federation::salt_portions), hashed into the portion's
+  // binding digest, so that a hop the portion is withheld from cannot confirm
+  // a guess of its id, label and body against the digest it still sees. The
+  // salt travels with the portion and is dropped with it. Empty elsewhere.
+  std::string salt = {};
 };
 
 enum class AddresseeKind { node, role, list, organisation };

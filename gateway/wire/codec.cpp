@@ -147,8 +147,12 @@ std::optional<Message> decode(const v1::Message& proto, const MessageLimits& lim
     std::optional<Label> original;
     if (portion.has_original_label() && !portion.original_label().classification().empty())
       original = check.label(field + ".original_label", portion.original_label(), true);
+    if (!portion.salt().empty() && portion.salt().size() != portion_salt_bytes)
+      check.fail(field + ".salt", fmt::format("is {} bytes; a salt is {} bytes, or absent", portion.salt().size(),
+                                              portion_salt_bytes));
     if (check.ok())
-      message.portions.push_back({std::move(id), std::move(*label), portion.body(), original.value_or(Label{})});
+      message.portions.push_back(
+          {std::move(id), std::move(*label), portion.body(), original.value_or(Label{}), portion.salt()});
   }
   if (!check.ok()) return std::nullopt;
   return message;
@@ -180,6 +184,7 @@ void encode(const Message& message, v1::Message& proto) {
     encode(portion.label, *out->mutable_label());
     if (!portion.original_label.classification.empty()) encode(portion.original_label, *out->mutable_original_label());
     out->set_body(portion.body);
+    if (!portion.salt.empty()) out->set_salt(portion.salt);
   }
 }
 

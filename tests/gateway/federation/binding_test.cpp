@@ -75,10 +75,12 @@ class BindingTest : public ::testing::Test {
 
   // The origin's side: the message bound by `gateway` of `dir`'s PKI.
   static ForwardedMessage bound_by(const std::string& gateway, const std::filesystem::path& dir,
-                                   const Message& message = sample()) {
+                                   Message message = sample()) {
     const pki::Paths paths = pki::node_paths(dir, gateway);
     const OriginGateway origin(paths.key, paths.certificate);
-    return {message, bind_labels(message, origin, to_unix_ms(SystemClock().now()))};
+    salt_portions(message);
+    Route route = bind_labels(message, origin, to_unix_ms(SystemClock().now()));
+    return {std::move(message), std::move(route)};
   }
   static ForwardedMessage bound() { return bound_by("gw-wm", pkis_->origin_dir()); }
 
@@ -121,6 +123,7 @@ TEST_F(BindingTest, ARedactedMessageStillVerifiesTwoHopsOnAndCarriesNoTraceOfWha
   // gw-bham (transit) withholds portion 2 for its next peer, narrows the
   // addressees and recomputes the overall label: none of which is bound.
   ForwardedMessage forwarded = over_the_wire(bound());
+  const std::string withheld_salt = forwarded.message.portions[1].salt;
   forwarded.message.portions.erase(forwarded.message.portions.begin() + 1);
   forwarded.message.label = {"OFFICIAL-SENSITIVE", {"PERSONAL"}};
   forwarded.message.addressees = {{AddresseeKind::node, "council-prevent"}};
@@ -139,7 +142,52 @@ TEST_F(BindingTest, ARedactedMessageStillVerifiesTwoHopsOnAndCarriesNoTraceOfWha
   EXPECT_EQ(bytes.find("Source reporting"), std::string::npos);
   EXPECT_EQ(bytes.find("UK EYES ONLY"), std::string::npos);
   EXPECT_EQ(bytes.find("SECRET"), std::string::npos);
+  ASSERT_EQ(withheld_salt.size(), portion_salt_bytes);
+  EXPECT_EQ(bytes.find(withheld_salt), std::string::npos) << "its salt left with it";
   EXPECT_EQ(forwarded.route.binding.portion_digests.size(), 4u);
+}
+
+// A hop a portion is withheld from still sees its digest. Without the salt,
+// which left with the portion, a guess of the portion (its id, label and
+// whole body: a short body, or a previous version the hop has seen) cannot
+// be confirmed against that digest.
+TEST_F(BindingTest, AWithheldPortionsDigestDoesNotConfirmAGuessOfIt) {
+  const ForwardedMessage forwarded = over_the_wire(bound());
+  const Sha256Digest& digest = forwarded.route.binding.portion_digests[1];
+  Portion guess = sample().portions[1];  // exactly right, but for the salt
+  ASSERT_TRUE(guess.salt.empty());
+  EXPECT_NE(portion_digest(guess), digest);
+  guess.salt = std::string(portion_salt_bytes, '\0');
+  EXPECT_NE(portion_digest(guess), digest);
+  guess.salt = forwarded.message.portions[1].salt;  // what only a hop holding the portion has
+  EXPECT_EQ(portion_digest(guess), digest);
+}
+
+TEST_F(BindingTest, EachBindingSaltsEachPortionAfreshAndAnUnsaltedPortionIsNotBound) {
+  const ForwardedMessage first = bound(), second = bound();
+  for (std::size_t i = 0; i < first.message.portions.size(); ++i) {
+    EXPECT_EQ(first.message.portions[i].salt.size(), portion_salt_bytes);
+    EXPECT_NE(first.message.portions[i].salt, second.message.portions[i].salt) << "portion " << i;
+    for (std::size_t j = 0; j < i; ++j) EXPECT_NE(first.message.portions[i].salt, first.message.portions[j].salt);
+  }
+  // A sender's own salt is replaced, never used.
+  Message chosen = sample();
+  for (Portion& portion : chosen.portions) portion.salt = std::string(portion_salt_bytes, 'x');
+  salt_portions(chosen);
+  for (const Portion& portion : chosen.portions) EXPECT_NE(portion.salt, std::string(portion_salt_bytes, 'x'));
+  // The origin refuses to bind what is not salted.
+  const pki::Paths paths = pki::node_paths(pkis_->origin_dir(), "gw-wm");
+  const OriginGateway origin(paths.key, paths.certificate);
+  try {
+    bind_labels(sample(), origin, 0);
+    FAIL() << "an unsalted message was bound";
+  } catch (const std::invalid_argument& error) {
+    EXPECT_THAT(error.what(), HasSubstr("portion '1' (portions[0]) is not salted"));
+  }
+  // A hop that drops a portion's salt has altered the portion.
+  ForwardedMessage stripped = bound();
+  stripped.message.portions[0].salt.clear();
+  expect_refused(stripped, BindingProblem::portion_not_bound, "portion '1' (portions[0])");
 }
 
 TEST_F(BindingTest, AnAlteredLabelIsRefusedNamingThePortion) {
