@@ -206,11 +206,11 @@ std::vector<store::OutboxEntry> DeliveryLedger::refill(const std::string& node, 
   if (owed == outbox_.end()) return expired;
   const Box& box = owed->second;
   while (auto next = next_read(node)) {
-    auto entries = read(node, next->after, next->through, next->limit);
-    const bool complete = entries.size() < next->limit;
-    const bool empty = entries.empty();
+    auto page = read(node, next->after, next->through, next->limit, next->max_bytes);
+    const bool empty = page.entries.empty();
     const auto before = std::make_tuple(box.loaded_through, box.keys_only, box.count);
-    for (auto& entry : read_done(*next, std::move(entries), complete, now, refuse)) expired.push_back(std::move(entry));
+    for (auto& entry : read_done(*next, std::move(page.entries), page.complete, now, refuse))
+      expired.push_back(std::move(entry));
     // Nothing more came of it (no room yet): again when frames have left.
     if (empty || before == std::make_tuple(box.loaded_through, box.keys_only, box.count)) break;
   }

@@ -86,9 +86,10 @@ class DeliveryLedger {
   static constexpr std::size_t default_resident_bytes = 16 * default_window_bytes;  // 1 MiB
   static constexpr std::size_t default_total_bytes = 256 * default_resident_bytes;  // 256 MiB
 
-  // Reads `node`'s owed frames with after < seq <= through, by seq, at most `limit`.
-  using Reader = std::function<std::vector<store::OutboxEntry>(const std::string& node, std::int64_t after,
-                                                               std::int64_t through, std::size_t limit)>;
+  // Reads `node`'s owed frames with after < seq <= through, by seq, at most
+  // `limit` and `max_bytes` of frames (always the first), as Store::read_owed does.
+  using Reader = std::function<store::Store::OwedPage(const std::string& node, std::int64_t after,
+                                                      std::int64_t through, std::size_t limit, std::size_t max_bytes)>;
   // Reads, over every node, owed frames (without their bytes) that expire
   // before `before`, in expiry order after the position (not_after, seq), at
   // most `limit`; and the earliest expiry at or after `from` (0: none).
