@@ -91,7 +91,11 @@ bool DeliveryLedger::spilled(std::string_view node) const {
 
 bool DeliveryLedger::behind(std::string_view node) const {
   auto owed = outbox_.find(node);
-  return owed != outbox_.end() && (owed->second.spilled() || owed->second.keys_only > 0);
+  if (owed == outbox_.end()) return false;
+  if (owed->second.spilled()) return true;
+  if (owed->second.keys_only == 0) return false;
+  auto lane = lanes_.find(node);
+  return lane != lanes_.end() && lane->second.stopped_at_key;
 }
 
 std::optional<DeliveryLedger::Read> DeliveryLedger::next_read(std::string_view node) {
@@ -397,9 +401,13 @@ std::vector<Outgoing> DeliveryLedger::take(std::string_view node) {
   auto owed = outbox_.find(node);
   if (owed == outbox_.end()) return frames;
   Lane& state = lane->second;
+  state.stopped_at_key = false;
   auto& resident = owed->second.resident;
   for (auto it = resident.upper_bound(state.handed_up_to); it != resident.end(); ++it) {
-    if (!it->second.bytes) break;  // written before, awaiting its Ack: handed once read back (next_read)
+    if (!it->second.bytes) {  // written before, awaiting its Ack: handed once read back (next_read)
+      state.stopped_at_key = true;
+      break;
+    }
     const std::size_t size = it->second.bytes->size();
     // Always room for one frame, however large; otherwise both bounds hold.
     if (state.frames_in_flight > 0 &&

@@ -150,7 +150,7 @@ class DeliveryLedger {
   std::vector<store::OutboxEntry> refill(const std::string& node, const Reader& read, std::int64_t now,
                                          const std::function<bool(const store::OutboxEntry&)>& refuse);
   // Whether `node` may have a read to ask for (next_read): its backlog is on
-  // disk, or resident frames have no bytes. Cheap.
+  // disk, or its lane's last take stopped at a frame without its bytes. Cheap.
   bool behind(std::string_view node) const;
   // Whether `node` is owed frames that are on disk only.
   bool spilled(std::string_view node) const;
@@ -238,6 +238,7 @@ class DeliveryLedger {
     std::int64_t handed_up_to = 0;  // the last seq handed to the session
     std::size_t frames_in_flight = 0;
     std::size_t bytes_in_flight = 0;
+    bool stopped_at_key = false;  // the last take stopped at a frame whose bytes must be read back
   };
   void erase_awaiting(const store::OutboxEntry& entry);
 
