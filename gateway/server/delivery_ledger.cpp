@@ -1,16 +1,47 @@
 #include "gateway/server/delivery_ledger.hpp"
 
 #include <algorithm>
+#include <iterator>
+#include <tuple>
 #include <utility>
 
 namespace icegate::server {
 
-DeliveryLedger::DeliveryLedger(std::size_t window_frames, std::size_t window_bytes, std::size_t resident_frames)
+DeliveryLedger::DeliveryLedger(std::size_t window_frames, std::size_t window_bytes, std::size_t resident_frames,
+                               std::size_t resident_bytes, std::size_t total_bytes)
     : window_frames_(window_frames == 0 ? 1 : window_frames),
       window_bytes_(window_bytes),
-      resident_frames_(std::max<std::size_t>(resident_frames, 1)) {}
+      resident_frames_(std::max<std::size_t>(resident_frames, 1)),
+      resident_bytes_(resident_bytes),
+      total_bytes_(total_bytes) {}
+
+bool DeliveryLedger::room_for(const Box& box, std::size_t size) const {
+  if (box.bytes == 0) return true;  // one frame a node always, however large
+  return box.bytes + size <= resident_bytes_ && total_resident_bytes_ + size <= total_bytes_;
+}
+
+std::map<std::int64_t, DeliveryLedger::Owed>::iterator DeliveryLedger::erase_resident(
+    Box& box, std::map<std::int64_t, Owed>::iterator it) {
+  if (it->second.bytes) {
+    box.bytes -= it->second.bytes->size();
+    total_resident_bytes_ -= it->second.bytes->size();
+  } else {
+    --box.keys_only;
+  }
+  return box.resident.erase(it);
+}
+
+void DeliveryLedger::drop_bytes(Box& box, Owed& owed) {
+  if (!owed.bytes) return;
+  box.bytes -= owed.bytes->size();
+  total_resident_bytes_ -= owed.bytes->size();
+  ++box.keys_only;
+  owed.bytes.reset();
+}
 
 void DeliveryLedger::make_resident(Box& box, store::OutboxEntry entry, FrameBytes bytes) {
+  box.bytes += bytes->size();
+  total_resident_bytes_ += bytes->size();
   if (entry.needs_ack) awaiting_ack_[entry.node][entry.message_id] = entry.seq;
   if (entry.not_after_unix_ms != 0) expiring_.emplace(entry.not_after_unix_ms, std::make_pair(entry.node, entry.seq));
   box.loaded_through = std::max(box.loaded_through, entry.seq);
@@ -25,10 +56,14 @@ const std::string& DeliveryLedger::add(store::OutboxEntry entry, FrameBytes byte
   box.known_through = std::max(box.known_through, entry.seq);
   // Resident only while every frame owed before it is, and there is room;
   // otherwise it waits on disk for its turn (refill).
-  const bool room = !box.spilled() && box.resident.size() < resident_frames_;
+  const bool room = !box.spilled() && box.resident.size() < resident_frames_ && room_for(box, bytes->size());
   ++box.count;
-  if (room) make_resident(box, std::move(entry), std::move(bytes));
-  else note_disk_expiry(entry.not_after_unix_ms);
+  if (room) {
+    make_resident(box, std::move(entry), std::move(bytes));
+  } else {
+    note_disk_expiry(entry.not_after_unix_ms);
+    if (box.reading) ++box.added_while_reading;
+  }
   return owed->first;
 }
 
@@ -54,42 +89,134 @@ bool DeliveryLedger::spilled(std::string_view node) const {
   return owed != outbox_.end() && owed->second.spilled();
 }
 
+bool DeliveryLedger::behind(std::string_view node) const {
+  auto owed = outbox_.find(node);
+  if (owed == outbox_.end()) return false;
+  if (owed->second.spilled()) return true;
+  if (owed->second.keys_only == 0) return false;
+  auto lane = lanes_.find(node);
+  return lane != lanes_.end() && lane->second.stopped_at_key;
+}
+
+std::optional<DeliveryLedger::Read> DeliveryLedger::next_read(std::string_view node) {
+  auto owed = outbox_.find(node);
+  if (owed == outbox_.end() || owed->second.reading) return std::nullopt;
+  Box& box = owed->second;
+  Read read;
+  read.node = owed->first;
+  read.generation = generation_;
+  // The bytes of a Deliver written and not acknowledged, once it is the next
+  // frame the lane is to be handed, and the frames in the session's hands
+  // leave room (those after it give way: read_done).
+  bool rehydrate = false;
+  if (auto lane = lanes_.find(node); lane != lanes_.end() && box.keys_only > 0) {
+    auto next = box.resident.upper_bound(lane->second.handed_up_to);
+    if (next != box.resident.end() && !next->second.bytes && lane->second.bytes_in_flight <= resident_bytes_ / 2) {
+      rehydrate = true;
+      read.after = next->first - 1;
+    }
+  }
+  // The frames on disk, once half the resident frames (by count and by
+  // bytes) have left: a read per half of them, not one per frame.
+  const bool refill = box.spilled() && box.resident.size() <= resident_frames_ / 2 &&
+                      box.bytes <= resident_bytes_ / 2 && (box.bytes == 0 || total_resident_bytes_ < total_bytes_);
+  if (!rehydrate && !refill) return std::nullopt;
+  if (!rehydrate) read.after = box.loaded_through;
+  read.through = refill ? box.known_through : box.loaded_through;
+  read.limit = (rehydrate ? resident_frames_ : 0) + (refill ? resident_frames_ - box.resident.size() : 0);
+  read.max_bytes = std::min(resident_bytes_ - std::min(box.bytes, resident_bytes_),
+                            total_bytes_ - std::min(total_resident_bytes_, total_bytes_));
+  box.reading = true;
+  box.reading_through = refill ? read.through : 0;
+  box.added_while_reading = 0;
+  return read;
+}
+
+std::vector<store::OutboxEntry> DeliveryLedger::read_done(
+    const Read& read, std::vector<store::OutboxEntry> entries, bool complete, std::int64_t now,
+    const std::function<bool(const store::OutboxEntry&)>& refuse) {
+  std::vector<store::OutboxEntry> expired;
+  if (read.generation != generation_) return expired;  // asked for before clear_owed()
+  auto owed = outbox_.find(read.node);
+  if (owed == outbox_.end()) return expired;
+  Box& box = owed->second;
+  box.reading = false;
+  const std::int64_t through = std::exchange(box.reading_through, 0);
+  bool stopped = false;
+  for (auto& entry : entries) {
+    if (entry.seq <= box.loaded_through) {
+      // Resident: the bytes of one that lost them, if it still waits (not
+      // acknowledged since); frames after it give theirs up for room, as
+      // they are handed after it.
+      auto it = box.resident.find(entry.seq);
+      if (it == box.resident.end() || it->second.bytes) continue;
+      for (auto last = box.resident.end(); !room_for(box, entry.frame.size());) {
+        if (last == std::next(it)) break;
+        --last;
+        drop_bytes(box, last->second);
+      }
+      if (!room_for(box, entry.frame.size())) {
+        stopped = true;
+        break;
+      }
+      auto bytes = std::make_shared<const std::string>(std::move(entry.frame));
+      box.bytes += bytes->size();
+      total_resident_bytes_ += bytes->size();
+      --box.keys_only;
+      it->second.bytes = std::move(bytes);
+      continue;
+    }
+    if (box.gone.erase(entry.seq) > 0) {  // expired or settled before its turn
+      box.loaded_through = entry.seq;
+      continue;
+    }
+    if (entry.not_after_unix_ms != 0 && entry.not_after_unix_ms < now) {
+      box.loaded_through = entry.seq;
+      --box.count;
+      expired.push_back(std::move(entry));
+      continue;
+    }
+    if (box.resident.size() >= resident_frames_ || !room_for(box, entry.frame.size())) {
+      stopped = true;  // left on disk for the next read
+      break;
+    }
+    box.loaded_through = entry.seq;
+    if (refuse(entry)) {
+      --box.count;
+      continue;
+    }
+    auto bytes = std::make_shared<const std::string>(std::move(entry.frame));
+    entry.frame.clear();
+    make_resident(box, std::move(entry), std::move(bytes));
+  }
+  if (through != 0 && complete && !stopped) {
+    // Everything up to `through` has been read: what the count says is still
+    // on disk is only what was committed since the read was asked for, less
+    // what of it left (a frame settled elsewhere). Trust the disk.
+    box.loaded_through = std::max(box.loaded_through, through);
+    box.gone.erase(box.gone.begin(), box.gone.upper_bound(box.loaded_through));
+    const std::size_t on_disk = box.added_while_reading - std::min(box.gone.size(), box.added_while_reading);
+    box.count = box.resident.size() + on_disk;
+  }
+  box.gone.erase(box.gone.begin(), box.gone.upper_bound(box.loaded_through));
+  box.added_while_reading = 0;
+  return expired;
+}
+
 std::vector<store::OutboxEntry> DeliveryLedger::refill(const std::string& node, const Reader& read, std::int64_t now,
                                                        const std::function<bool(const store::OutboxEntry&)>& refuse) {
   std::vector<store::OutboxEntry> expired;
   auto owed = outbox_.find(node);
   if (owed == outbox_.end()) return expired;
-  Box& box = owed->second;
-  // Read back once half the resident frames have left: a read per half of
-  // them, not one per frame.
-  while (box.spilled() && box.resident.size() <= resident_frames_ / 2) {
-    const std::size_t room = resident_frames_ - box.resident.size();
-    auto entries = read(node, box.loaded_through, box.known_through, room);
-    for (auto& entry : entries) {
-      box.loaded_through = std::max(box.loaded_through, entry.seq);
-      if (box.gone.erase(entry.seq) > 0) continue;  // expired or settled before its turn
-      if (entry.not_after_unix_ms != 0 && entry.not_after_unix_ms < now) {
-        --box.count;
-        expired.push_back(std::move(entry));
-        continue;
-      }
-      if (refuse(entry)) {
-        --box.count;
-        continue;
-      }
-      auto bytes = std::make_shared<const std::string>(std::move(entry.frame));
-      entry.frame.clear();
-      make_resident(box, std::move(entry), std::move(bytes));
-    }
-    if (entries.size() < room) {
-      // Everything up to known_through has been read: what the count says is
-      // still on disk is not (a frame settled elsewhere). Trust the disk.
-      box.loaded_through = box.known_through;
-      box.gone.clear();
-      box.count = box.resident.size();
-    }
-    box.gone.erase(box.gone.begin(), box.gone.upper_bound(box.loaded_through));
-    if (entries.empty()) break;
+  const Box& box = owed->second;
+  while (auto next = next_read(node)) {
+    auto page = read(node, next->after, next->through, next->limit, next->max_bytes);
+    const bool empty = page.entries.empty();
+    const auto before = std::make_tuple(box.loaded_through, box.keys_only, box.count);
+    for (auto& entry : read_done(*next, std::move(page.entries), page.complete, now, refuse))
+      expired.push_back(std::move(entry));
+    // Nothing more came of it (no room yet): again when frames have left.
+    if (empty || before == std::make_tuple(box.loaded_through, box.keys_only, box.count)) break;
   }
   return expired;
 }
@@ -99,8 +226,12 @@ bool DeliveryLedger::acknowledge(std::string_view node, std::string_view message
   if (waiting == awaiting_ack_.end()) return false;
   auto it = waiting->second.find(message_id);
   if (it == waiting->second.end()) return false;  // a repeated Ack, or for something never owed here
-  if (auto owed = outbox_.find(node); owed != outbox_.end() && owed->second.resident.erase(it->second) > 0)
-    --owed->second.count;
+  if (auto owed = outbox_.find(node); owed != outbox_.end()) {
+    if (auto frame = owed->second.resident.find(it->second); frame != owed->second.resident.end()) {
+      erase_resident(owed->second, frame);
+      --owed->second.count;
+    }
+  }
   waiting->second.erase(it);
   return true;
 }
@@ -109,8 +240,12 @@ bool DeliveryLedger::written(std::string_view node, std::int64_t seq) {
   auto owed = outbox_.find(node);
   if (owed == outbox_.end()) return false;
   auto it = owed->second.resident.find(seq);
-  if (it == owed->second.resident.end() || it->second.entry.needs_ack) return false;
-  owed->second.resident.erase(it);
+  if (it == owed->second.resident.end()) return false;
+  if (it->second.entry.needs_ack) {
+    drop_bytes(owed->second, it->second);  // on the node's connection now: read back only if handed again
+    return false;
+  }
+  erase_resident(owed->second, it);
   --owed->second.count;
   return true;
 }
@@ -120,7 +255,7 @@ void DeliveryLedger::forget(std::int64_t seq) {
     auto it = box.resident.find(seq);
     if (it == box.resident.end()) continue;
     erase_awaiting(it->second.entry);
-    box.resident.erase(it);
+    erase_resident(box, it);
     --box.count;
   }
 }
@@ -146,7 +281,7 @@ std::vector<store::OutboxEntry> DeliveryLedger::expire_owed_to(std::string_view 
     }
     erase_awaiting(entry);
     expired.push_back(std::move(it->second.entry));
-    it = box.resident.erase(it);
+    it = erase_resident(box, it);
     --box.count;
   }
   return expired;
@@ -166,7 +301,7 @@ std::vector<store::OutboxEntry> DeliveryLedger::expire_before(std::int64_t now,
     if (it == box.resident.end()) continue;  // acknowledged or settled since
     erase_awaiting(it->second.entry);
     expired.push_back(std::move(it->second.entry));
-    box.resident.erase(it);
+    erase_resident(box, it);
     --box.count;
   }
   if (disk.scan && disk_expiry_ != 0 && disk_expiry_ < now) expire_on_disk(now, skip, disk, expired);
@@ -206,6 +341,8 @@ void DeliveryLedger::expire_on_disk(std::int64_t now, const std::function<bool(s
 
 void DeliveryLedger::clear_owed() {
   outbox_.clear();
+  total_resident_bytes_ = 0;
+  ++generation_;  // reads under way are ignored when they come back
   awaiting_ack_.clear();
   expiring_.clear();
   disk_expiry_ = 0;
@@ -235,6 +372,11 @@ std::size_t DeliveryLedger::resident_frames(std::string_view node) const {
   return owed == outbox_.end() ? 0 : owed->second.resident.size();
 }
 
+std::size_t DeliveryLedger::resident_bytes(std::string_view node) const {
+  auto owed = outbox_.find(node);
+  return owed == outbox_.end() ? 0 : owed->second.bytes;
+}
+
 std::vector<std::pair<std::string, std::size_t>> DeliveryLedger::owed_by_node() const {
   std::vector<std::pair<std::string, std::size_t>> result;
   for (const auto& [node, box] : outbox_) result.emplace_back(node, box.count);
@@ -259,8 +401,13 @@ std::vector<Outgoing> DeliveryLedger::take(std::string_view node) {
   auto owed = outbox_.find(node);
   if (owed == outbox_.end()) return frames;
   Lane& state = lane->second;
+  state.stopped_at_key = false;
   auto& resident = owed->second.resident;
   for (auto it = resident.upper_bound(state.handed_up_to); it != resident.end(); ++it) {
+    if (!it->second.bytes) {  // written before, awaiting its Ack: handed once read back (next_read)
+      state.stopped_at_key = true;
+      break;
+    }
     const std::size_t size = it->second.bytes->size();
     // Always room for one frame, however large; otherwise both bounds hold.
     if (state.frames_in_flight > 0 &&

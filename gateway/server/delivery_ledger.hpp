@@ -16,9 +16,27 @@
 // in its session; the rest stay here until the session reports them written.
 //
 // Resident frames: of what a node is owed, only the first `resident_frames`
-// (by seq) are held here with their bytes; the rest stay on disk, counted,
-// and are read back in seq order (`refill`, through a Reader the router
-// gives) as the resident ones leave. A frame committed for a node whose
+// (by seq) are held here, and of their bytes at most `resident_bytes` per
+// node and `total_bytes` over every node (always one frame's a node, however
+// large, so that no node waits for another's); the rest stay on disk,
+// counted, and are read back in seq order as the resident ones leave. A
+// Deliver written to the node and awaiting its Ack keeps only its key (seq,
+// message id, the outbox row's fields): its bytes are dropped when the
+// session reports it written, and read back from disk only if it must be
+// sent again (a new lane, after a reconnect). So a node that reads but never
+// acknowledges holds at most `resident_frames` keys and is handed nothing
+// more (it is throttled), and one that does not read is handed at most a
+// window and is disconnected by the session's write deadline.
+//
+// Reads from disk are asked for, not made: `next_read` says what to read for
+// a node (the frames beyond those resident, and the bytes of resident ones
+// about to be handed again), at most one read per node at a time; the router
+// runs it off this thread (Store::read_owed) and hands the page to
+// `read_done`. Anything that changed meanwhile is accounted for there: frames
+// settled on disk while the read was under way (`gone`) are skipped, frames
+// committed meanwhile stay counted on disk, and a read asked for before
+// clear_owed() is ignored. (`refill` runs the same steps with a Reader called
+// at once.) A frame committed for a node whose
 // backlog is on disk is only counted: it is read back in its turn. What
 // expires is indexed by (not_after, node, seq) for the resident frames only;
 // for those on disk the ledger keeps one time, the earliest any of them may
@@ -63,10 +81,15 @@ class DeliveryLedger {
   // Owed frames held in memory per node at most (the rest on disk): four
   // windows, so that a session is never starved while Acks are on their way.
   static constexpr std::size_t default_resident_frames = 4 * default_window_frames;
+  // Bytes of those frames held in memory per node at most (16 windows), and
+  // over every node (the one frame a node may always hold aside).
+  static constexpr std::size_t default_resident_bytes = 16 * default_window_bytes;  // 1 MiB
+  static constexpr std::size_t default_total_bytes = 256 * default_resident_bytes;  // 256 MiB
 
-  // Reads `node`'s owed frames with after < seq <= through, by seq, at most `limit`.
-  using Reader = std::function<std::vector<store::OutboxEntry>(const std::string& node, std::int64_t after,
-                                                               std::int64_t through, std::size_t limit)>;
+  // Reads `node`'s owed frames with after < seq <= through, by seq, at most
+  // `limit` and `max_bytes` of frames (always the first), as Store::read_owed does.
+  using Reader = std::function<store::Store::OwedPage(const std::string& node, std::int64_t after,
+                                                      std::int64_t through, std::size_t limit, std::size_t max_bytes)>;
   // Reads, over every node, owed frames (without their bytes) that expire
   // before `before`, in expiry order after the position (not_after, seq), at
   // most `limit`; and the earliest expiry at or after `from` (0: none).
@@ -83,7 +106,9 @@ class DeliveryLedger {
 
   explicit DeliveryLedger(std::size_t window_frames = default_window_frames,
                           std::size_t window_bytes = default_window_bytes,
-                          std::size_t resident_frames = default_resident_frames);
+                          std::size_t resident_frames = default_resident_frames,
+                          std::size_t resident_bytes = default_resident_bytes,
+                          std::size_t total_bytes = default_total_bytes);
 
   // ---- what is owed ----
   // Owes `entry.node` a committed frame (its bytes moved out of the entry into
@@ -98,18 +123,43 @@ class DeliveryLedger {
   // After a recovery: the earliest expiry of any owed frame (0: none), so
   // that those on disk are looked for when it passes.
   void expires_on_disk(std::int64_t first_expiry);
-  // Reads back frames of `node` from disk when its resident frames run low.
-  // Those expired at `now` are not made resident but removed and returned
-  // (to be settled as expired); those `refuse` returns true for are removed.
+  // A read from disk for `node`: its owed frames with after < seq <= through,
+  // by seq, at most `limit` of them and `max_bytes` of frames.
+  struct Read {
+    std::string node;
+    std::int64_t after = 0;
+    std::int64_t through = 0;
+    std::size_t limit = 0;
+    std::size_t max_bytes = 0;
+    std::uint64_t generation = 0;  // of clear_owed(): a read from before it is ignored
+  };
+  // What to read back for `node` now, if anything: the bytes of resident
+  // frames its lane is about to be handed again, and (once half its resident
+  // frames, by count and by bytes, have left) the frames on disk after them.
+  // Nothing while a read for it is under way: it is under way from here
+  // until read_done.
+  std::optional<Read> next_read(std::string_view node);
+  // The frames `read` found (`complete`: none of its range was left out).
+  // Frames read back that expired at `now` are not made resident but removed
+  // and returned (to be settled as expired); those `refuse` returns true for
+  // are removed. Frames beyond the bounds are left on disk, for the next read.
+  std::vector<store::OutboxEntry> read_done(const Read& read, std::vector<store::OutboxEntry> entries, bool complete,
+                                            std::int64_t now,
+                                            const std::function<bool(const store::OutboxEntry&)>& refuse);
+  // next_read and read_done at once, with `read` called here (tests, tools).
   std::vector<store::OutboxEntry> refill(const std::string& node, const Reader& read, std::int64_t now,
                                          const std::function<bool(const store::OutboxEntry&)>& refuse);
+  // Whether `node` may have a read to ask for (next_read): its backlog is on
+  // disk, or its lane's last take stopped at a frame without its bytes. Cheap.
+  bool behind(std::string_view node) const;
   // Whether `node` is owed frames that are on disk only.
   bool spilled(std::string_view node) const;
   // The node acknowledged the Deliver of `message_id`: it leaves the outbox.
   // False (nothing changes) when no Deliver of that message awaits its Ack.
   bool acknowledge(std::string_view node, std::string_view message_id);
   // An owed frame that needs no Ack was written: it leaves the outbox. False
-  // when it is not owed, or needs an Ack.
+  // when it is not owed, or needs an Ack (a Deliver written keeps its key but
+  // drops its bytes here: they are read back if it is handed again).
   bool written(std::string_view node, std::int64_t seq);
   // Drops the frame `seq` wherever it is owed (a settlement read back after a
   // failed commit).
@@ -137,6 +187,9 @@ class DeliveryLedger {
   std::size_t expiry_entries() const { return expiring_.size(); }
   std::size_t resident_frames(std::string_view node) const;
   std::size_t resident_limit() const { return resident_frames_; }
+  // Bytes of the owed frames held in memory, over every node and for `node`.
+  std::size_t resident_bytes() const { return total_resident_bytes_; }
+  std::size_t resident_bytes(std::string_view node) const;
   // Every node owed something, with how many frames.
   std::vector<std::pair<std::string, std::size_t>> owed_by_node() const;
 
@@ -163,7 +216,7 @@ class DeliveryLedger {
  private:
   struct Owed {
     store::OutboxEntry entry;  // frame bytes moved out into `bytes`
-    FrameBytes bytes;
+    FrameBytes bytes;          // null: written and awaiting its Ack (read back if handed again)
   };
   // What one node is owed. Every owed frame with seq <= loaded_through is
   // resident (or has left); those after it are on disk, `gone` excepted.
@@ -173,6 +226,11 @@ class DeliveryLedger {
     std::int64_t loaded_through = 0;
     std::int64_t known_through = 0;         // the last seq owed that the ledger was told of
     std::set<std::int64_t> gone;            // seqs after loaded_through that left before being read back
+    std::size_t bytes = 0;                  // of the resident frames that have their bytes
+    std::size_t keys_only = 0;              // resident frames without their bytes
+    bool reading = false;                   // a read (next_read) is under way
+    std::int64_t reading_through = 0;       // its range's end, if it reads beyond loaded_through
+    std::size_t added_while_reading = 0;    // frames counted on disk by add() since it was asked for
     bool spilled() const { return count > resident.size(); }
   };
   struct Lane {
@@ -180,14 +238,24 @@ class DeliveryLedger {
     std::int64_t handed_up_to = 0;  // the last seq handed to the session
     std::size_t frames_in_flight = 0;
     std::size_t bytes_in_flight = 0;
+    bool stopped_at_key = false;  // the last take stopped at a frame whose bytes must be read back
   };
   void erase_awaiting(const store::OutboxEntry& entry);
 
   void make_resident(Box& box, store::OutboxEntry entry, FrameBytes bytes);
+  // Whether `box` may hold `size` bytes more of frames in memory.
+  bool room_for(const Box& box, std::size_t size) const;
+  // Every resident frame leaves through here, so the byte counts stay true.
+  std::map<std::int64_t, Owed>::iterator erase_resident(Box& box, std::map<std::int64_t, Owed>::iterator it);
+  void drop_bytes(Box& box, Owed& owed);
 
   std::size_t window_frames_;
   std::size_t window_bytes_;
   std::size_t resident_frames_;
+  std::size_t resident_bytes_;
+  std::size_t total_bytes_;
+  std::size_t total_resident_bytes_ = 0;  // the sum of every box's `bytes`
+  std::uint64_t generation_ = 0;          // clear_owed() calls
   // Each node's outbox as committed: what it is owed, the first frames by seq
   // in memory. Mirrors the store.
   std::map<std::string, Box, std::less<>> outbox_;

@@ -93,9 +93,14 @@ struct GatewayConfig {
   // the store's index (SubmitChecks, docs/ARCHITECTURE.md "Memory bounds").
   std::size_t recent_message_ids = SubmitChecks::default_recent_ids;
   std::chrono::milliseconds recent_message_window = SubmitChecks::default_recent_window;
-  // Frames owed to a node held in memory at most, with their bytes; the rest
-  // stay on disk and are read back in order (DeliveryLedger, "Memory bounds").
+  // Frames owed to a node held in memory at most (a Deliver written and
+  // awaiting its Ack keeps only its key); the rest stay on disk and are read
+  // back in order, off the decision thread (DeliveryLedger, "Memory bounds").
   std::size_t owed_frames_in_memory = DeliveryLedger::default_resident_frames;
+  // Bytes of those frames held in memory at most, per node and over every
+  // node (a node may always hold one frame, however large).
+  std::size_t owed_bytes_in_memory = DeliveryLedger::default_resident_bytes;
+  std::size_t owed_bytes_in_memory_total = DeliveryLedger::default_total_bytes;
 };
 
 // config.threads, with 0 read as the number of cores (at least 1).

@@ -43,7 +43,7 @@ Router::Router(const GatewayConfig& config, PolicyGetter policy, store::Store& s
       store_(store),
       executor_(std::move(executor)),
       ledger_(DeliveryLedger::default_window_frames, DeliveryLedger::default_window_bytes,
-              config.owed_frames_in_memory),
+              config.owed_frames_in_memory, config.owed_bytes_in_memory, config.owed_bytes_in_memory_total),
       records_([this] { return now_ms(); }, [this] { return policy_()->version(); }),
       checks_([&store](const std::string& id) { return store.accepted(id); }, config.recent_message_ids,
               config.recent_message_window) {}
@@ -55,7 +55,8 @@ std::int64_t Router::now_ms() const { return config_.clock->now_unix_ms(); }
 // ---- durability -------------------------------------------------------------
 
 void Router::recover() {
-  store::Recovered recovered = store_.recover(config_.recent_message_ids, config_.owed_frames_in_memory);
+  store::Recovered recovered =
+      store_.recover(config_.recent_message_ids, config_.owed_frames_in_memory, config_.owed_bytes_in_memory);
   const auto audit_records = recovered.audit_records;
   finish(load(std::move(recovered)));
   spdlog::info("store {}: {} message(s) seen, {} frame(s) owed to {} node(s), {} hold(s), {} event(s), {} audit record(s)",
@@ -133,8 +134,8 @@ void Router::hand_over(std::string_view node) {
   if (it == sessions_.end()) return;
   auto session = it->second.lock();
   if (!session) return;
-  if (ledger_.spilled(node)) refill(it->first);
   if (auto frames = ledger_.take(node); !frames.empty()) session->deliver(std::move(frames));
+  if (ledger_.behind(node)) refill(it->first);
 }
 
 void Router::finish(Work work) {
@@ -262,7 +263,8 @@ Router::Work Router::reload() {
   holds_.clear_stored();
   controlled_.clear();
   decider_.clear();
-  Work refused = load(store_.recover(config_.recent_message_ids, config_.owed_frames_in_memory));
+  Work refused =
+      load(store_.recover(config_.recent_message_ids, config_.owed_frames_in_memory, config_.owed_bytes_in_memory));
   spdlog::warn("store: read back after a failed commit: {} message(s) seen, {} frame(s) owed, {} hold(s)",
                 checks_.seen_count(), owed_count(), holds_.size());
   if (!observer()) return refused;
@@ -302,19 +304,31 @@ void Router::audit(audit::AuditRecord record) {
 }
 
 // Reads back frames owed to `node` that wait on disk, once its resident
-// frames run low. The read runs here, on the decision thread, on the store's
-// reader connection: a window of frames by the index outbox_node_seq, once per
-// half of the resident frames delivered (docs/ARCHITECTURE.md, "Memory bounds").
+// frames run low, and the bytes of those it is to be handed again. The read
+// runs on the store's reader thread (Store::read_owed), not here: a node's
+// backlog read back does not hold up other nodes' decisions. Its page comes
+// back to this executor, where the ledger takes what is still wanted
+// (DeliveryLedger::read_done: the guard of order and exactly once is the
+// ledger's state, confined to this executor like the rest of the router), and
+// the node's session is handed what it may now have. At most one read per
+// node is under way (docs/ARCHITECTURE.md, "Memory bounds").
 void Router::refill(const std::string& node) {
-  Work work;
-  const auto expired = ledger_.refill(
-      node,
-      [this](const std::string& n, std::int64_t after, std::int64_t through, std::size_t limit) {
-        return store_.owed(n, after, through, limit);
-      },
-      now_ms(), [this, &work](const store::OutboxEntry& entry) { return refuse_oversized(work, entry, entry.frame.size()); });
-  for (const auto& entry : expired) expire_queued(work, entry);
-  if (!work.batch.empty()) finish(std::move(work));
+  auto read = ledger_.next_read(node);
+  if (!read) return;
+  store_.read_owed(read->node, read->after, read->through, read->limit, read->max_bytes, executor_,
+                   [this, alive = std::weak_ptr<const bool>(alive_), read = *read](store::Store::OwedPage page) {
+                     if (alive.expired()) return;  // the router has gone
+                     Work work;
+                     const auto expired = ledger_.read_done(
+                         read, std::move(page.entries), page.complete, now_ms(),
+                         [this, &work](const store::OutboxEntry& entry) {
+                           return refuse_oversized(work, entry, entry.frame.size());
+                         });
+                     for (const auto& entry : expired) expire_queued(work, entry);
+                     if (!work.batch.empty()) finish(std::move(work));
+                     hand_over(read.node);
+                     note_settled(read.node);
+                   });
 }
 
 // ---- sessions ---------------------------------------------------------------
@@ -375,8 +389,9 @@ bool Router::acknowledged(const std::string& node, const std::string& message_id
   if (!ledger_.acknowledge(node, message_id)) return false;  // a repeated Ack, or for something never owed here
   settled_.acked.emplace_back(node, message_id);
   settle_later();
-  // Resident frames left: with a backlog on disk, more may be read back and handed.
-  if (ledger_.spilled(node)) hand_over(node);
+  // Resident frames left: with a backlog on disk, or Delivers to be read
+  // back, more may be read back and handed.
+  if (ledger_.behind(node)) hand_over(node);
   note_settled(node);
   return true;
 }
@@ -392,8 +407,9 @@ void Router::written(const std::string& node, std::uint64_t lane, const std::vec
     if (frame.seq <= 0) continue;  // not from the outbox
     ++owed_frames;
     owed_bytes += frame.bytes->size();
-    // Owed frames that need no acknowledgement are settled once written.
-    if (!frame.needs_ack && ledger_.written(node, frame.seq)) {
+    // Owed frames that need no acknowledgement are settled once written; a
+    // Deliver keeps its key until acknowledged, its bytes dropped.
+    if (ledger_.written(node, frame.seq)) {
       settled_.sent.push_back(frame.seq);
       settle_later();
       settled = true;

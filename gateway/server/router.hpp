@@ -145,6 +145,9 @@ class Router {
   // Owed frames held in memory with their bytes (bounded: DeliveryLedger).
   std::size_t resident_frames() const { return ledger_.resident_frames(); }
   std::size_t resident_frames(std::string_view node) const { return ledger_.resident_frames(node); }
+  // The bytes of those frames (bounded: DeliveryLedger), over every node and for `node`.
+  std::size_t resident_bytes() const { return ledger_.resident_bytes(); }
+  std::size_t resident_bytes(std::string_view node) const { return ledger_.resident_bytes(node); }
   // Entries of the in-memory index of owed frames that expire (resident ones only).
   std::size_t expiry_entries() const { return ledger_.expiry_entries(); }
   // Message ids held in memory for duplicate detection (bounded: SubmitChecks).
@@ -217,7 +220,8 @@ class Router {
   bool connected(std::string_view node) const;
   // Hands `node`'s session what its delivery window has room for.
   void hand_over(std::string_view node);
-  // Reads back frames owed to `node` that wait on disk (DeliveryLedger::refill).
+  // Reads back frames owed to `node` that wait on disk, or the bytes of those
+  // to be sent again, off this thread (DeliveryLedger::next_read).
   void refill(const std::string& node);
   // `prepared`: the Deliver frame for exactly this decision, if already built.
   Delivered release(Work& work, const Message& message, RecipientDecision decision,
@@ -292,6 +296,8 @@ class Router {
   std::set<std::string, std::less<>> written_unacknowledged_;  // see take_written_unacknowledged
   void note_settled(std::string_view node);
   ShadowPolicy* shadow_ = nullptr;
+  // Expires with the router: a store read that comes back after it has gone is dropped.
+  std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);
   // guarded by: this executor, except frames_in and frames_out (atomics,
   // counted by the sessions on their threads).
   GatewayMetrics metrics_;

@@ -94,6 +94,7 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
     Statement max_seq(db_, "SELECT COALESCE(MAX(seq), 0) FROM outbox");
     if (max_seq.next()) next_seq_ = max_seq.integer(0) + 1;
     open_reader();
+    owed_reader_db_.emplace(path_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, store_errors, std::chrono::seconds(5));
     if (options_.background_checkpoints) {
       checkpointer_db_.emplace(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, store_errors,
                                std::chrono::seconds(5));
@@ -118,6 +119,10 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
       ::pthread_setname_np(::pthread_self(), "store-checkpt");
       checkpointer_loop();
     });
+  owed_reader_ = std::thread([this] {
+    ::pthread_setname_np(::pthread_self(), "store-reader");
+    reader_loop();
+  });
 }
 
 // The syncer's descriptor of the -wal file, which the reads and writes above
@@ -145,6 +150,12 @@ void Store::open_wal() {
 }
 
 Store::~Store() {
+  {
+    std::lock_guard lock(read_mutex_);
+    reader_stopping_ = true;
+  }
+  reads_changed_.notify_all();
+  owed_reader_.join();  // reads still queued are dropped with owed_reads_
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -191,15 +202,75 @@ void Store::open_reader() {
 std::vector<OutboxEntry> Store::owed(const std::string& node, std::int64_t after, std::int64_t through,
                                      std::size_t limit) {
   std::lock_guard lock(reader_mutex_);
-  std::vector<OutboxEntry> entries;
-  Statement s(*reader_,
+  return read_page(*reader_, node, after, through, limit, std::numeric_limits<std::size_t>::max()).entries;
+}
+
+Store::OwedPage Store::read_page(const sqlite::Connection& connection, const std::string& node, std::int64_t after,
+                                 std::int64_t through, std::size_t limit, std::size_t max_bytes) {
+  OwedPage page;
+  // One row more than asked for: whether there is one says if the range was read through.
+  Statement s(connection,
               "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM outbox "
               "WHERE node = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?");
-  s.bind(1, node).bind(2, after).bind(3, through).bind(4, static_cast<std::int64_t>(limit));
-  while (s.next())
-    entries.push_back(
-        {s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5), s.text(6), s.text(7)});
-  return entries;
+  const bool all = limit >= static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
+  s.bind(1, node).bind(2, after).bind(3, through).bind(4, all ? std::int64_t{-1} : static_cast<std::int64_t>(limit) + 1);
+  std::size_t bytes = 0;
+  page.complete = true;
+  while (s.next()) {
+    std::string frame = s.text(7);
+    if (page.entries.size() == limit || (!page.entries.empty() && frame.size() > max_bytes - std::min(bytes, max_bytes))) {
+      page.complete = false;
+      break;
+    }
+    bytes += frame.size();
+    page.entries.push_back(
+        {s.integer(0), s.text(1), s.text(2), s.integer(3) != 0, s.integer(4), s.text(5), s.text(6), std::move(frame)});
+  }
+  return page;
+}
+
+void Store::read_owed(std::string node, std::int64_t after, std::int64_t through, std::size_t limit,
+                      std::size_t max_bytes, boost::asio::any_io_executor executor, OwedRead done) {
+  {
+    std::lock_guard lock(read_mutex_);
+    owed_reads_.push_back({std::move(node), after, through, limit, max_bytes,
+                           boost::asio::prefer(std::move(executor), boost::asio::execution::outstanding_work.tracked),
+                           std::move(done)});
+  }
+  reads_changed_.notify_one();
+}
+
+void Store::set_read_hook(std::function<void()> hook) {
+  std::lock_guard lock(read_mutex_);
+  read_hook_ = std::move(hook);
+}
+
+void Store::reader_loop() {
+  for (;;) {
+    OwedRequest request;
+    std::function<void()> hook;
+    {
+      std::unique_lock lock(read_mutex_);
+      reads_changed_.wait(lock, [this] { return reader_stopping_ || !owed_reads_.empty(); });
+      if (reader_stopping_) return;
+      request = std::move(owed_reads_.front());
+      owed_reads_.pop_front();
+      hook = read_hook_;
+    }
+    if (hook) hook();
+    OwedPage page;
+    try {
+      page = read_page(*owed_reader_db_, request.node, request.after, request.through, request.limit,
+                       request.max_bytes);
+    } catch (const std::exception& e) {
+      // Nothing read, and not complete: the caller asks again when it next needs frames.
+      spdlog::error("store {}: reading back the frames owed to {}: {}", path_.string(), request.node, e.what());
+      page = {};
+    }
+    boost::asio::post(request.executor, [done = std::move(request.done), page = std::move(page)]() mutable {
+      done(std::move(page));
+    });
+  }
 }
 
 std::vector<OutboxEntry> Store::expiring(std::int64_t before, std::int64_t after_not_after, std::int64_t after_seq,
@@ -239,7 +310,7 @@ void Store::exec(const char* sql) {
   }
 }
 
-Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node) {
+Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node, std::size_t owed_bytes_per_node) {
   // Only the writer thread writes; this runs before the first commit.
   flush();
   Recovered recovered;
@@ -271,9 +342,14 @@ Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node)
                       "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame FROM "
                       "outbox WHERE node = ? ORDER BY seq LIMIT ?");
       first.bind(1, owed.node).bind(2, limit);
-      while (first.next())
+      std::size_t bytes = 0;
+      for (bool any = false; first.next(); any = true) {
+        std::string frame = first.text(7);
+        if (any && frame.size() > owed_bytes_per_node - std::min(bytes, owed_bytes_per_node)) break;
+        bytes += frame.size();
         recovered.outbox.push_back({first.integer(0), first.text(1), first.text(2), first.integer(3) != 0,
-                                    first.integer(4), first.text(5), first.text(6), first.text(7)});
+                                    first.integer(4), first.text(5), first.text(6), std::move(frame)});
+      }
     }
     Statement first_expiry(db_, "SELECT MIN(not_after_unix_ms) FROM outbox WHERE not_after_unix_ms != 0");
     if (first_expiry.next()) recovered.first_expiry_unix_ms = first_expiry.integer(0);

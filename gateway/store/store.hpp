@@ -59,7 +59,14 @@
 // the frames up to the last whole, valid commit, which may or may not include
 // the groups that were refused.
 //
-// Readers (accepted(), owed(), expiring(), next_expiry(), and other processes such as
+// Read-back of owed frames off the caller's thread (read_owed): a fourth
+// thread (the reader, "store-reader"), on a read-only connection of its own,
+// runs the reads queued to it in order and posts each page to the caller's
+// executor, so that a node's backlog read back from disk neither waits behind
+// nor holds up the caller's other work (nor accepted() on the reader
+// connection).
+//
+// Readers (accepted(), owed(), read_owed(), expiring(), next_expiry(), and other processes such as
 // `icegate audit`) may see a group that is committed but not yet durable. The
 // gateway only asks them about what its callbacks have already reported
 // durable (see the comments on each, and docs/ARCHITECTURE.md).
@@ -218,8 +225,11 @@ class Store {
   // Reads back what is durable. Of the messages accepted it returns only the
   // newest `newest_messages` (the rest stay on disk: see accepted()), and of
   // each node's outbox the first `owed_per_node` frames (the rest: owed()).
+  // Of those first frames, at most `owed_bytes_per_node` bytes of frames
+  // (always the first frame, however large).
   Recovered recover(std::size_t newest_messages = std::numeric_limits<std::size_t>::max(),
-                    std::size_t owed_per_node = std::numeric_limits<std::size_t>::max());
+                    std::size_t owed_per_node = std::numeric_limits<std::size_t>::max(),
+                    std::size_t owed_bytes_per_node = std::numeric_limits<std::size_t>::max());
   // `node`'s owed frames with after < seq <= through, by seq, at most `limit`
   // (frames included): read on the reader connection, as accepted() is, so
   // only what is committed is seen. Rows committed but not yet durable are
@@ -227,6 +237,20 @@ class Store {
   // the commit callback, after the sync; and expiring() rows after the seqs
   // it has counted are skipped.
   std::vector<OutboxEntry> owed(const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit);
+  // A page of owed frames: those of `node` with after < seq <= through, by
+  // seq, at most `limit` of them and `max_bytes` of frames (always the first,
+  // however large). `complete`: no owed frame of the range was left out.
+  struct OwedPage {
+    std::vector<OutboxEntry> entries;
+    bool complete = false;
+  };
+  using OwedRead = std::function<void(OwedPage)>;
+  // The same read, queued to the reader thread (its own connection; reads run
+  // one at a time, in the order queued); `done(page)` is posted to `executor`
+  // with what it read. The same visibility as owed(). Any thread. Reads still
+  // queued when the store is destroyed are dropped, uncalled.
+  void read_owed(std::string node, std::int64_t after, std::int64_t through, std::size_t limit, std::size_t max_bytes,
+                 boost::asio::any_io_executor executor, OwedRead done);
   // Owed frames, over every node, that expire before `before`, in expiry
   // order (not_after, seq) after the position (after_not_after, after_seq),
   // at most `limit`, without their frames: a page of the index outbox_expiry,
@@ -279,9 +303,25 @@ class Store {
   // fail-stop without resume.
   void inject_sync_failure(int syncs);
 
+  // TEST HOOK, never called by the gateway: `hook` runs on the reader
+  // thread before each read_owed() read (to make a read slow, or wait). Empty: none.
+  void set_read_hook(std::function<void()> hook);
+
   const std::filesystem::path& path() const { return path_; }
 
  private:
+  struct OwedRequest {
+    std::string node;
+    std::int64_t after = 0;
+    std::int64_t through = 0;
+    std::size_t limit = 0;
+    std::size_t max_bytes = 0;
+    boost::asio::any_io_executor executor;
+    OwedRead done;
+  };
+  void reader_loop();
+  static OwedPage read_page(const sqlite::Connection& connection, const std::string& node, std::int64_t after,
+                            std::int64_t through, std::size_t limit, std::size_t max_bytes);
   struct Pending {
     std::uint64_t epoch = 0;
     Batch batch;
@@ -320,6 +360,7 @@ class Store {
   std::optional<sqlite::Connection> reader_;
   std::optional<sqlite::Statement> lookup_;  // SELECT 1 FROM messages WHERE id = ?
   std::optional<sqlite::Connection> checkpointer_db_;  // the checkpointer thread's (background_checkpoints)
+  std::optional<sqlite::Connection> owed_reader_db_;   // read-only, the reader thread's (read_owed)
   std::unique_ptr<audit::AuditChain> audit_;  // before db_ closes: it holds prepared statements
   std::int64_t next_seq_ = 1;
 
@@ -355,6 +396,15 @@ class Store {
   std::thread writer_;
   std::thread syncer_;
   std::thread checkpointer_;
+
+  // guards owed_reads_, reader_stopping_, read_hook_ (the reader thread runs
+  // each read and its hook outside it)
+  std::mutex read_mutex_;
+  std::condition_variable reads_changed_;
+  std::deque<OwedRequest> owed_reads_;
+  bool reader_stopping_ = false;
+  std::function<void()> read_hook_;
+  std::thread owed_reader_;  // "store-reader": runs owed_reads_ on owed_reader_db_
 };
 
 }  // namespace icegate::store

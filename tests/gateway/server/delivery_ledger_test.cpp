@@ -3,6 +3,7 @@
 // session is handed (a backlog never floods a session's queue).
 #include <algorithm>
 #include <map>
+#include <optional>
 #include <set>
 
 #include <gtest/gtest.h>
@@ -194,18 +195,38 @@ struct Disk {
     entry.not_after_unix_ms = not_after;
     entry.frame = "frame " + std::to_string(seq);
     rows[seq] = entry;
-    auto bytes = std::make_shared<const std::string>(entry.frame);
+    auto bytes = std::make_shared<const std::string>(frame_size != 0 ? frame_of(seq) : entry.frame);
     entry.frame.clear();
     ledger.add(std::move(entry), std::move(bytes));
   }
+  // Pages as the store reads them: at most `limit` rows and `max_bytes` of frames (always the first).
   DeliveryLedger::Reader reader() {
-    return [this](const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit) {
+    return [this](const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit,
+                  std::size_t max_bytes) {
       ++reads;
-      std::vector<store::OutboxEntry> result;
-      for (auto it = rows.upper_bound(after); it != rows.end() && it->first <= through && result.size() < limit; ++it)
-        if (it->second.node == node) result.push_back(it->second);
-      return result;
+      store::Store::OwedPage page;
+      page.complete = true;
+      std::size_t bytes = 0;
+      for (auto it = rows.upper_bound(after); it != rows.end() && it->first <= through; ++it) {
+        if (it->second.node != node) continue;
+        store::OutboxEntry entry = it->second;
+        if (frame_size != 0) entry.frame = frame_of(it->first);
+        if (page.entries.size() == limit || (!page.entries.empty() && bytes + entry.frame.size() > max_bytes)) {
+          page.complete = false;
+          break;
+        }
+        bytes += entry.frame.size();
+        page.entries.push_back(std::move(entry));
+      }
+      return page;
     };
+  }
+  // Frames of this many bytes, made as they are read (0: "frame SEQ", kept in `rows`).
+  std::size_t frame_size = 0;
+  std::string frame_of(std::int64_t seq) const {
+    std::string frame = "frame " + std::to_string(seq) + " ";
+    frame.resize(std::max(frame_size, frame.size()), 'x');
+    return frame;
   }
   int scans = 0;
   // The store's expiry index over `rows`: (not_after, seq) order.
@@ -426,6 +447,198 @@ TEST(DeliveryLedgerOnDisk, ARecoveredBacklogIsCountedAndReadBack) {
     EXPECT_LE(ledger.resident_frames(), 3u);
   }
   EXPECT_EQ(expected, 51);
+}
+
+// ---- bytes: the bound on what the resident frames hold ----
+
+TEST(DeliveryLedgerBytes, AThousandFramesOf256KBStayUnderTheByteBoundAndArriveInOrderOnce) {
+  constexpr std::size_t frame = 256 * 1024;
+  constexpr std::size_t bound = 1 << 20;
+  constexpr std::int64_t frames = 1'000;
+  DeliveryLedger ledger(DeliveryLedger::default_window_frames, DeliveryLedger::default_window_bytes,
+                        DeliveryLedger::default_resident_frames, bound);
+  Disk disk;
+  disk.frame_size = frame;
+  for (std::int64_t seq = 1; seq <= frames; ++seq) {
+    disk.owe(ledger, "officer", seq, 0, "m" + std::to_string(seq));  // the node is offline
+    ASSERT_LE(ledger.resident_bytes(), bound);
+  }
+  EXPECT_EQ(ledger.owed_count("officer"), static_cast<std::size_t>(frames));
+  EXPECT_EQ(ledger.resident_frames("officer"), bound / frame) << "four frames of 256 KB, not K = 1,024";
+  const auto lane = ledger.open_lane("officer");
+  std::int64_t expected = 1;
+  std::size_t peak = 0;
+  for (int round = 0; round < 100'000 && ledger.owed_count() > 0; ++round) {
+    ASSERT_TRUE(ledger.refill("officer", disk.reader(), 0, refuse_none).empty());
+    peak = std::max(peak, ledger.resident_bytes());
+    auto handed = ledger.take("officer");
+    for (const auto& out : handed) {
+      ASSERT_EQ(out.seq, expected) << "in order, each once";
+      ASSERT_EQ(*out.bytes, disk.frame_of(expected));
+      ++expected;
+      EXPECT_FALSE(ledger.written("officer", out.seq)) << "a Deliver waits for its Ack";
+    }
+    ledger.returned("officer", lane, handed.size(), bytes(handed));
+    for (const auto& out : handed) {
+      ASSERT_TRUE(ledger.acknowledge("officer", "m" + std::to_string(out.seq)));
+      disk.rows.erase(out.seq);  // the settlement's commit
+    }
+  }
+  EXPECT_EQ(expected, frames + 1) << "every frame arrived";
+  EXPECT_LE(peak, bound) << "resident bytes over the bound";
+  EXPECT_EQ(ledger.resident_bytes(), 0u);
+}
+
+TEST(DeliveryLedgerBytes, ADeliverWrittenAndNotAcknowledgedKeepsOnlyItsKeyAndIsReadBackForTheNextLane) {
+  DeliveryLedger ledger(100, 1 << 20, 8, 1000);
+  Disk disk;
+  disk.frame_size = 300;
+  for (std::int64_t seq = 1; seq <= 4; ++seq) disk.owe(ledger, "officer", seq, 0, "m" + std::to_string(seq));
+  EXPECT_EQ(ledger.resident_frames("officer"), 3u) << "three frames of 300 bytes in 1,000";
+  auto lane = ledger.open_lane("officer");
+  std::vector<std::int64_t> first;
+  for (int round = 0; round < 10 && first.size() < 4; ++round) {
+    ledger.refill("officer", disk.reader(), 0, refuse_none);
+    auto handed = ledger.take("officer");
+    for (const auto& out : handed) {
+      first.push_back(out.seq);
+      ledger.written("officer", out.seq);
+    }
+    ledger.returned("officer", lane, handed.size(), bytes(handed));
+  }
+  EXPECT_EQ(first, (std::vector<std::int64_t>{1, 2, 3, 4}));
+  EXPECT_EQ(ledger.resident_frames("officer"), 4u) << "kept until acknowledged...";
+  EXPECT_EQ(ledger.resident_bytes(), 0u) << "...by their keys: written, their bytes are dropped";
+  // The connection drops before any Ack: the next lane is handed them again, read back.
+  ledger.close_lane("officer", lane);
+  lane = ledger.open_lane("officer");
+  EXPECT_TRUE(ledger.take("officer").empty()) << "nothing to hand before the bytes are read back";
+  EXPECT_TRUE(ledger.behind("officer"));
+  std::vector<std::int64_t> again;
+  for (int round = 0; round < 10 && again.size() < 4; ++round) {
+    ledger.refill("officer", disk.reader(), 0, refuse_none);
+    ASSERT_LE(ledger.resident_bytes(), 1000u);
+    auto handed = ledger.take("officer");
+    for (const auto& out : handed) {
+      EXPECT_EQ(*out.bytes, disk.frame_of(out.seq));
+      again.push_back(out.seq);
+      ledger.written("officer", out.seq);
+    }
+    ledger.returned("officer", lane, handed.size(), bytes(handed));
+  }
+  EXPECT_EQ(again, (std::vector<std::int64_t>{1, 2, 3, 4})) << "all of them again, in order, once";
+  for (std::int64_t seq = 1; seq <= 4; ++seq) EXPECT_TRUE(ledger.acknowledge("officer", "m" + std::to_string(seq)));
+  EXPECT_EQ(ledger.owed_count(), 0u);
+  EXPECT_EQ(ledger.resident_frames(), 0u);
+}
+
+TEST(DeliveryLedgerBytes, ANodeThatReadsButNeverAcknowledgesIsThrottledAtKKeysWithoutTheirBytes) {
+  constexpr std::size_t resident = 8;
+  DeliveryLedger ledger(100, 1 << 20, resident, 1000);
+  Disk disk;
+  disk.frame_size = 300;
+  for (std::int64_t seq = 1; seq <= 100; ++seq) disk.owe(ledger, "officer", seq, 0, "m" + std::to_string(seq));
+  const auto lane = ledger.open_lane("officer");
+  std::vector<std::int64_t> handed_seqs;
+  for (int round = 0; round < 100; ++round) {
+    ledger.refill("officer", disk.reader(), 0, refuse_none);
+    auto handed = ledger.take("officer");
+    for (const auto& out : handed) {
+      handed_seqs.push_back(out.seq);
+      ledger.written("officer", out.seq);
+    }
+    ledger.returned("officer", lane, handed.size(), bytes(handed));
+    ASSERT_LE(ledger.resident_frames(), resident);
+    ASSERT_LE(ledger.resident_bytes(), 1000u);
+  }
+  // Read back once half the resident frames have left: between K/2 and K.
+  EXPECT_LE(handed_seqs.size(), resident) << "no Ack: handed at most K frames, then nothing more";
+  EXPECT_GT(handed_seqs.size(), resident / 2);
+  EXPECT_EQ(ledger.resident_frames("officer"), handed_seqs.size());
+  EXPECT_EQ(ledger.resident_bytes(), 0u) << "what it holds are keys";
+  // Acks let more through, in order.
+  const auto throttled_at = static_cast<std::int64_t>(handed_seqs.size());
+  for (const auto seq : handed_seqs) ASSERT_TRUE(ledger.acknowledge("officer", "m" + std::to_string(seq)));
+  for (int round = 0; round < 5; ++round) {
+    ledger.refill("officer", disk.reader(), 0, refuse_none);
+    for (const auto& out : ledger.take("officer")) handed_seqs.push_back(out.seq);
+  }
+  ASSERT_GT(handed_seqs.size(), static_cast<std::size_t>(throttled_at));
+  EXPECT_EQ(handed_seqs[static_cast<std::size_t>(throttled_at)], throttled_at + 1);
+}
+
+TEST(DeliveryLedgerBytes, TheTotalBoundHoldsOverNodesAndEachNodeMayHoldOneFrame) {
+  DeliveryLedger ledger(100, 1 << 20, 100, 1000, 1500);
+  Disk disk;
+  disk.frame_size = 300;
+  std::int64_t seq = 1;
+  for (int i = 0; i < 10; ++i) disk.owe(ledger, "officer", seq++);
+  EXPECT_EQ(ledger.resident_bytes("officer"), 900u) << "three frames in the node's 1,000 bytes";
+  for (int i = 0; i < 10; ++i) disk.owe(ledger, "analyst", seq++);
+  EXPECT_EQ(ledger.resident_bytes("analyst"), 600u) << "two more in the 1,500 in all";
+  EXPECT_EQ(ledger.resident_bytes(), 1500u);
+  for (int i = 0; i < 10; ++i) disk.owe(ledger, "reviewer", seq++);
+  EXPECT_EQ(ledger.resident_frames("reviewer"), 1u) << "a node may always hold one frame";
+  EXPECT_EQ(ledger.owed_count(), 30u);
+}
+
+TEST(DeliveryLedgerBytes, FramesCommittedOrSettledWhileAReadIsUnderWayKeepTheirOrderAndCount) {
+  DeliveryLedger ledger(100, 1 << 20, 4);
+  Disk disk;
+  for (std::int64_t seq = 1; seq <= 10; ++seq) disk.owe(ledger, "officer", seq, seq == 6 ? 500 : 0);
+  const auto lane = ledger.open_lane("officer");
+  auto handed = ledger.take("officer");
+  EXPECT_EQ(seqs(handed), (std::vector<std::int64_t>{1, 2, 3, 4}));
+  for (const auto& out : handed) {
+    ledger.written("officer", out.seq);
+    disk.rows.erase(out.seq);
+  }
+  ledger.returned("officer", lane, handed.size(), bytes(handed));
+  // The read is asked for; before its page comes back, frames are committed
+  // and one on disk expires (and is settled).
+  auto read = ledger.next_read("officer");
+  ASSERT_TRUE(read);
+  EXPECT_EQ(read->after, 4);
+  EXPECT_EQ(read->through, 10);
+  EXPECT_FALSE(ledger.next_read("officer")) << "one read at a time";
+  auto page = disk.reader()("officer", read->after, read->through, read->limit, read->max_bytes);
+  disk.owe(ledger, "officer", 11);
+  disk.owe(ledger, "officer", 12);
+  const auto expired = ledger.expire_before(1000, [](std::string_view) { return false; }, disk.expiry_index());
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired.front().seq, 6);
+  EXPECT_TRUE(ledger.read_done(*read, std::move(page.entries), page.complete, 1000, refuse_none).empty());
+  std::vector<std::int64_t> got;
+  for (int round = 0; round < 10 && ledger.owed_count() > 0; ++round) {
+    ledger.refill("officer", disk.reader(), 1000, refuse_none);
+    handed = ledger.take("officer");
+    for (const auto& out : handed) {
+      got.push_back(out.seq);
+      ledger.written("officer", out.seq);
+      disk.rows.erase(out.seq);
+    }
+    ledger.returned("officer", lane, handed.size(), bytes(handed));
+  }
+  EXPECT_EQ(got, (std::vector<std::int64_t>{5, 7, 8, 9, 10, 11, 12})) << "6 expired on disk; the rest once, in order";
+  EXPECT_EQ(ledger.owed_count(), 0u);
+}
+
+TEST(DeliveryLedgerBytes, AReadAskedForBeforeTheOwedFramesWereClearedIsIgnored) {
+  DeliveryLedger ledger(100, 1 << 20, 4);
+  Disk disk;
+  for (std::int64_t seq = 1; seq <= 10; ++seq) disk.owe(ledger, "officer", seq);
+  ledger.open_lane("officer");
+  for (const auto& out : ledger.take("officer")) {
+    ledger.written("officer", out.seq);
+    disk.rows.erase(out.seq);
+  }
+  auto read = ledger.next_read("officer");
+  ASSERT_TRUE(read);
+  auto page = disk.reader()("officer", read->after, read->through, read->limit, read->max_bytes);
+  ledger.clear_owed();  // a failed commit: read back from the store
+  ledger.read_done(*read, std::move(page.entries), page.complete, 0, refuse_none);
+  EXPECT_EQ(ledger.owed_count(), 0u);
+  EXPECT_EQ(ledger.resident_frames(), 0u) << "nothing of the old read was taken";
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 // and in order, before and after a restart.
 #include <future>
 #include <set>
+#include <string>
+#include <utility>
 
 #include <boost/asio/post.hpp>
 #include <gtest/gtest.h>
@@ -38,6 +40,14 @@ std::size_t all_resident_frames(RunningGateway& gateway) {
   auto& router = gateway.gateway().router();
   std::promise<std::size_t> resident;
   boost::asio::post(router.executor(), [&] { resident.set_value(router.resident_frames()); });
+  return resident.get_future().get();
+}
+
+// The bytes of the frames owed to `node` that the router holds in memory.
+std::size_t resident_bytes(RunningGateway& gateway, const std::string& node = "officer") {
+  auto& router = gateway.gateway().router();
+  std::promise<std::size_t> resident;
+  boost::asio::post(router.executor(), [&] { resident.set_value(router.resident_bytes(node)); });
   return resident.get_future().get();
 }
 
@@ -261,6 +271,93 @@ TEST_F(MemoryBoundsTest, ABacklogThatExpiresOnDiskIsNotIndexedInMemoryAndExpires
   EXPECT_EQ(expired, ids) << "every frame on disk expires on the clock, once";
   auto officer = gateway.connect("officer");
   EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms)) << "nothing expired is delivered";
+}
+
+TEST_F(MemoryBoundsTest, LargeFramesOwedToAnOfflineNodeStayUnderTheByteBoundAndArriveInOrderAfterARestart) {
+  constexpr int backlog = 100;
+  constexpr std::size_t bound = 1 << 20;
+  server::GatewayConfig config;
+  config.owed_bytes_in_memory = bound;  // the count bound (1,024) would hold all 100: 25 MB
+  const std::string body(256 * 1024, 'x');
+  std::vector<std::string> ids;
+  {
+    RunningGateway gateway(policy_file, nodes, config, dir_.path());
+    auto analyst = gateway.connect("analyst");
+    for (int i = 0; i < backlog; ++i) {
+      Message message = note(std::to_string(i) + body);
+      ids.push_back(message.id);
+      analyst->submit(message);
+      ASSERT_TRUE(acknowledged(*analyst, message.id));
+      ASSERT_LE(resident_bytes(gateway), bound);
+    }
+    EXPECT_GE(resident_frames(gateway), 1u);
+    EXPECT_LE(resident_frames(gateway), bound / body.size()) << "four frames of 256 KB in 1 MiB";
+  }
+  RunningGateway gateway(policy_file, nodes, config, dir_.path());
+  EXPECT_LE(resident_bytes(gateway), bound) << "recover reads back at most the bound's bytes";
+  auto officer = gateway.connect("officer");
+  for (std::size_t next = 0; next < ids.size(); ++next) {
+    auto delivery = next_of<node::Delivery>(*officer);
+    ASSERT_TRUE(delivery) << next;
+    ASSERT_EQ(delivery->message.id, ids[next]) << "out of order, lost or repeated at " << next;
+    ASSERT_LE(resident_bytes(gateway), bound);
+  }
+  EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms)) << "nothing twice";
+  for (int i = 0; i < 200 && gateway.gateway().owed_count() > 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(gateway.gateway().owed_count(), 0u);
+}
+
+// A read of the officer's backlog from disk that does not finish (a test
+// hook holds it on the store's reader thread) holds up nothing else: the
+// analyst's message is still decided, committed and acknowledged meanwhile.
+// (Read on the decision thread, as before, it held up everything.)
+TEST_F(MemoryBoundsTest, AReadBackThatHangsDoesNotHoldUpAnotherNodesMessage) {
+  constexpr int backlog = 100;
+  auto gateway = start();
+  auto analyst = gateway->connect("analyst");
+  std::vector<std::string> ids;
+  for (int i = 0; i < backlog; ++i) {
+    Message message = note("queued " + std::to_string(i));
+    ids.push_back(message.id);
+    analyst->submit(message);
+    ASSERT_TRUE(acknowledged(*analyst, message.id));
+  }
+  // The first read waits until released (never for ever); the hook's state
+  // is its own, as it may run until the gateway stops.
+  struct Hook {
+    std::promise<void> entered, release;
+    std::shared_future<void> released = release.get_future().share();
+    std::atomic<bool> first{true};
+  };
+  auto hook = std::make_shared<Hook>();
+  auto entered = hook->entered.get_future();
+  gateway->gateway().store().set_read_hook([hook] {
+    if (!hook->first.exchange(false)) return;
+    hook->entered.set_value();
+    hook->released.wait_for(30s);
+  });
+  struct Release {  // whatever happens below, the reader is let go before the gateway stops
+    std::shared_ptr<Hook> hook;
+    bool done = false;
+    void now() {
+      if (!std::exchange(done, true)) hook->release.set_value();
+    }
+    ~Release() { now(); }
+  } release{hook};
+
+  auto officer = gateway->connect("officer");  // handed its first frames; acknowledging them asks for the rest
+  ASSERT_EQ(entered.wait_for(10s), std::future_status::ready) << "the backlog was never read back";
+  const Message other = note("while the backlog is being read");
+  analyst->submit(other);
+  EXPECT_TRUE(acknowledged(*analyst, other.id)) << "a read of another node's backlog held up the decision";
+  release.now();
+  ids.push_back(other.id);
+  for (std::size_t next = 0; next < ids.size(); ++next) {
+    auto delivery = next_of<node::Delivery>(*officer);
+    ASSERT_TRUE(delivery) << next;
+    ASSERT_EQ(delivery->message.id, ids[next]) << "out of order, lost or repeated at " << next;
+  }
+  EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms)) << "nothing twice";
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 // and of the outboxes, only the first frames of each, the rest read back by range.
 // And a failed sync of the WAL: everything refused from then on, for good.
 #include <algorithm>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -242,6 +243,37 @@ Batch owed_batch(std::int64_t seq, const std::string& node, std::int64_t not_aft
 }
 
 class StoreOutboxTest : public StoreFailStopTest {};
+
+TEST_F(StoreOutboxTest, OwedFramesAreReadOnTheReaderThreadByPagesBoundedInBytesAndPostedBackInOrder) {
+  for (std::int64_t seq = 1; seq <= 20; ++seq) ASSERT_EQ(commit(owed_batch(seq, "officer")), true);
+  ASSERT_EQ(commit(owed_batch(21, "reader")), true);
+  struct Got {
+    std::vector<std::int64_t> seqs;
+    bool complete = false;
+  };
+  std::vector<Got> pages;
+  auto keep = [&pages](Store::OwedPage page) {
+    Got got;
+    for (const auto& entry : page.entries) got.seqs.push_back(entry.seq);
+    got.complete = page.complete;
+    pages.push_back(got);
+  };
+  const auto all = std::numeric_limits<std::size_t>::max();
+  store_.read_owed("officer", 0, 20, 5, all, io_.get_executor(), keep);     // by count
+  store_.read_owed("officer", 0, 20, 100, 20, io_.get_executor(), keep);    // "frame 1" and "frame 2": 14 bytes of 20
+  store_.read_owed("officer", 0, 20, 100, 0, io_.get_executor(), keep);     // always the first frame
+  store_.read_owed("officer", 15, 21, 100, all, io_.get_executor(), keep);  // the rest, the reader's left out
+  io_.restart();
+  io_.run();  // until every page is posted back: each read is work the executor waits for
+  ASSERT_EQ(pages.size(), 4u);
+  EXPECT_EQ(pages[0].seqs, (std::vector<std::int64_t>{1, 2, 3, 4, 5}));
+  EXPECT_FALSE(pages[0].complete);
+  EXPECT_EQ(pages[1].seqs, (std::vector<std::int64_t>{1, 2}));
+  EXPECT_FALSE(pages[1].complete) << "stopped by the bytes, not the end of the range";
+  EXPECT_EQ(pages[2].seqs, (std::vector<std::int64_t>{1}));
+  EXPECT_EQ(pages[3].seqs, (std::vector<std::int64_t>{16, 17, 18, 19, 20}));
+  EXPECT_TRUE(pages[3].complete);
+}
 
 TEST_F(StoreOutboxTest, RecoverReturnsOnlyTheFirstFramesOfEachOutboxWithTheirCounts) {
   // 1-100 to the officer (every tenth expiring), 101-105 to the reader.
