@@ -228,20 +228,18 @@ void PeerLinks::update(std::vector<PeerEntry> peers, const std::vector<std::stri
       ++it;
     }
   }
-  for (auto& [id, entry] : wanted) {
-    auto [it, added] = [&] {
-      const std::lock_guard lock(mutex_);
-      return peers_.try_emplace(id);
-    }();
-    Peer& peer = it->second;
+  for (const auto& [id, entry] : wanted) {
+    Peer* peer = nullptr;
     {
       const std::lock_guard lock(mutex_);
-      peer.entry = entry;
-      peer.status.id = id;
-      peer.status.address = entry.address();
-      if (added) peer.status.since_unix_ms = now_ms();
+      const auto [it, added] = peers_.try_emplace(id);
+      peer = &it->second;
+      peer->entry = entry;
+      peer->status.id = id;
+      peer->status.address = entry.address();
+      if (added) peer->status.since_unix_ms = now_ms();
     }
-    if (!entry.host.empty() && !peer.dialler) start_dialling(peer);
+    if (!entry.host.empty() && !peer->dialler) start_dialling(*peer);
   }
   const std::lock_guard lock(mutex_);
   order_ = std::move(order);
