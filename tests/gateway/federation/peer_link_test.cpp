@@ -410,6 +410,31 @@ TEST_F(PeerLinkTest, APeerRemovedFromThePolicyLosesItsLinkAndIsRefused) {
   }
 }
 
+// Both policies give each other's address, so both dial: of two links up at
+// once, the one the smaller id dialled is kept (gw-staffordshire < gw-wm-ctu),
+// and both sides agree on it, and it stays.
+TEST_F(PeerLinkTest, WhenBothSidesDialTheLinkTheSmallerIdDialledIsKeptOnBothSides) {
+  std::string text = read_text(policy_file("gw-staffordshire"));
+  const std::string entry = "  - id: gw-wm-ctu\n";
+  const auto at_entry = text.find(entry);
+  ASSERT_NE(at_entry, std::string::npos);
+  text.insert(at_entry + entry.size(), fmt::format("    address: 127.0.0.2:{}\n", ports_["gw-wm-ctu"]));
+  std::ofstream(policy_file("gw-staffordshire")) << text;
+
+  start("gw-wm-ctu");
+  start("gw-staffordshire");
+  ASSERT_TRUE(eventually([&] {
+    return up("gw-wm-ctu", "gw-staffordshire") && up("gw-staffordshire", "gw-wm-ctu") &&
+           status("gw-staffordshire", "gw-wm-ctu").direction == "dialled" &&
+           status("gw-wm-ctu", "gw-staffordshire").direction == "accepted";
+  })) << status("gw-staffordshire", "gw-wm-ctu").direction << " / " << status("gw-wm-ctu", "gw-staffordshire").direction;
+  const auto since = status("gw-wm-ctu", "gw-staffordshire").since_unix_ms;
+  std::this_thread::sleep_for(1s);
+  EXPECT_TRUE(up("gw-wm-ctu", "gw-staffordshire"));
+  EXPECT_EQ(status("gw-wm-ctu", "gw-staffordshire").since_unix_ms, since) << "the kept link was not replaced";
+  EXPECT_EQ(status("gw-staffordshire", "gw-wm-ctu").direction, "dialled");
+}
+
 // A peer's CA that cannot be read: the gateway refuses to start, naming the peer and the file.
 TEST_F(PeerLinkTest, AGatewayWhosePeersCaCannotBeReadRefusesToStart) {
   const fs::path missing = pki::ca_paths(pki_dir("gw-birmingham")).certificate;
