@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <future>
-#include <random>
 #include <set>
 #include <tuple>
 
@@ -16,6 +15,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include "gateway/transport/backoff.hpp"
 #include "gateway/transport/frame_stream.hpp"
 #include "gateway/wire/codec.hpp"
 
@@ -158,7 +158,7 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
   asio::awaitable<void> run() {
     auto self = shared_from_this();
     bool first = true;
-    auto backoff = options.reconnect_min;
+    transport::Backoff backoff(options.reconnect_min, options.reconnect_max);
     while (true) {
       stream = std::make_shared<transport::TlsStream>(io, tls);
       deadline = std::make_shared<transport::Deadline>(io.get_executor());
@@ -166,7 +166,7 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
       std::string failure = co_await connect();
       if (failure.empty()) {
         open = true;
-        backoff = options.reconnect_min;
+        backoff.reset();
         if (first) {
           ready.set_value("");
           first = false;
@@ -191,11 +191,7 @@ struct NodeClient::Connection : std::enable_shared_from_this<Connection> {
       push(NodeEvent{Disconnected{failure, true}, {}});
       // Exponential backoff with jitter, so a restarted gateway is not met by
       // every node in the same millisecond.
-      thread_local std::mt19937 jitter{std::random_device{}()};
-      const auto wait = backoff / 2 + std::chrono::milliseconds(std::uniform_int_distribution<long>(
-                                          0, std::max<long>(1, static_cast<long>(backoff.count() / 2)))(jitter));
-      backoff = std::min(backoff * 2, options.reconnect_max);
-      backoff_timer.expires_after(wait);
+      backoff_timer.expires_after(backoff.next());
       co_await backoff_timer.async_wait(use_tuple);
       if (closing) {
         push(NodeEvent{Disconnected{"closed", false}, {}});

@@ -30,13 +30,16 @@ namespace icegate::audit {
 // (a message marked under an accepted scheme, translated to the policy's),
 // policy_loaded, policy_refused, shadow_difference (what the shadow policy,
 // `serve --shadow-policy`, would have decided differently for one recipient;
-// never enforced).
+// never enforced), peer_frame_refused (a frame a peer gateway sent that this
+// gateway does not take: a Forward while forwarding is not enabled, or a
+// frame only a node may send). A peer gateway's link going up and down is a
+// connection or disconnection whose detail says "peer_gateway": true.
 // (record_kinds below lists them; `icegate audit query --kind` checks against it.)
-inline constexpr std::array<std::string_view, 17> record_kinds = {
+inline constexpr std::array<std::string_view, 18> record_kinds = {
     "connection",     "connection_refused", "disconnection",    "submit",         "submit_refused",
     "decision",       "hold",               "review",           "trigger",        "embargo_lifted",
     "expired",        "hold_expired",       "undeliverable",    "labels_translated", "policy_loaded",
-    "policy_refused", "shadow_difference"};
+    "policy_refused", "shadow_difference",  "peer_frame_refused"};
 
 // The previous_hash of the first record: 64 '0's.
 inline constexpr std::string_view genesis_hash =

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <google/protobuf/text_format.h>
 
+#include "gateway/federation/peer_link.hpp"
 #include "gateway/model/clock.hpp"
 #include "gateway/http/assets.hpp"
 #include "gateway/http/json_body.hpp"
@@ -557,6 +558,8 @@ std::string Dashboard::metrics_text() const {
   gauges.dashboard_dropped = dropped_clients_;
   gauges.verify_cache = gateway_.verify_cache_stats();
   gauges.shadow_policy = gateway_.shadow_policy() != nullptr;
+  for (const auto& peer : gateway_.peer_status())
+    gauges.peer_links.emplace_back(peer.id, peer.state == federation::LinkState::up);
   return render_metrics(gateway_.metrics(), gauges);
 }
 
@@ -576,6 +579,22 @@ Response Dashboard::healthz() const {
     body.add("store_error", store.reason)
         .add("store_failed_at", format_utc(store.failed_at_unix_ms))
         .add("store_restart_required", store.restart_required);
+  // Each peer gateway's link: informative, never the status (a peer that is
+  // down does not make this gateway unhealthy).
+  if (const auto peers = gateway_.peer_status(); !peers.empty()) {
+    boost::json::array links;
+    for (const auto& peer : peers) {
+      boost::json::object link;
+      link["id"] = peer.id;
+      link["state"] = std::string(federation::to_string(peer.state));
+      link["since"] = format_utc(peer.since_unix_ms);
+      if (!peer.address.empty()) link["address"] = peer.address;
+      if (!peer.direction.empty()) link["direction"] = peer.direction;
+      if (!peer.last_error.empty()) link["last_error"] = peer.last_error;
+      links.push_back(std::move(link));
+    }
+    body.add("peers", boost::json::value(std::move(links)));
+  }
   return json_response(body.str(), draining || !store.ok ? 503 : 200);
 }
 

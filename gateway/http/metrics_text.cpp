@@ -84,6 +84,11 @@ std::string render_metrics(const server::GatewayMetrics& m, const Gauges& g) {
     header("icegate_tls_verify_cache_entries", "gauge", "Verified client chains the cache holds.");
     fmt::format_to(std::back_inserter(out), "icegate_tls_verify_cache_entries {}\n", c.entries);
   }
+  if (!g.peer_links.empty()) {
+    header("icegate_peer_link_up", "gauge", "Whether the link with each peer gateway of the policy is up (1) or not (0).");
+    for (const auto& [peer, up] : g.peer_links)
+      fmt::format_to(std::back_inserter(out), "icegate_peer_link_up{{peer=\"{}\"}} {}\n", peer, up ? 1 : 0);
+  }
   return out;
 }
 

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <optional>
+#include <utility>
+#include <vector>
 #include <string>
 
 #include "gateway/server/observer.hpp"
@@ -24,6 +26,8 @@ struct Gauges {
   bool shadow_policy = false;
   // The TLS verified-chain cache, when the gateway has one.
   std::optional<transport::VerifiedChainCacheStats> verify_cache;
+  // Each peer gateway of the policy and whether its link is up (docs/FEDERATION.md).
+  std::vector<std::pair<std::string, bool>> peer_links;
 };
 
 std::string render_metrics(const server::GatewayMetrics& metrics, const Gauges& gauges);

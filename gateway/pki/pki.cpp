@@ -428,13 +428,72 @@ CertificateInfo read_certificate_info(const fs::path& certificate) {
 // ---------------------------------------------------------------------------
 // The CA.
 
-void init_ca(const fs::path& dir, std::string_view ca_name, bool overwrite, KeyType key_type) {
+namespace {
+
+// A DNS name as RFC 1123 has it: dot-separated labels of letters, digits and
+// hyphens, 1 to 63 characters each, not starting or ending with a hyphen.
+bool valid_dns_name(std::string_view name) {
+  if (name.empty() || name.size() > 253) return false;
+  std::size_t start = 0;
+  while (true) {
+    const std::size_t dot = name.find('.', start);
+    const std::string_view label = name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
+    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
+    for (const char c : label) {
+      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+      if (!ok) return false;
+    }
+    if (dot == std::string_view::npos) return true;
+    start = dot + 1;
+  }
+}
+
+bool is_ip_address(const std::string& text) {
+  unsigned char address[16];
+  return ::inet_pton(AF_INET, text.c_str(), address) == 1 || ::inet_pton(AF_INET6, text.c_str(), address) == 1;
+}
+
+// The subjectAltName value for `names` (each an IP address or a DNS name),
+// checked before it goes into the X509V3 configuration text, where a comma or
+// a colon of our own making would add a name. `subject` names the
+// certificate in the error.
+std::string alternative_names(const std::vector<std::string>& names, std::string_view subject) {
+  std::string text;
+  for (const std::string& entry : names) {
+    const bool nul_free = entry.find('\0') == std::string::npos;
+    std::string item;
+    if (nul_free && is_ip_address(entry)) item = "IP:" + entry;
+    else if (nul_free && valid_dns_name(entry)) item = "DNS:" + entry;
+    else {
+      throw PkiError(fmt::format("invalid subject alternative name \"{}\" for {}: neither an IP address "
+                                 "nor a DNS name (letters, digits, hyphens and dots; no wildcards)",
+                                 nul_free ? entry : std::string("(holds a NUL byte)"), subject));
+    }
+    if (!text.empty()) text += ',';
+    text += item;
+  }
+  return text;
+}
+
+}  // namespace
+
+
+void init_ca(const fs::path& dir, std::string_view ca_name, bool overwrite, KeyType key_type,
+             const GatewayCertificate& gateway_certificate_options) {
   const Paths ca = ca_paths(dir);
   const Paths gateway = gateway_paths(dir);
   if (fs::exists(ca.certificate) && !overwrite) {
     throw PkiError(fmt::format("refusing to overwrite the existing CA {}", ca.certificate.string()));
   }
   if (ca_name.empty()) throw PkiError("the CA name must not be empty");
+  const GatewayCertificate& named = gateway_certificate_options;
+  if (!valid_node_id(named.id))
+    throw PkiError(fmt::format("invalid gateway id \"{}\": use 1 to 64 of A-Z a-z 0-9 . _ -", named.id));
+  const std::string gateway_names =
+      named.addresses.empty() ? std::string("DNS:localhost,IP:127.0.0.1,IP:::1")
+                              : alternative_names(named.addresses, fmt::format("gateway \"{}\"", named.id));
+  // A named gateway also dials its peers with this certificate: clientAuth.
+  const char* gateway_usage = named.named() ? "serverAuth,clientAuth" : "serverAuth";
 
   // Build everything in memory first, so a failure leaves DIR as it was.
   const EvpPkeyPtr ca_key = generate_key(key_type);
@@ -450,7 +509,7 @@ void init_ca(const fs::path& dir, std::string_view ca_name, bool overwrite, KeyT
 
   const EvpPkeyPtr gateway_key = generate_key(key_type);
   const X509Ptr gateway_certificate = build_certificate({
-      .common_name = "gateway",
+      .common_name = named.id,
       .subject_key = gateway_key.get(),
       .issuer = ca_certificate.get(),
       .issuer_key = ca_key.get(),
@@ -458,8 +517,8 @@ void init_ca(const fs::path& dir, std::string_view ca_name, bool overwrite, KeyT
       .not_after_offset = gateway_validity,
       .extensions = {{NID_basic_constraints, "critical,CA:FALSE"},
                      {NID_key_usage, "critical,digitalSignature"},
-                     {NID_ext_key_usage, "serverAuth"},
-                     {NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1,IP:::1"},
+                     {NID_ext_key_usage, gateway_usage},
+                     {NID_subject_alt_name, gateway_names.c_str()},
                      {NID_subject_key_identifier, "hash"},
                      {NID_authority_key_identifier, "keyid:always"}},
   });
@@ -537,32 +596,6 @@ Paths issue_node(const fs::path& dir, std::string_view node_id, const IssueOptio
   return paths;
 }
 
-namespace {
-
-// A DNS name as RFC 1123 has it: dot-separated labels of letters, digits and
-// hyphens, 1 to 63 characters each, not starting or ending with a hyphen.
-bool valid_dns_name(std::string_view name) {
-  if (name.empty() || name.size() > 253) return false;
-  std::size_t start = 0;
-  while (true) {
-    const std::size_t dot = name.find('.', start);
-    const std::string_view label = name.substr(start, dot == std::string_view::npos ? std::string_view::npos : dot - start);
-    if (label.empty() || label.size() > 63 || label.front() == '-' || label.back() == '-') return false;
-    for (const char c : label) {
-      const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
-      if (!ok) return false;
-    }
-    if (dot == std::string_view::npos) return true;
-    start = dot + 1;
-  }
-}
-
-bool is_ip_address(const std::string& text) {
-  unsigned char address[16];
-  return ::inet_pton(AF_INET, text.c_str(), address) == 1 || ::inet_pton(AF_INET6, text.c_str(), address) == 1;
-}
-
-}  // namespace
 
 Paths issue_server(const fs::path& dir, std::string_view name, const std::vector<std::string>& names,
                    const IssueOptions& options) {
@@ -572,22 +605,7 @@ Paths issue_server(const fs::path& dir, std::string_view name, const std::vector
                                "name): browsers ignore the common name",
                                name));
   }
-  // Every entry is checked before it goes into the X509V3 configuration text
-  // below, where a comma or a colon of our own making would add a name.
-  std::string alternative_names;
-  for (const std::string& entry : names) {
-    const bool nul_free = entry.find('\0') == std::string::npos;
-    std::string item;
-    if (nul_free && is_ip_address(entry)) item = "IP:" + entry;
-    else if (nul_free && valid_dns_name(entry)) item = "DNS:" + entry;
-    else {
-      throw PkiError(fmt::format("invalid subject alternative name \"{}\" for server \"{}\": neither an IP address "
-                                 "nor a DNS name (letters, digits, hyphens and dots; no wildcards)",
-                                 nul_free ? entry : std::string("(holds a NUL byte)"), name));
-    }
-    if (!alternative_names.empty()) alternative_names += ',';
-    alternative_names += item;
-  }
+  const std::string server_names = alternative_names(names, fmt::format("server \"{}\"", name));
   if (options.validity <= std::chrono::hours::zero() || options.validity > browser_server_validity_limit) {
     throw PkiError(fmt::format("validity for server \"{}\" must be between 1 hour and 398 days (browsers refuse "
                                "longer), not {} hours",
@@ -606,7 +624,7 @@ Paths issue_server(const fs::path& dir, std::string_view name, const std::vector
       .extensions = {{NID_basic_constraints, "critical,CA:FALSE"},
                      {NID_key_usage, "critical,digitalSignature"},
                      {NID_ext_key_usage, "serverAuth"},
-                     {NID_subject_alt_name, alternative_names.c_str()},
+                     {NID_subject_alt_name, server_names.c_str()},
                      {NID_subject_key_identifier, "hash"},
                      {NID_authority_key_identifier, "keyid:always"}},
   });

@@ -3,7 +3,9 @@
 //
 // Directory layout (DIR):
 //   ca.key, ca.crt            the CA (ECDSA P-256 unless KeyType says Ed25519; self-signed, CA:TRUE)
-//   gateway.key, gateway.crt  the gateway's server certificate (CN=gateway, SAN 127.0.0.1, localhost)
+//   gateway.key, gateway.crt  the gateway's certificate (CN=gateway, SAN 127.0.0.1, localhost, serverAuth);
+//                             a named gateway's (GatewayCertificate) has CN = its id, the SANs given,
+//                             and serverAuth and clientAuth: it accepts and dials peer gateways
 //   nodes/ID.key, nodes/ID.crt   one per node; CN = node id, clientAuth
 //   servers/NAME.key, servers/NAME.crt   web servers browsers reach (the exercise
 //                             host); CN = NAME, serverAuth, SANs as given
@@ -56,13 +58,29 @@ struct Paths {
   std::filesystem::path certificate;
 };
 
-// Creates DIR (if needed), a CA, and the gateway's server certificate.
+// The gateway certificate init_ca issues. The default is the one gateway of
+// a PKI that does not peer: CN "gateway", SANs localhost, 127.0.0.1 and ::1,
+// serverAuth only. A gateway that peers (docs/FEDERATION.md) is named: its
+// certificate's CN is its id (the `id` other gateways' `peers:` give it), its
+// SANs are `addresses` (IP addresses or DNS names; the defaults when empty),
+// and it carries clientAuth as well as serverAuth, because the same
+// certificate accepts peers' connections and dials them.
+struct GatewayCertificate {
+  std::string id = "gateway";
+  std::vector<std::string> addresses;
+  bool named() const { return id != "gateway" || !addresses.empty(); }
+};
+
+// Creates DIR (if needed), a CA, and the gateway's certificate.
 // Refuses (PkiError) when DIR already holds a CA, unless `overwrite`.
 // Overwriting starts a fresh PKI: the old crl.pem and nodes/, which the new CA
 // cannot vouch for, are removed.
-// `key_type` is the CA's key and the gateway's.
+// `key_type` is the CA's key and the gateway's. Throws PkiError, writing
+// nothing, for a gateway id that is not a valid id or an address that is
+// neither an IP address nor a DNS name.
 void init_ca(const std::filesystem::path& dir, std::string_view ca_name = "icegate test CA",
-             bool overwrite = false, KeyType key_type = KeyType::ecdsa_p256);
+             bool overwrite = false, KeyType key_type = KeyType::ecdsa_p256,
+             const GatewayCertificate& gateway = {});
 
 // Issues a node key and certificate signed by DIR's CA; CN = node_id.
 // Node ids are [A-Za-z0-9._-]{1,64}; anything else is refused.

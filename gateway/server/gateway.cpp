@@ -12,24 +12,60 @@
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/bind_executor.hpp>
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "gateway/federation/peer_link.hpp"
 #include "gateway/model/json.hpp"
+#include "gateway/pki/pki.hpp"
+#include "gateway/policy/peers.hpp"
 #include "gateway/server/router.hpp"
 #include "gateway/server/session.hpp"
 #include "gateway/server/shadow.hpp"
 #include "gateway/store/store.hpp"
+#include "gateway/transport/identity.hpp"
 #include "gateway/transport/tls.hpp"
 
 namespace icegate::server {
 
 namespace asio = boost::asio;
 
+// What the accept loop verifies clients with: the TLS context (the node CA,
+// DIR/crl.pem, the peers' CAs) and the anchors that tell a node from a peer.
+struct ServerTrust {
+  asio::ssl::context context;
+  transport::TrustAnchors anchors;
+  std::vector<transport::PeerCa> cas;
+};
+
 namespace {
+
+std::vector<transport::PeerCa> peer_cas(const policy::CompiledPolicy& policy) {
+  std::vector<transport::PeerCa> cas;
+  for (const policy::Peer& peer : policy.source().peers) cas.push_back({peer.id, peer.ca});
+  return cas;
+}
+
+// Throws, naming the peer and its file, when a peer's CA cannot be trusted.
+std::shared_ptr<ServerTrust> make_trust(const GatewayConfig& config, const policy::CompiledPolicy& policy) {
+  const policy::Diagnostics problems = policy::check_peer_files(policy.source());
+  if (problems.error_count() > 0) {
+    std::vector<std::string> lines;
+    for (const auto& diagnostic : problems.sorted()) lines.push_back(policy::to_string(diagnostic));
+    throw std::runtime_error(fmt::format("cannot trust the policy's peers: {}", fmt::join(lines, "; ")));
+  }
+  auto cas = peer_cas(policy);
+  transport::ServerContextOptions options{.verified_chain_cache = config.verify_cache, .peer_cas = cas};
+  return std::make_shared<ServerTrust>(ServerTrust{transport::make_server_context(config.pki_dir, options),
+                                                   transport::TrustAnchors(pki::ca_paths(config.pki_dir).certificate, cas),
+                                                   cas});
+}
+
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -61,6 +97,22 @@ class SessionContextsKeeper final : public asio::execution_context::service {
 };
 }  // namespace
 
+namespace {
+// A gateway whose certificate names it (`pki init --gateway-id`) is that
+// gateway: peers know it by its certificate's Common Name, so that is its id
+// unless the configuration gives another. A PKI without a name keeps "gateway".
+GatewayConfig with_certificate_id(GatewayConfig config) {
+  if (config.gateway_id != "gateway") return config;
+  try {
+    const std::string name = pki::certificate_common_name(pki::gateway_paths(config.pki_dir).certificate);
+    if (!name.empty()) config.gateway_id = name;
+  } catch (const std::exception&) {
+    // No certificate: make_server_context says so, naming the file.
+  }
+  return config;
+}
+}  // namespace
+
 std::size_t session_threads(const GatewayConfig& config) {
   if (config.threads > 0) return config.threads;
   return std::max(1u, std::thread::hardware_concurrency());
@@ -69,13 +121,26 @@ std::size_t session_threads(const GatewayConfig& config) {
 
 Gateway::Gateway(asio::io_context& io, GatewayConfig config, std::shared_ptr<const policy::CompiledPolicy> policy)
     : io_(io),
-      config_(std::move(config)),
-      tls_(transport::make_server_context(config_.pki_dir, {.verified_chain_cache = config_.verify_cache})),
+      config_(with_certificate_id(std::move(config))),
+      trust_(make_trust(config_, *policy)),
       acceptor_(io),
       policy_(std::move(policy)),
       router_policy_([this] { return policy_.load(); }),
       store_(std::make_unique<store::Store>(config_.data_dir, store::StoreOptions{config_.durable_fsync})),
-      router_(std::make_unique<Router>(config_, router_policy_, *store_, io.get_executor())) {}
+      router_(std::make_unique<Router>(config_, router_policy_, *store_, io.get_executor())) {
+  peer_links_ = std::make_unique<federation::PeerLinks>(
+      io_, federation::PeerLinkOptions{.gateway_id = config_.gateway_id,
+                                       .pki_dir = config_.pki_dir,
+                                       .local_address = config_.listen.address().to_string(),
+                                       .handshake_timeout = config_.handshake_timeout,
+                                       .idle_timeout = config_.idle_timeout,
+                                       .frame_timeout = config_.frame_timeout,
+                                       .write_timeout = config_.write_timeout,
+                                       .max_frame_bytes = config_.max_frame_bytes,
+                                       .backoff_initial = config_.peer_redial_min,
+                                       .backoff_max = config_.peer_redial_max,
+                                       .audit = [this](audit::AuditRecord record) { router_->audit(std::move(record)); }});
+}
 
 // The session threads stop before anything they use (the router, the
 // configuration, the TLS context) is destroyed.
@@ -121,6 +186,7 @@ void Gateway::start() {
                  shadow_->policy()->source().name, shadow_->policy()->version());
   spawn_loop(accept_loop());
   spawn_loop(tick_loop());
+  update_peers(*policy(), {});
   if (config_.watch_policy) spawn_loop(watch_loop(read_file(config_.policy_file)));
 }
 
@@ -190,6 +256,8 @@ void Gateway::stop(std::function<void()> stopped) {
   }
   if (stopping_) return;
   stopping_ = true;
+  // No more dialling; links this gateway dialled close now, accepted ones with their sessions.
+  peer_links_->stop();
   // What sessions on other threads hand the router from now on is not
   // handled (they hear of the shutdown only once their emit has run).
   router_->drain();
@@ -221,8 +289,46 @@ asio::ip::tcp::endpoint Gateway::local_endpoint() const {
 
 void Gateway::set_policy(std::shared_ptr<const policy::CompiledPolicy> policy) {
   spdlog::info("policy now {} ({})", policy->source().name, policy->version());
-  policy_.store(std::move(policy));
+  std::vector<std::string> ca_changed;
+  const auto current = trust_.load();
+  // A policy without peers, after one without, leaves the context (and its
+  // verified-chain cache) as it is.
+  if (!current->cas.empty() || !policy->source().peers.empty()) {
+    try {
+      auto fresh = make_trust(config_, *policy);
+      for (const auto& peer : current->cas)
+        if (!current->anchors.same_peer_ca(fresh->anchors, peer.peer_id)) ca_changed.push_back(peer.peer_id);
+      trust_.store(std::move(fresh));
+    } catch (const std::exception& error) {
+      spdlog::error("policy {}: its peers are not trusted, the TLS context is kept as it was: {}",
+                    policy->source().name, error.what());
+    }
+  }
+  policy_.store(policy);
+  asio::dispatch(io_, [this, policy = std::move(policy), ca_changed = std::move(ca_changed)] {
+    if (!stopping_) update_peers(*policy, ca_changed);
+  });
 }
+
+void Gateway::update_peers(const policy::CompiledPolicy& policy, const std::vector<std::string>& ca_changed) {
+  std::vector<federation::PeerEntry> entries;
+  for (const policy::Peer& peer : policy.source().peers) {
+    federation::PeerEntry entry{.id = peer.id, .ca = peer.ca};
+    if (!peer.address.empty()) {
+      std::string why;
+      if (auto address = policy::parse_peer_address(peer.address, &why)) {
+        entry.host = address->host;
+        entry.port = address->port;
+      } else {
+        spdlog::error("peer {}: address '{}' is not host:port ({}); it is not dialled", peer.id, peer.address, why);
+      }
+    }
+    entries.push_back(std::move(entry));
+  }
+  peer_links_->update(std::move(entries), ca_changed);
+}
+
+std::vector<federation::PeerStatus> Gateway::peer_status() const { return peer_links_->status(); }
 
 policy::Diagnostics Gateway::reload_policy() {
   auto loaded = policy::load_policy(config_.policy_file);
@@ -302,7 +408,7 @@ std::vector<std::string> Gateway::take_written_unacknowledged() { return router_
 const GatewayMetrics& Gateway::metrics() const { return router_->metrics(); }
 
 std::optional<transport::VerifiedChainCacheStats> Gateway::verify_cache_stats() {
-  if (auto* cache = transport::verified_chain_cache(tls_.native_handle())) return cache->stats();
+  if (auto* cache = transport::verified_chain_cache(trust_.load()->context.native_handle())) return cache->stats();
   return std::nullopt;
 }
 
@@ -338,8 +444,11 @@ asio::awaitable<void> Gateway::accept_loop() {
     // its own thread: its coroutine is not bound to the slot, which would cut
     // its reads and writes short rather than let it say goodbye.
     const Task task = tasks_.emplace(tasks_.end(), TaskSignal{.executor = executor});
-    auto session = std::make_shared<Session>(transport::TlsStream(std::move(socket), tls_), config_, *router_,
-                                             router_policy_, task->signal->slot());
+    const std::shared_ptr<ServerTrust> trust = trust_.load();
+    auto session = std::make_shared<Session>(
+        transport::TlsStream(std::move(socket), trust->context), config_, *router_, router_policy_,
+        task->signal->slot(), std::shared_ptr<const transport::TrustAnchors>(trust, &trust->anchors),
+        peer_links_.get());
     ++live_connections_;
     // The session runs on its thread; its end is handled on this one (the
     // handler is bound to it, which also counts as work here until it runs).

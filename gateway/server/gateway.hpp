@@ -101,6 +101,10 @@ struct GatewayConfig {
   // node (a node may always hold one frame, however large).
   std::size_t owed_bytes_in_memory = DeliveryLedger::default_resident_bytes;
   std::size_t owed_bytes_in_memory_total = DeliveryLedger::default_total_bytes;
+  // Redialling a peer gateway after a failure: the first wait, doubled after
+  // each failure up to the cap, jittered (federation/peer_link.hpp).
+  std::chrono::milliseconds peer_redial_min{250};
+  std::chrono::milliseconds peer_redial_max{30'000};
 };
 
 // config.threads, with 0 read as the number of cores (at least 1).
@@ -109,7 +113,13 @@ std::size_t session_threads(const GatewayConfig& config);
 class Router;
 class Session;
 class ShadowPolicy;
+struct ServerTrust;
 }  // namespace icegate::server
+namespace icegate::federation {
+class PeerLinks;
+class PeerFrameHandler;
+struct PeerStatus;
+}  // namespace icegate::federation
 namespace icegate::store {
 class Store;
 struct StoreOptions;
@@ -118,6 +128,8 @@ namespace icegate::server {
 
 class Gateway {
  public:
+  // Throws std::runtime_error when the TLS context cannot be made, naming
+  // the file; for a peer's CA that cannot be read, naming the peer too.
   Gateway(boost::asio::io_context& io, GatewayConfig config,
           std::shared_ptr<const policy::CompiledPolicy> policy);
   ~Gateway();
@@ -143,6 +155,11 @@ class Gateway {
 
   std::shared_ptr<const policy::CompiledPolicy> policy() const { return policy_.load(); }
   // Swaps in a new policy; sessions and decisions use it from their next frame.
+  // Its peers take effect for new connections: the TLS context is made again
+  // with their CAs (kept as it was, with an error logged, if one cannot be
+  // read), and a live link with a peer that was removed, or whose CA
+  // changed, is closed (and dialled again under the new CA if the policy
+  // still gives its address). Decision thread only once started.
   void set_policy(std::shared_ptr<const policy::CompiledPolicy> policy);
   // Loads config.policy_file again; keeps the current policy if the new one is invalid.
   // When it loads, the shadow policy file (if any) is loaded again too, and
@@ -180,6 +197,11 @@ class Gateway {
   // The verified-chain cache's counts, or nothing when it is off.
   std::optional<transport::VerifiedChainCacheStats> verify_cache_stats();
   Router& router() { return *router_; }
+  // The links with peer gateways (docs/FEDERATION.md); decision thread only,
+  // but for status().
+  federation::PeerLinks& peer_links() { return *peer_links_; }
+  // Each peer's link, in the policy's order (any thread).
+  std::vector<federation::PeerStatus> peer_status() const;
   boost::asio::io_context& io() { return io_; }
   // True once stop() has begun: draining, then closed.
   bool stopping() const { return stopping_; }
@@ -218,13 +240,18 @@ class Gateway {
 
   boost::asio::io_context& io_;
   GatewayConfig config_;
-  boost::asio::ssl::context tls_;
+  // The TLS server context (node CA and peers' CAs) and the anchors that say
+  // who a client is; made again when a new policy's peers differ. The
+  // accept loop takes the current one for each connection.
+  std::atomic<std::shared_ptr<ServerTrust>> trust_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::atomic<std::shared_ptr<const policy::CompiledPolicy>> policy_;
   std::function<std::shared_ptr<const policy::CompiledPolicy>()> router_policy_;
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<ShadowPolicy> shadow_;  // declared before the router, which points to it, so it outlives it
   std::unique_ptr<Router> router_;
+  std::unique_ptr<federation::PeerLinks> peer_links_;
+  void update_peers(const policy::CompiledPolicy& policy, const std::vector<std::string>& ca_changed);
   bool stopping_ = false;
   // What the gateway runs, each with the signal stop() emits to it: the
   // loops, and a session per connection.

@@ -15,8 +15,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 #include <google/protobuf/text_format.h>
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
 #include <spdlog/spdlog.h>
 
+#include "gateway/federation/peer_link.hpp"
 #include "gateway/model/json.hpp"
 #include "gateway/server/gateway.hpp"
 #include "gateway/transport/tls.hpp"
@@ -82,10 +85,27 @@ void tell(Observer* observer, const std::string& node, FrameDirection direction,
     observer->receipt(node, frame.receipt().message_id());
 }
 
+// A peer gateway's accepted link, as PeerLinks sees it. Weak: the session
+// ends with its connection, whatever PeerLinks still holds.
+class SessionLinkEnd final : public federation::LinkEnd {
+ public:
+  explicit SessionLinkEnd(std::weak_ptr<Session> session) : session_(std::move(session)) {}
+  void send(federation::FrameBytes bytes) override {
+    if (auto session = session_.lock()) session->reply(std::move(bytes));
+  }
+  void close(v1::ErrorCode code, std::string text) override {
+    if (auto session = session_.lock()) session->close(code, std::move(text));
+  }
+
+ private:
+  std::weak_ptr<Session> session_;
+};
+
 }  // namespace
 
 Session::Session(transport::TlsStream stream, const GatewayConfig& config, Router& router,
-                 const Router::PolicyGetter& policy, asio::cancellation_slot stop)
+                 const Router::PolicyGetter& policy, asio::cancellation_slot stop,
+                 std::shared_ptr<const transport::TrustAnchors> anchors, federation::PeerLinks* peer_links)
     : stream_(std::move(stream)),
       deadline_(stream_.get_executor()),
       config_(config),
@@ -94,7 +114,9 @@ Session::Session(transport::TlsStream stream, const GatewayConfig& config, Route
       shares_router_thread_(stream_.get_executor() == router.executor()),
       wake_writer_(stream_.get_executor()),
       resume_reading_(stream_.get_executor()),
-      stop_(stop) {
+      stop_(stop),
+      anchors_(std::move(anchors)),
+      peer_links_(peer_links) {
   if (!shares_router_thread_) router_work_ = asio::prefer(router.executor(), asio::execution::outstanding_work.tracked);
   boost::system::error_code ignored;
   const auto endpoint = stream_.lowest_layer().remote_endpoint(ignored);
@@ -167,14 +189,21 @@ asio::awaitable<void> Session::run() {
     wake_writer();  // sends what the node is owed from before it connected
     co_await reader();
     reader_done_ = true;  // a lingering writer need wait no longer (woken below)
-    spdlog::info("disconnected node={} peer={}", node_id_, peer_);
     const std::string why = end_reason_.empty() ? "closed" : end_reason_;
+    if (peer_link_) {
+      // PeerLinks logs and audits the link going down (unless it was superseded).
+      post_to_router([links = peer_links_, gateway = node_id_, end = peer_link_, why] {
+        links->lost(gateway, end.get(), why);
+      });
+    } else {
+    spdlog::info("disconnected node={} peer={}", node_id_, peer_);
     post_to_router([&router = router_, weak = weak_from_this(), node = node_id_, peer = peer_, lane = lane_, why,
                     record = connection_record("disconnection", why)]() mutable {
       router.detach(node, weak, lane);
       router.audit(std::move(record));
       if (auto* observer = router.observer()) observer->connection(node, peer, false, why);
     });
+    }
   }
   closing_ = true;
   if (writer_allowed_) {
@@ -213,9 +242,13 @@ asio::awaitable<bool> Session::handshake() {
   deadline_.expires_at(Side::read, hello_by);
   auto [tls_error] = co_await stream_.async_handshake(asio::ssl::stream_base::server, use_tuple);
   if (tls_error) {
-    const std::string why = deadline_.expired() ? "handshake timed out"
-                            : draining_         ? end_reason_
-                                                : transport::describe(tls_error);
+    std::string why = deadline_.expired() ? "handshake timed out"
+                      : draining_         ? end_reason_
+                                          : transport::describe(tls_error);
+    // Which check failed, when it was the client's certificate ("unable to
+    // get local issuer certificate": it chains to no CA this gateway trusts).
+    if (const long verify = SSL_get_verify_result(stream_.native_handle()); verify != X509_V_OK)
+      why += fmt::format(" ({})", X509_verify_cert_error_string(verify));
     spdlog::warn("refused connection peer={}: TLS handshake failed: {}", peer_, why);
     audit_connection("connection_refused", "TLS handshake failed: " + why);
     deadline_.cancel();
@@ -224,22 +257,21 @@ asio::awaitable<bool> Session::handshake() {
     co_return false;
   }
 
-  // Refuses with a fatal Error written directly (the writer is not running yet).
-  auto refuse = [this](v1::ErrorCode code, std::string text) -> asio::awaitable<bool> {
-    spdlog::warn("refused connection peer={} cn={}: {}: {}", peer_, node_id_, error_frame_text(code), text);
-    audit_connection("connection_refused", error_frame_text(code) + ": " + text);
-    const auto bytes = wire::encode_frame(make_error(code, std::move(text), true, {}));
-    co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, bytes);
-    deadline_.cancel();
-    boost::system::error_code ignored;
-    stream_.lowest_layer().shutdown(transport::tcp::socket::shutdown_both, ignored);
-    stream_.lowest_layer().close(ignored);
-    co_return false;
-  };
+  auto refuse = [this](v1::ErrorCode code, std::string text) { return refuse_connection(code, std::move(text)); };
 
-  const auto common_name = transport::peer_common_name(stream_.native_handle());
-  if (!common_name) co_return co_await refuse(v1::ERROR_CODE_UNKNOWN_NODE, "client certificate has no Common Name");
-  node_id_ = *common_name;
+  // Who it is: the CA its chain ends at and its Common Name (identity.hpp).
+  transport::Identity identity;
+  if (anchors_) {
+    identity = anchors_->identify(stream_.native_handle());
+  } else if (const auto common_name = transport::peer_common_name(stream_.native_handle())) {
+    identity = {transport::Identity::Kind::node, *common_name, {}};
+  } else {
+    identity.reason = "client certificate has no Common Name";
+  }
+  node_id_ = identity.name;
+  if (identity.kind == transport::Identity::Kind::refused)
+    co_return co_await refuse(v1::ERROR_CODE_UNKNOWN_NODE, identity.reason);
+  if (identity.kind == transport::Identity::Kind::peer) co_return co_await handshake_peer(hello_by);
   if (!policy_()->has_node(node_id_))
     co_return co_await refuse(v1::ERROR_CODE_UNKNOWN_NODE,
                               fmt::format("node '{}' is not in the policy", node_id_));
@@ -309,6 +341,89 @@ asio::awaitable<bool> Session::handshake() {
   co_return true;
 }
 
+asio::awaitable<bool> Session::refuse_connection(v1::ErrorCode code, std::string text) {
+  spdlog::warn("refused connection peer={} cn={}: {}: {}", peer_, node_id_, error_frame_text(code), text);
+  audit_connection("connection_refused", error_frame_text(code) + ": " + text);
+  const auto bytes = wire::encode_frame(make_error(code, std::move(text), true, {}));
+  co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, bytes);
+  deadline_.cancel();
+  boost::system::error_code ignored;
+  stream_.lowest_layer().shutdown(transport::tcp::socket::shutdown_both, ignored);
+  stream_.lowest_layer().close(ignored);
+  co_return false;
+}
+
+// The same Hello as a node's, naming the peer gateway (its certificate's CN);
+// then PeerLinks admits the link (one per pair of gateways) and the peer is
+// welcomed with this gateway's id. Nothing is attached at the router.
+asio::awaitable<bool> Session::handshake_peer(Clock::time_point hello_by) {
+  if (peer_links_ == nullptr)
+    co_return co_await refuse_connection(v1::ERROR_CODE_UNKNOWN_NODE, "this gateway takes no peer links");
+  v1::Frame frame;
+  auto result = co_await transport::read_frame(stream_, deadline_, config_.handshake_timeout,
+                                               config_.handshake_timeout, config_.max_frame_bytes, read_buffer_,
+                                               frame, hello_by);
+  if (result.error) {
+    if (deadline_.expired(Side::read))
+      co_return co_await refuse_connection(v1::ERROR_CODE_TIMEOUT, "no Hello before the handshake deadline");
+    spdlog::info("peer gateway {} ({}) closed before Hello", node_id_, peer_);
+    co_return false;
+  }
+  if (result.frame_error != wire::FrameError::none || !frame.has_hello())
+    co_return co_await refuse_connection(v1::ERROR_CODE_HELLO_REQUIRED, "the first frame must be Hello");
+  log_frame("in", frame);
+  const auto& hello = frame.hello();
+  if (hello.protocol_version() != wire::protocol_version)
+    co_return co_await refuse_connection(v1::ERROR_CODE_PROTOCOL_VERSION,
+                                         fmt::format("protocol version {} is not supported (this gateway speaks {})",
+                                                     hello.protocol_version(), wire::protocol_version));
+  if (hello.node_id() != node_id_)
+    co_return co_await refuse_connection(
+        v1::ERROR_CODE_NODE_MISMATCH,
+        fmt::format("Hello names '{}' but the certificate is peer gateway {}'s", hello.node_id(), node_id_));
+  auto end = std::make_shared<SessionLinkEnd>(weak_from_this());
+  const auto refused = co_await on_router([&, links = peer_links_]() -> std::optional<std::string> {
+    if (router_.draining()) return std::string("the gateway is shutting down");
+    return links->admit(node_id_, end);
+  });
+  if (refused) co_return co_await refuse_connection(v1::ERROR_CODE_SUPERSEDED, *refused);
+  peer_link_ = std::move(end);
+
+  v1::Frame welcome;
+  welcome.mutable_welcome()->set_gateway_id(config_.gateway_id);
+  welcome.mutable_welcome()->set_protocol_version(wire::protocol_version);
+  welcome.mutable_welcome()->set_policy_version(policy_()->version());
+  welcome.mutable_welcome()->set_session_id(make_uuid());
+  log_frame("out", welcome);
+  if (auto error = co_await transport::write_bytes(stream_, deadline_, config_.write_timeout,
+                                                   wire::encode_frame(welcome))) {
+    end_reason_ = "lost during Welcome: " + transport::describe(error);
+    closing_ = true;
+    co_return true;  // admitted: run() tells PeerLinks it is lost
+  }
+  spdlog::info("connected peer gateway={} peer={} software={}", node_id_, peer_, hello.software_version());
+  if (draining_) close(v1::ERROR_CODE_SUPERSEDED, "the gateway is shutting down");
+  co_return true;
+}
+
+void Session::handle_peer(const v1::Frame& frame) {
+  switch (frame.body_case()) {
+    case v1::Frame::kHeartbeat: {
+      v1::Frame echo;
+      echo.mutable_heartbeat()->set_sent_unix_ms(frame.heartbeat().sent_unix_ms());
+      send(frame_bytes(echo));
+      return;
+    }
+    case v1::Frame::kError:
+      spdlog::info("peer gateway {} reports error {}: {}", node_id_, error_frame_text(frame.error().code()),
+                   frame.error().message());
+      return;
+    default:
+      // In order: the reader posts each frame before it reads the next.
+      post_to_router([links = peer_links_, gateway = node_id_, frame] { links->received(gateway, frame); });
+  }
+}
+
 asio::awaitable<void> Session::reader() {
   // Closing, it reads on and drops what it reads, until the node closes or
   // the writer does: bytes left unread when the socket is closed would make
@@ -343,7 +458,7 @@ asio::awaitable<void> Session::reader() {
         spdlog::warn("read failed node={} peer={}: {}", node_id_, peer_, transport::describe(result.error));
         if (end_reason_.empty()) end_reason_ = "read failed: " + transport::describe(result.error);
       } else if (end_reason_.empty()) {
-        end_reason_ = "the node closed the connection";
+        end_reason_ = peer_link_ ? "the peer gateway closed the connection" : "the node closed the connection";
       }
       break;
     }
@@ -517,6 +632,10 @@ void Session::send_error(v1::ErrorCode code, std::string text, bool fatal, std::
 }
 
 asio::awaitable<void> Session::handle(const v1::Frame& frame) {
+  if (peer_link_) {
+    handle_peer(frame);
+    co_return;
+  }
   switch (frame.body_case()) {
     case v1::Frame::kSubmit: co_await handle_submit(frame.submit()); co_return;
     case v1::Frame::kAck: co_await handle_ack(frame.ack().message_id()); co_return;

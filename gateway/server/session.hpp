@@ -36,6 +36,12 @@
 
 #include "gateway/server/router.hpp"
 #include "gateway/transport/frame_stream.hpp"
+#include "gateway/transport/identity.hpp"
+
+namespace icegate::federation {
+class LinkEnd;
+class PeerLinks;
+}  // namespace icegate::federation
 
 namespace icegate::server {
 
@@ -48,8 +54,16 @@ class Session : public std::enable_shared_from_this<Session> {
   // shutting down, on the session's executor, and the session answers with
   // shut_down(). It is connected here (on the decision thread, before run()
   // is spawned) and cleared when run() returns (on the session's thread).
+  //
+  // With `anchors`, the other side is identified by the CA its certificate
+  // chains to as well as its Common Name (transport/identity.hpp): a node as
+  // before, or a peer gateway, whose link is handed to `peer_links` (on the
+  // router's executor) and whose frames never reach the router. Without
+  // them, every client is a node named by its certificate's CN.
   Session(transport::TlsStream stream, const GatewayConfig& config, Router& router,
-          const Router::PolicyGetter& policy, boost::asio::cancellation_slot stop = {});
+          const Router::PolicyGetter& policy, boost::asio::cancellation_slot stop = {},
+          std::shared_ptr<const transport::TrustAnchors> anchors = nullptr,
+          federation::PeerLinks* peer_links = nullptr);
 
   // Returns once the connection is closed: after the writer has written what
   // it had to (within the write deadline) and closed it.
@@ -81,6 +95,13 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   boost::asio::awaitable<bool> handshake();
+  // After the TLS handshake, for a peer gateway: its Hello, PeerLinks' admission, the Welcome.
+  boost::asio::awaitable<bool> handshake_peer(transport::Clock::time_point hello_by);
+  // Refuses with a fatal Error written directly (the writer is not running
+  // yet), audited as connection_refused.
+  boost::asio::awaitable<bool> refuse_connection(v1::ErrorCode code, std::string text);
+  // A frame on a peer gateway's link: heartbeats echoed, the rest to PeerLinks.
+  void handle_peer(const v1::Frame& frame);
   boost::asio::awaitable<void> reader();
   boost::asio::awaitable<void> writer();
   // Queues a frame for the writer. False (and the session closes) when the
@@ -147,6 +168,11 @@ class Session : public std::enable_shared_from_this<Session> {
   std::uint64_t lane_ = 0;          // its delivery lane at the router, named in those reports
   std::string end_reason_;          // why the session ended, for watchers
   boost::asio::cancellation_slot stop_;  // guarded by: the session's executor (see the constructor)
+  std::shared_ptr<const transport::TrustAnchors> anchors_;  // read-only
+  federation::PeerLinks* peer_links_;  // used on the router's executor only
+  // Set in the handshake when the other side is a peer gateway whose link
+  // PeerLinks admitted; then read-only.
+  std::shared_ptr<federation::LinkEnd> peer_link_;
 };
 
 }  // namespace icegate::server

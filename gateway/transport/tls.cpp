@@ -148,6 +148,57 @@ void load_revocation_list(ssl::context& context, const fs::path& crl_file, const
   }
 }
 
+// The node CA, kept with the context for allow_peer_without_crl (ex_data;
+// freed with the context).
+void free_node_ca(void* /*parent*/, void* certificate, CRYPTO_EX_DATA* /*data*/, int /*index*/, long /*argl*/,
+                  void* /*argp*/) {
+  X509_free(static_cast<X509*>(certificate));
+}
+
+int node_ca_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, free_node_ca);
+  return index;
+}
+
+// DIR/crl.pem turns on CRL checks for every client chain, but it is DIR's CA's
+// list: a peer's certificate has none, and OpenSSL would refuse it with
+// "unable to get certificate CRL". That one error is forgiven for a chain that
+// ends at another CA than the node CA (a peer's; TrustAnchors decides what it
+// may be); a node's chain is checked as before.
+int allow_peer_without_crl(int preverified, X509_STORE_CTX* context) {
+  if (preverified == 1 || X509_STORE_CTX_get_error(context) != X509_V_ERR_UNABLE_TO_GET_CRL) return preverified;
+  SSL* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(context, SSL_get_ex_data_X509_STORE_CTX_idx()));
+  if (ssl == nullptr) return preverified;
+  const X509* node_ca = static_cast<const X509*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), node_ca_index()));
+  STACK_OF(X509)* chain = X509_STORE_CTX_get0_chain(context);
+  if (node_ca == nullptr || chain == nullptr || sk_X509_num(chain) < 2) return preverified;
+  const X509* anchor = sk_X509_value(chain, sk_X509_num(chain) - 1);
+  if (X509_cmp(anchor, node_ca) == 0) return preverified;
+  X509_STORE_CTX_set_error(context, X509_V_OK);  // so that SSL_get_verify_result reports success
+  return 1;
+}
+
+void load_peer_cas(ssl::context& context, const std::vector<PeerCa>& peers) {
+  SSL_CTX* native = context.native_handle();
+  for (const PeerCa& peer : peers) {
+    try {
+      require_file("CA certificate", peer.certificate);
+      const auto certificate = read_certificate(peer.certificate);
+      if (X509_STORE_add_cert(SSL_CTX_get_cert_store(native), certificate.get()) != 1) {
+        const unsigned long error = ERR_peek_last_error();
+        // The same CA named by two peers (or the node CA) is already there.
+        if (ERR_GET_REASON(error) != X509_R_CERT_ALREADY_IN_HASH_TABLE)
+          fail_loading("CA certificate", peer.certificate, drain_openssl_errors());
+        ERR_clear_error();
+      }
+      if (SSL_CTX_add_client_CA(native, certificate.get()) != 1)
+        fail_loading("CA certificate", peer.certificate, drain_openssl_errors());
+    } catch (const std::runtime_error& error) {
+      throw std::runtime_error(fmt::format("peer {}: {}", peer.peer_id, error.what()));
+    }
+  }
+}
+
 }  // namespace
 
 ssl::context make_server_context(const fs::path& pki_dir, const ServerContextOptions& options) {
@@ -184,6 +235,12 @@ ssl::context make_server_context(const fs::path& pki_dir, const ServerContextOpt
   const fs::path crl_file = pki::crl_path(pki_dir);
   std::error_code error;
   if (fs::exists(crl_file, error)) load_revocation_list(context, crl_file, ca.certificate);
+  if (!options.peer_cas.empty()) {
+    load_peer_cas(context, options.peer_cas);
+    if (SSL_CTX_set_ex_data(native, node_ca_index(), read_certificate(ca.certificate).release()) != 1)
+      throw std::runtime_error("cannot keep the node CA with the TLS context: " + drain_openssl_errors());
+    SSL_CTX_set_verify(native, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, allow_peer_without_crl);
+  }
   // After the trust store is complete: the cache empties itself whenever
   // the store changes, so it is installed on the final one.
   if (options.verified_chain_cache) enable_verified_chain_cache(native, options.cache);
@@ -201,6 +258,13 @@ ssl::context make_client_context(const ClientCredentials& credentials) {
   load_trusted_ca(context, credentials.ca_certificate);
   load_own_credentials(context, credentials.certificate, credentials.key);
   return context;
+}
+
+X509* verified_anchor(SSL* ssl) {
+  if (ssl == nullptr || SSL_get_verify_result(ssl) != X509_V_OK) return nullptr;
+  STACK_OF(X509)* chain = SSL_get0_verified_chain(ssl);
+  if (chain == nullptr || sk_X509_num(chain) < 1) return nullptr;
+  return sk_X509_value(chain, sk_X509_num(chain) - 1);
 }
 
 std::optional<std::string> peer_common_name(SSL* ssl) {

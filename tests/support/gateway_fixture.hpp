@@ -34,10 +34,11 @@ class RunningGateway {
  public:
   // With `reuse`, runs on an existing directory (PKI and data) left by an
   // earlier RunningGateway: a restart.
+  // It listens on `address` (peer gateway tests give each its own loopback address).
   RunningGateway(const std::filesystem::path& policy_file, const std::vector<std::string>& nodes,
                  server::GatewayConfig config = {}, std::optional<std::filesystem::path> reuse = std::nullopt,
-                 std::uint16_t port = 0)
-      : root_(reuse ? *reuse : directory_.path()) {
+                 std::uint16_t port = 0, const std::string& address = "127.0.0.1")
+      : root_(reuse ? *reuse : directory_.path()), address_(address) {
     if (!std::filesystem::exists(pki::ca_paths(pki_dir()).certificate)) {
       pki::init_ca(pki_dir());
       for (const auto& node : nodes) pki::issue_node(pki_dir(), node);
@@ -48,7 +49,7 @@ class RunningGateway {
       for (const auto& d : loaded.diagnostics.sorted()) text += policy::to_string(d) + "\n";
       throw std::runtime_error("test policy does not load:\n" + text);
     }
-    config.listen = {boost::asio::ip::make_address("127.0.0.1"), port};
+    config.listen = {boost::asio::ip::make_address(address_), port};
     config.pki_dir = pki_dir();
     config.policy_file = policy_file;
     config.data_dir = root_ / "data";
@@ -79,12 +80,14 @@ class RunningGateway {
   const std::filesystem::path& directory() const { return root_; }
   std::filesystem::path data_dir() const { return root_ / "data"; }
   std::uint16_t port() const { return port_; }
+  const std::string& address() const { return address_; }
   server::Gateway& gateway() { return *gateway_; }
 
   node::NodeOptions options(const std::string& node_id) const {
     node::NodeOptions options;
     options.node_id = node_id;
     options.credentials = transport::node_credentials(pki_dir(), node_id);
+    options.host = address_;
     options.port = port_;
     options.connect_timeout = 5s;
     return options;
@@ -105,6 +108,7 @@ class RunningGateway {
  private:
   TemporaryDirectory directory_;
   std::filesystem::path root_;
+  std::string address_;
   boost::asio::io_context io_;
   std::unique_ptr<server::Gateway> gateway_;
   std::uint16_t port_ = 0;

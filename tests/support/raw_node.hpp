@@ -38,14 +38,18 @@ class RawNode {
 
   RawNode(const RunningGateway& gateway, const std::string& node_id) : RawNode(gateway, node_id, Options{}) {}
   RawNode(const RunningGateway& gateway, const std::string& node_id, Options options)
-      : node_id_(node_id),
-        context_(transport::make_client_context(transport::node_credentials(gateway.pki_dir(), node_id))),
-        stream_(io_, context_) {
+      : RawNode(transport::node_credentials(gateway.pki_dir(), node_id), gateway.address(), gateway.port(), node_id,
+                std::move(options)) {}
+  // Any credentials, to any gateway: a peer gateway's, or an impostor's.
+  // `node_id` is what Hello says.
+  RawNode(const transport::ClientCredentials& credentials, const std::string& host, std::uint16_t port,
+          const std::string& node_id, Options options)
+      : node_id_(node_id), context_(transport::make_client_context(credentials)), stream_(io_, context_) {
     auto& socket = stream_.lowest_layer();
     socket.open(boost::asio::ip::tcp::v4());
     if (options.receive_buffer > 0)
       socket.set_option(boost::asio::socket_base::receive_buffer_size(options.receive_buffer));
-    socket.connect({boost::asio::ip::make_address("127.0.0.1"), gateway.port()});
+    socket.connect({boost::asio::ip::make_address(host), port});
     stream_.handshake(boost::asio::ssl::stream_base::client);
     started_ = Clock::now();
     thread_ = std::thread([this] { io_.run(); });

@@ -67,6 +67,27 @@ TEST_F(CliPkiTest, InitCreatesTheCaAndGatewayAndSaysSo) {
   EXPECT_TRUE(fs::exists(pki::ca_paths(dir_).key));
 }
 
+TEST_F(CliPkiTest, InitWithAGatewayIdIssuesTheNamedGatewayCertificate) {
+  ASSERT_EQ(run_pki_init({.dir = dir_, .gateway_id = "gw-birmingham", .addresses = {"127.0.0.3"}}, out_, err_),
+            exit_ok)
+      << err_.str();
+  const auto lines = lines_of(out_.str());
+  ASSERT_EQ(lines.size(), 2u) << out_.str();
+  EXPECT_THAT(lines[0], HasSubstr("\"icegate gw-birmingham CA\""));
+  EXPECT_THAT(lines[1], StartsWith("issued gw-birmingham: "));
+  EXPECT_EQ(pki::certificate_common_name(pki::gateway_paths(dir_).certificate), "gw-birmingham");
+}
+
+TEST_F(CliPkiTest, InitRefusesABadGatewayIdOrAddress) {
+  EXPECT_EQ(run_pki_init({.dir = dir_, .gateway_id = "gw/x"}, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), AllOf(StartsWith("error: "), HasSubstr("invalid gateway id \"gw/x\"")));
+  reset_streams();
+  EXPECT_EQ(run_pki_init({.dir = dir_, .gateway_id = "gw-x", .addresses = {"not an address"}}, out_, err_),
+            exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("invalid subject alternative name \"not an address\" for gateway \"gw-x\""));
+  EXPECT_FALSE(fs::exists(pki::ca_paths(dir_).certificate));
+}
+
 TEST_F(CliPkiTest, ReinitIsRefusedWithoutForce) {
   ASSERT_EQ(init(), exit_ok);
   EXPECT_EQ(init(), exit_error);

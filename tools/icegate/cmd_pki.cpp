@@ -53,7 +53,12 @@ int run_pki_init(const PkiInitParams& params, std::ostream& out, std::ostream& e
     return exit_error;
   }
   try {
-    pki::init_ca(params.dir, "icegate test CA", params.force);
+    const pki::GatewayCertificate gateway_certificate{params.gateway_id, params.addresses};
+    // A named gateway's CA is named after it, so that a peer's logs and
+    // `pki show` say whose CA a certificate chains to.
+    const std::string ca_name =
+        gateway_certificate.named() ? fmt::format("icegate {} CA", params.gateway_id) : "icegate test CA";
+    pki::init_ca(params.dir, ca_name, params.force, pki::KeyType::ecdsa_p256, gateway_certificate);
     const pki::CertificateInfo ca_info = pki::read_certificate_info(ca.certificate);
     fmt::print(out, "created CA \"{}\": {} {}\n", ca_info.common_name, ca.certificate.string(),
                validity_note(ca_info));
@@ -177,6 +182,13 @@ void add_pki_command(CLI::App& root, int& exit_code) {
   CLI::App* init_command = pki->add_subcommand("init", "Create a CA and the gateway certificate in DIR");
   init_command->add_option("dir", init->dir, "PKI directory")->required();
   init_command->add_flag("--force", init->force, "Replace an existing CA (removes node certificates and the CRL)");
+  init_command->add_option("--gateway-id", init->gateway_id,
+                           "The gateway's id: its certificate's Common Name, as peers name it in `peers:` "
+                           "(a named gateway's certificate can also dial peers: clientAuth)")
+      ->capture_default_str();
+  init_command->add_option("--address", init->addresses,
+                           "An IP address or DNS name the gateway's certificate names (repeat for more; "
+                           "default localhost, 127.0.0.1, ::1)");
   init_command->callback([init, &exit_code] { exit_code = run_pki_init(*init, std::cout, std::cerr); });
 
   auto issue = std::make_shared<PkiIssueParams>();

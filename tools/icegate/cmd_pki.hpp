@@ -1,5 +1,7 @@
 // `icegate pki ...`: create and manage the test PKI (gateway/pki).
-//   pki init DIR [--force]                         a CA and the gateway certificate
+//   pki init DIR [--force] [--gateway-id ID] [--address A]...
+//                                                  a CA and the gateway certificate (a named gateway's
+//                                                  has CN = ID, SANs A..., serverAuth and clientAuth)
 //   pki issue DIR NODE_ID... [--days N] [--expired] node certificates
 //   pki revoke DIR NODE_ID                         add a node to DIR/crl.pem
 //   pki show DIR                                   every certificate, one per line
@@ -17,6 +19,11 @@ namespace icegate::cli {
 struct PkiInitParams {
   std::filesystem::path dir;
   bool force = false;  // replace an existing CA (and drop its nodes and CRL)
+  // The gateway's id (its certificate's Common Name, which peers name in
+  // `peers:`) and the addresses its certificate names; "gateway" and none:
+  // the certificate of a gateway that does not peer, as before.
+  std::string gateway_id = "gateway";
+  std::vector<std::string> addresses;
 };
 
 struct PkiIssueParams {

@@ -201,6 +201,43 @@ TEST_F(PkiTest, GatewayCertificateServesLocalhostAndLoopbackAddresses) {
   EXPECT_EQ(verify(ca_paths(dir_).certificate, gateway.certificate, {}, X509_PURPOSE_SSL_SERVER), X509_V_OK);
 }
 
+// A gateway that peers is named: the same certificate accepts peers and dials
+// them, so it verifies for both purposes, and its CN is the id peers name.
+TEST_F(PkiTest, NamedGatewayCertificateCarriesItsIdAddressesAndBothUsages) {
+  init_ca(dir_, "icegate gw-wm-ctu CA", false, KeyType::ecdsa_p256,
+          GatewayCertificate{.id = "gw-wm-ctu", .addresses = {"127.0.0.2", "gw.wm-ctu.example"}});
+  const Paths gateway = gateway_paths(dir_);
+  const X509Ptr certificate = load_certificate(gateway.certificate);
+  ASSERT_TRUE(certificate);
+  EXPECT_EQ(certificate_common_name(gateway.certificate), "gw-wm-ctu");
+  EXPECT_EQ(certificate_common_name(ca_paths(dir_).certificate), "icegate gw-wm-ctu CA");
+  EXPECT_EQ(X509_check_ip_asc(certificate.get(), "127.0.0.2", 0), 1);
+  EXPECT_EQ(X509_check_host(certificate.get(), "gw.wm-ctu.example", 0, 0, nullptr), 1);
+  EXPECT_EQ(X509_check_ip_asc(certificate.get(), "127.0.0.1", 0), 0) << "the addresses given replace the defaults";
+  const uint32_t usages = X509_get_extended_key_usage(certificate.get());
+  EXPECT_TRUE(usages & XKU_SSL_SERVER);
+  EXPECT_TRUE(usages & XKU_SSL_CLIENT);
+  EXPECT_EQ(verify(ca_paths(dir_).certificate, gateway.certificate, {}, X509_PURPOSE_SSL_SERVER), X509_V_OK);
+  EXPECT_EQ(verify(ca_paths(dir_).certificate, gateway.certificate, {}, X509_PURPOSE_SSL_CLIENT), X509_V_OK);
+}
+
+TEST_F(PkiTest, NamedGatewayWithABadIdOrAddressWritesNothing) {
+  for (const GatewayCertificate& bad :
+       {GatewayCertificate{.id = "gw wm"}, GatewayCertificate{.id = "gw-wm", .addresses = {"127.0.0.2,DNS:evil"}},
+        GatewayCertificate{.id = "gw-wm", .addresses = {"*.example"}}}) {
+    try {
+      init_ca(dir_, "CA", false, KeyType::ecdsa_p256, bad);
+      FAIL() << "init_ca must refuse " << bad.id;
+    } catch (const PkiError& error) {
+      const std::string what = error.what();
+      EXPECT_TRUE(what.find(bad.addresses.empty() ? "invalid gateway id" : "invalid subject alternative name") !=
+                  std::string::npos)
+          << what;
+    }
+    EXPECT_FALSE(fs::exists(ca_paths(dir_).certificate));
+  }
+}
+
 TEST_F(PkiTest, ReinitIsRefusedUnlessOverwriteWhichStartsAFreshPki) {
   init_ca(dir_);
   const std::string first_ca = read_text(ca_paths(dir_).certificate);
