@@ -30,13 +30,15 @@ namespace icegate::audit {
 // (a message marked under an accepted scheme, translated to the policy's),
 // policy_loaded, policy_refused, shadow_difference (what the shadow policy,
 // `serve --shadow-policy`, would have decided differently for one recipient;
-// never enforced).
+// never enforced), and between gateways (docs/FEDERATION.md): peer_forward
+// (what went to a next peer gateway, or why nothing did), peer_receive (a
+// frame from a peer accepted) and peer_refused (one refused, with its reason).
 // (record_kinds below lists them; `icegate audit query --kind` checks against it.)
-inline constexpr std::array<std::string_view, 17> record_kinds = {
-    "connection",     "connection_refused", "disconnection",    "submit",         "submit_refused",
-    "decision",       "hold",               "review",           "trigger",        "embargo_lifted",
+inline constexpr std::array<std::string_view, 20> record_kinds = {
+    "connection",     "connection_refused", "disconnection",    "submit",            "submit_refused",
+    "decision",       "hold",               "review",           "trigger",           "embargo_lifted",
     "expired",        "hold_expired",       "undeliverable",    "labels_translated", "policy_loaded",
-    "policy_refused", "shadow_difference"};
+    "policy_refused", "shadow_difference",  "peer_forward",     "peer_receive",      "peer_refused"};
 
 // The previous_hash of the first record: 64 '0's.
 inline constexpr std::string_view genesis_hash =
