@@ -438,6 +438,17 @@ TEST_F(HopTest, LoopsForeignOriginsAndMalformedRoutesAreRefused) {
                  "unknown-peer", "'gw-yorkshire' is not a peer");
 }
 
+TEST_F(HopTest, AFrameWithoutAddresseesOrPortionsIsMalformed) {
+  Message message = profile();
+  message.portions = {message.portions[0]};
+  ForwardedMessage frame = bound_by("gw-wm-ctu", message);
+  frame.message.addressees.clear();  // not bound: a hop narrows them
+  expect_refused(birmingham(), "gw-wm-ctu", frame, HopRefusal::malformed, "malformed", "no addressees", false);
+  frame = bound_by("gw-wm-ctu", message);
+  frame.message.portions.clear();
+  expect_refused(birmingham(), "gw-wm-ctu", frame, HopRefusal::malformed, "malformed", "no portions", false);
+}
+
 // ---- 3. Audit records ------------------------------------------------------------------------
 
 class HopAuditTest : public HopTest {
