@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <filesystem>
 #include <memory>
 #include <optional>
@@ -187,7 +188,14 @@ class TrustedCa {
 
  private:
   struct ParsedCertificates;
-  std::shared_ptr<X509> parsed(std::string_view certificate_pem) const;
+  // The parsed certificate (null when it does not parse), and whether it was
+  // already found to be issued by this CA.
+  std::shared_ptr<X509> parsed(std::string_view certificate_pem, bool* issued_by_ca) const;
+  void remember_issued(std::string_view certificate_pem) const;
+  // nullopt when `certificate` chains to this CA and both are valid at `at`.
+  std::optional<SignatureCheck> verify_issued(X509* certificate, time_t at, const std::string& common_name) const;
+  SignatureCheck check_signed(X509* certificate, std::string_view data, std::string_view signature,
+                              std::string common_name) const;
 
   std::shared_ptr<X509> ca_;
   std::string source_;

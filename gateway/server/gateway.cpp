@@ -83,6 +83,17 @@ Gateway::~Gateway() {
   for (auto& work : session_work_) work.reset();
   for (auto& context : session_contexts_) context->stop();
   for (auto& thread : session_threads_) thread.join();
+  // After a clean stop every session has ended, but what one left queued as
+  // it ended (its deadline's cancelled wait, which holds the session, which
+  // holds work on the decision loop) may not have run if the stop above
+  // overtook its thread. Run it now: left in a stopped io_context, it would
+  // keep the caller's loop from ever running out of work (the exercise host
+  // waits for exactly that). Only ready handlers run; nothing waits.
+  if (has_stopped_)
+    for (auto& context : session_contexts_) {
+      context->restart();
+      context->poll();
+    }
 }
 
 void Gateway::start() {

@@ -180,6 +180,11 @@ class Gateway {
   bool stopping() const { return stopping_; }
   // How many threads run sessions (the decision thread among them).
   std::size_t threads() const { return session_contexts_.size() + 1; }
+  // The executor of session thread `i`, 1 <= i < threads() (0 is the decision
+  // thread, the caller's loop). For tests that must hold a thread up.
+  boost::asio::any_io_executor session_executor(std::size_t i) const {
+    return session_contexts_.at(i - 1)->get_executor();
+  }
 
  private:
   // A task's cancellation signal and the executor of what its slot is bound

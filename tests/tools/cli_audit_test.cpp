@@ -11,12 +11,15 @@
 #include <vector>
 
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include "gateway/audit/audit.hpp"
+#include "gateway/model/json_value.hpp"
 #include "gateway/pki/pki.hpp"
 #include "tests/gateway/audit/audit_fixture.hpp"
+#include "tests/gateway/audit/trace_fixture.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/temporary_directory.hpp"
 #include "tools/icegate/commands.hpp"
@@ -242,6 +245,77 @@ TEST_F(CliAuditTest, TheCommandLineReachesTheRunFunctions) {
             exit_ok);
   EXPECT_EQ(parse({"audit", "query", dir_.string(), "--until", "soon"}), exit_error);
   EXPECT_THROW(parse({"audit", "query"}), CLI::RequiredError);
+  EXPECT_THROW(parse({"audit", "trace", "m-1"}), CLI::RequiredError);
+  EXPECT_EQ(parse({"audit", "trace", "m-1", dir_.string()}), exit_ok);
+}
+
+// `audit trace`: three gateways' trails of one message (trace_fixture.hpp).
+class CliAuditTraceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto trails = icegate::testing::chain_of_three();
+    for (const auto& dir : {origin_, council_, force_}) fs::create_directories(dir);
+    write_chain(origin_, trails.origin);
+    write_chain(council_, trails.council);
+    write_chain(force_, trails.force);
+  }
+  int trace(std::vector<std::string> trails, bool json = false) {
+    out_.str("");
+    err_.str("");
+    return run_audit_trace({.message_id = icegate::testing::traced_message, .trails = std::move(trails), .json = json},
+                           out_, err_);
+  }
+  TemporaryDirectory temporary_;
+  fs::path origin_ = temporary_.path() / "wm", council_ = temporary_.path() / "bcc",
+           force_ = temporary_.path() / "staffs";
+  std::ostringstream out_, err_;
+};
+
+TEST_F(CliAuditTraceTest, PrintsEachGatewaysRecordsAndEachHopAndExitsZeroWhenTheTrailsAgree) {
+  EXPECT_EQ(trace({force_.string(), council_.string(), origin_.string()}), exit_ok) << err_.str();
+  const std::string text = out_.str();
+  EXPECT_THAT(text, StartsWith(fmt::format("message {}: 3 trail(s), 2 hop(s)\n", icegate::testing::traced_message)));
+  const auto origin = text.find("\ngw-wm-ctu (origin)  " + origin_.string() + "  chain intact, 9 records\n");
+  const auto council = text.find("\ngw-birmingham  " + council_.string() + "  chain intact, 7 records\n");
+  const auto force = text.find("\ngw-staffordshire  " + force_.string());
+  ASSERT_NE(origin, std::string::npos) << text;
+  ASSERT_NE(council, std::string::npos) << text;
+  ASSERT_NE(force, std::string::npos) << text;
+  EXPECT_LT(origin, council);
+  EXPECT_LT(council, force);
+  EXPECT_THAT(text, HasSubstr("  gw-wm-ctu -> gw-birmingham: RELEASE_REDACTED, forwarded p2, p3; withheld p1: "
+                              "above_ceiling: SECRET is above gw-birmingham's accreditation, which holds up to "
+                              "OFFICIAL-SENSITIVE; received p2, p3\n"));
+  EXPECT_THAT(text, HasSubstr("  gw-birmingham -> gw-staffordshire: RELEASE_REDACTED, forwarded p3; withheld p2: "
+                              "category_not_held"));
+  EXPECT_THAT(text, HasSubstr("\nconsistent: every trail intact, and the trails agree on every hop\n"));
+}
+
+TEST_F(CliAuditTraceTest, ExitsTwoNamingTheTrailThatWasAlteredAndPrintsJson) {
+  AuditDatabase(council_).exec("UPDATE audit SET record = replace(record, '\"p3\"]', '\"p2\",\"p3\"]') "
+                               "WHERE kind = 'peer_forward'");
+  EXPECT_EQ(trace({"gw-wm-ctu=" + origin_.string(), council_.string(), force_.string()}, true), exit_denied);
+  const auto parsed = json::parse(out_.str());
+  ASSERT_TRUE(parsed.error.empty()) << parsed.error << "\n" << out_.str();
+  EXPECT_FALSE(json::member(parsed.value, "consistent")->as_bool());
+  const auto& problems = json::member(parsed.value, "problems")->as_array();
+  ASSERT_FALSE(problems.empty());
+  EXPECT_EQ(json::member(problems[0], "gateway")->as_string(), "gw-birmingham");
+  EXPECT_THAT(std::string(json::member(problems[0], "text")->as_string()), HasSubstr("seq 7: modified"));
+  EXPECT_EQ(json::member(parsed.value, "gateways")->as_array().size(), 3u);
+}
+
+TEST_F(CliAuditTraceTest, ABadArgumentIsNamedAndNothingIsRead) {
+  EXPECT_EQ(trace({"=" + origin_.string()}), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("use DIR or GATEWAY=DIR"));
+  EXPECT_EQ(trace({(temporary_.path() / "nowhere").string()}), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("nowhere: no audit trail here"));
+  EXPECT_EQ(trace({origin_.string()}), exit_ok) << "one trail is a path of one gateway";
+  out_.str("");
+  err_.str("");
+  EXPECT_EQ(run_audit_trace({.message_id = "unknown", .trails = {origin_.string()}}, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("message unknown is in none of the trails given"));
+  EXPECT_THAT(out_.str(), IsEmpty());
 }
 
 // A trail written by icegate b05aa7f, before JSON moved to Boost.JSON

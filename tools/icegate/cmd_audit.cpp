@@ -18,6 +18,7 @@
 #include <fmt/ostream.h>
 
 #include "gateway/audit/audit.hpp"
+#include "gateway/audit/trace.hpp"
 #include "gateway/audit/witness.hpp"
 #include "gateway/model/clock.hpp"
 #include "gateway/pki/pki.hpp"
@@ -168,6 +169,50 @@ int run_audit_verify(const AuditVerifyParams& params, std::ostream& out, std::os
   return report.intact() ? exit_ok : exit_denied;
 }
 
+int run_audit_trace(const AuditTraceParams& params, std::ostream& out, std::ostream& err) {
+  if (params.message_id.empty() || params.trails.empty()) {
+    print_error(err, "audit trace: a message id and at least one data directory are required");
+    return exit_error;
+  }
+  std::vector<audit::TraceInput> inputs;
+  bool arguments_ok = true;
+  for (const std::string& trail : params.trails) {
+    audit::TraceInput input;
+    // GATEWAY=DIR names the trail's gateway; a directory whose own name has
+    // '=' in it can still be given as ./name=x.
+    const auto equals = trail.find('=');
+    if (equals != std::string::npos && trail.find('/') > equals) {
+      input.gateway = trail.substr(0, equals);
+      input.dir = trail.substr(equals + 1);
+      if (input.gateway.empty() || input.dir.empty()) {
+        print_error(err, fmt::format("audit trace: \"{}\": use DIR or GATEWAY=DIR", trail));
+        arguments_ok = false;
+        continue;
+      }
+    } else {
+      input.dir = trail;
+    }
+    if (!std::filesystem::exists(audit::database_path(input.dir))) {
+      print_error(err, fmt::format("audit trace: {}: no audit trail here ({} does not exist)", input.dir.string(),
+                                   audit::database_path(input.dir).string()));
+      arguments_ok = false;
+      continue;
+    }
+    inputs.push_back(std::move(input));
+  }
+  if (!arguments_ok) return exit_error;
+  audit::Trace trace;
+  try {
+    trace = audit::trace(params.message_id, inputs);
+  } catch (const std::exception& error) {
+    print_error(err, error.what());
+    return exit_error;
+  }
+  if (params.json) out << audit::trace_json(trace);
+  else audit::write_trace_text(out, trace);
+  return trace.consistent() ? exit_ok : exit_denied;
+}
+
 int run_audit_head(const AuditHeadParams& params, std::ostream& out, std::ostream& err) {
   try {
     const pki::Paths gateway = pki::gateway_paths(params.pki);
@@ -262,6 +307,18 @@ void add_audit_command(CLI::App& root, int& exit_code) {
   verify_command->add_option("--ca", verify->ca, "The CA certificate that issued the signing gateway's (for --witness)")
       ->check(CLI::ExistingFile);
   verify_command->callback([verify, &exit_code] { exit_code = run_audit_verify(*verify, std::cout, std::cerr); });
+
+  auto trace = std::make_shared<AuditTraceParams>();
+  CLI::App* trace_command = audit_command->add_subcommand(
+      "trace", "Rebuild one message's path across gateways from their trails, verifying each chain and each hop "
+               "(exit 0 consistent, 2 problems found, 1 error)");
+  trace_command->add_option("message", trace->message_id, "The message id")->required();
+  trace_command->add_option("trails", trace->trails,
+                            "Each gateway's data directory, as DIR or GATEWAY=DIR (the gateway's id, where the "
+                            "trails cannot tell it)")
+      ->required();
+  trace_command->add_flag("--json", trace->json, "Print the trace as one JSON object");
+  trace_command->callback([trace, &exit_code] { exit_code = run_audit_trace(*trace, std::cout, std::cerr); });
 
   auto head = std::make_shared<AuditHeadParams>();
   CLI::App* head_command = audit_command->add_subcommand(

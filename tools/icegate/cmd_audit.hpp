@@ -53,7 +53,16 @@ struct AuditQueryParams {
   std::string format = "text";  // text, jsonl or csv
 };
 
+// `audit trace MESSAGE_ID DIR...`: each DIR a gateway's data directory, or
+// GATEWAY=DIR to name the gateway whose trail it is.
+struct AuditTraceParams {
+  std::string message_id;
+  std::vector<std::string> trails;
+  bool json = false;
+};
+
 int run_audit_verify(const AuditVerifyParams& params, std::ostream& out, std::ostream& err);
+int run_audit_trace(const AuditTraceParams& params, std::ostream& out, std::ostream& err);
 int run_audit_head(const AuditHeadParams& params, std::ostream& out, std::ostream& err);
 int run_audit_query(const AuditQueryParams& params, std::ostream& out, std::ostream& err);
 

@@ -553,3 +553,43 @@ TEST_F(PkiTest, FingerprintIsTheSha256OfTheDerCertificateInColonHex) {
 
 }  // namespace
 }  // namespace icegate::pki
+
+namespace icegate::pki {
+namespace {
+
+// A TrustedCa remembers which certificates it found its CA had issued, so as
+// not to verify their chains again (federation's per-message check): what it
+// remembers must never stand in for the times, nor for another certificate.
+TEST(TrustedCaTest, ACertificateOnceVerifiedIsStillRefusedOutsideItsValidityAndAnotherStillChecked) {
+  icegate::testing::TemporaryDirectory dir;
+  init_ca(dir / "ca");
+  const Paths signer = issue_node(dir / "ca", "gw-signer");
+  init_ca(dir / "other", "another CA");
+  const Paths stranger = issue_node(dir / "other", "gw-signer");
+  const TrustedCa ca(ca_paths(dir / "ca").certificate);
+  const SigningKey key(signer.key);
+  const std::string data = "bytes to sign";
+  const std::string signature = key.sign(data);
+  const std::string pem = read_certificate_pem(signer.certificate);
+  const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                               std::chrono::system_clock::now().time_since_epoch())
+                               .count();
+  const std::int64_t day = 24 * 3600 * 1000LL;
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "first sight" : "remembered");
+    EXPECT_EQ(ca.check_signature(pem, data, signature, now).problem, SignatureProblem::none);
+    EXPECT_EQ(ca.check_signature(pem, data, signature, now + 400 * day).problem, SignatureProblem::not_valid_then)
+        << "after the certificate's notAfter (365 days)";
+    EXPECT_EQ(ca.check_signature(pem, data, signature, now - 2 * day).problem, SignatureProblem::not_valid_then)
+        << "before its notBefore";
+    EXPECT_EQ(ca.check_signature(pem, data + "!", signature, now).problem, SignatureProblem::bad_signature);
+    EXPECT_EQ(ca.check_signature(read_certificate_pem(stranger.certificate), data,
+                                 SigningKey(stranger.key).sign(data), now)
+                  .problem,
+              SignatureProblem::not_issued_by_ca)
+        << "the same name from another CA";
+  }
+}
+
+}  // namespace
+}  // namespace icegate::pki

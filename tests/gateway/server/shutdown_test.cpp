@@ -11,12 +11,15 @@
 
 #include <atomic>
 #include <functional>
+#include <optional>
 #include <future>
 #include <set>
 #include <thread>
 #include <vector>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/read.hpp>
 #include <gtest/gtest.h>
 
@@ -180,6 +183,78 @@ TEST_F(ShutdownTest, StopReachesAConnectionInItsHandshakeOnEverySessionThread) {
   EXPECT_TRUE(officer_told) << disconnections(dir_ / "data");
   EXPECT_EQ(refusals_for_shutdown(dir_ / "data"), 3u);
   EXPECT_TRUE(audit::verify(dir_ / "data").intact());
+}
+
+// A caller that owns the loop (the exercise host, `icegate exercise run`)
+// destroys the gateway on the loop's thread as soon as it says it has
+// stopped, and then expects the loop to run out of work. A session's thread
+// may not yet have run what the session left queued as it ended (its
+// deadline's cancelled wait, which holds the session, and the session holds
+// work on the decision loop). The gateway's destructor must run it rather
+// than abandon it in a stopped io_context, which would keep the caller's
+// loop busy for ever (seen as a rare hang of the exercise host's tests).
+// Here the session thread is held up on purpose, with such a handler queued
+// behind, while the gateway is destroyed.
+TEST_F(ShutdownTest, WhatASessionThreadLeftQueuedDoesNotKeepTheCallersLoopBusyAfterAStop) {
+  pki::init_ca(dir_ / "pki");
+  for (const auto& node : nodes) pki::issue_node(dir_ / "pki", node);
+  auto loaded = policy::load_policy(policy_file);
+  ASSERT_TRUE(loaded.policy);
+  server::GatewayConfig config;
+  config.threads = 2;
+  config.listen = {asio::ip::make_address("127.0.0.1"), 0};
+  config.pki_dir = dir_ / "pki";
+  config.policy_file = policy_file;
+  config.data_dir = dir_ / "data";
+  asio::io_context io;
+  auto gateway = std::make_unique<server::Gateway>(io, config, loaded.policy);
+  gateway->start();
+  const auto session_thread = gateway->session_executor(1);
+  std::promise<void> ran_out;
+  auto done = ran_out.get_future();
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work(io.get_executor());
+  std::thread thread([&] {
+    io.run();
+    ran_out.set_value();
+  });
+  {
+    node::NodeOptions options;
+    options.node_id = "analyst";
+    options.credentials = transport::node_credentials(dir_ / "pki", "analyst");
+    options.port = gateway->local_endpoint().port();
+    options.connect_timeout = 5s;
+    node::NodeClient analyst(options);  // returns once welcomed
+  }
+  std::promise<void> stopped;
+  asio::post(io, [&] { gateway->stop([&] { stopped.set_value(); }); });
+  ASSERT_EQ(stopped.get_future().wait_for(60s), std::future_status::ready);
+
+  // The session thread is held up; behind it waits a handler that, like a
+  // session's, holds work on the decision loop.
+  std::promise<void> release;
+  auto released = release.get_future().share();
+  std::promise<void> holding;
+  asio::post(session_thread, [released, &holding] {
+    holding.set_value();
+    released.wait();
+  });
+  holding.get_future().wait();
+  asio::post(session_thread, [keep = asio::make_work_guard(io)] {});
+  // The gateway is destroyed on the loop's thread; the session thread goes on
+  // once the destructor is under way (it joins that thread).
+  std::promise<void> destroying;
+  asio::post(io, [&] {
+    destroying.set_value();
+    gateway.reset();
+  });
+  destroying.get_future().wait();
+  std::this_thread::sleep_for(200ms);
+  release.set_value();
+  work.reset();
+  const bool ran_out_of_work = done.wait_for(20s) == std::future_status::ready;
+  EXPECT_TRUE(ran_out_of_work) << "the caller's loop still had work 20 s after the gateway stopped and was destroyed";
+  if (!ran_out_of_work) io.stop();
+  thread.join();
 }
 
 // Stopped while a node pipelines submissions: what was acknowledged was kept,
