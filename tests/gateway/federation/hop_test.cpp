@@ -16,10 +16,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "gateway/audit/trace.hpp"
 #include "gateway/model/clock.hpp"
 #include "gateway/pki/pki.hpp"
 #include "gateway/server/audit_records.hpp"
 #include "gateway/wire/codec.hpp"
+#include "tests/gateway/audit/audit_fixture.hpp"
 #include "tests/support/temporary_directory.hpp"
 
 namespace icegate::federation {
@@ -533,6 +535,52 @@ TEST_F(HopAuditTest, PeerReceiveAndPeerRefusedRecords) {
   EXPECT_EQ(d.at("hop"), 1);
   EXPECT_EQ(d.at("reason"), "binding-portion-not-bound");
   EXPECT_THAT(std::string(d.at("detail").as_string()), HasSubstr("1"));
+}
+
+// The records three gateways write for one message, each into its own
+// trail, are what `icegate audit trace` pairs hop by hop, with nothing the
+// trails disagree on.
+TEST_F(HopAuditTest, AuditTraceRebuildsThePathFromTheRecordsEachGatewayWrites) {
+  Message message = profile({{AddresseeKind::organisation, "staffs-police"}});
+  message.category = "tension-report";
+  const PeerForward first = ctu_through_the_council().forward_from_origin(message, now()).hops.at(0);
+  const ForwardedMessage at_council = over_the_wire(*first.frame);
+  const ReceiveResult council = birmingham().receive("gw-wm-ctu", at_council);
+  ASSERT_TRUE(council.accepted());
+  const PeerForward second = council.onward.at(0);
+  const ForwardedMessage at_force = over_the_wire(*second.frame);
+  const ReceiveResult force = staffordshire().receive("gw-birmingham", at_force);
+  ASSERT_TRUE(force.accepted());
+
+  audit::AuditRecord submit = records.record("submit", message.originator);
+  submit.message_id = message.id;
+  std::vector<audit::AuditRecord> force_trail{records.peer_receive("gw-birmingham", at_force)};
+  for (const LocalDecision& local : force.local) {
+    force_trail.push_back(records.decision(at_force.message, local.decision, "delivered"));
+  }
+  TemporaryDirectory dirs;
+  for (const char* gateway : {"ctu", "council", "force"}) std::filesystem::create_directories(dirs / gateway);
+  icegate::testing::write_chain(dirs / "ctu", {submit, records.peer_forward(first)});
+  icegate::testing::write_chain(dirs / "council",
+                                {records.peer_receive("gw-wm-ctu", at_council), records.peer_forward(second)});
+  icegate::testing::write_chain(dirs / "force", force_trail);
+
+  const audit::Trace trace =
+      audit::trace(message.id, {{"", dirs / "force"}, {"", dirs / "council"}, {"", dirs / "ctu"}});
+  EXPECT_TRUE(trace.consistent()) << (trace.problems.empty() ? "" : trace.problems.front().text);
+  ASSERT_EQ(trace.hops.size(), 2u);
+  EXPECT_EQ(trace.hops[0].from, "gw-wm-ctu");
+  EXPECT_EQ(trace.hops[0].to, "gw-birmingham");
+  EXPECT_EQ(trace.hops[0].decision, "RELEASE_REDACTED");
+  EXPECT_TRUE(trace.hops[0].received);
+  EXPECT_THAT(trace.hops[0].received_portions, ElementsAre("1", "3", "4"));
+  EXPECT_EQ(trace.hops[1].from, "gw-birmingham");
+  EXPECT_EQ(trace.hops[1].to, "gw-staffordshire");
+  EXPECT_THAT(trace.hops[1].forwarded, ElementsAre("1", "3"));
+  ASSERT_EQ(trace.hops[1].withheld.size(), 1u);
+  EXPECT_THAT(trace.hops[1].withheld[0],
+              HasSubstr("4: category_not_held: gw-staffordshire may not hold category LOCSEN"));
+  EXPECT_TRUE(trace.hops[1].received);
 }
 
 TEST(HopCodes, EveryRefusalHasItsOwnNamedCode) {
