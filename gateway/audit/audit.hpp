@@ -32,14 +32,18 @@ namespace icegate::audit {
 // `serve --shadow-policy`, would have decided differently for one recipient;
 // never enforced), peer_frame_refused (a frame a peer gateway sent that this
 // gateway does not take: a Forward while forwarding is not enabled, or a
-// frame only a node may send). A peer gateway's link going up and down is a
-// connection or disconnection whose detail says "peer_gateway": true.
+// frame only a node may send), and between gateways (docs/FEDERATION.md):
+// peer_forward (what went to a next peer gateway, or why nothing did),
+// peer_receive (a frame from a peer accepted) and peer_refused (one refused by
+// the hop's checks, with its reason). A peer gateway's link going up and down
+// is a connection or disconnection whose detail says "peer_gateway": true.
 // (record_kinds below lists them; `icegate audit query --kind` checks against it.)
-inline constexpr std::array<std::string_view, 18> record_kinds = {
-    "connection",     "connection_refused", "disconnection",    "submit",         "submit_refused",
-    "decision",       "hold",               "review",           "trigger",        "embargo_lifted",
-    "expired",        "hold_expired",       "undeliverable",    "labels_translated", "policy_loaded",
-    "policy_refused", "shadow_difference",  "peer_frame_refused"};
+inline constexpr std::array<std::string_view, 21> record_kinds = {
+    "connection",     "connection_refused", "disconnection",      "submit",            "submit_refused",
+    "decision",       "hold",               "review",             "trigger",           "embargo_lifted",
+    "expired",        "hold_expired",       "undeliverable",      "labels_translated", "policy_loaded",
+    "policy_refused", "shadow_difference",  "peer_frame_refused", "peer_forward",      "peer_receive",
+    "peer_refused"};
 
 // The previous_hash of the first record: 64 '0's.
 inline constexpr std::string_view genesis_hash =

@@ -268,7 +268,9 @@ class Analyser {
     for (std::size_t r = 0; r < rules_.size(); ++r) {
       const RuleSpace& space = rules_[r];
       const Rule& rule = policy_.rules[r];
-      if (space.from.none()) {
+      // A `from` naming peers matches senders at other gateways, never a node
+      // (docs/FEDERATION.md): it applies when such a message arrives.
+      if (space.from.none() && rule.from.peers.empty()) {
         out_.warning(Code::W001, locate_.rule_key(rule, "from"),
                      fmt::format("rule '{}' never applies: its 'from' matches no node", rule.id), {.rule = rule.id});
       }

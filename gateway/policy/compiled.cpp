@@ -143,6 +143,7 @@ struct CompiledPolicy::Index {
   NameIndex information_category_by_name;
   NameIndex purpose_by_name;
   NameIndex list_by_id;
+  NameIndex peer_by_id;  // index = position in policy.peers
   std::unordered_map<std::string_view, std::vector<int>> nodes_by_role;
   std::unordered_map<std::string_view, std::vector<int>> nodes_by_organisation;
 
@@ -296,6 +297,7 @@ struct CompiledPolicy::Index {
   std::size_t rule_words = 0;  // words per row
   RuleRows sender_rules;       // by node: rules whose `from` matches it
   RuleRows recipient_rules;    // by node: rules whose `to` matches it
+  RuleRows origin_rules;       // by peer: rules whose `from` names it in `peers` (a remote sender from there)
   RuleRows purpose_rules;      // by purpose: rules naming it or naming none
   RuleRows category_rules;     // by information category: rules naming it or naming none
   std::vector<std::uint64_t> any_purpose_rules;   // rules naming no purpose
@@ -486,6 +488,8 @@ CompiledPolicy::CompiledPolicy(Policy policy)
   ix.rule_words = words;
   ix.sender_rules.reset(node_count, words);
   ix.recipient_rules.reset(node_count, words);
+  for (const Peer& peer : policy_.peers) intern(ix.peer_by_id, peer.id);
+  ix.origin_rules.reset(ix.peer_by_id.size(), words);
   ix.purpose_rules.reset(ix.purpose_by_name.size(), words);
   ix.category_rules.reset(ix.information_category_by_name.size(), words);
   ix.any_purpose_rules.assign(words, 0);
@@ -517,6 +521,16 @@ CompiledPolicy::CompiledPolicy(Policy policy)
     for (std::size_t n = 0; n < node_count; ++n) {
       if (node_matches(rule.from, n)) ix.sender_rules.set(n, r);
       if (node_matches(rule.to, n)) ix.recipient_rules.set(n, r);
+    }
+    // A remote sender matches only a `from` that names its origin gateway in
+    // `peers` and nothing else (P056 keeps the rest empty in a checked policy).
+    const SubjectMatcher& from = rule.from;
+    if (from.nodes.empty() && from.organisations.empty() && from.organisation_kinds.empty() && from.roles.empty() &&
+        from.levels.empty() && !from.ct_network && from.lists.empty()) {
+      for (const std::string& peer : rule.from.peers) {
+        const int index = lookup(ix.peer_by_id, peer);
+        if (index >= 0) ix.origin_rules.set(static_cast<std::size_t>(index), r);
+      }
     }
     // An unknown bound (hand-built policies only) admits nothing rather than everything.
     if (rule.min_classification) {
@@ -723,7 +737,8 @@ class CompiledPolicy::Index::Decider {
         ix_(*compiled.index_),
         rules_(compiled.policy_.rules),
         request_(request),
-        sender_(lookup(ix_.node_by_id, request.sender)),
+        remote_(!request.sender_gateway.empty()),
+        sender_(remote_ ? lookup(ix_.peer_by_id, request.sender_gateway) : lookup(ix_.node_by_id, request.sender)),
         recipient_(lookup(ix_.node_by_id, request.recipient)) {
     select_rules_for_request();
   }
@@ -862,7 +877,8 @@ class CompiledPolicy::Index::Decider {
                                                      : ix_.any_category_rules.data();
     const std::uint64_t* by_purpose =
         purpose >= 0 ? ix_.purpose_rules.row(static_cast<std::size_t>(purpose)) : ix_.any_purpose_rules.data();
-    const std::uint64_t* by_sender = ix_.sender_rules.row(static_cast<std::size_t>(sender_));
+    const std::uint64_t* by_sender = remote_ ? ix_.origin_rules.row(static_cast<std::size_t>(sender_))
+                                             : ix_.sender_rules.row(static_cast<std::size_t>(sender_));
     const std::uint64_t* by_recipient = ix_.recipient_rules.row(static_cast<std::size_t>(recipient_));
     for (std::size_t w = 0; w < words; ++w) {
       candidates_[w] = by_category[w] & by_purpose[w] & by_sender[w] & by_recipient[w];
@@ -950,7 +966,10 @@ class CompiledPolicy::Index::Decider {
 
   void withhold_by_default_deny(const Label& label, int out_of_bounds_permit, PortionDecision& portion) const {
     portion.reason = PortionReason::no_rule_permits;
-    if (sender_ < 0) {
+    if (sender_ < 0 && remote_) {
+      portion.detail = fmt::format("sender '{}' is at gateway '{}', which is not a peer of this policy",
+                                   request_.sender, request_.sender_gateway);
+    } else if (sender_ < 0) {
       portion.detail = fmt::format("sender '{}' is not a node of this policy", request_.sender);
     } else if (recipient_ < 0) {
       portion.detail = fmt::format("recipient '{}' is not a node of this policy", request_.recipient);
@@ -1037,6 +1056,7 @@ class CompiledPolicy::Index::Decider {
   const Index& ix_;
   const std::vector<Rule>& rules_;
   const DecisionRequest& request_;
+  const bool remote_;  // the sender is at another gateway: sender_ indexes the peers
   const int sender_;
   const int recipient_;
   std::array<std::uint64_t, 16> candidate_storage_{};
@@ -1057,6 +1077,32 @@ PolicyDecision CompiledPolicy::decide(const DecisionRequest& request) const {
   const Index::Decider::PortionTally tally = decider.combine_portions(out);
   decider.decide_message(out, tally);
   decider.hold_for_review(out, tally);
+  return out;
+}
+
+RecipientDecision recipient_decision(const CompiledPolicy& policy, const Message& message, std::string recipient,
+                                     const PolicyDecision& decision) {
+  RecipientDecision out;
+  out.node_id = std::move(recipient);
+  out.decision = decision.decision;
+  out.reason = decision.reason;
+  out.occasional = decision.used_occasional;
+  std::vector<Label> released;
+  for (std::size_t i = 0; i < message.portions.size(); ++i) {
+    const Portion& portion = message.portions[i];
+    const PortionDecision& outcome = decision.portions.at(i);
+    if (outcome.released) {
+      out.released_portion_ids.push_back(portion.id);
+      released.push_back(portion.label);
+    } else {
+      WithheldPortion withheld{portion.id, portion.label,
+                               outcome.detail.empty() ? std::string(to_string(outcome.reason)) : outcome.detail, {}};
+      if (outcome.rule >= 0) withheld.rule_ids.push_back(policy.rule(outcome.rule).id);
+      out.withheld.push_back(std::move(withheld));
+    }
+  }
+  if (!released.empty()) out.released_label = policy.least_upper_bound(released);
+  for (int rule : decision.rules) out.rule_ids.push_back(policy.rule(rule).id);
   return out;
 }
 

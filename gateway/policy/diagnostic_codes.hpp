@@ -59,6 +59,7 @@ enum class Severity { error, warning };
   X(P053, error, "peer address is not host:port")                                                \
   X(P054, error, "peer CA file cannot be read")                                                  \
   X(P055, error, "peer CA file is not a PEM certificate")                                        \
+  X(P056, error, "peers in a matcher other than a rule's from, or beside other keys")            \
   X(W001, warning, "rule never applies")                                                         \
   X(W002, warning, "rule is shadowed")                                                           \
   X(W003, warning, "role no node holds")                                                         \

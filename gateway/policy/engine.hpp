@@ -81,6 +81,12 @@ struct DecisionRequest {
   // Whether the recipient may use an occasional release for this message; the
   // caller keeps the ledger (policy.occasional) and records the use.
   bool occasional_available = false;
+  // Last, so that the positional initialisers of local requests stay as they are.
+  // Empty for a local sender. For a message received from a peer: the
+  // gateway it was originated at (its binding verified), whose `peers` id
+  // rules name in `from: {peers: [...]}`; `sender` is then the originator's
+  // id at that gateway, named in explanations only.
+  std::string_view sender_gateway;
 };
 
 struct PolicyDecision {
@@ -164,5 +170,13 @@ class CompiledPolicy {
   Policy policy_;
   std::unique_ptr<Index> index_;
 };
+
+// What `decision` (for `message`'s portions, in order) gives `recipient`: the
+// released portions' ids and their least upper bound, each withheld portion
+// with its reason and deciding rule, the rules and the reason. Built here once
+// for the router's Decider and for a gateway deciding a message that came from
+// a peer (gateway/federation/hop.hpp).
+RecipientDecision recipient_decision(const CompiledPolicy& policy, const Message& message, std::string recipient,
+                                     const PolicyDecision& decision);
 
 }  // namespace icegate::policy

@@ -141,6 +141,9 @@ std::optional<MatcherMismatch> NodeDirectory::mismatch(const SubjectMatcher& mat
                                                        : fmt::format("{} is in the CT Network", node.id)};
     case MatcherField::lists:
       return MatcherMismatch{name, fmt::format("{} is a member of none of {}", node.id, bracketed(matcher.lists))};
+    case MatcherField::peers:
+      return MatcherMismatch{name, fmt::format("{} is a node of this gateway, and the rule matches only messages "
+                                               "originated at {}", node.id, bracketed(matcher.peers))};
   }
   return std::nullopt;
 }

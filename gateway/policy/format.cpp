@@ -41,7 +41,7 @@ struct Shape {
 };
 
 struct Shapes {
-  Shape matcher{{"nodes", "organisations", "organisation_kinds", "roles", "levels", "ct_network", "lists"}, {}};
+  Shape matcher{{"nodes", "organisations", "organisation_kinds", "roles", "levels", "ct_network", "lists", "peers"}, {}};
   Shape handling{{"review_by", "originator_control", "no_onward_sharing"}, {}};
   Shape rule{{"id", "description", "effect", "categories", "purposes", "from", "to", "min_classification",
               "max_classification", "handling"},

@@ -227,6 +227,12 @@ struct SubjectMatcher {
   std::vector<std::string> levels;
   std::optional<bool> ct_network;
   std::vector<std::string> lists;  // member of one of these distribution lists
+  // A rule's `from` only: other gateways (`peers:` ids). Such a matcher
+  // matches a message that arrived from a peer and was originated at one of
+  // these gateways (its label binding verified), and never a local node; a
+  // matcher without it never matches a remote sender (docs/FEDERATION.md,
+  // "Who sent it: a remote sender in a rule"). Alone in its matcher (P056).
+  std::vector<std::string> peers;
 };
 
 enum class Effect { permit, deny };

@@ -511,6 +511,9 @@ class Prover {
     std::vector<int> checked;
     for (std::size_t r = 0; r < source.rules.size(); ++r) {
       if (source.rules[r].effect != Effect::permit) continue;
+      // A rule for senders at other gateways (`from: {peers: [...]}`) decides
+      // no point of this space, which ranges over this policy's own nodes.
+      if (!source.rules[r].from.peers.empty()) continue;
       if (property.rules.empty() || contains(property.rules, source.rules[r].id)) checked.push_back(static_cast<int>(r));
     }
     Masks masks = masks_for(PropertySlice{}, source, points.labels(), run_.occasional, false);

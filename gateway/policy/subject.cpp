@@ -37,12 +37,14 @@ std::string_view field_name(MatcherField field) {
     case MatcherField::levels: return "levels";
     case MatcherField::ct_network: return "ct_network";
     case MatcherField::lists: return "lists";
+    case MatcherField::peers: return "peers";
   }
   return "unknown";
 }
 
 std::optional<MatcherField> first_mismatch(const SubjectMatcher& matcher, const Subject& subject) {
   const Organisation* organisation = subject.organisation_def;
+  if (!matcher.peers.empty()) return MatcherField::peers;  // a local node is never a remote sender
   if (!matcher.nodes.empty() && !contains(matcher.nodes, subject.id)) return MatcherField::nodes;
   if (!matcher.organisations.empty() && !contains(matcher.organisations, subject.organisation)) {
     return MatcherField::organisations;

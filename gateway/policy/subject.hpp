@@ -26,13 +26,15 @@ struct Subject {
 Subject subject_of(const Policy& policy, const Node& node);
 
 // A matcher's fields, in the order they are tested (and explained).
-enum class MatcherField { nodes, organisations, organisation_kinds, roles, levels, ct_network, lists };
+enum class MatcherField { nodes, organisations, organisation_kinds, roles, levels, ct_network, lists, peers };
 // As the policy file spells it: "organisation_kinds".
 std::string_view field_name(MatcherField field);
 
 // The first field of `matcher` that `subject` does not satisfy; nullopt when
 // it matches. An empty field matches anything; a field about the node's
-// organisation or role fails when the policy defines neither.
+// organisation or role fails when the policy defines neither. A matcher that
+// names `peers` matches remote senders only (CompiledPolicy::decide with a
+// sender_gateway), so never a subject, which is a local node.
 std::optional<MatcherField> first_mismatch(const SubjectMatcher& matcher, const Subject& subject);
 inline bool matches(const SubjectMatcher& matcher, const Subject& subject) {
   return !first_mismatch(matcher, subject).has_value();

@@ -37,8 +37,8 @@ constexpr std::string_view kRuleKeys[] = {"id",   "description", "effect",
                                           "categories", "purposes", "from",
                                           "to", "min_classification", "max_classification",
                                           "handling"};
-constexpr std::string_view kMatcherKeys[] = {"nodes", "organisations", "organisation_kinds",
-                                             "roles", "levels",        "ct_network", "lists"};
+constexpr std::string_view kMatcherKeys[] = {"nodes", "organisations", "organisation_kinds", "roles",
+                                             "levels", "ct_network",    "lists",              "peers"};
 constexpr std::string_view kHandlingKeys[] = {"review_by", "originator_control", "no_onward_sharing"};
 constexpr std::string_view kEventKeys[] = {"id", "description", "triggered_by"};
 constexpr std::string_view kSchemeKeys[] = {"scheme", "description", "classifications", "tag_sets", "equivalences"};
@@ -517,6 +517,7 @@ class PolicyValidator {
     // Last: a peer's accreditation names the scheme's, the categories' and
     // the purposes' names, and its routing must not name this policy's own.
     if (const SyntaxNode* peers = root.find("peers")) read_peers(*peers, policy);
+    for (const LocatedString& peer : pending_peer_references_) check_.reference(peers_, peer);
     // The files themselves are the loader's (accepted_scheme_references); here, the shape.
     if (const SyntaxNode* accepted = root.find("accept_schemes")) {
       check_.read_string_list(*accepted, "'accept_schemes'");
@@ -769,6 +770,44 @@ class PolicyValidator {
       ok = matcher.ct_network.has_value() && ok;
     }
     if (const SyntaxNode* v = node.find("lists")) ok = read_references(*v, "lists", lists_, matcher.lists) && ok;
+    if (const SyntaxEntry* v = node.find_entry("peers")) ok = read_matcher_peers(node, *v, key, matcher) && ok;
+    return ok;
+  }
+
+  // A matcher's `peers`: a rule's `from` only, and alone in it, since a
+  // remote originator is none of this policy's nodes, organisations or roles
+  // (P056). The names are checked against `peers:` once it is read (it comes
+  // after the rules).
+  bool read_matcher_peers(const SyntaxNode& node, const SyntaxEntry& entry, std::string_view key,
+                          SubjectMatcher& matcher) {
+    auto items = check_.read_string_list(entry.value, "'peers'");
+    bool ok = entry.value.is_sequence();
+    if (key != "from") {
+      check_.diagnostics().error(
+          Code::P056, entry.key_location,
+          fmt::format("'peers' may appear only in a rule's 'from' (a message received from another gateway), not in "
+                      "'{}'",
+                      key));
+      ok = false;
+    }
+    for (std::string_view other : kMatcherKeys) {
+      if (other != "peers" && node.find(other)) {
+        check_.diagnostics().error(
+            Code::P056, entry.key_location,
+            fmt::format("'peers' cannot be combined with '{}' in one '{}': a sender at another gateway is none of "
+                        "this policy's nodes, organisations or roles; write a rule of its own for it",
+                        other, key));
+        ok = false;
+        break;
+      }
+    }
+    if (items.empty() && entry.value.is_sequence()) {
+      check_.diagnostics().error(Code::P056, entry.key_location,
+                                 fmt::format("'peers' in '{}' names no peer, so the rule would match no one", key));
+      ok = false;
+    }
+    pending_peer_references_.insert(pending_peer_references_.end(), items.begin(), items.end());
+    matcher.peers = values(items);
     return ok;
   }
 
@@ -1083,6 +1122,7 @@ class PolicyValidator {
   Names rules_{"rule"};
   Names events_{"event"};
   Names peers_{"peer"};
+  std::vector<LocatedString> pending_peer_references_;  // rules' `from: {peers: [...]}`, checked after `peers:`
   std::set<std::string, std::less<>> held_roles_;  // roles some node holds
 };
 

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "gateway/model/json.hpp"
 #include "gateway/model/json_value.hpp"
 #include "gateway/policy/translate.hpp"
@@ -199,6 +201,82 @@ audit::AuditRecord AuditRecords::undeliverable(const store::OutboxEntry& entry, 
   out.decision = entry.needs_ack ? "DENY" : "";
   out.detail = json::Object().add("reason", reason).add("seq", entry.seq).str();
   return out;
+}
+
+namespace {
+
+std::vector<std::string> addressee_texts(const std::vector<Addressee>& addressees) {
+  std::vector<std::string> texts;
+  for (const Addressee& addressee : addressees) texts.push_back(fmt::format("{}:{}", to_string(addressee.kind), addressee.name));
+  return texts;
+}
+
+std::vector<std::string> portion_ids(const Message& message) {
+  std::vector<std::string> ids;
+  for (const Portion& portion : message.portions) ids.push_back(portion.id);
+  return ids;
+}
+
+}  // namespace
+
+audit::AuditRecord AuditRecords::peer_forward(const federation::PeerForward& forward) const {
+  auto entry = record("peer_forward", forward.peer);
+  entry.message_id = forward.message_id;
+  switch (forward.outcome) {
+    case federation::HopOutcome::forwarded: entry.decision = std::string(to_string(Decision::release)); break;
+    case federation::HopOutcome::forwarded_redacted:
+      entry.decision = std::string(to_string(Decision::release_redacted));
+      break;
+    case federation::HopOutcome::not_sent: entry.decision = std::string(to_string(Decision::deny)); break;
+  }
+  boost::json::array withheld;
+  for (const federation::HopWithheld& w : forward.withheld) {
+    withheld.push_back(json::Object()
+                           .add("portion", w.portion_id)
+                           .add("reason", policy::to_string(w.reason))
+                           .add("detail", w.detail)
+                           .native());
+  }
+  json::Object detail;
+  detail.add("peer", entry.node)
+      .add("origin", forward.origin)
+      .add("via", forward.via)
+      .add("hop", static_cast<std::int64_t>(forward.hop_count))
+      .add("recipients", addressee_texts(forward.addressees))
+      .add("forwarded", forward.forwarded)
+      .add("withheld", boost::json::value(std::move(withheld)));
+  if (forward.outcome == federation::HopOutcome::not_sent) detail.add("reason", forward.reason);
+  entry.detail = detail.str();
+  return entry;
+}
+
+audit::AuditRecord AuditRecords::peer_receive(const std::string& from_peer, const ForwardedMessage& frame) const {
+  auto entry = record("peer_receive", from_peer);
+  entry.message_id = frame.message.id;
+  entry.detail = json::Object()
+                     .add("peer", from_peer)
+                     .add("origin", frame.route.origin_gateway)
+                     .add("via", frame.route.via)
+                     .add("hop", static_cast<std::int64_t>(frame.route.hop_count))
+                     .add("portions", portion_ids(frame.message))
+                     .add("binding", "verified")
+                     .str();
+  return entry;
+}
+
+audit::AuditRecord AuditRecords::peer_refused(const std::string& from_peer, const ForwardedMessage& frame,
+                                              const federation::Refused& refused) const {
+  auto entry = record("peer_refused", from_peer);
+  entry.message_id = frame.message.id;
+  entry.detail = json::Object()
+                     .add("peer", from_peer)
+                     .add("origin", frame.route.origin_gateway)
+                     .add("via", frame.route.via)
+                     .add("hop", static_cast<std::int64_t>(frame.route.hop_count))
+                     .add("reason", refused.code())
+                     .add("detail", refused.detail)
+                     .str();
+  return entry;
 }
 
 }  // namespace icegate::server

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "gateway/audit/audit.hpp"
+#include "gateway/federation/hop.hpp"
 #include "gateway/model/message.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/store/store.hpp"
@@ -65,6 +66,17 @@ class AuditRecords {
                                   const std::string& hold_id, const std::string& held_for, std::int64_t at) const;
   // An owed Deliver that expired undelivered (at its not_after).
   audit::AuditRecord expired(const store::OutboxEntry& entry, const std::string& reason) const;
+  // Between gateways (docs/FEDERATION.md, "A decision at every hop"); the
+  // fields are those `icegate audit trace` reads.
+  // What went to a next peer: decision RELEASE (every portion forwarded),
+  // RELEASE_REDACTED (some withheld) or DENY (not sent); node = the peer.
+  audit::AuditRecord peer_forward(const federation::PeerForward& forward) const;
+  // A frame a peer sent that this gateway accepted (its binding verified);
+  // node = the sending peer.
+  audit::AuditRecord peer_receive(const std::string& from_peer, const ForwardedMessage& frame) const;
+  // A frame a peer sent that this gateway refused, and why; node = the sending peer.
+  audit::AuditRecord peer_refused(const std::string& from_peer, const ForwardedMessage& frame,
+                                  const federation::Refused& refused) const;
   // An owed frame over the frame limit, never sent.
   audit::AuditRecord undeliverable(const store::OutboxEntry& entry, const std::string& reason) const;
 

@@ -34,28 +34,7 @@ Decided Decider::decide(const policy::CompiledPolicy& policy, const Message& mes
   const policy::PolicyDecision decision = policy.decide(request);
 
   Decided result;
-  RecipientDecision& out = result.decision;
-  out.node_id = recipient;
-  out.decision = decision.decision;
-  out.reason = decision.reason;
-  out.occasional = decision.used_occasional;
-  std::vector<Label> released;
-  for (std::size_t i = 0; i < message.portions.size(); ++i) {
-    const auto& portion = message.portions[i];
-    const auto& outcome = decision.portions.at(i);
-    if (outcome.released) {
-      out.released_portion_ids.push_back(portion.id);
-      released.push_back(portion.label);
-    } else {
-      WithheldPortion withheld{portion.id, portion.label,
-                               outcome.detail.empty() ? std::string(policy::to_string(outcome.reason)) : outcome.detail,
-                               {}};
-      if (outcome.rule >= 0) withheld.rule_ids.push_back(policy.rule(outcome.rule).id);
-      out.withheld.push_back(std::move(withheld));
-    }
-  }
-  if (!released.empty()) out.released_label = policy.least_upper_bound(released);
-  for (int rule : decision.rules) out.rule_ids.push_back(policy.rule(rule).id);
+  result.decision = policy::recipient_decision(policy, message, recipient, decision);
   result.review_roles = decision.review_roles;
   result.originator_control = decision.originator_control;
   result.no_onward_sharing = decision.no_onward_sharing;

@@ -192,9 +192,11 @@ TEST_F(CliAuditTest, QueryRefusesBadArgumentsAndReportsEveryOne) {
 }
 
 // The router writes hold_expired and undeliverable records: --kind must take
-// them (it refused both until they were listed in audit::record_kinds).
+// them (it refused both until they were listed in audit::record_kinds), and
+// a gateway that peers writes peer_forward, peer_receive and peer_refused.
 TEST_F(CliAuditTest, QueryTakesEveryKindTheGatewayWrites) {
-  for (const char* kind : {"hold_expired", "undeliverable", "labels_translated", "shadow_difference", "expired"}) {
+  for (const char* kind : {"hold_expired", "undeliverable", "labels_translated", "shadow_difference", "expired",
+                           "peer_forward", "peer_receive", "peer_refused"}) {
     EXPECT_EQ(query({.kind = kind}), exit_ok) << kind << ": " << err_.str();
     EXPECT_THAT(err_.str(), Not(HasSubstr("use one of"))) << kind;
   }

@@ -568,15 +568,86 @@ TEST(CliPolicyCheck, TheFederationPoliciesCheckCleanWithTheirPeersCas) {
   }
 }
 
+// ---- explain across gateways ------------------------------------------------------------------
+
+PolicyExplainParams ctu_profile_for_the_council() {
+  PolicyExplainParams params;
+  params.file = kPolicies / "federation" / "wm-ctu.yaml";
+  params.at = kPolicies / "federation" / "birmingham-cc.yaml";
+  params.from = "wm-ctu-analyst-1";
+  params.to = "bcc-prevent-coordinator";
+  params.addressee = "org:birmingham-cc";
+  params.category = "ct-problem-profile";
+  params.purpose = "prevent";
+  params.portions = {"OFFICIAL", "SECRET/UK EYES ONLY", "OFFICIAL-SENSITIVE/PERSONAL"};
+  return params;
+}
+
+TEST(CliPolicyExplain, AcrossGatewaysNamesWhatEachHopWithheldAndTheDestinationsDecision) {
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_explain(ctu_profile_for_the_council(), out, err), exit_ok) << err.str();
+  EXPECT_EQ(out.str(),
+            "wm-ctu-analyst-1 to bcc-prevent-coordinator, ct-problem-profile for prevent, across gateways gw-wm-ctu "
+            "-> gw-birmingham\n"
+            "hop 1: gw-wm-ctu -> gw-birmingham (org:birmingham-cc): forwarded_redacted\n"
+            "  forwarded: portions 1, 3\n"
+            "  withheld: portion 2 (SECRET/UK EYES ONLY): above_ceiling: SECRET is above gw-birmingham's "
+            "accreditation, which holds up to OFFICIAL-SENSITIVE\n"
+            "at gw-birmingham, under " +
+                (kPolicies / "federation" / "birmingham-cc.yaml").string() +
+                ": RELEASE for bcc-prevent-coordinator: released in full under ctu-products-to-council-leads\n"
+                "  released: portions 1, 3\n");
+  EXPECT_EQ(err.str(), "");
+}
+
+TEST(CliPolicyExplain, AcrossGatewaysTheDestinationsOwnRulesDecide) {
+  PolicyExplainParams params = ctu_profile_for_the_council();
+  params.to = "bcc-housing-officer-1";
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_explain(params, out, err), exit_denied) << err.str();
+  EXPECT_THAT(out.str(), HasSubstr(": DENY for bcc-housing-officer-1: no rule permits ct-problem-profile for prevent "
+                                   "from wm-ctu-analyst-1 to bcc-housing-officer-1\n"));
+}
+
+TEST(CliPolicyExplain, AcrossGatewaysWhatIsNotSentSaysWhy) {
+  PolicyExplainParams params = ctu_profile_for_the_council();
+  params.category = "intelligence-report";
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_explain(params, out, err), exit_denied) << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("hop 1: gw-wm-ctu -> gw-birmingham (org:birmingham-cc): not_sent\n"
+                                   "  not sent: category_not_received: gw-birmingham may not receive information "
+                                   "category 'intelligence-report'"));
+  EXPECT_THAT(out.str(), Not(HasSubstr("at gw-birmingham")));
+}
+
+TEST(CliPolicyExplain, AcrossGatewaysAPathTheRoutingDoesNotTakeIsAnError) {
+  // The CTU reaches Staffordshire's neighbourhood policing directly, not through the council.
+  PolicyExplainParams params = ctu_profile_for_the_council();
+  params.via = {kPolicies / "federation" / "birmingham-cc.yaml"};
+  params.at = kPolicies / "federation" / "staffordshire.yaml";
+  params.to = "staffs-npt-inspector-1";
+  params.addressee = "org:staffs-police";
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_explain(params, out, err), exit_error);
+  EXPECT_THAT(err.str(), HasSubstr("the addressees are routed to [gw-staffordshire], none of which is "
+                                   "birmingham-cc's gateway"));
+  // And --via or --addressee without --at is a mistake, not a local explanation.
+  PolicyExplainParams local = ctu_profile_for_the_council();
+  local.at.clear();
+  std::ostringstream local_out, local_err;
+  EXPECT_EQ(run_policy_explain(local, local_out, local_err), exit_error);
+  EXPECT_THAT(local_err.str(), HasSubstr("give the recipient's gateway's policy with --at"));
+}
+
 TEST(CliPolicyCheck, APeersMissingCaIsAnErrorNamingThePeerAndTheFile) {
   TempDir dir("cli-check-federation-no-ca");
   const std::filesystem::path federation = federation_copy(dir, false);
   const std::filesystem::path file = federation / "wm-ctu.yaml";
   std::ostringstream out, err;
   EXPECT_EQ(run_policy_check({file}, out, err), exit_invalid_policy);
-  EXPECT_EQ(out.str(), fmt::format("{0}:95:9: error[P054]: cannot read the CA file of peer 'gw-birmingham', "
+  EXPECT_EQ(out.str(), fmt::format("{0}:105:9: error[P054]: cannot read the CA file of peer 'gw-birmingham', "
                                    "'{1}/pki/gw-birmingham/ca.crt': No such file or directory\n"
-                                   "{0}:109:9: error[P054]: cannot read the CA file of peer 'gw-staffordshire', "
+                                   "{0}:119:9: error[P054]: cannot read the CA file of peer 'gw-staffordshire', "
                                    "'{1}/pki/gw-staffordshire/ca.crt': No such file or directory\n"
                                    "{0}: invalid policy: 2 errors, 0 warnings\n",
                                    file.string(), federation.string()));

@@ -4,6 +4,7 @@
 #include "tools/icegate/cmd_policy.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -12,9 +13,14 @@
 #include <regex>
 #include <system_error>
 
+#include <stdlib.h>
+
 #include <fmt/format.h>
 #include <fmt/ostream.h>
+#include <fmt/ranges.h>
 
+#include "clients/node/message_file.hpp"
+#include "gateway/federation/path.hpp"
 #include "gateway/model/json_value.hpp"
 #include "gateway/policy/check.hpp"
 #include "gateway/policy/checker.hpp"
@@ -193,6 +199,122 @@ int run_policy_test(const PolicyTestParams& params, std::ostream& out, std::ostr
 
 // ---- explain ------------------------------------------------------------------------------
 
+namespace {
+
+// `policy explain --at`: the request followed through each gateway's hop
+// (gateway/federation/path.hpp), naming at each what was withheld and why,
+// then the recipient's decision under its gateway's policy.
+int explain_across_gateways(const PolicyExplainParams& params, const policy::ExplainRequest& request,
+                            std::ostream& out, std::ostream& err) {
+  if (params.json) {
+    print_error(err, "policy explain: --json is not available across gateways yet (--at): the text names every hop");
+    return exit_error;
+  }
+  std::vector<fs::path> files{params.file};
+  files.insert(files.end(), params.via.begin(), params.via.end());
+  files.push_back(params.at);
+  std::vector<std::shared_ptr<const policy::CompiledPolicy>> policies;
+  for (const fs::path& file : files) {
+    int exit_code = exit_ok;
+    auto loaded = load_for_command(file, out, err, exit_code);
+    if (!loaded) return exit_code;
+    policies.push_back(*loaded);
+  }
+  const policy::CompiledPolicy& sender_policy = *policies.front();
+  const policy::CompiledPolicy& recipient_policy = *policies.back();
+  bool names_ok = true;
+  auto check_name = [&](std::string_view what, const std::string& value, const fs::path& file,
+                        const std::vector<std::string>& defined) {
+    if (std::find(defined.begin(), defined.end(), value) != defined.end()) return;
+    print_error(err, fmt::format("{} '{}' is not defined by {}{}", what, value, file.string(),
+                                 policy::suggestion_suffix(policy::closest(value, defined))));
+    names_ok = false;
+  };
+  auto node_ids = [](const policy::CompiledPolicy& policy) {
+    std::vector<std::string> ids;
+    for (const policy::Node& node : policy.source().nodes) ids.push_back(node.id);
+    return ids;
+  };
+  check_name("node", request.sender, files.front(), node_ids(sender_policy));
+  check_name("node", request.recipient, files.back(), node_ids(recipient_policy));
+  check_name("information category", request.category, files.front(), sender_policy.source().information_categories);
+  if (!request.purpose.empty()) check_name("purpose", request.purpose, files.front(), sender_policy.source().purposes);
+  if (!names_ok) return exit_error;
+
+  Message message;
+  message.id = make_uuid();
+  message.originator = request.sender;
+  message.created_unix_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
+  message.addressees = {node::parse_addressee(params.addressee.empty() ? "node:" + request.recipient
+                                                                      : params.addressee)};
+  message.category = request.category;
+  message.purpose = request.purpose;
+  std::vector<Label> labels;
+  for (const policy::ExplainPortion& portion : request.portions) {
+    message.portions.push_back({portion.id, portion.label, "", {}});
+    labels.push_back(portion.label);
+  }
+  message.label = sender_policy.least_upper_bound(labels);
+
+  std::string pattern = (fs::temp_directory_path() / "icegate-explain-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) {
+    print_error(err, "policy explain: cannot create a temporary directory for the explanation's PKI");
+    return exit_error;
+  }
+  struct Remove {
+    fs::path dir;
+    ~Remove() {
+      std::error_code ignored;
+      fs::remove_all(dir, ignored);
+    }
+  } remove{pattern};
+  const federation::PathExplanation path = federation::follow_path(policies, message, request.recipient, remove.dir);
+
+  fmt::print(out, "{} to {}, {} for {}, across gateways {}\n", request.sender, request.recipient, request.category,
+             policy::purpose_phrase(request.purpose), fmt::join(path.gateways, " -> "));
+  for (std::size_t k = 0; k < path.hops.size(); ++k) {
+    const federation::PeerForward& hop = path.hops[k];
+    std::vector<std::string> addressees;
+    for (const Addressee& addressee : hop.addressees) {
+      addressees.push_back(fmt::format("{}:{}", to_string(addressee.kind), addressee.name));
+    }
+    fmt::print(out, "hop {}: {} -> {} ({}): {}\n", k + 1, path.gateways[k], hop.peer, fmt::join(addressees, ", "),
+               federation::to_string(hop.outcome));
+    if (!hop.forwarded.empty()) fmt::print(out, "  forwarded: portions {}\n", fmt::join(hop.forwarded, ", "));
+    for (const federation::HopWithheld& withheld : hop.withheld) {
+      fmt::print(out, "  withheld: portion {} ({}): {}: {}\n", withheld.portion_id, label_text(withheld.label),
+                 policy::to_string(withheld.reason), withheld.detail);
+    }
+    if (hop.outcome == federation::HopOutcome::not_sent) {
+      fmt::print(out, "  not sent: {}: {}\n", policy::to_string(hop.refusal), hop.reason);
+    }
+  }
+  if (path.refused) {
+    fmt::print(out, "refused at {}: {}: {}\n", path.refused_at, path.refused->code(), path.refused->detail);
+    return exit_denied;
+  }
+  if (!path.problem.empty()) {
+    print_error(err, fmt::format("policy explain: {}", path.problem));
+    return exit_error;
+  }
+  if (!path.destination) return exit_denied;  // not sent: the last hop says why
+  const RecipientDecision& decision = path.destination->decision;
+  fmt::print(out, "at {}, under {}: {} for {}: {}\n", path.gateways.back(), files.back().string(),
+             to_string(decision.decision), decision.node_id, decision.reason);
+  if (!decision.released_portion_ids.empty()) {
+    fmt::print(out, "  released: portions {}\n", fmt::join(decision.released_portion_ids, ", "));
+  }
+  for (const WithheldPortion& withheld : decision.withheld) {
+    fmt::print(out, "  withheld: portion {} ({}): {}\n", withheld.portion_id, label_text(withheld.label),
+               withheld.reason);
+  }
+  return decision.decision == Decision::deny ? exit_denied : exit_ok;
+}
+
+}  // namespace
+
 int run_policy_explain(const PolicyExplainParams& params, std::ostream& out, std::ostream& err) {
   bool arguments_ok = true;
   if (params.file.empty()) {
@@ -248,6 +370,13 @@ int run_policy_explain(const PolicyExplainParams& params, std::ostream& out, std
     }
   }
   if (!arguments_ok) return exit_error;
+
+  if (!params.at.empty()) return explain_across_gateways(params, request, out, err);
+  if (!params.via.empty() || !params.addressee.empty()) {
+    print_error(err, "policy explain: --via and --addressee follow a request across gateways: give the recipient's "
+                     "gateway's policy with --at");
+    return exit_error;
+  }
 
   int exit_code = exit_ok;
   auto loaded = load_for_command(params.file, out, err, exit_code);
@@ -401,6 +530,13 @@ void add_policy_command(CLI::App& root, int& exit_code) {
   explain_command->add_option("--request", explain->request,
                               "A YAML file holding the request, shaped like a test case's `request:`");
   explain_command->add_flag("--json", explain->json, "Print the trace as one JSON object");
+  explain_command->add_option("--via", explain->via,
+                              "Across gateways: the policy of a gateway in between, in path order (repeat)");
+  explain_command->add_option("--at", explain->at,
+                              "Across gateways: the recipient's gateway's policy (FILE is the sender's)");
+  explain_command->add_option("--addressee", explain->addressee,
+                              "Across gateways: how the sender addresses the recipient (role:X, org:X, ...; "
+                              "default node:TO)");
   explain_command->callback([explain, &exit_code] { exit_code = run_policy_explain(*explain, std::cout, std::cerr); });
 
   auto format = std::make_shared<PolicyFmtParams>();

@@ -61,6 +61,12 @@ struct PolicyExplainParams {
   bool occasional = false;            // an occasional release is available
   std::filesystem::path request;      // a request file instead of the flags
   bool json = false;
+  // Across gateways (docs/FEDERATION.md): `file` is the sender's gateway's
+  // policy, `via` those of any gateways in between, in order, and `at` the
+  // recipient's; `addressee` is how the sender addresses it (default: node:TO).
+  std::vector<std::filesystem::path> via;
+  std::filesystem::path at;
+  std::string addressee;
 };
 
 struct PolicyFmtParams {

@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -496,6 +497,142 @@ TEST(FederationPolicies, TheCouncilHoldsNothingSecretAndReceivesNoRawIntelligenc
   EXPECT_EQ(routing.routes[0].peer, council);
   EXPECT_EQ(routing.routes[1].peer, force);
   EXPECT_THAT(routing.unresolved, IsEmpty());
+}
+
+// ---- A sender at another gateway: `from: {peers: [...]}` ------------------------------------------
+
+// n1 and n2 are local; gw-a and gw-b are peers. `all` (an empty `from`)
+// covers every local sender; `from-a` covers what was originated at gw-a.
+constexpr std::string_view kRemoteSenders = R"(information_categories: [report, profile]
+purposes: [prevent]
+vetting: [{name: v, regular: HIGH}]
+organisations: [{id: here, kind: ctu}]
+roles: [{id: analyst}]
+nodes:
+  - {id: n1, organisation: here, role: analyst, vetting: v}
+  - {id: n2, organisation: here, role: analyst, vetting: v}
+rules:
+  - {id: all, effect: permit, categories: [report]}
+  - id: from-a
+    effect: permit
+    categories: [profile]
+    from: {peers: [gw-a]}
+    to: {nodes: [n2]}
+    max_classification: MID
+peers:
+  - id: gw-a
+    ca: a.crt
+    holds: {max_classification: HIGH}
+    receives: {categories: [report], purposes: [prevent]}
+  - id: gw-b
+    ca: b.crt
+    holds: {max_classification: HIGH}
+    receives: {categories: [report], purposes: [prevent]}
+)";
+
+TEST(RemoteSenders, ARuleNamingAPeerMatchesOnlyMessagesOriginatedThere) {
+  auto policy = testing::load_inline(kRemoteSenders);
+  ASSERT_TRUE(policy);
+  EXPECT_THAT(policy->source().rules.at(1).from.peers, ElementsAre("gw-a"));
+  const std::vector<Label> labels{{"LOW", {}}};
+  DecisionRequest request{"far-analyst", "n2", "profile", "prevent", labels};
+  request.sender_gateway = "gw-a";
+  PolicyDecision decision = policy->decide(request);
+  EXPECT_EQ(decision.decision, Decision::release) << decision.reason;
+  EXPECT_THAT(decision.rules, ElementsAre(1));
+  // Its `to`, its classification bound and the recipient's vetting hold as for any rule.
+  request.recipient = "n1";
+  EXPECT_EQ(policy->decide(request).decision, Decision::deny);
+  request.recipient = "n2";
+  const std::vector<Label> high{{"HIGH", {}}};
+  request.portion_labels = high;
+  EXPECT_THAT(policy->decide(request).reason, HasSubstr("from-a"));
+  EXPECT_EQ(policy->decide(request).decision, Decision::deny);
+  // Another peer's message, and a local sender, are not matched by it.
+  request.portion_labels = labels;
+  request.sender_gateway = "gw-b";
+  EXPECT_EQ(policy->decide(request).decision, Decision::deny);
+  request.sender_gateway = "";
+  request.sender = "n1";
+  EXPECT_EQ(policy->decide(request).decision, Decision::deny);
+}
+
+TEST(RemoteSenders, AnEmptyFromNeverMatchesASenderAtAnotherGateway) {
+  auto policy = testing::load_inline(kRemoteSenders);
+  ASSERT_TRUE(policy);
+  const std::vector<Label> labels{{"LOW", {}}};
+  DecisionRequest request{"n1", "n2", "report", "prevent", labels};
+  EXPECT_EQ(policy->decide(request).decision, Decision::release);
+  request.sender_gateway = "gw-a";
+  const PolicyDecision remote = policy->decide(request);
+  EXPECT_EQ(remote.decision, Decision::deny);
+  EXPECT_THAT(remote.reason, HasSubstr("no rule permits report for prevent from n1 to n2"));
+  request.sender_gateway = "gw-nowhere";
+  EXPECT_THAT(policy->decide(request).reason, HasSubstr("at gateway 'gw-nowhere', which is not a peer"));
+}
+
+TEST(RemoteSenders, PeersOnlyInARulesFromAloneAndNamingPeers) {
+  const std::string text = std::string("policy: inline\n") + std::string(testing::kSmallScheme) +
+                           R"(information_categories: [report]
+purposes: [prevent]
+vetting: [{name: v, regular: HIGH}]
+nodes:
+  - {id: n1, vetting: v}
+rules:
+  - {id: in-to, effect: permit, to: {peers: [gw-a]}}
+  - {id: beside, effect: permit, from: {peers: [gw-a], nodes: [n1]}}
+  - {id: unknown, effect: permit, from: {peers: [gw-z]}}
+  - {id: none, effect: permit, from: {peers: []}}
+events:
+  - {id: go, triggered_by: {peers: [gw-a]}}
+peers:
+  - id: gw-a
+    ca: a.crt
+    holds: {max_classification: HIGH}
+    receives: {categories: [report], purposes: [prevent]}
+)";
+  LoadResult result = load_policy_text(text, "bad.yaml");
+  EXPECT_FALSE(result.policy);
+  std::vector<std::string> problems;
+  for (const std::string& line : rendered(result.diagnostics)) {
+    if (line.find("peers") != std::string::npos || line.find("gw-z") != std::string::npos) problems.push_back(line);
+  }
+  EXPECT_THAT(problems, ::testing::UnorderedElementsAre(
+                            HasSubstr("error[P056]: 'peers' may appear only in a rule's 'from' (a message received "
+                                      "from another gateway), not in 'triggered_by'"),
+                            HasSubstr("error[P056]: 'peers' may appear only in a rule's 'from' (a message received "
+                                      "from another gateway), not in 'to'"),
+                            HasSubstr("error[P056]: 'peers' cannot be combined with 'nodes' in one 'from'"),
+                            HasSubstr("error[P011]: undefined peer 'gw-z'"),
+                            HasSubstr("error[P056]: 'peers' in 'from' names no peer")))
+      << joined(rendered(result.diagnostics));
+}
+
+TEST(RemoteSenders, CheckDoesNotReportARuleForRemoteSendersAsMatchingNoNode) {
+  TempDir dir("remote-senders");
+  const std::string text = std::string("policy: inline\n") + std::string(testing::kSmallScheme) +
+                           std::string(kRemoteSenders);
+  for (const char* ca : {"a", "b"}) pki::init_ca(dir.path() / ca, ca);
+  std::string rewritten = text;
+  for (const char* ca : {"a", "b"}) {
+    const std::string from = fmt::format("ca: {}.crt", ca);
+    rewritten.replace(rewritten.find(from), from.size(), fmt::format("ca: {}/ca.crt", ca));
+  }
+  {
+    std::ofstream out(dir.path() / "policy.yaml");
+    out << rewritten;
+  }
+  PolicyCheckResult result = check_policy(dir.path() / "policy.yaml");
+  ASSERT_TRUE(result.policy) << joined(rendered(result.diagnostics));
+  for (const std::string& line : rendered(result.diagnostics)) EXPECT_THAT(line, ::testing::Not(HasSubstr("W001")));
+}
+
+TEST(RemoteSenders, FormatPutsPeersLastInAMatcher) {
+  const std::string text = "policy: p\nscheme: s.yaml\nrules:\n  - id: r\n    effect: permit\n"
+                           "    from: {peers: [gw-a]}\n";
+  FormatResult formatted = format_policy_yaml(text, "p.yaml");
+  ASSERT_TRUE(formatted.ok) << joined(rendered(formatted.diagnostics));
+  EXPECT_THAT(formatted.text, HasSubstr("    from:\n      peers: [gw-a]\n"));
 }
 
 // ---- The tools that read a policy -----------------------------------------------------------------

@@ -1,0 +1,603 @@
+// A decision at every hop (gateway/federation/hop.hpp) across the three
+// example gateways of policies/federation/, each with its own PKI made here:
+// the West Midlands CTU (gw-wm-ctu), Birmingham City Council (gw-birmingham)
+// and Staffordshire Police (gw-staffordshire). Every frame goes through the
+// wire (encode, serialise, parse, decode) as the next gateway receives it.
+#include "gateway/federation/hop.hpp"
+
+#include <algorithm>
+#include <fstream>
+#include <iterator>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <boost/json.hpp>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "gateway/audit/trace.hpp"
+#include "gateway/model/clock.hpp"
+#include "gateway/pki/pki.hpp"
+#include "gateway/server/audit_records.hpp"
+#include "gateway/wire/codec.hpp"
+#include "tests/gateway/audit/audit_fixture.hpp"
+#include "tests/support/temporary_directory.hpp"
+
+namespace icegate::federation {
+namespace {
+
+using icegate::testing::TemporaryDirectory;
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::IsEmpty;
+
+std::int64_t now() { return to_unix_ms(SystemClock().now()); }
+
+const std::filesystem::path kFederation = std::filesystem::path(ICEGATE_SOURCE_DIR) / "policies" / "federation";
+
+constexpr const char* kSecretBody = "Source reporting: covert human intelligence, SECRET-ONLY-9d1f";
+constexpr const char* kLocsenBody = "Locations of the addresses searched: LOCSEN-ONLY-51aa";
+
+// The example policy `file`, each of `edits` (text, replacement) made to its text.
+std::shared_ptr<const policy::CompiledPolicy> load(
+    const std::string& file, const std::vector<std::pair<std::string, std::string>>& edits = {}) {
+  const std::filesystem::path path = kFederation / file;
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  for (const auto& [from, to] : edits) {
+    const std::size_t at = text.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    if (at != std::string::npos) text.replace(at, from.size(), to);
+  }
+  policy::LoadResult loaded = policy::load_policy_text(text, path);
+  std::string problems;
+  for (const policy::Diagnostic& diagnostic : loaded.diagnostics.all()) problems += diagnostic.message + "\n";
+  EXPECT_TRUE(loaded.policy) << file << ":\n" << problems;
+  return loaded.policy;
+}
+
+// Each gateway's PKI: its CA, and its own certificate (CN = its peer id),
+// made once for the suite, and a fourth region's that no policy names.
+class Pkis {
+ public:
+  Pkis() {
+    for (const char* gateway : {"gw-wm-ctu", "gw-birmingham", "gw-staffordshire", "gw-yorkshire"}) {
+      pki::init_ca(dir(gateway), gateway);
+      pki::issue_node(dir(gateway), gateway);
+    }
+  }
+  std::filesystem::path dir(const std::string& gateway) const { return temporary_ / gateway; }
+  std::shared_ptr<const OriginGateway> identity(const std::string& gateway) const {
+    const pki::Paths paths = pki::node_paths(dir(gateway), gateway);
+    return std::make_shared<OriginGateway>(paths.key, paths.certificate);
+  }
+  pki::TrustedCa ca(const std::string& gateway) const { return pki::TrustedCa(pki::ca_paths(dir(gateway)).certificate); }
+
+ private:
+  TemporaryDirectory temporary_;
+};
+
+class HopTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { pkis_ = new Pkis; }
+  static void TearDownTestSuite() {
+    delete pkis_;
+    pkis_ = nullptr;
+  }
+
+  // `gateway`'s hop under `policy`, trusting each peer's CA.
+  static Hop hop(const std::string& gateway, std::shared_ptr<const policy::CompiledPolicy> policy) {
+    std::map<std::string, pki::TrustedCa, std::less<>> cas;
+    for (const policy::Peer& peer : policy->source().peers) cas.emplace(peer.id, pkis_->ca(peer.id));
+    return Hop(std::move(policy), pkis_->identity(gateway), std::move(cas));
+  }
+  static Hop ctu() { return hop("gw-wm-ctu", load("wm-ctu.yaml")); }
+  static Hop birmingham() { return hop("gw-birmingham", load("birmingham-cc.yaml")); }
+  static Hop staffordshire() { return hop("gw-staffordshire", load("staffordshire.yaml")); }
+  // The CTU's gateway with Staffordshire's neighbourhood policing reached
+  // through the council's gateway rather than directly: a transit hop.
+  static Hop ctu_through_the_council() {
+    return hop("gw-wm-ctu", load("wm-ctu.yaml", {{"      organisations: [staffs-special-branch, staffs-police]",
+                                                   "      organisations: [staffs-special-branch]"},
+                                                  {"      organisations: [birmingham-cc]\n",
+                                                   "      organisations: [birmingham-cc, staffs-police]\n"}}));
+  }
+
+  // A CTU analyst's profile for the council: one portion at SECRET, which the
+  // council's gateway may not hold, and three it may.
+  static Message profile(std::vector<Addressee> addressees = {{AddresseeKind::organisation, "birmingham-cc"}}) {
+    Message message;
+    message.id = make_uuid();
+    message.originator = "wm-ctu-analyst-1";
+    message.created_unix_ms = now();
+    message.addressees = std::move(addressees);
+    message.category = "ct-problem-profile";
+    message.purpose = "prevent";
+    message.title = "Sparkhill neighbourhood profile";
+    message.label = {"SECRET", {"UK EYES ONLY"}};
+    message.portions = {{"1", {"OFFICIAL", {}}, "Summary for partners."},
+                        {"2", {"SECRET", {"UK EYES ONLY"}}, kSecretBody},
+                        {"3", {"OFFICIAL-SENSITIVE", {"PERSONAL"}}, "Named individuals of concern."},
+                        {"4", {"OFFICIAL-SENSITIVE", {"LOCSEN"}}, kLocsenBody}};
+    return message;
+  }
+
+  // A message bound by `gateway` as it is, bypassing that gateway's own
+  // checks: what a misbehaving or misconfigured peer could send.
+  static ForwardedMessage bound_by(const std::string& gateway, Message message) {
+    salt_portions(message);
+    Route route = bind_labels(message, *pkis_->identity(gateway), now());
+    return {std::move(message), std::move(route)};
+  }
+
+  static std::string serialised(const ForwardedMessage& forwarded) {
+    v1::Frame frame;
+    wire::encode(forwarded, *frame.mutable_forward());
+    return frame.SerializeAsString();
+  }
+  // What the next gateway decodes from the frame it receives.
+  static ForwardedMessage over_the_wire(const ForwardedMessage& forwarded) {
+    v1::Frame received;
+    EXPECT_TRUE(received.ParseFromString(serialised(forwarded)));
+    wire::DecodeProblem problem;
+    auto decoded = wire::decode(received.forward(), wire::ForwardLimits{}, problem);
+    EXPECT_TRUE(decoded) << wire::to_string(problem);
+    return decoded.value_or(forwarded);
+  }
+
+  static const PeerForward& to_peer(const std::vector<PeerForward>& hops, const std::string& peer) {
+    const auto it = std::find_if(hops.begin(), hops.end(), [&](const PeerForward& h) { return h.peer == peer; });
+    EXPECT_NE(it, hops.end()) << "no hop to " << peer;
+    return *it;
+  }
+
+  static const LocalDecision* decision_for(const ReceiveResult& result, const std::string& node) {
+    for (const LocalDecision& local : result.local) {
+      if (local.decision.node_id == node) return &local;
+    }
+    return nullptr;
+  }
+
+  // `wire`: through the codec first. The codec itself refuses a route that
+  // names a gateway twice, is too long or miscounts its hops; the hop checks
+  // them again (it is given a model object, wherever it came from), tested
+  // without the wire.
+  static void expect_refused(const Hop& at, const std::string& from, const ForwardedMessage& frame,
+                             HopRefusal refusal, const std::string& code, const std::string& naming,
+                             bool wire = true) {
+    const ReceiveResult result = at.receive(from, wire ? over_the_wire(frame) : frame);
+    ASSERT_TRUE(result.refused) << "accepted, but expected " << code;
+    EXPECT_EQ(result.refused->refusal, refusal) << result.refused->code() << ": " << result.refused->detail;
+    EXPECT_EQ(result.refused->code(), code);
+    EXPECT_THAT(result.refused->detail, HasSubstr(naming));
+    EXPECT_THAT(result.local, IsEmpty());
+    EXPECT_THAT(result.onward, IsEmpty());
+  }
+
+  static inline Pkis* pkis_ = nullptr;
+};
+
+// ---- 1. Origin -------------------------------------------------------------------------
+
+TEST_F(HopTest, ASecretPortionNeverAppearsInTheFrameBuiltForTheCouncil) {
+  const Hop origin = ctu();
+  const OriginResult result = origin.forward_from_origin(profile(), now());
+  ASSERT_EQ(result.hops.size(), 1u);
+  const PeerForward& hop = result.hops.front();
+  EXPECT_EQ(hop.peer, "gw-birmingham");
+  EXPECT_EQ(hop.outcome, HopOutcome::forwarded_redacted);
+  EXPECT_THAT(hop.forwarded, ElementsAre("1", "3", "4"));
+  ASSERT_EQ(hop.withheld.size(), 1u);
+  EXPECT_EQ(hop.withheld[0].portion_id, "2");
+  EXPECT_EQ(hop.withheld[0].reason, policy::PeerRefusal::above_ceiling);
+  EXPECT_THAT(hop.withheld[0].detail, HasSubstr("SECRET is above gw-birmingham's accreditation"));
+  ASSERT_TRUE(hop.frame);
+  // On the wire: neither the body, nor the marking, nor the caveat.
+  const std::string bytes = serialised(*hop.frame);
+  EXPECT_EQ(bytes.find(kSecretBody), std::string::npos);
+  EXPECT_EQ(bytes.find("SECRET"), std::string::npos);
+  EXPECT_EQ(bytes.find("UK EYES ONLY"), std::string::npos);
+  // The frame: its route, its label over what goes, and a binding only over what goes.
+  EXPECT_EQ(hop.frame->route.origin_gateway, "gw-wm-ctu");
+  EXPECT_EQ(hop.frame->route.hop_count, 1u);
+  EXPECT_THAT(hop.frame->route.via, IsEmpty());
+  EXPECT_EQ(hop.frame->route.binding.portion_digests.size(), 3u);
+  EXPECT_EQ(hop.frame->message.label, (Label{"OFFICIAL-SENSITIVE", {"LOCSEN", "PERSONAL"}}));
+  EXPECT_THAT(hop.frame->message.addressees, ElementsAre(Addressee{AddresseeKind::organisation, "birmingham-cc"}));
+  EXPECT_FALSE(birmingham().check_frame("gw-wm-ctu", over_the_wire(*hop.frame)));
+}
+
+TEST_F(HopTest, EachNextHopGetsOnlyItsOwnAddresseesAndUnresolvedOnesAreReported) {
+  const Message message = profile({{AddresseeKind::organisation, "birmingham-cc"},
+                                   {AddresseeKind::role, "staffs-ctio"},
+                                   {AddresseeKind::role, "ct-analyst"},
+                                   {AddresseeKind::organisation, "nowhere-cc"}});
+  const OriginResult result = ctu().forward_from_origin(message, now());
+  ASSERT_EQ(result.hops.size(), 2u);
+  const PeerForward& council = to_peer(result.hops, "gw-birmingham");
+  const PeerForward& force = to_peer(result.hops, "gw-staffordshire");
+  EXPECT_THAT(council.frame->message.addressees,
+              ElementsAre(Addressee{AddresseeKind::organisation, "birmingham-cc"}));
+  EXPECT_THAT(force.frame->message.addressees, ElementsAre(Addressee{AddresseeKind::role, "staffs-ctio"}));
+  // Staffordshire may hold SECRET UK EYES ONLY: everything goes.
+  EXPECT_EQ(force.outcome, HopOutcome::forwarded);
+  EXPECT_THAT(force.forwarded, ElementsAre("1", "2", "3", "4"));
+  EXPECT_THAT(result.unresolved, ElementsAre(Addressee{AddresseeKind::organisation, "nowhere-cc"}));
+}
+
+TEST_F(HopTest, NothingIsSentToAPeerThatMayNotReceiveTheCategoryOrPurpose) {
+  Message message = profile();
+  message.category = "intelligence-report";  // the council's gateway never receives raw intelligence
+  PeerForward hop = ctu().forward_from_origin(message, now()).hops.at(0);
+  EXPECT_EQ(hop.outcome, HopOutcome::not_sent);
+  EXPECT_EQ(hop.refusal, policy::PeerRefusal::category_not_received);
+  EXPECT_THAT(hop.reason, HasSubstr("may not receive information category 'intelligence-report'"));
+  EXPECT_FALSE(hop.frame);
+  EXPECT_THAT(hop.forwarded, IsEmpty());
+
+  message = profile();
+  message.purpose = "pursue";
+  hop = ctu().forward_from_origin(message, now()).hops.at(0);
+  EXPECT_EQ(hop.outcome, HopOutcome::not_sent);
+  EXPECT_EQ(hop.refusal, policy::PeerRefusal::purpose_not_received);
+  EXPECT_FALSE(hop.frame);
+}
+
+TEST_F(HopTest, NothingIsSentWhenEveryPortionIsAboveThePeersAccreditation) {
+  Message message = profile();
+  message.portions = {message.portions[1]};
+  const PeerForward hop = ctu().forward_from_origin(message, now()).hops.at(0);
+  EXPECT_EQ(hop.outcome, HopOutcome::not_sent);
+  EXPECT_EQ(hop.refusal, policy::PeerRefusal::above_ceiling);
+  EXPECT_THAT(hop.reason, HasSubstr("every portion is withheld from gw-birmingham"));
+  EXPECT_FALSE(hop.frame);
+}
+
+// ---- 2. Destination ----------------------------------------------------------------------
+
+TEST_F(HopTest, TheDestinationDecidesEachRecipientUnderItsOwnPolicy) {
+  const PeerForward hop = ctu().forward_from_origin(profile(), now()).hops.at(0);
+  const ReceiveResult result = birmingham().receive("gw-wm-ctu", over_the_wire(*hop.frame));
+  ASSERT_TRUE(result.accepted()) << result.refused->detail;
+  EXPECT_THAT(result.onward, IsEmpty());
+  ASSERT_EQ(result.local.size(), 4u);  // every node of birmingham-cc
+  for (const char* lead : {"bcc-chief-executive", "bcc-prevent-coordinator", "bcc-critical-reader"}) {
+    const LocalDecision* local = decision_for(result, lead);
+    ASSERT_TRUE(local) << lead;
+    EXPECT_EQ(local->decision.decision, Decision::release) << lead << ": " << local->decision.reason;
+    EXPECT_THAT(local->decision.released_portion_ids, ElementsAre("1", "3", "4"));
+    EXPECT_THAT(local->decision.rule_ids, ElementsAre("ctu-products-to-council-leads"));
+  }
+  // The CTU's gateway decided nothing for the housing officer: the council's policy does.
+  const LocalDecision* housing = decision_for(result, "bcc-housing-officer-1");
+  ASSERT_TRUE(housing);
+  EXPECT_EQ(housing->decision.decision, Decision::deny);
+  EXPECT_THAT(housing->decision.reason, HasSubstr("no rule permits ct-problem-profile"));
+}
+
+TEST_F(HopTest, ALocalRuleNeverMatchesARemoteSenderNorARemoteRuleALocalOne) {
+  // The same profile from a council node: the rule naming gw-wm-ctu does not apply.
+  const auto policy = load("birmingham-cc.yaml");
+  const std::vector<Label> labels{{"OFFICIAL", {}}};
+  policy::DecisionRequest local{"bcc-housing-officer-1", "bcc-prevent-coordinator", "ct-problem-profile", "prevent",
+                                labels};
+  EXPECT_EQ(policy->decide(local).decision, Decision::deny);
+  // From gw-staffordshire, which no rule of the council's names: default deny, naming the gateway.
+  policy::DecisionRequest remote{"staffs-ctio-1", "bcc-prevent-coordinator", "ct-problem-profile", "prevent", labels};
+  remote.sender_gateway = "gw-staffordshire";
+  EXPECT_EQ(policy->decide(remote).decision, Decision::deny);
+  // From a gateway that is not a peer at all.
+  remote.sender_gateway = "gw-yorkshire";
+  const policy::PolicyDecision unknown = policy->decide(remote);
+  EXPECT_EQ(unknown.decision, Decision::deny);
+  EXPECT_THAT(unknown.reason, HasSubstr("at gateway 'gw-yorkshire', which is not a peer"));
+  // A local rule (front-line-reports: housing officers to the coordinator)
+  // does not match a remote sender, even one whose id names such a node.
+  policy::DecisionRequest posing{"bcc-housing-officer-1", "bcc-prevent-coordinator", "tension-report", "prevent",
+                                 labels};
+  EXPECT_EQ(policy->decide(posing).decision, Decision::release);
+  posing.sender_gateway = "gw-wm-ctu";
+  EXPECT_EQ(policy->decide(posing).decision, Decision::deny);
+}
+
+// ---- 2. Transit ------------------------------------------------------------------------------
+
+TEST_F(HopTest, ATransitGatewayWithholdsMoreAndWhatRemainsVerifiesAtTheDestination) {
+  const Message message = profile({{AddresseeKind::organisation, "staffs-police"}});
+  Message tension = message;
+  tension.category = "tension-report";  // what the council forwards to Staffordshire
+  const PeerForward first = ctu_through_the_council().forward_from_origin(tension, now()).hops.at(0);
+  ASSERT_EQ(first.peer, "gw-birmingham");
+  ASSERT_TRUE(first.frame) << first.reason;
+  EXPECT_THAT(first.forwarded, ElementsAre("1", "3", "4"));  // SECRET withheld at the first hop
+
+  const ReceiveResult transit = birmingham().receive("gw-wm-ctu", over_the_wire(*first.frame));
+  ASSERT_TRUE(transit.accepted()) << transit.refused->detail;
+  EXPECT_THAT(transit.local, IsEmpty());
+  ASSERT_EQ(transit.onward.size(), 1u);
+  const PeerForward& second = transit.onward[0];
+  EXPECT_EQ(second.peer, "gw-staffordshire");
+  // The council's gateway decides for itself: Staffordshire may not hold LOCSEN.
+  EXPECT_EQ(second.outcome, HopOutcome::forwarded_redacted);
+  EXPECT_THAT(second.forwarded, ElementsAre("1", "3"));
+  ASSERT_EQ(second.withheld.size(), 1u);
+  EXPECT_EQ(second.withheld[0].portion_id, "4");
+  EXPECT_EQ(second.withheld[0].reason, policy::PeerRefusal::category_not_held);
+  ASSERT_TRUE(second.frame);
+  EXPECT_EQ(second.frame->route.origin_gateway, "gw-wm-ctu");
+  EXPECT_THAT(second.frame->route.via, ElementsAre("gw-birmingham"));
+  EXPECT_EQ(second.frame->route.hop_count, 2u);
+  EXPECT_EQ(serialised(*second.frame).find(kLocsenBody), std::string::npos);
+
+  const ReceiveResult destination = staffordshire().receive("gw-birmingham", over_the_wire(*second.frame));
+  ASSERT_TRUE(destination.accepted()) << destination.refused->detail;
+  const LocalDecision* inspector = decision_for(destination, "staffs-npt-inspector-1");
+  ASSERT_TRUE(inspector);
+  EXPECT_EQ(inspector->decision.decision, Decision::release) << inspector->decision.reason;
+  EXPECT_THAT(inspector->decision.released_portion_ids, ElementsAre("1", "3"));
+  EXPECT_THAT(inspector->decision.rule_ids, ElementsAre("partner-reporting-to-neighbourhood"));
+}
+
+// ---- 2. Refusals ---------------------------------------------------------------------------
+
+TEST_F(HopTest, ATamperedLabelBodyOrAddedPortionIsRefusedAsNotBound) {
+  const ForwardedMessage good = *ctu().forward_from_origin(profile(), now()).hops.at(0).frame;
+  ForwardedMessage relabelled = good;
+  relabelled.message.portions[1].label = {"OFFICIAL", {}};  // portion 3, its PERSONAL descriptor stripped
+  expect_refused(birmingham(), "gw-wm-ctu", relabelled, HopRefusal::binding, "binding-portion-not-bound", "3");
+  ForwardedMessage rewritten = good;
+  rewritten.message.portions[0].body = "Summary for partners, amended.";
+  expect_refused(birmingham(), "gw-wm-ctu", rewritten, HopRefusal::binding, "binding-portion-not-bound", "1");
+  ForwardedMessage added = good;
+  added.message.portions.push_back({"5", {"OFFICIAL", {}}, "Added in transit."});
+  expect_refused(birmingham(), "gw-wm-ctu", added, HopRefusal::binding, "binding-portion-not-bound", "5");
+  ForwardedMessage recategorised = good;
+  recategorised.message.category = "consequence-briefing";
+  expect_refused(birmingham(), "gw-wm-ctu", recategorised, HopRefusal::binding, "binding-field-altered", "category");
+}
+
+TEST_F(HopTest, APortionBeyondTheSendingPeersAccreditationIsRefused) {
+  // The council's gateway binds and sends Staffordshire a SECRET portion it
+  // should never have had: Staffordshire accredits it for OFFICIAL-SENSITIVE.
+  Message message = profile({{AddresseeKind::organisation, "staffs-police"}});
+  message.originator = "bcc-prevent-coordinator";
+  message.category = "tension-report";
+  message.portions = {message.portions[0], message.portions[1]};
+  expect_refused(staffordshire(), "gw-birmingham", bound_by("gw-birmingham", message),
+                 HopRefusal::beyond_accreditation, "beyond-accreditation",
+                 "portion 2 (SECRET/UK EYES ONLY) is beyond what gw-birmingham is accredited to hold");
+  // A category it may not hold, at a classification it may.
+  message.portions = {{"1", {"OFFICIAL-SENSITIVE", {"LOCSEN"}}, "Locations."}};
+  expect_refused(staffordshire(), "gw-birmingham", bound_by("gw-birmingham", message),
+                 HopRefusal::beyond_accreditation, "beyond-accreditation", "may not hold category LOCSEN");
+}
+
+TEST_F(HopTest, WhatThisPolicyDoesNotKnowOrItsOwnNodesNamesAreRefused) {
+  Message message = profile({{AddresseeKind::organisation, "birmingham-cc"}});
+  message.portions = {message.portions[0]};
+  message.category = "intelligence-report";  // not a category the council's policy declares
+  expect_refused(birmingham(), "gw-wm-ctu", bound_by("gw-wm-ctu", message), HopRefusal::unknown_category,
+                 "unknown-category", "'intelligence-report'");
+  message.category = "ct-problem-profile";
+  message.purpose = "pursue";
+  expect_refused(birmingham(), "gw-wm-ctu", bound_by("gw-wm-ctu", message), HopRefusal::unknown_purpose,
+                 "unknown-purpose", "'pursue'");
+  message.purpose = "prevent";
+  message.originator = "bcc-chief-executive";
+  expect_refused(birmingham(), "gw-wm-ctu", bound_by("gw-wm-ctu", message), HopRefusal::originator_is_local,
+                 "originator-is-local", "bcc-chief-executive");
+}
+
+TEST_F(HopTest, LoopsForeignOriginsAndMalformedRoutesAreRefused) {
+  const Hop stafford = staffordshire();
+  Message message = profile({{AddresseeKind::role, "staffs-ctio"}});
+  message.portions = {message.portions[0]};
+  const ForwardedMessage from_ctu = bound_by("gw-wm-ctu", message);
+
+  ForwardedMessage through_self = from_ctu;
+  through_self.route = onward(onward(through_self.route, "gw-staffordshire"), "gw-birmingham");
+  expect_refused(stafford, "gw-birmingham", through_self, HopRefusal::route_names_this_gateway,
+                 "route-names-this-gateway", "gw-staffordshire");
+
+  ForwardedMessage twice = from_ctu;
+  twice.route = onward(onward(twice.route, "gw-birmingham"), "gw-birmingham");
+  expect_refused(stafford, "gw-birmingham", twice, HopRefusal::route_loop, "route-loop", "gw-birmingham twice",
+                 false);
+
+  // An addressee this gateway would route back to where the message came from.
+  Message back = message;
+  back.addressees = {{AddresseeKind::role, "ct-analyst"}};
+  expect_refused(stafford, "gw-wm-ctu", bound_by("gw-wm-ctu", back), HopRefusal::route_loop, "route-loop",
+                 "routed back to gw-wm-ctu");
+
+  ForwardedMessage too_long = from_ctu;
+  for (int i = 0; i < 8; ++i) too_long.route = onward(too_long.route, "gw-" + std::to_string(i));
+  too_long.route = onward(too_long.route, "gw-birmingham");
+  expect_refused(stafford, "gw-birmingham", too_long, HopRefusal::route_too_long, "route-too-long", "10 links", false);
+
+  ForwardedMessage miscounted = from_ctu;
+  miscounted.route.hop_count = 3;
+  expect_refused(stafford, "gw-wm-ctu", miscounted, HopRefusal::route_malformed, "route-malformed", "should be 1", false);
+
+  // From the council, claiming the CTU sent it directly.
+  expect_refused(stafford, "gw-birmingham", from_ctu, HopRefusal::route_malformed, "route-malformed",
+                 "the route's last gateway is gw-wm-ctu");
+
+  // Originated at a gateway no policy here names: no CA to verify it.
+  Message foreign = message;
+  foreign.originator = "wy-ctu-analyst-1";
+  ForwardedMessage from_yorkshire = bound_by("gw-yorkshire", foreign);
+  from_yorkshire.route = onward(from_yorkshire.route, "gw-wm-ctu");
+  expect_refused(stafford, "gw-wm-ctu", from_yorkshire, HopRefusal::unknown_origin, "unknown-origin",
+                 "gw-yorkshire is not a peer");
+
+  // Signed by a certificate of another CA under a peer's name.
+  ForwardedMessage impostor = bound_by("gw-yorkshire", message);
+  impostor.route.origin_gateway = "gw-wm-ctu";
+  expect_refused(stafford, "gw-wm-ctu", impostor, HopRefusal::binding, "binding-certificate-not-from-ca", "");
+
+  // A sender that is not a peer at all (the link would not have let it in).
+  expect_refused(stafford, "gw-yorkshire", bound_by("gw-yorkshire", message), HopRefusal::unknown_peer,
+                 "unknown-peer", "'gw-yorkshire' is not a peer");
+}
+
+TEST_F(HopTest, AFrameWithoutAddresseesOrPortionsIsMalformed) {
+  Message message = profile();
+  message.portions = {message.portions[0]};
+  ForwardedMessage frame = bound_by("gw-wm-ctu", message);
+  frame.message.addressees.clear();  // not bound: a hop narrows them
+  expect_refused(birmingham(), "gw-wm-ctu", frame, HopRefusal::malformed, "malformed", "no addressees", false);
+  frame = bound_by("gw-wm-ctu", message);
+  frame.message.portions.clear();
+  expect_refused(birmingham(), "gw-wm-ctu", frame, HopRefusal::malformed, "malformed", "no portions", false);
+}
+
+// ---- 3. Audit records ------------------------------------------------------------------------
+
+class HopAuditTest : public HopTest {
+ protected:
+  server::AuditRecords records{[] { return std::int64_t{1'700'000'000'000}; }, [] { return std::string("sha256:p"); }};
+  static boost::json::object detail(const audit::AuditRecord& record) {
+    return boost::json::parse(record.detail).as_object();
+  }
+};
+
+TEST_F(HopAuditTest, PeerForwardRecordsWhatWentAndWhatWasWithheldAndWhy) {
+  const Message message = profile();
+  const PeerForward hop = ctu().forward_from_origin(message, now()).hops.at(0);
+  const audit::AuditRecord record = records.peer_forward(hop);
+  EXPECT_EQ(record.kind, "peer_forward");
+  EXPECT_EQ(record.node, "gw-birmingham");
+  EXPECT_EQ(record.message_id, message.id);
+  EXPECT_EQ(record.decision, "RELEASE_REDACTED");
+  EXPECT_EQ(record.policy_version, "sha256:p");
+  const boost::json::object d = detail(record);
+  EXPECT_EQ(d.at("peer"), "gw-birmingham");
+  EXPECT_EQ(d.at("origin"), "gw-wm-ctu");
+  EXPECT_EQ(d.at("via"), boost::json::array());
+  EXPECT_EQ(d.at("hop"), 1);
+  EXPECT_EQ(d.at("recipients"), (boost::json::array{"org:birmingham-cc"}));
+  EXPECT_EQ(d.at("forwarded"), (boost::json::array{"1", "3", "4"}));
+  const boost::json::array& withheld = d.at("withheld").as_array();
+  ASSERT_EQ(withheld.size(), 1u);
+  EXPECT_EQ(withheld[0].at("portion"), "2");
+  EXPECT_EQ(withheld[0].at("reason"), "above_ceiling");
+  EXPECT_THAT(std::string(withheld[0].at("detail").as_string()), HasSubstr("SECRET is above"));
+  EXPECT_FALSE(d.contains("reason"));
+
+  Message every = message;
+  every.portions = {message.portions[1]};
+  const audit::AuditRecord denied = records.peer_forward(ctu().forward_from_origin(every, now()).hops.at(0));
+  EXPECT_EQ(denied.decision, "DENY");
+  EXPECT_THAT(std::string(detail(denied).at("reason").as_string()), HasSubstr("every portion is withheld"));
+  EXPECT_EQ(detail(denied).at("forwarded"), boost::json::array());
+
+  Message whole = message;
+  whole.portions = {message.portions[0]};
+  EXPECT_EQ(records.peer_forward(ctu().forward_from_origin(whole, now()).hops.at(0)).decision, "RELEASE");
+}
+
+TEST_F(HopAuditTest, PeerForwardAtATransitHopNamesTheRouteSoFar) {
+  Message message = profile({{AddresseeKind::organisation, "staffs-police"}});
+  message.category = "tension-report";
+  const PeerForward first = ctu_through_the_council().forward_from_origin(message, now()).hops.at(0);
+  const PeerForward second = birmingham().receive("gw-wm-ctu", over_the_wire(*first.frame)).onward.at(0);
+  const boost::json::object d = detail(records.peer_forward(second));
+  EXPECT_EQ(d.at("origin"), "gw-wm-ctu");
+  EXPECT_EQ(d.at("via"), (boost::json::array{"gw-birmingham"}));
+  EXPECT_EQ(d.at("hop"), 2);
+}
+
+TEST_F(HopAuditTest, PeerReceiveAndPeerRefusedRecords) {
+  const ForwardedMessage frame = over_the_wire(*ctu().forward_from_origin(profile(), now()).hops.at(0).frame);
+  const audit::AuditRecord received = records.peer_receive("gw-wm-ctu", frame);
+  EXPECT_EQ(received.kind, "peer_receive");
+  EXPECT_EQ(received.node, "gw-wm-ctu");
+  EXPECT_EQ(received.message_id, frame.message.id);
+  boost::json::object d = detail(received);
+  EXPECT_EQ(d.at("peer"), "gw-wm-ctu");
+  EXPECT_EQ(d.at("origin"), "gw-wm-ctu");
+  EXPECT_EQ(d.at("via"), boost::json::array());
+  EXPECT_EQ(d.at("hop"), 1);
+  EXPECT_EQ(d.at("portions"), (boost::json::array{"1", "3", "4"}));
+  EXPECT_EQ(d.at("binding"), "verified");
+
+  ForwardedMessage tampered = frame;
+  tampered.message.portions[0].body = "changed";
+  const ReceiveResult result = birmingham().receive("gw-wm-ctu", tampered);
+  ASSERT_TRUE(result.refused);
+  const audit::AuditRecord refused = records.peer_refused("gw-wm-ctu", tampered, *result.refused);
+  EXPECT_EQ(refused.kind, "peer_refused");
+  EXPECT_EQ(refused.node, "gw-wm-ctu");
+  EXPECT_EQ(refused.message_id, frame.message.id);
+  d = detail(refused);
+  EXPECT_EQ(d.at("peer"), "gw-wm-ctu");
+  EXPECT_EQ(d.at("origin"), "gw-wm-ctu");
+  EXPECT_EQ(d.at("hop"), 1);
+  EXPECT_EQ(d.at("reason"), "binding-portion-not-bound");
+  EXPECT_THAT(std::string(d.at("detail").as_string()), HasSubstr("1"));
+}
+
+// The records three gateways write for one message, each into its own
+// trail, are what `icegate audit trace` pairs hop by hop, with nothing the
+// trails disagree on.
+TEST_F(HopAuditTest, AuditTraceRebuildsThePathFromTheRecordsEachGatewayWrites) {
+  Message message = profile({{AddresseeKind::organisation, "staffs-police"}});
+  message.category = "tension-report";
+  const PeerForward first = ctu_through_the_council().forward_from_origin(message, now()).hops.at(0);
+  const ForwardedMessage at_council = over_the_wire(*first.frame);
+  const ReceiveResult council = birmingham().receive("gw-wm-ctu", at_council);
+  ASSERT_TRUE(council.accepted());
+  const PeerForward second = council.onward.at(0);
+  const ForwardedMessage at_force = over_the_wire(*second.frame);
+  const ReceiveResult force = staffordshire().receive("gw-birmingham", at_force);
+  ASSERT_TRUE(force.accepted());
+
+  audit::AuditRecord submit = records.record("submit", message.originator);
+  submit.message_id = message.id;
+  std::vector<audit::AuditRecord> force_trail{records.peer_receive("gw-birmingham", at_force)};
+  for (const LocalDecision& local : force.local) {
+    force_trail.push_back(records.decision(at_force.message, local.decision, "delivered"));
+  }
+  TemporaryDirectory dirs;
+  for (const char* gateway : {"ctu", "council", "force"}) std::filesystem::create_directories(dirs / gateway);
+  icegate::testing::write_chain(dirs / "ctu", {submit, records.peer_forward(first)});
+  icegate::testing::write_chain(dirs / "council",
+                                {records.peer_receive("gw-wm-ctu", at_council), records.peer_forward(second)});
+  icegate::testing::write_chain(dirs / "force", force_trail);
+
+  const audit::Trace trace =
+      audit::trace(message.id, {{"", dirs / "force"}, {"", dirs / "council"}, {"", dirs / "ctu"}});
+  EXPECT_TRUE(trace.consistent()) << (trace.problems.empty() ? "" : trace.problems.front().text);
+  ASSERT_EQ(trace.hops.size(), 2u);
+  EXPECT_EQ(trace.hops[0].from, "gw-wm-ctu");
+  EXPECT_EQ(trace.hops[0].to, "gw-birmingham");
+  EXPECT_EQ(trace.hops[0].decision, "RELEASE_REDACTED");
+  EXPECT_TRUE(trace.hops[0].received);
+  EXPECT_THAT(trace.hops[0].received_portions, ElementsAre("1", "3", "4"));
+  EXPECT_EQ(trace.hops[1].from, "gw-birmingham");
+  EXPECT_EQ(trace.hops[1].to, "gw-staffordshire");
+  EXPECT_THAT(trace.hops[1].forwarded, ElementsAre("1", "3"));
+  ASSERT_EQ(trace.hops[1].withheld.size(), 1u);
+  EXPECT_THAT(trace.hops[1].withheld[0],
+              HasSubstr("4: category_not_held: gw-staffordshire may not hold category LOCSEN"));
+  EXPECT_TRUE(trace.hops[1].received);
+}
+
+TEST(HopCodes, EveryRefusalHasItsOwnNamedCode) {
+  std::vector<std::string> codes;
+  for (HopRefusal refusal :
+       {HopRefusal::unknown_peer, HopRefusal::malformed, HopRefusal::route_malformed, HopRefusal::route_too_long,
+        HopRefusal::route_loop, HopRefusal::route_names_this_gateway, HopRefusal::unknown_origin,
+        HopRefusal::binding, HopRefusal::beyond_accreditation, HopRefusal::unknown_category,
+        HopRefusal::unknown_purpose, HopRefusal::originator_is_local}) {
+    const std::string code(to_string(refusal));
+    EXPECT_NE(code, "unknown");
+    EXPECT_EQ(std::count(codes.begin(), codes.end(), code), 0) << code;
+    codes.push_back(code);
+  }
+}
+
+}  // namespace
+}  // namespace icegate::federation
