@@ -370,11 +370,12 @@ std::string be32(std::uint32_t n) {
 }
 std::string text(std::string_view s) { return be32(static_cast<std::uint32_t>(s.size())) + std::string(s); }
 
-TEST(BindingBytes, APortionDigestIsOverTheDomainTheIdTheLabelAndTheBodysHash) {
+TEST(BindingBytes, APortionDigestIsOverTheDomainTheSaltTheIdTheLabelAndTheBodysHash) {
   // Categories out of order: the digest is over the sorted, unique set.
-  const Portion portion{"p1", {"SECRET", {"UK EYES ONLY", "PERSONAL", "PERSONAL"}}, "body"};
+  const Portion portion{"p1", {"SECRET", {"UK EYES ONLY", "PERSONAL", "PERSONAL"}}, "body", {}, "0123456789abcdef"};
   const Sha256Digest body = sha256("body");
-  const std::string expected = text("icegate portion digest v1") + text("p1") + text("SECRET") + be32(2) +
+  const std::string expected = text("icegate portion digest v1") + text("0123456789abcdef") + text("p1") +
+                               text("SECRET") + be32(2) +
                                text("PERSONAL") + text("UK EYES ONLY") + text("") + be32(0) +
                                text(std::string_view(reinterpret_cast<const char*>(body.data()), body.size()));
   EXPECT_EQ(portion_digest(portion), sha256(expected));
