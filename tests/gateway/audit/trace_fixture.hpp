@@ -48,15 +48,15 @@ inline TraceTrails chain_of_three() {
   trails.council = sample_records(4);
   trails.council.push_back(trace_record(
       1100, "peer_receive", "gw-wm-ctu", "", "",
-      R"({"peer":"gw-wm-ctu","origin":"gw-wm-ctu","via":["gw-wm-ctu"],"hop":1,"portions":["p2","p3"],"binding":"verified"})"));
+      R"({"peer":"gw-wm-ctu","origin":"gw-wm-ctu","via":[],"hop":1,"portions":["p2","p3"],"binding":"verified"})"));
   trails.council.push_back(trace_record(1101, "decision", "ctu-analyst", "bcc-prevent-coordinator", "RELEASE", "{}"));
   trails.council.push_back(trace_record(
       1102, "peer_forward", "gw-staffordshire", "", "RELEASE_REDACTED",
-      R"({"peer":"gw-staffordshire","origin":"gw-wm-ctu","via":["gw-wm-ctu"],"hop":2,"recipients":["org:staffs-police"],"forwarded":["p3"],"withheld":[{"portion":"p2","reason":"category_not_held","detail":"LOCSEN is not among the categories gw-staffordshire may hold"}]})"));
+      R"({"peer":"gw-staffordshire","origin":"gw-wm-ctu","via":["gw-birmingham"],"hop":2,"recipients":["org:staffs-police"],"forwarded":["p3"],"withheld":[{"portion":"p2","reason":"category_not_held","detail":"LOCSEN is not among the categories gw-staffordshire may hold"}]})"));
   trails.force = sample_records(3);
   trails.force.push_back(trace_record(
       1200, "peer_receive", "gw-birmingham", "", "",
-      R"({"peer":"gw-birmingham","origin":"gw-wm-ctu","via":["gw-wm-ctu","gw-birmingham"],"hop":2,"portions":["p3"],"binding":"verified"})"));
+      R"({"peer":"gw-birmingham","origin":"gw-wm-ctu","via":["gw-birmingham"],"hop":2,"portions":["p3"],"binding":"verified"})"));
   trails.force.push_back(trace_record(1201, "decision", "ctu-analyst", "staffs-prevent-lead", "RELEASE", "{}"));
   return trails;
 }

@@ -72,7 +72,7 @@ TEST_F(TraceTest, AReceiverThatRecordsAPortionItsSenderDidNotForwardIsNamed) {
   TraceTrails trails = chain_of_three();
   // The force's trail says it received p2, which the council withheld from it.
   trails.force[3].detail =
-      R"({"peer":"gw-birmingham","origin":"gw-wm-ctu","via":["gw-wm-ctu","gw-birmingham"],"hop":2,"portions":["p2","p3"],"binding":"verified"})";
+      R"({"peer":"gw-birmingham","origin":"gw-wm-ctu","via":["gw-birmingham"],"hop":2,"portions":["p2","p3"],"binding":"verified"})";
   write(trails);
   const Trace trace = audit::trace(traced_message, {{"", origin_}, {"", council_}, {"", force_}});
   ASSERT_EQ(trace.problems.size(), 1u) << problems(trace);
@@ -122,7 +122,7 @@ TEST_F(TraceTest, ARefusalAtTheNextHopIsItsOutcome) {
   trails.force.resize(3);
   trails.force.push_back(trace_record(
       1200, "peer_refused", "gw-birmingham", "", "",
-      R"({"peer":"gw-birmingham","origin":"gw-wm-ctu","via":["gw-wm-ctu","gw-birmingham"],"hop":2,"reason":"binding","detail":"portion p3 is not bound to the origin's signature"})"));
+      R"({"peer":"gw-birmingham","origin":"gw-wm-ctu","via":["gw-birmingham"],"hop":2,"reason":"binding","detail":"portion p3 is not bound to the origin's signature"})"));
   write(trails);
   const Trace trace = audit::trace(traced_message, {{"", origin_}, {"", council_}, {"", force_}});
   ASSERT_EQ(trace.gateways.size(), 3u);
