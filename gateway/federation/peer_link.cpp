@@ -22,6 +22,7 @@
 #include "gateway/transport/backoff.hpp"
 #include "gateway/transport/frame_stream.hpp"
 #include "gateway/transport/tls.hpp"
+#include "gateway/wire/error_frame.hpp"
 
 // g++ 12's false positive with coroutines that co_spawn others (see session.cpp).
 #if defined(__GNUC__) && !defined(__clang__)
@@ -40,22 +41,6 @@ constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
 std::int64_t now_ms() { return to_unix_ms(std::chrono::system_clock::now()); }
 
 FrameBytes encode(const v1::Frame& frame) { return std::make_shared<const std::string>(wire::encode_frame(frame)); }
-
-v1::Frame error_frame(v1::ErrorCode code, std::string text, bool fatal, std::string message_id = {}) {
-  v1::Frame frame;
-  auto* error = frame.mutable_error();
-  error->set_code(code);
-  error->set_message(std::move(text));
-  error->set_fatal(fatal);
-  error->set_message_id(std::move(message_id));
-  return frame;
-}
-
-std::string code_text(v1::ErrorCode code) {
-  std::string name = v1::ErrorCode_Name(code);
-  constexpr std::string_view prefix = "ERROR_CODE_";
-  return name.starts_with(prefix) ? name.substr(prefix.size()) : name;
-}
 
 // The frame's body, as the proto names it ("submit", "forward", ...).
 std::string frame_type(const v1::Frame& frame) {
@@ -107,7 +92,7 @@ void ForwardingNotEnabled::received(const std::string& peer_id, const v1::Frame&
       link_record("peer_frame_refused", peer_id, json::Object().add("frame", frame_type(frame)).add("reason", text));
   record.message_id = message_id;
   links.audit(std::move(record));
-  links.send(peer_id, error_frame(code, std::move(text), false, std::move(message_id)));
+  links.send(peer_id, wire::error_frame(code, std::move(text), false, std::move(message_id)));
 }
 
 // ---- The connection this gateway dials ---------------------------------------
@@ -134,7 +119,7 @@ class PeerLinks::DialledLink final : public LinkEnd, public std::enable_shared_f
   void close(v1::ErrorCode code, std::string text) override {
     asio::dispatch(stream_.get_executor(), [self = shared_from_this(), code, text = std::move(text)]() mutable {
       if (self->closing_) return;
-      self->queue_.push_back(encode(error_frame(code, std::move(text), true)));
+      self->queue_.push_back(encode(wire::error_frame(code, std::move(text), true)));
       self->closing_ = true;
       self->wake();
     });
@@ -391,7 +376,7 @@ asio::awaitable<std::string> PeerLinks::dial_once(const PeerEntry& entry, const 
     refusal = link->deadline_.expired() ? std::string("no Welcome before the handshake deadline")
                                         : "closed before Welcome: " + transport::describe(result.error);
   } else if (answer.has_error()) {
-    refusal = fmt::format("refused by {}: {}: {}", entry.id, code_text(answer.error().code()), answer.error().message());
+    refusal = fmt::format("refused by {}: {}: {}", entry.id, wire::error_code_name(answer.error().code()), answer.error().message());
   } else if (!answer.has_welcome()) {
     refusal = fmt::format("{} answered Hello with {}, not Welcome", entry.id, frame_type(answer));
   } else if (answer.welcome().gateway_id() != entry.id) {
@@ -444,9 +429,9 @@ asio::awaitable<std::string> PeerLinks::dial_once(const PeerEntry& entry, const 
     }
     if (frame.has_heartbeat()) continue;
     if (frame.has_error()) {
-      spdlog::info("peer {} reports error {}: {}", entry.id, code_text(frame.error().code()), frame.error().message());
+      spdlog::info("peer {} reports error {}: {}", entry.id, wire::error_code_name(frame.error().code()), frame.error().message());
       if (frame.error().fatal()) {
-        ended = fmt::format("closed by {}: {}: {}", entry.id, code_text(frame.error().code()), frame.error().message());
+        ended = fmt::format("closed by {}: {}: {}", entry.id, wire::error_code_name(frame.error().code()), frame.error().message());
         break;
       }
       continue;

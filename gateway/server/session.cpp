@@ -24,6 +24,7 @@
 #include "gateway/server/gateway.hpp"
 #include "gateway/transport/tls.hpp"
 #include "gateway/wire/codec.hpp"
+#include "gateway/wire/error_frame.hpp"
 
 // g++ 12 reports Asio's awaitable frames (allocated by their own operator
 // new, freed by the matching operator delete) as mismatched once it inlines a
@@ -55,22 +56,6 @@ constexpr std::string_view write_deadline_passed = "write deadline passed (the n
 
 FrameBytes frame_bytes(const v1::Frame& frame) {
   return std::make_shared<const std::string>(wire::encode_frame(frame));
-}
-
-std::string error_frame_text(v1::ErrorCode code) {
-  std::string name = v1::ErrorCode_Name(code);
-  constexpr std::string_view prefix = "ERROR_CODE_";
-  return name.starts_with(prefix) ? name.substr(prefix.size()) : name;
-}
-
-v1::Frame make_error(v1::ErrorCode code, std::string text, bool fatal, std::string message_id) {
-  v1::Frame frame;
-  auto* error = frame.mutable_error();
-  error->set_code(code);
-  error->set_message(std::move(text));
-  error->set_fatal(fatal);
-  error->set_message_id(std::move(message_id));
-  return frame;
 }
 
 // Tells the observer of a frame in or out (the router's executor only).
@@ -342,9 +327,9 @@ asio::awaitable<bool> Session::handshake() {
 }
 
 asio::awaitable<bool> Session::refuse_connection(v1::ErrorCode code, std::string text) {
-  spdlog::warn("refused connection peer={} cn={}: {}: {}", peer_, node_id_, error_frame_text(code), text);
-  audit_connection("connection_refused", error_frame_text(code) + ": " + text);
-  const auto bytes = wire::encode_frame(make_error(code, std::move(text), true, {}));
+  spdlog::warn("refused connection peer={} cn={}: {}: {}", peer_, node_id_, wire::error_code_name(code), text);
+  audit_connection("connection_refused", wire::error_code_name(code) + ": " + text);
+  const auto bytes = wire::encode_frame(wire::error_frame(code, std::move(text), true, {}));
   co_await transport::write_bytes(stream_, deadline_, config_.write_timeout, bytes);
   deadline_.cancel();
   boost::system::error_code ignored;
@@ -415,7 +400,7 @@ void Session::handle_peer(const v1::Frame& frame) {
       return;
     }
     case v1::Frame::kError:
-      spdlog::info("peer gateway {} reports error {}: {}", node_id_, error_frame_text(frame.error().code()),
+      spdlog::info("peer gateway {} reports error {}: {}", node_id_, wire::error_code_name(frame.error().code()),
                    frame.error().message());
       return;
     default:
@@ -618,15 +603,15 @@ bool Session::send(Outgoing frame) {
 void Session::send_error(v1::ErrorCode code, std::string text, bool fatal, std::string message_id) {
   if (closing_) return;
   spdlog::log(fatal ? spdlog::level::warn : spdlog::level::info, "error to node={} peer={}: {}{}: {}", node_id_,
-              peer_, error_frame_text(code), fatal ? " (closing)" : "", text);
-  const v1::Frame frame = make_error(code, std::move(text), fatal, std::move(message_id));
+              peer_, wire::error_code_name(code), fatal ? " (closing)" : "", text);
+  const v1::Frame frame = wire::error_frame(code, std::move(text), fatal, std::move(message_id));
   log_frame("out", frame);
   auto bytes = frame_bytes(frame);
   outbound_.push_back({bytes, 0, false});
   if (fatal) {
     fatal_ = bytes;
     closing_ = true;
-    if (end_reason_.empty()) end_reason_ = error_frame_text(code) + ": " + frame.error().message();
+    if (end_reason_.empty()) end_reason_ = wire::error_code_name(code) + ": " + frame.error().message();
   }
   wake_writer();
 }
@@ -664,7 +649,7 @@ asio::awaitable<void> Session::handle(const v1::Frame& frame) {
       co_return;
     }
     case v1::Frame::kError:
-      spdlog::info("node={} reports error {}: {}", node_id_, error_frame_text(frame.error().code()), frame.error().message());
+      spdlog::info("node={} reports error {}: {}", node_id_, wire::error_code_name(frame.error().code()), frame.error().message());
       co_return;
     default:
       send_error(v1::ERROR_CODE_UNEXPECTED_FRAME,
