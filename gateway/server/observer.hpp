@@ -65,6 +65,29 @@ struct ShadowDifference {
   std::string shadow_version;
 };
 
+// One decision of this gateway about a message between gateways (issue 18,
+// docs/FEDERATION.md): a Forward to a next peer (or why nothing went), a
+// Forward received from a peer and accepted, or one refused. The same facts
+// as the peer_forward, peer_receive and peer_refused audit records.
+struct HopView {
+  std::string_view kind;  // "forward", "receive", "refused"
+  std::string message_id;
+  std::string peer;    // forward: the next peer; receive, refused: the peer it came from
+  std::string origin;  // the origin gateway
+  std::vector<std::string> via;  // the gateways after the origin it passed through
+  std::uint32_t hop = 0;         // the route's hop count on this step
+  // forward: "forwarded", "forwarded_redacted", "not_sent"; receive: "accepted";
+  // refused: the refusal's code (e.g. "beyond-accreditation", "binding-portion-not-bound").
+  std::string outcome;
+  std::vector<std::string> portions;  // forward: the portions sent; receive: received
+  struct Withheld {
+    std::string portion;
+    std::string reason;  // policy::PeerRefusal's code
+  };
+  std::vector<Withheld> withheld;  // forward: left out for this peer
+  std::string reason;              // not_sent, refused: one sentence
+};
+
 // Called on the gateway's io_context thread, in the order things happen.
 // Implementations must not call back into the gateway from a hook.
 class Observer {
@@ -100,6 +123,8 @@ class Observer {
   // The shadow policy would have decided a recipient differently (nothing
   // was enforced). Empty by default: only watchers that show it override it.
   virtual void shadow_difference(const ShadowDifference& /*difference*/) {}
+  // A decision between gateways (HopView). Empty by default, as above.
+  virtual void hop(const HopView& /*hop*/) {}
 };
 
 // How long one policy decision for one recipient took, in seconds: a
