@@ -76,23 +76,27 @@ std::string PeerEntry::address() const {
 // ---- The handler until the per-hop decision lands ----------------------------
 
 void ForwardingNotEnabled::received(const std::string& peer_id, const v1::Frame& frame, PeerLinks& links) {
-  std::string text;
-  std::string message_id;
-  v1::ErrorCode code = v1::ERROR_CODE_UNEXPECTED_FRAME;
-  if (frame.has_forward()) {
-    code = v1::ERROR_CODE_NOT_PERMITTED;
-    message_id = frame.forward().message().id();
-    text = fmt::format("forwarding is not enabled on this gateway ({}): message {} is not accepted",
-                       links.options().gateway_id, message_id);
-  } else {
-    text = fmt::format("a peer gateway may not send {} on a peer link", frame_type(frame));
+  if (!frame.has_forward()) {
+    refuse_peer_frame(peer_id, frame, links);
+    return;
   }
+  std::string message_id = frame.forward().message().id();
+  std::string text = fmt::format("forwarding is not enabled on this gateway ({}): message {} is not accepted",
+                                 links.options().gateway_id, message_id);
   spdlog::warn("peer {}: refused {}: {}", peer_id, frame_type(frame), text);
   audit::AuditRecord record =
       link_record("peer_frame_refused", peer_id, json::Object().add("frame", frame_type(frame)).add("reason", text));
   record.message_id = message_id;
   links.audit(std::move(record));
-  links.send(peer_id, wire::error_frame(code, std::move(text), false, std::move(message_id)));
+  links.send(peer_id, wire::error_frame(v1::ERROR_CODE_NOT_PERMITTED, std::move(text), false, std::move(message_id)));
+}
+
+void refuse_peer_frame(const std::string& peer_id, const v1::Frame& frame, PeerLinks& links) {
+  std::string text = fmt::format("a peer gateway may not send {} on a peer link", frame_type(frame));
+  spdlog::warn("peer {}: refused {}: {}", peer_id, frame_type(frame), text);
+  links.audit(
+      link_record("peer_frame_refused", peer_id, json::Object().add("frame", frame_type(frame)).add("reason", text)));
+  links.send(peer_id, wire::error_frame(v1::ERROR_CODE_UNEXPECTED_FRAME, std::move(text), false));
 }
 
 // ---- The connection this gateway dials ---------------------------------------
@@ -469,6 +473,7 @@ std::optional<std::string> PeerLinks::attach_dialled(const std::string& peer_id,
   spdlog::info("peer link {} up (dialled {})", peer_id, peer.entry.address());
   audit(link_record("connection", peer_id,
                     json::Object().add("peer", peer.entry.address()).add("direction", "dialled")));
+  handler().link_up(peer_id);
   return std::nullopt;
 }
 
@@ -493,6 +498,7 @@ std::optional<std::string> PeerLinks::admit(const std::string& peer_id, std::sha
   set_state(peer, LinkState::up, "accepted");
   spdlog::info("peer link {} up (accepted)", peer_id);
   audit(link_record("connection", peer_id, json::Object().add("direction", "accepted")));
+  handler().link_up(peer_id);
   return std::nullopt;
 }
 
@@ -513,22 +519,38 @@ void PeerLinks::went_down(Peer& peer, const std::string& reason) {
     peer.status.last_error = reason;
   }
   set_state(peer, LinkState::down);
+  handler().link_down(peer.entry.id);
   // A dialler waiting while the accepted link was up dials now.
   if (peer.dialler) peer.dialler->timer.cancel();
 }
 
 void PeerLinks::received(const std::string& peer_id, const v1::Frame& frame) {
   if (stopped_ || !peers_.contains(peer_id)) return;
-  PeerFrameHandler* handler = handler_ != nullptr ? handler_ : &not_enabled_;
-  handler->received(peer_id, frame, *this);
+  handler().received(peer_id, frame, *this);
 }
 
-bool PeerLinks::send(const std::string& peer_id, const v1::Frame& frame) {
+bool PeerLinks::send(const std::string& peer_id, const v1::Frame& frame) { return send(peer_id, encode(frame)); }
+
+bool PeerLinks::send(const std::string& peer_id, FrameBytes bytes) {
   auto found = peers_.find(peer_id);
   if (found == peers_.end() || !found->second.link) return false;
-  found->second.link->send(encode(frame));
+  found->second.link->send(std::move(bytes));
   return true;
 }
+
+bool PeerLinks::up(const std::string& peer_id) const {
+  auto found = peers_.find(peer_id);
+  return found != peers_.end() && found->second.link != nullptr;
+}
+
+void PeerLinks::close(const std::string& peer_id, v1::ErrorCode code, std::string text) {
+  auto found = peers_.find(peer_id);
+  if (found == peers_.end() || !found->second.link) return;
+  spdlog::warn("closing the link with peer {}: {}", peer_id, text);
+  found->second.link->close(code, std::move(text));
+}
+
+PeerFrameHandler& PeerLinks::handler() { return handler_ != nullptr ? *handler_ : not_enabled_; }
 
 void PeerLinks::audit(audit::AuditRecord record) {
   if (options_.audit) options_.audit(std::move(record));

@@ -73,23 +73,35 @@ class LinkEnd {
 
 class PeerLinks;
 
-// Receives every frame a peer sends but heartbeats and Errors (the hop
-// component will implement it: issue 18, point 2). Called on PeerLinks'
-// executor; it answers through PeerLinks::send.
+// Receives every frame a peer sends but heartbeats and Errors, and hears when
+// a peer's link comes up or goes down (the gateway's is server::PeerFrames,
+// which hands them to the router). Called on PeerLinks' executor; it answers
+// through PeerLinks::send.
 class PeerFrameHandler {
  public:
   virtual ~PeerFrameHandler() = default;
   virtual void received(const std::string& peer_id, const v1::Frame& frame, PeerLinks& links) = 0;
+  // A link with the peer is up: a new one each time, whichever side opened it
+  // (one that supersedes a live link is up again). Frames sent before it may
+  // or may not have arrived.
+  virtual void link_up(const std::string& /*peer_id*/) {}
+  // The peer's link is down (no link with it is up).
+  virtual void link_down(const std::string& /*peer_id*/) {}
 };
 
-// The handler until the per-hop decision lands: a Forward is answered with an
-// Error saying that forwarding is not enabled on this gateway, and any frame
-// a node may send (Submit, Ack, ...) with an Error naming it; each refusal is
-// audited as `peer_frame_refused`. The link stays up.
+// The handler of a gateway that forwards nothing (PeerLinks without a
+// handler, as in tests of the link alone): a Forward is answered with an
+// Error saying that forwarding is not enabled on this gateway, and any other
+// frame with an Error naming it (refuse_peer_frame); each refusal is audited
+// as `peer_frame_refused`. The link stays up.
 class ForwardingNotEnabled final : public PeerFrameHandler {
  public:
   void received(const std::string& peer_id, const v1::Frame& frame, PeerLinks& links) override;
 };
+
+// A frame no gateway takes from a peer (anything a node sends but an Ack):
+// answered with an Error naming it, audited as `peer_frame_refused`.
+void refuse_peer_frame(const std::string& peer_id, const v1::Frame& frame, PeerLinks& links);
 
 // A peer as the policy in force has it.
 struct PeerEntry {
@@ -147,6 +159,11 @@ class PeerLinks {
 
   // Sends a frame on the peer's link; false when no link with it is up.
   bool send(const std::string& peer_id, const v1::Frame& frame);
+  bool send(const std::string& peer_id, FrameBytes bytes);
+  // Whether a link with the peer is up.
+  bool up(const std::string& peer_id) const;
+  // Closes the peer's link with a fatal Error (a dialled link is dialled again).
+  void close(const std::string& peer_id, v1::ErrorCode code, std::string text);
   void audit(audit::AuditRecord record);
 
   // Each peer of the policy, in its order. Any thread.
@@ -178,6 +195,7 @@ class PeerLinks {
   std::optional<std::string> attach_dialled(const std::string& peer_id, const std::shared_ptr<LinkEnd>& end);
   void went_down(Peer& peer, const std::string& reason);
   void set_state(Peer& peer, LinkState state, std::string direction = {});
+  PeerFrameHandler& handler();
   void start_dialling(Peer& peer);
 
   boost::asio::io_context& io_;
