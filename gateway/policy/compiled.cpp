@@ -108,6 +108,10 @@ std::string_view kind_name(AddresseeKind kind) {
 
 }  // namespace
 
+std::string unresolved_name(const Addressee& addressee) {
+  return fmt::format("{}:{}", kind_name(addressee.kind), addressee.name);
+}
+
 std::string_view purpose_phrase(std::string_view purpose) { return purpose.empty() ? "no purpose" : purpose; }
 
 std::string out_of_bounds_detail(const Rule& rule, std::string_view classification, std::string_view category,
@@ -589,7 +593,7 @@ Expansion CompiledPolicy::expand(std::span<const Addressee> addressees, std::str
       }
     }
     if (!resolved) {
-      std::string name = fmt::format("{}:{}", kind_name(addressee.kind), addressee.name);
+      std::string name = unresolved_name(addressee);
       if (!contains(result.unresolved, name)) result.unresolved.push_back(std::move(name));
     }
   }

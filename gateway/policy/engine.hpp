@@ -106,8 +106,10 @@ struct PolicyDecision {
 
 struct Expansion {
   std::vector<std::string> recipients;  // node ids, in policy order, no duplicates
-  std::vector<std::string> unresolved;  // addressee names that named nothing
+  std::vector<std::string> unresolved;  // addressee names that named nothing (unresolved_name)
 };
+// "kind:name", as Expansion::unresolved names an addressee, e.g. "organisation:birmingham-cc".
+std::string unresolved_name(const Addressee& addressee);
 
 // A policy ready to answer questions. Immutable and safe to share between
 // threads; the gateway holds it as shared_ptr<const CompiledPolicy> and swaps

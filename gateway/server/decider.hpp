@@ -53,8 +53,10 @@ class Decider {
   // A held decision made final: RELEASE, RELEASE_REDACTED, or DENY if nothing is left.
   static void settle(RecipientDecision& decision);
 
- private:
+  // Whether `node` may use an occasional release now (forgets uses that left the window).
   bool occasional_available(const policy::CompiledPolicy& policy, const std::string& node, std::int64_t now_unix_ms);
+
+ private:
 
   std::map<std::string, std::deque<std::int64_t>, std::less<>> occasional_uses_;  // node -> times, oldest first
 };

@@ -20,10 +20,12 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "gateway/federation/hop.hpp"
 #include "gateway/federation/peer_link.hpp"
 #include "gateway/model/json.hpp"
 #include "gateway/pki/pki.hpp"
 #include "gateway/policy/peers.hpp"
+#include "gateway/server/peer_frames.hpp"
 #include "gateway/server/router.hpp"
 #include "gateway/server/session.hpp"
 #include "gateway/server/shadow.hpp"
@@ -140,6 +142,15 @@ Gateway::Gateway(asio::io_context& io, GatewayConfig config, std::shared_ptr<con
                                        .backoff_initial = config_.peer_redial_min,
                                        .backoff_max = config_.peer_redial_max,
                                        .audit = [this](audit::AuditRecord record) { router_->audit(std::move(record)); }});
+  wire::ForwardLimits limits;
+  limits.message = config_.message_limits;
+  peer_frames_ = std::make_unique<PeerFrames>(*router_, limits);
+  peer_links_->set_handler(peer_frames_.get());
+  router_->set_federation(Router::Federation{
+      .hop = [this] { return hop_; },
+      .send = [this](const std::string& peer, FrameBytes bytes) { return peer_links_->send(peer, std::move(bytes)); },
+      .close = [this](const std::string& peer, v1::ErrorCode code,
+                      std::string text) { peer_links_->close(peer, code, std::move(text)); }});
 }
 
 // The session threads stop before anything they use (the router, the
@@ -186,6 +197,7 @@ void Gateway::start() {
                  shadow_->policy()->source().name, shadow_->policy()->version());
   spawn_loop(accept_loop());
   spawn_loop(tick_loop());
+  update_hop(policy());
   update_peers(*policy(), {});
   if (config_.watch_policy) spawn_loop(watch_loop(read_file(config_.policy_file)));
 }
@@ -306,7 +318,9 @@ void Gateway::set_policy(std::shared_ptr<const policy::CompiledPolicy> policy) {
   }
   policy_.store(policy);
   asio::dispatch(io_, [this, policy = std::move(policy), ca_changed = std::move(ca_changed)] {
-    if (!stopping_) update_peers(*policy, ca_changed);
+    if (stopping_) return;
+    update_hop(policy);
+    update_peers(*policy, ca_changed);
   });
 }
 
@@ -326,6 +340,22 @@ void Gateway::update_peers(const policy::CompiledPolicy& policy, const std::vect
     entries.push_back(std::move(entry));
   }
   peer_links_->update(std::move(entries), ca_changed);
+}
+
+void Gateway::update_hop(std::shared_ptr<const policy::CompiledPolicy> policy) {
+  hop_.reset();
+  if (policy->source().peers.empty()) return;
+  try {
+    if (!origin_) {
+      const auto paths = pki::gateway_paths(config_.pki_dir);
+      origin_ = std::make_shared<const federation::OriginGateway>(paths.key, paths.certificate);
+    }
+    auto cas = federation::Hop::load_peer_cas(policy->source());
+    hop_ = std::make_shared<const federation::Hop>(std::move(policy), origin_, std::move(cas));
+  } catch (const std::exception& error) {
+    spdlog::error("policy {}: this gateway forwards nothing and refuses what peers forward: {}",
+                  policy->source().name, error.what());
+  }
 }
 
 std::vector<federation::PeerStatus> Gateway::peer_status() const { return peer_links_->status(); }

@@ -110,14 +110,17 @@ struct GatewayConfig {
 // config.threads, with 0 read as the number of cores (at least 1).
 std::size_t session_threads(const GatewayConfig& config);
 
+class PeerFrames;
 class Router;
 class Session;
 class ShadowPolicy;
 struct ServerTrust;
 }  // namespace icegate::server
 namespace icegate::federation {
+class Hop;
 class PeerLinks;
 class PeerFrameHandler;
+struct OriginGateway;
 struct PeerStatus;
 }  // namespace icegate::federation
 namespace icegate::store {
@@ -250,8 +253,18 @@ class Gateway {
   std::unique_ptr<store::Store> store_;
   std::unique_ptr<ShadowPolicy> shadow_;  // declared before the router, which points to it, so it outlives it
   std::unique_ptr<Router> router_;
+  // Turns what peers send into the router's calls; outlives the links.
+  std::unique_ptr<PeerFrames> peer_frames_;
   std::unique_ptr<federation::PeerLinks> peer_links_;
   void update_peers(const policy::CompiledPolicy& policy, const std::vector<std::string>& ca_changed);
+  // The decision at every hop under `policy` (null when it names no peers,
+  // or this gateway cannot sign or read a peer's CA: then it forwards
+  // nothing, and refuses what peers forward). Decision thread.
+  void update_hop(std::shared_ptr<const policy::CompiledPolicy> policy);
+  // This gateway's signing identity, read once (its key and certificate).
+  std::shared_ptr<const federation::OriginGateway> origin_;
+  // guarded by: the decision thread (the router reads it there).
+  std::shared_ptr<const federation::Hop> hop_;
   bool stopping_ = false;
   // What the gateway runs, each with the signal stop() emits to it: the
   // loops, and a session per connection.

@@ -12,6 +12,7 @@
 #include "gateway/server/session.hpp"
 #include "gateway/server/shadow.hpp"
 #include "gateway/wire/codec.hpp"
+#include "gateway/wire/error_frame.hpp"
 #include "gateway/wire/framing.hpp"
 
 namespace icegate::server {
@@ -126,10 +127,14 @@ void Router::owe(Work& work, const std::string& node, const v1::Frame& frame, bo
 
 bool Router::connected(std::string_view node) const {
   auto it = sessions_.find(node);
-  return it != sessions_.end() && !it->second.expired();
+  return (it != sessions_.end() && !it->second.expired()) || peer_lanes_.contains(node);
 }
 
 void Router::hand_over(std::string_view node) {
+  if (auto peer = peer_lanes_.find(node); peer != peer_lanes_.end()) {
+    hand_over_peer(peer->first, peer->second);
+    return;
+  }
   auto it = sessions_.find(node);
   if (it == sessions_.end()) return;
   auto session = it->second.lock();
@@ -163,8 +168,11 @@ void Router::finish(Work work) {
                   }
                   checks_.committed(accepted);
                   for (auto& [node, bytes] : immediate) {
-                    if (auto it = sessions_.find(node); it != sessions_.end())
+                    if (auto it = sessions_.find(node); it != sessions_.end()) {
                       if (auto session = it->second.lock()) session->reply(bytes);
+                    } else if (peer_lanes_.contains(node) && federation_.send) {
+                      federation_.send(node, bytes);
+                    }
                   }
                   const std::string* last_woken = nullptr;
                   std::set<std::string_view> woken;
@@ -214,6 +222,7 @@ std::string Router::Asker::what() const {
     case Kind::submit: return fmt::format("message {}", id);
     case Kind::hold_decision: return fmt::format("the decision on hold {}", id);
     case Kind::trigger: return fmt::format("the trigger of event {}", id);
+    case Kind::forward: return fmt::format("forwarded message {}", id);
   }
   return id;
 }
@@ -227,6 +236,12 @@ void Router::commit_failed(std::uint64_t epoch, const std::vector<Asker>& askers
         "it again later",
         what, reason);
     spdlog::error("not stored, so not acknowledged: {} from {}: {}", what, asker.node, reason);
+    if (asker.kind == Asker::Kind::forward) {
+      // The peer is not answered, so it keeps the Forward owed: closing the
+      // link makes it send again what it has not had answered once it redials.
+      if (federation_.close) federation_.close(asker.node, v1::ERROR_CODE_INTERNAL, text);
+      continue;
+    }
     const bool submit = asker.kind == Asker::Kind::submit;
     if (submit && metrics_.messages_submitted > 0) --metrics_.messages_submitted;  // counted as accepted
     auto it = sessions_.find(asker.node);
@@ -628,7 +643,10 @@ void Router::request_review(Work& work, const Hold& hold, const std::string& rev
 
 void Router::send_follow_up(Work& work, const std::string& originator, const std::string& message_id,
                             const std::vector<Delivered>& outcomes) {
-  if (outcomes.empty()) return;
+  // A message from another gateway: its originator is not a node of this
+  // one, and is told nothing from here (its own gateway's trail and this
+  // one's say what became of it).
+  if (outcomes.empty() || !local_node(originator)) return;
   v1::Frame frame;
   auto* receipt = frame.mutable_receipt();
   receipt->set_message_id(message_id);
@@ -717,7 +735,21 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   auto* receipt = receipt_frame.mutable_receipt();
   receipt->set_message_id(message.id);
   receipt->set_policy_version(policy->version());
-  for (const auto& name : expansion.unresolved) receipt->add_unresolved_addressees(name);
+  // Addressees no node of this gateway answers to may be spoken for by a
+  // peer: each next peer is owed the Forward it may have (the hop decides,
+  // portion by portion, what may leave), and only what nobody speaks for is
+  // unresolved.
+  const auto hop = federation_.hop && !expansion.unresolved.empty() ? federation_.hop() : nullptr;
+  federation::OriginResult onward;
+  if (hop) onward = hop->forward_from_origin(message, now_ms());
+  for (const auto& name : expansion.unresolved) {
+    const bool spoken_for = std::any_of(onward.hops.begin(), onward.hops.end(), [&](const auto& next) {
+      return std::any_of(next.addressees.begin(), next.addressees.end(), [&](const Addressee& addressee) {
+        return name == policy::unresolved_name(addressee);
+      });
+    });
+    if (!spoken_for) receipt->add_unresolved_addressees(name);
+  }
 
   Handling effective = message.handling;
   std::map<std::vector<std::string>, Hold*> review_holds;  // by reviewer roles
@@ -733,18 +765,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
       effective.no_onward_sharing |= made.no_onward_sharing;
     }
     if (decision.decision == Decision::hold) {
-      Hold*& hold = review_holds[made.review_roles];
-      if (!hold) {
-        std::vector<std::string> roles;
-        for (const auto& role : made.review_roles) roles.push_back("role:" + role);
-        hold = &open_hold(work, HoldKind::review, message, fmt::format("{}", fmt::join(roles, " or ")),
-                          decision.reason);
-        hold->reviewer_roles = made.review_roles;
-      }
-      hold->recipients.push_back(decision);
-      decision.hold_id = hold->id;
-      decision.held_for = hold->held_for;
-      record_decision(work, message, decision, "held for review");
+      decision = hold_for_review(work, message, made, review_holds);
       counted(Decision::hold);
       wire::encode(decision, false, *receipt->add_outcomes());
     } else if (releasing && source_content && source_content->handling.originator_control &&
@@ -774,25 +795,15 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
       wire::encode(decision, false, *receipt->add_outcomes());
     }
   }
-  for (const auto& name : expansion.unresolved)
+  for (const auto& name : receipt->unresolved_addressees())
     spdlog::info("decision message={} from={} addressee {} resolves to no node", short_id(message.id), sender, name);
+  forward(work, onward.hops);
   if (effective.originator_control || effective.no_onward_sharing)
     work.batch.controlled_put.push_back(controlled_.remember(message, effective, expansion.recipients));
   owe(work, sender, receipt_frame, false, message.id);
 
   // Ask for the reviews after the Receipt, so the originator hears of the hold first.
-  for (const auto& [roles, hold] : review_holds) {
-    persist(work, *hold);
-    work.batch.audit.push_back(records_.hold_opened(sender, message.id, hold->id, "review", hold->held_for));
-    std::set<std::string> reviewers;
-    for (const auto& role : roles)
-      for (const auto& node : policy->nodes_with_role(role))
-        if (node != sender) reviewers.insert(node);
-    if (reviewers.empty())
-      spdlog::warn("hold={} message={} waits for {} but no node holds that role", short_id(hold->id),
-                   short_id(message.id), hold->held_for);
-    for (const auto& reviewer : reviewers) request_review(work, *hold, reviewer);
-  }
+  open_reviews(work, message, sender, review_holds);
   if (consent_hold) {
     persist(work, *consent_hold);
     work.batch.audit.push_back(
@@ -975,6 +986,265 @@ SubmitResult Router::trigger(const std::string& node, const std::string& event) 
   work.askers.push_back({node, event, Asker::Kind::trigger});
   finish(std::move(work));
   return {true, v1::ERROR_CODE_UNSPECIFIED, {}};
+}
+
+// ---- between gateways -------------------------------------------------------
+
+namespace {
+
+HopView hop_view(const federation::PeerForward& forward) {
+  HopView view;
+  view.kind = "forward";
+  view.message_id = forward.message_id;
+  view.peer = forward.peer;
+  view.origin = forward.origin;
+  view.via = forward.via;
+  view.hop = forward.hop_count;
+  view.outcome = std::string(federation::to_string(forward.outcome));
+  view.portions = forward.forwarded;
+  for (const auto& withheld : forward.withheld)
+    view.withheld.push_back({withheld.portion_id, std::string(policy::to_string(withheld.reason))});
+  view.reason = forward.reason;
+  return view;
+}
+
+HopView hop_view(std::string_view kind, const std::string& from_peer, const ForwardedMessage& frame) {
+  HopView view;
+  view.kind = kind;
+  view.message_id = frame.message.id;
+  view.peer = from_peer;
+  view.origin = frame.route.origin_gateway;
+  view.via = frame.route.via;
+  view.hop = frame.route.hop_count;
+  for (const auto& portion : frame.message.portions) view.portions.push_back(portion.id);
+  return view;
+}
+
+FrameBytes answer_frame(const std::string& message_id, bool accepted) {
+  v1::Frame ack;
+  ack.mutable_ack()->set_message_id(message_id);
+  ack.mutable_ack()->set_ok(accepted);
+  return frame_bytes(ack);
+}
+
+}  // namespace
+
+bool Router::local_node(const std::string& node) const { return policy_()->has_node(node); }
+
+void Router::forward(Work& work, const std::vector<federation::PeerForward>& hops) {
+  for (const auto& next : hops) {
+    if (next.frame) {
+      v1::Frame frame;
+      wire::encode(*next.frame, *frame.mutable_forward());
+      // Not expired in the outbox: each hop checks the message's expiry for itself.
+      owe(work, next.peer, frame, true, next.message_id);
+    }
+    spdlog::info("forward message={} to peer={} {} portions=[{}] withheld={}{}{}", short_id(next.message_id),
+                 next.peer, federation::to_string(next.outcome), fmt::join(next.forwarded, ","), next.withheld.size(),
+                 next.reason.empty() ? "" : ": ", next.reason);
+    work.batch.audit.push_back(records_.peer_forward(next));
+    if (observer()) observer()->hop(hop_view(next));
+  }
+}
+
+void Router::peer_up(const std::string& peer) {
+  PeerLane& lane = peer_lanes_[peer];
+  lane.lane = ledger_.open_lane(peer);  // from its first owed frame: what was not answered goes again
+  lane.unanswered = 0;
+  if (const auto owed = ledger_.owed_count(peer); owed > 0) spdlog::info("peer={} is owed {} frame(s)", peer, owed);
+  hand_over_peer(peer, lane);
+}
+
+void Router::peer_down(const std::string& peer) {
+  auto found = peer_lanes_.find(peer);
+  if (found == peer_lanes_.end()) return;
+  ledger_.close_lane(peer, found->second.lane);
+  peer_lanes_.erase(found);
+  if (settled_watch_ && ledger_.owed_count(peer) > 0) settled_watch_();
+}
+
+// A peer's window is counted in Forwards sent and not yet answered: its Ack
+// comes once the frame is durable there, so a peer that is slow to store
+// is sent no more than the window (and the link's queue stays bounded).
+// The ledger's own window is returned at once: its bound is this one.
+void Router::hand_over_peer(const std::string& peer, PeerLane& lane) {
+  while (lane.unanswered < peer_window) {
+    auto frames = ledger_.take(peer);
+    if (frames.empty()) break;
+    std::size_t bytes = 0;
+    for (const auto& frame : frames) {
+      bytes += frame.bytes->size();
+      if (federation_.send) federation_.send(peer, frame.bytes);
+      if (frame.needs_ack) ++lane.unanswered;
+      // A Forward keeps its key until answered; anything else is settled.
+      if (frame.seq > 0 && ledger_.written(peer, frame.seq)) {
+        settled_.sent.push_back(frame.seq);
+        settle_later();
+      }
+    }
+    if (!ledger_.returned(peer, lane.lane, frames.size(), bytes)) break;
+  }
+  if (ledger_.behind(peer)) refill(peer);
+}
+
+bool Router::peer_answered(const std::string& peer, const std::string& message_id, bool accepted) {
+  if (!ledger_.acknowledge(peer, message_id)) return false;  // answered already, or never owed
+  settled_.acked.emplace_back(peer, message_id);
+  settle_later();
+  if (accepted)
+    spdlog::info("peer={} holds message={}", peer, short_id(message_id));
+  else
+    spdlog::warn("peer={} refused message={}: settled, not sent again (its audit trail says why)", peer,
+                 short_id(message_id));
+  if (auto lane = peer_lanes_.find(peer); lane != peer_lanes_.end()) {
+    if (lane->second.unanswered > 0) --lane->second.unanswered;
+    hand_over_peer(lane->first, lane->second);
+  }
+  note_settled(peer);
+  return true;
+}
+
+void Router::refuse_forward(const std::string& from_peer, const ForwardedMessage& frame,
+                            const federation::Refused& refused) {
+  const std::string& id = frame.message.id;
+  spdlog::warn("refused forward message={} from peer={}: {}: {}", short_id(id), from_peer, refused.code(),
+               refused.detail);
+  Work work;
+  work.batch.audit.push_back(records_.peer_refused(from_peer, frame, refused));
+  if (observer()) {
+    HopView view = hop_view("refused", from_peer, frame);
+    view.outcome = refused.code();
+    view.reason = refused.detail;
+    observer()->hop(view);
+  }
+  // Refused for good: Ack{ok: false} settles it at the sender, which would
+  // otherwise send it again on every link; the Error says why. Both once
+  // the refusal is in the trail.
+  if (!id.empty()) work.immediate.emplace_back(from_peer, answer_frame(id, false));
+  work.immediate.emplace_back(
+      from_peer, frame_bytes(wire::error_frame(v1::ERROR_CODE_NOT_PERMITTED,
+                                               fmt::format("message {} refused: {}: {}", id, refused.code(),
+                                                           refused.detail),
+                                               false, id)));
+  finish(std::move(work));
+}
+
+void Router::forward_malformed(const std::string& from_peer, const std::string& message_id,
+                               const std::string& problem) {
+  ForwardedMessage frame;
+  frame.message.id = message_id;
+  refuse_forward(from_peer, frame, {federation::HopRefusal::malformed, std::nullopt, problem});
+}
+
+void Router::forwarded(const std::string& from_peer, ForwardedMessage frame) {
+  if (draining_) return;  // not answered: the peer sends it again to whoever comes up next
+  const std::string id = frame.message.id;
+  const auto hop = federation_.hop ? federation_.hop() : nullptr;
+  if (!hop) {
+    refuse_forward(from_peer, frame,
+                   {federation::HopRefusal::unknown_peer, std::nullopt,
+                    "this gateway forwards nothing: its policy names no peers, or it has no signing key"});
+    return;
+  }
+  if (store_.restart_required()) {
+    if (federation_.close)
+      federation_.close(from_peer, v1::ERROR_CODE_INTERNAL,
+                        fmt::format("message {} was not stored: the gateway's store failed ({})", id,
+                                    store_.health().reason));
+    return;
+  }
+  const auto policy = hop->shared_policy();
+  const std::int64_t now = now_ms();
+  federation::ReceiveResult result = hop->receive(
+      from_peer, frame, [&](const std::string& node) { return decider_.occasional_available(*policy, node, now); });
+  if (!result.accepted()) {
+    refuse_forward(from_peer, frame, *result.refused);
+    return;
+  }
+  // A Forward sent again (the link went down before its Ack): answered
+  // once what was accepted of it is durable, not decided twice.
+  if (checks_.seen(id)) {
+    spdlog::info("forward message={} from peer={} again: accepted already", short_id(id), from_peer);
+    flush_settled();
+    store_.commit({}, executor_, [this, from_peer, id](bool ok) {
+      if (ok && federation_.send) federation_.send(from_peer, answer_frame(id, true));
+    });
+    return;
+  }
+  checks_.accept(id, now);
+  Work work;
+  work.batch.messages.push_back({id, frame.message.originator, now});
+  work.askers.push_back({from_peer, id, Asker::Kind::forward});
+  work.batch.audit.push_back(records_.peer_receive(from_peer, frame));
+  spdlog::info("forward message={} from peer={} origin={} hop={} portions={} local recipients={} onward={}",
+               short_id(id), from_peer, frame.route.origin_gateway, frame.route.hop_count,
+               frame.message.portions.size(), result.local.size(), result.onward.size());
+  if (observer()) {
+    HopView view = hop_view("receive", from_peer, frame);
+    view.outcome = "accepted";
+    observer()->hop(view);
+  }
+  // What this gateway's nodes are given carries no salt (a node neither
+  // sends nor receives one); the Forwards onward keep theirs.
+  Message local = frame.message;
+  for (auto& portion : local.portions) portion.salt.clear();
+  std::map<std::vector<std::string>, Hold*> review_holds;
+  for (auto& made : result.local) {
+    Decided decided{std::move(made.decision), std::move(made.review_roles), made.originator_control,
+                    made.no_onward_sharing};
+    RecipientDecision& decision = decided.decision;
+    ++metrics_.decisions.at(static_cast<std::size_t>(decision.decision));
+    if (decision.occasional) note_occasional(work, local, decision.node_id, decision.reason);
+    if (decision.decision == Decision::hold)
+      hold_for_review(work, local, decided, review_holds);
+    else if (decision.decision != Decision::deny)
+      release(work, local, std::move(decision));
+    else
+      record_decision(work, local, decision, "");
+  }
+  for (const auto& name : result.local_unresolved)
+    spdlog::info("forward message={} addressee {} resolves to no node here", short_id(id), name);
+  open_reviews(work, local, {}, review_holds);
+  forward(work, result.onward);
+  // Answered once all of it is durable (Ack{ok: true}): the sender then forgets it.
+  work.immediate.emplace_back(from_peer, answer_frame(id, true));
+  finish(std::move(work));
+}
+
+RecipientDecision Router::hold_for_review(Work& work, const Message& message, const Decided& made,
+                                          std::map<std::vector<std::string>, Hold*>& holds) {
+  RecipientDecision decision = made.decision;
+  Hold*& hold = holds[made.review_roles];
+  if (!hold) {
+    std::vector<std::string> roles;
+    for (const auto& role : made.review_roles) roles.push_back("role:" + role);
+    hold = &open_hold(work, HoldKind::review, message, fmt::format("{}", fmt::join(roles, " or ")), decision.reason);
+    hold->reviewer_roles = made.review_roles;
+  }
+  hold->recipients.push_back(decision);
+  decision.hold_id = hold->id;
+  decision.held_for = hold->held_for;
+  record_decision(work, message, decision, "held for review");
+  return decision;
+}
+
+void Router::open_reviews(Work& work, const Message& message, const std::string& sender,
+                          const std::map<std::vector<std::string>, Hold*>& holds) {
+  const auto policy = policy_();
+  for (const auto& [roles, hold] : holds) {
+    persist(work, *hold);
+    work.batch.audit.push_back(
+        records_.hold_opened(sender.empty() ? message.originator : sender, message.id, hold->id, "review",
+                             hold->held_for));
+    std::set<std::string> reviewers;
+    for (const auto& role : roles)
+      for (const auto& node : policy->nodes_with_role(role))
+        if (node != sender) reviewers.insert(node);
+    if (reviewers.empty())
+      spdlog::warn("hold={} message={} waits for {} but no node holds that role", short_id(hold->id),
+                   short_id(message.id), hold->held_for);
+    for (const auto& reviewer : reviewers) request_review(work, *hold, reviewer);
+  }
 }
 
 }  // namespace icegate::server

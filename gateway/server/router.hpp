@@ -49,7 +49,9 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "gateway/audit/audit.hpp"
+#include "gateway/federation/hop.hpp"
 #include "gateway/model/clock.hpp"
+#include "gateway/model/route.hpp"
 #include "gateway/model/message.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/server/audit_records.hpp"
@@ -126,6 +128,39 @@ class Router {
   void written(const std::string& node, std::uint64_t lane, const std::vector<Outgoing>& frames);
   // Lifts embargoes whose time has come (called periodically by the gateway).
   void tick();
+
+  // ---- Between gateways (docs/FEDERATION.md) ----
+  // A peer is, to the router, a node it owes frames to: each Forward to a
+  // next peer is owed in that peer's outbox (the peer's id is never a node's:
+  // `policy check` refuses that), sent while its link is up, and kept until
+  // the peer's Ack, which the peer sends once the frame is durable in its own
+  // store. So the exactly-once rule, the byte bound and recovery after a
+  // crash are the nodes' own.
+  struct Federation {
+    // The hop of the policy in force (null: no peers, or no signing key).
+    std::function<std::shared_ptr<const federation::Hop>()> hop;
+    // Sends frame bytes on the peer's link; false when no link is up.
+    std::function<bool(const std::string& peer, FrameBytes bytes)> send;
+    // Closes the peer's link with a fatal Error (it redials, and is sent again what it has not acknowledged).
+    std::function<void(const std::string& peer, v1::ErrorCode code, std::string text)> close;
+  };
+  void set_federation(Federation federation) { federation_ = std::move(federation); }
+  // A link with `peer` is up (a new one each time): it is handed what it is owed.
+  void peer_up(const std::string& peer);
+  void peer_down(const std::string& peer);
+  // A Forward from `from_peer` (authenticated by its link): refused whole, or
+  // accepted, decided for each local recipient, passed on to next peers, and
+  // committed in one batch; the peer is sent Ack{ok: true} once that is
+  // durable, or Ack{ok: false} and an Error naming why it was refused.
+  void forwarded(const std::string& from_peer, ForwardedMessage frame);
+  // A Forward from `from_peer` that could not be decoded: refused, as above.
+  void forward_malformed(const std::string& from_peer, const std::string& message_id, const std::string& problem);
+  // The peer's answer to a Forward this gateway owed it: accepted (durable
+  // there) or refused. Either way it is settled here. False when no Forward
+  // of that message awaits this peer's answer.
+  bool peer_answered(const std::string& peer, const std::string& message_id, bool accepted);
+  // Frames sent to a peer and not yet answered, at most, before more are sent.
+  static constexpr std::size_t peer_window = 256;
   // Appends an audit record on its own (connections, refusals, reloads).
   void audit(audit::AuditRecord record);
   // Runs `then` once everything queued so far is committed (for draining).
@@ -142,6 +177,8 @@ class Router {
   std::vector<HoldView> holds() const;
   bool is_connected(const std::string& node) const { return connected(node); }
   std::size_t owed_count() const;
+  // Frames owed to one node (or peer gateway).
+  std::size_t owed_count(std::string_view node) const { return ledger_.owed_count(node); }
   // Owed frames held in memory with their bytes (bounded: DeliveryLedger).
   std::size_t resident_frames() const { return ledger_.resident_frames(); }
   std::size_t resident_frames(std::string_view node) const { return ledger_.resident_frames(node); }
@@ -181,7 +218,7 @@ class Router {
  private:
   // A node that asked for an operation: told ERROR_CODE_INTERNAL if its commit fails.
   struct Asker {
-    enum class Kind { submit, hold_decision, trigger };
+    enum class Kind { submit, hold_decision, trigger, forward };
     std::string node;
     std::string id;  // the Error's message_id: the message, hold or event concerned
     Kind kind = Kind::submit;  // a Submit also gets Ack{ok: false}, as every refused Submit does
@@ -264,6 +301,25 @@ class Router {
   v1::Frame deliver_frame(const Message& message, const RecipientDecision& decision) const;
   std::int64_t now_ms() const;
 
+  // Between gateways: the Forward for each next peer owed (and audited,
+  // whether it goes or not) in `work`.
+  void forward(Work& work, const std::vector<federation::PeerForward>& hops);
+  // Sends a peer what it is owed while its window has room.
+  struct PeerLane {
+    std::uint64_t lane = 0;
+    std::size_t unanswered = 0;  // Forwards sent on this link and not yet answered
+  };
+  void hand_over_peer(const std::string& peer, PeerLane& lane);
+  void refuse_forward(const std::string& from_peer, const ForwardedMessage& frame, const federation::Refused& refused);
+  // A recipient held for review: the hold for its reviewer roles (opened the
+  // first time), and the decision as held. Then open_reviews asks for them.
+  RecipientDecision hold_for_review(Work& work, const Message& message, const Decided& made,
+                                    std::map<std::vector<std::string>, Hold*>& holds);
+  void open_reviews(Work& work, const Message& message, const std::string& sender,
+                    const std::map<std::vector<std::string>, Hold*>& holds);
+  // Whether `node` is one of this gateway's nodes (an originator to tell), not a remote sender.
+  bool local_node(const std::string& node) const;
+
   const GatewayConfig& config_;
   PolicyGetter policy_;
   store::Store& store_;
@@ -296,6 +352,9 @@ class Router {
   std::set<std::string, std::less<>> written_unacknowledged_;  // see take_written_unacknowledged
   void note_settled(std::string_view node);
   ShadowPolicy* shadow_ = nullptr;
+  Federation federation_;
+  // The peers whose link is up, each with its lane in ledger_.
+  std::map<std::string, PeerLane, std::less<>> peer_lanes_;
   // Expires with the router: a store read that comes back after it has gone is dropped.
   std::shared_ptr<const bool> alive_ = std::make_shared<const bool>(true);
   // guarded by: this executor, except frames_in and frames_out (atomics,
