@@ -21,6 +21,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/support/gateway_fixture.hpp"
+#include "tests/support/gateway_process.hpp"
 
 namespace icegate::testing {
 namespace {
@@ -36,41 +37,6 @@ std::uint16_t free_port() {
   return acceptor.local_endpoint().port();
 }
 
-// The gateway as a child process.
-class GatewayProcess {
- public:
-  GatewayProcess(std::filesystem::path pki, std::filesystem::path data, std::uint16_t port, std::filesystem::path log)
-      : pki_(std::move(pki)), data_(std::move(data)), port_(port), log_(std::move(log)) {}
-  ~GatewayProcess() { kill(SIGKILL); }
-
-  void start() {
-    const std::string listen = "127.0.0.1:" + std::to_string(port_);
-    const std::string policy = source_path("tests/data/crash-policy.yaml").string();
-    pid_ = fork();
-    if (pid_ == 0) {
-      FILE* log = std::fopen(log_.c_str(), "a");
-      if (log) dup2(fileno(log), STDERR_FILENO);
-      execl(ICEGATE_EXE, ICEGATE_EXE, "serve", "--policy", policy.c_str(), "--pki", pki_.c_str(), "--listen",
-            listen.c_str(), "--data", data_.c_str(), "--log-level", "info", static_cast<char*>(nullptr));
-      _exit(127);
-    }
-  }
-
-  void kill(int signal) {
-    if (pid_ <= 0) return;
-    ::kill(pid_, signal);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
- private:
-  std::filesystem::path pki_, data_;
-  std::uint16_t port_;
-  std::filesystem::path log_;
-  pid_t pid_ = -1;
-};
-
 TEST(CrashTest, AcknowledgedMessagesSurviveSigkillAndArriveExactlyOnce) {
   TemporaryDirectory dir;
   pki::init_ca(dir / "pki");
@@ -79,7 +45,8 @@ TEST(CrashTest, AcknowledgedMessagesSurviveSigkillAndArriveExactlyOnce) {
   for (const auto& id : sender_ids) pki::issue_node(dir / "pki", id);
   for (const auto& id : receiver_ids) pki::issue_node(dir / "pki", id);
   const std::uint16_t port = free_port();
-  GatewayProcess gateway(dir / "pki", dir / "data", port, dir / "gateway.log");
+  GatewayProcess gateway(source_path("tests/data/crash-policy.yaml"), dir / "pki", dir / "data",
+                         "127.0.0.1:" + std::to_string(port), dir / "gateway.log");
   gateway.start();
 
   auto options = [&](const std::string& id) {
