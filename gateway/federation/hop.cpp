@@ -239,87 +239,82 @@ Hop::Admission Hop::translate(const ForwardedMessage& frame) const {
 
 Hop::Admission Hop::admit(std::string_view from_peer, const ForwardedMessage& frame) const {
   const policy::Policy& source = policy_->source();
-  const auto reject = [](Refused refused) {
-    Admission out;
-    out.refused = std::move(refused);
-    return out;
-  };
   const policy::Peer* sender = policy::find_peer(source, from_peer);
   if (!sender) {
-    return reject(refuse(HopRefusal::unknown_peer,
-                  fmt::format("'{}' is not a peer of this gateway's policy, so it may send nothing", from_peer)));
+    return refuse(HopRefusal::unknown_peer,
+                  fmt::format("'{}' is not a peer of this gateway's policy, so it may send nothing", from_peer));
   }
   const Message& message = frame.message;
   const Route& route = frame.route;
-  if (message.id.empty()) return reject(refuse(HopRefusal::malformed, "the forwarded message has no id"));
-  if (message.portions.empty()) return reject(refuse(HopRefusal::malformed, "the forwarded message has no portions"));
-  if (message.addressees.empty()) return reject(refuse(HopRefusal::malformed, "the forwarded message has no addressees"));
+  if (message.id.empty()) return refuse(HopRefusal::malformed, "the forwarded message has no id");
+  if (message.portions.empty()) return refuse(HopRefusal::malformed, "the forwarded message has no portions");
+  if (message.addressees.empty()) return refuse(HopRefusal::malformed, "the forwarded message has no addressees");
   for (std::size_t i = 0; i < message.portions.size(); ++i) {
     if (message.portions[i].id.empty()) {
-      return reject(refuse(HopRefusal::malformed, fmt::format("portion {} of the forwarded message has no id", i + 1)));
+      return refuse(HopRefusal::malformed, fmt::format("portion {} of the forwarded message has no id", i + 1));
     }
   }
 
   // The route: its count, its length, who sent it, and no gateway twice.
-  if (route.origin_gateway.empty()) return reject(refuse(HopRefusal::route_malformed, "the route names no origin gateway"));
+  if (route.origin_gateway.empty()) return refuse(HopRefusal::route_malformed, "the route names no origin gateway");
   if (route.hop_count != route.via.size() + 1) {
-    return reject(refuse(HopRefusal::route_malformed,
+    return refuse(HopRefusal::route_malformed,
                   fmt::format("the route's hop count is {}, but it names {} gateway(s) after the origin, so it "
                               "should be {}",
-                              route.hop_count, route.via.size(), route.via.size() + 1)));
+                              route.hop_count, route.via.size(), route.via.size() + 1));
   }
   if (route.hop_count > max_hops) {
-    return reject(refuse(HopRefusal::route_too_long,
-                  fmt::format("the route has crossed {} links, more than the {} a route may", route.hop_count, max_hops)));
+    return refuse(HopRefusal::route_too_long,
+                  fmt::format("the route has crossed {} links, more than the {} a route may", route.hop_count, max_hops));
   }
   const std::vector<std::string> gateways = route_gateways(route);
   if (contains(gateways, name())) {
-    return reject(refuse(HopRefusal::route_names_this_gateway,
+    return refuse(HopRefusal::route_names_this_gateway,
                   fmt::format("the route already names this gateway, {} (origin {}, via [{}]): a loop", name(),
-                              route.origin_gateway, fmt::join(route.via, ", "))));
+                              route.origin_gateway, fmt::join(route.via, ", ")));
   }
   for (std::size_t i = 0; i < gateways.size(); ++i) {
     if (std::find(gateways.begin() + static_cast<std::ptrdiff_t>(i) + 1, gateways.end(), gateways[i]) !=
         gateways.end()) {
-      return reject(refuse(HopRefusal::route_loop, fmt::format("the route names gateway {} twice (origin {}, via [{}])",
-                                                        gateways[i], route.origin_gateway, fmt::join(route.via, ", "))));
+      return refuse(HopRefusal::route_loop, fmt::format("the route names gateway {} twice (origin {}, via [{}])",
+                                                        gateways[i], route.origin_gateway, fmt::join(route.via, ", ")));
     }
   }
   if (gateways.back() != from_peer) {
-    return reject(refuse(HopRefusal::route_malformed,
+    return refuse(HopRefusal::route_malformed,
                   fmt::format("the frame came from {}, but the route's last gateway is {}: a peer that forwards "
                               "appends itself to the route",
-                              from_peer, gateways.back())));
+                              from_peer, gateways.back()));
   }
 
   // The binding, against the origin gateway's CA from this policy's peers.
   const auto ca = peer_cas_.find(route.origin_gateway);
   if (!policy::find_peer(source, route.origin_gateway) || ca == peer_cas_.end()) {
-    return reject(refuse(HopRefusal::unknown_origin,
+    return refuse(HopRefusal::unknown_origin,
                   fmt::format("the origin gateway {} is not a peer of this gateway's policy, so its label binding "
                               "cannot be verified",
-                              route.origin_gateway)));
+                              route.origin_gateway));
   }
   if (std::optional<BindingFailure> failure = verify(frame, ca->second)) {
-    return reject(Refused{HopRefusal::binding, failure->problem, failure->text});
+    return Refused{HopRefusal::binding, failure->problem, failure->text};
   }
 
   // What the sending peer may send: a sender that is not one of ours, of a
   // category and purpose this policy knows, and nothing it may not hold.
   if (policy_->has_node(message.originator)) {
-    return reject(refuse(HopRefusal::originator_is_local,
+    return refuse(HopRefusal::originator_is_local,
                   fmt::format("the originator {} is a node of this gateway: a peer may not send in its name",
-                              message.originator)));
+                              message.originator));
   }
   if (!contains(source.information_categories, message.category)) {
-    return reject(refuse(HopRefusal::unknown_category,
-                  fmt::format("information category '{}' is not one this gateway's policy declares", message.category)));
+    return refuse(HopRefusal::unknown_category,
+                  fmt::format("information category '{}' is not one this gateway's policy declares", message.category));
   }
   if (!contains(source.purposes, message.purpose)) {
-    return reject(refuse(HopRefusal::unknown_purpose,
+    return refuse(HopRefusal::unknown_purpose,
                   message.purpose.empty()
                       ? std::string("the message states no purpose")
-                      : fmt::format("purpose '{}' is not one this gateway's policy declares", message.purpose)));
+                      : fmt::format("purpose '{}' is not one this gateway's policy declares", message.purpose));
   }
   // The labels under this gateway's scheme: translated when the origin
   // marked under another, after the binding held on them as signed.
@@ -332,10 +327,10 @@ Hop::Admission Hop::admit(std::string_view from_peer, const ForwardedMessage& fr
       const std::string marked = admitted.translated ? fmt::format(", {} under {}", label_text(portion.original_label),
                                                                    held.original_scheme)
                                                      : std::string();
-      return reject(refuse(HopRefusal::beyond_accreditation,
-                           fmt::format("portion {} ({}{}) is beyond what {} is accredited to hold, so it should never "
-                                       "have had it: {}",
-                                       portion.id, label_text(portion.label), marked, from_peer, holds.detail)));
+      return refuse(HopRefusal::beyond_accreditation,
+                    fmt::format("portion {} ({}{}) is beyond what {} is accredited to hold, so it should never have "
+                                "had it: {}",
+                                portion.id, label_text(portion.label), marked, from_peer, holds.detail));
     }
   }
 
@@ -343,9 +338,9 @@ Hop::Admission Hop::admit(std::string_view from_peer, const ForwardedMessage& fr
   const policy::RemoteRouting routing = policy::route_remote(*policy_, message.addressees);
   for (const policy::PeerRoute& next : routing.routes) {
     if (contains(gateways, next.peer->id)) {
-      return reject(refuse(HopRefusal::route_loop,
+      return refuse(HopRefusal::route_loop,
                     fmt::format("addressee {}:{} would be routed back to {}, which the message has already passed",
-                                to_string(next.addressees.front().kind), next.addressees.front().name, next.peer->id)));
+                                to_string(next.addressees.front().kind), next.addressees.front().name, next.peer->id));
     }
   }
   return admitted;

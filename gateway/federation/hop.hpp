@@ -209,6 +209,8 @@ class Hop {
  private:
   // check_frame's answer, and the translation it made (receive uses both).
   struct Admission {
+    Admission() = default;
+    Admission(Refused refusal) : refused(std::move(refusal)) {}  // implicit: each check returns its refusal
     std::optional<Refused> refused;
     std::optional<Message> translated;            // as ReceiveResult::translated
     const policy::CompiledPolicy* marked_under = nullptr;  // the scheme of the frame's labels

@@ -94,7 +94,8 @@ std::shared_ptr<const policy::CompiledPolicy> gpms_staffordshire(
 
 // A GSC policy of the example that also accepts GPMS labels.
 const std::pair<std::string, std::string> kAcceptGpms{
-    "scheme: ../schemes/gsc-2014.yaml", "scheme: ../schemes/gsc-2014.yaml\naccept_schemes: [../schemes/gpms-2008.yaml]"};
+    "scheme: ../schemes/gsc-2014.yaml",
+    "scheme: ../schemes/gsc-2014.yaml\naccept_schemes: [../schemes/gpms-2008.yaml]"};
 
 // Each gateway's PKI: its CA, and its own certificate (CN = its peer id),
 // made once for the suite, and a fourth region's that no policy names.
