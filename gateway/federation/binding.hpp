@@ -23,8 +23,10 @@
 // authenticated by its own mutual TLS, and the sending peer appends itself).
 //
 // Labels are bound as the origin marked them, under the binding's
-// label_scheme. A hop under another scheme translates for its own decision
-// but forwards the origin's labels unchanged, or the binding no longer holds.
+// label_scheme (which the origin always names: Hop::forward_from_origin). A
+// hop under another scheme verifies them as signed, translates for its own
+// decision (hop.hpp) but forwards the origin's labels unchanged, or the
+// binding no longer holds.
 //
 // Portion order is bound: a hop may remove portions but not reorder them, so
 // the present portions must appear in the order of their digests.

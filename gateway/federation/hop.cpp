@@ -23,6 +23,13 @@ std::vector<std::string> route_gateways(const Route& route) {
 
 Refused refuse(HopRefusal refusal, std::string detail) { return Refused{refusal, std::nullopt, std::move(detail)}; }
 
+std::vector<Label> labels_of(const Message& message) {
+  std::vector<Label> labels;
+  labels.reserve(message.portions.size());
+  for (const Portion& portion : message.portions) labels.push_back(portion.label);
+  return labels;
+}
+
 }  // namespace
 
 std::string_view to_string(HopOutcome outcome) {
@@ -48,12 +55,17 @@ std::string_view to_string(HopRefusal refusal) {
     case HopRefusal::unknown_category: return "unknown-category";
     case HopRefusal::unknown_purpose: return "unknown-purpose";
     case HopRefusal::originator_is_local: return "originator-is-local";
+    case HopRefusal::scheme_not_accepted: return "scheme-not-accepted";
+    case HopRefusal::translation: return "translation";
   }
   return "unknown";
 }
 
 std::string Refused::code() const {
   if (refusal == HopRefusal::binding && binding_problem) return fmt::format("binding-{}", to_string(*binding_problem));
+  if (refusal == HopRefusal::translation && translation_problem) {
+    return fmt::format("translation-{}", policy::to_string(*translation_problem));
+  }
   return std::string(to_string(refusal));
 }
 
@@ -69,8 +81,9 @@ std::map<std::string, pki::TrustedCa, std::less<>> Hop::load_peer_cas(const poli
 
 // ---- One next peer --------------------------------------------------------------------
 
-PeerForward Hop::narrow_for_peer(const Message& message, const policy::PeerRoute& route, std::int64_t now_unix_ms,
-                                 const Route* received) const {
+PeerForward Hop::narrow_for_peer(const Message& message, const std::vector<Label>& judged,
+                                 const policy::CompiledPolicy& marked_under, const policy::PeerRoute& route,
+                                 std::int64_t now_unix_ms, const Route* received) const {
   const policy::Peer& peer = *route.peer;
   PeerForward out;
   out.peer = peer.id;
@@ -103,12 +116,16 @@ PeerForward Hop::narrow_for_peer(const Message& message, const policy::PeerRoute
   narrowed.handling = message.handling;
   narrowed.derived_from = message.derived_from;
   narrowed.label_scheme = message.label_scheme;
+  // The origin names the scheme its labels are under, so that a peer under
+  // another scheme knows what to translate from (it is bound with them).
+  if (!received && narrowed.label_scheme.empty()) narrowed.label_scheme = policy_->source().scheme.name;
   narrowed.original_scheme = message.original_scheme;
   std::vector<Label> kept;
-  for (const Portion& portion : message.portions) {
-    const policy::PeerCheck holds = policy::may_hold(*policy_, peer, portion.label);
+  for (std::size_t i = 0; i < message.portions.size(); ++i) {
+    const Portion& portion = message.portions[i];
+    const policy::PeerCheck holds = policy::may_hold(*policy_, peer, judged[i]);
     if (!holds.allowed()) {
-      out.withheld.push_back({portion.id, portion.label, holds.refusal, holds.detail});
+      out.withheld.push_back({portion.id, judged[i], holds.refusal, holds.detail});
       continue;
     }
     narrowed.portions.push_back(portion);
@@ -122,10 +139,11 @@ PeerForward Hop::narrow_for_peer(const Message& message, const policy::PeerRoute
                      : fmt::format("every portion is withheld from {}: {}", peer.id, out.withheld.front().detail);
     return out;
   }
-  // The label of what goes. The sender's overall label under its own scheme
-  // (when the origin translated) is kept only when nothing was withheld: this
-  // gateway cannot recompute it under a scheme it may not have.
-  narrowed.label = policy_->least_upper_bound(kept);
+  // The label of what goes, under the scheme its portions are marked in. The
+  // sender's overall label under its own scheme (when the origin translated)
+  // is kept only when nothing was withheld: this gateway cannot recompute it
+  // under a scheme it may not have.
+  narrowed.label = marked_under.least_upper_bound(kept);
   if (out.withheld.empty()) narrowed.original_label = message.original_label;
   out.outcome = out.withheld.empty() ? HopOutcome::forwarded : HopOutcome::forwarded_redacted;
   ForwardedMessage frame;
@@ -145,8 +163,9 @@ OriginResult Hop::forward_from_origin(const Message& message, std::int64_t now_u
   OriginResult result;
   const policy::RemoteRouting routing = policy::route_remote(*policy_, message.addressees);
   result.unresolved = routing.unresolved;
+  const std::vector<Label> labels = labels_of(message);
   for (const policy::PeerRoute& route : routing.routes) {
-    result.hops.push_back(narrow_for_peer(message, route, now_unix_ms, nullptr));
+    result.hops.push_back(narrow_for_peer(message, labels, *policy_, route, now_unix_ms, nullptr));
   }
   return result;
 }
@@ -154,6 +173,71 @@ OriginResult Hop::forward_from_origin(const Message& message, std::int64_t now_u
 // ---- 2. Transit and destination -------------------------------------------------------
 
 std::optional<Refused> Hop::check_frame(std::string_view from_peer, const ForwardedMessage& frame) const {
+  return admit(from_peer, frame).refused;
+}
+
+Hop::Admission Hop::translate(const ForwardedMessage& frame) const {
+  const policy::Policy& source = policy_->source();
+  const std::string& own = source.scheme.name;
+  const Message& message = frame.message;
+  Admission out;
+  // A frame that names no scheme is read as a node's Submit is: under this
+  // gateway's own. A label of a scheme it does not know then has names it
+  // does not know, which no accreditation holds: refused, never guessed at.
+  if (message.label_scheme.empty() || message.label_scheme == own) {
+    out.marked_under = policy_.get();
+    return out;
+  }
+  const policy::CompiledPolicy* accepted = source.accepted_scheme(message.label_scheme);
+  if (!accepted) {
+    std::vector<std::string> names{own};
+    for (const policy::AcceptedScheme& scheme : source.accepted_schemes) {
+      names.push_back(scheme.scheme->source().scheme.name);
+    }
+    out.refused = refuse(HopRefusal::scheme_not_accepted,
+                         fmt::format("the labels are under scheme {}, which policy {} does not accept (it accepts "
+                                     "{}), so they cannot be translated into {}",
+                                     message.label_scheme, source.name, fmt::join(names, ", "), own));
+    return out;
+  }
+  out.marked_under = accepted;
+
+  // The author's marking came back to this gateway's own scheme: the kept
+  // original is what the translation gives back, when it is what the origin
+  // translated from (translate_label's `original`).
+  const bool authored_here = message.original_scheme == own;
+  Message held = message;
+  std::vector<std::string> refusals;
+  std::optional<policy::TranslationProblem> first;
+  for (Portion& portion : held.portions) {
+    const bool has_original = !portion.original_label.classification.empty();
+    const policy::LabelTranslation translation = policy::translate_label(
+        *accepted, *policy_, portion.label, authored_here && has_original ? &portion.original_label : nullptr);
+    if (!translation.faithful()) {
+      if (!first) first = translation.issues.front().problem;
+      refusals.push_back(fmt::format("portion '{}' label {} under {} has no faithful mapping to {}: {}", portion.id,
+                                     label_text(portion.label), message.label_scheme, own, translation.reason()));
+      continue;
+    }
+    // The original kept: the author's marking, unless that is the label now.
+    if (!has_original || authored_here) portion.original_label = portion.label;
+    portion.label = *translation.translated;
+  }
+  if (!refusals.empty()) {
+    out.refused = Refused{HopRefusal::translation, std::nullopt, fmt::format("{}", fmt::join(refusals, "; ")), first};
+    return out;
+  }
+  if (message.original_scheme.empty() || authored_here) {
+    held.original_scheme = message.label_scheme;
+    held.original_label = accepted->least_upper_bound(labels_of(message));
+  }
+  held.label_scheme = own;
+  held.label = policy_->least_upper_bound(labels_of(held));
+  out.translated = std::move(held);
+  return out;
+}
+
+Hop::Admission Hop::admit(std::string_view from_peer, const ForwardedMessage& frame) const {
   const policy::Policy& source = policy_->source();
   const policy::Peer* sender = policy::find_peer(source, from_peer);
   if (!sender) {
@@ -232,13 +316,21 @@ std::optional<Refused> Hop::check_frame(std::string_view from_peer, const Forwar
                       ? std::string("the message states no purpose")
                       : fmt::format("purpose '{}' is not one this gateway's policy declares", message.purpose));
   }
-  for (const Portion& portion : message.portions) {
+  // The labels under this gateway's scheme: translated when the origin
+  // marked under another, after the binding held on them as signed.
+  Admission admitted = translate(frame);
+  if (admitted.refused) return admitted;
+  const Message& held = admitted.translated ? *admitted.translated : message;
+  for (const Portion& portion : held.portions) {
     const policy::PeerCheck holds = policy::may_hold(*policy_, *sender, portion.label);
     if (!holds.allowed()) {
+      const std::string marked = admitted.translated ? fmt::format(", {} under {}", label_text(portion.original_label),
+                                                                   held.original_scheme)
+                                                     : std::string();
       return refuse(HopRefusal::beyond_accreditation,
-                    fmt::format("portion {} ({}) is beyond what {} is accredited to hold, so it should never have "
+                    fmt::format("portion {} ({}{}) is beyond what {} is accredited to hold, so it should never have "
                                 "had it: {}",
-                                portion.id, label_text(portion.label), from_peer, holds.detail));
+                                portion.id, label_text(portion.label), marked, from_peer, holds.detail));
     }
   }
 
@@ -251,21 +343,23 @@ std::optional<Refused> Hop::check_frame(std::string_view from_peer, const Forwar
                                 to_string(next.addressees.front().kind), next.addressees.front().name, next.peer->id));
     }
   }
-  return std::nullopt;
+  return admitted;
 }
 
 LocalDecision Hop::decide_local(const ForwardedMessage& frame, const std::string& recipient,
                                 bool occasional_available) const {
-  const Message& message = frame.message;
-  std::vector<Label> labels;
-  labels.reserve(message.portions.size());
-  for (const Portion& portion : message.portions) labels.push_back(portion.label);
-  policy::DecisionRequest request{message.originator, recipient, message.category, message.purpose, labels,
+  return decide_held(frame.message, frame.route.origin_gateway, recipient, occasional_available);
+}
+
+LocalDecision Hop::decide_held(const Message& held, const std::string& origin, const std::string& recipient,
+                               bool occasional_available) const {
+  const std::vector<Label> labels = labels_of(held);  // the request refers to them
+  policy::DecisionRequest request{held.originator, recipient, held.category, held.purpose, labels,
                                   occasional_available};
-  request.sender_gateway = frame.route.origin_gateway;
+  request.sender_gateway = origin;
   const policy::PolicyDecision decision = policy_->decide(request);
   LocalDecision out;
-  out.decision = policy::recipient_decision(*policy_, message, recipient, decision);
+  out.decision = policy::recipient_decision(*policy_, held, recipient, decision);
   out.review_roles = decision.review_roles;
   out.originator_control = decision.originator_control;
   out.no_onward_sharing = decision.no_onward_sharing;
@@ -275,9 +369,15 @@ LocalDecision Hop::decide_local(const ForwardedMessage& frame, const std::string
 ReceiveResult Hop::receive(std::string_view from_peer, const ForwardedMessage& frame,
                            const OccasionalAvailable& occasional_available) const {
   ReceiveResult result;
-  result.refused = check_frame(from_peer, frame);
-  if (result.refused) return result;
+  Admission admitted = admit(from_peer, frame);
+  if (admitted.refused) {
+    result.refused = std::move(admitted.refused);
+    return result;
+  }
+  result.translated = std::move(admitted.translated);
+  // Decided on under this gateway's scheme; forwarded as signed.
   const Message& message = frame.message;
+  const Message& held = result.message(frame);
 
   std::vector<Addressee> local;
   for (const Addressee& addressee : message.addressees) {
@@ -287,13 +387,14 @@ ReceiveResult Hop::receive(std::string_view from_peer, const ForwardedMessage& f
   result.local_unresolved = expansion.unresolved;
   for (const std::string& recipient : expansion.recipients) {
     const bool occasional = occasional_available && occasional_available(recipient);
-    result.local.push_back(decide_local(frame, recipient, occasional));
+    result.local.push_back(decide_held(held, frame.route.origin_gateway, recipient, occasional));
   }
 
   const policy::RemoteRouting routing = policy::route_remote(*policy_, message.addressees);
   result.unresolved = routing.unresolved;
+  const std::vector<Label> judged = labels_of(held);
   for (const policy::PeerRoute& route : routing.routes) {
-    result.onward.push_back(narrow_for_peer(message, route, 0, &frame.route));
+    result.onward.push_back(narrow_for_peer(message, judged, *admitted.marked_under, route, 0, &frame.route));
   }
   return result;
 }

@@ -16,6 +16,15 @@
 // when it may not receive the category or purpose. No hop trusts the previous
 // hop's decision: a transit gateway checks again against its own next peer,
 // and the destination decides each recipient under its own policy.
+//
+// Different schemes (docs/FEDERATION.md, "Different schemes"): a frame is
+// bound under the scheme its origin marks in (Message::label_scheme). A hop
+// under another scheme verifies the binding on the labels as signed, then
+// translates each portion's label into its own scheme by the equivalences of
+// the scheme it accepts (policy::translate_label), and decides everything
+// (the sending peer's accreditation, its recipients, its next peers) on the
+// translation. What it forwards keeps the labels as signed. A label with no
+// faithful translation refuses the frame, with the translator's reason.
 #pragma once
 
 #include <cstdint>
@@ -33,6 +42,7 @@
 #include "gateway/pki/pki.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/policy/peers.hpp"
+#include "gateway/policy/translate.hpp"
 
 namespace icegate::federation {
 
@@ -52,7 +62,7 @@ std::string_view to_string(HopOutcome outcome);
 // A portion a hop withheld from a next peer, and why (policy::may_hold's answer).
 struct HopWithheld {
   std::string portion_id;
-  Label label;
+  Label label;  // as this gateway judged it: under its own scheme (translated, when the frame was not)
   policy::PeerRefusal reason = policy::PeerRefusal::none;
   std::string detail;
 };
@@ -95,17 +105,25 @@ enum class HopRefusal {
   unknown_category,           // an information category this policy does not declare
   unknown_purpose,            // a purpose this policy does not declare
   originator_is_local,        // the originator is one of this gateway's own nodes
+  scheme_not_accepted,        // labels under a scheme this policy does not accept (no mapping to translate with)
+  translation,                // a label with no faithful translation (translation_problem says why)
 };
 // A stable code, e.g. "beyond-accreditation"; for `binding`, the binding's own
-// code is used instead ("binding-" + BindingProblem's, e.g. "binding-portion-not-bound").
+// code is used instead ("binding-" + BindingProblem's, e.g. "binding-portion-not-bound"),
+// and for `translation` the translator's ("translation-" + TranslationProblem's,
+// e.g. "translation-ambiguous").
 std::string_view to_string(HopRefusal refusal);
 
 struct Refused {
   HopRefusal refusal = HopRefusal::malformed;
   std::optional<BindingProblem> binding_problem;  // for HopRefusal::binding
   std::string detail;                             // one sentence naming what was wrong and where
+  // For HopRefusal::translation: the first untranslatable portion's first
+  // problem; `detail` names every such portion and why.
+  std::optional<policy::TranslationProblem> translation_problem = std::nullopt;
 
-  // The code for the audit trail: to_string(refusal), or "binding-<problem>".
+  // The code for the audit trail: to_string(refusal), "binding-<problem>" or
+  // "translation-<problem>".
   std::string code() const;
 };
 
@@ -127,12 +145,23 @@ struct OriginResult {
 
 struct ReceiveResult {
   std::optional<Refused> refused;  // set: nothing below holds, nothing is delivered or forwarded
+  // Set when the frame's labels are under another scheme than this
+  // gateway's: the message as this gateway decided on it, and as it stores
+  // and delivers it. Each portion's label is translated into this gateway's
+  // scheme (label_scheme is its own), and an original is kept beside it
+  // (Portion::original_label, Message::original_scheme/original_label): the
+  // label its author marked, or, when the author marked under this gateway's
+  // own scheme (and the label came back to exactly that), the label the
+  // origin gateway signed. Not set: the frame's message is held as it is.
+  std::optional<Message> translated;
   std::vector<LocalDecision> local;  // per local recipient, in policy node order
   std::vector<PeerForward> onward;   // per next peer
   std::vector<Addressee> unresolved;
   std::vector<std::string> local_unresolved;  // local addressee names that name no node (expand())
 
   bool accepted() const { return !refused.has_value(); }
+  // The message to store and deliver for `frame` (the one given to receive()).
+  const Message& message(const ForwardedMessage& frame) const { return translated ? *translated : frame.message; }
 };
 
 // Whether `node` may use an occasional release now; the router's Decider
@@ -172,15 +201,38 @@ class Hop {
   // decided on. For `policy explain` and tests.
   std::optional<Refused> check_frame(std::string_view from_peer, const ForwardedMessage& frame) const;
 
-  // The decision for one local recipient of a message that came from a peer.
+  // The decision for one local recipient of a message that came from a peer
+  // (`frame`, whose labels are under this gateway's scheme).
   LocalDecision decide_local(const ForwardedMessage& frame, const std::string& recipient,
                              bool occasional_available) const;
 
  private:
+  // check_frame's answer, and the translation it made (receive uses both).
+  struct Admission {
+    Admission() = default;
+    Admission(Refused refusal) : refused(std::move(refusal)) {}  // implicit: each check returns its refusal
+    std::optional<Refused> refused;
+    std::optional<Message> translated;            // as ReceiveResult::translated
+    const policy::CompiledPolicy* marked_under = nullptr;  // the scheme of the frame's labels
+  };
+  Admission admit(std::string_view from_peer, const ForwardedMessage& frame) const;
+
+  // The labels of `frame`'s portions under this gateway's scheme, or why not.
+  Admission translate(const ForwardedMessage& frame) const;
+
+  // The decision for one local recipient of `held` (under this gateway's
+  // scheme), originated at gateway `origin`.
+  LocalDecision decide_held(const Message& held, const std::string& origin, const std::string& recipient,
+                            bool occasional_available) const;
+
   // The Forward for one next peer: narrowed, withheld, bound (origin) or
-  // passed on (transit, `received` set).
-  PeerForward narrow_for_peer(const Message& message, const policy::PeerRoute& route, std::int64_t now_unix_ms,
-                              const Route* received) const;
+  // passed on (transit, `received` set). `message` carries the labels as its
+  // origin marked them, under `marked_under`'s scheme (which computes the
+  // overall label of what goes); `judged` is each portion's label under this
+  // gateway's scheme, on which the peer's accreditation is checked.
+  PeerForward narrow_for_peer(const Message& message, const std::vector<Label>& judged,
+                              const policy::CompiledPolicy& marked_under, const policy::PeerRoute& route,
+                              std::int64_t now_unix_ms, const Route* received) const;
 
   std::shared_ptr<const policy::CompiledPolicy> policy_;
   std::shared_ptr<const OriginGateway> self_;

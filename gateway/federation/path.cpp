@@ -108,6 +108,14 @@ PathExplanation follow_path(const std::vector<std::shared_ptr<const policy::Comp
       out.refused_at = id;
       return out;
     }
+    if (received.translated) {
+      PathTranslation translation{id, next->frame->message.label_scheme, received.translated->label_scheme, {}};
+      for (std::size_t i = 0; i < received.translated->portions.size(); ++i) {
+        translation.portions.push_back({received.translated->portions[i].id, next->frame->message.portions[i].label,
+                                        received.translated->portions[i].label});
+      }
+      out.translations.push_back(std::move(translation));
+    }
     if (k + 1 == policies.size()) {
       for (const LocalDecision& local : received.local) {
         if (local.decision.node_id == recipient) out.destination = local;

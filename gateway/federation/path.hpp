@@ -19,9 +19,24 @@
 
 namespace icegate::federation {
 
+// A gateway on the path that translated the labels it received, which its
+// origin marked under another scheme (docs/FEDERATION.md, "Different schemes").
+struct PathTranslation {
+  struct PortionLabels {
+    std::string id;
+    Label as_signed;   // under from_scheme, as the origin bound it
+    Label translated;  // under to_scheme, what that gateway decided on
+  };
+  std::string gateway;
+  std::string from_scheme;
+  std::string to_scheme;
+  std::vector<PortionLabels> portions;
+};
+
 struct PathExplanation {
   std::vector<std::string> gateways;  // the ids of the gateways reached, in order (the first: the sender's)
   std::vector<PeerForward> hops;      // hops[k]: what gateways[k] sent its next peer
+  std::vector<PathTranslation> translations;  // each gateway that translated, in path order
   // Set when a gateway refused the frame it was sent.
   std::optional<Refused> refused;
   std::string refused_at;

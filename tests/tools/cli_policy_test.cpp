@@ -2,6 +2,7 @@
 // on the shipped policies and on small broken files written here, asserting
 // output and exit codes.
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -637,6 +638,67 @@ TEST(CliPolicyExplain, AcrossGatewaysAPathTheRoutingDoesNotTakeIsAnError) {
   std::ostringstream local_out, local_err;
   EXPECT_EQ(run_policy_explain(local, local_out, local_err), exit_error);
   EXPECT_THAT(local_err.str(), HasSubstr("give the recipient's gateway's policy with --at"));
+}
+
+// The federation's policies with Staffordshire marking under GPMS (2008) and
+// the CTU accepting GPMS labels (docs/FEDERATION.md, "Different schemes").
+std::filesystem::path federation_across_schemes(const TempDir& dir) {
+  const std::filesystem::path federation = federation_copy(dir, false);
+  std::filesystem::copy(kPolicies / "schemes" / "gpms-2008.yaml", dir.path() / "schemes" / "gpms-2008.yaml");
+  const auto rewrite = [&](const char* name, const std::vector<std::pair<std::string, std::string>>& edits) {
+    std::ifstream in(federation / name);
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    for (const auto& [from, to] : edits) {
+      for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+        text.replace(at, from.size(), to);
+      }
+    }
+    std::ofstream(federation / name) << text;
+  };
+  rewrite("staffordshire.yaml", {{"scheme: ../schemes/gsc-2014.yaml",
+                                  "scheme: ../schemes/gpms-2008.yaml\naccept_schemes: [../schemes/gsc-2014.yaml]"},
+                                 {"OFFICIAL-SENSITIVE", "RESTRICTED"},
+                                 {"occasional: SECRET\n", "occasional: CONFIDENTIAL\n"},
+                                 {", LOCSEN]", "]"}});
+  rewrite("wm-ctu.yaml", {{"scheme: ../schemes/gsc-2014.yaml",
+                           "scheme: ../schemes/gsc-2014.yaml\naccept_schemes: [../schemes/gpms-2008.yaml]"}});
+  return federation;
+}
+
+PolicyExplainParams gpms_report_for_the_ctu(const std::filesystem::path& federation) {
+  PolicyExplainParams params;
+  params.file = federation / "staffordshire.yaml";
+  params.at = federation / "wm-ctu.yaml";
+  params.from = "staffs-ctio-1";
+  params.to = "wm-ctu-analyst-1";
+  params.addressee = "role:ct-analyst";
+  params.category = "tension-report";
+  params.purpose = "prevent";
+  params.portions = {"PROTECT", "SECRET/UK EYES ONLY"};
+  return params;
+}
+
+TEST(CliPolicyExplain, AcrossSchemesTheTranslationEachGatewayDecidedOnIsShown) {
+  TempDir dir("cli-explain-schemes");
+  const std::filesystem::path federation = federation_across_schemes(dir);
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_explain(gpms_report_for_the_ctu(federation), out, err), exit_ok) << err.str() << out.str();
+  EXPECT_THAT(out.str(), HasSubstr("hop 1: gw-staffordshire -> gw-wm-ctu (role:ct-analyst): forwarded\n"
+                                   "  forwarded: portions 1, 2\n"
+                                   "  at gw-wm-ctu: labels translated from gpms-2008 to gsc-2014: portion 1 PROTECT "
+                                   "-> OFFICIAL, portion 2 SECRET/UK EYES ONLY -> SECRET/UK EYES ONLY\n"));
+  EXPECT_THAT(out.str(), HasSubstr(": RELEASE for wm-ctu-analyst-1: "));
+}
+
+TEST(CliPolicyExplain, AcrossSchemesALabelWithNoFaithfulTranslationIsRefusedSayingWhy) {
+  TempDir dir("cli-explain-schemes-refused");
+  PolicyExplainParams params = gpms_report_for_the_ctu(federation_across_schemes(dir));
+  params.portions = {"PROTECT", "CONFIDENTIAL"};
+  std::ostringstream out, err;
+  EXPECT_EQ(run_policy_explain(params, out, err), exit_denied) << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("refused at gw-wm-ctu: translation-ambiguous: portion '2' label CONFIDENTIAL under "
+                                   "gpms-2008 has no faithful mapping to gsc-2014: classification CONFIDENTIAL may be "
+                                   "any of OFFICIAL-SENSITIVE, SECRET under gsc-2014"));
 }
 
 TEST(CliPolicyCheck, APeersMissingCaIsAnErrorNamingThePeerAndTheFile) {

@@ -290,6 +290,16 @@ int explain_across_gateways(const PolicyExplainParams& params, const policy::Exp
     if (hop.outcome == federation::HopOutcome::not_sent) {
       fmt::print(out, "  not sent: {}: {}\n", policy::to_string(hop.refusal), hop.reason);
     }
+    for (const federation::PathTranslation& translation : path.translations) {
+      if (translation.gateway != hop.peer) continue;
+      std::vector<std::string> portions;
+      for (const federation::PathTranslation::PortionLabels& portion : translation.portions) {
+        portions.push_back(fmt::format("portion {} {} -> {}", portion.id, label_text(portion.as_signed),
+                                       label_text(portion.translated)));
+      }
+      fmt::print(out, "  at {}: labels translated from {} to {}: {}\n", translation.gateway, translation.from_scheme,
+                 translation.to_scheme, fmt::join(portions, ", "));
+    }
   }
   if (path.refused) {
     fmt::print(out, "refused at {}: {}: {}\n", path.refused_at, path.refused->code(), path.refused->detail);

@@ -19,6 +19,7 @@
 #include "gateway/audit/trace.hpp"
 #include "gateway/model/clock.hpp"
 #include "gateway/pki/pki.hpp"
+#include "gateway/policy/translate.hpp"
 #include "gateway/server/audit_records.hpp"
 #include "gateway/wire/codec.hpp"
 #include "tests/gateway/audit/audit_fixture.hpp"
@@ -31,6 +32,7 @@ using icegate::testing::TemporaryDirectory;
 using ::testing::ElementsAre;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
+using ::testing::Not;
 
 std::int64_t now() { return to_unix_ms(SystemClock().now()); }
 
@@ -56,6 +58,44 @@ std::shared_ptr<const policy::CompiledPolicy> load(
   EXPECT_TRUE(loaded.policy) << file << ":\n" << problems;
   return loaded.policy;
 }
+
+// `text` with every occurrence of each `from` replaced.
+std::string replace_all(std::string text, const std::vector<std::pair<std::string, std::string>>& edits) {
+  for (const auto& [from, to] : edits) {
+    EXPECT_NE(text.find(from), std::string::npos) << from;
+    for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size())) {
+      text.replace(at, from.size(), to);
+    }
+  }
+  return text;
+}
+
+// Staffordshire's gateway as a region still marking under GPMS (2008) and
+// accepting GSC (2014) labels: its ceilings written in GPMS, no LOCSEN (GPMS
+// has no such descriptor). `edits` are made after.
+std::shared_ptr<const policy::CompiledPolicy> gpms_staffordshire(
+    const std::vector<std::pair<std::string, std::string>>& edits = {}) {
+  const std::filesystem::path path = kFederation / "staffordshire.yaml";
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  text = replace_all(std::move(text),
+                     {{"scheme: ../schemes/gsc-2014.yaml",
+                       "scheme: ../schemes/gpms-2008.yaml\naccept_schemes: [../schemes/gsc-2014.yaml]"},
+                      {"OFFICIAL-SENSITIVE", "RESTRICTED"},
+                      {"occasional: SECRET\n", "occasional: CONFIDENTIAL\n"},
+                      {", LOCSEN]", "]"}});
+  if (!edits.empty()) text = replace_all(std::move(text), edits);
+  policy::LoadResult loaded = policy::load_policy_text(text, path);
+  std::string problems;
+  for (const policy::Diagnostic& diagnostic : loaded.diagnostics.all()) problems += diagnostic.message + "\n";
+  EXPECT_TRUE(loaded.policy) << problems;
+  return loaded.policy;
+}
+
+// A GSC policy of the example that also accepts GPMS labels.
+const std::pair<std::string, std::string> kAcceptGpms{
+    "scheme: ../schemes/gsc-2014.yaml",
+    "scheme: ../schemes/gsc-2014.yaml\naccept_schemes: [../schemes/gpms-2008.yaml]"};
 
 // Each gateway's PKI: its CA, and its own certificate (CN = its peer id),
 // made once for the suite, and a fourth region's that no policy names.
@@ -453,6 +493,261 @@ TEST_F(HopTest, AFrameWithoutAddresseesOrPortionsIsMalformed) {
   expect_refused(birmingham(), "gw-wm-ctu", frame, HopRefusal::malformed, "malformed", "no portions", false);
 }
 
+// ---- Different schemes ------------------------------------------------------------------------
+//
+// Staffordshire marks under GPMS (gpms_staffordshire), the CTU and the council
+// under GSC. Each frame is bound under its origin's scheme; the receiver
+// verifies the labels as signed, then translates them for its own decisions.
+
+class SchemesTest : public HopTest {
+ protected:
+  static Hop gpms_stafford(const std::vector<std::pair<std::string, std::string>>& edits = {}) {
+    return hop("gw-staffordshire", gpms_staffordshire(edits));
+  }
+  static Hop ctu_accepting_gpms() { return hop("gw-wm-ctu", load("wm-ctu.yaml", {kAcceptGpms})); }
+
+  // Tension reporting from Staffordshire's CTIO to the CTU's analysts, marked under GPMS.
+  static Message gpms_report(std::vector<Portion> portions,
+                             std::vector<Addressee> addressees = {{AddresseeKind::role, "ct-analyst"}}) {
+    Message message;
+    message.id = make_uuid();
+    message.originator = "staffs-ctio-1";
+    message.created_unix_ms = now();
+    message.addressees = std::move(addressees);
+    message.category = "tension-report";
+    message.purpose = "prevent";
+    message.title = "Tension in Stoke-on-Trent";
+    message.portions = std::move(portions);
+    return message;
+  }
+  // The frame Staffordshire's gateway sends for `message`, to peer `peer`.
+  static ForwardedMessage from_gpms_stafford(const Message& message, const std::string& peer = "gw-wm-ctu") {
+    const OriginResult result = gpms_stafford({{"      organisations: [wm-ctu, wmp-special-branch]",
+                                                "      organisations: [wm-ctu, wmp-special-branch, birmingham-cc]"},
+                                               {"      organisations: [birmingham-cc]\n",
+                                                "      organisations: [birmingham-cc-housing]\n"}})
+                                    .forward_from_origin(message, now());
+    const PeerForward& hop = to_peer(result.hops, peer);
+    EXPECT_TRUE(hop.frame) << hop.reason;
+    return hop.frame ? over_the_wire(*hop.frame) : ForwardedMessage{};
+  }
+};
+
+TEST_F(SchemesTest, AFaithfulTranslationIsDecidedOnWithTheSignedLabelKeptBeside) {
+  const Message message = gpms_report({{"1", {"PROTECT", {}}, "Leaflets at the mosque."},
+                                       {"2", {"SECRET", {"UK EYES ONLY"}}, "Source reporting."}});
+  const ForwardedMessage frame = from_gpms_stafford(message);
+  // The origin names its scheme, and binds its labels as it marked them.
+  EXPECT_EQ(frame.message.label_scheme, "gpms-2008");
+  EXPECT_EQ(frame.route.binding.fields.label_scheme, "gpms-2008");
+  EXPECT_EQ(frame.message.portions[0].label, (Label{"PROTECT", {}}));
+  EXPECT_EQ(frame.message.label, (Label{"SECRET", {"UK EYES ONLY"}}));  // computed under GPMS
+
+  const ReceiveResult result = ctu_accepting_gpms().receive("gw-staffordshire", frame);
+  ASSERT_TRUE(result.accepted()) << result.refused->code() << ": " << result.refused->detail;
+  ASSERT_TRUE(result.translated);
+  const Message& held = result.message(frame);
+  EXPECT_EQ(&held, &*result.translated);
+  EXPECT_EQ(held.label_scheme, "gsc-2014");
+  EXPECT_EQ(held.original_scheme, "gpms-2008");
+  EXPECT_EQ(held.portions[0].label, (Label{"OFFICIAL", {}}));
+  EXPECT_EQ(held.portions[0].original_label, (Label{"PROTECT", {}}));
+  EXPECT_EQ(held.portions[1].label, (Label{"SECRET", {"UK EYES ONLY"}}));
+  EXPECT_EQ(held.portions[1].original_label, (Label{"SECRET", {"UK EYES ONLY"}}));
+  EXPECT_EQ(held.label, (Label{"SECRET", {"UK EYES ONLY"}}));
+  EXPECT_EQ(held.original_label, (Label{"SECRET", {"UK EYES ONLY"}}));
+  // Bodies and the bound fields as they came; the frame itself untouched.
+  EXPECT_EQ(held.portions[0].body, "Leaflets at the mosque.");
+  EXPECT_EQ(held.id, frame.message.id);
+  EXPECT_EQ(frame.message.portions[0].label, (Label{"PROTECT", {}}));
+
+  // Decided on the translation: PROTECT is no classification of the CTU's
+  // scheme, so had it been decided on, portion 1 would have been withheld.
+  const LocalDecision* analyst = decision_for(result, "wm-ctu-analyst-1");
+  ASSERT_TRUE(analyst);
+  EXPECT_EQ(analyst->decision.decision, Decision::release) << analyst->decision.reason;
+  EXPECT_THAT(analyst->decision.released_portion_ids, ElementsAre("1", "2"));
+  EXPECT_THAT(analyst->decision.rule_ids, ElementsAre("partner-reporting-to-analysts"));
+
+  // The record a gateway writes for a translation names both labels.
+  server::AuditRecords records{[] { return std::int64_t{1'700'000'000'000}; },
+                               [] { return std::string("sha256:p"); }};
+  const boost::json::object detail =
+      boost::json::parse(records.labels_translated("gw-staffordshire", held).detail).as_object();
+  EXPECT_EQ(detail.at("original_scheme"), "gpms-2008");
+  EXPECT_EQ(detail.at("scheme"), "gsc-2014");
+  EXPECT_EQ(detail.at("portions").as_array()[0].at("original_label"), "PROTECT");
+  EXPECT_EQ(detail.at("portions").as_array()[0].at("label"), "OFFICIAL");
+}
+
+TEST_F(SchemesTest, AFrameUnderTheReceiversOwnSchemeIsHeldAsItCame) {
+  const ForwardedMessage frame = over_the_wire(*ctu().forward_from_origin(profile(), now()).hops.at(0).frame);
+  EXPECT_EQ(frame.message.label_scheme, "gsc-2014");  // named by the origin, though the sender left it empty
+  const ReceiveResult result = birmingham().receive("gw-wm-ctu", frame);
+  ASSERT_TRUE(result.accepted()) << result.refused->detail;
+  EXPECT_FALSE(result.translated);
+  EXPECT_EQ(&result.message(frame), &frame.message);
+}
+
+TEST_F(SchemesTest, ALabelWithNoFaithfulTranslationRefusesTheWholeFrameWithTheTranslatorsReason) {
+  const Hop ctu = ctu_accepting_gpms();
+  const Portion protect{"1", {"PROTECT", {}}, "Leaflets at the mosque."};
+  // CONFIDENTIAL became OFFICIAL-SENSITIVE or SECRET: rounding down or up, so refused.
+  expect_refused(ctu, "gw-staffordshire",
+                 from_gpms_stafford(gpms_report({protect, {"2", {"CONFIDENTIAL", {}}, "Names."}})),
+                 HopRefusal::translation, "translation-ambiguous",
+                 "portion '2' label CONFIDENTIAL under gpms-2008 has no faithful mapping to gsc-2014: classification "
+                 "CONFIDENTIAL may be any of OFFICIAL-SENSITIVE, SECRET");
+  // RESTRICTED UK EYES ONLY would be OFFICIAL UK EYES ONLY, which GSC forbids:
+  // valid only if raised to OFFICIAL-SENSITIVE, which the translator never does.
+  expect_refused(ctu, "gw-staffordshire",
+                 from_gpms_stafford(gpms_report({protect, {"2", {"RESTRICTED", {"UK EYES ONLY"}}, "Caveated."}})),
+                 HopRefusal::translation, "translation-invalid-result",
+                 "RESTRICTED/UK EYES ONLY would be OFFICIAL/UK EYES ONLY");
+  // The other way: OFFICIAL from the CTU is any of three GPMS levels, and
+  // LOCSEN has no GPMS counterpart.
+  const Hop stafford = gpms_stafford();
+  Message profile_for_force = profile({{AddresseeKind::role, "staffs-ctio"}});
+  profile_for_force.portions = {profile_for_force.portions[1], profile_for_force.portions[0]};
+  const ForwardedMessage official = *ctu.forward_from_origin(profile_for_force, now()).hops.at(0).frame;
+  const ReceiveResult refused = stafford.receive("gw-wm-ctu", over_the_wire(official));
+  ASSERT_TRUE(refused.refused);
+  EXPECT_EQ(refused.refused->code(), "translation-ambiguous");
+  EXPECT_EQ(refused.refused->translation_problem, policy::TranslationProblem::ambiguous);
+  EXPECT_THAT(refused.refused->detail, HasSubstr("portion '1' label OFFICIAL under gsc-2014"));
+  EXPECT_THAT(refused.refused->detail, Not(HasSubstr("portion '2'")));  // SECRET UK EYES ONLY translates
+  // Every issue of a label is named: LOCSEN is only ever on OFFICIAL-SENSITIVE,
+  // itself one of three GPMS levels.
+  profile_for_force.portions = {{"4", {"OFFICIAL-SENSITIVE", {"LOCSEN"}}, kLocsenBody}};
+  expect_refused(stafford, "gw-wm-ctu", *ctu.forward_from_origin(profile_for_force, now()).hops.at(0).frame,
+                 HopRefusal::translation, "translation-ambiguous",
+                 "classification OFFICIAL-SENSITIVE may be any of PROTECT, RESTRICTED, CONFIDENTIAL under gpms-2008 "
+                 "(OFFICIAL-SENSITIVE material was marked PROTECT, RESTRICTED or CONFIDENTIAL under GPMS, depending "
+                 "on the material): someone must choose, so there is no faithful mapping; category LOCSEN has no "
+                 "counterpart under gpms-2008");
+}
+
+TEST_F(SchemesTest, LabelsUnderASchemeTheReceiverDoesNotAcceptAreRefused) {
+  const ForwardedMessage frame = from_gpms_stafford(gpms_report({{"1", {"PROTECT", {}}, "Leaflets."}}));
+  expect_refused(ctu(), "gw-staffordshire", frame, HopRefusal::scheme_not_accepted, "scheme-not-accepted",
+                 "the labels are under scheme gpms-2008, which policy wm-ctu does not accept (it accepts gsc-2014)");
+}
+
+TEST_F(SchemesTest, TheBindingIsVerifiedOnTheLabelsAsSignedBeforeAnyTranslation) {
+  const Hop ctu = ctu_accepting_gpms();
+  const ForwardedMessage good = from_gpms_stafford(gpms_report({{"1", {"PROTECT", {}}, "Leaflets."}}));
+  ASSERT_TRUE(ctu.receive("gw-staffordshire", good).accepted());
+  // NOT PROTECTIVELY MARKED translates to OFFICIAL exactly as PROTECT does:
+  // the label was still altered, and the binding says so.
+  ForwardedMessage relabelled = good;
+  relabelled.message.portions[0].label = {"NOT PROTECTIVELY MARKED", {}};
+  expect_refused(ctu, "gw-staffordshire", relabelled, HopRefusal::binding, "binding-portion-not-bound", "'1'");
+  // Altered to a label with no translation: refused as altered, not as untranslatable.
+  relabelled.message.portions[0].label = {"CONFIDENTIAL", {}};
+  expect_refused(ctu, "gw-staffordshire", relabelled, HopRefusal::binding, "binding-portion-not-bound", "'1'");
+  // A hop that forwards its translation instead of the signed label breaks the binding.
+  ForwardedMessage translated = good;
+  translated.message.portions[0].label = {"OFFICIAL", {}};
+  translated.message.label_scheme = "gsc-2014";
+  expect_refused(ctu, "gw-staffordshire", translated, HopRefusal::binding, "binding-field-altered", "label_scheme");
+}
+
+TEST_F(SchemesTest, TheSendingPeersAccreditationIsJudgedOnTheTranslation) {
+  // TOP SECRET under GPMS is TOP SECRET under GSC: above the SECRET the CTU
+  // accredits Staffordshire's gateway for (its own gateway would never send
+  // it: a misbehaving peer). Translation comes first, so the refusal is
+  // beyond-accreditation, naming both labels.
+  Message message = gpms_report({{"1", {"TOP SECRET", {}}, "Operation."}});
+  message.label_scheme = "gpms-2008";
+  const ForwardedMessage frame = bound_by("gw-staffordshire", message);
+  expect_refused(ctu_accepting_gpms(), "gw-staffordshire", frame, HopRefusal::beyond_accreditation,
+                 "beyond-accreditation", "portion 1 (TOP SECRET, TOP SECRET under gpms-2008) is beyond what "
+                                         "gw-staffordshire is accredited to hold");
+}
+
+TEST_F(SchemesTest, AnAuthorsMarkingUnderTheReceiversSchemeComesBackAndTheSignedLabelIsKept) {
+  // A CTU node marks under GPMS; the CTU's gateway translates at submission
+  // (keeping the originals) and forwards its GSC labels to Staffordshire.
+  const auto ctu_policy = load("wm-ctu.yaml", {kAcceptGpms});
+  Message message = profile({{AddresseeKind::role, "staffs-ctio"}, {AddresseeKind::organisation, "staffs-police"}});
+  message.category = "tension-report";
+  message.label = {};
+  message.label_scheme = "gpms-2008";
+  message.portions = {{"1", {"PROTECT", {}}, "Leaflets at the mosque."},
+                      {"2", {"RESTRICTED", {}}, "Names of the organisers."},
+                      {"3", {"SECRET", {"UK EYES ONLY"}}, kSecretBody}};
+  ASSERT_EQ(policy::translate_submitted_labels(*ctu_policy, message), std::nullopt);
+  ASSERT_EQ(message.portions[1].label, (Label{"OFFICIAL", {}}));
+  const PeerForward sent = hop("gw-wm-ctu", ctu_policy).forward_from_origin(message, now()).hops.at(0);
+  ASSERT_TRUE(sent.frame) << sent.reason;
+  EXPECT_EQ(sent.frame->message.label_scheme, "gsc-2014");
+  EXPECT_EQ(sent.frame->message.original_scheme, "gpms-2008");
+
+  const ForwardedMessage frame = over_the_wire(*sent.frame);
+  const ReceiveResult result = gpms_stafford().receive("gw-wm-ctu", frame);
+  ASSERT_TRUE(result.accepted()) << result.refused->code() << ": " << result.refused->detail;
+  ASSERT_TRUE(result.translated);
+  const Message& held = *result.translated;
+  // OFFICIAL alone would be ambiguous under GPMS; the author's PROTECT and
+  // RESTRICTED come back, and the GSC labels the CTU signed are kept beside.
+  EXPECT_EQ(held.label_scheme, "gpms-2008");
+  EXPECT_EQ(held.original_scheme, "gsc-2014");
+  EXPECT_EQ(held.portions[0].label, (Label{"PROTECT", {}}));
+  EXPECT_EQ(held.portions[1].label, (Label{"RESTRICTED", {}}));
+  EXPECT_EQ(held.portions[2].label, (Label{"SECRET", {"UK EYES ONLY"}}));
+  EXPECT_EQ(held.portions[0].original_label, (Label{"OFFICIAL", {}}));
+  EXPECT_EQ(held.portions[1].original_label, (Label{"OFFICIAL", {}}));
+  EXPECT_EQ(held.label, (Label{"SECRET", {"UK EYES ONLY"}}));
+
+  // Decided on the GPMS labels: the inspector may see up to RESTRICTED from a
+  // partner (and holds no UK EYES ONLY); OFFICIAL would be no GPMS label at all.
+  const LocalDecision* inspector = decision_for(result, "staffs-npt-inspector-1");
+  ASSERT_TRUE(inspector);
+  EXPECT_EQ(inspector->decision.decision, Decision::release_redacted) << inspector->decision.reason;
+  EXPECT_THAT(inspector->decision.released_portion_ids, ElementsAre("1", "2"));
+  const LocalDecision* ctio = decision_for(result, "staffs-ctio-1");
+  ASSERT_TRUE(ctio);
+  EXPECT_EQ(ctio->decision.decision, Decision::release) << ctio->decision.reason;
+}
+
+TEST_F(SchemesTest, ATransitHopJudgesItsNextPeerOnTheTranslationAndForwardsTheLabelsAsSigned) {
+  // Staffordshire (GPMS) to the council, through the CTU (GSC).
+  const Message message = gpms_report({{"1", {"PROTECT", {}}, "Leaflets at the mosque."},
+                                       {"2", {"SECRET", {"UK EYES ONLY"}}, kSecretBody}},
+                                      {{AddresseeKind::organisation, "birmingham-cc"}});
+  const ForwardedMessage first = from_gpms_stafford(message);
+  // The first hop had nothing to redact: the CTU may hold SECRET UK EYES ONLY.
+  EXPECT_EQ(first.message.portions.size(), 2u);
+  const ReceiveResult transit = ctu_accepting_gpms().receive("gw-staffordshire", first);
+  ASSERT_TRUE(transit.accepted()) << transit.refused->code() << ": " << transit.refused->detail;
+  ASSERT_EQ(transit.onward.size(), 1u);
+  const PeerForward& second = transit.onward[0];
+  EXPECT_EQ(second.peer, "gw-birmingham");
+  // The CTU redacts (the first hop that must): SECRET, as translated, is above the council.
+  EXPECT_EQ(second.outcome, HopOutcome::forwarded_redacted);
+  EXPECT_THAT(second.forwarded, ElementsAre("1"));
+  ASSERT_EQ(second.withheld.size(), 1u);
+  EXPECT_EQ(second.withheld[0].portion_id, "2");
+  EXPECT_EQ(second.withheld[0].reason, policy::PeerRefusal::above_ceiling);
+  // What goes keeps the label as signed, under the origin's scheme, with its
+  // overall label computed under that scheme.
+  ASSERT_TRUE(second.frame);
+  EXPECT_EQ(second.frame->message.label_scheme, "gpms-2008");
+  EXPECT_EQ(second.frame->message.portions[0].label, (Label{"PROTECT", {}}));
+  EXPECT_EQ(second.frame->message.portions[0].original_label, Label{});
+  EXPECT_EQ(second.frame->message.label, (Label{"PROTECT", {}}));
+  EXPECT_EQ(serialised(*second.frame).find(kSecretBody), std::string::npos);
+
+  // The council's gateway, under GSC, verifies what remains and translates it itself.
+  const auto council = hop("gw-birmingham", load("birmingham-cc.yaml", {kAcceptGpms}));
+  const ReceiveResult destination = council.receive("gw-wm-ctu", over_the_wire(*second.frame));
+  ASSERT_TRUE(destination.accepted()) << destination.refused->code() << ": " << destination.refused->detail;
+  ASSERT_TRUE(destination.translated);
+  EXPECT_EQ(destination.translated->portions[0].label, (Label{"OFFICIAL", {}}));
+  EXPECT_EQ(destination.translated->portions[0].original_label, (Label{"PROTECT", {}}));
+  EXPECT_EQ(destination.translated->original_scheme, "gpms-2008");
+}
+
 // ---- 3. Audit records ------------------------------------------------------------------------
 
 class HopAuditTest : public HopTest {
@@ -591,7 +886,8 @@ TEST(HopCodes, EveryRefusalHasItsOwnNamedCode) {
        {HopRefusal::unknown_peer, HopRefusal::malformed, HopRefusal::route_malformed, HopRefusal::route_too_long,
         HopRefusal::route_loop, HopRefusal::route_names_this_gateway, HopRefusal::unknown_origin,
         HopRefusal::binding, HopRefusal::beyond_accreditation, HopRefusal::unknown_category,
-        HopRefusal::unknown_purpose, HopRefusal::originator_is_local}) {
+        HopRefusal::unknown_purpose, HopRefusal::originator_is_local, HopRefusal::scheme_not_accepted,
+        HopRefusal::translation}) {
     const std::string code(to_string(refusal));
     EXPECT_NE(code, "unknown");
     EXPECT_EQ(std::count(codes.begin(), codes.end(), code), 0) << code;
