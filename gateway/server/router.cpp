@@ -1184,10 +1184,14 @@ void Router::forwarded(const std::string& from_peer, ForwardedMessage frame) {
     view.outcome = "accepted";
     observer()->hop(view);
   }
-  // What this gateway's nodes are given carries no salt (a node neither
-  // sends nor receives one); the Forwards onward keep theirs.
-  Message local = frame.message;
+  // What this gateway's nodes are given, held and recorded is the message
+  // under this gateway's scheme (translated by the hop when the origin marks
+  // under another, the original labels kept beside), without the binding's
+  // salts (a node neither sends nor receives one); the Forwards onward keep
+  // theirs, and the labels as signed.
+  Message local = result.message(frame);
   for (auto& portion : local.portions) portion.salt.clear();
+  if (result.translated) work.batch.audit.push_back(records_.labels_translated(from_peer, local));
   std::map<std::vector<std::string>, Hold*> review_holds;
   for (auto& made : result.local) {
     Decided decided{std::move(made.decision), std::move(made.review_roles), made.originator_control,
