@@ -105,6 +105,12 @@ struct GatewayConfig {
   // each failure up to the cap, jittered (federation/peer_link.hpp).
   std::chrono::milliseconds peer_redial_min{250};
   std::chrono::milliseconds peer_redial_max{30'000};
+  // Peers witness each other's audit trail (federation/head_exchange.hpp): a
+  // peer is sent the gateway's signed durable audit head once the trail has
+  // grown by audit_head_records records since the last head it was sent, or
+  // has grown at all and audit_head_interval has passed.
+  std::int64_t audit_head_records = 1000;
+  std::chrono::milliseconds audit_head_interval{10'000};
 };
 
 // config.threads, with 0 read as the number of cores (at least 1).
@@ -119,6 +125,8 @@ namespace icegate::federation {
 class PeerLinks;
 class PeerFrameHandler;
 struct PeerStatus;
+class HeadExchange;
+struct OriginGateway;
 }  // namespace icegate::federation
 namespace icegate::store {
 class Store;
@@ -200,6 +208,8 @@ class Gateway {
   // The links with peer gateways (docs/FEDERATION.md); decision thread only,
   // but for status().
   federation::PeerLinks& peer_links() { return *peer_links_; }
+  // The audit heads exchanged with peers; decision thread only.
+  federation::HeadExchange& audit_heads() { return *heads_; }
   // Each peer's link, in the policy's order (any thread).
   std::vector<federation::PeerStatus> peer_status() const;
   boost::asio::io_context& io() { return io_; }
@@ -251,6 +261,12 @@ class Gateway {
   std::unique_ptr<ShadowPolicy> shadow_;  // declared before the router, which points to it, so it outlives it
   std::unique_ptr<Router> router_;
   std::unique_ptr<federation::PeerLinks> peer_links_;
+  // The audit heads sent to peers and witnessed of them; decision thread only.
+  std::unique_ptr<federation::HeadExchange> heads_;
+  std::shared_ptr<const federation::OriginGateway> signer_;  // gateway.key, read once when first needed
+  bool signer_failed_ = false;                                 // and could not be: said once
+  std::shared_ptr<const federation::OriginGateway> signer();
+  boost::asio::awaitable<void> head_loop();
   void update_peers(const policy::CompiledPolicy& policy, const std::vector<std::string>& ca_changed);
   bool stopping_ = false;
   // What the gateway runs, each with the signal stop() emits to it: the
