@@ -82,6 +82,15 @@ std::vector<audit::StoredRecord> records(const fs::path& data, const std::string
   return audit::query(data, filter);
 }
 
+// The next frame but the AuditHeads a gateway sends each peer whose link is
+// up (federation/head_exchange.hpp), which come at their own times.
+std::optional<v1::Frame> next_link_frame(RawNode& client) {
+  while (true) {
+    auto frame = client.next_frame();
+    if (!frame || !frame->has_audit_head()) return frame;
+  }
+}
+
 class PeerLinkTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -330,7 +339,7 @@ TEST_F(PeerLinkTest, NodeFramesAndForwardsOnAPeerLinkAreRefusedAndTheLinkStaysUp
   v1::Frame beat;
   beat.mutable_heartbeat()->set_sent_unix_ms(42);
   ASSERT_TRUE(peer->send_frame(beat));
-  auto echo = peer->next_frame();
+  auto echo = next_link_frame(*peer);
   ASSERT_TRUE(echo);
   EXPECT_TRUE(echo->has_heartbeat());
   EXPECT_FALSE(peer->closed());
@@ -360,7 +369,7 @@ TEST_F(PeerLinkTest, ASecondLinkFromTheSamePeerSupersedesTheFirstCleanly) {
   v1::Frame beat;
   beat.mutable_heartbeat()->set_sent_unix_ms(7);
   ASSERT_TRUE(second->send_frame(beat));
-  auto echo = second->next_frame();
+  auto echo = next_link_frame(*second);
   ASSERT_TRUE(echo);
   EXPECT_TRUE(echo->has_heartbeat());
   EXPECT_TRUE(up("gw-wm-ctu", "gw-staffordshire"));
