@@ -37,13 +37,18 @@ namespace icegate::audit {
 // peer_receive (a frame from a peer accepted) and peer_refused (one refused by
 // the hop's checks, with its reason). A peer gateway's link going up and down
 // is a connection or disconnection whose detail says "peer_gateway": true.
+// witness: a peer gateway's signed audit head, checked and kept here so that
+// a cut or rewrite of the peer's own trail can be named (witness.hpp; a head
+// that fails the check is a peer_refused whose detail says "frame":
+// "audit_head").
 // (record_kinds below lists them; `icegate audit query --kind` checks against it.)
-inline constexpr std::array<std::string_view, 21> record_kinds = {
+inline constexpr std::array<std::string_view, 22> record_kinds = {
     "connection",     "connection_refused", "disconnection",      "submit",            "submit_refused",
     "decision",       "hold",               "review",             "trigger",           "embargo_lifted",
     "expired",        "hold_expired",       "undeliverable",      "labels_translated", "policy_loaded",
     "policy_refused", "shadow_difference",  "peer_frame_refused", "peer_forward",      "peer_receive",
-    "peer_refused"};
+    "peer_refused",
+    "witness"};
 
 // The previous_hash of the first record: 64 '0's.
 inline constexpr std::string_view genesis_hash =
@@ -119,6 +124,14 @@ class AuditChain {
   std::string head_;  // hash of the last record ("" + 64 zeros for an empty chain)
   std::int64_t count_ = 0;
   std::unique_ptr<Writer> writer_;
+};
+
+// A trail's head: the last record's seq (the trail's length) and its hash
+// (genesis_hash for an empty trail). What a gateway signs for its peers to
+// witness (witness.hpp).
+struct TrailHead {
+  std::int64_t seq = 0;
+  std::string hash;
 };
 
 // The last two are found only against a signed head a peer witnessed

@@ -6,6 +6,7 @@
 #include <optional>
 #include <sstream>
 
+#include <boost/json/serialize.hpp>
 #include <fmt/format.h>
 
 #include "gateway/audit/database.hpp"
@@ -93,8 +94,20 @@ SignedHead sign_head(const std::filesystem::path& data_dir, const std::filesyste
   return head;
 }
 
-std::string to_witness_json(const SignedHead& head) {
-  const boost::json::object object = {
+SignedHead sign_head(const TrailHead& trail_head, const pki::SigningKey& key, std::string certificate_pem,
+                     std::int64_t now_unix_ms) {
+  SignedHead head;
+  head.seq = trail_head.seq;
+  head.hash = trail_head.hash;
+  head.signed_unix_ms = now_unix_ms;
+  head.certificate_pem = std::move(certificate_pem);
+  head.signature = key.sign(signed_bytes(head));
+  return head;
+}
+
+namespace {
+boost::json::object witness_object(const SignedHead& head) {
+  return {
       {"format", signed_head_format},
       {"gateway", pki::pem_common_name(head.certificate_pem)},
       {"seq", head.seq},
@@ -104,8 +117,55 @@ std::string to_witness_json(const SignedHead& head) {
       {"signature", to_hex(reinterpret_cast<const std::uint8_t*>(head.signature.data()), head.signature.size())},
       {"certificate", head.certificate_pem},
   };
-  return json::pretty(object) + "\n";
 }
+}  // namespace
+
+AuditRecord witness_record(const std::string& peer_id, const SignedHead& head) {
+  boost::json::object detail = witness_object(head);
+  detail["peer_gateway"] = true;
+  AuditRecord record;
+  record.kind = "witness";
+  record.node = peer_id;
+  record.detail = boost::json::serialize(detail);
+  return record;
+}
+
+std::vector<Witness> witnesses_from(const std::filesystem::path& peer_dir, const std::filesystem::path& ca) {
+  if (!std::filesystem::exists(database_path(peer_dir)))
+    throw WitnessError(fmt::format("{}: no audit trail here ({} does not exist)", peer_dir.string(),
+                                   database_path(peer_dir).string()));
+  const pki::TrustedCa trusted(ca);
+  QueryFilter filter;
+  filter.kind = "witness";
+  std::vector<Witness> witnesses;
+  for (const StoredRecord& stored : query(peer_dir, filter)) {
+    const std::string source = fmt::format("{} seq {}", peer_dir.string(), stored.seq);
+    SignedHead head = parse_witness(stored.record.detail, source);
+    // The heads of the other gateways this peer witnesses: not ours to check.
+    const pki::SignatureCheck check =
+        trusted.check_signature(head.certificate_pem, signed_bytes(head), head.signature, head.signed_unix_ms);
+    if (check.problem == pki::SignatureProblem::not_issued_by_ca ||
+        check.problem == pki::SignatureProblem::unreadable_certificate)
+      continue;
+    witnesses.push_back({source, std::move(head)});
+  }
+  return witnesses;
+}
+
+std::optional<TrailHead> last_witnessed(const std::filesystem::path& data_dir, const std::string& peer_id) {
+  const sqlite::Connection db = detail::open_read_only(data_dir);
+  const bool numbered = detail::has_column(db, "audit", "message_ref");
+  sqlite::Statement last(db, detail::select_columns(numbered) + " WHERE kind = 'witness' AND node = ?1 ORDER BY seq DESC LIMIT 1",
+                         detail::audit_errors, "cannot read the last witness record");
+  last.bind(1, peer_id);
+  if (!last.next("cannot read the last witness record")) return std::nullopt;
+  const StoredRecord stored = detail::read_stored_record(last);
+  const SignedHead head =
+      parse_witness(stored.record.detail, fmt::format("{} seq {}", database_path(data_dir).string(), stored.seq));
+  return TrailHead{head.seq, head.hash};
+}
+
+std::string to_witness_json(const SignedHead& head) { return json::pretty(witness_object(head)) + "\n"; }
 
 SignedHead parse_witness(std::string_view text, std::string_view source) {
   const auto fail = [source](std::string_view why) { throw WitnessError(fmt::format("{}: {}", source, why)); };

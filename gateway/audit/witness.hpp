@@ -20,12 +20,17 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "gateway/audit/audit.hpp"
+
+namespace icegate::pki {
+class SigningKey;
+}
 
 namespace icegate::audit {
 
@@ -54,6 +59,12 @@ std::string signed_bytes(const SignedHead& head);
 SignedHead sign_head(const std::filesystem::path& data_dir, const std::filesystem::path& key,
                      const std::filesystem::path& certificate, std::int64_t now_unix_ms);
 
+// Signs a head the caller already knows (a running gateway's durable head,
+// Store::durable_audit_head), without reading the trail: with a key kept
+// loaded, naming `certificate_pem`. Throws pki::PkiError when the key cannot sign.
+SignedHead sign_head(const TrailHead& trail_head, const pki::SigningKey& key, std::string certificate_pem,
+                     std::int64_t now_unix_ms);
+
 // The witness file's text (one JSON object and a newline).
 std::string to_witness_json(const SignedHead& head);
 // Parses a witness file's text; `source` (its path) names it in errors.
@@ -65,6 +76,21 @@ struct Witness {
 };
 // Reads and parses a witness file.
 Witness read_witness(const std::filesystem::path& file);
+
+// The record a gateway keeps of a head its peer `peer_id` sent (kind
+// "witness", node = the peer): the witness file's object, and
+// "peer_gateway": true, as its detail.
+AuditRecord witness_record(const std::string& peer_id, const SignedHead& head);
+
+// The witnesses a peer's trail holds of one gateway's heads: the `witness`
+// records in PEER_DIR's trail whose certificate `ca` issued (heads of other
+// gateways the peer witnesses are passed over), each named "PEER_DIR seq N".
+// WitnessError when PEER_DIR has no trail or a witness record does not parse.
+std::vector<Witness> witnesses_from(const std::filesystem::path& peer_dir, const std::filesystem::path& ca);
+
+// The last head of `peer_id` DIR's trail keeps a witness record of, if any
+// (read from the end of the trail: witness records are frequent).
+std::optional<TrailHead> last_witnessed(const std::filesystem::path& data_dir, const std::string& peer_id);
 
 // Checks DIR's trail against each witness, after checking that each was
 // signed by a certificate `ca` issued (WitnessError otherwise: an untrusted

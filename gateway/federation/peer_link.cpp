@@ -526,6 +526,10 @@ void PeerLinks::went_down(Peer& peer, const std::string& reason) {
 
 void PeerLinks::received(const std::string& peer_id, const v1::Frame& frame) {
   if (stopped_ || !peers_.contains(peer_id)) return;
+  if (frame.has_audit_head() && options_.on_audit_head) {
+    options_.on_audit_head(peer_id, frame.audit_head());
+    return;
+  }
   handler().received(peer_id, frame, *this);
 }
 

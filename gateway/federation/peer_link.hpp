@@ -130,6 +130,10 @@ struct PeerLinkOptions {
   std::chrono::milliseconds backoff_max{30'000};
   // Appends a record to this gateway's audit trail (on the executor).
   std::function<void(audit::AuditRecord)> audit;
+  // Takes every AuditHead frame a peer sends, before the PeerFrameHandler
+  // (HeadExchange::received: docs/FEDERATION.md, "Peers witness each other's
+  // audit trail"); on the executor. Unset: the handler gets it, as any frame.
+  std::function<void(const std::string& peer_id, const v1::AuditHead& head)> on_audit_head;
 };
 
 class PeerLinks {

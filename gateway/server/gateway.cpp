@@ -20,6 +20,9 @@
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
+#include "gateway/audit/witness.hpp"
+#include "gateway/federation/binding.hpp"
+#include "gateway/federation/head_exchange.hpp"
 #include "gateway/federation/hop.hpp"
 #include "gateway/federation/peer_link.hpp"
 #include "gateway/model/json.hpp"
@@ -141,7 +144,31 @@ Gateway::Gateway(asio::io_context& io, GatewayConfig config, std::shared_ptr<con
                                        .max_frame_bytes = config_.max_frame_bytes,
                                        .backoff_initial = config_.peer_redial_min,
                                        .backoff_max = config_.peer_redial_max,
-                                       .audit = [this](audit::AuditRecord record) { router_->audit(std::move(record)); }});
+                                       .audit = [this](audit::AuditRecord record) { router_->audit(std::move(record)); },
+                                       .on_audit_head = [this](const std::string& peer_id, const v1::AuditHead& head) {
+                                         heads_->received(peer_id, head);
+                                       }});
+  heads_ = std::make_unique<federation::HeadExchange>(
+      *peer_links_,
+      federation::HeadExchange::Sources{
+          .durable_head = [this] { return store_->durable_audit_head(); },
+          .signer = [this] { return signer(); },
+          .peer_ca =
+              [this](const std::string& peer_id) {
+                for (const policy::Peer& peer : this->policy()->source().peers)
+                  if (peer.id == peer_id) return peer.ca;
+                return std::string();
+              },
+          .last_witnessed = [this](const std::string& peer_id) -> std::optional<audit::TrailHead> {
+            try {
+              return audit::last_witnessed(config_.data_dir, peer_id);
+            } catch (const std::exception& error) {
+              spdlog::error("peer {}: cannot read the last head witnessed of it: {}", peer_id, error.what());
+              return std::nullopt;
+            }
+          }},
+      federation::HeadExchangeOptions{.records = config_.audit_head_records,
+                                      .interval = config_.audit_head_interval});
   wire::ForwardLimits limits;
   limits.message = config_.message_limits;
   peer_frames_ = std::make_unique<PeerFrames>(*router_, limits);
@@ -199,6 +226,7 @@ void Gateway::start() {
   spawn_loop(tick_loop());
   update_hop(policy());
   update_peers(*policy(), {});
+  spawn_loop(head_loop());
   if (config_.watch_policy) spawn_loop(watch_loop(read_file(config_.policy_file)));
 }
 
@@ -259,6 +287,31 @@ asio::awaitable<void> Gateway::tick_loop() {
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (!stopping_) router_->tick();
   }
+}
+
+// Peers witness each other's audit trail: each turn sends the durable head to
+// the peers due one (federation/head_exchange.hpp). Signed at the real time,
+// not the exercise's clock: a certificate is valid in real time.
+asio::awaitable<void> Gateway::head_loop() {
+  asio::steady_timer timer(io_);
+  const auto period = std::min<std::chrono::milliseconds>(config_.audit_head_interval, std::chrono::milliseconds(500));
+  while (!stopping_) {
+    timer.expires_after(period);
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    if (!stopping_ && !policy()->source().peers.empty()) heads_->send_due(to_unix_ms(std::chrono::system_clock::now()));
+  }
+}
+
+std::shared_ptr<const federation::OriginGateway> Gateway::signer() {
+  if (signer_ || signer_failed_) return signer_;
+  try {
+    const pki::Paths paths = pki::gateway_paths(config_.pki_dir);
+    signer_ = std::make_shared<const federation::OriginGateway>(paths.key, paths.certificate);
+  } catch (const std::exception& error) {
+    signer_failed_ = true;
+    spdlog::error("the gateway key cannot sign its audit heads, so no peer is sent one: {}", error.what());
+  }
+  return signer_;
 }
 
 void Gateway::stop(std::function<void()> stopped) {
@@ -345,13 +398,15 @@ void Gateway::update_peers(const policy::CompiledPolicy& policy, const std::vect
 void Gateway::update_hop(std::shared_ptr<const policy::CompiledPolicy> policy) {
   hop_.reset();
   if (policy->source().peers.empty()) return;
+  auto self = signer();
+  if (!self) {
+    spdlog::error("policy {}: this gateway forwards nothing and refuses what peers forward: it cannot sign",
+                  policy->source().name);
+    return;
+  }
   try {
-    if (!origin_) {
-      const auto paths = pki::gateway_paths(config_.pki_dir);
-      origin_ = std::make_shared<const federation::OriginGateway>(paths.key, paths.certificate);
-    }
     auto cas = federation::Hop::load_peer_cas(policy->source());
-    hop_ = std::make_shared<const federation::Hop>(std::move(policy), origin_, std::move(cas));
+    hop_ = std::make_shared<const federation::Hop>(std::move(policy), std::move(self), std::move(cas));
   } catch (const std::exception& error) {
     spdlog::error("policy {}: this gateway forwards nothing and refuses what peers forward: {}",
                   policy->source().name, error.what());

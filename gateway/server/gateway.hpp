@@ -105,6 +105,12 @@ struct GatewayConfig {
   // each failure up to the cap, jittered (federation/peer_link.hpp).
   std::chrono::milliseconds peer_redial_min{250};
   std::chrono::milliseconds peer_redial_max{30'000};
+  // Peers witness each other's audit trail (federation/head_exchange.hpp): a
+  // peer is sent the gateway's signed durable audit head once the trail has
+  // grown by audit_head_records records since the last head it was sent, or
+  // has grown at all and audit_head_interval has passed.
+  std::int64_t audit_head_records = 1000;
+  std::chrono::milliseconds audit_head_interval{10'000};
 };
 
 // config.threads, with 0 read as the number of cores (at least 1).
@@ -122,6 +128,8 @@ class PeerLinks;
 class PeerFrameHandler;
 struct OriginGateway;
 struct PeerStatus;
+class HeadExchange;
+struct OriginGateway;
 }  // namespace icegate::federation
 namespace icegate::store {
 class Store;
@@ -203,6 +211,8 @@ class Gateway {
   // The links with peer gateways (docs/FEDERATION.md); decision thread only,
   // but for status().
   federation::PeerLinks& peer_links() { return *peer_links_; }
+  // The audit heads exchanged with peers; decision thread only.
+  federation::HeadExchange& audit_heads() { return *heads_; }
   // Each peer's link, in the policy's order (any thread).
   std::vector<federation::PeerStatus> peer_status() const;
   boost::asio::io_context& io() { return io_; }
@@ -256,13 +266,17 @@ class Gateway {
   // Turns what peers send into the router's calls; outlives the links.
   std::unique_ptr<PeerFrames> peer_frames_;
   std::unique_ptr<federation::PeerLinks> peer_links_;
+  // The audit heads sent to peers and witnessed of them; decision thread only.
+  std::unique_ptr<federation::HeadExchange> heads_;
+  std::shared_ptr<const federation::OriginGateway> signer_;  // gateway.key, read once when first needed
+  bool signer_failed_ = false;                                 // and could not be: said once
+  std::shared_ptr<const federation::OriginGateway> signer();
+  boost::asio::awaitable<void> head_loop();
   void update_peers(const policy::CompiledPolicy& policy, const std::vector<std::string>& ca_changed);
   // The decision at every hop under `policy` (null when it names no peers,
   // or this gateway cannot sign or read a peer's CA: then it forwards
   // nothing, and refuses what peers forward). Decision thread.
   void update_hop(std::shared_ptr<const policy::CompiledPolicy> policy);
-  // This gateway's signing identity, read once (its key and certificate).
-  std::shared_ptr<const federation::OriginGateway> origin_;
   // guarded by: the decision thread (the router reads it there).
   std::shared_ptr<const federation::Hop> hop_;
   bool stopping_ = false;

@@ -91,6 +91,7 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
     index_message_ids();
     audit::create_schema(db_);
     audit_ = std::make_unique<audit::AuditChain>(db_);
+    durable_audit_head_ = {audit_->count(), audit_->head()};
     Statement max_seq(db_, "SELECT COALESCE(MAX(seq), 0) FROM outbox");
     if (max_seq.next()) next_seq_ = max_seq.integer(0) + 1;
     open_reader();
@@ -373,6 +374,11 @@ Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node,
     while (s.next()) recovered.occasional.push_back({s.text(0), s.integer(1)});
   }
   recovered.audit_records = audit_->count();
+  {
+    // What was read back is what survived.
+    std::lock_guard lock(mutex_);
+    durable_audit_head_ = {audit_->count(), audit_->head()};
+  }
   return recovered;
 }
 
@@ -410,6 +416,11 @@ void Store::flush() {
 StoreStats Store::stats() const {
   std::lock_guard lock(mutex_);
   return stats_;
+}
+
+audit::TrailHead Store::durable_audit_head() const {
+  std::lock_guard lock(mutex_);
+  return durable_audit_head_;
 }
 
 StoreHealth Store::health() const {
@@ -486,6 +497,7 @@ void Store::writer_loop() {
         if (inject) throw StoreError("injected commit failure (the Store::inject_commit_failure test hook)");
         exec("COMMIT");
         group.committed = true;
+        group.audit_head = {audit_->count(), audit_->head()};
       } catch (const std::exception& e) {
         group.why = e.what();
         spdlog::error("store: a commit of {} operation(s) failed and was rolled back: {}; the store refuses what was "
@@ -661,6 +673,8 @@ void Store::syncer_loop() {
         } else if (group.committed && group.wrote) {
           health_ = {};
         }
+        // Before its callbacks are posted: whoever a callback tells may sign it.
+        if (group.committed) durable_audit_head_ = group.audit_head;
       }
     }
     std::size_t posted = 0;

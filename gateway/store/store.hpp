@@ -281,6 +281,12 @@ class Store {
   void flush();
   StoreStats stats() const;
   StoreHealth health() const;
+  // The head of the audit trail as far as it is durable: that of the last
+  // group whose callbacks have been posted (made durable first, as they are;
+  // see StoreOptions::synchronous_full), never a record a crash could still
+  // lose. What a gateway signs for its peers to witness (docs/FEDERATION.md,
+  // "Peers witness each other's audit trail"). Any thread.
+  audit::TrailHead durable_audit_head() const;
 
   // Fail-stop (see the top of this file). A commit failed: every batch queued
   // since the last resume() is refused, with ok=false, until resume() is
@@ -336,6 +342,7 @@ class Store {
     bool committed = false;   // the rest were committed (not yet synced)
     bool wrote = false;       // and the transaction wrote something
     std::string why;          // why it failed, when it was tried and failed
+    audit::TrailHead audit_head;  // the trail's head once it committed
   };
   void writer_loop();
   void syncer_loop();
@@ -368,7 +375,7 @@ class Store {
   int wal_fd_ = -1;  // the syncer's own descriptor of the -wal file (its own error state for fdatasync)
   int wal_pages_ = 0;  // pages in the WAL after the last commit (the WAL hook); writer thread only
 
-  // guards queue_, stopping_, syncing_, syncer_stopping_, in_flight_, writer_busy_, syncer_busy_, stats_,
+  // guards queue_, stopping_, syncing_, durable_audit_head_, syncer_stopping_, in_flight_, writer_busy_, syncer_busy_, stats_,
   // health_, epoch_, refused_up_to_, inject_, inject_sync_, the checkpoint_* flags
   mutable std::mutex mutex_;
   std::condition_variable queue_changed_;
@@ -387,6 +394,7 @@ class Store {
   std::uint64_t refused_up_to_ = 0;  // batches queued in an epoch up to this one are refused
   int inject_ = 0;
   int inject_sync_ = 0;
+  audit::TrailHead durable_audit_head_;  // durable_audit_head()
   std::atomic<bool> broken_{false};  // a sync failed (set under mutex_)
   std::condition_variable checkpoint_changed_;
   bool checkpoint_wanted_ = false;      // the writer asks the checkpointer for one

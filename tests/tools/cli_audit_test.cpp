@@ -16,6 +16,8 @@
 #include <gtest/gtest.h>
 
 #include "gateway/audit/audit.hpp"
+#include "gateway/audit/witness.hpp"
+#include "gateway/model/clock.hpp"
 #include "gateway/model/json_value.hpp"
 #include "gateway/pki/pki.hpp"
 #include "tests/gateway/audit/audit_fixture.hpp"
@@ -133,6 +135,85 @@ TEST_F(CliAuditTest, HeadSignsTheTrailAndVerifyNamesACutTailAgainstIt) {
   EXPECT_THAT(lines[0], AllOf(StartsWith("seq 20: truncated: the trail ends at seq 16"),
                               HasSubstr("records 17 to 20 were removed")));
   EXPECT_THAT(lines[1], StartsWith("NOT INTACT: 1 problem in 16 records"));
+}
+
+// A peer's trail holds witness records of this gateway's heads, as a running
+// peer keeps them (gateway/federation/head_exchange.hpp): --witnesses-from
+// reads them and names a cut, or a rewrite, that the chain alone misses. The
+// heads of another gateway the peer witnesses are passed over.
+TEST_F(CliAuditTest, VerifyWitnessesFromAPeersTrailNamesACutAndARewrite) {
+  const fs::path pki_dir = temporary_.path() / "pki";
+  const fs::path other_pki = temporary_.path() / "other-pki";
+  pki::init_ca(pki_dir);
+  pki::init_ca(other_pki);
+  const std::int64_t now = to_unix_ms(SystemClock().now());
+  const auto sign = [&](const fs::path& signer, std::int64_t seq, const std::string& hash) {
+    const pki::Paths gateway = pki::gateway_paths(signer);
+    return audit::sign_head(audit::TrailHead{seq, hash}, pki::SigningKey(gateway.key),
+                            pki::read_certificate_pem(gateway.certificate), now);
+  };
+  const std::vector<audit::StoredRecord> trail = audit::query(dir_, {});
+  ASSERT_EQ(trail.size(), 20u);
+  std::vector<audit::AuditRecord> peer_records = sample_records(3);
+  peer_records.push_back(audit::witness_record("gateway", sign(pki_dir, 10, trail[9].hash)));
+  peer_records.push_back(audit::witness_record("other", sign(other_pki, 30, std::string(64, 'c'))));
+  peer_records.push_back(audit::witness_record("gateway", sign(pki_dir, 20, head_)));
+  const fs::path peer = temporary_.path() / "peer";
+  fs::create_directories(peer);
+  write_chain(peer, peer_records);
+
+  const AuditVerifyParams params{.dir = dir_, .witnesses_from = {peer}, .ca = pki::ca_paths(pki_dir).certificate};
+  reset_streams();
+  EXPECT_EQ(run_audit_verify(params, out_, err_), exit_ok) << err_.str();
+  EXPECT_EQ(out_.str(), "intact: 20 records, head " + head_ + "\n");
+
+  {
+    AuditDatabase db(dir_);
+    db.exec("DELETE FROM audit WHERE seq > 16");
+  }
+  EXPECT_EQ(verify(), exit_ok) << "the chain alone cannot see the cut";
+  reset_streams();
+  EXPECT_EQ(run_audit_verify(params, out_, err_), exit_denied);
+  std::vector<std::string> lines = lines_of(out_.str());
+  ASSERT_EQ(lines.size(), 2u) << out_.str();
+  EXPECT_THAT(lines[0], AllOf(StartsWith("seq 20: truncated: the trail ends at seq 16"),
+                              HasSubstr("records 17 to 20 were removed"), HasSubstr(peer.string() + " seq 6")));
+  EXPECT_THAT(lines[1], StartsWith("NOT INTACT: 1 problem in 16 records"));
+
+  // Regrown past the witnessed head with other records, every hash recomputed.
+  {
+    AuditDatabase db(dir_);
+    audit::AuditChain chain(db);
+    db.exec("BEGIN");
+    for (audit::AuditRecord record : sample_records(5)) {
+      record.node = "forger";
+      chain.append(record);
+    }
+    db.exec("COMMIT");
+  }
+  EXPECT_EQ(verify(), exit_ok) << "the chain alone cannot see the rewrite";
+  reset_streams();
+  EXPECT_EQ(run_audit_verify(params, out_, err_), exit_denied);
+  lines = lines_of(out_.str());
+  ASSERT_EQ(lines.size(), 2u) << out_.str();
+  EXPECT_THAT(lines[0], AllOf(StartsWith("seq 20: rewritten: "), HasSubstr("the trail was rewritten")));
+  EXPECT_THAT(lines[1], StartsWith("NOT INTACT: 1 problem in 21 records"));
+}
+
+TEST_F(CliAuditTest, WitnessesFromAPeerThatWitnessedNothingOfThisGatewayIsAnError) {
+  const fs::path pki_dir = temporary_.path() / "pki";
+  pki::init_ca(pki_dir);
+  const fs::path peer = temporary_.path() / "peer";
+  fs::create_directories(peer);
+  write_chain(peer, sample_records(3));
+  reset_streams();
+  EXPECT_EQ(run_audit_verify({.dir = dir_, .witnesses_from = {peer}, .ca = pki::ca_paths(pki_dir).certificate}, out_,
+                             err_),
+            exit_error);
+  EXPECT_THAT(err_.str(), AllOf(HasSubstr(peer.string()), HasSubstr("holds no witness")));
+  reset_streams();
+  EXPECT_EQ(run_audit_verify({.dir = dir_, .witnesses_from = {peer}}, out_, err_), exit_error);
+  EXPECT_THAT(err_.str(), HasSubstr("--witnesses-from needs --ca"));
 }
 
 TEST_F(CliAuditTest, AWitnessWithoutItsCaIsAMistake) {

@@ -10,6 +10,7 @@
 #include <exception>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -134,14 +135,24 @@ int run_audit_verify(const AuditVerifyParams& params, std::ostream& out, std::os
     print_error(err, "audit verify: a data directory is required");
     return exit_error;
   }
-  if (!params.witnesses.empty() && params.ca.empty()) {
-    print_error(err, "audit verify: --witness needs --ca, the CA certificate that issued the signing gateway's");
+  if ((!params.witnesses.empty() || !params.witnesses_from.empty()) && params.ca.empty()) {
+    print_error(err, fmt::format("audit verify: {} needs --ca, the CA certificate that issued the signing gateway's",
+                                 params.witnesses.empty() ? "--witnesses-from" : "--witness"));
     return exit_error;
   }
   audit::VerifyReport report;
   try {
     std::vector<audit::Witness> witnesses;
     for (const auto& file : params.witnesses) witnesses.push_back(audit::read_witness(file));
+    for (const auto& peer_dir : params.witnesses_from) {
+      std::vector<audit::Witness> kept = audit::witnesses_from(peer_dir, params.ca);
+      // A peer that witnessed nothing of this gateway proves nothing: said, not passed over.
+      if (kept.empty())
+        throw audit::WitnessError(fmt::format("{}: its trail holds no witness of a head signed by a certificate {} "
+                                              "issued",
+                                              peer_dir.string(), params.ca.string()));
+      std::move(kept.begin(), kept.end(), std::back_inserter(witnesses));
+    }
     report = audit::verify(params.dir);
     if (!witnesses.empty()) {
       auto found = audit::check_witnesses(params.dir, witnesses, params.ca);
@@ -304,7 +315,13 @@ void add_audit_command(CLI::App& root, int& exit_code) {
                              "A signed head (audit head) to check the trail against: a trail cut before it, or "
                              "rewritten at or before it, is named. Repeatable")
       ->check(CLI::ExistingFile);
-  verify_command->add_option("--ca", verify->ca, "The CA certificate that issued the signing gateway's (for --witness)")
+  verify_command->add_option("--witnesses-from", verify->witnesses_from,
+                             "A peer gateway's data directory: the signed heads of this gateway it kept as witness "
+                             "records in its trail are checked as --witness files are. Repeatable")
+      ->check(CLI::ExistingDirectory);
+  verify_command->add_option("--ca", verify->ca,
+                             "The CA certificate that issued the signing gateway's (for --witness and "
+                             "--witnesses-from)")
       ->check(CLI::ExistingFile);
   verify_command->callback([verify, &exit_code] { exit_code = run_audit_verify(*verify, std::cout, std::cerr); });
 

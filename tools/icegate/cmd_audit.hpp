@@ -31,6 +31,8 @@ struct AuditVerifyParams {
   std::filesystem::path dir;  // the gateway's data directory
   bool json = false;
   std::vector<std::filesystem::path> witnesses;  // signed heads to check the trail against
+  // Peers' data directories: the witness records of DIR's gateway's heads in their trails.
+  std::vector<std::filesystem::path> witnesses_from;
   std::filesystem::path ca;                       // the CA that issued the signing gateway's certificate
 };
 

@@ -163,6 +163,8 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
   config.message_limits.max_portions = params.max_portions;
   config.message_limits.max_addressees = params.max_addressees;
   config.max_connections = params.max_connections;
+  config.audit_head_records = params.audit_head_records;
+  config.audit_head_interval = std::chrono::milliseconds(params.audit_head_interval_ms);
   config.durable_fsync = !params.no_fsync;
   config.verify_cache = !params.no_verify_cache;
   config.threads = params.threads;
@@ -265,6 +267,15 @@ void add_serve_command(CLI::App& root, int& exit_code) {
       ->capture_default_str();
   serve->add_option("--max-connections", params->max_connections, "Open connections at most")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24))
+      ->capture_default_str();
+  serve->add_option("--audit-head-records", params->audit_head_records,
+                    "Send each peer gateway a newly signed audit head once the trail has grown by this many records")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1} << 40))
+      ->capture_default_str();
+  serve->add_option("--audit-head-interval", params->audit_head_interval_ms,
+                    "Milliseconds after which a peer gateway is sent a newly signed audit head if the trail has grown "
+                    "at all")
+      ->check(CLI::Range(10, 86'400'000))
       ->capture_default_str();
   serve->add_option("--threads", params->threads,
                     fmt::format("Threads that run the connections (TLS, framing, decoding), spread round-robin; "

@@ -37,6 +37,9 @@ struct ServeParams {
   std::size_t max_portions = 256;
   std::size_t max_addressees = 1024;
   std::size_t max_connections = 20'000;
+  // GatewayConfig::audit_head_records and audit_head_interval (peers witness each other's trail).
+  std::int64_t audit_head_records = 1000;
+  int audit_head_interval_ms = 10'000;
   std::size_t threads = 0;  // threads that run connections (GatewayConfig::threads); 0: one per core
   bool no_fsync = false;  // no fdatasync of the WAL per group commit: survives a crash, not power loss
   bool no_verify_cache = false;  // verify every client chain in full (GatewayConfig::verify_cache)

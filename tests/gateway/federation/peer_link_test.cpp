@@ -194,7 +194,7 @@ TEST_F(PeerLinkTest, NodeFramesAndBadForwardsOnAPeerLinkAreRefusedAndTheLinkStay
   addressee->set_name("wm-ctu-analyst-1");
   forward.mutable_forward()->mutable_route()->set_origin_gateway("gw-birmingham");
   ASSERT_TRUE(peer->send_frame(forward));
-  auto answer = peer->next_frame();
+  auto answer = next_link_frame(*peer);
   ASSERT_TRUE(answer);
   ASSERT_TRUE(answer->has_ack()) << "the Ack of m-1 was answered with an Error";
   EXPECT_EQ(answer->ack().message_id(), "m-2");
@@ -209,7 +209,7 @@ TEST_F(PeerLinkTest, NodeFramesAndBadForwardsOnAPeerLinkAreRefusedAndTheLinkStay
   v1::Frame beat;
   beat.mutable_heartbeat()->set_sent_unix_ms(42);
   ASSERT_TRUE(peer->send_frame(beat));
-  auto echo = peer->next_frame();
+  auto echo = next_link_frame(*peer);
   ASSERT_TRUE(echo);
   EXPECT_TRUE(echo->has_heartbeat());
   EXPECT_FALSE(peer->closed());
@@ -241,7 +241,7 @@ TEST_F(PeerLinkTest, ASecondLinkFromTheSamePeerSupersedesTheFirstCleanly) {
   v1::Frame beat;
   beat.mutable_heartbeat()->set_sent_unix_ms(7);
   ASSERT_TRUE(second->send_frame(beat));
-  auto echo = second->next_frame();
+  auto echo = next_link_frame(*second);
   ASSERT_TRUE(echo);
   EXPECT_TRUE(echo->has_heartbeat());
   EXPECT_TRUE(up("gw-wm-ctu", "gw-staffordshire"));

@@ -80,6 +80,15 @@ inline std::vector<audit::StoredRecord> records(const fs::path& data, const std:
   return audit::query(data, filter);
 }
 
+// The next frame but the AuditHeads a gateway sends each peer whose link is
+// up (federation/head_exchange.hpp), which come at their own times.
+inline std::optional<v1::Frame> next_link_frame(RawNode& client) {
+  while (true) {
+    auto frame = client.next_frame();
+    if (!frame || !frame->has_audit_head()) return frame;
+  }
+}
+
 class ThreeGateways : public ::testing::Test {
  protected:
   void SetUp() override {

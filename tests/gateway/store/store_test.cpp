@@ -139,6 +139,46 @@ TEST(StoreSyncFailure, AFailedSyncRefusesEverythingForGoodAndSaysRestart) {
   EXPECT_FALSE(store.accepted("after")) << "refused unwritten";
 }
 
+// The durable audit head (what a gateway signs for its peers to witness)
+// follows a group only once its callback is posted: in the callback it names
+// the group's last record; a group committed but never made durable (its
+// sync failed) never moves it, nor does one refused; and a store opened again
+// starts from what it reads back.
+TEST(StoreSyncFailure, TheDurableAuditHeadIsTheLastGroupCalledBackAsDurable) {
+  testing::TemporaryDirectory dir;
+  audit::TrailHead after_first;
+  {
+    boost::asio::io_context io;
+    Store store(dir.path(), StoreOptions{true});
+    EXPECT_EQ(store.durable_audit_head().seq, 0);
+    EXPECT_EQ(store.durable_audit_head().hash, audit::genesis_hash);
+    std::optional<audit::TrailHead> seen_in_callback;
+    store.commit(message_batch("durable"), io.get_executor(),
+                 [&](bool ok) { if (ok) seen_in_callback = store.durable_audit_head(); });
+    store.flush();
+    io.restart();
+    io.run();
+    ASSERT_TRUE(seen_in_callback);
+    EXPECT_EQ(seen_in_callback->seq, 1);
+    EXPECT_EQ(seen_in_callback->hash.size(), 64u);
+    EXPECT_NE(seen_in_callback->hash, audit::genesis_hash);
+    after_first = *seen_in_callback;
+
+    store.inject_sync_failure(1);
+    std::optional<bool> result;
+    store.commit(message_batch("unsynced"), io.get_executor(), [&](bool ok) { result = ok; });
+    store.flush();
+    io.restart();
+    io.run();
+    ASSERT_EQ(result, false);
+    EXPECT_EQ(store.durable_audit_head().seq, 1) << "a record committed but not durable is never signed";
+    EXPECT_EQ(store.durable_audit_head().hash, after_first.hash);
+  }
+  Store reopened(dir.path(), StoreOptions{true});
+  reopened.recover();
+  EXPECT_GE(reopened.durable_audit_head().seq, 1) << "what the file holds after a restart";
+}
+
 // Callbacks come in commit order, after their sync, also when many groups
 // are in the pipeline at once.
 TEST(StoreSyncFailure, CallbacksComeInCommitOrderAcrossThePipeline) {
