@@ -25,6 +25,7 @@
 #include "tests/gateway/federation/three_gateways.hpp"
 #include "tests/support/gateway_fixture.hpp"
 #include "tests/support/gateway_process.hpp"
+#include "tests/support/stream_submits.hpp"
 
 namespace icegate::testing {
 namespace {
@@ -114,32 +115,21 @@ TEST(ChainCrashTest, ForwardsSurviveSigkillOfAnyGatewayInTheChainAndArriveExactl
 
   std::thread sending([&] {
     auto client = connect("gw-a", "sender-1", "127.0.0.2");
-    int sent = 0, outstanding = 0;
-    const auto deadline = std::chrono::steady_clock::now() + 180s;
-    while ((sent < messages || outstanding > 0) && std::chrono::steady_clock::now() < deadline) {
-      while (sent < messages && outstanding < window) {
-        Message message = make_message("sender-1", {{AddresseeKind::organisation, "unit-c"}}, "report", "test",
-                                       {{{"OFFICIAL", {}}, "report " + std::to_string(sent)}});
-        {
+    const int outstanding = stream_submits(
+        *client, messages, window,
+        [](int i) {
+          return make_message("sender-1", {{AddresseeKind::organisation, "unit-c"}}, "report", "test",
+                              {{{"OFFICIAL", {}}, "report " + std::to_string(i)}});
+        },
+        [&](const std::string& id) {
           std::lock_guard lock(mutex);
-          submitted.insert(message.id);
-        }
-        client->submit(message);
-        ++sent;
-        ++outstanding;
-      }
-      auto event = client->next_event(200ms);
-      if (!event) continue;
-      if (auto* ack = std::get_if<node::Acknowledgement>(&event->payload)) {
-        if (ack->ok) {
+          submitted.insert(id);
+        },
+        [&](const std::string& id) {
           std::lock_guard lock(mutex);
-          acked.insert(ack->message_id);
-        }
-        --outstanding;
-      } else if (auto* error = std::get_if<node::ErrorNotice>(&event->payload)) {
-        ADD_FAILURE() << "sender-1 got " << error->code << ": " << error->text;
-      }
-    }
+          acked.insert(id);
+        },
+        180s, "sender-1");
     EXPECT_EQ(outstanding, 0) << "sender-1 still waits for acknowledgements";
     client->close();
   });

@@ -28,6 +28,7 @@
 #include "gateway/model/clock.hpp"
 #include "gateway/pki/pki.hpp"
 #include "tests/gateway/audit/audit_fixture.hpp"
+#include "tests/gateway/federation/three_gateways.hpp"
 #include "tests/support/gateway_fixture.hpp"
 #include "tests/support/raw_node.hpp"
 #include "tests/support/temporary_directory.hpp"
@@ -35,58 +36,9 @@
 namespace icegate::testing {
 namespace {
 
-namespace fs = std::filesystem;
-using federation::LinkState;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 using ::testing::IsEmpty;
-
-struct Spec {
-  std::string id;
-  std::string policy;  // policies/federation/<policy>.yaml
-  std::string address;
-  std::vector<std::string> nodes;
-};
-
-const std::vector<Spec> kGateways = {
-    {"gw-wm-ctu", "wm-ctu", "127.0.0.2", {"wm-ctu-analyst-1"}},
-    {"gw-birmingham", "birmingham-cc", "127.0.0.3", {}},
-    {"gw-staffordshire", "staffordshire", "127.0.0.4", {}},
-};
-
-std::string read_text(const fs::path& file) {
-  std::ifstream in(file);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-void replace_all(std::string& text, const std::string& from, const std::string& to) {
-  for (std::size_t at = text.find(from); at != std::string::npos; at = text.find(from, at + to.size()))
-    text.replace(at, from.size(), to);
-}
-
-std::uint16_t free_port(const std::string& address) {
-  boost::asio::io_context io;
-  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address(address), 0});
-  return acceptor.local_endpoint().port();
-}
-
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < until) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return condition();
-}
-
-std::vector<audit::StoredRecord> records(const fs::path& data, const std::string& kind, const std::string& node = {}) {
-  audit::QueryFilter filter;
-  filter.kind = kind;
-  if (!node.empty()) filter.node = node;
-  return audit::query(data, filter);
-}
 
 // The hash of record `seq` of a trail ("" when there is none).
 std::string hash_at(const fs::path& data, std::int64_t seq) {
@@ -117,71 +69,9 @@ audit::SignedHead signed_by(const pki::Paths& paths, std::int64_t seq, const std
 const std::string kHashA(64, 'a');
 const std::string kHashB(64, 'b');
 
-class HeadExchangeTest : public ::testing::Test {
+class HeadExchangeTest : public ThreeGateways {
  protected:
-  void SetUp() override {
-    for (const Spec& spec : kGateways) {
-      pki::init_ca(pki_dir(spec.id), "icegate " + spec.id + " CA", false, pki::KeyType::ecdsa_p256,
-                   pki::GatewayCertificate{.id = spec.id, .addresses = {spec.address}});
-      for (const auto& node : spec.nodes) pki::issue_node(pki_dir(spec.id), node);
-      ports_[spec.id] = free_port(spec.address);
-    }
-    for (const Spec& spec : kGateways) {
-      std::string text = read_text(source_path("policies/federation/" + spec.policy + ".yaml"));
-      replace_all(text, "../schemes/gsc-2014.yaml", source_path("policies/schemes/gsc-2014.yaml").string());
-      for (const Spec& other : kGateways) {
-        replace_all(text, "pki/" + other.id + "/ca.crt", pki::ca_paths(pki_dir(other.id)).certificate.string());
-        replace_all(text, other.address + ":7443", fmt::format("{}:{}", other.address, ports_[other.id]));
-      }
-      std::ofstream(policy_file(spec.id)) << text;
-    }
-  }
-
-  fs::path root(const std::string& id) const { return directory_.path() / id; }
-  fs::path pki_dir(const std::string& id) const { return root(id) / "pki"; }
-  fs::path data(const std::string& id) const { return root(id) / "data"; }
-  fs::path ca(const std::string& id) const { return pki::ca_paths(pki_dir(id)).certificate; }
-  fs::path policy_file(const std::string& id) const { return directory_.path() / (id + ".yaml"); }
-  const Spec& spec(const std::string& id) const {
-    for (const Spec& spec : kGateways)
-      if (spec.id == id) return spec;
-    throw std::logic_error("no gateway " + id);
-  }
-
-  RunningGateway& start(const std::string& id) {
-    server::GatewayConfig config;
-    config.peer_redial_min = 50ms;
-    config.peer_redial_max = 400ms;
-    config.audit_head_interval = 100ms;  // the default is 10 s
-    const Spec& gateway = spec(id);
-    running_[id] = std::make_unique<RunningGateway>(policy_file(id), gateway.nodes, config, root(id), ports_[id],
-                                                    gateway.address);
-    return *running_[id];
-  }
-  void stop(const std::string& id) { running_.erase(id); }
-  RunningGateway& at(const std::string& id) { return *running_.at(id); }
-
-  bool up(const std::string& at_gateway, const std::string& peer) {
-    for (const auto& status : at(at_gateway).gateway().peer_status())
-      if (status.id == peer) return status.state == LinkState::up;
-    return false;
-  }
-
-  std::unique_ptr<RawNode> connect_as(const std::string& id, const pki::Paths& credentials, const std::string& hello) {
-    RawNode::Options options;
-    options.hello = false;
-    auto client = std::make_unique<RawNode>(
-        transport::ClientCredentials{ca(id), credentials.certificate, credentials.key}, spec(id).address, ports_[id],
-        hello, options);
-    v1::Frame frame;
-    frame.mutable_hello()->set_node_id(hello);
-    frame.mutable_hello()->set_protocol_version(wire::protocol_version);
-    frame.mutable_hello()->set_software_version("head exchange test");
-    client->send_frame(frame);
-    auto welcome = client->next_frame();
-    EXPECT_TRUE(welcome && welcome->has_welcome()) << "no Welcome for " << hello;
-    return client;
-  }
+  HeadExchangeTest() { config_.audit_head_interval = 100ms; }  // the default is 10 s
 
   // The witnesses of `gateway`'s heads that `peer`'s trail holds, highest seq last.
   std::vector<audit::SignedHead> witnessed(const std::string& peer, const std::string& gateway) {
@@ -191,9 +81,6 @@ class HeadExchangeTest : public ::testing::Test {
     return heads;
   }
 
-  TemporaryDirectory directory_;
-  std::map<std::string, std::uint16_t> ports_;
-  std::map<std::string, std::unique_ptr<RunningGateway>> running_;
 };
 
 TEST_F(HeadExchangeTest, EachGatewaysDurableHeadReachesItsPeerAndIsKeptAsAWitnessRecord) {

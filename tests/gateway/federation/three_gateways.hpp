@@ -74,9 +74,12 @@ inline bool eventually(const std::function<bool()>& condition, std::chrono::mill
   return condition();
 }
 
-inline std::vector<audit::StoredRecord> records(const fs::path& data, const std::string& kind) {
+// `kind` records of the trail in `data` (of `node` only, if given).
+inline std::vector<audit::StoredRecord> records(const fs::path& data, const std::string& kind,
+                                                const std::string& node = {}) {
   audit::QueryFilter filter;
   filter.kind = kind;
+  if (!node.empty()) filter.node = node;
   return audit::query(data, filter);
 }
 
@@ -112,6 +115,8 @@ class ThreeGateways : public ::testing::Test {
 
   fs::path root(const std::string& id) const { return directory_.path() / id; }
   fs::path pki_dir(const std::string& id) const { return root(id) / "pki"; }
+  fs::path data(const std::string& id) const { return root(id) / "data"; }
+  fs::path ca(const std::string& id) const { return pki::ca_paths(pki_dir(id)).certificate; }
   fs::path policy_file(const std::string& id) const { return directory_.path() / (id + ".yaml"); }
   const Spec& spec(const std::string& id) const {
     for (const Spec& spec : kGateways)
@@ -119,12 +124,10 @@ class ThreeGateways : public ::testing::Test {
     throw std::logic_error("no gateway " + id);
   }
 
+  // Starts `id`'s gateway with config_ (redialling peers within 400 ms).
   RunningGateway& start(const std::string& id) {
-    server::GatewayConfig config;
-    config.peer_redial_min = 50ms;
-    config.peer_redial_max = 400ms;
     const Spec& gateway = spec(id);
-    running_[id] = std::make_unique<RunningGateway>(policy_file(id), gateway.nodes, config, root(id), ports_[id],
+    running_[id] = std::make_unique<RunningGateway>(policy_file(id), gateway.nodes, config_, root(id), ports_[id],
                                                     gateway.address);
     return *running_[id];
   }
@@ -166,6 +169,12 @@ class ThreeGateways : public ::testing::Test {
   }
 
   TemporaryDirectory directory_;
+  server::GatewayConfig config_ = [] {
+    server::GatewayConfig config;
+    config.peer_redial_min = 50ms;
+    config.peer_redial_max = 400ms;
+    return config;
+  }();
   std::map<std::string, std::uint16_t> ports_;
   std::map<std::string, std::unique_ptr<RunningGateway>> running_;
 };

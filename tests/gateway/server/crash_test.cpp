@@ -22,6 +22,7 @@
 
 #include "tests/support/gateway_fixture.hpp"
 #include "tests/support/gateway_process.hpp"
+#include "tests/support/stream_submits.hpp"
 
 namespace icegate::testing {
 namespace {
@@ -99,33 +100,21 @@ TEST(CrashTest, AcknowledgedMessagesSurviveSigkillAndArriveExactlyOnce) {
   for (int s = 0; s < senders; ++s) {
     sender_threads.emplace_back([&, s] {
       auto client = connect(sender_ids[s]);
-      int sent = 0;
-      int outstanding = 0;
-      const auto deadline = std::chrono::steady_clock::now() + 240s;
-      while ((sent < per_sender || outstanding > 0) && std::chrono::steady_clock::now() < deadline) {
-        while (sent < per_sender && outstanding < window) {
-          Message message = make_message(sender_ids[s], {{AddresseeKind::list, "receivers"}}, "report", "test",
-                                         {{{"RESTRICTED", {}}, "report " + std::to_string(sent)}});
-          {
+      const int outstanding = stream_submits(
+          *client, per_sender, window,
+          [&](int i) {
+            return make_message(sender_ids[s], {{AddresseeKind::list, "receivers"}}, "report", "test",
+                                {{{"RESTRICTED", {}}, "report " + std::to_string(i)}});
+          },
+          [&](const std::string& id) {
             std::lock_guard lock(mutex);
-            submitted.insert(message.id);
-          }
-          client->submit(message);
-          ++sent;
-          ++outstanding;
-        }
-        auto event = client->next_event(200ms);
-        if (!event) continue;
-        if (auto* ack = std::get_if<node::Acknowledgement>(&event->payload)) {
-          if (ack->ok) {
+            submitted.insert(id);
+          },
+          [&](const std::string& id) {
             std::lock_guard lock(mutex);
-            acked.insert(ack->message_id);
-          }
-          --outstanding;
-        } else if (auto* error = std::get_if<node::ErrorNotice>(&event->payload)) {
-          ADD_FAILURE() << sender_ids[s] << " got " << error->code << ": " << error->text;
-        }
-      }
+            acked.insert(id);
+          },
+          240s, sender_ids[s]);
       EXPECT_EQ(outstanding, 0) << sender_ids[s] << " still waits for acknowledgements";
       client->close();
     });
