@@ -23,11 +23,4 @@ std::string_view describe(Rating rating) {
   return "?";
 }
 
-std::string RunResult::gateway_of(const std::string& node) const {
-  for (const auto& g : gateways)
-    for (const auto& n : g.nodes)
-      if (n == node) return g.id;
-  return {};
-}
-
 }  // namespace icegate::exercise

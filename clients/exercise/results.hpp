@@ -174,8 +174,14 @@ struct RunResult {
   // Several gateways: each, with the nodes it decided for (empty: one
   // gateway, the policy_* fields above; with several, those are the first's).
   std::vector<GatewayResult> gateways;
-  // The gateway that decided for `node` ("" with one gateway).
-  std::string gateway_of(const std::string& node) const;
+  // The gateway that decided for `node` ("" with one gateway). Inline: the
+  // runner's library and the reports' both use it.
+  std::string gateway_of(const std::string& node) const {
+    for (const auto& g : gateways)
+      for (const auto& n : g.nodes)
+        if (n == node) return g.id;
+    return {};
+  }
   std::vector<TimelineEntry> timeline;
   std::vector<ExpectationResult> expectations;
   std::vector<Knowledge> knowledge;

@@ -335,7 +335,10 @@ int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ost
   if (!mermaid.empty()) written &= write_diagrams(mermaid, results, err, diagrams);
   if (!bundle.empty()) {
     // The files run, not r.policy_file: that is relative to the scenario, for reports.
-    std::vector<std::filesystem::path> policies{params.policy.empty() ? scenario.policy : params.policy};
+    std::vector<std::filesystem::path> policies;
+    if (scenario.gateways.empty()) policies.push_back(params.policy.empty() ? scenario.policy : params.policy);
+    for (const auto& g : scenario.gateways) policies.push_back(g.policy);  // several gateways: each one's
+    if (!scenario.gateways.empty() && !params.policy.empty()) policies.push_back(params.policy);
     if (compare) policies.push_back(params.compare);
     try {
       if (bundle.has_parent_path()) std::filesystem::create_directories(bundle.parent_path());  // as for the other reports
