@@ -1,12 +1,15 @@
 #include "clients/exercise/check.hpp"
 
 #include <algorithm>
+#include <functional>
+#include <map>
 #include <set>
 
 #include <fmt/format.h>
 
 #include "gateway/policy/checker.hpp"
 #include "gateway/policy/engine.hpp"
+#include "gateway/policy/peers.hpp"
 
 namespace icegate::exercise {
 
@@ -114,6 +117,10 @@ class PolicyCheck {
     const std::string text =
         addressee.kind == AddresseeKind::node ? addressee.name : fmt::format("{}:{}", to_string(addressee.kind), addressee.name);
     const std::string where = fmt::format("{}: addressee '{}'", what, text);
+    // Across gateways: a name this policy does not define, which a peer
+    // speaks for, is that peer's to resolve (docs/FEDERATION.md).
+    if (!source_.peers.empty() && !policy::is_local(policy_, addressee) && policy::next_hop(source_, addressee))
+      return;
     switch (addressee.kind) {
       case AddresseeKind::node:
         if (!policy_.has_node(addressee.name)) return undefined(at, where, "node", addressee.name, nodes_);
@@ -187,6 +194,125 @@ class PolicyCheck {
 
 Diagnostics check_against_policy(const Scenario& scenario, const policy::CompiledPolicy& policy) {
   return PolicyCheck(scenario, policy).run();
+}
+
+std::vector<std::string> gateway_participants(const ScenarioGateway& gateway, const policy::CompiledPolicy& policy) {
+  if (!gateway.nodes.empty()) return gateway.nodes;
+  std::vector<std::string> nodes;
+  for (const auto& node : policy.source().nodes) nodes.push_back(node.id);
+  return nodes;
+}
+
+std::vector<std::string> participants(const Scenario& scenario, const GatewayPolicies& policies) {
+  std::vector<std::string> nodes;
+  for (std::size_t i = 0; i < scenario.gateways.size() && i < policies.size(); ++i)
+    for (auto& node : gateway_participants(scenario.gateways[i], *policies[i])) nodes.push_back(std::move(node));
+  return nodes;
+}
+
+namespace {
+
+// Keeps the entries of `names` that `keep` accepts, moving their locations
+// ("FIELD[i]") in `where` to their new places.
+std::vector<std::string> keep_names(const std::vector<std::string>& names, std::string_view field, Locations& where,
+                                    const std::function<bool(const std::string&)>& keep) {
+  std::vector<std::string> kept;
+  std::map<std::string, SourceLocation, std::less<>> moved;
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    if (!keep(names[i])) continue;
+    if (auto it = where.fields.find(fmt::format("{}[{}]", field, i)); it != where.fields.end())
+      moved.emplace(fmt::format("{}[{}]", field, kept.size()), it->second);
+    kept.push_back(names[i]);
+  }
+  for (auto it = where.fields.begin(); it != where.fields.end();)
+    it = it->first.starts_with(std::string(field) + "[") ? where.fields.erase(it) : std::next(it);
+  where.fields.merge(moved);
+  return kept;
+}
+
+}  // namespace
+
+Scenario scenario_at(const Scenario& scenario, std::size_t gateway, const policy::CompiledPolicy& policy) {
+  const ScenarioGateway& g = scenario.gateways.at(gateway);
+  Scenario part = scenario;
+  part.gateways.clear();
+  part.policy = g.policy;
+  part.nodes = gateway_participants(g, policy);
+  const std::set<std::string> own(part.nodes.begin(), part.nodes.end());
+  const auto local = [&](const std::string& node) { return own.contains(node); };
+  // The gateway's nodes are where its `nodes` were written.
+  for (auto it = part.where.fields.begin(); it != part.where.fields.end();)
+    it = it->first.starts_with("nodes[") ? part.where.fields.erase(it) : std::next(it);
+  for (const auto& [field, at] : g.where.fields)
+    if (field.starts_with("nodes[")) part.where.fields.emplace(field, at);
+  std::erase_if(part.injects, [&](const Inject& i) { return !local(i.from); });
+  std::erase_if(part.contingencies, [&](const Contingency& c) { return !local(c.inject.from); });
+  std::erase_if(part.responses, [&](const Response& r) { return !local(r.node); });
+  std::erase_if(part.expectations, [&](const Expectation& e) { return !local(e.node); });
+  part.players = keep_names(scenario.players, "players", part.where, local);
+  for (auto& m : part.media) m.seats = keep_names(m.seats, "seats", m.where, local);
+  std::erase_if(part.media, [&](const MediaItem& m) { return m.seats.empty(); });
+  return part;
+}
+
+Diagnostics check_against_gateways(const Scenario& scenario, const GatewayPolicies& policies) {
+  Diagnostics diagnostics;
+  const auto everyone = participants(scenario, policies);
+  const std::set<std::string> taking_part(everyone.begin(), everyone.end());
+  for (std::size_t i = 0; i < scenario.gateways.size() && i < policies.size(); ++i)
+    diagnostics.append(check_against_policy(scenario_at(scenario, i, *policies[i]), *policies[i]));
+
+  // A node no gateway has: its part would be played by nobody.
+  const auto gateway_ids = ids_of(scenario.gateways);
+  auto some_gateways = [&](const std::string& node, const SourceLocation& at, std::string_view what) {
+    if (node.empty() || taking_part.contains(node)) return;
+    auto nearest = policy::closest(node, everyone);
+    diagnostics.error(Code::X021, at,
+                      fmt::format("{}: node '{}' is not a node of any gateway of the scenario ({}){}", what, node,
+                                  fmt::join(gateway_ids, ", "), policy::suggestion_suffix(nearest)),
+                      {.suggestion = nearest});
+  };
+  for (const auto& inject : scenario.injects) some_gateways(inject.from, inject.where["from"], "inject " + inject.id);
+  for (const auto& c : scenario.contingencies)
+    some_gateways(c.inject.from, c.inject.where["from"], "contingency " + c.id);
+  for (const auto& r : scenario.responses) some_gateways(r.node, r.where["node"], "response " + r.id);
+  for (const auto& e : scenario.expectations) some_gateways(e.node, e.where["node"], "expectation " + e.id);
+  for (std::size_t i = 0; i < scenario.players.size(); ++i)
+    some_gateways(scenario.players[i], scenario.where[fmt::format("players[{}]", i)], "players");
+  for (const auto& m : scenario.media)
+    for (std::size_t i = 0; i < m.seats.size(); ++i)
+      some_gateways(m.seats[i], m.where[fmt::format("seats[{}]", i)], "media item " + m.id);
+
+  // The gateways peer: a link needs both policies to name each other.
+  for (std::size_t i = 0; i < scenario.gateways.size() && i < policies.size(); ++i) {
+    const ScenarioGateway& g = scenario.gateways[i];
+    const auto& source = policies[i]->source();
+    const SourceLocation& at = g.where["policy"];
+    bool names_one = false;
+    for (const auto& peer : source.peers) {
+      const auto other = std::find(gateway_ids.begin(), gateway_ids.end(), peer.id);
+      if (other == gateway_ids.end()) {
+        diagnostics.error(Code::X024, at,
+                          fmt::format("gateway {}: policy {} names peer {}, which is not a gateway of the scenario "
+                                      "({}): the run cannot give it an address or a CA",
+                                      g.id, source.name, peer.id, fmt::join(gateway_ids, ", ")));
+        continue;
+      }
+      names_one = true;
+      const auto j = static_cast<std::size_t>(other - gateway_ids.begin());
+      if (j < policies.size() && !policy::find_peer(policies[j]->source(), g.id))
+        diagnostics.error(Code::X024, at,
+                          fmt::format("gateway {}: policy {} names {} as a peer, but {}'s policy {} does not name {}: "
+                                      "{} would refuse the link",
+                                      g.id, source.name, peer.id, peer.id, policies[j]->source().name, g.id, peer.id));
+    }
+    if (!names_one && scenario.gateways.size() > 1)
+      diagnostics.error(Code::X024, at,
+                        fmt::format("gateway {}: policy {} names none of the scenario's other gateways among its "
+                                    "peers: nothing could reach it",
+                                    g.id, source.name));
+  }
+  return diagnostics;
 }
 
 }  // namespace icegate::exercise

@@ -310,6 +310,21 @@ void write_result(JsonWriter& w, const RunResult& r) {
   w.key("expectations_met").integer(static_cast<std::int64_t>(met_count(r)));
   w.key("expectations_total").integer(static_cast<std::int64_t>(r.expectations.size()));
   w.key("nodes").strings(r.nodes);
+  // Several gateways only: a run with one writes what it always has.
+  if (!r.gateways.empty()) {
+    w.key("gateways").begin_array();
+    for (const GatewayResult& g : r.gateways) {
+      w.begin_object();
+      w.key("id").str(g.id);
+      w.key("address").str(g.address);
+      w.key("policy_name").str(g.policy_name);
+      w.key("policy_version").str(g.policy_version);
+      w.key("policy_file").str(g.policy_file);
+      w.key("nodes").strings(g.nodes);
+      w.end_object();
+    }
+    w.end_array();
+  }
   w.key("timeline").begin_array();
   for (const TimelineEntry& e : r.timeline) write_entry(w, e);
   w.end_array();
@@ -601,6 +616,14 @@ RunResult read_result(const boost::json::value& node) {
   r.end = read_time(node, "end", where);
   r.nodes = read_strings(node, "nodes", where);
   std::size_t index = 0;
+  if (has(node, "gateways"))
+    for (const boost::json::value& g : read_array(node, "gateways", where)) {
+      const std::string at = fmt::format("gateways[{}]", index++);
+      r.gateways.push_back({read_string(g, "id", at), read_string(g, "address", at), read_string(g, "policy_name", at),
+                            read_string(g, "policy_version", at), read_string(g, "policy_file", at),
+                            read_strings(g, "nodes", at)});
+    }
+  index = 0;
   for (const boost::json::value& entry : read_array(node, "timeline", where))
     r.timeline.push_back(read_entry(entry, fmt::format("timeline[{}]", index++)));
   index = 0;

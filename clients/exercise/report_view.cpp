@@ -649,6 +649,10 @@ View decisions_view(const RunResult& r) {
     view.set("title", row.title);
     view.set("from", row.from);
     view.set("node", row.node);
+    // Across gateways: the recipient's own gateway decided for it.
+    const std::string gateway = r.gateway_of(row.node);
+    view.set("has_gateway", flag(!gateway.empty()));
+    view.set("gateway", gateway);
     view.set("decision", decision_view(row.decision));
     view.set("has_held_for", flag(row.decision == Decision::hold && !row.held_for.empty()));
     view.set("held_for", row.held_for);

@@ -151,6 +151,16 @@ struct ImprovementItem {
   std::string objective;  // optional objective id
 };
 
+// One gateway of a run across several (`gateways:`): it decided for its own nodes.
+struct GatewayResult {
+  std::string id;
+  std::string address;
+  std::string policy_name;
+  std::string policy_version;
+  std::string policy_file;  // relative to the scenario's directory
+  std::vector<std::string> nodes;
+};
+
 struct RunResult {
   std::string scenario;        // name
   std::string scenario_title;
@@ -161,6 +171,17 @@ struct RunResult {
   Offset start{0};
   Offset end{0};
   std::vector<std::string> nodes;
+  // Several gateways: each, with the nodes it decided for (empty: one
+  // gateway, the policy_* fields above; with several, those are the first's).
+  std::vector<GatewayResult> gateways;
+  // The gateway that decided for `node` ("" with one gateway). Inline: the
+  // runner's library and the reports' both use it.
+  std::string gateway_of(const std::string& node) const {
+    for (const auto& g : gateways)
+      for (const auto& n : g.nodes)
+        if (n == node) return g.id;
+    return {};
+  }
   std::vector<TimelineEntry> timeline;
   std::vector<ExpectationResult> expectations;
   std::vector<Knowledge> knowledge;

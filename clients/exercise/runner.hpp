@@ -122,6 +122,9 @@ struct RunHooks {
 
 struct RunOptions {
   std::filesystem::path policy;  // empty: the scenario's own
+  // A scenario with several gateways: `policy` replaces this gateway's
+  // (required with `policy` there; an error for a scenario with one gateway).
+  std::string gateway;
   bool real_time = false;        // else a simulated clock that jumps from event to event
   double speed = 60.0;           // real time: scenario seconds per real second
   Control* control = nullptr;    // real time: pause, resume, step
@@ -170,7 +173,11 @@ class InvalidPolicyError : public RunError {
 
 // Throws InvalidPolicyError when the policy is invalid, and RunError when the
 // scenario names nodes, events or categories the policy does not have, or has
-// an inject after its end (every problem listed).
+// an inject after its end (every problem listed). A scenario with several
+// gateways (`gateways:`) starts each, with its own PKI, policy, data and
+// loopback address, waits until they have all peered (RunError naming a link
+// that did not come up), and connects each node to its own gateway; the hooks
+// see the first gateway.
 RunResult run_exercise(const Scenario& scenario, const RunOptions& options);
 
 }  // namespace icegate::exercise

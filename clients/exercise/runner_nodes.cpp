@@ -40,11 +40,12 @@ using namespace std::chrono_literals;
 // store, logs, the PKI files it reads, the workers' sockets.
 constexpr std::size_t reserved_descriptors = 256;
 
-node::NodeOptions node_options(const std::filesystem::path& pki_dir, std::uint16_t port, const std::string& node) {
+node::NodeOptions node_options(const NodeSetup& setup, const std::string& node) {
   node::NodeOptions options;
   options.node_id = node;
-  options.credentials = transport::node_credentials(pki_dir, node);
-  options.port = port;
+  options.credentials = transport::node_credentials(setup.pki_dir, node);
+  options.host = setup.host;
+  options.port = setup.port;
   options.heartbeat_interval = std::chrono::hours(1);
   return options;
 }
@@ -145,7 +146,7 @@ class LocalNodes : public ExerciseNodes {
  public:
   LocalNodes(const NodeSetup& setup, EventSink sink) {
     for (const auto& node : setup.nodes) {
-      auto options = node_options(setup.pki_dir, setup.port, node);
+      auto options = node_options(setup, node);
       options.io = &threads_.next();
       options.sink = sink;
       try {
@@ -207,7 +208,7 @@ class Worker {
       ::close(fd_);
       throw std::runtime_error(fmt::format("cannot start worker {}: {}", program_text, std::strerror(spawned)));
     }
-    std::string setup_text = fmt::format("{}\n{}\n", setup.port, setup.pki_dir.string());
+    std::string setup_text = fmt::format("{}\n{}\n{}\n", setup.port, setup.pki_dir.string(), setup.host);
     for (const auto& node : nodes_) setup_text += node + "\n";
     send(encode_record(Kind::setup, {setup_text}));
     reader_ = std::thread([this] { read(); });
@@ -439,6 +440,48 @@ std::unique_ptr<ExerciseNodes> connect_exercise_nodes(const NodeSetup& setup, Ev
   return std::make_unique<WorkerNodes>(setup, std::max<std::size_t>(1, std::min(per_worker, spare)), std::move(sink));
 }
 
+namespace {
+
+class JoinedNodes : public ExerciseNodes {
+ public:
+  explicit JoinedNodes(std::vector<std::unique_ptr<ExerciseNodes>> parts) : parts_(std::move(parts)) {}
+  void submit(const std::string& node, const Message& message) override { part(node).submit(node, message); }
+  void review(const std::string& node, const std::string& hold_id, node::Verdict verdict,
+              const std::vector<std::string>& withhold_portion_ids, const std::string& comment) override {
+    part(node).review(node, hold_id, verdict, withhold_portion_ids, comment);
+  }
+  void trigger(const std::string& node, const std::string& event) override { part(node).trigger(node, event); }
+  bool contains(const std::string& node) const override {
+    return std::any_of(parts_.begin(), parts_.end(), [&](const auto& p) { return p->contains(node); });
+  }
+  void request_echo(const std::string& node, std::int64_t tag) override { part(node).request_echo(node, tag); }
+  void sync() override {
+    for (auto& p : parts_) p->sync();
+  }
+  std::size_t worker_processes() const override {
+    std::size_t count = 0;
+    for (const auto& p : parts_) count += p->worker_processes();
+    return count;
+  }
+  void close() override {
+    for (auto& p : parts_) p->close();
+  }
+
+ private:
+  ExerciseNodes& part(const std::string& node) {
+    for (auto& p : parts_)
+      if (p->contains(node)) return *p;
+    throw std::runtime_error(fmt::format("node {} is connected to no gateway of the run", node));
+  }
+  std::vector<std::unique_ptr<ExerciseNodes>> parts_;
+};
+
+}  // namespace
+
+std::unique_ptr<ExerciseNodes> join_exercise_nodes(std::vector<std::unique_ptr<ExerciseNodes>> parts) {
+  return std::make_unique<JoinedNodes>(std::move(parts));
+}
+
 int run_node_worker(int fd) {
   raise_descriptor_limit();
   auto setup_record = read_record(fd);
@@ -453,6 +496,8 @@ int run_node_worker(int fd) {
   setup.port = static_cast<std::uint16_t>(std::stoul(line));
   std::getline(lines, line);
   setup.pki_dir = line;
+  std::getline(lines, line);
+  setup.host = line;
   while (std::getline(lines, line))
     if (!line.empty()) setup.nodes.push_back(line);
 
@@ -474,7 +519,7 @@ int run_node_worker(int fd) {
   std::map<std::string, std::unique_ptr<node::NodeClient>> clients;
   std::size_t since_report = 0;
   for (const auto& node : setup.nodes) {
-    auto options = node_options(setup.pki_dir, setup.port, node);
+    auto options = node_options(setup, node);
     options.io = &threads.next();
     options.sink = sink;
     try {

@@ -24,7 +24,8 @@ namespace icegate::exercise {
 
 struct NodeSetup {
   std::filesystem::path pki_dir;  // the run's PKI, with every node's certificate
-  std::uint16_t port = 0;         // the gateway's, on 127.0.0.1
+  std::string host = "127.0.0.1";  // the gateway's address...
+  std::uint16_t port = 0;          // ...and port
   std::vector<std::string> nodes;
   // At most this many nodes in one process (0: as many as the descriptor
   // limit allows); more are spread over worker processes of this many each.
@@ -69,6 +70,10 @@ std::size_t raise_descriptor_limit();
 // a process should hold). Throws std::runtime_error naming a node that could
 // not connect, or saying why the nodes cannot be held at all.
 std::unique_ptr<ExerciseNodes> connect_exercise_nodes(const NodeSetup& setup, EventSink sink);
+
+// Nodes connected to several gateways (one ExerciseNodes each) as one: each
+// command goes to the part that holds the node.
+std::unique_ptr<ExerciseNodes> join_exercise_nodes(std::vector<std::unique_ptr<ExerciseNodes>> parts);
 
 // A worker process's side: reads its setup and commands from `fd`, connects
 // its nodes and writes their events back, until told to close (or `fd`

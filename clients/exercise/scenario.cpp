@@ -9,6 +9,7 @@
 #include <set>
 #include <sstream>
 
+#include <boost/asio/ip/address.hpp>
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
@@ -539,6 +540,32 @@ class Reader {
     return m;
   }
 
+  ScenarioGateway gateway(const YAML::Node& node, const std::filesystem::path& file) {
+    ScenarioGateway g;
+    g.line = node.Mark().line + 1;
+    g.where.self = location(node);
+    if (!keys(node, "a gateway", {"id", "policy", "address", "nodes"})) return g;
+    g.id = required_text(node, "id", "a gateway");
+    note(g.where, "id", node["id"]);
+    const std::string policy = required_text(node, "policy", "a gateway");
+    if (!policy.empty()) g.policy = file.parent_path() / policy;
+    note(g.where, "policy", node["policy"]);
+    g.address = required_text(node, "address", "a gateway");
+    note(g.where, "address", node["address"]);
+    // Each gateway listens on a loopback address of its own (127.0.0.2, .3, ...):
+    // its certificate names it, and its peers dial it there.
+    if (!g.address.empty()) {
+      boost::system::error_code error;
+      const auto address = boost::asio::ip::make_address(g.address, error);
+      if (error || !address.is_loopback())
+        fail(Code::X005, node["address"],
+             fmt::format("gateway {}: address must be a loopback IP address such as 127.0.0.2 (not '{}')", g.id,
+                         g.address));
+    }
+    g.nodes = list(node["nodes"], "nodes", &g.where);
+    return g;
+  }
+
   const std::string& source() const { return source_; }
 
  private:
@@ -608,6 +635,28 @@ void check_references(const Scenario& scenario, Diagnostics& diagnostics) {
   }
   std::set<std::string> media_ids, players, evaluators;
   for (const auto& m : scenario.media) unique(media_ids, m.id, m.where["id"], "media item");
+  // Gateways: ids and addresses their own, each node under one gateway only.
+  std::set<std::string> gateway_ids;
+  std::map<std::string, std::string> address_of, gateway_of_node;
+  for (const auto& g : scenario.gateways) {
+    unique(gateway_ids, g.id, g.where["id"], "gateway");
+    if (!g.address.empty()) {
+      if (auto [it, first] = address_of.emplace(g.address, g.id); !first && it->second != g.id)
+        diagnostics.error(Code::X013, g.where["address"],
+                          fmt::format("gateways {} and {} are both on {}: each gateway needs an address of its own",
+                                      it->second, g.id, g.address));
+    }
+    for (std::size_t i = 0; i < g.nodes.size(); ++i) {
+      if (g.nodes[i].empty()) continue;
+      auto [it, first] = gateway_of_node.emplace(g.nodes[i], g.id);
+      if (!first)
+        diagnostics.error(Code::X013, g.where[fmt::format("nodes[{}]", i)],
+                          it->second == g.id
+                              ? fmt::format("gateway {} lists node {} twice", g.id, g.nodes[i])
+                              : fmt::format("node {} is under two gateways, {} and {}: a node connects to one gateway",
+                                            g.nodes[i], it->second, g.id));
+    }
+  }
   for (std::size_t i = 0; i < scenario.players.size(); ++i)
     if (!scenario.players[i].empty() && !players.insert(scenario.players[i]).second)
       diagnostics.error(Code::X010, scenario.where[fmt::format("players[{}]", i)],
@@ -640,8 +689,9 @@ ScenarioLoad read_scenario_text(std::string_view text, const std::filesystem::pa
     return load;
   }
   reader.keys(root, "the scenario",
-              {"exercise", "title", "description", "policy", "t0", "start", "end", "nodes", "objectives", "injects",
-               "injects_csv", "expectations", "contingencies", "responses", "players", "evaluators", "media"});
+              {"exercise", "title", "description", "policy", "gateways", "t0", "start", "end", "nodes", "objectives",
+               "injects", "injects_csv", "expectations", "contingencies", "responses", "players", "evaluators",
+               "media"});
   scenario.name = reader.required_text(root, "exercise", "the scenario");
   scenario.title = reader.text(root["title"], "title");
   scenario.description = reader.text(root["description"], "description");
@@ -657,6 +707,16 @@ ScenarioLoad read_scenario_text(std::string_view text, const std::filesystem::pa
   if (start) scenario.start = *start;
   if (end) scenario.end = *end;
   scenario.nodes = reader.list(root["nodes"], "nodes", &scenario.where);
+  if (const auto gateways = root["gateways"]; gateways && reader.sequence(gateways, "gateways")) {
+    for (const auto& node : gateways) scenario.gateways.push_back(reader.gateway(node, file));
+    // With several gateways, each names its policy and its nodes.
+    if (root["policy"])
+      reader.fail(Code::X005, root["policy"],
+                  "a scenario with gateways names a policy for each gateway, not one for the scenario: remove `policy`");
+    if (root["nodes"])
+      reader.fail(Code::X005, root["nodes"],
+                  "a scenario with gateways lists each gateway's nodes under it, not the scenario's: remove `nodes`");
+  }
   if (const auto objectives = root["objectives"]; objectives && reader.sequence(objectives, "objectives")) {
     for (const auto& o : objectives)
       if (reader.keys(o, "an objective", {"id", "text"}))

@@ -155,6 +155,19 @@ struct MediaItem {
   Locations where;
 };
 
+// One gateway of a scenario across several (`gateways:`; docs/FEDERATION.md):
+// its id (its certificate's Common Name, the id its peers' policies name),
+// its policy, the loopback address it listens on, and the scenario's nodes
+// that are its own (empty: every node of its policy).
+struct ScenarioGateway {
+  std::string id;                // "gw-wm-ctu"
+  std::filesystem::path policy;  // resolved against the scenario file
+  std::string address;           // "127.0.0.2"
+  std::vector<std::string> nodes;
+  int line = 0;
+  Locations where;  // "id", "policy", "address", "nodes[i]"
+};
+
 struct Objective {
   std::string id;
   std::string text;
@@ -170,6 +183,9 @@ struct Scenario {
   Offset start{0};               // the scenario starts at this scenario time (e.g. T-48h)
   Offset end{0};                 // and ends at this one
   std::vector<std::string> nodes;  // the participating nodes (empty: every node of the policy)
+  // Several gateways that peer, each with its policy and nodes (then `policy`
+  // and `nodes` are empty); empty: one gateway, under `policy`.
+  std::vector<ScenarioGateway> gateways;
   std::vector<Objective> objectives;
   std::vector<Inject> injects;     // sorted by `at`, then file order
   std::vector<Expectation> expectations;

@@ -82,8 +82,12 @@ constexpr std::string_view security_policy =
 }  // namespace
 
 Dashboard::Dashboard(server::Gateway& gateway, AccessPolicy access, DashboardLimits limits)
-    : gateway_(gateway), access_(std::move(access)), limits_(limits) {
+    : gateway_(gateway), access_(std::move(access)), limits_(limits), peer_timer_(gateway.io()) {
   gateway_.set_observer(this);
+  // The links as they are now are in /api/state; changes from here on are events.
+  for (const auto& peer : gateway_.peer_status())
+    peers_seen_[peer.id] = fmt::format("{}|{}|{}", federation::to_string(peer.state), peer.direction, peer.last_error);
+  arm_peer_watch();
 }
 
 Dashboard::~Dashboard() {
@@ -394,6 +398,9 @@ void Dashboard::policy_loaded(const policy::CompiledPolicy& policy) {
   json::Object event = begin_event("policy");
   event.add("name", policy.source().name).add("version", policy.version());
   publish(event);
+  // The new policy may name peers the old one did not (or none any more):
+  // look once more soon, outside this hook, and go on looking if it does.
+  arm_peer_watch(true);
 }
 
 // The dashboard shows the count and this many of the latest shadow differences.
@@ -413,6 +420,86 @@ void Dashboard::shadow_difference(const server::ShadowDifference& difference) {
   ++shadow_differences_;
   shadow_latest_.push_back(publish(event));
   while (shadow_latest_.size() > shadow_latest_kept) shadow_latest_.pop_front();
+}
+
+// One decision between gateways, as the peer_forward / peer_receive /
+// peer_refused audit records have it; kept with the message's record too.
+void Dashboard::hop(const server::HopView& hop) {
+  boost::json::array withheld;
+  for (const auto& w : hop.withheld)
+    withheld.emplace_back(json::Object().add("portion", w.portion).add("reason", w.reason).native());
+  json::Object event = begin_event("hop");
+  event.add("kind", hop.kind)
+      .add("message_id", hop.message_id)
+      .add("peer", hop.peer)
+      .add("origin", hop.origin)
+      .add("via", hop.via)
+      .add("hop", static_cast<std::int64_t>(hop.hop))
+      .add("outcome", hop.outcome)
+      .add("portions", hop.portions)
+      .add("withheld", boost::json::value(std::move(withheld)))
+      .add("reason", hop.reason);
+  auto published = publish(event);
+  if (auto* r = record(hop.message_id, true)) {
+    r->hops.push_back(published);
+    account(*r, published);
+  }
+}
+
+// ---- peer links --------------------------------------------------------------------------
+
+void Dashboard::arm_peer_watch(bool once) {
+  if (peer_timer_armed_ || gateway_.stopping() || (!once && gateway_.peer_status().empty())) return;
+  peer_timer_armed_ = true;
+  peer_timer_.expires_after(peer_watch_interval);
+  // Cancelled when the dashboard goes: then `this` is gone, and the handler touches nothing.
+  peer_timer_.async_wait([this](const boost::system::error_code& error) {
+    if (error) return;
+    peer_timer_armed_ = false;
+    watch_peers();
+    arm_peer_watch();
+  });
+}
+
+void Dashboard::watch_peers() {
+  std::map<std::string, std::string, std::less<>> now;
+  for (const auto& peer : gateway_.peer_status()) {
+    auto seen = fmt::format("{}|{}|{}", federation::to_string(peer.state), peer.direction, peer.last_error);
+    if (auto it = peers_seen_.find(peer.id); it == peers_seen_.end() || it->second != seen) {
+      json::Object event = begin_event("peer");
+      event.add("id", peer.id)
+          .add("state", federation::to_string(peer.state))
+          .add("since", format_utc(peer.since_unix_ms))
+          .add("address", peer.address)
+          .add("direction", peer.direction)
+          .add("last_error", peer.last_error);
+      publish(event);
+    }
+    now.emplace(peer.id, std::move(seen));
+  }
+  // A peer the policy no longer names: the page drops it.
+  for (const auto& [id, seen] : peers_seen_)
+    if (!now.contains(id)) {
+      json::Object event = begin_event("peer");
+      event.add("id", id).add("state", "removed");
+      publish(event);
+    }
+  peers_seen_ = std::move(now);
+}
+
+boost::json::array Dashboard::peers_json() const {
+  boost::json::array links;
+  for (const auto& peer : gateway_.peer_status()) {
+    boost::json::object link;
+    link["id"] = peer.id;
+    link["state"] = std::string(federation::to_string(peer.state));
+    link["since"] = format_utc(peer.since_unix_ms);
+    if (!peer.address.empty()) link["address"] = peer.address;
+    if (!peer.direction.empty()) link["direction"] = peer.direction;
+    if (!peer.last_error.empty()) link["last_error"] = peer.last_error;
+    links.push_back(std::move(link));
+  }
+  return links;
 }
 
 std::string Dashboard::shadow_json() const {
@@ -522,6 +609,7 @@ std::string Dashboard::state_json() const {
       .add("holds", boost::json::value(std::move(holds)))
       .add_raw("exercise", exercise_json())
       .add_raw("shadow", shadow_json())
+      .add("peers", boost::json::value(peers_json()))
       .add("last_seq", static_cast<std::int64_t>(seq_))
       .add_raw("events", array(events_after(0)))
       .str();
@@ -544,6 +632,7 @@ std::optional<std::string> Dashboard::message_json(const std::string& message_id
       .add_raw("receipts", array(r.receipts))
       .add_raw("holds", array(r.holds))
       .add_raw("frames", array(r.frames))
+      .add_raw("hops", array(r.hops))
       .add("frames_dropped", static_cast<std::int64_t>(r.frames_dropped))
       .str();
 }
@@ -581,20 +670,7 @@ Response Dashboard::healthz() const {
         .add("store_restart_required", store.restart_required);
   // Each peer gateway's link: informative, never the status (a peer that is
   // down does not make this gateway unhealthy).
-  if (const auto peers = gateway_.peer_status(); !peers.empty()) {
-    boost::json::array links;
-    for (const auto& peer : peers) {
-      boost::json::object link;
-      link["id"] = peer.id;
-      link["state"] = std::string(federation::to_string(peer.state));
-      link["since"] = format_utc(peer.since_unix_ms);
-      if (!peer.address.empty()) link["address"] = peer.address;
-      if (!peer.direction.empty()) link["direction"] = peer.direction;
-      if (!peer.last_error.empty()) link["last_error"] = peer.last_error;
-      links.push_back(std::move(link));
-    }
-    body.add("peers", boost::json::value(std::move(links)));
-  }
+  if (auto links = peers_json(); !links.empty()) body.add("peers", boost::json::value(std::move(links)));
   return json_response(body.str(), draining || !store.ok ? 503 : 200);
 }
 

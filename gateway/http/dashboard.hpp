@@ -9,6 +9,7 @@
 // itself (construct, call and destroy it there, or before the loop runs).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
@@ -18,6 +19,9 @@
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/json/array.hpp>
 
 #include "gateway/http/access.hpp"
 #include "gateway/http/api.hpp"
@@ -107,6 +111,13 @@ class Dashboard final : public server::Observer, public Site, public Feed {
                    std::string_view by) override;
   void policy_loaded(const policy::CompiledPolicy& policy) override;
   void shadow_difference(const server::ShadowDifference& difference) override;
+  void hop(const server::HopView& hop) override;
+
+  // Looks at the peer links now: a `peer` event for each peer whose link
+  // state, direction or last error changed since the last look (which a timer
+  // does every peer_watch_interval while the policy names peers).
+  void watch_peers();
+  static constexpr std::chrono::milliseconds peer_watch_interval{500};
 
   // The JSON documents of the API (public for tests).
   std::string state_json() const;
@@ -120,7 +131,7 @@ class Dashboard final : public server::Observer, public Site, public Feed {
     std::vector<EventText> history;  // every decision event, in order
     std::vector<std::pair<std::string, EventText>> latest;  // recipient -> latest decision, first-seen order
     std::unordered_map<std::string, std::size_t> latest_index;
-    std::vector<EventText> deliveries, acks, receipts, holds, frames;
+    std::vector<EventText> deliveries, acks, receipts, holds, frames, hops;
     std::size_t frames_dropped = 0;
     std::size_t bytes = 0;
     std::vector<std::string> hold_ids;
@@ -143,6 +154,9 @@ class Dashboard final : public server::Observer, public Site, public Feed {
   Response exercise_action(std::string_view action);
   Response static_file(std::string_view name) const;
   Response healthz() const;
+  boost::json::array peers_json() const;  // each peer link, as /healthz and /api/state show it
+  // Looks again after peer_watch_interval while the policy names peers (`once`: in any case).
+  void arm_peer_watch(bool once = false);
   std::int64_t now_ms() const;
 
   server::Gateway& gateway_;
@@ -167,6 +181,11 @@ class Dashboard final : public server::Observer, public Site, public Feed {
   // The shadow policy's differences: how many, and the latest (newest last).
   std::uint64_t shadow_differences_ = 0;
   std::deque<EventText> shadow_latest_;
+  // The peer links as last seen (id -> "state|direction|last_error"), and the
+  // timer that looks again while the policy names peers.
+  std::map<std::string, std::string, std::less<>> peers_seen_;
+  boost::asio::steady_timer peer_timer_;
+  bool peer_timer_armed_ = false;
   std::optional<ExerciseControls> exercise_controls_;
   std::optional<ExerciseStatus> exercise_;
 };

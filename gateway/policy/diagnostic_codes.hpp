@@ -132,10 +132,12 @@ enum class Severity { error, warning };
   X(X010, error, "id or name used twice")                                                        \
   X(X011, error, "name that is not defined")                                                     \
   X(X012, error, "after the end, or end not after start")                                        \
+  X(X013, error, "node under two gateways, or two gateways on one address")                      \
   X(X020, error, "addressee resolves to nobody")                                                 \
   X(X021, error, "node does not take part")                                                      \
   X(X022, error, "node may not trigger the event")                                               \
-  X(X023, error, "label invalid under the policy's scheme")
+  X(X023, error, "label invalid under the policy's scheme")                                      \
+  X(X024, error, "scenario gateways whose policies do not peer")
 
 // Named by the code itself: the code is what the READMEs, the rendered
 // diagnostics and the analysts use, so a test asserting Code::P011 reads

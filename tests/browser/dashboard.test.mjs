@@ -150,15 +150,17 @@ async function main() {
   await show_a_message();
   await approve_a_hold();
   await show_a_shadow_difference();
+  await show_the_peers();
   if (console_problems.length) throw new Error(`the page reported problems:\n  ${console_problems.join('\n  ')}`);
   log(`passed; screenshots in ${artifact_dir}`);
 }
 
 // `icegate serve` with its dashboard on a port of its choosing; both ports from their port files.
-async function start_gateway(name, policy_file, pki, extra = []) {
+async function start_gateway(name, policy_file, pki, extra = [], listen = '127.0.0.1:0') {
   const port_file = path.join(work, `${name}.port`);
   const http_port_file = path.join(work, `${name}.http-port`);
-  const child = start(name, ['serve', '--policy', policy_file, '--pki', pki, '--listen', '127.0.0.1:0',
+  const host = listen.slice(0, listen.lastIndexOf(':'));
+  const child = start(name, ['serve', '--policy', policy_file, '--pki', pki, '--listen', listen,
     '--data', path.join(work, `${name}-data`), '--port-file', port_file, '--no-fsync',
     '--http', '127.0.0.1:0', '--http-port-file', http_port_file, ...extra]);
   const read_port = (file) => {
@@ -172,8 +174,8 @@ async function start_gateway(name, policy_file, pki, extra = []) {
   });
   const gateway_port = await started(port_file, 'the gateway writes its port');
   const http_port = await started(http_port_file, 'the dashboard writes its port');
-  log(`${name}: gateway on 127.0.0.1:${gateway_port}, dashboard on http://127.0.0.1:${http_port}/`);
-  return { gateway_address: `127.0.0.1:${gateway_port}`, http_port };
+  log(`${name}: gateway on ${host}:${gateway_port}, dashboard on http://127.0.0.1:${http_port}/`);
+  return { gateway_address: `${host}:${gateway_port}`, http_port };
 }
 
 // Mounts the dashboard under `prefix` as an exercise host does: strips the
@@ -429,6 +431,64 @@ async function show_a_shadow_difference() {
   expect_equal('event types wider than their column', JSON.stringify(overflowing), '[]');
   await shadow.scrollIntoViewIfNeeded();
   await page.screenshot({ path: path.join(artifact_dir, 'dashboard-shadow.png') });
+}
+
+// A port free on `host` now (bound and released): a policy must name a peer's port before it starts.
+function free_port(host) {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+// The West Midlands CTU's gateway of policies/federation/ (each gateway with
+// its own PKI): the page lists its two peers. Birmingham's gateway runs, so
+// that link comes up; Staffordshire's does not, so the page shows why.
+async function show_the_peers() {
+  const gateways = { 'gw-wm-ctu': '127.0.0.2', 'gw-birmingham': '127.0.0.3', 'gw-staffordshire': '127.0.0.4' };
+  const files = { 'gw-wm-ctu': 'wm-ctu', 'gw-birmingham': 'birmingham-cc', 'gw-staffordshire': 'staffordshire' };
+  const ports = {};
+  for (const [id, address] of Object.entries(gateways)) {
+    await run(icegate, ['pki', 'init', path.join(work, `pki-${id}`), '--gateway-id', id, '--address', address]);
+    ports[id] = await free_port(address);
+  }
+  // Each policy as shipped, but for where the scheme, the peers' CAs and their ports are.
+  const policy_of = (id) => {
+    let text = readFileSync(path.join(repo_root, `policies/federation/${files[id]}.yaml`), 'utf8')
+      .replaceAll('../schemes/gsc-2014.yaml', path.join(repo_root, 'policies/schemes/gsc-2014.yaml'));
+    for (const [other, address] of Object.entries(gateways)) {
+      text = text.replaceAll(`pki/${other}/ca.crt`, path.join(work, `pki-${other}`, 'ca.crt'))
+        .replaceAll(`${address}:7443`, `${address}:${ports[other]}`);
+    }
+    const file = path.join(work, `${id}.yaml`);
+    writeFileSync(file, text);
+    return file;
+  };
+  start('gw-birmingham', ['serve', '--policy', policy_of('gw-birmingham'), '--pki', path.join(work, 'pki-gw-birmingham'),
+    '--listen', `127.0.0.3:${ports['gw-birmingham']}`, '--data', path.join(work, 'gw-birmingham-data'), '--no-fsync']);
+  const { http_port } = await start_gateway('gw-wm-ctu', policy_of('gw-wm-ctu'), path.join(work, 'pki-gw-wm-ctu'), [],
+    `127.0.0.2:${ports['gw-wm-ctu']}`);
+  await open_page(http_port);
+  const peers = page.locator('[data-testid="peers"]');
+  await peers.waitFor({ state: 'visible', timeout: WAIT_MS });
+  const birmingham = page.locator('[data-testid="peer-item"][data-peer-id="gw-birmingham"]');
+  const staffordshire = page.locator('[data-testid="peer-item"][data-peer-id="gw-staffordshire"]');
+  await birmingham.and(page.locator('[data-state="up"]')).waitFor({ timeout: WAIT_MS });
+  await expect_text('the link to Birmingham', birmingham, '(dialled)');
+  await expect_text('where Birmingham is dialled', birmingham, `127.0.0.3:${ports['gw-birmingham']}`);
+  await expect_text('why Staffordshire is not up', staffordshire.locator('[data-testid="peer-error"]'),
+    `cannot connect to 127.0.0.4:${ports['gw-staffordshire']}`);
+  expect_equal('peers listed', await page.locator('[data-testid="peer-item"]').count(), 2);
+  await expect_text('the peer count', page.locator('#peer-count'), '(1 of 2 up)');
+  // A link that comes up is an event of the live log too.
+  await expect_text('the peer event', page.locator('[data-testid="event-log"] .event-text'), 'peer gw-birmingham up', { any: true });
+  log(`the page lists the peers: ${(await birmingham.textContent()).trim()} | ${(await staffordshire.textContent()).trim()}`);
+  await peers.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: path.join(artifact_dir, 'dashboard-peers.png') });
 }
 
 function expect_equal(what, actual, wanted) {

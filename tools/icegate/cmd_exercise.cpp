@@ -26,6 +26,7 @@
 #include "gateway/http/access.hpp"
 #include "gateway/http/dashboard.hpp"
 #include "gateway/http/http_server.hpp"
+#include "gateway/policy/checker.hpp"
 #include "gateway/policy/engine.hpp"
 #include "gateway/server/gateway.hpp"
 #include "tools/icegate/cmd_host.hpp"
@@ -102,6 +103,9 @@ void print_summary(std::ostream& out, const exercise::RunResult& r) {
              r.policy_version.substr(0, 19));
   fmt::print(out, "{} to {} simulated in {:.1f} s; {} deliveries\n", format_scenario_time(r.start),
              format_scenario_time(r.end), r.wall_seconds, r.frames_delivered);
+  for (const auto& g : r.gateways)
+    fmt::print(out, "Gateway {} on {} under {} ({}): {}\n", g.id, g.address, g.policy_name,
+               g.policy_version.substr(0, 19), fmt::join(g.nodes, ", "));
   fmt::print(out, "Expectations: {}/{} met{}\n", met, r.expectations.size(), met == r.expectations.size() ? "" : "  <-- UNMET");
   for (const auto& e : r.expectations)
     fmt::print(out, "  {} {:<4} {}\n       {}\n", e.met ? "met  " : "UNMET", e.id, e.description, e.evidence);
@@ -114,7 +118,9 @@ void print_summary(std::ostream& out, const exercise::RunResult& r) {
   for (const auto& node : r.nodes) {
     auto it = by_node.find(node);
     if (it == by_node.end()) continue;
-    fmt::print(out, "  {:<24} {}\n", node, fmt::join(it->second, ", "));
+    const auto gateway = r.gateway_of(node);  // across gateways: who decided for the node
+    fmt::print(out, "  {:<24} {}\n", gateway.empty() ? node : fmt::format("{} ({})", node, gateway),
+               fmt::join(it->second, ", "));
   }
   std::size_t silent = 0;
   for (const auto& node : r.nodes) silent += !by_node.contains(node);
@@ -266,6 +272,7 @@ int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ost
   auto run = [&](const std::filesystem::path& policy, bool last) {
     exercise::RunOptions options;
     options.policy = policy;
+    options.gateway = params.gateway;
     options.real_time = real_time;
     if (dashboard) {
       options.hooks = dashboard->hooks();
@@ -277,8 +284,13 @@ int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ost
     options.control = &control;
     options.progress = params.quiet ? nullptr : &out;
     options.nodes_per_process = params.nodes_per_process;
-    if (!params.quiet)
-      fmt::print(out, "Running {} under {}\n", scenario.name, policy.empty() ? scenario.policy.string() : policy.string());
+    if (!params.quiet) {
+      if (scenario.gateways.empty())
+        fmt::print(out, "Running {} under {}\n", scenario.name, policy.empty() ? scenario.policy.string() : policy.string());
+      else
+        fmt::print(out, "Running {} across {} gateways{}\n", scenario.name, scenario.gateways.size(),
+                   policy.empty() ? "" : fmt::format(", {} under {}", params.gateway, policy.string()));
+    }
     return exercise::run_exercise(scenario, options);
   };
   std::vector<exercise::RunResult> results;
@@ -323,7 +335,10 @@ int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ost
   if (!mermaid.empty()) written &= write_diagrams(mermaid, results, err, diagrams);
   if (!bundle.empty()) {
     // The files run, not r.policy_file: that is relative to the scenario, for reports.
-    std::vector<std::filesystem::path> policies{params.policy.empty() ? scenario.policy : params.policy};
+    std::vector<std::filesystem::path> policies;
+    if (scenario.gateways.empty()) policies.push_back(params.policy.empty() ? scenario.policy : params.policy);
+    for (const auto& g : scenario.gateways) policies.push_back(g.policy);  // several gateways: each one's
+    if (!scenario.gateways.empty() && !params.policy.empty()) policies.push_back(params.policy);
     if (compare) policies.push_back(params.compare);
     try {
       if (bundle.has_parent_path()) std::filesystem::create_directories(bundle.parent_path());  // as for the other reports
@@ -342,14 +357,69 @@ int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ost
   return exit_ok;
 }
 
+namespace {
+
+// A scenario across several gateways: each gateway's policy (`policy`
+// replacing `gateway`'s), then the same check as before a run.
+int check_gateways(const std::filesystem::path& scenario_file, const exercise::Scenario& scenario,
+                   const std::filesystem::path& policy, const std::string& gateway, std::ostream& out,
+                   std::ostream& err) {
+  std::vector<std::string> ids;
+  for (const auto& g : scenario.gateways) ids.push_back(g.id);
+  if (!policy.empty() && gateway.empty()) {
+    fmt::print(err, "icegate exercise check: scenario {} has {} gateways ({}): --policy needs --gateway to name the "
+               "one whose policy it replaces\n", scenario.name, ids.size(), fmt::join(ids, ", "));
+    return exit_error;
+  }
+  if (!gateway.empty() && std::find(ids.begin(), ids.end(), gateway) == ids.end()) {
+    fmt::print(err, "icegate exercise check: --gateway {}: scenario {} has no such gateway (gateways: {}){}\n", gateway,
+               scenario.name, fmt::join(ids, ", "), policy::suggestion_suffix(policy::closest(gateway, ids)));
+    return exit_error;
+  }
+  exercise::GatewayPolicies policies;
+  std::vector<std::string> names;
+  for (const auto& g : scenario.gateways) {
+    const auto file = g.id == gateway && !policy.empty() ? policy : g.policy;
+    const auto loaded = policy::load_policy(file);
+    if (!loaded.policy) {
+      std::vector<std::string> errors;
+      for (const auto& d : loaded.diagnostics.sorted()) errors.push_back(policy::to_string(d));
+      fmt::print(err, "icegate exercise check: policy {} (gateway {}) is invalid:\n{}\n", file.string(), g.id,
+                 fmt::join(errors, "\n"));
+      return exit_invalid_policy;
+    }
+    policies.push_back(loaded.policy);
+    names.push_back(fmt::format("{} ({})", g.id, loaded.policy->source().name));
+  }
+  const auto problems = exercise::check_against_gateways(scenario, policies);
+  if (problems.has_errors()) {
+    fmt::print(err, "{}\n", exercise::render(problems));
+    return exit_error;
+  }
+  fmt::print(out, "{}: {} inject(s), {} expectation(s), {} contingency(ies), {} response(s), {} to {}; names checked "
+             "against the policies of gateways {}\n",
+             scenario_file.string(), scenario.injects.size(), scenario.expectations.size(),
+             scenario.contingencies.size(), scenario.responses.size(), format_scenario_time(scenario.start),
+             format_scenario_time(scenario.end), fmt::join(names, ", "));
+  return exit_ok;
+}
+
+}  // namespace
+
 int run_exercise_check(const std::filesystem::path& scenario_file, const std::filesystem::path& policy,
-                       std::ostream& out, std::ostream& err) {
+                       std::ostream& out, std::ostream& err, const std::string& gateway) {
   auto load = exercise::read_scenario(scenario_file);
   if (!load.scenario) {
     fmt::print(err, "{}\n", exercise::render(load.diagnostics));
     return exit_error;
   }
   const exercise::Scenario& scenario = *load.scenario;
+  if (!scenario.gateways.empty()) return check_gateways(scenario_file, scenario, policy, gateway, out, err);
+  if (!gateway.empty()) {
+    fmt::print(err, "icegate exercise check: --gateway {}: scenario {} has one gateway; --gateway names one of a "
+               "scenario's `gateways`\n", gateway, scenario.name);
+    return exit_error;
+  }
   // The same check as before a run, so a scenario that checks clean runs.
   const auto policy_file = policy.empty() ? scenario.policy : policy;
   std::string against = " (no policy: names not checked)";
@@ -522,6 +592,8 @@ void add_exercise_command(CLI::App& root, int& exit_code) {
   run_command->add_option("scenario", run->scenario, "Scenario file (YAML)")->required()->check(CLI::ExistingFile);
   run_command->add_option("--policy", run->policy, "Policy (default: the scenario's)")->check(CLI::ExistingFile);
   run_command->add_option("--compare", run->compare, "Run again under this policy and compare")->check(CLI::ExistingFile);
+  run_command->add_option("--gateway", run->gateway,
+                          "A scenario with several gateways: the gateway whose policy --policy and --compare replace");
   run_command->add_flag("--real-time", run->real_time, "Run in real time (pause, resume, step from the keyboard)");
   run_command->add_option("--speed", run->speed, "Real time: scenario seconds per second")->capture_default_str();
   run_command->add_option("--out", run->out, "Write every report into this directory");
@@ -559,13 +631,20 @@ void add_exercise_command(CLI::App& root, int& exit_code) {
     exit_code = exercise::run_node_worker(3);
   });
 
-  auto check = std::make_shared<std::pair<std::filesystem::path, std::filesystem::path>>();
+  struct CheckParams {
+    std::filesystem::path scenario, policy;
+    std::string gateway;
+  };
+  auto check = std::make_shared<CheckParams>();
   CLI::App* check_command =
       exercise->add_subcommand("check", "Load a scenario and check its names against the policy; run nothing");
-  check_command->add_option("scenario", check->first, "Scenario file")->required();
-  check_command->add_option("--policy", check->second, "Policy (default: the scenario's)")->check(CLI::ExistingFile);
-  check_command->callback(
-      [check, &exit_code] { exit_code = run_exercise_check(check->first, check->second, std::cout, std::cerr); });
+  check_command->add_option("scenario", check->scenario, "Scenario file")->required();
+  check_command->add_option("--policy", check->policy, "Policy (default: the scenario's)")->check(CLI::ExistingFile);
+  check_command->add_option("--gateway", check->gateway,
+                            "A scenario with several gateways: the gateway whose policy --policy replaces");
+  check_command->callback([check, &exit_code] {
+    exit_code = run_exercise_check(check->scenario, check->policy, std::cout, std::cerr, check->gateway);
+  });
 
   auto csv = std::make_shared<std::filesystem::path>();
   CLI::App* csv_command = exercise->add_subcommand("import-csv", "Print a spreadsheet's inject list as scenario YAML");

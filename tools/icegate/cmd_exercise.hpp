@@ -26,6 +26,8 @@ struct ExerciseRunParams {
   std::filesystem::path scenario;
   std::filesystem::path policy;
   std::filesystem::path compare;
+  // Several gateways: the gateway whose policy --policy (or --compare) replaces.
+  std::string gateway;
   bool real_time = false;
   double speed = 60;
   std::filesystem::path out;  // a directory for every report, with default names
@@ -38,8 +40,9 @@ struct ExerciseRunParams {
 };
 
 int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ostream& out, std::ostream& err);
+// `gateway`: with several gateways, the one whose policy `policy` replaces.
 int run_exercise_check(const std::filesystem::path& scenario, const std::filesystem::path& policy, std::ostream& out,
-                       std::ostream& err);
+                       std::ostream& err, const std::string& gateway = {});
 int run_exercise_import_csv(const std::filesystem::path& csv, std::ostream& out, std::ostream& err);
 
 struct ExerciseReportParams {

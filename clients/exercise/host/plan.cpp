@@ -35,6 +35,10 @@ std::variant<HostPlan, PlanError> plan_host(const HostRequest& request) {
   if (!load.scenario) return PlanError{render(load.diagnostics)};
   plan.scenario = std::move(*load.scenario);
   const Scenario& scenario = plan.scenario;
+  if (!scenario.gateways.empty())
+    return PlanError{fmt::format("scenario {} is played across {} gateways; `exercise host` plays one gateway: run it "
+                                 "with `icegate exercise run` (scenarios/README.md, \"Several gateways\")",
+                                 scenario.name, scenario.gateways.size())};
 
   std::vector<std::filesystem::path> files{request.policy.empty() ? scenario.policy : request.policy};
   if (!request.compare.empty()) files.push_back(request.compare);

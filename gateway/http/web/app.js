@@ -2,7 +2,7 @@
 // Contract with the gateway: docs/DASHBOARD.md.
 import { api, EventFeed } from './api.js';
 import { h, clear, clock_time, exercise_time, plural, short_version, show_clock_dates } from './dom.js';
-import { Store, decision_info, merge_detail } from './model.js';
+import { Store, decision_info, hop_line, merge_detail } from './model.js';
 import { Iceberg } from './iceberg.js';
 import { render_detail, marking_pill } from './detail.js';
 
@@ -28,6 +28,9 @@ const ui = {
   shadow_name: $('#shadow-name'),
   shadow_count: $('[data-testid="shadow-count"]'),
   shadow_list: $('[data-testid="shadow-list"]'),
+  peers: $('[data-testid="peers"]'),
+  peer_list: $('[data-testid="peer-list"]'),
+  peer_count: $('#peer-count'),
   detail: $('[data-testid="detail"]'),
   legend: $('#legend'),
   banner: $('#banner'),
@@ -275,6 +278,25 @@ function render_shadow() {
       h('time', { datetime: event.time }, clock_time(event.time)), ' ', shadow_line(event))));
 }
 
+// This gateway's peer gateways (docs/FEDERATION.md) and each link's state.
+function render_peers() {
+  const peers = [...store.peers.values()];
+  ui.peers.hidden = peers.length === 0;
+  if (!peers.length) return;
+  const up = peers.filter((p) => p.state === 'up').length;
+  ui.peer_count.textContent = `(${up} of ${peers.length} up)`;
+  ui.peer_list.replaceChildren(...peers.map((peer) =>
+    h('li', { class: `peer peer-${peer.state}`, 'data-testid': 'peer-item', 'data-peer-id': peer.id, 'data-state': peer.state },
+      h('span', { class: 'peer-dot', 'aria-hidden': 'true' }),
+      h('strong', { class: 'peer-id' }, peer.id),
+      ' ',
+      h('span', { class: 'peer-state', 'data-testid': 'peer-state' }, peer.state),
+      peer.direction ? ` (${peer.direction})` : '',
+      peer.since ? h('span', { class: 'peer-since' }, ' since ', h('time', { datetime: peer.since }, clock_time(peer.since))) : null,
+      peer.address ? h('span', { class: 'peer-address' }, ` · ${peer.address}`) : null,
+      peer.last_error ? h('p', { class: 'peer-error', 'data-testid': 'peer-error' }, peer.last_error) : null)));
+}
+
 function event_line(event) {
   switch (event.type) {
     case 'frame': return `${event.direction === 'in' ? `${event.node} → gateway` : `gateway → ${event.node}`} ${event.frame_type} (${event.bytes} B)`;
@@ -287,6 +309,8 @@ function event_line(event) {
     case 'hold': return `hold ${event.hold_id} (${event.kind}) for ${(event.recipients ?? []).join(', ')}`;
     case 'hold_closed': return `hold ${event.hold_id} ${event.result}${event.by ? ` by ${event.by}` : ''}`;
     case 'shadow_difference': return `shadow: ${shadow_line(event)}`;
+    case 'hop': return hop_line(event);
+    case 'peer': return `peer ${event.id} ${event.state}${event.last_error ? `: ${event.last_error}` : ''}`;
     case 'policy': return `policy now ${event.name} (${short_version(event.version)})`;
     case 'exercise': return `exercise ${event.state}, clock ${exercise_time(event.clock)}${event.inject ? `, ran ${event.inject}` : ''}`;
     default: return `${event.type}`;
@@ -348,6 +372,7 @@ function render_all(changed_messages = null) {
   render_messages(dates_changed ? null : changed_messages);
   render_holds();
   render_shadow();
+  render_peers();
   render_selected();
 }
 

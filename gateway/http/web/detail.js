@@ -2,7 +2,7 @@
 // markings, each recipient's decision with rules and reason (Message tab),
 // its frame-by-frame log (Frames tab) and its sequence diagram (Sequence tab).
 import { h, clock_time, plural } from './dom.js';
-import { decision_info } from './model.js';
+import { decision_info, hop_line } from './model.js';
 import { sequence_diagram } from './sequence.js';
 
 export const TABS = [
@@ -105,7 +105,10 @@ function decisions_section(store, detail) {
       ? h('p', { class: 'muted' }, 'No decision yet.')
       : h('ul', { class: 'decisions' }, detail.decisions.map((d) => decision_card(store, detail, d))),
     detail.holds_closed.length ? h('ul', { class: 'holds-closed' }, detail.holds_closed.map((c) =>
-      h('li', {}, `hold ${c.hold_id} ${c.result}${c.by ? ` by ${c.by}` : ''} at ${clock_time(c.time)}`))) : null);
+      h('li', {}, `hold ${c.hold_id} ${c.result}${c.by ? ` by ${c.by}` : ''} at ${clock_time(c.time)}`))) : null,
+    detail.hops?.length ? [h('h4', {}, 'Between gateways'), h('ul', { class: 'hops', 'data-testid': 'detail-hops' },
+      detail.hops.map((hop) => h('li', { 'data-kind': hop.kind, 'data-peer': hop.peer },
+        h('time', { datetime: hop.time }, clock_time(hop.time)), ' ', hop_line(hop))))] : null);
 }
 
 export function frame_log(frames, gateway_id = 'gateway') {

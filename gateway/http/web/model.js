@@ -13,6 +13,17 @@ export function decision_info(decision) {
   return DECISIONS[decision] ?? { word: String(decision ?? 'unknown').toLowerCase(), glyph: '?', css: 'unknown' };
 }
 
+// "forward m-123 to gw-birmingham: forwarded_redacted (withheld 2: beyond accreditation)"
+export function hop_line(event) {
+  const words = (code) => String(code ?? '').replaceAll('-', ' ');
+  const where = event.kind === 'forward' ? `to ${event.peer}` : `from ${event.peer}`;
+  const by_reason = new Map();
+  for (const w of event.withheld ?? []) by_reason.set(w.reason, (by_reason.get(w.reason) ?? 0) + 1);
+  const withheld = [...by_reason].map(([reason, count]) => `withheld ${count}: ${words(reason)}`);
+  const notes = [...withheld, ...(event.reason ? [event.reason] : [])];
+  return `${event.kind} ${event.message_id} ${where}: ${event.outcome}${notes.length ? ` (${notes.join('; ')})` : ''}`;
+}
+
 const MAX_MESSAGES = 300;
 const MAX_EVENTS = 400;
 const SHADOW_LATEST = 20; // shadow differences shown, as the gateway keeps
@@ -32,6 +43,7 @@ export class Store {
     this.holds = new Map();
     this.exercise = null;
     this.shadow = null; // { name, version, differences, latest (newest first) } with a shadow policy
+    this.peers = new Map(); // peer gateway id -> { id, state, since, address, direction, last_error }
     this.events = [];
     this.last_seq = 0;
   }
@@ -43,6 +55,9 @@ export class Store {
     this.set_topology(state);
     this.exercise = state.exercise ?? null;
     for (const event of state.events ?? []) this.apply(event);
+    // The snapshot's peer links are as they are now: older `peer` events are history.
+    this.peers.clear();
+    for (const peer of state.peers ?? []) this.peers.set(peer.id, peer);
     // The snapshot's holds are authoritative: older events may have fallen out of its window.
     this.holds.clear();
     for (const hold of state.holds ?? []) this.holds.set(hold.hold_id, hold);
@@ -101,6 +116,7 @@ export class Store {
         receipt: null,
         frames: [],
         holds_closed: [],
+        hops: [], // decisions between gateways about it, in order
       };
       this.messages.set(id, message);
       while (this.messages.size > MAX_MESSAGES) this.messages.delete(this.messages.keys().next().value);
@@ -168,6 +184,16 @@ export class Store {
           this.shadow.latest.unshift(event);
           this.shadow.latest.splice(SHADOW_LATEST);
         }
+        break;
+      case 'peer':
+        if (event.state === 'removed') this.peers.delete(event.id);
+        else this.peers.set(event.id, {
+          id: event.id, state: event.state, since: event.since, address: event.address,
+          direction: event.direction, last_error: event.last_error,
+        });
+        break;
+      case 'hop':
+        if (event.message_id) touch(event.message_id).hops.push(event);
         break;
       case 'policy':
         this.policy = { name: event.name ?? this.policy.name, version: event.version ?? this.policy.version };
@@ -244,6 +270,9 @@ export function merge_detail(store, id, fetched) {
     closed.set(event.seq ?? event.hold_id, event);
   }
 
+  const hops = new Map();
+  for (const hop of [...(fetched?.hops ?? []), ...(local?.hops ?? [])]) hops.set(hop.seq, hop);
+
   return {
     id,
     envelope,
@@ -255,5 +284,6 @@ export function merge_detail(store, id, fetched) {
     acks,
     receipt: local?.receipt ?? fetched?.receipts?.at?.(-1) ?? null,
     holds_closed: [...closed.values()],
+    hops: [...hops.values()].sort((a, b) => (a.seq ?? 0) - (b.seq ?? 0)),
   };
 }

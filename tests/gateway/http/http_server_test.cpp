@@ -313,6 +313,52 @@ TEST_F(DemoDashboardTest, StateListsNodesMarkingsAndRecentEvents) {
   EXPECT_EQ(result.headers.at("Cache-Control"), "no-store");
 }
 
+// A decision between gateways (Observer::hop) is an event of its own, kept
+// with the message it is about; a gateway without peers lists none.
+TEST_F(DemoDashboardTest, AHopDecisionIsAnEventKeptWithItsMessage) {
+  server::HopView hop;
+  hop.kind = "forward";
+  hop.message_id = "m-123";
+  hop.peer = "gw-birmingham";
+  hop.origin = "gw-wm-ctu";
+  hop.via = {"gw-transit"};
+  hop.hop = 2;
+  hop.outcome = "forwarded_redacted";
+  hop.portions = {"2"};
+  hop.withheld = {{"1", "beyond-accreditation"}, {"3", "beyond-accreditation"}};
+  gateway_.on_gateway_thread([&] {
+    dashboard_.dashboard().hop(hop);
+    return 0;
+  });
+  const auto state = get(dashboard_.port(), "/api/state").body;
+  EXPECT_NE(state.find("\"peers\":[]"), std::string::npos) << state;
+  const std::string expected =
+      "\"type\":\"hop\",\"kind\":\"forward\",\"message_id\":\"m-123\",\"peer\":\"gw-birmingham\","
+      "\"origin\":\"gw-wm-ctu\",\"via\":[\"gw-transit\"],\"hop\":2,\"outcome\":\"forwarded_redacted\","
+      "\"portions\":[\"2\"],\"withheld\":[{\"portion\":\"1\",\"reason\":\"beyond-accreditation\"},"
+      "{\"portion\":\"3\",\"reason\":\"beyond-accreditation\"}],\"reason\":\"\"}";
+  EXPECT_NE(state.find(expected), std::string::npos) << state;
+  const auto message = get(dashboard_.port(), "/api/messages/m-123");
+  ASSERT_EQ(message.status, 200) << message.body;
+  EXPECT_NE(message.body.find("\"hops\":[{\"seq\":"), std::string::npos) << message.body;
+  EXPECT_NE(message.body.find(expected), std::string::npos) << message.body;
+
+  // A refusal says why, in a sentence.
+  hop.kind = "refused";
+  hop.outcome = "binding-portion-not-bound";
+  hop.portions.clear();
+  hop.withheld.clear();
+  hop.reason = "portion 2 is not bound by the origin's signature";
+  gateway_.on_gateway_thread([&] {
+    dashboard_.dashboard().hop(hop);
+    return 0;
+  });
+  EXPECT_NE(get(dashboard_.port(), "/api/messages/m-123")
+                .body.find("\"outcome\":\"binding-portion-not-bound\",\"portions\":[],\"withheld\":[],"
+                           "\"reason\":\"portion 2 is not bound by the origin's signature\"}"),
+            std::string::npos);
+}
+
 TEST_F(DemoDashboardTest, MetricsCountDecisionsAndTheHistogramCountsEachOne) {
   auto before = parse_metrics(get(dashboard_.port(), "/metrics").body);
   auto sender = gateway_.connect("ctu-wm");
