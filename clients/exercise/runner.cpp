@@ -1091,6 +1091,7 @@ class Runner {
     message.id = run_message_id(scenario_.name, source, sent_count_[source]++);
     sent_at_.try_emplace(source, now_);
     inject_messages_[source] = message.id;
+    portions_sent_[message.id] = message.portions.size();
     sources_[message.id] = source;
     entry.message_id = message.id;
     entry.title = message.title;
@@ -1363,7 +1364,12 @@ class Runner {
           const auto& entry = result_.timeline[index];
           if (entry.message_id != message_id || message_id.empty()) continue;
           if (e.by && entry.at > *e.by) continue;
-          const bool full = entry.withheld.empty();
+          // Full: nothing withheld, here or at an earlier gateway (which
+          // withholds a portion from a peer before the frame exists, so the
+          // destination's Deliver cannot name it): every portion sent arrived.
+          const auto sent = portions_sent_.find(message_id);
+          const bool full =
+              entry.withheld.empty() && (sent == portions_sent_.end() || entry.released.size() >= sent->second);
           if ((e.version == Version::full && !full) || (e.version == Version::redacted && full)) continue;
           r.met = true;
           r.when = entry.at;
@@ -1595,6 +1601,7 @@ class Runner {
   RunResult result_;
   std::map<std::string, std::string> sources_;          // message id -> inject/response id
   std::map<std::string, std::string> inject_messages_;  // inject/response id -> message id
+  std::map<std::string, std::size_t> portions_sent_;     // message id -> how many portions it was sent with
   std::map<std::string, Offset> inject_times_;
   std::map<std::string, Offset> receipt_times_;         // message id -> first Receipt
   std::map<std::string, Offset> approval_times_;        // message id -> first approval
