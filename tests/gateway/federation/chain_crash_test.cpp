@@ -21,6 +21,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "gateway/audit/trace.hpp"
 #include "gateway/pki/pki.hpp"
 #include "tests/gateway/federation/three_gateways.hpp"
 #include "tests/support/gateway_fixture.hpp"
@@ -212,6 +213,25 @@ TEST(ChainCrashTest, ForwardsSurviveSigkillOfAnyGatewayInTheChainAndArriveExactl
   EXPECT_EQ(received_at_c.size(), acked.size());
   EXPECT_EQ(received_twice, 0u) << "Forwards gw-c accepted twice";
   EXPECT_EQ(decided_twice, 0u) << "messages gw-c decided twice";
+  // `icegate audit trace` rebuilds a message's path from the three trails as
+  // the gateways wrote them: gw-a -> gw-b -> gw-c, every chain intact, the
+  // trails agreeing, crashes and resends notwithstanding.
+  if (!acked.empty()) {
+    const audit::Trace path = audit::trace(*acked.begin(), {{"gw-a", dir / "gw-a" / "data"},
+                                                           {"gw-b", dir / "gw-b" / "data"},
+                                                           {"gw-c", dir / "gw-c" / "data"}});
+    std::ostringstream text;
+    audit::write_trace_text(text, path);
+    EXPECT_TRUE(path.consistent()) << text.str();
+    ASSERT_EQ(path.hops.size(), 2u) << text.str();
+    EXPECT_EQ(path.hops[0].from, "gw-a");
+    EXPECT_EQ(path.hops[0].to, "gw-b");
+    EXPECT_TRUE(path.hops[0].received);
+    EXPECT_EQ(path.hops[1].from, "gw-b");
+    EXPECT_EQ(path.hops[1].to, "gw-c");
+    EXPECT_TRUE(path.hops[1].received);
+    EXPECT_EQ(path.hops[1].decision, "RELEASE");
+  }
   if (missing || duplicated)
     for (const auto& hop : kChain) ADD_FAILURE() << hop.id << "'s log, last lines:\n" << tail_of(dir / (hop.id + ".log"), 40);
 }
