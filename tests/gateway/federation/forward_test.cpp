@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 
 #include "gateway/federation/binding.hpp"
+#include "gateway/model/clock.hpp"
 #include "gateway/model/route.hpp"
 #include "gateway/server/router.hpp"
 #include "gateway/wire/codec.hpp"
@@ -296,6 +297,51 @@ TEST_F(TamperingPeerTest, AFrameBeyondTheSendingPeersAccreditationIsRefusedAndAu
               HasSubstr("beyond-accreditation"));
   EXPECT_FALSE(any_file_holds(root("gw-birmingham") / "data", kSensitiveBody))
       << "a refused frame's content is not stored";
+}
+
+// Staffordshire marking under GPMS (2008), the CTU's gateway accepting it:
+// a client with Staffordshire's gateway certificate sends a Forward it bound
+// under GPMS, and the CTU's analyst is delivered the translation, the label
+// as signed kept beside it.
+TEST_F(TamperingPeerTest, AFrameUnderAnotherSchemeIsDeliveredTranslatedWithItsLabelAsSignedBeside) {
+  std::string policy = read_text(policy_file("gw-wm-ctu"));
+  const std::string own_scheme = source_path("policies/schemes/gsc-2014.yaml").string();
+  replace_all(policy, "scheme: " + own_scheme,
+              "scheme: " + own_scheme + "\naccept_schemes: [" +
+                  source_path("policies/schemes/gpms-2008.yaml").string() + "]");
+  std::ofstream(policy_file("gw-wm-ctu")) << policy;
+  start("gw-wm-ctu");
+  auto analyst = at("gw-wm-ctu").connect("wm-ctu-analyst-1");
+  auto peer = connect_as("gw-wm-ctu", pki::gateway_paths(pki_dir("gw-staffordshire")), "gw-staffordshire");
+
+  Message message = make_message("staffs-ctio-1", {{AddresseeKind::role, "ct-analyst"}}, "tension-report", "prevent",
+                                 {{Label{"PROTECT", {}}, "Leaflets outside the community centre in Stoke."}});
+  message.label = Label{"PROTECT", {}};
+  message.label_scheme = "gpms-2008";
+  message.created_unix_ms = to_unix_ms(std::chrono::system_clock::now());
+  federation::salt_portions(message);
+  const auto paths = pki::gateway_paths(pki_dir("gw-staffordshire"));
+  ForwardedMessage frame;
+  frame.route = federation::bind_labels(message, federation::OriginGateway(paths.key, paths.certificate),
+                                        message.created_unix_ms);
+  frame.message = message;
+  ASSERT_TRUE(peer->send_frame(wire_frame(frame)));
+  const Answer answered = answer(*peer);
+  EXPECT_TRUE(answered.ok) << (answered.error ? answered.error->message() : "no answer");
+
+  const auto delivery = next_of<node::Delivery>(*analyst, 5s);
+  ASSERT_TRUE(delivery);
+  EXPECT_EQ(delivery->message.id, message.id);
+  EXPECT_EQ(delivery->message.label_scheme, "gsc-2014");
+  EXPECT_EQ(delivery->message.original_scheme, "gpms-2008");
+  ASSERT_EQ(delivery->message.portions.size(), 1u);
+  EXPECT_EQ(delivery->message.portions[0].label, (Label{"OFFICIAL", {}}));
+  EXPECT_EQ(delivery->message.portions[0].original_label, (Label{"PROTECT", {}}));
+  EXPECT_THAT(delivery->rule_ids, ::testing::Contains("partner-reporting-to-analysts"));
+  ASSERT_TRUE(eventually([&] { return !records(root("gw-wm-ctu") / "data", "labels_translated").empty(); }));
+  const auto translated = records(root("gw-wm-ctu") / "data", "labels_translated");
+  EXPECT_EQ(translated[0].record.node, "gw-staffordshire");
+  EXPECT_EQ(translated[0].record.message_id, message.id);
 }
 
 }  // namespace
