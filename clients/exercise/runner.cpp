@@ -44,7 +44,6 @@ using namespace std::chrono_literals;
 
 // How long a run across gateways waits, once every gateway has settled what
 // it owes its nodes, for anything still passing between gateways.
-constexpr std::chrono::milliseconds kBetweenGateways{150};
 
 // A message id for the `count`th message sent by inject or response `source`:
 // a UUID (version 8, RFC 9562) made from a SHA-256 of what names it. Each run
@@ -606,7 +605,7 @@ class Runner {
           execute_due(agenda_.begin()->first.first);
         } else {
           // The clock stands still, but people at the table may still act.
-          drain(0ms);
+          drain();
           handle_arrived();
           carry_out_commands();
           update_table(control);
@@ -629,7 +628,7 @@ class Runner {
       now_ = std::max(now_, target);
       clock_->set(from_unix_ms(scenario_.t0_unix_ms + now_.count()));
       tick_gateway();
-      drain(0ms);
+      drain();
       handle_arrived();
       carry_out_commands();
       update_table(control);
@@ -950,10 +949,9 @@ class Runner {
       nodes_->sync();  // what worker processes have received is in the inbox
       if (drain()) continue;
       handle_arrived();
-      // Across gateways, a message may still be on its way between two of
-      // them, which no gateway counts as owed to a node: wait for a quiet
-      // spell before calling the moment settled.
-      if (arrived_.empty() && gateways_.size() > 1 && drain(kBetweenGateways)) continue;
+      // Across gateways nothing more is needed: a Forward stays owed to its
+      // next gateway (and counted in owed_to_connected) until that gateway
+      // has committed what it owes its own nodes.
       if (arrived_.empty()) return;
     }
     handle_arrived();
@@ -1007,11 +1005,10 @@ class Runner {
   // Takes what has arrived; true if anything did. Answers (acknowledgements,
   // refusals) are counted at once, since they say whether the system has
   // settled; everything else waits in arrived_ for handle_arrived().
-  bool drain(std::chrono::milliseconds wait = 0ms) {
+  bool drain() {
     std::deque<Incoming> batch;
     {
-      std::unique_lock lock(inbox_mutex_);
-      if (inbox_.empty() && wait.count() > 0) inbox_changed_.wait_for(lock, wait, [this] { return !inbox_.empty(); });
+      std::lock_guard lock(inbox_mutex_);
       batch.swap(inbox_);
     }
     for (auto& incoming : batch) {

@@ -806,7 +806,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   owe(work, sender, receipt_frame, false, message.id);
 
   // Ask for the reviews after the Receipt, so the originator hears of the hold first.
-  open_reviews(work, message, sender, review_holds);
+  open_reviews(work, message, review_holds);
   if (consent_hold) {
     persist(work, *consent_hold);
     work.batch.audit.push_back(
@@ -1211,7 +1211,7 @@ void Router::forwarded(const std::string& from_peer, ForwardedMessage frame) {
   }
   for (const auto& name : result.local_unresolved)
     spdlog::info("forward message={} addressee {} resolves to no node here", short_id(id), name);
-  open_reviews(work, local, {}, review_holds);
+  open_reviews(work, local, review_holds);
   forward(work, result.onward);
   // Answered once all of it is durable (Ack{ok: true}): the sender then forgets it.
   work.immediate.emplace_back(from_peer, answer_frame(id, true));
@@ -1235,18 +1235,16 @@ RecipientDecision Router::hold_for_review(Work& work, const Message& message, co
   return decision;
 }
 
-void Router::open_reviews(Work& work, const Message& message, const std::string& sender,
-                          const std::map<std::vector<std::string>, Hold*>& holds) {
+void Router::open_reviews(Work& work, const Message& message, const std::map<std::vector<std::string>, Hold*>& holds) {
   const auto policy = policy_();
   for (const auto& [roles, hold] : holds) {
     persist(work, *hold);
-    work.batch.audit.push_back(
-        records_.hold_opened(sender.empty() ? message.originator : sender, message.id, hold->id, "review",
-                             hold->held_for));
+    work.batch.audit.push_back(records_.hold_opened(message.originator, message.id, hold->id, "review", hold->held_for));
+    // Never its own originator (a remote one is none of this gateway's nodes).
     std::set<std::string> reviewers;
     for (const auto& role : roles)
       for (const auto& node : policy->nodes_with_role(role))
-        if (node != sender) reviewers.insert(node);
+        if (node != message.originator) reviewers.insert(node);
     if (reviewers.empty())
       spdlog::warn("hold={} message={} waits for {} but no node holds that role", short_id(hold->id),
                    short_id(message.id), hold->held_for);

@@ -315,8 +315,7 @@ class Router {
   // first time), and the decision as held. Then open_reviews asks for them.
   RecipientDecision hold_for_review(Work& work, const Message& message, const Decided& made,
                                     std::map<std::vector<std::string>, Hold*>& holds);
-  void open_reviews(Work& work, const Message& message, const std::string& sender,
-                    const std::map<std::vector<std::string>, Hold*>& holds);
+  void open_reviews(Work& work, const Message& message, const std::map<std::vector<std::string>, Hold*>& holds);
   // Whether `node` is one of this gateway's nodes (an originator to tell), not a remote sender.
   bool local_node(const std::string& node) const;
 
