@@ -1,6 +1,7 @@
 #include "gateway/store/segment_log.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <limits>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -50,7 +52,9 @@ void write_all(int fd, std::string_view bytes, const fs::path& file) {
     const ssize_t n = ::write(fd, bytes.data(), bytes.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw SegmentLogError(fmt::format("writing {}: {}", file.string(), errno_text()));
+      const bool full = errno == ENOSPC;
+      throw SegmentLogError(
+          fmt::format("writing {}: {}{}", file.string(), errno_text(), full ? " (the disk is full)" : ""));
     }
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
@@ -179,12 +183,22 @@ SegmentLog::SegmentLog(fs::path dir, SegmentLogOptions options, const Visit& vis
   std::error_code error;
   fs::create_directories(dir_, error);
   if (error) throw SegmentLogError(fmt::format("cannot create {}: {}", dir_.string(), error.message()));
+  lock_directory();
   try {
     recover(visit);
   } catch (const fs::filesystem_error& e) {  // listing, sizing or removing a file
+    ::close(lock_fd_);
     throw SegmentLogError(fmt::format("recovering {}: {}", dir_.string(), e.what()));
+  } catch (...) {
+    ::close(lock_fd_);
+    throw;
   }
-  open_new_segment();
+  try {
+    open_new_segment();
+  } catch (...) {
+    ::close(lock_fd_);
+    throw;
+  }
   writer_ = std::thread([this] { writer_loop(); });
   syncer_ = std::thread([this] { syncer_loop(); });
 }
@@ -198,6 +212,21 @@ SegmentLog::~SegmentLog() {
   writer_.join();
   syncer_.join();
   if (fd_ >= 0) ::close(fd_);
+  ::close(lock_fd_);  // and with it the lock
+}
+
+void SegmentLog::lock_directory() {
+  const fs::path file = dir_ / "LOCK";
+  lock_fd_ = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) throw SegmentLogError(fmt::format("opening {}: {}", file.string(), errno_text()));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0) {
+    const int error = errno;
+    ::close(lock_fd_);
+    lock_fd_ = -1;
+    if (error == EWOULDBLOCK)
+      throw SegmentLogLocked(fmt::format("{} is open in another process (locked: {})", dir_.string(), file.string()));
+    throw SegmentLogError(fmt::format("locking {}: {}", file.string(), std::strerror(error)));
+  }
 }
 
 void SegmentLog::recover(const Visit& visit) {
@@ -254,8 +283,8 @@ void SegmentLog::recover(const Visit& visit) {
   }
   if (changed) sync_directory(dir_);
   recovery_.last_seq = last_seq;
-  next_seq_ = last_seq + 1;
-  durable_seq_ = last_seq;
+  next_seq_ = std::max(last_seq + 1, options_.first_seq);
+  durable_seq_ = next_seq_ - 1;
 }
 
 void SegmentLog::open_new_segment() {
@@ -311,9 +340,33 @@ std::vector<SegmentInfo> SegmentLog::sealed_segments() const {
   return sealed_;
 }
 
+void SegmentLog::resume() {
+  std::lock_guard lock(mutex_);
+  if (failed_) return;
+  refuse_below_ = next_seq_;
+}
+
+SegmentLogHealth SegmentLog::health() const {
+  std::lock_guard lock(mutex_);
+  return {failed_, refuse_below_ == std::numeric_limits<std::uint64_t>::max(), why_};
+}
+
+void SegmentLog::inject_write_failure(int writes, std::string why) {
+  std::lock_guard lock(mutex_);
+  inject_write_ = writes;
+  inject_write_why_ = std::move(why);
+}
+
+void SegmentLog::inject_sync_failure(int syncs, std::string why) {
+  std::lock_guard lock(mutex_);
+  inject_sync_ = syncs;
+  inject_sync_why_ = std::move(why);
+}
+
 void SegmentLog::writer_loop() {
   while (true) {
     std::vector<Pending> batch;
+    std::vector<bool> take;  // per pending: written (true) or refused
     std::size_t batch_bytes = 0;
     bool failed;
     {
@@ -324,13 +377,26 @@ void SegmentLog::writer_loop() {
         std::size_t bytes = 0;
         for (const auto& payload : queue_.front().payloads) bytes += segment_record_header_bytes + payload.size();
         if (!batch.empty() && batch_bytes + bytes > options_.max_batch_bytes) break;
-        batch_bytes += bytes;
+        // Queued before the last resume() after a failed write: made on top
+        // of what that write lost, so refused unwritten.
+        const std::uint64_t first = queue_.front().last_seq + 1 - queue_.front().payloads.size();
+        const bool refused = first < refuse_below_;
+        if (!refused) batch_bytes += bytes;
+        take.push_back(!refused);
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
       failed = failed_;
     }
-    if (!failed) {
+    std::string why;
+    bool write_failed = false;
+    bool broken = false;
+    const bool any = std::find(take.begin(), take.end(), true) != take.end();
+    buffer_.clear();
+    if (!failed && any) {
+      const std::uint64_t size_before = segment_size_;
+      const std::uint64_t first_before = segment_first_seq_, last_before = segment_last_seq_;
+      bool rolled = false;
       try {
         // A new segment only once the current one is durable: the syncer
         // syncs one file, and the sealed segment is then complete on disk.
@@ -338,26 +404,57 @@ void SegmentLog::writer_loop() {
           std::unique_lock lock(mutex_);
           durable_.wait(lock, [this] { return to_sync_.empty() && !syncing_; });
           lock.unlock();
+          rolled = true;
           open_new_segment();
+          rolled = false;
         }
         buffer_.clear();
-        std::uint64_t seq = batch.front().last_seq - batch.front().payloads.size() + 1;
-        if (segment_first_seq_ == 0) segment_first_seq_ = seq;
-        for (const auto& pending : batch)
-          for (const auto& payload : pending.payloads) encode_record(buffer_, seq++, payload);
-        segment_last_seq_ = seq - 1;
+        for (std::size_t i = 0; i < batch.size(); ++i) {
+          if (!take[i]) continue;
+          std::uint64_t seq = batch[i].last_seq + 1 - batch[i].payloads.size();
+          if (segment_first_seq_ == 0 && !batch[i].payloads.empty()) segment_first_seq_ = seq;
+          for (const auto& payload : batch[i].payloads) encode_record(buffer_, seq++, payload);
+          if (!batch[i].payloads.empty()) segment_last_seq_ = seq - 1;
+        }
         write_all(fd_, buffer_, segment_path(dir_, segment_number_));
+        {
+          std::lock_guard lock(mutex_);
+          if (inject_write_ > 0) {
+            --inject_write_;
+            throw SegmentLogError(inject_write_why_);
+          }
+        }
         segment_size_ += buffer_.size();
-      } catch (const SegmentLogError&) {
-        failed = true;
+      } catch (const SegmentLogError& e) {
+        why = e.what();
+        write_failed = true;
+        if (rolled) {
+          broken = true;  // a new segment could not be made: the directory's state is unknown
+        } else {
+          // Cut off whatever part of the write reached the file, so that
+          // nothing of it is read back after a restart.
+          segment_first_seq_ = first_before;
+          segment_last_seq_ = last_before;
+          if (::ftruncate(fd_, static_cast<off_t>(size_before)) != 0) {
+            why += fmt::format("; cutting {} back to {} bytes failed too: {}",
+                               segment_path(dir_, segment_number_).string(), size_before, errno_text());
+            broken = true;
+          }
+        }
       }
     }
     {
       std::lock_guard lock(mutex_);
-      if (failed) failed_ = true;
-      for (auto& pending : batch) to_sync_.push_back({pending.last_seq, pending.payloads.size(), std::move(pending.done)});
+      if (write_failed) {
+        why_ = why;
+        refuse_below_ = std::numeric_limits<std::uint64_t>::max();
+        if (broken) failed_ = true;
+      }
+      for (std::size_t i = 0; i < batch.size(); ++i)
+        to_sync_.push_back({batch[i].last_seq, batch[i].payloads.size(), std::move(batch[i].done),
+                            take[i] && !write_failed && !failed});
       stats_.writes += 1;
-      if (!failed) stats_.bytes += buffer_.size();
+      if (!failed && !write_failed) stats_.bytes += buffer_.size();
     }
     written_.notify_one();
   }
@@ -384,20 +481,42 @@ void SegmentLog::syncer_loop() {
     }
     // One fdatasync for everything written since the last one; meanwhile the
     // writer forms and writes the next batch.
-    if (!failed && ::fdatasync(fd) != 0) failed = true;
+    const bool wrote = std::any_of(work.begin(), work.end(), [](const Written& w) { return w.ok; });
+    std::string why;
+    bool synced = false;
+    if (!failed && wrote && options_.sync) {
+      if (::fdatasync(fd) != 0) {
+        why = fmt::format("syncing {}: {}", dir_.string(), errno_text());
+        failed = true;
+      } else {
+        synced = true;
+      }
+    }
+    if (synced) {
+      std::lock_guard lock(mutex_);
+      if (inject_sync_ > 0) {
+        --inject_sync_;
+        why = inject_sync_why_;
+        failed = true;
+      }
+    }
+    if (failed && !why.empty()) {
+      std::lock_guard lock(mutex_);
+      failed_ = true;
+      why_ = why;
+    }
     std::size_t records = 0;
     for (auto& written : work) {
       records += written.records;
-      if (written.done) written.done(!failed, written.last_seq);
+      if (written.done) written.done(!failed && written.ok, written.last_seq);
     }
     {
       std::lock_guard lock(mutex_);
-      if (failed) failed_ = true;
       syncing_ = false;
       durable_seq_ = work.back().last_seq;
       stats_.appends += work.size();
       stats_.records += records;
-      if (!failed) stats_.syncs += 1;
+      if (synced && !failed) stats_.syncs += 1;
     }
     durable_.notify_all();
   }

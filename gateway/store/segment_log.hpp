@@ -16,6 +16,19 @@
 // record that is incomplete, fails its checksum or breaks the seq order ends
 // the log there. That segment is cut at the record's offset, any later
 // segment is removed, and recovery() says what was dropped and where.
+//
+// One process at a time: opening takes an exclusive lock (flock(2)) on
+// DIR/LOCK, held until the log is destroyed; a second opener gets
+// SegmentLogLocked. The kernel drops the lock when the process dies, SIGKILL
+// included.
+//
+// Failures. A write that fails (the disk is full, an I/O error at write) is
+// cut off again (the segment truncated back to where the write began), its
+// appends fail, and so does every append queued after it, until resume():
+// those were made on top of what never became durable. Appends queued after
+// resume() are written again. A failed fdatasync fails the log for good: the
+// kernel may have dropped the dirty pages, so nothing after it can be trusted,
+// and every append fails until the log is reopened.
 #pragma once
 
 #include <condition_variable>
@@ -35,6 +48,12 @@ namespace icegate::store {
 class SegmentLogError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
+};
+
+// DIR is open in another process (or another SegmentLog of this one).
+class SegmentLogLocked : public SegmentLogError {
+ public:
+  using SegmentLogError::SegmentLogError;
 };
 
 inline constexpr std::string_view segment_magic = "ICEGLOG1";
@@ -94,6 +113,19 @@ struct RecoveryReport {
 struct SegmentLogOptions {
   std::uint64_t segment_bytes = 64u << 20;  // a new segment once the current one has this many
   std::size_t max_batch_bytes = 8u << 20;   // one write() at most (a single larger append is written alone)
+  // false: no fdatasync (`icegate serve --no-fsync`): appends survive a crash
+  // of the process, not of the machine.
+  bool sync = true;
+  // The first seq to give, at least: a log whose segments were all dropped
+  // (their records applied elsewhere) must not give those seqs again.
+  std::uint64_t first_seq = 1;
+};
+
+// Whether appends are being taken.
+struct SegmentLogHealth {
+  bool failed = false;    // a sync failed: nothing is taken until the log is reopened
+  bool refusing = false;  // a write failed: nothing is taken until resume()
+  std::string why;        // the last failure, e.g. "writing DIR/0000000000000001.seg: No space left on device (the disk is full)"
 };
 
 struct SegmentLogStats {
@@ -136,6 +168,17 @@ class SegmentLog {
   std::uint64_t append(std::vector<std::string> payloads, Durable done);
   // Waits until everything appended so far is durable (or failed).
   void flush();
+  // After a failed write: appends queued from now on are written again
+  // (those queued before still fail). Does nothing after a failed sync.
+  void resume();
+  SegmentLogHealth health() const;
+
+  // TEST HOOKS, never called by the gateway's configuration or command line:
+  // the next `writes` writes fail after they ran (cut off again, as a full
+  // disk's would be), and the next `syncs` fdatasyncs count as failed, with
+  // `why` as the failure.
+  void inject_write_failure(int writes, std::string why);
+  void inject_sync_failure(int syncs, std::string why);
 
   SegmentLogStats stats() const;
   // Sealed segments, oldest first.
@@ -160,8 +203,10 @@ class SegmentLog {
     std::uint64_t last_seq = 0;
     std::size_t records = 0;
     Durable done;
+    bool ok = true;  // false: refused, or its write failed
   };
 
+  void lock_directory();
   void recover(const Visit& visit);
   void open_new_segment();
   void writer_loop();
@@ -170,6 +215,7 @@ class SegmentLog {
   std::filesystem::path dir_;
   SegmentLogOptions options_;
   RecoveryReport recovery_;
+  int lock_fd_ = -1;  // DIR/LOCK, flock'ed while the log is open
 
   // Only the writer thread touches these (and the constructor, before it starts).
   int fd_ = -1;
@@ -188,7 +234,12 @@ class SegmentLog {
   bool syncing_ = false;
   bool stopping_ = false;
   bool writer_done_ = false;
-  bool failed_ = false;
+  bool failed_ = false;             // a sync failed: for good
+  std::uint64_t refuse_below_ = 0;  // appends whose first seq is below this are refused (a write failed)
+  std::string why_;                 // the last failure
+  int inject_write_ = 0;
+  int inject_sync_ = 0;
+  std::string inject_write_why_, inject_sync_why_;
   std::uint64_t next_seq_ = 1;
   std::uint64_t durable_seq_ = 0;  // every seq up to here is durable (or failed)
   std::vector<SegmentInfo> sealed_;

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <atomic>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <map>
 #include <mutex>
@@ -174,6 +175,63 @@ TEST(SegmentLogTest, DurableCallbacksRunInAppendOrderWithTheirLastSeq) {
     expected += static_cast<std::uint64_t>(1 + i % 3);
     EXPECT_EQ(seen[static_cast<std::size_t>(i)], expected);
   }
+}
+
+// Appends one payload and waits until the log says whether it is durable.
+bool append_and_wait(SegmentLog& log, std::string payload, std::uint64_t* seq = nullptr) {
+  std::promise<bool> durable;
+  const std::uint64_t first = log.append({std::move(payload)}, [&](bool ok, std::uint64_t) { durable.set_value(ok); });
+  if (seq) *seq = first;
+  return durable.get_future().get();
+}
+
+TEST(SegmentLogTest, AFailedWriteIsCutOffAndWhatWasQueuedAfterItIsRefusedUntilResume) {
+  TemporaryDirectory dir;
+  std::uint64_t after_seq = 0;
+  {
+    SegmentLog log(dir.path());
+    ASSERT_TRUE(append_and_wait(log, "before"));
+    log.inject_write_failure(1, "injected write failure");
+    EXPECT_FALSE(append_and_wait(log, "lost in the failed write"));
+    EXPECT_TRUE(log.health().refusing);
+    EXPECT_EQ(log.health().why, "injected write failure");
+    EXPECT_FALSE(append_and_wait(log, "made on top of the lost one")) << "refused until resume()";
+    log.resume();
+    EXPECT_FALSE(log.health().refusing);
+    ASSERT_TRUE(append_and_wait(log, "after resume", &after_seq));
+  }
+  const auto records = reopen(dir.path());
+  ASSERT_EQ(records.size(), 2u) << "the failed write was cut off the segment, and the refused append never written";
+  EXPECT_EQ(records[0], (Record{1, "before"}));
+  EXPECT_EQ(records[1], (Record{after_seq, "after resume"}));
+  EXPECT_EQ(after_seq, 4u) << "a refused append's seqs are not given again";
+}
+
+TEST(SegmentLogTest, AFailedSyncFailsTheLogForGood) {
+  TemporaryDirectory dir;
+  SegmentLog log(dir.path());
+  ASSERT_TRUE(append_and_wait(log, "before"));
+  log.inject_sync_failure(1, "injected sync failure");
+  EXPECT_FALSE(append_and_wait(log, "its sync failed"));
+  log.resume();
+  EXPECT_FALSE(append_and_wait(log, "after")) << "nothing after a failed sync can be trusted";
+  EXPECT_TRUE(log.health().failed);
+  EXPECT_EQ(log.health().why, "injected sync failure");
+}
+
+TEST(SegmentLogTest, ASecondOpenerIsRefusedWhileTheFirstHoldsTheDirectory) {
+  TemporaryDirectory dir;
+  {
+    SegmentLog log(dir.path());
+    EXPECT_THROW(SegmentLog second(dir.path()), SegmentLogLocked);
+  }
+  EXPECT_NO_THROW(SegmentLog again(dir.path())) << "the lock goes with the log";
+}
+
+TEST(SegmentLogTest, FirstSeqKeepsSeqsAboveRecordsDroppedElsewhere) {
+  TemporaryDirectory dir;
+  SegmentLog log(dir.path(), {.first_seq = 1000});
+  EXPECT_EQ(log.append({"x"}, {}), 1000u);
 }
 
 TEST(SegmentLogTest, SegmentsRollAndCompactionKeepsOnlyWhatIsAskedWithTheSameSeqs) {
