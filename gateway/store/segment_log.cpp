@@ -346,50 +346,6 @@ void SegmentLog::resume() {
   refuse_below_ = next_seq_;
 }
 
-std::uint64_t SegmentLog::cut_back(std::uint64_t from, std::string why) {
-  std::unique_lock lock(mutex_);
-  if (failed_ || stopping_) return 0;
-  cut_wanted_ = true;
-  queued_.notify_all();
-  // The writer between batches, and everything it wrote synced and called back.
-  durable_.wait(lock, [this] { return writer_paused_ && to_sync_.empty() && !syncing_; });
-  std::uint64_t last = 0;
-  if (segment_first_seq_ != 0 && from >= segment_first_seq_ && from <= segment_last_seq_) {
-    const fs::path file = segment_path(dir_, segment_number_);
-    std::uint64_t offset = 0;
-    try {
-      const std::string bytes = read_file(file);
-      bool found = false;
-      std::uint64_t position = segment_magic.size();
-      scan_segment(bytes, 0, [&](std::uint64_t seq, std::string_view payload) {
-        if (!found && seq >= from) {
-          found = true;
-          offset = position;
-        }
-        position += segment_record_header_bytes + payload.size();
-      });
-      if (found && ::ftruncate(fd_, static_cast<off_t>(offset)) == 0 && ::fdatasync(fd_) == 0) {
-        segment_size_ = offset;
-        segment_last_seq_ = from - 1;
-        if (segment_last_seq_ < segment_first_seq_) segment_first_seq_ = segment_last_seq_ = 0;
-        refuse_below_ = std::numeric_limits<std::uint64_t>::max();
-        why_ = std::move(why);
-        last = next_seq_ - 1;
-      } else if (found) {
-        // Cut or not, the file can no longer be trusted.
-        failed_ = true;
-        why_ = fmt::format("cutting {} back to byte {} failed: {}", file.string(), offset, errno_text());
-      }
-    } catch (const SegmentLogError& e) {
-      failed_ = true;
-      why_ = e.what();
-    }
-  }
-  cut_wanted_ = false;
-  durable_.notify_all();
-  return last;
-}
-
 SegmentLogHealth SegmentLog::health() const {
   std::lock_guard lock(mutex_);
   return {failed_, refuse_below_ == std::numeric_limits<std::uint64_t>::max(), why_};
@@ -415,15 +371,7 @@ void SegmentLog::writer_loop() {
     bool failed;
     {
       std::unique_lock lock(mutex_);
-      queued_.wait(lock, [this] { return (!queue_.empty() && !cut_wanted_) || stopping_ || cut_wanted_; });
-      if (cut_wanted_) {
-        // cut_back() works on the file while the writer waits here.
-        writer_paused_ = true;
-        durable_.notify_all();
-        durable_.wait(lock, [this] { return !cut_wanted_; });
-        writer_paused_ = false;
-        continue;
-      }
+      queued_.wait(lock, [this] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) break;
       while (!queue_.empty()) {
         std::size_t bytes = 0;

@@ -172,15 +172,6 @@ class SegmentLog {
   // (those queued before still fail). Does nothing after a failed sync.
   void resume();
   SegmentLogHealth health() const;
-  // Cuts the log back to before record `from` (it and every later record
-  // removed, made durable by an fdatasync), when what was appended from there
-  // on must not stand (the store behind the log could not apply it), and
-  // refuses appends until resume(), as after a failed write. Waits until
-  // everything written is synced and called back first. Returns the last seq
-  // given so far (every seq from `from` up to it is cut or refused), or 0 if
-  // the log cannot be cut there: `from` is not in the segment being appended
-  // to, or the log has failed. Any thread but the callbacks'.
-  std::uint64_t cut_back(std::uint64_t from, std::string why);
 
   // TEST HOOKS, never called by the gateway's configuration or command line:
   // the next `writes` writes fail after they ran (cut off again, as a full
@@ -244,8 +235,6 @@ class SegmentLog {
   bool stopping_ = false;
   bool writer_done_ = false;
   bool failed_ = false;             // a sync failed: for good
-  bool cut_wanted_ = false;         // cut_back() waits for the writer to stop between batches
-  bool writer_paused_ = false;      // ...which it does here
   std::uint64_t refuse_below_ = 0;  // appends whose first seq is below this are refused (a write failed)
   std::string why_;                 // the last failure
   int inject_write_ = 0;

@@ -1,70 +1,78 @@
-// The gateway's durable state under --data DIR: a log in front, SQLite behind
-// (docs/STORE.md; the choice and its figures: docs/adr/0005).
+// The gateway's durable state: SQLite in WAL mode under --data DIR
+// (DIR/icegate.db). A submitted message, the frames owed to each node, holds,
+// triggered events, occasional-access uses and the audit records are written
+// in one transaction before the sender is acknowledged.
 //
-// The log (DIR/log/, gateway/store/segment_log) is what makes a batch durable.
-// Store::commit encodes the batch (batch.hpp) and appends it to the log, whose
-// writer thread writes whatever has queued as one write(2) while its syncer
-// thread fdatasyncs the write before: a pipelined group commit, one fdatasync
-// per group, no B-tree on the way.
+// Writes go through one writer thread that commits whatever has queued up as
+// one transaction (group commit). Commits are pipelined: a second thread (the
+// syncer) makes each committed group durable with one fdatasync(2) of the
+// -wal file, and only then posts the group's completion callbacks, while the
+// writer forms and applies the next group. Callbacks run on the caller's
+// executor, in commit order, and never before their group is durable (with
+// StoreOptions::synchronous_full, the gateway's default).
 //
-// SQLite (DIR/icegate.db, WAL) is what the log's records are applied to: the
-// tables the gateway reads back (messages, outbox, holds, ...) and the audit
-// trail that `icegate audit` verifies and queries. The applier thread
-// ("store-writer") takes the batches the log has made durable, in log order,
-// applies them in one transaction, and only then posts their callbacks. So a
-// callback (the sender's Ack) waits for the log's fdatasync, never for SQLite's,
-// and what a callback reports is already in SQLite for other readers, as
-// before the log. SQLite commits without syncing (PRAGMA synchronous=NORMAL);
-// every so often a fourth thread ("store-syncer") fdatasyncs its WAL, and the
-// log's sealed segments whose records SQLite then holds durably are removed.
-// store_meta records how far SQLite has applied the log, in the same
-// transactions, so a crash at any point is repaired at the next open by
-// applying the log's records after that point (idempotently).
+// Why that is durable. The writer connection runs PRAGMA synchronous=NORMAL:
+// in WAL mode SQLite then does not sync on commit; "the WAL file is
+// synchronized before each checkpoint and the database file is synchronized
+// after each completed checkpoint and the WAL file header is synchronized when
+// a WAL file begins to be reused after a checkpoint"
+// (https://www.sqlite.org/pragma.html#pragma_synchronous). A commit is the
+// write(2) of its pages to the -wal file, the last one marked as a commit
+// frame, each frame checksummed cumulatively over the frames before it
+// (https://www.sqlite.org/fileformat2.html#walformat). The syncer takes the
+// groups whose COMMIT has returned, then calls fdatasync on its own
+// descriptor of the -wal file: every frame written before that call, the
+// groups' own and every earlier one of this WAL generation, is on disk when
+// it returns 0, and recovery after a crash keeps exactly the frames up to
+// the last valid commit frame, so each of those groups survives power loss.
+// Earlier generations: SQLite starts the WAL over (writes a new header with
+// new salts from offset 0, in the same file) only after a checkpoint has
+// copied every frame into the database and synced it, so what those frames
+// held is durable in icegate.db. The file is neither replaced nor deleted
+// while the writer connection is open, so the syncer's descriptor stays the
+// WAL's; the data directory is synced once at open, so that the -wal file's
+// own entry is durable too.
 //
-// Frames owed, applied late. A Deliver is usually acknowledged within
-// milliseconds, and writing it into the outbox B-tree only to delete it again
-// is most of what a message cost SQLite. So an outbox entry waits in memory
-// (`deferred_`, bounded in entries and bytes) for StoreOptions::outbox_delay
-// before it is applied: one settled meanwhile (acked or sent) is never written
-// to SQLite at all. It is durable all along in the log, and every read of the
-// outbox (owed, read_owed, expiring, next_expiry, recover) merges the entries
-// waiting in memory with SQLite's rows, so no reader can tell.
+// Checkpoints: SQLite's automatic checkpoint would run inside a COMMIT on the
+// writer, stop it for the whole copy and its two syncs, and ignore a failed
+// sync. It is off. Once the WAL holds StoreOptions::checkpoint_pages pages, a
+// third thread (the checkpointer, on a connection of its own) runs a PASSIVE
+// checkpoint beside the writer; the writer appends meanwhile, so that one
+// cannot be complete, and the writer then copies the few frames appended
+// since with a PASSIVE checkpoint of its own, between two groups, so that
+// the WAL can start over. A checkpoint that fails is a failed sync (below).
+// docs/PERFORMANCE.md has the measurement against checkpoints on the writer.
 //
-// Fail-stop when the log cannot write a batch (disk full, I/O error at write):
-// the write is cut off the log, its callbacks get ok=false, and the store
-// refuses every batch queued after it without writing it (those were prepared
+// Fail-stop when a transaction cannot be committed (disk full, I/O error at
+// write): it is rolled back whole, its callbacks get ok=false, and the store
+// refuses every batch queued after it without trying it (those were prepared
 // on top of state that never became durable) until the caller has read back
 // what is durable and called resume(). health() says why meanwhile; the next
-// batch that writes and is made durable makes the store healthy again.
+// transaction that writes and is made durable makes the store healthy again.
 //
-// Fail-stop without resume when a sync fails (the log's fdatasync, SQLite's
-// WAL sync or a checkpoint: EIO, ENOSPC): the kernel may have marked the
-// unwritten pages clean, so what the files hold can no longer be trusted. That
-// batch and every batch from then on get ok=false; resume() changes nothing;
-// health() says why and that the gateway must be restarted (restart_required).
+// Fail-stop without resume when a sync fails (fdatasync or a checkpoint:
+// EIO, ENOSPC): the kernel may have marked the unwritten pages clean, so what
+// the file holds can no longer be trusted. That group, every group committed
+// after it, and every batch from then on get ok=false; resume() changes
+// nothing; health() says why and that the gateway must be restarted
+// (restart_required). Restarting reopens the database: SQLite's recovery keeps
+// the frames up to the last whole, valid commit, which may or may not include
+// the groups that were refused.
 //
-// When SQLite cannot apply what the log made durable (its disk is full), the
-// log is cut back to before the first record it could not apply, and that
-// batch and every one appended after it (made on top of it) fail as a failed
-// log write does: ok=false, refused until resume(), health() says why. Only if
-// the log cannot be cut there (the record is in a sealed segment) do the
-// batches stay queued, durable in the log, tried again every 200 ms, their
-// callbacks waiting (a sender is never told "accepted" before the message can
-// be read back, nor "not stored" about one that is).
+// Read-back of owed frames off the caller's thread (read_owed): a fourth
+// thread (the reader, "store-reader"), on a read-only connection of its own,
+// runs the reads queued to it in order and posts each page to the caller's
+// executor, so that a node's backlog read back from disk neither waits behind
+// nor holds up the caller's other work (nor accepted() on the reader
+// connection).
 //
-// Read-back of owed frames off the caller's thread (read_owed): a thread of its
-// own (the reader, "store-reader"), on a read-only connection of its own, runs
-// the reads queued to it in order and posts each page to the caller's
-// executor.
-//
-// One process at a time: the log's directory is locked (flock) while a Store
-// is open. store::catch_up(DIR) applies a stopped gateway's log to its SQLite
-// database for the tools (`icegate audit`), and leaves a running one alone.
+// Readers (accepted(), owed(), read_owed(), expiring(), next_expiry(), and other processes such as
+// `icegate audit`) may see a group that is committed but not yet durable. The
+// gateway only asks them about what its callbacks have already reported
+// durable (see the comments on each, and docs/ARCHITECTURE.md).
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <map>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -77,15 +85,12 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include <boost/asio/any_io_executor.hpp>
 
 #include "gateway/audit/audit.hpp"
-#include "gateway/store/batch.hpp"
-#include "gateway/store/segment_log.hpp"
 #include "gateway/store/sqlite.hpp"
 
 namespace icegate::store {
@@ -95,20 +100,56 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// The data directory's log is open in another process (a running gateway).
-class StoreLocked : public StoreError {
- public:
-  using StoreError::StoreError;
+// A frame the gateway owes a node, in the order it must be sent (seq).
+struct OutboxEntry {
+  std::int64_t seq = 0;
+  std::string node;
+  std::string message_id;
+  // Deliver frames stay until the node acknowledges them; the rest (Receipts,
+  // review requests) until they have been written to the node's connection.
+  bool needs_ack = false;
+  std::int64_t not_after_unix_ms = 0;  // 0: never expires
+  std::string originator;              // for a Deliver: told if it expires unsent
+  std::string outcome;                 // for a Deliver: the encoded RecipientOutcome
+  std::string frame;                   // the framed bytes to send
 };
 
-// A read of `node`'s owed frames: after < seq <= through, by seq, at most
-// `limit` of them and `max_bytes` of frames (always the first, however large).
-struct OwedQuery {
+struct AcceptedMessage {
+  std::string id;
+  std::string originator;
+  std::int64_t accepted_unix_ms = 0;
+};
+
+struct StoredBlob {
+  std::string key;
+  std::string value;
+};
+
+struct OccasionalUse {
   std::string node;
-  std::int64_t after = 0;
-  std::int64_t through = 0;
-  std::size_t limit = 0;
-  std::size_t max_bytes = 0;
+  std::int64_t time_unix_ms = 0;
+};
+
+struct TriggeredEvent {
+  std::string name;
+  std::string node;
+  std::int64_t time_unix_ms = 0;
+};
+
+// Everything one operation of the router writes, committed together.
+struct Batch {
+  std::vector<AcceptedMessage> messages;
+  std::vector<OutboxEntry> outbox;                              // seq already assigned
+  std::vector<std::pair<std::string, std::string>> acked;       // (node, message_id)
+  std::vector<std::int64_t> sent;                               // non-ack entries written
+  std::vector<StoredBlob> holds_put;                            // key = hold id
+  std::vector<std::string> holds_removed;
+  std::vector<StoredBlob> controlled_put;                       // key = message id
+  std::vector<TriggeredEvent> events;
+  std::vector<OccasionalUse> occasional;
+  std::vector<audit::AuditRecord> audit;
+
+  bool empty() const;
 };
 
 // What the store held when it was opened.
@@ -138,43 +179,31 @@ struct Recovered {
 };
 
 struct StoreOptions {
-  // true: each batch's callbacks wait for an fdatasync of the log that covers
+  // true: each group's callbacks wait for an fdatasync of the WAL that covers
   // it (see the top of this file), so an acknowledged message survives power
-  // loss. false (`icegate serve --no-fsync`): no sync; survives a crash of the
-  // gateway process, not of the machine. (The name is from when this meant
-  // PRAGMA synchronous=FULL.)
+  // loss. false (`icegate serve --no-fsync`): no sync but SQLite's own at
+  // checkpoints; survives a crash of the gateway process, not of the machine.
+  // (The name is from when this meant PRAGMA synchronous=FULL.)
   bool synchronous_full = true;
-  std::size_t max_batch = 4096;  // batches applied per SQLite transaction at most
+  std::size_t max_batch = 4096;  // operations per transaction at most
   // A checkpoint (PASSIVE) is run once the WAL holds this many pages...
   int checkpoint_pages = 8192;
-  // ...by a thread of its own, beside the applier, which then copies only the
-  // frames appended meanwhile (true); or by the applier, between groups (false).
+  // ...by a thread of its own, beside the writer, which then copies only the
+  // frames appended meanwhile (true); or by the writer, between groups (false).
   bool background_checkpoints = true;
-  // How long an owed frame waits in memory before it is written to SQLite's
-  // outbox (one settled meanwhile never is), and how many entries and bytes
-  // may wait at most (beyond either, the oldest are written at once). Zero: at
-  // once, as the batch is applied.
-  std::chrono::milliseconds outbox_delay{200};
-  std::size_t outbox_waiting_entries = 65536;
-  std::size_t outbox_waiting_bytes = 64u << 20;
-  // SQLite's WAL is synced (and the log's segments it covers removed) at most this often.
-  std::chrono::milliseconds sqlite_sync_interval{1000};
-  // The log's segment size (a sealed segment is removed once SQLite holds its records durably).
-  std::uint64_t log_segment_bytes = 64u << 20;
+  // false: the writer forms the next group only once the last one is synced
+  // and called back (one group at a time, as before pipelining), to compare.
+  bool pipelined = true;
 };
 
 struct StoreStats {
-  std::uint64_t commits = 0;         // SQLite transactions that applied the log
-  std::uint64_t operations = 0;      // batches made durable and applied
-  std::uint64_t failed_commits = 0;  // log writes that failed (refused batches not counted)
-  std::uint64_t syncs = 0;           // fdatasyncs of the log, each covering one or more batches
-  std::uint64_t sqlite_syncs = 0;    // fdatasyncs of SQLite's WAL (after which log segments may go)
-  std::uint64_t checkpoints = 0;     // PASSIVE checkpoints run (by the checkpointer or the applier)
+  std::uint64_t commits = 0;
+  std::uint64_t operations = 0;
+  std::uint64_t failed_commits = 0;  // transactions that could not be committed (refused batches not counted)
+  std::uint64_t syncs = 0;           // fdatasyncs of the WAL, each covering one or more commits
+  std::uint64_t checkpoints = 0;     // PASSIVE checkpoints run (by the checkpointer or the writer)
   std::uint64_t checkpoint_us = 0;   // the time in them
-  std::uint64_t writer_checkpoint_us = 0;  // of which the applier's: time it was not applying
-  std::uint64_t outbox_written = 0;  // owed frames written to SQLite's outbox
-  std::uint64_t outbox_skipped = 0;  // owed frames settled while waiting, never written there
-  std::uint64_t log_bytes = 0;       // record bytes written to the log
+  std::uint64_t writer_checkpoint_us = 0;  // of which the writer's: time it was not committing
 };
 
 // Whether the last transaction that wrote could be committed and made durable.
@@ -202,10 +231,11 @@ class Store {
                     std::size_t owed_per_node = std::numeric_limits<std::size_t>::max(),
                     std::size_t owed_bytes_per_node = std::numeric_limits<std::size_t>::max());
   // `node`'s owed frames with after < seq <= through, by seq, at most `limit`
-  // (frames included): SQLite's rows (read on the reader connection, so only
-  // what is committed is seen) merged with the entries still waiting in
-  // memory. The router asks only for seqs it has counted, which it does in
-  // the commit callback, once the batch is durable and applied.
+  // (frames included): read on the reader connection, as accepted() is, so
+  // only what is committed is seen. Rows committed but not yet durable are
+  // seen too: the router asks only for seqs it has counted, which it does in
+  // the commit callback, after the sync; and expiring() rows after the seqs
+  // it has counted are skipped.
   std::vector<OutboxEntry> owed(const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit);
   // A page of owed frames: those of `node` with after < seq <= through, by
   // seq, at most `limit` of them and `max_bytes` of frames (always the first,
@@ -219,196 +249,159 @@ class Store {
   // one at a time, in the order queued); `done(page)` is posted to `executor`
   // with what it read. The same visibility as owed(). Any thread. Reads still
   // queued when the store is destroyed are dropped, uncalled.
-  void read_owed(OwedQuery query, boost::asio::any_io_executor executor, OwedRead done);
+  void read_owed(std::string node, std::int64_t after, std::int64_t through, std::size_t limit, std::size_t max_bytes,
+                 boost::asio::any_io_executor executor, OwedRead done);
   // Owed frames, over every node, that expire before `before`, in expiry
   // order (not_after, seq) after the position (after_not_after, after_seq),
-  // at most `limit`, without their frames: a page of the index outbox_expiry
-  // merged with the entries waiting in memory.
+  // at most `limit`, without their frames: a page of the index outbox_expiry,
+  // read on the reader connection.
   std::vector<OutboxEntry> expiring(std::int64_t before, std::int64_t after_not_after, std::int64_t after_seq,
                                     std::size_t limit);
   // The earliest expiry at or after `from` of an owed frame (0: none).
   std::int64_t next_expiry(std::int64_t from);
-  // Whether a message of this id has been accepted and applied: a lookup in
+  // Whether a message of this id has been accepted and committed: a lookup in
   // the index on messages(id), on a read-only connection of its own (WAL lets
-  // it read beside the applier), so any thread may call it; one lookup runs at
-  // a time. The caller keeps the ids it has accepted and not yet seen called
-  // back, so it never asks about an id that is durable but not yet applied.
+  // it read beside the writer), so any thread may call it; one lookup runs at
+  // a time. Only what is committed is seen: the caller keeps the ids it has
+  // accepted and not yet seen committed (its callback: committed and durable),
+  // so it never asks about an id whose group is committed but not durable.
   bool accepted(const std::string& id);
   // Sequence numbers for outbox entries, increasing in commit order when the
   // same thread assigns them and commits (the gateway's io thread).
   std::int64_t next_seq() { return next_seq_++; }
 
-  // Queues a batch; `done(ok)` is posted to `executor` once it is durable and
-  // applied (ok), or once it is known that it never will be (not ok).
+  // Queues a batch; `done(ok)` is posted to `executor` after the commit.
   void commit(Batch batch, boost::asio::any_io_executor executor, std::function<void(bool)> done);
   // The same, but `done(ok, outbox)` is handed back the batch's outbox entries
   // (frames included), so that the caller need not copy them before the commit.
   using OutboxDone = std::function<void(bool, std::vector<OutboxEntry>&)>;
   void commit(Batch batch, boost::asio::any_io_executor executor, OutboxDone done);
-  // Waits until everything queued so far is durable and applied (or failed),
-  // and its callbacks posted.
+  // Waits until everything queued so far is committed and synced, and its
+  // callbacks posted.
   void flush();
   StoreStats stats() const;
   StoreHealth health() const;
   // The head of the audit trail as far as it is durable: that of the last
-  // batch whose callbacks have been posted (made durable by the log first),
-  // never a record a crash could still lose. What a gateway signs for its
-  // peers to witness (docs/FEDERATION.md, "Peers witness each other's audit
-  // trail"). Any thread.
+  // group whose callbacks have been posted (made durable first, as they are;
+  // see StoreOptions::synchronous_full), never a record a crash could still
+  // lose. What a gateway signs for its peers to witness (docs/FEDERATION.md,
+  // "Peers witness each other's audit trail"). Any thread.
   audit::TrailHead durable_audit_head() const;
 
-  // Fail-stop (see the top of this file). A log write failed: every batch
-  // queued since the last resume() is refused, with ok=false, until resume()
-  // is called. The epoch is the number of resume() calls: a caller compares
-  // the epoch it committed in with the current one to tell the first failure
-  // of an epoch (read back the store, then resume) from the refusals that
-  // follow. After a failed sync (health().restart_required) resume() changes
-  // nothing.
+  // Fail-stop (see the top of this file). A commit failed: every batch queued
+  // since the last resume() is refused, with ok=false, until resume() is
+  // called. The epoch is the number of resume() calls: a caller compares the
+  // epoch it committed in with the current one to tell the first failure of
+  // an epoch (read back the store, then resume) from the refusals that follow.
+  // After a failed sync (health().restart_required) resume() changes nothing.
   std::uint64_t epoch() const;
   void resume();
   // A sync failed: every batch is refused until the process restarts.
   bool restart_required() const { return broken_.load(std::memory_order_acquire); }
 
-  // TEST HOOK, never called by the gateway: the next `writes` writes of the
-  // log fail after they ran, as a full disk fails, and go through the same
-  // cutting off and fail-stop as a real failure. Nothing in the gateway's
-  // configuration or command line reaches it.
-  void inject_commit_failure(int writes);
-  // TEST HOOK, likewise: the next `syncs` fdatasyncs of the log (after they
+  // TEST HOOK, never called by the gateway: the next `transactions` commits
+  // fail after their statements ran, as a full disk fails at COMMIT, and go
+  // through the same rollback and fail-stop as a real failure. Nothing in the
+  // gateway's configuration or command line reaches it.
+  void inject_commit_failure(int transactions);
+  // TEST HOOK, likewise: the next `syncs` fdatasyncs of the WAL (after they
   // ran) count as failed, as an EIO from the disk would, with the same
   // fail-stop without resume.
   void inject_sync_failure(int syncs);
-  // TEST HOOK, likewise: the next `groups` times the applier applies batches
-  // to SQLite, the transaction fails before COMMIT, as SQLite on a full disk
-  // fails, and goes through the same rollback and cutting back of the log.
-  void inject_apply_failure(int groups);
 
   // TEST HOOK, never called by the gateway: `hook` runs on the reader
   // thread before each read_owed() read (to make a read slow, or wait). Empty: none.
   void set_read_hook(std::function<void()> hook);
 
   const std::filesystem::path& path() const { return path_; }
-  const std::filesystem::path& log_directory() const { return log_dir_; }
-  // How many of the log's records opening the store applied to SQLite.
-  std::uint64_t replayed_records() const { return replayed_; }
 
  private:
   struct OwedRequest {
-    OwedQuery query;
+    std::string node;
+    std::int64_t after = 0;
+    std::int64_t through = 0;
+    std::size_t limit = 0;
+    std::size_t max_bytes = 0;
     boost::asio::any_io_executor executor;
     OwedRead done;
   };
   void reader_loop();
-  OwedPage read_page(const sqlite::Connection& connection, const OwedQuery& query) const;
-  // A batch on its way: appended to the log, then (once durable) applied.
+  static OwedPage read_page(const sqlite::Connection& connection, const std::string& node, std::int64_t after,
+                            std::int64_t through, std::size_t limit, std::size_t max_bytes);
   struct Pending {
+    std::uint64_t epoch = 0;
     Batch batch;
     boost::asio::any_io_executor executor;
     std::function<void(bool)> done;
     OutboxDone outbox_done;
-    std::uint64_t log_seq = 0;  // its record's seq (0: it wrote none, an empty batch)
-    bool durable = false;       // the log made it durable (false: the log refused it, or failed)
   };
-  // An owed frame not yet written to SQLite's outbox (the top of this file).
-  struct Waiting {
-    OutboxEntry entry;
-    std::uint64_t log_seq = 0;  // the record that owes it
-    std::chrono::steady_clock::time_point since;
+  // A group the writer is done with, handed to the syncer in commit order.
+  struct Group {
+    std::deque<Pending> work;
+    std::size_t refused = 0;  // the first `refused` were refused unwritten
+    bool committed = false;   // the rest were committed (not yet synced)
+    bool wrote = false;       // and the transaction wrote something
+    std::string why;          // why it failed, when it was tried and failed
+    audit::TrailHead audit_head;  // the trail's head once it committed
   };
-  struct Statements;  // the applier's prepared statements
-  void append(std::shared_ptr<Pending> pending);
   void writer_loop();
   void syncer_loop();
-  // Applies the durable batches of `work` (and the waiting outbox entries
-  // due) in one transaction; false, with why, if SQLite could not (rolled
-  // back, nothing changed).
-  bool apply_group(std::deque<Pending>& work, bool write_all_waiting, std::string* why);
-  bool cut_back(const std::deque<Pending>& work, const std::string& why);
-  void apply_visible(const Batch& batch);
-  void insert_outbox(const OutboxEntry& entry);
-  void replay(std::uint64_t seq, std::string_view payload, std::int64_t& max_outbox_seq);
-  void write_meta();
   void open_wal();
-  void close_wal();
-  bool sync_wal(std::string* why);
-  void drop_applied_segments(std::uint64_t through);
   bool checkpoint(const sqlite::Connection& connection, bool writer);
   void checkpointer_loop();
   void after_commit_checkpoint();
   // Under mutex_: a sync or checkpoint failed; nothing is accepted from now on.
   void break_for_good(const std::string& why);
+  void apply(const Batch& batch);
   void exec(const char* sql);
   void index_message_ids();
   void open_reader();
-  // Appends to `out` the entries waiting in memory of `node` with after <
-  // seq <= through, by seq, at most `limit`; under waiting_mutex_.
-  void waiting_for(const std::string& node, std::int64_t after, std::int64_t through, std::size_t limit,
-                   std::vector<OutboxEntry>& out) const;
 
   std::filesystem::path path_;
-  std::filesystem::path log_dir_;
   StoreOptions options_;
   sqlite::Connection db_;
   bool messages_keyed_by_id_ = false;  // a database made before 9f148e9 (messages WITHOUT ROWID)
   std::mutex reader_mutex_;  // guards reader_, lookup_
-  // Read-only, beside the applier (WAL): owed(), expiring(), next_expiry(), accepted().
+  // Read-only, beside the writer (WAL): owed(), expiring(), next_expiry(), accepted().
   // Destroyed before db_, as the statements are before their connections.
   std::optional<sqlite::Connection> reader_;
   std::optional<sqlite::Statement> lookup_;  // SELECT 1 FROM messages WHERE id = ?
   std::optional<sqlite::Connection> checkpointer_db_;  // the checkpointer thread's (background_checkpoints)
   std::optional<sqlite::Connection> owed_reader_db_;   // read-only, the reader thread's (read_owed)
   std::unique_ptr<audit::AuditChain> audit_;  // before db_ closes: it holds prepared statements
-  std::unique_ptr<Statements> statements_;     // likewise
   std::int64_t next_seq_ = 1;
-  std::uint64_t replayed_ = 0;
-
-  // Only the applier thread (and the constructor and destructor, before it
-  // starts and after it stops) touches these.
-  std::uint64_t applied_seq_ = 0;  // every log record up to here is applied to SQLite (store_meta log_applied)
-  std::uint64_t outbox_seq_ = 0;   // ...and its outbox entries written or settled (store_meta log_outbox)
-  std::uint64_t cut_from_ = 1, cut_through_ = 0;  // log records cut off after SQLite could not apply them
-  int wal_pages_ = 0;  // pages in the WAL after the last commit (the WAL hook)
-  std::atomic<int> inject_apply_{0};
-
-  // guards waiting_, waiting_bytes_ (the applier changes them only after its
-  // transaction has committed; readers hold it across their SQLite read and
-  // their look at waiting_, so an entry is seen in one or the other, or both
-  // (merged by seq), never in neither)
-  mutable std::mutex waiting_mutex_;
-  std::map<std::int64_t, Waiting> waiting_;  // by outbox seq
-  std::unordered_multimap<std::string, std::int64_t> waiting_keys_;  // (node, message id) of a Deliver -> its seq
-  std::size_t waiting_bytes_ = 0;
 
   std::filesystem::path wal_path_;
   int wal_fd_ = -1;  // the syncer's own descriptor of the -wal file (its own error state for fdatasync)
+  int wal_pages_ = 0;  // pages in the WAL after the last commit (the WAL hook); writer thread only
 
-  // guards queue_, appended_, logged_, stopping_, applier_busy_, sync_wanted_,
-  // sync_seq_, syncer_stopping_, last_sync_, stats_, health_, epoch_,
-  // durable_audit_head_, the checkpoint_* flags
+  // guards queue_, stopping_, syncing_, durable_audit_head_, syncer_stopping_, in_flight_, writer_busy_, syncer_busy_, stats_,
+  // health_, epoch_, refused_up_to_, inject_, inject_sync_, the checkpoint_* flags
   mutable std::mutex mutex_;
-  std::condition_variable queue_changed_;  // the applier: work, or stopping
-  std::condition_variable sync_changed_;   // the syncer: a sync wanted, or stopping
-  std::condition_variable drained_;        // flush()
-  std::deque<Pending> queue_;              // durable (or refused) in log order, to apply and call back
-  std::uint64_t appended_ = 0;             // batches handed to the log
-  std::uint64_t logged_ = 0;               // ...of which the log has said durable or not
+  std::condition_variable queue_changed_;
+  std::condition_variable sync_changed_;  // syncing_ grew, or the syncer took it (the writer waits for that)
+  std::condition_variable drained_;
+  std::deque<Pending> queue_;
   bool stopping_ = false;
-  bool applier_busy_ = false;
-  bool sync_wanted_ = false;
-  std::uint64_t sync_seq_ = 0;  // what a wanted sync makes durable: min(applied, outbox) log seq
+  std::deque<Group> syncing_;  // committed by the writer, waiting for the syncer
   bool syncer_stopping_ = false;
-  std::chrono::steady_clock::time_point last_sync_;
+  std::size_t in_flight_ = 0;  // batches taken from queue_ whose callbacks are not yet posted
+  bool writer_busy_ = false;   // the writer is using db_ (committing, or checkpointing after)
+  bool syncer_busy_ = false;   // the syncer has taken groups it has not yet called back
   StoreStats stats_;
   StoreHealth health_;
   std::uint64_t epoch_ = 1;
+  std::uint64_t refused_up_to_ = 0;  // batches queued in an epoch up to this one are refused
+  int inject_ = 0;
+  int inject_sync_ = 0;
   audit::TrailHead durable_audit_head_;  // durable_audit_head()
   std::atomic<bool> broken_{false};  // a sync failed (set under mutex_)
   std::condition_variable checkpoint_changed_;
-  bool checkpoint_wanted_ = false;      // the applier asks the checkpointer for one
-  bool checkpoint_running_ = false;     // asked for, and its tail not yet copied by the applier
-  bool checkpoint_tail_due_ = false;    // the checkpointer is done: the applier copies what was appended since
+  bool checkpoint_wanted_ = false;      // the writer asks the checkpointer for one
+  bool checkpoint_running_ = false;     // asked for, and its tail not yet copied by the writer
+  bool checkpoint_tail_due_ = false;    // the checkpointer is done: the writer copies what was appended since
   bool checkpointer_stopping_ = false;
-  std::thread writer_;  // "store-writer": the applier
+  std::thread writer_;
   std::thread syncer_;
   std::thread checkpointer_;
 
@@ -420,17 +413,6 @@ class Store {
   bool reader_stopping_ = false;
   std::function<void()> read_hook_;
   std::thread owed_reader_;  // "store-reader": runs owed_reads_ on owed_reader_db_
-
-  // Last: destroyed first, after the destructor has flushed it.
-  std::unique_ptr<SegmentLog> log_;
 };
-
-// Applies a stopped gateway's log to its SQLite database (DIR/icegate.db), so
-// that tools reading the database see everything the gateway made durable
-// (a crash can leave records in the log that SQLite does not yet hold).
-// Returns how many records it applied: 0 if there is no log, nothing to
-// apply, or the gateway is running (it keeps the database current itself).
-// Throws StoreError if the log cannot be read.
-std::uint64_t catch_up(const std::filesystem::path& data_dir);
 
 }  // namespace icegate::store

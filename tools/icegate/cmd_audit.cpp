@@ -23,27 +23,12 @@
 #include "gateway/audit/witness.hpp"
 #include "gateway/model/clock.hpp"
 #include "gateway/pki/pki.hpp"
-#include "gateway/store/store.hpp"
 #include "gateway/model/json_value.hpp"
 #include "tools/icegate/cli_output.hpp"
 #include "tools/icegate/commands.hpp"
 
 namespace icegate::cli {
 namespace {
-
-// A gateway stopped by a crash may hold records in its log that its SQLite
-// database does not yet (docs/STORE.md): they are applied first, so that what
-// is verified, traced, queried or signed is everything it acknowledged.
-void catch_up(const std::filesystem::path& dir, std::ostream& err) {
-  try {
-    if (const auto applied = store::catch_up(dir); applied > 0)
-      err << fmt::format("note: {}: applied {} record(s) of its log that its database did not yet hold\n",
-                         dir.string(), applied);
-  } catch (const std::exception& e) {
-    err << fmt::format("warning: {}: its log could not be applied ({}); reading what its database holds\n",
-                       dir.string(), e.what());
-  }
-}
 
 constexpr std::array<std::string_view, 3> output_formats = {"text", "jsonl", "csv"};
 constexpr std::array<std::string_view, 4> decisions = {"RELEASE", "RELEASE_REDACTED", "HOLD", "DENY"};
@@ -155,8 +140,6 @@ int run_audit_verify(const AuditVerifyParams& params, std::ostream& out, std::os
                                  params.witnesses.empty() ? "--witnesses-from" : "--witness"));
     return exit_error;
   }
-  catch_up(params.dir, err);
-  for (const auto& peer_dir : params.witnesses_from) catch_up(peer_dir, err);
   audit::VerifyReport report;
   try {
     std::vector<audit::Witness> witnesses;
@@ -226,7 +209,6 @@ int run_audit_trace(const AuditTraceParams& params, std::ostream& out, std::ostr
       arguments_ok = false;
       continue;
     }
-    catch_up(input.dir, err);
     inputs.push_back(std::move(input));
   }
   if (!arguments_ok) return exit_error;
@@ -243,7 +225,6 @@ int run_audit_trace(const AuditTraceParams& params, std::ostream& out, std::ostr
 }
 
 int run_audit_head(const AuditHeadParams& params, std::ostream& out, std::ostream& err) {
-  catch_up(params.dir, err);
   try {
     const pki::Paths gateway = pki::gateway_paths(params.pki);
     const std::int64_t now = params.now_unix_ms != 0 ? params.now_unix_ms : to_unix_ms(SystemClock().now());
@@ -304,7 +285,6 @@ int run_audit_query(const AuditQueryParams& params, std::ostream& out, std::ostr
 
   std::vector<audit::StoredRecord> records;
   try {
-    catch_up(params.dir, err);
     records = audit::query(params.dir, filter);
   } catch (const std::exception& error) {
     print_error(err, error.what());

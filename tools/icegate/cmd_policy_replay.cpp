@@ -10,7 +10,6 @@
 #include "gateway/policy/engine.hpp"
 #include "gateway/policy/replay.hpp"
 #include "gateway/policy/replay_trail.hpp"
-#include "gateway/store/store.hpp"
 #include "tools/icegate/commands.hpp"
 #include "tools/icegate/policy_output.hpp"
 
@@ -32,15 +31,6 @@ int run_policy_replay(const PolicyReplayParams& params, std::ostream& out, std::
     print_error(err, fmt::format("policy replay: --data {}: no audit trail there ({} not found)",
                                  params.data.string(), audit::database_path(params.data).string()));
     return exit_error;
-  }
-  // A crash can leave records in the gateway's log its database does not yet hold (docs/STORE.md).
-  try {
-    if (const auto applied = store::catch_up(params.data); applied > 0)
-      err << fmt::format("note: {}: applied {} record(s) of its log that its database did not yet hold\n",
-                         params.data.string(), applied);
-  } catch (const std::exception& e) {
-    err << fmt::format("warning: {}: its log could not be applied ({}); reading what its database holds\n",
-                       params.data.string(), e.what());
   }
   if (!std::filesystem::is_regular_file(params.policy, ignored)) {
     print_error(err, fmt::format("policy replay: --policy: cannot read policy file {}", params.policy.string()));

@@ -5,8 +5,6 @@
 // and of the outboxes, only the first frames of each, the rest read back by range.
 // And a failed sync of the WAL: everything refused from then on, for good.
 #include <algorithm>
-#include <chrono>
-#include <filesystem>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -41,7 +39,6 @@ Batch message_batch(const std::string& id) {
 
 class StoreFailStopTest : public ::testing::Test {
  protected:
-  explicit StoreFailStopTest(StoreOptions options = StoreOptions{false}) : store_{dir_.path(), options} {}
   // Commits `batch` and returns what its callback was told (after running it).
   std::optional<bool> commit(Batch batch) {
     std::optional<bool> result;
@@ -59,7 +56,7 @@ class StoreFailStopTest : public ::testing::Test {
 
   testing::TemporaryDirectory dir_;
   boost::asio::io_context io_;
-  Store store_;
+  Store store_{dir_.path(), StoreOptions{false}};
 };
 
 TEST_F(StoreFailStopTest, AFailedCommitIsRolledBackAndSaysWhy) {
@@ -105,7 +102,7 @@ TEST_F(StoreFailStopTest, AnEmptyCommitDoesNotClearTheFailure) {
   EXPECT_FALSE(store_.health().ok) << "an empty transaction writes nothing, so it cannot show the disk is back";
 }
 
-// A failed sync (fdatasync of the log: EIO, ENOSPC) is fail-stop without
+// A failed sync (fdatasync of the WAL: EIO, ENOSPC) is fail-stop without
 // resume: the group it covered and everything after it are refused, resume()
 // changes nothing, and health() says the gateway must be restarted.
 TEST(StoreSyncFailure, AFailedSyncRefusesEverythingForGoodAndSaysRestart) {
@@ -121,7 +118,7 @@ TEST(StoreSyncFailure, AFailedSyncRefusesEverythingForGoodAndSaysRestart) {
     return result;
   };
   ASSERT_EQ(commit(message_batch("durable")), true);
-  EXPECT_GE(store.stats().syncs, 1u) << "a durable store syncs the log before it calls back";
+  EXPECT_GE(store.stats().syncs, 1u) << "a durable store syncs the WAL before it calls back";
   store.inject_sync_failure(1);
   EXPECT_EQ(commit(message_batch("unsynced")), false) << "committed, but its sync failed: never acknowledged";
   auto health = store.health();
@@ -129,7 +126,7 @@ TEST(StoreSyncFailure, AFailedSyncRefusesEverythingForGoodAndSaysRestart) {
   EXPECT_TRUE(health.restart_required);
   EXPECT_TRUE(store.restart_required());
   EXPECT_THAT(health.reason, HasSubstr("injected sync failure"));
-  EXPECT_THAT(health.reason, HasSubstr((dir.path() / "log").string()));
+  EXPECT_THAT(health.reason, HasSubstr("icegate.db-wal"));
   EXPECT_THAT(health.reason, HasSubstr("must be restarted"));
   EXPECT_GT(health.failed_at_unix_ms, 0);
 
@@ -198,11 +195,30 @@ TEST(StoreSyncFailure, CallbacksComeInCommitOrderAcrossThePipeline) {
   io.run();
   ASSERT_EQ(order.size(), 200u);
   EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
-  EXPECT_LE(store.stats().commits, store.stats().operations) << "one transaction applies one or more batches";
+  EXPECT_LE(store.stats().syncs, store.stats().commits) << "one sync covers one or more commits";
   EXPECT_GE(store.stats().syncs, 1u);
 }
 
-// The applier checkpoints itself (SQLite's automatic checkpoint is off); a
+// One group at a time (StoreOptions::pipelined = false, the comparison in
+// docs/PERFORMANCE.md): the same answers, in the same order.
+TEST(StoreSyncFailure, WithoutPipeliningTheCallbacksAreTheSame) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  Store store(dir.path(), StoreOptions{.synchronous_full = true, .pipelined = false});
+  std::vector<int> order;
+  for (int i = 0; i < 50; ++i)
+    store.commit(message_batch("p" + std::to_string(i)), io.get_executor(), [&order, i](bool ok) {
+      EXPECT_TRUE(ok);
+      order.push_back(i);
+    });
+  store.flush();
+  io.run();
+  ASSERT_EQ(order.size(), 50u);
+  EXPECT_TRUE(std::is_sorted(order.begin(), order.end()));
+  EXPECT_EQ(store.stats().syncs, store.stats().commits) << "one sync per commit when nothing overlaps";
+}
+
+// The writer checkpoints itself (SQLite's automatic checkpoint is off); a
 // checkpoint between pipelined groups loses nothing, and what was called back
 // is there after a reopen.
 TEST(StoreSyncFailure, CheckpointsBetweenGroupsLoseNothing) {
@@ -266,25 +282,9 @@ Batch owed_batch(std::int64_t seq, const std::string& node, std::int64_t not_aft
   return batch;
 }
 
-// Each outbox test runs twice: with every owed frame written to SQLite as its
-// batch is applied (outbox_delay 0), and with every one still waiting in
-// memory (an hour): the reads merge the two, so the answers are the same.
-StoreOptions outbox_options(std::chrono::milliseconds delay) {
-  StoreOptions options{false};
-  options.outbox_delay = delay;
-  return options;
-}
+class StoreOutboxTest : public StoreFailStopTest {};
 
-class StoreOutboxTest : public StoreFailStopTest, public ::testing::WithParamInterface<std::chrono::milliseconds> {
- protected:
-  StoreOutboxTest() : StoreFailStopTest(outbox_options(GetParam())) {}
-};
-
-INSTANTIATE_TEST_SUITE_P(WrittenAtOnceOrWaiting, StoreOutboxTest,
-                         ::testing::Values(std::chrono::milliseconds(0), std::chrono::hours(1)),
-                         [](const auto& info) { return info.param.count() == 0 ? "written" : "waiting"; });
-
-TEST_P(StoreOutboxTest, OwedFramesAreReadOnTheReaderThreadByPagesBoundedInBytesAndPostedBackInOrder) {
+TEST_F(StoreOutboxTest, OwedFramesAreReadOnTheReaderThreadByPagesBoundedInBytesAndPostedBackInOrder) {
   for (std::int64_t seq = 1; seq <= 20; ++seq) ASSERT_EQ(commit(owed_batch(seq, "officer")), true);
   ASSERT_EQ(commit(owed_batch(21, "reader")), true);
   struct Got {
@@ -299,10 +299,10 @@ TEST_P(StoreOutboxTest, OwedFramesAreReadOnTheReaderThreadByPagesBoundedInBytesA
     pages.push_back(got);
   };
   const auto all = std::numeric_limits<std::size_t>::max();
-  store_.read_owed({"officer", 0, 20, 5, all}, io_.get_executor(), keep);     // by count
-  store_.read_owed({"officer", 0, 20, 100, 20}, io_.get_executor(), keep);    // "frame 1" and "frame 2": 14 bytes of 20
-  store_.read_owed({"officer", 0, 20, 100, 0}, io_.get_executor(), keep);     // always the first frame
-  store_.read_owed({"officer", 15, 21, 100, all}, io_.get_executor(), keep);  // the rest, the reader's left out
+  store_.read_owed("officer", 0, 20, 5, all, io_.get_executor(), keep);     // by count
+  store_.read_owed("officer", 0, 20, 100, 20, io_.get_executor(), keep);    // "frame 1" and "frame 2": 14 bytes of 20
+  store_.read_owed("officer", 0, 20, 100, 0, io_.get_executor(), keep);     // always the first frame
+  store_.read_owed("officer", 15, 21, 100, all, io_.get_executor(), keep);  // the rest, the reader's left out
   io_.restart();
   io_.run();  // until every page is posted back: each read is work the executor waits for
   ASSERT_EQ(pages.size(), 4u);
@@ -315,7 +315,7 @@ TEST_P(StoreOutboxTest, OwedFramesAreReadOnTheReaderThreadByPagesBoundedInBytesA
   EXPECT_TRUE(pages[3].complete);
 }
 
-TEST_P(StoreOutboxTest, RecoverReturnsOnlyTheFirstFramesOfEachOutboxWithTheirCounts) {
+TEST_F(StoreOutboxTest, RecoverReturnsOnlyTheFirstFramesOfEachOutboxWithTheirCounts) {
   // 1-100 to the officer (every tenth expiring), 101-105 to the reader.
   for (std::int64_t seq = 1; seq <= 100; ++seq)
     ASSERT_EQ(commit(owed_batch(seq, "officer", seq % 10 == 0 ? 5000 + seq : 0)), true);
@@ -429,178 +429,6 @@ TEST(StoreUpgradeTest, AMessagesTableKeyedOnIdStillWorks) {
   ASSERT_EQ(recovered.messages.size(), 1u);
   EXPECT_EQ(recovered.messages[0].id, "b-newer");
   EXPECT_FALSE(recovered.all_messages);
-}
-
-
-// ---- The log in front of SQLite --------------------------------------------
-
-Batch ack_batch(std::int64_t seq, const std::string& node) {
-  Batch batch;
-  batch.acked.push_back({node, "m" + std::to_string(seq)});
-  return batch;
-}
-
-// What a SIGKILL at this instant would leave: the data directory's files as
-// they are (the store flushed, so no write is half done), copied elsewhere.
-void copy_as_a_crash_would_leave(const std::filesystem::path& from, const std::filesystem::path& to) {
-  std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
-  std::filesystem::remove(to / "log" / "LOCK");
-}
-
-StoreOptions waiting_an_hour() { return outbox_options(std::chrono::hours(1)); }
-
-TEST(StoreLogTest, AFrameSettledWhileItWaitsIsNeverWrittenToSQLite) {
-  testing::TemporaryDirectory dir;
-  boost::asio::io_context io;
-  Store store(dir.path(), waiting_an_hour());
-  auto commit = [&](Batch batch) {
-    std::optional<bool> result;
-    store.commit(std::move(batch), io.get_executor(), [&](bool ok) { result = ok; });
-    store.flush();
-    io.restart();
-    io.run();
-    return result;
-  };
-  ASSERT_EQ(commit(owed_batch(1, "officer")), true);
-  ASSERT_EQ(commit(owed_batch(2, "officer")), true);
-  ASSERT_EQ(commit(ack_batch(1, "officer")), true);
-  EXPECT_EQ(store.stats().outbox_skipped, 1u);
-  EXPECT_EQ(store.stats().outbox_written, 0u);
-  const auto owed = store.owed("officer", 0, 100, 10);
-  ASSERT_EQ(owed.size(), 1u) << "the settled frame is gone, the other still owed";
-  EXPECT_EQ(owed[0].seq, 2);
-  sqlite::Connection db(dir.path() / "icegate.db", SQLITE_OPEN_READONLY, {}, std::chrono::seconds(5));
-  sqlite::Statement rows(db, "SELECT COUNT(*) FROM outbox");
-  ASSERT_TRUE(rows.next());
-  EXPECT_EQ(rows.integer(0), 0) << "both still wait in memory: neither was written to SQLite";
-}
-
-TEST(StoreLogTest, WhatWaitsInMemoryAtACrashIsReadBackFromTheLogAndAppliedOnce) {
-  testing::TemporaryDirectory dir;
-  const auto crashed = dir.path() / "crashed";
-  const auto live = dir.path() / "live";
-  {
-    boost::asio::io_context io;
-    Store store(live, waiting_an_hour());
-    int ok = 0;
-    for (int i = 1; i <= 5; ++i) {
-      Batch batch = message_batch("m" + std::to_string(i));
-      Batch owed = owed_batch(i, "officer");
-      batch.outbox = std::move(owed.outbox);
-      store.commit(std::move(batch), io.get_executor(), [&ok](bool done) { ok += done; });
-    }
-    store.commit(ack_batch(2, "officer"), io.get_executor(), [&ok](bool done) { ok += done; });
-    store.flush();
-    io.run();
-    ASSERT_EQ(ok, 6);
-    copy_as_a_crash_would_leave(live, crashed);
-  }
-  Store reopened(crashed, StoreOptions{false});
-  const Recovered recovered = reopened.recover();
-  std::vector<std::int64_t> seqs;
-  for (const auto& entry : recovered.outbox) seqs.push_back(entry.seq);
-  EXPECT_EQ(seqs, (std::vector<std::int64_t>{1, 3, 4, 5})) << "owed frames only the log held, the settled one not";
-  EXPECT_EQ(recovered.messages.size(), 5u) << "each message once";
-  const auto report = audit::verify(crashed);
-  EXPECT_TRUE(report.intact());
-  EXPECT_EQ(report.records, 5) << "SQLite had applied the audit records: the log does not apply them again";
-}
-
-TEST(StoreLogTest, ALogThatSQLiteNeverSawIsAppliedOnOpenAndByCatchUp) {
-  testing::TemporaryDirectory dir;
-  {
-    // A log written, and a database that never applied it (as after a
-    // crash between the log's sync and SQLite's commit).
-    SegmentLog log(dir.path() / "log");
-    for (int i = 1; i <= 3; ++i) {
-      std::string payload;
-      encode_batch(message_batch("never-applied-" + std::to_string(i)), payload);
-      log.append({payload}, {});
-    }
-    log.flush();
-  }
-  EXPECT_EQ(catch_up(dir.path()), 3u) << "the tools apply a stopped gateway's log before they read";
-  EXPECT_EQ(audit::verify(dir.path()).records, 3);
-  EXPECT_EQ(audit::query(dir.path(), {.message_id = "never-applied-2"}).size(), 1u);
-  Store store(dir.path(), StoreOptions{false});
-  EXPECT_TRUE(store.accepted("never-applied-3"));
-  EXPECT_EQ(store.recover().messages.size(), 3u) << "applied once, not again on the next open";
-  EXPECT_EQ(catch_up(dir.path()), 0u) << "a running gateway's log is its own";
-}
-
-TEST(StoreLogTest, SegmentsSQLiteHoldsDurablyAreRemoved) {
-  testing::TemporaryDirectory dir;
-  auto segments = [&] {
-    std::size_t n = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(dir.path() / "log"))
-      n += entry.path().extension() == ".seg";
-    return n;
-  };
-  {
-    boost::asio::io_context io;
-    StoreOptions options{true};
-    options.log_segment_bytes = 4096;
-    options.sqlite_sync_interval = std::chrono::milliseconds(0);
-    options.outbox_delay = std::chrono::milliseconds(0);
-    Store store(dir.path(), options);
-    int ok = 0;
-    for (int i = 0; i < 300; ++i) {
-      store.commit(message_batch("s" + std::to_string(i)), io.get_executor(), [&ok](bool done) { ok += done; });
-      if (i % 10 == 9) store.flush();
-    }
-    store.flush();
-    io.run();
-    ASSERT_EQ(ok, 300);
-    EXPECT_GE(store.stats().sqlite_syncs, 1u);
-    EXPECT_GT(store.stats().log_bytes, 8u * 4096) << "enough for many segments";
-    EXPECT_LE(segments(), 3u) << "the log keeps only what SQLite does not yet hold durably";
-  }
-  Store reopened(dir.path(), StoreOptions{false});
-  EXPECT_EQ(reopened.recover().messages.size(), 300u);
-  EXPECT_TRUE(audit::verify(dir.path()).intact());
-}
-
-TEST(StoreLogTest, ASecondStoreOnTheSameDirectoryIsRefused) {
-  testing::TemporaryDirectory dir;
-  Store store(dir.path(), StoreOptions{false});
-  try {
-    Store second(dir.path(), StoreOptions{false});
-    FAIL() << "two stores would write one log";
-  } catch (const StoreLocked& e) {
-    EXPECT_THAT(e.what(), HasSubstr("open in another process"));
-  }
-}
-
-
-TEST(StoreLogTest, WhatSQLiteCannotApplyIsCutOffTheLogAndRefusedLikeAFailedWrite) {
-  testing::TemporaryDirectory dir;
-  {
-    boost::asio::io_context io;
-    Store store(dir.path(), StoreOptions{false});
-    auto commit = [&](Batch batch) {
-      std::optional<bool> result;
-      store.commit(std::move(batch), io.get_executor(), [&](bool ok) { result = ok; });
-      store.flush();
-      io.restart();
-      io.run();
-      return result;
-    };
-    ASSERT_EQ(commit(message_batch("before")), true);
-    store.inject_apply_failure(1);
-    EXPECT_EQ(commit(message_batch("not applied")), false) << "durable in the log, but SQLite could not hold it";
-    EXPECT_FALSE(store.health().ok);
-    EXPECT_THAT(store.health().reason, HasSubstr("injected apply failure"));
-    EXPECT_EQ(commit(message_batch("behind")), false) << "made on top of it: refused until resume()";
-    store.resume();
-    ASSERT_EQ(commit(message_batch("after")), true);
-    EXPECT_TRUE(store.health().ok);
-    EXPECT_FALSE(store.accepted("not applied"));
-  }
-  Store reopened(dir.path(), StoreOptions{false});
-  std::vector<std::string> ids;
-  for (const auto& m : reopened.recover().messages) ids.push_back(m.id);
-  EXPECT_EQ(ids, (std::vector<std::string>{"before", "after"})) << "the cut record is not replayed after a restart";
-  EXPECT_TRUE(audit::verify(dir.path()).intact());
 }
 
 }  // namespace
