@@ -216,6 +216,12 @@ class Runner {
       throw RunError(fmt::format("played node(s) {} do not take part in scenario {}", fmt::join(strangers, ", "),
                                  scenario_.name));
     table_->set_policy(policy_);
+    if (!scenario_.gateways.empty()) {
+      // Each seat composes under its own gateway's policy.
+      std::vector<TableGateway> gateways;
+      for (const auto& g : gateways_) gateways.push_back({g.id, g.policy, g.nodes});
+      table_->set_gateways(std::move(gateways));
+    }
     // What people ask for wakes the run (paused or not), which carries it out.
     table_->set_command_watch([this] { control().wake(); });
     TableStatus status;
