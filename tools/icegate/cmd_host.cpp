@@ -115,7 +115,9 @@ int run_exercise_host(const ExerciseHostParams& params, std::istream& in, std::o
   }
   fmt::print(out, "Hosting {} ({} table{}{}), paused at the start: the facilitator presses start.\n", title, table_count,
              table_count == 1 ? "" : "s",
-             gateway_count == 0 ? "" : fmt::format(", each across {} gateways", gateway_count));
+             gateway_count == 0   ? ""
+             : table_count == 1 ? fmt::format(", across {} gateways", gateway_count)
+                                : fmt::format(", each across {} gateways", gateway_count));
   fmt::print(out, "facilitator: {}\n", links.facilitator);
   for (const auto& [seat, link] : links.seats) fmt::print(out, "seat {}: {}\n", seat, link);
   for (const auto& [name, link] : links.evaluators) fmt::print(out, "evaluator {}: {}\n", name, link);
