@@ -63,6 +63,17 @@ std::string relative_to_scenario(const std::filesystem::path& file, const std::f
   return relative.empty() ? file.filename().generic_string() : relative.generic_string();
 }
 
+std::shared_ptr<const policy::CompiledPolicy> load_valid_policy(const std::filesystem::path& file,
+                                                                const std::string& gateway) {
+  auto loaded = policy::load_policy(file);
+  if (!loaded.policy) {
+    std::string errors;
+    for (const auto& d : loaded.diagnostics.sorted()) errors += "\n" + policy::to_string(d);
+    throw InvalidPolicyError(fmt::format("policy {}{} is invalid:{}", file.string(),
+                                         gateway.empty() ? "" : " (gateway " + gateway + ")", errors));
+  }
+  return loaded.policy;
+}
 
 class Runner {
   // The run's gateways: one, or one per `gateways:` entry, in the scenario's order.
@@ -163,39 +174,17 @@ class Runner {
     gateways_.push_back(std::move(only));
   }
 
-  static std::shared_ptr<const policy::CompiledPolicy> load_valid_policy(const std::filesystem::path& file,
-                                                                          const std::string& gateway) {
-    auto loaded = policy::load_policy(file);
-    if (!loaded.policy) {
-      std::string errors;
-      for (const auto& d : loaded.diagnostics.sorted()) errors += "\n" + policy::to_string(d);
-      throw InvalidPolicyError(fmt::format("policy {}{} is invalid:{}", file.string(),
-                                           gateway.empty() ? "" : " (gateway " + gateway + ")", errors));
-    }
-    return loaded.policy;
-  }
-
   // Several gateways (`gateways:`): each its own policy; RunOptions::policy
-  // replaces the one of the gateway RunOptions::gateway names.
+  // replaces the one of the gateway RunOptions::gateway names (gateway_parts).
   void load_gateway_policies() {
-    std::vector<std::string> ids;
-    for (const auto& g : scenario_.gateways) ids.push_back(g.id);
-    if (!options_.policy.empty() && options_.gateway.empty())
-      throw RunError(fmt::format("scenario {} has {} gateways ({}): --policy needs --gateway to name the one whose "
-                                 "policy it replaces",
-                                 scenario_.name, ids.size(), fmt::join(ids, ", ")));
-    if (!options_.gateway.empty() && std::find(ids.begin(), ids.end(), options_.gateway) == ids.end())
-      throw RunError(fmt::format("--gateway {}: scenario {} has no such gateway (gateways: {}){}", options_.gateway,
-                                 scenario_.name, fmt::join(ids, ", "),
-                                 policy::suggestion_suffix(policy::closest(options_.gateway, ids))));
     GatewayPolicies policies;
-    for (const auto& g : scenario_.gateways) {
+    for (auto& part : gateway_parts(scenario_, options_.policy, options_.gateway)) {
       RunGateway run;
-      run.id = g.id;
-      run.address = g.address;
-      run.policy_file = g.id == options_.gateway && !options_.policy.empty() ? options_.policy : g.policy;
-      run.policy = load_valid_policy(run.policy_file, g.id);
-      run.nodes = gateway_participants(g, *run.policy);
+      run.id = std::move(part.id);
+      run.address = std::move(part.address);
+      run.policy_file = std::move(part.policy_file);
+      run.policy = std::move(part.policy);
+      run.nodes = std::move(part.nodes);
       policies.push_back(run.policy);
       gateways_.push_back(std::move(run));
     }
@@ -227,6 +216,12 @@ class Runner {
       throw RunError(fmt::format("played node(s) {} do not take part in scenario {}", fmt::join(strangers, ", "),
                                  scenario_.name));
     table_->set_policy(policy_);
+    if (!scenario_.gateways.empty()) {
+      // Each seat composes under its own gateway's policy.
+      std::vector<TableGateway> gateways;
+      for (const auto& g : gateways_) gateways.push_back({g.id, g.policy, g.nodes});
+      table_->set_gateways(std::move(gateways));
+    }
     // What people ask for wakes the run (paused or not), which carries it out.
     table_->set_command_watch([this] { control().wake(); });
     TableStatus status;
@@ -1659,6 +1654,30 @@ class Runner {
 };
 
 }  // namespace
+
+std::vector<GatewayPart> gateway_parts(const Scenario& scenario, const std::filesystem::path& policy,
+                                       const std::string& gateway) {
+  std::vector<std::string> ids;
+  for (const auto& g : scenario.gateways) ids.push_back(g.id);
+  if (!policy.empty() && gateway.empty())
+    throw RunError(fmt::format("scenario {} has {} gateways ({}): --policy needs --gateway to name the one whose "
+                               "policy it replaces",
+                               scenario.name, ids.size(), fmt::join(ids, ", ")));
+  if (!gateway.empty() && std::find(ids.begin(), ids.end(), gateway) == ids.end())
+    throw RunError(fmt::format("--gateway {}: scenario {} has no such gateway (gateways: {}){}", gateway, scenario.name,
+                               fmt::join(ids, ", "), policy::suggestion_suffix(policy::closest(gateway, ids))));
+  std::vector<GatewayPart> parts;
+  for (const auto& g : scenario.gateways) {
+    GatewayPart part;
+    part.id = g.id;
+    part.address = g.address;
+    part.policy_file = g.id == gateway && !policy.empty() ? policy : g.policy;
+    part.policy = load_valid_policy(part.policy_file, g.id);
+    part.nodes = gateway_participants(g, *part.policy);
+    parts.push_back(std::move(part));
+  }
+  return parts;
+}
 
 RunResult run_exercise(const Scenario& scenario, const RunOptions& options) { return Runner(scenario, options).run(); }
 

@@ -11,11 +11,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <ostream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "clients/exercise/results.hpp"
 #include "clients/exercise/scenario.hpp"
@@ -26,6 +28,10 @@ class io_context;
 
 namespace icegate::server {
 class Gateway;
+}
+
+namespace icegate::policy {
+class CompiledPolicy;
 }
 
 namespace icegate::exercise {
@@ -170,6 +176,24 @@ class InvalidPolicyError : public RunError {
  public:
   using RunError::RunError;
 };
+
+// One gateway of a scenario with several (`gateways:`), as a run plays it.
+struct GatewayPart {
+  std::string id;
+  std::string address;
+  std::filesystem::path policy_file;
+  std::shared_ptr<const policy::CompiledPolicy> policy;
+  std::vector<std::string> nodes;  // its own
+};
+
+// The gateways of a scenario with several, in its order, each with its policy
+// loaded: `policy` (if given) in place of the one of the gateway `gateway`
+// names, as RunOptions::policy and RunOptions::gateway say. RunError when
+// `policy` is given without `gateway`, or `gateway` is not one of the
+// scenario's; InvalidPolicyError when a policy is invalid. run_exercise and
+// the exercise host both start from it.
+std::vector<GatewayPart> gateway_parts(const Scenario& scenario, const std::filesystem::path& policy,
+                                       const std::string& gateway);
 
 // Throws InvalidPolicyError when the policy is invalid, and RunError when the
 // scenario names nodes, events or categories the policy does not have, or has

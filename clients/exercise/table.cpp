@@ -24,6 +24,12 @@ void Table::set_policy(std::shared_ptr<const policy::CompiledPolicy> policy) {
   changed(nullptr);
 }
 
+void Table::set_gateways(std::vector<TableGateway> gateways) {
+  std::lock_guard lock(mutex_);
+  gateways_ = std::move(gateways);
+  changed(nullptr);
+}
+
 void Table::set_status(TableStatus status) {
   std::lock_guard lock(mutex_);
   // The runner repeats itself once a second; only a change is news to a page.
@@ -200,6 +206,25 @@ void Table::set_improvement_plan(std::vector<ImprovementItem> plan) {
 
 std::shared_ptr<const policy::CompiledPolicy> Table::policy() const {
   std::lock_guard lock(mutex_);
+  return policy_;
+}
+
+std::vector<TableGateway> Table::gateways() const {
+  std::lock_guard lock(mutex_);
+  return gateways_;
+}
+
+std::string Table::gateway_of(const std::string& node) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& g : gateways_)
+    if (std::find(g.nodes.begin(), g.nodes.end(), node) != g.nodes.end()) return g.id;
+  return {};
+}
+
+std::shared_ptr<const policy::CompiledPolicy> Table::policy_for(const std::string& node) const {
+  std::lock_guard lock(mutex_);
+  for (const auto& g : gateways_)
+    if (std::find(g.nodes.begin(), g.nodes.end(), node) != g.nodes.end()) return g.policy;
   return policy_;
 }
 

@@ -148,6 +148,15 @@ struct ReleaseMediaCommand {  // a scheduled media item now, or one written on t
 using Command = std::variant<SendCommand, ReviewCommand, TriggerCommand, FireInjectCommand, FireMessageCommand,
                              ReleaseMediaCommand>;
 
+// A gateway of a table played across several (`gateways:`): its policy, and
+// the nodes it decides for. A seat composes, and is shown, under its own
+// gateway's policy.
+struct TableGateway {
+  std::string id;
+  std::shared_ptr<const policy::CompiledPolicy> policy;
+  std::vector<std::string> nodes;
+};
+
 class Table {
  public:
   // `name`: "" for a single table; else what tells two tables apart ("need-to-know").
@@ -161,6 +170,8 @@ class Table {
 
   // ---- the runner ----
   void set_policy(std::shared_ptr<const policy::CompiledPolicy> policy);
+  // Several gateways: each, in the scenario's order (policy() is then the first's).
+  void set_gateways(std::vector<TableGateway> gateways);
   void set_status(TableStatus status);
   void set_expectations(std::vector<LiveExpectation> board);
   void set_connected(const std::string& node, bool connected);
@@ -200,6 +211,11 @@ class Table {
 
   // ---- reading ----
   std::shared_ptr<const policy::CompiledPolicy> policy() const;
+  std::vector<TableGateway> gateways() const;  // empty: one gateway
+  // The gateway `node` is at ("" with one gateway, or a node of none), and
+  // the policy it composes and is decided for under: its gateway's, else policy().
+  std::string gateway_of(const std::string& node) const;
+  std::shared_ptr<const policy::CompiledPolicy> policy_for(const std::string& node) const;
   TableStatus status() const;
   std::vector<LiveExpectation> expectations() const;
   SeatView seat(const std::string& node) const;  // an empty view for a node nobody plays
@@ -219,6 +235,7 @@ class Table {
   std::vector<std::string> played_;
   mutable std::mutex mutex_;
   std::shared_ptr<const policy::CompiledPolicy> policy_;
+  std::vector<TableGateway> gateways_;
   TableStatus status_;
   std::vector<LiveExpectation> board_;
   std::map<std::string, SeatView> seats_;

@@ -71,6 +71,16 @@ std::string short_hash(std::string_view hash) { return std::string(hash.substr(0
 
 }  // namespace
 
+UnverifiedPeerTrail::UnverifiedPeerTrail(std::filesystem::path database, std::vector<VerifyProblem> problems)
+    : WitnessError(fmt::format("{}: the peer's trail does not verify, so none of its witnesses is used: seq {}: {}: {}{}",
+                               database.string(), problems.at(0).seq, to_string(problems.at(0).kind),
+                               problems.at(0).text,
+                               problems.size() > 1 ? fmt::format(" (and {} more problem{})", problems.size() - 1,
+                                                                 problems.size() == 2 ? "" : "s")
+                                                   : "")),
+      database_(std::move(database)),
+      problems_(std::move(problems)) {}
+
 std::string signed_bytes(const SignedHead& head) {
   return fmt::format("{}\nseq {}\nhash {}\nsigned_unix_ms {}\n", signed_head_format, head.seq, head.hash,
                      head.signed_unix_ms);
@@ -134,6 +144,10 @@ std::vector<Witness> witnesses_from(const std::filesystem::path& peer_dir, const
   if (!std::filesystem::exists(database_path(peer_dir)))
     throw WitnessError(fmt::format("{}: no audit trail here ({} does not exist)", peer_dir.string(),
                                    database_path(peer_dir).string()));
+  // A witness is only as good as the trail that keeps it: a peer whose own
+  // chain was altered may hold witness records altered with it.
+  VerifyReport peer = verify(peer_dir);
+  if (!peer.intact()) throw UnverifiedPeerTrail(database_path(peer_dir), std::move(peer.problems));
   const pki::TrustedCa trusted(ca);
   QueryFilter filter;
   filter.kind = "witness";

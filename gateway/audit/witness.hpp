@@ -40,6 +40,22 @@ class WitnessError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A peer's trail whose own hash chain does not verify: none of its witness
+// records is used, since a trail that cannot vouch for itself cannot vouch
+// for another's. what() names the peer's database file, the first broken
+// record (its seq and the kind of break) and why, and says how many problems
+// the chain has in all; problems() gives each, in seq order.
+class UnverifiedPeerTrail : public WitnessError {
+ public:
+  UnverifiedPeerTrail(std::filesystem::path database, std::vector<VerifyProblem> problems);
+  const std::filesystem::path& database() const { return database_; }
+  const std::vector<VerifyProblem>& problems() const { return problems_; }
+
+ private:
+  std::filesystem::path database_;
+  std::vector<VerifyProblem> problems_;
+};
+
 inline constexpr std::string_view signed_head_format = "icegate-audit-head/1";
 
 struct SignedHead {
@@ -85,7 +101,9 @@ AuditRecord witness_record(const std::string& peer_id, const SignedHead& head);
 // The witnesses a peer's trail holds of one gateway's heads: the `witness`
 // records in PEER_DIR's trail whose certificate `ca` issued (heads of other
 // gateways the peer witnesses are passed over), each named "PEER_DIR seq N".
-// WitnessError when PEER_DIR has no trail or a witness record does not parse.
+// The peer's own chain is verified first (audit::verify), before any witness
+// is read from it: UnverifiedPeerTrail when it does not hold. WitnessError
+// when PEER_DIR has no trail or a witness record does not parse.
 std::vector<Witness> witnesses_from(const std::filesystem::path& peer_dir, const std::filesystem::path& ca);
 
 // The last head of `peer_id` DIR's trail keeps a witness record of, if any

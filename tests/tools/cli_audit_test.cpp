@@ -200,6 +200,72 @@ TEST_F(CliAuditTest, VerifyWitnessesFromAPeersTrailNamesACutAndARewrite) {
   EXPECT_THAT(lines[1], StartsWith("NOT INTACT: 1 problem in 21 records"));
 }
 
+// A witness is only as good as the trail that keeps it: a peer's trail whose
+// own chain does not verify is named (its database, the record, why) and none
+// of its witnesses is used, even ones that would pass; the verification fails.
+TEST_F(CliAuditTest, VerifyWitnessesFromAPeerWhoseOwnChainIsBrokenRefusesItsWitnesses) {
+  const fs::path pki_dir = temporary_.path() / "pki";
+  pki::init_ca(pki_dir);
+  const pki::Paths gateway = pki::gateway_paths(pki_dir);
+  const std::int64_t now = to_unix_ms(SystemClock().now());
+  std::vector<audit::AuditRecord> peer_records = sample_records(3);
+  peer_records.push_back(audit::witness_record(
+      "gateway", audit::sign_head(audit::TrailHead{20, head_}, pki::SigningKey(gateway.key),
+                                  pki::read_certificate_pem(gateway.certificate), now)));
+  const fs::path peer = temporary_.path() / "peer";
+  fs::create_directories(peer);
+  write_chain(peer, peer_records);
+  const AuditVerifyParams params{.dir = dir_, .witnesses_from = {peer}, .ca = pki::ca_paths(pki_dir).certificate};
+  reset_streams();
+  ASSERT_EQ(run_audit_verify(params, out_, err_), exit_ok) << "the peer's trail is intact: " << err_.str();
+
+  {
+    AuditDatabase db(peer);
+    db.exec("UPDATE audit SET recipient = 'zulu' WHERE seq = 2");
+  }
+  reset_streams();
+  EXPECT_EQ(run_audit_verify(params, out_, err_), exit_denied);
+  std::vector<std::string> lines = lines_of(out_.str());
+  ASSERT_EQ(lines.size(), 2u) << out_.str();
+  EXPECT_THAT(lines[0], AllOf(StartsWith("peer trail " + audit::database_path(peer).string() + ": "),
+                              HasSubstr("the peer's trail does not verify, so none of its witnesses is used"),
+                              HasSubstr("seq 2: modified: its recipient column is \"zulu\"")));
+  EXPECT_THAT(lines[1], StartsWith("NOT VERIFIED: 1 peer trail given with --witnesses-from does not verify; the chain "
+                                   "alone: 20 records, head " + head_));
+  EXPECT_THAT(err_.str(), IsEmpty());
+
+  // As JSON: the trail's own chain, and the peer's refused, with its problems.
+  reset_streams();
+  AuditVerifyParams as_json = params;
+  as_json.json = true;
+  EXPECT_EQ(run_audit_verify(as_json, out_, err_), exit_denied);
+  EXPECT_THAT(out_.str(), AllOf(StartsWith(R"({"intact":false,"records":20,)"),
+                                HasSubstr(R"("unverified_peer_trails":[{"database":")"),
+                                HasSubstr(R"("witnesses_used":false,"problems":[{"seq":2,"kind":"modified",)")));
+
+  // Its witnesses are not used: a cut they would name is not named by them.
+  {
+    AuditDatabase db(dir_);
+    db.exec("DELETE FROM audit WHERE seq > 16");
+  }
+  reset_streams();
+  EXPECT_EQ(run_audit_verify(params, out_, err_), exit_denied);
+  lines = lines_of(out_.str());
+  ASSERT_EQ(lines.size(), 2u) << out_.str();
+  EXPECT_THAT(lines[0], StartsWith("peer trail "));
+  EXPECT_THAT(out_.str(), Not(HasSubstr("truncated")));
+
+  // The library refuses it too, for any caller.
+  try {
+    audit::witnesses_from(peer, pki::ca_paths(pki_dir).certificate);
+    ADD_FAILURE() << "witnesses read from a trail that does not verify";
+  } catch (const audit::UnverifiedPeerTrail& refused) {
+    EXPECT_EQ(refused.database(), audit::database_path(peer));
+    ASSERT_EQ(refused.problems().size(), 1u);
+    EXPECT_EQ(refused.problems()[0].seq, 2);
+  }
+}
+
 TEST_F(CliAuditTest, WitnessesFromAPeerThatWitnessedNothingOfThisGatewayIsAnError) {
   const fs::path pki_dir = temporary_.path() / "pki";
   pki::init_ca(pki_dir);

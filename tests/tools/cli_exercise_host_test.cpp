@@ -71,5 +71,32 @@ TEST(CliExerciseHost, ACertificateNameThatCannotBeIsRefusedBeforeAnythingStarts)
   EXPECT_THAT(out.str(), ::testing::Not(HasSubstr("facilitator:")));
 }
 
+// A scenario across several gateways is hosted across them all (it was
+// refused); --compare there needs --gateway, as for `exercise run`.
+TEST(CliExerciseHost, AScenarioAcrossGatewaysIsHostedAcrossThemAll) {
+  icegate::testing::TemporaryDirectory dir;
+  ExerciseHostParams params;
+  params.scenario = std::filesystem::path(ICEGATE_SOURCE_DIR) / "scenarios/west-midlands-federation.yaml";
+  params.play = "wm-ctu-analyst-1,bcc-prevent-coordinator";
+  params.http = "127.0.0.1:0";
+  params.out = dir / "reports";
+  std::istringstream in("q\n");
+  std::ostringstream out, err;
+  // Stopped at the start, the federation's expectations are not met.
+  EXPECT_EQ(run_exercise_host(params, in, out, err), exit_denied) << err.str();
+  EXPECT_THAT(out.str(), HasSubstr("(1 table, across 3 gateways), paused at the start"));
+  EXPECT_THAT(out.str(), ::testing::ContainsRegex("seat bcc-prevent-coordinator: http://127\\.0\\.0\\.1:[0-9]+/s/"));
+  EXPECT_TRUE(std::filesystem::exists(params.out / "west-midlands-federation.wm-ctu+birmingham-cc+staffordshire.html"));
+
+  params.compare = std::filesystem::path(ICEGATE_SOURCE_DIR) / "policies/federation/birmingham-cc.yaml";
+  std::istringstream none;
+  out.str("");
+  err.str("");
+  EXPECT_EQ(run_exercise_host(params, none, out, err), exit_error);
+  EXPECT_THAT(err.str(), HasSubstr("--compare needs --gateway to name the one whose policy it replaces"));
+  EXPECT_THAT(err.str(), HasSubstr("gw-wm-ctu, gw-birmingham, gw-staffordshire"));
+  EXPECT_THAT(out.str(), ::testing::Not(HasSubstr("facilitator:")));
+}
+
 }  // namespace
 }  // namespace icegate::cli

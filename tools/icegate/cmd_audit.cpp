@@ -106,15 +106,30 @@ bool parse_time_option(std::string_view option, const std::string& text, std::op
   return false;
 }
 
-void write_verify_json(std::ostream& out, const audit::VerifyReport& report) {
-  boost::json::array problems;
-  for (const audit::VerifyProblem& problem : report.problems)
-    problems.push_back(
+boost::json::array problems_json(const std::vector<audit::VerifyProblem>& problems) {
+  boost::json::array array;
+  for (const audit::VerifyProblem& problem : problems)
+    array.push_back(
         boost::json::object{{"seq", problem.seq}, {"kind", audit::to_string(problem.kind)}, {"text", problem.text}});
-  const boost::json::object json = {{"intact", report.intact()},
-                                    {"records", report.records},
-                                    {"head_hash", report.head_hash},
-                                    {"problems", std::move(problems)}};
+  return array;
+}
+
+// A peer's trail given with --witnesses-from whose own chain does not verify:
+// its witnesses were not used, and the verification fails.
+void write_verify_json(std::ostream& out, const audit::VerifyReport& report,
+                       const std::vector<audit::UnverifiedPeerTrail>& refused_peers) {
+  boost::json::object json = {{"intact", report.intact() && refused_peers.empty()},
+                              {"records", report.records},
+                              {"head_hash", report.head_hash},
+                              {"problems", problems_json(report.problems)}};
+  if (!refused_peers.empty()) {
+    boost::json::array peers;
+    for (const auto& peer : refused_peers)
+      peers.push_back(boost::json::object{{"database", peer.database().string()},
+                                          {"witnesses_used", false},
+                                          {"problems", problems_json(peer.problems())}});
+    json["unverified_peer_trails"] = std::move(peers);
+  }
   out << json::serialize(json) << '\n';
 }
 
@@ -141,11 +156,19 @@ int run_audit_verify(const AuditVerifyParams& params, std::ostream& out, std::os
     return exit_error;
   }
   audit::VerifyReport report;
+  std::vector<audit::UnverifiedPeerTrail> refused_peers;  // their witnesses are not used
   try {
     std::vector<audit::Witness> witnesses;
     for (const auto& file : params.witnesses) witnesses.push_back(audit::read_witness(file));
     for (const auto& peer_dir : params.witnesses_from) {
-      std::vector<audit::Witness> kept = audit::witnesses_from(peer_dir, params.ca);
+      // The peer's own chain is verified before any witness is read from it.
+      std::vector<audit::Witness> kept;
+      try {
+        kept = audit::witnesses_from(peer_dir, params.ca);
+      } catch (const audit::UnverifiedPeerTrail& refused) {
+        refused_peers.push_back(refused);
+        continue;
+      }
       // A peer that witnessed nothing of this gateway proves nothing: said, not passed over.
       if (kept.empty())
         throw audit::WitnessError(fmt::format("{}: its trail holds no witness of a head signed by a certificate {} "
@@ -165,19 +188,25 @@ int run_audit_verify(const AuditVerifyParams& params, std::ostream& out, std::os
     return exit_error;
   }
   if (params.json) {
-    write_verify_json(out, report);
+    write_verify_json(out, report, refused_peers);
   } else {
+    for (const auto& peer : refused_peers) fmt::print(out, "peer trail {}\n", peer.what());
     for (const audit::VerifyProblem& problem : report.problems) {
       fmt::print(out, "seq {}: {}: {}\n", problem.seq, audit::to_string(problem.kind), problem.text);
     }
-    if (report.intact()) {
-      fmt::print(out, "intact: {} records, head {}\n", report.records, report.head_hash);
-    } else {
+    if (!report.intact()) {
       fmt::print(out, "NOT INTACT: {} {} in {} records, head {}\n", report.problems.size(),
                  report.problems.size() == 1 ? "problem" : "problems", report.records, report.head_hash);
+    } else if (!refused_peers.empty()) {
+      fmt::print(out, "NOT VERIFIED: {} peer trail{} given with --witnesses-from do{} not verify; the chain alone: {} "
+                      "records, head {}\n",
+                 refused_peers.size(), refused_peers.size() == 1 ? "" : "s", refused_peers.size() == 1 ? "es" : "",
+                 report.records, report.head_hash);
+    } else {
+      fmt::print(out, "intact: {} records, head {}\n", report.records, report.head_hash);
     }
   }
-  return report.intact() ? exit_ok : exit_denied;
+  return report.intact() && refused_peers.empty() ? exit_ok : exit_denied;
 }
 
 int run_audit_trace(const AuditTraceParams& params, std::ostream& out, std::ostream& err) {
@@ -317,7 +346,8 @@ void add_audit_command(CLI::App& root, int& exit_code) {
       ->check(CLI::ExistingFile);
   verify_command->add_option("--witnesses-from", verify->witnesses_from,
                              "A peer gateway's data directory: the signed heads of this gateway it kept as witness "
-                             "records in its trail are checked as --witness files are. Repeatable")
+                             "records in its trail are checked as --witness files are, once the peer's own chain "
+                             "verifies (a peer trail that does not is named and its witnesses not used). Repeatable")
       ->check(CLI::ExistingDirectory);
   verify_command->add_option("--ca", verify->ca,
                              "The CA certificate that issued the signing gateway's (for --witness and "

@@ -91,7 +91,8 @@ int run_exercise_host(const ExerciseHostParams& params, std::istream& in, std::o
   config.speed = params.speed;
   config.out = params.out;
 
-  exercise::host::HostRequest request{params.scenario, params.policy, params.compare, params.play, params.evaluators};
+  exercise::host::HostRequest request{params.scenario, params.policy,     params.compare,
+                                      params.play,     params.evaluators, params.gateway};
   auto planned = exercise::host::plan_host(request);
   if (auto* problem = std::get_if<exercise::host::PlanError>(&planned)) {
     fmt::print(err, "icegate exercise host: {}\n", problem->message);
@@ -100,6 +101,7 @@ int run_exercise_host(const ExerciseHostParams& params, std::istream& in, std::o
   auto& plan = std::get<exercise::host::HostPlan>(planned);
   const std::string title = plan.scenario.title.empty() ? plan.scenario.name : plan.scenario.title;
   const std::size_t table_count = plan.tables.size();
+  const std::size_t gateway_count = plan.tables.front().gateways.size();  // 0: one gateway
 
   Events events;  // outlives the host, whose last run tells it
   config.runs_ended = [&events] { events.runs_ended(); };
@@ -111,8 +113,11 @@ int run_exercise_host(const ExerciseHostParams& params, std::istream& in, std::o
     fmt::print(err, "icegate exercise host: {}\n", e.what());
     return exit_error;
   }
-  fmt::print(out, "Hosting {} ({} table{}), paused at the start: the facilitator presses start.\n", title, table_count,
-             table_count == 1 ? "" : "s");
+  fmt::print(out, "Hosting {} ({} table{}{}), paused at the start: the facilitator presses start.\n", title, table_count,
+             table_count == 1 ? "" : "s",
+             gateway_count == 0   ? ""
+             : table_count == 1 ? fmt::format(", across {} gateways", gateway_count)
+                                : fmt::format(", each across {} gateways", gateway_count));
   fmt::print(out, "facilitator: {}\n", links.facilitator);
   for (const auto& [seat, link] : links.seats) fmt::print(out, "seat {}: {}\n", seat, link);
   for (const auto& [name, link] : links.evaluators) fmt::print(out, "evaluator {}: {}\n", name, link);
@@ -166,6 +171,8 @@ void add_exercise_host_command(CLI::App& exercise, int& exit_code) {
   host->add_option("--policy", params->policy, "Policy (default: the scenario's)")->check(CLI::ExistingFile);
   host->add_option("--compare", params->compare, "A second table under this policy, side by side")
       ->check(CLI::ExistingFile);
+  host->add_option("--gateway", params->gateway,
+                   "A scenario with several gateways: the gateway whose policy --policy and --compare replace");
   host->add_option("--play", params->play, "Nodes people play: a,b,c or all (default: the scenario's players:)");
   host->add_option("--http", params->http, "Address to serve on, HOST:PORT (beyond loopback: HTTPS)")
       ->capture_default_str();

@@ -1,5 +1,5 @@
 // `icegate exercise host SCENARIO`: an exercise with people in it (docs/HOSTING.md).
-//   exercise host SCENARIO [--policy P] [--compare P2] [--play NODES|all] [--http HOST:PORT]
+//   exercise host SCENARIO [--policy P] [--compare P2] [--gateway G] [--play NODES|all] [--http HOST:PORT]
 //                 [--http-name NAME]... [--https] [--speed N] [--out DIR] [--evaluators N]
 // It prints the facilitator's link and each seat's and evaluator's, starts the
 // run(s) paused, and ends when the facilitator finishes (or q / Ctrl-C at the
@@ -22,6 +22,7 @@ struct ExerciseHostParams {
   std::filesystem::path scenario;
   std::filesystem::path policy;
   std::filesystem::path compare;
+  std::string gateway;                    // several gateways: whose policy --policy and --compare replace
   std::string play;                       // "a,b", "all"; empty: the scenario's players
   std::string http = "127.0.0.1:8080";
   std::vector<std::string> http_names;    // certificate names beyond the bind address

@@ -109,14 +109,17 @@ Response HostSite::facilitator_state(const Route& route) {
     std::vector<std::string> seats, injects, contingencies, media;
     for (const auto& node : table.played()) {
       const SeatView seat = table.seat(node);
-      const policy::Node* n = policy ? policy->find_node(node) : nullptr;
+      const auto own = table.policy_for(node);  // across gateways: the seat's gateway's
+      const policy::Node* n = own ? own->find_node(node) : nullptr;
       int waiting = 0;
       for (const auto& r : seat.reviews) waiting += r.answer.empty();
       for (const auto& s : seat.sent) waiting += s.state == "queued";
       auto s = seen_.find({k, node});
       const std::string link = seat_link(k, node);
-      seats.push_back(json::Object()
-                          .add("node", node)
+      json::Object seat_json;
+      seat_json.add("node", node);
+      if (const std::string gateway = table.gateway_of(node); !gateway.empty()) seat_json.add("gateway", gateway);
+      seats.push_back(seat_json
                           .add("name", n ? n->name : "")
                           .add("organisation", n ? n->organisation : "")
                           .add("role", n ? n->role : "")
@@ -158,9 +161,19 @@ Response HostSite::facilitator_state(const Route& route) {
                           .add("headline", m.headline)
                           .add("released", std::any_of(released.begin(), released.end(), [&](const auto& r) { return r.id == m.id; }))
                           .str());
-    tables.push_back(json::Object()
-                         .add("index", static_cast<std::int64_t>(k))
-                         .add("name", table.name())
+    // Across several gateways: each, with its policy and its nodes (the
+    // table's `policy` is then the first's, or the one --gateway replaced).
+    std::vector<std::string> gateways;
+    for (const auto& g : table.gateways())
+      gateways.push_back(json::Object()
+                             .add("id", g.id)
+                             .add("policy_name", g.policy ? g.policy->source().name : "")
+                             .add("nodes", g.nodes)
+                             .str());
+    json::Object table_json;
+    table_json.add("index", static_cast<std::int64_t>(k)).add("name", table.name());
+    if (!gateways.empty()) table_json.add_raw("gateways", json_array(gateways));
+    tables.push_back(table_json
                          .add("policy", tables_[k].policy_file)
                          .add("policy_name", policy ? policy->source().name : "")
                          .add_raw("clock", clock_json(status))
@@ -268,7 +281,7 @@ Response HostSite::facilitator_inject(const Route& route) {
   auto from = fields.text("from", true, 128);
   if (const auto* e = error_in(from)) return error_response(*e);
   const std::string& node = std::get<std::string>(from);
-  const auto policy = table.policy();
+  const auto policy = table.policy_for(node);  // across gateways: the node's own gateway's
   if (!policy) return fail(409, "the exercise has not started yet");
   if (!policy->has_node(node)) return fail(400, fmt::format("the policy has no node '{}'", node), "from");
   if (!scenario_.nodes.empty() && std::find(scenario_.nodes.begin(), scenario_.nodes.end(), node) == scenario_.nodes.end())

@@ -7,6 +7,7 @@
 
 #include "gateway/model/json.hpp"
 #include "gateway/policy/engine.hpp"
+#include "gateway/policy/peers.hpp"
 
 namespace icegate::exercise::host {
 
@@ -135,6 +136,12 @@ bool addressee_exists(const policy::Policy& p, AddresseeKind kind, std::string_v
   return false;
 }
 
+// A name this gateway's policy defines, or one a peer gateway speaks for (the
+// message is forwarded to it, and decided again at every hop).
+bool addressable(const policy::Policy& p, AddresseeKind kind, std::string_view name) {
+  return addressee_exists(p, kind, name) || policy::next_hop(p, Addressee{kind, std::string(name)}) != nullptr;
+}
+
 }  // namespace
 
 std::variant<ComposedMessage, ApiError> read_message(const JsonValue& body, const policy::CompiledPolicy& policy,
@@ -164,7 +171,7 @@ std::variant<ComposedMessage, ApiError> read_message(const JsonValue& body, cons
       return ApiError{400, fmt::format("unknown addressee kind '{}' (node, role, list, organisation)",
                                        std::get<std::string>(kind_text)),
                       at + "kind"};
-    if (!addressee_exists(p, *kind, std::get<std::string>(name)))
+    if (!addressable(p, *kind, std::get<std::string>(name)))
       return ApiError{400, fmt::format("the policy has no {} '{}'", to_string(*kind), std::get<std::string>(name)),
                       at + "name"};
     spec.to.push_back({*kind, std::get<std::string>(name)});

@@ -1,5 +1,6 @@
 #include "clients/exercise/host/host.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iterator>
@@ -95,8 +96,13 @@ boost::asio::ip::tcp::endpoint ExerciseHost::local_endpoint() const { return imp
 
 std::vector<std::string> ExerciseHost::report_names() const {
   const HostPlan& plan = impl_->plan;
-  const std::string stem = plan.tables.size() == 2 ? plan.scenario.name + ".compare"
-                                                   : plan.scenario.name + "." + plan.tables[0].policy->source().name;
+  // Named as `exercise run` names them: across gateways, by all their policies.
+  std::vector<std::string> policy_names;
+  for (const auto& g : plan.tables[0].gateways) policy_names.push_back(g.policy->source().name);
+  if (policy_names.empty()) policy_names.push_back(plan.tables[0].policy->source().name);
+  const std::string stem = plan.tables.size() == 2
+                               ? plan.scenario.name + ".compare"
+                               : fmt::format("{}.{}", plan.scenario.name, fmt::join(policy_names, "+"));
   return {stem + ".html", stem + ".json", stem + ".bundle.json"};
 }
 
@@ -105,12 +111,23 @@ std::filesystem::path ExerciseHost::data_dir(std::size_t table) const {
   return impl_->config.work_dir / fmt::format("table-{}", table) / "data";
 }
 
+std::filesystem::path ExerciseHost::data_dir(std::size_t table, const std::string& gateway) const {
+  const auto data = data_dir(table);
+  return data.empty() ? data : data / gateway;  // where the runner puts each gateway's
+}
+
 HostLinks ExerciseHost::start() {
   Impl& m = *impl_;
   const HostPlan& plan = m.plan;
   for (const auto& t : plan.tables) {
     m.tables.push_back(std::make_unique<Table>(t.name, plan.played));
     m.tables.back()->set_policy(t.policy);
+    if (!t.gateways.empty()) {
+      // Each seat composes under its own gateway's policy from the first page on.
+      std::vector<TableGateway> gateways;
+      for (const auto& g : t.gateways) gateways.push_back({g.id, g.policy, g.nodes});
+      m.tables.back()->set_gateways(std::move(gateways));
+    }
     m.controls.push_back(std::make_unique<Control>());
     m.controls.back()->pause();  // the facilitator starts it
   }
@@ -186,7 +203,8 @@ HostLinks ExerciseHost::start() {
     m.runners.emplace_back([this, k] {
       Impl& m = *impl_;
       RunOptions run;
-      run.policy = m.plan.tables[k].policy_file;
+      run.policy = m.plan.tables[k].run_policy;
+      run.gateway = m.plan.tables[k].gateway;  // several gateways: the one whose policy run.policy replaces
       run.real_time = true;
       run.speed = m.config.speed;
       run.control = m.controls[k].get();
@@ -303,7 +321,12 @@ int ExerciseHost::wait_and_report(std::ostream& out, std::ostream& err) {
       write(names[1], to_json(results_[0]));
     }
     std::vector<std::filesystem::path> policies;
-    for (const auto& t : m.plan.tables) policies.push_back(t.policy_file);
+    for (const auto& t : m.plan.tables) {
+      // Across gateways: every gateway's policy, each once, as `exercise run` bundles them.
+      if (t.gateways.empty()) policies.push_back(t.policy_file);
+      for (const auto& g : t.gateways)
+        if (std::find(policies.begin(), policies.end(), g.policy_file) == policies.end()) policies.push_back(g.policy_file);
+    }
     write_bundle(m.config.out / names[2], m.plan.scenario.file, policies, results_);
   } catch (const std::exception& e) {
     error = e.what();

@@ -85,6 +85,8 @@ class ExerciseHost {
   // Table k's gateway data (its audit trail: audit::verify, audit::query), or
   // "" when the run had a temporary directory.
   std::filesystem::path data_dir(std::size_t table) const;
+  // Across several gateways: gateway `gateway`'s data at table k (each has its own trail).
+  std::filesystem::path data_dir(std::size_t table, const std::string& gateway) const;
 
  private:
   struct Impl;

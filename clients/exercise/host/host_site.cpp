@@ -291,8 +291,10 @@ Response HostSite::seat_view(const Route& route, const Holder& holder) {
   input.version = version;
   input.table = table.name();
   input.node = holder.node;
-  const auto policy = table.policy();
+  const auto policy = table.policy_for(holder.node);  // across gateways: its own gateway's
   input.policy = policy.get();
+  input.gateway = table.gateway_of(holder.node);
+  if (!input.gateway.empty()) input.gateway_of = [&table](const std::string& node) { return table.gateway_of(node); };
   input.status = table.status();
   input.seat = table.seat(holder.node);
   input.pages_open = s.last_count;
@@ -304,7 +306,7 @@ Response HostSite::seat_send(const Route& route, const Holder& holder) {
   if (closed(holder.table)) return fail(409, "the exercise has finished");
   auto body = read_body(route.request, options_.max_body_bytes);
   if (const auto* e = error_in(body)) return error_response(*e);
-  const auto policy = table.policy();
+  const auto policy = table.policy_for(holder.node);  // across gateways: its own gateway's
   if (!policy) return fail(409, "the exercise has not started yet");
   const TableStatus status = table.status();
   auto composed = read_message(std::get<JsonValue>(body), *policy, "", status.now);
@@ -371,7 +373,7 @@ Response HostSite::seat_trigger(const Route& route, const Holder& holder) {
   if (auto e = fields.only({"event"})) return error_response(*e);
   auto event = fields.text("event", true, 128);
   if (const auto* e = error_in(event)) return error_response(*e);
-  const auto policy = table.policy();
+  const auto policy = table.policy_for(holder.node);  // across gateways: its own gateway's
   if (!policy) return fail(409, "the exercise has not started yet");
   const std::string& name = std::get<std::string>(event);
   if (!policy->has_event(name)) return fail(400, fmt::format("the policy has no event '{}'", name), "event");
@@ -385,9 +387,10 @@ Response HostSite::seat_trigger(const Route& route, const Holder& holder) {
 // gateway's outcome per recipient as receipts arrive, and how long each took.
 std::string HostSite::actions_json(std::size_t t) const {
   std::vector<std::string> out;
-  for (const auto& a : tables_[t].table->human_actions()) {
+  const Table& table = *tables_[t].table;
+  for (const auto& a : table.human_actions()) {
     std::vector<std::string> outcomes;
-    for (const auto& o : a.outcomes) outcomes.push_back(outcome_json(o));
+    for (const auto& o : a.outcomes) outcomes.push_back(outcome_json(o, table.gateway_of(o.node)));
     json::Object action;
     action.add("at", format_scenario_time(a.at))
         .add("node", a.node)

@@ -1,6 +1,7 @@
 #include "clients/exercise/host/plan.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include <fmt/format.h>
@@ -27,6 +28,46 @@ std::vector<std::string> split_list(const std::string& text) {
   return items;
 }
 
+// A scenario across several gateways: each table plays every gateway, as
+// `exercise run` does (exercise::gateway_parts, the one place that loads
+// them); --policy and --compare replace the policy of the gateway --gateway
+// names, one table each. Each table's gateways are checked as a run checks them.
+std::optional<PlanError> plan_gateways(const HostRequest& request, HostPlan& plan) {
+  const Scenario& scenario = plan.scenario;
+  std::vector<std::string> ids;
+  for (const auto& g : scenario.gateways) ids.push_back(g.id);
+  if (!request.compare.empty() && request.gateway.empty())
+    return PlanError{fmt::format("scenario {} has {} gateways ({}): --compare needs --gateway to name the one whose "
+                                 "policy it replaces at the second table",
+                                 scenario.name, ids.size(), fmt::join(ids, ", "))};
+  std::vector<std::filesystem::path> files{request.policy};
+  if (!request.compare.empty()) files.push_back(request.compare);
+  for (const auto& file : files) {
+    PlannedTable table;
+    try {
+      table.gateways = gateway_parts(scenario, file, request.gateway);
+    } catch (const InvalidPolicyError& e) {
+      return PlanError{e.what(), true};
+    } catch (const std::exception& e) {
+      return PlanError{e.what()};
+    }
+    GatewayPolicies policies;
+    for (const auto& g : table.gateways) policies.push_back(g.policy);
+    const auto problems = check_against_gateways(scenario, policies);
+    if (problems.has_errors()) return PlanError{render(problems)};
+    const auto named = std::find_if(table.gateways.begin(), table.gateways.end(),
+                                    [&](const GatewayPart& g) { return g.id == request.gateway; });
+    const GatewayPart& shown = named == table.gateways.end() ? table.gateways.front() : *named;
+    table.policy_file = shown.policy_file;
+    table.policy = shown.policy;
+    table.name = files.size() > 1 ? shown.policy->source().name : "";
+    table.run_policy = file;
+    table.gateway = request.gateway;
+    plan.tables.push_back(std::move(table));
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::variant<HostPlan, PlanError> plan_host(const HostRequest& request) {
@@ -35,29 +76,42 @@ std::variant<HostPlan, PlanError> plan_host(const HostRequest& request) {
   if (!load.scenario) return PlanError{render(load.diagnostics)};
   plan.scenario = std::move(*load.scenario);
   const Scenario& scenario = plan.scenario;
-  if (!scenario.gateways.empty())
-    return PlanError{fmt::format("scenario {} is played across {} gateways; `exercise host` plays one gateway: run it "
-                                 "with `icegate exercise run` (scenarios/README.md, \"Several gateways\")",
-                                 scenario.name, scenario.gateways.size())};
-
-  std::vector<std::filesystem::path> files{request.policy.empty() ? scenario.policy : request.policy};
-  if (!request.compare.empty()) files.push_back(request.compare);
-  for (const auto& file : files) {
-    if (file.empty()) return PlanError{"the scenario names no policy: give --policy"};
-    auto loaded = policy::load_policy(file);
-    if (!loaded.policy) {
-      std::vector<std::string> errors;
-      for (const auto& d : loaded.diagnostics.sorted()) errors.push_back(policy::to_string(d));
-      return PlanError{fmt::format("policy {} is invalid:\n{}", file.string(), fmt::join(errors, "\n")), true};
+  if (!scenario.gateways.empty()) {
+    if (auto error = plan_gateways(request, plan)) return *error;
+  } else {
+    if (!request.gateway.empty())
+      return PlanError{fmt::format("--gateway {}: scenario {} has one gateway; --gateway names one of a scenario's "
+                                   "`gateways`",
+                                   request.gateway, scenario.name)};
+    std::vector<std::filesystem::path> files{request.policy.empty() ? scenario.policy : request.policy};
+    if (!request.compare.empty()) files.push_back(request.compare);
+    for (const auto& file : files) {
+      if (file.empty()) return PlanError{"the scenario names no policy: give --policy"};
+      auto loaded = policy::load_policy(file);
+      if (!loaded.policy) {
+        std::vector<std::string> errors;
+        for (const auto& d : loaded.diagnostics.sorted()) errors.push_back(policy::to_string(d));
+        return PlanError{fmt::format("policy {} is invalid:\n{}", file.string(), fmt::join(errors, "\n")), true};
+      }
+      const auto problems = check_against_policy(scenario, *loaded.policy);
+      if (problems.has_errors()) return PlanError{render(problems)};
+      PlannedTable table;
+      table.name = files.size() > 1 ? loaded.policy->source().name : "";
+      table.policy_file = file;
+      table.policy = loaded.policy;
+      table.run_policy = file;
+      plan.tables.push_back(std::move(table));
     }
-    const auto problems = check_against_policy(scenario, *loaded.policy);
-    if (problems.has_errors()) return PlanError{render(problems)};
-    plan.tables.push_back({files.size() > 1 ? loaded.policy->source().name : "", file, loaded.policy});
   }
   if (plan.tables.size() == 2 && plan.tables[0].name == plan.tables[1].name) plan.tables[1].name += "-2";
 
   // Who plays: --play, else the scenario's players.
   std::vector<std::string> scenario_nodes = scenario.nodes;
+  if (!plan.tables[0].gateways.empty()) {
+    // Across gateways: every gateway's own nodes, gateway by gateway.
+    scenario_nodes.clear();
+    for (const auto& g : plan.tables[0].gateways) scenario_nodes.insert(scenario_nodes.end(), g.nodes.begin(), g.nodes.end());
+  }
   if (scenario_nodes.empty())
     for (const auto& node : plan.tables[0].policy->source().nodes) scenario_nodes.push_back(node.id);
   const std::string from = request.play.empty() ? "the scenario's players:" : "--play";
@@ -77,7 +131,7 @@ std::variant<HostPlan, PlanError> plan_host(const HostRequest& request) {
   for (const auto& node : plan.played) {
     if (!seen.insert(node).second) problems.push_back(fmt::format("{}: '{}' is named twice", from, node));
     for (const auto& table : plan.tables)
-      if (!table.policy->has_node(node))
+      if (table.gateways.empty() && !table.policy->has_node(node))
         problems.push_back(fmt::format("{}: policy {} has no node '{}'", from, table.policy_file.string(), node));
     if (std::find(scenario_nodes.begin(), scenario_nodes.end(), node) == scenario_nodes.end())
       problems.push_back(fmt::format("{}: '{}' takes no part in scenario {}", from, node, scenario.name));

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "clients/exercise/runner.hpp"
 #include "clients/exercise/scenario.hpp"
 
 namespace icegate::policy {
@@ -25,12 +26,22 @@ struct HostRequest {
   std::filesystem::path compare;  // a second table under this policy
   std::string play;               // "a,b", "all", or empty: the scenario's `players:`
   std::optional<int> evaluators;  // how many; none: one per name in the scenario's `evaluators:`
+  // A scenario with several gateways: the one whose policy `policy` (and
+  // `compare`, for the second table) replaces, as `exercise run --gateway`.
+  std::string gateway;
 };
 
 struct PlannedTable {
   std::string name;  // "" for a single table; else the policy's name (or "NAME-2" when both have one name)
+  // The table's policy; across several gateways, that of the gateway
+  // `gateway` names (the first's when none is named).
   std::filesystem::path policy_file;
   std::shared_ptr<const policy::CompiledPolicy> policy;
+  // Several gateways: each, as the run will start it (exercise::gateway_parts),
+  // and what RunOptions::policy and RunOptions::gateway are for this table.
+  std::vector<GatewayPart> gateways;
+  std::filesystem::path run_policy;
+  std::string gateway;
 };
 
 struct HostPlan {

@@ -75,6 +75,16 @@ std::string directory_json(const policy::CompiledPolicy* policy) {
     for (const auto& r : p.roles) roles.push_back(json::Object().add("id", r.id).add("name", r.name).str());
     for (const auto& l : p.lists) lists.push_back(json::Object().add("id", l.id).add("name", l.name).str());
     for (const auto& o : p.organisations) organisations.push_back(json::Object().add("id", o.id).add("name", o.name).str());
+    // Across gateways: what each peer speaks for, addressed as if local and
+    // decided again at every hop (docs/FEDERATION.md, "Addressing and routing").
+    for (const auto& peer : p.peers) {
+      auto remote = [&](std::vector<std::string>& into, const std::vector<std::string>& ids) {
+        for (const auto& id : ids) into.push_back(json::Object().add("id", id).add("name", id).add("gateway", peer.id).str());
+      };
+      remote(nodes, peer.speaks_for.nodes);
+      remote(roles, peer.speaks_for.roles);
+      remote(organisations, peer.speaks_for.organisations);
+    }
   }
   return json::Object()
       .add_raw("nodes", json_array(nodes))
@@ -143,9 +153,11 @@ std::string withheld_json(const policy::CompiledPolicy* policy, const WithheldPo
       .str();
 }
 
-std::string outcome_json(const ActionOutcome& outcome) {
-  return json::Object()
-      .add("node", outcome.node)
+std::string outcome_json(const ActionOutcome& outcome, const std::string& gateway) {
+  json::Object object;
+  object.add("node", outcome.node);
+  if (!gateway.empty()) object.add("gateway", gateway);
+  return object
       .add("decision", decision_text(outcome.decision))
       .add("released", outcome.released_labels)
       .add("withheld", outcome.withheld_labels)
@@ -191,7 +203,7 @@ std::string seat_view_json(const SeatViewInput& in) {
   }
   for (const auto& r : in.seat.receipts) {
     std::vector<std::string> outcomes;
-    for (const auto& o : r.outcomes) outcomes.push_back(outcome_json(o));
+    for (const auto& o : r.outcomes) outcomes.push_back(outcome_json(o, in.gateway_of ? in.gateway_of(o.node) : ""));
     receipts.push_back(json::Object()
                            .add("at", format_scenario_time(r.at))
                            .add("message_id", r.message_id)
@@ -242,9 +254,10 @@ std::string seat_view_json(const SeatViewInput& in) {
     categories = policy->source().information_categories;
     purposes = policy->source().purposes;
   }
-  return json::Object()
-      .add("version", static_cast<std::int64_t>(in.version))
-      .add("table", in.table)
+  json::Object view;
+  view.add("version", static_cast<std::int64_t>(in.version)).add("table", in.table);
+  if (!in.gateway.empty()) view.add("gateway", in.gateway);
+  return view
       .add_raw("me", me_json(policy, in.node))
       .add_raw("clock", clock_json(in.status))
       .add_raw("inbox", json_array(inbox))

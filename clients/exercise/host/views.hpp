@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,8 @@ std::string clock_json(const TableStatus& status);
 // `policy` may be null (before the runner has set it): markings fall back to the label's text.
 std::string portion_json(const policy::CompiledPolicy* policy, const Portion& portion);
 std::string withheld_json(const policy::CompiledPolicy* policy, const WithheldPortion& withheld);
-std::string outcome_json(const ActionOutcome& outcome);
+// `gateway`: the gateway that decided for the outcome's node, across several ("" leaves it out).
+std::string outcome_json(const ActionOutcome& outcome, const std::string& gateway = {});
 std::string media_json(const MediaRelease& media);
 // What a policy lets a message name: its nodes, roles, lists and organisations; its label scheme.
 std::string directory_json(const policy::CompiledPolicy* policy);
@@ -36,6 +38,9 @@ struct SeatViewInput {
   TableStatus status;
   SeatView seat;
   int pages_open = 0;
+  // Across several gateways: the seat's own, and who decides for a node ("" with one).
+  std::string gateway;
+  std::function<std::string(const std::string&)> gateway_of;
 };
 std::string seat_view_json(const SeatViewInput& input);
 

@@ -108,7 +108,7 @@ function show_actions(table) {
   fill($('actions'), actions.length ? actions.map((action) => h('li', { class: 'message', 'data-testid': 'action', 'data-node': action.node, 'data-kind': action.kind },
     h('div', { class: 'message-head' }, h('strong', {}, action.at || ''), ` ${action.node} — ${action.kind}${action.title ? `: ${action.title}` : ''}`),
     action.to?.length ? h('p', { class: 'meta' }, `to ${action.to.join(', ')}${action.labels?.length ? ` · marked ${action.labels.join(' + ')}` : ''}`) : null,
-    action.outcomes?.length ? h('p', {}, action.outcomes.map((outcome) => h('span', {}, `${outcome.node} `, decision_chip(outcome.decision), ' '))) : null))
+    action.outcomes?.length ? h('p', {}, action.outcomes.map((outcome) => h('span', {}, `${outcome.node}${outcome.gateway ? ` (${outcome.gateway})` : ''} `, decision_chip(outcome.decision), ' '))) : null))
     : h('li', { class: 'empty' }, 'Nobody has acted yet.'));
 }
 

@@ -89,7 +89,8 @@ function seat_item(seat) {
   return h('li', { class: 'seat', 'data-testid': 'seat', 'data-node': seat.node, 'data-connected': seat.connected ? 'true' : 'false' },
     h('div', {},
       h('h4', { class: 'message-title' }, seat.name || seat.node),
-      h('p', { class: 'meta' }, [seat.organisation, seat.role, seat.node].filter(Boolean).join(' · ')),
+      h('p', { class: 'meta' }, [seat.organisation, seat.role, seat.node, seat.gateway ? `on ${seat.gateway}` : '']
+        .filter(Boolean).join(' · ')),
       h('p', { 'data-testid': 'seat-status' },
         h('strong', { class: seat.connected ? 'ok' : 'error' }, seat.connected ? 'connected' : 'not connected'),
         ` · ${plural(seat.pages_open ?? 0, 'page')} open`,
@@ -147,7 +148,8 @@ function show_table(table) {
     h('span', { class: 'clock-state', 'data-testid': 'table-state', 'data-state': clock.state ?? '' }, clock.state || 'starting'),
     clock.speed ? h('span', { class: 'muted' }, ` ×${clock.speed}`) : null);
   if (document.activeElement !== card.speed && clock.speed !== undefined) card.speed.value = clock.speed;
-  fill(card.actions, `${plural(table.human_actions ?? 0, 'action')} by people so far`);
+  fill(card.actions, `${plural(table.human_actions ?? 0, 'action')} by people so far`,
+    table.gateways?.length ? ` · across ${table.gateways.length} gateways: ${table.gateways.map((g) => g.id).join(', ')}` : '');
   update(card, 'seats', table.seats ?? [], (seats) => fill(card.seats, seats.map(seat_item)));
   update(card, 'board', table.expectations ?? [], (board) => show_board(card, board));
   update(card, 'injects', [table.injects, table.contingencies], () => show_injects(card, table.index, table));

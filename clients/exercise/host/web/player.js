@@ -105,7 +105,8 @@ function receipt_item(receipt) {
         h('th', { scope: 'col' }, 'Got'), h('th', { scope: 'col' }, 'Why'))),
       h('tbody', {}, (receipt.outcomes ?? []).map((outcome) =>
         h('tr', { 'data-testid': 'receipt-outcome', 'data-node': outcome.node, 'data-decision': decision_key(outcome.decision) },
-          h('td', {}, name_of('nodes', outcome.node)),
+          h('td', {}, name_of('nodes', outcome.node),
+            outcome.gateway ? h('div', { class: 'meta', 'data-testid': 'outcome-gateway' }, `decided at ${outcome.gateway}`) : null),
           h('td', {}, decision_chip(outcome.decision)),
           h('td', {}, outcome.released?.length ? outcome.released.join(', ') : 'nothing',
             outcome.withheld?.length ? h('div', { class: 'meta' }, `withheld: ${outcome.withheld.join(', ')}`) : null),

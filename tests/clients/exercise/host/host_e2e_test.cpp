@@ -307,5 +307,130 @@ TEST(ExerciseHostEndToEnd, TwoTablesUnderTwoPoliciesAreComparedInOneReport) {
   host.stop();
 }
 
+// Across gateways (issue 18, point 8): the shipped federation's three
+// gateways, each with its own PKI, policy, data and loopback address as
+// `exercise run` starts them, and a seat at each of two. The CTU's analyst
+// sends the two-level profile to the council's Prevent coordinator, a role
+// only the council's gateway defines; it crosses the real hop, the SECRET
+// portion withheld before it leaves (the council's gateway is accredited to
+// OFFICIAL-SENSITIVE), and the coordinator's seat, on the council's gateway,
+// has the rest. The facilitator's page, the results and the report name the
+// gateway that decided for the recipient; each gateway's trail holds its part.
+HostPlan federation_plan(const std::filesystem::path& dir) {
+  const auto policies = std::filesystem::path(ICEGATE_SOURCE_DIR) / "policies" / "federation";
+  std::ofstream(dir / "federation.yaml") << fmt::format(R"(exercise: host-federation
+title: Two seats on two gateways
+t0: 2026-11-21T06:00:00Z
+start: T-1h
+end: T+1h
+gateways:
+  - id: gw-wm-ctu
+    policy: {}
+    address: 127.0.0.2
+    nodes: [wm-ctu-analyst-1, wm-ctu-sio-1]
+  - id: gw-birmingham
+    policy: {}
+    address: 127.0.0.3
+    nodes: [bcc-prevent-coordinator]
+  - id: gw-staffordshire
+    policy: {}
+    address: 127.0.0.4
+    nodes: [staffs-ctio-1]
+players: [wm-ctu-analyst-1, bcc-prevent-coordinator]
+)",
+                                                        (policies / "wm-ctu.yaml").string(),
+                                                        (policies / "birmingham-cc.yaml").string(),
+                                                        (policies / "staffordshire.yaml").string());
+  HostRequest request;
+  request.scenario = dir / "federation.yaml";
+  request.evaluators = 0;
+  auto planned = plan_host(request);
+  if (auto* error = std::get_if<PlanError>(&planned)) throw std::runtime_error(error->message);
+  return std::move(std::get<HostPlan>(planned));
+}
+
+TEST(ExerciseHostEndToEnd, ASeatAtOneGatewaySendsToASeatAtAnotherThroughTheRealHop) {
+  icegate::testing::TemporaryDirectory dir;
+  const HostConfig config = https_on_loopback(dir.path());
+  ExerciseHost host(federation_plan(dir.path()), config);
+  const HostLinks links = host.start();
+  ASSERT_EQ(links.seats.size(), 2u);
+  HttpsClient client(links.ca_certificate, host.local_endpoint().port());
+  const std::string facilitator = path_of(links.facilitator);
+  const std::string analyst = path_of(host.site().seat_link(0, "wm-ctu-analyst-1"));
+  const std::string coordinator = path_of(host.site().seat_link(0, "bcc-prevent-coordinator"));
+  EXPECT_EQ(client.request("POST", facilitator + "api/control", R"({"table":null,"action":"resume"})").status, 202);
+  const JsonValue sender = wait_for(client, analyst + "api/seat", [](const JsonValue& v) {
+    return v.find("connected") && v.find("connected")->boolean;
+  });
+  wait_for(client, coordinator + "api/seat", [](const JsonValue& v) { return v.find("connected")->boolean; });
+  EXPECT_EQ(sender.find("gateway")->string, "gw-wm-ctu");
+
+  const Reply sent = client.request("POST", analyst + "api/send", R"({"to":[{"kind":"role","name":"prevent-coordinator"}],
+      "category":"ct-problem-profile","purpose":"prevent","title":"Sparkhill profile",
+      "portions":[{"label":{"classification":"SECRET","categories":["UK EYES ONLY"]},"body":"Covert sources and associations."},
+                  {"label":{"classification":"OFFICIAL-SENSITIVE","categories":[]},"body":"Themes and suggested Prevent activity."}]})");
+  ASSERT_EQ(sent.status, 202) << "a role only the council's gateway defines, reached through its peer: " << sent.body;
+  const std::string message_id = json(sent).find("message_id")->string;
+
+  const JsonValue inbox = wait_for(client, coordinator + "api/seat", [](const JsonValue& v) {
+    return v.find("inbox") && !v.find("inbox")->array.empty();
+  });
+  EXPECT_EQ(inbox.find("gateway")->string, "gw-birmingham");
+  EXPECT_EQ(inbox.find("me")->find("name")->string, "Prevent coordinator, Birmingham City Council")
+      << "the seat is shown under its own gateway's policy, not the first gateway's";
+  const JsonValue& delivered = inbox.find("inbox")->array.at(0);
+  EXPECT_EQ(delivered.find("message_id")->string, message_id);
+  EXPECT_EQ(delivered.find("from")->string, "wm-ctu-analyst-1");
+  ASSERT_EQ(delivered.find("portions")->array.size(), 1u);
+  EXPECT_EQ(delivered.find("portions")->array[0].find("body")->string, "Themes and suggested Prevent activity.");
+  EXPECT_EQ(client.request("GET", coordinator + "api/seat").body.find("Covert sources"), std::string::npos)
+      << "the SECRET portion never left the CTU's gateway";
+
+  // The facilitator sees each seat at its gateway, and the table's gateways.
+  const JsonValue state = json(client.request("GET", facilitator + "api/state"));
+  const JsonValue& table = state.find("tables")->array.at(0);
+  ASSERT_NE(table.find("gateways"), nullptr);
+  ASSERT_EQ(table.find("gateways")->array.size(), 3u);
+  EXPECT_EQ(table.find("gateways")->array[1].find("id")->string, "gw-birmingham");
+  const auto& seats = table.find("seats")->array;
+  ASSERT_EQ(seats.size(), 2u);
+  EXPECT_EQ(seats[0].find("gateway")->string, "gw-wm-ctu");
+  EXPECT_EQ(seats[1].find("gateway")->string, "gw-birmingham");
+  EXPECT_EQ(seats[1].find("name")->string, "Prevent coordinator, Birmingham City Council");
+
+  ASSERT_EQ(client.request("POST", facilitator + "api/finish", "{}").status, 202);
+  std::ostringstream out, err;
+  EXPECT_EQ(host.wait_and_report(out, err), 0) << err.str();
+  ASSERT_EQ(host.results().size(), 1u);
+  const RunResult& result = host.results()[0];
+  ASSERT_EQ(result.gateways.size(), 3u);
+  EXPECT_EQ(result.gateway_of("bcc-prevent-coordinator"), "gw-birmingham");
+  bool crossed = false;
+  for (const auto& e : result.timeline)
+    crossed |= e.kind == TimelineEntry::Kind::delivered && e.node == "bcc-prevent-coordinator" &&
+               e.message_id == message_id && e.released.size() == 1;
+  EXPECT_TRUE(crossed) << "the timeline holds the delivery at the other gateway";
+  const auto names = host.report_names();
+  EXPECT_EQ(names[0], "host-federation.wm-ctu+birmingham-cc+staffordshire.html") << "named as `exercise run` names it";
+  const std::string html = read_text(config.out / names[0]);
+  EXPECT_NE(html.find("bcc-prevent-coordinator<div class=\"muted\">decided at gw-birmingham</div>"), std::string::npos)
+      << "the report names the gateway that decided for the recipient";
+  host.stop();
+
+  // Each gateway's own trail, intact, holds its part of the hop.
+  audit::QueryFilter forwarded;
+  forwarded.message_id = message_id;
+  forwarded.kind = "peer_forward";
+  audit::QueryFilter received = forwarded;
+  received.kind = "peer_receive";
+  for (const std::string gateway : {"gw-wm-ctu", "gw-birmingham"})
+    EXPECT_TRUE(audit::verify(host.data_dir(0, gateway)).intact()) << gateway;
+  EXPECT_FALSE(audit::query(host.data_dir(0, "gw-wm-ctu"), forwarded).empty());
+  EXPECT_FALSE(audit::query(host.data_dir(0, "gw-birmingham"), received).empty());
+  EXPECT_TRUE(audit::query(host.data_dir(0, "gw-staffordshire"), forwarded).empty())
+      << "a gateway the message was not for saw nothing of it";
+}
+
 }  // namespace
 }  // namespace icegate::exercise::host

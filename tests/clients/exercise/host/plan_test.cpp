@@ -111,5 +111,65 @@ TEST(HostPlan, EvaluatorsGetUniqueNames) {
   EXPECT_EQ(error_of(request), "--evaluators: from 0 to 100");
 }
 
+// Across several gateways (scenarios/README.md, "Several gateways"): each
+// table plays every gateway, loaded as `exercise run` loads them; --policy and
+// --compare replace the policy of the gateway --gateway names.
+TEST(HostPlan, AScenarioAcrossGatewaysPlaysEveryGatewayAtEachTable) {
+  HostRequest request;
+  request.scenario = source("scenarios/west-midlands-federation.yaml");
+  request.play = "wm-ctu-analyst-1,bcc-prevent-coordinator";
+  auto planned = plan_host(request);
+  ASSERT_TRUE(std::holds_alternative<HostPlan>(planned)) << std::get<PlanError>(planned).message;
+  const auto& plan = std::get<HostPlan>(planned);
+  ASSERT_EQ(plan.tables.size(), 1u);
+  const PlannedTable& table = plan.tables[0];
+  ASSERT_EQ(table.gateways.size(), 3u);
+  EXPECT_EQ(table.gateways[1].id, "gw-birmingham");
+  EXPECT_EQ(table.gateways[1].policy->source().name, "birmingham-cc");
+  EXPECT_EQ(table.gateways[1].nodes.size(), 4u);
+  EXPECT_EQ(table.policy->source().name, "wm-ctu") << "the table is shown by the first gateway's policy";
+  EXPECT_TRUE(table.run_policy.empty()) << "each gateway runs under its own";
+  EXPECT_EQ(table.gateway, "");
+
+  request.play = "wm-ctu-analyst-1,nobody";
+  EXPECT_EQ(error_of(request), "--play: 'nobody' takes no part in scenario west-midlands-federation");
+}
+
+TEST(HostPlan, AcrossGatewaysPolicyAndCompareReplaceTheGatewayNamed) {
+  HostRequest request;
+  request.scenario = source("scenarios/west-midlands-federation.yaml");
+  request.play = "bcc-prevent-coordinator";
+  request.compare = source("policies/federation/birmingham-cc.yaml");
+  EXPECT_NE(error_of(request).find("--compare needs --gateway to name the one whose policy it replaces"),
+            std::string::npos)
+      << error_of(request);
+  request.gateway = "gw-brum";
+  EXPECT_NE(error_of(request).find("--gateway gw-brum: scenario west-midlands-federation has no such gateway"),
+            std::string::npos)
+      << error_of(request);
+  request.gateway = "gw-birmingham";
+  auto planned = plan_host(request);
+  ASSERT_TRUE(std::holds_alternative<HostPlan>(planned)) << std::get<PlanError>(planned).message;
+  const auto& plan = std::get<HostPlan>(planned);
+  ASSERT_EQ(plan.tables.size(), 2u);
+  EXPECT_EQ(plan.tables[0].name, "birmingham-cc") << "each table named by the policy it puts at that gateway";
+  EXPECT_EQ(plan.tables[1].name, "birmingham-cc-2");
+  EXPECT_EQ(plan.tables[1].gateway, "gw-birmingham");
+  EXPECT_EQ(plan.tables[1].run_policy, request.compare);
+  EXPECT_EQ(plan.tables[1].gateways[1].policy_file, request.compare);
+  EXPECT_EQ(plan.tables[1].gateways.size(), 3u);
+
+  request.compare.clear();
+  request.policy = source("policies/need-to-share.yaml");
+  request.gateway.clear();
+  EXPECT_NE(error_of(request).find("--policy needs --gateway"), std::string::npos) << error_of(request);
+
+  // --gateway means nothing for a scenario with one gateway.
+  HostRequest one = nicole("all");
+  one.gateway = "gw-birmingham";
+  EXPECT_NE(error_of(one).find("--gateway gw-birmingham: scenario operation-nicole has one gateway"), std::string::npos)
+      << error_of(one);
+}
+
 }  // namespace
 }  // namespace icegate::exercise::host
