@@ -1316,8 +1316,9 @@ void Router::hop_reported(const std::string& from_peer, HopReport report) {
   work.batch.messages.push_back({id, from_peer, now});
   work.askers.push_back({from_peer, id, Asker::Kind::forward});
   if (at_origin) {
-    // The originator's follow-up Receipt, owed as every follow-up is.
-    if (local_node(report.originator)) {
+    // The originator's follow-up Receipt, owed as every follow-up is: only
+    // for a message this gateway accepted, to a node of its own.
+    if (local_node(report.originator) && checks_.seen(report.message_id)) {
       v1::Frame frame;
       auto* receipt = frame.mutable_receipt();
       receipt->set_message_id(report.message_id);
@@ -1328,8 +1329,8 @@ void Router::hop_reported(const std::string& from_peer, HopReport report) {
                    report.originator);
       owe(work, report.originator, frame, false, report.message_id);
     } else {
-      spdlog::warn("hop report={} from peer={} names originator={}, no node of this gateway: nobody to tell", id,
-                   from_peer, report.originator);
+      spdlog::warn("hop report={} from peer={}: originator={} submitted no message {} here: nobody to tell", id,
+                   from_peer, report.originator, report.message_id);
     }
   } else {
     report.path.pop_back();
