@@ -179,6 +179,9 @@ TEST_F(ForwardTest, AForwardOwedToAPeerThatIsDownArrivesExactlyOnceWhenItComesBa
   }
   EXPECT_EQ(delivered, ids) << "each once, in the order sent";
   EXPECT_TRUE(eventually([&] { return owed("gw-wm-ctu", "gw-birmingham") == 0; }));
+  // The coordinator's Acks settled there: a Deliver whose Ack a stopping
+  // gateway never read is owed again, and a new client would take it as new.
+  EXPECT_TRUE(eventually([&] { return owed("gw-birmingham", "bcc-prevent-coordinator") == 0; }));
 
   // The council's gateway restarts, and the link with it comes back: nothing is sent twice.
   coordinator.reset();
