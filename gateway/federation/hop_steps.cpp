@@ -108,6 +108,19 @@ std::vector<HopStep> local_steps(std::string_view gateway, std::uint32_t hop, co
   return steps;
 }
 
+std::optional<HopStep> unresolved_step(std::string_view gateway, std::uint32_t hop,
+                                       const std::vector<Addressee>& unresolved) {
+  if (unresolved.empty()) return std::nullopt;
+  HopStep step;
+  step.gateway = std::string(gateway);
+  step.hop = hop;
+  step.decision = Decision::deny;
+  step.addressees = names(unresolved);
+  step.reason = fmt::format("neither {} nor any peer of it speaks for {}", gateway,
+                            unresolved.size() == 1 ? "this addressee" : "these addressees");
+  return step;
+}
+
 std::string report_id(std::string_view message_id, std::string_view gateway) {
   return fmt::format("{}/{}", message_id, gateway);
 }

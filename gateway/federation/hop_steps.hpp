@@ -14,6 +14,7 @@
 // (HopReport) and the origin puts them in the originator's Receipts.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -44,6 +45,11 @@ HopStep refusal_step(std::string_view gateway, const ForwardedMessage& frame, co
 // portion is named by id, with a reason that says only whose policy withheld it.
 std::vector<HopStep> local_steps(std::string_view gateway, std::uint32_t hop, const policy::CompiledPolicy& policy,
                                  const Message& message, const std::vector<RecipientDecision>& decisions);
+
+// Addressees of a frame that `gateway` (at `hop`) can neither decide for nor
+// pass on (ReceiveResult::unresolved): one DENY step naming them all, or none.
+std::optional<HopStep> unresolved_step(std::string_view gateway, std::uint32_t hop,
+                                       const std::vector<Addressee>& unresolved);
 
 // "<message id>/<gateway>": a report's id. A message id is a UUID, so never one.
 std::string report_id(std::string_view message_id, std::string_view gateway);

@@ -1229,10 +1229,13 @@ void Router::forwarded(const std::string& from_peer, ForwardedMessage frame) {
   forward(work, result.onward);
   // This gateway's steps, back to the peer the frame came from and on to the
   // originator: its own recipients' decisions per addressee, then its
-  // forwards (the values of its decision and peer_forward records).
+  // forwards (the values of its decision and peer_forward records), then
+  // what it could neither decide for nor pass on.
   std::vector<HopStep> steps =
       federation::local_steps(hop->name(), frame.route.hop_count + 1, *policy, frame.message, decided_here);
   for (auto& step : federation::forward_steps(hop->name(), result.onward, false)) steps.push_back(std::move(step));
+  if (auto step = federation::unresolved_step(hop->name(), frame.route.hop_count + 1, result.unresolved))
+    steps.push_back(std::move(*step));
   report_back(work, from_peer, hop->name(), frame, std::move(steps));
   // Answered once all of it is durable (Ack{ok: true}): the sender then forgets it.
   work.immediate.emplace_back(from_peer, answer_frame(id, true));

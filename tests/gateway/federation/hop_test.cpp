@@ -1002,5 +1002,17 @@ TEST(HopSteps, ARefusalIsDenyWithItsCodeForEveryAddresseeOfTheFrame) {
   EXPECT_EQ(report_id("6f1e", "gw-staffordshire"), "6f1e/gw-staffordshire");
 }
 
+TEST(HopSteps, AddresseesAHopCanNeitherDecideForNorPassOnAreOneDenyStep) {
+  EXPECT_FALSE(unresolved_step("gw-birmingham", 2, {}));
+  const auto step = unresolved_step("gw-birmingham", 2,
+                                    {{AddresseeKind::organisation, "nowhere"}, {AddresseeKind::role, "nobody"}});
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->hop, 2u);
+  EXPECT_EQ(step->decision, Decision::deny);
+  EXPECT_TRUE(step->next_peer.empty());
+  EXPECT_THAT(step->addressees, ElementsAre("organisation:nowhere", "role:nobody"));
+  EXPECT_EQ(step->reason, "neither gw-birmingham nor any peer of it speaks for these addressees");
+}
+
 }  // namespace
 }  // namespace icegate::federation
