@@ -1220,6 +1220,9 @@ class Runner {
 
   void to_seat(const std::string& node_id, const node::Receipt& receipt) {
     if (!played_.contains(node_id)) return;
+    // A follow-up with only a later gateway's steps (docs/FEDERATION.md, "The
+    // originator's Receipt, hop by hop") tells the seat of no recipient of its own.
+    if (receipt.follow_up && receipt.outcomes.empty()) return;
     const auto human = human_messages_.find(receipt.message_id);
     static const Message unknown;
     const Message& message = human != human_messages_.end() ? human->second.second : unknown;

@@ -65,6 +65,7 @@ Receipt to_receipt(const v1::Receipt& proto) {
   receipt.unresolved_addressees.assign(proto.unresolved_addressees().begin(), proto.unresolved_addressees().end());
   receipt.follow_up = proto.follow_up();
   for (const auto& outcome : proto.outcomes()) receipt.outcomes.push_back({wire::decode(outcome), outcome.delivered()});
+  for (const auto& step : proto.hops()) receipt.hops.push_back(wire::decode(step));
   return receipt;
 }
 

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "gateway/model/message.hpp"
+#include "gateway/model/route.hpp"
 #include "gateway/transport/tls.hpp"
 #include "gateway/wire/framing.hpp"
 #include "icegate/v1/icegate.pb.h"
@@ -84,7 +85,11 @@ struct Receipt {
   std::vector<ReceiptOutcome> outcomes;
   std::string policy_version;
   std::vector<std::string> unresolved_addressees;
-  bool follow_up = false;  // a later Receipt: what became of held recipients
+  bool follow_up = false;  // a later Receipt: what became of held recipients, or what a later gateway decided
+  // What each gateway on the way to remote recipients decided
+  // (docs/FEDERATION.md, "The originator's Receipt, hop by hop"): the
+  // origin's in the first Receipt, a later gateway's in a follow-up.
+  std::vector<HopStep> hops;
 };
 
 struct Acknowledgement {

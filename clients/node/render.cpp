@@ -50,7 +50,7 @@ void render(std::ostream& out, const Delivery& delivery) {
 void render(std::ostream& out, const Receipt& receipt) {
   fmt::print(out, "{} for {} (policy {})\n", receipt.follow_up ? "RECEIPT (follow-up)" : "RECEIPT",
              short_id(receipt.message_id), receipt.policy_version.substr(0, 19));
-  if (receipt.outcomes.empty()) fmt::print(out, "  no recipient\n");
+  if (receipt.outcomes.empty() && receipt.hops.empty()) fmt::print(out, "  no recipient\n");
   for (const auto& outcome : receipt.outcomes) {
     const auto& d = outcome.decision;
     const char* state = d.decision == Decision::deny ? "not sent" : (outcome.delivered ? "delivered" : "queued");
@@ -69,6 +69,19 @@ void render(std::ostream& out, const Receipt& receipt) {
       fmt::print(out, "      reason: {}\n", d.reason);
   }
   for (const auto& name : receipt.unresolved_addressees) fmt::print(out, "  unresolved addressee {}\n", name);
+  // Hop by hop: "hop 1 gw-wm-ctu -> gw-birmingham RELEASE_REDACTED for organisation:birmingham-cc".
+  for (const auto& step : receipt.hops) {
+    std::string where = step.gateway;
+    if (!step.next_peer.empty()) where += " -> " + step.next_peer;
+    std::string what(to_string(step.decision));
+    if (!step.refusal.empty()) what += " (refused: " + step.refusal + ")";
+    if (step.recipients > 0) what += fmt::format(" to {}", step.recipients);
+    fmt::print(out, "  hop {} {} {} for {}\n", step.hop, where, what, fmt::join(step.addressees, ", "));
+    for (const auto& withheld : step.withheld)
+      fmt::print(out, "      withheld portion {}{}: {}\n", withheld.portion_id,
+                 withheld.label.classification.empty() ? "" : " " + marking(withheld.label), withheld.reason);
+    if (!step.reason.empty()) fmt::print(out, "      reason: {}\n", step.reason);
+  }
 }
 
 void render(std::ostream& out, const ErrorNotice& error) {

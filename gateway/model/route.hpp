@@ -63,4 +63,29 @@ struct ForwardedMessage {
   Route route;
 };
 
+// One gateway's decision for one step of a message's way to remote
+// recipients (docs/FEDERATION.md, "The originator's Receipt, hop by hop";
+// v1::HopOutcome): made from what that gateway audits, reported back along
+// the route to the originator's Receipt.
+struct HopStep {
+  std::string gateway;           // the gateway that decided
+  std::uint32_t hop = 1;         // its place on the route: 1 at the origin
+  std::string next_peer;         // forwarded to; empty for its own recipients, or a refusal
+  Decision decision = Decision::deny;
+  std::vector<WithheldPortion> withheld;  // by id and reason; never a gateway's rule ids
+  std::string refusal;           // the code when the gateway refused the whole frame
+  std::vector<std::string> addressees;  // as the originator wrote them, "kind:name"
+  std::uint32_t recipients = 0;  // for its own recipients: how many of the addressee's got `decision`
+  std::string reason;            // why not sent, or why refused
+};
+
+// A gateway's steps, on their way back to the origin (v1::HopReport).
+struct HopReport {
+  std::string report_id;   // "<message id>/<gateway>": the Ack names it
+  std::string message_id;
+  std::string originator;
+  std::vector<std::string> path;  // the gateways before the reporter, origin first
+  std::vector<HopStep> hops;
+};
+
 }  // namespace icegate

@@ -18,6 +18,16 @@ void PeerFrames::received(const std::string& peer_id, const v1::Frame& frame, fe
       router_.forwarded(peer_id, std::move(*forwarded));
       return;
     }
+    case v1::Frame::kHopReport: {
+      wire::DecodeProblem problem;
+      auto report = wire::decode(frame.hop_report(), limits_, problem);
+      if (!report) {
+        router_.refuse_hop_report(peer_id, frame.hop_report().report_id(), wire::to_string(problem));
+        return;
+      }
+      router_.hop_reported(peer_id, std::move(*report));
+      return;
+    }
     case v1::Frame::kAck:
       if (!router_.peer_answered(peer_id, frame.ack().message_id(), frame.ack().ok()))
         spdlog::info("peer={} answered message={}, which was not awaiting its answer (a repeat)", peer_id,

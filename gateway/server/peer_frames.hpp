@@ -2,7 +2,8 @@
 // at every hop"): the gateway's federation::PeerFrameHandler.
 //
 //   Forward  --> decoded (wire::decode, the node's limits) --> Router::forwarded
-//   Ack      --> Router::peer_answered (the peer holds, or refused, a Forward)
+//   HopReport --> decoded --> Router::hop_reported (steps back towards the originator)
+//   Ack      --> Router::peer_answered (the peer holds, or refused, a Forward or a HopReport)
 //   link up / down --> Router::peer_up / peer_down (its lane of owed frames)
 //   anything else  --> refused with an Error naming it (refuse_peer_frame)
 //

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "gateway/federation/hop_steps.hpp"
+#include "gateway/policy/peers.hpp"
 #include "gateway/server/gateway.hpp"
 #include "gateway/server/session.hpp"
 #include "gateway/server/shadow.hpp"
@@ -753,6 +755,11 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
     });
     if (!spoken_for) receipt->add_unresolved_addressees(name);
   }
+  // The first hop of the Receipt hop by hop: this gateway's step per next
+  // peer, the values of its peer_forward records.
+  if (hop)
+    for (const auto& step : federation::forward_steps(hop->name(), onward.hops, true))
+      wire::encode(step, *receipt->add_hops());
 
   Handling effective = message.handling;
   std::map<std::vector<std::string>, Hold*> review_holds;  // by reviewer roles
@@ -1114,6 +1121,10 @@ void Router::refuse_forward(const std::string& from_peer, const ForwardedMessage
                refused.detail);
   Work work;
   work.batch.audit.push_back(records_.peer_refused(from_peer, frame, refused));
+  // The originator hears of it too, back along the route (the refusal's
+  // step, the values of the record above).
+  if (const auto hop = federation_.hop ? federation_.hop() : nullptr)
+    report_back(work, from_peer, hop->name(), frame, {federation::refusal_step(hop->name(), frame, refused)});
   if (observer()) {
     HopView view = hop_view("refused", from_peer, frame);
     view.outcome = refused.code();
@@ -1196,10 +1207,13 @@ void Router::forwarded(const std::string& from_peer, ForwardedMessage frame) {
   for (auto& portion : local.portions) portion.salt.clear();
   if (result.translated) work.batch.audit.push_back(records_.labels_translated(from_peer, local));
   std::map<std::vector<std::string>, Hold*> review_holds;
+  std::vector<RecipientDecision> decided_here;  // as recorded: for the report back
+  decided_here.reserve(result.local.size());
   for (auto& made : result.local) {
     Decided decided{std::move(made.decision), std::move(made.review_roles), made.originator_control,
                     made.no_onward_sharing};
     RecipientDecision& decision = decided.decision;
+    decided_here.push_back(decision);
     ++metrics_.decisions.at(static_cast<std::size_t>(decision.decision));
     if (decision.occasional) note_occasional(work, local, decision.node_id, decision.reason);
     if (decision.decision == Decision::hold)
@@ -1213,7 +1227,122 @@ void Router::forwarded(const std::string& from_peer, ForwardedMessage frame) {
     spdlog::info("forward message={} addressee {} resolves to no node here", short_id(id), name);
   open_reviews(work, local, review_holds);
   forward(work, result.onward);
+  // This gateway's steps, back to the peer the frame came from and on to the
+  // originator: its own recipients' decisions per addressee, then its
+  // forwards (the values of its decision and peer_forward records), then
+  // what it could neither decide for nor pass on.
+  std::vector<HopStep> steps =
+      federation::local_steps(hop->name(), frame.route.hop_count + 1, *policy, frame.message, decided_here);
+  for (auto& step : federation::forward_steps(hop->name(), result.onward, false)) steps.push_back(std::move(step));
+  if (auto step = federation::unresolved_step(hop->name(), frame.route.hop_count + 1, result.unresolved))
+    steps.push_back(std::move(*step));
+  report_back(work, from_peer, hop->name(), frame, std::move(steps));
   // Answered once all of it is durable (Ack{ok: true}): the sender then forgets it.
+  work.immediate.emplace_back(from_peer, answer_frame(id, true));
+  finish(std::move(work));
+}
+
+void Router::report_back(Work& work, const std::string& to_peer, const std::string& self,
+                         const ForwardedMessage& frame, std::vector<HopStep> steps) {
+  if (steps.empty() || frame.message.id.empty() || frame.route.origin_gateway.empty()) return;
+  HopReport report;
+  report.report_id = federation::report_id(frame.message.id, self);
+  // Owed once: a frame refused again (its refusal's answer was lost) is not reported twice.
+  if (checks_.seen(report.report_id)) return;
+  const std::int64_t now = now_ms();
+  checks_.accept(report.report_id, now);
+  work.batch.messages.push_back({report.report_id, to_peer, now});
+  report.message_id = frame.message.id;
+  report.originator = frame.message.originator;
+  report.path.push_back(frame.route.origin_gateway);
+  report.path.insert(report.path.end(), frame.route.via.begin(), frame.route.via.end());
+  report.hops = std::move(steps);
+  v1::Frame out;
+  wire::encode(report, *out.mutable_hop_report());
+  spdlog::info("hop report={} to peer={} steps={}", report.report_id, to_peer, report.hops.size());
+  owe(work, to_peer, out, true, report.report_id);
+}
+
+void Router::refuse_hop_report(const std::string& from_peer, const std::string& report_id,
+                               const std::string& problem) {
+  spdlog::warn("refused hop report={} from peer={}: {}", report_id, from_peer, problem);
+  Work work;
+  if (!report_id.empty()) work.immediate.emplace_back(from_peer, answer_frame(report_id, false));
+  work.immediate.emplace_back(
+      from_peer, frame_bytes(wire::error_frame(v1::ERROR_CODE_NOT_PERMITTED,
+                                               fmt::format("hop report {} refused: {}", report_id, problem), false,
+                                               report_id)));
+  finish(std::move(work));
+}
+
+void Router::hop_reported(const std::string& from_peer, HopReport report) {
+  if (draining_) return;  // not answered: the peer sends it again on its next link
+  const std::string id = report.report_id;
+  const auto hop = federation_.hop ? federation_.hop() : nullptr;
+  if (!hop) {
+    refuse_hop_report(from_peer, id, "this gateway forwards nothing: its policy names no peers, or it has no signing key");
+    return;
+  }
+  if (report.path.empty() || report.path.back() != hop->name()) {
+    refuse_hop_report(from_peer, id,
+                      fmt::format("its route back ends at '{}', not at this gateway ({})",
+                                  report.path.empty() ? std::string() : report.path.back(), hop->name()));
+    return;
+  }
+  const bool at_origin = report.path.size() == 1;
+  if (!at_origin && !policy::find_peer(hop->policy().source(), report.path[report.path.size() - 2])) {
+    refuse_hop_report(from_peer, id,
+                      fmt::format("its route back goes to '{}', which is not a peer of this gateway",
+                                  report.path[report.path.size() - 2]));
+    return;
+  }
+  if (store_.restart_required()) {
+    if (federation_.close)
+      federation_.close(from_peer, v1::ERROR_CODE_INTERNAL,
+                        fmt::format("hop report {} was not stored: the gateway's store failed ({})", id,
+                                    store_.health().reason));
+    return;
+  }
+  // Sent again (the link went down before its Ack): answered once what was
+  // taken of it is durable, not passed on twice.
+  if (checks_.seen(id)) {
+    spdlog::info("hop report={} from peer={} again: taken already", id, from_peer);
+    flush_settled();
+    store_.commit({}, executor_, [this, from_peer, id](bool ok) {
+      if (ok && federation_.send) federation_.send(from_peer, answer_frame(id, true));
+    });
+    return;
+  }
+  const std::int64_t now = now_ms();
+  checks_.accept(id, now);
+  Work work;
+  work.batch.messages.push_back({id, from_peer, now});
+  work.askers.push_back({from_peer, id, Asker::Kind::forward});
+  if (at_origin) {
+    // The originator's follow-up Receipt, owed as every follow-up is: only
+    // for a message this gateway accepted, to a node of its own.
+    if (local_node(report.originator) && checks_.seen(report.message_id)) {
+      v1::Frame frame;
+      auto* receipt = frame.mutable_receipt();
+      receipt->set_message_id(report.message_id);
+      receipt->set_policy_version(policy_()->version());
+      receipt->set_follow_up(true);
+      for (const auto& step : report.hops) wire::encode(step, *receipt->add_hops());
+      spdlog::info("hop report={} from peer={}: {} step(s) for originator={}", id, from_peer, report.hops.size(),
+                   report.originator);
+      owe(work, report.originator, frame, false, report.message_id);
+    } else {
+      spdlog::warn("hop report={} from peer={}: originator={} submitted no message {} here: nobody to tell", id,
+                   from_peer, report.originator, report.message_id);
+    }
+  } else {
+    report.path.pop_back();
+    const std::string back = report.path.back();
+    v1::Frame frame;
+    wire::encode(report, *frame.mutable_hop_report());
+    spdlog::info("hop report={} from peer={} passed back to peer={}", id, from_peer, back);
+    owe(work, back, frame, true, id);
+  }
   work.immediate.emplace_back(from_peer, answer_frame(id, true));
   finish(std::move(work));
 }

@@ -159,6 +159,16 @@ class Router {
   // there) or refused. Either way it is settled here. False when no Forward
   // of that message awaits this peer's answer.
   bool peer_answered(const std::string& peer, const std::string& message_id, bool accepted);
+  // A HopReport from `from_peer`: the steps a gateway further along decided
+  // for a message this gateway forwarded (docs/FEDERATION.md, "The
+  // originator's Receipt, hop by hop"). At the origin, a follow-up Receipt
+  // owed to the originator; at a transit gateway, the report owed to the
+  // gateway before it on the route. Taken once per report id, and answered
+  // Ack{ok: true, message_id: report id} once that is durable; a report not
+  // for this gateway is answered Ack{ok: false} and an Error.
+  void hop_reported(const std::string& from_peer, HopReport report);
+  // A HopReport from `from_peer` that could not be decoded, or not taken: answered as refused.
+  void refuse_hop_report(const std::string& from_peer, const std::string& report_id, const std::string& problem);
   // Frames sent to a peer and not yet answered, at most, before more are sent.
   static constexpr std::size_t peer_window = 256;
   // Appends an audit record on its own (connections, refusals, reloads).
@@ -311,6 +321,10 @@ class Router {
   };
   void hand_over_peer(const std::string& peer, PeerLane& lane);
   void refuse_forward(const std::string& from_peer, const ForwardedMessage& frame, const federation::Refused& refused);
+  // Owes `to_peer` a HopReport of `steps` (the gateway `self`'s own
+  // decisions on `frame`, which came from `to_peer`), unless it was owed before.
+  void report_back(Work& work, const std::string& to_peer, const std::string& self, const ForwardedMessage& frame,
+                   std::vector<HopStep> steps);
   // A recipient held for review: the hold for its reviewer roles (opened the
   // first time), and the decision as held. Then open_reviews asks for them.
   RecipientDecision hold_for_review(Work& work, const Message& message, const Decided& made,

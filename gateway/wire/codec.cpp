@@ -391,4 +391,81 @@ Handling decode(const v1::Handling& proto) {
           proto.not_after_unix_ms()};
 }
 
+void encode(const HopStep& step, v1::HopOutcome& proto) {
+  proto.set_gateway(step.gateway);
+  proto.set_hop(step.hop);
+  proto.set_next_peer(step.next_peer);
+  proto.set_decision(encode(step.decision));
+  for (const auto& withheld : step.withheld) encode(withheld, *proto.add_withheld());
+  proto.set_refusal(step.refusal);
+  for (const auto& addressee : step.addressees) proto.add_addressees(addressee);
+  proto.set_recipients(step.recipients);
+  proto.set_reason(step.reason);
+}
+
+HopStep decode(const v1::HopOutcome& proto) {
+  HopStep step;
+  step.gateway = proto.gateway();
+  step.hop = proto.hop();
+  step.next_peer = proto.next_peer();
+  step.decision = decode(proto.decision()).value_or(Decision::deny);
+  for (const auto& withheld : proto.withheld()) step.withheld.push_back(decode(withheld));
+  step.refusal = proto.refusal();
+  step.addressees.assign(proto.addressees().begin(), proto.addressees().end());
+  step.recipients = proto.recipients();
+  step.reason = proto.reason();
+  return step;
+}
+
+std::optional<HopReport> decode(const v1::HopReport& proto, const ForwardLimits& limits, DecodeProblem& problem) {
+  const std::size_t max_text = limits.message.max_text_bytes;
+  auto fail = [&](std::string field, std::string what) {
+    problem = {std::move(field), std::move(what)};
+    return std::nullopt;
+  };
+  if (!looks_like_uuid(proto.message_id()))
+    return fail("message_id", fmt::format("'{}' is not a UUID", proto.message_id()));
+  // "<message id>/<gateway>": never a message id, and always its message's.
+  const std::string& id = proto.report_id();
+  const std::size_t prefix = proto.message_id().size() + 1;
+  if (id.size() <= prefix || id.compare(0, prefix, proto.message_id() + "/") != 0 || id.size() > prefix + max_text)
+    return fail("report_id", fmt::format("'{}' is not '{}/' and the reporting gateway's id", id, proto.message_id()));
+  if (proto.originator().empty()) return fail("originator", "is required");
+  if (proto.originator().size() > max_text) return fail("originator", fmt::format("is longer than {} bytes", max_text));
+  if (proto.path().empty()) return fail("path", "is required: the gateways before the reporting one");
+  if (static_cast<std::size_t>(proto.path_size()) > limits.max_hops)
+    return fail("path", fmt::format("names {} gateways, more than {}", proto.path_size(), limits.max_hops));
+  for (int i = 0; i < proto.path_size(); ++i)
+    if (proto.path(i).empty() || proto.path(i).size() > max_text)
+      return fail(fmt::format("path[{}]", i), "is empty or too long");
+  // A gateway reports one step per next peer and per addressee of its own:
+  // the message's addressees (twice: a decision each way) bound them.
+  const std::size_t max_steps = 2 * limits.message.max_addressees;
+  if (static_cast<std::size_t>(proto.hops_size()) > max_steps)
+    return fail("hops", fmt::format("has {} steps, more than {}", proto.hops_size(), max_steps));
+  HopReport report;
+  report.report_id = proto.report_id();
+  report.message_id = proto.message_id();
+  report.originator = proto.originator();
+  report.path.assign(proto.path().begin(), proto.path().end());
+  for (int i = 0; i < proto.hops_size(); ++i) {
+    const v1::HopOutcome& step = proto.hops(i);
+    if (step.gateway().empty()) return fail(fmt::format("hops[{}].gateway", i), "is required");
+    if (!decode(step.decision()))
+      return fail(fmt::format("hops[{}].decision", i), "is not a decision");
+    if (static_cast<std::size_t>(step.withheld_size()) > limits.message.max_portions)
+      return fail(fmt::format("hops[{}].withheld", i), "names more portions than a message may have");
+    report.hops.push_back(decode(step));
+  }
+  return report;
+}
+
+void encode(const HopReport& report, v1::HopReport& proto) {
+  proto.set_report_id(report.report_id);
+  proto.set_message_id(report.message_id);
+  proto.set_originator(report.originator);
+  for (const auto& gateway : report.path) proto.add_path(gateway);
+  for (const auto& step : report.hops) encode(step, *proto.add_hops());
+}
+
 }  // namespace icegate::wire

@@ -66,4 +66,13 @@ RecipientDecision decode(const v1::RecipientOutcome& proto);
 void encode(const Handling& handling, v1::Handling& proto);
 Handling decode(const v1::Handling& proto);
 
+void encode(const HopStep& step, v1::HopOutcome& proto);
+HopStep decode(const v1::HopOutcome& proto);
+
+// A HopReport from a peer: ids, the path (at most `limits.max_hops`
+// gateways) and its steps checked for shape; nullopt and `problem` filled
+// when it is malformed.
+std::optional<HopReport> decode(const v1::HopReport& proto, const ForwardLimits& limits, DecodeProblem& problem);
+void encode(const HopReport& report, v1::HopReport& proto);
+
 }  // namespace icegate::wire

@@ -12,7 +12,8 @@
 // label binding's canonical bytes and portion digests (what verification
 // hashes and checks the signature over) are computed from what was decoded
 // and must be the same for the round-tripped copy. The signature itself is
-// not checked: a fuzzer cannot forge one, so no input would get past it.
+// not checked: a fuzzer cannot forge one, so no input would get past it. A
+// HopReport is decoded with the default ForwardLimits and round-trips too.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -142,6 +143,38 @@ void round_trip(const icegate::v1::Forward& proto) {
       bug();
 }
 
+// A HopReport (gateway to gateway) decoded with the default ForwardLimits
+// keeps to them, and round-trips step for step.
+void round_trip(const icegate::v1::HopReport& proto) {
+  const icegate::wire::ForwardLimits limits;
+  icegate::wire::DecodeProblem problem;
+  const auto report = icegate::wire::decode(proto, limits, problem);
+  if (!report) {
+    if (problem.field.empty() || problem.problem.empty()) bug();
+    return;
+  }
+  if (report->path.empty() || report->path.size() > limits.max_hops) bug();
+  if (report->report_id.rfind(report->message_id + "/", 0) != 0) bug();
+  icegate::v1::HopReport encoded;
+  icegate::wire::encode(*report, encoded);
+  std::string bytes;
+  if (!encoded.SerializeToString(&bytes)) bug();
+  icegate::v1::HopReport reparsed;
+  if (!reparsed.ParseFromString(bytes)) bug();
+  icegate::wire::DecodeProblem second_problem;
+  const auto again = icegate::wire::decode(reparsed, limits, second_problem);
+  if (!again || again->report_id != report->report_id || again->path != report->path ||
+      again->hops.size() != report->hops.size())
+    bug();
+  for (std::size_t i = 0; i < report->hops.size(); ++i) {
+    const auto& a = report->hops[i];
+    const auto& b = again->hops[i];
+    if (a.gateway != b.gateway || a.hop != b.hop || a.decision != b.decision || a.addressees != b.addressees ||
+        a.withheld.size() != b.withheld.size())
+      bug();
+  }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -167,6 +200,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case icegate::v1::Frame::kForward:
       round_trip(frame.forward());
+      break;
+    case icegate::v1::Frame::kHopReport:
+      round_trip(frame.hop_report());
       break;
     default:
       break;

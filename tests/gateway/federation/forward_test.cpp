@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <string>
 
 #include <gmock/gmock.h>
@@ -178,6 +179,9 @@ TEST_F(ForwardTest, AForwardOwedToAPeerThatIsDownArrivesExactlyOnceWhenItComesBa
   }
   EXPECT_EQ(delivered, ids) << "each once, in the order sent";
   EXPECT_TRUE(eventually([&] { return owed("gw-wm-ctu", "gw-birmingham") == 0; }));
+  // The coordinator's Acks settled there: a Deliver whose Ack a stopping
+  // gateway never read is owed again, and a new client would take it as new.
+  EXPECT_TRUE(eventually([&] { return owed("gw-birmingham", "bcc-prevent-coordinator") == 0; }));
 
   // The council's gateway restarts, and the link with it comes back: nothing is sent twice.
   coordinator.reset();
@@ -187,6 +191,221 @@ TEST_F(ForwardTest, AForwardOwedToAPeerThatIsDownArrivesExactlyOnceWhenItComesBa
   coordinator = at("gw-birmingham").connect("bcc-prevent-coordinator");
   EXPECT_FALSE(next_of<node::Delivery>(*coordinator, 1s)) << "delivered again after a restart";
   EXPECT_EQ(records(root("gw-birmingham") / "data", "peer_receive").size(), ids.size());
+}
+
+// The originator's Receipt, hop by hop (docs/FEDERATION.md): a chain
+// through the three gateways. The CTU's policy is rewritten so that the
+// council's gateway speaks for Staffordshire's neighbourhood policing: a
+// message from the CTU's analyst to it goes gw-wm-ctu -> gw-birmingham ->
+// gw-staffordshire, and each gateway's decisions come back to the analyst.
+class HopsTest : public ForwardTest {
+ protected:
+  void SetUp() override {
+    ForwardTest::SetUp();
+    std::string policy = read_text(policy_file("gw-wm-ctu"));
+    rewrite(policy, "organisations: [staffs-special-branch, staffs-police]", "organisations: [staffs-special-branch]");
+    rewrite(policy, "speaks_for:\n      organisations: [birmingham-cc]\n",
+            "speaks_for:\n      organisations: [birmingham-cc, staffs-police]\n");
+    std::ofstream(policy_file("gw-wm-ctu")) << policy;
+  }
+  static void rewrite(std::string& text, const std::string& from, const std::string& to) {
+    ASSERT_NE(text.find(from), std::string::npos) << "the shipped policy changed: " << from;
+    replace_all(text, from, to);
+  }
+  void start_chain() {
+    start("gw-wm-ctu");
+    start("gw-birmingham");
+    start("gw-staffordshire");
+    ASSERT_TRUE(eventually([&] { return links_up("gw-wm-ctu", "gw-birmingham"); }));
+    ASSERT_TRUE(eventually([&] { return links_up("gw-birmingham", "gw-staffordshire"); }));
+  }
+  // A tension report to the council's Prevent coordinator and to
+  // Staffordshire's neighbourhood policing: a SECRET portion (which no
+  // gateway beyond the CTU may hold), a PERSONAL one (which goes all the
+  // way) and a LOCSEN one (which the council may hold but not pass on).
+  static Message chain_report() {
+    return make_message("wm-ctu-analyst-1",
+                        {{AddresseeKind::role, "prevent-coordinator"}, {AddresseeKind::organisation, "staffs-police"}},
+                        "tension-report", "prevent",
+                        {{Label{"SECRET", {"UK EYES ONLY"}}, kSecretBody},
+                         {Label{"OFFICIAL-SENSITIVE", {"PERSONAL"}}, kSensitiveBody},
+                         {Label{"OFFICIAL-SENSITIVE", {"LOCSEN"}}, "LOCSEN: where the meeting will be held"}});
+  }
+  // Follow-up Receipts for `id` until steps from each of `gateways` have come.
+  static std::vector<HopStep> reported(node::NodeClient& originator, const std::string& id,
+                                       std::set<std::string> gateways, std::chrono::milliseconds timeout = 10s) {
+    std::vector<HopStep> steps;
+    const auto until = std::chrono::steady_clock::now() + timeout;
+    while (!gateways.empty() && std::chrono::steady_clock::now() < until) {
+      auto receipt = next_of<node::Receipt>(originator, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                            until - std::chrono::steady_clock::now()));
+      if (!receipt) break;
+      if (receipt->message_id != id || !receipt->follow_up) continue;
+      for (auto& step : receipt->hops) {
+        gateways.erase(step.gateway);
+        steps.push_back(std::move(step));
+      }
+    }
+    return steps;
+  }
+  static const HopStep* find(const std::vector<HopStep>& steps, const std::string& gateway, const std::string& next) {
+    for (const auto& step : steps)
+      if (step.gateway == gateway && step.next_peer == next) return &step;
+    return nullptr;
+  }
+  static std::vector<std::string> withheld_ids(const HopStep& step) {
+    std::vector<std::string> ids;
+    for (const auto& withheld : step.withheld) ids.push_back(withheld.portion_id);
+    return ids;
+  }
+};
+
+TEST_F(HopsTest, TheOriginatorsReceiptReportsEachHopsDecisionWithWhatEachWithheld) {
+  start_chain();
+  auto analyst = at("gw-wm-ctu").connect("wm-ctu-analyst-1");
+  const Message message = chain_report();
+  analyst->submit(message);
+  ASSERT_TRUE(next_of<node::Acknowledgement>(*analyst));
+
+  // Hop 1, in the Receipt that answers the Submit: the CTU's own forward.
+  const auto receipt = next_of<node::Receipt>(*analyst);
+  ASSERT_TRUE(receipt);
+  EXPECT_FALSE(receipt->follow_up);
+  ASSERT_EQ(receipt->hops.size(), 1u);
+  const HopStep& first = receipt->hops[0];
+  EXPECT_EQ(first.gateway, "gw-wm-ctu");
+  EXPECT_EQ(first.hop, 1u);
+  EXPECT_EQ(first.next_peer, "gw-birmingham");
+  EXPECT_EQ(first.decision, Decision::release_redacted);
+  EXPECT_EQ(withheld_ids(first), std::vector<std::string>{"1"}) << "SECRET never leaves the CTU";
+  ASSERT_EQ(first.withheld.size(), 1u);
+  EXPECT_EQ(first.withheld[0].label, (Label{"SECRET", {"UK EYES ONLY"}})) << "the originator's own marking";
+  EXPECT_THAT(first.withheld[0].reason, HasSubstr("gw-birmingham"));
+  EXPECT_EQ(first.addressees,
+            (std::vector<std::string>{"role:prevent-coordinator", "organisation:staffs-police"}));
+
+  // Hops 2 and 3, in follow-ups passed back along the route.
+  const auto steps = reported(*analyst, message.id, {"gw-birmingham", "gw-staffordshire"});
+  const HopStep* onward = find(steps, "gw-birmingham", "gw-staffordshire");
+  ASSERT_TRUE(onward) << "the council's gateway's forward to Staffordshire";
+  EXPECT_EQ(onward->hop, 2u);
+  EXPECT_EQ(onward->decision, Decision::release_redacted);
+  EXPECT_EQ(withheld_ids(*onward), std::vector<std::string>{"3"}) << "the council may hold LOCSEN, not pass it on";
+  EXPECT_TRUE(onward->withheld[0].label.classification.empty()) << "a later hop's labels are its own business";
+  EXPECT_EQ(onward->addressees, std::vector<std::string>{"organisation:staffs-police"});
+
+  const HopStep* council = find(steps, "gw-birmingham", "");
+  ASSERT_TRUE(council) << "the council's gateway's decision for its own addressee";
+  EXPECT_EQ(council->hop, 2u);
+  EXPECT_EQ(council->addressees, std::vector<std::string>{"role:prevent-coordinator"});
+  EXPECT_EQ(council->decision, Decision::deny) << "no council rule lets a CTU tension report reach its leads";
+  EXPECT_EQ(council->recipients, 1u);
+
+  const HopStep* staffordshire = find(steps, "gw-staffordshire", "");
+  ASSERT_TRUE(staffordshire) << "Staffordshire's decision for its own addressee";
+  EXPECT_EQ(staffordshire->hop, 3u);
+  EXPECT_EQ(staffordshire->addressees, std::vector<std::string>{"organisation:staffs-police"});
+  EXPECT_EQ(staffordshire->decision, Decision::release);
+  EXPECT_EQ(staffordshire->recipients, 1u);
+  EXPECT_TRUE(staffordshire->refusal.empty());
+  EXPECT_EQ(steps.size(), 3u) << "one step each: the council's two, Staffordshire's one";
+
+  // No node id of another gateway reaches the originator.
+  for (const auto& step : steps) {
+    for (const auto& withheld : step.withheld) {
+      EXPECT_THAT(withheld.reason, Not(HasSubstr("bcc-prevent-coordinator")));
+      EXPECT_TRUE(withheld.rule_ids.empty());
+    }
+    EXPECT_THAT(step.reason, Not(HasSubstr("staffs-npt-inspector-1")));
+  }
+
+  // The Receipt agrees with each gateway's trail.
+  const auto forwards = records(data("gw-birmingham"), "peer_forward", "gw-staffordshire");
+  ASSERT_EQ(forwards.size(), 1u);
+  EXPECT_EQ(forwards[0].record.decision, "RELEASE_REDACTED");
+  const auto decided = records(data("gw-staffordshire"), "decision");
+  ASSERT_EQ(decided.size(), 1u);
+  EXPECT_EQ(decided[0].record.decision, "RELEASE");
+
+  // Everything answered: nothing is left owed along the route.
+  EXPECT_TRUE(eventually([&] { return owed("gw-staffordshire", "gw-birmingham") == 0; }));
+  EXPECT_TRUE(eventually([&] { return owed("gw-birmingham", "gw-wm-ctu") == 0; }));
+  EXPECT_FALSE(next_of<node::Receipt>(*analyst, 300ms)) << "a step reported twice";
+}
+
+TEST_F(HopsTest, ARefusalAtALaterHopReachesTheOriginatorAsDenyWithItsCode) {
+  // Staffordshire accredits the council's gateway to OFFICIAL only: what the
+  // council (which thinks otherwise) passes on is refused there.
+  std::string policy = read_text(policy_file("gw-staffordshire"));
+  rewrite(policy, "max_classification: OFFICIAL-SENSITIVE\n      categories: [PERSONAL]\n",
+          "max_classification: OFFICIAL\n      categories: [PERSONAL]\n");
+  std::ofstream(policy_file("gw-staffordshire")) << policy;
+  start_chain();
+  auto analyst = at("gw-wm-ctu").connect("wm-ctu-analyst-1");
+  const Message message = chain_report();
+  analyst->submit(message);
+  ASSERT_TRUE(next_of<node::Acknowledgement>(*analyst));
+
+  const auto steps = reported(*analyst, message.id, {"gw-birmingham", "gw-staffordshire"});
+  const HopStep* refused = find(steps, "gw-staffordshire", "");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->hop, 3u);
+  EXPECT_EQ(refused->decision, Decision::deny);
+  EXPECT_EQ(refused->refusal, "beyond-accreditation");
+  EXPECT_THAT(refused->reason, HasSubstr("gw-birmingham"));
+  EXPECT_EQ(refused->addressees, std::vector<std::string>{"organisation:staffs-police"});
+  ASSERT_TRUE(find(steps, "gw-birmingham", "gw-staffordshire"));
+  EXPECT_EQ(find(steps, "gw-birmingham", "gw-staffordshire")->decision, Decision::release_redacted)
+      << "the council sent it: its own step says so";
+
+  // The same code as Staffordshire's trail.
+  const auto audited = records(data("gw-staffordshire"), "peer_refused");
+  ASSERT_EQ(audited.size(), 1u);
+  EXPECT_THAT(audited[0].record.detail, HasSubstr("beyond-accreditation"));
+  EXPECT_TRUE(eventually([&] { return owed("gw-birmingham", "gw-wm-ctu") == 0; }));
+}
+
+TEST_F(HopsTest, AReportOwedToAGatewayThatIsDownArrivesOnceWhenItIsBack) {
+  start("gw-wm-ctu");
+  start("gw-birmingham");
+  ASSERT_TRUE(eventually([&] { return links_up("gw-wm-ctu", "gw-birmingham"); }));
+  std::string id;
+  {
+    auto analyst = at("gw-wm-ctu").connect("wm-ctu-analyst-1");
+    const Message message = chain_report();
+    id = message.id;
+    analyst->submit(message);
+    ASSERT_TRUE(next_of<node::Acknowledgement>(*analyst));
+    // The council's own steps come back at once; Staffordshire is down, so its Forward waits.
+    const auto council = reported(*analyst, id, {"gw-birmingham"});
+    ASSERT_TRUE(find(council, "gw-birmingham", "gw-staffordshire"));
+    EXPECT_EQ(owed("gw-birmingham", "gw-staffordshire"), 1u);
+  }
+  // The CTU's gateway goes down; Staffordshire comes up and decides.
+  stop("gw-wm-ctu");
+  ASSERT_TRUE(eventually([&] { return !up("gw-birmingham", "gw-wm-ctu"); }));
+  start("gw-staffordshire");
+  ASSERT_TRUE(eventually([&] { return owed("gw-birmingham", "gw-staffordshire") == 0; }));
+  ASSERT_TRUE(eventually([&] { return owed("gw-birmingham", "gw-wm-ctu") == 1u; }))
+      << "Staffordshire's report, owed to the CTU's gateway, which is down";
+  EXPECT_EQ(records(data("gw-staffordshire"), "decision").size(), 1u);
+
+  // The CTU's gateway restarts: the report arrives, and the analyst is told, once.
+  start("gw-wm-ctu");
+  auto analyst = at("gw-wm-ctu").connect("wm-ctu-analyst-1");
+  const auto steps = reported(*analyst, id, {"gw-staffordshire"});
+  const HopStep* staffordshire = find(steps, "gw-staffordshire", "");
+  ASSERT_TRUE(staffordshire) << "the report owed while the origin was down";
+  EXPECT_EQ(staffordshire->hop, 3u);
+  EXPECT_EQ(staffordshire->decision, Decision::release);
+  EXPECT_TRUE(eventually([&] { return owed("gw-birmingham", "gw-wm-ctu") == 0; }));
+
+  // The council's gateway restarts too: nothing is reported again.
+  stop("gw-birmingham");
+  start("gw-birmingham");
+  ASSERT_TRUE(eventually([&] { return links_up("gw-wm-ctu", "gw-birmingham"); }));
+  EXPECT_FALSE(reported(*analyst, id, {"gw-staffordshire", "gw-birmingham"}, 1s).size() > 0)
+      << "a report passed on twice";
 }
 
 // A client with the CTU gateway's own certificate, at the council's gateway:

@@ -4,6 +4,7 @@
 // and Staffordshire Police (gw-staffordshire). Every frame goes through the
 // wire (encode, serialise, parse, decode) as the next gateway receives it.
 #include "gateway/federation/hop.hpp"
+#include "gateway/federation/hop_steps.hpp"
 
 #include <algorithm>
 #include <fstream>
@@ -893,6 +894,124 @@ TEST(HopCodes, EveryRefusalHasItsOwnNamedCode) {
     EXPECT_EQ(std::count(codes.begin(), codes.end(), code), 0) << code;
     codes.push_back(code);
   }
+}
+
+// ---- The originator's Receipt, hop by hop: each gateway's steps -------------
+
+RecipientDecision decided(std::string node, Decision decision, std::vector<std::string> withheld = {}) {
+  RecipientDecision out;
+  out.node_id = std::move(node);
+  out.decision = decision;
+  for (auto& id : withheld)
+    out.withheld.push_back({std::move(id), Label{"OFFICIAL-SENSITIVE", {"PERSONAL"}},
+                            "no rule permits ct-problem-profile for " + out.node_id, {"products-to-council-leads"}});
+  out.rule_ids = {"products-to-council-leads"};
+  out.reason = "denied by products-to-council-leads for " + out.node_id;
+  return out;
+}
+
+TEST(HopSteps, ADestinationSumsItsDecisionsPerAddresseeAsWrittenAndNamesNoNodeNorRule) {
+  const auto council = load("birmingham-cc.yaml");
+  Message message;
+  message.id = "m";
+  message.originator = "wm-ctu-analyst-1";
+  message.addressees = {{AddresseeKind::organisation, "birmingham-cc"},
+                        {AddresseeKind::role, "prevent-coordinator"},
+                        {AddresseeKind::organisation, "birmingham-cc"},  // twice: one entry
+                        {AddresseeKind::organisation, "staffs-police"}};  // another gateway's: none here
+  const std::vector<RecipientDecision> decisions = {
+      decided("bcc-chief-executive", Decision::release),
+      decided("bcc-prevent-coordinator", Decision::release_redacted, {"2"}),
+      decided("bcc-critical-reader", Decision::release_redacted, {"3"}),
+      decided("bcc-housing-officer-1", Decision::deny, {"1", "2", "3"}),
+  };
+  const auto steps = local_steps("gw-birmingham", 2, *council, message, decisions);
+  ASSERT_EQ(steps.size(), 4u);
+  auto ids = [](const HopStep& step) {
+    std::vector<std::string> out;
+    for (const auto& withheld : step.withheld) out.push_back(withheld.portion_id);
+    return out;
+  };
+  for (const auto& step : steps) {
+    EXPECT_EQ(step.gateway, "gw-birmingham");
+    EXPECT_EQ(step.hop, 2u);
+    EXPECT_TRUE(step.next_peer.empty());
+    EXPECT_TRUE(step.reason.empty());
+    for (const auto& withheld : step.withheld) {
+      EXPECT_EQ(withheld.reason, "withheld under gw-birmingham's policy") << "the policy's reason names node and rule";
+      EXPECT_TRUE(withheld.rule_ids.empty());
+      EXPECT_TRUE(withheld.label.classification.empty());
+    }
+  }
+  EXPECT_EQ(steps[0].addressees, std::vector<std::string>{"organisation:birmingham-cc"});
+  EXPECT_EQ(steps[0].decision, Decision::release);
+  EXPECT_EQ(steps[0].recipients, 1u);
+  EXPECT_EQ(steps[1].decision, Decision::release_redacted);
+  EXPECT_EQ(steps[1].recipients, 2u);
+  EXPECT_THAT(ids(steps[1]), ElementsAre("2", "3")) << "withheld from any of them, each once";
+  EXPECT_EQ(steps[2].decision, Decision::deny);
+  EXPECT_EQ(steps[2].recipients, 1u);
+  EXPECT_THAT(ids(steps[2]), ElementsAre("1", "2", "3"));
+  EXPECT_EQ(steps[3].addressees, std::vector<std::string>{"role:prevent-coordinator"});
+  EXPECT_EQ(steps[3].decision, Decision::release_redacted);
+  EXPECT_EQ(steps[3].recipients, 1u);
+  EXPECT_THAT(ids(steps[3]), ElementsAre("2"));
+}
+
+TEST(HopSteps, AForwardsStepIsItsAuditRecordsValuesWithTheLabelOnlyAtTheOrigin) {
+  PeerForward forward;
+  forward.peer = "gw-staffordshire";
+  forward.hop_count = 2;
+  forward.addressees = {{AddresseeKind::organisation, "staffs-police"}};
+  forward.outcome = HopOutcome::forwarded_redacted;
+  forward.withheld = {{"3", Label{"OFFICIAL-SENSITIVE", {"LOCSEN"}}, policy::PeerRefusal::category_not_held,
+                       "LOCSEN is not among gw-staffordshire's categories"}};
+  PeerForward not_sent = forward;
+  not_sent.outcome = HopOutcome::not_sent;
+  not_sent.reason = "gw-staffordshire does not receive ct-problem-profile";
+  const auto at_transit = forward_steps("gw-birmingham", {forward, not_sent}, false);
+  ASSERT_EQ(at_transit.size(), 2u);
+  EXPECT_EQ(at_transit[0].gateway, "gw-birmingham");
+  EXPECT_EQ(at_transit[0].hop, 2u);
+  EXPECT_EQ(at_transit[0].next_peer, "gw-staffordshire");
+  EXPECT_EQ(at_transit[0].decision, Decision::release_redacted);
+  ASSERT_EQ(at_transit[0].withheld.size(), 1u);
+  EXPECT_EQ(at_transit[0].withheld[0].portion_id, "3");
+  EXPECT_EQ(at_transit[0].withheld[0].reason, "LOCSEN is not among gw-staffordshire's categories");
+  EXPECT_TRUE(at_transit[0].withheld[0].label.classification.empty()) << "under the transit gateway's scheme";
+  EXPECT_EQ(at_transit[0].addressees, std::vector<std::string>{"organisation:staffs-police"});
+  EXPECT_EQ(at_transit[1].decision, Decision::deny);
+  EXPECT_EQ(at_transit[1].reason, "gw-staffordshire does not receive ct-problem-profile");
+  const auto at_origin = forward_steps("gw-wm-ctu", {forward}, true);
+  EXPECT_EQ(at_origin[0].withheld[0].label, (Label{"OFFICIAL-SENSITIVE", {"LOCSEN"}})) << "the originator's marking";
+}
+
+TEST(HopSteps, ARefusalIsDenyWithItsCodeForEveryAddresseeOfTheFrame) {
+  ForwardedMessage frame;
+  frame.message.addressees = {{AddresseeKind::organisation, "staffs-police"}, {AddresseeKind::role, "staffs-ctio"}};
+  frame.route.origin_gateway = "gw-wm-ctu";
+  frame.route.via = {"gw-birmingham"};
+  frame.route.hop_count = 2;
+  const Refused refused{HopRefusal::beyond_accreditation, std::nullopt, "portion 2 is beyond gw-birmingham's"};
+  const HopStep step = refusal_step("gw-staffordshire", frame, refused);
+  EXPECT_EQ(step.hop, 3u);
+  EXPECT_EQ(step.decision, Decision::deny);
+  EXPECT_EQ(step.refusal, "beyond-accreditation");
+  EXPECT_EQ(step.reason, "portion 2 is beyond gw-birmingham's");
+  EXPECT_THAT(step.addressees, ElementsAre("organisation:staffs-police", "role:staffs-ctio"));
+  EXPECT_EQ(report_id("6f1e", "gw-staffordshire"), "6f1e/gw-staffordshire");
+}
+
+TEST(HopSteps, AddresseesAHopCanNeitherDecideForNorPassOnAreOneDenyStep) {
+  EXPECT_FALSE(unresolved_step("gw-birmingham", 2, {}));
+  const auto step = unresolved_step("gw-birmingham", 2,
+                                    {{AddresseeKind::organisation, "nowhere"}, {AddresseeKind::role, "nobody"}});
+  ASSERT_TRUE(step);
+  EXPECT_EQ(step->hop, 2u);
+  EXPECT_EQ(step->decision, Decision::deny);
+  EXPECT_TRUE(step->next_peer.empty());
+  EXPECT_THAT(step->addressees, ElementsAre("organisation:nowhere", "role:nobody"));
+  EXPECT_EQ(step->reason, "neither gw-birmingham nor any peer of it speaks for these addressees");
 }
 
 }  // namespace

@@ -191,5 +191,112 @@ TEST(Codec, TheHopLimitIsNamedAndAdjustable) {
   EXPECT_EQ(problem.problem, "is 2, more than the limit of 1 hops: a routing loop, or a route too long");
 }
 
+// A HopReport as a transit gateway passes it back: the destination's step
+// and its own, on their way to the origin.
+HopReport sample_report() {
+  HopReport report;
+  report.message_id = sample().id;
+  report.report_id = report.message_id + "/gw-staffs";
+  report.originator = "ctu-wm";
+  report.path = {"gw-wm", "gw-bham"};
+  HopStep forwarded;
+  forwarded.gateway = "gw-bham";
+  forwarded.hop = 2;
+  forwarded.next_peer = "gw-staffs";
+  forwarded.decision = Decision::release_redacted;
+  forwarded.withheld = {{"b", {}, "OFFICIAL-SENSITIVE LOCSEN is above gw-staffs's accreditation", {}}};
+  forwarded.addressees = {"organisation:staffs-police"};
+  HopStep refused;
+  refused.gateway = "gw-staffs";
+  refused.hop = 3;
+  refused.decision = Decision::deny;
+  refused.refusal = "beyond-accreditation";
+  refused.addressees = {"organisation:staffs-police"};
+  refused.reason = "portion a is beyond gw-bham's accreditation";
+  HopStep released;
+  released.gateway = "gw-staffs";
+  released.hop = 3;
+  released.decision = Decision::release;
+  released.addressees = {"role:staffs-ctio"};
+  released.recipients = 2;
+  report.hops = {forwarded, refused, released};
+  return report;
+}
+
+TEST(Codec, HopReportRoundTripsThroughTheWire) {
+  const HopReport original = sample_report();
+  v1::Frame frame;
+  encode(original, *frame.mutable_hop_report());
+  v1::Frame parsed;
+  ASSERT_TRUE(parsed.ParseFromString(frame.SerializeAsString()));
+  ASSERT_EQ(parsed.body_case(), v1::Frame::kHopReport);
+  DecodeProblem problem;
+  auto decoded = decode(parsed.hop_report(), ForwardLimits{}, problem);
+  ASSERT_TRUE(decoded) << to_string(problem);
+  EXPECT_EQ(decoded->report_id, original.report_id);
+  EXPECT_EQ(decoded->message_id, original.message_id);
+  EXPECT_EQ(decoded->originator, original.originator);
+  EXPECT_EQ(decoded->path, original.path);
+  ASSERT_EQ(decoded->hops.size(), 3u);
+  for (std::size_t i = 0; i < original.hops.size(); ++i) {
+    const HopStep& a = original.hops[i];
+    const HopStep& b = decoded->hops[i];
+    EXPECT_EQ(a.gateway, b.gateway);
+    EXPECT_EQ(a.hop, b.hop);
+    EXPECT_EQ(a.next_peer, b.next_peer);
+    EXPECT_EQ(a.decision, b.decision);
+    EXPECT_EQ(a.refusal, b.refusal);
+    EXPECT_EQ(a.addressees, b.addressees);
+    EXPECT_EQ(a.recipients, b.recipients);
+    EXPECT_EQ(a.reason, b.reason);
+    ASSERT_EQ(a.withheld.size(), b.withheld.size());
+    for (std::size_t w = 0; w < a.withheld.size(); ++w) {
+      EXPECT_EQ(a.withheld[w].portion_id, b.withheld[w].portion_id);
+      EXPECT_EQ(a.withheld[w].reason, b.withheld[w].reason);
+    }
+  }
+}
+
+struct BadReport {
+  const char* name;
+  std::function<void(v1::HopReport&)> damage;
+  const char* field;
+};
+
+class HopReportRefused : public ::testing::TestWithParam<BadReport> {};
+
+TEST_P(HopReportRefused, NamingTheField) {
+  v1::HopReport proto;
+  encode(sample_report(), proto);
+  GetParam().damage(proto);
+  DecodeProblem problem;
+  EXPECT_FALSE(decode(proto, ForwardLimits{}, problem));
+  EXPECT_EQ(problem.field, GetParam().field) << to_string(problem);
+  EXPECT_FALSE(problem.problem.empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, HopReportRefused,
+    ::testing::Values(
+        BadReport{"message_id_not_a_uuid", [](v1::HopReport& r) { r.set_message_id("42"); }, "message_id"},
+        BadReport{"no_report_id", [](v1::HopReport& r) { r.clear_report_id(); }, "report_id"},
+        BadReport{"report_id_a_message_id", [](v1::HopReport& r) { r.set_report_id(r.message_id()); }, "report_id"},
+        BadReport{"report_id_of_another_message",
+                  [](v1::HopReport& r) { r.set_report_id("00000000-0000-4000-8000-000000000000/gw-staffs"); },
+                  "report_id"},
+        BadReport{"no_originator", [](v1::HopReport& r) { r.clear_originator(); }, "originator"},
+        BadReport{"no_path", [](v1::HopReport& r) { r.clear_path(); }, "path"},
+        BadReport{"path_too_long",
+                  [](v1::HopReport& r) {
+                    for (int i = 0; i < 7; ++i) r.add_path("gw-" + std::to_string(i));
+                  },
+                  "path"},
+        BadReport{"empty_gateway_on_the_path", [](v1::HopReport& r) { r.set_path(1, ""); }, "path[1]"},
+        BadReport{"step_without_gateway", [](v1::HopReport& r) { r.mutable_hops(1)->clear_gateway(); },
+                  "hops[1].gateway"},
+        BadReport{"step_without_decision", [](v1::HopReport& r) { r.mutable_hops(2)->clear_decision(); },
+                  "hops[2].decision"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
 }  // namespace
 }  // namespace icegate::wire

@@ -163,7 +163,7 @@ void fill(Message& message, int k, int depth) {
 
 TEST(ProtoJson, EveryFrameAsProtobufPrintsIt) {
   const auto& body = *v1::Frame::descriptor()->FindOneofByName("body");
-  ASSERT_EQ(body.field_count(), 13);
+  ASSERT_EQ(body.field_count(), 14);
   for (int i = 0; i < body.field_count(); ++i) {
     SCOPED_TRACE(body.field(i)->name());
     v1::Frame frame;
