@@ -265,7 +265,13 @@ Message to_message(const ComposedMessage& composed, const std::string& from, con
   message.derived_from = composed.in_reply_to;
   std::vector<Label> labels;
   for (const auto& portion : message.portions) labels.push_back(portion.label);
-  message.label = policy.least_upper_bound(labels);
+  // The overall label is the portions' bound when the scheme allows it. A
+  // category some scheme allows only below the highest portion (GSC's LOCSEN,
+  // only with OFFICIAL-SENSITIVE, beside a SECRET portion) makes no valid
+  // overall label: then none is set, and the gateway marks the message from
+  // its portions, as it does for a scripted inject.
+  const Label bound = policy.least_upper_bound(labels);
+  if (policy.label_problems(bound).empty()) message.label = bound;
   return message;
 }
 

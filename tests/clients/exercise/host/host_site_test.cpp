@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include "clients/exercise/host/form.hpp"
 #include "clients/exercise/host/host_site.hpp"
 #include "clients/exercise/table.hpp"
 #include "gateway/http/json_body.hpp"
@@ -248,6 +249,25 @@ TEST_F(HostSiteTest, TwoBrowsersOnOneSeatBothSeeItAndTheSeatCountsThem) {
   ASSERT_NE(after.find("tables"), nullptr) << "the seat list changed";
   EXPECT_EQ(after.find("tables")->array[0].find("seats")->array[0].find("pages_open")->number, 0);
   EXPECT_EQ(parse(get(seat(0, chief) + "api/seat?page=phone")).find("pages_open")->number, 1);
+}
+
+// A seat may mark one portion SECRET and another OFFICIAL-SENSITIVE LOCSEN
+// (GSC: LOCSEN only with OFFICIAL-SENSITIVE). No overall label holds both, so
+// none is set and the gateway marks the message from its portions, as for a
+// scripted inject; before, the seat's message went out as "SECRET LOCSEN" and
+// was refused ("category 'LOCSEN' is not allowed at SECRET").
+TEST(HostForm, AnOverallLabelTheSchemeRefusesIsLeftForTheGatewayToMark) {
+  const auto policy = shipped_policy("federation/wm-ctu.yaml");
+  ComposedMessage composed;
+  composed.spec.to = {{AddresseeKind::node, "wm-ctu-sio-1"}};
+  composed.spec.category = "operational-prebriefing";
+  composed.spec.portions = {Portion{"1", Label{"SECRET", {}}, "source detail"},
+                            Portion{"2", Label{"OFFICIAL-SENSITIVE", {"LOCSEN"}}, "for the council"}};
+  const Message mixed = to_message(composed, "wm-ctu-analyst-1", *policy, 1'700'000'000'000, Offset{0});
+  EXPECT_TRUE(mixed.label.classification.empty()) << to_string(mixed.label);
+  composed.spec.portions[1].label = Label{"OFFICIAL-SENSITIVE", {}};
+  const Message plain = to_message(composed, "wm-ctu-analyst-1", *policy, 1'700'000'000'000, Offset{0});
+  EXPECT_EQ(plain.label, (Label{"SECRET", {}})) << "a bound the scheme allows is still set";
 }
 
 TEST_F(HostSiteTest, ASendActsOnlyAsTheSeatsOwnNode) {
