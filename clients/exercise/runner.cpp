@@ -278,7 +278,8 @@ class Runner {
       g.gateway->set_settled_watch([this] { gateway_settled(); });
       g.gateway->start();
       g.port = g.gateway->local_endpoint().port();
-      if (first && options_.hooks.gateway_started) options_.hooks.gateway_started(*g.gateway);
+      if ((first || options_.hooks.every_gateway) && options_.hooks.gateway_started)
+        options_.hooks.gateway_started(*g.gateway);
       return 0;
     };
     if (options_.io) {
@@ -402,11 +403,12 @@ class Runner {
 
   void stop() {
     stopping_gateway_ = true;
-    RunGateway& first = gateways_.front();
-    if (options_.hooks.gateway_stopping && first.gateway) {
+    for (auto& g : gateways_) {
+      if (!options_.hooks.gateway_stopping || !g.gateway) continue;
+      if (&g != &gateways_.front() && !options_.hooks.every_gateway) break;
       std::promise<void> done;
       boost::asio::post(io(), [&] {
-        options_.hooks.gateway_stopping(*first.gateway);
+        options_.hooks.gateway_stopping(*g.gateway);
         done.set_value();
       });
       done.get_future().wait();

@@ -124,6 +124,10 @@ struct RunHooks {
   std::function<void(const RunStatus&, bool notable)> progress;
   // The gateway is about to stop: let go of it.
   std::function<void(server::Gateway&)> gateway_stopping;
+  // Across several gateways: false, the hooks see the first only (a table's
+  // mounted dashboard); true, each of them, in the scenario's order (`exercise
+  // run --http`: a dashboard per gateway).
+  bool every_gateway = false;
 };
 
 struct RunOptions {

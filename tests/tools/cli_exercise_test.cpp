@@ -3,6 +3,8 @@
 #include <condition_variable>
 #include <fstream>
 #include <mutex>
+#include <set>
+#include <map>
 #include <sstream>
 #include <streambuf>
 #include <thread>
@@ -95,6 +97,35 @@ ExerciseRunParams quiet_run(const std::filesystem::path& scenario) {
   params.scenario = scenario;
   params.quiet = true;
   return params;
+}
+
+// `exercise run --http` across several gateways: a dashboard for each, at
+// ports of its own, each named by its gateway (before, only the first
+// gateway's was served). Port 0: the system's choice for each.
+TEST(CliExercise, ARunAcrossGatewaysServesADashboardForEachGateway) {
+  TemporaryDirectory out_dir;
+  ExerciseRunParams params = quiet_run(source("scenarios/west-midlands-federation.yaml"));
+  params.http = "127.0.0.1:0";
+  params.speed = 1'000'000;
+  params.out = out_dir.path();
+  std::istringstream in;
+  std::ostringstream out, err;
+  ASSERT_EQ(run_exercise_run(params, in, out, err), 0) << err.str() << out.str();
+  std::map<std::string, std::string> urls;  // gateway -> URL
+  std::istringstream lines(out.str());
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.starts_with("dashboard ")) continue;
+    const auto colon = line.find(": ");
+    ASSERT_NE(colon, std::string::npos) << line;
+    urls[line.substr(10, colon - 10)] = line.substr(colon + 2);
+  }
+  ASSERT_EQ(urls.size(), 3u) << out.str();
+  EXPECT_TRUE(urls.contains("gw-wm-ctu")) << out.str();
+  EXPECT_TRUE(urls.contains("gw-birmingham")) << out.str();
+  EXPECT_TRUE(urls.contains("gw-staffordshire")) << out.str();
+  std::set<std::string> distinct;
+  for (const auto& [gateway, url] : urls) distinct.insert(url);
+  EXPECT_EQ(distinct.size(), 3u) << "each gateway's dashboard at its own address";
 }
 
 TEST(CliExercise, AnInvalidPolicyExitsThreeOtherErrorsOne) {

@@ -154,61 +154,92 @@ void print_comparison(std::ostream& out, const exercise::Comparison& c) {
   }
 }
 
-// The dashboard on a run's in-process gateway: made when the gateway starts,
-// let go before it stops (with --compare, each run has its own gateway and so
-// its own dashboard, on the same address). Everything here runs on the
-// gateway's io thread, through the runner's hooks.
+// The dashboards on a run's in-process gateways, one per gateway: made when
+// the gateway starts, let go before it stops (with --compare, each run has its
+// own gateways and so its own dashboards, at the same addresses). The first is
+// at --http's address; across several gateways each next one at the next
+// port (or at a port of the system's choosing, with port 0), each printed
+// with its gateway's id. Everything here runs on the gateways' io thread,
+// through the runner's hooks.
 class ExerciseDashboard {
  public:
   ExerciseDashboard(boost::asio::ip::tcp::endpoint endpoint, http::AccessPolicy access, exercise::Control& control,
-                    std::ostream& out)
-      : endpoint_(endpoint), access_(std::move(access)), control_(control), out_(out) {}
+                    std::ostream& out, bool several_gateways)
+      : first_endpoint_(endpoint),
+        access_(std::move(access)),
+        control_(control),
+        out_(out),
+        several_gateways_(several_gateways) {}
 
   exercise::RunHooks hooks() {
     exercise::RunHooks hooks;
+    hooks.every_gateway = true;
     hooks.gateway_started = [this](server::Gateway& gateway) { attach(gateway); };
     hooks.progress = [this](const exercise::RunStatus& status, bool notable) {
-      if (dashboard_) dashboard_->exercise_progress(convert(status), notable);
+      for (auto& watched : watched_) watched.dashboard->exercise_progress(convert(status), notable);
     };
-    hooks.gateway_stopping = [this](server::Gateway&) {
-      if (server_) server_->stop();
-      server_.reset();
-      dashboard_.reset();
+    hooks.gateway_stopping = [this](server::Gateway& gateway) {
+      const auto it = std::find_if(watched_.begin(), watched_.end(),
+                                   [&](const Watched& w) { return w.gateway == &gateway; });
+      if (it == watched_.end()) return;
+      it->server->stop();
+      watched_.erase(it);
     };
     return hooks;
   }
 
  private:
+  struct Watched {
+    server::Gateway* gateway = nullptr;
+    std::unique_ptr<http::Dashboard> dashboard;
+    std::unique_ptr<http::HttpServer> server;
+  };
+
   static http::ExerciseStatus convert(const exercise::RunStatus& status) {
     return {status.scenario, status.state, status.clock_unix_ms, status.next_unix_ms, status.item_id, status.speed};
   }
 
   void attach(server::Gateway& gateway) {
-    dashboard_ = std::make_unique<http::Dashboard>(gateway, access_);
+    // The k-th gateway of this run (the list empties as a run's gateways stop).
+    const std::size_t k = watched_.size();
+    if (endpoints_.size() <= k) {
+      auto endpoint = first_endpoint_;
+      if (k > 0 && endpoint.port() != 0) endpoint.port(static_cast<unsigned short>(endpoints_.front().port() + k));
+      endpoints_.push_back(endpoint);
+    }
+    Watched watched;
+    watched.gateway = &gateway;
+    watched.dashboard = std::make_unique<http::Dashboard>(gateway, access_);
     http::HttpServerOptions options;
-    options.listen = endpoint_;
-    server_ = std::make_unique<http::HttpServer>(gateway.io(), *dashboard_, options);
-    server_->start();  // a port in use: thrown, and the run fails with the reason
+    options.listen = endpoints_[k];
+    watched.server = std::make_unique<http::HttpServer>(gateway.io(), *watched.dashboard, options);
+    watched.server->start();  // a port in use: thrown, and the run fails with the reason
     // Port 0: keep the port we were given, so that a second (--compare) run is at the same URL.
-    endpoint_ = server_->local_endpoint();
+    endpoints_[k] = watched.server->local_endpoint();
     http::ExerciseControls controls;
     controls.pause = [this] { control_.pause(); };
     controls.resume = [this] { control_.resume(); };
     controls.step = [this] { control_.step(); };
-    dashboard_->set_exercise(std::move(controls));
-    const std::string url = http::dashboard_url(endpoint_.address().to_string(), endpoint_.port(), access_);
-    if (url != printed_url_) fmt::print(out_, "dashboard: {}\n", url);
+    watched.dashboard->set_exercise(std::move(controls));
+    const std::string url = http::dashboard_url(endpoints_[k].address().to_string(), endpoints_[k].port(), access_);
+    // One gateway: "dashboard: URL", as ever; several: each named by its gateway.
+    const std::string line = several_gateways_ ? fmt::format("dashboard {}: {}", gateway.config().gateway_id, url)
+                                               : fmt::format("dashboard: {}", url);
+    if (printed_.size() <= k) printed_.resize(k + 1);
+    if (line != printed_[k]) fmt::print(out_, "{}\n", line);
     out_.flush();
-    printed_url_ = url;
+    printed_[k] = line;
+    watched_.push_back(std::move(watched));
   }
 
-  boost::asio::ip::tcp::endpoint endpoint_;
+  boost::asio::ip::tcp::endpoint first_endpoint_;
+  std::vector<boost::asio::ip::tcp::endpoint> endpoints_;  // per gateway, once bound
   http::AccessPolicy access_;
   exercise::Control& control_;
   std::ostream& out_;
-  std::string printed_url_;
-  std::unique_ptr<http::Dashboard> dashboard_;
-  std::unique_ptr<http::HttpServer> server_;
+  bool several_gateways_;
+  std::vector<std::string> printed_;
+  std::vector<Watched> watched_;
 };
 
 // The facilitator's keys in a real-time run: p, r, s, q (or the words), one a
@@ -254,7 +285,8 @@ int run_exercise_run(const ExerciseRunParams& params, std::istream& in, std::ost
       fmt::print(err, "icegate exercise run: --http-token: {}\n", problem);
       return exit_error;
     }
-    dashboard.emplace(endpoint, http::access_for(endpoint.address().to_string(), params.http_token), control, out);
+    dashboard.emplace(endpoint, http::access_for(endpoint.address().to_string(), params.http_token), control, out,
+                      scenario.gateways.size() > 1);
   } else if (!params.http_token.empty() || params.http_keep_open) {
     fmt::print(err, "icegate exercise run: --http-token and --http-keep-open need --http\n");
     return exit_error;
