@@ -1205,6 +1205,10 @@ void Router::forwarded(const std::string& from_peer, ForwardedMessage frame) {
   // theirs, and the labels as signed.
   Message local = result.message(frame);
   for (auto& portion : local.portions) portion.salt.clear();
+  // The watcher (the dashboard) knows the message as this gateway holds it,
+  // as it knows one submitted here: its labels under this gateway's scheme,
+  // its originator a node of the origin gateway.
+  if (observer()) observer()->submission(local, *policy, {});
   if (result.translated) work.batch.audit.push_back(records_.labels_translated(from_peer, local));
   std::map<std::vector<std::string>, Hold*> review_holds;
   std::vector<RecipientDecision> decided_here;  // as recorded: for the report back

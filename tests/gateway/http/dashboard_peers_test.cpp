@@ -34,7 +34,7 @@ class DashboardPeersTest : public ThreeGateways {
  protected:
   void TearDown() override {
     if (dashboard_)
-      running_.at("gw-wm-ctu")->on_gateway_thread([&] {
+      running_.at(watched_)->on_gateway_thread([&] {
         dashboard_.reset();
         return 0;
       });
@@ -42,11 +42,40 @@ class DashboardPeersTest : public ThreeGateways {
   }
 
   std::string state() {
-    return running_.at("gw-wm-ctu")->on_gateway_thread([&] { return dashboard_->state_json(); });
+    return running_.at(watched_)->on_gateway_thread([&] { return dashboard_->state_json(); });
   }
 
+  std::string watched_ = "gw-wm-ctu";  // the gateway the dashboard watches
   std::unique_ptr<http::Dashboard> dashboard_;
 };
+
+// A message forwarded in from a peer is listed like one submitted here: its
+// title, its originator (a node of the origin gateway) and its marking under
+// this gateway's scheme, beside this gateway's decisions for its nodes.
+// Before, the receiving gateway's list showed it as UNMARKED "from ?".
+TEST_F(DashboardPeersTest, AMessageForwardedInIsListedWithItsTitleOriginatorAndMarking) {
+  start("gw-wm-ctu");
+  RunningGateway& birmingham = start("gw-birmingham");
+  watched_ = "gw-birmingham";
+  birmingham.on_gateway_thread([&] {
+    dashboard_ = std::make_unique<http::Dashboard>(birmingham.gateway(), http::AccessPolicy{true, ""});
+    return 0;
+  });
+  ASSERT_TRUE(eventually([&] { return up("gw-wm-ctu", "gw-birmingham") && up("gw-birmingham", "gw-wm-ctu"); }));
+  auto coordinator = at("gw-birmingham").connect("bcc-prevent-coordinator");
+  auto analyst = at("gw-wm-ctu").connect("wm-ctu-analyst-1");
+  Message message = make_message("wm-ctu-analyst-1", {{AddresseeKind::role, "prevent-coordinator"}},
+                                 "ct-problem-profile", "prevent",
+                                 {{Label{"OFFICIAL-SENSITIVE", {"PERSONAL"}}, "for the council"}});
+  message.title = "Sparkhill profile, partner version";
+  analyst->submit(message);
+  ASSERT_TRUE(next_of<node::Delivery>(*coordinator, std::chrono::seconds(10)));
+  ASSERT_TRUE(eventually([&] { return state().find("\"type\":\"decision\"") != std::string::npos; })) << state();
+  const std::string now = state();
+  EXPECT_THAT(now, HasSubstr("\"type\":\"submission\",\"message_id\":\"" + message.id + "\""));
+  EXPECT_THAT(now, HasSubstr("\"originator\":\"wm-ctu-analyst-1\",\"title\":\"Sparkhill profile, partner version\""));
+  EXPECT_THAT(now, HasSubstr("\"marking\":\"OFFICIAL-SENSITIVE PERSONAL\""));
+}
 
 TEST_F(DashboardPeersTest, EachPeerIsListedAndEachChangeOfItsLinkIsAnEvent) {
   RunningGateway& ctu = start("gw-wm-ctu");
