@@ -1150,6 +1150,17 @@ void Router::forward_malformed(const std::string& from_peer, const std::string& 
   refuse_forward(from_peer, frame, {federation::HopRefusal::malformed, std::nullopt, problem});
 }
 
+// After a failed sync nothing is stored until the gateway restarts: a peer's
+// frame is not answered, and its link is closed with INTERNAL, so that the
+// peer keeps it owed and sends it again once this gateway is back.
+bool Router::closed_for_a_failed_store(const std::string& peer, const std::string& what) {
+  if (!store_.restart_required()) return false;
+  if (federation_.close)
+    federation_.close(peer, v1::ERROR_CODE_INTERNAL,
+                      fmt::format("{} was not stored: the gateway's store failed ({})", what, store_.health().reason));
+  return true;
+}
+
 void Router::forwarded(const std::string& from_peer, ForwardedMessage frame) {
   if (draining_) return;  // not answered: the peer sends it again to whoever comes up next
   const std::string id = frame.message.id;
@@ -1160,13 +1171,7 @@ void Router::forwarded(const std::string& from_peer, ForwardedMessage frame) {
                     "this gateway forwards nothing: its policy names no peers, or it has no signing key"});
     return;
   }
-  if (store_.restart_required()) {
-    if (federation_.close)
-      federation_.close(from_peer, v1::ERROR_CODE_INTERNAL,
-                        fmt::format("message {} was not stored: the gateway's store failed ({})", id,
-                                    store_.health().reason));
-    return;
-  }
+  if (closed_for_a_failed_store(from_peer, fmt::format("message {}", id))) return;
   const auto policy = hop->shared_policy();
   const std::int64_t now = now_ms();
   federation::ReceiveResult result = hop->receive(
@@ -1300,13 +1305,7 @@ void Router::hop_reported(const std::string& from_peer, HopReport report) {
                                   report.path[report.path.size() - 2]));
     return;
   }
-  if (store_.restart_required()) {
-    if (federation_.close)
-      federation_.close(from_peer, v1::ERROR_CODE_INTERNAL,
-                        fmt::format("hop report {} was not stored: the gateway's store failed ({})", id,
-                                    store_.health().reason));
-    return;
-  }
+  if (closed_for_a_failed_store(from_peer, fmt::format("hop report {}", id))) return;
   // Sent again (the link went down before its Ack): answered once what was
   // taken of it is durable, not passed on twice.
   if (checks_.seen(id)) {

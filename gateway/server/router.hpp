@@ -169,6 +169,8 @@ class Router {
   void hop_reported(const std::string& from_peer, HopReport report);
   // A HopReport from `from_peer` that could not be decoded, or not taken: answered as refused.
   void refuse_hop_report(const std::string& from_peer, const std::string& report_id, const std::string& problem);
+  // True (and the peer's link closed) when a failed sync means nothing is stored until restart.
+  bool closed_for_a_failed_store(const std::string& peer, const std::string& what);
   // Frames sent to a peer and not yet answered, at most, before more are sent.
   static constexpr std::size_t peer_window = 256;
   // Appends an audit record on its own (connections, refusals, reloads).
