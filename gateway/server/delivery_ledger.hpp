@@ -125,12 +125,8 @@ class DeliveryLedger {
   void expires_on_disk(std::int64_t first_expiry);
   // A read from disk for `node`: its owed frames with after < seq <= through,
   // by seq, at most `limit` of them and `max_bytes` of frames.
-  struct Read {
-    std::string node;
-    std::int64_t after = 0;
-    std::int64_t through = 0;
-    std::size_t limit = 0;
-    std::size_t max_bytes = 0;
+  // The store's query (node, after, through, limit, max_bytes), and when it was asked.
+  struct Read : store::OwedQuery {
     std::uint64_t generation = 0;  // of clear_owed(): a read from before it is ignored
   };
   // What to read back for `node` now, if anything: the bytes of resident

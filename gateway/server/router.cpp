@@ -332,7 +332,7 @@ void Router::audit(audit::AuditRecord record) {
 void Router::refill(const std::string& node) {
   auto read = ledger_.next_read(node);
   if (!read) return;
-  store_.read_owed(read->node, read->after, read->through, read->limit, read->max_bytes, executor_,
+  store_.read_owed(*read, executor_,
                    [this, alive = std::weak_ptr<const bool>(alive_), read = *read](store::Store::OwedPage page) {
                      if (alive.expired()) return;  // the router has gone
                      Work work;

@@ -203,11 +203,11 @@ void Store::open_reader() {
 std::vector<OutboxEntry> Store::owed(const std::string& node, std::int64_t after, std::int64_t through,
                                      std::size_t limit) {
   std::lock_guard lock(reader_mutex_);
-  return read_page(*reader_, node, after, through, limit, std::numeric_limits<std::size_t>::max()).entries;
+  return read_page(*reader_, {node, after, through, limit, std::numeric_limits<std::size_t>::max()}).entries;
 }
 
-Store::OwedPage Store::read_page(const sqlite::Connection& connection, const std::string& node, std::int64_t after,
-                                 std::int64_t through, std::size_t limit, std::size_t max_bytes) {
+Store::OwedPage Store::read_page(const sqlite::Connection& connection, const OwedQuery& query) {
+  const auto& [node, after, through, limit, max_bytes] = query;
   OwedPage page;
   // One row more than asked for: whether there is one says if the range was read through.
   Statement s(connection,
@@ -230,11 +230,10 @@ Store::OwedPage Store::read_page(const sqlite::Connection& connection, const std
   return page;
 }
 
-void Store::read_owed(std::string node, std::int64_t after, std::int64_t through, std::size_t limit,
-                      std::size_t max_bytes, boost::asio::any_io_executor executor, OwedRead done) {
+void Store::read_owed(OwedQuery query, boost::asio::any_io_executor executor, OwedRead done) {
   {
     std::lock_guard lock(read_mutex_);
-    owed_reads_.push_back({std::move(node), after, through, limit, max_bytes,
+    owed_reads_.push_back({std::move(query),
                            boost::asio::prefer(std::move(executor), boost::asio::execution::outstanding_work.tracked),
                            std::move(done)});
   }
@@ -261,11 +260,10 @@ void Store::reader_loop() {
     if (hook) hook();
     OwedPage page;
     try {
-      page = read_page(*owed_reader_db_, request.node, request.after, request.through, request.limit,
-                       request.max_bytes);
+      page = read_page(*owed_reader_db_, request.query);
     } catch (const std::exception& e) {
       // Nothing read, and not complete: the caller asks again when it next needs frames.
-      spdlog::error("store {}: reading back the frames owed to {}: {}", path_.string(), request.node, e.what());
+      spdlog::error("store {}: reading back the frames owed to {}: {}", path_.string(), request.query.node, e.what());
       page = {};
     }
     boost::asio::post(request.executor, [done = std::move(request.done), page = std::move(page)]() mutable {

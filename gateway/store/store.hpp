@@ -100,6 +100,16 @@ class StoreError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// A read of `node`'s owed frames: after < seq <= through, by seq, at most
+// `limit` of them and `max_bytes` of frames (always the first, however large).
+struct OwedQuery {
+  std::string node;
+  std::int64_t after = 0;
+  std::int64_t through = 0;
+  std::size_t limit = 0;
+  std::size_t max_bytes = 0;
+};
+
 // A frame the gateway owes a node, in the order it must be sent (seq).
 struct OutboxEntry {
   std::int64_t seq = 0;
@@ -249,8 +259,7 @@ class Store {
   // one at a time, in the order queued); `done(page)` is posted to `executor`
   // with what it read. The same visibility as owed(). Any thread. Reads still
   // queued when the store is destroyed are dropped, uncalled.
-  void read_owed(std::string node, std::int64_t after, std::int64_t through, std::size_t limit, std::size_t max_bytes,
-                 boost::asio::any_io_executor executor, OwedRead done);
+  void read_owed(OwedQuery query, boost::asio::any_io_executor executor, OwedRead done);
   // Owed frames, over every node, that expire before `before`, in expiry
   // order (not_after, seq) after the position (after_not_after, after_seq),
   // at most `limit`, without their frames: a page of the index outbox_expiry,
@@ -317,17 +326,12 @@ class Store {
 
  private:
   struct OwedRequest {
-    std::string node;
-    std::int64_t after = 0;
-    std::int64_t through = 0;
-    std::size_t limit = 0;
-    std::size_t max_bytes = 0;
+    OwedQuery query;
     boost::asio::any_io_executor executor;
     OwedRead done;
   };
   void reader_loop();
-  static OwedPage read_page(const sqlite::Connection& connection, const std::string& node, std::int64_t after,
-                            std::int64_t through, std::size_t limit, std::size_t max_bytes);
+  static OwedPage read_page(const sqlite::Connection& connection, const OwedQuery& query);
   struct Pending {
     std::uint64_t epoch = 0;
     Batch batch;

@@ -299,10 +299,10 @@ TEST_F(StoreOutboxTest, OwedFramesAreReadOnTheReaderThreadByPagesBoundedInBytesA
     pages.push_back(got);
   };
   const auto all = std::numeric_limits<std::size_t>::max();
-  store_.read_owed("officer", 0, 20, 5, all, io_.get_executor(), keep);     // by count
-  store_.read_owed("officer", 0, 20, 100, 20, io_.get_executor(), keep);    // "frame 1" and "frame 2": 14 bytes of 20
-  store_.read_owed("officer", 0, 20, 100, 0, io_.get_executor(), keep);     // always the first frame
-  store_.read_owed("officer", 15, 21, 100, all, io_.get_executor(), keep);  // the rest, the reader's left out
+  store_.read_owed({"officer", 0, 20, 5, all}, io_.get_executor(), keep);     // by count
+  store_.read_owed({"officer", 0, 20, 100, 20}, io_.get_executor(), keep);    // "frame 1" and "frame 2": 14 bytes of 20
+  store_.read_owed({"officer", 0, 20, 100, 0}, io_.get_executor(), keep);     // always the first frame
+  store_.read_owed({"officer", 15, 21, 100, all}, io_.get_executor(), keep);  // the rest, the reader's left out
   io_.restart();
   io_.run();  // until every page is posted back: each read is work the executor waits for
   ASSERT_EQ(pages.size(), 4u);
