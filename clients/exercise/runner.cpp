@@ -42,9 +42,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// How long a run across gateways waits, once every gateway has settled what
-// it owes its nodes, for anything still passing between gateways.
-
 // A message id for the `count`th message sent by inject or response `source`:
 // a UUID (version 8, RFC 9562) made from a SHA-256 of what names it. Each run
 // has a gateway and store of its own, so an id need only be unique within the
@@ -77,12 +74,8 @@ std::shared_ptr<const policy::CompiledPolicy> load_valid_policy(const std::files
 
 class Runner {
   // The run's gateways: one, or one per `gateways:` entry, in the scenario's order.
-  struct RunGateway {
-    std::string id;  // "" for a scenario with one gateway
-    std::string address = "127.0.0.1";
-    std::shared_ptr<const policy::CompiledPolicy> policy;
-    std::filesystem::path policy_file;
-    std::vector<std::string> nodes;  // its own
+  // What gateway_parts gives (id "" for a scenario with one gateway), and the run's own of it.
+  struct RunGateway : GatewayPart {
     std::filesystem::path pki;
     std::uint16_t port = 0;
     std::unique_ptr<server::Gateway> gateway;
@@ -168,6 +161,7 @@ class Runner {
     policy_file_ = file;
     participants_ = participants(scenario_, *policy_);
     RunGateway only;
+    only.address = "127.0.0.1";
     only.policy = policy_;
     only.policy_file = file;
     only.nodes = participants_;
@@ -179,14 +173,8 @@ class Runner {
   void load_gateway_policies() {
     GatewayPolicies policies;
     for (auto& part : gateway_parts(scenario_, options_.policy, options_.gateway)) {
-      RunGateway run;
-      run.id = std::move(part.id);
-      run.address = std::move(part.address);
-      run.policy_file = std::move(part.policy_file);
-      run.policy = std::move(part.policy);
-      run.nodes = std::move(part.nodes);
-      policies.push_back(run.policy);
-      gateways_.push_back(std::move(run));
+      policies.push_back(part.policy);
+      gateways_.push_back(RunGateway{std::move(part)});
     }
     participants_ = participants(scenario_, policies);
     policy_ = gateways_.front().policy;

@@ -214,18 +214,22 @@ std::vector<TableGateway> Table::gateways() const {
   return gateways_;
 }
 
+const TableGateway* Table::gateway_for(const std::string& node) const {
+  for (const auto& g : gateways_)
+    if (std::find(g.nodes.begin(), g.nodes.end(), node) != g.nodes.end()) return &g;
+  return nullptr;
+}
+
 std::string Table::gateway_of(const std::string& node) const {
   std::lock_guard lock(mutex_);
-  for (const auto& g : gateways_)
-    if (std::find(g.nodes.begin(), g.nodes.end(), node) != g.nodes.end()) return g.id;
-  return {};
+  const TableGateway* g = gateway_for(node);
+  return g ? g->id : std::string();
 }
 
 std::shared_ptr<const policy::CompiledPolicy> Table::policy_for(const std::string& node) const {
   std::lock_guard lock(mutex_);
-  for (const auto& g : gateways_)
-    if (std::find(g.nodes.begin(), g.nodes.end(), node) != g.nodes.end()) return g.policy;
-  return policy_;
+  const TableGateway* g = gateway_for(node);
+  return g ? g->policy : policy_;
 }
 
 TableStatus Table::status() const {

@@ -230,6 +230,7 @@ class Table {
  private:
   void changed(SeatView* seat);  // lock held
   void queue(Command command);   // lock held: tells the command watch
+  const TableGateway* gateway_for(const std::string& node) const;  // lock held: the node's gateway, if any
 
   std::string name_;
   std::vector<std::string> played_;

@@ -27,20 +27,26 @@ Decision decision_of(HopOutcome outcome) {
   return Decision::deny;
 }
 
+// A step's head: who decided, at which hop, what, for which addressees.
+HopStep step_at(std::string_view gateway, std::uint32_t hop, Decision decision, std::vector<std::string> addressees) {
+  HopStep step;
+  step.gateway = std::string(gateway);
+  step.hop = hop;
+  step.decision = decision;
+  step.addressees = std::move(addressees);
+  return step;
+}
+
 }  // namespace
 
 std::vector<HopStep> forward_steps(std::string_view gateway, const std::vector<PeerForward>& forwards, bool origin) {
   std::vector<HopStep> steps;
   steps.reserve(forwards.size());
   for (const PeerForward& forward : forwards) {
-    HopStep step;
-    step.gateway = std::string(gateway);
-    step.hop = forward.hop_count;
+    HopStep step = step_at(gateway, forward.hop_count, decision_of(forward.outcome), names(forward.addressees));
     step.next_peer = forward.peer;
-    step.decision = decision_of(forward.outcome);
     for (const HopWithheld& withheld : forward.withheld)
       step.withheld.push_back({withheld.portion_id, origin ? withheld.label : Label{}, withheld.detail, {}});
-    step.addressees = names(forward.addressees);
     step.reason = forward.reason;
     steps.push_back(std::move(step));
   }
@@ -48,12 +54,8 @@ std::vector<HopStep> forward_steps(std::string_view gateway, const std::vector<P
 }
 
 HopStep refusal_step(std::string_view gateway, const ForwardedMessage& frame, const Refused& refused) {
-  HopStep step;
-  step.gateway = std::string(gateway);
-  step.hop = frame.route.hop_count + 1;
-  step.decision = Decision::deny;
+  HopStep step = step_at(gateway, frame.route.hop_count + 1, Decision::deny, names(frame.message.addressees));
   step.refusal = refused.code();
-  step.addressees = names(frame.message.addressees);
   step.reason = refused.detail;
   return step;
 }
@@ -78,13 +80,9 @@ std::vector<HopStep> local_steps(std::string_view gateway, std::uint32_t hop, co
       auto found = by_node.find(node);
       if (found == by_node.end()) continue;
       const RecipientDecision& decision = *found->second;
-      HopStep& step = by_decision[decision.decision];
-      if (step.gateway.empty()) {
-        step.gateway = std::string(gateway);
-        step.hop = hop;
-        step.decision = decision.decision;
-        step.addressees = {name};
-      }
+      auto [at, first] = by_decision.try_emplace(decision.decision);
+      if (first) at->second = step_at(gateway, hop, decision.decision, {name});
+      HopStep& step = at->second;
       ++step.recipients;
       for (const auto& withheld : decision.withheld) {
         const bool known = std::any_of(step.withheld.begin(), step.withheld.end(),
@@ -94,11 +92,7 @@ std::vector<HopStep> local_steps(std::string_view gateway, std::uint32_t hop, co
     }
     if (by_decision.empty()) {
       // Named nobody here: no node of this gateway was decided for.
-      HopStep step;
-      step.gateway = std::string(gateway);
-      step.hop = hop;
-      step.decision = Decision::deny;
-      step.addressees = {name};
+      HopStep step = step_at(gateway, hop, Decision::deny, {name});
       step.reason = fmt::format("{} names no recipient at {}", name, gateway);
       steps.push_back(std::move(step));
       continue;
@@ -111,11 +105,7 @@ std::vector<HopStep> local_steps(std::string_view gateway, std::uint32_t hop, co
 std::optional<HopStep> unresolved_step(std::string_view gateway, std::uint32_t hop,
                                        const std::vector<Addressee>& unresolved) {
   if (unresolved.empty()) return std::nullopt;
-  HopStep step;
-  step.gateway = std::string(gateway);
-  step.hop = hop;
-  step.decision = Decision::deny;
-  step.addressees = names(unresolved);
+  HopStep step = step_at(gateway, hop, Decision::deny, names(unresolved));
   step.reason = fmt::format("neither {} nor any peer of it speaks for {}", gateway,
                             unresolved.size() == 1 ? "this addressee" : "these addressees");
   return step;

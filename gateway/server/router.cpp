@@ -21,6 +21,10 @@ namespace icegate::server {
 
 namespace {
 
+// Why a peer's frame is refused by a gateway that has no hop (no peers, or no key).
+constexpr const char* kForwardsNothing =
+    "this gateway forwards nothing: its policy names no peers, or it has no signing key";
+
 FrameBytes frame_bytes(const v1::Frame& frame) {
   return std::make_shared<const std::string>(wire::encode_frame(frame));
 }
@@ -1161,14 +1165,19 @@ bool Router::closed_for_a_failed_store(const std::string& peer, const std::strin
   return true;
 }
 
+void Router::answer_again(const std::string& from_peer, const std::string& id) {
+  flush_settled();
+  store_.commit({}, executor_, [this, from_peer, id](bool ok) {
+    if (ok && federation_.send) federation_.send(from_peer, answer_frame(id, true));
+  });
+}
+
 void Router::forwarded(const std::string& from_peer, ForwardedMessage frame) {
   if (draining_) return;  // not answered: the peer sends it again to whoever comes up next
   const std::string id = frame.message.id;
   const auto hop = federation_.hop ? federation_.hop() : nullptr;
   if (!hop) {
-    refuse_forward(from_peer, frame,
-                   {federation::HopRefusal::unknown_peer, std::nullopt,
-                    "this gateway forwards nothing: its policy names no peers, or it has no signing key"});
+    refuse_forward(from_peer, frame, {federation::HopRefusal::unknown_peer, std::nullopt, kForwardsNothing});
     return;
   }
   if (closed_for_a_failed_store(from_peer, fmt::format("message {}", id))) return;
@@ -1184,10 +1193,7 @@ void Router::forwarded(const std::string& from_peer, ForwardedMessage frame) {
   // once what was accepted of it is durable, not decided twice.
   if (checks_.seen(id)) {
     spdlog::info("forward message={} from peer={} again: accepted already", short_id(id), from_peer);
-    flush_settled();
-    store_.commit({}, executor_, [this, from_peer, id](bool ok) {
-      if (ok && federation_.send) federation_.send(from_peer, answer_frame(id, true));
-    });
+    answer_again(from_peer, id);
     return;
   }
   checks_.accept(id, now);
@@ -1289,7 +1295,7 @@ void Router::hop_reported(const std::string& from_peer, HopReport report) {
   const std::string id = report.report_id;
   const auto hop = federation_.hop ? federation_.hop() : nullptr;
   if (!hop) {
-    refuse_hop_report(from_peer, id, "this gateway forwards nothing: its policy names no peers, or it has no signing key");
+    refuse_hop_report(from_peer, id, kForwardsNothing);
     return;
   }
   if (report.path.empty() || report.path.back() != hop->name()) {
@@ -1310,10 +1316,7 @@ void Router::hop_reported(const std::string& from_peer, HopReport report) {
   // taken of it is durable, not passed on twice.
   if (checks_.seen(id)) {
     spdlog::info("hop report={} from peer={} again: taken already", id, from_peer);
-    flush_settled();
-    store_.commit({}, executor_, [this, from_peer, id](bool ok) {
-      if (ok && federation_.send) federation_.send(from_peer, answer_frame(id, true));
-    });
+    answer_again(from_peer, id);
     return;
   }
   const std::int64_t now = now_ms();

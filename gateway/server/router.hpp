@@ -169,8 +169,6 @@ class Router {
   void hop_reported(const std::string& from_peer, HopReport report);
   // A HopReport from `from_peer` that could not be decoded, or not taken: answered as refused.
   void refuse_hop_report(const std::string& from_peer, const std::string& report_id, const std::string& problem);
-  // True (and the peer's link closed) when a failed sync means nothing is stored until restart.
-  bool closed_for_a_failed_store(const std::string& peer, const std::string& what);
   // Frames sent to a peer and not yet answered, at most, before more are sent.
   static constexpr std::size_t peer_window = 256;
   // Appends an audit record on its own (connections, refusals, reloads).
@@ -323,6 +321,11 @@ class Router {
   };
   void hand_over_peer(const std::string& peer, PeerLane& lane);
   void refuse_forward(const std::string& from_peer, const ForwardedMessage& frame, const federation::Refused& refused);
+  // True (and the peer's link closed) when a failed sync means nothing is stored until restart.
+  bool closed_for_a_failed_store(const std::string& peer, const std::string& what);
+  // A frame `id` from `from_peer` that was taken before (its answer was lost):
+  // answered Ack{ok: true} again once everything before it is durable, not taken twice.
+  void answer_again(const std::string& from_peer, const std::string& id);
   // Owes `to_peer` a HopReport of `steps` (the gateway `self`'s own
   // decisions on `frame`, which came from `to_peer`), unless it was owed before.
   void report_back(Work& work, const std::string& to_peer, const std::string& self, const ForwardedMessage& frame,
