@@ -25,6 +25,7 @@
 #include "gateway/federation/head_exchange.hpp"
 #include "gateway/federation/hop.hpp"
 #include "gateway/federation/peer_link.hpp"
+#include "gateway/model/allocator.hpp"
 #include "gateway/model/json.hpp"
 #include "gateway/pki/pki.hpp"
 #include "gateway/policy/peers.hpp"
@@ -216,9 +217,9 @@ void Gateway::start() {
     });
     session_contexts_.push_back(std::move(context));
   }
-  spdlog::info("gateway {} listening on {}:{} policy={} ({}) threads={}", config_.gateway_id,
+  spdlog::info("gateway {} listening on {}:{} policy={} ({}) threads={} allocator={}", config_.gateway_id,
                local_endpoint().address().to_string(), local_endpoint().port(), policy()->source().name,
-               policy()->version(), threads());
+               policy()->version(), threads(), allocator_in_use());
   if (shadow_)
     spdlog::info("shadow policy={} ({}): every submission decided under it too, nothing enforced",
                  shadow_->policy()->source().name, shadow_->policy()->version());
