@@ -31,6 +31,46 @@ std::map<std::int64_t, DeliveryLedger::Owed>::iterator DeliveryLedger::erase_res
   return box.resident.erase(it);
 }
 
+bool DeliveryLedger::fits(std::string_view node, Box& box, std::size_t size) {
+  if (room_for(box, size)) return true;
+  // Only the total stands in the way of a connected node: bytes held for
+  // nodes without a lane are taken back first.
+  if (box.bytes + size > resident_bytes_ || lanes_.find(node) == lanes_.end()) return false;
+  take_back(node, total_resident_bytes_ + size - total_bytes_);
+  return room_for(box, size);
+}
+
+std::size_t DeliveryLedger::take_back(std::string_view node, std::size_t wanted) {
+  std::size_t taken = 0;
+  for (auto it = offline_with_bytes_.begin(); it != offline_with_bytes_.end() && taken < wanted;) {
+    auto owed = outbox_.find(*it);
+    if (*it == node || owed == outbox_.end() || lanes_.find(*it) != lanes_.end() || owed->second.bytes == 0) {
+      it = *it == node ? std::next(it) : offline_with_bytes_.erase(it);
+      continue;
+    }
+    // The newest first: they would be handed last. Their keys stay; their
+    // bytes are read back when the node connects (next_read).
+    Box& box = owed->second;
+    for (auto frame = box.resident.rbegin(); frame != box.resident.rend() && taken < wanted; ++frame) {
+      const std::size_t size = frame->second.bytes ? frame->second.bytes->size() : 0;
+      drop_bytes(box, frame->second);
+      taken += size;
+    }
+    it = box.bytes == 0 ? offline_with_bytes_.erase(it) : std::next(it);
+  }
+  bytes_taken_back_ += taken;
+  return taken;
+}
+
+std::size_t DeliveryLedger::held_offline(std::string_view node) const {
+  std::size_t held = 0;
+  for (const auto& other : offline_with_bytes_) {
+    if (other == node || lanes_.find(other) != lanes_.end()) continue;
+    if (auto owed = outbox_.find(other); owed != outbox_.end()) held += owed->second.bytes;
+  }
+  return held;
+}
+
 void DeliveryLedger::drop_bytes(Box& box, Owed& owed) {
   if (!owed.bytes) return;
   box.bytes -= owed.bytes->size();
@@ -42,6 +82,7 @@ void DeliveryLedger::drop_bytes(Box& box, Owed& owed) {
 void DeliveryLedger::make_resident(Box& box, store::OutboxEntry entry, FrameBytes bytes) {
   box.bytes += bytes->size();
   total_resident_bytes_ += bytes->size();
+  if (lanes_.find(entry.node) == lanes_.end()) offline_with_bytes_.insert(entry.node);
   if (entry.needs_ack) awaiting_ack_[entry.node][entry.message_id] = entry.seq;
   if (entry.not_after_unix_ms != 0) expiring_.emplace(entry.not_after_unix_ms, std::make_pair(entry.node, entry.seq));
   box.loaded_through = std::max(box.loaded_through, entry.seq);
@@ -56,7 +97,7 @@ const std::string& DeliveryLedger::add(store::OutboxEntry entry, FrameBytes byte
   box.known_through = std::max(box.known_through, entry.seq);
   // Resident only while every frame owed before it is, and there is room;
   // otherwise it waits on disk for its turn (refill).
-  const bool room = !box.spilled() && box.resident.size() < resident_frames_ && room_for(box, bytes->size());
+  const bool room = !box.spilled() && box.resident.size() < resident_frames_ && fits(owed->first, box, bytes->size());
   ++box.count;
   if (room) {
     make_resident(box, std::move(entry), std::move(bytes));
@@ -118,14 +159,19 @@ std::optional<DeliveryLedger::Read> DeliveryLedger::next_read(std::string_view n
   }
   // The frames on disk, once half the resident frames (by count and by
   // bytes) have left: a read per half of them, not one per frame.
+  // Bytes held for nodes without a lane count as room for a node with one:
+  // they are taken back as its frames are read (read_done).
+  const bool connected = lanes_.find(node) != lanes_.end();
+  const std::size_t reclaimable = connected && !offline_with_bytes_.empty() ? held_offline(node) : 0;
+  const std::size_t total = total_resident_bytes_ - std::min(reclaimable, total_resident_bytes_);
   const bool refill = box.spilled() && box.resident.size() <= resident_frames_ / 2 &&
-                      box.bytes <= resident_bytes_ / 2 && (box.bytes == 0 || total_resident_bytes_ < total_bytes_);
+                      box.bytes <= resident_bytes_ / 2 && (box.bytes == 0 || total < total_bytes_);
   if (!rehydrate && !refill) return std::nullopt;
   if (!rehydrate) read.after = box.loaded_through;
   read.through = refill ? box.known_through : box.loaded_through;
   read.limit = (rehydrate ? resident_frames_ : 0) + (refill ? resident_frames_ - box.resident.size() : 0);
   read.max_bytes = std::min(resident_bytes_ - std::min(box.bytes, resident_bytes_),
-                            total_bytes_ - std::min(total_resident_bytes_, total_bytes_));
+                            total_bytes_ - std::min(total, total_bytes_));
   box.reading = true;
   box.reading_through = refill ? read.through : 0;
   box.added_while_reading = 0;
@@ -155,7 +201,7 @@ std::vector<store::OutboxEntry> DeliveryLedger::read_done(
         --last;
         drop_bytes(box, last->second);
       }
-      if (!room_for(box, entry.frame.size())) {
+      if (!fits(owed->first, box, entry.frame.size())) {
         stopped = true;
         break;
       }
@@ -176,7 +222,7 @@ std::vector<store::OutboxEntry> DeliveryLedger::read_done(
       expired.push_back(std::move(entry));
       continue;
     }
-    if (box.resident.size() >= resident_frames_ || !room_for(box, entry.frame.size())) {
+    if (box.resident.size() >= resident_frames_ || !fits(owed->first, box, entry.frame.size())) {
       stopped = true;  // left on disk for the next read
       break;
     }
@@ -391,7 +437,12 @@ std::uint64_t DeliveryLedger::open_lane(const std::string& node) {
 }
 
 void DeliveryLedger::close_lane(std::string_view node, std::uint64_t lane) {
-  if (auto it = lanes_.find(node); it != lanes_.end() && it->second.id == lane) lanes_.erase(it);
+  auto it = lanes_.find(node);
+  if (it == lanes_.end() || it->second.id != lane) return;
+  lanes_.erase(it);
+  // What it holds in memory may be taken back for a connected node (fits).
+  if (auto owed = outbox_.find(node); owed != outbox_.end() && owed->second.bytes > 0)
+    offline_with_bytes_.insert(owed->first);
 }
 
 std::vector<Outgoing> DeliveryLedger::take(std::string_view node) {

@@ -19,7 +19,10 @@
 // (by seq) are held here, and of their bytes at most `resident_bytes` per
 // node and `total_bytes` over every node (always one frame's a node, however
 // large, so that no node waits for another's); the rest stay on disk,
-// counted, and are read back in seq order as the resident ones leave. A
+// counted, and are read back in seq order as the resident ones leave. When
+// the total is full and a connected node needs room, the bytes held for
+// nodes without a lane (offline) are taken back, their newest frames' first:
+// they keep their keys and are read back when their node connects. A
 // Deliver written to the node and awaiting its Ack keeps only its key (seq,
 // message id, the outbox row's fields): its bytes are dropped when the
 // session reports it written, and read back from disk only if it must be
@@ -186,6 +189,9 @@ class DeliveryLedger {
   // Bytes of the owed frames held in memory, over every node and for `node`.
   std::size_t resident_bytes() const { return total_resident_bytes_; }
   std::size_t resident_bytes(std::string_view node) const;
+  // Bytes of frames owed to nodes without a lane dropped to make room for a
+  // connected node's (their keys stay; read back when they connect), in all.
+  std::size_t bytes_taken_back() const { return bytes_taken_back_; }
   // Every node owed something, with how many frames.
   std::vector<std::pair<std::string, std::size_t>> owed_by_node() const;
 
@@ -241,6 +247,15 @@ class DeliveryLedger {
   void make_resident(Box& box, store::OutboxEntry entry, FrameBytes bytes);
   // Whether `box` may hold `size` bytes more of frames in memory.
   bool room_for(const Box& box, std::size_t size) const;
+  // room_for, after taking bytes back from nodes without a lane when only
+  // the total bound stands in the way of `node`, which has one.
+  bool fits(std::string_view node, Box& box, std::size_t size);
+  // Drops the bytes of resident frames of nodes without a lane (not `node`),
+  // the newest first, until `wanted` bytes are freed or none are left.
+  // Returns the bytes freed.
+  std::size_t take_back(std::string_view node, std::size_t wanted);
+  // Bytes held in memory for nodes without a lane, `node` aside.
+  std::size_t held_offline(std::string_view node) const;
   // Every resident frame leaves through here, so the byte counts stay true.
   std::map<std::int64_t, Owed>::iterator erase_resident(Box& box, std::map<std::int64_t, Owed>::iterator it);
   void drop_bytes(Box& box, Owed& owed);
@@ -270,6 +285,10 @@ class DeliveryLedger {
                       std::vector<store::OutboxEntry>& expired);
   std::map<std::string, Lane, std::less<>> lanes_;
   std::uint64_t next_lane_ = 1;
+  // Nodes without a lane that may hold bytes in memory (a superset: those
+  // that connected or hold none since are dropped when next looked at).
+  std::set<std::string, std::less<>> offline_with_bytes_;
+  std::size_t bytes_taken_back_ = 0;
 };
 
 }  // namespace icegate::server

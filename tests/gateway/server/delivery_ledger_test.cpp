@@ -582,6 +582,47 @@ TEST(DeliveryLedgerBytes, TheTotalBoundHoldsOverNodesAndEachNodeMayHoldOneFrame)
   EXPECT_EQ(ledger.owed_count(), 30u);
 }
 
+TEST(DeliveryLedgerBytes, AConnectedNodeTakesBytesBackFromOfflineNodesWhenTheTotalIsFull) {
+  // 1,000 bytes a node, 1,500 in all; frames of 300 bytes.
+  DeliveryLedger ledger(100, 1 << 20, 100, 1000, 1500);
+  Disk disk;
+  disk.frame_size = 300;
+  std::int64_t seq = 1;
+  for (int i = 0; i < 10; ++i, ++seq) disk.owe(ledger, "officer", seq, 0, "m" + std::to_string(seq));
+  for (int i = 0; i < 10; ++i, ++seq) disk.owe(ledger, "analyst", seq, 0, "m" + std::to_string(seq));
+  ASSERT_EQ(ledger.resident_bytes(), 1500u) << "two offline nodes fill the total";
+  // A node that is connected is owed frames: before, it held one at a time
+  // until the offline nodes' frames left, which they never do while offline.
+  const auto reviewer_lane = ledger.open_lane("reviewer");
+  for (int i = 0; i < 10; ++i, ++seq) disk.owe(ledger, "reviewer", seq, 0, "m" + std::to_string(seq));
+  EXPECT_EQ(ledger.resident_bytes("reviewer"), 900u) << "its own bound, taken back from the offline nodes";
+  EXPECT_LE(ledger.resident_bytes(), 1500u + 300u) << "the total, but for one frame a node may always hold";
+  EXPECT_EQ(ledger.bytes_taken_back(), 900u);
+  EXPECT_EQ(ledger.resident_frames("officer") + ledger.resident_frames("analyst"), 5u) << "their keys stay";
+  EXPECT_EQ(ledger.take("reviewer").size(), 3u) << "a window of three, not one";
+  ledger.close_lane("reviewer", reviewer_lane);
+
+  // The offline node connects: every frame it is owed arrives, in order,
+  // once, those whose bytes were taken back read back from disk.
+  const auto lane = ledger.open_lane("officer");
+  std::vector<std::int64_t> arrived;
+  for (int round = 0; round < 100 && arrived.size() < 10; ++round) {
+    ledger.refill("officer", disk.reader(), 0, refuse_none);
+    ASSERT_LE(ledger.resident_bytes(), 1500u + 300u);
+    auto handed = ledger.take("officer");
+    for (const auto& out : handed) {
+      EXPECT_EQ(*out.bytes, disk.frame_of(out.seq));
+      arrived.push_back(out.seq);
+    }
+    ledger.returned("officer", lane, handed.size(), bytes(handed));
+    for (const auto& out : handed) {
+      ASSERT_TRUE(ledger.acknowledge("officer", "m" + std::to_string(out.seq)));
+      disk.rows.erase(out.seq);
+    }
+  }
+  EXPECT_EQ(arrived, (std::vector<std::int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}));
+}
+
 TEST(DeliveryLedgerBytes, FramesCommittedOrSettledWhileAReadIsUnderWayKeepTheirOrderAndCount) {
   DeliveryLedger ledger(100, 1 << 20, 4);
   Disk disk;
