@@ -354,35 +354,62 @@ std::vector<store::OutboxEntry> DeliveryLedger::expire_before(std::int64_t now,
   return expired;
 }
 
+std::optional<DeliveryLedger::DiskScan> DeliveryLedger::next_disk_scan(std::int64_t now) {
+  if (disk_scanning_ || disk_expiry_ == 0 || disk_expiry_ >= now) return std::nullopt;
+  disk_scanning_ = true;
+  return DiskScan{now, disk_scan_at_.first, disk_scan_at_.second, generation_};
+}
+
+std::vector<store::OutboxEntry> DeliveryLedger::disk_scan_done(const DiskScan& scan,
+                                                               std::vector<store::OutboxEntry> entries, bool through,
+                                                               std::int64_t next,
+                                                               const std::function<bool(std::string_view)>& skip) {
+  std::vector<store::OutboxEntry> expired;
+  if (scan.generation != generation_) return expired;  // asked for before clear_owed()
+  disk_scanning_ = false;
+  // The index holds every owed frame that expires, as committed: resident
+  // ones (settled by expire_before, their deletion perhaps not yet
+  // committed), ones already settled on disk (`gone`), ones not yet counted
+  // here (after known_through: they come through add). Only the rest are
+  // settled here. Each test is made now, on the ledger as it is when the
+  // scan comes back: a frame read back while the scan was under way has
+  // loaded_through past it.
+  for (auto& entry : entries) {
+    disk_scan_at_ = {entry.not_after_unix_ms, entry.seq};
+    auto owed = outbox_.find(entry.node);
+    if (owed == outbox_.end() || skip(entry.node)) continue;  // its connection reads it back, and refill settles it
+    Box& box = owed->second;
+    if (entry.seq <= box.loaded_through || entry.seq > box.known_through || box.gone.contains(entry.seq)) continue;
+    box.gone.insert(entry.seq);
+    --box.count;
+    expired.push_back(std::move(entry));
+  }
+  if (through) {
+    // The scan is through: look again when the next frame on disk expires
+    // (or one spilled during the scan, which may have been passed over).
+    disk_expiry_ = next;
+    if (spilled_during_scan_ != 0) disk_expiry_ = next == 0 ? spilled_during_scan_ : std::min(next, spilled_during_scan_);
+    disk_scan_at_ = {0, 0};
+    spilled_during_scan_ = 0;
+  }
+  return expired;
+}
+
 void DeliveryLedger::expire_on_disk(std::int64_t now, const std::function<bool(std::string_view)>& skip,
                                     const ExpiryIndex& disk, std::vector<store::OutboxEntry>& expired) {
-  // The index holds every owed frame that expires, as committed: resident
-  // ones (settled above, their deletion perhaps not yet committed), ones
-  // already settled on disk (`gone`), ones not yet counted here (after
-  // known_through: they come through add). Only the rest are settled here.
-  for (std::size_t page = 0; page < expiry_scan_pages_per_call; ++page) {
-    auto entries = disk.scan(now, disk_scan_at_.first, disk_scan_at_.second, expiry_scan_page);
-    for (auto& entry : entries) {
-      disk_scan_at_ = {entry.not_after_unix_ms, entry.seq};
-      auto owed = outbox_.find(entry.node);
-      if (owed == outbox_.end() || skip(entry.node)) continue;  // its connection reads it back, and refill settles it
-      Box& box = owed->second;
-      if (entry.seq <= box.loaded_through || entry.seq > box.known_through || box.gone.contains(entry.seq)) continue;
-      box.gone.insert(entry.seq);
-      --box.count;
-      expired.push_back(std::move(entry));
-    }
-    if (entries.size() < expiry_scan_page) {
-      // The scan is through: look again when the next frame on disk expires
-      // (or one spilled during the scan, which may have been passed over).
-      const std::int64_t next = disk.next ? disk.next(now) : 0;
-      disk_expiry_ = next;
-      if (spilled_during_scan_ != 0) disk_expiry_ = next == 0 ? spilled_during_scan_ : std::min(next, spilled_during_scan_);
-      disk_scan_at_ = {0, 0};
-      spilled_during_scan_ = 0;
-      return;
-    }
+  auto scan = next_disk_scan(now);
+  if (!scan) return;
+  std::vector<store::OutboxEntry> entries;
+  bool through = false;
+  std::pair<std::int64_t, std::int64_t> at{scan->after_not_after, scan->after_seq};
+  for (std::size_t page = 0; page < expiry_scan_pages_per_call && !through; ++page) {
+    auto found = disk.scan(scan->before, at.first, at.second, expiry_scan_page);
+    if (!found.empty()) at = {found.back().not_after_unix_ms, found.back().seq};
+    through = found.size() < expiry_scan_page;
+    std::move(found.begin(), found.end(), std::back_inserter(entries));
   }
+  const std::int64_t next = through && disk.next ? disk.next(now) : 0;
+  for (auto& entry : disk_scan_done(*scan, std::move(entries), through, next, skip)) expired.push_back(std::move(entry));
 }
 
 void DeliveryLedger::clear_owed() {
@@ -394,6 +421,7 @@ void DeliveryLedger::clear_owed() {
   disk_expiry_ = 0;
   disk_scan_at_ = {0, 0};
   spilled_during_scan_ = 0;
+  disk_scanning_ = false;  // a scan under way comes back to a new generation, and is ignored
 }
 
 std::size_t DeliveryLedger::owed_count() const {

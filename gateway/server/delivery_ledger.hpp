@@ -43,8 +43,10 @@
 // backlog is on disk is only counted: it is read back in its turn. What
 // expires is indexed by (not_after, node, seq) for the resident frames only;
 // for those on disk the ledger keeps one time, the earliest any of them may
-// expire, and when it passes reads the store's expiry index a page at a time
-// (ExpiryScan) to settle the frames on disk that expired. So memory is
+// expire, and when it passes has the store's expiry index read a few pages
+// at a time (next_disk_scan; the router runs the scan on the store's reader
+// thread, and hands what it found to disk_scan_done) to settle the frames on
+// disk that expired. So memory is
 // bounded by the resident frames, however many frames on disk expire. See
 // docs/ARCHITECTURE.md, "Memory bounds".
 //
@@ -172,6 +174,24 @@ class DeliveryLedger {
   // expiry_scan_pages_per_call pages of them per call; the rest next call).
   std::vector<store::OutboxEntry> expire_before(std::int64_t now, const std::function<bool(std::string_view)>& skip,
                                                 const ExpiryIndex& disk = {});
+  // The same scan of the store's index, asked for rather than made (the
+  // router runs it on the store's reader thread, Store::scan_expiring): what
+  // to scan now, if frames on disk may have expired before `now` and no scan
+  // is under way; it is under way from here until disk_scan_done.
+  struct DiskScan {
+    std::int64_t before = 0;
+    std::int64_t after_not_after = 0;  // the position the last scan reached
+    std::int64_t after_seq = 0;
+    std::uint64_t generation = 0;  // of clear_owed(): a scan from before it is ignored
+  };
+  std::optional<DiskScan> next_disk_scan(std::int64_t now);
+  // What `scan` found (`through`: it reached the end of what expires before
+  // scan.before, and `next` is the earliest expiry after it, 0 for none):
+  // the frames of nodes for which `skip` is false that are still owed on
+  // disk are removed and returned, to be settled as expired.
+  std::vector<store::OutboxEntry> disk_scan_done(const DiskScan& scan, std::vector<store::OutboxEntry> entries,
+                                                 bool through, std::int64_t next,
+                                                 const std::function<bool(std::string_view)>& skip);
   // Forgets everything owed (to be loaded again); the lanes stay, with their
   // cursors (seqs do not change across a reload).
   void clear_owed();
@@ -280,6 +300,7 @@ class DeliveryLedger {
   std::int64_t disk_expiry_ = 0;
   std::pair<std::int64_t, std::int64_t> disk_scan_at_{0, 0};
   std::int64_t spilled_during_scan_ = 0;
+  bool disk_scanning_ = false;  // a scan (next_disk_scan) is under way
   void note_disk_expiry(std::int64_t not_after);
   void expire_on_disk(std::int64_t now, const std::function<bool(std::string_view)>& skip, const ExpiryIndex& disk,
                       std::vector<store::OutboxEntry>& expired);

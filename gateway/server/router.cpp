@@ -960,15 +960,29 @@ void Router::settle_time(Work& work, std::string_view by) {
     else if (hold->kind == HoldKind::embargo && embargo_lifted(hold->message.handling)) lift_embargo(work, *hold, by);
   }
   // Queued for a node that is offline as its expiry passes (one that is
-  // connected has been handed it already).
-  const auto expired = ledger_.expire_before(
-      now_ms(), [this](std::string_view node) { return connected(node); },
-      DeliveryLedger::ExpiryIndex{
-          [this](std::int64_t before, std::int64_t after_not_after, std::int64_t after_seq, std::size_t limit) {
-            return store_.expiring(before, after_not_after, after_seq, limit);
-          },
-          [this](std::int64_t from) { return store_.next_expiry(from); }});
-  for (const auto& entry : expired) expire_queued(work, entry);
+  // connected has been handed it already): those in memory now; those on
+  // disk through a scan of the store's expiry index, which runs on the
+  // store's reader thread, not here, so that a long scan holds up no
+  // decision (as refill's reads).
+  const auto skip_connected = [this](std::string_view node) { return connected(node); };
+  for (const auto& entry : ledger_.expire_before(now_ms(), skip_connected)) expire_queued(work, entry);
+  auto scan = ledger_.next_disk_scan(now_ms());
+  if (!scan) return;
+  store_.scan_expiring(
+      {.before = scan->before,
+       .after_not_after = scan->after_not_after,
+       .after_seq = scan->after_seq,
+       .limit = DeliveryLedger::expiry_scan_page,
+       .pages = DeliveryLedger::expiry_scan_pages_per_call},
+      executor_,
+      [this, alive = std::weak_ptr<const bool>(alive_), scan = *scan, skip_connected](store::Store::ExpiryPage page) {
+        if (alive.expired()) return;  // the router has gone
+        Work expired;
+        for (const auto& entry :
+             ledger_.disk_scan_done(scan, std::move(page.entries), page.through, page.next, skip_connected))
+          expire_queued(expired, entry);
+        if (!expired.batch.empty()) finish(std::move(expired));
+      });
 }
 
 void Router::tick() {

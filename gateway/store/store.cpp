@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <iterator>
 #include <limits>
 
 #include <fcntl.h>
@@ -156,7 +157,7 @@ Store::~Store() {
     reader_stopping_ = true;
   }
   reads_changed_.notify_all();
-  owed_reader_.join();  // reads still queued are dropped with owed_reads_
+  owed_reader_.join();  // reads still queued are dropped with reads_
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
@@ -230,14 +231,58 @@ Store::OwedPage Store::read_page(const sqlite::Connection& connection, const Owe
   return page;
 }
 
-void Store::read_owed(OwedQuery query, boost::asio::any_io_executor executor, OwedRead done) {
+void Store::queue_read(ReaderJob job) {
   {
     std::lock_guard lock(read_mutex_);
-    owed_reads_.push_back({std::move(query),
-                           boost::asio::prefer(std::move(executor), boost::asio::execution::outstanding_work.tracked),
-                           std::move(done)});
+    reads_.push_back(std::move(job));
   }
   reads_changed_.notify_one();
+}
+
+void Store::read_owed(OwedQuery query, boost::asio::any_io_executor executor, OwedRead done) {
+  queue_read([this, query = std::move(query),
+              executor = boost::asio::prefer(std::move(executor), boost::asio::execution::outstanding_work.tracked),
+              done = std::move(done)](const sqlite::Connection& connection) mutable {
+    OwedPage page;
+    try {
+      page = read_page(connection, query);
+    } catch (const std::exception& e) {
+      // Nothing read, and not complete: the caller asks again when it next needs frames.
+      spdlog::error("store {}: reading back the frames owed to {}: {}", path_.string(), query.node, e.what());
+      page = {};
+    }
+    boost::asio::post(executor, [done = std::move(done), page = std::move(page)]() mutable { done(std::move(page)); });
+  });
+}
+
+void Store::scan_expiring(ExpiryScan scan, boost::asio::any_io_executor executor, ExpiryRead done) {
+  queue_read([this, scan,
+              executor = boost::asio::prefer(std::move(executor), boost::asio::execution::outstanding_work.tracked),
+              done = std::move(done)](const sqlite::Connection& connection) mutable {
+    ExpiryPage result;
+    try {
+      std::int64_t after_not_after = scan.after_not_after, after_seq = scan.after_seq;
+      for (std::size_t page = 0; page < std::max<std::size_t>(scan.pages, 1); ++page) {
+        auto entries = expiring_page(connection, scan.before, after_not_after, after_seq, scan.limit);
+        if (!entries.empty()) {
+          after_not_after = entries.back().not_after_unix_ms;
+          after_seq = entries.back().seq;
+        }
+        const bool short_page = entries.size() < scan.limit;
+        std::move(entries.begin(), entries.end(), std::back_inserter(result.entries));
+        if (short_page) {
+          result.through = true;
+          result.next = next_expiry_on(connection, scan.before);
+          break;
+        }
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("store {}: reading the expiry index: {}", path_.string(), e.what());
+      result = {};
+    }
+    boost::asio::post(executor,
+                      [done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
+  });
 }
 
 void Store::set_read_hook(std::function<void()> hook) {
@@ -247,38 +292,34 @@ void Store::set_read_hook(std::function<void()> hook) {
 
 void Store::reader_loop() {
   for (;;) {
-    OwedRequest request;
+    ReaderJob job;
     std::function<void()> hook;
     {
       std::unique_lock lock(read_mutex_);
-      reads_changed_.wait(lock, [this] { return reader_stopping_ || !owed_reads_.empty(); });
+      reads_changed_.wait(lock, [this] { return reader_stopping_ || !reads_.empty(); });
       if (reader_stopping_) return;
-      request = std::move(owed_reads_.front());
-      owed_reads_.pop_front();
+      job = std::move(reads_.front());
+      reads_.pop_front();
       hook = read_hook_;
     }
     if (hook) hook();
-    OwedPage page;
-    try {
-      page = read_page(*owed_reader_db_, request.query);
-    } catch (const std::exception& e) {
-      // Nothing read, and not complete: the caller asks again when it next needs frames.
-      spdlog::error("store {}: reading back the frames owed to {}: {}", path_.string(), request.query.node, e.what());
-      page = {};
-    }
-    boost::asio::post(request.executor, [done = std::move(request.done), page = std::move(page)]() mutable {
-      done(std::move(page));
-    });
+    job(*owed_reader_db_);
   }
 }
 
 std::vector<OutboxEntry> Store::expiring(std::int64_t before, std::int64_t after_not_after, std::int64_t after_seq,
                                          std::size_t limit) {
   std::lock_guard lock(reader_mutex_);
+  return expiring_page(*reader_, before, after_not_after, after_seq, limit);
+}
+
+std::vector<OutboxEntry> Store::expiring_page(const sqlite::Connection& connection, std::int64_t before,
+                                              std::int64_t after_not_after, std::int64_t after_seq,
+                                              std::size_t limit) {
   std::vector<OutboxEntry> entries;
   // `not_after_unix_ms != 0` as the partial index says, so that it is used;
   // its rowid (seq) orders entries of the same expiry.
-  Statement s(*reader_,
+  Statement s(connection,
               "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome FROM outbox "
               "WHERE not_after_unix_ms != 0 AND not_after_unix_ms < ? AND (not_after_unix_ms, seq) > (?, ?) "
               "ORDER BY not_after_unix_ms, seq LIMIT ?");
@@ -290,7 +331,11 @@ std::vector<OutboxEntry> Store::expiring(std::int64_t before, std::int64_t after
 
 std::int64_t Store::next_expiry(std::int64_t from) {
   std::lock_guard lock(reader_mutex_);
-  Statement s(*reader_, "SELECT MIN(not_after_unix_ms) FROM outbox WHERE not_after_unix_ms != 0 AND not_after_unix_ms >= ?");
+  return next_expiry_on(*reader_, from);
+}
+
+std::int64_t Store::next_expiry_on(const sqlite::Connection& connection, std::int64_t from) {
+  Statement s(connection, "SELECT MIN(not_after_unix_ms) FROM outbox WHERE not_after_unix_ms != 0 AND not_after_unix_ms >= ?");
   s.bind(1, from);
   return s.next() ? s.integer(0) : 0;
 }

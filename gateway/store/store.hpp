@@ -268,6 +268,27 @@ class Store {
                                     std::size_t limit);
   // The earliest expiry at or after `from` of an owed frame (0: none).
   std::int64_t next_expiry(std::int64_t from);
+  // A scan of the expiry index off the caller's thread: up to `pages` pages
+  // of `limit` entries from the position, read one after another; `through`
+  // when a page came back short (the scan reached its end), and then `next`
+  // is next_expiry(before).
+  struct ExpiryScan {
+    std::int64_t before = 0;
+    std::int64_t after_not_after = 0;
+    std::int64_t after_seq = 0;
+    std::size_t limit = 0;
+    std::size_t pages = 1;
+  };
+  struct ExpiryPage {
+    std::vector<OutboxEntry> entries;
+    bool through = false;
+    std::int64_t next = 0;
+  };
+  using ExpiryRead = std::function<void(ExpiryPage)>;
+  // Queued to the reader thread as read_owed() is, with the same visibility
+  // and the same ordering; `done(page)` is posted to `executor`. A scan that
+  // fails comes back empty and not through (asked again on a later tick).
+  void scan_expiring(ExpiryScan scan, boost::asio::any_io_executor executor, ExpiryRead done);
   // Whether a message of this id has been accepted and committed: a lookup in
   // the index on messages(id), on a read-only connection of its own (WAL lets
   // it read beside the writer), so any thread may call it; one lookup runs at
@@ -319,19 +340,23 @@ class Store {
   void inject_sync_failure(int syncs);
 
   // TEST HOOK, never called by the gateway: `hook` runs on the reader
-  // thread before each read_owed() read (to make a read slow, or wait). Empty: none.
+  // thread before each read_owed() read or scan_expiring() scan (to make one
+  // slow, or wait). Empty: none.
   void set_read_hook(std::function<void()> hook);
 
   const std::filesystem::path& path() const { return path_; }
 
  private:
-  struct OwedRequest {
-    OwedQuery query;
-    boost::asio::any_io_executor executor;
-    OwedRead done;
-  };
+  // A read for the reader thread: runs on its connection, and posts what it
+  // read to the asker's executor itself.
+  using ReaderJob = std::function<void(const sqlite::Connection&)>;
+  void queue_read(ReaderJob job);
   void reader_loop();
   static OwedPage read_page(const sqlite::Connection& connection, const OwedQuery& query);
+  static std::vector<OutboxEntry> expiring_page(const sqlite::Connection& connection, std::int64_t before,
+                                                std::int64_t after_not_after, std::int64_t after_seq,
+                                                std::size_t limit);
+  static std::int64_t next_expiry_on(const sqlite::Connection& connection, std::int64_t from);
   struct Pending {
     std::uint64_t epoch = 0;
     Batch batch;
@@ -409,14 +434,14 @@ class Store {
   std::thread syncer_;
   std::thread checkpointer_;
 
-  // guards owed_reads_, reader_stopping_, read_hook_ (the reader thread runs
+  // guards reads_, reader_stopping_, read_hook_ (the reader thread runs
   // each read and its hook outside it)
   std::mutex read_mutex_;
   std::condition_variable reads_changed_;
-  std::deque<OwedRequest> owed_reads_;
+  std::deque<ReaderJob> reads_;
   bool reader_stopping_ = false;
   std::function<void()> read_hook_;
-  std::thread owed_reader_;  // "store-reader": runs owed_reads_ on owed_reader_db_
+  std::thread owed_reader_;  // "store-reader": runs reads_ on owed_reader_db_
 };
 
 }  // namespace icegate::store

@@ -360,5 +360,62 @@ TEST_F(MemoryBoundsTest, AReadBackThatHangsDoesNotHoldUpAnotherNodesMessage) {
   EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms)) << "nothing twice";
 }
 
+TEST_F(MemoryBoundsTest, AnExpiryScanOfTheDiskThatHangsDoesNotHoldUpAnotherNodesMessage) {
+  auto clock = std::make_shared<SimulatedClock>(from_unix_ms(1'800'000'000'000));
+  server::GatewayConfig config;
+  config.owed_frames_in_memory = resident;
+  config.tick_interval = 20ms;
+  config.clock = clock;
+  RunningGateway gateway(policy_file, nodes, config, dir_.path());
+  auto analyst = gateway.connect("analyst");
+  for (int i = 0; i < 40; ++i) {
+    const Message message = note("before " + std::to_string(i));
+    analyst->submit(message);
+    ASSERT_TRUE(acknowledged(*analyst, message.id));
+  }
+  Message stale = note("stale within the hour");
+  stale.handling.not_after_unix_ms = clock->now_unix_ms() + 3'600'000;
+  analyst->submit(stale);  // owed to the offline officer on disk, not in memory
+  ASSERT_TRUE(acknowledged(*analyst, stale.id));
+  // The officer is offline, so nothing is read back for it: the first read
+  // on the store's reader thread is the scan of the expiry index, which
+  // waits here until released.
+  struct Hook {
+    std::promise<void> entered, release;
+    std::shared_future<void> released = release.get_future().share();
+    std::atomic<bool> first{true};
+  };
+  auto hook = std::make_shared<Hook>();
+  auto entered = hook->entered.get_future();
+  gateway.gateway().store().set_read_hook([hook] {
+    if (!hook->first.exchange(false)) return;
+    hook->entered.set_value();
+    hook->released.wait_for(30s);
+  });
+  struct Release {
+    std::shared_ptr<Hook> hook;
+    bool done = false;
+    void now() {
+      if (!std::exchange(done, true)) hook->release.set_value();
+    }
+    ~Release() { now(); }
+  } release{hook};
+  clock->advance(std::chrono::hours(2));
+  ASSERT_EQ(entered.wait_for(10s), std::future_status::ready)
+      << "the frames on disk that expired were not looked for on the store's reader thread";
+  const Message other = note("while the expiry index is being scanned");
+  analyst->submit(other);
+  EXPECT_TRUE(acknowledged(*analyst, other.id)) << "a scan of the expiry index held up a decision";
+  release.now();
+  std::optional<node::Receipt> follow_up;
+  while (auto receipt = next_of<node::Receipt>(*analyst))
+    if (receipt->follow_up && receipt->message_id == stale.id) {
+      follow_up = receipt;
+      break;
+    }
+  ASSERT_TRUE(follow_up) << "the scan's result never settled the expired frame";
+  EXPECT_NE(follow_up->outcomes.at(0).decision.reason.find("expired"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace icegate::testing
