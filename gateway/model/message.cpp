@@ -145,4 +145,10 @@ Message releasable_version(const Message& message, const RecipientDecision& deci
   return version;
 }
 
+bool same_version(const RecipientDecision& a, const RecipientDecision& b) {
+  return a.decision == b.decision && a.released_portion_ids == b.released_portion_ids &&
+         a.released_label == b.released_label && a.withheld == b.withheld && a.rule_ids == b.rule_ids &&
+         a.reason == b.reason;
+}
+
 }  // namespace icegate

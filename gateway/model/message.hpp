@@ -126,6 +126,8 @@ struct WithheldPortion {
   Label label;
   std::string reason;
   std::vector<std::string> rule_ids;
+
+  friend bool operator==(const WithheldPortion&, const WithheldPortion&) = default;
 };
 
 // What one recipient gets of one message, and why.
@@ -146,5 +148,10 @@ struct RecipientDecision {
 // The version of `message` a recipient may see: only the released portions,
 // with the overall label taken from decision.released_label.
 Message releasable_version(const Message& message, const RecipientDecision& decision);
+
+// Whether two recipients are released the same version of a message with
+// the same decision, rules and reason: every field a Deliver frame takes
+// from the decision is equal (the recipient aside).
+bool same_version(const RecipientDecision& a, const RecipientDecision& b);
 
 }  // namespace icegate

@@ -77,6 +77,24 @@ audit::AuditRecord AuditRecords::labels_translated(const std::string& sender, co
 
 audit::AuditRecord AuditRecords::decision(const Message& message, const RecipientDecision& decision,
                                           std::string_view state, std::int64_t at) const {
+  auto entry = record("decision", message.originator);
+  if (at != 0) entry.time_unix_ms = at;
+  entry.recipient = decision.node_id;
+  entry.message_id = message.id;
+  entry.decision = std::string(to_string(decision.decision));
+  entry.rules = decision.rule_ids;
+  if (details_of_ != message.id) {
+    details_of_ = message.id;
+    details_.clear();
+  }
+  const auto known = std::find_if(details_.begin(), details_.end(), [&](const DecisionDetail& d) {
+    return d.state == state && same_version(d.decision, decision) && d.decision.hold_id == decision.hold_id &&
+           d.decision.held_for == decision.held_for && d.decision.occasional == decision.occasional;
+  });
+  if (known != details_.end()) {
+    entry.detail = known->detail;
+    return entry;
+  }
   boost::json::array released, withheld;
   for (const auto& id : decision.released_portion_ids) {
     const auto portion =
@@ -94,12 +112,6 @@ audit::AuditRecord AuditRecords::decision(const Message& message, const Recipien
                            .add("rules", w.rule_ids)
                            .native());
   }
-  auto entry = record("decision", message.originator);
-  if (at != 0) entry.time_unix_ms = at;
-  entry.recipient = decision.node_id;
-  entry.message_id = message.id;
-  entry.decision = std::string(to_string(decision.decision));
-  entry.rules = decision.rule_ids;
   entry.detail = json::Object()
                      .add("category", message.category)
                      .add("purpose", message.purpose)
@@ -112,6 +124,7 @@ audit::AuditRecord AuditRecords::decision(const Message& message, const Recipien
                      .add("occasional", decision.occasional)
                      .add("state", state)
                      .str();
+  if (details_.size() < kDetails) details_.push_back({decision, std::string(state), entry.detail});
   return entry;
 }
 

@@ -83,6 +83,19 @@ class AuditRecords {
  private:
   Now now_;
   PolicyVersion policy_version_;
+  // The details of one message's decision records built so far: the same
+  // JSON for every recipient released the same version in the same state
+  // (a fan-out to hundreds makes two or three). Only the latest message's,
+  // at most kDetails. A cache of what decision() computes from its
+  // arguments alone; confined, as the router is, to the router's executor.
+  struct DecisionDetail {
+    RecipientDecision decision;
+    std::string state;
+    std::string detail;
+  };
+  static constexpr std::size_t kDetails = 8;
+  mutable std::string details_of_;  // their message's id
+  mutable std::vector<DecisionDetail> details_;
 };
 
 }  // namespace icegate::server

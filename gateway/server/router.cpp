@@ -119,6 +119,12 @@ std::size_t Router::owed_to_connected() const {
 void Router::owe(Work& work, const std::string& node, const v1::Frame& frame, bool needs_ack,
                  const std::string& message_id, std::int64_t not_after, const std::string& originator,
                  const RecipientDecision* outcome) {
+  owe_encoded(work, node, wire::encode_frame(frame), needs_ack, message_id, not_after, originator, outcome);
+}
+
+void Router::owe_encoded(Work& work, const std::string& node, std::string frame, bool needs_ack,
+                         const std::string& message_id, std::int64_t not_after, const std::string& originator,
+                         const RecipientDecision* outcome) {
   store::OutboxEntry entry;
   entry.seq = store_.next_seq();
   entry.node = node;
@@ -127,7 +133,7 @@ void Router::owe(Work& work, const std::string& node, const v1::Frame& frame, bo
   entry.not_after_unix_ms = not_after;
   entry.originator = originator;
   if (outcome) entry.outcome = encode_outcome(*outcome);
-  entry.frame = wire::encode_frame(frame);
+  entry.frame = std::move(frame);
   work.batch.outbox.push_back(std::move(entry));
 }
 
@@ -462,8 +468,7 @@ void Router::note_occasional(Work& work, const Message& message, const std::stri
 constexpr std::size_t later_text_headroom = 2048;
 
 std::string Router::oversized(const Message& message, const policy::Expansion& expansion,
-                              const std::vector<Decided>& decided,
-                              std::vector<std::optional<v1::Frame>>& delivers) const {
+                              const std::vector<Decided>& decided, std::vector<FrameBytes>& delivers) const {
   const std::size_t limit = config_.max_frame_bytes;
   const std::string policy_version = policy_()->version();
   v1::Frame receipt;
@@ -471,14 +476,36 @@ std::string Router::oversized(const Message& message, const policy::Expansion& e
   receipt.mutable_receipt()->set_policy_version(policy_version);
   for (const auto& name : expansion.unresolved) receipt.mutable_receipt()->add_unresolved_addressees(name);
   std::size_t receipt_headroom = 0;
-  delivers.assign(decided.size(), std::nullopt);
+  delivers.assign(decided.size(), nullptr);
+  // The versions built so far, each with its frame's size: a fan-out to
+  // hundreds usually makes two or three (the whole, a redacted one). At most
+  // kVersions are kept; a recipient whose version is not among them gets a
+  // frame of its own.
+  static constexpr std::size_t kVersions = 8;
+  struct Version {
+    const RecipientDecision* decision;
+    FrameBytes frame;
+    std::size_t size;
+  };
+  std::vector<Version> versions;
   for (std::size_t i = 0; i < decided.size(); ++i) {
     const RecipientDecision& decision = decided[i].decision;
     wire::encode(decision, false, *receipt.mutable_receipt()->add_outcomes());
     if (decision.decision == Decision::deny) continue;
     receipt_headroom += later_text_headroom;
-    v1::Frame deliver = deliver_frame(message, decision);
-    const std::size_t size = deliver.ByteSizeLong();
+    const auto known = std::find_if(versions.begin(), versions.end(),
+                                    [&](const Version& v) { return same_version(*v.decision, decision); });
+    std::size_t size = 0;
+    FrameBytes encoded;
+    if (known != versions.end()) {
+      size = known->size;
+      encoded = known->frame;
+    } else {
+      const v1::Frame deliver = deliver_frame(message, decision);
+      size = deliver.ByteSizeLong();
+      encoded = std::make_shared<const std::string>(wire::encode_frame(deliver));
+      if (versions.size() < kVersions) versions.push_back({&decision, encoded, size});
+    }
     // Released at once: sent as built. Otherwise (held for review, or under
     // an embargo that has not lifted) rebuilt when it is released, with a
     // longer reason.
@@ -490,7 +517,7 @@ std::string Router::oversized(const Message& message, const policy::Expansion& e
                          decision.node_id, size + (at_once ? 0 : later_text_headroom),
                          at_once ? "" : fmt::format(" (with {} for the text its release adds)", later_text_headroom),
                          limit);
-    delivers[i] = std::move(deliver);
+    delivers[i] = std::move(encoded);
   }
   const std::size_t receipt_size = receipt.ByteSizeLong() + receipt_headroom;
   if (receipt_size > limit)
@@ -545,15 +572,16 @@ void Router::record_decision(Work& work, const Message& message, const Recipient
 bool Router::embargo_lifted(const Handling& handling) const { return holds_.embargo_lifted(handling, now_ms()); }
 
 Router::Delivered Router::deliver_version(Work& work, const Message& message, RecipientDecision decision,
-                                         std::optional<v1::Frame>* prepared) {
+                                         const FrameBytes* prepared) {
   if (message.handling.not_after_unix_ms != 0 && now_ms() > message.handling.not_after_unix_ms) {
     decision.decision = Decision::deny;
     decision.reason = fmt::format("expired at {}", format_utc(message.handling.not_after_unix_ms));
     record_decision(work, message, decision, "expired", message.handling.not_after_unix_ms);
     return {std::move(decision), false};
   }
-  const v1::Frame frame = prepared && *prepared ? std::move(**prepared) : deliver_frame(message, decision);
-  owe(work, decision.node_id, frame, true, message.id, message.handling.not_after_unix_ms, message.originator, &decision);
+  owe_encoded(work, decision.node_id,
+              prepared && *prepared ? **prepared : wire::encode_frame(deliver_frame(message, decision)), true,
+              message.id, message.handling.not_after_unix_ms, message.originator, &decision);
   // "Delivered" means handed to a live connection once committed; otherwise queued.
   const bool delivered = connected(decision.node_id);
   record_decision(work, message, decision, delivered ? "delivered" : "queued (offline)");
@@ -584,7 +612,7 @@ void Router::persist(Work& work, const Hold& hold) {
 }
 
 Router::Delivered Router::release(Work& work, const Message& message, RecipientDecision decision,
-                                 std::optional<v1::Frame>* prepared) {
+                                 const FrameBytes* prepared) {
   if (embargo_lifted(message.handling)) return deliver_version(work, message, std::move(decision), prepared);
   // One embargo hold per message gathers every recipient it applies to.
   Hold* hold = holds_.embargo_of(message.id);
@@ -705,7 +733,7 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
     decided.push_back(decider_.decide(*policy, message, recipient, now_ms()));
     metrics_.decision_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
-  std::vector<std::optional<v1::Frame>> delivers;
+  std::vector<FrameBytes> delivers;
   if (auto problem = oversized(message, expansion, decided, delivers); !problem.empty())
     return refuse(v1::ERROR_CODE_INVALID_MESSAGE, std::move(problem));
 

@@ -264,17 +264,22 @@ class Router {
   void owe(Work& work, const std::string& node, const v1::Frame& frame, bool needs_ack = false,
            const std::string& message_id = {}, std::int64_t not_after = 0, const std::string& originator = {},
            const RecipientDecision* outcome = nullptr);
+  // The same with the frame already encoded (wire::encode_frame).
+  void owe_encoded(Work& work, const std::string& node, std::string frame, bool needs_ack,
+                   const std::string& message_id, std::int64_t not_after, const std::string& originator,
+                   const RecipientDecision* outcome);
   bool connected(std::string_view node) const;
   // Hands `node`'s session what its delivery window has room for.
   void hand_over(std::string_view node);
   // Reads back frames owed to `node` that wait on disk, or the bytes of those
   // to be sent again, off this thread (DeliveryLedger::next_read).
   void refill(const std::string& node);
-  // `prepared`: the Deliver frame for exactly this decision, if already built.
+  // `prepared`: the Deliver frame for exactly this decision, if already
+  // built and encoded (shared by the recipients who get the same version).
   Delivered release(Work& work, const Message& message, RecipientDecision decision,
-                    std::optional<v1::Frame>* prepared = nullptr);
+                    const FrameBytes* prepared = nullptr);
   Delivered deliver_version(Work& work, const Message& message, RecipientDecision decision,
-                            std::optional<v1::Frame>* prepared = nullptr);
+                            const FrameBytes* prepared = nullptr);
   // A follow-up Receipt to `originator` with these outcomes (none: nothing owed).
   void send_follow_up(Work& work, const std::string& originator, const std::string& message_id,
                       const std::vector<Delivered>& outcomes);
@@ -301,10 +306,12 @@ class Router {
 
   void note_occasional(Work& work, const Message& message, const std::string& recipient, const std::string& reason);
   // Why the frames `message` would make the gateway owe do not all fit the
-  // frame limit (empty when they do). `delivers` receives the Deliver frame
-  // of each recipient released to at once, to be sent as it is.
+  // frame limit (empty when they do). `delivers` receives the encoded
+  // Deliver frame of each recipient not denied, to be sent as it is if
+  // released at once: one frame, shared, for the recipients who get the same
+  // version with the same decision, rules and reason.
   std::string oversized(const Message& message, const policy::Expansion& expansion,
-                        const std::vector<Decided>& decided, std::vector<std::optional<v1::Frame>>& delivers) const;
+                        const std::vector<Decided>& decided, std::vector<FrameBytes>& delivers) const;
   // An owed frame over the frame limit (from a store written with a larger
   // limit): never sent, settled at once, its originator told. True if so.
   bool refuse_oversized(Work& work, const store::OutboxEntry& entry, std::size_t frame_bytes);
