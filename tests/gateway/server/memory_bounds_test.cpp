@@ -4,7 +4,10 @@
 // after a restart, because the store finds it on disk; and a node offline
 // with a backlog larger than the frames held in memory gets all of it, once
 // and in order, before and after a restart.
+#include <atomic>
+#include <chrono>
 #include <future>
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -69,6 +72,39 @@ std::size_t ids_held(RunningGateway& gateway) {
   });
   return held.get_future().get();
 }
+
+// Holds the store reader's first read (a read-back, or a scan of the expiry
+// index) until released, never for ever (30 s), and tells when it started.
+// The hook's state is its own, as the hook may run until the gateway stops;
+// the reader is let go when this goes out of scope, whatever happened.
+class FirstReadHeld {
+ public:
+  explicit FirstReadHeld(store::Store& store) : hook_(std::make_shared<Hook>()), entered_(hook_->entered.get_future()) {
+    store.set_read_hook([hook = hook_] {
+      if (!hook->first.exchange(false)) return;
+      hook->entered.set_value();
+      hook->released.wait_for(30s);
+    });
+  }
+  FirstReadHeld(const FirstReadHeld&) = delete;
+  FirstReadHeld& operator=(const FirstReadHeld&) = delete;
+  ~FirstReadHeld() { release(); }
+  // Whether the first read has started within `timeout`.
+  bool entered(std::chrono::seconds timeout) { return entered_.wait_for(timeout) == std::future_status::ready; }
+  void release() {
+    if (!std::exchange(released_, true)) hook_->release.set_value();
+  }
+
+ private:
+  struct Hook {
+    std::promise<void> entered, release;
+    std::shared_future<void> released = release.get_future().share();
+    std::atomic<bool> first{true};
+  };
+  std::shared_ptr<Hook> hook_;
+  std::future<void> entered_;
+  bool released_ = false;
+};
 
 class MemoryBoundsTest : public ::testing::Test {
  protected:
@@ -322,35 +358,13 @@ TEST_F(MemoryBoundsTest, AReadBackThatHangsDoesNotHoldUpAnotherNodesMessage) {
     analyst->submit(message);
     ASSERT_TRUE(acknowledged(*analyst, message.id));
   }
-  // The first read waits until released (never for ever); the hook's state
-  // is its own, as it may run until the gateway stops.
-  struct Hook {
-    std::promise<void> entered, release;
-    std::shared_future<void> released = release.get_future().share();
-    std::atomic<bool> first{true};
-  };
-  auto hook = std::make_shared<Hook>();
-  auto entered = hook->entered.get_future();
-  gateway->gateway().store().set_read_hook([hook] {
-    if (!hook->first.exchange(false)) return;
-    hook->entered.set_value();
-    hook->released.wait_for(30s);
-  });
-  struct Release {  // whatever happens below, the reader is let go before the gateway stops
-    std::shared_ptr<Hook> hook;
-    bool done = false;
-    void now() {
-      if (!std::exchange(done, true)) hook->release.set_value();
-    }
-    ~Release() { now(); }
-  } release{hook};
-
+  FirstReadHeld read(gateway->gateway().store());
   auto officer = gateway->connect("officer");  // handed its first frames; acknowledging them asks for the rest
-  ASSERT_EQ(entered.wait_for(10s), std::future_status::ready) << "the backlog was never read back";
+  ASSERT_TRUE(read.entered(10s)) << "the backlog was never read back";
   const Message other = note("while the backlog is being read");
   analyst->submit(other);
   EXPECT_TRUE(acknowledged(*analyst, other.id)) << "a read of another node's backlog held up the decision";
-  release.now();
+  read.release();
   ids.push_back(other.id);
   for (std::size_t next = 0; next < ids.size(); ++next) {
     auto delivery = next_of<node::Delivery>(*officer);
@@ -378,35 +392,14 @@ TEST_F(MemoryBoundsTest, AnExpiryScanOfTheDiskThatHangsDoesNotHoldUpAnotherNodes
   analyst->submit(stale);  // owed to the offline officer on disk, not in memory
   ASSERT_TRUE(acknowledged(*analyst, stale.id));
   // The officer is offline, so nothing is read back for it: the first read
-  // on the store's reader thread is the scan of the expiry index, which
-  // waits here until released.
-  struct Hook {
-    std::promise<void> entered, release;
-    std::shared_future<void> released = release.get_future().share();
-    std::atomic<bool> first{true};
-  };
-  auto hook = std::make_shared<Hook>();
-  auto entered = hook->entered.get_future();
-  gateway.gateway().store().set_read_hook([hook] {
-    if (!hook->first.exchange(false)) return;
-    hook->entered.set_value();
-    hook->released.wait_for(30s);
-  });
-  struct Release {
-    std::shared_ptr<Hook> hook;
-    bool done = false;
-    void now() {
-      if (!std::exchange(done, true)) hook->release.set_value();
-    }
-    ~Release() { now(); }
-  } release{hook};
+  // on the store's reader thread is the scan of the expiry index.
+  FirstReadHeld read(gateway.gateway().store());
   clock->advance(std::chrono::hours(2));
-  ASSERT_EQ(entered.wait_for(10s), std::future_status::ready)
-      << "the frames on disk that expired were not looked for on the store's reader thread";
+  ASSERT_TRUE(read.entered(10s)) << "the frames on disk that expired were not looked for on the store's reader thread";
   const Message other = note("while the expiry index is being scanned");
   analyst->submit(other);
   EXPECT_TRUE(acknowledged(*analyst, other.id)) << "a scan of the expiry index held up a decision";
-  release.now();
+  read.release();
   std::optional<node::Receipt> follow_up;
   while (auto receipt = next_of<node::Receipt>(*analyst))
     if (receipt->follow_up && receipt->message_id == stale.id) {
