@@ -8,6 +8,7 @@
 #include <chrono>
 #include <future>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <utility>
@@ -117,6 +118,20 @@ class MemoryBoundsTest : public ::testing::Test {
     config.owed_frames_in_memory = resident;
     config.recent_message_window = window;
     return std::make_unique<RunningGateway>(policy_file, nodes, config, dir_.path());
+  }
+  // A gateway on `clock`, ticking every 20 ms, with the fixture's bound on frames in memory.
+  server::GatewayConfig on_clock(const std::shared_ptr<SimulatedClock>& clock) const {
+    server::GatewayConfig config;
+    config.owed_frames_in_memory = resident;
+    config.tick_interval = 20ms;
+    config.clock = clock;
+    return config;
+  }
+  // The follow-up Receipt that tells `node` its message `id` will not be delivered, if one comes.
+  static std::optional<node::Receipt> follow_up_for(node::NodeClient& node, const std::string& id) {
+    while (auto receipt = next_of<node::Receipt>(node))
+      if (receipt->follow_up && receipt->message_id == id) return receipt;
+    return std::nullopt;
   }
   // Submits `message` and returns the code of the error it got ("" if acknowledged).
   static std::string submit(node::NodeClient& node, const Message& message) {
@@ -231,10 +246,7 @@ TEST_F(MemoryBoundsTest, ABacklogOnDiskIsReadBackWhileTheNodeIsConnectedAndNewFr
 
 TEST_F(MemoryBoundsTest, AFrameOnDiskExpiresOnTimeForAnOfflineNodeAndIsNotDelivered) {
   auto clock = std::make_shared<SimulatedClock>(from_unix_ms(1'800'000'000'000));
-  server::GatewayConfig config;
-  config.owed_frames_in_memory = resident;
-  config.tick_interval = 20ms;
-  config.clock = clock;
+  const server::GatewayConfig config = on_clock(clock);
   RunningGateway gateway(policy_file, nodes, config, dir_.path());
   auto analyst = gateway.connect("analyst");
   std::vector<std::string> ids;
@@ -251,12 +263,7 @@ TEST_F(MemoryBoundsTest, AFrameOnDiskExpiresOnTimeForAnOfflineNodeAndIsNotDelive
   ASSERT_LE(resident_frames(gateway), resident);
   clock->advance(std::chrono::hours(2));
   // The officer is offline: the originator hears on the clock's tick.
-  std::optional<node::Receipt> follow_up;
-  while (auto receipt = next_of<node::Receipt>(*analyst))
-    if (receipt->follow_up && receipt->message_id == stale.id) {
-      follow_up = receipt;
-      break;
-    }
+  const auto follow_up = follow_up_for(*analyst, stale.id);
   ASSERT_TRUE(follow_up) << "no expiry Receipt for a frame owed on disk";
   EXPECT_EQ(follow_up->outcomes.at(0).decision.decision, Decision::deny);
   EXPECT_NE(follow_up->outcomes.at(0).decision.reason.find("expired"), std::string::npos);
@@ -275,10 +282,7 @@ TEST_F(MemoryBoundsTest, AFrameOnDiskExpiresOnTimeForAnOfflineNodeAndIsNotDelive
 TEST_F(MemoryBoundsTest, ABacklogThatExpiresOnDiskIsNotIndexedInMemoryAndExpiresWholeAfterARestart) {
   constexpr int backlog = 300;
   auto clock = std::make_shared<SimulatedClock>(from_unix_ms(1'800'000'000'000));
-  server::GatewayConfig config;
-  config.owed_frames_in_memory = resident;
-  config.tick_interval = 20ms;
-  config.clock = clock;
+  const server::GatewayConfig config = on_clock(clock);
   std::set<std::string> ids;
   {
     RunningGateway gateway(policy_file, nodes, config, dir_.path());
@@ -376,10 +380,7 @@ TEST_F(MemoryBoundsTest, AReadBackThatHangsDoesNotHoldUpAnotherNodesMessage) {
 
 TEST_F(MemoryBoundsTest, AnExpiryScanOfTheDiskThatHangsDoesNotHoldUpAnotherNodesMessage) {
   auto clock = std::make_shared<SimulatedClock>(from_unix_ms(1'800'000'000'000));
-  server::GatewayConfig config;
-  config.owed_frames_in_memory = resident;
-  config.tick_interval = 20ms;
-  config.clock = clock;
+  const server::GatewayConfig config = on_clock(clock);
   RunningGateway gateway(policy_file, nodes, config, dir_.path());
   auto analyst = gateway.connect("analyst");
   for (int i = 0; i < 40; ++i) {
@@ -400,12 +401,7 @@ TEST_F(MemoryBoundsTest, AnExpiryScanOfTheDiskThatHangsDoesNotHoldUpAnotherNodes
   analyst->submit(other);
   EXPECT_TRUE(acknowledged(*analyst, other.id)) << "a scan of the expiry index held up a decision";
   read.release();
-  std::optional<node::Receipt> follow_up;
-  while (auto receipt = next_of<node::Receipt>(*analyst))
-    if (receipt->follow_up && receipt->message_id == stale.id) {
-      follow_up = receipt;
-      break;
-    }
+  const auto follow_up = follow_up_for(*analyst, stale.id);
   ASSERT_TRUE(follow_up) << "the scan's result never settled the expired frame";
   EXPECT_NE(follow_up->outcomes.at(0).decision.reason.find("expired"), std::string::npos);
 }
