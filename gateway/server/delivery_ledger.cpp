@@ -31,21 +31,27 @@ std::map<std::int64_t, DeliveryLedger::Owed>::iterator DeliveryLedger::erase_res
   return box.resident.erase(it);
 }
 
+std::map<std::string, DeliveryLedger::Box, std::less<>>::iterator DeliveryLedger::new_box(const std::string& node) {
+  // Owed something while it has no lane: what it holds may be taken back (fits).
+  if (lanes_.find(node) == lanes_.end()) offline_.insert(node);
+  return outbox_.emplace(node, Box{}).first;
+}
+
 bool DeliveryLedger::fits(std::string_view node, Box& box, std::size_t size) {
   if (room_for(box, size)) return true;
   // Only the total stands in the way of a connected node: bytes held for
   // nodes without a lane are taken back first.
   if (box.bytes + size > resident_bytes_ || lanes_.find(node) == lanes_.end()) return false;
-  take_back(node, total_resident_bytes_ + size - total_bytes_);
+  take_back(total_resident_bytes_ + size - total_bytes_);
   return room_for(box, size);
 }
 
-std::size_t DeliveryLedger::take_back(std::string_view node, std::size_t wanted) {
+std::size_t DeliveryLedger::take_back(std::size_t wanted) {
   std::size_t taken = 0;
-  for (auto it = offline_with_bytes_.begin(); it != offline_with_bytes_.end() && taken < wanted;) {
+  for (auto it = offline_.begin(); it != offline_.end() && taken < wanted;) {
     auto owed = outbox_.find(*it);
-    if (*it == node || owed == outbox_.end() || lanes_.find(*it) != lanes_.end() || owed->second.bytes == 0) {
-      it = *it == node ? std::next(it) : offline_with_bytes_.erase(it);
+    if (owed == outbox_.end() || lanes_.find(*it) != lanes_.end()) {  // connected again since
+      it = offline_.erase(it);
       continue;
     }
     // The newest first: they would be handed last. Their keys stay; their
@@ -56,7 +62,7 @@ std::size_t DeliveryLedger::take_back(std::string_view node, std::size_t wanted)
       drop_bytes(box, frame->second);
       taken += size;
     }
-    it = box.bytes == 0 ? offline_with_bytes_.erase(it) : std::next(it);
+    ++it;
   }
   bytes_taken_back_ += taken;
   return taken;
@@ -64,7 +70,7 @@ std::size_t DeliveryLedger::take_back(std::string_view node, std::size_t wanted)
 
 std::size_t DeliveryLedger::held_offline(std::string_view node) const {
   std::size_t held = 0;
-  for (const auto& other : offline_with_bytes_) {
+  for (const auto& other : offline_) {
     if (other == node || lanes_.find(other) != lanes_.end()) continue;
     if (auto owed = outbox_.find(other); owed != outbox_.end()) held += owed->second.bytes;
   }
@@ -82,7 +88,6 @@ void DeliveryLedger::drop_bytes(Box& box, Owed& owed) {
 void DeliveryLedger::make_resident(Box& box, store::OutboxEntry entry, FrameBytes bytes) {
   box.bytes += bytes->size();
   total_resident_bytes_ += bytes->size();
-  if (lanes_.find(entry.node) == lanes_.end()) offline_with_bytes_.insert(entry.node);
   if (entry.needs_ack) awaiting_ack_[entry.node][entry.message_id] = entry.seq;
   if (entry.not_after_unix_ms != 0) expiring_.emplace(entry.not_after_unix_ms, std::make_pair(entry.node, entry.seq));
   box.loaded_through = std::max(box.loaded_through, entry.seq);
@@ -92,7 +97,7 @@ void DeliveryLedger::make_resident(Box& box, store::OutboxEntry entry, FrameByte
 
 const std::string& DeliveryLedger::add(store::OutboxEntry entry, FrameBytes bytes) {
   auto owed = outbox_.find(entry.node);
-  if (owed == outbox_.end()) owed = outbox_.emplace(entry.node, Box{}).first;
+  if (owed == outbox_.end()) owed = new_box(entry.node);
   Box& box = owed->second;
   box.known_through = std::max(box.known_through, entry.seq);
   // Resident only while every frame owed before it is, and there is room;
@@ -110,7 +115,7 @@ const std::string& DeliveryLedger::add(store::OutboxEntry entry, FrameBytes byte
 
 void DeliveryLedger::restore(const std::string& node, std::size_t count, std::int64_t last_seq) {
   auto owed = outbox_.find(node);
-  if (owed == outbox_.end()) owed = outbox_.emplace(node, Box{}).first;
+  if (owed == outbox_.end()) owed = new_box(node);
   Box& box = owed->second;
   box.count = std::max(count, box.resident.size());
   box.known_through = std::max(box.known_through, last_seq);
@@ -162,7 +167,8 @@ std::optional<DeliveryLedger::Read> DeliveryLedger::next_read(std::string_view n
   // Bytes held for nodes without a lane count as room for a node with one:
   // they are taken back as its frames are read (read_done).
   const bool connected = lanes_.find(node) != lanes_.end();
-  const std::size_t reclaimable = connected && !offline_with_bytes_.empty() ? held_offline(node) : 0;
+  const bool total_binds = total_resident_bytes_ + resident_bytes_ > total_bytes_;  // else room for a node's all
+  const std::size_t reclaimable = connected && total_binds ? held_offline(node) : 0;
   const std::size_t total = total_resident_bytes_ - std::min(reclaimable, total_resident_bytes_);
   const bool refill = box.spilled() && box.resident.size() <= resident_frames_ / 2 &&
                       box.bytes <= resident_bytes_ / 2 && (box.bytes == 0 || total < total_bytes_);
@@ -357,12 +363,16 @@ std::vector<store::OutboxEntry> DeliveryLedger::expire_before(std::int64_t now,
 std::optional<DeliveryLedger::DiskScan> DeliveryLedger::next_disk_scan(std::int64_t now) {
   if (disk_scanning_ || disk_expiry_ == 0 || disk_expiry_ >= now) return std::nullopt;
   disk_scanning_ = true;
-  return DiskScan{now, disk_scan_at_.first, disk_scan_at_.second, generation_};
+  DiskScan scan;
+  scan.before = now;
+  std::tie(scan.after_not_after, scan.after_seq) = disk_scan_at_;
+  scan.limit = expiry_scan_page;
+  scan.pages = expiry_scan_pages_per_call;
+  scan.generation = generation_;
+  return scan;
 }
 
-std::vector<store::OutboxEntry> DeliveryLedger::disk_scan_done(const DiskScan& scan,
-                                                               std::vector<store::OutboxEntry> entries, bool through,
-                                                               std::int64_t next,
+std::vector<store::OutboxEntry> DeliveryLedger::disk_scan_done(const DiskScan& scan, store::Store::ExpiryPage found,
                                                                const std::function<bool(std::string_view)>& skip) {
   std::vector<store::OutboxEntry> expired;
   if (scan.generation != generation_) return expired;  // asked for before clear_owed()
@@ -374,7 +384,7 @@ std::vector<store::OutboxEntry> DeliveryLedger::disk_scan_done(const DiskScan& s
   // settled here. Each test is made now, on the ledger as it is when the
   // scan comes back: a frame read back while the scan was under way has
   // loaded_through past it.
-  for (auto& entry : entries) {
+  for (auto& entry : found.entries) {
     disk_scan_at_ = {entry.not_after_unix_ms, entry.seq};
     auto owed = outbox_.find(entry.node);
     if (owed == outbox_.end() || skip(entry.node)) continue;  // its connection reads it back, and refill settles it
@@ -384,9 +394,10 @@ std::vector<store::OutboxEntry> DeliveryLedger::disk_scan_done(const DiskScan& s
     --box.count;
     expired.push_back(std::move(entry));
   }
-  if (through) {
+  if (found.through) {
     // The scan is through: look again when the next frame on disk expires
     // (or one spilled during the scan, which may have been passed over).
+    const std::int64_t next = found.next;
     disk_expiry_ = next;
     if (spilled_during_scan_ != 0) disk_expiry_ = next == 0 ? spilled_during_scan_ : std::min(next, spilled_during_scan_);
     disk_scan_at_ = {0, 0};
@@ -399,17 +410,8 @@ void DeliveryLedger::expire_on_disk(std::int64_t now, const std::function<bool(s
                                     const ExpiryIndex& disk, std::vector<store::OutboxEntry>& expired) {
   auto scan = next_disk_scan(now);
   if (!scan) return;
-  std::vector<store::OutboxEntry> entries;
-  bool through = false;
-  std::pair<std::int64_t, std::int64_t> at{scan->after_not_after, scan->after_seq};
-  for (std::size_t page = 0; page < expiry_scan_pages_per_call && !through; ++page) {
-    auto found = disk.scan(scan->before, at.first, at.second, expiry_scan_page);
-    if (!found.empty()) at = {found.back().not_after_unix_ms, found.back().seq};
-    through = found.size() < expiry_scan_page;
-    std::move(found.begin(), found.end(), std::back_inserter(entries));
-  }
-  const std::int64_t next = through && disk.next ? disk.next(now) : 0;
-  for (auto& entry : disk_scan_done(*scan, std::move(entries), through, next, skip)) expired.push_back(std::move(entry));
+  for (auto& entry : disk_scan_done(*scan, store::Store::scan_pages(*scan, disk.scan, disk.next), skip))
+    expired.push_back(std::move(entry));
 }
 
 void DeliveryLedger::clear_owed() {
@@ -469,8 +471,7 @@ void DeliveryLedger::close_lane(std::string_view node, std::uint64_t lane) {
   if (it == lanes_.end() || it->second.id != lane) return;
   lanes_.erase(it);
   // What it holds in memory may be taken back for a connected node (fits).
-  if (auto owed = outbox_.find(node); owed != outbox_.end() && owed->second.bytes > 0)
-    offline_with_bytes_.insert(owed->first);
+  if (auto owed = outbox_.find(node); owed != outbox_.end()) offline_.insert(owed->first);
 }
 
 std::vector<Outgoing> DeliveryLedger::take(std::string_view node) {

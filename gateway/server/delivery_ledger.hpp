@@ -99,10 +99,8 @@ class DeliveryLedger {
   // before `before`, in expiry order after the position (not_after, seq), at
   // most `limit`; and the earliest expiry at or after `from` (0: none).
   struct ExpiryIndex {
-    std::function<std::vector<store::OutboxEntry>(std::int64_t before, std::int64_t after_not_after,
-                                                  std::int64_t after_seq, std::size_t limit)>
-        scan;
-    std::function<std::int64_t(std::int64_t from)> next;
+    store::Store::ExpiryPageReader scan;
+    store::Store::NextExpiryReader next;
   };
   // Frames read from the expiry index at most per expire_before call: a
   // million frames expiring at once are settled over many ticks.
@@ -178,10 +176,9 @@ class DeliveryLedger {
   // router runs it on the store's reader thread, Store::scan_expiring): what
   // to scan now, if frames on disk may have expired before `now` and no scan
   // is under way; it is under way from here until disk_scan_done.
-  struct DiskScan {
-    std::int64_t before = 0;
-    std::int64_t after_not_after = 0;  // the position the last scan reached
-    std::int64_t after_seq = 0;
+  // The store's scan (from the position the last scan reached, at most
+  // expiry_scan_pages_per_call pages), and when it was asked.
+  struct DiskScan : store::Store::ExpiryScan {
     std::uint64_t generation = 0;  // of clear_owed(): a scan from before it is ignored
   };
   std::optional<DiskScan> next_disk_scan(std::int64_t now);
@@ -189,8 +186,7 @@ class DeliveryLedger {
   // scan.before, and `next` is the earliest expiry after it, 0 for none):
   // the frames of nodes for which `skip` is false that are still owed on
   // disk are removed and returned, to be settled as expired.
-  std::vector<store::OutboxEntry> disk_scan_done(const DiskScan& scan, std::vector<store::OutboxEntry> entries,
-                                                 bool through, std::int64_t next,
+  std::vector<store::OutboxEntry> disk_scan_done(const DiskScan& scan, store::Store::ExpiryPage found,
                                                  const std::function<bool(std::string_view)>& skip);
   // Forgets everything owed (to be loaded again); the lanes stay, with their
   // cursors (seqs do not change across a reload).
@@ -265,15 +261,17 @@ class DeliveryLedger {
   void erase_awaiting(const store::OutboxEntry& entry);
 
   void make_resident(Box& box, store::OutboxEntry entry, FrameBytes bytes);
+  // The box of a node owed nothing until now.
+  std::map<std::string, Box, std::less<>>::iterator new_box(const std::string& node);
   // Whether `box` may hold `size` bytes more of frames in memory.
   bool room_for(const Box& box, std::size_t size) const;
   // room_for, after taking bytes back from nodes without a lane when only
   // the total bound stands in the way of `node`, which has one.
   bool fits(std::string_view node, Box& box, std::size_t size);
-  // Drops the bytes of resident frames of nodes without a lane (not `node`),
-  // the newest first, until `wanted` bytes are freed or none are left.
-  // Returns the bytes freed.
-  std::size_t take_back(std::string_view node, std::size_t wanted);
+  // Drops the bytes of resident frames of nodes without a lane, the newest
+  // first, until `wanted` bytes are freed or none are left. Returns the
+  // bytes freed.
+  std::size_t take_back(std::size_t wanted);
   // Bytes held in memory for nodes without a lane, `node` aside.
   std::size_t held_offline(std::string_view node) const;
   // Every resident frame leaves through here, so the byte counts stay true.
@@ -306,9 +304,10 @@ class DeliveryLedger {
                       std::vector<store::OutboxEntry>& expired);
   std::map<std::string, Lane, std::less<>> lanes_;
   std::uint64_t next_lane_ = 1;
-  // Nodes without a lane that may hold bytes in memory (a superset: those
-  // that connected or hold none since are dropped when next looked at).
-  std::set<std::string, std::less<>> offline_with_bytes_;
+  // Nodes owed something that had no lane when last looked at: where bytes
+  // may be taken back from (a superset: one that has connected since is
+  // dropped when next looked at).
+  std::set<std::string, std::less<>> offline_;
   std::size_t bytes_taken_back_ = 0;
 };
 

@@ -997,17 +997,11 @@ void Router::settle_time(Work& work, std::string_view by) {
   auto scan = ledger_.next_disk_scan(now_ms());
   if (!scan) return;
   store_.scan_expiring(
-      {.before = scan->before,
-       .after_not_after = scan->after_not_after,
-       .after_seq = scan->after_seq,
-       .limit = DeliveryLedger::expiry_scan_page,
-       .pages = DeliveryLedger::expiry_scan_pages_per_call},
-      executor_,
+      *scan, executor_,
       [this, alive = std::weak_ptr<const bool>(alive_), scan = *scan, skip_connected](store::Store::ExpiryPage page) {
         if (alive.expired()) return;  // the router has gone
         Work expired;
-        for (const auto& entry :
-             ledger_.disk_scan_done(scan, std::move(page.entries), page.through, page.next, skip_connected))
+        for (const auto& entry : ledger_.disk_scan_done(scan, std::move(page), skip_connected))
           expire_queued(expired, entry);
         if (!expired.batch.empty()) finish(std::move(expired));
       });

@@ -261,21 +261,12 @@ void Store::scan_expiring(ExpiryScan scan, boost::asio::any_io_executor executor
               done = std::move(done)](const sqlite::Connection& connection) mutable {
     ExpiryPage result;
     try {
-      std::int64_t after_not_after = scan.after_not_after, after_seq = scan.after_seq;
-      for (std::size_t page = 0; page < std::max<std::size_t>(scan.pages, 1); ++page) {
-        auto entries = expiring_page(connection, scan.before, after_not_after, after_seq, scan.limit);
-        if (!entries.empty()) {
-          after_not_after = entries.back().not_after_unix_ms;
-          after_seq = entries.back().seq;
-        }
-        const bool short_page = entries.size() < scan.limit;
-        std::move(entries.begin(), entries.end(), std::back_inserter(result.entries));
-        if (short_page) {
-          result.through = true;
-          result.next = next_expiry_on(connection, scan.before);
-          break;
-        }
-      }
+      result = scan_pages(
+          scan,
+          [&connection](std::int64_t before, std::int64_t after_not_after, std::int64_t after_seq, std::size_t limit) {
+            return expiring_page(connection, before, after_not_after, after_seq, limit);
+          },
+          [&connection](std::int64_t from) { return next_expiry_on(connection, from); });
     } catch (const std::exception& e) {
       spdlog::error("store {}: reading the expiry index: {}", path_.string(), e.what());
       result = {};
@@ -283,6 +274,27 @@ void Store::scan_expiring(ExpiryScan scan, boost::asio::any_io_executor executor
     boost::asio::post(executor,
                       [done = std::move(done), result = std::move(result)]() mutable { done(std::move(result)); });
   });
+}
+
+Store::ExpiryPage Store::scan_pages(const ExpiryScan& scan, const ExpiryPageReader& page,
+                                   const NextExpiryReader& next) {
+  ExpiryPage result;
+  std::int64_t after_not_after = scan.after_not_after, after_seq = scan.after_seq;
+  for (std::size_t read = 0; read < std::max<std::size_t>(scan.pages, 1); ++read) {
+    auto entries = page(scan.before, after_not_after, after_seq, scan.limit);
+    if (!entries.empty()) {
+      after_not_after = entries.back().not_after_unix_ms;
+      after_seq = entries.back().seq;
+    }
+    const bool short_page = entries.size() < scan.limit;
+    std::move(entries.begin(), entries.end(), std::back_inserter(result.entries));
+    if (short_page) {
+      result.through = true;
+      result.next = next ? next(scan.before) : 0;
+      break;
+    }
+  }
+  return result;
 }
 
 void Store::set_read_hook(std::function<void()> hook) {

@@ -285,6 +285,15 @@ class Store {
     std::int64_t next = 0;
   };
   using ExpiryRead = std::function<void(ExpiryPage)>;
+  // A page of the expiry index (before, after_not_after, after_seq, limit),
+  // and the earliest expiry at or after a time, as expiring() and
+  // next_expiry() read them.
+  using ExpiryPageReader =
+      std::function<std::vector<OutboxEntry>(std::int64_t, std::int64_t, std::int64_t, std::size_t)>;
+  using NextExpiryReader = std::function<std::int64_t(std::int64_t)>;
+  // The paging of `scan` over `page` and `next` (null: next is 0):
+  // scan_expiring runs it on the reader's connection.
+  static ExpiryPage scan_pages(const ExpiryScan& scan, const ExpiryPageReader& page, const NextExpiryReader& next);
   // Queued to the reader thread as read_owed() is, with the same visibility
   // and the same ordering; `done(page)` is posted to `executor`. A scan that
   // fails comes back empty and not through (asked again on a later tick).
