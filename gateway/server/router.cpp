@@ -327,6 +327,7 @@ void Router::audit(audit::AuditRecord record) {
   Work work;
   records_.stamp(record);
   work.batch.audit.push_back(std::move(record));
+  work.batch.unawaited = true;
   finish(std::move(work));
 }
 

@@ -171,7 +171,9 @@ class Router {
   void refuse_hop_report(const std::string& from_peer, const std::string& report_id, const std::string& problem);
   // Frames sent to a peer and not yet answered, at most, before more are sent.
   static constexpr std::size_t peer_window = 256;
-  // Appends an audit record on its own (connections, refusals, reloads).
+  // Appends an audit record on its own (connections, refusals, reloads). No
+  // one waits for it to be durable, so the store may hold it back briefly to
+  // share a transaction with what follows (store::Batch::unawaited).
   void audit(audit::AuditRecord record);
   // Runs `then` once everything queued so far is committed (for draining).
   void after_commits(std::function<void()> then);

@@ -448,24 +448,30 @@ boost::asio::any_io_executor tracked(boost::asio::any_io_executor executor) {
 }  // namespace
 
 void Store::commit(Batch batch, boost::asio::any_io_executor executor, std::function<void(bool)> done) {
-  {
-    std::lock_guard lock(mutex_);
-    queue_.push_back({epoch_, std::move(batch), tracked(std::move(executor)), std::move(done), {}});
-  }
-  queue_changed_.notify_one();
+  queue(Pending{.batch = std::move(batch), .executor = tracked(std::move(executor)), .done = std::move(done)});
 }
 
 void Store::commit(Batch batch, boost::asio::any_io_executor executor, OutboxDone done) {
+  queue(Pending{.batch = std::move(batch), .executor = tracked(std::move(executor)), .outbox_done = std::move(done)});
+}
+
+void Store::queue(Pending pending) {
+  pending.queued = std::chrono::steady_clock::now();
   {
     std::lock_guard lock(mutex_);
-    queue_.push_back({epoch_, std::move(batch), tracked(std::move(executor)), {}, std::move(done)});
+    pending.epoch = epoch_;
+    if (!pending.batch.unawaited) ++awaited_queued_;
+    queue_.push_back(std::move(pending));
   }
   queue_changed_.notify_one();
 }
 
 void Store::flush() {
   std::unique_lock lock(mutex_);
+  ++flushing_;
+  queue_changed_.notify_all();  // a writer holding back unawaited batches commits them now
   drained_.wait(lock, [this] { return queue_.empty() && syncing_.empty() && in_flight_ == 0 && !writer_busy_; });
+  --flushing_;
 }
 
 StoreStats Store::stats() const {
@@ -517,9 +523,17 @@ void Store::writer_loop() {
       // B-tree pages).
       queue_changed_.wait(lock, [this] { return !queue_.empty() || stopping_; });
       if (queue_.empty()) break;  // stopping, and nothing left to write
+      // Batches no one awaits wait, up to options_.gather after the first
+      // was queued, for company: the first batch someone awaits, a flush()
+      // or the end takes them all at once.
+      const auto due = queue_.front().queued + options_.gather;
+      while (awaited_queued_ == 0 && flushing_ == 0 && !stopping_ &&
+             queue_changed_.wait_until(lock, due) == std::cv_status::no_timeout) {
+      }
       sync_changed_.wait(lock, [this] { return syncing_.empty() && (options_.pipelined || !syncer_busy_); });
       const std::size_t take = std::min(queue_.size(), options_.max_batch);
       for (std::size_t i = 0; i < take; ++i) {
+        if (!queue_.front().batch.unawaited) --awaited_queued_;
         work.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }

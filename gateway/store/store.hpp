@@ -33,6 +33,15 @@
 // WAL's; the data directory is synced once at open, so that the -wal file's
 // own entry is durable too.
 //
+// Batches no one awaits (Batch::unawaited: an audit record of a connection,
+// a disconnection or a refusal, whose callback tells no one anything) may
+// wait up to StoreOptions::gather (10 ms) in the queue for company, so that
+// under a storm of reconnections a trickle of them costs one transaction and
+// one sync rather than one each. The first batch someone awaits, flush() and
+// the store's destruction end the wait; order is kept. The cost: a crash of
+// the process within that time loses the records still queued, as a crash
+// before any commit always could.
+//
 // Checkpoints: SQLite's automatic checkpoint would run inside a COMMIT on the
 // writer, stop it for the whole copy and its two syncs, and ignore a failed
 // sync. It is off. Once the WAL holds StoreOptions::checkpoint_pages pages, a
@@ -73,6 +82,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -158,6 +168,13 @@ struct Batch {
   std::vector<TriggeredEvent> events;
   std::vector<OccasionalUse> occasional;
   std::vector<audit::AuditRecord> audit;
+  // No one awaits this commit: nothing is told, sent or acknowledged when it
+  // is durable (a connection's audit record, say). The writer may then hold it
+  // back up to StoreOptions::gather, so that a trickle of such batches shares
+  // one transaction with each other and with whatever comes next, rather than
+  // costing a transaction and a sync each. A batch someone awaits, flush()
+  // and the store's destruction end the wait at once.
+  bool unawaited = false;
 
   bool empty() const;
 };
@@ -204,6 +221,9 @@ struct StoreOptions {
   // false: the writer forms the next group only once the last one is synced
   // and called back (one group at a time, as before pipelining), to compare.
   bool pipelined = true;
+  // How long a batch no one awaits (Batch::unawaited) may wait for others to
+  // share its transaction. Zero: it is committed as soon as the writer is free.
+  std::chrono::milliseconds gather{10};
 };
 
 struct StoreStats {
@@ -368,11 +388,13 @@ class Store {
   static std::int64_t next_expiry_on(const sqlite::Connection& connection, std::int64_t from);
   struct Pending {
     std::uint64_t epoch = 0;
+    std::chrono::steady_clock::time_point queued;  // when commit() queued it
     Batch batch;
     boost::asio::any_io_executor executor;
     std::function<void(bool)> done;
     OutboxDone outbox_done;
   };
+  void queue(Pending pending);  // for the writer, in the caller's epoch
   // A group the writer is done with, handed to the syncer in commit order.
   struct Group {
     std::deque<Pending> work;
@@ -413,13 +435,15 @@ class Store {
   int wal_fd_ = -1;  // the syncer's own descriptor of the -wal file (its own error state for fdatasync)
   int wal_pages_ = 0;  // pages in the WAL after the last commit (the WAL hook); writer thread only
 
-  // guards queue_, stopping_, syncing_, durable_audit_head_, syncer_stopping_, in_flight_, writer_busy_, syncer_busy_, stats_,
-  // health_, epoch_, refused_up_to_, inject_, inject_sync_, the checkpoint_* flags
+  // guards queue_, awaited_queued_, flushing_, stopping_, syncing_, durable_audit_head_, syncer_stopping_, in_flight_,
+  // writer_busy_, syncer_busy_, stats_, health_, epoch_, refused_up_to_, inject_, inject_sync_, the checkpoint_* flags
   mutable std::mutex mutex_;
   std::condition_variable queue_changed_;
   std::condition_variable sync_changed_;  // syncing_ grew, or the syncer took it (the writer waits for that)
   std::condition_variable drained_;
   std::deque<Pending> queue_;
+  std::size_t awaited_queued_ = 0;  // batches in queue_ that someone awaits (not Batch::unawaited)
+  std::size_t flushing_ = 0;        // flush() calls waiting: nothing is held back meanwhile
   bool stopping_ = false;
   std::deque<Group> syncing_;  // committed by the writer, waiting for the syncer
   bool syncer_stopping_ = false;

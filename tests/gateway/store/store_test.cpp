@@ -4,11 +4,15 @@
 // through the index on messages(id), which an older data directory gains on open;
 // and of the outboxes, only the first frames of each, the rest read back by range.
 // And a failed sync of the WAL: everything refused from then on, for good.
+// And batches no one awaits (connection records): held back briefly to share
+// a transaction, never past the first batch someone awaits or a flush().
 #include <algorithm>
+#include <chrono>
 #include <limits>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -429,6 +433,89 @@ TEST(StoreUpgradeTest, AMessagesTableKeyedOnIdStillWorks) {
   ASSERT_EQ(recovered.messages.size(), 1u);
   EXPECT_EQ(recovered.messages[0].id, "b-newer");
   EXPECT_FALSE(recovered.all_messages);
+}
+
+Batch connection_batch(const std::string& node) {
+  Batch batch;
+  audit::AuditRecord record;
+  record.time_unix_ms = 1;
+  record.kind = "connection";
+  record.node = node;
+  batch.audit.push_back(std::move(record));
+  batch.unawaited = true;
+  return batch;
+}
+
+// A trickle of records no one waits for (one per handshake, under a storm of
+// reconnections) costs one transaction and one sync, not one each: they wait
+// for the first batch someone awaits, and go with it, in the order queued.
+TEST(StoreGatherTest, UnawaitedBatchesWaitForTheNextAwaitedOneAndShareItsTransaction) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  Store store(dir.path(), StoreOptions{.synchronous_full = true, .gather = std::chrono::hours(1)});
+  std::vector<std::string> order;
+  for (int i = 0; i < 5; ++i)
+    store.commit(connection_batch("n" + std::to_string(i)), io.get_executor(), [&order, i](bool ok) {
+      EXPECT_TRUE(ok);
+      order.push_back("n" + std::to_string(i));
+    });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(store.stats().commits, 0u) << "held back: nothing yet wants them durable";
+
+  store.commit(message_batch("m"), io.get_executor(), [&order](bool ok) {
+    EXPECT_TRUE(ok);
+    order.push_back("m");
+  });
+  // Not flush(), which would end the wait by itself: the awaited batch must.
+  while (order.size() < 6 && io.run_one_for(std::chrono::seconds(10)) > 0) {
+  }
+  EXPECT_EQ(order, (std::vector<std::string>{"n0", "n1", "n2", "n3", "n4", "m"}));
+  EXPECT_EQ(store.stats().commits, 1u);
+  EXPECT_EQ(store.stats().syncs, 1u);
+  EXPECT_EQ(store.stats().operations, 6u);
+  EXPECT_EQ(audit::verify(dir.path()).records, 6);
+}
+
+// With nothing else coming, a held-back batch is committed once the gather
+// time has passed since it was queued, with those queued meanwhile.
+TEST(StoreGatherTest, AnUnawaitedBatchIsCommittedOnceTheGatherTimeHasPassed) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  Store store(dir.path(), StoreOptions{.synchronous_full = true, .gather = std::chrono::milliseconds(50)});
+  int committed = 0;
+  const auto start = std::chrono::steady_clock::now();
+  store.commit(connection_batch("a"), io.get_executor(), [&committed](bool ok) { committed += ok; });
+  store.commit(connection_batch("b"), io.get_executor(), [&committed](bool ok) { committed += ok; });
+  while (committed < 2 && io.run_one_for(std::chrono::seconds(10)) > 0) {
+  }
+  EXPECT_EQ(committed, 2);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(50));
+  EXPECT_EQ(store.stats().commits, 1u);
+}
+
+// flush() (recover() and shutdown use it) does not wait out the gather time.
+TEST(StoreGatherTest, FlushCommitsWhatIsHeldBackAtOnce) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  Store store(dir.path(), StoreOptions{.synchronous_full = true, .gather = std::chrono::hours(1)});
+  bool committed = false;
+  store.commit(connection_batch("a"), io.get_executor(), [&committed](bool ok) { committed = ok; });
+  store.flush();
+  io.run();
+  EXPECT_TRUE(committed);
+  EXPECT_EQ(audit::verify(dir.path()).records, 1);
+}
+
+// Zero: no gathering at all (each is committed as soon as the writer is free).
+TEST(StoreGatherTest, ZeroGatherCommitsUnawaitedBatchesWithoutWaiting) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  Store store(dir.path(), StoreOptions{.synchronous_full = true, .gather = std::chrono::milliseconds(0)});
+  bool committed = false;
+  store.commit(connection_batch("a"), io.get_executor(), [&committed](bool ok) { committed = ok; });
+  while (!committed && io.run_one_for(std::chrono::seconds(10)) > 0) {
+  }
+  EXPECT_TRUE(committed);
 }
 
 }  // namespace
