@@ -646,6 +646,7 @@ std::string Dashboard::metrics_text() const {
   gauges.dashboard_clients = subscriber_count();
   gauges.dashboard_dropped = dropped_clients_;
   gauges.verify_cache = gateway_.verify_cache_stats();
+  gauges.store = gateway_.store().stats();
   gauges.shadow_policy = gateway_.shadow_policy() != nullptr;
   for (const auto& peer : gateway_.peer_status())
     gauges.peer_links.emplace_back(peer.id, peer.state == federation::LinkState::up);

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "gateway/server/observer.hpp"
+#include "gateway/store/store.hpp"
 #include "gateway/transport/verify_cache.hpp"
 
 namespace icegate::http {
@@ -24,6 +25,8 @@ struct Gauges {
   std::uint64_t dashboard_dropped = 0;  // WebSockets closed for falling behind
   // Whether a shadow policy is configured (its differences are then reported).
   bool shadow_policy = false;
+  // The store's writer, syncer and checkpointer so far (their counters).
+  std::optional<store::StoreStats> store;
   // The TLS verified-chain cache, when the gateway has one.
   std::optional<transport::VerifiedChainCacheStats> verify_cache;
   // Each peer gateway of the policy and whether its link is up (docs/FEDERATION.md).

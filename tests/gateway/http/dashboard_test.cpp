@@ -196,6 +196,20 @@ TEST(Metrics, TheVerifyCacheIsReportedOnlyWhenThereIsOne) {
     EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line << "\nin:\n" << text;
 }
 
+TEST(Metrics, TheStoresCountersAreReportedWhenGiven) {
+  server::GatewayMetrics metrics;
+  Gauges gauges;
+  EXPECT_EQ(render_metrics(metrics, gauges).find("icegate_store_"), std::string::npos);
+  gauges.store = store::StoreStats{
+      .commits = 4, .operations = 9, .failed_commits = 1, .syncs = 3, .checkpoints = 2, .checkpoint_us = 1'500'000};
+  const std::string text = render_metrics(metrics, gauges);
+  for (const char* line : {"# TYPE icegate_store_commits_total counter\nicegate_store_commits_total 4\n",
+                           "icegate_store_operations_total 9\n", "icegate_store_failed_commits_total 1\n",
+                           "icegate_store_syncs_total 3\n", "icegate_store_checkpoints_total 2\n",
+                           "icegate_store_checkpoint_seconds_total 1.5\n"})
+    EXPECT_NE(text.find(line), std::string::npos) << "missing: " << line << "\nin:\n" << text;
+}
+
 TEST(Assets, ThePageIsEmbeddedAndServedByName) {
   const Asset* index = find_asset("index.html");
   ASSERT_TRUE(index) << "gateway/http/web/index.html is embedded";

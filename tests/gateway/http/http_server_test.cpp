@@ -388,6 +388,22 @@ TEST_F(DemoDashboardTest, MetricsCountDecisionsAndTheHistogramCountsEachOne) {
   EXPECT_EQ(after["icegate_queue_depth{queue=\"outbox\"}"], 3);
 }
 
+// The store's counters: a message's Receipt comes after the transaction that
+// accepted it was committed and synced, so both have moved by then.
+TEST_F(DemoDashboardTest, MetricsCountTheStoresTransactionsAndSyncs) {
+  auto before = parse_metrics(get(dashboard_.port(), "/metrics").body);
+  ASSERT_TRUE(before.count("icegate_store_commits_total"));
+  auto sender = gateway_.connect("ctu-wm");
+  sender->submit(two_level_profile());
+  ASSERT_TRUE(next_of<node::Receipt>(*sender));
+  auto after = parse_metrics(get(dashboard_.port(), "/metrics").body);
+  auto moved = [&](const std::string& name) { return after[name] - before[name]; };
+  EXPECT_GE(moved("icegate_store_commits_total"), 1);
+  EXPECT_GE(moved("icegate_store_syncs_total"), 1);
+  EXPECT_GE(moved("icegate_store_operations_total"), moved("icegate_store_commits_total"));
+  EXPECT_EQ(after["icegate_store_failed_commits_total"], 0);
+}
+
 // The verified-chain cache: a node's first handshake verifies its chain in
 // full, its reconnection with the same certificate is answered from the cache.
 TEST_F(DemoDashboardTest, MetricsCountChainsVerifiedInFullAndFromTheCache) {
