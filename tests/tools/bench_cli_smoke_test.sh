@@ -32,7 +32,13 @@ for w in W1 W2 W3 W4 W5; do
   grep -q "^$w   icegate  *[0-9-]" "$work/out.txt" || fail "no $w icegate row with figures"
 done
 grep -q 'delivered redacted' "$work/out.txt" || fail "W2 reports no redacted deliveries"
-grep -q '^Issue 8 targets:' "$work/out.txt" || fail "no targets section"
+grep -q '^Targets ' "$work/out.txt" || fail "no targets section"
+grep -q 'issue 15  server CPU per W1 message' "$work/out.txt" || fail "no CPU per message target"
+grep -q '^W1   icegate  *[0-9,]* .* [0-9][0-9.]* ' "$work/out.txt" || fail "no W1 icegate row"
+if command -v python3 >/dev/null 2>&1; then
+  python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=[x for x in d["results"] if x["target"]=="icegate" and x["workload"]=="W1"][0]; assert r["server_cpu_us_per_message"] > 0, r' "$work/bench.json" \
+    || fail "bench.json has no CPU per message for W1 icegate"
+fi
 grep -q 'W1 icegate / W0 relay, messages/s' "$work/out.txt" || fail "no W1/W0 ratio"
 if command -v python3 >/dev/null 2>&1; then
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["results"], "no results"' "$work/bench.json" \

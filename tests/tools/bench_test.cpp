@@ -230,6 +230,11 @@ TEST(BenchReport, TargetsAreMetMissedOrNotMeasuredFromTheSameRun) {
   EXPECT_EQ(check_named(report, "idle mutual-TLS").status, Status::missed);  // 10,000 at 30 KiB
   EXPECT_EQ(check_named(report, ">= 2,000").status, Status::not_measured);   // no W4
   EXPECT_EQ(check_named(report, "a decision").status, Status::not_measured);  // no micro
+  EXPECT_EQ(check_named(report, "durable audit >= 500,000").status, Status::not_measured);
+  EXPECT_EQ(check_named(report, "W3 >= 75%").status, Status::not_measured);  // no W3
+  EXPECT_EQ(check_named(report, "full handshakes").status, Status::not_measured);  // handshake_bench's floor
+  EXPECT_EQ(check_named(report, "W1 with policy").issue, "15");
+  EXPECT_EQ(check_named(report, "W1 >= 1.5x").issue, "8");
 
   // Issue 15's W5 target: at least 19,000 connections, at most 12 KiB each.
   report.results.back().connections = 19'000;
@@ -247,6 +252,40 @@ TEST(BenchReport, TargetsAreMetMissedOrNotMeasuredFromTheSameRun) {
       EXPECT_DOUBLE_EQ(ratio.value, 0.8);
     }
   EXPECT_TRUE(found);
+}
+
+// CPU per message is the server's CPU share over its throughput in the same
+// interval; issue 15 compares it with Mosquitto's on the same workload.
+TEST(BenchReport, CpuPerMessageTargetsCompareTheServersCpuInTheSameRun) {
+  using Status = bench::TargetCheck::Status;
+  bench::BenchReport report;
+  auto with_cpu = [](bench::Result r, double cpu_percent) {
+    r.server_cpu_percent = cpu_percent;
+    return r;
+  };
+  report.results.push_back(with_cpu(result("icegate", "W1", 10'000, 1), 120));   // 120 us a message
+  report.results.push_back(with_cpu(result("mosquitto", "W1", 30'000, 1), 90));  // 30 us
+  report.results.push_back(with_cpu(result("icegate", "W2", 20'000, 1), 100));   // 20,000 per CPU second
+  report.results.push_back(with_cpu(result("mosquitto", "W2", 50'000, 1), 50));  // 100,000 per CPU second
+  report.results.push_back(result("icegate", "W3", 8'000, 1));
+  report.results.push_back(result("relay", "W3", 10'000, 1));
+  bench::evaluate(report);
+  EXPECT_DOUBLE_EQ(bench::cpu_us_per_message(report.results[0]), 120);
+  EXPECT_DOUBLE_EQ(bench::cpu_us_per_message(report.results[1]), 30);
+  const auto& w1 = check_named(report, "server CPU per W1 message");
+  EXPECT_EQ(w1.status, Status::missed);
+  EXPECT_NE(w1.measured.find("4.00x"), std::string::npos) << w1.measured;
+  const auto& w2 = check_named(report, "W2 deliveries per server CPU second");
+  EXPECT_EQ(w2.status, Status::missed);
+  EXPECT_NE(w2.measured.find("0.20x"), std::string::npos) << w2.measured;
+  EXPECT_EQ(check_named(report, "W3 >= 75%").status, Status::met);  // 80%
+
+  // Cheaper than Mosquitto per message: met.
+  report.results[0].server_cpu_percent = 25;  // 25 us
+  report.results[2].server_cpu_percent = 10;  // 200,000 per CPU second
+  bench::evaluate(report);
+  EXPECT_EQ(check_named(report, "server CPU per W1 message").status, Status::met);
+  EXPECT_EQ(check_named(report, "W2 deliveries per server CPU second").status, Status::met);
 }
 
 TEST(BenchReport, ARunThatLostMessagesMakesTheBenchFail) {

@@ -57,6 +57,7 @@ struct MicroResults {
 };
 
 struct TargetCheck {
+  std::string issue;     // the issue that set it ("15", "8")
   std::string target;    // the issue's words
   std::string measured;  // what this run measured, or why it could not
   enum class Status { met, missed, not_measured } status = Status::not_measured;
@@ -86,6 +87,10 @@ BenchReport run_bench(const BenchOptions& options, std::ostream& progress);
 
 // Fills ratios and checks from results and micro.
 void evaluate(BenchReport& report);
+
+// The server's CPU per message (W2: per delivery) in microseconds, from its
+// CPU share and throughput over the same interval; 0 when it moved nothing.
+double cpu_us_per_message(const Result& result);
 
 void print_table(const BenchReport& report, std::ostream& out);
 std::string to_json(const BenchReport& report, const BenchOptions& options);
