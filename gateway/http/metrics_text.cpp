@@ -74,22 +74,21 @@ std::string render_metrics(const server::GatewayMetrics& m, const Gauges& g) {
 
   if (g.store) {
     const auto& st = *g.store;
-    header("icegate_store_commits_total", "counter",
-           "Transactions the store's writer committed or tried, each a group of one or more operations.");
-    fmt::format_to(std::back_inserter(out), "icegate_store_commits_total {}\n", st.commits);
-    header("icegate_store_operations_total", "counter",
-           "Operations (an accepted message, an acknowledgement, an audit record, ...) in those transactions.");
-    fmt::format_to(std::back_inserter(out), "icegate_store_operations_total {}\n", st.operations);
-    header("icegate_store_failed_commits_total", "counter", "Transactions that could not be committed.");
-    fmt::format_to(std::back_inserter(out), "icegate_store_failed_commits_total {}\n", st.failed_commits);
-    header("icegate_store_syncs_total", "counter",
-           "fdatasyncs of the write-ahead log, each making one or more transactions durable.");
-    fmt::format_to(std::back_inserter(out), "icegate_store_syncs_total {}\n", st.syncs);
-    header("icegate_store_checkpoints_total", "counter", "Checkpoints of the write-ahead log into the database.");
-    fmt::format_to(std::back_inserter(out), "icegate_store_checkpoints_total {}\n", st.checkpoints);
-    header("icegate_store_checkpoint_seconds_total", "counter", "Time spent in those checkpoints.");
-    fmt::format_to(std::back_inserter(out), "icegate_store_checkpoint_seconds_total {}\n",
-                   format_bound(static_cast<double>(st.checkpoint_us) / 1e6));
+    auto counter = [&](std::string_view name, std::string_view help, auto value) {
+      header(name, "counter", help);
+      fmt::format_to(std::back_inserter(out), "{} {}\n", name, value);
+    };
+    counter("icegate_store_commits_total",
+            "Transactions the store's writer committed or tried, each a group of one or more operations.", st.commits);
+    counter("icegate_store_operations_total",
+            "Operations (an accepted message, an acknowledgement, an audit record, ...) in those transactions.",
+            st.operations);
+    counter("icegate_store_failed_commits_total", "Transactions that could not be committed.", st.failed_commits);
+    counter("icegate_store_syncs_total", "fdatasyncs of the write-ahead log, each making one or more transactions durable.",
+            st.syncs);
+    counter("icegate_store_checkpoints_total", "Checkpoints of the write-ahead log into the database.", st.checkpoints);
+    counter("icegate_store_checkpoint_seconds_total", "Time spent in those checkpoints.",
+            format_bound(static_cast<double>(st.checkpoint_us) / 1e6));
   }
 
   if (g.verify_cache) {

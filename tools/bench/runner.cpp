@@ -7,6 +7,7 @@
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -312,50 +313,46 @@ void evaluate(BenchReport& report) {
         });
   check("15", "W3 >= 75% of the relay's throughput", find(report, "icegate", "W3"), find(report, "relay", "W3"),
         throughput_share(0.75));
-  auto audit_check = [&](std::string issue, double wanted) {
+  // A target measured (met or missed) or not, with what was measured or why not.
+  auto mark = [&](std::string issue, std::string target, std::optional<bool> met, std::string measured) {
     TargetCheck c;
     c.issue = std::move(issue);
-    c.target = fmt::format("durable audit >= {} records/s", with_commas(wanted));
-    if (report.micro.ran && report.micro.audit.records >= 100'000) {
-      c.status = report.micro.audit.records_per_second >= wanted ? Status::met : Status::missed;
-      c.measured = fmt::format("{} records/s ({} records in {} group commits, durable)",
-                               with_commas(report.micro.audit.records_per_second), with_commas(report.micro.audit.records),
-                               with_commas(report.micro.audit.commits));
-    } else {
-      c.measured = report.micro.ran ? fmt::format("too few records for a figure ({} records/s over {})",
-                                                  with_commas(report.micro.audit.records_per_second),
-                                                  report.micro.audit.records)
-                                    : "not measured in this run";
-    }
+    c.target = std::move(target);
+    if (met) c.status = *met ? Status::met : Status::missed;
+    c.measured = std::move(measured);
     report.checks.push_back(std::move(c));
+  };
+  const auto& audit = report.micro.audit;
+  auto audit_check = [&](std::string issue, double wanted) {
+    std::string target = fmt::format("durable audit >= {} records/s", with_commas(wanted));
+    if (report.micro.ran && audit.records >= 100'000)
+      return mark(std::move(issue), std::move(target), audit.records_per_second >= wanted,
+                  fmt::format("{} records/s ({} records in {} group commits, durable)",
+                              with_commas(audit.records_per_second), with_commas(audit.records),
+                              with_commas(audit.commits)));
+    mark(std::move(issue), std::move(target), std::nullopt,
+         report.micro.ran ? fmt::format("too few records for a figure ({} records/s over {})",
+                                        with_commas(audit.records_per_second), audit.records)
+                          : "not measured in this run");
   };
   audit_check("15", 500'000);
   {
-    TargetCheck c;
-    c.issue = "15";
-    c.target = "idle mutual-TLS connections <= 12 KiB each at 19,000 connections";
-    if (icegate_w5) {
-      const bool met = icegate_w5->connections >= 19'000 && icegate_w5->bytes_per_connection <= 12 * 1024;
-      c.status = met ? Status::met : Status::missed;
-      c.measured = fmt::format("{} connections at {:.1f} KiB each", with_commas(static_cast<double>(icegate_w5->connections)),
-                               icegate_w5->bytes_per_connection / 1024);
-    } else {
-      c.measured = "not measured in this run";
-    }
-    report.checks.push_back(std::move(c));
+    std::string target = "idle mutual-TLS connections <= 12 KiB each at 19,000 connections";
+    if (icegate_w5)
+      mark("15", std::move(target),
+           icegate_w5->connections >= 19'000 && icegate_w5->bytes_per_connection <= 12 * 1024,
+           fmt::format("{} connections at {:.1f} KiB each", with_commas(static_cast<double>(icegate_w5->connections)),
+                       icegate_w5->bytes_per_connection / 1024));
+    else
+      mark("15", std::move(target), std::nullopt, "not measured in this run");
   }
-  {
-    // The floor is the library's own, measured by handshake_bench (Google
-    // Benchmark, in memory): not a run of this tool, so never marked here.
-    TargetCheck c;
-    c.issue = "15";
-    c.target = "full handshakes >= 95% of the library's in-memory floor";
-    c.measured = icegate_w4 ? fmt::format("W4: {} per server CPU second; the floor is handshake_bench's "
-                                          "server_hs_per_cpu_s (docs/PERFORMANCE.md)",
-                                          with_commas(icegate_w4->handshakes_per_cpu_second))
-                            : "not measured in this run (W4, and handshake_bench for the floor)";
-    report.checks.push_back(std::move(c));
-  }
+  // The floor is the library's own, measured by handshake_bench (Google
+  // Benchmark, in memory): not a run of this tool, so never marked here.
+  mark("15", "full handshakes >= 95% of the library's in-memory floor", std::nullopt,
+       icegate_w4 ? fmt::format("W4: {} per server CPU second; the floor is handshake_bench's "
+                                "server_hs_per_cpu_s (docs/PERFORMANCE.md)",
+                                with_commas(icegate_w4->handshakes_per_cpu_second))
+                  : "not measured in this run (W4, and handshake_bench for the floor)");
   for (const auto& [workload, factor] : {std::pair{"W1", 1.5}, std::pair{"W2", 2.0}}) {
     const Result* ours = find(report, "icegate", workload);
     const Result* mosquitto = find(report, "mosquitto", workload);
@@ -366,36 +363,21 @@ void evaluate(BenchReport& report) {
                                                       with_commas(b.messages_per_second), r)};
           });
   }
-  {
-    TargetCheck c;
-    c.issue = "8";
-    c.target = "a decision at 1,000 rules <= 500 ns at the median";
-    if (report.micro.ran && report.micro.decision.rules == 1000) {
-      c.status = report.micro.decision.median_ns <= 500 ? Status::met : Status::missed;
-      c.measured = fmt::format("{:.0f} ns (median of {} batches, CPU time)", report.micro.decision.median_ns,
-                               report.micro.decision.decisions / 8192);
-    } else {
-      c.measured = report.micro.ran ? fmt::format("measured at {} rules only ({:.0f} ns)", report.micro.decision.rules,
-                                                  report.micro.decision.median_ns)
-                                    : "not measured in this run";
-    }
-    report.checks.push_back(std::move(c));
-  }
+  const auto& decision = report.micro.decision;
+  if (report.micro.ran && decision.rules == 1000)
+    mark("8", "a decision at 1,000 rules <= 500 ns at the median", decision.median_ns <= 500,
+         fmt::format("{:.0f} ns (median of {} batches, CPU time)", decision.median_ns, decision.decisions / 8192));
+  else
+    mark("8", "a decision at 1,000 rules <= 500 ns at the median", std::nullopt,
+         report.micro.ran ? fmt::format("measured at {} rules only ({:.0f} ns)", decision.rules, decision.median_ns)
+                          : "not measured in this run");
   audit_check("8", 100'000);
-  {
-    TargetCheck c;
-    c.issue = "8";
-    c.target = ">= 2,000 full handshakes per second per core";
-    if (icegate_w4) {
-      c.status = icegate_w4->handshakes_per_cpu_second >= 2000 ? Status::met : Status::missed;
-      c.measured = fmt::format("{} per server CPU second ({} per wall second)",
-                               with_commas(icegate_w4->handshakes_per_cpu_second),
-                               with_commas(icegate_w4->handshakes_per_second));
-    } else {
-      c.measured = "not measured in this run";
-    }
-    report.checks.push_back(std::move(c));
-  }
+  if (icegate_w4)
+    mark("8", ">= 2,000 full handshakes per second per core", icegate_w4->handshakes_per_cpu_second >= 2000,
+         fmt::format("{} per server CPU second ({} per wall second)", with_commas(icegate_w4->handshakes_per_cpu_second),
+                     with_commas(icegate_w4->handshakes_per_second)));
+  else
+    mark("8", ">= 2,000 full handshakes per second per core", std::nullopt, "not measured in this run");
 }
 
 double cpu_us_per_message(const Result& result) {
