@@ -456,7 +456,7 @@ void Store::commit(Batch batch, boost::asio::any_io_executor executor, OutboxDon
 }
 
 void Store::queue(Pending pending) {
-  pending.queued = std::chrono::steady_clock::now();
+  if (pending.batch.unawaited) pending.queued = std::chrono::steady_clock::now();  // only these may wait
   {
     std::lock_guard lock(mutex_);
     pending.epoch = epoch_;
@@ -525,11 +525,11 @@ void Store::writer_loop() {
       if (queue_.empty()) break;  // stopping, and nothing left to write
       // Batches no one awaits wait, up to options_.gather after the first
       // was queued, for company: the first batch someone awaits, a flush()
-      // or the end takes them all at once.
-      const auto due = queue_.front().queued + options_.gather;
-      while (awaited_queued_ == 0 && flushing_ == 0 && !stopping_ &&
-             queue_changed_.wait_until(lock, due) == std::cv_status::no_timeout) {
-      }
+      // or the end takes them all at once. (With one awaited in the queue
+      // this returns at once, so the front's time is read only when it is an
+      // unawaited batch's.)
+      queue_changed_.wait_until(lock, queue_.front().queued + options_.gather,
+                                [this] { return awaited_queued_ > 0 || flushing_ > 0 || stopping_; });
       sync_changed_.wait(lock, [this] { return syncing_.empty() && (options_.pipelined || !syncer_busy_); });
       const std::size_t take = std::min(queue_.size(), options_.max_batch);
       for (std::size_t i = 0; i < take; ++i) {

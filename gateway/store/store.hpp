@@ -388,7 +388,7 @@ class Store {
   static std::int64_t next_expiry_on(const sqlite::Connection& connection, std::int64_t from);
   struct Pending {
     std::uint64_t epoch = 0;
-    std::chrono::steady_clock::time_point queued;  // when commit() queued it
+    std::chrono::steady_clock::time_point queued;  // when commit() queued it (Batch::unawaited only)
     Batch batch;
     boost::asio::any_io_executor executor;
     std::function<void(bool)> done;

@@ -446,6 +446,13 @@ Batch connection_batch(const std::string& node) {
   return batch;
 }
 
+// Runs `io`'s handlers until `done()` holds (or none comes for 10 s).
+template <typename Done>
+void run_until(boost::asio::io_context& io, Done done) {
+  while (!done() && io.run_one_for(std::chrono::seconds(10)) > 0) {
+  }
+}
+
 // A trickle of records no one waits for (one per handshake, under a storm of
 // reconnections) costs one transaction and one sync, not one each: they wait
 // for the first batch someone awaits, and go with it, in the order queued.
@@ -467,8 +474,7 @@ TEST(StoreGatherTest, UnawaitedBatchesWaitForTheNextAwaitedOneAndShareItsTransac
     order.push_back("m");
   });
   // Not flush(), which would end the wait by itself: the awaited batch must.
-  while (order.size() < 6 && io.run_one_for(std::chrono::seconds(10)) > 0) {
-  }
+  run_until(io, [&order] { return order.size() >= 6; });
   EXPECT_EQ(order, (std::vector<std::string>{"n0", "n1", "n2", "n3", "n4", "m"}));
   EXPECT_EQ(store.stats().commits, 1u);
   EXPECT_EQ(store.stats().syncs, 1u);
@@ -486,8 +492,7 @@ TEST(StoreGatherTest, AnUnawaitedBatchIsCommittedOnceTheGatherTimeHasPassed) {
   const auto start = std::chrono::steady_clock::now();
   store.commit(connection_batch("a"), io.get_executor(), [&committed](bool ok) { committed += ok; });
   store.commit(connection_batch("b"), io.get_executor(), [&committed](bool ok) { committed += ok; });
-  while (committed < 2 && io.run_one_for(std::chrono::seconds(10)) > 0) {
-  }
+  run_until(io, [&committed] { return committed >= 2; });
   EXPECT_EQ(committed, 2);
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(50));
   EXPECT_EQ(store.stats().commits, 1u);
@@ -513,8 +518,7 @@ TEST(StoreGatherTest, ZeroGatherCommitsUnawaitedBatchesWithoutWaiting) {
   Store store(dir.path(), StoreOptions{.synchronous_full = true, .gather = std::chrono::milliseconds(0)});
   bool committed = false;
   store.commit(connection_batch("a"), io.get_executor(), [&committed](bool ok) { committed = ok; });
-  while (!committed && io.run_one_for(std::chrono::seconds(10)) > 0) {
-  }
+  run_until(io, [&committed] { return committed; });
   EXPECT_TRUE(committed);
 }
 
