@@ -31,11 +31,24 @@ struct AuditChain::Writer {
                "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                audit_errors, prepare_what, SQLITE_PREPARE_PERSISTENT),
         insert_message(db, "INSERT INTO audit_messages(message_id) VALUES(?1)", audit_errors, prepare_what,
-                       SQLITE_PREPARE_PERSISTENT) {}
+                       SQLITE_PREPARE_PERSISTENT),
+        // Sorted, so each party's entries go in at the end of its run as one
+        // stretch; a record whose node is its recipient is indexed once.
+        index_parties(db,
+                      "INSERT OR IGNORE INTO audit_parties(party, seq) SELECT party, seq FROM ("
+                      "SELECT node AS party, seq FROM audit WHERE seq > ?1 AND seq <= ?2 AND node IS NOT NULL "
+                      "UNION ALL "
+                      "SELECT recipient, seq FROM audit WHERE seq > ?1 AND seq <= ?2 AND recipient IS NOT NULL) "
+                      "ORDER BY party, seq",
+                      audit_errors, prepare_what, SQLITE_PREPARE_PERSISTENT),
+        parties_indexed(db, "UPDATE audit_parties_indexed SET through_seq = ?1", audit_errors, prepare_what,
+                        SQLITE_PREPARE_PERSISTENT) {}
   static constexpr std::string_view prepare_what = "cannot prepare the audit insert (call create_schema first)";
 
   sqlite::Statement insert;
   sqlite::Statement insert_message;
+  sqlite::Statement index_parties;
+  sqlite::Statement parties_indexed;
   ChainHasher hasher;
   std::string canonical;  // reused: no allocation per append once it has grown
   // Recently numbered message ids, in two generations: a lookup finds the
@@ -100,6 +113,7 @@ void AuditChain::reload_head() {
   }
   static constexpr std::string_view reading_head = "cannot read the audit chain's head";
   sqlite::Statement last(db_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", audit_errors, reading_head);
+  parties_indexed_ = parties_indexed_through(db_).value_or(0);
   if (last.next(reading_head)) {
     count_ = last.integer(0);
     head_.assign(last.text_view(1));
@@ -134,6 +148,19 @@ void AuditChain::append(const AuditRecord& record) {
   writer.insert.run([this] { return fmt::format("cannot append record {}", count_ + 1); });
   head_.assign(hash, sizeof hash);
   ++count_;
+}
+
+std::int64_t AuditChain::index_parties(std::int64_t limit) {
+  const std::int64_t through = std::min(count_, parties_indexed_ + std::max<std::int64_t>(limit, 0));
+  if (through <= parties_indexed_) return 0;
+  Writer& writer = *writer_;
+  writer.index_parties.bind(1, parties_indexed_).bind(2, through).run([this, through] {
+    return fmt::format("cannot index the parties of records {} to {}", parties_indexed_ + 1, through);
+  });
+  writer.parties_indexed.bind(1, through).run("cannot record how far the party index goes");
+  const std::int64_t indexed = through - parties_indexed_;
+  parties_indexed_ = through;
+  return indexed;
 }
 
 }  // namespace icegate::audit

@@ -50,6 +50,15 @@ std::string select_columns(bool numbered) {
       numbered ? "message_ref" : "NULL");
 }
 
+std::optional<std::int64_t> parties_indexed_through(const sqlite::Connection& db) {
+  static constexpr std::string_view what = "cannot read how far the party index goes";
+  sqlite::Statement exists(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'audit_parties_indexed'",
+                           audit_errors, what);
+  if (!exists.next(what)) return std::nullopt;
+  sqlite::Statement through(db, "SELECT through_seq FROM audit_parties_indexed", audit_errors, what);
+  return through.next(what) ? through.integer(0) : 0;
+}
+
 StoredRecord read_stored_record(const sqlite::Statement& row) {
   StoredRecord stored;
   stored.seq = row.integer(column_seq);
@@ -91,6 +100,15 @@ void create_schema(const sqlite::Connection& db) {
   // (audit_messages.ref), records carry that number (message_ref), and the
   // index on it grows at its end. message_id stays in the row and in the
   // hashed record; message_ref is an index only (verify checks it agrees).
+  //
+  // Who a record is about (node, recipient) is indexed in audit_parties,
+  // filled in bulk by AuditChain::index_parties rather than record by record:
+  // an index on node, and one on recipient, put each record at the end of its
+  // node's run of entries, so every commit dirtied a page per node in each
+  // (3.3 KB of WAL per W1 message, about a fifth of the store's CPU;
+  // docs/PERFORMANCE.md). Sorted and thousands at a time, they dirty each
+  // run's last page once. audit_parties_indexed holds the seq every record up
+  // to which is indexed; readers take the records after it from the table.
   static constexpr const char* tables = R"sql(
     CREATE TABLE IF NOT EXISTS audit(
       seq INTEGER PRIMARY KEY,
@@ -105,12 +123,17 @@ void create_schema(const sqlite::Connection& db) {
       hash TEXT NOT NULL,
       message_ref INTEGER);         -- audit_messages.ref of message_id; NULL if none
     CREATE TABLE IF NOT EXISTS audit_messages(ref INTEGER PRIMARY KEY, message_id TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS audit_parties(party TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(party, seq))
+      WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS audit_parties_indexed(through_seq INTEGER NOT NULL);
+    INSERT INTO audit_parties_indexed(through_seq)
+      SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM audit_parties_indexed);
   )sql";
   static constexpr const char* indexes = R"sql(
     CREATE INDEX IF NOT EXISTS audit_message_ref ON audit(message_ref);
-    CREATE INDEX IF NOT EXISTS audit_node ON audit(node);
-    CREATE INDEX IF NOT EXISTS audit_recipient ON audit(recipient);
     CREATE INDEX IF NOT EXISTS audit_time ON audit(time_unix_ms);
+    DROP INDEX IF EXISTS audit_node;       -- a trail written before audit_parties:
+    DROP INDEX IF EXISTS audit_recipient;  -- its records are indexed from seq 1 on
   )sql";
   // A trail written before message_ref existed gets the column, its numbers
   // and the new index in one step (a savepoint: the caller may have a

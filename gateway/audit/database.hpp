@@ -3,7 +3,9 @@
 // by verify and query, and the columns every reader selects.
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -22,6 +24,11 @@ sqlite::Connection open_read_only(const std::filesystem::path& data_dir);
 
 // Whether `table` has a column `column` (false if there is no such table).
 bool has_column(const sqlite::Connection& db, std::string_view table, std::string_view column);
+
+// How far the party index (audit_parties) goes: every record up to this seq
+// is in it. None: a trail no icegate with the party index has opened yet,
+// whose records are all found by their columns.
+std::optional<std::int64_t> parties_indexed_through(const sqlite::Connection& db);
 
 // The columns every reader selects, in this order. A trail no icegate with
 // message numbers has opened yet (readers open read-only and cannot upgrade

@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <map>
 #include <new>
+#include <optional>
 #include <stdexcept>
 #include <unordered_map>
 #include <utility>
@@ -126,6 +127,56 @@ std::string check_content(const sqlite::Statement& row, std::string_view record_
   append_canonical_json(canonical, parsed);
   if (canonical != record_text) add("its record is not in canonical form");
   return problems;
+}
+
+// The party index (audit_parties) only finds records, but an entry missing
+// or wrong would hide a record from `query --node`: every record up to the
+// seq it claims to cover must have an entry under its node and one under its
+// recipient, and no entry may name anyone else or a record it does not cover.
+// (The node and recipient columns are checked against the hashed record
+// above, so comparing with them is enough.)
+void check_party_index(const sqlite::Connection& db, ProblemList& problems) {
+  const std::optional<std::int64_t> through = parties_indexed_through(db);
+  if (!through) return;  // a trail written before the party index
+  static constexpr std::string_view reading = "cannot read the party index";
+  sqlite::Statement missing(
+      db,
+      "SELECT a.seq, a.node IS NOT NULL AND NOT EXISTS "
+      "(SELECT 1 FROM audit_parties p WHERE p.party = a.node AND p.seq = a.seq), a.node, "
+      "a.recipient IS NOT NULL AND NOT EXISTS "
+      "(SELECT 1 FROM audit_parties p WHERE p.party = a.recipient AND p.seq = a.seq), a.recipient "
+      "FROM audit a WHERE a.seq <= ?1 ORDER BY a.seq",
+      audit_errors, reading);
+  missing.bind(1, *through);
+  while (missing.next(reading)) {
+    for (const int column : {1, 3}) {
+      if (missing.integer(column) == 0) continue;
+      problems.add(missing.integer(0), ProblemKind::modified,
+                   fmt::format("the party index (audit_parties) has no entry for its {} {}: a query by that node "
+                               "would not find it",
+                               column == 1 ? "node" : "recipient", quoted_column(missing.text_view(column + 1))));
+    }
+  }
+  sqlite::Statement stray(db,
+                          "SELECT p.seq, p.party, a.seq IS NOT NULL FROM audit_parties p LEFT JOIN audit a "
+                          "ON a.seq = p.seq WHERE p.seq > ?1 OR a.seq IS NULL OR "
+                          "(p.party IS NOT a.node AND p.party IS NOT a.recipient) ORDER BY p.seq",
+                          audit_errors, reading);
+  stray.bind(1, *through);
+  while (stray.next(reading)) {
+    const std::int64_t seq = stray.integer(0);
+    problems.add(seq, ProblemKind::modified,
+                 stray.integer(2) == 0 ? fmt::format("the party index (audit_parties) has an entry for seq {}, which "
+                                                     "is not in the trail",
+                                                     seq)
+                 : seq > *through
+                     ? fmt::format("the party index (audit_parties) has an entry for it under {}, beyond the seq {} "
+                                   "it says it covers",
+                                   quoted_column(stray.text_view(1)), *through)
+                     : fmt::format("the party index (audit_parties) has an entry for it under {}, who is neither its "
+                                   "node nor its recipient",
+                                   quoted_column(stray.text_view(1))));
+  }
 }
 
 std::string seq_range(std::int64_t first, std::int64_t last) {
@@ -565,6 +616,8 @@ VerifyReport verify(const std::filesystem::path& data_dir) {
     if (!hash_problem.empty()) problems.add(row.seq, ProblemKind::modified, std::move(hash_problem));
     if (!row.content_problems.empty()) problems.add(row.seq, ProblemKind::modified, row.content_problems);
   }
+
+  check_party_index(db, problems);
 
   VerifyReport report;
   report.records = static_cast<std::int64_t>(rows.size());

@@ -555,6 +555,8 @@ void Store::writer_loop() {
           group.wrote |= !work[i].batch.empty();
           apply(work[i].batch);
         }
+        const std::int64_t index_batch = std::max<std::int64_t>(options_.bulk_index_batch, 1);
+        if (audit_->unindexed() >= index_batch) audit_->index_parties(index_batch);
         bool inject = false;
         {
           std::lock_guard lock(mutex_);

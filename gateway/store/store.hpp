@@ -224,6 +224,13 @@ struct StoreOptions {
   // How long a batch no one awaits (Batch::unawaited) may wait for others to
   // share its transaction. Zero: it is committed as soon as the writer is free.
   std::chrono::milliseconds gather{10};
+  // The bulk index: the audit records' parties (audit_parties, which
+  // `icegate audit query --node` reads) are not indexed row by row but in
+  // bulk, sorted, in the transaction of the group during which this many
+  // records have come to wait, this many at a time (AuditChain::
+  // index_parties); until then a query reads the records waiting from the
+  // audit table. At least 1.
+  std::int64_t bulk_index_batch = 4096;
 };
 
 struct StoreStats {

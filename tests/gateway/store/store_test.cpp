@@ -8,6 +8,8 @@
 // a transaction, never past the first batch someone awaits or a flush().
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -520,6 +522,68 @@ TEST(StoreGatherTest, ZeroGatherCommitsUnawaitedBatchesWithoutWaiting) {
   store.commit(connection_batch("a"), io.get_executor(), [&committed](bool ok) { committed = ok; });
   run_until(io, [&committed] { return committed; });
   EXPECT_TRUE(committed);
+}
+
+// How far the party index goes (audit_parties_indexed), read as another
+// process would.
+std::int64_t parties_indexed_through(const std::filesystem::path& data_dir) {
+  sqlite3* db = nullptr;
+  const std::string path = audit::database_path(data_dir).string();
+  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* statement = nullptr;
+  std::int64_t through = -1;
+  if (sqlite3_prepare_v2(db, "SELECT through_seq FROM audit_parties_indexed", -1, &statement, nullptr) == SQLITE_OK &&
+      sqlite3_step(statement) == SQLITE_ROW)
+    through = sqlite3_column_int64(statement, 0);
+  sqlite3_finalize(statement);
+  sqlite3_close(db);
+  return through;
+}
+
+// The writer adds records to the party index in bulk, in the transaction of
+// the group during which bulk_index_batch of them came to wait; a query by
+// node finds every record all along.
+TEST(StorePartyIndexTest, TheWriterIndexesPartiesInBulkOnceABatchOfRecordsWaits) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  Store store(dir.path(), StoreOptions{.synchronous_full = false, .bulk_index_batch = 3});
+  std::vector<std::int64_t> through;
+  for (int i = 1; i <= 7; ++i) {
+    store.commit(message_batch("m" + std::to_string(i)), io.get_executor(), [](bool ok) { EXPECT_TRUE(ok); });
+    store.flush();
+    through.push_back(parties_indexed_through(dir.path()));
+    EXPECT_EQ(audit::query(dir.path(), {.node = "analyst"}).size(), static_cast<std::size_t>(i));
+  }
+  EXPECT_EQ(through, (std::vector<std::int64_t>{0, 0, 3, 3, 3, 6, 6}));
+  io.run();
+  const auto report = audit::verify(dir.path());
+  EXPECT_TRUE(report.intact());
+}
+
+// A commit that fails takes its indexing with it; the next one does it again.
+TEST(StorePartyIndexTest, AFailedCommitRollsItsIndexingBack) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  Store store(dir.path(), StoreOptions{.synchronous_full = false, .bulk_index_batch = 2});
+  std::vector<bool> results;
+  const auto commit = [&](const std::string& id) {
+    store.commit(message_batch(id), io.get_executor(), [&results](bool ok) { results.push_back(ok); });
+    store.flush();
+    io.restart();
+    io.run();
+  };
+  commit("a");
+  store.inject_commit_failure(1);
+  commit("lost");  // would have indexed a and lost
+  EXPECT_EQ(parties_indexed_through(dir.path()), 0);
+  store.recover();
+  store.resume();
+  commit("b");
+  EXPECT_EQ(results, (std::vector<bool>{true, false, true}));
+  EXPECT_EQ(parties_indexed_through(dir.path()), 2);
+  EXPECT_EQ(audit::query(dir.path(), {.node = "analyst"}).size(), 2u);
+  const auto report = audit::verify(dir.path());
+  EXPECT_TRUE(report.intact());
 }
 
 }  // namespace
