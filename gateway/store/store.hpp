@@ -95,6 +95,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -224,12 +225,13 @@ struct StoreOptions {
   // How long a batch no one awaits (Batch::unawaited) may wait for others to
   // share its transaction. Zero: it is committed as soon as the writer is free.
   std::chrono::milliseconds gather{10};
-  // The bulk index: the audit records' parties (audit_parties, which
+  // The bulk indexes: the ids of accepted messages (message_ids, which
+  // accepted() reads) and the audit records' parties (audit_parties, which
   // `icegate audit query --node` reads) are not indexed row by row but in
-  // bulk, sorted, in the transaction of the group during which this many
-  // records have come to wait, this many at a time (AuditChain::
-  // index_parties); until then a query reads the records waiting from the
-  // audit table. At least 1.
+  // bulk, sorted, in the transaction of the group during which this many rows
+  // have come to wait, this many at a time. Until then the ids waiting are
+  // held in memory (accepted() looks there first), and a query reads the
+  // records waiting from the audit table. At least 1.
   std::int64_t bulk_index_batch = 4096;
 };
 
@@ -325,9 +327,10 @@ class Store {
   // and the same ordering; `done(page)` is posted to `executor`. A scan that
   // fails comes back empty and not through (asked again on a later tick).
   void scan_expiring(ExpiryScan scan, boost::asio::any_io_executor executor, ExpiryRead done);
-  // Whether a message of this id has been accepted and committed: a lookup in
-  // the index on messages(id), on a read-only connection of its own (WAL lets
-  // it read beside the writer), so any thread may call it; one lookup runs at
+  // Whether a message of this id has been accepted and committed: among the
+  // ids not yet bulk-indexed (in memory), else a lookup in message_ids, on a
+  // read-only connection of its own (WAL lets it read beside the writer), so
+  // any thread may call it; one lookup runs at
   // a time. Only what is committed is seen: the caller keeps the ids it has
   // accepted and not yet seen committed (its callback: committed and durable),
   // so it never asks about an id whose group is committed but not durable.
@@ -423,6 +426,13 @@ class Store {
   void exec(const char* sql);
   void index_message_ids();
   void open_reader();
+  // Writer thread, in the group's transaction: adds the oldest
+  // bulk_index_batch ids waiting (unindexed_ids_, then this group's) to
+  // message_ids once that many wait; returns how many (0: none).
+  std::size_t index_waiting_ids();
+  // Writer thread, after the group committed: its ids now wait, and the
+  // `indexed` oldest no longer do.
+  void ids_committed(std::size_t indexed);
 
   std::filesystem::path path_;
   StoreOptions options_;
@@ -432,7 +442,18 @@ class Store {
   // Read-only, beside the writer (WAL): owed(), expiring(), next_expiry(), accepted().
   // Destroyed before db_, as the statements are before their connections.
   std::optional<sqlite::Connection> reader_;
-  std::optional<sqlite::Statement> lookup_;  // SELECT 1 FROM messages WHERE id = ?
+  std::optional<sqlite::Statement> lookup_;  // SELECT 1 FROM message_ids WHERE id = ?
+  // Committed message ids not yet in message_ids (the bulk index), oldest
+  // first, with their rowids, and as a set for accepted(): at most about
+  // bulk_index_batch plus one group's. Only the writer changes them; the
+  // writer reads the deque without the lock.
+  std::mutex unindexed_ids_mutex_;  // guards unindexed_ids_, unindexed_id_set_
+  std::deque<std::pair<std::int64_t, std::string>> unindexed_ids_;
+  std::unordered_set<std::string> unindexed_id_set_;
+  // Writer thread only: this group's new ids, with their rowids (apply()),
+  // and every rowid up to this one is in message_ids.
+  std::vector<std::pair<std::int64_t, std::string>> group_ids_;
+  std::int64_t ids_indexed_through_ = 0;
   std::optional<sqlite::Connection> checkpointer_db_;  // the checkpointer thread's (background_checkpoints)
   std::optional<sqlite::Connection> owed_reader_db_;   // read-only, the reader thread's (read_owed)
   std::unique_ptr<audit::AuditChain> audit_;  // before db_ closes: it holds prepared statements

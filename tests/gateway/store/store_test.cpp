@@ -388,10 +388,107 @@ TEST(StoreUpgradeTest, AnOlderDataDirectoryGainsTheIdIndexOnOpen) {
   ASSERT_EQ(recovered.messages.size(), 1u);
   EXPECT_EQ(recovered.messages[0].id, "old-2");
   const sqlite::Connection db(path, SQLITE_OPEN_READONLY);
-  sqlite::Statement plan(db, "EXPLAIN QUERY PLAN SELECT 1 FROM messages WHERE id = 'old-1'");
+  sqlite::Statement plan(db, "EXPLAIN QUERY PLAN SELECT 1 FROM message_ids WHERE id = 'old-1'");
   std::string detail;
   while (plan.next()) detail += plan.text(3);
-  EXPECT_THAT(detail, HasSubstr("USING COVERING INDEX messages_id")) << "a lookup by id must not scan the table";
+  EXPECT_THAT(detail, HasSubstr("USING PRIMARY KEY")) << "a lookup by id must not scan the table";
+  sqlite::Statement indexed(db, "SELECT (SELECT COUNT(*) FROM message_ids), (SELECT through_rowid FROM "
+                                "message_ids_indexed)");
+  ASSERT_TRUE(indexed.next());
+  EXPECT_EQ(indexed.integer(0), 2) << "every id held before is in the bulk index at once";
+  EXPECT_EQ(indexed.integer(1), 2);
+}
+
+// The index of a version before the bulk index (messages_id on
+// messages(id)) is replaced by it on open.
+TEST(StoreUpgradeTest, TheOneByOneIdIndexIsReplacedByTheBulkIndexOnOpen) {
+  testing::TemporaryDirectory dir;
+  const auto path = audit::database_path(dir.path());
+  write_older_database(path,
+                       "CREATE TABLE messages(id TEXT NOT NULL, originator TEXT NOT NULL, "
+                       "accepted_unix_ms INTEGER NOT NULL);"
+                       "CREATE INDEX messages_id ON messages(id);"
+                       "INSERT INTO messages VALUES('old-1', 'analyst', 10), ('old-2', 'analyst', 20);");
+  {
+    Store store(dir.path(), StoreOptions{false});
+    EXPECT_TRUE(store.accepted("old-1"));
+    EXPECT_FALSE(store.accepted("new"));
+  }
+  const sqlite::Connection db(path, SQLITE_OPEN_READONLY);
+  sqlite::Statement index(db, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name = 'messages_id'");
+  ASSERT_TRUE(index.next());
+  EXPECT_EQ(index.integer(0), 0) << "every commit would still pay for it";
+  sqlite::Statement ids(db, "SELECT group_concat(id, ' ') FROM message_ids");
+  ASSERT_TRUE(ids.next());
+  EXPECT_EQ(ids.text(0), "old-1 old-2");
+}
+
+// How many ids are in the bulk index (message_ids), read as another process would.
+std::int64_t ids_in_bulk_index(const std::filesystem::path& data_dir) {
+  const sqlite::Connection db(audit::database_path(data_dir), SQLITE_OPEN_READONLY);
+  sqlite::Statement count(db, "SELECT COUNT(*) FROM message_ids");
+  return count.next() ? count.integer(0) : -1;
+}
+
+// Message ids are added to the bulk index bulk_index_batch at a time, in the
+// transaction of the group during which that many came to wait; until then
+// accepted() finds them in memory, and after a restart too (read back from
+// the messages table).
+TEST(StoreBulkIdIndexTest, IdsAreIndexedInBulkAndFoundAllAlongAndAfterAReopen) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  std::vector<std::int64_t> indexed;
+  {
+    Store store(dir.path(), StoreOptions{.synchronous_full = false, .bulk_index_batch = 3});
+    for (int i = 1; i <= 7; ++i) {
+      store.commit(message_batch("m" + std::to_string(i)), io.get_executor(), [](bool ok) { EXPECT_TRUE(ok); });
+      store.flush();
+      indexed.push_back(ids_in_bulk_index(dir.path()));
+      for (int j = 1; j <= i; ++j) EXPECT_TRUE(store.accepted("m" + std::to_string(j))) << i << " " << j;
+      EXPECT_FALSE(store.accepted("m" + std::to_string(i + 1)));
+    }
+    io.run();
+  }
+  EXPECT_EQ(indexed, (std::vector<std::int64_t>{0, 0, 3, 3, 3, 6, 6}));
+  Store reopened(dir.path(), StoreOptions{.synchronous_full = false, .bulk_index_batch = 3});
+  EXPECT_TRUE(reopened.accepted("m7")) << "waiting for the bulk index when the store closed";
+  EXPECT_TRUE(reopened.accepted("m1"));
+  EXPECT_FALSE(reopened.accepted("m8"));
+  io.restart();
+  reopened.commit(message_batch("m8"), io.get_executor(), [](bool ok) { EXPECT_TRUE(ok); });
+  reopened.commit(message_batch("m9"), io.get_executor(), [](bool ok) { EXPECT_TRUE(ok); });
+  reopened.flush();
+  io.run();
+  EXPECT_EQ(ids_in_bulk_index(dir.path()), 9) << "m7 (read back) and the two after it";
+  for (int j = 1; j <= 9; ++j) EXPECT_TRUE(reopened.accepted("m" + std::to_string(j))) << j;
+}
+
+// A commit that fails takes its ids and its bulk indexing with it.
+TEST(StoreBulkIdIndexTest, AFailedCommitTakesItsIdsAndItsIndexingWithIt) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  Store store(dir.path(), StoreOptions{.synchronous_full = false, .bulk_index_batch = 2});
+  const auto commit = [&](const std::string& id) {
+    bool committed = false;
+    store.commit(message_batch(id), io.get_executor(), [&committed](bool ok) { committed = ok; });
+    store.flush();
+    io.restart();
+    io.run();
+    return committed;
+  };
+  ASSERT_TRUE(commit("a"));
+  store.inject_commit_failure(1);
+  EXPECT_FALSE(commit("lost"));  // would have indexed a and lost
+  EXPECT_EQ(ids_in_bulk_index(dir.path()), 0);
+  EXPECT_FALSE(store.accepted("lost"));
+  EXPECT_TRUE(store.accepted("a"));
+  store.recover();
+  store.resume();
+  ASSERT_TRUE(commit("b"));
+  EXPECT_EQ(ids_in_bulk_index(dir.path()), 2);
+  EXPECT_FALSE(store.accepted("lost"));
+  EXPECT_TRUE(store.accepted("a"));
+  EXPECT_TRUE(store.accepted("b"));
 }
 
 // A data directory written before the outbox's expiry was indexed: its
