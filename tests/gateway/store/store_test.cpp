@@ -1,11 +1,13 @@
 // The store's fail-stop: a failed commit is rolled back whole, what was queued
 // behind it is refused unwritten until resume(), and health() says why. And
 // the ids of accepted messages: only the newest read back, the rest found
-// through the index on messages(id), which an older data directory gains on open;
+// through the bulk index message_ids, which an older data directory gains on open;
 // and of the outboxes, only the first frames of each, the rest read back by range.
 // And a failed sync of the WAL: everything refused from then on, for good.
 // And batches no one awaits (connection records): held back briefly to share
 // a transaction, never past the first batch someone awaits or a flush().
+// And the bulk indexes (message ids, audit parties): filled a batch at a
+// time in the writer's transactions, what waits found all along.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
