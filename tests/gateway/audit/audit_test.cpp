@@ -488,44 +488,37 @@ TEST_F(AuditChainTest, VerifyFindsAPartyIndexThatWasTamperedWith) {
     db.exec("COMMIT");
   }
   ASSERT_TRUE(verify(dir_).intact());
-  const auto only_problem = [this] {
-    const VerifyReport report = verify(dir_);
-    EXPECT_EQ(report.problems.size(), 1u) << problems_text(report);
-    return report.problems.empty() ? VerifyProblem{} : report.problems.front();
+
+  struct Tampering {
+    std::string change, undo;
+    std::int64_t seq;
+    std::string text;
   };
-
-  db.exec("DELETE FROM audit_parties WHERE seq = 2 AND party = 'charlie'");
-  VerifyProblem problem = only_problem();
-  EXPECT_EQ(problem.seq, 2);
-  EXPECT_EQ(problem.kind, ProblemKind::modified);
-  EXPECT_THAT(problem.text, HasSubstr("no entry for its recipient \"charlie\""));
-  db.exec("INSERT INTO audit_parties(party, seq) VALUES('charlie', 2)");
-  ASSERT_TRUE(verify(dir_).intact());
-
-  db.exec("INSERT INTO audit_parties(party, seq) VALUES('mallory', 3)");
-  problem = only_problem();
-  EXPECT_EQ(problem.seq, 3);
-  EXPECT_THAT(problem.text, HasSubstr("under \"mallory\", who is neither its node nor its recipient"));
-  db.exec("DELETE FROM audit_parties WHERE party = 'mallory'");
-
-  db.exec("INSERT INTO audit_parties(party, seq) VALUES('alpha', 9)");
-  problem = only_problem();
-  EXPECT_EQ(problem.seq, 9);
-  EXPECT_THAT(problem.text, HasSubstr("beyond the seq 8 it says it covers"));
-  db.exec("DELETE FROM audit_parties WHERE seq = 9");
-
-  db.exec("INSERT INTO audit_parties(party, seq) VALUES('alpha', 40)");
-  problem = only_problem();
-  EXPECT_EQ(problem.seq, 40);
-  EXPECT_THAT(problem.text, HasSubstr("which is not in the trail"));
-  db.exec("DELETE FROM audit_parties WHERE seq = 40");
-
-  // Claiming to cover records it does not hold: those would be found by
-  // neither half of a query by node.
-  db.exec("UPDATE audit_parties_indexed SET through_seq = 9");
-  problem = only_problem();
-  EXPECT_EQ(problem.seq, 9);
-  EXPECT_THAT(problem.text, HasSubstr("no entry for its node \"alpha\""));
+  const Tampering tamperings[] = {
+      {"DELETE FROM audit_parties WHERE seq = 2 AND party = 'charlie'",
+       "INSERT INTO audit_parties(party, seq) VALUES('charlie', 2)", 2, "no entry for its recipient \"charlie\""},
+      {"INSERT INTO audit_parties(party, seq) VALUES('mallory', 3)", "DELETE FROM audit_parties WHERE party = 'mallory'",
+       3, "under \"mallory\", who is neither its node nor its recipient"},
+      {"INSERT INTO audit_parties(party, seq) VALUES('alpha', 9)", "DELETE FROM audit_parties WHERE seq = 9", 9,
+       "beyond the seq 8 it says it covers"},
+      {"INSERT INTO audit_parties(party, seq) VALUES('alpha', 40)", "DELETE FROM audit_parties WHERE seq = 40", 40,
+       "which is not in the trail"},
+      // Claiming to cover records it does not hold: those would be found by
+      // neither half of a query by node.
+      {"UPDATE audit_parties_indexed SET through_seq = 9", "UPDATE audit_parties_indexed SET through_seq = 8", 9,
+       "no entry for its node \"alpha\""},
+  };
+  for (const Tampering& tampering : tamperings) {
+    SCOPED_TRACE(tampering.change);
+    db.exec(tampering.change);
+    const VerifyReport report = verify(dir_);
+    ASSERT_EQ(report.problems.size(), 1u) << problems_text(report);
+    EXPECT_EQ(report.problems[0].seq, tampering.seq);
+    EXPECT_EQ(report.problems[0].kind, ProblemKind::modified);
+    EXPECT_THAT(report.problems[0].text, HasSubstr(tampering.text));
+    db.exec(tampering.undo);
+    ASSERT_TRUE(verify(dir_).intact());
+  }
 }
 
 TEST_F(AuditChainTest, ATrailWrittenBeforeMessageNumbersIsReadAsItIsThenUpgraded) {
