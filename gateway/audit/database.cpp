@@ -105,7 +105,7 @@ void create_schema(const sqlite::Connection& db) {
   // filled in bulk by AuditChain::index_parties rather than record by record:
   // an index on node, and one on recipient, put each record at the end of its
   // node's run of entries, so every commit dirtied a page per node in each
-  // (3.3 KB of WAL per W1 message, about a fifth of the store's CPU;
+  // (about 3.5 KB of WAL per W1 message at 32 messages a commit;
   // docs/PERFORMANCE.md). Sorted and thousands at a time, they dirty each
   // run's last page once. audit_parties_indexed holds the seq every record up
   // to which is indexed; readers take the records after it from the table.
