@@ -51,10 +51,8 @@ std::string select_columns(bool numbered) {
 }
 
 std::optional<std::int64_t> parties_indexed_through(const sqlite::Connection& db) {
+  if (!has_column(db, "audit_parties_indexed", "through_seq")) return std::nullopt;
   static constexpr std::string_view what = "cannot read how far the party index goes";
-  sqlite::Statement exists(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'audit_parties_indexed'",
-                           audit_errors, what);
-  if (!exists.next(what)) return std::nullopt;
   sqlite::Statement through(db, "SELECT through_seq FROM audit_parties_indexed", audit_errors, what);
   return through.next(what) ? through.integer(0) : 0;
 }

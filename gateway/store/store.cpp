@@ -69,6 +69,9 @@ CREATE TABLE message_ids(id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE message_ids_indexed(through_rowid INTEGER NOT NULL);
 )";
 
+// How many rows the bulk indexes take at a time (StoreOptions::bulk_index_batch, at least 1).
+std::int64_t bulk_batch(const StoreOptions& options) { return std::max<std::int64_t>(options.bulk_index_batch, 1); }
+
 }  // namespace
 
 bool Batch::empty() const {
@@ -235,7 +238,7 @@ void Store::index_message_ids() {
 
 std::size_t Store::index_waiting_ids() {
   if (messages_keyed_by_id_) return 0;
-  const std::size_t batch = static_cast<std::size_t>(std::max<std::int64_t>(options_.bulk_index_batch, 1));
+  const auto batch = static_cast<std::size_t>(bulk_batch(options_));
   if (unindexed_ids_.size() + group_ids_.size() < batch) return 0;
   // The rowid of the batch-th id waiting, oldest first.
   const std::int64_t through = batch <= unindexed_ids_.size() ? unindexed_ids_[batch - 1].first
@@ -261,8 +264,9 @@ void Store::ids_committed(std::size_t indexed) {
     unindexed_ids_.push_back(std::move(entry));
   }
   group_ids_.clear();
-  for (std::size_t i = 0; i < indexed && !unindexed_ids_.empty(); ++i) {
-    ids_indexed_through_ = unindexed_ids_.front().first;
+  if (indexed == 0) return;
+  ids_indexed_through_ = unindexed_ids_[indexed - 1].first;  // index_waiting_ids indexed through it
+  for (std::size_t i = 0; i < indexed; ++i) {
     unindexed_id_set_.erase(unindexed_ids_.front().second);
     unindexed_ids_.pop_front();
   }
@@ -637,8 +641,7 @@ void Store::writer_loop() {
           group.wrote |= !work[i].batch.empty();
           apply(work[i].batch);
         }
-        const std::int64_t index_batch = std::max<std::int64_t>(options_.bulk_index_batch, 1);
-        if (audit_->unindexed() >= index_batch) audit_->index_parties(index_batch);
+        if (audit_->unindexed() >= bulk_batch(options_)) audit_->index_parties(bulk_batch(options_));
         ids_indexed = index_waiting_ids();
         bool inject = false;
         {

@@ -626,17 +626,9 @@ TEST(StoreGatherTest, ZeroGatherCommitsUnawaitedBatchesWithoutWaiting) {
 // How far the party index goes (audit_parties_indexed), read as another
 // process would.
 std::int64_t parties_indexed_through(const std::filesystem::path& data_dir) {
-  sqlite3* db = nullptr;
-  const std::string path = audit::database_path(data_dir).string();
-  EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* statement = nullptr;
-  std::int64_t through = -1;
-  if (sqlite3_prepare_v2(db, "SELECT through_seq FROM audit_parties_indexed", -1, &statement, nullptr) == SQLITE_OK &&
-      sqlite3_step(statement) == SQLITE_ROW)
-    through = sqlite3_column_int64(statement, 0);
-  sqlite3_finalize(statement);
-  sqlite3_close(db);
-  return through;
+  const sqlite::Connection db(audit::database_path(data_dir), SQLITE_OPEN_READONLY);
+  sqlite::Statement through(db, "SELECT through_seq FROM audit_parties_indexed");
+  return through.next() ? through.integer(0) : -1;
 }
 
 // The writer adds records to the party index in bulk, in the transaction of
