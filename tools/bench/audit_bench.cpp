@@ -25,8 +25,10 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <fmt/format.h>
 
 #include "gateway/model/message.hpp"
+#include "gateway/server/audit_records.hpp"
 #include "gateway/store/store.hpp"
 #include "tools/bench/micro.hpp"
 
@@ -263,6 +265,41 @@ void BM_OwedFramesRead(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(frames));
 }
 BENCHMARK(BM_OwedFramesRead)->Arg(512)->Arg(256)->Unit(benchmark::kMicrosecond);
+
+// The two audit records a W1 message makes on the decision thread, built but
+// not stored: the submit record and one recipient's decision, each with its
+// detail (labels, handling, reasons) as JSON text. A new message each time,
+// so the decision's detail is built afresh rather than found among those
+// already built for the message (AuditRecords keeps them for a fan-out).
+void BM_AuditRecordsOfAMessage(benchmark::State& state) {
+  const icegate::server::AuditRecords records([] { return std::int64_t{1'800'000'000'000}; },
+                                              [] { return std::string("sha256:0f3a9c1d2e4b5a6978"); });
+  icegate::Message message;
+  message.originator = "sender-00017";
+  message.category = "community-information";
+  message.purpose = "protect";
+  message.title = "bench-1234567890123";
+  message.label = {"OFFICIAL", {}};
+  message.portions.push_back({"1", icegate::Label{"OFFICIAL", {}}, std::string(1000, 'x')});
+  const icegate::policy::Expansion expansion{{"receiver-00017"}, {}};
+  icegate::RecipientDecision decision;
+  decision.node_id = "receiver-00017";
+  decision.decision = icegate::Decision::release;
+  decision.released_portion_ids = {"1"};
+  decision.released_label = {"OFFICIAL", {}};
+  decision.rule_ids = {"share-community-information"};
+  decision.reason = "released: every portion may be shared with receiver-00017";
+  std::size_t index = 0;
+  for (auto _ : state) {
+    message.id = fmt::format("00000000-0000-4000-8000-{:012d}", ++index);
+    auto submit = records.submit(message.originator, message, expansion, "");
+    auto decided = records.decision(message, decision, "delivered");
+    benchmark::DoNotOptimize(submit.detail.data());
+    benchmark::DoNotOptimize(decided.detail.data());
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+BENCHMARK(BM_AuditRecordsOfAMessage)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 
