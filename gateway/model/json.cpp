@@ -5,6 +5,7 @@
 #include <boost/json/stream_parser.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <stdexcept>
 
@@ -287,5 +288,144 @@ Object& Object::add_raw(std::string_view key, std::string_view encoded) {
 }
 
 std::string Object::str() const { return json::serialize(*object_); }
+
+namespace {
+
+// `text` as quote() writes it, appended to `out`: each byte that starts no
+// well-formed UTF-8 sequence as U+FFFD (valid_utf8), then Boost.JSON's
+// escapes (its serializer.ipp: quote and backslash, \b \t \n \f \r, any other
+// control character as \u00xx in lower-case hex; nothing else).
+void append_quoted(std::string& out, std::string_view text) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out.push_back('"');
+  std::size_t run = 0, at = 0;  // text[run, at) is copied as it is
+  while (at < text.size()) {
+    const auto byte = static_cast<unsigned char>(text[at]);
+    if (byte >= 0x20 && byte < 0x80 && byte != '"' && byte != '\\') {
+      ++at;
+      continue;
+    }
+    if (byte >= 0x80) {
+      if (const std::size_t length = utf8::sequence_length(text.substr(at)); length > 0) {
+        at += length;
+        continue;
+      }
+    }
+    out.append(text.substr(run, at - run));
+    switch (byte) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\f': out += "\\f"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (byte < 0x20) {
+          out += "\\u00";
+          out.push_back(hex[byte >> 4]);
+          out.push_back(hex[byte & 15]);
+        } else {
+          out += "\xef\xbf\xbd";  // U+FFFD for a byte that starts no well-formed sequence
+        }
+    }
+    run = ++at;
+  }
+  out.append(text.substr(run));
+  out.push_back('"');
+}
+
+}  // namespace
+
+Writer::Writer() { open('{', false); }
+
+void Writer::open(char bracket, bool array) {
+  if (depth_ == kMaxDepth) throw std::logic_error("json::Writer: nested too deep");
+  out_.push_back(bracket);
+  array_[depth_] = array;
+  written_[depth_] = false;
+  ++depth_;
+}
+
+void Writer::key(std::string_view key) {
+  if (depth_ == 0 || array_[depth_ - 1]) throw std::logic_error("json::Writer: a key inside an array");
+  if (written_[depth_ - 1]) out_.push_back(',');
+  written_[depth_ - 1] = true;
+  append_quoted(out_, key);
+  out_.push_back(':');
+}
+
+void Writer::item() {
+  if (depth_ == 0 || !array_[depth_ - 1]) throw std::logic_error("json::Writer: an item without a key in an object");
+  if (written_[depth_ - 1]) out_.push_back(',');
+  written_[depth_ - 1] = true;
+}
+
+Writer& Writer::add(std::string_view key, std::string_view value) {
+  this->key(key);
+  append_quoted(out_, value);
+  return *this;
+}
+
+Writer& Writer::add(std::string_view key, std::int64_t value) {
+  this->key(key);
+  char digits[24];
+  const auto [end, error] = std::to_chars(digits, digits + sizeof digits, value);
+  out_.append(digits, end);
+  return *this;
+}
+
+Writer& Writer::add(std::string_view key, bool value) {
+  this->key(key);
+  out_ += value ? "true" : "false";
+  return *this;
+}
+
+Writer& Writer::add(std::string_view key, const std::vector<std::string>& values) {
+  this->key(key);
+  out_.push_back('[');
+  for (std::size_t index = 0; index < values.size(); ++index) {
+    if (index > 0) out_.push_back(',');
+    append_quoted(out_, values[index]);
+  }
+  out_.push_back(']');
+  return *this;
+}
+
+Writer& Writer::begin_object(std::string_view key) {
+  this->key(key);
+  open('{', false);
+  return *this;
+}
+
+Writer& Writer::begin_object() {
+  item();
+  open('{', false);
+  return *this;
+}
+
+Writer& Writer::begin_array(std::string_view key) {
+  this->key(key);
+  open('[', true);
+  return *this;
+}
+
+Writer& Writer::end() {
+  if (depth_ <= 1) throw std::logic_error("json::Writer: end() with nothing open");
+  --depth_;
+  out_.push_back(array_[depth_] ? ']' : '}');
+  return *this;
+}
+
+std::string Writer::finish() {
+  while (depth_ > 0) {
+    --depth_;
+    out_.push_back(array_[depth_] ? ']' : '}');
+  }
+  std::string text = std::move(out_);
+  out_.clear();
+  open('{', false);
+  return text;
+}
 
 }  // namespace icegate::json

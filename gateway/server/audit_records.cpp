@@ -6,7 +6,6 @@
 #include <fmt/format.h>
 
 #include "gateway/model/json.hpp"
-#include "gateway/model/json_value.hpp"
 #include "gateway/policy/translate.hpp"
 
 namespace icegate::server {
@@ -32,11 +31,11 @@ audit::AuditRecord AuditRecords::submit_refused(const std::string& sender, const
                                                 const std::string& text) const {
   auto entry = record("submit_refused", sender);
   entry.message_id = message.id;
-  entry.detail = json::Object()
+  entry.detail = json::Writer()
                      .add("code", v1::ErrorCode_Name(code))
                      .add("text", text)
                      .add("claimed_originator", message.originator)
-                     .str();
+                     .finish();
   return entry;
 }
 
@@ -44,27 +43,28 @@ audit::AuditRecord AuditRecords::submit(const std::string& sender, const Message
                                         const policy::Expansion& expansion, const std::string& derived_from) const {
   auto entry = record("submit", sender);
   entry.message_id = message.id;
-  boost::json::array portion_labels;
+  json::Writer detail;
+  detail.add("category", message.category)
+      .add("purpose", message.purpose)
+      .add("title", message.title)
+      .add("label", label_text(message.label))
+      .add("portions", static_cast<std::int64_t>(message.portions.size()))
+      .add("recipients", expansion.recipients)
+      .add("unresolved", expansion.unresolved)
+      .add("derived_from", derived_from)
+      .begin_array("portion_labels");
   for (const auto& portion : message.portions)
-    portion_labels.push_back(json::Object().add("portion", portion.id).add("label", label_text(portion.label)).native());
+    detail.begin_object().add("portion", portion.id).add("label", label_text(portion.label)).end();
   const Handling& handling = message.handling;
-  entry.detail = json::Object()
-                     .add("category", message.category)
-                     .add("purpose", message.purpose)
-                     .add("title", message.title)
-                     .add("label", label_text(message.label))
-                     .add("portions", static_cast<std::int64_t>(message.portions.size()))
-                     .add("recipients", expansion.recipients)
-                     .add("unresolved", expansion.unresolved)
-                     .add("derived_from", derived_from)
-                     .add("portion_labels", boost::json::value(std::move(portion_labels)))
-                     .add("handling", json::Object()
-                                          .add("originator_control", handling.originator_control)
-                                          .add("no_onward_sharing", handling.no_onward_sharing)
-                                          .add("not_before_unix_ms", handling.not_before_unix_ms)
-                                          .add("not_before_event", handling.not_before_event)
-                                          .add("not_after_unix_ms", handling.not_after_unix_ms))
-                     .str();
+  detail.end()
+      .begin_object("handling")
+      .add("originator_control", handling.originator_control)
+      .add("no_onward_sharing", handling.no_onward_sharing)
+      .add("not_before_unix_ms", handling.not_before_unix_ms)
+      .add("not_before_event", handling.not_before_event)
+      .add("not_after_unix_ms", handling.not_after_unix_ms)
+      .end();
+  entry.detail = detail.finish();
   return entry;
 }
 
@@ -95,35 +95,32 @@ audit::AuditRecord AuditRecords::decision(const Message& message, const Recipien
     entry.detail = known->detail;
     return entry;
   }
-  boost::json::array released, withheld;
+  json::Writer detail;
+  detail.add("category", message.category).add("purpose", message.purpose).begin_array("released");
   for (const auto& id : decision.released_portion_ids) {
     const auto portion =
         std::find_if(message.portions.begin(), message.portions.end(), [&](const auto& p) { return p.id == id; });
-    released.push_back(json::Object()
-                           .add("portion", id)
-                           .add("label", portion == message.portions.end() ? "" : label_text(portion->label))
-                           .native());
+    detail.begin_object()
+        .add("portion", id)
+        .add("label", portion == message.portions.end() ? "" : label_text(portion->label))
+        .end();
   }
+  detail.end().add("released_label", label_text(decision.released_label)).begin_array("withheld");
   for (const auto& w : decision.withheld) {
-    withheld.push_back(json::Object()
-                           .add("portion", w.portion_id)
-                           .add("label", label_text(w.label))
-                           .add("reason", w.reason)
-                           .add("rules", w.rule_ids)
-                           .native());
+    detail.begin_object()
+        .add("portion", w.portion_id)
+        .add("label", label_text(w.label))
+        .add("reason", w.reason)
+        .add("rules", w.rule_ids)
+        .end();
   }
-  entry.detail = json::Object()
-                     .add("category", message.category)
-                     .add("purpose", message.purpose)
-                     .add("released", boost::json::value(std::move(released)))
-                     .add("released_label", label_text(decision.released_label))
-                     .add("withheld", boost::json::value(std::move(withheld)))
+  entry.detail = detail.end()
                      .add("reason", decision.reason)
                      .add("hold_id", decision.hold_id)
                      .add("held_for", decision.held_for)
                      .add("occasional", decision.occasional)
                      .add("state", state)
-                     .str();
+                     .finish();
   if (details_.size() < kDetails) details_.push_back({decision, std::string(state), entry.detail});
   return entry;
 }
@@ -133,20 +130,20 @@ audit::AuditRecord AuditRecords::hold_opened(const std::string& sender, const st
                                              const std::string& held_for) const {
   auto entry = record("hold", sender);
   entry.message_id = message_id;
-  entry.detail = json::Object().add("hold_id", hold_id).add("kind", kind).add("held_for", held_for).str();
+  entry.detail = json::Writer().add("hold_id", hold_id).add("kind", kind).add("held_for", held_for).finish();
   return entry;
 }
 
 audit::AuditRecord AuditRecords::review_refused(const std::string& decider, const std::string& hold_id,
                                                 v1::ErrorCode code, const std::string& text, bool via_dashboard) const {
   auto entry = record("review", decider);
-  entry.detail = json::Object()
+  entry.detail = json::Writer()
                      .add("hold_id", hold_id)
                      .add("refused", true)
                      .add("code", v1::ErrorCode_Name(code))
                      .add("text", text)
                      .add("via", via_dashboard ? "dashboard" : "node")
-                     .str();
+                     .finish();
   return entry;
 }
 
@@ -155,26 +152,26 @@ audit::AuditRecord AuditRecords::review(const std::string& decider, const std::s
                                         const std::string& comment, bool via_dashboard) const {
   auto entry = record("review", decider);
   entry.message_id = message_id;
-  entry.detail = json::Object()
+  entry.detail = json::Writer()
                      .add("hold_id", hold_id)
                      .add("kind", kind)
                      .add("verdict", verdict)
                      .add("comment", comment)
                      .add("via", via_dashboard ? "dashboard" : "node")
-                     .str();
+                     .finish();
   return entry;
 }
 
 audit::AuditRecord AuditRecords::trigger_refused(const std::string& node, const std::string& event,
                                                  const std::string& text) const {
   auto entry = record("trigger", node);
-  entry.detail = json::Object().add("event", event).add("refused", true).add("text", text).str();
+  entry.detail = json::Writer().add("event", event).add("refused", true).add("text", text).finish();
   return entry;
 }
 
 audit::AuditRecord AuditRecords::trigger(const std::string& node, const std::string& event, bool first) const {
   auto entry = record("trigger", node);
-  entry.detail = json::Object().add("event", event).add("first", first).str();
+  entry.detail = json::Writer().add("event", event).add("first", first).finish();
   return entry;
 }
 
@@ -182,7 +179,7 @@ audit::AuditRecord AuditRecords::embargo_lifted(const std::string& originator, c
                                                 const std::string& hold_id, const std::string& held_for) const {
   auto entry = record("embargo_lifted", originator);
   entry.message_id = message_id;
-  entry.detail = json::Object().add("hold_id", hold_id).add("held_for", held_for).str();
+  entry.detail = json::Writer().add("hold_id", hold_id).add("held_for", held_for).finish();
   return entry;
 }
 
@@ -192,7 +189,7 @@ audit::AuditRecord AuditRecords::hold_expired(const std::string& originator, con
   auto entry = record("hold_expired", originator);
   entry.time_unix_ms = at;
   entry.message_id = message_id;
-  entry.detail = json::Object().add("hold_id", hold_id).add("held_for", held_for).str();
+  entry.detail = json::Writer().add("hold_id", hold_id).add("held_for", held_for).finish();
   return entry;
 }
 
@@ -203,7 +200,7 @@ audit::AuditRecord AuditRecords::expired(const store::OutboxEntry& entry, const 
   out.recipient = entry.node;
   out.message_id = entry.message_id;
   out.decision = "DENY";
-  out.detail = json::Object().add("reason", reason).str();
+  out.detail = json::Writer().add("reason", reason).finish();
   return out;
 }
 
@@ -212,7 +209,7 @@ audit::AuditRecord AuditRecords::undeliverable(const store::OutboxEntry& entry, 
   out.recipient = entry.node;
   out.message_id = entry.message_id;
   out.decision = entry.needs_ack ? "DENY" : "";
-  out.detail = json::Object().add("reason", reason).add("seq", entry.seq).str();
+  out.detail = json::Writer().add("reason", reason).add("seq", entry.seq).finish();
   return out;
 }
 
@@ -242,38 +239,38 @@ audit::AuditRecord AuditRecords::peer_forward(const federation::PeerForward& for
       break;
     case federation::HopOutcome::not_sent: entry.decision = std::string(to_string(Decision::deny)); break;
   }
-  boost::json::array withheld;
-  for (const federation::HopWithheld& w : forward.withheld) {
-    withheld.push_back(json::Object()
-                           .add("portion", w.portion_id)
-                           .add("reason", policy::to_string(w.reason))
-                           .add("detail", w.detail)
-                           .native());
-  }
-  json::Object detail;
+  json::Writer detail;
   detail.add("peer", entry.node)
       .add("origin", forward.origin)
       .add("via", forward.via)
       .add("hop", static_cast<std::int64_t>(forward.hop_count))
       .add("recipients", addressee_texts(forward.addressees))
       .add("forwarded", forward.forwarded)
-      .add("withheld", boost::json::value(std::move(withheld)));
+      .begin_array("withheld");
+  for (const federation::HopWithheld& w : forward.withheld) {
+    detail.begin_object()
+        .add("portion", w.portion_id)
+        .add("reason", policy::to_string(w.reason))
+        .add("detail", w.detail)
+        .end();
+  }
+  detail.end();
   if (forward.outcome == federation::HopOutcome::not_sent) detail.add("reason", forward.reason);
-  entry.detail = detail.str();
+  entry.detail = detail.finish();
   return entry;
 }
 
 audit::AuditRecord AuditRecords::peer_receive(const std::string& from_peer, const ForwardedMessage& frame) const {
   auto entry = record("peer_receive", from_peer);
   entry.message_id = frame.message.id;
-  entry.detail = json::Object()
+  entry.detail = json::Writer()
                      .add("peer", from_peer)
                      .add("origin", frame.route.origin_gateway)
                      .add("via", frame.route.via)
                      .add("hop", static_cast<std::int64_t>(frame.route.hop_count))
                      .add("portions", portion_ids(frame.message))
                      .add("binding", "verified")
-                     .str();
+                     .finish();
   return entry;
 }
 
@@ -281,14 +278,14 @@ audit::AuditRecord AuditRecords::peer_refused(const std::string& from_peer, cons
                                               const federation::Refused& refused) const {
   auto entry = record("peer_refused", from_peer);
   entry.message_id = frame.message.id;
-  entry.detail = json::Object()
+  entry.detail = json::Writer()
                      .add("peer", from_peer)
                      .add("origin", frame.route.origin_gateway)
                      .add("via", frame.route.via)
                      .add("hop", static_cast<std::int64_t>(frame.route.hop_count))
                      .add("reason", refused.code())
                      .add("detail", refused.detail)
-                     .str();
+                     .finish();
   return entry;
 }
 

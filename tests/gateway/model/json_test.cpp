@@ -6,6 +6,9 @@
 #include <gtest/gtest.h>
 
 #include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "gateway/model/json_value.hpp"
 
@@ -57,6 +60,62 @@ TEST(JsonQuote, ObjectsUseIt) {
   Object object;
   object.add("file\xff", "x\xfe").add("list", std::vector<std::string>{"\xc3"});
   EXPECT_TRUE(is_valid_utf8(object.str())) << object.str();
+}
+
+// json::Writer writes what Object writes for the same calls: Object (over
+// Boost.JSON) is the reference, so each case builds both.
+std::vector<std::string> tricky_strings() {
+  std::vector<std::string> texts = {"", "plain", "a\"b\\c/d", "caf\xc3\xa9", "\xf0\x9f\x99\x82", "\x7f",
+                                    "\xff", "a\x80z", "\xc3", "\xc0\xaf", "\xed\xa0\x80", "\xf4\x90\x80\x80"};
+  for (int byte = 0; byte < 0x20; ++byte) texts.push_back("<" + std::string(1, static_cast<char>(byte)) + ">");
+  return texts;
+}
+
+TEST(JsonWriter, WritesEachStringKeyAndScalarAsObjectDoes) {
+  for (const std::string& text : tricky_strings()) {
+    EXPECT_EQ(Writer().add("k", text).finish(), Object().add("k", text).str()) << text;
+    EXPECT_EQ(Writer().add(text, "v").finish(), Object().add(text, "v").str()) << text;
+  }
+  for (const std::int64_t number : {std::int64_t{0}, std::int64_t{-1}, std::int64_t{1'800'000'000'123},
+                                    std::numeric_limits<std::int64_t>::min(), std::numeric_limits<std::int64_t>::max()})
+    EXPECT_EQ(Writer().add("n", number).finish(), Object().add("n", number).str());
+  EXPECT_EQ(Writer().add("t", true).add("f", false).finish(), Object().add("t", true).add("f", false).str());
+  EXPECT_EQ(Writer().add("none", std::vector<std::string>{}).add("some", tricky_strings()).finish(),
+            Object().add("none", std::vector<std::string>{}).add("some", tricky_strings()).str());
+  EXPECT_EQ(Writer().finish(), Object().str());
+}
+
+TEST(JsonWriter, NestsObjectsAndArraysOfObjectsAsObjectDoes) {
+  Writer writer;
+  writer.add("a", "1").begin_array("items");
+  boost::json::array items;
+  for (const std::string& text : {std::string("p1"), std::string("p\n2"), std::string("\xfe")}) {
+    writer.begin_object().add("portion", text).add("rules", std::vector<std::string>{text}).end();
+    items.push_back(Object().add("portion", text).add("rules", std::vector<std::string>{text}).native());
+  }
+  writer.end().begin_array("empty").end().begin_object("inner").add("n", std::int64_t{7}).end().add("z", false);
+  const std::string expected = Object()
+                                   .add("a", "1")
+                                   .add("items", boost::json::value(std::move(items)))
+                                   .add("empty", boost::json::value(boost::json::array()))
+                                   .add("inner", Object().add("n", std::int64_t{7}))
+                                   .add("z", false)
+                                   .str();
+  EXPECT_EQ(writer.finish(), expected);
+  EXPECT_EQ(writer.add("again", true).finish(), "{\"again\":true}");  // finish() leaves it empty
+}
+
+TEST(JsonWriter, ClosesWhatIsStillOpenAndRefusesMisuse) {
+  EXPECT_EQ(Writer().begin_array("a").begin_object().add("b", "c").finish(), "{\"a\":[{\"b\":\"c\"}]}");
+  EXPECT_THROW(Writer().end(), std::logic_error);
+  EXPECT_THROW(Writer().begin_object(), std::logic_error);          // an item without a key in an object
+  EXPECT_THROW(Writer().begin_array("a").add("b", "c"), std::logic_error);  // a key inside an array
+  Writer deep;
+  EXPECT_THROW(
+      {
+        for (int level = 0; level < 100; ++level) deep.begin_object("x");
+      },
+      std::logic_error);
 }
 
 TEST(JsonObject, KeepsKeysInTheOrderFirstAddedAndReplacesARepeatedKey) {

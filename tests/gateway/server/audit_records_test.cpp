@@ -8,6 +8,9 @@
 
 #include "gateway/server/audit_records.hpp"
 
+#include "gateway/model/json.hpp"
+#include "gateway/model/json_value.hpp"
+
 namespace icegate::server {
 namespace {
 
@@ -68,6 +71,58 @@ TEST(AuditRecordsDecision, EachRecordIsWhatAFreshBuilderMakes) {
   EXPECT_NE(records.decision(second, decision("a", Decision::release, "cleared"), "delivered").detail.find(
                 "community-information"),
             std::string::npos);
+}
+
+// The details of a message's two records are JSON holding every field, with
+// text that is not well-formed UTF-8 or needs escaping carried through
+// (`icegate policy replay` and the reports read them back).
+TEST(AuditRecordsDetails, SubmitAndDecisionDetailsHoldEveryFieldAsJson) {
+  const AuditRecords records = make_records();
+  Message m = message("m-\"1\"", "ct-problem-profile");
+  m.title = "line one\nline \"two\" \xff";
+  m.label = {"SECRET", {}};
+  m.handling.originator_control = true;
+  m.handling.not_before_event = "arrest";
+  m.handling.not_after_unix_ms = 1'900'000'000'000;
+  const policy::Expansion expansion{{"officer-1", "council"}, {"organisation:nowhere"}};
+
+  const auto submit = json::parse(records.submit("analyst", m, expansion, "m-0").detail);
+  ASSERT_TRUE(submit.error.empty()) << submit.error;
+  const auto& s = submit.value.as_object();
+  EXPECT_EQ(s.at("category").as_string(), "ct-problem-profile");
+  EXPECT_EQ(s.at("title").as_string(), "line one\nline \"two\" \xef\xbf\xbd");
+  EXPECT_EQ(s.at("label").as_string(), "SECRET");
+  EXPECT_EQ(s.at("portions").as_int64(), 2);
+  EXPECT_EQ(s.at("recipients").as_array().size(), 2u);
+  EXPECT_EQ(s.at("recipients").as_array()[1].as_string(), "council");
+  EXPECT_EQ(s.at("unresolved").as_array()[0].as_string(), "organisation:nowhere");
+  EXPECT_EQ(s.at("derived_from").as_string(), "m-0");
+  ASSERT_EQ(s.at("portion_labels").as_array().size(), 2u);
+  EXPECT_EQ(s.at("portion_labels").as_array()[1].as_object().at("portion").as_string(), "p2");
+  EXPECT_EQ(s.at("portion_labels").as_array()[1].as_object().at("label").as_string(), "SECRET");
+  const auto& handling = s.at("handling").as_object();
+  EXPECT_TRUE(handling.at("originator_control").as_bool());
+  EXPECT_FALSE(handling.at("no_onward_sharing").as_bool());
+  EXPECT_EQ(handling.at("not_before_event").as_string(), "arrest");
+  EXPECT_EQ(handling.at("not_after_unix_ms").as_int64(), 1'900'000'000'000);
+  EXPECT_EQ(s.size(), 10u);
+
+  const auto decided =
+      json::parse(records.decision(m, decision("council", Decision::release_redacted, "vetting\t\x01"), "delivered").detail);
+  ASSERT_TRUE(decided.error.empty()) << decided.error;
+  const auto& d = decided.value.as_object();
+  ASSERT_EQ(d.at("released").as_array().size(), 1u);
+  EXPECT_EQ(d.at("released").as_array()[0].as_object().at("label").as_string(), "OFFICIAL");
+  EXPECT_EQ(d.at("released_label").as_string(), "OFFICIAL");
+  ASSERT_EQ(d.at("withheld").as_array().size(), 1u);
+  const auto& withheld = d.at("withheld").as_array()[0].as_object();
+  EXPECT_EQ(withheld.at("portion").as_string(), "p2");
+  EXPECT_EQ(withheld.at("reason").as_string(), "vetting");
+  EXPECT_EQ(withheld.at("rules").as_array()[0].as_string(), "r-v");
+  EXPECT_EQ(d.at("reason").as_string(), "vetting\t\x01");
+  EXPECT_FALSE(d.at("occasional").as_bool());
+  EXPECT_EQ(d.at("state").as_string(), "delivered");
+  EXPECT_EQ(d.size(), 10u);
 }
 
 }  // namespace
