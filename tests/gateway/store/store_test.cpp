@@ -425,6 +425,43 @@ TEST(StoreUpgradeTest, TheOneByOneIdIndexIsReplacedByTheBulkIndexOnOpen) {
   EXPECT_EQ(ids.text(0), "old-1 old-2");
 }
 
+// The page size of the database in `data_dir`, read as another process would.
+std::int64_t page_size(const std::filesystem::path& data_dir) {
+  const sqlite::Connection db(audit::database_path(data_dir), SQLITE_OPEN_READONLY);
+  sqlite::Statement size(db, "PRAGMA page_size");
+  return size.next() ? size.integer(0) : -1;
+}
+
+// A database the store creates has pages of 8 KiB (fewer WAL writes a
+// message: store.cpp), set before anything is written, when SQLite still
+// takes it; one written before keeps its 4 KiB pages and works as it did.
+TEST(StorePageSizeTest, ANewDatabaseHas8KiBPagesAndAnOlderOneKeepsItsOwn) {
+  boost::asio::io_context io;
+  testing::TemporaryDirectory fresh;
+  {
+    Store store(fresh.path(), StoreOptions{false});
+    store.commit(message_batch("m1"), io.get_executor(), [](bool ok) { EXPECT_TRUE(ok); });
+    store.flush();
+  }
+  EXPECT_EQ(page_size(fresh.path()), 8192);
+
+  testing::TemporaryDirectory older;
+  write_older_database(audit::database_path(older.path()),
+                       "CREATE TABLE messages(id TEXT NOT NULL, originator TEXT NOT NULL, "
+                       "accepted_unix_ms INTEGER NOT NULL);"
+                       "INSERT INTO messages VALUES('old-1', 'analyst', 10);");
+  ASSERT_EQ(page_size(older.path()), 4096);
+  for (const char* id : {"m1", "m2"}) {
+    Store store(older.path(), StoreOptions{false});
+    store.commit(message_batch(id), io.get_executor(), [](bool ok) { EXPECT_TRUE(ok); });
+    store.flush();
+    EXPECT_TRUE(store.accepted("old-1"));
+    EXPECT_TRUE(store.accepted(id));
+  }
+  EXPECT_EQ(page_size(older.path()), 4096);
+  io.run();
+}
+
 // How many ids are in the bulk index (message_ids), read as another process would.
 std::int64_t ids_in_bulk_index(const std::filesystem::path& data_dir) {
   const sqlite::Connection db(audit::database_path(data_dir), SQLITE_OPEN_READONLY);
