@@ -95,14 +95,21 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
     exec("PRAGMA journal_mode=WAL");
     // No sync on commit: the syncer makes each group durable (the top of store.hpp).
     exec("PRAGMA synchronous=NORMAL");
-    // Keep the hot B-tree pages (random message ids in the indexes) in memory
-    // rather than reading them back from the WAL, and checkpoint less often:
-    // outbox and index pages rewritten by many commits are then copied into
-    // the database once per checkpoint (every checkpoint_pages WAL pages)
-    // rather than once per 1,000. The writer runs the checkpoints itself
-    // (checkpoint()): this hook replaces SQLite's automatic one, and counts
-    // the WAL's pages after each commit.
-    exec("PRAGMA cache_size=-65536");
+    // A page cache of 8 MiB (SQLite's default is 2). It was 64 MiB while
+    // message ids were indexed one by one, each on a random page of the
+    // index; the ids are now indexed in bulk and every other tree is
+    // written at its end, so the pages written are the few last ones of each
+    // tree. The larger cache cost time at every commit (SQLite walks its
+    // page cache's hash table when a transaction ends, the larger the cache
+    // the longer) and 70 MB of RSS. Over 2.1 million W1 messages the two
+    // took the same CPU (docs/PERFORMANCE.md, "Three minutes of W1").
+    //
+    // Checkpoints are less often than SQLite's (every checkpoint_pages WAL
+    // pages rather than 1,000): outbox and index pages rewritten by many
+    // commits are then copied into the database once per checkpoint. The
+    // writer runs the checkpoints itself (checkpoint()): this hook replaces
+    // SQLite's automatic one, and counts the WAL's pages after each commit.
+    exec("PRAGMA cache_size=-8192");
     sqlite3_wal_hook(
         db_.get(),
         [](void* self, sqlite3*, const char*, int pages) {
