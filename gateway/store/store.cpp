@@ -42,11 +42,14 @@ sqlite::Connection open_database(const std::filesystem::path& data_dir, const st
 // looks older ones up here (Store::accepted). Ids are random UUIDs: indexed
 // one by one, as each commit went (the index messages_id on messages(id)),
 // each put its message on a random page of the B-tree, about 4 KB of WAL
-// and 12 µs of the writer per message. They are indexed in bulk instead,
-// sorted, bulk_index_batch at a time (index_waiting_ids), and until then
-// held in memory; message_ids_indexed holds the rowid of messages up to which
-// every id is in message_ids (docs/ARCHITECTURE.md, "Memory bounds"). The
-// table itself is written in rowid order, which is the order of acceptance.
+// and 12 µs of the writer per message. They are indexed in bulk instead:
+// pooled (StoreOptions::id_pool_batches batches), sorted, and added one key
+// range of bulk_index_batch ids per group (index_waiting_ids), so that each
+// range rewrites a part of the tree, not all of it; until its whole pool is
+// in, an id is held in memory. message_ids_indexed holds the rowid of
+// messages up to which every id is in message_ids (docs/ARCHITECTURE.md,
+// "Memory bounds"). The table itself is written in rowid order, which is
+// the order of acceptance.
 constexpr const char* schema = R"(
 CREATE TABLE IF NOT EXISTS messages(
   id TEXT NOT NULL, originator TEXT NOT NULL, accepted_unix_ms INTEGER NOT NULL);
@@ -256,21 +259,28 @@ void Store::index_message_ids() {
 std::size_t Store::index_waiting_ids() {
   if (messages_keyed_by_id_) return 0;
   const auto batch = static_cast<std::size_t>(bulk_batch(options_));
-  if (unindexed_ids_.size() + group_ids_.size() < batch) return 0;
-  // The rowid of the batch-th id waiting, oldest first.
-  const std::int64_t through = batch <= unindexed_ids_.size() ? unindexed_ids_[batch - 1].first
-                                                              : group_ids_[batch - unindexed_ids_.size() - 1].first;
+  if (id_pool_.empty()) {
+    const std::size_t pool = batch * static_cast<std::size_t>(std::max<std::int64_t>(options_.id_pool_batches, 1));
+    if (unindexed_ids_.size() + group_ids_.size() < pool) return 0;
+    id_pool_.reserve(pool);
+    for (std::size_t i = 0; i < pool; ++i) {
+      const auto& [rowid, id] = i < unindexed_ids_.size() ? unindexed_ids_[i] : group_ids_[i - unindexed_ids_.size()];
+      id_pool_.push_back(id);
+      id_pool_through_ = rowid;
+    }
+    std::sort(id_pool_.begin(), id_pool_.end());
+    id_pool_indexed_ = 0;
+  }
   static thread_local struct Statements {
     explicit Statements(const sqlite::Connection& db)
-        : index(db,
-                "INSERT OR IGNORE INTO message_ids(id) SELECT id FROM messages WHERE rowid > ?1 AND rowid <= ?2 "
-                "ORDER BY id"),
+        : insert(db, "INSERT OR IGNORE INTO message_ids(id) VALUES(?1)"),
           indexed(db, "UPDATE message_ids_indexed SET through_rowid = ?1") {}
-    Statement index, indexed;
+    Statement insert, indexed;
   } statements(db_);
-  statements.index.bind(1, ids_indexed_through_).bind(2, through).run();
-  statements.indexed.bind(1, through).run();
-  return batch;
+  const std::size_t end = std::min(id_pool_indexed_ + batch, id_pool_.size());
+  for (std::size_t i = id_pool_indexed_; i < end; ++i) statements.insert.bind(1, id_pool_[i]).run();
+  if (end == id_pool_.size()) statements.indexed.bind(1, id_pool_through_).run();
+  return end;
 }
 
 void Store::ids_committed(std::size_t indexed) {
@@ -282,11 +292,17 @@ void Store::ids_committed(std::size_t indexed) {
   }
   group_ids_.clear();
   if (indexed == 0) return;
-  ids_indexed_through_ = unindexed_ids_[indexed - 1].first;  // index_waiting_ids indexed through it
-  for (std::size_t i = 0; i < indexed; ++i) {
+  id_pool_indexed_ = indexed;
+  if (id_pool_indexed_ < id_pool_.size()) return;
+  // The whole pool is in message_ids, committed: the oldest ids waiting,
+  // as many as it held, wait no longer.
+  ids_indexed_through_ = id_pool_through_;
+  for (std::size_t i = 0; i < id_pool_.size(); ++i) {
     unindexed_id_set_.erase(unindexed_ids_.front().second);
     unindexed_ids_.pop_front();
   }
+  id_pool_.clear();
+  id_pool_indexed_ = 0;
 }
 
 void Store::open_reader() {
@@ -682,6 +698,11 @@ void Store::writer_loop() {
         db_.try_exec("ROLLBACK");
         audit_->reload_head();
         group_ids_.clear();
+        // The pool may hold ids of this group, which is gone: it is taken
+        // again from the ids waiting (ranges committed before are in
+        // message_ids already, and are added again harmlessly).
+        id_pool_.clear();
+        id_pool_indexed_ = 0;
       }
     }
     const bool tried = group.refused < work.size();

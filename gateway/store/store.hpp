@@ -233,6 +233,14 @@ struct StoreOptions {
   // held in memory (accepted() looks there first), and a query reads the
   // records waiting from the audit table. At least 1.
   std::int64_t bulk_index_batch = 4096;
+  // Message ids are random: a batch of them lands all over message_ids, so
+  // once that tree has more leaves than a batch has ids, each id costs a
+  // leaf rewritten (8 KiB of WAL), as when ids were indexed one by one. So
+  // the ids are pooled, this many batches at a time, sorted, and indexed one
+  // key range of bulk_index_batch ids per group: each range then covers
+  // 1/id_pool_batches of the tree. A pool's ids stay in memory until all of
+  // it is indexed. 1: one batch at a time, as a single range. At least 1.
+  std::int64_t id_pool_batches = 16;
 };
 
 struct StoreStats {
@@ -426,12 +434,15 @@ class Store {
   void exec(const char* sql);
   void index_message_ids();
   void open_reader();
-  // Writer thread, in the group's transaction: adds the oldest
-  // bulk_index_batch ids waiting (unindexed_ids_, then this group's) to
-  // message_ids once that many wait; returns how many (0: none).
+  // Writer thread, in the group's transaction: once bulk_index_batch x
+  // id_pool_batches ids wait (unindexed_ids_, then this group's), takes
+  // the oldest that many as the pool, sorted; then adds its next key range
+  // of bulk_index_batch ids to message_ids, and after the last range moves
+  // the mark. Returns how far into the pool the ranges now go (0: none).
   std::size_t index_waiting_ids();
-  // Writer thread, after the group committed: its ids now wait, and the
-  // `indexed` oldest no longer do.
+  // Writer thread, after the group committed: its ids now wait; the pool's
+  // ranges go as far as `indexed`, and once they cover it, its ids no longer
+  // wait.
   void ids_committed(std::size_t indexed);
 
   std::filesystem::path path_;
@@ -445,7 +456,7 @@ class Store {
   std::optional<sqlite::Statement> lookup_;  // SELECT 1 FROM message_ids WHERE id = ?
   // Committed message ids not yet in message_ids (the bulk index), oldest
   // first, with their rowids, and as a set for accepted(): at most about
-  // bulk_index_batch plus one group's. Only the writer changes them; the
+  // two pools (bulk_index_batch x id_pool_batches) plus one group's. Only the writer changes them; the
   // writer reads the deque without the lock.
   std::mutex unindexed_ids_mutex_;  // guards unindexed_ids_, unindexed_id_set_
   std::deque<std::pair<std::int64_t, std::string>> unindexed_ids_;
@@ -454,6 +465,12 @@ class Store {
   // and every rowid up to this one is in message_ids.
   std::vector<std::pair<std::int64_t, std::string>> group_ids_;
   std::int64_t ids_indexed_through_ = 0;
+  // Writer thread only: the pool being indexed (the oldest ids waiting,
+  // sorted; empty: none), how far into it the committed ranges go, and the
+  // rowid of its newest id.
+  std::vector<std::string> id_pool_;
+  std::size_t id_pool_indexed_ = 0;
+  std::int64_t id_pool_through_ = 0;
   std::optional<sqlite::Connection> checkpointer_db_;  // the checkpointer thread's (background_checkpoints)
   std::optional<sqlite::Connection> owed_reader_db_;   // read-only, the reader thread's (read_owed)
   std::unique_ptr<audit::AuditChain> audit_;  // before db_ closes: it holds prepared statements

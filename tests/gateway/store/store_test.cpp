@@ -478,7 +478,7 @@ TEST(StoreBulkIdIndexTest, IdsAreIndexedInBulkAndFoundAllAlongAndAfterAReopen) {
   boost::asio::io_context io;
   std::vector<std::int64_t> indexed;
   {
-    Store store(dir.path(), StoreOptions{.synchronous_full = false, .bulk_index_batch = 3});
+    Store store(dir.path(), StoreOptions{.synchronous_full = false, .bulk_index_batch = 3, .id_pool_batches = 1});
     for (int i = 1; i <= 7; ++i) {
       store.commit(message_batch("m" + std::to_string(i)), io.get_executor(), [](bool ok) { EXPECT_TRUE(ok); });
       store.flush();
@@ -489,7 +489,7 @@ TEST(StoreBulkIdIndexTest, IdsAreIndexedInBulkAndFoundAllAlongAndAfterAReopen) {
     io.run();
   }
   EXPECT_EQ(indexed, (std::vector<std::int64_t>{0, 0, 3, 3, 3, 6, 6}));
-  Store reopened(dir.path(), StoreOptions{.synchronous_full = false, .bulk_index_batch = 3});
+  Store reopened(dir.path(), StoreOptions{.synchronous_full = false, .bulk_index_batch = 3, .id_pool_batches = 1});
   EXPECT_TRUE(reopened.accepted("m7")) << "waiting for the bulk index when the store closed";
   EXPECT_TRUE(reopened.accepted("m1"));
   EXPECT_FALSE(reopened.accepted("m8"));
@@ -506,7 +506,7 @@ TEST(StoreBulkIdIndexTest, IdsAreIndexedInBulkAndFoundAllAlongAndAfterAReopen) {
 TEST(StoreBulkIdIndexTest, AFailedCommitTakesItsIdsAndItsIndexingWithIt) {
   testing::TemporaryDirectory dir;
   boost::asio::io_context io;
-  Store store(dir.path(), StoreOptions{.synchronous_full = false, .bulk_index_batch = 2});
+  Store store(dir.path(), StoreOptions{.synchronous_full = false, .bulk_index_batch = 2, .id_pool_batches = 1});
   const auto commit = [&](const std::string& id) {
     bool committed = false;
     store.commit(message_batch(id), io.get_executor(), [&committed](bool ok) { committed = ok; });
@@ -528,6 +528,72 @@ TEST(StoreBulkIdIndexTest, AFailedCommitTakesItsIdsAndItsIndexingWithIt) {
   EXPECT_FALSE(store.accepted("lost"));
   EXPECT_TRUE(store.accepted("a"));
   EXPECT_TRUE(store.accepted("b"));
+}
+
+// The ids in the bulk index, in key order, read as another process would.
+std::string ids_in_bulk_index_text(const std::filesystem::path& data_dir) {
+  const sqlite::Connection db(audit::database_path(data_dir), SQLITE_OPEN_READONLY);
+  sqlite::Statement ids(db, "SELECT coalesce(group_concat(id, ' '), '') FROM (SELECT id FROM message_ids ORDER BY id)");
+  return ids.next() ? ids.text(0) : "?";
+}
+
+// Ids are pooled, id_pool_batches batches at a time, and indexed one key
+// range of bulk_index_batch ids per group (so that a range rewrites part of
+// the tree, not all of it): here a pool of 6 in ranges of 2. Every committed
+// id is found all along; a failed commit takes its range with it; a store
+// reopened in the middle of a pool finds every id and indexes them again.
+TEST(StoreBulkIdIndexTest, IdsArePooledAndIndexedOneKeyRangeAGroup) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  const StoreOptions options{.synchronous_full = false, .bulk_index_batch = 2, .id_pool_batches = 3};
+  const std::vector<std::string> arrivals = {"m6", "m2", "m5", "m1", "m4", "m3", "m7", "m9", "m8"};
+  std::vector<std::string> indexed;
+  {
+    Store store(dir.path(), options);
+    const auto commit = [&](const std::string& id) {
+      bool committed = false;
+      store.commit(message_batch(id), io.get_executor(), [&committed](bool ok) { committed = ok; });
+      store.flush();
+      io.restart();
+      io.run();
+      return committed;
+    };
+    for (std::size_t i = 0; i < 7; ++i) {
+      if (i == 6) {
+        store.inject_commit_failure(1);
+        EXPECT_FALSE(commit("lost"));  // would have indexed the pool's second range
+        EXPECT_EQ(ids_in_bulk_index_text(dir.path()), "m1 m2");
+        EXPECT_FALSE(store.accepted("lost"));
+        store.recover();
+        store.resume();
+      }
+      ASSERT_TRUE(commit(arrivals[i])) << arrivals[i];
+      indexed.push_back(ids_in_bulk_index_text(dir.path()));
+      for (std::size_t j = 0; j <= i; ++j) EXPECT_TRUE(store.accepted(arrivals[j])) << i << " " << arrivals[j];
+      EXPECT_FALSE(store.accepted(arrivals[i + 1]));
+    }
+  }
+  // Nothing until the pool is full; then its lowest keys first, whatever
+  // the order they came in. The failed commit dropped the pool; the next one
+  // took it again from its first range (added again, harmlessly).
+  EXPECT_EQ(indexed, (std::vector<std::string>{"", "", "", "", "", "m1 m2", "m1 m2"}));
+  Store reopened(dir.path(), options);
+  for (const auto& id : {"m1", "m2", "m3", "m4", "m5", "m6", "m7"}) EXPECT_TRUE(reopened.accepted(id)) << id;
+  EXPECT_FALSE(reopened.accepted("m9"));
+  io.restart();
+  for (std::size_t i = 7; i < arrivals.size(); ++i)
+    reopened.commit(message_batch(arrivals[i]), io.get_executor(), [](bool ok) { EXPECT_TRUE(ok); });
+  reopened.flush();
+  for (int extra = 0; extra < 3; ++extra) {
+    reopened.commit(message_batch("n" + std::to_string(extra)), io.get_executor(), [](bool ok) { EXPECT_TRUE(ok); });
+    reopened.flush();
+  }
+  io.run();
+  // After the reopen the first pool (m1-m6) was taken again and finished;
+  // the second (m7, m9, m8, n0, n1, n2) has its first range in.
+  EXPECT_EQ(ids_in_bulk_index_text(dir.path()), "m1 m2 m3 m4 m5 m6 m7 m8");
+  for (const auto& id : {"m1", "m5", "m6", "m7", "m8", "m9", "n0", "n2"}) EXPECT_TRUE(reopened.accepted(id)) << id;
+  EXPECT_FALSE(reopened.accepted("lost"));
 }
 
 // A data directory written before the outbox's expiry was indexed: its
