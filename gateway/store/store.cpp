@@ -88,12 +88,13 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
     // Pages of 8 KiB rather than SQLite's 4: a W1 message's rows (a 1 KB
     // frame in the outbox, two audit records, their index entries) then
     // take 2.5 WAL writes rather than 4.2, and the writer's B-trees half as
-    // many pages. Measured (docs/PERFORMANCE.md, "Pages of 8 KiB"): 4-11%
-    // less server CPU per message in W1 and W2, for about 15% more bytes
-    // written (a commit rewrites the last, partly filled page of each tree,
-    // now twice the size); 16 KiB took little less CPU again for 42% more
-    // bytes. It applies to a database this creates: one written before
-    // keeps its 4 KiB pages (SQLite changes them only on a VACUUM).
+    // many pages. Measured (docs/PERFORMANCE.md, "Pages of 8 KiB"): the
+    // store alone takes 4-13% less CPU a message, W2 a few percent less, W1
+    // end to end within a run's spread; about 15% more bytes are written (a
+    // commit rewrites the last, partly filled page of each tree, now twice
+    // the size); 16 KiB took little less CPU again for 42% more bytes. It
+    // applies to a database this creates: one written before keeps its
+    // 4 KiB pages (SQLite changes them only on a VACUUM).
     exec("PRAGMA page_size=8192");
     exec("PRAGMA journal_mode=WAL");
     // No sync on commit: the syncer makes each group durable (the top of store.hpp).

@@ -456,8 +456,8 @@ class Store {
   std::optional<sqlite::Statement> lookup_;  // SELECT 1 FROM message_ids WHERE id = ?
   // Committed message ids not yet in message_ids (the bulk index), oldest
   // first, with their rowids, and as a set for accepted(): at most about
-  // two pools (bulk_index_batch x id_pool_batches) plus one group's. Only the writer changes them; the
-  // writer reads the deque without the lock.
+  // two pools (bulk_index_batch x id_pool_batches). Only the writer changes
+  // them; the writer reads the deque without the lock.
   std::mutex unindexed_ids_mutex_;  // guards unindexed_ids_, unindexed_id_set_
   std::deque<std::pair<std::int64_t, std::string>> unindexed_ids_;
   std::unordered_set<std::string> unindexed_id_set_;

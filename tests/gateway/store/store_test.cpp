@@ -502,19 +502,22 @@ TEST(StoreBulkIdIndexTest, IdsAreIndexedInBulkAndFoundAllAlongAndAfterAReopen) {
   for (int j = 1; j <= 9; ++j) EXPECT_TRUE(reopened.accepted("m" + std::to_string(j))) << j;
 }
 
+// Commits one message's batch and waits for its completion: whether it was committed.
+bool commit_one(Store& store, boost::asio::io_context& io, const std::string& id) {
+  bool committed = false;
+  store.commit(message_batch(id), io.get_executor(), [&committed](bool ok) { committed = ok; });
+  store.flush();
+  io.restart();
+  io.run();
+  return committed;
+}
+
 // A commit that fails takes its ids and its bulk indexing with it.
 TEST(StoreBulkIdIndexTest, AFailedCommitTakesItsIdsAndItsIndexingWithIt) {
   testing::TemporaryDirectory dir;
   boost::asio::io_context io;
   Store store(dir.path(), StoreOptions{.synchronous_full = false, .bulk_index_batch = 2, .id_pool_batches = 1});
-  const auto commit = [&](const std::string& id) {
-    bool committed = false;
-    store.commit(message_batch(id), io.get_executor(), [&committed](bool ok) { committed = ok; });
-    store.flush();
-    io.restart();
-    io.run();
-    return committed;
-  };
+  const auto commit = [&](const std::string& id) { return commit_one(store, io, id); };
   ASSERT_TRUE(commit("a"));
   store.inject_commit_failure(1);
   EXPECT_FALSE(commit("lost"));  // would have indexed a and lost
@@ -550,14 +553,7 @@ TEST(StoreBulkIdIndexTest, IdsArePooledAndIndexedOneKeyRangeAGroup) {
   std::vector<std::string> indexed;
   {
     Store store(dir.path(), options);
-    const auto commit = [&](const std::string& id) {
-      bool committed = false;
-      store.commit(message_batch(id), io.get_executor(), [&committed](bool ok) { committed = ok; });
-      store.flush();
-      io.restart();
-      io.run();
-      return committed;
-    };
+    const auto commit = [&](const std::string& id) { return commit_one(store, io, id); };
     for (std::size_t i = 0; i < 7; ++i) {
       if (i == 6) {
         store.inject_commit_failure(1);
