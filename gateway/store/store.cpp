@@ -247,10 +247,10 @@ void Store::index_message_ids() {
                    path_.string(), count.integer(0));
   }
   Statement through(db_, "SELECT through_rowid FROM message_ids_indexed");
-  if (through.next()) ids_indexed_through_ = through.integer(0);
+  const std::int64_t indexed_through = through.next() ? through.integer(0) : 0;
   // Those committed since: held in memory until the next bulk indexing.
   Statement waiting(db_, "SELECT rowid, id FROM messages WHERE rowid > ? ORDER BY rowid");
-  waiting.bind(1, ids_indexed_through_);
+  waiting.bind(1, indexed_through);
   while (waiting.next()) {
     unindexed_ids_.emplace_back(waiting.integer(0), waiting.text(1));
     unindexed_id_set_.insert(unindexed_ids_.back().second);
@@ -270,7 +270,6 @@ std::size_t Store::index_waiting_ids() {
       id_pool_through_ = rowid;
     }
     std::sort(id_pool_.begin(), id_pool_.end());
-    id_pool_indexed_ = 0;
   }
   static thread_local struct Statements {
     explicit Statements(const sqlite::Connection& db)
@@ -297,11 +296,14 @@ void Store::ids_committed(std::size_t indexed) {
   if (id_pool_indexed_ < id_pool_.size()) return;
   // The whole pool is in message_ids, committed: the oldest ids waiting,
   // as many as it held, wait no longer.
-  ids_indexed_through_ = id_pool_through_;
   for (std::size_t i = 0; i < id_pool_.size(); ++i) {
     unindexed_id_set_.erase(unindexed_ids_.front().second);
     unindexed_ids_.pop_front();
   }
+  drop_id_pool();
+}
+
+void Store::drop_id_pool() {
   id_pool_.clear();
   id_pool_indexed_ = 0;
 }
@@ -702,8 +704,7 @@ void Store::writer_loop() {
         // The pool may hold ids of this group, which is gone: it is taken
         // again from the ids waiting (ranges committed before are in
         // message_ids already, and are added again harmlessly).
-        id_pool_.clear();
-        id_pool_indexed_ = 0;
+        drop_id_pool();
       }
     }
     const bool tried = group.refused < work.size();

@@ -461,16 +461,15 @@ class Store {
   std::mutex unindexed_ids_mutex_;  // guards unindexed_ids_, unindexed_id_set_
   std::deque<std::pair<std::int64_t, std::string>> unindexed_ids_;
   std::unordered_set<std::string> unindexed_id_set_;
-  // Writer thread only: this group's new ids, with their rowids (apply()),
-  // and every rowid up to this one is in message_ids.
+  // Writer thread only: this group's new ids, with their rowids (apply()).
   std::vector<std::pair<std::int64_t, std::string>> group_ids_;
-  std::int64_t ids_indexed_through_ = 0;
   // Writer thread only: the pool being indexed (the oldest ids waiting,
-  // sorted; empty: none), how far into it the committed ranges go, and the
-  // rowid of its newest id.
+  // sorted; empty: none), how far into it the committed ranges go (0 while
+  // it is empty), and the rowid of its newest id.
   std::vector<std::string> id_pool_;
   std::size_t id_pool_indexed_ = 0;
   std::int64_t id_pool_through_ = 0;
+  void drop_id_pool();
   std::optional<sqlite::Connection> checkpointer_db_;  // the checkpointer thread's (background_checkpoints)
   std::optional<sqlite::Connection> owed_reader_db_;   // read-only, the reader thread's (read_owed)
   std::unique_ptr<audit::AuditChain> audit_;  // before db_ closes: it holds prepared statements
