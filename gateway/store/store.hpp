@@ -413,6 +413,18 @@ class Store {
     OutboxDone outbox_done;
   };
   void queue(Pending pending);  // for the writer, in the caller's epoch
+  // A Pending's callbacks once its group is synced, run by the syncer's post.
+  struct Completion {
+    bool committed = false;
+    std::function<void(bool)> done;
+    OutboxDone outbox_done;
+    std::vector<OutboxEntry> outbox;
+    void operator()() {
+      if (done) done(committed);
+      if (outbox_done) outbox_done(committed, outbox);
+    }
+  };
+  using Completions = std::vector<Completion>;
   // A group the writer is done with, handed to the syncer in commit order.
   struct Group {
     std::deque<Pending> work;

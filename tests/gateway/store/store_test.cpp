@@ -682,6 +682,36 @@ TEST(StoreGatherTest, UnawaitedBatchesWaitForTheNextAwaitedOneAndShareItsTransac
   EXPECT_EQ(audit::verify(dir.path()).records, 6);
 }
 
+// A group's callbacks reach each executor as one handler a run (one wake-up
+// of the router's thread a group, not one a message), in commit order.
+TEST(StoreCompletionTest, AGroupsCallbacksReachTheirExecutorAsOneHandlerARunInCommitOrder) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io, other;
+  Store store(dir.path(), StoreOptions{.synchronous_full = true, .gather = std::chrono::hours(1)});
+  std::vector<std::string> order;
+  auto note = [&order](std::string name) {
+    return [&order, name](bool ok) {
+      EXPECT_TRUE(ok);
+      order.push_back(name);
+    };
+  };
+  // Held back (no one awaits them) until the awaited "m": one group.
+  for (int i = 0; i < 4; ++i) store.commit(connection_batch("n" + std::to_string(i)), io.get_executor(), note("n" + std::to_string(i)));
+  store.commit(connection_batch("x"), other.get_executor(), note("x"));
+  store.commit(connection_batch("n4"), io.get_executor(), note("n4"));
+  store.commit(message_batch("m"), io.get_executor(), note("m"));
+  store.flush();
+  ASSERT_EQ(store.stats().commits, 1u);
+
+  EXPECT_EQ(io.poll_one(), 1u);
+  EXPECT_EQ(order, (std::vector<std::string>{"n0", "n1", "n2", "n3"})) << "the first run, in one handler";
+  EXPECT_EQ(other.poll_one(), 1u);
+  EXPECT_EQ(io.poll_one(), 1u);
+  EXPECT_EQ(order, (std::vector<std::string>{"n0", "n1", "n2", "n3", "x", "n4", "m"}));
+  EXPECT_EQ(io.poll(), 0u);
+  EXPECT_EQ(other.poll(), 0u);
+}
+
 // With nothing else coming, a held-back batch is committed once the gather
 // time has passed since it was queued, with those queued meanwhile.
 TEST(StoreGatherTest, AnUnawaitedBatchIsCommittedOnceTheGatherTimeHasPassed) {
