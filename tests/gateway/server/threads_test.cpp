@@ -131,6 +131,65 @@ TEST_P(ThreadsTest, ASupersededSessionOnAnotherThreadIsClosedAndTheNewOneServed)
   EXPECT_EQ(delivery->message.id, message.id);
 }
 
+// A session posts a node's Submits and Acks to the router without waiting
+// for them, so the router's refusals of them come back later, through the
+// session's queue. A node's frames are still answered in the order it sent
+// them, on every thread: the refusals of a Submit from someone else (the
+// router's), of an Ack for nothing owed (the router's) and of a message that
+// does not decode (the session's own) all arrive before the echo of a
+// Heartbeat sent after them.
+TEST_P(ThreadsTest, RefusalsArriveBeforeTheAnswerToAFrameSentAfterThem) {
+  RunningGateway gateway(source_path("policies/demo.yaml"), demo_nodes, config());
+  const std::vector<std::string> names{"ctu-wm", "ctio-east", "council-prevent", "npt-sparkhill"};
+  std::vector<std::unique_ptr<node::NodeClient>> clients;
+  for (const auto& name : names) clients.push_back(gateway.connect(name));
+
+  constexpr int rounds = 20;
+  for (int round = 0; round < rounds; ++round) {
+    for (std::size_t n = 0; n < clients.size(); ++n) {
+      auto& client = *clients[n];
+      // Someone else's message: ORIGINATOR_MISMATCH, then a negative Ack.
+      const Message not_mine = make_message(names[(n + 1) % names.size()], {{AddresseeKind::node, "iag-birmingham"}},
+                                            "ct-problem-profile", "prevent", {{{"RESTRICTED", {}}, "not mine"}});
+      Message empty = make_message(names[n], {{AddresseeKind::node, "iag-birmingham"}}, "ct-problem-profile",
+                                   "prevent", {{{"RESTRICTED", {}}, "x"}});
+      empty.portions.clear();  // INVALID_MESSAGE, then a negative Ack
+      v1::Frame ack;
+      ack.mutable_ack()->set_message_id(make_uuid());  // never delivered to anyone
+      // The router's two refusals, then a frame the session answers itself.
+      client.submit(not_mine);
+      client.send_frame(ack);
+      client.request_echo(2 * round);
+      // The router's refusal, then the session's own.
+      client.submit(not_mine);
+      client.submit(empty);
+      client.request_echo(2 * round + 1);
+    }
+  }
+  std::vector<std::string> expected;
+  for (int round = 0; round < rounds; ++round) {
+    for (const char* seen : {"error ORIGINATOR_MISMATCH", "ack false", "error UNEXPECTED_FRAME"})
+      expected.emplace_back(seen);
+    expected.push_back("echo " + std::to_string(2 * round));
+    for (const char* seen : {"error ORIGINATOR_MISMATCH", "ack false", "error INVALID_MESSAGE", "ack false"})
+      expected.emplace_back(seen);
+    expected.push_back("echo " + std::to_string(2 * round + 1));
+  }
+  for (std::size_t n = 0; n < clients.size(); ++n) {
+    std::vector<std::string> seen;
+    const auto until = std::chrono::steady_clock::now() + 30s;
+    while (seen.size() < expected.size() && std::chrono::steady_clock::now() < until) {
+      auto event = clients[n]->next_event(1s);
+      if (!event) continue;
+      if (auto* error = std::get_if<node::ErrorNotice>(&event->payload)) seen.push_back("error " + error->code);
+      if (auto* ack = std::get_if<node::Acknowledgement>(&event->payload))
+        seen.push_back(ack->ok ? "ack true" : "ack false");
+      if (auto* echo = std::get_if<node::Echo>(&event->payload)) seen.push_back("echo " + std::to_string(echo->tag));
+    }
+    EXPECT_EQ(seen, expected) << names[n];
+  }
+}
+
 INSTANTIATE_TEST_SUITE_P(Threads, ThreadsTest, ::testing::Values(1, 2, 4),
                          [](const ::testing::TestParamInfo<std::size_t>& info) {
                            return std::to_string(info.param);
