@@ -1,8 +1,8 @@
 // Sessions on several threads (serve --threads): connections spread over
 // several threads, every decision on one. The rest of the suite runs with the
-// default, one thread, until it has run under ASan with several; these pin 1,
-// 2 and 4 threads explicitly, so that the single-threaded path and a spread
-// wider than the machine's both stay covered wherever the suite runs.
+// default, one thread per core; these pin 1, 2 and 4 threads explicitly, so
+// that the single-threaded path, the path across threads and a spread wider
+// than the machine's all stay covered wherever the suite runs.
 #include <map>
 #include <thread>
 
