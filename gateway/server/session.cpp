@@ -142,21 +142,6 @@ void Session::post_to_router(F f) {
 }
 
 template <typename F>
-void Session::ahead_to_router(F f) {
-  if (shares_router_thread_) return f();
-  ++router_ahead_;
-  asio::post(router_.executor(), std::move(f));
-}
-
-asio::awaitable<void> Session::catch_up_with_router() {
-  if (router_ahead_ == 0) co_return;
-  // The router runs posts in order: once this has run, so has every post
-  // before it, and the answers those posted back are queued here first.
-  co_await on_router([] {});
-  router_ahead_ = 0;
-}
-
-template <typename F>
 void Session::on_session(F f) {
   asio::dispatch(stream_.get_executor(), [self = shared_from_this(), f = std::move(f)]() mutable { f(*self); });
 }
@@ -446,9 +431,6 @@ asio::awaitable<void> Session::reader() {
       if (result.error || result.frame_error != wire::FrameError::none) break;
       continue;  // dropped: not acknowledged, so the node sends it again later
     }
-    // What the session says of a read that failed, or of a frame it cannot
-    // take, follows the router's answers to the frames before it.
-    if (result.error || result.frame_error != wire::FrameError::none) co_await catch_up_with_router();
     if (result.error) {
       if (deadline_.expired(Side::read)) {
         send_error(v1::ERROR_CODE_TIMEOUT,
@@ -639,14 +621,9 @@ asio::awaitable<void> Session::handle(const v1::Frame& frame) {
     handle_peer(frame);
     co_return;
   }
-  // A frame answered here, or by the router while the reader waits, comes
-  // after what the router still has of this node's Submits and Acks; and the
-  // router is never more than kRouterAhead of them behind.
-  const bool ahead = frame.body_case() == v1::Frame::kSubmit || frame.body_case() == v1::Frame::kAck;
-  if (!ahead || router_ahead_ >= kRouterAhead) co_await catch_up_with_router();
   switch (frame.body_case()) {
     case v1::Frame::kSubmit: co_await handle_submit(frame.submit()); co_return;
-    case v1::Frame::kAck: handle_ack(frame.ack().message_id()); co_return;
+    case v1::Frame::kAck: co_await handle_ack(frame.ack().message_id()); co_return;
     case v1::Frame::kHeartbeat: {
       // Echoed, so that the node's own idle deadline sees a live gateway.
       v1::Frame echo;
@@ -683,20 +660,17 @@ asio::awaitable<void> Session::handle(const v1::Frame& frame) {
 }
 
 // A recipient confirms a Deliver: it leaves the node's outbox.
-void Session::handle_ack(const std::string& id) {
-  ahead_to_router([self = shared_from_this(), id] {
-    Router& router = self->router_;
-    if (router.draining()) return;
-    if (router.acknowledged(self->node_id_, id)) {
-      if (auto* observer = router.observer()) observer->acknowledged(self->node_id_, id);
-      return;
+asio::awaitable<void> Session::handle_ack(const std::string& id) {
+  const bool settled = co_await on_router([&] {
+    if (router_.draining()) return true;
+    if (router_.acknowledged(node_id_, id)) {
+      if (auto* observer = router_.observer()) observer->acknowledged(node_id_, id);
+      return true;
     }
-    ++router.metrics().acks_unexpected;
-    self->on_session([id](Session& session) { session.refuse_ack(id); });
+    ++router_.metrics().acks_unexpected;
+    return false;
   });
-}
-
-void Session::refuse_ack(const std::string& id) {
+  if (settled) co_return;
   // Said, not ignored: an Ack can only settle a Deliver this node was sent.
   // Not fatal: a node acknowledging a redelivery twice does no harm.
   if (id.size() > config_.message_limits.max_text_bytes) {
@@ -714,34 +688,24 @@ void Session::refuse_ack(const std::string& id) {
 // The message is decoded and checked for size here, on the session's thread;
 // only the decision is the router's.
 asio::awaitable<void> Session::handle_submit(const v1::Submit& submit) {
+  const std::string& message_id = submit.message().id();
+  auto refuse = [&](v1::ErrorCode code, std::string text) {
+    send_error(code, std::move(text), false, message_id);
+    v1::Frame ack;
+    ack.mutable_ack()->set_message_id(message_id);
+    ack.mutable_ack()->set_ok(false);
+    log_frame("out", ack);
+    send(frame_bytes(ack));
+  };
   wire::DecodeProblem problem;
   auto message = wire::decode(submit.message(), config_.message_limits, problem);
-  if (!message) {
-    // The router has not heard of it: after what it has of this node's.
-    co_await catch_up_with_router();
-    refuse_submit(submit.message().id(), v1::ERROR_CODE_INVALID_MESSAGE, "invalid message: " + wire::to_string(problem));
-    co_return;
-  }
-  ahead_to_router([self = shared_from_this(), message = std::move(*message)]() mutable {
-    Router& router = self->router_;
+  if (!message) co_return refuse(v1::ERROR_CODE_INVALID_MESSAGE, "invalid message: " + wire::to_string(problem));
+  const SubmitResult result = co_await on_router([&] {
     // Shutting down: not acknowledged, so the node sends it again later.
-    if (router.draining()) return;
-    std::string id = message.id;
-    SubmitResult result = router.submit(self->node_id_, std::move(message));
-    if (result.accepted) return;
-    self->on_session([id = std::move(id), result = std::move(result)](Session& session) {
-      session.refuse_submit(id, result.error, result.error_text);
-    });
+    if (router_.draining()) return SubmitResult{.accepted = true};
+    return router_.submit(node_id_, std::move(*message));
   });
-}
-
-void Session::refuse_submit(const std::string& message_id, v1::ErrorCode code, std::string text) {
-  send_error(code, std::move(text), false, message_id);
-  v1::Frame ack;
-  ack.mutable_ack()->set_message_id(message_id);
-  ack.mutable_ack()->set_ok(false);
-  log_frame("out", ack);
-  send(frame_bytes(ack));
+  if (!result.accepted) refuse(result.error, result.error_text);
 }
 
 audit::AuditRecord Session::connection_record(std::string kind, std::string reason) const {

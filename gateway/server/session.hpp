@@ -19,13 +19,9 @@
 // dispatched to the session's executor, with values. Its cancellation slot
 // (shut_down) is emitted to on that executor only, as asio's signals and
 // slots are not thread-safe. What it asks of the
-// router runs on the router's executor, carrying values, in the order the
-// node sent it. Submits and Acks are posted without waiting (the router
-// sends any answer back itself), up to kRouterAhead of them; before a frame
-// the session answers itself, or one whose answer it waits for (on_router),
-// the reader waits until the router has handled those posted before it
-// (catch_up_with_router), so a node's frames are still answered in the order
-// it sent them.
+// router runs on the router's executor (on_router), carrying values; the
+// reader waits for the router's answer before it reads the next frame, so a
+// node's frames are handled, and answered, in the order it sent them.
 #pragma once
 
 #include <list>
@@ -121,13 +117,6 @@ class Session : public std::enable_shared_from_this<Session> {
   // Runs `f` on the router's executor and does not wait for it.
   template <typename F>
   void post_to_router(F f);
-  // A Submit's or Ack's work, posted to the router without waiting for it
-  // (its answer, if any, comes back through on_session). handle() keeps the
-  // router at most kRouterAhead such posts behind.
-  template <typename F>
-  void ahead_to_router(F f);
-  // Returns once the router has run everything posted to it before.
-  boost::asio::awaitable<void> catch_up_with_router();
   // Runs `f(session)` on the session's executor (at once when already there).
   template <typename F>
   void on_session(F f);
@@ -136,11 +125,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void wake_writer();
   boost::asio::awaitable<void> handle(const v1::Frame& frame);
   boost::asio::awaitable<void> handle_submit(const v1::Submit& submit);
-  void handle_ack(const std::string& message_id);
-  // The answers to a Submit refused (an Error and a negative Ack) and to an
-  // Ack for nothing owed (an Error). Session executor only.
-  void refuse_submit(const std::string& message_id, v1::ErrorCode code, std::string text);
-  void refuse_ack(const std::string& message_id);
+  boost::asio::awaitable<void> handle_ack(const std::string& message_id);
   void log_frame(const char* direction, const v1::Frame& frame) const;
   // Counts a frame and tells the observer, if any (which costs nothing otherwise).
   // (Counted here; the observer is told on the router's executor.)
@@ -167,11 +152,6 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string read_buffer_;
   // Everything below is guarded by: the session's executor (stream_'s), the
   // only one that reads or writes it.
-  // Submits and Acks posted to the router since the router last caught up
-  // (ahead_to_router): the router's queue holds at most kRouterAhead of this
-  // node's frames.
-  static constexpr int kRouterAhead = 64;
-  int router_ahead_ = 0;
   std::list<Outgoing> outbound_;  // a list: nothing allocated while empty, unlike a deque
   std::list<Outgoing> owed_;      // handed over by the router: at most its delivery window
   boost::asio::steady_timer wake_writer_;  // a lingering writer waits on it
