@@ -131,13 +131,14 @@ TEST_P(ThreadsTest, ASupersededSessionOnAnotherThreadIsClosedAndTheNewOneServed)
   EXPECT_EQ(delivery->message.id, message.id);
 }
 
-// A session posts a node's Submits and Acks to the router without waiting
-// for them, so the router's refusals of them come back later, through the
-// session's queue. A node's frames are still answered in the order it sent
-// them, on every thread: the refusals of a Submit from someone else (the
-// router's), of an Ack for nothing owed (the router's) and of a message that
-// does not decode (the session's own) all arrive before the echo of a
-// Heartbeat sent after them.
+// A node's frames are answered in the order it sent them, on every thread,
+// whether the router or the session answers: the refusals of a Submit from
+// someone else (the router's), of an Ack for nothing owed (the router's) and
+// of a message that does not decode (the session's own) all arrive before
+// the echo of a Heartbeat sent after them. (A session that posted Submits
+// and Acks to the router without waiting for them would have to keep this
+// by waiting for the router before answering anything itself:
+// docs/PERFORMANCE.md, "Fewer hand-offs".)
 TEST_P(ThreadsTest, RefusalsArriveBeforeTheAnswerToAFrameSentAfterThem) {
   RunningGateway gateway(source_path("policies/demo.yaml"), demo_nodes, config());
   const std::vector<std::string> names{"ctu-wm", "ctio-east", "council-prevent", "npt-sparkhill"};
