@@ -696,7 +696,10 @@ TEST(StoreCompletionTest, AGroupsCallbacksReachTheirExecutorAsOneHandlerARunInCo
     };
   };
   // Held back (no one awaits them) until the awaited "m": one group.
-  for (int i = 0; i < 4; ++i) store.commit(connection_batch("n" + std::to_string(i)), io.get_executor(), note("n" + std::to_string(i)));
+  for (int i = 0; i < 4; ++i) {
+    const std::string name = "n" + std::to_string(i);
+    store.commit(connection_batch(name), io.get_executor(), note(name));
+  }
   store.commit(connection_batch("x"), other.get_executor(), note("x"));
   store.commit(connection_batch("n4"), io.get_executor(), note("n4"));
   store.commit(message_batch("m"), io.get_executor(), note("m"));
