@@ -94,6 +94,63 @@ TEST(CanonicalJsonTest, EscapesQuotesBackslashesAndControlCharactersAndPassesUtf
   EXPECT_EQ(json_string(std::string("a\"\\\n") + '\x02'), R"("a\"\\\n\u0002")");
 }
 
+// The writer and the reader look for the bytes to escape sixteen at a time
+// (detail::plain_run_end), so each such byte is put at every position of
+// texts up to three steps long, beside bytes that need no escape, and
+// checked against the escaping written out byte by byte.
+TEST(CanonicalJsonTest, FindsEachByteToEscapeWhereverItFallsInTheSixteenByteSteps) {
+  const auto escaped = [](std::string_view text) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = "\"";
+    for (const char c : text) {
+      const auto byte = static_cast<unsigned char>(c);
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          if (byte < 0x20) {
+            out += "\\u00";
+            out += hex[byte >> 4];
+            out += hex[byte & 15];
+          } else {
+            out += c;
+          }
+      }
+    }
+    return out + "\"";
+  };
+  const std::string to_escape = std::string("\"\\\n\x01\x1f") + '\0';
+  const std::string as_they_are = "a \x7f\x80\xff";
+  for (std::size_t length = 1; length <= 48; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (const std::string& bytes : {to_escape, as_they_are}) {
+        for (const char byte : bytes) {
+          std::string text(length, 'a');
+          text[at] = byte;
+          const std::string where = "byte " + std::to_string(static_cast<unsigned char>(byte)) + " at " +
+                                    std::to_string(at) + " of " + std::to_string(length);
+          ASSERT_EQ(json_string(text), escaped(text)) << where;
+          // The reader: the string escaped is one object's value, kept as it
+          // is; written raw, it is an object only if nothing needed escaping.
+          AuditRecord record;
+          record.detail = "{\"k\":" + escaped(text) + "}";
+          ASSERT_THAT(canonical_json(record), HasSubstr("\"detail\":" + record.detail + "}")) << where;
+          record.detail = "{\"k\":\"" + text + "\"}";
+          const bool plain = bytes == as_they_are;
+          ASSERT_THAT(canonical_json(record),
+                      HasSubstr("\"detail\":" + (plain ? record.detail : escaped(record.detail)) + "}"))
+              << where;
+        }
+      }
+    }
+  }
+}
+
 TEST(CanonicalJsonTest, EmbedsOneJsonObjectVerbatimWithoutSurroundingSpace) {
   AuditRecord record;
   record.detail = " \n{\"b\": [1, -2.5e3, true, false, null], \"a\": {\"x\": \"y\\u00e9\"}}\t ";
