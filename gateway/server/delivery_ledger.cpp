@@ -273,11 +273,12 @@ std::vector<store::OutboxEntry> DeliveryLedger::refill(const std::string& node, 
   return expired;
 }
 
-bool DeliveryLedger::acknowledge(std::string_view node, std::string_view message_id) {
+std::optional<std::int64_t> DeliveryLedger::acknowledge(std::string_view node, std::string_view message_id) {
   auto waiting = awaiting_ack_.find(node);
-  if (waiting == awaiting_ack_.end()) return false;
+  if (waiting == awaiting_ack_.end()) return std::nullopt;
   auto it = waiting->second.find(message_id);
-  if (it == waiting->second.end()) return false;  // a repeated Ack, or for something never owed here
+  if (it == waiting->second.end()) return std::nullopt;  // a repeated Ack, or for something never owed here
+  const std::int64_t seq = it->second;
   if (auto owed = outbox_.find(node); owed != outbox_.end()) {
     if (auto frame = owed->second.resident.find(it->second); frame != owed->second.resident.end()) {
       erase_resident(owed->second, frame);
@@ -285,7 +286,7 @@ bool DeliveryLedger::acknowledge(std::string_view node, std::string_view message
     }
   }
   waiting->second.erase(it);
-  return true;
+  return seq;
 }
 
 bool DeliveryLedger::written(std::string_view node, std::int64_t seq) {

@@ -154,8 +154,9 @@ class DeliveryLedger {
   // Whether `node` is owed frames that are on disk only.
   bool spilled(std::string_view node) const;
   // The node acknowledged the Deliver of `message_id`: it leaves the outbox.
-  // False (nothing changes) when no Deliver of that message awaits its Ack.
-  bool acknowledge(std::string_view node, std::string_view message_id);
+  // Returns its seq (what the store deletes), or nothing (and nothing
+  // changes) when no Deliver of that message awaits the node's Ack.
+  std::optional<std::int64_t> acknowledge(std::string_view node, std::string_view message_id);
   // An owed frame that needs no Ack was written: it leaves the outbox. False
   // when it is not owed, or needs an Ack (a Deliver written keeps its key but
   // drops its bytes here: they are read back if it is handed again).

@@ -205,7 +205,7 @@ void Router::finish(Work work) {
 }
 
 void Router::flush_settled(bool told) {
-  if (settled_.acked.empty() && settled_.sent.empty()) return;
+  if (settled_.settled.empty()) return;
   std::function<void(bool)> done;
   if (told)
     done = [this, epoch = store_.epoch()](bool ok) {
@@ -274,8 +274,7 @@ void Router::commit_failed(std::uint64_t epoch, const std::vector<Asker>& askers
   Work refused = reload();
   store_.resume();
   // What was waiting to settle when the state was read back still settles.
-  for (const auto& [node, message_id] : settled_.acked) ledger_.acknowledge(node, message_id);
-  for (const auto seq : settled_.sent) ledger_.forget(seq);
+  for (const auto seq : settled_.settled) ledger_.forget(seq);
   finish(std::move(refused));
   // Lanes keep their cursors (seqs do not change): each session is handed
   // what was committed beyond what it already holds.
@@ -390,7 +389,7 @@ void Router::expire_queued(Work& work, const store::OutboxEntry& entry) {
   send_follow_up(work, entry.originator, entry.message_id, {{expired, false}});
   work.batch.audit.push_back(records_.expired(entry, expired.reason));
   if (observer()) observer()->decision(entry.message_id, expired, "expired");
-  work.batch.sent.push_back(entry.seq);
+  work.batch.settled.push_back(entry.seq);
 }
 
 void Router::detach(const std::string& node_id, const std::weak_ptr<Session>& session, std::uint64_t lane) {
@@ -414,8 +413,9 @@ std::vector<std::shared_ptr<Session>> Router::sessions() const {
 }
 
 bool Router::acknowledged(const std::string& node, const std::string& message_id) {
-  if (!ledger_.acknowledge(node, message_id)) return false;  // a repeated Ack, or for something never owed here
-  settled_.acked.emplace_back(node, message_id);
+  const auto seq = ledger_.acknowledge(node, message_id);
+  if (!seq) return false;  // a repeated Ack, or for something never owed here
+  settled_.settled.push_back(*seq);
   settle_later();
   // Resident frames left: with a backlog on disk, or Delivers to be read
   // back, more may be read back and handed.
@@ -438,7 +438,7 @@ void Router::written(const std::string& node, std::uint64_t lane, const std::vec
     // Owed frames that need no acknowledgement are settled once written; a
     // Deliver keeps its key until acknowledged, its bytes dropped.
     if (ledger_.written(node, frame.seq)) {
-      settled_.sent.push_back(frame.seq);
+      settled_.settled.push_back(frame.seq);
       settle_later();
       settled = true;
     }
@@ -546,7 +546,7 @@ bool Router::refuse_oversized(Work& work, const store::OutboxEntry& entry, std::
       fmt::format("not delivered: the frame would be {} bytes, over the frame limit of {} bytes",
                   frame_bytes - wire::frame_header_bytes, config_.max_frame_bytes);
   spdlog::error("outbox seq={} to={} message={}: {}", entry.seq, entry.node, short_id(entry.message_id), reason);
-  work.batch.sent.push_back(entry.seq);
+  work.batch.settled.push_back(entry.seq);
   work.batch.audit.push_back(records_.undeliverable(entry, reason));
   if (entry.needs_ack && !entry.originator.empty()) {
     // The originator hears that this recipient will not get it.
@@ -1129,7 +1129,7 @@ void Router::hand_over_peer(const std::string& peer, PeerLane& lane) {
       if (frame.needs_ack) ++lane.unanswered;
       // A Forward keeps its key until answered; anything else is settled.
       if (frame.seq > 0 && ledger_.written(peer, frame.seq)) {
-        settled_.sent.push_back(frame.seq);
+        settled_.settled.push_back(frame.seq);
         settle_later();
       }
     }
@@ -1139,8 +1139,9 @@ void Router::hand_over_peer(const std::string& peer, PeerLane& lane) {
 }
 
 bool Router::peer_answered(const std::string& peer, const std::string& message_id, bool accepted) {
-  if (!ledger_.acknowledge(peer, message_id)) return false;  // answered already, or never owed
-  settled_.acked.emplace_back(peer, message_id);
+  const auto seq = ledger_.acknowledge(peer, message_id);
+  if (!seq) return false;  // answered already, or never owed
+  settled_.settled.push_back(*seq);
   settle_later();
   if (accepted)
     spdlog::info("peer={} holds message={}", peer, short_id(message_id));

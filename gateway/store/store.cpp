@@ -50,13 +50,19 @@ sqlite::Connection open_database(const std::filesystem::path& data_dir, const st
 // messages up to which every id is in message_ids (docs/ARCHITECTURE.md,
 // "Memory bounds"). The table itself is written in rowid order, which is
 // the order of acceptance.
+//
+// An outbox entry leaves by its seq (Batch::settled), an acknowledged
+// Deliver too: the router's ledger knows which seq each Ack settles. An
+// index on (node, message_id) found acknowledged Delivers until then, at an
+// index entry written and deleted for every entry, on a page set by the
+// random message id; a data directory written before loses it when opened.
 constexpr const char* schema = R"(
 CREATE TABLE IF NOT EXISTS messages(
   id TEXT NOT NULL, originator TEXT NOT NULL, accepted_unix_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS outbox(
   seq INTEGER PRIMARY KEY, node TEXT NOT NULL, message_id TEXT NOT NULL, needs_ack INTEGER NOT NULL,
   not_after_unix_ms INTEGER NOT NULL, originator TEXT NOT NULL, outcome BLOB, frame BLOB NOT NULL);
-CREATE INDEX IF NOT EXISTS outbox_node_message ON outbox(node, message_id);
+DROP INDEX IF EXISTS outbox_node_message;
 CREATE INDEX IF NOT EXISTS outbox_node_seq ON outbox(node, seq);
 CREATE INDEX IF NOT EXISTS outbox_expiry ON outbox(not_after_unix_ms) WHERE not_after_unix_ms != 0;
 CREATE TABLE IF NOT EXISTS holds(id TEXT PRIMARY KEY, record BLOB NOT NULL) WITHOUT ROWID;
@@ -78,7 +84,7 @@ std::int64_t bulk_batch(const StoreOptions& options) { return std::max<std::int6
 }  // namespace
 
 bool Batch::empty() const {
-  return messages.empty() && outbox.empty() && acked.empty() && sent.empty() && holds_put.empty() &&
+  return messages.empty() && outbox.empty() && settled.empty() && holds_put.empty() &&
          holds_removed.empty() && controlled_put.empty() && events.empty() && occasional.empty() && audit.empty();
 }
 
@@ -924,14 +930,13 @@ void Store::apply(const Batch& batch) {
           outbox(db,
                  "INSERT INTO outbox(seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, frame) "
                  "VALUES(?, ?, ?, ?, ?, ?, ?, ?)"),
-          acked(db, "DELETE FROM outbox WHERE node = ? AND message_id = ? AND needs_ack = 1"),
-          sent(db, "DELETE FROM outbox WHERE seq = ?"),
+          settled(db, "DELETE FROM outbox WHERE seq = ?"),
           hold_put(db, "INSERT OR REPLACE INTO holds(id, record) VALUES(?, ?)"),
           hold_removed(db, "DELETE FROM holds WHERE id = ?"),
           controlled(db, "INSERT OR REPLACE INTO controlled(message_id, record) VALUES(?, ?)"),
           event(db, "INSERT OR IGNORE INTO events(name, node, triggered_unix_ms) VALUES(?, ?, ?)"),
           occasional(db, "INSERT INTO occasional(node, time_unix_ms) VALUES(?, ?)") {}
-    Statement message, outbox, acked, sent, hold_put, hold_removed, controlled, event, occasional;
+    Statement message, outbox, settled, hold_put, hold_removed, controlled, event, occasional;
   } statements(db_);
   auto& s = statements;
   for (const auto& m : batch.messages) {
@@ -948,8 +953,7 @@ void Store::apply(const Batch& batch) {
         .bind_blob(7, e.outcome)
         .bind_blob(8, e.frame)
         .run();
-  for (const auto& [node, message_id] : batch.acked) s.acked.bind(1, node).bind(2, message_id).run();
-  for (const auto seq : batch.sent) s.sent.bind(1, seq).run();
+  for (const auto seq : batch.settled) s.settled.bind(1, seq).run();
   for (const auto& h : batch.holds_put) s.hold_put.bind(1, h.key).bind_blob(2, h.value).run();
   for (const auto& id : batch.holds_removed) s.hold_removed.bind(1, id).run();
   for (const auto& c : batch.controlled_put) s.controlled.bind(1, c.key).bind_blob(2, c.value).run();

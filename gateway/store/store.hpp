@@ -161,8 +161,9 @@ struct TriggeredEvent {
 struct Batch {
   std::vector<AcceptedMessage> messages;
   std::vector<OutboxEntry> outbox;                              // seq already assigned
-  std::vector<std::pair<std::string, std::string>> acked;       // (node, message_id)
-  std::vector<std::int64_t> sent;                               // non-ack entries written
+  // Outbox entries done with, by seq: Delivers their node acknowledged (the
+  // router's ledger knows each one's seq), and other frames once written.
+  std::vector<std::int64_t> settled;
   std::vector<StoredBlob> holds_put;                            // key = hold id
   std::vector<std::string> holds_removed;
   std::vector<StoredBlob> controlled_put;                       // key = message id

@@ -154,18 +154,18 @@ void BM_MessageLifecycle(benchmark::State& state) {
   boost::asio::io_context io(1);
   std::size_t messages = 0, index = 0;
   std::int64_t seq = 1;
-  std::vector<std::pair<std::string, std::string>> unacked;  // (recipient, message id)
+  std::vector<std::int64_t> unacked;  // the outbox seqs of the Delivers not yet acknowledged
   const auto before = scratch.store->stats();
   std::int64_t written = 0, cpu_us = 0;
   for (auto _ : state) {
     state.PauseTiming();
     std::vector<icegate::store::Batch> commits(kCommitsPerIteration * per_commit);
-    std::vector<std::vector<std::pair<std::string, std::string>>> acks(kCommitsPerIteration);
+    std::vector<std::vector<std::int64_t>> acks(kCommitsPerIteration);
     for (std::size_t c = 0; c < kCommitsPerIteration; ++c) {
       for (std::size_t m = 0; m < per_commit; ++m, ++index) {
         auto& batch = commits[c * per_commit + m];
         batch = sample_message_batch(index, seq++);  // a random v4 message id, as nodes send
-        acks[c].emplace_back(batch.outbox.front().node, batch.outbox.front().message_id);
+        acks[c].push_back(batch.outbox.front().seq);
       }
     }
     const auto written_before = bytes_written();
@@ -173,7 +173,7 @@ void BM_MessageLifecycle(benchmark::State& state) {
     state.ResumeTiming();
     for (std::size_t c = 0; c < kCommitsPerIteration; ++c) {
       icegate::store::Batch settle;
-      settle.acked = std::move(unacked);
+      settle.settled = std::move(unacked);
       scratch.store->commit(std::move(settle), io.get_executor(), [](bool) {});
       for (std::size_t m = 0; m < per_commit; ++m)
         scratch.store->commit(std::move(commits[c * per_commit + m]), io.get_executor(), [](bool) {});

@@ -113,13 +113,13 @@ TEST(DeliveryLedger, ANewLaneStartsFromTheFirstFrameStillOwed) {
   EXPECT_FALSE(ledger.has_lane("officer"));
 }
 
-TEST(DeliveryLedger, AnAckSettlesOnlyADeliverAwaitingThatNodesAck) {
+TEST(DeliveryLedger, AnAckSettlesOnlyADeliverAwaitingThatNodesAckAndNamesItsSeq) {
   DeliveryLedger ledger;
-  owe(ledger, "officer", 100, "m1");
-  owe(ledger, "reader", 100, "m2");
+  owe(ledger, "officer", 100, "m1", 0, 41);
+  owe(ledger, "reader", 100, "m2", 0, 42);
   EXPECT_FALSE(ledger.acknowledge("officer", "m2")) << "owed to another node";
   EXPECT_FALSE(ledger.acknowledge("officer", "never"));
-  EXPECT_TRUE(ledger.acknowledge("officer", "m1"));
+  EXPECT_EQ(ledger.acknowledge("officer", "m1"), std::optional<std::int64_t>(41)) << "the entry the store deletes";
   EXPECT_FALSE(ledger.acknowledge("officer", "m1")) << "acknowledged already";
   EXPECT_EQ(ledger.owed_count("officer"), 0u);
   EXPECT_EQ(ledger.owed_count("reader"), 1u);

@@ -618,6 +618,39 @@ TEST(StoreUpgradeTest, AnOlderOutboxGainsTheExpiryIndexOnOpen) {
   EXPECT_THAT(detail, HasSubstr("outbox_expiry")) << "the expiry scan must use the index: " << detail;
 }
 
+// One written while acknowledged Delivers were found by node and message id:
+// the index for that is dropped on open, and an entry leaves by its seq
+// alone, the same message owed to another node staying.
+TEST(StoreUpgradeTest, AnOlderOutboxLosesItsNodeAndMessageIndexAndEntriesLeaveBySeq) {
+  testing::TemporaryDirectory dir;
+  const auto path = audit::database_path(dir.path());
+  write_older_database(path,
+                       "CREATE TABLE outbox(seq INTEGER PRIMARY KEY, node TEXT NOT NULL, message_id TEXT NOT NULL, "
+                       "needs_ack INTEGER NOT NULL, not_after_unix_ms INTEGER NOT NULL, originator TEXT NOT NULL, "
+                       "outcome BLOB, frame BLOB NOT NULL);"
+                       "CREATE INDEX outbox_node_message ON outbox(node, message_id);"
+                       "INSERT INTO outbox VALUES(1, 'officer', 'm1', 1, 0, 'analyst', '', 'f1'), "
+                       "(2, 'reader', 'm1', 1, 0, 'analyst', '', 'f1'), (3, 'officer', 'm2', 1, 0, 'analyst', '', 'f2');");
+  Store store(dir.path(), StoreOptions{false});
+  {
+    const sqlite::Connection db(path, SQLITE_OPEN_READONLY);
+    sqlite::Statement index(db, "SELECT count(*) FROM sqlite_schema WHERE name = 'outbox_node_message'");
+    ASSERT_TRUE(index.next());
+    EXPECT_EQ(index.integer(0), 0);
+  }
+  boost::asio::io_context io;
+  Batch settle;
+  settle.settled = {1};
+  std::optional<bool> committed;
+  store.commit(std::move(settle), io.get_executor(), [&](bool ok) { committed = ok; });
+  store.flush();
+  io.run();
+  EXPECT_EQ(committed, true);
+  std::vector<std::int64_t> seqs;
+  for (const auto& entry : store.recover(10, 10).outbox) seqs.push_back(entry.seq);
+  EXPECT_EQ(seqs, (std::vector<std::int64_t>{2, 3})) << "the reader's Deliver of m1 stays owed";
+}
+
 // One made before 9f148e9 keyed messages on id (WITHOUT ROWID): already
 // indexed, and read back by time.
 TEST(StoreUpgradeTest, AMessagesTableKeyedOnIdStillWorks) {

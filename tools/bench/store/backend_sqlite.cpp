@@ -32,7 +32,7 @@ class SqliteBackend final : public Backend {
     batch.messages = std::move(operation.messages);
     batch.outbox = std::move(operation.outbox);
     batch.audit = std::move(operation.audit);
-    for (auto& ack : operation.acks) batch.acked.emplace_back(std::move(ack.node), std::move(ack.message_id));
+    for (const auto& ack : operation.acks) batch.settled.push_back(ack.seq);
     store_.commit(std::move(batch), io_.get_executor(), std::move(done));
   }
   void flush() override { store_.flush(); }
