@@ -9,10 +9,6 @@
 #include <cmath>
 #include <stdexcept>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 #include <fmt/format.h>
 
 #include "gateway/model/json_value.hpp"
@@ -293,32 +289,6 @@ Object& Object::add_raw(std::string_view key, std::string_view encoded) {
 
 std::string Object::str() const { return json::serialize(*object_); }
 
-std::size_t plain_run_end(std::string_view text, std::size_t from, bool non_ascii) {
-  std::size_t at = from;
-#if defined(__SSE2__)
-  // A byte is special if it equals '"' or '\\', or is at most 0x1f
-  // (unsigned: max(byte, 0x1f) is then 0x1f), or has its top bit set when
-  // `non_ascii` (the sign bits _mm_movemask_epi8 gathers).
-  const __m128i quote_mark = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i last_control = _mm_set1_epi8(0x1f);
-  for (; at + 16 <= text.size(); at += 16) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + at));
-    const __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(bytes, last_control), last_control);
-    const __m128i special =
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, quote_mark), _mm_cmpeq_epi8(bytes, backslash)), control);
-    auto mask = static_cast<unsigned>(_mm_movemask_epi8(special));
-    if (non_ascii) mask |= static_cast<unsigned>(_mm_movemask_epi8(bytes));
-    if (mask != 0) return at + static_cast<std::size_t>(__builtin_ctz(mask));
-  }
-#endif
-  for (; at < text.size(); ++at) {
-    const auto byte = static_cast<unsigned char>(text[at]);
-    if (byte == '"' || byte == '\\' || byte < 0x20 || (non_ascii && byte >= 0x80)) return at;
-  }
-  return text.size();
-}
-
 namespace {
 
 // `text` as quote() writes it, appended to `out`: each byte that starts no
@@ -329,8 +299,12 @@ void append_quoted(std::string& out, std::string_view text) {
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
   std::size_t run = 0, at = 0;  // text[run, at) is copied as it is
-  while ((at = plain_run_end(text, at, true)) < text.size()) {
+  while (at < text.size()) {
     const auto byte = static_cast<unsigned char>(text[at]);
+    if (byte >= 0x20 && byte < 0x80 && byte != '"' && byte != '\\') {
+      ++at;
+      continue;
+    }
     if (byte >= 0x80) {
       if (const std::size_t length = utf8::sequence_length(text.substr(at)); length > 0) {
         at += length;

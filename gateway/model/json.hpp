@@ -29,14 +29,6 @@ std::string valid_utf8(std::string_view text);
 // `text` as a JSON string literal, quotes included, valid UTF-8 (see above).
 std::string quote(std::string_view text);
 
-// The first position at or after `from` of a byte a JSON string cannot hold
-// as it is: a quote, a backslash or a control character (below 0x20); with
-// `non_ascii`, also any byte from 0x80 on (for a writer that checks UTF-8).
-// text.size() if there is none. Sixteen bytes a step where SSE2 is there
-// (every x86-64 CPU), since most text written is plain: json::Writer and
-// the audit trail's canonical writer and reader (gateway/audit) scan with it.
-std::size_t plain_run_end(std::string_view text, std::size_t from, bool non_ascii = false);
-
 // `value` as compact JSON text, valid UTF-8 (see above). A double is written
 // as the shortest text that reads back as the same double, with ".0" on a
 // whole number ("50.0", "0.001234", "1e+20"); Boost.JSON 1.81 alone writes

@@ -85,30 +85,6 @@ TEST(JsonWriter, WritesEachStringKeyAndScalarAsObjectDoes) {
   EXPECT_EQ(Writer().finish(), Object().str());
 }
 
-// Writer looks for the bytes it must escape or check sixteen at a time
-// (plain_run_end), so each kind of byte is put at every position of texts up
-// to three steps long: escaped, well-formed UTF-8, ill-formed (replaced),
-// plain. Object, through Boost.JSON, is the reference.
-TEST(JsonWriter, EscapesAndChecksEachByteWhereverItFallsInTheSixteenByteSteps) {
-  const std::vector<std::string> inserts = {"\"", "\\", "\n", std::string(1, '\0'), "\x1f", "\x7f", " ",
-                                            "\xc3\xa9", "\xf0\x9f\x99\x82", "\xff", "\xc3", "\x80"};
-  for (std::size_t length = 1; length <= 48; ++length) {
-    for (std::size_t at = 0; at < length; ++at) {
-      for (const std::string& insert : inserts) {
-        std::string text(length, 'a');
-        text.replace(at, 1, insert);
-        ASSERT_EQ(Writer().add("k", text).finish(), Object().add("k", text).str())
-            << "a " << insert.size() << "-byte insert starting " << static_cast<int>(static_cast<unsigned char>(insert[0]))
-            << " at " << at << " of " << length;
-      }
-    }
-  }
-  for (const std::size_t from : {0, 5, 16, 17, 40})
-    EXPECT_EQ(plain_run_end(std::string(48, 'a') + "\"", from), 48u) << from;
-  EXPECT_EQ(plain_run_end(std::string(20, 'a') + "\xe9" + std::string(20, 'a'), 0), 41u) << "non-ASCII is plain here";
-  EXPECT_EQ(plain_run_end(std::string(20, 'a') + "\xe9" + std::string(20, 'a'), 0, true), 20u);
-}
-
 TEST(JsonWriter, NestsObjectsAndArraysOfObjectsAsObjectDoes) {
   Writer writer;
   writer.add("a", "1").begin_array("items");
