@@ -12,6 +12,8 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -364,6 +366,41 @@ TEST_F(StoreOutboxTest, RecoverReturnsOnlyTheFirstFramesOfEachOutboxWithTheirCou
   EXPECT_EQ(seqs, (std::vector<std::int64_t>{40, 50})) << "only those that expire before 5,051";
   EXPECT_EQ(store_.next_expiry(5051), 5060);
   EXPECT_EQ(store_.next_expiry(5101), 0) << "none expires after the last";
+}
+
+// A Deliver's frame is the message's content. Once the entry is settled
+// (here acknowledged), its bytes must not stay behind in the database's free
+// space: the store deletes with SQLite's secure_delete on, and once it is
+// closed (the WAL checkpointed and removed) no file of the data directory
+// holds them. With secure_delete off, the deleted cell's bytes stay in its
+// page and this fails.
+TEST(StoreSecureDeleteTest, ASettledFramesBytesAreNotLeftInTheDataDirectory) {
+  testing::TemporaryDirectory dir;
+  const std::string marker = "CONTENT-OF-A-SETTLED-FRAME-7f3a9c";
+  {
+    Store store(dir.path(), StoreOptions{false});
+    boost::asio::io_context io;
+    auto commit = [&](Batch batch) {
+      std::optional<bool> result;
+      store.commit(std::move(batch), io.get_executor(), [&](bool ok) { result = ok; });
+      store.flush();
+      io.restart();
+      io.run();
+      return result;
+    };
+    Batch owed = owed_batch(1, "officer");
+    owed.outbox.front().frame = marker + std::string(400, 'x');
+    ASSERT_EQ(commit(std::move(owed)), true);
+    ASSERT_EQ(commit(owed_batch(2, "officer")), true);  // a neighbour on the same page, still owed
+    Batch settle;
+    settle.settled = {1};
+    ASSERT_EQ(commit(std::move(settle)), true);
+  }
+  for (const auto& file : std::filesystem::directory_iterator(dir.path())) {
+    std::ifstream in(file.path(), std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(bytes.find(marker), std::string::npos) << file.path().filename() << " still holds the frame";
+  }
 }
 
 // DIR/icegate.db as an older version left it: WAL, then `sql`.
