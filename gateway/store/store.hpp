@@ -162,7 +162,8 @@ struct Batch {
   std::vector<AcceptedMessage> messages;
   std::vector<OutboxEntry> outbox;                              // seq already assigned
   // Outbox entries done with, by seq: Delivers their node acknowledged (the
-  // router's ledger knows each one's seq), and other frames once written.
+  // router's ledger knows each one's seq), other frames once written, and
+  // entries expired or undeliverable.
   std::vector<std::int64_t> settled;
   std::vector<StoredBlob> holds_put;                            // key = hold id
   std::vector<std::string> holds_removed;
