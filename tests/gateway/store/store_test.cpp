@@ -47,17 +47,19 @@ Batch message_batch(const std::string& id) {
   return batch;
 }
 
+// Commits `batch` and returns what its callback was told (after running it).
+std::optional<bool> commit_and_wait(Store& store, boost::asio::io_context& io, Batch batch) {
+  std::optional<bool> result;
+  store.commit(std::move(batch), io.get_executor(), [&](bool ok) { result = ok; });
+  store.flush();
+  io.restart();
+  io.run();
+  return result;
+}
+
 class StoreFailStopTest : public ::testing::Test {
  protected:
-  // Commits `batch` and returns what its callback was told (after running it).
-  std::optional<bool> commit(Batch batch) {
-    std::optional<bool> result;
-    store_.commit(std::move(batch), io_.get_executor(), [&](bool ok) { result = ok; });
-    store_.flush();
-    io_.restart();
-    io_.run();
-    return result;
-  }
+  std::optional<bool> commit(Batch batch) { return commit_and_wait(store_, io_, std::move(batch)); }
   std::vector<std::string> stored_ids() {
     std::vector<std::string> ids;
     for (const auto& message : store_.recover().messages) ids.push_back(message.id);
@@ -119,14 +121,7 @@ TEST(StoreSyncFailure, AFailedSyncRefusesEverythingForGoodAndSaysRestart) {
   testing::TemporaryDirectory dir;
   boost::asio::io_context io;
   Store store(dir.path(), StoreOptions{true});
-  auto commit = [&](Batch batch) {
-    std::optional<bool> result;
-    store.commit(std::move(batch), io.get_executor(), [&](bool ok) { result = ok; });
-    store.flush();
-    io.restart();
-    io.run();
-    return result;
-  };
+  auto commit = [&](Batch batch) { return commit_and_wait(store, io, std::move(batch)); };
   ASSERT_EQ(commit(message_batch("durable")), true);
   EXPECT_GE(store.stats().syncs, 1u) << "a durable store syncs the WAL before it calls back";
   store.inject_sync_failure(1);
@@ -380,14 +375,7 @@ TEST(StoreSecureDeleteTest, ASettledFramesBytesAreNotLeftInTheDataDirectory) {
   {
     Store store(dir.path(), StoreOptions{false});
     boost::asio::io_context io;
-    auto commit = [&](Batch batch) {
-      std::optional<bool> result;
-      store.commit(std::move(batch), io.get_executor(), [&](bool ok) { result = ok; });
-      store.flush();
-      io.restart();
-      io.run();
-      return result;
-    };
+    auto commit = [&](Batch batch) { return commit_and_wait(store, io, std::move(batch)); };
     Batch owed = owed_batch(1, "officer");
     owed.outbox.front().frame = marker + std::string(400, 'x');
     ASSERT_EQ(commit(std::move(owed)), true);
@@ -541,12 +529,7 @@ TEST(StoreBulkIdIndexTest, IdsAreIndexedInBulkAndFoundAllAlongAndAfterAReopen) {
 
 // Commits one message's batch and waits for its completion: whether it was committed.
 bool commit_one(Store& store, boost::asio::io_context& io, const std::string& id) {
-  bool committed = false;
-  store.commit(message_batch(id), io.get_executor(), [&committed](bool ok) { committed = ok; });
-  store.flush();
-  io.restart();
-  io.run();
-  return committed;
+  return commit_and_wait(store, io, message_batch(id)).value_or(false);
 }
 
 // A commit that fails takes its ids and its bulk indexing with it.
@@ -678,11 +661,7 @@ TEST(StoreUpgradeTest, AnOlderOutboxLosesItsNodeAndMessageIndexAndEntriesLeaveBy
   boost::asio::io_context io;
   Batch settle;
   settle.settled = {1};
-  std::optional<bool> committed;
-  store.commit(std::move(settle), io.get_executor(), [&](bool ok) { committed = ok; });
-  store.flush();
-  io.run();
-  EXPECT_EQ(committed, true);
+  EXPECT_EQ(commit_and_wait(store, io, std::move(settle)), true);
   std::vector<std::int64_t> seqs;
   for (const auto& entry : store.recover(10, 10).outbox) seqs.push_back(entry.seq);
   EXPECT_EQ(seqs, (std::vector<std::int64_t>{2, 3})) << "the reader's Deliver of m1 stays owed";
