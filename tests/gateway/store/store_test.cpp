@@ -392,11 +392,17 @@ TEST(StoreSecureDeleteTest, ASettledFramesBytesAreNotLeftInTheDataDirectory) {
 }
 
 // DIR/icegate.db as an older version left it: WAL, then `sql`.
-void write_older_database(const std::filesystem::path& path, const char* sql) {
+void write_older_database(const std::filesystem::path& path, const std::string& sql) {
   const sqlite::Connection db(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   db.exec("PRAGMA journal_mode=WAL", "setting WAL");
   db.exec(sql, "writing an older database");
 }
+
+// The outbox table as a data directory written before its expiry index has it.
+const std::string older_outbox =
+    "CREATE TABLE outbox(seq INTEGER PRIMARY KEY, node TEXT NOT NULL, message_id TEXT NOT NULL, "
+    "needs_ack INTEGER NOT NULL, not_after_unix_ms INTEGER NOT NULL, originator TEXT NOT NULL, "
+    "outcome BLOB, frame BLOB NOT NULL);";
 
 // A data directory written before message ids were indexed: the messages
 // table as it was then (no index on id), with rows in it.
@@ -618,12 +624,8 @@ TEST(StoreBulkIdIndexTest, IdsArePooledAndIndexedOneKeyRangeAGroup) {
 TEST(StoreUpgradeTest, AnOlderOutboxGainsTheExpiryIndexOnOpen) {
   testing::TemporaryDirectory dir;
   const auto path = audit::database_path(dir.path());
-  write_older_database(path,
-                       "CREATE TABLE outbox(seq INTEGER PRIMARY KEY, node TEXT NOT NULL, message_id TEXT NOT NULL, "
-                       "needs_ack INTEGER NOT NULL, not_after_unix_ms INTEGER NOT NULL, originator TEXT NOT NULL, "
-                       "outcome BLOB, frame BLOB NOT NULL);"
-                       "INSERT INTO outbox VALUES(1, 'officer', 'm1', 1, 0, 'analyst', '', 'f1'), "
-                       "(2, 'officer', 'm2', 1, 7000, 'analyst', '', 'f2');");
+  write_older_database(path, older_outbox + "INSERT INTO outbox VALUES(1, 'officer', 'm1', 1, 0, 'analyst', '', 'f1'), "
+                                            "(2, 'officer', 'm2', 1, 7000, 'analyst', '', 'f2');");
   Store store(dir.path(), StoreOptions{false});
   EXPECT_EQ(store.recover(10, 1).first_expiry_unix_ms, 7000);
   const auto due = store.expiring(8000, 0, 0, 10);
@@ -644,13 +646,10 @@ TEST(StoreUpgradeTest, AnOlderOutboxGainsTheExpiryIndexOnOpen) {
 TEST(StoreUpgradeTest, AnOlderOutboxLosesItsNodeAndMessageIndexAndEntriesLeaveBySeq) {
   testing::TemporaryDirectory dir;
   const auto path = audit::database_path(dir.path());
-  write_older_database(path,
-                       "CREATE TABLE outbox(seq INTEGER PRIMARY KEY, node TEXT NOT NULL, message_id TEXT NOT NULL, "
-                       "needs_ack INTEGER NOT NULL, not_after_unix_ms INTEGER NOT NULL, originator TEXT NOT NULL, "
-                       "outcome BLOB, frame BLOB NOT NULL);"
-                       "CREATE INDEX outbox_node_message ON outbox(node, message_id);"
-                       "INSERT INTO outbox VALUES(1, 'officer', 'm1', 1, 0, 'analyst', '', 'f1'), "
-                       "(2, 'reader', 'm1', 1, 0, 'analyst', '', 'f1'), (3, 'officer', 'm2', 1, 0, 'analyst', '', 'f2');");
+  write_older_database(path, older_outbox + "CREATE INDEX outbox_node_message ON outbox(node, message_id);"
+                                            "INSERT INTO outbox VALUES(1, 'officer', 'm1', 1, 0, 'analyst', '', 'f1'), "
+                                            "(2, 'reader', 'm1', 1, 0, 'analyst', '', 'f1'), "
+                                            "(3, 'officer', 'm2', 1, 0, 'analyst', '', 'f2');");
   Store store(dir.path(), StoreOptions{false});
   {
     const sqlite::Connection db(path, SQLITE_OPEN_READONLY);
