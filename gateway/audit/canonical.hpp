@@ -12,12 +12,6 @@
 
 namespace icegate::audit::detail {
 
-// The first position at or after `from` of a byte a JSON string cannot hold
-// as it is (a quote, a backslash, a control character below 0x20), or
-// text.size() if there is none. The writer and the reader below both scan
-// with it, sixteen bytes a step where SSE2 is there (every x86-64 CPU): the
-// text they go through is mostly plain.
-std::size_t plain_run_end(std::string_view text, std::size_t from);
 // Appends `text` as a JSON string literal (the escaping json_string documents).
 void append_json_string(std::string& out, std::string_view text);
 // `text` without surrounding white space if it is exactly one JSON object.

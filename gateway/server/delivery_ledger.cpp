@@ -280,7 +280,7 @@ std::optional<std::int64_t> DeliveryLedger::acknowledge(std::string_view node, s
   if (it == waiting->second.end()) return std::nullopt;  // a repeated Ack, or for something never owed here
   const std::int64_t seq = it->second;
   if (auto owed = outbox_.find(node); owed != outbox_.end()) {
-    if (auto frame = owed->second.resident.find(it->second); frame != owed->second.resident.end()) {
+    if (auto frame = owed->second.resident.find(seq); frame != owed->second.resident.end()) {
       erase_resident(owed->second, frame);
       --owed->second.count;
     }

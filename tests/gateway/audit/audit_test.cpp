@@ -95,7 +95,7 @@ TEST(CanonicalJsonTest, EscapesQuotesBackslashesAndControlCharactersAndPassesUtf
 }
 
 // The writer and the reader look for the bytes to escape sixteen at a time
-// (detail::plain_run_end), so each such byte is put at every position of
+// (plain_run_end in gateway/audit/canonical.cpp), so each such byte is put at every position of
 // texts up to three steps long, beside bytes that need no escape, and
 // checked against the escaping written out byte by byte.
 TEST(CanonicalJsonTest, FindsEachByteToEscapeWhereverItFallsInTheSixteenByteSteps) {
