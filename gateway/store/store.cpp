@@ -143,6 +143,7 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
     Statement max_seq(db_, "SELECT COALESCE(MAX(seq), 0) FROM outbox");
     if (max_seq.next()) next_seq_ = max_seq.integer(0) + 1;
     open_reader();
+    if (options_.id_filter_bytes > 0) id_filter_ = std::make_unique<IdFilter>(options_.id_filter_bytes);
     owed_reader_db_.emplace(path_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, store_errors, std::chrono::seconds(5));
     if (options_.background_checkpoints) {
       checkpointer_db_.emplace(path_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, store_errors,
@@ -172,6 +173,37 @@ Store::Store(const std::filesystem::path& data_dir, StoreOptions options)
     ::pthread_setname_np(::pthread_self(), "store-reader");
     reader_loop();
   });
+  if (id_filter_)
+    id_filter_builder_ = std::thread([this] {
+      ::pthread_setname_np(::pthread_self(), "store-idfilter");
+      fill_id_filter();
+    });
+}
+
+// The ids committed before this open: every one is in messages (rows are
+// never deleted). Ids the writer commits from now on it adds itself, so
+// once this has read a snapshot taken after the open, the filter holds
+// every id committed.
+void Store::fill_id_filter() {
+  try {
+    sqlite::Connection db(path_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, store_errors, std::chrono::seconds(5));
+    Statement ids(db, "SELECT id FROM messages");
+    std::size_t count = 0;
+    while (ids.next()) {
+      id_filter_->add(ids.text_view(0));
+      if (++count % 4096 == 0 && id_filter_stopping_.load(std::memory_order_relaxed)) return;
+    }
+    id_filter_ready_.store(true, std::memory_order_release);
+    if (const double rate = id_filter_->expected_false_positive_rate(count); rate > 0.01)
+      spdlog::warn(
+          "store {}: the message id filter ({} bytes) holds {} ids and lets {:.0f}% of new ids through to a "
+          "lookup on disk; answers stay right, at the cost of those lookups",
+          path_.string(), id_filter_->bytes(), count, rate * 100);
+  } catch (const std::exception& e) {
+    // Not fatal: every id is then looked up on disk, as without a filter.
+    spdlog::warn("store {}: the message id filter could not be filled ({}); ids are looked up on disk", path_.string(),
+                 e.what());
+  }
 }
 
 // The syncer's descriptor of the -wal file, which the reads and writes above
@@ -199,6 +231,10 @@ void Store::open_wal() {
 }
 
 Store::~Store() {
+  if (id_filter_builder_.joinable()) {
+    id_filter_stopping_ = true;
+    id_filter_builder_.join();
+  }
   {
     std::lock_guard lock(read_mutex_);
     reader_stopping_ = true;
@@ -481,12 +517,17 @@ std::int64_t Store::next_expiry_on(const sqlite::Connection& connection, std::in
 }
 
 bool Store::accepted(const std::string& id) {
+  if (id_filter_ready() && !id_filter_->may_contain(id)) {
+    id_lookups_skipped_.fetch_add(1, std::memory_order_relaxed);
+    return false;
+  }
   {
     // First: the writer takes an id out of here only once it is in
     // message_ids, committed.
     std::lock_guard lock(unindexed_ids_mutex_);
     if (unindexed_id_set_.count(id) != 0) return true;
   }
+  id_lookups_.fetch_add(1, std::memory_order_relaxed);
   std::lock_guard lock(reader_mutex_);
   lookup_->bind(1, id);
   const bool found = lookup_->next("looking up a message id");
@@ -609,8 +650,14 @@ void Store::flush() {
 }
 
 StoreStats Store::stats() const {
-  std::lock_guard lock(mutex_);
-  return stats_;
+  StoreStats stats;
+  {
+    std::lock_guard lock(mutex_);
+    stats = stats_;
+  }
+  stats.id_lookups = id_lookups_.load(std::memory_order_relaxed);
+  stats.id_lookups_skipped = id_lookups_skipped_.load(std::memory_order_relaxed);
+  return stats;
 }
 
 audit::TrailHead Store::durable_audit_head() const {
@@ -948,6 +995,9 @@ void Store::apply(const Batch& batch) {
   auto& s = statements;
   for (const auto& m : batch.messages) {
     s.message.bind(1, m.id).bind(2, m.originator).bind(3, m.accepted_unix_ms).run();
+    // Before the commit: a group that rolls back leaves its ids' bits set,
+    // which costs a lookup if one comes again, never a wrong answer.
+    if (id_filter_) id_filter_->add(m.id);
     if (!messages_keyed_by_id_) group_ids_.emplace_back(db_.last_insert_rowid(), m.id);
   }
   for (const auto& e : batch.outbox)

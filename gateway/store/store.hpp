@@ -102,6 +102,7 @@
 #include <boost/asio/any_io_executor.hpp>
 
 #include "gateway/audit/audit.hpp"
+#include "gateway/store/id_filter.hpp"
 #include "gateway/store/sqlite.hpp"
 
 namespace icegate::store {
@@ -243,6 +244,12 @@ struct StoreOptions {
   // 1/id_pool_batches of the tree. A pool's ids stay in memory until all of
   // it is indexed. 1: one batch at a time, as a single range. At least 1.
   std::int64_t id_pool_batches = 16;
+  // The Bloom filter in front of message_ids (id_filter.hpp): an id not in
+  // it is answered "not accepted" without a read of the index. Its size in
+  // bytes, fixed (0: no filter, every such id is looked up). Filled at open
+  // from the messages table, on a thread of its own (until it is, lookups go
+  // to the index), and by the writer with each id it commits.
+  std::size_t id_filter_bytes = std::size_t{8} << 20;
 };
 
 struct StoreStats {
@@ -253,6 +260,8 @@ struct StoreStats {
   std::uint64_t checkpoints = 0;     // PASSIVE checkpoints run (by the checkpointer or the writer)
   std::uint64_t checkpoint_us = 0;   // the time in them
   std::uint64_t writer_checkpoint_us = 0;  // of which the writer's: time it was not committing
+  std::uint64_t id_lookups = 0;          // accepted() calls that looked in message_ids
+  std::uint64_t id_lookups_skipped = 0;  // accepted() calls the id filter answered alone
 };
 
 // Whether the last transaction that wrote could be committed and made durable.
@@ -344,7 +353,12 @@ class Store {
   // a time. Only what is committed is seen: the caller keeps the ids it has
   // accepted and not yet seen committed (its callback: committed and durable),
   // so it never asks about an id whose group is committed but not durable.
+  // An id the filter has never seen (StoreOptions::id_filter_bytes) is
+  // answered at once, without either.
   bool accepted(const std::string& id);
+  // Whether the id filter holds every id committed (false until the scan at
+  // open is done, and without a filter).
+  bool id_filter_ready() const { return id_filter_ready_.load(std::memory_order_acquire); }
   // Sequence numbers for outbox entries, increasing in commit order when the
   // same thread assigns them and commits (the gateway's io thread).
   std::int64_t next_seq() { return next_seq_++; }
@@ -468,6 +482,16 @@ class Store {
   // Destroyed before db_, as the statements are before their connections.
   std::optional<sqlite::Connection> reader_;
   std::optional<sqlite::Statement> lookup_;  // SELECT 1 FROM message_ids WHERE id = ?
+  // Every id committed, and maybe others (a rolled-back group's): added by
+  // the writer in apply() and, for those committed before this open, by
+  // id_filter_builder_ (fill_id_filter), which sets id_filter_ready_ once it
+  // has read them all. Null without a filter. Guard: none (id_filter.hpp).
+  std::unique_ptr<IdFilter> id_filter_;
+  std::atomic<bool> id_filter_ready_{false};
+  std::atomic<bool> id_filter_stopping_{false};
+  std::thread id_filter_builder_;
+  void fill_id_filter();
+  std::atomic<std::uint64_t> id_lookups_{0}, id_lookups_skipped_{0};  // StoreStats' two
   // Committed message ids not yet in message_ids (the bulk index), oldest
   // first, with their rowids, and as a set for accepted(): at most about
   // two pools (bulk_index_batch x id_pool_batches). Only the writer changes

@@ -7,7 +7,8 @@
 // And batches no one awaits (connection records): held back briefly to share
 // a transaction, never past the first batch someone awaits or a flush().
 // And the bulk indexes (message ids, audit parties): filled a batch at a
-// time in the writer's transactions, what waits found all along.
+// time in the writer's transactions, what waits found all along; and the
+// filter in front of the message ids' index, which answers for new ids alone.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -531,6 +532,70 @@ TEST(StoreBulkIdIndexTest, IdsAreIndexedInBulkAndFoundAllAlongAndAfterAReopen) {
   io.run();
   EXPECT_EQ(ids_in_bulk_index(dir.path()), 9) << "m7 (read back) and the two after it";
   for (int j = 1; j <= 9; ++j) EXPECT_TRUE(reopened.accepted("m" + std::to_string(j))) << j;
+}
+
+// Waits for the id filter's scan of the ids committed before the store was
+// opened (a thread of the store's own); false if it never ends.
+bool wait_for_id_filter(const Store& store) {
+  for (int i = 0; i < 1000 && !store.id_filter_ready(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  return store.id_filter_ready();
+}
+
+// An id never accepted is answered by the id filter alone, without a lookup
+// in message_ids; every id committed, before the open or since, is still
+// found, on disk or in memory.
+TEST(StoreIdFilterTest, AnIdNeverAcceptedIsAnsweredWithoutALookupAndEveryCommittedOneIsFound) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  const StoreOptions options{.synchronous_full = false, .bulk_index_batch = 8, .id_pool_batches = 1};
+  {
+    Store store(dir.path(), options);
+    for (int i = 1; i <= 100; ++i) ASSERT_EQ(commit_and_wait(store, io, message_batch("old-" + std::to_string(i))), true);
+  }
+  Store store(dir.path(), options);
+  ASSERT_TRUE(wait_for_id_filter(store));
+  const StoreStats before = store.stats();
+  for (int i = 1; i <= 1000; ++i) EXPECT_FALSE(store.accepted("new-" + std::to_string(i))) << i;
+  const StoreStats after = store.stats();
+  EXPECT_EQ(after.id_lookups, before.id_lookups) << "not one of the new ids was looked up";
+  EXPECT_EQ(after.id_lookups_skipped, before.id_lookups_skipped + 1000);
+  for (int i = 1; i <= 100; ++i) EXPECT_TRUE(store.accepted("old-" + std::to_string(i))) << i;
+  EXPECT_GT(store.stats().id_lookups, after.id_lookups) << "those bulk-indexed were found on disk";
+  for (int i = 1; i <= 20; ++i) ASSERT_EQ(commit_and_wait(store, io, message_batch("since-" + std::to_string(i))), true);
+  for (int i = 1; i <= 20; ++i) EXPECT_TRUE(store.accepted("since-" + std::to_string(i))) << i;
+}
+
+// Ids committed while the filter is being filled are in it too (the writer
+// adds each id it commits); until it is full, ids are looked up as before.
+TEST(StoreIdFilterTest, IdsCommittedWhileTheFilterIsFilledAreFound) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  const StoreOptions options{.synchronous_full = false};
+  {
+    Store store(dir.path(), options);
+    Batch batch;
+    for (int i = 1; i <= 20'000; ++i) batch.messages.push_back({"old-" + std::to_string(i), "analyst", 1});
+    ASSERT_EQ(commit_and_wait(store, io, std::move(batch)), true);
+  }
+  Store store(dir.path(), options);
+  for (int i = 1; i <= 50; ++i) ASSERT_EQ(commit_and_wait(store, io, message_batch("new-" + std::to_string(i))), true);
+  ASSERT_TRUE(wait_for_id_filter(store));
+  for (int i = 1; i <= 50; ++i) EXPECT_TRUE(store.accepted("new-" + std::to_string(i))) << i;
+  for (int i = 1; i <= 20'000; i += 997) EXPECT_TRUE(store.accepted("old-" + std::to_string(i))) << i;
+  EXPECT_FALSE(store.accepted("never"));
+}
+
+// Without a filter (id_filter_bytes 0) every id not held in memory is looked
+// up: what the counters above are compared with.
+TEST(StoreIdFilterTest, WithoutAFilterEveryIdIsLookedUp) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  Store store(dir.path(), StoreOptions{.synchronous_full = false, .id_filter_bytes = 0});
+  ASSERT_EQ(commit_and_wait(store, io, message_batch("m1")), true);
+  EXPECT_FALSE(store.id_filter_ready());
+  for (int i = 1; i <= 10; ++i) EXPECT_FALSE(store.accepted("new-" + std::to_string(i)));
+  EXPECT_EQ(store.stats().id_lookups, 10u);
+  EXPECT_EQ(store.stats().id_lookups_skipped, 0u);
 }
 
 // Commits one message's batch and waits for its completion: whether it was committed.
