@@ -122,6 +122,15 @@ void Router::owe(Work& work, const std::string& node, const v1::Frame& frame, bo
   owe_encoded(work, node, wire::encode_frame(frame), needs_ack, message_id, not_after, originator, outcome);
 }
 
+void Router::owe_shared(Work& work, const std::string& node, FrameBytes frame, std::int64_t frame_id,
+                        const std::string& message_id, std::int64_t not_after, const std::string& originator,
+                        const RecipientDecision& outcome) {
+  owe_encoded(work, node, {}, true, message_id, not_after, originator, &outcome);
+  store::OutboxEntry& entry = work.batch.outbox.back();
+  entry.shared_frame = std::move(frame);
+  entry.frame_id = frame_id;
+}
+
 void Router::owe_encoded(Work& work, const std::string& node, std::string frame, bool needs_ack,
                          const std::string& message_id, std::int64_t not_after, const std::string& originator,
                          const RecipientDecision* outcome) {
@@ -191,8 +200,12 @@ void Router::finish(Work work) {
                   Work refused;
                   for (auto& entry : entries) {
                     // Sized at submit time; this guards every other frame owed.
-                    if (refuse_oversized(refused, entry, entry.frame.size())) continue;
-                    auto bytes = std::make_shared<const std::string>(std::move(entry.frame));
+                    if (refuse_oversized(refused, entry, entry.bytes().size())) continue;
+                    // A fan-out's recipients of one version share its bytes
+                    // (moved out: the ledger alone decides how long they stay).
+                    auto bytes = entry.shared_frame ? std::move(entry.shared_frame)
+                                                    : std::make_shared<const std::string>(std::move(entry.frame));
+                    entry.shared_frame.reset();
                     entry.frame.clear();
                     const std::string& node = ledger_.add(std::move(entry), std::move(bytes));
                     if (last_woken == &node) continue;
@@ -573,16 +586,20 @@ void Router::record_decision(Work& work, const Message& message, const Recipient
 bool Router::embargo_lifted(const Handling& handling) const { return holds_.embargo_lifted(handling, now_ms()); }
 
 Router::Delivered Router::deliver_version(Work& work, const Message& message, RecipientDecision decision,
-                                         const FrameBytes* prepared) {
+                                         const Prepared* prepared) {
   if (message.handling.not_after_unix_ms != 0 && now_ms() > message.handling.not_after_unix_ms) {
     decision.decision = Decision::deny;
     decision.reason = fmt::format("expired at {}", format_utc(message.handling.not_after_unix_ms));
     record_decision(work, message, decision, "expired", message.handling.not_after_unix_ms);
     return {std::move(decision), false};
   }
-  owe_encoded(work, decision.node_id,
-              prepared && *prepared ? **prepared : wire::encode_frame(deliver_frame(message, decision)), true,
-              message.id, message.handling.not_after_unix_ms, message.originator, &decision);
+  if (prepared && prepared->frame) {
+    owe_shared(work, decision.node_id, prepared->frame, prepared->frame_id, message.id,
+               message.handling.not_after_unix_ms, message.originator, decision);
+  } else {
+    owe_encoded(work, decision.node_id, wire::encode_frame(deliver_frame(message, decision)), true, message.id,
+                message.handling.not_after_unix_ms, message.originator, &decision);
+  }
   // "Delivered" means handed to a live connection once committed; otherwise queued.
   const bool delivered = connected(decision.node_id);
   record_decision(work, message, decision, delivered ? "delivered" : "queued (offline)");
@@ -613,7 +630,7 @@ void Router::persist(Work& work, const Hold& hold) {
 }
 
 Router::Delivered Router::release(Work& work, const Message& message, RecipientDecision decision,
-                                 const FrameBytes* prepared) {
+                                 const Prepared* prepared) {
   if (embargo_lifted(message.handling)) return deliver_version(work, message, std::move(decision), prepared);
   // One embargo hold per message gathers every recipient it applies to.
   Hold* hold = holds_.embargo_of(message.id);
@@ -734,9 +751,22 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
     decided.push_back(decider_.decide(*policy, message, recipient, now_ms()));
     metrics_.decision_latency.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
   }
-  std::vector<FrameBytes> delivers;
-  if (auto problem = oversized(message, expansion, decided, delivers); !problem.empty())
+  std::vector<FrameBytes> frames;
+  if (auto problem = oversized(message, expansion, decided, frames); !problem.empty())
     return refuse(v1::ERROR_CODE_INVALID_MESSAGE, std::move(problem));
+  // A version two recipients or more get is stored once, under an id of its
+  // own; one that only one gets is stored in that recipient's row.
+  std::vector<Prepared> delivers(frames.size());
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    delivers[i].frame = frames[i];
+    if (!frames[i]) continue;
+    const auto first = std::find(frames.begin(), frames.end(), frames[i]);
+    if (first != frames.begin() + static_cast<std::ptrdiff_t>(i)) {
+      delivers[i].frame_id = delivers[first - frames.begin()].frame_id;
+    } else if (std::find(frames.begin() + static_cast<std::ptrdiff_t>(i) + 1, frames.end(), frames[i]) != frames.end()) {
+      delivers[i].frame_id = store_.next_frame_id();
+    }
+  }
 
   checks_.accept(message.id, now_ms());
   ++metrics_.messages_submitted;

@@ -270,18 +270,28 @@ class Router {
   void owe_encoded(Work& work, const std::string& node, std::string frame, bool needs_ack,
                    const std::string& message_id, std::int64_t not_after, const std::string& originator,
                    const RecipientDecision* outcome);
+  // A Deliver whose frame other entries may share (frame_id 0: none do).
+  void owe_shared(Work& work, const std::string& node, FrameBytes frame, std::int64_t frame_id,
+                  const std::string& message_id, std::int64_t not_after, const std::string& originator,
+                  const RecipientDecision& outcome);
   bool connected(std::string_view node) const;
   // Hands `node`'s session what its delivery window has room for.
   void hand_over(std::string_view node);
   // Reads back frames owed to `node` that wait on disk, or the bytes of those
   // to be sent again, off this thread (DeliveryLedger::next_read).
   void refill(const std::string& node);
-  // `prepared`: the Deliver frame for exactly this decision, if already
-  // built and encoded (shared by the recipients who get the same version).
+  // A Deliver frame for exactly one decision, already built and encoded
+  // (shared by the recipients who get the same version); with an id when
+  // more than one recipient gets it, so that the store keeps it once
+  // (store::OutboxEntry::frame_id).
+  struct Prepared {
+    FrameBytes frame;
+    std::int64_t frame_id = 0;
+  };
   Delivered release(Work& work, const Message& message, RecipientDecision decision,
-                    const FrameBytes* prepared = nullptr);
+                    const Prepared* prepared = nullptr);
   Delivered deliver_version(Work& work, const Message& message, RecipientDecision decision,
-                            const FrameBytes* prepared = nullptr);
+                            const Prepared* prepared = nullptr);
   // A follow-up Receipt to `originator` with these outcomes (none: nothing owed).
   void send_follow_up(Work& work, const std::string& originator, const std::string& message_id,
                       const std::vector<Delivered>& outcomes);

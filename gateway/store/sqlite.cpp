@@ -58,6 +58,8 @@ void Connection::exec(std::string_view sql, std::string_view what) const {
 
 std::int64_t Connection::last_insert_rowid() const { return sqlite3_last_insert_rowid(db_); }
 
+std::int64_t Connection::changes() const { return sqlite3_changes64(db_); }
+
 Statement::Statement(const Connection& db, std::string_view sql)
     : Statement(db, sql, db.errors(), fmt::format("preparing '{}'", sql)) {}
 

@@ -58,6 +58,8 @@ class Connection {
 
   // The rowid of the last row this connection inserted.
   std::int64_t last_insert_rowid() const;
+  // Rows the last INSERT, UPDATE or DELETE on this connection changed.
+  std::int64_t changes() const;
 
  private:
   sqlite3* db_ = nullptr;

@@ -94,6 +94,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_set>
 #include <utility>
@@ -133,7 +134,16 @@ struct OutboxEntry {
   std::int64_t not_after_unix_ms = 0;  // 0: never expires
   std::string originator;              // for a Deliver: told if it expires unsent
   std::string outcome;                 // for a Deliver: the encoded RecipientOutcome
-  std::string frame;                   // the framed bytes to send
+  std::string frame;                   // the framed bytes to send (empty when shared_frame is set)
+  // A frame the router has built once for several entries (one version of a
+  // fan-out's Deliver): its bytes, in place of `frame`. Given a frame_id
+  // (Store::next_frame_id), every entry of the batch with that id shares one
+  // row of the frames table, written once and deleted with its last entry;
+  // without one, the entry's row holds the bytes as `frame` would. Entries
+  // read back from the store have `frame` filled and no shared_frame.
+  std::shared_ptr<const std::string> shared_frame;
+  std::int64_t frame_id = 0;
+  std::string_view bytes() const { return shared_frame ? std::string_view(*shared_frame) : std::string_view(frame); }
 };
 
 struct AcceptedMessage {
@@ -362,6 +372,9 @@ class Store {
   // Sequence numbers for outbox entries, increasing in commit order when the
   // same thread assigns them and commits (the gateway's io thread).
   std::int64_t next_seq() { return next_seq_++; }
+  // Ids for frames shared by several outbox entries (OutboxEntry::frame_id),
+  // from the same thread as next_seq.
+  std::int64_t next_frame_id() { return next_frame_id_++; }
 
   // Queues a batch; `done(ok)` is posted to `executor` after the commit.
   void commit(Batch batch, boost::asio::any_io_executor executor, std::function<void(bool)> done);
@@ -460,6 +473,7 @@ class Store {
   void break_for_good(const std::string& why);
   void apply(const Batch& batch);
   void exec(const char* sql);
+  void add_frame_ids();  // an outbox from before shared frames gains its frame_id column
   void index_message_ids();
   void open_reader();
   // Writer thread, in the group's transaction: once bulk_index_batch x
@@ -512,6 +526,7 @@ class Store {
   std::optional<sqlite::Connection> owed_reader_db_;   // read-only, the reader thread's (read_owed)
   std::unique_ptr<audit::AuditChain> audit_;  // before db_ closes: it holds prepared statements
   std::int64_t next_seq_ = 1;
+  std::int64_t next_frame_id_ = 1;
 
   std::filesystem::path wal_path_;
   int wal_fd_ = -1;  // the syncer's own descriptor of the -wal file (its own error state for fdatasync)

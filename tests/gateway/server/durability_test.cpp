@@ -1,8 +1,10 @@
 // Durability across restarts, group commit, and the audit trail of real
 // traffic. Each test stops a gateway and starts another on the same data.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include "gateway/audit/audit.hpp"
+#include "gateway/store/sqlite.hpp"
 #include "gateway/store/store.hpp"
 #include "tests/support/gateway_fixture.hpp"
 
@@ -62,6 +64,45 @@ TEST_F(DurabilityTest, AcknowledgedDeliveriesAreNotSentAgainAfterARestart) {
   auto gateway = start();
   auto officer = gateway->connect("officer");
   EXPECT_FALSE(next_of<node::Delivery>(*officer, 300ms));
+}
+
+// A fan-out's recipients of one version share one stored frame
+// (store::OutboxEntry::frame_id): one row of frames for them all, each
+// recipient's outbox row empty of bytes; after a restart each recipient is
+// sent the whole message from it, and once the last acknowledges, the frame
+// is gone.
+TEST_F(DurabilityTest, AFanOutsRecipientsOfOneVersionShareOneStoredFrame) {
+  const std::vector<std::string> recipients{"officer", "housing", "education"};
+  Message message = make_message("analyst", {to_node("officer"), to_node("housing"), to_node("education")},
+                                 "operational-prebriefing", "consequence-management",
+                                 {{{"RESTRICTED", {}}, "one version for three recipients"}});
+  const auto database = audit::database_path(dir_.path() / "data");
+  auto stored = [&](const char* sql) {
+    const sqlite::Connection db(database, SQLITE_OPEN_READONLY);
+    sqlite::Statement row(db, sql);
+    return row.next() ? row.integer(0) : -1;
+  };
+  {
+    auto gateway = start();
+    auto analyst = gateway->connect("analyst");
+    analyst->submit(message);
+    ASSERT_TRUE(next_of<node::Acknowledgement>(*analyst));
+    EXPECT_EQ(stored("SELECT count(*) FROM frames"), 1);
+    EXPECT_EQ(stored("SELECT count(*) FROM outbox WHERE frame_id = (SELECT id FROM frames)"), 3);
+    EXPECT_EQ(stored("SELECT count(*) FROM outbox WHERE frame_id IS NOT NULL AND length(frame) = 0"), 3);
+  }
+  auto gateway = start();
+  for (const auto& name : recipients) {
+    auto recipient = gateway->connect(name);
+    auto delivery = next_of<node::Delivery>(*recipient);
+    ASSERT_TRUE(delivery) << name;
+    EXPECT_EQ(delivery->message.id, message.id);
+    ASSERT_EQ(delivery->message.portions.size(), 1u);
+    EXPECT_EQ(delivery->message.portions.front().body, "one version for three recipients") << name;
+  }
+  for (int i = 0; i < 100 && gateway->gateway().owed_count() > 0; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(gateway->gateway().owed_count(), 0u);
+  EXPECT_EQ(stored("SELECT count(*) FROM frames"), 0) << "gone with the last acknowledgement";
 }
 
 TEST_F(DurabilityTest, AReviewHoldSurvivesARestart) {

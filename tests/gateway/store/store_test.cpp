@@ -23,6 +23,7 @@
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
+#include <fmt/format.h>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -404,6 +405,149 @@ const std::string older_outbox =
     "CREATE TABLE outbox(seq INTEGER PRIMARY KEY, node TEXT NOT NULL, message_id TEXT NOT NULL, "
     "needs_ack INTEGER NOT NULL, not_after_unix_ms INTEGER NOT NULL, originator TEXT NOT NULL, "
     "outcome BLOB, frame BLOB NOT NULL);";
+
+// A batch's entries that share a frame (a fan-out's version): the rows of
+// frames, each with the number of outbox entries that refer to it.
+std::vector<std::pair<std::int64_t, std::int64_t>> shared_frames(const std::filesystem::path& dir) {
+  const sqlite::Connection db(audit::database_path(dir), SQLITE_OPEN_READONLY);
+  sqlite::Statement rows(db, "SELECT id, (SELECT count(*) FROM outbox WHERE frame_id = frames.id) FROM frames ORDER BY id");
+  std::vector<std::pair<std::int64_t, std::int64_t>> frames;
+  while (rows.next()) frames.emplace_back(rows.integer(0), rows.integer(1));
+  return frames;
+}
+
+// Entries of node `node` for message m1 sharing frame `frame_id` (bytes `bytes`), seqs from `first`.
+Batch shared_batch(std::int64_t first, const std::vector<std::string>& nodes, std::int64_t frame_id,
+                   const std::shared_ptr<const std::string>& bytes) {
+  Batch batch;
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    OutboxEntry entry;
+    entry.seq = first + static_cast<std::int64_t>(i);
+    entry.node = nodes[i];
+    entry.message_id = "m1";
+    entry.needs_ack = true;
+    entry.shared_frame = bytes;
+    entry.frame_id = frame_id;
+    batch.outbox.push_back(std::move(entry));
+  }
+  return batch;
+}
+
+// A frame several entries share is stored once, with their count; each reads
+// back with its bytes (recovered, and read from the outbox by range); it
+// leaves with the last of them, and a settled entry's bytes are no longer
+// in any file of the data directory once the last has gone.
+TEST(StoreSharedFrameTest, AFrameSharedByABatchsEntriesIsStoredOnceAndLeavesWithTheLast) {
+  testing::TemporaryDirectory dir;
+  const std::string marker = "CONTENT-OF-A-SHARED-FRAME-41b7e2";
+  const auto bytes = std::make_shared<const std::string>(marker + std::string(400, 'x'));
+  {
+    Store store(dir.path(), StoreOptions{false});
+    boost::asio::io_context io;
+    const std::int64_t id = store.next_frame_id();
+    Batch batch = shared_batch(1, {"officer", "reader", "analyst"}, id, bytes);
+    Batch own = owed_batch(4, "officer");  // a frame of its own, as before
+    batch.outbox.push_back(std::move(own.outbox.front()));
+    ASSERT_EQ(commit_and_wait(store, io, std::move(batch)), true);
+    EXPECT_EQ(shared_frames(dir.path()), (std::vector<std::pair<std::int64_t, std::int64_t>>{{id, 3}}));
+    {
+      const sqlite::Connection db(audit::database_path(dir.path()), SQLITE_OPEN_READONLY);
+      sqlite::Statement stored(db, "SELECT seq, length(frame), frame_id FROM outbox ORDER BY seq");
+      std::vector<std::string> rows;
+      while (stored.next())
+        rows.push_back(fmt::format("{} {} {}", stored.integer(0), stored.integer(1), stored.integer(2)));
+      EXPECT_EQ(rows, (std::vector<std::string>{fmt::format("1 0 {}", id), fmt::format("2 0 {}", id),
+                                                fmt::format("3 0 {}", id), "4 7 0"}));
+    }
+    for (const auto& entry : store.recover(10, 10).outbox)
+      EXPECT_EQ(entry.frame, entry.seq == 4 ? std::string("frame 4") : *bytes) << entry.seq;
+    const auto read = store.owed("reader", 0, 10, 10);
+    ASSERT_EQ(read.size(), 1u);
+    EXPECT_EQ(read.front().frame, *bytes);
+
+    Batch settle;
+    settle.settled = {1, 3};
+    ASSERT_EQ(commit_and_wait(store, io, std::move(settle)), true);
+    EXPECT_EQ(shared_frames(dir.path()), (std::vector<std::pair<std::int64_t, std::int64_t>>{{id, 1}}));
+    EXPECT_EQ(store.owed("reader", 0, 10, 10).front().frame, *bytes) << "still owed to the reader";
+    Batch last;
+    last.settled = {2};
+    ASSERT_EQ(commit_and_wait(store, io, std::move(last)), true);
+    EXPECT_TRUE(shared_frames(dir.path()).empty());
+    ASSERT_EQ(store.recover(10, 10).outbox.size(), 1u);
+  }
+  for (const auto& file : std::filesystem::directory_iterator(dir.path())) {
+    std::ifstream in(file.path(), std::ios::binary);
+    const std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(content.find(marker), std::string::npos) << file.path().filename() << " still holds the frame";
+  }
+}
+
+// A commit that fails leaves neither the shared frame nor its entries, and a
+// settlement that fails leaves the entry and the frame.
+TEST(StoreSharedFrameTest, AFailedCommitTakesTheSharedFrameAndItsCountWithIt) {
+  testing::TemporaryDirectory dir;
+  Store store(dir.path(), StoreOptions{false});
+  boost::asio::io_context io;
+  const auto bytes = std::make_shared<const std::string>("a version of a Deliver");
+  store.inject_commit_failure(1);
+  EXPECT_EQ(commit_and_wait(store, io, shared_batch(1, {"officer", "reader"}, store.next_frame_id(), bytes)), false);
+  EXPECT_TRUE(shared_frames(dir.path()).empty());
+  store.resume();
+  const std::int64_t id = store.next_frame_id();
+  ASSERT_EQ(commit_and_wait(store, io, shared_batch(3, {"officer", "reader"}, id, bytes)), true);
+  store.inject_commit_failure(1);
+  Batch settle;
+  settle.settled = {3};
+  EXPECT_EQ(commit_and_wait(store, io, std::move(settle)), false);
+  store.resume();
+  EXPECT_EQ(shared_frames(dir.path()), (std::vector<std::pair<std::int64_t, std::int64_t>>{{id, 2}}));
+  EXPECT_EQ(store.owed("officer", 0, 10, 10).size(), 1u);
+}
+
+// After a restart, frame ids go on above the highest still stored (one no
+// longer stored may be given again: nothing refers to it).
+TEST(StoreSharedFrameTest, FrameIdsGoOnAboveThoseStoredAfterARestart) {
+  testing::TemporaryDirectory dir;
+  boost::asio::io_context io;
+  std::int64_t id = 0;
+  {
+    Store store(dir.path(), StoreOptions{false});
+    store.next_frame_id();
+    id = store.next_frame_id();
+    ASSERT_EQ(commit_and_wait(store, io, shared_batch(1, {"officer", "reader"}, id,
+                                                      std::make_shared<const std::string>("shared"))),
+              true);
+  }
+  Store reopened(dir.path(), StoreOptions{false});
+  EXPECT_EQ(reopened.next_frame_id(), id + 1);
+}
+
+// An outbox written before frames were shared gains the frame_id column when
+// opened; its entries read back with their own frames and leave as before.
+TEST(StoreUpgradeTest, AnOlderOutboxGainsSharedFramesOnOpen) {
+  testing::TemporaryDirectory dir;
+  const auto path = audit::database_path(dir.path());
+  write_older_database(path, older_outbox + "INSERT INTO outbox VALUES(1, 'officer', 'm1', 1, 0, 'analyst', '', 'f1');");
+  Store store(dir.path(), StoreOptions{false});
+  {
+    const sqlite::Connection db(path, SQLITE_OPEN_READONLY);
+    sqlite::Statement column(db, "SELECT count(*) FROM pragma_table_info('outbox') WHERE name = 'frame_id'");
+    ASSERT_TRUE(column.next());
+    EXPECT_EQ(column.integer(0), 1);
+  }
+  ASSERT_EQ(store.owed("officer", 0, 10, 10).size(), 1u);
+  EXPECT_EQ(store.owed("officer", 0, 10, 10).front().frame, "f1");
+  boost::asio::io_context io;
+  const auto bytes = std::make_shared<const std::string>("shared");
+  ASSERT_EQ(commit_and_wait(store, io, shared_batch(2, {"officer", "reader"}, store.next_frame_id(), bytes)), true);
+  Batch settle;
+  settle.settled = {1, 2};
+  ASSERT_EQ(commit_and_wait(store, io, std::move(settle)), true);
+  const auto left = store.recover(10, 10).outbox;
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left.front().frame, "shared");
+}
 
 // A data directory written before message ids were indexed: the messages
 // table as it was then (no index on id), with rows in it.
