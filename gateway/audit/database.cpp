@@ -37,10 +37,7 @@ sqlite::Connection open_read_only(const fs::path& data_dir) {
 
 // Whether `table` has a column `column` (false if there is no such table).
 bool has_column(const sqlite::Connection& db, std::string_view table, std::string_view column) {
-  static constexpr std::string_view what = "cannot read the audit table's columns";
-  sqlite::Statement info(db, fmt::format("SELECT 1 FROM pragma_table_info('{}') WHERE name = ?1", table),
-                         audit_errors, what);
-  return info.bind(1, column).next(what);
+  return sqlite::has_column(db, table, column, audit_errors, "cannot read the audit table's columns");
 }
 
 std::string select_columns(bool numbered) {

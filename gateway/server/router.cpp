@@ -1,6 +1,7 @@
 #include "gateway/server/router.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 #include <utility>
 
 #include <boost/asio/post.hpp>
@@ -205,7 +206,6 @@ void Router::finish(Work work) {
                     // (moved out: the ledger alone decides how long they stay).
                     auto bytes = entry.shared_frame ? std::move(entry.shared_frame)
                                                     : std::make_shared<const std::string>(std::move(entry.frame));
-                    entry.shared_frame.reset();
                     entry.frame.clear();
                     const std::string& node = ledger_.add(std::move(entry), std::move(bytes));
                     if (last_woken == &node) continue;
@@ -754,19 +754,19 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
   std::vector<FrameBytes> frames;
   if (auto problem = oversized(message, expansion, decided, frames); !problem.empty())
     return refuse(v1::ERROR_CODE_INVALID_MESSAGE, std::move(problem));
-  // A version two recipients or more get is stored once, under an id of its
-  // own; one that only one gets is stored in that recipient's row.
-  std::vector<Prepared> delivers(frames.size());
-  for (std::size_t i = 0; i < frames.size(); ++i) {
-    delivers[i].frame = frames[i];
-    if (!frames[i]) continue;
-    const auto first = std::find(frames.begin(), frames.end(), frames[i]);
-    if (first != frames.begin() + static_cast<std::ptrdiff_t>(i)) {
-      delivers[i].frame_id = delivers[first - frames.begin()].frame_id;
-    } else if (std::find(frames.begin() + static_cast<std::ptrdiff_t>(i) + 1, frames.end(), frames[i]) != frames.end()) {
-      delivers[i].frame_id = store_.next_frame_id();
-    }
+  // A version two recipients or more get (oversized built it once: they
+  // hold the same bytes) is stored once, under an id of its own; one that
+  // only one gets is stored in that recipient's row. One pass: a fan-out
+  // may have thousands of recipients.
+  std::unordered_map<const std::string*, std::int64_t> frame_ids;  // 0 while one recipient has it
+  for (const auto& frame : frames) {
+    if (!frame) continue;
+    const auto [it, first] = frame_ids.try_emplace(frame.get(), 0);
+    if (!first && it->second == 0) it->second = store_.next_frame_id();
   }
+  std::vector<Prepared> delivers(frames.size());
+  for (std::size_t i = 0; i < frames.size(); ++i)
+    if (frames[i]) delivers[i] = {frames[i], frame_ids.at(frames[i].get())};
 
   checks_.accept(message.id, now_ms());
   ++metrics_.messages_submitted;

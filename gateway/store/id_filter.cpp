@@ -44,7 +44,7 @@ void IdFilter::add(std::string_view id) {
   const Position p = position(id);
   std::uint64_t* block = &words_[p.block * words_per_block];
   for (std::size_t w = 0; w < words_per_block; ++w)
-    if (p.masks[w] != 0) std::atomic_ref(block[w]).fetch_or(p.masks[w], std::memory_order_relaxed);
+    std::atomic_ref(block[w]).fetch_or(p.masks[w], std::memory_order_relaxed);
 }
 
 bool IdFilter::may_contain(std::string_view id) const {

@@ -172,4 +172,10 @@ std::string_view Statement::name(int column) const {
   return text != nullptr ? text : "";
 }
 
+bool has_column(const Connection& db, std::string_view table, std::string_view column, const Errors& errors,
+                std::string_view what) {
+  Statement info(db, fmt::format("SELECT 1 FROM pragma_table_info('{}') WHERE name = ?1", table), errors, what);
+  return info.bind(1, column).next(what);
+}
+
 }  // namespace icegate::sqlite

@@ -129,4 +129,9 @@ class Statement {
   Errors errors_;
 };
 
+// Whether `table` has a column `column` (false if there is no such table).
+// A failure to read the table's columns is "<what>: <message>", through `errors`.
+bool has_column(const Connection& db, std::string_view table, std::string_view column, const Errors& errors,
+                std::string_view what);
+
 }  // namespace icegate::sqlite

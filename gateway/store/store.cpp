@@ -83,8 +83,10 @@ CREATE TABLE IF NOT EXISTS events(name TEXT PRIMARY KEY, node TEXT NOT NULL, tri
 CREATE TABLE IF NOT EXISTS occasional(node TEXT NOT NULL, time_unix_ms INTEGER NOT NULL);
 )";
 
-// An outbox row's frame, its own or the shared one it refers to.
-#define ICEGATE_OUTBOX_FRAME \
+// What the readers of owed frames select, in OutboxEntry's order: the
+// frame last, its own or the shared one it refers to.
+#define ICEGATE_OWED_COLUMNS                                                                                     \
+  "seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, "                                  \
   "CASE WHEN frame_id IS NULL THEN frame ELSE (SELECT f.frame FROM frames f WHERE f.id = outbox.frame_id) END"
 
 // Created by index_message_ids once it knows what to fill them with.
@@ -279,12 +281,7 @@ Store::~Store() {
 }
 
 void Store::add_frame_ids() {
-  bool has = false;
-  {
-    Statement columns(db_, "SELECT 1 FROM pragma_table_info('outbox') WHERE name = 'frame_id'");
-    has = columns.next();
-  }
-  if (!has) {
+  if (!sqlite::has_column(db_, "outbox", "frame_id", store_errors, "reading the outbox's columns")) {
     exec("ALTER TABLE outbox ADD COLUMN frame_id INTEGER");
     spdlog::info("store {}: upgraded: outbox entries may now share a frame (outbox.frame_id)", path_.string());
   }
@@ -409,8 +406,7 @@ Store::OwedPage Store::read_page(const sqlite::Connection& connection, const Owe
   OwedPage page;
   // One row more than asked for: whether there is one says if the range was read through.
   Statement s(connection,
-              "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, " ICEGATE_OUTBOX_FRAME
-              " FROM outbox WHERE node = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?");
+              "SELECT " ICEGATE_OWED_COLUMNS " FROM outbox WHERE node = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?");
   const bool all = limit >= static_cast<std::size_t>(std::numeric_limits<std::int64_t>::max());
   s.bind(1, node).bind(2, after).bind(3, through).bind(4, all ? std::int64_t{-1} : static_cast<std::int64_t>(limit) + 1);
   std::size_t bytes = 0;
@@ -603,8 +599,7 @@ Recovered Store::recover(std::size_t newest_messages, std::size_t owed_per_node,
     const std::int64_t limit = all ? -1 : static_cast<std::int64_t>(owed_per_node);
     for (const auto& owed : recovered.owed) {
       Statement first(db_,
-                      "SELECT seq, node, message_id, needs_ack, not_after_unix_ms, originator, outcome, "
-                      ICEGATE_OUTBOX_FRAME " FROM outbox WHERE node = ? ORDER BY seq LIMIT ?");
+                      "SELECT " ICEGATE_OWED_COLUMNS " FROM outbox WHERE node = ? ORDER BY seq LIMIT ?");
       first.bind(1, owed.node).bind(2, limit);
       std::size_t bytes = 0;
       for (bool any = false; first.next(); any = true) {
