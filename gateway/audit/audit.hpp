@@ -89,9 +89,9 @@ std::string json_string(std::string_view text);
 
 // Creates the audit tables (and indexes) if absent, and brings a trail
 // written by an older icegate up to date (message_ref and its index; the
-// node and recipient indexes replaced by audit_parties, which the writer then
-// fills from the first record on, in bulk). Works inside or outside the
-// caller's transaction.
+// indexes of node, recipient and time, or the party index of later versions,
+// replaced by blocks, which the writer then makes from the first record on,
+// in bulk). Works inside or outside the caller's transaction.
 void create_schema(const sqlite::Connection& db);
 
 // Appends records inside the caller's open transaction. Owned by the one
@@ -113,19 +113,18 @@ class AuditChain {
   AuditChain& operator=(const AuditChain&) = delete;
   void append(const AuditRecord& record);
   void reload_head();
-  // The party index (audit_parties: who acted or received, by seq), which
-  // `query --node` reads, is not written record by record: an index on node
-  // and one on recipient took each record to the end of its node's run of
-  // entries, a page of its own per node per commit (database.cpp). Records
-  // are indexed in bulk instead, sorted, by index_parties(), which the
-  // store's writer calls once enough are waiting; a query reads the records
-  // not yet indexed (seq above parties_indexed()) from the table itself.
-  // Both run inside the caller's transaction; a rollback is undone by
-  // reload_head(), as for append().
-  std::int64_t parties_indexed() const { return parties_indexed_; }
-  std::int64_t unindexed() const { return count_ - parties_indexed_; }
-  // Indexes the next `limit` records at most (in seq order); returns how many.
-  std::int64_t index_parties(std::int64_t limit);
+  // The blocks (audit_blocks, audit_block_parties: docs in database.cpp),
+  // which `query --node`, `--since` and `--until` read, are not written
+  // record by record: index_blocks(), which the store's writer calls once
+  // enough records are waiting, summarises the next records in seq order as
+  // one block. A query reads the records in no block yet (seq above
+  // indexed()) from the table itself. Both run inside the caller's
+  // transaction; a rollback is undone by reload_head(), as for append().
+  std::int64_t indexed() const { return indexed_; }
+  std::int64_t unindexed() const { return count_ - indexed_; }
+  // Makes one block of the next `limit` records at most (in seq order);
+  // returns how many it holds (0: none waiting, no block).
+  std::int64_t index_blocks(std::int64_t limit);
   const std::string& head() const { return head_; }
   // The last record's seq: the number of records in a chain written only by
   // AuditChain (seq starts at 1, no gaps). Not a COUNT(*), which is O(n).
@@ -138,7 +137,7 @@ class AuditChain {
   const sqlite::Connection& db_;
   std::string head_;  // hash of the last record ("" + 64 zeros for an empty chain)
   std::int64_t count_ = 0;
-  std::int64_t parties_indexed_ = 0;  // every record up to this seq is in audit_parties
+  std::int64_t indexed_ = 0;  // every record up to this seq is in a block
   std::unique_ptr<Writer> writer_;
 };
 

@@ -32,23 +32,22 @@ struct AuditChain::Writer {
                audit_errors, prepare_what, SQLITE_PREPARE_PERSISTENT),
         insert_message(db, "INSERT INTO audit_messages(message_id) VALUES(?1)", audit_errors, prepare_what,
                        SQLITE_PREPARE_PERSISTENT),
-        // Sorted, so each party's entries go in at the end of its run as one
-        // stretch; a record whose node is its recipient is indexed once.
-        index_parties(db,
-                      "INSERT OR IGNORE INTO audit_parties(party, seq) SELECT party, seq FROM ("
-                      "SELECT node AS party, seq FROM audit WHERE seq > ?1 AND seq <= ?2 AND node IS NOT NULL "
-                      "UNION ALL "
-                      "SELECT recipient, seq FROM audit WHERE seq > ?1 AND seq <= ?2 AND recipient IS NOT NULL) "
-                      "ORDER BY party, seq",
-                      audit_errors, prepare_what, SQLITE_PREPARE_PERSISTENT),
-        parties_indexed(db, "UPDATE audit_parties_indexed SET through_seq = ?1", audit_errors, prepare_what,
-                        SQLITE_PREPARE_PERSISTENT) {}
+        block(db,
+              "INSERT INTO audit_blocks(first_seq, last_seq, min_time, max_time) "
+              "SELECT ?1 + 1, ?2, min(time_unix_ms), max(time_unix_ms) FROM audit WHERE seq > ?1 AND seq <= ?2",
+              audit_errors, prepare_what, SQLITE_PREPARE_PERSISTENT),
+        // UNION, not UNION ALL: each party once a block, sorted.
+        block_parties(db,
+                      "INSERT INTO audit_block_parties(party, first_seq) "
+                      "SELECT node, ?1 + 1 FROM audit WHERE seq > ?1 AND seq <= ?2 AND node IS NOT NULL "
+                      "UNION SELECT recipient, ?1 + 1 FROM audit WHERE seq > ?1 AND seq <= ?2 AND recipient IS NOT NULL",
+                      audit_errors, prepare_what, SQLITE_PREPARE_PERSISTENT) {}
   static constexpr std::string_view prepare_what = "cannot prepare the audit insert (call create_schema first)";
 
   sqlite::Statement insert;
   sqlite::Statement insert_message;
-  sqlite::Statement index_parties;
-  sqlite::Statement parties_indexed;
+  sqlite::Statement block;
+  sqlite::Statement block_parties;
   ChainHasher hasher;
   std::string canonical;  // reused: no allocation per append once it has grown
   // Recently numbered message ids, in two generations: a lookup finds the
@@ -113,7 +112,7 @@ void AuditChain::reload_head() {
   }
   static constexpr std::string_view reading_head = "cannot read the audit chain's head";
   sqlite::Statement last(db_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", audit_errors, reading_head);
-  parties_indexed_ = parties_indexed_through(db_).value_or(0);
+  indexed_ = blocks_through(db_).value_or(0);
   if (last.next(reading_head)) {
     count_ = last.integer(0);
     head_.assign(last.text_view(1));
@@ -150,16 +149,17 @@ void AuditChain::append(const AuditRecord& record) {
   ++count_;
 }
 
-std::int64_t AuditChain::index_parties(std::int64_t limit) {
-  const std::int64_t through = std::min(count_, parties_indexed_ + std::max<std::int64_t>(limit, 0));
-  if (through <= parties_indexed_) return 0;
+std::int64_t AuditChain::index_blocks(std::int64_t limit) {
+  const std::int64_t through = std::min(count_, indexed_ + std::max<std::int64_t>(limit, 0));
+  if (through <= indexed_) return 0;
   Writer& writer = *writer_;
-  writer.index_parties.bind(1, parties_indexed_).bind(2, through).run([this, through] {
-    return fmt::format("cannot index the parties of records {} to {}", parties_indexed_ + 1, through);
-  });
-  writer.parties_indexed.bind(1, through).run("cannot record how far the party index goes");
-  const std::int64_t indexed = through - parties_indexed_;
-  parties_indexed_ = through;
+  const auto what = [this, through] {
+    return fmt::format("cannot make a block of records {} to {}", indexed_ + 1, through);
+  };
+  writer.block.bind(1, indexed_).bind(2, through).run(what);
+  writer.block_parties.bind(1, indexed_).bind(2, through).run(what);
+  const std::int64_t indexed = through - indexed_;
+  indexed_ = through;
   return indexed;
 }
 

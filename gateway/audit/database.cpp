@@ -40,17 +40,18 @@ bool has_column(const sqlite::Connection& db, std::string_view table, std::strin
   return sqlite::has_column(db, table, column, audit_errors, "cannot read the audit table's columns");
 }
 
-std::string select_columns(bool numbered) {
+std::string select_columns(bool numbered, std::string_view from) {
   return fmt::format(
       "SELECT seq, time_unix_ms, kind, node, recipient, message_id, decision, record, previous_hash, hash, {} "
-      "FROM audit",
-      numbered ? "message_ref" : "NULL");
+      "FROM {}",
+      numbered ? "message_ref" : "NULL", from);
 }
 
-std::optional<std::int64_t> parties_indexed_through(const sqlite::Connection& db) {
-  if (!has_column(db, "audit_parties_indexed", "through_seq")) return std::nullopt;
-  static constexpr std::string_view what = "cannot read how far the party index goes";
-  sqlite::Statement through(db, "SELECT through_seq FROM audit_parties_indexed", audit_errors, what);
+std::optional<std::int64_t> blocks_through(const sqlite::Connection& db) {
+  if (!has_column(db, "audit_blocks", "last_seq")) return std::nullopt;
+  static constexpr std::string_view what = "cannot read how far the audit blocks go";
+  sqlite::Statement through(db, "SELECT last_seq FROM audit_blocks ORDER BY first_seq DESC LIMIT 1", audit_errors,
+                            what);
   return through.next(what) ? through.integer(0) : 0;
 }
 
@@ -96,14 +97,21 @@ void create_schema(const sqlite::Connection& db) {
   // index on it grows at its end. message_id stays in the row and in the
   // hashed record; message_ref is an index only (verify checks it agrees).
   //
-  // Who a record is about (node, recipient) is indexed in audit_parties,
-  // filled in bulk by AuditChain::index_parties rather than record by record:
-  // an index on node, and one on recipient, put each record at the end of its
-  // node's run of entries, so every commit dirtied a page per node in each
-  // (about 3.5 KB of WAL per W1 message at 32 messages a commit;
-  // docs/PERFORMANCE.md). Sorted and thousands at a time, they dirty each
-  // run's last page once. audit_parties_indexed holds the seq every record up
-  // to which is indexed; readers take the records after it from the table.
+  // Who a record is about (node, recipient) and when it was made are not
+  // indexed record by record either. An index on node and one on recipient
+  // put each record at the end of its node's run of entries, a page per node
+  // per commit; a party index of (party, seq) rows, filled in bulk, still
+  // cost a B-tree insert per party per record (a tenth of the store writer's
+  // instructions under W1), and the index on time one more per record
+  // (docs/PERFORMANCE.md). Instead the records are summarised in blocks, in
+  // seq order, by AuditChain::index_blocks: each block (audit_blocks: its
+  // first and last seq, the earliest and latest time in it) lists the
+  // parties that appear in it (audit_block_parties), one row per party per
+  // block rather than per record. A query by node or time reads only the
+  // blocks that can hold a match, and the records after the last block from
+  // the table itself; every record it returns is checked against its own
+  // columns, so a block's summary can only narrow where a query looks, and
+  // verify checks that no summary hides a record.
   static constexpr const char* tables = R"sql(
     CREATE TABLE IF NOT EXISTS audit(
       seq INTEGER PRIMARY KEY,
@@ -118,17 +126,25 @@ void create_schema(const sqlite::Connection& db) {
       hash TEXT NOT NULL,
       message_ref INTEGER);         -- audit_messages.ref of message_id; NULL if none
     CREATE TABLE IF NOT EXISTS audit_messages(ref INTEGER PRIMARY KEY, message_id TEXT NOT NULL);
-    CREATE TABLE IF NOT EXISTS audit_parties(party TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY(party, seq))
-      WITHOUT ROWID;
-    CREATE TABLE IF NOT EXISTS audit_parties_indexed(through_seq INTEGER NOT NULL);
-    INSERT INTO audit_parties_indexed(through_seq)
-      SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM audit_parties_indexed);
+    CREATE TABLE IF NOT EXISTS audit_blocks(
+      first_seq INTEGER PRIMARY KEY,
+      last_seq INTEGER NOT NULL,
+      min_time INTEGER NOT NULL,    -- the earliest time_unix_ms of its records
+      max_time INTEGER NOT NULL);   -- and the latest
+    CREATE TABLE IF NOT EXISTS audit_block_parties(
+      party TEXT NOT NULL,          -- a node or recipient of a record in the block
+      first_seq INTEGER NOT NULL,   -- the block's
+      PRIMARY KEY(party, first_seq)) WITHOUT ROWID;
   )sql";
   static constexpr const char* indexes = R"sql(
     CREATE INDEX IF NOT EXISTS audit_message_ref ON audit(message_ref);
-    CREATE INDEX IF NOT EXISTS audit_time ON audit(time_unix_ms);
-    DROP INDEX IF EXISTS audit_node;       -- a trail written before audit_parties:
-    DROP INDEX IF EXISTS audit_recipient;  -- its records are indexed from seq 1 on
+    -- A trail written before the blocks: its indexes of node, recipient and
+    -- time, or its party index, go; its records are put in blocks from seq 1 on.
+    DROP INDEX IF EXISTS audit_node;
+    DROP INDEX IF EXISTS audit_recipient;
+    DROP INDEX IF EXISTS audit_time;
+    DROP TABLE IF EXISTS audit_parties;
+    DROP TABLE IF EXISTS audit_parties_indexed;
   )sql";
   // A trail written before message_ref existed gets the column, its numbers
   // and the new index in one step (a savepoint: the caller may have a

@@ -25,15 +25,16 @@ sqlite::Connection open_read_only(const std::filesystem::path& data_dir);
 // Whether `table` has a column `column` (false if there is no such table).
 bool has_column(const sqlite::Connection& db, std::string_view table, std::string_view column);
 
-// How far the party index (audit_parties) goes: every record up to this seq
-// is in it. None: a trail no icegate with the party index has opened yet,
-// whose records are all found by their columns.
-std::optional<std::int64_t> parties_indexed_through(const sqlite::Connection& db);
+// How far the blocks (audit_blocks) go: the last seq of the last block; the
+// records after it are in no block yet. None: a trail no icegate with blocks
+// has opened yet, whose records are all found by their columns.
+std::optional<std::int64_t> blocks_through(const sqlite::Connection& db);
 
-// The columns every reader selects, in this order. A trail no icegate with
-// message numbers has opened yet (readers open read-only and cannot upgrade
-// it) reads as one without them.
-std::string select_columns(bool numbered);
+// The columns every reader selects, in this order, from `from` (the audit
+// table, or a join of it whose other tables' columns do not share its
+// names). A trail no icegate with message numbers has opened yet (readers
+// open read-only and cannot upgrade it) reads as one without them.
+std::string select_columns(bool numbered, std::string_view from = "audit");
 enum Column : int {
   column_seq,
   column_time,

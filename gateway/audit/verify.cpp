@@ -25,6 +25,7 @@
 #include <map>
 #include <new>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <unordered_map>
 #include <utility>
@@ -129,53 +130,95 @@ std::string check_content(const sqlite::Statement& row, std::string_view record_
   return problems;
 }
 
-// The party index (audit_parties) only finds records, but an entry missing
-// or wrong would hide a record from `query --node`: every record up to the
-// seq it claims to cover must have an entry under its node and one under its
-// recipient, and no entry may name anyone else or a record it does not cover.
-// (The node and recipient columns are checked against the hashed record
-// above, so comparing with them is enough.)
-void check_party_index(const sqlite::Connection& db, ProblemList& problems) {
-  const std::optional<std::int64_t> through = parties_indexed_through(db);
-  if (!through) return;  // a trail written before the party index
-  static constexpr std::string_view reading = "cannot read the party index";
-  sqlite::Statement missing(
+// The blocks (audit_blocks, audit_block_parties) only narrow where a query
+// looks, but a summary that leaves a record out would hide it from `query
+// --node`, `--since` or `--until`: the blocks must follow one another from
+// seq 1 without gaps or overlaps and end within the trail, and each must list
+// the node and recipient of every record in it and span its times. A party
+// listed that no record in the block has hides nothing, but was not written
+// by the gateway either: it is reported too. (The node, recipient and time
+// columns are checked against the hashed record above, so comparing with
+// them is enough.)
+void check_blocks(const sqlite::Connection& db, std::int64_t last_seq, ProblemList& problems) {
+  if (!blocks_through(db)) return;  // a trail written before the blocks
+  static constexpr std::string_view reading = "cannot read the audit blocks";
+  std::set<std::int64_t> blocks;
+  sqlite::Statement tiles(db, "SELECT first_seq, last_seq FROM audit_blocks ORDER BY first_seq", audit_errors,
+                          reading);
+  std::int64_t next = 1;  // the first seq no block has covered yet
+  while (tiles.next(reading)) {
+    const std::int64_t first = tiles.integer(0), last = tiles.integer(1);
+    blocks.insert(first);
+    if (first > next) {
+      problems.add(next, ProblemKind::modified,
+                   fmt::format("{} in no block (audit_blocks), though later records are: a query by node or time "
+                               "would not find {}",
+                               next == first - 1 ? fmt::format("seq {} is", next)
+                                                 : fmt::format("seqs {} to {} are", next, first - 1),
+                               next == first - 1 ? "it" : "them"));
+    } else if (first < next) {
+      problems.add(first, ProblemKind::modified,
+                   fmt::format("the block (audit_blocks) from seq {} overlaps the one before it, which ends at seq {}",
+                               first, next - 1));
+    }
+    if (last < first) {
+      problems.add(first, ProblemKind::modified,
+                   fmt::format("the block (audit_blocks) from seq {} ends before it begins, at seq {}", first, last));
+    } else if (last > last_seq) {
+      problems.add(last, ProblemKind::modified,
+                   fmt::format("the block (audit_blocks) from seq {} ends at seq {}, which is not in the trail (its "
+                               "last record is seq {})",
+                               first, last, last_seq));
+    }
+    next = std::max(next, last + 1);
+  }
+
+  sqlite::Statement in_blocks(
       db,
-      "SELECT a.seq, a.node IS NOT NULL AND NOT EXISTS "
-      "(SELECT 1 FROM audit_parties p WHERE p.party = a.node AND p.seq = a.seq), a.node, "
+      "SELECT a.seq, b.first_seq, a.time_unix_ms, b.min_time, b.max_time, "
+      "a.node IS NOT NULL AND NOT EXISTS "
+      "(SELECT 1 FROM audit_block_parties p WHERE p.party = a.node AND p.first_seq = b.first_seq), a.node, "
       "a.recipient IS NOT NULL AND NOT EXISTS "
-      "(SELECT 1 FROM audit_parties p WHERE p.party = a.recipient AND p.seq = a.seq), a.recipient "
-      "FROM audit a WHERE a.seq <= ?1 ORDER BY a.seq",
+      "(SELECT 1 FROM audit_block_parties p WHERE p.party = a.recipient AND p.first_seq = b.first_seq), a.recipient "
+      "FROM audit_blocks b CROSS JOIN audit a ON a.seq BETWEEN b.first_seq AND b.last_seq ORDER BY a.seq",
       audit_errors, reading);
-  missing.bind(1, *through);
-  while (missing.next(reading)) {
-    for (const int column : {1, 3}) {
-      if (missing.integer(column) == 0) continue;
-      problems.add(missing.integer(0), ProblemKind::modified,
-                   fmt::format("the party index (audit_parties) has no entry for its {} {}: a query by that node "
-                               "would not find it",
-                               column == 1 ? "node" : "recipient", quoted_column(missing.text_view(column + 1))));
+  while (in_blocks.next(reading)) {
+    const std::int64_t seq = in_blocks.integer(0), first = in_blocks.integer(1), time = in_blocks.integer(2);
+    if (time < in_blocks.integer(3) || time > in_blocks.integer(4)) {
+      problems.add(seq, ProblemKind::modified,
+                   fmt::format("its time {} is outside its block's (audit_blocks, from seq {}), {} to {}: a query "
+                               "by time would not find it",
+                               time, first, in_blocks.integer(3), in_blocks.integer(4)));
+    }
+    for (const int column : {5, 7}) {
+      if (in_blocks.integer(column) == 0) continue;
+      problems.add(seq, ProblemKind::modified,
+                   fmt::format("its block (audit_blocks, from seq {}) does not list its {} {} (audit_block_parties): "
+                               "a query by that node would not find it",
+                               first, column == 5 ? "node" : "recipient",
+                               quoted_column(in_blocks.text_view(column + 1))));
     }
   }
-  sqlite::Statement stray(db,
-                          "SELECT p.seq, p.party, a.seq IS NOT NULL FROM audit_parties p LEFT JOIN audit a "
-                          "ON a.seq = p.seq WHERE p.seq > ?1 OR a.seq IS NULL OR "
-                          "(p.party IS NOT a.node AND p.party IS NOT a.recipient) ORDER BY p.seq",
-                          audit_errors, reading);
-  stray.bind(1, *through);
+
+  sqlite::Statement stray(
+      db,
+      "SELECT first_seq, party FROM audit_block_parties "
+      "EXCEPT SELECT b.first_seq, a.node FROM audit_blocks b CROSS JOIN audit a "
+      "ON a.seq BETWEEN b.first_seq AND b.last_seq WHERE a.node IS NOT NULL "
+      "EXCEPT SELECT b.first_seq, a.recipient FROM audit_blocks b CROSS JOIN audit a "
+      "ON a.seq BETWEEN b.first_seq AND b.last_seq WHERE a.recipient IS NOT NULL "
+      "ORDER BY 1, 2",
+      audit_errors, reading);
   while (stray.next(reading)) {
-    const std::int64_t seq = stray.integer(0);
-    problems.add(seq, ProblemKind::modified,
-                 stray.integer(2) == 0 ? fmt::format("the party index (audit_parties) has an entry for seq {}, which "
-                                                     "is not in the trail",
-                                                     seq)
-                 : seq > *through
-                     ? fmt::format("the party index (audit_parties) has an entry for it under {}, beyond the seq {} "
-                                   "it says it covers",
-                                   quoted_column(stray.text_view(1)), *through)
-                     : fmt::format("the party index (audit_parties) has an entry for it under {}, who is neither its "
-                                   "node nor its recipient",
-                                   quoted_column(stray.text_view(1))));
+    const std::int64_t first = stray.integer(0);
+    problems.add(first, ProblemKind::modified,
+                 blocks.count(first) == 0
+                     ? fmt::format("audit_block_parties lists {} for a block from seq {}, which audit_blocks does "
+                                   "not have",
+                                   quoted_column(stray.text_view(1)), first)
+                     : fmt::format("the block (audit_blocks) from seq {} lists {} (audit_block_parties), who is the "
+                                   "node or recipient of no record in it",
+                                   first, quoted_column(stray.text_view(1))));
   }
 }
 
@@ -617,7 +660,7 @@ VerifyReport verify(const std::filesystem::path& data_dir) {
     if (!row.content_problems.empty()) problems.add(row.seq, ProblemKind::modified, row.content_problems);
   }
 
-  check_party_index(db, problems);
+  check_blocks(db, rows.empty() ? 0 : rows.back().seq, problems);
 
   VerifyReport report;
   report.records = static_cast<std::int64_t>(rows.size());

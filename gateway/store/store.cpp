@@ -765,7 +765,7 @@ void Store::writer_loop() {
           group.wrote |= !work[i].batch.empty();
           apply(work[i].batch);
         }
-        if (audit_->unindexed() >= bulk_batch(options_)) audit_->index_parties(bulk_batch(options_));
+        if (audit_->unindexed() >= bulk_batch(options_)) audit_->index_blocks(bulk_batch(options_));
         ids_indexed = index_waiting_ids();
         bool inject = false;
         {

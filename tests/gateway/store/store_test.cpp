@@ -1012,18 +1012,18 @@ TEST(StoreGatherTest, ZeroGatherCommitsUnawaitedBatchesWithoutWaiting) {
   EXPECT_TRUE(committed);
 }
 
-// How far the party index goes (audit_parties_indexed), read as another
+// How far the audit blocks go (audit_blocks), read as another
 // process would.
-std::int64_t parties_indexed_through(const std::filesystem::path& data_dir) {
+std::int64_t blocks_through(const std::filesystem::path& data_dir) {
   const sqlite::Connection db(audit::database_path(data_dir), SQLITE_OPEN_READONLY);
-  sqlite::Statement through(db, "SELECT through_seq FROM audit_parties_indexed");
+  sqlite::Statement through(db, "SELECT coalesce(max(last_seq), 0) FROM audit_blocks");
   return through.next() ? through.integer(0) : -1;
 }
 
-// The writer adds records to the party index in bulk, in the transaction of
-// the group during which bulk_index_batch of them came to wait; a query by
-// node finds every record all along.
-TEST(StorePartyIndexTest, TheWriterIndexesPartiesInBulkOnceABatchOfRecordsWaits) {
+// The writer puts records in blocks in bulk, in the transaction of the group
+// during which bulk_index_batch of them came to wait; a query by node finds
+// every record all along.
+TEST(StoreAuditBlocksTest, TheWriterMakesABlockOnceABatchOfRecordsWaits) {
   testing::TemporaryDirectory dir;
   boost::asio::io_context io;
   Store store(dir.path(), StoreOptions{.synchronous_full = false, .bulk_index_batch = 3});
@@ -1031,7 +1031,7 @@ TEST(StorePartyIndexTest, TheWriterIndexesPartiesInBulkOnceABatchOfRecordsWaits)
   for (int i = 1; i <= 7; ++i) {
     store.commit(message_batch("m" + std::to_string(i)), io.get_executor(), [](bool ok) { EXPECT_TRUE(ok); });
     store.flush();
-    through.push_back(parties_indexed_through(dir.path()));
+    through.push_back(blocks_through(dir.path()));
     EXPECT_EQ(audit::query(dir.path(), {.node = "analyst"}).size(), static_cast<std::size_t>(i));
   }
   EXPECT_EQ(through, (std::vector<std::int64_t>{0, 0, 3, 3, 3, 6, 6}));
@@ -1041,7 +1041,7 @@ TEST(StorePartyIndexTest, TheWriterIndexesPartiesInBulkOnceABatchOfRecordsWaits)
 }
 
 // A commit that fails takes its indexing with it; the next one does it again.
-TEST(StorePartyIndexTest, AFailedCommitRollsItsIndexingBack) {
+TEST(StoreAuditBlocksTest, AFailedCommitRollsItsBlockBack) {
   testing::TemporaryDirectory dir;
   boost::asio::io_context io;
   Store store(dir.path(), StoreOptions{.synchronous_full = false, .bulk_index_batch = 2});
@@ -1055,12 +1055,12 @@ TEST(StorePartyIndexTest, AFailedCommitRollsItsIndexingBack) {
   commit("a");
   store.inject_commit_failure(1);
   commit("lost");  // would have indexed a and lost
-  EXPECT_EQ(parties_indexed_through(dir.path()), 0);
+  EXPECT_EQ(blocks_through(dir.path()), 0);
   store.recover();
   store.resume();
   commit("b");
   EXPECT_EQ(results, (std::vector<bool>{true, false, true}));
-  EXPECT_EQ(parties_indexed_through(dir.path()), 2);
+  EXPECT_EQ(blocks_through(dir.path()), 2);
   EXPECT_EQ(audit::query(dir.path(), {.node = "analyst"}).size(), 2u);
   const auto report = audit::verify(dir.path());
   EXPECT_TRUE(report.intact());
