@@ -88,10 +88,10 @@ std::string chain_hash(const std::string& previous_hash_hex, const std::string& 
 std::string json_string(std::string_view text);
 
 // Creates the audit tables (and indexes) if absent, and brings a trail
-// written by an older icegate up to date (message_ref and its index; the
-// indexes of node, recipient and time, or the party index of later versions,
-// replaced by blocks, which the writer then makes from the first record on,
-// in bulk). Works inside or outside the caller's transaction.
+// written by an older icegate up to date (its indexes of node, recipient,
+// time and message, or of message numbers, and the party index of later
+// versions, replaced by blocks, which the writer then makes from the first
+// record on, in bulk). Works inside or outside the caller's transaction.
 void create_schema(const sqlite::Connection& db);
 
 // Appends records inside the caller's open transaction. Owned by the one
@@ -103,18 +103,14 @@ void create_schema(const sqlite::Connection& db);
 // unchanged.
 class AuditChain {
  public:
-  // `remembered_messages`: how many message ids the chain keeps numbered in
-  // memory (it remembers between one and two times as many). A record about a
-  // message it has forgotten numbers the message again, which costs a row in
-  // audit_messages, not correctness.
-  explicit AuditChain(const sqlite::Connection& db, std::size_t remembered_messages = 32768);
+  explicit AuditChain(const sqlite::Connection& db);
   ~AuditChain();
   AuditChain(const AuditChain&) = delete;
   AuditChain& operator=(const AuditChain&) = delete;
   void append(const AuditRecord& record);
   void reload_head();
   // The blocks (audit_blocks, audit_block_parties: docs in database.cpp),
-  // which `query --node`, `--since` and `--until` read, are not written
+  // which `query --node`, `--message-id`, `--since` and `--until` read, are not written
   // record by record: index_blocks(), which the store's writer calls once
   // enough records are waiting, summarises the next records in seq order as
   // one block. A query reads the records in no block yet (seq above
@@ -131,9 +127,7 @@ class AuditChain {
   std::int64_t count() const { return count_; }
 
  private:
-  std::int64_t message_ref(const std::string& message_id);
-
-  struct Writer;  // the prepared inserts, a reusable hash context and JSON buffer, the message numbers
+  struct Writer;  // the prepared statements, a reusable hash context and JSON buffer
   const sqlite::Connection& db_;
   std::string head_;  // hash of the last record ("" + 64 zeros for an empty chain)
   std::int64_t count_ = 0;

@@ -4,7 +4,7 @@
 #include "gateway/audit/audit.hpp"
 
 #include <algorithm>
-#include <unordered_map>
+#include <vector>
 #include <utility>
 
 #include <fmt/format.h>
@@ -13,10 +13,17 @@
 #include "gateway/audit/canonical.hpp"
 #include "gateway/audit/chain_hasher.hpp"
 #include "gateway/audit/database.hpp"
+#include "gateway/model/bloom.hpp"
 
 namespace icegate::audit {
 
 using namespace detail;
+
+namespace {
+// A block's filter of message ids: 16 bits an id, so that an id not in the
+// block is answered "maybe" about once in 1,500 (bloom::expected_false_positive_rate).
+constexpr std::size_t block_filter_bits_per_id = 16;
+}  // namespace
 
 std::string chain_hash(const std::string& previous_hash_hex, const std::string& canonical) {
   ChainHasher hasher;
@@ -27,89 +34,35 @@ struct AuditChain::Writer {
   explicit Writer(const sqlite::Connection& db)
       : insert(db,
                "INSERT INTO audit(seq, time_unix_ms, kind, node, recipient, message_id, decision, "
-               "record, previous_hash, hash, message_ref) "
-               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+               "record, previous_hash, hash) "
+               "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                audit_errors, prepare_what, SQLITE_PREPARE_PERSISTENT),
-        insert_message(db, "INSERT INTO audit_messages(message_id) VALUES(?1)", audit_errors, prepare_what,
-                       SQLITE_PREPARE_PERSISTENT),
-        block(db,
-              "INSERT INTO audit_blocks(first_seq, last_seq, min_time, max_time) "
-              "SELECT ?1 + 1, ?2, min(time_unix_ms), max(time_unix_ms) FROM audit WHERE seq > ?1 AND seq <= ?2",
+        block_records(db, "SELECT time_unix_ms, node, recipient, message_id FROM audit WHERE seq > ?1 AND seq <= ?2",
+                      audit_errors, prepare_what, SQLITE_PREPARE_PERSISTENT),
+        block(db, "INSERT INTO audit_blocks(first_seq, last_seq, min_time, max_time, messages) VALUES(?1, ?2, ?3, ?4, ?5)",
               audit_errors, prepare_what, SQLITE_PREPARE_PERSISTENT),
-        // UNION, not UNION ALL: each party once a block, sorted.
-        block_parties(db,
-                      "INSERT INTO audit_block_parties(party, first_seq) "
-                      "SELECT node, ?1 + 1 FROM audit WHERE seq > ?1 AND seq <= ?2 AND node IS NOT NULL "
-                      "UNION SELECT recipient, ?1 + 1 FROM audit WHERE seq > ?1 AND seq <= ?2 AND recipient IS NOT NULL",
-                      audit_errors, prepare_what, SQLITE_PREPARE_PERSISTENT) {}
-  static constexpr std::string_view prepare_what = "cannot prepare the audit insert (call create_schema first)";
+        block_party(db, "INSERT INTO audit_block_parties(party, first_seq) VALUES(?1, ?2)", audit_errors, prepare_what,
+                    SQLITE_PREPARE_PERSISTENT) {}
+  static constexpr std::string_view prepare_what = "cannot prepare the audit statements (call create_schema first)";
 
   sqlite::Statement insert;
-  sqlite::Statement insert_message;
+  sqlite::Statement block_records;
   sqlite::Statement block;
-  sqlite::Statement block_parties;
+  sqlite::Statement block_party;
   ChainHasher hasher;
   std::string canonical;  // reused: no allocation per append once it has grown
-  // Recently numbered message ids, in two generations: a lookup finds the
-  // current one or the previous (and moves the id forward); when the current
-  // one is full it becomes the previous. At most 2 x capacity ids are kept.
-  // An id forgotten and seen again gets a second number; queries look for
-  // every number of an id.
-  std::size_t capacity = 0;
-  std::unordered_map<std::string, std::int64_t> current, previous;
+  std::vector<std::string> parties, message_ids;  // reused by index_blocks
 };
 
-AuditChain::AuditChain(const sqlite::Connection& db, std::size_t remembered_messages)
+AuditChain::AuditChain(const sqlite::Connection& db)
     : db_(db), head_(genesis_hash), writer_(std::make_unique<Writer>(db)) {
-  writer_->capacity = std::max<std::size_t>(remembered_messages, 1);
-  writer_->current.reserve(writer_->capacity);
   writer_->canonical.reserve(1024);
   reload_head();
-}
-
-std::int64_t AuditChain::message_ref(const std::string& message_id) {
-  Writer& writer = *writer_;
-  if (writer.current.size() >= writer.capacity) {
-    writer.previous = std::move(writer.current);
-    writer.current = {};
-    writer.current.reserve(writer.capacity);
-  }
-  // One lookup when the id is known: most records are about a message
-  // numbered a moment ago.
-  const auto [slot, inserted] = writer.current.try_emplace(message_id, 0);
-  if (!inserted) return slot->second;
-  if (const auto found = writer.previous.find(message_id); found != writer.previous.end()) {
-    slot->second = found->second;
-    return slot->second;
-  }
-  try {
-    writer.insert_message.bind(1, message_id).run("cannot number a message id");
-  } catch (...) {
-    writer.current.erase(slot);
-    throw;
-  }
-  slot->second = db_.last_insert_rowid();
-  return slot->second;
 }
 
 AuditChain::~AuditChain() = default;
 
 void AuditChain::reload_head() {
-  // The most recently numbered messages, as stored: numbers given in a
-  // transaction that rolled back are gone with it, and after a restart the
-  // messages still in flight keep theirs.
-  Writer& writer = *writer_;
-  writer.current.clear();
-  writer.previous.clear();
-  static constexpr std::string_view reading_numbers = "cannot read the audit message numbers";
-  sqlite::Statement recent(db_, "SELECT ref, message_id FROM audit_messages ORDER BY ref DESC LIMIT ?1",
-                           audit_errors, reading_numbers);
-  recent.bind(1, static_cast<std::int64_t>(writer.capacity));
-  while (recent.next(reading_numbers)) {
-    // Newest first: an id numbered twice (forgotten, then seen again) keeps
-    // its later number.
-    writer.current.emplace(recent.text_view(1), recent.integer(0));
-  }
   static constexpr std::string_view reading_head = "cannot read the audit chain's head";
   sqlite::Statement last(db_, "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1", audit_errors, reading_head);
   indexed_ = blocks_through(db_).value_or(0);
@@ -139,11 +92,6 @@ void AuditChain::append(const AuditRecord& record) {
       .bind(8, writer.canonical)
       .bind(9, head_)
       .bind(10, std::string_view(hash, sizeof hash));
-  if (record.message_id.empty()) {
-    writer.insert.bind_null(11);
-  } else {
-    writer.insert.bind(11, message_ref(record.message_id));
-  }
   writer.insert.run([this] { return fmt::format("cannot append record {}", count_ + 1); });
   head_.assign(hash, sizeof hash);
   ++count_;
@@ -153,11 +101,45 @@ std::int64_t AuditChain::index_blocks(std::int64_t limit) {
   const std::int64_t through = std::min(count_, indexed_ + std::max<std::int64_t>(limit, 0));
   if (through <= indexed_) return 0;
   Writer& writer = *writer_;
-  const auto what = [this, through] {
-    return fmt::format("cannot make a block of records {} to {}", indexed_ + 1, through);
+  const std::string what = fmt::format("cannot make a block of records {} to {}", indexed_ + 1, through);
+  // The block's records, read back once (their pages are in the cache):
+  // nothing is kept per record until then. Parties and ids are sorted and
+  // made unique here, not by SQL (a DISTINCT or UNION costs SQLite a
+  // temporary B-tree insert per row).
+  std::int64_t min_time = 0, max_time = 0;
+  writer.parties.clear();
+  writer.message_ids.clear();
+  auto& records = writer.block_records;
+  records.bind(1, indexed_).bind(2, through);
+  try {
+    for (bool first = true; records.next(what); first = false) {
+      const std::int64_t time = records.integer(0);
+      min_time = first ? time : std::min(min_time, time);
+      max_time = first ? time : std::max(max_time, time);
+      for (const int column : {1, 2})
+        if (const std::string_view party = records.text_view(column); !party.empty()) writer.parties.emplace_back(party);
+      if (const std::string_view id = records.text_view(3); !id.empty()) writer.message_ids.emplace_back(id);
+    }
+  } catch (...) {
+    records.reset();
+    throw;
+  }
+  records.reset();
+  const auto sort_unique = [](std::vector<std::string>& values) {
+    std::sort(values.begin(), values.end());
+    values.erase(std::unique(values.begin(), values.end()), values.end());
   };
-  writer.block.bind(1, indexed_).bind(2, through).run(what);
-  writer.block_parties.bind(1, indexed_).bind(2, through).run(what);
+  sort_unique(writer.parties);
+  sort_unique(writer.message_ids);
+  bloom::Bytes messages(bloom::Bytes::size_for(writer.message_ids.size(), block_filter_bits_per_id));
+  for (const std::string& id : writer.message_ids) messages.add(id);
+  writer.block.bind(1, indexed_ + 1)
+      .bind(2, through)
+      .bind(3, min_time)
+      .bind(4, max_time)
+      .bind_blob(5, messages.bytes())
+      .run(what);
+  for (const std::string& party : writer.parties) writer.block_party.bind(1, party).bind(2, indexed_ + 1).run(what);
   const std::int64_t indexed = through - indexed_;
   indexed_ = through;
   return indexed;

@@ -32,9 +32,8 @@ std::optional<std::int64_t> blocks_through(const sqlite::Connection& db);
 
 // The columns every reader selects, in this order, from `from` (the audit
 // table, or a join of it whose other tables' columns do not share its
-// names). A trail no icegate with message numbers has opened yet (readers
-// open read-only and cannot upgrade it) reads as one without them.
-std::string select_columns(bool numbered, std::string_view from = "audit");
+// names).
+std::string select_columns(std::string_view from = "audit");
 enum Column : int {
   column_seq,
   column_time,
@@ -46,7 +45,6 @@ enum Column : int {
   column_record,
   column_previous_hash,
   column_hash,
-  column_message_ref,
 };
 
 // A row selected with select_columns, as a record (from its JSON, or from its

@@ -35,6 +35,7 @@
 #include "gateway/audit/canonical.hpp"
 #include "gateway/audit/chain_hasher.hpp"
 #include "gateway/audit/database.hpp"
+#include "gateway/model/bloom.hpp"
 
 namespace icegate::audit {
 
@@ -80,13 +81,9 @@ struct ChainRow {
 
 std::string quoted_column(std::string_view text) { return text.empty() ? "empty" : json_string(text); }
 
-// audit_messages: the message id each number stands for.
-using MessageNumbers = std::unordered_map<std::int64_t, std::string>;
-
-// Reasons a record's indexed columns or JSON are not what append() wrote.
-// `numbers` is null for a trail written before message numbers.
+// Reasons a record's columns or JSON are not what append() wrote.
 std::string check_content(const sqlite::Statement& row, std::string_view record_text, AuditRecord& parsed,
-                          std::string& canonical, const MessageNumbers* numbers) {
+                          std::string& canonical) {
   if (!parse_record_json(record_text, parsed)) return "its record is not a valid audit record JSON object";
   std::string problems;
   auto add = [&problems](std::string text) {
@@ -112,18 +109,6 @@ std::string check_content(const sqlite::Statement& row, std::string_view record_
                       quoted_column(stored), quoted_column(*value)));
     }
   }
-  if (numbers != nullptr) {
-    // message_ref only finds records; but a wrong one would hide a record from
-    // a query by message, so it must stand for the record's own message id.
-    const sqlite::Type ref_type = row.type(column_message_ref);  // before any conversion
-    const std::int64_t ref = row.integer(column_message_ref);
-    const auto found = ref_type == sqlite::Type::integer ? numbers->find(ref) : numbers->end();
-    if (parsed.message_id.empty() ? ref_type != sqlite::Type::null
-                                  : found == numbers->end() || found->second != parsed.message_id) {
-      add(fmt::format("its message_ref column is {} but its record's message id is {}",
-                      quoted_column(row.text_view(column_message_ref)), quoted_column(parsed.message_id)));
-    }
-  }
   canonical.clear();
   append_canonical_json(canonical, parsed);
   if (canonical != record_text) add("its record is not in canonical form");
@@ -132,9 +117,10 @@ std::string check_content(const sqlite::Statement& row, std::string_view record_
 
 // The blocks (audit_blocks, audit_block_parties) only narrow where a query
 // looks, but a summary that leaves a record out would hide it from `query
-// --node`, `--since` or `--until`: the blocks must follow one another from
-// seq 1 without gaps or overlaps and end within the trail, and each must list
-// the node and recipient of every record in it and span its times. A party
+// --node`, `--message-id`, `--since` or `--until`: the blocks must follow one
+// another from seq 1 without gaps or overlaps and end within the trail, and
+// each must list the node and recipient of every record in it, have its
+// message id in its filter and span its times. A party
 // listed that no record in the block has hides nothing, but was not written
 // by the gateway either: it is reported too. (The node, recipient and time
 // columns are checked against the hashed record above, so comparing with
@@ -179,11 +165,27 @@ void check_blocks(const sqlite::Connection& db, std::int64_t last_seq, ProblemLi
       "a.node IS NOT NULL AND NOT EXISTS "
       "(SELECT 1 FROM audit_block_parties p WHERE p.party = a.node AND p.first_seq = b.first_seq), a.node, "
       "a.recipient IS NOT NULL AND NOT EXISTS "
-      "(SELECT 1 FROM audit_block_parties p WHERE p.party = a.recipient AND p.first_seq = b.first_seq), a.recipient "
+      "(SELECT 1 FROM audit_block_parties p WHERE p.party = a.recipient AND p.first_seq = b.first_seq), a.recipient, "
+      "a.message_id, b.messages "
       "FROM audit_blocks b CROSS JOIN audit a ON a.seq BETWEEN b.first_seq AND b.last_seq ORDER BY a.seq",
       audit_errors, reading);
   while (in_blocks.next(reading)) {
     const std::int64_t seq = in_blocks.integer(0), first = in_blocks.integer(1), time = in_blocks.integer(2);
+    const std::string_view message_id = in_blocks.text_view(9);
+    if (!message_id.empty()) {
+      const std::string_view messages = in_blocks.text_view(10);
+      if (!bloom::Bytes::well_formed(messages)) {
+        problems.add(seq, ProblemKind::modified,
+                     fmt::format("its block's (audit_blocks, from seq {}) message filter is not a filter ({} bytes, "
+                                 "not a whole number of {}-byte blocks)",
+                                 first, messages.size(), bloom::block_bytes));
+      } else if (!bloom::Bytes::may_contain(messages, message_id)) {
+        problems.add(seq, ProblemKind::modified,
+                     fmt::format("its block's (audit_blocks, from seq {}) message filter does not have its message "
+                                 "id {}: a query by that message would not find it",
+                                 first, quoted_column(message_id)));
+      }
+    }
     if (time < in_blocks.integer(3) || time > in_blocks.integer(4)) {
       problems.add(seq, ProblemKind::modified,
                    fmt::format("its time {} is outside its block's (audit_blocks, from seq {}), {} to {}: a query "
@@ -600,17 +602,8 @@ std::string_view to_string(ProblemKind kind) {
 
 VerifyReport verify(const std::filesystem::path& data_dir) {
   const sqlite::Connection db = open_read_only(data_dir);
-  const bool numbered = has_column(db, "audit", "message_ref");
-  MessageNumbers numbers;
-  if (numbered) {
-    static constexpr std::string_view reading_numbers = "cannot read the audit message numbers";
-    sqlite::Statement select_numbers(db, "SELECT ref, message_id FROM audit_messages", audit_errors, reading_numbers);
-    while (select_numbers.next(reading_numbers)) {
-      numbers.emplace(select_numbers.integer(0), select_numbers.text(1));
-    }
-  }
   static constexpr std::string_view reading = "cannot read the audit table";
-  sqlite::Statement select(db, select_columns(numbered) + " ORDER BY seq", audit_errors, reading);
+  sqlite::Statement select(db, select_columns() + " ORDER BY seq", audit_errors, reading);
 
   ProblemList problems;
   std::vector<ChainRow> rows;
@@ -640,7 +633,7 @@ VerifyReport verify(const std::filesystem::path& data_dir) {
         chain_row.previous_hash.assign(expected_previous);
       }
     }
-    chain_row.content_problems = check_content(row, record_text, parsed, canonical, numbered ? &numbers : nullptr);
+    chain_row.content_problems = check_content(row, record_text, parsed, canonical);
   }
 
   ChainAnalysis analysis(rows, problems);

@@ -168,8 +168,7 @@ std::vector<Witness> witnesses_from(const std::filesystem::path& peer_dir, const
 
 std::optional<TrailHead> last_witnessed(const std::filesystem::path& data_dir, const std::string& peer_id) {
   const sqlite::Connection db = detail::open_read_only(data_dir);
-  const bool numbered = detail::has_column(db, "audit", "message_ref");
-  sqlite::Statement last(db, detail::select_columns(numbered) + " WHERE kind = 'witness' AND node = ?1 ORDER BY seq DESC LIMIT 1",
+  sqlite::Statement last(db, detail::select_columns() + " WHERE kind = 'witness' AND node = ?1 ORDER BY seq DESC LIMIT 1",
                          detail::audit_errors, "cannot read the last witness record");
   last.bind(1, peer_id);
   if (!last.next("cannot read the last witness record")) return std::nullopt;

@@ -9,7 +9,7 @@
 //
 // Blocked: each id sets one bit in each of the eight 64-bit words of one
 // 64-byte block (one cache line), all chosen by its hash, so a query costs
-// one cache miss (a split block Bloom filter, as Parquet's). The size is
+// one cache miss (a split block Bloom filter: gateway/model/bloom.hpp). The size is
 // fixed when constructed, so memory is bounded however many ids are added;
 // as ids accumulate, more answers are "maybe" and go to disk, and none is
 // ever wrong. At the store's default of 8 MiB, a query for an id never
@@ -30,12 +30,14 @@
 #include <memory>
 #include <string_view>
 
+#include "gateway/model/bloom.hpp"
+
 namespace icegate::store {
 
 class IdFilter {
  public:
-  static constexpr std::size_t block_bytes = 64;
-  static constexpr unsigned bits_per_id = 8;  // one a word
+  static constexpr std::size_t block_bytes = bloom::block_bytes;
+  static constexpr unsigned bits_per_id = bloom::bits_per_key;
 
   // `bytes` rounded down to whole blocks (at least one). Throws
   // std::bad_alloc if they cannot be had.
@@ -51,12 +53,8 @@ class IdFilter {
   double expected_false_positive_rate(std::size_t ids) const;
 
  private:
-  static constexpr std::size_t words_per_block = block_bytes / sizeof(std::uint64_t);
-  struct Position {
-    std::size_t block;
-    std::uint64_t masks[words_per_block];
-  };
-  Position position(std::string_view id) const;
+  static constexpr std::size_t words_per_block = bloom::words_per_block;
+  bloom::Position position(std::string_view id) const;
 
   struct Free {
     void operator()(std::uint64_t* words) const { std::free(words); }

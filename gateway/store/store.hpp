@@ -240,12 +240,11 @@ struct StoreOptions {
   std::chrono::milliseconds gather{10};
   // The bulk indexes: the ids of accepted messages (message_ids, which
   // accepted() reads) and the audit records' blocks (audit_blocks, which
-  // `icegate audit query --node`, `--since` and `--until` read) are not
-  // indexed row by row but in bulk, in the transaction of the group during
-  // which this many rows have come to wait, this many at a time (a block of
-  // audit records each time). Until then the ids waiting are
-  // held in memory (accepted() looks there first), and a query reads the
-  // records waiting from the audit table. At least 1.
+  // `icegate audit query` reads) are not indexed row by row but in bulk, in
+  // the transaction of the group during which this many rows have come to
+  // wait, this many at a time (a block of audit records each time). Until
+  // then the ids waiting are held in memory (accepted() looks there first),
+  // and a query reads the records waiting from the audit table. At least 1.
   std::int64_t bulk_index_batch = 4096;
   // Message ids are random: a batch of them lands all over message_ids, so
   // once that tree has more leaves than a batch has ids, each id costs a
