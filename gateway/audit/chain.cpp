@@ -1,11 +1,11 @@
 // The hash chain's writer: AuditChain appends records inside the caller's
-// transaction, numbering message ids for the index, and chain_hash is the
-// public form of the hash each record carries.
+// transaction and summarises them in blocks for the readers, and chain_hash is
+// the public form of the hash each record carries.
 #include "gateway/audit/audit.hpp"
 
 #include <algorithm>
-#include <vector>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <sqlite3.h>
