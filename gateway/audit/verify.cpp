@@ -159,47 +159,57 @@ void check_blocks(const sqlite::Connection& db, std::int64_t last_seq, ProblemLi
     next = std::max(next, last + 1);
   }
 
-  sqlite::Statement in_blocks(
-      db,
-      "SELECT a.seq, b.first_seq, a.time_unix_ms, b.min_time, b.max_time, "
-      "a.node IS NOT NULL AND NOT EXISTS "
-      "(SELECT 1 FROM audit_block_parties p WHERE p.party = a.node AND p.first_seq = b.first_seq), a.node, "
-      "a.recipient IS NOT NULL AND NOT EXISTS "
-      "(SELECT 1 FROM audit_block_parties p WHERE p.party = a.recipient AND p.first_seq = b.first_seq), a.recipient, "
-      "a.message_id, b.messages "
-      "FROM audit_blocks b CROSS JOIN audit a ON a.seq BETWEEN b.first_seq AND b.last_seq ORDER BY a.seq",
+  // Block by block, each block's filter read once (a few KB, often on
+  // overflow pages: read with every record, it made verify 2.3 times slower).
+  sqlite::Statement each_block(
+      db, "SELECT first_seq, last_seq, min_time, max_time, messages FROM audit_blocks ORDER BY first_seq",
       audit_errors, reading);
-  while (in_blocks.next(reading)) {
-    const std::int64_t seq = in_blocks.integer(0), first = in_blocks.integer(1), time = in_blocks.integer(2);
-    const std::string_view message_id = in_blocks.text_view(9);
-    if (!message_id.empty()) {
-      const std::string_view messages = in_blocks.text_view(10);
-      if (!bloom::Bytes::well_formed(messages)) {
+  sqlite::Statement in_block(
+      db,
+      "SELECT a.seq, a.time_unix_ms, "
+      "a.node IS NOT NULL AND NOT EXISTS "
+      "(SELECT 1 FROM audit_block_parties p WHERE p.party = a.node AND p.first_seq = ?1), a.node, "
+      "a.recipient IS NOT NULL AND NOT EXISTS "
+      "(SELECT 1 FROM audit_block_parties p WHERE p.party = a.recipient AND p.first_seq = ?1), a.recipient, "
+      "a.message_id FROM audit a WHERE a.seq BETWEEN ?1 AND ?2 ORDER BY a.seq",
+      audit_errors, reading);
+  std::string messages;
+  while (each_block.next(reading)) {
+    const std::int64_t first = each_block.integer(0), min_time = each_block.integer(2),
+                       max_time = each_block.integer(3);
+    messages.assign(each_block.text_view(4));
+    const bool filter_ok = bloom::Bytes::well_formed(messages);
+    in_block.bind(1, first).bind(2, each_block.integer(1));
+    while (in_block.next(reading)) {
+      const std::int64_t seq = in_block.integer(0), time = in_block.integer(1);
+      const std::string_view message_id = in_block.text_view(6);
+      if (!message_id.empty() && !filter_ok) {
         problems.add(seq, ProblemKind::modified,
                      fmt::format("its block's (audit_blocks, from seq {}) message filter is not a filter ({} bytes, "
                                  "not a whole number of {}-byte blocks)",
                                  first, messages.size(), bloom::block_bytes));
-      } else if (!bloom::Bytes::may_contain(messages, message_id)) {
+      } else if (!message_id.empty() && !bloom::Bytes::may_contain(messages, message_id)) {
         problems.add(seq, ProblemKind::modified,
                      fmt::format("its block's (audit_blocks, from seq {}) message filter does not have its message "
                                  "id {}: a query by that message would not find it",
                                  first, quoted_column(message_id)));
       }
+      if (time < min_time || time > max_time) {
+        problems.add(seq, ProblemKind::modified,
+                     fmt::format("its time {} is outside its block's (audit_blocks, from seq {}), {} to {}: a query "
+                                 "by time would not find it",
+                                 time, first, min_time, max_time));
+      }
+      for (const int column : {2, 4}) {
+        if (in_block.integer(column) == 0) continue;
+        problems.add(seq, ProblemKind::modified,
+                     fmt::format("its block (audit_blocks, from seq {}) does not list its {} {} "
+                                 "(audit_block_parties): a query by that node would not find it",
+                                 first, column == 2 ? "node" : "recipient",
+                                 quoted_column(in_block.text_view(column + 1))));
+      }
     }
-    if (time < in_blocks.integer(3) || time > in_blocks.integer(4)) {
-      problems.add(seq, ProblemKind::modified,
-                   fmt::format("its time {} is outside its block's (audit_blocks, from seq {}), {} to {}: a query "
-                               "by time would not find it",
-                               time, first, in_blocks.integer(3), in_blocks.integer(4)));
-    }
-    for (const int column : {5, 7}) {
-      if (in_blocks.integer(column) == 0) continue;
-      problems.add(seq, ProblemKind::modified,
-                   fmt::format("its block (audit_blocks, from seq {}) does not list its {} {} (audit_block_parties): "
-                               "a query by that node would not find it",
-                               first, column == 5 ? "node" : "recipient",
-                               quoted_column(in_blocks.text_view(column + 1))));
-    }
+    in_block.reset();
   }
 
   sqlite::Statement stray(
