@@ -572,13 +572,16 @@ bool Router::refuse_oversized(Work& work, const store::OutboxEntry& entry, std::
 
 void Router::record_decision(Work& work, const Message& message, const RecipientDecision& decision,
                              std::string_view state, std::int64_t at) {
-  std::vector<std::string> withheld_text;
-  for (const auto& w : decision.withheld)
-    withheld_text.push_back(fmt::format("{} ({}): {}", w.portion_id, to_string(w.label), w.reason));
-  spdlog::info("decision message={} from={} to={} {} rules=[{}] released=[{}] withheld=[{}]{}{} {}",
-               short_id(message.id), message.originator, decision.node_id, to_string(decision.decision),
-               fmt::join(decision.rule_ids, ","), fmt::join(decision.released_portion_ids, ","),
-               fmt::join(withheld_text, "; "), decision.held_for.empty() ? "" : " held_for=", decision.held_for, state);
+  if (spdlog::should_log(spdlog::level::info)) {  // the withheld portions' text only if it will be logged
+    std::vector<std::string> withheld_text;
+    for (const auto& w : decision.withheld)
+      withheld_text.push_back(fmt::format("{} ({}): {}", w.portion_id, to_string(w.label), w.reason));
+    spdlog::info("decision message={} from={} to={} {} rules=[{}] released=[{}] withheld=[{}]{}{} {}",
+                 short_id(message.id), message.originator, decision.node_id, to_string(decision.decision),
+                 fmt::join(decision.rule_ids, ","), fmt::join(decision.released_portion_ids, ","),
+                 fmt::join(withheld_text, "; "), decision.held_for.empty() ? "" : " held_for=", decision.held_for,
+                 state);
+  }
   work.batch.audit.push_back(records_.decision(message, decision, state, at));
   if (observer()) observer()->decision(message.id, decision, state);
 }
@@ -775,6 +778,11 @@ SubmitResult Router::submit(const std::string& sender, Message message) {
                                                            : std::string_view(message.derived_from));
 
   Work work;
+  // A decision record and an outbox entry a recipient at most, plus the
+  // submit's record(s): no regrowth, each moving every record built so far,
+  // in a fan-out to hundreds.
+  work.batch.audit.reserve(2 + decided.size());
+  work.batch.outbox.reserve(decided.size());
   work.batch.messages.push_back({message.id, sender, now_ms()});
   spdlog::info("submit message={} from={} category={} purpose={} label=\"{}\" portions={} recipients={}{}", message.id,
                sender, message.category, message.purpose, policy->display_marking(message.label),
