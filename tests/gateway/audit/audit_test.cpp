@@ -376,6 +376,15 @@ std::vector<std::int64_t> seqs_between(const std::vector<AuditRecord>& records, 
   return seqs;
 }
 
+// Makes blocks of the trail's next records, one of each size given, in one
+// transaction, as the store's writer does.
+void make_blocks(AuditDatabase& db, std::initializer_list<std::int64_t> sizes) {
+  AuditChain chain(db);
+  db.exec("BEGIN");
+  for (const std::int64_t size : sizes) chain.index_blocks(size);
+  db.exec("COMMIT");
+}
+
 // The blocks as "first-last min..max: parties", in seq order (times in
 // minutes after sample_start_unix_ms).
 std::vector<std::string> blocks_of(AuditDatabase& db) {
@@ -477,12 +486,7 @@ TEST_F(AuditChainTest, AQueryReturnsOnlyRecordsWhoseOwnColumnsMatchWhateverTheBl
   const std::vector<AuditRecord> records = sample_records(10);
   write_chain(dir_, records);
   AuditDatabase db(dir_);
-  {
-    AuditChain chain(db);
-    db.exec("BEGIN");
-    chain.index_blocks(8);
-    db.exec("COMMIT");
-  }
+  make_blocks(db, {8});
   db.exec("INSERT INTO audit_block_parties(party, first_seq) VALUES('mallory', 1)");
   db.exec("UPDATE audit_blocks SET min_time = 0, max_time = 9e15");
   EXPECT_THAT(query(dir_, {.node = "mallory"}), IsEmpty());
@@ -627,13 +631,7 @@ TEST_F(AuditChainTest, ATrailWithThePartyIndexOfTheVersionBeforeIsReadAsItIsThen
 TEST_F(AuditChainTest, VerifyFindsBlocksThatWereTamperedWith) {
   write_chain(dir_, sample_records(10));
   AuditDatabase db(dir_);
-  {
-    AuditChain chain(db);
-    db.exec("BEGIN");
-    chain.index_blocks(4);
-    chain.index_blocks(4);  // blocks 1-4 and 5-8; 9 and 10 in none yet
-    db.exec("COMMIT");
-  }
+  make_blocks(db, {4, 4});  // blocks 1-4 and 5-8; 9 and 10 in none yet
   ASSERT_TRUE(verify(dir_).intact());
 
   struct Tampering {
@@ -752,12 +750,7 @@ TEST_F(AuditChainTest, BlocksWithoutMessageFiltersAreMadeAgain) {
 TEST_F(AuditChainTest, VerifyFindsABlocksMessageFilterThatDoesNotHoldItsRecordsIds) {
   write_chain(dir_, sample_records(6));
   AuditDatabase db(dir_);
-  {
-    AuditChain chain(db);
-    db.exec("BEGIN");
-    chain.index_blocks(6);
-    db.exec("COMMIT");
-  }
+  make_blocks(db, {6});
   ASSERT_TRUE(verify(dir_).intact());
   db.exec("CREATE TABLE saved AS SELECT messages FROM audit_blocks");
   // Seqs 1-4 and 6 are about messages; 5 is a connection.
