@@ -137,7 +137,7 @@ void check_blocks(const sqlite::Connection& db, std::int64_t last_seq, ProblemLi
     blocks.insert(first);
     if (first > next) {
       problems.add(next, ProblemKind::modified,
-                   fmt::format("{} in no block (audit_blocks), though later records are: a query by node or time "
+                   fmt::format("{} in no block (audit_blocks), though later records are: a query by node, message or time "
                                "would not find {}",
                                next == first - 1 ? fmt::format("seq {} is", next)
                                                  : fmt::format("seqs {} to {} are", next, first - 1),
