@@ -19,7 +19,11 @@ namespace icegate::audit::detail {
 [[noreturn]] void raise_audit_error(const std::string& text);
 inline constexpr sqlite::Errors audit_errors{.raise = raise_audit_error};
 
-// DIR/icegate.db, opened read-only; throws if it is missing or has no audit table.
+// DIR/icegate.db, opened read-only; throws if it is missing or has no audit
+// table. Every statement on it then reads the trail as it was at the first:
+// a reader that reads in several statements (how far the blocks go, then
+// the blocks and the records; the records, then the blocks) must not see a
+// block or record the gateway commits between two of them.
 sqlite::Connection open_read_only(const std::filesystem::path& data_dir);
 
 // Whether `table` has a column `column` (false if there is no such table).

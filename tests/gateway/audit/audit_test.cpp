@@ -19,6 +19,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "gateway/audit/database.hpp"
 #include "tests/gateway/audit/audit_fixture.hpp"
 #include "tests/support/files.hpp"
 #include "tests/support/temporary_directory.hpp"
@@ -494,6 +495,34 @@ TEST_F(AuditChainTest, AQueryReturnsOnlyRecordsWhoseOwnColumnsMatchWhateverTheBl
   EXPECT_EQ(seqs_of(query(dir_, {.since_unix_ms = sample_start_unix_ms + 60'000,
                                   .until_unix_ms = sample_start_unix_ms + 120'000})),
             (std::vector<std::int64_t>{2, 3}));
+}
+
+// A reader reads in several statements (how far the blocks go, then the
+// blocks and the records after them; verify: the records, then the blocks).
+// A block or record the gateway commits between two of them must not be seen
+// by one and not the other: a record would be returned twice, or a block
+// reported as reaching past the trail.
+TEST_F(AuditChainTest, AReaderSeesTheTrailAsItWasWhenItOpenedIt) {
+  const std::vector<AuditRecord> records = sample_records(12);
+  write_chain(dir_, std::vector<AuditRecord>(records.begin(), records.begin() + 8));
+  const sqlite::Connection reader = detail::open_read_only(dir_);
+  const auto count = [&reader](const char* table) {
+    sqlite::Statement statement(reader, std::string("SELECT count(*) FROM ") + table);
+    return statement.next() ? statement.integer(0) : -1;
+  };
+  EXPECT_EQ(count("audit"), 8);
+  {
+    AuditDatabase db(dir_);
+    AuditChain chain(db);
+    db.exec("BEGIN");
+    for (std::size_t i = 8; i < records.size(); ++i) chain.append(records[i]);
+    chain.index_blocks(12);
+    db.exec("COMMIT");
+  }
+  EXPECT_EQ(count("audit"), 8) << "the records committed since are not seen";
+  EXPECT_EQ(count("audit_blocks"), 0) << "nor the block";
+  EXPECT_EQ(detail::blocks_through(reader), 0);
+  EXPECT_EQ(seqs_of(query(dir_, {.node = "alpha"})).size(), 10u) << "a new reader sees them";
 }
 
 TEST_F(AuditChainTest, ARolledBackIndexingIsForgottenAndDoneAgain) {
