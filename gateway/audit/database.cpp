@@ -29,15 +29,12 @@ sqlite::Connection open_read_only(const fs::path& data_dir) {
   // The gateway may be checkpointing: wait for it.
   sqlite::Connection db(path, SQLITE_OPEN_READONLY, {}, std::chrono::seconds(5));
   const std::string reading = fmt::format("cannot read {}", path.string());
+  // One read transaction for the connection's life (WAL mode: the snapshot
+  // is taken at the first read, the check below); ended when it closes.
+  db.exec("BEGIN", reading);
   sqlite::Statement check(db, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'audit'", db.errors(),
                           reading);
   if (!check.next(reading)) throw std::runtime_error(fmt::format("{} has no audit table", path.string()));
-  check.reset();
-  // One read transaction for the connection's life (WAL mode: a snapshot
-  // taken at the first read, the one just made); ended when it closes.
-  db.exec("BEGIN", reading);
-  sqlite::Statement snapshot(db, "SELECT count(*) FROM sqlite_schema", db.errors(), reading);
-  snapshot.next(reading);
   return db;
 }
 

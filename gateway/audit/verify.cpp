@@ -129,11 +129,25 @@ void check_blocks(const sqlite::Connection& db, std::int64_t last_seq, ProblemLi
   if (!blocks_through(db)) return;  // a trail written before the blocks
   static constexpr std::string_view reading = "cannot read the audit blocks";
   std::set<std::int64_t> blocks;
-  sqlite::Statement tiles(db, "SELECT first_seq, last_seq FROM audit_blocks ORDER BY first_seq", audit_errors,
-                          reading);
+  // Block by block, each block's filter read once (a few KB, often on
+  // overflow pages: read with every record, it made verify 2.3 times slower).
+  sqlite::Statement each_block(
+      db, "SELECT first_seq, last_seq, min_time, max_time, messages FROM audit_blocks ORDER BY first_seq",
+      audit_errors, reading);
+  sqlite::Statement in_block(
+      db,
+      "SELECT a.seq, a.time_unix_ms, "
+      "a.node IS NOT NULL AND NOT EXISTS "
+      "(SELECT 1 FROM audit_block_parties p WHERE p.party = a.node AND p.first_seq = ?1), a.node, "
+      "a.recipient IS NOT NULL AND NOT EXISTS "
+      "(SELECT 1 FROM audit_block_parties p WHERE p.party = a.recipient AND p.first_seq = ?1), a.recipient, "
+      "a.message_id FROM audit a WHERE a.seq BETWEEN ?1 AND ?2 ORDER BY a.seq",
+      audit_errors, reading);
+  std::string messages;
   std::int64_t next = 1;  // the first seq no block has covered yet
-  while (tiles.next(reading)) {
-    const std::int64_t first = tiles.integer(0), last = tiles.integer(1);
+  while (each_block.next(reading)) {
+    const std::int64_t first = each_block.integer(0), last = each_block.integer(1),
+                       min_time = each_block.integer(2), max_time = each_block.integer(3);
     blocks.insert(first);
     if (first > next) {
       problems.add(next, ProblemKind::modified,
@@ -157,29 +171,10 @@ void check_blocks(const sqlite::Connection& db, std::int64_t last_seq, ProblemLi
                                first, last, last_seq));
     }
     next = std::max(next, last + 1);
-  }
 
-  // Block by block, each block's filter read once (a few KB, often on
-  // overflow pages: read with every record, it made verify 2.3 times slower).
-  sqlite::Statement each_block(
-      db, "SELECT first_seq, last_seq, min_time, max_time, messages FROM audit_blocks ORDER BY first_seq",
-      audit_errors, reading);
-  sqlite::Statement in_block(
-      db,
-      "SELECT a.seq, a.time_unix_ms, "
-      "a.node IS NOT NULL AND NOT EXISTS "
-      "(SELECT 1 FROM audit_block_parties p WHERE p.party = a.node AND p.first_seq = ?1), a.node, "
-      "a.recipient IS NOT NULL AND NOT EXISTS "
-      "(SELECT 1 FROM audit_block_parties p WHERE p.party = a.recipient AND p.first_seq = ?1), a.recipient, "
-      "a.message_id FROM audit a WHERE a.seq BETWEEN ?1 AND ?2 ORDER BY a.seq",
-      audit_errors, reading);
-  std::string messages;
-  while (each_block.next(reading)) {
-    const std::int64_t first = each_block.integer(0), min_time = each_block.integer(2),
-                       max_time = each_block.integer(3);
     messages.assign(each_block.text_view(4));
     const bool filter_ok = bloom::Bytes::well_formed(messages);
-    in_block.bind(1, first).bind(2, each_block.integer(1));
+    in_block.bind(1, first).bind(2, last);
     while (in_block.next(reading)) {
       const std::int64_t seq = in_block.integer(0), time = in_block.integer(1);
       const std::string_view message_id = in_block.text_view(6);
