@@ -129,22 +129,6 @@ bool looks_like_uuid(std::string_view text) {
   return true;
 }
 
-Message releasable_version(const Message& message, const RecipientDecision& decision) {
-  Message version = message;
-  version.portions.clear();
-  for (const Portion& portion : message.portions) {
-    if (std::find(decision.released_portion_ids.begin(), decision.released_portion_ids.end(),
-                  portion.id) != decision.released_portion_ids.end()) {
-      version.portions.push_back(portion);
-    }
-  }
-  version.label = decision.released_label;
-  // A translated message's overall original label describes the whole; a
-  // redacted version keeps only its portions' own original labels.
-  if (version.portions.size() != message.portions.size()) version.original_label = Label{};
-  return version;
-}
-
 bool same_version(const RecipientDecision& a, const RecipientDecision& b) {
   return a.decision == b.decision && a.released_portion_ids == b.released_portion_ids &&
          a.released_label == b.released_label && a.withheld == b.withheld && a.rule_ids == b.rule_ids &&

@@ -145,10 +145,6 @@ struct RecipientDecision {
   bool occasional = false;  // released under the occasional-access allowance
 };
 
-// The version of `message` a recipient may see: only the released portions,
-// with the overall label taken from decision.released_label.
-Message releasable_version(const Message& message, const RecipientDecision& decision);
-
 // Whether two recipients are released the same version of a message with
 // the same decision, rules and reason: every field a Deliver frame takes
 // from the decision is equal (the recipient aside).

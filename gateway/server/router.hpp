@@ -327,7 +327,7 @@ class Router {
   // An owed frame over the frame limit (from a store written with a larger
   // limit): never sent, settled at once, its originator told. True if so.
   bool refuse_oversized(Work& work, const store::OutboxEntry& entry, std::size_t frame_bytes);
-  v1::Frame deliver_frame(const Message& message, const RecipientDecision& decision) const;
+  void deliver_frame(const Message& message, const RecipientDecision& decision, v1::Frame& frame) const;
   std::int64_t now_ms() const;
 
   // Between gateways: the Forward for each next peer owed (and audited,

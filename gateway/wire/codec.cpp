@@ -158,7 +158,13 @@ std::optional<Message> decode(const v1::Message& proto, const MessageLimits& lim
   return message;
 }
 
-void encode(const Message& message, v1::Message& proto) {
+namespace {
+
+// `message` encoded with `label` as its overall label and only the portions
+// `released` keeps; `keep_original_label`: its overall original label too.
+template <typename Released>
+void encode_message(const Message& message, const Label& label, bool keep_original_label, Released released,
+                    v1::Message& proto) {
   proto.set_id(message.id);
   proto.set_originator(message.originator);
   proto.set_created_unix_ms(message.created_unix_ms);
@@ -168,7 +174,8 @@ void encode(const Message& message, v1::Message& proto) {
   proto.set_derived_from(message.derived_from);
   proto.set_label_scheme(message.label_scheme);
   proto.set_original_scheme(message.original_scheme);
-  if (!message.original_label.classification.empty()) encode(message.original_label, *proto.mutable_original_label());
+  if (keep_original_label && !message.original_label.classification.empty())
+    encode(message.original_label, *proto.mutable_original_label());
   if (message.handling != Handling{}) encode(message.handling, *proto.mutable_handling());
   proto.clear_addressees();
   for (const auto& addressee : message.addressees) {
@@ -176,9 +183,10 @@ void encode(const Message& message, v1::Message& proto) {
     out->set_kind(encode_kind(addressee.kind));
     out->set_name(addressee.name);
   }
-  if (!message.label.classification.empty()) encode(message.label, *proto.mutable_label());
+  if (!label.classification.empty()) encode(label, *proto.mutable_label());
   proto.clear_portions();
   for (const auto& portion : message.portions) {
+    if (!released(portion)) continue;
     auto* out = proto.add_portions();
     out->set_id(portion.id);
     encode(portion.label, *out->mutable_label());
@@ -186,6 +194,23 @@ void encode(const Message& message, v1::Message& proto) {
     out->set_body(portion.body);
     if (!portion.salt.empty()) out->set_salt(portion.salt);
   }
+}
+
+}  // namespace
+
+void encode(const Message& message, v1::Message& proto) {
+  encode_message(message, message.label, true, [](const Portion&) { return true; }, proto);
+}
+
+void encode(const Message& message, const RecipientDecision& decision, v1::Message& proto) {
+  const auto& released = decision.released_portion_ids;
+  const auto releases = [&](const Portion& portion) {
+    return std::find(released.begin(), released.end(), portion.id) != released.end();
+  };
+  // A translated message's overall original label describes the whole; a
+  // redacted version keeps only its portions' own original labels.
+  const bool whole = std::all_of(message.portions.begin(), message.portions.end(), releases);
+  encode_message(message, decision.released_label, whole, releases, proto);
 }
 
 namespace {

@@ -34,6 +34,12 @@ std::optional<Message> decode(const v1::Message& proto, const MessageLimits& lim
                               DecodeProblem& problem);
 
 void encode(const Message& message, v1::Message& proto);
+// The version of `message` the recipient of `decision` may see, encoded
+// straight from the message (no copy of it first): only the portions the
+// decision releases, under decision.released_label; the message's overall
+// original label (a translated message's) only if no portion is withheld,
+// since it describes the whole.
+void encode(const Message& message, const RecipientDecision& decision, v1::Message& proto);
 
 // A Forward between gateways: its message under `message`'s limits, and a
 // route no longer than `max_hops` links. Decoding checks the shape of the

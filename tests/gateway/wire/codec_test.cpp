@@ -36,6 +36,41 @@ TEST(Codec, MessageRoundTrips) {
   EXPECT_EQ(decoded->portions[1].body, "r");
 }
 
+
+// What a recipient is sent: the portions its decision releases, under the
+// label released; a translated message's overall original label only while
+// the version is the whole message.
+TEST(Codec, AReleasedVersionHoldsOnlyItsPortionsUnderTheLabelReleased) {
+  Message original = sample();
+  original.original_scheme = "partner";
+  original.original_label = {"PARTNER SECRET", {}};
+  original.portions[0].original_label = {"PARTNER SECRET", {}};
+  RecipientDecision redacted;
+  redacted.decision = Decision::release_redacted;
+  redacted.released_portion_ids = {"b"};
+  redacted.released_label = {"RESTRICTED", {}};
+  v1::Message proto;
+  encode(original, redacted, proto);
+  ASSERT_EQ(proto.portions_size(), 1);
+  EXPECT_EQ(proto.portions(0).id(), "b");
+  EXPECT_EQ(proto.portions(0).body(), "r");
+  EXPECT_EQ(proto.label().classification(), "RESTRICTED");
+  EXPECT_FALSE(proto.has_original_label());  // it described the whole, which this version is not
+  EXPECT_EQ(proto.id(), original.id);
+  EXPECT_EQ(proto.addressees_size(), 2);
+
+  RecipientDecision whole;
+  whole.decision = Decision::release;
+  whole.released_portion_ids = {"a", "b"};
+  whole.released_label = original.label;
+  v1::Message all;
+  encode(original, whole, all);
+  v1::Message expected;
+  encode(original, expected);
+  EXPECT_EQ(all.SerializeAsString(), expected.SerializeAsString());
+  EXPECT_EQ(all.original_label().classification(), "PARTNER SECRET");
+  EXPECT_EQ(all.portions(0).original_label().classification(), "PARTNER SECRET");
+}
 TEST(Codec, CategoriesAreSortedAndUnique) {
   v1::Label proto;
   proto.set_classification("SECRET");
