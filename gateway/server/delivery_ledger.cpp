@@ -31,7 +31,7 @@ std::map<std::int64_t, DeliveryLedger::Owed>::iterator DeliveryLedger::erase_res
   return box.resident.erase(it);
 }
 
-std::map<std::string, DeliveryLedger::Box, std::less<>>::iterator DeliveryLedger::new_box(const std::string& node) {
+DeliveryLedger::ByName<DeliveryLedger::Box>::iterator DeliveryLedger::new_box(const std::string& node) {
   // Owed something while it has no lane: what it holds may be taken back (fits).
   if (lanes_.find(node) == lanes_.end()) offline_.insert(node);
   return outbox_.emplace(node, Box{}).first;
@@ -457,6 +457,7 @@ std::size_t DeliveryLedger::resident_bytes(std::string_view node) const {
 std::vector<std::pair<std::string, std::size_t>> DeliveryLedger::owed_by_node() const {
   std::vector<std::pair<std::string, std::size_t>> result;
   for (const auto& [node, box] : outbox_) result.emplace_back(node, box.count);
+  std::sort(result.begin(), result.end());
   return result;
 }
 
@@ -519,6 +520,7 @@ std::size_t DeliveryLedger::in_flight(std::string_view node) const {
 std::vector<std::string> DeliveryLedger::lane_nodes() const {
   std::vector<std::string> nodes;
   for (const auto& [node, lane] : lanes_) nodes.push_back(node);
+  std::sort(nodes.begin(), nodes.end());
   return nodes;
 }
 

@@ -62,6 +62,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "gateway/store/store.hpp"
@@ -209,7 +210,7 @@ class DeliveryLedger {
   // Bytes of frames owed to nodes without a lane dropped to make room for a
   // connected node's (their keys stay; read back when they connect), in all.
   std::size_t bytes_taken_back() const { return bytes_taken_back_; }
-  // Every node owed something, with how many frames.
+  // Every node owed something, with how many frames, by name.
   std::vector<std::pair<std::string, std::size_t>> owed_by_node() const;
 
   // ---- delivery lanes ----
@@ -229,10 +230,21 @@ class DeliveryLedger {
   bool returned(std::string_view node, std::uint64_t lane, std::size_t frames, std::size_t bytes);
   // Frames handed to `node`'s lane and not yet written (0 without a lane).
   std::size_t in_flight(std::string_view node) const;
-  // The nodes with a lane.
+  // The nodes with a lane, by name.
   std::vector<std::string> lane_nodes() const;
 
  private:
+  // Maps by node name (and message id), found by string_view without
+  // building a string: a message looks its nodes up here several times, and
+  // a hash and one compare cost less than a walk down a tree of names.
+  // Nothing here depends on their order; what leaves the ledger as a list is
+  // sorted.
+  struct NameHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view name) const noexcept { return std::hash<std::string_view>{}(name); }
+  };
+  template <typename T>
+  using ByName = std::unordered_map<std::string, T, NameHash, std::equal_to<>>;
   struct Owed {
     store::OutboxEntry entry;  // frame bytes moved out into `bytes`
     FrameBytes bytes;          // null: written and awaiting its Ack (read back if handed again)
@@ -263,7 +275,7 @@ class DeliveryLedger {
 
   void make_resident(Box& box, store::OutboxEntry entry, FrameBytes bytes);
   // The box of a node owed nothing until now.
-  std::map<std::string, Box, std::less<>>::iterator new_box(const std::string& node);
+  ByName<Box>::iterator new_box(const std::string& node);
   // Whether `box` may hold `size` bytes more of frames in memory.
   bool room_for(const Box& box, std::size_t size) const;
   // room_for, after taking bytes back from nodes without a lane when only
@@ -288,9 +300,9 @@ class DeliveryLedger {
   std::uint64_t generation_ = 0;          // clear_owed() calls
   // Each node's outbox as committed: what it is owed, the first frames by seq
   // in memory. Mirrors the store.
-  std::map<std::string, Box, std::less<>> outbox_;
+  ByName<Box> outbox_;
   // node -> message id -> seq of the Deliver awaiting that node's Ack.
-  std::map<std::string, std::map<std::string, std::int64_t, std::less<>>, std::less<>> awaiting_ack_;
+  ByName<ByName<std::int64_t>> awaiting_ack_;
   // not_after -> (node, seq) of resident owed frames that expire (stale pairs are skipped).
   std::multimap<std::int64_t, std::pair<std::string, std::int64_t>> expiring_;
   // Frames on disk: none expires before disk_expiry_ (0: none expires). While
@@ -303,7 +315,7 @@ class DeliveryLedger {
   void note_disk_expiry(std::int64_t not_after);
   void expire_on_disk(std::int64_t now, const std::function<bool(std::string_view)>& skip, const ExpiryIndex& disk,
                       std::vector<store::OutboxEntry>& expired);
-  std::map<std::string, Lane, std::less<>> lanes_;
+  ByName<Lane> lanes_;
   std::uint64_t next_lane_ = 1;
   // Nodes owed something that had no lane when last looked at: where bytes
   // may be taken back from (a superset: one that has connected since is
