@@ -8,41 +8,12 @@
 #include <charconv>
 #include <cstdint>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "gateway/model/json_scan.hpp"
 
 namespace icegate::audit {
 namespace {
 
-// The first position at or after `from` of a byte a JSON string cannot hold
-// as it is (a quote, a backslash, a control character below 0x20), or
-// text.size() if there is none. The writer and the reader below both scan
-// with it, sixteen bytes a step where SSE2 is there (every x86-64 CPU): the
-// text they go through is mostly plain.
-std::size_t plain_run_end(std::string_view text, std::size_t from) {
-  std::size_t at = from;
-#if defined(__SSE2__)
-  // Sixteen bytes a step: a byte is special if it equals '"' or '\\', or if
-  // it is at most 0x1f (unsigned: max(byte, 0x1f) is then 0x1f).
-  const __m128i quote = _mm_set1_epi8('"');
-  const __m128i backslash = _mm_set1_epi8('\\');
-  const __m128i last_control = _mm_set1_epi8(0x1f);
-  for (; at + 16 <= text.size(); at += 16) {
-    const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i*>(text.data() + at));
-    const __m128i control = _mm_cmpeq_epi8(_mm_max_epu8(bytes, last_control), last_control);
-    const __m128i special =
-        _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(bytes, quote), _mm_cmpeq_epi8(bytes, backslash)), control);
-    if (const auto mask = static_cast<unsigned>(_mm_movemask_epi8(special)); mask != 0)
-      return at + static_cast<std::size_t>(__builtin_ctz(mask));
-  }
-#endif
-  for (; at < text.size(); ++at) {
-    const auto byte = static_cast<unsigned char>(text[at]);
-    if (byte == '"' || byte == '\\' || byte < 0x20) return at;
-  }
-  return text.size();
-}
+using json::plain_run_end;
 
 }  // namespace
 

@@ -7,10 +7,12 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 #include <stdexcept>
 
 #include <fmt/format.h>
 
+#include "gateway/model/json_scan.hpp"
 #include "gateway/model/json_value.hpp"
 #include "gateway/model/utf8.hpp"
 
@@ -295,16 +297,33 @@ namespace {
 // well-formed UTF-8 sequence as U+FFFD (valid_utf8), then Boost.JSON's
 // escapes (its serializer.ipp: quote and backslash, \b \t \n \f \r, any other
 // control character as \u00xx in lower-case hex; nothing else).
+// Appends `before`, `text` between quotes and `after` (each of them at most
+// one byte, '\0' for none) when `text` holds nothing to escape or check, with
+// one resize and one copy; false, appending nothing, otherwise. Most strings
+// an audit record's detail holds, and all its keys, are such.
+bool append_plain_quoted(std::string& out, char before, std::string_view text, char after) {
+  if (plain_run_end(text, 0, StopAt::escapes_and_non_ascii) != text.size()) return false;
+  const std::size_t at = out.size();
+  const std::size_t extra = (before != '\0' ? 1 : 0) + (after != '\0' ? 1 : 0);
+  out.resize(at + text.size() + 2 + extra);
+  char* to = out.data() + at;
+  if (before != '\0') *to++ = before;
+  *to++ = '"';
+  if (!text.empty()) std::memcpy(to, text.data(), text.size());
+  to += text.size();
+  *to++ = '"';
+  if (after != '\0') *to = after;
+  return true;
+}
+
 void append_quoted(std::string& out, std::string_view text) {
+  if (append_plain_quoted(out, '\0', text, '\0')) return;
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
-  std::size_t run = 0, at = 0;  // text[run, at) is copied as it is
-  while (at < text.size()) {
+  std::size_t run = 0;  // text[run, at) is copied as it is
+  for (std::size_t at = plain_run_end(text, 0, StopAt::escapes_and_non_ascii); at < text.size();
+       at = plain_run_end(text, at, StopAt::escapes_and_non_ascii)) {
     const auto byte = static_cast<unsigned char>(text[at]);
-    if (byte >= 0x20 && byte < 0x80 && byte != '"' && byte != '\\') {
-      ++at;
-      continue;
-    }
     if (byte >= 0x80) {
       if (const std::size_t length = utf8::sequence_length(text.substr(at)); length > 0) {
         at += length;
@@ -337,7 +356,12 @@ void append_quoted(std::string& out, std::string_view text) {
 
 }  // namespace
 
-Writer::Writer() { open('{', false); }
+Writer::Writer() {
+  // An audit record's detail is a few hundred bytes: room for it at once,
+  // rather than the five or six regrowths (each a copy) from empty.
+  out_.reserve(512);
+  open('{', false);
+}
 
 void Writer::open(char bracket, bool array) {
   if (depth_ == kMaxDepth) throw std::logic_error("json::Writer: nested too deep");
@@ -349,8 +373,10 @@ void Writer::open(char bracket, bool array) {
 
 void Writer::key(std::string_view key) {
   if (depth_ == 0 || array_[depth_ - 1]) throw std::logic_error("json::Writer: a key inside an array");
-  if (written_[depth_ - 1]) out_.push_back(',');
+  const char comma = written_[depth_ - 1] ? ',' : '\0';
   written_[depth_ - 1] = true;
+  if (append_plain_quoted(out_, comma, key, ':')) return;
+  if (comma != '\0') out_.push_back(comma);
   append_quoted(out_, key);
   out_.push_back(':');
 }

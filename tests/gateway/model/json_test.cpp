@@ -32,6 +32,32 @@ TEST(JsonQuote, KeepsWellFormedUtf8) {
   }
 }
 
+// json::Writer's strings (every audit record's detail) are scanned sixteen
+// bytes a step: whatever the scan must stop at (an escape, a UTF-8 sequence
+// to check, a byte to replace) is found at every position, inside a step, at
+// its edges and in the bytes after the last whole step.
+TEST(JsonWriter, FindsWhatItMustEscapeCheckOrReplaceAtEveryPosition) {
+  struct Special {
+    std::string_view in;
+    std::string_view out;
+  };
+  for (const Special special : {Special{"\"", "\\\""}, Special{"\\", "\\\\"}, Special{"\n", "\\n"},
+                                Special{"\x1f", "\\u001f"}, Special{"\xc3\xa9", "\xc3\xa9"},
+                                Special{"\xf0\x9f\x99\x82", "\xf0\x9f\x99\x82"}, Special{"\xff", "\xef\xbf\xbd"},
+                                Special{"\xc3", "\xef\xbf\xbd"}}) {
+    for (std::size_t before = 0; before <= 40; ++before) {
+      const std::string prefix(before, 'a'), suffix(40 - before, 'z');
+      const std::string in = prefix + std::string(special.in) + suffix;
+      const std::string out = "\"" + prefix + std::string(special.out) + suffix + "\"";
+      EXPECT_EQ(Writer().add("k", in).finish(), "{\"k\":" + out + "}") << "at " << before;
+      // As a key, first and after another.
+      EXPECT_EQ(Writer().add(in, "v").add("k", in).add(in, true).finish(),
+                "{" + out + ":\"v\",\"k\":" + out + "," + out + ":true}")
+          << "at " << before;
+    }
+  }
+}
+
 TEST(JsonQuote, ReplacesEachByteOfAnIllFormedSequenceWithUFFFD) {
   const std::string replacement = "\xef\xbf\xbd";
   struct Case {
