@@ -61,10 +61,19 @@ bool contains(const std::vector<std::string>& values, std::string_view value) {
 
 std::string short_id(const std::string& id) { return id.substr(0, 8); }
 
+// What an owed Deliver's row keeps of its recipient's decision, for the
+// originator's follow-up if the frame expires or cannot be sent (denied()).
+// Not its node, which the row has: the recipients of one version of a
+// fan-out then share the same bytes, encoded once.
 std::string encode_outcome(const RecipientDecision& decision) {
   v1::RecipientOutcome outcome;
   wire::encode(decision, false, outcome);
+  outcome.clear_node_id();
   return outcome.SerializeAsString();
+}
+
+bool same_outcome(const RecipientDecision& a, const RecipientDecision& b) {
+  return same_version(a, b) && a.hold_id == b.hold_id && a.held_for == b.held_for && a.occasional == b.occasional;
 }
 
 }  // namespace
@@ -167,7 +176,13 @@ void Router::owe_encoded(Work& work, const std::string& node, std::string frame,
   entry.needs_ack = needs_ack;
   entry.not_after_unix_ms = not_after;
   entry.originator = originator;
-  if (outcome) entry.outcome = encode_outcome(*outcome);
+  if (outcome) {
+    if (!work.outcome_of || !same_outcome(*work.outcome_of, *outcome)) {
+      work.outcome_of = *outcome;
+      work.outcome = encode_outcome(*outcome);
+    }
+    entry.outcome = work.outcome;
+  }
   entry.frame = std::move(frame);
   work.batch.outbox.push_back(std::move(entry));
 }

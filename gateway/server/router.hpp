@@ -245,6 +245,11 @@ class Router {
     std::vector<std::pair<std::string, FrameBytes>> immediate;  // sent after commit, never stored
     std::vector<std::string> holds_touched;  // opened or given recipients: told to the observer
     std::vector<Asker> askers;               // told if the commit fails
+    // The outcome last stored with an owed Deliver (see owe_encoded), and
+    // the decision it was encoded from: a fan-out's recipients of one
+    // version share it.
+    std::optional<RecipientDecision> outcome_of;
+    std::string outcome;
   };
 
   struct Delivered {

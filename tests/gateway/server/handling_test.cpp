@@ -3,6 +3,8 @@
 // the occasional-access allowance. Policy: tests/data/handling-policy.yaml.
 #include <gtest/gtest.h>
 
+#include <map>
+
 #include "gateway/audit/audit.hpp"
 #include "tests/support/gateway_fixture.hpp"
 
@@ -323,6 +325,36 @@ TEST_F(SimulatedTimeTest, MessageThatExpiresInAnOfflineQueueIsNotDelivered) {
   ASSERT_TRUE(follow_up);
   EXPECT_EQ(follow_up->outcomes.at(0).decision.decision, Decision::deny);
   EXPECT_NE(follow_up->outcomes.at(0).decision.reason.find("expired"), std::string::npos);
+}
+
+// Recipients of one version of a fan-out share the outcome their owed
+// frames keep; what expires unsent is still told to the originator node by
+// node, each with the portions it was to be given.
+TEST_F(SimulatedTimeTest, EachRecipientOfAFanOutThatExpiresIsNamedInTheOriginatorsFollowUp) {
+  auto analyst = gateway_.connect("analyst");
+  Message message = prebriefing("analyst", {to_node("officer"), to_node("housing"), to_node("education")},
+                                "stale within the hour");
+  message.handling.not_after_unix_ms = clock_->now_unix_ms() + 3'600'000;
+  analyst->submit(message);
+  auto receipt = next_of<node::Receipt>(*analyst);
+  ASSERT_TRUE(receipt);
+  std::map<std::string, std::vector<std::string>> released;  // node -> portions, as first decided
+  for (const auto& outcome : receipt->outcomes)
+    if (outcome.decision.decision != Decision::deny)
+      released[outcome.decision.node_id] = outcome.decision.released_portion_ids;
+  ASSERT_EQ(released.size(), 3u) << "every recipient is released the prebriefing";
+  clock_->advance(std::chrono::hours(2));
+  std::map<std::string, std::vector<std::string>> expired;
+  while (expired.size() < released.size()) {
+    auto follow_up = next_of<node::Receipt>(*analyst);
+    ASSERT_TRUE(follow_up) << expired.size() << " of " << released.size() << " recipients told";
+    for (const auto& outcome : follow_up->outcomes) {
+      EXPECT_EQ(outcome.decision.decision, Decision::deny);
+      EXPECT_NE(outcome.decision.reason.find("expired"), std::string::npos) << outcome.decision.reason;
+      expired[outcome.decision.node_id] = outcome.decision.released_portion_ids;
+    }
+  }
+  EXPECT_EQ(expired, released);
 }
 
 TEST_F(SimulatedTimeTest, AMessageQueuedForAnOfflineNodeExpiresOnTimeNotWhenTheNodeReturns) {
