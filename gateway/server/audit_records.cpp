@@ -83,13 +83,27 @@ audit::AuditRecord AuditRecords::decision(const Message& message, const Recipien
   entry.message_id = message.id;
   entry.decision = std::string(to_string(decision.decision));
   entry.rules = decision.rule_ids;
-  if (details_of_ != message.id) {
-    details_of_ = message.id;
-    details_.clear();
-  }
+  // The label of each released portion, as the detail names it (none for
+  // an id the message does not have).
+  const auto label_of = [&](const std::string& id) -> const Label* {
+    const auto portion =
+        std::find_if(message.portions.begin(), message.portions.end(), [&](const auto& p) { return p.id == id; });
+    return portion == message.portions.end() ? nullptr : &portion->label;
+  };
+  const auto same_labels = [&](const std::vector<std::optional<Label>>& labels) {
+    const auto& ids = decision.released_portion_ids;
+    if (labels.size() != ids.size()) return false;
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      const Label* label = label_of(ids[i]);
+      if (label == nullptr ? labels[i].has_value() : !(labels[i] && *labels[i] == *label)) return false;
+    }
+    return true;
+  };
   const auto known = std::find_if(details_.begin(), details_.end(), [&](const DecisionDetail& d) {
-    return d.state == state && same_version(d.decision, decision) && d.decision.hold_id == decision.hold_id &&
-           d.decision.held_for == decision.held_for && d.decision.occasional == decision.occasional;
+    return d.state == state && d.category == message.category && d.purpose == message.purpose &&
+           same_version(d.decision, decision) && d.decision.hold_id == decision.hold_id &&
+           d.decision.held_for == decision.held_for && d.decision.occasional == decision.occasional &&
+           same_labels(d.released_labels);
   });
   if (known != details_.end()) {
     entry.detail = known->detail;
@@ -97,13 +111,12 @@ audit::AuditRecord AuditRecords::decision(const Message& message, const Recipien
   }
   json::Writer detail;
   detail.add("category", message.category).add("purpose", message.purpose).begin_array("released");
+  std::vector<std::optional<Label>> released_labels;
+  released_labels.reserve(decision.released_portion_ids.size());
   for (const auto& id : decision.released_portion_ids) {
-    const auto portion =
-        std::find_if(message.portions.begin(), message.portions.end(), [&](const auto& p) { return p.id == id; });
-    detail.begin_object()
-        .add("portion", id)
-        .add("label", portion == message.portions.end() ? "" : label_text(portion->label))
-        .end();
+    const Label* label = label_of(id);
+    released_labels.push_back(label == nullptr ? std::nullopt : std::optional<Label>(*label));
+    detail.begin_object().add("portion", id).add("label", label == nullptr ? "" : label_text(*label)).end();
   }
   detail.end().add("released_label", label_text(decision.released_label)).begin_array("withheld");
   for (const auto& w : decision.withheld) {
@@ -121,7 +134,14 @@ audit::AuditRecord AuditRecords::decision(const Message& message, const Recipien
                      .add("occasional", decision.occasional)
                      .add("state", state)
                      .finish();
-  if (details_.size() < kDetails) details_.push_back({decision, std::string(state), entry.detail});
+  DecisionDetail made{message.category, message.purpose, std::move(released_labels), decision, std::string(state),
+                      entry.detail};
+  if (details_.size() < kDetails) {
+    details_.push_back(std::move(made));
+  } else {
+    details_[oldest_detail_] = std::move(made);
+    oldest_detail_ = (oldest_detail_ + 1) % kDetails;
+  }
   return entry;
 }
 

@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -83,19 +84,26 @@ class AuditRecords {
  private:
   Now now_;
   PolicyVersion policy_version_;
-  // The details of one message's decision records built so far: the same
-  // JSON for every recipient released the same version in the same state
-  // (a fan-out to hundreds makes two or three). Only the latest message's,
-  // at most kDetails. A cache of what decision() computes from its
-  // arguments alone; confined, as the router is, to the router's executor.
+  // Decision details built lately, by everything that goes into one: the
+  // message's category and purpose and the labels of the portions released,
+  // the decision (same_version, its hold and its occasional flag) and the
+  // state. A fan-out to hundreds makes two or three; messages of the same
+  // kind, decided by the same rule, make the same one again. At most
+  // kDetails, the oldest replaced first. A cache of what decision()
+  // computes from its arguments alone; confined, as the router is, to the
+  // router's executor.
   struct DecisionDetail {
+    std::string category;
+    std::string purpose;
+    // Of decision.released_portion_ids, in order; none for an id the message lacks.
+    std::vector<std::optional<Label>> released_labels;
     RecipientDecision decision;
     std::string state;
     std::string detail;
   };
   static constexpr std::size_t kDetails = 8;
-  mutable std::string details_of_;  // their message's id
   mutable std::vector<DecisionDetail> details_;
+  mutable std::size_t oldest_detail_ = 0;  // the next to be replaced once details_ is full
 };
 
 }  // namespace icegate::server

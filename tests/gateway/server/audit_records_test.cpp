@@ -1,7 +1,7 @@
-// AuditRecords::decision keeps the details it built for the message being
-// decided (a fan-out to hundreds makes the same one for each recipient of a
-// version): what it returns must be what it would build afresh, whatever
-// came before.
+// AuditRecords::decision keeps the details it built lately (a fan-out to
+// hundreds makes the same one for each recipient of a version, and messages
+// of one kind decided by one rule the same one again): what it returns must
+// be what it would build afresh, whatever came before.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -50,6 +50,18 @@ TEST(AuditRecordsDecision, EachRecordIsWhatAFreshBuilderMakes) {
   };
   const Message first = message("m-1", "ct-problem-profile");
   const Message second = message("m-2", "community-information");
+  // Messages like the first in all but one thing the detail holds, or only
+  // in what it does not hold (id, title, bodies): details are kept across
+  // messages.
+  Message other_purpose = message("m-3", "ct-problem-profile");
+  other_purpose.purpose = "pursue";
+  Message other_label = message("m-4", "ct-problem-profile");
+  other_label.portions[0].label = {"OFFICIAL", {"SENSITIVE"}};
+  Message like_first = message("m-5", "ct-problem-profile");
+  like_first.title = "another title";
+  like_first.portions[0].body = "another body";
+  Message other_portion = message("m-6", "ct-problem-profile");
+  other_portion.portions[0].id = "p9";  // the decision releases "p1", which this message does not have
   const std::vector<Case> cases = {
       {first, decision("officer-1", Decision::release, "cleared"), "delivered"},
       {first, decision("officer-2", Decision::release, "cleared"), "delivered"},             // the same detail
@@ -57,6 +69,12 @@ TEST(AuditRecordsDecision, EachRecordIsWhatAFreshBuilderMakes) {
       {first, decision("officer-3", Decision::release, "cleared"), "queued (offline)"},     // another state
       {first, decision("officer-4", Decision::release, "cleared for officer-4"), "delivered"},  // another reason
       {second, decision("officer-1", Decision::release, "cleared"), "delivered"},            // another message
+      {other_purpose, decision("officer-1", Decision::release, "cleared"), "delivered"},
+      {other_label, decision("officer-1", Decision::release, "cleared"), "delivered"},
+      {other_label, decision("council", Decision::release_redacted, "vetting"), "delivered"},
+      {like_first, decision("officer-1", Decision::release, "cleared"), "delivered"},
+      {other_portion, decision("officer-1", Decision::release, "cleared"), "delivered"},
+      {first, decision("officer-5", Decision::release, "cleared"), "delivered"},  // after all of those
   };
   for (const auto& c : cases) {
     const auto record = records.decision(c.m, c.d, c.state);
@@ -71,6 +89,14 @@ TEST(AuditRecordsDecision, EachRecordIsWhatAFreshBuilderMakes) {
   EXPECT_NE(records.decision(second, decision("a", Decision::release, "cleared"), "delivered").detail.find(
                 "community-information"),
             std::string::npos);
+  // What differs is in the detail (each also against a fresh builder, above).
+  const auto detail_of = [&](const Message& m) {
+    return records.decision(m, decision("a", Decision::release, "cleared"), "delivered").detail;
+  };
+  EXPECT_NE(detail_of(other_purpose).find("pursue"), std::string::npos);
+  EXPECT_NE(detail_of(other_label).find("SENSITIVE"), std::string::npos);
+  EXPECT_EQ(detail_of(like_first), detail_of(first));
+  EXPECT_NE(detail_of(other_portion), detail_of(first));
 }
 
 // The details of a message's two records are JSON holding every field, with
