@@ -177,11 +177,11 @@ void Router::owe_encoded(Work& work, const std::string& node, std::string frame,
   entry.not_after_unix_ms = not_after;
   entry.originator = originator;
   if (outcome) {
-    if (!work.outcome_of || !same_outcome(*work.outcome_of, *outcome)) {
-      work.outcome_of = *outcome;
-      work.outcome = encode_outcome(*outcome);
+    if (!outcome_of_ || !same_outcome(*outcome_of_, *outcome)) {
+      outcome_of_ = *outcome;
+      outcome_ = encode_outcome(*outcome);
     }
-    entry.outcome = work.outcome;
+    entry.outcome = outcome_;
   }
   entry.frame = std::move(frame);
   work.batch.outbox.push_back(std::move(entry));

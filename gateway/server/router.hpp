@@ -245,11 +245,6 @@ class Router {
     std::vector<std::pair<std::string, FrameBytes>> immediate;  // sent after commit, never stored
     std::vector<std::string> holds_touched;  // opened or given recipients: told to the observer
     std::vector<Asker> askers;               // told if the commit fails
-    // The outcome last stored with an owed Deliver (see owe_encoded), and
-    // the decision it was encoded from: a fan-out's recipients of one
-    // version share it.
-    std::optional<RecipientDecision> outcome_of;
-    std::string outcome;
   };
 
   struct Delivered {
@@ -372,6 +367,11 @@ class Router {
   DeliveryLedger ledger_;
   // Builds every audit record the router writes.
   AuditRecords records_;
+  // The outcome last stored with an owed Deliver (see owe_encoded), and
+  // the decision it was encoded from: a fan-out's recipients of one version,
+  // and messages decided alike one after another, share it.
+  std::optional<RecipientDecision> outcome_of_;
+  std::string outcome_;
   // Outbox rows to delete (acknowledged Delivers, written frames), not yet queued for a commit.
   store::Batch settled_;
   bool settle_posted_ = false;
