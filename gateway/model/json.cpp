@@ -293,10 +293,6 @@ std::string Object::str() const { return json::serialize(*object_); }
 
 namespace {
 
-// `text` as quote() writes it, appended to `out`: each byte that starts no
-// well-formed UTF-8 sequence as U+FFFD (valid_utf8), then Boost.JSON's
-// escapes (its serializer.ipp: quote and backslash, \b \t \n \f \r, any other
-// control character as \u00xx in lower-case hex; nothing else).
 // Appends `before`, `text` between quotes and `after` (each of them at most
 // one byte, '\0' for none) when `text` holds nothing to escape or check, with
 // one resize and one copy; false, appending nothing, otherwise. Most strings
@@ -316,6 +312,10 @@ bool append_plain_quoted(std::string& out, char before, std::string_view text, c
   return true;
 }
 
+// `text` as quote() writes it, appended to `out`: each byte that starts no
+// well-formed UTF-8 sequence as U+FFFD (valid_utf8), then Boost.JSON's
+// escapes (its serializer.ipp: quote and backslash, \b \t \n \f \r, any other
+// control character as \u00xx in lower-case hex; nothing else).
 void append_quoted(std::string& out, std::string_view text) {
   if (append_plain_quoted(out, '\0', text, '\0')) return;
   static constexpr char hex[] = "0123456789abcdef";

@@ -1,7 +1,7 @@
 // Finding where a run of bytes a JSON string holds as they are ends: the
-// scan under every JSON writer here (json::Writer and json::quote, and the
-// audit record's canonical JSON) and the canonical reader. Sixteen bytes a
-// step where SSE2 is there (every x86-64 CPU): the text is mostly plain.
+// scan under json::Writer (every audit record's detail) and under the audit
+// record's canonical JSON, writer and reader. Sixteen bytes a step where
+// SSE2 is there (every x86-64 CPU): the text is mostly plain.
 #pragma once
 
 #include <cstddef>
