@@ -294,11 +294,10 @@ std::string Object::str() const { return json::serialize(*object_); }
 namespace {
 
 // Appends `before`, `text` between quotes and `after` (each of them at most
-// one byte, '\0' for none) when `text` holds nothing to escape or check, with
-// one resize and one copy; false, appending nothing, otherwise. Most strings
-// an audit record's detail holds, and all its keys, are such.
-bool append_plain_quoted(std::string& out, char before, std::string_view text, char after) {
-  if (plain_run_end(text, 0, StopAt::escapes_and_non_ascii) != text.size()) return false;
+// one byte, '\0' for none), with one resize and one copy. `text` must hold
+// nothing to escape or check (plain_run_end reached its end): most strings an
+// audit record's detail holds, and all its keys, are such.
+void append_plain_quoted(std::string& out, char before, std::string_view text, char after) {
   const std::size_t at = out.size();
   const std::size_t extra = (before != '\0' ? 1 : 0) + (after != '\0' ? 1 : 0);
   out.resize(at + text.size() + 2 + extra);
@@ -309,7 +308,6 @@ bool append_plain_quoted(std::string& out, char before, std::string_view text, c
   to += text.size();
   *to++ = '"';
   if (after != '\0') *to = after;
-  return true;
 }
 
 // `text` as quote() writes it, appended to `out`: each byte that starts no
@@ -317,12 +315,15 @@ bool append_plain_quoted(std::string& out, char before, std::string_view text, c
 // escapes (its serializer.ipp: quote and backslash, \b \t \n \f \r, any other
 // control character as \u00xx in lower-case hex; nothing else).
 void append_quoted(std::string& out, std::string_view text) {
-  if (append_plain_quoted(out, '\0', text, '\0')) return;
+  const std::size_t first = plain_run_end(text, 0, StopAt::escapes_and_non_ascii);
+  if (first == text.size()) {
+    append_plain_quoted(out, '\0', text, '\0');
+    return;
+  }
   static constexpr char hex[] = "0123456789abcdef";
   out.push_back('"');
   std::size_t run = 0;  // text[run, at) is copied as it is
-  for (std::size_t at = plain_run_end(text, 0, StopAt::escapes_and_non_ascii); at < text.size();
-       at = plain_run_end(text, at, StopAt::escapes_and_non_ascii)) {
+  for (std::size_t at = first; at < text.size(); at = plain_run_end(text, at, StopAt::escapes_and_non_ascii)) {
     const auto byte = static_cast<unsigned char>(text[at]);
     if (byte >= 0x80) {
       if (const std::size_t length = utf8::sequence_length(text.substr(at)); length > 0) {
@@ -375,7 +376,10 @@ void Writer::key(std::string_view key) {
   if (depth_ == 0 || array_[depth_ - 1]) throw std::logic_error("json::Writer: a key inside an array");
   const char comma = written_[depth_ - 1] ? ',' : '\0';
   written_[depth_ - 1] = true;
-  if (append_plain_quoted(out_, comma, key, ':')) return;
+  if (plain_run_end(key, 0, StopAt::escapes_and_non_ascii) == key.size()) {
+    append_plain_quoted(out_, comma, key, ':');
+    return;
+  }
   if (comma != '\0') out_.push_back(comma);
   append_quoted(out_, key);
   out_.push_back(':');

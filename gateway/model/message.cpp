@@ -135,4 +135,8 @@ bool same_version(const RecipientDecision& a, const RecipientDecision& b) {
          a.reason == b.reason;
 }
 
+bool same_outcome(const RecipientDecision& a, const RecipientDecision& b) {
+  return same_version(a, b) && a.hold_id == b.hold_id && a.held_for == b.held_for && a.occasional == b.occasional;
+}
+
 }  // namespace icegate

@@ -150,4 +150,10 @@ struct RecipientDecision {
 // from the decision is equal (the recipient aside).
 bool same_version(const RecipientDecision& a, const RecipientDecision& b);
 
+// Whether two recipients' decisions are alike in every field their outcome
+// holds, the recipient aside: the same version (same_version), the same hold
+// and the same occasional-access flag. What a decision record's detail and
+// an owed Deliver's stored outcome are built from, besides the message.
+bool same_outcome(const RecipientDecision& a, const RecipientDecision& b);
+
 }  // namespace icegate

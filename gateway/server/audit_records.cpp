@@ -101,9 +101,7 @@ audit::AuditRecord AuditRecords::decision(const Message& message, const Recipien
   };
   const auto known = std::find_if(details_.begin(), details_.end(), [&](const DecisionDetail& d) {
     return d.state == state && d.category == message.category && d.purpose == message.purpose &&
-           same_version(d.decision, decision) && d.decision.hold_id == decision.hold_id &&
-           d.decision.held_for == decision.held_for && d.decision.occasional == decision.occasional &&
-           same_labels(d.released_labels);
+           same_outcome(d.decision, decision) && same_labels(d.released_labels);
   });
   if (known != details_.end()) {
     entry.detail = known->detail;

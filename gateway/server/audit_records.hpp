@@ -86,7 +86,7 @@ class AuditRecords {
   PolicyVersion policy_version_;
   // Decision details built lately, by everything that goes into one: the
   // message's category and purpose and the labels of the portions released,
-  // the decision (same_version, its hold and its occasional flag) and the
+  // the decision (same_outcome) and the
   // state. A fan-out to hundreds makes two or three; messages of the same
   // kind, decided by the same rule, make the same one again. At most
   // kDetails, the oldest replaced first. A cache of what decision()

@@ -457,7 +457,6 @@ std::size_t DeliveryLedger::resident_bytes(std::string_view node) const {
 std::vector<std::pair<std::string, std::size_t>> DeliveryLedger::owed_by_node() const {
   std::vector<std::pair<std::string, std::size_t>> result;
   for (const auto& [node, box] : outbox_) result.emplace_back(node, box.count);
-  std::sort(result.begin(), result.end());
   return result;
 }
 
@@ -520,7 +519,6 @@ std::size_t DeliveryLedger::in_flight(std::string_view node) const {
 std::vector<std::string> DeliveryLedger::lane_nodes() const {
   std::vector<std::string> nodes;
   for (const auto& [node, lane] : lanes_) nodes.push_back(node);
-  std::sort(nodes.begin(), nodes.end());
   return nodes;
 }
 

@@ -210,7 +210,7 @@ class DeliveryLedger {
   // Bytes of frames owed to nodes without a lane dropped to make room for a
   // connected node's (their keys stay; read back when they connect), in all.
   std::size_t bytes_taken_back() const { return bytes_taken_back_; }
-  // Every node owed something, with how many frames, by name.
+  // Every node owed something, with how many frames, in no order.
   std::vector<std::pair<std::string, std::size_t>> owed_by_node() const;
 
   // ---- delivery lanes ----
@@ -230,15 +230,15 @@ class DeliveryLedger {
   bool returned(std::string_view node, std::uint64_t lane, std::size_t frames, std::size_t bytes);
   // Frames handed to `node`'s lane and not yet written (0 without a lane).
   std::size_t in_flight(std::string_view node) const;
-  // The nodes with a lane, by name.
+  // The nodes with a lane, in no order.
   std::vector<std::string> lane_nodes() const;
 
  private:
   // Maps by node name (and message id), found by string_view without
   // building a string: a message looks its nodes up here several times, and
   // a hash and one compare cost less than a walk down a tree of names.
-  // Nothing here depends on their order; what leaves the ledger as a list is
-  // sorted.
+  // Nothing here, nor any caller of the lists built from them, depends on
+  // their order.
   struct NameHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view name) const noexcept { return std::hash<std::string_view>{}(name); }

@@ -72,10 +72,6 @@ std::string encode_outcome(const RecipientDecision& decision) {
   return outcome.SerializeAsString();
 }
 
-bool same_outcome(const RecipientDecision& a, const RecipientDecision& b) {
-  return same_version(a, b) && a.hold_id == b.hold_id && a.held_for == b.held_for && a.occasional == b.occasional;
-}
-
 }  // namespace
 
 Router::Router(const GatewayConfig& config, PolicyGetter policy, store::Store& store,
