@@ -44,4 +44,21 @@ if command -v python3 >/dev/null 2>&1; then
   python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["results"], "no results"' "$work/bench.json" \
     || fail "bench.json is not valid JSON with results"
 fi
-echo "bench smoke: ok ($targets)"
+
+# --key-type ed25519: the gateway and its nodes on Ed25519 certificates, from
+# a PKI of their own beside the P-256 one.
+"$ICEGATE_BENCH_BINARY" --smoke --key-type ed25519 --workloads W1,W5 --targets icegate --no-micro \
+  --work-dir "$work" --json "$work/ed.json" >"$work/ed.txt" 2>"$work/ed-err.txt" || { cat "$work/ed-err.txt" >&2; fail "--key-type ed25519 failed"; }
+for w in W1 W5; do
+  grep -q "^$w   icegate  *[0-9-]" "$work/ed.txt" || fail "no $w icegate row with --key-type ed25519"
+done
+grep -q -- '--key-type ed25519' "$work/ed.json" || fail "the run's command (--json) does not name --key-type ed25519"
+if command -v openssl >/dev/null 2>&1; then
+  for certificate in "$work/pki-ed25519/gateway.crt" "$work/pki-ed25519/nodes/b00000.crt"; do
+    openssl x509 -in "$certificate" -noout -text | grep -q 'Public Key Algorithm: ED25519' \
+      || fail "$certificate is not an Ed25519 certificate"
+  done
+  openssl x509 -in "$work/pki/gateway.crt" -noout -text | grep -q 'Public Key Algorithm: id-ecPublicKey' \
+    || fail "the P-256 PKI's gateway certificate changed key type"
+fi
+echo "bench smoke: ok ($targets; and W1, W5 on Ed25519)"

@@ -55,6 +55,7 @@ std::string describe_command(const bench::BenchOptions& o, double duration, doub
   size("--storm-connections", v.storm_connections);
   size("--idle-connections", v.idle_connections);
   size("--message-bytes", v.message_bytes);
+  if (o.environment.key_type == pki::KeyType::ed25519) text += " --key-type ed25519";
   if (o.environment.client_threads != 1) text += fmt::format(" --client-threads {}", o.environment.client_threads);
   if (!o.micro) text += " --no-micro";
   if (o.icegate.log_level != "warn") text += " --gateway-log-level " + o.icegate.log_level;
@@ -153,6 +154,15 @@ void add_bench_options(CLI::App& root, int& exit_code) {
   app->add_option("--work-dir", o.environment.work_dir,
                     "Certificates (kept between runs), configurations, data and server logs")
       ->capture_default_str();
+  app->add_option_function<std::string>(
+         "--key-type",
+         [&o](const std::string& key) {
+           o.environment.key_type = key == "ed25519" ? pki::KeyType::ed25519 : pki::KeyType::ecdsa_p256;
+         },
+         "Key of every certificate the icegate and relay targets use: the CA's, the server's and the nodes' (the "
+         "peers keep P-256)")
+      ->check(CLI::IsMember({"p256", "ed25519"}))
+      ->default_str("p256");
   app->add_option("--client-threads", o.environment.client_threads, "io_context threads for the load")
       ->check(CLI::Range(std::size_t{1}, std::size_t{64}))
       ->capture_default_str();

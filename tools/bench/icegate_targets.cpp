@@ -49,7 +49,9 @@ class ProtocolTarget : public Target {
   virtual ChildProcess start(const Scenario& scenario, const Workload& workload, const Environment& environment,
                              const fs::path& dir, std::uint16_t& port) = 0;
 
-  static fs::path pki_dir(const Environment& environment) { return environment.work_dir / "pki"; }
+  static fs::path pki_dir(const Environment& environment) {
+    return environment.work_dir / (environment.key_type == pki::KeyType::ed25519 ? "pki-ed25519" : "pki");
+  }
 
   // $ICEGATE_BENCH_SERVER_WRAPPER, split at spaces, goes before the server's
   // command line: a profiler for the server alone, e.g.
@@ -75,7 +77,7 @@ class ProtocolTarget : public Target {
     const fs::path dir = environment.work_dir / name() / workload.id;
     fs::remove_all(dir);
     fs::create_directories(dir);
-    const PkiReport pki = ensure_pool_certificates(pki_dir(environment), scenario.pool_size);
+    const PkiReport pki = ensure_pool_certificates(pki_dir(environment), scenario.pool_size, 2, environment.key_type);
     std::vector<std::string> notes;
     if (pki.issued > 0)
       notes.push_back(fmt::format("issued {} node certificates in {:.1f} s ({:.0f}/s; cached in {})", pki.issued,

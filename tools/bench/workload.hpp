@@ -22,6 +22,8 @@
 #include <string>
 #include <vector>
 
+#include "gateway/pki/pki.hpp"
+
 namespace icegate::bench {
 
 enum class Shape {
@@ -84,6 +86,10 @@ struct Environment {
   bool verbose = false;
   // Added for `icegate-bench`: io_context threads the load generator may use.
   std::size_t client_threads = 1;
+  // The key of every certificate of the icegate and relay targets' PKI
+  // (`--key-type`): the CA's, the server's and each node's. Each key type has
+  // a PKI directory of its own under work_dir.
+  pki::KeyType key_type = pki::KeyType::ecdsa_p256;
 };
 
 class Target {
