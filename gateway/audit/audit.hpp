@@ -65,6 +65,12 @@ struct AuditRecord {
   // Everything else, as a JSON object's text (labels released and withheld,
   // reasons, peer address, hold id...). Must be valid JSON; "{}" if nothing.
   std::string detail = "{}";
+  // Set by a writer of `detail` that guarantees it is exactly one JSON
+  // object, with no white space around it (json::Writer's text): the record
+  // is then written without `detail` being checked again, which otherwise
+  // costs a read of every byte on the store's writer thread. Left false,
+  // `detail` is checked, and text that is not one object is kept as a string.
+  bool detail_is_object = false;
 };
 
 // A record as stored: with its position and chain hashes.

@@ -274,7 +274,11 @@ void append_canonical_json(std::string& out, const AuditRecord& record) {
   out += "],\"policy_version\":";
   append_json_string(out, record.policy_version);
   out += ",\"detail\":";
-  append_detail_json(out, record.detail);
+  if (record.detail_is_object) {
+    out += record.detail;
+  } else {
+    append_detail_json(out, record.detail);
+  }
   out.push_back('}');
 }
 
@@ -318,6 +322,7 @@ bool parse_record_json(std::string_view text, AuditRecord& record) {
         const std::size_t start = reader.position();
         ok = reader.skip_value();
         record.detail.assign(text.substr(start, reader.position() - start));
+        record.detail_is_object = ok;  // read whole, as one object: written again as it is
       } else {
         ok = false;
       }

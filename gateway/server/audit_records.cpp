@@ -65,6 +65,7 @@ audit::AuditRecord AuditRecords::submit(const std::string& sender, const Message
       .add("not_after_unix_ms", handling.not_after_unix_ms)
       .end();
   entry.detail = detail.finish();
+  entry.detail_is_object = true;  // json::Writer's: the store need not check it (every message has one)
   return entry;
 }
 
@@ -103,6 +104,7 @@ audit::AuditRecord AuditRecords::decision(const Message& message, const Recipien
     return d.state == state && d.category == message.category && d.purpose == message.purpose &&
            same_outcome(d.decision, decision) && same_labels(d.released_labels);
   });
+  entry.detail_is_object = true;  // json::Writer's: the store need not check it (every message has some)
   if (known != details_.end()) {
     entry.detail = known->detail;
     return entry;

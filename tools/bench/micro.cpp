@@ -77,18 +77,27 @@ audit::AuditRecord sample_decision_record(std::size_t index) {
   record.decision = "RELEASE";
   record.rules = {"senders-to-receivers"};
   record.policy_version = "4f1c3a7e9b2d6f8a0c5e7d9b1a3f5c7e9d2b4a6c8e0f1a3b5c7d9e1f3a5b7c9d";
-  record.detail = json::Object()
+  // Written as the gateway writes a decision's detail (AuditRecords):
+  // json::Writer's text, which the store embeds without checking it again.
+  record.detail = json::Writer()
                       .add("category", "bench-traffic")
                       .add("purpose", "benchmark")
-                      .add_raw("released", R"([{"portion":"1","label":"RESTRICTED"}])")
+                      .begin_array("released")
+                      .begin_object()
+                      .add("portion", "1")
+                      .add("label", "RESTRICTED")
+                      .end()
+                      .end()
                       .add("released_label", "RESTRICTED")
-                      .add_raw("withheld", "[]")
+                      .begin_array("withheld")
+                      .end()
                       .add("reason", "released under rule senders-to-receivers")
                       .add("hold_id", "")
                       .add("held_for", "")
                       .add("occasional", false)
                       .add("state", "delivered")
-                      .str();
+                      .finish();
+  record.detail_is_object = true;
   return record;
 }
 

@@ -19,6 +19,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "gateway/audit/canonical.hpp"
 #include "gateway/audit/database.hpp"
 #include "tests/gateway/audit/audit_fixture.hpp"
 #include "tests/support/files.hpp"
@@ -185,6 +186,22 @@ TEST(CanonicalJsonTest, EmbedsAnythingButOneJsonObjectAsAString) {
   nested.detail = std::string(150, '[');
   nested.detail = "{\"deep\":" + std::string(150, '[') + std::string(150, ']') + "}";
   EXPECT_THAT(canonical_json(nested), HasSubstr("\"detail\":" + nested.detail + "}"));
+}
+
+// A record read back knows whether its detail was one object: written again,
+// unchecked, it is the same text.
+TEST(CanonicalJsonTest, ARecordReadBackIsWrittenAgainAsItWas) {
+  for (const std::string detail : {R"({"a":[1,{"b":"c\"d"}],"e":null})", "{}", "not json", R"([1,2])"}) {
+    AuditRecord record;
+    record.kind = "decision";
+    record.detail = detail;
+    const std::string text = canonical_json(record);
+    AuditRecord read;
+    ASSERT_TRUE(detail::parse_record_json(text, read)) << text;
+    EXPECT_EQ(read.detail, detail);
+    EXPECT_EQ(read.detail_is_object, detail.front() == '{') << detail;
+    EXPECT_EQ(canonical_json(read), text);
+  }
 }
 
 // -------------------------------------------------------------- chain hash

@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <vector>
 
 #include "gateway/server/audit_records.hpp"
 
+#include "gateway/audit/audit.hpp"
 #include "gateway/model/json.hpp"
 #include "gateway/model/json_value.hpp"
 
@@ -149,6 +151,39 @@ TEST(AuditRecordsDetails, SubmitAndDecisionDetailsHoldEveryFieldAsJson) {
   EXPECT_FALSE(d.at("occasional").as_bool());
   EXPECT_EQ(d.at("state").as_string(), "delivered");
   EXPECT_EQ(d.size(), 10u);
+}
+
+// A message's submit and decision records say that their detail is one JSON
+// object (json::Writer's text), so the store writes it without reading it
+// through again. Whatever the message holds (every byte value, escapes,
+// well-formed and broken UTF-8), what is written that way must be exactly
+// what the check would have written; if the writer ever made text the check
+// reads otherwise (as a string, or an object that ends early), the two
+// canonical forms differ here.
+TEST(AuditRecordsDetails, ADetailWrittenUncheckedIsWhatTheCheckWouldWrite) {
+  std::vector<std::string> texts = {"", "plain", "quote \" backslash \\ slash /", "\xc3\xa9t\xc3\xa9",
+                                    "\xe2\x82\xac \xf0\x9f\x98\x80", "\xc3", "\xed\xa0\x80", "\xf4\x90\x80\x80",
+                                    "}{\"][,:", std::string("nul \0 inside", 13)};
+  for (int byte = 0; byte < 256; ++byte) texts.push_back("a" + std::string(1, static_cast<char>(byte)) + "z");
+  for (const std::string& text : texts) {
+    AuditRecords records = make_records();  // no details kept from another text
+    Message m = message("m-1", text);
+    m.title = text;
+    m.purpose = text;
+    m.portions[1].id = text;
+    const policy::Expansion expansion{{"officer-1", text}, {text}};
+    RecipientDecision redacted = decision(text, Decision::release_redacted, text);
+    redacted.withheld[0].reason = text;
+    redacted.rule_ids = {text};
+    for (const auto& record : {records.submit(text, m, expansion, text), records.decision(m, redacted, text),
+                               records.decision(m, decision("officer-1", Decision::release, text), "delivered")}) {
+      ASSERT_TRUE(record.detail_is_object) << record.kind;
+      audit::AuditRecord checked = record;
+      checked.detail_is_object = false;
+      ASSERT_EQ(audit::canonical_json(record), audit::canonical_json(checked))
+          << record.kind << " with " << testing::PrintToString(text);
+    }
+  }
 }
 
 }  // namespace
