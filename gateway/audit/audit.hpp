@@ -66,10 +66,13 @@ struct AuditRecord {
   // reasons, peer address, hold id...). Must be valid JSON; "{}" if nothing.
   std::string detail = "{}";
   // Set by a writer of `detail` that guarantees it is exactly one JSON
-  // object, with no white space around it (json::Writer's text): the record
-  // is then written without `detail` being checked again, which otherwise
-  // costs a read of every byte on the store's writer thread. Left false,
-  // `detail` is checked, and text that is not one object is kept as a string.
+  // object as the audit trail's reader reads one (nesting at most 200 deep),
+  // with no white space around it: json::Writer's text (at most
+  // json::Writer's 16 levels). The record is then written without `detail`
+  // being checked again, which otherwise costs a read of every byte on the
+  // store's writer thread. Left false, `detail` is checked, and text that is
+  // not one object is kept as a string. Whoever sets `detail` to anything
+  // else afterwards must clear it.
   bool detail_is_object = false;
 };
 
@@ -84,7 +87,8 @@ struct StoredRecord {
 
 // The canonical JSON of a record: fixed key order, no insignificant space.
 // `detail` is embedded as it is if it is one JSON object (surrounding white
-// space dropped), otherwise as a JSON string holding its text.
+// space dropped), otherwise as a JSON string holding its text; with
+// detail_is_object set, it is embedded as it is without being checked.
 std::string canonical_json(const AuditRecord& record);
 // hex(SHA-256(previous_hash_hex + "\n" + canonical))
 std::string chain_hash(const std::string& previous_hash_hex, const std::string& canonical);

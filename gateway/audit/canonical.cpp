@@ -316,13 +316,15 @@ bool parse_record_json(std::string_view text, AuditRecord& record) {
       }
     } else if (key == "detail") {
       const char first = reader.peek();
+      // (A record with two details keeps the last, and what the last is.)
       if (first == '"') {
         ok = reader.read_string(&record.detail);
+        record.detail_is_object = false;
       } else if (first == '{') {
         const std::size_t start = reader.position();
         ok = reader.skip_value();
         record.detail.assign(text.substr(start, reader.position() - start));
-        record.detail_is_object = ok;  // read whole, as one object: written again as it is
+        record.detail_is_object = ok;  // one object, read whole: written again as it is
       } else {
         ok = false;
       }

@@ -22,8 +22,9 @@ void append_detail_json(std::string& out, std::string_view detail);
 // Appends canonical_json(record) to `out` (no allocation once `out` has grown).
 void append_canonical_json(std::string& out, const AuditRecord& record);
 // Reads a record back from its JSON (canonical or not; unknown keys are
-// skipped). A `detail` object is kept as its text, a `detail` string as the
-// string, so canonical_json(parsed) reproduces a canonical input exactly.
+// skipped). A `detail` object is kept as its text (and detail_is_object
+// set), a `detail` string as the string (and detail_is_object clear), so
+// canonical_json(parsed) reproduces a canonical input exactly.
 bool parse_record_json(std::string_view text, AuditRecord& record);
 
 }  // namespace icegate::audit::detail

@@ -30,7 +30,7 @@ if grep -Eq '^ +bench' "$work/help.txt"; then cat "$work/help.txt" >&2; fail "ic
 
 # icegate-bench has the bench's options; its relay helper stays hidden.
 "$ICEGATE_BENCH_BINARY" --help >"$work/help.txt" 2>&1 || fail "icegate-bench --help failed"
-for option in --workloads --targets --duration --smoke --json --work-dir --no-micro --relay-keep-buffers --icegate; do
+for option in --workloads --targets --duration --smoke --json --work-dir --no-micro --relay-keep-buffers --icegate --key-type; do
   grep -q -- "$option" "$work/help.txt" || { cat "$work/help.txt" >&2; fail "icegate-bench --help lacks $option"; }
 done
 if grep -q 'bench-relay' "$work/help.txt"; then fail "icegate-bench --help shows the hidden bench-relay"; fi

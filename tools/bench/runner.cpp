@@ -173,6 +173,9 @@ BenchReport run_bench(const BenchOptions& options, std::ostream& progress) {
   BenchReport report;
   report.machine = describe_machine();
   report.date = utc_now();
+  report.certificates = options.environment.key_type == pki::KeyType::ed25519
+                            ? "Ed25519 for icegate and the relay, ECDSA P-256 for the peers"
+                            : "ECDSA P-256";
   report.load_average = load_average();
   for (const auto& id : options.workloads)
     if (std::find(all_workload_ids.begin(), all_workload_ids.end(), id) == all_workload_ids.end())
@@ -421,8 +424,8 @@ void print_table(const BenchReport& report, std::ostream& out) {
                  r.client_cpu_percent, extra);
     }
   }
-  fmt::print(out, "\nWorkloads (messages of {} bytes, mutual TLS 1.3 on loopback):\n",
-             report.workloads.empty() ? 1024 : report.workloads.front().message_bytes);
+  fmt::print(out, "\nWorkloads (messages of {} bytes, mutual TLS 1.3 on loopback, certificates {}):\n",
+             report.workloads.empty() ? 1024 : report.workloads.front().message_bytes, report.certificates);
   for (const auto& w : report.workloads) {
     std::string sizes;
     switch (w.shape) {
@@ -543,6 +546,7 @@ std::string to_json(const BenchReport& report, const BenchOptions& options) {
              .add("machine", report.machine)
              .add("load_average_at_start", report.load_average)
              .add("command", options.command_line)
+             .add("certificates", report.certificates)
              .add("smoke", options.smoke)
              .add("client_threads", static_cast<std::int64_t>(options.environment.client_threads))
              .add("gateway_threads", static_cast<std::int64_t>(options.icegate.threads))  // 0: one per core

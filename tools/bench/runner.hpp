@@ -77,6 +77,8 @@ struct BenchReport {
   std::string machine;  // one line: CPU, cores, memory, kernel
   std::string date;     // UTC
   std::string load_average;
+  // The certificates' keys (--key-type), as the table's header says them.
+  std::string certificates;
 };
 
 // The targets to run, by name; throws std::invalid_argument for an unknown one.

@@ -191,17 +191,28 @@ TEST(CanonicalJsonTest, EmbedsAnythingButOneJsonObjectAsAString) {
 // A record read back knows whether its detail was one object: written again,
 // unchecked, it is the same text.
 TEST(CanonicalJsonTest, ARecordReadBackIsWrittenAgainAsItWas) {
-  for (const std::string detail : {R"({"a":[1,{"b":"c\"d"}],"e":null})", "{}", "not json", R"([1,2])"}) {
+  const std::vector<std::pair<std::string, bool>> cases = {
+      {R"({"a":[1,{"b":"c\"d"}],"e":null})", true}, {"{}", true}, {"not json", false},
+      {R"([1,2])", false}, {"{oops", false}};
+  for (const auto& [text, is_object] : cases) {
     AuditRecord record;
     record.kind = "decision";
-    record.detail = detail;
-    const std::string text = canonical_json(record);
+    record.detail = text;
+    const std::string written = canonical_json(record);
     AuditRecord read;
-    ASSERT_TRUE(detail::parse_record_json(text, read)) << text;
-    EXPECT_EQ(read.detail, detail);
-    EXPECT_EQ(read.detail_is_object, detail.front() == '{') << detail;
-    EXPECT_EQ(canonical_json(read), text);
+    ASSERT_TRUE(detail::parse_record_json(written, read)) << written;
+    EXPECT_EQ(read.detail, text);
+    EXPECT_EQ(read.detail_is_object, is_object) << text;
+    EXPECT_EQ(canonical_json(read), written);
   }
+  // A record that is not one the gateway wrote (a tampered row): two details,
+  // the object first. The string read last is not an object, and is written
+  // again as a string, not as its bare text.
+  AuditRecord read;
+  ASSERT_TRUE(detail::parse_record_json(R"({"kind":"decision","detail":{},"detail":"x y"})", read));
+  EXPECT_EQ(read.detail, "x y");
+  EXPECT_FALSE(read.detail_is_object);
+  EXPECT_THAT(canonical_json(read), HasSubstr(R"("detail":"x y"})"));
 }
 
 // -------------------------------------------------------------- chain hash

@@ -173,10 +173,13 @@ TEST(AuditRecordsDetails, ADetailWrittenUncheckedIsWhatTheCheckWouldWrite) {
     m.portions[1].id = text;
     const policy::Expansion expansion{{"officer-1", text}, {text}};
     RecipientDecision redacted = decision(text, Decision::release_redacted, text);
+    redacted.released_portion_ids.push_back(text);
     redacted.withheld[0].reason = text;
+    redacted.withheld[0].rule_ids = {text, "r-v"};
     redacted.rule_ids = {text};
     for (const auto& record : {records.submit(text, m, expansion, text), records.decision(m, redacted, text),
-                               records.decision(m, decision("officer-1", Decision::release, text), "delivered")}) {
+                               records.decision(m, decision("officer-1", Decision::release, text), "delivered"),
+                               records.decision(m, redacted, text)}) {  // the last: a detail kept from the second
       ASSERT_TRUE(record.detail_is_object) << record.kind;
       audit::AuditRecord checked = record;
       checked.detail_is_object = false;
