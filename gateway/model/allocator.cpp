@@ -1,13 +1,28 @@
 #include "gateway/model/allocator.hpp"
 
+#include <malloc.h>
+
 #include <cstdlib>
+#include <iterator>
 
 #include <fmt/format.h>
 
-// Weak: null unless the allocator that defines them is loaded.
+// Weak: null unless the allocator that defines them is loaded (the build may
+// link another allocator, or none).
+#if __has_include(<mimalloc.h>)
+#include <mimalloc.h>
+#define ICEGATE_HAVE_MIMALLOC_H 1
+#pragma weak mi_version
+#pragma weak mi_is_in_heap_region
+#pragma weak mi_option_get
+#pragma weak mi_option_set
+#pragma weak mi_collect
+#endif
 extern "C" {
+#ifndef ICEGATE_HAVE_MIMALLOC_H
 int mi_version(void) __attribute__((weak));
 bool mi_is_in_heap_region(const void* p) __attribute__((weak));
+#endif
 int mallctl(const char* name, void* oldp, std::size_t* oldlenp, void* newp, std::size_t newlen) __attribute__((weak));
 const char* tc_version(int* major, int* minor, const char** patch) __attribute__((weak));
 }
@@ -39,6 +54,42 @@ std::string allocator_in_use() {
     return fmt::format("tcmalloc {}.{}{}", major, minor, patch ? patch : "");
   }
   return "glibc";
+}
+
+namespace {
+#ifdef ICEGATE_HAVE_MIMALLOC_H
+// What mimalloc 2.0 gives back at once while a GiveBackFreedMemory lives: a
+// page freed whole is reset (its memory returned to the system), and free
+// spans of segments are decommitted without the usual delay.
+constexpr mi_option_t given_back_options[] = {mi_option_page_reset, mi_option_decommit_delay,
+                                              mi_option_segment_decommit_delay};
+constexpr long given_back_values[] = {1, 0, 0};
+#endif
+}  // namespace
+
+GiveBackFreedMemory::GiveBackFreedMemory() {
+  const std::string allocator = allocator_in_use();
+#ifdef ICEGATE_HAVE_MIMALLOC_H
+  mimalloc_ = allocator.starts_with("mimalloc") && mi_option_get != nullptr && mi_option_set != nullptr &&
+              mi_collect != nullptr;
+  if (mimalloc_) {
+    for (std::size_t i = 0; i < std::size(given_back_options); ++i) {
+      saved_[i] = mi_option_get(given_back_options[i]);
+      mi_option_set(given_back_options[i], given_back_values[i]);
+    }
+  }
+#endif
+  glibc_ = allocator == "glibc";
+}
+
+GiveBackFreedMemory::~GiveBackFreedMemory() {
+#ifdef ICEGATE_HAVE_MIMALLOC_H
+  if (mimalloc_) {
+    mi_collect(true);
+    for (std::size_t i = 0; i < std::size(given_back_options); ++i) mi_option_set(given_back_options[i], saved_[i]);
+  }
+#endif
+  if (glibc_) malloc_trim(0);
 }
 
 }  // namespace icegate

@@ -416,8 +416,13 @@ void Gateway::update_hop(std::shared_ptr<const policy::CompiledPolicy> policy) {
 
 std::vector<federation::PeerStatus> Gateway::peer_status() const { return peer_links_->status(); }
 
+policy::LoadResult load_policy_giving_memory_back(const std::filesystem::path& file) {
+  const GiveBackFreedMemory give_back;
+  return policy::load_policy(file);
+}
+
 policy::Diagnostics Gateway::reload_policy() {
-  auto loaded = policy::load_policy(config_.policy_file);
+  auto loaded = load_policy_giving_memory_back(config_.policy_file);
   audit::AuditRecord record;
   record.node = config_.gateway_id;
   if (loaded.policy) {
@@ -442,7 +447,7 @@ policy::Diagnostics Gateway::reload_policy() {
 }
 
 void Gateway::reload_shadow_policy() {
-  auto loaded = policy::load_policy(config_.shadow_policy_file);
+  auto loaded = load_policy_giving_memory_back(config_.shadow_policy_file);
   audit::AuditRecord record;
   record.node = config_.gateway_id;
   if (loaded.policy) {

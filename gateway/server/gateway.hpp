@@ -116,6 +116,11 @@ struct GatewayConfig {
 // config.threads, with 0 read as the number of cores (at least 1).
 std::size_t session_threads(const GatewayConfig& config);
 
+// policy::load_policy, with the memory its reading and compiling freed given
+// back to the system (GiveBackFreedMemory): what a gateway loads a policy
+// with, at start and on every reload.
+policy::LoadResult load_policy_giving_memory_back(const std::filesystem::path& file);
+
 class PeerFrames;
 class Router;
 class Session;

@@ -116,7 +116,7 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
     return exit_error;
   }
 
-  auto loaded = policy::load_policy(params.policy);
+  auto loaded = server::load_policy_giving_memory_back(params.policy);
   for (const auto& diagnostic : loaded.diagnostics.sorted()) fmt::print(err, "{}\n", policy::to_string(diagnostic));
   if (!loaded.policy) {
     fmt::print(err, "icegate serve: policy {} has {} error(s); not starting\n", params.policy.string(),
@@ -132,7 +132,7 @@ int run_serve(const ServeParams& params, std::ostream& out, std::ostream& err) {
       fmt::print(err, "icegate serve: --shadow-policy: cannot read policy file {}\n", params.shadow_policy.string());
       return exit_error;
     }
-    auto shadow = policy::load_policy(params.shadow_policy);
+    auto shadow = server::load_policy_giving_memory_back(params.shadow_policy);
     for (const auto& diagnostic : shadow.diagnostics.sorted()) fmt::print(err, "{}\n", policy::to_string(diagnostic));
     if (!shadow.policy) {
       fmt::print(err, "icegate serve: shadow policy {} has {} error(s); not starting\n", params.shadow_policy.string(),

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# `icegate serve` gives back the memory a policy's load freed: reading and
+# compiling a policy of 19,000 nodes takes about 145 MB and keeps about 10,
+# and the allocator would otherwise keep the rest for the gateway's life (an
+# idle gateway of 165 MiB RSS rather than 36). Checked at start and after a
+# reload (SIGHUP): the resident set is well below its high-water mark.
+set -euo pipefail
+icegate="${ICEGATE_BINARY:?ICEGATE_BINARY names the icegate binary}"
+repo_root="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)"
+work="$(mktemp -d)"
+gateway_pid=""
+cleanup() { [[ -n $gateway_pid ]] && kill -KILL "$gateway_pid" 2>/dev/null; rm -rf -- "$work"; }
+trap cleanup EXIT
+fail() { echo "policy_memory_test: $*"; echo "--- gateway log ---"; cat "$work/gateway.log"; exit 1; }
+
+# The demo policy's scheme and rules, with 19,000 more nodes.
+mkdir -p "$work/schemes"
+cp "$repo_root/policies/schemes/gpms-2008.yaml" "$work/schemes/"
+awk '{ print } /^nodes:/ {
+  for (i = 0; i < 19000; ++i)
+    printf "  - {id: m%05d, name: \"memory test node %d\", organisation: %s, role: %s, vetting: SC}\n", i, i, org, role
+}' org="$(grep -m1 -o 'organisation: [A-Za-z0-9_-]*' "$repo_root/policies/demo.yaml" | cut -d' ' -f2)" \
+   role="$(grep -m1 -o 'role: [A-Za-z0-9_-]*' "$repo_root/policies/demo.yaml" | cut -d' ' -f2)" \
+   "$repo_root/policies/demo.yaml" >"$work/policy.yaml"
+"$icegate" policy check "$work/policy.yaml" >"$work/check.txt" 2>&1 || { cat "$work/check.txt"; fail "the generated policy is not valid"; }
+
+"$icegate" pki init "$work/pki" >/dev/null
+"$icegate" serve --policy "$work/policy.yaml" --pki "$work/pki" --listen 127.0.0.1:0 \
+  --data "$work/data" --port-file "$work/port" 2>"$work/gateway.log" &
+gateway_pid=$!
+for _ in $(seq 300); do [[ -s $work/port ]] && break; sleep 0.1; done
+[[ -s $work/port ]] || fail "the gateway did not start"
+
+kib() { awk -v key="$1:" '$1 == key { print $2 }' "/proc/$gateway_pid/status"; }
+# Resident now, and at most, in KiB: what was given back is the difference.
+check() {
+  local rss hwm
+  rss=$(kib VmRSS); hwm=$(kib VmHWM)
+  echo "policy_memory_test: $1: resident $rss KiB, at most $hwm KiB"
+  (( hwm > 80 * 1024 )) || fail "$1: the load peaked at $hwm KiB: too small a policy to show anything"
+  (( rss * 2 < hwm )) || fail "$1: $rss KiB resident of a $hwm KiB peak: the load's freed memory was kept"
+}
+check "after start"
+
+sed -i 's/^description: .*/description: edited for the memory test/' "$work/policy.yaml"
+kill -HUP "$gateway_pid"
+for _ in $(seq 300); do grep -q "policy now" "$work/gateway.log" && break; sleep 0.1; done
+grep -q "policy now" "$work/gateway.log" || fail "the reload was not logged"
+check "after a reload"
+
+kill -TERM "$gateway_pid"
+wait "$gateway_pid" || fail "the gateway did not exit cleanly"
+gateway_pid=""
+echo "policy_memory_test: ok"
