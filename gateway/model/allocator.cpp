@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <iterator>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -64,29 +65,46 @@ namespace {
 constexpr mi_option_t given_back_options[] = {mi_option_page_reset, mi_option_decommit_delay,
                                               mi_option_segment_decommit_delay};
 constexpr long given_back_values[] = {1, 0, 0};
+
+// Scopes may overlap (two gateways in one process reloading at once): the
+// first to begin saves mimalloc's settings and sets them, the last to end
+// restores them.
+std::mutex scopes_mutex;
+int scopes = 0;                                          // guarded by scopes_mutex
+long saved_values[std::size(given_back_options)] = {};  // guarded by scopes_mutex
+
+bool mimalloc_serves() {
+  return allocator_in_use().starts_with("mimalloc") && mi_option_get != nullptr && mi_option_set != nullptr &&
+         mi_collect != nullptr;
+}
 #endif
 }  // namespace
 
 GiveBackFreedMemory::GiveBackFreedMemory() {
-  const std::string allocator = allocator_in_use();
 #ifdef ICEGATE_HAVE_MIMALLOC_H
-  mimalloc_ = allocator.starts_with("mimalloc") && mi_option_get != nullptr && mi_option_set != nullptr &&
-              mi_collect != nullptr;
+  mimalloc_ = mimalloc_serves();
   if (mimalloc_) {
-    for (std::size_t i = 0; i < std::size(given_back_options); ++i) {
-      saved_[i] = mi_option_get(given_back_options[i]);
-      mi_option_set(given_back_options[i], given_back_values[i]);
+    const std::lock_guard lock(scopes_mutex);
+    if (scopes++ == 0) {
+      for (std::size_t i = 0; i < std::size(given_back_options); ++i) {
+        saved_values[i] = mi_option_get(given_back_options[i]);
+        mi_option_set(given_back_options[i], given_back_values[i]);
+      }
     }
   }
 #endif
-  glibc_ = allocator == "glibc";
+  glibc_ = allocator_in_use() == "glibc";
 }
 
 GiveBackFreedMemory::~GiveBackFreedMemory() {
 #ifdef ICEGATE_HAVE_MIMALLOC_H
   if (mimalloc_) {
-    mi_collect(true);
-    for (std::size_t i = 0; i < std::size(given_back_options); ++i) mi_option_set(given_back_options[i], saved_[i]);
+    mi_collect(true);  // this thread's heap; the others give back as they free
+    const std::lock_guard lock(scopes_mutex);
+    if (--scopes == 0) {
+      for (std::size_t i = 0; i < std::size(given_back_options); ++i)
+        mi_option_set(given_back_options[i], saved_values[i]);
+    }
   }
 #endif
   if (glibc_) malloc_trim(0);

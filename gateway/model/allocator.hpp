@@ -21,9 +21,10 @@ std::string allocator_in_use();
 // rest for ever (an idle gateway of 165 MiB RSS instead of 36). Not for the
 // hot path, where keeping freed memory is what makes allocation cheap: the
 // allocator's settings are process-wide, so other threads give memory back
-// too while a scope lives. mimalloc (its page reset and decommit delays,
-// then a forced collection) and glibc (malloc_trim); jemalloc and tcmalloc
-// keep what they keep.
+// too while a scope lives; scopes may overlap, on any threads (the settings
+// are restored when the last ends). mimalloc (its page reset and decommit
+// delays, then a forced collection) and glibc (malloc_trim); jemalloc and
+// tcmalloc keep what they keep.
 class GiveBackFreedMemory {
  public:
   GiveBackFreedMemory();
@@ -34,7 +35,6 @@ class GiveBackFreedMemory {
  private:
   bool mimalloc_ = false;
   bool glibc_ = false;
-  long saved_[3] = {};  // mimalloc's settings before, restored at the end
 };
 
 }  // namespace icegate

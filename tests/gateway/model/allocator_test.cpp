@@ -98,5 +98,24 @@ TEST(Allocator, GivesBackWhatABurstFreedAndRestoresItsSettings) {
 #endif
 }
 
+// Scopes may overlap (two gateways of one process reloading at once): the
+// settings hold until the last one ends, and are then what they were.
+TEST(Allocator, OverlappingScopesRestoreTheSettingsWhenTheLastEnds) {
+#if __has_include(<mimalloc.h>)
+  if (!allocator_in_use().starts_with("mimalloc")) GTEST_SKIP() << "mimalloc does not serve this build";
+  const long before = mi_option_get(mi_option_decommit_delay);
+  auto first = std::make_unique<GiveBackFreedMemory>();
+  {
+    const GiveBackFreedMemory second;
+    EXPECT_EQ(mi_option_get(mi_option_decommit_delay), 0);
+    first.reset();  // the first ends before the second
+    EXPECT_EQ(mi_option_get(mi_option_decommit_delay), 0) << "restored while a scope still lives";
+  }
+  EXPECT_EQ(mi_option_get(mi_option_decommit_delay), before);
+#else
+  GTEST_SKIP() << "no mimalloc.h";
+#endif
+}
+
 }  // namespace
 }  // namespace icegate
