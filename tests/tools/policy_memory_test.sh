@@ -5,17 +5,10 @@
 # idle gateway of 165 MiB RSS rather than 36). Checked at start and after a
 # reload (SIGHUP): the resident set is well below its high-water mark.
 set -euo pipefail
-icegate="${ICEGATE_BINARY:?ICEGATE_BINARY names the icegate binary}"
-repo_root="$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)"
-work="$(mktemp -d)"
-gateway_pid=""
-cleanup() { [[ -n $gateway_pid ]] && kill -KILL "$gateway_pid" 2>/dev/null; rm -rf -- "$work"; }
-trap cleanup EXIT
-fail() { echo "policy_memory_test: $*"; echo "--- gateway log ---"; cat "$work/gateway.log"; exit 1; }
+test_name=policy_memory_test
+source "$(dirname -- "${BASH_SOURCE[0]}")/serve_test_lib.sh"
 
 # The demo policy's scheme and rules, with 19,000 more nodes.
-mkdir -p "$work/schemes"
-cp "$repo_root/policies/schemes/gpms-2008.yaml" "$work/schemes/"
 awk '{ print } /^nodes:/ {
   for (i = 0; i < 19000; ++i)
     printf "  - {id: m%05d, name: \"memory test node %d\", organisation: %s, role: %s, vetting: SC}\n", i, i, org, role
@@ -23,13 +16,7 @@ awk '{ print } /^nodes:/ {
    role="$(grep -m1 -o 'role: [A-Za-z0-9_-]*' "$repo_root/policies/demo.yaml" | cut -d' ' -f2)" \
    "$repo_root/policies/demo.yaml" >"$work/policy.yaml"
 "$icegate" policy check "$work/policy.yaml" >"$work/check.txt" 2>&1 || { cat "$work/check.txt"; fail "the generated policy is not valid"; }
-
-"$icegate" pki init "$work/pki" >/dev/null
-"$icegate" serve --policy "$work/policy.yaml" --pki "$work/pki" --listen 127.0.0.1:0 \
-  --data "$work/data" --port-file "$work/port" 2>"$work/gateway.log" &
-gateway_pid=$!
-for _ in $(seq 300); do [[ -s $work/port ]] && break; sleep 0.1; done
-[[ -s $work/port ]] || fail "the gateway did not start"
+start_gateway
 
 kib() { awk -v key="$1:" '$1 == key { print $2 }' "/proc/$gateway_pid/status"; }
 # Resident now, and at most, in KiB: what was given back is the difference.
@@ -44,11 +31,8 @@ check "after start"
 
 sed -i 's/^description: .*/description: edited for the memory test/' "$work/policy.yaml"
 kill -HUP "$gateway_pid"
-for _ in $(seq 300); do grep -q "policy now" "$work/gateway.log" && break; sleep 0.1; done
-grep -q "policy now" "$work/gateway.log" || fail "the reload was not logged"
+wait_for_log "policy now"
 check "after a reload"
 
-kill -TERM "$gateway_pid"
-wait "$gateway_pid" || fail "the gateway did not exit cleanly"
-gateway_pid=""
+stop_gateway
 echo "policy_memory_test: ok"
