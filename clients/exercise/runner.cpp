@@ -62,7 +62,7 @@ std::string relative_to_scenario(const std::filesystem::path& file, const std::f
 
 std::shared_ptr<const policy::CompiledPolicy> load_valid_policy(const std::filesystem::path& file,
                                                                 const std::string& gateway) {
-  auto loaded = policy::load_policy(file);
+  auto loaded = server::load_policy_giving_memory_back(file);
   if (!loaded.policy) {
     std::string errors;
     for (const auto& d : loaded.diagnostics.sorted()) errors += "\n" + policy::to_string(d);

@@ -3,7 +3,6 @@
 #include <malloc.h>
 
 #include <cstdlib>
-#include <iterator>
 #include <mutex>
 
 #include <fmt/format.h>
@@ -58,53 +57,56 @@ std::string allocator_in_use() {
 }
 
 namespace {
-#ifdef ICEGATE_HAVE_MIMALLOC_H
-// What mimalloc 2.0 gives back at once while a GiveBackFreedMemory lives: a
-// page freed whole is reset (its memory returned to the system), and free
-// spans of segments are decommitted without the usual delay.
-constexpr mi_option_t given_back_options[] = {mi_option_page_reset, mi_option_decommit_delay,
-                                              mi_option_segment_decommit_delay};
-constexpr long given_back_values[] = {1, 0, 0};
 
-// Scopes may overlap (two gateways in one process reloading at once): the
-// first to begin saves mimalloc's settings and sets them, the last to end
-// restores them.
+// The allocator never changes while the process runs: asked once.
+const std::string& allocator_name() {
+  static const std::string name = allocator_in_use();
+  return name;
+}
+
+#if defined(ICEGATE_HAVE_MIMALLOC_H) && defined(MI_MALLOC_VERSION) && MI_MALLOC_VERSION >= 200 && \
+    MI_MALLOC_VERSION < 212
+// mimalloc 2.0 (Debian 12's 2.0.9) decommits the free spans of its segments
+// (returns their memory to the system) only after a delay, and only when the
+// thread that owns them next touches its segments: with the delay at 0 while
+// a GiveBackFreedMemory lives, what is freed is given back as it is freed.
+// (2.1.2 renamed the setting, purge_delay: a newer header builds without the
+// give-back, and a library other than the header's is left alone.)
+#define ICEGATE_GIVE_BACK_MIMALLOC 1
+
+// Scopes may overlap (two gateways in one process loading at once): the
+// first to begin saves the setting and sets it, the last to end restores it.
 std::mutex scopes_mutex;
-int scopes = 0;                                          // guarded by scopes_mutex
-long saved_values[std::size(given_back_options)] = {};  // guarded by scopes_mutex
+int scopes = 0;            // guarded by scopes_mutex
+long saved_delay = 0;      // guarded by scopes_mutex
 
 bool mimalloc_serves() {
-  return allocator_in_use().starts_with("mimalloc") && mi_option_get != nullptr && mi_option_set != nullptr &&
-         mi_collect != nullptr;
+  return allocator_name().starts_with("mimalloc") && mi_version != nullptr && mi_version() == MI_MALLOC_VERSION &&
+         mi_option_get != nullptr && mi_option_set != nullptr && mi_collect != nullptr;
 }
 #endif
 }  // namespace
 
 GiveBackFreedMemory::GiveBackFreedMemory() {
-#ifdef ICEGATE_HAVE_MIMALLOC_H
+  glibc_ = allocator_name() == "glibc";
+#ifdef ICEGATE_GIVE_BACK_MIMALLOC
   mimalloc_ = mimalloc_serves();
   if (mimalloc_) {
     const std::lock_guard lock(scopes_mutex);
     if (scopes++ == 0) {
-      for (std::size_t i = 0; i < std::size(given_back_options); ++i) {
-        saved_values[i] = mi_option_get(given_back_options[i]);
-        mi_option_set(given_back_options[i], given_back_values[i]);
-      }
+      saved_delay = mi_option_get(mi_option_decommit_delay);
+      mi_option_set(mi_option_decommit_delay, 0);
     }
   }
 #endif
-  glibc_ = allocator_in_use() == "glibc";
 }
 
 GiveBackFreedMemory::~GiveBackFreedMemory() {
-#ifdef ICEGATE_HAVE_MIMALLOC_H
+#ifdef ICEGATE_GIVE_BACK_MIMALLOC
   if (mimalloc_) {
-    mi_collect(true);  // this thread's heap; the others give back as they free
+    mi_collect(true);  // this thread's heap: the one a policy is loaded on
     const std::lock_guard lock(scopes_mutex);
-    if (--scopes == 0) {
-      for (std::size_t i = 0; i < std::size(given_back_options); ++i)
-        mi_option_set(given_back_options[i], saved_values[i]);
-    }
+    if (--scopes == 0) mi_option_set(mi_option_decommit_delay, saved_delay);
   }
 #endif
   if (glibc_) malloc_trim(0);

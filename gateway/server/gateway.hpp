@@ -117,8 +117,9 @@ struct GatewayConfig {
 std::size_t session_threads(const GatewayConfig& config);
 
 // policy::load_policy, with the memory its reading and compiling freed given
-// back to the system (GiveBackFreedMemory): what a gateway loads a policy
-// with, at start and on every reload.
+// back to the system (GiveBackFreedMemory): how every policy a gateway will
+// enforce is loaded: serve's at start and on every reload, and an exercise's
+// (`icegate exercise run`, the exercise host's plans).
 policy::LoadResult load_policy_giving_memory_back(const std::filesystem::path& file);
 
 class PeerFrames;

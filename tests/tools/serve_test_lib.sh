@@ -28,8 +28,9 @@ start_gateway() {
   [[ -s $work/port ]] || fail "the gateway did not start"
 }
 
+# Waits for a line of the gateway's log matching $1, for $2 seconds (5 unless given).
 wait_for_log() {
-  for _ in $(seq 100); do grep -q -- "$1" "$work/gateway.log" && return 0; sleep 0.05; done
+  for _ in $(seq $((${2:-5} * 20))); do grep -q -- "$1" "$work/gateway.log" && return 0; sleep 0.05; done
   fail "no log line matching '$1'"
 }
 

@@ -8,6 +8,7 @@
 
 #include "clients/exercise/check.hpp"
 #include "gateway/policy/engine.hpp"
+#include "gateway/server/gateway.hpp"
 
 namespace icegate::exercise::host {
 
@@ -87,7 +88,7 @@ std::variant<HostPlan, PlanError> plan_host(const HostRequest& request) {
     if (!request.compare.empty()) files.push_back(request.compare);
     for (const auto& file : files) {
       if (file.empty()) return PlanError{"the scenario names no policy: give --policy"};
-      auto loaded = policy::load_policy(file);
+      auto loaded = server::load_policy_giving_memory_back(file);
       if (!loaded.policy) {
         std::vector<std::string> errors;
         for (const auto& d : loaded.diagnostics.sorted()) errors.push_back(policy::to_string(d));
