@@ -80,18 +80,20 @@ std::mutex scopes_mutex;
 int scopes = 0;            // guarded by scopes_mutex
 long saved_delay = 0;      // guarded by scopes_mutex
 
+// Whether this mimalloc is one to give back to: the same for the process's
+// life, so a scope's end finds what its beginning found.
 bool mimalloc_serves() {
-  return allocator_name().starts_with("mimalloc") && mi_version != nullptr && mi_version() == MI_MALLOC_VERSION &&
-         mi_option_get != nullptr && mi_option_set != nullptr && mi_collect != nullptr;
+  static const bool serves = allocator_name().starts_with("mimalloc") && mi_version != nullptr &&
+                             mi_version() == MI_MALLOC_VERSION && mi_option_get != nullptr &&
+                             mi_option_set != nullptr && mi_collect != nullptr;
+  return serves;
 }
 #endif
 }  // namespace
 
 GiveBackFreedMemory::GiveBackFreedMemory() {
-  glibc_ = allocator_name() == "glibc";
 #ifdef ICEGATE_GIVE_BACK_MIMALLOC
-  mimalloc_ = mimalloc_serves();
-  if (mimalloc_) {
+  if (mimalloc_serves()) {
     const std::lock_guard lock(scopes_mutex);
     if (scopes++ == 0) {
       saved_delay = mi_option_get(mi_option_decommit_delay);
@@ -103,13 +105,13 @@ GiveBackFreedMemory::GiveBackFreedMemory() {
 
 GiveBackFreedMemory::~GiveBackFreedMemory() {
 #ifdef ICEGATE_GIVE_BACK_MIMALLOC
-  if (mimalloc_) {
+  if (mimalloc_serves()) {
     mi_collect(true);  // this thread's heap: the one a policy is loaded on
     const std::lock_guard lock(scopes_mutex);
     if (--scopes == 0) mi_option_set(mi_option_decommit_delay, saved_delay);
   }
 #endif
-  if (glibc_) malloc_trim(0);
+  if (allocator_name() == "glibc") malloc_trim(0);
 }
 
 }  // namespace icegate

@@ -31,10 +31,6 @@ class GiveBackFreedMemory {
   ~GiveBackFreedMemory();
   GiveBackFreedMemory(const GiveBackFreedMemory&) = delete;
   GiveBackFreedMemory& operator=(const GiveBackFreedMemory&) = delete;
-
- private:
-  bool mimalloc_ = false;
-  bool glibc_ = false;
 };
 
 }  // namespace icegate
