@@ -4,7 +4,7 @@
 # jemalloc, tcmalloc (gperftools' minimal build) or system (glibc's). Linked into an executable, the library's
 # malloc, free and operator new replace glibc's for the whole process, the
 # libraries it loads (OpenSSL, SQLite, protobuf) included. The sanitized and
-# fuzz builds keep glibc's: AddressSanitizer brings its own allocator.
+# fuzz builds link none: AddressSanitizer's allocator serves them ("sanitizer").
 #
 # Executables take it with target_link_libraries(NAME PRIVATE icegate_malloc).
 set(ICEGATE_MALLOC "mimalloc" CACHE STRING "The allocator linked into icegate's executables: mimalloc, jemalloc, tcmalloc or system")
@@ -12,7 +12,7 @@ set_property(CACHE ICEGATE_MALLOC PROPERTY STRINGS mimalloc jemalloc tcmalloc sy
 
 add_library(icegate_malloc INTERFACE)
 if(ICEGATE_SANITIZE OR ICEGATE_FUZZ)
-  set(icegate_malloc_in_use "system")
+  set(icegate_malloc_in_use "sanitizer")
 else()
   set(icegate_malloc_in_use "${ICEGATE_MALLOC}")
 endif()
@@ -23,7 +23,7 @@ elseif(icegate_malloc_in_use STREQUAL "mimalloc")
   set(icegate_malloc_library_name mimalloc)
 elseif(icegate_malloc_in_use STREQUAL "tcmalloc")
   set(icegate_malloc_library_name tcmalloc_minimal)
-elseif(NOT icegate_malloc_in_use STREQUAL "system")
+elseif(NOT icegate_malloc_in_use MATCHES "^(system|sanitizer)$")
   message(FATAL_ERROR "ICEGATE_MALLOC=${ICEGATE_MALLOC}: expected jemalloc, mimalloc, tcmalloc or system")
 endif()
 

@@ -24,12 +24,23 @@ int mi_version(void) __attribute__((weak));
 bool mi_is_in_heap_region(const void* p) __attribute__((weak));
 #endif
 int mallctl(const char* name, void* oldp, std::size_t* oldlenp, void* newp, std::size_t newlen) __attribute__((weak));
+// A sanitizer's runtime (ASan, TSan, MSan, LSan): it serves malloc itself.
+int __sanitizer_get_ownership(const volatile void* p) __attribute__((weak));
 const char* tc_version(int* major, int* minor, const char** patch) __attribute__((weak));
 }
 
 namespace icegate {
 
 std::string allocator_in_use() {
+  // A sanitizer's allocator replaces glibc's without a word to glibc, whose
+  // heap is then never set up: glibc's malloc_trim on two threads at once
+  // races to set it up, and crashed under ASan (so it must not be "glibc").
+  if (__sanitizer_get_ownership != nullptr) {
+    void* probe = std::calloc(1, 64);
+    const bool served = probe != nullptr && __sanitizer_get_ownership(probe) != 0;
+    std::free(probe);
+    if (served) return "sanitizer";
+  }
   if (mi_version != nullptr && mi_is_in_heap_region != nullptr) {
     // Loaded is not enough: its malloc must be the one the process calls.
     void* probe = std::calloc(1, 64);  // zeroed: the probe is only looked at, never read

@@ -8,9 +8,10 @@
 
 namespace icegate {
 
-// "mimalloc 2.0.9", "jemalloc", "tcmalloc 2.10", or "glibc" when none of
-// those is loaded, or when one is loaded but malloc is not its (a library
-// loaded too late to replace glibc's).
+// "mimalloc 2.0.9", "jemalloc", "tcmalloc 2.10", "sanitizer" (the sanitized
+// and fuzz builds: AddressSanitizer's), or "glibc" when none of those is
+// loaded, or when one is loaded but malloc is not its (a library loaded too
+// late to replace glibc's).
 std::string allocator_in_use();
 
 // While one lives, memory freed is given back to the system rather than kept
