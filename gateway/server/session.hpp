@@ -126,6 +126,10 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::awaitable<void> handle(const v1::Frame& frame);
   boost::asio::awaitable<void> handle_submit(const v1::Submit& submit);
   boost::asio::awaitable<void> handle_ack(const std::string& message_id);
+  // Said to the node when an Ack settled nothing. Session executor only.
+  void refuse_ack(const std::string& message_id);
+  // Waits until the router has settled the Acks posted to it (at once if none were).
+  boost::asio::awaitable<void> router_caught_up();
   void log_frame(const char* direction, const v1::Frame& frame) const;
   // Counts a frame and tells the observer, if any (which costs nothing otherwise).
   // (Counted here; the observer is told on the router's executor.)
@@ -157,6 +161,8 @@ class Session : public std::enable_shared_from_this<Session> {
   boost::asio::steady_timer wake_writer_;  // a lingering writer waits on it
   boost::asio::steady_timer resume_reading_;  // a reader paused by back-pressure waits on it
   bool reading_paused_ = false;   // the queue is full: the reader waits for the writer
+  // Acks posted to the router since the reader last waited for one (see handle_ack).
+  std::size_t acks_posted_ = 0;
   bool writer_allowed_ = false;   // the handshake is over: the writer may run
   bool writer_running_ = false;   // stays true once the writer has closed the connection
   bool closing_ = false;  // handle no more; the writer writes what is queued, then closes

@@ -3,6 +3,7 @@
 // default, one thread per core; these pin 1, 2 and 4 threads explicitly, so
 // that the single-threaded path, the path across threads and a spread wider
 // than the machine's all stay covered wherever the suite runs.
+#include <future>
 #include <map>
 #include <thread>
 
@@ -135,10 +136,9 @@ TEST_P(ThreadsTest, ASupersededSessionOnAnotherThreadIsClosedAndTheNewOneServed)
 // whether the router or the session answers: the refusals of a Submit from
 // someone else (the router's), of an Ack for nothing owed (the router's) and
 // of a message that does not decode (the session's own) all arrive before
-// the echo of a Heartbeat sent after them. (A session that posted Submits
-// and Acks to the router without waiting for them would have to keep this
-// by waiting for the router before answering anything itself:
-// docs/PERFORMANCE.md, "Fewer hand-offs".)
+// the echo of a Heartbeat sent after them. (A session posts Acks to the
+// router without waiting for them, so it keeps this by waiting for the router
+// before answering anything else itself: Session::router_caught_up.)
 TEST_P(ThreadsTest, RefusalsArriveBeforeTheAnswerToAFrameSentAfterThem) {
   RunningGateway gateway(source_path("policies/demo.yaml"), demo_nodes, config());
   const std::vector<std::string> names{"ctu-wm", "ctio-east", "council-prevent", "npt-sparkhill"};
@@ -189,6 +189,67 @@ TEST_P(ThreadsTest, RefusalsArriveBeforeTheAnswerToAFrameSentAfterThem) {
     }
     EXPECT_EQ(seen, expected) << names[n];
   }
+}
+
+// A node's Acks are posted to the router, not waited for one by one: a
+// recipient on a session thread reads on past its Acks while the router's
+// thread is busy. (Each Ack's round trip through the busy router's queue held
+// such a recipient to a third of the deliveries of one on the router's
+// thread: docs/PERFORMANCE.md, "Acks posted, not waited for".) How many it
+// may have queued at the router is bounded: past that, its reader waits. And
+// the refusal of an Ack for nothing owed still arrives before the answer to a
+// frame sent after it.
+TEST(SessionThreads, ARecipientOnASessionThreadReadsPastItsAcksWhileTheRouterIsBusy) {
+  server::GatewayConfig config;
+  config.threads = 2;
+  RunningGateway gateway(source_path("policies/demo.yaml"), demo_nodes, config);
+  auto first = gateway.connect("ctu-wm");      // the router's thread (round-robin, from it)
+  auto second = gateway.connect("ctio-east");  // the session thread
+  const auto& frames_in = gateway.gateway().metrics().frames_in;  // atomic: read while the router is held
+
+  // The router's thread is held until `release`.
+  std::promise<void> held, release;
+  auto holding = std::async(std::launch::async, [&] {
+    gateway.on_gateway_thread([&] {
+      held.set_value();
+      release.get_future().wait();
+      return true;
+    });
+  });
+  held.get_future().wait();
+  const std::uint64_t before = frames_in.load();
+
+  constexpr int acks = 100;
+  for (int i = 0; i < acks; ++i) {
+    v1::Frame ack;
+    ack.mutable_ack()->set_message_id(make_uuid());  // never delivered to anyone
+    ack.mutable_ack()->set_ok(true);
+    second->send_frame(ack);
+  }
+  second->request_echo(1);
+  auto read = [&] { return frames_in.load() - before; };
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (read() < acks / 3 && std::chrono::steady_clock::now() < until) std::this_thread::sleep_for(10ms);
+  EXPECT_GE(read(), acks / 3u) << "the session's reader stopped at an Ack, waiting for the router";
+  std::this_thread::sleep_for(300ms);
+  EXPECT_LT(read(), acks + 0u) << "every Ack was read: nothing bounds what a node queues at a busy router";
+  release.set_value();
+  holding.get();
+
+  // Every Ack is refused (none was owed), each before the echo of the
+  // Heartbeat sent after them.
+  std::vector<std::string> seen;
+  const auto deadline = std::chrono::steady_clock::now() + 30s;
+  while (seen.size() < acks + 1 && std::chrono::steady_clock::now() < deadline) {
+    auto event = second->next_event(1s);
+    if (!event) continue;
+    if (auto* error = std::get_if<node::ErrorNotice>(&event->payload)) seen.push_back("error " + error->code);
+    if (auto* echo = std::get_if<node::Echo>(&event->payload)) seen.push_back("echo " + std::to_string(echo->tag));
+  }
+  std::vector<std::string> expected(acks, "error UNEXPECTED_FRAME");
+  expected.push_back("echo 1");
+  EXPECT_EQ(seen, expected);
+  EXPECT_TRUE(first->connected());
 }
 
 INSTANTIATE_TEST_SUITE_P(Threads, ThreadsTest, ::testing::Values(1, 2, 4),
