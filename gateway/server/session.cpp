@@ -430,15 +430,16 @@ asio::awaitable<void> Session::reader() {
     v1::Frame frame;
     auto result = co_await transport::read_frame(stream_, deadline_, config_.idle_timeout, config_.frame_timeout,
                                                  config_.max_frame_bytes, read_buffer_, frame);
+    // A node's frames are answered in the order it sent them: before anything
+    // but another Ack is answered, the router settles the Acks posted to it
+    // (and so sends their refusals) first. (Before the look at closing_: the
+    // session may be closed while the reader waits.)
+    if (result.error || result.frame_error != wire::FrameError::none || !frame.has_ack())
+      co_await router_caught_up();
     if (closing_) {
       if (result.error || result.frame_error != wire::FrameError::none) break;
       continue;  // dropped: not acknowledged, so the node sends it again later
     }
-    // A node's frames are answered in the order it sent them: before anything
-    // but another Ack is answered, the router settles the Acks posted to it
-    // (and so sends their refusals) first.
-    if (result.error || result.frame_error != wire::FrameError::none || !frame.has_ack())
-      co_await router_caught_up();
     if (result.error) {
       if (deadline_.expired(Side::read)) {
         send_error(v1::ERROR_CODE_TIMEOUT,
@@ -694,7 +695,21 @@ asio::awaitable<void> Session::handle_ack(const std::string& id) {
   if (!shares_router_thread_ && acks_posted_ + 1 < acks_awaited_every) {
     ++acks_posted_;
     post_to_router([settle, id, weak = weak_from_this()] {
-      if (settle(id)) return;
+      // On the decision thread's loop, not in the session's coroutine: what
+      // the router throws must not end that loop. It ends the session, as an
+      // awaited step's exception does.
+      bool settled = false;
+      try {
+        settled = settle(id);
+      } catch (const std::exception& e) {
+        spdlog::error("settling an Ack for message {} failed: {}", id, e.what());
+        if (auto self = weak.lock())
+          self->on_session([](Session& session) {
+            session.send_error(v1::ERROR_CODE_INTERNAL, "the gateway failed to settle an Ack", true);
+          });
+        return;
+      }
+      if (settled) return;
       // Posted back after what the router posted before, so before the end of any wait for it.
       if (auto self = weak.lock()) self->on_session([id](Session& session) { session.refuse_ack(id); });
     });

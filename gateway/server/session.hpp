@@ -20,7 +20,9 @@
 // (shut_down) is emitted to on that executor only, as asio's signals and
 // slots are not thread-safe. What it asks of the
 // router runs on the router's executor (on_router), carrying values; the
-// reader waits for the router's answer before it reads the next frame, so a
+// reader waits for the router's answer before it reads the next frame, except
+// after an Ack (posted; at most 64 of a node's queued there), and before it
+// answers any other frame it waits for those posted Acks to be settled: a
 // node's frames are handled, and answered, in the order it sent them.
 #pragma once
 

@@ -203,8 +203,10 @@ TEST(SessionThreads, ARecipientOnASessionThreadReadsPastItsAcksWhileTheRouterIsB
   server::GatewayConfig config;
   config.threads = 2;
   RunningGateway gateway(source_path("policies/demo.yaml"), demo_nodes, config);
-  auto first = gateway.connect("ctu-wm");      // the router's thread (round-robin, from it)
-  auto second = gateway.connect("ctio-east");  // the session thread
+  auto first = gateway.connect("ctu-wm");  // the router's thread (round-robin, from it)
+  node::NodeOptions quiet = gateway.options("ctio-east");
+  quiet.heartbeat_interval = 1h;  // no Heartbeat of its own among the frames counted
+  auto second = std::make_unique<node::NodeClient>(quiet);  // the session thread
   const auto& frames_in = gateway.gateway().metrics().frames_in;  // atomic: read while the router is held
 
   // The router's thread is held until `release`.
@@ -217,6 +219,15 @@ TEST(SessionThreads, ARecipientOnASessionThreadReadsPastItsAcksWhileTheRouterIsB
     });
   });
   held.get_future().wait();
+  // Released however the test ends: a failed assertion must not leave the router held.
+  struct Release {
+    std::promise<void>& release;
+    bool done = false;
+    void operator()() {
+      if (!std::exchange(done, true)) release.set_value();
+    }
+    ~Release() { (*this)(); }
+  } released{release};
   const std::uint64_t before = frames_in.load();
 
   constexpr int acks = 100;
@@ -233,7 +244,7 @@ TEST(SessionThreads, ARecipientOnASessionThreadReadsPastItsAcksWhileTheRouterIsB
   EXPECT_GE(read(), acks / 3u) << "the session's reader stopped at an Ack, waiting for the router";
   std::this_thread::sleep_for(300ms);
   EXPECT_LT(read(), acks + 0u) << "every Ack was read: nothing bounds what a node queues at a busy router";
-  release.set_value();
+  released();
   holding.get();
 
   // Every Ack is refused (none was owed), each before the echo of the
